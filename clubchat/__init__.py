@@ -1,0 +1,1 @@
+"""Club Chat protocol: chain access, node, client and simulation."""

@@ -1,0 +1,21 @@
+"""The `club` command: demo, node, call, sim, ... (sub-commands grow with the protocol)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+@click.version_option(package_name="clubchat")
+def main() -> None:
+    """Club Chat protocol tools."""
+
+
+def _register() -> None:
+    """Attach the sub-command groups that live beside the code they drive."""
+    from clubchat.demo import demo
+
+    main.add_command(demo)
+
+
+_register()

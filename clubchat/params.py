@@ -1,0 +1,188 @@
+"""Typed view of `deployments/parameters.yaml`, the single file of protocol tunables.
+
+Deploy, tests, simulation and whitepaper all call `load()`; nothing else in the
+repository hard-codes these values. Amounts are converted to wei here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WAD = 10**18
+BPS = 10_000
+DAY = 86_400
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PATH = REPO_ROOT / "deployments" / "parameters.yaml"
+
+
+class ParameterError(ValueError):
+    """The parameters file is inconsistent; the message says which key to fix."""
+
+
+@dataclass(frozen=True)
+class TokenParams:
+    name: str
+    symbol: str
+    decimals: int
+    cap_wei: int
+    eip712_version: str
+
+
+@dataclass(frozen=True)
+class VestingAllocation:
+    name: str
+    amount_wei: int
+    cliff_seconds: int
+    duration_seconds: int
+    revocable: bool
+
+
+@dataclass(frozen=True)
+class GenesisParams:
+    treasury_wei: int
+    liquidity_wei: int
+    vesting: tuple[VestingAllocation, ...]
+
+    @property
+    def vesting_total_wei(self) -> int:
+        return sum(a.amount_wei for a in self.vesting)
+
+    @property
+    def total_wei(self) -> int:
+        """Everything minted at genesis (treasury + liquidity + vesting)."""
+        return self.treasury_wei + self.liquidity_wei + self.vesting_total_wei
+
+
+@dataclass(frozen=True)
+class EmissionReceiver:
+    name: str
+    weight_bps: int
+
+
+@dataclass(frozen=True)
+class EmissionParams:
+    epoch_seconds: int
+    rate_per_epoch_wad: int
+    tip_wei: int
+    receivers: tuple[EmissionReceiver, ...]
+
+
+@dataclass(frozen=True)
+class GovernanceParams:
+    voting_delay_seconds: int
+    voting_period_seconds: int
+    proposal_threshold_bps: int
+    quorum_numerator: int
+    quorum_denominator: int
+    late_quorum_extension_seconds: int
+    timelock_delay_seconds: int
+    grace_period_seconds: int
+
+
+@dataclass(frozen=True)
+class RegistryParams:
+    kinds: dict[str, int]
+    min_self_stake_per_kind_wei: int
+    saturation_multiple: int
+    unbonding_seconds: int
+    heartbeat_seconds: int
+    epoch_seconds: int
+    commission_max_bps: int
+    commission_max_change_bps: int
+    commission_delay_seconds: int
+    finalize_tip_wei: int
+
+
+@dataclass(frozen=True)
+class Parameters:
+    token: TokenParams
+    genesis: GenesisParams
+    emission: EmissionParams
+    governance: GovernanceParams
+    registry: RegistryParams
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def emission_reserve_wei(self) -> int:
+        """What stays unminted under the cap at genesis and is released by Emission."""
+        return self.token.cap_wei - self.genesis.total_wei
+
+
+def _wei(whole: int | float) -> int:
+    return int(whole) * WAD
+
+
+def _parse(raw: dict[str, Any]) -> Parameters:
+    t = raw["token"]
+    token = TokenParams(
+        name=t["name"],
+        symbol=t["symbol"],
+        decimals=int(t["decimals"]),
+        cap_wei=_wei(t["cap"]),
+        eip712_version=str(t["eip712_version"]),
+    )
+    g = raw["genesis"]
+    genesis = GenesisParams(
+        treasury_wei=_wei(g["treasury"]),
+        liquidity_wei=_wei(g["liquidity"]),
+        vesting=tuple(
+            VestingAllocation(
+                name=v["name"],
+                amount_wei=_wei(v["amount"]),
+                cliff_seconds=int(v["cliff_days"]) * DAY,
+                duration_seconds=int(v["duration_days"]) * DAY,
+                revocable=bool(v["revocable"]),
+            )
+            for v in g["vesting"]
+        ),
+    )
+    e = raw["emission"]
+    emission = EmissionParams(
+        epoch_seconds=int(e["epoch_seconds"]),
+        rate_per_epoch_wad=int(e["rate_per_epoch_wad"]),
+        tip_wei=_wei(e["tip"]),
+        receivers=tuple(EmissionReceiver(r["name"], int(r["weight_bps"])) for r in e["receivers"]),
+    )
+    gv = raw["governance"]
+    governance = GovernanceParams(**{k: int(v) for k, v in gv.items()})
+    r = raw["registry"]
+    registry = RegistryParams(
+        kinds={str(k): int(v) for k, v in r["kinds"].items()},
+        min_self_stake_per_kind_wei=_wei(r["min_self_stake_per_kind"]),
+        saturation_multiple=int(r["saturation_multiple"]),
+        unbonding_seconds=int(r["unbonding_seconds"]),
+        heartbeat_seconds=int(r["heartbeat_seconds"]),
+        epoch_seconds=int(r["epoch_seconds"]),
+        commission_max_bps=int(r["commission_max_bps"]),
+        commission_max_change_bps=int(r["commission_max_change_bps"]),
+        commission_delay_seconds=int(r["commission_delay_seconds"]),
+        finalize_tip_wei=_wei(r["finalize_tip"]),
+    )
+    params = Parameters(token, genesis, emission, governance, registry, raw)
+    _validate(params)
+    return params
+
+
+def _validate(p: Parameters) -> None:
+    if p.genesis.total_wei > p.token.cap_wei:
+        raise ParameterError("genesis: allocations exceed token.cap; lower an allocation or raise the cap")
+    weights = sum(r.weight_bps for r in p.emission.receivers)
+    if weights != BPS:
+        raise ParameterError(f"emission.receivers: weights sum to {weights} bps, they must sum to 10000")
+    if not 0 < p.emission.rate_per_epoch_wad < WAD:
+        raise ParameterError("emission.rate_per_epoch_wad must be strictly between 0 and 1e18")
+    for a in p.genesis.vesting:
+        if a.duration_seconds == 0 or a.cliff_seconds > a.duration_seconds:
+            raise ParameterError(f"genesis.vesting.{a.name}: need 0 < cliff_days <= duration_days")
+
+
+def load(path: Path | str = DEFAULT_PATH) -> Parameters:
+    """Load and validate the parameters file (default: deployments/parameters.yaml)."""
+    with open(path) as fh:
+        raw = yaml.safe_load(fh)
+    return _parse(raw)
