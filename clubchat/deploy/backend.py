@@ -9,6 +9,11 @@ from clubchat.params import REPO_ROOT
 
 CONTRACTS_DIR = REPO_ROOT / "contracts"
 
+# The EVM version every contract is compiled for, in tests, benchmarks and ape
+# (ape-config.yaml repeats it for ape-vyper; tests/unit/test_evm_version.py checks
+# the two agree). Cancun: supported by Ethereum, Arbitrum and Moonbeam today.
+EVM_VERSION = "cancun"
+
 
 def contract_path(name: str) -> Path:
     """Source file of the deployable contract `name` (file names are unique under contracts/)."""

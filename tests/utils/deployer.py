@@ -7,7 +7,7 @@ from typing import Any
 
 import boa
 
-from clubchat.deploy.backend import contract_path
+from clubchat.deploy.backend import EVM_VERSION, contract_path
 from clubchat.deploy.plan import Deployment, deploy_protocol
 from clubchat.params import Parameters
 
@@ -15,7 +15,7 @@ from clubchat.params import Parameters
 @cache
 def deployer_for(name: str) -> Any:
     """Compiled (once per session) contract factory for contracts/**/<name>.vy."""
-    return boa.load_partial(str(contract_path(name)))
+    return boa.load_partial(str(contract_path(name)), compiler_args={"evm_version": EVM_VERSION})
 
 
 class BoaBackend:
