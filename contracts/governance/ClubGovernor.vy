@@ -1,0 +1,1124 @@
+# pragma version 0.4.3
+# pragma nonreentrancy on
+"""
+@title ClubGovernor
+@custom:contract-name ClubGovernor
+@license GNU Affero General Public License v3.0 only
+@notice CLUB token voting with an ABI and events compatible with OpenZeppelin's
+        Governor 5 (Governor + GovernorSettings + GovernorCountingSimple +
+        GovernorVotes + GovernorVotesQuorumFraction + GovernorTimelockControl +
+        GovernorPreventLateQuorum), so Tally and other indexers work unchanged.
+        Proposal ids are OZ's `hashProposal`; the timelock salt is OZ's
+        `bytes20(governor) ^ descriptionHash`.
+
+        What it adds beyond OZ:
+          - the proposal threshold is a fraction (bps) of the total supply one
+            second ago, not an absolute amount;
+          - one live (Pending, Active, Succeeded or Queued) proposal per proposer;
+          - queued proposals expire `GRACE_PERIOD` seconds after their eta (the
+            Timelock refuses to execute them too);
+          - late-quorum protection extends the deadline the first time a vote
+            makes the proposal pass (quorum reached AND For > Against), where
+            OZ extends when quorum alone is first reached: a proposal whose
+            quorum was met early by For+Abstain but that was losing still gets
+            the extension when a late swing makes it win.
+
+        Storage (gas): a proposal is three packed slots, `_core` (proposer,
+        snapshot, deadline), `_tally` (For, Against, eta, flags) and `_abstain`.
+        `propose` writes `_tally` with a CREATED flag so that every For/Against
+        vote, the first included, updates a non-zero slot: the cost of a vote
+        does not depend on its order and the proposer (who wants the vote)
+        pays the slot's creation. The eta lives in `_tally`, so `queue` writes
+        no new governor slot except the timelock operation id that `state`
+        needs to see operations executed directly on the Timelock.
+        Calldata arrays are never stored: `queue`/`execute` re-hash what they
+        are given, like OZ. The clock is the block timestamp (the token's
+        ERC-6372 mode, checked at deployment), read without an external call.
+@custom:security Votes are read at the snapshot (`getPastVotes`), so tokens bought,
+                 borrowed or delegated after it carry no weight.
+                 Tallies are 96-bit: the token's cap is checked to fit at deployment.
+                 Governance setters are `@reentrant` because the Timelock calls
+                 them from inside `execute`; they only accept the Timelock.
+                 `castVoteBySig` accepts signatures of at most 65 bytes (ECDSA or
+                 EIP-1271 wallets whose signatures fit), snekmate's bound.
+"""
+
+
+from ethereum.ercs import IERC165
+implements: IERC165
+
+from interfaces import IClubToken
+from interfaces import ITimelock
+
+
+from snekmate.utils import eip712_domain_separator
+initializes: eip712_domain_separator
+
+from snekmate.utils import signature_checker
+
+
+exports: eip712_domain_separator.eip712Domain
+
+
+# CONSTANTS #
+
+# @dev Most calls in one proposal (the Timelock's batch bound).
+MAX_ACTIONS: public(constant(uint256)) = 16
+
+# @dev Largest calldata of one call, in bytes (the Timelock's bound).
+MAX_CALLDATA: constant(uint256) = 1_024
+
+# @dev Longest proposal description, in bytes.
+MAX_DESCRIPTION: constant(uint256) = 4_096
+
+# @dev Longest vote reason, in bytes.
+MAX_REASON: constant(uint256) = 1_024
+
+# @dev Longest vote params blob, in bytes (ignored by simple counting, only logged).
+MAX_PARAMS: constant(uint256) = 256
+
+# @dev OZ's counting-module description: For/Against/Abstain, quorum counts For and Abstain.
+COUNTING_MODE: public(constant(String[32])) = "support=bravo&quorum=for,abstain"
+
+# @dev EIP-712 typehash of a signed vote (OZ 5).
+BALLOT_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "Ballot(uint256 proposalId,uint8 support,address voter,uint256 nonce)"
+)
+
+# @dev EIP-712 typehash of a signed vote with reason and params (OZ 5).
+EXTENDED_BALLOT_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "ExtendedBallot(uint256 proposalId,uint8 support,address voter,uint256 nonce,string reason,bytes params)"
+)
+
+# @dev Vote types (GovernorCountingSimple).
+VOTE_AGAINST: constant(uint8) = 0
+VOTE_FOR: constant(uint8) = 1
+VOTE_ABSTAIN: constant(uint8) = 2
+
+# @dev Proposal states, numbered as OZ's `IGovernor.ProposalState` enum.
+PENDING: constant(uint8) = 0
+ACTIVE: constant(uint8) = 1
+CANCELED: constant(uint8) = 2
+DEFEATED: constant(uint8) = 3
+SUCCEEDED: constant(uint8) = 4
+QUEUED: constant(uint8) = 5
+EXPIRED: constant(uint8) = 6
+EXECUTED: constant(uint8) = 7
+
+# @dev Bit layout of `_core[id]`: proposer | snapshot << 160 | deadline << 208.
+SNAPSHOT_SHIFT: constant(uint256) = 160
+DEADLINE_SHIFT: constant(uint256) = 208
+
+# @dev Bit layout of `_tally[id]`: For | Against << 96 | eta << 192 | flags << 240.
+AGAINST_SHIFT: constant(uint256) = 96
+ETA_SHIFT: constant(uint256) = 192
+FLAGS_SHIFT: constant(uint256) = 240
+MASK_96: constant(uint256) = 2**96 - 1
+MASK_48: constant(uint256) = 2**48 - 1
+MASK_32: constant(uint256) = 2**32 - 1
+MASK_16: constant(uint256) = 2**16 - 1
+
+# @dev Flags in `_tally[id]`.
+FLAG_CREATED: constant(uint256) = 1
+FLAG_CANCELED: constant(uint256) = 2
+FLAG_EXECUTED: constant(uint256) = 4
+FLAG_EXTENDED: constant(uint256) = 8
+
+# @dev Bit layout of `_settings`: delay | period << 48 | extension << 80 | threshold bps << 128
+# | number of quorum checkpoints << 144.
+PERIOD_SHIFT: constant(uint256) = 48
+EXTENSION_SHIFT: constant(uint256) = 80
+THRESHOLD_SHIFT: constant(uint256) = 128
+QCOUNT_SHIFT: constant(uint256) = 144
+
+# @dev 100 % in basis points.
+BPS: constant(uint256) = 10_000
+
+# @dev ERC-165 ids: ERC-165 itself and OZ 5.1's `type(IGovernor).interfaceId`.
+_SUPPORTED_INTERFACES: constant(bytes4[2]) = [0x01FFC9A7, 0x65455A86]
+
+
+# IMMUTABLES #
+
+# @dev The CLUB token whose checkpointed votes count.
+token: public(immutable(IClubToken))
+
+# @dev The Timelock that executes proposals and holds the protocol's roles.
+timelock: public(immutable(address))
+
+# @dev The governor's name (EIP-712 domain name).
+name: public(immutable(String[50]))
+
+# @dev Denominator of the quorum fraction (OZ default: 100).
+quorumDenominator: public(immutable(uint256))
+
+# @dev Seconds a queued proposal stays executable after its eta (the Timelock's value).
+GRACE_PERIOD: public(immutable(uint256))
+
+
+# STORAGE #
+
+# @dev proposal id => packed proposer (160 bits), snapshot (48) and deadline (48), timestamps in seconds.
+_core: HashMap[uint256, uint256]
+
+# @dev proposal id => packed For votes (96), Against votes (96), eta (48, seconds) and flags (16).
+_tally: HashMap[uint256, uint256]
+
+# @dev proposal id => Abstain votes (wei of CLUB votes).
+_abstain: HashMap[uint256, uint256]
+
+# @dev proposal id => id of its Timelock operation (set by `queue`).
+_timelock_ids: HashMap[uint256, bytes32]
+
+# @dev proposal id => voter => whether the voter has voted.
+hasVoted: public(HashMap[uint256, HashMap[address, bool]])
+
+# @dev proposer => id of their most recent proposal (enforces one live proposal each).
+latestProposalId: public(HashMap[address, uint256])
+
+# @dev voter => next nonce for signed ballots.
+nonces: public(HashMap[address, uint256])
+
+# @dev Packed governance settings, see the bit layout above (seconds and bps).
+_settings: uint256
+
+# @dev index => packed quorum-numerator checkpoint: timepoint (48 bits) | numerator << 48.
+_quorum_history: HashMap[uint256, uint256]
+
+
+# EVENTS #
+
+# @dev A proposal was created (OZ's exact signature; `signatures` are empty strings).
+event ProposalCreated:
+    proposalId: uint256
+    proposer: address
+    targets: DynArray[address, MAX_ACTIONS]
+    values: DynArray[uint256, MAX_ACTIONS]
+    signatures: DynArray[String[1], MAX_ACTIONS]
+    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS]
+    voteStart: uint256
+    voteEnd: uint256
+    description: String[MAX_DESCRIPTION]
+
+# @dev A proposal was scheduled in the Timelock; `etaSeconds` is when it becomes executable.
+event ProposalQueued:
+    proposalId: uint256
+    etaSeconds: uint256
+
+# @dev A proposal was executed through the Timelock.
+event ProposalExecuted:
+    proposalId: uint256
+
+# @dev A pending proposal was cancelled by its proposer.
+event ProposalCanceled:
+    proposalId: uint256
+
+# @dev A vote; `weight` is the voter's votes at the snapshot (wei).
+event VoteCast:
+    voter: indexed(address)
+    proposalId: uint256
+    support: uint8
+    weight: uint256
+    reason: String[MAX_REASON]
+
+# @dev A vote with (uninterpreted) params.
+event VoteCastWithParams:
+    voter: indexed(address)
+    proposalId: uint256
+    support: uint8
+    weight: uint256
+    reason: String[MAX_REASON]
+    params: Bytes[MAX_PARAMS]
+
+# @dev Late-quorum protection moved the deadline (seconds).
+event ProposalExtended:
+    proposalId: indexed(uint256)
+    extendedDeadline: uint64
+
+# @dev Voting delay changed (seconds).
+event VotingDelaySet:
+    oldVotingDelay: uint256
+    newVotingDelay: uint256
+
+# @dev Voting period changed (seconds).
+event VotingPeriodSet:
+    oldVotingPeriod: uint256
+    newVotingPeriod: uint256
+
+# @dev Proposal threshold changed (bps of total supply).
+event ProposalThresholdBpsSet:
+    oldProposalThresholdBps: uint256
+    newProposalThresholdBps: uint256
+
+# @dev Quorum numerator changed (over `quorumDenominator`).
+event QuorumNumeratorUpdated:
+    oldQuorumNumerator: uint256
+    newQuorumNumerator: uint256
+
+# @dev Late-quorum extension changed (seconds).
+event LateQuorumVoteExtensionSet:
+    oldVoteExtension: uint64
+    newVoteExtension: uint64
+
+
+@deploy
+def __init__(
+    token_: IClubToken,
+    timelock_: address,
+    name_: String[50],
+    voting_delay_: uint256,
+    voting_period_: uint256,
+    proposal_threshold_bps_: uint256,
+    quorum_numerator_: uint256,
+    quorum_denominator_: uint256,
+    late_quorum_extension_: uint256,
+):
+    """
+    @dev Deploys the governor. The Timelock must then grant it PROPOSER_ROLE and CANCELLER_ROLE.
+    @param token_ The CLUB token (ERC-5805 votes on a timestamp clock).
+    @param timelock_ The Timelock (executes proposals, holds roles and treasury).
+    @param name_ Governor name, also the EIP-712 domain name.
+    @param voting_delay_ Seconds between proposing and the snapshot.
+    @param voting_period_ Seconds of voting after the snapshot.
+    @param proposal_threshold_bps_ Votes needed to propose, in bps of the total supply.
+    @param quorum_numerator_ Quorum = total supply at snapshot * numerator / denominator.
+    @param quorum_denominator_ See above.
+    @param late_quorum_extension_ Seconds voting stays open after the vote that makes a proposal pass.
+    """
+    assert staticcall token_.CLOCK_MODE() == "mode=timestamp", "governor: token clock must be timestamp"
+    # Tallies are 96-bit: the whole supply must fit.
+    assert staticcall token_.cap() <= MASK_96, "governor: token cap exceeds 96 bits"
+    assert quorum_denominator_ != 0, "governor: zero quorum denominator"
+    eip712_domain_separator.__init__(name_, "1")
+    token = token_
+    timelock = timelock_
+    name = name_
+    quorumDenominator = quorum_denominator_
+    GRACE_PERIOD = staticcall ITimelock(timelock_).GRACE_PERIOD()
+    self._set_voting_delay(voting_delay_)
+    self._set_voting_period(voting_period_)
+    self._set_proposal_threshold_bps(proposal_threshold_bps_)
+    self._update_quorum_numerator(quorum_numerator_)
+    self._set_late_quorum_vote_extension(late_quorum_extension_)
+
+
+# INFORMATION #
+
+
+@external
+@pure
+def version() -> String[1]:
+    """
+    @notice Version of the governor (EIP-712 domain version).
+    @return String "1".
+    """
+    return "1"
+
+
+@external
+@view
+def supportsInterface(interface_id: bytes4) -> bool:
+    """
+    @notice ERC-165: ERC-165 and OZ 5.1's IGovernor.
+    @param interface_id The 4-byte interface id.
+    @return bool Whether it is supported.
+    """
+    return interface_id in _SUPPORTED_INTERFACES
+
+
+@external
+@view
+def clock() -> uint48:
+    """
+    @notice ERC-6372 clock: the block timestamp, like the token's.
+    @return uint48 The current timepoint.
+    """
+    return convert(block.timestamp, uint48)
+
+
+@external
+@pure
+def CLOCK_MODE() -> String[14]:
+    """
+    @notice ERC-6372 clock mode.
+    @return String "mode=timestamp".
+    """
+    return "mode=timestamp"
+
+
+@external
+@pure
+def hashProposal(
+    targets: DynArray[address, MAX_ACTIONS],
+    values: DynArray[uint256, MAX_ACTIONS],
+    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
+    descriptionHash: bytes32,
+) -> uint256:
+    """
+    @notice The proposal id: keccak256(abi.encode(targets, values, calldatas, descriptionHash)), as OZ.
+    @param targets Called contracts.
+    @param values Wei sent with each call.
+    @param calldatas Calldata of each call.
+    @param descriptionHash keccak256 of the description.
+    @return uint256 The proposal id.
+    """
+    return self._hash_proposal(targets, values, calldatas, descriptionHash)
+
+
+@external
+@view
+def state(proposalId: uint256) -> uint8:
+    """
+    @notice Proposal state, numbered as OZ: Pending 0, Active 1, Canceled 2, Defeated 3,
+            Succeeded 4, Queued 5, Expired 6, Executed 7.
+    @param proposalId The proposal id.
+    @return uint8 The state.
+    """
+    return self._state(proposalId)
+
+
+@external
+@view
+def proposalSnapshot(proposalId: uint256) -> uint256:
+    """
+    @notice Timepoint at which votes are counted (votes must be held at its end).
+    @param proposalId The proposal id (0 for unknown proposals).
+    @return uint256 Snapshot timestamp.
+    """
+    return (self._core[proposalId] >> SNAPSHOT_SHIFT) & MASK_48
+
+
+@external
+@view
+def proposalDeadline(proposalId: uint256) -> uint256:
+    """
+    @notice Last second of voting, including any late-quorum extension.
+    @param proposalId The proposal id (0 for unknown proposals).
+    @return uint256 Deadline timestamp.
+    """
+    return self._core[proposalId] >> DEADLINE_SHIFT
+
+
+@external
+@view
+def proposalProposer(proposalId: uint256) -> address:
+    """
+    @notice Who created the proposal.
+    @param proposalId The proposal id.
+    @return address The proposer (zero for unknown proposals).
+    """
+    return convert(convert(self._core[proposalId] & convert(max_value(uint160), uint256), uint160), address)
+
+
+@external
+@view
+def proposalEta(proposalId: uint256) -> uint256:
+    """
+    @notice When a queued proposal becomes executable (0 until queued).
+    @param proposalId The proposal id.
+    @return uint256 Eta timestamp.
+    """
+    return (self._tally[proposalId] >> ETA_SHIFT) & MASK_48
+
+
+@external
+@pure
+def proposalNeedsQueuing(proposalId: uint256) -> bool:
+    """
+    @notice Every proposal goes through the Timelock.
+    @param proposalId The proposal id.
+    @return bool True.
+    """
+    return True
+
+
+@external
+@view
+def proposalVotes(proposalId: uint256) -> (uint256, uint256, uint256):
+    """
+    @notice Tallies (GovernorCountingSimple order).
+    @param proposalId The proposal id.
+    @return uint256 Against votes.
+    @return uint256 For votes.
+    @return uint256 Abstain votes.
+    """
+    tally: uint256 = self._tally[proposalId]
+    return (tally >> AGAINST_SHIFT) & MASK_96, tally & MASK_96, self._abstain[proposalId]
+
+
+@external
+@view
+def votingDelay() -> uint256:
+    """
+    @notice Seconds between proposing and the snapshot.
+    @return uint256 Voting delay.
+    """
+    return self._settings & MASK_48
+
+
+@external
+@view
+def votingPeriod() -> uint256:
+    """
+    @notice Seconds of voting after the snapshot.
+    @return uint256 Voting period.
+    """
+    return (self._settings >> PERIOD_SHIFT) & MASK_32
+
+
+@external
+@view
+def lateQuorumVoteExtension() -> uint48:
+    """
+    @notice Seconds voting stays open after the vote that makes a proposal pass.
+    @return uint48 The extension.
+    """
+    return convert((self._settings >> EXTENSION_SHIFT) & MASK_48, uint48)
+
+
+@external
+@view
+def proposalThresholdBps() -> uint256:
+    """
+    @notice Votes needed to propose, in bps of the total supply.
+    @return uint256 Threshold in bps.
+    """
+    return (self._settings >> THRESHOLD_SHIFT) & MASK_16
+
+
+@external
+@view
+def proposalThreshold() -> uint256:
+    """
+    @notice Votes needed to propose now (bps of the total supply one second ago).
+    @return uint256 Threshold in wei of votes.
+    """
+    return self._proposal_threshold()
+
+
+@external
+@view
+def quorum(timepoint: uint256) -> uint256:
+    """
+    @notice Quorum at a past timepoint: total supply * numerator / denominator (rounded down, as OZ).
+    @param timepoint A past timestamp.
+    @return uint256 Votes (For + Abstain) needed.
+    """
+    return self._quorum(timepoint)
+
+
+@external
+@view
+def quorumNumerator() -> uint256:
+    """
+    @notice Current quorum numerator.
+    @return uint256 Numerator over `quorumDenominator`.
+    """
+    count: uint256 = (self._settings >> QCOUNT_SHIFT) & MASK_16
+    return self._quorum_history[count - 1] >> 48
+
+
+@external
+@view
+def quorumNumeratorAt(timepoint: uint256) -> uint256:
+    """
+    @notice Quorum numerator in force at `timepoint` (OZ's `quorumNumerator(uint256)`).
+    @param timepoint A timestamp.
+    @return uint256 Numerator over `quorumDenominator`.
+    """
+    return self._quorum_numerator_at(timepoint)
+
+
+@external
+@view
+def getVotes(account: address, timepoint: uint256) -> uint256:
+    """
+    @notice Votes of `account` at a past timepoint.
+    @param account The account.
+    @param timepoint A past timestamp.
+    @return uint256 Votes.
+    """
+    return staticcall token.getPastVotes(account, timepoint)
+
+
+@external
+@view
+def getVotesWithParams(account: address, timepoint: uint256, params: Bytes[MAX_PARAMS]) -> uint256:
+    """
+    @notice Same as `getVotes`; params are ignored by simple counting.
+    @param account The account.
+    @param timepoint A past timestamp.
+    @param params Ignored.
+    @return uint256 Votes.
+    """
+    return staticcall token.getPastVotes(account, timepoint)
+
+
+@external
+@view
+def proposalTimelockId(proposalId: uint256) -> bytes32:
+    """
+    @notice The Timelock operation id of a queued proposal (zero before `queue`).
+    @param proposalId The proposal id.
+    @return bytes32 Operation id.
+    """
+    return self._timelock_ids[proposalId]
+
+
+# PROPOSAL LIFECYCLE #
+
+
+@external
+def propose(
+    targets: DynArray[address, MAX_ACTIONS],
+    values: DynArray[uint256, MAX_ACTIONS],
+    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
+    description: String[MAX_DESCRIPTION],
+) -> uint256:
+    """
+    @notice Create a proposal. Voting starts after `votingDelay` and lasts `votingPeriod`.
+            The caller needs `proposalThreshold` votes one second ago, must have no other
+            live proposal, and must match a `#proposer=0x...` suffix of the description.
+    @param targets Called contracts.
+    @param values Wei sent with each call.
+    @param calldatas Calldata of each call.
+    @param description Human-readable description (hashed into the id).
+    @return uint256 The proposal id.
+    """
+    proposer: address = msg.sender
+    assert self._is_valid_description_for_proposer(proposer, description), "governor: restricted proposer"
+    settings: uint256 = self._settings
+
+    threshold_bps: uint256 = (settings >> THRESHOLD_SHIFT) & MASK_16
+    if threshold_bps != 0:
+        # `block.timestamp - 1`: the latest timepoint the token can answer for.
+        votes: uint256 = staticcall token.getPastVotes(proposer, block.timestamp - 1)
+        supply: uint256 = staticcall token.getPastTotalSupply(block.timestamp - 1)
+        # Rounded down: the threshold never exceeds the exact fraction.
+        assert votes >= supply * threshold_bps // BPS, "governor: proposer votes below threshold"
+
+    assert len(targets) != 0, "governor: empty proposal"
+    assert len(targets) == len(values) and len(targets) == len(calldatas), "governor: invalid proposal length"
+    proposal_id: uint256 = self._hash_proposal(targets, values, calldatas, keccak256(description))
+    assert self._core[proposal_id] == 0, "governor: proposal already exists"
+
+    latest: uint256 = self.latestProposalId[proposer]
+    if latest != 0:
+        latest_state: uint8 = self._state(latest)
+        assert (
+            latest_state != PENDING
+            and latest_state != ACTIVE
+            and latest_state != SUCCEEDED
+            and latest_state != QUEUED
+        ), "governor: proposer has a live proposal"
+
+    snapshot: uint256 = block.timestamp + (settings & MASK_48)
+    deadline: uint256 = snapshot + ((settings >> PERIOD_SHIFT) & MASK_32)
+    self._core[proposal_id] = (
+        convert(convert(proposer, uint160), uint256) | (snapshot << SNAPSHOT_SHIFT) | (deadline << DEADLINE_SHIFT)
+    )
+    self._tally[proposal_id] = FLAG_CREATED << FLAGS_SHIFT
+    self.latestProposalId[proposer] = proposal_id
+
+    signatures: DynArray[String[1], MAX_ACTIONS] = []
+    # Loop bound: MAX_ACTIONS.
+    for _: uint256 in range(len(targets), bound=MAX_ACTIONS):
+        signatures.append("")
+    log ProposalCreated(
+        proposalId=proposal_id,
+        proposer=proposer,
+        targets=targets,
+        values=values,
+        signatures=signatures,
+        calldatas=calldatas,
+        voteStart=snapshot,
+        voteEnd=deadline,
+        description=description,
+    )
+    return proposal_id
+
+
+@external
+def queue(
+    targets: DynArray[address, MAX_ACTIONS],
+    values: DynArray[uint256, MAX_ACTIONS],
+    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
+    descriptionHash: bytes32,
+) -> uint256:
+    """
+    @notice Schedule a succeeded proposal in the Timelock (anyone may call).
+    @param targets Called contracts.
+    @param values Wei sent with each call.
+    @param calldatas Calldata of each call.
+    @param descriptionHash keccak256 of the description.
+    @return uint256 The proposal id.
+    """
+    proposal_id: uint256 = self._hash_proposal(targets, values, calldatas, descriptionHash)
+    assert self._state(proposal_id) == SUCCEEDED, "governor: proposal not successful"
+    delay: uint256 = staticcall ITimelock(timelock).get_minimum_delay()
+    salt: bytes32 = self._timelock_salt(descriptionHash)
+    self._timelock_ids[proposal_id] = keccak256(abi_encode(targets, values, calldatas, empty(bytes32), salt))
+    extcall ITimelock(timelock).schedule_batch(targets, values, calldatas, empty(bytes32), salt, delay)
+    eta: uint256 = block.timestamp + delay
+    self._tally[proposal_id] = self._tally[proposal_id] | (eta << ETA_SHIFT)
+    log ProposalQueued(proposalId=proposal_id, etaSeconds=eta)
+    return proposal_id
+
+
+@external
+@payable
+def execute(
+    targets: DynArray[address, MAX_ACTIONS],
+    values: DynArray[uint256, MAX_ACTIONS],
+    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
+    descriptionHash: bytes32,
+) -> uint256:
+    """
+    @notice Execute a queued proposal whose eta has come (anyone may call; ETH is forwarded).
+    @param targets Called contracts.
+    @param values Wei sent with each call.
+    @param calldatas Calldata of each call.
+    @param descriptionHash keccak256 of the description.
+    @return uint256 The proposal id.
+    """
+    proposal_id: uint256 = self._hash_proposal(targets, values, calldatas, descriptionHash)
+    tally: uint256 = self._tally[proposal_id]
+    flags: uint256 = tally >> FLAGS_SHIFT
+    eta: uint256 = (tally >> ETA_SHIFT) & MASK_48
+    # A non-zero eta means `queue` saw the proposal succeed; the Timelock re-checks the rest
+    # (operation pending, ready, not expired).
+    assert eta != 0 and flags & (FLAG_EXECUTED | FLAG_CANCELED) == 0, "governor: proposal not queued"
+    assert block.timestamp >= eta, "governor: proposal not ready"
+    assert block.timestamp <= eta + GRACE_PERIOD, "governor: proposal expired"
+    # Effects before the interaction: the Timelock may call back into the setters.
+    self._tally[proposal_id] = tally | (FLAG_EXECUTED << FLAGS_SHIFT)
+    extcall ITimelock(timelock).execute_batch(
+        targets, values, calldatas, empty(bytes32), self._timelock_salt(descriptionHash), value=msg.value
+    )
+    log ProposalExecuted(proposalId=proposal_id)
+    return proposal_id
+
+
+@external
+def cancel(
+    targets: DynArray[address, MAX_ACTIONS],
+    values: DynArray[uint256, MAX_ACTIONS],
+    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
+    descriptionHash: bytes32,
+) -> uint256:
+    """
+    @notice Cancel a proposal before voting starts. Only its proposer (OZ 5 rule).
+    @param targets Called contracts.
+    @param values Wei sent with each call.
+    @param calldatas Calldata of each call.
+    @param descriptionHash keccak256 of the description.
+    @return uint256 The proposal id.
+    """
+    proposal_id: uint256 = self._hash_proposal(targets, values, calldatas, descriptionHash)
+    core: uint256 = self._core[proposal_id]
+    assert core != 0, "governor: unknown proposal"
+    assert convert(convert(core & convert(max_value(uint160), uint256), uint160), address) == msg.sender, (
+        "governor: only proposer"
+    )
+    assert self._state(proposal_id) == PENDING, "governor: proposal not pending"
+    self._tally[proposal_id] = self._tally[proposal_id] | (FLAG_CANCELED << FLAGS_SHIFT)
+    log ProposalCanceled(proposalId=proposal_id)
+    return proposal_id
+
+
+# VOTING #
+
+
+@external
+def castVote(proposalId: uint256, support: uint8) -> uint256:
+    """
+    @notice Vote 0 Against, 1 For, 2 Abstain with your votes at the snapshot.
+    @param proposalId The proposal id.
+    @param support The vote type.
+    @return uint256 The weight counted.
+    """
+    return self._cast_vote(proposalId, msg.sender, support, "", b"")
+
+
+@external
+def castVoteWithReason(proposalId: uint256, support: uint8, reason: String[MAX_REASON]) -> uint256:
+    """
+    @notice Vote with a reason (logged).
+    @param proposalId The proposal id.
+    @param support The vote type.
+    @param reason Free text.
+    @return uint256 The weight counted.
+    """
+    return self._cast_vote(proposalId, msg.sender, support, reason, b"")
+
+
+@external
+def castVoteWithReasonAndParams(
+    proposalId: uint256, support: uint8, reason: String[MAX_REASON], params: Bytes[MAX_PARAMS]
+) -> uint256:
+    """
+    @notice Vote with a reason and params (params are logged, not interpreted).
+    @param proposalId The proposal id.
+    @param support The vote type.
+    @param reason Free text.
+    @param params Extra data.
+    @return uint256 The weight counted.
+    """
+    return self._cast_vote(proposalId, msg.sender, support, reason, params)
+
+
+@external
+def castVoteBySig(proposalId: uint256, support: uint8, voter: address, signature: Bytes[65]) -> uint256:
+    """
+    @notice Cast `voter`'s EIP-712 signed Ballot (ECDSA or EIP-1271); consumes `voter`'s nonce.
+    @param proposalId The proposal id.
+    @param support The vote type.
+    @param voter The signer.
+    @param signature 65-byte signature.
+    @return uint256 The weight counted.
+    """
+    nonce: uint256 = self._use_nonce(voter)
+    digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
+        keccak256(abi_encode(BALLOT_TYPEHASH, proposalId, support, voter, nonce))
+    )
+    assert signature_checker._is_valid_signature_now(voter, digest, signature), "governor: invalid signature"
+    return self._cast_vote(proposalId, voter, support, "", b"")
+
+
+@external
+def castVoteWithReasonAndParamsBySig(
+    proposalId: uint256,
+    support: uint8,
+    voter: address,
+    reason: String[MAX_REASON],
+    params: Bytes[MAX_PARAMS],
+    signature: Bytes[65],
+) -> uint256:
+    """
+    @notice Cast `voter`'s EIP-712 signed ExtendedBallot; consumes `voter`'s nonce.
+    @param proposalId The proposal id.
+    @param support The vote type.
+    @param voter The signer.
+    @param reason Free text.
+    @param params Extra data.
+    @param signature 65-byte signature.
+    @return uint256 The weight counted.
+    """
+    nonce: uint256 = self._use_nonce(voter)
+    digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
+        keccak256(
+            abi_encode(
+                EXTENDED_BALLOT_TYPEHASH, proposalId, support, voter, nonce, keccak256(reason), keccak256(params)
+            )
+        )
+    )
+    assert signature_checker._is_valid_signature_now(voter, digest, signature), "governor: invalid signature"
+    return self._cast_vote(proposalId, voter, support, reason, params)
+
+
+# GOVERNANCE SETTINGS (Timelock only) #
+
+
+@external
+@reentrant
+def setVotingDelay(newVotingDelay: uint48):
+    """
+    @notice Change the voting delay (seconds). Timelock only.
+    @param newVotingDelay New delay.
+    """
+    self._only_governance()
+    self._set_voting_delay(convert(newVotingDelay, uint256))
+
+
+@external
+@reentrant
+def setVotingPeriod(newVotingPeriod: uint32):
+    """
+    @notice Change the voting period (seconds, non-zero). Timelock only.
+    @param newVotingPeriod New period.
+    """
+    self._only_governance()
+    self._set_voting_period(convert(newVotingPeriod, uint256))
+
+
+@external
+@reentrant
+def setProposalThresholdBps(newProposalThresholdBps: uint256):
+    """
+    @notice Change the proposal threshold (bps of total supply, at most 10,000). Timelock only.
+    @param newProposalThresholdBps New threshold.
+    """
+    self._only_governance()
+    self._set_proposal_threshold_bps(newProposalThresholdBps)
+
+
+@external
+@reentrant
+def updateQuorumNumerator(newQuorumNumerator: uint256):
+    """
+    @notice Change the quorum numerator (at most `quorumDenominator`). Timelock only.
+            Proposals whose snapshot is earlier keep the old quorum.
+    @param newQuorumNumerator New numerator.
+    """
+    self._only_governance()
+    self._update_quorum_numerator(newQuorumNumerator)
+
+
+@external
+@reentrant
+def setLateQuorumVoteExtension(newVoteExtension: uint48):
+    """
+    @notice Change the late-quorum extension (seconds). Timelock only.
+    @param newVoteExtension New extension.
+    """
+    self._only_governance()
+    self._set_late_quorum_vote_extension(convert(newVoteExtension, uint256))
+
+
+# INTERNAL #
+
+
+@internal
+@view
+def _only_governance():
+    assert msg.sender == timelock, "governor: only timelock"
+
+
+@internal
+@pure
+def _hash_proposal(
+    targets: DynArray[address, MAX_ACTIONS],
+    values: DynArray[uint256, MAX_ACTIONS],
+    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
+    description_hash: bytes32,
+) -> uint256:
+    return convert(keccak256(abi_encode(targets, values, calldatas, description_hash)), uint256)
+
+
+@internal
+@view
+def _timelock_salt(description_hash: bytes32) -> bytes32:
+    # OZ: bytes20(address(this)) ^ descriptionHash, the address in the high 20 bytes.
+    return convert(
+        (convert(convert(self, uint160), uint256) << 96) ^ convert(description_hash, uint256), bytes32
+    )
+
+
+@internal
+@view
+def _state(proposal_id: uint256) -> uint8:
+    core: uint256 = self._core[proposal_id]
+    assert core != 0, "governor: unknown proposal"
+    tally: uint256 = self._tally[proposal_id]
+    flags: uint256 = tally >> FLAGS_SHIFT
+    if flags & FLAG_EXECUTED != 0:
+        return EXECUTED
+    if flags & FLAG_CANCELED != 0:
+        return CANCELED
+
+    eta: uint256 = (tally >> ETA_SHIFT) & MASK_48
+    if eta != 0:
+        # Queued implies it succeeded; ask the Timelock whether it was executed or cancelled there.
+        tl_id: bytes32 = self._timelock_ids[proposal_id]
+        if staticcall ITimelock(timelock).is_operation_done(tl_id):
+            return EXECUTED
+        if not staticcall ITimelock(timelock).is_operation_pending(tl_id):
+            return CANCELED
+        if block.timestamp > eta + GRACE_PERIOD:
+            return EXPIRED
+        return QUEUED
+
+    snapshot: uint256 = (core >> SNAPSHOT_SHIFT) & MASK_48
+    if snapshot >= block.timestamp:
+        return PENDING
+    if (core >> DEADLINE_SHIFT) >= block.timestamp:
+        return ACTIVE
+    for_votes: uint256 = tally & MASK_96
+    if for_votes <= (tally >> AGAINST_SHIFT) & MASK_96:
+        return DEFEATED
+    if for_votes + self._abstain[proposal_id] < self._quorum(snapshot):
+        return DEFEATED
+    return SUCCEEDED
+
+
+@internal
+def _cast_vote(
+    proposal_id: uint256, voter: address, support: uint8, reason: String[MAX_REASON], params: Bytes[MAX_PARAMS]
+) -> uint256:
+    core: uint256 = self._core[proposal_id]
+    assert core != 0, "governor: unknown proposal"
+    snapshot: uint256 = (core >> SNAPSHOT_SHIFT) & MASK_48
+    deadline: uint256 = core >> DEADLINE_SHIFT
+    tally: uint256 = self._tally[proposal_id]
+    # Active: snapshot < now <= deadline and not cancelled (a cancelled proposal was Pending,
+    # and a proposal can only be queued or executed after its deadline).
+    assert (
+        snapshot < block.timestamp and block.timestamp <= deadline and (tally >> FLAGS_SHIFT) & FLAG_CANCELED == 0
+    ), "governor: vote not currently active"
+    assert not self.hasVoted[proposal_id][voter], "governor: vote already cast"
+    self.hasVoted[proposal_id][voter] = True
+    weight: uint256 = staticcall token.getPastVotes(voter, snapshot)
+
+    if support == VOTE_AGAINST:
+        # Cannot overflow 96 bits: the sum of all votes is at most the capped supply.
+        tally = tally + (weight << AGAINST_SHIFT)
+    elif support == VOTE_FOR:
+        tally = tally + weight
+    elif support == VOTE_ABSTAIN:
+        self._abstain[proposal_id] += weight
+    else:
+        raise "governor: invalid vote type"
+
+    # Late-quorum protection: the first vote that makes the proposal pass moves the deadline
+    # to at least now + extension. Against votes can never make it pass, so they skip the check.
+    if support != VOTE_AGAINST and weight != 0 and (tally >> FLAGS_SHIFT) & FLAG_EXTENDED == 0:
+        for_votes: uint256 = tally & MASK_96
+        if for_votes > (tally >> AGAINST_SHIFT) & MASK_96:
+            if for_votes + self._abstain[proposal_id] >= self._quorum(snapshot):
+                tally = tally | (FLAG_EXTENDED << FLAGS_SHIFT)
+                extended: uint256 = block.timestamp + ((self._settings >> EXTENSION_SHIFT) & MASK_48)
+                if extended > deadline:
+                    self._core[proposal_id] = (core & ((1 << DEADLINE_SHIFT) - 1)) | (extended << DEADLINE_SHIFT)
+                    log ProposalExtended(proposalId=proposal_id, extendedDeadline=convert(extended, uint64))
+    self._tally[proposal_id] = tally
+
+    if len(params) == 0:
+        log VoteCast(voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason)
+    else:
+        log VoteCastWithParams(
+            voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason, params=params
+        )
+    return weight
+
+
+@internal
+def _use_nonce(owner: address) -> uint256:
+    nonce: uint256 = self.nonces[owner]
+    self.nonces[owner] = nonce + 1
+    return nonce
+
+
+@internal
+@view
+def _proposal_threshold() -> uint256:
+    threshold_bps: uint256 = (self._settings >> THRESHOLD_SHIFT) & MASK_16
+    # Rounded down, as in `propose`.
+    return staticcall token.getPastTotalSupply(block.timestamp - 1) * threshold_bps // BPS
+
+
+@internal
+@view
+def _quorum(timepoint: uint256) -> uint256:
+    # Rounded down, as OZ's GovernorVotesQuorumFraction.
+    return (
+        staticcall token.getPastTotalSupply(timepoint) * self._quorum_numerator_at(timepoint) // quorumDenominator
+    )
+
+
+@internal
+@view
+def _quorum_numerator_at(timepoint: uint256) -> uint256:
+    count: uint256 = (self._settings >> QCOUNT_SHIFT) & MASK_16
+    latest: uint256 = self._quorum_history[count - 1]
+    # Fast path (as OZ): the latest checkpoint is at or before the timepoint.
+    if latest & MASK_48 <= timepoint:
+        return latest >> 48
+    # Binary search for the last checkpoint at or before `timepoint`. Loop bound: 16
+    # halvings cover the at most 2**16 checkpoints `_settings` can count.
+    low: uint256 = 0
+    high: uint256 = count
+    for _: uint256 in range(16):
+        if low >= high:
+            break
+        mid: uint256 = (low + high) // 2
+        if self._quorum_history[mid] & MASK_48 > timepoint:
+            high = mid
+        else:
+            low = mid + 1
+    if high == 0:
+        # Before the first checkpoint (deployment): use the first numerator.
+        return self._quorum_history[0] >> 48
+    return self._quorum_history[high - 1] >> 48
+
+
+@internal
+def _set_voting_delay(new_delay: uint256):
+    assert new_delay <= MASK_48, "governor: voting delay too large"
+    old: uint256 = self._settings & MASK_48
+    self._settings = (self._settings & ~MASK_48) | new_delay
+    log VotingDelaySet(oldVotingDelay=old, newVotingDelay=new_delay)
+
+
+@internal
+def _set_voting_period(new_period: uint256):
+    assert new_period != 0, "governor: zero voting period"
+    assert new_period <= MASK_32, "governor: voting period too large"
+    old: uint256 = (self._settings >> PERIOD_SHIFT) & MASK_32
+    self._settings = (self._settings & ~(MASK_32 << PERIOD_SHIFT)) | (new_period << PERIOD_SHIFT)
+    log VotingPeriodSet(oldVotingPeriod=old, newVotingPeriod=new_period)
+
+
+@internal
+def _set_proposal_threshold_bps(new_bps: uint256):
+    assert new_bps <= BPS, "governor: threshold above 100%"
+    old: uint256 = (self._settings >> THRESHOLD_SHIFT) & MASK_16
+    self._settings = (self._settings & ~(MASK_16 << THRESHOLD_SHIFT)) | (new_bps << THRESHOLD_SHIFT)
+    log ProposalThresholdBpsSet(oldProposalThresholdBps=old, newProposalThresholdBps=new_bps)
+
+
+@internal
+def _set_late_quorum_vote_extension(new_extension: uint256):
+    assert new_extension <= MASK_48, "governor: extension too large"
+    old: uint256 = (self._settings >> EXTENSION_SHIFT) & MASK_48
+    self._settings = (self._settings & ~(MASK_48 << EXTENSION_SHIFT)) | (new_extension << EXTENSION_SHIFT)
+    log LateQuorumVoteExtensionSet(
+        oldVoteExtension=convert(old, uint64), newVoteExtension=convert(new_extension, uint64)
+    )
+
+
+@internal
+def _update_quorum_numerator(new_numerator: uint256):
+    assert new_numerator <= quorumDenominator, "governor: quorum numerator above denominator"
+    settings: uint256 = self._settings
+    count: uint256 = (settings >> QCOUNT_SHIFT) & MASK_16
+    old: uint256 = 0
+    if count != 0:
+        latest: uint256 = self._quorum_history[count - 1]
+        old = latest >> 48
+        if latest & MASK_48 == block.timestamp:
+            # Same timepoint: overwrite, as OZ's checkpoint push does.
+            self._quorum_history[count - 1] = block.timestamp | (new_numerator << 48)
+            log QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
+            return
+    assert count < MASK_16, "governor: too many quorum changes"
+    self._quorum_history[count] = block.timestamp | (new_numerator << 48)
+    self._settings = (settings & ~(MASK_16 << QCOUNT_SHIFT)) | ((count + 1) << QCOUNT_SHIFT)
+    log QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
+
+
+@internal
+@view
+def _is_valid_description_for_proposer(proposer: address, description: String[MAX_DESCRIPTION]) -> bool:
+    # OZ 5: a description ending in "#proposer=0x" + 40 hex digits may only be proposed by
+    # that address; anything else (too short, no marker, a non-hex digit) is plain text.
+    length: uint256 = len(description)
+    if length < 52:
+        return True
+    tail: Bytes[52] = convert(slice(description, length - 52, 52), Bytes[52])
+    if slice(tail, 0, 12) != b"#proposer=0x":
+        return True
+    value: uint256 = 0
+    # Loop bound: the 40 hex digits of an address.
+    for i: uint256 in range(40):
+        c: uint256 = convert(convert(slice(tail, 12 + i, 1), bytes1), uint256)
+        digit: uint256 = 0
+        if c >= 48 and c <= 57:
+            digit = c - 48
+        elif c >= 97 and c <= 102:
+            digit = c - 87
+        elif c >= 65 and c <= 70:
+            digit = c - 55
+        else:
+            return True
+        value = (value << 4) | digit
+    return convert(convert(value, uint160), address) == proposer
