@@ -1,0 +1,204 @@
+"""Simulation parameters: protocol values read from deployments/parameters.yaml plus model-only assumptions.
+
+`SimParams` is the one flat, frozen dataclass every model function receives (CADLabs' shape:
+each field carries its unit, where it comes from and what it means in its metadata).
+
+* Fields whose `source` is a parameters.yaml key are *never* written here: `from_parameters`
+  copies them from `clubchat.params.load()`, so the model, the contracts and the whitepaper
+  share one set of tunables.
+* Fields whose `source` is ``assumption`` describe the world outside the contracts (prices,
+  costs, users, behaviour). Their defaults below are the baseline scenario; the other
+  scenarios (clubchat.sim.scenarios) override some of them. Their values are
+  assumptions to be argued with, and the whitepaper lists every one of them with its unit.
+
+Token amounts are in whole CLUB (float), money in USD, time in days, fractions as floats
+(0.05 = 5 %). Per-node-kind values are tuples ordered like `KINDS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from clubchat.params import BPS, DAY, WAD, Parameters
+from clubchat.params import load as load_parameters
+
+KINDS: tuple[str, ...] = ("RELAY", "TURN", "NOTIFY")
+YEAR_DAYS = 365
+
+
+def _p(unit: str, source: str, doc: str) -> Any:
+    """A protocol field: filled from parameters.yaml by `from_parameters` (no default on purpose)."""
+    return field(metadata={"unit": unit, "source": source, "doc": doc})
+
+
+def _a(default: Any, unit: str, doc: str) -> Any:
+    """A model-only assumption with its baseline value."""
+    return field(default=default, metadata={"unit": unit, "source": "assumption", "doc": doc})
+
+
+@dataclass(frozen=True)
+class SimParams:
+    # ---- protocol: token and genesis (parameters.yaml) ----
+    cap: float = _p("CLUB", "token.cap", "hard cap of CLUB supply")
+    genesis_treasury: float = _p("CLUB", "genesis.treasury", "minted to the DAO treasury at genesis")
+    genesis_liquidity: float = _p("CLUB", "genesis.liquidity", "minted for market liquidity at genesis")
+    vesting_names: tuple[str, ...] = _p("-", "genesis.vesting[].name", "vesting allocations")
+    vesting_amounts: tuple[float, ...] = _p("CLUB", "genesis.vesting[].amount", "amount per allocation")
+    vesting_cliff_days: tuple[float, ...] = _p("days", "genesis.vesting[].cliff_days", "cliff")
+    vesting_duration_days: tuple[float, ...] = _p("days", "genesis.vesting[].duration_days", "duration")
+    # ---- protocol: emission ----
+    rate_per_epoch: float = _p("fraction/epoch", "emission.rate_per_epoch_wad", "share of remaining reserve")
+    epoch_days: float = _p("days", "emission.epoch_seconds", "emission epoch length")
+    emission_tip: float = _p("CLUB/epoch", "emission.tip", "paid to the caller out of each epoch")
+    node_rewards_share: float = _p("fraction", "emission.receivers.node_rewards", "emission to node stakers")
+    community_share: float = _p("fraction", "emission.receivers.community_incentives", "to communities")
+    treasury_share: float = _p("fraction", "emission.receivers.treasury", "emission to the treasury")
+    # ---- protocol: governance ----
+    quorum_fraction: float = _p("fraction of supply", "governance.quorum_numerator/denominator", "quorum")
+    proposal_threshold: float = _p("fraction of supply", "governance.proposal_threshold_bps", "to propose")
+    # ---- protocol: node registry ----
+    min_self_stake: float = _p("CLUB per kind", "registry.min_self_stake_per_kind", "operator self-stake")
+    saturation_multiple: float = _p("x self-stake", "registry.saturation_multiple", "delegation cap")
+    unbonding_days: int = _p("days", "registry.unbonding_seconds", "delay before unbonded stake is liquid")
+    commission_max: float = _p("fraction", "registry.commission_max_bps", "highest operator commission")
+
+    # ---- assumptions: CLUB market ----
+    price0_usd: float = _a(0.05, "USD/CLUB", "CLUB price at genesis")
+    price_drift: float = _a(0.0, "1/year", "median log-return of the CLUB price per year")
+    price_vol: float = _a(0.8, "1/sqrt(year)", "annualised volatility of the CLUB price")
+    # ---- assumptions: users and usage ----
+    users0: float = _a(20_000.0, "DAU", "daily active users at genesis")
+    users_cap: float = _a(5_000_000.0, "DAU", "saturation level of the logistic user growth")
+    users_growth: float = _a(1.5, "1/year", "logistic growth rate of daily active users")
+    users_vol: float = _a(0.3, "1/sqrt(year)", "volatility of user growth")
+    calls_per_user_day: float = _a(0.6, "calls/DAU/day", "audio/video calls per active user")
+    minutes_per_call: float = _a(7.0, "min/call", "mean call length")
+    turn_share: float = _a(0.2, "fraction", "share of call minutes that need a TURN relay")
+    offline_msgs_per_user_day: float = _a(15.0, "msgs/DAU/day", "messages stored for offline recipients")
+    # ---- assumptions: node operators (per kind RELAY, TURN, NOTIFY) ----
+    node_fixed_usd_month: tuple[float, ...] = _a((40.0, 80.0, 30.0), "USD/node/month", "server cost")
+    node_var_usd_per_unit: tuple[float, ...] = _a(
+        (0.000005, 0.00005, 0.000002),
+        "USD/unit",
+        "variable cost per unit served (RELAY: DAU-day ~2 MB, TURN: relayed minute 2 x 11 MB "
+        "at 2 USD/TB, NOTIFY: message)",
+    )
+    node_capacity_units_day: tuple[float, ...] = _a(
+        (50_000.0, 150_000.0, 3_000_000.0), "units/node/day", "what one node serves per day"
+    )
+    nodes0: tuple[float, ...] = _a((20.0, 10.0, 10.0), "nodes", "nodes registered at genesis")
+    nodes_min: tuple[float, ...] = _a((3.0, 3.0, 3.0), "nodes", "nodes run regardless of profit")
+    node_entry_speed: float = _a(0.03, "1/day", "max relative change of the node count per day")
+    commission: float = _a(0.10, "fraction", "typical operator commission on delegators' rewards")
+    # ---- assumptions: staking behaviour ----
+    outside_yield: float = _a(0.05, "1/year", "yield holders can earn elsewhere (opportunity cost)")
+    liquidity_premium_base: float = _a(0.01, "1/year", "extra yield holders want for locking at all")
+    liquidity_premium_per_day: float = _a(0.001, "1/year per day", "extra yield per unbonding day")
+    stake_ratio_max: float = _a(0.7, "fraction", "most of the circulating supply that would ever stake")
+    stake_steepness: float = _a(25.0, "per unit yield", "how sharply staking reacts to the yield gap")
+    stake_speed: float = _a(0.02, "1/day", "share of the gap to the desired stake closed per day")
+    stake0_multiple: float = _a(2.0, "x self-stake", "stake at genesis per node (self + delegated)")
+    # ---- assumptions: premium and ad market (contracts in a later issue) ----
+    premium_uptake: float = _a(0.02, "fraction of DAU", "users on a paid tier")
+    premium_usd_month: float = _a(3.0, "USD/user/month", "premium price")
+    premium_burn_share: float = _a(0.5, "fraction", "share of premium payments burned (rest to nodes)")
+    ads_optin: float = _a(0.3, "fraction of DAU", "users who opt in to ad notifications")
+    ads_demand_per_user_day: float = _a(4.0, "ads/user/day", "ads advertisers want to show per user")
+    ads_cap_per_user_day: float = _a(3.0, "ads/user/day", "per-user cap on paid ad deliveries")
+    ads_cpm_usd: float = _a(2.0, "USD/1000 ads", "price advertisers pay")
+    ads_split_users: float = _a(0.4, "fraction", "ad revenue to the viewing user")
+    ads_split_nodes: float = _a(0.2, "fraction", "ad revenue to NOTIFY nodes")
+    ads_split_communities: float = _a(0.2, "fraction", "ad revenue to communities")
+    ads_split_burn: float = _a(0.2, "fraction", "ad revenue burned")
+    market_depth: float = _a(0.002, "fraction/day", "most of the liquid float payments can buy per day")
+    sybil_account_usd_month: float = _a(0.5, "USD/account/month", "cost of keeping one fake account")
+    # ---- assumptions: treasury, slashing, security ----
+    treasury_spend_rate: float = _a(0.08, "1/year", "share of the treasury spent into circulation")
+    slash_rate: float = _a(0.002, "1/year", "share of stake slashed per year")
+    slash_burn_share: float = _a(0.5, "fraction", "share of slashed stake burned (rest to the flagger)")
+    panel_size: int = _a(7, "reviewers", "stake-sampled reviewers per dispute")
+    panel_capture_prob: float = _a(0.01, "probability", "panel-capture probability the attack targets")
+    against_turnout: float = _a(0.03, "fraction of circulating", "votes cast against a hostile proposal")
+
+    @property
+    def vesting_total(self) -> float:
+        return float(sum(self.vesting_amounts))
+
+    @property
+    def genesis_total(self) -> float:
+        return self.genesis_treasury + self.genesis_liquidity + self.vesting_total
+
+    @property
+    def reserve(self) -> float:
+        """Emission reserve: what the cap leaves after genesis."""
+        return self.cap - self.genesis_total
+
+    def replace(self, **changes: Any) -> SimParams:
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise KeyError(f"unknown simulation parameter(s) {sorted(unknown)}; see `club sim list`")
+        return dataclasses.replace(self, **changes)
+
+
+def _whole(wei: int) -> float:
+    return wei / WAD
+
+
+def from_parameters(params: Parameters | None = None, **assumptions: Any) -> SimParams:
+    """Build `SimParams` from the parameters file (default: deployments/parameters.yaml)."""
+    p = params if params is not None else load_parameters()
+    g, e, gv, r = p.genesis, p.emission, p.governance, p.registry
+    weights = {x.name: x.weight_bps / BPS for x in e.receivers}
+    known = {"node_rewards", "community_incentives", "treasury"}
+    if set(weights) != known:
+        raise ValueError(f"emission.receivers: the model knows {sorted(known)}, not {sorted(weights)}")
+    protocol: dict[str, Any] = dict(
+        cap=_whole(p.token.cap_wei),
+        genesis_treasury=_whole(g.treasury_wei),
+        genesis_liquidity=_whole(g.liquidity_wei),
+        vesting_names=tuple(a.name for a in g.vesting),
+        vesting_amounts=tuple(_whole(a.amount_wei) for a in g.vesting),
+        vesting_cliff_days=tuple(a.cliff_seconds / DAY for a in g.vesting),
+        vesting_duration_days=tuple(a.duration_seconds / DAY for a in g.vesting),
+        rate_per_epoch=e.rate_per_epoch_wad / WAD,
+        epoch_days=e.epoch_seconds / DAY,
+        emission_tip=_whole(e.tip_wei),
+        node_rewards_share=weights["node_rewards"],
+        community_share=weights["community_incentives"],
+        treasury_share=weights["treasury"],
+        quorum_fraction=gv.quorum_numerator / gv.quorum_denominator,
+        proposal_threshold=gv.proposal_threshold_bps / BPS,
+        min_self_stake=_whole(r.min_self_stake_per_kind_wei),
+        saturation_multiple=float(r.saturation_multiple),
+        unbonding_days=max(1, round(r.unbonding_seconds / DAY)),
+        commission_max=r.commission_max_bps / BPS,
+    )
+    return SimParams(**protocol).replace(**assumptions) if assumptions else SimParams(**protocol)
+
+
+def describe() -> list[dict[str, str]]:
+    """One row per field: name, unit, source, meaning (for `club sim list` and the whitepaper)."""
+    return [
+        {
+            "name": f.name,
+            "unit": f.metadata["unit"],
+            "source": f.metadata["source"],
+            "doc": f.metadata["doc"],
+        }
+        for f in dataclasses.fields(SimParams)
+    ]
+
+
+def coerce(name: str, text: str) -> Any:
+    """Parse a command-line value for field `name` (`--sweep name=v1,v2`)."""
+    kinds = {f.name: f for f in dataclasses.fields(SimParams)}
+    if name not in kinds:
+        raise KeyError(f"unknown simulation parameter {name!r}; `club sim list --params` shows them all")
+    default = getattr(from_parameters(), name)
+    if isinstance(default, tuple):
+        return tuple(float(x) for x in text.split("/"))
+    if isinstance(default, int) and not isinstance(default, bool):
+        return int(float(text))
+    return float(text)
