@@ -102,6 +102,8 @@ def deploy_foundation(backend: Backend, params: Parameters, dep: Deployment) -> 
                 alloc.duration_seconds,
                 alloc.revocable,
             )
+    # Genesis escrows are created in allocation order, so escrow i belongs to allocation i.
+    dep.escrows = {a.name: str(backend.call(vesting, "escrows", i)) for i, a in enumerate(g.vesting)}
     # The deployer's minting right exists only for the genesis distribution.
     if backend.call(token, "hasRole", minter_role, backend.deployer):
         backend.transact(token, "renounceRole", minter_role, backend.deployer)
@@ -122,9 +124,18 @@ def deploy_protocol(
     *,
     beneficiaries: dict[str, str] | None = None,
     treasury: str | None = None,
+    genesis_time: int = 0,
 ) -> Deployment:
-    """Deploy (or complete) the whole protocol and return its handles."""
-    dep = Deployment(treasury=treasury or backend.deployer, beneficiaries=dict(beneficiaries or {}))
+    """Deploy (or complete) the whole protocol and return its handles.
+
+    `genesis_time` is the vesting start and emission anchor; 0 means "now". A re-run
+    passes the original one (from the manifest) so the record stays true.
+    """
+    dep = Deployment(
+        treasury=treasury or backend.deployer,
+        beneficiaries=dict(beneficiaries or {}),
+        genesis_time=genesis_time,
+    )
     deploy_foundation(backend, params, dep)
     hand_over_admin(backend, params, dep)
     return dep
