@@ -103,10 +103,10 @@ def to_frame(
     days = arrays["day"]
     n_rec, runs = arrays["price_usd"].shape
     cols: dict[str, Any] = {
-        "scenario": scenario,
-        "subset": subset,
-        "run": np.tile(np.arange(1, runs + 1), n_rec),
-        "day": np.repeat(days, runs).astype(np.int64),
+        "scenario": pd.Categorical.from_codes(np.zeros(n_rec * runs, dtype=np.int8), [scenario]),
+        "subset": np.full(n_rec * runs, subset, dtype=np.int32),
+        "run": np.tile(np.arange(1, runs + 1, dtype=np.int32), n_rec),
+        "day": np.repeat(days, runs).astype(np.int32),
     }
     cols["year"] = cols["day"] / YEAR_DAYS
     for k in RECORDED:
@@ -169,7 +169,9 @@ def monte_carlo(
             progress=tick,
         )
         frames.append(to_frame(arrays, scenario=scenario, subset=sub.index, sweep=sub.changes))
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    out["scenario"] = out["scenario"].astype("category")
+    return out
 
 
 def context_for(p: SimParams, days: int) -> Context:

@@ -1,0 +1,132 @@
+"""`club sim run|list`: Monte Carlo runs with a progress bar, a summary table, CSV/Parquet and figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from clubchat.sim import api, parameters, scenarios
+from clubchat.sim.parameters import YEAR_DAYS
+
+
+def _parse_sweep(items: tuple[str, ...]) -> dict[str, list[Any]]:
+    sweep: dict[str, list[Any]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep or not values:
+            raise click.BadParameter(
+                f"{item!r}: write --sweep name=v1,v2 (tuples as a/b/c)", param_hint="--sweep"
+            )
+        try:
+            sweep[name] = [parameters.coerce(name, v) for v in values.split(",")]
+        except (KeyError, ValueError) as exc:
+            raise click.BadParameter(str(exc).strip("'\""), param_hint="--sweep") from None
+    return sweep
+
+
+def write_table(df: pd.DataFrame, stem: Path, fmt: str, console: Console) -> Path:
+    """Write the results as Parquet (pyarrow) or CSV; fall back to CSV when pyarrow cannot load."""
+    if fmt == "parquet":
+        try:
+            path = stem.with_suffix(".parquet")
+            df.to_parquet(path, index=False)
+            return path
+        except ImportError as exc:
+            console.print(f"[yellow]Parquet unavailable ({exc}); writing CSV instead — use --format csv.")
+    path = stem.with_suffix(".csv")
+    df.to_csv(path, index=False)
+    return path
+
+
+@click.group("sim")
+def sim() -> None:
+    """Economic simulation: supply, staking, node economics, markets and attack costs."""
+
+
+@sim.command("list")
+@click.option("--params", "show_params", is_flag=True, help="Also list every simulation parameter.")
+def list_cmd(show_params: bool) -> None:
+    """List the scenarios (and with --params the parameters you can sweep)."""
+    console = Console()
+    t = Table(title="scenarios")
+    t.add_column("name")
+    t.add_column("description")
+    t.add_column("overrides")
+    for sc in scenarios.SCENARIOS.values():
+        t.add_row(sc.name, sc.description, ", ".join(f"{k}={v}" for k, v in sc.overrides.items()) or "-")
+    console.print(t)
+    if show_params:
+        base = parameters.from_parameters()
+        pt = Table(title="parameters (--sweep name=v1,v2)")
+        for col in ("name", "baseline", "unit", "source"):
+            pt.add_column(col)
+        for row in parameters.describe():
+            pt.add_row(row["name"], str(getattr(base, row["name"])), row["unit"], row["source"])
+        console.print(pt)
+
+
+@sim.command("run")
+@click.argument("scenario", type=click.Choice(list(scenarios.SCENARIOS)))
+@click.option("--runs", default=1000, show_default=True, type=click.IntRange(min=1), help="Monte Carlo runs.")
+@click.option("--years", default=5.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--seed", default=0, show_default=True, type=int, help="Root seed (same seed, same numbers).")
+@click.option("--sweep", multiple=True, help="name=v1,v2 — repeat for a Cartesian grid.")
+@click.option("--record-every", default=7, show_default=True, type=click.IntRange(min=1), help="Days.")
+@click.option("--out", "out_dir", default="sim-out", show_default=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--figures/--no-figures", default=True, show_default=True, help="Write PNG and SVG figures.")
+def run_cmd(
+    scenario: str,
+    runs: int,
+    years: float,
+    seed: int,
+    sweep: tuple[str, ...],
+    record_every: int,
+    out_dir: Path,
+    fmt: str,
+    figures: bool,
+) -> None:
+    """Run SCENARIO's Monte Carlo; write the tidy results table, a summary and figures to --out."""
+    grid = _parse_sweep(sweep)
+    n_subsets = 1
+    for values in grid.values():
+        n_subsets *= len(values)
+    days = round(years * YEAR_DAYS)
+    console = Console()
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), console=console,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(f"{scenario}: {n_subsets} x {runs} runs x {days} days", total=n_subsets * days)
+
+        def progress(subset: int, day: int) -> None:
+            if day % 30 == 0 or day == days:
+                bar.update(task, completed=subset * days + day)
+
+        df = api.run(scenario, runs=runs, years=years, seed=seed, sweep=grid, record_every=record_every,
+                     progress=progress)  # fmt: skip
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data_path = write_table(df, out_dir / scenario, fmt, console)
+    summ = api.summary(df)
+    summ.to_csv(out_dir / f"{scenario}-summary.csv", index=False)
+    table = Table(title=f"{scenario}: after {years:g} years, percentiles over {runs} runs")
+    for col in ("subset", "metric", "p5", "p50", "p95"):
+        table.add_column(col, justify="right" if col in ("p5", "p50", "p95") else "left")
+    for r in summ.itertuples():
+        table.add_row(str(r.subset), str(r.label), f"{r.p5:,.4g}", f"{r.p50:,.4g}", f"{r.p95:,.4g}")
+    console.print(table)
+    if grid:
+        subsets = df.groupby("subset")[list(grid)].first()
+        console.print(subsets.to_string())
+    written = [data_path, out_dir / f"{scenario}-summary.csv"]
+    if figures:
+        from clubchat.sim import plots
+
+        written += plots.scenario_figures(df, out_dir, scenario)
+    console.print("wrote " + ", ".join(str(w) for w in written))
