@@ -16,6 +16,7 @@ def _register() -> None:
     from clubchat.demo import demo
 
     main.add_command(demo)
+    main.add_command(__import__("clubchat.sim.cli", fromlist=["sim"]).sim)
 
 
 _register()
