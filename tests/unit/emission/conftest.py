@@ -1,0 +1,116 @@
+"""Fixtures for the Emission unit tests: the deployed protocol's Emission plus standalone instances."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boa
+import pytest
+
+from tests.utils.deployer import deployer_for
+from tests.utils.emission_model import EmissionModel
+
+WEEK = 7 * 86_400
+CAP = 1_000_000_000 * 10**18
+RESERVE = 400_000_000 * 10**18
+RATE = 25 * 10**14  # 0.25 % per epoch
+TIP = 10 * 10**18
+WEIGHTS = [6_000, 1_500, 2_500]
+
+
+def events(contract: Any, name: str) -> list[Any]:
+    """Decoded logs called `name` from the contract's last call (child calls included)."""
+    return [e for e in contract.get_logs() if type(e).__name__ == name]
+
+
+def governance_of(protocol: Any, deployer: str) -> str:
+    """Who holds the admin/parameter roles in the deployed protocol: the Timelock once deployed."""
+    if "Timelock" in protocol.contracts:
+        return str(protocol["Timelock"].address)
+    return deployer
+
+
+def model_of(emission: Any) -> EmissionModel:
+    """A Python model starting from the emission's current parameters (before any mint)."""
+    return EmissionModel(
+        reserve=emission.reserve(),
+        rate=emission.rate_per_epoch(),
+        epoch_seconds=emission.epoch_seconds(),
+        tip=emission.tip(),
+        next_epoch_time=emission.next_epoch_time(),
+        receivers=list(emission.receivers()),
+        weights=list(emission.weights()),
+    )
+
+
+@pytest.fixture(scope="module")
+def receivers(alice: str, bob: str, carol: str) -> list[str]:
+    return [alice, bob, carol]
+
+
+@pytest.fixture(scope="module")
+def keeper() -> str:
+    return str(boa.env.generate_address("keeper"))
+
+
+@pytest.fixture(scope="module")
+def make_token(deployer: str) -> Callable[..., Any]:
+    """A fresh ClubToken whose deployer holds DEFAULT_ADMIN_ROLE and MINTER_ROLE."""
+
+    def make(cap: int = CAP) -> Any:
+        with boa.env.prank(deployer):
+            return deployer_for("ClubToken").deploy("Club Token", "CLUB", cap, "Club Token", "1")
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def make_emission(deployer: str, receivers: list[str], make_token: Callable[..., Any]) -> Callable[..., Any]:
+    """A fresh token + Emission (holding MINTER_ROLE); keyword arguments override the defaults."""
+
+    def make(token: Any = None, **kw: Any) -> Any:
+        token = token if token is not None else make_token()
+        args = {
+            "reserve": RESERVE,
+            "rate": RATE,
+            "epoch_seconds": WEEK,
+            "tip": TIP,
+            "first_epoch_time": boa.env.evm.patch.timestamp + WEEK,
+            "receivers": receivers,
+            "weights": WEIGHTS,
+        }
+        args.update(kw)
+        with boa.env.prank(deployer):
+            emission = deployer_for("Emission").deploy(
+                token.address,
+                args["reserve"],
+                args["rate"],
+                args["epoch_seconds"],
+                args["tip"],
+                args["first_epoch_time"],
+                args["receivers"],
+                args["weights"],
+            )
+            token.grantRole(token.MINTER_ROLE(), emission.address)
+        return emission
+
+    return make
+
+
+@pytest.fixture
+def solo_token(make_token: Callable[..., Any]) -> Any:
+    return make_token()
+
+
+@pytest.fixture
+def solo_emission(solo_token: Any, make_emission: Callable[..., Any]) -> Any:
+    """Standalone Emission (reserve 400M CLUB, 0.25 %/week, tip 10 CLUB) paying alice/bob/carol."""
+    return make_emission(solo_token)
+
+
+def warp_to(t: int) -> None:
+    """Move the chain clock to timestamp `t` (forward only)."""
+    now = boa.env.evm.patch.timestamp
+    assert t >= now
+    boa.env.time_travel(seconds=t - now)
