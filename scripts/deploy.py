@@ -15,13 +15,9 @@ from ape import accounts
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 
 from clubchat import params as params_mod
-from clubchat.deploy.ape_backend import (
-    DeployError,
-    DeployRequest,
-    deploy_network,
-    parse_beneficiaries,
-    resolve_beneficiaries,
-)
+from clubchat.chain.manifest import DEPLOYMENTS_DIR
+from clubchat.deploy.ape_backend import DeployRequest, deploy_network
+from clubchat.deploy.choices import DeployError, parse_beneficiaries, resolve_beneficiaries
 
 DEFAULT_ALIAS = "deployer"
 
@@ -66,7 +62,15 @@ def _check_rpc(ctx: click.Context, param: click.Parameter, value: object) -> obj
     show_default=True,
     help="Parameters file.",
 )
-def cli(cli_ctx, provider, account, beneficiaries, treasury, parameters):
+@click.option(
+    "--out-dir",
+    envvar="CLUBCHAT_DEPLOYMENTS_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEPLOYMENTS_DIR,
+    show_default=True,
+    help="Directory of the manifests (tests point it at a temporary one).",
+)
+def cli(cli_ctx, provider, account, beneficiaries, treasury, parameters, out_dir):
     """Deploy (or complete) the protocol and write deployments/<network>.json."""
     network = provider.network
     if account is None:
@@ -91,6 +95,7 @@ def cli(cli_ctx, provider, account, beneficiaries, treasury, parameters):
                 test_accounts=[str(a.address) for a in accounts.test_accounts],
             ),
             treasury=treasury,
+            directory=out_dir,
         )
         cli_ctx.logger.info(f"Deploying the Club Chat protocol to {network.choice} from {account.address}")
         deploy_network(provider, request, log=click.echo)

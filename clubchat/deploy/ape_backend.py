@@ -10,8 +10,7 @@ resumes where it stopped. `deploy_network` runs the whole plan and writes
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,22 +18,15 @@ from typing import Any
 from ape import chain, project
 from ape.api import AccountAPI, ProviderAPI
 from ape.contracts import ContractContainer
-from eth_utils import is_address, to_checksum_address
 
 from clubchat.chain.manifest import DEPLOYMENTS_DIR, ContractRecord, Manifest, load_manifest, manifest_name
 from clubchat.deploy.backend import contract_path
+from clubchat.deploy.choices import DeployError
 from clubchat.deploy.manifest import build_manifest
 from clubchat.deploy.plan import Deployment, deploy_protocol
 from clubchat.params import REPO_ROOT, Parameters
 
 Log = Callable[[str], None]
-
-# Environment variable naming the beneficiary of vesting allocation NAME on live networks.
-BENEFICIARY_ENV = "CLUBCHAT_BENEFICIARY_{}"
-
-
-class DeployError(RuntimeError):
-    """A deployment cannot proceed; the message says what to fix."""
 
 
 def _normalise_code(code: Any) -> bytes:
@@ -144,56 +136,6 @@ class DeployRequest:
     beneficiaries: dict[str, str] = field(default_factory=dict)
     treasury: str | None = None
     directory: Path = DEPLOYMENTS_DIR
-
-
-def parse_beneficiaries(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """`("team=0xabc…", …)` from the command line into a checksummed mapping."""
-    result: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, address = pair.partition("=")
-        if not sep or not name or not is_address(address):
-            raise DeployError(f"--beneficiary takes NAME=0xADDRESS (e.g. team=0x…), got {pair!r}")
-        result[name.strip()] = str(to_checksum_address(address))
-    return result
-
-
-def resolve_beneficiaries(
-    params: Parameters,
-    given: Mapping[str, str],
-    *,
-    is_dev: bool,
-    test_accounts: list[str],
-    environ: Mapping[str, str] = os.environ,
-) -> dict[str, str]:
-    """Beneficiary of every vesting allocation in the parameters file.
-
-    On a local chain the allocations go to distinct test accounts (1, 2, 3, …;
-    account 0 deploys) unless given. On live networks each must be given with
-    `--beneficiary NAME=0x…` or `CLUBCHAT_BENEFICIARY_<NAME>`: a deployment never
-    silently vests tokens to a placeholder.
-    """
-    names = [a.name for a in params.genesis.vesting]
-    unknown = sorted(set(given) - set(names))
-    if unknown:
-        raise DeployError(
-            f"--beneficiary {unknown[0]} is not a vesting allocation of the parameters file "
-            f"(allocations: {', '.join(names)})"
-        )
-    result: dict[str, str] = {}
-    for index, name in enumerate(names):
-        env_name = BENEFICIARY_ENV.format(name.upper())
-        if name in given:
-            result[name] = given[name]
-        elif env_name in environ:
-            result[name] = parse_beneficiaries([f"{name}={environ[env_name]}"])[name]
-        elif is_dev and index + 1 < len(test_accounts):
-            result[name] = test_accounts[index + 1]
-        else:
-            raise DeployError(
-                f"no beneficiary for the {name!r} vesting allocation: pass --beneficiary {name}=0x… "
-                f"or set {env_name}"
-            )
-    return result
 
 
 def manifest_file(provider: ProviderAPI, directory: Path = DEPLOYMENTS_DIR) -> Path:

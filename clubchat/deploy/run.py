@@ -1,0 +1,94 @@
+"""Running `ape run deploy` as a subprocess, the way `club demo` and the integration tests do.
+
+The environment ape needs is set here once: anvil from node_modules/.bin on PATH,
+vvm pointed at the vyper the lock file installed (`.venv/vvm`, no download), and
+`APE_FOUNDRY_HOST` so ape's foundry provider attaches to the given anvil.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from clubchat.params import REPO_ROOT
+
+LOCAL_NETWORK = "ethereum:local:foundry"
+
+
+class ApeDeployError(RuntimeError):
+    """`ape run deploy` failed; the message carries the end of its output."""
+
+
+def ape_executable() -> Path:
+    """The `ape` of the running interpreter's environment."""
+    candidate = Path(sys.executable).parent / "ape"
+    if not candidate.exists():
+        raise ApeDeployError(f"ape is not installed next to {sys.executable}; run `make setup`")
+    return candidate
+
+
+def ape_environment(rpc_url: str | None, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for an ape subprocess attached to the anvil at `rpc_url` (None: ape's own choice)."""
+    env = dict(os.environ if base is None else base)
+    bin_dirs = [str(REPO_ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent)]
+    env["PATH"] = os.pathsep.join([*bin_dirs, env.get("PATH", "")])
+    vvm = REPO_ROOT / ".venv" / "vvm"
+    if vvm.is_dir():
+        env.setdefault("VVM_BINARY_PATH", str(vvm))
+    if rpc_url is not None:
+        env["APE_FOUNDRY_HOST"] = rpc_url
+    # pydantic-settings warns about a forward reference inside ape-vyper's config on every start.
+    env.setdefault("PYTHONWARNINGS", "ignore::UserWarning")
+    return env
+
+
+def run_ape_deploy(
+    rpc_url: str | None,
+    *,
+    network: str = LOCAL_NETWORK,
+    extra_args: Sequence[str] = (),
+    on_line: Callable[[str], None] | None = None,
+    timeout: float = 600.0,
+) -> list[str]:
+    """Run `ape run deploy --network <network>` in the repository; return its output lines.
+
+    `on_line` sees each output line as it arrives. Raises ApeDeployError (with the
+    last lines of output) when ape exits non-zero or runs longer than `timeout` s.
+    """
+    command = [str(ape_executable()), "run", "deploy", "--network", network, *extra_args]
+    lines: list[str] = []
+    with subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env=ape_environment(rpc_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        # A watchdog kills ape after `timeout` s; reading its output then ends.
+        watchdog = threading.Timer(timeout, process.kill)
+        watchdog.start()
+        try:
+            for raw in process.stdout:
+                line = raw.rstrip("\n")
+                lines.append(line)
+                if on_line is not None:
+                    on_line(line)
+            process.wait()
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            timed_out = not watchdog.is_alive() and process.returncode != 0
+            watchdog.cancel()
+    if timed_out:
+        raise ApeDeployError(f"`ape run deploy` did not finish within {timeout:.0f} s and was stopped")
+    if process.returncode != 0:
+        tail = "\n".join(lines[-25:])
+        raise ApeDeployError(f"`ape run deploy` exited with code {process.returncode}:\n{tail}")
+    return lines
