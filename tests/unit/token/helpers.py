@@ -43,8 +43,10 @@ def event_names(contract: Any) -> list[str]:
 
 
 def raw_logs(contract: Any) -> list[Any]:
-    """Undecoded (log_id, address, topics, data) entries of the contract's last call."""
-    return sorted(contract._computation.get_raw_log_entries())
+    """Undecoded log entries (address, topics, data) of the contract's last call, in order."""
+    from boa.contracts.event_decoder import RawLogEntry
+
+    return [RawLogEntry(*e) for e in sorted(contract._computation.get_raw_log_entries())]
 
 
 def now() -> int:
