@@ -1,37 +1,57 @@
 # Club Chat protocol — the two commands a newcomer runs: `make demo` and `make test`.
-# Every target installs what it needs when it is missing and is safe to re-run.
+# Every target installs what it needs when it is missing and is safe to re-run:
+#   uv (bootstrapped with pip when not on PATH) -> .venv from uv.lock -> node_modules from
+#   package-lock.json (anvil, solc, OpenZeppelin) -> the vyper binary ape's vvm looks for.
 
 SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+UV_BOOTSTRAP := .cache/uv-bootstrap
 # uv from PATH if present, otherwise a private copy bootstrapped with pip.
-UV := $(shell command -v uv 2>/dev/null || echo .cache/uv-bootstrap/bin/uv)
+UV := $(shell command -v uv 2>/dev/null || echo $(UV_BOOTSTRAP)/bin/uv)
+# Root installs Debian packages directly, anyone else through sudo.
+APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 # ape-vyper asks vvm for a vyper binary; point vvm at the one the lock file installs
 # (no download from GitHub needed).
 export VVM_BINARY_PATH := $(CURDIR)/$(VENV)/vvm
+# uv uses the interpreter given below and never downloads one.
+export UV_PYTHON_DOWNLOADS := never
 export HYPOTHESIS_PROFILE ?= ci
+# ape, titanoboa and web3 import thousands of modules in every process; let Python cache
+# their bytecode even where the environment asks it not to.
+unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: all setup demo test lint typecheck unit integration deep bench clean
+.PHONY: all setup demo test lint typecheck unit integration deep bench clean distclean
 
 all: test
 
-$(UV):
-	$(PYTHON) -m venv .cache/uv-bootstrap
-	.cache/uv-bootstrap/bin/pip install --quiet uv
+# Debian ships `venv`/`ensurepip` in a separate package (python3.11-venv); install it when
+# missing, then bootstrap uv into a private virtualenv.
+$(UV_BOOTSTRAP)/bin/uv:
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (Debian: apt-get install python3.11)" >&2; exit 1; }
+	@if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
+		echo "Installing python3.11-venv (needed to bootstrap uv)"; \
+		$(APT_GET) update -qq && $(APT_GET) install -y -qq python3.11-venv; \
+	fi
+	$(PYTHON) -m venv $(UV_BOOTSTRAP)
+	$(UV_BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
-	mkdir -p $(VENV)/vvm && ln -sf ../bin/vyper $(VENV)/vvm/vyper-0.4.3
+	mkdir -p $(VENV)/vvm && ln -sfn ../bin/vyper $(VENV)/vvm/vyper-0.4.3
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 	npm ci --no-audit --no-fund
 	touch $@
 
 setup: $(VENV)/.synced node_modules/.installed
 
+# Deploys to the anvil on 127.0.0.1:8545 (started and stopped by the demo when none runs).
 demo: setup
 	$(BIN)/club demo
 
@@ -59,4 +79,8 @@ bench: setup
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf .build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .build .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-report.json
+
+# Also removes the installed environments (the next target re-creates them).
+distclean: clean
+	rm -rf $(VENV) node_modules $(UV_BOOTSTRAP)

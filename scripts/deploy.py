@@ -24,8 +24,10 @@ DEFAULT_ALIAS = "deployer"
 
 def _check_rpc(ctx: click.Context, param: click.Parameter, value: object) -> object:
     """Fail before connecting when a testnet's RPC URL variable (see ape-config.yaml) is not set."""
-    provider = ctx.params.get("provider")
-    if provider is None or provider.network.is_dev:
+    # ape calls this with the (not yet connected) provider the --network choice names.
+    provider = value
+    network = getattr(provider, "network", None)
+    if network is None or network.is_dev:
         return value
     try:
         provider.uri  # noqa: B018 - raises ConfigError when ${VAR} was left unexpanded

@@ -41,6 +41,8 @@ def ape_environment(rpc_url: str | None, base: dict[str, str] | None = None) -> 
         env.setdefault("VVM_BINARY_PATH", str(vvm))
     if rpc_url is not None:
         env["APE_FOUNDRY_HOST"] = rpc_url
+    # ape imports ~1,500 modules; let them be cached as bytecode (halves the start-up time).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     # pydantic-settings warns about a forward reference inside ape-vyper's config on every start.
     env.setdefault("PYTHONWARNINGS", "ignore::UserWarning")
     return env
@@ -53,10 +55,12 @@ def run_ape_deploy(
     extra_args: Sequence[str] = (),
     on_line: Callable[[str], None] | None = None,
     timeout: float = 600.0,
+    base_env: dict[str, str] | None = None,
 ) -> list[str]:
     """Run `ape run deploy --network <network>` in the repository; return its output lines.
 
-    `on_line` sees each output line as it arrives. Raises ApeDeployError (with the
+    `on_line` sees each output line as it arrives; `base_env` replaces os.environ as the
+    environment the ape settings are added to. Raises ApeDeployError (with the
     last lines of output) when ape exits non-zero or runs longer than `timeout` s.
     """
     command = [str(ape_executable()), "run", "deploy", "--network", network, *extra_args]
@@ -64,7 +68,7 @@ def run_ape_deploy(
     with subprocess.Popen(
         command,
         cwd=REPO_ROOT,
-        env=ape_environment(rpc_url),
+        env=ape_environment(rpc_url, base_env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

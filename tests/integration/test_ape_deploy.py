@@ -1,0 +1,153 @@
+"""The real `ape run deploy` against an anvil of its own: manifest, genesis, roles, idempotent re-run.
+
+One anvil on a free port (never 8545) serves the whole module; ape attaches to it
+through APE_FOUNDRY_HOST and writes its manifest into a temporary directory, so a
+developer's deployments/local.json is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from web3 import Web3
+
+from clubchat.chain import Manifest, load_manifest
+from clubchat.chain.anvil import Anvil, free_port
+from clubchat.deploy.run import ApeDeployError, run_ape_deploy
+from clubchat.params import DEFAULT_PATH, Parameters
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+FOUNDATION = {"ClubToken", "Emission", "Vesting", "VestingEscrow"}
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("deployments")
+
+
+@pytest.fixture(scope="module")
+def anvil() -> Iterator[tuple[Anvil, Web3]]:
+    node = Anvil(free_port())
+    w3 = node.start()
+    try:
+        yield node, w3
+    finally:
+        node.stop()
+
+
+def _deploy(node: Anvil, out_dir: Path, *extra: str) -> list[str]:
+    return run_ape_deploy(node.url, extra_args=["--out-dir", str(out_dir), *extra], timeout=300)
+
+
+@pytest.fixture(scope="module")
+def first_run(anvil: tuple[Anvil, Web3], out_dir: Path) -> tuple[list[str], Manifest]:
+    node, _ = anvil
+    lines = _deploy(node, out_dir)
+    return lines, load_manifest("local", directory=out_dir)
+
+
+@pytest.fixture(scope="module")
+def w3(anvil: tuple[Anvil, Web3]) -> Web3:
+    return anvil[1]
+
+
+@pytest.fixture(scope="module")
+def manifest(first_run: tuple[list[str], Manifest]) -> Manifest:
+    return first_run[1]
+
+
+def test_manifest_describes_this_chain(manifest: Manifest, w3: Web3, out_dir: Path) -> None:
+    assert manifest.source == out_dir / "local.json"
+    assert manifest.network == "ethereum:local"
+    assert manifest.chain_id == w3.eth.chain_id == 31337
+    assert 0 < manifest.block <= w3.eth.block_number
+    assert manifest.block == min(r.block for r in manifest.contracts.values())
+    manifest.check_chain(w3)
+
+
+def test_every_contract_has_code_and_abi(manifest: Manifest, w3: Web3) -> None:
+    assert set(manifest.contracts) >= FOUNDATION
+    for name, record in manifest.contracts.items():
+        assert len(w3.eth.get_code(Web3.to_checksum_address(record.address))) > 0, name
+        functions = {e["name"] for e in record.abi if e.get("type") == "function"}
+        assert functions, f"{name} has no functions in its ABI"
+        assert manifest.block <= record.block <= w3.eth.block_number
+
+
+def test_parameters_are_the_raw_parameters_file(manifest: Manifest) -> None:
+    with open(DEFAULT_PATH) as fh:
+        assert manifest.parameters == yaml.safe_load(fh)
+
+
+def test_genesis_balances_equal_the_parameters(manifest: Manifest, w3: Web3, params: Parameters) -> None:
+    token = manifest.contract(w3, "ClubToken")
+    g = params.genesis
+    assert token.functions.totalSupply().call() == g.total_wei
+    assert token.functions.cap().call() == params.token.cap_wei
+    assert token.functions.balanceOf(manifest.treasury).call() == g.treasury_wei + g.liquidity_wei
+    assert token.functions.balanceOf(manifest.deployer).call() == 0
+    emission = manifest.contract(w3, "Emission")
+    assert emission.functions.reserve().call() == params.emission_reserve_wei
+    assert emission.functions.emitted().call() == 0
+
+
+def test_vesting_escrows_match_allocations_and_distinct_test_accounts(
+    manifest: Manifest, w3: Web3, params: Parameters
+) -> None:
+    token = manifest.contract(w3, "ClubToken")
+    escrow_abi = manifest.contracts["VestingEscrow"].abi
+    names = [a.name for a in params.genesis.vesting]
+    assert list(manifest.escrows) == names
+    # Local deployments vest to anvil accounts 1, 2, 3 (account 0 deploys).
+    assert list(manifest.beneficiaries.values()) == w3.eth.accounts[1 : 1 + len(names)]
+    for alloc in params.genesis.vesting:
+        escrow = w3.eth.contract(address=manifest.escrows[alloc.name], abi=escrow_abi)
+        assert escrow.functions.beneficiary().call() == manifest.beneficiaries[alloc.name]
+        assert escrow.functions.total().call() == alloc.amount_wei
+        assert escrow.functions.start().call() == manifest.genesis_time
+        assert escrow.functions.cliff().call() == alloc.cliff_seconds
+        assert escrow.functions.duration().call() == alloc.duration_seconds
+        assert escrow.functions.revocable().call() == alloc.revocable
+        assert token.functions.balanceOf(escrow.address).call() == alloc.amount_wei
+
+
+def test_only_emission_can_mint(manifest: Manifest, w3: Web3) -> None:
+    token = manifest.contract(w3, "ClubToken")
+    minter = token.functions.MINTER_ROLE().call()
+    assert token.functions.hasRole(minter, manifest.address("Emission")).call()
+    assert not token.functions.hasRole(minter, manifest.deployer).call()
+
+
+def test_rerun_deploys_nothing_and_sends_no_transaction(
+    anvil: tuple[Anvil, Web3], out_dir: Path, manifest: Manifest, w3: Web3
+) -> None:
+    node, _ = anvil
+    nonce = w3.eth.get_transaction_count(manifest.deployer)
+    block = w3.eth.block_number
+    lines = _deploy(node, out_dir)
+    assert any(line.endswith(f"0 deployed, {len(manifest.contracts)} reused") for line in lines), lines[-5:]
+    assert w3.eth.get_transaction_count(manifest.deployer) == nonce
+    assert w3.eth.block_number == block
+    again = load_manifest("local", directory=out_dir)
+    assert again.to_dict() == manifest.to_dict()
+
+
+def test_first_run_reported_each_new_contract(first_run: tuple[list[str], Manifest]) -> None:
+    lines, manifest = first_run
+    deployed = {line.split()[1] for line in lines if line.startswith("deploy ")}
+    assert deployed == set(manifest.contracts)
+
+
+def test_testnet_without_rpc_url_fails_in_one_sentence(out_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SEPOLIA_RPC_URL"}
+    with pytest.raises(ApeDeployError) as info:
+        run_ape_deploy(
+            None, network="ethereum:sepolia:node", extra_args=["--out-dir", str(out_dir)], base_env=env
+        )
+    assert "SEPOLIA_RPC_URL is not set; export it with an RPC endpoint of ethereum:sepolia" in str(info.value)
+    assert not (out_dir / "sepolia.json").exists()
