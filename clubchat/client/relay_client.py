@@ -1,0 +1,188 @@
+"""A signed-in connection from a wallet to one relay: send envelopes, receive them, get TURN creds.
+
+`RelayClient.connect(uri, account)` answers the relay's challenge with an EIP-4361 sign-in and
+returns once the relay confirmed it. Incoming envelopes land in `inbox` (envelopes from the
+mailbox are acknowledged once queued, so the mailbox deletes them only when this client holds
+them); `send` waits for the relay's `sent` (or raises `RelayError` with its code). Every wait
+has a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from clubchat.protocol import messages as m
+from clubchat.protocol.siwe import build_sign_in
+
+DEFAULT_TIMEOUT = 10.0
+SIGN_IN_TTL = 3_600
+
+
+class RelayError(RuntimeError):
+    """The relay refused a frame (`code` is the protocol error code) or went away."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+_ids = itertools.count()
+_PREFIX = os.urandom(6).hex()
+
+
+def new_envelope_id() -> str:
+    """Unique per process run: random prefix + counter (replay protection needs uniqueness only)."""
+    return f"{_PREFIX}-{next(_ids)}"
+
+
+@dataclass(frozen=True)
+class Received:
+    """An envelope as received, with the relay it came through."""
+
+    envelope: m.Envelope
+    relay: str
+
+
+class RelayClient:
+    """One signed-in WebSocket to one relay."""
+
+    def __init__(self, ws: ClientConnection, uri: str, address: str, timeout: float) -> None:
+        self.ws = ws
+        self.uri = uri
+        self.address = address
+        self.timeout = timeout
+        self.inbox: asyncio.Queue[Received] = asyncio.Queue()
+        self._waiting: dict[str, asyncio.Future[m.Sent]] = {}
+        self._turn: asyncio.Future[m.TurnCredentials] | None = None
+        self._seen: set[tuple[str, str]] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self.closed = asyncio.Event()
+
+    @classmethod
+    async def connect(
+        cls, uri: str, account: LocalAccount, timeout: float = DEFAULT_TIMEOUT, ttl: int = SIGN_IN_TTL
+    ) -> RelayClient:
+        """Open, sign in and start reading; raises RelayError / OSError / TimeoutError."""
+        ws = await asyncio.wait_for(
+            connect(uri, max_size=2**20, compression=None, open_timeout=timeout), timeout
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                challenge = m.decode_frame(await ws.recv())
+                if not isinstance(challenge, m.Challenge):
+                    raise RelayError("malformed", f"expected a challenge, got {type(challenge).__name__}")
+                msg = build_sign_in(
+                    account.address,
+                    challenge.uri,
+                    challenge.chain_id,
+                    challenge.nonce,
+                    int(time.time()),
+                    min(ttl, challenge.max_ttl),
+                )
+                text = msg.text()
+                loop = asyncio.get_running_loop()
+                signed = await loop.run_in_executor(None, account.sign_message, encode_defunct(text=text))
+                await ws.send(
+                    m.encode(m.SignIn(message=text, signature="0x" + bytes(signed.signature).hex()))
+                )
+                while True:
+                    reply = m.decode_frame(await ws.recv())
+                    if isinstance(reply, m.SignedIn):
+                        break
+                    if isinstance(reply, m.Error):
+                        raise RelayError(reply.code, reply.reason)
+        except BaseException:
+            await ws.close()
+            raise
+        client = cls(ws, uri, account.address, timeout)
+        client._reader = asyncio.create_task(client._read())
+        return client
+
+    async def close(self) -> None:
+        await self.ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                try:
+                    frame = m.decode_frame(raw)
+                except m.ProtocolError:
+                    continue  # a relay bug must not kill the client
+                await self._dispatch(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed.set()
+            err = RelayError("closed", f"connection to {self.uri} closed")
+            for fut in self._waiting.values():
+                if not fut.done():
+                    fut.set_exception(err)
+            if self._turn is not None and not self._turn.done():
+                self._turn.set_exception(err)
+
+    async def _dispatch(self, frame: Any) -> None:
+        if isinstance(frame, m.Envelope):
+            self.inbox.put_nowait(Received(frame, self.uri))
+        elif isinstance(frame, m.Stored):
+            env = frame.envelope
+            key = (env.sender.lower(), env.id)
+            if key not in self._seen:  # a stored envelope comes again on every sign-in until acked
+                self._seen.add(key)
+                self.inbox.put_nowait(Received(env, self.uri))
+            await self.ws.send(m.encode(m.Ack(id=env.id, sender=env.sender)))
+        elif isinstance(frame, m.Sent):
+            fut = self._waiting.pop(frame.id, None)
+            if fut is not None and not fut.done():
+                fut.set_result(frame)
+        elif isinstance(frame, m.TurnCredentials):
+            if self._turn is not None and not self._turn.done():
+                self._turn.set_result(frame)
+        elif isinstance(frame, m.Error):
+            if frame.id is not None and frame.id in self._waiting:
+                fut = self._waiting.pop(frame.id)
+                if not fut.done():
+                    fut.set_exception(RelayError(frame.code, frame.reason))
+            elif frame.code == "not-offered" and self._turn is not None and not self._turn.done():
+                self._turn.set_exception(RelayError(frame.code, frame.reason))
+
+    async def send(self, to: str, payload: m.Payload, id: str | None = None) -> m.Sent:
+        """Send one envelope and wait for the relay's `sent` (delivered or stored)."""
+        env = m.Envelope(id=id or new_envelope_id(), sender=self.address, to=to, payload=payload)
+        fut: asyncio.Future[m.Sent] = asyncio.get_running_loop().create_future()
+        self._waiting[env.id] = fut
+        try:
+            await self.ws.send(m.encode(env))
+            return await asyncio.wait_for(fut, self.timeout)
+        finally:
+            self._waiting.pop(env.id, None)
+
+    async def send_nowait(self, to: str, payload: m.Payload, id: str | None = None) -> str:
+        """Send without waiting for `sent` (bulk senders); returns the envelope id."""
+        env = m.Envelope(id=id or new_envelope_id(), sender=self.address, to=to, payload=payload)
+        await self.ws.send(m.encode(env))
+        return env.id
+
+    async def turn_credentials(self) -> m.TurnCredentials:
+        """Ask this node (a TURN node) for TURN REST credentials."""
+        self._turn = asyncio.get_running_loop().create_future()
+        await self.ws.send(m.encode(m.GetTurnCredentials()))
+        return await asyncio.wait_for(self._turn, self.timeout)
+
+    async def receive(self, timeout: float | None = None) -> Received:
+        return await asyncio.wait_for(self.inbox.get(), timeout or self.timeout)

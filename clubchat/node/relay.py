@@ -1,0 +1,350 @@
+"""RELAY node: the WebSocket server that signs wallets in and forwards envelopes between them.
+
+One connection's life: the relay sends a `challenge`; the client must answer with a `sign-in`
+(EIP-4361 bound to this relay, see clubchat.protocol.siwe) within `sign_in_timeout`; afterwards it
+may send envelopes (forwarded unchanged to every connection of the recipient, or stored in the
+NOTIFY mailbox when the recipient is offline), `ack`s for stored envelopes and, on TURN nodes,
+`get-turn-credentials`. Every refused frame is answered with `{"type": "error", "code", "reason"}`;
+frames above twice the size limit make websockets close the connection with 1009.
+
+Isolation: each connection writes through its own bounded outbox drained by its own writer task,
+so a slow or hostile client can never block or drop another client's messages; a client whose
+outbox overflows is disconnected (1013) and the sender told (or the envelope goes to the mailbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket
+from clubchat.node.mailbox import Mailbox
+from clubchat.protocol import messages as m
+from clubchat.protocol.siwe import (
+    ContractWalletVerifier,
+    SignInError,
+    new_nonce,
+    recover_signer,
+    verify_sign_in,
+)
+
+log = logging.getLogger("clubchat.relay")
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    """Operator settings of one relay (not governance parameters: each operator picks its own)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = any free port; `RelayServer.uri` tells which one
+    public_uri: str | None = None  # the endpoint registered on-chain; default ws://host:port
+    chain_id: int = 31337
+    max_frame_bytes: int = 65_536  # larger frames get `too-large`; > 2x closes with 1009
+    sign_in_timeout: float = 10.0  # seconds to sign in after connecting
+    sign_in_max_ttl: int = 86_400  # longest sign-in lifetime accepted, seconds
+    rate_per_second: float = 100.0  # frames per second per signed-in address
+    rate_burst: float = 400.0
+    pre_auth_burst: float = 8.0  # frames an unauthenticated connection may send (then 1 per second)
+    replay_window: float = 86_400.0  # seconds an envelope id stays remembered
+    replay_ids_per_sender: int = 100_000
+    outbox_size: int = 8_192  # frames queued for one connection before it counts as not reading
+    pending_batch: int = 1_000  # stored envelopes handed out per sign-in
+    close_timeout: float = 2.0  # seconds to wait for a peer's close frame (it may not be reading)
+
+
+@dataclass(eq=False)  # identity semantics: connections live in sets
+class _Conn:
+    ws: ServerConnection
+    nonce: str
+    outbox: asyncio.Queue[str | tuple[int, str]]  # frames, or (close code, reason) as the last item
+    bucket: TokenBucket
+    address: str | None = None  # lower-case once signed in
+    expires: int = 0
+    writer: asyncio.Task[None] | None = None
+    stats: Counter[str] = field(default_factory=Counter)
+
+
+class RelayServer:
+    """Sign-in, forwarding, replay protection, size and rate limits; optional mailbox and TURN creds."""
+
+    def __init__(
+        self,
+        config: RelayConfig,
+        *,
+        mailbox: Mailbox | None = None,
+        turn_credentials: Callable[[str], m.TurnCredentials] | None = None,
+        verifier: ContractWalletVerifier | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.mailbox = mailbox
+        self.turn_credentials = turn_credentials
+        self.verifier = verifier
+        self.clock = clock
+        self.clients: dict[str, set[_Conn]] = {}
+        self.limiter = RateLimiter(config.rate_per_second, config.rate_burst)
+        self.replay = ReplayGuard(config.replay_window, config.replay_ids_per_sender)
+        self.stats: Counter[str] = Counter()
+        self._server: Server | None = None
+        self._closing: set[asyncio.Future[None]] = set()
+        self._uri: str | None = config.public_uri
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    @property
+    def uri(self) -> str:
+        if self._uri is None:
+            raise RuntimeError("relay: start() it first")
+        return self._uri
+
+    async def start(self) -> None:
+        self._server = await serve(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            max_size=2 * self.config.max_frame_bytes,
+            max_queue=64,
+            compression=None,
+            ping_interval=20,
+            ping_timeout=20,
+            close_timeout=self.config.close_timeout,
+        )
+        if self._uri is None:
+            port = next(iter(self._server.sockets)).getsockname()[1]
+            self._uri = f"ws://{self.config.host}:{port}"
+        log.info("relay listening on %s", self._uri)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "uri": self._uri,
+            "connections": sum(len(c) for c in self.clients.values()),
+            "addresses": len(self.clients),
+            "stats": dict(self.stats),
+        }
+
+    # -- one connection --------------------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        now = self.clock()
+        conn = _Conn(
+            ws=ws,
+            nonce=new_nonce(),
+            outbox=asyncio.Queue(self.config.outbox_size),
+            bucket=TokenBucket.full(1.0, self.config.pre_auth_burst, now),
+        )
+        conn.writer = asyncio.create_task(self._writer(conn))
+        self.stats["connections"] += 1
+        try:
+            self._challenge(conn)
+            deadline = now + self.config.sign_in_timeout
+            while True:
+                if conn.address is None:
+                    remaining = deadline - self.clock()
+                    try:
+                        raw = await asyncio.wait_for(ws.recv(), max(0.0, remaining))
+                    except TimeoutError:
+                        await self._close(conn, 1008, "sign in within the time limit")
+                        return
+                else:
+                    raw = await ws.recv()
+                if not await self._on_frame(conn, raw):
+                    return
+        except ConnectionClosed:
+            pass
+        finally:
+            self._forget(conn)
+            if conn.writer is not None:
+                conn.writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await conn.writer
+
+    def _challenge(self, conn: _Conn) -> None:
+        cfg = self.config
+        challenge = m.Challenge(
+            nonce=conn.nonce, uri=self.uri, chain_id=cfg.chain_id, max_ttl=cfg.sign_in_max_ttl
+        )
+        self._push(conn, m.encode(challenge))
+
+    async def _writer(self, conn: _Conn) -> None:
+        """Drain this connection's outbox; the only place that writes to its socket."""
+        try:
+            while True:
+                item = await conn.outbox.get()
+                if isinstance(item, tuple):
+                    await conn.ws.close(*item)
+                    return
+                await conn.ws.send(item)
+        except ConnectionClosed:
+            return
+
+    def _push(self, conn: _Conn, text: str) -> bool:
+        """Queue a frame for `conn`; False (and `conn` is being closed) when it is not reading."""
+        try:
+            conn.outbox.put_nowait(text)
+            return True
+        except asyncio.QueueFull:
+            self.stats["slow-consumer-closed"] += 1
+            self._forget(conn)
+            task = asyncio.ensure_future(conn.ws.close(1013, "not reading fast enough"))  # outbox is full
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+            return False
+
+    async def _close(self, conn: _Conn, code: int, reason: str) -> None:
+        """Close after the frames already queued (e.g. the error that explains why) went out."""
+        try:
+            conn.outbox.put_nowait((code, reason))
+        except asyncio.QueueFull:
+            await conn.ws.close(code, reason)
+            return
+        if conn.writer is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(conn.writer), 5.0)
+        await conn.ws.close(code, reason)
+
+    def _error(self, conn: _Conn, code: str, reason: str | None = None, id: str | None = None) -> None:
+        self.stats[f"error:{code}"] += 1
+        self._push(conn, m.error_frame(code, reason, id))
+
+    def _forget(self, conn: _Conn) -> None:
+        if conn.address is not None:
+            conns = self.clients.get(conn.address)
+            if conns is not None:
+                conns.discard(conn)
+                if not conns:
+                    del self.clients[conn.address]
+
+    # -- frames ----------------------------------------------------------------------------------
+
+    async def _on_frame(self, conn: _Conn, raw: str | bytes) -> bool:
+        """Handle one frame; False when the connection was closed and reading must stop."""
+        now = self.clock()
+        self.stats["frames"] += 1
+        allowed = conn.bucket.take(now) if conn.address is None else self.limiter.allow(conn.address, now)
+        if not allowed:
+            self._error(conn, "rate-limited")
+            return True
+        if len(raw) > self.config.max_frame_bytes:
+            self._error(conn, "too-large", f"frames are limited to {self.config.max_frame_bytes} bytes")
+            return True
+        try:
+            frame = m.decode_frame(raw, m.CLIENT_FRAMES)
+        except m.ProtocolError as exc:
+            self._error(conn, exc.code, exc.reason, exc.id)
+            return True
+        if conn.address is not None and now >= conn.expires:
+            self._error(conn, "unauthenticated", "the sign-in has expired; reconnect and sign in again")
+            await self._close(conn, 1008, "sign-in expired")
+            return False
+        try:
+            if isinstance(frame, m.SignIn):
+                await self._sign_in(conn, frame, now)
+            elif conn.address is None:
+                self._error(conn, "unauthenticated")
+            elif isinstance(frame, m.Envelope):
+                await self._envelope(conn, frame, raw if isinstance(raw, str) else m.encode(frame), now)
+            elif isinstance(frame, m.Ack):
+                await self._ack(conn, frame)
+            elif isinstance(frame, m.GetTurnCredentials):
+                if self.turn_credentials is None:
+                    self._error(conn, "not-offered", "this node is not a TURN node")
+                else:
+                    self._push(conn, m.encode(self.turn_credentials(conn.address)))
+        except ConnectionClosed:
+            raise
+        except Exception:  # a bug must cost this frame, never the relay
+            log.exception("relay: frame handling failed")
+            self._error(conn, "internal")
+        return True
+
+    async def _sign_in(self, conn: _Conn, frame: m.SignIn, now: float) -> None:
+        if conn.address is not None:
+            self._error(conn, "already-signed-in")
+            return
+        loop = asyncio.get_running_loop()
+
+        async def recover(text: str, sig: bytes) -> str | None:
+            # eth_keys' pure-Python ECDSA takes ~25 ms: keep it off the event loop.
+            return await loop.run_in_executor(None, recover_signer, text, sig)
+
+        try:
+            msg = await verify_sign_in(
+                frame.message,
+                bytes.fromhex(frame.signature[2:]),
+                uri=self.uri,
+                chain_id=self.config.chain_id,
+                nonce=conn.nonce,
+                now=int(now),
+                max_ttl=self.config.sign_in_max_ttl,
+                verifier=self.verifier,
+                recover=recover,
+            )
+        except SignInError as exc:
+            conn.nonce = new_nonce()  # a failed attempt burns the nonce; the client gets a new challenge
+            self._error(conn, "bad-sign-in", str(exc))
+            self._challenge(conn)
+            return
+        if conn.address is not None:  # a concurrent sign-in on this connection won the race
+            self._error(conn, "already-signed-in")
+            return
+        conn.address = msg.address.lower()
+        conn.expires = msg.expiration_time
+        conn.nonce = ""  # single use
+        self.clients.setdefault(conn.address, set()).add(conn)
+        self.stats["signed-in"] += 1
+        self._push(conn, m.encode(m.SignedIn(address=msg.address, expires=msg.expiration_time)))
+        if self.mailbox is not None:
+            for text in await self.mailbox.pending(conn.address, self.config.pending_batch):
+                if not self._push(conn, m.stored_frame(text)):
+                    break
+                self.stats["mailbox-delivered"] += 1
+
+    async def _envelope(self, conn: _Conn, env: m.Envelope, raw: str, now: float) -> None:
+        sender = env.sender.lower()
+        if sender != conn.address:
+            self._error(conn, "spoofed-sender", id=env.id)
+            return
+        if self.replay.seen(sender, env.id, now):
+            self._error(conn, "replayed", id=env.id)
+            return
+        delivered = False
+        for target in list(self.clients.get(env.to.lower(), ())):
+            if target is not conn and self._push(target, raw):
+                delivered = True
+        if delivered:
+            self.replay.remember(sender, env.id, now)
+            self.stats["forwarded"] += 1
+            self._push(conn, m.encode(m.Sent(id=env.id, status="delivered")))
+            return
+        if self.mailbox is None:
+            self._error(conn, "offline", id=env.id)
+            return
+        result = await self.mailbox.store(env.to, sender, env.id, raw)
+        if result == "full":
+            self._error(conn, "mailbox-full", id=env.id)
+            return
+        self.replay.remember(sender, env.id, now)
+        self.stats["stored"] += 1
+        self._push(conn, m.encode(m.Sent(id=env.id, status="stored")))
+
+    async def _ack(self, conn: _Conn, ack: m.Ack) -> None:
+        assert conn.address is not None
+        if self.mailbox is None or not await self.mailbox.delete(conn.address, ack.sender, ack.id):
+            self._error(conn, "unknown-message", id=ack.id)
+            return
+        self.stats["acked"] += 1

@@ -1,0 +1,296 @@
+"""A small declarative codec: frozen dataclasses are the message definitions, and both the strict
+JSON decoder and the JSON schema are derived from their fields, so a message is defined once.
+
+Field constraints live in the dataclass field metadata (see `spec`). Decoding rejects unknown keys,
+missing keys, wrong JSON types (a bool is never an int), out-of-range numbers, over-long strings
+and lists, and values outside an enumeration; it raises `DecodeError` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+
+T = TypeVar("T")
+
+_MISSING = dataclasses.MISSING
+
+
+class DecodeError(ValueError):
+    """A JSON value does not match a message definition; the message says which key and why."""
+
+
+def spec(
+    *,
+    key: str | None = None,
+    max_len: int | None = None,
+    min_len: int | None = None,
+    pattern: str | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    max_items: int | None = None,
+    min_items: int | None = None,
+    unique: bool = False,
+    default: Any = _MISSING,
+) -> Any:
+    """A dataclass field with wire constraints; `key` is the JSON name when it differs."""
+    meta = {
+        "key": key,
+        "max_len": max_len,
+        "min_len": min_len,
+        "pattern": re.compile(pattern) if pattern else None,
+        "minimum": minimum,
+        "maximum": maximum,
+        "max_items": max_items,
+        "min_items": min_items,
+        "unique": unique,
+    }
+    if default is _MISSING:
+        return dataclasses.field(metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Field:
+    name: str
+    key: str
+    hint: Any
+    meta: dict[str, Any]
+    required: bool
+    default: Any
+
+
+_FIELDS: dict[type, tuple[_Field, ...]] = {}
+
+
+def fields_of(cls: type) -> tuple[_Field, ...]:
+    """The wire fields of a message class (cached)."""
+    cached = _FIELDS.get(cls)
+    if cached is not None:
+        return cached
+    hints = get_type_hints(cls, include_extras=False)
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.name.startswith("_"):
+            continue
+        meta = dict(f.metadata) if f.metadata else {}
+        key = meta.get("key") or f.name
+        required = f.default is _MISSING and f.default_factory is _MISSING
+        out.append(_Field(f.name, key, hints[f.name], meta, required, f.default))
+    result = tuple(out)
+    _FIELDS[cls] = result
+    return result
+
+
+def _is_optional(hint: Any) -> tuple[bool, Any]:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(hint) if a is not type(None)]
+        if len(args) == 1 and len(get_args(hint)) == 2:
+            return True, args[0]
+    return False, hint
+
+
+def _tagged_union(hint: Any) -> dict[str, type] | None:
+    """{type tag: class} when `hint` is a union of message classes that each carry a TYPE tag."""
+    if get_origin(hint) not in (Union, types.UnionType):
+        return None
+    args = get_args(hint)
+    if not all(dataclasses.is_dataclass(a) and getattr(a, "TYPE", None) for a in args):
+        return None
+    return {a.TYPE: a for a in args}
+
+
+def _check_str(value: Any, where: str, meta: dict[str, Any]) -> str:
+    if not isinstance(value, str):
+        raise DecodeError(f"{where} must be a string")
+    max_len = meta.get("max_len")
+    if max_len is not None and len(value) > max_len:
+        raise DecodeError(f"{where} is longer than {max_len} characters")
+    min_len = meta.get("min_len")
+    if min_len is not None and len(value) < min_len:
+        raise DecodeError(f"{where} is shorter than {min_len} characters")
+    pattern = meta.get("pattern")
+    if pattern is not None and not pattern.fullmatch(value):
+        raise DecodeError(f"{where} does not match {pattern.pattern}")
+    return value
+
+
+def _decode_value(value: Any, hint: Any, where: str, meta: dict[str, Any]) -> Any:
+    optional, inner = _is_optional(hint)
+    if optional:
+        if value is None:
+            return None
+        hint = inner
+    origin = get_origin(hint)
+    variants = _tagged_union(hint)
+    if variants is not None:
+        tag = value.get("type") if isinstance(value, dict) else None
+        cls = variants.get(tag) if isinstance(tag, str) else None
+        if cls is None:
+            raise DecodeError(f"{where}.type must be one of {', '.join(variants)}")
+        return decode_object(cls, value, where)
+    if hint is str:
+        return _check_str(value, where, meta)
+    if hint is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise DecodeError(f"{where} must be an integer")
+        lo, hi = meta.get("minimum"), meta.get("maximum")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise DecodeError(f"{where} must be within [{lo}, {hi}]")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise DecodeError(f"{where} must be a boolean")
+        return value
+    if origin is Literal:
+        allowed = get_args(hint)
+        if not isinstance(value, str) or value not in allowed:
+            raise DecodeError(f"{where} must be one of {', '.join(map(str, allowed))}")
+        return value
+    if origin is tuple:
+        item_hint = get_args(hint)[0]
+        if not isinstance(value, list):
+            raise DecodeError(f"{where} must be a list")
+        max_items, min_items = meta.get("max_items"), meta.get("min_items")
+        if max_items is not None and len(value) > max_items:
+            raise DecodeError(f"{where} has more than {max_items} items")
+        if min_items is not None and len(value) < min_items:
+            raise DecodeError(f"{where} has fewer than {min_items} items")
+        items = tuple(_decode_value(v, item_hint, f"{where}[{i}]", {}) for i, v in enumerate(value))
+        if meta.get("unique") and len(set(items)) != len(items):
+            raise DecodeError(f"{where} has duplicate items")
+        return items
+    if dataclasses.is_dataclass(hint):
+        return decode_object(typing.cast(type, hint), value, where)
+    if hint is typing.Any:
+        return value
+    raise TypeError(f"codec: unsupported field type {hint!r} at {where}")  # a definition bug, not input
+
+
+def decode_value(value: Any, hint: Any, where: str) -> Any:
+    """Strictly decode `value` as the type `hint` (a message class, a union of them, ...)."""
+    return _decode_value(value, hint, where, {})
+
+
+def decode_object(cls: type[T], obj: Any, where: str = "") -> T:
+    """Strictly decode the JSON object `obj` into message class `cls`."""
+    label = where or cls.__name__
+    if not isinstance(obj, dict):
+        raise DecodeError(f"{label} must be a JSON object")
+    flds = fields_of(cls)
+    known = {f.key for f in flds}
+    const = getattr(cls, "TYPE", None)
+    if const is not None:
+        known.add("type")
+        if obj.get("type") != const:
+            raise DecodeError(f"{label}.type must be {const!r}")
+    extra = [k for k in obj if k not in known]
+    if extra:
+        raise DecodeError(f"{label} has unknown key {sorted(map(str, extra))[0]!r}")
+    kwargs: dict[str, Any] = {}
+    for f in flds:
+        if f.key not in obj:
+            if f.required:
+                raise DecodeError(f"{label} is missing {f.key!r}")
+            continue
+        kwargs[f.name] = _decode_value(obj[f.key], f.hint, f"{label}.{f.key}", f.meta)
+    return cls(**kwargs)
+
+
+def encode_object(msg: Any) -> dict[str, Any]:
+    """The JSON object of a message (optional fields left at None are omitted)."""
+    out: dict[str, Any] = {}
+    const = getattr(type(msg), "TYPE", None)
+    if const is not None:
+        out["type"] = const
+    for f in fields_of(type(msg)):
+        value = getattr(msg, f.name)
+        if value is None and not f.required:
+            continue
+        out[f.key] = _encode_value(value)
+    return out
+
+
+def _encode_value(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return encode_object(value)
+    if isinstance(value, tuple | list):
+        return [_encode_value(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON schema (draft 2020-12) derived from the same definitions
+# ---------------------------------------------------------------------------------------------
+
+
+def _schema_value(hint: Any, meta: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    optional, inner = _is_optional(hint)
+    if optional:
+        return {"anyOf": [_schema_value(inner, meta, defs), {"type": "null"}]}
+    variants = _tagged_union(hint)
+    if variants is not None:
+        return {"oneOf": [_schema_value(cls, {}, defs) for cls in variants.values()]}
+    origin = get_origin(hint)
+    if hint is str:
+        s: dict[str, Any] = {"type": "string"}
+        if meta.get("max_len") is not None:
+            s["maxLength"] = meta["max_len"]
+        if meta.get("min_len") is not None:
+            s["minLength"] = meta["min_len"]
+        if meta.get("pattern") is not None:
+            s["pattern"] = "^(?:" + meta["pattern"].pattern + ")$"
+        return s
+    if hint is int:
+        s = {"type": "integer"}
+        if meta.get("minimum") is not None:
+            s["minimum"] = meta["minimum"]
+        if meta.get("maximum") is not None:
+            s["maximum"] = meta["maximum"]
+        return s
+    if hint is bool:
+        return {"type": "boolean"}
+    if origin is Literal:
+        return {"enum": list(get_args(hint))}
+    if origin is tuple:
+        s = {"type": "array", "items": _schema_value(get_args(hint)[0], {}, defs)}
+        if meta.get("max_items") is not None:
+            s["maxItems"] = meta["max_items"]
+        if meta.get("min_items") is not None:
+            s["minItems"] = meta["min_items"]
+        if meta.get("unique"):
+            s["uniqueItems"] = True
+        return s
+    if dataclasses.is_dataclass(hint):
+        name = typing.cast(type, hint).__name__
+        if name not in defs:
+            defs[name] = {}  # reserve the name first (recursion guard)
+            defs[name] = object_schema(typing.cast(type, hint), defs)
+        return {"$ref": f"#/$defs/{name}"}
+    if hint is typing.Any:
+        return {}
+    raise TypeError(f"codec: unsupported field type {hint!r}")
+
+
+def object_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of one message class; nested classes go to `defs`."""
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    const = getattr(cls, "TYPE", None)
+    if const is not None:
+        props["type"] = {"const": const}
+        required.append("type")
+    for f in fields_of(cls):
+        props[f.key] = _schema_value(f.hint, f.meta, defs)
+        if f.required:
+            required.append(f.key)
+    doc = (cls.__doc__ or "").strip().splitlines()
+    out: dict[str, Any] = {"type": "object", "properties": props, "required": required}
+    out["additionalProperties"] = False
+    if doc:
+        out["description"] = doc[0]
+    return out

@@ -1,0 +1,425 @@
+"""Every Club Chat wire message, defined once: relay frames, signaling payloads, data-channel chunks.
+
+Relay frames (JSON text over the relay WebSocket, each with a `type`):
+  relay -> client  challenge, signed-in, envelope, stored, sent, turn-credentials, error
+  client -> relay  sign-in, envelope, ack, get-turn-credentials
+An envelope `{type, id, from, to, payload}` carries one payload: Club Chat's signaling messages
+(offer, answer, candidate, remove-candidates, bye, exactly as the product brief defines them) or
+a chat `text`. Data-channel messages follow the brief's chunk format `{fileId, index, mime, data}`
+(no type key), then a typed `file-complete` {count, sha256} that the receiver answers with `file-ack`.
+
+`decode_frame` / `decode_datachannel` validate at the edge and raise `ProtocolError` with a
+machine code; `encode` gives compact JSON. `json_schema()` is the JSON schema of all of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from clubchat.protocol.codec import (
+    DecodeError,
+    decode_object,
+    decode_value,
+    encode_object,
+    object_schema,
+    spec,
+)
+
+# Wire limits that are part of the protocol (a relay may be stricter, never looser).
+ADDRESS_PATTERN = r"0x[0-9a-fA-F]{40}"
+ID_PATTERN = r"[A-Za-z0-9_.:-]{1,64}"
+MAX_SDP_CHARS = 32_768
+MAX_CANDIDATE_CHARS = 1_024
+MAX_CANDIDATES = 64
+MAX_TEXT_CHARS = 16_384
+MAX_REASON_CHARS = 256
+MAX_SIGN_IN_CHARS = 2_048
+MAX_SIGNATURE_HEX = 4_096
+MAX_CHUNK_B64 = 65_536
+MEDIA_OPTIONS = ("audio", "video", "data")
+Media = Literal["audio", "video", "data"]
+
+
+class ProtocolError(ValueError):
+    """A frame broke the protocol; `code` is the machine code sent back in an `error` frame."""
+
+    def __init__(self, code: str, reason: str, id: str | None = None) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+        self.id = id  # the frame's envelope id when it had a well-formed one
+
+
+# Error codes a relay answers with (`error.code`). Kept in one table so clients can match on them.
+ERROR_CODES: dict[str, str] = {
+    "malformed": "the frame is not valid JSON or does not match the protocol schema",
+    "too-large": "the frame is larger than this relay accepts",
+    "unknown-type": "the frame's type is not one this relay understands",
+    "unauthenticated": "sign in first",
+    "already-signed-in": "this connection is already signed in",
+    "bad-sign-in": "the sign-in message or its signature is not valid for this relay",
+    "spoofed-sender": "envelope.from is not the signed-in address",
+    "replayed": "an envelope with this id from this sender was already accepted",
+    "rate-limited": "too many frames from this address; slow down",
+    "offline": "the recipient is not connected and this relay keeps no mailbox",
+    "mailbox-full": "the recipient's mailbox is full",
+    "recipient-busy": "the recipient is not reading its messages",
+    "unknown-message": "no stored message with this id",
+    "not-offered": "this node does not offer that service",
+    "internal": "the relay failed to handle the frame",
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# Signaling payloads (product brief "WebRTC Signaling Protocol")
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IceCandidate:
+    """One ICE candidate line as WebRTC hands it out."""
+
+    sdp: str = spec(max_len=MAX_CANDIDATE_CHARS)
+    sdp_mline_index: int = spec(key="sdpMLineIndex", minimum=0, maximum=255)
+    sdp_mid: str | None = spec(key="sdpMid", max_len=64)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """SDP offer with the media the caller wants."""
+
+    TYPE: ClassVar[str] = "offer"
+    sdp: str = spec(max_len=MAX_SDP_CHARS)
+    options: tuple[Media, ...] = spec(max_items=3, unique=True)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """SDP answer."""
+
+    TYPE: ClassVar[str] = "answer"
+    sdp: str = spec(max_len=MAX_SDP_CHARS)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Trickled ICE candidates."""
+
+    TYPE: ClassVar[str] = "candidate"
+    candidates: tuple[IceCandidate, ...] = spec(max_items=MAX_CANDIDATES, min_items=1)
+
+
+@dataclass(frozen=True)
+class RemoveCandidates:
+    """ICE candidates the sender no longer uses."""
+
+    TYPE: ClassVar[str] = "remove-candidates"
+    candidates: tuple[IceCandidate, ...] = spec(max_items=MAX_CANDIDATES, min_items=1)
+
+
+@dataclass(frozen=True)
+class Bye:
+    """End of a call (or its rejection) with a reason."""
+
+    TYPE: ClassVar[str] = "bye"
+    reason: str = spec(max_len=MAX_REASON_CHARS)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A chat message."""
+
+    TYPE: ClassVar[str] = "text"
+    body: str = spec(max_len=MAX_TEXT_CHARS)
+
+
+Payload = Offer | Answer | Candidates | RemoveCandidates | Bye | Text
+SIGNALING_TYPES = ("offer", "answer", "candidate", "remove-candidates", "bye")
+
+
+# ------------------------------------------------------------------------------------------------
+# Relay frames
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """First frame of a relay: what the sign-in message must be bound to."""
+
+    TYPE: ClassVar[str] = "challenge"
+    nonce: str = spec(pattern=r"[A-Za-z0-9]{8,64}")
+    uri: str = spec(max_len=256)
+    chain_id: int = spec(key="chainId", minimum=1, maximum=2**53)
+    max_ttl: int = spec(key="maxTtl", minimum=1, maximum=86_400 * 30)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """EIP-4361 message and its wallet signature (EIP-191 for EOAs, EIP-1271 for contract wallets)."""
+
+    TYPE: ClassVar[str] = "sign-in"
+    message: str = spec(max_len=MAX_SIGN_IN_CHARS)
+    signature: str = spec(pattern=rf"0x(?:[0-9a-fA-F]{{2}}){{1,{MAX_SIGNATURE_HEX // 2}}}")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The relay accepted the sign-in until `expires` (unix seconds)."""
+
+    TYPE: ClassVar[str] = "signed-in"
+    address: str = spec(pattern=ADDRESS_PATTERN)
+    expires: int = spec(minimum=0)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One payload from one signed-in address to another, forwarded unchanged by relays."""
+
+    TYPE: ClassVar[str] = "envelope"
+    id: str = spec(pattern=ID_PATTERN)
+    sender: str = spec(key="from", pattern=ADDRESS_PATTERN)
+    to: str = spec(pattern=ADDRESS_PATTERN)
+    payload: Payload = spec()  # noqa: RUF009 - wire metadata, not a default
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The relay took an envelope: handed to the recipient's connections, or stored in its mailbox."""
+
+    TYPE: ClassVar[str] = "sent"
+    id: str = spec(pattern=ID_PATTERN)
+    status: Literal["delivered", "stored"] = spec()
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An envelope handed out from the mailbox; the recipient must `ack` it or gets it again."""
+
+    TYPE: ClassVar[str] = "stored"
+    envelope: Envelope = spec()  # noqa: RUF009 - wire metadata, not a default
+
+
+def stored_frame(envelope_text: str) -> str:
+    """Wrap a stored envelope's JSON text without re-encoding it."""
+    return '{"type":"stored","envelope":' + envelope_text + "}"
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The recipient acknowledges a stored envelope; the mailbox deletes it only then."""
+
+    TYPE: ClassVar[str] = "ack"
+    id: str = spec(pattern=ID_PATTERN)
+    sender: str = spec(key="from", pattern=ADDRESS_PATTERN)
+
+
+@dataclass(frozen=True)
+class GetTurnCredentials:
+    """A signed-in client asks a TURN node for short-lived TURN credentials."""
+
+    TYPE: ClassVar[str] = "get-turn-credentials"
+
+
+@dataclass(frozen=True)
+class TurnCredentials:
+    """TURN REST credentials: username `expiry:address`, password base64(HMAC-SHA1(secret, username))."""
+
+    TYPE: ClassVar[str] = "turn-credentials"
+    username: str = spec(max_len=128)
+    password: str = spec(max_len=128)
+    ttl: int = spec(minimum=1)
+    uris: tuple[str, ...] = spec(max_items=8, min_items=1)
+
+
+@dataclass(frozen=True)
+class Error:
+    """The relay refused a frame; `id` names the envelope or ack when there was one."""
+
+    TYPE: ClassVar[str] = "error"
+    code: str = spec(max_len=32)
+    reason: str = spec(max_len=MAX_REASON_CHARS)
+    id: str | None = spec(default=None, pattern=ID_PATTERN)
+
+
+Frame = (
+    Challenge
+    | SignIn
+    | SignedIn
+    | Envelope
+    | Stored
+    | Sent
+    | Ack
+    | GetTurnCredentials
+    | TurnCredentials
+    | Error
+)
+FRAME_CLASSES: dict[str, type] = {
+    cls.TYPE: cls
+    for cls in (
+        Challenge,
+        SignIn,
+        SignedIn,
+        Envelope,
+        Stored,
+        Sent,
+        Ack,
+        GetTurnCredentials,
+        TurnCredentials,
+        Error,
+    )
+}
+CLIENT_FRAMES = ("sign-in", "envelope", "ack", "get-turn-credentials")
+
+
+# ------------------------------------------------------------------------------------------------
+# Data-channel file transfer (product brief "Send Data by datachannel")
+# ------------------------------------------------------------------------------------------------
+
+FILE_ID_PATTERN = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+
+
+@dataclass(frozen=True)
+class FileChunk:
+    """One slice of a file: index from 0, base64 data (the brief's format, no type key)."""
+
+    file_id: str = spec(key="fileId", pattern=FILE_ID_PATTERN)
+    index: int = spec(minimum=0, maximum=2**31)
+    mime: str = spec(max_len=255)
+    data: str = spec(max_len=MAX_CHUNK_B64, pattern=r"[A-Za-z0-9+/]*={0,2}")
+
+
+@dataclass(frozen=True)
+class FileComplete:
+    """Sent after the last chunk: how many chunks there were and the SHA-256 of the whole file."""
+
+    TYPE: ClassVar[str] = "file-complete"
+    file_id: str = spec(key="fileId", pattern=FILE_ID_PATTERN)
+    count: int = spec(minimum=0, maximum=2**31)
+    sha256: str = spec(pattern=r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class FileAck:
+    """The receiver's verdict: ok when every chunk arrived and the SHA-256 matched."""
+
+    TYPE: ClassVar[str] = "file-ack"
+    file_id: str = spec(key="fileId", pattern=FILE_ID_PATTERN)
+    count: int = spec(minimum=0, maximum=2**31)
+    sha256: str = spec(pattern=r"[0-9a-f]{64}")
+    ok: bool = spec()
+
+
+DataChannelMessage = FileChunk | FileComplete | FileAck
+
+
+# ------------------------------------------------------------------------------------------------
+# Encoding and decoding
+# ------------------------------------------------------------------------------------------------
+
+
+def encode(msg: Any) -> str:
+    """Compact JSON text of any message above."""
+    return json.dumps(encode_object(msg), separators=(",", ":"))
+
+
+_ID = re.compile(ID_PATTERN)
+MAX_DEPTH = 16  # deepest legitimate message: stored > envelope > payload > candidates > list > candidate
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _too_deep(text: str) -> bool:
+    """True when JSON nesting exceeds MAX_DEPTH (checked before parsing: the C parser's recursion
+    guard follows sys.recursionlimit, and a raised limit lets deep input overflow the C stack)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for tok in _TOKENS.finditer(text):  # bound: one step per string or bracket of a size-limited frame
+        c = tok.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif c in "]}":
+            depth -= 1
+    return False
+
+
+def _loads(text: str | bytes) -> Any:
+    if isinstance(text, bytes):
+        raise ProtocolError("malformed", "frames are JSON text, not binary")
+    if _too_deep(text):
+        raise ProtocolError("malformed", f"JSON nesting deeper than {MAX_DEPTH}")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProtocolError("malformed", "the frame is not valid JSON") from None
+
+
+def decode_frame(text: str | bytes, allowed: tuple[str, ...] | None = None) -> Frame:
+    """Decode one relay frame; `allowed` restricts the accepted types (e.g. CLIENT_FRAMES)."""
+    obj = _loads(text)
+    if not isinstance(obj, dict):
+        raise ProtocolError("malformed", "a frame is a JSON object")
+    kind = obj.get("type")
+    cls = FRAME_CLASSES.get(kind) if isinstance(kind, str) else None
+    if cls is None or (allowed is not None and kind not in allowed):
+        shown = repr(kind)[:40]
+        raise ProtocolError("unknown-type", f"frame type {shown} is not accepted here")
+    try:
+        return decode_object(cls, obj)
+    except DecodeError as exc:
+        id = obj.get("id")
+        ok_id = id if isinstance(id, str) and _ID.fullmatch(id) else None
+        raise ProtocolError("malformed", str(exc)[:MAX_REASON_CHARS], ok_id) from None
+
+
+def decode_payload(obj: Any) -> Payload:
+    """Decode an envelope payload alone (the JSON object, already parsed)."""
+    try:
+        return decode_value(obj, Payload, "payload")
+    except DecodeError as exc:
+        raise ProtocolError("malformed", str(exc)[:MAX_REASON_CHARS]) from None
+
+
+def decode_datachannel(text: str | bytes) -> DataChannelMessage:
+    """Decode one data-channel message: a chunk (no type key), file-complete or file-ack."""
+    obj = _loads(text)
+    if not isinstance(obj, dict):
+        raise ProtocolError("malformed", "a data-channel message is a JSON object")
+    kind = obj.get("type")
+    cls: type = FileChunk
+    if kind == "file-complete":
+        cls = FileComplete
+    elif kind == "file-ack":
+        cls = FileAck
+    elif kind is not None:
+        raise ProtocolError("unknown-type", f"data-channel type {repr(kind)[:40]} is not known")
+    try:
+        return decode_object(cls, obj)
+    except DecodeError as exc:
+        raise ProtocolError("malformed", str(exc)[:MAX_REASON_CHARS]) from None
+
+
+def error_frame(code: str, reason: str | None = None, id: str | None = None) -> str:
+    """JSON text of an `error` frame with the standard reason for `code` unless one is given."""
+    return encode(Error(code=code, reason=(reason or ERROR_CODES[code])[:MAX_REASON_CHARS], id=id))
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON schema (draft 2020-12) of relay frames and data-channel messages."""
+    defs: dict[str, Any] = {}
+    for cls in (*FRAME_CLASSES.values(), FileChunk, FileComplete, FileAck):
+        defs[cls.__name__] = object_schema(cls, defs)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://clubchat.example/protocol.schema.json",
+        "title": "Club Chat relay frames and data-channel messages",
+        "$defs": dict(sorted(defs.items())),
+        "oneOf": [
+            {"$ref": f"#/$defs/{cls.__name__}"}
+            for cls in (*FRAME_CLASSES.values(), FileChunk, FileComplete, FileAck)
+        ],
+    }
