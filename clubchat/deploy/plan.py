@@ -56,9 +56,7 @@ def _resolve_receiver(dep: Deployment, name: str) -> str:
 def deploy_foundation(backend: Backend, params: Parameters, dep: Deployment) -> None:
     """ClubToken, Vesting (+ escrow implementation), Emission; genesis mint; minter wiring."""
     t, g, e = params.token, params.genesis, params.emission
-    token = _get_or_deploy(
-        backend, dep, "ClubToken", t.name, t.symbol, t.cap_wei, t.name, t.eip712_version
-    )
+    token = _get_or_deploy(backend, dep, "ClubToken", t.name, t.symbol, t.cap_wei, t.name, t.eip712_version)
     escrow_impl = _get_or_deploy(backend, dep, "VestingEscrow")
     vesting = _get_or_deploy(
         backend, dep, "Vesting", backend.address(token), backend.address(escrow_impl), dep.treasury
@@ -109,13 +107,97 @@ def deploy_foundation(backend: Backend, params: Parameters, dep: Deployment) -> 
         backend.transact(token, "renounceRole", minter_role, backend.deployer)
 
 
+# Every admin and parameter role of every protocol contract: the Timelock gets them all and
+# the deployer keeps none (tests/integration/test_roles.py enumerates the roles from the
+# ABIs and fails if an EOA still holds one, so a role missing here is caught).
+# ClubToken's MINTER_ROLE is not listed: Emission holds it and nobody else should.
+GOVERNED_ROLES: dict[str, tuple[str, ...]] = {
+    "ClubToken": ("DEFAULT_ADMIN_ROLE",),
+    "Emission": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE"),
+    "Vesting": ("DEFAULT_ADMIN_ROLE", "VESTING_CREATOR_ROLE", "REVOKER_ROLE"),
+    "ClientReleases": ("DEFAULT_ADMIN_ROLE", "RELEASE_MANAGER_ROLE"),
+    "NodeRegistry": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE", "SLASHER_ROLE"),
+}
+
+# Name of the governor (and its EIP-712 domain): what Tally shows and voters sign for.
+GOVERNOR_NAME = "ClubGovernor"
+
+
+def deploy_timelock(backend: Backend, params: Parameters, dep: Deployment) -> Any:
+    """The Timelock, with the deployer as temporary admin and the executor role open.
+
+    Deployed before the foundation because it is the treasury: genesis treasury tokens
+    and revoked vesting go to it.
+    """
+    gv = params.governance
+    zero = "0x0000000000000000000000000000000000000000"
+    return _get_or_deploy(
+        backend,
+        dep,
+        "Timelock",
+        gv.timelock_delay_seconds,
+        gv.grace_period_seconds,
+        [],
+        [zero],  # EXECUTOR_ROLE held by the zero address: anyone executes a ready operation
+        backend.deployer,
+    )
+
+
+def deploy_governance(backend: Backend, params: Parameters, dep: Deployment) -> None:
+    """ClubGovernor (CLUB votes) as the Timelock's only proposer and canceller; ClientReleases."""
+    gv = params.governance
+    timelock = dep.contracts["Timelock"]
+    governor = _get_or_deploy(
+        backend,
+        dep,
+        "ClubGovernor",
+        backend.address(dep.contracts["ClubToken"]),
+        backend.address(timelock),
+        GOVERNOR_NAME,
+        gv.voting_delay_seconds,
+        gv.voting_period_seconds,
+        gv.proposal_threshold_bps,
+        gv.quorum_numerator,
+        gv.quorum_denominator,
+        gv.late_quorum_extension_seconds,
+    )
+    _get_or_deploy(backend, dep, "ClientReleases")
+    for role_name in ("PROPOSER_ROLE", "CANCELLER_ROLE"):
+        role = backend.call(timelock, role_name)
+        if not backend.call(timelock, "hasRole", role, backend.address(governor)):
+            backend.transact(timelock, "grantRole", role, backend.address(governor))
+
+
 def hand_over_admin(backend: Backend, params: Parameters, dep: Deployment) -> None:
     """The one place where admin and parameter roles leave the deployer.
 
-    Until the governance contracts are deployed the deployer keeps the admin roles
-    of ClubToken, Emission and Vesting; the governance step moves every role held
-    here to the Timelock and renounces the deployer's.
+    snekmate's access_control has no pending-admin hand-over, so each contract goes in
+    two steps: grant every role of `GOVERNED_ROLES` to the Timelock, check it holds them,
+    then renounce the deployer's (DEFAULT_ADMIN_ROLE last, so a failed run can resume).
+    Finally the deployer renounces its temporary admin role on the Timelock itself.
     """
+    if "Timelock" not in dep.contracts:
+        return
+    timelock = dep.contracts["Timelock"]
+    tl = backend.address(timelock)
+    me = backend.deployer
+    for name, role_names in GOVERNED_ROLES.items():
+        if name not in dep.contracts:
+            continue
+        contract = dep.contracts[name]
+        roles = [backend.call(contract, r) for r in role_names]
+        for role in roles:
+            if not backend.call(contract, "hasRole", role, tl):
+                backend.transact(contract, "grantRole", role, tl)
+            if not backend.call(contract, "hasRole", role, tl):
+                raise RuntimeError(f"{name}: the Timelock did not receive a role; not renouncing")
+        # DEFAULT_ADMIN_ROLE (first in each tuple) is renounced last.
+        for role in reversed(roles):
+            if backend.call(contract, "hasRole", role, me):
+                backend.transact(contract, "renounceRole", role, me)
+    admin = backend.call(timelock, "DEFAULT_ADMIN_ROLE")
+    if backend.call(timelock, "hasRole", admin, me):
+        backend.transact(timelock, "renounceRole", admin, me)
 
 
 def deploy_protocol(
@@ -132,10 +214,14 @@ def deploy_protocol(
     passes the original one (from the manifest) so the record stays true.
     """
     dep = Deployment(
-        treasury=treasury or backend.deployer,
+        treasury=treasury or "",
         beneficiaries=dict(beneficiaries or {}),
         genesis_time=genesis_time,
     )
+    timelock = deploy_timelock(backend, params, dep)
+    # The Timelock is the DAO treasury unless the caller names another one.
+    dep.treasury = dep.treasury or backend.address(timelock)
     deploy_foundation(backend, params, dep)
+    deploy_governance(backend, params, dep)
     hand_over_admin(backend, params, dep)
     return dep
