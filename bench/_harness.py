@@ -377,6 +377,10 @@ class Comparison:
     def reduce(values: list[int], statistic: str) -> float:
         if statistic in ("value", "first"):
             return float(values[0])
+        if statistic == "each":
+            if len(set(values)) != 1:
+                raise ValueError("statistic 'each' needs a run of equal values")
+            return float(values[0])
         if statistic == "median":
             return float(statistics.median(values))
         if statistic == "max":
@@ -505,6 +509,7 @@ class Report:
             "on one private anvil, each in its own block. Baseline and ours run the same scenario from the "
             "same chain state (anvil snapshots), with the same accounts and amounts."
         )
+        lines.append("")
         lines.append(
             paragraph(
                 """
@@ -588,4 +593,19 @@ def environment(hardfork: str, artifacts: Sequence[Artifact]) -> dict[str, str]:
     }
     for art in artifacts:
         env[art.name] = art.compiler
+    env["sources"] = source_revision()
     return env
+
+
+def source_revision(paths: Sequence[str] = ("contracts", "interfaces", "bench/solidity")) -> str:
+    """The git commit the measured sources come from, and any of them that differ from it."""
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+        return proc.stdout.rstrip("\n")
+
+    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    dirty = [line[3:] for line in git("status", "--porcelain", "--", *paths).splitlines()]
+    if not dirty:
+        return f"git {head}, no uncommitted changes in {', '.join(paths)}"
+    return f"git {head} plus uncommitted changes in: {', '.join(sorted(dirty))}"
