@@ -121,6 +121,12 @@ class SimParams:
     panel_size: int = _a(7, "reviewers", "stake-sampled reviewers per dispute")
     panel_capture_prob: float = _a(0.01, "probability", "panel-capture probability the attack targets")
     against_turnout: float = _a(0.03, "fraction of circulating", "votes cast against a hostile proposal")
+    typical_turnout: float = _a(
+        0.08,
+        "fraction of votable supply",
+        "turnout of an ordinary proposal (votable = circulating + vesting)",
+    )
+    dispute_days: float = _a(7.0, "days", "time to detect a fault, probe the node and decide a dispute")
 
     @property
     def vesting_total(self) -> float:

@@ -47,11 +47,16 @@ def band_plot(
     ax.set_xlabel("years after genesis")
 
 
-def save(fig: Figure, out_dir: Path, name: str) -> list[Path]:
+FORMATS: tuple[str, ...] = ("png", "svg")
+
+
+def save(fig: Figure, out_dir: Path, name: str, formats: tuple[str, ...] | None = None) -> list[Path]:
+    """Write `fig` as out_dir/name.<fmt> for each format (default `FORMATS`: PNG and SVG)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{name}.png", out_dir / f"{name}.svg"]
-    fig.savefig(paths[0], bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight", metadata={"Date": None})
+    paths = [out_dir / f"{name}.{fmt}" for fmt in (formats or FORMATS)]
+    for path in paths:
+        meta = {"Date": None} if path.suffix == ".svg" else {"Software": None}
+        fig.savefig(path, bbox_inches="tight", metadata=meta)
     plt.close(fig)
     return paths
 

@@ -60,17 +60,30 @@ def daily_inputs(p: SimParams, n_days: int) -> dict[str, FloatArray]:
 # ---- exact (wei) mirrors of the contracts ------------------------------------------------
 
 
-def emission_epoch_wei(remaining_wei: int, rate_wad: int) -> int:
-    """One epoch's emission: rate x remaining, rounded down (the reserve is never over-minted)."""
-    return remaining_wei * rate_wad // 10**18
+RAY = 10**36
+
+
+def _pow_up(x: int, k: int) -> int:
+    """x^k in 1e36 fixed point, every product rounded up (Emission._pow_up, squaring)."""
+    result, base, e = RAY, x, k
+    while e:  # one iteration per bit of k
+        if e & 1:
+            result = (result * base + RAY - 1) // RAY
+        e >>= 1
+        if e:
+            base = (base * base + RAY - 1) // RAY
+    return result
 
 
 def cumulative_emission_wei(reserve_wei: int, rate_wad: int, epochs: int) -> int:
-    """Exact cumulative emission after `epochs` epochs, applying the per-epoch rule in sequence."""
-    remaining = reserve_wei
-    for _ in range(epochs):  # bounded by the number of epochs asked for
-        remaining -= emission_epoch_wei(remaining, rate_wad)
-    return reserve_wei - remaining
+    """Exact E(k) of contracts/token/Emission.vy: reserve - ceil(reserve * (1 - r)^k) in wei.
+
+    The contract evaluates the closed form with (1 - r)^k rounded up, so what is left is never
+    under-stated and what is minted never over-stated (a few wei below the float value).
+    """
+    factor = _pow_up((10**18 - rate_wad) * 10**18, epochs)
+    left = (reserve_wei * factor + RAY - 1) // RAY
+    return reserve_wei - left
 
 
 def vested_wei(amount_wei: int, start: int, cliff: int, duration: int, now: int) -> int:
