@@ -7,7 +7,10 @@ start one on a free port. The process is always stopped by whoever started it
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -95,9 +98,13 @@ class Anvil:
         ]
         if self.log_path:
             with open(self.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
-                self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+                self._process = subprocess.Popen(
+                    command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
         else:
-            self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self._process = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -112,15 +119,27 @@ class Anvil:
         raise AnvilError(f"anvil did not answer on {self.url} within {self.startup_timeout:.0f} s")
 
     def stop(self) -> None:
-        """Terminate the process (kill it after 5 s) if this object started it."""
+        """Terminate what this object started; return once its port is closed.
+
+        npm's `anvil` is a node wrapper around the real binary, so the whole process
+        group (its own session, see `start`) is signalled, never anything else:
+        SIGTERM, then SIGKILL if the port is still open after 5 s.
+        """
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and is_listening(self.host, self.port, timeout=0.2):
+                time.sleep(0.05)
+            if not is_listening(self.host, self.port, timeout=0.2):
+                break
+        # Reap the wrapper (the group is gone or killed by now).
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
 
     def __enter__(self) -> Anvil:
