@@ -1,0 +1,254 @@
+"""Stateful test of ClubGovernor + Timelock against a Python model of proposal states and tallies.
+
+Rules propose (from holders above and below the threshold), vote (all three types, from
+every holder, at any time), queue, execute and cancel (from the proposer and others) any
+proposal at any time, and travel through time in steps that cross the voting delay,
+voting period, late-quorum extension, timelock delay and grace period. Every call that the
+model says must fail is expected to revert with the model's reason.
+
+Invariants after every step, for every proposal: `state` (all eight OZ states),
+`proposalVotes`, `proposalDeadline` (late-quorum extensions included) and `proposalEta`
+equal the model; the Emission tip equals the value of the last executed proposal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boa
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from tests.utils.governance import (
+    ABSTAIN,
+    ACTIVE,
+    AGAINST,
+    CANCELED,
+    DEFEATED,
+    EXECUTED,
+    EXPIRED,
+    FOR,
+    PENDING,
+    QUEUED,
+    SUCCEEDED,
+    WAD,
+    Proposal,
+    fund_and_delegate,
+    set_tip_proposal,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:casted bytecode does not match compiled bytecode:UserWarning")
+
+DAY = 86_400
+HOLDINGS = {"whale": 30_000_000, "mid": 10_000_000, "small": 1_000_000, "dust": 500_000}  # whole CLUB
+STEPS = [1, 3_600, DAY - 1, DAY, 2 * DAY, 5 * DAY, 15 * DAY]
+
+
+@dataclass
+class ModelProposal:
+    p: Proposal
+    tip: int
+    proposer: str
+    snapshot: int
+    deadline: int
+    against: int = 0
+    for_: int = 0
+    abstain: int = 0
+    voted: set[str] = field(default_factory=set)
+    extended: bool = False
+    eta: int = 0
+    canceled: bool = False
+    executed: bool = False
+
+
+def _now() -> int:
+    return int(boa.env.evm.patch.timestamp)
+
+
+class GovernorMachine(RuleBasedStateMachine):
+    protocol: Any = None
+    holders: dict[str, str] = {}
+    weights: dict[str, int] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Every example starts from the same funded state and leaves no trace.
+        self._anchor = boa.env.anchor()
+        self._anchor.__enter__()
+        d = self.protocol
+        self.gov, self.emission, self.token = d["ClubGovernor"], d["Emission"], d["ClubToken"]
+        self.delay = self.gov.votingDelay()
+        self.period = self.gov.votingPeriod()
+        self.extension = self.gov.lateQuorumVoteExtension()
+        self.tl_delay = d["Timelock"].get_minimum_delay()
+        self.grace = self.gov.GRACE_PERIOD()
+        supply = self.token.totalSupply()
+        self.quorum = supply * self.gov.quorumNumerator() // self.gov.quorumDenominator()
+        self.threshold = supply * self.gov.proposalThresholdBps() // 10_000
+        self.proposals: list[ModelProposal] = []
+        self.latest: dict[str, ModelProposal] = {}
+        self.tip = self.emission.tip()
+
+    def teardown(self) -> None:
+        self._anchor.__exit__(None, None, None)
+
+    # -- model ------------------------------------------------------------------
+
+    def state(self, m: ModelProposal) -> int:
+        now = _now()
+        if m.executed:
+            return EXECUTED
+        if m.canceled:
+            return CANCELED
+        if m.eta:
+            return EXPIRED if now > m.eta + self.grace else QUEUED
+        if now <= m.snapshot:
+            return PENDING
+        if now <= m.deadline:
+            return ACTIVE
+        if m.for_ <= m.against or m.for_ + m.abstain < self.quorum:
+            return DEFEATED
+        return SUCCEEDED
+
+    # -- rules ------------------------------------------------------------------
+
+    @rule(who=st.sampled_from(list(HOLDINGS)), tip=st.integers(0, 1_000 * WAD))
+    def propose(self, who: str, tip: int) -> None:
+        proposer = self.holders[who]
+        p = set_tip_proposal(self.emission, tip, f"proposal {len(self.proposals)} sets tip {tip}")
+        latest = self.latest.get(proposer)
+        with boa.env.prank(proposer):
+            if self.weights[proposer] < self.threshold:
+                with boa.reverts("governor: proposer votes below threshold"):
+                    self.gov.propose(p.targets, p.values, p.calldatas, p.description)
+                return
+            if latest is not None and self.state(latest) in (PENDING, ACTIVE, SUCCEEDED, QUEUED):
+                with boa.reverts("governor: proposer has a live proposal"):
+                    self.gov.propose(p.targets, p.values, p.calldatas, p.description)
+                return
+            assert self.gov.propose(p.targets, p.values, p.calldatas, p.description) == p.id
+        snapshot = _now() + self.delay
+        m = ModelProposal(p, tip, proposer, snapshot, snapshot + self.period)
+        self.proposals.append(m)
+        self.latest[proposer] = m
+
+    @precondition(lambda self: self.proposals)
+    @rule(
+        data=st.data(), who=st.sampled_from(list(HOLDINGS)), support=st.sampled_from([AGAINST, FOR, ABSTAIN])
+    )
+    def vote(self, data: st.DataObject, who: str, support: int) -> None:
+        m = data.draw(st.sampled_from(self.proposals))
+        voter = self.holders[who]
+        pid = m.p.id
+        with boa.env.prank(voter):
+            if self.state(m) != ACTIVE:
+                with boa.reverts("governor: vote not currently active"):
+                    self.gov.castVote(pid, support)
+                return
+            if voter in m.voted:
+                with boa.reverts("governor: vote already cast"):
+                    self.gov.castVote(pid, support)
+                return
+            weight = self.weights[voter]
+            assert self.gov.castVote(pid, support) == weight
+        m.voted.add(voter)
+        if support == AGAINST:
+            m.against += weight
+        elif support == FOR:
+            m.for_ += weight
+        else:
+            m.abstain += weight
+        passing = m.for_ > m.against and m.for_ + m.abstain >= self.quorum
+        if support != AGAINST and not m.extended and passing:
+            m.extended = True
+            m.deadline = max(m.deadline, _now() + self.extension)
+
+    @precondition(lambda self: self.proposals)
+    @rule(data=st.data())
+    def queue(self, data: st.DataObject) -> None:
+        m = data.draw(st.sampled_from(self.proposals))
+        if self.state(m) != SUCCEEDED:
+            with boa.reverts("governor: proposal not successful"):
+                self.gov.queue(*m.p.args())
+            return
+        self.gov.queue(*m.p.args())
+        m.eta = _now() + self.tl_delay
+
+    @precondition(lambda self: self.proposals)
+    @rule(data=st.data())
+    def execute(self, data: st.DataObject) -> None:
+        m = data.draw(st.sampled_from(self.proposals))
+        now = _now()
+        if m.eta == 0 or m.executed or m.canceled:
+            reason = "governor: proposal not queued"
+        elif now < m.eta:
+            reason = "governor: proposal not ready"
+        elif now > m.eta + self.grace:
+            reason = "governor: proposal expired"
+        else:
+            self.gov.execute(*m.p.args())
+            m.executed = True
+            self.tip = m.tip
+            return
+        with boa.reverts(reason):
+            self.gov.execute(*m.p.args())
+
+    @precondition(lambda self: self.proposals)
+    @rule(data=st.data(), who=st.sampled_from(list(HOLDINGS)))
+    def cancel(self, data: st.DataObject, who: str) -> None:
+        m = data.draw(st.sampled_from(self.proposals))
+        caller = self.holders[who]
+        with boa.env.prank(caller):
+            if caller != m.proposer:
+                reason = "governor: only proposer"
+            elif self.state(m) != PENDING:
+                reason = "governor: proposal not pending"
+            else:
+                self.gov.cancel(*m.p.args())
+                m.canceled = True
+                return
+            with boa.reverts(reason):
+                self.gov.cancel(*m.p.args())
+
+    @rule(seconds=st.sampled_from(STEPS))
+    def travel(self, seconds: int) -> None:
+        boa.env.time_travel(seconds=seconds)
+
+    # -- invariants -------------------------------------------------------------
+
+    @invariant()
+    def proposals_match_model(self) -> None:
+        for m in self.proposals:
+            pid = m.p.id
+            assert self.gov.state(pid) == self.state(m)
+            assert self.gov.proposalVotes(pid) == (m.against, m.for_, m.abstain)
+            assert self.gov.proposalDeadline(pid) == m.deadline
+            assert self.gov.proposalSnapshot(pid) == m.snapshot
+            assert self.gov.proposalEta(pid) == m.eta
+            assert self.gov.proposalProposer(pid) == m.proposer
+            for who, addr in self.holders.items():
+                assert self.gov.hasVoted(pid, addr) == (addr in m.voted), who
+
+    @invariant()
+    def tip_is_last_executed(self) -> None:
+        assert self.emission.tip() == self.tip
+
+
+def test_governor_machine(protocol: Any) -> None:
+    timelock = protocol["Timelock"]
+    holders = {name: str(boa.env.generate_address(f"gov-{name}")) for name in HOLDINGS}
+    fund_and_delegate(
+        protocol["ClubToken"], str(timelock.address), {holders[n]: a * WAD for n, a in HOLDINGS.items()}
+    )
+    GovernorMachine.protocol = protocol
+    GovernorMachine.holders = holders
+    GovernorMachine.weights = {holders[n]: a * WAD for n, a in HOLDINGS.items()}
+    run_state_machine_as_test(GovernorMachine)
