@@ -52,7 +52,9 @@ ACTORS = [
     "delegate_y",
     "spender",  # gets allowances, relays the permit
     "permit_signer",  # fresh owner: nonce 0, no allowance yet
+    "follower",  # holder that delegates to delegate_y (switcher -> follower moves votes x -> y)
 ]
+HOLDERS = [a for a in ACTORS if a not in ("deployer", "spender", "permit_signer")]
 
 HOLDING = 1_000 * WAD  # minted to every holder at set-up
 AMOUNT = 1 * WAD  # moved by every transfer, mint and burn
@@ -105,12 +107,13 @@ def build_implementations() -> tuple[list[Implementation], Implementation | None
 
 def setup(chain: Chain, token: Contract, impl: Implementation) -> None:
     f = token.functions
-    for holder in ACTORS[1:9]:
+    for holder in HOLDERS:
         chain.transact(f.mint(chain.address(holder), HOLDING), "deployer")
     if impl.votes:
         for actor in ("delegator_a", "delegator_b", "delegate_x", "delegate_y"):
             chain.transact(f.delegate(chain.address(actor)), actor)
         chain.transact(f.delegate(chain.address("delegate_x")), "switcher")
+        chain.transact(f.delegate(chain.address("delegate_y")), "follower")
 
 
 def transfer_delegated(chain: Chain, token: Contract) -> list[int]:
@@ -124,6 +127,12 @@ def transfer_delegated_offset(chain: Chain, token: Contract) -> list[int]:
     two delegates' checkpoint counts have opposite parity."""
     chain.transact(token.functions.transfer(chain.address("delegator_b"), AMOUNT), "holder_a")
     return transfer_delegated(chain, token)
+
+
+def transfer_via_delegates(chain: Chain, token: Contract) -> list[int]:
+    """switcher -> follower, who delegate to delegate_x resp. delegate_y, TRANSFER_RUN times."""
+    to = chain.address("follower")
+    return [chain.gas(token.functions.transfer(to, AMOUNT), "switcher") for _ in range(TRANSFER_RUN)]
 
 
 def transfer_plain(chain: Chain, token: Contract) -> list[int]:
@@ -193,6 +202,7 @@ def burn(chain: Chain, token: Contract) -> list[int]:
 SCENARIOS: dict[str, tuple[Callable[[Chain, Contract], list[int]], bool]] = {
     "transfer_delegated": (transfer_delegated, False),
     "transfer_delegated_offset": (transfer_delegated_offset, False),
+    "transfer_via_delegates": (transfer_via_delegates, False),
     "transfer_plain": (transfer_plain, True),
     "first_delegate": (first_delegate, False),
     "delegate_change": (delegate_change, False),
@@ -283,6 +293,9 @@ def compare(results: Gas, have_ours: bool) -> list[Comparison]:
             out.append(
                 row(name, title, OZ_VOTES, 89_000, "<= 89,000", issue_anchor=first_anchor, statistic=stat)
             )
+    title = "transfer, each side delegates to another account"
+    for stat in ("first", "min", "max", "mean"):
+        out.append(row("transfer_via_delegates", title, OZ_VOTES, statistic=stat))
     title = "transfer, neither side delegates"
     out.append(
         row(
@@ -359,7 +372,13 @@ def main() -> int:
         environment=environment(EVM_VERSION, [i.artifact for i in impls]),
         runs={
             name: results[name]
-            for name in ("transfer_delegated", "transfer_delegated_offset", "mint", "burn")
+            for name in (
+                "transfer_delegated",
+                "transfer_delegated_offset",
+                "transfer_via_delegates",
+                "mint",
+                "burn",
+            )
         },
         notes=NOTES + ([] if ours else [f"{CLUB_TOKEN.relative_to(REPO_ROOT)} does not exist yet: OZ only."]),
     )
@@ -370,24 +389,28 @@ def main() -> int:
 NOTES = [
     paragraph(
         """
-        Set-up (identical for every implementation): deploy, mint 1,000 CLUB to each of 8 holders; on the
-        votes tokens delegator_a, delegator_b, delegate_x and delegate_y self-delegate and switcher
-        delegates to delegate_x. Every scenario then starts from a snapshot of that state; transfers, mints
-        and burns move 1 CLUB, allowances are 1,000 CLUB, the permit is relayed by the spender.
+        Set-up (identical for every implementation): deploy, mint 1,000 CLUB to each of 9 holders; on the
+        votes tokens delegator_a, delegator_b, delegate_x and delegate_y self-delegate, switcher delegates
+        to delegate_x and follower to delegate_y. Every scenario then starts from a snapshot of that state;
+        transfers, mints and burns move 1 CLUB, allowances are 1,000 CLUB, the permit is relayed by the
+        spender. After each scenario the harness checks that all implementations agree on balances,
+        allowances, delegates, current votes, and past votes and supply at the last two blocks.
         """
     ),
     paragraph(
         """
-        Delegated transfers: delegator_a -> delegator_b, both self-delegated, 10 times in a row (a new block
-        and timestamp each), so each transfer writes a new checkpoint for both delegates. OZ stores one
-        checkpoint per slot, so every transfer costs the same. ClubToken keeps the latest checkpoint in a
-        state slot and moves the one it supersedes into a history packed two per slot, so every other push
-        opens a fresh history slot (zero -> non-zero, 22,100 gas) and the pushes between write into the
-        half-filled slot (5,000). 'same parity': both delegates start with one checkpoint, so the first
-        transfer opens a fresh slot for both (the expensive case) and the next one fills both (the cheap
-        case), alternating. 'opposite parity': one unmeasured transfer first gives delegator_b a second
-        checkpoint, so every transfer opens one slot and fills the other (the steady mean of the two cases).
-        Over a long run the mean, not the first transfer, is what holders pay.
+        Delegated transfers run 10 times in a row (a new block and timestamp each), so each transfer writes
+        a new checkpoint for both delegates. OZ stores one checkpoint per slot, so every transfer costs the
+        same. ClubToken (layout: contracts/modules/votes.vy) keeps each delegate's latest checkpoint in a
+        vote-state word and moves the checkpoint it supersedes into a history packed two per slot, so every
+        other push opens a fresh history slot (zero -> non-zero, 22,100 gas) and the pushes between write
+        into the half-filled slot (5,000). 'same parity': delegator_a -> delegator_b, both starting with
+        one checkpoint, so the first transfer opens a fresh slot for both (the expensive case) and the next
+        one fills both (the cheap case), alternating. 'opposite parity': one unmeasured transfer first gives
+        delegator_b a second checkpoint, so every transfer opens one slot and fills the other. Over a long
+        run the mean, not the first transfer, is what holders pay. 'each side delegates to another
+        account': switcher -> follower, whose votes sit with delegate_x and delegate_y (no target in the
+        issue; shown because most holders of a governance token delegate to someone else).
         """
     ),
     paragraph(
