@@ -56,7 +56,6 @@ GENESIS_TIMESTAMP = 1_767_225_600
 BLOCK_INTERVAL = 12
 # Gas limit of every call; receipt gasUsed does not depend on it (it only has to be large enough).
 CALL_GAS_LIMIT = 3_000_000
-INTRINSIC_GAS = 21_000
 
 
 class BenchError(RuntimeError):
@@ -249,11 +248,10 @@ class Chain:
             self.accounts[actor] = Account.from_mnemonic(
                 ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}"
             )
-        for actor, acct in self.accounts.items():
+        for acct in self.accounts.values():
             if self.w3.eth.get_balance(acct.address) == 0:
                 # anvil funds only its first accounts; top up the others (no gas effect on what is measured).
                 self.rpc("anvil_setBalance", acct.address, hex(10**22))
-            _ = actor
 
     def rpc(self, method: str, *params: Any) -> Any:
         response = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
@@ -349,11 +347,6 @@ def eip712_domain(contract: Contract) -> dict[str, Any]:
         contract.functions.eip712Domain().call()
     )
     return {"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying_contract}
-
-
-def calldata_gas(data: bytes) -> int:
-    """Intrinsic calldata cost (EIP-2028): 4 gas per zero byte, 16 per non-zero byte."""
-    return sum(4 if b == 0 else 16 for b in data)
 
 
 # REPORTING #############################################################
