@@ -17,6 +17,7 @@ def _register() -> None:
 
     main.add_command(demo)
     main.add_command(__import__("clubchat.sim.cli", fromlist=["sim"]).sim)
+    main.add_command(__import__("clubchat.node.cli", fromlist=["node"]).node)
 
 
 _register()

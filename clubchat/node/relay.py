@@ -68,6 +68,7 @@ class _Conn:
     outbox: asyncio.Queue[str | tuple[int, str]]  # frames, or (close code, reason) as the last item
     bucket: TokenBucket
     address: str | None = None  # lower-case once signed in
+    checksum_address: str = ""  # EIP-55 form, as signed
     expires: int = 0
     writer: asyncio.Task[None] | None = None
     stats: Counter[str] = field(default_factory=Counter)
@@ -264,7 +265,7 @@ class RelayServer:
                 if self.turn_credentials is None:
                     self._error(conn, "not-offered", "this node is not a TURN node")
                 else:
-                    self._push(conn, m.encode(self.turn_credentials(conn.address)))
+                    self._push(conn, m.encode(self.turn_credentials(conn.checksum_address)))
         except ConnectionClosed:
             raise
         except Exception:  # a bug must cost this frame, never the relay
@@ -303,6 +304,7 @@ class RelayServer:
             self._error(conn, "already-signed-in")
             return
         conn.address = msg.address.lower()
+        conn.checksum_address = msg.address
         conn.expires = msg.expiration_time
         conn.nonce = ""  # single use
         self.clients.setdefault(conn.address, set()).add(conn)
