@@ -24,7 +24,7 @@ export HYPOTHESIS_PROFILE ?= ci
 # their bytecode even where the environment asks it not to.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: all setup demo test lint typecheck unit integration deep bench clean distclean
+.PHONY: all setup demo test lint typecheck unit integration deep bench clean distclean coturn
 
 all: test
 
@@ -49,7 +49,16 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-setup: $(VENV)/.synced node_modules/.installed
+setup: $(VENV)/.synced node_modules/.installed coturn
+
+# coturn for TURN nodes and the call tests. clubchat runs it itself (own ports, pid, log, db);
+# the Debian package's system service is disabled right after the install.
+coturn:
+	@command -v turnserver >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq coturn; \
+			systemctl disable --now coturn >/dev/null 2>&1 || true; \
+		else echo "coturn (turnserver) not found: run 'sudo apt-get install -y coturn' then re-run make" >&2; exit 1; fi; }
 
 # Deploys to the anvil on 127.0.0.1:8545 (started and stopped by the demo when none runs).
 demo: setup
