@@ -370,7 +370,7 @@ def chapter_supply(ctx: DemoContext) -> None:
     rows = [
         ("cap", cap),
         ("total supply (minted)", total),
-        ("  locked in vesting escrows", locked),
+        ("  locked in vesting escrows (not vested yet)", locked),
         (f"  held by the treasury ({ctx.label(ctx.manifest.treasury)})", treasury),
         ("  circulating (total - locked - treasury)", circulating),
         ("emission reserve remaining (unminted)", remaining),
