@@ -1,0 +1,160 @@
+"""TURN node: coturn supervision (own files, restart on crash, clean stop) and REST credentials that
+coturn itself accepts — and rejects when wrong or expired."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import signal
+import time
+from pathlib import Path
+
+import aioice.stun
+import pytest
+from aioice.turn import create_turn_endpoint
+from eth_account import Account
+
+from clubchat.client.relay_client import RelayClient
+from clubchat.node.turn import CoturnError, CoturnSupervisor, TurnConfig, rest_credentials
+from tests.node.harness import relay, run
+from tests.node.ports import free_port_range
+
+alice = Account.from_key("0x" + "a1" * 32)
+
+
+def _config(tmp_path: Path, **kw: object) -> TurnConfig:
+    base = free_port_range(41)
+    args: dict[str, object] = {
+        "data_dir": tmp_path / "coturn",
+        "port": base,
+        "min_port": base + 1,
+        "max_port": base + 40,
+        "secret": "test-secret",
+    }
+    args.update(kw)
+    return TurnConfig(**args)  # type: ignore[arg-type]
+
+
+def test_rest_credentials_format() -> None:
+    username, password = rest_credentials("s3cret", alice.address, now=1_800_000_000, ttl=600)
+    assert username == f"1800000600:{alice.address}"
+    expected = hmac.new(b"s3cret", username.encode(), hashlib.sha1).digest()
+    assert base64.b64decode(password) == expected
+    assert len(base64.b64decode(password)) == 20
+
+
+def test_command_is_private_and_loopback_peers_off_by_default(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    cmd = CoturnSupervisor(cfg).command()
+    assert cmd[1] == "-n"
+    assert "--allow-loopback-peers" not in cmd
+    for flag, value in [
+        ("-c", str(cfg.data_dir / "turnserver.conf")),
+        ("--pidfile", str(cfg.data_dir / "turnserver.pid")),
+        ("--log-file", str(cfg.data_dir / "turnserver.log")),
+        ("--userdb", str(cfg.data_dir / "turndb")),
+        ("--listening-port", str(cfg.port)),
+        ("--min-port", str(cfg.min_port)),
+        ("--static-auth-secret", "test-secret"),
+    ]:
+        assert cmd[cmd.index(flag) + 1] == value
+    assert "--use-auth-secret" in cmd and "--no-cli" in cmd
+    assert (
+        "--allow-loopback-peers" in CoturnSupervisor(_config(tmp_path, allow_loopback_peers=True)).command()
+    )
+
+
+def test_missing_binary_says_what_to_do(tmp_path: Path) -> None:
+    sup = CoturnSupervisor(_config(tmp_path, binary="no-such-turnserver"))
+    with pytest.raises(CoturnError, match="make setup"):
+        sup.command()
+
+
+async def _allocate(cfg: TurnConfig, username: str, password: str) -> tuple[str, int]:
+    class Sink(asyncio.DatagramProtocol):
+        pass
+
+    old = aioice.stun.RETRY_RTO
+    aioice.stun.RETRY_RTO = 0.05  # fail fast when coturn stays silent
+    try:
+        transport, _ = await asyncio.wait_for(
+            create_turn_endpoint(Sink, ("127.0.0.1", cfg.port), username, password, lifetime=60), 10
+        )
+    finally:
+        aioice.stun.RETRY_RTO = old
+    relayed: tuple[str, int] = transport.get_extra_info("sockname")
+    transport.close()
+    return relayed
+
+
+def test_coturn_accepts_issued_credentials_and_rejects_bad_ones(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+
+    async def scenario() -> None:
+        sup = CoturnSupervisor(cfg)
+        await sup.start()
+        try:
+            creds = cfg.issuer()(alice.address)
+            assert creds.uris == (f"turn:127.0.0.1:{cfg.port}?transport=udp",)
+            host, port = await _allocate(cfg, creds.username, creds.password)
+            assert host == "127.0.0.1" and cfg.min_port <= port <= cfg.max_port
+            with pytest.raises(aioice.stun.TransactionFailed, match=r"\(401 - Unauthorized\)"):
+                await _allocate(cfg, creds.username, base64.b64encode(b"x" * 20).decode())
+            expired_user, expired_pw = rest_credentials(
+                cfg.secret, alice.address, int(time.time()) - 1200, 600
+            )
+            with pytest.raises(aioice.stun.TransactionFailed, match=r"\(401 - Unauthorized\)"):
+                await _allocate(cfg, expired_user, expired_pw)
+        finally:
+            await sup.stop()
+
+    run(scenario())
+
+
+def test_supervisor_restarts_a_crashed_coturn_and_stops_cleanly(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+
+    async def scenario() -> None:
+        sup = CoturnSupervisor(cfg)
+        await sup.start()
+        try:
+            assert sup.running
+            first = sup.proc.pid  # type: ignore[union-attr]
+            assert int(sup.pid_path.read_text()) == first
+            os.kill(first, signal.SIGKILL)
+            for _ in range(200):
+                if sup.restarts == 1 and sup.running and sup.proc.pid != first:  # type: ignore[union-attr]
+                    break
+                await asyncio.sleep(0.05)
+            assert sup.restarts == 1 and sup.running
+            creds = cfg.issuer()(alice.address)
+            await _allocate(cfg, creds.username, creds.password)  # the new coturn serves
+        finally:
+            await sup.stop()
+        assert not sup.running
+        pid = sup.proc.pid  # type: ignore[union-attr]
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+    run(scenario())
+
+
+def test_credential_endpoint_serves_signed_in_wallets(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, credential_ttl=300)
+
+    async def scenario() -> None:
+        async with relay(turn_credentials=cfg.issuer()) as server:
+            c = await RelayClient.connect(server.uri, alice)
+            before = int(time.time())
+            creds = await c.turn_credentials()
+            expiry, address = creds.username.split(":")
+            assert address == alice.address  # EIP-55, as signed in
+            assert before + 300 <= int(expiry) <= int(time.time()) + 300
+            assert creds.ttl == 300
+            assert creds.password == rest_credentials(cfg.secret, alice.address, int(expiry) - 300, 300)[1]
+            await c.close()
+
+    run(scenario())
