@@ -8,20 +8,21 @@
         ERC-5805 votes on an ERC-6372 timestamp clock, a hard cap, role-gated
         minting and burns for the protocol's fee sinks.
 
-        What it adds beyond the standards: votes cost nothing while unused.
-        An account's balance and its delegate share one storage slot
-        (balance in bits 0..95, delegate in bits 96..255), so a transfer
-        between holders who do not delegate touches exactly two slots, like a
-        plain ERC-20; the vote checkpoints live in the packed `votes` module.
+        What it adds beyond the standards: votes cost nothing while unused,
+        and little when used. The `votes` module keeps each account's balance,
+        delegate and (for holders delegating to themselves) vote checkpoint
+        state in one storage slot, so a transfer between holders who do not
+        delegate touches exactly two slots, like a plain ERC-20, and one
+        between self-delegated holders two slots plus the packed history.
         Because of that layout the ERC-20 core is written here instead of
         taken from snekmate's `erc20`; tests/fuzz/test_erc20_differential.py
         runs the same random operations on both and compares balances,
         allowances, events and reverts (the revert strings are snekmate's).
         The EIP-712 domain separator, ECDSA recovery, EIP-1271 check and
         access control are snekmate's modules.
-@custom:security Balances fit in 96 bits because the cap (1e27 wei) is below
+@custom:security Balances fit in 90 bits because the cap (1e27 wei) is below
                  2**90; `mint` enforces the cap, so no balance can overflow
-                 into the delegate bits.
+                 into the neighbouring bits of the account slot.
                  Signatures are not unique identifiers: nonces are.
                  `permit` and `delegateBySig` share one nonce per account, as
                  in OpenZeppelin.
@@ -93,10 +94,7 @@ _PERMIT_TYPE_HASH: constant(bytes32) = keccak256(
 )
 _DELEGATION_TYPE_HASH: constant(bytes32) = keccak256("Delegation(address delegatee,uint256 nonce,uint256 expiry)")
 
-# @dev Layout of an account slot: balance in the low 96 bits, delegate above.
-_BALANCE_MASK: constant(uint256) = (1 << 96) - 1
-_DELEGATE_SHIFT: constant(uint256) = 96
-# @dev Largest cap the 96-bit balance field and the 90-bit vote history allow.
+# @dev Largest cap the 90-bit balance and vote fields of `votes` allow.
 _MAX_CAP: constant(uint256) = (1 << 90) - 1
 # @dev secp256k1n / 2: larger `s` values are malleable (EIP-2).
 _MALLEABILITY_THRESHOLD: constant(uint256) = (
@@ -112,9 +110,6 @@ cap: public(immutable(uint256))
 # @dev ERC-20 decimals.
 decimals: public(constant(uint8)) = 18
 
-
-# @dev Packed account slot: balance (wei, bits 0..95) | delegate (bits 96..255).
-_accounts: HashMap[address, uint256]
 
 # @dev owner -> spender -> remaining allowance (wei); max uint256 = infinite.
 allowance: public(HashMap[address, HashMap[address, uint256]])
@@ -179,7 +174,7 @@ def balanceOf(account: address) -> uint256:
     """
     @notice Balance of `account`, in wei.
     """
-    return self._accounts[account] & _BALANCE_MASK
+    return votes._balance_of(account)
 
 
 @external
@@ -251,12 +246,7 @@ def mint(owner: address, amount: uint256):
     access_control._check_role(MINTER_ROLE, msg.sender)
     assert owner != empty(address), "erc20: mint to the zero address"
     assert votes._total_supply() + amount <= cap, "club: cap exceeded"
-    votes._add_supply(amount)
-    account: uint256 = self._accounts[owner]
-    # Cannot carry into the delegate bits: balance <= supply <= cap < 2**90.
-    self._accounts[owner] = unsafe_add(account, amount)
-    log IERC20.Transfer(sender=empty(address), receiver=owner, value=amount)
-    votes._move_voting_power(empty(address), self._delegate_of(account), amount)
+    votes._mint_balance(owner, amount)
 
 
 @external
@@ -285,7 +275,7 @@ def delegates(account: address) -> address:
     """
     @notice The address `account`'s votes count for (zero: not counted).
     """
-    return self._delegate_of(self._accounts[account])
+    return votes._delegate_of(account)
 
 
 @external
@@ -320,36 +310,16 @@ def delegateBySig(delegatee: address, nonce: uint256, expiry: uint256, v: uint8,
 
 
 @internal
-@pure
-def _delegate_of(account: uint256) -> address:
-    return convert(account >> _DELEGATE_SHIFT, address)
-
-
-@internal
 def _transfer(owner: address, to: address, amount: uint256):
     assert owner != empty(address), "erc20: transfer from the zero address"
     assert to != empty(address), "erc20: transfer to the zero address"
-    src: uint256 = self._accounts[owner]
-    assert src & _BALANCE_MASK >= amount, "erc20: transfer amount exceeds balance"
-    # amount <= balance: the subtraction stays inside the balance bits.
-    self._accounts[owner] = unsafe_sub(src, amount)
-    # Read after the write so that a self-transfer sees the reduced balance.
-    dst: uint256 = self._accounts[to]
-    # balance(to) + amount <= supply <= cap < 2**90: no carry into the delegate bits.
-    self._accounts[to] = unsafe_add(dst, amount)
-    log IERC20.Transfer(sender=owner, receiver=to, value=amount)
-    votes._move_voting_power(self._delegate_of(src), self._delegate_of(dst), amount)
+    assert votes._move_balance(owner, to, amount), "erc20: transfer amount exceeds balance"
 
 
 @internal
 def _burn(owner: address, amount: uint256):
     assert owner != empty(address), "erc20: burn from the zero address"
-    account: uint256 = self._accounts[owner]
-    assert account & _BALANCE_MASK >= amount, "erc20: burn amount exceeds balance"
-    self._accounts[owner] = unsafe_sub(account, amount)
-    votes._sub_supply(amount)
-    log IERC20.Transfer(sender=owner, receiver=empty(address), value=amount)
-    votes._move_voting_power(self._delegate_of(account), empty(address), amount)
+    assert votes._burn_balance(owner, amount), "erc20: burn amount exceeds balance"
 
 
 @internal
@@ -370,12 +340,9 @@ def _spend_allowance(owner: address, spender: address, amount: uint256):
 
 @internal
 def _delegate(account: address, delegatee: address):
-    packed: uint256 = self._accounts[account]
-    old: address = self._delegate_of(packed)
-    balance: uint256 = packed & _BALANCE_MASK
-    self._accounts[account] = balance | (convert(delegatee, uint256) << _DELEGATE_SHIFT)
+    old: address = votes._delegate_of(account)
     log DelegateChanged(delegator=account, fromDelegate=old, toDelegate=delegatee)
-    votes._move_voting_power(old, delegatee, balance)
+    votes._set_delegate(account, delegatee)
 
 
 @internal
