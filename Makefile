@@ -24,7 +24,7 @@ export HYPOTHESIS_PROFILE ?= ci
 # their bytecode even where the environment asks it not to.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: all setup demo test lint typecheck unit integration deep bench clean distclean coturn
+.PHONY: all setup demo test lint typecheck unit integration deep bench clean distclean coturn whitepaper
 
 all: test
 
@@ -86,6 +86,10 @@ deep: setup
 
 bench: setup
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+# Every figure and table of whitepaper/ from the parameters file and the model (clubchat.sim).
+whitepaper: setup
+	$(BIN)/python whitepaper/build.py
 
 clean:
 	rm -rf .build .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-report.json
