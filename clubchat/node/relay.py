@@ -22,9 +22,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket
 from clubchat.node.mailbox import Mailbox
@@ -38,6 +41,10 @@ from clubchat.protocol.siwe import (
 )
 
 log = logging.getLogger("clubchat.relay")
+
+CREDENTIAL_PATH = "/turn-credentials"
+NONCE_PATH = CREDENTIAL_PATH + "/nonce"
+_HTTP_STATUS = {"bad-sign-in": 401, "rate-limited": 429, "not-offered": 404, "malformed": 400}
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class RelayConfig:
     outbox_size: int = 8_192  # frames queued for one connection before it counts as not reading
     pending_batch: int = 1_000  # stored envelopes handed out per sign-in
     close_timeout: float = 2.0  # seconds to wait for a peer's close frame (it may not be reading)
+    http_nonce_ttl: float = 120.0  # seconds a credential-endpoint nonce stays usable
+    http_nonces_max: int = 10_000  # outstanding credential-endpoint nonces (oldest dropped first)
 
 
 @dataclass(eq=False)  # identity semantics: connections live in sets
@@ -97,6 +106,7 @@ class RelayServer:
         self.stats: Counter[str] = Counter()
         self._server: Server | None = None
         self._closing: set[asyncio.Future[None]] = set()
+        self._http_nonces: dict[str, float] = {}  # nonce -> expiry; insertion-ordered
         self._uri: str | None = config.public_uri
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -118,6 +128,7 @@ class RelayServer:
             ping_interval=20,
             ping_timeout=20,
             close_timeout=self.config.close_timeout,
+            process_request=self._http,
         )
         if self._uri is None:
             port = next(iter(self._server.sockets)).getsockname()[1]
@@ -130,6 +141,11 @@ class RelayServer:
             await self._server.wait_closed()
             self._server = None
 
+    @property
+    def credential_uri(self) -> str:
+        """The TURN credential endpoint (registered as the node's `credential_endpoint`)."""
+        return "http" + self.uri.removeprefix("ws") + CREDENTIAL_PATH
+
     def status(self) -> dict[str, Any]:
         return {
             "uri": self._uri,
@@ -137,6 +153,78 @@ class RelayServer:
             "addresses": len(self.clients),
             "stats": dict(self.stats),
         }
+
+    # -- HTTP: the TURN credential endpoint -----------------------------------------------------
+    #
+    # GET /turn-credentials/nonce                    -> challenge {nonce, uri, chainId, maxTtl}
+    # GET /turn-credentials?message=..&signature=..  -> turn-credentials, or an error with 4xx
+    # The sign-in message is EIP-4361 bound to the credential URI and a nonce from .../nonce
+    # (single use). websockets' HTTP parser accepts GET only, hence the query string.
+
+    def _json(self, status: int, frame: str) -> Response:
+        headers = Headers([("Content-Type", "application/json"), ("Cache-Control", "no-store")])
+        headers["Content-Length"] = str(len(frame.encode()))
+        return Response(status, "OK" if status == 200 else "Error", headers, frame.encode())
+
+    def _http_error(self, code: str, reason: str | None = None) -> Response:
+        self.stats[f"http-error:{code}"] += 1
+        return self._json(_HTTP_STATUS.get(code, 400), m.error_frame(code, reason))
+
+    async def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return None  # the relay protocol
+        path, _, query = request.path.partition("?")
+        now = self.clock()
+        if path == NONCE_PATH:
+            while len(self._http_nonces) >= self.config.http_nonces_max:  # bound: drop the oldest
+                del self._http_nonces[next(iter(self._http_nonces))]
+            nonce = new_nonce()
+            self._http_nonces[nonce] = now + self.config.http_nonce_ttl
+            challenge = m.Challenge(
+                nonce=nonce,
+                uri=self.credential_uri,
+                chain_id=self.config.chain_id,
+                max_ttl=self.config.sign_in_max_ttl,
+            )
+            return self._json(200, m.encode(challenge))
+        if path != CREDENTIAL_PATH:
+            return self._http_error("not-offered", f"no such endpoint {path[:64]!r}")
+        if self.turn_credentials is None:
+            return self._http_error("not-offered", "this node is not a TURN node")
+        params = parse_qs(query, max_num_fields=4)
+        message = params.get("message", [""])[0]
+        signature = params.get("signature", [""])[0]
+        try:
+            frame = m.decode_frame(m.encode(m.SignIn(message=message, signature=signature)))
+            assert isinstance(frame, m.SignIn)
+        except m.ProtocolError as exc:
+            return self._http_error("malformed", exc.reason)
+        nonce = next((line[7:] for line in message.splitlines() if line.startswith("Nonce: ")), "")
+        expiry = self._http_nonces.pop(nonce, 0.0)  # single use, even when the rest fails
+        if expiry < now:
+            return self._http_error("bad-sign-in", f"unknown or expired nonce; GET {NONCE_PATH} first")
+        try:
+            msg = await verify_sign_in(
+                message,
+                bytes.fromhex(signature[2:]),
+                uri=self.credential_uri,
+                chain_id=self.config.chain_id,
+                nonce=nonce,
+                now=int(now),
+                max_ttl=self.config.sign_in_max_ttl,
+                verifier=self.verifier,
+                recover=self._recover,
+            )
+        except SignInError as exc:
+            return self._http_error("bad-sign-in", str(exc))
+        if not self.limiter.allow(msg.address.lower(), now):
+            return self._http_error("rate-limited")
+        self.stats["turn-credentials"] += 1
+        return self._json(200, m.encode(self.turn_credentials(msg.address)))
+
+    async def _recover(self, text: str, sig: bytes) -> str | None:
+        # eth_keys' pure-Python ECDSA takes ~25 ms: keep it off the event loop.
+        return await asyncio.get_running_loop().run_in_executor(None, recover_signer, text, sig)
 
     # -- one connection --------------------------------------------------------------------------
 
@@ -277,12 +365,6 @@ class RelayServer:
         if conn.address is not None:
             self._error(conn, "already-signed-in")
             return
-        loop = asyncio.get_running_loop()
-
-        async def recover(text: str, sig: bytes) -> str | None:
-            # eth_keys' pure-Python ECDSA takes ~25 ms: keep it off the event loop.
-            return await loop.run_in_executor(None, recover_signer, text, sig)
-
         try:
             msg = await verify_sign_in(
                 frame.message,
@@ -293,7 +375,7 @@ class RelayServer:
                 now=int(now),
                 max_ttl=self.config.sign_in_max_ttl,
                 verifier=self.verifier,
-                recover=recover,
+                recover=self._recover,
             )
         except SignInError as exc:
             conn.nonce = new_nonce()  # a failed attempt burns the nonce; the client gets a new challenge
@@ -333,7 +415,8 @@ class RelayServer:
             self.stats["forwarded"] += 1
             self._push(conn, m.encode(m.Sent(id=env.id, status="delivered")))
             return
-        if self.mailbox is None:
+        if self.mailbox is None or env.payload.TYPE in m.SIGNALING_TYPES:
+            # Signaling is only useful live: an offer stored for later would ring a stale call.
             self._error(conn, "offline", id=env.id)
             return
         result = await self.mailbox.store(env.to, sender, env.id, raw)

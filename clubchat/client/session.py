@@ -1,0 +1,207 @@
+"""Calling and listening by wallet address: rendezvous relays, TURN from the registry, failover.
+
+`Listener` (callee) signs in to every relay of its rendezvous set and answers offers that arrive
+on any of them, replying through the relay the offer came from. `place_call` (caller) tries the
+callee's rendezvous relays in sampling order: the first relay that accepts the sign-in and
+delivers the offer carries the call; a relay that refuses the connection, cannot deliver
+(`offline`) or does not produce an answer in time is skipped for the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field, replace
+
+from eth_account.signers.local import LocalAccount
+from websockets.exceptions import InvalidHandshake, InvalidURI
+
+from clubchat.client.call import Call, CallError
+from clubchat.client.discovery import TURN, Discovery, address_seed, rendezvous
+from clubchat.client.relay_client import Received, RelayClient, RelayError
+from clubchat.client.turn_credentials import fetch_turn_credentials
+from clubchat.protocol import messages as m
+
+log = logging.getLogger("clubchat.session")
+
+_CONNECT_ERRORS = (OSError, TimeoutError, RelayError, InvalidHandshake, InvalidURI)
+
+
+@dataclass(frozen=True)
+class TurnChoice:
+    """The TURN node drawn from the registry and the credentials it issued."""
+
+    node: str
+    turn_uri: str  # endpoint(node, TURN), as registered
+    credential_endpoint: str
+    credentials: m.TurnCredentials
+
+
+async def choose_turn(discovery: Discovery, account: LocalAccount, timeout: float = 10.0) -> TurnChoice:
+    """sample(TURN, keccak256(own address), 1), then credentials from its credential endpoint."""
+    loop = asyncio.get_running_loop()
+    nodes = await loop.run_in_executor(None, discovery.sample, TURN, address_seed(account.address), 1)
+    if not nodes:
+        raise CallError("the registry has no live TURN node; try again later")
+    node = nodes[0]
+    turn_uri = await loop.run_in_executor(None, discovery.endpoint, node, TURN)
+    cred_uri = await loop.run_in_executor(None, discovery.credential_endpoint, node)
+    creds = await fetch_turn_credentials(cred_uri, account, timeout)
+    # Only the registered TURN server: the node's answer names its server, the registry decides.
+    return TurnChoice(node, turn_uri, cred_uri, replace(creds, uris=(turn_uri,)))
+
+
+@dataclass
+class CallSession:
+    """A connected call and where it runs."""
+
+    call: Call
+    relay: RelayClient
+    peer: str
+    turn: TurnChoice
+    setup_ms: float
+    relays_tried: list[str] = field(default_factory=list)
+    _pump: asyncio.Task[None] | None = None
+    owns_relay: bool = True  # a Listener's relay connections outlive its calls
+
+    @property
+    def relay_endpoint(self) -> str:
+        return self.relay.uri
+
+    async def hang_up(self, reason: str = "hangup") -> None:
+        await self.call.hang_up(reason)
+        await self.close()
+
+    async def close(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        await self.call.close()
+        if self.owns_relay:
+            await self.relay.close()
+
+
+async def _pump_signals(client: RelayClient, peer: str, call: Call) -> None:
+    """Feed the peer's signaling messages arriving on `client` into `call` (others are dropped)."""
+    while True:
+        got = await client.inbox.get()
+        env = got.envelope
+        if env.sender.lower() == peer.lower() and env.payload.TYPE in m.SIGNALING_TYPES:
+            await call.on_signal(env.payload)
+
+
+async def place_call(
+    account: LocalAccount,
+    discovery: Discovery,
+    callee: str,
+    *,
+    connect_timeout: float = 1.0,
+    answer_timeout: float = 10.0,
+    k: int = 2,
+) -> CallSession:
+    """Call `callee` through its rendezvous relays; raises CallError when no relay works."""
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter()
+    relays = await loop.run_in_executor(None, rendezvous, discovery, callee, k)
+    if not relays:
+        raise CallError("the registry has no live relay; try again later")
+    turn = await choose_turn(discovery, account)
+    tried: list[str] = []
+    for uri in relays:
+        tried.append(uri)
+        try:
+            client = await RelayClient.connect(uri, account, timeout=connect_timeout)
+        except _CONNECT_ERRORS as exc:
+            log.info("relay %s unusable (%s); failing over", uri, exc)
+            continue
+        call = Call(turn.credentials, lambda p, c=client: c.send(callee, p))  # type: ignore[misc]
+        pump = asyncio.create_task(_pump_signals(client, callee, call))
+        try:
+            await call.offer()
+            await call.connected(answer_timeout)
+        except (RelayError, CallError, TimeoutError) as exc:
+            log.info("call through %s failed (%s); failing over", uri, exc)
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+            await call.close()
+            await client.close()
+            continue
+        setup_ms = (time.perf_counter() - started) * 1000
+        return CallSession(call, client, callee, turn, setup_ms, tried, pump)
+    raise CallError(f"{callee} is not reachable on any of its rendezvous relays ({', '.join(tried)})")
+
+
+class Listener:
+    """Callee: stays signed in to every rendezvous relay and answers incoming calls."""
+
+    def __init__(
+        self, account: LocalAccount, discovery: Discovery, k: int = 2, timeout: float = 10.0
+    ) -> None:
+        self.account = account
+        self.discovery = discovery
+        self.k = k
+        self.timeout = timeout
+        self.clients: dict[str, RelayClient] = {}
+        self.calls: asyncio.Queue[CallSession] = asyncio.Queue()
+        self.messages: asyncio.Queue[Received] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._active: dict[str, Call] = {}
+
+    async def start(self) -> list[str]:
+        """Connect to the rendezvous set; returns the relays it is signed in to (at least one)."""
+        loop = asyncio.get_running_loop()
+        relays = await loop.run_in_executor(None, rendezvous, self.discovery, self.account.address, self.k)
+        for uri in relays:
+            try:
+                client = await RelayClient.connect(uri, self.account, timeout=self.timeout)
+            except _CONNECT_ERRORS as exc:
+                log.warning("rendezvous relay %s unreachable (%s)", uri, exc)
+                continue
+            self.clients[uri] = client
+            self._tasks.append(asyncio.create_task(self._serve(client)))
+        if not self.clients:
+            raise CallError(f"none of the rendezvous relays answered ({', '.join(relays)})")
+        return list(self.clients)
+
+    async def _serve(self, client: RelayClient) -> None:
+        while True:
+            got = await client.inbox.get()
+            env = got.envelope
+            peer = env.sender
+            if isinstance(env.payload, m.Offer):
+                self._tasks.append(asyncio.create_task(self._answer(client, peer, env.payload)))
+            elif env.payload.TYPE in m.SIGNALING_TYPES:
+                call = self._active.get(peer.lower())
+                if call is not None:
+                    await call.on_signal(env.payload)
+            else:
+                self.messages.put_nowait(got)
+
+    async def _answer(self, client: RelayClient, peer: str, offer: m.Offer) -> None:
+        started = time.perf_counter()
+        try:
+            turn = await choose_turn(self.discovery, self.account, self.timeout)
+            call = Call(turn.credentials, lambda p: client.send(peer, p))
+            self._active[peer.lower()] = call
+            await call.on_signal(offer)
+            await call.connected(self.timeout)
+        except (RelayError, CallError, TimeoutError) as exc:
+            log.warning("incoming call from %s failed: %s", peer, exc)
+            return
+        setup_ms = (time.perf_counter() - started) * 1000
+        self.calls.put_nowait(CallSession(call, client, peer, turn, setup_ms, owns_relay=False))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for call in self._active.values():
+            await call.close()
+        for client in self.clients.values():
+            await client.close()
