@@ -44,9 +44,12 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	mkdir -p $(VENV)/vvm && ln -sfn ../bin/vyper $(VENV)/vvm/vyper-0.4.3
 	touch $@
 
+# `npm install --no-save` installs exactly the versions of package-lock.json without rewriting
+# it. Not `npm ci`: it insists that the lock lists anvil's binaries for every platform, and
+# registries that serve only this platform's (like this project's machines) leave them out.
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js (Debian: apt-get install nodejs npm)" >&2; exit 1; }
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund --no-save
 	touch $@
 
 setup: $(VENV)/.synced node_modules/.installed coturn
