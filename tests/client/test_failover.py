@@ -14,7 +14,8 @@ from eth_account import Account
 from clubchat.client.call import use_fast_ice_retransmit
 from clubchat.client.discovery import NOTIFY, RELAY, rendezvous
 from clubchat.client.session import Listener, place_call
-from tests.client.fixtures import network, register_relay
+from clubchat.node.localnet import local_network as network
+from clubchat.node.localnet import register_relay
 from tests.node.harness import run
 from tests.node.process import NodeProcess
 

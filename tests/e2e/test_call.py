@@ -15,8 +15,8 @@ from eth_account import Account
 
 from clubchat.client.call import Call, CallError, use_fast_ice_retransmit
 from clubchat.client.session import Listener, place_call
+from clubchat.node.localnet import local_network as network
 from clubchat.protocol import messages as m
-from tests.client.fixtures import network
 from tests.node.harness import run
 
 alice = Account.from_key("0x" + "a1" * 32)

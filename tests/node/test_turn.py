@@ -18,9 +18,9 @@ from aioice.turn import create_turn_endpoint
 from eth_account import Account
 
 from clubchat.client.relay_client import RelayClient
+from clubchat.node.localnet import free_port_range
 from clubchat.node.turn import CoturnError, CoturnSupervisor, TurnConfig, rest_credentials
 from tests.node.harness import relay, run
-from tests.node.ports import free_port_range
 
 alice = Account.from_key("0x" + "a1" * 32)
 
