@@ -1,0 +1,125 @@
+"""`ape run governance ...` against an anvil the test starts: a full proposal lifecycle and a simulation.
+
+One anvil on a free loopback port; `ape run deploy` writes its manifest to a temporary
+directory; then the governance scripts delegate, propose `Emission.set_tip(5 CLUB)`, vote
+(for / against / abstain from the three vesting beneficiaries), queue, execute and show the
+status table, with the test moving the chain's clock between steps. `simulate` then runs
+a second action on a snapshot and must leave the chain unchanged.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from clubchat.chain import load_manifest
+from clubchat.chain.anvil import Anvil, free_port
+from clubchat.deploy.run import ape_environment, ape_executable, run_ape_deploy
+from clubchat.governance.proposals import travel
+from clubchat.params import REPO_ROOT, WAD
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+NETWORK = "ethereum:local:foundry"
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Anvil, Web3, Path]]:
+    out = tmp_path_factory.mktemp("deployments")
+    node = Anvil(free_port())
+    w3 = node.start()
+    try:
+        run_ape_deploy(node.url, extra_args=["--out-dir", str(out)], timeout=600)
+        yield node, w3, out
+    finally:
+        node.stop()
+
+
+def ape_gov(chain: tuple[Anvil, Web3, Path], *args: str, ok: bool = True) -> str:
+    node, _, out = chain
+    env = ape_environment(node.url)
+    env["CLUBCHAT_DEPLOYMENTS_DIR"] = str(out)
+    proc = subprocess.run(
+        [str(ape_executable()), "run", "governance", *args, "--network", NETWORK],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert (proc.returncode == 0) == ok, output
+    return output
+
+
+def test_full_lifecycle(chain: tuple[Anvil, Web3, Path]) -> None:
+    _, w3, out = chain
+    manifest = load_manifest("local", directory=out)
+    emission = manifest.contract(w3, "Emission")
+    gov = manifest.contract(w3, "ClubGovernor")
+    assert emission.functions.tip().call() == 10 * WAD
+
+    assert "delegated the votes" in ape_gov(chain, "delegate", "--account", "TEST::1")
+    text = ape_gov(
+        chain,
+        "propose",
+        "--account",
+        "TEST::1",
+        "call",
+        "Emission",
+        "set_tip",
+        "5CLUB",
+        "-d",
+        "Lower the keeper tip to 5 CLUB",
+    )
+    assert "proposed: Emission.set_tip(5000000000000000000)" in text
+    pid_hex = next(line.split()[-1] for line in text.splitlines() if line.startswith("proposal id:"))
+    pid = int(pid_hex, 16)
+    assert gov.functions.state(pid).call() == 0  # Pending
+
+    # Too early to vote: a clear one-sentence error, nothing sent.
+    early = ape_gov(chain, "vote", pid_hex, "for", "--account", "TEST::1", ok=False)
+    assert "votes are only accepted while Active; voting opens in" in early
+
+    travel(w3, gov.functions.votingDelay().call() + 1)
+    voted = ape_gov(chain, "vote", pid_hex, "for", "--reason", "tips are too high", "--account", "TEST::1")
+    assert "voted for with 150,000,000 votes" in voted
+    ape_gov(chain, "vote", pid_hex, "against", "--account", "TEST::2")
+    ape_gov(chain, "vote", pid_hex, "abstain", "--account", "TEST::3")
+    against, for_, abstain = gov.functions.proposalVotes(pid).call()
+    assert (against, for_, abstain) == (120_000_000 * WAD, 150_000_000 * WAD, 130_000_000 * WAD)
+    assert "has already voted" in ape_gov(chain, "vote", pid_hex, "for", "--account", "TEST::1", ok=False)
+    assert "only a Succeeded proposal can be queued; voting ends in" in ape_gov(
+        chain, "queue", pid_hex, ok=False
+    )
+
+    travel(w3, gov.functions.proposalDeadline(pid).call() - w3.eth.get_block("latest")["timestamp"] + 1)
+    assert "queued; executable from timestamp" in ape_gov(chain, "queue", pid_hex, "--account", "TEST::4")
+    assert "the Timelock delay has not passed" in ape_gov(chain, "execute", pid_hex, ok=False)
+    travel(w3, manifest.contract(w3, "Timelock").functions.get_minimum_delay().call())
+    executed = ape_gov(chain, "execute", pid_hex, "--account", "TEST::5")
+    assert "proposal is Executed" in executed
+    assert emission.functions.tip().call() == 5 * WAD
+    assert gov.functions.state(pid).call() == 7
+
+    status = ape_gov(chain, "status")
+    assert f"{pid_hex} Executed" in status
+    assert "Lower the keeper tip" in status
+
+
+def test_simulate_leaves_chain_unchanged(chain: tuple[Anvil, Web3, Path]) -> None:
+    _, w3, out = chain
+    manifest = load_manifest("local", directory=out)
+    emission = manifest.contract(w3, "Emission")
+    tip_before = emission.functions.tip().call()
+    block_before = w3.eth.block_number
+    text = ape_gov(chain, "simulate", "call", "Emission", "set_tip", "7CLUB")
+    assert "final state: Executed" in text
+    assert "Emission.tip()" in text and "7000000000000000000" in text
+    assert emission.functions.tip().call() == tip_before
+    assert w3.eth.block_number == block_before
