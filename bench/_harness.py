@@ -577,8 +577,8 @@ def _fmt(x: float | None) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
 
 
-def environment(hardfork: str, artifacts: Sequence[Artifact]) -> dict[str, str]:
-    """What produced the figures: chain, hardfork and compilers."""
+def environment(hardfork: str, artifacts: Sequence[Artifact], sources: Sequence[str]) -> dict[str, str]:
+    """What produced the figures: chain, hardfork, compilers and the revision of `sources` (repo paths)."""
     env = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "chain": f"{anvil_version()} (npm @foundry-rs/anvil), --hardfork {hardfork}",
@@ -586,19 +586,21 @@ def environment(hardfork: str, artifacts: Sequence[Artifact]) -> dict[str, str]:
     }
     for art in artifacts:
         env[art.name] = art.compiler
-    env["sources"] = source_revision()
+    env["sources"] = source_revision(sources)
     return env
 
 
-def source_revision(paths: Sequence[str] = ("contracts", "interfaces", "bench/solidity")) -> str:
-    """The git commit the measured sources come from, and any of them that differ from it."""
+def source_revision(paths: Sequence[str]) -> str:
+    """The git commit the measured sources come from, and any tracked one that differs from it."""
 
     def git(*args: str) -> str:
         proc = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
         return proc.stdout.rstrip("\n")
 
     head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    dirty = [line[3:] for line in git("status", "--porcelain", "--", *paths).splitlines()]
+    dirty = [
+        line[3:] for line in git("status", "--porcelain", "--untracked-files=no", "--", *paths).splitlines()
+    ]
     if not dirty:
         return f"git {head}, no uncommitted changes in {', '.join(paths)}"
     return f"git {head} plus uncommitted changes in: {', '.join(sorted(dirty))}"

@@ -40,6 +40,14 @@ SOLIDITY_SOURCES = [
     "bench/solidity/OZGovernor.sol",
     "bench/solidity/BenchTarget.sol",
 ]
+# Everything the measured bytecode is built from, for the report's source revision.
+SOURCES = (
+    "contracts/token/ClubToken.vy",
+    "contracts/governance",
+    "contracts/modules",
+    "interfaces",
+    "bench/solidity",
+)
 ZERO = "0x" + "00" * 20
 GOVERNOR_NAME = "ClubGovernor"
 
@@ -239,7 +247,9 @@ def main() -> int:
         title="ClubGovernor + Timelock vs OpenZeppelin Governor 5 + TimelockController: receipt gas",
         ours_label=OURS,
         comparisons=comparisons,
-        environment=environment(EVM_VERSION, list({a.name: a for i in impls for a in i.artifacts}.values())),
+        environment=environment(
+            EVM_VERSION, list({a.name: a for i in impls for a in i.artifacts}.values()), SOURCES
+        ),
         notes=notes,
     )
     report.publish()

@@ -34,6 +34,8 @@ from clubchat.params import WAD, load
 
 CLUB_TOKEN = REPO_ROOT / "contracts" / "token" / "ClubToken.vy"
 SOLIDITY_SOURCES = ["bench/solidity/OZVotesToken.sol", "bench/solidity/OZPermitToken.sol"]
+# Everything the measured bytecode is built from, for the report's source revision.
+SOURCES = ("contracts/token/ClubToken.vy", "contracts/modules", "interfaces", "bench/solidity")
 
 OZ_VOTES = "OZ ERC20Votes"
 OZ_PLAIN = "OZ ERC20+Permit"
@@ -369,7 +371,7 @@ def main() -> int:
         title="ClubToken vs OpenZeppelin 5: receipt gas per operation",
         ours_label=OURS,
         comparisons=compare(results, ours is not None),
-        environment=environment(EVM_VERSION, [i.artifact for i in impls]),
+        environment=environment(EVM_VERSION, [i.artifact for i in impls], SOURCES),
         runs={
             name: results[name]
             for name in (
