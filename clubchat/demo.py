@@ -32,7 +32,7 @@ from web3.types import TxReceipt
 
 from clubchat.chain import ManifestError, connect, load_manifest
 from clubchat.chain.anvil import Anvil, AnvilError, is_listening
-from clubchat.chain.manifest import Manifest
+from clubchat.chain.manifest import DEPLOYMENTS_DIR, Manifest
 from clubchat.chain.rpc import ChainConnectionError
 from clubchat.deploy.run import ApeDeployError, run_ape_deploy
 from clubchat.params import REPO_ROOT, WAD
@@ -418,7 +418,7 @@ def _ensure_anvil(rpc_url: str, console: Console) -> Anvil | None:
     return anvil
 
 
-def _deploy(rpc_url: str, console: Console) -> None:
+def _deploy(rpc_url: str, console: Console, deployments_dir: Path) -> None:
     console.rule("ape run deploy --network ethereum:local:foundry")
     started = time.monotonic()
 
@@ -427,21 +427,31 @@ def _deploy(rpc_url: str, console: Console) -> None:
         if line.split(" ", 1)[0] in ("found", "deploy", "reuse", "wrote"):
             console.print(f"  {line}", highlight=False)
 
-    run_ape_deploy(rpc_url, on_line=show)
+    run_ape_deploy(rpc_url, on_line=show, extra_args=["--out-dir", str(deployments_dir)])
     console.print(f"[dim]  deploy finished in {time.monotonic() - started:.0f} s[/dim]")
 
 
-def run_demo(rpc_url: str, epochs: int, report_path: Path, console: Console) -> dict[str, Any]:
-    """Everything `club demo` does; returns the report it wrote."""
+def run_demo(
+    rpc_url: str,
+    epochs: int,
+    report_path: Path,
+    console: Console,
+    deployments_dir: Path = DEPLOYMENTS_DIR,
+) -> dict[str, Any]:
+    """Everything `club demo` does; returns the report it wrote.
+
+    `deployments_dir` is where `ape run deploy` writes the manifest the demo reads
+    (the tests use a temporary one).
+    """
     anvil = _ensure_anvil(rpc_url, console)
     try:
-        _deploy(rpc_url, console)
+        _deploy(rpc_url, console, deployments_dir)
         w3 = connect(rpc_url)
         if "anvil" not in w3.client_version.lower():
             raise click.ClickException(
                 f"the node at {rpc_url} is not anvil; the demo needs anvil's time travel"
             )
-        manifest = load_manifest("local")
+        manifest = load_manifest("local", directory=deployments_dir)
         manifest.check_chain(w3)
         names = list(manifest.beneficiaries)
         node_accounts = [str(a) for a in w3.eth.accounts]
