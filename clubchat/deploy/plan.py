@@ -63,6 +63,8 @@ def deploy_foundation(backend: Backend, params: Parameters, dep: Deployment) -> 
     )
     if not dep.genesis_time:
         dep.genesis_time = backend.timestamp()
+    # Before Emission: its `node_rewards` receiver is the registry's address.
+    deploy_registry(backend, params, dep)
     receivers = [_resolve_receiver(dep, r.name) for r in e.receivers]
     weights = [r.weight_bps for r in e.receivers]
     emission = _get_or_deploy(
@@ -105,6 +107,27 @@ def deploy_foundation(backend: Backend, params: Parameters, dep: Deployment) -> 
     # The deployer's minting right exists only for the genesis distribution.
     if backend.call(token, "hasRole", minter_role, backend.deployer):
         backend.transact(token, "renounceRole", minter_role, backend.deployer)
+
+
+def deploy_registry(backend: Backend, params: Parameters, dep: Deployment) -> Any:
+    """NodeRegistry; reward epochs start at genesis. Emission mints the node share straight to it."""
+    r = params.registry
+    return _get_or_deploy(
+        backend,
+        dep,
+        "NodeRegistry",
+        backend.address(dep.contracts["ClubToken"]),
+        dep.genesis_time,
+        r.epoch_seconds,
+        r.min_self_stake_per_kind_wei,
+        r.saturation_multiple,
+        r.unbonding_seconds,
+        r.heartbeat_seconds,
+        r.commission_max_bps,
+        r.commission_max_change_bps,
+        r.commission_delay_seconds,
+        r.finalize_tip_wei,
+    )
 
 
 # Every admin and parameter role of every protocol contract: the Timelock gets them all and

@@ -1,0 +1,65 @@
+"""Helpers shared by the NodeRegistry tests: funding, registering nodes with valid endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boa
+
+RELAY, TURN, NOTIFY, TURN_CREDENTIAL = 1, 2, 4, 8
+KINDS = (RELAY, TURN, NOTIFY)
+MAX_UINT = 2**256 - 1
+
+
+@dataclass(frozen=True)
+class Actors:
+    operator: str
+    node_key: str
+    delegator: str
+
+
+def endpoints_for(kinds: int, tag: str = "n") -> list[str]:
+    """One valid URI per declared kind, in kind order."""
+    uris = {
+        RELAY: f"wss://{tag}.relay.example:443",
+        TURN: f"turns:{tag}.turn.example:5349",
+        NOTIFY: f"https://{tag}.notify.example",
+    }
+    return [uris[k] for k in KINDS if kinds & k]
+
+
+def credential_for(kinds: int, tag: str = "n") -> str:
+    return f"https://{tag}.turn.example/credentials" if kinds & TURN else ""
+
+
+def fund(token: Any, registry: Any, treasury: str, who: str, amount: int) -> None:
+    """Give `who` CLUB from the treasury and approve the registry for everything."""
+    with boa.env.prank(treasury):
+        token.transfer(who, amount)
+    with boa.env.prank(who):
+        token.approve(registry.address, MAX_UINT)
+
+
+def register_node(
+    registry: Any,
+    operator: str,
+    key: str,
+    *,
+    kinds: int,
+    amount: int,
+    commission_bps: int = 1000,
+    region: str = "eu-west",
+    tag: str = "n",
+) -> None:
+    with boa.env.prank(operator):
+        registry.register(
+            kinds,
+            key,
+            region,
+            f"https://{tag}.example/meta.json",
+            endpoints_for(kinds, tag),
+            credential_for(kinds, tag),
+            commission_bps,
+            amount,
+        )
