@@ -44,24 +44,35 @@ def main() -> None:
     args = ap.parse_args()
     p = scenarios.get("baseline").params()
 
-    def vectorised() -> None:
-        arrays = engine.simulate(p, runs=RUNS, days=DAYS, seed=0, record_every=1)
+    def vectorised(record_every: int) -> None:
+        arrays = engine.simulate(p, runs=RUNS, days=DAYS, seed=0, record_every=record_every)
         engine.to_frame(arrays, scenario="baseline")
 
-    vec = [timed(vectorised) for _ in range(args.repeats)]
+    vec = [timed(lambda: vectorised(7)) for _ in range(args.repeats)]
+    vec_daily = [timed(lambda: vectorised(1)) for _ in range(args.repeats)]
     rad = [
         timed(lambda: radcad_model.run(p, runs=args.radcad_runs, days=DAYS, seed=0))
         for _ in range(args.radcad_repeats)
     ]
     vec_s = statistics.median(vec)
+    vec_daily_s = statistics.median(vec_daily)
     rad_per_run = statistics.median(rad) / args.radcad_runs
     rad_s = rad_per_run * RUNS
-    ratio = rad_s / vec_s
+    ratio = rad_s / vec_daily_s
     anchor = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores visible"
     rows = [
         {
-            "metric": "vectorised 1000 runs x 5 y daily (median)",
+            "metric": "vectorised 1000 runs x 5 y daily steps, weekly records (median)",
             "value": round(vec_s, 3),
+            "unit": "s",
+            "target": 20.0,
+            "better": "lower",
+            "anchor": anchor,
+            "n": args.repeats,
+        },
+        {
+            "metric": "vectorised 1000 runs x 5 y daily steps, daily records (median)",
+            "value": round(vec_daily_s, 3),
             "unit": "s",
             "target": 20.0,
             "better": "lower",
@@ -87,7 +98,7 @@ def main() -> None:
             "n": args.radcad_repeats,
         },
         {
-            "metric": "speed-up vectorised / radCAD",
+            "metric": "speed-up vectorised (daily records) / radCAD",
             "value": round(ratio, 1),
             "unit": "x",
             "target": 20.0,
@@ -108,10 +119,12 @@ def main() -> None:
         "# Simulation speed",
         "",
         "`python bench/bench_sim_speed.py` — baseline scenario, 1,000 Monte Carlo runs x 1,825 daily steps,",
-        "every day recorded into the tidy DataFrame. Both engines execute the same blocks of",
+        "built into the tidy DataFrame with weekly records (the CLI default) and with every day recorded",
+        "(what radCAD always does; the speed-up compares these). Both engines execute the same blocks of",
         "`clubchat.sim.model`; radCAD (0.14, single process, deepcopy on) runs "
         f"{args.radcad_runs} runs per repeat and is extrapolated per run to 1,000 runs.",
-        f"Medians of {args.repeats} (vectorised) and {args.radcad_repeats} (radCAD) repeats; {anchor}.",
+        f"Medians of {args.repeats} (vectorised) and {args.radcad_repeats} (radCAD) repeats; {anchor};",
+        "the machine is shared, so wall-clock times vary with its load.",
         "",
         "| metric | value | unit | target |",
         "|---|---:|---|---:|",
