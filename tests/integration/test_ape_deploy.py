@@ -7,16 +7,20 @@ developer's deployments/local.json is never touched.
 
 from __future__ import annotations
 
+import io
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from rich.console import Console
 from web3 import Web3
 
 from clubchat.chain import Manifest, load_manifest
 from clubchat.chain.anvil import Anvil, free_port
+from clubchat.demo import run_demo
 from clubchat.deploy.run import ApeDeployError, run_ape_deploy
 from clubchat.params import DEFAULT_PATH, Parameters
 
@@ -151,3 +155,40 @@ def test_testnet_without_rpc_url_fails_in_one_sentence(out_dir: Path) -> None:
         )
     assert "SEPOLIA_RPC_URL is not set; export it with an RPC endpoint of ethereum:sepolia" in str(info.value)
     assert not (out_dir / "sepolia.json").exists()
+
+
+def test_demo_on_the_deployment_reports_consistent_figures(
+    anvil: tuple[Anvil, Web3], out_dir: Path, manifest: Manifest, w3: Web3, params: Parameters
+) -> None:
+    """`club demo`'s job on this anvil (its deploy step is a no-op re-run); runs last: it mints."""
+    node, _ = anvil
+    output = io.StringIO()
+    report_path = out_dir / "demo-report.json"
+    report = run_demo(node.url, 3, report_path, Console(file=output, width=200), deployments_dir=out_dir)
+    text = output.getvalue()
+
+    assert json.loads(report_path.read_text()) == json.loads(json.dumps(report, default=str))
+    for title in ("Deployment", "Genesis allocations", "Emission epochs", "Vesting escrows", "Supply"):
+        assert title in text
+    assert f"0 deployed, {len(manifest.contracts)} reused" in text
+    # The demo used the anvil it was given and left it running.
+    assert w3.eth.chain_id == 31337
+
+    steps = report["emission"]["steps"]
+    assert [(s["first_epoch"], s["epochs"]) for s in steps] == [(0, 1), (1, 1), (2, 2)]
+    for step in steps:
+        assert step["minted_wei"] == sum(step["per_receiver_wei"]) + step["tip_wei"]
+        assert step["tip_wei"] == step["keeper_received_wei"] == params.emission.tip_wei * step["epochs"]
+    emitted = sum(s["minted_wei"] for s in steps)
+    assert report["emission"]["emitted_wei"] == emitted
+    assert steps[-1]["remaining_wei"] == params.emission_reserve_wei - emitted
+
+    supply = report["supply"]
+    assert supply["total_wei"] == params.genesis.total_wei + emitted
+    assert supply["total_wei"] + supply["emission_remaining_wei"] == supply["cap_wei"] == params.token.cap_wei
+    assert supply["total_wei"] == supply["locked_wei"] + supply["treasury_wei"] + supply["circulating_wei"]
+
+    for row in report["vesting"]:
+        assert row["vested_wei"] + row["locked_wei"] == row["total_wei"]
+        assert row["claimable_wei"] == row["vested_wei"]  # nobody has claimed yet
+        assert row["votes_delegated_to"] == row["beneficiary"]
