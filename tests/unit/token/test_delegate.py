@@ -13,9 +13,12 @@ from tests.unit.token.helpers import (
     TOPIC_DELEGATE_VOTES_CHANGED,
     TOPIC_TRANSFER,
     ZERO,
+    deploy_token,
     event_names,
     events,
+    now,
     raw_logs,
+    warp,
 )
 
 # An address with every bit set: catches a delegate that leaks into (or is cut by) the balance bits.
@@ -181,3 +184,80 @@ def test_delegate_does_not_move_tokens(funded: Any, alice: str, bob: str) -> Non
     assert funded.balanceOf(bob) == BOB_FUNDS
     assert funded.totalSupply() == ALICE_FUNDS + BOB_FUNDS
     assert funded.delegates(bob) == ZERO
+
+
+def test_vote_state_follows_self_delegation(funded: Any, alice: str, bob: str, carol: str) -> None:
+    """alice's vote state moves between `_state` and her account slot as she starts and stops
+    delegating to herself; her checkpoint history must survive every move intact."""
+    expected: list[tuple[int, int]] = []
+    with boa.env.prank(bob):
+        funded.delegate(alice)  # alice receives votes while not delegating herself
+    expected.append((now(), BOB_FUNDS))
+    warp(10)
+    with boa.env.prank(alice):
+        funded.delegate(alice)  # state moves into alice's account slot
+    expected.append((now(), BOB_FUNDS + ALICE_FUNDS))
+    assert funded.balanceOf(alice) == ALICE_FUNDS
+    warp(10)
+    with boa.env.prank(alice):
+        funded.transfer(carol, 100 * CLUB)
+    expected.append((now(), BOB_FUNDS + ALICE_FUNDS - 100 * CLUB))
+    warp(10)
+    with boa.env.prank(alice):
+        funded.delegate(bob)  # state moves back out; alice keeps bob's votes
+    expected.append((now(), BOB_FUNDS))
+    assert funded.delegates(alice) == bob
+    assert funded.getVotes(bob) == ALICE_FUNDS - 100 * CLUB
+    warp(10)
+    with boa.env.prank(alice):
+        funded.delegate(alice)
+    expected.append((now(), BOB_FUNDS + ALICE_FUNDS - 100 * CLUB))
+    with boa.env.prank(carol):
+        funded.transfer(alice, 40 * CLUB)  # same timestamp: rewrites the last checkpoint
+    expected[-1] = (now(), BOB_FUNDS + ALICE_FUNDS - 60 * CLUB)
+    warp(1)
+    assert funded.balanceOf(alice) == ALICE_FUNDS - 60 * CLUB
+    assert funded.getVotes(alice) == expected[-1][1]
+    assert funded.getVotes(bob) == 0
+    assert funded.numCheckpoints(alice) == len(expected)
+    assert [tuple(funded.checkpoints(alice, i)) for i in range(len(expected))] == expected
+    for i, (t, v) in enumerate(expected):
+        assert funded.getPastVotes(alice, t) == v
+        assert funded.getPastVotes(alice, t - 1) == (expected[i - 1][1] if i else 0)
+    with boa.env.prank(alice):
+        funded.delegate(ZERO)
+    assert funded.getVotes(alice) == BOB_FUNDS
+    assert funded.balanceOf(alice) == ALICE_FUNDS - 60 * CLUB
+
+
+def test_self_delegated_full_cap_with_long_history(deployer: str, alice: str, bob: str) -> None:
+    """Largest balance and vote value (2**90 - 1) and a growing history length, all in one slot."""
+    cap = 2**90 - 1
+    token = deploy_token(deployer, cap=cap)
+    with boa.env.prank(alice):
+        token.delegate(alice)
+    with boa.env.prank(deployer):
+        token.mint(alice, cap)
+    times = [now()]
+    for _ in range(5):
+        warp(2**20)
+        with boa.env.prank(alice):
+            token.transfer(bob, 1)
+        with boa.env.prank(bob):
+            token.transfer(alice, 1)
+        times.append(now())
+        assert token.balanceOf(alice) == cap
+        assert token.getVotes(alice) == cap
+        assert token.delegates(alice) == alice
+    # Every round wrote one checkpoint: two same-timestamp changes that net to zero.
+    assert token.numCheckpoints(alice) == len(times)
+    assert [tuple(token.checkpoints(alice, i)) for i in range(len(times))] == [(t, cap) for t in times]
+    warp(1)
+    assert token.getPastVotes(alice, times[0] - 1) == 0
+    assert all(token.getPastVotes(alice, t) == cap for t in times)
+    with boa.env.prank(alice):
+        token.delegate(bob)
+    assert token.getVotes(bob) == cap
+    assert token.getVotes(alice) == 0
+    assert token.balanceOf(alice) == cap
+    assert token.numCheckpoints(alice) == len(times) + 1

@@ -9,7 +9,7 @@ import boa
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from tests.unit.token.helpers import CLUB, ZERO, event_names, events, now, warp
+from tests.unit.token.helpers import CLUB, ZERO, deploy_token, event_names, events, now, warp
 from tests.utils.signing import (
     Domain,
     Signature,
@@ -144,8 +144,6 @@ def test_permit_signed_for_other_chain_valid_after_fork(
 def test_permit_other_token_domain(
     token: Any, deployer: str, holder: LocalAccount, spender: str, fresh_token: Any
 ) -> None:
-    from tests.unit.token.helpers import deploy_token
-
     other = deploy_token(deployer)
     deadline = now() + HOUR
     sig = sign_permit(holder, Domain.of(other), spender, 7, 0, deadline)
@@ -415,8 +413,6 @@ def test_permit_contract_owner_rejects_eoa_signature(
 
 def test_permit_contract_without_erc1271(token: Any, deployer: str, spender: str) -> None:
     """A contract owner that does not implement isValidSignature cannot permit."""
-    from tests.unit.token.helpers import deploy_token
-
     other = deploy_token(deployer)
     with boa.reverts(INVALID):
         token.permit(other.address, spender, 1, now() + HOUR, *FAKE_SIG.vrs())
