@@ -181,8 +181,13 @@ def anvil_version() -> str:
 
 
 @contextmanager
-def anvil(hardfork: str = EVM_VERSION, timeout: float = 60.0) -> Iterator[str]:
+def anvil(
+    hardfork: str = EVM_VERSION, timeout: float = 60.0, extra_args: Sequence[str] = ()
+) -> Iterator[str]:
     """Run a private anvil on a free loopback port for the duration of the block; yields its RPC URL.
+
+    `extra_args` go to anvil as they are (e.g. `--steps-tracing` to inspect where a transaction's gas goes
+    with `debug_traceTransaction`; the benchmarks themselves run without it).
 
     anvil runs in its own process group (npm's launcher plus the native binary) so that exactly the
     processes started here are stopped on exit.
@@ -203,6 +208,7 @@ def anvil(hardfork: str = EVM_VERSION, timeout: float = 60.0) -> Iterator[str]:
         "--mnemonic",
         ANVIL_MNEMONIC,
         "--silent",
+        *extra_args,
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
