@@ -35,6 +35,7 @@ from clubchat.chain.anvil import Anvil, AnvilError, is_listening
 from clubchat.chain.manifest import DEPLOYMENTS_DIR, Manifest
 from clubchat.chain.rpc import ChainConnectionError
 from clubchat.deploy.run import ApeDeployError, run_ape_deploy
+from clubchat.governance.demo_chapter import chapter_governance
 from clubchat.params import REPO_ROOT, WAD
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
@@ -397,6 +398,7 @@ CHAPTERS: list[Chapter] = [
     chapter_emission,
     chapter_vesting,
     chapter_supply,
+    chapter_governance,
 ]
 
 

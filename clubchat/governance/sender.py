@@ -30,6 +30,8 @@ class Web3Sender:
     def __init__(self, w3: Web3, address: str) -> None:
         self.w3 = w3
         self.address: str = str(to_checksum_address(address))
+        # Hash of the last transaction sent (callers read its receipt, e.g. for gas).
+        self.last_tx = ""
 
     def send(self, to: str, data: bytes, value: int = 0) -> str:
         tx = {"from": self.address, "to": to_checksum_address(to), "data": data, "value": value}
@@ -41,7 +43,8 @@ class Web3Sender:
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS)
         if receipt["status"] != 1:
             raise TransactionFailed(f"transaction {tx_hash.hex()} to {_short(to)} reverted")
-        return str(tx_hash.to_0x_hex())
+        self.last_tx = str(tx_hash.to_0x_hex())
+        return self.last_tx
 
 
 def _short(address: str) -> str:
