@@ -3,7 +3,7 @@
 A thin click front end: the plan is `clubchat.deploy.plan`, the ape backend and
 the manifest writing are `clubchat.deploy.ape_backend`. Local networks deploy from
 ape's first test account and vest to test accounts 1..3; live networks need
-`--account` (default alias `deployer`) and a beneficiary per vesting allocation.
+`--account` (default: the alias in ape-config.yaml, `deployer`) and a beneficiary per vesting allocation.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from ape import accounts
+from ape import accounts, config
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 
 from clubchat import params as params_mod
@@ -19,6 +19,7 @@ from clubchat.chain.manifest import DEPLOYMENTS_DIR
 from clubchat.deploy.ape_backend import DeployRequest, deploy_network
 from clubchat.deploy.choices import DeployError, parse_beneficiaries, resolve_beneficiaries
 
+# Fallback when ape-config.yaml's `clubchat: deployer_alias:` is absent.
 DEFAULT_ALIAS = "deployer"
 
 
@@ -76,13 +77,14 @@ def cli(cli_ctx, provider, account, beneficiaries, treasury, parameters, out_dir
     """Deploy (or complete) the protocol and write deployments/<network>.json."""
     network = provider.network
     if account is None:
+        alias = config.get_config("clubchat").get("deployer_alias") or DEFAULT_ALIAS
         if network.is_dev:
             account = accounts.test_accounts[0]
-        elif DEFAULT_ALIAS in accounts.aliases:
-            account = accounts.load(DEFAULT_ALIAS)
+        elif alias in accounts.aliases:
+            account = accounts.load(alias)
         else:
             raise click.UsageError(
-                f"no deployer account: import one with `ape accounts import {DEFAULT_ALIAS}` "
+                f"no deployer account: import one with `ape accounts import {alias}` "
                 "or pass --account <alias>"
             )
     try:

@@ -147,6 +147,23 @@ def test_first_run_reported_each_new_contract(first_run: tuple[list[str], Manife
     assert deployed == set(manifest.contracts)
 
 
+def test_manifest_entry_with_other_code_is_refused(
+    anvil: tuple[Anvil, Web3], manifest: Manifest, w3: Web3, tmp_path: Path
+) -> None:
+    node, _ = anvil
+    tampered = manifest.to_dict()
+    tampered["contracts"]["Vesting"]["address"] = manifest.address("Emission")
+    (tmp_path / "local.json").write_text(json.dumps(tampered))
+    nonce = w3.eth.get_transaction_count(manifest.deployer)
+    with pytest.raises(ApeDeployError) as info:
+        _deploy(node, tmp_path)
+    assert (
+        f"Vesting at {manifest.address('Emission')} (from {tmp_path / 'local.json'}) runs different code "
+        "than contracts/token/Vesting.vy; remove that manifest entry to redeploy it"
+    ) in str(info.value)
+    assert w3.eth.get_transaction_count(manifest.deployer) == nonce
+
+
 def test_testnet_without_rpc_url_fails_in_one_sentence(out_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SEPOLIA_RPC_URL"}
     with pytest.raises(ApeDeployError) as info:
