@@ -215,7 +215,7 @@ SendSignal = Callable[[m.Payload], Awaitable[Any]]
 
 @dataclass
 class CallStats:
-    setup_ms: float = 0.0
+    setup_ms: float = 0.0  # caller: from creating the offer to an open data channel
     candidate_types: tuple[str, str] | None = None
 
 
@@ -235,6 +235,7 @@ class Call:
         self._failed = asyncio.Event()
         self._sink: asyncio.Task[None] | None = None
         self.ended: str | None = None
+        self._offered_at: float | None = None  # caller only: when offer() started
 
         @self.pc.on("connectionstatechange")
         def _state() -> None:
@@ -277,6 +278,7 @@ class Call:
 
     async def offer(self) -> None:
         """Caller: audio track first, then the data channel, then the offer."""
+        self._offered_at = time.perf_counter()
         self.pc.addTrack(self.audio)
         self._attach(self.pc.createDataChannel(DATA_CHANNEL))
         sdp = await self._local_description(await self.pc.createOffer())
@@ -320,6 +322,8 @@ class Call:
             raise CallError(f"the call did not connect within {timeout} s (state {self.pc.connectionState})")
         await asyncio.wait_for(self._channel_ready.wait(), max(0.1, timeout - (time.perf_counter() - start)))
         self.stats.candidate_types = candidate_types(self.pc)
+        if self._offered_at is not None:  # offer -> ICE + DTLS + SCTP up and the data channel open
+            self.stats.setup_ms = (time.perf_counter() - self._offered_at) * 1000
 
     async def hang_up(self, reason: str = "hangup") -> None:
         with contextlib.suppress(Exception):

@@ -12,6 +12,7 @@ import dataclasses
 import re
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
@@ -119,86 +120,128 @@ def _check_str(value: Any, where: str, meta: dict[str, Any]) -> str:
     return value
 
 
-def _decode_value(value: Any, hint: Any, where: str, meta: dict[str, Any]) -> Any:
+Decoder = Callable[[Any, str], Any]
+_DECODERS: dict[type, Decoder] = {}
+
+
+def _compile(hint: Any, meta: dict[str, Any]) -> Decoder:
+    """A decoder for `hint` with the field constraints `meta`, built once per field (the relay decodes
+    every frame, so no type reflection happens per value)."""
     optional, inner = _is_optional(hint)
     if optional:
-        if value is None:
-            return None
-        hint = inner
-    origin = get_origin(hint)
+        dec = _compile(inner, meta)
+
+        def optional_value(value: Any, where: str) -> Any:
+            return None if value is None else dec(value, where)
+
+        return optional_value
     variants = _tagged_union(hint)
     if variants is not None:
-        tag = value.get("type") if isinstance(value, dict) else None
-        cls = variants.get(tag) if isinstance(tag, str) else None
-        if cls is None:
-            raise DecodeError(f"{where}.type must be one of {', '.join(variants)}")
-        return decode_object(cls, value, where)
+        names = ", ".join(variants)
+
+        def tagged(value: Any, where: str) -> Any:
+            tag = value.get("type") if isinstance(value, dict) else None
+            cls = variants.get(tag) if isinstance(tag, str) else None
+            if cls is None:
+                raise DecodeError(f"{where}.type must be one of {names}")
+            return _object_decoder(cls)(value, where)
+
+        return tagged
     if hint is str:
-        return _check_str(value, where, meta)
+        return lambda value, where: _check_str(value, where, meta)
     if hint is int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise DecodeError(f"{where} must be an integer")
         lo, hi = meta.get("minimum"), meta.get("maximum")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise DecodeError(f"{where} must be within [{lo}, {hi}]")
-        return value
+
+        def integer(value: Any, where: str) -> int:
+            if type(value) is not int:  # a bool is not an integer here
+                raise DecodeError(f"{where} must be an integer")
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise DecodeError(f"{where} must be within [{lo}, {hi}]")
+            return value
+
+        return integer
     if hint is bool:
-        if not isinstance(value, bool):
-            raise DecodeError(f"{where} must be a boolean")
-        return value
+
+        def boolean(value: Any, where: str) -> bool:
+            if not isinstance(value, bool):
+                raise DecodeError(f"{where} must be a boolean")
+            return value
+
+        return boolean
+    origin = get_origin(hint)
     if origin is Literal:
         allowed = get_args(hint)
-        if not isinstance(value, str) or value not in allowed:
-            raise DecodeError(f"{where} must be one of {', '.join(map(str, allowed))}")
-        return value
+        shown = ", ".join(map(str, allowed))
+
+        def literal(value: Any, where: str) -> Any:
+            if not isinstance(value, str) or value not in allowed:
+                raise DecodeError(f"{where} must be one of {shown}")
+            return value
+
+        return literal
     if origin is tuple:
-        item_hint = get_args(hint)[0]
-        if not isinstance(value, list):
-            raise DecodeError(f"{where} must be a list")
-        max_items, min_items = meta.get("max_items"), meta.get("min_items")
-        if max_items is not None and len(value) > max_items:
-            raise DecodeError(f"{where} has more than {max_items} items")
-        if min_items is not None and len(value) < min_items:
-            raise DecodeError(f"{where} has fewer than {min_items} items")
-        items = tuple(_decode_value(v, item_hint, f"{where}[{i}]", {}) for i, v in enumerate(value))
-        if meta.get("unique") and len(set(items)) != len(items):
-            raise DecodeError(f"{where} has duplicate items")
+        item = _compile(get_args(hint)[0], {})
+        max_items, min_items, unique = meta.get("max_items"), meta.get("min_items"), meta.get("unique")
+
+        def items(value: Any, where: str) -> tuple[Any, ...]:
+            if not isinstance(value, list):
+                raise DecodeError(f"{where} must be a list")
+            if max_items is not None and len(value) > max_items:
+                raise DecodeError(f"{where} has more than {max_items} items")
+            if min_items is not None and len(value) < min_items:
+                raise DecodeError(f"{where} has fewer than {min_items} items")
+            out = tuple(item(v, f"{where}[{i}]") for i, v in enumerate(value))
+            if unique and len(set(out)) != len(out):
+                raise DecodeError(f"{where} has duplicate items")
+            return out
+
         return items
     if dataclasses.is_dataclass(hint):
-        return decode_object(typing.cast(type, hint), value, where)
+        cls = typing.cast(type, hint)
+        return lambda value, where: _object_decoder(cls)(value, where)
     if hint is typing.Any:
-        return value
-    raise TypeError(f"codec: unsupported field type {hint!r} at {where}")  # a definition bug, not input
+        return lambda value, where: value
+    raise TypeError(f"codec: unsupported field type {hint!r}")  # a definition bug, not input
+
+
+def _object_decoder(cls: type) -> Decoder:
+    cached = _DECODERS.get(cls)
+    if cached is not None:
+        return cached
+    flds = fields_of(cls)
+    const = getattr(cls, "TYPE", None)
+    known = frozenset({f.key for f in flds} | ({"type"} if const is not None else set()))
+    plan = [(f.name, f.key, f.required, _compile(f.hint, f.meta)) for f in flds]
+
+    def decode(obj: Any, where: str) -> Any:
+        if not isinstance(obj, dict):
+            raise DecodeError(f"{where} must be a JSON object")
+        if const is not None and obj.get("type") != const:
+            raise DecodeError(f"{where}.type must be {const!r}")
+        if not known.issuperset(obj):
+            extra = sorted(str(k) for k in obj if k not in known)
+            raise DecodeError(f"{where} has unknown key {extra[0]!r}")
+        kwargs: dict[str, Any] = {}
+        for name, key, required, dec in plan:
+            if key in obj:
+                kwargs[name] = dec(obj[key], where + "." + key)
+            elif required:
+                raise DecodeError(f"{where} is missing {key!r}")
+        return cls(**kwargs)
+
+    _DECODERS[cls] = decode
+    return decode
 
 
 def decode_value(value: Any, hint: Any, where: str) -> Any:
     """Strictly decode `value` as the type `hint` (a message class, a union of them, ...)."""
-    return _decode_value(value, hint, where, {})
+    return _compile(hint, {})(value, where)
 
 
 def decode_object(cls: type[T], obj: Any, where: str = "") -> T:
     """Strictly decode the JSON object `obj` into message class `cls`."""
-    label = where or cls.__name__
-    if not isinstance(obj, dict):
-        raise DecodeError(f"{label} must be a JSON object")
-    flds = fields_of(cls)
-    known = {f.key for f in flds}
-    const = getattr(cls, "TYPE", None)
-    if const is not None:
-        known.add("type")
-        if obj.get("type") != const:
-            raise DecodeError(f"{label}.type must be {const!r}")
-    extra = [k for k in obj if k not in known]
-    if extra:
-        raise DecodeError(f"{label} has unknown key {sorted(map(str, extra))[0]!r}")
-    kwargs: dict[str, Any] = {}
-    for f in flds:
-        if f.key not in obj:
-            if f.required:
-                raise DecodeError(f"{label} is missing {f.key!r}")
-            continue
-        kwargs[f.name] = _decode_value(obj[f.key], f.hint, f"{label}.{f.key}", f.meta)
-    return cls(**kwargs)
+    result: T = _object_decoder(cls)(obj, where or cls.__name__)
+    return result
 
 
 def encode_object(msg: Any) -> dict[str, Any]:

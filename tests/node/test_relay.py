@@ -370,7 +370,9 @@ def test_mailbox_full(tmp_path: Path) -> None:
 
 
 def test_slow_consumer_is_cut_off_without_hurting_others() -> None:
-    config = RelayConfig(outbox_size=4, max_frame_bytes=60_000, rate_per_second=1e6, rate_burst=1e6)
+    config = RelayConfig(
+        max_buffered_bytes=256 * 1024, max_frame_bytes=60_000, rate_per_second=1e6, rate_burst=1e6
+    )
 
     async def scenario() -> None:
         async with relay(config) as server:

@@ -1,0 +1,274 @@
+"""Relay and call benchmarks (issue 5): forwarding throughput beside a bare websockets forwarder,
+call set-up time through TURN, data-channel throughput. Figures, not assertions.
+
+1. Throughput: PAIRS sender->receiver pairs, each sender pushes MESSAGES signaling-sized envelopes as
+   fast as its socket takes them; messages/s = delivered envelopes / (first send -> last delivery).
+   Ours: `python -m clubchat.node run --kinds relay` (sign-in done before the clock starts; every
+   frame is validated, checked against the signed-in sender, replay-checked, rate-limited and
+   acknowledged with `sent`). Baseline: bench/_bare_forwarder.py (parses "to", forwards, nothing
+   else). Both run in their own process, the clients in this one; same frames, same clients.
+2. Call set-up: CALLS calls Alice -> Bob on a loopback network (2 relays + coturn, in-memory
+   registry), aioice retransmitting after 50 ms. "offer -> connected" is the WebRTC part (ICE
+   through TURN, DTLS, SCTP, data channel open); "place_call total" adds rendezvous lookup, TURN
+   credentials (HTTP sign-in) and the relay sign-in.
+3. Data channel: a 1 MiB file in Club Chat chunks through coturn, until the receiver's file-ack.
+
+Usage: .venv/bin/python bench/bench_relay.py [--pairs N] [--messages N] [--calls N]
+Writes bench/results/relay.json (rows) and bench/results/relay.md (table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from rich.console import Console
+from rich.table import Table
+from websockets.asyncio.client import ClientConnection, connect
+
+from clubchat.client.call import use_fast_ice_retransmit
+from clubchat.client.session import Listener, place_call
+from clubchat.node.localnet import local_network
+from clubchat.protocol import messages as m
+from clubchat.protocol.siwe import build_sign_in
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+SDP_LIKE = "a=candidate:1 1 udp 16777215 127.0.0.1 50000 typ relay raddr 127.0.0.1 rport 40000 " * 3
+
+
+def _spawn(cmd: list[str]) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline()
+
+
+async def _sign_in(uri: str, account: Any) -> ClientConnection:
+    ws = await connect(uri, compression=None, max_size=2**20)
+    challenge = m.decode_frame(await ws.recv())
+    assert isinstance(challenge, m.Challenge)
+    text = build_sign_in(
+        account.address, challenge.uri, challenge.chain_id, challenge.nonce, int(time.time()), 3600
+    ).text()
+    sig = "0x" + bytes(account.sign_message(encode_defunct(text=text)).signature).hex()
+    await ws.send(m.encode(m.SignIn(message=text, signature=sig)))
+    assert isinstance(m.decode_frame(await ws.recv()), m.SignedIn)
+    return ws
+
+
+async def _pump(
+    pairs: list[tuple[ClientConnection, ClientConnection]], frames: list[list[str]], acks: bool
+) -> float:
+    """Send every pair's frames, wait for every delivery (and every `sent` when `acks`); seconds."""
+    n = len(frames[0])
+
+    async def sender(ws: ClientConnection, texts: list[str]) -> None:
+        for t in texts:
+            await ws.send(t)
+        if acks:
+            for _ in range(n):
+                await ws.recv()
+
+    async def receiver(ws: ClientConnection) -> None:
+        for _ in range(n):
+            await ws.recv()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(
+        *(sender(s, f) for (s, _), f in zip(pairs, frames, strict=True)), *(receiver(r) for _, r in pairs)
+    )
+    return time.perf_counter() - t0
+
+
+async def throughput(n_pairs: int, messages: int) -> dict[str, float]:
+    accounts = [Account.from_key((i + 1).to_bytes(32, "big")) for i in range(2 * n_pairs)]
+    out: dict[str, float] = {}
+    # ours
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, line = _spawn(
+            [sys.executable, "-m", "clubchat.node", "run", "--kinds", "relay", "--data-dir", tmp]
+        )
+        try:
+            uri = json.loads(line)["relay"]["uri"]
+            conns = [await _sign_in(uri, a) for a in accounts]
+            pairs = [(conns[2 * i], conns[2 * i + 1]) for i in range(n_pairs)]
+            frames = [
+                [
+                    m.encode(
+                        m.Envelope(
+                            id=f"b{i}-{j}",
+                            sender=accounts[2 * i].address,
+                            to=accounts[2 * i + 1].address,
+                            payload=m.Candidates(candidates=(m.IceCandidate(SDP_LIKE, 0, "0"),)),
+                        )
+                    )
+                    for j in range(messages)
+                ]
+                for i in range(n_pairs)
+            ]
+            out["ours_s"] = await _pump(pairs, frames, acks=True)
+            for c in conns:
+                await c.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    # bare forwarder, same frames
+    proc, line = _spawn([sys.executable, str(REPO / "bench" / "_bare_forwarder.py")])
+    try:
+        uri = f"ws://127.0.0.1:{int(line)}"
+        conns = []
+        for a in accounts:
+            ws = await connect(uri, compression=None, max_size=2**20)
+            await ws.send(a.address)
+            conns.append(ws)
+        pairs = [(conns[2 * i], conns[2 * i + 1]) for i in range(n_pairs)]
+        out["bare_s"] = await _pump(pairs, frames, acks=False)
+        for c in conns:
+            await c.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    total = n_pairs * messages
+    out["ours_mps"] = total / out["ours_s"]
+    out["bare_mps"] = total / out["bare_s"]
+    return out
+
+
+async def calls(n_calls: int) -> dict[str, Any]:
+    use_fast_ice_retransmit()
+    alice, bob = Account.from_key("0x" + "a1" * 32), Account.from_key("0x" + "b2" * 32)
+    setup, total, types, mbps = [], [], set(), []
+    with tempfile.TemporaryDirectory() as tmp:
+        async with local_network(Path(tmp)) as net:
+            listener = Listener(bob, net.discovery)
+            await listener.start()
+            for i in range(n_calls):
+                session = await place_call(alice, net.discovery, bob.address)
+                incoming = await asyncio.wait_for(listener.calls.get(), 10)
+                setup.append(session.call.stats.setup_ms)
+                total.append(session.setup_ms)
+                types.add(session.call.stats.candidate_types)
+                if i < 3:
+                    data = os.urandom(1 << 20)
+                    assert session.call.files is not None
+                    t0 = time.perf_counter()
+                    ack = await session.call.files.send_file(data)
+                    assert ack.ok
+                    mbps.append(len(data) / (time.perf_counter() - t0) / 1e6)
+                await session.hang_up()
+                await incoming.close()
+            await listener.close()
+    return {"setup": setup, "total": total, "types": types, "mbps": mbps}
+
+
+def _dash(x: object) -> str:
+    return "-" if x is None else str(x)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pairs", type=int, default=50)
+    ap.add_argument("--messages", type=int, default=400)
+    ap.add_argument("--calls", type=int, default=12)
+    args = ap.parse_args()
+
+    tp = asyncio.run(throughput(args.pairs, args.messages))
+    cs = asyncio.run(calls(args.calls))
+    anchor = f"{platform.machine()}, {os.cpu_count()} cores visible, load {os.getloadavg()[0]:.1f}"
+    ratio = tp["ours_mps"] / tp["bare_mps"]
+    n_msgs = args.pairs * args.messages
+    rows: list[dict[str, Any]] = [
+        {
+            "metric": "relay forwarding (sign-in, checks, rate limits, acks)",
+            "value": round(tp["ours_mps"]),
+            "unit": "messages/s",
+            "target": None,
+            "better": "higher",
+            "anchor": anchor,
+            "n": n_msgs,
+        },
+        {
+            "metric": "bare websockets forwarder",
+            "value": round(tp["bare_mps"]),
+            "unit": "messages/s",
+            "target": None,
+            "better": "higher",
+            "anchor": "bench/_bare_forwarder.py, same clients and frames",
+            "n": n_msgs,
+        },
+        {
+            "metric": "relay / bare forwarder",
+            "value": round(ratio, 3),
+            "unit": "x",
+            "target": 0.6,
+            "better": "higher",
+            "anchor": "same run",
+            "n": 1,
+        },
+        {
+            "metric": "call set-up, offer -> connected (median)",
+            "value": round(statistics.median(cs["setup"]), 1),
+            "unit": "ms",
+            "target": 150.0,
+            "better": "lower",
+            "anchor": f"loopback, coturn 4.6.1, aioice RTO 50 ms, pairs {sorted(map(str, cs['types']))}",
+            "n": len(cs["setup"]),
+        },
+        {
+            "metric": "call set-up, place_call total (median)",
+            "value": round(statistics.median(cs["total"]), 1),
+            "unit": "ms",
+            "target": None,
+            "better": "lower",
+            "anchor": "+ rendezvous, TURN credentials (HTTP sign-in), relay sign-in",
+            "n": len(cs["total"]),
+        },
+        {
+            "metric": "data channel file transfer through TURN (median)",
+            "value": round(statistics.median(cs["mbps"]), 3),
+            "unit": "MB/s",
+            "target": None,
+            "better": "higher",
+            "anchor": "1 MiB file, 16 KiB chunks, until file-ack",
+            "n": len(cs["mbps"]),
+        },
+    ]
+    table = Table(title="Relay and call benchmark")
+    for col in ("metric", "value", "unit", "target", "n"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["metric"], str(r["value"]), r["unit"], str(r["target"] or "-"), str(r["n"]))
+    Console().print(table)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "relay.json").write_text(json.dumps(rows, indent=2) + "\n")
+    md = [
+        "# Relay and call benchmark",
+        "",
+        f"Run: `{' '.join(['bench/bench_relay.py', *sys.argv[1:]])}` on {anchor}.",
+        "",
+        "| metric | value | unit | target | n |",
+        "|---|---|---|---|---|",
+    ]
+    md += [f"| {r['metric']} | {r['value']} | {r['unit']} | {_dash(r['target'])} | {r['n']} |" for r in rows]
+    md += [
+        "",
+        f"Set-up times (ms, offer -> connected): {', '.join(f'{x:.0f}' for x in sorted(cs['setup']))}.",
+        "",
+    ]
+    (RESULTS / "relay.md").write_text("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
