@@ -9,8 +9,13 @@ model says they do:
 * a "payments" agent (standing in for the premium and ad-market contracts of a later issue)
   burns, with `ClubToken.burn`, exactly the CLUB the model burns for premium and ads in the
   replayed run (it is funded by the ecosystem allocation's claims);
-* when the deployment contains `NodeRegistry`, operators and delegators stake (not yet wired:
-  see `LoopResult.staking_in_loop`).
+* when the deployment contains `NodeRegistry` (it does since the registry landed): one operator
+  per node kind registers with the minimum self-stake and the model's commission; each node's
+  delegator bonds or unbonds every day so that the node's stake follows the model's stake per
+  node (staked / node count of the replayed run, capped by saturation); node keys beat, a keeper
+  finalises every reward epoch, and everybody claims once per emission epoch. The model's split
+  rule (`model.operator_take` / `delegator_take`, rewards pro rata to stake) predicts each
+  agent's rewards from what each finalisation distributed.
 
 At every epoch boundary the chain is read and compared with (a) the float model of
 `clubchat.sim` for the same (scenario, seed, run) and (b) the exact wei mirrors in
@@ -34,13 +39,15 @@ import pandas as pd
 
 from clubchat.params import BPS, DAY, REPO_ROOT, WAD, Parameters
 from clubchat.params import load as load_parameters
-from clubchat.sim import engine, scenarios, schedules
+from clubchat.sim import engine, model, scenarios, schedules
 
 # Stated tolerances: the float model may differ from the chain by REL_TOL of the value
 # (float64 on ~1e27-wei quantities carries ~1e-16; the contract's rounding is a few wei per call),
 # the exact mirrors must match to MAX_WEI_DIFF wei.
 REL_TOL = 1e-9
 MAX_WEI_DIFF = 0
+KEYS = ("total_supply", "emitted", "vested", "node_rewards", "burned")
+STAKING_KEYS = ("stake", "rewards_operators", "rewards_delegators")
 
 
 @dataclass
@@ -61,7 +68,7 @@ class LoopResult:
         """Every comparison outside tolerance, as one readable line each (empty = agreement)."""
         out = []
         for r in self.rows:
-            for key in ("total_supply", "emitted", "vested", "node_rewards", "burned"):
+            for key in KEYS + (STAKING_KEYS if self.staking_in_loop else ()):
                 chain, model, exact = r[f"{key}_chain"], r[f"{key}_model"], r.get(f"{key}_exact")
                 if abs(chain - model) > rel_tol * max(abs(chain), 1):
                     out.append(
@@ -123,11 +130,11 @@ def replay(
     days = epochs * epoch_days
 
     # The model: run `run` of (scenario, seed), every day recorded.
-    model = engine.simulate(p, runs=run, days=days, seed=seed, scenario=scenario, record_every=1)
+    path = engine.simulate(p, runs=run, days=days, seed=seed, scenario=scenario, record_every=1)
     col = run - 1
-    burned_model = model["burned_premium"][:, col] + model["burned_ads"][:, col]
+    burned_model = path["burned_premium"][:, col] + path["burned_ads"][:, col]
     # Slashing burns need the registry in the loop; until then the model side leaves them out.
-    total_model = p.genesis_total + model["emitted"][:, col] - burned_model
+    total_model = p.genesis_total + path["emitted"][:, col] - burned_model
 
     deployer, keeper, payer = (_actor(boa, n) for n in ("loop-deployer", "loop-keeper", "loop-payer"))
     beneficiaries = {a.name: _actor(boa, f"loop-{a.name}") for a in params.genesis.vesting}
@@ -140,13 +147,20 @@ def replay(
     genesis = dep.genesis_time
     weights = [int(w) for w in emission.weights()]
     node_idx = next(i for i, r in enumerate(params.emission.receivers) if r.name == "node_rewards")
-    res = LoopResult(scenario, seed, run, epochs, staking_in_loop=False)
+    staking = "NodeRegistry" in dep.contracts
+    res = LoopResult(scenario, seed, run, epochs, staking_in_loop=staking)
+    fund = funder_name(beneficiaries)
+    agents = (
+        _StakingAgents(boa, dep, params, p, path, col, beneficiaries[fund], escrows[fund])
+        if staking
+        else None
+    )
 
     exact_node_rewards = 0
     node_rewards_chain = 0
     burned_chain = 0
     genesis_wei = params.genesis.total_wei
-    funder = "ecosystem" if "ecosystem" in beneficiaries else next(iter(beneficiaries))
+    funder = funder_name(beneficiaries)
     for day in range(1, days + 1):
         target = genesis + day * DAY
         now = int(boa.env.evm.patch.timestamp)
@@ -184,6 +198,8 @@ def replay(
                 with boa.env.prank(payer):
                     token.burn(want)
                 burned_chain += want
+        if agents is not None:
+            agents.step(day, claim=day % epoch_days == 0)
         if day % epoch_days == 0:
             k = day // epoch_days
             vested_chain = sum(int(x.vested()) for x in escrows.values())
@@ -204,16 +220,17 @@ def replay(
                     "total_supply_model": float(total_model[day]) * WAD,
                     "total_supply_exact": genesis_wei + emitted_exact - burned_chain,
                     "emitted_chain": int(emission.emitted()),
-                    "emitted_model": float(model["emitted"][day, col]) * WAD,
+                    "emitted_model": float(path["emitted"][day, col]) * WAD,
                     "emitted_exact": emitted_exact,
                     "vested_chain": vested_chain,
-                    "vested_model": float(model["vested"][day, col]) * WAD,
+                    "vested_model": float(path["vested"][day, col]) * WAD,
                     "vested_exact": vested_exact,
                     "node_rewards_chain": node_rewards_chain,
                     "node_rewards_model": _node_rewards_model(p, k) * WAD,
                     "node_rewards_exact": exact_node_rewards,
                     "burned_chain": burned_chain,
                     "burned_model": float(burned_model[day]) * WAD,
+                    **(agents.row() if agents is not None else {}),
                 }
             )
     return res
@@ -223,3 +240,139 @@ def _node_rewards_model(p: Any, k: int) -> float:
     """Model: the node share of emission after k epochs, net of keeper tips (whole CLUB)."""
     minted = float(schedules.cumulative_emission(p, k))
     return float(np.float64(max(minted - p.emission_tip * k, 0.0) * p.node_rewards_share))
+
+
+def funder_name(beneficiaries: dict[str, str]) -> str:
+    """The allocation whose claims pay for the loop's burns and stakes (ecosystem, as intended)."""
+    return "ecosystem" if "ecosystem" in beneficiaries else next(iter(beneficiaries))
+
+
+class _StakingAgents:
+    """One operator and one delegator per node kind, acting on NodeRegistry as the model's run says."""
+
+    def __init__(
+        self,
+        boa: Any,
+        dep: Any,
+        params: Parameters,
+        p: Any,
+        model: dict[str, Any],
+        col: int,
+        funder: str,
+        funder_escrow: Any,
+    ) -> None:
+        self.boa, self.p, self.model, self.col, self.funder = boa, p, model, col, funder
+        self.funder_escrow = funder_escrow
+        self.token, self.registry = dep["ClubToken"], dep["NodeRegistry"]
+        self.genesis, self.epoch = dep.genesis_time, params.registry.epoch_seconds
+        self.min_self = params.registry.min_self_stake_per_kind_wei
+        self.saturation = params.registry.saturation_multiple
+        self.commission_bps = round(p.commission * BPS)
+        kinds = list(params.registry.kinds.items())
+        self.nodes = [
+            (
+                kind,
+                mask,
+                _actor(boa, f"loop-op-{kind}"),
+                _actor(boa, f"loop-key-{kind}"),
+                _actor(boa, f"loop-del-{kind}"),
+            )
+            for kind, mask in kinds
+        ]
+        self.keeper = _actor(boa, "loop-finaliser")
+        self.registered = False
+        self.claimed = {"operators": 0, "delegators": 0}
+        self.expected = {"operators": 0.0, "delegators": 0.0}
+        self.targets: list[float] = []
+
+    def _send(self, who: str, amount: int) -> None:
+        if int(self.token.balanceOf(self.funder)) < amount and int(self.funder_escrow.claimable()) > 0:
+            with self.boa.env.prank(self.funder):
+                self.funder_escrow.claim()
+        with self.boa.env.prank(self.funder):
+            self.token.transfer(who, amount)
+        with self.boa.env.prank(who):
+            self.token.approve(self.registry.address, 2**256 - 1)
+
+    def _register(self) -> None:
+        for kind, mask, op, key, _ in self.nodes:
+            self._send(op, self.min_self)
+            tag = kind.lower()
+            endpoints = {1: f"wss://{tag}.relay.example:443", 2: f"turns:{tag}.turn.example:5349",
+                         4: f"https://{tag}.notify.example"}  # fmt: skip
+            with self.boa.env.prank(op):
+                self.registry.register(
+                    mask, key, "loop", f"https://{tag}.example/meta.json", [endpoints[mask]],
+                    f"https://{tag}.turn.example/credentials" if mask == 2 else "", self.commission_bps,
+                    self.min_self,
+                )  # fmt: skip
+        self.registered = True
+
+    def step(self, day: int, *, claim: bool) -> None:
+        """Beat, finalise due reward epochs (predicting the split), follow the model's stake, claim."""
+        if not self.registered:
+            self._register()
+        for _, _, _, key, _ in self.nodes:
+            with self.boa.env.prank(key):
+                self.registry.heartbeat()
+        now = int(self.boa.env.evm.patch.timestamp)
+        while now >= self.genesis + (int(self.registry.epochs_finalised()) + 1) * self.epoch:
+            self._finalise()
+        self._follow_model(day)
+        if claim:
+            for _, _, op, _, dl in self.nodes:
+                for who, side in ((op, "operators"), (dl, "delegators")):
+                    with self.boa.env.prank(who):
+                        self.claimed[side] += int(self.registry.claim(op))
+
+    def _pool(self, op: str, dl: str) -> tuple[int, int]:
+        return int(self.registry.assets_of(op, op)), int(self.registry.assets_of(op, dl))
+
+    def _finalise(self) -> None:
+        pools = [self._pool(op, dl) for _, _, op, _, dl in self.nodes]
+        with self.boa.env.prank(self.keeper):
+            self.registry.finalize_epoch()
+        ev = [e for e in self.registry.get_logs() if type(e).__name__ == "EpochFinalised"][-1]
+        distributed, weight = int(ev.rewards), int(ev.total_weight)
+        if distributed == 0 or weight == 0:
+            return
+        for own, delegated in pools:  # rewards pro rata to stake, then the model's split rule
+            stake = own + delegated
+            reward = distributed * stake / weight
+            self_frac = own / stake
+            c = self.commission_bps / BPS
+            self.expected["operators"] += float(model.operator_take(reward, self_frac, c))
+            self.expected["delegators"] += float(model.delegator_take(reward, self_frac, c))
+
+    def _follow_model(self, day: int) -> None:
+        """Each node's delegator bonds / unbonds to follow the model's stake per node."""
+        per_node = float(self.model["staked"][day, self.col] / self.model["nodes"][day, self.col].sum()) * WAD
+        self.targets = []
+        for _, _, op, _, dl in self.nodes:
+            own, delegated = self._pool(op, dl)
+            # The model caps stake per node at (1 + saturation) x self-stake as the registry does.
+            target = min(per_node, float(self.min_self * (1 + self.saturation)))
+            self.targets.append(target)
+            cap = own * self.saturation - 10**6  # stay just inside the cap (share rounding)
+            want = int(min(max(target - own, 0.0), cap))
+            if want > delegated + 10**12:
+                self._send(dl, want - delegated)
+                with self.boa.env.prank(dl):
+                    self.registry.delegate(op, want - delegated)
+            elif want + 10**12 < delegated:
+                shares = int(self.registry.shares(op, dl))
+                burn = shares * (delegated - want) // delegated
+                if burn > 0:
+                    with self.boa.env.prank(dl):
+                        self.registry.unbond(op, burn)
+
+    def row(self) -> dict[str, Any]:
+        stake = sum(sum(self._pool(op, dl)) for _, _, op, _, dl in self.nodes)
+        return {
+            "stake_chain": stake,
+            "stake_model": float(sum(self.targets)),
+            "rewards_operators_chain": self.claimed["operators"],
+            "rewards_operators_model": self.expected["operators"],
+            "rewards_delegators_chain": self.claimed["delegators"],
+            "rewards_delegators_model": self.expected["delegators"],
+        }

@@ -129,6 +129,20 @@ def node_reward_rate(p: SimParams, ctx: Context, t: int) -> float:
     return remaining * p.rate_per_epoch * p.node_rewards_share / p.epoch_days
 
 
+def operator_take(reward: Array, self_frac: Array, commission: float) -> Array:
+    """Operator's part of a pool's reward: its own stake's share plus commission on the delegators' part.
+
+    Equal to commission x reward + (1 - commission) x reward x self_frac, NodeRegistry's split
+    (commission first, the rest per share): the contracts-in-the-loop test checks it on chain.
+    """
+    return reward * (self_frac + commission * (1.0 - self_frac))
+
+
+def delegator_take(reward: Array, self_frac: Array, commission: float) -> Array:
+    """Delegators' part of a pool's reward (all delegators together)."""
+    return reward * (1.0 - commission) * (1.0 - self_frac)
+
+
 # ---- block 1: market -------------------------------------------------------------------------
 
 
@@ -263,7 +277,7 @@ def p_nodes(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     pool = np.asarray(s["staked"] / n_total)[..., None]  # equal stake per node: rewards pro rata to stake
     self_frac = np.minimum(p.min_self_stake / pool, 1.0)
     reward = np.asarray(node_reward_rate(p, ctx, t) / n_total)[..., None]
-    operator_club = reward * (self_frac + p.commission * (1.0 - self_frac))
+    operator_club = operator_take(reward, self_frac, p.commission)
     demand = _demand(p, s["users"])
     capacity = nodes * ctx.capacity
     served = np.minimum(demand, capacity)

@@ -1,8 +1,9 @@
-"""Contracts in the loop: the model and the deployed contracts agree on supply, emission, vesting and burns.
+"""Contracts in the loop: model and contracts agree on supply, emission, vesting, burns, stake and rewards.
 
-The baseline's run 1 is replayed for 30 weekly epochs on the real contracts (deployed by the
-same plan as `ape run deploy`). Tolerances (clubchat.sim.loop): the float model within a relative
-1e-9 of the chain; the exact wei mirrors of the contracts' arithmetic to the wei. A mismatch fails.
+The baseline's run 1 is replayed for 26 weekly epochs (past the investors' 180-day cliff) on the
+real contracts deployed by the same plan as `ape run deploy`, NodeRegistry included. Tolerances
+(clubchat.sim.loop): the float model within a relative 1e-9 of the chain; the exact wei mirrors
+of the contracts' arithmetic to the wei. A mismatch fails.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pytest
 from clubchat.sim import loop
 from tests.utils.deployer import deploy_all
 
-EPOCHS = 30
+EPOCHS = 26
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +31,15 @@ def test_model_and_contracts_agree(replayed):
     last = df.iloc[-1]
     # the replay really moved the chain: emission minted, escrows vested (investors past their cliff), burns
     assert last["emitted_chain"] > 0 and last["vested_chain"] > 0 and last["burned_chain"] > 0
+    assert replayed.staking_in_loop, "NodeRegistry is in the deploy plan, so staking must be in the loop"
+    assert (
+        last["stake_chain"] > 0
+        and last["rewards_operators_chain"] > 0
+        and last["rewards_delegators_chain"] > 0
+    )
+    # every node reward minted to the registry was paid out, up to finalize tips and rounding dust
+    paid = last["rewards_operators_chain"] + last["rewards_delegators_chain"]
+    assert 0.999 * last["node_rewards_chain"] < paid <= last["node_rewards_chain"]
     assert df["vested_chain"].is_monotonic_increasing and df["emitted_chain"].is_monotonic_increasing
 
 
@@ -41,3 +51,6 @@ def test_a_one_wei_difference_is_caught(replayed):
         "baseline", 0, 1, 1, rows=[{**row, "burned_model": row["burned_model"] * 1.001}]
     )
     assert any("burned" in m for m in drifted.mismatches())
+    off = {**row, "rewards_delegators_model": row["rewards_delegators_model"] * 0.99}
+    split = loop.LoopResult("baseline", 0, 1, 1, rows=[off], staking_in_loop=True)
+    assert any("rewards_delegators" in m for m in split.mismatches())
