@@ -23,7 +23,11 @@ from clubchat.chain.anvil import anvil_binary, free_port, is_listening
 from clubchat.chain.manifest import Manifest
 from clubchat.chain.rpc import connect
 from clubchat.governance.proposals import (
+    ACTIVE,
+    PENDING,
+    QUEUED,
     STATE_NAMES,
+    SUCCEEDED,
     GovernanceError,
     ProposalSpec,
     Support,
@@ -134,13 +138,22 @@ def run_simulation(
         raise GovernanceError("nobody has delegated CLUB votes on this chain; delegate first")
     now = int(w3.eth.get_block("latest")["timestamp"])
     threshold = int(gov.functions.proposalThreshold().call())
-    proposer = next(
-        (a for a, v in holders if int(gov.functions.getVotes(a, now - 1).call()) >= threshold), None
-    )
+    live = (PENDING, ACTIVE, SUCCEEDED, QUEUED)
+
+    def can_propose(address: str) -> bool:
+        if int(gov.functions.getVotes(address, now - 1).call()) < threshold:
+            return False
+        latest = int(gov.functions.latestProposalId(address).call())
+        return latest == 0 or int(gov.functions.state(latest).call()) not in live
+
+    proposer = next((a for a, _ in holders if can_propose(a)), None)
     if proposer is None:
-        raise GovernanceError("no delegate reaches the proposal threshold; delegate more CLUB to one account")
+        raise GovernanceError(
+            "no delegate above the proposal threshold is free to propose (one live proposal each); "
+            "delegate CLUB to another account"
+        )
     propose(w3, manifest, _impersonate(w3, proposer), spec)
-    report.steps.append(("propose", f"by {proposer} (largest delegate above the threshold)"))
+    report.steps.append(("propose", f"by {proposer} (largest delegate free to propose)"))
     travel(w3, int(gov.functions.votingDelay().call()) + 1)
     snapshot = int(gov.functions.proposalSnapshot(spec.id).call())
     quorum = int(gov.functions.quorum(snapshot).call())

@@ -86,7 +86,17 @@ def _duration(seconds: int) -> str:
 def status_table(rows: list[ProposalStatus]) -> Table:
     """A rich table of the rows."""
     table = Table(title="ClubGovernor proposals", show_lines=False)
-    for column in ("id", "title", "proposer", "state", "for", "against", "abstain", "quorum", "next"):
+    for column in (
+        "id",
+        "title",
+        "proposer",
+        "state",
+        "for",
+        "against",
+        "abstain",
+        "for+abstain / quorum",
+        "next",
+    ):
         table.add_column(column, justify="right" if column in ("for", "against", "abstain") else "left")
     for r in rows:
         pid = f"{r.proposal_id:#066x}"
@@ -98,7 +108,8 @@ def status_table(rows: list[ProposalStatus]) -> Table:
             f"{r.for_votes / WAD:,.0f}",
             f"{r.against_votes / WAD:,.0f}",
             f"{r.abstain_votes / WAD:,.0f}",
-            f"{r.quorum_progress:.0%} of {r.quorum / WAD:,.0f}",
+            f"{(r.for_votes + r.abstain_votes) / WAD:,.0f} / {r.quorum / WAD:,.0f}"
+            + (" reached" if r.quorum_progress >= 1 else f" ({r.quorum_progress:.0%})"),
             f"{r.next_step} in {_duration(r.seconds_left)}" if r.next_step else "",
         )
     return table
