@@ -434,6 +434,7 @@ def register(
     @param amount Self-stake in CLUB wei (pulled with transferFrom), at least the per-kind minimum
            times the number of kinds.
     """
+    meta: String[MAX_URI] = self._bounded(metadata_uri)
     assert self.nodes[msg.sender].kinds == 0, "registry: already registered"
     assert kinds != 0 and kinds & ALL_KINDS == kinds, "registry: unknown kind"
     assert len(endpoints) == self._count_kinds(kinds), "registry: one endpoint per kind"
@@ -446,7 +447,6 @@ def register(
     self.nodes[msg.sender].commission_bps = commission_bps
     self.operator_of_key[node_key] = msg.sender
     self.region[msg.sender] = region
-    meta: String[MAX_URI] = self._bounded(metadata_uri)
     self.metadata_uri[msg.sender] = meta
     self.node_list.append(msg.sender)
     log NodeRegistered(node=msg.sender, node_key=node_key, kinds=kinds, region=region, metadata_uri=meta)
@@ -537,7 +537,7 @@ def stake_with_permit(amount: uint256, deadline: uint256, v: uint8, r: bytes32, 
     @notice `stake` with an EIP-2612 permit for this contract, in one transaction.
     """
     self._registered(msg.sender)
-    extcall TOKEN.permit(msg.sender, self, amount, deadline, v, r, s)
+    self._permit(amount, deadline, v, r, s)
     minted: uint256 = self._bond(msg.sender, msg.sender, amount)
     self._pull(msg.sender, amount)
     return minted
@@ -565,7 +565,7 @@ def delegate_with_permit(
     """
     @notice `delegate` with an EIP-2612 permit for this contract, in one transaction.
     """
-    extcall TOKEN.permit(msg.sender, self, amount, deadline, v, r, s)
+    self._permit(amount, deadline, v, r, s)
     minted: uint256 = self._delegate(node, msg.sender, amount)
     self._pull(msg.sender, amount)
     return minted
@@ -1047,15 +1047,6 @@ def pending_rewards(node: address, account: address) -> uint256:
     return owed
 
 
-@external
-@view
-def owed() -> uint256:
-    """
-    @notice Everything the registry owes: bonded + unbonding principal and reserved rewards (CLUB wei).
-    """
-    return self.principal + self.reward_reserve
-
-
 # INTERNAL: ACCOUNTING #
 
 @internal
@@ -1074,7 +1065,9 @@ def _accrual(node: address) -> Accrual:
     new_bps: uint256 = bps
     if effective_at != 0:
         new_bps = self.nodes[node].pending_commission_bps
-        if block.timestamp >= effective_at:
+        # Applied once it is due and every epoch that ended before it is finalised
+        # (until then the split below still needs the old rate).
+        if block.timestamp >= effective_at and done >= self._epochs_ended_by(effective_at):
             a.apply_pending = True
             a.commission_bps = new_bps
 
@@ -1229,6 +1222,14 @@ def _push(account: address, amount: uint256):
     @dev Pays `amount` CLUB to `account`.
     """
     assert extcall TOKEN.transfer(account, amount), "registry: transfer failed"
+
+
+@internal
+def _permit(amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32):
+    """
+    @dev EIP-2612 approval of `amount` from msg.sender to this contract.
+    """
+    extcall TOKEN.permit(msg.sender, self, amount, deadline, v, r, s)
 
 
 @internal

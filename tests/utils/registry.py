@@ -63,3 +63,33 @@ def register_node(
             commission_bps,
             amount,
         )
+
+
+def now() -> int:
+    return int(boa.env.evm.patch.timestamp)
+
+
+def beat(registry: Any, *keys: str) -> None:
+    for key in keys:
+        with boa.env.prank(key):
+            registry.heartbeat()
+
+
+def finish_epoch(registry: Any, *keys: str, caller: str | None = None) -> int:
+    """Travel to 60 s before the end of the next unfinalised epoch, beat `keys`, cross the end and finalise.
+
+    Returns the tip paid to `caller` (default: a fresh address).
+    """
+    end = registry.EPOCH_START() + (registry.epochs_finalised() + 1) * registry.EPOCH_SECONDS()
+    if now() < end - 60:
+        boa.env.time_travel(seconds=end - 60 - now())
+    beat(registry, *keys)
+    boa.env.time_travel(seconds=max(end - now(), 0) + 1)
+    with boa.env.prank(caller or str(boa.env.generate_address("finaliser"))):
+        return int(registry.finalize_epoch())
+
+
+def send_rewards(token: Any, registry: Any, treasury: str, amount: int) -> None:
+    """CLUB arriving at the registry the way Emission's mint does (a plain balance increase)."""
+    with boa.env.prank(treasury):
+        token.transfer(registry.address, amount)
