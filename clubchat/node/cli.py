@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+from eth_account import Account
 
+from clubchat.chain import ChainConnectionError, ManifestError, connect, load_manifest
+from clubchat.node.chain import (
+    KIND_BITS,
+    NOTIFY,
+    RELAY,
+    TURN,
+    HeartbeatStatus,
+    Registration,
+    RegistryCache,
+    check_registration,
+    heartbeat_loop,
+    register_node,
+)
 from clubchat.node.relay import RelayConfig
 from clubchat.node.runner import KINDS, Node, NodeConfig, turn_secret
 from clubchat.node.turn import TurnConfig
@@ -29,6 +45,14 @@ def _kinds(value: str) -> frozenset[str]:
     return kinds
 
 
+def _chain_options(fn: Any) -> Any:
+    fn = click.option("--rpc", default=None, help="JSON-RPC URL; without it the node runs off-chain.")(fn)
+    fn = click.option(
+        "--manifest", default="local", show_default=True, help="Deployment manifest: network name or path."
+    )(fn)
+    return fn
+
+
 @node.command("run")
 @click.option("--kinds", default="relay", show_default=True, help="Comma-separated: relay,turn,notify.")
 @click.option(
@@ -37,7 +61,9 @@ def _kinds(value: str) -> frozenset[str]:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=0, show_default=True, help="WebSocket port (0 = any free port).")
 @click.option("--public-uri", default=None, help="Endpoint as registered on-chain (default ws://host:port).")
-@click.option("--chain-id", default=31337, show_default=True, help="Chain id sign-ins must name.")
+@click.option(
+    "--chain-id", default=None, type=int, help="Chain id sign-ins must name (default: the RPC's, else 31337)."
+)
 @click.option("--turn-port", default=3478, show_default=True)
 @click.option("--turn-min-port", default=49160, show_default=True)
 @click.option("--turn-max-port", default=49200, show_default=True)
@@ -47,6 +73,14 @@ def _kinds(value: str) -> frozenset[str]:
 @click.option(
     "--allow-loopback-peers", is_flag=True, help="Let coturn relay to 127.0.0.1 peers (tests only)."
 )
+@_chain_options
+@click.option("--operator", default=None, help="Operator address this node serves (with --rpc).")
+@click.option(
+    "--node-key", envvar="CLUB_NODE_KEY", default=None, help="Node key (hex private key) for heartbeats."
+)
+@click.option(
+    "--confirmations", default=2, show_default=True, help="Blocks the registry cache trails the head."
+)
 @click.option("-v", "--verbose", is_flag=True)
 def run(
     kinds: str,
@@ -54,18 +88,34 @@ def run(
     host: str,
     port: int,
     public_uri: str | None,
-    chain_id: int,
+    chain_id: int | None,
     turn_port: int,
     turn_min_port: int,
     turn_max_port: int,
     secret: str | None,
     allow_loopback_peers: bool,
+    rpc: str | None,
+    manifest: str,
+    operator: str | None,
+    node_key: str | None,
+    confirmations: int,
     verbose: bool,
 ) -> None:
-    """Serve until SIGINT/SIGTERM; prints one JSON `ready` line with the endpoints."""
+    """Serve until SIGINT/SIGTERM; prints one JSON `ready` line with the endpoints.
+
+    With --rpc, the node first checks that --operator is registered with exactly these endpoints
+    and the --node-key's address, then heartbeats and follows the registry (status in
+    <data-dir>/status.json, refreshed every 2 s).
+    """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
     kind_set = _kinds(kinds)
     data_dir = data_dir.resolve()
+    chain: ChainLink | None = None
+    if rpc:
+        if not operator or not node_key:
+            raise click.UsageError("--rpc needs --operator and --node-key (or CLUB_NODE_KEY)")
+        chain = ChainLink.open(rpc, manifest, operator, node_key, confirmations)
+        chain_id = chain_id or chain.chain_id
     turn = None
     if "turn" in kind_set:
         turn = TurnConfig(
@@ -80,21 +130,163 @@ def run(
     config = NodeConfig(
         data_dir=data_dir,
         kinds=kind_set,
-        relay=RelayConfig(host=host, port=port, public_uri=public_uri, chain_id=chain_id),
+        relay=RelayConfig(host=host, port=port, public_uri=public_uri, chain_id=chain_id or 31337),
         turn=turn,
     )
-    asyncio.run(_serve(Node(config)))
+    asyncio.run(_serve(Node(config), chain))
 
 
-async def _serve(node: Node) -> None:
+class ChainLink:
+    """What `club node run --rpc` needs: web3, the registry, the operator and the node key."""
+
+    def __init__(self, w3: Any, registry: Any, operator: str, key: Any, from_block: int, depth: int) -> None:
+        self.w3, self.registry, self.operator, self.key = w3, registry, operator, key
+        self.chain_id = int(w3.eth.chain_id)
+        self.cache = RegistryCache(w3, registry, from_block, depth)
+        self.beats = HeartbeatStatus()
+
+    @classmethod
+    def open(cls, rpc: str, manifest: str, operator: str, node_key: str, depth: int) -> ChainLink:
+        try:
+            w3 = connect(rpc)
+            m = load_manifest(manifest)
+            m.check_chain(w3)
+        except (ChainConnectionError, ManifestError) as exc:
+            raise click.ClickException(str(exc)) from None
+        return cls(w3, m.contract(w3, "NodeRegistry"), operator, Account.from_key(node_key), m.block, depth)
+
+    def registration(self, node: Node) -> Registration:
+        assert node.relay is not None
+        kinds = node.config.kinds
+        bits = sum(KIND_BITS[k] for k in kinds)
+        uri = node.relay.uri
+        endpoints = {}
+        if "relay" in kinds:
+            endpoints[RELAY] = uri
+        if "notify" in kinds:
+            endpoints[NOTIFY] = websocket_to_http(uri)
+        cred = ""
+        if "turn" in kinds:
+            assert node.coturn is not None
+            endpoints[TURN] = node.coturn.config.uri
+            cred = node.relay.credential_uri
+        return Registration(bits, endpoints, self.key.address, cred)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "operator": self.operator,
+            "heartbeats": self.beats.beats,
+            "last_heartbeat": self.beats.last_ok,
+            "heartbeat_error": self.beats.last_error,
+            "registry_cache": self.cache.status(),
+        }
+
+
+def websocket_to_http(uri: str) -> str:
+    return "http" + uri.removeprefix("ws")
+
+
+async def _serve(node: Node, chain: ChainLink | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await node.start()
+    tasks: list[asyncio.Task[None]] = []
     try:
-        click.echo(json.dumps({"event": "ready", **node.status()}), nl=True)
+        if chain is not None:
+            reg = chain.registration(node)
+            problems = await loop.run_in_executor(
+                None, check_registration, chain.registry, chain.operator, reg
+            )
+            if problems:
+                raise click.ClickException("; ".join(problems) + " (re-register with `club node register`)")
+            tasks.append(
+                asyncio.create_task(heartbeat_loop(chain.w3, chain.registry, chain.key, chain.beats))
+            )
+            tasks.append(asyncio.create_task(chain.cache.run()))
+
+        def status() -> dict[str, Any]:
+            out = node.status()
+            if chain is not None:
+                out["chain"] = chain.status()
+            return out
+
+        click.echo(json.dumps({"event": "ready", **status()}), nl=True)
         sys.stdout.flush()
-        await stop.wait()
+        path = node.config.data_dir / "status.json"
+        while not stop.is_set():
+            path.write_text(json.dumps(status(), indent=2, default=str) + "\n")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 2.0)
     finally:
+        for t in tasks:
+            t.cancel()
         await node.stop()
+
+
+@node.command("register")
+@_chain_options
+@click.option(
+    "--operator-key", envvar="CLUB_OPERATOR_KEY", required=True, help="Operator's private key (hex)."
+)
+@click.option("--node-key-address", required=True, help="Address of the node's hot key (heartbeats).")
+@click.option("--kinds", default="relay", show_default=True, help="Comma-separated: relay,turn,notify.")
+@click.option("--relay-uri", default=None, help="wss:// (ws://127.0.0.1:... on loopback)")
+@click.option("--turn-uri", default=None, help="turn:host:port?transport=udp")
+@click.option("--credential-uri", default=None, help="http(s)://host:port/turn-credentials")
+@click.option("--notify-uri", default=None, help="https:// (http://127.0.0.1:... on loopback)")
+@click.option("--stake", type=float, required=True, help="Self-stake in CLUB.")
+@click.option("--commission-bps", default=500, show_default=True)
+@click.option("--region", default="local", show_default=True)
+def register(
+    rpc: str | None,
+    manifest: str,
+    operator_key: str,
+    node_key_address: str,
+    kinds: str,
+    relay_uri: str | None,
+    turn_uri: str | None,
+    credential_uri: str | None,
+    notify_uri: str | None,
+    stake: float,
+    commission_bps: int,
+    region: str,
+) -> None:
+    """Approve the stake and register this operator's node in NodeRegistry."""
+    if not rpc:
+        raise click.UsageError("--rpc is required")
+    kind_set = _kinds(kinds)
+    given = {"relay": relay_uri, "turn": turn_uri, "notify": notify_uri}
+    missing = [k for k in kind_set if not given[k]] + (
+        ["credential"] if "turn" in kind_set and not credential_uri else []
+    )
+    if missing:
+        raise click.UsageError(f"give --{'-uri, --'.join(missing)}-uri for the declared kinds")
+    try:
+        w3 = connect(rpc)
+        m = load_manifest(manifest)
+        m.check_chain(w3)
+    except (ChainConnectionError, ManifestError) as exc:
+        raise click.ClickException(str(exc)) from None
+    reg = Registration(
+        kinds=sum(KIND_BITS[k] for k in kind_set),
+        endpoints={KIND_BITS[k]: str(given[k]) for k in kind_set},
+        node_key=node_key_address,
+        credential_endpoint=credential_uri or "",
+        region=region,
+        commission_bps=commission_bps,
+    )
+    operator = Account.from_key(operator_key)
+    try:
+        register_node(
+            w3,
+            m.contract(w3, "NodeRegistry"),
+            m.contract(w3, "ClubToken"),
+            operator,
+            reg,
+            int(stake * 10**18),
+        )
+    except Exception as exc:  # a revert says why (stake, endpoint scheme, key in use, ...)
+        raise click.ClickException(f"registration failed: {exc}") from None
+    click.echo(json.dumps({"event": "registered", "operator": operator.address, "kinds": sorted(kind_set)}))
