@@ -30,7 +30,7 @@ import boa
 from boa.contracts.base_evm_contract import BoaError
 from eth_abi import decode
 from eth_account.signers.local import LocalAccount
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.token.helpers import CLUB, MAX_UINT256, MISSING_ROLE, ZERO, deploy_token, now
@@ -119,6 +119,8 @@ ops = st.one_of(
     st.tuples(st.just("delegate"), actor, target),
     st.tuples(st.just("wait"), st.sampled_from([0, 1, 3600])),
 )
+# Sequence length follows the hypothesis profile: ~40 ops under `ci`, ~110 under `deep`.
+MAX_OPS = max(40, settings().stateful_step_count + 10)
 # Per actor: index of its delegate on ClubToken (N_ACTORS = does not delegate).
 no_delegation = st.just((N_ACTORS,) * N_ACTORS)
 some_delegation = st.tuples(*[target] * N_ACTORS)
@@ -235,7 +237,7 @@ class Pair:
 @given(
     delegation=st.one_of(no_delegation, some_delegation),
     seed_mints=st.lists(st.integers(0, 10**22), min_size=N_ACTORS, max_size=N_ACTORS),
-    sequence=st.lists(ops, min_size=10, max_size=40),
+    sequence=st.lists(ops, min_size=10, max_size=MAX_OPS),
 )
 def test_club_token_matches_snekmate_erc20(
     deployer: str, non_admin: str, delegation: tuple[int, ...], seed_mints: list[int], sequence: list[tuple]
