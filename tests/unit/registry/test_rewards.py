@@ -32,7 +32,7 @@ def test_rewards_split_commission_and_pool(registry, relay_node, actors, token, 
     caller = str(boa.env.generate_address("caller"))
     assert finish_epoch(registry, actors.node_key, caller=caller) == 5 * WAD
     assert token.balanceOf(caller) == 5 * WAD
-    ev = [e for e in registry.get_logs() if type(e).__name__ == "EpochFinalised"][0]
+    ev = next(e for e in registry.get_logs() if type(e).__name__ == "EpochFinalised")
     assert ev.rewards == 1000 * WAD and ev.total_weight == 4 * minimum
     # 10 % commission; the remaining 900 split 50/50 by shares.
     assert registry.pending_rewards(relay_node, actors.delegator) == 450 * WAD
@@ -98,7 +98,7 @@ def test_poke_reverts_on_eligible_node(registry, relay_node, actors):
 def test_heartbeat_event_and_reverts(registry, relay_node, actors):
     with boa.env.prank(actors.node_key):
         registry.heartbeat()
-        ev = [e for e in registry.get_logs() if type(e).__name__ == "Heartbeat"][0]
+        ev = next(e for e in registry.get_logs() if type(e).__name__ == "Heartbeat")
     assert ev.node == relay_node and ev.timestamp == now()
     with boa.env.prank(relay_node), boa.reverts("registry: not a node key"):
         registry.heartbeat()

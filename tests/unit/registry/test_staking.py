@@ -16,7 +16,7 @@ def test_stake_adds_self_stake(registry, relay_node, token, minimum):
     before = token.balanceOf(relay_node)
     with boa.env.prank(relay_node):
         minted = registry.stake(minimum)
-        ev = [e for e in registry.get_logs() if type(e).__name__ == "Staked"][0]
+        ev = next(e for e in registry.get_logs() if type(e).__name__ == "Staked")
     assert minted == minimum  # 1:1 while nothing was slashed
     assert (ev.node, ev.account, ev.assets, ev.shares) == (relay_node, relay_node, minimum, minimum)
     n = registry.nodes(relay_node)
@@ -121,7 +121,7 @@ def test_unbond_and_withdraw(registry, relay_node, actors, token, minimum, param
     with boa.env.prank(actors.delegator):
         registry.delegate(relay_node, 4 * minimum)
         entry = registry.unbond(relay_node, minimum)
-        ev = [e for e in registry.get_logs() if type(e).__name__ == "Unbonded"][0]
+        ev = next(e for e in registry.get_logs() if type(e).__name__ == "Unbonded")
     assert entry == 0 and registry.unbonding_count(actors.delegator) == 1
     assert (
         ev.assets == minimum
@@ -169,7 +169,7 @@ def test_rebond(registry, relay_node, actors, minimum):
         registry.delegate(relay_node, 3 * minimum)
         registry.unbond(relay_node, 2 * minimum)
         minted = registry.rebond(0)
-        ev = [e for e in registry.get_logs() if type(e).__name__ == "Rebonded"][0]
+        ev = next(e for e in registry.get_logs() if type(e).__name__ == "Rebonded")
     assert minted == 2 * minimum and ev.assets == 2 * minimum
     assert registry.shares(relay_node, actors.delegator) == 3 * minimum
     n = registry.nodes(relay_node)

@@ -1,0 +1,176 @@
+"""jail, unjail, slash, set_parameters: roles, events, effects, reverts."""
+
+from __future__ import annotations
+
+import boa
+import pytest
+
+from tests.utils.registry import RELAY, finish_epoch, now, send_rewards
+
+WAD = 10**18
+
+
+def test_jail_removes_from_sampling_and_rewards(registry, relay_node, actors, governance, token):
+    until = now() + 86_400
+    with boa.env.prank(governance):
+        registry.jail(relay_node, until)
+        ev = next(e for e in registry.get_logs() if type(e).__name__ == "Jailed")
+    assert (ev.node, ev.until) == (relay_node, until)
+    n = registry.nodes(relay_node)
+    assert n.jailed and n.jailed_until == until and n.weight == 0
+    assert registry.sample(RELAY, b"\x05" * 32, 3) == []
+    send_rewards(token, registry, governance, 105 * WAD)
+    finish_epoch(registry, actors.node_key)
+    assert registry.pending_rewards(relay_node, relay_node) == 0
+    # Heartbeats do not bring a jailed node back.
+    assert registry.nodes(relay_node).weight == 0
+
+
+def test_unjail_after_jail_time(registry, relay_node, actors, governance):
+    until = now() + 3600
+    with boa.env.prank(governance):
+        registry.jail(relay_node, until)
+    with boa.env.prank(relay_node), boa.reverts("registry: still jailed"):
+        registry.unjail()
+    boa.env.time_travel(seconds=3600)
+    with boa.env.prank(actors.node_key):
+        registry.heartbeat()
+    with boa.env.prank(relay_node):
+        registry.unjail()
+        assert type(registry.get_logs()[0]).__name__ == "Unjailed"
+    assert registry.is_eligible(relay_node) and registry.sample(RELAY, b"\x05" * 32, 3) == [relay_node]
+    with boa.env.prank(relay_node), boa.reverts("registry: not jailed"):
+        registry.unjail()
+
+
+def test_jail_never_shortens(registry, relay_node, governance):
+    with boa.env.prank(governance):
+        registry.jail(relay_node, now() + 1000)
+        registry.jail(relay_node, now() + 10)
+    assert registry.nodes(relay_node).jailed_until == now() + 1000
+
+
+def test_jail_reverts(registry, relay_node, governance, non_admin, alice):
+    with boa.env.prank(non_admin), boa.reverts("access_control: account is missing role"):
+        registry.jail(relay_node, now() + 10)
+    with boa.env.prank(governance), boa.reverts("registry: not registered"):
+        registry.jail(alice, now() + 10)
+    with boa.env.prank(governance), boa.reverts("registry: jail end in the past"):
+        registry.jail(relay_node, now())
+
+
+def test_slash_cuts_pool_pays_reporter_burns_rest(
+    registry, relay_node, actors, governance, token, minimum, alice
+):
+    with boa.env.prank(actors.delegator):
+        registry.delegate(relay_node, 4 * minimum)
+        registry.unbond(relay_node, 2 * minimum)
+    supply = token.totalSupply()
+    with boa.env.prank(governance):
+        total = registry.slash(relay_node, WAD // 10, alice, WAD // 4)
+        ev = next(e for e in registry.get_logs() if type(e).__name__ == "Slashed")
+    # bonded 4m (2 self + 2 delegated), unbonding 2m: 10 % of each.
+    assert ev.bonded_cut == 4 * minimum // 10 and ev.unbonding_cut == 2 * minimum // 10
+    assert total == 6 * minimum // 10
+    assert ev.reporter_amount == total // 4 and ev.burned == total - total // 4
+    assert token.balanceOf(alice) == 10_000_000 * WAD + total // 4
+    assert token.totalSupply() == supply - ev.burned
+    n = registry.nodes(relay_node)
+    assert n.bonded_assets == 36 * minimum // 10 and n.unbonding_assets == 18 * minimum // 10
+    assert n.weight == n.bonded_assets
+    # Everyone in the pool lost the same fraction.
+    assert registry.assets_of(relay_node, relay_node) == pytest.approx(18 * minimum // 10, abs=1)
+    assert registry.assets_of(relay_node, actors.delegator) == pytest.approx(18 * minimum // 10, abs=1)
+    assert registry.principal() == 36 * minimum // 10 + 18 * minimum // 10
+    assert token.balanceOf(registry.address) >= registry.principal() + registry.reward_reserve()
+
+
+def test_slash_below_minimum_makes_node_ineligible(registry, relay_node, governance):
+    with boa.env.prank(governance):
+        registry.slash(relay_node, WAD * 6 // 10, governance, 0)
+    assert not registry.is_eligible(relay_node) and registry.nodes(relay_node).weight == 0
+    # Staking back above the minimum restores it.
+    with boa.env.prank(relay_node):
+        registry.stake(10_000 * WAD)
+    assert registry.is_eligible(relay_node)
+
+
+def test_full_slash_then_new_stake(registry, relay_node, governance, minimum):
+    with boa.env.prank(governance):
+        registry.slash(relay_node, WAD, governance, 0)
+    assert registry.nodes(relay_node).bonded_assets == 0
+    with boa.env.prank(relay_node):
+        minted = registry.stake(minimum)
+    # The old shares are worth nothing; the new stake gets (almost) all the value.
+    assert registry.assets_of(relay_node, relay_node) <= minimum
+    assert minted > 0
+
+
+def test_slash_reverts(registry, relay_node, governance, non_admin, alice):
+    with boa.env.prank(non_admin), boa.reverts("access_control: account is missing role"):
+        registry.slash(relay_node, WAD // 10, non_admin, 0)
+    with boa.env.prank(governance), boa.reverts("registry: not registered"):
+        registry.slash(alice, WAD // 10, alice, 0)
+    with boa.env.prank(governance), boa.reverts("registry: bad fraction"):
+        registry.slash(relay_node, 0, alice, 0)
+    with boa.env.prank(governance), boa.reverts("registry: bad fraction"):
+        registry.slash(relay_node, WAD + 1, alice, 0)
+    with boa.env.prank(governance), boa.reverts("registry: bad reporter share"):
+        registry.slash(relay_node, WAD // 10, alice, WAD + 1)
+    with boa.env.prank(governance), boa.reverts("registry: zero reporter"):
+        registry.slash(relay_node, WAD // 10, "0x0000000000000000000000000000000000000000", 1)
+
+
+def test_roles_are_the_timelocks(registry, governance, deployer):
+    for role in ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE", "SLASHER_ROLE"):
+        value = getattr(registry, role)()
+        assert registry.hasRole(value, governance)
+        assert not registry.hasRole(value, deployer)
+
+
+def _params(p, **over):
+    values = {
+        "min_self_stake_per_kind": p.min_self_stake_per_kind_wei,
+        "saturation_multiple": p.saturation_multiple,
+        "unbonding_seconds": p.unbonding_seconds,
+        "heartbeat_seconds": p.heartbeat_seconds,
+        "commission_max_bps": p.commission_max_bps,
+        "commission_max_change_bps": p.commission_max_change_bps,
+        "commission_delay_seconds": p.commission_delay_seconds,
+        "finalize_tip": p.finalize_tip_wei,
+    }
+    values.update(over)
+    return list(values.values())
+
+
+def test_set_parameters(registry, governance, params, relay_node, minimum):
+    new = _params(
+        params.registry, min_self_stake_per_kind=3 * minimum, heartbeat_seconds=7200, finalize_tip=1
+    )
+    with boa.env.prank(governance):
+        registry.set_parameters(*new)
+        ev = registry.get_logs()[-1]
+    assert ev.min_self_stake_per_kind == 3 * minimum and ev.heartbeat_seconds == 7200 and ev.finalize_tip == 1
+    assert registry.min_self_stake_per_kind() == 3 * minimum and registry.heartbeat_seconds() == 7200
+    # relay_node (2x the old minimum) is no longer eligible; poke takes it out.
+    assert not registry.is_eligible(relay_node)
+    registry.poke(relay_node)
+    assert registry.nodes(relay_node).weight == 0
+
+
+@pytest.mark.parametrize(
+    ("over", "reason"),
+    [
+        ({"min_self_stake_per_kind": 0}, "registry: zero minimum"),
+        ({"heartbeat_seconds": 0}, "registry: zero heartbeat"),
+        ({"commission_max_bps": 10_001}, "registry: commission above 100%"),
+    ],
+)
+def test_set_parameters_reverts(registry, governance, params, over, reason):
+    with boa.env.prank(governance), boa.reverts(reason):
+        registry.set_parameters(*_params(params.registry, **over))
+
+
+def test_set_parameters_role(registry, non_admin, params):
+    with boa.env.prank(non_admin), boa.reverts("access_control: account is missing role"):
+        registry.set_parameters(*_params(params.registry))
