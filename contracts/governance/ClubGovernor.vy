@@ -586,7 +586,13 @@ def propose(
     @return uint256 The proposal id.
     """
     proposer: address = msg.sender
-    assert self._is_valid_description_for_proposer(proposer, description), "governor: restricted proposer"
+    length: uint256 = len(description)
+    if length >= 52:
+        # Only the 52-byte tail can hold a `#proposer=0x...` suffix; passing just the tail
+        # avoids copying the whole description into the helper's frame.
+        assert self._is_valid_suffix_for_proposer(
+            proposer, convert(slice(description, length - 52, 52), Bytes[52])
+        ), "governor: restricted proposer"
     settings: uint256 = self._settings
 
     threshold_bps: uint256 = (settings >> THRESHOLD_SHIFT) & MASK_16
@@ -599,7 +605,8 @@ def propose(
 
     assert len(targets) != 0, "governor: empty proposal"
     assert len(targets) == len(values) and len(targets) == len(calldatas), "governor: invalid proposal length"
-    proposal_id: uint256 = self._hash_proposal(targets, values, calldatas, keccak256(description))
+    # Hashed inline: an internal call would copy the calldata arrays into a second buffer.
+    proposal_id: uint256 = convert(keccak256(abi_encode(targets, values, calldatas, keccak256(description))), uint256)
     assert self._core[proposal_id] == 0, "governor: proposal already exists"
 
     latest: uint256 = self.latestProposalId[proposer]
@@ -653,7 +660,7 @@ def queue(
     @param descriptionHash keccak256 of the description.
     @return uint256 The proposal id.
     """
-    proposal_id: uint256 = self._hash_proposal(targets, values, calldatas, descriptionHash)
+    proposal_id: uint256 = convert(keccak256(abi_encode(targets, values, calldatas, descriptionHash)), uint256)
     assert self._state(proposal_id) == SUCCEEDED, "governor: proposal not successful"
     delay: uint256 = staticcall ITimelock(timelock).get_minimum_delay()
     salt: bytes32 = self._timelock_salt(descriptionHash)
@@ -681,7 +688,7 @@ def execute(
     @param descriptionHash keccak256 of the description.
     @return uint256 The proposal id.
     """
-    proposal_id: uint256 = self._hash_proposal(targets, values, calldatas, descriptionHash)
+    proposal_id: uint256 = convert(keccak256(abi_encode(targets, values, calldatas, descriptionHash)), uint256)
     tally: uint256 = self._tally[proposal_id]
     flags: uint256 = tally >> FLAGS_SHIFT
     eta: uint256 = (tally >> ETA_SHIFT) & MASK_48
@@ -714,7 +721,7 @@ def cancel(
     @param descriptionHash keccak256 of the description.
     @return uint256 The proposal id.
     """
-    proposal_id: uint256 = self._hash_proposal(targets, values, calldatas, descriptionHash)
+    proposal_id: uint256 = convert(keccak256(abi_encode(targets, values, calldatas, descriptionHash)), uint256)
     core: uint256 = self._core[proposal_id]
     assert core != 0, "governor: unknown proposal"
     assert convert(convert(core & convert(max_value(uint160), uint256), uint160), address) == msg.sender, (
@@ -1097,14 +1104,11 @@ def _update_quorum_numerator(new_numerator: uint256):
 
 
 @internal
-@view
-def _is_valid_description_for_proposer(proposer: address, description: String[MAX_DESCRIPTION]) -> bool:
+@pure
+def _is_valid_suffix_for_proposer(proposer: address, tail: Bytes[52]) -> bool:
     # OZ 5: a description ending in "#proposer=0x" + 40 hex digits may only be proposed by
-    # that address; anything else (too short, no marker, a non-hex digit) is plain text.
-    length: uint256 = len(description)
-    if length < 52:
-        return True
-    tail: Bytes[52] = convert(slice(description, length - 52, 52), Bytes[52])
+    # that address; anything else (no marker, a non-hex digit) is plain text. `tail` is the
+    # description's last 52 bytes (shorter descriptions cannot carry the suffix).
     if slice(tail, 0, 12) != b"#proposer=0x":
         return True
     value: uint256 = 0

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boa
 import pytest
+from eth_abi import encode
 from eth_account import Account
+from eth_utils import keccak
 
 from tests.unit.governor.conftest import ALICE_VOTES, BOB_VOTES, CAROL_VOTES
 from tests.utils.governance import (
@@ -21,6 +25,8 @@ from tests.utils.governance import (
     to_active,
     vote,
 )
+
+WALLET_SOURCE = Path(__file__).parents[2] / "utils" / "contracts" / "MockERC1271Wallet.vy"
 
 
 @pytest.fixture
@@ -241,3 +247,42 @@ def test_cast_vote_by_sig_wrong_signer_or_support(governor, emission, voters):
         governor.castVoteBySig(pid, FOR, voters["alice"], sig)
     with boa.reverts("governor: invalid signature"):
         governor.castVoteBySig(pid, AGAINST, Account.from_key(key).address, sig)
+
+
+def _ballot_digest(governor, pid: int, support: int, voter: str, nonce: int) -> bytes:
+    _, name, version, chain_id, verifying, _, _ = governor.eip712Domain()
+    domain_type = keccak(
+        text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    )
+    separator = keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [domain_type, keccak(text=name), keccak(text=version), chain_id, verifying],
+        )
+    )
+    struct = keccak(
+        encode(
+            ["bytes32", "uint256", "uint8", "address", "uint256"],
+            [governor.BALLOT_TYPEHASH(), pid, support, voter, nonce],
+        )
+    )
+    return keccak(b"\x19\x01" + separator + struct)
+
+
+def test_cast_vote_by_sig_eip1271_wallet(governor, emission, token, timelock, voters):
+    """A smart-contract wallet votes by approving the ballot digest (EIP-1271)."""
+    wallet = boa.load(str(WALLET_SOURCE))
+    with boa.env.prank(timelock.address):
+        token.transfer(wallet.address, 2 * 10**24)
+    with boa.env.prank(wallet.address):
+        token.delegate(wallet.address)
+    boa.env.time_travel(seconds=1)
+    pid = propose(governor, voters["carol"], set_tip_proposal(emission, 1))
+    to_active(governor, pid)
+    signature = b"\x11" * 65
+    with boa.reverts("governor: invalid signature"):  # not approved yet
+        governor.castVoteBySig(pid, AGAINST, wallet.address, signature)
+    wallet.set_approved(_ballot_digest(governor, pid, AGAINST, str(wallet.address), 0), True)
+    assert governor.castVoteBySig(pid, AGAINST, wallet.address, signature) == 2 * 10**24
+    assert governor.proposalVotes(pid) == (2 * 10**24, 0, 0)
+    assert governor.nonces(wallet.address) == 1
