@@ -426,7 +426,7 @@ def _deploy(rpc_url: str, console: Console, deployments_dir: Path) -> None:
 
     def show(line: str) -> None:
         # The deploy script's own lines; ape's INFO chatter stays out of the demo.
-        if line.split(" ", 1)[0] in ("found", "deploy", "reuse", "wrote"):
+        if line.split(" ", 1)[0] in ("found", "stale", "deploy", "reuse", "wrote"):
             console.print(f"  {line}", highlight=False)
 
     run_ape_deploy(rpc_url, on_line=show, extra_args=["--out-dir", str(deployments_dir)])

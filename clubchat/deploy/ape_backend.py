@@ -143,16 +143,30 @@ def manifest_file(provider: ProviderAPI, directory: Path = DEPLOYMENTS_DIR) -> P
     return directory / f"{manifest_name(network.ecosystem.name, network.name)}.json"
 
 
-def _load_previous(path: Path, chain_id: int, log: Log) -> Manifest | None:
+def _load_previous(path: Path, chain_id: int, is_dev: bool, log: Log) -> Manifest | None:
+    """The network's existing manifest, or None when there is none or it describes a reset dev chain."""
     if not path.is_file():
         return None
+    shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
     previous = load_manifest(path)
     if previous.chain_id != chain_id:
         raise DeployError(
             f"{path} belongs to chain {previous.chain_id} but the network serves chain {chain_id}; "
             "move that file away or pick the right network"
         )
-    log(f"found   {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
+    if is_dev:
+        # A restarted anvil hands out the same addresses again, possibly to other contracts
+        # (the plan's order may have changed): a manifest with any contract gone describes
+        # an earlier chain and is replaced as a whole, never reused piecemeal.
+        missing = [
+            n
+            for n, r in previous.contracts.items()
+            if not _normalise_code(chain.provider.get_code(r.address))
+        ]
+        if missing:
+            log(f"stale   {shown}: {', '.join(sorted(missing))} not on this chain (reset?); starting over")
+            return None
+    log(f"found   {shown}")
     return previous
 
 
@@ -161,7 +175,7 @@ def deploy_network(provider: ProviderAPI, request: DeployRequest, log: Log = pri
     network = provider.network
     chain_id = int(provider.chain_id)
     path = manifest_file(provider, request.directory)
-    previous = _load_previous(path, chain_id, log)
+    previous = _load_previous(path, chain_id, network.is_dev, log)
     network_label = f"{network.ecosystem.name}:{network.name}"
 
     def checkpoint(backend: ApeBackend, dep: Deployment | None = None) -> Manifest:
