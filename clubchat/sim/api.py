@@ -23,6 +23,7 @@ def run(
     record_every: int = 7,
     base: Parameters | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Monte Carlo of `scenario` (x every point of `sweep`): tidy frame, one row per run and recorded day."""
     if runs < 1 or years <= 0:
@@ -37,6 +38,7 @@ def run(
         sweep=sweep,
         record_every=record_every,
         progress=progress,
+        workers=workers,
     )
 
 

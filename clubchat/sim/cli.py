@@ -81,6 +81,9 @@ def list_cmd(show_params: bool) -> None:
 @click.option("--out", "out_dir", default="sim-out", show_default=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
 @click.option("--figures/--no-figures", default=True, show_default=True, help="Write PNG and SVG figures.")
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Processes for sweeps."
+)
 def run_cmd(
     scenario: str,
     runs: int,
@@ -91,6 +94,7 @@ def run_cmd(
     out_dir: Path,
     fmt: str,
     figures: bool,
+    workers: int,
 ) -> None:
     """Run SCENARIO's Monte Carlo; write the tidy results table, a summary and figures to --out."""
     grid = _parse_sweep(sweep)
@@ -110,7 +114,7 @@ def run_cmd(
                 bar.update(task, completed=subset * days + day)
 
         df = api.run(scenario, runs=runs, years=years, seed=seed, sweep=grid, record_every=record_every,
-                     progress=progress)  # fmt: skip
+                     progress=progress, workers=workers)  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     data_path = write_table(df, out_dir / scenario, fmt, console)
     summ = api.summary(df)

@@ -138,6 +138,18 @@ def cartesian(sweep: Mapping[str, Iterable[Any]] | None) -> list[Subset]:
     return [Subset(i, dict(zip(names, values, strict=True))) for i, values in enumerate(grid)]
 
 
+def _subset_frame(
+    base: SimParams, sub: Subset, scenario: str, runs: int, days: int, seed: int, record_every: int,
+    progress: Progress | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    p = base.replace(**sub.changes) if sub.changes else base
+    arrays = simulate(
+        p, runs=runs, days=days, seed=seed, scenario=scenario, subset=sub.index,
+        record_every=record_every, progress=progress,
+    )  # fmt: skip
+    return to_frame(arrays, scenario=scenario, subset=sub.index, sweep=sub.changes)
+
+
 def monte_carlo(
     base: SimParams,
     *,
@@ -148,27 +160,37 @@ def monte_carlo(
     sweep: Mapping[str, Iterable[Any]] | None = None,
     record_every: int = 7,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
-    """Every subset of the sweep x `runs` runs, as one tidy DataFrame."""
-    frames = []
-    for sub in cartesian(sweep):
-        p = base.replace(**sub.changes) if sub.changes else base
+    """Every subset of the sweep x `runs` runs, as one tidy DataFrame.
 
-        def tick(t: int, i: int = sub.index) -> None:
-            if progress is not None:
-                progress(i, t)
+    Runs of a subset are vectorised; with `workers` > 1 the subsets of a sweep run in that many
+    processes (results are identical: every subset has its own seeds). Progress is then
+    reported per finished subset instead of per day.
+    """
+    subsets = cartesian(sweep)
+    if workers > 1 and len(subsets) > 1:
+        from concurrent.futures import ProcessPoolExecutor
 
-        arrays = simulate(
-            p,
-            runs=runs,
-            days=days,
-            seed=seed,
-            scenario=scenario,
-            subset=sub.index,
-            record_every=record_every,
-            progress=tick,
-        )
-        frames.append(to_frame(arrays, scenario=scenario, subset=sub.index, sweep=sub.changes))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [
+                pool.submit(_subset_frame, base, sub, scenario, runs, days, seed, record_every)
+                for sub in subsets
+            ]
+            frames = []
+            for sub, fut in zip(subsets, futures, strict=True):
+                frames.append(fut.result())
+                if progress is not None:
+                    progress(sub.index, days)
+    else:
+        frames = []
+        for sub in subsets:
+
+            def tick(t: int, i: int = sub.index) -> None:
+                if progress is not None:
+                    progress(i, t)
+
+            frames.append(_subset_frame(base, sub, scenario, runs, days, seed, record_every, tick))
     out = pd.concat(frames, ignore_index=True)
     out["scenario"] = out["scenario"].astype("category")
     return out

@@ -11,8 +11,8 @@ backend: `Engine(backend=Backend.MULTIPROCESSING, processes=n)` (spawned process
 pickled; pays off only when a run is long) or `Backend.RAY` / `Backend.RAY_REMOTE` (after
 `ray.init()` or `ray.init(address=...)` on a cluster; ray is not a project dependency). For the
 Monte Carlo runs of one subset the vectorised engine is faster than any of these backends, so
-the practical split is: vectorise runs, distribute subsets (e.g. one process per subset via
-`concurrent.futures.ProcessPoolExecutor` over `engine.simulate`).
+the practical split is: vectorise runs, distribute subsets — `engine.monte_carlo(..., workers=n)`
+(`club sim run ... --workers n`) runs the subsets of a sweep in n processes.
 """
 
 from __future__ import annotations

@@ -89,3 +89,10 @@ def test_cli_list_shows_scenarios_and_parameters():
     assert result.exit_code == 0
     for name in ("baseline", "bear", "bull", "adversarial", "rate_per_epoch", "price_vol"):
         assert name in result.output
+
+
+def test_sweep_subsets_in_worker_processes_give_the_same_frame():
+    sweep = {"unbonding_days": [7, 14]}
+    serial = sim.run("baseline", runs=3, years=0.1, seed=8, sweep=sweep)
+    parallel = sim.run("baseline", runs=3, years=0.1, seed=8, sweep=sweep, workers=2)
+    pd.testing.assert_frame_equal(serial, parallel)
