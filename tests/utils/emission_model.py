@@ -7,6 +7,7 @@ them), so a test that compares the two catches a drift in either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 WAD = 10**18
 RAY = 10**36
@@ -53,6 +54,23 @@ class EmissionModel:
     anchor_epoch: int = 0
     anchor_emitted: int = 0
     paid: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_contract(cls, emission: Any) -> EmissionModel:
+        """A model starting from a deployed Emission's current state (reads its views)."""
+        return cls(
+            reserve=emission.reserve(),
+            rate=emission.rate_per_epoch(),
+            epoch_seconds=emission.epoch_seconds(),
+            tip=emission.tip(),
+            next_epoch_time=emission.next_epoch_time(),
+            receivers=list(emission.receivers()),
+            weights=list(emission.weights()),
+            emitted=emission.emitted(),
+            epochs_minted=emission.epochs_minted(),
+            anchor_epoch=emission.anchor_epoch(),
+            anchor_emitted=emission.anchor_emitted(),
+        )
 
     def scheduled_emitted(self, epochs: int) -> int:
         """E(epochs) under the current anchor."""

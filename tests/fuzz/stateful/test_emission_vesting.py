@@ -79,21 +79,11 @@ class EmissionVestingMachine(RuleBasedStateMachine):
         self.token, self.emission, self.vesting = p["ClubToken"], p["Emission"], p["Vesting"]
         self.treasury = str(p.treasury)
         e = self.emission
-        self.model = EmissionModel(
-            reserve=e.reserve(),
-            rate=e.rate_per_epoch(),
-            epoch_seconds=e.epoch_seconds(),
-            tip=e.tip(),
-            next_epoch_time=e.next_epoch_time(),
-            receivers=list(e.receivers()),
-            weights=list(e.weights()),
-            emitted=e.emitted(),
-            epochs_minted=e.epochs_minted(),
-            anchor_epoch=e.anchor_epoch(),
-            anchor_emitted=e.anchor_emitted(),
-        )
+        self.model = EmissionModel.from_contract(e)
         self.cap = self.token.cap()
         self.supply = self.token.totalSupply()
+        # Sum of what every settle (advance or setter) reported minting.
+        self.emitted_at_start = e.emitted()
         self.minted_by_calls = 0
         self.allocations: list[Allocation] = []
         for i in range(self.vesting.escrow_count()):
@@ -111,10 +101,12 @@ class EmissionVestingMachine(RuleBasedStateMachine):
                     claimed=esc.claimed(),
                 )
             )
-        tracked = {*self.actors, self.treasury, self.gov, *(a.beneficiary for a in self.allocations)}
-        self.balances = {a: self.token.balanceOf(a) for a in tracked}
+        people = {*self.actors, *(a.beneficiary for a in self.allocations)}
+        # Emission receivers may be contracts (NodeRegistry, ...): track their balances too.
+        tracked = {*people, self.treasury, self.gov, *self.model.receivers}
+        self.balances = {str(a): self.token.balanceOf(a) for a in tracked}
         # Accounts whose votes come only from escrows (none of them delegates its own tokens).
-        self.voters = [a for a in tracked if a not in (self.treasury, self.gov)]
+        self.voters = sorted(a for a in people if a not in (self.treasury, self.gov))
         self.base_votes = {
             a: self.token.getVotes(a) - sum(x.total for x in self.allocations if x.delegatee == a)
             for a in self.voters
@@ -344,6 +336,7 @@ class EmissionVestingMachine(RuleBasedStateMachine):
         emitted = e.emitted()
         # Nothing minted twice: the total is the closed-form schedule at the epochs settled.
         assert emitted == m.emitted == m.scheduled_emitted(m.epochs_minted) <= m.reserve
+        assert emitted == self.emitted_at_start + self.minted_by_calls
         assert e.epochs_minted() == m.epochs_minted
         assert e.next_epoch_time() == m.next_epoch_time
         assert self.token.totalSupply() == self.supply <= self.cap

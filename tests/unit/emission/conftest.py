@@ -32,16 +32,8 @@ def governance_of(protocol: Any, deployer: str) -> str:
 
 
 def model_of(emission: Any) -> EmissionModel:
-    """A Python model starting from the emission's current parameters (before any mint)."""
-    return EmissionModel(
-        reserve=emission.reserve(),
-        rate=emission.rate_per_epoch(),
-        epoch_seconds=emission.epoch_seconds(),
-        tip=emission.tip(),
-        next_epoch_time=emission.next_epoch_time(),
-        receivers=list(emission.receivers()),
-        weights=list(emission.weights()),
-    )
+    """A Python model starting from the emission's current state."""
+    return EmissionModel.from_contract(emission)
 
 
 @pytest.fixture(scope="module")
