@@ -423,8 +423,9 @@ def _due_amount(n: uint256) -> uint256:
         return 0
     target: uint256 = self._scheduled_emitted(self.epochs_minted + n)
     emitted_: uint256 = self.emitted
-    # E is non-increasing only through rounding noise in the dust tail (when
-    # remaining * rate is far below one wei); never mint a negative amount there.
+    # E(k) is non-decreasing because the rounded-up power never increases with k
+    # (tests/unit/emission/test_schedule.py); this guard only keeps the mint
+    # non-negative should rounding ever say otherwise deep in the dust tail.
     if target <= emitted_:
         return 0
     return target - emitted_
