@@ -18,7 +18,7 @@ def _register() -> None:
     main.add_command(demo)
     main.add_command(__import__("clubchat.sim.cli", fromlist=["sim"]).sim)
     main.add_command(__import__("clubchat.node.cli", fromlist=["node"]).node)
-    [main.add_command(c) for c in __import__("clubchat.client.cli", fromlist=["COMMANDS"]).COMMANDS]
+    __import__("clubchat.client.cli", fromlist=["attach"]).attach(main)
     main.add_command(__import__("clubchat.governance.cli", fromlist=["gov"]).gov)
 
 

@@ -196,3 +196,9 @@ async def _call(
 
 
 COMMANDS = (listen, call)
+
+
+def attach(group: click.Group) -> None:
+    """Add `listen` and `call` to the top-level `club` group."""
+    for command in COMMANDS:
+        group.add_command(command)
