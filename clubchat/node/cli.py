@@ -27,6 +27,7 @@ from clubchat.node.chain import (
     heartbeat_loop,
     register_node,
 )
+from clubchat.node.eip1271 import Eip1271Verifier
 from clubchat.node.relay import RelayConfig
 from clubchat.node.runner import KINDS, Node, NodeConfig, turn_secret
 from clubchat.node.turn import TurnConfig
@@ -133,7 +134,8 @@ def run(
         relay=RelayConfig(host=host, port=port, public_uri=public_uri, chain_id=chain_id or 31337),
         turn=turn,
     )
-    asyncio.run(_serve(Node(config), chain))
+    verifier = Eip1271Verifier(chain.w3) if chain is not None else None  # contract-wallet sign-ins
+    asyncio.run(_serve(Node(config, verifier=verifier), chain))
 
 
 class ChainLink:
