@@ -22,7 +22,7 @@ from clubchat.chain import ChainConnectionError, ManifestError, connect, load_ma
 from clubchat.client.call import CallError, use_fast_ice_retransmit
 from clubchat.client.discovery import RegistryDiscovery
 from clubchat.client.relay_client import RelayError
-from clubchat.client.session import Listener, place_call
+from clubchat.client.session import Listener, place_call, send_message
 
 
 def _common(fn: Any) -> Any:
@@ -195,7 +195,27 @@ async def _call(
     return report
 
 
-COMMANDS = (listen, call)
+@click.command("message")
+@click.argument("address")
+@click.argument("text")
+@_common
+def message(address: str, text: str, rpc: str, manifest: str, key: str, k: int, verbose: bool) -> None:
+    """Send TEXT to ADDRESS (stored by a NOTIFY relay of its rendezvous set when it is offline)."""
+    if not is_address(address):
+        raise click.BadParameter("not an Ethereum address", param_hint="ADDRESS")
+    account, discovery = _setup(rpc, manifest, key, verbose)
+
+    async def go() -> tuple[Any, str]:
+        return await send_message(account, discovery, to_checksum_address(address), text, k=k)
+
+    try:
+        sent, relay = asyncio.run(go())
+    except RelayError as exc:
+        raise click.ClickException(f"message not sent: {exc}") from None
+    click.echo(json.dumps({"id": sent.id, "status": sent.status, "relay": relay}))
+
+
+COMMANDS = (listen, call, message)
 
 
 def attach(group: click.Group) -> None:

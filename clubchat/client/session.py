@@ -205,3 +205,37 @@ class Listener:
             await call.close()
         for client in self.clients.values():
             await client.close()
+
+
+async def send_message(
+    account: LocalAccount,
+    discovery: Discovery,
+    to: str,
+    body: str,
+    *,
+    connect_timeout: float = 2.0,
+    k: int = 2,
+) -> tuple[m.Sent, str]:
+    """Send a chat message to `to` through its rendezvous relays (first that takes it).
+
+    Returns the relay's `sent` (delivered live, or stored in that relay's NOTIFY mailbox until
+    `to` signs in there) and the relay's endpoint; raises RelayError when no relay took it.
+    """
+    loop = asyncio.get_running_loop()
+    relays = await loop.run_in_executor(None, rendezvous, discovery, to, k)
+    last: Exception = RelayError("offline", "the registry has no live relay")
+    for uri in relays:
+        try:
+            client = await RelayClient.connect(uri, account, timeout=connect_timeout)
+        except _CONNECT_ERRORS as exc:
+            last = exc
+            continue
+        try:
+            return await client.send(to, m.Text(body=body)), uri
+        except (RelayError, TimeoutError) as exc:
+            last = exc
+        finally:
+            await client.close()
+    raise RelayError(
+        getattr(last, "code", "offline"), f"no rendezvous relay of {to} took the message ({last})"
+    )
