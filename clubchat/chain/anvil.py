@@ -58,7 +58,10 @@ def is_listening(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 class Anvil:
-    """One anvil process on `host:port` with the default test mnemonic and accounts."""
+    """One anvil process on `host:port` with the default test mnemonic and accounts.
+
+    `chain_id` lets it pose as another network (default: anvil's 31337).
+    """
 
     def __init__(
         self,
@@ -66,12 +69,14 @@ class Anvil:
         host: str = "127.0.0.1",
         *,
         accounts: int = 10,
+        chain_id: int | None = None,
         startup_timeout: float = 30.0,
         log_path: Path | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.accounts = accounts
+        self.chain_id = chain_id
         self.startup_timeout = startup_timeout
         self.log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
@@ -96,6 +101,8 @@ class Anvil:
             TEST_MNEMONIC,
             "--silent",
         ]
+        if self.chain_id is not None:
+            command += ["--chain-id", str(self.chain_id)]
         if self.log_path:
             with open(self.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
                 self._process = subprocess.Popen(

@@ -22,7 +22,7 @@ from ape.contracts import ContractContainer
 from clubchat.chain.manifest import DEPLOYMENTS_DIR, ContractRecord, Manifest, load_manifest, manifest_name
 from clubchat.deploy.backend import contract_path
 from clubchat.deploy.choices import DeployError
-from clubchat.deploy.manifest import build_manifest
+from clubchat.deploy.manifest import build_manifest, stale_reason
 from clubchat.deploy.plan import Deployment, deploy_protocol
 from clubchat.params import REPO_ROOT, Parameters
 
@@ -126,6 +126,22 @@ class ApeBackend:
         expected = _normalise_code(runtime.bytecode) if runtime and runtime.bytecode else b""
         return bool(expected) and code.startswith(expected)
 
+    def stale_reason(self) -> str | None:
+        """Why the previous manifest cannot be reused on this dev chain (see `stale_reason`)."""
+        if self.previous is None:
+            return None
+
+        def code_at(address: str) -> bytes:
+            return _normalise_code(chain.provider.get_code(address))
+
+        def matches_source(name: str, code: bytes) -> bool:
+            try:
+                return self._matches_compiled(name, code)
+            except LookupError:  # the contract's source is gone from contracts/
+                return False
+
+        return stale_reason(self.previous.contracts, code_at, matches_source)
+
 
 @dataclass
 class DeployRequest:
@@ -143,30 +159,21 @@ def manifest_file(provider: ProviderAPI, directory: Path = DEPLOYMENTS_DIR) -> P
     return directory / f"{manifest_name(network.ecosystem.name, network.name)}.json"
 
 
-def _load_previous(path: Path, chain_id: int, is_dev: bool, log: Log) -> Manifest | None:
-    """The network's existing manifest, or None when there is none or it describes a reset dev chain."""
+def _shown(path: Path) -> Path:
+    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+
+
+def _load_previous(path: Path, chain_id: int, log: Log) -> Manifest | None:
+    """The network's existing manifest, if any, after checking it names this chain."""
     if not path.is_file():
         return None
-    shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
     previous = load_manifest(path)
     if previous.chain_id != chain_id:
         raise DeployError(
             f"{path} belongs to chain {previous.chain_id} but the network serves chain {chain_id}; "
             "move that file away or pick the right network"
         )
-    if is_dev:
-        # A restarted anvil hands out the same addresses again, possibly to other contracts
-        # (the plan's order may have changed): a manifest with any contract gone describes
-        # an earlier chain and is replaced as a whole, never reused piecemeal.
-        missing = [
-            n
-            for n, r in previous.contracts.items()
-            if not _normalise_code(chain.provider.get_code(r.address))
-        ]
-        if missing:
-            log(f"stale   {shown}: {', '.join(sorted(missing))} not on this chain (reset?); starting over")
-            return None
-    log(f"found   {shown}")
+    log(f"found   {_shown(path)}")
     return previous
 
 
@@ -175,7 +182,7 @@ def deploy_network(provider: ProviderAPI, request: DeployRequest, log: Log = pri
     network = provider.network
     chain_id = int(provider.chain_id)
     path = manifest_file(provider, request.directory)
-    previous = _load_previous(path, chain_id, network.is_dev, log)
+    previous = _load_previous(path, chain_id, log)
     network_label = f"{network.ecosystem.name}:{network.name}"
 
     def checkpoint(backend: ApeBackend, dep: Deployment | None = None) -> Manifest:
@@ -194,6 +201,10 @@ def deploy_network(provider: ProviderAPI, request: DeployRequest, log: Log = pri
         return manifest
 
     backend = ApeBackend(request.account, previous, checkpoint=checkpoint, log=log)
+    if previous is not None and network.is_dev and (reason := backend.stale_reason()):
+        # A dev chain is throwaway: a manifest that no longer matches it is replaced whole.
+        log(f"stale   {_shown(path)}: {reason}; starting over")
+        backend.previous = previous = None
     # A re-run keeps the original genesis time when the original token is still there.
     genesis_time = previous.genesis_time if previous and backend.existing("ClubToken") is not None else 0
     dep = deploy_protocol(
@@ -204,8 +215,5 @@ def deploy_network(provider: ProviderAPI, request: DeployRequest, log: Log = pri
         genesis_time=genesis_time,
     )
     manifest = checkpoint(backend, dep)
-    log(
-        f"wrote   {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}: "
-        f"{len(backend.deployed)} deployed, {len(backend.reused)} reused"
-    )
+    log(f"wrote   {_shown(path)}: {len(backend.deployed)} deployed, {len(backend.reused)} reused")
     return manifest

@@ -6,7 +6,7 @@ manifests without ape); this module only assembles one from a deployment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from eth_utils import to_checksum_address
 
@@ -39,3 +39,31 @@ def build_manifest(
         beneficiaries={k: str(to_checksum_address(v)) for k, v in beneficiaries.items()},
         escrows={k: str(to_checksum_address(v)) for k, v in escrows.items()},
     )
+
+
+def stale_reason(
+    records: Mapping[str, ContractRecord],
+    code_at: Callable[[str], bytes],
+    matches_source: Callable[[str, bytes], bool],
+) -> str | None:
+    """Why a dev chain's manifest cannot be reused, or None when every contract is there unchanged.
+
+    A restarted anvil hands out the same addresses again, possibly to other contracts when the
+    plan's order changed, and an edited contract leaves old code behind: reusing such a manifest
+    piecemeal would wire new contracts to old ones. `code_at(address)` is the code on chain,
+    `matches_source(name, code)` whether it is the compiled contracts/**/<name>.vy.
+    """
+    missing: list[str] = []
+    changed: list[str] = []
+    for name, record in sorted(records.items()):
+        code = code_at(record.address)
+        if not code:
+            missing.append(name)
+        elif not matches_source(name, code):
+            changed.append(name)
+    reasons = []
+    if missing:
+        reasons.append(f"{', '.join(missing)} not on this chain (it was reset)")
+    if changed:
+        reasons.append(f"{', '.join(changed)} changed since deployed")
+    return "; ".join(reasons) or None

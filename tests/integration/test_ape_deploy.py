@@ -147,21 +147,46 @@ def test_first_run_reported_each_new_contract(first_run: tuple[list[str], Manife
     assert deployed == set(manifest.contracts)
 
 
-def test_manifest_entry_with_other_code_is_refused(
-    anvil: tuple[Anvil, Web3], manifest: Manifest, w3: Web3, tmp_path: Path
+def test_live_network_refuses_a_manifest_entry_with_other_code(
+    manifest: Manifest, w3: Web3, params: Parameters, tmp_path: Path
 ) -> None:
-    node, _ = anvil
-    tampered = manifest.to_dict()
-    tampered["contracts"]["Vesting"]["address"] = manifest.address("Emission")
-    (tmp_path / "local.json").write_text(json.dumps(tampered))
-    nonce = w3.eth.get_transaction_count(manifest.deployer)
-    with pytest.raises(ApeDeployError) as info:
-        _deploy(node, tmp_path)
+    """On a live network (here an anvil posing as Sepolia) a mismatch stops the run before any transaction.
+
+    The deployment's code is copied to the same addresses on the second chain, so the manifest
+    is valid there except for the tampered entry; the run reuses contracts up to it and refuses.
+    """
+    sepolia_id = 11_155_111
+    node = Anvil(free_port(), chain_id=sepolia_id)
+    live = node.start()
+    try:
+        for record in manifest.contracts.values():
+            code = w3.eth.get_code(Web3.to_checksum_address(record.address))
+            live.provider.make_request("anvil_setCode", [record.address, code.to_0x_hex()])  # type: ignore[arg-type]
+        tampered = manifest.to_dict()
+        tampered["chain_id"] = sepolia_id
+        tampered["contracts"]["Vesting"]["address"] = manifest.address("Emission")
+        (tmp_path / "sepolia.json").write_text(json.dumps(tampered))
+        env = dict(os.environ, SEPOLIA_RPC_URL=node.url)
+        for alloc in params.genesis.vesting:
+            env[f"CLUBCHAT_BENEFICIARY_{alloc.name.upper()}"] = manifest.beneficiaries[alloc.name]
+        deployer = live.eth.accounts[0]
+        with pytest.raises(ApeDeployError) as info:
+            run_ape_deploy(
+                None,
+                network="ethereum:sepolia:node",
+                extra_args=["--out-dir", str(tmp_path), "--account", "TEST::0"],
+                base_env=env,
+                timeout=300,
+            )
+        assert live.eth.get_transaction_count(deployer) == 0
+    finally:
+        node.stop()
+    text = str(info.value)
+    assert "reuse   ClubToken" in text
     assert (
-        f"Vesting at {manifest.address('Emission')} (from {tmp_path / 'local.json'}) runs different code "
+        f"Vesting at {manifest.address('Emission')} (from {tmp_path / 'sepolia.json'}) runs different code "
         "than contracts/token/Vesting.vy; remove that manifest entry to redeploy it"
-    ) in str(info.value)
-    assert w3.eth.get_transaction_count(manifest.deployer) == nonce
+    ) in text
 
 
 def test_testnet_without_rpc_url_fails_in_one_sentence(out_dir: Path) -> None:
