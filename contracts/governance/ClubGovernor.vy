@@ -25,12 +25,14 @@
 
         Storage (gas): a proposal is three packed slots, `_core` (proposer,
         snapshot, deadline), `_tally` (For, Against, eta, flags) and `_abstain`.
-        `propose` writes `_tally` with a CREATED flag so that every For/Against
-        vote, the first included, updates a non-zero slot: the cost of a vote
-        does not depend on its order and the proposer (who wants the vote)
-        pays the slot's creation. The eta lives in `_tally`, so `queue` writes
-        no new governor slot except the timelock operation id that `state`
-        needs to see operations executed directly on the Timelock.
+        `propose` creates `_core` and the proposer's `latestProposalId` entry
+        (the one-live-proposal rule costs that second fresh slot, which OZ does
+        not have); the first For/Against vote creates `_tally`. The eta lives in
+        `_tally`, so `queue` writes no new governor slot except the timelock
+        operation id that `state` needs to see operations executed directly on
+        the Timelock. The settings slot also caches the latest quorum numerator
+        and its timepoint, so the quorum of any proposal created after the last
+        change costs one storage read plus the token's total-supply look-up.
         Calldata arrays are never stored: `queue`/`execute` re-hash what they
         are given, like OZ. The clock is the block timestamp (the token's
         ERC-6372 mode, checked at deployment), read without an external call.
@@ -119,17 +121,18 @@ MASK_32: constant(uint256) = 2**32 - 1
 MASK_16: constant(uint256) = 2**16 - 1
 
 # @dev Flags in `_tally[id]`.
-FLAG_CREATED: constant(uint256) = 1
 FLAG_CANCELED: constant(uint256) = 2
 FLAG_EXECUTED: constant(uint256) = 4
 FLAG_EXTENDED: constant(uint256) = 8
 
 # @dev Bit layout of `_settings`: delay | period << 48 | extension << 80 | threshold bps << 128
-# | number of quorum checkpoints << 144.
+# | number of quorum checkpoints << 144 | latest quorum numerator << 160 | its timepoint << 208.
 PERIOD_SHIFT: constant(uint256) = 48
 EXTENSION_SHIFT: constant(uint256) = 80
 THRESHOLD_SHIFT: constant(uint256) = 128
 QCOUNT_SHIFT: constant(uint256) = 144
+QNUM_SHIFT: constant(uint256) = 160
+QTIME_SHIFT: constant(uint256) = 208
 
 # @dev 100 % in basis points.
 BPS: constant(uint256) = 10_000
@@ -288,7 +291,8 @@ def __init__(
     assert staticcall token_.CLOCK_MODE() == "mode=timestamp", "governor: token clock must be timestamp"
     # Tallies are 96-bit: the whole supply must fit.
     assert staticcall token_.cap() <= MASK_96, "governor: token cap exceeds 96 bits"
-    assert quorum_denominator_ != 0, "governor: zero quorum denominator"
+    # The numerator (at most the denominator) is cached in 48 bits of `_settings`.
+    assert quorum_denominator_ != 0 and quorum_denominator_ <= MASK_48, "governor: bad quorum denominator"
     eip712_domain_separator.__init__(name_, "1")
     token = token_
     timelock = timelock_
@@ -514,8 +518,7 @@ def quorumNumerator() -> uint256:
     @notice Current quorum numerator.
     @return uint256 Numerator over `quorumDenominator`.
     """
-    count: uint256 = (self._settings >> QCOUNT_SHIFT) & MASK_16
-    return self._quorum_history[count - 1] >> 48
+    return (self._settings >> QNUM_SHIFT) & MASK_48
 
 
 @external
@@ -586,6 +589,12 @@ def propose(
     @return uint256 The proposal id.
     """
     proposer: address = msg.sender
+    # OZ logs one empty signature string per action. Built first, so that the variable holds a
+    # valid value on every revert path (debuggers decode all locals of a reverted frame).
+    signatures: DynArray[String[1], MAX_ACTIONS] = []
+    # Loop bound: MAX_ACTIONS.
+    for _: uint256 in range(len(targets), bound=MAX_ACTIONS):
+        signatures.append("")
     length: uint256 = len(description)
     if length >= 52:
         # Only the 52-byte tail can hold a `#proposer=0x...` suffix; passing just the tail
@@ -624,13 +633,8 @@ def propose(
     self._core[proposal_id] = (
         convert(convert(proposer, uint160), uint256) | (snapshot << SNAPSHOT_SHIFT) | (deadline << DEADLINE_SHIFT)
     )
-    self._tally[proposal_id] = FLAG_CREATED << FLAGS_SHIFT
     self.latestProposalId[proposer] = proposal_id
 
-    signatures: DynArray[String[1], MAX_ACTIONS] = []
-    # Loop bound: MAX_ACTIONS.
-    for _: uint256 in range(len(targets), bound=MAX_ACTIONS):
-        signatures.append("")
     log ProposalCreated(
         proposalId=proposal_id,
         proposer=proposer,
@@ -1025,11 +1029,11 @@ def _quorum(timepoint: uint256) -> uint256:
 @internal
 @view
 def _quorum_numerator_at(timepoint: uint256) -> uint256:
-    count: uint256 = (self._settings >> QCOUNT_SHIFT) & MASK_16
-    latest: uint256 = self._quorum_history[count - 1]
-    # Fast path (as OZ): the latest checkpoint is at or before the timepoint.
-    if latest & MASK_48 <= timepoint:
-        return latest >> 48
+    settings: uint256 = self._settings
+    # Fast path (as OZ): the latest checkpoint, cached in `_settings`, is at or before the timepoint.
+    if settings >> QTIME_SHIFT <= timepoint:
+        return (settings >> QNUM_SHIFT) & MASK_48
+    count: uint256 = (settings >> QCOUNT_SHIFT) & MASK_16
     # Binary search for the last checkpoint at or before `timepoint`. Loop bound: 16
     # halvings cover the at most 2**16 checkpoints `_settings` can count.
     low: uint256 = 0
@@ -1095,11 +1099,18 @@ def _update_quorum_numerator(new_numerator: uint256):
         if latest & MASK_48 == block.timestamp:
             # Same timepoint: overwrite, as OZ's checkpoint push does.
             self._quorum_history[count - 1] = block.timestamp | (new_numerator << 48)
+            self._settings = (settings & ~(MASK_48 << QNUM_SHIFT)) | (new_numerator << QNUM_SHIFT)
             log QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
             return
     assert count < MASK_16, "governor: too many quorum changes"
     self._quorum_history[count] = block.timestamp | (new_numerator << 48)
-    self._settings = (settings & ~(MASK_16 << QCOUNT_SHIFT)) | ((count + 1) << QCOUNT_SHIFT)
+    # Keep the low 144 bits (delay, period, extension, threshold); write count, numerator, time.
+    self._settings = (
+        (settings & ((1 << QCOUNT_SHIFT) - 1))
+        | ((count + 1) << QCOUNT_SHIFT)
+        | (new_numerator << QNUM_SHIFT)
+        | (block.timestamp << QTIME_SHIFT)
+    )
     log QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
 
 
