@@ -8,6 +8,7 @@ ape's first test account and vest to test accounts 1..3; live networks need
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -18,6 +19,10 @@ from clubchat import params as params_mod
 from clubchat.chain.manifest import DEPLOYMENTS_DIR
 from clubchat.deploy.ape_backend import DeployRequest, deploy_network
 from clubchat.deploy.choices import DeployError, parse_beneficiaries, resolve_beneficiaries
+from clubchat.deploy.run import add_repository_tools
+
+# Before ape connects (anvil) or compiles (vyper): the repository's own tools, no downloads.
+add_repository_tools(os.environ)
 
 # Fallback when ape-config.yaml's `clubchat: deployer_alias:` is absent.
 DEFAULT_ALIAS = "deployer"

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 
 from clubchat.params import REPO_ROOT
@@ -31,14 +31,25 @@ def ape_executable() -> Path:
     return candidate
 
 
+def add_repository_tools(env: MutableMapping[str, str]) -> None:
+    """Point ape at the repository's anvil (PATH) and vyper (VVM_BINARY_PATH) in `env`.
+
+    `scripts/deploy.py` applies it to its own process too, so a plain `ape run deploy` from an
+    activated virtualenv finds both without exports (vvm reads the variable when it compiles).
+    """
+    bin_dirs = [str(REPO_ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent)]
+    path = env.get("PATH", "")
+    missing = [d for d in bin_dirs if d not in path.split(os.pathsep)]
+    env["PATH"] = os.pathsep.join([*missing, path]) if path else os.pathsep.join(missing)
+    vvm = REPO_ROOT / ".venv" / "vvm"
+    if vvm.is_dir() and not env.get("VVM_BINARY_PATH"):
+        env["VVM_BINARY_PATH"] = str(vvm)
+
+
 def ape_environment(rpc_url: str | None, base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for an ape subprocess attached to the anvil at `rpc_url` (None: ape's own choice)."""
     env = dict(os.environ if base is None else base)
-    bin_dirs = [str(REPO_ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent)]
-    env["PATH"] = os.pathsep.join([*bin_dirs, env.get("PATH", "")])
-    vvm = REPO_ROOT / ".venv" / "vvm"
-    if vvm.is_dir():
-        env.setdefault("VVM_BINARY_PATH", str(vvm))
+    add_repository_tools(env)
     if rpc_url is not None:
         env["APE_FOUNDRY_HOST"] = rpc_url
     # ape imports ~1,500 modules; let them be cached as bytecode (halves the start-up time).
