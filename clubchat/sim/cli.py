@@ -30,8 +30,18 @@ def _parse_sweep(items: tuple[str, ...]) -> dict[str, list[Any]]:
     return sweep
 
 
+def _parquet_available() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def write_table(df: pd.DataFrame, stem: Path, fmt: str, console: Console) -> Path:
     """Write the results as Parquet (pyarrow) or CSV; fall back to CSV when pyarrow cannot load."""
+    if fmt == "auto":
+        fmt = "parquet" if _parquet_available() else "csv"
     if fmt == "parquet":
         try:
             path = stem.with_suffix(".parquet")
@@ -79,7 +89,10 @@ def list_cmd(show_params: bool) -> None:
 @click.option("--sweep", multiple=True, help="name=v1,v2 — repeat for a Cartesian grid.")
 @click.option("--record-every", default=7, show_default=True, type=click.IntRange(min=1), help="Days.")
 @click.option("--out", "out_dir", default="sim-out", show_default=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["auto", "parquet", "csv"]), default="auto", show_default=True,
+    help="auto: Parquet when pyarrow loads, else CSV.",
+)  # fmt: skip
 @click.option("--figures/--no-figures", default=True, show_default=True, help="Write PNG and SVG figures.")
 @click.option(
     "--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Processes for sweeps."
