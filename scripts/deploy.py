@@ -61,7 +61,7 @@ def _check_rpc(ctx: click.Context, param: click.Parameter, value: object) -> obj
 @click.option(
     "--treasury",
     envvar="CLUBCHAT_TREASURY",
-    help="Treasury address (default: the deployer until governance takes over).",
+    help="Treasury address (default: the Timelock, i.e. the DAO).",
 )
 @click.option(
     "--parameters",
