@@ -178,7 +178,9 @@ def _validate(p: Parameters) -> None:
         raise ParameterError("emission.rate_per_epoch_wad must be strictly between 0 and 1e18")
     for a in p.genesis.vesting:
         if a.duration_seconds == 0 or a.cliff_seconds > a.duration_seconds:
-            raise ParameterError(f"genesis.vesting.{a.name}: need 0 < cliff_days <= duration_days")
+            raise ParameterError(
+                f"genesis.vesting.{a.name}: need duration_days > 0 and cliff_days <= duration_days"
+            )
 
 
 def load(path: Path | str = DEFAULT_PATH) -> Parameters:

@@ -43,8 +43,6 @@ class BoaBackend:
         return int(boa.env.evm.patch.timestamp)
 
 
-def deploy_all(
-    params: Parameters, deployer: str, beneficiaries: dict[str, str] | None = None
-) -> Deployment:
+def deploy_all(params: Parameters, deployer: str, beneficiaries: dict[str, str] | None = None) -> Deployment:
     """Deploy the whole protocol in the current boa environment."""
     return deploy_protocol(BoaBackend(deployer), params, beneficiaries=beneficiaries)
