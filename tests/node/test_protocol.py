@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,3 +240,9 @@ def test_codec_agrees_with_json_schema(obj: Any) -> None:
     except m.ProtocolError:
         accepted = False
     assert valid(SCHEMA, obj) == accepted, obj
+
+
+def test_committed_schema_is_current() -> None:
+    """clubchat/protocol/schema.json is what `python -m clubchat.protocol` prints (regenerate it)."""
+    path = Path(m.__file__).parent / "schema.json"
+    assert json.loads(path.read_text()) == SCHEMA
