@@ -178,6 +178,8 @@ class Listener:
                 call = self._active.get(peer.lower())
                 if call is not None:
                     await call.on_signal(env.payload)
+                    if isinstance(env.payload, m.Bye):
+                        self._active.pop(peer.lower(), None)  # ended: forget it
             else:
                 self.messages.put_nowait(got)
 
