@@ -49,6 +49,9 @@
 from ethereum.ercs import IERC165
 implements: IERC165
 
+from interfaces import IClubGovernor
+implements: IClubGovernor
+
 from interfaces import IClubToken
 from interfaces import ITimelock
 
