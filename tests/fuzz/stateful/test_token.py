@@ -26,6 +26,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -41,6 +42,8 @@ _small = st.integers(0, 10**22)
 amounts = st.one_of(_small, _small, _small, st.integers(0, CAP + 10**18), st.sampled_from([0, 1, CAP]))
 pcts = st.integers(0, 120)  # share of a balance, in %; above 100 means "more than the balance"
 waits = st.one_of(st.sampled_from([0, 0, 0, 1, 2, 12, 3600, 7 * 86400]), st.integers(0, 10**6))
+# For transferFrom/burnFrom: None = any (owner, spender) pair, an int = pick among the approved pairs.
+approved_pair = st.one_of(st.none(), st.integers(0, 10**6))
 allowances = st.one_of(st.sampled_from([0, MAX_UINT256]), st.integers(0, 10**22), st.integers(0, 10**24))
 
 
@@ -146,6 +149,13 @@ class TokenMachine(RuleBasedStateMachine):
         self.model.allowances[(owner, spender)] = current - amount
         return None
 
+    def _pair(self, owner: int, spender: int, pick: int | None) -> tuple[str, str]:
+        """(owner, spender): the drawn holders, or, when `pick` is set, one of the pairs with an allowance."""
+        approved = sorted(pair for pair, value in self.model.allowances.items() if value)
+        if pick is not None and approved:
+            return approved[pick % len(approved)]
+        return self.holders[owner], self.holders[spender]
+
     def _pull_amount(self, owner: str, spender: str, pct: int) -> int:
         """A share of what the spender may pull: min(balance, allowance), or just over one of them."""
         balance = self.model.balances[owner]
@@ -208,6 +218,7 @@ class TokenMachine(RuleBasedStateMachine):
         self.model.supply += amount
         self._moved(None, receiver, amount)
 
+    @precondition(lambda self: self.model.supply < CAP)
     @rule(to=st.sampled_from(HOLDERS))
     def mint_up_to_cap(self, to: str) -> None:
         """Mint exactly what is left under the cap; one more wei must then fail."""
@@ -259,9 +270,10 @@ class TokenMachine(RuleBasedStateMachine):
         owner=st.sampled_from(range(len(HOLDERS))),
         to=st.sampled_from(range(len(HOLDERS) + 1)),
         pct=pcts,
+        pick=approved_pair,
     )
-    def transfer_from(self, spender: int, owner: int, to: int, pct: int) -> None:
-        sp, o = self.holders[spender], self.holders[owner]
+    def transfer_from(self, spender: int, owner: int, to: int, pct: int, pick: int | None) -> None:
+        o, sp = self._pair(owner, spender, pick)
         dst = self.holders[to] if to < len(self.holders) else ZERO
         amount = self._pull_amount(o, sp, pct)
         before = self.model.allowances.get((o, sp), 0)
@@ -293,9 +305,14 @@ class TokenMachine(RuleBasedStateMachine):
         self.model.supply -= amount
         self._moved(h, None, amount)
 
-    @rule(spender=st.sampled_from(range(len(HOLDERS))), owner=st.sampled_from(range(len(HOLDERS))), pct=pcts)
-    def burn_from(self, spender: int, owner: int, pct: int) -> None:
-        sp, o = self.holders[spender], self.holders[owner]
+    @rule(
+        spender=st.sampled_from(range(len(HOLDERS))),
+        owner=st.sampled_from(range(len(HOLDERS))),
+        pct=pcts,
+        pick=approved_pair,
+    )
+    def burn_from(self, spender: int, owner: int, pct: int, pick: int | None) -> None:
+        o, sp = self._pair(owner, spender, pick)
         amount = self._pull_amount(o, sp, pct)
         before = self.model.allowances.get((o, sp), 0)
         reason = self._spend(o, sp, amount)
