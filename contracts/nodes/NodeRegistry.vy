@@ -635,6 +635,8 @@ def rebond(entry_id: uint256) -> uint256:
     assert entry.shares > 0, "registry: no such unbonding"
     self._registered(entry.node)
     assets: uint256 = self._release_entry(msg.sender, entry_id, entry)
+    # The assets stay in the registry: `_bond` counts them into principal again.
+    self.principal -= assets
     minted: uint256 = 0
     if msg.sender == entry.node:
         minted = self._bond(entry.node, msg.sender, assets)

@@ -174,6 +174,7 @@ def test_rebond(registry, relay_node, actors, minimum):
     assert registry.shares(relay_node, actors.delegator) == 3 * minimum
     n = registry.nodes(relay_node)
     assert n.unbonding_assets == 0 and n.unbonding_shares == 0 and n.weight == 5 * minimum
+    assert registry.principal() == 5 * minimum  # rebonding moves principal, it does not add any
     with boa.env.prank(actors.delegator), boa.reverts("registry: no such unbonding"):
         registry.rebond(0)
 

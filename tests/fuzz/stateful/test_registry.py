@@ -1,0 +1,380 @@
+"""Stateful fuzzing of NodeRegistry against a small Python model of its pools.
+
+Operators and delegators stake, delegate, unbond, rebond, withdraw and claim while
+rewards arrive, epochs are finalised, nodes beat or expire, and the slasher jails and
+slashes. The model mirrors the pool arithmetic exactly (same integer formulas), so
+every withdrawal is checked to the wei, including withdrawals of slashed unbonding
+entries. Invariants: token balance >= everything owed; principal == sum over pools;
+total weight == sum of node weights == each kind's tree total; no account withdraws
+more principal than it put in; claims + tips <= rewards sent; sampled nodes are
+eligible, distinct and of the right kind.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import boa
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from tests.utils.registry import NOTIFY, RELAY, TURN, beat, fund, register_node
+
+WAD = 10**18
+KINDS = (RELAY, RELAY | TURN, NOTIFY, RELAY | NOTIFY)
+
+
+@dataclass
+class Pool:
+    kinds: int
+    ba: int = 0
+    bs: int = 0
+    ua: int = 0
+    us: int = 0
+    jailed_until: int = 0
+    jailed: bool = False
+    shares: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Entry:
+    node: str
+    shares: int
+    release: int
+
+
+def _down(a: int, num: int, den: int) -> int:
+    return a * (num + 1) // (den + 1)
+
+
+class RegistryMachine(RuleBasedStateMachine):
+    registry = token = governance = None
+    minimum = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._anchor = boa.env.anchor()
+        self._anchor.__enter__()
+        self.pools: dict[str, Pool] = {}
+        self.keys: dict[str, str] = {}
+        self.entries: dict[str, list[Entry | None]] = {}
+        self.deposited: dict[str, int] = {}
+        self.withdrawn: dict[str, int] = {}
+        self.sent = 0
+        self.paid_out = 0  # claims + tips
+        self.keeper = str(boa.env.generate_address("keeper"))
+
+    def teardown(self) -> None:
+        self._anchor.__exit__(None, None, None)
+
+    # ---------------------------------------------------------------- setup
+
+    @initialize()
+    def setup(self) -> None:
+        m = self.minimum
+        for i, kinds in enumerate(KINDS):
+            op = str(boa.env.generate_address(f"sm-op-{i}"))
+            key = str(boa.env.generate_address(f"sm-key-{i}"))
+            fund(self.token, self.registry, self.governance, op, 10_000_000 * WAD)
+            amount = (i + 1) * m * bin(kinds).count("1")
+            register_node(
+                self.registry, op, key, kinds=kinds, amount=amount, commission_bps=500 * i, tag=f"sm{i}"
+            )
+            pool = Pool(kinds=kinds)
+            self.pools[op] = pool
+            self._mint(pool, op, amount)
+            self.keys[op] = key
+            self.deposited[op] = amount
+            beat(self.registry, key)
+        self.delegators = []
+        for i in range(3):
+            d = str(boa.env.generate_address(f"sm-dl-{i}"))
+            fund(self.token, self.registry, self.governance, d, 10_000_000 * WAD)
+            self.delegators.append(d)
+        self.accounts = list(self.pools) + self.delegators
+        # Every delegator starts with a delegation and an unbonding entry, so withdrawals,
+        # rebonds and slashes of unbonding stake are reachable from the first step.
+        for i, d in enumerate(self.delegators):
+            self.delegate(i, i, 3 * (i + 1) * m // WAD)
+            self.unbond(4 + i, i, 50)
+        self.unbond(0, 0, 10)  # operator 0 leaves 0.9 x 1 minimum: reverts (below minimum)
+
+    # ---------------------------------------------------------------- model
+
+    def _mint(self, pool: Pool, who: str, amount: int) -> int:
+        minted = _down(amount, pool.bs, pool.ba)
+        pool.ba += amount
+        pool.bs += minted
+        pool.shares[who] = pool.shares.get(who, 0) + minted
+        return minted
+
+    def _self_assets(self, op: str) -> int:
+        p = self.pools[op]
+        return _down(p.shares.get(op, 0), p.ba, p.bs)
+
+    def _now(self) -> int:
+        return int(boa.env.evm.patch.timestamp)
+
+    # ---------------------------------------------------------------- rules
+
+    @rule(i=st.integers(0, 3), whole=st.integers(1, 50_000))
+    def stake(self, i: int, whole: int) -> None:
+        op = list(self.pools)[i]
+        with boa.env.prank(op):
+            minted = self.registry.stake(whole * WAD)
+        assert minted == self._mint(self.pools[op], op, whole * WAD)
+        self.deposited[op] += whole * WAD
+
+    @rule(d=st.integers(0, 2), i=st.integers(0, 3), whole=st.integers(1, 200_000))
+    def delegate(self, d: int, i: int, whole: int) -> None:
+        dl, op = self.delegators[d], list(self.pools)[i]
+        p = self.pools[op]
+        minted = _down(whole * WAD, p.bs, p.ba)
+        own = p.shares.get(op, 0)
+        saturated = p.bs + minted - own > own * self.registry.saturation_multiple()
+        if saturated or minted == 0:
+            with boa.env.prank(dl), boa.reverts():
+                self.registry.delegate(op, whole * WAD)
+            return
+        with boa.env.prank(dl):
+            assert self.registry.delegate(op, whole * WAD) == minted
+        self._mint(p, dl, whole * WAD)
+        self.deposited[dl] = self.deposited.get(dl, 0) + whole * WAD
+
+    @rule(a=st.integers(0, 6), i=st.integers(0, 3), part=st.integers(1, 100))
+    def unbond(self, a: int, i: int, part: int) -> None:
+        who, op = self.accounts[a], list(self.pools)[i]
+        p = self.pools[op]
+        held = p.shares.get(who, 0)
+        amount = held * part // 100
+        if amount == 0:
+            return
+        assets = _down(amount, p.ba, p.bs)
+        if who == op and amount < held:
+            left = held - amount
+            self_after = _down(left, p.ba - assets, p.bs - amount)
+            need = self.minimum * bin(p.kinds).count("1")
+            if self_after < need or (p.bs - amount - left) > left * self.registry.saturation_multiple():
+                with boa.env.prank(who), boa.reverts():
+                    self.registry.unbond(op, amount)
+                return
+        if assets == 0:
+            return
+        with boa.env.prank(who):
+            entry_id = self.registry.unbond(op, amount)
+        p.ba -= assets
+        p.bs -= amount
+        p.shares[who] = held - amount
+        minted = _down(assets, p.us, p.ua)
+        p.ua += assets
+        p.us += minted
+        lst = self.entries.setdefault(who, [])
+        assert entry_id == len(lst)
+        lst.append(Entry(op, minted, self._now() + self.registry.unbonding_seconds()))
+
+    def _open_entries(self) -> list[tuple[str, int]]:
+        return [(w, j) for w, lst in self.entries.items() for j, e in enumerate(lst) if e is not None]
+
+    @precondition(lambda self: bool(self._open_entries()))
+    @rule(pick=st.integers(0, 10_000))
+    def withdraw(self, pick: int) -> None:
+        opened = self._open_entries()
+        who, j = opened[pick % len(opened)]
+        e = self.entries[who][j]
+        if self._now() < e.release:
+            with boa.env.prank(who), boa.reverts("registry: still unbonding"):
+                self.registry.withdraw(j)
+            return
+        p = self.pools[e.node]
+        assets = _down(e.shares, p.ua, p.us)
+        before = self.token.balanceOf(who)
+        with boa.env.prank(who):
+            assert self.registry.withdraw(j) == assets
+        assert self.token.balanceOf(who) == before + assets
+        p.ua -= assets
+        p.us -= e.shares
+        self.entries[who][j] = None
+        self.withdrawn[who] = self.withdrawn.get(who, 0) + assets
+
+    @precondition(lambda self: bool(self._open_entries()))
+    @rule(pick=st.integers(0, 10_000))
+    def rebond(self, pick: int) -> None:
+        opened = self._open_entries()
+        who, j = opened[pick % len(opened)]
+        e = self.entries[who][j]
+        p = self.pools[e.node]
+        assets = _down(e.shares, p.ua, p.us)
+        minted = _down(assets, p.bs, p.ba)
+        own = p.shares.get(e.node, 0) + (minted if who == e.node else 0)
+        over = who != e.node and p.bs + minted - own > own * self.registry.saturation_multiple()
+        if minted == 0 or over:
+            with boa.env.prank(who), boa.reverts():
+                self.registry.rebond(j)
+            return
+        with boa.env.prank(who):
+            assert self.registry.rebond(j) == minted
+        p.ua -= assets
+        p.us -= e.shares
+        self._mint(p, who, assets)
+        self.entries[who][j] = None
+
+    @rule(i=st.integers(0, 3))
+    def heartbeat(self, i: int) -> None:
+        op = list(self.pools)[i]
+        beat(self.registry, self.keys[op])
+
+    @rule(seconds=st.sampled_from([60, 3601, 43_200, 86_400, 604_800, 1_209_600, 1_209_600]))
+    def time_passes(self, seconds: int) -> None:
+        boa.env.time_travel(seconds=seconds)
+
+    @rule(whole=st.integers(0, 5_000))
+    def rewards_arrive(self, whole: int) -> None:
+        with boa.env.prank(self.governance):
+            self.token.transfer(self.registry.address, whole * WAD)
+        self.sent += whole * WAD
+
+    @rule(whole=st.integers(1, 5_000), beating=st.sets(st.integers(0, 3)))
+    def epoch_with_rewards(self, whole: int, beating: set[int]) -> None:
+        """Rewards arrive, some node keys beat just before the epoch ends, the epoch is finalised."""
+        self.rewards_arrive(whole)
+        r = self.registry
+        end = r.EPOCH_START() + (r.epochs_finalised() + 1) * r.EPOCH_SECONDS()
+        if self._now() < end - 60:
+            boa.env.time_travel(seconds=end - 60 - self._now())
+        for i in sorted(beating):
+            beat(r, self.keys[list(self.pools)[i]])
+        boa.env.time_travel(seconds=max(end - self._now(), 0) + 1)
+        self.finalize()
+
+    @precondition(lambda self: bool(self._open_entries()))
+    @rule()
+    def unbonding_period_passes(self) -> None:
+        boa.env.time_travel(seconds=self.registry.unbonding_seconds() + 1)
+
+    @rule()
+    def finalize(self) -> None:
+        r = self.registry
+        due = self._now() >= r.EPOCH_START() + (r.epochs_finalised() + 1) * r.EPOCH_SECONDS()
+        if not due:
+            with boa.env.prank(self.keeper), boa.reverts("registry: epoch not over"):
+                r.finalize_epoch()
+            return
+        with boa.env.prank(self.keeper):
+            self.paid_out += r.finalize_epoch()
+
+    @rule(a=st.integers(0, 6), i=st.integers(0, 3))
+    def claim(self, a: int, i: int) -> None:
+        who, op = self.accounts[a], list(self.pools)[i]
+        expected = self.registry.pending_rewards(op, who)
+        before = self.token.balanceOf(who)
+        with boa.env.prank(who):
+            assert self.registry.claim(op) == expected
+        assert self.token.balanceOf(who) == before + expected
+        self.paid_out += expected
+
+    @rule(i=st.integers(0, 3), hours=st.integers(1, 72))
+    def jail(self, i: int, hours: int) -> None:
+        op = list(self.pools)[i]
+        p = self.pools[op]
+        with boa.env.prank(self.governance):
+            self.registry.jail(op, self._now() + hours * 3600)
+        p.jailed = True
+        p.jailed_until = max(p.jailed_until, self._now() + hours * 3600)
+
+    @rule(i=st.integers(0, 3))
+    def unjail(self, i: int) -> None:
+        op = list(self.pools)[i]
+        p = self.pools[op]
+        if not p.jailed or self._now() < p.jailed_until:
+            with boa.env.prank(op), boa.reverts():
+                self.registry.unjail()
+            return
+        with boa.env.prank(op):
+            self.registry.unjail()
+        p.jailed = False
+
+    @rule(i=st.integers(0, 3), pct=st.integers(1, 100), share=st.integers(0, 100))
+    def slash(self, i: int, pct: int, share: int) -> None:
+        op = list(self.pools)[i]
+        p = self.pools[op]
+        fraction = pct * WAD // 100
+        cut_b = min(p.ba, (p.ba * fraction + WAD - 1) // WAD)
+        cut_u = min(p.ua, (p.ua * fraction + WAD - 1) // WAD)
+        with boa.env.prank(self.governance):
+            assert self.registry.slash(op, fraction, self.keeper, share * WAD // 100) == cut_b + cut_u
+        p.ba -= cut_b
+        p.ua -= cut_u
+
+    @rule(i=st.integers(0, 3))
+    def poke(self, i: int) -> None:
+        op = list(self.pools)[i]
+        if self.registry.nodes(op).weight != 0 and not self.registry.is_eligible(op):
+            self.registry.poke(op)
+            assert self.registry.nodes(op).weight == 0
+
+    # ---------------------------------------------------------------- invariants
+
+    @invariant()
+    def pools_match_model(self) -> None:
+        if not self.pools:
+            return
+        for op, p in self.pools.items():
+            n = self.registry.nodes(op)
+            assert (n.bonded_assets, n.bonded_shares, n.unbonding_assets, n.unbonding_shares) == (
+                p.ba,
+                p.bs,
+                p.ua,
+                p.us,
+            )
+            assert n.weight in (0, n.bonded_assets)
+            if n.jailed:
+                assert n.weight == 0
+            if n.weight:
+                assert self._self_assets(op) >= self.minimum * bin(p.kinds).count("1")
+
+    @invariant()
+    def solvent_and_totals(self) -> None:
+        if not self.pools:
+            return
+        r = self.registry
+        principal = sum(p.ba + p.ua for p in self.pools.values())
+        assert r.principal() == principal
+        assert self.token.balanceOf(r.address) >= r.principal() + r.reward_reserve()
+        weights = {op: r.nodes(op).weight for op in self.pools}
+        assert r.total_weight() == sum(weights.values())
+        for kind in (RELAY, TURN, NOTIFY):
+            assert r.total_stake(kind) == sum(w for op, w in weights.items() if self.pools[op].kinds & kind)
+        assert self.paid_out <= self.sent
+        for who, out in self.withdrawn.items():
+            assert out <= self.deposited.get(who, 0)
+
+    @invariant()
+    def sampled_nodes_are_eligible(self) -> None:
+        if not self.pools:
+            return
+        seed = self._now().to_bytes(32, "big")
+        for kind in (RELAY, TURN, NOTIFY):
+            got = self.registry.sample(kind, seed, 4)
+            assert len(got) == len(set(got))
+            for op in got:
+                assert self.pools[str(op)].kinds & kind
+                assert self.registry.is_eligible(op)
+
+
+_PROFILE_IS_DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
+
+
+def test_registry_stateful(token, protocol, params):
+    RegistryMachine.registry = protocol["NodeRegistry"]
+    RegistryMachine.token = token
+    RegistryMachine.governance = str(protocol["Timelock"].address)
+    RegistryMachine.minimum = params.registry.min_self_stake_per_kind_wei
+    run = RegistryMachine.TestCase
+    run.settings = settings(
+        max_examples=200 if _PROFILE_IS_DEEP else 6,
+        stateful_step_count=100 if _PROFILE_IS_DEEP else 40,
+        deadline=None,
+    )
+    run().runTest()
