@@ -96,7 +96,7 @@ class RegistryMachine(RuleBasedStateMachine):
         self.accounts = list(self.pools) + self.delegators
         # Every delegator starts with a delegation and an unbonding entry, so withdrawals,
         # rebonds and slashes of unbonding stake are reachable from the first step.
-        for i, d in enumerate(self.delegators):
+        for i in range(len(self.delegators)):
             self.delegate(i, i, 3 * (i + 1) * m // WAD)
             self.unbond(4 + i, i, 50)
         self.unbond(0, 0, 10)  # operator 0 leaves 0.9 x 1 minimum: reverts (below minimum)
