@@ -1,0 +1,427 @@
+"""Gas of NodeRegistry operations at 10, 100, 1,000 and 10,000 registered nodes, and discovery latency.
+
+Run: `.venv/bin/python bench/bench_registry_gas.py` (or `make bench`). Prints a table and writes
+bench/results/registry_gas.json and bench/results/registry_gas.md. Not a test: nothing here asserts gas.
+
+How the registry is filled: real transactions on a private anvil (bench/_harness.anvil). Every node
+is a distinct operator that receives CLUB (mint), approves, registers (RELAY, 1.5x the minimum
+self-stake) and whose node key sends a heartbeat, so every node sits in the Fenwick tree exactly as
+on a live chain. To be quick the filling transactions are sent as JSON-RPC batches from
+auto-impersonated accounts and mined up to 1,000 per block (anvil's block gas limit is raised for
+that; it does not change any transaction's gas). The measured operations are then sent one by one,
+each in its own block, from the state reached at each n, inside an anvil snapshot that is rolled back
+afterwards, so every measurement starts from the same state. Gas is the receipt's gasUsed (21,000
+intrinsic included); `sample(k=3)` is measured with eth_estimateGas of the view call.
+
+Which node is measured: node #1, the first registered. Its Fenwick slot (1) has the longest update
+path of all slots (one write per power of two up to the tree span), so stake / delegate / unbond /
+slash figures are the worst case over nodes of the same weight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from typing import Any
+
+import requests
+from _harness import (
+    REPO_ROOT,
+    BenchError,
+    Chain,
+    anvil,
+    compile_vyper,
+    environment,
+)
+from rich.console import Console
+from rich.table import Table
+from web3 import Web3
+
+from clubchat.params import WAD, load
+
+SIZES = tuple(int(x) for x in os.environ.get("BENCH_REGISTRY_SIZES", "10,100,1000,10000").split(","))
+RELAY = 1
+BATCH = 1_000
+FILL_GAS = 1_500_000
+LATENCY_RUNS = 41
+TARGETS = {
+    "stake (typical node)": 150_000,
+    "delegate (typical node)": 150_000,
+    "stake (worst node)": 150_000,
+    "delegate (worst node)": 150_000,
+    "claim (first ever, 1 epoch)": 60_000,
+    "claim (1 epoch)": 60_000,
+    "claim (30 missed epochs)": 60_000,
+}
+SOURCES = ("contracts/nodes/NodeRegistry.vy", "contracts/modules/fenwick.vy", "contracts/token/ClubToken.vy")
+RESULTS = REPO_ROOT / "bench" / "results"
+
+
+def _addr(prefix: int, i: int) -> str:
+    return str(Web3.to_checksum_address("0x" + f"{prefix:08x}{i:032x}"))
+
+
+class Filler:
+    """Batched, auto-impersonated transactions for filling the registry quickly."""
+
+    def __init__(self, chain: Chain, url: str) -> None:
+        self.chain, self.url = chain, url
+        self.session = requests.Session()
+        self.nonces: dict[str, int] = {}
+
+    def _next_nonce(self, sender: str) -> int:
+        """Local nonce bookkeeping: anvil would hand the same pending nonce to a sender's batched txs."""
+        if sender not in self.nonces:
+            self.nonces[sender] = int(self.chain.w3.eth.get_transaction_count(sender))
+        nonce = self.nonces[sender]
+        self.nonces[sender] = nonce + 1
+        return nonce
+
+    def batch(self, calls: list[tuple[str, str, str]]) -> None:
+        """Send (sender, to, data) calls in blocks of BATCH transactions; every one must succeed."""
+        self.chain.rpc("evm_setAutomine", False)
+        try:
+            for start in range(0, len(calls), BATCH):
+                chunk = calls[start : start + BATCH]
+                payload = [
+                    {
+                        "jsonrpc": "2.0",
+                        "id": j,
+                        "method": "eth_sendTransaction",
+                        "params": [
+                            {
+                                "from": s,
+                                "to": to,
+                                "data": data,
+                                "gas": hex(FILL_GAS),
+                                "gasPrice": "0x0",
+                                "nonce": hex(self._next_nonce(s)),
+                            }
+                        ],
+                    }
+                    for j, (s, to, data) in enumerate(chunk)
+                ]
+                answers = self.session.post(self.url, json=payload, timeout=300).json()
+                bad = [a for a in answers if "error" in a]
+                if bad:
+                    raise BenchError(f"fill transaction rejected: {bad[0]['error']}")
+                self.chain.rpc("evm_mine")
+                hashes = [a["result"] for a in answers]
+                for h in (hashes[0], hashes[-1]):
+                    if int(self.chain.w3.eth.get_transaction_receipt(h)["status"]) != 1:
+                        raise BenchError("a fill transaction reverted")
+        finally:
+            self.chain.rpc("evm_setAutomine", True)
+
+
+def main() -> None:
+    params = load()
+    r = params.registry
+    token_art = compile_vyper(REPO_ROOT / "contracts" / "token" / "ClubToken.vy")
+    registry_art = compile_vyper(REPO_ROOT / "contracts" / "nodes" / "NodeRegistry.vy")
+    rows: list[dict[str, Any]] = []
+    latency: dict[str, float] = {}
+    actors = ["deployer", "delegator", "keeper", "newcomer", "newcomer_key"]
+    with anvil(extra_args=["--gas-limit", "3000000000", "--auto-impersonate", "--base-fee", "0"]) as url:
+        chain = Chain(url, actors)
+        w3 = chain.w3
+        fill = Filler(chain, url)
+        t = params.token
+        token = chain.deploy(
+            token_art, t.name, t.symbol, t.cap_wei, t.name, t.eip712_version, sender="deployer"
+        )
+        registry = chain.deploy(
+            registry_art,
+            token.address,
+            chain.latest_timestamp(),
+            r.epoch_seconds,
+            r.min_self_stake_per_kind_wei,
+            r.saturation_multiple,
+            r.unbonding_seconds,
+            r.heartbeat_seconds,
+            r.commission_max_bps,
+            r.commission_max_change_bps,
+            r.commission_delay_seconds,
+            r.finalize_tip_wei,
+            sender="deployer",
+        )
+        deployer = chain.address("deployer")
+        stake = r.min_self_stake_per_kind_wei * 3 // 2
+        big = 10**9 * WAD // 100
+        for who in ("delegator", "newcomer"):
+            chain.transact(token.functions.mint(chain.address(who), big), "deployer")
+            chain.transact(token.functions.approve(registry.address, 2**256 - 1), who)
+
+        def enc(fn: Any) -> str:
+            return str(fn._encode_transaction_data())
+
+        registered = 0
+        first_op, first_key = _addr(0x10, 1), _addr(0x20, 1)
+        for n in SIZES:
+            ops = [(_addr(0x10, i), _addr(0x20, i)) for i in range(registered + 1, n + 1)]
+            fill.batch([(deployer, token.address, enc(token.functions.mint(op, stake))) for op, _ in ops])
+            calls: list[tuple[str, str, str]] = []
+            for op, key in ops:
+                calls.append((op, token.address, enc(token.functions.approve(registry.address, stake))))
+                calls.append(
+                    (
+                        op,
+                        registry.address,
+                        enc(
+                            registry.functions.register(
+                                RELAY,
+                                w3.to_checksum_address(key),
+                                "eu-west",
+                                "",
+                                [f"wss://{op[-8:]}.relay.example"],
+                                "",
+                                500,
+                                stake,
+                            )
+                        ),
+                    )
+                )
+            fill.batch(calls)
+            fill.batch([(key, registry.address, enc(registry.functions.heartbeat())) for _, key in ops])
+            if registered == 0:
+                # The measured operator stakes more later: give it CLUB and an open allowance.
+                fill.batch(
+                    [
+                        (deployer, token.address, enc(token.functions.mint(first_op, 10**6 * WAD))),
+                        (first_op, token.address, enc(token.functions.approve(registry.address, 2**256 - 1))),
+                    ]
+                )
+            registered = n
+            typical_slot = _median_path_slot(n)
+            typical = _addr(0x10, typical_slot)
+            if typical_slot != 1:
+                fill.batch(
+                    [
+                        (deployer, token.address, enc(token.functions.mint(typical, 10**6 * WAD))),
+                        (typical, token.address, enc(token.functions.approve(registry.address, 2**256 - 1))),
+                    ]
+                )
+            if registry.functions.node_count().call() != n:
+                raise BenchError("registration count mismatch")
+            if registry.functions.total_stake(RELAY).call() != n * stake:
+                raise BenchError("not every node is in the tree")
+            first = w3.to_checksum_address(first_op)
+            fkey = w3.to_checksum_address(first_key)
+
+            def measure(label: str, fn: Any, sender: str, impersonated: bool = False, n: int = n) -> None:
+                if impersonated:
+                    tx = {
+                        "from": sender,
+                        "to": fn.address,
+                        "data": enc(fn),
+                        "gas": hex(FILL_GAS),
+                        "gasPrice": "0x0",
+                    }
+                    chain.rpc("evm_setNextBlockTimestamp", chain.latest_timestamp() + 12)
+                    h = chain.rpc("eth_sendTransaction", tx)
+                    rec = w3.eth.wait_for_transaction_receipt(h)
+                    if rec["status"] != 1:
+                        raise BenchError(f"{label} reverted at n={n}")
+                    gas = int(rec["gasUsed"])
+                else:
+                    gas = chain.gas(fn, sender)
+                rows.append(
+                    {
+                        "metric": label,
+                        "value": gas,
+                        "unit": "gas",
+                        "target": TARGETS.get(label),
+                        "better": "lower",
+                        "anchor": None,
+                        "n": n,
+                    }
+                )
+
+            with chain.isolated():
+                measure(
+                    "register (RELAY)",
+                    registry.functions.register(
+                        RELAY,
+                        chain.address("newcomer_key"),
+                        "eu-west",
+                        "",
+                        ["wss://new.relay.example"],
+                        "",
+                        500,
+                        stake,
+                    ),
+                    "newcomer",
+                )
+                measure("heartbeat (first, enters the tree)", registry.functions.heartbeat(), "newcomer_key")
+                measure("heartbeat (steady)", registry.functions.heartbeat(), fkey, impersonated=True)
+                for who, tag in ((typical, "typical node"), (first, "worst node")):
+                    measure(f"stake ({tag})", registry.functions.stake(WAD * 1000), who, impersonated=True)
+                    measure(f"delegate ({tag})", registry.functions.delegate(who, WAD * 1000), "delegator")
+                measure("unbond (worst node)", registry.functions.unbond(first, WAD * 500), "delegator")
+                measure(
+                    "slash (worst node)",
+                    registry.functions.slash(first, WAD // 100, deployer, WAD // 10),
+                    "deployer",
+                )
+                chain.travel(r.unbonding_seconds + 1)
+                measure("withdraw", registry.functions.withdraw(0), "delegator")
+            with chain.isolated():
+                # Rewards: one epoch, then 30 more epochs the node does not claim.
+                for epochs, label in (
+                    (1, "claim (first ever, 1 epoch)"),
+                    (1, "claim (1 epoch)"),
+                    (30, "claim (30 missed epochs)"),
+                ):
+                    with chain.isolated():
+                        if label != "claim (first ever, 1 epoch)":
+                            # Steady state: the operator has claimed before (its reward slots are non-zero).
+                            _one_epoch(chain, token, registry, fkey, r.epoch_seconds, enc, deployer)
+                            chain.transact(registry.functions.finalize_epoch(), "keeper")
+                            _send(chain, first, registry.functions.claim(first), enc)
+                        for _ in range(epochs):
+                            _one_epoch(chain, token, registry, fkey, r.epoch_seconds, enc, deployer)
+                            if label == "claim (1 epoch)":
+                                measure("finalize_epoch", registry.functions.finalize_epoch(), "keeper")
+                            else:
+                                chain.transact(registry.functions.finalize_epoch(), "keeper")
+                        measure(label, registry.functions.claim(first), first, impersonated=True)
+            sample_fn = registry.functions.sample(RELAY, b"\x01" * 32, 3)
+            gas = int(w3.eth.estimate_gas({"to": registry.address, "data": enc(sample_fn)}))
+            rows.append(
+                {
+                    "metric": "sample(k=3) eth_call",
+                    "value": gas,
+                    "unit": "gas",
+                    "target": None,
+                    "better": "lower",
+                    "anchor": None,
+                    "n": n,
+                }
+            )
+            if n == SIZES[-1]:
+                latency = _latency(w3, registry, token, sample_fn, deployer)
+    for metric, value in latency.items():
+        rows.append(
+            {
+                "metric": metric,
+                "value": round(value, 3),
+                "unit": "ms",
+                "target": 100 if metric.startswith("discovery") else None,
+                "better": "lower",
+                "anchor": None,
+                "n": SIZES[-1],
+            }
+        )
+    env = environment("cancun", [registry_art], SOURCES)
+    _report(rows, env)
+
+
+def _median_path_slot(n: int) -> int:
+    """A slot whose Fenwick update path has the median length among slots 1..n (a typical node)."""
+    span = 1
+    while span < n:
+        span *= 2
+
+    def path(i: int) -> int:
+        steps = 0
+        while i <= span:
+            steps += 1
+            i += i & -i
+        return steps
+
+    by_len = sorted(range(1, n + 1), key=lambda i: (path(i), i))
+    return by_len[len(by_len) // 2]
+
+
+def _send(chain: Chain, sender: str, fn: Any, enc: Any) -> Any:
+    tx = {"from": sender, "to": fn.address, "data": enc(fn), "gas": hex(FILL_GAS), "gasPrice": "0x0"}
+    h = chain.rpc("eth_sendTransaction", tx)
+    rec = chain.w3.eth.wait_for_transaction_receipt(h)
+    if rec["status"] != 1:
+        raise BenchError(f"{sender} call reverted")
+    return rec
+
+
+def _one_epoch(
+    chain: Chain, token: Any, registry: Any, key: str, epoch_seconds: int, enc: Any, deployer: str
+) -> None:
+    """Rewards arrive, the node key beats 60 s before the epoch ends, the end passes (not finalised)."""
+    chain.transact(token.functions.mint(registry.address, 1000 * WAD), "deployer")
+    done = registry.functions.epochs_finalised().call()
+    end = registry.functions.EPOCH_START().call() + (done + 1) * epoch_seconds
+    chain.rpc("evm_setNextBlockTimestamp", max(end - 60, chain.latest_timestamp() + 1))
+    _send(chain, key, registry.functions.heartbeat(), enc)
+    chain.rpc("evm_setNextBlockTimestamp", end + 1)
+    chain.rpc("evm_mine")
+
+
+def _latency(w3: Any, registry: Any, token: Any, sample_fn: Any, holder: str) -> dict[str, float]:
+    """Median wall time (ms) of one discovery eth_call and of a baseline token.balanceOf eth_call."""
+    balance_fn = token.functions.balanceOf(holder)
+    out: dict[str, list[float]] = {
+        "discovery eth_call sample(RELAY, seed, 3)": [],
+        "baseline eth_call balanceOf": [],
+    }
+    for i in range(LATENCY_RUNS):
+        seed = i.to_bytes(32, "big")
+        for label, call in (
+            (
+                "discovery eth_call sample(RELAY, seed, 3)",
+                lambda s=seed: registry.functions.sample(RELAY, s, 3).call(),
+            ),
+            ("baseline eth_call balanceOf", balance_fn.call),
+        ):
+            t0 = time.perf_counter()
+            call()
+            out[label].append((time.perf_counter() - t0) * 1000)
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
+def _report(rows: list[dict[str, Any]], env: dict[str, str]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "registry_gas.json").write_text(json.dumps(rows, indent=2) + "\n")
+    gas_metrics = list(dict.fromkeys(r["metric"] for r in rows if r["unit"] == "gas"))
+    table = Table(title="NodeRegistry gas by number of registered nodes (receipt gasUsed)")
+    table.add_column("operation")
+    for n in SIZES:
+        table.add_column(f"n={n:,}", justify="right")
+    table.add_column("target", justify="right")
+    lines = [
+        "| operation | " + " | ".join(f"n = {n:,}" for n in SIZES) + " | target |",
+        "|---|" + "---:|" * (len(SIZES) + 1),
+    ]
+    for metric in gas_metrics:
+        vals = {r["n"]: r["value"] for r in rows if r["metric"] == metric}
+        target = next((r["target"] for r in rows if r["metric"] == metric), None)
+        cells = [f"{vals[n]:,}" if n in vals else "" for n in SIZES]
+        tcell = f"<= {target:,}" if target else ""
+        table.add_row(metric, *cells, tcell)
+        lines.append(f"| {metric} | " + " | ".join(cells) + f" | {tcell} |")
+    lat = [r for r in rows if r["unit"] == "ms"]
+    console = Console(width=160)
+    console.print(table)
+    for r in lat:
+        console.print(f"{r['metric']}: {r['value']:.2f} ms (median of {LATENCY_RUNS}, n={r['n']:,})")
+    md = [
+        "# NodeRegistry gas and discovery latency",
+        "",
+        "Generated by `bench/bench_registry_gas.py`; see its docstring for the method (real registrations on",
+        "anvil, measured node = the first registered, i.e. the longest Fenwick update path).",
+        "",
+        *lines,
+        "",
+        "## Discovery latency on local anvil (10,000 registered RELAY nodes)",
+        "",
+        "| call | median wall time (ms) | target |",
+        "|---|---:|---:|",
+    ]
+    for r in lat:
+        md.append(f"| {r['metric']} | {r['value']:.2f} | {'<= 100' if r['target'] else ''} |")
+    md += ["", "## Environment", ""] + [f"- {k}: {v}" for k, v in env.items()] + [""]
+    (RESULTS / "registry_gas.md").write_text("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

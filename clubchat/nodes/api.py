@@ -1,0 +1,355 @@
+"""NodeRegistry client: one method per operator action, and a typed `status` snapshot of a node.
+
+Transactions go through a `Sender` (an object with `.address` and `.send(to, data, value) -> tx hash`):
+`LocalSender` signs with an eth-account key; `scripts/nodes.py` wraps an ape account the same way.
+Amounts are CLUB wei. Errors a user can cause (not registered, missing allowance, endpoint scheme)
+are checked before sending where the chain would only answer with a revert reason, and reported as
+`RegistryError` with one sentence saying what to do.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+
+from clubchat.chain.manifest import Manifest
+
+RELAY, TURN, NOTIFY = 1, 2, 4
+TURN_CREDENTIAL = 8  # `endpoint(node, 8)`: a TURN node's credential service
+KINDS = {"relay": RELAY, "turn": TURN, "notify": NOTIFY}
+MAX_URI = 256
+ZERO = "0x0000000000000000000000000000000000000000"
+TX_TIMEOUT = 60.0
+
+
+class RegistryError(RuntimeError):
+    """An operator action cannot succeed as asked; the message says what to do."""
+
+
+class Sender(Protocol):
+    address: str
+
+    def send(self, to: str, data: bytes, value: int = 0) -> str:
+        """Sign and send a transaction; return its hash once mined successfully."""
+        ...
+
+
+class LocalSender:
+    """Signs with a local eth-account key and waits for a successful receipt."""
+
+    def __init__(self, w3: Web3, account: LocalAccount, timeout: float = TX_TIMEOUT) -> None:
+        self.w3, self.account, self.timeout = w3, account, timeout
+        self.address = str(account.address)
+
+    def send(self, to: str, data: bytes, value: int = 0) -> str:
+        tx: dict[str, Any] = {
+            "from": self.address,
+            "to": to_checksum_address(to),
+            "data": data,
+            "value": value,
+            "nonce": self.w3.eth.get_transaction_count(to_checksum_address(self.address), "pending"),
+            "chainId": self.w3.eth.chain_id,
+        }
+        tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.25)  # type: ignore[arg-type]
+        latest = self.w3.eth.get_block("latest")
+        base = int(latest.get("baseFeePerGas", 0))
+        tx.update({"maxFeePerGas": 2 * base + 10**9, "maxPriorityFeePerGas": 10**9})
+        signed = self.account.sign_transaction(tx)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.timeout)
+        if receipt["status"] != 1:
+            raise RegistryError(
+                f"transaction {tx_hash.hex()} reverted; re-run with the same arguments to see why"
+            )
+        return str(tx_hash.hex())
+
+
+def parse_kinds(text: str) -> int:
+    """'relay,turn' -> 3. Raises RegistryError on an unknown name."""
+    mask = 0
+    for word in (w.strip().lower() for w in text.split(",") if w.strip()):
+        if word not in KINDS:
+            raise RegistryError(f"unknown node kind {word!r}; use relay, turn and/or notify")
+        mask |= KINDS[word]
+    if mask == 0:
+        raise RegistryError("declare at least one kind: relay, turn or notify")
+    return mask
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """What an operator registers."""
+
+    kinds: int
+    node_key: str
+    endpoints: dict[int, str]  # kind -> URI
+    credential_endpoint: str = ""  # TURN only
+    region: str = ""
+    metadata_uri: str = ""
+    commission_bps: int = 500
+
+    def ordered_endpoints(self) -> list[str]:
+        missing = [name for name, k in KINDS.items() if self.kinds & k and not self.endpoints.get(k)]
+        if missing:
+            raise RegistryError(f"give an endpoint for each declared kind (missing: {', '.join(missing)})")
+        uris = [self.endpoints[k] for k in (RELAY, TURN, NOTIFY) if self.kinds & k]
+        for uri in [*uris, self.credential_endpoint, self.metadata_uri]:
+            if len(uri) > MAX_URI:
+                raise RegistryError(f"URI longer than {MAX_URI} characters: {uri[:40]}…; use a shorter one")
+        if self.kinds & TURN and not self.credential_endpoint:
+            raise RegistryError("a TURN node needs --credential-endpoint https://… (its credential service)")
+        return uris
+
+
+@dataclass(frozen=True)
+class UnbondingEntry:
+    entry_id: int
+    node: str
+    shares: int
+    assets_wei: int
+    release_time: int
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """A node's pool, commission schedule and one account's position, read in one go."""
+
+    node: str
+    account: str
+    kinds: int
+    node_key: str
+    region: str
+    endpoints: dict[int, str]
+    eligible: bool
+    jailed: bool
+    jailed_until: int
+    last_beat: int
+    weight_wei: int
+    bonded_wei: int
+    bonded_shares: int
+    unbonding_wei: int
+    commission_bps: int
+    pending_commission_bps: int
+    commission_effective_at: int
+    account_shares: int
+    account_assets_wei: int
+    pending_rewards_wei: int
+    unbonding: tuple[UnbondingEntry, ...]
+    epochs_finalised: int
+    heartbeat_seconds: int
+
+
+class NodeRegistryClient:
+    """NodeRegistry and CLUB from a deployment manifest, acting as `sender`."""
+
+    def __init__(self, w3: Web3, manifest: Manifest, sender: Sender | None = None) -> None:
+        self.w3 = w3
+        self.registry: Contract = manifest.contract(w3, "NodeRegistry")
+        self.token: Contract = manifest.contract(w3, "ClubToken")
+        self.sender = sender
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _me(self) -> Sender:
+        if self.sender is None:
+            raise RegistryError("this action sends a transaction; give an account")
+        return self.sender
+
+    def _send(self, contract: Contract, fn_name: str, *args: Any) -> str:
+        fn = getattr(contract.functions, fn_name)(*args)
+        data = bytes.fromhex(fn._encode_transaction_data()[2:])
+        return self._me().send(str(contract.address), data)
+
+    def _ensure_allowance(self, amount: int) -> None:
+        me = to_checksum_address(self._me().address)
+        if int(self.token.functions.balanceOf(me).call()) < amount:
+            raise RegistryError(f"{me} holds less than {amount / 1e18:,.4f} CLUB; fund it first")
+        if int(self.token.functions.allowance(me, self.registry.address).call()) < amount:
+            self._send(self.token, "approve", self.registry.address, amount)
+
+    def _registered(self, node: str) -> None:
+        if int(self.registry.functions.nodes(to_checksum_address(node)).call()[0]) == 0:
+            raise RegistryError(
+                f"{node} is not a registered node; register it first (`ape run nodes register`)"
+            )
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def register(self, spec: NodeSpec, stake_wei: int) -> str:
+        """Approve (if needed) and register the sender as a node with `stake_wei` self-stake."""
+        uris = spec.ordered_endpoints()
+        minimum = int(self.registry.functions.min_self_stake_per_kind().call()) * bin(spec.kinds).count("1")
+        if stake_wei < minimum:
+            raise RegistryError(
+                f"stake at least {minimum / 1e18:,.0f} CLUB for these kinds ({spec.kinds:#x})"
+            )
+        self._ensure_allowance(stake_wei)
+        return self._send(
+            self.registry,
+            "register",
+            spec.kinds,
+            to_checksum_address(spec.node_key),
+            spec.region,
+            spec.metadata_uri,
+            uris,
+            spec.credential_endpoint,
+            spec.commission_bps,
+            stake_wei,
+        )
+
+    def stake(self, amount_wei: int) -> str:
+        """Add self-stake to the sender's own node."""
+        self._registered(self._me().address)
+        self._ensure_allowance(amount_wei)
+        return self._send(self.registry, "stake", amount_wei)
+
+    def stake_with_permit(self, account: LocalAccount, amount_wei: int, deadline: int | None = None) -> str:
+        """Stake in one transaction with an EIP-2612 permit signed by `account` (the sender's key)."""
+        self._registered(self._me().address)
+        v, r, s, deadline = self.permit_signature(account, amount_wei, deadline)
+        return self._send(self.registry, "stake_with_permit", amount_wei, deadline, v, r, s)
+
+    def delegate(self, node: str, amount_wei: int) -> str:
+        """Delegate CLUB to `node`'s pool."""
+        self._registered(node)
+        self._ensure_allowance(amount_wei)
+        return self._send(self.registry, "delegate", to_checksum_address(node), amount_wei)
+
+    def unbond(self, node: str, shares: int | None = None) -> str:
+        """Start unbonding `shares` (default: all) of the sender's shares in `node`'s pool."""
+        me = to_checksum_address(self._me().address)
+        held = int(self.registry.functions.shares(to_checksum_address(node), me).call())
+        amount = held if shares is None else shares
+        if amount == 0 or amount > held:
+            raise RegistryError(f"{me} holds {held} shares of {node}; unbond between 1 and {held}")
+        return self._send(self.registry, "unbond", to_checksum_address(node), amount)
+
+    def rebond(self, entry_id: int) -> str:
+        return self._send(self.registry, "rebond", entry_id)
+
+    def withdraw(self, entry_id: int) -> str:
+        """Withdraw a released unbonding entry."""
+        me = to_checksum_address(self._me().address)
+        entry = self.registry.functions.unbondings(me, entry_id).call()
+        if int(entry[1]) == 0:
+            raise RegistryError(f"{me} has no open unbonding entry {entry_id}; see `status`")
+        now = int(self.w3.eth.get_block("latest")["timestamp"])
+        if now < int(entry[2]):
+            raise RegistryError(
+                f"entry {entry_id} is released at {time.ctime(int(entry[2]))}; withdraw after that"
+            )
+        return self._send(self.registry, "withdraw", entry_id)
+
+    def claim(self, node: str) -> str:
+        """Claim the sender's rewards from `node` (plus the commission when the sender is the operator)."""
+        return self._send(self.registry, "claim", to_checksum_address(node))
+
+    def heartbeat(self) -> str:
+        """Sent by the node key."""
+        return self._send(self.registry, "heartbeat")
+
+    def set_commission(self, bps: int) -> str:
+        return self._send(self.registry, "set_commission", bps)
+
+    def finalize_epoch(self) -> str:
+        return self._send(self.registry, "finalize_epoch")
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def permit_signature(
+        self, account: LocalAccount, amount_wei: int, deadline: int | None = None
+    ) -> tuple[int, bytes, bytes, int]:
+        """EIP-2612 permit for the registry, signed by `account`."""
+        domain = self.token.functions.eip712Domain().call()
+        deadline = deadline or int(self.w3.eth.get_block("latest")["timestamp"]) + 3600
+        data = {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Permit": [
+                    {"name": "owner", "type": "address"},
+                    {"name": "spender", "type": "address"},
+                    {"name": "value", "type": "uint256"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                ],
+            },
+            "primaryType": "Permit",
+            "domain": {
+                "name": domain[1],
+                "version": domain[2],
+                "chainId": int(domain[3]),
+                "verifyingContract": str(domain[4]),
+            },
+            "message": {
+                "owner": account.address,
+                "spender": str(self.registry.address),
+                "value": amount_wei,
+                "nonce": int(self.token.functions.nonces(account.address).call()),
+                "deadline": deadline,
+            },
+        }
+        signed = Account.sign_message(encode_typed_data(full_message=data), account.key)
+        return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"), deadline
+
+    def sample(self, kind: int, seed: bytes, k: int) -> list[str]:
+        return [to_checksum_address(a) for a in self.registry.functions.sample(kind, seed, k).call()]
+
+    def status(self, node: str, account: str | None = None) -> NodeStatus:
+        """Pool, commission schedule, unbonding queue and pending rewards of `account` (default: the node)."""
+        reg = self.registry.functions
+        node = to_checksum_address(node)
+        who = to_checksum_address(account or node)
+        n = reg.nodes(node).call()
+        if int(n[0]) == 0:
+            raise RegistryError(f"{node} is not a registered node")
+        entries = []
+        u_assets, u_shares = int(n[12]), int(n[13])
+        for i in range(int(reg.unbonding_count(who).call())):
+            e = reg.unbondings(who, i).call()
+            if int(e[1]) == 0 or to_checksum_address(e[0]) != node:
+                continue
+            # The contract's conversion: one virtual share and one virtual wei, rounded down.
+            assets = int(e[1]) * (u_assets + 1) // (u_shares + 1)
+            entries.append(UnbondingEntry(i, node, int(e[1]), assets, int(e[2])))
+        kinds = int(n[0])
+        endpoints = {k: str(reg.endpoint(node, k).call()) for k in (RELAY, TURN, NOTIFY) if kinds & k}
+        if kinds & TURN:
+            endpoints[TURN_CREDENTIAL] = str(reg.endpoint(node, TURN_CREDENTIAL).call())
+        return NodeStatus(
+            node=node,
+            account=who,
+            kinds=kinds,
+            node_key=to_checksum_address(n[1]),
+            region=str(reg.region(node).call()),
+            endpoints=endpoints,
+            eligible=bool(reg.is_eligible(node).call()),
+            jailed=bool(n[3]),
+            jailed_until=int(n[4]),
+            last_beat=int(n[2]),
+            weight_wei=int(n[5]),
+            bonded_wei=int(n[10]),
+            bonded_shares=int(n[11]),
+            unbonding_wei=u_assets,
+            commission_bps=int(n[7]),
+            pending_commission_bps=int(n[8]),
+            commission_effective_at=int(n[9]),
+            account_shares=int(reg.shares(node, who).call()),
+            account_assets_wei=int(reg.assets_of(node, who).call()),
+            pending_rewards_wei=int(reg.pending_rewards(node, who).call()),
+            unbonding=tuple(entries),
+            epochs_finalised=int(reg.epochs_finalised().call()),
+            heartbeat_seconds=int(reg.heartbeat_seconds().call()),
+        )
