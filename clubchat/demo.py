@@ -36,6 +36,7 @@ from clubchat.chain.manifest import DEPLOYMENTS_DIR, Manifest
 from clubchat.chain.rpc import ChainConnectionError
 from clubchat.deploy.run import ApeDeployError, run_ape_deploy
 from clubchat.governance.demo_chapter import chapter_governance
+from clubchat.nodes.demo import chapter_nodes
 from clubchat.params import REPO_ROOT, WAD
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
@@ -399,6 +400,7 @@ CHAPTERS: list[Chapter] = [
     chapter_vesting,
     chapter_supply,
     chapter_governance,
+    chapter_nodes,
 ]
 
 
