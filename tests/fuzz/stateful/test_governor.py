@@ -3,7 +3,8 @@
 Rules propose (from holders above and below the threshold), vote (all three types, from
 every holder, at any time), queue, execute and cancel (from the proposer and others) any
 proposal at any time, and travel through time in steps that cross the voting delay,
-voting period, late-quorum extension, timelock delay and grace period. Every call that the
+voting period, late-quorum extension, timelock delay and grace period, or straight onto
+(or one second past) a proposal's next boundary: snapshot, deadline, eta, end of grace. Every call that the
 model says must fail is expected to revert with the model's reason.
 
 Invariants after every step, for every proposal: `state` (all eight OZ states),
@@ -18,9 +19,11 @@ from typing import Any
 
 import boa
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -77,6 +80,8 @@ class GovernorMachine(RuleBasedStateMachine):
     protocol: Any = None
     holders: dict[str, str] = {}
     weights: dict[str, int] = {}
+    # Every state the invariant saw over the whole run (the test checks the machine got far).
+    seen: set[int] = set()
 
     def __init__(self) -> None:
         super().__init__()
@@ -120,6 +125,11 @@ class GovernorMachine(RuleBasedStateMachine):
 
     # -- rules ------------------------------------------------------------------
 
+    @initialize(tip=st.integers(0, 1_000 * WAD))
+    def whale_proposes(self, tip: int) -> None:
+        """Every run starts with a proposal whose proposer alone can reach quorum."""
+        self.propose("whale", tip)
+
     @rule(who=st.sampled_from(list(HOLDINGS)), tip=st.integers(0, 1_000 * WAD))
     def propose(self, who: str, tip: int) -> None:
         proposer = self.holders[who]
@@ -145,7 +155,9 @@ class GovernorMachine(RuleBasedStateMachine):
         data=st.data(), who=st.sampled_from(list(HOLDINGS)), support=st.sampled_from([AGAINST, FOR, ABSTAIN])
     )
     def vote(self, data: st.DataObject, who: str, support: int) -> None:
-        m = data.draw(st.sampled_from(self.proposals))
+        self._vote(data.draw(st.sampled_from(self.proposals)), who, support)
+
+    def _vote(self, m: ModelProposal, who: str, support: int) -> None:
         voter = self.holders[who]
         pid = m.p.id
         with boa.env.prank(voter):
@@ -174,7 +186,9 @@ class GovernorMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.proposals)
     @rule(data=st.data())
     def queue(self, data: st.DataObject) -> None:
-        m = data.draw(st.sampled_from(self.proposals))
+        self._queue(data.draw(st.sampled_from(self.proposals)))
+
+    def _queue(self, m: ModelProposal) -> None:
         if self.state(m) != SUCCEEDED:
             with boa.reverts("governor: proposal not successful"):
                 self.gov.queue(*m.p.args())
@@ -185,7 +199,9 @@ class GovernorMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.proposals)
     @rule(data=st.data())
     def execute(self, data: st.DataObject) -> None:
-        m = data.draw(st.sampled_from(self.proposals))
+        self._execute(data.draw(st.sampled_from(self.proposals)))
+
+    def _execute(self, m: ModelProposal) -> None:
         now = _now()
         if m.eta == 0 or m.executed or m.canceled:
             reason = "governor: proposal not queued"
@@ -222,6 +238,42 @@ class GovernorMachine(RuleBasedStateMachine):
     def travel(self, seconds: int) -> None:
         boa.env.time_travel(seconds=seconds)
 
+    @precondition(lambda self: self.proposals)
+    @rule(data=st.data(), edge=st.booleans())
+    def to_next_phase(self, data: st.DataObject, edge: bool) -> None:
+        """Travel to a proposal's next boundary: exactly onto it (`edge`) or one second past it."""
+        self._to_next_phase(data.draw(st.sampled_from(self.proposals)), edge)
+
+    def _to_next_phase(self, m: ModelProposal, edge: bool) -> None:
+        now, state = _now(), self.state(m)
+        if state == PENDING:
+            target = m.snapshot
+        elif state == ACTIVE:
+            target = m.deadline
+        elif state == QUEUED:
+            target = m.eta - 1 if now < m.eta else m.eta + self.grace
+        else:
+            return
+        target += 0 if edge else 1
+        if target > now:
+            boa.env.time_travel(seconds=target - now)
+
+    @precondition(lambda self: self.proposals)
+    @rule(data=st.data())
+    def drive(self, data: st.DataObject) -> None:
+        """Take a proposal one step along the happy path (the whale votes For), so runs reach
+        Succeeded, Queued, Executed and Expired; every call is still checked against the model."""
+        m = data.draw(st.sampled_from(self.proposals))
+        state = self.state(m)
+        if state == ACTIVE and self.holders["whale"] not in m.voted:
+            self._vote(m, "whale", FOR)
+        elif state == SUCCEEDED:
+            self._queue(m)
+        elif state == QUEUED and _now() >= m.eta:
+            self._execute(m)
+        else:
+            self._to_next_phase(m, edge=False)
+
     # -- invariants -------------------------------------------------------------
 
     @invariant()
@@ -229,6 +281,7 @@ class GovernorMachine(RuleBasedStateMachine):
         for m in self.proposals:
             pid = m.p.id
             assert self.gov.state(pid) == self.state(m)
+            GovernorMachine.seen.add(self.state(m))
             assert self.gov.proposalVotes(pid) == (m.against, m.for_, m.abstain)
             assert self.gov.proposalDeadline(pid) == m.deadline
             assert self.gov.proposalSnapshot(pid) == m.snapshot
@@ -251,4 +304,11 @@ def test_governor_machine(protocol: Any) -> None:
     GovernorMachine.protocol = protocol
     GovernorMachine.holders = holders
     GovernorMachine.weights = {holders[n]: a * WAD for n, a in HOLDINGS.items()}
-    run_state_machine_as_test(GovernorMachine)
+    GovernorMachine.seen = set()
+    # A lifecycle takes about eight steps; leave room for detours (at least 50 steps per run).
+    profile = settings.default
+    run_state_machine_as_test(
+        GovernorMachine, settings=settings(profile, stateful_step_count=max(50, profile.stateful_step_count))
+    )
+    # The run must get through the whole lifecycle, not only create and fail proposals.
+    assert {ACTIVE, SUCCEEDED, QUEUED, EXECUTED} <= GovernorMachine.seen, sorted(GovernorMachine.seen)
