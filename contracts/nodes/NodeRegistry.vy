@@ -111,12 +111,12 @@ exports: (
 # CONSTANTS #
 
 # @dev Node kinds (flags) and the mask of every known kind.
-RELAY: public(constant(uint256)) = 1
-TURN: public(constant(uint256)) = 2
-NOTIFY: public(constant(uint256)) = 4
+RELAY: constant(uint256) = 1
+TURN: constant(uint256) = 2
+NOTIFY: constant(uint256) = 4
 ALL_KINDS: constant(uint256) = 7
 # @dev Not a kind: the `endpoint` key of a TURN node's credential service (https).
-TURN_CREDENTIAL: public(constant(uint256)) = 8
+TURN_CREDENTIAL: constant(uint256) = 8
 # @dev Role that may change the registry's parameters (the Timelock).
 PARAMETER_ROLE: public(constant(bytes32)) = keccak256("PARAMETER_ROLE")
 # @dev Role that may jail and slash (the Timelock now, the dispute module later).
@@ -584,7 +584,7 @@ def unbond(node: address, share_amount: uint256) -> uint256:
     held: uint256 = self.shares[node][msg.sender]
     assert held >= share_amount, "registry: not enough shares"
     self._checkpoint(node)
-    self._settle(node, msg.sender)
+    self._settle(node, msg.sender, False)
 
     bonded_assets: uint256 = self.nodes[node].bonded_assets
     bonded_shares: uint256 = self.nodes[node].bonded_shares
@@ -673,10 +673,7 @@ def claim(node: address) -> uint256:
     @return uint256 CLUB wei paid.
     """
     self._checkpoint(node)
-    self._settle(node, msg.sender)
-    amount: uint256 = self.rewards[node][msg.sender]
-    if amount > 0:
-        self.rewards[node][msg.sender] = 0
+    amount: uint256 = self._settle(node, msg.sender, True)
     if msg.sender == node:
         commission: uint256 = self.nodes[node].commission_accrued
         if commission > 0:
@@ -1126,19 +1123,27 @@ def _checkpoint(node: address):
 
 
 @internal
-def _settle(node: address, account: address):
+def _settle(node: address, account: address, pay: bool) -> uint256:
     """
-    @dev Moves `account`'s pool rewards up to the node's pool accumulator into
-         `rewards`. Must run after `_checkpoint(node)` and before its shares change.
+    @dev Brings `account`'s pool rewards up to the node's pool accumulator. Must
+         run after `_checkpoint(node)` and before its shares change. With `pay`
+         the total is returned and `rewards` cleared (no 0 -> x -> 0 store);
+         without, it is kept in `rewards`.
     """
     pool_acc: uint256 = self.nodes[node].pool_acc
     snapshot: uint256 = self.reward_snapshot[node][account]
+    stored: uint256 = self.rewards[node][account]
+    owed: uint256 = stored
     if pool_acc != snapshot:
-        held: uint256 = self.shares[node][account]
-        if held > 0:
-            # Rounds down: an account is never credited more than its share.
-            self.rewards[node][account] += held * (pool_acc - snapshot) // WAD
+        # Rounds down: an account is never credited more than its share.
+        owed += self.shares[node][account] * (pool_acc - snapshot) // WAD
         self.reward_snapshot[node][account] = pool_acc
+    if pay:
+        if stored != 0:
+            self.rewards[node][account] = 0
+    elif owed != stored:
+        self.rewards[node][account] = owed
+    return owed
 
 
 @internal
@@ -1148,7 +1153,7 @@ def _bond(node: address, account: address, amount: uint256) -> uint256:
          (the caller moves the tokens) and updates the node's weight.
     """
     self._checkpoint(node)
-    self._settle(node, account)
+    self._settle(node, account, False)
     bonded_assets: uint256 = self.nodes[node].bonded_assets
     bonded_shares: uint256 = self.nodes[node].bonded_shares
     # Rounds down: the pool keeps the remainder.
