@@ -34,6 +34,7 @@ from clubchat.chain import ManifestError, connect, load_manifest
 from clubchat.chain.anvil import Anvil, AnvilError, is_listening
 from clubchat.chain.manifest import DEPLOYMENTS_DIR, Manifest
 from clubchat.chain.rpc import ChainConnectionError
+from clubchat.client.demo_chapter import chapter_calls
 from clubchat.deploy.run import ApeDeployError, run_ape_deploy
 from clubchat.governance.demo_chapter import chapter_governance
 from clubchat.nodes.demo import chapter_nodes
@@ -401,6 +402,7 @@ CHAPTERS: list[Chapter] = [
     chapter_supply,
     chapter_governance,
     chapter_nodes,
+    chapter_calls,
 ]
 
 

@@ -1,0 +1,126 @@
+"""The demo's call chapter: nodes found only in NodeRegistry carry a real call, a mailbox and a failover.
+
+The ecosystem allocation exists to fund the network's growth, so its beneficiary
+claims what has vested and grants the first node operators their stake; anvil's
+keeper account gives them gas money. Then `clubchat.client.story.run_story` does
+the rest (register and stake, start the nodes, call, message, kill a relay, call
+again) and its report becomes the `call`, `offline` and `failover` parts of
+demo-report.json.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.table import Table
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+from web3.types import Wei
+
+from clubchat.client.story import run_story
+from clubchat.params import WAD
+
+if TYPE_CHECKING:
+    from clubchat.demo import DemoContext
+
+# Gas money for each new operator and node key, in wei.
+GAS_MONEY_WEI = WAD
+
+
+def chapter_calls(ctx: DemoContext) -> None:
+    """Calls: relays, a TURN node and notify mailboxes found only in NodeRegistry carry a real call."""
+    w3, manifest = ctx.w3, ctx.manifest
+    token = ctx.contract("ClubToken")
+    grantor = ctx.accounts["ecosystem"]
+    escrow = w3.eth.contract(
+        address=Web3.to_checksum_address(manifest.escrows["ecosystem"]),
+        abi=manifest.contracts["VestingEscrow"].abi,
+    )
+    if int(escrow.functions.claimable().call()) > 0:
+        ctx.transact(escrow.functions.claim(), grantor)
+    granted: list[tuple[str, int]] = []
+
+    def fund(address: str, club_wei: int) -> None:
+        if club_wei:
+            if int(token.functions.balanceOf(grantor).call()) < club_wei:
+                raise click.ClickException("the ecosystem allocation has not vested enough to fund the nodes")
+            ctx.transact(token.functions.transfer(Web3.to_checksum_address(address), club_wei), grantor)
+            granted.append((address, club_wei))
+        tx = w3.eth.send_transaction(
+            {
+                "from": ctx.accounts["keeper"],
+                "to": Web3.to_checksum_address(address),
+                "value": Wei(GAS_MONEY_WEI),
+            }
+        )
+        w3.eth.wait_for_transaction_receipt(tx, timeout=30)
+
+    _retire_lapsed_nodes(ctx)
+    rpc = str(getattr(w3.provider, "endpoint_uri", ""))
+    if manifest.source is None:
+        raise click.ClickException("the call story needs the manifest file the demo deployed")
+    with tempfile.TemporaryDirectory(prefix="clubchat-demo-nodes-") as tmp:
+        report = run_story(
+            rpc,
+            manifest.source,
+            Path(tmp),
+            fund,
+            say=lambda line: ctx.console.print(f"  {line}", highlight=False),
+        )
+
+    grants = Table(title="Ecosystem grants to the first node operators", title_justify="left")
+    grants.add_column("operator")
+    grants.add_column("stake (CLUB)", justify="right")
+    for address, amount in granted:
+        grants.add_row(address, f"{amount / WAD:,.0f}")
+    ctx.console.print(grants)
+
+    call, offline, failover = report["call"], report["offline"], report["failover"]
+    table = Table(title="What the call story showed", title_justify="left")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_row(
+        "rendezvous relays of Bob (from sample(RELAY, keccak(Bob), 2))", ", ".join(report["rendezvous"])
+    )
+    table.add_row("call connected", str(call["connected"]))
+    table.add_row("relay used (read from the registry)", call["relay_endpoint"])
+    table.add_row("TURN node used (read from the registry)", call["turn_endpoint"])
+    table.add_row("selected ICE candidate types", " / ".join(call["selected_candidate_types"]))
+    table.add_row("call set-up", f"{call['setup_ms']:.0f} ms")
+    table.add_row("1 MiB file SHA-256 matches", str(call["file_sha256_match"]))
+    table.add_row("offline message delivered to Carol later", str(offline["delivered"]))
+    table.add_row("failover after killing Bob's relay", f"{failover['ok']} in {failover['seconds']:.2f} s")
+    ctx.console.print(table)
+    ctx.report.update({k: v for k, v in report.items() if k in ("call", "offline", "failover", "rendezvous")})
+
+
+def _retire_lapsed_nodes(ctx: DemoContext) -> None:
+    """Let the heartbeats of nodes that run no software lapse, and poke them out of discovery.
+
+    The node-registry chapter registers operators whose endpoints are only examples.
+    Nothing keeps them alive, so an hour later they are inactive; `poke` (permissionless,
+    unpaid) takes them out of the sampling trees, so clients no longer draw them.
+    """
+    registry = ctx.contract("NodeRegistry")
+    period = int(registry.functions.heartbeat_seconds().call())
+    ctx.travel_to(ctx.now() + period + 1)
+    poked: list[str] = []
+    start, count = 0, int(registry.functions.node_count().call())
+    while start < count:
+        page, start = registry.functions.list_nodes(0, False, start, 100).call()
+        for node in page:
+            try:
+                registry.functions.poke(node).call({"from": ctx.accounts["keeper"]})
+            except ContractLogicError:
+                continue  # still eligible (it beats), or already out of the trees
+            ctx.transact(registry.functions.poke(node), ctx.accounts["keeper"])
+            poked.append(str(node))
+    ctx.console.print(
+        f"  {period // 60} minutes later {len(poked)} nodes without software have stopped beating; "
+        "a keeper poked them out of discovery.",
+        highlight=False,
+    )
+    ctx.report["lapsed_nodes_poked"] = len(poked)
