@@ -101,14 +101,16 @@ def run(contract: Any, fn: str, sender: str, *args: Any) -> Outcome:
 # Operations: tuples drawn by hypothesis, resolved against the current state when run.
 actor = st.integers(0, N_ACTORS - 1)
 target = st.integers(0, N_ACTORS)  # N_ACTORS stands for the zero address
+# None = the drawn (owner, spender); an int = pick among the pairs that have an allowance.
+pick = st.one_of(st.none(), st.integers(0, 10**6))
 share = st.one_of(st.integers(0, 100), st.just(101), st.just(1000))  # % of what is available; >100 overdraws
 ops = st.one_of(
     st.tuples(st.just("mint"), st.sampled_from([True, True, True, False]), target, st.integers(0, 10**24)),
     st.tuples(st.just("transfer"), actor, target, share),
     st.tuples(st.just("approve"), actor, target, st.one_of(st.integers(0, 10**24), st.just(MAX_UINT256))),
-    st.tuples(st.just("transferFrom"), actor, actor, target, share),
+    st.tuples(st.just("transferFrom"), actor, actor, target, share, pick),
     st.tuples(st.just("burn"), actor, share),
-    st.tuples(st.just("burnFrom"), actor, actor, share),
+    st.tuples(st.just("burnFrom"), actor, actor, share, pick),
     st.tuples(
         st.just("permit"),
         actor,
@@ -146,6 +148,14 @@ class Pair:
     def available(self, owner: str, spender: str | None = None) -> int:
         bal = self.ref.balanceOf(owner)
         return bal if spender is None else min(bal, self.ref.allowance(owner, spender))
+
+    def pair(self, owner: int, spender: int, choice: int | None) -> tuple[str, str]:
+        """(owner, spender) as drawn, or, when `choice` is set, a pair with a reference allowance."""
+        if choice is not None:
+            approved = [(o, sp) for o in self.addresses for sp in self.addresses if self.ref.allowance(o, sp)]
+            if approved:
+                return approved[choice % len(approved)]
+        return self.addr(owner), self.addr(spender)
 
     def permit_args(self, token: Any, owner_i: int, spender: str, value: int, flaw: str) -> tuple[Any, ...]:
         owner = self.actors[owner_i]
@@ -186,16 +196,18 @@ class Pair:
             _, owner, spender, amount = op
             ref, club = self.both("approve", a(owner), a(spender), amount)
         elif kind == "transferFrom":
-            _, spender, owner, to, pct = op
-            amount = self.available(a(owner), a(spender)) * pct // 100
-            ref, club = self.both("transferFrom", a(spender), a(owner), a(to), amount)
+            _, spender_i, owner_i, to, pct, choice = op
+            owner, spender = self.pair(owner_i, spender_i, choice)
+            amount = self.available(owner, spender) * pct // 100
+            ref, club = self.both("transferFrom", spender, owner, a(to), amount)
         elif kind == "burn":
             _, who, pct = op
             ref, club = self.both("burn", a(who), self.available(a(who)) * pct // 100)
         elif kind == "burnFrom":
-            _, spender, owner, pct = op
-            amount = self.available(a(owner), a(spender)) * pct // 100
-            ref, club = self.both("burn_from", a(spender), a(owner), amount, club_fn="burnFrom")
+            _, spender_i, owner_i, pct, choice = op
+            owner, spender = self.pair(owner_i, spender_i, choice)
+            amount = self.available(owner, spender) * pct // 100
+            ref, club = self.both("burn_from", spender, owner, amount, club_fn="burnFrom")
         elif kind == "permit":
             _, owner, spender, value, flaw = op
             ref = run(
