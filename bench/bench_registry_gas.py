@@ -57,6 +57,21 @@ TARGETS = {
 }
 SOURCES = ("contracts/nodes/NodeRegistry.vy", "contracts/modules/fenwick.vy", "contracts/token/ClubToken.vy")
 RESULTS = REPO_ROOT / "bench" / "results"
+NOTES = [
+    "- Growth: every tree-touching operation grows by one Fenwick level per doubling of n (about 5,400 gas:",
+    "  a cold SLOAD plus an SSTORE of one tree entry); `sample(k=3)` grows with k * log2(n) cold reads.",
+    "  withdraw, claim, finalize_epoch and the steady heartbeat do not touch the tree and stay flat.",
+    "- Claims are O(1): 30 missed epochs cost the same as one (the accumulator is read at two epochs).",
+    "- Targets missed: stake/delegate exceed 150,000 at 10,000 nodes (typical slot and worst slot 1",
+    "  both above), and claims exceed 60,000 (steady claim and an account's first claim, whose",
+    "  reward slots go from zero to non-zero). Besides the tree levels, a delegate pays a CLUB",
+    "  transferFrom and several cold pool slots (assets, shares, accumulators, the account's share",
+    "  and reward snapshot). Known levers, not done: pack two 128-bit tree entries per slot (halves",
+    "  tree writes), pack the node's accounting fields into fewer slots, pay the operator's commission",
+    "  without storing it first. The contract sits at the EIP-170 size limit, which held these back.",
+    "- register pays for its strings (endpoint, metadata), the node list, the kind slot and the pool;",
+    "  the first heartbeat inserts the node into the tree (weight 0 -> stake).",
+]
 
 
 def _addr(prefix: int, i: int) -> str:
@@ -419,6 +434,7 @@ def _report(rows: list[dict[str, Any]], env: dict[str, str]) -> None:
     ]
     for r in lat:
         md.append(f"| {r['metric']} | {r['value']:.2f} | {'<= 100' if r['target'] else ''} |")
+    md += ["", "## Reading the figures", "", *NOTES]
     md += ["", "## Environment", ""] + [f"- {k}: {v}" for k, v in env.items()] + [""]
     (RESULTS / "registry_gas.md").write_text("\n".join(md))
 
