@@ -44,7 +44,9 @@ def delegator() -> str:
     return str(boa.env.generate_address("delegator"))
 
 
-@pytest.fixture(scope="session")
+# Function scope on purpose: the funding moves treasury CLUB, and a wider scope would leak
+# that transfer into every later test that shares the session's `protocol`.
+@pytest.fixture
 def actors(token, registry, governance, operator, node_key, delegator, alice, bob, carol) -> Actors:
     """Operators and delegators holding 10M CLUB each, with the registry approved."""
     for who in (operator, delegator, alice, bob, carol):
