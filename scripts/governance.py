@@ -26,6 +26,7 @@ from rich.table import Table
 from clubchat.chain.manifest import DEPLOYMENTS_DIR, Manifest, ManifestError, load_manifest, manifest_name
 from clubchat.governance import actions as act
 from clubchat.governance import proposals as gp
+from clubchat.governance.sender import AccountSender
 from clubchat.governance.simulate import Check, forked_anvil, simulate_on
 from clubchat.governance.status import proposal_statuses, status_table
 
@@ -33,19 +34,7 @@ from clubchat.governance.status import proposal_statuses, status_table
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 
-class ApeSender:
-    """Sends through an ape account (signs locally, keystores and hardware wallets included)."""
-
-    def __init__(self, account) -> None:
-        self.account = account
-        self.address = str(account.address)
-
-    def send(self, to: str, data: bytes, value: int = 0) -> str:
-        receipt = self.account.transfer(to, value, data=data)
-        return str(receipt.txn_hash)
-
-
-def _context(provider, account, deployments: Path) -> tuple[object, Manifest, ApeSender | None]:
+def _context(provider, account, deployments: Path) -> tuple[object, Manifest, AccountSender | None]:
     network = provider.network
     try:
         manifest = load_manifest(manifest_name(network.ecosystem.name, network.name), directory=deployments)
@@ -54,10 +43,10 @@ def _context(provider, account, deployments: Path) -> tuple[object, Manifest, Ap
     w3 = provider.web3
     if account is None and network.is_dev:
         account = accounts.test_accounts[0]
-    return w3, manifest, (ApeSender(account) if account is not None else None)
+    return w3, manifest, (AccountSender(account) if account is not None else None)
 
 
-def _need(sender: ApeSender | None) -> ApeSender:
+def _need(sender: AccountSender | None) -> AccountSender:
     if sender is None:
         raise click.UsageError("pass --account <alias> (or TEST::<n> on a local chain)")
     return sender

@@ -25,6 +25,7 @@ from ape.cli import ConnectedProviderCommand, account_option
 from rich.console import Console
 
 from clubchat.chain.manifest import DEPLOYMENTS_DIR, ManifestError, load_manifest, manifest_name
+from clubchat.governance.sender import AccountSender
 from clubchat.nodes import (
     NOTIFY,
     RELAY,
@@ -37,18 +38,6 @@ from clubchat.nodes import (
 )
 
 console = Console(width=None if sys.stdout.isatty() else 160)
-
-
-class ApeSender:
-    """Sends through an ape account (keystores, hardware wallets and test accounts alike)."""
-
-    def __init__(self, account) -> None:
-        self.account = account
-        self.address = str(account.address)
-
-    def send(self, to: str, data: bytes, value: int = 0) -> str:
-        receipt = self.account.transfer(to, value, data=data)
-        return str(receipt.txn_hash)
 
 
 deployments_option = click.option(
@@ -75,7 +64,8 @@ def _client(provider, account, deployments: Path, needs_account: bool = True) ->
         account = accounts.test_accounts[0]
     if account is None and needs_account:
         raise click.UsageError("pass --account <alias> (or TEST::<n> on a local chain)")
-    return NodeRegistryClient(provider.web3, manifest, ApeSender(account) if account is not None else None)
+    sender = AccountSender(account) if account is not None else None
+    return NodeRegistryClient(provider.web3, manifest, sender)
 
 
 def _run(fn, *args):

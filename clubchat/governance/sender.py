@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from eth_utils import to_checksum_address
 from web3 import Web3
@@ -49,3 +49,19 @@ class Web3Sender:
 
 def _short(address: str) -> str:
     return f"{address[:6]}…{address[-4:]}"
+
+
+class AccountSender:
+    """Sends through an ape account object (keystores, hardware wallets, test accounts alike).
+
+    Duck-typed on `account.address` and `account.transfer(to, value, data=...)`, so this
+    module needs no ape import; the `ape run governance|nodes` scripts pass their accounts in.
+    """
+
+    def __init__(self, account: Any) -> None:
+        self.account = account
+        self.address = str(account.address)
+
+    def send(self, to: str, data: bytes, value: int = 0) -> str:
+        receipt = self.account.transfer(to, value, data=data)
+        return str(receipt.txn_hash)

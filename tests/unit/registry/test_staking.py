@@ -5,9 +5,9 @@ from __future__ import annotations
 import boa
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 
 from tests.utils.registry import RELAY, fund, register_node
+from tests.utils.signing import Domain, sign_permit
 
 WAD = 10**18
 
@@ -34,39 +34,9 @@ def test_stake_reverts(registry, relay_node, actors):
 
 
 def _permit_sig(token, owner_acct, spender, amount, deadline):
-    data = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": token.eip712Domain()[1],
-            "version": token.eip712Domain()[2],
-            "chainId": boa.env.evm.patch.chain_id,
-            "verifyingContract": str(token.address),
-        },
-        "message": {
-            "owner": owner_acct.address,
-            "spender": str(spender),
-            "value": amount,
-            "nonce": token.nonces(owner_acct.address),
-            "deadline": deadline,
-        },
-    }
-    signed = Account.sign_message(encode_typed_data(full_message=data), owner_acct.key)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+    """`owner_acct` signs a permit for `spender` with its current nonce (tests/utils/signing)."""
+    nonce = token.nonces(owner_acct.address)
+    return sign_permit(owner_acct, Domain.of(token), str(spender), amount, nonce, deadline).vrs()
 
 
 def test_stake_and_delegate_with_permit(registry, token, governance, minimum, actors):
