@@ -8,6 +8,7 @@ state between tests.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import boa
 import pytest
@@ -104,3 +105,17 @@ def emission(protocol):
 @pytest.fixture(scope="session")
 def vesting(protocol):
     return protocol["Vesting"]
+
+
+@pytest.fixture
+def fast_ice() -> Iterator[None]:
+    """aioice resends a connectivity check after 50 ms instead of 500 ms for one test (see
+    clubchat.client.call.use_fast_ice_retransmit); the module default comes back afterwards."""
+    import aioice.stun
+
+    from clubchat.client.call import use_fast_ice_retransmit
+
+    old = aioice.stun.RETRY_RTO
+    use_fast_ice_retransmit()
+    yield
+    aioice.stun.RETRY_RTO = old

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 
-from clubchat.client.call import use_fast_ice_retransmit
 from clubchat.client.discovery import NOTIFY, RELAY, rendezvous
 from clubchat.client.session import Listener, place_call
 from clubchat.node.localnet import local_network as network
@@ -19,18 +17,10 @@ from clubchat.node.localnet import register_relay
 from tests.node.harness import run
 from tests.node.process import NodeProcess
 
+pytestmark = [pytest.mark.usefixtures("fast_ice")]
+
 alice = Account.from_key("0x" + "a1" * 32)
 bob = Account.from_key("0x" + "b2" * 32)
-
-
-@pytest.fixture(autouse=True)
-def fast_ice() -> Iterator[None]:
-    import aioice.stun
-
-    old = aioice.stun.RETRY_RTO
-    use_fast_ice_retransmit()
-    yield
-    aioice.stun.RETRY_RTO = old
 
 
 def test_call_fails_over_when_a_rendezvous_relay_is_killed(tmp_path: Path) -> None:

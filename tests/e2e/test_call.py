@@ -7,31 +7,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 
-from clubchat.client.call import Call, CallError, use_fast_ice_retransmit
+from clubchat.client.call import Call, CallError
 from clubchat.client.session import Listener, place_call
 from clubchat.node.localnet import local_network as network
 from clubchat.protocol import messages as m
 from tests.node.harness import run
 
+pytestmark = [pytest.mark.usefixtures("fast_ice")]
+
 alice = Account.from_key("0x" + "a1" * 32)
 bob = Account.from_key("0x" + "b2" * 32)
 FILE_BYTES = 256 * 1024
-
-
-@pytest.fixture(autouse=True)
-def fast_ice() -> Iterator[None]:
-    import aioice.stun
-
-    old = aioice.stun.RETRY_RTO
-    use_fast_ice_retransmit()
-    yield
-    aioice.stun.RETRY_RTO = old
 
 
 def test_call_through_turn_with_file_transfer(tmp_path: Path) -> None:

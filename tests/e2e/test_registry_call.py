@@ -6,14 +6,12 @@ when the RPC goes away."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 
 from clubchat.chain import load_manifest
-from clubchat.client.call import use_fast_ice_retransmit
 from clubchat.client.discovery import NOTIFY, RELAY, TURN, RegistryDiscovery, rendezvous
 from clubchat.client.session import Listener, place_call
 from clubchat.node.chain import (
@@ -31,20 +29,10 @@ from clubchat.protocol import messages as m
 from tests.node.chain_env import WAD, chain
 from tests.node.harness import run
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fast_ice")]
 
 alice = Account.from_key("0x" + "a1" * 32)
 bob = Account.from_key("0x" + "b2" * 32)
-
-
-@pytest.fixture(autouse=True)
-def fast_ice() -> Iterator[None]:
-    import aioice.stun
-
-    old = aioice.stun.RETRY_RTO
-    use_fast_ice_retransmit()
-    yield
-    aioice.stun.RETRY_RTO = old
 
 
 def test_registered_nodes_carry_a_call_found_through_the_registry(tmp_path: Path) -> None:
