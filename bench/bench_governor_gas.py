@@ -31,6 +31,7 @@ from _harness import (
 from eth_utils import keccak
 from web3.contract import Contract
 
+from clubchat.deploy.plan import token_constructor_args
 from clubchat.params import BPS, WAD, load
 
 GOVERNANCE_DIR = REPO_ROOT / "contracts" / "governance"
@@ -126,9 +127,7 @@ def build_implementations() -> tuple[list[Implementation], Artifact]:
     club_token, club_timelock, club_governor = (compile_vyper(p) for p in ours_paths)
 
     def deploy_club_token(chain: Chain) -> Contract:
-        return chain.deploy(
-            club_token, t.name, t.symbol, t.cap_wei, t.name, t.eip712_version, sender="deployer"
-        )
+        return chain.deploy(club_token, *token_constructor_args(params), sender="deployer")
 
     def deploy_ours(chain: Chain) -> tuple[Contract, ...]:
         # The same constructor arguments as clubchat/deploy/plan.py (deploy_timelock, deploy_governance).

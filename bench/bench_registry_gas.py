@@ -39,6 +39,7 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
+from clubchat.deploy.plan import registry_constructor_args, token_constructor_args
 from clubchat.params import WAD, load
 
 SIZES = tuple(int(x) for x in os.environ.get("BENCH_REGISTRY_SIZES", "10,100,1000,10000").split(","))
@@ -143,23 +144,10 @@ def main() -> None:
         chain = Chain(url, actors)
         w3 = chain.w3
         fill = Filler(chain, url)
-        t = params.token
-        token = chain.deploy(
-            token_art, t.name, t.symbol, t.cap_wei, t.name, t.eip712_version, sender="deployer"
-        )
+        token = chain.deploy(token_art, *token_constructor_args(params), sender="deployer")
         registry = chain.deploy(
             registry_art,
-            token.address,
-            chain.latest_timestamp(),
-            r.epoch_seconds,
-            r.min_self_stake_per_kind_wei,
-            r.saturation_multiple,
-            r.unbonding_seconds,
-            r.heartbeat_seconds,
-            r.commission_max_bps,
-            r.commission_max_change_bps,
-            r.commission_delay_seconds,
-            r.finalize_tip_wei,
+            *registry_constructor_args(params, token.address, chain.latest_timestamp()),
             sender="deployer",
         )
         deployer = chain.address("deployer")

@@ -30,6 +30,7 @@ from _harness import (
 )
 from web3.contract import Contract
 
+from clubchat.deploy.plan import token_constructor_args
 from clubchat.params import WAD, load
 
 CLUB_TOKEN = REPO_ROOT / "contracts" / "token" / "ClubToken.vy"
@@ -85,7 +86,8 @@ class Implementation:
 
 def build_implementations() -> tuple[list[Implementation], Implementation | None]:
     """The two OZ baselines (always) and ClubToken (when its source exists)."""
-    t = load().token
+    params = load()
+    t = params.token
     oz = compile_solidity(SOLIDITY_SOURCES)
     # The OZ tokens use the same EIP-712 name and version "1" as ClubToken, so that with the same address
     # (same deployer nonce, see the harness) permit signatures, and hence calldata, are identical.
@@ -97,9 +99,7 @@ def build_implementations() -> tuple[list[Implementation], Implementation | None
     ]
     ours = None
     if CLUB_TOKEN.exists():
-        ours = Implementation(
-            OURS, compile_vyper(CLUB_TOKEN), True, (t.name, t.symbol, t.cap_wei, t.name, t.eip712_version)
-        )
+        ours = Implementation(OURS, compile_vyper(CLUB_TOKEN), True, token_constructor_args(params))
     return baselines, ours
 
 

@@ -53,10 +53,34 @@ def _resolve_receiver(dep: Deployment, name: str) -> str:
     return dep.treasury
 
 
+def token_constructor_args(params: Parameters) -> tuple[Any, ...]:
+    """ClubToken's constructor arguments: name, symbol, cap, EIP-712 name and version."""
+    t = params.token
+    return (t.name, t.symbol, t.cap_wei, t.name, t.eip712_version)
+
+
+def registry_constructor_args(params: Parameters, token: str, genesis_time: int) -> tuple[Any, ...]:
+    """NodeRegistry's constructor arguments: token, reward epochs from `genesis_time`, `registry:` values."""
+    r = params.registry
+    return (
+        token,
+        genesis_time,
+        r.epoch_seconds,
+        r.min_self_stake_per_kind_wei,
+        r.saturation_multiple,
+        r.unbonding_seconds,
+        r.heartbeat_seconds,
+        r.commission_max_bps,
+        r.commission_max_change_bps,
+        r.commission_delay_seconds,
+        r.finalize_tip_wei,
+    )
+
+
 def deploy_foundation(backend: Backend, params: Parameters, dep: Deployment) -> None:
     """ClubToken, Vesting (+ escrow implementation), Emission; genesis mint; minter wiring."""
-    t, g, e = params.token, params.genesis, params.emission
-    token = _get_or_deploy(backend, dep, "ClubToken", t.name, t.symbol, t.cap_wei, t.name, t.eip712_version)
+    g, e = params.genesis, params.emission
+    token = _get_or_deploy(backend, dep, "ClubToken", *token_constructor_args(params))
     escrow_impl = _get_or_deploy(backend, dep, "VestingEscrow")
     vesting = _get_or_deploy(
         backend, dep, "Vesting", backend.address(token), backend.address(escrow_impl), dep.treasury
@@ -111,22 +135,9 @@ def deploy_foundation(backend: Backend, params: Parameters, dep: Deployment) -> 
 
 def deploy_registry(backend: Backend, params: Parameters, dep: Deployment) -> Any:
     """NodeRegistry; reward epochs start at genesis. Emission mints the node share straight to it."""
-    r = params.registry
+    token = backend.address(dep.contracts["ClubToken"])
     return _get_or_deploy(
-        backend,
-        dep,
-        "NodeRegistry",
-        backend.address(dep.contracts["ClubToken"]),
-        dep.genesis_time,
-        r.epoch_seconds,
-        r.min_self_stake_per_kind_wei,
-        r.saturation_multiple,
-        r.unbonding_seconds,
-        r.heartbeat_seconds,
-        r.commission_max_bps,
-        r.commission_max_change_bps,
-        r.commission_delay_seconds,
-        r.finalize_tip_wei,
+        backend, dep, "NodeRegistry", *registry_constructor_args(params, token, dep.genesis_time)
     )
 
 

@@ -19,7 +19,7 @@ from clubchat.chain import Manifest
 from clubchat.chain.anvil import Anvil, anvil_binary, free_port
 from clubchat.chain.manifest import ContractRecord
 from clubchat.deploy.backend import EVM_VERSION, contract_path
-from clubchat.deploy.plan import Deployment, deploy_registry
+from clubchat.deploy.plan import Deployment, deploy_registry, token_constructor_args
 from clubchat.node.chain import send_tx
 from clubchat.params import load
 
@@ -122,11 +122,8 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
     try:
         deployer = Account.from_key(DEPLOYER_KEY)
         backend = Web3Backend(w3, deployer)
-        t = params.token
         dep = Deployment(treasury=deployer.address, genesis_time=backend.timestamp())
-        dep.contracts["ClubToken"] = backend.deploy(
-            "ClubToken", t.name, t.symbol, t.cap_wei, t.name, t.eip712_version
-        )
+        dep.contracts["ClubToken"] = backend.deploy("ClubToken", *token_constructor_args(params))
         registry = deploy_registry(backend, params, dep)
         first = min(r.block for r in backend.records.values())
         manifest = Manifest(
