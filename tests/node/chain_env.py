@@ -16,7 +16,7 @@ from vyper.compiler.output import build_abi_output
 from web3 import Web3
 
 from clubchat.chain import Manifest
-from clubchat.chain.anvil import Anvil, anvil_binary, free_port
+from clubchat.chain.anvil import Anvil, free_port
 from clubchat.chain.manifest import ContractRecord
 from clubchat.deploy.backend import EVM_VERSION, contract_path
 from clubchat.deploy.plan import Deployment, deploy_registry, token_constructor_args
@@ -91,33 +91,10 @@ class Chain:
         assert receipt["status"] == 1
 
 
-class BigCodeAnvil(Anvil):
-    """anvil without the EIP-170 code size limit.
-
-    NodeRegistry's runtime code is 24,509 bytes and its immutables add 32 bytes each at deploy
-    time, which passes 24,576: a stock anvil refuses it (CreateContractSizeLimit). Until the
-    registry shrinks, the node/client chain tests lift the limit; they test the node, not that.
-    """
-
-    def start(self) -> Web3:
-        real = anvil_binary()
-        wrapper = Path(self.log_path or "/tmp").parent / f"anvil-nolimit-{self.port}.sh"
-        wrapper.write_text(f'#!/bin/sh\nexec "{real}" --disable-code-size-limit "$@"\n')
-        wrapper.chmod(0o755)
-        import clubchat.chain.anvil as anvil_mod
-
-        original = anvil_mod.anvil_binary
-        anvil_mod.anvil_binary = lambda: wrapper
-        try:
-            return super().start()
-        finally:
-            anvil_mod.anvil_binary = original
-
-
 @contextmanager
 def chain(tmp_path: Path) -> Iterator[Chain]:
     params = load()
-    node = BigCodeAnvil(free_port(), log_path=tmp_path / "anvil.log")
+    node = Anvil(free_port(), log_path=tmp_path / "anvil.log")
     w3 = node.start()
     try:
         deployer = Account.from_key(DEPLOYER_KEY)
