@@ -7,19 +7,28 @@ NOTIFY mailbox when the recipient is offline), `ack`s for stored envelopes and, 
 `get-turn-credentials`. Every refused frame is answered with `{"type": "error", "code", "reason"}`;
 frames above twice the size limit make websockets close the connection with 1009.
 
-Isolation: frames are written to a connection without awaiting it (into its transport buffer, which
-the event loop flushes), so a slow or hostile client can never block another client's messages; a
-client whose unsent buffer passes `max_buffered_bytes` is disconnected (1013) and the sender told
-(or the envelope goes to the mailbox). Writing synchronously keeps frames in order and costs no
-task switch per frame: forwarding throughput is what a relay is for.
+Isolation: frames are queued on a connection without awaiting it (into websockets' Sans-I/O
+protocol, which one callback per event-loop iteration writes to the transport), so a slow or hostile
+client can never block another client's messages; a client whose unsent data passes
+`max_buffered_bytes` is disconnected (1013) and the sender told (or the envelope goes to the
+mailbox). Queuing synchronously keeps frames in order and costs no task switch per frame, and
+writing each connection's frames of one loop iteration with one `send()` (a sender's burst of
+envelopes and their `sent` acks) saves a system call per frame: forwarding throughput is what a
+relay is for. The frames themselves are never merged, delayed past the current iteration or
+reordered; websockets' own writes (pongs, close) flush the queued frames first.
+
+Hot path: an envelope is validated with exactly the checks of `decode_frame` but without building
+dataclasses (`validate_frame`), and forwarded as the text the sender sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+import typing
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,6 +92,8 @@ class _Conn:
     handed: set[tuple[str, str]] = field(default_factory=set)  # (sender, id) stored envelopes handed out
     expires: int = 0
     stats: Counter[str] = field(default_factory=Counter)
+    unsent: int = 0  # bytes queued in the websockets protocol, not yet handed to the transport
+    dirty: bool = False  # queued for the end-of-iteration flush
 
 
 class RelayServer:
@@ -110,6 +121,8 @@ class RelayServer:
         self._closing: set[asyncio.Future[None]] = set()
         self._http_nonces: dict[str, float] = {}  # nonce -> expiry; insertion-ordered
         self._uri: str | None = config.public_uri
+        self._dirty: list[_Conn] = []  # connections with queued frames, flushed once per iteration
+        self._flush_handle: asyncio.Handle | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -266,25 +279,48 @@ class RelayServer:
         self._push(conn, m.encode(challenge))
 
     def _push(self, conn: _Conn, text: str) -> bool:
-        """Write a frame to `conn` now; False (and `conn` is being closed) when it is not reading.
+        """Queue a frame for `conn`; False (and `conn` is being closed) when it is not reading.
 
-        Uses websockets' Sans-I/O layer (`protocol.send_text` + `data_to_send`) and the transport
-        directly: no await, hence no interleaving with other writers and no task hop per frame.
+        Uses websockets' Sans-I/O layer (`protocol.send_text`): no await, hence no interleaving with
+        other writers and no task hop per frame. `_flush` hands the queued bytes to the transport
+        at the end of this event-loop iteration (websockets' own writes flush them earlier).
         """
         ws = conn.ws
         if ws.protocol.state is not State.OPEN:
             return False
-        if ws.transport.get_write_buffer_size() > self.config.max_buffered_bytes:
+        if ws.transport.get_write_buffer_size() + conn.unsent > self.config.max_buffered_bytes:
             self.stats["slow-consumer-closed"] += 1
             self._forget(conn)
             task = asyncio.ensure_future(ws.close(1013, "not reading fast enough"))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
             return False
-        ws.protocol.send_text(text.encode())
-        for data in ws.protocol.data_to_send():
-            ws.transport.write(data)
+        data = text.encode()
+        ws.protocol.send_text(data)
+        conn.unsent += len(data)
+        if not conn.dirty:
+            conn.dirty = True
+            self._dirty.append(conn)
+            if self._flush_handle is None:
+                self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
         return True
+
+    def _flush(self) -> None:
+        """Write every dirty connection's queued frames, one transport write each."""
+        self._flush_handle = None
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:  # bound: connections pushed to during one loop iteration
+            conn.dirty = False
+            conn.unsent = 0
+            ws = conn.ws
+            if ws.protocol.state is not State.OPEN:
+                # Closing: websockets' own writer knows how to end the stream (EOF, close).
+                with contextlib.suppress(OSError):
+                    ws.send_data()
+                continue
+            chunks = ws.protocol.data_to_send()  # frames only: no end-of-stream while OPEN
+            if chunks:
+                ws.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
     async def _close(self, conn: _Conn, code: int, reason: str) -> None:
         """Close; frames pushed before (e.g. the error that explains why) are already written."""
@@ -336,7 +372,7 @@ class RelayServer:
             self._error(conn, "too-large", f"frames are limited to {self.config.max_frame_bytes} bytes")
             return True
         try:
-            frame = m.decode_frame(raw, m.CLIENT_FRAMES)
+            obj = m.validate_frame(raw, m.CLIENT_FRAMES)  # raw is text now: binary is malformed
         except m.ProtocolError as exc:
             self._error(conn, exc.code, exc.reason, exc.id)
             return True
@@ -345,12 +381,17 @@ class RelayServer:
             await self._close(conn, 1008, "sign-in expired")
             return False
         try:
+            if obj["type"] == "envelope":  # the hot path: no message objects, the text as sent
+                if conn.address is None:
+                    self._error(conn, "unauthenticated")
+                elif not self._forward(conn, obj, typing.cast(str, raw), now):
+                    await self._store(conn, obj, typing.cast(str, raw), now)
+                return True
+            frame = m.frame_from_object(obj)
             if isinstance(frame, m.SignIn):
                 await self._sign_in(conn, frame, now)
             elif conn.address is None:
                 self._error(conn, "unauthenticated")
-            elif isinstance(frame, m.Envelope):
-                await self._envelope(conn, frame, raw if isinstance(raw, str) else m.encode(frame), now)
             elif isinstance(frame, m.Ack):
                 await self._ack(conn, frame)
             elif isinstance(frame, m.GetTurnCredentials):
@@ -404,35 +445,44 @@ class RelayServer:
                 conn.handed.add((str(env["from"]).lower(), str(env["id"])))
                 self.stats["mailbox-delivered"] += 1
 
-    async def _envelope(self, conn: _Conn, env: m.Envelope, raw: str, now: float) -> None:
-        sender = env.sender.lower()
+    def _forward(self, conn: _Conn, env: dict[str, Any], raw: str, now: float) -> bool:
+        """Sender and replay checks, then forward a validated envelope (`validate_frame`'s object,
+        `raw` its text) to the recipient's connections. False when nobody took it: try `_store`."""
+        id: str = env["id"]
+        sender = env["from"].lower()
         if sender != conn.address:
-            self._error(conn, "spoofed-sender", id=env.id)
-            return
-        if self.replay.seen(sender, env.id, now):
-            self._error(conn, "replayed", id=env.id)
-            return
+            self._error(conn, "spoofed-sender", id=id)
+            return True
+        if self.replay.seen(sender, id, now):
+            self._error(conn, "replayed", id=id)
+            return True
         delivered = False
-        for target in list(self.clients.get(env.to.lower(), ())):
+        for target in tuple(self.clients.get(env["to"].lower(), ())):  # a copy: _push may drop one
             if target is not conn and self._push(target, raw):
                 delivered = True
-        if delivered:
-            self.replay.remember(sender, env.id, now)
-            self.stats["forwarded"] += 1
-            # == m.encode(m.Sent(id, "delivered")); the id matched ID_PATTERN, so it needs no escaping
-            self._push(conn, '{"type":"sent","id":"' + env.id + '","status":"delivered"}')
-            return
-        if self.mailbox is None or env.payload.TYPE in m.SIGNALING_TYPES:
+        if not delivered:
+            return False
+        self.replay.remember(sender, id, now)
+        self.stats["forwarded"] += 1
+        # == m.encode(m.Sent(id, "delivered")); the id matched ID_PATTERN, so it needs no escaping
+        self._push(conn, '{"type":"sent","id":"' + id + '","status":"delivered"}')
+        return True
+
+    async def _store(self, conn: _Conn, env: dict[str, Any], raw: str, now: float) -> None:
+        """An envelope nobody connected took: into the mailbox (NOTIFY nodes), else `offline`."""
+        id: str = env["id"]
+        if self.mailbox is None or env["payload"]["type"] in m.SIGNALING_TYPES:
             # Signaling is only useful live: an offer stored for later would ring a stale call.
-            self._error(conn, "offline", id=env.id)
+            self._error(conn, "offline", id=id)
             return
-        result = await self.mailbox.store(env.to, sender, env.id, raw)
+        sender = env["from"].lower()
+        result = await self.mailbox.store(env["to"], sender, id, raw)
         if result == "full":
-            self._error(conn, "mailbox-full", id=env.id)
+            self._error(conn, "mailbox-full", id=id)
             return
-        self.replay.remember(sender, env.id, now)
+        self.replay.remember(sender, id, now)
         self.stats["stored"] += 1
-        self._push(conn, m.encode(m.Sent(id=env.id, status="stored")))
+        self._push(conn, m.encode(m.Sent(id=id, status="stored")))
 
     async def _ack(self, conn: _Conn, ack: m.Ack) -> None:
         assert conn.address is not None

@@ -105,66 +105,121 @@ def _tagged_union(hint: Any) -> dict[str, type] | None:
     return {a.TYPE: a for a in args}
 
 
-def _check_str(value: Any, where: str, meta: dict[str, Any]) -> str:
+class _Bad(Exception):
+    """Internal: a decoder rejected a value. `detail` follows the path (" must be a string",
+    ".type must be 'offer'"); parents prepend their key on the way out, so the happy path never
+    builds a path string (the relay validates every frame)."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        self.path: list[str] = []  # innermost segment first
+
+    def text(self, where: str) -> str:
+        return where + "".join(reversed(self.path)) + self.detail
+
+
+def _check_str(value: Any, meta: dict[str, Any]) -> str:
     if not isinstance(value, str):
-        raise DecodeError(f"{where} must be a string")
+        raise _Bad(" must be a string")
     max_len = meta.get("max_len")
     if max_len is not None and len(value) > max_len:
-        raise DecodeError(f"{where} is longer than {max_len} characters")
+        raise _Bad(f" is longer than {max_len} characters")
     min_len = meta.get("min_len")
     if min_len is not None and len(value) < min_len:
-        raise DecodeError(f"{where} is shorter than {min_len} characters")
+        raise _Bad(f" is shorter than {min_len} characters")
     pattern = meta.get("pattern")
     if pattern is not None and not pattern.fullmatch(value):
-        raise DecodeError(f"{where} does not match {pattern.pattern}")
+        raise _Bad(f" does not match {pattern.pattern}")
     return value
 
 
-Decoder = Callable[[Any, str], Any]
-_DECODERS: dict[type, Decoder] = {}
+Decoder = Callable[[Any], Any]
+# (class, build) -> decoder. build=False gives a validator: the same checks, but it returns the JSON
+# value itself instead of building dataclasses (for a relay that forwards the text unchanged).
+_DECODERS: dict[tuple[type, bool], Decoder] = {}
 
 
-def _compile(hint: Any, meta: dict[str, Any]) -> Decoder:
+def _unique(items: list[Any]) -> bool:
+    try:
+        return len(set(items)) == len(items)
+    except TypeError:  # unhashable JSON objects in validate mode; bound: max_items of the field
+        return all(a != b for i, a in enumerate(items) for b in items[i + 1 :])
+
+
+def _compile(hint: Any, meta: dict[str, Any], build: bool = True) -> Decoder:
     """A decoder for `hint` with the field constraints `meta`, built once per field (the relay decodes
-    every frame, so no type reflection happens per value)."""
+    every frame, so no type reflection happens per value). With `build` False it only validates."""
     optional, inner = _is_optional(hint)
     if optional:
-        dec = _compile(inner, meta)
+        dec = _compile(inner, meta, build)
 
-        def optional_value(value: Any, where: str) -> Any:
-            return None if value is None else dec(value, where)
+        def optional_value(value: Any) -> Any:
+            return None if value is None else dec(value)
 
         return optional_value
     variants = _tagged_union(hint)
     if variants is not None:
         names = ", ".join(variants)
+        resolved: dict[str, Decoder] = {}  # tag -> decoder, filled on first use (recursion-safe)
 
-        def tagged(value: Any, where: str) -> Any:
+        def tagged(value: Any) -> Any:
             tag = value.get("type") if isinstance(value, dict) else None
-            cls = variants.get(tag) if isinstance(tag, str) else None
-            if cls is None:
-                raise DecodeError(f"{where}.type must be one of {names}")
-            return _object_decoder(cls)(value, where)
+            if not isinstance(tag, str):
+                raise _Bad(f".type must be one of {names}")
+            dec = resolved.get(tag)
+            if dec is None:
+                cls = variants.get(tag)
+                if cls is None:
+                    raise _Bad(f".type must be one of {names}")
+                dec = resolved[tag] = _object_decoder(cls, build)
+            return dec(value)
 
         return tagged
     if hint is str:
-        return lambda value, where: _check_str(value, where, meta)
+        if not any(meta.get(k) is not None for k in ("max_len", "min_len", "pattern")):
+
+            def plain_str(value: Any) -> str:
+                if not isinstance(value, str):
+                    raise _Bad(" must be a string")
+                return value
+
+            return plain_str
+        max_len: int | None = meta.get("max_len")
+        pattern: re.Pattern[str] | None = meta.get("pattern")
+        if meta.get("min_len") is None and pattern is None and max_len is not None:
+
+            def short_str(value: Any) -> str:  # the common case: a length limit only
+                if isinstance(value, str) and len(value) <= max_len:
+                    return value
+                return _check_str(value, meta)  # raises with the precise reason
+
+            return short_str
+        if meta.get("min_len") is None and max_len is None and pattern is not None:
+            fullmatch = pattern.fullmatch
+
+            def pattern_str(value: Any) -> str:  # ids and addresses: a pattern only
+                if isinstance(value, str) and fullmatch(value):
+                    return value
+                return _check_str(value, meta)
+
+            return pattern_str
+        return lambda value: _check_str(value, meta)
     if hint is int:
         lo, hi = meta.get("minimum"), meta.get("maximum")
 
-        def integer(value: Any, where: str) -> int:
+        def integer(value: Any) -> int:
             if type(value) is not int:  # a bool is not an integer here
-                raise DecodeError(f"{where} must be an integer")
+                raise _Bad(" must be an integer")
             if (lo is not None and value < lo) or (hi is not None and value > hi):
-                raise DecodeError(f"{where} must be within [{lo}, {hi}]")
+                raise _Bad(f" must be within [{lo}, {hi}]")
             return value
 
         return integer
     if hint is bool:
 
-        def boolean(value: Any, where: str) -> bool:
+        def boolean(value: Any) -> bool:
             if not isinstance(value, bool):
-                raise DecodeError(f"{where} must be a boolean")
+                raise _Bad(" must be a boolean")
             return value
 
         return boolean
@@ -173,75 +228,102 @@ def _compile(hint: Any, meta: dict[str, Any]) -> Decoder:
         allowed = get_args(hint)
         shown = ", ".join(map(str, allowed))
 
-        def literal(value: Any, where: str) -> Any:
+        def literal(value: Any) -> Any:
             if not isinstance(value, str) or value not in allowed:
-                raise DecodeError(f"{where} must be one of {shown}")
+                raise _Bad(f" must be one of {shown}")
             return value
 
         return literal
     if origin is tuple:
-        item = _compile(get_args(hint)[0], {})
+        item = _compile(get_args(hint)[0], {}, build)
         max_items, min_items, unique = meta.get("max_items"), meta.get("min_items"), meta.get("unique")
 
-        def items(value: Any, where: str) -> tuple[Any, ...]:
+        def items(value: Any) -> Any:
             if not isinstance(value, list):
-                raise DecodeError(f"{where} must be a list")
+                raise _Bad(" must be a list")
             if max_items is not None and len(value) > max_items:
-                raise DecodeError(f"{where} has more than {max_items} items")
+                raise _Bad(f" has more than {max_items} items")
             if min_items is not None and len(value) < min_items:
-                raise DecodeError(f"{where} has fewer than {min_items} items")
-            out = tuple(item(v, f"{where}[{i}]") for i, v in enumerate(value))
-            if unique and len(set(out)) != len(out):
-                raise DecodeError(f"{where} has duplicate items")
-            return out
+                raise _Bad(f" has fewer than {min_items} items")
+            out = []
+            for i, v in enumerate(value):  # bound: max_items, checked above
+                try:
+                    out.append(item(v))
+                except _Bad as bad:
+                    bad.path.append(f"[{i}]")
+                    raise
+            if unique and not _unique(out):
+                raise _Bad(" has duplicate items")
+            return tuple(out) if build else value
 
         return items
     if dataclasses.is_dataclass(hint):
         cls = typing.cast(type, hint)
-        return lambda value, where: _object_decoder(cls)(value, where)
+        return lambda value: _object_decoder(cls, build)(value)
     if hint is typing.Any:
-        return lambda value, where: value
+        return lambda value: value
     raise TypeError(f"codec: unsupported field type {hint!r}")  # a definition bug, not input
 
 
-def _object_decoder(cls: type) -> Decoder:
-    cached = _DECODERS.get(cls)
+def _object_decoder(cls: type, build: bool = True) -> Decoder:
+    cached = _DECODERS.get((cls, build))
     if cached is not None:
         return cached
     flds = fields_of(cls)
     const = getattr(cls, "TYPE", None)
     known = frozenset({f.key for f in flds} | ({"type"} if const is not None else set()))
-    plan = [(f.name, f.key, f.required, _compile(f.hint, f.meta)) for f in flds]
+    plan = [(f.name, f.key, f.required, _compile(f.hint, f.meta, build)) for f in flds]
 
-    def decode(obj: Any, where: str) -> Any:
+    def decode(obj: Any) -> Any:
         if not isinstance(obj, dict):
-            raise DecodeError(f"{where} must be a JSON object")
+            raise _Bad(" must be a JSON object")
         if const is not None and obj.get("type") != const:
-            raise DecodeError(f"{where}.type must be {const!r}")
+            raise _Bad(f".type must be {const!r}")
         if not known.issuperset(obj):
             extra = sorted(str(k) for k in obj if k not in known)
-            raise DecodeError(f"{where} has unknown key {extra[0]!r}")
+            raise _Bad(f" has unknown key {extra[0]!r}")
         kwargs: dict[str, Any] = {}
-        for name, key, required, dec in plan:
+        for name, key, required, dec in plan:  # bound: the class's fields
             if key in obj:
-                kwargs[name] = dec(obj[key], where + "." + key)
+                try:
+                    value = dec(obj[key])
+                except _Bad as bad:
+                    bad.path.append("." + key)
+                    raise
+                if build:
+                    kwargs[name] = value
             elif required:
-                raise DecodeError(f"{where} is missing {key!r}")
-        return cls(**kwargs)
+                raise _Bad(f" is missing {key!r}")
+        return cls(**kwargs) if build else obj
 
-    _DECODERS[cls] = decode
+    _DECODERS[(cls, build)] = decode
     return decode
 
 
 def decode_value(value: Any, hint: Any, where: str) -> Any:
     """Strictly decode `value` as the type `hint` (a message class, a union of them, ...)."""
-    return _compile(hint, {})(value, where)
+    try:
+        return _compile(hint, {})(value)
+    except _Bad as bad:
+        raise DecodeError(bad.text(where)) from None
 
 
 def decode_object(cls: type[T], obj: Any, where: str = "") -> T:
     """Strictly decode the JSON object `obj` into message class `cls`."""
-    result: T = _object_decoder(cls)(obj, where or cls.__name__)
+    try:
+        result: T = _object_decoder(cls)(obj)
+    except _Bad as bad:
+        raise DecodeError(bad.text(where or cls.__name__)) from None
     return result
+
+
+def validate_object(cls: type, obj: Any, where: str = "") -> None:
+    """Exactly the checks of `decode_object`, without building the message (cheaper: for code that
+    only forwards a validated JSON text and reads a few keys of `obj`)."""
+    try:
+        _object_decoder(cls, build=False)(obj)
+    except _Bad as bad:
+        raise DecodeError(bad.text(where or cls.__name__)) from None
 
 
 def encode_object(msg: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from clubchat.protocol.codec import (
     encode_object,
     object_schema,
     spec,
+    validate_object,
 )
 
 # Wire limits that are part of the protocol (a relay may be stricter, never looser).
@@ -374,6 +375,37 @@ def decode_frame(text: str | bytes, allowed: tuple[str, ...] | None = None) -> F
         id = obj.get("id")
         ok_id = id if isinstance(id, str) and _ID.fullmatch(id) else None
         raise ProtocolError("malformed", str(exc)[:MAX_REASON_CHARS], ok_id) from None
+
+
+def validate_frame(text: str | bytes, allowed: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """`decode_frame`'s checks and errors, but returns the parsed JSON object instead of a message.
+
+    For a forwarder: it passes the validated text on unchanged and reads only a few keys (`type`,
+    `id`, `from`, `to`, `payload.type`), so building dataclasses it never uses would be waste.
+    """
+    obj = _loads(text)
+    if not isinstance(obj, dict):
+        raise ProtocolError("malformed", "a frame is a JSON object")
+    kind = obj.get("type")
+    cls = FRAME_CLASSES.get(kind) if isinstance(kind, str) else None
+    if cls is None or (allowed is not None and kind not in allowed):
+        shown = repr(kind)[:40]
+        raise ProtocolError("unknown-type", f"frame type {shown} is not accepted here")
+    try:
+        validate_object(cls, obj)
+    except DecodeError as exc:
+        id = obj.get("id")
+        ok_id = id if isinstance(id, str) and _ID.fullmatch(id) else None
+        raise ProtocolError("malformed", str(exc)[:MAX_REASON_CHARS], ok_id) from None
+    return obj
+
+
+def frame_from_object(obj: dict[str, Any]) -> Frame:
+    """The message of a JSON object that `validate_frame` accepted."""
+    try:
+        return decode_object(FRAME_CLASSES[obj["type"]], obj)
+    except DecodeError as exc:  # not after validate_frame: same checks
+        raise ProtocolError("malformed", str(exc)[:MAX_REASON_CHARS]) from None
 
 
 def decode_payload(obj: Any) -> Payload:

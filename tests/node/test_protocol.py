@@ -246,3 +246,40 @@ def test_committed_schema_is_current() -> None:
     """clubchat/protocol/schema.json is what `python -m clubchat.protocol` prints (regenerate it)."""
     path = Path(m.__file__).parent / "schema.json"
     assert json.loads(path.read_text()) == SCHEMA
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(EXAMPLES).flatmap(lambda msg: _mutations(json.loads(m.encode(msg)))))
+def test_validate_frame_agrees_with_decode_frame(obj: Any) -> None:
+    """The relay's hot path (`validate_frame`) accepts and refuses exactly what `decode_frame` does,
+    with the same code, reason and id, and hands back the parsed object."""
+    text = json.dumps(obj)
+    try:
+        decoded = m.decode_frame(text, m.CLIENT_FRAMES)
+        refused = None
+    except m.ProtocolError as exc:
+        refused = (exc.code, exc.reason, exc.id)
+    try:
+        validated = m.validate_frame(text, m.CLIENT_FRAMES)
+        assert refused is None, refused
+        assert validated == obj
+        assert m.frame_from_object(validated) == decoded
+    except m.ProtocolError as exc:
+        assert (exc.code, exc.reason, exc.id) == refused
+
+
+def test_decode_error_names_the_full_path() -> None:
+    bad = json.loads(m.encode(EXAMPLES[5]))  # a candidate envelope
+    bad["payload"]["candidates"][0]["sdpMLineIndex"] = True
+    for decode in (m.decode_frame, m.validate_frame):
+        with pytest.raises(m.ProtocolError) as exc:
+            decode(json.dumps(bad))
+        assert exc.value.reason == "Envelope.payload.candidates[0].sdpMLineIndex must be an integer"
+        assert exc.value.id == "a-3"
+    bad["payload"]["options"] = ["audio", "audio"]
+    bad["payload"]["type"] = "offer"
+    del bad["payload"]["candidates"]
+    bad["payload"]["sdp"] = "v=0"
+    with pytest.raises(m.ProtocolError) as exc:
+        m.validate_frame(json.dumps(bad))
+    assert exc.value.reason == "Envelope.payload.options has duplicate items"

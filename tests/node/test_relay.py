@@ -399,3 +399,34 @@ def test_slow_consumer_is_cut_off_without_hurting_others() -> None:
             await c.close()
 
     run(scenario())
+
+
+def test_frames_of_one_loop_iteration_go_out_in_order_with_one_write() -> None:
+    async def scenario() -> None:
+        async with relay() as server:
+            b = await Raw.open(server.uri)
+            await b.sign_in(bob)
+            (conn,) = server.clients[bob.address.lower()]
+            writes: list[bytes] = []
+            write = conn.ws.transport.write
+
+            def counting_write(data: bytes | bytearray | memoryview) -> None:
+                writes.append(bytes(data))
+                write(data)
+
+            conn.ws.transport.write = counting_write  # type: ignore[method-assign]
+            texts = [m.error_frame("internal", f"frame {i}") for i in range(5)]
+            for t in texts:  # one synchronous burst, as a sender's batch of envelopes is
+                assert server._push(conn, t)
+            assert writes == []  # queued in the websockets protocol, not yet written
+            assert [await b.obj() for _ in texts] == [json.loads(t) for t in texts]
+            assert len(writes) == 1
+            # websockets' own writes (here a ping) flush what is queued first, so order holds
+            server._push(conn, texts[0])
+            pong = await conn.ws.ping()
+            assert [w[0] for w in writes[1:]] == [0x81, 0x89]  # FIN+text, then FIN+ping
+            assert await b.obj() == json.loads(texts[0])
+            await asyncio.wait_for(pong, 5)
+            await b.close()
+
+    run(scenario())
