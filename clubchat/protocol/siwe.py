@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from eth_account import Account
+from coincurve import PublicKey
 from eth_account.messages import _hash_eip191_message, encode_defunct
-from eth_utils import is_checksum_address, to_checksum_address
+from eth_utils import is_checksum_address, keccak, to_checksum_address
 
 STATEMENT = "Sign in to a Club Chat node."
 CLOCK_SKEW_SECONDS = 60
@@ -163,13 +163,22 @@ def check_binding(msg: SiweMessage, *, uri: str, chain_id: int, nonce: str, now:
 
 
 def recover_signer(text: str, signature: bytes) -> str | None:
-    """The EOA that produced an EIP-191 signature of `text`, or None if it is not a valid one."""
+    """The EOA that produced an EIP-191 signature of `text`, or None if it is not a valid one.
+
+    Uses libsecp256k1 (coincurve) for the public-key recovery: ~0.1 ms instead of eth_keys'
+    pure-Python ~10-25 ms, so a relay can verify sign-ins on its event loop. Same acceptance as
+    eth_keys' pure-Python recovery (tests/node/test_siwe.py compares them on edited signatures).
+    """
     if len(signature) != 65 or signature[64] not in (0, 1, 27, 28):  # no EIP-155-style v values
         return None
+    v = signature[64] - 27 if signature[64] >= 27 else signature[64]
     try:
-        return str(Account.recover_message(encode_defunct(text=text), signature=signature))
-    except Exception:  # eth_keys raises several types for invalid points / v values
+        public = PublicKey.from_signature_and_message(
+            signature[:64] + bytes((v,)), sign_in_hash(text), hasher=None
+        )
+    except ValueError:  # r or s out of range, or no curve point recovers
         return None
+    return str(to_checksum_address(keccak(public.format(compressed=False)[1:])[12:]))
 
 
 async def verify_sign_in(

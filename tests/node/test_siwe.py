@@ -7,6 +7,8 @@ import asyncio
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clubchat.protocol import siwe
 
@@ -133,3 +135,53 @@ def test_nonces_are_fresh_and_long_enough() -> None:
     nonces = {siwe.new_nonce() for _ in range(1000)}
     assert len(nonces) == 1000
     assert all(len(n) == 17 and n.isalnum() for n in nonces)
+
+
+_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141  # secp256k1 group order
+
+
+def _pure_python_recover(text: str, signature: bytes) -> str | None:
+    """Reference: eth_keys' pure-Python backend (what the relay used before coincurve)."""
+    from eth_keys.backends.native import NativeECCBackend
+    from eth_keys.datatypes import Signature
+
+    if len(signature) != 65 or signature[64] not in (0, 1, 27, 28):
+        return None
+    v = signature[64] - 27 if signature[64] >= 27 else signature[64]
+    try:
+        sig = Signature(signature[:64] + bytes((v,)), backend=NativeECCBackend())
+        return str(sig.recover_public_key_from_msg_hash(siwe.sign_in_hash(text)).to_checksum_address())
+    except Exception:
+        return None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    key=st.integers(1, _N - 1),
+    text=st.text(max_size=40),
+    edit=st.sampled_from(["none", "v27", "high-s", "r0", "s0", "s>=n", "flip", "v2"]),
+    at=st.integers(0, 63),
+)
+def test_coincurve_recovery_matches_pure_python(key: int, text: str, edit: str, at: int) -> None:
+    account = Account.from_key(key.to_bytes(32, "big"))
+    sig = bytearray(_sign(text, account))  # r || s || v(27/28)
+    s = int.from_bytes(sig[32:64], "big")
+    if edit == "v27":
+        sig[64] -= 27
+    elif edit == "high-s":  # the malleable twin: same signer, other parity
+        sig[32:64] = (_N - s).to_bytes(32, "big")
+        sig[64] = 55 - sig[64]  # 27 <-> 28
+    elif edit == "r0":
+        sig[:32] = bytes(32)
+    elif edit == "s0":
+        sig[32:64] = bytes(32)
+    elif edit == "s>=n":
+        sig[32:64] = (_N + s % 2**32).to_bytes(32, "big")
+    elif edit == "flip":
+        sig[at] ^= 0x01
+    elif edit == "v2":
+        sig[64] = 2
+    expected = _pure_python_recover(text, bytes(sig))
+    assert siwe.recover_signer(text, bytes(sig)) == expected
+    if edit in ("none", "v27", "high-s"):
+        assert expected == account.address
