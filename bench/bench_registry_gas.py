@@ -5,7 +5,7 @@ bench/results/registry_gas.json and bench/results/registry_gas.md. Not a test: n
 
 How the registry is filled: real transactions on a private anvil (bench/_harness.anvil). Every node
 is a distinct operator that receives CLUB (mint), approves, registers (RELAY, 1.5x the minimum
-self-stake) and whose node key sends a heartbeat, so every node sits in the Fenwick tree exactly as
+self-stake) and whose node key sends a heartbeat, so every node sits in the RELAY sum tree exactly as
 on a live chain. To be quick the filling transactions are sent as JSON-RPC batches from
 auto-impersonated accounts and mined up to 1,000 per block (anvil's block gas limit is raised for
 that; it does not change any transaction's gas). The measured operations are then sent one by one,
@@ -13,9 +13,12 @@ each in its own block, from the state reached at each n, inside an anvil snapsho
 afterwards, so every measurement starts from the same state. Gas is the receipt's gasUsed (21,000
 intrinsic included); `sample(k=3)` is measured with eth_estimateGas of the view call.
 
-Which node is measured: node #1, the first registered. Its Fenwick slot (1) has the longest update
-path of all slots (one write per power of two up to the tree span), so stake / delegate / unbond /
-slash figures are the worst case over nodes of the same weight.
+Which nodes are measured: node #1 (the first registered) and the middle node #(n/2 + 1). In the 8-ary
+sum tree every slot's update path has the same length (one word per level), so the two agree up to
+which words are already warm; a delegation is a first delegation of that delegator to that node (its
+account word goes from zero to non-zero), plus a second delegation to the same node. Claims are
+measured for the operator (rewards + commission) and for a delegator, after 1 and after 30 epochs
+the node does not touch; "first ever" is the account's first claim.
 """
 
 from __future__ import annotations
@@ -47,16 +50,23 @@ RELAY = 1
 BATCH = 1_000
 FILL_GAS = 1_500_000
 LATENCY_RUNS = 41
+CLAIMS = (
+    "claim by operator (first ever, 1 epoch)",
+    "claim by operator (1 epoch)",
+    "claim by operator (30 missed epochs)",
+    "claim by delegator (first ever, 1 epoch)",
+    "claim by delegator (1 epoch)",
+    "claim by delegator (30 missed epochs)",
+)
 TARGETS = {
-    "stake (typical node)": 150_000,
-    "delegate (typical node)": 150_000,
-    "stake (worst node)": 150_000,
-    "delegate (worst node)": 150_000,
-    "claim (first ever, 1 epoch)": 60_000,
-    "claim (1 epoch)": 60_000,
-    "claim (30 missed epochs)": 60_000,
+    "stake (middle node)": 150_000,
+    "delegate (middle node)": 150_000,
+    "stake (first node)": 150_000,
+    "delegate (first node)": 150_000,
+    "delegate again (first node)": 150_000,
+    **{label: 60_000 for label in CLAIMS},
 }
-SOURCES = ("contracts/nodes/NodeRegistry.vy", "contracts/modules/fenwick.vy", "contracts/token/ClubToken.vy")
+SOURCES = ("contracts/nodes/NodeRegistry.vy", "contracts/modules/sumtree.vy", "contracts/token/ClubToken.vy")
 RESULTS = REPO_ROOT / "bench" / "results"
 NOTES = [
     "- Growth: every tree-touching operation grows by one Fenwick level per doubling of n (about 5,400 gas:",
@@ -197,7 +207,7 @@ def main() -> None:
                     ]
                 )
             registered = n
-            typical_slot = _median_path_slot(n)
+            typical_slot = n // 2 + 1
             typical = _addr(0x10, typical_slot)
             if typical_slot != 1:
                 fill.batch(
@@ -259,37 +269,44 @@ def main() -> None:
                 )
                 measure("heartbeat (first, enters the tree)", registry.functions.heartbeat(), "newcomer_key")
                 measure("heartbeat (steady)", registry.functions.heartbeat(), fkey, impersonated=True)
-                for who, tag in ((typical, "typical node"), (first, "worst node")):
+                for who, tag in ((typical, "middle node"), (first, "first node")):
                     measure(f"stake ({tag})", registry.functions.stake(WAD * 1000), who, impersonated=True)
                     measure(f"delegate ({tag})", registry.functions.delegate(who, WAD * 1000), "delegator")
-                measure("unbond (worst node)", registry.functions.unbond(first, WAD * 500), "delegator")
+                measure("delegate again (first node)", registry.functions.delegate(first, WAD * 1000), "delegator")
+                measure("unbond (first node)", registry.functions.unbond(first, WAD * 500), "delegator")
                 measure(
-                    "slash (worst node)",
+                    "slash (first node)",
                     registry.functions.slash(first, WAD // 100, deployer, WAD // 10),
                     "deployer",
                 )
                 chain.travel(r.unbonding_seconds + 1)
                 measure("withdraw", registry.functions.withdraw(0), "delegator")
             with chain.isolated():
-                # Rewards: one epoch, then 30 more epochs the node does not claim.
-                for epochs, label in (
-                    (1, "claim (first ever, 1 epoch)"),
-                    (1, "claim (1 epoch)"),
-                    (30, "claim (30 missed epochs)"),
-                ):
+                # A delegator joins the measured node; then rewards: one epoch, or 30 epochs in
+                # which nobody touches the node (its key beats, nothing else).
+                chain.transact(registry.functions.delegate(first, WAD * 5000), "delegator")
+                for epochs, steady in ((1, False), (1, True), (30, True)):
+                    what = "1 epoch" if epochs == 1 else f"{epochs} missed epochs"
+                    if not steady:
+                        what = "first ever, " + what
                     with chain.isolated():
-                        if label != "claim (first ever, 1 epoch)":
-                            # Steady state: the operator has claimed before (its reward slots are non-zero).
+                        if steady:
+                            # Steady state: both have claimed before (their words are non-zero).
                             _one_epoch(chain, token, registry, fkey, r.epoch_seconds, enc, deployer)
                             chain.transact(registry.functions.finalize_epoch(), "keeper")
                             _send(chain, first, registry.functions.claim(first), enc)
+                            chain.transact(registry.functions.claim(first), "delegator")
                         for _ in range(epochs):
                             _one_epoch(chain, token, registry, fkey, r.epoch_seconds, enc, deployer)
-                            if label == "claim (1 epoch)":
+                            if steady and epochs == 1:
                                 measure("finalize_epoch", registry.functions.finalize_epoch(), "keeper")
                             else:
                                 chain.transact(registry.functions.finalize_epoch(), "keeper")
-                        measure(label, registry.functions.claim(first), first, impersonated=True)
+                        # The delegator first: the node has not been checkpointed since the epochs.
+                        measure(f"claim by delegator ({what})", registry.functions.claim(first), "delegator")
+                        measure(
+                            f"claim by operator ({what})", registry.functions.claim(first), first, impersonated=True
+                        )
             sample_fn = registry.functions.sample(RELAY, b"\x01" * 32, 3)
             gas = int(w3.eth.estimate_gas({"to": registry.address, "data": enc(sample_fn)}))
             rows.append(
@@ -319,23 +336,6 @@ def main() -> None:
         )
     env = environment("cancun", [registry_art], SOURCES)
     _report(rows, env)
-
-
-def _median_path_slot(n: int) -> int:
-    """A slot whose Fenwick update path has the median length among slots 1..n (a typical node)."""
-    span = 1
-    while span < n:
-        span *= 2
-
-    def path(i: int) -> int:
-        steps = 0
-        while i <= span:
-            steps += 1
-            i += i & -i
-        return steps
-
-    by_len = sorted(range(1, n + 1), key=lambda i: (path(i), i))
-    return by_len[len(by_len) // 2]
 
 
 def _send(chain: Chain, sender: str, fn: Any, enc: Any) -> Any:
@@ -411,7 +411,7 @@ def _report(rows: list[dict[str, Any]], env: dict[str, str]) -> None:
         "# NodeRegistry gas and discovery latency",
         "",
         "Generated by `bench/bench_registry_gas.py`; see its docstring for the method (real registrations on",
-        "anvil, measured node = the first registered, i.e. the longest Fenwick update path).",
+        "anvil; measured nodes: the first and the middle registered node).",
         "",
         *lines,
         "",

@@ -1,4 +1,6 @@
 # pragma version 0.4.3
+# pragma nonreentrancy on
+# pragma experimental-codegen
 # pragma optimize codesize
 """
 @title Node registry: typed relay / TURN / notify nodes, staking, delegation,
@@ -21,15 +23,16 @@
         Weight. A node's weight is its bonded assets while it is eligible
         (registered, not jailed, self-stake >= the per-kind minimum times its
         number of kinds, heartbeat not older than `heartbeat_seconds`) and 0
-        otherwise. The weight lives in one Fenwick tree per kind (module
-        `fenwick`), which gives O(log n) updates and O(log n) sampling.
+        otherwise, counted in whole CLUB (rounded down). The weight lives in
+        one 8-ary sum tree per kind (module `sumtree`): an update or a draw
+        touches one storage word per level, log8(n) words (5 at 10,000 nodes).
 
         Rewards. New CLUB (Emission mints the node share straight to this
         contract; any other transfer counts too) is whatever the registry's
         token balance holds above what it owes (`principal` + `reward_reserve`).
         `finalize_epoch` (permissionless, tipped) spreads it over the total
         weight through a cumulative reward-per-weight accumulator
-        (`acc_at[epochs finalised]`, 1e18-scaled). A node checkpoint credits
+        (`acc_at[epochs finalised]`, wei per whole CLUB of weight, 1e9-scaled). A node checkpoint credits
         weight * (accumulator delta), splits it into the operator's commission
         and the pool, and adds the pool part to a per-share accumulator; an
         account settles shares * (per-share delta). Everything is O(1)
@@ -37,8 +40,8 @@
 
         Liveness and rewards. A node earns the rewards of epoch e only if its
         heartbeat still covered the end of epoch e: at a checkpoint, the
-        accumulator is read at the last epoch whose end is <= last_beat +
-        heartbeat_seconds; the rest of its share is forfeited and returns to
+        accumulator is read at the last epoch whose end is <= the node's
+        `live_until` (its last heartbeat + the heartbeat period then in force); the rest of its share is forfeited and returns to
         the undistributed balance (it is paid out at the next finalisation).
 
         Liveness and sampling. Expiry is time-based, so it cannot update the
@@ -57,10 +60,17 @@
         one pending change at a time, effective `commission_delay_seconds`
         later; rewards of epochs that ended before the effective time keep the
         old rate even when they are checkpointed later.
-@custom:security Reentrancy: every state-changing function is `@nonreentrant`;
-                 views and getters are not, to keep the runtime code under the
-                 EIP-170 limit (the only contract called is CLUB, which makes
-                 no callbacks, so a read-only reentrancy cannot happen).
+
+        Storage. Every hot record is packed into whole words (see STORAGE):
+        a node's flags, times, commission schedule, tree slots and weight
+        share one word; bonded assets and shares another; the node's two
+        accumulator snapshots a third; an account's shares and reward
+        snapshot one word per (node, account). A delegator's claim reads the
+        node and writes only its own word and the global reward word. Every
+        packed field's range is checked where it is written (amounts are
+        below 2**128, far above the CLUB cap).
+@custom:security Reentrancy: contract-wide (`pragma nonreentrancy on`, a
+                 transient-storage lock); the only contract called is CLUB.
                  Unbonding stake stays slashable until it is withdrawn (for any
                  fault, not only faults before it started unbonding: tracking
                  fault times per entry would cost a loop). Rewards already
@@ -89,8 +99,8 @@ implements: IAccessControl
 from snekmate.auth import access_control
 initializes: access_control
 
-from contracts.modules import fenwick
-initializes: fenwick
+from contracts.modules import sumtree
+initializes: sumtree
 
 
 # @dev Role management and ERC-165.
@@ -103,8 +113,7 @@ exports: (
     access_control.renounceRole,
     access_control.DEFAULT_ADMIN_ROLE,
     # `set_role_admin` is left out on purpose: DEFAULT_ADMIN_ROLE administers
-    # PARAMETER_ROLE and SLASHER_ROLE and the hierarchy needs no knob (and the
-    # contract is close to the EIP-170 size limit).
+    # PARAMETER_ROLE and SLASHER_ROLE and the hierarchy needs no knob.
 )
 
 
@@ -121,8 +130,12 @@ TURN_CREDENTIAL: constant(uint256) = 8
 PARAMETER_ROLE: public(constant(bytes32)) = keccak256("PARAMETER_ROLE")
 # @dev Role that may jail and slash (the Timelock now, the dispute module later).
 SLASHER_ROLE: public(constant(bytes32)) = keccak256("SLASHER_ROLE")
-# @dev Fixed-point scale of accumulators and fractions.
+# @dev Fixed-point scale of fractions and of the per-share pool accumulators.
 WAD: constant(uint256) = 10**18
+# @dev CLUB wei per unit of weight: weights are whole CLUB.
+UNIT: constant(uint256) = 10**18
+# @dev Scale of the reward-per-weight accumulator (wei per whole CLUB, times 1e9).
+ACC_SCALE: constant(uint256) = 10**9
 # @dev Basis points: 10,000 = 100 %.
 BPS: constant(uint256) = 10_000
 # @dev Longest stored URI, in characters.
@@ -136,6 +149,15 @@ MAX_DRAWS: constant(uint256) = 32
 # @dev Largest page of `list_nodes`, and how many registered nodes one call scans at most.
 MAX_PAGE: constant(uint256) = 100
 MAX_SCAN: constant(uint256) = 1000
+# @dev Packed-field masks: 128-bit amounts, 40-bit unix times (year 36812), 32-bit durations and weights.
+MASK128: constant(uint256) = 2**128 - 1
+MASK40: constant(uint256) = 2**40 - 1
+MASK32: constant(uint256) = 2**32 - 1
+MASK16: constant(uint256) = 2**16 - 1
+MASK14: constant(uint256) = 2**14 - 1
+# @dev Bit 127 of an account word: the account has settled, unclaimed rewards in `rewards`.
+HAS_REWARDS: constant(uint256) = 2**127
+MASK127: constant(uint256) = 2**127 - 1
 
 
 # IMMUTABLES #
@@ -149,15 +171,15 @@ EPOCH_SECONDS: public(immutable(uint256))
 
 # STRUCTS #
 
-# @dev Everything the registry stores about one node (strings live in their own maps).
+# @dev Everything the registry knows about one node, unpacked (the `nodes` view).
 struct Node:
     kinds: uint256                    # flags of the kinds it serves; 0 = not registered
     node_key: address                 # hot key that sends heartbeats
-    last_beat: uint256                # unix seconds of the last heartbeat (0 = never)
+    live_until: uint256               # unix seconds the last heartbeat keeps it live (0 = never beat)
     jailed: bool                      # excluded until the operator unjails after jailed_until
     jailed_until: uint256             # unix seconds
-    weight: uint256                   # CLUB wei currently in the trees and in total_weight
-    acc_snapshot: uint256             # reward-per-weight accumulator at the last checkpoint (1e18-scaled)
+    weight: uint256                   # whole CLUB currently in the trees and in total_weight
+    acc_snapshot: uint256             # reward-per-weight accumulator at the last checkpoint
     commission_bps: uint256           # operator commission in force
     pending_commission_bps: uint256   # scheduled commission
     commission_effective_at: uint256  # when the scheduled commission applies (0 = none scheduled)
@@ -167,6 +189,18 @@ struct Node:
     unbonding_shares: uint256         # unbonding shares outstanding
     pool_acc: uint256                 # reward per bonded share accumulator (1e18-scaled)
     commission_accrued: uint256       # commission credited to the operator, not yet claimed (wei)
+
+# @dev The node's meta word, unpacked (see `meta`).
+struct Meta:
+    kinds: uint256
+    jailed: bool
+    live_until: uint256
+    jailed_until: uint256
+    commission_bps: uint256
+    pending_bps: uint256
+    effective_at: uint256
+    slots: uint256                    # 3 x 16 bits: the RELAY, TURN and NOTIFY tree slots
+    weight: uint256
 
 # @dev One pending withdrawal of an account: unbonding shares of `node`'s pool.
 struct Unbonding:
@@ -186,8 +220,21 @@ struct Accrual:
 
 # STORAGE #
 
-# @dev operator => node record.
-nodes: public(HashMap[address, Node])
+# @dev operator => packed meta word: kinds (bits 0-2), jailed (3), live_until (8-47),
+#      jailed_until (48-87), commission_bps (88-101), pending commission (102-115),
+#      commission effective_at (116-155), tree slots RELAY/TURN/NOTIFY (156-203, 16 bits each),
+#      weight in whole CLUB (204-235).
+meta: HashMap[address, uint256]
+# @dev operator => node key (only rotations write it).
+keys: HashMap[address, address]
+# @dev operator => bonded assets (low 128 bits) | bonded shares (high 128 bits).
+bonded: HashMap[address, uint256]
+# @dev operator => unbonding assets (low 128 bits) | unbonding shares (high 128 bits).
+unbonding: HashMap[address, uint256]
+# @dev operator => accumulator at the last checkpoint (low 128 bits) | pool accumulator (high 128 bits).
+accs: HashMap[address, uint256]
+# @dev operator => commission credited to the operator, not yet claimed (CLUB wei).
+commission_accrued: HashMap[address, uint256]
 # @dev operator => kind (or TURN_CREDENTIAL) => endpoint URI.
 endpoints: HashMap[address, HashMap[uint256, String[MAX_URI]]]
 # @dev operator => region code (e.g. "eu-west", ISO 3166 "DE").
@@ -196,15 +243,12 @@ region: public(HashMap[address, String[16]])
 metadata_uri: public(HashMap[address, String[MAX_URI]])
 # @dev node key => operator.
 operator_of_key: public(HashMap[address, address])
-# @dev operator => kind => Fenwick slot (1-based).
-slot_of: HashMap[address, HashMap[uint256, uint256]]
 # @dev Registered operators in registration order (for paginated listing).
 node_list: public(DynArray[address, 65536])
 
-# @dev node => account => bonded shares.
-shares: public(HashMap[address, HashMap[address, uint256]])
-# @dev node => account => pool_acc at the account's last settlement.
-reward_snapshot: HashMap[address, HashMap[address, uint256]]
+# @dev node => account => bonded shares (bits 0-126) | HAS_REWARDS (bit 127) |
+#      pool accumulator at the account's last settlement (bits 128-255).
+stakes: HashMap[address, HashMap[address, uint256]]
 # @dev node => account => rewards settled but not claimed (CLUB wei).
 rewards: public(HashMap[address, HashMap[address, uint256]])
 # @dev account => entry id => unbonding entry.
@@ -212,16 +256,15 @@ unbondings: public(HashMap[address, HashMap[uint256, Unbonding]])
 # @dev account => number of unbonding entries ever created (ids are 0 .. count - 1).
 unbonding_count: public(HashMap[address, uint256])
 
-# @dev Epochs finalised so far; epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
-epochs_finalised: public(uint256)
-# @dev epochs finalised => reward-per-weight accumulator after them (1e18-scaled).
+# @dev Epoch accounting: accumulator after the finalised epochs (low 128 bits) |
+#      epochs finalised (bits 128-159) | reward reserve in CLUB wei (bits 160-255).
+#      Epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
+epoch_word: uint256
+# @dev epochs finalised => reward-per-weight accumulator after them.
 acc_at: public(HashMap[uint256, uint256])
-# @dev Sum of all node weights (CLUB wei).
-total_weight: public(uint256)
-# @dev Bonded + unbonding assets of all pools (CLUB wei).
-principal: public(uint256)
-# @dev Rewards distributed by finalisations and not yet claimed or forfeited (CLUB wei).
-reward_reserve: public(uint256)
+# @dev Bonded + unbonding assets of all pools in CLUB wei (low 128 bits) |
+#      sum of all node weights in whole CLUB (high 128 bits).
+stake_word: uint256
 
 # @dev Self-stake required per declared kind (CLUB wei).
 min_self_stake_per_kind: public(uint256)
@@ -229,7 +272,7 @@ min_self_stake_per_kind: public(uint256)
 saturation_multiple: public(uint256)
 # @dev Waiting time of an unbonding entry (seconds).
 unbonding_seconds: public(uint256)
-# @dev A heartbeat keeps a node live for this long (seconds).
+# @dev A heartbeat keeps a node live for this long (seconds), counted from that heartbeat.
 heartbeat_seconds: public(uint256)
 # @dev Highest commission (bps).
 commission_max_bps: public(uint256)
@@ -323,7 +366,7 @@ event Heartbeat:
     node: indexed(address)
     timestamp: uint256
 
-# @dev The node's weight in the trees changed (0 = not sampled, earns nothing).
+# @dev The node's weight (whole CLUB) in the trees changed (0 = not sampled, earns nothing).
 event WeightChanged:
     node: indexed(address)
     weight: uint256
@@ -347,7 +390,7 @@ event Slashed:
     reporter_amount: uint256
     burned: uint256
 
-# @dev Epoch `epoch` was finalised: `rewards` wei spread over `total_weight`.
+# @dev Epoch `epoch` was finalised: `rewards` wei spread over `total_weight` (whole CLUB).
 event EpochFinalised:
     epoch: indexed(uint256)
     caller: indexed(address)
@@ -411,7 +454,6 @@ def __init__(
 # REGISTRATION #
 
 @external
-@nonreentrant
 def register(
     kinds: uint256,
     node_key: address,
@@ -434,41 +476,41 @@ def register(
     @param amount Self-stake in CLUB wei (pulled with transferFrom), at least the per-kind minimum
            times the number of kinds.
     """
-    meta: String[MAX_URI] = self._bounded(metadata_uri)
-    assert self.nodes[msg.sender].kinds == 0, "registry: already registered"
+    meta_uri: String[MAX_URI] = self._bounded(metadata_uri)
+    assert self.meta[msg.sender] & ALL_KINDS == 0, "registry: already registered"
     assert kinds != 0 and kinds & ALL_KINDS == kinds, "registry: unknown kind"
     assert len(endpoints) == self._count_kinds(kinds), "registry: one endpoint per kind"
     assert commission_bps <= self.commission_max_bps, "registry: commission too high"
     assert amount >= self._required_self_stake(kinds), "registry: stake below minimum"
     self._check_key(msg.sender, node_key)
 
-    self.nodes[msg.sender].kinds = kinds
-    self.nodes[msg.sender].node_key = node_key
-    self.nodes[msg.sender].commission_bps = commission_bps
+    m: Meta = empty(Meta)
+    m.kinds = kinds
+    m.commission_bps = commission_bps
+    self.keys[msg.sender] = node_key
     self.operator_of_key[node_key] = msg.sender
     self.region[msg.sender] = region
-    self.metadata_uri[msg.sender] = meta
+    self.metadata_uri[msg.sender] = meta_uri
     self.node_list.append(msg.sender)
-    log NodeRegistered(node=msg.sender, node_key=node_key, kinds=kinds, region=region, metadata_uri=meta)
+    log NodeRegistered(node=msg.sender, node_key=node_key, kinds=kinds, region=region, metadata_uri=meta_uri)
 
     i: uint256 = 0
     # Bound: three known kinds.
     for kind: uint256 in [RELAY, TURN, NOTIFY]:
         if kinds & kind != 0:
             self._set_endpoint(msg.sender, kind, endpoints[i])
-            self.slot_of[msg.sender][kind] = fenwick._new_slot(kind, msg.sender)
+            m.slots |= sumtree._new_slot(kind, msg.sender) << self._slot_shift(kind)
             i += 1
     if kinds & TURN != 0:
         self._set_endpoint(msg.sender, TURN_CREDENTIAL, credential_endpoint)
     else:
         assert len(credential_endpoint) == 0, "registry: credential needs TURN"
 
-    self._bond(msg.sender, msg.sender, amount)
+    self._bond(msg.sender, msg.sender, amount, m)
     self._pull(msg.sender, amount)
 
 
 @external
-@nonreentrant
 def set_endpoint(kind: uint256, uri: String[MAX_URI_INPUT]):
     """
     @notice Replaces the operator's endpoint for one declared kind, or (kind =
@@ -476,7 +518,7 @@ def set_endpoint(kind: uint256, uri: String[MAX_URI_INPUT]):
     @param kind RELAY, TURN, NOTIFY or TURN_CREDENTIAL.
     @param uri The new URI (scheme checked per kind, <= 256 characters).
     """
-    node_kinds: uint256 = self._registered(msg.sender)
+    node_kinds: uint256 = self._registered(msg.sender).kinds
     assert kind == RELAY or kind == TURN or kind == NOTIFY or kind == TURN_CREDENTIAL, "registry: unknown kind"
     if kind == TURN_CREDENTIAL:
         assert node_kinds & TURN != 0, "registry: kind not declared"
@@ -486,7 +528,6 @@ def set_endpoint(kind: uint256, uri: String[MAX_URI_INPUT]):
 
 
 @external
-@nonreentrant
 def set_node_key(new_key: address):
     """
     @notice Rotates the node key.
@@ -494,57 +535,52 @@ def set_node_key(new_key: address):
     """
     self._registered(msg.sender)
     self._check_key(msg.sender, new_key)
-    old_key: address = self.nodes[msg.sender].node_key
+    old_key: address = self.keys[msg.sender]
     self.operator_of_key[old_key] = empty(address)
     self.operator_of_key[new_key] = msg.sender
-    self.nodes[msg.sender].node_key = new_key
+    self.keys[msg.sender] = new_key
     log NodeKeyChanged(node=msg.sender, old_key=old_key, new_key=new_key)
 
 
 @external
-@nonreentrant
 def set_metadata(region: String[16], metadata_uri: String[MAX_URI_INPUT]):
     """
     @notice Replaces the region code and metadata URI.
     """
     self._registered(msg.sender)
-    meta: String[MAX_URI] = self._bounded(metadata_uri)
+    meta_uri: String[MAX_URI] = self._bounded(metadata_uri)
     self.region[msg.sender] = region
-    self.metadata_uri[msg.sender] = meta
-    log MetadataChanged(node=msg.sender, region=region, metadata_uri=meta)
+    self.metadata_uri[msg.sender] = meta_uri
+    log MetadataChanged(node=msg.sender, region=region, metadata_uri=meta_uri)
 
 
 # STAKING #
 
 @external
-@nonreentrant
 def stake(amount: uint256) -> uint256:
     """
     @notice Adds self-stake to the caller's own node.
     @param amount CLUB wei, pulled with transferFrom.
     @return uint256 Bonded shares minted.
     """
-    self._registered(msg.sender)
-    minted: uint256 = self._bond(msg.sender, msg.sender, amount)
+    minted: uint256 = self._bond(msg.sender, msg.sender, amount, self._registered(msg.sender))
     self._pull(msg.sender, amount)
     return minted
 
 
 @external
-@nonreentrant
 def stake_with_permit(amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32) -> uint256:
     """
     @notice `stake` with an EIP-2612 permit for this contract, in one transaction.
     """
-    self._registered(msg.sender)
+    m: Meta = self._registered(msg.sender)
     self._permit(amount, deadline, v, r, s)
-    minted: uint256 = self._bond(msg.sender, msg.sender, amount)
+    minted: uint256 = self._bond(msg.sender, msg.sender, amount, m)
     self._pull(msg.sender, amount)
     return minted
 
 
 @external
-@nonreentrant
 def delegate(node: address, amount: uint256) -> uint256:
     """
     @notice Delegates CLUB to `node`'s pool for bonded shares (rounded down).
@@ -558,7 +594,6 @@ def delegate(node: address, amount: uint256) -> uint256:
 
 
 @external
-@nonreentrant
 def delegate_with_permit(
     node: address, amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32
 ) -> uint256:
@@ -572,7 +607,6 @@ def delegate_with_permit(
 
 
 @external
-@nonreentrant
 def unbond(node: address, share_amount: uint256) -> uint256:
     """
     @notice Starts unbonding `share_amount` bonded shares of `node`'s pool.
@@ -581,37 +615,35 @@ def unbond(node: address, share_amount: uint256) -> uint256:
     @return uint256 The new unbonding entry id of the caller.
     """
     assert share_amount > 0, "registry: zero shares"
-    held: uint256 = self.shares[node][msg.sender]
+    held: uint256 = self.stakes[node][msg.sender] & MASK127
     assert held >= share_amount, "registry: not enough shares"
-    self._checkpoint(node)
-    self._settle(node, msg.sender, False)
+    m: Meta = self._checkpoint(node, self._meta(node))
+    self._settle(node, msg.sender, False, self.accs[node] >> 128)
 
-    bonded_assets: uint256 = self.nodes[node].bonded_assets
-    bonded_shares: uint256 = self.nodes[node].bonded_shares
+    pool: uint256 = self.bonded[node]
+    bonded_assets: uint256 = pool & MASK128
+    bonded_shares: uint256 = pool >> 128
     # Rounds down: the leaving account gets at most its exact share.
-    assets: uint256 = share_amount * (bonded_assets + 1) // (bonded_shares + 1)
+    assets: uint256 = self._to_assets(share_amount, bonded_assets, bonded_shares)
     assert assets > 0, "registry: amount too small"
-    self.nodes[node].bonded_assets = bonded_assets - assets
-    self.nodes[node].bonded_shares = bonded_shares - share_amount
-    self.shares[node][msg.sender] = held - share_amount
+    self.bonded[node] = self._pair(bonded_assets - assets, bonded_shares - share_amount)
+    left: uint256 = held - share_amount
+    # Only the share bits change (the settlement above already wrote the rest).
+    self.stakes[node][msg.sender] -= share_amount
 
-    if msg.sender == node:
-        left: uint256 = held - share_amount
-        if left > 0:
-            assert self._self_assets(node) >= self._required_self_stake(
-                self.nodes[node].kinds
-            ), "registry: self-stake too low"
-            assert (
-                bonded_shares - share_amount - left <= left * self.saturation_multiple
-            ), "registry: pool over-saturated"
+    if msg.sender == node and left > 0:
+        assert self._to_assets(left, bonded_assets - assets, bonded_shares - share_amount) >= self._required_self_stake(
+            m.kinds
+        ), "registry: self-stake too low"
+        assert bonded_shares - share_amount - left <= left * self.saturation_multiple, "registry: pool over-saturated"
 
-    u_assets: uint256 = self.nodes[node].unbonding_assets
-    u_shares: uint256 = self.nodes[node].unbonding_shares
+    pool = self.unbonding[node]
+    u_assets: uint256 = pool & MASK128
+    u_shares: uint256 = pool >> 128
     # Rounds down: the new entry never claims more than the assets it brings.
     minted: uint256 = assets * (u_shares + 1) // (u_assets + 1)
     assert minted > 0, "registry: amount too small"
-    self.nodes[node].unbonding_assets = u_assets + assets
-    self.nodes[node].unbonding_shares = u_shares + minted
+    self.unbonding[node] = self._pair(u_assets + assets, u_shares + minted)
 
     entry_id: uint256 = self.unbonding_count[msg.sender]
     release: uint256 = block.timestamp + self.unbonding_seconds
@@ -620,12 +652,11 @@ def unbond(node: address, share_amount: uint256) -> uint256:
     log Unbonded(
         node=node, account=msg.sender, entry_id=entry_id, shares=share_amount, assets=assets, release_time=release
     )
-    self._sync(node)
+    self._sync(node, m)
     return entry_id
 
 
 @external
-@nonreentrant
 def rebond(entry_id: uint256) -> uint256:
     """
     @notice Moves an unbonding entry back into its node's bonded pool.
@@ -633,13 +664,13 @@ def rebond(entry_id: uint256) -> uint256:
     """
     entry: Unbonding = self.unbondings[msg.sender][entry_id]
     assert entry.shares > 0, "registry: no such unbonding"
-    self._registered(entry.node)
+    m: Meta = self._registered(entry.node)
     assets: uint256 = self._release_entry(msg.sender, entry_id, entry)
     # The assets stay in the registry: `_bond` counts them into principal again.
-    self.principal -= assets
+    self.stake_word -= assets
     minted: uint256 = 0
     if msg.sender == entry.node:
-        minted = self._bond(entry.node, msg.sender, assets)
+        minted = self._bond(entry.node, msg.sender, assets, m)
     else:
         minted = self._delegate(entry.node, msg.sender, assets)
     log Rebonded(node=entry.node, account=msg.sender, entry_id=entry_id, assets=assets, shares=minted)
@@ -647,7 +678,6 @@ def rebond(entry_id: uint256) -> uint256:
 
 
 @external
-@nonreentrant
 def withdraw(entry_id: uint256) -> uint256:
     """
     @notice Pays out an unbonding entry whose release time has passed.
@@ -657,53 +687,66 @@ def withdraw(entry_id: uint256) -> uint256:
     assert entry.shares > 0, "registry: no such unbonding"
     assert block.timestamp >= entry.release_time, "registry: still unbonding"
     assets: uint256 = self._release_entry(msg.sender, entry_id, entry)
-    self.principal -= assets
+    # principal is the low half of stake_word and never below the assets it counts.
+    self.stake_word -= assets
     log Withdrawn(node=entry.node, account=msg.sender, entry_id=entry_id, assets=assets)
     if assets > 0:
-        assert extcall TOKEN.transfer(msg.sender, assets), "registry: transfer failed"
+        self._push(msg.sender, assets)
     return assets
 
 
 @external
-@nonreentrant
 def claim(node: address) -> uint256:
     """
     @notice Pays the caller's rewards from `node`'s pool (plus the commission when
             the caller is the operator).
+    @dev A delegator's claim settles against the pool accumulator the node's
+         next checkpoint will store (computed, not stored), so it writes only
+         the caller's own word and the reward reserve. That is safe because
+         the accumulator a later checkpoint stores is never below the one
+         computed now (rewards of an interval only grow as it grows).
     @return uint256 CLUB wei paid.
     """
-    self._checkpoint(node)
-    amount: uint256 = self._settle(node, msg.sender, True)
+    amount: uint256 = 0
     if msg.sender == node:
-        commission: uint256 = self.nodes[node].commission_accrued
+        m: Meta = empty(Meta)
+        # The commission credited now is paid at once instead of being stored first.
+        m, amount = self._checkpoint_paying(node, self._meta(node), True)
+        self._store_meta(node, m)
+        amount += self._settle(node, node, True, self.accs[node] >> 128)
+        commission: uint256 = self.commission_accrued[node]
         if commission > 0:
-            self.nodes[node].commission_accrued = 0
+            self.commission_accrued[node] = 0
             amount += commission
+    else:
+        word: uint256 = self.epoch_word
+        a: Accrual = self._accrual(node, self._meta(node), self.accs[node], word & MASK128, (word >> 128) & MASK32)
+        amount = self._settle(node, msg.sender, True, a.pool_acc)
     if amount > 0:
-        self.reward_reserve -= amount
-        assert extcall TOKEN.transfer(msg.sender, amount), "registry: transfer failed"
+        # The reserve is the top 96 bits of epoch_word; it always covers what it pays.
+        self.epoch_word -= amount << 160
+        self._push(msg.sender, amount)
     log Claimed(node=node, account=msg.sender, amount=amount)
     return amount
 
 
 @external
-@nonreentrant
 def set_commission(commission_bps: uint256):
     """
     @notice Schedules a commission change, effective after `commission_delay_seconds`.
     @dev One pending change at a time; each change moves at most `commission_max_change_bps`.
     """
-    self._registered(msg.sender)
-    self._checkpoint(msg.sender)
-    assert self.nodes[msg.sender].commission_effective_at == 0, "registry: commission pending"
-    current: uint256 = self.nodes[msg.sender].commission_bps
+    m: Meta = self._checkpoint(msg.sender, self._registered(msg.sender))
+    assert m.effective_at == 0, "registry: commission pending"
+    current: uint256 = m.commission_bps
     assert commission_bps <= self.commission_max_bps, "registry: commission too high"
     delta: uint256 = max(commission_bps, current) - min(commission_bps, current)
     assert delta > 0, "registry: commission unchanged"
     assert delta <= self.commission_max_change_bps, "registry: commission step big"
-    effective_at: uint256 = block.timestamp + self.commission_delay_seconds
-    self.nodes[msg.sender].pending_commission_bps = commission_bps
-    self.nodes[msg.sender].commission_effective_at = effective_at
+    effective_at: uint256 = self._time(block.timestamp + self.commission_delay_seconds)
+    m.pending_bps = commission_bps
+    m.effective_at = effective_at
+    self._store_meta(msg.sender, m)
     log CommissionChangeScheduled(
         node=msg.sender, current_bps=current, pending_bps=commission_bps, effective_at=effective_at
     )
@@ -712,51 +755,47 @@ def set_commission(commission_bps: uint256):
 # LIVENESS #
 
 @external
-@nonreentrant
 def heartbeat():
     """
     @notice Called by a node key: keeps its node live for `heartbeat_seconds`
-            and does the node's reward bookkeeping.
+            from now and does the node's reward bookkeeping.
     """
     node: address = self.operator_of_key[msg.sender]
     assert node != empty(address), "registry: not a node key"
-    self._checkpoint(node)
-    self.nodes[node].last_beat = block.timestamp
+    m: Meta = self._checkpoint(node, self._meta(node))
+    m.live_until = self._time(block.timestamp + self.heartbeat_seconds)
     log Heartbeat(node=node, timestamp=block.timestamp)
-    self._sync(node)
+    self._sync(node, m)
 
 
 @external
-@nonreentrant
 def poke(node: address):
     """
     @notice Permissionless and unpaid: takes an expired (or otherwise ineligible)
             node out of the trees so it is no longer drawn or counted.
     """
-    assert self.nodes[node].weight != 0 and not self._eligible(node), "registry: node is eligible"
-    self._checkpoint(node)
-    self._sync(node)
+    m: Meta = self._meta(node)
+    assert m.weight != 0 and not self._eligible(node, m), "registry: node is eligible"
+    self._sync(node, self._checkpoint(node, m))
 
 
 @external
-@nonreentrant
 def unjail():
     """
     @notice The operator releases its node once the jail time is over.
     """
-    self._registered(msg.sender)
-    assert self.nodes[msg.sender].jailed, "registry: not jailed"
-    assert block.timestamp >= self.nodes[msg.sender].jailed_until, "registry: still jailed"
-    self._checkpoint(msg.sender)
-    self.nodes[msg.sender].jailed = False
+    m: Meta = self._registered(msg.sender)
+    assert m.jailed, "registry: not jailed"
+    assert block.timestamp >= m.jailed_until, "registry: still jailed"
+    m = self._checkpoint(msg.sender, m)
+    m.jailed = False
     log Unjailed(node=msg.sender)
-    self._sync(msg.sender)
+    self._sync(msg.sender, m)
 
 
 # REWARDS #
 
 @external
-@nonreentrant
 def finalize_epoch() -> uint256:
     """
     @notice Permissionless: finalises the oldest unfinalised epoch once it has
@@ -764,38 +803,42 @@ def finalize_epoch() -> uint256:
     @return uint256 The tip paid to the caller (at most `finalize_tip`, never
             more than the epoch's new rewards).
     """
-    done: uint256 = self.epochs_finalised
+    word: uint256 = self.epoch_word
+    acc: uint256 = word & MASK128
+    done: uint256 = (word >> 128) & MASK32
+    reserve: uint256 = word >> 160
     assert block.timestamp >= EPOCH_START + (done + 1) * EPOCH_SECONDS, "registry: epoch not over"
     balance: uint256 = staticcall TOKEN.balanceOf(self)
-    owed: uint256 = self.principal + self.reward_reserve
+    totals: uint256 = self.stake_word
+    owed: uint256 = (totals & MASK128) + reserve
     fresh: uint256 = 0
     if balance > owed:
         fresh = balance - owed
     tip: uint256 = min(self.finalize_tip, fresh)
     fresh -= tip
-    weight: uint256 = self.total_weight
-    acc: uint256 = self.acc_at[done]
+    weight: uint256 = totals >> 128
     distributed: uint256 = 0
     if weight > 0 and fresh > 0:
         # Rounds down; only what the nodes can ever be credited is reserved
-        # (sum over nodes of floor(w_i * step / WAD) <= floor(W * step / WAD)),
-        # the rest stays fresh for the next epoch.
-        step: uint256 = fresh * WAD // weight
+        # (sum over nodes of floor(w_i * step / ACC_SCALE) <= floor(W * step / ACC_SCALE)),
+        # the rest stays fresh for the next epoch. The accumulator saturates at
+        # 2**128 - 1 instead of overflowing (unreachable with the CLUB cap and a
+        # minimum stake of whole CLUB); what does not fit also stays fresh.
+        step: uint256 = min(fresh * ACC_SCALE // weight, MASK128 - acc)
         acc += step
-        distributed = weight * step // WAD
-        self.reward_reserve += distributed
+        distributed = weight * step // ACC_SCALE
+        reserve += distributed
     self.acc_at[done + 1] = acc
-    self.epochs_finalised = done + 1
+    self.epoch_word = self._epoch_word(acc, done + 1, reserve)
     log EpochFinalised(epoch=done, caller=msg.sender, rewards=distributed, total_weight=weight, tip=tip)
     if tip > 0:
-        assert extcall TOKEN.transfer(msg.sender, tip), "registry: transfer failed"
+        self._push(msg.sender, tip)
     return tip
 
 
 # SLASHING #
 
 @external
-@nonreentrant
 def jail(node: address, until: uint256):
     """
     @notice Removes `node` from sampling and rewards until the operator unjails
@@ -803,18 +846,16 @@ def jail(node: address, until: uint256):
     @param until Unix seconds in the future; a later jail never shortens an earlier one.
     """
     access_control._check_role(SLASHER_ROLE, msg.sender)
-    self._registered(node)
+    m: Meta = self._registered(node)
     assert until > block.timestamp, "registry: jail end in the past"
-    self._checkpoint(node)
-    new_until: uint256 = max(until, self.nodes[node].jailed_until)
-    self.nodes[node].jailed = True
-    self.nodes[node].jailed_until = new_until
-    log Jailed(node=node, until=new_until)
-    self._sync(node)
+    m = self._checkpoint(node, m)
+    m.jailed = True
+    m.jailed_until = self._time(max(until, m.jailed_until))
+    log Jailed(node=node, until=m.jailed_until)
+    self._sync(node, m)
 
 
 @external
-@nonreentrant
 def slash(node: address, fraction: uint256, reporter: address, reporter_share: uint256) -> uint256:
     """
     @notice Cuts `fraction` (1e18 = 100 %) of `node`'s pool: bonded stake and
@@ -823,20 +864,22 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
     @return uint256 Total CLUB wei cut.
     """
     access_control._check_role(SLASHER_ROLE, msg.sender)
-    self._registered(node)
+    m: Meta = self._registered(node)
     assert fraction > 0 and fraction <= WAD, "registry: bad fraction"
     assert reporter_share <= WAD, "registry: bad reporter share"
     assert reporter_share == 0 or reporter != empty(address), "registry: zero reporter"
-    self._checkpoint(node)
-    bonded: uint256 = self.nodes[node].bonded_assets
-    unbonding: uint256 = self.nodes[node].unbonding_assets
+    m = self._checkpoint(node, m)
+    pool: uint256 = self.bonded[node]
+    bonded: uint256 = pool & MASK128
     # Round up: the penalty is never smaller than asked (capped by what exists).
     bonded_cut: uint256 = min(bonded, (bonded * fraction + WAD - 1) // WAD)
-    unbonding_cut: uint256 = min(unbonding, (unbonding * fraction + WAD - 1) // WAD)
-    self.nodes[node].bonded_assets = bonded - bonded_cut
-    self.nodes[node].unbonding_assets = unbonding - unbonding_cut
+    self.bonded[node] = pool - bonded_cut
+    pool = self.unbonding[node]
+    waiting: uint256 = pool & MASK128
+    unbonding_cut: uint256 = min(waiting, (waiting * fraction + WAD - 1) // WAD)
+    self.unbonding[node] = pool - unbonding_cut
     total: uint256 = bonded_cut + unbonding_cut
-    self.principal -= total
+    self.stake_word -= total
     # Rounds down: the reporter never gets more than its share; the rest burns.
     to_reporter: uint256 = total * reporter_share // WAD
     burned: uint256 = total - to_reporter
@@ -849,7 +892,7 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
         reporter_amount=to_reporter,
         burned=burned,
     )
-    self._sync(node)
+    self._sync(node, m)
     if to_reporter > 0:
         self._push(reporter, to_reporter)
     if burned > 0:
@@ -860,7 +903,6 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
 # PARAMETERS #
 
 @external
-@nonreentrant
 def set_parameters(
     min_self_stake_per_kind: uint256,
     saturation_multiple: uint256,
@@ -875,14 +917,15 @@ def set_parameters(
     @notice Sets every tunable at once (read the current ones, change what you
             need). Only PARAMETER_ROLE. Nodes that fall below a raised minimum
             stop being eligible at their next touch (or `poke`); a new unbonding
-            period applies to new entries; a new heartbeat period applies at once.
+            period applies to new entries; a new heartbeat period applies from
+            each node's next heartbeat.
     @param min_self_stake_per_kind Self-stake per declared kind (CLUB wei, > 0).
     @param saturation_multiple Delegated shares <= this times the operator's shares.
-    @param unbonding_seconds Waiting time of new unbonding entries.
-    @param heartbeat_seconds How long one heartbeat keeps a node live (> 0).
+    @param unbonding_seconds Waiting time of new unbonding entries (< 2**32).
+    @param heartbeat_seconds How long one heartbeat keeps a node live (> 0, < 2**32).
     @param commission_max_bps Commission ceiling (<= 10,000).
     @param commission_max_change_bps Largest single commission change.
-    @param commission_delay_seconds Delay before a commission change applies.
+    @param commission_delay_seconds Delay before a commission change applies (< 2**32).
     @param finalize_tip Tip per finalised epoch (CLUB wei).
     """
     access_control._check_role(PARAMETER_ROLE, msg.sender)
@@ -905,33 +948,34 @@ def set_parameters(
 def sample(kind: uint256, seed: bytes32, k: uint256) -> DynArray[address, MAX_SAMPLE]:
     """
     @notice Up to `k` distinct eligible nodes serving `kind`, drawn without
-            replacement with probability proportional to their bonded stake;
-            deterministic for a given seed and chain state.
+            replacement with probability proportional to their bonded stake
+            (whole CLUB); deterministic for a given seed and chain state.
     @dev Draw i uses keccak256(seed, i) modulo the remaining weight (the modulo
          bias is below weight / 2**256). Drawn expired nodes are rejected and
          removed from the remaining weight; at most MAX_DRAWS draws in all.
-         O(k * (log n + k)) storage reads and comparisons.
+         O(k * log8(n)) storage reads and O(k * (log8(n) + k)) comparisons.
     @param kind RELAY, TURN or NOTIFY.
     @param k At most 16.
     """
     assert kind == RELAY or kind == TURN or kind == NOTIFY, "registry: unknown kind"
     assert k <= MAX_SAMPLE, "registry: k above 16"
     picked: DynArray[address, MAX_SAMPLE] = []
-    excluded_slots: DynArray[uint256, fenwick.MAX_EXCLUDED] = []
-    excluded_weights: DynArray[uint256, fenwick.MAX_EXCLUDED] = []
-    remaining: uint256 = fenwick._total(kind)
+    excluded_slots: DynArray[uint256, sumtree.MAX_EXCLUDED] = []
+    excluded_weights: DynArray[uint256, sumtree.MAX_EXCLUDED] = []
+    remaining: uint256 = sumtree._total(kind)
     # Bound: MAX_DRAWS draws, rejected ones included.
     for i: uint256 in range(MAX_DRAWS):
         if len(picked) >= k or remaining == 0:
             break
         target: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % remaining
-        slot: uint256 = fenwick._find(kind, target, excluded_slots, excluded_weights)
-        node: address = fenwick.owner[kind][slot]
-        weight: uint256 = self.nodes[node].weight
+        slot: uint256 = 0
+        weight: uint256 = 0
+        slot, weight = sumtree._find(kind, target, excluded_slots, excluded_weights)
         excluded_slots.append(slot)
         excluded_weights.append(weight)
         remaining -= weight
-        if self._live(node):
+        node: address = sumtree._owner(kind, slot)
+        if (self.meta[node] >> 8) & MASK40 >= block.timestamp:
             picked.append(node)
     return picked
 
@@ -961,7 +1005,46 @@ def node_key(node: address) -> address:
     """
     @notice The node's hot key (zero when not registered).
     """
-    return self.nodes[node].node_key
+    return self.keys[node]
+
+
+@external
+@view
+def nodes(node: address) -> Node:
+    """
+    @notice Everything the registry stores about `node`, unpacked (zeros when not registered).
+    """
+    m: Meta = self._meta(node)
+    pool: uint256 = self.bonded[node]
+    waiting: uint256 = self.unbonding[node]
+    accw: uint256 = self.accs[node]
+    return Node(
+        kinds=m.kinds,
+        node_key=self.keys[node],
+        live_until=m.live_until,
+        jailed=m.jailed,
+        jailed_until=m.jailed_until,
+        weight=m.weight,
+        acc_snapshot=accw & MASK128,
+        commission_bps=m.commission_bps,
+        pending_commission_bps=m.pending_bps,
+        commission_effective_at=m.effective_at,
+        bonded_assets=pool & MASK128,
+        bonded_shares=pool >> 128,
+        unbonding_assets=waiting & MASK128,
+        unbonding_shares=waiting >> 128,
+        pool_acc=accw >> 128,
+        commission_accrued=self.commission_accrued[node],
+    )
+
+
+@external
+@view
+def shares(node: address, account: address) -> uint256:
+    """
+    @notice `account`'s bonded shares of `node`'s pool.
+    """
+    return self.stakes[node][account] & MASK127
 
 
 @external
@@ -970,7 +1053,7 @@ def is_eligible(node: address) -> bool:
     """
     @notice True when the node would be sampled and earn right now.
     """
-    return self._eligible(node)
+    return self._eligible(node, self._meta(node))
 
 
 @external
@@ -986,9 +1069,46 @@ def node_count() -> uint256:
 @view
 def total_stake(kind: uint256) -> uint256:
     """
-    @notice Weight (CLUB wei) in the tree of `kind`: the eligible stake as of each node's last touch.
+    @notice Weight in the tree of `kind` as CLUB wei (whole CLUB per node): the
+            eligible stake as of each node's last touch.
     """
-    return fenwick._total(kind)
+    return sumtree._total(kind) * UNIT
+
+
+@external
+@view
+def total_weight() -> uint256:
+    """
+    @notice Sum of all node weights (whole CLUB).
+    """
+    return self.stake_word >> 128
+
+
+@external
+@view
+def principal() -> uint256:
+    """
+    @notice Bonded + unbonding assets of all pools (CLUB wei).
+    """
+    return self.stake_word & MASK128
+
+
+@external
+@view
+def epochs_finalised() -> uint256:
+    """
+    @notice Epochs finalised so far; epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
+    """
+    return (self.epoch_word >> 128) & MASK32
+
+
+@external
+@view
+def reward_reserve() -> uint256:
+    """
+    @notice Rewards distributed by finalisations and not yet claimed or forfeited (CLUB wei).
+    """
+    return self.epoch_word >> 160
 
 
 @external
@@ -1012,9 +1132,10 @@ def list_nodes(
             break
         node: address = self.node_list[i]
         i += 1
-        if kind_mask != 0 and self.nodes[node].kinds & kind_mask == 0:
+        m: Meta = self._meta(node)
+        if kind_mask != 0 and m.kinds & kind_mask == 0:
             continue
-        if eligible_only and not self._eligible(node):
+        if eligible_only and not self._eligible(node, m):
             continue
         found.append(node)
     return found, min(i, count)
@@ -1026,9 +1147,8 @@ def assets_of(node: address, account: address) -> uint256:
     """
     @notice CLUB wei that `account`'s bonded shares of `node` are worth (rounded down).
     """
-    return self._to_assets(
-        self.shares[node][account], self.nodes[node].bonded_assets, self.nodes[node].bonded_shares
-    )
+    pool: uint256 = self.bonded[node]
+    return self._to_assets(self.stakes[node][account] & MASK127, pool & MASK128, pool >> 128)
 
 
 @external
@@ -1037,12 +1157,15 @@ def pending_rewards(node: address, account: address) -> uint256:
     """
     @notice What `claim(node)` would pay `account` now (commission included for the operator).
     """
-    a: Accrual = self._accrual(node)
-    snapshot: uint256 = self.reward_snapshot[node][account]
-    owed: uint256 = self.rewards[node][account]
-    owed += self.shares[node][account] * (a.pool_acc - snapshot) // WAD
+    word: uint256 = self.epoch_word
+    a: Accrual = self._accrual(node, self._meta(node), self.accs[node], word & MASK128, (word >> 128) & MASK32)
+    stake: uint256 = self.stakes[node][account]
+    owed: uint256 = 0
+    if stake & HAS_REWARDS != 0:
+        owed = self.rewards[node][account]
+    owed += (stake & MASK127) * (a.pool_acc - (stake >> 128)) // WAD
     if account == node:
-        owed += self.nodes[node].commission_accrued + a.commission
+        owed += self.commission_accrued[node] + a.commission
     return owed
 
 
@@ -1050,121 +1173,154 @@ def pending_rewards(node: address, account: address) -> uint256:
 
 @internal
 @view
-def _accrual(node: address) -> Accrual:
+def _accrual(node: address, m: Meta, accw: uint256, acc_now: uint256, done: uint256) -> Accrual:
     """
-    @dev What a checkpoint of `node` would credit now. Reads O(1) slots.
+    @dev What a checkpoint of `node` would credit now, given its meta word `m`,
+         its accumulator word `accw` and the epoch accounting. O(1) reads.
     """
-    done: uint256 = self.epochs_finalised
     a: Accrual = empty(Accrual)
-    a.acc_now = self.acc_at[done]
-    a.pool_acc = self.nodes[node].pool_acc
-    bps: uint256 = self.nodes[node].commission_bps
+    a.acc_now = acc_now
+    a.pool_acc = accw >> 128
+    bps: uint256 = m.commission_bps
     a.commission_bps = bps
-    effective_at: uint256 = self.nodes[node].commission_effective_at
     new_bps: uint256 = bps
-    if effective_at != 0:
-        new_bps = self.nodes[node].pending_commission_bps
+    if m.effective_at != 0:
+        new_bps = m.pending_bps
         # Applied once it is due and every epoch that ended before it is finalised
         # (until then the split below still needs the old rate).
-        if block.timestamp >= effective_at and done >= self._epochs_ended_by(effective_at):
+        if block.timestamp >= m.effective_at and done >= self._epochs_ended_by(m.effective_at):
             a.apply_pending = True
             a.commission_bps = new_bps
 
-    snapshot: uint256 = self.nodes[node].acc_snapshot
-    weight: uint256 = self.nodes[node].weight
-    if weight == 0 or a.acc_now <= snapshot:
+    snapshot: uint256 = accw & MASK128
+    if m.weight == 0 or acc_now <= snapshot:
         return a
 
     # Epochs whose end the last heartbeat still covered.
-    live_until: uint256 = self.nodes[node].last_beat + self.heartbeat_seconds
-    live_epochs: uint256 = self._epochs_ended_by(live_until)
-    acc_end: uint256 = max(self.acc_at[min(done, live_epochs)], snapshot)
+    acc_end: uint256 = acc_now
+    live_epochs: uint256 = self._epochs_ended_by(m.live_until)
+    if live_epochs < done:
+        acc_end = max(self.acc_at[live_epochs], snapshot)
     # Epochs that ended by the commission change use the old rate.
     acc_mid: uint256 = acc_end
-    if effective_at != 0:
-        acc_mid = min(max(self.acc_at[min(done, self._epochs_ended_by(effective_at))], snapshot), acc_end)
-    # Each part rounds down, so together they never exceed weight * (acc_now - snapshot) / WAD.
-    old_part: uint256 = weight * (acc_mid - snapshot) // WAD
-    new_part: uint256 = weight * (acc_end - acc_mid) // WAD
-    a.forfeited = weight * (a.acc_now - acc_end) // WAD
+    if m.effective_at != 0:
+        changed_epochs: uint256 = self._epochs_ended_by(m.effective_at)
+        if changed_epochs < done:
+            acc_mid = min(max(self.acc_at[changed_epochs], snapshot), acc_end)
+    # Each part rounds down, so together they never exceed weight * (acc_now - snapshot) / ACC_SCALE.
+    old_part: uint256 = m.weight * (acc_mid - snapshot) // ACC_SCALE
+    new_part: uint256 = m.weight * (acc_end - acc_mid) // ACC_SCALE
+    a.forfeited = m.weight * (acc_now - acc_end) // ACC_SCALE
     # Commission rounds down: the remainder goes to the pool.
     a.commission = old_part * bps // BPS + new_part * new_bps // BPS
     to_pool: uint256 = old_part + new_part - a.commission
-    bonded_shares: uint256 = self.nodes[node].bonded_shares
+    bonded_shares: uint256 = self.bonded[node] >> 128
     if bonded_shares > 0:
-        # Rounds down; the dust stays reserved for ever.
-        a.pool_acc += to_pool * WAD // bonded_shares
+        # Rounds down; the dust stays reserved for ever. The accumulator
+        # saturates at 2**128 - 1 (unreachable: an eligible pool has at least
+        # a whole CLUB of shares); what does not fit stays reserved too.
+        a.pool_acc += min(to_pool * WAD // bonded_shares, MASK128 - a.pool_acc)
     else:
         a.commission += to_pool
     return a
 
 
 @internal
-def _checkpoint(node: address):
+def _checkpoint(node: address, m: Meta) -> Meta:
     """
     @dev Credits `node`'s rewards up to now (commission and pool accumulator),
          returns forfeited rewards to the undistributed balance and applies a
-         due commission change. Must run before any change of the node's weight
-         or bonded shares.
+         due commission change (to the returned meta; the caller stores it).
+         Must run before any change of the node's weight or bonded shares.
     """
-    a: Accrual = self._accrual(node)
-    if a.acc_now != self.nodes[node].acc_snapshot:
-        self.nodes[node].acc_snapshot = a.acc_now
-        if a.commission > 0:
-            self.nodes[node].commission_accrued += a.commission
-        if a.pool_acc != self.nodes[node].pool_acc:
-            self.nodes[node].pool_acc = a.pool_acc
-        if a.forfeited > 0:
-            self.reward_reserve -= a.forfeited
-    if a.apply_pending:
-        self.nodes[node].commission_bps = a.commission_bps
-        self.nodes[node].commission_effective_at = 0
-        log CommissionChanged(node=node, commission_bps=a.commission_bps)
+    new_meta: Meta = empty(Meta)
+    unused: uint256 = 0
+    new_meta, unused = self._checkpoint_paying(node, m, False)
+    return new_meta
 
 
 @internal
-def _settle(node: address, account: address, pay: bool) -> uint256:
+def _checkpoint_paying(node: address, m: Meta, pay_commission: bool) -> (Meta, uint256):
     """
-    @dev Brings `account`'s pool rewards up to the node's pool accumulator. Must
-         run after `_checkpoint(node)` and before its shares change. With `pay`
-         the total is returned and `rewards` cleared (no 0 -> x -> 0 store);
-         without, it is kept in `rewards`.
+    @dev `_checkpoint`; with `pay_commission` the commission credited now is
+         returned for the caller to pay instead of being added to
+         `commission_accrued`.
     """
-    pool_acc: uint256 = self.nodes[node].pool_acc
-    snapshot: uint256 = self.reward_snapshot[node][account]
-    stored: uint256 = self.rewards[node][account]
-    owed: uint256 = stored
-    if pool_acc != snapshot:
-        # Rounds down: an account is never credited more than its share.
-        owed += self.shares[node][account] * (pool_acc - snapshot) // WAD
-        self.reward_snapshot[node][account] = pool_acc
+    word: uint256 = self.epoch_word
+    accw: uint256 = self.accs[node]
+    a: Accrual = self._accrual(node, m, accw, word & MASK128, (word >> 128) & MASK32)
+    commission: uint256 = 0
+    if a.acc_now != accw & MASK128:
+        self.accs[node] = self._pair(a.acc_now, a.pool_acc)
+        if pay_commission:
+            commission = a.commission
+        elif a.commission > 0:
+            self.commission_accrued[node] += a.commission
+        if a.forfeited > 0:
+            # The reserve is the top 96 bits of epoch_word and holds every credit it gives back.
+            self.epoch_word = word - (a.forfeited << 160)
+    if a.apply_pending:
+        m.commission_bps = a.commission_bps
+        m.effective_at = 0
+        log CommissionChanged(node=node, commission_bps=a.commission_bps)
+    return m, commission
+
+
+@internal
+def _settle(node: address, account: address, pay: bool, pool_acc: uint256) -> uint256:
+    """
+    @dev Brings `account`'s pool rewards up to `pool_acc` (the node's pool
+         accumulator, stored or about to be). Must run before its shares
+         change. With `pay` the total is returned and the stored rewards
+         cleared; without, it is kept in `rewards`.
+    """
+    word: uint256 = self.stakes[node][account]
+    held: uint256 = word & MASK127
+    stored: uint256 = 0
+    if word & HAS_REWARDS != 0:
+        stored = self.rewards[node][account]
+    # Rounds down: an account is never credited more than its share.
+    owed: uint256 = stored + held * (pool_acc - (word >> 128)) // WAD
+    new_word: uint256 = held | (pool_acc << 128)
     if pay:
         if stored != 0:
             self.rewards[node][account] = 0
-    elif owed != stored:
-        self.rewards[node][account] = owed
+    else:
+        if owed != stored:
+            self.rewards[node][account] = owed
+        if owed != 0:
+            new_word |= HAS_REWARDS
+    if new_word != word:
+        self.stakes[node][account] = new_word
     return owed
 
 
 @internal
-def _bond(node: address, account: address, amount: uint256) -> uint256:
+def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -> uint256:
     """
     @dev Mints bonded shares of `node` for `amount` assets to `account`
          (the caller moves the tokens) and updates the node's weight.
     """
-    self._checkpoint(node)
-    self._settle(node, account, False)
-    bonded_assets: uint256 = self.nodes[node].bonded_assets
-    bonded_shares: uint256 = self.nodes[node].bonded_shares
+    m: Meta = self._checkpoint(node, meta_before)
+    self._settle(node, account, False, self.accs[node] >> 128)
+    pool: uint256 = self.bonded[node]
+    bonded_assets: uint256 = pool & MASK128
+    bonded_shares: uint256 = pool >> 128
+    # After a 100 % slash the old shares are worth nothing and a new stake
+    # would need more shares than the pool word holds: the pool is dead.
+    assert bonded_assets != 0 or bonded_shares == 0, "registry: pool slashed out"
     # Rounds down: the pool keeps the remainder.
     minted: uint256 = amount * (bonded_shares + 1) // (bonded_assets + 1)
     assert minted > 0, "registry: amount too small"
-    self.nodes[node].bonded_assets = bonded_assets + amount
-    self.nodes[node].bonded_shares = bonded_shares + minted
-    self.shares[node][account] += minted
-    self.principal += amount
+    self.bonded[node] = self._pair(bonded_assets + amount, bonded_shares + minted)
+    word: uint256 = self.stakes[node][account]
+    assert (word & MASK127) + minted <= MASK127, "registry: amount out of range"
+    self.stakes[node][account] = word + minted
+    totals: uint256 = self.stake_word
+    assert (totals & MASK128) + amount <= MASK128, "registry: amount out of range"
+    self.stake_word = totals + amount
     log Staked(node=node, account=account, assets=amount, shares=minted)
-    self._sync(node)
+    self._sync(node, m)
     return minted
 
 
@@ -1173,11 +1329,11 @@ def _delegate(node: address, account: address, amount: uint256) -> uint256:
     """
     @dev Delegation: `_bond` plus the checks that only apply to delegators.
     """
-    self._registered(node)
+    m: Meta = self._registered(node)
     assert account != node, "registry: operators use stake"
-    minted: uint256 = self._bond(node, account, amount)
-    own: uint256 = self.shares[node][node]
-    assert self.nodes[node].bonded_shares - own <= own * self.saturation_multiple, "registry: pool over-saturated"
+    minted: uint256 = self._bond(node, account, amount, m)
+    own: uint256 = self.stakes[node][node] & MASK127
+    assert (self.bonded[node] >> 128) - own <= own * self.saturation_multiple, "registry: pool over-saturated"
     return minted
 
 
@@ -1187,40 +1343,38 @@ def _release_entry(account: address, entry_id: uint256, entry: Unbonding) -> uin
     @dev Burns an unbonding entry and returns its assets (rounded down); the
          caller decides where the assets go.
     """
-    u_assets: uint256 = self.nodes[entry.node].unbonding_assets
-    u_shares: uint256 = self.nodes[entry.node].unbonding_shares
+    pool: uint256 = self.unbonding[entry.node]
+    u_assets: uint256 = pool & MASK128
+    u_shares: uint256 = pool >> 128
     assets: uint256 = self._to_assets(entry.shares, u_assets, u_shares)
-    self.nodes[entry.node].unbonding_assets = u_assets - assets
-    self.nodes[entry.node].unbonding_shares = u_shares - entry.shares
+    self.unbonding[entry.node] = self._pair(u_assets - assets, u_shares - entry.shares)
     self.unbondings[account][entry_id] = empty(Unbonding)
     return assets
 
 
 @internal
-def _sync(node: address):
+def _sync(node: address, m: Meta):
     """
-    @dev Sets the node's weight (trees and total) to its bonded assets when it
-         is eligible, else to 0. Runs after `_checkpoint`, so the new weight
-         earns from the current accumulator on.
+    @dev Sets the node's weight (trees and total) to its bonded assets in
+         whole CLUB when it is eligible, else to 0, and stores its meta word.
+         Runs after `_checkpoint`, so the new weight earns from the current
+         accumulator on.
     """
     target: uint256 = 0
-    if self._eligible(node):
-        target = self.nodes[node].bonded_assets
-    current: uint256 = self.nodes[node].weight
-    if target == current:
-        return
-    kinds: uint256 = self.nodes[node].kinds
-    # Bound: three known kinds.
-    for kind: uint256 in [RELAY, TURN, NOTIFY]:
-        if kinds & kind != 0:
-            slot: uint256 = self.slot_of[node][kind]
-            if target > current:
-                fenwick._add(kind, slot, target - current)
-            else:
-                fenwick._sub(kind, slot, current - target)
-    self.total_weight = self.total_weight + target - current
-    self.nodes[node].weight = target
-    log WeightChanged(node=node, weight=target)
+    if self._eligible(node, m):
+        # Rounds down: a weight counts whole CLUB.
+        target = (self.bonded[node] & MASK128) // UNIT
+        assert target <= MASK32, "registry: weight overflow"
+    if target != m.weight:
+        # Bound: three known kinds.
+        for kind: uint256 in [RELAY, TURN, NOTIFY]:
+            if m.kinds & kind != 0:
+                sumtree._update(kind, (m.slots >> self._slot_shift(kind)) & MASK16, m.weight, target)
+        totals: uint256 = self.stake_word
+        self.stake_word = ((((totals >> 128) + target - m.weight)) << 128) | (totals & MASK128)
+        m.weight = target
+        log WeightChanged(node=node, weight=target)
+    self._store_meta(node, m)
 
 
 @internal
@@ -1247,36 +1401,97 @@ def _pull(account: address, amount: uint256):
     assert extcall TOKEN.transferFrom(account, self, amount), "registry: transfer failed"
 
 
+# INTERNAL: PACKING #
+
+@internal
+@view
+def _meta(node: address) -> Meta:
+    """
+    @dev Unpacks `node`'s meta word (layout at `meta`).
+    """
+    w: uint256 = self.meta[node]
+    return Meta(
+        kinds=w & ALL_KINDS,
+        jailed=(w >> 3) & 1 == 1,
+        live_until=(w >> 8) & MASK40,
+        jailed_until=(w >> 48) & MASK40,
+        commission_bps=(w >> 88) & MASK14,
+        pending_bps=(w >> 102) & MASK14,
+        effective_at=(w >> 116) & MASK40,
+        slots=(w >> 156) & (2**48 - 1),
+        weight=(w >> 204) & MASK32,
+    )
+
+
+@internal
+def _store_meta(node: address, m: Meta):
+    """
+    @dev Packs and stores `node`'s meta word. Ranges are checked where the
+         fields are set: kinds <= 7, bps <= 10,000 < 2**14, times < 2**40
+         (`_time`), slots < 2**16 each, weight < 2**32 (`_sync`).
+    """
+    self.meta[node] = (
+        m.kinds
+        | (convert(m.jailed, uint256) << 3)
+        | (m.live_until << 8)
+        | (m.jailed_until << 48)
+        | (m.commission_bps << 88)
+        | (m.pending_bps << 102)
+        | (m.effective_at << 116)
+        | (m.slots << 156)
+        | (m.weight << 204)
+    )
+
+
+@internal
+@pure
+def _pair(low: uint256, high: uint256) -> uint256:
+    """
+    @dev Two 128-bit amounts in one word.
+    """
+    assert low <= MASK128 and high <= MASK128, "registry: amount out of range"
+    return (high << 128) | low
+
+
+@internal
+@pure
+def _epoch_word(acc: uint256, done: uint256, reserve: uint256) -> uint256:
+    assert done <= MASK32 and reserve < 2**96, "registry: amount out of range"
+    return (reserve << 160) | (done << 128) | acc
+
+
+@internal
+@pure
+def _time(timestamp: uint256) -> uint256:
+    assert timestamp <= MASK40, "registry: time out of range"
+    return timestamp
+
+
+@internal
+@pure
+def _slot_shift(kind: uint256) -> uint256:
+    # RELAY (1) -> bits 0-15, TURN (2) -> 16-31, NOTIFY (4) -> 32-47 of `slots`.
+    return 16 * (kind // 2)
+
+
 # INTERNAL: CHECKS AND HELPERS #
 
 @internal
 @view
-def _registered(node: address) -> uint256:
-    kinds: uint256 = self.nodes[node].kinds
-    assert kinds != 0, "registry: not registered"
-    return kinds
+def _registered(node: address) -> Meta:
+    m: Meta = self._meta(node)
+    assert m.kinds != 0, "registry: not registered"
+    return m
 
 
 @internal
 @view
-def _live(node: address) -> bool:
-    last_beat: uint256 = self.nodes[node].last_beat
-    return last_beat != 0 and block.timestamp <= last_beat + self.heartbeat_seconds
-
-
-@internal
-@view
-def _eligible(node: address) -> bool:
-    kinds: uint256 = self.nodes[node].kinds
-    if kinds == 0 or self.nodes[node].jailed or not self._live(node):
+def _eligible(node: address, m: Meta) -> bool:
+    if m.kinds == 0 or m.jailed or block.timestamp > m.live_until:
         return False
-    return self._self_assets(node) >= self._required_self_stake(kinds)
-
-
-@internal
-@view
-def _self_assets(node: address) -> uint256:
-    return self._to_assets(self.shares[node][node], self.nodes[node].bonded_assets, self.nodes[node].bonded_shares)
+    pool: uint256 = self.bonded[node]
+    own: uint256 = self._to_assets(self.stakes[node][node] & MASK127, pool & MASK128, pool >> 128)
+    return own >= self._required_self_stake(m.kinds)
 
 
 @internal

@@ -114,6 +114,11 @@ class RegistryMachine(RuleBasedStateMachine):
         p = self.pools[op]
         return _down(p.shares.get(op, 0), p.ba, p.bs)
 
+    @staticmethod
+    def _dead(pool: Pool) -> bool:
+        """A 100 % slash left shares and no assets: the pool takes no new stake."""
+        return pool.ba == 0 and pool.bs > 0
+
     def _now(self) -> int:
         return int(boa.env.evm.patch.timestamp)
 
@@ -122,6 +127,10 @@ class RegistryMachine(RuleBasedStateMachine):
     @rule(i=st.integers(0, 3), whole=st.integers(1, 50_000))
     def stake(self, i: int, whole: int) -> None:
         op = list(self.pools)[i]
+        if self._dead(self.pools[op]):
+            with boa.env.prank(op), boa.reverts("registry: pool slashed out"):
+                self.registry.stake(whole * WAD)
+            return
         with boa.env.prank(op):
             minted = self.registry.stake(whole * WAD)
         assert minted == self._mint(self.pools[op], op, whole * WAD)
@@ -134,7 +143,7 @@ class RegistryMachine(RuleBasedStateMachine):
         minted = _down(whole * WAD, p.bs, p.ba)
         own = p.shares.get(op, 0)
         saturated = p.bs + minted - own > own * self.registry.saturation_multiple()
-        if saturated or minted == 0:
+        if saturated or minted == 0 or self._dead(p):
             with boa.env.prank(dl), boa.reverts():
                 self.registry.delegate(op, whole * WAD)
             return
@@ -209,7 +218,7 @@ class RegistryMachine(RuleBasedStateMachine):
         minted = _down(assets, p.bs, p.ba)
         own = p.shares.get(e.node, 0) + (minted if who == e.node else 0)
         over = who != e.node and p.bs + minted - own > own * self.registry.saturation_multiple()
-        if minted == 0 or over:
+        if minted == 0 or over or self._dead(p):
             with boa.env.prank(who), boa.reverts():
                 self.registry.rebond(j)
             return
@@ -328,7 +337,7 @@ class RegistryMachine(RuleBasedStateMachine):
                 p.ua,
                 p.us,
             )
-            assert n.weight in (0, n.bonded_assets)
+            assert n.weight in (0, n.bonded_assets // WAD)  # whole CLUB
             if n.jailed:
                 assert n.weight == 0
             if n.weight:
@@ -345,10 +354,22 @@ class RegistryMachine(RuleBasedStateMachine):
         weights = {op: r.nodes(op).weight for op in self.pools}
         assert r.total_weight() == sum(weights.values())
         for kind in (RELAY, TURN, NOTIFY):
-            assert r.total_stake(kind) == sum(w for op, w in weights.items() if self.pools[op].kinds & kind)
+            assert r.total_stake(kind) == WAD * sum(w for op, w in weights.items() if self.pools[op].kinds & kind)
         assert self.paid_out <= self.sent
         for who, out in self.withdrawn.items():
             assert out <= self.deposited.get(who, 0)
+
+    @invariant()
+    def rewards_never_over_distributed(self) -> None:
+        """Everything every account could claim right now is covered by the reward reserve, and
+        what was paid plus what is claimable never exceeds what was sent (delegators' claims
+        settle against a computed, unstored pool accumulator: this is what keeps them honest)."""
+        if not self.pools:
+            return
+        r = self.registry
+        claimable = sum(r.pending_rewards(op, who) for op in self.pools for who in self.accounts)
+        assert claimable <= r.reward_reserve()
+        assert self.paid_out + claimable <= self.sent
 
     @invariant()
     def sampled_nodes_are_eligible(self) -> None:

@@ -15,6 +15,8 @@ from tests.utils.registry import (
     register_node,
 )
 
+WAD = 10**18
+
 ZERO = "0x0000000000000000000000000000000000000000"
 
 
@@ -78,9 +80,9 @@ def test_heartbeat_makes_node_eligible(registry, actors, minimum):
     with boa.env.prank(actors.node_key):
         registry.heartbeat()
     assert registry.is_eligible(actors.operator)
-    assert registry.nodes(actors.operator).weight == minimum
+    assert registry.nodes(actors.operator).weight == minimum // WAD  # whole CLUB
     assert registry.total_stake(RELAY) == minimum and registry.total_stake(TURN) == 0
-    assert registry.total_weight() == minimum
+    assert registry.total_weight() == minimum // WAD
 
 
 @pytest.mark.parametrize(

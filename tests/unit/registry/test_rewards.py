@@ -33,7 +33,7 @@ def test_rewards_split_commission_and_pool(registry, relay_node, actors, token, 
     assert finish_epoch(registry, actors.node_key, caller=caller) == 5 * WAD
     assert token.balanceOf(caller) == 5 * WAD
     ev = next(e for e in registry.get_logs() if type(e).__name__ == "EpochFinalised")
-    assert ev.rewards == 1000 * WAD and ev.total_weight == 4 * minimum
+    assert ev.rewards == 1000 * WAD and ev.total_weight == 4 * minimum // WAD
     # 10 % commission; the remaining 900 split 50/50 by shares.
     assert registry.pending_rewards(relay_node, actors.delegator) == 450 * WAD
     assert registry.pending_rewards(relay_node, relay_node) == 550 * WAD

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boa
 import pytest
 
-from tests.utils.registry import RELAY, finish_epoch, now, send_rewards
+from tests.utils.registry import RELAY, finish_epoch, fund, now, send_rewards
 
 WAD = 10**18
 
@@ -77,7 +77,7 @@ def test_slash_cuts_pool_pays_reporter_burns_rest(
     assert token.totalSupply() == supply - ev.burned
     n = registry.nodes(relay_node)
     assert n.bonded_assets == 36 * minimum // 10 and n.unbonding_assets == 18 * minimum // 10
-    assert n.weight == n.bonded_assets
+    assert n.weight == n.bonded_assets // WAD  # whole CLUB, rounded down
     # Everyone in the pool lost the same fraction.
     assert registry.assets_of(relay_node, relay_node) == pytest.approx(18 * minimum // 10, abs=1)
     assert registry.assets_of(relay_node, actors.delegator) == pytest.approx(18 * minimum // 10, abs=1)
@@ -95,15 +95,18 @@ def test_slash_below_minimum_makes_node_ineligible(registry, relay_node, governa
     assert registry.is_eligible(relay_node)
 
 
-def test_full_slash_then_new_stake(registry, relay_node, governance, minimum):
+def test_full_slash_kills_the_pool(registry, relay_node, actors, token, governance, minimum):
+    """A 100 % slash leaves shares worth nothing; the pool takes no new stake (the shares a new
+    stake would need do not fit the packed pool word) and the node stays ineligible."""
     with boa.env.prank(governance):
         registry.slash(relay_node, WAD, governance, 0)
     assert registry.nodes(relay_node).bonded_assets == 0
-    with boa.env.prank(relay_node):
-        minted = registry.stake(minimum)
-    # The old shares are worth nothing; the new stake gets (almost) all the value.
-    assert registry.assets_of(relay_node, relay_node) <= minimum
-    assert minted > 0
+    assert not registry.is_eligible(relay_node)
+    with boa.env.prank(relay_node), boa.reverts("registry: pool slashed out"):
+        registry.stake(minimum)
+    fund(token, registry, governance, actors.delegator, minimum)
+    with boa.env.prank(actors.delegator), boa.reverts("registry: pool slashed out"):
+        registry.delegate(relay_node, minimum)
 
 
 def test_slash_reverts(registry, relay_node, governance, non_admin, alice):

@@ -20,7 +20,7 @@ def test_stake_adds_self_stake(registry, relay_node, token, minimum):
     assert minted == minimum  # 1:1 while nothing was slashed
     assert (ev.node, ev.account, ev.assets, ev.shares) == (relay_node, relay_node, minimum, minimum)
     n = registry.nodes(relay_node)
-    assert n.bonded_assets == 3 * minimum and n.weight == 3 * minimum
+    assert n.bonded_assets == 3 * minimum and n.weight == 3 * minimum // WAD
     assert registry.total_stake(RELAY) == 3 * minimum
     assert token.balanceOf(relay_node) == before - minimum
     assert registry.principal() == 3 * minimum
@@ -69,7 +69,7 @@ def test_delegate(registry, relay_node, actors, token, minimum):
         minted = registry.delegate(relay_node, 5 * minimum)
     assert minted == 5 * minimum
     assert registry.shares(relay_node, actors.delegator) == 5 * minimum
-    assert registry.nodes(relay_node).weight == 7 * minimum
+    assert registry.nodes(relay_node).weight == 7 * minimum // WAD
     assert registry.assets_of(relay_node, actors.delegator) == 5 * minimum
 
 
@@ -98,7 +98,7 @@ def test_unbond_and_withdraw(registry, relay_node, actors, token, minimum, param
         and ev.release_time == int(boa.env.evm.patch.timestamp) + params.registry.unbonding_seconds
     )
     n = registry.nodes(relay_node)
-    assert n.bonded_assets == 5 * minimum and n.unbonding_assets == minimum and n.weight == 5 * minimum
+    assert n.bonded_assets == 5 * minimum and n.unbonding_assets == minimum and n.weight == 5 * minimum // WAD
     assert registry.unbondings(actors.delegator, 0).shares == minimum
     with boa.env.prank(actors.delegator), boa.reverts("registry: still unbonding"):
         registry.withdraw(0)
@@ -143,7 +143,7 @@ def test_rebond(registry, relay_node, actors, minimum):
     assert minted == 2 * minimum and ev.assets == 2 * minimum
     assert registry.shares(relay_node, actors.delegator) == 3 * minimum
     n = registry.nodes(relay_node)
-    assert n.unbonding_assets == 0 and n.unbonding_shares == 0 and n.weight == 5 * minimum
+    assert n.unbonding_assets == 0 and n.unbonding_shares == 0 and n.weight == 5 * minimum // WAD
     assert registry.principal() == 5 * minimum  # rebonding moves principal, it does not add any
     with boa.env.prank(actors.delegator), boa.reverts("registry: no such unbonding"):
         registry.rebond(0)
