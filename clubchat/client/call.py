@@ -4,10 +4,19 @@ Both ends build their peer connection with ONLY the TURN server they got credent
 `iceTransportPolicy = relay` (aiortc would otherwise add a public STUN server, and host candidates
 would leak the user's address). The caller adds its (synthetic) audio track BEFORE creating the
 data channel: with bundling, the first m-line carries the transport, and adding the track after the
-channel produced an SDP that aiortc could not bundle. aiortc gathers every candidate before
-`setLocalDescription` returns, so offer/answer carry them; incoming `candidate` messages from
-trickling peers are still applied. A local description without a `typ relay` candidate means the
-TURN credentials or server failed (coturn answers bad credentials with silence), and is an error.
+channel produced an SDP that aiortc could not bundle. A local description without a `typ relay`
+candidate means the TURN credentials or server failed (coturn answers bad credentials with
+silence), and is an error.
+
+Trickle ICE: aiortc gathers every candidate before `setLocalDescription` returns, so the offer and
+answer are sent WITHOUT candidate lines and every local candidate follows at once in one
+`candidate` message, closed by an end-of-candidates marker (an empty `sdp`, as in WebRTC's
+`addIceCandidate`); the peer applies them with `addIceCandidate` (aioice checks trickled pairs
+while it connects). When this side's TURN allocation goes away (hang-up, or the caller giving up
+on a relay to fail over), it first sends `remove-candidates` with the candidates it announced. The
+receiver remembers removed candidates and ignores them if they arrive again later (a late or
+replayed `candidate`); aiortc/aioice have no API to withdraw a remote candidate from a running ICE
+agent, so a removal cannot tear down pairs that are already being checked.
 
 Files go over the data channel as the brief's chunks `{fileId, index, mime, data}` then a
 `file-complete` {count, sha256}; the receiver checks both and answers `file-ack`.
@@ -107,6 +116,35 @@ def peer_connection(creds: m.TurnCredentials) -> RTCPeerConnection:
 
 def relay_candidates(sdp: str) -> list[str]:
     return [line for line in sdp.splitlines() if line.startswith("a=candidate:") and " typ relay" in line]
+
+
+END_OF_CANDIDATES = ""  # an IceCandidate with this sdp marks the end of a peer's candidates
+
+
+def split_candidates(sdp: str) -> tuple[str, list[m.IceCandidate]]:
+    """(the SDP without candidate / end-of-candidates lines, its candidates) for trickling.
+
+    Each distinct candidate is listed once, with the first m-line that carries it: bundled m-lines
+    repeat the same transport's candidates, and the peer applies them to that transport anyway.
+    """
+    kept: list[str] = []
+    found: dict[str, int] = {}  # candidate line -> first m-line index
+    mids: list[str | None] = []
+    for line in sdp.split("\r\n"):  # bound: the lines of one SDP (size-limited by the protocol)
+        if line.startswith("m="):
+            mids.append(None)
+        elif line.startswith("a=mid:") and mids:
+            mids[-1] = line[len("a=mid:") :]
+        if line.startswith("a=candidate:") and mids:
+            found.setdefault(line[len("a=") :], len(mids) - 1)
+        elif line != "a=end-of-candidates":
+            kept.append(line)
+    return "\r\n".join(kept), [m.IceCandidate(c, i, mids[i]) for c, i in found.items()]
+
+
+def candidate_key(c: m.IceCandidate) -> str:
+    """What identifies a candidate across messages: its line without an `a=` prefix."""
+    return c.sdp.removeprefix("a=").strip()
 
 
 def candidate_types(pc: RTCPeerConnection) -> tuple[str, str] | None:
@@ -217,6 +255,10 @@ SendSignal = Callable[[m.Payload], Awaitable[Any]]
 class CallStats:
     setup_ms: float = 0.0  # caller: from creating the offer to an open data channel
     candidate_types: tuple[str, str] | None = None
+    candidates_sent: int = 0  # local candidates trickled in `candidate` messages
+    candidates_added: int = 0  # remote candidates applied with addIceCandidate
+    candidates_ignored: int = 0  # remote candidates dropped: duplicate or already removed
+    candidates_removed: int = 0  # remote candidates the peer withdrew with `remove-candidates`
 
 
 class Call:
@@ -236,6 +278,12 @@ class Call:
         self._sink: asyncio.Task[None] | None = None
         self.ended: str | None = None
         self._offered_at: float | None = None  # caller only: when offer() started
+        self.local_candidates: tuple[m.IceCandidate, ...] = ()  # announced to the peer
+        self._removal_sent = False
+        self._remote_seen: set[str] = set()  # candidate_key of every remote candidate applied
+        self._remote_removed: set[str] = set()  # candidate_key of every remote candidate withdrawn
+        self._early: list[m.IceCandidate] = []  # trickled before the remote description was set
+        self._signals = asyncio.Lock()  # signaling messages are applied one at a time, in order
 
         @self.pc.on("connectionstatechange")
         def _state() -> None:
@@ -268,45 +316,95 @@ class Call:
                 self.audio_frames += 1
 
     async def _local_description(self, desc: RTCSessionDescription) -> str:
+        """Set it; returns the SDP to send (no candidates: they are trickled by `_trickle`)."""
         await self.pc.setLocalDescription(desc)
-        sdp = self.pc.localDescription.sdp
+        sdp = str(self.pc.localDescription.sdp)
         if not relay_candidates(sdp):
             raise CallError(
                 "no relay candidate was gathered: the TURN server rejected the credentials or is unreachable"
             )
-        return str(sdp)
+        bare, candidates = split_candidates(sdp)
+        self.local_candidates = tuple(candidates)
+        return bare
+
+    async def _trickle(self) -> None:
+        """After the offer/answer: every local candidate, then end-of-candidates, in one message."""
+        if not self.local_candidates:
+            return
+        first = self.local_candidates[0]
+        end = m.IceCandidate(END_OF_CANDIDATES, first.sdp_mline_index, first.sdp_mid)
+        batch = [*self.local_candidates, end]
+        for i in range(0, len(batch), m.MAX_CANDIDATES):  # bound: candidates of one SDP
+            await self.send_signal(m.Candidates(candidates=tuple(batch[i : i + m.MAX_CANDIDATES])))
+        self.stats.candidates_sent = len(self.local_candidates)
+
+    async def withdraw_candidates(self) -> None:
+        """Tell the peer this side's candidates go away (its TURN allocation is being released)."""
+        if self.local_candidates and not self._removal_sent:
+            self._removal_sent = True
+            for i in range(0, len(self.local_candidates), m.MAX_CANDIDATES):  # bound: as in _trickle
+                chunk = self.local_candidates[i : i + m.MAX_CANDIDATES]
+                await self.send_signal(m.RemoveCandidates(candidates=chunk))
 
     async def offer(self) -> None:
-        """Caller: audio track first, then the data channel, then the offer."""
+        """Caller: audio track first, then the data channel, then the offer and its candidates."""
         self._offered_at = time.perf_counter()
         self.pc.addTrack(self.audio)
         self._attach(self.pc.createDataChannel(DATA_CHANNEL))
         sdp = await self._local_description(await self.pc.createOffer())
         await self.send_signal(m.Offer(sdp=sdp, options=("audio", "data")))
+        await self._trickle()
 
     async def on_signal(self, payload: m.Payload) -> None:
-        """Apply one signaling message from the peer."""
+        """Apply one signaling message from the peer (one at a time, in arrival order)."""
+        async with self._signals:
+            await self._apply(payload)
+
+    async def _apply(self, payload: m.Payload) -> None:
         if isinstance(payload, m.Offer):
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=payload.sdp, type="offer"))
+            await self._add_candidates(())  # any that came early
             if "audio" in payload.options:
                 self.pc.addTrack(self.audio)
             sdp = await self._local_description(await self.pc.createAnswer())
             await self.send_signal(m.Answer(sdp=sdp))
+            await self._trickle()
         elif isinstance(payload, m.Answer):
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=payload.sdp, type="answer"))
+            await self._add_candidates(())
         elif isinstance(payload, m.Candidates):
-            for c in payload.candidates:
-                line = c.sdp.removeprefix("a=").removeprefix("candidate:")
-                cand: RTCIceCandidate = candidate_from_sdp(line)
-                cand.sdpMid, cand.sdpMLineIndex = c.sdp_mid, c.sdp_mline_index
-                await self.pc.addIceCandidate(cand)
+            await self._add_candidates(payload.candidates)
         elif isinstance(payload, m.RemoveCandidates):
-            log.info(
-                "peer removed %d candidates (aiortc keeps checking what it has)", len(payload.candidates)
-            )
+            for c in payload.candidates:  # bound: MAX_CANDIDATES per message
+                key = candidate_key(c)
+                if key and key not in self._remote_removed:
+                    self._remote_removed.add(key)
+                    self.stats.candidates_removed += 1
+            log.info("peer withdrew %d candidates", len(payload.candidates))
         elif isinstance(payload, m.Bye):
             self.ended = payload.reason
             await self.pc.close()
+
+    async def _add_candidates(self, candidates: tuple[m.IceCandidate, ...]) -> None:
+        """addIceCandidate for each new one; duplicates and withdrawn ones are ignored. Candidates that
+        arrive before the remote description wait for it (aiortc has no transport for them yet)."""
+        if self.pc.remoteDescription is None:
+            self._early.extend(candidates)
+            return
+        pending, self._early = [*self._early, *candidates], []
+        for c in pending:  # bound: MAX_CANDIDATES per message, plus those that came early
+            key = candidate_key(c)
+            if not key:  # END_OF_CANDIDATES
+                await self.pc.addIceCandidate(None)
+                continue
+            if key in self._remote_removed or key in self._remote_seen:
+                self.stats.candidates_ignored += 1
+                continue
+            self._remote_seen.add(key)
+            cand: RTCIceCandidate = candidate_from_sdp(key.removeprefix("candidate:"))
+            cand.sdpMid, cand.sdpMLineIndex = c.sdp_mid, c.sdp_mline_index
+            await self.pc.addIceCandidate(cand)
+            self.stats.candidates_added += 1
 
     async def connected(self, timeout: float = 10.0) -> None:
         """Wait until ICE+DTLS are up and the data channel is open."""
@@ -326,7 +424,9 @@ class Call:
             self.stats.setup_ms = (time.perf_counter() - self._offered_at) * 1000
 
     async def hang_up(self, reason: str = "hangup") -> None:
+        """Withdraw this side's candidates (its TURN allocation is released), say `bye`, close."""
         with contextlib.suppress(Exception):
+            await self.withdraw_candidates()
             await self.send_signal(m.Bye(reason=reason))
         await self.close()
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from eth_account.signers.local import LocalAccount
-from websockets.exceptions import InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from clubchat.client.call import Call, CallError
 from clubchat.client.discovery import TURN, Discovery, address_seed, rendezvous
@@ -127,6 +127,10 @@ async def place_call(
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
+            # This attempt's TURN allocation goes away: tell the callee (best effort: the relay may
+            # be what failed), whose half-set-up call then ignores these candidates if they come late.
+            with contextlib.suppress(RelayError, TimeoutError, ConnectionClosed, OSError):
+                await asyncio.wait_for(call.withdraw_candidates(), connect_timeout)
             await call.close()
             await client.close()
             continue
@@ -150,6 +154,9 @@ class Listener:
         self.messages: asyncio.Queue[Received] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._active: dict[str, Call] = {}
+        # peer -> signals (trickled candidates, bye) that arrived while its offer is being answered:
+        # the Call exists only once TURN credentials are in, and they must not be lost or reordered.
+        self._setting_up: dict[str, list[m.Payload]] = {}
 
     async def start(self) -> list[str]:
         """Connect to the rendezvous set; returns the relays it is signed in to (at least one)."""
@@ -173,27 +180,43 @@ class Listener:
             env = got.envelope
             peer = env.sender
             if isinstance(env.payload, m.Offer):
-                self._tasks.append(asyncio.create_task(self._answer(client, peer, env.payload)))
+                early: list[m.Payload] = []
+                self._setting_up[peer.lower()] = early
+                self._tasks.append(asyncio.create_task(self._answer(client, peer, env.payload, early)))
             elif env.payload.TYPE in m.SIGNALING_TYPES:
+                waiting = self._setting_up.get(peer.lower())
                 call = self._active.get(peer.lower())
-                if call is not None:
+                if waiting is not None:
+                    waiting.append(env.payload)
+                elif call is not None:
                     await call.on_signal(env.payload)
                     if isinstance(env.payload, m.Bye):
                         self._active.pop(peer.lower(), None)  # ended: forget it
             else:
                 self.messages.put_nowait(got)
 
-    async def _answer(self, client: RelayClient, peer: str, offer: m.Offer) -> None:
+    async def _answer(self, client: RelayClient, peer: str, offer: m.Offer, early: list[m.Payload]) -> None:
         started = time.perf_counter()
+        key = peer.lower()
         try:
             turn = await choose_turn(self.discovery, self.account, self.timeout)
             call = Call(turn.credentials, lambda p: client.send(peer, p))
-            self._active[peer.lower()] = call
+            self._active[key] = call
             await call.on_signal(offer)
+            while early:  # bound: signals the peer sent meanwhile; _serve appends until we stop
+                await call.on_signal(early.pop(0))
+            if self._setting_up.get(key) is early:
+                del self._setting_up[key]  # from now on _serve hands signals to the call directly
+            if call.ended is not None:
+                self._active.pop(key, None)
+                return
             await call.connected(self.timeout)
         except (RelayError, CallError, TimeoutError) as exc:
             log.warning("incoming call from %s failed: %s", peer, exc)
             return
+        finally:
+            if self._setting_up.get(key) is early:
+                del self._setting_up[key]
         setup_ms = (time.perf_counter() - started) * 1000
         self.calls.put_nowait(CallSession(call, client, peer, turn, setup_ms, owns_relay=False))
 

@@ -107,7 +107,12 @@ class Answer:
 
 @dataclass(frozen=True)
 class Candidates:
-    """Trickled ICE candidates."""
+    """Trickled ICE candidates.
+
+    A candidate whose `sdp` is empty marks the end of the sender's candidates (WebRTC's
+    end-of-candidates, as `addIceCandidate` takes it); the reference client sends its offer/answer
+    without candidate lines and every candidate, then that marker, in one of these.
+    """
 
     TYPE: ClassVar[str] = "candidate"
     candidates: tuple[IceCandidate, ...] = spec(max_items=MAX_CANDIDATES, min_items=1)
@@ -115,7 +120,11 @@ class Candidates:
 
 @dataclass(frozen=True)
 class RemoveCandidates:
-    """ICE candidates the sender no longer uses."""
+    """ICE candidates the sender no longer uses.
+
+    Sent when the sender's TURN allocation goes away (hang-up, failover to another relay); the
+    receiver remembers them and ignores them if they arrive again in a later `candidate`.
+    """
 
     TYPE: ClassVar[str] = "remove-candidates"
     candidates: tuple[IceCandidate, ...] = spec(max_items=MAX_CANDIDATES, min_items=1)
