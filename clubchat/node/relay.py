@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 import typing
 from collections import Counter
@@ -80,6 +81,13 @@ class RelayConfig:
     close_timeout: float = 2.0  # seconds to wait for a peer's close frame (it may not be reading)
     http_nonce_ttl: float = 120.0  # seconds a credential-endpoint nonce stays usable
     http_nonces_max: int = 10_000  # outstanding credential-endpoint nonces (oldest dropped first)
+    # HTTP requests (the credential endpoint and its /nonce) per client IP and in total, per second.
+    # The global rate times http_nonce_ttl stays below http_nonces_max (50 * 120 = 6,000 < 10,000),
+    # so a flood cannot push honest clients' outstanding nonces out before they use them.
+    http_rate_per_ip: float = 10.0
+    http_burst_per_ip: float = 40.0
+    http_rate_global: float = 50.0
+    http_burst_global: float = 200.0
 
 
 @dataclass(eq=False)  # identity semantics: connections live in sets
@@ -115,6 +123,8 @@ class RelayServer:
         self.clock = clock
         self.clients: dict[str, set[_Conn]] = {}
         self.limiter = RateLimiter(config.rate_per_second, config.rate_burst)
+        self.http_per_ip = RateLimiter(config.http_rate_per_ip, config.http_burst_per_ip)
+        self.http_global = TokenBucket.full(config.http_rate_global, config.http_burst_global, clock())
         self.replay = ReplayGuard(config.replay_window, config.replay_ids_per_sender)
         self.stats: Counter[str] = Counter()
         self._server: Server | None = None
@@ -176,20 +186,40 @@ class RelayServer:
     # The sign-in message is EIP-4361 bound to the credential URI and a nonce from .../nonce
     # (single use). websockets' HTTP parser accepts GET only, hence the query string.
 
-    def _json(self, status: int, frame: str) -> Response:
+    def _json(self, status: int, frame: str, retry_after: int | None = None) -> Response:
         headers = Headers([("Content-Type", "application/json"), ("Cache-Control", "no-store")])
         headers["Content-Length"] = str(len(frame.encode()))
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
         return Response(status, "OK" if status == 200 else "Error", headers, frame.encode())
 
-    def _http_error(self, code: str, reason: str | None = None) -> Response:
+    def _http_error(self, code: str, reason: str | None = None, retry_after: int | None = None) -> Response:
         self.stats[f"http-error:{code}"] += 1
-        return self._json(_HTTP_STATUS.get(code, 400), m.error_frame(code, reason))
+        return self._json(_HTTP_STATUS.get(code, 400), m.error_frame(code, reason), retry_after)
+
+    def _http_throttled(self, connection: ServerConnection, now: float) -> Response | None:
+        """429 when this client IP, or all clients together, ask more often than configured."""
+        peer = connection.remote_address
+        ip = str(peer[0]) if peer else "unknown"
+        cfg = self.config
+        if not self.http_per_ip.allow(ip, now):
+            wait = math.ceil(1.0 / cfg.http_rate_per_ip)
+            return self._http_error(
+                "rate-limited", f"too many requests from {ip[:64]}; retry in {wait} s", wait
+            )
+        if not self.http_global.take(now):
+            wait = math.ceil(1.0 / cfg.http_rate_global)
+            return self._http_error("rate-limited", f"this node is busy; retry in {wait} s", wait)
+        return None
 
     async def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None  # the relay protocol
         path, _, query = request.path.partition("?")
         now = self.clock()
+        throttled = self._http_throttled(connection, now)
+        if throttled is not None:
+            return throttled
         if path == NONCE_PATH:
             while len(self._http_nonces) >= self.config.http_nonces_max:  # bound: drop the oldest
                 del self._http_nonces[next(iter(self._http_nonces))]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from eth_account import Account
@@ -428,5 +431,61 @@ def test_frames_of_one_loop_iteration_go_out_in_order_with_one_write() -> None:
             assert await b.obj() == json.loads(texts[0])
             await asyncio.wait_for(pong, 5)
             await b.close()
+
+    run(scenario())
+
+
+def _http_get(url: str, source_ip: str) -> tuple[int, dict[str, str], dict[str, object]]:
+    """GET from a given loopback source address (Linux routes all of 127/8 to lo)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(
+        parts.hostname or "", parts.port, timeout=5, source_address=(source_ip, 0)
+    )
+    try:
+        conn.request("GET", parts.path)
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_http_nonce_endpoint_is_rate_limited_per_ip_and_globally() -> None:
+    clock = [time.time()]  # frozen unless the test moves it, so no bucket refills by itself
+    config = RelayConfig(http_rate_per_ip=1.0, http_burst_per_ip=3, http_rate_global=2.0, http_burst_global=5)
+
+    async def scenario() -> None:
+        async with relay(config, clock=lambda: clock[0]) as server:
+            nonce_url = server.credential_uri + "/nonce"
+            loop = asyncio.get_running_loop()
+
+            async def get(ip: str) -> tuple[int, dict[str, str], dict[str, object]]:
+                return await loop.run_in_executor(None, _http_get, nonce_url, ip)
+
+            # one client IP: its burst, then 429 with the protocol's error JSON
+            for _ in range(3):
+                status, _, body = await get("127.0.0.1")
+                assert status == 200 and body["type"] == "challenge"
+            status, headers, body = await get("127.0.0.1")
+            assert status == 429 and headers["Retry-After"] == "1"
+            assert body == {
+                "type": "error",
+                "code": "rate-limited",
+                "reason": "too many requests from 127.0.0.1; retry in 1 s",
+            }
+            # another IP is not affected by the first one's limit ... until the node's total runs out
+            for _ in range(2):
+                assert (await get("127.0.0.2"))[0] == 200
+            status, headers, body = await get("127.0.0.2")
+            assert (status, body["code"]) == (429, "rate-limited")
+            assert body["reason"] == "this node is busy; retry in 1 s"
+            # the WebSocket endpoint is not throttled by the HTTP limits
+            raw = await Raw.open(server.uri)
+            assert (await raw.sign_in(alice)).address == alice.address
+            await raw.close()
+            # refused requests issued no nonce; the buckets refill with time
+            assert len(server._http_nonces) == 5
+            assert server.stats["http-error:rate-limited"] == 2
+            clock[0] += 1.0
+            assert (await get("127.0.0.1"))[0] == 200
 
     run(scenario())
