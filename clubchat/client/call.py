@@ -279,6 +279,7 @@ class Call:
         self.ended: str | None = None
         self._offered_at: float | None = None  # caller only: when offer() started
         self.local_candidates: tuple[m.IceCandidate, ...] = ()  # announced to the peer
+        self._announced = False  # a `candidate` message with local_candidates went out
         self._removal_sent = False
         self._remote_seen: set[str] = set()  # candidate_key of every remote candidate applied
         self._remote_removed: set[str] = set()  # candidate_key of every remote candidate withdrawn
@@ -334,13 +335,14 @@ class Call:
         first = self.local_candidates[0]
         end = m.IceCandidate(END_OF_CANDIDATES, first.sdp_mline_index, first.sdp_mid)
         batch = [*self.local_candidates, end]
+        self._announced = True  # from here on the peer may hold them: withdraw_candidates says so
         for i in range(0, len(batch), m.MAX_CANDIDATES):  # bound: candidates of one SDP
             await self.send_signal(m.Candidates(candidates=tuple(batch[i : i + m.MAX_CANDIDATES])))
         self.stats.candidates_sent = len(self.local_candidates)
 
     async def withdraw_candidates(self) -> None:
         """Tell the peer this side's candidates go away (its TURN allocation is being released)."""
-        if self.local_candidates and not self._removal_sent:
+        if self._announced and not self._removal_sent:
             self._removal_sent = True
             for i in range(0, len(self.local_candidates), m.MAX_CANDIDATES):  # bound: as in _trickle
                 chunk = self.local_candidates[i : i + m.MAX_CANDIDATES]
@@ -427,6 +429,7 @@ class Call:
         """Withdraw this side's candidates (its TURN allocation is released), say `bye`, close."""
         with contextlib.suppress(Exception):
             await self.withdraw_candidates()
+        with contextlib.suppress(Exception):
             await self.send_signal(m.Bye(reason=reason))
         await self.close()
 

@@ -254,18 +254,19 @@ def test_validate_frame_agrees_with_decode_frame(obj: Any) -> None:
     """The relay's hot path (`validate_frame`) accepts and refuses exactly what `decode_frame` does,
     with the same code, reason and id, and hands back the parsed object."""
     text = json.dumps(obj)
-    try:
-        decoded = m.decode_frame(text, m.CLIENT_FRAMES)
-        refused = None
-    except m.ProtocolError as exc:
-        refused = (exc.code, exc.reason, exc.id)
-    try:
-        validated = m.validate_frame(text, m.CLIENT_FRAMES)
-        assert refused is None, refused
-        assert validated == obj
-        assert m.frame_from_object(validated) == decoded
-    except m.ProtocolError as exc:
-        assert (exc.code, exc.reason, exc.id) == refused
+    for allowed in (None, m.CLIENT_FRAMES):
+        try:
+            decoded = m.decode_frame(text, allowed)
+            refused = None
+        except m.ProtocolError as exc:
+            refused = (exc.code, exc.reason, exc.id)
+        try:
+            validated = m.validate_frame(text, allowed)
+            assert refused is None, refused
+            assert validated == obj
+            assert m.frame_from_object(validated) == decoded
+        except m.ProtocolError as exc:
+            assert (exc.code, exc.reason, exc.id) == refused
 
 
 def test_decode_error_names_the_full_path() -> None:
