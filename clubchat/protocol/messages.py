@@ -368,8 +368,7 @@ def _loads(text: str | bytes) -> Any:
         raise ProtocolError("malformed", "the frame is not valid JSON") from None
 
 
-def decode_frame(text: str | bytes, allowed: tuple[str, ...] | None = None) -> Frame:
-    """Decode one relay frame; `allowed` restricts the accepted types (e.g. CLIENT_FRAMES)."""
+def _frame(text: str | bytes, allowed: tuple[str, ...] | None, build: bool) -> Any:
     obj = _loads(text)
     if not isinstance(obj, dict):
         raise ProtocolError("malformed", "a frame is a JSON object")
@@ -379,11 +378,20 @@ def decode_frame(text: str | bytes, allowed: tuple[str, ...] | None = None) -> F
         shown = repr(kind)[:40]
         raise ProtocolError("unknown-type", f"frame type {shown} is not accepted here")
     try:
-        return decode_object(cls, obj)
+        if build:
+            return decode_object(cls, obj)
+        validate_object(cls, obj)
+        return obj
     except DecodeError as exc:
         id = obj.get("id")
         ok_id = id if isinstance(id, str) and _ID.fullmatch(id) else None
         raise ProtocolError("malformed", str(exc)[:MAX_REASON_CHARS], ok_id) from None
+
+
+def decode_frame(text: str | bytes, allowed: tuple[str, ...] | None = None) -> Frame:
+    """Decode one relay frame; `allowed` restricts the accepted types (e.g. CLIENT_FRAMES)."""
+    frame: Frame = _frame(text, allowed, build=True)
+    return frame
 
 
 def validate_frame(text: str | bytes, allowed: tuple[str, ...] | None = None) -> dict[str, Any]:
@@ -392,20 +400,7 @@ def validate_frame(text: str | bytes, allowed: tuple[str, ...] | None = None) ->
     For a forwarder: it passes the validated text on unchanged and reads only a few keys (`type`,
     `id`, `from`, `to`, `payload.type`), so building dataclasses it never uses would be waste.
     """
-    obj = _loads(text)
-    if not isinstance(obj, dict):
-        raise ProtocolError("malformed", "a frame is a JSON object")
-    kind = obj.get("type")
-    cls = FRAME_CLASSES.get(kind) if isinstance(kind, str) else None
-    if cls is None or (allowed is not None and kind not in allowed):
-        shown = repr(kind)[:40]
-        raise ProtocolError("unknown-type", f"frame type {shown} is not accepted here")
-    try:
-        validate_object(cls, obj)
-    except DecodeError as exc:
-        id = obj.get("id")
-        ok_id = id if isinstance(id, str) and _ID.fullmatch(id) else None
-        raise ProtocolError("malformed", str(exc)[:MAX_REASON_CHARS], ok_id) from None
+    obj: dict[str, Any] = _frame(text, allowed, build=False)
     return obj
 
 
