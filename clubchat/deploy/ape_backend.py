@@ -29,6 +29,22 @@ from clubchat.params import REPO_ROOT, Parameters
 Log = Callable[[str], None]
 
 
+MAX_IMMUTABLE_WORDS = 64
+
+
+def deployed_runtime_in(initcode: bytes, code: bytes) -> bool:
+    """True when `code` is a runtime blob of `initcode` followed by at most 64 immutable words."""
+    if not code:
+        return False
+    for words in range(MAX_IMMUTABLE_WORDS + 1):
+        runtime = code[: len(code) - 32 * words]
+        if len(runtime) * 2 < len(code):
+            return False
+        if runtime in initcode:
+            return True
+    return False
+
+
 def _normalise_code(code: Any) -> bytes:
     if isinstance(code, bytes | bytearray):
         return bytes(code)
@@ -120,11 +136,13 @@ class ApeBackend:
         return [entry.model_dump(mode="json", by_alias=True, exclude_none=True) for entry in entries]
 
     def _matches_compiled(self, name: str, code: bytes) -> bool:
-        # Vyper appends the immutables after the runtime code, so the deployed code
-        # starts with the compiled runtime bytecode.
-        runtime = self.container(name).contract_type.runtime_bytecode
-        expected = _normalise_code(runtime.bytecode) if runtime and runtime.bytecode else b""
-        return bool(expected) and code.startswith(expected)
+        # Vyper appends the immutables (32-byte words) after the runtime code, and the
+        # runtime code is a verbatim blob of the deployment (init) code. The init code is
+        # the reference: with Vyper's Venom pipeline (NodeRegistry) the standard-JSON
+        # `deployedBytecode` differs from the blob the init code really deploys.
+        init = self.container(name).contract_type.deployment_bytecode
+        initcode = _normalise_code(init.bytecode) if init and init.bytecode else b""
+        return bool(initcode) and deployed_runtime_in(initcode, code)
 
     def stale_reason(self) -> str | None:
         """Why the previous manifest cannot be reused on this dev chain (see `stale_reason`)."""

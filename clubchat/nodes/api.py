@@ -21,6 +21,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from clubchat.chain.manifest import Manifest
+from clubchat.params import WAD
 
 RELAY, TURN, NOTIFY = 1, 2, 4
 TURN_CREDENTIAL = 8  # `endpoint(node, 8)`: a TURN node's credential service
@@ -131,8 +132,8 @@ class NodeStatus:
     eligible: bool
     jailed: bool
     jailed_until: int
-    last_beat: int
-    weight_wei: int
+    live_until: int  # unix seconds the last heartbeat keeps the node live (0 = never beat)
+    weight_wei: int  # weight in discovery, whole CLUB as wei
     bonded_wei: int
     bonded_shares: int
     unbonding_wei: int
@@ -338,8 +339,8 @@ class NodeRegistryClient:
             eligible=bool(reg.is_eligible(node).call()),
             jailed=bool(n[3]),
             jailed_until=int(n[4]),
-            last_beat=int(n[2]),
-            weight_wei=int(n[5]),
+            live_until=int(n[2]),
+            weight_wei=int(n[5]) * WAD,  # the registry counts weight in whole CLUB
             bonded_wei=int(n[10]),
             bonded_shares=int(n[11]),
             unbonding_wei=u_assets,

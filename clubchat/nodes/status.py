@@ -35,7 +35,7 @@ def status_table(s: NodeStatus) -> Table:
     if s.jailed:
         state += f"; jailed until {_when(s.jailed_until)}"
     table.add_row("state", state)
-    table.add_row("last heartbeat", f"{_when(s.last_beat)} (period {s.heartbeat_seconds} s)")
+    table.add_row("live until", f"{_when(s.live_until)} (one heartbeat covers {s.heartbeat_seconds} s)")
     table.add_row("pool: bonded", f"{_club(s.bonded_wei)} for {s.bonded_shares:,} shares")
     table.add_row("pool: unbonding", _club(s.unbonding_wei))
     table.add_row("weight in discovery", _club(s.weight_wei))

@@ -201,6 +201,7 @@ struct Meta:
     effective_at: uint256
     slots: uint256                    # 3 x 16 bits: the RELAY, TURN and NOTIFY tree slots
     weight: uint256
+    commission_owed: bool             # commission_accrued is non-zero
 
 # @dev One pending withdrawal of an account: unbonding shares of `node`'s pool.
 struct Unbonding:
@@ -223,7 +224,7 @@ struct Accrual:
 # @dev operator => packed meta word: kinds (bits 0-2), jailed (3), live_until (8-47),
 #      jailed_until (48-87), commission_bps (88-101), pending commission (102-115),
 #      commission effective_at (116-155), tree slots RELAY/TURN/NOTIFY (156-203, 16 bits each),
-#      weight in whole CLUB (204-235).
+#      weight in whole CLUB (204-235), commission_accrued is non-zero (236).
 meta: HashMap[address, uint256]
 # @dev operator => node key (only rotations write it).
 keys: HashMap[address, address]
@@ -506,6 +507,11 @@ def register(
     else:
         assert len(credential_endpoint) == 0, "registry: credential needs TURN"
 
+    # The pool accumulator starts at 1 (accounts settle differences from their
+    # entry value, so the base is irrelevant): the node's accumulator word is
+    # never zero, and its first reward checkpoint rewrites a warm value
+    # instead of creating a slot.
+    self.accs[msg.sender] = 1 << 128
     self._bond(msg.sender, msg.sender, amount, m)
     self._pull(msg.sender, amount)
 
@@ -712,12 +718,12 @@ def claim(node: address) -> uint256:
         m: Meta = empty(Meta)
         # The commission credited now is paid at once instead of being stored first.
         m, amount = self._checkpoint_paying(node, self._meta(node), True)
-        self._store_meta(node, m)
         amount += self._settle(node, node, True, self.accs[node] >> 128)
-        commission: uint256 = self.commission_accrued[node]
-        if commission > 0:
+        if m.commission_owed:
+            amount += self.commission_accrued[node]
             self.commission_accrued[node] = 0
-            amount += commission
+            m.commission_owed = False
+        self._store_meta(node, m)
     else:
         word: uint256 = self.epoch_word
         a: Accrual = self._accrual(node, self._meta(node), self.accs[node], word & MASK128, (word >> 128) & MASK32)
@@ -1256,6 +1262,7 @@ def _checkpoint_paying(node: address, m: Meta, pay_commission: bool) -> (Meta, u
             commission = a.commission
         elif a.commission > 0:
             self.commission_accrued[node] += a.commission
+            m.commission_owed = True
         if a.forfeited > 0:
             # The reserve is the top 96 bits of epoch_word and holds every credit it gives back.
             self.epoch_word = word - (a.forfeited << 160)
@@ -1420,6 +1427,7 @@ def _meta(node: address) -> Meta:
         effective_at=(w >> 116) & MASK40,
         slots=(w >> 156) & (2**48 - 1),
         weight=(w >> 204) & MASK32,
+        commission_owed=(w >> 236) & 1 == 1,
     )
 
 
@@ -1440,6 +1448,7 @@ def _store_meta(node: address, m: Meta):
         | (m.effective_at << 116)
         | (m.slots << 156)
         | (m.weight << 204)
+        | (convert(m.commission_owed, uint256) << 236)
     )
 
 
