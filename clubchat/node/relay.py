@@ -161,6 +161,9 @@ class RelayServer:
         log.info("relay listening on %s", self._uri)
 
     async def stop(self) -> None:
+        if self._flush_handle is not None:  # write what is queued before the connections close
+            self._flush_handle.cancel()
+            self._flush()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
