@@ -329,16 +329,17 @@ class _StakingAgents:
         return int(self.registry.assets_of(op, op)), int(self.registry.assets_of(op, dl))
 
     def _finalise(self) -> None:
-        pools = [self._pool(op, dl) for _, _, op, _, dl in self.nodes]
+        # The registry weighs nodes by bonded stake in whole CLUB (`nodes(op).weight`).
+        pools = [(*self._pool(op, dl), int(self.registry.nodes(op).weight)) for _, _, op, _, dl in self.nodes]
         with self.boa.env.prank(self.keeper):
             self.registry.finalize_epoch()
         ev = [e for e in self.registry.get_logs() if type(e).__name__ == "EpochFinalised"][-1]
         distributed, weight = int(ev.rewards), int(ev.total_weight)
         if distributed == 0 or weight == 0:
             return
-        for own, delegated in pools:  # rewards pro rata to stake, then the model's split rule
+        for own, delegated, node_weight in pools:  # rewards pro rata to weight, then the model's split
             stake = own + delegated
-            reward = distributed * stake / weight
+            reward = distributed * node_weight / weight
             self_frac = own / stake
             c = self.commission_bps / BPS
             self.expected["operators"] += float(model.operator_take(reward, self_frac, c))
