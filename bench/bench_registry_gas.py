@@ -272,7 +272,9 @@ def main() -> None:
                 for who, tag in ((typical, "middle node"), (first, "first node")):
                     measure(f"stake ({tag})", registry.functions.stake(WAD * 1000), who, impersonated=True)
                     measure(f"delegate ({tag})", registry.functions.delegate(who, WAD * 1000), "delegator")
-                measure("delegate again (first node)", registry.functions.delegate(first, WAD * 1000), "delegator")
+                measure(
+                    "delegate again (first node)", registry.functions.delegate(first, WAD * 1000), "delegator"
+                )
                 measure("unbond (first node)", registry.functions.unbond(first, WAD * 500), "delegator")
                 measure(
                     "slash (first node)",
@@ -305,7 +307,10 @@ def main() -> None:
                         # The delegator first: the node has not been checkpointed since the epochs.
                         measure(f"claim by delegator ({what})", registry.functions.claim(first), "delegator")
                         measure(
-                            f"claim by operator ({what})", registry.functions.claim(first), first, impersonated=True
+                            f"claim by operator ({what})",
+                            registry.functions.claim(first),
+                            first,
+                            impersonated=True,
                         )
             sample_fn = registry.functions.sample(RELAY, b"\x01" * 32, 3)
             gas = int(w3.eth.estimate_gas({"to": registry.address, "data": enc(sample_fn)}))

@@ -354,7 +354,9 @@ class RegistryMachine(RuleBasedStateMachine):
         weights = {op: r.nodes(op).weight for op in self.pools}
         assert r.total_weight() == sum(weights.values())
         for kind in (RELAY, TURN, NOTIFY):
-            assert r.total_stake(kind) == WAD * sum(w for op, w in weights.items() if self.pools[op].kinds & kind)
+            assert r.total_stake(kind) == WAD * sum(
+                w for op, w in weights.items() if self.pools[op].kinds & kind
+            )
         assert self.paid_out <= self.sent
         for who, out in self.withdrawn.items():
             assert out <= self.deposited.get(who, 0)
