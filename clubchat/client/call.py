@@ -15,8 +15,9 @@ answer are sent WITHOUT candidate lines and every local candidate follows at onc
 while it connects). When this side's TURN allocation goes away (hang-up, or the caller giving up
 on a relay to fail over), it first sends `remove-candidates` with the candidates it announced. The
 receiver remembers removed candidates and ignores them if they arrive again later (a late or
-replayed `candidate`); aiortc/aioice have no API to withdraw a remote candidate from a running ICE
-agent, so a removal cannot tear down pairs that are already being checked.
+replayed `candidate`), and a call that is not connected yet gives up at once when every candidate
+of its peer has been withdrawn. aiortc/aioice have no API to withdraw one remote candidate from a
+running ICE agent, so otherwise a removal cannot tear down pairs that are already being checked.
 
 Files go over the data channel as the brief's chunks `{fileId, index, mime, data}` then a
 `file-complete` {count, sha256}; the receiver checks both and answers `file-ack`.
@@ -383,6 +384,13 @@ class Call:
                     self._remote_removed.add(key)
                     self.stats.candidates_removed += 1
             log.info("peer withdrew %d candidates", len(payload.candidates))
+            gone = bool(self._remote_seen) and self._remote_seen <= self._remote_removed
+            if gone and not self._connected.is_set():
+                # Not connected and every candidate of the peer is gone (its allocation was
+                # released, e.g. it failed over to another relay): this attempt cannot connect, so
+                # give up now instead of at the timeout, and release our own allocation.
+                self.ended = "candidates withdrawn"
+                await self.pc.close()
         elif isinstance(payload, m.Bye):
             self.ended = payload.reason
             await self.pc.close()

@@ -153,10 +153,13 @@ class Listener:
         self.calls: asyncio.Queue[CallSession] = asyncio.Queue()
         self.messages: asyncio.Queue[Received] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._active: dict[str, Call] = {}
-        # peer -> signals (trickled candidates, bye) that arrived while its offer is being answered:
-        # the Call exists only once TURN credentials are in, and they must not be lost or reordered.
-        self._setting_up: dict[str, list[m.Payload]] = {}
+        # Calls are keyed by (peer, relay): a caller signals one call attempt through one relay, so a
+        # message from the same peer on another relay belongs to another attempt (e.g. the
+        # remove-candidates of the attempt it failed over from) and must not touch this one.
+        self._active: dict[tuple[str, str], Call] = {}
+        # (peer, relay) -> signals (trickled candidates, bye) that arrived while its offer is being
+        # answered: the Call exists only once TURN credentials are in; nothing may be lost or reordered.
+        self._setting_up: dict[tuple[str, str], list[m.Payload]] = {}
 
     async def start(self) -> list[str]:
         """Connect to the rendezvous set; returns the relays it is signed in to (at least one)."""
@@ -179,25 +182,26 @@ class Listener:
             got = await client.inbox.get()
             env = got.envelope
             peer = env.sender
+            key = (peer.lower(), client.uri)
             if isinstance(env.payload, m.Offer):
                 early: list[m.Payload] = []
-                self._setting_up[peer.lower()] = early
+                self._setting_up[key] = early
                 self._tasks.append(asyncio.create_task(self._answer(client, peer, env.payload, early)))
             elif env.payload.TYPE in m.SIGNALING_TYPES:
-                waiting = self._setting_up.get(peer.lower())
-                call = self._active.get(peer.lower())
+                waiting = self._setting_up.get(key)
+                call = self._active.get(key)
                 if waiting is not None:
                     waiting.append(env.payload)
                 elif call is not None:
                     await call.on_signal(env.payload)
-                    if isinstance(env.payload, m.Bye):
-                        self._active.pop(peer.lower(), None)  # ended: forget it
+                    if call.ended is not None:
+                        self._active.pop(key, None)  # ended (bye, or its candidates withdrawn): forget it
             else:
                 self.messages.put_nowait(got)
 
     async def _answer(self, client: RelayClient, peer: str, offer: m.Offer, early: list[m.Payload]) -> None:
         started = time.perf_counter()
-        key = peer.lower()
+        key = (peer.lower(), client.uri)
         try:
             turn = await choose_turn(self.discovery, self.account, self.timeout)
             call = Call(turn.credentials, lambda p: client.send(peer, p))

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
 
-from clubchat.client.call import END_OF_CANDIDATES, Call
+from clubchat.client.call import END_OF_CANDIDATES, Call, CallError
 from clubchat.client.relay_client import RelayClient
 from clubchat.client.session import Listener, place_call
 from clubchat.node.localnet import local_network as network
@@ -110,6 +111,50 @@ def test_two_calls_trickle_candidates_and_ignore_late_or_removed_ones(tmp_path: 
     run(scenario(), timeout=90)
 
 
+def test_a_call_gives_up_when_the_peer_withdraws_all_its_candidates_before_connecting(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with network(tmp_path, relays=1) as net:
+            issue = net.turn.relay.turn_credentials  # type: ignore[union-attr]
+            assert issue is not None
+            to_bob: list[m.Payload] = []
+            to_alice: list[m.Payload] = []
+
+            async def alice_says(p: m.Payload) -> None:
+                to_bob.append(p)
+
+            async def bob_says(p: m.Payload) -> None:
+                to_alice.append(p)  # never delivered: Alice's side of the relay went away
+
+            a = Call(issue(alice.address), alice_says)
+            b = Call(issue(bob.address), bob_says)
+            try:
+                await a.offer()
+                for p in to_bob:
+                    await b.on_signal(p)
+                assert b.stats.candidates_added == len(a.local_candidates) >= 1
+                assert [type(p) for p in to_alice] == [m.Answer, m.Candidates]
+                # withdrawing something else is remembered but does not end the attempt
+                other = m.IceCandidate("candidate:zz 1 udp 1 127.0.0.9 9 typ relay", 0, "0")
+                await b.on_signal(m.RemoveCandidates(candidates=(other,)))
+                assert b.stats.candidates_removed == 1 and b.ended is None
+                await a.withdraw_candidates()
+                start = time.perf_counter()
+                await b.on_signal(to_bob[-1])
+                assert isinstance(to_bob[-1], m.RemoveCandidates)
+                assert b.ended == "candidates withdrawn"
+                assert b.stats.candidates_removed == 1 + len(a.local_candidates)
+                with pytest.raises(CallError, match="did not connect"):
+                    await b.connected(10)
+                assert time.perf_counter() - start < 2.0  # at once, not at the 10 s timeout
+            finally:
+                await a.close()
+                await b.close()
+
+    run(scenario(), timeout=60)
+
+
 def test_hang_up_withdraws_candidates_before_bye_through_the_relay(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -131,6 +176,14 @@ def test_hang_up_withdraws_candidates_before_bye_through_the_relay(
             assert session.call.stats.candidate_types == ("relay", "relay")
             assert incoming.call.stats.candidates_added == len(session.call.local_candidates) >= 1
             assert session.call.stats.candidates_added == len(incoming.call.local_candidates) >= 1
+            # a removal from Alice on Bob's OTHER rendezvous relay belongs to another call attempt
+            (other,) = set(listener.clients) - {session.relay_endpoint}
+            side = await RelayClient.connect(other, alice)
+            await side.send(bob.address, m.RemoveCandidates(candidates=session.call.local_candidates))
+            del sent[-1]  # not part of the call's own signaling below
+            await asyncio.sleep(0.3)
+            assert incoming.call.stats.candidates_removed == 0 and incoming.call.ended is None
+            await side.close()
             await session.hang_up("done")
             await _settle(lambda: incoming.call.ended == "done")
             by_alice = [type(p).__name__ for who, p in sent if who == alice.address]
