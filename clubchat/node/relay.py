@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import math
@@ -88,6 +89,18 @@ class RelayConfig:
     http_burst_per_ip: float = 40.0
     http_rate_global: float = 50.0
     http_burst_global: float = 200.0
+
+
+def client_key(ip: str) -> str:
+    """What the HTTP rate limit counts per: the IPv4 address, or the /64 of an IPv6 address (one
+    host usually gets a whole /64, so counting single IPv6 addresses would be no limit at all)."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr.ipv4_mapped) if isinstance(addr, ipaddress.IPv6Address) else str(addr)
 
 
 @dataclass(eq=False)  # identity semantics: connections live in sets
@@ -205,7 +218,7 @@ class RelayServer:
         peer = connection.remote_address
         ip = str(peer[0]) if peer else "unknown"
         cfg = self.config
-        if not self.http_per_ip.allow(ip, now):
+        if not self.http_per_ip.allow(client_key(ip), now):
             wait = math.ceil(1.0 / cfg.http_rate_per_ip)
             return self._http_error(
                 "rate-limited", f"too many requests from {ip[:64]}; retry in {wait} s", wait

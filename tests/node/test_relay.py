@@ -14,7 +14,7 @@ from eth_account import Account
 from websockets.exceptions import ConnectionClosed
 
 from clubchat.client.relay_client import RelayClient, RelayError
-from clubchat.node.relay import RelayConfig
+from clubchat.node.relay import RelayConfig, client_key
 from clubchat.protocol import messages as m
 from tests.node.harness import Raw, envelope, mailbox, relay, run
 
@@ -489,3 +489,11 @@ def test_http_nonce_endpoint_is_rate_limited_per_ip_and_globally() -> None:
             assert (await get("127.0.0.1"))[0] == 200
 
     run(scenario())
+
+
+def test_http_rate_limit_counts_ipv4_addresses_and_ipv6_prefixes() -> None:
+    assert client_key("203.0.113.7") == "203.0.113.7"
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:203.0.113.7") == "203.0.113.7"
+    assert client_key("unknown") == "unknown"
