@@ -209,6 +209,11 @@ struct Unbonding:
     shares: uint256                   # unbonding shares (their assets shrink with slashes)
     release_time: uint256             # unix seconds from which `withdraw` works
 
+# @dev An unbonding entry as stored: two words instead of three.
+struct Entry:
+    head: uint256                     # node (bits 0-159) | release_time (bits 160-199)
+    shares: uint256
+
 # @dev What a node checkpoint would credit right now.
 struct Accrual:
     acc_now: uint256
@@ -253,7 +258,7 @@ stakes: HashMap[address, HashMap[address, uint256]]
 # @dev node => account => rewards settled but not claimed (CLUB wei).
 rewards: public(HashMap[address, HashMap[address, uint256]])
 # @dev account => entry id => unbonding entry.
-unbondings: public(HashMap[address, HashMap[uint256, Unbonding]])
+entries: HashMap[address, HashMap[uint256, Entry]]
 # @dev account => number of unbonding entries ever created (ids are 0 .. count - 1).
 unbonding_count: public(HashMap[address, uint256])
 
@@ -653,7 +658,9 @@ def unbond(node: address, share_amount: uint256) -> uint256:
 
     entry_id: uint256 = self.unbonding_count[msg.sender]
     release: uint256 = block.timestamp + self.unbonding_seconds
-    self.unbondings[msg.sender][entry_id] = Unbonding(node=node, shares=minted, release_time=release)
+    self.entries[msg.sender][entry_id] = Entry(
+        head=convert(node, uint256) | (self._time(release) << 160), shares=minted
+    )
     self.unbonding_count[msg.sender] = entry_id + 1
     log Unbonded(
         node=node, account=msg.sender, entry_id=entry_id, shares=share_amount, assets=assets, release_time=release
@@ -668,7 +675,7 @@ def rebond(entry_id: uint256) -> uint256:
     @notice Moves an unbonding entry back into its node's bonded pool.
     @return uint256 Bonded shares minted.
     """
-    entry: Unbonding = self.unbondings[msg.sender][entry_id]
+    entry: Unbonding = self._entry(msg.sender, entry_id)
     assert entry.shares > 0, "registry: no such unbonding"
     m: Meta = self._registered(entry.node)
     assets: uint256 = self._release_entry(msg.sender, entry_id, entry)
@@ -689,7 +696,7 @@ def withdraw(entry_id: uint256) -> uint256:
     @notice Pays out an unbonding entry whose release time has passed.
     @return uint256 CLUB wei paid (after any slash of the pool).
     """
-    entry: Unbonding = self.unbondings[msg.sender][entry_id]
+    entry: Unbonding = self._entry(msg.sender, entry_id)
     assert entry.shares > 0, "registry: no such unbonding"
     assert block.timestamp >= entry.release_time, "registry: still unbonding"
     assets: uint256 = self._release_entry(msg.sender, entry_id, entry)
@@ -1046,6 +1053,15 @@ def nodes(node: address) -> Node:
 
 @external
 @view
+def unbondings(account: address, entry_id: uint256) -> Unbonding:
+    """
+    @notice `account`'s unbonding entry `entry_id` (zeros once withdrawn or rebonded).
+    """
+    return self._entry(account, entry_id)
+
+
+@external
+@view
 def shares(node: address, account: address) -> uint256:
     """
     @notice `account`'s bonded shares of `node`'s pool.
@@ -1355,7 +1371,7 @@ def _release_entry(account: address, entry_id: uint256, entry: Unbonding) -> uin
     u_shares: uint256 = pool >> 128
     assets: uint256 = self._to_assets(entry.shares, u_assets, u_shares)
     self.unbonding[entry.node] = self._pair(u_assets - assets, u_shares - entry.shares)
-    self.unbondings[account][entry_id] = empty(Unbonding)
+    self.entries[account][entry_id] = empty(Entry)
     return assets
 
 
@@ -1409,6 +1425,18 @@ def _pull(account: address, amount: uint256):
 
 
 # INTERNAL: PACKING #
+
+@internal
+@view
+def _entry(account: address, entry_id: uint256) -> Unbonding:
+    """
+    @dev Unpacks an unbonding entry (layout at `Entry`).
+    """
+    e: Entry = self.entries[account][entry_id]
+    return Unbonding(
+        node=convert(e.head & (2**160 - 1), address), shares=e.shares, release_time=(e.head >> 160) & MASK40
+    )
+
 
 @internal
 @view
