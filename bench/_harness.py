@@ -134,6 +134,8 @@ def compile_solidity(sources: Sequence[str]) -> dict[str, Artifact]:
 
 
 _EVM_PRAGMA = re.compile(r"^#\s*pragma\s+evm-version\s+(\w+)", re.MULTILINE)
+_OPTIMIZE_PRAGMA = re.compile(r"^#\s*pragma\s+optimize\s+(\w+)", re.MULTILINE)
+_VENOM_PRAGMA = re.compile(r"^#\s*pragma\s+experimental-codegen", re.MULTILINE)
 
 
 def compile_vyper(path: Path) -> Artifact:
@@ -162,7 +164,10 @@ def compile_vyper(path: Path) -> Artifact:
     version = subprocess.run(
         [sys.executable, "-m", "vyper", "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    label = f"vyper {version.split('+')[0]} (-O gas, evm {evm})"
+    pinned_optimize = _OPTIMIZE_PRAGMA.search(source)
+    optimize = pinned_optimize.group(1) if pinned_optimize else "gas"
+    codegen = "Venom" if _VENOM_PRAGMA.search(source) else "legacy"
+    label = f"vyper {version.split('+')[0]} ({codegen}, -O {optimize}, evm {evm})"
     return Artifact(path.stem, json.loads(abi_line), bytecode.strip(), label)
 
 
