@@ -22,7 +22,7 @@
 
         Weight. A node's weight is its bonded assets while it is eligible
         (registered, not jailed, self-stake >= the per-kind minimum times its
-        number of kinds, heartbeat not older than `heartbeat_seconds`) and 0
+        number of kinds, its last heartbeat's `live_until` not passed) and 0
         otherwise, counted in whole CLUB (rounded down). The weight lives in
         one 8-ary sum tree per kind (module `sumtree`): an update or a draw
         touches one storage word per level, log8(n) words (5 at 10,000 nodes).
