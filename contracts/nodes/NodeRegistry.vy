@@ -1626,6 +1626,10 @@ def _set_parameters(
     assert min_self_stake_per_kind > 0, "registry: zero minimum"
     assert heartbeat_seconds > 0, "registry: zero heartbeat"
     assert commission_max_bps <= BPS, "registry: commission above 100%"
+    # Periods are added to block times that are stored in 40 bits.
+    assert max(unbonding_seconds, max(heartbeat_seconds, commission_delay_seconds)) <= MASK32, (
+        "registry: period too long"
+    )
     self.min_self_stake_per_kind = min_self_stake_per_kind
     self.saturation_multiple = saturation_multiple
     self.unbonding_seconds = unbonding_seconds

@@ -57,6 +57,10 @@ def test_jail_reverts(registry, relay_node, governance, non_admin, alice):
         registry.jail(alice, now() + 10)
     with boa.env.prank(governance), boa.reverts("registry: jail end in the past"):
         registry.jail(relay_node, now())
+    # Jail ends are stored in 40 bits (year 36812).
+    with boa.env.prank(governance), boa.reverts("registry: time out of range"):
+        registry.jail(relay_node, 2**40)
+    assert not registry.nodes(relay_node).jailed
 
 
 def test_slash_cuts_pool_pays_reporter_burns_rest(
@@ -167,6 +171,9 @@ def test_set_parameters(registry, governance, params, relay_node, minimum):
         ({"min_self_stake_per_kind": 0}, "registry: zero minimum"),
         ({"heartbeat_seconds": 0}, "registry: zero heartbeat"),
         ({"commission_max_bps": 10_001}, "registry: commission above 100%"),
+        ({"heartbeat_seconds": 2**32}, "registry: period too long"),
+        ({"unbonding_seconds": 2**32}, "registry: period too long"),
+        ({"commission_delay_seconds": 2**32}, "registry: period too long"),
     ],
 )
 def test_set_parameters_reverts(registry, governance, params, over, reason):
@@ -177,3 +184,15 @@ def test_set_parameters_reverts(registry, governance, params, over, reason):
 def test_set_parameters_role(registry, non_admin, params):
     with boa.env.prank(non_admin), boa.reverts("access_control: account is missing role"):
         registry.set_parameters(*_params(params.registry))
+
+
+def test_set_parameters_longest_periods(registry, governance, params, relay_node, actors):
+    """2**32 - 1 seconds is the longest period; a heartbeat then still fits the 40-bit time field."""
+    longest = 2**32 - 1
+    over = {"heartbeat_seconds": longest, "unbonding_seconds": longest, "commission_delay_seconds": longest}
+    with boa.env.prank(governance):
+        registry.set_parameters(*_params(params.registry, **over))
+    assert registry.heartbeat_seconds() == longest
+    with boa.env.prank(actors.node_key):
+        registry.heartbeat()
+    assert registry.nodes(relay_node).live_until == now() + longest
