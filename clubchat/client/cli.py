@@ -18,7 +18,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 
-from clubchat.chain import ChainConnectionError, ManifestError, connect, load_manifest
+from clubchat.chain.cli import open_deployment
 from clubchat.client.call import CallError, use_fast_ice_retransmit
 from clubchat.client.discovery import RegistryDiscovery
 from clubchat.client.relay_client import RelayError
@@ -41,12 +41,7 @@ def _common(fn: Any) -> Any:
 def _setup(rpc: str, manifest: str, key: str, verbose: bool) -> tuple[LocalAccount, RegistryDiscovery]:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
     use_fast_ice_retransmit()  # see clubchat.client.call: ~0.5 s less call set-up through TURN
-    try:
-        w3 = connect(rpc)
-        m = load_manifest(manifest)
-        m.check_chain(w3)
-    except (ChainConnectionError, ManifestError) as exc:
-        raise click.ClickException(str(exc)) from None
+    w3, m = open_deployment(rpc, manifest)
     try:
         account = Account.from_key(key)
     except (ValueError, TypeError):

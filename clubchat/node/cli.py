@@ -14,7 +14,7 @@ from typing import Any
 import click
 from eth_account import Account
 
-from clubchat.chain import ChainConnectionError, ManifestError, connect, load_manifest
+from clubchat.chain.cli import open_deployment
 from clubchat.node.chain import (
     KIND_BITS,
     NOTIFY,
@@ -149,12 +149,7 @@ class ChainLink:
 
     @classmethod
     def open(cls, rpc: str, manifest: str, operator: str, node_key: str, depth: int) -> ChainLink:
-        try:
-            w3 = connect(rpc)
-            m = load_manifest(manifest)
-            m.check_chain(w3)
-        except (ChainConnectionError, ManifestError) as exc:
-            raise click.ClickException(str(exc)) from None
+        w3, m = open_deployment(rpc, manifest)
         return cls(w3, m.contract(w3, "NodeRegistry"), operator, Account.from_key(node_key), m.block, depth)
 
     def registration(self, node: Node) -> Registration:
@@ -265,12 +260,7 @@ def register(
     )
     if missing:
         raise click.UsageError(f"give --{'-uri, --'.join(missing)}-uri for the declared kinds")
-    try:
-        w3 = connect(rpc)
-        m = load_manifest(manifest)
-        m.check_chain(w3)
-    except (ChainConnectionError, ManifestError) as exc:
-        raise click.ClickException(str(exc)) from None
+    w3, m = open_deployment(rpc, manifest)
     reg = Registration(
         kinds=sum(KIND_BITS[k] for k in kind_set),
         endpoints={KIND_BITS[k]: str(given[k]) for k in kind_set},
