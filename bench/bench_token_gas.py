@@ -24,12 +24,12 @@ from _harness import (
     anvil,
     compile_solidity,
     compile_vyper,
-    eip712_domain,
     environment,
     paragraph,
 )
 from web3.contract import Contract
 
+from clubchat.chain.eip712 import Domain, sign_permit
 from clubchat.deploy.plan import token_constructor_args
 from clubchat.params import WAD, load
 
@@ -151,32 +151,9 @@ def delegate_change(chain: Chain, token: Contract) -> list[int]:
 
 def permit(chain: Chain, token: Contract) -> list[int]:
     owner, spender = chain.address("permit_signer"), chain.address("spender")
-    types = {
-        "Permit": [
-            {"name": "owner", "type": "address"},
-            {"name": "spender", "type": "address"},
-            {"name": "value", "type": "uint256"},
-            {"name": "nonce", "type": "uint256"},
-            {"name": "deadline", "type": "uint256"},
-        ]
-    }
-    message = {
-        "owner": owner,
-        "spender": spender,
-        "value": ALLOWANCE,
-        "nonce": 0,
-        "deadline": PERMIT_DEADLINE,
-    }
-    sig = chain.sign_typed_data("permit_signer", eip712_domain(token), types, message)
-    call = token.functions.permit(
-        owner,
-        spender,
-        ALLOWANCE,
-        PERMIT_DEADLINE,
-        sig.v,
-        sig.r.to_bytes(32, "big"),
-        sig.s.to_bytes(32, "big"),
-    )
+    signer = chain.accounts["permit_signer"]
+    sig = sign_permit(signer, Domain.of(token), spender, ALLOWANCE, 0, PERMIT_DEADLINE)
+    call = token.functions.permit(owner, spender, ALLOWANCE, PERMIT_DEADLINE, *sig.vrs())
     return [chain.gas(call, "spender")]
 
 

@@ -23,10 +23,11 @@ from ape.cli import ConnectedProviderCommand, account_option
 from rich.console import Console
 from rich.table import Table
 
+from clubchat.chain.ape_sender import ApeSender
 from clubchat.chain.manifest import DEPLOYMENTS_DIR, Manifest, ManifestError, load_manifest, manifest_name
+from clubchat.chain.tx import TransactionFailed
 from clubchat.governance import actions as act
 from clubchat.governance import proposals as gp
-from clubchat.governance.sender import AccountSender
 from clubchat.governance.simulate import Check, forked_anvil, simulate_on
 from clubchat.governance.status import proposal_statuses, status_table
 
@@ -34,7 +35,7 @@ from clubchat.governance.status import proposal_statuses, status_table
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 
-def _context(provider, account, deployments: Path) -> tuple[object, Manifest, AccountSender | None]:
+def _context(provider, account, deployments: Path) -> tuple[object, Manifest, ApeSender | None]:
     network = provider.network
     try:
         manifest = load_manifest(manifest_name(network.ecosystem.name, network.name), directory=deployments)
@@ -43,10 +44,10 @@ def _context(provider, account, deployments: Path) -> tuple[object, Manifest, Ac
     w3 = provider.web3
     if account is None and network.is_dev:
         account = accounts.test_accounts[0]
-    return w3, manifest, (AccountSender(account) if account is not None else None)
+    return w3, manifest, (ApeSender(account) if account is not None else None)
 
 
-def _need(sender: AccountSender | None) -> AccountSender:
+def _need(sender: ApeSender | None) -> ApeSender:
     if sender is None:
         raise click.UsageError("pass --account <alias> (or TEST::<n> on a local chain)")
     return sender
@@ -65,7 +66,7 @@ deployments_option = click.option(
 def _run(fn, *args):
     try:
         return fn(*args)
-    except (gp.GovernanceError, act.ActionError, ManifestError) as exc:
+    except (gp.GovernanceError, act.ActionError, ManifestError, TransactionFailed) as exc:
         raise click.ClickException(str(exc)) from None
 
 

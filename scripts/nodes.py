@@ -1,6 +1,6 @@
 """`ape run nodes register|stake|delegate|unbond|withdraw|claim|status`: node operators from the shell.
 
-Thin click commands over `clubchat.nodes`; the contracts come from the network's deployment manifest
+Thin click commands over `clubchat.registry`; the contracts come from the network's deployment manifest
 (deployments/<network>.json). Amounts are whole CLUB (decimals allowed). Examples on the local chain:
 
     ape run nodes register --account TEST::4 --kinds relay,turn --node-key 0xabc... \\
@@ -24,14 +24,15 @@ from ape import accounts
 from ape.cli import ConnectedProviderCommand, account_option
 from rich.console import Console
 
+from clubchat.chain.ape_sender import ApeSender
 from clubchat.chain.manifest import DEPLOYMENTS_DIR, ManifestError, load_manifest, manifest_name
-from clubchat.governance.sender import AccountSender
-from clubchat.nodes import (
+from clubchat.chain.tx import TransactionFailed
+from clubchat.registry import (
     NOTIFY,
     RELAY,
     TURN,
     NodeRegistryClient,
-    NodeSpec,
+    Registration,
     RegistryError,
     parse_kinds,
     status_table,
@@ -64,14 +65,14 @@ def _client(provider, account, deployments: Path, needs_account: bool = True) ->
         account = accounts.test_accounts[0]
     if account is None and needs_account:
         raise click.UsageError("pass --account <alias> (or TEST::<n> on a local chain)")
-    sender = AccountSender(account) if account is not None else None
+    sender = ApeSender(account) if account is not None else None
     return NodeRegistryClient(provider.web3, manifest, sender)
 
 
 def _run(fn, *args):
     try:
         return fn(*args)
-    except RegistryError as exc:
+    except (RegistryError, TransactionFailed) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -111,7 +112,7 @@ def register(
     """Register the account as a node operator and bond its self-stake."""
     client = _client(provider, account, deployments)
     mask = _run(parse_kinds, kinds)
-    spec = NodeSpec(
+    spec = Registration(
         kinds=mask,
         node_key=node_key,
         endpoints={RELAY: relay_uri, TURN: turn_uri, NOTIFY: notify_uri},

@@ -20,9 +20,9 @@ from eth_utils import is_address, to_checksum_address
 
 from clubchat.chain.cli import open_deployment
 from clubchat.client.call import CallError, use_fast_ice_retransmit
-from clubchat.client.discovery import RegistryDiscovery
 from clubchat.client.relay_client import RelayError
 from clubchat.client.session import Listener, place_call, send_message
+from clubchat.registry.discovery import RegistryDiscovery
 
 
 def _common(fn: Any) -> Any:

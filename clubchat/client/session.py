@@ -19,10 +19,11 @@ from eth_account.signers.local import LocalAccount
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from clubchat.client.call import Call, CallError
-from clubchat.client.discovery import TURN, Discovery, address_seed, rendezvous
 from clubchat.client.relay_client import Received, RelayClient, RelayError
 from clubchat.client.turn_credentials import fetch_turn_credentials
 from clubchat.protocol import messages as m
+from clubchat.registry.discovery import Discovery, address_seed, rendezvous
+from clubchat.registry.kinds import TURN
 
 log = logging.getLogger("clubchat.session")
 

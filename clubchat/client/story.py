@@ -23,13 +23,20 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from clubchat.chain import connect, load_manifest
+from clubchat.chain import LocalSender, connect, load_manifest
 from clubchat.client.call import use_fast_ice_retransmit
-from clubchat.client.discovery import RegistryDiscovery, rendezvous
 from clubchat.client.session import Listener, place_call, send_message
-from clubchat.node.chain import NOTIFY, RELAY, TURN, Registration, register_node
 from clubchat.node.localnet import free_port_range
 from clubchat.node.process import NodeProcess
+from clubchat.registry import (
+    NOTIFY,
+    RELAY,
+    TURN,
+    NodeRegistryClient,
+    Registration,
+    RegistryDiscovery,
+    rendezvous,
+)
 
 Fund = Callable[[str, int], None]  # fund(address, CLUB wei): also give it gas money
 
@@ -90,7 +97,6 @@ def run_story(
     w3 = connect(rpc)
     manifest = load_manifest(manifest_path)
     registry = manifest.contract(w3, "NodeRegistry")
-    token = manifest.contract(w3, "ClubToken")
     per_kind = int(registry.functions.min_self_stake_per_kind().call())
     nodes = _plan(data_dir, relays)
     try:
@@ -98,7 +104,7 @@ def run_story(
             stake = per_kind * bin(n.registration.kinds).count("1")
             fund(n.operator.address, stake)
             fund(n.key.address, 0)
-            register_node(w3, registry, token, n.operator, n.registration, stake)
+            NodeRegistryClient(w3, manifest, LocalSender(w3, n.operator)).register(n.registration, stake)
         say(f"registered {relays} relay+notify nodes and 1 TURN node in NodeRegistry")
         for n in nodes:
             n.process = NodeProcess(

@@ -11,6 +11,7 @@
 `scripts/governance.py` (`ape run governance ...`) and `club gov` are thin front ends.
 """
 
+from clubchat.chain.tx import Sender, Web3Sender
 from clubchat.governance.actions import Action, ActionError
 from clubchat.governance.proposals import (
     STATE_NAMES,
@@ -19,7 +20,6 @@ from clubchat.governance.proposals import (
     find_proposal,
     proposal_id,
 )
-from clubchat.governance.sender import Sender, Web3Sender
 
 __all__ = [
     "STATE_NAMES",

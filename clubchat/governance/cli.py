@@ -9,6 +9,7 @@ from rich.console import Console
 
 from clubchat.chain import ManifestError, connect, load_manifest
 from clubchat.chain.rpc import ChainConnectionError
+from clubchat.chain.tx import TransactionFailed
 from clubchat.governance import actions as act
 from clubchat.governance import proposals as gp
 from clubchat.governance.simulate import simulate_on
@@ -49,7 +50,13 @@ def simulate(rpc_url: str, network: str, words: tuple[str, ...]) -> None:
         manifest = load_manifest(network)
         action = act.from_words(manifest, list(words))
         report = simulate_on(w3, manifest, gp.ProposalSpec((action,), f"[simulation] {action.summary}"))
-    except (ManifestError, ChainConnectionError, gp.GovernanceError, act.ActionError) as exc:
+    except (
+        ManifestError,
+        ChainConnectionError,
+        gp.GovernanceError,
+        act.ActionError,
+        TransactionFailed,
+    ) as exc:
         raise click.ClickException(str(exc)) from None
     for step, detail in report.steps:
         click.echo(f"{step:10} {detail}")

@@ -8,7 +8,6 @@ ape; `scripts/governance.py` passes an ape-backed sender on live networks.
 from __future__ import annotations
 
 import enum
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,8 +17,8 @@ from web3 import Web3
 from web3.contract import Contract
 
 from clubchat.chain.manifest import Manifest
+from clubchat.chain.tx import Sender
 from clubchat.governance.actions import Action
-from clubchat.governance.sender import Sender
 
 STATE_NAMES = ("Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed")
 PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)
@@ -239,12 +238,3 @@ def travel(w3: Web3, seconds: int) -> None:
     """Move a development chain's clock forward and mine a block (anvil/hardhat RPC)."""
     w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-
-
-def wait_until(w3: Web3, timestamp: int, poll: float = 2.0, timeout: float = 3600.0) -> None:
-    """Block until the chain's latest block is at `timestamp` (live networks: no time travel)."""
-    deadline = time.monotonic() + timeout
-    while _chain_now(w3) < timestamp:
-        if time.monotonic() > deadline:
-            raise GovernanceError(f"the chain did not reach {timestamp} within {timeout:.0f} s")
-        time.sleep(poll)

@@ -22,6 +22,7 @@ from web3 import Web3
 from clubchat.chain.anvil import anvil_binary, free_port, is_listening
 from clubchat.chain.manifest import Manifest
 from clubchat.chain.rpc import connect
+from clubchat.chain.tx import Web3Sender
 from clubchat.governance.proposals import (
     ACTIVE,
     PENDING,
@@ -38,7 +39,6 @@ from clubchat.governance.proposals import (
     travel,
     vote,
 )
-from clubchat.governance.sender import Web3Sender
 
 
 @dataclass(frozen=True)

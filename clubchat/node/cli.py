@@ -15,22 +15,23 @@ import click
 from eth_account import Account
 
 from clubchat.chain.cli import open_deployment
-from clubchat.node.chain import (
-    KIND_BITS,
-    NOTIFY,
-    RELAY,
-    TURN,
-    HeartbeatStatus,
-    Registration,
-    RegistryCache,
-    check_registration,
-    heartbeat_loop,
-    register_node,
-)
+from clubchat.chain.tx import LocalSender
 from clubchat.node.eip1271 import Eip1271Verifier
 from clubchat.node.relay import RelayConfig
 from clubchat.node.runner import KINDS, Node, NodeConfig, turn_secret
 from clubchat.node.turn import TurnConfig
+from clubchat.registry import (
+    KIND_NAMES,
+    NOTIFY,
+    RELAY,
+    TURN,
+    HeartbeatStatus,
+    NodeRegistryClient,
+    Registration,
+    RegistryCache,
+    check_registration,
+    heartbeat_loop,
+)
 
 
 @click.group("node")
@@ -155,7 +156,7 @@ class ChainLink:
     def registration(self, node: Node) -> Registration:
         assert node.relay is not None
         kinds = node.config.kinds
-        bits = sum(KIND_BITS[k] for k in kinds)
+        bits = sum(KIND_NAMES[k] for k in kinds)
         uri = node.relay.uri
         endpoints = {}
         if "relay" in kinds:
@@ -262,8 +263,8 @@ def register(
         raise click.UsageError(f"give --{'-uri, --'.join(missing)}-uri for the declared kinds")
     w3, m = open_deployment(rpc, manifest)
     reg = Registration(
-        kinds=sum(KIND_BITS[k] for k in kind_set),
-        endpoints={KIND_BITS[k]: str(given[k]) for k in kind_set},
+        kinds=sum(KIND_NAMES[k] for k in kind_set),
+        endpoints={KIND_NAMES[k]: str(given[k]) for k in kind_set},
         node_key=node_key_address,
         credential_endpoint=credential_uri or "",
         region=region,
@@ -271,14 +272,7 @@ def register(
     )
     operator = Account.from_key(operator_key)
     try:
-        register_node(
-            w3,
-            m.contract(w3, "NodeRegistry"),
-            m.contract(w3, "ClubToken"),
-            operator,
-            reg,
-            int(stake * 10**18),
-        )
+        NodeRegistryClient(w3, m, LocalSender(w3, operator)).register(reg, int(stake * 10**18))
     except Exception as exc:  # a revert says why (stake, endpoint scheme, key in use, ...)
         raise click.ClickException(f"registration failed: {exc}") from None
     click.echo(json.dumps({"event": "registered", "operator": operator.address, "kinds": sorted(kind_set)}))

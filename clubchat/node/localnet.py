@@ -16,9 +16,9 @@ from pathlib import Path
 
 from eth_account import Account
 
-from clubchat.client.discovery import NOTIFY, RELAY, TURN, InMemoryDiscovery, NodeRecord
 from clubchat.node.runner import Node, NodeConfig
 from clubchat.node.turn import TurnConfig
+from clubchat.registry import NOTIFY, RELAY, TURN, InMemoryDiscovery, NodeRecord
 
 
 def _free(port: int) -> bool:

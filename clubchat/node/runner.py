@@ -22,10 +22,11 @@ from clubchat.node.mailbox import Mailbox
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.turn import CoturnSupervisor, TurnConfig
 from clubchat.protocol.siwe import ContractWalletVerifier
+from clubchat.registry.kinds import KIND_NAMES
 
 log = logging.getLogger("clubchat.node")
 
-KINDS = ("relay", "turn", "notify")
+KINDS = tuple(KIND_NAMES)  # ("relay", "turn", "notify")
 
 
 @dataclass(frozen=True)

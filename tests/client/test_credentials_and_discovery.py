@@ -16,12 +16,12 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from clubchat.client.discovery import RELAY, TURN, InMemoryDiscovery, NodeRecord, address_seed, rendezvous
 from clubchat.client.relay_client import RelayError
 from clubchat.client.turn_credentials import fetch_sync
 from clubchat.node.relay import RelayConfig
 from clubchat.node.turn import TurnConfig, rest_credentials
 from clubchat.protocol.siwe import build_sign_in
+from clubchat.registry import RELAY, TURN, InMemoryDiscovery, NodeRecord, address_seed, rendezvous
 from tests.node.harness import relay, run
 
 alice = Account.from_key("0x" + "a1" * 32)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from clubchat.client.discovery import NOTIFY, RELAY, rendezvous
 from clubchat.client.session import Listener, place_call
 from clubchat.node.localnet import local_network as network
 from clubchat.node.localnet import register_relay
+from clubchat.registry import NOTIFY, RELAY, rendezvous
 from tests.node.harness import run
 from tests.node.process import NodeProcess
 

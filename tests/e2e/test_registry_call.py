@@ -11,21 +11,25 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from clubchat.chain import load_manifest
-from clubchat.client.discovery import NOTIFY, RELAY, TURN, RegistryDiscovery, rendezvous
+from clubchat.chain import LocalSender, load_manifest
 from clubchat.client.session import Listener, place_call
-from clubchat.node.chain import (
-    HeartbeatStatus,
-    Registration,
-    RegistryCache,
-    check_registration,
-    heartbeat_loop,
-    register_node,
-)
 from clubchat.node.localnet import free_port_range
 from clubchat.node.runner import Node, NodeConfig
 from clubchat.node.turn import TurnConfig
 from clubchat.protocol import messages as m
+from clubchat.registry import (
+    NOTIFY,
+    RELAY,
+    TURN,
+    HeartbeatStatus,
+    NodeRegistryClient,
+    Registration,
+    RegistryCache,
+    RegistryDiscovery,
+    check_registration,
+    heartbeat_loop,
+    rendezvous,
+)
 from tests.node.chain_env import WAD, chain
 from tests.node.harness import run
 
@@ -74,7 +78,7 @@ def test_registered_nodes_carry_a_call_found_through_the_registry(tmp_path: Path
                         reg = Registration(
                             RELAY | NOTIFY, {RELAY: uri, NOTIFY: "http" + uri.removeprefix("ws")}, key.address
                         )
-                    register_node(c.w3, c.registry, c.token, operator, reg, stake)
+                    NodeRegistryClient(c.w3, c.manifest, LocalSender(c.w3, operator)).register(reg, stake)
                     assert check_registration(c.registry, operator.address, reg) == []
                     wrong = Registration(
                         reg.kinds,

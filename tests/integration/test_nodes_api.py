@@ -1,4 +1,4 @@
-"""clubchat.nodes on a real anvil: the package API the node software and `ape run nodes` use."""
+"""clubchat.registry on a real anvil: the package API the node software and `ape run nodes` use."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from clubchat.nodes import (
+from clubchat.chain import LocalSender
+from clubchat.registry import (
     RELAY,
     TURN,
     TURN_CREDENTIAL,
-    LocalSender,
     NodeRegistryClient,
-    NodeSpec,
+    Registration,
     RegistryError,
     parse_kinds,
     status_table,
@@ -32,7 +32,7 @@ def test_operator_lifecycle(tmp_path: Path) -> None:
         for acct in (operator, delegator, node_key):
             c.fund(acct.address, 100_000 if acct is not node_key else 0)
         op = NodeRegistryClient(c.w3, c.manifest, LocalSender(c.w3, operator))
-        spec = NodeSpec(
+        spec = Registration(
             kinds=parse_kinds("relay,turn"),
             node_key=node_key.address,
             endpoints={RELAY: "wss://op.example", TURN: "turns:op.example:5349"},

@@ -18,9 +18,9 @@ from web3 import Web3
 from clubchat.chain import Manifest
 from clubchat.chain.anvil import Anvil, free_port
 from clubchat.chain.manifest import ContractRecord
+from clubchat.chain.tx import send_tx
 from clubchat.deploy.backend import EVM_VERSION, contract_path
 from clubchat.deploy.plan import Deployment, deploy_registry, token_constructor_args
-from clubchat.node.chain import send_tx
 from clubchat.params import load
 
 # anvil's first default account (mnemonic "test test ... junk"); a well-known test key.

@@ -12,7 +12,7 @@ from eth_account.messages import encode_defunct
 from vyper.compiler.output import build_abi_output
 
 from clubchat.chain.anvil import Anvil, free_port
-from clubchat.node.chain import send_tx
+from clubchat.chain.tx import send_tx
 from clubchat.node.eip1271 import Eip1271Verifier
 from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import build_sign_in, sign_in_hash

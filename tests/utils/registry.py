@@ -7,7 +7,8 @@ from typing import Any
 
 import boa
 
-RELAY, TURN, NOTIFY, TURN_CREDENTIAL = 1, 2, 4, 8
+from clubchat.registry.kinds import NOTIFY, RELAY, TURN
+
 KINDS = (RELAY, TURN, NOTIFY)
 MAX_UINT = 2**256 - 1
 

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
-RELAY, TURN, NOTIFY = 1, 2, 4
-KIND_NAMES = {"relay": RELAY, "turn": TURN, "notify": NOTIFY}
+from clubchat.registry.kinds import RELAY
+
 RENDEZVOUS_K = 2
 
 
@@ -47,13 +47,6 @@ def rendezvous(discovery: Discovery, address: str, k: int = RENDEZVOUS_K) -> lis
     """Relay endpoints where `address` listens, in sampling order."""
     nodes = discovery.sample(RELAY, address_seed(address), k)
     return [discovery.endpoint(node, RELAY) for node in nodes]
-
-
-def websocket_uri(uri: str) -> str:
-    """A node's http(s):// endpoint as the ws(s):// URI of the same server (NOTIFY endpoints)."""
-    if uri.startswith("http"):
-        return "ws" + uri.removeprefix("http")
-    return uri
 
 
 @dataclass

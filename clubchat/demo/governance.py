@@ -9,17 +9,13 @@ parameter before and after. `ctx.report["governance"]` records the proposal and 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
 from rich.table import Table
 
+from clubchat.demo.context import DemoContext
 from clubchat.governance import actions as act
 from clubchat.governance import proposals as gp
-from clubchat.governance.sender import Web3Sender
 from clubchat.params import WAD
-
-if TYPE_CHECKING:
-    from clubchat.demo import DemoContext
 
 NEW_TIP = "5CLUB"
 
@@ -38,9 +34,7 @@ def chapter_governance(ctx: DemoContext) -> None:
     gov = manifest.contract(w3, "ClubGovernor")
     emission = manifest.contract(w3, "Emission")
     token = manifest.contract(w3, "ClubToken")
-    senders = {
-        name: Web3Sender(w3, ctx.accounts[name]) for name in ("team", "investors", "ecosystem", "keeper")
-    }
+    senders = {name: ctx.sender(ctx.accounts[name]) for name in ("team", "investors", "ecosystem", "keeper")}
     rows: list[StepRow] = []
 
     def gas(tx_hash: str) -> int:

@@ -8,17 +8,14 @@ would be a governance proposal and the operators would sign with their own keys.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from eth_utils import keccak, to_checksum_address
 from rich.table import Table
 
-from clubchat.nodes.api import KINDS, NOTIFY, RELAY, TURN
+from clubchat.demo.context import DemoContext
+from clubchat.params import WAD
+from clubchat.registry import KIND_NAMES, NOTIFY, RELAY, TURN, NodeRegistryClient, Registration, kind_names
 
-if TYPE_CHECKING:
-    from clubchat.demo import DemoContext
-
-WAD = 10**18
 # (label, kinds, self-stake in per-kind minimums, commission bps)
 OPERATORS = (
     ("relay-a", RELAY, 1, 500),
@@ -61,18 +58,18 @@ def chapter_nodes(ctx: DemoContext) -> None:
         for who in (op, key):
             _impersonate(ctx, who)
         ctx.transact(token.functions.transfer(op, amount), treasury)
-        ctx.transact(token.functions.approve(registry.address, amount), op)
         uris = {
             RELAY: f"wss://{label}.relay.example",
             TURN: f"turns:{label}.turn.example:5349",
             NOTIFY: f"https://{label}.notify.example",
         }
-        endpoints = [uris[k] for k in (RELAY, TURN, NOTIFY) if kinds & k]
         cred = f"https://{label}.turn.example/credentials" if kinds & TURN else ""
-        ctx.transact(registry.functions.register(kinds, key, "local", "", endpoints, cred, bps, amount), op)
-        ctx.transact(registry.functions.heartbeat(), key)
+        reg = Registration(kinds, {k: uris[k] for k in uris if kinds & k}, key, cred, "local", "", bps)
+        endpoints = reg.ordered_endpoints()
+        NodeRegistryClient(ctx.w3, ctx.manifest, ctx.sender(op)).register(reg, amount)
+        NodeRegistryClient(ctx.w3, ctx.manifest, ctx.sender(key)).heartbeat()
         stakes[op], labels[op] = amount, label
-        names = ",".join(n for n, b in KINDS.items() if kinds & b)
+        names = ",".join(kind_names(kinds))
         table.add_row(label, names, f"{amount / WAD:,.0f} CLUB", f"{bps / 100:.1f} %", " ".join(endpoints))
     ctx.console.print(table)
 
@@ -86,7 +83,7 @@ def chapter_nodes(ctx: DemoContext) -> None:
     result.add_column("seed")
     result.add_column("nodes (in draw order)")
     report: dict[str, object] = {"operators": {labels.get(o, o): s for o, s in stakes.items()}, "samples": {}}
-    for name, kind in KINDS.items():
+    for name, kind in KIND_NAMES.items():
         for seed_text in ("alice", "bob"):
             seed = keccak(text=seed_text)
             got = [str(a) for a in registry.functions.sample(kind, seed, 3).call()]

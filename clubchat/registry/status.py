@@ -6,7 +6,8 @@ import datetime as dt
 
 from rich.table import Table
 
-from clubchat.nodes.api import KINDS, TURN_CREDENTIAL, NodeStatus
+from clubchat.registry.client import NodeStatus
+from clubchat.registry.kinds import KIND_NAMES, TURN_CREDENTIAL, kind_names
 
 
 def _club(wei: int) -> str:
@@ -22,11 +23,12 @@ def status_table(s: NodeStatus) -> Table:
     table = Table(title=f"Node {s.node}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
-    names = [name for name, bit in KINDS.items() if s.kinds & bit]
-    table.add_row("kinds", ", ".join(names))
+    table.add_row("kinds", ", ".join(kind_names(s.kinds)))
     for kind, uri in s.endpoints.items():
         label = (
-            "turn credentials" if kind == TURN_CREDENTIAL else next(n for n, b in KINDS.items() if b == kind)
+            "turn credentials"
+            if kind == TURN_CREDENTIAL
+            else next(n for n, b in KIND_NAMES.items() if b == kind)
         )
         table.add_row(f"endpoint ({label})", uri)
     table.add_row("node key", s.node_key)

@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 from web3 import Web3
 from web3.exceptions import ContractLogicError
-from web3.types import Wei
 
 from clubchat.client.story import run_story
+from clubchat.demo.context import DemoContext
 from clubchat.params import WAD
-
-if TYPE_CHECKING:
-    from clubchat.demo import DemoContext
+from clubchat.registry import NodeRegistryClient
 
 # Gas money for each new operator and node key, in wei.
 GAS_MONEY_WEI = WAD
@@ -49,14 +46,7 @@ def chapter_calls(ctx: DemoContext) -> None:
                 raise click.ClickException("the ecosystem allocation has not vested enough to fund the nodes")
             ctx.transact(token.functions.transfer(Web3.to_checksum_address(address), club_wei), grantor)
             granted.append((address, club_wei))
-        tx = w3.eth.send_transaction(
-            {
-                "from": ctx.accounts["keeper"],
-                "to": Web3.to_checksum_address(address),
-                "value": Wei(GAS_MONEY_WEI),
-            }
-        )
-        w3.eth.wait_for_transaction_receipt(tx, timeout=30)
+        ctx.sender(ctx.accounts["keeper"]).send(address, b"", GAS_MONEY_WEI)
 
     _retire_lapsed_nodes(ctx)
     rpc = str(getattr(w3.provider, "endpoint_uri", ""))
@@ -105,6 +95,7 @@ def _retire_lapsed_nodes(ctx: DemoContext) -> None:
     unpaid) takes them out of the sampling trees, so clients no longer draw them.
     """
     registry = ctx.contract("NodeRegistry")
+    keeper = NodeRegistryClient(ctx.w3, ctx.manifest, ctx.sender(ctx.accounts["keeper"]))
     period = int(registry.functions.heartbeat_seconds().call())
     ctx.travel_to(ctx.now() + period + 1)
     poked: list[str] = []
@@ -116,7 +107,7 @@ def _retire_lapsed_nodes(ctx: DemoContext) -> None:
                 registry.functions.poke(node).call({"from": ctx.accounts["keeper"]})
             except ContractLogicError:
                 continue  # still eligible (it beats), or already out of the trees
-            ctx.transact(registry.functions.poke(node), ctx.accounts["keeper"])
+            keeper.poke(node)
             poked.append(str(node))
     ctx.console.print(
         f"  {period // 60} minutes later {len(poked)} nodes without software have stopped beating; "

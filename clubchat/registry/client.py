@@ -1,104 +1,47 @@
-"""NodeRegistry client: one method per operator action, and a typed `status` snapshot of a node.
+"""NodeRegistry client: one method per operator action, a typed `status` snapshot, registration checks.
 
-Transactions go through a `Sender` (an object with `.address` and `.send(to, data, value) -> tx hash`):
-`LocalSender` signs with an eth-account key; `scripts/nodes.py` wraps an ape account the same way.
-Amounts are CLUB wei. Errors a user can cause (not registered, missing allowance, endpoint scheme)
-are checked before sending where the chain would only answer with a revert reason, and reported as
-`RegistryError` with one sentence saying what to do.
+Transactions go through the one `Sender` of clubchat.chain.tx (`LocalSender` for a local key,
+`ApeSender` in `ape run nodes`, `Web3Sender` for unlocked accounts). Amounts are CLUB wei. Errors a
+user can cause (not registered, missing allowance, endpoint scheme) are checked before sending where
+the chain would only answer with a revert reason, and reported as `RegistryError` with one sentence
+saying what to do; a transaction that reverts anyway raises `TransactionFailed` with the reason.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
+from clubchat.chain.eip712 import Domain, sign_permit
 from clubchat.chain.manifest import Manifest
+from clubchat.chain.tx import Sender, send_call
 from clubchat.params import WAD
+from clubchat.registry.kinds import KIND_NAMES, NOTIFY, RELAY, TURN, TURN_CREDENTIAL, RegistryError
 
-RELAY, TURN, NOTIFY = 1, 2, 4
-TURN_CREDENTIAL = 8  # `endpoint(node, 8)`: a TURN node's credential service
-KINDS = {"relay": RELAY, "turn": TURN, "notify": NOTIFY}
 MAX_URI = 256
-ZERO = "0x0000000000000000000000000000000000000000"
-TX_TIMEOUT = 60.0
-
-
-class RegistryError(RuntimeError):
-    """An operator action cannot succeed as asked; the message says what to do."""
-
-
-class Sender(Protocol):
-    address: str
-
-    def send(self, to: str, data: bytes, value: int = 0) -> str:
-        """Sign and send a transaction; return its hash once mined successfully."""
-        ...
-
-
-class LocalSender:
-    """Signs with a local eth-account key and waits for a successful receipt."""
-
-    def __init__(self, w3: Web3, account: LocalAccount, timeout: float = TX_TIMEOUT) -> None:
-        self.w3, self.account, self.timeout = w3, account, timeout
-        self.address = str(account.address)
-
-    def send(self, to: str, data: bytes, value: int = 0) -> str:
-        tx: dict[str, Any] = {
-            "from": self.address,
-            "to": to_checksum_address(to),
-            "data": data,
-            "value": value,
-            "nonce": self.w3.eth.get_transaction_count(to_checksum_address(self.address), "pending"),
-            "chainId": self.w3.eth.chain_id,
-        }
-        tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.25)  # type: ignore[arg-type]
-        latest = self.w3.eth.get_block("latest")
-        base = int(latest.get("baseFeePerGas", 0))
-        tx.update({"maxFeePerGas": 2 * base + 10**9, "maxPriorityFeePerGas": 10**9})
-        signed = self.account.sign_transaction(tx)
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.timeout)
-        if receipt["status"] != 1:
-            raise RegistryError(
-                f"transaction {tx_hash.hex()} reverted; re-run with the same arguments to see why"
-            )
-        return str(tx_hash.hex())
-
-
-def parse_kinds(text: str) -> int:
-    """'relay,turn' -> 3. Raises RegistryError on an unknown name."""
-    mask = 0
-    for word in (w.strip().lower() for w in text.split(",") if w.strip()):
-        if word not in KINDS:
-            raise RegistryError(f"unknown node kind {word!r}; use relay, turn and/or notify")
-        mask |= KINDS[word]
-    if mask == 0:
-        raise RegistryError("declare at least one kind: relay, turn or notify")
-    return mask
 
 
 @dataclass(frozen=True)
-class NodeSpec:
-    """What an operator registers."""
+class Registration:
+    """What an operator registers: kinds, endpoints per kind, TURN credential endpoint, node key."""
 
     kinds: int
-    node_key: str
     endpoints: dict[int, str]  # kind -> URI
+    node_key: str
     credential_endpoint: str = ""  # TURN only
     region: str = ""
     metadata_uri: str = ""
     commission_bps: int = 500
 
     def ordered_endpoints(self) -> list[str]:
-        missing = [name for name, k in KINDS.items() if self.kinds & k and not self.endpoints.get(k)]
+        """The endpoint URIs in increasing kind order, as `register` takes them (checked first)."""
+        missing = [name for name, k in KIND_NAMES.items() if self.kinds & k and not self.endpoints.get(k)]
         if missing:
             raise RegistryError(f"give an endpoint for each declared kind (missing: {', '.join(missing)})")
         uris = [self.endpoints[k] for k in (RELAY, TURN, NOTIFY) if self.kinds & k]
@@ -165,9 +108,7 @@ class NodeRegistryClient:
         return self.sender
 
     def _send(self, contract: Contract, fn_name: str, *args: Any) -> str:
-        fn = getattr(contract.functions, fn_name)(*args)
-        data = bytes.fromhex(fn._encode_transaction_data()[2:])
-        return self._me().send(str(contract.address), data)
+        return send_call(self._me(), getattr(contract.functions, fn_name)(*args))
 
     def _ensure_allowance(self, amount: int) -> None:
         me = to_checksum_address(self._me().address)
@@ -184,7 +125,7 @@ class NodeRegistryClient:
 
     # -- actions ---------------------------------------------------------------------------
 
-    def register(self, spec: NodeSpec, stake_wei: int) -> str:
+    def register(self, spec: Registration, stake_wei: int) -> str:
         """Approve (if needed) and register the sender as a node with `stake_wei` self-stake."""
         uris = spec.ordered_endpoints()
         minimum = int(self.registry.functions.min_self_stake_per_kind().call()) * bin(spec.kinds).count("1")
@@ -263,47 +204,22 @@ class NodeRegistryClient:
     def finalize_epoch(self) -> str:
         return self._send(self.registry, "finalize_epoch")
 
+    def poke(self, node: str) -> str:
+        """Take a node that stopped beating out of discovery (permissionless, unpaid)."""
+        return self._send(self.registry, "poke", to_checksum_address(node))
+
     # -- reads -----------------------------------------------------------------------------
 
     def permit_signature(
         self, account: LocalAccount, amount_wei: int, deadline: int | None = None
     ) -> tuple[int, bytes, bytes, int]:
-        """EIP-2612 permit for the registry, signed by `account`."""
-        domain = self.token.functions.eip712Domain().call()
+        """EIP-2612 permit for the registry, signed by `account`: (v, r, s, deadline)."""
         deadline = deadline or int(self.w3.eth.get_block("latest")["timestamp"]) + 3600
-        data = {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Permit": [
-                    {"name": "owner", "type": "address"},
-                    {"name": "spender", "type": "address"},
-                    {"name": "value", "type": "uint256"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"},
-                ],
-            },
-            "primaryType": "Permit",
-            "domain": {
-                "name": domain[1],
-                "version": domain[2],
-                "chainId": int(domain[3]),
-                "verifyingContract": str(domain[4]),
-            },
-            "message": {
-                "owner": account.address,
-                "spender": str(self.registry.address),
-                "value": amount_wei,
-                "nonce": int(self.token.functions.nonces(account.address).call()),
-                "deadline": deadline,
-            },
-        }
-        signed = Account.sign_message(encode_typed_data(full_message=data), account.key)
-        return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"), deadline
+        nonce = int(self.token.functions.nonces(account.address).call())
+        sig = sign_permit(
+            account, Domain.of(self.token), str(self.registry.address), amount_wei, nonce, deadline
+        )
+        return sig.v, sig.r, sig.s, deadline
 
     def sample(self, kind: int, seed: bytes, k: int) -> list[str]:
         return [to_checksum_address(a) for a in self.registry.functions.sample(kind, seed, k).call()]
@@ -354,3 +270,28 @@ class NodeRegistryClient:
             epochs_finalised=int(reg.epochs_finalised().call()),
             heartbeat_seconds=int(reg.heartbeat_seconds().call()),
         )
+
+
+def check_registration(registry: Contract, operator: str, reg: Registration) -> list[str]:
+    """Differences between the chain and what a node serves (empty when they agree)."""
+    problems = []
+    op = to_checksum_address(operator)
+    key = registry.functions.node_key(op).call()
+    if int(key, 16) == 0:
+        return [f"{op} is not registered; run `club node register` first"]
+    if to_checksum_address(key) != to_checksum_address(reg.node_key):
+        problems.append(f"node key on chain is {key}, this node signs with {reg.node_key}")
+    for kind in (RELAY, TURN, NOTIFY):
+        if reg.kinds & kind:
+            on_chain, served = registry.functions.endpoint(op, kind).call(), reg.endpoints[kind]
+            if on_chain != served:
+                problems.append(
+                    f"kind {int(kind)} endpoint on chain is {on_chain!r}, this node serves {served!r}"
+                )
+    if reg.kinds & TURN:
+        on_chain = registry.functions.credential_endpoint(op).call()
+        if on_chain != reg.credential_endpoint:
+            problems.append(
+                f"credential endpoint on chain is {on_chain!r}, this node serves {reg.credential_endpoint!r}"
+            )
+    return problems
