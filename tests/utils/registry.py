@@ -8,6 +8,7 @@ from typing import Any
 import boa
 
 from clubchat.registry.kinds import NOTIFY, RELAY, TURN
+from clubchat.registry.kinds import TURN_CREDENTIAL as TURN_CREDENTIAL  # re-exported for the registry tests
 
 KINDS = (RELAY, TURN, NOTIFY)
 MAX_UINT = 2**256 - 1
