@@ -9,7 +9,6 @@ a second action on a snapshot and must leave the chain unchanged.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,44 +16,22 @@ import pytest
 from web3 import Web3
 
 from clubchat.chain import load_manifest
-from clubchat.chain.anvil import Anvil, free_port
-from clubchat.deploy.run import ape_environment, ape_executable, run_ape_deploy
+from clubchat.chain.anvil import Anvil
 from clubchat.governance.proposals import travel
-from clubchat.params import REPO_ROOT, WAD
+from clubchat.params import WAD
+from tests.utils.ape_cli import ApeChain, ape_run, deployed_anvil
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
-NETWORK = "ethereum:local:foundry"
-
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Anvil, Web3, Path]]:
-    out = tmp_path_factory.mktemp("deployments")
-    node = Anvil(free_port())
-    w3 = node.start()
-    try:
-        run_ape_deploy(node.url, extra_args=["--out-dir", str(out)], timeout=600)
-        yield node, w3, out
-    finally:
-        node.stop()
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApeChain]:
+    with deployed_anvil(tmp_path_factory.mktemp("deployments")) as deployed:
+        yield deployed
 
 
-def ape_gov(chain: tuple[Anvil, Web3, Path], *args: str, ok: bool = True) -> str:
-    node, _, out = chain
-    env = ape_environment(node.url)
-    env["CLUBCHAT_DEPLOYMENTS_DIR"] = str(out)
-    proc = subprocess.run(
-        [str(ape_executable()), "run", "governance", *args, "--network", NETWORK],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    output = proc.stdout + proc.stderr
-    assert (proc.returncode == 0) == ok, output
-    return output
+def ape_gov(chain: ApeChain, *args: str, ok: bool = True) -> str:
+    return ape_run(chain, "governance", *args, ok=ok)
 
 
 def test_full_lifecycle(chain: tuple[Anvil, Web3, Path]) -> None:
