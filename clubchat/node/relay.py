@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import logging
 import math
 import time
@@ -44,7 +43,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket
-from clubchat.node.mailbox import Mailbox
+from clubchat.node.mailbox import HandOut, Mailbox
 from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import (
     ContractWalletVerifier,
@@ -78,7 +77,7 @@ class RelayConfig:
     replay_window: float = 86_400.0  # seconds an envelope id stays remembered
     replay_ids_per_sender: int = 100_000
     max_buffered_bytes: int = 4 * 2**20  # unsent bytes for one connection before it counts as not reading
-    pending_batch: int = 1_000  # stored envelopes handed out per sign-in
+    pending_batch: int = 1_000  # stored envelopes handed out unacknowledged (bytes: the mailbox's limit)
     close_timeout: float = 2.0  # seconds to wait for a peer's close frame (it may not be reading)
     http_nonce_ttl: float = 120.0  # seconds a credential-endpoint nonce stays usable
     http_nonces_max: int = 10_000  # outstanding credential-endpoint nonces (oldest dropped first)
@@ -110,7 +109,7 @@ class _Conn:
     bucket: TokenBucket
     address: str | None = None  # lower-case once signed in
     checksum_address: str = ""  # EIP-55 form, as signed
-    handed: set[tuple[str, str]] = field(default_factory=set)  # (sender, id) stored envelopes handed out
+    hand_out: HandOut | None = None  # stored envelopes handed out and not yet acknowledged
     expires: int = 0
     stats: Counter[str] = field(default_factory=Counter)
     unsent: int = 0  # bytes queued in the websockets protocol, not yet handed to the transport
@@ -395,10 +394,8 @@ class RelayServer:
         except m.ProtocolError:
             return False
         assert isinstance(frame, m.Ack)
-        key = (frame.sender.lower(), frame.id)
-        if key not in conn.handed:
+        if conn.hand_out is None or not conn.hand_out.acked(frame.sender, frame.id):
             return False
-        conn.handed.discard(key)
         task = asyncio.ensure_future(self._ack(conn, frame))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
@@ -408,7 +405,7 @@ class RelayServer:
         """Handle one frame; False when the connection was closed and reading must stop."""
         now = self.clock()
         self.stats["frames"] += 1
-        if conn.handed and self._handed_ack(conn, raw):
+        if conn.hand_out and self._handed_ack(conn, raw):
             return True  # acknowledging what this relay handed out is never rate-limited
         allowed = conn.bucket.take(now) if conn.address is None else self.limiter.allow(conn.address, now)
         if not allowed:
@@ -484,12 +481,17 @@ class RelayServer:
         self.stats["signed-in"] += 1
         self._push(conn, m.encode(m.SignedIn(address=msg.address, expires=msg.expiration_time)))
         if self.mailbox is not None:
-            for text in await self.mailbox.pending(conn.address, self.config.pending_batch):
-                if not self._push(conn, m.stored_frame(text)):
-                    break
-                env = json.loads(text)
-                conn.handed.add((str(env["from"]).lower(), str(env["id"])))
-                self.stats["mailbox-delivered"] += 1
+            # Within a budget well below the slow-reader limit; the rest follows as acks come in.
+            budget = self.config.max_buffered_bytes // 2
+            conn.hand_out = self.mailbox.hand_out(conn.address, self.config.pending_batch, budget)
+            await self._hand_out(conn)
+
+    async def _hand_out(self, conn: _Conn) -> None:
+        assert conn.hand_out is not None
+        for text in await conn.hand_out.next():
+            if not self._push(conn, m.stored_frame(text)):
+                return
+            self.stats["mailbox-delivered"] += 1
 
     def _forward(self, conn: _Conn, env: dict[str, Any], raw: str, now: float) -> bool:
         """Sender and replay checks, then forward a validated envelope (`validate_frame`'s object,
@@ -523,8 +525,8 @@ class RelayServer:
             return
         sender = env["from"].lower()
         result = await self.mailbox.store(env["to"], sender, id, raw)
-        if result == "full":
-            self._error(conn, "mailbox-full", id=id)
+        if result.status == "full":
+            self._error(conn, "mailbox-full", result.reason, id=id)
             return
         self.replay.remember(sender, id, now)
         self.stats["stored"] += 1
@@ -536,3 +538,5 @@ class RelayServer:
             self._error(conn, "unknown-message", id=ack.id)
             return
         self.stats["acked"] += 1
+        if conn.hand_out is not None:
+            await self._hand_out(conn)
