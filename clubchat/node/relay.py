@@ -42,6 +42,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from clubchat.node.fairqueue import FairQueue
 from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket
 from clubchat.node.mailbox import HandOut, Mailbox
 from clubchat.protocol import messages as m
@@ -86,8 +87,10 @@ class RelayConfig:
     # so a flood cannot push honest clients' outstanding nonces out before they use them.
     http_rate_per_ip: float = 10.0
     http_burst_per_ip: float = 40.0
-    http_rate_global: float = 50.0
+    http_rate_global: float = 50.0  # shared in turns between the IPs that wait (clubchat.node.fairqueue)
     http_burst_global: float = 200.0
+    http_queue_per_ip: int = 4  # requests of one IP that may wait for a turn (more get 429 at once)
+    http_queue_wait: float = 5.0  # seconds a request may wait for its turn
 
 
 def client_key(ip: str) -> str:
@@ -136,7 +139,13 @@ class RelayServer:
         self.clients: dict[str, set[_Conn]] = {}
         self.limiter = RateLimiter(config.rate_per_second, config.rate_burst)
         self.http_per_ip = RateLimiter(config.http_rate_per_ip, config.http_burst_per_ip)
-        self.http_global = TokenBucket.full(config.http_rate_global, config.http_burst_global, clock())
+        self.http_global = FairQueue(
+            config.http_rate_global,
+            config.http_burst_global,
+            per_key=config.http_queue_per_ip,
+            max_wait=config.http_queue_wait,
+            clock=clock,
+        )
         self.replay = ReplayGuard(config.replay_window, config.replay_ids_per_sender)
         self.stats: Counter[str] = Counter()
         self._server: Server | None = None
@@ -212,8 +221,9 @@ class RelayServer:
         self.stats[f"http-error:{code}"] += 1
         return self._json(_HTTP_STATUS.get(code, 400), m.error_frame(code, reason), retry_after)
 
-    def _http_throttled(self, connection: ServerConnection, now: float) -> Response | None:
-        """429 when this client IP, or all clients together, ask more often than configured."""
+    async def _http_throttled(self, connection: ServerConnection, now: float) -> Response | None:
+        """429 when this client IP asks more often than configured, or when its turn in the node-wide
+        fair queue does not come within `http_queue_wait` (all IPs together ask too often)."""
         peer = connection.remote_address
         ip = str(peer[0]) if peer else "unknown"
         cfg = self.config
@@ -222,7 +232,7 @@ class RelayServer:
             return self._http_error(
                 "rate-limited", f"too many requests from {ip[:64]}; retry in {wait} s", wait
             )
-        if not self.http_global.take(now):
+        if not await self.http_global.admit(client_key(ip)):
             wait = math.ceil(1.0 / cfg.http_rate_global)
             return self._http_error("rate-limited", f"this node is busy; retry in {wait} s", wait)
         return None
@@ -232,9 +242,10 @@ class RelayServer:
             return None  # the relay protocol
         path, _, query = request.path.partition("?")
         now = self.clock()
-        throttled = self._http_throttled(connection, now)
+        throttled = await self._http_throttled(connection, now)
         if throttled is not None:
             return throttled
+        now = self.clock()  # the fair queue may have kept this request waiting
         if path == NONCE_PATH:
             while len(self._http_nonces) >= self.config.http_nonces_max:  # bound: drop the oldest
                 del self._http_nonces[next(iter(self._http_nonces))]
