@@ -90,7 +90,7 @@ class RelayConfig:
     http_rate_global: float = 50.0  # shared in turns between the IPs that wait (clubchat.node.fairqueue)
     http_burst_global: float = 200.0
     http_queue_per_ip: int = 4  # requests of one IP that may wait for a turn (more get 429 at once)
-    http_queue_wait: float = 5.0  # seconds a request may wait for its turn
+    http_queue_wait: float = 2.0  # seconds a request may wait for its turn
 
 
 def client_key(ip: str) -> str:

@@ -9,12 +9,12 @@ when both call ends are on 127.0.0.1) is off unless `allow_loopback_peers` is se
 
 Limits, because any (free) wallet can get a credential: coturn caps the concurrent allocations per
 username (`--user-quota`) and in total (`--total-quota`, below the relay port range so an honest
-caller always finds a port), an allocation is granted at most a credential's lifetime at a
-time (`--max-allocate-lifetime`). coturn (4.6) checks a REST credential's expiry when an allocation
-is created, not when it is refreshed (it keeps the session's key, even across a stale nonce), so an
-allocation made before expiry can be refreshed on; the user quota bounds how many. The issuer hands a wallet the same credential (the same
-coturn username, hence one user quota) until half of its lifetime is gone, so a wallet holds at most
-two live credentials at a time.
+caller always finds a port), and grants an allocation at most a credential's lifetime at a time
+(`--max-allocate-lifetime`). coturn (4.6) checks a REST credential's expiry when an allocation is
+created, not when it is refreshed (it keeps the session's key, even across a stale nonce), so an
+allocation made before expiry can be refreshed on; the user quota bounds how many. The issuer hands
+a wallet the same credential (the same coturn username, hence one user quota) until half of its
+lifetime is gone, so a wallet holds at most two live credentials at a time.
 """
 
 from __future__ import annotations
