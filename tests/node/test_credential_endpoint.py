@@ -5,30 +5,14 @@ drain it and starve an honest client from another IP."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import pytest
 
 from clubchat.node.fairqueue import FairQueue
+from clubchat.node.localnet import http_status
 from clubchat.node.relay import RelayConfig
 from tests.node.harness import relay, run
-
-
-async def _get(port: int, path: str, source_ip: str) -> int:
-    """HTTP status of a GET from `source_ip` (Linux routes all of 127/8 to lo)."""
-    sock = socket.socket()
-    sock.setblocking(False)
-    sock.bind((source_ip, 0))
-    loop = asyncio.get_running_loop()
-    await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", port)), 5)
-    reader, writer = await asyncio.open_connection(sock=sock)
-    try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-        line = await asyncio.wait_for(reader.readline(), 10)
-        return int(line.split()[1])
-    finally:
-        writer.transport.abort()
 
 
 def test_many_ips_under_the_per_ip_limit_do_not_starve_an_honest_ip() -> None:
@@ -49,7 +33,7 @@ def test_many_ips_under_the_per_ip_limit_do_not_starve_an_honest_ip() -> None:
             done = asyncio.Event()
 
             async def one(ip: str) -> None:
-                status = await _get(port, "/turn-credentials/nonce", ip)
+                status = await http_status(ip, port, "/turn-credentials/nonce")
                 attack[status] = attack.get(status, 0) + 1
 
             async def flood(ip: str) -> None:
@@ -61,7 +45,7 @@ def test_many_ips_under_the_per_ip_limit_do_not_starve_an_honest_ip() -> None:
                 out = []
                 await asyncio.sleep(0.5)  # once the flood has drained the node-wide burst
                 for _ in range(6):
-                    out.append(await _get(port, "/turn-credentials/nonce", "127.0.0.1"))
+                    out.append(await http_status("127.0.0.1", port, "/turn-credentials/nonce"))
                     await asyncio.sleep(0.3)
                 done.set()
                 return out
