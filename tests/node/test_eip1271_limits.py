@@ -22,37 +22,53 @@ HASH = b"\x11" * 32
 
 
 class FakeEth:
-    """The two RPC calls the verifier makes: eth_getCode and eth_call."""
+    """The two RPC calls the verifier makes: eth_getCode and (raw) eth_call."""
 
     def __init__(self) -> None:
         self.get_code_calls: list[str] = []
         self.calls: list[dict[str, Any]] = []
-        self.burning = 0  # burner calls running right now
+        self.burning = 0  # calls blocked right now (the burner's, and get_code of `slow` addresses)
         self.max_burning = 0
-        self.release = threading.Event()  # set: the burner's calls return
+        self.release = threading.Event()  # set: blocked calls return
+        self.slow: set[str] = set()  # addresses whose eth_getCode hangs until `release`
         self._lock = threading.Lock()
+
+    def _block(self) -> None:
+        with self._lock:
+            self.burning += 1
+            self.max_burning = max(self.max_burning, self.burning)
+        self.release.wait(30)
+        with self._lock:
+            self.burning -= 1
 
     def get_code(self, address: str) -> bytes:
         self.get_code_calls.append(address)
+        if address in self.slow:
+            self._block()
         return b"\x60\x00" if address in (wallet, burner) else b""
 
-    def call(self, tx: dict[str, Any]) -> bytes:
+    def call(self, tx: dict[str, Any]) -> dict[str, Any]:
         self.calls.append(tx)
         if tx["to"] == burner:
-            with self._lock:
-                self.burning += 1
-                self.max_burning = max(self.max_burning, self.burning)
-            self.release.wait(30)
-            with self._lock:
-                self.burning -= 1
-            raise ValueError("out of gas")
-        assert tx["data"][:4] == MAGIC_VALUE
-        return encode(["bytes4"], [MAGIC_VALUE])
+            self._block()
+            return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32000, "message": "out of gas"}}
+        assert tx["data"][:10] == "0x" + MAGIC_VALUE.hex()
+        return {"jsonrpc": "2.0", "id": 1, "result": "0x" + encode(["bytes4"], [MAGIC_VALUE]).hex()}
+
+
+class FakeProvider:
+    def __init__(self, eth: FakeEth) -> None:
+        self.eth = eth
+
+    def make_request(self, method: str, params: list[Any]) -> dict[str, Any]:
+        assert method == "eth_call" and params[1] == "latest"
+        return self.eth.call(params[0])
 
 
 class FakeW3:
     def __init__(self) -> None:
         self.eth = FakeEth()
+        self.provider = FakeProvider(self.eth)
 
 
 class Clock:
@@ -68,7 +84,7 @@ def test_the_eth_call_carries_a_gas_cap_and_the_wallet_answer_counts() -> None:
     verifier = Eip1271Verifier(w3, gas_cap=123_456)
     assert run(verifier.is_valid_signature(wallet, HASH, b"\x01" * 65))
     (tx,) = w3.eth.calls
-    assert tx["gas"] == 123_456 and tx["to"] == wallet
+    assert int(tx["gas"], 16) == 123_456 and tx["to"] == wallet
     verifier.close()
 
 
@@ -96,27 +112,26 @@ def test_addresses_without_code_are_cached_bounded_and_expire() -> None:
 
 def test_hanging_wallet_checks_hold_only_their_own_pool_and_excess_is_refused_at_once() -> None:
     w3 = FakeW3()
-    verifier = Eip1271Verifier(w3, timeout=0.2, workers=2, max_pending=4)
+    verifier = Eip1271Verifier(w3, timeout=0.2, workers=4, max_pending=8, per_wallet=2)
 
     async def scenario() -> tuple[list[bool], str]:
         loop = asyncio.get_running_loop()
-        # 12 attempts against the burner at once: they time out, their threads stay busy
+        assert await verifier.is_valid_signature(wallet, HASH, b"\x01" * 65)  # signed in before
+        # 12 attempts against the burner at once: 2 get a slot (per wallet), the rest are refused
         burns = await asyncio.gather(
             *(verifier.is_valid_signature(burner, HASH, b"\x02" * 65) for _ in range(12))
         )
-        # 4 were let in (the rest refused at once); the 2 queued ones were dropped at their timeout,
-        # the 2 running threads are held until the RPC returns
-        assert verifier.stats["busy"] == 8 and verifier._pending == 2
+        assert verifier.stats["busy"] == 10 and verifier._pending == 2  # held until the RPC returns
         # the registry cache / heartbeat work on the default pool is not stuck behind them
         chain_job = await asyncio.wait_for(loop.run_in_executor(None, lambda: "synced"), 10)
-        assert not await verifier.is_valid_signature(wallet, HASH, b"\x01" * 65)  # no free thread: times out
+        honest = await verifier.is_valid_signature(wallet, HASH, b"\x01" * 65)  # a free thread: served
         w3.eth.release.set()
         for _ in range(200):
             if verifier._pending == 0:
                 break
             await asyncio.sleep(0.02)
-        ok = await verifier.is_valid_signature(wallet, HASH, b"\x01" * 65)  # served again
-        return [*burns, ok], chain_job
+        assert verifier._pending == 0 and not verifier._by_wallet
+        return [*burns, honest], chain_job
 
     try:
         results, chain_job = run(scenario())
@@ -124,9 +139,46 @@ def test_hanging_wallet_checks_hold_only_their_own_pool_and_excess_is_refused_at
         w3.eth.release.set()
         verifier.close()
     assert chain_job == "synced"
-    assert results[:12] == [False] * 12 and results[12] is True
-    assert w3.eth.max_burning <= 2  # never more threads in the burner than the pool has
-    assert verifier.stats["timeouts"] == 5
+    assert results == [False] * 12 + [True]
+    assert w3.eth.max_burning == 2  # never more threads in the burner than its share
+    assert verifier.stats["timeouts"] == 2
+
+
+def test_a_flood_of_unknown_addresses_gets_half_the_threads_and_a_bounded_rate() -> None:
+    w3, clock = FakeW3(), Clock()
+    verifier = Eip1271Verifier(w3, timeout=0.3, workers=4, max_pending=16, unknown_rate=5, clock=clock)
+    randoms = [Account.create().address for _ in range(30)]
+    w3.eth.slow.update(randoms)  # a slow RPC for them: their threads stay busy
+
+    async def scenario() -> bool:
+        assert await verifier.is_valid_signature(wallet, HASH, b"\x01" * 65)  # known from before
+        flood = await asyncio.gather(*(verifier.is_valid_signature(a, HASH, b"\x00" * 65) for a in randoms))
+        assert flood == [False] * 30
+        assert w3.eth.max_burning == 2 and verifier.stats["busy"] == 28  # half of the 4 threads
+        return await verifier.is_valid_signature(wallet, HASH, b"\x01" * 65)  # the other half
+
+    try:
+        assert run(scenario())
+        w3.eth.release.set()
+        # the rate: 2 s worth of tokens (10) at most, then 5 per second of the clock
+        fresh = [Account.create().address for _ in range(40)]
+
+        async def burst() -> list[bool]:
+            out = []
+            for a in fresh:  # one at a time: only the rate refuses
+                out.append(await verifier.is_valid_signature(a, HASH, b"\x00" * 65))
+            return out
+
+        before = len(w3.eth.get_code_calls)
+        run(burst())
+        asked = len(w3.eth.get_code_calls) - before
+        assert asked <= 10, asked
+        clock.now += 1.0
+        run(burst())
+        assert len(w3.eth.get_code_calls) - before - asked <= 5
+    finally:
+        w3.eth.release.set()
+        verifier.close()
 
 
 def test_limits_must_be_positive() -> None:
