@@ -19,7 +19,7 @@ Anyone can make the relay ask (a random signature for any address costs the atta
   it is given costs the RPC node milliseconds, not a 30M-gas execution; it is sent as a raw
   request (web3's transaction validation would add an `eth_chainId` call to each);
 - "no code at this address" answers are cached (bounded, with expiry), so repeated attempts for an
-  EOA cost one `eth_getCode`.
+  EOA cost one `eth_getCode`; so are "has code" answers, so a known wallet costs one `eth_call`.
 """
 
 from __future__ import annotations
@@ -85,10 +85,10 @@ class Eip1271Verifier:
         self._no_code: OrderedDict[str, float] = OrderedDict()
         self._has_code: OrderedDict[str, float] = OrderedDict()
 
-    def _check(self, wallet: str, message_hash: bytes, signature: bytes) -> bool | None:
-        """True/False: the wallet's answer; None: the address has no code."""
+    def _check(self, wallet: str, message_hash: bytes, signature: bytes, known: bool) -> bool | None:
+        """True/False: the wallet's answer; None: the address has no code (asked unless `known`)."""
         address = to_checksum_address(wallet)
-        if not self.w3.eth.get_code(address):
+        if not known and not self.w3.eth.get_code(address):
             return None
         data = MAGIC_VALUE + encode(["bytes32", "bytes"], [message_hash, signature])
         tx = {"to": address, "data": "0x" + data.hex(), "gas": hex(self.gas_cap)}
@@ -158,7 +158,7 @@ class Eip1271Verifier:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nothing left to count
                 loop.call_soon_threadsafe(self._release, key, known)
 
-        future = self._pool.submit(self._check, wallet, message_hash, signature)
+        future = self._pool.submit(self._check, wallet, message_hash, signature, known)
         future.add_done_callback(done)
         try:
             answer = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)

@@ -85,6 +85,8 @@ def test_the_eth_call_carries_a_gas_cap_and_the_wallet_answer_counts() -> None:
     assert run(verifier.is_valid_signature(wallet, HASH, b"\x01" * 65))
     (tx,) = w3.eth.calls
     assert int(tx["gas"], 16) == 123_456 and tx["to"] == wallet
+    assert run(verifier.is_valid_signature(wallet, HASH, b"\x01" * 65))
+    assert w3.eth.get_code_calls == [wallet] and len(w3.eth.calls) == 2  # known to have code: one call
     verifier.close()
 
 
