@@ -32,7 +32,22 @@ mallory = Account.from_key("0x" + "66" * 32)
 carol = Account.from_key("0x" + "c3" * 32)
 dave = Account.from_key("0x" + "d4" * 32)
 
-BIG = "\U0001f600" * 16_384  # 65.5 KB of UTF-8 in a 16,384-character text body
+BIG = "\U0001f600" * 16_000  # 64,000 bytes of UTF-8: a frame just under the relay's 64 KiB limit
+
+
+def big_frame(i: int, to: str) -> str:
+    """A large envelope as a client sends it (UTF-8 text, not \\u escapes)."""
+    return json.dumps(
+        {
+            "type": "envelope",
+            "id": f"b{i}",
+            "from": mallory.address,
+            "to": to,
+            "payload": {"type": "text", "body": BIG},
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 class Clock:
@@ -189,16 +204,14 @@ def test_a_full_disk_is_answered_with_mailbox_full_not_internal(tmp_path: Path) 
 
 async def _store_big(box: Mailbox, n: int, recipient: str = dave.address) -> None:
     for i in range(n):
-        frame = m.encode(
-            m.Envelope(id=f"b{i}", sender=mallory.address, to=recipient, payload=m.Text(body=BIG))
-        )
+        frame = big_frame(i, recipient)
         assert (await box.store(recipient, mallory.address, f"b{i}", frame)).status == "stored"
 
 
 def test_large_stored_envelopes_are_handed_out_by_budget_without_cutting_the_recipient_off(
     tmp_path: Path,
 ) -> None:
-    # 80 x 65.5 KB = 5.2 MB stored, more than the relay's 4 MiB slow-reader limit
+    # 80 x 64 KB = 5.1 MB stored, more than the relay's 4 MiB slow-reader limit
     async def scenario() -> None:
         box = await _open(tmp_path / "mb.sqlite", MailboxLimits(per_recipient_bytes=2**30))
         try:
@@ -218,7 +231,8 @@ def test_large_stored_envelopes_are_handed_out_by_budget_without_cutting_the_rec
                         break
                     first.append(frame.envelope.id)
                 assert 0 < len(first) < 80 and server.stats["slow-consumer-closed"] == 0
-                assert len(first) * len(BIG.encode()) <= box.limits.handout_bytes + len(BIG.encode())
+                size = len(big_frame(0, dave.address).encode())
+                assert len(first) == box.limits.handout_bytes // size  # as many as fit the budget
                 await raw.close()
                 # the reference client acks each one: all 80 arrive in one sign-in, in order
                 c = await RelayClient.connect(server.uri, dave)
@@ -239,7 +253,7 @@ def test_large_stored_envelopes_are_handed_out_by_budget_without_cutting_the_rec
 
 @pytest.mark.slow
 def test_two_hundred_large_envelopes_drain_in_one_sign_in(tmp_path: Path) -> None:
-    """a10 `poison` as a test: 200 x 65.5 KB, the recipient signs in once and gets all of them."""
+    """a10 `poison` as a test: 200 x 64 KB, the recipient signs in once and gets all of them."""
 
     async def scenario() -> None:
         box = await _open(
