@@ -19,7 +19,11 @@ signs in on a fresh connection every 0.25 s (`sign-in success` rows).
                credential endpoint; an honest wallet fetches credentials (nonce + signed request)
                from 127.0.0.1 every 0.5 s.
 
-Rows: {"metric", "value", "unit", "target", "better", "anchor", "n"} (the benchmark row format).
+Rows: {"metric", "value", "unit", "target", "better", "anchor", "n"} (the benchmark row format);
+`run_all()` runs every scenario against a fresh node and returns them (what the combined benchmark
+calls). Targets: the node never exits, honest sign-ins and credential fetches >= 95 % during each
+attack, mailbox files on disk within 1.25 x the configured cap (the cap counts message bytes; SQLite
+pages and the WAL come on top).
 Usage: .venv/bin/python bench/_attack_mailbox_turn.py   (prints a table, writes
 bench/results/node_under_attack_mailbox_turn.json). Times depend on the machine's load.
 """

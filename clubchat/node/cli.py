@@ -78,15 +78,20 @@ def _chain_options(fn: Any) -> Any:
     type=int,
     help="Concurrent TURN allocations in total [default: ports/2].",
 )
-@click.option("--mailbox-max-mb", default=1024, show_default=True, help="Cap on all stored offline messages.")
+@click.option(
+    "--mailbox-max-mb", default=1024, show_default=True, help="MiB of stored offline messages, all senders."
+)
 @click.option(
     "--mailbox-retention-days",
     default=7.0,
     show_default=True,
-    help="Unread offline messages are deleted after.",
+    help="Days an unread offline message is kept.",
 )
 @click.option(
-    "--mailbox-min-free-mb", default=128, show_default=True, help="Stores are refused below this free disk."
+    "--mailbox-min-free-mb",
+    default=128,
+    show_default=True,
+    help="Refuse stores below this much free disk (MiB).",
 )
 @click.option(
     "--turn-secret", "secret", envvar="CLUB_TURN_SECRET", default=None, help="Static TURN REST secret."
