@@ -176,7 +176,11 @@ def run(
         mailbox=limits,
     )
     verifier = Eip1271Verifier(chain.w3) if chain is not None else None  # contract-wallet sign-ins
-    asyncio.run(_serve(Node(config, verifier=verifier), chain))
+    try:
+        asyncio.run(_serve(Node(config, verifier=verifier), chain))
+    finally:
+        if verifier is not None:
+            verifier.close()  # its own thread pool: drop queued checks
 
 
 class ChainLink:
