@@ -17,6 +17,7 @@ from eth_account import Account
 from clubchat.chain.cli import open_deployment
 from clubchat.chain.tx import LocalSender
 from clubchat.node.eip1271 import Eip1271Verifier
+from clubchat.node.mailbox import MailboxLimits
 from clubchat.node.relay import RelayConfig
 from clubchat.node.runner import KINDS, Node, NodeConfig, turn_secret
 from clubchat.node.turn import TurnConfig
@@ -68,7 +69,31 @@ def _chain_options(fn: Any) -> Any:
 )
 @click.option("--turn-port", default=3478, show_default=True)
 @click.option("--turn-min-port", default=49160, show_default=True)
-@click.option("--turn-max-port", default=49200, show_default=True)
+@click.option("--turn-max-port", default=50159, show_default=True)
+@click.option(
+    "--turn-user-quota", default=4, show_default=True, help="Concurrent TURN allocations per credential."
+)
+@click.option(
+    "--turn-total-quota",
+    default=None,
+    type=int,
+    help="Concurrent TURN allocations in total [default: ports/2].",
+)
+@click.option(
+    "--mailbox-max-mb", default=1024, show_default=True, help="MiB of stored offline messages, all senders."
+)
+@click.option(
+    "--mailbox-retention-days",
+    default=7.0,
+    show_default=True,
+    help="Days an unread offline message is kept.",
+)
+@click.option(
+    "--mailbox-min-free-mb",
+    default=128,
+    show_default=True,
+    help="Refuse stores below this much free disk (MiB).",
+)
 @click.option(
     "--turn-secret", "secret", envvar="CLUB_TURN_SECRET", default=None, help="Static TURN REST secret."
 )
@@ -94,6 +119,11 @@ def run(
     turn_port: int,
     turn_min_port: int,
     turn_max_port: int,
+    turn_user_quota: int,
+    turn_total_quota: int | None,
+    mailbox_max_mb: int,
+    mailbox_retention_days: float,
+    mailbox_min_free_mb: int,
     secret: str | None,
     allow_loopback_peers: bool,
     rpc: str | None,
@@ -118,25 +148,40 @@ def run(
             raise click.UsageError("--rpc needs --operator and --node-key (or CLUB_NODE_KEY)")
         chain = ChainLink.open(rpc, manifest, operator, node_key, confirmations)
         chain_id = chain_id or chain.chain_id
-    turn = None
-    if "turn" in kind_set:
-        turn = TurnConfig(
-            data_dir=data_dir / "coturn",
-            listen_ip=host,
-            port=turn_port,
-            min_port=turn_min_port,
-            max_port=turn_max_port,
-            secret=secret or turn_secret(data_dir),
-            allow_loopback_peers=allow_loopback_peers,
+    try:  # out-of-range limits are a usage error, not a traceback
+        limits = MailboxLimits(
+            total_bytes=mailbox_max_mb * 2**20,
+            retention=int(mailbox_retention_days * 86_400),
+            min_free_disk=mailbox_min_free_mb * 2**20,
         )
+        turn = None
+        if "turn" in kind_set:
+            turn = TurnConfig(
+                data_dir=data_dir / "coturn",
+                listen_ip=host,
+                port=turn_port,
+                min_port=turn_min_port,
+                max_port=turn_max_port,
+                user_quota=turn_user_quota,
+                total_quota=turn_total_quota,
+                secret=secret or turn_secret(data_dir),
+                allow_loopback_peers=allow_loopback_peers,
+            )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     config = NodeConfig(
         data_dir=data_dir,
         kinds=kind_set,
         relay=RelayConfig(host=host, port=port, public_uri=public_uri, chain_id=chain_id or 31337),
         turn=turn,
+        mailbox=limits,
     )
     verifier = Eip1271Verifier(chain.w3) if chain is not None else None  # contract-wallet sign-ins
-    asyncio.run(_serve(Node(config, verifier=verifier), chain))
+    try:
+        asyncio.run(_serve(Node(config, verifier=verifier), chain))
+    finally:
+        if verifier is not None:
+            verifier.close()  # its own thread pool: drop queued checks
 
 
 class ChainLink:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 from collections.abc import AsyncIterator
@@ -38,6 +39,22 @@ def free_port_range(size: int = 1) -> int:
         if all(_free(p) for p in range(base, base + size)):
             return base
     raise RuntimeError("no free loopback port range found")
+
+
+async def http_status(source_ip: str, port: int, path: str, timeout: float = 10.0) -> int:
+    """Status code of `GET path` on 127.0.0.1:`port` sent from `source_ip` (Linux routes all of 127/8
+    to lo, so one machine can play many client IPs)."""
+    sock = socket.socket()
+    sock.setblocking(False)
+    sock.bind((source_ip, 0))
+    loop = asyncio.get_running_loop()
+    await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", port)), timeout)
+    reader, writer = await asyncio.open_connection(sock=sock)
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        return int((await asyncio.wait_for(reader.readline(), timeout)).split()[1])
+    finally:
+        writer.transport.abort()
 
 
 @dataclass

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import logging
 import math
 import time
@@ -43,8 +42,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from clubchat.node.fairqueue import FairQueue
 from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket
-from clubchat.node.mailbox import Mailbox
+from clubchat.node.mailbox import HandOut, Mailbox
 from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import (
     ContractWalletVerifier,
@@ -78,7 +78,7 @@ class RelayConfig:
     replay_window: float = 86_400.0  # seconds an envelope id stays remembered
     replay_ids_per_sender: int = 100_000
     max_buffered_bytes: int = 4 * 2**20  # unsent bytes for one connection before it counts as not reading
-    pending_batch: int = 1_000  # stored envelopes handed out per sign-in
+    pending_batch: int = 1_000  # stored envelopes handed out unacknowledged (bytes: the mailbox's limit)
     close_timeout: float = 2.0  # seconds to wait for a peer's close frame (it may not be reading)
     http_nonce_ttl: float = 120.0  # seconds a credential-endpoint nonce stays usable
     http_nonces_max: int = 10_000  # outstanding credential-endpoint nonces (oldest dropped first)
@@ -87,8 +87,10 @@ class RelayConfig:
     # so a flood cannot push honest clients' outstanding nonces out before they use them.
     http_rate_per_ip: float = 10.0
     http_burst_per_ip: float = 40.0
-    http_rate_global: float = 50.0
+    http_rate_global: float = 50.0  # shared in turns between the IPs that wait (clubchat.node.fairqueue)
     http_burst_global: float = 200.0
+    http_queue_per_ip: int = 4  # requests of one IP that may wait for a turn (more get 429 at once)
+    http_queue_wait: float = 2.0  # seconds a request may wait for its turn
 
 
 def client_key(ip: str) -> str:
@@ -110,7 +112,7 @@ class _Conn:
     bucket: TokenBucket
     address: str | None = None  # lower-case once signed in
     checksum_address: str = ""  # EIP-55 form, as signed
-    handed: set[tuple[str, str]] = field(default_factory=set)  # (sender, id) stored envelopes handed out
+    hand_out: HandOut | None = None  # stored envelopes handed out and not yet acknowledged
     expires: int = 0
     stats: Counter[str] = field(default_factory=Counter)
     unsent: int = 0  # bytes queued in the websockets protocol, not yet handed to the transport
@@ -137,7 +139,13 @@ class RelayServer:
         self.clients: dict[str, set[_Conn]] = {}
         self.limiter = RateLimiter(config.rate_per_second, config.rate_burst)
         self.http_per_ip = RateLimiter(config.http_rate_per_ip, config.http_burst_per_ip)
-        self.http_global = TokenBucket.full(config.http_rate_global, config.http_burst_global, clock())
+        self.http_global = FairQueue(
+            config.http_rate_global,
+            config.http_burst_global,
+            per_key=config.http_queue_per_ip,
+            max_wait=config.http_queue_wait,
+            clock=clock,
+        )
         self.replay = ReplayGuard(config.replay_window, config.replay_ids_per_sender)
         self.stats: Counter[str] = Counter()
         self._server: Server | None = None
@@ -213,8 +221,9 @@ class RelayServer:
         self.stats[f"http-error:{code}"] += 1
         return self._json(_HTTP_STATUS.get(code, 400), m.error_frame(code, reason), retry_after)
 
-    def _http_throttled(self, connection: ServerConnection, now: float) -> Response | None:
-        """429 when this client IP, or all clients together, ask more often than configured."""
+    async def _http_throttled(self, connection: ServerConnection, now: float) -> Response | None:
+        """429 when this client IP asks more often than configured, or when its turn in the node-wide
+        fair queue does not come within `http_queue_wait` (all IPs together ask too often)."""
         peer = connection.remote_address
         ip = str(peer[0]) if peer else "unknown"
         cfg = self.config
@@ -223,7 +232,7 @@ class RelayServer:
             return self._http_error(
                 "rate-limited", f"too many requests from {ip[:64]}; retry in {wait} s", wait
             )
-        if not self.http_global.take(now):
+        if not await self.http_global.admit(client_key(ip)):
             wait = math.ceil(1.0 / cfg.http_rate_global)
             return self._http_error("rate-limited", f"this node is busy; retry in {wait} s", wait)
         return None
@@ -233,9 +242,10 @@ class RelayServer:
             return None  # the relay protocol
         path, _, query = request.path.partition("?")
         now = self.clock()
-        throttled = self._http_throttled(connection, now)
+        throttled = await self._http_throttled(connection, now)
         if throttled is not None:
             return throttled
+        now = self.clock()  # the fair queue may have kept this request waiting
         if path == NONCE_PATH:
             while len(self._http_nonces) >= self.config.http_nonces_max:  # bound: drop the oldest
                 del self._http_nonces[next(iter(self._http_nonces))]
@@ -395,10 +405,8 @@ class RelayServer:
         except m.ProtocolError:
             return False
         assert isinstance(frame, m.Ack)
-        key = (frame.sender.lower(), frame.id)
-        if key not in conn.handed:
+        if conn.hand_out is None or not conn.hand_out.acked(frame.sender, frame.id):
             return False
-        conn.handed.discard(key)
         task = asyncio.ensure_future(self._ack(conn, frame))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
@@ -408,7 +416,7 @@ class RelayServer:
         """Handle one frame; False when the connection was closed and reading must stop."""
         now = self.clock()
         self.stats["frames"] += 1
-        if conn.handed and self._handed_ack(conn, raw):
+        if conn.hand_out and self._handed_ack(conn, raw):
             return True  # acknowledging what this relay handed out is never rate-limited
         allowed = conn.bucket.take(now) if conn.address is None else self.limiter.allow(conn.address, now)
         if not allowed:
@@ -484,12 +492,17 @@ class RelayServer:
         self.stats["signed-in"] += 1
         self._push(conn, m.encode(m.SignedIn(address=msg.address, expires=msg.expiration_time)))
         if self.mailbox is not None:
-            for text in await self.mailbox.pending(conn.address, self.config.pending_batch):
-                if not self._push(conn, m.stored_frame(text)):
-                    break
-                env = json.loads(text)
-                conn.handed.add((str(env["from"]).lower(), str(env["id"])))
-                self.stats["mailbox-delivered"] += 1
+            # Within a budget well below the slow-reader limit; the rest follows as acks come in.
+            budget = self.config.max_buffered_bytes // 2
+            conn.hand_out = self.mailbox.hand_out(conn.address, self.config.pending_batch, budget)
+            await self._hand_out(conn)
+
+    async def _hand_out(self, conn: _Conn) -> None:
+        assert conn.hand_out is not None
+        for text in await conn.hand_out.next():
+            if not self._push(conn, m.stored_frame(text)):
+                return
+            self.stats["mailbox-delivered"] += 1
 
     def _forward(self, conn: _Conn, env: dict[str, Any], raw: str, now: float) -> bool:
         """Sender and replay checks, then forward a validated envelope (`validate_frame`'s object,
@@ -523,8 +536,8 @@ class RelayServer:
             return
         sender = env["from"].lower()
         result = await self.mailbox.store(env["to"], sender, id, raw)
-        if result == "full":
-            self._error(conn, "mailbox-full", id=id)
+        if result.status == "full":
+            self._error(conn, "mailbox-full", result.reason, id=id)
             return
         self.replay.remember(sender, id, now)
         self.stats["stored"] += 1
@@ -536,3 +549,5 @@ class RelayServer:
             self._error(conn, "unknown-message", id=ack.id)
             return
         self.stats["acked"] += 1
+        if conn.hand_out is not None:
+            await self._hand_out(conn)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from clubchat.node.mailbox import Mailbox
+from clubchat.node.mailbox import Mailbox, MailboxLimits
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.turn import CoturnSupervisor, TurnConfig
 from clubchat.protocol.siwe import ContractWalletVerifier
@@ -37,6 +37,7 @@ class NodeConfig:
     kinds: frozenset[str] = frozenset({"relay"})
     relay: RelayConfig = field(default_factory=RelayConfig)
     turn: TurnConfig | None = None  # required when "turn" is in kinds
+    mailbox: MailboxLimits = field(default_factory=MailboxLimits)  # quotas of a NOTIFY node's mailbox
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(KINDS)
@@ -79,7 +80,7 @@ class Node:
         issuer = None
         try:
             if "notify" in cfg.kinds:
-                self.mailbox = Mailbox(cfg.data_dir / "mailbox.sqlite")
+                self.mailbox = Mailbox(cfg.data_dir / "mailbox.sqlite", cfg.mailbox)
                 await self.mailbox.open()
             if "turn" in cfg.kinds:
                 assert cfg.turn is not None

@@ -6,6 +6,15 @@ service. Authentication is coturn's TURN REST API (`--use-auth-secret`): the use
 `<expiry unix seconds>:<address>` and the password base64(HMAC-SHA1(static secret, username)), so
 the node hands out credentials without telling coturn anything. `--allow-loopback-peers` (needed
 when both call ends are on 127.0.0.1) is off unless `allow_loopback_peers` is set.
+
+Limits, because any (free) wallet can get a credential: coturn caps the concurrent allocations per
+username (`--user-quota`) and in total (`--total-quota`, below the relay port range so an honest
+caller always finds a port), and grants an allocation at most a credential's lifetime at a time
+(`--max-allocate-lifetime`). coturn (4.6) checks a REST credential's expiry when an allocation is
+created, not when it is refreshed (it keeps the session's key, even across a stale nonce), so an
+allocation made before expiry can be refreshed on; the user quota bounds how many. The issuer hands
+a wallet the same credential (the same coturn username, hence one user quota) until half of its
+lifetime is gone, so a wallet holds at most two live credentials at a time.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import secrets
 import shutil
 import signal
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,28 +56,75 @@ class TurnConfig:
     listen_ip: str = "127.0.0.1"
     port: int = 3478
     public_host: str | None = None  # host in the turn: URI handed to clients; default listen_ip
-    min_port: int = 49_160
-    max_port: int = 49_200
+    min_port: int = 49_160  # relay ports: one per allocation (two with an even-port reservation)
+    max_port: int = 50_159
     realm: str = "clubchat"
     secret: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
-    credential_ttl: int = 600  # seconds a credential stays valid
+    credential_ttl: int = 600  # seconds a credential stays valid; also the longest allocation lifetime
+    user_quota: int = 4  # concurrent allocations per credential (a 1:1 call needs one per side)
+    total_quota: int | None = None  # concurrent allocations in total; default half the relay ports
+    max_wallets: int = 100_000  # wallets whose current credential the issuer remembers (oldest dropped)
     allow_loopback_peers: bool = False  # only for calls between two loopback peers (tests, demo)
     binary: str = "turnserver"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_port <= self.max_port <= 65_535:
+            raise ValueError(
+                f"TURN relay ports {self.min_port}-{self.max_port}: need 0 < min <= max <= 65535"
+            )
+        for name in ("credential_ttl", "user_quota", "max_wallets"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"TURN {name} must be positive, got {getattr(self, name)}")
+        if self.total_quota is not None and not 0 < self.total_quota <= self.ports:
+            raise ValueError(f"TURN total_quota must be between 1 and the {self.ports} relay ports")
+
+    @property
+    def ports(self) -> int:
+        return self.max_port - self.min_port + 1
+
+    @property
+    def allocations(self) -> int:
+        """Concurrent allocations coturn allows in total."""
+        return self.total_quota if self.total_quota is not None else max(1, self.ports // 2)
 
     @property
     def uri(self) -> str:
         return f"turn:{self.public_host or self.listen_ip}:{self.port}?transport=udp"
 
-    def issuer(self, clock: Callable[[], float] = time.time) -> Callable[[str], m.TurnCredentials]:
+    def issuer(self, clock: Callable[[], float] = time.time) -> CredentialIssuer:
         """The relay's `get-turn-credentials` handler for this coturn."""
+        return CredentialIssuer(self, clock)
 
-        def issue(address: str) -> m.TurnCredentials:
-            username, password = rest_credentials(self.secret, address, int(clock()), self.credential_ttl)
-            return m.TurnCredentials(
-                username=username, password=password, ttl=self.credential_ttl, uris=(self.uri,)
-            )
 
-        return issue
+class CredentialIssuer:
+    """Issues TURN REST credentials, one at a time per wallet: a wallet asking again gets the same
+    credential (and `ttl` = its remaining seconds) until less than half of its lifetime is left."""
+
+    def __init__(self, config: TurnConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self._current: OrderedDict[str, m.TurnCredentials] = OrderedDict()  # wallet -> its credential
+
+    def __call__(self, address: str) -> m.TurnCredentials:
+        cfg = self.config
+        now = int(self.clock())
+        key = address.lower()
+        held = self._current.get(key)
+        if held is not None:
+            left = int(held.username.split(":", 1)[0]) - now
+            if left >= cfg.credential_ttl // 2:
+                return m.TurnCredentials(
+                    username=held.username, password=held.password, ttl=left, uris=held.uris
+                )
+        username, password = rest_credentials(cfg.secret, address, now, cfg.credential_ttl)
+        creds = m.TurnCredentials(
+            username=username, password=password, ttl=cfg.credential_ttl, uris=(cfg.uri,)
+        )
+        self._current[key] = creds
+        self._current.move_to_end(key)
+        while len(self._current) > cfg.max_wallets:  # bound: drop the longest-held wallets first
+            self._current.popitem(last=False)
+        return creds
 
 
 class CoturnError(RuntimeError):
@@ -139,6 +196,9 @@ class CoturnSupervisor:
             "--no-multicast-peers",
             "--no-software-attribute",
             "--fingerprint",
+            "--user-quota", str(c.user_quota),
+            "--total-quota", str(c.allocations),
+            f"--max-allocate-lifetime={c.credential_ttl}",  # coturn takes this one only with `=`
             "--verbose",  # logs each session's `usage:` line (bytes relayed)
         ]  # fmt: skip
         if c.allow_loopback_peers:

@@ -68,3 +68,42 @@ def test_contract_wallet_signs_in_only_when_the_wallet_says_so() -> None:
     assert not run(
         Eip1271Verifier(w3, timeout=2).is_valid_signature(wallet.address, b"\x00" * 32, b"\x00" * 65)
     )
+
+
+# runtime code `JUMPDEST PUSH1 0 JUMP`: loops until it runs out of gas, whatever it is called with
+BURNER_INITCODE = "0x635b6000566000526004601cf3"
+
+
+def test_a_gas_burning_wallet_costs_only_the_gas_cap() -> None:
+    node = Anvil(free_port())
+    w3 = node.start()
+    try:
+        deployer = Account.from_key(DEPLOYER_KEY)
+        tx = {"data": BURNER_INITCODE, "gas": 100_000}
+        tx_hash = w3.eth.send_raw_transaction(
+            deployer.sign_transaction(
+                {
+                    **tx,
+                    "nonce": w3.eth.get_transaction_count(deployer.address),
+                    "gasPrice": w3.eth.gas_price,
+                    "chainId": w3.eth.chain_id,
+                }
+            ).raw_transaction
+        )
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
+        burner = receipt["contractAddress"]
+        assert w3.eth.get_code(burner) == bytes.fromhex("5b600056")
+        verifier = Eip1271Verifier(w3, gas_cap=200_000)
+        # it runs out of the capped gas (and the answer is "not valid"); the RPC node never gets
+        # to spend its own default (block) gas limit on it
+        assert not run(verifier.is_valid_signature(burner, b"\x00" * 32, b"\x00" * 65))
+        assert verifier.stats == {"checks": 1, "busy": 0, "no-code-cached": 0, "timeouts": 0}
+        estimate_error = ""
+        try:
+            w3.eth.call({"to": burner, "data": "0x1626ba7e", "gas": 200_000})
+        except Exception as exc:
+            estimate_error = str(exc)
+        assert "OutOfGas" in estimate_error or "out of gas" in estimate_error.lower(), estimate_error
+        verifier.close()
+    finally:
+        node.stop()

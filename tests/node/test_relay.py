@@ -14,6 +14,7 @@ from eth_account import Account
 from websockets.exceptions import ConnectionClosed
 
 from clubchat.client.relay_client import RelayClient, RelayError
+from clubchat.node.mailbox import MailboxLimits
 from clubchat.node.relay import RelayConfig, client_key
 from clubchat.protocol import messages as m
 from tests.node.harness import Raw, envelope, mailbox, relay, run
@@ -360,7 +361,7 @@ def test_mailbox_stores_delivers_on_sign_in_and_deletes_on_ack(tmp_path: Path) -
 def test_mailbox_full(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with mailbox(tmp_path / "mb.sqlite") as box, relay(mailbox=box) as server:
-            box.max_per_recipient = 2
+            box.limits = MailboxLimits(per_recipient=2)
             a = await RelayClient.connect(server.uri, alice)
             assert (await a.send(carol.address, m.Text(body="1"))).status == "stored"
             assert (await a.send(carol.address, m.Text(body="2"))).status == "stored"

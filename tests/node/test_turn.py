@@ -23,6 +23,8 @@ from clubchat.node.turn import CoturnError, CoturnSupervisor, TurnConfig, rest_c
 from tests.node.harness import relay, run
 
 alice = Account.from_key("0x" + "a1" * 32)
+bob = Account.from_key("0x" + "b2" * 32)
+carol = Account.from_key("0x" + "c3" * 32)
 
 
 def _config(tmp_path: Path, **kw: object) -> TurnConfig:
@@ -158,3 +160,102 @@ def test_credential_endpoint_serves_signed_in_wallets(tmp_path: Path) -> None:
             await c.close()
 
     run(scenario())
+
+
+# -- limits: one credential, one wallet, one allocation's lifetime ---------------------------------
+
+
+def test_command_caps_allocations_per_user_in_total_and_their_lifetime(tmp_path: Path) -> None:
+    cmd = CoturnSupervisor(_config(tmp_path, credential_ttl=300)).command()
+    assert cmd[cmd.index("--user-quota") + 1] == "4"
+    assert cmd[cmd.index("--total-quota") + 1] == "20"  # half of the 40 relay ports
+    assert "--max-allocate-lifetime=300" in cmd  # coturn ignores the option without `=`
+    cmd = CoturnSupervisor(_config(tmp_path, user_quota=2, total_quota=10)).command()
+    assert cmd[cmd.index("--user-quota") + 1] == "2" and cmd[cmd.index("--total-quota") + 1] == "10"
+    with pytest.raises(ValueError, match="total_quota must be between 1 and the 40 relay ports"):
+        _config(tmp_path, total_quota=41)
+    with pytest.raises(ValueError, match="user_quota must be positive"):
+        _config(tmp_path, user_quota=0)
+
+
+async def _hold(cfg: TurnConfig, username: str, password: str, lifetime: int = 600) -> object:
+    """An allocation kept open (the caller closes the returned transport)."""
+    old = aioice.stun.RETRY_RTO
+    aioice.stun.RETRY_RTO = 0.05
+    try:
+        transport, _ = await asyncio.wait_for(
+            create_turn_endpoint(
+                asyncio.DatagramProtocol, ("127.0.0.1", cfg.port), username, password, lifetime
+            ),
+            10,
+        )
+    finally:
+        aioice.stun.RETRY_RTO = old
+    return transport
+
+
+def test_one_credential_cannot_take_every_relay_port(tmp_path: Path) -> None:
+    """a12 `exhaust`: one wallet's credential used from many sockets until coturn refuses."""
+    cfg = _config(tmp_path)  # 40 relay ports, the default quotas
+
+    async def scenario() -> None:
+        sup = CoturnSupervisor(cfg)
+        await sup.start()
+        held: list[object] = []
+        try:
+            attacker = cfg.issuer()(bob.address)
+            refusal = ""
+            for _ in range(40):
+                try:
+                    held.append(await _hold(cfg, attacker.username, attacker.password))
+                except aioice.stun.TransactionFailed as exc:
+                    refusal = str(exc)
+                    break
+            assert len(held) == 4 and "486 - Allocation Quota Reached" in refusal, (len(held), refusal)
+            honest = cfg.issuer()(alice.address)
+            held.append(await _hold(cfg, honest.username, honest.password))  # still a port for Alice
+        finally:
+            for transport in held:
+                transport.close()  # type: ignore[attr-defined]
+            await sup.stop()
+
+    run(scenario())
+
+
+def test_an_allocation_is_granted_no_longer_than_the_credential_lives(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, credential_ttl=600)
+
+    async def scenario() -> int:
+        sup = CoturnSupervisor(cfg)
+        await sup.start()
+        try:
+            creds = cfg.issuer()(alice.address)
+            transport = await _hold(cfg, creds.username, creds.password, lifetime=3600)
+            inner = transport._TurnTransport__inner_protocol  # type: ignore[attr-defined]
+            request = aioice.stun.Message(
+                message_method=aioice.stun.Method.REFRESH, message_class=aioice.stun.Class.REQUEST
+            )
+            request.attributes["LIFETIME"] = 3600
+            response, _ = await inner.request_with_retry(request)
+            transport.close()  # type: ignore[attr-defined]
+            return int(response.attributes["LIFETIME"])
+        finally:
+            await sup.stop()
+
+    assert run(scenario()) == 600  # asked for an hour
+
+
+def test_a_wallet_gets_the_same_credential_until_half_of_it_is_gone(tmp_path: Path) -> None:
+    now = [1_800_000_000.0]
+    issue = _config(tmp_path, credential_ttl=600, max_wallets=2).issuer(clock=lambda: now[0])
+    first = issue(alice.address)
+    now[0] += 299
+    again = issue(alice.address.lower())  # the same wallet, however it is spelled
+    assert (again.username, again.password, again.ttl) == (first.username, first.password, 301)
+    now[0] += 2  # 299 s left: less than half
+    fresh = issue(alice.address)
+    assert fresh.username == f"{1_800_000_301 + 600}:{alice.address}" and fresh.ttl == 600
+    issue(bob.address)
+    issue(carol.address)  # a third wallet: the longest-held (Alice) is forgotten
+    assert issue(alice.address).username == f"{1_800_000_301 + 600}:{alice.address}"  # re-issued, same second
+    assert len(issue._current) == 2
