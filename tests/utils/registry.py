@@ -93,3 +93,12 @@ def send_rewards(token: Any, registry: Any, treasury: str, amount: int) -> None:
     """CLUB arriving at the registry the way Emission's mint does (a plain balance increase)."""
     with boa.env.prank(treasury):
         token.transfer(registry.address, amount)
+
+
+def next_epoch(registry: Any, *keys: str) -> int:
+    """Travel to 1 s after the start of the next sampling epoch and beat `keys` (the first beat
+    records the epoch's seed). Returns the new sampling epoch."""
+    epoch = max(now() - registry.EPOCH_START(), 0) // registry.EPOCH_SECONDS() + 1
+    boa.env.time_travel(seconds=max(registry.EPOCH_START() + epoch * registry.EPOCH_SECONDS() - now(), 0) + 1)
+    beat(registry, *keys)
+    return int(epoch)
