@@ -21,7 +21,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from tests.utils.registry import NOTIFY, RELAY, TURN, beat, fund, register_node
+from tests.utils.registry import NOTIFY, RELAY, TURN, beat, fund, mirror_draws, register_node
 
 WAD = 10**18
 KINDS = (RELAY, RELAY | TURN, NOTIFY, RELAY | NOTIFY)
@@ -428,21 +428,7 @@ class RegistryMachine(RuleBasedStateMachine):
         if sum(weights) == 0:
             weights = [r.nodes(op).weight for op in ops]
         mixed = keccak(bytes(r.epoch_seed()[0]) + seed)
-        picked: list[str] = []
-        remaining = sum(weights)
-        for i in range(32):
-            if len(picked) >= k or remaining == 0:
-                break
-            t = int.from_bytes(keccak(mixed + i.to_bytes(32, "big")), "big") % remaining
-            for j, w in enumerate(weights):
-                if t < w:
-                    remaining -= w
-                    weights[j] = 0
-                    if r.is_eligible(ops[j]):
-                        picked.append(ops[j])
-                    break
-                t -= w
-        return picked
+        return [ops[j] for j in mirror_draws(weights, mixed, k, lambda j: r.is_eligible(ops[j]))]
 
     @invariant()
     def draws_follow_the_frozen_weights(self) -> None:

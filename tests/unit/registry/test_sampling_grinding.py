@@ -23,7 +23,7 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak, to_canonical_address
 
-from tests.utils.registry import RELAY, beat, fund, next_epoch, register_node
+from tests.utils.registry import RELAY, beat, fund, mirror_draws, next_epoch, register_node
 
 WAD = 10**18
 HONEST = tuple(50_000 + 10_000 * i for i in range(10))  # CLUB, as in the reproduction
@@ -39,23 +39,6 @@ class Fleet:
     attacker: list[str]
 
 
-def _draw(weights: list[int], mixed: bytes, k: int = K) -> list[int]:
-    """Sequential weighted draws without replacement, `keccak(mixed, i) % remaining` (slot order)."""
-    ws, out, rem = list(weights), [], sum(weights)
-    for i in range(32):
-        if len(out) >= k or rem == 0:
-            break
-        t = int.from_bytes(keccak(mixed + i.to_bytes(32, "big")), "big") % rem
-        for j, w in enumerate(ws):
-            if t < w:
-                out.append(j)
-                rem -= w
-                ws[j] = 0
-                break
-            t -= w
-    return out
-
-
 def _grind(weights: list[int], captured: set[int], mixed: bytes) -> int | None:
     """The smallest extra stake (whole CLUB) on the first attacker node that makes every draw an
     attacker's, or None within SEARCH tries."""
@@ -63,7 +46,7 @@ def _grind(weights: list[int], captured: set[int], mixed: bytes) -> int | None:
     for extra in range(SEARCH):
         ws = list(weights)
         ws[first] += extra
-        got = _draw(ws, mixed)
+        got = mirror_draws(ws, mixed, K)
         if len(got) == K and set(got) <= captured:
             return extra
     return None
