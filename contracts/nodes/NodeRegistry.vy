@@ -24,8 +24,10 @@
         (registered, not jailed, self-stake >= the per-kind minimum times its
         number of kinds, its last heartbeat's `live_until` not passed) and 0
         otherwise, counted in whole CLUB (rounded down). The weight lives in
-        one 8-ary sum tree per kind (module `sumtree`): an update or a draw
-        touches one storage word per level, log8(n) words (5 at 10,000 nodes).
+        one 4-ary sum tree per kind (module `sumtree`): an update or a draw
+        touches one storage word per level, log4(n) words (7 at 10,000 nodes).
+        Each word also keeps the sums frozen at the start of the epoch, for
+        sampling (below).
 
         Rewards. New CLUB (Emission mints the node share straight to this
         contract; any other transfer counts too) is whatever the registry's
@@ -44,17 +46,49 @@
         `live_until` (its last heartbeat + the heartbeat period then in force); the rest of its share is forfeited and returns to
         the undistributed balance (it is paid out at the next finalisation).
 
+        Sampling epochs (issue 11, finding 1). A draw must not be steerable
+        by anyone who knows every public input: before, the seed was public
+        and any stake change (1 CLUB) re-rolled every draw at once, so an
+        operator could grind its stake offline until a chosen user's
+        rendezvous relays were all its own. Now (a) `sample` draws from the
+        weights frozen at the start of the current epoch (the epochs of the
+        rewards, EPOCH_SECONDS long): stake, unbond, slash, jail, heartbeat
+        and registration change the live weights at once but the sampled ones
+        only at the next boundary (the trees keep both, rolled over lazily,
+        word by word, by the first write of a new epoch: no loop at the
+        boundary); (b) every draw mixes the caller's seed with the epoch seed,
+        recorded once per epoch, after the weights were frozen, by the first
+        `heartbeat`, `finalize_epoch` or `record_epoch_seed` of the epoch
+        from `prevrandao`, the previous block hash and the previous seed.
+        Until it is recorded, `sample` uses a fallback derived from the last
+        recorded seed and the epoch number: it is public before the weights
+        are frozen, so an epoch in which nobody records a seed is grindable
+        as before (every live node beats at least once per heartbeat period,
+        which records it). Clients read `sampling_epoch` and `epoch_seed`
+        and recompute rendezvous when either changes, with an overlap. In a
+        kind's first epoch (no weight frozen yet: a new deployment) `sample`
+        draws from the live weights, so a new network is usable at once.
+
         Liveness and sampling. Expiry is time-based, so it cannot update the
-        trees by itself. `sample` therefore draws sequentially without
-        replacement and, when it draws an expired node, removes it from the
-        remaining weight and draws again (at most MAX_DRAWS draws in all).
-        Rejecting and removing a drawn item is exactly sequential weighted
-        sampling without replacement from the eligible nodes only, so the
-        result carries no bias; the only effect of expired weight is that
-        fewer than k nodes may come back when expired nodes hold most of the
-        weight (each draw hits expired weight with probability = its share of
-        the remaining weight). `poke(node)` (permissionless, unpaid) removes an
-        expired or otherwise ineligible node from the trees.
+        trees by itself, and the sampled weights are frozen anyway. `sample`
+        therefore draws sequentially without replacement and, when it draws a
+        node that is not eligible now (jailed, expired, or its self-stake
+        below the current minimum, e.g. after a raise, even before anyone
+        pokes it), removes it from the remaining weight and draws again (at
+        most MAX_DRAWS draws in all). The sequence of drawn nodes depends only
+        on the frozen weights and the seeds; eligibility only decides which
+        of them are returned, so an operator that toggles its own nodes'
+        eligibility can only lose draws. Rejecting and removing a drawn item
+        is exactly sequential weighted sampling without replacement from the
+        eligible nodes only, so the result carries no bias; the only effect
+        of ineligible weight is that fewer than k nodes may come back when it
+        holds most of the weight. `poke(node)` (permissionless, unpaid)
+        removes an expired or otherwise ineligible node from the live trees
+        and from the reward weight: a node below a raised minimum keeps
+        earning until it is touched or poked (checking the minimum in every
+        claim would cost each claim two more cold reads; the Timelock's
+        proposal that raises the minimum should poke the nodes it leaves
+        below it).
 
         Commission. Changes are at most `commission_max_change_bps` per change,
         one pending change at a time, effective `commission_delay_seconds`
@@ -77,6 +111,25 @@
                  credited to accounts and to the commission are not slashed.
                  Rounding dust of the accumulators stays reserved for ever, so
                  the token balance always covers everything owed.
+                 Sampling randomness and its residual bias: whoever records
+                 an epoch's seed chooses the block it lands in, and a block's
+                 `prevrandao` and parent hash are known before the block (L1:
+                 the RANDAO mix of the previous slot). So the first recorder
+                 of an epoch can pick the best of the candidate seeds of the
+                 blocks before anyone else records: with c candidates its
+                 chance of winning a given draw is at most c times its stake
+                 share (union bound); an L1 proposer can also withhold its
+                 block (one more candidate per slot it owns, at the price of
+                 the block). Every heartbeat and finalisation records it, so c
+                 is about one block per (heartbeat period / live nodes). On
+                 Arbitrum `prevrandao` is a constant and the sequencer orders
+                 (and can delay) transactions and sets the block hashes, so
+                 the sequencer can choose the seed: sampling there is only as
+                 fair as the sequencer. The fallback seed (no record in an
+                 epoch) is public before the freeze: grindable for that epoch.
+                 Tree tags are epoch numbers modulo 65,535: a tree word left
+                 untouched for exactly a multiple of 65,535 epochs (179 years
+                 of one-day epochs) would be read with stale frozen sums.
                  Endpoints: RELAY must be `wss://` (plain `ws://` only on
                  127.0.0.1 / localhost, for local development); TURN must be
                  `turn:` or `turns:` plus a TURN credential endpoint; TURN
@@ -955,7 +1008,8 @@ def set_parameters(
     """
     @notice Sets every tunable at once (read the current ones, change what you
             need). Only PARAMETER_ROLE. Nodes that fall below a raised minimum
-            stop being eligible at their next touch (or `poke`); a new unbonding
+            are skipped by `sample` at once and stop earning at their next
+            touch (or `poke`); a new unbonding
             period applies to new entries; a new heartbeat period applies from
             each node's next heartbeat.
     @param min_self_stake_per_kind Self-stake per declared kind (CLUB wei, > 0).
