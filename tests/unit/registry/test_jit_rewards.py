@@ -42,4 +42,7 @@ def test_stake_present_one_block_before_finalisation_does_not_earn_the_week(
     loyal_reward = registry.pending_rewards(op, loyal)
     assert loyal_reward > 0
     # Time-weighted, the late stake earns at most its share of the last epoch of the week.
-    assert registry.pending_rewards(op, jit) <= loyal_reward // 7, (registry.pending_rewards(op, jit), loyal_reward)
+    assert registry.pending_rewards(op, jit) <= loyal_reward // 7, (
+        registry.pending_rewards(op, jit),
+        loyal_reward,
+    )
