@@ -99,7 +99,9 @@ NOTES = [
     "  checkpoints per storage slot, so a burn that opens a new slot costs ~17,000 more than one that",
     "  fills the second half of a slot, depending on how many mints (registrations) came before.",
     "- register pays for its strings (endpoint, metadata), the node list, the tree slot and the pool",
-    "  words; the first heartbeat inserts the node into the tree (weight 0 -> stake).",
+    "  words; the first heartbeat inserts the node into the tree (weight 0 -> stake). It costs ~17,100",
+    "  more for every tree word its slot is the first of (zero -> non-zero): the measured newcomer's",
+    "  slot n opens a leaf word at n = 100, 1,000 and 10,000 and a level-1 word at 10,000 too.",
 ]
 
 
