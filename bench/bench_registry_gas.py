@@ -13,7 +13,7 @@ each in its own block, from the state reached at each n, inside an anvil snapsho
 afterwards, so every measurement starts from the same state. Gas is the receipt's gasUsed (21,000
 intrinsic included); `sample(k=3)` is measured with eth_estimateGas of the view call.
 
-Which nodes are measured: node #1 (the first registered) and the middle node #(n/2 + 1). In the 8-ary
+Which nodes are measured: node #1 (the first registered) and the middle node #(n/2 + 1). In the 4-ary
 sum tree every slot's update path has the same length (one word per level), so the two agree up to
 which words are already warm; a delegation is a first delegation of that delegator to that node (its
 account word goes from zero to non-zero), plus a second delegation to the same node. Claims are
