@@ -1052,7 +1052,10 @@ def sample(kind: uint256, seed: bytes32, k: uint256) -> DynArray[address, MAX_SA
          is skipped, and it stays removed from the remaining weight, so
          nobody can steer later draws by changing eligibility; at most
          MAX_DRAWS draws in all. While no weight of `kind` is frozen (the
-         kind's first epoch) the live weights are drawn instead.
+         kind's first epoch) the live weights are drawn instead. A contract
+         that acts on a draw (e.g. a reviewer panel) must call
+         `record_epoch_seed()` first in the same transaction, so it never
+         draws with the public fallback seed.
          O(k * log4(n)) storage reads and O(k * (log4(n) + k)) comparisons.
     @param kind RELAY, TURN or NOTIFY.
     @param seed The caller's seed (a client: keccak256 of the address it looks up).
