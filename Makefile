@@ -75,13 +75,13 @@ typecheck: setup
 	$(BIN)/mypy clubchat
 
 unit: setup
-	$(BIN)/pytest -q tests --ignore=tests/integration --ignore=tests/e2e
+	$(BIN)/pytest -q -m "not slow" tests --ignore=tests/integration --ignore=tests/e2e
 
 integration: setup
 	$(BIN)/pytest -q tests/integration tests/e2e
 
 test: lint typecheck
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -m "not slow" tests
 
 # The long fuzz profile: many more hypothesis examples and longer stateful runs.
 deep: setup

@@ -13,7 +13,7 @@ each in its own block, from the state reached at each n, inside an anvil snapsho
 afterwards, so every measurement starts from the same state. Gas is the receipt's gasUsed (21,000
 intrinsic included); `sample(k=3)` is measured with eth_estimateGas of the view call.
 
-Which nodes are measured: node #1 (the first registered) and the middle node #(n/2 + 1). In the 8-ary
+Which nodes are measured: node #1 (the first registered) and the middle node #(n/2 + 1). In the 4-ary
 sum tree every slot's update path has the same length (one word per level), so the two agree up to
 which words are already warm; a delegation is a first delegation of that delegator to that node (its
 account word goes from zero to non-zero), plus a second delegation to the same node. Claims are
@@ -71,11 +71,16 @@ SOURCES = ("contracts/nodes/NodeRegistry.vy", "contracts/modules/sumtree.vy", "c
 RESULTS = REPO_ROOT / "bench" / "results"
 NOTES = [
     "- Growth: every tree-touching operation (stake, delegate, unbond, slash, the first heartbeat) grows by",
-    "  one sum-tree level per factor 8 of n (about 5,400 gas: a cold SLOAD plus an SSTORE of one 8-lane",
-    "  word), i.e. log8(n): 2 levels at n = 10, 3 at 100, 4 at 1,000, 5 at 10,000. `sample(k=3)` grows",
-    "  by k cold word reads per level. withdraw, claim, finalize_epoch and the steady heartbeat do not",
-    "  touch the tree and stay flat. Middle and first node cost the same (every slot's path has the",
-    "  same length).",
+    "  one sum-tree level per factor 4 of n (about 5,400 gas: a cold SLOAD plus an SSTORE of one word),",
+    "  i.e. log4(n): 2 levels at n = 10, 4 at 100, 5 at 1,000, 7 at 10,000. Each word holds 4 live",
+    "  lanes, the 4 lanes frozen at the start of the epoch it was last written in and that epoch's tag",
+    "  (issue 11, finding 1: sampling draws from the frozen weights), so the first write of a word in a",
+    "  new epoch costs the same as any other write, and a draw reads one word per level in either view.",
+    "  `sample(k=3)` grows by k cold word reads per level and checks each drawn node's eligibility",
+    "  (jailed, live, self-stake >= the current minimum: 3 cold reads per drawn node). withdraw, claim",
+    "  and finalize_epoch do not touch the tree and stay flat. heartbeat and finalize_epoch read the",
+    "  epoch-seed word (+2,100) and the first of them in an epoch records the seed (+~5,000).",
+    "  Middle and first node cost the same (every slot's path has the same length).",
     "- delegate is a delegator's first delegation to that node: its (node, account) word goes from zero",
     "  to non-zero (22,100 gas of the figure); a second delegation to the same node is ~17,000 cheaper.",
     "  The CLUB transferFrom inside costs ~19,000 (the delegator does not delegate its votes; a",
@@ -94,7 +99,9 @@ NOTES = [
     "  checkpoints per storage slot, so a burn that opens a new slot costs ~17,000 more than one that",
     "  fills the second half of a slot, depending on how many mints (registrations) came before.",
     "- register pays for its strings (endpoint, metadata), the node list, the tree slot and the pool",
-    "  words; the first heartbeat inserts the node into the tree (weight 0 -> stake).",
+    "  words; the first heartbeat inserts the node into the tree (weight 0 -> stake). It costs ~17,100",
+    "  more for every tree word its slot is the first of (zero -> non-zero): the measured newcomer's",
+    "  slot n opens a leaf word at n = 100, 1,000 and 10,000 and a level-1 word at 10,000 too.",
 ]
 
 

@@ -1,10 +1,12 @@
 """Calling and listening by wallet address: rendezvous relays, TURN from the registry, failover.
 
 `Listener` (callee) signs in to every relay of its rendezvous set and answers offers that arrive
-on any of them, replying through the relay the offer came from. `place_call` (caller) tries the
-callee's rendezvous relays in sampling order: the first relay that accepts the sign-in and
-delivers the offer carries the call; a relay that refuses the connection, cannot deliver
-(`offline`) or does not produce an answer in time is skipped for the next one.
+on any of them, replying through the relay the offer came from; every REFRESH_SECONDS it follows
+the registry's sampling key and, for OVERLAP_SECONDS after a change, listens on the previous set
+too. `place_call` (caller) tries the callee's rendezvous relays in sampling order, then those of
+OVERLAP_SECONDS ago: the first relay that accepts the sign-in and delivers the offer carries the
+call; a relay that refuses the connection, cannot deliver (`offline`) or does not produce an answer
+in time is skipped for the next one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
 from eth_account.signers.local import LocalAccount
@@ -22,7 +25,14 @@ from clubchat.client.call import Call, CallError
 from clubchat.client.relay_client import Received, RelayClient, RelayError
 from clubchat.client.turn_credentials import fetch_turn_credentials
 from clubchat.protocol import messages as m
-from clubchat.registry.discovery import Discovery, address_seed, rendezvous
+from clubchat.registry.discovery import (
+    REFRESH_SECONDS,
+    Discovery,
+    RendezvousWatch,
+    address_seed,
+    previous_rendezvous,
+    rendezvous,
+)
 from clubchat.registry.kinds import TURN
 
 log = logging.getLogger("clubchat.session")
@@ -111,7 +121,7 @@ async def place_call(
         raise CallError("the registry has no live relay; try again later")
     turn = await choose_turn(discovery, account)
     tried: list[str] = []
-    for uri in relays:
+    async for uri in _rendezvous_attempts(discovery, callee, k, relays):
         tried.append(uri)
         try:
             client = await RelayClient.connect(uri, account, timeout=connect_timeout)
@@ -140,6 +150,21 @@ async def place_call(
     raise CallError(f"{callee} is not reachable on any of its rendezvous relays ({', '.join(tried)})")
 
 
+async def _rendezvous_attempts(
+    discovery: Discovery, peer: str, k: int, current: list[str]
+) -> AsyncIterator[str]:
+    """`current` (the peer's rendezvous set now), then the relays of its set of OVERLAP_SECONDS ago
+    that are not in `current` (read only when every current relay failed): a peer that has not yet
+    seen the latest change of sampling key still listens there."""
+    for uri in current:
+        yield uri
+    loop = asyncio.get_running_loop()
+    earlier = await loop.run_in_executor(None, previous_rendezvous, discovery, peer, k)
+    for uri in earlier:
+        if uri not in current:
+            yield uri
+
+
 class Listener:
     """Callee: stays signed in to every rendezvous relay and answers incoming calls."""
 
@@ -150,6 +175,7 @@ class Listener:
         self.discovery = discovery
         self.k = k
         self.timeout = timeout
+        self.watch = RendezvousWatch(discovery, account.address, k)
         self.clients: dict[str, RelayClient] = {}
         self.calls: asyncio.Queue[CallSession] = asyncio.Queue()
         self.messages: asyncio.Queue[Received] = asyncio.Queue()
@@ -162,11 +188,23 @@ class Listener:
         # answered: the Call exists only once TURN credentials are in; nothing may be lost or reordered.
         self._setting_up: dict[tuple[str, str], list[m.Payload]] = {}
 
-    async def start(self) -> list[str]:
-        """Connect to the rendezvous set; returns the relays it is signed in to (at least one)."""
+    async def start(self, refresh_seconds: float = REFRESH_SECONDS) -> list[str]:
+        """Connect to the rendezvous set (and, near a change of sampling key, the previous one) and
+        follow it every `refresh_seconds`; returns the relays it is signed in to (at least one)."""
+        relays = await self.refresh()
+        if not self.clients:
+            raise CallError(f"none of the rendezvous relays answered ({', '.join(relays)})")
+        self._tasks.append(asyncio.create_task(self._follow(refresh_seconds)))
+        return list(self.clients)
+
+    async def refresh(self) -> list[str]:
+        """Sign in to every relay to listen on now and sign out of the others (unless a call runs
+        through one); returns the relays to listen on."""
         loop = asyncio.get_running_loop()
-        relays = await loop.run_in_executor(None, rendezvous, self.discovery, self.account.address, self.k)
+        relays = await loop.run_in_executor(None, self.watch.update)
         for uri in relays:
+            if uri in self.clients:
+                continue
             try:
                 client = await RelayClient.connect(uri, self.account, timeout=self.timeout)
             except _CONNECT_ERRORS as exc:
@@ -174,9 +212,18 @@ class Listener:
                 continue
             self.clients[uri] = client
             self._tasks.append(asyncio.create_task(self._serve(client)))
-        if not self.clients:
-            raise CallError(f"none of the rendezvous relays answered ({', '.join(relays)})")
-        return list(self.clients)
+        busy = {relay for _, relay in self._active} | {relay for _, relay in self._setting_up}
+        for uri in [u for u in self.clients if u not in relays and u not in busy]:
+            await self.clients.pop(uri).close()
+        return relays
+
+    async def _follow(self, refresh_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(refresh_seconds)
+            try:
+                await self.refresh()
+            except Exception as exc:  # the registry's RPC is down: keep the relays we have
+                log.warning("rendezvous refresh failed (%s); keeping %s", exc, list(self.clients))
 
     async def _serve(self, client: RelayClient) -> None:
         while True:
@@ -254,7 +301,7 @@ async def send_message(
     loop = asyncio.get_running_loop()
     relays = await loop.run_in_executor(None, rendezvous, discovery, to, k)
     last: Exception = RelayError("offline", "the registry has no live relay")
-    for uri in relays:
+    async for uri in _rendezvous_attempts(discovery, to, k, relays):
         try:
             client = await RelayClient.connect(uri, account, timeout=connect_timeout)
         except _CONNECT_ERRORS as exc:

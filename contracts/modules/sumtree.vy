@@ -1,6 +1,8 @@
 # pragma version 0.4.3
 """
-@title Bounded-depth 8-ary sum trees of node weights, one tree per node kind
+@title Bounded-depth 4-ary sum trees of node weights, one tree per node kind,
+       each word double-buffered so that sampling sees the weights frozen at
+       the start of the current epoch
 @custom:contract-name sumtree
 @license GNU Affero General Public License v3.0 only
 @notice Each node kind (a single flag bit such as RELAY = 1) owns a sum tree
@@ -9,43 +11,66 @@
         ever; its value is the node's weight in whole CLUB (0 while the node is
         not eligible).
 
-        Layout. Every tree word packs the sums of 8 children in 32-bit lanes:
-        word (level l, index i) holds in lane c the sum of the leaves
-        [(8i + c) * 8**l, (8i + c + 1) * 8**l). Level 0 words hold the leaves
-        themselves. A point update therefore reads and writes one word per
-        level, and a weighted search reads one word per level: with
-        `height` = the smallest h with 8**h >= the slots handed out so far,
-        both cost `height` storage words, i.e. log8(n) (5 words at n = 10,000,
-        at most MAX_HEIGHT = 6). A Fenwick tree needs log2(n) words instead.
+        Layout. Every tree word packs the sums of 4 children twice, in 30-bit
+        lanes: the live sums (bits 0-119, lane c at 30 c), the sums frozen at
+        the start of the epoch in which the word was last written (bits
+        120-239) and that epoch's tag (bits 240-255, see `_tag` below).
+        Word (level l, index i) holds in lane c the sum of the leaves
+        [(4i + c) * 4**l, (4i + c + 1) * 4**l). Level 0 words hold the leaves
+        themselves. A point update reads and writes one word per level, and a
+        weighted search reads one word per level: with `height` = the smallest
+        h with 4**h >= the slots handed out so far, both cost `height` storage
+        words, i.e. log4(n) (7 words at n = 10,000, at most MAX_HEIGHT = 8).
 
-        Growth. When a new slot crosses the capacity 8**height of the current
+        Frozen view (why the trees are double-buffered). The weights a draw
+        uses must not change during an epoch, or an operator could re-roll
+        every draw by moving 1 CLUB (issue 11, finding 1). The registry passes
+        the tag of the current epoch to every write and read. The first write
+        of a word in a new epoch copies its live lanes into its frozen lanes
+        and sets the tag, in the same SSTORE (no extra storage, no loop at the
+        boundary: the roll-over is lazy, word by word). A reader in epoch E
+        takes the frozen lanes of a word whose tag is E's, and the live lanes
+        of any other word (it was not written in E, so its live lanes are what
+        they were when E started). Every frozen-view lane is therefore the sum
+        of the leaves as they were at the start of E.
+
+        Tags. A tag is (epoch mod 65,535) + 1 in 16 bits (0 = never written),
+        so a word untouched for a multiple of exactly 65,535 epochs would be
+        misread: 179 years with the deployed one-day epoch.
+
+        Growth. When a new slot crosses the capacity 4**height of the current
         tree, a new root word (level height, index 0) is written whose lane 0
         is the old root's total (every slot above the old capacity is empty),
-        and the height grows by one.
+        live and frozen, and the height grows by one.
 
-        Units. Lanes are 32 bits: a weight is a node's bonded stake in whole
+        Units. Lanes are 30 bits: a weight is a node's bonded stake in whole
         CLUB (rounded down), and any lane is a sum of weights of one kind, i.e.
-        at most the CLUB supply. `_update` reverts with a clear reason instead
-        of letting a lane overflow (the CLUB cap, 10**9, is 4x below 2**32).
+        at most the CLUB supply (capped at 10**9 < 2**30). `_update` reverts
+        with a clear reason instead of letting a lane overflow.
 @custom:security The module does not check who calls it; the registry is the
                  only caller and keeps each leaf equal to its own record of the
                  node's weight.
 """
 
 
-# @dev Bits per lane and the lane mask.
-LANE_BITS: constant(uint256) = 32
-LANE_MASK: constant(uint256) = 2**32 - 1
-# @dev Children per word (8 = 2**3) and the largest height (8**6 >= CAPACITY).
-FANOUT: constant(uint256) = 8
-MAX_HEIGHT: constant(uint256) = 6
+# @dev Bits per lane, the lane mask, and the offset of the frozen lanes and of the tag.
+LANE_BITS: constant(uint256) = 30
+LANE_MASK: constant(uint256) = 2**30 - 1
+LIVE_MASK: constant(uint256) = 2**120 - 1
+FROZEN_SHIFT: constant(uint256) = 120
+TAG_SHIFT: constant(uint256) = 240
+# @dev Tags cycle through 1 .. TAG_PERIOD (0 = never written).
+TAG_PERIOD: constant(uint256) = 65535
+# @dev Children per word (4 = 2**2) and the largest height (4**8 = CAPACITY).
+FANOUT: constant(uint256) = 4
+MAX_HEIGHT: constant(uint256) = 8
 # @dev Slots per kind; slot indices are 0-based: 0 .. CAPACITY - 1.
 CAPACITY: constant(uint256) = 65536
 # @dev Longest exclusion list `_find` accepts (sampling draws at most this many).
 MAX_EXCLUDED: constant(uint256) = 32
 
 
-# @dev tree key (kind, level, index) => 8 lanes of 32-bit child sums.
+# @dev tree key (kind, level, index) => tag << 240 | 4 frozen lanes << 120 | 4 live lanes (30 bits each).
 tree: HashMap[uint256, uint256]
 # @dev kind bit => slots handed out (low 32 bits) | height << 32.
 shape: HashMap[uint256, uint256]
@@ -55,9 +80,44 @@ owner: HashMap[uint256, address]
 
 @internal
 @pure
+def _tag(epoch: uint256) -> uint256:
+    """
+    @dev The 16-bit tag of `epoch` (never 0).
+    """
+    return epoch % TAG_PERIOD + 1
+
+
+@internal
+@pure
 def _key(kind: uint256, level: uint256, index: uint256) -> uint256:
     # kind < 2**8, level < 2**8, index < 2**16: the fields never overlap.
     return (kind << 64) | (level << 32) | index
+
+
+@internal
+@pure
+def _lanes(word: uint256, tag: uint256, frozen: bool) -> uint256:
+    """
+    @dev The 4 lanes (120 bits) a reader in the epoch of `tag` sees: the
+         frozen lanes when `frozen` and the word was written in that epoch,
+         the live lanes otherwise.
+    """
+    if frozen and word >> TAG_SHIFT == tag:
+        return (word >> FROZEN_SHIFT) & LIVE_MASK
+    return word & LIVE_MASK
+
+
+@internal
+@pure
+def _rolled(word: uint256, tag: uint256) -> uint256:
+    """
+    @dev `word` ready for a write in the epoch of `tag`: on the first write of
+         that epoch its live lanes are copied into its frozen lanes.
+    """
+    if word >> TAG_SHIFT == tag:
+        return word
+    live: uint256 = word & LIVE_MASK
+    return (tag << TAG_SHIFT) | (live << FROZEN_SHIFT) | live
 
 
 @internal
@@ -70,33 +130,37 @@ def _owner(kind: uint256, slot: uint256) -> address:
 
 
 @internal
-def _new_slot(kind: uint256, node: address) -> uint256:
+def _new_slot(kind: uint256, node: address, tag: uint256) -> uint256:
     """
     @dev Hands the next free slot of `kind` to `node` (leaf value 0).
     @return uint256 The 0-based slot index.
     """
     shape: uint256 = self.shape[kind]
     slot: uint256 = shape & LANE_MASK
-    height: uint256 = shape >> LANE_BITS
+    height: uint256 = shape >> 32
     assert slot < CAPACITY, "registry: kind is full"
     if height == 0:
         height = 1
     elif slot == FANOUT**height:
-        # The old tree is full: its total becomes lane 0 of a new root.
-        self.tree[self._key(kind, height, 0)] = self._sum_lanes(self.tree[self._key(kind, height - 1, 0)])
+        # The old tree is full: its totals (live and frozen view) become lane 0 of a new root.
+        old_root: uint256 = self.tree[self._key(kind, height - 1, 0)]
+        live: uint256 = self._sum_lanes(old_root & LIVE_MASK)
+        frozen: uint256 = self._sum_lanes(self._lanes(old_root, tag, True))
+        self.tree[self._key(kind, height, 0)] = (tag << TAG_SHIFT) | (frozen << FROZEN_SHIFT) | live
         height += 1
-    self.shape[kind] = (height << LANE_BITS) | (slot + 1)
+    self.shape[kind] = (height << 32) | (slot + 1)
     self.owner[(kind << 32) | slot] = node
     return slot
 
 
 @internal
-def _update(kind: uint256, slot: uint256, old_value: uint256, new_value: uint256):
+def _update(kind: uint256, slot: uint256, old_value: uint256, new_value: uint256, tag: uint256):
     """
-    @dev Moves the leaf at `slot` from `old_value` (its current value) to
-         `new_value`, and every word above it by the same difference.
+    @dev Moves the live leaf at `slot` from `old_value` (its current value) to
+         `new_value`, and every word above it by the same difference, during
+         the epoch of `tag` (the frozen view of that epoch does not change).
     """
-    height: uint256 = self.shape[kind] >> LANE_BITS
+    height: uint256 = self.shape[kind] >> 32
     index: uint256 = slot
     # Bound: one word per level, height <= MAX_HEIGHT.
     for level: uint256 in range(MAX_HEIGHT):
@@ -105,10 +169,10 @@ def _update(kind: uint256, slot: uint256, old_value: uint256, new_value: uint256
         offset: uint256 = (index % FANOUT) * LANE_BITS
         index //= FANOUT
         key: uint256 = self._key(kind, level, index)
-        word: uint256 = self.tree[key]
+        word: uint256 = self._rolled(self.tree[key], tag)
         lane: uint256 = (word >> offset) & LANE_MASK
         # Checked arithmetic: a lane never goes below 0 (the caller passes the
-        # leaf's true value) and never above 2**32 - 1.
+        # leaf's true value) and never above 2**30 - 1.
         new_lane: uint256 = lane + new_value - old_value
         assert new_lane <= LANE_MASK, "registry: weight overflow"
         self.tree[key] = word ^ ((lane ^ new_lane) << offset)
@@ -116,11 +180,11 @@ def _update(kind: uint256, slot: uint256, old_value: uint256, new_value: uint256
 
 @internal
 @pure
-def _sum_lanes(word: uint256) -> uint256:
+def _sum_lanes(lanes: uint256) -> uint256:
     total: uint256 = 0
-    # Bound: 8 lanes.
+    # Bound: 4 lanes.
     for c: uint256 in range(FANOUT):
-        total += (word >> (c * LANE_BITS)) & LANE_MASK
+        total += (lanes >> (c * LANE_BITS)) & LANE_MASK
     return total
 
 
@@ -128,12 +192,24 @@ def _sum_lanes(word: uint256) -> uint256:
 @view
 def _total(kind: uint256) -> uint256:
     """
-    @dev Sum of all leaves of `kind`.
+    @dev Sum of all live leaves of `kind`.
     """
-    height: uint256 = self.shape[kind] >> LANE_BITS
+    height: uint256 = self.shape[kind] >> 32
     if height == 0:
         return 0
-    return self._sum_lanes(self.tree[self._key(kind, height - 1, 0)])
+    return self._sum_lanes(self.tree[self._key(kind, height - 1, 0)] & LIVE_MASK)
+
+
+@internal
+@view
+def _frozen_total(kind: uint256, tag: uint256) -> uint256:
+    """
+    @dev Sum of the leaves of `kind` as they were at the start of the epoch of `tag`.
+    """
+    height: uint256 = self.shape[kind] >> 32
+    if height == 0:
+        return 0
+    return self._sum_lanes(self._lanes(self.tree[self._key(kind, height - 1, 0)], tag, True))
 
 
 @internal
@@ -143,17 +219,21 @@ def _find(
     target: uint256,
     excluded_slots: DynArray[uint256, MAX_EXCLUDED],
     excluded_weights: DynArray[uint256, MAX_EXCLUDED],
+    tag: uint256,
+    frozen: bool,
 ) -> (uint256, uint256):
     """
     @dev The slot whose leaf holds position `target` of the leaves laid end to
-         end in slot order, with the excluded slots' leaves taken out. The
-         caller guarantees target < total - sum(excluded_weights) and that each
-         excluded weight is exactly that slot's leaf, so the answer is a slot
-         with a non-zero remaining leaf and a draw is proportional to the
-         remaining weight.
+         end in slot order, with the excluded slots' leaves taken out; the
+         leaves are those of the frozen view of the epoch of `tag` when
+         `frozen`, the live ones otherwise. The caller guarantees target <
+         total - sum(excluded_weights) and that each excluded weight is exactly
+         that slot's leaf in the same view, so the answer is a slot with a
+         non-zero remaining leaf and a draw is proportional to the remaining
+         weight.
     @return (uint256, uint256) The 0-based slot and its leaf value.
     """
-    height: uint256 = self.shape[kind] >> LANE_BITS
+    height: uint256 = self.shape[kind] >> 32
     index: uint256 = 0
     rest: uint256 = target
     lane: uint256 = 0
@@ -162,21 +242,21 @@ def _find(
         if step >= height:
             break
         level: uint256 = height - 1 - step
-        word: uint256 = self.tree[self._key(kind, level, index)]
+        lanes: uint256 = self._lanes(self.tree[self._key(kind, level, index)], tag, frozen)
         # The excluded leaves below this word, per lane.
         taken: uint256[FANOUT] = empty(uint256[FANOUT])
-        span_bits: uint256 = 3 * level
+        span_bits: uint256 = 2 * level
         # Bound: the exclusion list has at most MAX_EXCLUDED entries.
         for j: uint256 in range(MAX_EXCLUDED):
             if j >= len(excluded_slots):
                 break
             s: uint256 = excluded_slots[j]
-            if s >> (span_bits + 3) == index:
+            if s >> (span_bits + 2) == index:
                 taken[(s >> span_bits) % FANOUT] += excluded_weights[j]
         child: uint256 = FANOUT
-        # Bound: 8 lanes.
+        # Bound: 4 lanes.
         for c: uint256 in range(FANOUT):
-            lane = (word >> (c * LANE_BITS)) & LANE_MASK
+            lane = (lanes >> (c * LANE_BITS)) & LANE_MASK
             value: uint256 = lane - taken[c]
             if rest < value:
                 child = c

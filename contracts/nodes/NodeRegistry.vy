@@ -24,8 +24,10 @@
         (registered, not jailed, self-stake >= the per-kind minimum times its
         number of kinds, its last heartbeat's `live_until` not passed) and 0
         otherwise, counted in whole CLUB (rounded down). The weight lives in
-        one 8-ary sum tree per kind (module `sumtree`): an update or a draw
-        touches one storage word per level, log8(n) words (5 at 10,000 nodes).
+        one 4-ary sum tree per kind (module `sumtree`): an update or a draw
+        touches one storage word per level, log4(n) words (7 at 10,000 nodes).
+        Each word also keeps the sums frozen at the start of the epoch, for
+        sampling (below).
 
         Rewards. New CLUB (Emission mints the node share straight to this
         contract; any other transfer counts too) is whatever the registry's
@@ -44,17 +46,49 @@
         `live_until` (its last heartbeat + the heartbeat period then in force); the rest of its share is forfeited and returns to
         the undistributed balance (it is paid out at the next finalisation).
 
+        Sampling epochs (issue 11, finding 1). A draw must not be steerable
+        by anyone who knows every public input: before, the seed was public
+        and any stake change (1 CLUB) re-rolled every draw at once, so an
+        operator could grind its stake offline until a chosen user's
+        rendezvous relays were all its own. Now (a) `sample` draws from the
+        weights frozen at the start of the current epoch (the epochs of the
+        rewards, EPOCH_SECONDS long): stake, unbond, slash, jail, heartbeat
+        and registration change the live weights at once but the sampled ones
+        only at the next boundary (the trees keep both, rolled over lazily,
+        word by word, by the first write of a new epoch: no loop at the
+        boundary); (b) every draw mixes the caller's seed with the epoch seed,
+        recorded once per epoch, after the weights were frozen, by the first
+        `heartbeat`, `finalize_epoch` or `record_epoch_seed` of the epoch
+        from `prevrandao`, the previous block hash and the previous seed.
+        Until it is recorded, `sample` uses a fallback derived from the last
+        recorded seed and the epoch number: it is public before the weights
+        are frozen, so an epoch in which nobody records a seed is grindable
+        as before (every live node beats at least once per heartbeat period,
+        which records it). Clients read `sampling_epoch` and `epoch_seed`
+        and recompute rendezvous when either changes, with an overlap. In a
+        kind's first epoch (no weight frozen yet: a new deployment) `sample`
+        draws from the live weights, so a new network is usable at once.
+
         Liveness and sampling. Expiry is time-based, so it cannot update the
-        trees by itself. `sample` therefore draws sequentially without
-        replacement and, when it draws an expired node, removes it from the
-        remaining weight and draws again (at most MAX_DRAWS draws in all).
-        Rejecting and removing a drawn item is exactly sequential weighted
-        sampling without replacement from the eligible nodes only, so the
-        result carries no bias; the only effect of expired weight is that
-        fewer than k nodes may come back when expired nodes hold most of the
-        weight (each draw hits expired weight with probability = its share of
-        the remaining weight). `poke(node)` (permissionless, unpaid) removes an
-        expired or otherwise ineligible node from the trees.
+        trees by itself, and the sampled weights are frozen anyway. `sample`
+        therefore draws sequentially without replacement and, when it draws a
+        node that is not eligible now (jailed, expired, or its self-stake
+        below the current minimum, e.g. after a raise, even before anyone
+        pokes it), removes it from the remaining weight and draws again (at
+        most MAX_DRAWS draws in all). The sequence of drawn nodes depends only
+        on the frozen weights and the seeds; eligibility only decides which
+        of them are returned, so an operator that toggles its own nodes'
+        eligibility can only lose draws. Rejecting and removing a drawn item
+        is exactly sequential weighted sampling without replacement from the
+        eligible nodes only, so the result carries no bias; the only effect
+        of ineligible weight is that fewer than k nodes may come back when it
+        holds most of the weight. `poke(node)` (permissionless, unpaid)
+        removes an expired or otherwise ineligible node from the live trees
+        and from the reward weight: a node below a raised minimum keeps
+        earning until it is touched or poked (checking the minimum in every
+        claim would cost each claim two more cold reads; the Timelock's
+        proposal that raises the minimum should poke the nodes it leaves
+        below it).
 
         Commission. Changes are at most `commission_max_change_bps` per change,
         one pending change at a time, effective `commission_delay_seconds`
@@ -77,6 +111,25 @@
                  credited to accounts and to the commission are not slashed.
                  Rounding dust of the accumulators stays reserved for ever, so
                  the token balance always covers everything owed.
+                 Sampling randomness and its residual bias: whoever records
+                 an epoch's seed chooses the block it lands in, and a block's
+                 `prevrandao` and parent hash are known before the block (L1:
+                 the RANDAO mix of the previous slot). So the first recorder
+                 of an epoch can pick the best of the candidate seeds of the
+                 blocks before anyone else records: with c candidates its
+                 chance of winning a given draw is at most c times its stake
+                 share (union bound); an L1 proposer can also withhold its
+                 block (one more candidate per slot it owns, at the price of
+                 the block). Every heartbeat and finalisation records it, so c
+                 is about one block per (heartbeat period / live nodes). On
+                 Arbitrum `prevrandao` is a constant and the sequencer orders
+                 (and can delay) transactions and sets the block hashes, so
+                 the sequencer can choose the seed: sampling there is only as
+                 fair as the sequencer. The fallback seed (no record in an
+                 epoch) is public before the freeze: grindable for that epoch.
+                 Tree tags are epoch numbers modulo 65,535: a tree word left
+                 untouched for exactly a multiple of 65,535 epochs (179 years
+                 of one-day epochs) would be read with stale frozen sums.
                  Endpoints: RELAY must be `wss://` (plain `ws://` only on
                  127.0.0.1 / localhost, for local development); TURN must be
                  `turn:` or `turns:` plus a TURN credential endpoint; TURN
@@ -289,6 +342,11 @@ commission_delay_seconds: public(uint256)
 # @dev Tip paid to whoever finalises an epoch, out of that epoch's new rewards (CLUB wei).
 finalize_tip: public(uint256)
 
+# @dev Sampling randomness: the latest recorded epoch seed (bits 40-255, keccak of
+#      prevrandao, the previous block hash and the previous seed word) | the epoch
+#      it was recorded for, plus 1 (bits 0-39; 0 = never recorded).
+seed_word: uint256
+
 
 # EVENTS #
 
@@ -415,6 +473,12 @@ event ParametersChanged:
     commission_delay_seconds: uint256
     finalize_tip: uint256
 
+# @dev The seed of sampling epoch `epoch` was recorded (`seed` is what `epoch_seed()` returns).
+event EpochSeedRecorded:
+    epoch: indexed(uint256)
+    caller: indexed(address)
+    seed: bytes32
+
 
 @deploy
 def __init__(
@@ -505,7 +569,7 @@ def register(
     for kind: uint256 in [RELAY, TURN, NOTIFY]:
         if kinds & kind != 0:
             self._set_endpoint(msg.sender, kind, endpoints[i])
-            m.slots |= sumtree._new_slot(kind, msg.sender) << self._slot_shift(kind)
+            m.slots |= sumtree._new_slot(kind, msg.sender, self._sampling_tag()) << self._slot_shift(kind)
             i += 1
     if kinds & TURN != 0:
         self._set_endpoint(msg.sender, TURN_CREDENTIAL, credential_endpoint)
@@ -779,6 +843,7 @@ def heartbeat():
     m.live_until = self._time(block.timestamp + self.heartbeat_seconds)
     log Heartbeat(node=node, timestamp=block.timestamp)
     self._sync(node, m)
+    self._record_seed()
 
 
 @external
@@ -843,10 +908,24 @@ def finalize_epoch() -> uint256:
         reserve += distributed
     self.acc_at[done + 1] = acc
     self.epoch_word = self._epoch_word(acc, done + 1, reserve)
+    self._record_seed()
     log EpochFinalised(epoch=done, caller=msg.sender, rewards=distributed, total_weight=weight, tip=tip)
     if tip > 0:
         self._push(msg.sender, tip)
     return tip
+
+
+# SAMPLING SEED #
+
+@external
+def record_epoch_seed() -> bool:
+    """
+    @notice Permissionless: records the current epoch's sampling seed, once per
+            epoch (`finalize_epoch` and `heartbeat` do it too). Until it runs,
+            `sample` uses a fallback derived from the previous seed.
+    @return bool True when this call recorded it, false when it already was.
+    """
+    return self._record_seed()
 
 
 # SLASHING #
@@ -929,7 +1008,8 @@ def set_parameters(
     """
     @notice Sets every tunable at once (read the current ones, change what you
             need). Only PARAMETER_ROLE. Nodes that fall below a raised minimum
-            stop being eligible at their next touch (or `poke`); a new unbonding
+            are skipped by `sample` at once and stop earning at their next
+            touch (or `poke`); a new unbonding
             period applies to new entries; a new heartbeat period applies from
             each node's next heartbeat.
     @param min_self_stake_per_kind Self-stake per declared kind (CLUB wei, > 0).
@@ -961,13 +1041,24 @@ def set_parameters(
 def sample(kind: uint256, seed: bytes32, k: uint256) -> DynArray[address, MAX_SAMPLE]:
     """
     @notice Up to `k` distinct eligible nodes serving `kind`, drawn without
-            replacement with probability proportional to their bonded stake
-            (whole CLUB); deterministic for a given seed and chain state.
-    @dev Draw i uses keccak256(seed, i) modulo the remaining weight (the modulo
-         bias is below weight / 2**256). Drawn expired nodes are rejected and
-         removed from the remaining weight; at most MAX_DRAWS draws in all.
-         O(k * log8(n)) storage reads and O(k * (log8(n) + k)) comparisons.
+            replacement with probability proportional to their weight frozen
+            at the start of the current epoch (whole CLUB); deterministic for a
+            given seed within an epoch, and re-drawn every epoch.
+    @dev Draw i uses keccak256(keccak256(epoch seed, seed), i) modulo the
+         remaining frozen weight (the modulo bias is below weight / 2**256),
+         where the epoch seed is `epoch_seed()`. The draw sequence depends
+         only on the frozen weights and the seeds; a drawn node that is not
+         eligible now (jailed, expired, self-stake below the current minimum)
+         is skipped, and it stays removed from the remaining weight, so
+         nobody can steer later draws by changing eligibility; at most
+         MAX_DRAWS draws in all. While no weight of `kind` is frozen (the
+         kind's first epoch) the live weights are drawn instead. A contract
+         that acts on a draw (e.g. a reviewer panel) must call
+         `record_epoch_seed()` first in the same transaction, so it never
+         draws with the public fallback seed.
+         O(k * log4(n)) storage reads and O(k * (log4(n) + k)) comparisons.
     @param kind RELAY, TURN or NOTIFY.
+    @param seed The caller's seed (a client: keccak256 of the address it looks up).
     @param k At most 16.
     """
     assert kind == RELAY or kind == TURN or kind == NOTIFY, "registry: unknown kind"
@@ -975,22 +1066,65 @@ def sample(kind: uint256, seed: bytes32, k: uint256) -> DynArray[address, MAX_SA
     picked: DynArray[address, MAX_SAMPLE] = []
     excluded_slots: DynArray[uint256, sumtree.MAX_EXCLUDED] = []
     excluded_weights: DynArray[uint256, sumtree.MAX_EXCLUDED] = []
-    remaining: uint256 = sumtree._total(kind)
-    # Bound: MAX_DRAWS draws, rejected ones included.
+    epoch: uint256 = self._epochs_ended_by(block.timestamp)
+    tag: uint256 = sumtree._tag(epoch)
+    mixed: bytes32 = keccak256(abi_encode(self._epoch_seed(epoch), seed))
+    remaining: uint256 = sumtree._frozen_total(kind, tag)
+    frozen: bool = remaining != 0
+    if not frozen:
+        remaining = sumtree._total(kind)
+    # Bound: MAX_DRAWS draws, skipped ones included.
     for i: uint256 in range(MAX_DRAWS):
         if len(picked) >= k or remaining == 0:
             break
-        target: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % remaining
+        target: uint256 = convert(keccak256(abi_encode(mixed, i)), uint256) % remaining
         slot: uint256 = 0
         weight: uint256 = 0
-        slot, weight = sumtree._find(kind, target, excluded_slots, excluded_weights)
+        slot, weight = sumtree._find(kind, target, excluded_slots, excluded_weights, tag, frozen)
         excluded_slots.append(slot)
         excluded_weights.append(weight)
         remaining -= weight
         node: address = sumtree._owner(kind, slot)
-        if (self.meta[node] >> 8) & MASK40 >= block.timestamp:
+        if self._eligible(node, self._meta(node)):
             picked.append(node)
     return picked
+
+
+@external
+@view
+def sampling_epoch() -> uint256:
+    """
+    @notice The epoch whose frozen weights and seed `sample` uses now (epoch e
+            runs from EPOCH_START + e * EPOCH_SECONDS; 0 before EPOCH_START).
+    """
+    return self._epochs_ended_by(block.timestamp)
+
+
+@external
+@view
+def epoch_seed() -> (bytes32, bool):
+    """
+    @notice The seed `sample` mixes into every draw this epoch, and whether it
+            was recorded this epoch (false: the fallback derived from the last
+            recorded seed, public since before the weights were frozen; it
+            changes when `record_epoch_seed` runs).
+    """
+    epoch: uint256 = self._epochs_ended_by(block.timestamp)
+    return self._epoch_seed(epoch), self.seed_word & MASK40 == epoch + 1
+
+
+@external
+@view
+def sampling_stake(kind: uint256) -> uint256:
+    """
+    @notice The weight of `kind` that `sample` draws from this epoch, as CLUB
+            wei (the frozen weights; the live ones in a kind's first epoch).
+    """
+    tag: uint256 = sumtree._tag(self._epochs_ended_by(block.timestamp))
+    total: uint256 = sumtree._frozen_total(kind, tag)
+    if total == 0:
+        total = sumtree._total(kind)
+    return total * UNIT
 
 
 @external
@@ -1389,10 +1523,12 @@ def _sync(node: address, m: Meta):
         target = (self.bonded[node] & MASK128) // UNIT
         assert target <= MASK32, "registry: weight overflow"
     if target != m.weight:
+        # The live leaves move now; the frozen view sampling reads moves at the next epoch.
+        tag: uint256 = self._sampling_tag()
         # Bound: three known kinds.
         for kind: uint256 in [RELAY, TURN, NOTIFY]:
             if m.kinds & kind != 0:
-                sumtree._update(kind, (m.slots >> self._slot_shift(kind)) & MASK16, m.weight, target)
+                sumtree._update(kind, (m.slots >> self._slot_shift(kind)) & MASK16, m.weight, target, tag)
         totals: uint256 = self.stake_word
         self.stake_word = ((((totals >> 128) + target - m.weight)) << 128) | (totals & MASK128)
         m.weight = target
@@ -1648,3 +1784,46 @@ def _set_parameters(
         commission_delay_seconds=commission_delay_seconds,
         finalize_tip=finalize_tip,
     )
+
+
+# INTERNAL: SAMPLING SEED #
+
+@internal
+@view
+def _sampling_tag() -> uint256:
+    """
+    @dev The sum-tree tag of the current epoch (writes roll words over to it).
+    """
+    return sumtree._tag(self._epochs_ended_by(block.timestamp))
+
+
+@internal
+@view
+def _epoch_seed(epoch: uint256) -> bytes32:
+    """
+    @dev The seed of `epoch`: a hash of the seed word and the epoch. When the
+         word was recorded in `epoch` it holds randomness nobody knew when the
+         epoch's weights were frozen; otherwise this is the public fallback.
+    """
+    return keccak256(abi_encode(self.seed_word, epoch))
+
+
+@internal
+def _record_seed() -> bool:
+    """
+    @dev Records the current epoch's seed if it is not recorded yet. Runs in
+         the epoch, i.e. after the epoch's weights were frozen (at its start).
+    """
+    epoch: uint256 = self._epochs_ended_by(block.timestamp)
+    word: uint256 = self.seed_word
+    if word & MASK40 == epoch + 1:
+        return False
+    previous: bytes32 = empty(bytes32)
+    if block.number > 0:
+        previous = blockhash(block.number - 1)
+    fresh: uint256 = convert(keccak256(abi_encode(word, block.prevrandao, previous, epoch)), uint256)
+    # epoch + 1 < 2**40: epochs are counted from 40-bit times.
+    word = ((fresh >> 40) << 40) | self._time(epoch + 1)
+    self.seed_word = word
+    log EpochSeedRecorded(epoch=epoch, caller=msg.sender, seed=keccak256(abi_encode(word, epoch)))
+    return True

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boa
+from eth_utils import keccak
 
 from clubchat.registry.kinds import NOTIFY, RELAY, TURN
 from clubchat.registry.kinds import TURN_CREDENTIAL as TURN_CREDENTIAL  # re-exported for the registry tests
@@ -95,3 +96,32 @@ def send_rewards(token: Any, registry: Any, treasury: str, amount: int) -> None:
     """CLUB arriving at the registry the way Emission's mint does (a plain balance increase)."""
     with boa.env.prank(treasury):
         token.transfer(registry.address, amount)
+
+
+def next_epoch(registry: Any, *keys: str) -> int:
+    """Travel to 1 s after the start of the next sampling epoch and beat `keys` (the first beat
+    records the epoch's seed). Returns the new sampling epoch."""
+    epoch = max(now() - registry.EPOCH_START(), 0) // registry.EPOCH_SECONDS() + 1
+    boa.env.time_travel(seconds=max(registry.EPOCH_START() + epoch * registry.EPOCH_SECONDS() - now(), 0) + 1)
+    beat(registry, *keys)
+    return int(epoch)
+
+
+def mirror_draws(weights: list[int], mixed: bytes, k: int, eligible: Any = None) -> list[int]:
+    """The registry's draw sequence in Python: draw i takes `keccak(mixed, i) % remaining` over the
+    leaves in slot order and removes the drawn leaf; a drawn index is kept when `eligible(index)`
+    (default: always). Returns the kept slot indices, at most k, within 32 draws."""
+    ws, out, remaining = list(weights), [], sum(weights)
+    for i in range(32):
+        if len(out) >= k or remaining == 0:
+            break
+        t = int.from_bytes(keccak(mixed + i.to_bytes(32, "big")), "big") % remaining
+        for j, w in enumerate(ws):
+            if t < w:
+                remaining -= w
+                ws[j] = 0
+                if eligible is None or eligible(j):
+                    out.append(j)
+                break
+            t -= w
+    return out

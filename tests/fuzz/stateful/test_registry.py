@@ -16,11 +16,12 @@ import os
 from dataclasses import dataclass, field
 
 import boa
+from eth_utils import keccak
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from tests.utils.registry import NOTIFY, RELAY, TURN, beat, fund, register_node
+from tests.utils.registry import NOTIFY, RELAY, TURN, beat, fund, mirror_draws, register_node
 
 WAD = 10**18
 KINDS = (RELAY, RELAY | TURN, NOTIFY, RELAY | NOTIFY)
@@ -384,6 +385,60 @@ class RegistryMachine(RuleBasedStateMachine):
             for op in got:
                 assert self.pools[str(op)].kinds & kind
                 assert self.registry.is_eligible(op)
+
+    # ------------------------------------------- sampling epochs (issue 11, finding 1)
+    # The model's copy of the weights frozen at the start of the sampling epoch it last saw begin
+    # (`sampling_epoch_begins` snapshots them just before the boundary); None when another rule
+    # crossed a boundary unobserved. While it is known, every draw must equal a Python mirror of
+    # the sampler over those frozen weights, whatever stake, unbond, slash or jail did since.
+
+    frozen_epoch: int | None = None
+    frozen: dict[str, int] | None = None
+
+    def _sampling_epoch(self) -> int:
+        r = self.registry
+        return max(self._now() - r.EPOCH_START(), 0) // r.EPOCH_SECONDS()
+
+    @rule()
+    def sampling_epoch_begins(self) -> None:
+        r = self.registry
+        live = {op: r.nodes(op).weight for op in self.pools}
+        epoch = self._sampling_epoch() + 1
+        boa.env.time_travel(seconds=r.EPOCH_START() + epoch * r.EPOCH_SECONDS() - self._now())
+        assert r.sampling_epoch() == epoch
+        self.frozen, self.frozen_epoch = live, epoch
+        for kind in (RELAY, TURN, NOTIFY):
+            frozen = sum(w for op, w in live.items() if self.pools[op].kinds & kind)
+            assert r.sampling_stake(kind) == WAD * frozen or frozen == 0
+        if not r.epoch_seed()[1]:
+            fallback = r.epoch_seed()[0]
+            with boa.env.prank(self.keeper):
+                assert r.record_epoch_seed()
+                ev = r.get_logs()[-1]
+            assert ev.epoch == epoch and r.epoch_seed() == (ev.seed, True) and ev.seed != fallback
+        with boa.env.prank(self.keeper):
+            assert not r.record_epoch_seed()
+
+    def _mirror(self, kind: int, seed: bytes, k: int) -> list[str]:
+        """`sample` in Python over the frozen model weights (the live ones if none is frozen)."""
+        assert self.frozen is not None
+        r = self.registry
+        ops = [op for op in self.pools if self.pools[op].kinds & kind]  # slot order
+        weights = [self.frozen[op] for op in ops]
+        if sum(weights) == 0:
+            weights = [r.nodes(op).weight for op in ops]
+        mixed = keccak(bytes(r.epoch_seed()[0]) + seed)
+        return [ops[j] for j in mirror_draws(weights, mixed, k, lambda j: r.is_eligible(ops[j]))]
+
+    @invariant()
+    def draws_follow_the_frozen_weights(self) -> None:
+        if not self.pools or self.frozen_epoch != self._sampling_epoch():
+            return
+        assert self.registry.node_count() == len(self.pools)  # slots are the machine's nodes
+        for kind in (RELAY, TURN, NOTIFY):
+            for n in range(3):
+                seed = keccak(n.to_bytes(32, "big"))
+                assert [str(a) for a in self.registry.sample(kind, seed, 3)] == self._mirror(kind, seed, 3)
 
 
 _PROFILE_IS_DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
