@@ -15,19 +15,29 @@
           - the proposal threshold is a fraction (bps) of the total supply one
             second ago, not an absolute amount;
           - one live (Pending, Active, Succeeded or Queued) proposal per proposer;
+          - a Succeeded proposal must be queued within `GRACE_PERIOD` seconds
+            of its deadline, else it is Expired (not live, never queueable), so
+            an unqueued success cannot block its proposer forever;
           - queued proposals expire `GRACE_PERIOD` seconds after their eta (the
             Timelock refuses to execute them too);
-          - late-quorum protection extends the deadline the first time a vote
-            makes the proposal pass (quorum reached AND For > Against), where
-            OZ extends when quorum alone is first reached: a proposal whose
-            quorum was met early by For+Abstain but that was losing still gets
-            the extension when a late swing makes it win.
+          - late-quorum protection: any vote cast in the last
+            `lateQuorumVoteExtension` seconds that turns the outcome (passing =
+            quorum reached AND For > Against), in either direction, moves the
+            deadline to now + extension, so the other side always has the
+            extension to answer. OZ extends only once, when quorum is first
+            reached; an earlier version of this contract extended only for the
+            first vote that made the proposal pass, which an early passing vote
+            used up, so a last-second flip after the opposition took the lead
+            won unanswered. Each flip needs voters who have not voted yet, so
+            the number of extensions is bounded by the number of voters.
 
         Storage (gas): a proposal is three packed slots, `_core` (proposer,
         snapshot, deadline), `_tally` (For, Against, eta, flags) and `_abstain`.
         `propose` creates `_core` and the proposer's `latestProposalId` entry
         (the one-live-proposal rule costs that second fresh slot, which OZ does
-        not have); the first For/Against vote creates `_tally`. The eta lives in
+        not have); the first For/Against vote creates `_tally`. Every vote reads
+        the settings slot (for the extension); only votes inside the last
+        extension window also read the quorum. The eta lives in
         `_tally`, so `queue` writes no new governor slot except the timelock
         operation id that `state` needs to see operations executed directly on
         the Timelock. The settings slot also caches the latest quorum numerator
@@ -42,7 +52,11 @@
                  Governance setters are `@reentrant` because the Timelock calls
                  them from inside `execute`; they only accept the Timelock.
                  `castVoteBySig` accepts signatures of at most 65 bytes (ECDSA or
-                 EIP-1271 wallets whose signatures fit), snekmate's bound.
+                 EIP-1271 wallets whose signatures fit), snekmate's bound, and
+                 refuses voter 0 (an empty signature recovers the zero address).
+                 A description ending in `#proposer=0x<address>` can only be
+                 proposed by that address; the tooling appends it by default so
+                 that a copied proposal cannot be front-run and cancelled.
 """
 
 
@@ -126,7 +140,6 @@ MASK_16: constant(uint256) = 2**16 - 1
 # @dev Flags in `_tally[id]`.
 FLAG_CANCELED: constant(uint256) = 2
 FLAG_EXECUTED: constant(uint256) = 4
-FLAG_EXTENDED: constant(uint256) = 8
 
 # @dev Bit layout of `_settings`: delay | period << 48 | extension << 80 | threshold bps << 128
 # | number of quorum checkpoints << 144 | latest quorum numerator << 160 | its timepoint << 208.
@@ -136,6 +149,9 @@ THRESHOLD_SHIFT: constant(uint256) = 128
 QCOUNT_SHIFT: constant(uint256) = 144
 QNUM_SHIFT: constant(uint256) = 160
 QTIME_SHIFT: constant(uint256) = 208
+
+# @dev Bit layout of `_quorum_history[i]`: timepoint (48 bits) | numerator << 48.
+CHECKPOINT_NUMERATOR_SHIFT: constant(uint256) = 48
 
 # @dev 100 % in basis points.
 BPS: constant(uint256) = 10_000
@@ -289,7 +305,7 @@ def __init__(
     @param proposal_threshold_bps_ Votes needed to propose, in bps of the total supply.
     @param quorum_numerator_ Quorum = total supply at snapshot * numerator / denominator.
     @param quorum_denominator_ See above.
-    @param late_quorum_extension_ Seconds voting stays open after the vote that makes a proposal pass.
+    @param late_quorum_extension_ Seconds voting stays open after a late vote that turns the outcome.
     """
     assert staticcall token_.CLOCK_MODE() == "mode=timestamp", "governor: token clock must be timestamp"
     # Tallies are 96-bit: the whole supply must fit.
@@ -392,7 +408,7 @@ def proposalSnapshot(proposalId: uint256) -> uint256:
     @param proposalId The proposal id (0 for unknown proposals).
     @return uint256 Snapshot timestamp.
     """
-    return (self._core[proposalId] >> SNAPSHOT_SHIFT) & MASK_48
+    return self._snapshot(self._core[proposalId])
 
 
 @external
@@ -403,7 +419,7 @@ def proposalDeadline(proposalId: uint256) -> uint256:
     @param proposalId The proposal id (0 for unknown proposals).
     @return uint256 Deadline timestamp.
     """
-    return self._core[proposalId] >> DEADLINE_SHIFT
+    return self._deadline(self._core[proposalId])
 
 
 @external
@@ -414,7 +430,7 @@ def proposalProposer(proposalId: uint256) -> address:
     @param proposalId The proposal id.
     @return address The proposer (zero for unknown proposals).
     """
-    return convert(convert(self._core[proposalId] & convert(max_value(uint160), uint256), uint160), address)
+    return self._proposer(self._core[proposalId])
 
 
 @external
@@ -425,7 +441,7 @@ def proposalEta(proposalId: uint256) -> uint256:
     @param proposalId The proposal id.
     @return uint256 Eta timestamp.
     """
-    return (self._tally[proposalId] >> ETA_SHIFT) & MASK_48
+    return self._eta(self._tally[proposalId])
 
 
 @external
@@ -450,7 +466,7 @@ def proposalVotes(proposalId: uint256) -> (uint256, uint256, uint256):
     @return uint256 Abstain votes.
     """
     tally: uint256 = self._tally[proposalId]
-    return (tally >> AGAINST_SHIFT) & MASK_96, tally & MASK_96, self._abstain[proposalId]
+    return self._against_votes(tally), self._for_votes(tally), self._abstain[proposalId]
 
 
 @external
@@ -460,7 +476,7 @@ def votingDelay() -> uint256:
     @notice Seconds between proposing and the snapshot.
     @return uint256 Voting delay.
     """
-    return self._settings & MASK_48
+    return self._voting_delay(self._settings)
 
 
 @external
@@ -470,17 +486,17 @@ def votingPeriod() -> uint256:
     @notice Seconds of voting after the snapshot.
     @return uint256 Voting period.
     """
-    return (self._settings >> PERIOD_SHIFT) & MASK_32
+    return self._voting_period(self._settings)
 
 
 @external
 @view
 def lateQuorumVoteExtension() -> uint48:
     """
-    @notice Seconds voting stays open after the vote that makes a proposal pass.
+    @notice Seconds voting stays open after a vote that turns the outcome inside this last window.
     @return uint48 The extension.
     """
-    return convert((self._settings >> EXTENSION_SHIFT) & MASK_48, uint48)
+    return convert(self._extension(self._settings), uint48)
 
 
 @external
@@ -490,7 +506,7 @@ def proposalThresholdBps() -> uint256:
     @notice Votes needed to propose, in bps of the total supply.
     @return uint256 Threshold in bps.
     """
-    return (self._settings >> THRESHOLD_SHIFT) & MASK_16
+    return self._threshold_bps(self._settings)
 
 
 @external
@@ -521,7 +537,7 @@ def quorumNumerator() -> uint256:
     @notice Current quorum numerator.
     @return uint256 Numerator over `quorumDenominator`.
     """
-    return (self._settings >> QNUM_SHIFT) & MASK_48
+    return self._latest_numerator(self._settings)
 
 
 @external
@@ -607,7 +623,7 @@ def propose(
         ), "governor: restricted proposer"
     settings: uint256 = self._settings
 
-    threshold_bps: uint256 = (settings >> THRESHOLD_SHIFT) & MASK_16
+    threshold_bps: uint256 = self._threshold_bps(settings)
     if threshold_bps != 0:
         # `block.timestamp - 1`: the latest timepoint the token can answer for.
         votes: uint256 = staticcall token.getPastVotes(proposer, block.timestamp - 1)
@@ -631,11 +647,9 @@ def propose(
             and latest_state != QUEUED
         ), "governor: proposer has a live proposal"
 
-    snapshot: uint256 = block.timestamp + (settings & MASK_48)
-    deadline: uint256 = snapshot + ((settings >> PERIOD_SHIFT) & MASK_32)
-    self._core[proposal_id] = (
-        convert(convert(proposer, uint160), uint256) | (snapshot << SNAPSHOT_SHIFT) | (deadline << DEADLINE_SHIFT)
-    )
+    snapshot: uint256 = block.timestamp + self._voting_delay(settings)
+    deadline: uint256 = snapshot + self._voting_period(settings)
+    self._core[proposal_id] = self._pack_core(proposer, snapshot, deadline)
     self.latestProposalId[proposer] = proposal_id
 
     log ProposalCreated(
@@ -674,7 +688,7 @@ def queue(
     self._timelock_ids[proposal_id] = keccak256(abi_encode(targets, values, calldatas, empty(bytes32), salt))
     extcall ITimelock(timelock).schedule_batch(targets, values, calldatas, empty(bytes32), salt, delay)
     eta: uint256 = block.timestamp + delay
-    self._tally[proposal_id] = self._tally[proposal_id] | (eta << ETA_SHIFT)
+    self._tally[proposal_id] = self._with_eta(self._tally[proposal_id], eta)
     log ProposalQueued(proposalId=proposal_id, etaSeconds=eta)
     return proposal_id
 
@@ -697,15 +711,15 @@ def execute(
     """
     proposal_id: uint256 = convert(keccak256(abi_encode(targets, values, calldatas, descriptionHash)), uint256)
     tally: uint256 = self._tally[proposal_id]
-    flags: uint256 = tally >> FLAGS_SHIFT
-    eta: uint256 = (tally >> ETA_SHIFT) & MASK_48
+    flags: uint256 = self._flags(tally)
+    eta: uint256 = self._eta(tally)
     # A non-zero eta means `queue` saw the proposal succeed; the Timelock re-checks the rest
     # (operation pending, ready, not expired).
     assert eta != 0 and flags & (FLAG_EXECUTED | FLAG_CANCELED) == 0, "governor: proposal not queued"
     assert block.timestamp >= eta, "governor: proposal not ready"
     assert block.timestamp <= eta + GRACE_PERIOD, "governor: proposal expired"
     # Effects before the interaction: the Timelock may call back into the setters.
-    self._tally[proposal_id] = tally | (FLAG_EXECUTED << FLAGS_SHIFT)
+    self._tally[proposal_id] = self._with_flag(tally, FLAG_EXECUTED)
     extcall ITimelock(timelock).execute_batch(
         targets, values, calldatas, empty(bytes32), self._timelock_salt(descriptionHash), value=msg.value
     )
@@ -731,11 +745,9 @@ def cancel(
     proposal_id: uint256 = convert(keccak256(abi_encode(targets, values, calldatas, descriptionHash)), uint256)
     core: uint256 = self._core[proposal_id]
     assert core != 0, "governor: unknown proposal"
-    assert convert(convert(core & convert(max_value(uint160), uint256), uint160), address) == msg.sender, (
-        "governor: only proposer"
-    )
+    assert self._proposer(core) == msg.sender, "governor: only proposer"
     assert self._state(proposal_id) == PENDING, "governor: proposal not pending"
-    self._tally[proposal_id] = self._tally[proposal_id] | (FLAG_CANCELED << FLAGS_SHIFT)
+    self._tally[proposal_id] = self._with_flag(self._tally[proposal_id], FLAG_CANCELED)
     log ProposalCanceled(proposalId=proposal_id)
     return proposal_id
 
@@ -791,6 +803,8 @@ def castVoteBySig(proposalId: uint256, support: uint8, voter: address, signature
     @param signature 65-byte signature.
     @return uint256 The weight counted.
     """
+    # An empty signature "recovers" the zero address: never let it vote (or burn its nonce).
+    assert voter != empty(address), "governor: zero voter"
     nonce: uint256 = self._use_nonce(voter)
     digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
         keccak256(abi_encode(BALLOT_TYPEHASH, proposalId, support, voter, nonce))
@@ -818,6 +832,7 @@ def castVoteWithReasonAndParamsBySig(
     @param signature 65-byte signature.
     @return uint256 The weight counted.
     """
+    assert voter != empty(address), "governor: zero voter"
     nonce: uint256 = self._use_nonce(voter)
     digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
         keccak256(
@@ -924,13 +939,13 @@ def _state(proposal_id: uint256) -> uint8:
     core: uint256 = self._core[proposal_id]
     assert core != 0, "governor: unknown proposal"
     tally: uint256 = self._tally[proposal_id]
-    flags: uint256 = tally >> FLAGS_SHIFT
+    flags: uint256 = self._flags(tally)
     if flags & FLAG_EXECUTED != 0:
         return EXECUTED
     if flags & FLAG_CANCELED != 0:
         return CANCELED
 
-    eta: uint256 = (tally >> ETA_SHIFT) & MASK_48
+    eta: uint256 = self._eta(tally)
     if eta != 0:
         # Queued implies it succeeded; ask the Timelock whether it was executed or cancelled there.
         tl_id: bytes32 = self._timelock_ids[proposal_id]
@@ -942,16 +957,20 @@ def _state(proposal_id: uint256) -> uint8:
             return EXPIRED
         return QUEUED
 
-    snapshot: uint256 = (core >> SNAPSHOT_SHIFT) & MASK_48
+    snapshot: uint256 = self._snapshot(core)
     if snapshot >= block.timestamp:
         return PENDING
-    if (core >> DEADLINE_SHIFT) >= block.timestamp:
+    deadline: uint256 = self._deadline(core)
+    if deadline >= block.timestamp:
         return ACTIVE
-    for_votes: uint256 = tally & MASK_96
-    if for_votes <= (tally >> AGAINST_SHIFT) & MASK_96:
+    for_votes: uint256 = self._for_votes(tally)
+    if for_votes <= self._against_votes(tally):
         return DEFEATED
     if for_votes + self._abstain[proposal_id] < self._quorum(snapshot):
         return DEFEATED
+    # Not queued within the grace period after the vote: Expired, no longer live (and never queueable).
+    if block.timestamp > deadline + GRACE_PERIOD:
+        return EXPIRED
     return SUCCEEDED
 
 
@@ -961,21 +980,22 @@ def _cast_vote(
 ) -> uint256:
     core: uint256 = self._core[proposal_id]
     assert core != 0, "governor: unknown proposal"
-    snapshot: uint256 = (core >> SNAPSHOT_SHIFT) & MASK_48
-    deadline: uint256 = core >> DEADLINE_SHIFT
+    snapshot: uint256 = self._snapshot(core)
+    deadline: uint256 = self._deadline(core)
     tally: uint256 = self._tally[proposal_id]
     # Active: snapshot < now <= deadline and not cancelled (a cancelled proposal was Pending,
     # and a proposal can only be queued or executed after its deadline).
     assert (
-        snapshot < block.timestamp and block.timestamp <= deadline and (tally >> FLAGS_SHIFT) & FLAG_CANCELED == 0
+        snapshot < block.timestamp and block.timestamp <= deadline and self._flags(tally) & FLAG_CANCELED == 0
     ), "governor: vote not currently active"
     assert not self.hasVoted[proposal_id][voter], "governor: vote already cast"
     self.hasVoted[proposal_id][voter] = True
     weight: uint256 = staticcall token.getPastVotes(voter, snapshot)
 
+    old_tally: uint256 = tally
     if support == VOTE_AGAINST:
         # Cannot overflow 96 bits: the sum of all votes is at most the capped supply.
-        tally = tally + (weight << AGAINST_SHIFT)
+        tally = self._add_against(tally, weight)
     elif support == VOTE_FOR:
         tally = tally + weight
     elif support == VOTE_ABSTAIN:
@@ -983,17 +1003,21 @@ def _cast_vote(
     else:
         raise "governor: invalid vote type"
 
-    # Late-quorum protection: the first vote that makes the proposal pass moves the deadline
-    # to at least now + extension. Against votes can never make it pass, so they skip the check.
-    if support != VOTE_AGAINST and weight != 0 and (tally >> FLAGS_SHIFT) & FLAG_EXTENDED == 0:
-        for_votes: uint256 = tally & MASK_96
-        if for_votes > (tally >> AGAINST_SHIFT) & MASK_96:
-            if for_votes + self._abstain[proposal_id] >= self._quorum(snapshot):
-                tally = tally | (FLAG_EXTENDED << FLAGS_SHIFT)
-                extended: uint256 = block.timestamp + ((self._settings >> EXTENSION_SHIFT) & MASK_48)
-                if extended > deadline:
-                    self._core[proposal_id] = (core & ((1 << DEADLINE_SHIFT) - 1)) | (extended << DEADLINE_SHIFT)
-                    log ProposalExtended(proposalId=proposal_id, extendedDeadline=convert(extended, uint64))
+    # Late-quorum protection: a vote cast inside the last `extension` seconds that turns the
+    # outcome (passing = For > Against and For + Abstain >= quorum, either way round) moves the
+    # deadline to now + extension, so the other side always has `extension` seconds to answer.
+    # Every flip needs fresh voters (one vote each), so extensions are bounded by the voters.
+    # Outside the window no vote can move the deadline, so the quorum is not even read.
+    extended: uint256 = block.timestamp + self._extension(self._settings)
+    if weight != 0 and extended > deadline:
+        quorum: uint256 = self._quorum(snapshot)
+        abstain_after: uint256 = self._abstain[proposal_id]
+        abstain_before: uint256 = abstain_after
+        if support == VOTE_ABSTAIN:
+            abstain_before = abstain_after - weight
+        if self._passes(old_tally, abstain_before, quorum) != self._passes(tally, abstain_after, quorum):
+            self._core[proposal_id] = self._with_deadline(core, extended)
+            log ProposalExtended(proposalId=proposal_id, extendedDeadline=convert(extended, uint64))
     self._tally[proposal_id] = tally
 
     if len(params) == 0:
@@ -1006,6 +1030,14 @@ def _cast_vote(
 
 
 @internal
+@pure
+def _passes(tally: uint256, abstain: uint256, quorum: uint256) -> bool:
+    # The outcome if voting ended now: For beats Against and For + Abstain reach the quorum.
+    for_votes: uint256 = self._for_votes(tally)
+    return for_votes > self._against_votes(tally) and for_votes + abstain >= quorum
+
+
+@internal
 def _use_nonce(owner: address) -> uint256:
     nonce: uint256 = self.nonces[owner]
     self.nonces[owner] = nonce + 1
@@ -1015,7 +1047,7 @@ def _use_nonce(owner: address) -> uint256:
 @internal
 @view
 def _proposal_threshold() -> uint256:
-    threshold_bps: uint256 = (self._settings >> THRESHOLD_SHIFT) & MASK_16
+    threshold_bps: uint256 = self._threshold_bps(self._settings)
     # Rounded down, as in `propose`.
     return staticcall token.getPastTotalSupply(block.timestamp - 1) * threshold_bps // BPS
 
@@ -1034,9 +1066,9 @@ def _quorum(timepoint: uint256) -> uint256:
 def _quorum_numerator_at(timepoint: uint256) -> uint256:
     settings: uint256 = self._settings
     # Fast path (as OZ): the latest checkpoint, cached in `_settings`, is at or before the timepoint.
-    if settings >> QTIME_SHIFT <= timepoint:
-        return (settings >> QNUM_SHIFT) & MASK_48
-    count: uint256 = (settings >> QCOUNT_SHIFT) & MASK_16
+    if self._latest_numerator_time(settings) <= timepoint:
+        return self._latest_numerator(settings)
+    count: uint256 = self._quorum_count(settings)
     # Binary search for the last checkpoint at or before `timepoint`. Loop bound: 16
     # halvings cover the at most 2**16 checkpoints `_settings` can count.
     low: uint256 = 0
@@ -1045,21 +1077,21 @@ def _quorum_numerator_at(timepoint: uint256) -> uint256:
         if low >= high:
             break
         mid: uint256 = (low + high) // 2
-        if self._quorum_history[mid] & MASK_48 > timepoint:
+        if self._checkpoint_time(self._quorum_history[mid]) > timepoint:
             high = mid
         else:
             low = mid + 1
     if high == 0:
         # Before the first checkpoint (deployment): use the first numerator.
-        return self._quorum_history[0] >> 48
-    return self._quorum_history[high - 1] >> 48
+        return self._checkpoint_numerator(self._quorum_history[0])
+    return self._checkpoint_numerator(self._quorum_history[high - 1])
 
 
 @internal
 def _set_voting_delay(new_delay: uint256):
     assert new_delay <= MASK_48, "governor: voting delay too large"
-    old: uint256 = self._settings & MASK_48
-    self._settings = (self._settings & ~MASK_48) | new_delay
+    old: uint256 = self._voting_delay(self._settings)
+    self._settings = self._with_field(self._settings, 0, MASK_48, new_delay)
     log VotingDelaySet(oldVotingDelay=old, newVotingDelay=new_delay)
 
 
@@ -1067,24 +1099,24 @@ def _set_voting_delay(new_delay: uint256):
 def _set_voting_period(new_period: uint256):
     assert new_period != 0, "governor: zero voting period"
     assert new_period <= MASK_32, "governor: voting period too large"
-    old: uint256 = (self._settings >> PERIOD_SHIFT) & MASK_32
-    self._settings = (self._settings & ~(MASK_32 << PERIOD_SHIFT)) | (new_period << PERIOD_SHIFT)
+    old: uint256 = self._voting_period(self._settings)
+    self._settings = self._with_field(self._settings, PERIOD_SHIFT, MASK_32, new_period)
     log VotingPeriodSet(oldVotingPeriod=old, newVotingPeriod=new_period)
 
 
 @internal
 def _set_proposal_threshold_bps(new_bps: uint256):
     assert new_bps <= BPS, "governor: threshold above 100%"
-    old: uint256 = (self._settings >> THRESHOLD_SHIFT) & MASK_16
-    self._settings = (self._settings & ~(MASK_16 << THRESHOLD_SHIFT)) | (new_bps << THRESHOLD_SHIFT)
+    old: uint256 = self._threshold_bps(self._settings)
+    self._settings = self._with_field(self._settings, THRESHOLD_SHIFT, MASK_16, new_bps)
     log ProposalThresholdBpsSet(oldProposalThresholdBps=old, newProposalThresholdBps=new_bps)
 
 
 @internal
 def _set_late_quorum_vote_extension(new_extension: uint256):
     assert new_extension <= MASK_48, "governor: extension too large"
-    old: uint256 = (self._settings >> EXTENSION_SHIFT) & MASK_48
-    self._settings = (self._settings & ~(MASK_48 << EXTENSION_SHIFT)) | (new_extension << EXTENSION_SHIFT)
+    old: uint256 = self._extension(self._settings)
+    self._settings = self._with_field(self._settings, EXTENSION_SHIFT, MASK_48, new_extension)
     log LateQuorumVoteExtensionSet(
         oldVoteExtension=convert(old, uint64), newVoteExtension=convert(new_extension, uint64)
     )
@@ -1094,26 +1126,20 @@ def _set_late_quorum_vote_extension(new_extension: uint256):
 def _update_quorum_numerator(new_numerator: uint256):
     assert new_numerator <= quorumDenominator, "governor: quorum numerator above denominator"
     settings: uint256 = self._settings
-    count: uint256 = (settings >> QCOUNT_SHIFT) & MASK_16
+    count: uint256 = self._quorum_count(settings)
     old: uint256 = 0
     if count != 0:
         latest: uint256 = self._quorum_history[count - 1]
-        old = latest >> 48
-        if latest & MASK_48 == block.timestamp:
+        old = self._checkpoint_numerator(latest)
+        if self._checkpoint_time(latest) == block.timestamp:
             # Same timepoint: overwrite, as OZ's checkpoint push does.
-            self._quorum_history[count - 1] = block.timestamp | (new_numerator << 48)
-            self._settings = (settings & ~(MASK_48 << QNUM_SHIFT)) | (new_numerator << QNUM_SHIFT)
+            self._quorum_history[count - 1] = self._pack_checkpoint(block.timestamp, new_numerator)
+            self._settings = self._with_field(settings, QNUM_SHIFT, MASK_48, new_numerator)
             log QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
             return
     assert count < MASK_16, "governor: too many quorum changes"
-    self._quorum_history[count] = block.timestamp | (new_numerator << 48)
-    # Keep the low 144 bits (delay, period, extension, threshold); write count, numerator, time.
-    self._settings = (
-        (settings & ((1 << QCOUNT_SHIFT) - 1))
-        | ((count + 1) << QCOUNT_SHIFT)
-        | (new_numerator << QNUM_SHIFT)
-        | (block.timestamp << QTIME_SHIFT)
-    )
+    self._quorum_history[count] = self._pack_checkpoint(block.timestamp, new_numerator)
+    self._settings = self._with_quorum_cache(settings, count + 1, new_numerator, block.timestamp)
     log QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
 
 
@@ -1140,3 +1166,161 @@ def _is_valid_suffix_for_proposer(proposer: address, tail: Bytes[52]) -> bool:
             return True
         value = (value << 4) | digit
     return convert(convert(value, uint160), address) == proposer
+
+
+# PACKED WORDS #
+# Named accessors for the bit layouts declared with the constants; nothing else in this
+# file shifts or masks a packed word.
+
+
+@internal
+@pure
+def _with_field(word: uint256, offset: uint256, mask: uint256, field: uint256) -> uint256:
+    # `field` must fit in `mask` (the setters check it).
+    return (word & ~(mask << offset)) | (field << offset)
+
+
+@internal
+@pure
+def _pack_core(proposer: address, snapshot: uint256, deadline: uint256) -> uint256:
+    return convert(convert(proposer, uint160), uint256) | (snapshot << SNAPSHOT_SHIFT) | (deadline << DEADLINE_SHIFT)
+
+
+@internal
+@pure
+def _proposer(core: uint256) -> address:
+    return convert(convert(core & convert(max_value(uint160), uint256), uint160), address)
+
+
+@internal
+@pure
+def _snapshot(core: uint256) -> uint256:
+    return (core >> SNAPSHOT_SHIFT) & MASK_48
+
+
+@internal
+@pure
+def _deadline(core: uint256) -> uint256:
+    return core >> DEADLINE_SHIFT
+
+
+@internal
+@pure
+def _with_deadline(core: uint256, deadline: uint256) -> uint256:
+    return (core & ((1 << DEADLINE_SHIFT) - 1)) | (deadline << DEADLINE_SHIFT)
+
+
+@internal
+@pure
+def _for_votes(tally: uint256) -> uint256:
+    return tally & MASK_96
+
+
+@internal
+@pure
+def _against_votes(tally: uint256) -> uint256:
+    return (tally >> AGAINST_SHIFT) & MASK_96
+
+
+@internal
+@pure
+def _add_against(tally: uint256, weight: uint256) -> uint256:
+    # Cannot carry into the eta: the sum of all votes is at most the capped supply (< 2**96).
+    return tally + (weight << AGAINST_SHIFT)
+
+
+@internal
+@pure
+def _eta(tally: uint256) -> uint256:
+    return (tally >> ETA_SHIFT) & MASK_48
+
+
+@internal
+@pure
+def _with_eta(tally: uint256, eta: uint256) -> uint256:
+    # Only called once, on a tally whose eta is still zero.
+    return tally | (eta << ETA_SHIFT)
+
+
+@internal
+@pure
+def _flags(tally: uint256) -> uint256:
+    return tally >> FLAGS_SHIFT
+
+
+@internal
+@pure
+def _with_flag(tally: uint256, flag: uint256) -> uint256:
+    return tally | (flag << FLAGS_SHIFT)
+
+
+@internal
+@pure
+def _voting_delay(settings: uint256) -> uint256:
+    return settings & MASK_48
+
+
+@internal
+@pure
+def _voting_period(settings: uint256) -> uint256:
+    return (settings >> PERIOD_SHIFT) & MASK_32
+
+
+@internal
+@pure
+def _extension(settings: uint256) -> uint256:
+    return (settings >> EXTENSION_SHIFT) & MASK_48
+
+
+@internal
+@pure
+def _threshold_bps(settings: uint256) -> uint256:
+    return (settings >> THRESHOLD_SHIFT) & MASK_16
+
+
+@internal
+@pure
+def _quorum_count(settings: uint256) -> uint256:
+    return (settings >> QCOUNT_SHIFT) & MASK_16
+
+
+@internal
+@pure
+def _latest_numerator(settings: uint256) -> uint256:
+    return (settings >> QNUM_SHIFT) & MASK_48
+
+
+@internal
+@pure
+def _latest_numerator_time(settings: uint256) -> uint256:
+    return settings >> QTIME_SHIFT
+
+
+@internal
+@pure
+def _with_quorum_cache(settings: uint256, count: uint256, numerator: uint256, timepoint: uint256) -> uint256:
+    # Keeps the low 144 bits (delay, period, extension, threshold); writes count, numerator, time.
+    return (
+        (settings & ((1 << QCOUNT_SHIFT) - 1))
+        | (count << QCOUNT_SHIFT)
+        | (numerator << QNUM_SHIFT)
+        | (timepoint << QTIME_SHIFT)
+    )
+
+
+@internal
+@pure
+def _pack_checkpoint(timepoint: uint256, numerator: uint256) -> uint256:
+    return timepoint | (numerator << CHECKPOINT_NUMERATOR_SHIFT)
+
+
+@internal
+@pure
+def _checkpoint_time(checkpoint: uint256) -> uint256:
+    return checkpoint & MASK_48
+
+
+@internal
+@pure
+def _checkpoint_numerator(checkpoint: uint256) -> uint256:
+    return checkpoint >> CHECKPOINT_NUMERATOR_SHIFT
