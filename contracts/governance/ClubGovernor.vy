@@ -153,6 +153,12 @@ QTIME_SHIFT: constant(uint256) = 208
 # @dev Bit layout of `_quorum_history[i]`: timepoint (48 bits) | numerator << 48.
 CHECKPOINT_NUMERATOR_SHIFT: constant(uint256) = 48
 
+# @dev Bit layout of `_guardian`: guardian address | end of its term (seconds) << 160.
+GUARDIAN_TERM_SHIFT: constant(uint256) = 160
+
+# @dev Longest guardian term governance can grant in one call, in seconds (365 days).
+MAX_GUARDIAN_TERM: public(constant(uint256)) = 365 * 86_400
+
 # @dev 100 % in basis points.
 BPS: constant(uint256) = 10_000
 
@@ -203,6 +209,9 @@ nonces: public(HashMap[address, uint256])
 
 # @dev Packed governance settings, see the bit layout above (seconds and bps).
 _settings: uint256
+
+# @dev Packed guardian (160 bits) and the end of its term (48 bits, a timestamp); zero: no guardian.
+_guardian: uint256
 
 # @dev index => packed quorum-numerator checkpoint: timepoint (48 bits) | numerator << 48.
 _quorum_history: HashMap[uint256, uint256]
@@ -256,6 +265,17 @@ event VoteCastWithParams:
 event ProposalExtended:
     proposalId: indexed(uint256)
     extendedDeadline: uint64
+
+# @dev The guardian vetoed a Succeeded or Queued proposal (also logged as ProposalCanceled).
+event ProposalVetoed:
+    proposalId: indexed(uint256)
+    guardian: indexed(address)
+
+# @dev Governance set the guardian and the end of its term (a timestamp; 0 with no guardian).
+event GuardianSet:
+    oldGuardian: address
+    newGuardian: address
+    termEnd: uint256
 
 # @dev Voting delay changed (seconds).
 event VotingDelaySet:
@@ -752,6 +772,27 @@ def cancel(
     return proposal_id
 
 
+@external
+def veto(proposalId: uint256) -> uint256:
+    """
+    @notice Cancel a proposal that has won its vote but is not executed yet (Succeeded or
+            Queued; a queued one is also cancelled in the Timelock). Only the guardian, during
+            its term. The guardian cannot touch proposals still being voted on.
+    @param proposalId The proposal id.
+    @return uint256 The proposal id.
+    """
+    assert msg.sender == self._active_guardian(), "governor: only guardian"
+    state: uint8 = self._state(proposalId)
+    assert state == SUCCEEDED or state == QUEUED, "governor: proposal not vetoable"
+    self._tally[proposalId] = self._with_flag(self._tally[proposalId], FLAG_CANCELED)
+    if state == QUEUED:
+        # The Timelock's executor role is open: its operation must go too.
+        extcall ITimelock(timelock).cancel(self._timelock_ids[proposalId])
+    log ProposalCanceled(proposalId=proposalId)
+    log ProposalVetoed(proposalId=proposalId, guardian=msg.sender)
+    return proposalId
+
+
 # VOTING #
 
 
@@ -904,6 +945,48 @@ def setLateQuorumVoteExtension(newVoteExtension: uint48):
     self._set_late_quorum_vote_extension(convert(newVoteExtension, uint256))
 
 
+@external
+@reentrant
+def setGuardian(newGuardian: address, termEnd: uint256):
+    """
+    @notice Appoint (or with the zero address and term end 0, remove) the guardian that may
+            veto Succeeded and Queued proposals until `termEnd`. Timelock only.
+    @param newGuardian The guardian, e.g. a multisig elected by governance; zero for none.
+    @param termEnd Timestamp at which its veto power ends: after now and at most
+           `MAX_GUARDIAN_TERM` seconds ahead (0 when removing).
+    """
+    self._only_governance()
+    if newGuardian == empty(address):
+        assert termEnd == 0, "governor: bad guardian term"
+    else:
+        assert termEnd > block.timestamp and termEnd <= block.timestamp + MAX_GUARDIAN_TERM, (
+            "governor: bad guardian term"
+        )
+    old: address = self._guardian_address(self._guardian)
+    self._guardian = self._pack_guardian(newGuardian, termEnd)
+    log GuardianSet(oldGuardian=old, newGuardian=newGuardian, termEnd=termEnd)
+
+
+@external
+@view
+def guardian() -> address:
+    """
+    @notice The guardian that may veto Succeeded and Queued proposals now (zero: none, or its term ended).
+    @return address The guardian.
+    """
+    return self._active_guardian()
+
+
+@external
+@view
+def guardianTermEnd() -> uint256:
+    """
+    @notice When the current (or last) guardian's veto power ends.
+    @return uint256 Timestamp (0: no guardian appointed).
+    """
+    return self._guardian_term_end(self._guardian)
+
+
 # INTERNAL #
 
 
@@ -1027,6 +1110,15 @@ def _cast_vote(
             voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason, params=params
         )
     return weight
+
+
+@internal
+@view
+def _active_guardian() -> address:
+    word: uint256 = self._guardian
+    if block.timestamp > self._guardian_term_end(word):
+        return empty(address)
+    return self._guardian_address(word)
 
 
 @internal
@@ -1188,8 +1280,15 @@ def _pack_core(proposer: address, snapshot: uint256, deadline: uint256) -> uint2
 
 @internal
 @pure
+def _low_address(word: uint256) -> address:
+    # The address packed in the low 160 bits of `_core` (proposer) or `_guardian`.
+    return convert(convert(word & convert(max_value(uint160), uint256), uint160), address)
+
+
+@internal
+@pure
 def _proposer(core: uint256) -> address:
-    return convert(convert(core & convert(max_value(uint160), uint256), uint160), address)
+    return self._low_address(core)
 
 
 @internal
@@ -1324,3 +1423,21 @@ def _checkpoint_time(checkpoint: uint256) -> uint256:
 @pure
 def _checkpoint_numerator(checkpoint: uint256) -> uint256:
     return checkpoint >> CHECKPOINT_NUMERATOR_SHIFT
+
+
+@internal
+@pure
+def _pack_guardian(guardian: address, term_end: uint256) -> uint256:
+    return convert(convert(guardian, uint160), uint256) | (term_end << GUARDIAN_TERM_SHIFT)
+
+
+@internal
+@pure
+def _guardian_address(word: uint256) -> address:
+    return self._low_address(word)
+
+
+@internal
+@pure
+def _guardian_term_end(word: uint256) -> uint256:
+    return word >> GUARDIAN_TERM_SHIFT
