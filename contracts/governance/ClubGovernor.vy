@@ -218,89 +218,8 @@ _quorum_history: HashMap[uint256, uint256]
 
 
 # EVENTS #
-
-# @dev A proposal was created (OZ's exact signature; `signatures` are empty strings).
-event ProposalCreated:
-    proposalId: uint256
-    proposer: address
-    targets: DynArray[address, MAX_ACTIONS]
-    values: DynArray[uint256, MAX_ACTIONS]
-    signatures: DynArray[String[1], MAX_ACTIONS]
-    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS]
-    voteStart: uint256
-    voteEnd: uint256
-    description: String[MAX_DESCRIPTION]
-
-# @dev A proposal was scheduled in the Timelock; `etaSeconds` is when it becomes executable.
-event ProposalQueued:
-    proposalId: uint256
-    etaSeconds: uint256
-
-# @dev A proposal was executed through the Timelock.
-event ProposalExecuted:
-    proposalId: uint256
-
-# @dev A pending proposal was cancelled by its proposer.
-event ProposalCanceled:
-    proposalId: uint256
-
-# @dev A vote; `weight` is the voter's votes at the snapshot (wei).
-event VoteCast:
-    voter: indexed(address)
-    proposalId: uint256
-    support: uint8
-    weight: uint256
-    reason: String[MAX_REASON]
-
-# @dev A vote with (uninterpreted) params.
-event VoteCastWithParams:
-    voter: indexed(address)
-    proposalId: uint256
-    support: uint8
-    weight: uint256
-    reason: String[MAX_REASON]
-    params: Bytes[MAX_PARAMS]
-
-# @dev Late-quorum protection moved the deadline (seconds).
-event ProposalExtended:
-    proposalId: indexed(uint256)
-    extendedDeadline: uint64
-
-# @dev The guardian vetoed a Succeeded or Queued proposal (also logged as ProposalCanceled).
-event ProposalVetoed:
-    proposalId: indexed(uint256)
-    guardian: indexed(address)
-
-# @dev Governance set the guardian and the end of its term (a timestamp; 0 with no guardian).
-event GuardianSet:
-    oldGuardian: address
-    newGuardian: address
-    termEnd: uint256
-
-# @dev Voting delay changed (seconds).
-event VotingDelaySet:
-    oldVotingDelay: uint256
-    newVotingDelay: uint256
-
-# @dev Voting period changed (seconds).
-event VotingPeriodSet:
-    oldVotingPeriod: uint256
-    newVotingPeriod: uint256
-
-# @dev Proposal threshold changed (bps of total supply).
-event ProposalThresholdBpsSet:
-    oldProposalThresholdBps: uint256
-    newProposalThresholdBps: uint256
-
-# @dev Quorum numerator changed (over `quorumDenominator`).
-event QuorumNumeratorUpdated:
-    oldQuorumNumerator: uint256
-    newQuorumNumerator: uint256
-
-# @dev Late-quorum extension changed (seconds).
-event LateQuorumVoteExtensionSet:
-    oldVoteExtension: uint64
-    newVoteExtension: uint64
+# Declared once, in interfaces/IClubGovernor.vyi (the ABI this contract emits), and logged
+# as `log IClubGovernor.<Event>(...)`.
 
 
 @deploy
@@ -672,7 +591,7 @@ def propose(
     self._core[proposal_id] = self._pack_core(proposer, snapshot, deadline)
     self.latestProposalId[proposer] = proposal_id
 
-    log ProposalCreated(
+    log IClubGovernor.ProposalCreated(
         proposalId=proposal_id,
         proposer=proposer,
         targets=targets,
@@ -709,7 +628,7 @@ def queue(
     extcall ITimelock(timelock).schedule_batch(targets, values, calldatas, empty(bytes32), salt, delay)
     eta: uint256 = block.timestamp + delay
     self._tally[proposal_id] = self._with_eta(self._tally[proposal_id], eta)
-    log ProposalQueued(proposalId=proposal_id, etaSeconds=eta)
+    log IClubGovernor.ProposalQueued(proposalId=proposal_id, etaSeconds=eta)
     return proposal_id
 
 
@@ -743,7 +662,7 @@ def execute(
     extcall ITimelock(timelock).execute_batch(
         targets, values, calldatas, empty(bytes32), self._timelock_salt(descriptionHash), value=msg.value
     )
-    log ProposalExecuted(proposalId=proposal_id)
+    log IClubGovernor.ProposalExecuted(proposalId=proposal_id)
     return proposal_id
 
 
@@ -768,7 +687,7 @@ def cancel(
     assert self._proposer(core) == msg.sender, "governor: only proposer"
     assert self._state(proposal_id) == PENDING, "governor: proposal not pending"
     self._tally[proposal_id] = self._with_flag(self._tally[proposal_id], FLAG_CANCELED)
-    log ProposalCanceled(proposalId=proposal_id)
+    log IClubGovernor.ProposalCanceled(proposalId=proposal_id)
     return proposal_id
 
 
@@ -788,8 +707,8 @@ def veto(proposalId: uint256) -> uint256:
     if state == QUEUED:
         # The Timelock's executor role is open: its operation must go too.
         extcall ITimelock(timelock).cancel(self._timelock_ids[proposalId])
-    log ProposalCanceled(proposalId=proposalId)
-    log ProposalVetoed(proposalId=proposalId, guardian=msg.sender)
+    log IClubGovernor.ProposalCanceled(proposalId=proposalId)
+    log IClubGovernor.ProposalVetoed(proposalId=proposalId, guardian=msg.sender)
     return proposalId
 
 
@@ -964,7 +883,7 @@ def setGuardian(newGuardian: address, termEnd: uint256):
         )
     old: address = self._guardian_address(self._guardian)
     self._guardian = self._pack_guardian(newGuardian, termEnd)
-    log GuardianSet(oldGuardian=old, newGuardian=newGuardian, termEnd=termEnd)
+    log IClubGovernor.GuardianSet(oldGuardian=old, newGuardian=newGuardian, termEnd=termEnd)
 
 
 @external
@@ -1100,13 +1019,13 @@ def _cast_vote(
             abstain_before = abstain_after - weight
         if self._passes(old_tally, abstain_before, quorum) != self._passes(tally, abstain_after, quorum):
             self._core[proposal_id] = self._with_deadline(core, extended)
-            log ProposalExtended(proposalId=proposal_id, extendedDeadline=convert(extended, uint64))
+            log IClubGovernor.ProposalExtended(proposalId=proposal_id, extendedDeadline=convert(extended, uint64))
     self._tally[proposal_id] = tally
 
     if len(params) == 0:
-        log VoteCast(voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason)
+        log IClubGovernor.VoteCast(voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason)
     else:
-        log VoteCastWithParams(
+        log IClubGovernor.VoteCastWithParams(
             voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason, params=params
         )
     return weight
@@ -1184,7 +1103,7 @@ def _set_voting_delay(new_delay: uint256):
     assert new_delay <= MASK_48, "governor: voting delay too large"
     old: uint256 = self._voting_delay(self._settings)
     self._settings = self._with_field(self._settings, 0, MASK_48, new_delay)
-    log VotingDelaySet(oldVotingDelay=old, newVotingDelay=new_delay)
+    log IClubGovernor.VotingDelaySet(oldVotingDelay=old, newVotingDelay=new_delay)
 
 
 @internal
@@ -1193,7 +1112,7 @@ def _set_voting_period(new_period: uint256):
     assert new_period <= MASK_32, "governor: voting period too large"
     old: uint256 = self._voting_period(self._settings)
     self._settings = self._with_field(self._settings, PERIOD_SHIFT, MASK_32, new_period)
-    log VotingPeriodSet(oldVotingPeriod=old, newVotingPeriod=new_period)
+    log IClubGovernor.VotingPeriodSet(oldVotingPeriod=old, newVotingPeriod=new_period)
 
 
 @internal
@@ -1201,7 +1120,7 @@ def _set_proposal_threshold_bps(new_bps: uint256):
     assert new_bps <= BPS, "governor: threshold above 100%"
     old: uint256 = self._threshold_bps(self._settings)
     self._settings = self._with_field(self._settings, THRESHOLD_SHIFT, MASK_16, new_bps)
-    log ProposalThresholdBpsSet(oldProposalThresholdBps=old, newProposalThresholdBps=new_bps)
+    log IClubGovernor.ProposalThresholdBpsSet(oldProposalThresholdBps=old, newProposalThresholdBps=new_bps)
 
 
 @internal
@@ -1209,7 +1128,7 @@ def _set_late_quorum_vote_extension(new_extension: uint256):
     assert new_extension <= MASK_48, "governor: extension too large"
     old: uint256 = self._extension(self._settings)
     self._settings = self._with_field(self._settings, EXTENSION_SHIFT, MASK_48, new_extension)
-    log LateQuorumVoteExtensionSet(
+    log IClubGovernor.LateQuorumVoteExtensionSet(
         oldVoteExtension=convert(old, uint64), newVoteExtension=convert(new_extension, uint64)
     )
 
@@ -1227,12 +1146,12 @@ def _update_quorum_numerator(new_numerator: uint256):
             # Same timepoint: overwrite, as OZ's checkpoint push does.
             self._quorum_history[count - 1] = self._pack_checkpoint(block.timestamp, new_numerator)
             self._settings = self._with_field(settings, QNUM_SHIFT, MASK_48, new_numerator)
-            log QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
+            log IClubGovernor.QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
             return
     assert count < MASK_16, "governor: too many quorum changes"
     self._quorum_history[count] = self._pack_checkpoint(block.timestamp, new_numerator)
     self._settings = self._with_quorum_cache(settings, count + 1, new_numerator, block.timestamp)
-    log QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
+    log IClubGovernor.QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
 
 
 @internal
