@@ -29,7 +29,16 @@
             first vote that made the proposal pass, which an early passing vote
             used up, so a last-second flip after the opposition took the lead
             won unanswered. Each flip needs voters who have not voted yet, so
-            the number of extensions is bounded by the number of voters.
+            the number of extensions is bounded by the number of voters;
+          - a guardian veto: governance may appoint a guardian (e.g. an elected
+            multisig) for a term of at most `MAX_GUARDIAN_TERM`; during its term
+            it may `veto` a Succeeded or Queued proposal (never one still being
+            voted on), which also cancels the Timelock operation. None at
+            deployment, so by default nobody can stop a queued proposal.
+
+        Packed words (`_core`, `_tally`, `_settings`, `_quorum_history`,
+        `_guardian`) are read and written only through the named accessors of
+        the PACKED WORDS section at the end.
 
         Storage (gas): a proposal is three packed slots, `_core` (proposer,
         snapshot, deadline), `_tally` (For, Against, eta, flags) and `_abstain`.
@@ -57,6 +66,8 @@
                  A description ending in `#proposer=0x<address>` can only be
                  proposed by that address; the tooling appends it by default so
                  that a copied proposal cannot be front-run and cancelled.
+                 A guardian can veto a proposal that removes it; that is why its
+                 power ends with its term, which governance sets when appointing it.
 """
 
 
@@ -137,12 +148,14 @@ MASK_48: constant(uint256) = 2**48 - 1
 MASK_32: constant(uint256) = 2**32 - 1
 MASK_16: constant(uint256) = 2**16 - 1
 
-# @dev Flags in `_tally[id]`.
+# @dev Flags in `_tally[id]` (8 was the late-quorum "extended once" flag, unused since any late
+# flip extends).
 FLAG_CANCELED: constant(uint256) = 2
 FLAG_EXECUTED: constant(uint256) = 4
 
 # @dev Bit layout of `_settings`: delay | period << 48 | extension << 80 | threshold bps << 128
 # | number of quorum checkpoints << 144 | latest quorum numerator << 160 | its timepoint << 208.
+DELAY_SHIFT: constant(uint256) = 0
 PERIOD_SHIFT: constant(uint256) = 48
 EXTENSION_SHIFT: constant(uint256) = 80
 THRESHOLD_SHIFT: constant(uint256) = 128
@@ -1102,7 +1115,7 @@ def _quorum_numerator_at(timepoint: uint256) -> uint256:
 def _set_voting_delay(new_delay: uint256):
     assert new_delay <= MASK_48, "governor: voting delay too large"
     old: uint256 = self._voting_delay(self._settings)
-    self._settings = self._with_field(self._settings, 0, MASK_48, new_delay)
+    self._settings = self._with_field(self._settings, DELAY_SHIFT, MASK_48, new_delay)
     log IClubGovernor.VotingDelaySet(oldVotingDelay=old, newVotingDelay=new_delay)
 
 
@@ -1275,7 +1288,7 @@ def _with_flag(tally: uint256, flag: uint256) -> uint256:
 @internal
 @pure
 def _voting_delay(settings: uint256) -> uint256:
-    return settings & MASK_48
+    return (settings >> DELAY_SHIFT) & MASK_48
 
 
 @internal
