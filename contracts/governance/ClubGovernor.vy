@@ -66,6 +66,10 @@
                  A description ending in `#proposer=0x<address>` can only be
                  proposed by that address; the tooling appends it by default so
                  that a copied proposal cannot be front-run and cancelled.
+                 Late flips: a holder who spread its votes over many delegates
+                 before the snapshot can prolong a knife-edge vote by one extension
+                 per flip it causes (each flip spends one of those delegates' votes
+                 on the side it flips to); OZ would extend once.
                  A guardian can veto a proposal that removes it; that is why its
                  power ends with its term, which governance sets when appointing it.
 """

@@ -170,7 +170,7 @@ def test_late_quorum_extends_deadline(governor, emission, voters, params):
     now = boa.env.evm.patch.timestamp
     assert ev.proposalId == pid and ev.extendedDeadline == now + ext
     assert governor.proposalDeadline(pid) == now + ext
-    # Only the first passing vote extends.
+    # A later vote that keeps it passing does not extend again, even inside the window.
     boa.env.time_travel(seconds=ext - 10)
     vote(governor, voters["carol"], pid, FOR)
     assert events(governor, "ProposalExtended") == []
