@@ -91,15 +91,23 @@ def delegate(provider, account, deployments, delegatee):
 @account_option(prompt=False)
 @deployments_option
 @click.option("-d", "--description", help="Proposal text (markdown); default: the action's summary.")
+@click.option(
+    "--unrestricted",
+    is_flag=True,
+    help="Do not append '#proposer=<your address>' to the description (then anyone can propose "
+    "the same text first and cancel it to block yours).",
+)
 @click.argument("words", nargs=-1, required=True)
-def propose(provider, account, deployments, description, words):
+def propose(provider, account, deployments, description, unrestricted, words):
     """Propose one action: call | grant-role | revoke-role | release | revoke-release | transfer | raw."""
     w3, manifest, sender = _context(provider, account, deployments)
     action = _run(act.from_words, manifest, list(words))
     spec = gp.ProposalSpec((action,), description or action.summary)
-    pid = _run(gp.propose, w3, manifest, _need(sender), spec)
+    pid = _run(gp.propose, w3, manifest, _need(sender), spec, not unrestricted)
     gov = gp.governor(w3, manifest)
     click.echo(f"proposed: {action.summary}")
+    if not unrestricted:
+        click.echo(f"only {sender.address} can create this proposal (its description ends with #proposer=)")
     click.echo(f"proposal id: {pid:#066x}")
     start, end = gov.functions.proposalSnapshot(pid).call() + 1, gov.functions.proposalDeadline(pid).call()
     click.echo(f"voting from timestamp {start} to {end}")

@@ -121,3 +121,46 @@ contract OZGovernor is
         return super._executor();
     }
 }
+
+/// @title OZGovernor plus ClubGovernor's one-live-proposal rule (gas benchmark only)
+/// @notice Compound Bravo's `latestProposalIds` check on OZ 5: a proposer whose latest proposal
+///         is Pending, Active, Succeeded or Queued cannot propose again. This is the feature that
+///         makes a first-time proposer pay a fresh storage slot, so ClubGovernor's `propose` can be
+///         compared with an OZ governor that has the same rule.
+contract OZGovernorOneLive is OZGovernor {
+    mapping(address => uint256) public latestProposalId;
+
+    constructor(
+        IVotes token_,
+        TimelockController timelock_,
+        uint48 votingDelay_,
+        uint32 votingPeriod_,
+        uint256 proposalThreshold_,
+        uint256 quorumNumerator_,
+        uint48 lateQuorumExtension_
+    )
+        OZGovernor(
+            token_, timelock_, votingDelay_, votingPeriod_, proposalThreshold_, quorumNumerator_, lateQuorumExtension_
+        )
+    {}
+
+    function _propose(
+        address[] memory targets,
+        uint256[] memory values,
+        bytes[] memory calldatas,
+        string memory description,
+        address proposer
+    ) internal override returns (uint256 proposalId) {
+        uint256 latest = latestProposalId[proposer];
+        if (latest != 0) {
+            ProposalState previous = state(latest);
+            require(
+                previous != ProposalState.Pending && previous != ProposalState.Active
+                    && previous != ProposalState.Succeeded && previous != ProposalState.Queued,
+                "proposer has a live proposal"
+            );
+        }
+        proposalId = super._propose(targets, values, calldatas, description, proposer);
+        latestProposalId[proposer] = proposalId;
+    }
+}

@@ -3,6 +3,10 @@
 The steps check the proposal's state first and explain what to do when it is not the
 right time (e.g. "voting ends in 3 h"), then send through a `Sender`. Nothing here needs
 ape; `scripts/governance.py` passes an ape-backed sender on live networks.
+
+`propose` restricts every proposal to its sender by default: the description ends in
+`#proposer=0x<address>` (OZ 5's convention, enforced by ClubGovernor), so nobody can copy a
+proposal seen in the mempool, create it first and cancel it to block the original.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ from web3.contract import Contract
 from clubchat.chain.manifest import Manifest
 from clubchat.chain.tx import Sender
 from clubchat.governance.actions import Action
+
+# OZ 5's front-running guard: a description ending in this marker + "0x" + 40 hex digits can
+# only be proposed by that address (ClubGovernor reads the last 52 bytes).
+PROPOSER_MARKER = "#proposer="
+_SUFFIX_LENGTH = len(PROPOSER_MARKER) + 42
 
 STATE_NAMES = ("Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed")
 PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)
@@ -80,6 +89,48 @@ class ProposalSpec:
     @property
     def id(self) -> int:
         return proposal_id(self.targets, self.values, self.calldatas, self.description_hash)
+
+    @property
+    def restricted_to(self) -> str | None:
+        """The only address the governor lets propose this spec (its `#proposer=` suffix), if any."""
+        return proposer_in_suffix(self.description)
+
+    def for_proposer(self, proposer: str) -> ProposalSpec:
+        """This spec restricted to `proposer`: its description gets the `#proposer=0x...` suffix.
+
+        A spec that already carries the suffix for `proposer` is returned as it is; one restricted
+        to another address cannot be proposed by `proposer` and raises.
+        """
+        return ProposalSpec(self.actions, with_proposer_suffix(self.description, proposer))
+
+
+def proposer_in_suffix(description: str) -> str | None:
+    """The checksummed address of a trailing `#proposer=0x<40 hex>`, as ClubGovernor parses it; else None."""
+    tail = description.encode()[-_SUFFIX_LENGTH:]
+    marker = (PROPOSER_MARKER + "0x").encode()
+    if len(tail) < _SUFFIX_LENGTH or not tail.startswith(marker):
+        return None
+    digits = tail[len(marker) :]
+    if any(chr(c) not in "0123456789abcdefABCDEF" for c in digits):
+        return None  # the governor treats a non-hex suffix as plain text
+    return to_checksum_address("0x" + digits.decode())
+
+
+def with_proposer_suffix(description: str, proposer: str) -> str:
+    """`description` followed by a blank line and `#proposer=0x<proposer>` (lower-case hex).
+
+    Raises GovernanceError if the description already names another proposer.
+    """
+    proposer = to_checksum_address(proposer)
+    named = proposer_in_suffix(description)
+    if named == proposer:
+        return description
+    if named is not None:
+        raise GovernanceError(
+            f"the description is restricted to {named} (its #proposer= suffix); "
+            f"{proposer} cannot propose it; remove the suffix or propose from {named}"
+        )
+    return f"{description}\n\n{PROPOSER_MARKER}{proposer.lower()}"
 
 
 @dataclass(frozen=True)
@@ -164,8 +215,15 @@ def delegate(w3: Web3, manifest: Manifest, sender: Sender, delegatee: str | None
     return sender.send(token.address, data)
 
 
-def propose(w3: Web3, manifest: Manifest, sender: Sender, spec: ProposalSpec) -> int:
-    """Create the proposal; returns its id. Checks the threshold first for a clear message."""
+def propose(w3: Web3, manifest: Manifest, sender: Sender, spec: ProposalSpec, restrict: bool = True) -> int:
+    """Create the proposal; returns its id. Checks the threshold first for a clear message.
+
+    With `restrict` (the default) the description gets the sender's `#proposer=` suffix
+    (`ProposalSpec.for_proposer`), so the id is that of `spec.for_proposer(sender.address)`;
+    `restrict=False` proposes `spec` as it is, which anyone above the threshold could copy first.
+    """
+    if restrict:
+        spec = spec.for_proposer(sender.address)
     gov = governor(w3, manifest)
     now = _chain_now(w3)
     threshold = int(gov.functions.proposalThreshold().call())

@@ -131,7 +131,6 @@ def run_simulation(
     """Propose, vote, queue and execute `spec` with impersonated delegates on `w3` (an anvil)."""
     gov = governor(w3, manifest)
     checks = list(checks or []) or derived_checks(manifest, spec)
-    report = SimulationReport(proposal_id=spec.id)
     before = [_read(w3, manifest, c) for c in checks]
     holders = top_delegates(w3, manifest)
     if not holders:
@@ -152,6 +151,9 @@ def run_simulation(
             "no delegate above the proposal threshold is free to propose (one live proposal each); "
             "delegate CLUB to another account"
         )
+    # Restricted to the proposer, as `propose` does by default: the id includes the suffix.
+    spec = spec.for_proposer(proposer)
+    report = SimulationReport(proposal_id=spec.id)
     propose(w3, manifest, _impersonate(w3, proposer), spec)
     report.steps.append(("propose", f"by {proposer} (largest delegate free to propose)"))
     travel(w3, int(gov.functions.votingDelay().call()) + 1)

@@ -13,6 +13,7 @@ from clubchat.governance.proposals import (
     PENDING,
     QUEUED,
     STATE_NAMES,
+    SUCCEEDED,
     governor,
     proposals,
 )
@@ -58,6 +59,10 @@ def proposal_statuses(w3: Web3, manifest: Manifest) -> list[ProposalStatus]:
             next_step, left = "voting opens", snapshot + 1 - now
         elif st == ACTIVE:
             next_step, left = "voting ends", int(gov.functions.proposalDeadline(pid).call()) + 1 - now
+        elif st == SUCCEEDED:
+            # Not queued within the grace period after the vote, it expires.
+            deadline = int(gov.functions.proposalDeadline(pid).call())
+            next_step, left = "queue before it expires", deadline + grace + 1 - now
         elif st == QUEUED:
             eta = int(gov.functions.proposalEta(pid).call())
             if now < eta:

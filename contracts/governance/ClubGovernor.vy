@@ -15,19 +15,38 @@
           - the proposal threshold is a fraction (bps) of the total supply one
             second ago, not an absolute amount;
           - one live (Pending, Active, Succeeded or Queued) proposal per proposer;
+          - a Succeeded proposal must be queued within `GRACE_PERIOD` seconds
+            of its deadline, else it is Expired (not live, never queueable), so
+            an unqueued success cannot block its proposer forever;
           - queued proposals expire `GRACE_PERIOD` seconds after their eta (the
             Timelock refuses to execute them too);
-          - late-quorum protection extends the deadline the first time a vote
-            makes the proposal pass (quorum reached AND For > Against), where
-            OZ extends when quorum alone is first reached: a proposal whose
-            quorum was met early by For+Abstain but that was losing still gets
-            the extension when a late swing makes it win.
+          - late-quorum protection: any vote cast in the last
+            `lateQuorumVoteExtension` seconds that turns the outcome (passing =
+            quorum reached AND For > Against), in either direction, moves the
+            deadline to now + extension, so the other side always has the
+            extension to answer. OZ extends only once, when quorum is first
+            reached; an earlier version of this contract extended only for the
+            first vote that made the proposal pass, which an early passing vote
+            used up, so a last-second flip after the opposition took the lead
+            won unanswered. Each flip needs voters who have not voted yet, so
+            the number of extensions is bounded by the number of voters;
+          - a guardian veto: governance may appoint a guardian (e.g. an elected
+            multisig) for a term of at most `MAX_GUARDIAN_TERM`; during its term
+            it may `veto` a Succeeded or Queued proposal (never one still being
+            voted on), which also cancels the Timelock operation. None at
+            deployment, so by default nobody can stop a queued proposal.
+
+        Packed words (`_core`, `_tally`, `_settings`, `_quorum_history`,
+        `_guardian`) are read and written only through the named accessors of
+        the PACKED WORDS section at the end.
 
         Storage (gas): a proposal is three packed slots, `_core` (proposer,
         snapshot, deadline), `_tally` (For, Against, eta, flags) and `_abstain`.
         `propose` creates `_core` and the proposer's `latestProposalId` entry
         (the one-live-proposal rule costs that second fresh slot, which OZ does
-        not have); the first For/Against vote creates `_tally`. The eta lives in
+        not have); the first For/Against vote creates `_tally`. Every vote reads
+        the settings slot (for the extension); only votes inside the last
+        extension window also read the quorum. The eta lives in
         `_tally`, so `queue` writes no new governor slot except the timelock
         operation id that `state` needs to see operations executed directly on
         the Timelock. The settings slot also caches the latest quorum numerator
@@ -42,7 +61,17 @@
                  Governance setters are `@reentrant` because the Timelock calls
                  them from inside `execute`; they only accept the Timelock.
                  `castVoteBySig` accepts signatures of at most 65 bytes (ECDSA or
-                 EIP-1271 wallets whose signatures fit), snekmate's bound.
+                 EIP-1271 wallets whose signatures fit), snekmate's bound, and
+                 refuses voter 0 (an empty signature recovers the zero address).
+                 A description ending in `#proposer=0x<address>` can only be
+                 proposed by that address; the tooling appends it by default so
+                 that a copied proposal cannot be front-run and cancelled.
+                 Late flips: a holder who spread its votes over many delegates
+                 before the snapshot can prolong a knife-edge vote by one extension
+                 per flip it causes (each flip spends one of those delegates' votes
+                 on the side it flips to); OZ would extend once.
+                 A guardian can veto a proposal that removes it; that is why its
+                 power ends with its term, which governance sets when appointing it.
 """
 
 
@@ -123,19 +152,29 @@ MASK_48: constant(uint256) = 2**48 - 1
 MASK_32: constant(uint256) = 2**32 - 1
 MASK_16: constant(uint256) = 2**16 - 1
 
-# @dev Flags in `_tally[id]`.
+# @dev Flags in `_tally[id]` (8 was the late-quorum "extended once" flag, unused since any late
+# flip extends).
 FLAG_CANCELED: constant(uint256) = 2
 FLAG_EXECUTED: constant(uint256) = 4
-FLAG_EXTENDED: constant(uint256) = 8
 
 # @dev Bit layout of `_settings`: delay | period << 48 | extension << 80 | threshold bps << 128
 # | number of quorum checkpoints << 144 | latest quorum numerator << 160 | its timepoint << 208.
+DELAY_SHIFT: constant(uint256) = 0
 PERIOD_SHIFT: constant(uint256) = 48
 EXTENSION_SHIFT: constant(uint256) = 80
 THRESHOLD_SHIFT: constant(uint256) = 128
 QCOUNT_SHIFT: constant(uint256) = 144
 QNUM_SHIFT: constant(uint256) = 160
 QTIME_SHIFT: constant(uint256) = 208
+
+# @dev Bit layout of `_quorum_history[i]`: timepoint (48 bits) | numerator << 48.
+CHECKPOINT_NUMERATOR_SHIFT: constant(uint256) = 48
+
+# @dev Bit layout of `_guardian`: guardian address | end of its term (seconds) << 160.
+GUARDIAN_TERM_SHIFT: constant(uint256) = 160
+
+# @dev Longest guardian term governance can grant in one call, in seconds (365 days).
+MAX_GUARDIAN_TERM: public(constant(uint256)) = 365 * 86_400
 
 # @dev 100 % in basis points.
 BPS: constant(uint256) = 10_000
@@ -188,83 +227,16 @@ nonces: public(HashMap[address, uint256])
 # @dev Packed governance settings, see the bit layout above (seconds and bps).
 _settings: uint256
 
+# @dev Packed guardian (160 bits) and the end of its term (48 bits, a timestamp); zero: no guardian.
+_guardian: uint256
+
 # @dev index => packed quorum-numerator checkpoint: timepoint (48 bits) | numerator << 48.
 _quorum_history: HashMap[uint256, uint256]
 
 
 # EVENTS #
-
-# @dev A proposal was created (OZ's exact signature; `signatures` are empty strings).
-event ProposalCreated:
-    proposalId: uint256
-    proposer: address
-    targets: DynArray[address, MAX_ACTIONS]
-    values: DynArray[uint256, MAX_ACTIONS]
-    signatures: DynArray[String[1], MAX_ACTIONS]
-    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS]
-    voteStart: uint256
-    voteEnd: uint256
-    description: String[MAX_DESCRIPTION]
-
-# @dev A proposal was scheduled in the Timelock; `etaSeconds` is when it becomes executable.
-event ProposalQueued:
-    proposalId: uint256
-    etaSeconds: uint256
-
-# @dev A proposal was executed through the Timelock.
-event ProposalExecuted:
-    proposalId: uint256
-
-# @dev A pending proposal was cancelled by its proposer.
-event ProposalCanceled:
-    proposalId: uint256
-
-# @dev A vote; `weight` is the voter's votes at the snapshot (wei).
-event VoteCast:
-    voter: indexed(address)
-    proposalId: uint256
-    support: uint8
-    weight: uint256
-    reason: String[MAX_REASON]
-
-# @dev A vote with (uninterpreted) params.
-event VoteCastWithParams:
-    voter: indexed(address)
-    proposalId: uint256
-    support: uint8
-    weight: uint256
-    reason: String[MAX_REASON]
-    params: Bytes[MAX_PARAMS]
-
-# @dev Late-quorum protection moved the deadline (seconds).
-event ProposalExtended:
-    proposalId: indexed(uint256)
-    extendedDeadline: uint64
-
-# @dev Voting delay changed (seconds).
-event VotingDelaySet:
-    oldVotingDelay: uint256
-    newVotingDelay: uint256
-
-# @dev Voting period changed (seconds).
-event VotingPeriodSet:
-    oldVotingPeriod: uint256
-    newVotingPeriod: uint256
-
-# @dev Proposal threshold changed (bps of total supply).
-event ProposalThresholdBpsSet:
-    oldProposalThresholdBps: uint256
-    newProposalThresholdBps: uint256
-
-# @dev Quorum numerator changed (over `quorumDenominator`).
-event QuorumNumeratorUpdated:
-    oldQuorumNumerator: uint256
-    newQuorumNumerator: uint256
-
-# @dev Late-quorum extension changed (seconds).
-event LateQuorumVoteExtensionSet:
-    oldVoteExtension: uint64
-    newVoteExtension: uint64
+# Declared once, in interfaces/IClubGovernor.vyi (the ABI this contract emits), and logged
+# as `log IClubGovernor.<Event>(...)`.
 
 
 @deploy
@@ -289,7 +261,7 @@ def __init__(
     @param proposal_threshold_bps_ Votes needed to propose, in bps of the total supply.
     @param quorum_numerator_ Quorum = total supply at snapshot * numerator / denominator.
     @param quorum_denominator_ See above.
-    @param late_quorum_extension_ Seconds voting stays open after the vote that makes a proposal pass.
+    @param late_quorum_extension_ Seconds voting stays open after a late vote that turns the outcome.
     """
     assert staticcall token_.CLOCK_MODE() == "mode=timestamp", "governor: token clock must be timestamp"
     # Tallies are 96-bit: the whole supply must fit.
@@ -392,7 +364,7 @@ def proposalSnapshot(proposalId: uint256) -> uint256:
     @param proposalId The proposal id (0 for unknown proposals).
     @return uint256 Snapshot timestamp.
     """
-    return (self._core[proposalId] >> SNAPSHOT_SHIFT) & MASK_48
+    return self._snapshot(self._core[proposalId])
 
 
 @external
@@ -403,7 +375,7 @@ def proposalDeadline(proposalId: uint256) -> uint256:
     @param proposalId The proposal id (0 for unknown proposals).
     @return uint256 Deadline timestamp.
     """
-    return self._core[proposalId] >> DEADLINE_SHIFT
+    return self._deadline(self._core[proposalId])
 
 
 @external
@@ -414,7 +386,7 @@ def proposalProposer(proposalId: uint256) -> address:
     @param proposalId The proposal id.
     @return address The proposer (zero for unknown proposals).
     """
-    return convert(convert(self._core[proposalId] & convert(max_value(uint160), uint256), uint160), address)
+    return self._proposer(self._core[proposalId])
 
 
 @external
@@ -425,7 +397,7 @@ def proposalEta(proposalId: uint256) -> uint256:
     @param proposalId The proposal id.
     @return uint256 Eta timestamp.
     """
-    return (self._tally[proposalId] >> ETA_SHIFT) & MASK_48
+    return self._eta(self._tally[proposalId])
 
 
 @external
@@ -450,7 +422,7 @@ def proposalVotes(proposalId: uint256) -> (uint256, uint256, uint256):
     @return uint256 Abstain votes.
     """
     tally: uint256 = self._tally[proposalId]
-    return (tally >> AGAINST_SHIFT) & MASK_96, tally & MASK_96, self._abstain[proposalId]
+    return self._against_votes(tally), self._for_votes(tally), self._abstain[proposalId]
 
 
 @external
@@ -460,7 +432,7 @@ def votingDelay() -> uint256:
     @notice Seconds between proposing and the snapshot.
     @return uint256 Voting delay.
     """
-    return self._settings & MASK_48
+    return self._voting_delay(self._settings)
 
 
 @external
@@ -470,17 +442,17 @@ def votingPeriod() -> uint256:
     @notice Seconds of voting after the snapshot.
     @return uint256 Voting period.
     """
-    return (self._settings >> PERIOD_SHIFT) & MASK_32
+    return self._voting_period(self._settings)
 
 
 @external
 @view
 def lateQuorumVoteExtension() -> uint48:
     """
-    @notice Seconds voting stays open after the vote that makes a proposal pass.
+    @notice Seconds voting stays open after a vote that turns the outcome inside this last window.
     @return uint48 The extension.
     """
-    return convert((self._settings >> EXTENSION_SHIFT) & MASK_48, uint48)
+    return convert(self._extension(self._settings), uint48)
 
 
 @external
@@ -490,7 +462,7 @@ def proposalThresholdBps() -> uint256:
     @notice Votes needed to propose, in bps of the total supply.
     @return uint256 Threshold in bps.
     """
-    return (self._settings >> THRESHOLD_SHIFT) & MASK_16
+    return self._threshold_bps(self._settings)
 
 
 @external
@@ -521,7 +493,7 @@ def quorumNumerator() -> uint256:
     @notice Current quorum numerator.
     @return uint256 Numerator over `quorumDenominator`.
     """
-    return (self._settings >> QNUM_SHIFT) & MASK_48
+    return self._latest_numerator(self._settings)
 
 
 @external
@@ -607,7 +579,7 @@ def propose(
         ), "governor: restricted proposer"
     settings: uint256 = self._settings
 
-    threshold_bps: uint256 = (settings >> THRESHOLD_SHIFT) & MASK_16
+    threshold_bps: uint256 = self._threshold_bps(settings)
     if threshold_bps != 0:
         # `block.timestamp - 1`: the latest timepoint the token can answer for.
         votes: uint256 = staticcall token.getPastVotes(proposer, block.timestamp - 1)
@@ -631,14 +603,12 @@ def propose(
             and latest_state != QUEUED
         ), "governor: proposer has a live proposal"
 
-    snapshot: uint256 = block.timestamp + (settings & MASK_48)
-    deadline: uint256 = snapshot + ((settings >> PERIOD_SHIFT) & MASK_32)
-    self._core[proposal_id] = (
-        convert(convert(proposer, uint160), uint256) | (snapshot << SNAPSHOT_SHIFT) | (deadline << DEADLINE_SHIFT)
-    )
+    snapshot: uint256 = block.timestamp + self._voting_delay(settings)
+    deadline: uint256 = snapshot + self._voting_period(settings)
+    self._core[proposal_id] = self._pack_core(proposer, snapshot, deadline)
     self.latestProposalId[proposer] = proposal_id
 
-    log ProposalCreated(
+    log IClubGovernor.ProposalCreated(
         proposalId=proposal_id,
         proposer=proposer,
         targets=targets,
@@ -674,8 +644,8 @@ def queue(
     self._timelock_ids[proposal_id] = keccak256(abi_encode(targets, values, calldatas, empty(bytes32), salt))
     extcall ITimelock(timelock).schedule_batch(targets, values, calldatas, empty(bytes32), salt, delay)
     eta: uint256 = block.timestamp + delay
-    self._tally[proposal_id] = self._tally[proposal_id] | (eta << ETA_SHIFT)
-    log ProposalQueued(proposalId=proposal_id, etaSeconds=eta)
+    self._tally[proposal_id] = self._with_eta(self._tally[proposal_id], eta)
+    log IClubGovernor.ProposalQueued(proposalId=proposal_id, etaSeconds=eta)
     return proposal_id
 
 
@@ -697,19 +667,19 @@ def execute(
     """
     proposal_id: uint256 = convert(keccak256(abi_encode(targets, values, calldatas, descriptionHash)), uint256)
     tally: uint256 = self._tally[proposal_id]
-    flags: uint256 = tally >> FLAGS_SHIFT
-    eta: uint256 = (tally >> ETA_SHIFT) & MASK_48
+    flags: uint256 = self._flags(tally)
+    eta: uint256 = self._eta(tally)
     # A non-zero eta means `queue` saw the proposal succeed; the Timelock re-checks the rest
     # (operation pending, ready, not expired).
     assert eta != 0 and flags & (FLAG_EXECUTED | FLAG_CANCELED) == 0, "governor: proposal not queued"
     assert block.timestamp >= eta, "governor: proposal not ready"
     assert block.timestamp <= eta + GRACE_PERIOD, "governor: proposal expired"
     # Effects before the interaction: the Timelock may call back into the setters.
-    self._tally[proposal_id] = tally | (FLAG_EXECUTED << FLAGS_SHIFT)
+    self._tally[proposal_id] = self._with_flag(tally, FLAG_EXECUTED)
     extcall ITimelock(timelock).execute_batch(
         targets, values, calldatas, empty(bytes32), self._timelock_salt(descriptionHash), value=msg.value
     )
-    log ProposalExecuted(proposalId=proposal_id)
+    log IClubGovernor.ProposalExecuted(proposalId=proposal_id)
     return proposal_id
 
 
@@ -731,13 +701,32 @@ def cancel(
     proposal_id: uint256 = convert(keccak256(abi_encode(targets, values, calldatas, descriptionHash)), uint256)
     core: uint256 = self._core[proposal_id]
     assert core != 0, "governor: unknown proposal"
-    assert convert(convert(core & convert(max_value(uint160), uint256), uint160), address) == msg.sender, (
-        "governor: only proposer"
-    )
+    assert self._proposer(core) == msg.sender, "governor: only proposer"
     assert self._state(proposal_id) == PENDING, "governor: proposal not pending"
-    self._tally[proposal_id] = self._tally[proposal_id] | (FLAG_CANCELED << FLAGS_SHIFT)
-    log ProposalCanceled(proposalId=proposal_id)
+    self._tally[proposal_id] = self._with_flag(self._tally[proposal_id], FLAG_CANCELED)
+    log IClubGovernor.ProposalCanceled(proposalId=proposal_id)
     return proposal_id
+
+
+@external
+def veto(proposalId: uint256) -> uint256:
+    """
+    @notice Cancel a proposal that has won its vote but is not executed yet (Succeeded or
+            Queued; a queued one is also cancelled in the Timelock). Only the guardian, during
+            its term. The guardian cannot touch proposals still being voted on.
+    @param proposalId The proposal id.
+    @return uint256 The proposal id.
+    """
+    assert msg.sender == self._active_guardian(), "governor: only guardian"
+    state: uint8 = self._state(proposalId)
+    assert state == SUCCEEDED or state == QUEUED, "governor: proposal not vetoable"
+    self._tally[proposalId] = self._with_flag(self._tally[proposalId], FLAG_CANCELED)
+    if state == QUEUED:
+        # The Timelock's executor role is open: its operation must go too.
+        extcall ITimelock(timelock).cancel(self._timelock_ids[proposalId])
+    log IClubGovernor.ProposalCanceled(proposalId=proposalId)
+    log IClubGovernor.ProposalVetoed(proposalId=proposalId, guardian=msg.sender)
+    return proposalId
 
 
 # VOTING #
@@ -791,6 +780,8 @@ def castVoteBySig(proposalId: uint256, support: uint8, voter: address, signature
     @param signature 65-byte signature.
     @return uint256 The weight counted.
     """
+    # An empty signature "recovers" the zero address: never let it vote (or burn its nonce).
+    assert voter != empty(address), "governor: zero voter"
     nonce: uint256 = self._use_nonce(voter)
     digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
         keccak256(abi_encode(BALLOT_TYPEHASH, proposalId, support, voter, nonce))
@@ -818,6 +809,7 @@ def castVoteWithReasonAndParamsBySig(
     @param signature 65-byte signature.
     @return uint256 The weight counted.
     """
+    assert voter != empty(address), "governor: zero voter"
     nonce: uint256 = self._use_nonce(voter)
     digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
         keccak256(
@@ -889,6 +881,48 @@ def setLateQuorumVoteExtension(newVoteExtension: uint48):
     self._set_late_quorum_vote_extension(convert(newVoteExtension, uint256))
 
 
+@external
+@reentrant
+def setGuardian(newGuardian: address, termEnd: uint256):
+    """
+    @notice Appoint (or with the zero address and term end 0, remove) the guardian that may
+            veto Succeeded and Queued proposals until `termEnd`. Timelock only.
+    @param newGuardian The guardian, e.g. a multisig elected by governance; zero for none.
+    @param termEnd Timestamp at which its veto power ends: after now and at most
+           `MAX_GUARDIAN_TERM` seconds ahead (0 when removing).
+    """
+    self._only_governance()
+    if newGuardian == empty(address):
+        assert termEnd == 0, "governor: bad guardian term"
+    else:
+        assert termEnd > block.timestamp and termEnd <= block.timestamp + MAX_GUARDIAN_TERM, (
+            "governor: bad guardian term"
+        )
+    old: address = self._guardian_address(self._guardian)
+    self._guardian = self._pack_guardian(newGuardian, termEnd)
+    log IClubGovernor.GuardianSet(oldGuardian=old, newGuardian=newGuardian, termEnd=termEnd)
+
+
+@external
+@view
+def guardian() -> address:
+    """
+    @notice The guardian that may veto Succeeded and Queued proposals now (zero: none, or its term ended).
+    @return address The guardian.
+    """
+    return self._active_guardian()
+
+
+@external
+@view
+def guardianTermEnd() -> uint256:
+    """
+    @notice When the current (or last) guardian's veto power ends.
+    @return uint256 Timestamp (0: no guardian appointed).
+    """
+    return self._guardian_term_end(self._guardian)
+
+
 # INTERNAL #
 
 
@@ -924,13 +958,13 @@ def _state(proposal_id: uint256) -> uint8:
     core: uint256 = self._core[proposal_id]
     assert core != 0, "governor: unknown proposal"
     tally: uint256 = self._tally[proposal_id]
-    flags: uint256 = tally >> FLAGS_SHIFT
+    flags: uint256 = self._flags(tally)
     if flags & FLAG_EXECUTED != 0:
         return EXECUTED
     if flags & FLAG_CANCELED != 0:
         return CANCELED
 
-    eta: uint256 = (tally >> ETA_SHIFT) & MASK_48
+    eta: uint256 = self._eta(tally)
     if eta != 0:
         # Queued implies it succeeded; ask the Timelock whether it was executed or cancelled there.
         tl_id: bytes32 = self._timelock_ids[proposal_id]
@@ -942,16 +976,20 @@ def _state(proposal_id: uint256) -> uint8:
             return EXPIRED
         return QUEUED
 
-    snapshot: uint256 = (core >> SNAPSHOT_SHIFT) & MASK_48
+    snapshot: uint256 = self._snapshot(core)
     if snapshot >= block.timestamp:
         return PENDING
-    if (core >> DEADLINE_SHIFT) >= block.timestamp:
+    deadline: uint256 = self._deadline(core)
+    if deadline >= block.timestamp:
         return ACTIVE
-    for_votes: uint256 = tally & MASK_96
-    if for_votes <= (tally >> AGAINST_SHIFT) & MASK_96:
+    for_votes: uint256 = self._for_votes(tally)
+    if for_votes <= self._against_votes(tally):
         return DEFEATED
     if for_votes + self._abstain[proposal_id] < self._quorum(snapshot):
         return DEFEATED
+    # Not queued within the grace period after the vote: Expired, no longer live (and never queueable).
+    if block.timestamp > deadline + GRACE_PERIOD:
+        return EXPIRED
     return SUCCEEDED
 
 
@@ -961,21 +999,22 @@ def _cast_vote(
 ) -> uint256:
     core: uint256 = self._core[proposal_id]
     assert core != 0, "governor: unknown proposal"
-    snapshot: uint256 = (core >> SNAPSHOT_SHIFT) & MASK_48
-    deadline: uint256 = core >> DEADLINE_SHIFT
+    snapshot: uint256 = self._snapshot(core)
+    deadline: uint256 = self._deadline(core)
     tally: uint256 = self._tally[proposal_id]
     # Active: snapshot < now <= deadline and not cancelled (a cancelled proposal was Pending,
     # and a proposal can only be queued or executed after its deadline).
     assert (
-        snapshot < block.timestamp and block.timestamp <= deadline and (tally >> FLAGS_SHIFT) & FLAG_CANCELED == 0
+        snapshot < block.timestamp and block.timestamp <= deadline and self._flags(tally) & FLAG_CANCELED == 0
     ), "governor: vote not currently active"
     assert not self.hasVoted[proposal_id][voter], "governor: vote already cast"
     self.hasVoted[proposal_id][voter] = True
     weight: uint256 = staticcall token.getPastVotes(voter, snapshot)
 
+    old_tally: uint256 = tally
     if support == VOTE_AGAINST:
         # Cannot overflow 96 bits: the sum of all votes is at most the capped supply.
-        tally = tally + (weight << AGAINST_SHIFT)
+        tally = self._add_against(tally, weight)
     elif support == VOTE_FOR:
         tally = tally + weight
     elif support == VOTE_ABSTAIN:
@@ -983,26 +1022,47 @@ def _cast_vote(
     else:
         raise "governor: invalid vote type"
 
-    # Late-quorum protection: the first vote that makes the proposal pass moves the deadline
-    # to at least now + extension. Against votes can never make it pass, so they skip the check.
-    if support != VOTE_AGAINST and weight != 0 and (tally >> FLAGS_SHIFT) & FLAG_EXTENDED == 0:
-        for_votes: uint256 = tally & MASK_96
-        if for_votes > (tally >> AGAINST_SHIFT) & MASK_96:
-            if for_votes + self._abstain[proposal_id] >= self._quorum(snapshot):
-                tally = tally | (FLAG_EXTENDED << FLAGS_SHIFT)
-                extended: uint256 = block.timestamp + ((self._settings >> EXTENSION_SHIFT) & MASK_48)
-                if extended > deadline:
-                    self._core[proposal_id] = (core & ((1 << DEADLINE_SHIFT) - 1)) | (extended << DEADLINE_SHIFT)
-                    log ProposalExtended(proposalId=proposal_id, extendedDeadline=convert(extended, uint64))
+    # Late-quorum protection: a vote cast inside the last `extension` seconds that turns the
+    # outcome (passing = For > Against and For + Abstain >= quorum, either way round) moves the
+    # deadline to now + extension, so the other side always has `extension` seconds to answer.
+    # Every flip needs fresh voters (one vote each), so extensions are bounded by the voters.
+    # Outside the window no vote can move the deadline, so the quorum is not even read.
+    extended: uint256 = block.timestamp + self._extension(self._settings)
+    if weight != 0 and extended > deadline:
+        quorum: uint256 = self._quorum(snapshot)
+        abstain_after: uint256 = self._abstain[proposal_id]
+        abstain_before: uint256 = abstain_after
+        if support == VOTE_ABSTAIN:
+            abstain_before = abstain_after - weight
+        if self._passes(old_tally, abstain_before, quorum) != self._passes(tally, abstain_after, quorum):
+            self._core[proposal_id] = self._with_deadline(core, extended)
+            log IClubGovernor.ProposalExtended(proposalId=proposal_id, extendedDeadline=convert(extended, uint64))
     self._tally[proposal_id] = tally
 
     if len(params) == 0:
-        log VoteCast(voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason)
+        log IClubGovernor.VoteCast(voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason)
     else:
-        log VoteCastWithParams(
+        log IClubGovernor.VoteCastWithParams(
             voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason, params=params
         )
     return weight
+
+
+@internal
+@view
+def _active_guardian() -> address:
+    word: uint256 = self._guardian
+    if block.timestamp > self._guardian_term_end(word):
+        return empty(address)
+    return self._guardian_address(word)
+
+
+@internal
+@pure
+def _passes(tally: uint256, abstain: uint256, quorum: uint256) -> bool:
+    # The outcome if voting ended now: For beats Against and For + Abstain reach the quorum.
+    for_votes: uint256 = self._for_votes(tally)
+    return for_votes > self._against_votes(tally) and for_votes + abstain >= quorum
 
 
 @internal
@@ -1015,7 +1075,7 @@ def _use_nonce(owner: address) -> uint256:
 @internal
 @view
 def _proposal_threshold() -> uint256:
-    threshold_bps: uint256 = (self._settings >> THRESHOLD_SHIFT) & MASK_16
+    threshold_bps: uint256 = self._threshold_bps(self._settings)
     # Rounded down, as in `propose`.
     return staticcall token.getPastTotalSupply(block.timestamp - 1) * threshold_bps // BPS
 
@@ -1034,9 +1094,9 @@ def _quorum(timepoint: uint256) -> uint256:
 def _quorum_numerator_at(timepoint: uint256) -> uint256:
     settings: uint256 = self._settings
     # Fast path (as OZ): the latest checkpoint, cached in `_settings`, is at or before the timepoint.
-    if settings >> QTIME_SHIFT <= timepoint:
-        return (settings >> QNUM_SHIFT) & MASK_48
-    count: uint256 = (settings >> QCOUNT_SHIFT) & MASK_16
+    if self._latest_numerator_time(settings) <= timepoint:
+        return self._latest_numerator(settings)
+    count: uint256 = self._quorum_count(settings)
     # Binary search for the last checkpoint at or before `timepoint`. Loop bound: 16
     # halvings cover the at most 2**16 checkpoints `_settings` can count.
     low: uint256 = 0
@@ -1045,47 +1105,47 @@ def _quorum_numerator_at(timepoint: uint256) -> uint256:
         if low >= high:
             break
         mid: uint256 = (low + high) // 2
-        if self._quorum_history[mid] & MASK_48 > timepoint:
+        if self._checkpoint_time(self._quorum_history[mid]) > timepoint:
             high = mid
         else:
             low = mid + 1
     if high == 0:
         # Before the first checkpoint (deployment): use the first numerator.
-        return self._quorum_history[0] >> 48
-    return self._quorum_history[high - 1] >> 48
+        return self._checkpoint_numerator(self._quorum_history[0])
+    return self._checkpoint_numerator(self._quorum_history[high - 1])
 
 
 @internal
 def _set_voting_delay(new_delay: uint256):
     assert new_delay <= MASK_48, "governor: voting delay too large"
-    old: uint256 = self._settings & MASK_48
-    self._settings = (self._settings & ~MASK_48) | new_delay
-    log VotingDelaySet(oldVotingDelay=old, newVotingDelay=new_delay)
+    old: uint256 = self._voting_delay(self._settings)
+    self._settings = self._with_field(self._settings, DELAY_SHIFT, MASK_48, new_delay)
+    log IClubGovernor.VotingDelaySet(oldVotingDelay=old, newVotingDelay=new_delay)
 
 
 @internal
 def _set_voting_period(new_period: uint256):
     assert new_period != 0, "governor: zero voting period"
     assert new_period <= MASK_32, "governor: voting period too large"
-    old: uint256 = (self._settings >> PERIOD_SHIFT) & MASK_32
-    self._settings = (self._settings & ~(MASK_32 << PERIOD_SHIFT)) | (new_period << PERIOD_SHIFT)
-    log VotingPeriodSet(oldVotingPeriod=old, newVotingPeriod=new_period)
+    old: uint256 = self._voting_period(self._settings)
+    self._settings = self._with_field(self._settings, PERIOD_SHIFT, MASK_32, new_period)
+    log IClubGovernor.VotingPeriodSet(oldVotingPeriod=old, newVotingPeriod=new_period)
 
 
 @internal
 def _set_proposal_threshold_bps(new_bps: uint256):
     assert new_bps <= BPS, "governor: threshold above 100%"
-    old: uint256 = (self._settings >> THRESHOLD_SHIFT) & MASK_16
-    self._settings = (self._settings & ~(MASK_16 << THRESHOLD_SHIFT)) | (new_bps << THRESHOLD_SHIFT)
-    log ProposalThresholdBpsSet(oldProposalThresholdBps=old, newProposalThresholdBps=new_bps)
+    old: uint256 = self._threshold_bps(self._settings)
+    self._settings = self._with_field(self._settings, THRESHOLD_SHIFT, MASK_16, new_bps)
+    log IClubGovernor.ProposalThresholdBpsSet(oldProposalThresholdBps=old, newProposalThresholdBps=new_bps)
 
 
 @internal
 def _set_late_quorum_vote_extension(new_extension: uint256):
     assert new_extension <= MASK_48, "governor: extension too large"
-    old: uint256 = (self._settings >> EXTENSION_SHIFT) & MASK_48
-    self._settings = (self._settings & ~(MASK_48 << EXTENSION_SHIFT)) | (new_extension << EXTENSION_SHIFT)
-    log LateQuorumVoteExtensionSet(
+    old: uint256 = self._extension(self._settings)
+    self._settings = self._with_field(self._settings, EXTENSION_SHIFT, MASK_48, new_extension)
+    log IClubGovernor.LateQuorumVoteExtensionSet(
         oldVoteExtension=convert(old, uint64), newVoteExtension=convert(new_extension, uint64)
     )
 
@@ -1094,27 +1154,21 @@ def _set_late_quorum_vote_extension(new_extension: uint256):
 def _update_quorum_numerator(new_numerator: uint256):
     assert new_numerator <= quorumDenominator, "governor: quorum numerator above denominator"
     settings: uint256 = self._settings
-    count: uint256 = (settings >> QCOUNT_SHIFT) & MASK_16
+    count: uint256 = self._quorum_count(settings)
     old: uint256 = 0
     if count != 0:
         latest: uint256 = self._quorum_history[count - 1]
-        old = latest >> 48
-        if latest & MASK_48 == block.timestamp:
+        old = self._checkpoint_numerator(latest)
+        if self._checkpoint_time(latest) == block.timestamp:
             # Same timepoint: overwrite, as OZ's checkpoint push does.
-            self._quorum_history[count - 1] = block.timestamp | (new_numerator << 48)
-            self._settings = (settings & ~(MASK_48 << QNUM_SHIFT)) | (new_numerator << QNUM_SHIFT)
-            log QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
+            self._quorum_history[count - 1] = self._pack_checkpoint(block.timestamp, new_numerator)
+            self._settings = self._with_field(settings, QNUM_SHIFT, MASK_48, new_numerator)
+            log IClubGovernor.QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
             return
     assert count < MASK_16, "governor: too many quorum changes"
-    self._quorum_history[count] = block.timestamp | (new_numerator << 48)
-    # Keep the low 144 bits (delay, period, extension, threshold); write count, numerator, time.
-    self._settings = (
-        (settings & ((1 << QCOUNT_SHIFT) - 1))
-        | ((count + 1) << QCOUNT_SHIFT)
-        | (new_numerator << QNUM_SHIFT)
-        | (block.timestamp << QTIME_SHIFT)
-    )
-    log QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
+    self._quorum_history[count] = self._pack_checkpoint(block.timestamp, new_numerator)
+    self._settings = self._with_quorum_cache(settings, count + 1, new_numerator, block.timestamp)
+    log IClubGovernor.QuorumNumeratorUpdated(oldQuorumNumerator=old, newQuorumNumerator=new_numerator)
 
 
 @internal
@@ -1140,3 +1194,186 @@ def _is_valid_suffix_for_proposer(proposer: address, tail: Bytes[52]) -> bool:
             return True
         value = (value << 4) | digit
     return convert(convert(value, uint160), address) == proposer
+
+
+# PACKED WORDS #
+# Named accessors for the bit layouts declared with the constants; nothing else in this
+# file shifts or masks a packed word.
+
+
+@internal
+@pure
+def _with_field(word: uint256, offset: uint256, mask: uint256, field: uint256) -> uint256:
+    # `field` must fit in `mask` (the setters check it).
+    return (word & ~(mask << offset)) | (field << offset)
+
+
+@internal
+@pure
+def _pack_core(proposer: address, snapshot: uint256, deadline: uint256) -> uint256:
+    return convert(convert(proposer, uint160), uint256) | (snapshot << SNAPSHOT_SHIFT) | (deadline << DEADLINE_SHIFT)
+
+
+@internal
+@pure
+def _low_address(word: uint256) -> address:
+    # The address packed in the low 160 bits of `_core` (proposer) or `_guardian`.
+    return convert(convert(word & convert(max_value(uint160), uint256), uint160), address)
+
+
+@internal
+@pure
+def _proposer(core: uint256) -> address:
+    return self._low_address(core)
+
+
+@internal
+@pure
+def _snapshot(core: uint256) -> uint256:
+    return (core >> SNAPSHOT_SHIFT) & MASK_48
+
+
+@internal
+@pure
+def _deadline(core: uint256) -> uint256:
+    return core >> DEADLINE_SHIFT
+
+
+@internal
+@pure
+def _with_deadline(core: uint256, deadline: uint256) -> uint256:
+    return (core & ((1 << DEADLINE_SHIFT) - 1)) | (deadline << DEADLINE_SHIFT)
+
+
+@internal
+@pure
+def _for_votes(tally: uint256) -> uint256:
+    return tally & MASK_96
+
+
+@internal
+@pure
+def _against_votes(tally: uint256) -> uint256:
+    return (tally >> AGAINST_SHIFT) & MASK_96
+
+
+@internal
+@pure
+def _add_against(tally: uint256, weight: uint256) -> uint256:
+    # Cannot carry into the eta: the sum of all votes is at most the capped supply (< 2**96).
+    return tally + (weight << AGAINST_SHIFT)
+
+
+@internal
+@pure
+def _eta(tally: uint256) -> uint256:
+    return (tally >> ETA_SHIFT) & MASK_48
+
+
+@internal
+@pure
+def _with_eta(tally: uint256, eta: uint256) -> uint256:
+    # Only called once, on a tally whose eta is still zero.
+    return tally | (eta << ETA_SHIFT)
+
+
+@internal
+@pure
+def _flags(tally: uint256) -> uint256:
+    return tally >> FLAGS_SHIFT
+
+
+@internal
+@pure
+def _with_flag(tally: uint256, flag: uint256) -> uint256:
+    return tally | (flag << FLAGS_SHIFT)
+
+
+@internal
+@pure
+def _voting_delay(settings: uint256) -> uint256:
+    return (settings >> DELAY_SHIFT) & MASK_48
+
+
+@internal
+@pure
+def _voting_period(settings: uint256) -> uint256:
+    return (settings >> PERIOD_SHIFT) & MASK_32
+
+
+@internal
+@pure
+def _extension(settings: uint256) -> uint256:
+    return (settings >> EXTENSION_SHIFT) & MASK_48
+
+
+@internal
+@pure
+def _threshold_bps(settings: uint256) -> uint256:
+    return (settings >> THRESHOLD_SHIFT) & MASK_16
+
+
+@internal
+@pure
+def _quorum_count(settings: uint256) -> uint256:
+    return (settings >> QCOUNT_SHIFT) & MASK_16
+
+
+@internal
+@pure
+def _latest_numerator(settings: uint256) -> uint256:
+    return (settings >> QNUM_SHIFT) & MASK_48
+
+
+@internal
+@pure
+def _latest_numerator_time(settings: uint256) -> uint256:
+    return settings >> QTIME_SHIFT
+
+
+@internal
+@pure
+def _with_quorum_cache(settings: uint256, count: uint256, numerator: uint256, timepoint: uint256) -> uint256:
+    # Keeps the low 144 bits (delay, period, extension, threshold); writes count, numerator, time.
+    return (
+        (settings & ((1 << QCOUNT_SHIFT) - 1))
+        | (count << QCOUNT_SHIFT)
+        | (numerator << QNUM_SHIFT)
+        | (timepoint << QTIME_SHIFT)
+    )
+
+
+@internal
+@pure
+def _pack_checkpoint(timepoint: uint256, numerator: uint256) -> uint256:
+    return timepoint | (numerator << CHECKPOINT_NUMERATOR_SHIFT)
+
+
+@internal
+@pure
+def _checkpoint_time(checkpoint: uint256) -> uint256:
+    return checkpoint & MASK_48
+
+
+@internal
+@pure
+def _checkpoint_numerator(checkpoint: uint256) -> uint256:
+    return checkpoint >> CHECKPOINT_NUMERATOR_SHIFT
+
+
+@internal
+@pure
+def _pack_guardian(guardian: address, term_end: uint256) -> uint256:
+    return convert(convert(guardian, uint160), uint256) | (term_end << GUARDIAN_TERM_SHIFT)
+
+
+@internal
+@pure
+def _guardian_address(word: uint256) -> address:
+    return self._low_address(word)
+
+
+@internal
+@pure
+def _guardian_term_end(word: uint256) -> uint256:
+    return word >> GUARDIAN_TERM_SHIFT

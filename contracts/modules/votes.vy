@@ -38,7 +38,7 @@
 """
 
 
-from ethereum.ercs import IERC20
+from interfaces import IClubToken
 
 
 # @dev Account slot layout (see above).
@@ -78,12 +78,8 @@ _state: HashMap[address, uint256]
 _history: HashMap[address, HashMap[uint256, uint256]]
 
 
-# @dev Emitted when a delegatee's voting power changes (OpenZeppelin's exact
-# signature, so governance indexers read it unchanged). Units: token wei.
-event DelegateVotesChanged:
-    delegate: indexed(address)
-    previousVotes: uint256
-    newVotes: uint256
+# @dev Events: `Transfer` and `DelegateVotesChanged` are declared once, in
+# interfaces/IClubToken.vyi (the token's ABI), and logged as `IClubToken.<Event>`.
 
 
 @deploy
@@ -103,6 +99,7 @@ def __init__():
 def clock() -> uint48:
     """
     @notice ERC-6372: the current timepoint, the block timestamp.
+    @return uint48 The timepoint.
     """
     return convert(block.timestamp, uint48)
 
@@ -112,6 +109,7 @@ def clock() -> uint48:
 def CLOCK_MODE() -> String[14]:
     """
     @notice ERC-6372: votes are checkpointed by timestamp.
+    @return String "mode=timestamp".
     """
     return "mode=timestamp"
 
@@ -121,6 +119,8 @@ def CLOCK_MODE() -> String[14]:
 def getVotes(account: address) -> uint256:
     """
     @notice Current voting power of `account` (tokens delegated to it), in wei.
+    @param account The delegate.
+    @return uint256 Its votes (wei).
     """
     if account == empty(address):
         return 0
@@ -133,6 +133,9 @@ def getPastVotes(account: address, timepoint: uint256) -> uint256:
     """
     @notice Voting power of `account` at the end of `timepoint` (a past timestamp).
     @dev Reverts for the current or a future timepoint, as ERC-5805 requires.
+    @param account The delegate.
+    @param timepoint A past timestamp.
+    @return uint256 Its votes then (wei).
     """
     assert timepoint < block.timestamp, "votes: future lookup"
     if account == empty(address):
@@ -146,6 +149,8 @@ def getPastTotalSupply(timepoint: uint256) -> uint256:
     """
     @notice Total supply at the end of `timepoint` (a past timestamp), in wei.
     @dev Reverts for the current or a future timepoint.
+    @param timepoint A past timestamp.
+    @return uint256 The supply then (wei).
     """
     assert timepoint < block.timestamp, "votes: future lookup"
     return self._lookup(empty(address), self._state[empty(address)], timepoint)
@@ -156,6 +161,8 @@ def getPastTotalSupply(timepoint: uint256) -> uint256:
 def numCheckpoints(account: address) -> uint32:
     """
     @notice Number of vote checkpoints of `account` (OpenZeppelin ERC20Votes view).
+    @param account The delegate.
+    @return uint32 Its checkpoint count.
     """
     if account == empty(address):
         return 0
@@ -167,6 +174,9 @@ def numCheckpoints(account: address) -> uint32:
 def checkpoints(account: address, pos: uint32) -> Checkpoint:
     """
     @notice The `pos`-th vote checkpoint of `account`, oldest first (OpenZeppelin view).
+    @param account The delegate.
+    @param pos Index, 0 = oldest (below `numCheckpoints`).
+    @return Checkpoint Its timepoint and votes (wei).
     """
     state: uint256 = 0
     if account != empty(address):
@@ -230,7 +240,7 @@ def _move_balance(owner: address, to: address, amount: uint256) -> bool:
     dst: uint256 = self._accounts[to]
     # balance(to) + amount <= supply < 2**90: no carry out of the balance bits.
     self._accounts[to] = unsafe_add(dst, amount)
-    log IERC20.Transfer(sender=owner, receiver=to, value=amount)
+    log IClubToken.Transfer(sender=owner, receiver=to, value=amount)
     if (src | dst) >> _BALANCE_BITS == 0:
         # Neither side delegates (nothing above the balance bits): no votes move.
         return True
@@ -247,7 +257,7 @@ def _mint_balance(owner: address, amount: uint256):
     self._write(empty(address), amount, True)
     account: uint256 = self._accounts[owner]
     self._accounts[owner] = unsafe_add(account, amount)
-    log IERC20.Transfer(sender=empty(address), receiver=owner, value=amount)
+    log IClubToken.Transfer(sender=empty(address), receiver=owner, value=amount)
     self._move_voting_power(empty(address), self._delegate_in(owner, account), amount)
 
 
@@ -262,7 +272,7 @@ def _burn_balance(owner: address, amount: uint256) -> bool:
         return False
     self._accounts[owner] = unsafe_sub(account, amount)
     self._write(empty(address), amount, False)
-    log IERC20.Transfer(sender=owner, receiver=empty(address), value=amount)
+    log IClubToken.Transfer(sender=owner, receiver=empty(address), value=amount)
     self._move_voting_power(self._delegate_in(owner, account), empty(address), amount)
     return True
 
@@ -423,9 +433,9 @@ def _move_voting_power(src: address, dst: address, amount: uint256):
         old: uint256 = 0
         new: uint256 = 0
         old, new = self._write(src, amount, False)
-        log DelegateVotesChanged(delegate=src, previousVotes=old, newVotes=new)
+        log IClubToken.DelegateVotesChanged(delegate=src, previousVotes=old, newVotes=new)
     if dst != empty(address):
         old: uint256 = 0
         new: uint256 = 0
         old, new = self._write(dst, amount, True)
-        log DelegateVotesChanged(delegate=dst, previousVotes=old, newVotes=new)
+        log IClubToken.DelegateVotesChanged(delegate=dst, previousVotes=old, newVotes=new)

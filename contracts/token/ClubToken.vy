@@ -118,11 +118,9 @@ allowance: public(HashMap[address, HashMap[address, uint256]])
 nonces: public(HashMap[address, uint256])
 
 
-# @dev Emitted when `delegator` changes its delegate (OpenZeppelin's signature).
-event DelegateChanged:
-    delegator: indexed(address)
-    fromDelegate: indexed(address)
-    toDelegate: indexed(address)
+# EVENTS #
+# Declared once, in interfaces/IClubToken.vyi (Transfer, Approval, DelegateChanged,
+# DelegateVotesChanged: the ABI this token emits), and logged as `IClubToken.<Event>`.
 
 
 @deploy
@@ -163,6 +161,7 @@ def __init__(
 def totalSupply() -> uint256:
     """
     @notice Tokens in existence, in wei.
+    @return uint256 The total supply (wei).
     """
     return votes._total_supply()
 
@@ -173,6 +172,8 @@ def totalSupply() -> uint256:
 def balanceOf(account: address) -> uint256:
     """
     @notice Balance of `account`, in wei.
+    @param account The holder.
+    @return uint256 Its balance (wei).
     """
     return votes._balance_of(account)
 
@@ -182,6 +183,9 @@ def balanceOf(account: address) -> uint256:
 def transfer(to: address, amount: uint256) -> bool:
     """
     @notice Moves `amount` from the caller to `to`; votes follow the delegates.
+    @param to The receiver (not the zero address).
+    @param amount Wei to move.
+    @return bool True (failures revert).
     """
     self._transfer(msg.sender, to, amount)
     return True
@@ -193,6 +197,10 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
     """
     @notice Moves `amount` from `owner` to `to` using the caller's allowance.
     @dev An allowance of max uint256 is infinite and is not decreased.
+    @param owner The holder whose tokens move.
+    @param to The receiver (not the zero address).
+    @param amount Wei to move.
+    @return bool True (failures revert).
     """
     self._spend_allowance(owner, msg.sender, amount)
     self._transfer(owner, to, amount)
@@ -204,6 +212,9 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
 def approve(spender: address, amount: uint256) -> bool:
     """
     @notice Lets `spender` move up to `amount` of the caller's tokens.
+    @param spender Who may spend (not the zero address).
+    @param amount Allowance in wei (replaces the old one; max uint256 = infinite).
+    @return bool True (failures revert).
     """
     self._approve(msg.sender, spender, amount)
     return True
@@ -216,6 +227,13 @@ def permit(owner: address, spender: address, amount: uint256, deadline: uint256,
             signature. Owners that are contracts are checked with EIP-1271.
     @dev The EOA path costs exactly one `ecrecover`; the EIP-1271 call is only
          tried when ECDSA does not yield `owner`.
+    @param owner The signer whose allowance is set.
+    @param spender Who may spend.
+    @param amount Allowance in wei.
+    @param deadline Last timestamp at which the signature is valid.
+    @param v Signature recovery id (27 or 28).
+    @param r Signature r.
+    @param s Signature s (at most secp256k1n / 2).
     """
     assert block.timestamp <= deadline, "erc20: expired deadline"
     current_nonce: uint256 = self.nonces[owner]
@@ -231,6 +249,7 @@ def permit(owner: address, spender: address, amount: uint256, deadline: uint256,
 def DOMAIN_SEPARATOR() -> bytes32:
     """
     @notice EIP-712 domain separator of this token on the current chain.
+    @return bytes32 The separator.
     """
     return eip712_domain_separator._domain_separator_v4()
 
@@ -242,6 +261,8 @@ def DOMAIN_SEPARATOR() -> bytes32:
 def mint(owner: address, amount: uint256):
     """
     @notice Creates `amount` tokens for `owner`. Only MINTER_ROLE; never above the cap.
+    @param owner The receiver (not the zero address).
+    @param amount Wei to create.
     """
     access_control._check_role(MINTER_ROLE, msg.sender)
     assert owner != empty(address), "erc20: mint to the zero address"
@@ -253,6 +274,7 @@ def mint(owner: address, amount: uint256):
 def burn(amount: uint256):
     """
     @notice Destroys `amount` of the caller's tokens (fee sinks, slashing).
+    @param amount Wei to destroy.
     """
     self._burn(msg.sender, amount)
 
@@ -261,6 +283,8 @@ def burn(amount: uint256):
 def burnFrom(owner: address, amount: uint256):
     """
     @notice Destroys `amount` of `owner`'s tokens using the caller's allowance.
+    @param owner The holder whose tokens are destroyed.
+    @param amount Wei to destroy.
     """
     self._spend_allowance(owner, msg.sender, amount)
     self._burn(owner, amount)
@@ -274,6 +298,8 @@ def burnFrom(owner: address, amount: uint256):
 def delegates(account: address) -> address:
     """
     @notice The address `account`'s votes count for (zero: not counted).
+    @param account The holder.
+    @return address Its delegate.
     """
     return votes._delegate_of(account)
 
@@ -284,6 +310,7 @@ def delegate(delegatee: address):
     """
     @notice Makes the caller's balance count as votes of `delegatee`
             (the caller itself to vote directly; zero address to stop counting).
+    @param delegatee The new delegate.
     """
     self._delegate(msg.sender, delegatee)
 
@@ -292,6 +319,12 @@ def delegate(delegatee: address):
 def delegateBySig(delegatee: address, nonce: uint256, expiry: uint256, v: uint8, r: bytes32, s: bytes32):
     """
     @notice ERC-5805 delegation by an EIP-712 signature of the delegator.
+    @param delegatee The new delegate of the signer.
+    @param nonce The signer's current nonce (shared with `permit`).
+    @param expiry Last timestamp at which the signature is valid.
+    @param v Signature recovery id (27 or 28).
+    @param r Signature r.
+    @param s Signature s.
     """
     assert block.timestamp <= expiry, "votes: signature expired"
     struct_hash: bytes32 = keccak256(abi_encode(_DELEGATION_TYPE_HASH, delegatee, nonce, expiry))
@@ -327,7 +360,7 @@ def _approve(owner: address, spender: address, amount: uint256):
     assert owner != empty(address), "erc20: approve from the zero address"
     assert spender != empty(address), "erc20: approve to the zero address"
     self.allowance[owner][spender] = amount
-    log IERC20.Approval(owner=owner, spender=spender, value=amount)
+    log IClubToken.Approval(owner=owner, spender=spender, value=amount)
 
 
 @internal
@@ -341,7 +374,7 @@ def _spend_allowance(owner: address, spender: address, amount: uint256):
 @internal
 def _delegate(account: address, delegatee: address):
     old: address = votes._delegate_of(account)
-    log DelegateChanged(delegator=account, fromDelegate=old, toDelegate=delegatee)
+    log IClubToken.DelegateChanged(delegator=account, fromDelegate=old, toDelegate=delegatee)
     votes._set_delegate(account, delegatee)
 
 

@@ -122,40 +122,8 @@ _weights: DynArray[uint256, MAX_RECEIVERS]
 
 
 # EVENTS #
-
-# @dev Epochs `first_epoch` .. `first_epoch + epochs - 1` were settled: `amount` wei
-# minted in total, of which `tip` wei went to `caller`.
-event Emitted:
-    caller: indexed(address)
-    first_epoch: uint256
-    epochs: uint256
-    amount: uint256
-    tip: uint256
-
-# @dev `amount` wei of an emission went to `receiver` (one event per receiver paid).
-event Distributed:
-    receiver: indexed(address)
-    amount: uint256
-
-# @dev The rate per epoch (1e18 = 100 %) changed; the schedule is re-anchored.
-event RateChanged:
-    old_rate: uint256
-    new_rate: uint256
-
-# @dev The keeper tip per epoch (wei) changed.
-event TipChanged:
-    old_tip: uint256
-    new_tip: uint256
-
-# @dev The epoch length (s) changed; the already scheduled next epoch keeps its time.
-event EpochSecondsChanged:
-    old_epoch_seconds: uint256
-    new_epoch_seconds: uint256
-
-# @dev The receivers and their weights (bps) were replaced.
-event ReceiversChanged:
-    receivers: DynArray[address, 8]
-    weights: DynArray[uint256, 8]
+# Declared once, in interfaces/IEmission.vyi (the ABI this contract emits), and logged as
+# `log IEmission.<Event>(...)`.
 
 
 @deploy
@@ -303,7 +271,7 @@ def set_rate(new_rate: uint256):
     self._advance(msg.sender)
     self.anchor_epoch = self.epochs_minted
     self.anchor_emitted = self.emitted
-    log RateChanged(old_rate=self.rate_per_epoch, new_rate=new_rate)
+    log IEmission.RateChanged(old_rate=self.rate_per_epoch, new_rate=new_rate)
     self.rate_per_epoch = new_rate
 
 
@@ -317,7 +285,7 @@ def set_tip(new_tip: uint256):
     access_control._check_role(PARAMETER_ROLE, msg.sender)
     self._check_tip(new_tip)
     self._advance(msg.sender)
-    log TipChanged(old_tip=self.tip, new_tip=new_tip)
+    log IEmission.TipChanged(old_tip=self.tip, new_tip=new_tip)
     self.tip = new_tip
 
 
@@ -333,7 +301,7 @@ def set_epoch_seconds(new_epoch_seconds: uint256):
     access_control._check_role(PARAMETER_ROLE, msg.sender)
     self._check_epoch_seconds(new_epoch_seconds)
     self._advance(msg.sender)
-    log EpochSecondsChanged(old_epoch_seconds=self.epoch_seconds, new_epoch_seconds=new_epoch_seconds)
+    log IEmission.EpochSecondsChanged(old_epoch_seconds=self.epoch_seconds, new_epoch_seconds=new_epoch_seconds)
     self.epoch_seconds = new_epoch_seconds
 
 
@@ -352,7 +320,7 @@ def set_receivers(
     self._advance(msg.sender)
     self._receivers = new_receivers
     self._weights = new_weights
-    log ReceiversChanged(receivers=new_receivers, weights=new_weights)
+    log IEmission.ReceiversChanged(receivers=new_receivers, weights=new_weights)
 
 
 # INTERNAL #
@@ -394,9 +362,9 @@ def _advance(caller: address) -> uint256:
             paid += share
             if share != 0:
                 extcall IClubToken(token).mint(self._receivers[i], share)
-                log Distributed(receiver=self._receivers[i], amount=share)
+                log IEmission.Distributed(receiver=self._receivers[i], amount=share)
 
-    log Emitted(caller=caller, first_epoch=first_epoch, epochs=n, amount=amount, tip=tip_paid)
+    log IEmission.Emitted(caller=caller, first_epoch=first_epoch, epochs=n, amount=amount, tip=tip_paid)
     return amount
 
 

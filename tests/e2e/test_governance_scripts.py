@@ -17,7 +17,7 @@ from web3 import Web3
 
 from clubchat.chain import load_manifest
 from clubchat.chain.anvil import Anvil
-from clubchat.governance.proposals import travel
+from clubchat.governance.proposals import find_proposal, travel
 from clubchat.params import WAD
 from tests.utils.ape_cli import ApeChain, ape_run, deployed_anvil
 
@@ -58,6 +58,11 @@ def test_full_lifecycle(chain: tuple[Anvil, Web3, Path]) -> None:
     pid_hex = next(line.split()[-1] for line in text.splitlines() if line.startswith("proposal id:"))
     pid = int(pid_hex, 16)
     assert gov.functions.state(pid).call() == 0  # Pending
+    # Restricted to its proposer by default (nobody can copy it first and cancel it).
+    record = find_proposal(w3, manifest, pid)
+    assert record.spec.restricted_to == record.proposer
+    assert record.spec.description.startswith("Lower the keeper tip to 5 CLUB\n\n#proposer=0x")
+    assert f"only {record.proposer} can create this proposal" in text
 
     # Too early to vote: a clear one-sentence error, nothing sent.
     early = ape_gov(chain, "vote", pid_hex, "for", "--account", "TEST::1", ok=False)

@@ -7,9 +7,16 @@ voting period, late-quorum extension, timelock delay and grace period, or straig
 (or one second past) a proposal's next boundary: snapshot, deadline, eta, end of grace. Every call that the
 model says must fail is expected to revert with the model's reason.
 
+Votes are also cast inside a proposal's last late-quorum window (`vote_late`), and the holders
+can take the lead from each other (the rival outweighs the whale, whale + mid outweigh the
+rival), so outcome flips at the last second happen.
+
 Invariants after every step, for every proposal: `state` (all eight OZ states),
 `proposalVotes`, `proposalDeadline` (late-quorum extensions included) and `proposalEta`
-equal the model; the Emission tip equals the value of the last executed proposal.
+equal the model; every vote that turned the outcome (passing = For > Against and For +
+Abstain >= quorum), wherever it was cast, left the deadline at least one extension after
+it, so the other side always had time to answer; the Emission tip equals the value of the
+last executed proposal.
 """
 
 from __future__ import annotations
@@ -51,7 +58,8 @@ from tests.utils.governance import (
 pytestmark = pytest.mark.filterwarnings("ignore:casted bytecode does not match compiled bytecode:UserWarning")
 
 DAY = 86_400
-HOLDINGS = {"whale": 30_000_000, "mid": 10_000_000, "small": 1_000_000, "dust": 500_000}  # whole CLUB
+# whole CLUB; quorum is 24 M (4 % of 600 M)
+HOLDINGS = {"whale": 30_000_000, "rival": 35_000_000, "mid": 10_000_000, "small": 1_000_000, "dust": 500_000}
 STEPS = [1, 3_600, DAY - 1, DAY, 2 * DAY, 5 * DAY, 15 * DAY]
 
 
@@ -66,7 +74,7 @@ class ModelProposal:
     for_: int = 0
     abstain: int = 0
     voted: set[str] = field(default_factory=set)
-    extended: bool = False
+    last_flip: int = 0  # time of the last vote that turned the outcome (0: none)
     eta: int = 0
     canceled: bool = False
     executed: bool = False
@@ -82,6 +90,8 @@ class GovernorMachine(RuleBasedStateMachine):
     weights: dict[str, int] = {}
     # Every state the invariant saw over the whole run (the test checks the machine got far).
     seen: set[int] = set()
+    # Outcome flips cast inside the last extension window, over the whole run.
+    late_flips: int = 0
 
     def __init__(self) -> None:
         super().__init__()
@@ -119,9 +129,12 @@ class GovernorMachine(RuleBasedStateMachine):
             return PENDING
         if now <= m.deadline:
             return ACTIVE
-        if m.for_ <= m.against or m.for_ + m.abstain < self.quorum:
+        if not self.passes(m):
             return DEFEATED
-        return SUCCEEDED
+        return EXPIRED if now > m.deadline + self.grace else SUCCEEDED
+
+    def passes(self, m: ModelProposal) -> bool:
+        return m.for_ > m.against and m.for_ + m.abstain >= self.quorum
 
     # -- rules ------------------------------------------------------------------
 
@@ -172,16 +185,33 @@ class GovernorMachine(RuleBasedStateMachine):
             weight = self.weights[voter]
             assert self.gov.castVote(pid, support) == weight
         m.voted.add(voter)
+        before = self.passes(m)
         if support == AGAINST:
             m.against += weight
         elif support == FOR:
             m.for_ += weight
         else:
             m.abstain += weight
-        passing = m.for_ > m.against and m.for_ + m.abstain >= self.quorum
-        if support != AGAINST and not m.extended and passing:
-            m.extended = True
-            m.deadline = max(m.deadline, _now() + self.extension)
+        now = _now()
+        if self.passes(m) != before:
+            m.last_flip = now
+            if now + self.extension > m.deadline:
+                GovernorMachine.late_flips += 1
+                m.deadline = now + self.extension
+
+    @precondition(lambda self: self.proposals)
+    @rule(
+        data=st.data(),
+        who=st.sampled_from(list(HOLDINGS)),
+        support=st.sampled_from([AGAINST, FOR, ABSTAIN]),
+        seconds_left=st.sampled_from([0, 1, 60, 3_600]),
+    )
+    def vote_late(self, data: st.DataObject, who: str, support: int, seconds_left: int) -> None:
+        """Vote `seconds_left` before an Active proposal's deadline (inside the extension window)."""
+        m = data.draw(st.sampled_from(self.proposals))
+        if self.state(m) == ACTIVE and _now() < m.deadline - seconds_left:
+            boa.env.time_travel(seconds=m.deadline - seconds_left - _now())
+        self._vote(m, who, support)
 
     @precondition(lambda self: self.proposals)
     @rule(data=st.data())
@@ -287,6 +317,9 @@ class GovernorMachine(RuleBasedStateMachine):
             assert self.gov.proposalSnapshot(pid) == m.snapshot
             assert self.gov.proposalEta(pid) == m.eta
             assert self.gov.proposalProposer(pid) == m.proposer
+            # Finding 4's class: a flip always leaves the other side at least the extension.
+            if m.last_flip:
+                assert self.gov.proposalDeadline(pid) >= m.last_flip + self.extension
             for who, addr in self.holders.items():
                 assert self.gov.hasVoted(pid, addr) == (addr in m.voted), who
 
@@ -305,6 +338,7 @@ def test_governor_machine(protocol: Any) -> None:
     GovernorMachine.holders = holders
     GovernorMachine.weights = {holders[n]: a * WAD for n, a in HOLDINGS.items()}
     GovernorMachine.seen = set()
+    GovernorMachine.late_flips = 0
     # A lifecycle takes about eight steps; leave room for detours (at least 50 steps per run).
     profile = settings.default
     run_state_machine_as_test(
@@ -312,3 +346,5 @@ def test_governor_machine(protocol: Any) -> None:
     )
     # The run must get through the whole lifecycle, not only create and fail proposals.
     assert {ACTIVE, SUCCEEDED, QUEUED, EXECUTED} <= GovernorMachine.seen, sorted(GovernorMachine.seen)
+    # ... and must have exercised late flips (finding 4's class), not only quiet votes.
+    assert GovernorMachine.late_flips > 0

@@ -6,21 +6,10 @@ import boa
 import pytest
 from eth_utils import keccak
 
-from clubchat.chain.manifest import ContractRecord, Manifest
 from clubchat.governance import actions as act
 from clubchat.governance.proposals import GovernanceError, ProposalSpec, Support
 from clubchat.governance.simulate import Check, derived_checks
 from tests.utils.governance import FOR, Proposal, pass_and_queue
-
-
-@pytest.fixture(scope="module")
-def manifest(protocol) -> Manifest:
-    contracts = {
-        name: ContractRecord(str(c.address), c.abi, 0)
-        for name, c in protocol.contracts.items()
-        if hasattr(c, "abi")
-    }
-    return Manifest("test", 1, 0, contracts, {}, str(protocol["ClubToken"].address), protocol.treasury, 0)
 
 
 def test_call_encodes_with_abi_types(manifest, emission):

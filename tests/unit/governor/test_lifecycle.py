@@ -130,6 +130,26 @@ def test_queued_proposal_expires(governor, timelock, emission, voters, params):
     propose(governor, voters["carol"], set_tip_proposal(emission, 1, "retry"))
 
 
+def test_unqueued_success_expires_after_grace(governor, emission, voters, params):
+    """An unqueued Succeeded proposal expires GRACE_PERIOD after its deadline; it then stops blocking."""
+    grace = params.governance.grace_period_seconds
+    assert governor.GRACE_PERIOD() == grace
+    p = set_tip_proposal(emission, NEW_TIP)
+    pid = propose(governor, voters["carol"], p)
+    to_active(governor, pid)
+    vote(governor, voters["alice"], pid, FOR)
+    deadline = governor.proposalDeadline(pid)
+    boa.env.time_travel(seconds=deadline + grace - boa.env.evm.patch.timestamp)
+    assert governor.state(pid) == SUCCEEDED  # last second it can be queued
+    with boa.reverts("governor: proposer has a live proposal"):
+        propose(governor, voters["carol"], set_tip_proposal(emission, 1, "retry"))
+    boa.env.time_travel(seconds=1)
+    assert governor.state(pid) == EXPIRED
+    with boa.reverts("governor: proposal not successful"):
+        governor.queue(*p.args())
+    propose(governor, voters["carol"], set_tip_proposal(emission, 1, "retry"))
+
+
 def test_direct_timelock_execution_shows_executed(governor, timelock, emission, voters, params, non_admin):
     p = set_tip_proposal(emission, NEW_TIP)
     pid = pass_and_queue(governor, voters["carol"], [voters["alice"]], p)

@@ -18,7 +18,10 @@ from tests.utils.governance import (
     DEFEATED,
     FOR,
     SUCCEEDED,
+    WAD,
+    ZERO,
     events,
+    fund_and_delegate,
     past_deadline,
     propose,
     set_tip_proposal,
@@ -167,7 +170,7 @@ def test_late_quorum_extends_deadline(governor, emission, voters, params):
     now = boa.env.evm.patch.timestamp
     assert ev.proposalId == pid and ev.extendedDeadline == now + ext
     assert governor.proposalDeadline(pid) == now + ext
-    # Only the first passing vote extends.
+    # A later vote that keeps it passing does not extend again, even inside the window.
     boa.env.time_travel(seconds=ext - 10)
     vote(governor, voters["carol"], pid, FOR)
     assert events(governor, "ProposalExtended") == []
@@ -196,6 +199,66 @@ def test_passing_swing_after_losing_quorum_extends(governor, emission, voters, p
         governor.proposalDeadline(pid)
         == boa.env.evm.patch.timestamp + params.governance.late_quorum_extension_seconds
     )
+
+
+def _last_seconds(governor, pid: int, seconds_left: int) -> None:
+    boa.env.time_travel(seconds=governor.proposalDeadline(pid) - boa.env.evm.patch.timestamp - seconds_left)
+
+
+def test_late_flip_after_early_pass_extends(governor, emission, token, timelock, voters, params):
+    """Finding 4: an early passing vote used up the extension; a last-second flip then won unanswered."""
+    ext = params.governance.late_quorum_extension_seconds
+    opposition, ally = boa.env.generate_address("opposition"), boa.env.generate_address("ally")
+    fund_and_delegate(token, str(timelock.address), {opposition: 40_000_000 * WAD, ally: 20_000_000 * WAD})
+    pid = propose(governor, voters["carol"], set_tip_proposal(emission, 1))
+    to_active(governor, pid)
+    deadline = governor.proposalDeadline(pid)
+    vote(governor, voters["alice"], pid, FOR)  # 30 M For: passing on day one, the deadline is far away
+    assert governor.proposalDeadline(pid) == deadline
+    vote(governor, opposition, pid, AGAINST)  # 40 M Against: losing
+    _last_seconds(governor, pid, 0)
+    vote(governor, ally, pid, FOR)  # 50 M For in the last second: passing again
+    now = boa.env.evm.patch.timestamp
+    (ev,) = events(governor, "ProposalExtended")
+    assert (ev.proposalId, ev.extendedDeadline) == (pid, now + ext)
+    assert governor.proposalDeadline(pid) == now + ext
+    boa.env.time_travel(seconds=1)
+    assert governor.state(pid) == ACTIVE
+    # The other side can still answer.
+    vote(governor, voters["bob"], pid, AGAINST)
+    assert governor.proposalVotes(pid) == (50_000_000 * WAD, 50_000_000 * WAD, 0)
+
+
+def test_late_flip_to_failing_extends(governor, emission, token, timelock, voters, params):
+    """A flip the other way (a passing proposal made to fail late) also leaves the extension to answer."""
+    ext = params.governance.late_quorum_extension_seconds
+    opposition = boa.env.generate_address("opposition")
+    fund_and_delegate(token, str(timelock.address), {opposition: 40_000_000 * WAD})
+    pid = propose(governor, voters["carol"], set_tip_proposal(emission, 1))
+    to_active(governor, pid)
+    vote(governor, voters["alice"], pid, FOR)  # passing early
+    _last_seconds(governor, pid, 5)
+    vote(governor, opposition, pid, AGAINST)  # 40 M vs 30 M five seconds before the end: failing
+    now = boa.env.evm.patch.timestamp
+    (ev,) = events(governor, "ProposalExtended")
+    assert (ev.proposalId, ev.extendedDeadline) == (pid, now + ext)
+    assert governor.proposalDeadline(pid) == now + ext
+
+
+def test_late_vote_that_keeps_the_outcome_does_not_extend(governor, emission, voters, params):
+    """Inside the window, votes that do not turn the outcome leave the deadline alone."""
+    pid = propose(governor, voters["carol"], set_tip_proposal(emission, 1))
+    to_active(governor, pid)
+    deadline = governor.proposalDeadline(pid)
+    vote(governor, voters["bob"], pid, FOR)  # 10 M For, below quorum: failing
+    _last_seconds(governor, pid, 10)
+    vote(governor, voters["carol"], pid, ABSTAIN)  # 11 M of 24 M: still failing
+    assert events(governor, "ProposalExtended") == []
+    vote(governor, voters["alice"], pid, AGAINST)  # still failing
+    assert events(governor, "ProposalExtended") == []
+    assert governor.proposalDeadline(pid) == deadline
+    past_deadline(governor, pid)
+    assert governor.state(pid) == DEFEATED
 
 
 def _sign_ballot(governor, key, pid: int, support: int, nonce: int) -> bytes:
@@ -286,3 +349,16 @@ def test_cast_vote_by_sig_eip1271_wallet(governor, emission, token, timelock, vo
     assert governor.castVoteBySig(pid, AGAINST, wallet.address, signature) == 2 * 10**24
     assert governor.proposalVotes(pid) == (2 * 10**24, 0, 0)
     assert governor.nonces(wallet.address) == 1
+
+
+def test_cast_vote_by_sig_refuses_the_zero_voter(governor, emission, voters):
+    """Finding 11: voter 0 with an empty signature was counted (weight 0) and burnt nonce 0."""
+    pid = propose(governor, voters["carol"], set_tip_proposal(emission, 1))
+    to_active(governor, pid)
+    with boa.reverts("governor: zero voter"):
+        governor.castVoteBySig(pid, FOR, ZERO, b"")
+    with boa.reverts("governor: zero voter"):
+        governor.castVoteWithReasonAndParamsBySig(pid, FOR, ZERO, "r", b"", b"")
+    assert governor.nonces(ZERO) == 0
+    assert not governor.hasVoted(pid, ZERO)
+    assert governor.proposalVotes(pid) == (0, 0, 0)
