@@ -42,3 +42,15 @@ def test_no_contract_overrides_evm_version() -> None:
         if (m := _PRAGMA.search(path.read_text())) and m.group(1) != EVM_VERSION
     }
     assert overrides == {}
+
+
+def test_the_evm_version_is_defined_once() -> None:
+    """Tests, benchmarks and the deploy backends all import clubchat.deploy.backend.EVM_VERSION."""
+    definition = re.compile(r"^\s*EVM_VERSION\s*(?::[^=]+)?=", re.MULTILINE)
+    defined_in = [
+        str(path.relative_to(REPO_ROOT))
+        for folder in ("clubchat", "bench", "scripts", "tests")
+        for path in sorted((REPO_ROOT / folder).rglob("*.py"))
+        if definition.search(path.read_text())
+    ]
+    assert defined_in == ["clubchat/deploy/backend.py"]
