@@ -92,7 +92,7 @@ bench: setup
 
 # Every figure and table of whitepaper/ from the parameters file and the model (clubchat.sim).
 whitepaper: setup
-	$(BIN)/python whitepaper/build.py
+	$(BIN)/club sim whitepaper
 
 clean:
 	rm -rf .build .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-report.json
