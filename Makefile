@@ -74,8 +74,9 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy clubchat
 
+# In-process tests only: no real process (anvil, coturn, node processes: `integration`), no load test (`slow`).
 unit: setup
-	$(BIN)/pytest -q tests --ignore=tests/integration --ignore=tests/e2e
+	$(BIN)/pytest -q tests --ignore=tests/integration --ignore=tests/e2e -m "not integration and not slow"
 
 integration: setup
 	$(BIN)/pytest -q tests/integration tests/e2e
