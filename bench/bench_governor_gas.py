@@ -1,4 +1,4 @@
-"""Gas of ClubGovernor + Timelock against OpenZeppelin 5 Governor + TimelockController (issue 3's benchmark).
+"""Gas of ClubGovernor + Timelock against OpenZeppelin 5 Governor + TimelockController.
 
 Run: `.venv/bin/python bench/bench_governor_gas.py` (or `make bench`). Prints a table and writes
 bench/results/governor_gas.json and bench/results/governor_gas.md. Both governors use the settings of
@@ -69,7 +69,8 @@ HOLDINGS = {
 ACTION_VALUE = 42  # the proposal calls BenchTarget.setValue(42)
 DESCRIPTION = "Set the benchmark target's value to 42"
 
-# Figures the issue author measured for OpenZeppelin (issue 3, "Benchmark").
+# Reference figures for OpenZeppelin that the governor's specification gave (measured by its author;
+# the reports call them "issue's OZ").
 ISSUE_OZ = {"propose": 67_164, "cast_vote_first": 85_583, "queue": 146_687, "execute": 88_471}
 # Targets as multiples of the OZ figure measured here.
 TARGET_RATIO = {"propose": 1.0, "cast_vote_first": 0.85, "queue": 0.9, "execute": 1.0}

@@ -1,4 +1,4 @@
-"""Relay and call benchmarks (issue 5): forwarding throughput beside a bare websockets forwarder,
+"""Relay and call benchmarks: forwarding throughput beside a bare websockets forwarder,
 call set-up time through TURN, data-channel throughput. Figures, not assertions.
 
 1. Throughput: PAIRS sender->receiver pairs, each sender pushes MESSAGES signaling-sized envelopes as

@@ -1,6 +1,6 @@
 """Speed of the Monte Carlo engine: vectorised numpy vs a plain per-run radCAD run of the same model.
 
-Target (issue 6): 1,000 runs x 5 years at daily steps of the baseline in <= 20 s on 2 cores, and
+Target: 1,000 runs x 5 years at daily steps of the baseline in <= 20 s on 2 cores, and
 >= 20x faster than radCAD. Both sides run the identical blocks of clubchat.sim.model (a test checks
 they give identical paths). radCAD (single process, deepcopy on = its defaults) is far too slow for
 1,000 runs x 1,825 days, so it runs RADCAD_RUNS runs and its time is extrapolated linearly per run

@@ -113,7 +113,7 @@ class Comparison:
 
     @property
     def ratio_to_issue(self) -> float | None:
-        """Ours against the OZ figure the issue author measured (their chain and scenario details)."""
+        """Ours against the specification's reference OZ figure (the 'issue's OZ' column)."""
         ours = self.ours_value
         return None if ours is None or self.issue_anchor is None else ours / self.issue_anchor
 
@@ -146,7 +146,7 @@ class Report:
 
     def rows(self) -> list[dict[str, Any]]:
         """bench/results/<name>.json rows: ours against the OZ figure measured here (the anchor), plus
-        the OZ figure itself against the issue author's measurement where the issue gives one."""
+        the OZ figure itself against the specification's reference figure where it gives one."""
         out: list[dict[str, Any]] = []
         for c in self.comparisons:
             ours = c.ours_value

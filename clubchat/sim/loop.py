@@ -6,7 +6,7 @@ act on chain the way the model says they do:
 
 * a keeper calls `Emission.advance()` when an epoch is due (and earns the tip);
 * vesting beneficiaries claim from their escrows every `claim_every_days`;
-* a "payments" agent (standing in for the premium and ad-market contracts of a later issue)
+* a "payments" agent (standing in for the premium and ad-market contracts, not deployed yet)
   burns, with `ClubToken.burn`, exactly the CLUB the model burns for premium and ads in the
   replayed run (it is funded by the ecosystem allocation's claims);
 * when the deployment contains `NodeRegistry` (it does since the registry landed): one operator
