@@ -53,3 +53,32 @@ def test_the_check_sees_a_path_built_into_tests() -> None:
         find_tests_path_uses('"""See tests/sim/test_contracts_agree.py."""\nx = "DISAGREE (see tests/sim)"\n')
         == []
     )
+
+
+def _imported_modules(source: str) -> set[str]:
+    tree = ast.parse(source)
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+
+def test_only_the_ape_backend_imports_ape() -> None:
+    """Run-time code (node, client, CLIs, sim) talks to the chain through web3.py; ape is for deploying."""
+    importers = [
+        str(path.relative_to(REPO_ROOT))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if any(m == "ape" or m.startswith("ape.") for m in _imported_modules(path.read_text()))
+    ]
+    assert importers == ["clubchat/deploy/ape_backend.py"]
+
+
+def test_contracts_import_only_interfaces_modules_and_libraries() -> None:
+    """Contracts talk to each other through interfaces/; code is shared through contracts/modules/."""
+    allowed = ("interfaces", "contracts.modules", "snekmate.", "ethereum.ercs")
+    imports = re.compile(r"^(?:from\s+(\S+)\s+import|import\s+(\S+))", re.MULTILINE)
+    outside = [
+        f"{path.relative_to(REPO_ROOT)}: {module}"
+        for path in sorted((REPO_ROOT / "contracts").rglob("*.vy"))
+        for match in imports.finditer(path.read_text())
+        if not (module := match.group(1) or match.group(2)).startswith(allowed)
+    ]
+    assert outside == []
