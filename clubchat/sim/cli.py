@@ -178,8 +178,9 @@ def loop_cmd(scenario: str, epochs: int, seed: int, run_id: int, out_dir: Path) 
         table.add_column(col, justify="left" if col == "quantity" else "right")
     for k in keys:
         chain, model = float(last[f"{k}_chain"]), float(last[f"{k}_model"])
-        rel = abs(chain - model) / max(abs(chain), 1.0)
-        table.add_row(k, f"{chain / 1e18:,.4f}", f"{model / 1e18:,.4f}", f"{rel:.1e}")
+        table.add_row(
+            k, f"{chain / 1e18:,.4f}", f"{model / 1e18:,.4f}", loop.relative_difference(chain, model)
+        )
     console.print(table)
     bad = result.mismatches()
     if not result.staking_in_loop:

@@ -47,6 +47,15 @@ REL_TOL = 1e-9
 MAX_WEI_DIFF = 0
 KEYS = ("total_supply", "emitted", "vested", "node_rewards", "burned")
 STAKING_KEYS = ("stake", "rewards_operators", "rewards_delegators")
+# Relative differences below this are float64 rounding of ~1e27-wei sums, not disagreement; they are
+# printed as "< 1e-12" so that the same replay always prints the same text.
+REL_DIFF_FLOOR = 1e-12
+
+
+def relative_difference(chain: float, model_value: float) -> str:
+    """|chain - model| / |chain| as printed in tables; float noise below REL_DIFF_FLOOR is one text."""
+    rel = abs(chain - model_value) / max(abs(chain), 1.0)
+    return f"< {REL_DIFF_FLOOR:.0e}" if rel < REL_DIFF_FLOOR else f"{rel:.1e}"
 
 
 @dataclass

@@ -35,9 +35,6 @@ ATTACKS = ("gov_attack_usd", "panel_attack_usd", "relay_attack_usd")
 RESERVE_LEFT_AFTER_10Y = 0.25  # keep at least this share of the emission reserve for year ten onwards
 UNBONDING_DISPUTE_MULTIPLE = 2  # unbonding covers the dispute window this many times
 LOOP_EPOCHS = 26
-# Relative differences below this are float64 rounding of ~1e27-wei sums, not disagreement; the
-# document prints them as "< 1e-12" so that two builds give the same bytes.
-REL_DIFF_FLOOR = 1e-12
 
 
 def template(name: str) -> Template:
@@ -561,12 +558,6 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
     )
 
 
-def relative_difference(chain: float, model_value: float) -> str:
-    """|chain - model| / |chain| in the table's notation; float noise below REL_DIFF_FLOOR is one text."""
-    rel = abs(chain - model_value) / max(abs(chain), 1.0)
-    return f"< {REL_DIFF_FLOOR:.0e}" if rel < REL_DIFF_FLOOR else f"{rel:.1e}"
-
-
 def validation_skipped(reason: str) -> str:
     """Appendix F when the contracts are not replayed, saying why."""
     return template("validation-skipped.md").substitute(reason=reason)
@@ -592,7 +583,7 @@ def validation_appendix() -> str:
                 k.replace("_", " "),
                 club(chain / WAD),
                 club(model_value / WAD),
-                relative_difference(chain, model_value),
+                loop.relative_difference(chain, model_value),
             ]
         )
     verdict = "agree within tolerance" if not result.mismatches() else "DISAGREE (see tests/sim)"
