@@ -14,9 +14,10 @@ TESTS = REPO_ROOT / "tests"
 TEST_FILES = sorted(p for p in TESTS.rglob("*.py") if p != Path(__file__).resolve())
 # Markers pytest or its plugins define; every other marker must be registered in pyproject.toml.
 BUILTIN_MARKERS = {"parametrize", "skip", "skipif", "xfail", "usefixtures", "filterwarnings", "timeout"}
-# Names whose use starts another OS process (anvil, coturn, a node, the local network, ape).
+# Names whose use starts a long-lived OS process (anvil, coturn, a node, the local network, ape);
+# a compiler run to completion (`subprocess.run`) is not one.
 PROCESS_STARTERS = re.compile(
-    r"\b(Anvil\(|local_network|NodeProcess\(|CoturnSupervisor\(|subprocess\.(run|Popen)"
+    r"\b(Anvil\(|local_network|NodeProcess\(|CoturnSupervisor\(|subprocess\.Popen"
     r"|from tests\.node\.chain_env)"
 )
 DESELECTED_BY_UNIT = ("integration", "slow")
