@@ -74,8 +74,9 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy clubchat
 
+# In-process tests only: no real process (anvil, coturn, node processes: `integration`), no load test (`slow`).
 unit: setup
-	$(BIN)/pytest -q -m "not slow" tests --ignore=tests/integration --ignore=tests/e2e
+	$(BIN)/pytest -q tests --ignore=tests/integration --ignore=tests/e2e -m "not integration and not slow"
 
 integration: setup
 	$(BIN)/pytest -q tests/integration tests/e2e
@@ -92,7 +93,7 @@ bench: setup
 
 # Every figure and table of whitepaper/ from the parameters file and the model (clubchat.sim).
 whitepaper: setup
-	$(BIN)/python whitepaper/build.py
+	$(BIN)/club sim whitepaper
 
 clean:
 	rm -rf .build .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-report.json

@@ -1,4 +1,4 @@
-"""Gas of ClubGovernor + Timelock against OpenZeppelin 5 Governor + TimelockController (issue 3's benchmark).
+"""Gas of ClubGovernor + Timelock against OpenZeppelin 5 Governor + TimelockController.
 
 Run: `.venv/bin/python bench/bench_governor_gas.py` (or `make bench`). Prints a table and writes
 bench/results/governor_gas.json and bench/results/governor_gas.md. Both governors use the settings of
@@ -77,7 +77,8 @@ EARLIER_DESCRIPTION = "Set the benchmark target's value to 43"
 REPEAT_DESCRIPTION = "Set the benchmark target's value to 44"
 PROPOSER_DELEGATES = ("proposer", "repeat_proposer", "voter_first", "voter_quorum", "voter_late")
 
-# Figures the issue author measured for OpenZeppelin (issue 3, "Benchmark").
+# Reference figures for OpenZeppelin that the governor's specification gave (measured by its author;
+# the reports call them "issue's OZ").
 ISSUE_OZ = {"propose": 67_164, "cast_vote_first": 85_583, "queue": 146_687, "execute": 88_471}
 # Targets as multiples of the OZ figure measured here (the issue's propose target applies to both
 # kinds of proposer).

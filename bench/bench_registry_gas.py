@@ -23,7 +23,6 @@ the node does not touch; "first ever" is the account's first claim.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import time
@@ -31,12 +30,14 @@ from typing import Any
 
 import requests
 from _harness import (
+    EVM_VERSION,
     REPO_ROOT,
     BenchError,
     Chain,
     anvil,
     compile_vyper,
     environment,
+    write_report,
 )
 from rich.console import Console
 from rich.table import Table
@@ -68,7 +69,6 @@ TARGETS = {
     **{label: 60_000 for label in CLAIMS},
 }
 SOURCES = ("contracts/nodes/NodeRegistry.vy", "contracts/modules/sumtree.vy", "contracts/token/ClubToken.vy")
-RESULTS = REPO_ROOT / "bench" / "results"
 NOTES = [
     "- Growth: every tree-touching operation (stake, delegate, unbond, slash, the first heartbeat) grows by",
     "  one sum-tree level per factor 4 of n (about 5,400 gas: a cold SLOAD plus an SSTORE of one word),",
@@ -376,7 +376,7 @@ def main() -> None:
                 "n": SIZES[-1],
             }
         )
-    env = environment("cancun", [registry_art], SOURCES)
+    env = environment(EVM_VERSION, [registry_art], SOURCES)
     _report(rows, env)
 
 
@@ -425,8 +425,6 @@ def _latency(w3: Any, registry: Any, token: Any, sample_fn: Any, holder: str) ->
 
 
 def _report(rows: list[dict[str, Any]], env: dict[str, str]) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "registry_gas.json").write_text(json.dumps(rows, indent=2) + "\n")
     gas_metrics = list(dict.fromkeys(r["metric"] for r in rows if r["unit"] == "gas"))
     table = Table(title="NodeRegistry gas by number of registered nodes (receipt gasUsed)")
     table.add_column("operation")
@@ -466,7 +464,7 @@ def _report(rows: list[dict[str, Any]], env: dict[str, str]) -> None:
         md.append(f"| {r['metric']} | {r['value']:.2f} | {'<= 100' if r['target'] else ''} |")
     md += ["", "## Reading the figures", "", *NOTES]
     md += ["", "## Environment", ""] + [f"- {k}: {v}" for k, v in env.items()] + [""]
-    (RESULTS / "registry_gas.md").write_text("\n".join(md))
+    write_report("registry_gas", rows, "\n".join(md))
 
 
 if __name__ == "__main__":

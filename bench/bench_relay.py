@@ -1,4 +1,4 @@
-"""Relay and call benchmarks (issue 5): forwarding throughput beside a bare websockets forwarder,
+"""Relay and call benchmarks: forwarding throughput beside a bare websockets forwarder,
 call set-up time through TURN, data-channel throughput. Figures, not assertions.
 
 1. Throughput: PAIRS sender->receiver pairs, each sender pushes MESSAGES signaling-sized envelopes as
@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _harness import write_report
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from rich.console import Console
@@ -50,7 +51,6 @@ from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import build_sign_in, recover_signer, sign_in_hash
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results"
 SDP_LIKE = "a=candidate:1 1 udp 16777215 127.0.0.1 50000 typ relay raddr 127.0.0.1 rport 40000 " * 3
 
 
@@ -315,8 +315,6 @@ def main() -> None:
     for r in rows:
         table.add_row(r["metric"], str(r["value"]), r["unit"], str(r["target"] or "-"), str(r["n"]))
     Console().print(table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "relay.json").write_text(json.dumps(rows, indent=2) + "\n")
     md = [
         "# Relay and call benchmark",
         "",
@@ -339,7 +337,7 @@ def main() -> None:
         f"Set-up times (ms, offer -> connected): {', '.join(f'{x:.0f}' for x in sorted(cs['setup']))}.",
         "",
     ]
-    (RESULTS / "relay.md").write_text("\n".join(md))
+    write_report("relay", rows, "\n".join(md))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Speed of the Monte Carlo engine: vectorised numpy vs a plain per-run radCAD run of the same model.
 
-Target (issue 6): 1,000 runs x 5 years at daily steps of the baseline in <= 20 s on 2 cores, and
+Target: 1,000 runs x 5 years at daily steps of the baseline in <= 20 s on 2 cores, and
 >= 20x faster than radCAD. Both sides run the identical blocks of clubchat.sim.model (a test checks
 they give identical paths). radCAD (single process, deepcopy on = its defaults) is far too slow for
 1,000 runs x 1,825 days, so it runs RADCAD_RUNS runs and its time is extrapolated linearly per run
@@ -13,13 +13,12 @@ Writes bench/results/sim_speed.json (rows) and bench/results/sim_speed.md (table
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
+from _harness import write_report
 from rich.console import Console
 from rich.table import Table
 
@@ -27,7 +26,6 @@ from clubchat.sim import engine, radcad_model, scenarios
 
 RUNS = 1000
 DAYS = 5 * 365
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def timed(fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -145,8 +143,6 @@ def main() -> None:
     for r in rows:
         table.add_row(r["metric"], str(r["value"]), r["unit"], str(r["target"]), str(r["n"]))
     Console().print(table)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "sim_speed.json").write_text(json.dumps(rows, indent=2) + "\n")
     md = [
         "# Simulation speed",
         "",
@@ -163,7 +159,7 @@ def main() -> None:
         *[f"| {r['metric']} | {r['value']} | {r['unit']} | {r['target'] or ''} |" for r in rows],
         "",
     ]
-    (RESULTS / "sim_speed.md").write_text("\n".join(md))
+    write_report("sim_speed", rows, "\n".join(md))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Gas of ClubToken against OpenZeppelin 5 ERC20Votes and plain ERC20+Permit (issue 2's benchmark).
+"""Gas of ClubToken against OpenZeppelin 5 ERC20Votes and plain ERC20+Permit.
 
 Run: `.venv/bin/python bench/bench_token_gas.py` (or `make bench`). Prints a table and writes
 bench/results/token_gas.json and bench/results/token_gas.md. Not a test: nothing here asserts gas; it
@@ -66,7 +66,8 @@ PERMIT_DEADLINE = GENESIS_TIMESTAMP + 10 * 365 * 86_400
 TRANSFER_RUN = 10  # consecutive delegated transfers: ClubToken's packed checkpoints alternate in cost
 SUPPLY_RUN = 4  # consecutive mints / burns (total-supply checkpoints are packed the same way)
 
-# Figures the issue author measured for OpenZeppelin (issue 2, "Benchmark").
+# Reference figures for OpenZeppelin that the token's specification gave (measured by its author;
+# the reports call them "issue's OZ").
 ISSUE_OZ = {
     "transfer_delegated": 104_786,
     "transfer_plain_votes": 39_227,

@@ -1,15 +1,9 @@
 """Regenerate whitepaper/whitepaper.md, whitepaper.html and figures/ (`make whitepaper`).
 
-All content comes from clubchat.sim.whitepaper: the parameters file, the model and seeded
-Monte Carlo runs. Options: --runs, --sweep-runs, --years, --out (see --help).
+All content comes from `clubchat.sim.whitepaper` (installed with the project: `make setup`): the
+parameters file, the model and seeded Monte Carlo runs. Options: --runs, --sweep-runs, --years,
+--out (see --help). The same as `club sim whitepaper`.
 """
-
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from clubchat.sim.whitepaper import main
 

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -60,7 +61,8 @@ def is_listening(host: str, port: int, timeout: float = 0.5) -> bool:
 class Anvil:
     """One anvil process on `host:port` with the default test mnemonic and accounts.
 
-    `chain_id` lets it pose as another network (default: anvil's 31337).
+    `chain_id` lets it pose as another network (default: anvil's 31337); `extra_args` go to
+    anvil as they are (the benchmarks pin `--hardfork` and a genesis `--timestamp`).
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class Anvil:
         chain_id: int | None = None,
         startup_timeout: float = 30.0,
         log_path: Path | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.host = host
         self.port = port
@@ -79,6 +82,7 @@ class Anvil:
         self.chain_id = chain_id
         self.startup_timeout = startup_timeout
         self.log_path = log_path
+        self.extra_args = tuple(extra_args)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -103,6 +107,7 @@ class Anvil:
         ]
         if self.chain_id is not None:
             command += ["--chain-id", str(self.chain_id)]
+        command += self.extra_args
         if self.log_path:
             with open(self.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
                 self._process = subprocess.Popen(

@@ -178,8 +178,9 @@ def loop_cmd(scenario: str, epochs: int, seed: int, run_id: int, out_dir: Path) 
         table.add_column(col, justify="left" if col == "quantity" else "right")
     for k in keys:
         chain, model = float(last[f"{k}_chain"]), float(last[f"{k}_model"])
-        rel = abs(chain - model) / max(abs(chain), 1.0)
-        table.add_row(k, f"{chain / 1e18:,.4f}", f"{model / 1e18:,.4f}", f"{rel:.1e}")
+        table.add_row(
+            k, f"{chain / 1e18:,.4f}", f"{model / 1e18:,.4f}", loop.relative_difference(chain, model)
+        )
     console.print(table)
     bad = result.mismatches()
     if not result.staking_in_loop:
@@ -189,3 +190,27 @@ def loop_cmd(scenario: str, epochs: int, seed: int, run_id: int, out_dir: Path) 
         raise click.ClickException(f"{len(bad)} comparison(s) outside tolerance; see {path}")
     tol = f"relative tolerance {loop.REL_TOL:g}, exact mirrors to the wei"
     console.print(f"model and contracts agree ({tol}); wrote {path}")
+
+
+@sim.command("whitepaper")
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="Directory [default: whitepaper/].",
+)
+@click.option("--runs", default=1000, show_default=True, type=click.IntRange(min=1), help="Baseline runs.")
+@click.option(
+    "--sweep-runs", default=300, show_default=True, type=click.IntRange(min=1), help="Runs per sweep point."
+)
+@click.option(
+    "--years", default=5.0, show_default=True, type=click.FloatRange(min=1.0), help="Years simulated."
+)
+def whitepaper_cmd(out_dir: Path | None, runs: int, sweep_runs: int, years: float) -> None:
+    """Regenerate the token whitepaper (Markdown, HTML, figures) from the parameters file and the model."""
+    from clubchat.sim import whitepaper
+
+    with Console().status("running the model, the sweeps and the contracts in the loop"):
+        path = whitepaper.build(out_dir or whitepaper.OUT_DIR, runs=runs, sweep_runs=sweep_runs, years=years)
+    click.echo(f"wrote {path}")

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from clubchat.sim.model import BLOCKS, N_SHOCKS, PER_KIND, RECORDED, Context, State, make_context
+from clubchat.sim.model import BLOCKS, N_SHOCKS, PER_KIND, RECORDED, State, make_context
 from clubchat.sim.parameters import KINDS, YEAR_DAYS, SimParams
 
 Progress = Callable[[int], None]
@@ -194,7 +194,3 @@ def monte_carlo(
     out = pd.concat(frames, ignore_index=True)
     out["scenario"] = out["scenario"].astype("category")
     return out
-
-
-def context_for(p: SimParams, days: int) -> Context:
-    return make_context(p, days)

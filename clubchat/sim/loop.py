@@ -1,12 +1,12 @@
 """Contracts in the loop: replay a scenario's run on the real contracts in titanoboa and compare.
 
-The protocol is deployed with the same plan as `ape run deploy` (tests/utils/deployer.py's
-`deploy_all`). Then, day by day for `epochs` emission epochs, agents act on chain the way the
-model says they do:
+The protocol is deployed with the same plan as `ape run deploy` (the titanoboa backend,
+`clubchat.deploy.boa_backend.deploy_all`). Then, day by day for `epochs` emission epochs, agents
+act on chain the way the model says they do:
 
 * a keeper calls `Emission.advance()` when an epoch is due (and earns the tip);
 * vesting beneficiaries claim from their escrows every `claim_every_days`;
-* a "payments" agent (standing in for the premium and ad-market contracts of a later issue)
+* a "payments" agent (standing in for the premium and ad-market contracts, not deployed yet)
   burns, with `ClubToken.burn`, exactly the CLUB the model burns for premium and ads in the
   replayed run (it is funded by the ecosystem allocation's claims);
 * when the deployment contains `NodeRegistry` (it does since the registry landed): one operator
@@ -27,8 +27,6 @@ titanoboa is a development dependency: this module imports it lazily.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clubchat.params import BPS, DAY, REPO_ROOT, WAD, Parameters
+from clubchat.deploy import boa_backend
+from clubchat.params import BPS, DAY, WAD, Parameters
 from clubchat.params import load as load_parameters
 from clubchat.sim import engine, model, scenarios, schedules
 
@@ -48,6 +47,15 @@ REL_TOL = 1e-9
 MAX_WEI_DIFF = 0
 KEYS = ("total_supply", "emitted", "vested", "node_rewards", "burned")
 STAKING_KEYS = ("stake", "rewards_operators", "rewards_delegators")
+# Relative differences below this are float64 rounding of ~1e27-wei sums, not disagreement; they are
+# printed as "< 1e-12" so that the same replay always prints the same text.
+REL_DIFF_FLOOR = 1e-12
+
+
+def relative_difference(chain: float, model_value: float) -> str:
+    """|chain - model| / |chain| as printed in tables; float noise below REL_DIFF_FLOOR is one text."""
+    rel = abs(chain - model_value) / max(abs(chain), 1.0)
+    return f"< {REL_DIFF_FLOOR:.0e}" if rel < REL_DIFF_FLOOR else f"{rel:.1e}"
 
 
 @dataclass
@@ -79,24 +87,6 @@ class LoopResult:
         return out
 
 
-def _boa_deployer() -> Any:
-    """tests/utils/deployer.py (the boa backend of the deploy plan) from the checkout.
-
-    Loaded by path: it is not part of the installed package, and a third-party wheel in this
-    environment ships a top-level `tests` package that would shadow the repository's.
-    """
-    name = "tests.utils.deployer"
-    if name in sys.modules and hasattr(sys.modules[name], "deploy_all"):
-        return sys.modules[name]
-    path = REPO_ROOT / "tests" / "utils" / "deployer.py"
-    spec = importlib.util.spec_from_file_location("clubchat_sim_boa_deployer", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}; contracts in the loop need a repository checkout")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _actor(boa: Any, name: str) -> str:
     return str(boa.env.generate_address(name))
 
@@ -117,9 +107,8 @@ def replay(
     """
     import boa
 
-    boa_deployer = _boa_deployer()
     if deploy is None:
-        deploy = boa_deployer.deploy_all
+        deploy = boa_backend.deploy_all
 
     params = params or load_parameters()
     p = scenarios.get(scenario).params(params)
@@ -140,7 +129,7 @@ def replay(
     beneficiaries = {a.name: _actor(boa, f"loop-{a.name}") for a in params.genesis.vesting}
     dep = deploy(params, deployer, beneficiaries)
     token, emission = dep["ClubToken"], dep["Emission"]
-    escrow_factory = boa_deployer.deployer_for("VestingEscrow")
+    escrow_factory = boa_backend.deployer_for("VestingEscrow")
     with warnings.catch_warnings():  # escrows are EIP-1167 proxies: boa warns the bytecode differs
         warnings.simplefilter("ignore", UserWarning)
         escrows = {name: escrow_factory.at(addr) for name, addr in dep.escrows.items()}

@@ -100,7 +100,7 @@ class SimParams:
     stake_steepness: float = _a(25.0, "per unit yield", "how sharply staking reacts to the yield gap")
     stake_speed: float = _a(0.02, "1/day", "share of the gap to the desired stake closed per day")
     stake0_multiple: float = _a(2.0, "x self-stake", "stake at genesis per node (self + delegated)")
-    # ---- assumptions: premium and ad market (contracts in a later issue) ----
+    # ---- assumptions: premium and ad market (their contracts are not deployed yet) ----
     premium_uptake: float = _a(0.02, "fraction of DAU", "users on a paid tier")
     premium_usd_month: float = _a(3.0, "USD/user/month", "premium price")
     premium_burn_share: float = _a(0.5, "fraction", "share of premium payments burned (rest to nodes)")

@@ -9,7 +9,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -64,6 +63,22 @@ def save(fig: Figure, out_dir: Path, name: str, formats: tuple[str, ...] | None 
 _BASE_COLS = {"scenario", "subset", "run", "day", "year"}
 
 
+def nodes_figure(groups: Sequence[tuple[str, pd.DataFrame]], nodes_label: str) -> Figure:
+    """Nodes (top) and capacity / demand (bottom, log, 1 = demand met) per node kind, one band per group."""
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7), sharex=True)
+    for i, kind in enumerate(KINDS):
+        for label, g in groups:
+            band_plot(axes[0, i], g, f"nodes_{kind.lower()}", label=label)
+            band_plot(axes[1, i], g, f"coverage_{kind.lower()}", label=label)
+        axes[0, i].set_title(kind)
+        axes[0, i].set_ylabel(nodes_label)
+        axes[1, i].set_ylabel("capacity / demand")
+        axes[1, i].set_yscale("log")
+        axes[1, i].axhline(1.0, color="red", lw=1, ls="--")
+    axes[0, 0].legend(fontsize=7)
+    return fig
+
+
 def scenario_figures(df: pd.DataFrame, out_dir: Path, scenario: str, sweep: Sequence[str] = ()) -> list[Path]:
     """The four standard figures of a run: supply, staking, nodes, attack costs (one band per subset)."""
     known = set(df.columns)
@@ -96,18 +111,7 @@ def scenario_figures(df: pd.DataFrame, out_dir: Path, scenario: str, sweep: Sequ
     axes[0].legend(fontsize=7)
     paths += save(fig, out_dir, f"{scenario}-staking")
 
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7), sharex=True)
-    for i, kind in enumerate(KINDS):
-        for label, g in groups:
-            band_plot(axes[0, i], g, f"nodes_{kind.lower()}", label=label)
-            band_plot(axes[1, i], g, f"coverage_{kind.lower()}", label=label)
-        axes[0, i].set_title(kind)
-        axes[0, i].set_ylabel("profitable nodes")
-        axes[1, i].set_ylabel("capacity / demand")
-        axes[1, i].set_yscale("log")
-        axes[1, i].axhline(1.0, color="red", lw=1, ls="--")
-    axes[0, 0].legend(fontsize=7)
-    paths += save(fig, out_dir, f"{scenario}-nodes")
+    paths += save(nodes_figure(groups, "profitable nodes"), out_dir, f"{scenario}-nodes")
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for col, name in (
@@ -122,7 +126,3 @@ def scenario_figures(df: pd.DataFrame, out_dir: Path, scenario: str, sweep: Sequ
     ax.legend(fontsize=7)
     paths += save(fig, out_dir, f"{scenario}-attacks")
     return paths
-
-
-def quantile_at(df: pd.DataFrame, column: str, day: int, q: float = 0.5) -> float:
-    return float(np.quantile(df.loc[df["day"] == day, column].to_numpy(), q))

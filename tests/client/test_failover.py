@@ -17,7 +17,7 @@ from clubchat.registry import NOTIFY, RELAY, rendezvous
 from tests.node.harness import run
 from tests.node.process import NodeProcess
 
-pytestmark = [pytest.mark.usefixtures("fast_ice")]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fast_ice")]
 
 alice = Account.from_key("0x" + "a1" * 32)
 bob = Account.from_key("0x" + "b2" * 32)

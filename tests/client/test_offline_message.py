@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from eth_account import Account
 
 from clubchat.client.session import Listener, send_message
 from clubchat.node.localnet import local_network
 from clubchat.protocol import messages as m
 from tests.node.harness import run
+
+pytestmark = [pytest.mark.integration]
 
 alice = Account.from_key("0x" + "a1" * 32)
 carol = Account.from_key("0x" + "c3" * 32)

@@ -18,7 +18,7 @@ from clubchat.node.localnet import local_network as network
 from clubchat.protocol import messages as m
 from tests.node.harness import run
 
-pytestmark = [pytest.mark.usefixtures("fast_ice")]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fast_ice")]
 
 alice = Account.from_key("0x" + "a1" * 32)
 bob = Account.from_key("0x" + "b2" * 32)

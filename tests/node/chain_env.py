@@ -1,5 +1,6 @@
-"""A private anvil with ClubToken and NodeRegistry deployed through web3.py (the plan's registry step),
-and a deployment manifest for it: what node and client code read at run time."""
+"""A private anvil with ClubToken and NodeRegistry deployed by the plan's web3 backend
+(`clubchat.deploy.web3_backend`), and a deployment manifest for it: what node and client code read
+at run time."""
 
 from __future__ import annotations
 
@@ -9,57 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boa
 from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from vyper.compiler.output import build_abi_output
 from web3 import Web3
 
 from clubchat.chain import Manifest
 from clubchat.chain.anvil import Anvil, free_port
-from clubchat.chain.manifest import ContractRecord
 from clubchat.chain.tx import send_tx
-from clubchat.deploy.backend import EVM_VERSION, contract_path
 from clubchat.deploy.plan import Deployment, deploy_registry, token_constructor_args
+from clubchat.deploy.web3_backend import Web3Backend
 from clubchat.params import load
 
 # anvil's first default account (mnemonic "test test ... junk"); a well-known test key.
 DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 WAD = 10**18
-
-
-class Web3Backend:
-    """The deploy plan's Backend over web3.py: boa compiles, anvil executes."""
-
-    def __init__(self, w3: Web3, deployer: LocalAccount) -> None:
-        self.w3 = w3
-        self.account = deployer
-        self.deployer = deployer.address
-        self.records: dict[str, ContractRecord] = {}
-
-    def existing(self, name: str) -> Any | None:
-        return None
-
-    def deploy(self, name: str, *args: Any) -> Any:
-        compiled = boa.load_partial(str(contract_path(name)), compiler_args={"evm_version": EVM_VERSION})
-        abi = build_abi_output(compiled.compiler_data)
-        factory = self.w3.eth.contract(abi=abi, bytecode=compiled.compiler_data.bytecode)
-        receipt = send_tx(self.w3, self.account, factory.constructor(*args))
-        address = receipt["contractAddress"]
-        self.records[name] = ContractRecord(address=address, abi=abi, block=int(receipt["blockNumber"]))
-        return self.w3.eth.contract(address=address, abi=abi)
-
-    def transact(self, contract: Any, fn: str, *args: Any) -> Any:
-        return send_tx(self.w3, self.account, contract.functions[fn](*args))
-
-    def call(self, contract: Any, fn: str, *args: Any) -> Any:
-        return contract.functions[fn](*args).call()
-
-    def address(self, contract: Any) -> str:
-        return str(contract.address)
-
-    def timestamp(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
 
 
 @dataclass

@@ -7,12 +7,15 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import pytest
 from eth_account import Account
 
 from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.protocol import messages as m
 from tests.node.harness import Raw, run
 from tests.node.process import NodeProcess
+
+pytestmark = [pytest.mark.integration]
 
 alice = Account.from_key("0x" + "a1" * 32)
 carol = Account.from_key("0x" + "c3" * 32)

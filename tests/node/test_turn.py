@@ -92,6 +92,7 @@ async def _allocate(cfg: TurnConfig, username: str, password: str) -> tuple[str,
     return relayed
 
 
+@pytest.mark.integration
 def test_coturn_accepts_issued_credentials_and_rejects_bad_ones(tmp_path: Path) -> None:
     cfg = _config(tmp_path)
 
@@ -116,6 +117,7 @@ def test_coturn_accepts_issued_credentials_and_rejects_bad_ones(tmp_path: Path) 
     run(scenario())
 
 
+@pytest.mark.integration
 def test_supervisor_restarts_a_crashed_coturn_and_stops_cleanly(tmp_path: Path) -> None:
     cfg = _config(tmp_path)
 

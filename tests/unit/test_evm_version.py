@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import yaml
 
 from clubchat.deploy.backend import CONTRACTS_DIR, EVM_VERSION
@@ -20,8 +19,7 @@ _PRAGMA = re.compile(r"^#\s*pragma\s+evm-version\s+(\S+)", re.MULTILINE)
 
 
 def test_ape_config_evm_version_matches_backend() -> None:
-    if not APE_CONFIG.exists():
-        pytest.skip("ape-config.yaml does not exist yet (written by the ape/deploy work); nothing to compare")
+    assert APE_CONFIG.exists(), "ape-config.yaml is missing: ape run deploy would compile with its defaults"
     config = yaml.safe_load(APE_CONFIG.read_text())
     vyper = config.get("vyper") or {}
     assert "evm_version" in vyper, (
@@ -42,3 +40,15 @@ def test_no_contract_overrides_evm_version() -> None:
         if (m := _PRAGMA.search(path.read_text())) and m.group(1) != EVM_VERSION
     }
     assert overrides == {}
+
+
+def test_the_evm_version_is_defined_once() -> None:
+    """Tests, benchmarks and the deploy backends all import clubchat.deploy.backend.EVM_VERSION."""
+    definition = re.compile(r"^\s*EVM_VERSION\s*(?::[^=]+)?=", re.MULTILINE)
+    defined_in = [
+        str(path.relative_to(REPO_ROOT))
+        for folder in ("clubchat", "bench", "scripts", "tests")
+        for path in sorted((REPO_ROOT / folder).rglob("*.py"))
+        if definition.search(path.read_text())
+    ]
+    assert defined_in == ["clubchat/deploy/backend.py"]

@@ -50,6 +50,13 @@ def _down(a: int, num: int, den: int) -> int:
     return a * (num + 1) // (den + 1)
 
 
+def _bond_failure(dead: bool, minted: int) -> str:
+    """Why the registry refuses new bonded shares, in the order it checks (dead pool, dust, saturation)."""
+    if dead:
+        return "registry: pool slashed out"
+    return "registry: amount too small" if minted == 0 else "registry: pool over-saturated"
+
+
 class RegistryMachine(RuleBasedStateMachine):
     registry = token = governance = None
     minimum = 0
@@ -145,7 +152,7 @@ class RegistryMachine(RuleBasedStateMachine):
         own = p.shares.get(op, 0)
         saturated = p.bs + minted - own > own * self.registry.saturation_multiple()
         if saturated or minted == 0 or self._dead(p):
-            with boa.env.prank(dl), boa.reverts():
+            with boa.env.prank(dl), boa.reverts(_bond_failure(self._dead(p), minted)):
                 self.registry.delegate(op, whole * WAD)
             return
         with boa.env.prank(dl):
@@ -167,7 +174,15 @@ class RegistryMachine(RuleBasedStateMachine):
             self_after = _down(left, p.ba - assets, p.bs - amount)
             need = self.minimum * bin(p.kinds).count("1")
             if self_after < need or (p.bs - amount - left) > left * self.registry.saturation_multiple():
-                with boa.env.prank(who), boa.reverts():
+                # The contract checks the amount first, then the self-stake, then saturation.
+                reason = (
+                    "registry: amount too small"
+                    if assets == 0
+                    else "registry: self-stake too low"
+                    if self_after < need
+                    else "registry: pool over-saturated"
+                )
+                with boa.env.prank(who), boa.reverts(reason):
                     self.registry.unbond(op, amount)
                 return
         if assets == 0:
@@ -220,7 +235,7 @@ class RegistryMachine(RuleBasedStateMachine):
         own = p.shares.get(e.node, 0) + (minted if who == e.node else 0)
         over = who != e.node and p.bs + minted - own > own * self.registry.saturation_multiple()
         if minted == 0 or over or self._dead(p):
-            with boa.env.prank(who), boa.reverts():
+            with boa.env.prank(who), boa.reverts(_bond_failure(self._dead(p), minted)):
                 self.registry.rebond(j)
             return
         with boa.env.prank(who):
@@ -298,7 +313,10 @@ class RegistryMachine(RuleBasedStateMachine):
         op = list(self.pools)[i]
         p = self.pools[op]
         if not p.jailed or self._now() < p.jailed_until:
-            with boa.env.prank(op), boa.reverts():
+            with (
+                boa.env.prank(op),
+                boa.reverts("registry: still jailed" if p.jailed else "registry: not jailed"),
+            ):
                 self.registry.unjail()
             return
         with boa.env.prank(op):

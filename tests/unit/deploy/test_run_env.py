@@ -19,8 +19,8 @@ def test_repository_tools_are_prepended_once() -> None:
     assert first[-2:] == ["/usr/bin", "/bin"]
     add_repository_tools(env)
     assert env["PATH"].split(os.pathsep) == first
-    if (REPO_ROOT / ".venv" / "vvm").is_dir():
-        assert env["VVM_BINARY_PATH"] == VVM
+    assert (REPO_ROOT / ".venv" / "vvm").is_dir(), "`make setup` links ape's vyper into .venv/vvm"
+    assert env["VVM_BINARY_PATH"] == VVM
 
 
 def test_a_vvm_path_already_set_is_kept() -> None:

@@ -24,11 +24,9 @@ def events(contract: Any, name: str) -> list[Any]:
     return [e for e in contract.get_logs() if type(e).__name__ == name]
 
 
-def governance_of(protocol: Any, deployer: str) -> str:
-    """Who holds the admin/parameter roles in the deployed protocol: the Timelock once deployed."""
-    if "Timelock" in protocol.contracts:
-        return str(protocol["Timelock"].address)
-    return deployer
+def governance_of(protocol: Any) -> str:
+    """Who holds the admin roles in the deployed protocol: the Timelock (the plan hands them over)."""
+    return str(protocol["Timelock"].address)
 
 
 def model_of(emission: Any) -> EmissionModel:

@@ -25,23 +25,23 @@ def test_protocol_wiring(protocol: Any, params: Any, deployer: str) -> None:
     assert emission.tip() == e.tip_wei
     assert emission.next_epoch_time() == protocol.genesis_time + e.epoch_seconds
     assert emission.weights() == [r.weight_bps for r in e.receivers]
-    # node_rewards goes to the NodeRegistry and community_incentives to Communities when they
-    # are deployed; any share whose contract does not exist (yet) is held by the treasury.
-    owner = {"node_rewards": "NodeRegistry", "community_incentives": "Communities"}
-    expected = [
-        protocol[owner[r.name]].address if owner.get(r.name) in protocol.contracts else protocol.treasury
-        for r in e.receivers
-    ]
-    assert emission.receivers() == expected
+    # node_rewards goes to the NodeRegistry; the protocol has no Communities contract, so the plan
+    # sends community_incentives to the treasury (as it does the treasury's own share).
+    assert "Communities" not in protocol.contracts
+    receiver = {
+        "node_rewards": protocol["NodeRegistry"].address,
+        "community_incentives": protocol.treasury,
+        "treasury": protocol.treasury,
+    }
+    assert emission.receivers() == [receiver[r.name] for r in e.receivers]
     assert token.hasRole(token.MINTER_ROLE(), emission.address)
     assert not token.hasRole(token.MINTER_ROLE(), deployer)
-    # The plan hands the admin and parameter roles to the Timelock (when it is deployed).
-    gov = governance_of(protocol, deployer)
+    # The plan hands the admin and parameter roles to the Timelock; the deployer keeps none.
+    gov = governance_of(protocol)
     assert emission.hasRole(PARAMETER_ROLE, gov)
     assert emission.hasRole(DEFAULT_ADMIN_ROLE, gov)
-    if gov != deployer:
-        assert not emission.hasRole(PARAMETER_ROLE, deployer)
-        assert not emission.hasRole(DEFAULT_ADMIN_ROLE, deployer)
+    assert not emission.hasRole(PARAMETER_ROLE, deployer)
+    assert not emission.hasRole(DEFAULT_ADMIN_ROLE, deployer)
 
 
 def test_initial_views(solo_emission: Any, solo_token: Any, receivers: list[str]) -> None:

@@ -146,7 +146,7 @@ def test_register_key_checks(registry, actors, alice, bob):
 def test_register_needs_allowance(registry, actors, token):
     with boa.env.prank(actors.operator):
         token.approve(registry.address, 0)
-    with boa.reverts():
+    with boa.reverts("erc20: insufficient allowance"):
         _register(registry, actors.operator, actors.node_key)
 
 

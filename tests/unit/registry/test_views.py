@@ -42,7 +42,11 @@ def test_sample_distinct_right_kind(registry, fleet):
 
 def test_sample_is_deterministic(registry, fleet):
     seed = b"\x42" * 32
-    assert registry.sample(RELAY, seed, 4) == registry.sample(RELAY, seed, 4)
+    first = registry.sample(RELAY, seed, 4)
+    # Same seed, later blocks: the draw depends on the seed and the stakes only, not on the block.
+    boa.env.time_travel(blocks=5)
+    assert registry.sample(RELAY, seed, 4) == first
+    assert registry.sample(RELAY, b"\x43" * 32, 4) != first
     # The first draws of a larger k are the smaller k (sequential draws).
     assert registry.sample(RELAY, seed, 5)[:4] == registry.sample(RELAY, seed, 4)
 

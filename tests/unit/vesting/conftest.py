@@ -39,11 +39,9 @@ def warp_to(t: int) -> None:
     boa.env.time_travel(seconds=t - now())
 
 
-def governance_of(protocol: Any, deployer: str) -> str:
-    """Who holds the admin roles in the deployed protocol: the Timelock once deployed."""
-    if "Timelock" in protocol.contracts:
-        return str(protocol["Timelock"].address)
-    return deployer
+def governance_of(protocol: Any) -> str:
+    """Who holds the admin roles in the deployed protocol: the Timelock (the plan hands them over)."""
+    return str(protocol["Timelock"].address)
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ def test_protocol_genesis_escrows(protocol: Any, params: Any, deployer: str) -> 
         # Locked tokens vote: the escrow delegates to its beneficiary from the start.
         assert token.delegates(escrow.address) == beneficiary
         assert token.getVotes(beneficiary) == alloc.amount_wei
-    gov = governance_of(protocol, deployer)
+    gov = governance_of(protocol)
     for role in (DEFAULT_ADMIN_ROLE, VESTING_CREATOR_ROLE, REVOKER_ROLE):
         assert vesting.hasRole(role, gov)
 

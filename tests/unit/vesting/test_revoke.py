@@ -159,7 +159,7 @@ def test_protocol_revoke_team_allocation(protocol: Any, params: Any, deployer: s
     escrow = escrow_at(vesting.escrow_of(team, 0))
     treasury_before = token.balanceOf(protocol.treasury)
     warp_to(escrow.start() + alloc.duration_seconds // 2)
-    unvested = revoke_as(vesting, governance_of(protocol, deployer), escrow)
+    unvested = revoke_as(vesting, governance_of(protocol), escrow)
     assert unvested == alloc.amount_wei - alloc.amount_wei // 2
     assert token.balanceOf(protocol.treasury) == treasury_before + unvested
     with boa.env.prank(team):
@@ -167,4 +167,4 @@ def test_protocol_revoke_team_allocation(protocol: Any, params: Any, deployer: s
     # Investors' allocation is not revocable.
     investors = escrow_at(vesting.escrows(names.index("investors")))
     with boa.reverts("vesting: not revocable"):
-        revoke_as(vesting, governance_of(protocol, deployer), investors)
+        revoke_as(vesting, governance_of(protocol), investors)
