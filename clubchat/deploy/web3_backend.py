@@ -15,8 +15,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from clubchat.chain.manifest import ContractRecord
-from clubchat.deploy.boa_backend import deployer_for
 from clubchat.chain.tx import send_tx
+from clubchat.deploy.boa_backend import deployer_for
 
 
 class Web3Backend:

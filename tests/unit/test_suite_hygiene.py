@@ -1,5 +1,6 @@
 """The suite's own rules: markers registered once (pyproject.toml), real-process and load tests marked
-so that `make unit` leaves them out (and `make test` the heavy `slow` variants; `make deep` runs all), and every expected revert names its reason."""
+so that `make unit` leaves them out (`make test` leaves out the heavy `slow` variants; `make deep`
+runs all), and every expected revert names its reason."""
 
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def test_make_unit_deselects_process_and_load_tests() -> None:
     assert unit is not None
     assert '-m "not integration and not slow"' in unit.group(1)
     test = re.search(r"^test:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
-    assert test is not None and '-m "not slow"' in test.group(1), "`make test` leaves out only the heavy variants"
+    assert test is not None and '-m "not slow"' in test.group(1), (
+        "`make test` leaves out only the heavy variants"
+    )
     deep = re.search(r"^deep:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
     assert deep is not None and " -m " not in deep.group(1), "`make deep` runs everything"
 
