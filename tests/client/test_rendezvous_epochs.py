@@ -99,6 +99,7 @@ def test_caller_previous_set_is_the_one_of_overlap_seconds_ago() -> None:
     assert previous_rendezvous(disc, bob.address) == rendezvous(disc, bob.address)
 
 
+@pytest.mark.integration
 @pytest.mark.usefixtures("fast_ice")
 def test_call_across_an_epoch_change_reaches_a_callee_that_has_not_refreshed(tmp_path: Path) -> None:
     async def scenario() -> None:

@@ -49,9 +49,7 @@ def test_make_unit_deselects_process_and_load_tests() -> None:
     assert unit is not None
     assert '-m "not integration and not slow"' in unit.group(1)
     test = re.search(r"^test:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
-    assert test is not None and '-m "not slow"' in test.group(1), (
-        "`make test` skips only slow"
-    )
+    assert test is not None and '-m "not slow"' in test.group(1), "`make test` skips only slow"
     deep = re.search(r"^deep:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
     assert deep is not None and " -m " not in deep.group(1), "`make deep` runs everything"
 
