@@ -7,12 +7,8 @@ so the honest client on 127.0.0.1 shows that only the attacker's IP is limited.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +22,7 @@ from clubchat.client.relay_client import RelayClient
 from clubchat.node.relay import RelayConfig
 from clubchat.protocol import messages as m
 from tests.node.harness import Raw, envelope, relay, run
-from tests.node.process import REPO
+from tests.node.process import NodeProcess
 
 alice = Account.from_key("0x" + "a1" * 32)
 bob = Account.from_key("0x" + "b2" * 32)
@@ -141,34 +137,15 @@ def _limit_fds() -> None:
 def test_node_process_survives_a_flood_at_its_fd_limit(tmp_path: Path) -> None:
     """Issue 18's a03 in small: with 256 descriptors, 400 never-signed-in connections from many IPs.
     Before: the 2-s status writer raised EMFILE out of `_serve` and the node exited with code 1."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "clubchat.node",
-            "run",
-            "--data-dir",
-            str(tmp_path),
-            "--kinds",
-            "relay,notify",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=_limit_fds,
-    )
+    node = NodeProcess(tmp_path, "--kinds", "relay,notify", preexec=_limit_fds)
     try:
-        assert proc.stdout is not None
-        uri = json.loads(proc.stdout.readline())["relay"]["uri"]
 
         async def flood() -> int:
             socks = []
             for i in range(400):  # bound: 400 connections, 16 per source IP
                 try:
                     _, writer = await asyncio.open_connection(
-                        "127.0.0.1", _port(uri), local_addr=(f"127.0.1.{1 + i // 16}", 0)
+                        "127.0.0.1", _port(node.uri), local_addr=(f"127.0.1.{1 + i // 16}", 0)
                     )
                     socks.append(writer)
                 except OSError:
@@ -179,18 +156,14 @@ def test_node_process_survives_a_flood_at_its_fd_limit(tmp_path: Path) -> None:
                 w.close()
             return held
 
-        run(flood())
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert run(_signs_in(uri))
-        status = json.loads((tmp_path / "status.json").read_text())["relay"]
+        run(flood(), timeout=30)
+        assert node.proc.poll() is None, "the node exited"
+        assert run(_signs_in(node.uri), timeout=15)
+        status = node.status()["relay"]
         assert status["max_connections"] == 256 - RelayConfig().fd_reserve
         assert status["stats"]["refused:max-connections"] > 0
     finally:
-        os.killpg(proc.pid, 9)
-        proc.wait(10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+        node.kill()
 
 
 async def _signs_in(uri: str) -> bool:
