@@ -34,7 +34,7 @@ import socket
 import sys
 import time
 import typing
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +61,7 @@ from clubchat.protocol.siwe import (
 log = logging.getLogger("clubchat.relay")
 
 CREDENTIAL_PATH = "/turn-credentials"
+ACCEPT_BATCH = 128  # listen backlog, and so the connections asyncio accepts per wake-up
 NONCE_PATH = CREDENTIAL_PATH + "/nonce"
 _HTTP_STATUS = {"bad-sign-in": 401, "rate-limited": 429, "not-offered": 404, "malformed": 400}
 
@@ -99,7 +100,9 @@ class RelayConfig:
     http_burst_global: float = 200.0
     # -- connections (issue 18): every limit below refuses or closes, none ever ends the server --
     max_connections: int = 4_096  # open TCP connections; also kept fd_reserve below the fd limit
-    fd_reserve: int = 64  # descriptors kept free for the mailbox, status file, coturn and logs
+    # Descriptors kept free: asyncio accepts up to ACCEPT_BATCH connections per wake-up before a
+    # refused or evicted one is closed, plus the mailbox, status file, coturn pipes and logs.
+    fd_reserve: int = 256
     max_pre_auth_per_ip: int = 32  # connections of one client IP (IPv6: /64) not signed in yet
     # Client networks the per-IP limits do not apply to: a reverse proxy in front of the relay (all
     # clients share its address), or loopback for a local load test. Empty by default.
@@ -158,7 +161,7 @@ class _RelayConnection(ServerConnection):
     peer_key = ""  # client_key of the peer IP
     exempt = False  # in RelayConfig.per_ip_exempt: no per-IP limits
     admitted = False
-    signed_in = False
+    signed_in = False  # signed in (or gone): no longer counted as pre-auth
     received = 0  # bytes received before sign-in
     control: TokenBucket | None = None
     reaper: asyncio.TimerHandle | None = None
@@ -237,6 +240,7 @@ class RelayServer:
         self._exempt = tuple(ipaddress.ip_network(n, strict=False) for n in config.per_ip_exempt)
         self.buffered = 0  # unsent envelope bytes of all connections (sum of _Conn.buffered)
         self._open: set[_RelayConnection] = set()  # admitted TCP connections
+        self._waiting: OrderedDict[_RelayConnection, None] = OrderedDict()  # not signed in, oldest first
         self._pre_auth_by_ip: Counter[str] = Counter()
         self._buffering: set[_Conn] = set()  # connections whose `buffered` may be > 0
         self._measured = float("-inf")  # when `buffered` was last summed from the transports
@@ -273,6 +277,7 @@ class RelayServer:
             open_timeout=self.config.sign_in_timeout,
             process_request=self._http,
             create_connection=connection_class,
+            backlog=ACCEPT_BATCH,
             logger=_HandshakeLog(self._handshake_failed),
         )
         if self._uri is None:
@@ -311,26 +316,35 @@ class RelayServer:
 
     def _admit(self, ws: _RelayConnection) -> None:
         """Admit a new TCP connection or abort it at once (its descriptor is freed in this iteration):
-        over max_connections, over max_pre_auth_per_ip for its IP, or over its IP's connection rate."""
+        over max_pre_auth_per_ip for its IP, over its IP's connection rate, or over max_connections
+        when every connection is signed in. With the table full, the oldest connection that has not
+        signed in yet makes room (an honest client signs in within a second or so; a flood of
+        never-signing connections then only evicts itself)."""
         cfg = self.config
         peer = ws.transport.get_extra_info("peername")
         ws.peer_key = key = client_key(str(peer[0])) if peer else "unknown"
         ws.exempt = self._is_exempt(str(peer[0])) if peer else False
         refused = None
-        if len(self._open) >= self.max_connections:
-            refused = "max-connections"
-        elif ws.exempt:
+        if ws.exempt:
             pass
         elif self._pre_auth_by_ip[key] >= cfg.max_pre_auth_per_ip:
             refused = "pre-auth-per-ip"
         elif not self.connects_per_ip.allow(key, self.clock()):
             refused = "connect-rate"
+        if refused is None and len(self._open) >= self.max_connections:
+            if self._waiting:
+                oldest, _ = self._waiting.popitem(last=False)
+                self._drop(oldest, "evicted-pre-auth")
+                self._release(oldest)  # its slot is free now, not when the loop reports the loss
+            else:
+                refused = "max-connections"
         if refused is not None:
             self.stats[f"refused:{refused}"] += 1
             ws.transport.abort()
             return
         ws.admitted = True
         self._open.add(ws)
+        self._waiting[ws] = None
         self._pre_auth_by_ip[key] += 1
         ws.control = TokenBucket.full(cfg.control_rate, cfg.control_burst, self.clock())
         sock = ws.transport.get_extra_info("socket")
@@ -366,6 +380,7 @@ class RelayServer:
             ws.reaper = None
         if not ws.signed_in:
             ws.signed_in = True
+            self._waiting.pop(ws, None)
             self._pre_auth_by_ip[ws.peer_key] -= 1
             if self._pre_auth_by_ip[ws.peer_key] <= 0:
                 del self._pre_auth_by_ip[ws.peer_key]

@@ -110,39 +110,56 @@ def test_sessions_per_address_are_capped() -> None:
 
 
 def test_connections_stop_below_the_cap_without_failing() -> None:
-    config = RelayConfig(max_connections=6)
+    """A full table: the oldest connection that has not signed in makes room; signed-in ones never
+    do, and with every slot signed in a new connection is refused (and the relay goes on)."""
+    config = RelayConfig(max_connections=4)
+    wallets = [Account.from_key(bytes([i + 1]) * 32) for i in range(4)]
 
     async def scenario() -> None:
         async with relay(config) as server:
-            held = [await challenge(server.uri, f"127.0.0.{10 + i}") for i in range(9)]
-            assert sum(ws is not None for ws in held) == 6
-            assert server.stats["refused:max-connections"] == 3
-            for ws in held[:2]:
-                assert ws is not None
-                await ws.close()
-            await asyncio.sleep(0.2)
-            again = await RelayClient.connect(server.uri, alice)  # room again: accepted
-            await again.close()
-            for ws in held[2:]:
-                if ws is not None:
-                    await ws.close()
+            signed = []
+            for i, wallet in enumerate(wallets[:3]):
+                raw = Raw(*await _open_raw(server.uri, f"127.0.0.{10 + i}"))
+                await raw.sign_in(wallet)
+                signed.append(raw)
+            waiting = await challenge(server.uri, "127.0.0.20")  # the 4th slot, never signs in
+            newcomer = await challenge(server.uri, "127.0.0.21")  # evicts it
+            assert waiting is not None and newcomer is not None
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(waiting.recv(), 5)
+            assert server.stats["dropped:evicted-pre-auth"] == 1
+            await newcomer.close()
+            await asyncio.sleep(0.1)
+            last = Raw(*await _open_raw(server.uri, "127.0.0.22"))
+            await last.sign_in(wallets[3])
+            assert await challenge(server.uri, "127.0.0.23") is None  # all four signed in: refused
+            assert server.stats["refused:max-connections"] == 1
+            for raw in (*signed, last):
+                await raw.close()
 
     run(scenario())
 
 
+async def _open_raw(uri: str, source: str) -> tuple[Any, m.Challenge]:
+    ws = await connect(uri, compression=None, local_addr=(source, 0))
+    frame = m.decode_frame(await asyncio.wait_for(ws.recv(), 5))
+    assert isinstance(frame, m.Challenge)
+    return ws, frame
+
+
 def _limit_fds() -> None:
-    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
 
 
 def test_node_process_survives_a_flood_at_its_fd_limit(tmp_path: Path) -> None:
-    """Issue 18's a03 in small: with 256 descriptors, 400 never-signed-in connections from many IPs.
+    """Issue 18's a03: with 1,024 descriptors, 1,100 never-signed-in connections from many IPs.
     Before: the 2-s status writer raised EMFILE out of `_serve` and the node exited with code 1."""
     node = NodeProcess(tmp_path, "--kinds", "relay,notify", preexec=_limit_fds)
     try:
 
         async def flood() -> int:
             socks = []
-            for i in range(400):  # bound: 400 connections, 16 per source IP
+            for i in range(1_100):  # bound: 1,100 connections, 16 per source IP
                 try:
                     _, writer = await asyncio.open_connection(
                         "127.0.0.1", _port(node.uri), local_addr=(f"127.0.1.{1 + i // 16}", 0)
@@ -160,8 +177,8 @@ def test_node_process_survives_a_flood_at_its_fd_limit(tmp_path: Path) -> None:
         assert node.proc.poll() is None, "the node exited"
         assert run(_signs_in(node.uri), timeout=15)
         status = node.status()["relay"]
-        assert status["max_connections"] == 256 - RelayConfig().fd_reserve
-        assert status["stats"]["refused:max-connections"] > 0
+        assert status["max_connections"] == 1024 - RelayConfig().fd_reserve
+        assert status["stats"]["dropped:evicted-pre-auth"] > 0  # full: the oldest waiting made room
     finally:
         node.kill()
 
