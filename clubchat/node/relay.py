@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -167,8 +168,12 @@ class _RelayConnection(ServerConnection):
     reaper: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self.relay._admit(self)
+        tcp = typing.cast(asyncio.Transport, transport)
+        if self.relay._admit(self, tcp):
+            super().connection_made(tcp)  # starts the handshake and the handler
+        else:  # refused: no handshake task; enough state for connection_lost, then the descriptor goes
+            Connection.connection_made(self, tcp)
+            tcp.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.relay._release(self)
@@ -314,14 +319,14 @@ class RelayServer:
 
     # -- admission: below the WebSocket layer, so a refusal costs no handshake ----------------
 
-    def _admit(self, ws: _RelayConnection) -> None:
-        """Admit a new TCP connection or abort it at once (its descriptor is freed in this iteration):
+    def _admit(self, ws: _RelayConnection, transport: asyncio.Transport) -> bool:
+        """Admit a new TCP connection (True) or refuse it (False: the caller aborts it at once):
         over max_pre_auth_per_ip for its IP, over its IP's connection rate, or over max_connections
         when every connection is signed in. With the table full, the oldest connection that has not
         signed in yet makes room (an honest client signs in within a second or so; a flood of
         never-signing connections then only evicts itself)."""
         cfg = self.config
-        peer = ws.transport.get_extra_info("peername")
+        peer = transport.get_extra_info("peername")
         ws.peer_key = key = client_key(str(peer[0])) if peer else "unknown"
         ws.exempt = self._is_exempt(str(peer[0])) if peer else False
         refused = None
@@ -340,14 +345,13 @@ class RelayServer:
                 refused = "max-connections"
         if refused is not None:
             self.stats[f"refused:{refused}"] += 1
-            ws.transport.abort()
-            return
+            return False
         ws.admitted = True
         self._open.add(ws)
         self._waiting[ws] = None
         self._pre_auth_by_ip[key] += 1
         ws.control = TokenBucket.full(cfg.control_rate, cfg.control_burst, self.clock())
-        sock = ws.transport.get_extra_info("socket")
+        sock = transport.get_extra_info("socket")
         if sock is not None and cfg.socket_send_buffer > 0:
             with contextlib.suppress(OSError):  # kernel memory per connection: small, fixed
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, cfg.socket_send_buffer)
@@ -355,6 +359,7 @@ class RelayServer:
         # never finishes its handshake: abort it outright shortly after the polite close.
         delay = cfg.sign_in_timeout + cfg.close_timeout + 1.0
         ws.reaper = asyncio.get_running_loop().call_later(delay, self._reap, ws)
+        return True
 
     def _is_exempt(self, ip: str) -> bool:
         if not self._exempt:
