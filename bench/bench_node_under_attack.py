@@ -552,7 +552,7 @@ def _nofile(n: int) -> Callable[[], None]:
     return set_limit
 
 
-def run_scenario(sc: Scenario, idle: float, attack: float) -> dict[str, Any]:
+def run_scenario(sc: Scenario, idle: float, attack: float, nice: int = 0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         node = NodeProcess(
             Path(tmp),
@@ -581,6 +581,8 @@ def run_scenario(sc: Scenario, idle: float, attack: float) -> dict[str, Any]:
                 str(attack),
                 "--param",
                 str(sc.param),
+                "--attacker-nice",
+                str(nice),
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
             )
@@ -696,7 +698,9 @@ def rows_of(res: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def write_report(rows: list[dict[str, Any]], results: list[dict[str, Any]], argv: list[str]) -> None:
+def write_report(
+    rows: list[dict[str, Any]], results: list[dict[str, Any]], argv: list[str], load: tuple[float, float]
+) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{NAME}.json").write_text(json.dumps(rows, indent=2) + "\n")
     md = [
@@ -704,7 +708,8 @@ def write_report(rows: list[dict[str, Any]], results: list[dict[str, Any]], argv
         "",
         f"Run: `{' '.join(['bench/bench_node_under_attack.py', *argv])}` on {platform.node() or 'a host'} "
         f"({os.cpu_count()} cores shared with other jobs: latencies are noisy), "
-        f"Python {platform.python_version()}.",
+        f"Python {platform.python_version()}; 1-minute load average {load[0]:.1f} at the start, "
+        f"{load[1]:.1f} at the end (a node starved of CPU by other jobs shows it in the p99).",
         "Anchor = the same figure without attack, measured in the same run just before the attack (for RSS:",
         "the node's RSS while idle). Targets: p99 <= 10x idle p99, sign-in success >= 95 %, survives;",
         "for the",
@@ -743,25 +748,34 @@ def _met(r: dict[str, Any]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--idle", type=float, default=6.0, help="seconds of honest traffic alone")
-    ap.add_argument("--attack", type=float, default=10.0, help="seconds of attack")
+    ap.add_argument("--idle", type=float, default=8.0, help="seconds of honest traffic alone")
+    ap.add_argument("--attack", type=float, default=12.0, help="seconds of attack")
     ap.add_argument("--only", nargs="*", default=None, help="attack names to run (default: all)")
+    ap.add_argument(
+        "--attacker-nice",
+        type=int,
+        default=0,
+        help="nice value of the attacker process: on one machine its CPU competes with the node's, "
+        "which an attacker on another host does not (0 = same priority, the harder test)",
+    )
     ap.add_argument("--attacker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--uri", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--seconds", type=float, default=10.0, help=argparse.SUPPRESS)
     ap.add_argument("--param", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.attacker:  # attacker process
+        os.nice(args.attacker_nice)
         result = asyncio.run(ATTACKS[args.attacker](args.uri, args.seconds, args.param))
         print(json.dumps(result), flush=True)
         return
     random.seed(18)
+    load_start = os.getloadavg()[0]
     results = []
     for sc in SCENARIOS:  # bound: the scenarios, one at a time
         if args.only and sc.attack not in args.only:
             continue
         Console().print(f"[bold]{sc.label}[/] ...")
-        results.append(run_scenario(sc, args.idle, args.attack))
+        results.append(run_scenario(sc, args.idle, args.attack, args.attacker_nice))
     rows = [r for res in results for r in rows_of(res)]
     table = Table(title="Node under attack: honest traffic during each attack (anchor: same run, no attack)")
     for col in ("metric", "value", "unit", "target", "anchor", "met?"):
@@ -771,7 +785,7 @@ def main() -> None:
             r["metric"], str(r["value"]), r["unit"], _dash(r["target"]), _dash(r["anchor"]), _met(r)
         )
     Console(width=180).print(table)
-    write_report(rows, results, sys.argv[1:])
+    write_report(rows, results, sys.argv[1:], (load_start, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":
