@@ -106,7 +106,19 @@ async def throughput(n_pairs: int, messages: int, sign_in_ms: list[float]) -> di
     # ours
     with tempfile.TemporaryDirectory() as tmp:
         proc, line = _spawn(
-            [sys.executable, "-m", "clubchat.node", "run", "--kinds", "relay", "--data-dir", tmp]
+            # every client is on 127.0.0.1: without the exemption the per-IP limits would throttle them
+            [
+                sys.executable,
+                "-m",
+                "clubchat.node",
+                "run",
+                "--kinds",
+                "relay",
+                "--data-dir",
+                tmp,
+                "--per-ip-exempt",
+                "127.0.0.1/32",
+            ]
         )
         try:
             uri = json.loads(line)["relay"]["uri"]

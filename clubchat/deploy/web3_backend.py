@@ -39,6 +39,7 @@ class Web3Backend:
         factory = self.w3.eth.contract(abi=abi, bytecode=compiled.compiler_data.bytecode)
         receipt = send_tx(self.w3, self.account, factory.constructor(*args))
         address = receipt["contractAddress"]
+        assert address is not None, f"deploying {name} created no contract"
         self.records[name] = ContractRecord(address=address, abi=abi, block=int(receipt["blockNumber"]))
         return self.w3.eth.contract(address=address, abi=abi)
 

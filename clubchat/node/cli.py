@@ -108,6 +108,29 @@ def _chain_options(fn: Any) -> Any:
 @click.option(
     "--confirmations", default=2, show_default=True, help="Blocks the registry cache trails the head."
 )
+@click.option(
+    "--max-connections",
+    default=RelayConfig.max_connections,
+    show_default=True,
+    help="Open relay connections at most (also kept below the fd limit).",
+)
+@click.option(
+    "--max-pre-auth-per-ip",
+    default=RelayConfig.max_pre_auth_per_ip,
+    show_default=True,
+    help="Connections of one IP (IPv6: /64) not signed in yet.",
+)
+@click.option(
+    "--per-ip-exempt",
+    multiple=True,
+    help="Client network without per-IP limits (a reverse proxy's address); repeatable.",
+)
+@click.option(
+    "--buffer-budget-mib",
+    default=RelayConfig.max_buffered_total // 2**20,
+    show_default=True,
+    help="Unsent envelope bytes of all connections together, MiB.",
+)
 @click.option("-v", "--verbose", is_flag=True)
 def run(
     kinds: str,
@@ -131,6 +154,10 @@ def run(
     operator: str | None,
     node_key: str | None,
     confirmations: int,
+    max_connections: int,
+    max_pre_auth_per_ip: int,
+    per_ip_exempt: tuple[str, ...],
+    buffer_budget_mib: int,
     verbose: bool,
 ) -> None:
     """Serve until SIGINT/SIGTERM; prints one JSON `ready` line with the endpoints.
@@ -172,7 +199,16 @@ def run(
     config = NodeConfig(
         data_dir=data_dir,
         kinds=kind_set,
-        relay=RelayConfig(host=host, port=port, public_uri=public_uri, chain_id=chain_id or 31337),
+        relay=RelayConfig(
+            host=host,
+            port=port,
+            public_uri=public_uri,
+            chain_id=chain_id or 31337,
+            max_connections=max_connections,
+            max_pre_auth_per_ip=max_pre_auth_per_ip,
+            per_ip_exempt=per_ip_exempt,
+            max_buffered_total=buffer_budget_mib * 2**20,
+        ),
         turn=turn,
         mailbox=limits,
     )
@@ -259,7 +295,10 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
         sys.stdout.flush()
         path = node.config.data_dir / "status.json"
         while not stop.is_set():
-            path.write_text(json.dumps(status(), indent=2, default=str) + "\n")
+            try:  # a failed status write (e.g. EMFILE under a flood) must never end the server
+                path.write_text(json.dumps(status(), indent=2, default=str) + "\n")
+            except OSError as exc:
+                logging.getLogger("clubchat.node").warning("status.json not written: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 2.0)
     finally:

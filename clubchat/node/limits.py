@@ -1,9 +1,13 @@
-"""Per-address rate limits and envelope replay protection for the relay (pure, clock injected)."""
+"""Rate limits, connection counts, the descriptor limit and envelope replay protection for the relay
+(pure apart from `raise_fd_limit`; the clock is injected)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass
+import hashlib
+import resource
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -31,62 +35,117 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """One token bucket per key (signed-in address), shared by all of that key's connections.
+    """One token bucket per key (a signed-in address, a client IP), shared by all of that key's
+    connections.
 
-    Idle buckets are forgotten once full again, so memory stays bounded by the active keys.
+    Idle buckets are forgotten once full again, so memory stays bounded by the active keys; at most
+    `max_keys` are tracked (swept at most once per second when the table is full, and a new key is
+    refused while it stays full, so a flood of distinct keys costs neither memory nor a sweep per call).
     """
 
-    def __init__(self, rate: float, burst: float) -> None:
+    def __init__(self, rate: float, burst: float, max_keys: int = 100_000) -> None:
         self.rate = rate
         self.burst = burst
+        self.max_keys = max_keys
         self._buckets: dict[str, TokenBucket] = {}
+        self._swept = float("-inf")
 
     def allow(self, key: str, now: float) -> bool:
         bucket = self._buckets.get(key)
         if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                if now - self._swept >= 1.0:
+                    self.sweep(now)
+                if len(self._buckets) >= self.max_keys:
+                    return False
             bucket = self._buckets[key] = TokenBucket.full(self.rate, self.burst, now)
-        ok = bucket.take(now)
-        if len(self._buckets) > 100_000:  # bound: sweep buckets that have refilled completely
-            self.sweep(now)
-        return ok
+        return bucket.take(now)
 
     def sweep(self, now: float) -> None:
+        """Forget the buckets that have refilled completely (linear in the keys)."""
+        self._swept = now
         full = [k for k, b in self._buckets.items() if b.tokens + (now - b.updated) * b.rate >= b.burst]
-        for k in full:
+        for k in full:  # bound: the tracked keys
             del self._buckets[k]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+def raise_fd_limit() -> tuple[int, int]:
+    """Raise this process's soft RLIMIT_NOFILE to its hard limit (a shell's or service's common soft
+    limit, 1,024, is far below what a relay can serve); returns (soft, hard) afterwards."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):  # e.g. a container that forbids it: keep the soft limit
+            return soft, hard
+        soft = target
+    return soft, hard
+
+
+@dataclass
+class _Generation:
+    """Ids remembered between `first` and `last` (seconds), as 64-bit keyed hashes."""
+
+    first: float
+    last: float
+    hashes: set[int] = field(default_factory=set)
 
 
 class ReplayGuard:
-    """Remembers accepted (sender, envelope id) pairs for `window` seconds, at most `per_sender` each.
+    """Remembers accepted (sender, envelope id) pairs for at least `window` seconds, `max_ids` at most.
 
-    An id seen again inside the window is a replay. Ids older than the window, or pushed out by a
-    sender's own `per_sender` newer ids, are forgotten (a sender that wants to replay its own old
-    message can only do so after sending `per_sender` others, which the rate limit makes slow).
+    An id seen again inside the window is a replay. Memory: a 64-bit hash per id (keyed with a
+    per-process secret, so nobody can aim for collisions; a false "replayed" needs a 64-bit
+    collision), ~80 bytes each, in generations of window/`generations` seconds (or max_ids /
+    generations ids) that are dropped whole once their newest id is older than the window: expiry
+    costs nothing per id, happens on every call and in `sweep` (which the relay calls periodically),
+    so ids expire even when their sender never sends again. Past `max_ids`, the oldest generation is
+    dropped early (`evicted` counts those ids): only the sender itself could then repeat one of them,
+    since a relay accepts an envelope only from its signed-in `from`.
     """
 
-    def __init__(self, window: float, per_sender: int) -> None:
+    def __init__(self, window: float, max_ids: int, generations: int = 16) -> None:
         self.window = window
-        self.per_sender = per_sender
-        self._seen: dict[str, OrderedDict[str, float]] = {}
+        self.max_ids = max_ids
+        self._span = window / generations  # seconds one generation collects ids
+        self._size = max(1, max_ids // generations)  # ids one generation collects at most
+        self._key = secrets.token_bytes(16)
+        self._gens: deque[_Generation] = deque()
+        self._count = 0
+        self.evicted = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _hash(self, sender: str, id: str) -> int:
+        digest = hashlib.blake2b(f"{sender}\n{id}".encode(), digest_size=8, key=self._key).digest()
+        return int.from_bytes(digest, "big")
 
     def seen(self, sender: str, id: str, now: float) -> bool:
-        ids = self._seen.get(sender)
-        if ids is None:
-            return False
-        self._expire(ids, now)
-        return id in ids
+        self.sweep(now)
+        h = self._hash(sender, id)
+        return any(h in g.hashes for g in self._gens)  # bound: ~2 x generations
 
     def remember(self, sender: str, id: str, now: float) -> None:
-        ids = self._seen.setdefault(sender, OrderedDict())
-        ids[id] = now
-        ids.move_to_end(id)
-        while len(ids) > self.per_sender:  # bound: evict this sender's oldest ids
-            ids.popitem(last=False)
+        self.sweep(now)
+        last = self._gens[-1] if self._gens else None
+        if last is None or now - last.first >= self._span or len(last.hashes) >= self._size:
+            last = _Generation(now, now)
+            self._gens.append(last)
+        before = len(last.hashes)
+        last.hashes.add(self._hash(sender, id))
+        last.last = max(last.last, now)
+        self._count += len(last.hashes) - before
+        while self._count > self.max_ids and len(self._gens) > 1:  # bound: generations
+            dropped = self._gens.popleft()
+            self._count -= len(dropped.hashes)
+            self.evicted += len(dropped.hashes)
 
-    def _expire(self, ids: OrderedDict[str, float], now: float) -> None:
-        # Ordered by insertion time, so the loop stops at the first id still inside the window.
-        while ids:
-            oldest_id, ts = next(iter(ids.items()))
-            if now - ts <= self.window:
-                break
-            del ids[oldest_id]
+    def sweep(self, now: float) -> None:
+        """Drop the generations whose newest id is older than the window (oldest first)."""
+        while self._gens and now - self._gens[0].last > self.window:  # bound: generations
+            self._count -= len(self._gens.popleft().hashes)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,12 @@ class NodeProcess:
     """`python -m clubchat.node run --data-dir <dir> <args>` in its own session (so it can be killed)."""
 
     def __init__(
-        self, data_dir: Path, *args: str, timeout: float = 60.0, env: dict[str, str] | None = None
+        self,
+        data_dir: Path,
+        *args: str,
+        timeout: float = 60.0,
+        env: dict[str, str] | None = None,
+        preexec: Callable[[], None] | None = None,  # runs in the child first, e.g. to set rlimits
     ) -> None:
         self.data_dir = data_dir
         self.cmd = [sys.executable, "-m", "clubchat.node", "run", "--data-dir", str(data_dir), *args]
@@ -31,6 +37,7 @@ class NodeProcess:
             text=True,
             start_new_session=True,
             env=env,
+            preexec_fn=preexec,
         )
         self.ready = self._read_ready(timeout)
 

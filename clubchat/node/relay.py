@@ -26,24 +26,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import itertools
 import logging
 import math
+import socket
+import sys
 import time
 import typing
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import State
+from websockets.protocol import Event, State
 
 from clubchat.node.fairqueue import FairQueue
-from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket
+from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket, raise_fd_limit
 from clubchat.node.mailbox import HandOut, Mailbox
 from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import (
@@ -57,27 +62,32 @@ from clubchat.protocol.siwe import (
 log = logging.getLogger("clubchat.relay")
 
 CREDENTIAL_PATH = "/turn-credentials"
+ACCEPT_BATCH = 128  # listen backlog, and so the connections asyncio accepts per wake-up
 NONCE_PATH = CREDENTIAL_PATH + "/nonce"
 _HTTP_STATUS = {"bad-sign-in": 401, "rate-limited": 429, "not-offered": 404, "malformed": 400}
 
 
 @dataclass(frozen=True)
 class RelayConfig:
-    """Operator settings of one relay (not governance parameters: each operator picks its own)."""
+    """Operator settings of one relay (not governance parameters: each operator picks its own).
+
+    The connection and memory limits are sized for a small machine (1-2 cores, 1-2 GB): README
+    "Operating a node: limits" says how to size them for a larger one.
+    """
 
     host: str = "127.0.0.1"
     port: int = 0  # 0 = any free port; `RelayServer.uri` tells which one
     public_uri: str | None = None  # the endpoint registered on-chain; default ws://host:port
     chain_id: int = 31337
-    max_frame_bytes: int = 65_536  # larger frames get `too-large`; > 2x closes with 1009
-    sign_in_timeout: float = 10.0  # seconds to sign in after connecting
+    max_frame_bytes: int = 65_536  # UTF-8 bytes; larger frames get `too-large`; > 2x closes with 1009
+    sign_in_timeout: float = 10.0  # seconds to sign in after connecting (a hard limit: see _reap)
     sign_in_max_ttl: int = 86_400  # longest sign-in lifetime accepted, seconds
     rate_per_second: float = 100.0  # frames per second per signed-in address
     rate_burst: float = 400.0
     pre_auth_burst: float = 8.0  # frames an unauthenticated connection may send (then 1 per second)
     replay_window: float = 86_400.0  # seconds an envelope id stays remembered
-    replay_ids_per_sender: int = 100_000
-    max_buffered_bytes: int = 4 * 2**20  # unsent bytes for one connection before it counts as not reading
+    replay_max_ids: int = 200_000  # envelope ids remembered in all (~80 bytes each), oldest dropped first
+    max_buffered_bytes: int = 2**20  # unsent bytes for one connection before it counts as not reading
     pending_batch: int = 1_000  # stored envelopes handed out unacknowledged (bytes: the mailbox's limit)
     close_timeout: float = 2.0  # seconds to wait for a peer's close frame (it may not be reading)
     http_nonce_ttl: float = 120.0  # seconds a credential-endpoint nonce stays usable
@@ -91,6 +101,28 @@ class RelayConfig:
     http_burst_global: float = 200.0
     http_queue_per_ip: int = 4  # requests of one IP that may wait for a turn (more get 429 at once)
     http_queue_wait: float = 2.0  # seconds a request may wait for its turn
+    # -- connections (issue 18): every limit below refuses or closes, none ever ends the server --
+    max_connections: int = 4_096  # open TCP connections; also kept fd_reserve below the fd limit
+    # Descriptors kept free: asyncio accepts up to ACCEPT_BATCH connections per wake-up before a
+    # refused or evicted one is closed, plus the mailbox, status file, coturn pipes and logs.
+    fd_reserve: int = 256
+    max_pre_auth_per_ip: int = 32  # connections of one client IP (IPv6: /64) not signed in yet
+    # Client networks the per-IP limits do not apply to: a reverse proxy in front of the relay (all
+    # clients share its address), or loopback for a local load test. Empty by default.
+    per_ip_exempt: tuple[str, ...] = ()
+    connect_rate_per_ip: float = 10.0  # new TCP connections per second per client IP ...
+    connect_burst_per_ip: float = 40.0  # ... after a burst of this many
+    sign_in_rate_per_ip: float = 5.0  # sign-in attempts per second per client IP ...
+    sign_in_burst_per_ip: float = 20.0  # ... after a burst of this many
+    pre_auth_max_bytes: int = 32_768  # bytes a connection may send before it signs in (headers too)
+    pre_auth_max_errors: int = 4  # refused frames before sign-in; the next one closes it (1008)
+    control_rate: float = 1.0  # pings/pongs per second per connection ...
+    control_burst: float = 16.0  # ... after a burst of this many; more closes it (1008)
+    max_sessions_per_address: int = 8  # signed-in connections of one address
+    max_fanout: int = 8  # connections one envelope is copied to
+    max_buffered_total: int = 64 * 2**20  # unsent bytes of all connections together (envelopes)
+    socket_send_buffer: int = 65_536  # SO_SNDBUF of each connection (Linux doubles it); 0 = kernel's
+    housekeeping_interval: float = 5.0  # seconds between sweeps of expired replay ids and idle buckets
 
 
 def client_key(ip: str) -> str:
@@ -105,18 +137,85 @@ def client_key(ip: str) -> str:
     return str(addr.ipv4_mapped) if isinstance(addr, ipaddress.IPv6Address) else str(addr)
 
 
+class _HandshakeLog(logging.LoggerAdapter):
+    """websockets' logger for relay connections: a failed opening handshake (an empty or reset TCP
+    connection, a port scan, a connection refused at accept) is counted and logged as one DEBUG line,
+    not as an ERROR with a 1.7 KB traceback per connection (issue 18: churn filled stderr)."""
+
+    def __init__(self, on_failed: Callable[[], None]) -> None:
+        super().__init__(logging.getLogger("websockets.server"), {})
+        self.on_failed = on_failed
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if msg == "opening handshake failed":
+            self.on_failed()
+            if self.logger.isEnabledFor(logging.DEBUG):
+                self.logger.debug("opening handshake failed: %r", sys.exc_info()[1])
+            return
+        super().log(level, msg, *args, **kwargs)
+
+
+class _RelayConnection(ServerConnection):
+    """A relay connection with its admission state, metered below the frame layer: the bytes it sends
+    before signing in and its control frames (pings and pongs, which websockets answers itself and the
+    relay's frame limits never see). `relay` is set on the subclass `RelayServer.start` makes."""
+
+    relay: RelayServer
+    peer_key = ""  # client_key of the peer IP
+    exempt = False  # in RelayConfig.per_ip_exempt: no per-IP limits
+    admitted = False
+    signed_in = False  # signed in (or gone): no longer counted as pre-auth
+    received = 0  # bytes received before sign-in
+    control: TokenBucket | None = None
+    reaper: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        tcp = typing.cast(asyncio.Transport, transport)
+        if self.relay._admit(self, tcp):
+            super().connection_made(tcp)  # starts the handshake and the handler
+        else:  # refused: no handshake task; enough state for connection_lost, then the descriptor goes
+            Connection.connection_made(self, tcp)
+            tcp.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.relay._release(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing() and self.protocol.state is State.OPEN:
+            return  # aborted by the relay (flooding): parse nothing more
+        if not self.signed_in:
+            self.received += len(data)
+            if self.received > self.relay.config.pre_auth_max_bytes:
+                self.relay._drop(self, "pre-auth-bytes")
+                return
+        super().data_received(data)
+
+    def process_event(self, event: Event) -> None:
+        control = self.control
+        is_control = isinstance(event, Frame) and event.opcode in (Opcode.PING, Opcode.PONG)
+        if is_control and control is not None and not control.take(self.relay.clock()):
+            if not self.transport.is_closing():
+                self.relay._drop(self, "control-flood")
+            return
+        super().process_event(event)
+
+
 @dataclass(eq=False)  # identity semantics: connections live in sets
 class _Conn:
-    ws: ServerConnection
+    ws: _RelayConnection
     nonce: str
     bucket: TokenBucket
+    replies: TokenBucket  # `rate-limited` answers: past this bucket the relay stops answering them
     address: str | None = None  # lower-case once signed in
     checksum_address: str = ""  # EIP-55 form, as signed
     hand_out: HandOut | None = None  # stored envelopes handed out and not yet acknowledged
     expires: int = 0
     stats: Counter[str] = field(default_factory=Counter)
     unsent: int = 0  # bytes queued in the websockets protocol, not yet handed to the transport
+    buffered: int = 0  # this connection's share of RelayServer.buffered (bytes, as last measured)
     dirty: bool = False  # queued for the end-of-iteration flush
+    refused: int = 0  # frames refused before sign-in
 
 
 class RelayServer:
@@ -146,14 +245,25 @@ class RelayServer:
             max_wait=config.http_queue_wait,
             clock=clock,
         )
-        self.replay = ReplayGuard(config.replay_window, config.replay_ids_per_sender)
+        self.connects_per_ip = RateLimiter(config.connect_rate_per_ip, config.connect_burst_per_ip)
+        self.sign_ins_per_ip = RateLimiter(config.sign_in_rate_per_ip, config.sign_in_burst_per_ip)
+        self.replay = ReplayGuard(config.replay_window, config.replay_max_ids)
         self.stats: Counter[str] = Counter()
+        self.max_connections = config.max_connections  # lowered by start() to fit the fd limit
+        self._exempt = tuple(ipaddress.ip_network(n, strict=False) for n in config.per_ip_exempt)
+        self.buffered = 0  # unsent envelope bytes of all connections (sum of _Conn.buffered)
+        self._open: set[_RelayConnection] = set()  # admitted TCP connections
+        self._waiting: OrderedDict[_RelayConnection, None] = OrderedDict()  # not signed in, oldest first
+        self._pre_auth_by_ip: Counter[str] = Counter()
+        self._buffering: set[_Conn] = set()  # connections whose `buffered` may be > 0
+        self._measured = float("-inf")  # when `buffered` was last summed from the transports
         self._server: Server | None = None
         self._closing: set[asyncio.Future[None]] = set()
         self._http_nonces: dict[str, float] = {}  # nonce -> expiry; insertion-ordered
         self._uri: str | None = config.public_uri
         self._dirty: list[_Conn] = []  # connections with queued frames, flushed once per iteration
         self._flush_handle: asyncio.Handle | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -164,6 +274,9 @@ class RelayServer:
         return self._uri
 
     async def start(self) -> None:
+        soft, _ = raise_fd_limit()
+        self.max_connections = max(1, min(self.config.max_connections, soft - self.config.fd_reserve))
+        connection_class = type("RelayConnection", (_RelayConnection,), {"relay": self})
         self._server = await serve(
             self._handle,
             self.config.host,
@@ -174,14 +287,24 @@ class RelayServer:
             ping_interval=20,
             ping_timeout=20,
             close_timeout=self.config.close_timeout,
+            open_timeout=self.config.sign_in_timeout,
             process_request=self._http,
+            create_connection=connection_class,
+            backlog=ACCEPT_BATCH,
+            logger=_HandshakeLog(self._handshake_failed),
         )
         if self._uri is None:
             port = next(iter(self._server.sockets)).getsockname()[1]
             self._uri = f"ws://{self.config.host}:{port}"
-        log.info("relay listening on %s", self._uri)
+        self._housekeeping = asyncio.create_task(self._housekeep())
+        log.info("relay listening on %s (at most %d connections)", self._uri, self.max_connections)
 
     async def stop(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
         if self._flush_handle is not None:  # write what is queued before the connections close
             self._flush_handle.cancel()
             self._flush()
@@ -189,6 +312,104 @@ class RelayServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+    async def _housekeep(self) -> None:
+        """Expire replay ids and idle rate-limit buckets even when nobody sends (owned by start/stop)."""
+        while True:
+            await asyncio.sleep(self.config.housekeeping_interval)
+            now = self.clock()
+            self.replay.sweep(now)
+            for limiter in (self.limiter, self.http_per_ip, self.connects_per_ip, self.sign_ins_per_ip):
+                limiter.sweep(now)
+            expired = [n for n, t in self._http_nonces.items() if t < now]
+            for nonce in expired:  # bound: http_nonces_max
+                del self._http_nonces[nonce]
+
+    # -- admission: below the WebSocket layer, so a refusal costs no handshake ----------------
+
+    def _admit(self, ws: _RelayConnection, transport: asyncio.Transport) -> bool:
+        """Admit a new TCP connection (True) or refuse it (False: the caller aborts it at once):
+        over max_pre_auth_per_ip for its IP, over its IP's connection rate, or over max_connections
+        when every connection is signed in. With the table full, the oldest connection that has not
+        signed in yet makes room (an honest client signs in within a second or so; a flood of
+        never-signing connections then only evicts itself)."""
+        cfg = self.config
+        peer = transport.get_extra_info("peername")
+        ws.peer_key = key = client_key(str(peer[0])) if peer else "unknown"
+        ws.exempt = self._is_exempt(str(peer[0])) if peer else False
+        refused = None
+        if ws.exempt:
+            pass
+        elif self._pre_auth_by_ip[key] >= cfg.max_pre_auth_per_ip:
+            refused = "pre-auth-per-ip"
+        elif not self.connects_per_ip.allow(key, self.clock()):
+            refused = "connect-rate"
+        if refused is None and len(self._open) >= self.max_connections:
+            if self._waiting:
+                oldest, _ = self._waiting.popitem(last=False)
+                self._drop(oldest, "evicted-pre-auth")
+                self._release(oldest)  # its slot is free now, not when the loop reports the loss
+            else:
+                refused = "max-connections"
+        if refused is not None:
+            self.stats[f"refused:{refused}"] += 1
+            return False
+        ws.admitted = True
+        self._open.add(ws)
+        self._waiting[ws] = None
+        self._pre_auth_by_ip[key] += 1
+        ws.control = TokenBucket.full(cfg.control_rate, cfg.control_burst, self.clock())
+        sock = transport.get_extra_info("socket")
+        if sock is not None and cfg.socket_send_buffer > 0:
+            with contextlib.suppress(OSError):  # kernel memory per connection: small, fixed
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, cfg.socket_send_buffer)
+        # The sign-in timeout holds even for a connection that floods (its handler may be busy) or
+        # never finishes its handshake: abort it outright shortly after the polite close.
+        delay = cfg.sign_in_timeout + cfg.close_timeout + 1.0
+        ws.reaper = asyncio.get_running_loop().call_later(delay, self._reap, ws)
+        return True
+
+    def _is_exempt(self, ip: str) -> bool:
+        if not self._exempt:
+            return False
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        return any(addr in net for net in self._exempt)  # bound: the configured networks
+
+    def _release(self, ws: _RelayConnection) -> None:
+        if not ws.admitted:
+            return
+        ws.admitted = False
+        self._open.discard(ws)
+        self._leave_pre_auth(ws)  # no longer counts as pre-auth either
+
+    def _leave_pre_auth(self, ws: _RelayConnection) -> None:
+        if ws.reaper is not None:
+            ws.reaper.cancel()
+            ws.reaper = None
+        if not ws.signed_in:
+            ws.signed_in = True
+            self._waiting.pop(ws, None)
+            self._pre_auth_by_ip[ws.peer_key] -= 1
+            if self._pre_auth_by_ip[ws.peer_key] <= 0:
+                del self._pre_auth_by_ip[ws.peer_key]
+
+    def _reap(self, ws: _RelayConnection) -> None:
+        ws.reaper = None
+        if not ws.signed_in:
+            self._drop(ws, "sign-in-timeout")
+
+    def _drop(self, ws: _RelayConnection, why: str) -> None:
+        """Abort a connection without a close handshake (it is flooding or overdue)."""
+        self.stats[f"dropped:{why}"] += 1
+        ws.transport.abort()
+
+    def _handshake_failed(self) -> None:
+        self.stats["handshake-failed"] += 1
 
     @property
     def credential_uri(self) -> str:
@@ -200,6 +421,11 @@ class RelayServer:
             "uri": self._uri,
             "connections": sum(len(c) for c in self.clients.values()),
             "addresses": len(self.clients),
+            "open": len(self._open),  # TCP connections, signed in or not
+            "pre_auth": sum(self._pre_auth_by_ip.values()),
+            "max_connections": self.max_connections,
+            "buffered_bytes": self.buffered,
+            "replay_ids": len(self.replay),
             "stats": dict(self.stats),
         }
 
@@ -300,11 +526,13 @@ class RelayServer:
     # -- one connection --------------------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
+        assert isinstance(ws, _RelayConnection)  # start() makes every connection one
         now = self.clock()
         conn = _Conn(
             ws=ws,
             nonce=new_nonce(),
             bucket=TokenBucket.full(1.0, self.config.pre_auth_burst, now),
+            replies=TokenBucket.full(1.0, 8.0, now),
         )
         self.stats["connections"] += 1
         try:
@@ -334,32 +562,62 @@ class RelayServer:
         )
         self._push(conn, m.encode(challenge))
 
-    def _push(self, conn: _Conn, text: str) -> bool:
-        """Queue a frame for `conn`; False (and `conn` is being closed) when it is not reading.
+    def _push(self, conn: _Conn, text: str, budgeted: bool = False) -> bool:
+        """Queue a frame for `conn`; False when it is not reading (then `conn` is being closed) or,
+        for a `budgeted` frame (an envelope copy), when all connections together already hold
+        `max_buffered_total` unsent bytes (then `conn` stays open).
 
         Uses websockets' Sans-I/O layer (`protocol.send_text`): no await, hence no interleaving with
         other writers and no task hop per frame. `_flush` hands the queued bytes to the transport
         at the end of this event-loop iteration (websockets' own writes flush them earlier).
+        Sizes are bytes: what the transport holds plus what is queued here.
         """
         ws = conn.ws
         if ws.protocol.state is not State.OPEN:
             return False
-        if ws.transport.get_write_buffer_size() + conn.unsent > self.config.max_buffered_bytes:
+        data = text.encode()
+        pending = ws.transport.get_write_buffer_size() + conn.unsent
+        self.buffered += pending - conn.buffered
+        conn.buffered = pending
+        if pending > self.config.max_buffered_bytes:
             self.stats["slow-consumer-closed"] += 1
             self._forget(conn)
             task = asyncio.ensure_future(ws.close(1013, "not reading fast enough"))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
             return False
-        data = text.encode()
+        if budgeted and self.buffered + len(data) > self.config.max_buffered_total:
+            self._measure_buffered()
+            if self.buffered + len(data) > self.config.max_buffered_total:
+                self.stats["buffer-budget-refused"] += 1
+                return False
         ws.protocol.send_text(data)
         conn.unsent += len(data)
+        conn.buffered += len(data)
+        self.buffered += len(data)
+        self._buffering.add(conn)
         if not conn.dirty:
             conn.dirty = True
             self._dirty.append(conn)
             if self._flush_handle is None:
                 self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
         return True
+
+    def _measure_buffered(self) -> None:
+        """Re-sum `buffered` from the transports (they drain without telling): at most every 50 ms,
+        linear in the connections that had unsent data."""
+        now = time.monotonic()
+        if now - self._measured < 0.05:
+            return
+        self._measured = now
+        total = 0
+        for conn in tuple(self._buffering):  # bound: connections with unsent data
+            transport = conn.ws.transport
+            conn.buffered = 0 if transport.is_closing() else transport.get_write_buffer_size() + conn.unsent
+            if conn.buffered == 0:
+                self._buffering.discard(conn)
+            total += conn.buffered
+        self.buffered = total
 
     def _flush(self) -> None:
         """Write every dirty connection's queued frames, one transport write each."""
@@ -384,9 +642,18 @@ class RelayServer:
 
     def _error(self, conn: _Conn, code: str, reason: str | None = None, id: str | None = None) -> None:
         self.stats[f"error:{code}"] += 1
+        if conn.address is None:
+            conn.refused += 1  # _on_frame closes the connection past pre_auth_max_errors
+        elif code == "rate-limited" and not conn.replies.take(self.clock()):
+            self.stats["unanswered:rate-limited"] += 1  # a flood gets no answer per frame
+            return
         self._push(conn, m.error_frame(code, reason, id))
 
     def _forget(self, conn: _Conn) -> None:
+        if conn.ws.transport.is_closing() and conn in self._buffering:
+            self._buffering.discard(conn)
+            self.buffered -= conn.buffered
+            conn.buffered = 0
         if conn.address is not None:
             conns = self.clients.get(conn.address)
             if conns is not None:
@@ -414,6 +681,15 @@ class RelayServer:
 
     async def _on_frame(self, conn: _Conn, raw: str | bytes) -> bool:
         """Handle one frame; False when the connection was closed and reading must stop."""
+        if not await self._frame(conn, raw):
+            return False
+        if conn.address is None and conn.refused > self.config.pre_auth_max_errors:
+            self.stats["closed:pre-auth-errors"] += 1
+            await self._close(conn, 1008, "too many refused frames before sign-in")
+            return False
+        return True
+
+    async def _frame(self, conn: _Conn, raw: str | bytes) -> bool:
         now = self.clock()
         self.stats["frames"] += 1
         if conn.hand_out and self._handed_ack(conn, raw):
@@ -422,7 +698,9 @@ class RelayServer:
         if not allowed:
             self._error(conn, "rate-limited")
             return True
-        if len(raw) > self.config.max_frame_bytes:
+        # bytes, not characters (a 4-byte character counts 4); isascii() is O(1) on CPython's str
+        size = len(raw) if isinstance(raw, bytes) or raw.isascii() else len(raw.encode())
+        if size > self.config.max_frame_bytes:
             self._error(conn, "too-large", f"frames are limited to {self.config.max_frame_bytes} bytes")
             return True
         try:
@@ -464,6 +742,11 @@ class RelayServer:
         if conn.address is not None:
             self._error(conn, "already-signed-in")
             return
+        if not conn.ws.exempt and not self.sign_ins_per_ip.allow(
+            conn.ws.peer_key, now
+        ):  # before any signature work
+            self._error(conn, "rate-limited", "too many sign-in attempts from this IP; retry in a second")
+            return
         try:
             msg = await verify_sign_in(
                 frame.message,
@@ -484,6 +767,14 @@ class RelayServer:
         if conn.address is not None:  # a concurrent sign-in on this connection won the race
             self._error(conn, "already-signed-in")
             return
+        sessions = len(self.clients.get(msg.address.lower(), ()))
+        if sessions >= self.config.max_sessions_per_address:
+            self._error(
+                conn, "too-many-connections", f"{msg.address} already has {sessions} connections here"
+            )
+            await self._close(conn, 1008, "too many connections for this address")
+            return
+        self._leave_pre_auth(conn.ws)
         conn.address = msg.address.lower()
         conn.checksum_address = msg.address
         conn.expires = msg.expiration_time
@@ -515,11 +806,19 @@ class RelayServer:
         if self.replay.seen(sender, id, now):
             self._error(conn, "replayed", id=id)
             return True
-        delivered = False
-        for target in tuple(self.clients.get(env["to"].lower(), ())):  # a copy: _push may drop one
-            if target is not conn and self._push(target, raw):
+        delivered = busy = False
+        targets = tuple(self.clients.get(env["to"].lower(), ()))  # a copy: _push may drop one
+        for target in itertools.islice(targets, self.config.max_fanout):  # bound: max_fanout copies
+            if target is conn:
+                continue
+            if self._push(target, raw, budgeted=True):
                 delivered = True
+            else:
+                busy = busy or target.ws.protocol.state is State.OPEN  # refused by the memory budget
         if not delivered:
+            if busy:  # online but this relay holds too much unsent data: not worth storing either
+                self._error(conn, "recipient-busy", id=id)
+                return True
             return False
         self.replay.remember(sender, id, now)
         self.stats["forwarded"] += 1

@@ -67,7 +67,8 @@ ERROR_CODES: dict[str, str] = {
     "rate-limited": "too many frames from this address; slow down",
     "offline": "the recipient is not connected and this relay keeps no mailbox",
     "mailbox-full": "the recipient's mailbox is full",
-    "recipient-busy": "the recipient is not reading its messages",
+    "recipient-busy": "the recipient is not reading its messages, or this relay is holding too much",
+    "too-many-connections": "this address or IP has as many connections as this relay allows",
     "unknown-message": "no stored message with this id",
     "not-offered": "this node does not offer that service",
     "internal": "the relay failed to handle the frame",
@@ -337,24 +338,49 @@ def encode(msg: Any) -> str:
 
 _ID = re.compile(ID_PATTERN)
 MAX_DEPTH = 16  # deepest legitimate message: stored > envelope > payload > candidates > list > candidate
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
+_ONE_BRACKET_KIND = bytes.maketrans(b"{}", b"[]")
+
+# Everything below runs on untrusted input before sign-in, so every check is LINEAR in the length of
+# the text (str.count/replace/split/translate and json.loads: single passes in C, no regex that can
+# restart or backtrack). tests/node/test_frame_cost.py bounds their cost against json.loads.
 
 
 def _too_deep(text: str) -> bool:
     """True when JSON nesting exceeds MAX_DEPTH (checked before parsing: the C parser's recursion
-    guard follows sys.recursionlimit, and a raised limit lets deep input overflow the C stack)."""
+    guard follows sys.recursionlimit, and a raised limit lets deep input overflow the C stack).
+
+    Linear in len(text): on the UTF-8 bytes (a multi-byte character never contains an ASCII byte),
+    drop escaped backslashes then escaped quotes, so the quotes left delimit strings; drop every
+    string (an unclosed one runs to the end); keep the brackets; then peel matched `[]` pairs
+    innermost first, one layer per pass, at most MAX_DEPTH passes. Exact for valid JSON; for invalid
+    JSON the parser's recursion stays below 2 * MAX_DEPTH (unmatched opening brackets are counted).
+    """
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return False
-    depth = 0
-    for tok in _TOKENS.finditer(text):  # bound: one step per string or bracket of a size-limited frame
-        c = tok.group()
-        if c in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return True
-        elif c in "]}":
-            depth -= 1
-    return False
+    data = text.encode("utf-8", "surrogatepass").replace(b"\\\\", b"").replace(b'\\"', b"")
+    if b'"' in data:
+        data = b"".join(data.split(b'"')[::2])  # even parts are outside strings
+    data = data.translate(_ONE_BRACKET_KIND, _NOT_BRACKET)
+    for _ in range(MAX_DEPTH):  # bound: MAX_DEPTH passes, each linear
+        inner = data.replace(b"[]", b"")
+        if len(inner) == len(data):
+            break
+        data = inner
+    return b"[]" in data or data.count(b"[") > MAX_DEPTH
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads object hook: a duplicate key is an error. Parsers disagree on which copy wins, so a
+    relay that forwards the text must not let a client see a different `from` than it checked."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:  # bound: the object's keys, once (linear)
+            if key in seen:
+                raise ProtocolError("malformed", f"duplicate key {key[:40]!r} in a JSON object")
+            seen.add(key)
+    return obj
 
 
 def _loads(text: str | bytes) -> Any:
@@ -363,7 +389,9 @@ def _loads(text: str | bytes) -> Any:
     if _too_deep(text):
         raise ProtocolError("malformed", f"JSON nesting deeper than {MAX_DEPTH}")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except ProtocolError:
+        raise
     except (ValueError, RecursionError):
         raise ProtocolError("malformed", "the frame is not valid JSON") from None
 

@@ -26,6 +26,7 @@ from eth_utils import is_checksum_address, keccak, to_checksum_address
 STATEMENT = "Sign in to a Club Chat node."
 CLOCK_SKEW_SECONDS = 60
 _NONCE_ALPHABET = string.ascii_letters + string.digits
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141  # group order
 
 _MESSAGE = re.compile(
     r"(?P<domain>[^\s/]+) wants you to sign in with your Ethereum account:\n"
@@ -162,21 +163,30 @@ def check_binding(msg: SiweMessage, *, uri: str, chain_id: int, nonce: str, now:
         raise SignInError(f"the sign-in message lives longer than this relay accepts ({max_ttl} s)")
 
 
+def canonical_signature(signature: bytes) -> bool:
+    """True for the one accepted form of a 65-byte signature: r || s || v with v = 27 or 28 (what
+    `personal_sign` returns) and a low s (s <= n/2, EIP-2). Its malleable twin (n - s, other v) and
+    the v = 0/1 spelling recover the same signer; refusing them leaves one form per signature."""
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        return False
+    return 0 < int.from_bytes(signature[32:64], "big") <= SECP256K1_N // 2
+
+
 def recover_signer(text: str, signature: bytes) -> str | None:
     """The EOA that produced an EIP-191 signature of `text`, or None if it is not a valid one.
 
     Uses libsecp256k1 (coincurve) for the public-key recovery: ~0.1 ms instead of eth_keys'
-    pure-Python ~10-25 ms, so a relay can verify sign-ins on its event loop. Same acceptance as
-    eth_keys' pure-Python recovery (tests/node/test_siwe.py compares them on edited signatures).
+    pure-Python ~10-25 ms, so a relay can verify sign-ins on its event loop. Only the canonical form
+    is accepted (`canonical_signature`); otherwise the same acceptance as eth_keys' pure-Python
+    recovery (tests/node/test_siwe.py compares them on edited signatures).
     """
-    if len(signature) != 65 or signature[64] not in (0, 1, 27, 28):  # no EIP-155-style v values
+    if not canonical_signature(signature):
         return None
-    v = signature[64] - 27 if signature[64] >= 27 else signature[64]
     try:
         public = PublicKey.from_signature_and_message(
-            signature[:64] + bytes((v,)), sign_in_hash(text), hasher=None
+            signature[:64] + bytes((signature[64] - 27,)), sign_in_hash(text), hasher=None
         )
-    except ValueError:  # r or s out of range, or no curve point recovers
+    except ValueError:  # r out of range, or no curve point recovers
         return None
     return str(to_checksum_address(keccak(public.format(compressed=False)[1:])[12:]))
 

@@ -63,6 +63,32 @@ def test_eoa_sign_in_verifies() -> None:
     assert _verify(text, _sign(text)).address == alice.address
 
 
+def _twin(sig: bytes, edit: str) -> bytes:
+    """The same signature in a non-canonical spelling: v = 0/1, or the malleable high-s twin."""
+    out = bytearray(sig)
+    if edit == "v01":
+        out[64] -= 27
+    else:  # high-s: (r, n - s) with the other recovery id signs the same hash for the same key
+        s = int.from_bytes(out[32:64], "big")
+        out[32:64] = (_N - s).to_bytes(32, "big")
+        out[64] = 55 - out[64]  # 27 <-> 28
+    return bytes(out)
+
+
+@pytest.mark.parametrize("edit", ["v01", "high-s"])
+def test_non_canonical_signatures_are_refused(edit: str) -> None:
+    """Issue 18, item 9: one canonical form (v 27/28, low s); the twins name the same signer."""
+    text = _msg().text()
+    sig = _sign(text)
+    assert siwe.canonical_signature(sig)
+    twin = _twin(sig, edit)
+    assert _pure_python_recover(text, twin) == alice.address  # a valid signature, just not canonical
+    assert not siwe.canonical_signature(twin)
+    assert siwe.recover_signer(text, twin) is None
+    with pytest.raises(siwe.SignInError, match="signature"):
+        _verify(text, twin)
+
+
 @pytest.mark.parametrize(
     ("kw", "verify_kw", "fragment"),
     [
@@ -141,7 +167,8 @@ _N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141  # secp2
 
 
 def _pure_python_recover(text: str, signature: bytes) -> str | None:
-    """Reference: eth_keys' pure-Python backend (what the relay used before coincurve)."""
+    """Reference: eth_keys' pure-Python backend (what the relay used before coincurve), with every
+    v and s it recovers from (the relay accepts only the canonical subset)."""
     from eth_keys.backends.native import NativeECCBackend
     from eth_keys.datatypes import Signature
 
@@ -182,6 +209,11 @@ def test_coincurve_recovery_matches_pure_python(key: int, text: str, edit: str, 
     elif edit == "v2":
         sig[64] = 2
     expected = _pure_python_recover(text, bytes(sig))
-    assert siwe.recover_signer(text, bytes(sig)) == expected
+    canonical = siwe.canonical_signature(bytes(sig))
+    assert siwe.recover_signer(text, bytes(sig)) == (expected if canonical else None)
     if edit in ("none", "v27", "high-s"):
         assert expected == account.address
+    if edit == "none":
+        assert canonical
+    elif edit in ("v27", "high-s", "v2", "s0", "s>=n"):
+        assert not canonical

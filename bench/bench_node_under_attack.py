@@ -1,0 +1,792 @@
+"""What honest users suffer while a node is attacked (issue 18), one attack class at a time, on loopback.
+
+For every scenario a fresh node process (`python -m clubchat.node run --kinds relay,notify`) serves an
+honest pair (Alice -> Bob, one text envelope every 100 ms, one-way latency measured in this process)
+and a fresh sign-in every 0.5 s from 127.0.0.1: first `--idle` seconds alone, then `--attack` seconds
+while an attacker process (this script with `--attacker NAME`) runs the attack from other loopback
+addresses (127.0.2.0/24 and up: Linux routes 127/8 to lo, so per-IP limits see attacker and honest
+user apart, as on the internet). Sampled from /proc every 0.25 s: the node's RSS and CPU; at the end:
+whether it is still running.
+
+Targets (issue 18): the node never exits; honest p99 latency under any single attack <= 10x its idle
+p99 (same run); sign-in success >= 95 %; the node's RSS bounded by the configured buffer budget
+whatever N (the non-reading fan-out runs at two N; the row's target is idle RSS + 2x the budget,
+see the report's notes).
+
+Adding an attack class (e.g. h4's mailbox and TURN ones): write an `async def attack_<name>(uri,
+seconds, param) -> dict` (run in the attacker process; return what it managed, e.g. frames sent) and
+add a `Scenario` to SCENARIOS (node flags, a target for the peak RSS if the class has one).
+
+Writes bench/results/node_under_attack.json (rows) and bench/results/node_under_attack.md (table).
+Usage: .venv/bin/python bench/bench_node_under_attack.py [--idle S] [--attack S] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import resource
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coincurve import PrivateKey
+from eth_account import Account
+from rich.console import Console
+from rich.table import Table
+from websockets.asyncio.client import ClientConnection, connect
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from clubchat.client.relay_client import RelayClient  # noqa: E402
+from clubchat.node.process import NodeProcess  # noqa: E402
+from clubchat.protocol import messages as m  # noqa: E402
+from clubchat.protocol.siwe import build_sign_in, sign_in_hash  # noqa: E402
+
+RESULTS = REPO / "bench" / "results"
+NAME = "node_under_attack"
+CLK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+BUDGET_MIB = 32  # --buffer-budget-mib of the fan-out scenarios
+
+# ---------------------------------------------------------------------------------------------
+# attacker side (runs in its own process: `--attacker NAME`)
+# ---------------------------------------------------------------------------------------------
+
+
+def attacker_ip(block: int, i: int) -> str:
+    """The i-th attacker address of a block (127.<block>.x.y, never 127.0.0.1)."""
+    return f"127.{block}.{1 + i // 250}.{1 + i % 250}"
+
+
+async def ws_open(
+    uri: str, source: str, timeout: float = 5.0, **kw: Any
+) -> tuple[ClientConnection, dict] | None:
+    """A WebSocket from `source` and its challenge; None when the relay refused or closed it."""
+    try:
+        ws = await asyncio.wait_for(
+            connect(
+                uri, compression=None, max_size=2**22, local_addr=(source, 0), open_timeout=timeout, **kw
+            ),
+            timeout,
+        )
+        return ws, json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    except Exception:  # refused, reset, timed out: all count as "not got in"
+        return None
+
+
+def signer(key: bytes) -> Callable[[str], str]:
+    """coincurve EIP-191 signer (~50 us): the attacker's cost must not limit the attack."""
+    pk = PrivateKey(key)
+
+    def sign(text: str) -> str:
+        sig = pk.sign_recoverable(sign_in_hash(text), hasher=None)
+        return "0x" + sig[:64].hex() + format(sig[64] + 27, "02x")
+
+    return sign
+
+
+def sign_in_frame(address: str, sign: Callable[[str], str], challenge: dict) -> str:
+    text = build_sign_in(
+        address, challenge["uri"], challenge["chainId"], challenge["nonce"], int(time.time()), 3600
+    ).text()
+    return m.encode(m.SignIn(message=text, signature=sign(text)))
+
+
+async def signed_in(uri: str, source: str, key: bytes) -> ClientConnection | None:
+    opened = await ws_open(uri, source)
+    if opened is None:
+        return None
+    ws, challenge = opened
+    address = Account.from_key(key).address
+    try:
+        await ws.send(sign_in_frame(address, signer(key), challenge))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    except Exception:
+        return None
+    return ws if reply.get("type") == "signed-in" else None
+
+
+def wallet(i: int) -> bytes:
+    return (0xA77AC0000 + i).to_bytes(32, "big")
+
+
+async def until(deadline: float, workers: int, job: Callable[[int], Awaitable[None]]) -> None:
+    """Run `workers` copies of `job(worker)` in a loop until `deadline`."""
+
+    async def loop(w: int) -> None:
+        while time.time() < deadline:
+            with contextlib.suppress(Exception):
+                await job(w)
+
+    await asyncio.gather(*(loop(w) for w in range(workers)))
+
+
+async def attack_redos(uri: str, seconds: float, param: int) -> dict[str, Any]:
+    """Issue 18 a01: 64 KB pre-auth frames `'[]'*17 + '"' + '\\\\"'*32000`, rotating IPs."""
+    frame = "[]" * 17 + '"' + '\\"' * 32_000
+    n = {"frames": 0}
+    deadline = time.time() + seconds
+
+    async def job(w: int) -> None:
+        opened = await ws_open(uri, attacker_ip(2, (w * 997 + n["frames"]) % 200))
+        if opened is None:
+            await asyncio.sleep(0.05)
+            return
+        ws = opened[0]
+        try:
+            for _ in range(8):
+                await ws.send(frame)
+                n["frames"] += 1
+        finally:
+            await ws.close()
+
+    await until(deadline, 4, job)
+    return n
+
+
+async def attack_connection_flood(uri: str, seconds: float, param: int) -> dict[str, Any]:
+    """Issue 18 a02/a03: `param` never-signed-in WebSocket connections from 127.0.3.0/24 and up
+    (16 per IP, under the per-IP cap), re-opened as the relay reaps or evicts them."""
+    deadline = time.time() + seconds
+    n = {"opened": 0, "refused": 0}
+    sem = asyncio.Semaphore(100)
+
+    async def holder(i: int) -> None:
+        while time.time() < deadline:
+            async with sem:
+                opened = await ws_open(uri, attacker_ip(3, i // 16))
+            if opened is None:
+                n["refused"] += 1
+                await asyncio.sleep(0.2)
+                continue
+            n["opened"] += 1
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(opened[0].wait_closed(), max(0.0, deadline - time.time()))
+            with contextlib.suppress(Exception):
+                await opened[0].close()
+
+    await asyncio.gather(*(holder(i) for i in range(param)))
+    return n
+
+
+async def attack_nonreading_fanout(uri: str, seconds: float, param: int) -> dict[str, Any]:
+    """Issue 18 a04: `param` never-reading sockets (SO_RCVBUF 4 KiB) of param/8 wallets (8 each, the
+    session cap), one wallet sending ~65 KB envelopes to them round-robin as fast as it may."""
+    deadline = time.time() + seconds
+    wallets = max(1, param // 8)
+    sinks = []
+
+    async def sink(i: int) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.bind((attacker_ip(4, i // 8), 0))
+        host, port = uri.removeprefix("ws://").rsplit(":", 1)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+        ws = await connect(uri, sock=sock, compression=None, max_size=2**22)
+        challenge = json.loads(await ws.recv())
+        key = wallet(1000 + i // 8)
+        await ws.send(sign_in_frame(Account.from_key(key).address, signer(key), challenge))
+        await ws.recv()
+        ws.transport.pause_reading()  # never reads again
+        sinks.append(ws)
+
+    for batch in range(0, param, 50):  # bound: param sockets
+        await asyncio.gather(*(sink(i) for i in range(batch, min(param, batch + 50))), return_exceptions=True)
+    sender = await signed_in(uri, attacker_ip(5, 0), wallet(1))
+    assert sender is not None, "the sending wallet could not sign in"
+    body = "\u00e9" * 16_000  # 2-byte characters: 32 KB of text, ~32 KB on the wire
+    me = Account.from_key(wallet(1)).address
+    to = [Account.from_key(wallet(1000 + w)).address for w in range(wallets)]
+    n: dict[str, Any] = {"sockets": len(sinks), "sent": 0}
+
+    async def replies() -> None:  # counted apart: past a threshold the relay stops answering floods
+        while time.time() < deadline:
+            with contextlib.suppress(TimeoutError):
+                reply = json.loads(await asyncio.wait_for(sender.recv(), 0.5))
+                status = reply.get("status") or reply.get("code")
+                n[status] = n.get(status, 0) + 1
+
+    counter = asyncio.create_task(replies())
+    i = 0
+    while time.time() < deadline:
+        env = m.Envelope(id=f"fan{i}", sender=me, to=to[i % wallets], payload=m.Text(body=body))
+        await sender.send(json.dumps(m.encode_object(env), ensure_ascii=False, separators=(",", ":")))
+        n["sent"] += 1
+        i += 1
+        await asyncio.sleep(0.005)  # ~200/s offered: the rate limit (100/s after 400) is the relay's
+    await counter
+    return n
+
+
+async def attack_churn(uri: str, seconds: float, param: int) -> dict[str, Any]:
+    """Issue 18 a05: TCP connect + RST, and WebSocket open + abort, 32 in flight, 8 IPs."""
+    deadline = time.time() + seconds
+    host, port = uri.removeprefix("ws://").rsplit(":", 1)
+    n = {"tcp_rst": 0, "ws_open": 0}
+
+    async def job(w: int) -> None:
+        source = attacker_ip(6, w % 8)
+        if w % 2:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.bind((source, 0))
+            sock.setblocking(False)
+            try:
+                await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, (host, int(port))), 2)
+            finally:
+                sock.close()  # linger 0: RST
+            n["tcp_rst"] += 1
+        else:
+            opened = await ws_open(uri, source, timeout=2)
+            if opened is not None:
+                opened[0].transport.abort()
+            n["ws_open"] += 1
+
+    await until(deadline, 32, job)
+    return n
+
+
+async def attack_pre_auth_flood(uri: str, seconds: float, param: int) -> dict[str, Any]:
+    """Issue 18 a07: pre-auth connections writing pings and tiny frames as fast as they can, 8 IPs."""
+    deadline = time.time() + seconds
+    n = {"pings": 0, "frames": 0, "connections": 0}
+
+    async def job(w: int) -> None:
+        opened = await ws_open(uri, attacker_ip(7, w), timeout=2)
+        if opened is None:
+            await asyncio.sleep(0.2)
+            return
+        ws = opened[0]
+        n["connections"] += 1
+        try:
+            while time.time() < deadline and ws.protocol.state.name == "OPEN":
+                for _ in range(100):
+                    ws.protocol.send_ping(os.urandom(4))
+                    ws.protocol.send_text(b"{}")
+                ws.send_data()
+                n["pings"] += 100
+                n["frames"] += 100
+                await asyncio.sleep(0)
+                await ws.drain() if hasattr(ws, "drain") else await asyncio.sleep(0.001)
+        finally:
+            ws.transport.abort()
+
+    await until(deadline, 8, job)
+    return n
+
+
+async def attack_sign_in_flood(uri: str, seconds: float, param: int) -> dict[str, Any]:
+    """Issue 18 a06/a08: sign-ins with random signatures on rotating connections from 8 IPs, and a
+    signed-in wallet sending envelopes with duplicate keys (a spoofed first `from`) at full speed."""
+    deadline = time.time() + seconds
+    n = {"sign_ins": 0, "duplicate_key_frames": 0}
+    key = wallet(7)
+    me = Account.from_key(key).address
+
+    async def bad_sign_ins(w: int) -> None:
+        opened = await ws_open(uri, attacker_ip(8, w), timeout=2)
+        if opened is None:
+            await asyncio.sleep(0.2)
+            return
+        ws, challenge = opened
+        try:
+            for _ in range(4):  # bound: the relay closes a pre-auth connection after a few refusals
+                text = build_sign_in(
+                    me, challenge["uri"], challenge["chainId"], challenge["nonce"], int(time.time()), 600
+                )
+                await ws.send(m.encode(m.SignIn(message=text.text(), signature="0x" + os.urandom(65).hex())))
+                n["sign_ins"] += 1
+                reply = json.loads(await asyncio.wait_for(ws.recv(), 2))
+                if reply.get("type") == "error" and reply.get("code") == "bad-sign-in":
+                    challenge = json.loads(await asyncio.wait_for(ws.recv(), 2))
+        finally:
+            ws.transport.abort()
+
+    async def duplicates() -> None:
+        ws = await signed_in(uri, attacker_ip(8, 100), key)
+        if ws is None:
+            return
+        victim = Account.from_key(wallet(8)).address
+        i = 0
+        while time.time() < deadline:
+            text = m.encode(m.Envelope(id=f"d{i}", sender=me, to=victim, payload=m.Text(body="x")))
+            spoof = text.replace('"from":', f'"from":"{victim}","from":', 1)
+            await ws.send(spoof)
+            n["duplicate_key_frames"] += 1
+            i += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ws.recv(), 0.5)
+
+    await asyncio.gather(until(deadline, 8, bad_sign_ins), duplicates())
+    return n
+
+
+async def attack_replay_state(uri: str, seconds: float, param: int) -> dict[str, Any]:
+    """Issue 18 a11: `param` wallets (10 per IP) each forwarding tiny envelopes with fresh 64-character
+    ids to an attacker-owned reader as fast as their rate limit allows; the relay remembers each id."""
+    deadline = time.time() + seconds
+    reader = await signed_in(uri, attacker_ip(9, 250), wallet(9))
+    assert reader is not None
+    to = Account.from_key(wallet(9)).address
+    n = {"envelopes": 0}
+
+    async def drain() -> None:
+        while time.time() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reader.recv(), 0.5)
+
+    async def one(w: int) -> None:
+        key = wallet(2000 + w)
+        ws = await signed_in(uri, attacker_ip(9, w // 10), key)
+        if ws is None:
+            return
+        me = Account.from_key(key).address
+        i = 0
+
+        async def acks() -> None:
+            while time.time() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ws.recv(), 0.5)
+
+        ack_task = asyncio.create_task(acks())
+        while time.time() < deadline:
+            for _ in range(50):
+                eid = f"{w:08d}{i:056d}"
+                await ws.send(m.encode(m.Envelope(id=eid, sender=me, to=to, payload=m.Text(body="r"))))
+                i += 1
+            n["envelopes"] += 50
+            await asyncio.sleep(0.5)  # 100/s: the per-address rate limit
+        ack_task.cancel()
+
+    await asyncio.gather(drain(), *(one(w) for w in range(param)))
+    return n
+
+
+ATTACKS: dict[str, Callable[[str, float, int], Awaitable[dict[str, Any]]]] = {
+    "redos-frame": attack_redos,
+    "connection-flood": attack_connection_flood,
+    "nonreading-fanout": attack_nonreading_fanout,
+    "churn": attack_churn,
+    "pre-auth-flood": attack_pre_auth_flood,
+    "sign-in-flood+duplicate-keys": attack_sign_in_flood,
+    "replay-state": attack_replay_state,
+}
+
+# ---------------------------------------------------------------------------------------------
+# measuring side
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One attack class at one size: which attack, its size parameter, the node's flags."""
+
+    label: str
+    attack: str
+    param: int = 0
+    node_args: tuple[str, ...] = ()
+    nofile: int | None = None  # RLIMIT_NOFILE of the node (soft = hard), as a systemd service has
+    rss_budget_mib: int | None = None  # the RSS target is idle RSS + this
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario("redos frame (a01)", "redos-frame"),
+    Scenario("connection flood, 2,000 conns, nofile 1,024 (a02/a03)", "connection-flood", 2_000, nofile=1024),
+    Scenario(
+        "non-reading fan-out, N=96 (a04)",
+        "nonreading-fanout",
+        96,
+        ("--buffer-budget-mib", str(BUDGET_MIB)),
+        rss_budget_mib=BUDGET_MIB,
+    ),
+    Scenario(
+        "non-reading fan-out, N=400 (a04)",
+        "nonreading-fanout",
+        400,
+        ("--buffer-budget-mib", str(BUDGET_MIB)),
+        rss_budget_mib=BUDGET_MIB,
+    ),
+    Scenario("churn (a05)", "churn"),
+    Scenario("pre-auth flood (a07)", "pre-auth-flood"),
+    Scenario("sign-in flood + duplicate keys (a06/a08)", "sign-in-flood+duplicate-keys"),
+    Scenario("replay state, 200 wallets (a11)", "replay-state", 200),
+]
+
+
+class Sampler:
+    """RSS (MB) and CPU (% of one core) of a process every `period` s, from /proc."""
+
+    def __init__(self, pid: int, period: float = 0.25) -> None:
+        self.pid = pid
+        self.period = period
+        self.samples: list[tuple[float, float, float]] = []  # (t, rss MB, cpu %)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _ticks(self) -> int:
+        with open(f"/proc/{self.pid}/stat") as fh:
+            parts = fh.read().rsplit(")", 1)[1].split()
+        return int(parts[11]) + int(parts[12])
+
+    def _rss(self) -> float:
+        with open(f"/proc/{self.pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE / 2**20
+
+    def _run(self) -> None:
+        last_t, last_c = time.time(), self._ticks()
+        while not self._stop.wait(self.period):
+            try:
+                now, c = time.time(), self._ticks()
+                self.samples.append((now, self._rss(), 100.0 * (c - last_c) / CLK / (now - last_t)))
+                last_t, last_c = now, c
+            except (OSError, IndexError, ValueError):  # the process is gone
+                return
+
+    def start(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+    def window(self, t0: float, t1: float) -> tuple[float, float]:
+        """(peak RSS MB, mean CPU %) between t0 and t1."""
+        inside = [s for s in self.samples if t0 <= s[0] <= t1]
+        if not inside:
+            return float("nan"), float("nan")
+        return max(s[1] for s in inside), statistics.fmean(s[2] for s in inside)
+
+
+@dataclass
+class Honest:
+    """The honest pair's latencies and the fresh sign-ins, each with its time."""
+
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (sent at, ms)
+    sign_ins: list[tuple[float, bool]] = field(default_factory=list)
+    lost: list[float] = field(default_factory=list)  # sent at, never received within 5 s
+
+    def window(self, t0: float, t1: float) -> dict[str, float]:
+        lat = sorted(ms for t, ms in self.latencies if t0 <= t < t1)
+        lost = sum(1 for t in self.lost if t0 <= t < t1)
+        tries = [ok for t, ok in self.sign_ins if t0 <= t < t1]
+        q = (lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]) if lat else (lambda p: float("nan"))
+        return {
+            "p50": q(0.50),
+            "p99": q(0.99) if not lost else 5000.0,  # a lost message counts as the 5-s timeout
+            "msgs": len(lat),
+            "lost": lost,
+            "sign_in_pct": 100.0 * sum(tries) / len(tries) if tries else float("nan"),
+            "sign_ins": len(tries),
+        }
+
+
+async def honest_traffic(uri: str, seconds: float, out: Honest) -> None:
+    """Alice -> Bob every 100 ms (latency stamped in the body) + a fresh sign-in every 0.5 s."""
+    alice = Account.from_key(b"\xa1" * 32)
+    bob = Account.from_key(b"\xb2" * 32)
+    a = await RelayClient.connect(uri, alice, timeout=5)
+    b = await RelayClient.connect(uri, bob, timeout=5)
+    deadline = time.time() + seconds
+    pending: dict[str, float] = {}
+
+    async def send() -> None:
+        i = 0
+        while time.time() < deadline:
+            t = time.time()
+            pending[f"h{i}"] = t
+            with contextlib.suppress(Exception):
+                await a.send_nowait(bob.address, m.Text(body=repr(time.perf_counter())), id=f"h{i}")
+            i += 1
+            await asyncio.sleep(max(0.0, 0.1 - (time.time() - t)))
+
+    async def receive() -> None:
+        while time.time() < deadline + 5:
+            with contextlib.suppress(TimeoutError):
+                got = await b.receive(0.5)
+                sent_at = pending.pop(got.envelope.id, None)
+                body = got.envelope.payload
+                if sent_at is not None and isinstance(body, m.Text):
+                    out.latencies.append((sent_at, (time.perf_counter() - float(body.body)) * 1e3))
+
+    async def sign_ins() -> None:
+        i = 0
+        while time.time() < deadline:
+            t = time.time()
+            fresh = Account.from_key((0x5EED0000 + i % 64).to_bytes(32, "big"))
+            i += 1
+            try:
+                client = await asyncio.wait_for(RelayClient.connect(uri, fresh, timeout=5), 5)
+                out.sign_ins.append((t, True))
+                await client.close()
+            except Exception:
+                out.sign_ins.append((t, False))
+            await asyncio.sleep(max(0.0, 0.5 - (time.time() - t)))
+
+    await asyncio.gather(send(), receive(), sign_ins())
+    out.lost.extend(pending.values())
+    for c in (a, b):
+        with contextlib.suppress(Exception):
+            await c.close()
+
+
+def _nofile(n: int) -> Callable[[], None]:
+    def set_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+
+    return set_limit
+
+
+def run_scenario(sc: Scenario, idle: float, attack: float, nice: int = 0) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        node = NodeProcess(
+            Path(tmp),
+            "--kinds",
+            "relay,notify",
+            *sc.node_args,
+            preexec=_nofile(sc.nofile) if sc.nofile else None,
+        )
+        sampler = Sampler(node.proc.pid).start()
+        honest = Honest()
+        t0 = time.time()
+        t1 = t0 + idle
+        attacker_out: dict[str, Any] = {}
+
+        async def both() -> None:
+            traffic = asyncio.create_task(honest_traffic(node.uri, idle + attack, honest))
+            await asyncio.sleep(max(0.0, t1 - time.time()))
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--attacker",
+                sc.attack,
+                "--uri",
+                node.uri,
+                "--seconds",
+                str(attack),
+                "--param",
+                str(sc.param),
+                "--attacker-nice",
+                str(nice),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            out, _ = await proc.communicate()
+            lines = [x for x in out.decode().splitlines() if x.startswith("{")]
+            attacker_out.update(json.loads(lines[-1]) if lines else {"error": out.decode()[-300:]})
+            await traffic
+
+        try:
+            asyncio.run(both())
+            t2 = t1 + attack
+            survived = node.proc.poll() is None
+            status = node.status().get("relay", {})
+        finally:
+            sampler.stop()
+            node.kill()
+        idle_rss, _ = sampler.window(t0, t1)
+        peak_rss, cpu = sampler.window(t1, t2 + 1)
+        return {
+            "scenario": sc,
+            "idle": honest.window(t0 + 1, t1),  # the first second is the pair's own set-up
+            "attack": honest.window(t1, t2),
+            "idle_rss": idle_rss,
+            "peak_rss": peak_rss,
+            "cpu": cpu,
+            "survived": survived,
+            "attacker": attacker_out,
+            "node_stats": {**status.get("stats", {}), "replay_ids": status.get("replay_ids")},
+        }
+
+
+def _r(x: float, digits: int = 1) -> float | None:
+    return None if x != x else round(x, digits)  # NaN -> null
+
+
+def rows_of(res: dict[str, Any]) -> list[dict[str, Any]]:
+    sc: Scenario = res["scenario"]
+    idle, att = res["idle"], res["attack"]
+    p = sc.label
+
+    def row(
+        metric: str, value: Any, unit: str, target: Any, better: str, anchor: Any, n: int
+    ) -> dict[str, Any]:
+        return {
+            "metric": f"{p}: {metric}",
+            "value": value,
+            "unit": unit,
+            "target": target,
+            "better": better,
+            "anchor": anchor,
+            "n": n,
+        }
+
+    # The budget bounds the unsent bytes; the process also holds each frame once more while it is
+    # parsed and copied into a transport, and the allocator keeps freed arenas: 2x budget over idle.
+    rss_target = None if sc.rss_budget_mib is None else _r(res["idle_rss"] + 2 * sc.rss_budget_mib)
+    return [
+        row(
+            "honest p50 latency under attack",
+            _r(att["p50"], 2),
+            "ms",
+            None,
+            "lower",
+            _r(idle["p50"], 2),
+            att["msgs"],
+        ),
+        row(
+            "honest p99 latency under attack",
+            _r(att["p99"], 2),
+            "ms",
+            _r(10 * idle["p99"], 2),
+            "lower",
+            _r(idle["p99"], 2),
+            att["msgs"],
+        ),
+        row(
+            "honest messages lost (> 5 s)",
+            att["lost"],
+            "messages",
+            0,
+            "lower",
+            idle["lost"],
+            att["msgs"] + att["lost"],
+        ),
+        row(
+            "sign-in success under attack",
+            _r(att["sign_in_pct"]),
+            "%",
+            95.0,
+            "higher",
+            _r(idle["sign_in_pct"]),
+            att["sign_ins"],
+        ),
+        row(
+            "node peak RSS under attack",
+            _r(res["peak_rss"]),
+            "MB",
+            rss_target,
+            "lower",
+            _r(res["idle_rss"]),
+            1,
+        ),
+        row(
+            "node CPU under attack (mean of 0.25-s samples)",
+            _r(res["cpu"]),
+            "% of a core",
+            None,
+            "lower",
+            None,
+            1,
+        ),
+        row("node survived", 1 if res["survived"] else 0, "bool", 1, "higher", None, 1),
+    ]
+
+
+def write_report(
+    rows: list[dict[str, Any]], results: list[dict[str, Any]], argv: list[str], load: tuple[float, float]
+) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{NAME}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    md = [
+        "# Node under attack (issue 18)",
+        "",
+        f"Run: `{' '.join(['bench/bench_node_under_attack.py', *argv])}` on {platform.node() or 'a host'} "
+        f"({os.cpu_count()} cores shared with other jobs: latencies are noisy), "
+        f"Python {platform.python_version()}; 1-minute load average {load[0]:.1f} at the start, "
+        f"{load[1]:.1f} at the end (a node starved of CPU by other jobs shows it in the p99).",
+        "Anchor = the same figure without attack, measured in the same run just before the attack (for RSS:",
+        "the node's RSS while idle). Targets: p99 <= 10x idle p99, sign-in success >= 95 %, survives;",
+        "for the",
+        f"fan-out scenarios (--buffer-budget-mib {BUDGET_MIB}) RSS <= idle RSS + 2 x the budget: the budget",
+        "bounds unsent bytes, and the process also holds each frame once more while parsing and copying it",
+        "into a transport, and keeps freed allocator arenas. What matters is that the peak does not grow",
+        "with N. Kernel socket buffers are not in RSS; SO_SNDBUF (64 KiB, doubled by Linux) bounds them.",
+        "",
+        "| metric | value | unit | target | anchor | met? | n |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        md.append(
+            f"| {r['metric']} | {r['value']} | {r['unit']} | {_dash(r['target'])} | {_dash(r['anchor'])} | "
+            f"{_met(r)} | {r['n']} |"
+        )
+    md += ["", "## What each attacker managed, and the node's counters", ""]
+    for res in results:
+        md.append(
+            f"- {res['scenario'].label}: attacker {json.dumps(res['attacker'])}; "
+            f"node {json.dumps(res['node_stats'])}"
+        )
+    (RESULTS / f"{NAME}.md").write_text("\n".join(md) + "\n")
+
+
+def _dash(x: Any) -> str:
+    return "-" if x is None else str(x)
+
+
+def _met(r: dict[str, Any]) -> str:
+    if r["target"] is None or r["value"] is None:
+        return ""
+    ok = r["value"] <= r["target"] if r["better"] == "lower" else r["value"] >= r["target"]
+    return "yes" if ok else "**no**"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--idle", type=float, default=8.0, help="seconds of honest traffic alone")
+    ap.add_argument("--attack", type=float, default=12.0, help="seconds of attack")
+    ap.add_argument("--only", nargs="*", default=None, help="attack names to run (default: all)")
+    ap.add_argument(
+        "--attacker-nice",
+        type=int,
+        default=0,
+        help="nice value of the attacker process: on one machine its CPU competes with the node's, "
+        "which an attacker on another host does not (0 = same priority, the harder test)",
+    )
+    ap.add_argument("--attacker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--uri", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--seconds", type=float, default=10.0, help=argparse.SUPPRESS)
+    ap.add_argument("--param", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.attacker:  # attacker process
+        os.nice(args.attacker_nice)
+        result = asyncio.run(ATTACKS[args.attacker](args.uri, args.seconds, args.param))
+        print(json.dumps(result), flush=True)
+        return
+    random.seed(18)
+    load_start = os.getloadavg()[0]
+    results = []
+    for sc in SCENARIOS:  # bound: the scenarios, one at a time
+        if args.only and sc.attack not in args.only:
+            continue
+        Console().print(f"[bold]{sc.label}[/] ...")
+        results.append(run_scenario(sc, args.idle, args.attack, args.attacker_nice))
+    rows = [r for res in results for r in rows_of(res)]
+    table = Table(title="Node under attack: honest traffic during each attack (anchor: same run, no attack)")
+    for col in ("metric", "value", "unit", "target", "anchor", "met?"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["metric"], str(r["value"]), r["unit"], _dash(r["target"]), _dash(r["anchor"]), _met(r)
+        )
+    Console(width=180).print(table)
+    write_report(rows, results, sys.argv[1:], (load_start, os.getloadavg()[0]))
+
+
+if __name__ == "__main__":
+    main()
