@@ -74,7 +74,7 @@ NOTES = [
     "  one sum-tree level per factor 4 of n (about 5,400 gas: a cold SLOAD plus an SSTORE of one word),",
     "  i.e. log4(n): 2 levels at n = 10, 4 at 100, 5 at 1,000, 7 at 10,000. Each word holds 4 live",
     "  lanes, the 4 lanes frozen at the start of the epoch it was last written in and that epoch's tag",
-    "  (issue 11, finding 1: sampling draws from the frozen weights), so the first write of a word in a",
+    "  (sampling draws from the frozen weights), so the first write of a word in a",
     "  new epoch costs the same as any other write, and a draw reads one word per level in either view.",
     "  `sample(k=3)` grows by k cold word reads per level and checks each drawn node's eligibility",
     "  (jailed, live, self-stake >= the current minimum: 3 cold reads per drawn node). withdraw, claim",

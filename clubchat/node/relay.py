@@ -101,7 +101,7 @@ class RelayConfig:
     http_burst_global: float = 200.0
     http_queue_per_ip: int = 4  # requests of one IP that may wait for a turn (more get 429 at once)
     http_queue_wait: float = 2.0  # seconds a request may wait for its turn
-    # -- connections (issue 18): every limit below refuses or closes, none ever ends the server --
+    # -- connections: every limit below refuses or closes, none ever ends the server --
     max_connections: int = 4_096  # open TCP connections; also kept fd_reserve below the fd limit
     # Descriptors kept free: asyncio accepts up to ACCEPT_BATCH connections per wake-up before a
     # refused or evicted one is closed, plus the mailbox, status file, coturn pipes and logs.
@@ -140,7 +140,7 @@ def client_key(ip: str) -> str:
 class _HandshakeLog(logging.LoggerAdapter):
     """websockets' logger for relay connections: a failed opening handshake (an empty or reset TCP
     connection, a port scan, a connection refused at accept) is counted and logged as one DEBUG line,
-    not as an ERROR with a 1.7 KB traceback per connection (issue 18: churn filled stderr)."""
+    not as an ERROR with a 1.7 KB traceback per connection (churn used to fill stderr)."""
 
     def __init__(self, on_failed: Callable[[], None]) -> None:
         super().__init__(logging.getLogger("websockets.server"), {})

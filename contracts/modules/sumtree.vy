@@ -24,7 +24,7 @@
 
         Frozen view (why the trees are double-buffered). The weights a draw
         uses must not change during an epoch, or an operator could re-roll
-        every draw by moving 1 CLUB (issue 11, finding 1). The registry passes
+        every draw by moving 1 CLUB. The registry passes
         the tag of the current epoch to every write and read. The first write
         of a word in a new epoch copies its live lanes into its frozen lanes
         and sets the tag, in the same SSTORE (no extra storage, no loop at the

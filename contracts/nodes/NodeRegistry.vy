@@ -46,7 +46,7 @@
         `live_until` (its last heartbeat + the heartbeat period then in force); the rest of its share is forfeited and returns to
         the undistributed balance (it is paid out at the next finalisation).
 
-        Sampling epochs (issue 11, finding 1). A draw must not be steerable
+        Sampling epochs. A draw must not be steerable
         by anyone who knows every public input: before, the seed was public
         and any stake change (1 CLUB) re-rolled every draw at once, so an
         operator could grind its stake offline until a chosen user's

@@ -1,4 +1,4 @@
-"""Rendezvous across a change of the registry's sampling key (issue 11, finding 1): the callee
+"""Rendezvous across a change of the registry's sampling key (security review, finding 1): the callee
 listens on the previous set for OVERLAP_SECONDS after the change, and a caller whose current set
 fails tries the previous one, so a call placed while the two sides disagree still connects."""
 

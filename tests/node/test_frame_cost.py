@@ -2,7 +2,7 @@
 
 The bound is relative: the time `validate_frame` takes on an adversarial frame is compared with a
 plain `json.loads` of a valid JSON text of the same size, measured in the same run (best of a few
-repetitions each, so a busy machine slows both alike). A quadratic check (issue 18, item 1: the
+repetitions each, so a busy machine slows both alike). A quadratic check (the
 nesting check restarted its token regex at every unclosed quote) is thousands of times slower.
 """
 
@@ -52,7 +52,7 @@ def _ratio(text: str) -> float:
 
 
 def test_the_reported_frame_costs_about_one_json_parse() -> None:
-    """Issue 18's frame, shortened to 16 KB (the 64 KB one froze the old relay for 13 s)."""
+    """The security review's frame, shortened to 16 KB (the 64 KB one froze the old relay for 13 s)."""
     frame = "[]" * 17 + '"' + '\\"' * 8_000
     with pytest.raises(m.ProtocolError):
         m.validate_frame(frame)

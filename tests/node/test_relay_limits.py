@@ -1,4 +1,4 @@
-"""The relay against a hostile internet (issue 18): every limit refuses or closes a connection and
+"""The relay against a hostile internet: every limit refuses or closes a connection and
 none ends the server. Each test reproduces one attack class at a small scale, on loopback; the
 attacker's connections come from 127.0.0.2+ where a per-IP limit matters (Linux routes 127/8 to lo),
 so the honest client on 127.0.0.1 shows that only the attacker's IP is limited.
@@ -152,7 +152,7 @@ def _limit_fds() -> None:
 
 
 def test_node_process_survives_a_flood_at_its_fd_limit(tmp_path: Path) -> None:
-    """Issue 18's a03: with 1,024 descriptors, 1,100 never-signed-in connections from many IPs.
+    """The security review's attack a03: with 1,024 descriptors, 1,100 never-signed-in connections from many IPs.
     Before: the 2-s status writer raised EMFILE out of `_serve` and the node exited with code 1."""
     node = NodeProcess(tmp_path, "--kinds", "relay,notify", preexec=_limit_fds)
     try:

@@ -77,7 +77,7 @@ def _twin(sig: bytes, edit: str) -> bytes:
 
 @pytest.mark.parametrize("edit", ["v01", "high-s"])
 def test_non_canonical_signatures_are_refused(edit: str) -> None:
-    """Issue 18, item 9: one canonical form (v 27/28, low s); the twins name the same signer."""
+    """One canonical form (v 27/28, low s); the twins name the same signer."""
     text = _msg().text()
     sig = _sign(text)
     assert siwe.canonical_signature(sig)

@@ -404,7 +404,7 @@ class RegistryMachine(RuleBasedStateMachine):
                 assert self.pools[str(op)].kinds & kind
                 assert self.registry.is_eligible(op)
 
-    # ------------------------------------------- sampling epochs (issue 11, finding 1)
+    # ------------------------------------------- sampling epochs (security review, finding 1)
     # The model's copy of the weights frozen at the start of the sampling epoch it last saw begin
     # (`sampling_epoch_begins` snapshots them just before the boundary); None when another rule
     # crossed a boundary unobserved. While it is known, every draw must equal a Python mirror of

@@ -1,4 +1,4 @@
-"""A node left below a raised minimum (issue 11, suspected item): the sampler skips it at once,
+"""A node left below a raised minimum (security review, suspected item): the sampler skips it at once,
 without a poke; its rewards stop only when it is touched or poked (documented: the check would
 cost every claim a cold read of the minimum and the operator's shares)."""
 

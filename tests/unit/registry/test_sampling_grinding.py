@@ -1,4 +1,4 @@
-"""Discovery grinding (issue 11, finding 1): an operator that knows every public input cannot raise
+"""Discovery grinding (security review, finding 1): an operator that knows every public input cannot raise
 its chance of being drawn for a chosen seed above its stake share.
 
 The attacker runs two offline searches over its own stake, like `poc_sample_grinding.py`:
