@@ -151,8 +151,9 @@ def _limit_fds() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
 
 
+@pytest.mark.integration
 def test_node_process_survives_a_flood_at_its_fd_limit(tmp_path: Path) -> None:
-    """The security review's attack a03: with 1,024 descriptors, 1,100 never-signed-in connections from many IPs.
+    """The security review's attack a03: 1,024 descriptors, 1,100 never-signed-in connections, many IPs.
     Before: the 2-s status writer raised EMFILE out of `_serve` and the node exited with code 1."""
     node = NodeProcess(tmp_path, "--kinds", "relay,notify", preexec=_limit_fds)
     try:
