@@ -1672,10 +1672,56 @@ def _has_prefix(uri: String[MAX_URI], prefix: String[24]) -> bool:
 
 @internal
 @pure
-def _loopback(uri: String[MAX_URI], scheme: String[8]) -> bool:
-    return self._has_prefix(uri, concat(scheme, "127.0.0.1:")) or self._has_prefix(
-        uri, concat(scheme, "localhost:")
-    )
+def _host(uri: String[MAX_URI], start: uint256) -> Bytes[MAX_URI]:
+    """
+    @dev Parses the authority of `uri` from index `start` (just after
+         "scheme://") to the first "/", "?" or "#" and returns its host. The
+         authority must be a non-empty host name or IPv4 address (no IPv6
+         literal), with no userinfo ("@"), optionally followed by ":" and a
+         port of 1-5 digits; otherwise it reverts. Browsers and websocket
+         libraries connect to the host after an "@", so a prefix check of the
+         host is not enough.
+    """
+    b: Bytes[MAX_URI] = convert(uri, Bytes[MAX_URI])
+    end: uint256 = len(b)
+    colon: uint256 = 0
+    ok: bool = True
+    # Bound: MAX_URI characters.
+    for i: uint256 in range(start, end, bound=MAX_URI):
+        c: uint256 = convert(slice(b, i, 1), uint256)
+        if c == 47 or c == 63 or c == 35:  # "/", "?", "#": the authority ends
+            end = i
+            break
+        if colon != 0:
+            ok = ok and c >= 48 and c <= 57  # the port: digits only
+        elif c == 58:  # ":"
+            colon = i
+        else:
+            ok = ok and c != 64  # "@" would start userinfo
+    host_end: uint256 = end
+    if colon != 0:
+        host_end = colon
+        ok = ok and end - colon >= 2 and end - colon <= 6
+    assert ok and host_end > start, "registry: bad endpoint authority"
+    return slice(b, start, host_end - start)
+
+
+@internal
+@pure
+def _scheme_ok(uri: String[MAX_URI], secure: String[8], plain: String[8]) -> bool:
+    """
+    @dev True when `uri` starts with `secure` (e.g. "wss://") and any host, or
+         with `plain` (e.g. "ws://") and a host that is exactly 127.0.0.1 or
+         localhost (local development); reverts on a malformed authority
+         (see `_host`).
+    """
+    if self._has_prefix(uri, secure):
+        self._host(uri, len(secure))
+        return True
+    if not self._has_prefix(uri, plain):
+        return False
+    host: bytes32 = keccak256(self._host(uri, len(plain)))
+    return host == keccak256("127.0.0.1") or host == keccak256("localhost")
 
 
 @internal
@@ -1683,11 +1729,11 @@ def _set_endpoint(node: address, kind: uint256, raw: String[MAX_URI_INPUT]):
     assert len(raw) > 0, "registry: empty endpoint"
     uri: String[MAX_URI] = self._bounded(raw)
     if kind == RELAY:
-        assert self._has_prefix(uri, "wss://") or self._loopback(uri, "ws://"), "registry: relay must be wss://"
+        assert self._scheme_ok(uri, "wss://", "ws://"), "registry: relay must be wss://"
     elif kind == TURN:
         assert self._has_prefix(uri, "turn:") or self._has_prefix(uri, "turns:"), "registry: TURN must be turn(s):"
     else:
-        assert self._has_prefix(uri, "https://") or self._loopback(uri, "http://"), "registry: endpoint not https://"
+        assert self._scheme_ok(uri, "https://", "http://"), "registry: endpoint not https://"
     self.endpoints[node][kind] = uri
     log EndpointChanged(node=node, kind=kind, uri=uri)
 
