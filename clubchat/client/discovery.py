@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
+from clubchat.protocol.endpoints import is_valid_endpoint
+
 RELAY, TURN, NOTIFY = 1, 2, 4
 KIND_NAMES = {"relay": RELAY, "turn": TURN, "notify": NOTIFY}
 RENDEZVOUS_K = 2
@@ -44,9 +46,9 @@ def address_seed(address: str) -> bytes:
 
 
 def rendezvous(discovery: Discovery, address: str, k: int = RENDEZVOUS_K) -> list[str]:
-    """Relay endpoints where `address` listens, in sampling order."""
+    """Relay endpoints where `address` listens, in sampling order (invalid endpoints skipped)."""
     nodes = discovery.sample(RELAY, address_seed(address), k)
-    return [discovery.endpoint(node, RELAY) for node in nodes]
+    return [uri for node in nodes if is_valid_endpoint(RELAY, uri := discovery.endpoint(node, RELAY))]
 
 
 def websocket_uri(uri: str) -> str:

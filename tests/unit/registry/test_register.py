@@ -5,6 +5,8 @@ from __future__ import annotations
 import boa
 import pytest
 
+from clubchat.protocol.endpoints import is_valid_endpoint
+from tests.client.test_endpoints import CASES
 from tests.utils.registry import (
     NOTIFY,
     RELAY,
@@ -248,3 +250,16 @@ def test_set_metadata(registry, actors):
         registry.set_metadata("x", "h" * 257)
     with boa.env.prank(actors.delegator), boa.reverts("registry: not registered"):
         registry.set_metadata("x", "y")
+
+
+def test_client_endpoint_rules_match_the_contract(registry, actors, minimum):
+    """clubchat.protocol.endpoints (what clients check again) accepts exactly what the contract accepts."""
+    register_node(registry, actors.operator, actors.node_key, kinds=RELAY | TURN | NOTIFY, amount=3 * minimum)
+    for kind, uri, accepted in CASES:
+        with boa.env.anchor(), boa.env.prank(actors.operator):
+            try:
+                registry.set_endpoint(kind, uri)
+                on_chain = True
+            except boa.BoaError:
+                on_chain = False
+        assert on_chain == accepted == is_valid_endpoint(kind, uri), (kind, uri)
