@@ -18,7 +18,10 @@
         wei (ERC-4626 style, every conversion rounds down, i.e. in the pool's
         favour). A slash multiplies both classes' assets by (1 - fraction):
         self-stake, delegations and unbonding entries lose the same fraction
-        in O(1), without touching any account.
+        in O(1), without touching any account. A pool worth 0 with shares
+        left could never mint shares again, so a partial slash leaves a
+        non-empty pool at least 1 wei, and a 100 % slash closes the node for
+        good (it takes no new stake, even if its bonded pool was empty).
 
         Weight. A node's weight is its bonded assets while it is eligible
         (registered, not jailed, self-stake >= the per-kind minimum times its
@@ -43,6 +46,16 @@
         accumulator is read at the last epoch whose end is <= the node's
         `live_until` (its last heartbeat + the heartbeat period then in force); the rest of its share is forfeited and returns to
         the undistributed balance (it is paid out at the next finalisation).
+        A heartbeat (or unjail) after the end of an epoch the node was not
+        live at, before that epoch is finalised, would otherwise hide the gap
+        (the node's weight counts at the finalisation): it records the gap
+        in `late_epochs` and the next checkpoint forfeits those epochs too.
+
+        Reserve rounding. `finalize_epoch` reserves ceil(W * step / 1e9), a
+        checkpoint takes floor(w * delta / 1e9) once over all the epochs it
+        spans: ACC_SCALE * reserve >= sum of w * delta over all nodes, so
+        every checkpoint is covered (per-epoch floors against one floor over
+        several epochs used to leave it short, and the node frozen).
 
         Liveness and sampling. Expiry is time-based, so it cannot update the
         trees by itself. `sample` therefore draws sequentially without
@@ -77,11 +90,13 @@
                  credited to accounts and to the commission are not slashed.
                  Rounding dust of the accumulators stays reserved for ever, so
                  the token balance always covers everything owed.
-                 Endpoints: RELAY must be `wss://` (plain `ws://` only on
-                 127.0.0.1 / localhost, for local development); TURN must be
-                 `turn:` or `turns:` plus a TURN credential endpoint; TURN
-                 credential and NOTIFY endpoints must be `https://` (plain
-                 `http://` only on loopback).
+                 Endpoints: RELAY must be `wss://` (plain `ws://` only when
+                 the host is exactly 127.0.0.1 or localhost, for local
+                 development); TURN must be `turn:` or `turns:` plus a TURN
+                 credential endpoint; TURN credential and NOTIFY endpoints
+                 must be `https://` (plain `http://` only on loopback). The
+                 authority is parsed (no userinfo, a numeric port, a
+                 non-empty host), not prefix-matched; clients check again.
 """
 
 
