@@ -799,7 +799,9 @@ def heartbeat():
     node: address = self.operator_of_key[msg.sender]
     assert node != empty(address), "registry: not a node key"
     m: Meta = self._checkpoint(node, self._meta(node))
-    m = self._mark_late(node, m, self._epochs_ended_by(m.live_until))
+    if m.live_until < block.timestamp:
+        # Still live: every epoch that has ended is covered, there is no gap.
+        m = self._mark_late(node, m, self._epochs_ended_by(m.live_until))
     m.live_until = self._time(block.timestamp + self.heartbeat_seconds)
     log Heartbeat(node=node, timestamp=block.timestamp)
     self._sync(node, m)
@@ -1258,28 +1260,30 @@ def _accrual(node: address, m: Meta, accw: uint256, acc_now: uint256, done: uint
     live_epochs: uint256 = self._epochs_ended_by(m.live_until)
     if live_epochs < done:
         acc_end = max(self.acc_at[live_epochs], snapshot)
-    # Epochs the node came back to late (see `_mark_late`) are forfeited: it
-    # earns [snapshot, gap_start] and [gap_end, acc_end] (gap empty if not late).
-    gap_start: uint256 = acc_end
-    gap_end: uint256 = acc_end
-    if m.late:
-        late: uint256 = self.late_epochs[node]
-        gap_start = min(max(self.acc_at[min(late & MASK128, done)], snapshot), acc_end)
-        gap_end = min(max(self.acc_at[min(late >> 128, done)], gap_start), acc_end)
     # Epochs that ended by the commission change use the old rate.
     acc_mid: uint256 = acc_end
     if m.effective_at != 0:
         changed_epochs: uint256 = self._epochs_ended_by(m.effective_at)
         if changed_epochs < done:
             acc_mid = min(max(self.acc_at[changed_epochs], snapshot), acc_end)
-    # The three lengths add up to acc_now - snapshot. Each part rounds down, so
-    # together they never exceed weight * (acc_now - snapshot) / ACC_SCALE,
+    # The three lengths add up to acc_now - snapshot.
+    old_len: uint256 = acc_mid - snapshot
+    new_len: uint256 = acc_end - acc_mid
+    forfeit_len: uint256 = acc_now - acc_end
+    if m.late:
+        # Epochs the node came back to late (see `_mark_late`) are forfeited:
+        # it earns only [snapshot, gap_start] and [gap_end, acc_end].
+        late: uint256 = self.late_epochs[node]
+        gap_start: uint256 = min(max(self.acc_at[min(late & MASK128, done)], snapshot), acc_end)
+        gap_end: uint256 = min(max(self.acc_at[min(late >> 128, done)], gap_start), acc_end)
+        old_len = min(gap_start, acc_mid) - snapshot + max(acc_mid, gap_end) - gap_end
+        new_len = gap_start - min(gap_start, acc_mid) + acc_end - max(acc_mid, gap_end)
+        forfeit_len += gap_end - gap_start
+    # Each part rounds down, so together they never exceed weight * (acc_now - snapshot) / ACC_SCALE,
     # which the reserve covers (see `finalize_epoch`).
-    old_len: uint256 = min(gap_start, acc_mid) - snapshot + max(acc_mid, gap_end) - gap_end
-    new_len: uint256 = gap_start - min(gap_start, acc_mid) + acc_end - max(acc_mid, gap_end)
     old_part: uint256 = m.weight * old_len // ACC_SCALE
     new_part: uint256 = m.weight * new_len // ACC_SCALE
-    a.forfeited = m.weight * (gap_end - gap_start + acc_now - acc_end) // ACC_SCALE
+    a.forfeited = m.weight * forfeit_len // ACC_SCALE
     # Commission rounds down: the remainder goes to the pool.
     a.commission = old_part * bps // BPS + new_part * new_bps // BPS
     to_pool: uint256 = old_part + new_part - a.commission
