@@ -1,4 +1,5 @@
-"""Attack scenarios against a node's mailbox, TURN allocations and credential endpoint, for bench/bench_node_under_attack.py; runnable on its own.
+"""Attack scenarios against a node's mailbox, TURN allocations and credential endpoint, for
+bench/bench_node_under_attack.py; runnable on its own.
 
 One node process (`python -m clubchat.node run --kinds relay,turn,notify`, a 32 MiB mailbox cap, 41
 relay ports like the CLI default of the attack scripts, the default quotas) on loopback; the

@@ -136,7 +136,7 @@ async def until(deadline: float, workers: int, job: Callable[[int], Awaitable[No
 
 
 async def attack_redos(uri: str, seconds: float, param: int) -> dict[str, Any]:
-    """Attack a01 of the security review: 64 KB pre-auth frames `'[]'*17 + '"' + '\\\\"'*32000`, rotating IPs."""
+    """Attack a01: 64 KB pre-auth frames `'[]'*17 + '"' + '\\\\"'*32000`, rotating IPs."""
     frame = "[]" * 17 + '"' + '\\"' * 32_000
     n = {"frames": 0}
     deadline = time.time() + seconds
@@ -159,7 +159,7 @@ async def attack_redos(uri: str, seconds: float, param: int) -> dict[str, Any]:
 
 
 async def attack_connection_flood(uri: str, seconds: float, param: int) -> dict[str, Any]:
-    """Attack a02/a03 of the security review: `param` never-signed-in WebSocket connections from 127.0.3.0/24 and up
+    """Attack a02/a03: `param` never-signed-in WebSocket connections from 127.0.3.0/24 and up
     (16 per IP, under the per-IP cap), re-opened as the relay reaps or evicts them."""
     deadline = time.time() + seconds
     n = {"opened": 0, "refused": 0}
@@ -184,7 +184,7 @@ async def attack_connection_flood(uri: str, seconds: float, param: int) -> dict[
 
 
 async def attack_nonreading_fanout(uri: str, seconds: float, param: int) -> dict[str, Any]:
-    """Attack a04 of the security review: `param` never-reading sockets (SO_RCVBUF 4 KiB) of param/8 wallets (8 each, the
+    """Attack a04: `param` never-reading sockets (SO_RCVBUF 4 KiB) of param/8 wallets (8 each, the
     session cap), one wallet sending ~65 KB envelopes to them round-robin as fast as it may."""
     deadline = time.time() + seconds
     wallets = max(1, param // 8)
@@ -234,7 +234,7 @@ async def attack_nonreading_fanout(uri: str, seconds: float, param: int) -> dict
 
 
 async def attack_churn(uri: str, seconds: float, param: int) -> dict[str, Any]:
-    """Attack a05 of the security review: TCP connect + RST, and WebSocket open + abort, 32 in flight, 8 IPs."""
+    """Attack a05: TCP connect + RST, and WebSocket open + abort, 32 in flight, 8 IPs."""
     deadline = time.time() + seconds
     host, port = uri.removeprefix("ws://").rsplit(":", 1)
     n = {"tcp_rst": 0, "ws_open": 0}
@@ -262,7 +262,7 @@ async def attack_churn(uri: str, seconds: float, param: int) -> dict[str, Any]:
 
 
 async def attack_pre_auth_flood(uri: str, seconds: float, param: int) -> dict[str, Any]:
-    """Attack a07 of the security review: pre-auth connections writing pings and tiny frames as fast as they can, 8 IPs."""
+    """Attack a07: pre-auth connections writing pings and tiny frames as fast as they can, 8 IPs."""
     deadline = time.time() + seconds
     n = {"pings": 0, "frames": 0, "connections": 0}
 
@@ -291,7 +291,7 @@ async def attack_pre_auth_flood(uri: str, seconds: float, param: int) -> dict[st
 
 
 async def attack_sign_in_flood(uri: str, seconds: float, param: int) -> dict[str, Any]:
-    """Attack a06/a08 of the security review: sign-ins with random signatures on rotating connections from 8 IPs, and a
+    """Attack a06/a08: sign-ins with random signatures on rotating connections from 8 IPs, and a
     signed-in wallet sending envelopes with duplicate keys (a spoofed first `from`) at full speed."""
     deadline = time.time() + seconds
     n = {"sign_ins": 0, "duplicate_key_frames": 0}
@@ -337,7 +337,7 @@ async def attack_sign_in_flood(uri: str, seconds: float, param: int) -> dict[str
 
 
 async def attack_replay_state(uri: str, seconds: float, param: int) -> dict[str, Any]:
-    """Attack a11 of the security review: `param` wallets (10 per IP) each forwarding tiny envelopes with fresh 64-character
+    """Attack a11: `param` wallets (10 per IP) each forwarding tiny envelopes with fresh 64-character
     ids to an attacker-owned reader as fast as their rate limit allows; the relay remembers each id."""
     deadline = time.time() + seconds
     reader = await signed_in(uri, attacker_ip(9, 250), wallet(9))
