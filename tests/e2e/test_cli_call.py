@@ -66,8 +66,7 @@ def test_register_run_listen_call(tmp_path: Path) -> None:
                         str(tp + 1),
                         "--turn-max-port",
                         str(tp + 40),
-                        "--allow-loopback-peers",
-                    ]
+                    ]  # no --allow-loopback-peers: a node on 127.0.0.1 allows loopback peers itself
                     turn_uri = f"turn:127.0.0.1:{tp}?transport=udp"
                     reg += [
                         "--turn-uri",
