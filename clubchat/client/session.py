@@ -1,10 +1,14 @@
 """Calling and listening by wallet address: rendezvous relays, TURN from the registry, failover.
 
 `Listener` (callee) signs in to every relay of its rendezvous set and answers offers that arrive
-on any of them, replying through the relay the offer came from. `place_call` (caller) tries the
-callee's rendezvous relays in sampling order: the first relay that accepts the sign-in and
-delivers the offer carries the call; a relay that refuses the connection, cannot deliver
-(`offline`) or does not produce an answer in time is skipped for the next one.
+on any of them, replying through the relay the offer came from. It stays reachable: each relay is a
+`RelayLink` (clubchat.client.reconnect) that reconnects with backoff and jitter and signs in again,
+which re-fetches the relay's mailbox; the set is re-drawn from the registry every `refresh` s, and
+sooner when a relay stayed down `stay_down` s, so a relay the registry dropped is replaced.
+`place_call` (caller) tries the callee's rendezvous relays in sampling order: the first relay
+that accepts the sign-in and delivers the offer carries the call; a relay that refuses the
+connection, cannot deliver (`offline`) or does not produce an answer in time is skipped for the
+next one.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import time
 from dataclasses import dataclass, field, replace
 
 from eth_account.signers.local import LocalAccount
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed
 
 from clubchat.client.call import Call, CallError
+from clubchat.client.reconnect import CONNECT_ERRORS as _CONNECT_ERRORS
+from clubchat.client.reconnect import DEFAULT_BACKOFF, Backoff, RelayLink
 from clubchat.client.relay_client import Received, RelayClient, RelayError
 from clubchat.client.turn_credentials import fetch_turn_credentials
 from clubchat.protocol import messages as m
@@ -26,8 +32,6 @@ from clubchat.registry.discovery import Discovery, address_seed, rendezvous
 from clubchat.registry.kinds import TURN
 
 log = logging.getLogger("clubchat.session")
-
-_CONNECT_ERRORS = (OSError, TimeoutError, RelayError, InvalidHandshake, InvalidURI)
 
 
 @dataclass(frozen=True)
@@ -144,13 +148,24 @@ class Listener:
     """Callee: stays signed in to every rendezvous relay and answers incoming calls."""
 
     def __init__(
-        self, account: LocalAccount, discovery: Discovery, k: int = 2, timeout: float = 10.0
+        self,
+        account: LocalAccount,
+        discovery: Discovery,
+        k: int = 2,
+        timeout: float = 10.0,
+        *,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        refresh: float = 30.0,
+        stay_down: float = 10.0,
     ) -> None:
         self.account = account
         self.discovery = discovery
         self.k = k
         self.timeout = timeout
-        self.clients: dict[str, RelayClient] = {}
+        self.backoff = backoff
+        self.refresh = refresh  # seconds between re-draws of the rendezvous set
+        self.stay_down = stay_down  # a relay down this long triggers an early re-draw
+        self.links: dict[str, RelayLink] = {}
         self.calls: asyncio.Queue[CallSession] = asyncio.Queue()
         self.messages: asyncio.Queue[Received] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -162,21 +177,59 @@ class Listener:
         # answered: the Call exists only once TURN credentials are in; nothing may be lost or reordered.
         self._setting_up: dict[tuple[str, str], list[m.Payload]] = {}
 
+    @property
+    def clients(self) -> dict[str, RelayClient]:
+        """The relays this listener is signed in to right now."""
+        return {uri: link.client for uri, link in self.links.items() if link.client is not None}
+
+    async def _rendezvous(self) -> list[str]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, rendezvous, self.discovery, self.account.address, self.k)
+
+    def _link(self, uri: str) -> None:
+        self.links[uri] = RelayLink(
+            uri, self.account, self._serve, backoff=self.backoff, timeout=self.timeout
+        )
+
     async def start(self) -> list[str]:
         """Connect to the rendezvous set; returns the relays it is signed in to (at least one)."""
-        loop = asyncio.get_running_loop()
-        relays = await loop.run_in_executor(None, rendezvous, self.discovery, self.account.address, self.k)
+        relays = await self._rendezvous()
         for uri in relays:
-            try:
-                client = await RelayClient.connect(uri, self.account, timeout=self.timeout)
-            except _CONNECT_ERRORS as exc:
-                log.warning("rendezvous relay %s unreachable (%s)", uri, exc)
-                continue
-            self.clients[uri] = client
-            self._tasks.append(asyncio.create_task(self._serve(client)))
+            self._link(uri)
+        await asyncio.gather(*(link.first_attempt() for link in self.links.values()))
         if not self.clients:
-            raise CallError(f"none of the rendezvous relays answered ({', '.join(relays)})")
+            errors = "; ".join(f"{uri}: {link.last_error}" for uri, link in self.links.items())
+            await self.close()
+            raise CallError(
+                f"none of the rendezvous relays answered ({errors or 'the registry has no live relay'}); "
+                "check that the relay nodes run, then try again"
+            )
+        self._tasks.append(asyncio.create_task(self._follow()))
         return list(self.clients)
+
+    async def _follow(self) -> None:
+        """Re-draw the rendezvous set every `refresh` s, or `stay_down` s after a relay went down."""
+        tick = min(1.0, self.refresh, self.stay_down)
+        last = time.monotonic()
+        while True:  # bound: runs until close(); one registry read per re-draw, at most every `tick` s
+            await asyncio.sleep(tick)
+            since = time.monotonic() - last
+            stuck = any(link.down_for() >= self.stay_down for link in self.links.values())
+            if since < self.refresh and not (stuck and since >= self.stay_down):
+                continue
+            last = time.monotonic()
+            try:
+                relays = await self._rendezvous()
+            except Exception as exc:  # the RPC may be down too: keep the current links, retry later
+                log.warning("could not re-draw the rendezvous set (%s); keeping %s", exc, list(self.links))
+                continue
+            for uri in relays:
+                if uri not in self.links:
+                    log.warning("rendezvous set changed: joining %s", uri)
+                    self._link(uri)
+            for uri in [u for u in self.links if u not in relays]:
+                log.warning("rendezvous set changed: leaving %s", uri)
+                await self.links.pop(uri).close()
 
     async def _serve(self, client: RelayClient) -> None:
         while True:
@@ -233,8 +286,8 @@ class Listener:
                 await task
         for call in self._active.values():
             await call.close()
-        for client in self.clients.values():
-            await client.close()
+        for link in self.links.values():
+            await link.close()
 
 
 async def send_message(
