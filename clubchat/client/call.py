@@ -20,7 +20,7 @@ of its peer has been withdrawn. aiortc/aioice have no API to withdraw one remote
 running ICE agent, so otherwise a removal cannot tear down pairs that are already being checked.
 
 Files go over the data channel as the brief's chunks `{fileId, index, mime, data}` then a
-`file-complete` {count, sha256}; the receiver checks both and answers `file-ack`.
+`file-complete` {count, sha256, name}; the receiver checks both and answers `file-ack`.
 """
 
 from __future__ import annotations
@@ -177,6 +177,7 @@ class FileResult:
     data: bytes
     sha256: str
     ok: bool
+    name: str | None = None  # as the sender named it: untrusted, see clubchat.client.received
 
 
 @dataclass
@@ -218,16 +219,20 @@ class FileChannel:
             self.channel.send(
                 m.encode(m.FileAck(file_id=msg.file_id, count=len(inc.chunks), sha256=digest, ok=ok))
             )
-            self.received.put_nowait(FileResult(msg.file_id, inc.mime, data, digest, ok))
+            self.received.put_nowait(FileResult(msg.file_id, inc.mime, data, digest, ok, msg.name))
         elif isinstance(msg, m.FileAck):
             fut = self._acks.pop(msg.file_id, None)
             if fut is not None and not fut.done():
                 fut.set_result(msg)
 
     async def send_file(
-        self, data: bytes, mime: str = "application/octet-stream", timeout: float = 60.0
+        self,
+        data: bytes,
+        mime: str = "application/octet-stream",
+        timeout: float = 60.0,
+        name: str | None = None,
     ) -> m.FileAck:
-        """Send `data` and wait for the receiver's verdict."""
+        """Send `data` (named `name`, without directories) and wait for the receiver's verdict."""
         file_id = str(uuid.uuid4()).upper()
         fut: asyncio.Future[m.FileAck] = asyncio.get_running_loop().create_future()
         self._acks[file_id] = fut
@@ -245,7 +250,8 @@ class FileChannel:
                     self._low.clear()
                     await self._low.wait()
             digest = hashlib.sha256(data).hexdigest()
-            self.channel.send(m.encode(m.FileComplete(file_id=file_id, count=count, sha256=digest)))
+            done = m.FileComplete(file_id=file_id, count=count, sha256=digest, name=name)
+            self.channel.send(m.encode(done))
             return await fut
 
 
