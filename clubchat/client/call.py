@@ -67,6 +67,42 @@ class CallError(RuntimeError):
     """The call could not be set up or broke; the message says what to check."""
 
 
+class TurnErrors(logging.Filter):
+    """What TURN servers answered with errors (e.g. `403 - Forbidden IP` to a channel bind), with when.
+
+    aioice reports a failed TURN send only through `error_received`, which it logs at DEBUG level on
+    `aioice.ice`; this filter on that logger keeps those errors and lets through only the records the
+    logger would have emitted anyway.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__()
+        self.threshold = threshold  # the logger's effective level before the filter was installed
+        self.seen: list[tuple[float, str]] = []  # (time.monotonic(), error), the last 32
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "error_received(" in str(record.msg) and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            self.seen = [*self.seen[-31:], (time.monotonic(), str(args[-1]))]
+        return record.levelno >= self.threshold
+
+    def since(self, started: float) -> list[str]:
+        """Distinct errors seen since `started` (time.monotonic()), oldest first."""
+        return list(dict.fromkeys(err for at, err in self.seen if at >= started))
+
+
+def turn_errors() -> TurnErrors:
+    """The process's TurnErrors, installed on aioice's logger on first use."""
+    logger = logging.getLogger("aioice.ice")
+    for f in logger.filters:
+        if isinstance(f, TurnErrors):
+            return f
+    found = TurnErrors(logger.getEffectiveLevel())
+    logger.addFilter(found)
+    logger.setLevel(logging.DEBUG)  # the filter drops what the old level would have dropped
+    return found
+
+
 def use_fast_ice_retransmit(rto: float = 0.05) -> None:
     """Make aioice retransmit STUN requests after `rto` s instead of 0.5 s (process-wide).
 
@@ -292,6 +328,8 @@ class Call:
         self._remote_removed: set[str] = set()  # candidate_key of every remote candidate withdrawn
         self._early: list[m.IceCandidate] = []  # trickled before the remote description was set
         self._signals = asyncio.Lock()  # signaling messages are applied one at a time, in order
+        self._turn_errors = turn_errors()
+        self._created = time.monotonic()
 
         @self.pc.on("connectionstatechange")
         def _state() -> None:
@@ -433,7 +471,11 @@ class Call:
             connected.cancel()
             failed.cancel()
         if not self._connected.is_set():
-            raise CallError(f"the call did not connect within {timeout} s (state {self.pc.connectionState})")
+            said = "; ".join(self._turn_errors.since(self._created)) or "no error from the TURN server"
+            raise CallError(
+                f"ICE through TURN failed: the call did not connect within {timeout} s "
+                f"(state {self.pc.connectionState}; TURN: {said})"
+            )
         await asyncio.wait_for(self._channel_ready.wait(), max(0.1, timeout - (time.perf_counter() - start)))
         self.stats.candidate_types = candidate_types(self.pc)
         if self._offered_at is not None:  # offer -> ICE + DTLS + SCTP up and the data channel open

@@ -115,12 +115,14 @@ async def place_call(
         raise CallError("the registry has no live relay; try again later")
     turn = await choose_turn(discovery, account)
     tried: list[str] = []
+    failures: list[str] = []  # "<relay>: <the step that failed there>"
     for uri in relays:
         tried.append(uri)
         try:
             client = await RelayClient.connect(uri, account, timeout=connect_timeout)
         except _CONNECT_ERRORS as exc:
             log.info("relay %s unusable (%s); failing over", uri, exc)
+            failures.append(f"{uri}: relay unreachable ({type(exc).__name__}: {exc})")
             continue
         call = Call(turn.credentials, lambda p, c=client: c.send(callee, p))  # type: ignore[misc]
         pump = asyncio.create_task(_pump_signals(client, callee, call))
@@ -129,6 +131,7 @@ async def place_call(
             await call.connected(answer_timeout)
         except (RelayError, CallError, TimeoutError) as exc:
             log.info("call through %s failed (%s); failing over", uri, exc)
+            failures.append(f"{uri}: {_attempt_failure(callee, exc)}")
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
@@ -141,7 +144,26 @@ async def place_call(
             continue
         setup_ms = (time.perf_counter() - started) * 1000
         return CallSession(call, client, callee, turn, setup_ms, tried, pump)
-    raise CallError(f"{callee} is not reachable on any of its rendezvous relays ({', '.join(tried)})")
+    raise CallError(f"could not call {callee}: {'; '.join(failures)}; {_what_to_do(failures)}")
+
+
+def _attempt_failure(callee: str, exc: BaseException) -> str:
+    """The step of one call attempt that failed, from what it raised."""
+    if isinstance(exc, RelayError) and exc.code == "offline":
+        return f"{callee} is not signed in there"
+    if isinstance(exc, RelayError):
+        return f"the relay refused the call ({exc})"
+    if isinstance(exc, CallError):
+        return str(exc)  # "ICE through TURN failed: ... (TURN: <what the TURN server said>)"
+    return f"no answer from {callee} in time"
+
+
+def _what_to_do(failures: list[str]) -> str:
+    if all("is not signed in there" in f or "relay unreachable" in f for f in failures):
+        return "the callee is offline: ask them to run `club listen`, or send a message instead"
+    if any("ICE through TURN failed" in f for f in failures):
+        return "the TURN node could not relay between the two of you; try again later or from another network"
+    return "try again later"
 
 
 class Listener:
