@@ -126,22 +126,23 @@ def test_register_run_listen_call(tmp_path: Path) -> None:
                 env={"CLUB_OPERATOR_KEY": "0x" + "99" * 32},
             )
             assert bad.exit_code != 0 and "registration failed" in bad.output
-            for data_dir, args, operator, key in plans:
-                procs.append(
-                    NodeProcess(
-                        data_dir,
-                        *args,
-                        "--rpc",
-                        rpc,
-                        "--manifest",
-                        str(c.manifest_path),
-                        "--operator",
-                        operator.address,
-                        "--node-key",
-                        "0x" + bytes(key.key).hex(),
-                        timeout=90,
-                    )
+
+            def start(i: int) -> NodeProcess:
+                data_dir, args, operator, key = plans[i]
+                node_key = "0x" + bytes(key.key).hex()
+                chain_args = ("--rpc", rpc, "--manifest", str(c.manifest_path))
+                return NodeProcess(
+                    data_dir,
+                    *args,
+                    *chain_args,
+                    "--operator",
+                    operator.address,
+                    "--node-key",
+                    node_key,
+                    timeout=90,
                 )
+
+            procs.extend(start(i) for i in range(len(plans)))
             assert procs[0].ready["chain"]["operator"] == plans[0][2].address
             # nodes are sampled only once their first heartbeat is on chain
             for data_dir, *_ in plans:
@@ -243,20 +244,7 @@ def test_register_run_listen_call(tmp_path: Path) -> None:
             first = str(events[0]["relays"][0])  # type: ignore[index]
             i = next(i for i, p in enumerate(procs) if p.uri == first)
             procs[i].kill()
-            data_dir, args, operator, key = plans[i]
-            procs[i] = NodeProcess(
-                data_dir,
-                *args,
-                "--rpc",
-                rpc,
-                "--manifest",
-                str(c.manifest_path),
-                "--operator",
-                operator.address,
-                "--node-key",
-                "0x" + bytes(key.key).hex(),
-                timeout=90,
-            )
+            procs[i] = start(i)  # same data dir (mailbox) and port
             assert procs[i].uri == first
             assert message("are you still there?")["relay"] == first  # no listener restart needed
             os.killpg(listener.pid, signal.SIGTERM)
