@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from eth_account import Account
 
+from clubchat.chain.anvil import Anvil, free_port
 from clubchat.chain.rpc import ChainConnectionError
 from clubchat.cli import main
 from clubchat.client.cli import _listen
@@ -51,6 +52,26 @@ def test_unreachable_rpc_is_one_sentence_and_debug_shows_the_traceback() -> None
     for args in (["--debug", "message", bob.address, "hi"], ["message", bob.address, "hi", "--debug"]):
         result = CliRunner().invoke(main, [*args, "--key", ALICE_KEY, "--rpc", rpc])
         assert isinstance(result.exception, ChainConnectionError), result.output
+
+
+def test_a_manifest_of_another_chain_is_one_sentence(tmp_path: Path) -> None:
+    manifest = tmp_path / "other.json"
+    registry = {"address": "0x" + "11" * 20, "abi": [], "block": 0}
+    manifest.write_text(
+        json.dumps({"chain_id": 1, "block": 0, "contracts": {"NodeRegistry": registry}, "parameters": {}})
+    )
+    anvil = Anvil(free_port(), chain_id=4242)
+    anvil.start()
+    try:
+        args = ["--key", ALICE_KEY, "--rpc", anvil.url, "--manifest", str(manifest)]
+        result = CliRunner().invoke(main, ["call", bob.address, *args])
+    finally:
+        anvil.stop()
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {manifest} describes chain 1 but the RPC serves chain 4242; "
+        "point to the right RPC or re-run `ape run deploy`"
+    ]
 
 
 def test_listen_prints_text_and_keeps_file_names(
