@@ -53,7 +53,12 @@ async def choose_turn(discovery: Discovery, account: LocalAccount, timeout: floa
     node = nodes[0]
     turn_uri = await loop.run_in_executor(None, discovery.endpoint, node, TURN)
     cred_uri = await loop.run_in_executor(None, discovery.credential_endpoint, node)
-    creds = await fetch_turn_credentials(cred_uri, account, timeout)
+    try:
+        creds = await fetch_turn_credentials(cred_uri, account, timeout)
+    except (RelayError, TimeoutError, m.ProtocolError) as exc:
+        raise CallError(
+            f"the TURN node {node} gave no credentials ({exc or 'no answer in time'}); try again later"
+        ) from None
     # Only the registered TURN server: the node's answer names its server, the registry decides.
     return TurnChoice(node, turn_uri, cred_uri, replace(creds, uris=(turn_uri,)))
 

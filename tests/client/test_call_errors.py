@@ -13,7 +13,7 @@ from clubchat.client.call import CallError
 from clubchat.client.session import Listener, place_call
 from clubchat.node.localnet import free_port_range, local_network, register_relay
 from clubchat.node.turn import CoturnSupervisor
-from clubchat.registry import RELAY, rendezvous
+from clubchat.registry import RELAY, TURN, InMemoryDiscovery, NodeRecord, rendezvous
 from tests.node.harness import run
 
 pytestmark = [pytest.mark.usefixtures("fast_ice")]
@@ -65,3 +65,22 @@ def test_ice_failure_names_the_turn_error(tmp_path: Path, monkeypatch: pytest.Mo
             assert "403" in text and "Forbidden IP" in text, text
 
     run(scenario(), timeout=90)
+
+
+def test_turn_credentials_unavailable_is_named(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        discovery = InMemoryDiscovery()
+        register_relay(discovery, f"ws://127.0.0.1:{free_port_range(1)}", kinds=RELAY)
+        dead = f"http://127.0.0.1:{free_port_range(1)}/turn-credentials"
+        turn_node = Account.create().address
+        discovery.register(
+            turn_node, NodeRecord(TURN, {TURN: "turn:127.0.0.1:3478"}, Account.create().address, 1, dead)
+        )
+        with pytest.raises(CallError) as err:
+            await place_call(alice, discovery, bob.address)
+        assert str(err.value).startswith(
+            f"the TURN node {turn_node} gave no credentials (unreachable: {dead}"
+        )
+        assert str(err.value).endswith("; try again later")
+
+    run(scenario(), timeout=30)
