@@ -470,6 +470,8 @@ class Call:
         finally:
             connected.cancel()
             failed.cancel()
+        if not self._connected.is_set() and self.pc.remoteDescription is None:
+            raise CallError(f"the callee signed in but did not answer within {timeout} s")
         if not self._connected.is_set():
             said = "; ".join(self._turn_errors.since(self._created)) or "no error from the TURN server"
             raise CallError(

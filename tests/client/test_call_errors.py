@@ -10,6 +10,7 @@ import pytest
 from eth_account import Account
 
 from clubchat.client.call import CallError
+from clubchat.client.relay_client import RelayClient
 from clubchat.client.session import Listener, place_call
 from clubchat.node.localnet import free_port_range, local_network, register_relay
 from clubchat.node.turn import CoturnSupervisor
@@ -84,3 +85,19 @@ def test_turn_credentials_unavailable_is_named(tmp_path: Path) -> None:
         assert str(err.value).endswith("; try again later")
 
     run(scenario(), timeout=30)
+
+
+def test_a_callee_that_does_not_answer_is_not_blamed_on_ice(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with local_network(tmp_path, relays=1) as net:
+            (relay,) = rendezvous(net.discovery, bob.address, 1)
+            silent = await RelayClient.connect(relay, bob)  # signed in, never answers the offer
+            try:
+                with pytest.raises(CallError) as err:
+                    await place_call(alice, net.discovery, bob.address, k=1, answer_timeout=1.0)
+            finally:
+                await silent.close()
+            assert f"{relay}: the callee signed in but did not answer within 1.0 s" in str(err.value)
+            assert "ICE" not in str(err.value)
+
+    run(scenario(), timeout=60)
