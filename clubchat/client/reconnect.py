@@ -99,7 +99,7 @@ class RelayLink:
         while True:  # bound: runs until close() cancels it; each round waits a backoff delay
             try:
                 client = await RelayClient.connect(self.uri, self.account, timeout=self.timeout)
-            except CONNECT_ERRORS as exc:
+            except Exception as exc:  # CONNECT_ERRORS, or a relay answering garbage: retry either way
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 if not self._first.done():
                     self._first.set_result(False)
@@ -115,12 +115,16 @@ class RelayLink:
             elif self.connects > 1:
                 log.warning("reconnected to relay %s (signed in again)", self.uri)
             serving = asyncio.create_task(self.serve(client))
+            closed = asyncio.create_task(client.closed.wait())
             try:
-                await client.closed.wait()
+                await asyncio.wait({serving, closed}, return_when=asyncio.FIRST_COMPLETED)
+                if serving.done() and not serving.cancelled() and serving.exception() is not None:
+                    log.error("serving relay %s failed: %r; reconnecting", self.uri, serving.exception())
             finally:
-                serving.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await serving
+                for task in (serving, closed):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
                 self.client, self._down_since = None, time.monotonic()
                 await client.close()
             log.warning("lost relay %s; reconnecting", self.uri)

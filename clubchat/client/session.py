@@ -315,6 +315,7 @@ class Listener:
             await call.close()
         for link in self.links.values():
             await link.close()
+        self.links.clear()
 
 
 async def send_message(

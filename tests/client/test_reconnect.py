@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from clubchat.client.call import CallError
 from clubchat.client.reconnect import Backoff
 from clubchat.client.session import Listener, send_message
 from clubchat.node.localnet import free_port_range, register_relay
@@ -113,3 +114,29 @@ def test_backoff_grows_to_its_maximum_with_jitter() -> None:
     assert len(set(got)) == len(got)  # jittered: no two retries at the same instant
     with pytest.raises(ValueError, match="0 < initial <= maximum"):
         Backoff(initial=2.0, maximum=1.0)
+
+
+def test_a_relay_answering_garbage_is_retried_not_fatal() -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def scenario() -> None:
+        hits = 0
+
+        async def garbage(ws: ServerConnection) -> None:
+            nonlocal hits
+            hits += 1
+            await ws.send("this is not a challenge")
+
+        async with serve(garbage, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            discovery = InMemoryDiscovery()
+            register_relay(discovery, f"ws://127.0.0.1:{port}", kinds=RELAY)
+            listener = Listener(bob, discovery, k=1, backoff=FAST)
+            with pytest.raises(CallError, match=r"none of the rendezvous relays answered .*ProtocolError"):
+                await asyncio.wait_for(listener.start(), 10)  # was: waited forever
+            assert not listener.links  # closed: no link keeps retrying after start() gave up
+            seen = hits
+            await asyncio.sleep(0.5)
+            assert hits == seen
+
+    run(scenario(), timeout=30)
