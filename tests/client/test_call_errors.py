@@ -54,14 +54,13 @@ def test_ice_failure_names_the_turn_error(tmp_path: Path, monkeypatch: pytest.Mo
     async def scenario() -> None:
         async with local_network(tmp_path, relays=1) as net:
             listener = Listener(bob, net.discovery, k=1)
-            await listener.start()
+            (relay,) = await listener.start()
             try:
                 with pytest.raises(CallError) as err:
                     await place_call(alice, net.discovery, bob.address, k=1, answer_timeout=4.0)
             finally:
                 await listener.close()
             text = str(err.value)
-            (relay,) = listener.links
             assert f"{relay}: ICE through TURN failed" in text
             assert "403" in text and "Forbidden IP" in text, text
 
