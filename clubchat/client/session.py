@@ -164,6 +164,8 @@ def _attempt_failure(callee: str, exc: BaseException) -> str:
 
 
 def _what_to_do(failures: list[str]) -> str:
+    if all("relay unreachable" in f for f in failures):
+        return "none of the callee's rendezvous relays is up; try again once the registry has replaced them"
     if all("is not signed in there" in f or "relay unreachable" in f for f in failures):
         return "the callee is offline: ask them to run `club listen`, or send a message instead"
     if any("ICE through TURN failed" in f for f in failures):

@@ -67,6 +67,23 @@ def test_ice_failure_names_the_turn_error(tmp_path: Path, monkeypatch: pytest.Mo
     run(scenario(), timeout=90)
 
 
+def test_only_dead_relays_is_not_blamed_on_the_callee(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with local_network(tmp_path, relays=0) as net:
+            dead = [f"ws://127.0.0.1:{free_port_range(1)}" for _ in range(2)]
+            for uri in dead:
+                register_relay(net.discovery, uri, kinds=RELAY)
+            with pytest.raises(CallError) as err:
+                await place_call(alice, net.discovery, bob.address)
+            text = str(err.value)
+            assert all(f"{uri}: relay unreachable" in text for uri in dead)
+            assert text.endswith(
+                "none of the callee's rendezvous relays is up; try again once the registry has replaced them"
+            )
+
+    run(scenario(), timeout=60)
+
+
 def test_turn_credentials_unavailable_is_named(tmp_path: Path) -> None:
     async def scenario() -> None:
         discovery = InMemoryDiscovery()
