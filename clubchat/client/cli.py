@@ -177,9 +177,15 @@ async def _listen(
             text = payload.body if isinstance(payload, m.Text) else m.encode(payload)
             _emit("message", sender=got.envelope.sender, relay=got.relay, id=got.envelope.id, text=text)
 
+    async def relay_changes() -> None:
+        while True:
+            relay, state = await listener.relay_events.get()
+            _emit("relay", relay=relay, state=state)
+
     printer = asyncio.create_task(messages())
+    watcher = asyncio.create_task(relay_changes())
     stopper = asyncio.create_task(stop.wait())
-    owned: list[asyncio.Task[Any]] = [printer, stopper]
+    owned: list[asyncio.Task[Any]] = [printer, watcher, stopper]
     try:
         while not stop.is_set() and (max_calls == 0 or handled < max_calls):
             call_task = asyncio.create_task(serve_call())

@@ -6,7 +6,8 @@ connects again, which also signs in again. Signing in is what makes a NOTIFY rel
 mailbox: every envelope stored for this address while it was away comes again (as `stored`) until
 it is acknowledged, so a reconnect re-fetches the mailbox by itself. `serve(client)` runs for each
 connection and is cancelled when it drops. `down_for()` says how long the link has been without a
-connection, so an owner (the `Listener`) can move to another relay when one stays down.
+connection, so an owner (the `Listener`) can move to another relay when one stays down;
+`on_state(uri, "up" | "down")` is told of every sign-in and every lost connection.
 
 Backoff: the n-th consecutive failure waits min(maximum, initial * factor**n) scaled by a random
 factor in [1 - jitter, 1] ("equal jitter"), so listeners that lost the same relay do not all come
@@ -34,6 +35,7 @@ log = logging.getLogger("clubchat.reconnect")
 CONNECT_ERRORS = (OSError, TimeoutError, RelayError, InvalidHandshake, InvalidURI)
 
 Serve = Callable[[RelayClient], Coroutine[Any, Any, None]]
+OnState = Callable[[str, str], None]  # (relay uri, "up" | "down")
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,10 @@ class RelayLink:
         backoff: Backoff = DEFAULT_BACKOFF,
         timeout: float = 10.0,
         rng: random.Random | None = None,
+        on_state: OnState | None = None,
     ) -> None:
         self.uri = uri
+        self.on_state = on_state
         self.account = account
         self.serve = serve
         self.backoff = backoff
@@ -114,6 +118,8 @@ class RelayLink:
                 self._first.set_result(True)
             elif self.connects > 1:
                 log.warning("reconnected to relay %s (signed in again)", self.uri)
+            if self.on_state is not None:
+                self.on_state(self.uri, "up")
             serving = asyncio.create_task(self.serve(client))
             closed = asyncio.create_task(client.closed.wait())
             try:
@@ -128,6 +134,8 @@ class RelayLink:
                 self.client, self._down_since = None, time.monotonic()
                 await client.close()
             log.warning("lost relay %s; reconnecting", self.uri)
+            if self.on_state is not None:
+                self.on_state(self.uri, "down")
             await asyncio.sleep(next(delays))
 
     async def close(self) -> None:

@@ -195,6 +195,8 @@ class Listener:
         self.refresh = refresh  # seconds between re-draws of the rendezvous set
         self.stay_down = stay_down  # a relay down this long triggers an early re-draw
         self.links: dict[str, RelayLink] = {}
+        # (relay, "up" | "down" | "joined" | "left") after start(): reconnects and rendezvous changes
+        self.relay_events: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self.calls: asyncio.Queue[CallSession] = asyncio.Queue()
         self.messages: asyncio.Queue[Received] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -217,7 +219,12 @@ class Listener:
 
     def _link(self, uri: str) -> None:
         self.links[uri] = RelayLink(
-            uri, self.account, self._serve, backoff=self.backoff, timeout=self.timeout
+            uri,
+            self.account,
+            self._serve,
+            backoff=self.backoff,
+            timeout=self.timeout,
+            on_state=lambda relay, state: self.relay_events.put_nowait((relay, state)),
         )
 
     async def start(self) -> list[str]:
@@ -226,6 +233,8 @@ class Listener:
         for uri in relays:
             self._link(uri)
         await asyncio.gather(*(link.first_attempt() for link in self.links.values()))
+        while not self.relay_events.empty():  # the first sign-ins are what start() returns
+            self.relay_events.get_nowait()
         if not self.clients:
             errors = "; ".join(f"{uri}: {link.last_error}" for uri, link in self.links.items())
             await self.close()
@@ -255,9 +264,11 @@ class Listener:
             for uri in relays:
                 if uri not in self.links:
                     log.warning("rendezvous set changed: joining %s", uri)
+                    self.relay_events.put_nowait((uri, "joined"))
                     self._link(uri)
             for uri in [u for u in self.links if u not in relays]:
                 log.warning("rendezvous set changed: leaving %s", uri)
+                self.relay_events.put_nowait((uri, "left"))
                 await self.links.pop(uri).close()
 
     async def _serve(self, client: RelayClient) -> None:

@@ -67,6 +67,8 @@ def test_listener_reconnects_after_its_relay_restarts(tmp_path: Path) -> None:
                 assert sent.status == "delivered"  # live: the listener is signed in again
                 assert await _text(listener) == "after"
                 assert listener.links[proc.uri].connects == 2
+                events = [listener.relay_events.get_nowait() for _ in range(listener.relay_events.qsize())]
+                assert events == [(proc.uri, "down"), (proc.uri, "up")]
             finally:
                 await listener.close()
 
@@ -94,6 +96,9 @@ def test_listener_moves_when_the_rendezvous_set_drops_a_dead_relay(tmp_path: Pat
                 # well before the 60 s refresh: a relay that stayed down 0.5 s triggers a re-draw
                 await _until(lambda: list(listener.clients) == [other], timeout=10)
                 assert first not in listener.links
+                events = [listener.relay_events.get_nowait() for _ in range(listener.relay_events.qsize())]
+                assert events[0] == (first, "down")
+                assert events[-3:] == [(other, "joined"), (first, "left"), (other, "up")]
                 sent, relay = await send_message(alice, discovery, bob.address, "found you")
                 assert (sent.status, relay) == ("delivered", other)
                 assert await _text(listener) == "found you"

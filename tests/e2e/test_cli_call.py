@@ -247,6 +247,8 @@ def test_register_run_listen_call(tmp_path: Path) -> None:
             procs[i] = start(i)  # same data dir (mailbox) and port
             assert procs[i].uri == first
             assert message("are you still there?")["relay"] == first  # no listener restart needed
+            changes = [(e["relay"], e["state"]) for e in events if e["event"] == "relay"]
+            assert changes[:1] == [(first, "down")] and (first, "up") in changes, changes
             os.killpg(listener.pid, signal.SIGTERM)
             assert listener.wait(30) == 0
             reader.join(5)
