@@ -3,7 +3,7 @@
 `Listener` (callee) signs in to every relay of its rendezvous set and answers offers that arrive
 on any of them, replying through the relay the offer came from. It stays reachable: each relay is a
 `RelayLink` (clubchat.client.reconnect) that reconnects with backoff and jitter and signs in again,
-which re-fetches the relay's mailbox; the set is re-drawn from the registry every `refresh` s, and
+which re-fetches the relay's mailbox; the set is re-drawn from the registry every `refresh_seconds`, and
 sooner when a relay stayed down `stay_down` s, so a relay the registry dropped is replaced.
 `place_call` (caller) tries the callee's rendezvous relays in sampling order: the first relay
 that accepts the sign-in and delivers the offer carries the call; a relay that refuses the
@@ -184,7 +184,7 @@ class Listener:
         timeout: float = 10.0,
         *,
         backoff: Backoff = DEFAULT_BACKOFF,
-        refresh: float = 30.0,
+        refresh_seconds: float = 30.0,
         stay_down: float = 10.0,
     ) -> None:
         self.account = account
@@ -192,7 +192,7 @@ class Listener:
         self.k = k
         self.timeout = timeout
         self.backoff = backoff
-        self.refresh = refresh  # seconds between re-draws of the rendezvous set
+        self.refresh_seconds = refresh_seconds  # seconds between re-draws of the rendezvous set
         self.stay_down = stay_down  # a relay down this long triggers an early re-draw
         self.links: dict[str, RelayLink] = {}
         # (relay, "up" | "down" | "joined" | "left") after start(): reconnects and rendezvous changes
@@ -246,14 +246,14 @@ class Listener:
         return list(self.clients)
 
     async def _follow(self) -> None:
-        """Re-draw the rendezvous set every `refresh` s, or `stay_down` s after a relay went down."""
-        tick = min(1.0, self.refresh, self.stay_down)
+        """Re-draw the rendezvous set every `refresh_seconds`, or `stay_down` s after a relay went down."""
+        tick = min(1.0, self.refresh_seconds, self.stay_down)
         last = time.monotonic()
         while True:  # bound: runs until close(); one registry read per re-draw, at most every `tick` s
             await asyncio.sleep(tick)
             since = time.monotonic() - last
             stuck = any(link.down_for() >= self.stay_down for link in self.links.values())
-            if since < self.refresh and not (stuck and since >= self.stay_down):
+            if since < self.refresh_seconds and not (stuck and since >= self.stay_down):
                 continue
             last = time.monotonic()
             try:
