@@ -7,8 +7,11 @@ import click
 
 @click.group()
 @click.version_option(package_name="clubchat")
-def main() -> None:
+@click.option("--debug", is_flag=True, envvar="CLUB_DEBUG", help="Show the traceback of an error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Club Chat protocol tools."""
+    ctx.obj = {"debug": debug}
 
 
 def _register() -> None:

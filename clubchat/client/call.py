@@ -20,7 +20,7 @@ of its peer has been withdrawn. aiortc/aioice have no API to withdraw one remote
 running ICE agent, so otherwise a removal cannot tear down pairs that are already being checked.
 
 Files go over the data channel as the brief's chunks `{fileId, index, mime, data}` then a
-`file-complete` {count, sha256}; the receiver checks both and answers `file-ack`.
+`file-complete` {count, sha256, name}; the receiver checks both and answers `file-ack`.
 """
 
 from __future__ import annotations
@@ -65,6 +65,42 @@ DATA_CHANNEL = "clubchat-file"
 
 class CallError(RuntimeError):
     """The call could not be set up or broke; the message says what to check."""
+
+
+class TurnErrors(logging.Filter):
+    """What TURN servers answered with errors (e.g. `403 - Forbidden IP` to a channel bind), with when.
+
+    aioice reports a failed TURN send only through `error_received`, which it logs at DEBUG level on
+    `aioice.ice`; this filter on that logger keeps those errors and lets through only the records the
+    logger would have emitted anyway.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__()
+        self.threshold = threshold  # the logger's effective level before the filter was installed
+        self.seen: list[tuple[float, str]] = []  # (time.monotonic(), error), the last 32
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "error_received(" in str(record.msg) and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            self.seen = [*self.seen[-31:], (time.monotonic(), str(args[-1]))]
+        return record.levelno >= self.threshold
+
+    def since(self, started: float) -> list[str]:
+        """Distinct errors seen since `started` (time.monotonic()), oldest first."""
+        return list(dict.fromkeys(err for at, err in self.seen if at >= started))
+
+
+def turn_errors() -> TurnErrors:
+    """The process's TurnErrors, installed on aioice's logger on first use."""
+    logger = logging.getLogger("aioice.ice")
+    for f in logger.filters:
+        if isinstance(f, TurnErrors):
+            return f
+    found = TurnErrors(logger.getEffectiveLevel())
+    logger.addFilter(found)
+    logger.setLevel(logging.DEBUG)  # the filter drops what the old level would have dropped
+    return found
 
 
 def use_fast_ice_retransmit(rto: float = 0.05) -> None:
@@ -177,6 +213,7 @@ class FileResult:
     data: bytes
     sha256: str
     ok: bool
+    name: str | None = None  # as the sender named it: untrusted, see clubchat.client.received
 
 
 @dataclass
@@ -218,16 +255,20 @@ class FileChannel:
             self.channel.send(
                 m.encode(m.FileAck(file_id=msg.file_id, count=len(inc.chunks), sha256=digest, ok=ok))
             )
-            self.received.put_nowait(FileResult(msg.file_id, inc.mime, data, digest, ok))
+            self.received.put_nowait(FileResult(msg.file_id, inc.mime, data, digest, ok, msg.name))
         elif isinstance(msg, m.FileAck):
             fut = self._acks.pop(msg.file_id, None)
             if fut is not None and not fut.done():
                 fut.set_result(msg)
 
     async def send_file(
-        self, data: bytes, mime: str = "application/octet-stream", timeout: float = 60.0
+        self,
+        data: bytes,
+        mime: str = "application/octet-stream",
+        timeout: float = 60.0,
+        name: str | None = None,
     ) -> m.FileAck:
-        """Send `data` and wait for the receiver's verdict."""
+        """Send `data` (named `name`, without directories) and wait for the receiver's verdict."""
         file_id = str(uuid.uuid4()).upper()
         fut: asyncio.Future[m.FileAck] = asyncio.get_running_loop().create_future()
         self._acks[file_id] = fut
@@ -245,7 +286,8 @@ class FileChannel:
                     self._low.clear()
                     await self._low.wait()
             digest = hashlib.sha256(data).hexdigest()
-            self.channel.send(m.encode(m.FileComplete(file_id=file_id, count=count, sha256=digest)))
+            done = m.FileComplete(file_id=file_id, count=count, sha256=digest, name=name)
+            self.channel.send(m.encode(done))
             return await fut
 
 
@@ -286,6 +328,8 @@ class Call:
         self._remote_removed: set[str] = set()  # candidate_key of every remote candidate withdrawn
         self._early: list[m.IceCandidate] = []  # trickled before the remote description was set
         self._signals = asyncio.Lock()  # signaling messages are applied one at a time, in order
+        self._turn_errors = turn_errors()
+        self._created = time.monotonic()
 
         @self.pc.on("connectionstatechange")
         def _state() -> None:
@@ -426,8 +470,14 @@ class Call:
         finally:
             connected.cancel()
             failed.cancel()
+        if not self._connected.is_set() and self.pc.remoteDescription is None:
+            raise CallError(f"the callee signed in but did not answer within {timeout} s")
         if not self._connected.is_set():
-            raise CallError(f"the call did not connect within {timeout} s (state {self.pc.connectionState})")
+            said = "; ".join(self._turn_errors.since(self._created)) or "no error from the TURN server"
+            raise CallError(
+                f"ICE through TURN failed: the call did not connect within {timeout} s "
+                f"(state {self.pc.connectionState}; TURN: {said})"
+            )
         await asyncio.wait_for(self._channel_ready.wait(), max(0.1, timeout - (time.perf_counter() - start)))
         self.stats.candidate_types = candidate_types(self.pc)
         if self._offered_at is not None:  # offer -> ICE + DTLS + SCTP up and the data channel open

@@ -1,4 +1,11 @@
-"""`club listen` and `club call <address>`: the thin client, finding nodes only through NodeRegistry."""
+"""`club listen`, `club call <address>` and `club message`: the thin client, finding nodes only through
+NodeRegistry.
+
+Errors a user can cause (a bad key, an unreachable RPC, a manifest of another chain, an offline
+callee) end the command in one sentence that says what to do; `--debug` (or `club --debug`, or
+CLUB_DEBUG=1) shows the traceback instead. `club listen` prints one JSON line per event: messages
+as their text, files saved under their sanitised name with their MIME type.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +14,48 @@ import contextlib
 import hashlib
 import json
 import logging
+import mimetypes
 import signal
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
+from requests import RequestException
+from web3.exceptions import Web3Exception
 
 from clubchat.chain.cli import open_deployment
+from clubchat.chain.manifest import load_manifest
+from clubchat.chain.rpc import connect
+from clubchat.cli_errors import debug_enabled, one_line_errors
 from clubchat.client.call import CallError, use_fast_ice_retransmit
+from clubchat.client.received import save_received
 from clubchat.client.relay_client import RelayError
 from clubchat.client.session import Listener, place_call, send_message
+from clubchat.protocol import messages as m
 from clubchat.registry.discovery import RegistryDiscovery
+
+T = TypeVar("T")
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    """`club <command> --debug` means the same as `club --debug <command>`."""
+    if value:
+        root = ctx.find_root()
+        root.obj = {**(root.obj or {}), "debug": True}
+    return value
+
+
+def _fail(prefix: str, exc: BaseException) -> click.ClickException:
+    """One sentence for a failure the user can act on; under --debug the exception itself propagates."""
+    if debug_enabled():
+        raise exc
+    return click.ClickException(f"{prefix}{exc}")
 
 
 def _common(fn: Any) -> Any:
@@ -35,18 +68,47 @@ def _common(fn: Any) -> Any:
     )(fn)
     fn = click.option("--k", "k", default=2, show_default=True, help="Rendezvous relays per address.")(fn)
     fn = click.option("-v", "--verbose", is_flag=True)(fn)
-    return fn
+    fn = click.option(
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_debug,
+        help="Show the traceback of an error instead of one sentence.",
+    )(fn)
+    return one_line_errors(fn)
 
 
 def _setup(rpc: str, manifest: str, key: str, verbose: bool) -> tuple[LocalAccount, RegistryDiscovery]:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
     use_fast_ice_retransmit()  # see clubchat.client.call: ~0.5 s less call set-up through TURN
-    w3, m = open_deployment(rpc, manifest)
-    try:
+    try:  # the key first: a typo in it should not wait for (or blame) the RPC
         account = Account.from_key(key)
     except (ValueError, TypeError):
-        raise click.BadParameter("not a private key; pass 32 bytes as hex", param_hint="--key") from None
-    return account, RegistryDiscovery(w3, m)
+        raise click.BadParameter(
+            "not a private key; pass the wallet's 32-byte private key as 64 hex digits "
+            "(a mnemonic or an address is not a key)",
+            param_hint="--key",
+        ) from None
+    if debug_enabled():  # the steps of open_deployment, left to raise with their traceback
+        w3 = connect(rpc)
+        deployment = load_manifest(manifest)
+        deployment.check_chain(w3)
+    else:
+        w3, deployment = open_deployment(rpc, manifest)
+    return account, RegistryDiscovery(w3, deployment)
+
+
+def _run(coro: Coroutine[Any, Any, T], rpc: str) -> T:
+    """asyncio.run, with the RPC going away mid-command reported in one sentence."""
+    try:
+        return asyncio.run(coro)
+    except (RequestException, Web3Exception) as exc:
+        if debug_enabled():
+            raise
+        raise click.ClickException(
+            f"the JSON-RPC node at {rpc} stopped answering ({type(exc).__name__}); "
+            "check that it runs and try again"
+        ) from None
 
 
 @click.command("listen")
@@ -56,7 +118,7 @@ def _setup(rpc: str, manifest: str, key: str, verbose: bool) -> tuple[LocalAccou
 def listen(rpc: str, manifest: str, key: str, k: int, verbose: bool, out: Path, calls: int) -> None:
     """Stay reachable on your rendezvous relays; answer calls, save files, print messages (JSON lines)."""
     account, discovery = _setup(rpc, manifest, key, verbose)
-    asyncio.run(_listen(account, discovery, k, out, calls))
+    _run(_listen(account, discovery, k, out, calls), rpc)
 
 
 def _emit(event: str, **fields: Any) -> None:
@@ -75,7 +137,7 @@ async def _listen(
     try:
         relays = await listener.start()
     except CallError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _fail("", exc) from None
     _emit("listening", address=account.address, relays=relays)
     handled = 0
 
@@ -93,13 +155,13 @@ async def _listen(
         while session.call.ended is None and files is not None:
             with contextlib.suppress(TimeoutError):
                 got = await asyncio.wait_for(files.received.get(), 0.5)
-                out.mkdir(parents=True, exist_ok=True)
-                path = out / got.file_id
-                path.write_bytes(got.data)
+                path = save_received(out, got)
                 _emit(
                     "file",
                     peer=session.peer,
+                    name=path.name,
                     path=str(path),
+                    mime=got.mime,
                     bytes=len(got.data),
                     sha256=got.sha256,
                     ok=got.ok,
@@ -111,19 +173,33 @@ async def _listen(
     async def messages() -> None:
         while True:
             got = await listener.messages.get()
-            _emit("message", sender=got.envelope.sender, relay=got.relay, payload=got.envelope.payload)
+            payload = got.envelope.payload
+            text = payload.body if isinstance(payload, m.Text) else m.encode(payload)
+            _emit("message", sender=got.envelope.sender, relay=got.relay, id=got.envelope.id, text=text)
+
+    async def relay_changes() -> None:
+        while True:
+            relay, state = await listener.relay_events.get()
+            _emit("relay", relay=relay, state=state)
 
     printer = asyncio.create_task(messages())
+    watcher = asyncio.create_task(relay_changes())
+    stopper = asyncio.create_task(stop.wait())
+    owned: list[asyncio.Task[Any]] = [printer, watcher, stopper]
     try:
         while not stop.is_set() and (max_calls == 0 or handled < max_calls):
             call_task = asyncio.create_task(serve_call())
-            stopper = asyncio.create_task(stop.wait())
+            owned.append(call_task)
             await asyncio.wait({call_task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if not call_task.done():
-                call_task.cancel()
+            if call_task.done():
+                owned.remove(call_task)
+                call_task.result()  # a bug in serving a call is not swallowed
     finally:
-        printer.cancel()
+        for task in owned:  # every task is cancelled AND awaited: none is left pending at exit
+            task.cancel()
+        for task in owned:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await listener.close()
 
 
@@ -148,7 +224,7 @@ def call(
     if not is_address(address):
         raise click.BadParameter("not an Ethereum address", param_hint="ADDRESS")
     account, discovery = _setup(rpc, manifest, key, verbose)
-    report = asyncio.run(_call(account, discovery, to_checksum_address(address), k, file_path, seconds))
+    report = _run(_call(account, discovery, to_checksum_address(address), k, file_path, seconds), rpc)
     click.echo(json.dumps(report, indent=2))
 
 
@@ -164,7 +240,7 @@ async def _call(
     try:
         session = await place_call(account, discovery, callee, k=k)
     except (CallError, RelayError) as exc:
-        raise click.ClickException(f"call failed: {exc}") from None
+        raise _fail("call failed: ", exc) from None
     report: dict[str, Any] = {
         "connected": True,
         "relay_endpoint": session.relay_endpoint,
@@ -178,7 +254,8 @@ async def _call(
     try:
         if file_path is not None and session.call.files is not None:
             data = file_path.read_bytes()
-            ack = await session.call.files.send_file(data)
+            mime = mimetypes.guess_type(file_path.name)[0] or "application/octet-stream"
+            ack = await session.call.files.send_file(data, mime, name=file_path.name)
             report["file_bytes"] = len(data)
             report["file_sha256"] = hashlib.sha256(data).hexdigest()
             report["file_sha256_match"] = ack.ok and ack.sha256 == report["file_sha256"]
@@ -204,9 +281,9 @@ def message(address: str, text: str, rpc: str, manifest: str, key: str, k: int, 
         return await send_message(account, discovery, to_checksum_address(address), text, k=k)
 
     try:
-        sent, relay = asyncio.run(go())
+        sent, relay = _run(go(), rpc)
     except RelayError as exc:
-        raise click.ClickException(f"message not sent: {exc}") from None
+        raise _fail("message not sent: ", exc) from None
     click.echo(json.dumps({"id": sent.id, "status": sent.status, "relay": relay}))
 
 

@@ -1,12 +1,15 @@
 """Calling and listening by wallet address: rendezvous relays, TURN from the registry, failover.
 
 `Listener` (callee) signs in to every relay of its rendezvous set and answers offers that arrive
-on any of them, replying through the relay the offer came from; every REFRESH_SECONDS it follows
-the registry's sampling key and, for OVERLAP_SECONDS after a change, listens on the previous set
-too. `place_call` (caller) tries the callee's rendezvous relays in sampling order, then those of
-OVERLAP_SECONDS ago: the first relay that accepts the sign-in and delivers the offer carries the
-call; a relay that refuses the connection, cannot deliver (`offline`) or does not produce an answer
-in time is skipped for the next one.
+on any of them, replying through the relay the offer came from. It stays reachable: each relay is a
+`RelayLink` (clubchat.client.reconnect) that reconnects with backoff and jitter and signs in again,
+which re-fetches the relay's mailbox. Every `refresh_seconds` (REFRESH_SECONDS), and `stay_down` s
+after a relay went down, it follows the registry: the relays of its current sampling key, for
+OVERLAP_SECONDS after a change the previous set too, and the current draw (which leaves out a relay
+the registry no longer counts live). `place_call` (caller) tries the callee's rendezvous relays in
+sampling order, then those of OVERLAP_SECONDS ago: the first relay that accepts the sign-in and
+delivers the offer carries the call; a relay that refuses the connection, cannot deliver
+(`offline`) or does not produce an answer in time is skipped for the next one.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
 from eth_account.signers.local import LocalAccount
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed
 
 from clubchat.client.call import Call, CallError
+from clubchat.client.reconnect import CONNECT_ERRORS as _CONNECT_ERRORS
+from clubchat.client.reconnect import DEFAULT_BACKOFF, Backoff, RelayLink
 from clubchat.client.relay_client import Received, RelayClient, RelayError
 from clubchat.client.turn_credentials import fetch_turn_credentials
 from clubchat.protocol import messages as m
@@ -36,8 +41,6 @@ from clubchat.registry.discovery import (
 from clubchat.registry.kinds import TURN
 
 log = logging.getLogger("clubchat.session")
-
-_CONNECT_ERRORS = (OSError, TimeoutError, RelayError, InvalidHandshake, InvalidURI)
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,12 @@ async def choose_turn(discovery: Discovery, account: LocalAccount, timeout: floa
     node = nodes[0]
     turn_uri = await loop.run_in_executor(None, discovery.endpoint, node, TURN)
     cred_uri = await loop.run_in_executor(None, discovery.credential_endpoint, node)
-    creds = await fetch_turn_credentials(cred_uri, account, timeout)
+    try:
+        creds = await fetch_turn_credentials(cred_uri, account, timeout)
+    except (RelayError, TimeoutError, m.ProtocolError) as exc:
+        raise CallError(
+            f"the TURN node {node} gave no credentials ({exc or 'no answer in time'}); try again later"
+        ) from None
     # Only the registered TURN server: the node's answer names its server, the registry decides.
     return TurnChoice(node, turn_uri, cred_uri, replace(creds, uris=(turn_uri,)))
 
@@ -121,12 +129,14 @@ async def place_call(
         raise CallError("the registry has no live relay; try again later")
     turn = await choose_turn(discovery, account)
     tried: list[str] = []
+    failures: list[str] = []  # "<relay>: <the step that failed there>"
     async for uri in _rendezvous_attempts(discovery, callee, k, relays):
         tried.append(uri)
         try:
             client = await RelayClient.connect(uri, account, timeout=connect_timeout)
         except _CONNECT_ERRORS as exc:
             log.info("relay %s unusable (%s); failing over", uri, exc)
+            failures.append(f"{uri}: relay unreachable ({type(exc).__name__}: {exc})")
             continue
         call = Call(turn.credentials, lambda p, c=client: c.send(callee, p))  # type: ignore[misc]
         pump = asyncio.create_task(_pump_signals(client, callee, call))
@@ -135,6 +145,7 @@ async def place_call(
             await call.connected(answer_timeout)
         except (RelayError, CallError, TimeoutError) as exc:
             log.info("call through %s failed (%s); failing over", uri, exc)
+            failures.append(f"{uri}: {_attempt_failure(callee, exc)}")
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
@@ -147,7 +158,28 @@ async def place_call(
             continue
         setup_ms = (time.perf_counter() - started) * 1000
         return CallSession(call, client, callee, turn, setup_ms, tried, pump)
-    raise CallError(f"{callee} is not reachable on any of its rendezvous relays ({', '.join(tried)})")
+    raise CallError(f"could not call {callee}: {'; '.join(failures)}; {_what_to_do(failures)}")
+
+
+def _attempt_failure(callee: str, exc: BaseException) -> str:
+    """The step of one call attempt that failed, from what it raised."""
+    if isinstance(exc, RelayError) and exc.code == "offline":
+        return f"{callee} is not signed in there"
+    if isinstance(exc, RelayError):
+        return f"the relay refused the call ({exc})"
+    if isinstance(exc, CallError):
+        return str(exc)  # "ICE through TURN failed: ... (TURN: <what the TURN server said>)"
+    return f"no answer from {callee} in time"
+
+
+def _what_to_do(failures: list[str]) -> str:
+    if all("relay unreachable" in f for f in failures):
+        return "none of the callee's rendezvous relays is up; try again once the registry has replaced them"
+    if all("is not signed in there" in f or "relay unreachable" in f for f in failures):
+        return "the callee is offline: ask them to run `club listen`, or send a message instead"
+    if any("ICE through TURN failed" in f for f in failures):
+        return "the TURN node could not relay between the two of you; try again later or from another network"
+    return "try again later"
 
 
 async def _rendezvous_attempts(
@@ -169,14 +201,27 @@ class Listener:
     """Callee: stays signed in to every rendezvous relay and answers incoming calls."""
 
     def __init__(
-        self, account: LocalAccount, discovery: Discovery, k: int = 2, timeout: float = 10.0
+        self,
+        account: LocalAccount,
+        discovery: Discovery,
+        k: int = 2,
+        timeout: float = 10.0,
+        *,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        refresh_seconds: float = REFRESH_SECONDS,
+        stay_down: float = 10.0,
     ) -> None:
         self.account = account
         self.discovery = discovery
         self.k = k
         self.timeout = timeout
+        self.backoff = backoff
+        self.refresh_seconds = refresh_seconds  # seconds between re-reads of the rendezvous set
+        self.stay_down = stay_down  # a relay down this long triggers an early re-read
         self.watch = RendezvousWatch(discovery, account.address, k)
-        self.clients: dict[str, RelayClient] = {}
+        self.links: dict[str, RelayLink] = {}
+        # (relay, "up" | "down" | "joined" | "left") after start(): reconnects and rendezvous changes
+        self.relay_events: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self.calls: asyncio.Queue[CallSession] = asyncio.Queue()
         self.messages: asyncio.Queue[Received] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -188,42 +233,80 @@ class Listener:
         # answered: the Call exists only once TURN credentials are in; nothing may be lost or reordered.
         self._setting_up: dict[tuple[str, str], list[m.Payload]] = {}
 
-    async def start(self, refresh_seconds: float = REFRESH_SECONDS) -> list[str]:
-        """Connect to the rendezvous set (and, near a change of sampling key, the previous one) and
-        follow it every `refresh_seconds`; returns the relays it is signed in to (at least one)."""
-        relays = await self.refresh()
+    @property
+    def clients(self) -> dict[str, RelayClient]:
+        """The relays this listener is signed in to right now."""
+        return {uri: link.client for uri, link in self.links.items() if link.client is not None}
+
+    def _listen_on(self) -> list[str]:
+        """The sets of RendezvousWatch (current key first, then earlier ones during their overlap),
+        plus the current draw: within one key, a relay the registry stops counting live is left out
+        of a caller's draw and replaced by the next one, which the listener must then be on too."""
+        relays = self.watch.update()
+        now = rendezvous(self.discovery, self.account.address, self.k)
+        return [*relays, *(u for u in now if u not in relays)]
+
+    def _link(self, uri: str) -> None:
+        self.links[uri] = RelayLink(
+            uri,
+            self.account,
+            self._serve,
+            backoff=self.backoff,
+            timeout=self.timeout,
+            on_state=lambda relay, state: self.relay_events.put_nowait((relay, state)),
+        )
+
+    async def start(self, refresh_seconds: float | None = None) -> list[str]:
+        """Connect to the relays to listen on and follow them (every `refresh_seconds` if given);
+        returns the relays it is signed in to (at least one)."""
+        if refresh_seconds is not None:
+            self.refresh_seconds = refresh_seconds
+        await self.refresh()
         if not self.clients:
-            raise CallError(f"none of the rendezvous relays answered ({', '.join(relays)})")
-        self._tasks.append(asyncio.create_task(self._follow(refresh_seconds)))
+            errors = "; ".join(f"{uri}: {link.last_error}" for uri, link in self.links.items())
+            await self.close()
+            raise CallError(
+                f"none of the rendezvous relays answered ({errors or 'the registry has no live relay'}); "
+                "check that the relay nodes run, then try again"
+            )
+        while not self.relay_events.empty():  # the first sign-ins are what start() returns
+            self.relay_events.get_nowait()
+        self._tasks.append(asyncio.create_task(self._follow()))
         return list(self.clients)
 
     async def refresh(self) -> list[str]:
-        """Sign in to every relay to listen on now and sign out of the others (unless a call runs
-        through one); returns the relays to listen on."""
+        """Join every relay to listen on now (waiting for its first sign-in attempt) and leave the
+        others (unless a call runs through one); returns the relays to listen on."""
         loop = asyncio.get_running_loop()
-        relays = await loop.run_in_executor(None, self.watch.update)
-        for uri in relays:
-            if uri in self.clients:
-                continue
-            try:
-                client = await RelayClient.connect(uri, self.account, timeout=self.timeout)
-            except _CONNECT_ERRORS as exc:
-                log.warning("rendezvous relay %s unreachable (%s)", uri, exc)
-                continue
-            self.clients[uri] = client
-            self._tasks.append(asyncio.create_task(self._serve(client)))
+        relays = await loop.run_in_executor(None, self._listen_on)
+        new = [uri for uri in relays if uri not in self.links]
+        for uri in new:
+            log.info("listening on %s", uri)
+            self.relay_events.put_nowait((uri, "joined"))
+            self._link(uri)
+        await asyncio.gather(*(self.links[uri].first_attempt() for uri in new))
         busy = {relay for _, relay in self._active} | {relay for _, relay in self._setting_up}
-        for uri in [u for u in self.clients if u not in relays and u not in busy]:
-            await self.clients.pop(uri).close()
+        for uri in [u for u in self.links if u not in relays and u not in busy]:
+            log.info("no longer listening on %s", uri)
+            self.relay_events.put_nowait((uri, "left"))
+            await self.links.pop(uri).close()
         return relays
 
-    async def _follow(self, refresh_seconds: float) -> None:
-        while True:
-            await asyncio.sleep(refresh_seconds)
+    async def _follow(self) -> None:
+        """refresh() every `refresh_seconds`, or `stay_down` s after a relay went down."""
+        tick = min(1.0, self.refresh_seconds, self.stay_down)
+        last = time.monotonic()
+        while True:  # bound: runs until close(); one registry read per refresh, at most every `tick` s
+            await asyncio.sleep(tick)
+            since = time.monotonic() - last
+            stuck = any(link.down_for() >= self.stay_down for link in self.links.values())
+            if since < self.refresh_seconds and not (stuck and since >= self.stay_down):
+                continue
+            last = time.monotonic()
             try:
                 await self.refresh()
             except Exception as exc:  # the registry's RPC is down: keep the relays we have
-                log.warning("rendezvous refresh failed (%s); keeping %s", exc, list(self.clients))
+                log.warning("rendezvous refresh failed (%s); keeping %s", exc, list(self.links))
 
     async def _serve(self, client: RelayClient) -> None:
         while True:
@@ -280,8 +363,9 @@ class Listener:
                 await task
         for call in self._active.values():
             await call.close()
-        for client in self.clients.values():
-            await client.close()
+        for link in self.links.values():
+            await link.close()
+        self.links.clear()
 
 
 async def send_message(

@@ -77,8 +77,7 @@ def _plan(data_dir: Path, relays: int) -> list[StoryNode]:
                 str(tp + 1),
                 "--turn-max-port",
                 str(tp + 40),
-                "--allow-loopback-peers",
-            ]  # both call ends are on loopback
+            ]  # both call ends are on loopback: a loopback node allows loopback TURN peers itself
         nodes.append(StoryNode(operator, key, reg, args, data_dir / f"node{i}"))
     return nodes
 

@@ -1,6 +1,10 @@
 """One node process: the relay WebSocket server plus whichever of NOTIFY (mailbox) and TURN (coturn +
 credential endpoint) it runs, and — when it is connected to a chain — its heartbeat and registry cache.
 
+A TURN node whose coturn listens on a loopback address relays to loopback peers by itself (both
+ends of a call on one machine are loopback peers; coturn refuses them with `403 Forbidden IP`
+otherwise); a node on any other address never does, and asking for it there is refused.
+
 Every node kind is served through the same signed-in WebSocket endpoint: a RELAY forwards envelopes,
 a NOTIFY node's relay stores envelopes for offline recipients, a TURN node's relay answers
 `get-turn-credentials`. `Node.start()` prints nothing; the CLI prints one `ready` JSON line.
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import secrets
@@ -45,6 +50,24 @@ class NodeConfig:
             raise ValueError(f"unknown node kind {sorted(unknown)[0]!r}; use {', '.join(KINDS)}")
         if "turn" in self.kinds and self.turn is None:
             raise ValueError("a TURN node needs a TurnConfig")
+        if self.turn is not None:
+            loopback = is_loopback(self.turn.listen_ip)
+            if self.turn.allow_loopback_peers and not loopback:
+                raise ValueError(
+                    f"loopback TURN peers are allowed only on a loopback host, not {self.turn.listen_ip}; "
+                    "drop --allow-loopback-peers (a loopback host, e.g. --host 127.0.0.1, allows them itself)"
+                )
+            object.__setattr__(self, "turn", replace(self.turn, allow_loopback_peers=loopback))
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and `localhost`; a name that is not an IP address is not loopback."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def turn_secret(data_dir: Path) -> str:

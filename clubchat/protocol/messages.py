@@ -310,6 +310,8 @@ class FileComplete:
     file_id: str = spec(key="fileId", pattern=FILE_ID_PATTERN)
     count: int = spec(minimum=0, maximum=2**31)
     sha256: str = spec(pattern=r"[0-9a-f]{64}")
+    # The sender's file name (no directories; the receiver sanitises it again before saving).
+    name: str | None = spec(default=None, max_len=255)
 
 
 @dataclass(frozen=True)

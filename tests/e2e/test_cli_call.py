@@ -1,12 +1,15 @@
 """The commands an operator and two users run, as processes, on a private chain:
 `club node register` x3, `club node run --rpc` x3 (two relay+notify nodes, one TURN node),
-`club listen` (Bob) and `club call <bob> --file` (Alice), which prints its JSON report."""
+`club listen` (Bob) and `club call <bob> --file` (Alice), which prints its JSON report, and
+`club message`. Then Bob's first rendezvous relay is killed and restarted under his listener, and a
+message sent afterwards still reaches it; the listener stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -66,8 +69,7 @@ def test_register_run_listen_call(tmp_path: Path) -> None:
                         str(tp + 1),
                         "--turn-max-port",
                         str(tp + 40),
-                        "--allow-loopback-peers",
-                    ]
+                    ]  # no --allow-loopback-peers: a node on 127.0.0.1 allows loopback peers itself
                     turn_uri = f"turn:127.0.0.1:{tp}?transport=udp"
                     reg += [
                         "--turn-uri",
@@ -124,22 +126,23 @@ def test_register_run_listen_call(tmp_path: Path) -> None:
                 env={"CLUB_OPERATOR_KEY": "0x" + "99" * 32},
             )
             assert bad.exit_code != 0 and "registration failed" in bad.output
-            for data_dir, args, operator, key in plans:
-                procs.append(
-                    NodeProcess(
-                        data_dir,
-                        *args,
-                        "--rpc",
-                        rpc,
-                        "--manifest",
-                        str(c.manifest_path),
-                        "--operator",
-                        operator.address,
-                        "--node-key",
-                        "0x" + bytes(key.key).hex(),
-                        timeout=90,
-                    )
+
+            def start(i: int) -> NodeProcess:
+                data_dir, args, operator, key = plans[i]
+                node_key = "0x" + bytes(key.key).hex()
+                chain_args = ("--rpc", rpc, "--manifest", str(c.manifest_path))
+                return NodeProcess(
+                    data_dir,
+                    *args,
+                    *chain_args,
+                    "--operator",
+                    operator.address,
+                    "--node-key",
+                    node_key,
+                    timeout=90,
                 )
+
+            procs.extend(start(i) for i in range(len(plans)))
             assert procs[0].ready["chain"]["operator"] == plans[0][2].address
             # nodes are sampled only once their first heartbeat is on chain
             for data_dir, *_ in plans:
@@ -161,8 +164,6 @@ def test_register_run_listen_call(tmp_path: Path) -> None:
                     str(c.manifest_path),
                     "--out",
                     str(tmp_path / "received"),
-                    "--calls",
-                    "1",
                 ],
                 cwd=REPO,
                 env=env,
@@ -185,22 +186,31 @@ def test_register_run_listen_call(tmp_path: Path) -> None:
             assert events[0]["event"] == "listening"
             data = os.urandom(200_000)
             (tmp_path / "f.bin").write_bytes(data)
+            alice_env = {**os.environ, "CLUB_KEY": "0x" + bytes(alice.key).hex()}
+            chain_args = ["--rpc", rpc, "--manifest", str(c.manifest_path)]
+
+            def message(text: str) -> dict[str, object]:
+                """`club message` to Bob, then wait for his listener to print it."""
+                sent = subprocess.run(
+                    [CLUB, "message", bob.address, text, *chain_args],
+                    cwd=REPO,
+                    env=alice_env,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
+                assert sent.returncode == 0, sent.stderr[-3000:]
+                for _ in range(300):
+                    got = [e for e in events if e["event"] == "message" and e["text"] == text]
+                    if got:
+                        return got[0]
+                    threading.Event().wait(0.1)
+                raise AssertionError(f"the listener never printed {text!r}: {events}")
+
             call = subprocess.run(
-                [
-                    CLUB,
-                    "call",
-                    bob.address,
-                    "--rpc",
-                    rpc,
-                    "--manifest",
-                    str(c.manifest_path),
-                    "--file",
-                    str(tmp_path / "f.bin"),
-                    "--seconds",
-                    "1",
-                ],
+                [CLUB, "call", bob.address, *chain_args, "--file", str(tmp_path / "f.bin"), "--seconds", "1"],
                 cwd=REPO,
-                env={**os.environ, "CLUB_KEY": "0x" + bytes(alice.key).hex()},
+                env=alice_env,
                 capture_output=True,
                 text=True,
                 timeout=120,
@@ -217,13 +227,33 @@ def test_register_run_listen_call(tmp_path: Path) -> None:
             assert report["file_sha256_match"] is True
             assert report["file_sha256"] == hashlib.sha256(data).hexdigest()
             assert report["audio_frames_received"] > 0
-            listener.wait(60)
-            reader.join(5)
+            for _ in range(300):
+                if events[-1]["event"] == "bye":
+                    break
+                threading.Event().wait(0.1)
             kinds = [e["event"] for e in events]
             assert kinds[:2] == ["listening", "call"] and "file" in kinds and kinds[-1] == "bye", events
             got = next(e for e in events if e["event"] == "file")
             assert got["ok"] is True and got["sha256"] == hashlib.sha256(data).hexdigest()
+            assert (got["name"], got["mime"]) == ("f.bin", "application/octet-stream")
+            assert got["path"] == str(tmp_path / "received" / "f.bin")
             assert Path(str(got["path"])).read_bytes() == data
+            assert message("hi bob")["sender"] == alice.address  # printed as text, not a repr
+
+            # Bob's first rendezvous relay dies and comes back on the same port under his listener.
+            first = str(events[0]["relays"][0])  # type: ignore[index]
+            i = next(i for i, p in enumerate(procs) if p.uri == first)
+            procs[i].kill()
+            procs[i] = start(i)  # same data dir (mailbox) and port
+            assert procs[i].uri == first
+            assert message("are you still there?")["relay"] == first  # no listener restart needed
+            changes = [(e["relay"], e["state"]) for e in events if e["event"] == "relay"]
+            assert changes[:1] == [(first, "down")] and (first, "up") in changes, changes
+            os.killpg(listener.pid, signal.SIGTERM)
+            assert listener.wait(30) == 0
+            reader.join(5)
+            err = listener.stderr.read() if listener.stderr else ""
+            assert "Task was destroyed but it is pending" not in err and "Traceback" not in err, err
             status = json.loads((plans[0][0] / "status.json").read_text())
             assert status["chain"]["heartbeats"] >= 1 and status["chain"]["registry_cache"]["rpc"] == "up"
         finally:
