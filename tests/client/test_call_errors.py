@@ -17,7 +17,7 @@ from clubchat.node.turn import CoturnSupervisor
 from clubchat.registry import RELAY, TURN, InMemoryDiscovery, NodeRecord, rendezvous
 from tests.node.harness import run
 
-pytestmark = [pytest.mark.usefixtures("fast_ice")]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fast_ice")]
 
 alice = Account.from_key("0x" + "a1" * 32)
 bob = Account.from_key("0x" + "b2" * 32)

@@ -23,6 +23,9 @@ from clubchat.client.session import place_call, send_message
 from clubchat.node.localnet import free_port_range, local_network
 from tests.node.harness import run
 
+# Starts real processes (anvil, coturn or node processes) on loopback.
+pytestmark = pytest.mark.integration
+
 alice = Account.from_key("0x" + "a1" * 32)
 bob = Account.from_key("0x" + "b2" * 32)
 ALICE_KEY = "0x" + "a1" * 32

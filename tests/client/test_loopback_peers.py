@@ -11,6 +11,9 @@ import pytest
 from clubchat.node.runner import NodeConfig, is_loopback
 from clubchat.node.turn import CoturnSupervisor, TurnConfig
 
+# Starts real processes (anvil, coturn or node processes) on loopback.
+pytestmark = pytest.mark.integration
+
 
 def _node(tmp_path: Path, host: str, allow: bool = False) -> NodeConfig:
     turn = TurnConfig(data_dir=tmp_path / "coturn", listen_ip=host, allow_loopback_peers=allow)

@@ -20,6 +20,9 @@ from clubchat.registry import NOTIFY, RELAY, InMemoryDiscovery, rendezvous
 from tests.node.harness import run
 from tests.node.process import NodeProcess
 
+# Starts real processes (anvil, coturn or node processes) on loopback.
+pytestmark = pytest.mark.integration
+
 alice = Account.from_key("0x" + "a1" * 32)
 bob = Account.from_key("0x" + "b2" * 32)
 
