@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
+from clubchat.protocol.endpoints import is_valid_endpoint
 from clubchat.registry.kinds import RELAY
 
 RENDEZVOUS_K = 2
@@ -75,17 +76,21 @@ def address_seed(address: str) -> bytes:
 
 
 def rendezvous(discovery: Discovery, address: str, k: int = RENDEZVOUS_K) -> list[str]:
-    """Relay endpoints where `address` listens, in sampling order."""
-    nodes = discovery.sample(RELAY, address_seed(address), k)
-    return [discovery.endpoint(node, RELAY) for node in nodes]
+    """Relay endpoints where `address` listens, in sampling order (invalid endpoints skipped)."""
+    return _relay_endpoints(discovery, discovery.sample(RELAY, address_seed(address), k))
+
+
+def _relay_endpoints(discovery: Discovery, nodes: list[str]) -> list[str]:
+    """The RELAY endpoints of `nodes`, dropping any the registry should have refused (clients check
+    endpoints read from the chain again)."""
+    return [uri for node in nodes if is_valid_endpoint(RELAY, uri := discovery.endpoint(node, RELAY))]
 
 
 def previous_rendezvous(
     discovery: Discovery, address: str, k: int = RENDEZVOUS_K, overlap: float = OVERLAP_SECONDS
 ) -> list[str]:
     """Caller side, after the current set failed: relay endpoints of `address` as of `overlap` s ago."""
-    nodes = discovery.sample_before(RELAY, address_seed(address), k, overlap)
-    return [discovery.endpoint(node, RELAY) for node in nodes]
+    return _relay_endpoints(discovery, discovery.sample_before(RELAY, address_seed(address), k, overlap))
 
 
 @dataclass

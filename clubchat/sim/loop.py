@@ -164,6 +164,11 @@ def replay(
     for day in range(1, days + 1):
         target = genesis + day * DAY
         now = int(boa.env.evm.patch.timestamp)
+        if agents is not None and target - 60 > now:
+            # Nodes beat a minute before each day ends, so they are live at every reward epoch's end.
+            boa.env.time_travel(seconds=target - 60 - now)
+            agents.beat()
+            now = int(boa.env.evm.patch.timestamp)
         if target > now:
             boa.env.time_travel(seconds=target - now)
         if day % epoch_days == 0:
@@ -308,13 +313,19 @@ class _StakingAgents:
                 )  # fmt: skip
         self.registered = True
 
+    def beat(self) -> None:
+        """Every registered node key sends a heartbeat."""
+        if not self.registered:
+            return
+        for _, _, _, key, _ in self.nodes:
+            with self.boa.env.prank(key):
+                self.registry.heartbeat()
+
     def step(self, day: int, *, claim: bool) -> None:
         """Beat, finalise due reward epochs (predicting the split), follow the model's stake, claim."""
         if not self.registered:
             self._register()
-        for _, _, _, key, _ in self.nodes:
-            with self.boa.env.prank(key):
-                self.registry.heartbeat()
+        self.beat()
         now = int(self.boa.env.evm.patch.timestamp)
         while now >= self.genesis + (int(self.registry.epochs_finalised()) + 1) * self.epoch:
             self._finalise()

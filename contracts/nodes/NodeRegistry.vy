@@ -18,7 +18,10 @@
         wei (ERC-4626 style, every conversion rounds down, i.e. in the pool's
         favour). A slash multiplies both classes' assets by (1 - fraction):
         self-stake, delegations and unbonding entries lose the same fraction
-        in O(1), without touching any account.
+        in O(1), without touching any account. A pool worth 0 with shares
+        left could never mint shares again, so a partial slash leaves a
+        non-empty pool at least 1 wei, and a 100 % slash closes the node for
+        good (it takes no new stake, even if its bonded pool was empty).
 
         Weight. A node's weight is its bonded assets while it is eligible
         (registered, not jailed, self-stake >= the per-kind minimum times its
@@ -45,6 +48,16 @@
         accumulator is read at the last epoch whose end is <= the node's
         `live_until` (its last heartbeat + the heartbeat period then in force); the rest of its share is forfeited and returns to
         the undistributed balance (it is paid out at the next finalisation).
+        A heartbeat (or unjail) after the end of an epoch the node was not
+        live at, before that epoch is finalised, would otherwise hide the gap
+        (the node's weight counts at the finalisation): it records the gap
+        in `late_epochs` and the next checkpoint forfeits those epochs too.
+
+        Reserve rounding. `finalize_epoch` reserves ceil(W * step / 1e9), a
+        checkpoint takes floor(w * delta / 1e9) once over all the epochs it
+        spans: ACC_SCALE * reserve >= sum of w * delta over all nodes, so
+        every checkpoint is covered (per-epoch floors against one floor over
+        several epochs used to leave it short, and the node frozen).
 
         Sampling epochs (issue 11, finding 1). A draw must not be steerable
         by anyone who knows every public input: before, the seed was public
@@ -130,11 +143,13 @@
                  Tree tags are epoch numbers modulo 65,535: a tree word left
                  untouched for exactly a multiple of 65,535 epochs (179 years
                  of one-day epochs) would be read with stale frozen sums.
-                 Endpoints: RELAY must be `wss://` (plain `ws://` only on
-                 127.0.0.1 / localhost, for local development); TURN must be
-                 `turn:` or `turns:` plus a TURN credential endpoint; TURN
-                 credential and NOTIFY endpoints must be `https://` (plain
-                 `http://` only on loopback).
+                 Endpoints: RELAY must be `wss://` (plain `ws://` only when
+                 the host is exactly 127.0.0.1 or localhost, for local
+                 development); TURN must be `turn:` or `turns:` plus a TURN
+                 credential endpoint; TURN credential and NOTIFY endpoints
+                 must be `https://` (plain `http://` only on loopback). The
+                 authority is parsed (no userinfo, a numeric port, a
+                 non-empty host), not prefix-matched; clients check again.
 """
 
 
@@ -255,6 +270,8 @@ struct Meta:
     slots: uint256                    # 3 x 16 bits: the RELAY, TURN and NOTIFY tree slots
     weight: uint256
     commission_owed: bool             # commission_accrued is non-zero
+    closed: bool                      # slashed out: the node takes no new stake, ever
+    late: bool                        # `late_epochs` holds epochs the node forfeits
 
 # @dev One pending withdrawal of an account: unbonding shares of `node`'s pool.
 struct Unbonding:
@@ -282,7 +299,8 @@ struct Accrual:
 # @dev operator => packed meta word: kinds (bits 0-2), jailed (3), live_until (8-47),
 #      jailed_until (48-87), commission_bps (88-101), pending commission (102-115),
 #      commission effective_at (116-155), tree slots RELAY/TURN/NOTIFY (156-203, 16 bits each),
-#      weight in whole CLUB (204-235), commission_accrued is non-zero (236).
+#      weight in whole CLUB (204-235), commission_accrued is non-zero (236),
+#      closed (4: slashed out, kept after deregistration), late (5: `late_epochs` is set).
 meta: HashMap[address, uint256]
 # @dev operator => node key (only rotations write it).
 keys: HashMap[address, address]
@@ -341,6 +359,11 @@ commission_max_change_bps: public(uint256)
 commission_delay_seconds: public(uint256)
 # @dev Tip paid to whoever finalises an epoch, out of that epoch's new rewards (CLUB wei).
 finalize_tip: public(uint256)
+# @dev operator => epochs the node forfeits, as epoch counts: from (low 128 bits) | until (high
+#      128 bits), i.e. epochs from .. until - 1. It was not live at their ends, and they had ended
+#      but were not finalised when it came back (heartbeat, unjail; see `_mark_late`). Read only
+#      while the meta `late` bit is set.
+late_epochs: HashMap[address, uint256]
 
 # @dev Sampling randomness: the latest recorded epoch seed (bits 40-255, keccak of
 #      prevrandao, the previous block hash and the previous seed word) | the epoch
@@ -840,6 +863,7 @@ def heartbeat():
     node: address = self.operator_of_key[msg.sender]
     assert node != empty(address), "registry: not a node key"
     m: Meta = self._checkpoint(node, self._meta(node))
+    m = self._mark_late(node, m, self._epochs_ended_by(m.live_until))
     m.live_until = self._time(block.timestamp + self.heartbeat_seconds)
     log Heartbeat(node=node, timestamp=block.timestamp)
     self._sync(node, m)
@@ -866,6 +890,8 @@ def unjail():
     assert m.jailed, "registry: not jailed"
     assert block.timestamp >= m.jailed_until, "registry: still jailed"
     m = self._checkpoint(msg.sender, m)
+    # A jailed node has no weight: it was live at the end of no epoch since.
+    m = self._mark_late(msg.sender, m, 0)
     m.jailed = False
     log Unjailed(node=msg.sender)
     self._sync(msg.sender, m)
@@ -897,14 +923,21 @@ def finalize_epoch() -> uint256:
     weight: uint256 = totals >> 128
     distributed: uint256 = 0
     if weight > 0 and fresh > 0:
-        # Rounds down; only what the nodes can ever be credited is reserved
-        # (sum over nodes of floor(w_i * step / ACC_SCALE) <= floor(W * step / ACC_SCALE)),
-        # the rest stays fresh for the next epoch. The accumulator saturates at
-        # 2**128 - 1 instead of overflowing (unreachable with the CLUB cap and a
-        # minimum stake of whole CLUB); what does not fit also stays fresh.
+        # The step rounds down, so W * step <= fresh * ACC_SCALE. The
+        # accumulator saturates at 2**128 - 1 instead of overflowing
+        # (unreachable with the CLUB cap and a minimum stake of whole CLUB);
+        # what does not fit stays fresh.
         step: uint256 = min(fresh * ACC_SCALE // weight, MASK128 - acc)
         acc += step
-        distributed = weight * step // ACC_SCALE
+        # Rounds UP (at most `fresh`, by the line above): the reserve must
+        # cover every checkpoint, and a checkpoint takes floor(w * delta /
+        # ACC_SCALE) once over a span of several epochs, which can exceed the
+        # sum of per-epoch floors. With the reserve rounded up each epoch,
+        # ACC_SCALE * reserve >= sum over epochs of W_e * step_e = sum over
+        # nodes of w_i * (their accumulator delta), exactly, which bounds
+        # everything checkpoints may take; the < 1 wei per epoch of excess is
+        # dust that stays reserved.
+        distributed = (weight * step + ACC_SCALE - 1) // ACC_SCALE
         reserve += distributed
     self.acc_at[done + 1] = acc
     self.epoch_word = self._epoch_word(acc, done + 1, reserve)
@@ -963,13 +996,15 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
     m = self._checkpoint(node, m)
     pool: uint256 = self.bonded[node]
     bonded: uint256 = pool & MASK128
-    # Round up: the penalty is never smaller than asked (capped by what exists).
-    bonded_cut: uint256 = min(bonded, (bonded * fraction + WAD - 1) // WAD)
+    bonded_cut: uint256 = self._cut(bonded, fraction)
     self.bonded[node] = pool - bonded_cut
     pool = self.unbonding[node]
     waiting: uint256 = pool & MASK128
-    unbonding_cut: uint256 = min(waiting, (waiting * fraction + WAD - 1) // WAD)
+    unbonding_cut: uint256 = self._cut(waiting, fraction)
     self.unbonding[node] = pool - unbonding_cut
+    if fraction == WAD:
+        # Both pools are worth 0 now (shares may remain): the node is closed for good.
+        m.closed = True
     total: uint256 = bonded_cut + unbonding_cut
     self.stake_word -= total
     # Rounds down: the reporter never gets more than its share; the rest burns.
@@ -1357,16 +1392,28 @@ def _accrual(node: address, m: Meta, accw: uint256, acc_now: uint256, done: uint
     live_epochs: uint256 = self._epochs_ended_by(m.live_until)
     if live_epochs < done:
         acc_end = max(self.acc_at[live_epochs], snapshot)
+    # Epochs the node came back to late (see `_mark_late`) are forfeited: it
+    # earns [snapshot, gap_start] and [gap_end, acc_end] (gap empty if not late).
+    gap_start: uint256 = acc_end
+    gap_end: uint256 = acc_end
+    if m.late:
+        late: uint256 = self.late_epochs[node]
+        gap_start = min(max(self.acc_at[min(late & MASK128, done)], snapshot), acc_end)
+        gap_end = min(max(self.acc_at[min(late >> 128, done)], gap_start), acc_end)
     # Epochs that ended by the commission change use the old rate.
     acc_mid: uint256 = acc_end
     if m.effective_at != 0:
         changed_epochs: uint256 = self._epochs_ended_by(m.effective_at)
         if changed_epochs < done:
             acc_mid = min(max(self.acc_at[changed_epochs], snapshot), acc_end)
-    # Each part rounds down, so together they never exceed weight * (acc_now - snapshot) / ACC_SCALE.
-    old_part: uint256 = m.weight * (acc_mid - snapshot) // ACC_SCALE
-    new_part: uint256 = m.weight * (acc_end - acc_mid) // ACC_SCALE
-    a.forfeited = m.weight * (acc_now - acc_end) // ACC_SCALE
+    # The three lengths add up to acc_now - snapshot. Each part rounds down, so
+    # together they never exceed weight * (acc_now - snapshot) / ACC_SCALE,
+    # which the reserve covers (see `finalize_epoch`).
+    old_len: uint256 = min(gap_start, acc_mid) - snapshot + max(acc_mid, gap_end) - gap_end
+    new_len: uint256 = gap_start - min(gap_start, acc_mid) + acc_end - max(acc_mid, gap_end)
+    old_part: uint256 = m.weight * old_len // ACC_SCALE
+    new_part: uint256 = m.weight * new_len // ACC_SCALE
+    a.forfeited = m.weight * (gap_end - gap_start + acc_now - acc_end) // ACC_SCALE
     # Commission rounds down: the remainder goes to the pool.
     a.commission = old_part * bps // BPS + new_part * new_bps // BPS
     to_pool: uint256 = old_part + new_part - a.commission
@@ -1420,7 +1467,33 @@ def _checkpoint_paying(node: address, m: Meta, pay_commission: bool) -> (Meta, u
         m.commission_bps = a.commission_bps
         m.effective_at = 0
         log CommissionChanged(node=node, commission_bps=a.commission_bps)
+    if m.late and (word >> 128) & MASK32 >= self.late_epochs[node] >> 128:
+        # Every late epoch is finalised and was forfeited above (or by an earlier checkpoint).
+        m.late = False
     return m, commission
+
+
+@internal
+def _mark_late(node: address, m: Meta, covered: uint256) -> Meta:
+    """
+    @dev `node` comes back (heartbeat, unjail) right after its checkpoint.
+         The first `covered` epochs ended while it was live. A later epoch
+         that has ended but is not finalised yet would count the node's
+         weight at its finalisation although the node was not live at its
+         end: the node forfeits those epochs at a later checkpoint (epochs
+         that are already finalised were settled by the checkpoint just done).
+    """
+    ended: uint256 = self._epochs_ended_by(block.timestamp)
+    start: uint256 = max(covered, (self.epoch_word >> 128) & MASK32)
+    if start < ended:
+        if m.late:
+            # An earlier gap is not finalised yet: one gap from its start on
+            # (the epochs between the two gaps are forfeited too; this needs
+            # two comebacks within one finalisation delay).
+            start = min(start, self.late_epochs[node] & MASK128)
+        self.late_epochs[node] = self._pair(start, ended)
+        m.late = True
+    return m
 
 
 @internal
@@ -1463,9 +1536,11 @@ def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -
     pool: uint256 = self.bonded[node]
     bonded_assets: uint256 = pool & MASK128
     bonded_shares: uint256 = pool >> 128
-    # After a 100 % slash the old shares are worth nothing and a new stake
-    # would need more shares than the pool word holds: the pool is dead.
-    assert bonded_assets != 0 or bonded_shares == 0, "registry: pool slashed out"
+    # After a 100 % slash the old shares (bonded or unbonding) are worth
+    # nothing: new stake would need more shares than a pool word holds, and
+    # could never start unbonding against an unbonding pool worth 0. The node
+    # is closed for good (`slash` sets the bit; only a 100 % slash empties a pool).
+    assert not m.closed, "registry: pool slashed out"
     # Rounds down: the pool keeps the remainder.
     minted: uint256 = amount * (bonded_shares + 1) // (bonded_assets + 1)
     assert minted > 0, "registry: amount too small"
@@ -1592,6 +1667,8 @@ def _meta(node: address) -> Meta:
         slots=(w >> 156) & (2**48 - 1),
         weight=(w >> 204) & MASK32,
         commission_owed=(w >> 236) & 1 == 1,
+        closed=(w >> 4) & 1 == 1,
+        late=(w >> 5) & 1 == 1,
     )
 
 
@@ -1613,6 +1690,8 @@ def _store_meta(node: address, m: Meta):
         | (m.slots << 156)
         | (m.weight << 204)
         | (convert(m.commission_owed, uint256) << 236)
+        | (convert(m.closed, uint256) << 4)
+        | (convert(m.late, uint256) << 5)
     )
 
 
@@ -1665,6 +1744,22 @@ def _eligible(node: address, m: Meta) -> bool:
     pool: uint256 = self.bonded[node]
     own: uint256 = self._to_assets(self.stakes[node][node] & MASK127, pool & MASK128, pool >> 128)
     return own >= self._required_self_stake(m.kinds)
+
+
+@internal
+@pure
+def _cut(assets: uint256, fraction: uint256) -> uint256:
+    """
+    @dev What a slash of `fraction` takes from a pool of `assets`. Rounds up
+         (the penalty is never smaller than asked), except that a partial
+         slash leaves a non-empty pool at least 1 wei (short of the asked cut
+         by less than 1 wei): a pool worth 0 with shares left cannot mint
+         shares any more, so only a 100 % slash, which closes the node, may
+         empty it.
+    """
+    if fraction == WAD:
+        return assets
+    return min(assets - min(assets, 1), (assets * fraction + WAD - 1) // WAD)
 
 
 @internal
@@ -1728,10 +1823,56 @@ def _has_prefix(uri: String[MAX_URI], prefix: String[24]) -> bool:
 
 @internal
 @pure
-def _loopback(uri: String[MAX_URI], scheme: String[8]) -> bool:
-    return self._has_prefix(uri, concat(scheme, "127.0.0.1:")) or self._has_prefix(
-        uri, concat(scheme, "localhost:")
-    )
+def _host(uri: String[MAX_URI], start: uint256) -> Bytes[MAX_URI]:
+    """
+    @dev Parses the authority of `uri` from index `start` (just after
+         "scheme://") to the first "/", "?" or "#" and returns its host. The
+         authority must be a non-empty host name or IPv4 address (no IPv6
+         literal), with no userinfo ("@"), optionally followed by ":" and a
+         port of 1-5 digits; otherwise it reverts. Browsers and websocket
+         libraries connect to the host after an "@", so a prefix check of the
+         host is not enough.
+    """
+    b: Bytes[MAX_URI] = convert(uri, Bytes[MAX_URI])
+    end: uint256 = len(b)
+    colon: uint256 = 0
+    ok: bool = True
+    # Bound: MAX_URI characters.
+    for i: uint256 in range(start, end, bound=MAX_URI):
+        c: uint256 = convert(slice(b, i, 1), uint256)
+        if c == 47 or c == 63 or c == 35:  # "/", "?", "#": the authority ends
+            end = i
+            break
+        if colon != 0:
+            ok = ok and c >= 48 and c <= 57  # the port: digits only
+        elif c == 58:  # ":"
+            colon = i
+        else:
+            ok = ok and c != 64  # "@" would start userinfo
+    host_end: uint256 = end
+    if colon != 0:
+        host_end = colon
+        ok = ok and end - colon >= 2 and end - colon <= 6
+    assert ok and host_end > start, "registry: bad endpoint authority"
+    return slice(b, start, host_end - start)
+
+
+@internal
+@pure
+def _scheme_ok(uri: String[MAX_URI], secure: String[8], plain: String[8]) -> bool:
+    """
+    @dev True when `uri` starts with `secure` (e.g. "wss://") and any host, or
+         with `plain` (e.g. "ws://") and a host that is exactly 127.0.0.1 or
+         localhost (local development); reverts on a malformed authority
+         (see `_host`).
+    """
+    if self._has_prefix(uri, secure):
+        self._host(uri, len(secure))
+        return True
+    if not self._has_prefix(uri, plain):
+        return False
+    host: bytes32 = keccak256(self._host(uri, len(plain)))
+    return host == keccak256("127.0.0.1") or host == keccak256("localhost")
 
 
 @internal
@@ -1739,11 +1880,11 @@ def _set_endpoint(node: address, kind: uint256, raw: String[MAX_URI_INPUT]):
     assert len(raw) > 0, "registry: empty endpoint"
     uri: String[MAX_URI] = self._bounded(raw)
     if kind == RELAY:
-        assert self._has_prefix(uri, "wss://") or self._loopback(uri, "ws://"), "registry: relay must be wss://"
+        assert self._scheme_ok(uri, "wss://", "ws://"), "registry: relay must be wss://"
     elif kind == TURN:
         assert self._has_prefix(uri, "turn:") or self._has_prefix(uri, "turns:"), "registry: TURN must be turn(s):"
     else:
-        assert self._has_prefix(uri, "https://") or self._loopback(uri, "http://"), "registry: endpoint not https://"
+        assert self._scheme_ok(uri, "https://", "http://"), "registry: endpoint not https://"
     self.endpoints[node][kind] = uri
     log EndpointChanged(node=node, kind=kind, uri=uri)
 

@@ -36,6 +36,7 @@ class Pool:
     us: int = 0
     jailed_until: int = 0
     jailed: bool = False
+    closed: bool = False  # a 100 % slash closed the node: no new stake, ever
     shares: dict[str, int] = field(default_factory=dict)
 
 
@@ -117,8 +118,8 @@ class RegistryMachine(RuleBasedStateMachine):
 
     @staticmethod
     def _dead(pool: Pool) -> bool:
-        """A 100 % slash left shares and no assets: the pool takes no new stake."""
-        return pool.ba == 0 and pool.bs > 0
+        """A 100 % slash closed the node: the pool takes no new stake."""
+        return pool.closed
 
     def _now(self) -> int:
         return int(boa.env.evm.patch.timestamp)
@@ -310,12 +311,19 @@ class RegistryMachine(RuleBasedStateMachine):
         op = list(self.pools)[i]
         p = self.pools[op]
         fraction = pct * WAD // 100
-        cut_b = min(p.ba, (p.ba * fraction + WAD - 1) // WAD)
-        cut_u = min(p.ua, (p.ua * fraction + WAD - 1) // WAD)
+
+        def cut(assets: int) -> int:
+            # Rounds up; a partial slash leaves a non-empty pool at least 1 wei.
+            if pct == 100:
+                return assets
+            return min(assets - min(assets, 1), (assets * fraction + WAD - 1) // WAD)
+
+        cut_b, cut_u = cut(p.ba), cut(p.ua)
         with boa.env.prank(self.governance):
             assert self.registry.slash(op, fraction, self.keeper, share * WAD // 100) == cut_b + cut_u
         p.ba -= cut_b
         p.ua -= cut_u
+        p.closed = p.closed or pct == 100
 
     @rule(i=st.integers(0, 3))
     def poke(self, i: int) -> None:
@@ -323,6 +331,56 @@ class RegistryMachine(RuleBasedStateMachine):
         if self.registry.nodes(op).weight != 0 and not self.registry.is_eligible(op):
             self.registry.poke(op)
             assert self.registry.nodes(op).weight == 0
+
+    # ------------------------------------------- multi-epoch gaps (issue 11, finding 3)
+
+    @rule(epochs=st.integers(2, 5), beating=st.lists(st.sets(st.integers(0, 3)), min_size=5, max_size=5))
+    def epochs_pass_unfinalised(self, epochs: int, beating: list[set[int]]) -> None:
+        """Several epochs end with nobody finalising; before each end a different set of node
+        keys beats, so nodes go down and come back between their checkpoints."""
+        r = self.registry
+        first = max(r.epochs_finalised(), (self._now() - r.EPOCH_START()) // r.EPOCH_SECONDS())
+        for e in range(epochs):
+            end = r.EPOCH_START() + (first + e + 1) * r.EPOCH_SECONDS()
+            if self._now() < end - 60:
+                boa.env.time_travel(seconds=end - 60 - self._now())
+            for i in sorted(beating[e]):
+                beat(r, self.keys[list(self.pools)[i]])
+        boa.env.time_travel(seconds=60 + 1)
+
+    @rule(whole=st.integers(0, 5_000))
+    def finalize_all_due(self, whole: int) -> None:
+        """Rewards arrive before each of the due finalisations, so every epoch has its own step."""
+        r = self.registry
+        while self._now() >= r.EPOCH_START() + (r.epochs_finalised() + 1) * r.EPOCH_SECONDS():
+            self.rewards_arrive(whole)
+            whole = (whole * 7 + 1) % 5_001
+            with boa.env.prank(self.keeper):
+                self.paid_out += r.finalize_epoch()
+
+    @invariant()
+    def reserve_covers_every_checkpoint(self) -> None:
+        """The reserve covers, exactly (no rounding), what every node's next checkpoint may take
+        (credit plus forfeit: weight * accumulator delta / 1e9) plus the commission already credited;
+        and then every node can checkpoint and every account claim, with the token balance still
+        covering what is owed."""
+        if not self.pools:
+            return
+        r = self.registry
+        acc_now = r.acc_at(r.epochs_finalised())
+        nodes = {op: r.nodes(op) for op in self.pools}
+        takes = sum(n.weight * (acc_now - n.acc_snapshot) for n in nodes.values())
+        credited = sum(n.commission_accrued for n in nodes.values())
+        assert r.reward_reserve() * 10**9 >= takes + credited * 10**9
+        with boa.env.anchor():
+            for op in self.pools:
+                beat(r, self.keys[op])  # a checkpoint of every node
+            assert all(r.nodes(op).acc_snapshot == acc_now for op in self.pools)
+            for op in self.pools:
+                for who in self.accounts:
+                    with boa.env.prank(who):
+                        r.claim(op)
+            assert self.token.balanceOf(r.address) >= r.principal() + r.reward_reserve()
 
     # ---------------------------------------------------------------- invariants
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import boa
 import pytest
 
+from clubchat.protocol.endpoints import is_valid_endpoint
+from tests.client.test_endpoints import CASES
 from tests.utils.registry import (
     NOTIFY,
     RELAY,
@@ -98,6 +100,31 @@ def test_heartbeat_makes_node_eligible(registry, actors, minimum):
         ({"kinds": RELAY, "endpoints": ["https://relay.example"]}, "registry: relay must be wss://"),
         ({"kinds": RELAY, "endpoints": ["ws://relay.example:80"]}, "registry: relay must be wss://"),
         ({"kinds": RELAY, "endpoints": ["wss://"]}, "registry: relay must be wss://"),
+        # Issue 11, finding 5: the loopback rule reads the authority, not a prefix.
+        (
+            {"kinds": RELAY, "endpoints": ["ws://127.0.0.1:@relay.evil.example/"]},
+            "registry: bad endpoint authority",
+        ),
+        ({"kinds": RELAY, "endpoints": ["ws://localhost.evil.example/"]}, "registry: relay must be wss://"),
+        (
+            {"kinds": RELAY, "endpoints": ["ws://127.0.0.1.evil.example:80/"]},
+            "registry: relay must be wss://",
+        ),
+        ({"kinds": RELAY, "endpoints": ["ws://127.0.0.1:80x/"]}, "registry: bad endpoint authority"),
+        ({"kinds": RELAY, "endpoints": ["wss://user@relay.example/"]}, "registry: bad endpoint authority"),
+        ({"kinds": RELAY, "endpoints": ["wss://relay.example:/"]}, "registry: bad endpoint authority"),
+        ({"kinds": RELAY, "endpoints": ["wss://relay.example:443443"]}, "registry: bad endpoint authority"),
+        ({"kinds": RELAY, "endpoints": ["wss:///path"]}, "registry: bad endpoint authority"),
+        ({"kinds": RELAY, "endpoints": ["wss://[2001:db8::1]:443/"]}, "registry: bad endpoint authority"),
+        (
+            {"kinds": NOTIFY, "endpoints": ["http://localhost:@notify.evil.example/"]},
+            "registry: bad endpoint authority",
+        ),
+        (
+            {"kinds": TURN, "credential": "http://127.0.0.1:@cred.evil.example/turn"},
+            "registry: bad endpoint authority",
+        ),
+        ({"kinds": TURN, "credential": "https://a:b@cred.example/turn"}, "registry: bad endpoint authority"),
         ({"kinds": TURN, "endpoints": ["stun:turn.example"]}, "registry: TURN must be turn(s):"),
         ({"kinds": TURN, "credential": ""}, "registry: empty endpoint"),
         ({"kinds": TURN, "credential": "http://cred.example"}, "registry: endpoint not https://"),
@@ -123,6 +150,15 @@ def test_register_loopback_dev_endpoints(registry, actors, minimum):
         credential="http://localhost:8080/cred",
     )
     assert registry.endpoint(actors.operator, RELAY) == "ws://127.0.0.1:8765"
+
+
+@pytest.mark.parametrize(
+    "relay",
+    ["ws://localhost", "ws://127.0.0.1/", "ws://localhost:8765/ws", "wss://r.example:443?x=@#y"],
+)
+def test_register_accepts_parsed_authorities(registry, actors, relay):
+    _register(registry, actors.operator, actors.node_key, endpoints=[relay])
+    assert registry.endpoint(actors.operator, RELAY) == relay
 
 
 def test_register_exactly_256_chars(registry, actors):
@@ -214,3 +250,16 @@ def test_set_metadata(registry, actors):
         registry.set_metadata("x", "h" * 257)
     with boa.env.prank(actors.delegator), boa.reverts("registry: not registered"):
         registry.set_metadata("x", "y")
+
+
+def test_client_endpoint_rules_match_the_contract(registry, actors, minimum):
+    """clubchat.protocol.endpoints (what clients check again) accepts exactly what the contract accepts."""
+    register_node(registry, actors.operator, actors.node_key, kinds=RELAY | TURN | NOTIFY, amount=3 * minimum)
+    for kind, uri, accepted in CASES:
+        with boa.env.anchor(), boa.env.prank(actors.operator):
+            try:
+                registry.set_endpoint(kind, uri)
+                on_chain = True
+            except boa.BoaError:
+                on_chain = False
+        assert on_chain == accepted == is_valid_endpoint(kind, uri), (kind, uri)

@@ -131,6 +131,10 @@ def test_commission_change_schedule(registry, relay_node, actors, token, governa
     # Epochs that end before the effective time pay the old 10 %.
     send_rewards(token, registry, governance, 105 * WAD)
     finish_epoch(registry, actors.node_key)
+    # Live at the end of epoch 1, which nobody finalises before the effective time.
+    end_1 = registry.EPOCH_START() + 2 * registry.EPOCH_SECONDS()
+    boa.env.time_travel(seconds=end_1 - 60 - now())
+    beat(registry, actors.node_key)
     boa.env.time_travel(seconds=p.commission_delay_seconds)
     beat(registry, actors.node_key)
     send_rewards(token, registry, governance, 105 * WAD)
@@ -146,6 +150,9 @@ def test_commission_change_schedule(registry, relay_node, actors, token, governa
         // registry.EPOCH_SECONDS()
     ):
         finish_epoch(registry, actors.node_key)
+    # The epochs that ended while the node was down pay nothing; the next one it is live at pays.
+    while registry.epochs_finalised() < (now() - registry.EPOCH_START()) // registry.EPOCH_SECONDS():
+        registry.finalize_epoch()
     send_rewards(token, registry, governance, 105 * WAD)
     finish_epoch(registry, actors.node_key)
     assert registry.pending_rewards(relay_node, actors.delegator) == 90 * WAD + 425 * WAD // 10
@@ -188,6 +195,10 @@ def test_emission_mints_node_share_to_registry(registry, emission, token, relay_
     emission.advance()
     minted = token.balanceOf(registry.address) - before
     assert minted > 0
+    # The node was down at the end of the epochs that passed: they pay it nothing (their share
+    # returns to the fresh balance at its next heartbeat); the next epoch it is live at pays.
+    while registry.epochs_finalised() < (now() - registry.EPOCH_START()) // registry.EPOCH_SECONDS():
+        registry.finalize_epoch()
     finish_epoch(registry, actors.node_key)
     owed_to_operator = registry.pending_rewards(relay_node, relay_node)
     assert 0 < owed_to_operator <= minted - params.registry.finalize_tip_wei

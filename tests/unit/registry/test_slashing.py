@@ -196,3 +196,50 @@ def test_set_parameters_longest_periods(registry, governance, params, relay_node
     with boa.env.prank(actors.node_key):
         registry.heartbeat()
     assert registry.nodes(relay_node).live_until == now() + longest
+
+
+def test_full_slash_of_an_empty_bonded_pool_closes_the_node(
+    registry, relay_node, actors, governance, minimum
+):
+    """Issue 11, finding 2: everyone is unbonding when a 100 % slash comes. The bonded pool is
+    empty (no shares), yet the node must take no new stake: a new unbonding entry would have to
+    mint shares against an unbonding pool worth 0, so new stake could never leave again."""
+    with boa.env.prank(actors.delegator):
+        registry.delegate(relay_node, minimum)
+        registry.unbond(relay_node, registry.shares(relay_node, actors.delegator))
+    with boa.env.prank(relay_node):
+        registry.unbond(relay_node, registry.shares(relay_node, relay_node))
+    with boa.env.prank(governance):
+        registry.slash(relay_node, WAD, governance, 0)
+    n = registry.nodes(relay_node)
+    assert (n.bonded_assets, n.bonded_shares, n.unbonding_assets) == (0, 0, 0) and n.unbonding_shares > 0
+    with boa.env.prank(relay_node), boa.reverts("registry: pool slashed out"):
+        registry.stake(2 * minimum)
+    with boa.env.prank(actors.delegator), boa.reverts("registry: pool slashed out"):
+        registry.delegate(relay_node, minimum)
+    # The worthless entries still withdraw (0 CLUB), in any order, at any time.
+    boa.env.time_travel(seconds=registry.unbonding_seconds())
+    with boa.env.prank(actors.delegator):
+        assert registry.withdraw(0) == 0
+    with boa.env.prank(relay_node):
+        assert registry.withdraw(0) == 0
+
+
+def test_partial_slash_never_zeroes_a_pool(registry, relay_node, actors, governance, minimum):
+    """Issue 11, finding 2: a partial slash rounds its cut up, so it used to empty a pool of a few
+    wei while its shares stayed: the next unbonding entry then had to mint shares against 0 assets
+    ('amount out of range') and the stake behind it was locked until every worthless entry left."""
+    with boa.env.prank(actors.delegator):
+        registry.delegate(relay_node, minimum)
+        registry.unbond(relay_node, 1)  # an entry worth 1 wei
+    assert registry.nodes(relay_node).unbonding_assets == 1
+    with boa.env.prank(governance):
+        registry.slash(relay_node, WAD // 2, governance, 0)
+    # The cut leaves the last wei (it is short of the asked half of 1 wei by half a wei).
+    assert registry.nodes(relay_node).unbonding_assets == 1
+    with boa.env.prank(actors.delegator):
+        entry = registry.unbond(relay_node, registry.shares(relay_node, actors.delegator))
+    assert registry.unbondings(actors.delegator, entry).shares > 0
+    boa.env.time_travel(seconds=registry.unbonding_seconds())
+    with boa.env.prank(actors.delegator):
+        assert registry.withdraw(entry) == pytest.approx(minimum // 2, abs=2)
