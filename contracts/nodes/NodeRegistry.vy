@@ -117,7 +117,8 @@
         packed field's range is checked where it is written (amounts are
         below 2**128, far above the CLUB cap).
 @custom:security Reentrancy: contract-wide (`pragma nonreentrancy on`, a
-                 transient-storage lock); the only contract called is CLUB.
+                 transient-storage lock); the contracts called are CLUB and
+                 (a static call, for every stored endpoint) EndpointRules.
                  Unbonding stake stays slashable until it is withdrawn (for any
                  fault, not only faults before it started unbonding: tracking
                  fault times per entry would cost a loop). Rewards already
@@ -150,10 +151,16 @@
                  must be `https://` (plain `http://` only on loopback). The
                  authority is parsed (no userinfo, a numeric port, a
                  non-empty host), not prefix-matched; clients check again.
+                 These rules live in the EndpointRules contract (immutable
+                 `ENDPOINT_RULES`, stateless), which the registry calls and
+                 whose "registry: ..." reverts bubble up unchanged: with them
+                 inside, the registry's runtime code was over the EIP-170
+                 limit of 24,576 bytes, which every chain enforces.
 """
 
 
 from interfaces import IClubToken
+from interfaces import IEndpointRules
 
 from interfaces import INodeRegistry
 implements: INodeRegistry
@@ -232,6 +239,8 @@ MASK127: constant(uint256) = 2**127 - 1
 
 # @dev The staked token (CLUB).
 TOKEN: public(immutable(IClubToken))
+# @dev The endpoint validator (scheme and authority rules of every stored URI).
+ENDPOINT_RULES: public(immutable(IEndpointRules))
 # @dev Start of reward epoch 0 (unix seconds) and epoch length (seconds).
 EPOCH_START: public(immutable(uint256))
 EPOCH_SECONDS: public(immutable(uint256))
@@ -506,6 +515,7 @@ event EpochSeedRecorded:
 @deploy
 def __init__(
     token: IClubToken,
+    endpoint_rules: IEndpointRules,
     epoch_start: uint256,
     epoch_seconds: uint256,
     min_self_stake_per_kind: uint256,
@@ -521,15 +531,18 @@ def __init__(
     @dev The deployer gets DEFAULT_ADMIN_ROLE, PARAMETER_ROLE and SLASHER_ROLE;
          the deploy plan hands all three to the Timelock.
     @param token The CLUB token.
+    @param endpoint_rules The EndpointRules contract.
     @param epoch_start Start of reward epoch 0 (unix seconds).
     @param epoch_seconds Reward epoch length (seconds).
     """
     assert token.address != empty(address), "registry: zero token"
+    assert endpoint_rules.address.is_contract, "registry: endpoint rules not a contract"
     assert epoch_seconds > 0, "registry: zero epoch"
     access_control.__init__()
     access_control._grant_role(PARAMETER_ROLE, msg.sender)
     access_control._grant_role(SLASHER_ROLE, msg.sender)
     TOKEN = token
+    ENDPOINT_RULES = endpoint_rules
     EPOCH_START = epoch_start
     EPOCH_SECONDS = epoch_seconds
     self._set_parameters(
@@ -1813,78 +1826,10 @@ def _bounded(uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
 
 
 @internal
-@pure
-def _has_prefix(uri: String[MAX_URI], prefix: String[24]) -> bool:
-    n: uint256 = len(prefix)
-    if len(uri) <= n:
-        return False
-    return keccak256(slice(uri, 0, n)) == keccak256(prefix)
-
-
-@internal
-@pure
-def _host(uri: String[MAX_URI], start: uint256) -> Bytes[MAX_URI]:
-    """
-    @dev Parses the authority of `uri` from index `start` (just after
-         "scheme://") to the first "/", "?" or "#" and returns its host. The
-         authority must be a non-empty host name or IPv4 address (no IPv6
-         literal), with no userinfo ("@"), optionally followed by ":" and a
-         port of 1-5 digits; otherwise it reverts. Browsers and websocket
-         libraries connect to the host after an "@", so a prefix check of the
-         host is not enough.
-    """
-    b: Bytes[MAX_URI] = convert(uri, Bytes[MAX_URI])
-    end: uint256 = len(b)
-    colon: uint256 = 0
-    ok: bool = True
-    # Bound: MAX_URI characters.
-    for i: uint256 in range(start, end, bound=MAX_URI):
-        c: uint256 = convert(slice(b, i, 1), uint256)
-        if c == 47 or c == 63 or c == 35:  # "/", "?", "#": the authority ends
-            end = i
-            break
-        if colon != 0:
-            ok = ok and c >= 48 and c <= 57  # the port: digits only
-        elif c == 58:  # ":"
-            colon = i
-        else:
-            ok = ok and c != 64  # "@" would start userinfo
-    host_end: uint256 = end
-    if colon != 0:
-        host_end = colon
-        ok = ok and end - colon >= 2 and end - colon <= 6
-    assert ok and host_end > start, "registry: bad endpoint authority"
-    return slice(b, start, host_end - start)
-
-
-@internal
-@pure
-def _scheme_ok(uri: String[MAX_URI], secure: String[8], plain: String[8]) -> bool:
-    """
-    @dev True when `uri` starts with `secure` (e.g. "wss://") and any host, or
-         with `plain` (e.g. "ws://") and a host that is exactly 127.0.0.1 or
-         localhost (local development); reverts on a malformed authority
-         (see `_host`).
-    """
-    if self._has_prefix(uri, secure):
-        self._host(uri, len(secure))
-        return True
-    if not self._has_prefix(uri, plain):
-        return False
-    host: bytes32 = keccak256(self._host(uri, len(plain)))
-    return host == keccak256("127.0.0.1") or host == keccak256("localhost")
-
-
-@internal
 def _set_endpoint(node: address, kind: uint256, raw: String[MAX_URI_INPUT]):
-    assert len(raw) > 0, "registry: empty endpoint"
-    uri: String[MAX_URI] = self._bounded(raw)
-    if kind == RELAY:
-        assert self._scheme_ok(uri, "wss://", "ws://"), "registry: relay must be wss://"
-    elif kind == TURN:
-        assert self._has_prefix(uri, "turn:") or self._has_prefix(uri, "turns:"), "registry: TURN must be turn(s):"
-    else:
-        assert self._scheme_ok(uri, "https://", "http://"), "registry: endpoint not https://"
+    # ENDPOINT_RULES reverts with the "registry: ..." reason of a bad URI; the
+    # revert data bubbles up unchanged.
+    uri: String[MAX_URI] = staticcall ENDPOINT_RULES.check(kind, raw)
     self.endpoints[node][kind] = uri
     log EndpointChanged(node=node, kind=kind, uri=uri)
 
