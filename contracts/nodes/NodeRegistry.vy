@@ -582,7 +582,7 @@ def register(
     @param amount Self-stake in CLUB wei (pulled with transferFrom), at least the per-kind minimum
            times the number of kinds.
     """
-    meta_uri: String[MAX_URI] = self._bounded(metadata_uri)
+    meta_uri: String[MAX_URI] = self._set_metadata(region, metadata_uri)
     assert self.meta[msg.sender] & ALL_KINDS == 0, "registry: already registered"
     assert kinds != 0 and kinds & ALL_KINDS == kinds, "registry: unknown kind"
     assert len(endpoints) == self._count_kinds(kinds), "registry: one endpoint per kind"
@@ -595,8 +595,6 @@ def register(
     m.commission_bps = commission_bps
     self.keys[msg.sender] = node_key
     self.operator_of_key[node_key] = msg.sender
-    self.region[msg.sender] = region
-    self.metadata_uri[msg.sender] = meta_uri
     self.node_list.append(msg.sender)
     log NodeRegistered(node=msg.sender, node_key=node_key, kinds=kinds, region=region, metadata_uri=meta_uri)
 
@@ -659,9 +657,7 @@ def set_metadata(region: String[16], metadata_uri: String[MAX_URI_INPUT]):
     @notice Replaces the region code and metadata URI.
     """
     self._registered(msg.sender)
-    meta_uri: String[MAX_URI] = self._bounded(metadata_uri)
-    self.region[msg.sender] = region
-    self.metadata_uri[msg.sender] = meta_uri
+    meta_uri: String[MAX_URI] = self._set_metadata(region, metadata_uri)
     log MetadataChanged(node=msg.sender, region=region, metadata_uri=meta_uri)
 
 
@@ -1823,6 +1819,17 @@ def _check_key(node: address, node_key: address):
 def _bounded(uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
     assert len(uri) <= MAX_URI, "registry: endpoint too long"
     return abi_decode(abi_encode(uri), String[MAX_URI])
+
+
+@internal
+def _set_metadata(region: String[16], metadata_uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
+    """
+    @dev Stores the caller's region and metadata URI (<= 256 characters) and returns the URI.
+    """
+    meta_uri: String[MAX_URI] = self._bounded(metadata_uri)
+    self.region[msg.sender] = region
+    self.metadata_uri[msg.sender] = meta_uri
+    return meta_uri
 
 
 @internal
