@@ -138,17 +138,21 @@ def deploy_foundation(backend: Backend, params: Parameters, dep: Deployment) -> 
 
 
 def deploy_registry(backend: Backend, params: Parameters, dep: Deployment) -> Any:
-    """EndpointRules, then NodeRegistry; reward epochs start at genesis. Emission mints the node
+    """EndpointRules, NodeRegistry, NodeDirectory; reward epochs start at genesis. Emission mints the node
     share straight to the registry.
 
-    EndpointRules holds the registry's endpoint validation (a separate contract only to keep the
-    registry under the EIP-170 code size limit); the registry keeps its address as an immutable.
+    EndpointRules holds the registry's endpoint validation and NodeDirectory its paginated
+    listing (`list_nodes`): separate contracts only to keep the registry under the EIP-170 code
+    size limit. The registry keeps the rules' address as an immutable, the directory the
+    registry's.
     """
     token = backend.address(dep.contracts["ClubToken"])
     rules = backend.address(_get_or_deploy(backend, dep, "EndpointRules"))
-    return _get_or_deploy(
+    registry = _get_or_deploy(
         backend, dep, "NodeRegistry", *registry_constructor_args(params, token, rules, dep.genesis_time)
     )
+    _get_or_deploy(backend, dep, "NodeDirectory", backend.address(registry))
+    return registry
 
 
 # Every admin and parameter role of every protocol contract: the Timelock gets them all and

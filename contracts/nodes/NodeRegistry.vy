@@ -221,9 +221,6 @@ MAX_URI_INPUT: constant(uint256) = 1024
 MAX_SAMPLE: constant(uint256) = 16
 # @dev Draws `sample` may spend in all, rejected (expired) draws included.
 MAX_DRAWS: constant(uint256) = 32
-# @dev Largest page of `list_nodes`, and how many registered nodes one call scans at most.
-MAX_PAGE: constant(uint256) = 100
-MAX_SCAN: constant(uint256) = 1000
 # @dev Packed-field masks: 128-bit amounts, 40-bit unix times (year 36812), 32-bit durations and weights.
 MASK128: constant(uint256) = 2**128 - 1
 MASK40: constant(uint256) = 2**40 - 1
@@ -1313,32 +1310,15 @@ def reward_reserve() -> uint256:
 
 @external
 @view
-def list_nodes(
-    kind_mask: uint256, eligible_only: bool, start: uint256, limit: uint256
-) -> (DynArray[address, MAX_PAGE], uint256):
+def node_at(index: uint256) -> (address, uint256, bool):
     """
-    @notice Paginated listing for explorers: registered nodes from index `start`
-            that serve any kind of `kind_mask` (0 = any) and, if asked, are eligible.
-    @return (nodes, next) Matches (at most min(limit, 100)) and the index to pass
-            as `start` next; next == node_count() when the list is exhausted.
+    @notice The registered node at `index` (0 <= index < node_count(), in
+            registration order), its kinds and whether it is eligible now;
+            NodeDirectory pages through the nodes with it.
     """
-    found: DynArray[address, MAX_PAGE] = []
-    count: uint256 = len(self.node_list)
-    cap: uint256 = min(limit, MAX_PAGE)
-    i: uint256 = start
-    # Bound: scans at most MAX_SCAN registered nodes per call.
-    for _: uint256 in range(MAX_SCAN):
-        if i >= count or len(found) >= cap:
-            break
-        node: address = self.node_list[i]
-        i += 1
-        m: Meta = self._meta(node)
-        if kind_mask != 0 and m.kinds & kind_mask == 0:
-            continue
-        if eligible_only and not self._eligible(node, m):
-            continue
-        found.append(node)
-    return found, min(i, count)
+    node: address = self.node_list[index]
+    m: Meta = self._meta(node)
+    return node, m.kinds, self._eligible(node, m)
 
 
 @external
