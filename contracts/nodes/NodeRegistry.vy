@@ -155,7 +155,9 @@
                  `ENDPOINT_RULES`, stateless), which the registry calls and
                  whose "registry: ..." reverts bubble up unchanged: with them
                  inside, the registry's runtime code was over the EIP-170
-                 limit of 24,576 bytes, which every chain enforces.
+                 limit of 24,576 bytes, which every chain enforces. For the
+                 same reason the paginated listing (`list_nodes`) is the
+                 NodeDirectory lens over `node_count` and `node_at`.
 """
 
 
