@@ -23,7 +23,8 @@
         and websocket libraries connect to the host after an "@". Every URI
         is non-empty and at most 256 characters. The client-side copy of
         these rules is `clubchat.protocol.endpoints`; a test checks the two
-        agree.
+        agree. `check_kinds` checks the shape of a registration: known
+        kinds, one endpoint per kind, a credential service only with TURN.
 
         Reasons. It reverts with the registry's own reason strings
         ("registry: ..."); the registry's call bubbles the revert data up
@@ -43,6 +44,7 @@ implements: IEndpointRules
 RELAY: constant(uint256) = 1
 TURN: constant(uint256) = 2
 NOTIFY: constant(uint256) = 4
+ALL_KINDS: constant(uint256) = 7
 TURN_CREDENTIAL: constant(uint256) = 8
 # @dev Longest stored URI, in characters.
 MAX_URI: constant(uint256) = 256
@@ -74,6 +76,27 @@ def check(kind: uint256, uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
         assert kind == NOTIFY or kind == TURN_CREDENTIAL, "registry: unknown kind"
         assert self._scheme_ok(bounded, "https://", "http://"), "registry: endpoint not https://"
     return bounded
+
+
+@external
+@pure
+def check_kinds(kinds: uint256, endpoint_count: uint256, credential_length: uint256) -> bool:
+    """
+    @notice Validates the shape of a registration: known kinds (at least one),
+            one endpoint per declared kind, a TURN credential service only
+            with TURN.
+    @param kinds Flags of the kinds declared.
+    @param endpoint_count Number of endpoints given.
+    @param credential_length Length of the TURN credential service given.
+    @return True (it reverts otherwise).
+    """
+    assert kinds != 0 and kinds & ALL_KINDS == kinds, "registry: unknown kind"
+    # One flag bit per kind: the number of kinds is the number of set bits.
+    assert endpoint_count == (kinds & RELAY) + (kinds & TURN) // TURN + (kinds & NOTIFY) // NOTIFY, (
+        "registry: one endpoint per kind"
+    )
+    assert kinds & TURN != 0 or credential_length == 0, "registry: credential needs TURN"
+    return True
 
 
 # INTERNAL #

@@ -583,8 +583,9 @@ def register(
     """
     meta_uri: String[MAX_URI] = self._set_metadata(region, metadata_uri)
     assert self.meta[msg.sender] & ALL_KINDS == 0, "registry: already registered"
-    assert kinds != 0 and kinds & ALL_KINDS == kinds, "registry: unknown kind"
-    assert len(endpoints) == self._count_kinds(kinds), "registry: one endpoint per kind"
+    # Known kinds, one endpoint per kind, a credential service only with TURN
+    # (EndpointRules reverts with the reason).
+    assert staticcall ENDPOINT_RULES.check_kinds(kinds, len(endpoints), len(credential_endpoint))
     assert commission_bps <= self.commission_max_bps, "registry: commission too high"
     assert amount >= self._required_self_stake(kinds), "registry: stake below minimum"
     self._check_key(msg.sender, node_key)
@@ -606,8 +607,6 @@ def register(
             i += 1
     if kinds & TURN != 0:
         self._set_endpoint(msg.sender, TURN_CREDENTIAL, credential_endpoint)
-    else:
-        assert len(credential_endpoint) == 0, "registry: credential needs TURN"
 
     # The pool accumulator starts at 1 (accounts settle differences from their
     # entry value, so the base is irrelevant): the node's accumulator word is

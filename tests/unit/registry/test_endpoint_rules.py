@@ -64,6 +64,32 @@ def test_check_reverts_with_the_registry_reason(rules, kind: int, uri: str, reas
         rules.check(kind, uri)
 
 
+@pytest.mark.parametrize(
+    ("kinds", "endpoints", "credential"),
+    [(RELAY, 1, 0), (RELAY | TURN, 2, 20), (TURN, 1, 0), (RELAY | TURN | NOTIFY, 3, 5), (NOTIFY, 1, 0)],
+)
+def test_check_kinds_accepts(rules, kinds: int, endpoints: int, credential: int) -> None:
+    assert rules.check_kinds(kinds, endpoints, credential) is True
+
+
+@pytest.mark.parametrize(
+    ("kinds", "endpoints", "credential", "reason"),
+    [
+        (0, 0, 0, "registry: unknown kind"),
+        (8, 1, 0, "registry: unknown kind"),
+        (RELAY | 16, 1, 0, "registry: unknown kind"),
+        (RELAY | NOTIFY, 1, 0, "registry: one endpoint per kind"),
+        (RELAY, 2, 0, "registry: one endpoint per kind"),
+        (RELAY | NOTIFY, 2, 1, "registry: credential needs TURN"),
+    ],
+)
+def test_check_kinds_reverts_with_the_registry_reason(
+    rules, kinds: int, endpoints: int, credential: int, reason: str
+) -> None:
+    with boa.reverts(reason):
+        rules.check_kinds(kinds, endpoints, credential)
+
+
 def test_constructor_rejects_rules_without_code(params, protocol) -> None:
     token = str(protocol["ClubToken"].address)
     nobody = str(boa.env.generate_address("no_rules"))
