@@ -24,7 +24,8 @@
         is non-empty and at most 256 characters. The client-side copy of
         these rules is `clubchat.protocol.endpoints`; a test checks the two
         agree. `check_kinds` checks the shape of a registration: known
-        kinds, one endpoint per kind, a credential service only with TURN.
+        kinds, one endpoint per kind, a credential service only with TURN;
+        `bounded` only the length of the registry's metadata URI.
 
         Reasons. It reverts with the registry's own reason strings
         ("registry: ..."); the registry's call bubbles the revert data up
@@ -64,8 +65,7 @@ def check(kind: uint256, uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
     @return The same URI, as the registry stores it (at most 256 characters).
     """
     assert len(uri) > 0, "registry: empty endpoint"
-    assert len(uri) <= MAX_URI, "registry: endpoint too long"
-    bounded: String[MAX_URI] = abi_decode(abi_encode(uri), String[MAX_URI])
+    bounded: String[MAX_URI] = self._bounded(uri)
     if kind == RELAY:
         assert self._scheme_ok(bounded, "wss://", "ws://"), "registry: relay must be wss://"
     elif kind == TURN:
@@ -76,6 +76,18 @@ def check(kind: uint256, uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
         assert kind == NOTIFY or kind == TURN_CREDENTIAL, "registry: unknown kind"
         assert self._scheme_ok(bounded, "https://", "http://"), "registry: endpoint not https://"
     return bounded
+
+
+@external
+@pure
+def bounded(uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
+    """
+    @notice Checks only the length: the registry's metadata URI (any scheme,
+            possibly empty) goes through here.
+    @param uri The URI.
+    @return The same URI, at most 256 characters (reverts "registry: endpoint too long" otherwise).
+    """
+    return self._bounded(uri)
 
 
 @external
@@ -100,6 +112,13 @@ def check_kinds(kinds: uint256, endpoint_count: uint256, credential_length: uint
 
 
 # INTERNAL #
+
+@internal
+@pure
+def _bounded(uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
+    assert len(uri) <= MAX_URI, "registry: endpoint too long"
+    return abi_decode(abi_encode(uri), String[MAX_URI])
+
 
 @internal
 @pure

@@ -1798,18 +1798,11 @@ def _check_key(node: address, node_key: address):
 
 
 @internal
-@pure
-def _bounded(uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
-    assert len(uri) <= MAX_URI, "registry: endpoint too long"
-    return abi_decode(abi_encode(uri), String[MAX_URI])
-
-
-@internal
 def _set_metadata(region: String[16], metadata_uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
     """
     @dev Stores the caller's region and metadata URI (<= 256 characters) and returns the URI.
     """
-    meta_uri: String[MAX_URI] = self._bounded(metadata_uri)
+    meta_uri: String[MAX_URI] = staticcall ENDPOINT_RULES.bounded(metadata_uri)
     self.region[msg.sender] = region
     self.metadata_uri[msg.sender] = meta_uri
     return meta_uri

@@ -64,6 +64,13 @@ def test_check_reverts_with_the_registry_reason(rules, kind: int, uri: str, reas
         rules.check(kind, uri)
 
 
+def test_bounded_checks_only_the_length(rules) -> None:
+    assert rules.bounded("") == ""
+    assert rules.bounded("ipfs://" + "m" * 249) == "ipfs://" + "m" * 249
+    with boa.reverts("registry: endpoint too long"):
+        rules.bounded("ipfs://" + "m" * 250)
+
+
 @pytest.mark.parametrize(
     ("kinds", "endpoints", "credential"),
     [(RELAY, 1, 0), (RELAY | TURN, 2, 20), (TURN, 1, 0), (RELAY | TURN | NOTIFY, 3, 5), (NOTIFY, 1, 0)],
