@@ -4,7 +4,8 @@
 # pragma optimize codesize
 """
 @title Endpoint rules of the node registry: scheme and authority checks of
-       relay, TURN, TURN credential and notify URIs
+       relay, TURN, TURN credential and notify URIs, and the other stateless
+       checks of registration input
 @custom:contract-name EndpointRules
 @license GNU Affero General Public License v3.0 only
 @notice A stateless contract that NodeRegistry calls (a static call, its
@@ -25,7 +26,10 @@
         these rules is `clubchat.protocol.endpoints`; a test checks the two
         agree. `check_kinds` checks the shape of a registration: known
         kinds, one endpoint per kind, a credential service only with TURN;
-        `bounded` only the length of the registry's metadata URI.
+        `check_key` a node's hot key (non-zero, not the operator, not in use
+        according to the registry); `bounded` only the length of the
+        registry's metadata URI. Together: every stateless check of
+        registration input.
 
         Reasons. It reverts with the registry's own reason strings
         ("registry: ..."); the registry's call bubbles the revert data up
@@ -108,6 +112,23 @@ def check_kinds(kinds: uint256, endpoint_count: uint256, credential_length: uint
         "registry: one endpoint per kind"
     )
     assert kinds & TURN != 0 or credential_length == 0, "registry: credential needs TURN"
+    return True
+
+
+@external
+@pure
+def check_key(node: address, node_key: address, key_in_use: bool) -> bool:
+    """
+    @notice Validates a node's hot key: non-zero, not the operator, not used
+            by another node (the registry passes whether it is in use).
+    @param node The operator.
+    @param node_key The proposed key.
+    @param key_in_use True when the registry maps `node_key` to an operator.
+    @return True (it reverts otherwise).
+    """
+    assert node_key != empty(address), "registry: zero node key"
+    assert node_key != node, "registry: node key is operator"
+    assert not key_in_use, "registry: node key in use"
     return True
 
 

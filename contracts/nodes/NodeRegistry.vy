@@ -1792,9 +1792,9 @@ def _epochs_ended_by(timestamp: uint256) -> uint256:
 @internal
 @view
 def _check_key(node: address, node_key: address):
-    assert node_key != empty(address), "registry: zero node key"
-    assert node_key != node, "registry: node key is operator"
-    assert self.operator_of_key[node_key] == empty(address), "registry: node key in use"
+    # Non-zero, not the operator, not in use (EndpointRules reverts with the reason).
+    in_use: bool = self.operator_of_key[node_key] != empty(address)
+    assert staticcall ENDPOINT_RULES.check_key(node, node_key, in_use)
 
 
 @internal

@@ -97,6 +97,17 @@ def test_check_kinds_reverts_with_the_registry_reason(
         rules.check_kinds(kinds, endpoints, credential)
 
 
+def test_check_key(rules) -> None:
+    operator, key = boa.env.generate_address("op"), boa.env.generate_address("key")
+    assert rules.check_key(operator, key, False) is True
+    with boa.reverts("registry: zero node key"):
+        rules.check_key(operator, "0x" + "00" * 20, False)
+    with boa.reverts("registry: node key is operator"):
+        rules.check_key(operator, operator, False)
+    with boa.reverts("registry: node key in use"):
+        rules.check_key(operator, key, True)
+
+
 def test_constructor_rejects_rules_without_code(params, protocol) -> None:
     token = str(protocol["ClubToken"].address)
     nobody = str(boa.env.generate_address("no_rules"))
