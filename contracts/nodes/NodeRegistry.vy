@@ -152,10 +152,13 @@
                  authority is parsed (no userinfo, a numeric port, a
                  non-empty host), not prefix-matched; clients check again.
                  These rules live in the EndpointRules contract (immutable
-                 `ENDPOINT_RULES`, stateless), which the registry calls and
-                 whose "registry: ..." reverts bubble up unchanged: with them
-                 inside, the registry's runtime code was over the EIP-170
-                 limit of 24,576 bytes, which every chain enforces. For the
+                 `ENDPOINT_RULES`, stateless), with the other stateless checks
+                 of registration input (kinds and endpoint count, credential
+                 only with TURN, node key given whether it is in use, metadata
+                 length); the registry static-calls it and its "registry: ..."
+                 reverts bubble up unchanged. With them inside, the registry's
+                 runtime code was over the EIP-170 limit of 24,576 bytes,
+                 which every chain enforces. For the
                  same reason the paginated listing (`list_nodes`) is the
                  NodeDirectory lens over `node_count` and `node_at`.
 """
