@@ -68,7 +68,12 @@ TARGETS = {
     "delegate again (first node)": 150_000,
     **{label: 60_000 for label in CLAIMS},
 }
-SOURCES = ("contracts/nodes/NodeRegistry.vy", "contracts/modules/sumtree.vy", "contracts/token/ClubToken.vy")
+SOURCES = (
+    "contracts/nodes/NodeRegistry.vy",
+    "contracts/nodes/EndpointRules.vy",
+    "contracts/modules/sumtree.vy",
+    "contracts/token/ClubToken.vy",
+)
 NOTES = [
     "- Growth: every tree-touching operation (stake, delegate, unbond, slash, the first heartbeat) grows by",
     "  one sum-tree level per factor 4 of n (about 5,400 gas: a cold SLOAD plus an SSTORE of one word),",
@@ -167,6 +172,7 @@ def main() -> None:
     r = params.registry
     token_art = compile_vyper(REPO_ROOT / "contracts" / "token" / "ClubToken.vy")
     registry_art = compile_vyper(REPO_ROOT / "contracts" / "nodes" / "NodeRegistry.vy")
+    rules_art = compile_vyper(REPO_ROOT / "contracts" / "nodes" / "EndpointRules.vy")
     rows: list[dict[str, Any]] = []
     latency: dict[str, float] = {}
     actors = ["deployer", "delegator", "keeper", "newcomer", "newcomer_key"]
@@ -175,9 +181,10 @@ def main() -> None:
         w3 = chain.w3
         fill = Filler(chain, url)
         token = chain.deploy(token_art, *token_constructor_args(params), sender="deployer")
+        rules = chain.deploy(rules_art, sender="deployer")
         registry = chain.deploy(
             registry_art,
-            *registry_constructor_args(params, token.address, chain.latest_timestamp()),
+            *registry_constructor_args(params, token.address, rules.address, chain.latest_timestamp()),
             sender="deployer",
         )
         deployer = chain.address("deployer")

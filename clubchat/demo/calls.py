@@ -94,14 +94,14 @@ def _retire_lapsed_nodes(ctx: DemoContext) -> None:
     Nothing keeps them alive, so an hour later they are inactive; `poke` (permissionless,
     unpaid) takes them out of the sampling trees, so clients no longer draw them.
     """
-    registry = ctx.contract("NodeRegistry")
+    registry, directory = ctx.contract("NodeRegistry"), ctx.contract("NodeDirectory")
     keeper = NodeRegistryClient(ctx.w3, ctx.manifest, ctx.sender(ctx.accounts["keeper"]))
     period = int(registry.functions.heartbeat_seconds().call())
     ctx.travel_to(ctx.now() + period + 1)
     poked: list[str] = []
     start, count = 0, int(registry.functions.node_count().call())
     while start < count:
-        page, start = registry.functions.list_nodes(0, False, start, 100).call()
+        page, start = directory.functions.list_nodes(0, False, start, 100).call()
         for node in page:
             try:
                 registry.functions.poke(node).call({"from": ctx.accounts["keeper"]})

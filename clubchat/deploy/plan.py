@@ -59,11 +59,15 @@ def token_constructor_args(params: Parameters) -> tuple[Any, ...]:
     return (t.name, t.symbol, t.cap_wei, t.name, t.eip712_version)
 
 
-def registry_constructor_args(params: Parameters, token: str, genesis_time: int) -> tuple[Any, ...]:
-    """NodeRegistry's constructor arguments: token, reward epochs from `genesis_time`, `registry:` values."""
+def registry_constructor_args(
+    params: Parameters, token: str, endpoint_rules: str, genesis_time: int
+) -> tuple[Any, ...]:
+    """NodeRegistry's constructor arguments: token, the EndpointRules contract, reward epochs from
+    `genesis_time`, `registry:` values."""
     r = params.registry
     return (
         token,
+        endpoint_rules,
         genesis_time,
         r.epoch_seconds,
         r.min_self_stake_per_kind_wei,
@@ -134,11 +138,21 @@ def deploy_foundation(backend: Backend, params: Parameters, dep: Deployment) -> 
 
 
 def deploy_registry(backend: Backend, params: Parameters, dep: Deployment) -> Any:
-    """NodeRegistry; reward epochs start at genesis. Emission mints the node share straight to it."""
+    """EndpointRules, NodeRegistry, NodeDirectory; reward epochs start at genesis. Emission mints the node
+    share straight to the registry.
+
+    EndpointRules holds the registry's endpoint validation and NodeDirectory its paginated
+    listing (`list_nodes`): separate contracts only to keep the registry under the EIP-170 code
+    size limit. The registry keeps the rules' address as an immutable, the directory the
+    registry's.
+    """
     token = backend.address(dep.contracts["ClubToken"])
-    return _get_or_deploy(
-        backend, dep, "NodeRegistry", *registry_constructor_args(params, token, dep.genesis_time)
+    rules = backend.address(_get_or_deploy(backend, dep, "EndpointRules"))
+    registry = _get_or_deploy(
+        backend, dep, "NodeRegistry", *registry_constructor_args(params, token, rules, dep.genesis_time)
     )
+    _get_or_deploy(backend, dep, "NodeDirectory", backend.address(registry))
+    return registry
 
 
 # Every admin and parameter role of every protocol contract: the Timelock gets them all and

@@ -1,6 +1,7 @@
 """NodeRegistry's endpoint rules, for clients to check again what they read from the chain.
 
-The registry refuses malformed endpoints when they are set (`_set_endpoint`); a client still checks
+The registry refuses malformed endpoints when they are set (it calls the EndpointRules contract,
+contracts/nodes/EndpointRules.vy); a client still checks
 every endpoint it is about to connect to, so that a registry bug or a different deployment cannot
 send it to a host it did not mean (e.g. `ws://127.0.0.1:@relay.evil.example/`, whose real host is
 relay.evil.example). The rules are the contract's: RELAY `wss://`, NOTIFY and TURN credential

@@ -117,7 +117,8 @@
         packed field's range is checked where it is written (amounts are
         below 2**128, far above the CLUB cap).
 @custom:security Reentrancy: contract-wide (`pragma nonreentrancy on`, a
-                 transient-storage lock); the only contract called is CLUB.
+                 transient-storage lock); the contracts called are CLUB and
+                 (a static call, for every stored endpoint) EndpointRules.
                  Unbonding stake stays slashable until it is withdrawn (for any
                  fault, not only faults before it started unbonding: tracking
                  fault times per entry would cost a loop). Rewards already
@@ -150,10 +151,21 @@
                  must be `https://` (plain `http://` only on loopback). The
                  authority is parsed (no userinfo, a numeric port, a
                  non-empty host), not prefix-matched; clients check again.
+                 These rules live in the EndpointRules contract (immutable
+                 `ENDPOINT_RULES`, stateless), with the other stateless checks
+                 of registration input (kinds and endpoint count, credential
+                 only with TURN, node key given whether it is in use, metadata
+                 length); the registry static-calls it and its "registry: ..."
+                 reverts bubble up unchanged. With them inside, the registry's
+                 runtime code was over the EIP-170 limit of 24,576 bytes,
+                 which every chain enforces. For the
+                 same reason the paginated listing (`list_nodes`) is the
+                 NodeDirectory lens over `node_count` and `node_at`.
 """
 
 
 from interfaces import IClubToken
+from interfaces import IEndpointRules
 
 from interfaces import INodeRegistry
 implements: INodeRegistry
@@ -214,9 +226,6 @@ MAX_URI_INPUT: constant(uint256) = 1024
 MAX_SAMPLE: constant(uint256) = 16
 # @dev Draws `sample` may spend in all, rejected (expired) draws included.
 MAX_DRAWS: constant(uint256) = 32
-# @dev Largest page of `list_nodes`, and how many registered nodes one call scans at most.
-MAX_PAGE: constant(uint256) = 100
-MAX_SCAN: constant(uint256) = 1000
 # @dev Packed-field masks: 128-bit amounts, 40-bit unix times (year 36812), 32-bit durations and weights.
 MASK128: constant(uint256) = 2**128 - 1
 MASK40: constant(uint256) = 2**40 - 1
@@ -232,6 +241,8 @@ MASK127: constant(uint256) = 2**127 - 1
 
 # @dev The staked token (CLUB).
 TOKEN: public(immutable(IClubToken))
+# @dev The endpoint validator (scheme and authority rules of every stored URI).
+ENDPOINT_RULES: public(immutable(IEndpointRules))
 # @dev Start of reward epoch 0 (unix seconds) and epoch length (seconds).
 EPOCH_START: public(immutable(uint256))
 EPOCH_SECONDS: public(immutable(uint256))
@@ -506,6 +517,7 @@ event EpochSeedRecorded:
 @deploy
 def __init__(
     token: IClubToken,
+    endpoint_rules: IEndpointRules,
     epoch_start: uint256,
     epoch_seconds: uint256,
     min_self_stake_per_kind: uint256,
@@ -521,15 +533,18 @@ def __init__(
     @dev The deployer gets DEFAULT_ADMIN_ROLE, PARAMETER_ROLE and SLASHER_ROLE;
          the deploy plan hands all three to the Timelock.
     @param token The CLUB token.
+    @param endpoint_rules The EndpointRules contract.
     @param epoch_start Start of reward epoch 0 (unix seconds).
     @param epoch_seconds Reward epoch length (seconds).
     """
     assert token.address != empty(address), "registry: zero token"
+    assert endpoint_rules.address.is_contract, "registry: endpoint rules not a contract"
     assert epoch_seconds > 0, "registry: zero epoch"
     access_control.__init__()
     access_control._grant_role(PARAMETER_ROLE, msg.sender)
     access_control._grant_role(SLASHER_ROLE, msg.sender)
     TOKEN = token
+    ENDPOINT_RULES = endpoint_rules
     EPOCH_START = epoch_start
     EPOCH_SECONDS = epoch_seconds
     self._set_parameters(
@@ -569,10 +584,11 @@ def register(
     @param amount Self-stake in CLUB wei (pulled with transferFrom), at least the per-kind minimum
            times the number of kinds.
     """
-    meta_uri: String[MAX_URI] = self._bounded(metadata_uri)
+    meta_uri: String[MAX_URI] = self._set_metadata(region, metadata_uri)
     assert self.meta[msg.sender] & ALL_KINDS == 0, "registry: already registered"
-    assert kinds != 0 and kinds & ALL_KINDS == kinds, "registry: unknown kind"
-    assert len(endpoints) == self._count_kinds(kinds), "registry: one endpoint per kind"
+    # Known kinds, one endpoint per kind, a credential service only with TURN
+    # (EndpointRules reverts with the reason).
+    assert staticcall ENDPOINT_RULES.check_kinds(kinds, len(endpoints), len(credential_endpoint))
     assert commission_bps <= self.commission_max_bps, "registry: commission too high"
     assert amount >= self._required_self_stake(kinds), "registry: stake below minimum"
     self._check_key(msg.sender, node_key)
@@ -582,8 +598,6 @@ def register(
     m.commission_bps = commission_bps
     self.keys[msg.sender] = node_key
     self.operator_of_key[node_key] = msg.sender
-    self.region[msg.sender] = region
-    self.metadata_uri[msg.sender] = meta_uri
     self.node_list.append(msg.sender)
     log NodeRegistered(node=msg.sender, node_key=node_key, kinds=kinds, region=region, metadata_uri=meta_uri)
 
@@ -596,8 +610,6 @@ def register(
             i += 1
     if kinds & TURN != 0:
         self._set_endpoint(msg.sender, TURN_CREDENTIAL, credential_endpoint)
-    else:
-        assert len(credential_endpoint) == 0, "registry: credential needs TURN"
 
     # The pool accumulator starts at 1 (accounts settle differences from their
     # entry value, so the base is irrelevant): the node's accumulator word is
@@ -618,10 +630,12 @@ def set_endpoint(kind: uint256, uri: String[MAX_URI_INPUT]):
     """
     node_kinds: uint256 = self._registered(msg.sender).kinds
     assert kind == RELAY or kind == TURN or kind == NOTIFY or kind == TURN_CREDENTIAL, "registry: unknown kind"
+    # A credential service belongs to a TURN node. One assert for both cases:
+    # every revert site costs code size (EIP-170).
+    declared: uint256 = kind
     if kind == TURN_CREDENTIAL:
-        assert node_kinds & TURN != 0, "registry: kind not declared"
-    else:
-        assert node_kinds & kind != 0, "registry: kind not declared"
+        declared = TURN
+    assert node_kinds & declared != 0, "registry: kind not declared"
     self._set_endpoint(msg.sender, kind, uri)
 
 
@@ -646,9 +660,7 @@ def set_metadata(region: String[16], metadata_uri: String[MAX_URI_INPUT]):
     @notice Replaces the region code and metadata URI.
     """
     self._registered(msg.sender)
-    meta_uri: String[MAX_URI] = self._bounded(metadata_uri)
-    self.region[msg.sender] = region
-    self.metadata_uri[msg.sender] = meta_uri
+    meta_uri: String[MAX_URI] = self._set_metadata(region, metadata_uri)
     log MetadataChanged(node=msg.sender, region=region, metadata_uri=meta_uri)
 
 
@@ -1306,32 +1318,15 @@ def reward_reserve() -> uint256:
 
 @external
 @view
-def list_nodes(
-    kind_mask: uint256, eligible_only: bool, start: uint256, limit: uint256
-) -> (DynArray[address, MAX_PAGE], uint256):
+def node_at(index: uint256) -> (address, uint256, bool):
     """
-    @notice Paginated listing for explorers: registered nodes from index `start`
-            that serve any kind of `kind_mask` (0 = any) and, if asked, are eligible.
-    @return (nodes, next) Matches (at most min(limit, 100)) and the index to pass
-            as `start` next; next == node_count() when the list is exhausted.
+    @notice The registered node at `index` (0 <= index < node_count(), in
+            registration order), its kinds and whether it is eligible now;
+            NodeDirectory pages through the nodes with it.
     """
-    found: DynArray[address, MAX_PAGE] = []
-    count: uint256 = len(self.node_list)
-    cap: uint256 = min(limit, MAX_PAGE)
-    i: uint256 = start
-    # Bound: scans at most MAX_SCAN registered nodes per call.
-    for _: uint256 in range(MAX_SCAN):
-        if i >= count or len(found) >= cap:
-            break
-        node: address = self.node_list[i]
-        i += 1
-        m: Meta = self._meta(node)
-        if kind_mask != 0 and m.kinds & kind_mask == 0:
-            continue
-        if eligible_only and not self._eligible(node, m):
-            continue
-        found.append(node)
-    return found, min(i, count)
+    node: address = self.node_list[index]
+    m: Meta = self._meta(node)
+    return node, m.kinds, self._eligible(node, m)
 
 
 @external
@@ -1804,91 +1799,27 @@ def _epochs_ended_by(timestamp: uint256) -> uint256:
 @internal
 @view
 def _check_key(node: address, node_key: address):
-    assert node_key != empty(address), "registry: zero node key"
-    assert node_key != node, "registry: node key is operator"
-    assert self.operator_of_key[node_key] == empty(address), "registry: node key in use"
+    # Non-zero, not the operator, not in use (EndpointRules reverts with the reason).
+    in_use: bool = self.operator_of_key[node_key] != empty(address)
+    assert staticcall ENDPOINT_RULES.check_key(node, node_key, in_use)
 
 
 @internal
-@pure
-def _bounded(uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
-    assert len(uri) <= MAX_URI, "registry: endpoint too long"
-    return abi_decode(abi_encode(uri), String[MAX_URI])
-
-
-@internal
-@pure
-def _has_prefix(uri: String[MAX_URI], prefix: String[24]) -> bool:
-    n: uint256 = len(prefix)
-    if len(uri) <= n:
-        return False
-    return keccak256(slice(uri, 0, n)) == keccak256(prefix)
-
-
-@internal
-@pure
-def _host(uri: String[MAX_URI], start: uint256) -> Bytes[MAX_URI]:
+def _set_metadata(region: String[16], metadata_uri: String[MAX_URI_INPUT]) -> String[MAX_URI]:
     """
-    @dev Parses the authority of `uri` from index `start` (just after
-         "scheme://") to the first "/", "?" or "#" and returns its host. The
-         authority must be a non-empty host name or IPv4 address (no IPv6
-         literal), with no userinfo ("@"), optionally followed by ":" and a
-         port of 1-5 digits; otherwise it reverts. Browsers and websocket
-         libraries connect to the host after an "@", so a prefix check of the
-         host is not enough.
+    @dev Stores the caller's region and metadata URI (<= 256 characters) and returns the URI.
     """
-    b: Bytes[MAX_URI] = convert(uri, Bytes[MAX_URI])
-    end: uint256 = len(b)
-    colon: uint256 = 0
-    ok: bool = True
-    # Bound: MAX_URI characters.
-    for i: uint256 in range(start, end, bound=MAX_URI):
-        c: uint256 = convert(slice(b, i, 1), uint256)
-        if c == 47 or c == 63 or c == 35:  # "/", "?", "#": the authority ends
-            end = i
-            break
-        if colon != 0:
-            ok = ok and c >= 48 and c <= 57  # the port: digits only
-        elif c == 58:  # ":"
-            colon = i
-        else:
-            ok = ok and c != 64  # "@" would start userinfo
-    host_end: uint256 = end
-    if colon != 0:
-        host_end = colon
-        ok = ok and end - colon >= 2 and end - colon <= 6
-    assert ok and host_end > start, "registry: bad endpoint authority"
-    return slice(b, start, host_end - start)
-
-
-@internal
-@pure
-def _scheme_ok(uri: String[MAX_URI], secure: String[8], plain: String[8]) -> bool:
-    """
-    @dev True when `uri` starts with `secure` (e.g. "wss://") and any host, or
-         with `plain` (e.g. "ws://") and a host that is exactly 127.0.0.1 or
-         localhost (local development); reverts on a malformed authority
-         (see `_host`).
-    """
-    if self._has_prefix(uri, secure):
-        self._host(uri, len(secure))
-        return True
-    if not self._has_prefix(uri, plain):
-        return False
-    host: bytes32 = keccak256(self._host(uri, len(plain)))
-    return host == keccak256("127.0.0.1") or host == keccak256("localhost")
+    meta_uri: String[MAX_URI] = staticcall ENDPOINT_RULES.bounded(metadata_uri)
+    self.region[msg.sender] = region
+    self.metadata_uri[msg.sender] = meta_uri
+    return meta_uri
 
 
 @internal
 def _set_endpoint(node: address, kind: uint256, raw: String[MAX_URI_INPUT]):
-    assert len(raw) > 0, "registry: empty endpoint"
-    uri: String[MAX_URI] = self._bounded(raw)
-    if kind == RELAY:
-        assert self._scheme_ok(uri, "wss://", "ws://"), "registry: relay must be wss://"
-    elif kind == TURN:
-        assert self._has_prefix(uri, "turn:") or self._has_prefix(uri, "turns:"), "registry: TURN must be turn(s):"
-    else:
-        assert self._scheme_ok(uri, "https://", "http://"), "registry: endpoint not https://"
+    # ENDPOINT_RULES reverts with the "registry: ..." reason of a bad URI; the
+    # revert data bubbles up unchanged.
+    uri: String[MAX_URI] = staticcall ENDPOINT_RULES.check(kind, raw)
     self.endpoints[node][kind] = uri
     log EndpointChanged(node=node, kind=kind, uri=uri)
 

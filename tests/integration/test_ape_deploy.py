@@ -120,6 +120,20 @@ def test_vesting_escrows_match_allocations_and_distinct_test_accounts(
         assert token.functions.balanceOf(escrow.address).call() == alloc.amount_wei
 
 
+def test_registry_is_deployed_with_its_rules_and_directory(manifest: Manifest, w3: Web3) -> None:
+    # NodeRegistry's runtime code must fit EIP-170, which anvil enforces; its endpoint rules and
+    # its listing are separate contracts, wired by address.
+    registry = manifest.contract(w3, "NodeRegistry")
+    code = w3.eth.get_code(Web3.to_checksum_address(manifest.address("NodeRegistry")))
+    assert 0 < len(code) <= 24_576
+    assert registry.functions.ENDPOINT_RULES().call() == manifest.address("EndpointRules")
+    directory = manifest.contract(w3, "NodeDirectory")
+    assert directory.functions.REGISTRY().call() == manifest.address("NodeRegistry")
+    count = registry.functions.node_count().call()
+    page, nxt = directory.functions.list_nodes(0, False, 0, 100).call()
+    assert nxt == min(count, 100) and len(page) == nxt
+
+
 def test_only_emission_can_mint(manifest: Manifest, w3: Web3) -> None:
     token = manifest.contract(w3, "ClubToken")
     minter = token.functions.MINTER_ROLE().call()

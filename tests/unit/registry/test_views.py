@@ -1,10 +1,12 @@
-"""sample (distinct, right kind, eligible, deterministic, bounds), list_nodes, stake views, Fenwick growth."""
+"""sample (distinct, right kind, eligible, deterministic, bounds), node_at, NodeDirectory.list_nodes,
+stake views, Fenwick growth."""
 
 from __future__ import annotations
 
 import boa
 import pytest
 
+from tests.utils.deployer import deployer_for
 from tests.utils.registry import NOTIFY, RELAY, TURN, beat, fund, register_node
 
 WAD = 10**18
@@ -84,21 +86,37 @@ def test_total_stake_matches_fleet(registry, fleet, minimum):
     assert registry.total_weight() == sum(a // WAD for *_, a in fleet)
 
 
-def test_list_nodes(registry, fleet):
+def test_list_nodes(registry, protocol, fleet):
+    directory = protocol["NodeDirectory"]
+    assert directory.REGISTRY() == registry.address
     ops = [op for op, *_ in fleet]
-    page, nxt = registry.list_nodes(0, False, 0, 4)
+    page, nxt = directory.list_nodes(0, False, 0, 4)
     assert list(page) == ops[:4] and nxt == 4
-    page, nxt = registry.list_nodes(0, False, nxt, 100)
+    page, nxt = directory.list_nodes(0, False, nxt, 100)
     assert list(page) == ops[4:] and nxt == 9 == registry.node_count()
-    page, _ = registry.list_nodes(NOTIFY, False, 0, 100)
+    page, _ = directory.list_nodes(NOTIFY, False, 0, 100)
     assert list(page) == [op for op, _, k, _ in fleet if k & NOTIFY]
-    page, _ = registry.list_nodes(TURN | NOTIFY, False, 0, 100)
+    page, _ = directory.list_nodes(TURN | NOTIFY, False, 0, 100)
     assert list(page) == [op for op, _, k, _ in fleet if k & (TURN | NOTIFY)]
     boa.env.time_travel(seconds=registry.heartbeat_seconds() + 1)
     beat(registry, fleet[4][1])
-    page, _ = registry.list_nodes(0, True, 0, 100)
+    page, _ = directory.list_nodes(0, True, 0, 100)
     assert list(page) == [fleet[4][0]]
-    assert registry.list_nodes(0, False, 50, 10) == ([], 9)
+    assert directory.list_nodes(0, False, 50, 10) == ([], 9)
+
+
+def test_node_at(registry, fleet):
+    op, _, kinds, _ = fleet[2]
+    assert registry.node_at(2) == (op, kinds, True)
+    boa.env.time_travel(seconds=registry.heartbeat_seconds() + 1)
+    assert registry.node_at(2) == (op, kinds, False)
+    with boa.reverts():
+        registry.node_at(registry.node_count())
+
+
+def test_directory_needs_a_registry_with_code():
+    with boa.reverts("directory: registry not a contract"):
+        deployer_for("NodeDirectory").deploy(boa.env.generate_address("no_registry"))
 
 
 def test_sum_tree_across_growth(registry, token, governance, minimum):
