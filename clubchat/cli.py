@@ -7,8 +7,11 @@ import click
 
 @click.group()
 @click.version_option(package_name="clubchat")
-def main() -> None:
+@click.option("--debug", is_flag=True, envvar="CLUB_DEBUG", help="Show the traceback of an error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Club Chat protocol tools."""
+    ctx.obj = {"debug": debug}
 
 
 def _register() -> None:
@@ -20,6 +23,8 @@ def _register() -> None:
     main.add_command(__import__("clubchat.node.cli", fromlist=["node"]).node)
     __import__("clubchat.client.cli", fromlist=["attach"]).attach(main)
     main.add_command(__import__("clubchat.governance.cli", fromlist=["gov"]).gov)
+    main.add_command(__import__("clubchat.chain.cli", fromlist=["chain"]).chain)
+    main.add_command(__import__("clubchat.keeper.cli", fromlist=["keeper"]).keeper)
 
 
 _register()

@@ -1,12 +1,27 @@
-"""Chain access for click commands: one place that turns connection and manifest errors into CLI errors."""
+"""Chain access for click commands: the shared chain/key options, `open_deployment`, and `club chain`.
+
+`chain_options` and `key_options` give every `club` command the same vocabulary (`--rpc-url`,
+`--network`, `--key`/`--key-file`); `club chain fund|advance` are the local-chain helpers of the
+quickstart (refused on live networks).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import click
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from clubchat.amounts import AmountError, format_club, format_eth, parse_club
+from clubchat.chain.local import advance_time, fund, require_local
 from clubchat.chain.manifest import Manifest, ManifestError, load_manifest
 from clubchat.chain.rpc import ChainConnectionError, connect
+from clubchat.cli_errors import one_line_errors
+from clubchat.cli_params import Address, ClubAmount, PrivateKey, read_key_file
+from clubchat.timefmt import span, when
 
 
 def open_deployment(rpc: str, manifest: str) -> tuple[Web3, Manifest]:
@@ -22,3 +37,111 @@ def open_deployment(rpc: str, manifest: str) -> tuple[Web3, Manifest]:
     except (ChainConnectionError, ManifestError) as exc:
         raise click.ClickException(str(exc)) from None
     return w3, m
+
+
+# -- the shared vocabulary of every `club` command that talks to a chain --------------------------
+
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+
+
+def chain_options(fn: Any) -> Any:
+    """`--rpc-url` (or CLUB_RPC_URL) and `--network` (manifest name or path); `--rpc`/`--manifest` too."""
+    fn = click.option(
+        "--network",
+        "--manifest",
+        "network",
+        default="local",
+        show_default=True,
+        help="Deployment manifest: network name (local, sepolia) or a path to its .json.",
+    )(fn)
+    fn = click.option(
+        "--rpc-url",
+        "--rpc",
+        "rpc_url",
+        envvar="CLUB_RPC_URL",
+        default=DEFAULT_RPC_URL,
+        show_default=True,
+        help="JSON-RPC endpoint (or CLUB_RPC_URL).",
+    )(fn)
+    return fn
+
+
+def key_options(envvar: str = "CLUB_KEY", who: str = "the sending account") -> Callable[[Any], Any]:
+    """`--key` (hex private key, or the env var) and `--key-file` (a file holding one) for `who`."""
+
+    def decorate(fn: Any) -> Any:
+        fn = click.option(
+            "--key-file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help=f"File whose first line is the private key of {who}.",
+        )(fn)
+        fn = click.option(
+            "--key",
+            envvar=envvar,
+            type=PrivateKey(),
+            default=None,
+            help=f"Private key (hex) of {who}; or {envvar}.",
+        )(fn)
+        return fn
+
+    return decorate
+
+
+def resolve_key(key: LocalAccount | None, key_file: Path | None) -> LocalAccount:
+    """The account from --key or --key-file (exactly one)."""
+    if key is not None and key_file is not None:
+        raise click.UsageError("give --key or --key-file, not both")
+    if key_file is not None:
+        return read_key_file(key_file)
+    if key is None:
+        raise click.UsageError("give the sending account's private key: --key 0x… or --key-file PATH")
+    return key
+
+
+@click.group("chain")
+def chain() -> None:
+    """Local development chain helpers: fund an account, move the clock (refused on live networks)."""
+
+
+@chain.command("fund")
+@click.argument("address", type=Address())
+@chain_options
+@click.option("--club", "club_wei", type=ClubAmount(allow_zero=True), default="0", help="CLUB to send.")
+@click.option("--eth", "eth", default="1", show_default=True, help="ETH to send for gas.")
+@one_line_errors
+def fund_command(address: str, rpc_url: str, network: str, club_wei: int, eth: str) -> None:
+    """Send CLUB from the treasury's genesis allocation and ETH to ADDRESS (local chains only).
+
+    The treasury (the Timelock) is impersonated through anvil; a live network (any chain id but
+    31337 or 1337) is refused, since there CLUB comes from an escrow, a grant or a purchase.
+    """
+    try:
+        eth_wei = parse_club(eth)  # ether has 18 decimals too
+    except AmountError as exc:
+        raise click.BadParameter(str(exc).replace("CLUB", "ETH"), param_hint="--eth") from None
+    w3 = connect(rpc_url)
+    require_local(w3, "`club chain fund`")
+    _, m = open_deployment(rpc_url, network)
+    done = fund(w3, m, address, club_wei, eth_wei)
+    click.echo(
+        f"sent {format_club(done.club_wei)} and {format_eth(done.eth_wei)} to {done.address}; "
+        f"it now holds {format_club(done.club_balance_wei)} and {format_eth(done.eth_balance_wei)}"
+    )
+
+
+@chain.command("advance")
+@chain_options
+@click.option("--days", default=0.0, type=float, help="Days to move forward.")
+@click.option("--hours", default=0.0, type=float, help="Hours to move forward.")
+@click.option("--seconds", default=0, type=int, help="Seconds to move forward.")
+@one_line_errors
+def advance_command(rpc_url: str, network: str, days: float, hours: float, seconds: int) -> None:
+    """Move a local chain's clock forward and mine a block (evm_increaseTime + evm_mine)."""
+    total = int(days * 86_400 + hours * 3_600) + seconds
+    if total <= 0:
+        raise click.UsageError("say how far: --days, --hours and/or --seconds, in total above 0")
+    w3 = connect(rpc_url)
+    before = int(w3.eth.get_block("latest")["timestamp"])
+    after = advance_time(w3, total)
+    click.echo(f"moved the clock {span(after - before)} forward: block time now {when(after, after)}")
