@@ -66,8 +66,13 @@ def chain_options(fn: Any) -> Any:
     return fn
 
 
-def key_options(envvar: str = "CLUB_KEY", who: str = "the sending account") -> Callable[[Any], Any]:
-    """`--key` (hex private key, or the env var) and `--key-file` (a file holding one) for `who`."""
+def key_options(
+    envvar: str = "CLUB_KEY", who: str = "the sending account", aliases: tuple[str, ...] = ()
+) -> Callable[[Any], Any]:
+    """`--key` (hex private key, or the env var) and `--key-file` (a file holding one) for `who`.
+
+    `aliases` are older names of `--key` that keep working (e.g. `--operator-key`).
+    """
 
     def decorate(fn: Any) -> Any:
         fn = click.option(
@@ -78,6 +83,8 @@ def key_options(envvar: str = "CLUB_KEY", who: str = "the sending account") -> C
         )(fn)
         fn = click.option(
             "--key",
+            *aliases,
+            "key",
             envvar=envvar,
             type=PrivateKey(),
             default=None,
