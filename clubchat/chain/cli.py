@@ -7,6 +7,7 @@ quickstart (refused on live networks).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,21 @@ def advance_command(rpc_url: str, network: str, days: float, hours: float, secon
     before = int(w3.eth.get_block("latest")["timestamp"])
     after = advance_time(w3, total)
     click.echo(f"moved the clock {span(after - before)} forward: block time now {when(after, after)}")
+
+
+@chain.command("wait")
+@chain_options
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait at most.")
+def wait_command(rpc_url: str, network: str, timeout: float) -> None:
+    """Wait until the RPC answers (e.g. right after starting anvil in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            w3 = connect(rpc_url, timeout=2)
+        except ChainConnectionError:
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"nothing answered at {rpc_url} within {timeout:.0f} s") from None
+            time.sleep(0.2)
+            continue
+        click.echo(f"chain {int(w3.eth.chain_id)} answers at {rpc_url}, block {int(w3.eth.block_number)}")
+        return

@@ -26,9 +26,16 @@ from clubchat.registry.discovery import RegistryDiscovery
 
 
 def _common(fn: Any) -> Any:
-    fn = click.option("--rpc", default="http://127.0.0.1:8545", show_default=True, help="JSON-RPC URL.")(fn)
     fn = click.option(
-        "--manifest", default="local", show_default=True, help="Network name or manifest path."
+        "--rpc-url", "--rpc", "rpc", envvar="CLUB_RPC_URL", default="http://127.0.0.1:8545", show_default=True
+    )(fn)
+    fn = click.option(
+        "--network",
+        "--manifest",
+        "manifest",
+        default="local",
+        show_default=True,
+        help="Network or manifest path.",
     )(fn)
     fn = click.option(
         "--key", envvar="CLUB_KEY", required=True, help="Wallet private key (hex); or CLUB_KEY."

@@ -53,7 +53,12 @@ def _kinds(value: str) -> frozenset[str]:
 
 def _chain_options(fn: Any) -> Any:
     fn = click.option(
-        "--rpc-url", "--rpc", "rpc", default=None, help="JSON-RPC URL; without it the node runs off-chain."
+        "--rpc-url",
+        "--rpc",
+        "rpc",
+        envvar="CLUB_RPC_URL",
+        default=None,
+        help="JSON-RPC URL (or CLUB_RPC_URL); without it the node runs off-chain.",
     )(fn)
     fn = click.option(
         "--network",

@@ -7,7 +7,9 @@ in one sentence on any error a user can cause (`club --debug` for the traceback)
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address, ClubAmount, PrivateKey, check_endpoint, read_key_file
 from clubchat.node import operator as op
 from clubchat.registry import NodeRegistryClient, status_table
+from clubchat.timefmt import when
 
 
 def _sending(fn: Any) -> Any:
@@ -218,7 +221,53 @@ def exit_(rpc_url: str, network: str, key: LocalAccount | None, key_file: Path |
     _done(op.exit_node(_client(rpc_url, network, key, key_file)))
 
 
+@click.command("heartbeat")
+@chain_options
+@click.option(
+    "--node-key", envvar="CLUB_NODE_KEY", type=PrivateKey(), default=None, help="The node key (hex)."
+)
+@click.option("--node-key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@one_line_errors
+def heartbeat(rpc_url: str, network: str, node_key: LocalAccount | None, node_key_file: Path | None) -> None:
+    """Send one heartbeat with the node key now (`club node run` beats by itself; this checks the key)."""
+    account = resolve_key(node_key, node_key_file)
+    w3, m = open_deployment(rpc_url, network)
+    client = NodeRegistryClient(w3, m, LocalSender(w3, account))
+    tx = client.heartbeat()
+    node = client.registry.functions.operator_of_key(account.address).call()
+    live = int(client.registry.functions.nodes(node).call()[2])
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    click.echo(f"heartbeat for {node}: live until {when(live, now)} (tx {tx})")
+
+
+@click.command("wait")
+@click.argument("data_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait at most.")
+def wait(data_dirs: tuple[Path, ...], timeout: float) -> None:
+    """Wait until each node (by its --data-dir) is ready and, when on chain, has sent a heartbeat."""
+    deadline = time.monotonic() + timeout
+    for data_dir in data_dirs:
+        while not _node_ready(data_dir / "status.json"):
+            if time.monotonic() > deadline:
+                raise click.ClickException(
+                    f"the node of {data_dir} is not ready after {timeout:.0f} s; see its log and status.json"
+                )
+            time.sleep(0.25)
+        click.echo(f"{data_dir}: ready")
+
+
+def _node_ready(path: Path) -> bool:
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    chain = status.get("chain")
+    return chain is None or int(chain.get("heartbeats", 0)) >= 1
+
+
 COMMANDS = (
+    heartbeat,
+    wait,
     status,
     stake,
     delegate,
