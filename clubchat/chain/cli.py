@@ -45,26 +45,41 @@ def open_deployment(rpc: str, manifest: str) -> tuple[Web3, Manifest]:
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
 
-def chain_options(fn: Any) -> Any:
-    """`--rpc-url` (or CLUB_RPC_URL) and `--network` (manifest name or path); `--rpc`/`--manifest` too."""
-    fn = click.option(
-        "--network",
-        "--manifest",
-        "network",
-        default="local",
-        show_default=True,
-        help="Deployment manifest: network name (local, sepolia) or a path to its .json.",
-    )(fn)
-    fn = click.option(
-        "--rpc-url",
-        "--rpc",
-        "rpc_url",
-        envvar="CLUB_RPC_URL",
-        default=DEFAULT_RPC_URL,
-        show_default=True,
-        help="JSON-RPC endpoint (or CLUB_RPC_URL).",
-    )(fn)
-    return fn
+def chain_options_as(
+    rpc_dest: str = "rpc_url",
+    network_dest: str = "network",
+    default_rpc: str | None = DEFAULT_RPC_URL,
+    rpc_help: str = "JSON-RPC endpoint (or CLUB_RPC_URL).",
+) -> Callable[[Any], Any]:
+    """`--rpc-url` (or CLUB_RPC_URL; old name `--rpc`) and `--network` (old name `--manifest`).
+
+    `rpc_dest`/`network_dest` name the function parameters they fill (commands written before the
+    shared vocabulary keep theirs).
+    """
+
+    def decorate(fn: Any) -> Any:
+        fn = click.option(
+            "--network",
+            "--manifest",
+            network_dest,
+            default="local",
+            show_default=True,
+            help="Deployment manifest: network name (local, sepolia) or a path to its .json.",
+        )(fn)
+        return click.option(
+            "--rpc-url",
+            "--rpc",
+            rpc_dest,
+            envvar="CLUB_RPC_URL",
+            default=default_rpc,
+            show_default=default_rpc is not None,
+            help=rpc_help,
+        )(fn)
+
+    return decorate
+
+
+chain_options = chain_options_as()
 
 
 def key_options(

@@ -18,7 +18,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 
-from clubchat.chain.cli import open_deployment
+from clubchat.chain.cli import chain_options_as, open_deployment
 from clubchat.client.call import CallError, use_fast_ice_retransmit
 from clubchat.client.relay_client import RelayError
 from clubchat.client.session import Listener, place_call, send_message
@@ -26,17 +26,7 @@ from clubchat.registry.discovery import RegistryDiscovery
 
 
 def _common(fn: Any) -> Any:
-    fn = click.option(
-        "--rpc-url", "--rpc", "rpc", envvar="CLUB_RPC_URL", default="http://127.0.0.1:8545", show_default=True
-    )(fn)
-    fn = click.option(
-        "--network",
-        "--manifest",
-        "manifest",
-        default="local",
-        show_default=True,
-        help="Network or manifest path.",
-    )(fn)
+    fn = chain_options_as("rpc", "manifest")(fn)
     fn = click.option(
         "--key", envvar="CLUB_KEY", required=True, help="Wallet private key (hex); or CLUB_KEY."
     )(fn)

@@ -15,7 +15,7 @@ import click
 from eth_account.signers.local import LocalAccount
 
 from clubchat.amounts import format_club, format_eth
-from clubchat.chain.cli import chain_options, key_options, open_deployment, resolve_key
+from clubchat.chain.cli import chain_options, chain_options_as, key_options, open_deployment, resolve_key
 from clubchat.chain.tx import LocalSender
 from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address, ClubAmount, PrivateKey, check_endpoint, parse_key, read_key_file
@@ -51,24 +51,9 @@ def _kinds(value: str) -> frozenset[str]:
     return kinds
 
 
-def _chain_options(fn: Any) -> Any:
-    fn = click.option(
-        "--rpc-url",
-        "--rpc",
-        "rpc",
-        envvar="CLUB_RPC_URL",
-        default=None,
-        help="JSON-RPC URL (or CLUB_RPC_URL); without it the node runs off-chain.",
-    )(fn)
-    fn = click.option(
-        "--network",
-        "--manifest",
-        "manifest",
-        default="local",
-        show_default=True,
-        help="Deployment manifest: network name or path.",
-    )(fn)
-    return fn
+_chain_options = chain_options_as(
+    "rpc", "manifest", None, "JSON-RPC URL (or CLUB_RPC_URL); without it the node runs off-chain."
+)
 
 
 # Gas of one heartbeat, rounded up (bench/results/registry_gas.md measures ~45-60k).
