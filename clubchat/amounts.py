@@ -58,3 +58,15 @@ def format_club(wei: int, unit: str = "CLUB") -> str:
 def format_eth(wei: int) -> str:
     """Ether with the same exact rendering (`"0.05 ETH"`)."""
     return format_club(wei, "ETH")
+
+
+# Integers at least this large shown by `with_club` are read as wei (1e15 wei = 0.001 CLUB); smaller
+# ones (periods, bps, counts) are shown as they are.
+WEI_LIKE = 10**15
+
+
+def with_club(value: object) -> str:
+    """`5000000000000000000 (5 CLUB)` for wei-sized integers, else `str(value)` (for `simulate`'s views)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= WEI_LIKE:
+        return f"{value} ({format_club(value)})"
+    return str(value)

@@ -23,6 +23,7 @@ from ape.cli import ConnectedProviderCommand, account_option
 from rich.console import Console
 from rich.table import Table
 
+from clubchat.amounts import with_club
 from clubchat.chain.ape_sender import ApeSender
 from clubchat.chain.manifest import DEPLOYMENTS_DIR, Manifest, ManifestError, load_manifest, manifest_name
 from clubchat.chain.tx import TransactionFailed
@@ -30,6 +31,7 @@ from clubchat.governance import actions as act
 from clubchat.governance import proposals as gp
 from clubchat.governance.simulate import Check, forked_anvil, simulate_on
 from clubchat.governance.status import proposal_statuses, status_table
+from clubchat.timefmt import when
 
 # Wide enough for the status table when the output is piped (tests, logs).
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -102,7 +104,8 @@ def propose(provider, account, deployments, description, words):
     click.echo(f"proposed: {action.summary}")
     click.echo(f"proposal id: {pid:#066x}")
     start, end = gov.functions.proposalSnapshot(pid).call() + 1, gov.functions.proposalDeadline(pid).call()
-    click.echo(f"voting from timestamp {start} to {end}")
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    click.echo(f"voting from {when(start, now)} to {when(end, now)}")
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -117,6 +120,12 @@ def vote(provider, account, deployments, reason, proposal_id, support):
     pid = _run(gp.parse_id, proposal_id)
     weight = _run(gp.vote, w3, manifest, _need(sender), pid, gp.Support.parse(support), reason)
     click.echo(f"{sender.address} voted {support.lower()} with {weight / 1e18:,.0f} votes")
+    if weight == 0:
+        click.echo(
+            f"warning: {sender.address} had no voting power at the proposal's snapshot, so this vote "
+            "counts 0; delegate (`ape run governance delegate`) before the next proposal is made",
+            err=True,
+        )
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -127,7 +136,8 @@ def queue(provider, account, deployments, proposal_id):
     """Queue a succeeded proposal in the Timelock (anyone may)."""
     w3, manifest, sender = _context(provider, account, deployments)
     eta = _run(gp.queue, w3, manifest, _need(sender), _run(gp.parse_id, proposal_id))
-    click.echo(f"queued; executable from timestamp {eta}")
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    click.echo(f"queued; executable from {when(eta, now)}")
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -191,6 +201,6 @@ def simulate(provider, deployments, description, fork_url, checks, words):
     for column in ("view", "before", "after"):
         changes.add_column(column)
     for label, before, after in report.changes:
-        changes.add_row(label, str(before), str(after))
+        changes.add_row(label, with_club(before), with_club(after))
     console.print(changes)
     click.echo(f"final state: {report.final_state}; nothing was sent (the chain was reverted)")

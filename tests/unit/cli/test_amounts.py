@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clubchat.amounts import AmountError, format_club, parse_club
+from clubchat.amounts import AmountError, format_club, parse_club, with_club
 
 WAD = 10**18
 
@@ -58,3 +58,9 @@ def test_zero_refused_when_asked() -> None:
 def test_formats_exactly_with_units(wei: int, text: str) -> None:
     assert format_club(wei) == text
     assert parse_club(text.replace(",", "")) == wei
+
+
+def test_with_club_shows_wei_sized_values_in_club() -> None:
+    assert with_club(5 * WAD) == "5000000000000000000 (5 CLUB)"
+    assert with_club(604_800) == "604800"  # a period stays a number
+    assert with_club(True) == "True"
