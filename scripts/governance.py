@@ -25,7 +25,8 @@ from rich.table import Table
 
 from clubchat.amounts import with_club
 from clubchat.chain.ape_sender import ApeSender
-from clubchat.chain.manifest import DEPLOYMENTS_DIR, Manifest, ManifestError, load_manifest, manifest_name
+from clubchat.chain.manifest import Manifest, ManifestError
+from clubchat.chain.script_options import deployments_option, network_manifest
 from clubchat.chain.tx import TransactionFailed
 from clubchat.governance import actions as act
 from clubchat.governance import proposals as gp
@@ -39,10 +40,7 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 
 def _context(provider, account, deployments: Path) -> tuple[object, Manifest, ApeSender | None]:
     network = provider.network
-    try:
-        manifest = load_manifest(manifest_name(network.ecosystem.name, network.name), directory=deployments)
-    except ManifestError as exc:
-        raise click.ClickException(str(exc)) from None
+    manifest = network_manifest(provider, deployments)
     w3 = provider.web3
     if account is None and network.is_dev:
         account = accounts.test_accounts[0]
@@ -53,16 +51,6 @@ def _need(sender: ApeSender | None) -> ApeSender:
     if sender is None:
         raise click.UsageError("pass --account <alias> (or TEST::<n> on a local chain)")
     return sender
-
-
-deployments_option = click.option(
-    "--deployments",
-    envvar="CLUBCHAT_DEPLOYMENTS_DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEPLOYMENTS_DIR,
-    show_default=True,
-    help="Directory of the deployment manifests.",
-)
 
 
 def _run(fn, *args):
