@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from clubchat.chain.anvil import Anvil, free_port
+from clubchat.chain.manifest import ContractRecord, Manifest
 from clubchat.cli import main
 
 pytestmark = [pytest.mark.integration]
@@ -45,3 +47,24 @@ def test_bad_amount_refused_before_connecting() -> None:
     result = CliRunner().invoke(main, ["chain", "fund", "0x" + "11" * 20, "--club", "10,000"])
     assert result.exit_code == 2
     assert "write CLUB amounts without thousands separators, e.g. 10000" in result.output
+
+
+def test_manifest_of_another_chain_is_one_sentence(live_looking_anvil: Anvil, tmp_path: Path) -> None:
+    manifest = Manifest(
+        network="local",
+        chain_id=31337,
+        block=1,
+        contracts={"NodeRegistry": ContractRecord("0x" + "22" * 20, [], 1)},
+        parameters={},
+        deployer="0x" + "00" * 20,
+        treasury="0x" + "00" * 20,
+        genesis_time=0,
+    )
+    path = tmp_path / "local.json"
+    manifest.save(path)
+    args = ["node", "status", "0x" + "33" * 20, "--rpc-url", live_looking_anvil.url, "--network", str(path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert (
+        f"describes chain 31337 but the RPC serves chain {SEPOLIA}; point to the right RPC" in result.output
+    )
