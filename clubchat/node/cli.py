@@ -156,6 +156,11 @@ def run(
     kind_set = _kinds(kinds)
     data_dir = data_dir.resolve()
     chain: ChainLink | None = None
+    if public_turn_uri:
+        try:
+            check_endpoint("turn", public_turn_uri)
+        except click.BadParameter as exc:
+            raise click.BadParameter(exc.message, param_hint="--public-turn-uri") from None
     if rpc:
         hot_key = _node_key(node_key, node_key_file)
         if not operator:
