@@ -165,6 +165,7 @@ def run(
         hot_key = _node_key(node_key, node_key_file)
         if not operator:
             raise click.UsageError("--rpc-url needs --operator (the registered operator's address)")
+        operator = Address().convert(operator, None, None)
         chain = ChainLink.open(rpc, manifest, operator, hot_key, confirmations)
         chain.public_turn_uri = public_turn_uri
         chain_id = chain_id or chain.chain_id
