@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner, Result
@@ -20,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 from clubchat.chain.tx import send_tx
 from clubchat.cli import main
 from clubchat.node.cli import REGISTRATION_HINT, ChainLink
+from clubchat.registry import check_registration
 from tests.node.chain_env import Chain, chain
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -159,3 +161,41 @@ def test_registration_hint_names_commands_that_exist() -> None:
         assert f"`club node {command}" in REGISTRATION_HINT
         assert CliRunner().invoke(main, ["node", command, "--help"]).exit_code == 0
     assert "club node register" not in REGISTRATION_HINT
+
+
+def test_public_turn_uri_is_checked_instead_of_the_local_coturn_address(c: Chain) -> None:
+    """The README's public TURN example: coturn binds 10.0.0.5, the registry holds turn.example (issue 12)."""
+    operator, node_key = Account.create(), Account.create()
+    c.fund(operator.address, 20_000)
+    public = "turn:turn.example:3478?transport=udp"
+    credentials = "https://turn.example/turn-credentials"
+    club(
+        c,
+        "node",
+        "register",
+        "--key",
+        hexkey(operator),
+        "--node-key",
+        hexkey(node_key),
+        "--kinds",
+        "turn",
+        "--stake",
+        "10000",
+        "--turn-uri",
+        public,
+        "--credential-uri",
+        credentials,
+    )
+    node = SimpleNamespace(
+        config=SimpleNamespace(kinds=frozenset({"turn"})),
+        relay=SimpleNamespace(uri="ws://10.0.0.5:9000", credential_uri=credentials),
+        coturn=SimpleNamespace(config=SimpleNamespace(uri="turn:10.0.0.5:3478?transport=udp")),
+    )
+    link = ChainLink.open(c.anvil.url, str(c.manifest_path), operator.address, node_key, 2)
+    local_only = check_registration(link.registry, operator.address, link.registration(node))  # type: ignore[arg-type]
+    assert local_only == [
+        "kind 2 endpoint on chain is 'turn:turn.example:3478?transport=udp', "
+        "this node serves 'turn:10.0.0.5:3478?transport=udp'"
+    ]
+    link.public_turn_uri = public
+    assert check_registration(link.registry, operator.address, link.registration(node)) == []  # type: ignore[arg-type]
