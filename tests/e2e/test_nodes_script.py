@@ -12,9 +12,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 from eth_account import Account
 
 from clubchat.chain import load_manifest
+from clubchat.cli import main
 from clubchat.params import WAD
 from tests.utils.ape_cli import ApeChain, ape_run, deployed_anvil
 
@@ -76,3 +78,21 @@ def test_register_and_status(chain: ApeChain) -> None:
     kept = ape_run(chain, "keeper", "--once", "--account", "TEST::6")
     assert re.search(r"Emission: settled 2 emission epochs, minted [\d,.]+ CLUB; tip 20 CLUB", kept), kept
     assert "NodeRegistry: finalised reward epoch 0" in kept
+    # `club keeper run` on the same chain: everything is settled, so it sends nothing and says when next
+    node, _, out = chain
+    keeper_key = "0x" + "d1" * 32
+    args = [
+        "keeper",
+        "run",
+        "--once",
+        "--key",
+        keeper_key,
+        "--rpc-url",
+        node.url,
+        "--network",
+        str(out / "local.json"),
+    ]
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert "nothing due" in again.output
+    assert re.search(r"next emission epoch: 20\S+ \S+ UTC \(in \d+ days?; unix \d+\)", again.output)
