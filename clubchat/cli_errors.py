@@ -32,7 +32,7 @@ def one_sentence(exc: BaseException) -> str | None:
     from web3.exceptions import ContractLogicError, Web3RPCError
 
     from clubchat.amounts import AmountError
-    from clubchat.chain.local import NotLocalChain
+    from clubchat.chain.local import LocalChainError
     from clubchat.chain.manifest import ManifestError
     from clubchat.chain.rpc import ChainConnectionError
     from clubchat.chain.tx import TransactionFailed, revert_reason
@@ -44,7 +44,7 @@ def one_sentence(exc: BaseException) -> str | None:
         ChainConnectionError,
         ManifestError,
         AmountError,
-        NotLocalChain,
+        LocalChainError,
     )
     if isinstance(exc, known):
         return str(exc)

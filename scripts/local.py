@@ -13,7 +13,7 @@ import click
 from ape.cli import ConnectedProviderCommand
 
 from clubchat.amounts import AmountError, format_club, format_eth, parse_club
-from clubchat.chain.local import NotLocalChain, advance_time, fund, require_local
+from clubchat.chain.local import LocalChainError, advance_time, fund, require_local
 from clubchat.chain.manifest import ManifestError
 from clubchat.chain.script_options import deployments_option, network_manifest
 from clubchat.chain.tx import TransactionFailed
@@ -38,7 +38,7 @@ def fund_command(provider, deployments, address, club, eth):
         require_local(w3, "`ape run local fund`")
         manifest = network_manifest(provider, deployments)
         done = fund(w3, manifest, address, club_wei, eth_wei)
-    except (AmountError, NotLocalChain, ManifestError, TransactionFailed) as exc:
+    except (AmountError, LocalChainError, ManifestError, TransactionFailed) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
         f"sent {format_club(done.club_wei)} and {format_eth(done.eth_wei)} to {done.address}; "
@@ -59,6 +59,6 @@ def advance_command(provider, days, hours, seconds):
     before = int(w3.eth.get_block("latest")["timestamp"])
     try:
         after = advance_time(w3, total)
-    except NotLocalChain as exc:
+    except LocalChainError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"moved the clock {span(after - before)} forward: block time now {when(after, after)}")

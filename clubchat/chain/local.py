@@ -22,15 +22,15 @@ from clubchat.chain.tx import Web3Sender, send_call
 LOCAL_CHAIN_IDS = (31337, 1337)
 
 
-class NotLocalChain(RuntimeError):
-    """The RPC serves a live network; the message says why the command refuses."""
+class LocalChainError(RuntimeError):
+    """A live network, a node without anvil's methods, or too little in the treasury; the message says why."""
 
 
 def require_local(w3: Web3, what: str) -> int:
-    """The chain id, or NotLocalChain when it is not one of LOCAL_CHAIN_IDS."""
+    """The chain id, or LocalChainError when it is not one of LOCAL_CHAIN_IDS."""
     chain_id = int(w3.eth.chain_id)
     if chain_id not in LOCAL_CHAIN_IDS:
-        raise NotLocalChain(
+        raise LocalChainError(
             f"{what} works only on a local development chain (chain id 31337 or 1337); this RPC serves "
             f"chain {chain_id}, where CLUB comes from a vesting escrow, a governance grant or a purchase"
         )
@@ -40,7 +40,7 @@ def require_local(w3: Web3, what: str) -> int:
 def _rpc(w3: Web3, method: str, params: list[object]) -> None:
     reply = w3.provider.make_request(method, params)  # type: ignore[arg-type]
     if "error" in reply:
-        raise NotLocalChain(f"the node does not support {method} ({reply['error']}); use anvil")
+        raise LocalChainError(f"the node does not support {method} ({reply['error']}); use anvil")
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def fund(w3: Web3, manifest: Manifest, address: str, club_wei: int, eth_wei: int
         treasury = to_checksum_address(manifest.treasury)  # holds the treasury + liquidity allocations
         held = int(token.functions.balanceOf(treasury).call())
         if held < club_wei:
-            raise NotLocalChain(f"the treasury holds only {held / 10**18:,.0f} CLUB; ask for less")
+            raise LocalChainError(f"the treasury holds only {held / 10**18:,.0f} CLUB; ask for less")
         _rpc(w3, "anvil_impersonateAccount", [treasury])
         _rpc(w3, "anvil_setBalance", [treasury, hex(max(int(w3.eth.get_balance(treasury)), 10**18))])
         try:
