@@ -25,9 +25,9 @@ from rich.table import Table
 
 from clubchat.amounts import with_club
 from clubchat.chain.ape_sender import ApeSender
-from clubchat.chain.manifest import Manifest, ManifestError
+from clubchat.chain.manifest import Manifest
 from clubchat.chain.script_options import deployments_option, network_manifest
-from clubchat.chain.tx import TransactionFailed
+from clubchat.cli_errors import one_sentence
 from clubchat.governance import actions as act
 from clubchat.governance import proposals as gp
 from clubchat.governance.simulate import Check, forked_anvil, simulate_on
@@ -53,11 +53,21 @@ def _need(sender: ApeSender | None) -> ApeSender:
     return sender
 
 
+# Errors of the governance helpers a user causes (their messages are already one sentence).
+KNOWN = (gp.GovernanceError, act.ActionError)
+
+
 def _run(fn, *args):
+    """Call `fn`; an error a user can cause (a revert, a refused amount, …) ends the command in a sentence."""
     try:
         return fn(*args)
-    except (gp.GovernanceError, act.ActionError, ManifestError, TransactionFailed) as exc:
-        raise click.ClickException(str(exc)) from None
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        sentence = str(exc) if isinstance(exc, KNOWN) else one_sentence(exc)
+        if sentence is None:
+            raise
+        raise click.ClickException(sentence) from None
 
 
 @click.group(short_help=__doc__.splitlines()[0])

@@ -29,7 +29,7 @@ from rich.console import Console
 from clubchat.amounts import AmountError, format_club, parse_club
 from clubchat.chain.ape_sender import ApeSender
 from clubchat.chain.script_options import deployments_option, network_manifest
-from clubchat.chain.tx import TransactionFailed
+from clubchat.cli_errors import one_sentence
 from clubchat.cli_params import check_endpoint, parse_key
 from clubchat.node import operator as op
 from clubchat.registry import (
@@ -38,7 +38,6 @@ from clubchat.registry import (
     TURN,
     NodeRegistryClient,
     Registration,
-    RegistryError,
     parse_kinds,
     status_table,
 )
@@ -65,10 +64,16 @@ def _client(provider, account, deployments: Path, needs_account: bool = True) ->
 
 
 def _run(fn, *args):
+    """Call `fn`; an error a user can cause (a revert, a refused amount, …) ends the command in a sentence."""
     try:
         return fn(*args)
-    except (RegistryError, TransactionFailed) as exc:
-        raise click.ClickException(str(exc)) from None
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        sentence = one_sentence(exc)
+        if sentence is None:
+            raise
+        raise click.ClickException(sentence) from None
 
 
 @click.group(short_help=__doc__.splitlines()[0])

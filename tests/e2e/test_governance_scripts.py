@@ -60,6 +60,15 @@ def test_full_lifecycle(chain: tuple[Anvil, Web3, Path]) -> None:
     pid = int(pid_hex, 16)
     assert gov.functions.state(pid).call() == 0  # Pending
 
+    # A second live proposal and an unknown id end in one sentence with the governor's reason (issue 12).
+    second = ape_gov(
+        chain, "propose", "--account", "TEST::1", "call", "Emission", "set_tip", "6CLUB", ok=False
+    )
+    assert "governor: proposer has a live proposal" in second and "Traceback" not in second
+    unknown = ape_gov(chain, "vote", "0x1234", "for", "--account", "TEST::1", ok=False)
+    assert "Error: the chain refused the call: governor: unknown proposal" in unknown
+    assert "Traceback" not in unknown
+
     # Too early to vote: a clear one-sentence error, nothing sent.
     early = ape_gov(chain, "vote", pid_hex, "for", "--account", "TEST::1", ok=False)
     assert "votes are only accepted while Active; voting opens in" in early
