@@ -17,7 +17,7 @@ from clubchat.chain.local import LocalChainError, advance_time, fund, require_lo
 from clubchat.chain.manifest import ManifestError
 from clubchat.chain.script_options import deployments_option, network_manifest
 from clubchat.chain.tx import TransactionFailed
-from clubchat.timefmt import span, when
+from clubchat.timefmt import span, utc
 
 
 @click.group(short_help=__doc__.splitlines()[0])
@@ -61,4 +61,4 @@ def advance_command(provider, days, hours, seconds):
         after = advance_time(w3, total)
     except LocalChainError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"moved the clock {span(after - before)} forward: block time now {when(after, after)}")
+    click.echo(f"moved the clock {span(after - before)} forward: block time now {utc(after)} (unix {after})")

@@ -22,7 +22,7 @@ from clubchat.chain.manifest import Manifest, ManifestError, load_manifest
 from clubchat.chain.rpc import ChainConnectionError, connect
 from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address, ClubAmount, PrivateKey, read_key_file
-from clubchat.timefmt import span, when
+from clubchat.timefmt import span, utc
 
 
 def open_deployment(rpc: str, manifest: str) -> tuple[Web3, Manifest]:
@@ -167,7 +167,7 @@ def advance_command(rpc_url: str, network: str, days: float, hours: float, secon
     w3 = connect(rpc_url)
     before = int(w3.eth.get_block("latest")["timestamp"])
     after = advance_time(w3, total)
-    click.echo(f"moved the clock {span(after - before)} forward: block time now {when(after, after)}")
+    click.echo(f"moved the clock {span(after - before)} forward: block time now {utc(after)} (unix {after})")
 
 
 @chain.command("wait")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clubchat.amounts import AmountError, format_club, parse_club, with_club
+from clubchat.timefmt import span, when
 
 WAD = 10**18
 
@@ -64,3 +65,25 @@ def test_with_club_shows_wei_sized_values_in_club() -> None:
     assert with_club(5 * WAD) == "5000000000000000000 (5 CLUB)"
     assert with_club(604_800) == "604800"  # a period stays a number
     assert with_club(True) == "True"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (15 * 86_400 + 1, "15 days"),
+        (6 * 86_400 + 23 * 3_600 + 30 * 60, "6 days 23 hours"),
+        (3_600, "1 hour"),
+        (5_400, "1 hour 30 minutes"),
+        (59, "59 seconds"),
+    ],
+)
+def test_spans_read_like_speech(seconds: int, text: str) -> None:
+    assert span(seconds) == text
+
+
+def test_when_says_utc_relative_and_unix() -> None:
+    assert (
+        when(1_796_637_600, 1_796_637_600 - 2 * 86_400)
+        == "2026-12-07 10:00:00 UTC (in 2 days; unix 1796637600)"
+    )
+    assert when(100, 200) == "1970-01-01 00:01:40 UTC (1 minute ago; unix 100)"
