@@ -95,4 +95,6 @@ def test_register_and_status(chain: ApeChain) -> None:
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0, again.output
     assert "nothing due" in again.output
-    assert re.search(r"next emission epoch: 20\S+ \S+ UTC \(in \d+ days?( \d+ hours?)?; unix \d+\)", again.output)
+    assert re.search(
+        r"next emission epoch: 20\S+ \S+ UTC \(in \d+ days?( \d+ hours?)?; unix \d+\)", again.output
+    )
