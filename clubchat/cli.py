@@ -23,6 +23,8 @@ def _register() -> None:
     main.add_command(__import__("clubchat.node.cli", fromlist=["node"]).node)
     __import__("clubchat.client.cli", fromlist=["attach"]).attach(main)
     main.add_command(__import__("clubchat.governance.cli", fromlist=["gov"]).gov)
+    main.add_command(__import__("clubchat.chain.cli", fromlist=["chain"]).chain)
+    main.add_command(__import__("clubchat.keeper.cli", fromlist=["keeper"]).keeper)
 
 
 _register()

@@ -1,9 +1,9 @@
 """One-line errors for the command line: known failures become one sentence, `--debug` keeps the traceback.
 
-`@one_line_errors` wraps a click command: an error a user can cause (an unreachable RPC, a manifest
-of another chain, a busy port, a refused connection) ends the command with `Error: <one sentence>`
-and exit code 1. With `club --debug …` (or `CLUB_DEBUG=1`) the exception is re-raised with its
-traceback.
+`@one_line_errors` wraps a click command: an error a user can cause (a revert, an unreachable RPC, a
+manifest of another chain, a busy port, a refused amount, key or URI) ends the command with
+`Error: <one sentence>` and exit code 1. With `club --debug …` (or `CLUB_DEBUG=1`) the exception is
+re-raised with its traceback.
 """
 
 from __future__ import annotations
@@ -31,11 +31,22 @@ def one_sentence(exc: BaseException) -> str | None:
     """The sentence for an error a user can cause, None for a bug (which keeps its traceback)."""
     from web3.exceptions import ContractLogicError, Web3RPCError
 
+    from clubchat.amounts import AmountError
+    from clubchat.chain.local import LocalChainError
     from clubchat.chain.manifest import ManifestError
     from clubchat.chain.rpc import ChainConnectionError
     from clubchat.chain.tx import TransactionFailed, revert_reason
+    from clubchat.registry.kinds import RegistryError
 
-    if isinstance(exc, TransactionFailed | ChainConnectionError | ManifestError):
+    known = (
+        TransactionFailed,
+        RegistryError,
+        ChainConnectionError,
+        ManifestError,
+        AmountError,
+        LocalChainError,
+    )
+    if isinstance(exc, known):
         return str(exc)
     if isinstance(exc, ContractLogicError | Web3RPCError):
         return f"the chain refused the call: {revert_reason(exc)}"

@@ -117,7 +117,62 @@ def _wei(whole: int | float) -> int:
     return int(whole) * WAD
 
 
+# Keys whose value must be above zero (a zero would stop the protocol or divide by zero).
+POSITIVE = (
+    "token.cap",
+    "emission.epoch_seconds",
+    "governance.voting_period_seconds",
+    "governance.quorum_denominator",
+    "registry.min_self_stake_per_kind",
+    "registry.heartbeat_seconds",
+    "registry.epoch_seconds",
+)
+# Strings, not numbers: names and versions.
+TEXT_KEYS = ("name", "symbol", "eip712_version")
+
+
+def _check_numbers(node: Any, path: str) -> None:
+    """Every number is whole and non-negative; the error names the key (`genesis.vesting.team.cliff_days`)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_numbers(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            label = item.get("name", i) if isinstance(item, dict) else i
+            _check_numbers(item, f"{path}.{label}")
+    elif isinstance(node, bool) or path.rsplit(".", 1)[-1] in TEXT_KEYS:
+        return
+    elif isinstance(node, float) and not node.is_integer():
+        raise ParameterError(f"{path} is {node}; use a whole number (the unit is in the file's header)")
+    elif not isinstance(node, int | float):
+        raise ParameterError(f"{path} is {node!r}; use a number (the unit is in the file's header)")
+    elif node < 0:
+        raise ParameterError(f"{path} is {node:g}; it cannot be negative")
+
+
 def _parse(raw: dict[str, Any]) -> Parameters:
+    if not isinstance(raw, dict):
+        raise ParameterError("the parameters file must be a mapping of sections (token, genesis, ...)")
+    _check_numbers(raw, "")
+    try:
+        return _build(raw)
+    except KeyError as exc:
+        raise ParameterError(
+            f"{_missing_path(raw, str(exc.args[0]))} is missing; copy it from {DEFAULT_PATH.name}"
+        ) from None
+
+
+def _missing_path(raw: dict[str, Any], key: str) -> str:
+    """`registry.heartbeat_seconds` for a missing `heartbeat_seconds` (the section that lacks it)."""
+    for section, body in raw.items():
+        if isinstance(body, dict) and key not in body:
+            reference = DEFAULT_RAW.get(section, {})
+            if isinstance(reference, dict) and key in reference:
+                return f"{section}.{key}"
+    return key
+
+
+def _build(raw: dict[str, Any]) -> Parameters:
     t = raw["token"]
     token = TokenParams(
         name=t["name"],
@@ -169,6 +224,22 @@ def _parse(raw: dict[str, Any]) -> Parameters:
 
 
 def _validate(p: Parameters) -> None:
+    for dotted in POSITIVE:
+        section, key = dotted.split(".")
+        if not p.raw[section][key]:
+            raise ParameterError(f"{dotted} must be above 0")
+    g = p.governance
+    if g.quorum_numerator > g.quorum_denominator:
+        raise ParameterError(
+            f"governance.quorum_numerator ({g.quorum_numerator}) must not exceed "
+            f"governance.quorum_denominator ({g.quorum_denominator})"
+        )
+    for section in ("governance", "registry"):
+        for key, value in p.raw[section].items():
+            if key.endswith("_bps") and value > BPS:
+                raise ParameterError(f"{section}.{key} is {value}; at most 10000 bps (100 %)")
+    if p.registry.commission_max_change_bps > p.registry.commission_max_bps:
+        raise ParameterError("registry.commission_max_change_bps must not exceed registry.commission_max_bps")
     if p.genesis.total_wei > p.token.cap_wei:
         raise ParameterError("genesis: allocations exceed token.cap; lower an allocation or raise the cap")
     weights = sum(r.weight_bps for r in p.emission.receivers)
@@ -181,6 +252,9 @@ def _validate(p: Parameters) -> None:
             raise ParameterError(
                 f"genesis.vesting.{a.name}: need duration_days > 0 and cliff_days <= duration_days"
             )
+
+
+DEFAULT_RAW: dict[str, Any] = yaml.safe_load(DEFAULT_PATH.read_text()) if DEFAULT_PATH.exists() else {}
 
 
 def load(path: Path | str = DEFAULT_PATH) -> Parameters:

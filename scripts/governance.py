@@ -23,13 +23,16 @@ from ape.cli import ConnectedProviderCommand, account_option
 from rich.console import Console
 from rich.table import Table
 
+from clubchat.amounts import with_club
 from clubchat.chain.ape_sender import ApeSender
-from clubchat.chain.manifest import DEPLOYMENTS_DIR, Manifest, ManifestError, load_manifest, manifest_name
-from clubchat.chain.tx import TransactionFailed
+from clubchat.chain.manifest import Manifest
+from clubchat.chain.script_options import deployments_option, network_manifest
+from clubchat.cli_errors import one_sentence
 from clubchat.governance import actions as act
 from clubchat.governance import proposals as gp
 from clubchat.governance.simulate import Check, forked_anvil, simulate_on
 from clubchat.governance.status import proposal_statuses, status_table
+from clubchat.timefmt import when
 
 # Wide enough for the status table when the output is piped (tests, logs).
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -37,10 +40,7 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 
 def _context(provider, account, deployments: Path) -> tuple[object, Manifest, ApeSender | None]:
     network = provider.network
-    try:
-        manifest = load_manifest(manifest_name(network.ecosystem.name, network.name), directory=deployments)
-    except ManifestError as exc:
-        raise click.ClickException(str(exc)) from None
+    manifest = network_manifest(provider, deployments)
     w3 = provider.web3
     if account is None and network.is_dev:
         account = accounts.test_accounts[0]
@@ -53,21 +53,21 @@ def _need(sender: ApeSender | None) -> ApeSender:
     return sender
 
 
-deployments_option = click.option(
-    "--deployments",
-    envvar="CLUBCHAT_DEPLOYMENTS_DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEPLOYMENTS_DIR,
-    show_default=True,
-    help="Directory of the deployment manifests.",
-)
+# Errors of the governance helpers a user causes (their messages are already one sentence).
+KNOWN = (gp.GovernanceError, act.ActionError)
 
 
 def _run(fn, *args):
+    """Call `fn`; an error a user can cause (a revert, a refused amount, …) ends the command in a sentence."""
     try:
         return fn(*args)
-    except (gp.GovernanceError, act.ActionError, ManifestError, TransactionFailed) as exc:
-        raise click.ClickException(str(exc)) from None
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        sentence = str(exc) if isinstance(exc, KNOWN) else one_sentence(exc)
+        if sentence is None:
+            raise
+        raise click.ClickException(sentence) from None
 
 
 @click.group(short_help=__doc__.splitlines()[0])
@@ -110,7 +110,8 @@ def propose(provider, account, deployments, description, unrestricted, words):
         click.echo(f"only {sender.address} can create this proposal (its description ends with #proposer=)")
     click.echo(f"proposal id: {pid:#066x}")
     start, end = gov.functions.proposalSnapshot(pid).call() + 1, gov.functions.proposalDeadline(pid).call()
-    click.echo(f"voting from timestamp {start} to {end}")
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    click.echo(f"voting from {when(start, now)} to {when(end, now)}")
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -125,6 +126,12 @@ def vote(provider, account, deployments, reason, proposal_id, support):
     pid = _run(gp.parse_id, proposal_id)
     weight = _run(gp.vote, w3, manifest, _need(sender), pid, gp.Support.parse(support), reason)
     click.echo(f"{sender.address} voted {support.lower()} with {weight / 1e18:,.0f} votes")
+    if weight == 0:
+        click.echo(
+            f"warning: {sender.address} had no voting power at the proposal's snapshot, so this vote "
+            "counts 0; delegate (`ape run governance delegate`) before the next proposal is made",
+            err=True,
+        )
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -135,7 +142,8 @@ def queue(provider, account, deployments, proposal_id):
     """Queue a succeeded proposal in the Timelock (anyone may)."""
     w3, manifest, sender = _context(provider, account, deployments)
     eta = _run(gp.queue, w3, manifest, _need(sender), _run(gp.parse_id, proposal_id))
-    click.echo(f"queued; executable from timestamp {eta}")
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    click.echo(f"queued; executable from {when(eta, now)}")
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -199,6 +207,6 @@ def simulate(provider, deployments, description, fork_url, checks, words):
     for column in ("view", "before", "after"):
         changes.add_column(column)
     for label, before, after in report.changes:
-        changes.add_row(label, str(before), str(after))
+        changes.add_row(label, with_club(before), with_club(after))
     console.print(changes)
     click.echo(f"final state: {report.final_state}; nothing was sent (the chain was reverted)")

@@ -1,22 +1,24 @@
-"""`ape run nodes register|stake|delegate|unbond|withdraw|claim|status`: node operators from the shell.
+"""`ape run nodes …`: node operators and delegators from the shell, the same commands as `club node …`.
 
-Thin click commands over `clubchat.registry`; the contracts come from the network's deployment manifest
-(deployments/<network>.json). Amounts are whole CLUB (decimals allowed). Examples on the local chain:
+Thin click commands over `clubchat.registry` and `clubchat.node.operator`; the contracts come from the
+network's deployment manifest (deployments/<network>.json). Amounts are exact decimal CLUB; the
+options are those of `club node` (`--node-key` is always the node key's private key,
+`--node-key-address` its address). Examples on the local chain:
 
-    ape run nodes register --account TEST::4 --kinds relay,turn --node-key 0xabc... \\
-        --relay wss://relay.example --turn turns:turn.example:5349 \\
-        --credential-endpoint https://turn.example/credentials --stake 20000 --commission 500
+    ape run nodes register --account TEST::4 --kinds relay,turn --node-key-address 0xabc... \\
+        --relay-uri wss://relay.example --turn-uri turns:turn.example:5349 \\
+        --credential-uri https://turn.example/credentials --stake 20000 --commission-bps 500
     ape run nodes delegate 0xOperator 5000 --account TEST::5
-    ape run nodes unbond 0xOperator --account TEST::5          # all shares; --shares N for part
-    ape run nodes withdraw 0 --account TEST::5                 # after the unbonding period
-    ape run nodes claim 0xOperator --account TEST::5
+    ape run nodes unbond 0xOperator --account TEST::5          # everything; --amount CLUB for part
+    ape run nodes withdraw --all --account TEST::5             # after the unbonding period
+    ape run nodes claim 0xOperator --account TEST::5           # prints what it paid
+    ape run nodes set-commission 700 --account TEST::4         # prints when it applies
     ape run nodes status 0xOperator [--of 0xDelegator]
 """
 
 from __future__ import annotations
 
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -24,16 +26,18 @@ from ape import accounts
 from ape.cli import ConnectedProviderCommand, account_option
 from rich.console import Console
 
+from clubchat.amounts import AmountError, format_club, parse_club
 from clubchat.chain.ape_sender import ApeSender
-from clubchat.chain.manifest import DEPLOYMENTS_DIR, ManifestError, load_manifest, manifest_name
-from clubchat.chain.tx import TransactionFailed
+from clubchat.chain.script_options import deployments_option, network_manifest
+from clubchat.cli_errors import one_sentence
+from clubchat.cli_params import check_endpoint, parse_key
+from clubchat.node import operator as op
 from clubchat.registry import (
     NOTIFY,
     RELAY,
     TURN,
     NodeRegistryClient,
     Registration,
-    RegistryError,
     parse_kinds,
     status_table,
 )
@@ -41,26 +45,16 @@ from clubchat.registry import (
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 
-deployments_option = click.option(
-    "--deployments",
-    envvar="CLUBCHAT_DEPLOYMENTS_DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEPLOYMENTS_DIR,
-    show_default=True,
-    help="Directory of the deployment manifests.",
-)
-
-
 def _wei(amount: str) -> int:
-    return int(Decimal(amount) * 10**18)
+    try:
+        return parse_club(amount, allow_zero=False)
+    except AmountError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _client(provider, account, deployments: Path, needs_account: bool = True) -> NodeRegistryClient:
     network = provider.network
-    try:
-        manifest = load_manifest(manifest_name(network.ecosystem.name, network.name), directory=deployments)
-    except ManifestError as exc:
-        raise click.ClickException(str(exc)) from None
+    manifest = network_manifest(provider, deployments)
     if account is None and network.is_dev and needs_account:
         account = accounts.test_accounts[0]
     if account is None and needs_account:
@@ -70,10 +64,16 @@ def _client(provider, account, deployments: Path, needs_account: bool = True) ->
 
 
 def _run(fn, *args):
+    """Call `fn`; an error a user can cause (a revert, a refused amount, …) ends the command in a sentence."""
     try:
         return fn(*args)
-    except (RegistryError, TransactionFailed) as exc:
-        raise click.ClickException(str(exc)) from None
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        sentence = one_sentence(exc)
+        if sentence is None:
+            raise
+        raise click.ClickException(sentence) from None
 
 
 @click.group(short_help=__doc__.splitlines()[0])
@@ -85,14 +85,25 @@ def cli():
 @account_option(prompt=False)
 @deployments_option
 @click.option("--kinds", required=True, help="Comma-separated: relay, turn, notify.")
-@click.option("--node-key", required=True, help="Hot key that sends heartbeats (not the operator).")
-@click.option("--relay", "relay_uri", default="", help="wss:// endpoint (RELAY).")
-@click.option("--turn", "turn_uri", default="", help="turn: or turns: endpoint (TURN).")
-@click.option("--credential-endpoint", default="", help="https:// TURN credential service (TURN).")
-@click.option("--notify", "notify_uri", default="", help="https:// endpoint (NOTIFY).")
+@click.option(
+    "--node-key", default=None, help="The node's hot key (hex private key), as `club node run` takes it."
+)
+@click.option("--node-key-address", default=None, help="Or only the node key's address.")
+@click.option("--relay-uri", "--relay", "relay_uri", default="", help="wss:// endpoint (RELAY).")
+@click.option("--turn-uri", "--turn", "turn_uri", default="", help="turn: or turns: endpoint (TURN).")
+@click.option(
+    "--credential-uri",
+    "--credential-endpoint",
+    "credential_endpoint",
+    default="",
+    help="https:// TURN credentials.",
+)
+@click.option("--notify-uri", "--notify", "notify_uri", default="", help="https:// endpoint (NOTIFY).")
 @click.option("--region", default="", help="Region code, e.g. eu-west.")
 @click.option("--metadata-uri", default="", help="Operator metadata (name, contact, terms).")
-@click.option("--commission", default=500, show_default=True, help="Commission in bps (100 = 1 %).")
+@click.option(
+    "--commission-bps", "--commission", "commission", default=500, show_default=True, help="bps (100 = 1 %)."
+)
 @click.option("--stake", "stake_club", required=True, help="Self-stake in CLUB.")
 def register(
     provider,
@@ -100,6 +111,7 @@ def register(
     deployments,
     kinds,
     node_key,
+    node_key_address,
     relay_uri,
     turn_uri,
     credential_endpoint,
@@ -110,8 +122,17 @@ def register(
     stake_club,
 ):
     """Register the account as a node operator and bond its self-stake."""
-    client = _client(provider, account, deployments)
+    if bool(node_key) == bool(node_key_address):
+        raise click.UsageError("give the node key: --node-key 0x<private key> (or --node-key-address 0x…)")
+    node_key = parse_key(node_key).address if node_key else node_key_address
     mask = _run(parse_kinds, kinds)
+    for name, uri in (("relay", relay_uri), ("turn", turn_uri), ("notify", notify_uri)):
+        if uri:
+            check_endpoint(name, uri)
+    if credential_endpoint:
+        check_endpoint("credential", credential_endpoint)
+    stake_wei = _wei(stake_club)
+    client = _client(provider, account, deployments)
     spec = Registration(
         kinds=mask,
         node_key=node_key,
@@ -121,8 +142,8 @@ def register(
         metadata_uri=metadata_uri,
         commission_bps=commission,
     )
-    tx = _run(client.register, spec, _wei(stake_club))
-    click.echo(f"registered {client.sender.address} as kinds {kinds} with {stake_club} CLUB (tx {tx})")
+    tx = _run(client.register, spec, stake_wei)
+    click.echo(f"registered {client.sender.address} as kinds {kinds} with {format_club(stake_wei)} (tx {tx})")
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -132,8 +153,9 @@ def register(
 def stake(provider, account, deployments, amount):
     """Add AMOUNT CLUB of self-stake to your own node."""
     client = _client(provider, account, deployments)
-    tx = _run(client.stake, _wei(amount))
-    click.echo(f"staked {amount} CLUB (tx {tx})")
+    wei = _wei(amount)
+    tx = _run(client.stake, wei)
+    click.echo(f"staked {format_club(wei)} (tx {tx})")
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -144,44 +166,93 @@ def stake(provider, account, deployments, amount):
 def delegate(provider, account, deployments, node, amount):
     """Delegate AMOUNT CLUB to NODE's pool."""
     client = _client(provider, account, deployments)
-    tx = _run(client.delegate, node, _wei(amount))
-    click.echo(f"delegated {amount} CLUB to {node} (tx {tx})")
+    wei = _wei(amount)
+    tx = _run(client.delegate, node, wei)
+    click.echo(f"delegated {format_club(wei)} to {node} (tx {tx})")
 
 
 @cli.command(cls=ConnectedProviderCommand)
 @account_option(prompt=False)
 @deployments_option
 @click.argument("node")
-@click.option("--shares", type=int, default=None, help="Shares to unbond (default: all).")
-def unbond(provider, account, deployments, node, shares):
-    """Start unbonding your shares of NODE's pool."""
+@click.option("--amount", default=None, help="CLUB to unbond (default: everything).")
+@click.option("--shares", type=int, default=None, help="Or a number of pool shares.")
+def unbond(provider, account, deployments, node, amount, shares):
+    """Start unbonding from NODE's pool: --amount CLUB, --shares N, or everything."""
+    wei = _wei(amount) if amount is not None else None
     client = _client(provider, account, deployments)
-    tx = _run(client.unbond, node, shares)
-    click.echo(
-        f"unbonding started (tx {tx}); see `ape run nodes status {node} --of <you>` for the release time"
-    )
+    click.echo(_run(op.unbond, client, node, wei, shares).line())
 
 
 @cli.command(cls=ConnectedProviderCommand)
 @account_option(prompt=False)
 @deployments_option
 @click.argument("entry_id", type=int)
-def withdraw(provider, account, deployments, entry_id):
-    """Withdraw unbonding entry ENTRY_ID once released."""
-    client = _client(provider, account, deployments)
-    tx = _run(client.withdraw, entry_id)
-    click.echo(f"withdrew entry {entry_id} (tx {tx})")
+def rebond(provider, account, deployments, entry_id):
+    """Put unbonding entry ENTRY_ID back into its pool."""
+    click.echo(_run(op.rebond, _client(provider, account, deployments), entry_id).line())
 
 
 @cli.command(cls=ConnectedProviderCommand)
 @account_option(prompt=False)
 @deployments_option
-@click.argument("node")
-def claim(provider, account, deployments, node):
-    """Claim your rewards from NODE (and the commission if you are its operator)."""
+@click.argument("entry_id", type=int, required=False)
+@click.option("--all", "all_", is_flag=True, help="Every released entry.")
+def withdraw(provider, account, deployments, entry_id, all_):
+    """Withdraw released unbonding entry ENTRY_ID, or --all of them."""
+    if all_ == (entry_id is not None):
+        raise click.UsageError("give an ENTRY_ID or --all")
     client = _client(provider, account, deployments)
-    tx = _run(client.claim, node)
-    click.echo(f"claimed from {node} (tx {tx})")
+    if all_:
+        click.echo(_run(op.withdraw_all, client).line())
+    else:
+        click.echo(f"withdrew entry {entry_id} (tx {_run(client.withdraw, entry_id)})")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@deployments_option
+@click.argument("node", required=False)
+def claim(provider, account, deployments, node):
+    """Claim your rewards from NODE (default: your own node, commission included); prints what was paid."""
+    client = _client(provider, account, deployments)
+    click.echo(_run(op.claim, client, node or client.sender.address).line())
+
+
+@cli.command("set-commission", cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@deployments_option
+@click.argument("bps", type=click.IntRange(0, 10_000))
+def set_commission(provider, account, deployments, bps):
+    """Schedule a commission change to BPS basis points; prints when it applies."""
+    click.echo(_run(op.set_commission, _client(provider, account, deployments), bps).line())
+
+
+@cli.command("set-endpoint", cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@deployments_option
+@click.argument("kind", type=click.Choice(sorted(op.ENDPOINT_KINDS)))
+@click.argument("uri")
+def set_endpoint(provider, account, deployments, kind, uri):
+    """Replace the KIND endpoint (relay, turn, notify, credential) with URI."""
+    check_endpoint(kind, uri)
+    click.echo(_run(op.set_endpoint, _client(provider, account, deployments), kind, uri).line())
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@deployments_option
+def unjail(provider, account, deployments):
+    """Release your node once its jail time is over."""
+    click.echo(_run(op.unjail, _client(provider, account, deployments)).line())
+
+
+@cli.command("exit", cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@deployments_option
+def exit_(provider, account, deployments):
+    """Leave: unbond all of your own stake (then `withdraw --all` once released)."""
+    click.echo(_run(op.exit_node, _client(provider, account, deployments)).line())
 
 
 @cli.command(cls=ConnectedProviderCommand)

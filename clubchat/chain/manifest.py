@@ -22,7 +22,8 @@ from web3.contract import Contract
 
 from clubchat.params import REPO_ROOT
 
-DEPLOYMENTS_DIR = REPO_ROOT / "deployments"
+# CLUBCHAT_DEPLOYMENTS_DIR moves every manifest (`ape run deploy --out-dir` reads it too; tests use it).
+DEPLOYMENTS_DIR = Path(os.environ.get("CLUBCHAT_DEPLOYMENTS_DIR") or REPO_ROOT / "deployments")
 FORMAT_VERSION = 1
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")

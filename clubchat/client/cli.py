@@ -29,7 +29,7 @@ from eth_utils import is_address, to_checksum_address
 from requests import RequestException
 from web3.exceptions import Web3Exception
 
-from clubchat.chain.cli import open_deployment
+from clubchat.chain.cli import chain_options_as, open_deployment
 from clubchat.chain.manifest import load_manifest
 from clubchat.chain.rpc import connect
 from clubchat.cli_errors import debug_enabled, one_line_errors
@@ -59,10 +59,7 @@ def _fail(prefix: str, exc: BaseException) -> click.ClickException:
 
 
 def _common(fn: Any) -> Any:
-    fn = click.option("--rpc", default="http://127.0.0.1:8545", show_default=True, help="JSON-RPC URL.")(fn)
-    fn = click.option(
-        "--manifest", default="local", show_default=True, help="Network name or manifest path."
-    )(fn)
+    fn = chain_options_as("rpc", "manifest")(fn)
     fn = click.option(
         "--key", envvar="CLUB_KEY", required=True, help="Wallet private key (hex); or CLUB_KEY."
     )(fn)

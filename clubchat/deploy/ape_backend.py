@@ -22,7 +22,7 @@ from ape.contracts import ContractContainer
 from clubchat.chain.manifest import DEPLOYMENTS_DIR, ContractRecord, Manifest, load_manifest, manifest_name
 from clubchat.deploy.backend import contract_path
 from clubchat.deploy.choices import DeployError
-from clubchat.deploy.manifest import build_manifest, stale_reason
+from clubchat.deploy.manifest import build_manifest, parameter_differences, stale_reason
 from clubchat.deploy.plan import Deployment, deploy_protocol
 from clubchat.params import REPO_ROOT, Parameters
 
@@ -223,6 +223,13 @@ def deploy_network(provider: ProviderAPI, request: DeployRequest, log: Log = pri
         # A dev chain is throwaway: a manifest that no longer matches it is replaced whole.
         log(f"stale   {_shown(path)}: {reason}; starting over")
         backend.previous = previous = None
+    if previous is not None and (differ := parameter_differences(previous.parameters, request.params.raw)):
+        # The chain keeps what was deployed; a manifest naming other values would lie about it.
+        raise DeployError(
+            f"{_shown(path)} was deployed with other parameters ({'; '.join(differ[:8])}"
+            f"{'; …' if len(differ) > 8 else ''}); the contracts on chain keep theirs: change them by "
+            "governance, or deploy afresh (a new local chain, or move the manifest away)"
+        )
     # A re-run keeps the original genesis time when the original token is still there.
     genesis_time = previous.genesis_time if previous and backend.existing("ClubToken") is not None else 0
     dep = deploy_protocol(

@@ -7,6 +7,7 @@ manifests without ape); this module only assembles one from a deployment.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from eth_utils import to_checksum_address
 
@@ -67,3 +68,30 @@ def stale_reason(
     if changed:
         reasons.append(f"{', '.join(changed)} changed since deployed")
     return "; ".join(reasons) or None
+
+
+def _flatten(node: Any, path: str = "") -> dict[str, Any]:
+    """`{"registry.heartbeat_seconds": 3600, "genesis.vesting.team.cliff_days": 180, ...}`."""
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            out.update(_flatten(value, f"{path}.{key}" if path else str(key)))
+        return out
+    if isinstance(node, list):
+        out = {}
+        for i, item in enumerate(node):
+            label = item.get("name", i) if isinstance(item, dict) else i
+            out.update(_flatten(item, f"{path}.{label}"))
+        return out
+    return {path: node}
+
+
+def parameter_differences(deployed: Mapping[str, Any], requested: Mapping[str, Any]) -> list[str]:
+    """`key: deployed -> requested` for every parameter that differs (empty when they agree)."""
+    old, new = _flatten(dict(deployed)), _flatten(dict(requested))
+    missing = object()
+    return [
+        f"{key}: {old.get(key, 'absent')} -> {new.get(key, 'absent')}"
+        for key in sorted(old.keys() | new.keys())
+        if old.get(key, missing) != new.get(key, missing)
+    ]

@@ -7,6 +7,7 @@ import sys
 import click
 from rich.console import Console
 
+from clubchat.amounts import with_club
 from clubchat.chain import ManifestError, connect, load_manifest
 from clubchat.chain.rpc import ChainConnectionError
 from clubchat.chain.tx import TransactionFailed
@@ -61,5 +62,5 @@ def simulate(rpc_url: str, network: str, words: tuple[str, ...]) -> None:
     for step, detail in report.steps:
         click.echo(f"{step:10} {detail}")
     for label, before, after in report.changes:
-        click.echo(f"{label}: {before} -> {after}")
+        click.echo(f"{label}: {with_club(before)} -> {with_club(after)}")
     click.echo(f"final state: {report.final_state} (chain reverted)")

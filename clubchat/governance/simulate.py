@@ -39,6 +39,7 @@ from clubchat.governance.proposals import (
     travel,
     vote,
 )
+from clubchat.timefmt import when
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def run_simulation(
     travel(w3, deadline - int(w3.eth.get_block("latest")["timestamp"]) + 1)
     keeper = _impersonate(w3, holders[0][0])
     eta = queue(w3, manifest, keeper, spec.id)
-    report.steps.append(("queue", f"eta {eta}"))
+    report.steps.append(("queue", f"eta {when(eta, int(w3.eth.get_block('latest')['timestamp']))}"))
     travel(w3, eta - int(w3.eth.get_block("latest")["timestamp"]))
     value = sum(spec.values)
     execute(w3, manifest, keeper, spec.id, value=value)

@@ -12,12 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
-from clubchat.chain.cli import open_deployment
+from clubchat.amounts import format_club, format_eth
+from clubchat.chain.cli import chain_options, chain_options_as, key_options, open_deployment, resolve_key
 from clubchat.chain.tx import LocalSender
+from clubchat.cli_errors import one_line_errors
+from clubchat.cli_params import Address, ClubAmount, PrivateKey, check_endpoint, parse_key, read_key_file
 from clubchat.node.eip1271 import Eip1271Verifier
 from clubchat.node.mailbox import MailboxLimits
+from clubchat.node.operator_cli import attach_operator_commands
 from clubchat.node.relay import RelayConfig
 from clubchat.node.runner import KINDS, Node, NodeConfig, turn_secret
 from clubchat.node.turn import TurnConfig
@@ -48,12 +52,47 @@ def _kinds(value: str) -> frozenset[str]:
     return kinds
 
 
-def _chain_options(fn: Any) -> Any:
-    fn = click.option("--rpc", default=None, help="JSON-RPC URL; without it the node runs off-chain.")(fn)
+_chain_options = chain_options_as(
+    "rpc", "manifest", None, "JSON-RPC URL (or CLUB_RPC_URL); without it the node runs off-chain."
+)
+
+
+# Gas of one heartbeat, rounded up (bench/results/registry_gas.md measures ~45-60k).
+HEARTBEAT_GAS = 80_000
+REGISTRATION_HINT = (
+    "; change the registration with `club node set-endpoint KIND URI` / `club node set-node-key`, "
+    "or serve what is registered (--public-uri for the relay, --public-turn-uri for TURN)"
+)
+
+
+def _operator_run_options(fn: Any) -> Any:
+    """Options of `club node run` for operators on a public host (kept apart from the others)."""
     fn = click.option(
-        "--manifest", default="local", show_default=True, help="Deployment manifest: network name or path."
+        "--node-key-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="File whose first line is the node key (instead of --node-key).",
+    )(fn)
+    fn = click.option(
+        "--public-turn-uri",
+        default=None,
+        help="TURN URI as registered (e.g. turn:turn.example:3478?transport=udp) when coturn binds "
+        "another address locally (--host/--turn-port).",
     )(fn)
     return fn
+
+
+def _node_key(node_key: str | None, node_key_file: Path | None) -> LocalAccount:
+    if node_key and node_key_file:
+        raise click.UsageError("give --node-key or --node-key-file, not both")
+    if node_key_file is not None:
+        return read_key_file(node_key_file)
+    if not node_key:
+        raise click.UsageError("--rpc-url needs --node-key (or --node-key-file, or CLUB_NODE_KEY)")
+    try:
+        return parse_key(node_key)
+    except click.BadParameter as exc:
+        raise click.BadParameter(exc.message, param_hint="--node-key") from None
 
 
 @node.command("run")
@@ -98,7 +137,9 @@ def _chain_options(fn: Any) -> Any:
     "--turn-secret", "secret", envvar="CLUB_TURN_SECRET", default=None, help="Static TURN REST secret."
 )
 @click.option(
-    "--allow-loopback-peers", is_flag=True, help="Let coturn relay to 127.0.0.1 peers (tests only)."
+    "--allow-loopback-peers",
+    is_flag=True,
+    help="Let coturn relay to loopback peers (automatic on a loopback host; refused elsewhere).",
 )
 @_chain_options
 @click.option("--operator", default=None, help="Operator address this node serves (with --rpc).")
@@ -132,6 +173,8 @@ def _chain_options(fn: Any) -> Any:
     help="Unsent envelope bytes of all connections together, MiB.",
 )
 @click.option("-v", "--verbose", is_flag=True)
+@_operator_run_options
+@one_line_errors
 def run(
     kinds: str,
     data_dir: Path,
@@ -159,6 +202,8 @@ def run(
     per_ip_exempt: tuple[str, ...],
     buffer_budget_mib: int,
     verbose: bool,
+    public_turn_uri: str | None,
+    node_key_file: Path | None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; prints one JSON `ready` line with the endpoints.
 
@@ -170,11 +215,22 @@ def run(
     kind_set = _kinds(kinds)
     data_dir = data_dir.resolve()
     chain: ChainLink | None = None
+    if public_turn_uri:
+        try:
+            check_endpoint("turn", public_turn_uri)
+        except click.BadParameter as exc:
+            raise click.BadParameter(exc.message, param_hint="--public-turn-uri") from None
     if rpc:
-        if not operator or not node_key:
-            raise click.UsageError("--rpc needs --operator and --node-key (or CLUB_NODE_KEY)")
-        chain = ChainLink.open(rpc, manifest, operator, node_key, confirmations)
+        hot_key = _node_key(node_key, node_key_file)
+        if not operator:
+            raise click.UsageError("--rpc-url needs --operator (the registered operator's address)")
+        operator = Address().convert(operator, None, None)
+        chain = ChainLink.open(rpc, manifest, operator, hot_key, confirmations)
+        chain.public_turn_uri = public_turn_uri
         chain_id = chain_id or chain.chain_id
+        warning = chain.gas_warning()
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
     try:  # out-of-range limits are a usage error, not a traceback
         limits = MailboxLimits(
             total_bytes=mailbox_max_mb * 2**20,
@@ -196,22 +252,25 @@ def run(
             )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    config = NodeConfig(
-        data_dir=data_dir,
-        kinds=kind_set,
-        relay=RelayConfig(
-            host=host,
-            port=port,
-            public_uri=public_uri,
-            chain_id=chain_id or 31337,
-            max_connections=max_connections,
-            max_pre_auth_per_ip=max_pre_auth_per_ip,
-            per_ip_exempt=per_ip_exempt,
-            max_buffered_total=buffer_budget_mib * 2**20,
-        ),
-        turn=turn,
-        mailbox=limits,
-    )
+    try:  # e.g. loopback TURN peers asked for on a public host
+        config = NodeConfig(
+            data_dir=data_dir,
+            kinds=kind_set,
+            relay=RelayConfig(
+                host=host,
+                port=port,
+                public_uri=public_uri,
+                chain_id=chain_id or 31337,
+                max_connections=max_connections,
+                max_pre_auth_per_ip=max_pre_auth_per_ip,
+                per_ip_exempt=per_ip_exempt,
+                max_buffered_total=buffer_budget_mib * 2**20,
+            ),
+            turn=turn,
+            mailbox=limits,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     verifier = Eip1271Verifier(chain.w3) if chain is not None else None  # contract-wallet sign-ins
     try:
         asyncio.run(_serve(Node(config, verifier=verifier), chain))
@@ -229,10 +288,27 @@ class ChainLink:
         self.cache = RegistryCache(w3, registry, from_block, depth)
         self.beats = HeartbeatStatus()
 
+    public_turn_uri: str | None = None  # the TURN URI as registered, when coturn binds another address
+
     @classmethod
-    def open(cls, rpc: str, manifest: str, operator: str, node_key: str, depth: int) -> ChainLink:
+    def open(cls, rpc: str, manifest: str, operator: str, node_key: LocalAccount, depth: int) -> ChainLink:
         w3, m = open_deployment(rpc, manifest)
-        return cls(w3, m.contract(w3, "NodeRegistry"), operator, Account.from_key(node_key), m.block, depth)
+        return cls(w3, m.contract(w3, "NodeRegistry"), operator, node_key, m.block, depth)
+
+    def gas_warning(self) -> str | None:
+        """A sentence naming the node key and the ETH to send when it cannot pay for a day of heartbeats."""
+        balance = int(self.w3.eth.get_balance(self.key.address))
+        period = max(1, int(self.registry.functions.heartbeat_seconds().call()))
+        beats_a_day = 3 * 86_400 // period + 1  # a heartbeat every third of the period
+        fee = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0)) * 2 + 10**9
+        need = beats_a_day * HEARTBEAT_GAS * fee
+        if balance >= need:
+            return None
+        return (
+            f"node key {self.key.address} holds {format_eth(balance)}, less than a day of heartbeats "
+            f"(about {format_eth(need)}); send it ETH (on a local chain: "
+            f"`club chain fund {self.key.address} --eth 1`)"
+        )
 
     def registration(self, node: Node) -> Registration:
         assert node.relay is not None
@@ -247,7 +323,7 @@ class ChainLink:
         cred = ""
         if "turn" in kinds:
             assert node.coturn is not None
-            endpoints[TURN] = node.coturn.config.uri
+            endpoints[TURN] = self.public_turn_uri or node.coturn.config.uri
             cred = node.relay.credential_uri
         return Registration(bits, endpoints, self.key.address, cred)
 
@@ -279,7 +355,7 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
                 None, check_registration, chain.registry, chain.operator, reg
             )
             if problems:
-                raise click.ClickException("; ".join(problems) + " (re-register with `club node register`)")
+                raise click.ClickException("; ".join(problems) + REGISTRATION_HINT)
             tasks.append(
                 asyncio.create_task(heartbeat_loop(chain.w3, chain.registry, chain.key, chain.beats))
             )
@@ -308,36 +384,61 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
 
 
 @node.command("register")
-@_chain_options
+@chain_options
+@key_options(envvar="CLUB_OPERATOR_KEY", who="the operator (pays the stake)", aliases=("--operator-key",))
 @click.option(
-    "--operator-key", envvar="CLUB_OPERATOR_KEY", required=True, help="Operator's private key (hex)."
+    "--node-key",
+    "node_key",
+    envvar="CLUB_NODE_KEY",
+    type=PrivateKey(),
+    default=None,
+    help="The node's hot key (hex private key, as `club node run` takes it); or CLUB_NODE_KEY.",
 )
-@click.option("--node-key-address", required=True, help="Address of the node's hot key (heartbeats).")
+@click.option("--node-key-address", type=Address(), default=None, help="Or only the node key's address.")
 @click.option("--kinds", default="relay", show_default=True, help="Comma-separated: relay,turn,notify.")
-@click.option("--relay-uri", default=None, help="wss:// (ws://127.0.0.1:... on loopback)")
-@click.option("--turn-uri", default=None, help="turn:host:port?transport=udp")
-@click.option("--credential-uri", default=None, help="http(s)://host:port/turn-credentials")
-@click.option("--notify-uri", default=None, help="https:// (http://127.0.0.1:... on loopback)")
-@click.option("--stake", type=float, required=True, help="Self-stake in CLUB.")
-@click.option("--commission-bps", default=500, show_default=True)
+@click.option(
+    "--relay-uri", "--relay", "relay_uri", default=None, help="wss:// (ws://127.0.0.1:… on loopback)"
+)
+@click.option("--turn-uri", "--turn", "turn_uri", default=None, help="turn:host:port?transport=udp")
+@click.option(
+    "--credential-uri",
+    "--credential-endpoint",
+    "credential_uri",
+    default=None,
+    help="https://host:port/turn-credentials (http://127.0.0.1:… on loopback)",
+)
+@click.option(
+    "--notify-uri", "--notify", "notify_uri", default=None, help="https:// (http://127.0.0.1:… on loopback)"
+)
+@click.option(
+    "--stake", "stake_wei", type=ClubAmount(), required=True, help="Self-stake in CLUB, e.g. 20000."
+)
+@click.option("--commission-bps", "--commission", "commission_bps", default=500, show_default=True)
 @click.option("--region", default="local", show_default=True)
+@click.option("--metadata-uri", default="", help="Operator metadata (name, contact, terms).")
+@one_line_errors
 def register(
-    rpc: str | None,
-    manifest: str,
-    operator_key: str,
-    node_key_address: str,
+    rpc_url: str,
+    network: str,
+    key: LocalAccount | None,
+    key_file: Path | None,
+    node_key: LocalAccount | None,
+    node_key_address: str | None,
     kinds: str,
     relay_uri: str | None,
     turn_uri: str | None,
     credential_uri: str | None,
     notify_uri: str | None,
-    stake: float,
+    stake_wei: int,
     commission_bps: int,
     region: str,
+    metadata_uri: str,
 ) -> None:
-    """Approve the stake and register this operator's node in NodeRegistry."""
-    if not rpc:
-        raise click.UsageError("--rpc is required")
+    """Approve the stake and register this operator's node in NodeRegistry (endpoints checked first)."""
+    operator = resolve_key(key, key_file)
+    if (node_key is None) == (node_key_address is None):
+        raise click.UsageError("give the node key: --node-key 0x<private key> (or --node-key-address 0x…)")
+    key_address = node_key.address if node_key is not None else str(node_key_address)
     kind_set = _kinds(kinds)
     given = {"relay": relay_uri, "turn": turn_uri, "notify": notify_uri}
     missing = [k for k in kind_set if not given[k]] + (
@@ -345,18 +446,39 @@ def register(
     )
     if missing:
         raise click.UsageError(f"give --{'-uri, --'.join(missing)}-uri for the declared kinds")
-    w3, m = open_deployment(rpc, manifest)
+    for k in kind_set:
+        check_endpoint(k, str(given[k]))
+    if "turn" in kind_set:
+        check_endpoint("credential", str(credential_uri))
+    w3, m = open_deployment(rpc_url, network)
     reg = Registration(
         kinds=sum(KIND_NAMES[k] for k in kind_set),
         endpoints={KIND_NAMES[k]: str(given[k]) for k in kind_set},
-        node_key=node_key_address,
+        node_key=key_address,
         credential_endpoint=credential_uri or "",
         region=region,
+        metadata_uri=metadata_uri,
         commission_bps=commission_bps,
     )
-    operator = Account.from_key(operator_key)
-    try:
-        NodeRegistryClient(w3, m, LocalSender(w3, operator)).register(reg, int(stake * 10**18))
-    except Exception as exc:  # a revert says why (stake, endpoint scheme, key in use, ...)
-        raise click.ClickException(f"registration failed: {exc}") from None
-    click.echo(json.dumps({"event": "registered", "operator": operator.address, "kinds": sorted(kind_set)}))
+    client = NodeRegistryClient(w3, m, LocalSender(w3, operator))
+    if int(client.registry.functions.nodes(operator.address).call()[0]) != 0:
+        raise click.ClickException(
+            f"{operator.address} is already registered; change it with `club node set-endpoint`, "
+            "`set-node-key`, `set-metadata`, `set-commission` or `stake` (see `club node status`)"
+        )
+    tx = client.register(reg, stake_wei)
+    click.echo(
+        json.dumps(
+            {
+                "event": "registered",
+                "operator": operator.address,
+                "node_key": key_address,
+                "kinds": sorted(kind_set),
+                "stake": format_club(stake_wei),
+                "tx": tx,
+            }
+        )
+    )
+
+
+attach_operator_commands(node)

@@ -125,7 +125,7 @@ def test_register_run_listen_call(tmp_path: Path) -> None:
                 ],
                 env={"CLUB_OPERATOR_KEY": "0x" + "99" * 32},
             )
-            assert bad.exit_code != 0 and "registration failed" in bad.output
+            assert bad.exit_code != 0 and "a relay endpoint must be wss://" in bad.output
 
             def start(i: int) -> NodeProcess:
                 data_dir, args, operator, key = plans[i]

@@ -55,6 +55,7 @@ def test_full_lifecycle(chain: tuple[Anvil, Web3, Path]) -> None:
         "Lower the keeper tip to 5 CLUB",
     )
     assert "proposed: Emission.set_tip(5000000000000000000)" in text
+    assert "voting from 20" in text and "UTC (in 1 day; unix " in text
     pid_hex = next(line.split()[-1] for line in text.splitlines() if line.startswith("proposal id:"))
     pid = int(pid_hex, 16)
     assert gov.functions.state(pid).call() == 0  # Pending
@@ -63,6 +64,15 @@ def test_full_lifecycle(chain: tuple[Anvil, Web3, Path]) -> None:
     assert record.spec.restricted_to == record.proposer
     assert record.spec.description.startswith("Lower the keeper tip to 5 CLUB\n\n#proposer=0x")
     assert f"only {record.proposer} can create this proposal" in text
+
+    # A second live proposal and an unknown id end in one sentence with the governor's reason (issue 12).
+    second = ape_gov(
+        chain, "propose", "--account", "TEST::1", "call", "Emission", "set_tip", "6CLUB", ok=False
+    )
+    assert "governor: proposer has a live proposal" in second and "Traceback" not in second
+    unknown = ape_gov(chain, "vote", "0x1234", "for", "--account", "TEST::1", ok=False)
+    assert "Error: the chain refused the call: governor: unknown proposal" in unknown
+    assert "Traceback" not in unknown
 
     # Too early to vote: a clear one-sentence error, nothing sent.
     early = ape_gov(chain, "vote", pid_hex, "for", "--account", "TEST::1", ok=False)
@@ -76,12 +86,17 @@ def test_full_lifecycle(chain: tuple[Anvil, Web3, Path]) -> None:
     against, for_, abstain = gov.functions.proposalVotes(pid).call()
     assert (against, for_, abstain) == (120_000_000 * WAD, 150_000_000 * WAD, 130_000_000 * WAD)
     assert "has already voted" in ape_gov(chain, "vote", pid_hex, "for", "--account", "TEST::1", ok=False)
+    # An account without votes at the snapshot is accepted by the governor but warned.
+    powerless = ape_gov(chain, "vote", pid_hex, "for", "--account", "TEST::6")
+    assert "voted for with 0 votes" in powerless
+    assert "had no voting power at the proposal's snapshot, so this vote counts 0" in powerless
     assert "only a Succeeded proposal can be queued; voting ends in" in ape_gov(
         chain, "queue", pid_hex, ok=False
     )
 
     travel(w3, gov.functions.proposalDeadline(pid).call() - w3.eth.get_block("latest")["timestamp"] + 1)
-    assert "queued; executable from timestamp" in ape_gov(chain, "queue", pid_hex, "--account", "TEST::4")
+    queued = ape_gov(chain, "queue", pid_hex, "--account", "TEST::4")
+    assert "queued; executable from 20" in queued and " UTC (in 2 days; unix " in queued
     assert "the Timelock delay has not passed" in ape_gov(chain, "execute", pid_hex, ok=False)
     travel(w3, manifest.contract(w3, "Timelock").functions.get_minimum_delay().call())
     executed = ape_gov(chain, "execute", pid_hex, "--account", "TEST::5")
@@ -102,6 +117,6 @@ def test_simulate_leaves_chain_unchanged(chain: tuple[Anvil, Web3, Path]) -> Non
     block_before = w3.eth.block_number
     text = ape_gov(chain, "simulate", "call", "Emission", "set_tip", "7CLUB")
     assert "final state: Executed" in text
-    assert "Emission.tip()" in text and "7000000000000000000" in text
+    assert "Emission.tip()" in text and "7000000000000000000 (7 CLUB)" in text
     assert emission.functions.tip().call() == tip_before
     assert w3.eth.block_number == block_before

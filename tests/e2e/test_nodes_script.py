@@ -1,19 +1,22 @@
 """`ape run nodes ...` against an anvil the test starts: register (a refused endpoint first), then status.
 
-The operator's CLUB comes from the treasury (the Timelock, impersonated on anvil); on a live network
-that transfer would be a governance proposal. A registration the registry refuses ends the command
-with one sentence carrying the contract's reason, not a traceback.
+The operator's CLUB comes from `ape run local fund` (the treasury, impersonated on anvil; refused on a
+live network, where it would be a governance grant). A bad endpoint ends the command in one sentence
+before any transaction; then unbond --amount, withdraw --all after `ape run local advance`, a claim
+with nothing pending (no transaction) and a keeper pass.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 from eth_account import Account
 
-from clubchat.chain import Web3Sender, load_manifest, send_call
-from clubchat.chain.tx import short
+from clubchat.chain import load_manifest
+from clubchat.cli import main
 from clubchat.params import WAD
 from tests.utils.ape_cli import ApeChain, ape_run, deployed_anvil
 
@@ -33,24 +36,65 @@ def test_register_and_status(chain: ApeChain) -> None:
     manifest = load_manifest("local", directory=out)
     registry, token = manifest.contract(w3, "NodeRegistry"), manifest.contract(w3, "ClubToken")
     operator = str(w3.eth.accounts[OPERATOR_INDEX])
-    treasury = manifest.address("Timelock")
-    w3.provider.make_request("anvil_impersonateAccount", [treasury])  # type: ignore[arg-type]
-    w3.provider.make_request("anvil_setBalance", [treasury, hex(WAD)])  # type: ignore[arg-type]
-    send_call(Web3Sender(w3, treasury), token.functions.transfer(operator, 20_000 * WAD))
+    funded = ape_run(chain, "local", "fund", operator, "--club", "20100.5", "--eth", "0.5")
+    assert f"sent 20,100.5 CLUB and 0.5 ETH to {operator}" in funded
+    assert int(token.functions.balanceOf(operator).call()) == 20_100 * WAD + WAD // 2
     key = Account.create().address
-    register = ["register", "--account", f"TEST::{OPERATOR_INDEX}", "--kinds", "relay", "--node-key", key]
+    register = [
+        "register",
+        "--account",
+        f"TEST::{OPERATOR_INDEX}",
+        "--kinds",
+        "relay",
+        "--node-key-address",
+        key,
+    ]
 
+    # a wrong scheme is refused before any transaction (the approve is not paid for)
+    nonce = w3.eth.get_transaction_count(operator)
     refused = ape_run(chain, "nodes", *register, "--relay", "http://r.example", "--stake", "20000", ok=False)
-    reason = f"a transaction to {short(str(registry.address))} would revert: registry: relay must be wss://"
-    assert f"Error: {reason}" in refused
+    assert "a relay endpoint must be wss://" in refused
     assert "Traceback" not in refused
+    assert w3.eth.get_transaction_count(operator) == nonce
     assert int(registry.functions.node_key(operator).call(), 16) == 0
 
-    text = ape_run(chain, "nodes", *register, "--relay", "wss://r.example", "--stake", "20000")
-    assert f"registered {operator} as kinds relay with 20000 CLUB" in text
+    text = ape_run(chain, "nodes", *register, "--relay-uri", "wss://r.example", "--stake", "20000")
+    assert f"registered {operator} as kinds relay with 20,000 CLUB" in text
     assert registry.functions.node_key(operator).call() == key
     assert registry.functions.endpoint(operator, 1).call() == "wss://r.example"
 
     status = ape_run(chain, "nodes", "status", operator)
     assert "wss://r.example" in status
     assert "20,000.0000 CLUB for" in status
+
+    me = ["--account", f"TEST::{OPERATOR_INDEX}"]
+    nothing = ape_run(chain, "nodes", "claim", *me)
+    assert "(0 CLUB pending); no transaction sent" in nothing
+    unbonded = ape_run(chain, "nodes", "unbond", operator, "--amount", "100.5", *me)
+    assert "unbonding 100.5 CLUB" in unbonded and "(in 14 days; unix " in unbonded
+    moved = ape_run(chain, "local", "advance", "--days", "15")
+    assert "moved the clock 15 days forward" in moved
+    assert "withdrew 100.5 CLUB from 1 entry" in ape_run(chain, "nodes", "withdraw", "--all", *me)
+    kept = ape_run(chain, "keeper", "--once", "--account", "TEST::6")
+    assert re.search(r"Emission: settled 2 emission epochs, minted [\d,.]+ CLUB; tip 20 CLUB", kept), kept
+    assert "NodeRegistry: finalised reward epoch 0" in kept
+    # `club keeper run` on the same chain: everything is settled, so it sends nothing and says when next
+    node, _, out = chain
+    keeper_key = "0x" + "d1" * 32
+    args = [
+        "keeper",
+        "run",
+        "--once",
+        "--key",
+        keeper_key,
+        "--rpc-url",
+        node.url,
+        "--network",
+        str(out / "local.json"),
+    ]
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert "nothing due" in again.output
+    assert re.search(
+        r"next emission epoch: 20\S+ \S+ UTC \(in \d+ days?( \d+ hours?)?; unix \d+\)", again.output
+    )

@@ -248,3 +248,20 @@ def test_demo_on_the_deployment_reports_consistent_figures(
         assert row["vested_wei"] + row["locked_wei"] == row["total_wei"]
         assert row["claimable_wei"] == row["vested_wei"]  # nobody has claimed yet
         assert row["votes_delegated_to"] == row["beneficiary"]
+
+
+def test_rerun_with_other_parameters_refuses_and_names_them(
+    anvil: tuple[Anvil, Web3], out_dir: Path, manifest: Manifest, w3: Web3, tmp_path: Path
+) -> None:
+    """The chain keeps the deployed values, so the manifest must not take the other file's (issue 12)."""
+    node, _ = anvil
+    other = yaml.safe_load(DEFAULT_PATH.read_text())
+    other["registry"]["heartbeat_seconds"] = 1800
+    path = tmp_path / "other.yaml"
+    path.write_text(yaml.safe_dump(other))
+    nonce = w3.eth.get_transaction_count(manifest.deployer)
+    with pytest.raises(ApeDeployError) as err:
+        _deploy(node, out_dir, "--parameters", str(path))
+    assert "was deployed with other parameters (registry.heartbeat_seconds: 3600 -> 1800)" in str(err.value)
+    assert w3.eth.get_transaction_count(manifest.deployer) == nonce
+    assert load_manifest("local", directory=out_dir).parameters == manifest.parameters
