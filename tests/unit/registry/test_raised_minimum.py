@@ -61,6 +61,7 @@ def test_rewards_of_a_node_below_a_raised_minimum_stop_at_its_poke(
     _set(registry, governance, 3 * minimum, 2 * registry.EPOCH_SECONDS())
     send_rewards(token, registry, governance, 1_000 * WAD)
     finish_epoch(registry, big_key)
+    boa.env.time_travel(seconds=registry.EPOCH_SECONDS() // 2)  # half the stream
     earned = registry.pending_rewards(relay_node, relay_node)
     assert earned > 0  # it still earned this epoch: nobody touched it
     registry.poke(relay_node)
