@@ -34,30 +34,56 @@
 
         Rewards. New CLUB (Emission mints the node share straight to this
         contract; any other transfer counts too) is whatever the registry's
-        token balance holds above what it owes (`principal` + `reward_reserve`).
-        `finalize_epoch` (permissionless, tipped) spreads it over the total
-        weight through a cumulative reward-per-weight accumulator
-        (`acc_at[epochs finalised]`, wei per whole CLUB of weight, 1e9-scaled). A node checkpoint credits
-        weight * (accumulator delta), splits it into the operator's commission
-        and the pool, and adds the pool part to a per-share accumulator; an
-        account settles shares * (per-share delta). Everything is O(1)
-        whatever the number of epochs since the last touch.
+        token balance holds above what it owes (`principal`, `reward_reserve`
+        and what the running stream has still to pay). A cumulative
+        reward-per-weight accumulator (wei per whole CLUB of weight,
+        1e9-scaled) grows with the stream; a node checkpoint credits weight *
+        (accumulator delta), splits it into the operator's commission and the
+        pool, and adds the pool part to a per-share accumulator; an account
+        settles shares * (per-share delta). Everything is O(1) whatever the
+        number of epochs or updates since the last touch.
 
-        Liveness and rewards. A node earns the rewards of epoch e only if its
-        heartbeat still covered the end of epoch e: at a checkpoint, the
-        accumulator is read at the last epoch whose end is <= the node's
-        `live_until` (its last heartbeat + the heartbeat period then in force); the rest of its share is forfeited and returns to
-        the undistributed balance (it is paid out at the next finalisation).
-        A heartbeat (or unjail) after the end of an epoch the node was not
-        live at, before that epoch is finalised, would otherwise hide the gap
-        (the node's weight counts at the finalisation): it records the gap
-        in `late_epochs` and the next checkpoint forfeits those epochs too.
+        Rewards timing (issue 11, finding 7). Rewards are time-weighted:
+        `finalize_epoch` (permissionless, tipped) does not pay the new CLUB
+        to the weight present at that moment (stake bonded one block before
+        used to earn as much as stake held all week) but streams it, plus
+        what the running stream had left, at a constant rate over the next
+        EPOCH_SECONDS. The accumulator is brought up to now (rate * seconds /
+        total weight) before every checkpoint, and a checkpoint runs before
+        every change of a node's weight or of a pool's shares, so a node earns
+        for the seconds its weight is in the total and a pool's shares for the
+        seconds they exist: stake that arrives just before a finalisation
+        and leaves just after earns nothing of it; stake that leaves early
+        keeps what streamed while it was bonded. Each epoch's CLUB is paid
+        one stream period after it arrived. Gas (bench_registry_gas): the
+        update costs every checkpoint (stake, delegate, unbond, heartbeat,
+        slash, the operator's claim) two more cold reads (stream word, total
+        weight) and one write of the reward word, about +5,000; a
+        delegator's claim settles against the pool accumulator stored by the
+        node's last checkpoint and reads nothing more (what streamed since
+        waits for the next heartbeat); `finalize_epoch` writes the stream
+        word instead of a per-epoch accumulator.
 
-        Reserve rounding. `finalize_epoch` reserves ceil(W * step / 1e9), a
-        checkpoint takes floor(w * delta / 1e9) once over all the epochs it
+        Liveness and rewards. A node earns only while its heartbeat keeps it
+        live: a checkpoint at a time after the node's `live_until` (its last
+        heartbeat + the heartbeat period then in force) forfeits everything
+        accrued to the node since its previous checkpoint, i.e. since its
+        last heartbeat at the latest (the accumulator holds no history, so
+        the part before `live_until` cannot be told apart); the forfeit
+        returns to the undistributed balance and is streamed again by the
+        next finalisation. A node that is down keeps its weight in the total
+        until it is touched or poked, so the others' share is diluted
+        meanwhile and paid back later through the forfeit. A heartbeat after
+        an outage checkpoints first, so a comeback never earns the outage.
+
+        Reserve rounding. Every update of the accumulator reserves
+        ceil(W * step / 1e9) of the streamed amount (step rounds down), a
+        checkpoint takes floor(w * delta / 1e9) once over all the updates it
         spans: ACC_SCALE * reserve >= sum of w * delta over all nodes, so
-        every checkpoint is covered (per-epoch floors against one floor over
-        several epochs used to leave it short, and the node frozen).
+        every checkpoint is covered (one floor over several steps can exceed
+        the sum of per-step floors, which used to leave the reserve short and
+        the node frozen). The rest of what streamed (and all of it while the
+        total weight is 0) is fresh again.
 
         Sampling epochs (issue 11, finding 1). A draw must not be steerable
         by anyone who knows every public input: before, the seed was public
@@ -105,8 +131,9 @@
 
         Commission. Changes are at most `commission_max_change_bps` per change,
         one pending change at a time, effective `commission_delay_seconds`
-        later; rewards of epochs that ended before the effective time keep the
-        old rate even when they are checkpointed later.
+        later: the first checkpoint at or after the effective time applies it
+        (heartbeats checkpoint), and what accrued before that checkpoint keeps
+        the old rate.
 
         Storage. Every hot record is packed into whole words (see STORAGE):
         a node's flags, times, commission schedule, tree slots and weight
