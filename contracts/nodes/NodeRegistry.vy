@@ -500,7 +500,8 @@ event Slashed:
     reporter_amount: uint256
     burned: uint256
 
-# @dev Epoch `epoch` was finalised: `rewards` wei spread over `total_weight` (whole CLUB).
+# @dev Epoch `epoch` was finalised: `rewards` new wei join the stream (with what it had left) over
+#      the next EPOCH_SECONDS; `total_weight` (whole CLUB) is the weight at this moment.
 event EpochFinalised:
     epoch: indexed(uint256)
     caller: indexed(address)
@@ -823,28 +824,24 @@ def claim(node: address) -> uint256:
     """
     @notice Pays the caller's rewards from `node`'s pool (plus the commission when
             the caller is the operator).
-    @dev A delegator's claim settles against the pool accumulator stored by
-         the node's last checkpoint (heartbeats, stake changes, the
-         operator's claims checkpoint it), so it writes only the caller's own
-         word and the reward reserve; what streamed since waits for the next
-         checkpoint. The operator's claim checkpoints the node first.
+    @dev A claim pays what the node's last checkpoint booked (every
+         heartbeat, stake change, unbond, jail or slash checkpoints it; the
+         node software beats every 20 minutes): it settles against the stored
+         pool accumulator, which a later checkpoint only increases, plus the
+         stored commission, so it reads no global word and writes only the
+         caller's own word, the reward reserve and (commission) the
+         operator's commission word. What streamed since waits for the next
+         checkpoint.
     @return uint256 CLUB wei paid.
     """
-    amount: uint256 = 0
+    amount: uint256 = self._settle(node, msg.sender, True, self.accs[node] >> 128)
     if msg.sender == node:
-        m: Meta = empty(Meta)
-        # The commission credited now is paid at once instead of being stored first.
-        m, amount = self._checkpoint_paying(node, self._meta(node), True)
-        amount += self._settle(node, node, True, self.accs[node] >> 128)
+        m: Meta = self._meta(node)
         if m.commission_owed:
             amount += self.commission_accrued[node]
             self.commission_accrued[node] = 0
             m.commission_owed = False
-        self._store_meta(node, m)
-    else:
-        # The pool accumulator as of the node's last checkpoint (every heartbeat
-        # checkpoints): final, a later checkpoint only adds to it.
-        amount = self._settle(node, msg.sender, True, self.accs[node] >> 128)
+            self._store_meta(node, m)
     if amount > 0:
         # The reserve is the top 96 bits of epoch_word; it always covers what it pays.
         self.epoch_word -= amount << 160
@@ -1356,16 +1353,13 @@ def assets_of(node: address, account: address) -> uint256:
 @view
 def pending_rewards(node: address, account: address) -> uint256:
     """
-    @notice What `claim(node)` would pay `account` now (commission included for
-            the operator, whose claim checkpoints the node first; a delegator's
-            claim pays up to the node's last checkpoint).
+    @notice What `claim(node)` would pay `account` now: its rewards up to the
+            node's last checkpoint (commission included for the operator).
     """
-    pool_acc: uint256 = self.accs[node] >> 128
     owed: uint256 = 0
     if account == node:
-        a: Accrual = self._accrual(node, self._meta(node), self.accs[node], self._streamed())
-        pool_acc = a.pool_acc
-        owed = self.commission_accrued[node] + a.commission
+        owed = self.commission_accrued[node]
+    pool_acc: uint256 = self.accs[node] >> 128
     stake: uint256 = self.stakes[node][account]
     if stake & HAS_REWARDS != 0:
         owed += self.rewards[node][account]
@@ -1467,28 +1461,12 @@ def _checkpoint(node: address, m: Meta) -> Meta:
          due commission change (to the returned meta; the caller stores it).
          Must run before any change of the node's weight or bonded shares.
     """
-    new_meta: Meta = empty(Meta)
-    unused: uint256 = 0
-    new_meta, unused = self._checkpoint_paying(node, m, False)
-    return new_meta
-
-
-@internal
-def _checkpoint_paying(node: address, m: Meta, pay_commission: bool) -> (Meta, uint256):
-    """
-    @dev `_checkpoint`; with `pay_commission` the commission credited now is
-         returned for the caller to pay instead of being added to
-         `commission_accrued`.
-    """
     word: uint256 = self._stream()
     accw: uint256 = self.accs[node]
     a: Accrual = self._accrual(node, m, accw, word)
-    commission: uint256 = 0
     if a.acc_now != accw & MASK128:
         self.accs[node] = self._pair(a.acc_now, a.pool_acc)
-        if pay_commission:
-            commission = a.commission
-        elif a.commission > 0:
+        if a.commission > 0:
             self.commission_accrued[node] += a.commission
             m.commission_owed = True
         if a.forfeited > 0:
@@ -1500,7 +1478,7 @@ def _checkpoint_paying(node: address, m: Meta, pay_commission: bool) -> (Meta, u
         m.commission_bps = m.pending_bps
         m.effective_at = 0
         log CommissionChanged(node=node, commission_bps=m.commission_bps)
-    return m, commission
+    return m
 
 
 @internal
