@@ -55,14 +55,15 @@
         seconds they exist: stake that arrives just before a finalisation
         and leaves just after earns nothing of it; stake that leaves early
         keeps what streamed while it was bonded. Each epoch's CLUB is paid
-        one stream period after it arrived. Gas (bench_registry_gas): the
-        update costs every checkpoint (stake, delegate, unbond, heartbeat,
-        slash, the operator's claim) two more cold reads (stream word, total
-        weight) and one write of the reward word, about +5,000; a
-        delegator's claim settles against the pool accumulator stored by the
-        node's last checkpoint and reads nothing more (what streamed since
-        waits for the next heartbeat); `finalize_epoch` writes the stream
-        word instead of a per-epoch accumulator.
+        one stream period after it arrived. Claims pay what the node's last
+        checkpoint booked (the node software beats every 20 minutes; what
+        streamed since waits for the next checkpoint), so they read no
+        global word. Gas (bench/results/registry_gas.md): the update costs
+        every checkpoint (stake, delegate, unbond, heartbeat, slash) two more
+        cold reads (stream word, total weight) and one write of the reward
+        word: stake +4,900, heartbeat +6,900; claims got cheaper (they no
+        longer compute or store the node's accrual); `finalize_epoch` writes
+        the stream word instead of a per-epoch accumulator.
 
         Liveness and rewards. A node earns only while its heartbeat keeps it
         live: a checkpoint at a time after the node's `live_until` (its last
