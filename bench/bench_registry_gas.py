@@ -90,16 +90,16 @@ NOTES = [
     "  to non-zero (22,100 gas of the figure); a second delegation to the same node is ~17,000 cheaper.",
     "  The CLUB transferFrom inside costs ~19,000 (the delegator does not delegate its votes; a",
     "  self-delegated holder also moves vote checkpoints).",
-    "- Claims are O(1): 30 missed epochs cost the same as one. A delegator's claim reads the node's",
-    "  words, settles against the computed pool accumulator and writes only its own word and the global",
-    "  reward word (58,993 with the CLUB transfer). An operator's claim also pays the commission; when",
-    "  the node was not checkpointed since the last finalisation it stores the node's accumulator word",
-    "  (the commission it pays must not be credited again): 63,202, or 66,316 when earlier heartbeats",
-    "  had booked commission too. The node software's key beats every third of the heartbeat period,",
-    "  so normally a heartbeat has booked the epoch by the time the operator claims: 59,801. The",
-    "  target (<= 60,000) is met by delegators' claims and by the operator's claim after a booking",
-    "  heartbeat, and missed by 3,200-6,400 gas by an operator claiming before any checkpoint. A claim",
-    "  for a node whose heartbeat lapsed during the unclaimed epochs reads one more accumulator (+2,100).",
+    "- Rewards stream: finalize_epoch streams the new CLUB over the next epoch,",
+    "  and every checkpoint (stake, delegate, unbond, slash, heartbeat) first brings the reward word up",
+    "  to now: two more cold reads (stream word, total weight) and one write: +4,900 gas on stake and",
+    "  delegate, +6,900 on a steady heartbeat; finalize_epoch writes the stream word instead of a",
+    "  per-epoch accumulator (-16,000).",
+    "- Claims are O(1): 30 missed epochs cost the same as one. A claim pays what the node's last",
+    "  checkpoint booked (the measured claims come half an hour after a finalisation, right after a",
+    "  heartbeat; the node software beats every 20 minutes): it reads the node's accumulator word and",
+    "  the account's word, and writes the account's word and the reward word: 52,040 for a delegator",
+    "  with the CLUB transfer, 58,178 for the operator (the commission word too), both under 60,000.",
     "- slash is not monotone in n because of the CLUB burn inside: the token packs two total-supply",
     "  checkpoints per storage slot, so a burn that opens a new slot costs ~17,000 more than one that",
     "  fills the second half of a slot, depending on how many mints (registrations) came before.",
@@ -331,7 +331,11 @@ def main() -> None:
                                 measure("finalize_epoch", registry.functions.finalize_epoch(), "keeper")
                             else:
                                 chain.transact(registry.functions.finalize_epoch(), "keeper")
-                        # The delegator first: the node has not been checkpointed since the epochs.
+                        # Rewards stream over the day after a finalisation: half
+                        # an hour later the node key's heartbeat books what streamed so far (the node
+                        # software beats every 20 minutes); a delegator's claim pays up to that booking.
+                        chain.rpc("evm_setNextBlockTimestamp", chain.latest_timestamp() + 1800)
+                        _send(chain, fkey, registry.functions.heartbeat(), enc)
                         measure(f"claim by delegator ({what})", registry.functions.claim(first), "delegator")
                         measure(
                             f"claim by operator ({what})",

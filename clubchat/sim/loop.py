@@ -15,7 +15,8 @@ act on chain the way the model says they do:
   node (staked / node count of the replayed run, capped by saturation); node keys beat, a keeper
   finalises every reward epoch, and everybody claims once per emission epoch. The model's split
   rule (`model.operator_take` / `delegator_take`, rewards pro rata to stake) predicts each
-  agent's rewards from what each finalisation distributed.
+  agent's rewards from what each finalisation streams (the registry pays it by the second over
+  the next reward epoch; the loop raises the heartbeat period to two days, as its keys beat daily).
 
 At every epoch boundary the chain is read and compared with (a) the float model of
 `clubchat.sim` for the same (scenario, seed, run) and (b) the exact wei mirrors in
@@ -258,6 +259,7 @@ class _StakingAgents:
         self.boa, self.p, self.model, self.col, self.funder = boa, p, model, col, funder
         self.funder_escrow = funder_escrow
         self.token, self.registry = dep["ClubToken"], dep["NodeRegistry"]
+        self.timelock = str(dep["Timelock"].address)
         self.genesis, self.epoch = dep.genesis_time, params.registry.epoch_seconds
         self.min_self = params.registry.min_self_stake_per_kind_wei
         self.saturation = params.registry.saturation_multiple
@@ -277,6 +279,9 @@ class _StakingAgents:
         self.registered = False
         self.claimed = {"operators": 0, "delegators": 0}
         self.expected = {"operators": 0.0, "delegators": 0.0}
+        # The registry streams each finalised amount over the next epoch:
+        # wei per second, end of the stream, time up to which `expected` has accrued it.
+        self.rate = self.stream_end = self.accrued_to = 0
         self.targets: list[float] = []
 
     def _send(self, who: str, amount: int) -> None:
@@ -300,12 +305,23 @@ class _StakingAgents:
                     f"https://{tag}.turn.example/credentials" if mask == 2 else "", self.commission_bps,
                     self.min_self,
                 )  # fmt: skip
+        # The loop beats once a day; rewards stream by the second and a node earns only while its
+        # heartbeat keeps it live, so the heartbeat period is raised to two days (liveness is not
+        # what the loop compares).
+        r = self.registry
+        with self.boa.env.prank(self.timelock):
+            r.set_parameters(
+                r.min_self_stake_per_kind(), r.saturation_multiple(), r.unbonding_seconds(), 2 * self.epoch,
+                r.commission_max_bps(), r.commission_max_change_bps(), r.commission_delay_seconds(),
+                r.finalize_tip(),
+            )  # fmt: skip
         self.registered = True
 
     def beat(self) -> None:
         """Every registered node key sends a heartbeat."""
         if not self.registered:
             return
+        self._accrue()
         for _, _, _, key, _ in self.nodes:
             with self.boa.env.prank(key):
                 self.registry.heartbeat()
@@ -314,7 +330,7 @@ class _StakingAgents:
         """Beat, finalise due reward epochs (predicting the split), follow the model's stake, claim."""
         if not self.registered:
             self._register()
-        self.beat()
+        self.beat()  # accrues the stream up to now first
         now = int(self.boa.env.evm.patch.timestamp)
         while now >= self.genesis + (int(self.registry.epochs_finalised()) + 1) * self.epoch:
             self._finalise()
@@ -328,13 +344,30 @@ class _StakingAgents:
     def _pool(self, op: str, dl: str) -> tuple[int, int]:
         return int(self.registry.assets_of(op, op)), int(self.registry.assets_of(op, dl))
 
+    def _accrue(self) -> None:
+        """The model's side of the stream: what streamed since the last accrual, pro rata to the
+        weights (constant since: they change only after a finalisation, at the same timestamp)."""
+        now = int(self.boa.env.evm.patch.timestamp)
+        paid_to = min(now, self.stream_end)
+        if paid_to > self.accrued_to:
+            self._split(self.rate * (paid_to - self.accrued_to))
+        self.accrued_to = max(self.accrued_to, now)
+
     def _finalise(self) -> None:
-        # The registry weighs nodes by bonded stake in whole CLUB (`nodes(op).weight`).
-        pools = [(*self._pool(op, dl), int(self.registry.nodes(op).weight)) for _, _, op, _, dl in self.nodes]
+        self._accrue()
+        now = int(self.boa.env.evm.patch.timestamp)
         with self.boa.env.prank(self.keeper):
             self.registry.finalize_epoch()
         ev = [e for e in self.registry.get_logs() if type(e).__name__ == "EpochFinalised"][-1]
-        distributed, weight = int(ev.rewards), int(ev.total_weight)
+        # The contract's stream: the new CLUB plus the running stream's rest, per second, rounded down.
+        left = self.rate * max(self.stream_end - now, 0)
+        self.rate = (int(ev.rewards) + left) // self.epoch
+        self.stream_end = now + self.epoch
+
+    def _split(self, distributed: int) -> None:
+        # The registry weighs nodes by bonded stake in whole CLUB (`nodes(op).weight`).
+        pools = [(*self._pool(op, dl), int(self.registry.nodes(op).weight)) for _, _, op, _, dl in self.nodes]
+        weight = sum(w for _, _, w in pools)
         if distributed == 0 or weight == 0:
             return
         for own, delegated, node_weight in pools:  # rewards pro rata to weight, then the model's split

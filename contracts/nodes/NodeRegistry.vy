@@ -34,30 +34,57 @@
 
         Rewards. New CLUB (Emission mints the node share straight to this
         contract; any other transfer counts too) is whatever the registry's
-        token balance holds above what it owes (`principal` + `reward_reserve`).
-        `finalize_epoch` (permissionless, tipped) spreads it over the total
-        weight through a cumulative reward-per-weight accumulator
-        (`acc_at[epochs finalised]`, wei per whole CLUB of weight, 1e9-scaled). A node checkpoint credits
-        weight * (accumulator delta), splits it into the operator's commission
-        and the pool, and adds the pool part to a per-share accumulator; an
-        account settles shares * (per-share delta). Everything is O(1)
-        whatever the number of epochs since the last touch.
+        token balance holds above what it owes (`principal`, `reward_reserve`
+        and what the running stream has still to pay). A cumulative
+        reward-per-weight accumulator (wei per whole CLUB of weight,
+        1e9-scaled) grows with the stream; a node checkpoint credits weight *
+        (accumulator delta), splits it into the operator's commission and the
+        pool, and adds the pool part to a per-share accumulator; an account
+        settles shares * (per-share delta). Everything is O(1) whatever the
+        number of epochs or updates since the last touch.
 
-        Liveness and rewards. A node earns the rewards of epoch e only if its
-        heartbeat still covered the end of epoch e: at a checkpoint, the
-        accumulator is read at the last epoch whose end is <= the node's
-        `live_until` (its last heartbeat + the heartbeat period then in force); the rest of its share is forfeited and returns to
-        the undistributed balance (it is paid out at the next finalisation).
-        A heartbeat (or unjail) after the end of an epoch the node was not
-        live at, before that epoch is finalised, would otherwise hide the gap
-        (the node's weight counts at the finalisation): it records the gap
-        in `late_epochs` and the next checkpoint forfeits those epochs too.
+        Rewards timing. Rewards are time-weighted:
+        `finalize_epoch` (permissionless, tipped) does not pay the new CLUB
+        to the weight present at that moment (stake bonded one block before
+        used to earn as much as stake held all week) but streams it, plus
+        what the running stream had left, at a constant rate over the next
+        EPOCH_SECONDS. The accumulator is brought up to now (rate * seconds /
+        total weight) before every checkpoint, and a checkpoint runs before
+        every change of a node's weight or of a pool's shares, so a node earns
+        for the seconds its weight is in the total and a pool's shares for the
+        seconds they exist: stake that arrives just before a finalisation
+        and leaves just after earns nothing of it; stake that leaves early
+        keeps what streamed while it was bonded. Each epoch's CLUB is paid
+        one stream period after it arrived. Claims pay what the node's last
+        checkpoint booked (the node software beats every 20 minutes; what
+        streamed since waits for the next checkpoint), so they read no
+        global word. Gas (bench/results/registry_gas.md): the update costs
+        every checkpoint (stake, delegate, unbond, heartbeat, slash) two more
+        cold reads (stream word, total weight) and one write of the reward
+        word: stake +4,900, heartbeat +6,900; claims got cheaper (they no
+        longer compute or store the node's accrual); `finalize_epoch` writes
+        the stream word instead of a per-epoch accumulator.
 
-        Reserve rounding. `finalize_epoch` reserves ceil(W * step / 1e9), a
-        checkpoint takes floor(w * delta / 1e9) once over all the epochs it
+        Liveness and rewards. A node earns only while its heartbeat keeps it
+        live: a checkpoint at a time after the node's `live_until` (its last
+        heartbeat + the heartbeat period then in force) forfeits everything
+        accrued to the node since its previous checkpoint, i.e. since its
+        last heartbeat at the latest (the accumulator holds no history, so
+        the part before `live_until` cannot be told apart); the forfeit
+        returns to the undistributed balance and is streamed again by the
+        next finalisation. A node that is down keeps its weight in the total
+        until it is touched or poked, so the others' share is diluted
+        meanwhile and paid back later through the forfeit. A heartbeat after
+        an outage checkpoints first, so a comeback never earns the outage.
+
+        Reserve rounding. Every update of the accumulator reserves
+        ceil(W * step / 1e9) of the streamed amount (step rounds down), a
+        checkpoint takes floor(w * delta / 1e9) once over all the updates it
         spans: ACC_SCALE * reserve >= sum of w * delta over all nodes, so
-        every checkpoint is covered (per-epoch floors against one floor over
-        several epochs used to leave it short, and the node frozen).
+        every checkpoint is covered (one floor over several steps can exceed
+        the sum of per-step floors, which used to leave the reserve short and
+        the node frozen). The rest of what streamed (and all of it while the
+        total weight is 0) is fresh again.
 
         Sampling epochs. A draw must not be steerable
         by anyone who knows every public input: before, the seed was public
@@ -105,8 +132,9 @@
 
         Commission. Changes are at most `commission_max_change_bps` per change,
         one pending change at a time, effective `commission_delay_seconds`
-        later; rewards of epochs that ended before the effective time keep the
-        old rate even when they are checkpointed later.
+        later: the first checkpoint at or after the effective time applies it
+        (heartbeats checkpoint), and what accrued before that checkpoint keeps
+        the old rate.
 
         Storage. Every hot record is packed into whole words (see STORAGE):
         a node's flags, times, commission schedule, tree slots and weight
@@ -228,6 +256,7 @@ MAX_SAMPLE: constant(uint256) = 16
 MAX_DRAWS: constant(uint256) = 32
 # @dev Packed-field masks: 128-bit amounts, 40-bit unix times (year 36812), 32-bit durations and weights.
 MASK128: constant(uint256) = 2**128 - 1
+MASK120: constant(uint256) = 2**120 - 1
 MASK40: constant(uint256) = 2**40 - 1
 MASK32: constant(uint256) = 2**32 - 1
 MASK16: constant(uint256) = 2**16 - 1
@@ -282,7 +311,6 @@ struct Meta:
     weight: uint256
     commission_owed: bool             # commission_accrued is non-zero
     closed: bool                      # slashed out: the node takes no new stake, ever
-    late: bool                        # `late_epochs` holds epochs the node forfeits
 
 # @dev One pending withdrawal of an account: unbonding shares of `node`'s pool.
 struct Unbonding:
@@ -301,8 +329,6 @@ struct Accrual:
     commission: uint256
     pool_acc: uint256
     forfeited: uint256
-    commission_bps: uint256
-    apply_pending: bool
 
 
 # STORAGE #
@@ -311,7 +337,7 @@ struct Accrual:
 #      jailed_until (48-87), commission_bps (88-101), pending commission (102-115),
 #      commission effective_at (116-155), tree slots RELAY/TURN/NOTIFY (156-203, 16 bits each),
 #      weight in whole CLUB (204-235), commission_accrued is non-zero (236),
-#      closed (4: slashed out, kept after deregistration), late (5: `late_epochs` is set).
+#      closed (4: slashed out, kept after deregistration).
 meta: HashMap[address, uint256]
 # @dev operator => node key (only rotations write it).
 keys: HashMap[address, address]
@@ -344,12 +370,10 @@ entries: HashMap[address, HashMap[uint256, Entry]]
 # @dev account => number of unbonding entries ever created (ids are 0 .. count - 1).
 unbonding_count: public(HashMap[address, uint256])
 
-# @dev Epoch accounting: accumulator after the finalised epochs (low 128 bits) |
-#      epochs finalised (bits 128-159) | reward reserve in CLUB wei (bits 160-255).
-#      Epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
+# @dev Reward accounting: reward-per-weight accumulator (bits 0-119, wei per whole CLUB of
+#      weight, 1e9-scaled) as of its last update | the time of that update (bits 120-159) |
+#      reward reserve in CLUB wei (bits 160-255). See `stream_word` and `_streamed`.
 epoch_word: uint256
-# @dev epochs finalised => reward-per-weight accumulator after them.
-acc_at: public(HashMap[uint256, uint256])
 # @dev Bonded + unbonding assets of all pools in CLUB wei (low 128 bits) |
 #      sum of all node weights in whole CLUB (high 128 bits).
 stake_word: uint256
@@ -370,16 +394,16 @@ commission_max_change_bps: public(uint256)
 commission_delay_seconds: public(uint256)
 # @dev Tip paid to whoever finalises an epoch, out of that epoch's new rewards (CLUB wei).
 finalize_tip: public(uint256)
-# @dev operator => epochs the node forfeits, as epoch counts: from (low 128 bits) | until (high
-#      128 bits), i.e. epochs from .. until - 1. It was not live at their ends, and they had ended
-#      but were not finalised when it came back (heartbeat, unjail; see `_mark_late`). Read only
-#      while the meta `late` bit is set.
-late_epochs: HashMap[address, uint256]
 
 # @dev Sampling randomness: the latest recorded epoch seed (bits 40-255, keccak of
 #      prevrandao, the previous block hash and the previous seed word) | the epoch
 #      it was recorded for, plus 1 (bits 0-39; 0 = never recorded).
 seed_word: uint256
+
+# @dev The reward stream: CLUB wei streamed per second (bits 0-127) |
+#      end of the stream (bits 128-167, unix seconds) | epochs finalised (bits 168-199).
+#      Epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
+stream_word: uint256
 
 
 # EVENTS #
@@ -488,7 +512,8 @@ event Slashed:
     reporter_amount: uint256
     burned: uint256
 
-# @dev Epoch `epoch` was finalised: `rewards` wei spread over `total_weight` (whole CLUB).
+# @dev Epoch `epoch` was finalised: `rewards` new wei join the stream (with what it had left) over
+#      the next EPOCH_SECONDS; `total_weight` (whole CLUB) is the weight at this moment.
 event EpochFinalised:
     epoch: indexed(uint256)
     caller: indexed(address)
@@ -812,28 +837,24 @@ def claim(node: address) -> uint256:
     """
     @notice Pays the caller's rewards from `node`'s pool (plus the commission when
             the caller is the operator).
-    @dev A delegator's claim settles against the pool accumulator the node's
-         next checkpoint will store (computed, not stored), so it writes only
-         the caller's own word and the reward reserve. That is safe because
-         the accumulator a later checkpoint stores is never below the one
-         computed now (rewards of an interval only grow as it grows).
+    @dev A claim pays what the node's last checkpoint booked (every
+         heartbeat, stake change, unbond, jail or slash checkpoints it; the
+         node software beats every 20 minutes): it settles against the stored
+         pool accumulator, which a later checkpoint only increases, plus the
+         stored commission, so it reads no global word and writes only the
+         caller's own word, the reward reserve and (commission) the
+         operator's commission word. What streamed since waits for the next
+         checkpoint.
     @return uint256 CLUB wei paid.
     """
-    amount: uint256 = 0
+    amount: uint256 = self._settle(node, msg.sender, True, self.accs[node] >> 128)
     if msg.sender == node:
-        m: Meta = empty(Meta)
-        # The commission credited now is paid at once instead of being stored first.
-        m, amount = self._checkpoint_paying(node, self._meta(node), True)
-        amount += self._settle(node, node, True, self.accs[node] >> 128)
+        m: Meta = self._meta(node)
         if m.commission_owed:
             amount += self.commission_accrued[node]
             self.commission_accrued[node] = 0
             m.commission_owed = False
-        self._store_meta(node, m)
-    else:
-        word: uint256 = self.epoch_word
-        a: Accrual = self._accrual(node, self._meta(node), self.accs[node], word & MASK128, (word >> 128) & MASK32)
-        amount = self._settle(node, msg.sender, True, a.pool_acc)
+            self._store_meta(node, m)
     if amount > 0:
         # The reserve is the top 96 bits of epoch_word; it always covers what it pays.
         self.epoch_word -= amount << 160
@@ -875,9 +896,6 @@ def heartbeat():
     node: address = self.operator_of_key[msg.sender]
     assert node != empty(address), "registry: not a node key"
     m: Meta = self._checkpoint(node, self._meta(node))
-    if m.live_until < block.timestamp:
-        # Still live: every epoch that has ended is covered, there is no gap.
-        m = self._mark_late(node, m, self._epochs_ended_by(m.live_until))
     m.live_until = self._time(block.timestamp + self.heartbeat_seconds)
     log Heartbeat(node=node, timestamp=block.timestamp)
     self._sync(node, m)
@@ -904,8 +922,6 @@ def unjail():
     assert m.jailed, "registry: not jailed"
     assert block.timestamp >= m.jailed_until, "registry: still jailed"
     m = self._checkpoint(msg.sender, m)
-    # A jailed node has no weight: it was live at the end of no epoch since.
-    m = self._mark_late(msg.sender, m, 0)
     m.jailed = False
     log Unjailed(node=msg.sender)
     self._sync(msg.sender, m)
@@ -917,46 +933,36 @@ def unjail():
 def finalize_epoch() -> uint256:
     """
     @notice Permissionless: finalises the oldest unfinalised epoch once it has
-            ended, spreading the new CLUB over the current total weight.
+            ended. The new CLUB found now (plus what the running stream has
+            not paid yet) is streamed over the next EPOCH_SECONDS: it accrues
+            to the weight present, second by second, after this call.
     @return uint256 The tip paid to the caller (at most `finalize_tip`, never
-            more than the epoch's new rewards).
+            more than the new rewards).
     """
-    word: uint256 = self.epoch_word
-    acc: uint256 = word & MASK128
-    done: uint256 = (word >> 128) & MASK32
-    reserve: uint256 = word >> 160
+    word: uint256 = self._stream()
+    stream: uint256 = self.stream_word
+    done: uint256 = stream >> 168
     assert block.timestamp >= EPOCH_START + (done + 1) * EPOCH_SECONDS, "registry: epoch not over"
-    balance: uint256 = staticcall TOKEN.balanceOf(self)
+    # What the running stream has still to pay after now.
+    left: uint256 = 0
+    end: uint256 = (stream >> 128) & MASK40
+    if end > block.timestamp:
+        left = (stream & MASK128) * (end - block.timestamp)
     totals: uint256 = self.stake_word
-    owed: uint256 = (totals & MASK128) + reserve
+    owed: uint256 = (totals & MASK128) + (word >> 160) + left
+    balance: uint256 = staticcall TOKEN.balanceOf(self)
     fresh: uint256 = 0
     if balance > owed:
         fresh = balance - owed
     tip: uint256 = min(self.finalize_tip, fresh)
     fresh -= tip
-    weight: uint256 = totals >> 128
-    distributed: uint256 = 0
-    if weight > 0 and fresh > 0:
-        # The step rounds down, so W * step <= fresh * ACC_SCALE. The
-        # accumulator saturates at 2**128 - 1 instead of overflowing
-        # (unreachable with the CLUB cap and a minimum stake of whole CLUB);
-        # what does not fit stays fresh.
-        step: uint256 = min(fresh * ACC_SCALE // weight, MASK128 - acc)
-        acc += step
-        # Rounds UP (at most `fresh`, by the line above): the reserve must
-        # cover every checkpoint, and a checkpoint takes floor(w * delta /
-        # ACC_SCALE) once over a span of several epochs, which can exceed the
-        # sum of per-epoch floors. With the reserve rounded up each epoch,
-        # ACC_SCALE * reserve >= sum over epochs of W_e * step_e = sum over
-        # nodes of w_i * (their accumulator delta), exactly, which bounds
-        # everything checkpoints may take; the < 1 wei per epoch of excess is
-        # dust that stays reserved.
-        distributed = (weight * step + ACC_SCALE - 1) // ACC_SCALE
-        reserve += distributed
-    self.acc_at[done + 1] = acc
-    self.epoch_word = self._epoch_word(acc, done + 1, reserve)
+    # Rounds down: the remainder (< EPOCH_SECONDS wei) stays in the balance
+    # above what is owed and is streamed by a later finalisation. The rate is
+    # below the CLUB cap (< 2**128) and the epoch count below 2**32 (40-bit times).
+    rate: uint256 = (fresh + left) // EPOCH_SECONDS
+    self.stream_word = rate | (self._time(block.timestamp + EPOCH_SECONDS) << 128) | ((done + 1) << 168)
     self._record_seed()
-    log EpochFinalised(epoch=done, caller=msg.sender, rewards=distributed, total_weight=weight, tip=tip)
+    log EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=totals >> 128, tip=tip)
     if tip > 0:
         self._push(msg.sender, tip)
     return tip
@@ -1304,16 +1310,16 @@ def epochs_finalised() -> uint256:
     """
     @notice Epochs finalised so far; epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
     """
-    return (self.epoch_word >> 128) & MASK32
+    return self.stream_word >> 168
 
 
 @external
 @view
 def reward_reserve() -> uint256:
     """
-    @notice Rewards distributed by finalisations and not yet claimed or forfeited (CLUB wei).
+    @notice Rewards streamed so far (up to now) and not yet claimed or forfeited (CLUB wei).
     """
-    return self.epoch_word >> 160
+    return self._streamed() >> 160
 
 
 @external
@@ -1343,79 +1349,47 @@ def assets_of(node: address, account: address) -> uint256:
 @view
 def pending_rewards(node: address, account: address) -> uint256:
     """
-    @notice What `claim(node)` would pay `account` now (commission included for the operator).
+    @notice What `claim(node)` would pay `account` now: its rewards up to the
+            node's last checkpoint (commission included for the operator).
     """
-    word: uint256 = self.epoch_word
-    a: Accrual = self._accrual(node, self._meta(node), self.accs[node], word & MASK128, (word >> 128) & MASK32)
-    stake: uint256 = self.stakes[node][account]
     owed: uint256 = 0
-    if stake & HAS_REWARDS != 0:
-        owed = self.rewards[node][account]
-    owed += (stake & MASK127) * (a.pool_acc - (stake >> 128)) // WAD
     if account == node:
-        owed += self.commission_accrued[node] + a.commission
-    return owed
+        owed = self.commission_accrued[node]
+    pool_acc: uint256 = self.accs[node] >> 128
+    stake: uint256 = self.stakes[node][account]
+    if stake & HAS_REWARDS != 0:
+        owed += self.rewards[node][account]
+    # Rounds down, as `_settle`.
+    return owed + (stake & MASK127) * (pool_acc - (stake >> 128)) // WAD
 
 
 # INTERNAL: ACCOUNTING #
 
 @internal
 @view
-def _accrual(node: address, m: Meta, accw: uint256, acc_now: uint256, done: uint256) -> Accrual:
+def _accrual(node: address, m: Meta, accw: uint256, word: uint256) -> Accrual:
     """
-    @dev What a checkpoint of `node` would credit now, given its meta word `m`,
-         its accumulator word `accw` and the epoch accounting. O(1) reads.
+    @dev What a checkpoint of `node` would credit, given its meta word `m`, its
+         accumulator word `accw` and the reward word `word` (as `_streamed`
+         returns it, i.e. up to now). O(1) reads.
     """
     a: Accrual = empty(Accrual)
-    a.acc_now = acc_now
+    a.acc_now = word & MASK120
     a.pool_acc = accw >> 128
-    bps: uint256 = m.commission_bps
-    a.commission_bps = bps
-    new_bps: uint256 = bps
-    if m.effective_at != 0:
-        new_bps = m.pending_bps
-        # Applied once it is due and every epoch that ended before it is finalised
-        # (until then the split below still needs the old rate).
-        if block.timestamp >= m.effective_at and done >= self._epochs_ended_by(m.effective_at):
-            a.apply_pending = True
-            a.commission_bps = new_bps
-
     snapshot: uint256 = accw & MASK128
-    if m.weight == 0 or acc_now <= snapshot:
+    if m.weight == 0 or a.acc_now <= snapshot:
         return a
-
-    # Epochs whose end the last heartbeat still covered.
-    acc_end: uint256 = acc_now
-    live_epochs: uint256 = self._epochs_ended_by(m.live_until)
-    if live_epochs < done:
-        acc_end = max(self.acc_at[live_epochs], snapshot)
-    # Epochs that ended by the commission change use the old rate.
-    acc_mid: uint256 = acc_end
-    if m.effective_at != 0:
-        changed_epochs: uint256 = self._epochs_ended_by(m.effective_at)
-        if changed_epochs < done:
-            acc_mid = min(max(self.acc_at[changed_epochs], snapshot), acc_end)
-    # The three lengths add up to acc_now - snapshot.
-    old_len: uint256 = acc_mid - snapshot
-    new_len: uint256 = acc_end - acc_mid
-    forfeit_len: uint256 = acc_now - acc_end
-    if m.late:
-        # Epochs the node came back to late (see `_mark_late`) are forfeited:
-        # it earns only [snapshot, gap_start] and [gap_end, acc_end].
-        late: uint256 = self.late_epochs[node]
-        gap_start: uint256 = min(max(self.acc_at[min(late & MASK128, done)], snapshot), acc_end)
-        gap_end: uint256 = min(max(self.acc_at[min(late >> 128, done)], gap_start), acc_end)
-        old_len = min(gap_start, acc_mid) - snapshot + max(acc_mid, gap_end) - gap_end
-        new_len = gap_start - min(gap_start, acc_mid) + acc_end - max(acc_mid, gap_end)
-        forfeit_len += gap_end - gap_start
-    # Each part rounds down, so together they never exceed weight * (acc_now - snapshot) / ACC_SCALE,
-    # which the reserve covers (see `finalize_epoch`).
-    old_part: uint256 = m.weight * old_len // ACC_SCALE
-    new_part: uint256 = m.weight * new_len // ACC_SCALE
-    a.forfeited = m.weight * forfeit_len // ACC_SCALE
+    # Rounds down, once per checkpoint: the reserve covers it (see `_streamed`).
+    credit: uint256 = m.weight * (a.acc_now - snapshot) // ACC_SCALE
+    if m.live_until < (word >> 120) & MASK40:
+        # The heartbeat lapsed before the accumulator's time: everything since
+        # the node's last checkpoint (its last heartbeat at the latest) is
+        # forfeited and goes back to the undistributed balance.
+        a.forfeited = credit
+        return a
     # Commission rounds down: the remainder goes to the pool.
-    a.commission = old_part * bps // BPS + new_part * new_bps // BPS
-    to_pool: uint256 = old_part + new_part - a.commission
+    a.commission = credit * m.commission_bps // BPS
+    to_pool: uint256 = credit - a.commission
     bonded_shares: uint256 = self.bonded[node] >> 128
     if bonded_shares > 0:
         # Rounds down; the dust stays reserved for ever. The accumulator
@@ -1428,6 +1402,54 @@ def _accrual(node: address, m: Meta, accw: uint256, acc_now: uint256, done: uint
 
 
 @internal
+@view
+def _streamed() -> uint256:
+    """
+    @dev The reward word brought up to now: the stream paid rate * dt wei
+         since the word's time, spread over the total weight (constant since
+         then: every weight change updates the word first). A stake earns
+         only while it is in the weight, in proportion to the seconds it is.
+    """
+    word: uint256 = self.epoch_word
+    last: uint256 = (word >> 120) & MASK40
+    if last >= block.timestamp:
+        return word
+    stream: uint256 = self.stream_word
+    end: uint256 = min((stream >> 128) & MASK40, block.timestamp)
+    acc: uint256 = word & MASK120
+    reserve: uint256 = word >> 160
+    weight: uint256 = self.stake_word >> 128
+    if end > last and weight > 0:
+        # The step rounds down, so W * step <= streamed * ACC_SCALE. The
+        # accumulator saturates at 2**120 - 1 instead of overflowing
+        # (unreachable with the CLUB cap and whole-CLUB weights).
+        step: uint256 = min((stream & MASK128) * (end - last) * ACC_SCALE // weight, MASK120 - acc)
+        acc += step
+        # Rounds UP (at most what streamed, by the line above): a checkpoint
+        # takes floor(w * delta / ACC_SCALE) once over any number of updates,
+        # which can exceed the sum of per-update floors. With the reserve
+        # rounded up at every update, ACC_SCALE * reserve >= sum of W * step
+        # = sum over nodes of w * (their accumulator delta), which bounds
+        # everything checkpoints may take; the < 1 wei per update of excess
+        # stays reserved. What streamed with no weight (or the rounding
+        # remainder) leaves the stream and the reserve: it is fresh again.
+        reserve += (weight * step + ACC_SCALE - 1) // ACC_SCALE
+    return self._epoch_word(acc, block.timestamp, reserve)
+
+
+@internal
+def _stream() -> uint256:
+    """
+    @dev Stores `_streamed()` (one word). Runs before every checkpoint, hence
+         before every weight change, and in `finalize_epoch`.
+    """
+    word: uint256 = self._streamed()
+    # An unchanged word costs a warm no-op SSTORE (100 gas).
+    self.epoch_word = word
+    return word
+
+
+@internal
 def _checkpoint(node: address, m: Meta) -> Meta:
     """
     @dev Credits `node`'s rewards up to now (commission and pool accumulator),
@@ -1435,63 +1457,23 @@ def _checkpoint(node: address, m: Meta) -> Meta:
          due commission change (to the returned meta; the caller stores it).
          Must run before any change of the node's weight or bonded shares.
     """
-    new_meta: Meta = empty(Meta)
-    unused: uint256 = 0
-    new_meta, unused = self._checkpoint_paying(node, m, False)
-    return new_meta
-
-
-@internal
-def _checkpoint_paying(node: address, m: Meta, pay_commission: bool) -> (Meta, uint256):
-    """
-    @dev `_checkpoint`; with `pay_commission` the commission credited now is
-         returned for the caller to pay instead of being added to
-         `commission_accrued`.
-    """
-    word: uint256 = self.epoch_word
+    word: uint256 = self._stream()
     accw: uint256 = self.accs[node]
-    a: Accrual = self._accrual(node, m, accw, word & MASK128, (word >> 128) & MASK32)
-    commission: uint256 = 0
+    a: Accrual = self._accrual(node, m, accw, word)
     if a.acc_now != accw & MASK128:
         self.accs[node] = self._pair(a.acc_now, a.pool_acc)
-        if pay_commission:
-            commission = a.commission
-        elif a.commission > 0:
+        if a.commission > 0:
             self.commission_accrued[node] += a.commission
             m.commission_owed = True
         if a.forfeited > 0:
             # The reserve is the top 96 bits of epoch_word and holds every credit it gives back.
             self.epoch_word = word - (a.forfeited << 160)
-    if a.apply_pending:
-        m.commission_bps = a.commission_bps
+    if m.effective_at != 0 and block.timestamp >= m.effective_at:
+        # A due commission change applies from this checkpoint on: what
+        # accrued before it (credited above) kept the old rate.
+        m.commission_bps = m.pending_bps
         m.effective_at = 0
-        log CommissionChanged(node=node, commission_bps=a.commission_bps)
-    if m.late and (word >> 128) & MASK32 >= self.late_epochs[node] >> 128:
-        # Every late epoch is finalised and was forfeited above (or by an earlier checkpoint).
-        m.late = False
-    return m, commission
-
-
-@internal
-def _mark_late(node: address, m: Meta, covered: uint256) -> Meta:
-    """
-    @dev `node` comes back (heartbeat, unjail) right after its checkpoint.
-         The first `covered` epochs ended while it was live. A later epoch
-         that has ended but is not finalised yet would count the node's
-         weight at its finalisation although the node was not live at its
-         end: the node forfeits those epochs at a later checkpoint (epochs
-         that are already finalised were settled by the checkpoint just done).
-    """
-    ended: uint256 = self._epochs_ended_by(block.timestamp)
-    start: uint256 = max(covered, (self.epoch_word >> 128) & MASK32)
-    if start < ended:
-        if m.late:
-            # An earlier gap is not finalised yet: one gap from its start on
-            # (the epochs between the two gaps are forfeited too; this needs
-            # two comebacks within one finalisation delay).
-            start = min(start, self.late_epochs[node] & MASK128)
-        self.late_epochs[node] = self._pair(start, ended)
-        m.late = True
+        log CommissionChanged(node=node, commission_bps=m.commission_bps)
     return m
 
 
@@ -1667,7 +1649,6 @@ def _meta(node: address) -> Meta:
         weight=(w >> 204) & MASK32,
         commission_owed=(w >> 236) & 1 == 1,
         closed=(w >> 4) & 1 == 1,
-        late=(w >> 5) & 1 == 1,
     )
 
 
@@ -1690,7 +1671,6 @@ def _store_meta(node: address, m: Meta):
         | (m.weight << 204)
         | (convert(m.commission_owed, uint256) << 236)
         | (convert(m.closed, uint256) << 4)
-        | (convert(m.late, uint256) << 5)
     )
 
 
@@ -1706,9 +1686,10 @@ def _pair(low: uint256, high: uint256) -> uint256:
 
 @internal
 @pure
-def _epoch_word(acc: uint256, done: uint256, reserve: uint256) -> uint256:
-    assert done <= MASK32 and reserve < 2**96, "registry: amount out of range"
-    return (reserve << 160) | (done << 128) | acc
+def _epoch_word(acc: uint256, time: uint256, reserve: uint256) -> uint256:
+    # acc <= MASK120 (saturating), time < 2**40 (block times), and the reserve
+    # is at most the registry's CLUB balance, below the CLUB cap (10**27 < 2**96).
+    return (reserve << 160) | (time << 120) | acc
 
 
 @internal

@@ -1,4 +1,4 @@
-"""Clients check endpoints read from the chain again (issue 11, finding 5)."""
+"""Clients check endpoints read from the chain again."""
 
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ def test_full_lifecycle(chain: tuple[Anvil, Web3, Path]) -> None:
     assert record.spec.description.startswith("Lower the keeper tip to 5 CLUB\n\n#proposer=0x")
     assert f"only {record.proposer} can create this proposal" in text
 
-    # A second live proposal and an unknown id end in one sentence with the governor's reason (issue 12).
+    # A second live proposal and an unknown id end in one sentence with the governor's reason.
     second = ape_gov(
         chain, "propose", "--account", "TEST::1", "call", "Emission", "set_tip", "6CLUB", ok=False
     )

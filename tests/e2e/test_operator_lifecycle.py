@@ -1,4 +1,4 @@
-"""The whole operator lifecycle through `club node …` on a private anvil (issue 12, items 3, 5, 6).
+"""The whole operator lifecycle through `club node …` on a private anvil.
 
 Register with an exact decimal stake, refuse a bad endpoint before any transaction, schedule a
 commission change (printed with when it applies), claim with nothing pending (no transaction),
@@ -164,7 +164,7 @@ def test_registration_hint_names_commands_that_exist() -> None:
 
 
 def test_public_turn_uri_is_checked_instead_of_the_local_coturn_address(c: Chain) -> None:
-    """The README's public TURN example: coturn binds 10.0.0.5, the registry holds turn.example (issue 12)."""
+    """The README's public TURN example: coturn binds 10.0.0.5, the registry holds turn.example."""
     operator, node_key = Account.create(), Account.create()
     c.fund(operator.address, 20_000)
     public = "turn:turn.example:3478?transport=udp"

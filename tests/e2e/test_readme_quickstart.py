@@ -1,4 +1,4 @@
-"""The README's loopback quickstart, run verbatim (issue 12, item 1): the doc cannot drift.
+"""The README's loopback quickstart, run verbatim: the doc cannot drift.
 
 The ```sh quickstart block of README.md is extracted and run by bash with `set -eux`, from the
 repository root, with only its port numbers replaced by free ones (8545, the three node ports,

@@ -253,7 +253,7 @@ def test_demo_on_the_deployment_reports_consistent_figures(
 def test_rerun_with_other_parameters_refuses_and_names_them(
     anvil: tuple[Anvil, Web3], out_dir: Path, manifest: Manifest, w3: Web3, tmp_path: Path
 ) -> None:
-    """The chain keeps the deployed values, so the manifest must not take the other file's (issue 12)."""
+    """The chain keeps the deployed values, so the manifest must not take the other file's."""
     node, _ = anvil
     other = yaml.safe_load(DEFAULT_PATH.read_text())
     other["registry"]["heartbeat_seconds"] = 1800

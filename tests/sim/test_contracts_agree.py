@@ -37,9 +37,10 @@ def test_model_and_contracts_agree(replayed):
         and last["rewards_operators_chain"] > 0
         and last["rewards_delegators_chain"] > 0
     )
-    # every node reward minted to the registry was paid out, up to finalize tips and rounding dust
+    # every node reward minted to the registry was paid out, up to finalize tips and rounding dust,
+    # except the last week's: it landed in the last finalisation and streams over the next day
     paid = last["rewards_operators_chain"] + last["rewards_delegators_chain"]
-    assert 0.999 * last["node_rewards_chain"] < paid <= last["node_rewards_chain"]
+    assert 0.999 * df.iloc[-2]["node_rewards_chain"] < paid <= last["node_rewards_chain"]
     assert df["vested_chain"].is_monotonic_increasing and df["emitted_chain"].is_monotonic_increasing
 
 

@@ -1,4 +1,4 @@
-"""The parameters loader refuses impossible values and names the key (issue 12, item 7)."""
+"""The parameters loader refuses impossible values and names the key."""
 
 from __future__ import annotations
 

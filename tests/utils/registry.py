@@ -92,6 +92,26 @@ def finish_epoch(registry: Any, *keys: str, caller: str | None = None) -> int:
         return int(registry.finalize_epoch())
 
 
+def live_for(registry: Any, seconds: int, *keys: str) -> None:
+    """Let `seconds` pass with `keys` beating every half heartbeat period (each beat checkpoints
+    its node and keeps it live), the last beat exactly at the end. A finalisation streams its
+    rewards over the next EPOCH_SECONDS, so `live_for(registry, registry.EPOCH_SECONDS(), key)`
+    right after one lets that stream pay out to a node that stays live."""
+    step = int(registry.heartbeat_seconds()) // 2
+    end = now() + seconds
+    while now() < end:
+        boa.env.time_travel(seconds=min(step, end - now()))
+        beat(registry, *keys)
+
+
+def live_epoch(registry: Any, *keys: str) -> int:
+    """`live_for` up to 1 s after the end of the next unfinalised epoch, then finalise it. Returns the tip."""
+    end = registry.EPOCH_START() + (registry.epochs_finalised() + 1) * registry.EPOCH_SECONDS()
+    live_for(registry, max(end - now(), 0) + 1, *keys)
+    with boa.env.prank(str(boa.env.generate_address("finaliser"))):
+        return int(registry.finalize_epoch())
+
+
 def send_rewards(token: Any, registry: Any, treasury: str, amount: int) -> None:
     """CLUB arriving at the registry the way Emission's mint does (a plain balance increase)."""
     with boa.env.prank(treasury):

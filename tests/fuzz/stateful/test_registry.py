@@ -7,7 +7,8 @@ every withdrawal is checked to the wei, including withdrawals of slashed unbondi
 entries. Invariants: token balance >= everything owed; principal == sum over pools;
 total weight == sum of node weights == each kind's tree total; no account withdraws
 more principal than it put in; claims + tips <= rewards sent; sampled nodes are
-eligible, distinct and of the right kind.
+eligible, distinct and of the right kind; stake bonded just around a finalisation earns at most
+its time share of the stream.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from tests.utils.registry import NOTIFY, RELAY, TURN, beat, fund, mirror_draws, register_node
 
 WAD = 10**18
+MASK120 = 2**120 - 1
+MASK128 = 2**128 - 1
 KINDS = (RELAY, RELAY | TURN, NOTIFY, RELAY | NOTIFY)
 
 
@@ -103,6 +106,9 @@ class RegistryMachine(RuleBasedStateMachine):
             fund(self.token, self.registry, self.governance, d, 10_000_000 * WAD)
             self.delegators.append(d)
         self.accounts = list(self.pools) + self.delegators
+        # Bonds only around finalisations (`jit_around_finalisation`), never through other rules.
+        self.jit = str(boa.env.generate_address("sm-jit"))
+        fund(self.token, self.registry, self.governance, self.jit, 10_000_000 * WAD)
         # Every delegator starts with a delegation and an unbonding entry, so withdrawals,
         # rebonds and slashes of unbonding stake are reachable from the first step.
         for i in range(len(self.delegators)):
@@ -350,7 +356,7 @@ class RegistryMachine(RuleBasedStateMachine):
             self.registry.poke(op)
             assert self.registry.nodes(op).weight == 0
 
-    # ------------------------------------------- multi-epoch gaps (issue 11, finding 3)
+    # ------------------------------------------- multi-epoch gaps
 
     @rule(epochs=st.integers(2, 5), beating=st.lists(st.sets(st.integers(0, 3)), min_size=5, max_size=5))
     def epochs_pass_unfinalised(self, epochs: int, beating: list[set[int]]) -> None:
@@ -381,16 +387,21 @@ class RegistryMachine(RuleBasedStateMachine):
         """The reserve covers, exactly (no rounding), what every node's next checkpoint may take
         (credit plus forfeit: weight * accumulator delta / 1e9) plus the commission already credited;
         and then every node can checkpoint and every account claim, with the token balance still
-        covering what is owed."""
+        covering what is owed. The accumulator and the reserve are read from the reward word once
+        a heartbeat has brought it up to now (the stream accrues between updates)."""
         if not self.pools:
             return
         r = self.registry
-        acc_now = r.acc_at(r.epochs_finalised())
-        nodes = {op: r.nodes(op) for op in self.pools}
-        takes = sum(n.weight * (acc_now - n.acc_snapshot) for n in nodes.values())
-        credited = sum(n.commission_accrued for n in nodes.values())
-        assert r.reward_reserve() * 10**9 >= takes + credited * 10**9
         with boa.env.anchor():
+            first = next(iter(self.pools))
+            beat(r, self.keys[first])  # streams the reward word up to now
+            word = r._storage.epoch_word.get()
+            acc_now = word & MASK120
+            assert word >> 160 == r.reward_reserve()
+            nodes = {op: r.nodes(op) for op in self.pools}
+            takes = sum(n.weight * (acc_now - n.acc_snapshot) for n in nodes.values())
+            credited = sum(n.commission_accrued for n in nodes.values())
+            assert r.reward_reserve() * 10**9 >= takes + credited * 10**9
             for op in self.pools:
                 beat(r, self.keys[op])  # a checkpoint of every node
             assert all(r.nodes(op).acc_snapshot == acc_now for op in self.pools)
@@ -399,6 +410,49 @@ class RegistryMachine(RuleBasedStateMachine):
                     with boa.env.prank(who):
                         r.claim(op)
             assert self.token.balanceOf(r.address) >= r.principal() + r.reward_reserve()
+
+    # ------------------------------------------- time-weighted rewards
+
+    @rule(i=st.integers(0, 3), whole=st.integers(1, 200_000), hold=st.sampled_from([0, 0, 1, 60, 1800]))
+    def jit_around_finalisation(self, i: int, whole: int, hold: int) -> None:
+        """`jit` delegates one block before a (due) finalisation and unbonds everything `hold`
+        seconds after it. The stream pays rate * hold wei in all during its stay, of which its
+        node gets at most its weight share and `jit` at most its share of the pool: the bound of
+        its earnings (0 for a stay of 0 s; before the fix it earned its share of the whole epoch)."""
+        r, jit, op = self.registry, self.jit, list(self.pools)[i]
+        p = self.pools[op]
+        minted = _down(whole * WAD, p.bs, p.ba)
+        own = p.shares.get(op, 0)
+        if self._dead(p) or minted == 0 or p.bs + minted - own > own * r.saturation_multiple():
+            return
+        end = r.EPOCH_START() + (r.epochs_finalised() + 1) * r.EPOCH_SECONDS()
+        boa.env.time_travel(seconds=max(end - self._now(), 0))  # the finalisation is due
+        before = r.pending_rewards(op, jit)
+        with boa.env.prank(jit):
+            assert r.delegate(op, whole * WAD) == minted
+        self._mint(p, jit, whole * WAD)
+        self.deposited[jit] = self.deposited.get(jit, 0) + whole * WAD
+        with boa.env.prank(self.keeper):
+            self.paid_out += r.finalize_epoch()
+        rate = r._storage.stream_word.get() & MASK128
+        weight, total = r.nodes(op).weight, r.total_weight()
+        boa.env.time_travel(seconds=hold)
+        held = p.shares[jit]
+        assets = _down(held, p.ba, p.bs)
+        with boa.env.prank(jit):
+            entry_id = r.unbond(op, held)  # checkpoints the node and settles jit first
+        earned = r.pending_rewards(op, jit) - before
+        bound = 0 if total == 0 else rate * hold * weight * held // (total * p.bs) + 1
+        assert earned <= (bound if hold else 0), (earned, bound, hold)
+        p.ba -= assets
+        p.bs -= held
+        p.shares[jit] = 0
+        u_minted = _down(assets, p.us, p.ua)
+        p.ua += assets
+        p.us += u_minted
+        lst = self.entries.setdefault(jit, [])
+        assert entry_id == len(lst)
+        lst.append(Entry(op, u_minted, self._now() + r.unbonding_seconds()))
 
     # ---------------------------------------------------------------- invariants
 
@@ -441,12 +495,12 @@ class RegistryMachine(RuleBasedStateMachine):
     @invariant()
     def rewards_never_over_distributed(self) -> None:
         """Everything every account could claim right now is covered by the reward reserve, and
-        what was paid plus what is claimable never exceeds what was sent (delegators' claims
-        settle against a computed, unstored pool accumulator: this is what keeps them honest)."""
+        what was paid plus what is claimable never exceeds what was sent (claims settle against
+        the pool accumulator and commission booked by the node's last checkpoint)."""
         if not self.pools:
             return
         r = self.registry
-        claimable = sum(r.pending_rewards(op, who) for op in self.pools for who in self.accounts)
+        claimable = sum(r.pending_rewards(op, who) for op in self.pools for who in [*self.accounts, self.jit])
         assert claimable <= r.reward_reserve()
         assert self.paid_out + claimable <= self.sent
 

@@ -1,4 +1,4 @@
-"""The one CLUB amount parser: exact decimals, clear refusals (issue 12, item 5)."""
+"""The one CLUB amount parser: exact decimals, clear refusals."""
 
 from __future__ import annotations
 

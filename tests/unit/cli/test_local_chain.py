@@ -1,4 +1,4 @@
-"""`club chain fund|advance` refuse a live network, naming its chain id (issue 12, item 1)."""
+"""`club chain fund|advance` refuse a live network, naming its chain id."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Errors a user causes end `club` in one sentence; `club --debug` keeps the traceback (issue 12, item 6)."""
+"""Errors a user causes end `club` in one sentence; `club --debug` keeps the traceback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A re-deploy names every parameter that differs from the deployed ones (issue 12, item 7)."""
+"""A re-deploy names every parameter that differs from the deployed ones."""
 
 from __future__ import annotations
 

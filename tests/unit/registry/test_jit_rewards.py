@@ -1,34 +1,35 @@
-"""Just-in-time stake (issue 11, finding 7; poc_jit_rewards.py): Emission's weekly node share lands
-in one registry finalisation and is spread over the weight present at that moment, so stake that
-arrives one block before earns as much as stake held all week.
-
-NOT FIXED YET: the chosen fix (time-weighted rewards: a Synthetix-style accumulator that streams each
-finalised amount over the following period, so a stake earns in proportion to the time it is bonded)
-rewrites the reward accrual that findings 3 and 6 change in parallel; it is left for after that
-merge. The test is a strict xfail: it records today's behaviour and fails (XPASS) once the fix lands.
-"""
+"""Just-in-time stake (the security review's finding 7): Emission's weekly node share lands
+in one registry finalisation. It used to be spread at once over the weight present at that moment,
+so stake that arrived one block before (and left one block after) earned as much as stake held all
+week. Now each finalisation streams its amount over the next EPOCH_SECONDS, second by second, to
+the weight present: a stake earns in proportion to the seconds it is bonded."""
 
 from __future__ import annotations
 
 import boa
-import pytest
 
-from tests.utils.registry import RELAY, finish_epoch, fund, now, register_node
+from tests.utils.registry import RELAY, beat, finish_epoch, fund, live_for, now, register_node, send_rewards
 
 WAD = 10**18
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 finding 7: rewards are not time-weighted yet")
-def test_stake_present_one_block_before_finalisation_does_not_earn_the_week(
+def _accounts(token, registry, governance, *names: str) -> list[str]:
+    out = [str(boa.env.generate_address(name)) for name in names]
+    for who in out:
+        fund(token, registry, governance, who, 1_000_000 * WAD)
+    return out
+
+
+def test_stake_present_one_block_around_finalisation_earns_nothing(
     registry, token, emission, governance, actors
 ):
+    """The PoC: loyal delegates for the whole week, jit delegates one block before the finalisation
+    that brings the week's mint and unbonds one block after. Failed before the fix: jit earned the
+    same as loyal (100,000 CLUB each of a 250,000 CLUB pool)."""
     op, key = actors.operator, actors.node_key
-    loyal, jit = str(boa.env.generate_address("loyal")), str(boa.env.generate_address("jit"))
-    for who in (loyal, jit):
-        fund(token, registry, governance, who, 1_000_000 * WAD)
+    loyal, jit = _accounts(token, registry, governance, "loyal", "jit")
     register_node(registry, op, key, kinds=RELAY, amount=50_000 * WAD, commission_bps=0)
-    with boa.env.prank(key):
-        registry.heartbeat()
+    beat(registry, key)
     with boa.env.prank(loyal):
         registry.delegate(op, 100_000 * WAD)
     t_mint = emission.next_epoch_time()
@@ -39,10 +40,44 @@ def test_stake_present_one_block_before_finalisation_does_not_earn_the_week(
     with boa.env.prank(jit):
         registry.delegate(op, 100_000 * WAD)  # one block before the finalisation
     finish_epoch(registry, key)
+    with boa.env.prank(jit):
+        registry.unbond(op, registry.shares(op, jit))  # one block after
+    live_for(registry, registry.EPOCH_SECONDS(), key)  # the stream runs for a day
     loyal_reward = registry.pending_rewards(op, loyal)
     assert loyal_reward > 0
-    # Time-weighted, the late stake earns at most its share of the last epoch of the week.
-    assert registry.pending_rewards(op, jit) <= loyal_reward // 7, (
-        registry.pending_rewards(op, jit),
-        loyal_reward,
-    )
+    assert registry.pending_rewards(op, jit) == 0, (registry.pending_rewards(op, jit), loyal_reward)
+
+
+def test_rewards_follow_the_seconds_a_stake_is_bonded(registry, token, governance, actors, minimum):
+    """Three delegators of equal size: `full` holds the whole stream, `late` joins halfway,
+    `leaver` leaves halfway. Per second bonded, each earns the same; the halves earn half."""
+    op, key = actors.operator, actors.node_key
+    full, late, leaver = _accounts(token, registry, governance, "full", "late", "leaver")
+    register_node(registry, op, key, kinds=RELAY, amount=100_000 * WAD, commission_bps=0)
+    beat(registry, key)
+    for who in (full, leaver):
+        with boa.env.prank(who):
+            registry.delegate(op, 100_000 * WAD)
+    send_rewards(token, registry, governance, 86_400 * WAD + registry.finalize_tip())
+    finish_epoch(registry, key)  # streams 86,400 CLUB over the next EPOCH_SECONDS
+    period = registry.EPOCH_SECONDS()
+    start = now()
+    live_for(registry, period // 2, key)
+    with boa.env.prank(late):
+        registry.delegate(op, 100_000 * WAD)
+    with boa.env.prank(leaver):
+        registry.unbond(op, registry.shares(op, leaver))
+    live_for(registry, period - (now() - start) + 10, key)  # past the end of the stream
+    got = {
+        name: registry.pending_rewards(op, who)
+        for name, who in (("full", full), ("late", late), ("leaver", leaver))
+    }
+    # Three equal stakes (the operator's, full's and leaver's, then late's) in each half: full earns
+    # a third of each half, the others a third of one half (up to rounding dust).
+    total = 86_400 * WAD
+    assert abs(got["full"] - 2 * total // 6) <= total // 10**6, got
+    assert abs(got["late"] - total // 6) <= total // 10**6, got
+    assert abs(got["leaver"] - total // 6) <= total // 10**6, got
+    # Nothing more streams after the end.
+    live_for(registry, 3600, key)
+    assert registry.pending_rewards(op, full) == got["full"]
