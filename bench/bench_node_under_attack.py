@@ -469,8 +469,9 @@ class Sampler:
     def __init__(self, pid: int, period: float = 0.25) -> None:
         self.pid = pid
         self.period = period
-        # (t, rss MB, process ticks, this process's CPU s, machine busy ticks, machine total ticks)
-        self.samples: list[tuple[float, float, int, float, int, int]] = []
+        # (t, rss MB, process ticks, this process's CPU s, machine busy ticks, machine total ticks,
+        #  ns the process's main thread waited runnable for a CPU, its runs on a CPU)
+        self.samples: list[tuple[float, float, int, float, int, int, int, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -483,11 +484,23 @@ class Sampler:
         with open(f"/proc/{self.pid}/statm") as fh:
             return int(fh.read().split()[1]) * PAGE / 2**20
 
+    def _waited(self) -> tuple[int, int]:
+        with open(f"/proc/{self.pid}/schedstat") as fh:  # ns on a CPU, ns waiting runnable, runs
+            _, waited, runs = fh.read().split()
+        return int(waited), int(runs)
+
     def _run(self) -> None:
         while not self._stop.wait(self.period):  # bound: until stop()
             try:
                 self.samples.append(
-                    (time.time(), self._rss(), self._ticks(), time.process_time(), *machine_ticks())
+                    (
+                        time.time(),
+                        self._rss(),
+                        self._ticks(),
+                        time.process_time(),
+                        *machine_ticks(),
+                        *self._waited(),
+                    )
                 )
             except (OSError, IndexError, ValueError):  # the process is gone
                 return
@@ -502,11 +515,14 @@ class Sampler:
 
     def window(self, t0: float, t1: float) -> dict[str, float]:
         """Peak RSS (MB); CPU (% of one core) of the process, of this process and of the whole
-        machine (all cores together, so up to CORES x 100) between t0 and t1."""
+        machine (all cores together, so up to CORES x 100); the share of the time the process's main
+        thread (the node's event loop) was runnable but waiting for a CPU (%) and its mean wait per
+        run (ms), between t0 and t1."""
         inside = [s for s in self.samples if t0 <= s[0] <= t1]
         nan = float("nan")
         if len(inside) < 2:
-            return {"rss": inside[0][1] if inside else nan, "cpu": nan, "self_cpu": nan, "machine_cpu": nan}
+            keys = ("cpu", "self_cpu", "machine_cpu", "waited", "wait_per_run")
+            return {"rss": inside[0][1] if inside else nan, **dict.fromkeys(keys, nan)}
         a, b = inside[0], inside[-1]
         dt = b[0] - a[0]
         return {
@@ -514,6 +530,8 @@ class Sampler:
             "cpu": 100.0 * (b[2] - a[2]) / CLK / dt,
             "self_cpu": 100.0 * (b[3] - a[3]) / dt,
             "machine_cpu": 100.0 * CORES * (b[4] - a[4]) / max(1, b[5] - a[5]),
+            "waited": 100.0 * (b[6] - a[6]) / 1e9 / dt,
+            "wait_per_run": (b[6] - a[6]) / 1e6 / max(1, b[7] - a[7]),
         }
 
 
@@ -675,6 +693,7 @@ def run_scenario(sc: Scenario, idle: float, attack: float, nice: int = 0) -> dic
             "attack_seconds": t2 - t1,
             "load": loads,
             "survived": survived,
+            "honest": honest,
             "rows": attacker_out.pop("rows", []),
             "attacker": attacker_out,
             "node_stats": {**status.get("stats", {}), "replay_ids": status.get("replay_ids")},
@@ -693,6 +712,7 @@ def rows_of(res: dict[str, Any]) -> list[dict[str, Any]]:
     # The budget bounds the unsent bytes; the process also holds each frame once more while it is
     # parsed and copied into a transport, and the allocator keeps freed arenas: 2x budget over idle.
     rss_target = None if sc.rss_budget_mib is None else _r(idle_node["rss"] + 2 * sc.rss_budget_mib)
+    nan = float("nan")
     others = att_node["machine_cpu"] - att_node["cpu"] - att_node["self_cpu"] - res["attacker_cpu"]
     idle_others = idle_node["machine_cpu"] - idle_node["cpu"] - idle_node["self_cpu"]
     out = [
@@ -743,23 +763,27 @@ def rows_of(res: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         *({**r, "metric": f"{p}: {r['metric']}"} for r in res["rows"]),
         row(f"{p}: node survived", 1 if res["survived"] else 0, "bool", 1, "higher", None, 1),
-        *(
-            row(f"{p}: {name}", _r(value), "% of a core", None, "lower", _r(anchor), 1)
-            for name, value, anchor in (
-                ("node CPU under attack", att_node["cpu"], idle_node["cpu"]),
-                ("attacker process CPU", res["attacker_cpu"], float("nan")),
-                ("honest clients' process CPU", att_node["self_cpu"], idle_node["self_cpu"]),
-                ("CPU of every other process on the machine", others, idle_others),
+        *(  # where the CPU went: no targets, they tell a slow node from a node starved of CPU
+            row(f"{p}: {name}", _r(value, 2), unit, None, "lower", _r(anchor, 2), 1)
+            for name, value, anchor, unit in (
+                ("node CPU under attack", att_node["cpu"], idle_node["cpu"], "% of a core"),
+                ("attacker process CPU", res["attacker_cpu"], nan, "% of a core"),
+                ("honest clients' process CPU", att_node["self_cpu"], idle_node["self_cpu"], "% of a core"),
+                ("CPU of every other process on the machine", others, idle_others, "% of a core"),
+                (
+                    "node event loop runnable but waiting for a CPU",
+                    att_node["waited"],
+                    idle_node["waited"],
+                    "% of the time",
+                ),
+                (
+                    "node event loop's mean wait for a CPU per run",
+                    att_node["wait_per_run"],
+                    idle_node["wait_per_run"],
+                    "ms",
+                ),
+                ("1-minute load average at the end of the attack", res["load"][-1], res["load"][0], "load"),
             )
-        ),
-        row(
-            f"{p}: 1-minute load average at the end of the attack",
-            round(res["load"][-1], 2),
-            "load",
-            None,
-            "lower",
-            round(res["load"][0], 2),
-            1,
         ),
     ]
     return [r for r in out if r["value"] is not None]  # e.g. no attacker CPU when the attacker failed
@@ -830,9 +854,10 @@ def markdown(
             CPU rows (% of one core, the window's CPU time over its length): the node; the attacker
             process (its own measurement); this process, which runs the honest clients; and every other
             process on the machine (busy time of all {CORES} cores from /proc/stat minus those three;
-            coturn of the TURN scenarios and other people's jobs land here). A p99 miss while the node
-            used a small part of a core and the other processes filled the cores is the node waiting for
-            a core, not its own work; the target is kept as it is all the same.
+            coturn of the TURN scenarios and other people's jobs land here). The node's event loop (its
+            main thread, /proc/PID/schedstat): the share of the time it was runnable but waiting for a
+            CPU, and its mean wait per run. A p99 miss while the node waited a large share of the time
+            is partly the machine's; the targets are kept as they are all the same.
             """
         ),
         "",
