@@ -70,7 +70,7 @@ class NodeProcess:
             return {}
 
     def kill(self) -> None:
-        """SIGKILL the node's process group (coturn included) and reap it."""
+        """SIGKILL the node's process group and reap it (its coturn follows by its parent-death signal)."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)

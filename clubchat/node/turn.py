@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import hmac
 import logging
@@ -148,6 +150,20 @@ class SessionUsage:
     sent_bytes: int
 
 
+# prctl(PR_SET_PDEATHSIG, SIGTERM): the kernel sends coturn SIGTERM when the node process that
+# started it dies, even by SIGKILL (coturn runs in its own session, so killing the node's process
+# group does not reach it). Resolved here, in the parent; the child only makes the one call.
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True) if os.name == "posix" else None
+
+
+def _die_with_parent() -> None:
+    """Runs in the coturn child between fork and exec (Linux; a no-op where prctl is missing)."""
+    prctl = getattr(_LIBC, "prctl", None)
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 class CoturnSupervisor:
     """Starts coturn, restarts it when it dies (with backoff), stops it cleanly."""
 
@@ -222,6 +238,7 @@ class CoturnSupervisor:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,  # our signals only, never the terminal's
+            preexec_fn=_die_with_parent,  # a node killed with SIGKILL takes its coturn along
         )
         needle = f"UDP listener opened on: {self.config.listen_ip}:{self.config.port}"
         deadline = time.monotonic() + timeout

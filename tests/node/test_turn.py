@@ -261,3 +261,43 @@ def test_a_wallet_gets_the_same_credential_until_half_of_it_is_gone(tmp_path: Pa
     issue(carol.address)  # a third wallet: the longest-held (Alice) is forgotten
     assert issue(alice.address).username == f"{1_800_000_301 + 600}:{alice.address}"  # re-issued, same second
     assert len(issue._current) == 2
+
+
+@pytest.mark.integration
+def test_a_node_killed_with_sigkill_takes_its_coturn_along(tmp_path: Path) -> None:
+    """coturn runs in its own session, so killing the node's process group does not reach it; without a
+    parent-death signal every SIGKILLed TURN node (a crash, an OOM kill, a test harness timeout) left an
+    orphaned coturn holding its ports."""
+    from clubchat.node.process import NodeProcess
+
+    turn_port = free_port_range(9)
+    low, high = turn_port + 1, turn_port + 8
+    node = NodeProcess(
+        tmp_path / "node",
+        "--kinds",
+        "turn",
+        "--turn-port",
+        str(turn_port),
+        "--turn-min-port",
+        str(low),
+        "--turn-max-port",
+        str(high),
+    )
+    pid_file = tmp_path / "node" / "coturn" / "turnserver.pid"
+    try:
+        for _ in range(100):
+            if pid_file.exists() and pid_file.read_text().strip():
+                break
+            time.sleep(0.05)
+        coturn = int(pid_file.read_text())
+        os.kill(coturn, 0)  # running
+    finally:
+        node.kill()  # SIGKILL: the node gets no chance to stop coturn itself
+    for _ in range(100):
+        try:
+            os.kill(coturn, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(coturn, signal.SIGKILL)
+    pytest.fail(f"coturn {coturn} outlived the node that started it")
