@@ -128,12 +128,15 @@ def replay(
 
     deployer, keeper, payer = (_actor(boa, n) for n in ("loop-deployer", "loop-keeper", "loop-payer"))
     beneficiaries = {a.name: _actor(boa, f"loop-{a.name}") for a in params.genesis.vesting}
-    dep = deploy(params, deployer, beneficiaries)
-    token, emission = dep["ClubToken"], dep["Emission"]
     escrow_factory = boa_backend.deployer_for("VestingEscrow")
-    with warnings.catch_warnings():  # escrows are EIP-1167 proxies: boa warns the bytecode differs
-        warnings.simplefilter("ignore", UserWarning)
+    # Escrows are EIP-1167 proxies of VestingEscrow: when Vesting creates one (and when it is cast
+    # below) boa compares the proxy's code with VestingEscrow's and warns that they differ, which is
+    # what a proxy is. Nothing else is silenced.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="casted bytecode does not match", category=UserWarning)
+        dep = deploy(params, deployer, beneficiaries)
         escrows = {name: escrow_factory.at(addr) for name, addr in dep.escrows.items()}
+    token, emission = dep["ClubToken"], dep["Emission"]
     genesis = dep.genesis_time
     weights = [int(w) for w in emission.weights()]
     node_idx = next(i for i, r in enumerate(params.emission.receivers) if r.name == "node_rewards")
