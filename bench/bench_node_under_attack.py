@@ -689,7 +689,7 @@ def run_scenario(sc: Scenario, idle: float, attack: float, nice: int = 0) -> dic
             status = node.status().get("relay", {})
         finally:
             sampler.stop()
-            node.kill()
+            node.stop()  # SIGTERM first: the node stops its coturn (SIGKILL would orphan it)
         t1, t2 = attacker_out.pop("_window", spawned)  # the attacker's own window, else its lifetime
         return {
             "scenario": sc,
