@@ -55,6 +55,7 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -363,12 +364,19 @@ async def attack_replay_state(uri: str, seconds: float, param: int) -> dict[str,
     reader = await signed_in(uri, attacker_ip(9, 250), wallet(9))
     assert reader is not None
     to = Account.from_key(wallet(9)).address
-    n = {"envelopes": 0}
+    n = {"envelopes": 0, "reader_cut_off": 0}
 
     async def drain() -> None:
-        while time.time() < deadline:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(reader.recv(), 0.5)
+        current: ClientConnection = reader
+        while time.time() < deadline:  # bound: the deadline
+            try:
+                await asyncio.wait_for(current.recv(), 0.5)
+            except TimeoutError:
+                continue
+            except ConnectionClosed:  # the relay cut the slow reader (1013): it signs in again
+                n["reader_cut_off"] += 1
+                current = await signed_in(uri, attacker_ip(9, 250), wallet(9)) or current
+                await asyncio.sleep(0.1)
 
     async def one(w: int) -> None:
         key = wallet(2000 + w)
@@ -681,7 +689,7 @@ def run_scenario(sc: Scenario, idle: float, attack: float, nice: int = 0) -> dic
             status = node.status().get("relay", {})
         finally:
             sampler.stop()
-            node.kill()
+            node.stop()  # SIGTERM first: the node stops its coturn (SIGKILL would orphan it)
         t1, t2 = attacker_out.pop("_window", spawned)  # the attacker's own window, else its lifetime
         return {
             "scenario": sc,
