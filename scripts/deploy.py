@@ -16,7 +16,7 @@ from ape import accounts, config
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 
 from clubchat import params as params_mod
-from clubchat.chain.manifest import DEPLOYMENTS_DIR
+from clubchat.chain.script_options import deployments_dir_option
 from clubchat.deploy.ape_backend import DeployRequest, deploy_network
 from clubchat.deploy.choices import DeployError, parse_beneficiaries, resolve_beneficiaries
 from clubchat.deploy.run import add_repository_tools
@@ -70,15 +70,8 @@ def _check_rpc(ctx: click.Context, param: click.Parameter, value: object) -> obj
     show_default=True,
     help="Parameters file.",
 )
-@click.option(
-    "--out-dir",
-    envvar="CLUBCHAT_DEPLOYMENTS_DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEPLOYMENTS_DIR,
-    show_default=True,
-    help="Directory of the manifests (tests point it at a temporary one).",
-)
-def cli(cli_ctx, provider, account, beneficiaries, treasury, parameters, out_dir):
+@deployments_dir_option("--out-dir", help="Directory of the manifests (tests point it at a temporary one).")
+def cli(cli_ctx, provider, account, beneficiaries, treasury, parameters, deployments):
     """Deploy (or complete) the protocol and write deployments/<network>.json."""
     network = provider.network
     if account is None:
@@ -104,7 +97,7 @@ def cli(cli_ctx, provider, account, beneficiaries, treasury, parameters, out_dir
                 test_accounts=[str(a.address) for a in accounts.test_accounts],
             ),
             treasury=treasury,
-            directory=out_dir,
+            directory=deployments,
         )
         cli_ctx.logger.info(f"Deploying the Club Chat protocol to {network.choice} from {account.address}")
         deploy_network(provider, request, log=click.echo)

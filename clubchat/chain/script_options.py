@@ -12,14 +12,23 @@ import click
 
 from clubchat.chain.manifest import DEPLOYMENTS_DIR, Manifest, ManifestError, load_manifest, manifest_name
 
-deployments_option = click.option(
-    "--deployments",
-    envvar="CLUBCHAT_DEPLOYMENTS_DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEPLOYMENTS_DIR,
-    show_default=True,
-    help="Directory of the deployment manifests.",
-)
+
+def deployments_dir_option(*aliases: str, help: str = "Directory of the deployment manifests.") -> Any:
+    """`--deployments` (plus `aliases`, e.g. deploy's historic `--out-dir`), also read from
+    CLUBCHAT_DEPLOYMENTS_DIR; the value arrives as the `deployments` parameter."""
+    return click.option(
+        "--deployments",
+        *aliases,
+        "deployments",
+        envvar="CLUBCHAT_DEPLOYMENTS_DIR",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEPLOYMENTS_DIR,
+        show_default=True,
+        help=help,
+    )
+
+
+deployments_option = deployments_dir_option()
 
 
 def network_manifest(provider: Any, deployments: Path) -> Manifest:
