@@ -30,26 +30,24 @@ import itertools
 import logging
 import math
 import socket
-import sys
 import time
 import typing
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import Event, State
+from websockets.protocol import State
 
 from clubchat.node.fairqueue import FairQueue
 from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket, raise_fd_limit
-from clubchat.node.mailbox import HandOut, Mailbox
+from clubchat.node.mailbox import Mailbox
+from clubchat.node.relay_config import RelayConfig
+from clubchat.node.relay_conn import Conn, HandshakeLog, RelayConnection, client_key
 from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import (
     ContractWalletVerifier,
@@ -65,157 +63,6 @@ CREDENTIAL_PATH = "/turn-credentials"
 ACCEPT_BATCH = 128  # listen backlog, and so the connections asyncio accepts per wake-up
 NONCE_PATH = CREDENTIAL_PATH + "/nonce"
 _HTTP_STATUS = {"bad-sign-in": 401, "rate-limited": 429, "not-offered": 404, "malformed": 400}
-
-
-@dataclass(frozen=True)
-class RelayConfig:
-    """Operator settings of one relay (not governance parameters: each operator picks its own).
-
-    The connection and memory limits are sized for a small machine (1-2 cores, 1-2 GB): README
-    "Operating a node: limits" says how to size them for a larger one.
-    """
-
-    host: str = "127.0.0.1"
-    port: int = 0  # 0 = any free port; `RelayServer.uri` tells which one
-    public_uri: str | None = None  # the endpoint registered on-chain; default ws://host:port
-    chain_id: int = 31337
-    max_frame_bytes: int = 65_536  # UTF-8 bytes; larger frames get `too-large`; > 2x closes with 1009
-    sign_in_timeout: float = 10.0  # seconds to sign in after connecting (a hard limit: see _reap)
-    sign_in_max_ttl: int = 86_400  # longest sign-in lifetime accepted, seconds
-    rate_per_second: float = 100.0  # frames per second per signed-in address
-    rate_burst: float = 400.0
-    pre_auth_burst: float = 8.0  # frames an unauthenticated connection may send (then 1 per second)
-    replay_window: float = 86_400.0  # seconds an envelope id stays remembered
-    replay_max_ids: int = 200_000  # envelope ids remembered in all (~80 bytes each), oldest dropped first
-    max_buffered_bytes: int = 2**20  # unsent bytes for one connection before it counts as not reading
-    pending_batch: int = 1_000  # stored envelopes handed out unacknowledged (bytes: the mailbox's limit)
-    close_timeout: float = 2.0  # seconds to wait for a peer's close frame (it may not be reading)
-    http_nonce_ttl: float = 120.0  # seconds a credential-endpoint nonce stays usable
-    http_nonces_max: int = 10_000  # outstanding credential-endpoint nonces (oldest dropped first)
-    # HTTP requests (the credential endpoint and its /nonce) per client IP and in total, per second.
-    # The global rate times http_nonce_ttl stays below http_nonces_max (50 * 120 = 6,000 < 10,000),
-    # so a flood cannot push honest clients' outstanding nonces out before they use them.
-    http_rate_per_ip: float = 10.0
-    http_burst_per_ip: float = 40.0
-    http_rate_global: float = 50.0  # shared in turns between the IPs that wait (clubchat.node.fairqueue)
-    http_burst_global: float = 200.0
-    http_queue_per_ip: int = 4  # requests of one IP that may wait for a turn (more get 429 at once)
-    http_queue_wait: float = 2.0  # seconds a request may wait for its turn
-    # -- connections: every limit below refuses or closes, none ever ends the server --
-    max_connections: int = 4_096  # open TCP connections; also kept fd_reserve below the fd limit
-    # Descriptors kept free: asyncio accepts up to ACCEPT_BATCH connections per wake-up before a
-    # refused or evicted one is closed, plus the mailbox, status file, coturn pipes and logs.
-    fd_reserve: int = 256
-    max_pre_auth_per_ip: int = 32  # connections of one client IP (IPv6: /64) not signed in yet
-    # Client networks the per-IP limits do not apply to: a reverse proxy in front of the relay (all
-    # clients share its address), or loopback for a local load test. Empty by default.
-    per_ip_exempt: tuple[str, ...] = ()
-    connect_rate_per_ip: float = 10.0  # new TCP connections per second per client IP ...
-    connect_burst_per_ip: float = 40.0  # ... after a burst of this many
-    sign_in_rate_per_ip: float = 5.0  # sign-in attempts per second per client IP ...
-    sign_in_burst_per_ip: float = 20.0  # ... after a burst of this many
-    pre_auth_max_bytes: int = 32_768  # bytes a connection may send before it signs in (headers too)
-    pre_auth_max_errors: int = 4  # refused frames before sign-in; the next one closes it (1008)
-    control_rate: float = 1.0  # pings/pongs per second per connection ...
-    control_burst: float = 16.0  # ... after a burst of this many; more closes it (1008)
-    max_sessions_per_address: int = 8  # signed-in connections of one address
-    max_fanout: int = 8  # connections one envelope is copied to
-    max_buffered_total: int = 64 * 2**20  # unsent bytes of all connections together (envelopes)
-    socket_send_buffer: int = 65_536  # SO_SNDBUF of each connection (Linux doubles it); 0 = kernel's
-    housekeeping_interval: float = 5.0  # seconds between sweeps of expired replay ids and idle buckets
-
-
-def client_key(ip: str) -> str:
-    """What the HTTP rate limit counts per: the IPv4 address, or the /64 of an IPv6 address (one
-    host usually gets a whole /64, so counting single IPv6 addresses would be no limit at all)."""
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is None:
-        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
-    return str(addr.ipv4_mapped) if isinstance(addr, ipaddress.IPv6Address) else str(addr)
-
-
-class _HandshakeLog(logging.LoggerAdapter):
-    """websockets' logger for relay connections: a failed opening handshake (an empty or reset TCP
-    connection, a port scan, a connection refused at accept) is counted and logged as one DEBUG line,
-    not as an ERROR with a 1.7 KB traceback per connection (churn used to fill stderr)."""
-
-    def __init__(self, on_failed: Callable[[], None]) -> None:
-        super().__init__(logging.getLogger("websockets.server"), {})
-        self.on_failed = on_failed
-
-    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        if msg == "opening handshake failed":
-            self.on_failed()
-            if self.logger.isEnabledFor(logging.DEBUG):
-                self.logger.debug("opening handshake failed: %r", sys.exc_info()[1])
-            return
-        super().log(level, msg, *args, **kwargs)
-
-
-class _RelayConnection(ServerConnection):
-    """A relay connection with its admission state, metered below the frame layer: the bytes it sends
-    before signing in and its control frames (pings and pongs, which websockets answers itself and the
-    relay's frame limits never see). `relay` is set on the subclass `RelayServer.start` makes."""
-
-    relay: RelayServer
-    peer_key = ""  # client_key of the peer IP
-    exempt = False  # in RelayConfig.per_ip_exempt: no per-IP limits
-    admitted = False
-    signed_in = False  # signed in (or gone): no longer counted as pre-auth
-    received = 0  # bytes received before sign-in
-    control: TokenBucket | None = None
-    reaper: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        tcp = typing.cast(asyncio.Transport, transport)
-        if self.relay._admit(self, tcp):
-            super().connection_made(tcp)  # starts the handshake and the handler
-        else:  # refused: no handshake task; enough state for connection_lost, then the descriptor goes
-            Connection.connection_made(self, tcp)
-            tcp.abort()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.relay._release(self)
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if self.transport.is_closing() and self.protocol.state is State.OPEN:
-            return  # aborted by the relay (flooding): parse nothing more
-        if not self.signed_in:
-            self.received += len(data)
-            if self.received > self.relay.config.pre_auth_max_bytes:
-                self.relay._drop(self, "pre-auth-bytes")
-                return
-        super().data_received(data)
-
-    def process_event(self, event: Event) -> None:
-        control = self.control
-        is_control = isinstance(event, Frame) and event.opcode in (Opcode.PING, Opcode.PONG)
-        if is_control and control is not None and not control.take(self.relay.clock()):
-            if not self.transport.is_closing():
-                self.relay._drop(self, "control-flood")
-            return
-        super().process_event(event)
-
-
-@dataclass(eq=False)  # identity semantics: connections live in sets
-class _Conn:
-    ws: _RelayConnection
-    nonce: str
-    bucket: TokenBucket
-    replies: TokenBucket  # `rate-limited` answers: past this bucket the relay stops answering them
-    address: str | None = None  # lower-case once signed in
-    checksum_address: str = ""  # EIP-55 form, as signed
-    hand_out: HandOut | None = None  # stored envelopes handed out and not yet acknowledged
-    expires: int = 0
-    stats: Counter[str] = field(default_factory=Counter)
-    unsent: int = 0  # bytes queued in the websockets protocol, not yet handed to the transport
-    buffered: int = 0  # this connection's share of RelayServer.buffered (bytes, as last measured)
-    dirty: bool = False  # queued for the end-of-iteration flush
-    refused: int = 0  # frames refused before sign-in
 
 
 class RelayServer:
@@ -235,7 +82,7 @@ class RelayServer:
         self.turn_credentials = turn_credentials
         self.verifier = verifier
         self.clock = clock
-        self.clients: dict[str, set[_Conn]] = {}
+        self.clients: dict[str, set[Conn]] = {}
         self.limiter = RateLimiter(config.rate_per_second, config.rate_burst)
         self.http_per_ip = RateLimiter(config.http_rate_per_ip, config.http_burst_per_ip)
         self.http_global = FairQueue(
@@ -251,17 +98,17 @@ class RelayServer:
         self.stats: Counter[str] = Counter()
         self.max_connections = config.max_connections  # lowered by start() to fit the fd limit
         self._exempt = tuple(ipaddress.ip_network(n, strict=False) for n in config.per_ip_exempt)
-        self.buffered = 0  # unsent envelope bytes of all connections (sum of _Conn.buffered)
-        self._open: set[_RelayConnection] = set()  # admitted TCP connections
-        self._waiting: OrderedDict[_RelayConnection, None] = OrderedDict()  # not signed in, oldest first
+        self.buffered = 0  # unsent envelope bytes of all connections (sum of Conn.buffered)
+        self._open: set[RelayConnection] = set()  # admitted TCP connections
+        self._waiting: OrderedDict[RelayConnection, None] = OrderedDict()  # not signed in, oldest first
         self._pre_auth_by_ip: Counter[str] = Counter()
-        self._buffering: set[_Conn] = set()  # connections whose `buffered` may be > 0
+        self._buffering: set[Conn] = set()  # connections whose `buffered` may be > 0
         self._measured = float("-inf")  # when `buffered` was last summed from the transports
         self._server: Server | None = None
         self._closing: set[asyncio.Future[None]] = set()
         self._http_nonces: dict[str, float] = {}  # nonce -> expiry; insertion-ordered
         self._uri: str | None = config.public_uri
-        self._dirty: list[_Conn] = []  # connections with queued frames, flushed once per iteration
+        self._dirty: list[Conn] = []  # connections with queued frames, flushed once per iteration
         self._flush_handle: asyncio.Handle | None = None
         self._housekeeping: asyncio.Task[None] | None = None
 
@@ -276,7 +123,7 @@ class RelayServer:
     async def start(self) -> None:
         soft, _ = raise_fd_limit()
         self.max_connections = max(1, min(self.config.max_connections, soft - self.config.fd_reserve))
-        connection_class = type("RelayConnection", (_RelayConnection,), {"relay": self})
+        connection_class = type("RelayConnection", (RelayConnection,), {"relay": self})
         self._server = await serve(
             self._handle,
             self.config.host,
@@ -291,7 +138,7 @@ class RelayServer:
             process_request=self._http,
             create_connection=connection_class,
             backlog=ACCEPT_BATCH,
-            logger=_HandshakeLog(self._handshake_failed),
+            logger=HandshakeLog(self._handshake_failed),
         )
         if self._uri is None:
             port = next(iter(self._server.sockets)).getsockname()[1]
@@ -327,7 +174,7 @@ class RelayServer:
 
     # -- admission: below the WebSocket layer, so a refusal costs no handshake ----------------
 
-    def _admit(self, ws: _RelayConnection, transport: asyncio.Transport) -> bool:
+    def _admit(self, ws: RelayConnection, transport: asyncio.Transport) -> bool:
         """Admit a new TCP connection (True) or refuse it (False: the caller aborts it at once):
         over max_pre_auth_per_ip for its IP, over its IP's connection rate, or over max_connections
         when every connection is signed in. With the table full, the oldest connection that has not
@@ -380,14 +227,14 @@ class RelayServer:
             addr = addr.ipv4_mapped
         return any(addr in net for net in self._exempt)  # bound: the configured networks
 
-    def _release(self, ws: _RelayConnection) -> None:
+    def _release(self, ws: RelayConnection) -> None:
         if not ws.admitted:
             return
         ws.admitted = False
         self._open.discard(ws)
         self._leave_pre_auth(ws)  # no longer counts as pre-auth either
 
-    def _leave_pre_auth(self, ws: _RelayConnection) -> None:
+    def _leave_pre_auth(self, ws: RelayConnection) -> None:
         if ws.reaper is not None:
             ws.reaper.cancel()
             ws.reaper = None
@@ -398,12 +245,12 @@ class RelayServer:
             if self._pre_auth_by_ip[ws.peer_key] <= 0:
                 del self._pre_auth_by_ip[ws.peer_key]
 
-    def _reap(self, ws: _RelayConnection) -> None:
+    def _reap(self, ws: RelayConnection) -> None:
         ws.reaper = None
         if not ws.signed_in:
             self._drop(ws, "sign-in-timeout")
 
-    def _drop(self, ws: _RelayConnection, why: str) -> None:
+    def _drop(self, ws: RelayConnection, why: str) -> None:
         """Abort a connection without a close handshake (it is flooding or overdue)."""
         self.stats[f"dropped:{why}"] += 1
         ws.transport.abort()
@@ -526,9 +373,9 @@ class RelayServer:
     # -- one connection --------------------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
-        assert isinstance(ws, _RelayConnection)  # start() makes every connection one
+        assert isinstance(ws, RelayConnection)  # start() makes every connection one
         now = self.clock()
-        conn = _Conn(
+        conn = Conn(
             ws=ws,
             nonce=new_nonce(),
             bucket=TokenBucket.full(1.0, self.config.pre_auth_burst, now),
@@ -555,14 +402,14 @@ class RelayServer:
         finally:
             self._forget(conn)
 
-    def _challenge(self, conn: _Conn) -> None:
+    def _challenge(self, conn: Conn) -> None:
         cfg = self.config
         challenge = m.Challenge(
             nonce=conn.nonce, uri=self.uri, chain_id=cfg.chain_id, max_ttl=cfg.sign_in_max_ttl
         )
         self._push(conn, m.encode(challenge))
 
-    def _push(self, conn: _Conn, text: str, budgeted: bool = False) -> bool:
+    def _push(self, conn: Conn, text: str, budgeted: bool = False) -> bool:
         """Queue a frame for `conn`; False when it is not reading (then `conn` is being closed) or,
         for a `budgeted` frame (an envelope copy), when all connections together already hold
         `max_buffered_total` unsent bytes (then `conn` stays open).
@@ -636,11 +483,11 @@ class RelayServer:
             if chunks:
                 ws.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
-    async def _close(self, conn: _Conn, code: int, reason: str) -> None:
+    async def _close(self, conn: Conn, code: int, reason: str) -> None:
         """Close; frames pushed before (e.g. the error that explains why) are already written."""
         await conn.ws.close(code, reason)
 
-    def _error(self, conn: _Conn, code: str, reason: str | None = None, id: str | None = None) -> None:
+    def _error(self, conn: Conn, code: str, reason: str | None = None, id: str | None = None) -> None:
         self.stats[f"error:{code}"] += 1
         if conn.address is None:
             conn.refused += 1  # _on_frame closes the connection past pre_auth_max_errors
@@ -649,7 +496,7 @@ class RelayServer:
             return
         self._push(conn, m.error_frame(code, reason, id))
 
-    def _forget(self, conn: _Conn) -> None:
+    def _forget(self, conn: Conn) -> None:
         if conn.ws.transport.is_closing() and conn in self._buffering:
             self._buffering.discard(conn)
             self.buffered -= conn.buffered
@@ -663,7 +510,7 @@ class RelayServer:
 
     # -- frames ----------------------------------------------------------------------------------
 
-    def _handed_ack(self, conn: _Conn, raw: str | bytes) -> bool:
+    def _handed_ack(self, conn: Conn, raw: str | bytes) -> bool:
         """If `raw` acks an envelope the mailbox handed to `conn`, schedule its deletion: True."""
         if not isinstance(raw, str) or len(raw) > 512 or '"ack"' not in raw:
             return False
@@ -679,7 +526,7 @@ class RelayServer:
         task.add_done_callback(self._closing.discard)
         return True
 
-    async def _on_frame(self, conn: _Conn, raw: str | bytes) -> bool:
+    async def _on_frame(self, conn: Conn, raw: str | bytes) -> bool:
         """Handle one frame; False when the connection was closed and reading must stop."""
         if not await self._frame(conn, raw):
             return False
@@ -689,7 +536,7 @@ class RelayServer:
             return False
         return True
 
-    async def _frame(self, conn: _Conn, raw: str | bytes) -> bool:
+    async def _frame(self, conn: Conn, raw: str | bytes) -> bool:
         now = self.clock()
         self.stats["frames"] += 1
         if conn.hand_out and self._handed_ack(conn, raw):
@@ -738,7 +585,7 @@ class RelayServer:
             self._error(conn, "internal")
         return True
 
-    async def _sign_in(self, conn: _Conn, frame: m.SignIn, now: float) -> None:
+    async def _sign_in(self, conn: Conn, frame: m.SignIn, now: float) -> None:
         if conn.address is not None:
             self._error(conn, "already-signed-in")
             return
@@ -788,14 +635,14 @@ class RelayServer:
             conn.hand_out = self.mailbox.hand_out(conn.address, self.config.pending_batch, budget)
             await self._hand_out(conn)
 
-    async def _hand_out(self, conn: _Conn) -> None:
+    async def _hand_out(self, conn: Conn) -> None:
         assert conn.hand_out is not None
         for text in await conn.hand_out.next():
             if not self._push(conn, m.stored_frame(text)):
                 return
             self.stats["mailbox-delivered"] += 1
 
-    def _forward(self, conn: _Conn, env: dict[str, Any], raw: str, now: float) -> bool:
+    def _forward(self, conn: Conn, env: dict[str, Any], raw: str, now: float) -> bool:
         """Sender and replay checks, then forward a validated envelope (`validate_frame`'s object,
         `raw` its text) to the recipient's connections. False when nobody took it: try `_store`."""
         id: str = env["id"]
@@ -826,7 +673,7 @@ class RelayServer:
         self._push(conn, '{"type":"sent","id":"' + id + '","status":"delivered"}')
         return True
 
-    async def _store(self, conn: _Conn, env: dict[str, Any], raw: str, now: float) -> None:
+    async def _store(self, conn: Conn, env: dict[str, Any], raw: str, now: float) -> None:
         """An envelope nobody connected took: into the mailbox (NOTIFY nodes), else `offline`."""
         id: str = env["id"]
         if self.mailbox is None or env["payload"]["type"] in m.SIGNALING_TYPES:
@@ -842,7 +689,7 @@ class RelayServer:
         self.stats["stored"] += 1
         self._push(conn, m.encode(m.Sent(id=id, status="stored")))
 
-    async def _ack(self, conn: _Conn, ack: m.Ack) -> None:
+    async def _ack(self, conn: Conn, ack: m.Ack) -> None:
         assert conn.address is not None
         if self.mailbox is None or not await self.mailbox.delete(conn.address, ack.sender, ack.id):
             self._error(conn, "unknown-message", id=ack.id)

@@ -1,0 +1,120 @@
+"""The relay's connection layer, below frames: who is counted per IP (`client_key`), websockets'
+handshake log without tracebacks (`HandshakeLog`), the TCP-level admission and metering of a
+connection before it signs in (`RelayConnection`), and one signed-in session's state (`Conn`).
+`RelayServer` (clubchat.node.relay) owns the policies these call back into."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import sys
+import typing
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from websockets.asyncio.connection import Connection
+from websockets.asyncio.server import ServerConnection
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event, State
+
+from clubchat.node.limits import TokenBucket
+from clubchat.node.mailbox import HandOut
+
+if TYPE_CHECKING:
+    from clubchat.node.relay import RelayServer
+
+
+def client_key(ip: str) -> str:
+    """What the HTTP rate limit counts per: the IPv4 address, or the /64 of an IPv6 address (one
+    host usually gets a whole /64, so counting single IPv6 addresses would be no limit at all)."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr.ipv4_mapped) if isinstance(addr, ipaddress.IPv6Address) else str(addr)
+
+
+class HandshakeLog(logging.LoggerAdapter):
+    """websockets' logger for relay connections: a failed opening handshake (an empty or reset TCP
+    connection, a port scan, a connection refused at accept) is counted and logged as one DEBUG line,
+    not as an ERROR with a 1.7 KB traceback per connection (churn used to fill stderr)."""
+
+    def __init__(self, on_failed: Callable[[], None]) -> None:
+        super().__init__(logging.getLogger("websockets.server"), {})
+        self.on_failed = on_failed
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if msg == "opening handshake failed":
+            self.on_failed()
+            if self.logger.isEnabledFor(logging.DEBUG):
+                self.logger.debug("opening handshake failed: %r", sys.exc_info()[1])
+            return
+        super().log(level, msg, *args, **kwargs)
+
+
+class RelayConnection(ServerConnection):
+    """A relay connection with its admission state, metered below the frame layer: the bytes it sends
+    before signing in and its control frames (pings and pongs, which websockets answers itself and the
+    relay's frame limits never see). `relay` is set on the subclass `RelayServer.start` makes."""
+
+    relay: RelayServer
+    peer_key = ""  # client_key of the peer IP
+    exempt = False  # in RelayConfig.per_ip_exempt: no per-IP limits
+    admitted = False
+    signed_in = False  # signed in (or gone): no longer counted as pre-auth
+    received = 0  # bytes received before sign-in
+    control: TokenBucket | None = None
+    reaper: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        tcp = typing.cast(asyncio.Transport, transport)
+        if self.relay._admit(self, tcp):
+            super().connection_made(tcp)  # starts the handshake and the handler
+        else:  # refused: no handshake task; enough state for connection_lost, then the descriptor goes
+            Connection.connection_made(self, tcp)
+            tcp.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.relay._release(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing() and self.protocol.state is State.OPEN:
+            return  # aborted by the relay (flooding): parse nothing more
+        if not self.signed_in:
+            self.received += len(data)
+            if self.received > self.relay.config.pre_auth_max_bytes:
+                self.relay._drop(self, "pre-auth-bytes")
+                return
+        super().data_received(data)
+
+    def process_event(self, event: Event) -> None:
+        control = self.control
+        is_control = isinstance(event, Frame) and event.opcode in (Opcode.PING, Opcode.PONG)
+        if is_control and control is not None and not control.take(self.relay.clock()):
+            if not self.transport.is_closing():
+                self.relay._drop(self, "control-flood")
+            return
+        super().process_event(event)
+
+
+@dataclass(eq=False)  # identity semantics: connections live in sets
+class Conn:
+    ws: RelayConnection
+    nonce: str
+    bucket: TokenBucket
+    replies: TokenBucket  # `rate-limited` answers: past this bucket the relay stops answering them
+    address: str | None = None  # lower-case once signed in
+    checksum_address: str = ""  # EIP-55 form, as signed
+    hand_out: HandOut | None = None  # stored envelopes handed out and not yet acknowledged
+    expires: int = 0
+    stats: Counter[str] = field(default_factory=Counter)
+    unsent: int = 0  # bytes queued in the websockets protocol, not yet handed to the transport
+    buffered: int = 0  # this connection's share of RelayServer.buffered (bytes, as last measured)
+    dirty: bool = False  # queued for the end-of-iteration flush
+    refused: int = 0  # frames refused before sign-in
