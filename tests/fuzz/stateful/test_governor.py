@@ -340,9 +340,14 @@ def test_governor_machine(protocol: Any) -> None:
     GovernorMachine.seen = set()
     GovernorMachine.late_flips = 0
     # A lifecycle takes about eight steps; leave room for detours (at least 50 steps per run).
+    # Derandomized: the coverage checks below (whole lifecycle, at least one late flip) must hold for
+    # the runs `make test` makes every time, not for most random draws (a fresh clone once drew none).
     profile = settings.default
     run_state_machine_as_test(
-        GovernorMachine, settings=settings(profile, stateful_step_count=max(50, profile.stateful_step_count))
+        GovernorMachine,
+        settings=settings(
+            profile, stateful_step_count=max(50, profile.stateful_step_count), derandomize=True
+        ),
     )
     # The run must get through the whole lifecycle, not only create and fail proposals.
     assert {ACTIVE, SUCCEEDED, QUEUED, EXECUTED} <= GovernorMachine.seen, sorted(GovernorMachine.seen)
