@@ -17,7 +17,11 @@ BPS = 10_000
 DAY = 86_400
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PATH = REPO_ROOT / "deployments" / "parameters.yaml"
+# Contracts, interfaces and the default parameters: read from the checkout when running from
+# one; an installed wheel carries copies under clubchat/_data (pyproject's force-include), so
+# deploy, contracts-in-the-loop and the whitepaper's parameter table work without a checkout.
+DATA_ROOT = REPO_ROOT if (REPO_ROOT / "contracts").is_dir() else Path(__file__).resolve().parent / "_data"
+DEFAULT_PATH = DATA_ROOT / "deployments" / "parameters.yaml"
 
 
 class ParameterError(ValueError):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from clubchat.params import REPO_ROOT
+from clubchat.params import DATA_ROOT
 
-CONTRACTS_DIR = REPO_ROOT / "contracts"
+CONTRACTS_DIR = DATA_ROOT / "contracts"
 
 # The EVM version every contract is compiled for, in tests, benchmarks and ape
 # (ape-config.yaml repeats it for ape-vyper; tests/unit/test_evm_version.py checks
