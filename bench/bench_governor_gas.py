@@ -365,10 +365,13 @@ NOTES = [
         quorum until one made the proposal pass and Against votes read neither, so votes outside the window
         got about 5k cheaper and an Against vote about 2.5k dearer. The packed words are read through named
         internal accessors, which vyper's legacy code generator does not inline: 67 gas per call (measured
-        on a one-function contract), so propose pays 271, queue 605 and execute 184 more than with the
-        shifts written inline (93,149 / 114,633 / 67,508 before). Venom (`pragma experimental-codegen`),
-        which inlines them, made propose, queue and execute 4.4k to 11k dearer in a trial run, so the
-        governor stays on the legacy generator; readable accessors and 'no row worse' conflict here.
+        on a one-function contract). Two changes paid most of that back: flags are tested and set with
+        named in-place bit constants (no call), and the Timelock's `schedule_batch` returns the operation
+        id it hashes, so `queue` no longer hashes the batch a second time. Against the shifts written
+        inline (93,149 / 114,633 / 67,508): propose +265 (its four accessor calls; returning a tuple
+        from one helper saved 3 gas, so the calls stay), queue -484, execute +27. Venom
+        (`pragma experimental-codegen`), which inlines them, made propose, queue and execute 4.4k to 11k
+        dearer in a trial run, so the governor stays on the legacy generator.
         """
     ),
 ]

@@ -156,6 +156,10 @@ MASK_16: constant(uint256) = 2**16 - 1
 # flip extends).
 FLAG_CANCELED: constant(uint256) = 2
 FLAG_EXECUTED: constant(uint256) = 4
+# @dev The same flags at their place in `_tally[id]`: tested with `&`, set with `|`, so reading
+# or setting a flag costs no accessor call (legacy codegen does not inline internal functions).
+CANCELED_BIT: constant(uint256) = FLAG_CANCELED << FLAGS_SHIFT
+EXECUTED_BIT: constant(uint256) = FLAG_EXECUTED << FLAGS_SHIFT
 
 # @dev Bit layout of `_settings`: delay | period << 48 | extension << 80 | threshold bps << 128
 # | number of quorum checkpoints << 144 | latest quorum numerator << 160 | its timepoint << 208.
@@ -641,8 +645,10 @@ def queue(
     assert self._state(proposal_id) == SUCCEEDED, "governor: proposal not successful"
     delay: uint256 = staticcall ITimelock(timelock).get_minimum_delay()
     salt: bytes32 = self._timelock_salt(descriptionHash)
-    self._timelock_ids[proposal_id] = keccak256(abi_encode(targets, values, calldatas, empty(bytes32), salt))
-    extcall ITimelock(timelock).schedule_batch(targets, values, calldatas, empty(bytes32), salt, delay)
+    # The Timelock returns the operation id it hashed, so the batch is not hashed here again.
+    self._timelock_ids[proposal_id] = extcall ITimelock(timelock).schedule_batch(
+        targets, values, calldatas, empty(bytes32), salt, delay
+    )
     eta: uint256 = block.timestamp + delay
     self._tally[proposal_id] = self._with_eta(self._tally[proposal_id], eta)
     log IClubGovernor.ProposalQueued(proposalId=proposal_id, etaSeconds=eta)
@@ -667,15 +673,14 @@ def execute(
     """
     proposal_id: uint256 = convert(keccak256(abi_encode(targets, values, calldatas, descriptionHash)), uint256)
     tally: uint256 = self._tally[proposal_id]
-    flags: uint256 = self._flags(tally)
     eta: uint256 = self._eta(tally)
     # A non-zero eta means `queue` saw the proposal succeed; the Timelock re-checks the rest
     # (operation pending, ready, not expired).
-    assert eta != 0 and flags & (FLAG_EXECUTED | FLAG_CANCELED) == 0, "governor: proposal not queued"
+    assert eta != 0 and tally & (EXECUTED_BIT | CANCELED_BIT) == 0, "governor: proposal not queued"
     assert block.timestamp >= eta, "governor: proposal not ready"
     assert block.timestamp <= eta + GRACE_PERIOD, "governor: proposal expired"
     # Effects before the interaction: the Timelock may call back into the setters.
-    self._tally[proposal_id] = self._with_flag(tally, FLAG_EXECUTED)
+    self._tally[proposal_id] = tally | EXECUTED_BIT
     extcall ITimelock(timelock).execute_batch(
         targets, values, calldatas, empty(bytes32), self._timelock_salt(descriptionHash), value=msg.value
     )
@@ -703,7 +708,7 @@ def cancel(
     assert core != 0, "governor: unknown proposal"
     assert self._proposer(core) == msg.sender, "governor: only proposer"
     assert self._state(proposal_id) == PENDING, "governor: proposal not pending"
-    self._tally[proposal_id] = self._with_flag(self._tally[proposal_id], FLAG_CANCELED)
+    self._tally[proposal_id] |= CANCELED_BIT
     log IClubGovernor.ProposalCanceled(proposalId=proposal_id)
     return proposal_id
 
@@ -720,7 +725,7 @@ def veto(proposalId: uint256) -> uint256:
     assert msg.sender == self._active_guardian(), "governor: only guardian"
     state: uint8 = self._state(proposalId)
     assert state == SUCCEEDED or state == QUEUED, "governor: proposal not vetoable"
-    self._tally[proposalId] = self._with_flag(self._tally[proposalId], FLAG_CANCELED)
+    self._tally[proposalId] |= CANCELED_BIT
     if state == QUEUED:
         # The Timelock's executor role is open: its operation must go too.
         extcall ITimelock(timelock).cancel(self._timelock_ids[proposalId])
@@ -958,10 +963,9 @@ def _state(proposal_id: uint256) -> uint8:
     core: uint256 = self._core[proposal_id]
     assert core != 0, "governor: unknown proposal"
     tally: uint256 = self._tally[proposal_id]
-    flags: uint256 = self._flags(tally)
-    if flags & FLAG_EXECUTED != 0:
+    if tally & EXECUTED_BIT != 0:
         return EXECUTED
-    if flags & FLAG_CANCELED != 0:
+    if tally & CANCELED_BIT != 0:
         return CANCELED
 
     eta: uint256 = self._eta(tally)
@@ -1005,7 +1009,7 @@ def _cast_vote(
     # Active: snapshot < now <= deadline and not cancelled (a cancelled proposal was Pending,
     # and a proposal can only be queued or executed after its deadline).
     assert (
-        snapshot < block.timestamp and block.timestamp <= deadline and self._flags(tally) & FLAG_CANCELED == 0
+        snapshot < block.timestamp and block.timestamp <= deadline and tally & CANCELED_BIT == 0
     ), "governor: vote not currently active"
     assert not self.hasVoted[proposal_id][voter], "governor: vote already cast"
     self.hasVoted[proposal_id][voter] = True
@@ -1198,7 +1202,7 @@ def _is_valid_suffix_for_proposer(proposer: address, tail: Bytes[52]) -> bool:
 
 # PACKED WORDS #
 # Named accessors for the bit layouts declared with the constants; nothing else in this
-# file shifts or masks a packed word.
+# file shifts or masks a packed word (flags are tested and set with the named *_BIT constants).
 
 
 @internal
@@ -1216,15 +1220,8 @@ def _pack_core(proposer: address, snapshot: uint256, deadline: uint256) -> uint2
 
 @internal
 @pure
-def _low_address(word: uint256) -> address:
-    # The address packed in the low 160 bits of `_core` (proposer) or `_guardian`.
-    return convert(convert(word & convert(max_value(uint160), uint256), uint160), address)
-
-
-@internal
-@pure
 def _proposer(core: uint256) -> address:
-    return self._low_address(core)
+    return convert(convert(core & convert(max_value(uint160), uint256), uint160), address)
 
 
 @internal
@@ -1275,18 +1272,6 @@ def _eta(tally: uint256) -> uint256:
 def _with_eta(tally: uint256, eta: uint256) -> uint256:
     # Only called once, on a tally whose eta is still zero.
     return tally | (eta << ETA_SHIFT)
-
-
-@internal
-@pure
-def _flags(tally: uint256) -> uint256:
-    return tally >> FLAGS_SHIFT
-
-
-@internal
-@pure
-def _with_flag(tally: uint256, flag: uint256) -> uint256:
-    return tally | (flag << FLAGS_SHIFT)
 
 
 @internal
@@ -1370,7 +1355,7 @@ def _pack_guardian(guardian: address, term_end: uint256) -> uint256:
 @internal
 @pure
 def _guardian_address(word: uint256) -> address:
-    return self._low_address(word)
+    return convert(convert(word & convert(max_value(uint160), uint256), uint160), address)
 
 
 @internal

@@ -149,16 +149,19 @@ def schedule_batch(
     predecessor: bytes32,
     salt: bytes32,
     delay: uint256,
-):
+) -> bytes32:
     """
     @dev Schedules a batch operation. Caller needs PROPOSER_ROLE.
          Emits one `CallScheduled` per call and `CallSalt` for a non-zero salt.
+         Returns the operation id, so a proposer (the governor) stores it without
+         hashing the batch a second time.
     @param targets Called contracts.
     @param amounts Wei sent with each call.
     @param payloads Calldata of each call.
     @param predecessor Operation that must be done first (or zero).
     @param salt Disambiguation salt.
     @param delay Seconds until ready, at least the minimum delay.
+    @return bytes32 The operation id (`hash_operation_batch` of the same arguments).
     """
     access_control._check_role(timelock_controller.PROPOSER_ROLE, msg.sender)
     assert len(targets) == len(amounts) and len(targets) == len(payloads), "timelock: length mismatch"
@@ -177,6 +180,7 @@ def schedule_batch(
         )
     if salt != empty(bytes32):
         log timelock_controller.CallSalt(id=id, salt=salt)
+    return id
 
 
 @external

@@ -119,3 +119,12 @@ def test_zero_grace_period_rejected(deployer):
 
     with boa.env.prank(deployer), boa.reverts("timelock: zero grace period"):
         deployer_for("Timelock").deploy(1, 0, [], [], deployer)
+
+
+def test_schedule_batch_returns_the_operation_id(timelock, governor, op):
+    # The governor stores this id instead of hashing the batch a second time.
+    args = ([op[0]], [0], [op[2]], ZERO32, op[4])
+    with boa.env.prank(governor.address):
+        op_id = timelock.schedule_batch(*args, 2 * 86_400)
+    assert op_id == timelock.hash_operation_batch(*args)
+    assert timelock.is_operation_pending(op_id)
