@@ -367,9 +367,10 @@ NOTES = [
         internal accessors, which vyper's legacy code generator does not inline: 67 gas per call (measured
         on a one-function contract). Two changes paid most of that back: flags are tested and set with
         named in-place bit constants (no call), and the Timelock's `schedule_batch` returns the operation
-        id it hashes, so `queue` no longer hashes the batch a second time. Against the shifts written
-        inline (93,149 / 114,633 / 67,508): propose +265 (its four accessor calls; returning a tuple
-        from one helper saved 3 gas, so the calls stay), queue -484, execute +27. Venom
+        id it hashes, so `queue` no longer hashes the batch a second time; `propose` and `execute` decode in
+        place with the layout's named constants (propose's four accessor calls cost 265 gas; one helper
+        returning a tuple saved only 3). Against the figures before the accessors
+        (93,149 / 114,633 / 67,508): see the propose, queue and execute rows. Venom
         (`pragma experimental-codegen`), which inlines them, made propose, queue and execute 4.4k to 11k
         dearer in a trial run, so the governor stays on the legacy generator.
         """

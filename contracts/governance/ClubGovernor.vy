@@ -583,7 +583,9 @@ def propose(
         ), "governor: restricted proposer"
     settings: uint256 = self._settings
 
-    threshold_bps: uint256 = self._threshold_bps(settings)
+    # propose decodes `_settings` and packs `_core` in place, with the layout's named constants:
+    # the four accessor calls would cost it 265 gas (legacy codegen does not inline them).
+    threshold_bps: uint256 = (settings >> THRESHOLD_SHIFT) & MASK_16
     if threshold_bps != 0:
         # `block.timestamp - 1`: the latest timepoint the token can answer for.
         votes: uint256 = staticcall token.getPastVotes(proposer, block.timestamp - 1)
@@ -607,9 +609,12 @@ def propose(
             and latest_state != QUEUED
         ), "governor: proposer has a live proposal"
 
-    snapshot: uint256 = block.timestamp + self._voting_delay(settings)
-    deadline: uint256 = snapshot + self._voting_period(settings)
-    self._core[proposal_id] = self._pack_core(proposer, snapshot, deadline)
+    # The delay is the low field (DELAY_SHIFT is 0).
+    snapshot: uint256 = block.timestamp + (settings & MASK_48)
+    deadline: uint256 = snapshot + ((settings >> PERIOD_SHIFT) & MASK_32)
+    self._core[proposal_id] = (
+        convert(convert(proposer, uint160), uint256) | (snapshot << SNAPSHOT_SHIFT) | (deadline << DEADLINE_SHIFT)
+    )
     self.latestProposalId[proposer] = proposal_id
 
     log IClubGovernor.ProposalCreated(
@@ -673,7 +678,8 @@ def execute(
     """
     proposal_id: uint256 = convert(keccak256(abi_encode(targets, values, calldatas, descriptionHash)), uint256)
     tally: uint256 = self._tally[proposal_id]
-    eta: uint256 = self._eta(tally)
+    # In place, like propose: an accessor call would make execute dearer than before the accessors.
+    eta: uint256 = (tally >> ETA_SHIFT) & MASK_48
     # A non-zero eta means `queue` saw the proposal succeed; the Timelock re-checks the rest
     # (operation pending, ready, not expired).
     assert eta != 0 and tally & (EXECUTED_BIT | CANCELED_BIT) == 0, "governor: proposal not queued"
@@ -1202,7 +1208,9 @@ def _is_valid_suffix_for_proposer(proposer: address, tail: Bytes[52]) -> bool:
 
 # PACKED WORDS #
 # Named accessors for the bit layouts declared with the constants; nothing else in this
-# file shifts or masks a packed word (flags are tested and set with the named *_BIT constants).
+# file shifts or masks a packed word, except `propose` and `execute`, which decode in place with
+# the same named constants so that the accessors cost them no gas (flags are tested and set with
+# the named *_BIT constants).
 
 
 @internal
@@ -1210,12 +1218,6 @@ def _is_valid_suffix_for_proposer(proposer: address, tail: Bytes[52]) -> bool:
 def _with_field(word: uint256, offset: uint256, mask: uint256, field: uint256) -> uint256:
     # `field` must fit in `mask` (the setters check it).
     return (word & ~(mask << offset)) | (field << offset)
-
-
-@internal
-@pure
-def _pack_core(proposer: address, snapshot: uint256, deadline: uint256) -> uint256:
-    return convert(convert(proposer, uint160), uint256) | (snapshot << SNAPSHOT_SHIFT) | (deadline << DEADLINE_SHIFT)
 
 
 @internal
