@@ -327,7 +327,8 @@ def _validate_premium(pm: PremiumParams) -> None:
         raise ParameterError("premium.tiers: the first tier is the free tier; set its price and lock to 0")
     if free.max_call_seconds > FREE_CALL_SECONDS_MAX:
         raise ParameterError(
-            f"premium.tiers.{free.name}.max_call_seconds is {free.max_call_seconds}; free calls last at most 300 s"
+            f"premium.tiers.{free.name}.max_call_seconds is {free.max_call_seconds}; "
+            f"free calls last at most {FREE_CALL_SECONDS_MAX} s"
         )
     for t in paid:
         if not (t.price_wei or t.lock_wei):
