@@ -93,4 +93,5 @@ class SignedInvite:
             int(str(data["nonce"])),
             int(str(data["expiry"])),
         )
-        return cls(invite, to_checksum_address(str(data["signer"])), bytes.fromhex(str(data["signature"])[2:]))
+        signature = bytes.fromhex(str(data["signature"]).removeprefix("0x"))
+        return cls(invite, to_checksum_address(str(data["signer"])), signature)
