@@ -67,7 +67,9 @@ def funded_owner(token, communities, governance, owner) -> str:
     return owner
 
 
-def create(communities: Any, creator: str, owner: str | None = None, policy: int = OPEN, seconds: int = 0) -> int:
+def create(
+    communities: Any, creator: str, owner: str | None = None, policy: int = OPEN, seconds: int = 0
+) -> int:
     with boa.env.prank(creator):
         return int(communities.create(owner or creator, policy, seconds, False))
 
@@ -82,6 +84,8 @@ def community(communities, funded_owner, admin_signer, moderator) -> int:
     return cid
 
 
-def set_policy(communities: Any, owner: str, cid: int, policy: int, seconds: int = 0, fail_open: bool = False) -> None:
+def set_policy(
+    communities: Any, owner: str, cid: int, policy: int, seconds: int = 0, fail_open: bool = False
+) -> None:
     with boa.env.prank(owner):
         communities.set_policy(cid, policy, seconds, fail_open)
