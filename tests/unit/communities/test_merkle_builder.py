@@ -103,4 +103,8 @@ def test_bad_inputs_say_what_to_fix(tmp_path):
     with pytest.raises(merkle.MerkleError, match=r"members.csv:4"):
         merkle.read_addresses(csv_file)
     csv_file.write_text("address,name\n0x00000000000000000000000000000000000000aa,alice\n")
-    assert merkle.load_tree_file(csv_file).addresses == ("0x00000000000000000000000000000000000000AA",)
+    assert merkle.load_tree_file(csv_file).addresses == ("0x00000000000000000000000000000000000000aa",)
+    good = to_checksum_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed")
+    assert merkle.normalise(good) == good and merkle.normalise(good.lower()) == good.lower()
+    with pytest.raises(merkle.MerkleError, match="wrong checksum"):
+        merkle.normalise(good[:-1] + ("e" if good[-1] != "e" else "f").upper())
