@@ -14,13 +14,19 @@
         - Subscription: anyone pays `price * periods` for any account (gifting).
           Time stacks: a renewal starts where the running subscription of that
           tier ends. Of each payment the governance-set `burn_bps` share is
-          burnt (rounded down) and the rest is transferred to the NodeRegistry,
-          which counts CLUB it holds above what it owes as new node rewards:
-          the path emission's node share takes.
+          set aside for burning (rounded down) and the rest for node rewards;
+          `settle` (anyone, any time) burns the first and transfers the second
+          to the NodeRegistry, which counts CLUB it holds above what it owes as
+          new node rewards: the path emission's node share takes. Settling in
+          batches keeps a payment at one token transfer: a burn in every
+          payment would also write a new total-supply vote checkpoint (~20,000
+          gas) each time.
         - Stake lock: `lock` CLUB (at least the lowest tier's threshold). The
           tier lasts while the tokens stay locked; `request_unlock` ends it at
           once and the tokens can be withdrawn after the unlock delay.
-@custom:security Subscriptions are not refundable. A tier's threshold or price
+@custom:security Subscriptions are not refundable. Set-aside shares wait in this
+                 contract until someone calls `settle`; they are never counted
+                 as locked stake and nothing but `settle` moves them. A tier's threshold or price
                  change applies from the next `tier_of` read: locked accounts
                  move with the threshold, running subscriptions keep their time.
                  The token is CLUB (no fee-on-transfer, no callbacks).
@@ -94,16 +100,21 @@ struct Lock:
     unlock_at: uint256
 
 
+# @dev Bit fields of `_terms` and `_pending`.
+_MASK64: constant(uint256) = 2**64 - 1
+_MASK128: constant(uint256) = 2**128 - 1
+_BURN_SHIFT: constant(uint256) = 64
+_DELAY_SHIFT: constant(uint256) = 80
+_COUNT_SHIFT: constant(uint256) = 144
+
+
 # STORAGE #
 
-# @dev Length of a subscription period (s).
-period_seconds: public(uint256)
-# @dev Share of each payment that is burnt (bps); the rest goes to node rewards.
-burn_bps: public(uint256)
-# @dev Delay between `request_unlock` and `unlock` (s).
-unlock_delay_seconds: public(uint256)
-# @dev Highest configured tier (tiers 1..tier_count exist; 0 always does).
-tier_count: public(uint256)
+# @dev Packed terms, one read per payment: period (s, bits 0-63), burn share (bps,
+# bits 64-79), unlock delay (s, bits 80-143), highest configured tier (bits 144-151).
+_terms: uint256
+# @dev Set aside and not yet settled (wei): to burn (bits 0-127), to nodes (bits 128-255).
+_pending: uint256
 # @dev tier -> its settings.
 tiers: public(HashMap[uint256, Tier])
 # @dev account -> tier -> end of its subscription (unix s; 0: never subscribed).
@@ -186,31 +197,50 @@ def subscribe(account: address, tier: uint256, periods: uint256) -> uint256:
     @return When `account`'s subscription of `tier` now ends (unix s).
     """
     assert account != empty(address), "premium: zero account"
-    assert tier != 0 and tier <= self.tier_count, "premium: no such tier"
+    terms: uint256 = self._terms
+    assert tier != 0 and tier <= terms >> _COUNT_SHIFT, "premium: no such tier"
     assert periods != 0 and periods <= MAX_PERIODS, "premium: periods out of range"
     price: uint256 = self.tiers[tier].price_per_period
     assert price != 0, "premium: tier not for sale"
     cost: uint256 = price * periods
     # Rounded down: the burn never exceeds its share, the node share takes the dust.
-    burned: uint256 = cost * self.burn_bps // BPS
+    burned: uint256 = cost * ((terms >> _BURN_SHIFT) & 65535) // BPS
     to_nodes: uint256 = cost - burned
     start: uint256 = max(block.timestamp, self._subscriptions[account][tier])
-    expires_at: uint256 = start + periods * self.period_seconds
+    expires_at: uint256 = start + periods * (terms & _MASK64)
     self._subscriptions[account][tier] = expires_at
-    if burned != 0:
-        extcall TOKEN.burnFrom(msg.sender, burned)
-    if to_nodes != 0:
-        assert extcall TOKEN.transferFrom(msg.sender, REGISTRY, to_nodes), "premium: transfer failed"
+    pending: uint256 = self._pending
+    # Both halves stay far below 2**128: all CLUB ever is below the 2**90 cap.
+    self._pending = pending + burned + (to_nodes << 128)
+    assert extcall TOKEN.transferFrom(msg.sender, self, cost), "premium: transfer failed"
     log IPremium.Subscribed(
         payer=msg.sender,
         account=account,
         tier=tier,
         periods=periods,
         paid=cost,
-        burned=burned,
+        burn_share=burned,
         expires_at=expires_at,
     )
     return expires_at
+
+
+@external
+def settle() -> (uint256, uint256):
+    """
+    @notice Burn the set-aside burn share and send the node share to the NodeRegistry (anyone).
+    @return The wei burnt and the wei sent to the NodeRegistry.
+    """
+    pending: uint256 = self._pending
+    burned: uint256 = pending & _MASK128
+    to_nodes: uint256 = pending >> 128
+    self._pending = 0
+    if burned != 0:
+        extcall TOKEN.burn(burned)
+    if to_nodes != 0:
+        assert extcall TOKEN.transfer(REGISTRY, to_nodes), "premium: transfer failed"
+    log IPremium.Settled(caller=msg.sender, burned=burned, to_nodes=to_nodes)
+    return burned, to_nodes
 
 
 # STAKE LOCKS #
@@ -239,7 +269,7 @@ def request_unlock():
     held: Lock = self.locks[msg.sender]
     assert held.amount != 0, "premium: nothing locked"
     assert held.unlock_at == 0, "premium: unlock already requested"
-    available_at: uint256 = block.timestamp + self.unlock_delay_seconds
+    available_at: uint256 = block.timestamp + ((self._terms >> _DELAY_SHIFT) & _MASK64)
     # `unlock_at` 0 means "locked"; a zero delay at timestamp 0 cannot happen on a live chain.
     self.locks[msg.sender].unlock_at = max(available_at, 1)
     log IPremium.UnlockRequested(account=msg.sender, amount=held.amount, available_at=available_at)
@@ -284,6 +314,60 @@ def limits_of(account: address) -> (uint256, uint256, uint256, uint256):
 
 @view
 @external
+def period_seconds() -> uint256:
+    """
+    @notice Length of a subscription period (s).
+    """
+    return self._terms & _MASK64
+
+
+@view
+@external
+def burn_bps() -> uint256:
+    """
+    @notice Share of each payment that is burnt (bps); the rest goes to node rewards.
+    """
+    return (self._terms >> _BURN_SHIFT) & 65535
+
+
+@view
+@external
+def unlock_delay_seconds() -> uint256:
+    """
+    @notice Delay between `request_unlock` and `unlock` (s).
+    """
+    return (self._terms >> _DELAY_SHIFT) & _MASK64
+
+
+@view
+@external
+def tier_count() -> uint256:
+    """
+    @notice Highest configured tier (tiers 1..tier_count exist; tier 0 always does).
+    """
+    return self._terms >> _COUNT_SHIFT
+
+
+@view
+@external
+def pending_burn() -> uint256:
+    """
+    @notice Wei set aside for burning, burnt by the next `settle`.
+    """
+    return self._pending & _MASK128
+
+
+@view
+@external
+def pending_to_nodes() -> uint256:
+    """
+    @notice Wei set aside for node rewards, sent to the NodeRegistry by the next `settle`.
+    """
+    return self._pending >> 128
+
+
+@view
+@external
 def subscription_expiry(account: address, tier: uint256) -> uint256:
     """
     @notice End of `account`'s subscription of `tier` (unix s; 0: never subscribed).
@@ -310,7 +394,7 @@ def _tier_of(account: address) -> uint256:
     lock_amount: uint256 = 0
     if held.unlock_at == 0:
         lock_amount = held.amount
-    top: uint256 = self.tier_count
+    top: uint256 = self._terms >> _COUNT_SHIFT
     # Highest tier first; bounded by MAX_TIER.
     for i: uint256 in range(MAX_TIER):
         tier: uint256 = top - i
@@ -327,7 +411,7 @@ def _tier_of(account: address) -> uint256:
 @view
 @internal
 def _lock_tier(amount: uint256) -> uint256:
-    top: uint256 = self.tier_count
+    top: uint256 = self._terms >> _COUNT_SHIFT
     # Bounded by MAX_TIER.
     for i: uint256 in range(MAX_TIER):
         tier: uint256 = top - i
@@ -344,9 +428,8 @@ def _set_terms(period_seconds: uint256, burn_bps: uint256, unlock_delay_seconds:
     assert period_seconds >= MIN_PERIOD_SECONDS and period_seconds <= MAX_PERIOD_SECONDS, "premium: period out of range"
     assert burn_bps <= BPS, "premium: burn share above 100%"
     assert unlock_delay_seconds <= MAX_UNLOCK_DELAY_SECONDS, "premium: unlock delay too long"
-    self.period_seconds = period_seconds
-    self.burn_bps = burn_bps
-    self.unlock_delay_seconds = unlock_delay_seconds
+    count_bits: uint256 = self._terms & (255 << _COUNT_SHIFT)
+    self._terms = period_seconds | (burn_bps << _BURN_SHIFT) | (unlock_delay_seconds << _DELAY_SHIFT) | count_bits
     log IPremium.TermsChanged(
         period_seconds=period_seconds, burn_bps=burn_bps, unlock_delay_seconds=unlock_delay_seconds
     )
@@ -354,7 +437,7 @@ def _set_terms(period_seconds: uint256, burn_bps: uint256, unlock_delay_seconds:
 
 @internal
 def _set_tier(tier: uint256, limits: uint256[4], price_per_period: uint256, lock_amount: uint256):
-    count: uint256 = self.tier_count
+    count: uint256 = self._terms >> _COUNT_SHIFT
     assert tier <= count + 1 and tier <= MAX_TIER, "premium: no such tier"
     if tier == 0:
         assert price_per_period == 0 and lock_amount == 0, "premium: the free tier has no price or lock"
@@ -363,7 +446,7 @@ def _set_tier(tier: uint256, limits: uint256[4], price_per_period: uint256, lock
         # Keeps `cost = price * periods` far from overflow.
         assert price_per_period <= 10**9 * 10**18, "premium: price too high"
     if tier == count + 1:
-        self.tier_count = tier
+        self._terms = (self._terms & ~(255 << _COUNT_SHIFT)) | (tier << _COUNT_SHIFT)
     self.tiers[tier] = Tier(
         max_message_bytes=limits[0],
         max_file_bytes=limits[1],

@@ -5,9 +5,9 @@ Members join OPEN, INVITE (vouchers with fresh, reused, older and expired nonces
 banned, unbanned and pruned while time passes and memberships expire. Payers subscribe (for
 themselves or as gifts), lock, request unlocks and unlock. After every step the contracts, the
 model and `clubchat.communities.cache` (fed only the steps' event logs) agree on membership,
-bans, member counts and tiers, and the money adds up: burns + node share == payments, the total
-supply fell by exactly the burns, the registry received exactly the node share, Premium holds
-exactly the locked CLUB.
+bans, member counts and tiers, and the money adds up: burn share + node share == payments, the
+total supply fell by exactly the settled burns, the registry received exactly the settled node
+share, Premium holds exactly the locked CLUB plus what waits to be settled.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ class Model:
     locked: dict[str, int] = field(default_factory=dict)
     unlock_at: dict[str, int] = field(default_factory=dict)  # 0: locked
     paid: int = 0
-    burned: int = 0
-    to_nodes: int = 0
+    burn_share: int = 0  # set aside to burn, settled or not
+    node_share: int = 0
+    settled_burn: int = 0
+    settled_nodes: int = 0
 
     def count(self, cid: int) -> int:
         return sum(1 for (c, _a) in self.expiry if c == cid)
@@ -283,8 +285,16 @@ class CommunitiesMachine(RuleBasedStateMachine):
         assert expires == start + periods * self.period
         self.model.subs[(account, tier)] = expires
         self.model.paid += cost
-        self.model.burned += burned
-        self.model.to_nodes += cost - burned
+        self.model.burn_share += burned
+        self.model.node_share += cost - burned
+
+    @rule()
+    def settle(self) -> None:
+        m = self.model
+        pending = (m.burn_share - m.settled_burn, m.node_share - m.settled_nodes)
+        with boa.env.prank(self.moderator):
+            assert tuple(self.premium.settle()) == pending
+        m.settled_burn, m.settled_nodes = m.burn_share, m.node_share
 
     @rule(u=st.integers(0, USERS - 1), tier=st.integers(1, 2), extra=st.sampled_from([0, 1, -1]))
     def lock(self, u: int, tier: int, extra: int) -> None:
@@ -381,10 +391,12 @@ class CommunitiesMachine(RuleBasedStateMachine):
         if not self.cids:
             return
         m = self.model
-        assert m.burned + m.to_nodes == m.paid
-        assert self.token.totalSupply() == self.supply0 - m.burned
-        assert self.token.balanceOf(self.registry.address) == self.registry0 + m.to_nodes
-        assert self.token.balanceOf(self.premium.address) == sum(m.locked.values())
+        assert m.burn_share + m.node_share == m.paid
+        assert self.token.totalSupply() == self.supply0 - m.settled_burn
+        assert self.token.balanceOf(self.registry.address) == self.registry0 + m.settled_nodes
+        pending = (m.burn_share - m.settled_burn, m.node_share - m.settled_nodes)
+        assert (self.premium.pending_burn(), self.premium.pending_to_nodes()) == pending
+        assert self.token.balanceOf(self.premium.address) == sum(m.locked.values()) + sum(pending)
 
 
 _PROFILE_IS_DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"

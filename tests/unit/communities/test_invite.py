@@ -48,7 +48,7 @@ def test_admin_voucher_is_redeemed_once(communities, community, funded_owner, ad
     sig = inv.sign(admin_signer, domain).packed()
     _redeem(communities, member, inv, admin_signer.address, sig)
     assert events(communities, "MemberJoined") == [
-        {"community_id": community, "account": member, "expires_at": NEVER, "path": INVITE}
+        {"community_id": community, "account": member, "expires_at": NEVER}
     ]
     assert communities.is_member(community, member) and communities.invite_nonce(community, member) == 1
     with boa.reverts("communities: voucher already used"):

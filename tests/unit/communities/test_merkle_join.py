@@ -27,7 +27,7 @@ def test_member_joins_with_a_proof(communities, community, funded_owner, member)
     with boa.env.prank(member):
         communities.join_with_proof(community, tree.proof(member))
     assert events(communities, "MemberJoined") == [
-        {"community_id": community, "account": member, "expires_at": NEVER, "path": MERKLE}
+        {"community_id": community, "account": member, "expires_at": NEVER}
     ]
     assert communities.is_member(community, member) and communities.member_count(community) == 1
 
@@ -90,5 +90,5 @@ def test_a_new_root_keeps_earlier_members(communities, community, funded_owner, 
 def test_set_merkle_root_needs_an_admin(communities, community, moderator):
     with boa.env.prank(moderator), boa.reverts("communities: not staff"):
         communities.set_merkle_root(community, b"\x01" * 32)
-    with boa.env.prank(moderator), boa.reverts("communities: no such community"):
+    with boa.env.prank(moderator), boa.reverts("communities: not staff"):
         communities.set_merkle_root(community + 1, b"\x01" * 32)

@@ -25,7 +25,9 @@ def test_tiers_come_from_parameters(premium, params):
     assert premium.tiers(0).max_call_seconds <= 300  # free calls: at most 5 minutes
 
 
-def test_subscribe_splits_the_payment(premium, token, registry, funded, payer, params):
+def test_subscribe_sets_the_shares_aside_and_settle_moves_them(
+    premium, token, registry, funded, payer, friend, params
+):
     price = params.premium.tiers[1].price_wei
     supply, reg, bal = token.totalSupply(), token.balanceOf(registry.address), token.balanceOf(payer)
     with boa.env.prank(payer):
@@ -33,10 +35,6 @@ def test_subscribe_splits_the_payment(premium, token, registry, funded, payer, p
     paid = 3 * price
     burned = paid * params.premium.burn_bps // 10_000
     assert expires == now() + 3 * params.premium.period_seconds
-    assert token.balanceOf(payer) == bal - paid
-    assert token.totalSupply() == supply - burned
-    assert token.balanceOf(registry.address) == reg + paid - burned
-    assert token.balanceOf(premium.address) == 0
     assert events(premium, "Subscribed") == [
         {
             "payer": payer,
@@ -44,12 +42,34 @@ def test_subscribe_splits_the_payment(premium, token, registry, funded, payer, p
             "tier": 1,
             "periods": 3,
             "paid": paid,
-            "burned": burned,
+            "burn_share": burned,
             "expires_at": expires,
         }
     ]
+    assert token.balanceOf(payer) == bal - paid and token.balanceOf(premium.address) == paid
+    assert (premium.pending_burn(), premium.pending_to_nodes()) == (burned, paid - burned)
+    assert token.totalSupply() == supply  # nothing burnt before `settle`
     assert premium.tier_of(payer) == 1 and premium.subscription_expiry(payer, 1) == expires
     assert premium.limits_of(payer) == params.premium.tiers[1].limits
+    with boa.env.prank(friend):
+        assert premium.settle() == (burned, paid - burned)  # anyone settles
+    assert events(premium, "Settled") == [{"caller": friend, "burned": burned, "to_nodes": paid - burned}]
+    assert token.totalSupply() == supply - burned
+    assert token.balanceOf(registry.address) == reg + paid - burned
+    assert token.balanceOf(premium.address) == 0
+    assert (premium.pending_burn(), premium.pending_to_nodes()) == (0, 0)
+    with boa.env.prank(friend):
+        assert premium.settle() == (0, 0)  # nothing left: a no-op
+
+
+def test_settle_leaves_locks_alone(premium, token, funded, payer, friend, params):
+    lock = params.premium.tiers[1].lock_wei
+    with boa.env.prank(friend):
+        premium.lock(lock)
+    with boa.env.prank(payer):
+        premium.subscribe(payer, 1, 1)
+        premium.settle()
+    assert token.balanceOf(premium.address) == lock == premium.locked(friend)
 
 
 def test_node_share_becomes_rewards(premium, registry, funded, payer, non_admin):
@@ -57,6 +77,7 @@ def test_node_share_becomes_rewards(premium, registry, funded, payer, non_admin)
     the next epoch finalisation streams exactly the node share (less the finaliser's tip)."""
     with boa.env.prank(payer):
         premium.subscribe(payer, 2, 1)
+        premium.settle()
     paid = premium.tiers(2).price_per_period
     to_nodes = paid - paid * premium.burn_bps() // 10_000
     boa.env.time_travel(seconds=2 * registry.EPOCH_SECONDS())
@@ -113,7 +134,7 @@ def test_payment_not_approved_or_not_held(premium, payer, token, governance):
         premium.subscribe(payer, 1, 1)
     with boa.env.prank(payer):
         token.approve(premium.address, 2**256 - 1)
-    with boa.env.prank(payer), boa.reverts("erc20: burn amount exceeds balance"):
+    with boa.env.prank(payer), boa.reverts("erc20: transfer amount exceeds balance"):
         premium.subscribe(payer, 1, 1)
     assert premium.tier_of(payer) == 0
 
@@ -126,6 +147,7 @@ def test_full_burn_and_no_burn(premium, token, registry, funded, payer, governan
         supply, reg = token.totalSupply(), token.balanceOf(registry.address)
         with boa.env.prank(payer):
             premium.subscribe(payer, 1, 1)
+            premium.settle()
         burned = price * bps // 10_000
         assert token.totalSupply() == supply - burned
         assert token.balanceOf(registry.address) == reg + price - burned
