@@ -175,7 +175,7 @@ class CommunitiesClient:
         tree: AllowlistTree | None = None,
         voucher: SignedInvite | None = None,
     ) -> str:
-        """Join (or renew) by the community's policy: OPEN, MERKLE (`tree`), TOKEN_GATE or INVITE (`voucher`)."""
+        """Join (or renew) by the community's policy; MERKLE needs `tree`, INVITE a `voucher`."""
         policy = self._existing(community_id)
         me = to_checksum_address(self._me().address)
         self._not_banned(community_id, me)
