@@ -33,7 +33,7 @@ class CommunityState:
     membership_seconds: int
     fail_open: bool
     roles: dict[str, int] = field(default_factory=dict)
-    expiry: dict[str, int] = field(default_factory=dict)  # membership records (expired ones too)
+    expiry: dict[str, int] = field(default_factory=dict)  # membership records (expired, banned too)
     banned: set[str] = field(default_factory=set)
 
 
@@ -51,7 +51,8 @@ class MembershipCache:
 
     def is_member(self, community_id: int, account: str, now: int) -> bool:
         c = self.communities.get(community_id)
-        return c is not None and c.expiry.get(_addr(account), 0) > now
+        who = _addr(account)
+        return c is not None and who not in c.banned and c.expiry.get(who, 0) > now
 
     def expiry_of(self, community_id: int, account: str) -> int:
         c = self.communities.get(community_id)
@@ -67,7 +68,7 @@ class MembershipCache:
 
     def members(self, community_id: int, now: int) -> list[str]:
         c = self.communities.get(community_id)
-        return [] if c is None else sorted(a for a, e in c.expiry.items() if e > now)
+        return [] if c is None else sorted(a for a, e in c.expiry.items() if e > now and a not in c.banned)
 
     def owner_of(self, community_id: int) -> str | None:
         c = self.communities.get(community_id)
@@ -118,12 +119,12 @@ class MembershipCache:
         self._community(a).expiry.pop(_addr(a["account"]), None)
 
     def _on_Banned(self, a: Mapping[str, Any]) -> None:
-        c = self._community(a)
-        c.expiry.pop(_addr(a["account"]), None)
-        c.banned.add(_addr(a["account"]))
+        self._community(a).banned.add(_addr(a["account"]))  # the record stays until pruned
 
     def _on_Unbanned(self, a: Mapping[str, Any]) -> None:
-        self._community(a).banned.discard(_addr(a["account"]))
+        c = self._community(a)
+        c.banned.discard(_addr(a["account"]))
+        c.expiry.pop(_addr(a["account"]), None)
 
 
 @dataclass(frozen=True)

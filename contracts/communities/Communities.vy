@@ -30,7 +30,7 @@
         Memberships may expire (per-community duration; joining again renews,
         never shortening a membership). Bans are kept in the member's own storage
         word, which every join path reads, so no path readmits a banned account.
-        `is_member` is one storage read. Every member change logs exactly one
+        `is_member` is one storage read (not banned and not expired). Every member change logs exactly one
         event (MemberJoined, MemberRemoved, Banned, Unbanned) carrying the new
         expiry, so a relay rebuilds `is_member` exactly from logs alone.
 
@@ -50,8 +50,10 @@
                  signatures are limited to 65 bytes (snekmate's checker): a Safe
                  signs either with one owner's signature (threshold 1) or by
                  approving the digest on chain (`signMessage`, empty signature).
-                 `member_count` counts membership records: an expired member is
-                 counted until anyone `prune`s it (relays read the expiry).
+                 `member_count` counts membership records: an expired or banned
+                 member is counted until anyone `prune`s it (relays read
+                 `is_member`). A ban leaves the record so that banning a member
+                 writes one word; `unban` drops what is left of it.
                  Changing the policy keeps the current members; staff remove
                  whom they want to.
 """
@@ -113,6 +115,7 @@ REASON_LEFT: constant(uint256) = 1
 REASON_REMOVED: constant(uint256) = 2
 REASON_UNQUALIFIED: constant(uint256) = 3
 REASON_EXPIRED: constant(uint256) = 4
+REASON_BANNED: constant(uint256) = 5
 
 # @dev EIP-712 type of an invite voucher.
 INVITE_TYPEHASH: public(constant(bytes32)) = keccak256(
@@ -514,13 +517,18 @@ def evict(community_id: uint256, account: address):
 @external
 def prune(community_id: uint256, account: address):
     """
-    @notice Drop an expired membership record so `member_count` counts it no more (anyone).
+    @notice Drop an expired or banned member's record so `member_count` counts it no more (anyone).
     @param community_id The community.
-    @param account The expired member.
+    @param account The expired or banned member.
     """
     config: uint256 = self._existing_config(community_id)
-    assert self._members[community_id][account] & _MASK64 <= block.timestamp, "communities: not expired"
-    self._config[community_id] = self._remove(community_id, account, config, REASON_EXPIRED)
+    word: uint256 = self._members[community_id][account]
+    reason: uint256 = REASON_EXPIRED
+    if word & _BANNED_BIT != 0:
+        reason = REASON_BANNED
+    else:
+        assert word & _MASK64 <= block.timestamp, "communities: not expired"
+    self._config[community_id] = self._remove(community_id, account, config, reason)
 
 
 @external
@@ -536,24 +544,26 @@ def ban(community_id: uint256, account: address):
     word: uint256 = self._members[community_id][account]
     assert word & _STAFF_BITS == 0, "communities: cannot ban staff"
     assert word & _BANNED_BIT == 0, "communities: already banned"
-    if word & _MASK64 != 0:
-        # A member record exists, so the count is at least 1.
-        self._config[community_id] = unsafe_sub(self._config[community_id], _COUNT_ONE)
-    self._members[community_id][account] = (word & ~_MASK64) | _BANNED_BIT
+    # The record (expiry) stays: `is_member` reads the ban bit, and `unban` or `prune` drop it.
+    self._members[community_id][account] = word | _BANNED_BIT
     log ICommunities.Banned(community_id=community_id, account=account, by=msg.sender)
 
 
 @external
 def unban(community_id: uint256, account: address):
     """
-    @notice Lift a ban (owner, admin or moderator); the account may join again.
+    @notice Lift a ban (owner, admin or moderator) and drop what is left of the
+            membership record: the account is no member until it joins again.
     @param community_id The community.
     @param account The banned account.
     """
     self._check_staff(community_id, _ADMIN_BIT | _MODERATOR_BIT)
     word: uint256 = self._members[community_id][account]
     assert word & _BANNED_BIT != 0, "communities: not banned"
-    self._members[community_id][account] = word & ~_BANNED_BIT
+    if word & _MASK64 != 0:
+        # A record exists, so the count is at least 1.
+        self._config[community_id] = unsafe_sub(self._config[community_id], _COUNT_ONE)
+    self._members[community_id][account] = word & ~(_BANNED_BIT | _MASK64)
     log ICommunities.Unbanned(community_id=community_id, account=account, by=msg.sender)
 
 
@@ -565,9 +575,10 @@ def unban(community_id: uint256, account: address):
 def is_member(community_id: uint256, account: address) -> bool:
     """
     @notice Whether `account` is a member of `community_id` now (not banned, not expired).
-    @dev One storage read: a ban clears the expiry field.
+    @dev One storage read: expiry and ban flag share the member word.
     """
-    return self._members[community_id][account] & _MASK64 > block.timestamp
+    word: uint256 = self._members[community_id][account]
+    return word & _BANNED_BIT == 0 and word & _MASK64 > block.timestamp
 
 
 @view

@@ -241,7 +241,8 @@ class CommunitiesMachine(RuleBasedStateMachine):
     def prune(self, policy: int, u: int) -> None:
         cid, who = self.cids[policy], self.users[u]
         expiry = self.model.expiry.get((cid, who), 0)
-        error = "communities: not expired" if expiry > now() else None
+        banned = (cid, who) in self.model.banned
+        error = "communities: not expired" if expiry > now() and not banned else None
         if error is None and expiry == 0:
             error = "communities: not a member"
         with boa.env.prank(self.moderator):
@@ -260,10 +261,10 @@ class CommunitiesMachine(RuleBasedStateMachine):
             if (cid, who) in self.model.banned:
                 self.communities.unban(cid, who)
                 self.model.banned.discard((cid, who))
+                self.model.expiry.pop((cid, who), None)  # unban drops the record
             else:
                 self.communities.ban(cid, who)
-                self.model.banned.add((cid, who))
-                self.model.expiry.pop((cid, who), None)
+                self.model.banned.add((cid, who))  # the record stays until pruned
         self._feed(self.communities, self.members_cache)
 
     # ---------------------------------------------------------------- premium rules
@@ -291,10 +292,11 @@ class CommunitiesMachine(RuleBasedStateMachine):
     @rule()
     def settle(self) -> None:
         m = self.model
-        pending = (m.burn_share - m.settled_burn, m.node_share - m.settled_nodes)
+        burn, nodes = (max(p - 1, 0) for p in (m.burn_share - m.settled_burn, m.node_share - m.settled_nodes))
         with boa.env.prank(self.moderator):
-            assert tuple(self.premium.settle()) == pending
-        m.settled_burn, m.settled_nodes = m.burn_share, m.node_share
+            assert tuple(self.premium.settle()) == (burn, nodes)  # one wei of each stays behind
+        m.settled_burn += burn
+        m.settled_nodes += nodes
 
     @rule(u=st.integers(0, USERS - 1), tier=st.integers(1, 2), extra=st.sampled_from([0, 1, -1]))
     def lock(self, u: int, tier: int, extra: int) -> None:
@@ -366,7 +368,7 @@ class CommunitiesMachine(RuleBasedStateMachine):
                 assert (
                     self.communities.expiry_of(cid, who) == expected == self.members_cache.expiry_of(cid, who)
                 )
-                member = expected > t
+                member = expected > t and (cid, who) not in self.model.banned
                 assert (
                     self.communities.is_member(cid, who)
                     == member

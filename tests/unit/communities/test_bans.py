@@ -12,17 +12,24 @@ from tests.utils.communities import INVITE, MERKLE, NEVER, OPEN, TOKEN_GATE, WAD
 ZERO = "0x0000000000000000000000000000000000000000"
 
 
-def test_ban_removes_the_member(communities, community, moderator, member):
+def test_ban_cuts_the_member_off(communities, community, moderator, member, outsider):
     with boa.env.prank(member):
         communities.join(community)
     with boa.env.prank(moderator):
         communities.ban(community, member)
     assert events(communities, "Banned") == [{"community_id": community, "account": member, "by": moderator}]
-    assert communities.get_logs().__len__() == 1  # one event per member change
+    assert len(communities.get_logs()) == 1  # one event per member change
     assert not communities.is_member(community, member) and communities.is_banned(community, member)
-    assert communities.member_count(community) == 0 and communities.expiry_of(community, member) == 0
+    # The record stays (counted) until anyone prunes it.
+    assert communities.member_count(community) == 1 and communities.expiry_of(community, member) == NEVER
     with boa.env.prank(moderator), boa.reverts("communities: already banned"):
         communities.ban(community, member)
+    with boa.env.prank(outsider):
+        communities.prune(community, member)
+    assert events(communities, "MemberRemoved") == [
+        {"community_id": community, "account": member, "reason": 5}
+    ]
+    assert communities.member_count(community) == 0 and communities.is_banned(community, member)
 
 
 def test_banned_address_rejoins_by_no_path(
@@ -73,8 +80,21 @@ def test_ban_survives_expiry_and_policy_changes(communities, community, funded_o
     set_policy(communities, funded_owner, community, OPEN, 0)
     with boa.env.prank(member), boa.reverts("communities: banned"):
         communities.join(community)
-    with boa.env.prank(member), boa.reverts("communities: not a member"):
-        communities.leave(community)
+    with boa.env.prank(member):
+        communities.leave(community)  # dropping the record is allowed; the ban stays
+    assert communities.is_banned(community, member) and communities.member_count(community) == 0
+    with boa.env.prank(member), boa.reverts("communities: banned"):
+        communities.join(community)
+
+
+def test_unban_drops_the_record(communities, community, moderator, member):
+    with boa.env.prank(member):
+        communities.join(community)
+    with boa.env.prank(moderator):
+        communities.ban(community, member)
+        communities.unban(community, member)
+    assert not communities.is_member(community, member) and communities.member_count(community) == 0
+    assert communities.expiry_of(community, member) == 0
 
 
 def test_unban_lets_the_account_join_again(communities, community, moderator, member, outsider):

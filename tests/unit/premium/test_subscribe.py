@@ -51,15 +51,24 @@ def test_subscribe_sets_the_shares_aside_and_settle_moves_them(
     assert token.totalSupply() == supply  # nothing burnt before `settle`
     assert premium.tier_of(payer) == 1 and premium.subscription_expiry(payer, 1) == expires
     assert premium.limits_of(payer) == params.premium.tiers[1].limits
+    # Anyone settles; one wei of each share stays behind (the next payment then updates
+    # non-zero words instead of creating them).
     with boa.env.prank(friend):
-        assert premium.settle() == (burned, paid - burned)  # anyone settles
-    assert events(premium, "Settled") == [{"caller": friend, "burned": burned, "to_nodes": paid - burned}]
-    assert token.totalSupply() == supply - burned
-    assert token.balanceOf(registry.address) == reg + paid - burned
-    assert token.balanceOf(premium.address) == 0
-    assert (premium.pending_burn(), premium.pending_to_nodes()) == (0, 0)
+        assert premium.settle() == (burned - 1, paid - burned - 1)
+    assert events(premium, "Settled") == [
+        {"caller": friend, "burned": burned - 1, "to_nodes": paid - burned - 1}
+    ]
+    assert token.totalSupply() == supply - burned + 1
+    assert token.balanceOf(registry.address) == reg + paid - burned - 1
+    assert token.balanceOf(premium.address) == 2
+    assert (premium.pending_burn(), premium.pending_to_nodes()) == (1, 1)
     with boa.env.prank(friend):
-        assert premium.settle() == (0, 0)  # nothing left: a no-op
+        assert premium.settle() == (0, 0)  # only the dust left: a no-op
+    with boa.env.prank(payer):
+        premium.subscribe(payer, 1, 1)
+        premium.settle()
+    assert (premium.pending_burn(), premium.pending_to_nodes()) == (1, 1)
+    assert token.totalSupply() == supply - burned - price * params.premium.burn_bps // 10_000 + 1
 
 
 def test_settle_leaves_locks_alone(premium, token, funded, payer, friend, params):
@@ -69,7 +78,7 @@ def test_settle_leaves_locks_alone(premium, token, funded, payer, friend, params
     with boa.env.prank(payer):
         premium.subscribe(payer, 1, 1)
         premium.settle()
-    assert token.balanceOf(premium.address) == lock == premium.locked(friend)
+    assert token.balanceOf(premium.address) == lock + 2 and premium.locked(friend) == lock
 
 
 def test_node_share_becomes_rewards(premium, registry, funded, payer, non_admin):
@@ -84,7 +93,7 @@ def test_node_share_becomes_rewards(premium, registry, funded, payer, non_admin)
     with boa.env.prank(non_admin):
         registry.finalize_epoch()
     (ev,) = [e for e in registry.get_logs() if type(e).__name__ == "EpochFinalised"]
-    assert ev.rewards + ev.tip == to_nodes
+    assert ev.rewards + ev.tip == to_nodes - 1  # one wei stays set aside
 
 
 def test_time_stacks_and_gifts(premium, funded, payer, friend, params):
@@ -145,9 +154,14 @@ def test_full_burn_and_no_burn(premium, token, registry, funded, payer, governan
         with boa.env.prank(governance):
             premium.set_terms(premium.period_seconds(), bps, premium.unlock_delay_seconds())
         supply, reg = token.totalSupply(), token.balanceOf(registry.address)
+        before = (premium.pending_burn(), premium.pending_to_nodes())  # dust of an earlier settle
         with boa.env.prank(payer):
             premium.subscribe(payer, 1, 1)
-            premium.settle()
-        burned = price * bps // 10_000
+        share = price * bps // 10_000
+        pending = (before[0] + share, before[1] + price - share)
+        assert (premium.pending_burn(), premium.pending_to_nodes()) == pending
+        with boa.env.prank(payer):
+            burned, to_nodes = premium.settle()
+        assert (burned, to_nodes) == (max(pending[0] - 1, 0), max(pending[1] - 1, 0))
         assert token.totalSupply() == supply - burned
-        assert token.balanceOf(registry.address) == reg + price - burned
+        assert token.balanceOf(registry.address) == reg + to_nodes
