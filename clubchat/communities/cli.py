@@ -26,11 +26,9 @@ from clubchat.communities.client import (
     CommunityError,
 )
 from clubchat.communities.invite import SignedInvite
-from clubchat.communities.merkle import MerkleError, load_tree_file
-from clubchat.premium.client import PremiumClient, PremiumError
+from clubchat.communities.merkle import load_tree_file
+from clubchat.premium.client import PremiumClient
 from clubchat.timefmt import utc
-
-USER_ERRORS = (CommunityError, PremiumError, MerkleError)
 
 
 def _sender(w3: Web3, key: LocalAccount | None, key_file: Path | None) -> LocalSender | None:
@@ -49,10 +47,6 @@ def _premium(
 ) -> PremiumClient:
     w3, m = open_deployment(rpc_url, network)
     return PremiumClient(w3, m, _sender(w3, key, key_file))
-
-
-def _fail(exc: Exception) -> click.ClickException:
-    return click.ClickException(str(exc))
 
 
 def _expiry(ts: int) -> str:
@@ -86,10 +80,7 @@ def create_command(
 ) -> None:
     """Create a community (burns the creation fee)."""
     c = _communities(rpc_url, network, key, key_file)
-    try:
-        cid = c.create(owner, POLICIES[policy], membership_days * 86400, fail_open)
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    cid = c.create(owner, POLICIES[policy], membership_days * 86400, fail_open)
     click.echo(f"community {cid} created ({policy}); owner {c.info(cid).owner}")
 
 
@@ -115,13 +106,10 @@ def join_command(
 ) -> None:
     """Join (or renew) COMMUNITY_ID by its policy."""
     c = _communities(rpc_url, network, key, key_file)
-    try:
-        t = load_tree_file(tree) if tree else None
-        v = SignedInvite.from_json(json.loads(voucher.read_text())) if voucher else None
-        c.join(community_id, tree=t, voucher=v)
-        me = c.membership(community_id, c._me().address)
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    t = load_tree_file(tree) if tree else None
+    v = SignedInvite.from_json(json.loads(voucher.read_text())) if voucher else None
+    c.join(community_id, tree=t, voucher=v)
+    me = c.membership(community_id, c._me().address)
     click.echo(f"joined community {community_id}; membership ends: {_expiry(me.expires_at)}")
 
 
@@ -147,10 +135,7 @@ def invite_command(
 ) -> None:
     """Sign an invite voucher for INVITEE (no transaction; the invitee redeems it with `join`)."""
     c = _communities(rpc_url, network)
-    try:
-        voucher = c.invite(community_id, invitee, int(valid_hours * 3600), resolve_key(key, key_file))
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    voucher = c.invite(community_id, invitee, int(valid_hours * 3600), resolve_key(key, key_file))
     text = json.dumps(voucher.as_json(), indent=2)
     if out is None:
         click.echo(text)
@@ -179,13 +164,10 @@ def add_command(
     from clubchat.communities.merkle import read_addresses
 
     c = _communities(rpc_url, network, key, key_file)
-    try:
-        wanted = [*accounts, *(read_addresses(csv_file) if csv_file else [])]
-        if not wanted:
-            raise CommunityError("name at least one address (or --csv FILE)")
-        txs = c.add(community_id, wanted)
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    wanted = [*accounts, *(read_addresses(csv_file) if csv_file else [])]
+    if not wanted:
+        raise CommunityError("name at least one address (or --csv FILE)")
+    txs = c.add(community_id, wanted)
     click.echo(f"added {len(wanted)} member(s) to community {community_id} in {len(txs)} transaction(s)")
 
 
@@ -205,10 +187,7 @@ def remove_command(
 ) -> None:
     """Remove members (owner, admin or moderator)."""
     c = _communities(rpc_url, network, key, key_file)
-    try:
-        c.remove(community_id, list(accounts))
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    c.remove(community_id, list(accounts))
     click.echo(f"removed {len(accounts)} member(s) from community {community_id}")
 
 
@@ -230,10 +209,7 @@ def ban_command(
 ) -> None:
     """Ban ACCOUNT (no join path readmits it), or lift a ban with --unban."""
     c = _communities(rpc_url, network, key, key_file)
-    try:
-        (c.unban if unban else c.ban)(community_id, account)
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    (c.unban if unban else c.ban)(community_id, account)
     click.echo(f"{account} {'unbanned from' if unban else 'banned from'} community {community_id}")
 
 
@@ -250,10 +226,7 @@ def info_command(
 ) -> None:
     """Show a community (and optionally one account's membership)."""
     c = _communities(rpc_url, network)
-    try:
-        i = c.info(community_id)
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    i = c.info(community_id)
     days = "never expire" if i.membership_seconds == 0 else f"last {i.membership_seconds / 86400:g} days"
     click.echo(f"community {i.community_id}: policy {i.policy}, {i.member_count} member record(s)")
     click.echo(f"owner {i.owner}; memberships {days}; relays fail {'open' if i.fail_open else 'closed'}")
@@ -296,19 +269,16 @@ def merkle_command(
     key_file: Path | None,
 ) -> None:
     """Build an allowlist root from a CSV of addresses (or load an OpenZeppelin tree dump)."""
-    try:
-        tree = load_tree_file(source)
-        click.echo(f"root 0x{tree.root.hex()} ({len(tree.addresses)} addresses, depth {tree.depth})")
-        if out is not None:
-            out.write_text(json.dumps(tree.dump(), indent=2) + "\n")
-            click.echo(f"tree written to {out} (OpenZeppelin StandardMerkleTree format)")
-        if proof_for:
-            click.echo(json.dumps(["0x" + p.hex() for p in tree.proof(proof_for)]))
-        if set_root is not None:
-            _communities(rpc_url, network, key, key_file).set_merkle_root(set_root, tree.root)
-            click.echo(f"community {set_root} now admits this list")
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    tree = load_tree_file(source)
+    click.echo(f"root 0x{tree.root.hex()} ({len(tree.addresses)} addresses, depth {tree.depth})")
+    if out is not None:
+        out.write_text(json.dumps(tree.dump(), indent=2) + "\n")
+        click.echo(f"tree written to {out} (OpenZeppelin StandardMerkleTree format)")
+    if proof_for:
+        click.echo(json.dumps(["0x" + p.hex() for p in tree.proof(proof_for)]))
+    if set_root is not None:
+        _communities(rpc_url, network, key, key_file).set_merkle_root(set_root, tree.root)
+        click.echo(f"community {set_root} now admits this list")
 
 
 @click.group("premium")
@@ -334,11 +304,8 @@ def subscribe_command(
 ) -> None:
     """Pay for TIER (burn share and node share per the contract's terms)."""
     p = _premium(rpc_url, network, key, key_file)
-    try:
-        p.subscribe(tier, periods, account)
-        st = p.status(account or p._me().address)
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    p.subscribe(tier, periods, account)
+    st = p.status(account or p._me().address)
     click.echo(f"{st.account}: tier {st.tier}; tier {tier} runs until {utc(st.subscriptions[tier])}")
 
 
@@ -356,11 +323,8 @@ def lock_command(
 ) -> None:
     """Lock AMOUNT CLUB for a tier that lasts while locked."""
     p = _premium(rpc_url, network, key, key_file)
-    try:
-        p.lock(amount)
-        st = p.status(p._me().address)
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    p.lock(amount)
+    st = p.status(p._me().address)
     click.echo(f"{format_club(st.locked_wei)} locked; tier {st.tier}")
 
 
@@ -378,16 +342,13 @@ def unlock_command(
 ) -> None:
     """Withdraw unlocked CLUB after the delay (first `--request`)."""
     p = _premium(rpc_url, network, key, key_file)
-    try:
-        if request:
-            p.request_unlock()
-            st = p.status(p._me().address)
-            click.echo(f"unlock requested; {format_club(st.locked_wei)} come back at {utc(st.unlock_at)}")
-        else:
-            p.unlock()
-            click.echo("unlocked CLUB sent back")
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    if request:
+        p.request_unlock()
+        st = p.status(p._me().address)
+        click.echo(f"unlock requested; {format_club(st.locked_wei)} come back at {utc(st.unlock_at)}")
+    else:
+        p.unlock()
+        click.echo("unlocked CLUB sent back")
 
 
 @premium.command("status")
