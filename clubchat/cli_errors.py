@@ -36,6 +36,9 @@ def one_sentence(exc: BaseException) -> str | None:
     from clubchat.chain.manifest import ManifestError
     from clubchat.chain.rpc import ChainConnectionError
     from clubchat.chain.tx import TransactionFailed, revert_reason
+    from clubchat.communities.client import CommunityError
+    from clubchat.communities.merkle import MerkleError
+    from clubchat.premium.client import PremiumError
     from clubchat.registry.kinds import RegistryError
 
     known = (
@@ -45,6 +48,9 @@ def one_sentence(exc: BaseException) -> str | None:
         ManifestError,
         AmountError,
         LocalChainError,
+        CommunityError,
+        PremiumError,
+        MerkleError,
     )
     if isinstance(exc, known):
         return str(exc)

@@ -103,12 +103,49 @@ class RegistryParams:
 
 
 @dataclass(frozen=True)
+class CommunitiesParams:
+    creation_fee_wei: int
+
+
+@dataclass(frozen=True)
+class PremiumTier:
+    """One tier's limits (relays enforce them) and prices; tier numbers follow list order (0 = free)."""
+
+    name: str
+    max_message_bytes: int
+    max_file_bytes: int
+    max_call_seconds: int
+    mailbox_quota_bytes: int
+    price_wei: int  # per period; 0: not sold
+    lock_wei: int  # lock that gives the tier; 0: not reachable by a lock
+
+    @property
+    def limits(self) -> tuple[int, int, int, int]:
+        """The contract's `limits` argument: message bytes, file bytes, call seconds, mailbox bytes."""
+        return (self.max_message_bytes, self.max_file_bytes, self.max_call_seconds, self.mailbox_quota_bytes)
+
+
+@dataclass(frozen=True)
+class PremiumParams:
+    period_seconds: int
+    burn_bps: int
+    unlock_delay_seconds: int
+    tiers: tuple[PremiumTier, ...]
+
+
+# Longest free-tier call the defaults allow (the brief: free calls last at most 5 minutes).
+FREE_CALL_SECONDS_MAX = 300
+
+
+@dataclass(frozen=True)
 class Parameters:
     token: TokenParams
     genesis: GenesisParams
     emission: EmissionParams
     governance: GovernanceParams
     registry: RegistryParams
+    communities: CommunitiesParams
+    premium: PremiumParams
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @property
@@ -222,7 +259,27 @@ def _build(raw: dict[str, Any]) -> Parameters:
         commission_delay_seconds=int(r["commission_delay_seconds"]),
         finalize_tip_wei=_wei(r["finalize_tip"]),
     )
-    params = Parameters(token, genesis, emission, governance, registry, raw)
+    c = raw["communities"]
+    communities = CommunitiesParams(creation_fee_wei=_wei(c["creation_fee"]))
+    pm = raw["premium"]
+    premium = PremiumParams(
+        period_seconds=int(pm["period_seconds"]),
+        burn_bps=int(pm["burn_bps"]),
+        unlock_delay_seconds=int(pm["unlock_delay_seconds"]),
+        tiers=tuple(
+            PremiumTier(
+                name=str(t["name"]),
+                max_message_bytes=int(t["max_message_bytes"]),
+                max_file_bytes=int(t["max_file_bytes"]),
+                max_call_seconds=int(t["max_call_seconds"]),
+                mailbox_quota_bytes=int(t["mailbox_quota_bytes"]),
+                price_wei=_wei(t["price"]),
+                lock_wei=_wei(t["lock"]),
+            )
+            for t in pm["tiers"]
+        ),
+    )
+    params = Parameters(token, genesis, emission, governance, registry, communities, premium, raw)
     _validate(params)
     return params
 
@@ -251,11 +308,35 @@ def _validate(p: Parameters) -> None:
         raise ParameterError(f"emission.receivers: weights sum to {weights} bps, they must sum to 10000")
     if not 0 < p.emission.rate_per_epoch_wad < WAD:
         raise ParameterError("emission.rate_per_epoch_wad must be strictly between 0 and 1e18")
+    _validate_premium(p.premium)
     for a in p.genesis.vesting:
         if a.duration_seconds == 0 or a.cliff_seconds > a.duration_seconds:
             raise ParameterError(
                 f"genesis.vesting.{a.name}: need duration_days > 0 and cliff_days <= duration_days"
             )
+
+
+def _validate_premium(pm: PremiumParams) -> None:
+    """The bounds Premium's constructor and `set_tier` enforce, said in the file's terms."""
+    if not 3600 <= pm.period_seconds <= 365 * DAY:
+        raise ParameterError("premium.period_seconds must be between 3600 (an hour) and 31536000 (a year)")
+    if pm.burn_bps > BPS:
+        raise ParameterError(f"premium.burn_bps is {pm.burn_bps}; at most 10000 bps (100 %)")
+    if pm.unlock_delay_seconds > 365 * DAY:
+        raise ParameterError("premium.unlock_delay_seconds must be at most 31536000 (a year)")
+    if not 1 <= len(pm.tiers) <= 8:
+        raise ParameterError("premium.tiers: list the free tier and up to 7 paid tiers")
+    free, paid = pm.tiers[0], pm.tiers[1:]
+    if free.price_wei or free.lock_wei:
+        raise ParameterError("premium.tiers: the first tier is the free tier; set its price and lock to 0")
+    if free.max_call_seconds > FREE_CALL_SECONDS_MAX:
+        raise ParameterError(
+            f"premium.tiers.{free.name}.max_call_seconds is {free.max_call_seconds}; "
+            f"free calls last at most {FREE_CALL_SECONDS_MAX} s"
+        )
+    for t in paid:
+        if not (t.price_wei or t.lock_wei):
+            raise ParameterError(f"premium.tiers.{t.name}: a paid tier needs a price or a lock above 0")
 
 
 DEFAULT_RAW: dict[str, Any] = yaml.safe_load(DEFAULT_PATH.read_text()) if DEFAULT_PATH.exists() else {}

@@ -43,10 +43,12 @@ def _resolve_receiver(dep: Deployment, name: str) -> str:
     """Address that receives the emission share called `name` in parameters.yaml.
 
     `node_rewards` goes to the NodeRegistry when it is part of the deployment;
-    shares whose contract does not exist yet are held by the treasury, which the
-    DAO can redirect with `Emission.set_receivers`.
+    every other share is held by the treasury, which the DAO can redirect with
+    `Emission.set_receivers`. `community_incentives` stays with the treasury:
+    the Communities contract keeps no funds and has no way to pay anything out,
+    so CLUB sent to it would be stuck.
     """
-    contract_for = {"node_rewards": "NodeRegistry", "community_incentives": "Communities"}
+    contract_for = {"node_rewards": "NodeRegistry"}
     target = contract_for.get(name)
     if target is not None and target in dep.contracts:
         return str(dep.contracts[target].address)
@@ -165,6 +167,8 @@ GOVERNED_ROLES: dict[str, tuple[str, ...]] = {
     "Vesting": ("DEFAULT_ADMIN_ROLE", "VESTING_CREATOR_ROLE", "REVOKER_ROLE"),
     "ClientReleases": ("DEFAULT_ADMIN_ROLE", "RELEASE_MANAGER_ROLE"),
     "NodeRegistry": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE", "SLASHER_ROLE"),
+    "Premium": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE"),
+    "Communities": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE"),
 }
 
 # Name of the governor (and its EIP-712 domain): what Tally shows and voters sign for.
@@ -214,6 +218,41 @@ def deploy_governance(backend: Backend, params: Parameters, dep: Deployment) -> 
         role = backend.call(timelock, role_name)
         if not backend.call(timelock, "hasRole", role, backend.address(governor)):
             backend.transact(timelock, "grantRole", role, backend.address(governor))
+
+
+def deploy_communities(backend: Backend, params: Parameters, dep: Deployment) -> None:
+    """Premium (free tier at construction, paid tiers added in order) and Communities.
+
+    Premium sends the node share of subscriptions to the NodeRegistry; Communities reads
+    the registry (stake gates) and Premium (tier gates). Runs before the role hand-over:
+    adding tiers needs the deployer's PARAMETER_ROLE.
+    """
+    token = backend.address(dep.contracts["ClubToken"])
+    registry = backend.address(dep.contracts["NodeRegistry"])
+    pm = params.premium
+    premium = _get_or_deploy(
+        backend,
+        dep,
+        "Premium",
+        token,
+        registry,
+        pm.period_seconds,
+        pm.burn_bps,
+        pm.unlock_delay_seconds,
+        list(pm.tiers[0].limits),
+    )
+    for number, tier in enumerate(pm.tiers[1:], start=1):
+        if backend.call(premium, "tier_count") < number:
+            backend.transact(premium, "set_tier", number, list(tier.limits), tier.price_wei, tier.lock_wei)
+    _get_or_deploy(
+        backend,
+        dep,
+        "Communities",
+        token,
+        registry,
+        backend.address(premium),
+        params.communities.creation_fee_wei,
+    )
 
 
 def hand_over_admin(backend: Backend, params: Parameters, dep: Deployment) -> None:
@@ -271,5 +310,6 @@ def deploy_protocol(
     dep.treasury = dep.treasury or backend.address(timelock)
     deploy_foundation(backend, params, dep)
     deploy_governance(backend, params, dep)
+    deploy_communities(backend, params, dep)
     hand_over_admin(backend, params, dep)
     return dep

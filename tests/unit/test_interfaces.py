@@ -22,6 +22,8 @@ CASES = {
     "ClubGovernor": ("IClubGovernor", []),
     "Emission": ("IEmission", []),
     "ClubToken": ("IClubToken", ["contracts/modules/votes.vy"]),
+    "Communities": ("ICommunities", []),
+    "Premium": ("IPremium", []),
 }
 
 
