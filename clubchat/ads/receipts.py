@@ -90,7 +90,11 @@ class SignedReceipt:
     target: int = 0
     stake_node: str = ZERO_ADDRESS
 
-    def settlement(self) -> tuple[int, str, str, int, bytes, int, str]:
-        """The `Settlement` tuple `AdMarket.settle` takes, fields in the contract's order."""
-        r = self.receipt
-        return (r.campaign, r.user, r.node, r.count, self.signature, self.target, self.stake_node)
+    def settlement(self) -> tuple[int, str, str, int, int, bytes, bytes, int, str]:
+        """The `Settlement` tuple `AdMarket.settle` takes, fields in the contract's order: the
+        signature split into v, r, s (a signature that is not 65 bytes cannot be one the contract
+        accepts, so it becomes v = 0 with r and s cut or zero-padded to 32 bytes each)."""
+        r, sig = self.receipt, self.signature
+        v = sig[64] if len(sig) == 65 else 0
+        r_word, s_word = sig[:32].ljust(32, b"\0"), sig[32:64].ljust(32, b"\0")
+        return (r.campaign, r.user, r.node, r.count, v, r_word, s_word, self.target, self.stake_node)

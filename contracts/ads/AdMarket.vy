@@ -44,7 +44,11 @@
 
         Settlement. `settle` takes up to 100 receipts delivered by one NOTIFY
         node and is sent by the node's operator or its hot key. A bad receipt
-        is skipped with `ReceiptSkipped(reason)` and the batch goes on. Each
+        is skipped with `ReceiptSkipped(reason)` and the batch goes on; the
+        batch ends with one `BatchSettled` (a settled receipt has no event of
+        its own: it would cost about 2,000 gas per receipt, and what it would
+        say is the batch minus its skipped receipts, in state as
+        `settled(campaign, user, node)`). Each
         receipt's amount is split: `user_bps` to the user, `node_bps` to the
         node's operator (the registry's node address), `community_bps` to
         the community that qualified the user (named by the batch, checked
@@ -82,8 +86,11 @@
         EIP-1271 answers can change over time: a contract wallet decides
         validity at settlement. The ECDSA path is checked here without
         snekmate's `ecdsa` (whose asserts would revert the whole batch on one
-        malformed signature) with the same rules: 65 bytes, v in {27, 28},
-        s in the lower half of the curve order, non-zero signer.
+        malformed signature) with the same rules: v in {27, 28},
+        s in the lower half of the curve order, non-zero signer. ECDSA is
+        tried before EIP-1271 (OpenZeppelin's order), so an account with
+        code that also has a key (EIP-7702) is accepted with its key.
+        Community ids are non-zero (0 marks "untargeted" internally).
         Amounts are packed in 96-bit fields: the CLUB cap (1e27 wei) is
         below 2**96.
 """
@@ -191,6 +198,20 @@ MALLEABILITY_THRESHOLD: constant(uint256) = (
     57896044618658097711785492504343953926418782139537452191302581570759080747168
 )
 
+# @dev Why a receipt was skipped (codes; `_reason` gives the event's text).
+SKIP_WRONG_NODE: constant(uint256) = 1
+SKIP_UNKNOWN_CAMPAIGN: constant(uint256) = 2
+SKIP_NOT_STARTED: constant(uint256) = 3
+SKIP_CLOSED: constant(uint256) = 4
+SKIP_OVER_CAP: constant(uint256) = 5
+SKIP_REPLAYED: constant(uint256) = 6
+SKIP_BUDGET: constant(uint256) = 7
+SKIP_SIGNATURE: constant(uint256) = 8
+SKIP_TARGET: constant(uint256) = 9
+SKIP_NOT_MEMBER: constant(uint256) = 10
+SKIP_TIER: constant(uint256) = 11
+SKIP_STAKE: constant(uint256) = 12
+
 # @dev Campaign flags (bits 240-247 of word 0).
 PAUSED: constant(uint256) = 1
 CANCELLED: constant(uint256) = 2
@@ -217,24 +238,28 @@ PREMIUM: public(immutable(address))
 
 # STRUCTS #
 
-# @dev One receipt in a settlement batch: the signed fields, the signature (65
-# bytes r || s || v, or whatever the user's EIP-1271 wallet accepts), the index of
-# the target community that qualified the user (ignored for untargeted campaigns)
-# and the registry node the user stakes with (ignored without a stake gate).
+# @dev One receipt in a settlement batch: the signed fields, the signature as v, r, s
+# (an EIP-1271 wallet receives them as the 65 bytes r || s || v), the index of the
+# target community that qualified the user (ignored for untargeted campaigns) and the
+# registry node the user stakes with (ignored without a stake gate). All fields are
+# static, so a batch decodes without per-receipt offsets.
 struct Settlement:
     campaign: uint256
     user: address
     node: address
     count: uint256
-    signature: Bytes[65]
+    v: uint8
+    r: bytes32
+    s: bytes32
     target: uint256
     stake_node: address
 
 
 # STORAGE #
 
-# @dev Number of campaigns created; campaign ids are 1..campaign_count.
-campaign_count: public(uint256)
+# @dev Id the next campaign gets (campaign ids are 1, 2, ...); starts at 1 in the
+# constructor so that the first campaign updates a non-zero word (2,900 gas, not 20,000).
+_next_id: uint256
 # @dev Campaign word 0: advertiser (bits 0-159) | start (160-199) | end (200-239, moved
 # to the cancel time by `cancel`) | flags (240-247) | number of targets (248-255).
 _w0: HashMap[uint256, uint256]
@@ -320,6 +345,7 @@ def __init__(
     COMMUNITIES = communities_
     PREMIUM = premium_
     self._set_parameters(split_bps, settlement_grace_seconds_, request_burn_bps_, request_timeout_seconds_)
+    self._next_id = 1
 
 
 # CAMPAIGNS #
@@ -347,7 +373,7 @@ def create_campaign(
     @param end Unix seconds, after `start` and now, at most one year after `start`.
     @param creative_hash Hash of the creative's content (clients check it).
     @param creative_uri Where the creative is fetched (only in the event).
-    @param targets Target community ids (at most 16; empty = all opted-in users).
+    @param targets Target community ids, non-zero (at most 16; empty = all opted-in users).
     @param min_tier Minimum Premium tier of a paid user (0 = no gate).
     @param min_stake Minimum registry stake of a paid user, wei (0 = no gate).
     @return The new campaign id.
@@ -361,14 +387,15 @@ def create_campaign(
     assert creative_hash != empty(bytes32), "ads: empty creative hash"
     assert min_tier <= 65_535, "ads: tier too large"
 
-    cid: uint256 = self.campaign_count + 1
-    self.campaign_count = cid
+    cid: uint256 = self._next_id
+    self._next_id = cid + 1
     n: uint256 = len(targets)
     self._w0[cid] = convert(msg.sender, uint256) | (start << 160) | (end << 200) | (n << 248)
     self._w1[cid] = budget | (per_user_cap << 192)
     self._w2[cid] = price | (min_stake << 96) | (min_tier << 192) | (self.settlement_grace_seconds << 208)
     # Bounded by MAX_TARGETS.
     for i: uint256 in range(n, bound=MAX_TARGETS):
+        assert targets[i] != 0, "ads: zero community id"
         self._targets[cid][i] = targets[i]
 
     assert extcall IClubToken(TOKEN).transferFrom(msg.sender, self, budget), "ads: transfer failed"
@@ -472,13 +499,14 @@ def settle(node: address, batch: DynArray[Settlement, MAX_BATCH]) -> uint256:
     total: uint256 = 0
     # Bounded by MAX_BATCH.
     for s: Settlement in batch:
-        reason: String[40] = ""
+        skip: uint256 = 0
         amount: uint256 = 0
         community: uint256 = 0
-        targeted: bool = False
-        reason, amount, community, targeted = self._settle_one(s, node)
-        if reason != "":
-            log IAdMarket.ReceiptSkipped(campaign=s.campaign, user=s.user, node=s.node, count=s.count, reason=reason)
+        skip, amount, community = self._settle_one(s, node)
+        if skip != 0:
+            log IAdMarket.ReceiptSkipped(
+                campaign=s.campaign, user=s.user, node=s.node, count=s.count, reason=self._reason(skip)
+            )
             continue
         # Shares round down; the dust goes to the burn, so the parts sum to `amount`.
         user_part: uint256 = amount * split_user // BPS
@@ -487,45 +515,45 @@ def settle(node: address, batch: DynArray[Settlement, MAX_BATCH]) -> uint256:
         self.balances[s.user] += user_part
         to_node += node_part
         burn_part: uint256 = amount - user_part - node_part - community_part
-        if targeted:
+        if community == 0:
+            burn_part += community_part
+        else:
             payout: address = self.community_payout[community]
             if payout == empty(address):
                 self.community_unclaimed[community] += community_part
             else:
                 self.balances[payout] += community_part
-        else:
-            burn_part += community_part
         to_burn += burn_part
         total += amount
-        log IAdMarket.ReceiptSettled(campaign=s.campaign, user=s.user, node=node, count=s.count, amount=amount)
 
     if to_node != 0:
         self.balances[node] += to_node
     if to_burn != 0:
         self.burn_pending += to_burn
+    log IAdMarket.BatchSettled(node=node, sender=msg.sender, receipts=len(batch), amount=total)
     return total
 
 
 @internal
-def _settle_one(s: Settlement, node: address) -> (String[40], uint256, uint256, bool):
+def _settle_one(s: Settlement, node: address) -> (uint256, uint256, uint256):
     """
     @dev Checks one receipt and, if it is good, records it and charges its campaign.
-         Returns (skip reason or "", wei charged, qualifying community, targeted).
+         Returns (skip code or 0, wei charged, qualifying community id or 0 when untargeted).
     """
     if s.node != node:
-        return "ads: wrong node", 0, 0, False
+        return SKIP_WRONG_NODE, 0, 0
     w0: uint256 = self._w0[s.campaign]
     if w0 == 0:
-        return "ads: unknown campaign", 0, 0, False
+        return SKIP_UNKNOWN_CAMPAIGN, 0, 0
     if block.timestamp < (w0 >> 160) & MASK40:
-        return "ads: campaign not started", 0, 0, False
+        return SKIP_NOT_STARTED, 0, 0
     w2: uint256 = self._w2[s.campaign]
     if block.timestamp > ((w0 >> 200) & MASK40) + ((w2 >> 208) & MASK40):
-        return "ads: settlement closed", 0, 0, False
+        return SKIP_CLOSED, 0, 0
     w1: uint256 = self._w1[s.campaign]
     cap: uint256 = w1 >> 192
     if s.count > cap:
-        return "ads: over the per-user cap", 0, 0, False
+        return SKIP_OVER_CAP, 0, 0
 
     # Views already settled for (campaign, user, node) and for the user in total.
     ws: uint256 = self._settled[s.campaign][s.user]
@@ -537,36 +565,35 @@ def _settle_one(s: Settlement, node: address) -> (String[40], uint256, uint256, 
     else:
         before = self._settled_other[s.campaign][s.user][node]
     if s.count <= before:
-        return "ads: replayed or lowered", 0, 0, False
+        return SKIP_REPLAYED, 0, 0
     views: uint256 = s.count - before
     settled_total: uint256 = (ws >> 208) + views
     if settled_total > cap:
-        return "ads: over the per-user cap", 0, 0, False
+        return SKIP_OVER_CAP, 0, 0
     amount: uint256 = views * (w2 & MASK96)
     spent: uint256 = ((w1 >> 96) & MASK96) + amount
     if spent > w1 & MASK96:
-        return "ads: budget exhausted", 0, 0, False
+        return SKIP_BUDGET, 0, 0
 
     digest: bytes32 = eip712._hash_typed_data_v4(
         keccak256(abi_encode(RECEIPT_TYPEHASH, s.campaign, s.user, node, s.count))
     )
-    if not self._signed_by(s.user, digest, s.signature):
-        return "ads: bad signature", 0, 0, False
+    if not self._signed_by(s.user, digest, s.v, s.r, s.s):
+        return SKIP_SIGNATURE, 0, 0
 
     community: uint256 = 0
-    targeted: bool = w0 >> 248 != 0
-    if targeted:
+    if w0 >> 248 != 0:
         if s.target >= w0 >> 248:
-            return "ads: bad target", 0, 0, False
+            return SKIP_TARGET, 0, 0
         community = self._targets[s.campaign][s.target]
         if not staticcall Communities(COMMUNITIES).is_member(community, s.user):
-            return "ads: not a member", 0, 0, False
+            return SKIP_NOT_MEMBER, 0, 0
     min_tier: uint256 = (w2 >> 192) & 65_535
     if min_tier != 0 and staticcall Premium(PREMIUM).tier_of(s.user) < min_tier:
-        return "ads: premium tier too low", 0, 0, False
+        return SKIP_TIER, 0, 0
     min_stake: uint256 = (w2 >> 96) & MASK96
     if min_stake != 0 and staticcall Registry(REGISTRY).assets_of(s.stake_node, s.user) < min_stake:
-        return "ads: stake too low", 0, 0, False
+        return SKIP_STAKE, 0, 0
 
     if is_first:
         self._settled[s.campaign][s.user] = convert(node, uint256) | (s.count << 160) | (settled_total << 208)
@@ -574,26 +601,61 @@ def _settle_one(s: Settlement, node: address) -> (String[40], uint256, uint256, 
         self._settled_other[s.campaign][s.user][node] = s.count
         self._settled[s.campaign][s.user] = (ws & ~(MASK48 << 208)) | (settled_total << 208)
     self._w1[s.campaign] = (w1 & ~(MASK96 << 96)) | (spent << 96)
-    return "", amount, community, targeted
+    return 0, amount, community
+
+
+@internal
+@pure
+def _reason(skip: uint256) -> String[40]:
+    """
+    @dev The `ReceiptSkipped` reason of a skip code (only on the skip path).
+    """
+    if skip == SKIP_WRONG_NODE:
+        return "ads: wrong node"
+    if skip == SKIP_UNKNOWN_CAMPAIGN:
+        return "ads: unknown campaign"
+    if skip == SKIP_NOT_STARTED:
+        return "ads: campaign not started"
+    if skip == SKIP_CLOSED:
+        return "ads: settlement closed"
+    if skip == SKIP_OVER_CAP:
+        return "ads: over the per-user cap"
+    if skip == SKIP_REPLAYED:
+        return "ads: replayed or lowered"
+    if skip == SKIP_BUDGET:
+        return "ads: budget exhausted"
+    if skip == SKIP_SIGNATURE:
+        return "ads: bad signature"
+    if skip == SKIP_TARGET:
+        return "ads: bad target"
+    if skip == SKIP_NOT_MEMBER:
+        return "ads: not a member"
+    if skip == SKIP_TIER:
+        return "ads: premium tier too low"
+    return "ads: stake too low"
 
 
 @internal
 @view
-def _signed_by(signer: address, digest: bytes32, signature: Bytes[65]) -> bool:
+def _signed_by(signer: address, digest: bytes32, v: uint8, r: bytes32, s: bytes32) -> bool:
     """
-    @dev EIP-1271 for contract signers (snekmate, never reverts); for EOAs the same
-         checks as snekmate's ecdsa but answering False instead of reverting.
+    @dev ECDSA first, then EIP-1271 (OpenZeppelin's SignatureChecker order): an EOA's
+         receipt never pays the cold EXTCODESIZE of `signer.is_contract`, and nobody
+         holds a key for a contract's address. The ECDSA checks are snekmate's
+         (v in {27, 28}, low s, non-zero signer) answering False instead of
+         reverting; the EIP-1271 call is snekmate's (it never reverts) with the
+         signature as r || s || v.
     """
+    if (
+        signer != empty(address)
+        and convert(s, uint256) <= MALLEABILITY_THRESHOLD
+        and (v == 27 or v == 28)
+        and ecrecover(digest, v, r, s) == signer
+    ):
+        return True
     if signer.is_contract:
-        return signature_checker._is_valid_ERC1271_signature_now(signer, digest, signature)
-    if len(signature) != 65 or signer == empty(address):
-        return False
-    r: uint256 = convert(slice(signature, 0, 32), uint256)
-    s: uint256 = convert(slice(signature, 32, 32), uint256)
-    v: uint256 = convert(slice(signature, 64, 1), uint256)
-    if s > MALLEABILITY_THRESHOLD or (v != 27 and v != 28):
-        return False
-    return ecrecover(digest, v, r, s) == signer
+        return signature_checker._is_valid_ERC1271_signature_now(signer, digest, concat(r, s, convert(v, bytes1)))
+    return False
 
 
 # BALANCES #
@@ -780,6 +842,15 @@ def _set_parameters(
 
 
 # VIEWS #
+
+
+@external
+@view
+def campaign_count() -> uint256:
+    """
+    @notice Number of campaigns created; campaign ids are 1..campaign_count().
+    """
+    return self._next_id - 1
 
 
 @external

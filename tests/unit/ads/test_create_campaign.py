@@ -78,6 +78,11 @@ def test_bad_inputs(market, funded, index, value, reason):
         market.create_campaign(*_args_with(index, value))
 
 
+def test_zero_community_id(market, funded):
+    with boa.env.prank(funded), boa.reverts("ads: zero community id"):
+        market.create_campaign(*CampaignSpec(targets=(3, 0)).args())
+
+
 def test_end_not_after_start(market, funded):
     t = now()
     with boa.env.prank(funded), boa.reverts("ads: bad window"):

@@ -36,15 +36,9 @@ def campaign(market, funded, members) -> int:
 
 def test_settles_and_splits(market, node, campaign, viewer, community_owner):
     spent = settle(market, node, [signed(market, viewer, campaign, node, 3)])
-    (event,) = events(market, "ReceiptSettled")
+    (batch,) = events(market, "BatchSettled")
     assert spent == 3 * WAD
-    assert (event.campaign, event.user, event.node, event.count, event.amount) == (
-        campaign,
-        viewer.address,
-        node,
-        3,
-        3 * WAD,
-    )
+    assert (batch.node, batch.sender, batch.receipts, batch.amount) == (node, node, 1, 3 * WAD)
     # 50 % user, 20 % node, 20 % community (no payout address yet: held unclaimed), 10 % burn.
     assert market.balances(viewer.address) == 3 * WAD * 5000 // 10_000
     assert market.balances(node) == 3 * WAD * 2000 // 10_000
@@ -309,16 +303,25 @@ def test_contract_wallet_user(market, node, campaign, communities, community_own
     wallet = boa.load(str(Path(__file__).parents[2] / "utils" / "contracts" / "MockERC1271Wallet.vy"))
     with boa.env.prank(community_owner):
         communities.set_member(CLUB_A, wallet.address, True)
-    item = (campaign, str(wallet.address), node, 4, b"\x01" * 65, 0, "0x" + "00" * 20)
-    assert settle(market, node, [item]) == 0
+    sig = b"\x01" * 32 + b"\x02" * 32 + b"\x1b"
+
+    def item(count):
+        return SignedReceipt(Receipt(campaign, str(wallet.address), node, count), sig).settlement()
+
+    assert settle(market, node, [item(4)]) == 0
     assert skipped(market) == ["ads: bad signature"]
+    # The wallet approves the digest and accepts only exactly r || s || v.
     wallet.set_approved(market.receipt_digest(campaign, wallet.address, node, 4), True)
-    assert settle(market, node, [item]) == 4 * WAD
+    wallet.set_required_signature(sig)
+    assert settle(market, node, [item(4)]) == 4 * WAD
     assert market.balances(wallet.address) == 2 * WAD
+    assert settle(market, node, [item(4)]) == 0
+    assert skipped(market) == ["ads: replayed or lowered"]
+    # A wallet that reverts is a bad signature, not a reverted batch.
+    wallet.set_approved(market.receipt_digest(campaign, wallet.address, node, 6), True)
     wallet.set_broken(True)
-    item5 = (campaign, str(wallet.address), node, 5, b"\x01" * 65, 0, "0x" + "00" * 20)
-    assert settle(market, node, [item5]) == 0
-    assert skipped(market) == ["ads: bad signature"]
+    assert settle(market, node, [item(6), signed(market, named_signer("ads-eoa"), campaign, node, 1)]) == 0
+    assert skipped(market) == ["ads: bad signature", "ads: not a member"]
 
 
 def test_node_key_may_send_the_batch(market, node, node_key, campaign, viewer):
@@ -355,7 +358,10 @@ def test_batch_of_one_hundred(market, node, funded):
     cid = create(market, funded, CampaignSpec(budget=1_000 * WAD))
     users = [named_signer(f"ads-batch-{i}") for i in range(100)]
     assert settle(market, node, [signed(market, u, cid, node, 2) for u in users]) == 200 * WAD
-    assert len(events(market, "ReceiptSettled")) == 100
+    (batch,) = events(market, "BatchSettled")
+    assert (batch.receipts, batch.amount) == (100, 200 * WAD)
+    assert skipped(market) == []
+    assert all(market.settled(cid, u.address, node) == 2 for u in users)
 
 
 def test_batch_of_one_hundred_and_one_is_refused(market, node, campaign, viewer):

@@ -23,6 +23,15 @@ def set_member(community_id: uint256, account: address, member: bool):
 
 
 @external
+def set_members(community_id: uint256, accounts: DynArray[address, 128], member: bool):
+    """
+    @notice `set_member` for many accounts (the gas benchmark fills a community with it).
+    """
+    for account: address in accounts:
+        self.members[community_id][account] = member
+
+
+@external
 def set_owner(community_id: uint256, owner: address):
     """
     @notice Set the owner of `community_id`.
