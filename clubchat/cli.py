@@ -25,6 +25,7 @@ def _register() -> None:
     main.add_command(__import__("clubchat.governance.cli", fromlist=["gov"]).gov)
     main.add_command(__import__("clubchat.chain.cli", fromlist=["chain"]).chain)
     main.add_command(__import__("clubchat.keeper.cli", fromlist=["keeper"]).keeper)
+    main.add_command(__import__("clubchat.ads.cli", fromlist=["ads"]).ads)
 
 
 _register()

@@ -31,6 +31,7 @@ def one_sentence(exc: BaseException) -> str | None:
     """The sentence for an error a user can cause, None for a bug (which keeps its traceback)."""
     from web3.exceptions import ContractLogicError, Web3RPCError
 
+    from clubchat.ads.client import AdsError
     from clubchat.amounts import AmountError
     from clubchat.chain.local import LocalChainError
     from clubchat.chain.manifest import ManifestError
@@ -45,6 +46,7 @@ def one_sentence(exc: BaseException) -> str | None:
         ManifestError,
         AmountError,
         LocalChainError,
+        AdsError,
     )
     if isinstance(exc, known):
         return str(exc)
