@@ -75,3 +75,17 @@ def one_line_errors(fn: F) -> F:
             raise click.ClickException(sentence) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def call_in_one_sentence(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call `fn(*args)`; an error a user can cause becomes a click error of one sentence (for the
+    `ape run` scripts, whose commands cannot take `one_line_errors`' context)."""
+    try:
+        return fn(*args)
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        sentence = one_sentence(exc)
+        if sentence is None:
+            raise
+        raise click.ClickException(sentence) from None
