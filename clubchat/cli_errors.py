@@ -31,6 +31,7 @@ def one_sentence(exc: BaseException) -> str | None:
     """The sentence for an error a user can cause, None for a bug (which keeps its traceback)."""
     from web3.exceptions import ContractLogicError, Web3RPCError
 
+    from clubchat.ads.client import AdsError
     from clubchat.amounts import AmountError
     from clubchat.chain.local import LocalChainError
     from clubchat.chain.manifest import ManifestError
@@ -51,6 +52,7 @@ def one_sentence(exc: BaseException) -> str | None:
         CommunityError,
         PremiumError,
         MerkleError,
+        AdsError,
     )
     if isinstance(exc, known):
         return str(exc)
@@ -79,3 +81,17 @@ def one_line_errors(fn: F) -> F:
             raise click.ClickException(sentence) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def call_in_one_sentence(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call `fn(*args)`; an error a user can cause becomes a click error of one sentence (for the
+    `ape run` scripts, whose commands cannot take `one_line_errors`' context)."""
+    try:
+        return fn(*args)
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        sentence = one_sentence(exc)
+        if sentence is None:
+            raise
+        raise click.ClickException(sentence) from None

@@ -15,6 +15,7 @@ import yaml
 WAD = 10**18
 BPS = 10_000
 DAY = 86_400
+HOUR = 3_600
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Contracts, interfaces and the default parameters: read from the checkout when running from
@@ -138,6 +139,26 @@ FREE_CALL_SECONDS_MAX = 300
 
 
 @dataclass(frozen=True)
+class AdsParams:
+    """`ads:`: AdMarket's split (bps), settlement grace, paid-request burn and timeout."""
+
+    eip712_name: str
+    eip712_version: str
+    user_bps: int
+    node_bps: int
+    community_bps: int
+    burn_bps: int
+    settlement_grace_seconds: int
+    request_burn_bps: int
+    request_timeout_seconds: int
+
+    @property
+    def split_bps(self) -> list[int]:
+        """The split in AdMarket's order: user, node, community, burn."""
+        return [self.user_bps, self.node_bps, self.community_bps, self.burn_bps]
+
+
+@dataclass(frozen=True)
 class Parameters:
     token: TokenParams
     genesis: GenesisParams
@@ -146,6 +167,7 @@ class Parameters:
     registry: RegistryParams
     communities: CommunitiesParams
     premium: PremiumParams
+    ads: AdsParams
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @property
@@ -169,7 +191,7 @@ POSITIVE = (
     "registry.epoch_seconds",
 )
 # Strings, not numbers: names and versions.
-TEXT_KEYS = ("name", "symbol", "eip712_version")
+TEXT_KEYS = ("name", "symbol", "eip712_version", "eip712_name")
 
 
 def _check_numbers(node: Any, path: str) -> None:
@@ -279,7 +301,16 @@ def _build(raw: dict[str, Any]) -> Parameters:
             for t in pm["tiers"]
         ),
     )
-    params = Parameters(token, genesis, emission, governance, registry, communities, premium, raw)
+    a = raw["ads"]
+    ads = AdsParams(
+        eip712_name=str(a["eip712_name"]),
+        eip712_version=str(a["eip712_version"]),
+        **{k: int(v) for k, v in a["split"].items()},
+        settlement_grace_seconds=int(a["settlement_grace_seconds"]),
+        request_burn_bps=int(a["request_burn_bps"]),
+        request_timeout_seconds=int(a["request_timeout_seconds"]),
+    )
+    params = Parameters(token, genesis, emission, governance, registry, communities, premium, ads, raw)
     _validate(params)
     return params
 
@@ -303,6 +334,14 @@ def _validate(p: Parameters) -> None:
         raise ParameterError("registry.commission_max_change_bps must not exceed registry.commission_max_bps")
     if p.genesis.total_wei > p.token.cap_wei:
         raise ParameterError("genesis: allocations exceed token.cap; lower an allocation or raise the cap")
+    split = sum(p.ads.split_bps)
+    if split != BPS:
+        raise ParameterError(f"ads.split: shares sum to {split} bps, they must sum to 10000")
+    if p.ads.request_burn_bps > BPS // 2:
+        raise ParameterError(f"ads.request_burn_bps is {p.ads.request_burn_bps}; at most 5000 bps")
+    for key in ("settlement_grace_seconds", "request_timeout_seconds"):
+        if not HOUR <= getattr(p.ads, key) <= 90 * DAY:
+            raise ParameterError(f"ads.{key} must be between 3600 (an hour) and 7776000 (90 days)")
     weights = sum(r.weight_bps for r in p.emission.receivers)
     if weights != BPS:
         raise ParameterError(f"emission.receivers: weights sum to {weights} bps, they must sum to 10000")

@@ -158,17 +158,18 @@ class Chain:
         receipt = self._send(sender, tx)
         return self.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
 
-    def transact(self, call: ContractFunction, sender: str) -> TxReceipt:
+    def transact(self, call: ContractFunction, sender: str, gas_limit: int = CALL_GAS_LIMIT) -> TxReceipt:
         tx: dict[str, Any] = {
             "to": call.address,
             "data": call._encode_transaction_data(),
-            "gas": CALL_GAS_LIMIT,
+            "gas": gas_limit,
         }
         return self._send(sender, tx)
 
-    def gas(self, call: ContractFunction, sender: str) -> int:
-        """Send `call` from `sender` in a fresh block and return the receipt's gasUsed."""
-        return int(self.transact(call, sender)["gasUsed"])
+    def gas(self, call: ContractFunction, sender: str, gas_limit: int = CALL_GAS_LIMIT) -> int:
+        """Send `call` from `sender` in a fresh block and return the receipt's gasUsed (`gas_limit`
+        only has to be large enough: a batch of 100 settlements needs more than the default)."""
+        return int(self.transact(call, sender, gas_limit)["gasUsed"])
 
     def sign_typed_data(
         self, signer: str, domain: dict[str, Any], types: dict[str, Any], message: dict

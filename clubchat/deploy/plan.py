@@ -169,6 +169,7 @@ GOVERNED_ROLES: dict[str, tuple[str, ...]] = {
     "NodeRegistry": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE", "SLASHER_ROLE"),
     "Premium": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE"),
     "Communities": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE"),
+    "AdMarket": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE"),
 }
 
 # Name of the governor (and its EIP-712 domain): what Tally shows and voters sign for.
@@ -255,6 +256,39 @@ def deploy_communities(backend: Backend, params: Parameters, dep: Deployment) ->
     )
 
 
+def ads_constructor_args(
+    params: Parameters, token: str, registry: str, communities: str, premium: str
+) -> tuple[Any, ...]:
+    """AdMarket's constructor arguments: the contracts it reads, its EIP-712 domain, `ads:` values."""
+    a = params.ads
+    return (
+        token,
+        registry,
+        communities,
+        premium,
+        a.eip712_name,
+        a.eip712_version,
+        a.split_bps,
+        a.settlement_grace_seconds,
+        a.request_burn_bps,
+        a.request_timeout_seconds,
+    )
+
+
+def deploy_ads(backend: Backend, params: Parameters, dep: Deployment) -> Any:
+    """AdMarket, reading ClubToken, NodeRegistry, Communities and Premium from the deployment.
+
+    It holds no role on other contracts: it only escrows, pays and burns its own CLUB.
+    """
+    addr = {
+        n: backend.address(dep.contracts[n]) for n in ("ClubToken", "NodeRegistry", "Communities", "Premium")
+    }
+    args = ads_constructor_args(
+        params, addr["ClubToken"], addr["NodeRegistry"], addr["Communities"], addr["Premium"]
+    )
+    return _get_or_deploy(backend, dep, "AdMarket", *args)
+
+
 def hand_over_admin(backend: Backend, params: Parameters, dep: Deployment) -> None:
     """The one place where admin and parameter roles leave the deployer.
 
@@ -311,5 +345,7 @@ def deploy_protocol(
     deploy_foundation(backend, params, dep)
     deploy_governance(backend, params, dep)
     deploy_communities(backend, params, dep)
+    # The ad market reads Communities and Premium, deployed by the step before.
+    deploy_ads(backend, params, dep)
     hand_over_admin(backend, params, dep)
     return dep

@@ -24,6 +24,7 @@ CASES = {
     "ClubToken": ("IClubToken", ["contracts/modules/votes.vy"]),
     "Communities": ("ICommunities", []),
     "Premium": ("IPremium", []),
+    "AdMarket": ("IAdMarket", []),
 }
 
 

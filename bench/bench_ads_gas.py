@@ -1,0 +1,284 @@
+"""Gas of AdMarket: campaign creation, batch settlement of receipts, withdraw, paid message requests.
+
+Run: `.venv/bin/python bench/bench_ads_gas.py` (or `make bench`). Prints a table and writes
+bench/results/ads_gas.json and bench/results/ads_gas.md. Not a test: nothing here asserts gas.
+
+Set-up on a private anvil (bench/_harness): ClubToken, EndpointRules and NodeRegistry as the deploy
+plan builds them, the test-only Communities and Premium stand-ins (tests/utils/contracts/Mock*.vy:
+one storage read per `is_member` / `tier_of`, so the real contracts' own read cost comes on top), and
+AdMarket with the `ads:` parameters. One NOTIFY node is registered; its operator sends every batch.
+Receipts are signed by distinct user keys (`clubchat.ads.receipts.sign_receipt`), every user is a
+member of the campaign's one target community, and every measured batch is a real transaction
+mined in its own block; gas is the receipt's gasUsed (21,000 intrinsic and calldata included), and a
+per-receipt figure is the batch's gasUsed divided by its size.
+
+Which receipts: "first-ever" are users who have never settled anything (their settled-views word and
+their balance are both created: two zero-to-non-zero stores); "settled before" are the same users'
+next cumulative receipt for the same campaign (both words exist). Each is measured for a receipt
+worth 1 view and one worth 1,000,000 views, from the same state (anvil snapshots): execution is
+identical, and the calldata differs only by the count's bytes (16 gas per non-zero byte).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _harness import REPO_ROOT, Chain, anvil, compile_vyper, environment, write_report
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from rich.console import Console
+from rich.table import Table
+
+from clubchat.ads.receipts import Receipt, SignedReceipt, sign_receipt
+from clubchat.chain.eip712 import Domain
+from clubchat.deploy.plan import ads_constructor_args, registry_constructor_args, token_constructor_args
+from clubchat.params import WAD, load
+
+NOTIFY = 4
+COMMUNITY = 1
+PRICE = 10**12  # wei per view
+CAP = 10_000_000  # views per user
+BIG = 1_000_000  # "a million views"
+SOURCES = (
+    "contracts/ads/AdMarket.vy",
+    "contracts/token/ClubToken.vy",
+    "contracts/nodes/NodeRegistry.vy",
+    "tests/utils/contracts/MockCommunities.vy",
+    "tests/utils/contracts/MockPremium.vy",
+)
+TARGETS = {
+    "create campaign (untargeted)": 150_000,
+    "create campaign (1 target community)": 150_000,
+    "settle per receipt, batch of 100, first-ever, 1 view": 60_000,
+    "settle per receipt, batch of 100, first-ever, 1,000,000 views": 60_000,
+    "settle per receipt, batch of 100, settled before, 1 view": 35_000,
+    "settle per receipt, batch of 100, settled before, 1,000,000 views": 35_000,
+    "withdraw (earner already holds CLUB)": 45_000,
+    "withdraw (earner's first CLUB)": 45_000,
+    "send paid message request": 80_000,
+}
+NOTES = [
+    "- First-ever receipts create two storage words (the user's settled views for the campaign and",
+    "  the user's balance), 2 x 22,100 gas of the figure; a user who settled before updates both",
+    "  (2 x 5,000). A user who has earned before but is new to the campaign creates one.",
+    "- 1 view and 1,000,000 views differ only in calldata (the count's 3 non-zero bytes instead of 1):",
+    "  settlement does the same work whatever the number of views it pays.",
+    "- Node verification (a NodeRegistry `nodes(node)` read, 6 cold storage words) and the node's and",
+    "  burn's balance updates are paid once per batch, so a batch of 1 costs far more per receipt.",
+    "- Communities and Premium are test stand-ins here (one storage read each); with the real contracts",
+    "  a targeted receipt pays whatever their `is_member` costs beyond that.",
+    "- `withdraw` to an account holding no CLUB yet creates its token balance word (about 17,000 more).",
+    "- The machine was shared with other jobs while this ran; gas does not depend on that.",
+]
+
+
+def _views(n: int) -> str:
+    return f"{n:,} view{'s' if n > 1 else ''}"
+
+
+def _user(i: int) -> LocalAccount:
+    return Account.from_key(keccak(text=f"clubchat-bench-ads:{i}"))
+
+
+def main() -> None:
+    params = load()
+    art = {
+        name: compile_vyper(path)
+        for name, path in {
+            "ClubToken": REPO_ROOT / "contracts" / "token" / "ClubToken.vy",
+            "EndpointRules": REPO_ROOT / "contracts" / "nodes" / "EndpointRules.vy",
+            "NodeRegistry": REPO_ROOT / "contracts" / "nodes" / "NodeRegistry.vy",
+            "MockCommunities": REPO_ROOT / "tests" / "utils" / "contracts" / "MockCommunities.vy",
+            "MockPremium": REPO_ROOT / "tests" / "utils" / "contracts" / "MockPremium.vy",
+            "AdMarket": REPO_ROOT / "contracts" / "ads" / "AdMarket.vy",
+        }.items()
+    }
+    rows: list[dict[str, Any]] = []
+
+    def row(metric: str, value: float, n: int = 1) -> None:
+        rows.append(
+            {
+                "metric": metric,
+                "value": round(value),
+                "unit": "gas",
+                "target": TARGETS.get(metric),
+                "better": "lower",
+                "anchor": None,
+                "n": n,
+            }
+        )
+
+    actors = ["deployer", "advertiser", "operator", "node_key", "sender", "recipient", "earner", "poor"]
+    with anvil(extra_args=["--gas-limit", "300000000"]) as url:
+        chain = Chain(url, actors)
+        token = chain.deploy(art["ClubToken"], *token_constructor_args(params), sender="deployer")
+        rules = chain.deploy(art["EndpointRules"], sender="deployer")
+        registry = chain.deploy(
+            art["NodeRegistry"],
+            *registry_constructor_args(params, token.address, rules.address, chain.latest_timestamp()),
+            sender="deployer",
+        )
+        communities = chain.deploy(art["MockCommunities"], sender="deployer")
+        premium = chain.deploy(art["MockPremium"], sender="deployer")
+        market = chain.deploy(
+            art["AdMarket"],
+            *ads_constructor_args(
+                params, token.address, registry.address, communities.address, premium.address
+            ),
+            sender="deployer",
+        )
+        tx = chain.transact
+        for who in ("advertiser", "operator", "sender", "earner"):
+            tx(token.functions.mint(chain.address(who), 10**6 * WAD), "deployer")
+        tx(token.functions.approve(registry.address, 2**256 - 1), "operator")
+        for who in ("advertiser", "sender"):
+            tx(token.functions.approve(market.address, 2**256 - 1), who)
+        node = chain.address("operator")
+        stake = params.registry.min_self_stake_per_kind_wei
+        tx(
+            registry.functions.register(
+                NOTIFY, chain.address("node_key"), "eu", "https://n.example/m.json",
+                ["https://n.notify.example"], "", 1000, stake,
+            ),
+            "operator",
+        )  # fmt: skip
+        dom = Domain.of(market)
+
+        def create(targets: list[int]) -> tuple[int, int]:
+            t = chain.latest_timestamp()
+            args = (
+                1_000 * WAD,
+                PRICE,
+                CAP,
+                t,
+                t + 30 * 86_400,
+                b"\x11" * 32,
+                "ipfs://creative",
+                targets,
+                0,
+                0,
+            )
+            gas = chain.gas(market.functions.create_campaign(*args), "advertiser")
+            return gas, int(market.functions.campaign_count().call())
+
+        gas, _ = create([])
+        row("create campaign (the market's first: its CLUB balance word is created)", gas)
+        gas, _ = create([])
+        row("create campaign (untargeted)", gas)
+        gas, _ = create(list(range(1, 17)))
+        row("create campaign (16 target communities)", gas)
+        gas, campaign = create([COMMUNITY])
+        row("create campaign (1 target community)", gas)
+
+        def item(user: LocalAccount, cid: int, count: int) -> tuple[Any, ...]:
+            receipt = Receipt(cid, user.address, node, count)
+            return SignedReceipt(receipt, sign_receipt(user.key, dom, receipt).packed()).settlement()
+
+        def settle(items: list[tuple[Any, ...]]) -> int:
+            return chain.gas(market.functions.settle(node, items), "operator", gas_limit=20_000_000)
+
+        users = [_user(i) for i in range(300)]
+        earner = chain.accounts["earner"]
+        poor = chain.accounts["poor"]
+        members = [u.address for u in users] + [earner.address, poor.address]
+        for start in range(0, len(members), 128):
+            tx(communities.functions.set_members(COMMUNITY, members[start : start + 128], True), "deployer")
+
+        first, second = users[:100], users[100:200]
+        for views in (1, BIG):
+            with chain.isolated():
+                gas = settle([item(u, campaign, views) for u in first])
+                row(
+                    f"settle per receipt, batch of 100, first-ever, {_views(views)}",
+                    gas / 100,
+                )
+        # The state the "settled before" figures start from: every user of `first` settled 1 view.
+        settle([item(u, campaign, 1) for u in first])
+        for views in (1, BIG):
+            with chain.isolated():
+                gas = settle([item(u, campaign, 1 + views) for u in first])
+                row(
+                    f"settle per receipt, batch of 100, settled before, {_views(views)}",
+                    gas / 100,
+                )
+        for size in (1, 10):
+            with chain.isolated():
+                gas = settle([item(u, campaign, 2) for u in first[:size]])
+                row(f"settle per receipt, batch of {size}, settled before, 1 view", gas / size)
+        with chain.isolated():
+            _, other = create([COMMUNITY])
+            gas = settle([item(u, other, 1) for u in first])
+            row("settle per receipt, batch of 100, earned before, new to the campaign", gas / 100)
+        with chain.isolated():
+            bad = [
+                SignedReceipt(Receipt(campaign, u.address, node, 5), b"\x01" * 65).settlement()
+                for u in second
+            ]
+            gas = settle(bad)
+            row("skipped receipt (bad signature), batch of 100, per receipt", gas / 100)
+
+        settle([item(earner, campaign, 10), item(poor, campaign, 10)])
+        row("withdraw (earner already holds CLUB)", chain.gas(market.functions.withdraw(), "earner"))
+        row("withdraw (earner's first CLUB)", chain.gas(market.functions.withdraw(), "poor"))
+        row("withdraw (node operator, after the batches)", chain.gas(market.functions.withdraw(), "operator"))
+        row("burn (what the batches owe the burn)", chain.gas(market.functions.burn(), "deployer"))
+
+        recipient = chain.address("recipient")
+        tx(market.functions.set_request_price(5 * WAD), "recipient")
+        row(
+            "send paid message request",
+            chain.gas(market.functions.send_request(recipient, 5 * WAD), "sender"),
+        )
+        sender = chain.address("sender")
+        with chain.isolated():
+            row(
+                "accept paid message request", chain.gas(market.functions.accept_request(sender), "recipient")
+            )
+        with chain.isolated():
+            row(
+                "decline paid message request",
+                chain.gas(market.functions.decline_request(sender), "recipient"),
+            )
+        chain.travel(params.ads.request_timeout_seconds)
+        row(
+            "reclaim ignored paid message request",
+            chain.gas(market.functions.reclaim_request(recipient), "sender"),
+        )
+
+        env = environment("cancun", list(art.values()), SOURCES)
+    _report(rows, env)
+
+
+def _report(rows: list[dict[str, Any]], env: dict[str, str]) -> None:
+    table = Table(title="AdMarket gas (receipt gasUsed)")
+    for col, justify in (("operation", "left"), ("gas", "right"), ("target", "right"), ("", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    lines = ["| operation | gas | target | |", "|---|---:|---:|---|"]
+    for r in rows:
+        target = f"<= {r['target']:,}" if r["target"] else ""
+        verdict = "" if not r["target"] else ("ok" if r["value"] <= r["target"] else "OVER")
+        table.add_row(r["metric"], f"{r['value']:,}", target, verdict)
+        lines.append(f"| {r['metric']} | {r['value']:,} | {target} | {verdict} |")
+    Console(width=140).print(table)
+    md = [
+        "# AdMarket gas",
+        "",
+        "Generated by `bench/bench_ads_gas.py`; see its docstring for the method.",
+        "",
+        *lines,
+        "",
+        "## Reading the figures",
+        "",
+        *NOTES,
+        "",
+        "## Environment",
+        "",
+        *[f"- {k}: {v}" for k, v in env.items()],
+        "",
+    ]
+    write_report("ads_gas", rows, "\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
