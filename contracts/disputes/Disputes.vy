@@ -62,7 +62,7 @@
         with a panel or in its cool-down (`reviewer_cooldown_seconds` after
         that panel's reveal deadline), so simultaneous flags get disjoint
         panels and nobody reviews the same node twice within a cool-down.
-        `sample` is asked for k + 4 candidates; when exclusions take more,
+        `sample` is asked for k + 2 candidates; when exclusions take more,
         the panel is smaller, and with no reviewer at all the dispute is
         dismissed (bond back, stake unfrozen).
 
@@ -76,8 +76,9 @@
         weight > `majority_bps` of the revealed weight. Kick: the node's pool
         loses `kick_fraction` (the flagger gets `flagger_reward_share` of the
         cut, the rest burns), it is jailed, the flagger gets its bond back.
-        No kick: the bond is split equally among the reviewers who revealed
-        (back to the flagger when nobody did). Either way every drawn
+        No kick: the bond is split equally among the reviewers who revealed,
+        each collecting its share with `claim_share` (back to the flagger
+        when nobody revealed). Either way every drawn
         reviewer that did not reveal loses `non_voter_fraction` of its pool:
         not voting is never free. The panel is not stored (one word per
         reviewer instead of seven more words per dispute): `finalize` takes
@@ -183,7 +184,7 @@ UNIT: constant(uint256) = 10**18
 REVIEW_KIND: constant(uint256) = 1
 # @dev Largest panel; `sample` returns at most 16 and we ask for k + SPARE candidates.
 MAX_PANEL: constant(uint256) = 14
-SPARE: constant(uint256) = 4
+SPARE: constant(uint256) = 2
 MAX_SAMPLE: constant(uint256) = 16
 # @dev Reason codes 1..MAX_REASON: 1 offline while heartbeating, 2 refusing service,
 #      3 dropping messages, 4 TURN not relaying, 5 mailbox losing mail, 6 withholding history.
@@ -224,7 +225,8 @@ proven: public(HashMap[bytes32, bool])
 offences: public(HashMap[address, uint256])
 # @dev Number of disputes ever opened (ids are 1 .. dispute_count).
 dispute_count: public(uint256)
-# @dev id => node (bits 0-159) | status (160-167) | reason (168-175) | draw block (176-239).
+# @dev id => node (bits 0-159) | status (160-167) | reason (168-175) | draw block (176-239) |
+#      seats whose bond share was paid (240-253, after a rejection).
 heads: HashMap[uint256, uint256]
 # @dev id => flagger (bits 0-159) | bond in CLUB wei (160-255, below the CLUB cap < 2**96).
 parties: HashMap[uint256, uint256]
@@ -297,22 +299,26 @@ def prove_equivocation(
     assert hash_a != hash_b, "disputes: same entry"
     evidence: bytes32 = keccak256(abi_encode(a.node, a.room, a.seq))
     assert not self.proven[evidence], "disputes: already proven"
-    word: uint256 = self.commits[keccak256(abi_encode(evidence, msg.sender, salt))]
+    commitment: bytes32 = keccak256(abi_encode(evidence, msg.sender, salt))
+    word: uint256 = self.commits[commitment]
     assert word != 0, "disputes: no commitment"
     assert block.number > word & MASK64, "disputes: reveal in the commit block"
     assert block.timestamp <= (word >> 64) + self._params.reveal_window_seconds, "disputes: commitment expired"
     window: uint256 = self._params.evidence_window_seconds
     assert convert(min(a.time, b.time), uint256) + window >= block.timestamp, "disputes: stale entry"
-    unbonding: uint256 = staticcall REGISTRY.unbonding_seconds()
-    self._check_signer(a.node, eip712._hash_typed_data_v4(hash_a), sig_a, unbonding)
-    self._check_signer(a.node, eip712._hash_typed_data_v4(hash_b), sig_b, unbonding)
+    self._check_signer(a.node, eip712._hash_typed_data_v4(hash_a), sig_a)
+    self._check_signer(a.node, eip712._hash_typed_data_v4(hash_b), sig_b)
 
     self.proven[evidence] = True
+    # Used up (and the gas refund of clearing it lowers the proof's cost).
+    self.commits[commitment] = 0
+    # Jail first: it takes the node's weight out of the sum trees, so the slash
+    # that follows changes no tree word (one tree update instead of two).
+    until: uint256 = self._jail_until(a.node)
+    extcall REGISTRY.jail(a.node, until)
     cut: uint256 = extcall REGISTRY.slash(
         a.node, self._params.equivocation_fraction, msg.sender, self._params.reporter_share
     )
-    until: uint256 = self._jail_until(a.node)
-    extcall REGISTRY.jail(a.node, until)
     log IDisputes.EquivocationProven(
         node=a.node, reporter=msg.sender, evidence_id=evidence, room=a.room, seq=a.seq, cut=cut, jailed_until=until
     )
@@ -496,12 +502,9 @@ def finalize(dispute_id: uint256, panel: DynArray[address, MAX_PANEL]) -> uint25
 
     # Bound: the panel (at most MAX_PANEL seats).
     voters: uint256 = 0
-    first_voter: address = empty(address)
     for i: uint256 in range(len(panel), bound=MAX_PANEL):
         if mask & (1 << i) != 0:
             voters += 1
-            if first_voter == empty(address):
-                first_voter = panel[i]
         else:
             cut: uint256 = self._try_slash(panel[i], self._params.non_voter_fraction, empty(address), 0)
             log IDisputes.NonVoterSlashed(dispute_id=dispute_id, reviewer=panel[i], cut=cut)
@@ -514,7 +517,7 @@ def finalize(dispute_id: uint256, panel: DynArray[address, MAX_PANEL]) -> uint25
     until: uint256 = 0
     if kicked:
         self._close(dispute_id, head, KICKED)
-        cut = self._try_slash(node, self._params.kick_fraction, flagger, self._params.flagger_reward_share)
+        # Jail first (the slash then changes no tree word, as in prove_equivocation).
         until = self._jail_until(node)
         jailed: bool = raw_call(
             REGISTRY.address,
@@ -523,25 +526,53 @@ def finalize(dispute_id: uint256, panel: DynArray[address, MAX_PANEL]) -> uint25
         )
         if not jailed:
             until = 0
+        cut = self._try_slash(node, self._params.kick_fraction, flagger, self._params.flagger_reward_share)
         self._pay(dispute_id, flagger, bond)
     else:
         self._close(dispute_id, head, REJECTED)
         if voters == 0:
             self._pay(dispute_id, flagger, bond)
-        else:
-            # Rounds down; the remainder (< voters wei) goes to the first voter.
-            each: uint256 = bond // voters
-            for i: uint256 in range(len(panel), bound=MAX_PANEL):
-                if mask & (1 << i) != 0:
-                    amount: uint256 = each
-                    if panel[i] == first_voter:
-                        amount += bond - each * voters
-                    self._pay(dispute_id, panel[i], amount)
+        # Otherwise each voter (or anyone for it) collects its share with
+        # `claim_share`: seven transfers here would cost each payee's first
+        # balance word (22,100 gas) to whoever finalises.
     status: uint256 = REJECTED
     if kicked:
         status = KICKED
     log IDisputes.DisputeResolved(dispute_id=dispute_id, node=node, status=status, cut=cut, jailed_until=until)
     return cut
+
+
+@external
+def claim_share(dispute_id: uint256, panel: DynArray[address, MAX_PANEL], seat: uint256) -> uint256:
+    """
+    @notice Pays the reviewer in `seat` its share of a rejected flag's bond
+            (anyone may call; the reviewer is paid). The bond is split equally
+            among the seats that revealed (rounded down); the lowest revealed
+            seat also gets the remainder. Once per seat.
+    @param panel The panel as `PanelDrawn` logged it.
+    @return uint256 CLUB wei paid.
+    """
+    head: uint256 = self.heads[dispute_id]
+    assert (head >> 160) & MASK8 == REJECTED, "disputes: not a rejected flag"
+    assert keccak256(abi_encode(panel)) == self.panel_hashes[dispute_id], "disputes: wrong panel"
+    mask: uint256 = (self.tallies[dispute_id] >> 144) & MASK16
+    assert seat < len(panel) and mask & (1 << seat) != 0, "disputes: seat did not vote"
+    assert (head >> 240) & (1 << seat) == 0, "disputes: share already paid"
+    self.heads[dispute_id] = head | (1 << (240 + seat))
+    bond: uint256 = self.parties[dispute_id] >> 160
+    voters: uint256 = 0
+    lowest: uint256 = MAX_PANEL
+    # Bound: the panel (at most MAX_PANEL seats).
+    for i: uint256 in range(MAX_PANEL):
+        if mask & (1 << i) != 0:
+            voters += 1
+            lowest = min(lowest, i)
+    # Rounds down; the lowest revealed seat takes the remainder (< voters wei).
+    amount: uint256 = bond // voters
+    if seat == lowest:
+        amount += bond - amount * voters
+    self._pay(dispute_id, panel[seat], amount)
+    return amount
 
 
 # PARAMETERS #
@@ -652,7 +683,7 @@ def _struct_hash(e: IDisputes.LogEntry) -> bytes32:
 
 @internal
 @view
-def _check_signer(node: address, digest: bytes32, sig: Bytes[65], unbonding: uint256):
+def _check_signer(node: address, digest: bytes32, sig: Bytes[65]):
     """
     @dev The signer of `digest` is a key of `node`: its current one, or one
          rotated away at most an unbonding period ago.
@@ -666,7 +697,9 @@ def _check_signer(node: address, digest: bytes32, sig: Bytes[65], unbonding: uin
     retired_at: uint256 = 0
     operator, retired_at = staticcall IRegistryHooks(REGISTRY.address).key_record(signer)
     assert operator == node, "disputes: not the node's key"
-    assert retired_at == 0 or retired_at + unbonding >= block.timestamp, "disputes: key retired too long ago"
+    if retired_at != 0:
+        unbonding: uint256 = staticcall REGISTRY.unbonding_seconds()
+        assert retired_at + unbonding >= block.timestamp, "disputes: key retired too long ago"
 
 
 @internal
