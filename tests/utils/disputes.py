@@ -136,9 +136,18 @@ def draw(disputes: Any, dispute_id: int, caller: str | None = None) -> list[str]
     return [str(a) for a in ev.panel] if ev is not None else []
 
 
+def mine_blocks(blocks: int, block_delta: int = 12) -> None:
+    """Advance `blocks` blocks and give the previous block a hash of its own. titanoboa's BLOCKHASH
+    returns the same parent hash at every height (and zero below it); a chain's hashes differ per
+    block, which is what seeds the panels."""
+    boa.env.time_travel(blocks=blocks, block_delta=block_delta)
+    parent = boa.env.evm.patch.block_number - 1
+    boa.env.evm.patch.prev_hashes = [keccak(b"block" + parent.to_bytes(32, "big"))] + [ZERO32] * 254
+
+
 def draw_event(disputes: Any, dispute_id: int, caller: str | None = None) -> Any:
     """`draw` returning the PanelDrawn event (None when re-armed or dismissed)."""
-    boa.env.time_travel(blocks=2)
+    mine_blocks(2)
     with boa.env.prank(caller or str(boa.env.generate_address("drawer"))):
         disputes.draw_panel(dispute_id)
         logs = events(disputes, "PanelDrawn")

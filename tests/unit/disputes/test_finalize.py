@@ -77,33 +77,59 @@ def test_no_kick_pays_the_bond_to_voters(disputes, registry, token, target, flag
     vote(disputes, dispute_id, votes)
     after_reveal(disputes, dispute_id)
     pool = _pools(registry, [target.operator])[target.operator]
-    cut, logs = _finalize_logged(disputes, dispute_id, panel)
+    cut, _ = _finalize_logged(disputes, dispute_id, panel)
     assert cut == 0
     assert _pools(registry, [target.operator])[target.operator] == pool
     assert not registry.nodes(target.operator).jailed
-    paid = {e.to: e.amount for e in _named(logs, "BondPaid")}
-    each = p.flag_bond // 5
-    assert set(paid) == set(panel[:5]) and sum(paid.values()) == p.flag_bond
-    assert all(paid[r] >= each for r in panel[:5])
-    for r in panel[:5]:
-        assert token.balanceOf(r) == paid[r]
-    assert token.balanceOf(flagger) == 0 and token.balanceOf(disputes.address) == 0
     assert registry.frozen(target.operator) == 0
     assert disputes.disputes(dispute_id).status == 4
+    # The bond waits for the voters: each collects an equal share (anyone may trigger it).
+    assert token.balanceOf(disputes.address) == p.flag_bond and token.balanceOf(flagger) == 0
+    seats = {r: disputes.reviewer_of(r)[1] for r in panel[:5]}
+    for r, seat in seats.items():
+        with boa.env.prank(str(boa.env.generate_address("anyone"))):
+            paid = disputes.claim_share(dispute_id, panel, seat)
+            [ev] = _named(disputes.get_logs(), "BondPaid")
+        assert (ev.dispute_id, ev.to, ev.amount) == (dispute_id, r, paid)
+        assert token.balanceOf(r) == paid >= p.flag_bond // 5
+    assert sum(token.balanceOf(r) for r in panel[:5]) == p.flag_bond
+    assert token.balanceOf(disputes.address) == 0
 
 
-def test_bond_split_remainder_goes_to_the_first_voter(disputes, governance, token, target, flagger, network):
+def test_claim_share_refusals(disputes, token, target, flagger, drawn, governance):
+    dispute_id, panel = drawn
+    vote(disputes, dispute_id, {panel[0]: False})
+    seat = disputes.reviewer_of(panel[0])[1]
+    silent_seat = disputes.reviewer_of(panel[1])[1]
+    with boa.reverts("disputes: not a rejected flag"):
+        disputes.claim_share(dispute_id, panel, seat)
+    after_reveal(disputes, dispute_id)
+    finalize(disputes, dispute_id, panel)
+    with boa.reverts("disputes: wrong panel"):
+        disputes.claim_share(dispute_id, list(reversed(panel)), seat)
+    with boa.reverts("disputes: seat did not vote"):
+        disputes.claim_share(dispute_id, panel, silent_seat)
+    with boa.reverts("disputes: seat did not vote"):
+        disputes.claim_share(dispute_id, panel, len(panel))
+    assert disputes.claim_share(dispute_id, panel, seat) == disputes.parameters().flag_bond
+    with boa.reverts("disputes: share already paid"):
+        disputes.claim_share(dispute_id, panel, seat)
+
+
+def test_bond_split_remainder_goes_to_the_lowest_seat(disputes, governance, token, target, flagger, network):
     set_params(disputes, governance, flag_bond=1000 * WAD + 1)
     dispute_id = open_flag(token, disputes, governance, flagger, target.operator)
     panel = draw(disputes, dispute_id)
     vote(disputes, dispute_id, {r: False for r in panel[:3]})
     after_reveal(disputes, dispute_id)
     finalize(disputes, dispute_id, panel)
-    seats = sorted(panel[:3], key=lambda r: disputes.reviewer_of(r)[1])
+    seats = sorted(disputes.reviewer_of(r)[1] for r in panel[:3])
+    for seat in reversed(seats):
+        disputes.claim_share(dispute_id, panel, seat)
     bond = 1000 * WAD + 1
     each = bond // 3
-    # Rounds down; the lowest seat among the voters gets the remainder.
-    assert [token.balanceOf(r) for r in seats] == [bond - 2 * each, each, each]
+    # Rounds down; the lowest revealed seat gets the remainder.
+    assert [token.balanceOf(panel[s]) for s in seats] == [bond - 2 * each, each, each]
     assert bond - 2 * each == each + 2
 
 

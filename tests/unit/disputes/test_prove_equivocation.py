@@ -10,6 +10,7 @@ from clubchat.chain.eip712 import SECP256K1_N
 from clubchat.protocol.log_entry import LogEntry, log_domain, sign_log_entry
 from tests.utils.disputes import (
     commit_fork,
+    commitment,
     committed_fork,
     entry,
     events,
@@ -55,6 +56,8 @@ def test_fork_slashes_jails_pays_reporter_and_burns(disputes, registry, token, t
         n.jailed_until,
     )
     assert disputes.proven(eid) and disputes.offences(target.operator) == 1
+    # The commitment is used up.
+    assert disputes.commitment_of(commitment(eid, reporter, b"\x07" * 32)) == (0, 0)
     assert disputes.evidence_id(a.node, a.room, a.seq) == eid
 
 
