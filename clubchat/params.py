@@ -6,7 +6,8 @@ repository hard-codes these values. Amounts are converted to wei here, once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,75 @@ class AdsParams:
 
 
 @dataclass(frozen=True)
+class DisputesParams:
+    """The Disputes contract's parameters, in the order and units its `Parameters` struct takes."""
+
+    equivocation_fraction_wad: int
+    reporter_share_wad: int
+    evidence_window_seconds: int
+    reveal_window_seconds: int
+    flag_bond_wei: int
+    panel_size: int
+    reviewer_cap_wei: int
+    quorum_bps: int
+    majority_bps: int
+    vote_commit_seconds: int
+    vote_reveal_seconds: int
+    kick_fraction_wad: int
+    flagger_reward_share_wad: int
+    non_voter_fraction_wad: int
+    jail_base_seconds: int
+    jail_max_seconds: int
+    reviewer_cooldown_seconds: int
+
+    def as_tuple(self) -> tuple[int, ...]:
+        """The ABI tuple of `IDisputes.Parameters` (constructor and `set_parameters`)."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+
+def _bps_wad(bps: Any) -> int:
+    return int(bps) * WAD // BPS
+
+
+def _disputes(raw: dict[str, Any]) -> DisputesParams:
+    d = raw["disputes"]
+    p = DisputesParams(
+        equivocation_fraction_wad=_bps_wad(d["equivocation_slash_bps"]),
+        reporter_share_wad=_bps_wad(d["reporter_share_bps"]),
+        evidence_window_seconds=int(d["evidence_window_seconds"]),
+        reveal_window_seconds=int(d["reveal_window_seconds"]),
+        flag_bond_wei=_wei(d["flag_bond"]),
+        panel_size=int(d["panel_size"]),
+        reviewer_cap_wei=_wei(d["reviewer_cap"]),
+        quorum_bps=int(d["quorum_bps"]),
+        majority_bps=int(d["majority_bps"]),
+        vote_commit_seconds=int(d["vote_commit_seconds"]),
+        vote_reveal_seconds=int(d["vote_reveal_seconds"]),
+        kick_fraction_wad=_bps_wad(d["kick_slash_bps"]),
+        flagger_reward_share_wad=_bps_wad(d["flagger_reward_bps"]),
+        non_voter_fraction_wad=_bps_wad(d["non_voter_slash_bps"]),
+        jail_base_seconds=int(d["jail_base_seconds"]),
+        jail_max_seconds=int(d["jail_max_seconds"]),
+        reviewer_cooldown_seconds=int(d["reviewer_cooldown_seconds"]),
+    )
+    for key, value in d.items():
+        if key.endswith("_bps") and value > BPS:
+            raise ParameterError(f"disputes.{key} is {value}; at most 10000 bps (100 %)")
+    for key in ("equivocation_slash_bps", "kick_slash_bps", "non_voter_slash_bps"):
+        if d[key] == 0 or (key == "non_voter_slash_bps" and d[key] >= BPS):
+            raise ParameterError(f"disputes.{key} is {d[key]}; it must be above 0 (non-voters: below 10000)")
+    if not 1 <= p.panel_size <= 14:
+        raise ParameterError(f"disputes.panel_size is {p.panel_size}; use 1 to 14")
+    if p.majority_bps < BPS // 2:
+        raise ParameterError("disputes.majority_bps must be at least 5000 (a kick needs a majority)")
+    if p.jail_max_seconds < p.jail_base_seconds:
+        raise ParameterError("disputes.jail_max_seconds must not be below disputes.jail_base_seconds")
+    if p.evidence_window_seconds >= int(raw["registry"]["unbonding_seconds"]):
+        raise ParameterError("disputes.evidence_window_seconds must be below registry.unbonding_seconds")
+    return p
+
+
+@dataclass(frozen=True)
 class Parameters:
     token: TokenParams
     genesis: GenesisParams
@@ -169,6 +239,11 @@ class Parameters:
     premium: PremiumParams
     ads: AdsParams
     raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @cached_property
+    def disputes(self) -> DisputesParams:
+        """The `disputes:` section (validated by `load`)."""
+        return _disputes(self.raw)
 
     @property
     def emission_reserve_wei(self) -> int:
@@ -348,6 +423,7 @@ def _validate(p: Parameters) -> None:
     if not 0 < p.emission.rate_per_epoch_wad < WAD:
         raise ParameterError("emission.rate_per_epoch_wad must be strictly between 0 and 1e18")
     _validate_premium(p.premium)
+    _disputes(p.raw)
     for a in p.genesis.vesting:
         if a.duration_seconds == 0 or a.cliff_seconds > a.duration_seconds:
             raise ParameterError(

@@ -170,6 +170,7 @@ GOVERNED_ROLES: dict[str, tuple[str, ...]] = {
     "Premium": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE"),
     "Communities": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE"),
     "AdMarket": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE"),
+    "Disputes": ("DEFAULT_ADMIN_ROLE", "PARAMETER_ROLE"),
 }
 
 # Name of the governor (and its EIP-712 domain): what Tally shows and voters sign for.
@@ -215,10 +216,15 @@ def deploy_governance(backend: Backend, params: Parameters, dep: Deployment) -> 
         gv.late_quorum_extension_seconds,
     )
     _get_or_deploy(backend, dep, "ClientReleases")
-    for role_name in ("PROPOSER_ROLE", "CANCELLER_ROLE"):
-        role = backend.call(timelock, role_name)
-        if not backend.call(timelock, "hasRole", role, backend.address(governor)):
-            backend.transact(timelock, "grantRole", role, backend.address(governor))
+    _grant_roles(backend, timelock, ("PROPOSER_ROLE", "CANCELLER_ROLE"), backend.address(governor))
+
+
+def _grant_roles(backend: Backend, contract: Any, role_names: tuple[str, ...], holder: str) -> None:
+    """Grant `holder` each role of `contract` it does not hold yet (a re-run sends nothing)."""
+    for role_name in role_names:
+        role = backend.call(contract, role_name)
+        if not backend.call(contract, "hasRole", role, holder):
+            backend.transact(contract, "grantRole", role, holder)
 
 
 def deploy_communities(backend: Backend, params: Parameters, dep: Deployment) -> None:
@@ -321,6 +327,26 @@ def hand_over_admin(backend: Backend, params: Parameters, dep: Deployment) -> No
         backend.transact(timelock, "renounceRole", admin, me)
 
 
+def deploy_disputes(backend: Backend, params: Parameters, dep: Deployment) -> Any:
+    """Disputes (the relay log's EIP-712 verifying contract), with SLASHER_ROLE and DISPUTES_ROLE
+    on the registry so it slashes, jails and freezes without a governance vote.
+
+    Runs before `hand_over_admin`, while the deployer still administers the registry; the
+    Timelock keeps its own SLASHER_ROLE as a backstop.
+    """
+    registry = dep.contracts["NodeRegistry"]
+    disputes = _get_or_deploy(
+        backend,
+        dep,
+        "Disputes",
+        backend.address(dep.contracts["ClubToken"]),
+        backend.address(registry),
+        params.disputes.as_tuple(),
+    )
+    _grant_roles(backend, registry, ("SLASHER_ROLE", "DISPUTES_ROLE"), backend.address(disputes))
+    return disputes
+
+
 def deploy_protocol(
     backend: Backend,
     params: Parameters,
@@ -347,5 +373,6 @@ def deploy_protocol(
     deploy_communities(backend, params, dep)
     # The ad market reads Communities and Premium, deployed by the step before.
     deploy_ads(backend, params, dep)
+    deploy_disputes(backend, params, dep)
     hand_over_admin(backend, params, dep)
     return dep

@@ -136,6 +136,17 @@
         (heartbeats checkpoint), and what accrued before that checkpoint keeps
         the old rate.
 
+        Keys and disputes. A node key once bound stays attributed to its
+        operator for good (`key_record`: operator and the time it was
+        rotated away), so relay-log entries it signed remain evidence
+        against that operator and no other operator can ever bind it; only
+        the current key may heartbeat. The Disputes contract (DISPUTES_ROLE)
+        freezes a flagged node while its dispute is open: `withdraw` refuses
+        the unbonding entries of a frozen node's pool (a counter, so
+        overlapping disputes each hold it), so leaving just before a flag
+        escapes nothing. Disputes also holds SLASHER_ROLE; the Timelock
+        keeps its own as a backstop.
+
         Storage. Every hot record is packed into whole words (see STORAGE):
         a node's flags, times, commission schedule, tree slots and weight
         share one word; bonded assets and shares another; the node's two
@@ -236,8 +247,10 @@ ALL_KINDS: constant(uint256) = 7
 TURN_CREDENTIAL: constant(uint256) = 8
 # @dev Role that may change the registry's parameters (the Timelock).
 PARAMETER_ROLE: public(constant(bytes32)) = keccak256("PARAMETER_ROLE")
-# @dev Role that may jail and slash (the Timelock now, the dispute module later).
+# @dev Role that may jail and slash (the Timelock, as a backstop, and Disputes).
 SLASHER_ROLE: public(constant(bytes32)) = keccak256("SLASHER_ROLE")
+# @dev Role that may freeze a node's unbonding entries while a dispute is open (Disputes).
+DISPUTES_ROLE: public(constant(bytes32)) = keccak256("DISPUTES_ROLE")
 # @dev Fixed-point scale of fractions and of the per-share pool accumulators.
 WAD: constant(uint256) = 10**18
 # @dev CLUB wei per unit of weight: weights are whole CLUB.
@@ -355,8 +368,13 @@ endpoints: HashMap[address, HashMap[uint256, String[MAX_URI]]]
 region: public(HashMap[address, String[16]])
 # @dev operator => metadata URI (operator name, contact, terms).
 metadata_uri: public(HashMap[address, String[MAX_URI]])
-# @dev node key => operator.
+# @dev node key => operator. Never cleared: a key once bound stays attributed to its
+#      operator for good (signed evidence stays attributable; nobody else can bind it).
 operator_of_key: public(HashMap[address, address])
+# @dev node key => unix seconds it was rotated away (0 while it is the operator's current key).
+key_retired_at: HashMap[address, uint256]
+# @dev operator => number of open disputes freezing its pool's unbonding entries (0 = free).
+frozen: public(HashMap[address, uint256])
 # @dev Registered operators in registration order (for paginated listing).
 node_list: public(DynArray[address, 65536])
 
@@ -421,6 +439,11 @@ event EndpointChanged:
     node: indexed(address)
     kind: indexed(uint256)
     uri: String[MAX_URI]
+
+# @dev `node`'s open-dispute freeze count changed to `count` (> 0: no withdrawals from its pool).
+event FreezeChanged:
+    node: indexed(address)
+    count: uint256
 
 # @dev The node key changed.
 event NodeKeyChanged:
@@ -667,13 +690,16 @@ def set_endpoint(kind: uint256, uri: String[MAX_URI_INPUT]):
 @external
 def set_node_key(new_key: address):
     """
-    @notice Rotates the node key.
-    @param new_key Non-zero, not the operator, not used by another node.
+    @notice Rotates the node key. The old key is retired, not released: it
+            stays attributed to this operator and can never be bound again.
+    @param new_key Non-zero, not the operator, never bound before.
     """
     self._registered(msg.sender)
     self._check_key(msg.sender, new_key)
     old_key: address = self.keys[msg.sender]
-    self.operator_of_key[old_key] = empty(address)
+    # The old key stays attributed to this operator (evidence it signed still
+    # counts for an unbonding period); only its retirement time is recorded.
+    self.key_retired_at[old_key] = block.timestamp
     self.operator_of_key[new_key] = msg.sender
     self.keys[msg.sender] = new_key
     log NodeKeyChanged(node=msg.sender, old_key=old_key, new_key=new_key)
@@ -817,12 +843,14 @@ def rebond(entry_id: uint256) -> uint256:
 @external
 def withdraw(entry_id: uint256) -> uint256:
     """
-    @notice Pays out an unbonding entry whose release time has passed.
+    @notice Pays out an unbonding entry whose release time has passed, unless
+            its node is frozen by an open dispute.
     @return uint256 CLUB wei paid (after any slash of the pool).
     """
     entry: Unbonding = self._entry(msg.sender, entry_id)
     assert entry.shares > 0, "registry: no such unbonding"
     assert block.timestamp >= entry.release_time, "registry: still unbonding"
+    assert self.frozen[entry.node] == 0, "registry: node frozen"
     assets: uint256 = self._release_entry(msg.sender, entry_id, entry)
     # principal is the low half of stake_word and never below the assets it counts.
     self.stake_word -= assets
@@ -894,7 +922,8 @@ def heartbeat():
             from now and does the node's reward bookkeeping.
     """
     node: address = self.operator_of_key[msg.sender]
-    assert node != empty(address), "registry: not a node key"
+    # Only the operator's current key: a retired key stays attributed but may not beat.
+    assert node != empty(address) and self.keys[node] == msg.sender, "registry: not a node key"
     m: Meta = self._checkpoint(node, self._meta(node))
     m.live_until = self._time(block.timestamp + self.heartbeat_seconds)
     log Heartbeat(node=node, timestamp=block.timestamp)
@@ -1045,6 +1074,32 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
     if burned > 0:
         extcall TOKEN.burn(burned)
     return total
+
+
+@external
+def freeze(node: address):
+    """
+    @notice Blocks withdrawals of `node`'s unbonding entries while a dispute
+            is open (a counter: overlapping disputes each freeze once). Only
+            DISPUTES_ROLE.
+    """
+    access_control._check_role(DISPUTES_ROLE, msg.sender)
+    count: uint256 = self.frozen[node] + 1
+    self.frozen[node] = count
+    log FreezeChanged(node=node, count=count)
+
+
+@external
+def unfreeze(node: address):
+    """
+    @notice Releases one `freeze` of `node`. Only DISPUTES_ROLE.
+    """
+    access_control._check_role(DISPUTES_ROLE, msg.sender)
+    count: uint256 = self.frozen[node]
+    assert count > 0, "registry: not frozen"
+    count -= 1
+    self.frozen[node] = count
+    log FreezeChanged(node=node, count=count)
 
 
 # PARAMETERS #
@@ -1208,6 +1263,16 @@ def node_key(node: address) -> address:
     @notice The node's hot key (zero when not registered).
     """
     return self.keys[node]
+
+
+@external
+@view
+def key_record(key: address) -> (address, uint256):
+    """
+    @notice The operator `key` was ever bound to (zero: never) and when it was
+            rotated away (0 while it is the operator's current key).
+    """
+    return self.operator_of_key[key], self.key_retired_at[key]
 
 
 @external

@@ -95,7 +95,13 @@ def test_every_admin_role_is_the_timelocks(recorded):
         contract = dep[name]
         assert contract.hasRole(contract.DEFAULT_ADMIN_ROLE(), timelock), name
         for role_name in _role_names(contract):
-            if role_name in ("MINTER_ROLE", "PROPOSER_ROLE", "CANCELLER_ROLE", "EXECUTOR_ROLE"):
+            if role_name in (
+                "MINTER_ROLE",
+                "PROPOSER_ROLE",
+                "CANCELLER_ROLE",
+                "EXECUTOR_ROLE",
+                "DISPUTES_ROLE",
+            ):
                 continue
             assert contract.hasRole(getattr(contract, role_name)(), timelock), f"{name}.{role_name}"
 
@@ -122,3 +128,16 @@ def test_treasury_is_the_timelock(recorded, params):
     assert dep["Vesting"].treasury() == timelock
     g = params.genesis
     assert dep["ClubToken"].balanceOf(timelock) == g.treasury_wei + g.liquidity_wei
+
+
+def test_disputes_roles_on_the_registry(recorded):
+    """Disputes slashes, jails and freezes without a vote; the Timelock keeps SLASHER_ROLE as a
+    backstop but cannot freeze (DISPUTES_ROLE is the Disputes contract's alone)."""
+    dep, backend = recorded
+    registry, disputes, timelock = dep["NodeRegistry"], dep["Disputes"], dep["Timelock"]
+    assert registry.hasRole(registry.SLASHER_ROLE(), disputes.address)
+    assert registry.hasRole(registry.SLASHER_ROLE(), timelock.address)
+    role = registry.DISPUTES_ROLE()
+    holders = {a for c, r, a in backend.grants if c == str(registry.address) and r == role}
+    assert {h for h in holders if registry.hasRole(role, h)} == {str(disputes.address)}
+    assert not registry.hasRole(role, timelock.address)

@@ -25,6 +25,7 @@ CASES = {
     "Communities": ("ICommunities", []),
     "Premium": ("IPremium", []),
     "AdMarket": ("IAdMarket", []),
+    "Disputes": ("IDisputes", []),
 }
 
 
