@@ -204,6 +204,7 @@ def main() -> None:
             fill.batch([(deployer, token.address, enc(token.functions.mint(op, stake))) for op, _ in ops])
             calls: list[tuple[str, str, str]] = []
             for op, key in ops:
+                calls.append((key, registry.address, enc(registry.functions.approve_operator(op))))
                 calls.append((op, token.address, enc(token.functions.approve(registry.address, stake))))
                 calls.append(
                     (
@@ -280,6 +281,11 @@ def main() -> None:
                 )
 
             with chain.isolated():
+                measure(
+                    "approve_operator (node key consents)",
+                    registry.functions.approve_operator(chain.address("newcomer")),
+                    "newcomer_key",
+                )
                 measure(
                     "register (RELAY)",
                     registry.functions.register(

@@ -302,6 +302,8 @@ class _StakingAgents:
             tag = kind.lower()
             endpoints = {1: f"wss://{tag}.relay.example:443", 2: f"turns:{tag}.turn.example:5349",
                          4: f"https://{tag}.notify.example"}  # fmt: skip
+            with self.boa.env.prank(key):  # the node key consents to its operator
+                self.registry.approve_operator(op)
             with self.boa.env.prank(op):
                 self.registry.register(
                     mask, key, "loop", f"https://{tag}.example/meta.json", [endpoints[mask]],

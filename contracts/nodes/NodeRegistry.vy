@@ -357,6 +357,8 @@ region: public(HashMap[address, String[16]])
 metadata_uri: public(HashMap[address, String[MAX_URI]])
 # @dev node key => operator.
 operator_of_key: public(HashMap[address, address])
+# @dev node key => the operator it consents to be bound by (set by the key itself, see `approve_operator`).
+approved_operator: public(HashMap[address, address])
 # @dev Registered operators in registration order (for paginated listing).
 node_list: public(DynArray[address, 65536])
 
@@ -427,6 +429,11 @@ event NodeKeyChanged:
     node: indexed(address)
     old_key: indexed(address)
     new_key: indexed(address)
+
+# @dev Node key `key` consented to being bound by `operator` (zero: consent withdrawn).
+event OperatorApproved:
+    key: indexed(address)
+    operator: indexed(address)
 
 # @dev Region or metadata URI changed.
 event MetadataChanged:
@@ -600,7 +607,8 @@ def register(
     """
     @notice Registers msg.sender as a node operator and bonds its self-stake.
     @param kinds Flags of the kinds served (RELAY = 1, TURN = 2, NOTIFY = 4).
-    @param node_key Hot key for heartbeats: non-zero, not the operator, not used by another node.
+    @param node_key Hot key for heartbeats: non-zero, not the operator, not used by another node,
+           and it approved msg.sender first (`approve_operator`, sent by the key).
     @param region Region code.
     @param metadata_uri Operator metadata (<= 256 characters).
     @param endpoints One URI per declared kind, in increasing kind order.
@@ -668,7 +676,8 @@ def set_endpoint(kind: uint256, uri: String[MAX_URI_INPUT]):
 def set_node_key(new_key: address):
     """
     @notice Rotates the node key.
-    @param new_key Non-zero, not the operator, not used by another node.
+    @param new_key Non-zero, not the operator, not used by another node, and it
+           approved msg.sender first (`approve_operator`, sent by the key).
     """
     self._registered(msg.sender)
     self._check_key(msg.sender, new_key)
@@ -677,6 +686,22 @@ def set_node_key(new_key: address):
     self.operator_of_key[new_key] = msg.sender
     self.keys[msg.sender] = new_key
     log NodeKeyChanged(node=msg.sender, old_key=old_key, new_key=new_key)
+
+
+@external
+def approve_operator(operator: address):
+    """
+    @notice Sent by a node key: consents to being bound by `operator`'s
+            `register` or `set_node_key`. Nobody else can bind the key, so
+            an operator that copies a newcomer's key out of the mempool can
+            no longer block its registration. The approval stays until the
+            key approves another operator (or the zero address, to withdraw
+            it); a key that is bound stays bound until its operator rotates
+            it away.
+    @param operator The operator that may bind the calling key.
+    """
+    self.approved_operator[msg.sender] = operator
+    log OperatorApproved(key=msg.sender, operator=operator)
 
 
 @external
@@ -1780,9 +1805,11 @@ def _epochs_ended_by(timestamp: uint256) -> uint256:
 @internal
 @view
 def _check_key(node: address, node_key: address):
-    # Non-zero, not the operator, not in use (EndpointRules reverts with the reason).
+    # Non-zero, not the operator, not in use, and the key's own consent: it
+    # named `node` with `approve_operator` (EndpointRules reverts with the reason).
     in_use: bool = self.operator_of_key[node_key] != empty(address)
-    assert staticcall ENDPOINT_RULES.check_key(node, node_key, in_use)
+    approved: bool = self.approved_operator[node_key] == node
+    assert staticcall ENDPOINT_RULES.check_key(node, node_key, in_use, approved)
 
 
 @internal
