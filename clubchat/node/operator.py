@@ -169,7 +169,19 @@ def unjail(client: NodeRegistryClient) -> Done:
 
 
 def exit_node(client: NodeRegistryClient) -> Done:
-    """Leave: unbond all of the operator's own stake (the registry keeps the record; withdraw later)."""
+    """Leave: unbond all of the operator's own stake (withdraw later; `deregister` frees the slot)."""
     me = _me(client)
     done = unbond(client, me, None, None)
-    return Done(f"exit: {done.sentence}; then `club node withdraw --all`", done.txs)
+    return Done(
+        f"exit: {done.sentence}; then `club node deregister` and, once released, `club node withdraw --all`",
+        done.txs,
+    )
+
+
+def deregister(client: NodeRegistryClient) -> Done:
+    """Leave for good after `exit`: frees the node's slots and listing entry, releases the node key."""
+    me = _me(client)
+    tx = client.deregister()
+    return Done(
+        f"{me} is deregistered (slots and node key released); its unbonding entries still withdraw", (tx,)
+    )

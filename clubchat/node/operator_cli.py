@@ -223,6 +223,13 @@ def exit_(rpc_url: str, network: str, key: LocalAccount | None, key_file: Path |
     _done(op.exit_node(_client(rpc_url, network, key, key_file)))
 
 
+@click.command("deregister")
+@_sending
+def deregister(rpc_url: str, network: str, key: LocalAccount | None, key_file: Path | None) -> None:
+    """Leave for good after `exit`: free your node's slots and listing entry (withdraw entries later)."""
+    _done(op.deregister(_client(rpc_url, network, key, key_file)))
+
+
 @click.command("heartbeat")
 @chain_options
 @click.option(
@@ -304,6 +311,7 @@ COMMANDS = (
     set_metadata,
     unjail,
     exit_,
+    deregister,
 )
 
 

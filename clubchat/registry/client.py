@@ -226,6 +226,18 @@ class NodeRegistryClient:
         self.key_consents(node_key, key)
         return self._send(self.registry, "set_node_key", to_checksum_address(node_key))
 
+    def deregister(self) -> str:
+        """Leave for good once the sender's own stake is unbonded: frees its slots and listing entry."""
+        me = to_checksum_address(self._me().address)
+        self._registered(me)
+        if int(self.registry.functions.shares(me, me).call()) != 0 and not self._closed(me):
+            raise RegistryError(f"{me} still has self-stake bonded; run `club node exit` first")
+        return self._send(self.registry, "deregister")
+
+    def _closed(self, node: str) -> bool:
+        """A 100 % slash closed the node: its shares are worth nothing and cannot be unbonded."""
+        return int(self.registry.functions.assets_of(node, node).call()) == 0
+
     def heartbeat(self) -> str:
         """Sent by the node key."""
         return self._send(self.registry, "heartbeat")

@@ -318,7 +318,7 @@ class _StakingAgents:
             r.set_parameters(
                 r.min_self_stake_per_kind(), r.saturation_multiple(), r.unbonding_seconds(), 2 * self.epoch,
                 r.commission_max_bps(), r.commission_max_change_bps(), r.commission_delay_seconds(),
-                r.finalize_tip(),
+                r.finalize_tip(), r.stream_seconds(),
             )  # fmt: skip
         self.registered = True
 

@@ -48,7 +48,14 @@
         to the weight present at that moment (stake bonded one block before
         used to earn as much as stake held all week) but streams it, plus
         what the running stream had left, at a constant rate over the next
-        EPOCH_SECONDS. The accumulator is brought up to now (rate * seconds /
+        `stream_seconds` (a parameter, Emission's epoch length: one week).
+        Emission mints weekly and the registry finalises daily; a one-day
+        stream paid the whole weekly mint to the day after the weekly
+        finalisation, so stake held for that day only earned 7 times its
+        time share. Over the week, the day earns a day's share; the daily
+        finalisations in between re-spread what is left, with no new CLUB,
+        over a new period (the stream slows down, it never speeds up, so no
+        day pays more than the day after a mint). The accumulator is brought up to now (rate * seconds /
         total weight) before every checkpoint, and a checkpoint runs before
         every change of a node's weight or of a pool's shares, so a node earns
         for the seconds its weight is in the total and a pool's shares for the
@@ -337,7 +344,7 @@ struct Accrual:
 #      jailed_until (48-87), commission_bps (88-101), pending commission (102-115),
 #      commission effective_at (116-155), tree slots RELAY/TURN/NOTIFY (156-203, 16 bits each),
 #      weight in whole CLUB (204-235), commission_accrued is non-zero (236),
-#      closed (4: slashed out, kept after deregistration).
+#      closed (4: slashed out, kept after deregistration), index in node_list (237-253).
 meta: HashMap[address, uint256]
 # @dev operator => node key (only rotations write it).
 keys: HashMap[address, address]
@@ -361,6 +368,7 @@ operator_of_key: public(HashMap[address, address])
 approved_operator: public(HashMap[address, address])
 # @dev Registered operators in registration order (for paginated listing).
 node_list: public(DynArray[address, 65536])
+list_index: HashMap[address, uint256]
 
 # @dev node => account => bonded shares (bits 0-126) | HAS_REWARDS (bit 127) |
 #      pool accumulator at the account's last settlement (bits 128-255).
@@ -396,6 +404,9 @@ commission_max_change_bps: public(uint256)
 commission_delay_seconds: public(uint256)
 # @dev Tip paid to whoever finalises an epoch, out of that epoch's new rewards (CLUB wei).
 finalize_tip: public(uint256)
+# @dev Each finalisation streams its rewards over this many seconds: Emission's epoch length,
+#      so that the weekly mint is paid over the week it stands for (seconds, 1 .. 2**32 - 1).
+stream_seconds: public(uint256)
 
 # @dev Sampling randomness: the latest recorded epoch seed (bits 40-255, keccak of
 #      prevrandao, the previous block hash and the previous seed word) | the epoch
@@ -434,6 +445,10 @@ event NodeKeyChanged:
 event OperatorApproved:
     key: indexed(address)
     operator: indexed(address)
+
+# @dev The node left (`deregister`): its slots and listing entry are free again.
+event NodeDeregistered:
+    node: indexed(address)
 
 # @dev Region or metadata URI changed.
 event MetadataChanged:
@@ -520,7 +535,7 @@ event Slashed:
     burned: uint256
 
 # @dev Epoch `epoch` was finalised: `rewards` new wei join the stream (with what it had left) over
-#      the next EPOCH_SECONDS; `total_weight` (whole CLUB) is the weight at this moment.
+#      the next `stream_seconds`; `total_weight` (whole CLUB) is the weight at this moment.
 event EpochFinalised:
     epoch: indexed(uint256)
     caller: indexed(address)
@@ -538,6 +553,7 @@ event ParametersChanged:
     commission_max_change_bps: uint256
     commission_delay_seconds: uint256
     finalize_tip: uint256
+    stream_seconds: uint256
 
 # @dev The seed of sampling epoch `epoch` was recorded (`seed` is what `epoch_seed()` returns).
 event EpochSeedRecorded:
@@ -560,6 +576,7 @@ def __init__(
     commission_max_change_bps: uint256,
     commission_delay_seconds: uint256,
     finalize_tip: uint256,
+    stream_seconds: uint256,
 ):
     """
     @dev The deployer gets DEFAULT_ADMIN_ROLE, PARAMETER_ROLE and SLASHER_ROLE;
@@ -568,6 +585,15 @@ def __init__(
     @param endpoint_rules The EndpointRules contract.
     @param epoch_start Start of reward epoch 0 (unix seconds).
     @param epoch_seconds Reward epoch length (seconds).
+    @param min_self_stake_per_kind See `set_parameters`.
+    @param saturation_multiple See `set_parameters`.
+    @param unbonding_seconds See `set_parameters`.
+    @param heartbeat_seconds See `set_parameters`.
+    @param commission_max_bps See `set_parameters`.
+    @param commission_max_change_bps See `set_parameters`.
+    @param commission_delay_seconds See `set_parameters`.
+    @param finalize_tip See `set_parameters`.
+    @param stream_seconds See `set_parameters` (the deploy plan passes Emission's epoch length).
     """
     assert token.address != empty(address), "registry: zero token"
     assert endpoint_rules.address.is_contract, "registry: endpoint rules not a contract"
@@ -588,6 +614,7 @@ def __init__(
         commission_max_change_bps,
         commission_delay_seconds,
         finalize_tip,
+        stream_seconds,
     )
 
 
@@ -626,9 +653,12 @@ def register(
     assert amount >= self._required_self_stake(kinds), "registry: stake below minimum"
     self._check_key(msg.sender, node_key)
 
-    m: Meta = empty(Meta)
+    # A returning node (it deregistered) keeps its jail, its closed bit and
+    # its unclaimed commission; `deregister` cleared everything else.
+    m: Meta = self._meta(msg.sender)
     m.kinds = kinds
     m.commission_bps = commission_bps
+    self.list_index[msg.sender] = len(self.node_list)
     self.keys[msg.sender] = node_key
     self.operator_of_key[node_key] = msg.sender
     self.node_list.append(msg.sender)
@@ -647,8 +677,10 @@ def register(
     # The pool accumulator starts at 1 (accounts settle differences from their
     # entry value, so the base is irrelevant): the node's accumulator word is
     # never zero, and its first reward checkpoint rewrites a warm value
-    # instead of creating a slot.
-    self.accs[msg.sender] = 1 << 128
+    # instead of creating a slot. A returning node keeps its word: its old
+    # accounts' snapshots are differences from it.
+    if self.accs[msg.sender] == 0:
+        self.accs[msg.sender] = 1 << 128
     self._bond(msg.sender, msg.sender, amount, m)
     self._pull(msg.sender, amount)
 
@@ -712,6 +744,52 @@ def set_metadata(region: String[16], metadata_uri: String[MAX_URI_INPUT]):
     self._registered(msg.sender)
     meta_uri: String[MAX_URI] = self._set_metadata(region, metadata_uri)
     log MetadataChanged(node=msg.sender, region=region, metadata_uri=meta_uri)
+
+
+@external
+def deregister():
+    """
+    @notice The operator leaves for good and frees its sum-tree slots and its
+            `node_list` entry for newcomers (capacity: 65,536 registered nodes,
+            65,536 per kind). Only once its own stake is unbonded (`unbond` of
+            all its shares; its weight is 0 from then on), or after a 100 %
+            slash (its shares are worth nothing and cannot be unbonded). What it leaves
+            behind keeps working: unbonding entries (its own and its
+            delegators') can be withdrawn and stay slashable, delegators can
+            still unbond and claim, the operator can claim its commission. Jail
+            and the slashed-out mark stay with the address. The node key is
+            released. The operator may register again later (a new slot, a
+            node key that approves it again).
+    """
+    m: Meta = self._registered(msg.sender)
+    # Own shares 0, or a pool slashed out (its shares are worth 0 and cannot
+    # be unbonded): not eligible, so `_sync` left the weight at 0 (the leaves
+    # it frees hold 0) and no delegator can join.
+    assert m.closed or self.stakes[msg.sender][msg.sender] & MASK127 == 0, "registry: self-stake still bonded"
+    tag: uint256 = self._sampling_tag()
+    # Bound: three known kinds.
+    for kind: uint256 in [RELAY, TURN, NOTIFY]:
+        if m.kinds & kind != 0:
+            sumtree._free_slot(kind, (m.slots >> self._slot_shift(kind)) & MASK16, tag)
+            self.endpoints[msg.sender][kind] = ""
+    self.endpoints[msg.sender][TURN_CREDENTIAL] = ""
+    # Swap-and-pop: the last registered node takes the leaver's index.
+    last: address = self.node_list.pop()
+    if last != msg.sender:
+        position: uint256 = self.list_index[msg.sender]
+        self.node_list[position] = last
+        self.list_index[last] = position
+    key: address = self.keys[msg.sender]
+    self.operator_of_key[key] = empty(address)
+    self.keys[msg.sender] = empty(address)
+    # Keep jail, the closed bit and the commission flag; clear the rest.
+    kept: Meta = empty(Meta)
+    kept.jailed = m.jailed
+    kept.jailed_until = m.jailed_until
+    kept.closed = m.closed
+    kept.commission_owed = m.commission_owed
+    self._store_meta(msg.sender, kept)
+    log NodeDeregistered(node=msg.sender)
 
 
 # STAKING #
@@ -959,7 +1037,7 @@ def finalize_epoch() -> uint256:
     """
     @notice Permissionless: finalises the oldest unfinalised epoch once it has
             ended. The new CLUB found now (plus what the running stream has
-            not paid yet) is streamed over the next EPOCH_SECONDS: it accrues
+            not paid yet) is streamed over the next `stream_seconds`: it accrues
             to the weight present, second by second, after this call.
     @return uint256 The tip paid to the caller (at most `finalize_tip`, never
             more than the new rewards).
@@ -981,11 +1059,12 @@ def finalize_epoch() -> uint256:
         fresh = balance - owed
     tip: uint256 = min(self.finalize_tip, fresh)
     fresh -= tip
-    # Rounds down: the remainder (< EPOCH_SECONDS wei) stays in the balance
+    # Rounds down: the remainder (< stream_seconds wei) stays in the balance
     # above what is owed and is streamed by a later finalisation. The rate is
     # below the CLUB cap (< 2**128) and the epoch count below 2**32 (40-bit times).
-    rate: uint256 = (fresh + left) // EPOCH_SECONDS
-    self.stream_word = rate | (self._time(block.timestamp + EPOCH_SECONDS) << 128) | ((done + 1) << 168)
+    period: uint256 = self.stream_seconds
+    rate: uint256 = (fresh + left) // period
+    self.stream_word = rate | (self._time(block.timestamp + period) << 128) | ((done + 1) << 168)
     self._record_seed()
     log EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=totals >> 128, tip=tip)
     if tip > 0:
@@ -1034,7 +1113,9 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
     @return uint256 Total CLUB wei cut.
     """
     access_control._check_role(SLASHER_ROLE, msg.sender)
-    m: Meta = self._registered(node)
+    m: Meta = self._meta(node)
+    # A deregistered node's pool stays slashable while shares are left in it.
+    assert m.kinds != 0 or self.bonded[node] | self.unbonding[node] != 0, "registry: not registered"
     assert fraction > 0 and fraction <= WAD, "registry: bad fraction"
     assert reporter_share <= WAD, "registry: bad reporter share"
     assert reporter_share == 0 or reporter != empty(address), "registry: zero reporter"
@@ -1084,6 +1165,7 @@ def set_parameters(
     commission_max_change_bps: uint256,
     commission_delay_seconds: uint256,
     finalize_tip: uint256,
+    stream_seconds: uint256,
 ):
     """
     @notice Sets every tunable at once (read the current ones, change what you
@@ -1100,6 +1182,12 @@ def set_parameters(
     @param commission_max_change_bps Largest single commission change.
     @param commission_delay_seconds Delay before a commission change applies (< 2**32).
     @param finalize_tip Tip per finalised epoch (CLUB wei).
+    @param stream_seconds Each later finalisation streams its rewards over
+           this many seconds (> 0, < 2**32). Keep it equal to Emission's epoch
+           length (a proposal that changes one changes both): with a shorter
+           stream than the mint interval, stake held just after the
+           finalisation that brings a mint earns more than its time share
+           (a one-day stream of a weekly mint: 7 times as much that day).
     """
     access_control._check_role(PARAMETER_ROLE, msg.sender)
     self._set_parameters(
@@ -1111,6 +1199,7 @@ def set_parameters(
         commission_max_change_bps,
         commission_delay_seconds,
         finalize_tip,
+        stream_seconds,
     )
 
 
@@ -1682,7 +1771,8 @@ def _store_meta(node: address, m: Meta):
     """
     @dev Packs and stores `node`'s meta word. Ranges are checked where the
          fields are set: kinds <= 7, bps <= 10,000 < 2**14, times < 2**40
-         (`_time`), slots < 2**16 each, weight < 2**32 (`_sync`).
+         (`_time`), slots < 2**16 each, weight < 2**32 (`_sync`), position
+         < 65,536 (`node_list`'s bound).
     """
     self.meta[node] = (
         m.kinds
@@ -1842,12 +1932,14 @@ def _set_parameters(
     commission_max_change_bps: uint256,
     commission_delay_seconds: uint256,
     finalize_tip: uint256,
+    stream_seconds: uint256,
 ):
     assert min_self_stake_per_kind > 0, "registry: zero minimum"
     assert heartbeat_seconds > 0, "registry: zero heartbeat"
     assert commission_max_bps <= BPS, "registry: commission above 100%"
     # Periods are added to block times that are stored in 40 bits.
-    assert max(unbonding_seconds, max(heartbeat_seconds, commission_delay_seconds)) <= MASK32, (
+    assert stream_seconds > 0, "registry: zero stream period"
+    assert max(max(unbonding_seconds, stream_seconds), max(heartbeat_seconds, commission_delay_seconds)) <= MASK32, (
         "registry: period too long"
     )
     self.min_self_stake_per_kind = min_self_stake_per_kind
@@ -1858,6 +1950,7 @@ def _set_parameters(
     self.commission_max_change_bps = commission_max_change_bps
     self.commission_delay_seconds = commission_delay_seconds
     self.finalize_tip = finalize_tip
+    self.stream_seconds = stream_seconds
     log ParametersChanged(
         min_self_stake_per_kind=min_self_stake_per_kind,
         saturation_multiple=saturation_multiple,
@@ -1867,6 +1960,7 @@ def _set_parameters(
         commission_max_change_bps=commission_max_change_bps,
         commission_delay_seconds=commission_delay_seconds,
         finalize_tip=finalize_tip,
+        stream_seconds=stream_seconds,
     )
 
 

@@ -63,3 +63,21 @@ def relay_node(registry, actors, minimum) -> str:
     with boa.env.prank(actors.node_key):
         registry.heartbeat()
     return actors.operator
+
+
+@pytest.fixture
+def one_day_stream(registry, governance) -> None:
+    """Stream each finalisation over one reward epoch instead of the deployed week (Emission's
+    epoch), so that tests of the reward arithmetic see a whole stream paid out within an epoch."""
+    with boa.env.prank(governance):
+        registry.set_parameters(
+            registry.min_self_stake_per_kind(),
+            registry.saturation_multiple(),
+            registry.unbonding_seconds(),
+            registry.heartbeat_seconds(),
+            registry.commission_max_bps(),
+            registry.commission_max_change_bps(),
+            registry.commission_delay_seconds(),
+            registry.finalize_tip(),
+            registry.EPOCH_SECONDS(),
+        )

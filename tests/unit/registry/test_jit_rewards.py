@@ -59,8 +59,8 @@ def test_rewards_follow_the_seconds_a_stake_is_bonded(registry, token, governanc
         with boa.env.prank(who):
             registry.delegate(op, 100_000 * WAD)
     send_rewards(token, registry, governance, 86_400 * WAD + registry.finalize_tip())
-    finish_epoch(registry, key)  # streams 86,400 CLUB over the next EPOCH_SECONDS
-    period = registry.EPOCH_SECONDS()
+    finish_epoch(registry, key)  # streams 86,400 CLUB over the next `stream_seconds`
+    period = registry.stream_seconds()
     start = now()
     live_for(registry, period // 2, key)
     with boa.env.prank(late):
@@ -81,3 +81,57 @@ def test_rewards_follow_the_seconds_a_stake_is_bonded(registry, token, governanc
     # Nothing more streams after the end.
     live_for(registry, 3600, key)
     assert registry.pending_rewards(op, full) == got["full"]
+
+
+def _day_trader_leverage(registry, token, emission, governance, actors, stream_seconds: int) -> float:
+    """Stake held for one day around the weekly finalisation (the one that brings Emission's
+    weekly mint): what it earned / (its stake share x the mint x one day / one week)."""
+    op, key = actors.operator, actors.node_key
+    loyal, trader = _accounts(token, registry, governance, "loyal", "trader")
+    with boa.env.prank(governance):
+        registry.set_parameters(
+            registry.min_self_stake_per_kind(),
+            registry.saturation_multiple(),
+            registry.unbonding_seconds(),
+            registry.heartbeat_seconds(),
+            registry.commission_max_bps(),
+            registry.commission_max_change_bps(),
+            registry.commission_delay_seconds(),
+            registry.finalize_tip(),
+            stream_seconds,
+        )
+    register_node(registry, op, key, kinds=RELAY, amount=50_000 * WAD, commission_bps=0)
+    beat(registry, key)
+    with boa.env.prank(loyal):
+        registry.delegate(op, 100_000 * WAD)
+    t_mint = emission.next_epoch_time()
+    while registry.EPOCH_START() + (registry.epochs_finalised() + 1) * registry.EPOCH_SECONDS() <= t_mint:
+        finish_epoch(registry, key)
+    live_for(registry, max(0, t_mint - now()) + 1, key)  # the last stream has run out
+    before = token.balanceOf(registry.address)
+    emission.advance()  # the week's node share lands
+    minted = token.balanceOf(registry.address) - before
+    assert minted > 0
+    with boa.env.prank(trader):
+        registry.delegate(op, 100_000 * WAD)  # just before the weekly finalisation
+    finish_epoch(registry, key)
+    live_for(registry, registry.EPOCH_SECONDS(), key)  # held for one day
+    with boa.env.prank(trader):
+        registry.unbond(op, registry.shares(op, trader))
+    earned = registry.pending_rewards(op, trader)
+    share = 100_000 / 250_000
+    week = emission.epoch_seconds()
+    return earned / (share * (minted - registry.finalize_tip()) * registry.EPOCH_SECONDS() / week)
+
+
+def test_a_day_around_the_weekly_mint_earns_a_days_share(registry, token, emission, governance, actors):
+    """Emission mints the node share once a week; the registry finalises daily. Streamed over one
+    day (the old stream period, still settable), the week's mint went to the stake present that
+    day: a 7x leverage for stake held only that day. Streamed over the emission epoch (the
+    deployed `stream_seconds`), that day earns a day's share."""
+    assert registry.stream_seconds() == emission.epoch_seconds() == 7 * 86_400
+    with boa.env.anchor():
+        one_day = _day_trader_leverage(registry, token, emission, governance, actors, 86_400)
+    one_week = _day_trader_leverage(registry, token, emission, governance, actors, 7 * 86_400)
+    assert 6.9 <= one_day <= 7.01, one_day
+    assert 0.99 <= one_week <= 1.01, one_week
