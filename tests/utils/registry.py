@@ -76,6 +76,27 @@ def register_node(
         )
 
 
+PARAMETERS = (
+    "min_self_stake_per_kind",
+    "saturation_multiple",
+    "unbonding_seconds",
+    "heartbeat_seconds",
+    "commission_max_bps",
+    "commission_max_change_bps",
+    "commission_delay_seconds",
+    "finalize_tip",
+    "stream_seconds",
+)
+
+
+def set_parameters(registry: Any, governance: str, **changes: int) -> None:
+    """`set_parameters` with the current values except `changes` (names as the contract's)."""
+    values = {name: getattr(registry, name)() for name in PARAMETERS}
+    values.update(changes)
+    with boa.env.prank(governance):
+        registry.set_parameters(*(values[name] for name in PARAMETERS))
+
+
 def now() -> int:
     return int(boa.env.evm.patch.timestamp)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import boa
 import pytest
 
-from tests.utils.registry import Actors, fund, register_node
+from tests.utils.registry import Actors, fund, register_node, set_parameters
 
 WAD = 10**18
 
@@ -69,15 +69,4 @@ def relay_node(registry, actors, minimum) -> str:
 def one_day_stream(registry, governance) -> None:
     """Stream each finalisation over one reward epoch instead of the deployed week (Emission's
     epoch), so that tests of the reward arithmetic see a whole stream paid out within an epoch."""
-    with boa.env.prank(governance):
-        registry.set_parameters(
-            registry.min_self_stake_per_kind(),
-            registry.saturation_multiple(),
-            registry.unbonding_seconds(),
-            registry.heartbeat_seconds(),
-            registry.commission_max_bps(),
-            registry.commission_max_change_bps(),
-            registry.commission_delay_seconds(),
-            registry.finalize_tip(),
-            registry.EPOCH_SECONDS(),
-        )
+    set_parameters(registry, governance, stream_seconds=registry.EPOCH_SECONDS())

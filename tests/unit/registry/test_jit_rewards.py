@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import boa
 
-from tests.utils.registry import RELAY, beat, finish_epoch, fund, live_for, now, register_node, send_rewards
+from tests.utils.registry import (
+    RELAY,
+    beat,
+    finish_epoch,
+    fund,
+    live_for,
+    now,
+    register_node,
+    send_rewards,
+    set_parameters,
+)
 
 WAD = 10**18
 
@@ -20,6 +30,20 @@ def _accounts(token, registry, governance, *names: str) -> list[str]:
     return out
 
 
+def _loyal_node_until_the_mint(registry, emission, actors, loyal: str) -> int:
+    """The operator's RELAY node (50,000 CLUB, no commission) with `loyal`'s 100,000 CLUB, beating
+    and finalised up to the last reward epoch before Emission's next mint; returns the mint time."""
+    op, key = actors.operator, actors.node_key
+    register_node(registry, op, key, kinds=RELAY, amount=50_000 * WAD, commission_bps=0)
+    beat(registry, key)
+    with boa.env.prank(loyal):
+        registry.delegate(op, 100_000 * WAD)
+    t_mint = emission.next_epoch_time()
+    while registry.EPOCH_START() + (registry.epochs_finalised() + 1) * registry.EPOCH_SECONDS() <= t_mint:
+        finish_epoch(registry, key)
+    return int(t_mint)
+
+
 def test_stake_present_one_block_around_finalisation_earns_nothing(
     registry, token, emission, governance, actors
 ):
@@ -28,13 +52,7 @@ def test_stake_present_one_block_around_finalisation_earns_nothing(
     same as loyal (100,000 CLUB each of a 250,000 CLUB pool)."""
     op, key = actors.operator, actors.node_key
     loyal, jit = _accounts(token, registry, governance, "loyal", "jit")
-    register_node(registry, op, key, kinds=RELAY, amount=50_000 * WAD, commission_bps=0)
-    beat(registry, key)
-    with boa.env.prank(loyal):
-        registry.delegate(op, 100_000 * WAD)
-    t_mint = emission.next_epoch_time()
-    while registry.EPOCH_START() + (registry.epochs_finalised() + 1) * registry.EPOCH_SECONDS() <= t_mint:
-        finish_epoch(registry, key)
+    t_mint = _loyal_node_until_the_mint(registry, emission, actors, loyal)
     boa.env.time_travel(seconds=max(0, t_mint - now()) + 1)
     emission.advance()  # the week's node share lands
     with boa.env.prank(jit):
@@ -88,25 +106,8 @@ def _day_trader_leverage(registry, token, emission, governance, actors, stream_s
     weekly mint): what it earned / (its stake share x the mint x one day / one week)."""
     op, key = actors.operator, actors.node_key
     loyal, trader = _accounts(token, registry, governance, "loyal", "trader")
-    with boa.env.prank(governance):
-        registry.set_parameters(
-            registry.min_self_stake_per_kind(),
-            registry.saturation_multiple(),
-            registry.unbonding_seconds(),
-            registry.heartbeat_seconds(),
-            registry.commission_max_bps(),
-            registry.commission_max_change_bps(),
-            registry.commission_delay_seconds(),
-            registry.finalize_tip(),
-            stream_seconds,
-        )
-    register_node(registry, op, key, kinds=RELAY, amount=50_000 * WAD, commission_bps=0)
-    beat(registry, key)
-    with boa.env.prank(loyal):
-        registry.delegate(op, 100_000 * WAD)
-    t_mint = emission.next_epoch_time()
-    while registry.EPOCH_START() + (registry.epochs_finalised() + 1) * registry.EPOCH_SECONDS() <= t_mint:
-        finish_epoch(registry, key)
+    set_parameters(registry, governance, stream_seconds=stream_seconds)
+    t_mint = _loyal_node_until_the_mint(registry, emission, actors, loyal)
     live_for(registry, max(0, t_mint - now()) + 1, key)  # the last stream has run out
     before = token.balanceOf(registry.address)
     emission.advance()  # the week's node share lands
