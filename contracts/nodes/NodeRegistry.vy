@@ -420,146 +420,8 @@ stream_word: uint256
 
 
 # EVENTS #
-
-# @dev A node registered.
-event NodeRegistered:
-    node: indexed(address)
-    node_key: indexed(address)
-    kinds: uint256
-    region: String[16]
-    metadata_uri: String[MAX_URI]
-
-# @dev The endpoint of `kind` (or of the TURN credential service, kind = 8) was set.
-event EndpointChanged:
-    node: indexed(address)
-    kind: indexed(uint256)
-    uri: String[MAX_URI]
-
-# @dev The node key changed.
-event NodeKeyChanged:
-    node: indexed(address)
-    old_key: indexed(address)
-    new_key: indexed(address)
-
-# @dev Node key `key` consented to being bound by `operator` (zero: consent withdrawn).
-event OperatorApproved:
-    key: indexed(address)
-    operator: indexed(address)
-
-# @dev The node left (`deregister`): its slots and listing entry are free again.
-event NodeDeregistered:
-    node: indexed(address)
-
-# @dev Region or metadata URI changed.
-event MetadataChanged:
-    node: indexed(address)
-    region: String[16]
-    metadata_uri: String[MAX_URI]
-
-# @dev `account` bonded `assets` CLUB wei to `node` for `shares` (account == node: self-stake).
-event Staked:
-    node: indexed(address)
-    account: indexed(address)
-    assets: uint256
-    shares: uint256
-
-# @dev `account` started unbonding `shares` (worth `assets`) as entry `entry_id`.
-event Unbonded:
-    node: indexed(address)
-    account: indexed(address)
-    entry_id: uint256
-    shares: uint256
-    assets: uint256
-    release_time: uint256
-
-# @dev Entry `entry_id` went back into the bonded pool.
-event Rebonded:
-    node: indexed(address)
-    account: indexed(address)
-    entry_id: uint256
-    assets: uint256
-    shares: uint256
-
-# @dev Entry `entry_id` paid out `assets`.
-event Withdrawn:
-    node: indexed(address)
-    account: indexed(address)
-    entry_id: uint256
-    assets: uint256
-
-# @dev `account` claimed `amount` of rewards (commission included for the operator).
-event Claimed:
-    node: indexed(address)
-    account: indexed(address)
-    amount: uint256
-
-# @dev A commission change was scheduled.
-event CommissionChangeScheduled:
-    node: indexed(address)
-    current_bps: uint256
-    pending_bps: uint256
-    effective_at: uint256
-
-# @dev A scheduled commission took effect.
-event CommissionChanged:
-    node: indexed(address)
-    commission_bps: uint256
-
-# @dev The node key sent a heartbeat.
-event Heartbeat:
-    node: indexed(address)
-    timestamp: uint256
-
-# @dev The node's weight (whole CLUB) in the trees changed (0 = not sampled, earns nothing).
-event WeightChanged:
-    node: indexed(address)
-    weight: uint256
-
-# @dev The node was jailed until `until`.
-event Jailed:
-    node: indexed(address)
-    until: uint256
-
-# @dev The operator released the node from jail.
-event Unjailed:
-    node: indexed(address)
-
-# @dev The node's pool was slashed by `fraction` (1e18 = 100 %).
-event Slashed:
-    node: indexed(address)
-    reporter: indexed(address)
-    fraction: uint256
-    bonded_cut: uint256
-    unbonding_cut: uint256
-    reporter_amount: uint256
-    burned: uint256
-
-# @dev Epoch `epoch` was finalised: `rewards` new wei join the stream (with what it had left) over
-#      the next `stream_seconds`; `total_weight` (whole CLUB) is the weight at this moment.
-event EpochFinalised:
-    epoch: indexed(uint256)
-    caller: indexed(address)
-    rewards: uint256
-    total_weight: uint256
-    tip: uint256
-
-# @dev The parameters were set (all of them, changed or not).
-event ParametersChanged:
-    min_self_stake_per_kind: uint256
-    saturation_multiple: uint256
-    unbonding_seconds: uint256
-    heartbeat_seconds: uint256
-    commission_max_bps: uint256
-    commission_max_change_bps: uint256
-    commission_delay_seconds: uint256
-    finalize_tip: uint256
-    stream_seconds: uint256
-
-# @dev The seed of sampling epoch `epoch` was recorded (`seed` is what `epoch_seed()` returns).
-event EpochSeedRecorded:
-    epoch: indexed(uint256)
-    caller: indexed(address)
-    seed: bytes32
+# Declared once, with their indexed topics, in interfaces/INodeRegistry.vyi;
+# the registry logs them as `log INodeRegistry.<Event>(...)`.
 
 
 @deploy
@@ -662,7 +524,7 @@ def register(
     self.keys[msg.sender] = node_key
     self.operator_of_key[node_key] = msg.sender
     self.node_list.append(msg.sender)
-    log NodeRegistered(node=msg.sender, node_key=node_key, kinds=kinds, region=region, metadata_uri=meta_uri)
+    log INodeRegistry.NodeRegistered(node=msg.sender, node_key=node_key, kinds=kinds, region=region, metadata_uri=meta_uri)
 
     i: uint256 = 0
     # Bound: three known kinds.
@@ -717,7 +579,7 @@ def set_node_key(new_key: address):
     self.operator_of_key[old_key] = empty(address)
     self.operator_of_key[new_key] = msg.sender
     self.keys[msg.sender] = new_key
-    log NodeKeyChanged(node=msg.sender, old_key=old_key, new_key=new_key)
+    log INodeRegistry.NodeKeyChanged(node=msg.sender, old_key=old_key, new_key=new_key)
 
 
 @external
@@ -733,7 +595,7 @@ def approve_operator(operator: address):
     @param operator The operator that may bind the calling key.
     """
     self.approved_operator[msg.sender] = operator
-    log OperatorApproved(key=msg.sender, operator=operator)
+    log INodeRegistry.OperatorApproved(key=msg.sender, operator=operator)
 
 
 @external
@@ -743,7 +605,7 @@ def set_metadata(region: String[16], metadata_uri: String[MAX_URI_INPUT]):
     """
     self._registered(msg.sender)
     meta_uri: String[MAX_URI] = self._set_metadata(region, metadata_uri)
-    log MetadataChanged(node=msg.sender, region=region, metadata_uri=meta_uri)
+    log INodeRegistry.MetadataChanged(node=msg.sender, region=region, metadata_uri=meta_uri)
 
 
 @external
@@ -789,7 +651,7 @@ def deregister():
     kept.closed = m.closed
     kept.commission_owed = m.commission_owed
     self._store_meta(msg.sender, kept)
-    log NodeDeregistered(node=msg.sender)
+    log INodeRegistry.NodeDeregistered(node=msg.sender)
 
 
 # STAKING #
@@ -889,7 +751,7 @@ def unbond(node: address, share_amount: uint256) -> uint256:
         head=convert(node, uint256) | (self._time(release) << 160), shares=minted
     )
     self.unbonding_count[msg.sender] = entry_id + 1
-    log Unbonded(
+    log INodeRegistry.Unbonded(
         node=node, account=msg.sender, entry_id=entry_id, shares=share_amount, assets=assets, release_time=release
     )
     self._sync(node, m)
@@ -913,7 +775,7 @@ def rebond(entry_id: uint256) -> uint256:
         minted = self._bond(entry.node, msg.sender, assets, m)
     else:
         minted = self._delegate(entry.node, msg.sender, assets)
-    log Rebonded(node=entry.node, account=msg.sender, entry_id=entry_id, assets=assets, shares=minted)
+    log INodeRegistry.Rebonded(node=entry.node, account=msg.sender, entry_id=entry_id, assets=assets, shares=minted)
     return minted
 
 
@@ -929,7 +791,7 @@ def withdraw(entry_id: uint256) -> uint256:
     assets: uint256 = self._release_entry(msg.sender, entry_id, entry)
     # principal is the low half of stake_word and never below the assets it counts.
     self.stake_word -= assets
-    log Withdrawn(node=entry.node, account=msg.sender, entry_id=entry_id, assets=assets)
+    log INodeRegistry.Withdrawn(node=entry.node, account=msg.sender, entry_id=entry_id, assets=assets)
     if assets > 0:
         self._push(msg.sender, assets)
     return assets
@@ -962,7 +824,7 @@ def claim(node: address) -> uint256:
         # The reserve is the top 96 bits of epoch_word; it always covers what it pays.
         self.epoch_word -= amount << 160
         self._push(msg.sender, amount)
-    log Claimed(node=node, account=msg.sender, amount=amount)
+    log INodeRegistry.Claimed(node=node, account=msg.sender, amount=amount)
     return amount
 
 
@@ -983,7 +845,7 @@ def set_commission(commission_bps: uint256):
     m.pending_bps = commission_bps
     m.effective_at = effective_at
     self._store_meta(msg.sender, m)
-    log CommissionChangeScheduled(
+    log INodeRegistry.CommissionChangeScheduled(
         node=msg.sender, current_bps=current, pending_bps=commission_bps, effective_at=effective_at
     )
 
@@ -1000,7 +862,7 @@ def heartbeat():
     assert node != empty(address), "registry: not a node key"
     m: Meta = self._checkpoint(node, self._meta(node))
     m.live_until = self._time(block.timestamp + self.heartbeat_seconds)
-    log Heartbeat(node=node, timestamp=block.timestamp)
+    log INodeRegistry.Heartbeat(node=node, timestamp=block.timestamp)
     self._sync(node, m)
     self._record_seed()
 
@@ -1026,7 +888,7 @@ def unjail():
     assert block.timestamp >= m.jailed_until, "registry: still jailed"
     m = self._checkpoint(msg.sender, m)
     m.jailed = False
-    log Unjailed(node=msg.sender)
+    log INodeRegistry.Unjailed(node=msg.sender)
     self._sync(msg.sender, m)
 
 
@@ -1066,7 +928,7 @@ def finalize_epoch() -> uint256:
     rate: uint256 = (fresh + left) // period
     self.stream_word = rate | (self._time(block.timestamp + period) << 128) | ((done + 1) << 168)
     self._record_seed()
-    log EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=totals >> 128, tip=tip)
+    log INodeRegistry.EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=totals >> 128, tip=tip)
     if tip > 0:
         self._push(msg.sender, tip)
     return tip
@@ -1100,7 +962,7 @@ def jail(node: address, until: uint256):
     m = self._checkpoint(node, m)
     m.jailed = True
     m.jailed_until = self._time(max(until, m.jailed_until))
-    log Jailed(node=node, until=m.jailed_until)
+    log INodeRegistry.Jailed(node=node, until=m.jailed_until)
     self._sync(node, m)
 
 
@@ -1136,7 +998,7 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
     # Rounds down: the reporter never gets more than its share; the rest burns.
     to_reporter: uint256 = total * reporter_share // WAD
     burned: uint256 = total - to_reporter
-    log Slashed(
+    log INodeRegistry.Slashed(
         node=node,
         reporter=reporter,
         fraction=fraction,
@@ -1587,7 +1449,7 @@ def _checkpoint(node: address, m: Meta) -> Meta:
         # accrued before it (credited above) kept the old rate.
         m.commission_bps = m.pending_bps
         m.effective_at = 0
-        log CommissionChanged(node=node, commission_bps=m.commission_bps)
+        log INodeRegistry.CommissionChanged(node=node, commission_bps=m.commission_bps)
     return m
 
 
@@ -1646,7 +1508,7 @@ def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -
     totals: uint256 = self.stake_word
     assert (totals & MASK128) + amount <= MASK128, "registry: amount out of range"
     self.stake_word = totals + amount
-    log Staked(node=node, account=account, assets=amount, shares=minted)
+    log INodeRegistry.Staked(node=node, account=account, assets=amount, shares=minted)
     self._sync(node, m)
     return minted
 
@@ -1702,7 +1564,7 @@ def _sync(node: address, m: Meta):
         totals: uint256 = self.stake_word
         self.stake_word = ((((totals >> 128) + target - m.weight)) << 128) | (totals & MASK128)
         m.weight = target
-        log WeightChanged(node=node, weight=target)
+        log INodeRegistry.WeightChanged(node=node, weight=target)
     self._store_meta(node, m)
 
 
@@ -1919,7 +1781,7 @@ def _set_endpoint(node: address, kind: uint256, raw: String[MAX_URI_INPUT]):
     # revert data bubbles up unchanged.
     uri: String[MAX_URI] = staticcall ENDPOINT_RULES.check(kind, raw)
     self.endpoints[node][kind] = uri
-    log EndpointChanged(node=node, kind=kind, uri=uri)
+    log INodeRegistry.EndpointChanged(node=node, kind=kind, uri=uri)
 
 
 @internal
@@ -1951,7 +1813,7 @@ def _set_parameters(
     self.commission_delay_seconds = commission_delay_seconds
     self.finalize_tip = finalize_tip
     self.stream_seconds = stream_seconds
-    log ParametersChanged(
+    log INodeRegistry.ParametersChanged(
         min_self_stake_per_kind=min_self_stake_per_kind,
         saturation_multiple=saturation_multiple,
         unbonding_seconds=unbonding_seconds,
@@ -2003,5 +1865,5 @@ def _record_seed() -> bool:
     # epoch + 1 < 2**40: epochs are counted from 40-bit times.
     word = ((fresh >> 40) << 40) | self._time(epoch + 1)
     self.seed_word = word
-    log EpochSeedRecorded(epoch=epoch, caller=msg.sender, seed=keccak256(abi_encode(word, epoch)))
+    log INodeRegistry.EpochSeedRecorded(epoch=epoch, caller=msg.sender, seed=keccak256(abi_encode(word, epoch)))
     return True

@@ -22,6 +22,7 @@ CASES = {
     "ClubGovernor": ("IClubGovernor", []),
     "Emission": ("IEmission", []),
     "ClubToken": ("IClubToken", ["contracts/modules/votes.vy"]),
+    "NodeRegistry": ("INodeRegistry", ["contracts/modules/sumtree.vy"]),
 }
 
 
