@@ -531,7 +531,7 @@ def register(
     for kind: uint256 in [RELAY, TURN, NOTIFY]:
         if kinds & kind != 0:
             self._set_endpoint(msg.sender, kind, endpoints[i])
-            m.slots |= sumtree._new_slot(kind, msg.sender, self._sampling_tag()) << self._slot_shift(kind)
+            m.slots |= self._slot_bits(kind, sumtree._new_slot(kind, msg.sender, self._sampling_tag()))
             i += 1
     if kinds & TURN != 0:
         self._set_endpoint(msg.sender, TURN_CREDENTIAL, credential_endpoint)
@@ -542,7 +542,7 @@ def register(
     # instead of creating a slot. A returning node keeps its word: its old
     # accounts' snapshots are differences from it.
     if self.accs[msg.sender] == 0:
-        self.accs[msg.sender] = 1 << 128
+        self.accs[msg.sender] = self._pair(0, 1)
     self._bond(msg.sender, msg.sender, amount, m)
     self._pull(msg.sender, amount)
 
@@ -602,6 +602,8 @@ def approve_operator(operator: address):
 def set_metadata(region: String[16], metadata_uri: String[MAX_URI_INPUT]):
     """
     @notice Replaces the region code and metadata URI.
+    @param region Region code (at most 16 characters).
+    @param metadata_uri Operator metadata (<= 256 characters).
     """
     self._registered(msg.sender)
     meta_uri: String[MAX_URI] = self._set_metadata(region, metadata_uri)
@@ -627,12 +629,12 @@ def deregister():
     # Own shares 0, or a pool slashed out (its shares are worth 0 and cannot
     # be unbonded): not eligible, so `_sync` left the weight at 0 (the leaves
     # it frees hold 0) and no delegator can join.
-    assert m.closed or self.stakes[msg.sender][msg.sender] & MASK127 == 0, "registry: self-stake still bonded"
+    assert m.closed or self._held(self.stakes[msg.sender][msg.sender]) == 0, "registry: self-stake still bonded"
     tag: uint256 = self._sampling_tag()
     # Bound: three known kinds.
     for kind: uint256 in [RELAY, TURN, NOTIFY]:
         if m.kinds & kind != 0:
-            sumtree._free_slot(kind, (m.slots >> self._slot_shift(kind)) & MASK16, tag)
+            sumtree._free_slot(kind, self._slot_of(m.slots, kind), tag)
             self.endpoints[msg.sender][kind] = ""
     self.endpoints[msg.sender][TURN_CREDENTIAL] = ""
     # Swap-and-pop: the last registered node takes the leaver's index.
@@ -672,6 +674,12 @@ def stake(amount: uint256) -> uint256:
 def stake_with_permit(amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32) -> uint256:
     """
     @notice `stake` with an EIP-2612 permit for this contract, in one transaction.
+    @param amount CLUB wei, pulled with transferFrom after the permit.
+    @param deadline Permit deadline (unix seconds).
+    @param v Permit signature v.
+    @param r Permit signature r.
+    @param s Permit signature s.
+    @return uint256 Bonded shares minted.
     """
     m: Meta = self._registered(msg.sender)
     self._permit(amount, deadline, v, r, s)
@@ -699,6 +707,13 @@ def delegate_with_permit(
 ) -> uint256:
     """
     @notice `delegate` with an EIP-2612 permit for this contract, in one transaction.
+    @param node A registered node other than the caller.
+    @param amount CLUB wei, pulled with transferFrom after the permit.
+    @param deadline Permit deadline (unix seconds).
+    @param v Permit signature v.
+    @param r Permit signature r.
+    @param s Permit signature s.
+    @return uint256 Bonded shares minted.
     """
     self._permit(amount, deadline, v, r, s)
     minted: uint256 = self._delegate(node, msg.sender, amount)
@@ -713,16 +728,18 @@ def unbond(node: address, share_amount: uint256) -> uint256:
     @dev The operator may unbond either everything (exit) or down to a
          self-stake that still meets the minimum and the saturation cap.
     @return uint256 The new unbonding entry id of the caller.
+    @param node The node whose pool the shares are of.
+    @param share_amount Bonded shares to unbond (> 0, at most the caller's).
     """
     assert share_amount > 0, "registry: zero shares"
-    held: uint256 = self.stakes[node][msg.sender] & MASK127
+    held: uint256 = self._held(self.stakes[node][msg.sender])
     assert held >= share_amount, "registry: not enough shares"
     m: Meta = self._checkpoint(node, self._meta(node))
-    self._settle(node, msg.sender, False, self.accs[node] >> 128)
+    self._settle(node, msg.sender, False, self._high(self.accs[node]))
 
     pool: uint256 = self.bonded[node]
-    bonded_assets: uint256 = pool & MASK128
-    bonded_shares: uint256 = pool >> 128
+    bonded_assets: uint256 = self._low(pool)
+    bonded_shares: uint256 = self._high(pool)
     # Rounds down: the leaving account gets at most its exact share.
     assets: uint256 = self._to_assets(share_amount, bonded_assets, bonded_shares)
     assert assets > 0, "registry: amount too small"
@@ -738,8 +755,8 @@ def unbond(node: address, share_amount: uint256) -> uint256:
         assert bonded_shares - share_amount - left <= left * self.saturation_multiple, "registry: pool over-saturated"
 
     pool = self.unbonding[node]
-    u_assets: uint256 = pool & MASK128
-    u_shares: uint256 = pool >> 128
+    u_assets: uint256 = self._low(pool)
+    u_shares: uint256 = self._high(pool)
     # Rounds down: the new entry never claims more than the assets it brings.
     minted: uint256 = assets * (u_shares + 1) // (u_assets + 1)
     assert minted > 0, "registry: amount too small"
@@ -748,7 +765,7 @@ def unbond(node: address, share_amount: uint256) -> uint256:
     entry_id: uint256 = self.unbonding_count[msg.sender]
     release: uint256 = block.timestamp + self.unbonding_seconds
     self.entries[msg.sender][entry_id] = Entry(
-        head=convert(node, uint256) | (self._time(release) << 160), shares=minted
+        head=self._entry_head(node, release), shares=minted
     )
     self.unbonding_count[msg.sender] = entry_id + 1
     log INodeRegistry.Unbonded(
@@ -763,6 +780,7 @@ def rebond(entry_id: uint256) -> uint256:
     """
     @notice Moves an unbonding entry back into its node's bonded pool.
     @return uint256 Bonded shares minted.
+    @param entry_id One of the caller's unbonding entries (its node must be registered).
     """
     entry: Unbonding = self._entry(msg.sender, entry_id)
     assert entry.shares > 0, "registry: no such unbonding"
@@ -784,6 +802,7 @@ def withdraw(entry_id: uint256) -> uint256:
     """
     @notice Pays out an unbonding entry whose release time has passed.
     @return uint256 CLUB wei paid (after any slash of the pool).
+    @param entry_id One of the caller's unbonding entries, released.
     """
     entry: Unbonding = self._entry(msg.sender, entry_id)
     assert entry.shares > 0, "registry: no such unbonding"
@@ -811,8 +830,9 @@ def claim(node: address) -> uint256:
          operator's commission word. What streamed since waits for the next
          checkpoint.
     @return uint256 CLUB wei paid.
+    @param node The node whose pool the caller holds shares of (or its own node).
     """
-    amount: uint256 = self._settle(node, msg.sender, True, self.accs[node] >> 128)
+    amount: uint256 = self._settle(node, msg.sender, True, self._high(self.accs[node]))
     if msg.sender == node:
         m: Meta = self._meta(node)
         if m.commission_owed:
@@ -822,7 +842,7 @@ def claim(node: address) -> uint256:
             self._store_meta(node, m)
     if amount > 0:
         # The reserve is the top 96 bits of epoch_word; it always covers what it pays.
-        self.epoch_word -= amount << 160
+        self.epoch_word -= self._reserve_part(amount)
         self._push(msg.sender, amount)
     log INodeRegistry.Claimed(node=node, account=msg.sender, amount=amount)
     return amount
@@ -833,6 +853,7 @@ def set_commission(commission_bps: uint256):
     """
     @notice Schedules a commission change, effective after `commission_delay_seconds`.
     @dev One pending change at a time; each change moves at most `commission_max_change_bps`.
+    @param commission_bps The new commission (bps, <= commission_max_bps).
     """
     m: Meta = self._checkpoint(msg.sender, self._registered(msg.sender))
     assert m.effective_at == 0, "registry: commission pending"
@@ -872,6 +893,7 @@ def poke(node: address):
     """
     @notice Permissionless and unpaid: takes an expired (or otherwise ineligible)
             node out of the trees so it is no longer drawn or counted.
+    @param node A node with weight that is not eligible now.
     """
     m: Meta = self._meta(node)
     assert m.weight != 0 and not self._eligible(node, m), "registry: node is eligible"
@@ -906,15 +928,15 @@ def finalize_epoch() -> uint256:
     """
     word: uint256 = self._stream()
     stream: uint256 = self.stream_word
-    done: uint256 = stream >> 168
+    done: uint256 = self._stream_epochs(stream)
     assert block.timestamp >= EPOCH_START + (done + 1) * EPOCH_SECONDS, "registry: epoch not over"
     # What the running stream has still to pay after now.
     left: uint256 = 0
-    end: uint256 = (stream >> 128) & MASK40
+    end: uint256 = self._stream_end(stream)
     if end > block.timestamp:
-        left = (stream & MASK128) * (end - block.timestamp)
+        left = self._stream_rate(stream) * (end - block.timestamp)
     totals: uint256 = self.stake_word
-    owed: uint256 = (totals & MASK128) + (word >> 160) + left
+    owed: uint256 = self._low(totals) + self._reserve(word) + left
     balance: uint256 = staticcall TOKEN.balanceOf(self)
     fresh: uint256 = 0
     if balance > owed:
@@ -926,9 +948,9 @@ def finalize_epoch() -> uint256:
     # below the CLUB cap (< 2**128) and the epoch count below 2**32 (40-bit times).
     period: uint256 = self.stream_seconds
     rate: uint256 = (fresh + left) // period
-    self.stream_word = rate | (self._time(block.timestamp + period) << 128) | ((done + 1) << 168)
+    self.stream_word = self._stream_word(rate, self._time(block.timestamp + period), done + 1)
     self._record_seed()
-    log INodeRegistry.EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=totals >> 128, tip=tip)
+    log INodeRegistry.EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=self._high(totals), tip=tip)
     if tip > 0:
         self._push(msg.sender, tip)
     return tip
@@ -955,6 +977,7 @@ def jail(node: address, until: uint256):
     @notice Removes `node` from sampling and rewards until the operator unjails
             it after `until`. Only SLASHER_ROLE.
     @param until Unix seconds in the future; a later jail never shortens an earlier one.
+    @param node A registered node.
     """
     access_control._check_role(SLASHER_ROLE, msg.sender)
     m: Meta = self._registered(node)
@@ -973,6 +996,10 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
             unbonding entries alike, in O(1). Pays `reporter_share` (1e18 = 100 %)
             of the cut to `reporter` and burns the rest. Only SLASHER_ROLE.
     @return uint256 Total CLUB wei cut.
+    @param node A registered node, or a deregistered one with shares left in its pool.
+    @param fraction Share of the pool to cut (1e18 = 100 %; a 100 % slash closes the node).
+    @param reporter Receives `reporter_share` of the cut (zero only with a zero share).
+    @param reporter_share Share of the cut paid to `reporter` (1e18 = 100 %).
     """
     access_control._check_role(SLASHER_ROLE, msg.sender)
     m: Meta = self._meta(node)
@@ -983,11 +1010,11 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
     assert reporter_share == 0 or reporter != empty(address), "registry: zero reporter"
     m = self._checkpoint(node, m)
     pool: uint256 = self.bonded[node]
-    bonded: uint256 = pool & MASK128
+    bonded: uint256 = self._low(pool)
     bonded_cut: uint256 = self._cut(bonded, fraction)
     self.bonded[node] = pool - bonded_cut
     pool = self.unbonding[node]
-    waiting: uint256 = pool & MASK128
+    waiting: uint256 = self._low(pool)
     unbonding_cut: uint256 = self._cut(waiting, fraction)
     self.unbonding[node] = pool - unbonding_cut
     if fraction == WAD:
@@ -1091,6 +1118,7 @@ def sample(kind: uint256, seed: bytes32, k: uint256) -> DynArray[address, MAX_SA
     @param kind RELAY, TURN or NOTIFY.
     @param seed The caller's seed (a client: keccak256 of the address it looks up).
     @param k At most 16.
+    @return DynArray[address, 16] The drawn nodes, in draw order (fewer than `k` when not enough eligible weight is left).
     """
     assert kind == RELAY or kind == TURN or kind == NOTIFY, "registry: unknown kind"
     assert k <= MAX_SAMPLE, "registry: k above 16"
@@ -1127,6 +1155,7 @@ def sampling_epoch() -> uint256:
     """
     @notice The epoch whose frozen weights and seed `sample` uses now (epoch e
             runs from EPOCH_START + e * EPOCH_SECONDS; 0 before EPOCH_START).
+    @return uint256 The sampling epoch number.
     """
     return self._epochs_ended_by(block.timestamp)
 
@@ -1139,9 +1168,10 @@ def epoch_seed() -> (bytes32, bool):
             was recorded this epoch (false: the fallback derived from the last
             recorded seed, public since before the weights were frozen; it
             changes when `record_epoch_seed` runs).
+    @return (bytes32, bool) The seed, and whether it was recorded this epoch.
     """
     epoch: uint256 = self._epochs_ended_by(block.timestamp)
-    return self._epoch_seed(epoch), self.seed_word & MASK40 == epoch + 1
+    return self._epoch_seed(epoch), self._seed_epoch(self.seed_word) == epoch + 1
 
 
 @external
@@ -1150,6 +1180,8 @@ def sampling_stake(kind: uint256) -> uint256:
     """
     @notice The weight of `kind` that `sample` draws from this epoch, as CLUB
             wei (the frozen weights; the live ones in a kind's first epoch).
+    @param kind RELAY, TURN or NOTIFY.
+    @return uint256 CLUB wei (whole CLUB per node).
     """
     tag: uint256 = sumtree._tag(self._epochs_ended_by(block.timestamp))
     total: uint256 = sumtree._frozen_total(kind, tag)
@@ -1164,6 +1196,9 @@ def endpoint(node: address, kind: uint256) -> String[MAX_URI]:
     """
     @notice The node's endpoint for `kind` (empty when not declared); kind =
             TURN_CREDENTIAL (8) gives a TURN node's credential service.
+    @param node The operator.
+    @param kind RELAY, TURN, NOTIFY or TURN_CREDENTIAL.
+    @return String[256] The URI (empty when none).
     """
     return self.endpoints[node][kind]
 
@@ -1173,6 +1208,8 @@ def endpoint(node: address, kind: uint256) -> String[MAX_URI]:
 def credential_endpoint(node: address) -> String[MAX_URI]:
     """
     @notice A TURN node's credential service; the same as `endpoint(node, TURN_CREDENTIAL)`.
+    @param node The operator.
+    @return String[256] The URI (empty when none).
     """
     return self.endpoints[node][TURN_CREDENTIAL]
 
@@ -1182,6 +1219,8 @@ def credential_endpoint(node: address) -> String[MAX_URI]:
 def node_key(node: address) -> address:
     """
     @notice The node's hot key (zero when not registered).
+    @param node The operator.
+    @return address The node key.
     """
     return self.keys[node]
 
@@ -1191,6 +1230,8 @@ def node_key(node: address) -> address:
 def nodes(node: address) -> Node:
     """
     @notice Everything the registry stores about `node`, unpacked (zeros when not registered).
+    @param node The operator.
+    @return Node The unpacked record.
     """
     m: Meta = self._meta(node)
     pool: uint256 = self.bonded[node]
@@ -1203,15 +1244,15 @@ def nodes(node: address) -> Node:
         jailed=m.jailed,
         jailed_until=m.jailed_until,
         weight=m.weight,
-        acc_snapshot=accw & MASK128,
+        acc_snapshot=self._low(accw),
         commission_bps=m.commission_bps,
         pending_commission_bps=m.pending_bps,
         commission_effective_at=m.effective_at,
-        bonded_assets=pool & MASK128,
-        bonded_shares=pool >> 128,
-        unbonding_assets=waiting & MASK128,
-        unbonding_shares=waiting >> 128,
-        pool_acc=accw >> 128,
+        bonded_assets=self._low(pool),
+        bonded_shares=self._high(pool),
+        unbonding_assets=self._low(waiting),
+        unbonding_shares=self._high(waiting),
+        pool_acc=self._high(accw),
         commission_accrued=self.commission_accrued[node],
     )
 
@@ -1221,6 +1262,9 @@ def nodes(node: address) -> Node:
 def unbondings(account: address, entry_id: uint256) -> Unbonding:
     """
     @notice `account`'s unbonding entry `entry_id` (zeros once withdrawn or rebonded).
+    @param account The account that unbonded.
+    @param entry_id Its entry id (0 .. unbonding_count(account) - 1).
+    @return Unbonding The node, the unbonding shares and the release time.
     """
     return self._entry(account, entry_id)
 
@@ -1230,8 +1274,11 @@ def unbondings(account: address, entry_id: uint256) -> Unbonding:
 def shares(node: address, account: address) -> uint256:
     """
     @notice `account`'s bonded shares of `node`'s pool.
+    @param node The node.
+    @param account The holder.
+    @return uint256 Bonded shares.
     """
-    return self.stakes[node][account] & MASK127
+    return self._held(self.stakes[node][account])
 
 
 @external
@@ -1239,6 +1286,8 @@ def shares(node: address, account: address) -> uint256:
 def is_eligible(node: address) -> bool:
     """
     @notice True when the node would be sampled and earn right now.
+    @param node The operator.
+    @return bool Registered, not jailed, live and with enough self-stake.
     """
     return self._eligible(node, self._meta(node))
 
@@ -1248,6 +1297,7 @@ def is_eligible(node: address) -> bool:
 def node_count() -> uint256:
     """
     @notice Number of registered nodes.
+    @return uint256 The number of entries of `node_list`.
     """
     return len(self.node_list)
 
@@ -1258,6 +1308,8 @@ def total_stake(kind: uint256) -> uint256:
     """
     @notice Weight in the tree of `kind` as CLUB wei (whole CLUB per node): the
             eligible stake as of each node's last touch.
+    @param kind RELAY, TURN or NOTIFY.
+    @return uint256 CLUB wei.
     """
     return sumtree._total(kind) * UNIT
 
@@ -1267,8 +1319,9 @@ def total_stake(kind: uint256) -> uint256:
 def total_weight() -> uint256:
     """
     @notice Sum of all node weights (whole CLUB).
+    @return uint256 Whole CLUB.
     """
-    return self.stake_word >> 128
+    return self._high(self.stake_word)
 
 
 @external
@@ -1276,8 +1329,9 @@ def total_weight() -> uint256:
 def principal() -> uint256:
     """
     @notice Bonded + unbonding assets of all pools (CLUB wei).
+    @return uint256 CLUB wei.
     """
-    return self.stake_word & MASK128
+    return self._low(self.stake_word)
 
 
 @external
@@ -1285,8 +1339,9 @@ def principal() -> uint256:
 def epochs_finalised() -> uint256:
     """
     @notice Epochs finalised so far; epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
+    @return uint256 The number of finalised epochs.
     """
-    return self.stream_word >> 168
+    return self._stream_epochs(self.stream_word)
 
 
 @external
@@ -1294,8 +1349,9 @@ def epochs_finalised() -> uint256:
 def reward_reserve() -> uint256:
     """
     @notice Rewards streamed so far (up to now) and not yet claimed or forfeited (CLUB wei).
+    @return uint256 CLUB wei.
     """
-    return self._streamed() >> 160
+    return self._reserve(self._streamed())
 
 
 @external
@@ -1305,6 +1361,8 @@ def node_at(index: uint256) -> (address, uint256, bool):
     @notice The registered node at `index` (0 <= index < node_count(), in
             registration order), its kinds and whether it is eligible now;
             NodeDirectory pages through the nodes with it.
+    @param index 0 <= index < node_count().
+    @return (address, uint256, bool) The node, its kinds and whether it is eligible.
     """
     node: address = self.node_list[index]
     m: Meta = self._meta(node)
@@ -1316,9 +1374,12 @@ def node_at(index: uint256) -> (address, uint256, bool):
 def assets_of(node: address, account: address) -> uint256:
     """
     @notice CLUB wei that `account`'s bonded shares of `node` are worth (rounded down).
+    @param node The node.
+    @param account The holder.
+    @return uint256 CLUB wei.
     """
     pool: uint256 = self.bonded[node]
-    return self._to_assets(self.stakes[node][account] & MASK127, pool & MASK128, pool >> 128)
+    return self._to_assets(self._held(self.stakes[node][account]), self._low(pool), self._high(pool))
 
 
 @external
@@ -1327,16 +1388,19 @@ def pending_rewards(node: address, account: address) -> uint256:
     """
     @notice What `claim(node)` would pay `account` now: its rewards up to the
             node's last checkpoint (commission included for the operator).
+    @param node The node.
+    @param account The holder (the operator: commission included).
+    @return uint256 CLUB wei.
     """
     owed: uint256 = 0
     if account == node:
         owed = self.commission_accrued[node]
-    pool_acc: uint256 = self.accs[node] >> 128
+    pool_acc: uint256 = self._high(self.accs[node])
     stake: uint256 = self.stakes[node][account]
     if stake & HAS_REWARDS != 0:
         owed += self.rewards[node][account]
     # Rounds down, as `_settle`.
-    return owed + (stake & MASK127) * (pool_acc - (stake >> 128)) // WAD
+    return owed + self._held(stake) * (pool_acc - self._high(stake)) // WAD
 
 
 # INTERNAL: ACCOUNTING #
@@ -1350,14 +1414,14 @@ def _accrual(node: address, m: Meta, accw: uint256, word: uint256) -> Accrual:
          returns it, i.e. up to now). O(1) reads.
     """
     a: Accrual = empty(Accrual)
-    a.acc_now = word & MASK120
-    a.pool_acc = accw >> 128
-    snapshot: uint256 = accw & MASK128
+    a.acc_now = self._acc(word)
+    a.pool_acc = self._high(accw)
+    snapshot: uint256 = self._low(accw)
     if m.weight == 0 or a.acc_now <= snapshot:
         return a
     # Rounds down, once per checkpoint: the reserve covers it (see `_streamed`).
     credit: uint256 = m.weight * (a.acc_now - snapshot) // ACC_SCALE
-    if m.live_until < (word >> 120) & MASK40:
+    if m.live_until < self._acc_time(word):
         # The heartbeat lapsed before the accumulator's time: everything since
         # the node's last checkpoint (its last heartbeat at the latest) is
         # forfeited and goes back to the undistributed balance.
@@ -1366,7 +1430,7 @@ def _accrual(node: address, m: Meta, accw: uint256, word: uint256) -> Accrual:
     # Commission rounds down: the remainder goes to the pool.
     a.commission = credit * m.commission_bps // BPS
     to_pool: uint256 = credit - a.commission
-    bonded_shares: uint256 = self.bonded[node] >> 128
+    bonded_shares: uint256 = self._high(self.bonded[node])
     if bonded_shares > 0:
         # Rounds down; the dust stays reserved for ever. The accumulator
         # saturates at 2**128 - 1 (unreachable: an eligible pool has at least
@@ -1387,19 +1451,19 @@ def _streamed() -> uint256:
          only while it is in the weight, in proportion to the seconds it is.
     """
     word: uint256 = self.epoch_word
-    last: uint256 = (word >> 120) & MASK40
+    last: uint256 = self._acc_time(word)
     if last >= block.timestamp:
         return word
     stream: uint256 = self.stream_word
-    end: uint256 = min((stream >> 128) & MASK40, block.timestamp)
-    acc: uint256 = word & MASK120
-    reserve: uint256 = word >> 160
-    weight: uint256 = self.stake_word >> 128
+    end: uint256 = min(self._stream_end(stream), block.timestamp)
+    acc: uint256 = self._acc(word)
+    reserve: uint256 = self._reserve(word)
+    weight: uint256 = self._high(self.stake_word)
     if end > last and weight > 0:
         # The step rounds down, so W * step <= streamed * ACC_SCALE. The
         # accumulator saturates at 2**120 - 1 instead of overflowing
         # (unreachable with the CLUB cap and whole-CLUB weights).
-        step: uint256 = min((stream & MASK128) * (end - last) * ACC_SCALE // weight, MASK120 - acc)
+        step: uint256 = min(self._stream_rate(stream) * (end - last) * ACC_SCALE // weight, MASK120 - acc)
         acc += step
         # Rounds UP (at most what streamed, by the line above): a checkpoint
         # takes floor(w * delta / ACC_SCALE) once over any number of updates,
@@ -1436,14 +1500,14 @@ def _checkpoint(node: address, m: Meta) -> Meta:
     word: uint256 = self._stream()
     accw: uint256 = self.accs[node]
     a: Accrual = self._accrual(node, m, accw, word)
-    if a.acc_now != accw & MASK128:
+    if a.acc_now != self._low(accw):
         self.accs[node] = self._pair(a.acc_now, a.pool_acc)
         if a.commission > 0:
             self.commission_accrued[node] += a.commission
             m.commission_owed = True
         if a.forfeited > 0:
             # The reserve is the top 96 bits of epoch_word and holds every credit it gives back.
-            self.epoch_word = word - (a.forfeited << 160)
+            self.epoch_word = word - self._reserve_part(a.forfeited)
     if m.effective_at != 0 and block.timestamp >= m.effective_at:
         # A due commission change applies from this checkpoint on: what
         # accrued before it (credited above) kept the old rate.
@@ -1462,13 +1526,13 @@ def _settle(node: address, account: address, pay: bool, pool_acc: uint256) -> ui
          cleared; without, it is kept in `rewards`.
     """
     word: uint256 = self.stakes[node][account]
-    held: uint256 = word & MASK127
+    held: uint256 = self._held(word)
     stored: uint256 = 0
     if word & HAS_REWARDS != 0:
         stored = self.rewards[node][account]
     # Rounds down: an account is never credited more than its share.
-    owed: uint256 = stored + held * (pool_acc - (word >> 128)) // WAD
-    new_word: uint256 = held | (pool_acc << 128)
+    owed: uint256 = stored + held * (pool_acc - self._high(word)) // WAD
+    new_word: uint256 = self._account_word(held, pool_acc)
     if pay:
         if stored != 0:
             self.rewards[node][account] = 0
@@ -1489,10 +1553,10 @@ def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -
          (the caller moves the tokens) and updates the node's weight.
     """
     m: Meta = self._checkpoint(node, meta_before)
-    self._settle(node, account, False, self.accs[node] >> 128)
+    self._settle(node, account, False, self._high(self.accs[node]))
     pool: uint256 = self.bonded[node]
-    bonded_assets: uint256 = pool & MASK128
-    bonded_shares: uint256 = pool >> 128
+    bonded_assets: uint256 = self._low(pool)
+    bonded_shares: uint256 = self._high(pool)
     # After a 100 % slash the old shares (bonded or unbonding) are worth
     # nothing: new stake would need more shares than a pool word holds, and
     # could never start unbonding against an unbonding pool worth 0. The node
@@ -1503,10 +1567,10 @@ def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -
     assert minted > 0, "registry: amount too small"
     self.bonded[node] = self._pair(bonded_assets + amount, bonded_shares + minted)
     word: uint256 = self.stakes[node][account]
-    assert (word & MASK127) + minted <= MASK127, "registry: amount out of range"
+    assert self._held(word) + minted <= MASK127, "registry: amount out of range"
     self.stakes[node][account] = word + minted
     totals: uint256 = self.stake_word
-    assert (totals & MASK128) + amount <= MASK128, "registry: amount out of range"
+    assert self._low(totals) + amount <= MASK128, "registry: amount out of range"
     self.stake_word = totals + amount
     log INodeRegistry.Staked(node=node, account=account, assets=amount, shares=minted)
     self._sync(node, m)
@@ -1521,8 +1585,8 @@ def _delegate(node: address, account: address, amount: uint256) -> uint256:
     m: Meta = self._registered(node)
     assert account != node, "registry: operators use stake"
     minted: uint256 = self._bond(node, account, amount, m)
-    own: uint256 = self.stakes[node][node] & MASK127
-    assert (self.bonded[node] >> 128) - own <= own * self.saturation_multiple, "registry: pool over-saturated"
+    own: uint256 = self._held(self.stakes[node][node])
+    assert self._high(self.bonded[node]) - own <= own * self.saturation_multiple, "registry: pool over-saturated"
     return minted
 
 
@@ -1533,8 +1597,8 @@ def _release_entry(account: address, entry_id: uint256, entry: Unbonding) -> uin
          caller decides where the assets go.
     """
     pool: uint256 = self.unbonding[entry.node]
-    u_assets: uint256 = pool & MASK128
-    u_shares: uint256 = pool >> 128
+    u_assets: uint256 = self._low(pool)
+    u_shares: uint256 = self._high(pool)
     assets: uint256 = self._to_assets(entry.shares, u_assets, u_shares)
     self.unbonding[entry.node] = self._pair(u_assets - assets, u_shares - entry.shares)
     self.entries[account][entry_id] = empty(Entry)
@@ -1552,7 +1616,7 @@ def _sync(node: address, m: Meta):
     target: uint256 = 0
     if self._eligible(node, m):
         # Rounds down: a weight counts whole CLUB.
-        target = (self.bonded[node] & MASK128) // UNIT
+        target = self._low(self.bonded[node]) // UNIT
         assert target <= MASK32, "registry: weight overflow"
     if target != m.weight:
         # The live leaves move now; the frozen view sampling reads moves at the next epoch.
@@ -1560,9 +1624,9 @@ def _sync(node: address, m: Meta):
         # Bound: three known kinds.
         for kind: uint256 in [RELAY, TURN, NOTIFY]:
             if m.kinds & kind != 0:
-                sumtree._update(kind, (m.slots >> self._slot_shift(kind)) & MASK16, m.weight, target, tag)
+                sumtree._update(kind, self._slot_of(m.slots, kind), m.weight, target, tag)
         totals: uint256 = self.stake_word
-        self.stake_word = ((((totals >> 128) + target - m.weight)) << 128) | (totals & MASK128)
+        self.stake_word = self._pair(self._low(totals), self._high(totals) + target - m.weight)
         m.weight = target
         log INodeRegistry.WeightChanged(node=node, weight=target)
     self._store_meta(node, m)
@@ -1683,6 +1747,160 @@ def _slot_shift(kind: uint256) -> uint256:
     return 16 * (kind // 2)
 
 
+@internal
+@pure
+def _low(word: uint256) -> uint256:
+    """
+    @dev The low 128 bits of a pair word (`bonded`, `unbonding`, `accs`, `stake_word`).
+    """
+    return word & MASK128
+
+
+@internal
+@pure
+def _high(word: uint256) -> uint256:
+    """
+    @dev The high 128 bits of a pair word; of an account word, its pool accumulator snapshot.
+    """
+    return word >> 128
+
+
+@internal
+@pure
+def _held(word: uint256) -> uint256:
+    """
+    @dev The bonded shares of an account word (layout at `stakes`).
+    """
+    return word & MASK127
+
+
+@internal
+@pure
+def _account_word(held: uint256, pool_acc: uint256) -> uint256:
+    """
+    @dev An account word without the HAS_REWARDS bit: shares < 2**127, accumulator < 2**128.
+    """
+    return held | (pool_acc << 128)
+
+
+@internal
+@pure
+def _entry_head(node: address, release: uint256) -> uint256:
+    """
+    @dev The head word of an unbonding entry (layout at `Entry`); `release` is a checked 40-bit time.
+    """
+    return convert(node, uint256) | (self._time(release) << 160)
+
+
+@internal
+@pure
+def _slot_bits(kind: uint256, slot: uint256) -> uint256:
+    """
+    @dev `slot` placed in the meta word's `slots` field for `kind`.
+    """
+    return slot << self._slot_shift(kind)
+
+
+@internal
+@pure
+def _slot_of(slots: uint256, kind: uint256) -> uint256:
+    """
+    @dev The tree slot of `kind` in a meta word's `slots` field.
+    """
+    return (slots >> self._slot_shift(kind)) & MASK16
+
+
+@internal
+@pure
+def _acc(word: uint256) -> uint256:
+    """
+    @dev The reward-per-weight accumulator of the reward word (layout at `epoch_word`).
+    """
+    return word & MASK120
+
+
+@internal
+@pure
+def _acc_time(word: uint256) -> uint256:
+    """
+    @dev The time of the reward word's last update.
+    """
+    return (word >> 120) & MASK40
+
+
+@internal
+@pure
+def _reserve(word: uint256) -> uint256:
+    """
+    @dev The reward reserve of the reward word (CLUB wei).
+    """
+    return word >> 160
+
+
+@internal
+@pure
+def _reserve_part(amount: uint256) -> uint256:
+    """
+    @dev `amount` wei of reserve as a difference of reward words (the reserve is the top field).
+    """
+    return amount << 160
+
+
+@internal
+@pure
+def _stream_rate(stream: uint256) -> uint256:
+    """
+    @dev CLUB wei streamed per second (layout at `stream_word`).
+    """
+    return stream & MASK128
+
+
+@internal
+@pure
+def _stream_end(stream: uint256) -> uint256:
+    """
+    @dev The end of the stream (unix seconds).
+    """
+    return (stream >> 128) & MASK40
+
+
+@internal
+@pure
+def _stream_epochs(stream: uint256) -> uint256:
+    """
+    @dev Epochs finalised.
+    """
+    return stream >> 168
+
+
+@internal
+@pure
+def _stream_word(rate: uint256, end: uint256, epochs: uint256) -> uint256:
+    """
+    @dev Packs the stream word: rate < 2**128 (below the CLUB cap), end a checked 40-bit time,
+         epochs < 2**32 (counted from 40-bit times).
+    """
+    return rate | (end << 128) | (epochs << 168)
+
+
+@internal
+@pure
+def _seed_epoch(word: uint256) -> uint256:
+    """
+    @dev The epoch (plus 1) the seed word was recorded for (layout at `seed_word`).
+    """
+    return word & MASK40
+
+
+@internal
+@pure
+def _seed_word(fresh: uint256, epoch_plus_one: uint256) -> uint256:
+    """
+    @dev Packs the seed word: the top 216 bits of `fresh` above the epoch (+ 1, a checked 40-bit value).
+    """
+    return ((fresh >> 40) << 40) | epoch_plus_one
+
+
 # INTERNAL: CHECKS AND HELPERS #
 
 @internal
@@ -1699,7 +1917,7 @@ def _eligible(node: address, m: Meta) -> bool:
     if m.kinds == 0 or m.jailed or block.timestamp > m.live_until:
         return False
     pool: uint256 = self.bonded[node]
-    own: uint256 = self._to_assets(self.stakes[node][node] & MASK127, pool & MASK128, pool >> 128)
+    own: uint256 = self._to_assets(self._held(self.stakes[node][node]), self._low(pool), self._high(pool))
     return own >= self._required_self_stake(m.kinds)
 
 
@@ -1856,14 +2074,14 @@ def _record_seed() -> bool:
     """
     epoch: uint256 = self._epochs_ended_by(block.timestamp)
     word: uint256 = self.seed_word
-    if word & MASK40 == epoch + 1:
+    if self._seed_epoch(word) == epoch + 1:
         return False
     previous: bytes32 = empty(bytes32)
     if block.number > 0:
         previous = blockhash(block.number - 1)
     fresh: uint256 = convert(keccak256(abi_encode(word, block.prevrandao, previous, epoch)), uint256)
     # epoch + 1 < 2**40: epochs are counted from 40-bit times.
-    word = ((fresh >> 40) << 40) | self._time(epoch + 1)
+    word = self._seed_word(fresh, self._time(epoch + 1))
     self.seed_word = word
     log INodeRegistry.EpochSeedRecorded(epoch=epoch, caller=msg.sender, seed=keccak256(abi_encode(word, epoch)))
     return True
