@@ -203,6 +203,11 @@ def main() -> None:
             ops = [(_addr(0x10, i), _addr(0x20, i)) for i in range(registered + 1, n + 1)]
             fill.batch([(deployer, token.address, enc(token.functions.mint(op, stake))) for op, _ in ops])
             calls: list[tuple[str, str, str]] = []
+            # Each node key consents to its operator first (its own transaction, an earlier batch:
+            # transactions of different senders in one batch may land in any order).
+            fill.batch(
+                [(key, registry.address, enc(registry.functions.approve_operator(op))) for op, key in ops]
+            )
             for op, key in ops:
                 calls.append((op, token.address, enc(token.functions.approve(registry.address, stake))))
                 calls.append(
@@ -280,6 +285,11 @@ def main() -> None:
                 )
 
             with chain.isolated():
+                measure(
+                    "approve_operator (node key consents)",
+                    registry.functions.approve_operator(chain.address("newcomer")),
+                    "newcomer_key",
+                )
                 measure(
                     "register (RELAY)",
                     registry.functions.register(

@@ -45,10 +45,28 @@ def parse_club(text: str | int | Decimal, *, allow_zero: bool = True) -> int:
     return wei
 
 
-def format_club(wei: int, unit: str = "CLUB") -> str:
-    """`"20,000 CLUB"`, `"0.5 CLUB"`, `"1,234.000000000000000001 CLUB"`: exact, trailing zeros dropped."""
+def format_club(wei: int, unit: str = "CLUB", *, decimals: int = DECIMALS) -> str:
+    """`"20,000 CLUB"`, `"0.5 CLUB"`, `"1,234.000000000000000001 CLUB"`: exact, trailing zeros dropped.
+
+    With `decimals` below 18 (reports of earnings, where the last wei says nothing) the amount is
+    rounded to that many decimals, and a non-zero amount that rounds to 0 reads as below the
+    smallest shown unit instead of a string of zeros:
+
+    >>> format_club(54_400, decimals=4)
+    '< 0.0001 CLUB'
+    >>> format_club(5 * WAD + 12_345 * 10**12, decimals=4)
+    '5.0123 CLUB'
+    """
     sign = "-" if wei < 0 else ""
-    whole, frac = divmod(abs(int(wei)), WAD)
+    magnitude = abs(int(wei))
+    step = 10 ** (DECIMALS - decimals)
+    if decimals < DECIMALS:
+        rounded = (magnitude + step // 2) // step * step  # half up, to `decimals` places
+        if magnitude and not rounded:
+            smallest = f"0.{'0' * (decimals - 1)}1" if decimals else "1"
+            return f"{sign}< {smallest} {unit}" if unit else f"{sign}< {smallest}"
+        magnitude = rounded
+    whole, frac = divmod(magnitude, WAD)
     text = f"{sign}{whole:,}"
     if frac:
         text += "." + f"{frac:018d}".rstrip("0")

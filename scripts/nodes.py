@@ -29,6 +29,7 @@ from rich.console import Console
 from clubchat.amounts import AmountError, format_club, parse_club
 from clubchat.chain.ape_sender import ApeSender
 from clubchat.chain.script_options import deployments_option, network_manifest
+from clubchat.chain.tx import LocalSender
 from clubchat.cli_errors import one_sentence
 from clubchat.cli_params import check_endpoint, parse_key
 from clubchat.node import operator as op
@@ -124,7 +125,8 @@ def register(
     """Register the account as a node operator and bond its self-stake."""
     if bool(node_key) == bool(node_key_address):
         raise click.UsageError("give the node key: --node-key 0x<private key> (or --node-key-address 0x…)")
-    node_key = parse_key(node_key).address if node_key else node_key_address
+    key_account = parse_key(node_key) if node_key else None
+    node_key = key_account.address if key_account else node_key_address
     mask = _run(parse_kinds, kinds)
     for name, uri in (("relay", relay_uri), ("turn", turn_uri), ("notify", notify_uri)):
         if uri:
@@ -142,7 +144,9 @@ def register(
         metadata_uri=metadata_uri,
         commission_bps=commission,
     )
-    tx = _run(client.register, spec, stake_wei)
+    # The node key consents with its own transaction (only possible here when its private key is given).
+    key_sender = LocalSender(client.w3, key_account) if key_account else None
+    tx = _run(client.register, spec, stake_wei, key_sender)
     click.echo(f"registered {client.sender.address} as kinds {kinds} with {format_club(stake_wei)} (tx {tx})")
 
 

@@ -103,7 +103,9 @@ def run_story(
             stake = per_kind * bin(n.registration.kinds).count("1")
             fund(n.operator.address, stake)
             fund(n.key.address, 0)
-            NodeRegistryClient(w3, manifest, LocalSender(w3, n.operator)).register(n.registration, stake)
+            NodeRegistryClient(w3, manifest, LocalSender(w3, n.operator)).register(
+                n.registration, stake, LocalSender(w3, n.key)
+            )
         say(f"registered {relays} relay+notify nodes and 1 TURN node in NodeRegistry")
         for n in nodes:
             n.process = NodeProcess(

@@ -66,7 +66,7 @@ def chapter_nodes(ctx: DemoContext) -> None:
         cred = f"https://{label}.turn.example/credentials" if kinds & TURN else ""
         reg = Registration(kinds, {k: uris[k] for k in uris if kinds & k}, key, cred, "local", "", bps)
         endpoints = reg.ordered_endpoints()
-        NodeRegistryClient(ctx.w3, ctx.manifest, ctx.sender(op)).register(reg, amount)
+        NodeRegistryClient(ctx.w3, ctx.manifest, ctx.sender(op)).register(reg, amount, ctx.sender(key))
         NodeRegistryClient(ctx.w3, ctx.manifest, ctx.sender(key)).heartbeat()
         stakes[op], labels[op] = amount, label
         names = ",".join(kind_names(kinds))

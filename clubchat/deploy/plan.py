@@ -65,7 +65,8 @@ def registry_constructor_args(
     params: Parameters, token: str, endpoint_rules: str, genesis_time: int
 ) -> tuple[Any, ...]:
     """NodeRegistry's constructor arguments: token, the EndpointRules contract, reward epochs from
-    `genesis_time`, `registry:` values."""
+    `genesis_time`, rewards streamed over Emission's epoch (`emission.epoch_seconds`), `registry:`
+    values."""
     r = params.registry
     return (
         token,
@@ -80,6 +81,7 @@ def registry_constructor_args(
         r.commission_max_change_bps,
         r.commission_delay_seconds,
         r.finalize_tip_wei,
+        params.emission.epoch_seconds,
     )
 
 

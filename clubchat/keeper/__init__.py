@@ -20,6 +20,9 @@ from clubchat.chain.manifest import Manifest
 from clubchat.chain.tx import Sender, send_call
 from clubchat.timefmt import when
 
+# Decimals shown in the keeper's reports: tips of a few wei of dust read as `< 0.0001 CLUB`.
+REPORT_DECIMALS = 4
+
 # Reward epochs finalised in one pass at most (each is one transaction); the rest wait for the next pass.
 MAX_FINALISE_PER_PASS = 16
 
@@ -34,7 +37,8 @@ class KeeperAction:
     tx: str
 
     def line(self) -> str:
-        return f"{self.contract}: {self.what}; tip {format_club(self.tip_wei)} (tx {self.tx})"
+        tip = format_club(self.tip_wei, decimals=REPORT_DECIMALS)
+        return f"{self.contract}: {self.what}; tip {tip} (tx {self.tx})"
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class KeeperPass:
         if not self.actions:
             out.append("nothing due")
         else:
-            out.append(f"earned {format_club(self.tips_wei)} in tips")
+            out.append(f"earned {format_club(self.tips_wei, decimals=REPORT_DECIMALS)} in tips")
         out.append(f"next emission epoch: {when(self.next_emission, self.now)}")
         out.append(f"next reward epoch ends: {when(self.next_finalise, self.now)}")
         return out
@@ -90,7 +94,10 @@ class Keeper:
         emitted = self.emission.events.Emitted().process_receipt(receipt, errors=DISCARD)
         minted = int(emitted[0]["args"]["amount"]) if emitted else 0
         epochs = int(emitted[0]["args"]["epochs"]) if emitted else due
-        what = f"settled {epochs} emission epoch{'s' if epochs != 1 else ''}, minted {format_club(minted)}"
+        what = (
+            f"settled {epochs} emission epoch{'s' if epochs != 1 else ''}, "
+            f"minted {format_club(minted, decimals=REPORT_DECIMALS)}"
+        )
         return KeeperAction("Emission", what, self._balance() - before, tx)
 
     def finalise_epochs(self, limit: int = MAX_FINALISE_PER_PASS) -> list[KeeperAction]:
@@ -105,7 +112,8 @@ class Keeper:
             receipt = self.w3.eth.get_transaction_receipt(tx)  # type: ignore[arg-type]
             events = self.registry.events.EpochFinalised().process_receipt(receipt, errors=DISCARD)
             rewards = int(events[0]["args"]["rewards"]) if events else 0
-            what = f"finalised reward epoch {epoch}, {format_club(rewards)} to node pools"
+            paid = format_club(rewards, decimals=REPORT_DECIMALS)
+            what = f"finalised reward epoch {epoch}, {paid} to node pools"
             actions.append(KeeperAction("NodeRegistry", what, self._balance() - before, tx))
         return actions
 

@@ -12,7 +12,7 @@ from clubchat.amounts import format_club
 from clubchat.chain.cli import chain_options, key_options, open_deployment, resolve_key
 from clubchat.chain.tx import LocalSender
 from clubchat.cli_errors import one_line_errors
-from clubchat.keeper import Keeper
+from clubchat.keeper import REPORT_DECIMALS, Keeper
 
 
 @click.group("keeper")
@@ -42,5 +42,8 @@ def run(
             click.echo(line)
         if once:
             return
-        click.echo(f"tips so far: {format_club(total)}; next pass in {interval:.0f} s", err=True)
+        click.echo(
+            f"tips so far: {format_club(total, decimals=REPORT_DECIMALS)}; next pass in {interval:.0f} s",
+            err=True,
+        )
         time.sleep(interval)

@@ -466,7 +466,9 @@ def register(
             f"{operator.address} is already registered; change it with `club node set-endpoint`, "
             "`set-node-key`, `set-metadata`, `set-commission` or `stake` (see `club node status`)"
         )
-    tx = client.register(reg, stake_wei)
+    # The node key consents with its own transaction (given its private key; with only its address
+    # it must have sent `club node approve-operator` already).
+    tx = client.register(reg, stake_wei, LocalSender(w3, node_key) if node_key is not None else None)
     click.echo(
         json.dumps(
             {

@@ -13,7 +13,7 @@ from eth_utils import to_checksum_address
 from web3.logs import DISCARD
 
 from clubchat.amounts import format_club
-from clubchat.chain.tx import send_call
+from clubchat.chain.tx import Sender, send_call
 from clubchat.registry import NOTIFY, RELAY, TURN, TURN_CREDENTIAL, NodeRegistryClient, RegistryError
 from clubchat.timefmt import when
 
@@ -135,11 +135,19 @@ def set_endpoint(client: NodeRegistryClient, kind: str, uri: str) -> Done:
     return Done(f"{kind} endpoint of {_me(client)} is now {uri}", (tx,))
 
 
-def set_node_key(client: NodeRegistryClient, key_address: str) -> Done:
-    """Rotate the node key (thin: NodeRegistry.set_node_key as the contract on this branch takes it)."""
+def set_node_key(client: NodeRegistryClient, key_address: str, key: Sender | None = None) -> Done:
+    """Rotate the node key; the new key must approve the operator first (sent here when `key`, the new
+    key's own Sender, is given)."""
     address = to_checksum_address(key_address)
-    tx = send_call(client._me(), client.registry.functions.set_node_key(address))
+    tx = client.set_node_key(address, key)
     return Done(f"node key of {_me(client)} is now {address}; restart `club node run` with it", (tx,))
+
+
+def approve_operator(client: NodeRegistryClient, operator: str) -> Done:
+    """Sent by a node key: consent to being bound by `operator` (before its `register`/`set-node-key`)."""
+    operator = to_checksum_address(operator)
+    tx = client.approve_operator(operator)
+    return Done(f"node key {_me(client)} approved {operator} as its operator", (tx,))
 
 
 def set_metadata(client: NodeRegistryClient, region: str, metadata_uri: str) -> Done:
@@ -161,7 +169,19 @@ def unjail(client: NodeRegistryClient) -> Done:
 
 
 def exit_node(client: NodeRegistryClient) -> Done:
-    """Leave: unbond all of the operator's own stake (the registry keeps the record; withdraw later)."""
+    """Leave: unbond all of the operator's own stake (withdraw later; `deregister` frees the slot)."""
     me = _me(client)
     done = unbond(client, me, None, None)
-    return Done(f"exit: {done.sentence}; then `club node withdraw --all`", done.txs)
+    return Done(
+        f"exit: {done.sentence}; then `club node deregister` and, once released, `club node withdraw --all`",
+        done.txs,
+    )
+
+
+def deregister(client: NodeRegistryClient) -> Done:
+    """Leave for good after `exit`: frees the node's slots and listing entry, releases the node key."""
+    me = _me(client)
+    tx = client.deregister()
+    return Done(
+        f"{me} is deregistered (slots and node key released); its unbonding entries still withdraw", (tx,)
+    )

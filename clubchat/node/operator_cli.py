@@ -186,7 +186,9 @@ def set_node_key(
     new = read_key_file(node_key_file) if node_key_file else node_key
     if new is None:
         raise click.UsageError("give the new node key: --node-key 0x… or --node-key-file PATH")
-    _done(op.set_node_key(_client(rpc_url, network, key, key_file), new.address))
+    client = _client(rpc_url, network, key, key_file)
+    # The new key consents with its own transaction before the operator binds it.
+    _done(op.set_node_key(client, new.address, LocalSender(client.w3, new)))
 
 
 @click.command("set-metadata")
@@ -221,6 +223,13 @@ def exit_(rpc_url: str, network: str, key: LocalAccount | None, key_file: Path |
     _done(op.exit_node(_client(rpc_url, network, key, key_file)))
 
 
+@click.command("deregister")
+@_sending
+def deregister(rpc_url: str, network: str, key: LocalAccount | None, key_file: Path | None) -> None:
+    """Leave for good after `exit`: free your node's slots and listing entry (withdraw entries later)."""
+    _done(op.deregister(_client(rpc_url, network, key, key_file)))
+
+
 @click.command("heartbeat")
 @chain_options
 @click.option(
@@ -238,6 +247,26 @@ def heartbeat(rpc_url: str, network: str, node_key: LocalAccount | None, node_ke
     live = int(client.registry.functions.nodes(node).call()[2])
     now = int(w3.eth.get_block("latest")["timestamp"])
     click.echo(f"heartbeat for {node}: live until {when(live, now)} (tx {tx})")
+
+
+@click.command("approve-operator")
+@click.argument("operator", type=Address())
+@chain_options
+@click.option(
+    "--node-key", envvar="CLUB_NODE_KEY", type=PrivateKey(), default=None, help="The node key (hex)."
+)
+@click.option("--node-key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@one_line_errors
+def approve_operator(
+    operator: str, rpc_url: str, network: str, node_key: LocalAccount | None, node_key_file: Path | None
+) -> None:
+    """Sent by the node key: let OPERATOR bind this key (`club node register` / `set-node-key`).
+
+    Needed only when the operator registers with --node-key-address (without the key itself);
+    given the node key, `register` and `set-node-key` send this approval themselves."""
+    account = resolve_key(node_key, node_key_file)
+    w3, m = open_deployment(rpc_url, network)
+    _done(op.approve_operator(NodeRegistryClient(w3, m, LocalSender(w3, account)), operator))
 
 
 @click.command("wait")
@@ -278,9 +307,11 @@ COMMANDS = (
     set_commission,
     set_endpoint,
     set_node_key,
+    approve_operator,
     set_metadata,
     unjail,
     exit_,
+    deregister,
 )
 
 

@@ -125,14 +125,40 @@ class NodeRegistryClient:
 
     # -- actions ---------------------------------------------------------------------------
 
-    def register(self, spec: Registration, stake_wei: int) -> str:
-        """Approve (if needed) and register the sender as a node with `stake_wei` self-stake."""
+    def key_consents(self, node_key: str, key: Sender | None = None) -> None:
+        """Make sure `node_key` approved the sender as its operator (`approve_operator`, sent by the
+        key itself: the registry binds a key only with its consent). With `key` (the node key's own
+        Sender) the approval is sent when missing; without, a missing approval is a RegistryError
+        saying how to send it."""
+        me = to_checksum_address(self._me().address)
+        node_key = to_checksum_address(node_key)
+        if to_checksum_address(self.registry.functions.approved_operator(node_key).call()) == me:
+            return
+        if key is None:
+            raise RegistryError(
+                f"node key {node_key} has not approved {me} as its operator; send "
+                f"`club node approve-operator {me}` with the node key first (or give its private key)"
+            )
+        if to_checksum_address(key.address) != node_key:
+            raise RegistryError(f"the key given signs as {key.address}, not as the node key {node_key}")
+        send_call(key, self.registry.functions.approve_operator(me))
+
+    def approve_operator(self, operator: str) -> str:
+        """Sent by a node key: consent to being bound by `operator` (its `register` or `set_node_key`)."""
+        return self._send(self.registry, "approve_operator", to_checksum_address(operator))
+
+    def register(self, spec: Registration, stake_wei: int, key: Sender | None = None) -> str:
+        """Approve (if needed) and register the sender as a node with `stake_wei` self-stake.
+
+        The node key must have approved the sender (`key_consents`): pass `key`, the node key's
+        Sender, to send that approval here when it is missing."""
         uris = spec.ordered_endpoints()
         minimum = int(self.registry.functions.min_self_stake_per_kind().call()) * bin(spec.kinds).count("1")
         if stake_wei < minimum:
             raise RegistryError(
                 f"stake at least {minimum / 1e18:,.0f} CLUB for these kinds ({spec.kinds:#x})"
             )
+        self.key_consents(spec.node_key, key)
         self._ensure_allowance(stake_wei)
         return self._send(
             self.registry,
@@ -193,6 +219,24 @@ class NodeRegistryClient:
     def claim(self, node: str) -> str:
         """Claim the sender's rewards from `node` (plus the commission when the sender is the operator)."""
         return self._send(self.registry, "claim", to_checksum_address(node))
+
+    def set_node_key(self, node_key: str, key: Sender | None = None) -> str:
+        """Rotate the sender's node key to `node_key` (which must approve the sender; see `key_consents`)."""
+        self._registered(self._me().address)
+        self.key_consents(node_key, key)
+        return self._send(self.registry, "set_node_key", to_checksum_address(node_key))
+
+    def deregister(self) -> str:
+        """Leave for good once the sender's own stake is unbonded: frees its slots and listing entry."""
+        me = to_checksum_address(self._me().address)
+        self._registered(me)
+        if int(self.registry.functions.shares(me, me).call()) != 0 and not self._closed(me):
+            raise RegistryError(f"{me} still has self-stake bonded; run `club node exit` first")
+        return self._send(self.registry, "deregister")
+
+    def _closed(self, node: str) -> bool:
+        """A 100 % slash closed the node: its shares are worth nothing and cannot be unbonded."""
+        return int(self.registry.functions.assets_of(node, node).call()) == 0
 
     def heartbeat(self) -> str:
         """Sent by the node key."""

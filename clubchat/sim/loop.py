@@ -302,6 +302,8 @@ class _StakingAgents:
             tag = kind.lower()
             endpoints = {1: f"wss://{tag}.relay.example:443", 2: f"turns:{tag}.turn.example:5349",
                          4: f"https://{tag}.notify.example"}  # fmt: skip
+            with self.boa.env.prank(key):  # the node key consents to its operator
+                self.registry.approve_operator(op)
             with self.boa.env.prank(op):
                 self.registry.register(
                     mask, key, "loop", f"https://{tag}.example/meta.json", [endpoints[mask]],
@@ -316,7 +318,7 @@ class _StakingAgents:
             r.set_parameters(
                 r.min_self_stake_per_kind(), r.saturation_multiple(), r.unbonding_seconds(), 2 * self.epoch,
                 r.commission_max_bps(), r.commission_max_change_bps(), r.commission_delay_seconds(),
-                r.finalize_tip(),
+                r.finalize_tip(), r.stream_seconds(),
             )  # fmt: skip
         self.registered = True
 

@@ -7,9 +7,17 @@
 @license GNU Affero General Public License v3.0 only
 @notice Each node kind (a single flag bit such as RELAY = 1) owns a sum tree
         over at most `CAPACITY` = 2**16 leaves. A leaf ("slot") is handed to a
-        node once, when it registers with the kind, and keeps its index for
-        ever; its value is the node's weight in whole CLUB (0 while the node is
-        not eligible).
+        node when it registers with the kind and keeps its index until the
+        node deregisters; its value is the node's weight in whole CLUB (0 while
+        the node is not eligible).
+
+        Free slots. A deregistering node's slots (leaf 0 by then) go to a
+        first-in first-out queue per kind and are handed out again before
+        new slots, but never in the epoch in which they were freed: the
+        frozen view of that epoch may still hold the old node's weight in the
+        leaf (the sampler would draw the new owner with it). From the next
+        epoch on the frozen view of the leaf is 0 (a word's frozen lanes are
+        its live lanes at the epoch's start), so the slot is clean.
 
         Layout. Every tree word packs the sums of 4 children twice, in 30-bit
         lanes: the live sums (bits 0-119, lane c at 30 c), the sums frozen at
@@ -59,6 +67,9 @@ LANE_MASK: constant(uint256) = 2**30 - 1
 LIVE_MASK: constant(uint256) = 2**120 - 1
 FROZEN_SHIFT: constant(uint256) = 120
 TAG_SHIFT: constant(uint256) = 240
+# @dev Masks of a slot index (16 bits) and of a queue position (32 bits).
+SLOT_MASK: constant(uint256) = 2**16 - 1
+MASK32: constant(uint256) = 2**32 - 1
 # @dev Tags cycle through 1 .. TAG_PERIOD (0 = never written).
 TAG_PERIOD: constant(uint256) = 65535
 # @dev Children per word (4 = 2**2) and the largest height (4**8 = CAPACITY).
@@ -74,8 +85,12 @@ MAX_EXCLUDED: constant(uint256) = 32
 tree: HashMap[uint256, uint256]
 # @dev kind bit => slots handed out (low 32 bits) | height << 32.
 shape: HashMap[uint256, uint256]
-# @dev owner key (kind, slot) => the node that owns the slot.
+# @dev owner key (kind, slot) => the node that owns the slot (or owned it last, while it is free).
 owner: HashMap[uint256, address]
+# @dev kind bit => free-slot queue: head (low 32 bits) | tail (high bits); entries head .. tail - 1.
+free_queue: HashMap[uint256, uint256]
+# @dev owner key (kind, queue position) => freed slot (low 16 bits) | tag of the epoch it was freed in.
+free_slots: HashMap[uint256, uint256]
 
 
 @internal
@@ -132,9 +147,20 @@ def _owner(kind: uint256, slot: uint256) -> address:
 @internal
 def _new_slot(kind: uint256, node: address, tag: uint256) -> uint256:
     """
-    @dev Hands the next free slot of `kind` to `node` (leaf value 0).
+    @dev Hands a slot of `kind` to `node` (leaf value 0): the oldest freed
+         slot if it was freed before the epoch of `tag`, else the next new one.
     @return uint256 The 0-based slot index.
     """
+    queue: uint256 = self.free_queue[kind]
+    head: uint256 = queue & MASK32
+    if head < queue >> 32:
+        entry: uint256 = self.free_slots[(kind << 32) | head]
+        # FIFO: when the oldest was freed in this epoch, so were the others.
+        if entry >> 16 != tag:
+            reused: uint256 = entry & SLOT_MASK
+            self.free_queue[kind] = queue + 1
+            self.owner[(kind << 32) | reused] = node
+            return reused
     shape: uint256 = self.shape[kind]
     slot: uint256 = shape & LANE_MASK
     height: uint256 = shape >> 32
@@ -151,6 +177,21 @@ def _new_slot(kind: uint256, node: address, tag: uint256) -> uint256:
     self.shape[kind] = (height << 32) | (slot + 1)
     self.owner[(kind << 32) | slot] = node
     return slot
+
+
+@internal
+def _free_slot(kind: uint256, slot: uint256, tag: uint256):
+    """
+    @dev Queues `slot` of `kind` (its leaf must be 0) for reuse from the
+         epoch after the one of `tag`. The owner entry stays until reuse: a
+         draw of the slot from this epoch's frozen view finds the old node,
+         which is no longer registered, and skips it.
+    """
+    queue: uint256 = self.free_queue[kind]
+    tail: uint256 = queue >> 32
+    self.free_slots[(kind << 32) | tail] = slot | (tag << 16)
+    # Bound: at most one entry per deregistration, far below 2**32 in any chain's life.
+    self.free_queue[kind] = queue + (1 << 32)
 
 
 @internal

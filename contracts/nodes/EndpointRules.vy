@@ -27,7 +27,7 @@
         agree. `check_kinds` checks the shape of a registration: known
         kinds, one endpoint per kind, a credential service only with TURN;
         `check_key` a node's hot key (non-zero, not the operator, not in use
-        according to the registry); `bounded` only the length of the
+        and approved by the key itself, according to the registry); `bounded` only the length of the
         registry's metadata URI. Together: every stateless check of
         registration input.
 
@@ -117,18 +117,21 @@ def check_kinds(kinds: uint256, endpoint_count: uint256, credential_length: uint
 
 @external
 @pure
-def check_key(node: address, node_key: address, key_in_use: bool) -> bool:
+def check_key(node: address, node_key: address, key_in_use: bool, approved: bool) -> bool:
     """
     @notice Validates a node's hot key: non-zero, not the operator, not used
-            by another node (the registry passes whether it is in use).
+            by another node, and consenting: the key itself named `node` with
+            `approve_operator` (the registry passes both facts).
     @param node The operator.
     @param node_key The proposed key.
     @param key_in_use True when the registry maps `node_key` to an operator.
+    @param approved True when `node_key` approved `node` as its operator.
     @return True (it reverts otherwise).
     """
     assert node_key != empty(address), "registry: zero node key"
     assert node_key != node, "registry: node key is operator"
     assert not key_in_use, "registry: node key in use"
+    assert approved, "registry: node key did not approve"
     return True
 
 

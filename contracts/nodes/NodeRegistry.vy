@@ -48,7 +48,14 @@
         to the weight present at that moment (stake bonded one block before
         used to earn as much as stake held all week) but streams it, plus
         what the running stream had left, at a constant rate over the next
-        EPOCH_SECONDS. The accumulator is brought up to now (rate * seconds /
+        `stream_seconds` (a parameter, Emission's epoch length: one week).
+        Emission mints weekly and the registry finalises daily; a one-day
+        stream paid the whole weekly mint to the day after the weekly
+        finalisation, so stake held for that day only earned 7 times its
+        time share. Over the week, the day earns a day's share; the daily
+        finalisations in between re-spread what is left, with no new CLUB,
+        over a new period (the stream slows down, it never speeds up, so no
+        day pays more than the day after a mint). The accumulator is brought up to now (rate * seconds /
         total weight) before every checkpoint, and a checkpoint runs before
         every change of a node's weight or of a pool's shares, so a node earns
         for the seconds its weight is in the total and a pool's shares for the
@@ -350,7 +357,7 @@ struct Accrual:
 #      jailed_until (48-87), commission_bps (88-101), pending commission (102-115),
 #      commission effective_at (116-155), tree slots RELAY/TURN/NOTIFY (156-203, 16 bits each),
 #      weight in whole CLUB (204-235), commission_accrued is non-zero (236),
-#      closed (4: slashed out, kept after deregistration).
+#      closed (4: slashed out, kept after deregistration), index in node_list (237-253).
 meta: HashMap[address, uint256]
 # @dev operator => node key (only rotations write it).
 keys: HashMap[address, address]
@@ -375,8 +382,11 @@ operator_of_key: public(HashMap[address, address])
 key_retired_at: HashMap[address, uint256]
 # @dev operator => number of open disputes freezing its pool's unbonding entries (0 = free).
 frozen: public(HashMap[address, uint256])
+# @dev node key => the operator it consents to be bound by (set by the key itself, see `approve_operator`).
+approved_operator: public(HashMap[address, address])
 # @dev Registered operators in registration order (for paginated listing).
 node_list: public(DynArray[address, 65536])
+list_index: HashMap[address, uint256]
 
 # @dev node => account => bonded shares (bits 0-126) | HAS_REWARDS (bit 127) |
 #      pool accumulator at the account's last settlement (bits 128-255).
@@ -412,6 +422,9 @@ commission_max_change_bps: public(uint256)
 commission_delay_seconds: public(uint256)
 # @dev Tip paid to whoever finalises an epoch, out of that epoch's new rewards (CLUB wei).
 finalize_tip: public(uint256)
+# @dev Each finalisation streams its rewards over this many seconds: Emission's epoch length,
+#      so that the weekly mint is paid over the week it stands for (seconds, 1 .. 2**32 - 1).
+stream_seconds: public(uint256)
 
 # @dev Sampling randomness: the latest recorded epoch seed (bits 40-255, keccak of
 #      prevrandao, the previous block hash and the previous seed word) | the epoch
@@ -425,141 +438,8 @@ stream_word: uint256
 
 
 # EVENTS #
-
-# @dev A node registered.
-event NodeRegistered:
-    node: indexed(address)
-    node_key: indexed(address)
-    kinds: uint256
-    region: String[16]
-    metadata_uri: String[MAX_URI]
-
-# @dev The endpoint of `kind` (or of the TURN credential service, kind = 8) was set.
-event EndpointChanged:
-    node: indexed(address)
-    kind: indexed(uint256)
-    uri: String[MAX_URI]
-
-# @dev `node`'s open-dispute freeze count changed to `count` (> 0: no withdrawals from its pool).
-event FreezeChanged:
-    node: indexed(address)
-    count: uint256
-
-# @dev The node key changed.
-event NodeKeyChanged:
-    node: indexed(address)
-    old_key: indexed(address)
-    new_key: indexed(address)
-
-# @dev Region or metadata URI changed.
-event MetadataChanged:
-    node: indexed(address)
-    region: String[16]
-    metadata_uri: String[MAX_URI]
-
-# @dev `account` bonded `assets` CLUB wei to `node` for `shares` (account == node: self-stake).
-event Staked:
-    node: indexed(address)
-    account: indexed(address)
-    assets: uint256
-    shares: uint256
-
-# @dev `account` started unbonding `shares` (worth `assets`) as entry `entry_id`.
-event Unbonded:
-    node: indexed(address)
-    account: indexed(address)
-    entry_id: uint256
-    shares: uint256
-    assets: uint256
-    release_time: uint256
-
-# @dev Entry `entry_id` went back into the bonded pool.
-event Rebonded:
-    node: indexed(address)
-    account: indexed(address)
-    entry_id: uint256
-    assets: uint256
-    shares: uint256
-
-# @dev Entry `entry_id` paid out `assets`.
-event Withdrawn:
-    node: indexed(address)
-    account: indexed(address)
-    entry_id: uint256
-    assets: uint256
-
-# @dev `account` claimed `amount` of rewards (commission included for the operator).
-event Claimed:
-    node: indexed(address)
-    account: indexed(address)
-    amount: uint256
-
-# @dev A commission change was scheduled.
-event CommissionChangeScheduled:
-    node: indexed(address)
-    current_bps: uint256
-    pending_bps: uint256
-    effective_at: uint256
-
-# @dev A scheduled commission took effect.
-event CommissionChanged:
-    node: indexed(address)
-    commission_bps: uint256
-
-# @dev The node key sent a heartbeat.
-event Heartbeat:
-    node: indexed(address)
-    timestamp: uint256
-
-# @dev The node's weight (whole CLUB) in the trees changed (0 = not sampled, earns nothing).
-event WeightChanged:
-    node: indexed(address)
-    weight: uint256
-
-# @dev The node was jailed until `until`.
-event Jailed:
-    node: indexed(address)
-    until: uint256
-
-# @dev The operator released the node from jail.
-event Unjailed:
-    node: indexed(address)
-
-# @dev The node's pool was slashed by `fraction` (1e18 = 100 %).
-event Slashed:
-    node: indexed(address)
-    reporter: indexed(address)
-    fraction: uint256
-    bonded_cut: uint256
-    unbonding_cut: uint256
-    reporter_amount: uint256
-    burned: uint256
-
-# @dev Epoch `epoch` was finalised: `rewards` new wei join the stream (with what it had left) over
-#      the next EPOCH_SECONDS; `total_weight` (whole CLUB) is the weight at this moment.
-event EpochFinalised:
-    epoch: indexed(uint256)
-    caller: indexed(address)
-    rewards: uint256
-    total_weight: uint256
-    tip: uint256
-
-# @dev The parameters were set (all of them, changed or not).
-event ParametersChanged:
-    min_self_stake_per_kind: uint256
-    saturation_multiple: uint256
-    unbonding_seconds: uint256
-    heartbeat_seconds: uint256
-    commission_max_bps: uint256
-    commission_max_change_bps: uint256
-    commission_delay_seconds: uint256
-    finalize_tip: uint256
-
-# @dev The seed of sampling epoch `epoch` was recorded (`seed` is what `epoch_seed()` returns).
-event EpochSeedRecorded:
-    epoch: indexed(uint256)
-    caller: indexed(address)
-    seed: bytes32
+# Declared once, with their indexed topics, in interfaces/INodeRegistry.vyi;
+# the registry logs them as `log INodeRegistry.<Event>(...)`.
 
 
 @deploy
@@ -576,6 +456,7 @@ def __init__(
     commission_max_change_bps: uint256,
     commission_delay_seconds: uint256,
     finalize_tip: uint256,
+    stream_seconds: uint256,
 ):
     """
     @dev The deployer gets DEFAULT_ADMIN_ROLE, PARAMETER_ROLE and SLASHER_ROLE;
@@ -584,6 +465,15 @@ def __init__(
     @param endpoint_rules The EndpointRules contract.
     @param epoch_start Start of reward epoch 0 (unix seconds).
     @param epoch_seconds Reward epoch length (seconds).
+    @param min_self_stake_per_kind See `set_parameters`.
+    @param saturation_multiple See `set_parameters`.
+    @param unbonding_seconds See `set_parameters`.
+    @param heartbeat_seconds See `set_parameters`.
+    @param commission_max_bps See `set_parameters`.
+    @param commission_max_change_bps See `set_parameters`.
+    @param commission_delay_seconds See `set_parameters`.
+    @param finalize_tip See `set_parameters`.
+    @param stream_seconds See `set_parameters` (the deploy plan passes Emission's epoch length).
     """
     assert token.address != empty(address), "registry: zero token"
     assert endpoint_rules.address.is_contract, "registry: endpoint rules not a contract"
@@ -604,6 +494,7 @@ def __init__(
         commission_max_change_bps,
         commission_delay_seconds,
         finalize_tip,
+        stream_seconds,
     )
 
 
@@ -623,7 +514,8 @@ def register(
     """
     @notice Registers msg.sender as a node operator and bonds its self-stake.
     @param kinds Flags of the kinds served (RELAY = 1, TURN = 2, NOTIFY = 4).
-    @param node_key Hot key for heartbeats: non-zero, not the operator, not used by another node.
+    @param node_key Hot key for heartbeats: non-zero, not the operator, not used by another node,
+           and it approved msg.sender first (`approve_operator`, sent by the key).
     @param region Region code.
     @param metadata_uri Operator metadata (<= 256 characters).
     @param endpoints One URI per declared kind, in increasing kind order.
@@ -641,20 +533,23 @@ def register(
     assert amount >= self._required_self_stake(kinds), "registry: stake below minimum"
     self._check_key(msg.sender, node_key)
 
-    m: Meta = empty(Meta)
+    # A returning node (it deregistered) keeps its jail, its closed bit and
+    # its unclaimed commission; `deregister` cleared everything else.
+    m: Meta = self._meta(msg.sender)
     m.kinds = kinds
     m.commission_bps = commission_bps
+    self.list_index[msg.sender] = len(self.node_list)
     self.keys[msg.sender] = node_key
     self.operator_of_key[node_key] = msg.sender
     self.node_list.append(msg.sender)
-    log NodeRegistered(node=msg.sender, node_key=node_key, kinds=kinds, region=region, metadata_uri=meta_uri)
+    log INodeRegistry.NodeRegistered(node=msg.sender, node_key=node_key, kinds=kinds, region=region, metadata_uri=meta_uri)
 
     i: uint256 = 0
     # Bound: three known kinds.
     for kind: uint256 in [RELAY, TURN, NOTIFY]:
         if kinds & kind != 0:
             self._set_endpoint(msg.sender, kind, endpoints[i])
-            m.slots |= sumtree._new_slot(kind, msg.sender, self._sampling_tag()) << self._slot_shift(kind)
+            m.slots |= self._slot_bits(kind, sumtree._new_slot(kind, msg.sender, self._sampling_tag()))
             i += 1
     if kinds & TURN != 0:
         self._set_endpoint(msg.sender, TURN_CREDENTIAL, credential_endpoint)
@@ -662,8 +557,10 @@ def register(
     # The pool accumulator starts at 1 (accounts settle differences from their
     # entry value, so the base is irrelevant): the node's accumulator word is
     # never zero, and its first reward checkpoint rewrites a warm value
-    # instead of creating a slot.
-    self.accs[msg.sender] = 1 << 128
+    # instead of creating a slot. A returning node keeps its word: its old
+    # accounts' snapshots are differences from it.
+    if self.accs[msg.sender] == 0:
+        self.accs[msg.sender] = self._pair(0, 1)
     self._bond(msg.sender, msg.sender, amount, m)
     self._pull(msg.sender, amount)
 
@@ -692,7 +589,8 @@ def set_node_key(new_key: address):
     """
     @notice Rotates the node key. The old key is retired, not released: it
             stays attributed to this operator and can never be bound again.
-    @param new_key Non-zero, not the operator, never bound before.
+    @param new_key Non-zero, not the operator, never bound before, and it
+           approved msg.sender first (`approve_operator`, sent by the key).
     """
     self._registered(msg.sender)
     self._check_key(msg.sender, new_key)
@@ -702,17 +600,84 @@ def set_node_key(new_key: address):
     self.key_retired_at[old_key] = block.timestamp
     self.operator_of_key[new_key] = msg.sender
     self.keys[msg.sender] = new_key
-    log NodeKeyChanged(node=msg.sender, old_key=old_key, new_key=new_key)
+    log INodeRegistry.NodeKeyChanged(node=msg.sender, old_key=old_key, new_key=new_key)
+
+
+@external
+def approve_operator(operator: address):
+    """
+    @notice Sent by a node key: consents to being bound by `operator`'s
+            `register` or `set_node_key`. Nobody else can bind the key, so
+            an operator that copies a newcomer's key out of the mempool can
+            no longer block its registration. The approval stays until the
+            key approves another operator (or the zero address, to withdraw
+            it); a key that is bound stays bound until its operator rotates
+            it away.
+    @param operator The operator that may bind the calling key.
+    """
+    self.approved_operator[msg.sender] = operator
+    log INodeRegistry.OperatorApproved(key=msg.sender, operator=operator)
 
 
 @external
 def set_metadata(region: String[16], metadata_uri: String[MAX_URI_INPUT]):
     """
     @notice Replaces the region code and metadata URI.
+    @param region Region code (at most 16 characters).
+    @param metadata_uri Operator metadata (<= 256 characters).
     """
     self._registered(msg.sender)
     meta_uri: String[MAX_URI] = self._set_metadata(region, metadata_uri)
-    log MetadataChanged(node=msg.sender, region=region, metadata_uri=meta_uri)
+    log INodeRegistry.MetadataChanged(node=msg.sender, region=region, metadata_uri=meta_uri)
+
+
+@external
+def deregister():
+    """
+    @notice The operator leaves for good and frees its sum-tree slots and its
+            `node_list` entry for newcomers (capacity: 65,536 registered nodes,
+            65,536 per kind). Only once its own stake is unbonded (`unbond` of
+            all its shares; its weight is 0 from then on), or after a 100 %
+            slash (its shares are worth nothing and cannot be unbonded). What it leaves
+            behind keeps working: unbonding entries (its own and its
+            delegators') can be withdrawn and stay slashable, delegators can
+            still unbond and claim, the operator can claim its commission. Jail
+            and the slashed-out mark stay with the address. The node key is
+            retired (it stays attributed to this operator, for evidence, and
+            can never be bound again). The operator may register again later
+            (a new slot, a new node key that approves it).
+    """
+    m: Meta = self._registered(msg.sender)
+    # Own shares 0, or a pool slashed out (its shares are worth 0 and cannot
+    # be unbonded): not eligible, so `_sync` left the weight at 0 (the leaves
+    # it frees hold 0) and no delegator can join.
+    assert m.closed or self._held(self.stakes[msg.sender][msg.sender]) == 0, "registry: self-stake still bonded"
+    tag: uint256 = self._sampling_tag()
+    # Bound: three known kinds.
+    for kind: uint256 in [RELAY, TURN, NOTIFY]:
+        if m.kinds & kind != 0:
+            sumtree._free_slot(kind, self._slot_of(m.slots, kind), tag)
+            self.endpoints[msg.sender][kind] = ""
+    self.endpoints[msg.sender][TURN_CREDENTIAL] = ""
+    # Swap-and-pop: the last registered node takes the leaver's index.
+    last: address = self.node_list.pop()
+    if last != msg.sender:
+        position: uint256 = self.list_index[msg.sender]
+        self.node_list[position] = last
+        self.list_index[last] = position
+    key: address = self.keys[msg.sender]
+    # The key is retired, not released: it stays attributed to this operator, so
+    # evidence it signed still counts against the pool left behind (Disputes).
+    self.key_retired_at[key] = block.timestamp
+    self.keys[msg.sender] = empty(address)
+    # Keep jail, the closed bit and the commission flag; clear the rest.
+    kept: Meta = empty(Meta)
+    kept.jailed = m.jailed
+    kept.jailed_until = m.jailed_until
+    kept.closed = m.closed
+    kept.commission_owed = m.commission_owed
+    self._store_meta(msg.sender, kept)
+    log INodeRegistry.NodeDeregistered(node=msg.sender)
 
 
 # STAKING #
@@ -733,6 +698,12 @@ def stake(amount: uint256) -> uint256:
 def stake_with_permit(amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32) -> uint256:
     """
     @notice `stake` with an EIP-2612 permit for this contract, in one transaction.
+    @param amount CLUB wei, pulled with transferFrom after the permit.
+    @param deadline Permit deadline (unix seconds).
+    @param v Permit signature v.
+    @param r Permit signature r.
+    @param s Permit signature s.
+    @return uint256 Bonded shares minted.
     """
     m: Meta = self._registered(msg.sender)
     self._permit(amount, deadline, v, r, s)
@@ -760,6 +731,13 @@ def delegate_with_permit(
 ) -> uint256:
     """
     @notice `delegate` with an EIP-2612 permit for this contract, in one transaction.
+    @param node A registered node other than the caller.
+    @param amount CLUB wei, pulled with transferFrom after the permit.
+    @param deadline Permit deadline (unix seconds).
+    @param v Permit signature v.
+    @param r Permit signature r.
+    @param s Permit signature s.
+    @return uint256 Bonded shares minted.
     """
     self._permit(amount, deadline, v, r, s)
     minted: uint256 = self._delegate(node, msg.sender, amount)
@@ -774,16 +752,18 @@ def unbond(node: address, share_amount: uint256) -> uint256:
     @dev The operator may unbond either everything (exit) or down to a
          self-stake that still meets the minimum and the saturation cap.
     @return uint256 The new unbonding entry id of the caller.
+    @param node The node whose pool the shares are of.
+    @param share_amount Bonded shares to unbond (> 0, at most the caller's).
     """
     assert share_amount > 0, "registry: zero shares"
-    held: uint256 = self.stakes[node][msg.sender] & MASK127
+    held: uint256 = self._held(self.stakes[node][msg.sender])
     assert held >= share_amount, "registry: not enough shares"
     m: Meta = self._checkpoint(node, self._meta(node))
-    self._settle(node, msg.sender, False, self.accs[node] >> 128)
+    self._settle(node, msg.sender, False, self._high(self.accs[node]))
 
     pool: uint256 = self.bonded[node]
-    bonded_assets: uint256 = pool & MASK128
-    bonded_shares: uint256 = pool >> 128
+    bonded_assets: uint256 = self._low(pool)
+    bonded_shares: uint256 = self._high(pool)
     # Rounds down: the leaving account gets at most its exact share.
     assets: uint256 = self._to_assets(share_amount, bonded_assets, bonded_shares)
     assert assets > 0, "registry: amount too small"
@@ -799,8 +779,8 @@ def unbond(node: address, share_amount: uint256) -> uint256:
         assert bonded_shares - share_amount - left <= left * self.saturation_multiple, "registry: pool over-saturated"
 
     pool = self.unbonding[node]
-    u_assets: uint256 = pool & MASK128
-    u_shares: uint256 = pool >> 128
+    u_assets: uint256 = self._low(pool)
+    u_shares: uint256 = self._high(pool)
     # Rounds down: the new entry never claims more than the assets it brings.
     minted: uint256 = assets * (u_shares + 1) // (u_assets + 1)
     assert minted > 0, "registry: amount too small"
@@ -809,10 +789,10 @@ def unbond(node: address, share_amount: uint256) -> uint256:
     entry_id: uint256 = self.unbonding_count[msg.sender]
     release: uint256 = block.timestamp + self.unbonding_seconds
     self.entries[msg.sender][entry_id] = Entry(
-        head=convert(node, uint256) | (self._time(release) << 160), shares=minted
+        head=self._entry_head(node, release), shares=minted
     )
     self.unbonding_count[msg.sender] = entry_id + 1
-    log Unbonded(
+    log INodeRegistry.Unbonded(
         node=node, account=msg.sender, entry_id=entry_id, shares=share_amount, assets=assets, release_time=release
     )
     self._sync(node, m)
@@ -824,6 +804,7 @@ def rebond(entry_id: uint256) -> uint256:
     """
     @notice Moves an unbonding entry back into its node's bonded pool.
     @return uint256 Bonded shares minted.
+    @param entry_id One of the caller's unbonding entries (its node must be registered).
     """
     entry: Unbonding = self._entry(msg.sender, entry_id)
     assert entry.shares > 0, "registry: no such unbonding"
@@ -836,7 +817,7 @@ def rebond(entry_id: uint256) -> uint256:
         minted = self._bond(entry.node, msg.sender, assets, m)
     else:
         minted = self._delegate(entry.node, msg.sender, assets)
-    log Rebonded(node=entry.node, account=msg.sender, entry_id=entry_id, assets=assets, shares=minted)
+    log INodeRegistry.Rebonded(node=entry.node, account=msg.sender, entry_id=entry_id, assets=assets, shares=minted)
     return minted
 
 
@@ -846,6 +827,7 @@ def withdraw(entry_id: uint256) -> uint256:
     @notice Pays out an unbonding entry whose release time has passed, unless
             its node is frozen by an open dispute.
     @return uint256 CLUB wei paid (after any slash of the pool).
+    @param entry_id One of the caller's unbonding entries, released.
     """
     entry: Unbonding = self._entry(msg.sender, entry_id)
     assert entry.shares > 0, "registry: no such unbonding"
@@ -854,7 +836,7 @@ def withdraw(entry_id: uint256) -> uint256:
     assets: uint256 = self._release_entry(msg.sender, entry_id, entry)
     # principal is the low half of stake_word and never below the assets it counts.
     self.stake_word -= assets
-    log Withdrawn(node=entry.node, account=msg.sender, entry_id=entry_id, assets=assets)
+    log INodeRegistry.Withdrawn(node=entry.node, account=msg.sender, entry_id=entry_id, assets=assets)
     if assets > 0:
         self._push(msg.sender, assets)
     return assets
@@ -874,8 +856,9 @@ def claim(node: address) -> uint256:
          operator's commission word. What streamed since waits for the next
          checkpoint.
     @return uint256 CLUB wei paid.
+    @param node The node whose pool the caller holds shares of (or its own node).
     """
-    amount: uint256 = self._settle(node, msg.sender, True, self.accs[node] >> 128)
+    amount: uint256 = self._settle(node, msg.sender, True, self._high(self.accs[node]))
     if msg.sender == node:
         m: Meta = self._meta(node)
         if m.commission_owed:
@@ -885,9 +868,9 @@ def claim(node: address) -> uint256:
             self._store_meta(node, m)
     if amount > 0:
         # The reserve is the top 96 bits of epoch_word; it always covers what it pays.
-        self.epoch_word -= amount << 160
+        self.epoch_word -= self._reserve_part(amount)
         self._push(msg.sender, amount)
-    log Claimed(node=node, account=msg.sender, amount=amount)
+    log INodeRegistry.Claimed(node=node, account=msg.sender, amount=amount)
     return amount
 
 
@@ -896,6 +879,7 @@ def set_commission(commission_bps: uint256):
     """
     @notice Schedules a commission change, effective after `commission_delay_seconds`.
     @dev One pending change at a time; each change moves at most `commission_max_change_bps`.
+    @param commission_bps The new commission (bps, <= commission_max_bps).
     """
     m: Meta = self._checkpoint(msg.sender, self._registered(msg.sender))
     assert m.effective_at == 0, "registry: commission pending"
@@ -908,7 +892,7 @@ def set_commission(commission_bps: uint256):
     m.pending_bps = commission_bps
     m.effective_at = effective_at
     self._store_meta(msg.sender, m)
-    log CommissionChangeScheduled(
+    log INodeRegistry.CommissionChangeScheduled(
         node=msg.sender, current_bps=current, pending_bps=commission_bps, effective_at=effective_at
     )
 
@@ -926,7 +910,7 @@ def heartbeat():
     assert node != empty(address) and self.keys[node] == msg.sender, "registry: not a node key"
     m: Meta = self._checkpoint(node, self._meta(node))
     m.live_until = self._time(block.timestamp + self.heartbeat_seconds)
-    log Heartbeat(node=node, timestamp=block.timestamp)
+    log INodeRegistry.Heartbeat(node=node, timestamp=block.timestamp)
     self._sync(node, m)
     self._record_seed()
 
@@ -936,6 +920,7 @@ def poke(node: address):
     """
     @notice Permissionless and unpaid: takes an expired (or otherwise ineligible)
             node out of the trees so it is no longer drawn or counted.
+    @param node A node with weight that is not eligible now.
     """
     m: Meta = self._meta(node)
     assert m.weight != 0 and not self._eligible(node, m), "registry: node is eligible"
@@ -952,7 +937,7 @@ def unjail():
     assert block.timestamp >= m.jailed_until, "registry: still jailed"
     m = self._checkpoint(msg.sender, m)
     m.jailed = False
-    log Unjailed(node=msg.sender)
+    log INodeRegistry.Unjailed(node=msg.sender)
     self._sync(msg.sender, m)
 
 
@@ -963,35 +948,36 @@ def finalize_epoch() -> uint256:
     """
     @notice Permissionless: finalises the oldest unfinalised epoch once it has
             ended. The new CLUB found now (plus what the running stream has
-            not paid yet) is streamed over the next EPOCH_SECONDS: it accrues
+            not paid yet) is streamed over the next `stream_seconds`: it accrues
             to the weight present, second by second, after this call.
     @return uint256 The tip paid to the caller (at most `finalize_tip`, never
             more than the new rewards).
     """
     word: uint256 = self._stream()
     stream: uint256 = self.stream_word
-    done: uint256 = stream >> 168
+    done: uint256 = self._stream_epochs(stream)
     assert block.timestamp >= EPOCH_START + (done + 1) * EPOCH_SECONDS, "registry: epoch not over"
     # What the running stream has still to pay after now.
     left: uint256 = 0
-    end: uint256 = (stream >> 128) & MASK40
+    end: uint256 = self._stream_end(stream)
     if end > block.timestamp:
-        left = (stream & MASK128) * (end - block.timestamp)
+        left = self._stream_rate(stream) * (end - block.timestamp)
     totals: uint256 = self.stake_word
-    owed: uint256 = (totals & MASK128) + (word >> 160) + left
+    owed: uint256 = self._low(totals) + self._reserve(word) + left
     balance: uint256 = staticcall TOKEN.balanceOf(self)
     fresh: uint256 = 0
     if balance > owed:
         fresh = balance - owed
     tip: uint256 = min(self.finalize_tip, fresh)
     fresh -= tip
-    # Rounds down: the remainder (< EPOCH_SECONDS wei) stays in the balance
+    # Rounds down: the remainder (< stream_seconds wei) stays in the balance
     # above what is owed and is streamed by a later finalisation. The rate is
     # below the CLUB cap (< 2**128) and the epoch count below 2**32 (40-bit times).
-    rate: uint256 = (fresh + left) // EPOCH_SECONDS
-    self.stream_word = rate | (self._time(block.timestamp + EPOCH_SECONDS) << 128) | ((done + 1) << 168)
+    period: uint256 = self.stream_seconds
+    rate: uint256 = (fresh + left) // period
+    self.stream_word = self._stream_word(rate, self._time(block.timestamp + period), done + 1)
     self._record_seed()
-    log EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=totals >> 128, tip=tip)
+    log INodeRegistry.EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=self._high(totals), tip=tip)
     if tip > 0:
         self._push(msg.sender, tip)
     return tip
@@ -1018,14 +1004,18 @@ def jail(node: address, until: uint256):
     @notice Removes `node` from sampling and rewards until the operator unjails
             it after `until`. Only SLASHER_ROLE.
     @param until Unix seconds in the future; a later jail never shortens an earlier one.
+    @param node A registered node, or a deregistered one with shares left in its pool.
     """
     access_control._check_role(SLASHER_ROLE, msg.sender)
-    m: Meta = self._registered(node)
+    m: Meta = self._meta(node)
+    # Like `slash`: a deregistered node with shares left can still be jailed (the mark
+    # stays with the address), so a proof against it is not blocked by the jail.
+    assert m.kinds != 0 or self.bonded[node] | self.unbonding[node] != 0, "registry: not registered"
     assert until > block.timestamp, "registry: jail end in the past"
     m = self._checkpoint(node, m)
     m.jailed = True
     m.jailed_until = self._time(max(until, m.jailed_until))
-    log Jailed(node=node, until=m.jailed_until)
+    log INodeRegistry.Jailed(node=node, until=m.jailed_until)
     self._sync(node, m)
 
 
@@ -1036,19 +1026,25 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
             unbonding entries alike, in O(1). Pays `reporter_share` (1e18 = 100 %)
             of the cut to `reporter` and burns the rest. Only SLASHER_ROLE.
     @return uint256 Total CLUB wei cut.
+    @param node A registered node, or a deregistered one with shares left in its pool.
+    @param fraction Share of the pool to cut (1e18 = 100 %; a 100 % slash closes the node).
+    @param reporter Receives `reporter_share` of the cut (zero only with a zero share).
+    @param reporter_share Share of the cut paid to `reporter` (1e18 = 100 %).
     """
     access_control._check_role(SLASHER_ROLE, msg.sender)
-    m: Meta = self._registered(node)
+    m: Meta = self._meta(node)
+    # A deregistered node's pool stays slashable while shares are left in it.
+    assert m.kinds != 0 or self.bonded[node] | self.unbonding[node] != 0, "registry: not registered"
     assert fraction > 0 and fraction <= WAD, "registry: bad fraction"
     assert reporter_share <= WAD, "registry: bad reporter share"
     assert reporter_share == 0 or reporter != empty(address), "registry: zero reporter"
     m = self._checkpoint(node, m)
     pool: uint256 = self.bonded[node]
-    bonded: uint256 = pool & MASK128
+    bonded: uint256 = self._low(pool)
     bonded_cut: uint256 = self._cut(bonded, fraction)
     self.bonded[node] = pool - bonded_cut
     pool = self.unbonding[node]
-    waiting: uint256 = pool & MASK128
+    waiting: uint256 = self._low(pool)
     unbonding_cut: uint256 = self._cut(waiting, fraction)
     self.unbonding[node] = pool - unbonding_cut
     if fraction == WAD:
@@ -1059,7 +1055,7 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
     # Rounds down: the reporter never gets more than its share; the rest burns.
     to_reporter: uint256 = total * reporter_share // WAD
     burned: uint256 = total - to_reporter
-    log Slashed(
+    log INodeRegistry.Slashed(
         node=node,
         reporter=reporter,
         fraction=fraction,
@@ -1086,7 +1082,7 @@ def freeze(node: address):
     access_control._check_role(DISPUTES_ROLE, msg.sender)
     count: uint256 = self.frozen[node] + 1
     self.frozen[node] = count
-    log FreezeChanged(node=node, count=count)
+    log INodeRegistry.FreezeChanged(node=node, count=count)
 
 
 @external
@@ -1099,7 +1095,7 @@ def unfreeze(node: address):
     assert count > 0, "registry: not frozen"
     count -= 1
     self.frozen[node] = count
-    log FreezeChanged(node=node, count=count)
+    log INodeRegistry.FreezeChanged(node=node, count=count)
 
 
 # PARAMETERS #
@@ -1114,6 +1110,7 @@ def set_parameters(
     commission_max_change_bps: uint256,
     commission_delay_seconds: uint256,
     finalize_tip: uint256,
+    stream_seconds: uint256,
 ):
     """
     @notice Sets every tunable at once (read the current ones, change what you
@@ -1130,6 +1127,12 @@ def set_parameters(
     @param commission_max_change_bps Largest single commission change.
     @param commission_delay_seconds Delay before a commission change applies (< 2**32).
     @param finalize_tip Tip per finalised epoch (CLUB wei).
+    @param stream_seconds Each later finalisation streams its rewards over
+           this many seconds (> 0, < 2**32). Keep it equal to Emission's epoch
+           length (a proposal that changes one changes both): with a shorter
+           stream than the mint interval, stake held just after the
+           finalisation that brings a mint earns more than its time share
+           (a one-day stream of a weekly mint: 7 times as much that day).
     """
     access_control._check_role(PARAMETER_ROLE, msg.sender)
     self._set_parameters(
@@ -1141,6 +1144,7 @@ def set_parameters(
         commission_max_change_bps,
         commission_delay_seconds,
         finalize_tip,
+        stream_seconds,
     )
 
 
@@ -1170,6 +1174,7 @@ def sample(kind: uint256, seed: bytes32, k: uint256) -> DynArray[address, MAX_SA
     @param kind RELAY, TURN or NOTIFY.
     @param seed The caller's seed (a client: keccak256 of the address it looks up).
     @param k At most 16.
+    @return DynArray[address, 16] The drawn nodes, in draw order (fewer than `k` when not enough eligible weight is left).
     """
     assert kind == RELAY or kind == TURN or kind == NOTIFY, "registry: unknown kind"
     assert k <= MAX_SAMPLE, "registry: k above 16"
@@ -1206,6 +1211,7 @@ def sampling_epoch() -> uint256:
     """
     @notice The epoch whose frozen weights and seed `sample` uses now (epoch e
             runs from EPOCH_START + e * EPOCH_SECONDS; 0 before EPOCH_START).
+    @return uint256 The sampling epoch number.
     """
     return self._epochs_ended_by(block.timestamp)
 
@@ -1218,9 +1224,10 @@ def epoch_seed() -> (bytes32, bool):
             was recorded this epoch (false: the fallback derived from the last
             recorded seed, public since before the weights were frozen; it
             changes when `record_epoch_seed` runs).
+    @return (bytes32, bool) The seed, and whether it was recorded this epoch.
     """
     epoch: uint256 = self._epochs_ended_by(block.timestamp)
-    return self._epoch_seed(epoch), self.seed_word & MASK40 == epoch + 1
+    return self._epoch_seed(epoch), self._seed_epoch(self.seed_word) == epoch + 1
 
 
 @external
@@ -1229,6 +1236,8 @@ def sampling_stake(kind: uint256) -> uint256:
     """
     @notice The weight of `kind` that `sample` draws from this epoch, as CLUB
             wei (the frozen weights; the live ones in a kind's first epoch).
+    @param kind RELAY, TURN or NOTIFY.
+    @return uint256 CLUB wei (whole CLUB per node).
     """
     tag: uint256 = sumtree._tag(self._epochs_ended_by(block.timestamp))
     total: uint256 = sumtree._frozen_total(kind, tag)
@@ -1243,6 +1252,9 @@ def endpoint(node: address, kind: uint256) -> String[MAX_URI]:
     """
     @notice The node's endpoint for `kind` (empty when not declared); kind =
             TURN_CREDENTIAL (8) gives a TURN node's credential service.
+    @param node The operator.
+    @param kind RELAY, TURN, NOTIFY or TURN_CREDENTIAL.
+    @return String[256] The URI (empty when none).
     """
     return self.endpoints[node][kind]
 
@@ -1252,6 +1264,8 @@ def endpoint(node: address, kind: uint256) -> String[MAX_URI]:
 def credential_endpoint(node: address) -> String[MAX_URI]:
     """
     @notice A TURN node's credential service; the same as `endpoint(node, TURN_CREDENTIAL)`.
+    @param node The operator.
+    @return String[256] The URI (empty when none).
     """
     return self.endpoints[node][TURN_CREDENTIAL]
 
@@ -1261,6 +1275,8 @@ def credential_endpoint(node: address) -> String[MAX_URI]:
 def node_key(node: address) -> address:
     """
     @notice The node's hot key (zero when not registered).
+    @param node The operator.
+    @return address The node key.
     """
     return self.keys[node]
 
@@ -1280,6 +1296,8 @@ def key_record(key: address) -> (address, uint256):
 def nodes(node: address) -> Node:
     """
     @notice Everything the registry stores about `node`, unpacked (zeros when not registered).
+    @param node The operator.
+    @return Node The unpacked record.
     """
     m: Meta = self._meta(node)
     pool: uint256 = self.bonded[node]
@@ -1292,15 +1310,15 @@ def nodes(node: address) -> Node:
         jailed=m.jailed,
         jailed_until=m.jailed_until,
         weight=m.weight,
-        acc_snapshot=accw & MASK128,
+        acc_snapshot=self._low(accw),
         commission_bps=m.commission_bps,
         pending_commission_bps=m.pending_bps,
         commission_effective_at=m.effective_at,
-        bonded_assets=pool & MASK128,
-        bonded_shares=pool >> 128,
-        unbonding_assets=waiting & MASK128,
-        unbonding_shares=waiting >> 128,
-        pool_acc=accw >> 128,
+        bonded_assets=self._low(pool),
+        bonded_shares=self._high(pool),
+        unbonding_assets=self._low(waiting),
+        unbonding_shares=self._high(waiting),
+        pool_acc=self._high(accw),
         commission_accrued=self.commission_accrued[node],
     )
 
@@ -1310,6 +1328,9 @@ def nodes(node: address) -> Node:
 def unbondings(account: address, entry_id: uint256) -> Unbonding:
     """
     @notice `account`'s unbonding entry `entry_id` (zeros once withdrawn or rebonded).
+    @param account The account that unbonded.
+    @param entry_id Its entry id (0 .. unbonding_count(account) - 1).
+    @return Unbonding The node, the unbonding shares and the release time.
     """
     return self._entry(account, entry_id)
 
@@ -1319,8 +1340,11 @@ def unbondings(account: address, entry_id: uint256) -> Unbonding:
 def shares(node: address, account: address) -> uint256:
     """
     @notice `account`'s bonded shares of `node`'s pool.
+    @param node The node.
+    @param account The holder.
+    @return uint256 Bonded shares.
     """
-    return self.stakes[node][account] & MASK127
+    return self._held(self.stakes[node][account])
 
 
 @external
@@ -1328,6 +1352,8 @@ def shares(node: address, account: address) -> uint256:
 def is_eligible(node: address) -> bool:
     """
     @notice True when the node would be sampled and earn right now.
+    @param node The operator.
+    @return bool Registered, not jailed, live and with enough self-stake.
     """
     return self._eligible(node, self._meta(node))
 
@@ -1337,6 +1363,7 @@ def is_eligible(node: address) -> bool:
 def node_count() -> uint256:
     """
     @notice Number of registered nodes.
+    @return uint256 The number of entries of `node_list`.
     """
     return len(self.node_list)
 
@@ -1347,6 +1374,8 @@ def total_stake(kind: uint256) -> uint256:
     """
     @notice Weight in the tree of `kind` as CLUB wei (whole CLUB per node): the
             eligible stake as of each node's last touch.
+    @param kind RELAY, TURN or NOTIFY.
+    @return uint256 CLUB wei.
     """
     return sumtree._total(kind) * UNIT
 
@@ -1356,8 +1385,9 @@ def total_stake(kind: uint256) -> uint256:
 def total_weight() -> uint256:
     """
     @notice Sum of all node weights (whole CLUB).
+    @return uint256 Whole CLUB.
     """
-    return self.stake_word >> 128
+    return self._high(self.stake_word)
 
 
 @external
@@ -1365,8 +1395,9 @@ def total_weight() -> uint256:
 def principal() -> uint256:
     """
     @notice Bonded + unbonding assets of all pools (CLUB wei).
+    @return uint256 CLUB wei.
     """
-    return self.stake_word & MASK128
+    return self._low(self.stake_word)
 
 
 @external
@@ -1374,8 +1405,9 @@ def principal() -> uint256:
 def epochs_finalised() -> uint256:
     """
     @notice Epochs finalised so far; epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
+    @return uint256 The number of finalised epochs.
     """
-    return self.stream_word >> 168
+    return self._stream_epochs(self.stream_word)
 
 
 @external
@@ -1383,8 +1415,9 @@ def epochs_finalised() -> uint256:
 def reward_reserve() -> uint256:
     """
     @notice Rewards streamed so far (up to now) and not yet claimed or forfeited (CLUB wei).
+    @return uint256 CLUB wei.
     """
-    return self._streamed() >> 160
+    return self._reserve(self._streamed())
 
 
 @external
@@ -1394,6 +1427,8 @@ def node_at(index: uint256) -> (address, uint256, bool):
     @notice The registered node at `index` (0 <= index < node_count(), in
             registration order), its kinds and whether it is eligible now;
             NodeDirectory pages through the nodes with it.
+    @param index 0 <= index < node_count().
+    @return (address, uint256, bool) The node, its kinds and whether it is eligible.
     """
     node: address = self.node_list[index]
     m: Meta = self._meta(node)
@@ -1405,9 +1440,12 @@ def node_at(index: uint256) -> (address, uint256, bool):
 def assets_of(node: address, account: address) -> uint256:
     """
     @notice CLUB wei that `account`'s bonded shares of `node` are worth (rounded down).
+    @param node The node.
+    @param account The holder.
+    @return uint256 CLUB wei.
     """
     pool: uint256 = self.bonded[node]
-    return self._to_assets(self.stakes[node][account] & MASK127, pool & MASK128, pool >> 128)
+    return self._to_assets(self._held(self.stakes[node][account]), self._low(pool), self._high(pool))
 
 
 @external
@@ -1416,16 +1454,19 @@ def pending_rewards(node: address, account: address) -> uint256:
     """
     @notice What `claim(node)` would pay `account` now: its rewards up to the
             node's last checkpoint (commission included for the operator).
+    @param node The node.
+    @param account The holder (the operator: commission included).
+    @return uint256 CLUB wei.
     """
     owed: uint256 = 0
     if account == node:
         owed = self.commission_accrued[node]
-    pool_acc: uint256 = self.accs[node] >> 128
+    pool_acc: uint256 = self._high(self.accs[node])
     stake: uint256 = self.stakes[node][account]
     if stake & HAS_REWARDS != 0:
         owed += self.rewards[node][account]
     # Rounds down, as `_settle`.
-    return owed + (stake & MASK127) * (pool_acc - (stake >> 128)) // WAD
+    return owed + self._held(stake) * (pool_acc - self._high(stake)) // WAD
 
 
 # INTERNAL: ACCOUNTING #
@@ -1439,14 +1480,14 @@ def _accrual(node: address, m: Meta, accw: uint256, word: uint256) -> Accrual:
          returns it, i.e. up to now). O(1) reads.
     """
     a: Accrual = empty(Accrual)
-    a.acc_now = word & MASK120
-    a.pool_acc = accw >> 128
-    snapshot: uint256 = accw & MASK128
+    a.acc_now = self._acc(word)
+    a.pool_acc = self._high(accw)
+    snapshot: uint256 = self._low(accw)
     if m.weight == 0 or a.acc_now <= snapshot:
         return a
     # Rounds down, once per checkpoint: the reserve covers it (see `_streamed`).
     credit: uint256 = m.weight * (a.acc_now - snapshot) // ACC_SCALE
-    if m.live_until < (word >> 120) & MASK40:
+    if m.live_until < self._acc_time(word):
         # The heartbeat lapsed before the accumulator's time: everything since
         # the node's last checkpoint (its last heartbeat at the latest) is
         # forfeited and goes back to the undistributed balance.
@@ -1455,7 +1496,7 @@ def _accrual(node: address, m: Meta, accw: uint256, word: uint256) -> Accrual:
     # Commission rounds down: the remainder goes to the pool.
     a.commission = credit * m.commission_bps // BPS
     to_pool: uint256 = credit - a.commission
-    bonded_shares: uint256 = self.bonded[node] >> 128
+    bonded_shares: uint256 = self._high(self.bonded[node])
     if bonded_shares > 0:
         # Rounds down; the dust stays reserved for ever. The accumulator
         # saturates at 2**128 - 1 (unreachable: an eligible pool has at least
@@ -1476,19 +1517,19 @@ def _streamed() -> uint256:
          only while it is in the weight, in proportion to the seconds it is.
     """
     word: uint256 = self.epoch_word
-    last: uint256 = (word >> 120) & MASK40
+    last: uint256 = self._acc_time(word)
     if last >= block.timestamp:
         return word
     stream: uint256 = self.stream_word
-    end: uint256 = min((stream >> 128) & MASK40, block.timestamp)
-    acc: uint256 = word & MASK120
-    reserve: uint256 = word >> 160
-    weight: uint256 = self.stake_word >> 128
+    end: uint256 = min(self._stream_end(stream), block.timestamp)
+    acc: uint256 = self._acc(word)
+    reserve: uint256 = self._reserve(word)
+    weight: uint256 = self._high(self.stake_word)
     if end > last and weight > 0:
         # The step rounds down, so W * step <= streamed * ACC_SCALE. The
         # accumulator saturates at 2**120 - 1 instead of overflowing
         # (unreachable with the CLUB cap and whole-CLUB weights).
-        step: uint256 = min((stream & MASK128) * (end - last) * ACC_SCALE // weight, MASK120 - acc)
+        step: uint256 = min(self._stream_rate(stream) * (end - last) * ACC_SCALE // weight, MASK120 - acc)
         acc += step
         # Rounds UP (at most what streamed, by the line above): a checkpoint
         # takes floor(w * delta / ACC_SCALE) once over any number of updates,
@@ -1525,20 +1566,20 @@ def _checkpoint(node: address, m: Meta) -> Meta:
     word: uint256 = self._stream()
     accw: uint256 = self.accs[node]
     a: Accrual = self._accrual(node, m, accw, word)
-    if a.acc_now != accw & MASK128:
+    if a.acc_now != self._low(accw):
         self.accs[node] = self._pair(a.acc_now, a.pool_acc)
         if a.commission > 0:
             self.commission_accrued[node] += a.commission
             m.commission_owed = True
         if a.forfeited > 0:
             # The reserve is the top 96 bits of epoch_word and holds every credit it gives back.
-            self.epoch_word = word - (a.forfeited << 160)
+            self.epoch_word = word - self._reserve_part(a.forfeited)
     if m.effective_at != 0 and block.timestamp >= m.effective_at:
         # A due commission change applies from this checkpoint on: what
         # accrued before it (credited above) kept the old rate.
         m.commission_bps = m.pending_bps
         m.effective_at = 0
-        log CommissionChanged(node=node, commission_bps=m.commission_bps)
+        log INodeRegistry.CommissionChanged(node=node, commission_bps=m.commission_bps)
     return m
 
 
@@ -1551,13 +1592,13 @@ def _settle(node: address, account: address, pay: bool, pool_acc: uint256) -> ui
          cleared; without, it is kept in `rewards`.
     """
     word: uint256 = self.stakes[node][account]
-    held: uint256 = word & MASK127
+    held: uint256 = self._held(word)
     stored: uint256 = 0
     if word & HAS_REWARDS != 0:
         stored = self.rewards[node][account]
     # Rounds down: an account is never credited more than its share.
-    owed: uint256 = stored + held * (pool_acc - (word >> 128)) // WAD
-    new_word: uint256 = held | (pool_acc << 128)
+    owed: uint256 = stored + held * (pool_acc - self._high(word)) // WAD
+    new_word: uint256 = self._account_word(held, pool_acc)
     if pay:
         if stored != 0:
             self.rewards[node][account] = 0
@@ -1578,10 +1619,10 @@ def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -
          (the caller moves the tokens) and updates the node's weight.
     """
     m: Meta = self._checkpoint(node, meta_before)
-    self._settle(node, account, False, self.accs[node] >> 128)
+    self._settle(node, account, False, self._high(self.accs[node]))
     pool: uint256 = self.bonded[node]
-    bonded_assets: uint256 = pool & MASK128
-    bonded_shares: uint256 = pool >> 128
+    bonded_assets: uint256 = self._low(pool)
+    bonded_shares: uint256 = self._high(pool)
     # After a 100 % slash the old shares (bonded or unbonding) are worth
     # nothing: new stake would need more shares than a pool word holds, and
     # could never start unbonding against an unbonding pool worth 0. The node
@@ -1592,12 +1633,12 @@ def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -
     assert minted > 0, "registry: amount too small"
     self.bonded[node] = self._pair(bonded_assets + amount, bonded_shares + minted)
     word: uint256 = self.stakes[node][account]
-    assert (word & MASK127) + minted <= MASK127, "registry: amount out of range"
+    assert self._held(word) + minted <= MASK127, "registry: amount out of range"
     self.stakes[node][account] = word + minted
     totals: uint256 = self.stake_word
-    assert (totals & MASK128) + amount <= MASK128, "registry: amount out of range"
+    assert self._low(totals) + amount <= MASK128, "registry: amount out of range"
     self.stake_word = totals + amount
-    log Staked(node=node, account=account, assets=amount, shares=minted)
+    log INodeRegistry.Staked(node=node, account=account, assets=amount, shares=minted)
     self._sync(node, m)
     return minted
 
@@ -1610,8 +1651,8 @@ def _delegate(node: address, account: address, amount: uint256) -> uint256:
     m: Meta = self._registered(node)
     assert account != node, "registry: operators use stake"
     minted: uint256 = self._bond(node, account, amount, m)
-    own: uint256 = self.stakes[node][node] & MASK127
-    assert (self.bonded[node] >> 128) - own <= own * self.saturation_multiple, "registry: pool over-saturated"
+    own: uint256 = self._held(self.stakes[node][node])
+    assert self._high(self.bonded[node]) - own <= own * self.saturation_multiple, "registry: pool over-saturated"
     return minted
 
 
@@ -1622,8 +1663,8 @@ def _release_entry(account: address, entry_id: uint256, entry: Unbonding) -> uin
          caller decides where the assets go.
     """
     pool: uint256 = self.unbonding[entry.node]
-    u_assets: uint256 = pool & MASK128
-    u_shares: uint256 = pool >> 128
+    u_assets: uint256 = self._low(pool)
+    u_shares: uint256 = self._high(pool)
     assets: uint256 = self._to_assets(entry.shares, u_assets, u_shares)
     self.unbonding[entry.node] = self._pair(u_assets - assets, u_shares - entry.shares)
     self.entries[account][entry_id] = empty(Entry)
@@ -1641,7 +1682,7 @@ def _sync(node: address, m: Meta):
     target: uint256 = 0
     if self._eligible(node, m):
         # Rounds down: a weight counts whole CLUB.
-        target = (self.bonded[node] & MASK128) // UNIT
+        target = self._low(self.bonded[node]) // UNIT
         assert target <= MASK32, "registry: weight overflow"
     if target != m.weight:
         # The live leaves move now; the frozen view sampling reads moves at the next epoch.
@@ -1649,11 +1690,11 @@ def _sync(node: address, m: Meta):
         # Bound: three known kinds.
         for kind: uint256 in [RELAY, TURN, NOTIFY]:
             if m.kinds & kind != 0:
-                sumtree._update(kind, (m.slots >> self._slot_shift(kind)) & MASK16, m.weight, target, tag)
+                sumtree._update(kind, self._slot_of(m.slots, kind), m.weight, target, tag)
         totals: uint256 = self.stake_word
-        self.stake_word = ((((totals >> 128) + target - m.weight)) << 128) | (totals & MASK128)
+        self.stake_word = self._pair(self._low(totals), self._high(totals) + target - m.weight)
         m.weight = target
-        log WeightChanged(node=node, weight=target)
+        log INodeRegistry.WeightChanged(node=node, weight=target)
     self._store_meta(node, m)
 
 
@@ -1722,7 +1763,8 @@ def _store_meta(node: address, m: Meta):
     """
     @dev Packs and stores `node`'s meta word. Ranges are checked where the
          fields are set: kinds <= 7, bps <= 10,000 < 2**14, times < 2**40
-         (`_time`), slots < 2**16 each, weight < 2**32 (`_sync`).
+         (`_time`), slots < 2**16 each, weight < 2**32 (`_sync`), position
+         < 65,536 (`node_list`'s bound).
     """
     self.meta[node] = (
         m.kinds
@@ -1771,6 +1813,160 @@ def _slot_shift(kind: uint256) -> uint256:
     return 16 * (kind // 2)
 
 
+@internal
+@pure
+def _low(word: uint256) -> uint256:
+    """
+    @dev The low 128 bits of a pair word (`bonded`, `unbonding`, `accs`, `stake_word`).
+    """
+    return word & MASK128
+
+
+@internal
+@pure
+def _high(word: uint256) -> uint256:
+    """
+    @dev The high 128 bits of a pair word; of an account word, its pool accumulator snapshot.
+    """
+    return word >> 128
+
+
+@internal
+@pure
+def _held(word: uint256) -> uint256:
+    """
+    @dev The bonded shares of an account word (layout at `stakes`).
+    """
+    return word & MASK127
+
+
+@internal
+@pure
+def _account_word(held: uint256, pool_acc: uint256) -> uint256:
+    """
+    @dev An account word without the HAS_REWARDS bit: shares < 2**127, accumulator < 2**128.
+    """
+    return held | (pool_acc << 128)
+
+
+@internal
+@pure
+def _entry_head(node: address, release: uint256) -> uint256:
+    """
+    @dev The head word of an unbonding entry (layout at `Entry`); `release` is a checked 40-bit time.
+    """
+    return convert(node, uint256) | (self._time(release) << 160)
+
+
+@internal
+@pure
+def _slot_bits(kind: uint256, slot: uint256) -> uint256:
+    """
+    @dev `slot` placed in the meta word's `slots` field for `kind`.
+    """
+    return slot << self._slot_shift(kind)
+
+
+@internal
+@pure
+def _slot_of(slots: uint256, kind: uint256) -> uint256:
+    """
+    @dev The tree slot of `kind` in a meta word's `slots` field.
+    """
+    return (slots >> self._slot_shift(kind)) & MASK16
+
+
+@internal
+@pure
+def _acc(word: uint256) -> uint256:
+    """
+    @dev The reward-per-weight accumulator of the reward word (layout at `epoch_word`).
+    """
+    return word & MASK120
+
+
+@internal
+@pure
+def _acc_time(word: uint256) -> uint256:
+    """
+    @dev The time of the reward word's last update.
+    """
+    return (word >> 120) & MASK40
+
+
+@internal
+@pure
+def _reserve(word: uint256) -> uint256:
+    """
+    @dev The reward reserve of the reward word (CLUB wei).
+    """
+    return word >> 160
+
+
+@internal
+@pure
+def _reserve_part(amount: uint256) -> uint256:
+    """
+    @dev `amount` wei of reserve as a difference of reward words (the reserve is the top field).
+    """
+    return amount << 160
+
+
+@internal
+@pure
+def _stream_rate(stream: uint256) -> uint256:
+    """
+    @dev CLUB wei streamed per second (layout at `stream_word`).
+    """
+    return stream & MASK128
+
+
+@internal
+@pure
+def _stream_end(stream: uint256) -> uint256:
+    """
+    @dev The end of the stream (unix seconds).
+    """
+    return (stream >> 128) & MASK40
+
+
+@internal
+@pure
+def _stream_epochs(stream: uint256) -> uint256:
+    """
+    @dev Epochs finalised.
+    """
+    return stream >> 168
+
+
+@internal
+@pure
+def _stream_word(rate: uint256, end: uint256, epochs: uint256) -> uint256:
+    """
+    @dev Packs the stream word: rate < 2**128 (below the CLUB cap), end a checked 40-bit time,
+         epochs < 2**32 (counted from 40-bit times).
+    """
+    return rate | (end << 128) | (epochs << 168)
+
+
+@internal
+@pure
+def _seed_epoch(word: uint256) -> uint256:
+    """
+    @dev The epoch (plus 1) the seed word was recorded for (layout at `seed_word`).
+    """
+    return word & MASK40
+
+
+@internal
+@pure
+def _seed_word(fresh: uint256, epoch_plus_one: uint256) -> uint256:
+    """
+    @dev Packs the seed word: the top 216 bits of `fresh` above the epoch (+ 1, a checked 40-bit value).
+    """
+    return ((fresh >> 40) << 40) | epoch_plus_one
+
+
 # INTERNAL: CHECKS AND HELPERS #
 
 @internal
@@ -1787,7 +1983,7 @@ def _eligible(node: address, m: Meta) -> bool:
     if m.kinds == 0 or m.jailed or block.timestamp > m.live_until:
         return False
     pool: uint256 = self.bonded[node]
-    own: uint256 = self._to_assets(self.stakes[node][node] & MASK127, pool & MASK128, pool >> 128)
+    own: uint256 = self._to_assets(self._held(self.stakes[node][node]), self._low(pool), self._high(pool))
     return own >= self._required_self_stake(m.kinds)
 
 
@@ -1845,9 +2041,11 @@ def _epochs_ended_by(timestamp: uint256) -> uint256:
 @internal
 @view
 def _check_key(node: address, node_key: address):
-    # Non-zero, not the operator, not in use (EndpointRules reverts with the reason).
+    # Non-zero, not the operator, not in use, and the key's own consent: it
+    # named `node` with `approve_operator` (EndpointRules reverts with the reason).
     in_use: bool = self.operator_of_key[node_key] != empty(address)
-    assert staticcall ENDPOINT_RULES.check_key(node, node_key, in_use)
+    approved: bool = self.approved_operator[node_key] == node
+    assert staticcall ENDPOINT_RULES.check_key(node, node_key, in_use, approved)
 
 
 @internal
@@ -1867,7 +2065,7 @@ def _set_endpoint(node: address, kind: uint256, raw: String[MAX_URI_INPUT]):
     # revert data bubbles up unchanged.
     uri: String[MAX_URI] = staticcall ENDPOINT_RULES.check(kind, raw)
     self.endpoints[node][kind] = uri
-    log EndpointChanged(node=node, kind=kind, uri=uri)
+    log INodeRegistry.EndpointChanged(node=node, kind=kind, uri=uri)
 
 
 @internal
@@ -1880,12 +2078,14 @@ def _set_parameters(
     commission_max_change_bps: uint256,
     commission_delay_seconds: uint256,
     finalize_tip: uint256,
+    stream_seconds: uint256,
 ):
     assert min_self_stake_per_kind > 0, "registry: zero minimum"
     assert heartbeat_seconds > 0, "registry: zero heartbeat"
     assert commission_max_bps <= BPS, "registry: commission above 100%"
     # Periods are added to block times that are stored in 40 bits.
-    assert max(unbonding_seconds, max(heartbeat_seconds, commission_delay_seconds)) <= MASK32, (
+    assert stream_seconds > 0, "registry: zero stream period"
+    assert max(max(unbonding_seconds, stream_seconds), max(heartbeat_seconds, commission_delay_seconds)) <= MASK32, (
         "registry: period too long"
     )
     self.min_self_stake_per_kind = min_self_stake_per_kind
@@ -1896,7 +2096,8 @@ def _set_parameters(
     self.commission_max_change_bps = commission_max_change_bps
     self.commission_delay_seconds = commission_delay_seconds
     self.finalize_tip = finalize_tip
-    log ParametersChanged(
+    self.stream_seconds = stream_seconds
+    log INodeRegistry.ParametersChanged(
         min_self_stake_per_kind=min_self_stake_per_kind,
         saturation_multiple=saturation_multiple,
         unbonding_seconds=unbonding_seconds,
@@ -1905,6 +2106,7 @@ def _set_parameters(
         commission_max_change_bps=commission_max_change_bps,
         commission_delay_seconds=commission_delay_seconds,
         finalize_tip=finalize_tip,
+        stream_seconds=stream_seconds,
     )
 
 
@@ -1938,14 +2140,14 @@ def _record_seed() -> bool:
     """
     epoch: uint256 = self._epochs_ended_by(block.timestamp)
     word: uint256 = self.seed_word
-    if word & MASK40 == epoch + 1:
+    if self._seed_epoch(word) == epoch + 1:
         return False
     previous: bytes32 = empty(bytes32)
     if block.number > 0:
         previous = blockhash(block.number - 1)
     fresh: uint256 = convert(keccak256(abi_encode(word, block.prevrandao, previous, epoch)), uint256)
     # epoch + 1 < 2**40: epochs are counted from 40-bit times.
-    word = ((fresh >> 40) << 40) | self._time(epoch + 1)
+    word = self._seed_word(fresh, self._time(epoch + 1))
     self.seed_word = word
-    log EpochSeedRecorded(epoch=epoch, caller=msg.sender, seed=keccak256(abi_encode(word, epoch)))
+    log INodeRegistry.EpochSeedRecorded(epoch=epoch, caller=msg.sender, seed=keccak256(abi_encode(word, epoch)))
     return True

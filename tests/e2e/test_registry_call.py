@@ -78,7 +78,9 @@ def test_registered_nodes_carry_a_call_found_through_the_registry(tmp_path: Path
                         reg = Registration(
                             RELAY | NOTIFY, {RELAY: uri, NOTIFY: "http" + uri.removeprefix("ws")}, key.address
                         )
-                    NodeRegistryClient(c.w3, c.manifest, LocalSender(c.w3, operator)).register(reg, stake)
+                    NodeRegistryClient(c.w3, c.manifest, LocalSender(c.w3, operator)).register(
+                        reg, stake, LocalSender(c.w3, key)
+                    )
                     assert check_registration(c.registry, operator.address, reg) == []
                     wrong = Registration(
                         reg.kinds,

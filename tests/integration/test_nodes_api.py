@@ -42,7 +42,9 @@ def test_operator_lifecycle(tmp_path: Path) -> None:
         )
         with pytest.raises(RegistryError, match="stake at least 20,000 CLUB"):
             op.register(spec, 10_000 * WAD)
-        op.register(spec, 20_000 * WAD)
+        with pytest.raises(RegistryError, match="has not approved"):
+            op.register(spec, 20_000 * WAD)
+        op.register(spec, 20_000 * WAD, LocalSender(c.w3, node_key))
         NodeRegistryClient(c.w3, c.manifest, LocalSender(c.w3, node_key)).heartbeat()
         op.stake_with_permit(operator, 1_000 * WAD)
 

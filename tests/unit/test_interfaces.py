@@ -26,6 +26,7 @@ CASES = {
     "Premium": ("IPremium", []),
     "AdMarket": ("IAdMarket", []),
     "Disputes": ("IDisputes", []),
+    "NodeRegistry": ("INodeRegistry", ["contracts/modules/sumtree.vy"]),
 }
 
 

@@ -44,6 +44,12 @@ def fund(token: Any, registry: Any, treasury: str, who: str, amount: int) -> Non
         token.approve(registry.address, MAX_UINT)
 
 
+def approve_key(registry: Any, key: str, operator: str) -> None:
+    """`key` consents to being bound by `operator` (its own transaction, as the node software sends it)."""
+    with boa.env.prank(key):
+        registry.approve_operator(operator)
+
+
 def register_node(
     registry: Any,
     operator: str,
@@ -55,6 +61,8 @@ def register_node(
     region: str = "eu-west",
     tag: str = "n",
 ) -> None:
+    """The node key approves `operator`, then `operator` registers with valid endpoints for `kinds`."""
+    approve_key(registry, key, operator)
     with boa.env.prank(operator):
         registry.register(
             kinds,
@@ -66,6 +74,27 @@ def register_node(
             commission_bps,
             amount,
         )
+
+
+PARAMETERS = (
+    "min_self_stake_per_kind",
+    "saturation_multiple",
+    "unbonding_seconds",
+    "heartbeat_seconds",
+    "commission_max_bps",
+    "commission_max_change_bps",
+    "commission_delay_seconds",
+    "finalize_tip",
+    "stream_seconds",
+)
+
+
+def set_parameters(registry: Any, governance: str, **changes: int) -> None:
+    """`set_parameters` with the current values except `changes` (names as the contract's)."""
+    values = {name: getattr(registry, name)() for name in PARAMETERS}
+    values.update(changes)
+    with boa.env.prank(governance):
+        registry.set_parameters(*(values[name] for name in PARAMETERS))
 
 
 def now() -> int:

@@ -8,12 +8,15 @@ entries. Invariants: token balance >= everything owed; principal == sum over poo
 total weight == sum of node weights == each kind's tree total; no account withdraws
 more principal than it put in; claims + tips <= rewards sent; sampled nodes are
 eligible, distinct and of the right kind; stake bonded just around a finalisation earns at most
-its time share of the stream.
+its time share of the stream. Operators deregister and register again: the model keeps each kind's
+slots (owner per slot, a queue of freed slots with the epoch they were freed in) and the listing,
+and the draws are mirrored over those slots.
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
 from dataclasses import dataclass, field
 
 import boa
@@ -40,6 +43,7 @@ class Pool:
     jailed_until: int = 0
     jailed: bool = False
     closed: bool = False  # a 100 % slash closed the node: no new stake, ever
+    registered: bool = True  # False after `deregister` (the pool stays: entries, delegators)
     shares: dict[str, int] = field(default_factory=dict)
 
 
@@ -77,6 +81,12 @@ class RegistryMachine(RuleBasedStateMachine):
         self.sent = 0
         self.paid_out = 0  # claims + tips
         self.keeper = str(boa.env.generate_address("keeper"))
+        # Sum-tree slots per kind: the owner of each slot (kept while the slot is free) and the
+        # queue of freed slots with the sampling epoch they were freed in; the listing's order.
+        self.slots: dict[int, list[str]] = {k: [] for k in (RELAY, TURN, NOTIFY)}
+        self.slot_of: dict[int, dict[str, int]] = {k: {} for k in (RELAY, TURN, NOTIFY)}  # held now
+        self.free: dict[int, deque[tuple[int, int]]] = {k: deque() for k in (RELAY, TURN, NOTIFY)}
+        self.listing: list[str] = []
 
     def teardown(self) -> None:
         self._anchor.__exit__(None, None, None)
@@ -96,6 +106,7 @@ class RegistryMachine(RuleBasedStateMachine):
             )
             pool = Pool(kinds=kinds)
             self.pools[op] = pool
+            self._take_slots(op, kinds)
             self._mint(pool, op, amount)
             self.keys[op] = key
             self.deposited[op] = amount
@@ -117,6 +128,24 @@ class RegistryMachine(RuleBasedStateMachine):
         self.unbond(0, 0, 10)  # operator 0 leaves 0.9 x 1 minimum: reverts (below minimum)
 
     # ---------------------------------------------------------------- model
+
+    def _take_slots(self, op: str, kinds: int) -> None:
+        """The slots `register` hands out: the oldest freed slot unless it was freed this epoch."""
+        epoch = self._sampling_epoch()
+        for kind in (RELAY, TURN, NOTIFY):
+            if kinds & kind:
+                queue = self.free[kind]
+                if queue and queue[0][1] != epoch:
+                    slot = queue.popleft()[0]
+                    self.slots[kind][slot] = op
+                else:
+                    slot = len(self.slots[kind])
+                    self.slots[kind].append(op)
+                self.slot_of[kind][op] = slot
+        self.listing.append(op)
+
+    def _registered_ops(self) -> list[str]:
+        return [op for op, p in self.pools.items() if p.registered]
 
     def _mint(self, pool: Pool, who: str, amount: int) -> int:
         minted = _down(amount, pool.bs, pool.ba)
@@ -142,6 +171,10 @@ class RegistryMachine(RuleBasedStateMachine):
     @rule(i=st.integers(0, 3), whole=st.integers(1, 50_000))
     def stake(self, i: int, whole: int) -> None:
         op = list(self.pools)[i]
+        if not self.pools[op].registered:
+            with boa.env.prank(op), boa.reverts("registry: not registered"):
+                self.registry.stake(whole * WAD)
+            return
         if self._dead(self.pools[op]):
             with boa.env.prank(op), boa.reverts("registry: pool slashed out"):
                 self.registry.stake(whole * WAD)
@@ -155,6 +188,10 @@ class RegistryMachine(RuleBasedStateMachine):
     def delegate(self, d: int, i: int, whole: int) -> None:
         dl, op = self.delegators[d], list(self.pools)[i]
         p = self.pools[op]
+        if not p.registered:
+            with boa.env.prank(dl), boa.reverts("registry: not registered"):
+                self.registry.delegate(op, whole * WAD)
+            return
         minted = _down(whole * WAD, p.bs, p.ba)
         own = p.shares.get(op, 0)
         saturated = p.bs + minted - own > own * self.registry.saturation_multiple()
@@ -237,6 +274,10 @@ class RegistryMachine(RuleBasedStateMachine):
         who, j = opened[pick % len(opened)]
         e = self.entries[who][j]
         p = self.pools[e.node]
+        if not p.registered:
+            with boa.env.prank(who), boa.reverts("registry: not registered"):
+                self.registry.rebond(j)
+            return
         assets = _down(e.shares, p.ua, p.us)
         minted = _down(assets, p.bs, p.ba)
         own = p.shares.get(e.node, 0) + (minted if who == e.node else 0)
@@ -255,6 +296,10 @@ class RegistryMachine(RuleBasedStateMachine):
     @rule(i=st.integers(0, 3))
     def heartbeat(self, i: int) -> None:
         op = list(self.pools)[i]
+        if not self.pools[op].registered:  # deregistering released the key
+            with boa.env.prank(self.keys[op]), boa.reverts("registry: not a node key"):
+                self.registry.heartbeat()
+            return
         beat(self.registry, self.keys[op])
 
     @rule(seconds=st.sampled_from([60, 3601, 43_200, 86_400, 604_800, 1_209_600, 1_209_600]))
@@ -276,7 +321,7 @@ class RegistryMachine(RuleBasedStateMachine):
         if self._now() < end - 60:
             boa.env.time_travel(seconds=end - 60 - self._now())
         for i in sorted(beating):
-            beat(r, self.keys[list(self.pools)[i]])
+            self.heartbeat(i)
         boa.env.time_travel(seconds=max(end - self._now(), 0) + 1)
         self.finalize()
 
@@ -310,6 +355,10 @@ class RegistryMachine(RuleBasedStateMachine):
     def jail(self, i: int, hours: int) -> None:
         op = list(self.pools)[i]
         p = self.pools[op]
+        if not p.registered:
+            with boa.env.prank(self.governance), boa.reverts("registry: not registered"):
+                self.registry.jail(op, self._now() + hours * 3600)
+            return
         with boa.env.prank(self.governance):
             self.registry.jail(op, self._now() + hours * 3600)
         p.jailed = True
@@ -319,6 +368,10 @@ class RegistryMachine(RuleBasedStateMachine):
     def unjail(self, i: int) -> None:
         op = list(self.pools)[i]
         p = self.pools[op]
+        if not p.registered:
+            with boa.env.prank(op), boa.reverts("registry: not registered"):
+                self.registry.unjail()
+            return
         if not p.jailed or self._now() < p.jailed_until:
             with (
                 boa.env.prank(op),
@@ -343,6 +396,10 @@ class RegistryMachine(RuleBasedStateMachine):
             return min(assets - min(assets, 1), (assets * fraction + WAD - 1) // WAD)
 
         cut_b, cut_u = cut(p.ba), cut(p.ua)
+        if not p.registered and p.ba == p.bs == p.ua == p.us == 0:
+            with boa.env.prank(self.governance), boa.reverts("registry: not registered"):
+                self.registry.slash(op, fraction, self.keeper, share * WAD // 100)
+            return
         with boa.env.prank(self.governance):
             assert self.registry.slash(op, fraction, self.keeper, share * WAD // 100) == cut_b + cut_u
         p.ba -= cut_b
@@ -369,7 +426,7 @@ class RegistryMachine(RuleBasedStateMachine):
             if self._now() < end - 60:
                 boa.env.time_travel(seconds=end - 60 - self._now())
             for i in sorted(beating[e]):
-                beat(r, self.keys[list(self.pools)[i]])
+                self.heartbeat(i)
         boa.env.time_travel(seconds=60 + 1)
 
     @rule(whole=st.integers(0, 5_000))
@@ -389,12 +446,12 @@ class RegistryMachine(RuleBasedStateMachine):
         and then every node can checkpoint and every account claim, with the token balance still
         covering what is owed. The accumulator and the reserve are read from the reward word once
         a heartbeat has brought it up to now (the stream accrues between updates)."""
-        if not self.pools:
+        live = self._registered_ops()
+        if not live:
             return
         r = self.registry
         with boa.env.anchor():
-            first = next(iter(self.pools))
-            beat(r, self.keys[first])  # streams the reward word up to now
+            beat(r, self.keys[live[0]])  # streams the reward word up to now
             word = r._storage.epoch_word.get()
             acc_now = word & MASK120
             assert word >> 160 == r.reward_reserve()
@@ -402,9 +459,10 @@ class RegistryMachine(RuleBasedStateMachine):
             takes = sum(n.weight * (acc_now - n.acc_snapshot) for n in nodes.values())
             credited = sum(n.commission_accrued for n in nodes.values())
             assert r.reward_reserve() * 10**9 >= takes + credited * 10**9
-            for op in self.pools:
+            for op in live:
                 beat(r, self.keys[op])  # a checkpoint of every node
-            assert all(r.nodes(op).acc_snapshot == acc_now for op in self.pools)
+            # A deregistered node has weight 0: nothing accrues to it.
+            assert all(r.nodes(op).acc_snapshot == acc_now for op in live)
             for op in self.pools:
                 for who in self.accounts:
                     with boa.env.prank(who):
@@ -423,7 +481,8 @@ class RegistryMachine(RuleBasedStateMachine):
         p = self.pools[op]
         minted = _down(whole * WAD, p.bs, p.ba)
         own = p.shares.get(op, 0)
-        if self._dead(p) or minted == 0 or p.bs + minted - own > own * r.saturation_multiple():
+        saturated = p.bs + minted - own > own * r.saturation_multiple()
+        if not p.registered or self._dead(p) or minted == 0 or saturated:
             return
         end = r.EPOCH_START() + (r.epochs_finalised() + 1) * r.EPOCH_SECONDS()
         boa.env.time_travel(seconds=max(end - self._now(), 0))  # the finalisation is due
@@ -453,6 +512,68 @@ class RegistryMachine(RuleBasedStateMachine):
         lst = self.entries.setdefault(jit, [])
         assert entry_id == len(lst)
         lst.append(Entry(op, u_minted, self._now() + r.unbonding_seconds()))
+
+    # ------------------------------------------- exits and returns
+
+    @rule(i=st.integers(0, 3), exit_first=st.booleans())
+    def deregister(self, i: int, exit_first: bool) -> None:
+        """An operator whose own stake is unbonded (or slashed out) leaves: its slots are queued
+        for reuse from the next epoch and the last listed node takes its listing index. With
+        `exit_first` it unbonds all its own shares first (as `club node exit` does)."""
+        op = list(self.pools)[i]
+        p = self.pools[op]
+        if exit_first and p.registered:
+            self.unbond(i, i, 100)  # accounts[i] is operator i
+        reason = None
+        if not p.registered:
+            reason = "registry: not registered"
+        elif not p.closed and p.shares.get(op, 0) > 0:
+            reason = "registry: self-stake still bonded"
+        if reason:
+            with boa.env.prank(op), boa.reverts(reason):
+                self.registry.deregister()
+            return
+        assert self.registry.nodes(op).weight == 0
+        with boa.env.prank(op):
+            self.registry.deregister()
+        epoch = self._sampling_epoch()
+        for kind in (RELAY, TURN, NOTIFY):
+            if p.kinds & kind:
+                self.free[kind].append((self.slot_of[kind].pop(op), epoch))
+        index = self.listing.index(op)
+        last = self.listing.pop()
+        if last != op:
+            self.listing[index] = last
+        p.registered = False
+
+    @rule(i=st.integers(0, 3), whole=st.integers(1, 3))
+    def register_again(self, i: int, whole: int) -> None:
+        """A deregistered operator comes back with the same kinds and key (which approves it again)."""
+        op = list(self.pools)[i]
+        p = self.pools[op]
+        if p.registered:
+            return
+        amount = whole * self.minimum * bin(p.kinds).count("1")
+        minted = _down(amount, p.bs, p.ba)
+        register = lambda: register_node(  # noqa: E731
+            self.registry, op, self.keys[op], kinds=p.kinds, amount=amount, tag=f"again{i}"
+        )
+        if self._dead(p) or minted == 0:
+            with boa.reverts(_bond_failure(self._dead(p), minted)):
+                register()
+            return
+        register()
+        p.registered = True
+        self._take_slots(op, p.kinds)
+        self._mint(p, op, amount)
+        self.deposited[op] += amount
+        beat(self.registry, self.keys[op])
+
+    @invariant()
+    def listing_matches_model(self) -> None:
+        r = self.registry
+        assert r.node_count() == len(self.listing)
+        assert [str(r.node_at(j)[0]) for j in range(len(self.listing))] == self.listing
 
     # ---------------------------------------------------------------- invariants
 
@@ -523,7 +644,13 @@ class RegistryMachine(RuleBasedStateMachine):
     # the sampler over those frozen weights, whatever stake, unbond, slash or jail did since.
 
     frozen_epoch: int | None = None
-    frozen: dict[str, int] | None = None
+    frozen: dict[int, list[int]] | None = None  # kind -> leaf per slot at the epoch's start
+
+    def _leaf(self, kind: int, slot: int) -> int:
+        """A slot's live leaf: its owner's weight while the owner holds it, else 0 (a free slot;
+        its last owner may hold another slot by now)."""
+        op = self.slots[kind][slot]
+        return self.registry.nodes(op).weight if self.slot_of[kind].get(op) == slot else 0
 
     def _sampling_epoch(self) -> int:
         r = self.registry
@@ -532,13 +659,13 @@ class RegistryMachine(RuleBasedStateMachine):
     @rule()
     def sampling_epoch_begins(self) -> None:
         r = self.registry
-        live = {op: r.nodes(op).weight for op in self.pools}
+        leaves = {k: [self._leaf(k, j) for j in range(len(self.slots[k]))] for k in (RELAY, TURN, NOTIFY)}
         epoch = self._sampling_epoch() + 1
         boa.env.time_travel(seconds=r.EPOCH_START() + epoch * r.EPOCH_SECONDS() - self._now())
         assert r.sampling_epoch() == epoch
-        self.frozen, self.frozen_epoch = live, epoch
+        self.frozen, self.frozen_epoch = leaves, epoch
         for kind in (RELAY, TURN, NOTIFY):
-            frozen = sum(w for op, w in live.items() if self.pools[op].kinds & kind)
+            frozen = sum(leaves[kind])
             assert r.sampling_stake(kind) == WAD * frozen or frozen == 0
         if not r.epoch_seed()[1]:
             fallback = r.epoch_seed()[0]
@@ -553,10 +680,11 @@ class RegistryMachine(RuleBasedStateMachine):
         """`sample` in Python over the frozen model weights (the live ones if none is frozen)."""
         assert self.frozen is not None
         r = self.registry
-        ops = [op for op in self.pools if self.pools[op].kinds & kind]  # slot order
-        weights = [self.frozen[op] for op in ops]
+        ops = self.slots[kind]  # slot order; a free slot's owner is its last one
+        frozen = self.frozen.get(kind, [])
+        weights = [frozen[j] if j < len(frozen) else 0 for j in range(len(ops))]
         if sum(weights) == 0:
-            weights = [r.nodes(op).weight for op in ops]
+            weights = [self._leaf(kind, j) for j in range(len(ops))]
         mixed = keccak(bytes(r.epoch_seed()[0]) + seed)
         return [ops[j] for j in mirror_draws(weights, mixed, k, lambda j: r.is_eligible(ops[j]))]
 
@@ -564,7 +692,6 @@ class RegistryMachine(RuleBasedStateMachine):
     def draws_follow_the_frozen_weights(self) -> None:
         if not self.pools or self.frozen_epoch != self._sampling_epoch():
             return
-        assert self.registry.node_count() == len(self.pools)  # slots are the machine's nodes
         for kind in (RELAY, TURN, NOTIFY):
             for n in range(3):
                 seed = keccak(n.to_bytes(32, "big"))

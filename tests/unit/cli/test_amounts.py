@@ -87,3 +87,19 @@ def test_when_says_utc_relative_and_unix() -> None:
         == "2026-12-07 10:00:00 UTC (in 2 days; unix 1796637600)"
     )
     assert when(100, 200) == "1970-01-01 00:01:40 UTC (1 minute ago; unix 100)"
+
+
+@pytest.mark.parametrize(
+    ("wei", "text"),
+    [
+        (54_400, "< 0.0001 CLUB"),  # the keeper's dust tip used to print as 0.0000000000000544 CLUB
+        (5 * WAD, "5 CLUB"),
+        (5 * WAD + 12_345 * 10**12, "5.0123 CLUB"),
+        (5 * WAD + 12_355 * 10**12, "5.0124 CLUB"),  # half up
+        (20_000 * WAD, "20,000 CLUB"),
+        (0, "0 CLUB"),
+        (-54_400, "-< 0.0001 CLUB"),
+    ],
+)
+def test_formats_reports_to_a_few_decimals(wei: int, text: str) -> None:
+    assert format_club(wei, decimals=4) == text

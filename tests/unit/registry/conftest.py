@@ -9,7 +9,7 @@ from __future__ import annotations
 import boa
 import pytest
 
-from tests.utils.registry import Actors, fund, register_node
+from tests.utils.registry import Actors, fund, register_node, set_parameters
 
 WAD = 10**18
 
@@ -63,3 +63,10 @@ def relay_node(registry, actors, minimum) -> str:
     with boa.env.prank(actors.node_key):
         registry.heartbeat()
     return actors.operator
+
+
+@pytest.fixture
+def one_day_stream(registry, governance) -> None:
+    """Stream each finalisation over one reward epoch instead of the deployed week (Emission's
+    epoch), so that tests of the reward arithmetic see a whole stream paid out within an epoch."""
+    set_parameters(registry, governance, stream_seconds=registry.EPOCH_SECONDS())

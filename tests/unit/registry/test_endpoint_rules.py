@@ -99,13 +99,15 @@ def test_check_kinds_reverts_with_the_registry_reason(
 
 def test_check_key(rules) -> None:
     operator, key = boa.env.generate_address("op"), boa.env.generate_address("key")
-    assert rules.check_key(operator, key, False) is True
+    assert rules.check_key(operator, key, False, True) is True
     with boa.reverts("registry: zero node key"):
-        rules.check_key(operator, "0x" + "00" * 20, False)
+        rules.check_key(operator, "0x" + "00" * 20, False, True)
     with boa.reverts("registry: node key is operator"):
-        rules.check_key(operator, operator, False)
+        rules.check_key(operator, operator, False, True)
     with boa.reverts("registry: node key in use"):
-        rules.check_key(operator, key, True)
+        rules.check_key(operator, key, True, True)
+    with boa.reverts("registry: node key did not approve"):
+        rules.check_key(operator, key, False, False)
 
 
 def test_constructor_rejects_rules_without_code(params, protocol) -> None:

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import boa
 
-from tests.utils.registry import RELAY, beat, finish_epoch, fund, live_for, now, register_node, send_rewards
+from tests.utils.registry import (
+    RELAY,
+    beat,
+    finish_epoch,
+    fund,
+    live_for,
+    now,
+    register_node,
+    send_rewards,
+    set_parameters,
+)
 
 WAD = 10**18
 
@@ -20,6 +30,20 @@ def _accounts(token, registry, governance, *names: str) -> list[str]:
     return out
 
 
+def _loyal_node_until_the_mint(registry, emission, actors, loyal: str) -> int:
+    """The operator's RELAY node (50,000 CLUB, no commission) with `loyal`'s 100,000 CLUB, beating
+    and finalised up to the last reward epoch before Emission's next mint; returns the mint time."""
+    op, key = actors.operator, actors.node_key
+    register_node(registry, op, key, kinds=RELAY, amount=50_000 * WAD, commission_bps=0)
+    beat(registry, key)
+    with boa.env.prank(loyal):
+        registry.delegate(op, 100_000 * WAD)
+    t_mint = emission.next_epoch_time()
+    while registry.EPOCH_START() + (registry.epochs_finalised() + 1) * registry.EPOCH_SECONDS() <= t_mint:
+        finish_epoch(registry, key)
+    return int(t_mint)
+
+
 def test_stake_present_one_block_around_finalisation_earns_nothing(
     registry, token, emission, governance, actors
 ):
@@ -28,13 +52,7 @@ def test_stake_present_one_block_around_finalisation_earns_nothing(
     same as loyal (100,000 CLUB each of a 250,000 CLUB pool)."""
     op, key = actors.operator, actors.node_key
     loyal, jit = _accounts(token, registry, governance, "loyal", "jit")
-    register_node(registry, op, key, kinds=RELAY, amount=50_000 * WAD, commission_bps=0)
-    beat(registry, key)
-    with boa.env.prank(loyal):
-        registry.delegate(op, 100_000 * WAD)
-    t_mint = emission.next_epoch_time()
-    while registry.EPOCH_START() + (registry.epochs_finalised() + 1) * registry.EPOCH_SECONDS() <= t_mint:
-        finish_epoch(registry, key)
+    t_mint = _loyal_node_until_the_mint(registry, emission, actors, loyal)
     boa.env.time_travel(seconds=max(0, t_mint - now()) + 1)
     emission.advance()  # the week's node share lands
     with boa.env.prank(jit):
@@ -59,8 +77,8 @@ def test_rewards_follow_the_seconds_a_stake_is_bonded(registry, token, governanc
         with boa.env.prank(who):
             registry.delegate(op, 100_000 * WAD)
     send_rewards(token, registry, governance, 86_400 * WAD + registry.finalize_tip())
-    finish_epoch(registry, key)  # streams 86,400 CLUB over the next EPOCH_SECONDS
-    period = registry.EPOCH_SECONDS()
+    finish_epoch(registry, key)  # streams 86,400 CLUB over the next `stream_seconds`
+    period = registry.stream_seconds()
     start = now()
     live_for(registry, period // 2, key)
     with boa.env.prank(late):
@@ -81,3 +99,40 @@ def test_rewards_follow_the_seconds_a_stake_is_bonded(registry, token, governanc
     # Nothing more streams after the end.
     live_for(registry, 3600, key)
     assert registry.pending_rewards(op, full) == got["full"]
+
+
+def _day_trader_leverage(registry, token, emission, governance, actors, stream_seconds: int) -> float:
+    """Stake held for one day around the weekly finalisation (the one that brings Emission's
+    weekly mint): what it earned / (its stake share x the mint x one day / one week)."""
+    op, key = actors.operator, actors.node_key
+    loyal, trader = _accounts(token, registry, governance, "loyal", "trader")
+    set_parameters(registry, governance, stream_seconds=stream_seconds)
+    t_mint = _loyal_node_until_the_mint(registry, emission, actors, loyal)
+    live_for(registry, max(0, t_mint - now()) + 1, key)  # the last stream has run out
+    before = token.balanceOf(registry.address)
+    emission.advance()  # the week's node share lands
+    minted = token.balanceOf(registry.address) - before
+    assert minted > 0
+    with boa.env.prank(trader):
+        registry.delegate(op, 100_000 * WAD)  # just before the weekly finalisation
+    finish_epoch(registry, key)
+    live_for(registry, registry.EPOCH_SECONDS(), key)  # held for one day
+    with boa.env.prank(trader):
+        registry.unbond(op, registry.shares(op, trader))
+    earned = registry.pending_rewards(op, trader)
+    share = 100_000 / 250_000
+    week = emission.epoch_seconds()
+    return earned / (share * (minted - registry.finalize_tip()) * registry.EPOCH_SECONDS() / week)
+
+
+def test_a_day_around_the_weekly_mint_earns_a_days_share(registry, token, emission, governance, actors):
+    """Emission mints the node share once a week; the registry finalises daily. Streamed over one
+    day (the old stream period, still settable), the week's mint went to the stake present that
+    day: a 7x leverage for stake held only that day. Streamed over the emission epoch (the
+    deployed `stream_seconds`), that day earns a day's share."""
+    assert registry.stream_seconds() == emission.epoch_seconds() == 7 * 86_400
+    with boa.env.anchor():
+        one_day = _day_trader_leverage(registry, token, emission, governance, actors, 86_400)
+    one_week = _day_trader_leverage(registry, token, emission, governance, actors, 7 * 86_400)
+    assert 6.9 <= one_day <= 7.01, one_day
+    assert 0.99 <= one_week <= 1.01, one_week

@@ -4,6 +4,7 @@ heartbeat forfeits what accrued to it since its last checkpoint."""
 from __future__ import annotations
 
 import boa
+import pytest
 
 from tests.utils.registry import RELAY, beat, live_epoch, live_for, now, register_node, send_rewards
 
@@ -11,6 +12,7 @@ WAD = 10**18
 DUST = 10**8  # rounding dust of a stream paid out over a day (see test_rewards)
 
 
+@pytest.mark.usefixtures("one_day_stream")
 def test_heartbeat_after_the_end_does_not_earn_the_ended_epoch(
     registry, relay_node, actors, token, governance, alice, minimum, params
 ):

@@ -22,6 +22,7 @@ def _set(registry, governance, minimum: int, heartbeat_seconds: int) -> None:
             registry.commission_max_change_bps(),
             registry.commission_delay_seconds(),
             registry.finalize_tip(),
+            registry.stream_seconds(),
         )
 
 

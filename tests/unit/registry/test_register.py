@@ -12,6 +12,7 @@ from tests.utils.registry import (
     RELAY,
     TURN,
     TURN_CREDENTIAL,
+    approve_key,
     credential_for,
     endpoints_for,
     register_node,
@@ -34,6 +35,8 @@ def _register(
     minimum=10_000 * 10**18,
     meta="https://m.example/x.json",
 ):
+    if key != ZERO:
+        approve_key(registry, key, operator)
     with boa.env.prank(operator):
         return registry.register(
             kinds,
@@ -215,6 +218,7 @@ def test_set_credential_needs_turn(registry, actors):
 
 def test_set_node_key(registry, actors, alice, bob):
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=10_000 * 10**18)
+    approve_key(registry, alice, actors.operator)
     with boa.env.prank(actors.operator):
         registry.set_node_key(alice)
         ev = registry.get_logs()[-1]

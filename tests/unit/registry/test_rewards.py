@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boa
+import pytest
 
 from tests.utils.registry import (
     RELAY,
@@ -39,6 +40,7 @@ def test_finalize_without_stake_keeps_rewards(registry, token, governance):
     assert token.balanceOf(registry.address) == 95 * WAD
 
 
+@pytest.mark.usefixtures("one_day_stream")
 def test_rewards_split_commission_and_pool(registry, relay_node, actors, token, governance, minimum):
     with boa.env.prank(actors.delegator):
         registry.delegate(relay_node, 2 * minimum)  # pool: 2 self + 2 delegated
@@ -67,6 +69,7 @@ def test_rewards_split_commission_and_pool(registry, relay_node, actors, token, 
     assert token.balanceOf(registry.address) >= registry.principal() + registry.reward_reserve()
 
 
+@pytest.mark.usefixtures("one_day_stream")
 def test_rewards_pro_rata_between_nodes(registry, relay_node, actors, token, governance, minimum, alice):
     key = str(boa.env.generate_address("alice-key"))
     register_node(registry, alice, key, kinds=RELAY, amount=6 * minimum, commission_bps=0)
@@ -78,6 +81,7 @@ def test_rewards_pro_rata_between_nodes(registry, relay_node, actors, token, gov
     assert 600 * WAD - DUST <= registry.pending_rewards(alice, alice) <= 600 * WAD
 
 
+@pytest.mark.usefixtures("one_day_stream")
 def test_claim_after_many_missed_epochs(registry, relay_node, actors, token, governance):
     """Each finalisation streams its 100 (plus what the previous stream had left) over a day; the
     operator claims once at the end: O(1) whatever the number of updates since."""
@@ -89,6 +93,7 @@ def test_claim_after_many_missed_epochs(registry, relay_node, actors, token, gov
         assert 500 * WAD - 5 * DUST <= registry.claim(relay_node) <= 500 * WAD
 
 
+@pytest.mark.usefixtures("one_day_stream")
 def test_expired_node_forfeits_and_rewards_return(
     registry, relay_node, actors, token, governance, alice, minimum
 ):
@@ -138,6 +143,7 @@ def test_heartbeat_expiry_and_return(registry, relay_node, actors, params):
     assert registry.sample(RELAY, b"\x01" * 32, 3) == [relay_node]
 
 
+@pytest.mark.usefixtures("one_day_stream")
 def test_commission_change_schedule(registry, relay_node, actors, token, governance, minimum, params):
     p = params.registry
     with boa.env.prank(relay_node):
@@ -198,6 +204,7 @@ def test_commission_ceiling(registry, governance, relay_node, params):
             5000,
             p.commission_delay_seconds,
             p.finalize_tip_wei,
+            registry.stream_seconds(),
         )
     with boa.env.prank(relay_node), boa.reverts("registry: commission too high"):
         registry.set_commission(1300)

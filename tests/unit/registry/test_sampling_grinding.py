@@ -71,6 +71,7 @@ def fleet(registry, token, governance) -> Fleet:
             registry.commission_max_change_bps(),
             registry.commission_delay_seconds(),
             registry.finalize_tip(),
+            registry.stream_seconds(),
         )
     order, keys, attacker = [], [], []
     stakes = [(f"honest{i}", s) for i, s in enumerate(HONEST)] + [

@@ -145,6 +145,7 @@ def _params(p, **over):
         "commission_max_change_bps": p.commission_max_change_bps,
         "commission_delay_seconds": p.commission_delay_seconds,
         "finalize_tip": p.finalize_tip_wei,
+        "stream_seconds": 7 * 86_400,
     }
     values.update(over)
     return list(values.values())
@@ -152,13 +153,18 @@ def _params(p, **over):
 
 def test_set_parameters(registry, governance, params, relay_node, minimum):
     new = _params(
-        params.registry, min_self_stake_per_kind=3 * minimum, heartbeat_seconds=7200, finalize_tip=1
+        params.registry,
+        min_self_stake_per_kind=3 * minimum,
+        heartbeat_seconds=7200,
+        finalize_tip=1,
+        stream_seconds=86_400,
     )
     with boa.env.prank(governance):
         registry.set_parameters(*new)
         ev = registry.get_logs()[-1]
     assert ev.min_self_stake_per_kind == 3 * minimum and ev.heartbeat_seconds == 7200 and ev.finalize_tip == 1
     assert registry.min_self_stake_per_kind() == 3 * minimum and registry.heartbeat_seconds() == 7200
+    assert ev.stream_seconds == registry.stream_seconds() == 86_400
     # relay_node (2x the old minimum) is no longer eligible; poke takes it out.
     assert not registry.is_eligible(relay_node)
     registry.poke(relay_node)
@@ -174,6 +180,8 @@ def test_set_parameters(registry, governance, params, relay_node, minimum):
         ({"heartbeat_seconds": 2**32}, "registry: period too long"),
         ({"unbonding_seconds": 2**32}, "registry: period too long"),
         ({"commission_delay_seconds": 2**32}, "registry: period too long"),
+        ({"stream_seconds": 0}, "registry: zero stream period"),
+        ({"stream_seconds": 2**32}, "registry: period too long"),
     ],
 )
 def test_set_parameters_reverts(registry, governance, params, over, reason):
