@@ -20,6 +20,7 @@ from clubchat.chain.tx import LocalSender
 from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address, ClubAmount, PrivateKey, check_endpoint, parse_key, read_key_file
 from clubchat.node.eip1271 import Eip1271Verifier
+from clubchat.node.limits import tune_gc
 from clubchat.node.mailbox import MailboxLimits
 from clubchat.node.operator_cli import attach_operator_commands
 from clubchat.node.relay import RelayConfig
@@ -172,6 +173,18 @@ def _node_key(node_key: str | None, node_key_file: Path | None) -> LocalAccount:
     show_default=True,
     help="Unsent envelope bytes of all connections together, MiB.",
 )
+@click.option(
+    "--forward-rate-per-ip",
+    default=RelayConfig.forward_rate_per_ip,
+    show_default=True,
+    help="Envelopes per second one client IP may send through this node (then it waits).",
+)
+@click.option(
+    "--forward-rate-global",
+    default=RelayConfig.forward_rate_global,
+    show_default=True,
+    help="Envelopes per second through this node; past it the heaviest IPs wait.",
+)
 @click.option("-v", "--verbose", is_flag=True)
 @_operator_run_options
 @one_line_errors
@@ -201,6 +214,8 @@ def run(
     max_pre_auth_per_ip: int,
     per_ip_exempt: tuple[str, ...],
     buffer_budget_mib: int,
+    forward_rate_per_ip: float,
+    forward_rate_global: float,
     verbose: bool,
     public_turn_uri: str | None,
     node_key_file: Path | None,
@@ -265,6 +280,10 @@ def run(
                 max_pre_auth_per_ip=max_pre_auth_per_ip,
                 per_ip_exempt=per_ip_exempt,
                 max_buffered_total=buffer_budget_mib * 2**20,
+                forward_rate_per_ip=forward_rate_per_ip,
+                forward_burst_per_ip=4 * forward_rate_per_ip,
+                forward_rate_global=forward_rate_global,
+                forward_burst_global=2 * forward_rate_global,
             ),
             turn=turn,
             mailbox=limits,
@@ -367,6 +386,7 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
                 out["chain"] = chain.status()
             return out
 
+        tune_gc()  # start-up done: freeze its heap, space out full collections
         click.echo(json.dumps({"event": "ready", **status()}), nl=True)
         sys.stdout.flush()
         path = node.config.data_dir / "status.json"

@@ -94,6 +94,8 @@ class RelayServer:
         )
         self.connects_per_ip = RateLimiter(config.connect_rate_per_ip, config.connect_burst_per_ip)
         self.sign_ins_per_ip = RateLimiter(config.sign_in_rate_per_ip, config.sign_in_burst_per_ip)
+        self.forwards_per_ip = RateLimiter(config.forward_rate_per_ip, config.forward_burst_per_ip)
+        self.forwards = TokenBucket.full(config.forward_rate_global, config.forward_burst_global, clock())
         self.replay = ReplayGuard(config.replay_window, config.replay_max_ids)
         self.stats: Counter[str] = Counter()
         self.max_connections = config.max_connections  # lowered by start() to fit the fd limit
@@ -105,7 +107,7 @@ class RelayServer:
         self._buffering: set[Conn] = set()  # connections whose `buffered` may be > 0
         self._measured = float("-inf")  # when `buffered` was last summed from the transports
         self._server: Server | None = None
-        self._closing: set[asyncio.Future[None]] = set()
+        self._closing: set[asyncio.Future[None]] = set()  # tasks of _spawn
         self._http_nonces: dict[str, float] = {}  # nonce -> expiry; insertion-ordered
         self._uri: str | None = config.public_uri
         self._dirty: list[Conn] = []  # connections with queued frames, flushed once per iteration
@@ -166,7 +168,8 @@ class RelayServer:
             await asyncio.sleep(self.config.housekeeping_interval)
             now = self.clock()
             self.replay.sweep(now)
-            for limiter in (self.limiter, self.http_per_ip, self.connects_per_ip, self.sign_ins_per_ip):
+            limiters = (self.limiter, self.http_per_ip, self.connects_per_ip, self.sign_ins_per_ip)
+            for limiter in (*limiters, self.forwards_per_ip):
                 limiter.sweep(now)
             expired = [n for n, t in self._http_nonces.items() if t < now]
             for nonce in expired:  # bound: http_nonces_max
@@ -388,8 +391,9 @@ class RelayServer:
             while True:
                 if conn.address is None:
                     remaining = deadline - self.clock()
-                    try:
-                        raw = await asyncio.wait_for(ws.recv(), max(0.0, remaining))
+                    try:  # asyncio.timeout, not wait_for: no inner task whose error is a cycle
+                        async with asyncio.timeout(max(0.0, remaining)):
+                            raw = await ws.recv()
                     except TimeoutError:
                         await self._close(conn, 1008, "sign in within the time limit")
                         return
@@ -397,6 +401,10 @@ class RelayServer:
                     raw = await ws.recv()
                 if not await self._on_frame(conn, raw):
                     return
+                if conn.pause > 0.0:  # over a forwarding budget: read on later (TCP pushes back)
+                    self.stats["paced"] += 1
+                    await asyncio.sleep(conn.pause)
+                    conn.pause = 0.0
         except ConnectionClosed:
             pass
         finally:
@@ -429,9 +437,7 @@ class RelayServer:
         if pending > self.config.max_buffered_bytes:
             self.stats["slow-consumer-closed"] += 1
             self._forget(conn)
-            task = asyncio.ensure_future(ws.close(1013, "not reading fast enough"))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._spawn(ws.close(1013, "not reading fast enough"))
             return False
         if budgeted and self.buffered + len(data) > self.config.max_buffered_total:
             self._measure_buffered()
@@ -521,9 +527,7 @@ class RelayServer:
         assert isinstance(frame, m.Ack)
         if conn.hand_out is None or not conn.hand_out.acked(frame.sender, frame.id):
             return False
-        task = asyncio.ensure_future(self._ack(conn, frame))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        self._spawn(self._ack(conn, frame))
         return True
 
     async def _on_frame(self, conn: Conn, raw: str | bytes) -> bool:
@@ -563,8 +567,10 @@ class RelayServer:
             if obj["type"] == "envelope":  # the hot path: no message objects, the text as sent
                 if conn.address is None:
                     self._error(conn, "unauthenticated")
-                elif not self._forward(conn, obj, typing.cast(str, raw), now):
-                    await self._store(conn, obj, typing.cast(str, raw), now)
+                else:
+                    if not self._forward(conn, obj, typing.cast(str, raw), now):
+                        await self._store(conn, obj, typing.cast(str, raw), now)
+                    self._pace(conn, now)
                 return True
             frame = m.frame_from_object(obj)
             if isinstance(frame, m.SignIn):
@@ -584,6 +590,18 @@ class RelayServer:
             log.exception("relay: frame handling failed")
             self._error(conn, "internal")
         return True
+
+    def _pace(self, conn: Conn, now: float) -> None:
+        """Charge one envelope to its IP's and the node's forwarding budgets; over them, `conn` waits
+        (`conn.pause`) before its next frame is read. Exempt networks are never paced."""
+        ws = conn.ws
+        if ws.exempt:
+            return
+        own, heavy = self.forwards_per_ip.owe(ws.peer_key, now)
+        shared = self.forwards.owe(now)
+        wait = max(own, shared) if heavy else own
+        if wait > 0.0:
+            conn.pause = min(wait, self.config.max_pace)
 
     async def _sign_in(self, conn: Conn, frame: m.SignIn, now: float) -> None:
         if conn.address is not None:
@@ -636,11 +654,29 @@ class RelayServer:
             await self._hand_out(conn)
 
     async def _hand_out(self, conn: Conn) -> None:
+        """Queue the next stored envelopes for `conn`. They count against the node's memory budget like
+        forwarded ones: past it, the rest is given back and handed out `hand_out_retry` s later."""
         assert conn.hand_out is not None
-        for text in await conn.hand_out.next():
-            if not self._push(conn, m.stored_frame(text)):
+        rows = await conn.hand_out.next()
+        for i, row in enumerate(rows):  # bound: one hand-out batch
+            if not self._push(conn, m.stored_frame(row.frame), budgeted=True):
+                conn.hand_out.give_back(rows[i:])
+                if conn.ws.protocol.state is State.OPEN:  # refused by the budget, not closing
+                    self.stats["hand-out-deferred"] += 1
+                    self._spawn(self._hand_out_later(conn))
                 return
             self.stats["mailbox-delivered"] += 1
+
+    async def _hand_out_later(self, conn: Conn) -> None:
+        await asyncio.sleep(self.config.hand_out_retry)
+        if conn.ws.protocol.state is State.OPEN:
+            await self._hand_out(conn)
+
+    def _spawn(self, coro: typing.Coroutine[Any, Any, None]) -> None:
+        """Run `coro` as a task the relay owns until it ends (cancelled with the connection's close)."""
+        task = asyncio.ensure_future(coro)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _forward(self, conn: Conn, env: dict[str, Any], raw: str, now: float) -> bool:
         """Sender and replay checks, then forward a validated envelope (`validate_frame`'s object,
