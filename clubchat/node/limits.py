@@ -65,29 +65,29 @@ class RateLimiter:
         self._buckets: dict[str, TokenBucket] = {}
         self._swept = float("-inf")
 
-    def allow(self, key: str, now: float) -> bool:
+    def _bucket(self, key: str, now: float) -> TokenBucket | None:
+        """`key`'s bucket, a new full one, or None when the table is full of other keys."""
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) >= self.max_keys:
                 if now - self._swept >= 1.0:
                     self.sweep(now)
                 if len(self._buckets) >= self.max_keys:
-                    return False
+                    return None
             bucket = self._buckets[key] = TokenBucket.full(self.rate, self.burst, now)
-        return bucket.take(now)
+        return bucket
+
+    def allow(self, key: str, now: float) -> bool:
+        bucket = self._bucket(key, now)
+        return bucket is not None and bucket.take(now)
 
     def owe(self, key: str, now: float) -> tuple[float, bool]:
         """Pacing instead of refusing: spend one token of `key`'s bucket even into debt; returns the
         seconds until its debt is repaid and whether `key` is heavy (used more than half its burst).
         A new key while the table is full waits one token's time and counts as heavy."""
-        bucket = self._buckets.get(key)
+        bucket = self._bucket(key, now)
         if bucket is None:
-            if len(self._buckets) >= self.max_keys:
-                if now - self._swept >= 1.0:
-                    self.sweep(now)
-                if len(self._buckets) >= self.max_keys:
-                    return 1.0 / self.rate, True
-            bucket = self._buckets[key] = TokenBucket.full(self.rate, self.burst, now)
+            return 1.0 / self.rate, True
         return bucket.owe(now), bucket.heavy()
 
     def sweep(self, now: float) -> None:
