@@ -48,7 +48,9 @@ from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket, raise_fd
 from clubchat.node.mailbox import Mailbox
 from clubchat.node.relay_config import RelayConfig
 from clubchat.node.relay_conn import Conn, HandshakeLog, RelayConnection, client_key
+from clubchat.node.relay_log import Accepted, RelayLog
 from clubchat.protocol import messages as m
+from clubchat.protocol.log_entry import LogEntry, direct_room
 from clubchat.protocol.siwe import (
     ContractWalletVerifier,
     SignInError,
@@ -76,9 +78,14 @@ class RelayServer:
         turn_credentials: Callable[[str], m.TurnCredentials] | None = None,
         verifier: ContractWalletVerifier | None = None,
         clock: Callable[[], float] = time.time,
+        log: RelayLog | None = None,
     ) -> None:
         self.config = config
         self.mailbox = mailbox
+        self.log = log  # signed relay history (opened and closed by the caller, like the mailbox)
+        if log is not None:
+            log.on_committed = self._logged
+            self._node_json = '"' + log.signer.operator + '"'  # EIP-55, computed once
         self.turn_credentials = turn_credentials
         self.verifier = verifier
         self.clock = clock
@@ -277,6 +284,7 @@ class RelayServer:
             "buffered_bytes": self.buffered,
             "replay_ids": len(self.replay),
             "stats": dict(self.stats),
+            **({"log": self.log.status()} if self.log is not None else {}),
         }
 
     # -- HTTP: the TURN credential endpoint -----------------------------------------------------
@@ -579,6 +587,8 @@ class RelayServer:
                 self._error(conn, "unauthenticated")
             elif isinstance(frame, m.Ack):
                 await self._ack(conn, frame)
+            elif isinstance(frame, m.History):
+                await self._history(conn, frame)
             elif isinstance(frame, m.GetTurnCredentials):
                 if self.turn_credentials is None:
                     self._error(conn, "not-offered", "this node is not a TURN node")
@@ -658,14 +668,23 @@ class RelayServer:
         forwarded ones: past it, the rest is given back and handed out `hand_out_retry` s later."""
         assert conn.hand_out is not None
         rows = await conn.hand_out.next()
+        entries = {}
+        if self.log is not None and rows:  # each stored envelope comes with its signed entry
+            entries = await self.log.entries_for([(row.sender, row.id) for row in rows])
+        records = []
         for i, row in enumerate(rows):  # bound: one hand-out batch
             if not self._push(conn, m.stored_frame(row.frame), budgeted=True):
                 conn.hand_out.give_back(rows[i:])
                 if conn.ws.protocol.state is State.OPEN:  # refused by the budget, not closing
                     self.stats["hand-out-deferred"] += 1
                     self._spawn(self._hand_out_later(conn))
-                return
+                break
             self.stats["mailbox-delivered"] += 1
+            found = entries.get((row.sender, row.id))
+            if found is not None:
+                records.append(self._logged_record(row.id, row.sender, found[0], found[1]))
+        if records:
+            self._push(conn, '{"type":"logged","records":[' + ",".join(records) + "]}")
 
     async def _hand_out_later(self, conn: Conn) -> None:
         await asyncio.sleep(self.config.hand_out_retry)
@@ -689,22 +708,26 @@ class RelayServer:
         if self.replay.seen(sender, id, now):
             self._error(conn, "replayed", id=id)
             return True
-        delivered = busy = False
+        reached: list[Conn] = []
+        busy = False
         targets = tuple(self.clients.get(env["to"].lower(), ()))  # a copy: _push may drop one
         for target in itertools.islice(targets, self.config.max_fanout):  # bound: max_fanout copies
             if target is conn:
                 continue
             if self._push(target, raw, budgeted=True):
-                delivered = True
+                reached.append(target)
             else:
                 busy = busy or target.ws.protocol.state is State.OPEN  # refused by the memory budget
-        if not delivered:
+        if not reached:
             if busy:  # online but this relay holds too much unsent data: not worth storing either
                 self._error(conn, "recipient-busy", id=id)
                 return True
             return False
         self.replay.remember(sender, id, now)
         self.stats["forwarded"] += 1
+        if self.log is not None:  # `sent` follows once the entry is durable (`_logged`)
+            self._append(conn, env, raw, "delivered", reached)
+            return True
         # == m.encode(m.Sent(id, "delivered")); the id matched ID_PATTERN, so it needs no escaping
         self._push(conn, '{"type":"sent","id":"' + id + '","status":"delivered"}')
         return True
@@ -723,6 +746,9 @@ class RelayServer:
             return
         self.replay.remember(sender, id, now)
         self.stats["stored"] += 1
+        if self.log is not None:
+            self._append(conn, env, raw, "stored", [])
+            return
         self._push(conn, m.encode(m.Sent(id=id, status="stored")))
 
     async def _ack(self, conn: Conn, ack: m.Ack) -> None:
@@ -733,3 +759,102 @@ class RelayServer:
         self.stats["acked"] += 1
         if conn.hand_out is not None:
             await self._hand_out(conn)
+
+    # -- signed relay history (clubchat.node.relay_log) ------------------------------------------
+
+    def _append(self, conn: Conn, env: dict[str, Any], raw: str, status: str, reached: list[Conn]) -> None:
+        """Give an accepted envelope its log entry; `_logged` tells sender and recipients once durable."""
+        assert self.log is not None and conn.address is not None
+        to = env["to"].lower()
+        room = conn.rooms.get(to)
+        if room is None:
+            if len(conn.rooms) >= 1_024:  # bound: a cache, not a record
+                conn.rooms.clear()
+            room = conn.rooms[to] = direct_room(conn.address, to)
+        self.log.append(room, raw, conn.address, env["id"], (conn, status, reached))
+
+    def _entry_json(self, e: LogEntry) -> str:
+        """`LogEntry.to_json()` as compact JSON text, without re-checksumming the node per entry."""
+        return (
+            '{"node":'
+            + self._node_json
+            + ',"room":"0x'
+            + e.room.hex()
+            + '","seq":'
+            + str(e.seq)
+            + ',"prev":"0x'
+            + e.prev.hex()
+            + '","body":"0x'
+            + e.body.hex()
+            + '","time":'
+            + str(e.time)
+            + "}"
+        )
+
+    def _logged_record(self, id: str, sender: str, entry: LogEntry, sig: bytes | None) -> str:
+        sig_json = ',"sig":"0x' + sig.hex() + '"' if sig is not None else ""
+        return (
+            '{"id":"' + id + '","from":"' + sender + '","entry":' + self._entry_json(entry) + sig_json + "}"
+        )
+
+    def _logged(self, batch: list[Accepted]) -> None:
+        """A batch of entries is durable: each sender gets its `sent` with the entry, each recipient
+        connection one `logged` frame with the entries of what it received (in seq order)."""
+        received: dict[Conn, list[str]] = {}
+        for a in batch:  # bound: the batch
+            conn, status, reached = a.notify
+            entry_json = self._entry_json(a.entry)
+            sig_json = ',"sig":"0x' + a.sig.hex() + '"' if a.sig is not None else ""
+            self._push(
+                conn,
+                '{"type":"sent","id":"'
+                + a.id
+                + '","status":"'
+                + status
+                + '","entry":'
+                + entry_json
+                + sig_json
+                + "}",
+            )
+            if not reached:
+                continue
+            if a.shadow is not None:  # fork_for_tests: the recipients see the other chain
+                record = self._logged_record(a.id, a.sender, a.shadow, a.shadow_sig)
+            else:
+                record = (
+                    '{"id":"' + a.id + '","from":"' + a.sender + '","entry":' + entry_json + sig_json + "}"
+                )
+            for target in reached:  # bound: max_fanout
+                received.setdefault(target, []).append(record)
+        for target, records in received.items():  # bound: connections reached by the batch
+            for i in range(0, len(records), m.MAX_LOGGED):
+                self._push(
+                    target, '{"type":"logged","records":[' + ",".join(records[i : i + m.MAX_LOGGED]) + "]}"
+                )
+
+    async def _history(self, conn: Conn, frame: m.History) -> None:
+        """Answer `history`: the entries of the direct room with `peer` in the range (one signature)."""
+        assert conn.address is not None
+        if self.log is None:
+            self._error(conn, "not-offered", "this relay keeps no signed history")
+            return
+        if frame.end < frame.start or frame.end - frame.start >= m.MAX_HISTORY:
+            self._error(conn, "bad-range", f"ask for 1 to {m.MAX_HISTORY} entries, from <= to")
+            return
+        room = direct_room(conn.address, frame.peer)
+        rows = await self.log.history(room, frame.start, frame.end)
+        records = []
+        for entry, sig in rows:  # bound: MAX_HISTORY
+            sig_json = ',"sig":"0x' + sig.hex() + '"' if sig is not None else ""
+            records.append('{"entry":' + self._entry_json(entry) + sig_json + "}")
+        self.stats["history"] += 1
+        self._push(
+            conn,
+            '{"type":"entries","peer":"'
+            + frame.peer
+            + '","from":'
+            + str(frame.start)
+            + ',"records":['
+            + ",".join(records)
+            + "]}",
+        )

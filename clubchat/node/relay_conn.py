@@ -150,3 +150,4 @@ class Conn:
     dirty: bool = False  # queued for the end-of-iteration flush
     refused: int = 0  # frames refused before sign-in
     pause: float = 0.0  # seconds to wait before reading the next frame (the forwarding budgets)
+    rooms: dict[str, bytes] = field(default_factory=dict)  # recipient -> direct room id (a cache)

@@ -334,9 +334,8 @@ def test_the_hand_out_counts_against_the_nodes_memory_budget(tmp_path: Path) -> 
                 sender = await Raw.open(server.uri)
                 await sender.sign_in(alice)
                 for i in range(40):  # fill the budget
-                    await sender.send(
-                        envelope(alice.address, carol.address, f"fill{i}", m.Text(body="x" * (m.MAX_TEXT_CHARS - 100)))
-                    )
+                    big = m.Text(body="x" * (m.MAX_TEXT_CHARS - 100))
+                    await sender.send(envelope(alice.address, carol.address, f"fill{i}", big))
                     if (await sender.obj()).get("code") == "recipient-busy":
                         break
                 else:
