@@ -31,16 +31,13 @@ from clubchat.node.relay import RelayConfig
 from clubchat.node.relay_log import LogSigner, RelayLog, RelayLogError, keccak
 from clubchat.protocol import messages as m
 from clubchat.protocol.log_entry import ZERO32, LogEntry, direct_room, log_entry_signer
-from tests.node.harness import Raw, envelope, relay, run
+from tests.node.harness import LOG_DISPUTES, LOG_NODE_KEY, LOG_OPERATOR, LOG_SIGNER, Raw, envelope, relay, run
 from tests.node.process import REPO
 
 alice = Account.from_key("0x" + "a1" * 32)
 bob = Account.from_key("0x" + "b2" * 32)
 carol = Account.from_key("0x" + "c3" * 32)
-operator = Account.from_key("0x" + "0e" * 32)
-node_key = Account.from_key("0x" + "4e" * 32)
-DISPUTES = "0x" + "d1" * 20
-SIGNER = LogSigner.create(operator.address, bytes(node_key.key), 31337, DISPUTES)
+operator, node_key, DISPUTES, SIGNER = LOG_OPERATOR, LOG_NODE_KEY, LOG_DISPUTES, LOG_SIGNER
 
 
 @asynccontextmanager
@@ -297,6 +294,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.integration
 def test_a_relay_killed_with_sigkill_never_reuses_a_seq(tmp_path: Path) -> None:
     """kill -9 in the middle of a stream of batches: every seq that was announced is on disk with the
     same hash, and the restarted log continues after it."""
