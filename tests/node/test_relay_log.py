@@ -9,6 +9,7 @@ SIGKILL and restarted never gives a seq anyone saw to another envelope.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -16,6 +17,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,7 +34,7 @@ from clubchat.node.relay_log import LogSigner, RelayLog, RelayLogError, keccak
 from clubchat.protocol import messages as m
 from clubchat.protocol.log_entry import ZERO32, LogEntry, direct_room, log_entry_signer
 from tests.node.harness import LOG_DISPUTES, LOG_NODE_KEY, LOG_OPERATOR, LOG_SIGNER, Raw, envelope, relay, run
-from tests.node.process import REPO
+from tests.node.process import REPO, NodeProcess
 
 alice = Account.from_key("0x" + "a1" * 32)
 bob = Account.from_key("0x" + "b2" * 32)
@@ -351,3 +353,80 @@ def test_struct_hash_on_the_hot_path_matches_the_spec(tmp_path: Path) -> None:
             await log.sync()
 
     run(scenario())
+
+
+LOG_ARGS = (
+    "--operator",
+    operator.address,
+    "--node-key",
+    "0x" + bytes(node_key.key).hex(),
+    "--disputes",
+    DISPUTES,
+)
+
+
+@pytest.mark.integration
+def test_a_node_process_killed_with_sigkill_continues_its_chains_after_restart(tmp_path: Path) -> None:
+    """`club node run` with signed history, killed with SIGKILL while Alice streams envelopes to Bob:
+    every entry Alice got in a `sent` is in the restarted node's history unchanged, and new entries
+    continue after it."""
+    confirmed: dict[int, LogEntry] = {}
+
+    async def stream(uri: str, seconds: float) -> None:
+        a, _bob = await signed_in(uri, alice), await signed_in(uri, bob)
+        i = 0
+        with contextlib.suppress(Exception):  # the kill ends it
+            async with asyncio.timeout(seconds):
+                while True:
+                    await a.send(envelope(alice.address, bob.address, f"k{i}"))
+                    i += 1
+                    while True:
+                        obj = await a.obj()
+                        if obj["type"] == "sent":
+                            e = entry_of(obj)
+                            confirmed[e.seq] = e
+                            break
+
+    node = NodeProcess(tmp_path, "--kinds", "relay", *LOG_ARGS)
+    killer = threading.Timer(1.5, node.kill)  # in the middle of the stream
+    try:
+        killer.start()
+        run(stream(node.uri, 6.0))
+    finally:
+        killer.join()
+        node.kill()
+    assert len(confirmed) > 10
+    node = NodeProcess(tmp_path, "--kinds", "relay", *LOG_ARGS)
+
+    async def after() -> tuple[list[LogEntry], LogEntry]:
+        a, b = await signed_in(node.uri, alice), await signed_in(node.uri, bob)
+        top = max(confirmed)
+        await b.send(m.encode(m.History(peer=alice.address, start=max(1, top - 200), end=top)))
+        (answer,) = await _frames_until(b, "entries", 1)
+        await a.send(envelope(alice.address, bob.address, "after-restart"))
+        (sent,) = await _frames_until(a, "sent", 1)
+        return [LogEntry.from_json(r["entry"]) for r in answer["records"]], entry_of(sent)
+
+    try:
+        history, new = run(after())
+    finally:
+        node.stop()
+    assert all(confirmed[e.seq] == e for e in history if e.seq in confirmed)
+    assert {e.seq for e in history} >= {s for s in confirmed if s >= max(1, max(confirmed) - 200)}
+    assert new.seq > max(confirmed)
+
+
+def test_club_node_run_says_what_signed_history_needs(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from clubchat.node.cli import node as node_cli
+
+    runner = CliRunner()
+    no_disputes = runner.invoke(node_cli, ["run", "--data-dir", str(tmp_path), "--relay-log"])
+    assert no_disputes.exit_code == 2 and "Disputes contract's address" in no_disputes.output
+    no_operator = runner.invoke(node_cli, ["run", "--data-dir", str(tmp_path), "--disputes", DISPUTES])
+    assert no_operator.exit_code == 2 and "needs --operator" in no_operator.output
+    no_key = runner.invoke(
+        node_cli, ["run", "--data-dir", str(tmp_path), "--disputes", DISPUTES, "--operator", operator.address]
+    )
+    assert no_key.exit_code == 2 and "signed relay history needs --node-key" in no_key.output
