@@ -488,6 +488,9 @@ class RelayServer:
             conn.dirty = False
             conn.unsent = 0
             ws = conn.ws
+            if ws.transport.is_closing():  # aborted or gone: a write would only log a warning
+                ws.protocol.data_to_send()
+                continue
             if ws.protocol.state is not State.OPEN:
                 # Closing: websockets' own writer knows how to end the stream (EOF, close).
                 with contextlib.suppress(OSError):

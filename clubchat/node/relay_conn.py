@@ -6,6 +6,7 @@ connection before it signs in (`RelayConnection`), and one signed-in session's s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import sys
@@ -123,6 +124,24 @@ class RelayConnection(ServerConnection):
                 self.relay._drop(self, "pre-auth-bytes")
                 return
         super().data_received(data)
+
+    def send_data(self) -> None:
+        """websockets' writer, but one transport write for all queued frames and none once the
+        transport is closing. A flood of pings queues a pong each; when the peer resets, asyncio logs
+        a warning for every write after the loss (one per pong), and that stream of log lines blocked
+        the node on a full stderr pipe. The end-of-stream marker (an empty chunk) goes to websockets."""
+        chunks = self.protocol.data_to_send()
+        if self.transport.is_closing():
+            return  # aborted or gone: nothing more reaches the peer
+        data = [c for c in chunks if c]
+        if data:
+            self.transport.write(data[0] if len(data) == 1 else b"".join(data))
+        if len(data) < len(chunks) and not self.transport.is_closing():  # end of stream: half-close
+            with contextlib.suppress(OSError, RuntimeError):
+                if self.transport.can_write_eof():
+                    self.transport.write_eof()
+                else:
+                    self.transport.close()
 
     def process_event(self, event: Event) -> None:
         control = self.control

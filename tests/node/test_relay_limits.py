@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import resource
+import socket
+import struct
 import time
 from pathlib import Path
 from typing import Any
@@ -601,3 +604,27 @@ def test_the_node_wide_budget_paces_heavy_ips_and_never_a_light_one() -> None:
             await reader.close()
 
     run(scenario(), timeout=60)
+
+
+def test_pings_from_a_peer_that_resets_cost_no_log_line_per_pong(caplog: pytest.LogCaptureFixture) -> None:
+    """Each ping queues a pong; a peer that resets right after its pings made asyncio log a warning for
+    every pong written after the loss, a stream of log lines per attacker connection that once
+    blocked a node on a full stderr pipe. The relay writes once per batch, and nothing once the
+    transport is closing."""
+
+    async def scenario() -> None:
+        async with relay() as server:
+            for _ in range(10):
+                raw = await Raw.open(server.uri)
+                for _ in range(12):  # under the control burst: each one is answered
+                    raw.ws.protocol.send_ping(os.urandom(4))
+                raw.ws.send_data()
+                sock = raw.ws.transport.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                raw.ws.transport.abort()  # RST right after the pings
+            await asyncio.sleep(0.5)
+            assert server.stats["connections"] == 10
+
+    with caplog.at_level(logging.WARNING, logger="asyncio"):
+        run(scenario())
+    assert not [r for r in caplog.records if "socket.send() raised exception" in r.getMessage()]
