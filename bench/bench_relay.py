@@ -3,6 +3,9 @@ call set-up time through TURN, data-channel throughput. Figures, not assertions.
 
 1. Throughput: PAIRS sender->receiver pairs, each sender pushes MESSAGES signaling-sized envelopes as
    fast as its socket takes them; messages/s = delivered envelopes / (first send -> last delivery).
+   Measured three ways in each repetition: the relay, the relay keeping a signed history (every
+   envelope's entry persisted with fsync and signed per batch before its `sent`; then the
+   signed-entry latency of 100 single envelopes), and the bare forwarder.
    Ours: `python -m clubchat.node run --kinds relay` (sign-in done before the clock starts; every
    frame is validated, checked against the signed-in sender, replay-checked, rate-limited and
    acknowledged with `sent`). Baseline: bench/_bare_forwarder.py (parses "to", forwards, nothing
@@ -86,12 +89,14 @@ async def _pump(
         for t in texts:
             await ws.send(t)
         if acks:
-            for _ in range(n):
-                await ws.recv()
+            got = 0
+            while got < n:  # `sent` acks (with a signed history they carry the durable entries)
+                got += '"type":"sent"' in str(await ws.recv())
 
     async def receiver(ws: ClientConnection) -> None:
-        for _ in range(n):
-            await ws.recv()
+        got = 0
+        while got < n:  # envelopes; a signed-history relay also sends `logged` frames
+            got += '"type":"envelope"' in str(await ws.recv())
 
     t0 = time.perf_counter()
     await asyncio.gather(
@@ -100,10 +105,19 @@ async def _pump(
     return time.perf_counter() - t0
 
 
-async def throughput(n_pairs: int, messages: int, sign_in_ms: list[float]) -> dict[str, float]:
-    accounts = [Account.from_key((i + 1).to_bytes(32, "big")) for i in range(2 * n_pairs)]
-    out: dict[str, float] = {}
-    # ours
+# The relay-log identity of the benchmark's signed-history node (off-chain: no registry to check).
+LOG_OPERATOR = Account.from_key("0x" + "0e" * 32)
+LOG_NODE_KEY = "0x" + "4e" * 32
+LOG_DISPUTES = "0x" + "d1" * 20
+LOG_ARGS = ["--operator", LOG_OPERATOR.address, "--node-key", LOG_NODE_KEY, "--disputes", LOG_DISPUTES]
+
+
+async def _ours(
+    accounts: list[Any], frames: list[list[str]], extra: list[str], sign_in_ms: list[float] | None
+) -> tuple[float, list[float]]:
+    """Seconds to pump `frames` through `python -m clubchat.node run` (+ `extra` flags), and with a
+    signed history the signed-entry latencies (ms) of a probe afterwards."""
+    n_pairs = len(frames)
     with tempfile.TemporaryDirectory() as tmp:
         proc, line = _spawn(
             # every client is on 127.0.0.1: without the exemption the per-IP limits would throttle them
@@ -118,32 +132,63 @@ async def throughput(n_pairs: int, messages: int, sign_in_ms: list[float]) -> di
                 tmp,
                 "--per-ip-exempt",
                 "127.0.0.1/32",
+                *extra,
             ]
         )
         try:
             uri = json.loads(line)["relay"]["uri"]
             conns = [await _sign_in(uri, a, sign_in_ms) for a in accounts]
             pairs = [(conns[2 * i], conns[2 * i + 1]) for i in range(n_pairs)]
-            frames = [
-                [
-                    m.encode(
-                        m.Envelope(
-                            id=f"b{i}-{j}",
-                            sender=accounts[2 * i].address,
-                            to=accounts[2 * i + 1].address,
-                            payload=m.Candidates(candidates=(m.IceCandidate(SDP_LIKE, 0, "0"),)),
-                        )
-                    )
-                    for j in range(messages)
-                ]
-                for i in range(n_pairs)
-            ]
-            out["ours_s"] = await _pump(pairs, frames, acks=True)
+            seconds = await _pump(pairs, frames, acks=True)
+            latencies = await _signed_entry_latency(pairs[0], accounts[0], accounts[1]) if extra else []
             for c in conns:
                 await c.close()
         finally:
             proc.terminate()
             proc.wait(10)
+    return seconds, latencies
+
+
+async def _signed_entry_latency(
+    pair: tuple[ClientConnection, ClientConnection], a: Any, b: Any
+) -> list[float]:
+    """ms from sending an envelope to its `sent` carrying its durable entry and a signature that
+    covers it (one message every 20 ms, so each batch holds one: the entry itself is signed)."""
+    ws, _ = pair
+    out = []
+    for j in range(100):
+        text = m.encode(m.Envelope(id=f"lat{j}", sender=a.address, to=b.address, payload=m.Text(body="x")))
+        t0 = time.perf_counter()
+        await ws.send(text)
+        while True:
+            reply = json.loads(await ws.recv())
+            if reply.get("type") == "sent" and reply.get("id") == f"lat{j}":
+                assert reply.get("entry") and reply.get("sig"), reply
+                break
+        out.append((time.perf_counter() - t0) * 1e3)
+        await asyncio.sleep(0.02)
+    return out
+
+
+async def throughput(n_pairs: int, messages: int, sign_in_ms: list[float]) -> dict[str, Any]:
+    accounts = [Account.from_key((i + 1).to_bytes(32, "big")) for i in range(2 * n_pairs)]
+    out: dict[str, Any] = {}
+    frames = [
+        [
+            m.encode(
+                m.Envelope(
+                    id=f"b{i}-{j}",
+                    sender=accounts[2 * i].address,
+                    to=accounts[2 * i + 1].address,
+                    payload=m.Candidates(candidates=(m.IceCandidate(SDP_LIKE, 0, "0"),)),
+                )
+            )
+            for j in range(messages)
+        ]
+        for i in range(n_pairs)
+    ]
+    out["ours_s"], _ = await _ours(accounts, frames, [], sign_in_ms)
+    out["log_s"], out["latency_ms"] = await _ours(accounts, frames, LOG_ARGS, None)
     # bare forwarder, same frames
     proc, line = _spawn([sys.executable, str(REPO / "bench" / "_bare_forwarder.py")])
     try:
@@ -162,6 +207,7 @@ async def throughput(n_pairs: int, messages: int, sign_in_ms: list[float]) -> di
         proc.wait(10)
     total = n_pairs * messages
     out["ours_mps"] = total / out["ours_s"]
+    out["log_mps"] = total / out["log_s"]
     out["bare_mps"] = total / out["bare_s"]
     return out
 
@@ -234,6 +280,8 @@ def main() -> None:
     sign_in_ms: list[float] = []
     runs = [asyncio.run(throughput(args.pairs, args.messages, sign_in_ms)) for _ in range(args.repeat)]
     ratios = [r["ours_mps"] / r["bare_mps"] for r in runs]
+    log_ratios = [r["log_mps"] / r["bare_mps"] for r in runs]
+    latency = sorted(x for r in runs for x in r["latency_ms"])
     rec = recovery(args.recoveries)
     cs = asyncio.run(calls(args.calls))
     anchor = f"{platform.machine()}, {os.cpu_count()} cores visible, load {os.getloadavg()[0]:.1f}"
@@ -265,6 +313,42 @@ def main() -> None:
             "better": "higher",
             "anchor": "each run: relay then baseline, back to back",
             "n": len(runs),
+        },
+        {
+            "metric": "relay forwarding with signed history (sign + fsync per batch) (median)",
+            "value": round(statistics.median(r["log_mps"] for r in runs)),
+            "unit": "messages/s",
+            "target": None,
+            "better": "higher",
+            "anchor": "--disputes --node-key --operator: each `sent` waits for its durable entry",
+            "n": n_msgs * len(runs),
+        },
+        {
+            "metric": "relay with signed history / bare forwarder (median of per-run ratios)",
+            "value": round(statistics.median(log_ratios), 3),
+            "unit": "x",
+            "target": 0.6,
+            "better": "higher",
+            "anchor": "each run: relay, relay with signed history, baseline, back to back",
+            "n": len(runs),
+        },
+        {
+            "metric": "signed-entry latency, send -> sent with its durable signed entry (median)",
+            "value": round(statistics.median(latency), 2),
+            "unit": "ms",
+            "target": None,
+            "better": "lower",
+            "anchor": "one envelope every 20 ms; batch interval 50 ms + SQLite commit with fsync",
+            "n": len(latency),
+        },
+        {
+            "metric": "signed-entry latency (p99)",
+            "value": round(latency[min(len(latency) - 1, int(0.99 * len(latency)))], 2),
+            "unit": "ms",
+            "target": 1000.0,
+            "better": "lower",
+            "anchor": "every accepted envelope covered by a signed entry within 1 s",
+            "n": len(latency),
         },
         {
             "metric": "sign-in signer recovery, coincurve (libsecp256k1)",
@@ -344,6 +428,12 @@ def main() -> None:
         + ", ".join(f"{r['ours_mps']:.0f}" for r in runs)
         + "; bare "
         + ", ".join(f"{r['bare_mps']:.0f}" for r in runs)
+        + " messages/s).",
+        "",
+        "Relay with signed history / bare ratio of each run: "
+        + ", ".join(f"{x:.3f}" for x in log_ratios)
+        + " (relay with signed history "
+        + ", ".join(f"{r['log_mps']:.0f}" for r in runs)
         + " messages/s).",
         "",
         f"Set-up times (ms, offer -> connected): {', '.join(f'{x:.0f}' for x in sorted(cs['setup']))}.",

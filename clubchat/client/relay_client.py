@@ -22,7 +22,9 @@ from eth_account.signers.local import LocalAccount
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from clubchat.client.history import HistoryBook, Problem, entry_of
 from clubchat.protocol import messages as m
+from clubchat.protocol.log_entry import direct_room
 from clubchat.protocol.siwe import build_sign_in
 
 DEFAULT_TIMEOUT = 10.0
@@ -58,8 +60,14 @@ class Received:
 class RelayClient:
     """One signed-in WebSocket to one relay."""
 
-    def __init__(self, ws: ClientConnection, uri: str, address: str, timeout: float) -> None:
+    def __init__(
+        self, ws: ClientConnection, uri: str, address: str, timeout: float, history: HistoryBook | None = None
+    ) -> None:
         self.ws = ws
+        self.history = history  # checks the relay's signed history when given (clubchat.client.history)
+        self._sent_texts: dict[str, tuple[str, str]] = {}  # id -> (envelope text, recipient) until `sent`
+        self._received_texts: dict[tuple[str, str], str] = {}  # (sender, id) -> text until `logged`
+        self._asked: dict[tuple[str, int], int] = {}  # (peer, from) -> to: `history` asked, not answered
         self.uri = uri
         self.address = address
         self.timeout = timeout
@@ -72,7 +80,12 @@ class RelayClient:
 
     @classmethod
     async def connect(
-        cls, uri: str, account: LocalAccount, timeout: float = DEFAULT_TIMEOUT, ttl: int = SIGN_IN_TTL
+        cls,
+        uri: str,
+        account: LocalAccount,
+        timeout: float = DEFAULT_TIMEOUT,
+        ttl: int = SIGN_IN_TTL,
+        history: HistoryBook | None = None,
     ) -> RelayClient:
         """Open, sign in and start reading; raises RelayError / OSError / TimeoutError."""
         ws = await asyncio.wait_for(
@@ -106,7 +119,7 @@ class RelayClient:
         except BaseException:
             await ws.close()
             raise
-        client = cls(ws, uri, account.address, timeout)
+        client = cls(ws, uri, account.address, timeout, history)
         client._reader = asyncio.create_task(client._read())
         return client
 
@@ -124,6 +137,8 @@ class RelayClient:
                     frame = m.decode_frame(raw)
                 except m.ProtocolError:
                     continue  # a relay bug must not kill the client
+                if self.history is not None:
+                    self._keep_text(frame, raw)
                 await self._dispatch(frame)
         except ConnectionClosed:
             pass
@@ -137,6 +152,8 @@ class RelayClient:
                 self._turn.set_exception(err)
 
     async def _dispatch(self, frame: Any) -> None:
+        if self.history is not None and isinstance(frame, m.Logged | m.Entries | m.Sent | m.Envelope):
+            await self._check_history(frame)
         if isinstance(frame, m.Envelope):
             self.inbox.put_nowait(Received(frame, self.uri))
         elif isinstance(frame, m.Stored):
@@ -167,7 +184,7 @@ class RelayClient:
         fut: asyncio.Future[m.Sent] = asyncio.get_running_loop().create_future()
         self._waiting[env.id] = fut
         try:
-            await self.ws.send(m.encode(env))
+            await self.ws.send(self._text_of(env))
             return await asyncio.wait_for(fut, self.timeout)
         finally:
             self._waiting.pop(env.id, None)
@@ -175,7 +192,7 @@ class RelayClient:
     async def send_nowait(self, to: str, payload: m.Payload, id: str | None = None) -> str:
         """Send without waiting for `sent` (bulk senders); returns the envelope id."""
         env = m.Envelope(id=id or new_envelope_id(), sender=self.address, to=to, payload=payload)
-        await self.ws.send(m.encode(env))
+        await self.ws.send(self._text_of(env))
         return env.id
 
     async def turn_credentials(self) -> m.TurnCredentials:
@@ -186,3 +203,91 @@ class RelayClient:
 
     async def receive(self, timeout: float | None = None) -> Received:
         return await asyncio.wait_for(self.inbox.get(), timeout or self.timeout)
+
+    # -- signed relay history (clubchat.client.history) ------------------------------------------
+
+    def _text_of(self, env: m.Envelope) -> str:
+        text = m.encode(env)
+        if self.history is not None:
+            _bounded(self._sent_texts)[env.id] = (text, env.to)
+        return text
+
+    def _keep_text(self, frame: Any, raw: str | bytes) -> None:
+        """Keep the exact text of a received envelope until its `logged` entry names its hash."""
+        if not isinstance(raw, str):
+            return
+        if isinstance(frame, m.Envelope):
+            _bounded(self._received_texts)[(frame.sender.lower(), frame.id)] = raw
+        elif isinstance(frame, m.Stored) and raw.startswith(_STORED_PREFIX) and raw.endswith("}"):
+            env = frame.envelope  # the relay wraps the stored text unchanged (m.stored_frame)
+            _bounded(self._received_texts)[(env.sender.lower(), env.id)] = raw[len(_STORED_PREFIX) : -1]
+
+    async def _check_history(self, frame: Any) -> None:
+        book = self.history
+        assert book is not None
+        problems: list[tuple[str, Problem]] = []  # (the room's other member, problem)
+        if isinstance(frame, m.Sent) and frame.entry is not None:
+            text, to = self._sent_texts.pop(frame.id, (None, ""))
+            problems += [(to, p) for p in book.record(self.uri, entry_of(frame.entry), frame.sig, text)]
+        elif isinstance(frame, m.Logged):
+            for r in frame.records:  # bound: MAX_LOGGED
+                text = self._received_texts.pop((r.sender.lower(), r.id), None)
+                problems += [(r.sender, p) for p in book.record(self.uri, entry_of(r.entry), r.sig, text)]
+        elif isinstance(frame, m.Entries):
+            got = []
+            for sr in frame.records:  # bound: MAX_HISTORY
+                entry = entry_of(sr.entry)
+                got.append(entry.seq)
+                problems += [(frame.peer, p) for p in book.record(self.uri, entry, sr.sig)]
+            end = self._asked.pop((frame.peer.lower(), frame.start), None)
+            if end is not None and frame.records:
+                node = frame.records[0].entry.node
+                room = direct_room(self.address, frame.peer)
+                book.answered(self.uri, node, room, frame.start, end, got)
+            elif end is not None:  # nothing at all: a refusal when this client saw a later signed entry
+                for mine in book.heads():  # bound: rooms this client holds
+                    if mine.entry.room == direct_room(self.address, frame.peer):
+                        book.answered(self.uri, mine.entry.node, mine.entry.room, frame.start, end, got)
+        elif isinstance(frame, m.Envelope) and isinstance(frame.payload, m.Head):
+            head = frame.payload
+            problems += [
+                (frame.sender, p) for p in book.compare_head(head.relay, entry_of(head.entry), head.sig)
+            ]
+        for peer, problem in problems:  # bound: a few per entry
+            if problem.missing is not None and peer:
+                await self.ask_history(peer, *problem.missing)
+
+    async def ask_history(self, peer: str, start: int, end: int) -> None:
+        """Ask this relay for the entries start..end of the direct room with `peer` (once per range)."""
+        end = min(end, start + m.MAX_HISTORY - 1)
+        key = (peer.lower(), start)
+        if self._asked.get(key, 0) >= end:
+            return
+        self._asked[key] = end
+        await self.ws.send(m.encode(m.History(peer=peer, start=start, end=end)))
+
+    async def send_head(self, to: str, relay: str | None = None) -> str | None:
+        """Send `to` this client's latest signed head of the direct room with `to` at this relay (in a
+        `head` payload, through this relay); None when there is none yet. The head may come from
+        another relay: `relay` names the relay's URI then."""
+        if self.history is None:
+            return None
+        room = direct_room(self.address, to)
+        for head in self.history.heads():  # bound: rooms this client holds
+            if head.entry.room == room and (
+                relay is None or self.history.relays.get(head.entry.node) == relay
+            ):
+                payload = m.Head(relay=relay or self.uri, entry=head.record(), sig="0x" + head.sig.hex())
+                return await self.send_nowait(to, payload)
+        return None
+
+
+_STORED_PREFIX = '{"type":"stored","envelope":'
+_KEPT_TEXTS = 4_096
+
+
+def _bounded(d: dict[Any, Any]) -> dict[Any, Any]:
+    """`d`, with its oldest items dropped past _KEPT_TEXTS (texts whose entries never came)."""
+    while len(d) >= _KEPT_TEXTS:  # bound: one or a few
+        del d[next(iter(d))]
+    return d

@@ -20,9 +20,11 @@ from clubchat.chain.tx import LocalSender
 from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address, ClubAmount, PrivateKey, check_endpoint, parse_key, read_key_file
 from clubchat.node.eip1271 import Eip1271Verifier
+from clubchat.node.limits import tune_gc
 from clubchat.node.mailbox import MailboxLimits
 from clubchat.node.operator_cli import attach_operator_commands
 from clubchat.node.relay import RelayConfig
+from clubchat.node.relay_log import LogSigner, RelayLogError
 from clubchat.node.runner import KINDS, Node, NodeConfig, turn_secret
 from clubchat.node.turn import TurnConfig
 from clubchat.registry import (
@@ -82,13 +84,13 @@ def _operator_run_options(fn: Any) -> Any:
     return fn
 
 
-def _node_key(node_key: str | None, node_key_file: Path | None) -> LocalAccount:
+def _node_key(node_key: str | None, node_key_file: Path | None, needed_by: str = "--rpc-url") -> LocalAccount:
     if node_key and node_key_file:
         raise click.UsageError("give --node-key or --node-key-file, not both")
     if node_key_file is not None:
         return read_key_file(node_key_file)
     if not node_key:
-        raise click.UsageError("--rpc-url needs --node-key (or --node-key-file, or CLUB_NODE_KEY)")
+        raise click.UsageError(f"{needed_by} needs --node-key (or --node-key-file, or CLUB_NODE_KEY)")
     try:
         return parse_key(node_key)
     except click.BadParameter as exc:
@@ -172,6 +174,28 @@ def _node_key(node_key: str | None, node_key_file: Path | None) -> LocalAccount:
     show_default=True,
     help="Unsent envelope bytes of all connections together, MiB.",
 )
+@click.option(
+    "--forward-rate-per-ip",
+    default=RelayConfig.forward_rate_per_ip,
+    show_default=True,
+    help="Envelopes per second one client IP may send through this node (then it waits).",
+)
+@click.option(
+    "--forward-rate-global",
+    default=RelayConfig.forward_rate_global,
+    show_default=True,
+    help="Envelopes per second through this node; past it the heaviest IPs wait.",
+)
+@click.option(
+    "--disputes",
+    default=None,
+    help="Disputes contract address for signed relay history [default: the manifest's Disputes].",
+)
+@click.option(
+    "--relay-log/--no-relay-log",
+    default=None,
+    help="Sign relay history with the node key [default: on when there is a Disputes address].",
+)
 @click.option("-v", "--verbose", is_flag=True)
 @_operator_run_options
 @one_line_errors
@@ -201,6 +225,10 @@ def run(
     max_pre_auth_per_ip: int,
     per_ip_exempt: tuple[str, ...],
     buffer_budget_mib: int,
+    forward_rate_per_ip: float,
+    forward_rate_global: float,
+    disputes: str | None,
+    relay_log: bool | None,
     verbose: bool,
     public_turn_uri: str | None,
     node_key_file: Path | None,
@@ -252,6 +280,7 @@ def run(
             )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    log_signer = _log_signer(relay_log, disputes, chain, operator, node_key, node_key_file, chain_id or 31337)
     try:  # e.g. loopback TURN peers asked for on a public host
         config = NodeConfig(
             data_dir=data_dir,
@@ -265,9 +294,14 @@ def run(
                 max_pre_auth_per_ip=max_pre_auth_per_ip,
                 per_ip_exempt=per_ip_exempt,
                 max_buffered_total=buffer_budget_mib * 2**20,
+                forward_rate_per_ip=forward_rate_per_ip,
+                forward_burst_per_ip=4 * forward_rate_per_ip,
+                forward_rate_global=forward_rate_global,
+                forward_burst_global=2 * forward_rate_global,
             ),
             turn=turn,
             mailbox=limits,
+            log=log_signer,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -279,6 +313,40 @@ def run(
             verifier.close()  # its own thread pool: drop queued checks
 
 
+def _log_signer(
+    wanted: bool | None,
+    disputes: str | None,
+    chain: ChainLink | None,
+    operator: str | None,
+    node_key: str | None,
+    node_key_file: Path | None,
+    chain_id: int,
+) -> LogSigner | None:
+    """Who signs the relay history, or None when it is off. On by default when a Disputes address is
+    known (--disputes, or the manifest's with --rpc); --relay-log without one is an error."""
+    if wanted is False:
+        return None
+    address = disputes
+    if address is None and chain is not None:
+        address = chain.disputes
+    if address is None:
+        if wanted:
+            raise click.UsageError(str(RelayLogError.no_disputes()))
+        if chain is not None:
+            click.echo(f"warning: signed relay history is off: {RelayLogError.no_disputes()}", err=True)
+        return None
+    address = Address().convert(address, None, None)
+    if chain is not None:
+        key: LocalAccount = chain.key
+        operator = chain.operator
+    else:
+        if not operator:
+            raise click.UsageError("signed relay history needs --operator (the address entries name)")
+        operator = Address().convert(operator, None, None)
+        key = _node_key(node_key, node_key_file, "signed relay history")
+    return LogSigner.create(operator, bytes(key.key), chain_id, address)
+
+
 class ChainLink:
     """What `club node run --rpc` needs: web3, the registry, the operator and the node key."""
 
@@ -287,13 +355,17 @@ class ChainLink:
         self.chain_id = int(w3.eth.chain_id)
         self.cache = RegistryCache(w3, registry, from_block, depth)
         self.beats = HeartbeatStatus()
+        self.disputes: str | None = None  # the manifest's Disputes contract, when it has one
 
     public_turn_uri: str | None = None  # the TURN URI as registered, when coturn binds another address
 
     @classmethod
     def open(cls, rpc: str, manifest: str, operator: str, node_key: LocalAccount, depth: int) -> ChainLink:
         w3, m = open_deployment(rpc, manifest)
-        return cls(w3, m.contract(w3, "NodeRegistry"), operator, node_key, m.block, depth)
+        link = cls(w3, m.contract(w3, "NodeRegistry"), operator, node_key, m.block, depth)
+        if "Disputes" in m.contracts:
+            link.disputes = m.address("Disputes")
+        return link
 
     def gas_warning(self) -> str | None:
         """A sentence naming the node key and the ETH to send when it cannot pay for a day of heartbeats."""
@@ -367,6 +439,7 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
                 out["chain"] = chain.status()
             return out
 
+        tune_gc()  # start-up done: freeze its heap, space out full collections
         click.echo(json.dumps({"event": "ready", **status()}), nl=True)
         sys.stdout.flush()
         path = node.config.data_dir / "status.json"

@@ -377,7 +377,16 @@ class HandOut:
         self.unacked_bytes -= size
         return True
 
-    async def next(self) -> list[str]:
+    def give_back(self, rows: list[Held]) -> None:
+        """Undo handing out `rows`, the tail of the last `next()` (the relay could not queue them):
+        they come again, in order, from the next `next()`."""
+        if not rows:
+            return
+        for row in rows:  # bound: one batch
+            self.acked(row.sender, row.id)
+        self.cursor = rows[0].seq - 1  # the batch query takes seq > cursor
+
+    async def next(self) -> list[Held]:
         """The next envelopes that fit the budget (none when it is used up or nothing is left)."""
         async with self._lock:
             room_count = self.max_count - len(self.unacked)
@@ -391,4 +400,4 @@ class HandOut:
                 self.cursor = row.seq
                 self.unacked[(row.sender, row.id)] = row.size
                 self.unacked_bytes += row.size
-            return [row.frame for row in rows]
+            return rows

@@ -48,7 +48,9 @@ from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket, raise_fd
 from clubchat.node.mailbox import Mailbox
 from clubchat.node.relay_config import RelayConfig
 from clubchat.node.relay_conn import Conn, HandshakeLog, RelayConnection, client_key
+from clubchat.node.relay_log import Accepted, RelayLog
 from clubchat.protocol import messages as m
+from clubchat.protocol.log_entry import LogEntry, direct_room
 from clubchat.protocol.siwe import (
     ContractWalletVerifier,
     SignInError,
@@ -76,9 +78,14 @@ class RelayServer:
         turn_credentials: Callable[[str], m.TurnCredentials] | None = None,
         verifier: ContractWalletVerifier | None = None,
         clock: Callable[[], float] = time.time,
+        log: RelayLog | None = None,
     ) -> None:
         self.config = config
         self.mailbox = mailbox
+        self.log = log  # signed relay history (opened and closed by the caller, like the mailbox)
+        if log is not None:
+            log.on_committed = self._logged
+            self._node_json = '"' + log.signer.operator + '"'  # EIP-55, computed once
         self.turn_credentials = turn_credentials
         self.verifier = verifier
         self.clock = clock
@@ -94,6 +101,8 @@ class RelayServer:
         )
         self.connects_per_ip = RateLimiter(config.connect_rate_per_ip, config.connect_burst_per_ip)
         self.sign_ins_per_ip = RateLimiter(config.sign_in_rate_per_ip, config.sign_in_burst_per_ip)
+        self.forwards_per_ip = RateLimiter(config.forward_rate_per_ip, config.forward_burst_per_ip)
+        self.forwards = TokenBucket.full(config.forward_rate_global, config.forward_burst_global, clock())
         self.replay = ReplayGuard(config.replay_window, config.replay_max_ids)
         self.stats: Counter[str] = Counter()
         self.max_connections = config.max_connections  # lowered by start() to fit the fd limit
@@ -105,7 +114,7 @@ class RelayServer:
         self._buffering: set[Conn] = set()  # connections whose `buffered` may be > 0
         self._measured = float("-inf")  # when `buffered` was last summed from the transports
         self._server: Server | None = None
-        self._closing: set[asyncio.Future[None]] = set()
+        self._closing: set[asyncio.Future[None]] = set()  # tasks of _spawn
         self._http_nonces: dict[str, float] = {}  # nonce -> expiry; insertion-ordered
         self._uri: str | None = config.public_uri
         self._dirty: list[Conn] = []  # connections with queued frames, flushed once per iteration
@@ -166,7 +175,8 @@ class RelayServer:
             await asyncio.sleep(self.config.housekeeping_interval)
             now = self.clock()
             self.replay.sweep(now)
-            for limiter in (self.limiter, self.http_per_ip, self.connects_per_ip, self.sign_ins_per_ip):
+            limiters = (self.limiter, self.http_per_ip, self.connects_per_ip, self.sign_ins_per_ip)
+            for limiter in (*limiters, self.forwards_per_ip):
                 limiter.sweep(now)
             expired = [n for n, t in self._http_nonces.items() if t < now]
             for nonce in expired:  # bound: http_nonces_max
@@ -274,6 +284,7 @@ class RelayServer:
             "buffered_bytes": self.buffered,
             "replay_ids": len(self.replay),
             "stats": dict(self.stats),
+            **({"log": self.log.status()} if self.log is not None else {}),
         }
 
     # -- HTTP: the TURN credential endpoint -----------------------------------------------------
@@ -388,8 +399,9 @@ class RelayServer:
             while True:
                 if conn.address is None:
                     remaining = deadline - self.clock()
-                    try:
-                        raw = await asyncio.wait_for(ws.recv(), max(0.0, remaining))
+                    try:  # asyncio.timeout, not wait_for: no inner task whose error is a cycle
+                        async with asyncio.timeout(max(0.0, remaining)):
+                            raw = await ws.recv()
                     except TimeoutError:
                         await self._close(conn, 1008, "sign in within the time limit")
                         return
@@ -397,6 +409,10 @@ class RelayServer:
                     raw = await ws.recv()
                 if not await self._on_frame(conn, raw):
                     return
+                if conn.pause > 0.0:  # over a forwarding budget: read on later (TCP pushes back)
+                    self.stats["paced"] += 1
+                    await asyncio.sleep(conn.pause)
+                    conn.pause = 0.0
         except ConnectionClosed:
             pass
         finally:
@@ -429,9 +445,7 @@ class RelayServer:
         if pending > self.config.max_buffered_bytes:
             self.stats["slow-consumer-closed"] += 1
             self._forget(conn)
-            task = asyncio.ensure_future(ws.close(1013, "not reading fast enough"))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._spawn(ws.close(1013, "not reading fast enough"))
             return False
         if budgeted and self.buffered + len(data) > self.config.max_buffered_total:
             self._measure_buffered()
@@ -474,6 +488,9 @@ class RelayServer:
             conn.dirty = False
             conn.unsent = 0
             ws = conn.ws
+            if ws.transport.is_closing():  # aborted or gone: a write would only log a warning
+                ws.protocol.data_to_send()
+                continue
             if ws.protocol.state is not State.OPEN:
                 # Closing: websockets' own writer knows how to end the stream (EOF, close).
                 with contextlib.suppress(OSError):
@@ -521,9 +538,7 @@ class RelayServer:
         assert isinstance(frame, m.Ack)
         if conn.hand_out is None or not conn.hand_out.acked(frame.sender, frame.id):
             return False
-        task = asyncio.ensure_future(self._ack(conn, frame))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        self._spawn(self._ack(conn, frame))
         return True
 
     async def _on_frame(self, conn: Conn, raw: str | bytes) -> bool:
@@ -563,8 +578,10 @@ class RelayServer:
             if obj["type"] == "envelope":  # the hot path: no message objects, the text as sent
                 if conn.address is None:
                     self._error(conn, "unauthenticated")
-                elif not self._forward(conn, obj, typing.cast(str, raw), now):
-                    await self._store(conn, obj, typing.cast(str, raw), now)
+                else:
+                    if not self._forward(conn, obj, typing.cast(str, raw), now):
+                        await self._store(conn, obj, typing.cast(str, raw), now)
+                    self._pace(conn, now)
                 return True
             frame = m.frame_from_object(obj)
             if isinstance(frame, m.SignIn):
@@ -573,6 +590,8 @@ class RelayServer:
                 self._error(conn, "unauthenticated")
             elif isinstance(frame, m.Ack):
                 await self._ack(conn, frame)
+            elif isinstance(frame, m.History):
+                await self._history(conn, frame)
             elif isinstance(frame, m.GetTurnCredentials):
                 if self.turn_credentials is None:
                     self._error(conn, "not-offered", "this node is not a TURN node")
@@ -584,6 +603,18 @@ class RelayServer:
             log.exception("relay: frame handling failed")
             self._error(conn, "internal")
         return True
+
+    def _pace(self, conn: Conn, now: float) -> None:
+        """Charge one envelope to its IP's and the node's forwarding budgets; over them, `conn` waits
+        (`conn.pause`) before its next frame is read. Exempt networks are never paced."""
+        ws = conn.ws
+        if ws.exempt:
+            return
+        own, heavy = self.forwards_per_ip.owe(ws.peer_key, now)
+        shared = self.forwards.owe(now)
+        wait = max(own, shared) if heavy else own
+        if wait > 0.0:
+            conn.pause = min(wait, self.config.max_pace)
 
     async def _sign_in(self, conn: Conn, frame: m.SignIn, now: float) -> None:
         if conn.address is not None:
@@ -636,11 +667,38 @@ class RelayServer:
             await self._hand_out(conn)
 
     async def _hand_out(self, conn: Conn) -> None:
+        """Queue the next stored envelopes for `conn`. They count against the node's memory budget like
+        forwarded ones: past it, the rest is given back and handed out `hand_out_retry` s later."""
         assert conn.hand_out is not None
-        for text in await conn.hand_out.next():
-            if not self._push(conn, m.stored_frame(text)):
-                return
+        rows = await conn.hand_out.next()
+        entries = {}
+        if self.log is not None and rows:  # each stored envelope comes with its signed entry
+            entries = await self.log.entries_for([(row.sender, row.id) for row in rows])
+        records = []
+        for i, row in enumerate(rows):  # bound: one hand-out batch
+            if not self._push(conn, m.stored_frame(row.frame), budgeted=True):
+                conn.hand_out.give_back(rows[i:])
+                if conn.ws.protocol.state is State.OPEN:  # refused by the budget, not closing
+                    self.stats["hand-out-deferred"] += 1
+                    self._spawn(self._hand_out_later(conn))
+                break
             self.stats["mailbox-delivered"] += 1
+            found = entries.get((row.sender, row.id))
+            if found is not None:
+                records.append(self._logged_record(row.id, row.sender, found[0], found[1]))
+        if records:
+            self._push(conn, '{"type":"logged","records":[' + ",".join(records) + "]}")
+
+    async def _hand_out_later(self, conn: Conn) -> None:
+        await asyncio.sleep(self.config.hand_out_retry)
+        if conn.ws.protocol.state is State.OPEN:
+            await self._hand_out(conn)
+
+    def _spawn(self, coro: typing.Coroutine[Any, Any, None]) -> None:
+        """Run `coro` as a task the relay owns until it ends (cancelled with the connection's close)."""
+        task = asyncio.ensure_future(coro)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _forward(self, conn: Conn, env: dict[str, Any], raw: str, now: float) -> bool:
         """Sender and replay checks, then forward a validated envelope (`validate_frame`'s object,
@@ -653,22 +711,26 @@ class RelayServer:
         if self.replay.seen(sender, id, now):
             self._error(conn, "replayed", id=id)
             return True
-        delivered = busy = False
+        reached: list[Conn] = []
+        busy = False
         targets = tuple(self.clients.get(env["to"].lower(), ()))  # a copy: _push may drop one
         for target in itertools.islice(targets, self.config.max_fanout):  # bound: max_fanout copies
             if target is conn:
                 continue
             if self._push(target, raw, budgeted=True):
-                delivered = True
+                reached.append(target)
             else:
                 busy = busy or target.ws.protocol.state is State.OPEN  # refused by the memory budget
-        if not delivered:
+        if not reached:
             if busy:  # online but this relay holds too much unsent data: not worth storing either
                 self._error(conn, "recipient-busy", id=id)
                 return True
             return False
         self.replay.remember(sender, id, now)
         self.stats["forwarded"] += 1
+        if self.log is not None:  # `sent` follows once the entry is durable (`_logged`)
+            self._append(conn, env, raw, "delivered", reached)
+            return True
         # == m.encode(m.Sent(id, "delivered")); the id matched ID_PATTERN, so it needs no escaping
         self._push(conn, '{"type":"sent","id":"' + id + '","status":"delivered"}')
         return True
@@ -687,6 +749,9 @@ class RelayServer:
             return
         self.replay.remember(sender, id, now)
         self.stats["stored"] += 1
+        if self.log is not None:
+            self._append(conn, env, raw, "stored", [])
+            return
         self._push(conn, m.encode(m.Sent(id=id, status="stored")))
 
     async def _ack(self, conn: Conn, ack: m.Ack) -> None:
@@ -697,3 +762,102 @@ class RelayServer:
         self.stats["acked"] += 1
         if conn.hand_out is not None:
             await self._hand_out(conn)
+
+    # -- signed relay history (clubchat.node.relay_log) ------------------------------------------
+
+    def _append(self, conn: Conn, env: dict[str, Any], raw: str, status: str, reached: list[Conn]) -> None:
+        """Give an accepted envelope its log entry; `_logged` tells sender and recipients once durable."""
+        assert self.log is not None and conn.address is not None
+        to = env["to"].lower()
+        room = conn.rooms.get(to)
+        if room is None:
+            if len(conn.rooms) >= 1_024:  # bound: a cache, not a record
+                conn.rooms.clear()
+            room = conn.rooms[to] = direct_room(conn.address, to)
+        self.log.append(room, raw, conn.address, env["id"], (conn, status, reached))
+
+    def _entry_json(self, e: LogEntry) -> str:
+        """`LogEntry.to_json()` as compact JSON text, without re-checksumming the node per entry."""
+        return (
+            '{"node":'
+            + self._node_json
+            + ',"room":"0x'
+            + e.room.hex()
+            + '","seq":'
+            + str(e.seq)
+            + ',"prev":"0x'
+            + e.prev.hex()
+            + '","body":"0x'
+            + e.body.hex()
+            + '","time":'
+            + str(e.time)
+            + "}"
+        )
+
+    def _logged_record(self, id: str, sender: str, entry: LogEntry, sig: bytes | None) -> str:
+        sig_json = ',"sig":"0x' + sig.hex() + '"' if sig is not None else ""
+        return (
+            '{"id":"' + id + '","from":"' + sender + '","entry":' + self._entry_json(entry) + sig_json + "}"
+        )
+
+    def _logged(self, batch: list[Accepted]) -> None:
+        """A batch of entries is durable: each sender gets its `sent` with the entry, each recipient
+        connection one `logged` frame with the entries of what it received (in seq order)."""
+        received: dict[Conn, list[str]] = {}
+        for a in batch:  # bound: the batch
+            conn, status, reached = a.notify
+            entry_json = self._entry_json(a.entry)
+            sig_json = ',"sig":"0x' + a.sig.hex() + '"' if a.sig is not None else ""
+            self._push(
+                conn,
+                '{"type":"sent","id":"'
+                + a.id
+                + '","status":"'
+                + status
+                + '","entry":'
+                + entry_json
+                + sig_json
+                + "}",
+            )
+            if not reached:
+                continue
+            if a.shadow is not None:  # fork_for_tests: the recipients see the other chain
+                record = self._logged_record(a.id, a.sender, a.shadow, a.shadow_sig)
+            else:
+                record = (
+                    '{"id":"' + a.id + '","from":"' + a.sender + '","entry":' + entry_json + sig_json + "}"
+                )
+            for target in reached:  # bound: max_fanout
+                received.setdefault(target, []).append(record)
+        for target, records in received.items():  # bound: connections reached by the batch
+            for i in range(0, len(records), m.MAX_LOGGED):
+                self._push(
+                    target, '{"type":"logged","records":[' + ",".join(records[i : i + m.MAX_LOGGED]) + "]}"
+                )
+
+    async def _history(self, conn: Conn, frame: m.History) -> None:
+        """Answer `history`: the entries of the direct room with `peer` in the range (one signature)."""
+        assert conn.address is not None
+        if self.log is None:
+            self._error(conn, "not-offered", "this relay keeps no signed history")
+            return
+        if frame.end < frame.start or frame.end - frame.start >= m.MAX_HISTORY:
+            self._error(conn, "bad-range", f"ask for 1 to {m.MAX_HISTORY} entries, from <= to")
+            return
+        room = direct_room(conn.address, frame.peer)
+        rows = await self.log.history(room, frame.start, frame.end)
+        records = []
+        for entry, sig in rows:  # bound: MAX_HISTORY
+            sig_json = ',"sig":"0x' + sig.hex() + '"' if sig is not None else ""
+            records.append('{"entry":' + self._entry_json(entry) + sig_json + "}")
+        self.stats["history"] += 1
+        self._push(
+            conn,
+            '{"type":"entries","peer":"'
+            + frame.peer
+            + '","from":'
+            + str(frame.start)
+            + ',"records":['
+            + ",".join(records)
+            + "]}",
+        )

@@ -60,5 +60,16 @@ class RelayConfig:
     max_sessions_per_address: int = 8  # signed-in connections of one address
     max_fanout: int = 8  # connections one envelope is copied to
     max_buffered_total: int = 64 * 2**20  # unsent bytes of all connections together (envelopes)
+    hand_out_retry: float = 0.5  # seconds before a hand-out the budget refused is tried again
     socket_send_buffer: int = 65_536  # SO_SNDBUF of each connection (Linux doubles it); 0 = kernel's
+    # Envelopes forwarded or stored per second, paid by waiting (the connection's next frame is read
+    # later; TCP pushes back on the sender), never by refusing: per client IP across all its signed-in
+    # addresses (wallets are free, so the per-address rate alone lets one host multiply it) ...
+    forward_rate_per_ip: float = 200.0
+    forward_burst_per_ip: float = 800.0
+    # ... and for the whole node: past it, the IPs that used more than half their own burst wait
+    # too, so a host sending a few messages a second never waits for a flood (exempt networks: never).
+    forward_rate_global: float = 2_000.0
+    forward_burst_global: float = 4_000.0
+    max_pace: float = 5.0  # longest wait of one connection, seconds
     housekeeping_interval: float = 5.0  # seconds between sweeps of expired replay ids and idle buckets

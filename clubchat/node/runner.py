@@ -25,6 +25,7 @@ from typing import Any
 
 from clubchat.node.mailbox import Mailbox, MailboxLimits
 from clubchat.node.relay import RelayConfig, RelayServer
+from clubchat.node.relay_log import LogSigner, RelayLog
 from clubchat.node.turn import CoturnSupervisor, TurnConfig
 from clubchat.protocol.siwe import ContractWalletVerifier
 from clubchat.registry.kinds import KIND_NAMES
@@ -43,6 +44,7 @@ class NodeConfig:
     relay: RelayConfig = field(default_factory=RelayConfig)
     turn: TurnConfig | None = None  # required when "turn" is in kinds
     mailbox: MailboxLimits = field(default_factory=MailboxLimits)  # quotas of a NOTIFY node's mailbox
+    log: LogSigner | None = None  # signed relay history (clubchat.node.relay_log); None = off
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(KINDS)
@@ -92,6 +94,7 @@ class Node:
         self.mailbox: Mailbox | None = None
         self.coturn: CoturnSupervisor | None = None
         self.relay: RelayServer | None = None
+        self.log: RelayLog | None = None
         self.background: list[
             Callable[[], Coroutine[Any, Any, None]]
         ] = []  # e.g. heartbeat loops, started last
@@ -113,8 +116,11 @@ class Node:
                 self.coturn = CoturnSupervisor(turn)
                 await self.coturn.start()
                 issuer = turn.issuer()
+            if cfg.log is not None:
+                self.log = RelayLog(cfg.data_dir / "relay-log.sqlite", cfg.log)
+                await self.log.open()
             self.relay = RelayServer(
-                cfg.relay, mailbox=self.mailbox, turn_credentials=issuer, verifier=self.verifier
+                cfg.relay, mailbox=self.mailbox, turn_credentials=issuer, verifier=self.verifier, log=self.log
             )
             await self.relay.start()
         except BaseException:
@@ -130,6 +136,8 @@ class Node:
                 await task
         if self.relay is not None:
             await self.relay.stop()
+        if self.log is not None:
+            await self.log.close()
         if self.coturn is not None:
             await self.coturn.stop()
         if self.mailbox is not None:

@@ -1,8 +1,9 @@
 """Every Club Chat wire message, defined once: relay frames, signaling payloads, data-channel chunks.
 
 Relay frames (JSON text over the relay WebSocket, each with a `type`):
-  relay -> client  challenge, signed-in, envelope, stored, sent, turn-credentials, error
-  client -> relay  sign-in, envelope, ack, get-turn-credentials
+  relay -> client  challenge, signed-in, envelope, stored, sent, turn-credentials, error,
+                   logged, entries (signed relay history)
+  client -> relay  sign-in, envelope, ack, get-turn-credentials, history
 An envelope `{type, id, from, to, payload}` carries one payload: Club Chat's signaling messages
 (offer, answer, candidate, remove-candidates, bye, exactly as the product brief defines them) or
 a chat `text`. Data-channel messages follow the brief's chunk format `{fileId, index, mime, data}`
@@ -71,6 +72,7 @@ ERROR_CODES: dict[str, str] = {
     "too-many-connections": "this address or IP has as many connections as this relay allows",
     "unknown-message": "no stored message with this id",
     "not-offered": "this node does not offer that service",
+    "bad-range": "the history range is empty or longer than a relay answers at once",
     "internal": "the relay failed to handle the frame",
 }
 
@@ -147,7 +149,46 @@ class Text:
     body: str = spec(max_len=MAX_TEXT_CHARS)
 
 
-Payload = Offer | Answer | Candidates | RemoveCandidates | Bye | Text
+# -- Signed relay history (clubchat.protocol.log_entry, clubchat.node.relay_log) ------------------
+BYTES32_PATTERN = r"0x[0-9a-fA-F]{64}"
+SIGNATURE65_PATTERN = r"0x[0-9a-fA-F]{130}"  # r || s || v, v 27/28, low s
+MAX_LOGGED = 1_024  # envelope entries one `logged` frame carries
+MAX_HISTORY = 256  # entries one `history` request may ask for
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """A relay-log `LogEntry` on the wire (`LogEntry.to_json`); uint64s stay below 2**53 in JSON."""
+
+    node: str = spec(pattern=ADDRESS_PATTERN)
+    room: str = spec(pattern=BYTES32_PATTERN)
+    seq: int = spec(minimum=1, maximum=2**53)
+    prev: str = spec(pattern=BYTES32_PATTERN)
+    body: str = spec(pattern=BYTES32_PATTERN)
+    time: int = spec(minimum=0, maximum=2**53)
+
+
+@dataclass(frozen=True)
+class SignedRecord:
+    """An entry and the relay's signature over it (none when a later signed entry covers it)."""
+
+    entry: LogRecord = spec()  # noqa: RUF009 - wire metadata, not a default
+    sig: str | None = spec(default=None, pattern=SIGNATURE65_PATTERN)
+
+
+@dataclass(frozen=True)
+class Head:
+    """A member's latest signed entry of a room at one relay, sent to the other members inside an
+    envelope (so any relay carries it) to compare: two signed entries of one (node, room, seq) with
+    different hashes prove the relay forked the room."""
+
+    TYPE: ClassVar[str] = "head"
+    relay: str = spec(max_len=256)  # the relay's URI, for the user
+    entry: LogRecord = spec()  # noqa: RUF009 - wire metadata, not a default
+    sig: str = spec(pattern=SIGNATURE65_PATTERN)
+
+
+Payload = Offer | Answer | Candidates | RemoveCandidates | Bye | Text | Head
 SIGNALING_TYPES = ("offer", "answer", "candidate", "remove-candidates", "bye")
 
 
@@ -198,11 +239,16 @@ class Envelope:
 
 @dataclass(frozen=True)
 class Sent:
-    """The relay took an envelope: handed to the recipient's connections, or stored in its mailbox."""
+    """The relay took an envelope: handed to the recipient's connections, or stored in its mailbox.
+
+    A relay that keeps a signed history sends it once the envelope's log entry is durable, with the
+    entry (`entry`) and, when the entry ends its batch, the relay's signature (`sig`)."""
 
     TYPE: ClassVar[str] = "sent"
     id: str = spec(pattern=ID_PATTERN)
     status: Literal["delivered", "stored"] = spec()
+    entry: LogRecord | None = spec(default=None)  # noqa: RUF009 - wire metadata, not a default
+    sig: str | None = spec(default=None, pattern=SIGNATURE65_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -216,6 +262,45 @@ class Stored:
 def stored_frame(envelope_text: str) -> str:
     """Wrap a stored envelope's JSON text without re-encoding it."""
     return '{"type":"stored","envelope":' + envelope_text + "}"
+
+
+@dataclass(frozen=True)
+class LoggedEnvelope:
+    """The log entry of one envelope the connection received (forwarded or from the mailbox)."""
+
+    id: str = spec(pattern=ID_PATTERN)
+    sender: str = spec(key="from", pattern=ADDRESS_PATTERN)
+    entry: LogRecord = spec()  # noqa: RUF009 - wire metadata, not a default
+    sig: str | None = spec(default=None, pattern=SIGNATURE65_PATTERN)
+
+
+@dataclass(frozen=True)
+class Logged:
+    """relay -> recipient, right after the envelopes: their durable log entries, in seq order."""
+
+    TYPE: ClassVar[str] = "logged"
+    records: tuple[LoggedEnvelope, ...] = spec(max_items=MAX_LOGGED, min_items=1)
+
+
+@dataclass(frozen=True)
+class History:
+    """client -> relay: the entries `start`..`end` of the direct room with `peer` (a gap to fill)."""
+
+    TYPE: ClassVar[str] = "history"
+    peer: str = spec(pattern=ADDRESS_PATTERN)
+    start: int = spec(key="from", minimum=1, maximum=2**53)
+    end: int = spec(key="to", minimum=1, maximum=2**53)
+
+
+@dataclass(frozen=True)
+class Entries:
+    """relay -> client: the answer to `history`, in seq order, the last one always signed. Fewer
+    than asked means the relay cannot produce the rest (evidence for a flag)."""
+
+    TYPE: ClassVar[str] = "entries"
+    peer: str = spec(pattern=ADDRESS_PATTERN)
+    start: int = spec(key="from", minimum=1, maximum=2**53)
+    records: tuple[SignedRecord, ...] = spec(max_items=MAX_HISTORY)
 
 
 @dataclass(frozen=True)
@@ -266,6 +351,9 @@ Frame = (
     | GetTurnCredentials
     | TurnCredentials
     | Error
+    | Logged
+    | History
+    | Entries
 )
 FRAME_CLASSES: dict[str, type] = {
     cls.TYPE: cls
@@ -280,9 +368,12 @@ FRAME_CLASSES: dict[str, type] = {
         GetTurnCredentials,
         TurnCredentials,
         Error,
+        Logged,
+        History,
+        Entries,
     )
 }
-CLIENT_FRAMES = ("sign-in", "envelope", "ack", "get-turn-credentials")
+CLIENT_FRAMES = ("sign-in", "envelope", "ack", "get-turn-credentials", "history")
 
 
 # ------------------------------------------------------------------------------------------------

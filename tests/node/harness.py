@@ -9,16 +9,25 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from websockets.asyncio.client import ClientConnection, connect
 
 from clubchat.node.mailbox import Mailbox
 from clubchat.node.relay import RelayConfig, RelayServer
+from clubchat.node.relay_log import LogSigner
 from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import build_sign_in
 
 T = TypeVar("T")
+
+# The relay-log identity of the test relays: the operator, its registered node key, a Disputes address.
+LOG_OPERATOR = Account.from_key("0x" + "0e" * 32)
+LOG_NODE_KEY = Account.from_key("0x" + "4e" * 32)
+LOG_DISPUTES = "0x" + "d1" * 20
+LOG_CHAIN_ID = 31337
+LOG_SIGNER = LogSigner.create(LOG_OPERATOR.address, bytes(LOG_NODE_KEY.key), LOG_CHAIN_ID, LOG_DISPUTES)
 
 
 def run(coro: Awaitable[T], timeout: float = 60.0) -> T:

@@ -305,3 +305,52 @@ def test_default_limits_keep_one_flooding_sender_from_locking_a_mailbox(tmp_path
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError, match="per_sender_per_recipient must be positive"):
         MailboxLimits(per_sender_per_recipient=0)
+
+
+def test_the_hand_out_counts_against_the_nodes_memory_budget(tmp_path: Path) -> None:
+    """Stored envelopes queued for a recipient are unsent bytes like forwarded ones: with the node's
+    budget full (non-reading recipients of a flood), a hand-out waits instead of passing the budget,
+    and resumes once the budget has room."""
+    size = len(big_frame(0, dave.address).encode())
+    config = RelayConfig(
+        max_buffered_total=4 * size,
+        socket_send_buffer=4096,
+        rate_per_second=1e6,
+        rate_burst=1e6,
+        hand_out_retry=0.1,
+    )
+
+    async def scenario() -> None:
+        box = await _open(tmp_path / "mb.sqlite", MailboxLimits(per_recipient_bytes=2**30))
+        try:
+            await _store_big(box, 12)
+            async with relay(config, mailbox=box) as server:
+                stuck = []
+                for _ in range(2):  # carol on two connections that never read
+                    raw = await Raw.open(server.uri)
+                    await raw.sign_in(carol)
+                    raw.ws.transport.pause_reading()
+                    stuck.append(raw)
+                sender = await Raw.open(server.uri)
+                await sender.sign_in(alice)
+                for i in range(40):  # fill the budget
+                    big = m.Text(body="x" * (m.MAX_TEXT_CHARS - 100))
+                    await sender.send(envelope(alice.address, carol.address, f"fill{i}", big))
+                    if (await sender.obj()).get("code") == "recipient-busy":
+                        break
+                else:
+                    raise AssertionError("the budget never filled")
+                c = await RelayClient.connect(server.uri, dave)
+                await asyncio.sleep(0.5)
+                assert server.stats["hand-out-deferred"] > 0
+                assert server.buffered <= config.max_buffered_total
+                for raw in stuck:  # the flood's recipients go away: the budget has room again
+                    raw.ws.transport.abort()
+                got = [(await c.receive(10)).envelope.id for _ in range(12)]
+                assert got == [f"b{i}" for i in range(12)]  # all of them, in order, once
+                await c.close()
+                await sender.close()
+        finally:
+            await box.close()
+
+    run(scenario())

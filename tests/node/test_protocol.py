@@ -21,6 +21,11 @@ CAND = m.IceCandidate(
 )
 FILE_ID = "E621E1F8-C36C-495A-93FC-0C247A3E6E5F"
 
+RECORD = m.LogRecord(
+    node=ALICE, room="0x" + "11" * 32, seq=3, prev="0x" + "22" * 32, body="0x" + "33" * 32, time=1
+)
+SIG = "0x" + "ab" * 64 + "1b"
+
 EXAMPLES: list[Any] = [
     m.Challenge(nonce="abcdEFGH1234", uri="ws://127.0.0.1:9000", chain_id=31337, max_ttl=600),
     m.SignIn(message="x", signature="0x" + "ab" * 65),
@@ -42,6 +47,16 @@ EXAMPLES: list[Any] = [
     ),
     m.Error(code="replayed", reason="again", id="a-1"),
     m.Error(code="malformed", reason="bad"),
+    # signed relay history
+    m.Sent(id="a-1", status="delivered", entry=RECORD, sig=SIG),
+    m.Sent(id="a-2", status="stored", entry=RECORD),
+    m.Logged(records=(m.LoggedEnvelope(id="a-1", sender=ALICE, entry=RECORD, sig=SIG),)),
+    m.History(peer=BOB, start=1, end=256),
+    m.Entries(
+        peer=BOB, start=3, records=(m.SignedRecord(entry=RECORD), m.SignedRecord(entry=RECORD, sig=SIG))
+    ),
+    m.Entries(peer=BOB, start=3, records=()),
+    m.Envelope(id="a-8", sender=ALICE, to=BOB, payload=m.Head(relay="ws://r", entry=RECORD, sig=SIG)),
 ]
 DATACHANNEL: list[Any] = [
     m.FileChunk(file_id=FILE_ID, index=3, mime="application/octet-stream", data="AAEC"),

@@ -7,8 +7,12 @@ so the honest client on 127.0.0.1 shows that only the attacker's IP is limited.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import resource
+import socket
+import struct
 import time
 from pathlib import Path
 from typing import Any
@@ -494,3 +498,133 @@ def test_relay_sweeps_replay_ids_without_traffic() -> None:
             await b.close()
 
     run(scenario())
+
+
+# -- forwarding budgets: free wallets cannot multiply the per-address rate ----------------------
+
+
+async def _signed_in_from(uri: str, source: str, account: Any) -> Any:
+    ws, challenge = await _open_raw(uri, source)
+    raw = Raw(ws, challenge)
+    await raw.sign_in(account)
+    return raw
+
+
+async def _flood(raw: Raw, sender: str, to: str, tag: str, n: int, until: float) -> int:
+    """Send up to `n` envelopes as fast as the socket takes them; how many were sent by `until`."""
+    sent = 0
+    for i in range(n):
+        if time.monotonic() >= until:
+            break
+        await raw.send(envelope(sender, to, f"{tag}{i}"))
+        sent += 1
+    return sent
+
+
+def test_envelopes_per_ip_are_paced_across_its_wallets_not_refused() -> None:
+    config = RelayConfig(forward_rate_per_ip=20.0, forward_burst_per_ip=20.0, max_pace=1.0)
+    wallets = [Account.from_key((0xF100 + i).to_bytes(32, "big")) for i in range(4)]
+
+    async def scenario() -> None:
+        async with relay(config) as server:
+            reader = await RelayClient.connect(server.uri, mallory)
+            floods = [await _signed_in_from(server.uri, ATTACKER, w) for w in wallets]
+            start = time.monotonic()
+            await asyncio.gather(
+                *(
+                    _flood(r, w.address, mallory.address, w.address[2:8], 15, start + 5)
+                    for r, w in zip(floods, wallets, strict=True)
+                )
+            )
+            got = 0
+            with contextlib.suppress(TimeoutError):
+                while time.monotonic() < start + 1.0:
+                    await reader.receive(max(0.01, start + 1.0 - time.monotonic()))
+                    got += 1
+            # one second of the IP's budget: the burst plus the rate, whatever the number of wallets
+            assert got <= 20 + 20 * 1.0 + len(wallets), got
+            assert server.stats["paced"] > 0
+            # the honest IP is not paced meanwhile: its `sent` comes at once
+            honest = await RelayClient.connect(server.uri, alice)
+            t0 = time.monotonic()
+            assert (await honest.send(mallory.address, m.Text(body="hi"))).status == "delivered"
+            assert time.monotonic() - t0 < 0.5
+            # nothing was refused: the flood is paced, and all of it arrives in the end
+            rest = 0
+            while got + rest < 15 * len(wallets) + 1:
+                await reader.receive(10)
+                rest += 1
+            assert server.stats["error:rate-limited"] == 0
+            for r in floods:  # their frames wait behind the pacing: no close handshake
+                r.ws.transport.abort()
+            await honest.close()
+            await reader.close()
+
+    run(scenario(), timeout=60)
+
+
+def test_the_node_wide_budget_paces_heavy_ips_and_never_a_light_one() -> None:
+    config = RelayConfig(
+        forward_rate_per_ip=1_000.0,
+        forward_burst_per_ip=40.0,
+        forward_rate_global=30.0,
+        forward_burst_global=30.0,
+        max_pace=1.0,
+    )
+    heavy = [Account.from_key((0xF200 + i).to_bytes(32, "big")) for i in range(2)]
+
+    async def scenario() -> None:
+        async with relay(config) as server:
+            reader = await RelayClient.connect(server.uri, mallory)
+            honest = await RelayClient.connect(server.uri, alice)
+            floods = [await _signed_in_from(server.uri, f"127.0.0.{3 + i}", w) for i, w in enumerate(heavy)]
+            start = time.monotonic()
+            flooding = asyncio.gather(
+                *(
+                    _flood(r, w.address, mallory.address, f"h{i}-", 100, start + 2)
+                    for i, (r, w) in enumerate(zip(floods, heavy, strict=True))
+                )
+            )
+            waits = []
+            for i in range(10):  # a light IP: 10 envelopes at 10/s while both heavy IPs flood
+                t0 = time.monotonic()
+                assert (await honest.send(mallory.address, m.Text(body=f"light {i}"))).status == "delivered"
+                waits.append(time.monotonic() - t0)
+                await asyncio.sleep(0.1)
+            await flooding
+            forwarded = server.stats["forwarded"]
+            elapsed = time.monotonic() - start
+            # the heavy IPs together got about the node's budget (burst + rate x time), not 2 x 1,000/s
+            assert forwarded <= 30 + 30 * elapsed + 10 + 2 * 40, (forwarded, elapsed)
+            assert server.stats["paced"] > 0
+            assert max(waits) < 0.5, waits
+            for r in floods:  # their frames wait behind the pacing: no close handshake
+                r.ws.transport.abort()
+            await honest.close()
+            await reader.close()
+
+    run(scenario(), timeout=60)
+
+
+def test_pings_from_a_peer_that_resets_cost_no_log_line_per_pong(caplog: pytest.LogCaptureFixture) -> None:
+    """Each ping queues a pong; a peer that resets right after its pings made asyncio log a warning for
+    every pong written after the loss, a stream of log lines per attacker connection that once
+    blocked a node on a full stderr pipe. The relay writes once per batch, and nothing once the
+    transport is closing."""
+
+    async def scenario() -> None:
+        async with relay() as server:
+            for _ in range(10):
+                raw = await Raw.open(server.uri)
+                for _ in range(12):  # under the control burst: each one is answered
+                    raw.ws.protocol.send_ping(os.urandom(4))
+                raw.ws.send_data()
+                sock = raw.ws.transport.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                raw.ws.transport.abort()  # RST right after the pings
+            await asyncio.sleep(0.5)
+            assert server.stats["connections"] == 10
+
+    with caplog.at_level(logging.WARNING, logger="asyncio"):
+        run(scenario())
+    assert not [r for r in caplog.records if "socket.send() raised exception" in r.getMessage()]

@@ -1,0 +1,381 @@
+"""Client-side checks of signed relay history: what a relay signed for a room must be one chain.
+
+A relay that keeps a signed history (clubchat.node.relay_log) sends every envelope's `LogEntry` with
+the sender's `sent` and the recipient's `logged`, signing each room's last entry of a batch. A
+`HistoryBook` checks each entry as it arrives and keeps, per (relay node, room), the entries it saw
+and the latest signed head:
+
+- signature: recovered over the EIP-712 digest in the Disputes domain, it must be a node key of the
+  operator named in the entry (`NodeKeys`: the registered key now, and every key seen before — a
+  rotated key still signs evidence);
+- body: keccak256 of the envelope text this client sent or received;
+- continuity: `prev` is the struct hash of the entry before it; an entry further on than the next one
+  is a gap (ask the relay with `history`); a different entry for a seq already seen is a fork.
+
+Two members compare heads (`compare_head`, a `head` payload sent through any relay): the relay's
+signatures over two different entries for one (node, room, seq) are equivocation `Evidence`, the
+input of `Disputes.prove_equivocation`. A relay that cannot or will not fill a gap (`answered`) is
+evidence for a flag. Every problem is told to the user in one sentence (`on_problem`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from eth_utils import keccak, to_checksum_address
+
+from clubchat.chain.eip712 import Signature
+from clubchat.protocol import messages as m
+from clubchat.protocol.log_entry import LogEntry, log_domain, log_entry_signer
+
+ProblemKind = Literal["bad-signature", "body-mismatch", "gap", "prev-mismatch", "fork", "refused"]
+MAX_KEPT = 4_096  # entries kept per room (the newest); heads and evidence are kept apart
+
+
+@dataclass(frozen=True)
+class SignedEntry:
+    """An entry and the relay's 65-byte signature (r || s || v) over it."""
+
+    entry: LogEntry
+    sig: bytes
+
+    def signature(self) -> Signature:
+        return Signature(self.sig[64], self.sig[:32], self.sig[32:64])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"entry": self.entry.to_json(), "sig": "0x" + self.sig.hex()}
+
+    def record(self) -> m.LogRecord:
+        j = self.entry.to_json()
+        return m.LogRecord(j["node"], j["room"], j["seq"], j["prev"], j["body"], j["time"])
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a relay cannot deny. `equivocation`: two signed entries of one (node, room, seq) with
+    different struct hashes (the arguments of `Disputes.prove_equivocation`); `refusal`: the relay
+    showed a later signed entry but did not produce the entries before it when asked."""
+
+    kind: Literal["equivocation", "refusal"]
+    node: str
+    a: SignedEntry
+    b: SignedEntry | None = None
+    missing: tuple[int, int] | None = None  # refusal: the seqs asked for and not given
+
+    def prove_args(self) -> tuple[Any, bytes, Any, bytes]:
+        """(a, sig_a, b, sig_b) as `prove_equivocation` takes them (add your salt)."""
+        if self.kind != "equivocation" or self.b is None:
+            raise ValueError("only equivocation evidence proves on chain; a refusal is for a flag")
+        return self.a.entry.as_tuple(), self.a.sig, self.b.entry.as_tuple(), self.b.sig
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "node": self.node, "a": self.a.to_json()}
+        if self.b is not None:
+            out["b"] = self.b.to_json()
+        if self.missing is not None:
+            out["missing"] = list(self.missing)
+        return out
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with what a relay signed, with the sentence the user is shown."""
+
+    kind: ProblemKind
+    relay: str  # the relay's URI (or its operator address when the URI is unknown)
+    room: bytes
+    seq: int
+    message: str
+    missing: tuple[int, int] | None = None  # a gap: ask `history` for these seqs
+    evidence: Evidence | None = None
+
+
+class NodeKeys:
+    """The node keys an operator signs with: the one registered now (`current(operator)`, e.g.
+    `Discovery.node_key`) and every key seen or given before (`retired`), because evidence signed
+    with a key that was rotated away still counts."""
+
+    def __init__(
+        self, current: Callable[[str], str] | None = None, retired: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        self.current = current
+        self._known: dict[str, set[str]] = {}
+        for operator, key in retired:
+            self.add(operator, key)
+
+    def add(self, operator: str, key: str) -> None:
+        self._known.setdefault(to_checksum_address(operator), set()).add(to_checksum_address(key))
+
+    def keys(self, operator: str) -> frozenset[str]:
+        op = to_checksum_address(operator)
+        if self.current is not None:
+            with contextlib.suppress(Exception):  # an unreachable registry: the known keys still count
+                self.add(op, self.current(op))
+        return frozenset(self._known.get(op, ()))
+
+
+@dataclass
+class _Room:
+    hashes: dict[int, bytes] = field(default_factory=dict)  # seq -> struct hash (seen)
+    entries: dict[int, LogEntry] = field(default_factory=dict)
+    signed: dict[int, SignedEntry] = field(default_factory=dict)  # seq -> the relay's signed entry
+    foreign: dict[int, SignedEntry] = field(default_factory=dict)  # other members' signed heads
+    head: SignedEntry | None = None  # latest signed entry seen here
+
+
+def _sig_bytes(sig: str | bytes | None) -> bytes | None:
+    if sig is None or isinstance(sig, bytes):
+        return sig
+    return bytes.fromhex(sig.removeprefix("0x"))
+
+
+def entry_of(record: m.LogRecord) -> LogEntry:
+    return LogEntry.from_json(
+        {
+            "node": record.node,
+            "room": record.room,
+            "seq": record.seq,
+            "prev": record.prev,
+            "body": record.body,
+            "time": record.time,
+        }
+    )
+
+
+class HistoryBook:
+    """Checks and keeps the signed history one client sees, per (relay node, room)."""
+
+    def __init__(
+        self,
+        chain_id: int,
+        disputes: str,
+        keys: NodeKeys,
+        on_problem: Callable[[Problem], None] | None = None,
+    ) -> None:
+        self.domain = log_domain(chain_id, disputes)
+        self.keys = keys
+        self.on_problem = on_problem or (lambda problem: None)
+        self.problems: list[Problem] = []
+        self.evidence: list[Evidence] = []
+        self.relays: dict[str, str] = {}  # node (operator) -> the relay URI it was seen through
+        self._rooms: dict[tuple[str, bytes], _Room] = {}
+
+    # -- what arrives -----------------------------------------------------------------------------
+
+    def record(
+        self, relay: str, entry: LogEntry, sig: str | bytes | None, text: str | None = None
+    ) -> list[Problem]:
+        """Check one entry from `relay` (the envelope `text` when this client has it); returns the
+        problems found (also kept in `problems` and told through `on_problem`)."""
+        node = to_checksum_address(entry.node)
+        self.relays.setdefault(node, relay)
+        raw = _sig_bytes(sig)
+        found: list[Problem] = []
+        if raw is not None and not self._signed_by_node(entry, raw):
+            return self._tell(
+                [self._problem("bad-signature", relay, entry, "its signature is not the node's key")]
+            )
+        if text is not None and keccak(text=text) != entry.body:
+            found.append(
+                self._problem("body-mismatch", relay, entry, "it names a different message than arrived")
+            )
+        room = self._rooms.setdefault((node, entry.room), _Room())
+        h = entry.struct_hash()
+        signed = SignedEntry(entry, raw) if raw is not None else None
+        known = room.hashes.get(entry.seq)
+        if known is not None and known != h:
+            found.append(self._fork(relay, room, entry, signed))
+            return self._tell(found)
+        if signed is not None:
+            room.signed[entry.seq] = signed
+            if room.head is None or entry.seq > room.head.entry.seq:
+                room.head = signed
+            theirs = room.foreign.get(entry.seq)
+            if theirs is not None and theirs.entry.struct_hash() != h:
+                found.append(self._equivocation(relay, entry, signed, theirs))
+        if known is None:
+            room.hashes[entry.seq] = h
+            room.entries[entry.seq] = entry
+            found += self._continuity(relay, room, entry, h)
+            self._trim(room)
+        return self._tell(found)
+
+    def compare_head(self, relay: str, entry: LogEntry, sig: str | bytes) -> list[Problem]:
+        """Another member's latest signed entry of a room at a relay (a `head` payload): a different
+        signed entry for a seq this client holds signed is equivocation evidence; one this client
+        has unsigned or not at all is kept until the relay's signature for that seq arrives (ask it
+        with `history` for that seq: `wanted`)."""
+        raw = _sig_bytes(sig)
+        assert raw is not None
+        if not self._signed_by_node(entry, raw):
+            return self._tell(
+                [
+                    self._problem(
+                        "bad-signature", relay, entry, "the head a member sent is not signed by the node"
+                    )
+                ]
+            )
+        node = to_checksum_address(entry.node)
+        room = self._rooms.setdefault((node, entry.room), _Room())
+        theirs = SignedEntry(entry, raw)
+        room.foreign[entry.seq] = theirs
+        mine = room.signed.get(entry.seq)
+        if mine is not None and mine.entry.struct_hash() != entry.struct_hash():
+            return self._tell([self._equivocation(relay, mine.entry, mine, theirs)])
+        known = room.hashes.get(entry.seq)
+        if known is not None and known != entry.struct_hash():
+            return self._tell(
+                [
+                    self._problem(
+                        "fork",
+                        relay,
+                        entry,
+                        "another member was shown a different history; asking the relay to sign ours",
+                        missing=(entry.seq, entry.seq),
+                    )
+                ]
+            )
+        last = max(room.hashes, default=0)
+        if entry.seq > last:
+            return self._tell(
+                [
+                    self._problem(
+                        "gap",
+                        relay,
+                        entry,
+                        "another member has seen more of this room",
+                        missing=(last + 1, entry.seq),
+                    )
+                ]
+            )
+        return []
+
+    def answered(
+        self, relay: str, node: str, room_id: bytes, start: int, end: int, got: list[int]
+    ) -> list[Problem]:
+        """The relay answered `history` start..end with the seqs `got`: any seq it did not give,
+        below a signed head it showed, is a refusal (evidence for a flag)."""
+        room = self._rooms.get((to_checksum_address(node), room_id))
+        if room is None or room.head is None:
+            return []
+        top = min(end, room.head.entry.seq)
+        missing = [s for s in range(start, top + 1) if s not in got and s not in room.hashes]
+        if not missing:
+            return []
+        head = room.head
+        evidence = Evidence("refusal", head.entry.node, head, missing=(missing[0], missing[-1]))
+        self.evidence.append(evidence)
+        problem = Problem(
+            "refused",
+            relay,
+            room_id,
+            missing[0],
+            f"relay {relay} did not produce messages {missing[0]}-{missing[-1]} of a conversation it signed"
+            " a later message of; that is evidence against it",
+            (missing[0], missing[-1]),
+            evidence,
+        )
+        return self._tell([problem])
+
+    # -- what the client asks ---------------------------------------------------------------------
+
+    def head(self, node: str, room: bytes) -> SignedEntry | None:
+        """This client's latest signed entry of `room` at `node`."""
+        r = self._rooms.get((to_checksum_address(node), room))
+        return r.head if r is not None else None
+
+    def heads(self) -> list[SignedEntry]:
+        return [r.head for r in self._rooms.values() if r.head is not None]
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _signed_by_node(self, entry: LogEntry, sig: bytes) -> bool:
+        if len(sig) != 65:
+            return False
+        try:
+            signer = log_entry_signer(self.domain, entry, Signature(sig[64], sig[:32], sig[32:64]))
+        except Exception:  # high-s, bad v, not on the curve
+            return False
+        return signer in self.keys.keys(entry.node)
+
+    def _continuity(self, relay: str, room: _Room, entry: LogEntry, h: bytes) -> list[Problem]:
+        out = []
+        before = room.hashes.get(entry.seq - 1)
+        if entry.seq > 1 and before is None:
+            lower = [s for s in room.hashes if s < entry.seq]
+            if lower:  # a hole after entries this client already holds
+                out.append(
+                    self._problem(
+                        "gap",
+                        relay,
+                        entry,
+                        "messages are missing before this one",
+                        missing=(max(lower) + 1, entry.seq - 1),
+                    )
+                )
+        elif entry.seq > 1 and before != entry.prev:
+            out.append(
+                self._problem("prev-mismatch", relay, entry, "it does not follow the message before it")
+            )
+        elif entry.seq == 1 and entry.prev != b"\x00" * 32:
+            out.append(
+                self._problem(
+                    "prev-mismatch", relay, entry, "the first message of a room names a predecessor"
+                )
+            )
+        after = room.entries.get(entry.seq + 1)
+        if after is not None and after.prev != h:
+            out.append(
+                self._problem("prev-mismatch", relay, after, "it does not follow the message before it")
+            )
+        return out
+
+    def _fork(self, relay: str, room: _Room, entry: LogEntry, signed: SignedEntry | None) -> Problem:
+        mine = room.signed.get(entry.seq)
+        if signed is not None and mine is not None:
+            return self._equivocation(relay, mine.entry, mine, signed)
+        return self._problem(
+            "fork",
+            relay,
+            entry,
+            "the relay showed two different messages at one place",
+            missing=(entry.seq, entry.seq),
+        )
+
+    def _equivocation(self, relay: str, entry: LogEntry, a: SignedEntry, b: SignedEntry) -> Problem:
+        evidence = Evidence("equivocation", to_checksum_address(entry.node), a, b)
+        self.evidence.append(evidence)
+        return Problem(
+            "fork",
+            relay,
+            entry.room,
+            entry.seq,
+            f"relay {relay} signed two different histories of a conversation (message {entry.seq});"
+            " the proof is saved: report it with `club report`",
+            evidence=evidence,
+        )
+
+    def _problem(
+        self, kind: ProblemKind, relay: str, entry: LogEntry, why: str, missing: tuple[int, int] | None = None
+    ) -> Problem:
+        return Problem(
+            kind, relay, entry.room, entry.seq, f"relay {relay}, message {entry.seq}: {why}", missing
+        )
+
+    def _tell(self, problems: list[Problem]) -> list[Problem]:
+        for p in problems:  # bound: a few per entry
+            self.problems.append(p)
+            self.on_problem(p)
+        return problems
+
+    def _trim(self, room: _Room) -> None:
+        if len(room.hashes) <= MAX_KEPT:
+            return
+        for seq in sorted(room.hashes)[: len(room.hashes) - MAX_KEPT]:  # bound: the excess
+            room.hashes.pop(seq, None)
+            room.entries.pop(seq, None)
+            if room.head is None or seq != room.head.entry.seq:
+                room.signed.pop(seq, None)

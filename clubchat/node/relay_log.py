@@ -1,0 +1,440 @@
+"""Signed relay history: every envelope a relay accepts gets a place in its room's hash chain.
+
+A room is a community room id or, for a direct conversation, `direct_room(from, to)` (envelopes carry
+no room id yet, so today every room is a direct one). Each accepted envelope becomes a `LogEntry`
+(clubchat.protocol.log_entry) with the next `seq` of its room, `prev` = the previous entry's struct
+hash and `body` = keccak256 of the envelope's exact text. The relay signs with its registered node
+key, for the operator (`node`), in the Disputes contract's EIP-712 domain.
+
+Batches, durability, and why a seq is never signed twice:
+- `append` (the forwarding hot path, on the event loop) assigns the seq in memory and returns at
+  once; nothing about the entry leaves the relay yet.
+- Every `batch_interval` s (0.05 by default) the pending entries go to one SQLite transaction on the
+  log's own thread: the last entry of each room in the batch is signed (one signature covers the
+  entries before it through `prev`), the entries and the new heads are written, and the commit
+  returns after fsync (WAL, synchronous=FULL). Only then does `on_committed` hand the entries
+  (and signatures) to the relay, which sends them with the `sent` acknowledgements and to the
+  recipients. So every accepted envelope is covered by a signed, durable entry within
+  `batch_interval` + one commit (well under the 1 s the protocol promises; `max_cover` measures it).
+- A crash loses only seqs that were never published; a restarted relay continues from the persisted
+  heads, so no seq anyone has seen is ever assigned to a different envelope.
+- Re-signing a persisted entry (for the mailbox hand-out, or for `history`) signs the same struct
+  hash again: never a conflicting statement.
+
+`fork_for_tests` makes the relay misbehave on purpose (tests and the demo only; no CLI option sets
+it): every entry is also shown to the recipients in a second, different but self-consistent chain
+(its `time` one second later), signed too, so the two members of a room hold conflicting signed
+entries for the same (room, seq) — the evidence the Disputes contract slashes for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coincurve import PrivateKey
+from eth_utils import to_checksum_address
+
+from clubchat.chain.eip712 import Domain
+from clubchat.protocol.log_entry import LOG_ENTRY_TYPEHASH, ZERO32, LogEntry, log_domain
+
+try:  # libkeccak through pysha3: ~4x faster than pycryptodome's keccak on short inputs (hot path)
+    from _pysha3 import keccak_256 as _keccak_256
+
+    def keccak(data: bytes) -> bytes:
+        return bytes(_keccak_256(data).digest())
+
+except ImportError:  # pragma: no cover - the slower, always-present route
+    from eth_utils import keccak as _eth_keccak
+
+    def keccak(data: bytes) -> bytes:
+        return bytes(_eth_keccak(data))
+
+
+log = logging.getLogger("clubchat.relay_log")
+
+Signed = tuple[LogEntry, bytes]  # an entry and a 65-byte signature over it
+
+MAX_HISTORY = 256  # entries one `history` answer carries at most
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    room   BLOB    NOT NULL,  -- 32 bytes
+    seq    INTEGER NOT NULL,  -- 1, 2, ... per room
+    prev   BLOB    NOT NULL,  -- struct hash of entry seq - 1 (zero for seq 1)
+    body   BLOB    NOT NULL,  -- keccak256 of the envelope text
+    time   INTEGER NOT NULL,  -- unix seconds
+    hash   BLOB    NOT NULL,  -- this entry's EIP-712 struct hash
+    sig    BLOB,              -- 65 bytes r||s||v when the entry was signed in its batch
+    sender TEXT    NOT NULL,  -- lower-case address of the envelope's `from`
+    id     TEXT    NOT NULL,  -- the envelope id
+    PRIMARY KEY (room, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_envelope ON entries (sender, id);
+CREATE TABLE IF NOT EXISTS heads (
+    room BLOB PRIMARY KEY,
+    seq  INTEGER NOT NULL,
+    hash BLOB    NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+class RelayLogError(RuntimeError):
+    """The relay log cannot run as configured (a sentence saying what to do)."""
+
+    @classmethod
+    def no_disputes(cls) -> RelayLogError:
+        return cls(
+            "signed relay history needs the Disputes contract's address (its EIP-712 verifyingContract):"
+            " use a deployment manifest with Disputes, or pass --disputes ADDRESS (or --no-relay-log)"
+        )
+
+
+@dataclass(frozen=True)
+class LogSigner:
+    """Who signs: the operator (`node` of every entry), its registered node key, and the domain."""
+
+    operator: str
+    node_key: bytes  # 32-byte secp256k1 private key, registered as the operator's node key
+    domain: Domain
+
+    @classmethod
+    def create(cls, operator: str, node_key: bytes, chain_id: int, disputes: str | None) -> LogSigner:
+        """The signer; RelayLogError when there is no Disputes address to bind the domain to."""
+        if not disputes:
+            raise RelayLogError.no_disputes()
+        return cls(to_checksum_address(operator), node_key, log_domain(chain_id, disputes))
+
+    @property
+    def key_address(self) -> str:
+        pub = PrivateKey(self.node_key).public_key.format(compressed=False)[1:]
+        return to_checksum_address(keccak(pub)[12:])
+
+
+@dataclass(eq=False)
+class Accepted:
+    """One accepted envelope's entry on its way to disk and to the room's members."""
+
+    entry: LogEntry
+    hash: bytes  # the entry's struct hash
+    sender: str  # lower-case address
+    id: str  # envelope id
+    notify: Any  # what the relay needs to tell the sender and recipients (opaque here)
+    accepted_at: float  # monotonic seconds, for `max_cover`
+    sig: bytes | None = None  # 65 bytes, when this is its room's last entry of the batch
+    shadow: LogEntry | None = None  # fork_for_tests: what the recipients are shown instead
+    shadow_sig: bytes | None = None
+
+
+@dataclass
+class _Head:
+    seq: int
+    hash: bytes
+
+
+@dataclass
+class LogStats:
+    batches: int = 0
+    entries: int = 0
+    signatures: int = 0
+    max_cover: float = 0.0  # longest accept -> durable and signed, seconds
+    failed_commits: int = 0
+    history_served: int = 0
+
+
+def struct_hash(node_word: bytes, room: bytes, seq: int, prev: bytes, body: bytes, time: int) -> bytes:
+    """`LogEntry.struct_hash` without eth_abi (the hot path): `node_word` is the address left-padded
+    to 32 bytes; uint64 fields are 32-byte big-endian words."""
+    return keccak(
+        LOG_ENTRY_TYPEHASH
+        + node_word
+        + room
+        + seq.to_bytes(32, "big")
+        + prev
+        + body
+        + time.to_bytes(32, "big")
+    )
+
+
+class RelayLog:
+    """Per-room hash chains of accepted envelopes, persisted in SQLite and signed in batches."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        signer: LogSigner,
+        *,
+        batch_interval: float = 0.05,
+        clock: Callable[[], float] = time.time,
+        fork_for_tests: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.signer = signer
+        self.batch_interval = batch_interval
+        self.clock = clock
+        self.fork_for_tests = fork_for_tests
+        self.stats = LogStats()
+        self.on_committed: Callable[[list[Accepted]], None] = lambda batch: None
+        self._digest_prefix = b"\x19\x01" + signer.domain.separator()
+        self._node_word = bytes(12) + bytes.fromhex(signer.operator[2:])
+        self._key = PrivateKey(signer.node_key)
+        self._heads: dict[bytes, _Head] = {}
+        self._shadow_heads: dict[bytes, _Head] = {}
+        self._pending: list[Accepted] = []
+        self._wake = asyncio.Event()
+        self._committed = asyncio.Condition()
+        self._appended = 0  # entries appended so far
+        self._durable = 0  # entries committed so far (in order: a batch is a prefix of what is left)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-log")
+        self._db: sqlite3.Connection | None = None
+        self._flusher: asyncio.Task[None] | None = None
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def open(self) -> None:
+        await self._run(self._open)
+        self._flusher = asyncio.create_task(self._flush_loop())
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")  # fsync on every commit: a head is durable before any ack
+        db.executescript(_SCHEMA)
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        mine = {"node": self.signer.operator, "domain": repr(self.signer.domain.as_typed_data())}
+        if not meta:
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", mine.items())
+        elif meta != mine:
+            db.close()
+            raise RelayLogError(
+                f"{self.path} is the relay log of {meta.get('node')} in domain {meta.get('domain')};"
+                " give this node its own --data-dir (a log's chains belong to one operator and one domain)"
+            )
+        self._heads = {
+            room: _Head(seq, h) for room, seq, h in db.execute("SELECT room, seq, hash FROM heads")
+        }
+        self._db = db
+
+    async def close(self) -> None:
+        """Commit what is pending, then stop."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        if self._pending and self._db is not None:
+            await self._commit_pending()
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._pool.shutdown(wait=True)
+
+    # -- the hot path -----------------------------------------------------------------------------
+
+    def append(self, room: bytes, text: str, sender: str, id: str, notify: Any) -> Accepted:
+        """Give an accepted envelope the next place in `room` (in memory; durable with its batch)."""
+        now = int(self.clock())
+        head = self._heads.get(room)
+        seq, prev = (head.seq + 1, head.hash) if head is not None else (1, ZERO32)
+        body = keccak(text.encode())
+        h = struct_hash(self._node_word, room, seq, prev, body, now)
+        entry = LogEntry(self.signer.operator, room, seq, prev, body, now)
+        if head is None:
+            self._heads[room] = _Head(seq, h)
+        else:
+            head.seq, head.hash = seq, h
+        accepted = Accepted(entry, h, sender, id, notify, time.monotonic())
+        if self.fork_for_tests:
+            accepted.shadow = self._shadow(room, entry)
+        self._pending.append(accepted)
+        self._appended += 1
+        if not self._wake.is_set():
+            self._wake.set()
+        return accepted
+
+    def _shadow(self, room: bytes, entry: LogEntry) -> LogEntry:
+        """fork_for_tests: the same envelope at the same seq in a second chain (time + 1)."""
+        head = self._shadow_heads.get(room)
+        prev = head.hash if head is not None else ZERO32
+        shadow = LogEntry(entry.node, room, entry.seq, prev, entry.body, entry.time + 1)
+        h = struct_hash(self._node_word, room, shadow.seq, prev, shadow.body, shadow.time)
+        self._shadow_heads[room] = _Head(shadow.seq, h)
+        return shadow
+
+    def head(self, room: bytes) -> tuple[int, bytes]:
+        """(seq, struct hash) of the room's latest entry, (0, zero) for a room with none."""
+        head = self._heads.get(room)
+        return (head.seq, head.hash) if head is not None else (0, ZERO32)
+
+    # -- batches ----------------------------------------------------------------------------------
+
+    def sign_digest(self, entry_hash: bytes) -> bytes:
+        """65-byte r||s||v (v 27/28, low s: libsecp256k1) over the EIP-712 digest of a struct hash."""
+        raw = self._key.sign_recoverable(keccak(self._digest_prefix + entry_hash), hasher=None)
+        return raw[:64] + bytes([raw[64] + 27])
+
+    async def _flush_loop(self) -> None:
+        while True:  # owned by open/close
+            await self._wake.wait()
+            await asyncio.sleep(self.batch_interval)  # let a batch gather
+            self._wake.clear()
+            await self._commit_pending()
+
+    async def _commit_pending(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            await self._run(self._commit, batch)
+        except (sqlite3.Error, OSError) as exc:
+            # Nothing of this batch was published: keep it (in order) and try again; the senders
+            # get no `sent` until it is durable.
+            self.stats.failed_commits += 1
+            log.error("relay log: commit failed (%s); retrying in 1 s", exc)
+            self._pending[:0] = batch
+            await asyncio.sleep(1.0)
+            self._wake.set()
+            return
+        now = time.monotonic()
+        cover = now - batch[0].accepted_at
+        self.stats.max_cover = max(self.stats.max_cover, cover)
+        self.stats.batches += 1
+        self.stats.entries += len(batch)
+        async with self._committed:
+            self._durable += len(batch)
+            self._committed.notify_all()
+        try:
+            self.on_committed(batch)
+        except Exception:  # a relay bug must not stop the log
+            log.exception("relay log: delivering signed entries failed")
+
+    def _commit(self, batch: list[Accepted]) -> None:
+        """On the log's thread: sign each room's last entry, write entries and heads, commit (fsync)."""
+        db = self._db
+        if db is None:
+            raise sqlite3.OperationalError("relay log is closed")
+        last: dict[bytes, Accepted] = {}
+        for a in batch:  # bound: the batch
+            last[a.entry.room] = a
+            if a.shadow is not None:
+                s = a.shadow
+                a.shadow_sig = self.sign_digest(
+                    struct_hash(self._node_word, s.room, s.seq, s.prev, s.body, s.time)
+                )
+        for a in last.values():  # bound: rooms in the batch; libsecp256k1 releases the GIL
+            a.sig = self.sign_digest(a.hash)
+        self.stats.signatures += len(last)
+        rows = [
+            (e.room, e.seq, e.prev, e.body, e.time, a.hash, a.sig, a.sender, a.id)
+            for a in batch
+            for e in (a.entry,)
+        ]
+        heads = [(a.entry.room, a.entry.seq, a.hash) for a in last.values()]
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                "INSERT INTO entries (room, seq, prev, body, time, hash, sig, sender, id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            db.executemany(
+                "INSERT INTO heads (room, seq, hash) VALUES (?, ?, ?)"
+                " ON CONFLICT (room) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                heads,
+            )
+
+    async def sync(self) -> None:
+        """Return once everything appended so far is durable (and signed where its batch ends)."""
+        target = self._appended
+        if self._durable >= target:
+            return
+        self._wake.set()
+        async with self._committed:
+            await self._committed.wait_for(lambda: self._durable >= target)
+
+    # -- reading the log back ---------------------------------------------------------------------
+
+    async def history(self, room: bytes, start: int, end: int) -> list[tuple[LogEntry, bytes | None]]:
+        """Durable entries of `room` with start <= seq <= end (at most MAX_HISTORY), in seq order, with
+        the signatures their batches had; the last one is always signed (a new signature over the
+        same entry when its batch did not end there), so one signature covers the whole answer."""
+        await self.sync()
+        end = min(end, start + MAX_HISTORY - 1)
+        rows: list[tuple[LogEntry, bytes | None]] = await self._run(self._history, room, start, end)
+        self.stats.history_served += len(rows)
+        return rows
+
+    def _history(self, room: bytes, start: int, end: int) -> list[tuple[LogEntry, bytes | None]]:
+        db = self._db
+        assert db is not None
+        out: list[tuple[LogEntry, bytes | None]] = []
+        cur = db.execute(
+            "SELECT seq, prev, body, time, hash, sig FROM entries WHERE room = ? AND seq BETWEEN ? AND ?"
+            " ORDER BY seq",
+            (room, start, end),
+        )
+        last_hash = b""
+        for seq, prev, body, t, h, sig in cur.fetchall():  # bound: MAX_HISTORY rows
+            entry = LogEntry(self.signer.operator, room, seq, bytes(prev), bytes(body), t)
+            out.append((entry, bytes(sig) if sig is not None else None))
+            last_hash = bytes(h)
+        if out and out[-1][1] is None:  # one signature per answer at most: bounded work per request
+            out[-1] = (out[-1][0], self.sign_digest(last_hash))
+        return out
+
+    async def entries_for(
+        self, envelopes: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[LogEntry, bytes]]:
+        """The signed entries of envelopes by (lower-case sender, id) — for the mailbox hand-out;
+        envelopes stored before the log existed have none."""
+        if not envelopes:
+            return {}
+        await self.sync()
+        found: dict[tuple[str, str], Signed] = await self._run(self._entries_for, envelopes)
+        return found
+
+    def _entries_for(self, envelopes: list[tuple[str, str]]) -> dict[tuple[str, str], Signed]:
+        db = self._db
+        assert db is not None
+        out = {}
+        for sender, id in envelopes:  # bound: one hand-out batch
+            row = db.execute(
+                "SELECT room, seq, prev, body, time, hash, sig FROM entries WHERE sender = ? AND id = ?"
+                " ORDER BY seq DESC LIMIT 1",
+                (sender, id),
+            ).fetchone()
+            if row is None:
+                continue
+            room, seq, prev, body, t, h, sig = row
+            entry = LogEntry(self.signer.operator, bytes(room), seq, bytes(prev), bytes(body), t)
+            out[(sender, id)] = (entry, bytes(sig) if sig is not None else self.sign_digest(bytes(h)))
+        return out
+
+    def status(self) -> dict[str, Any]:
+        s = self.stats
+        return {
+            "rooms": len(self._heads),
+            "pending": len(self._pending),
+            "batches": s.batches,
+            "entries": s.entries,
+            "signatures": s.signatures,
+            "max_cover_s": round(s.max_cover, 4),
+            "failed_commits": s.failed_commits,
+            "history_served": s.history_served,
+        }
