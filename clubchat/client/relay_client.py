@@ -4,7 +4,9 @@
 returns once the relay confirmed it. Incoming envelopes land in `inbox` (envelopes from the
 mailbox are acknowledged once queued, so the mailbox deletes them only when this client holds
 them); `send` waits for the relay's `sent` (or raises `RelayError` with its code). Every wait
-has a timeout.
+has a timeout. This is the transport: it sends the payload it is given; the client's callers
+(clubchat.client.secure) give it only sealed payloads. `publish_keys` / `get_keys` / `revoke_keys`
+use the relay's key-bundle frames.
 """
 
 from __future__ import annotations
@@ -58,11 +60,15 @@ class Received:
 class RelayClient:
     """One signed-in WebSocket to one relay."""
 
-    def __init__(self, ws: ClientConnection, uri: str, address: str, timeout: float) -> None:
+    def __init__(
+        self, ws: ClientConnection, uri: str, address: str, timeout: float, chain_id: int = 1
+    ) -> None:
         self.ws = ws
         self.uri = uri
         self.address = address
         self.timeout = timeout
+        self.chain_id = chain_id  # the relay's chain (from its challenge): key bundles are bound to it
+        self._keys: dict[str, asyncio.Future[m.Keys]] = {}  # lower-case address -> pending answer
         self.inbox: asyncio.Queue[Received] = asyncio.Queue()
         self._waiting: dict[str, asyncio.Future[m.Sent]] = {}
         self._turn: asyncio.Future[m.TurnCredentials] | None = None
@@ -106,7 +112,7 @@ class RelayClient:
         except BaseException:
             await ws.close()
             raise
-        client = cls(ws, uri, account.address, timeout)
+        client = cls(ws, uri, account.address, timeout, challenge.chain_id)
         client._reader = asyncio.create_task(client._read())
         return client
 
@@ -135,6 +141,9 @@ class RelayClient:
                     fut.set_exception(err)
             if self._turn is not None and not self._turn.done():
                 self._turn.set_exception(err)
+            for keys in self._keys.values():
+                if not keys.done():
+                    keys.set_exception(err)
 
     async def _dispatch(self, frame: Any) -> None:
         if isinstance(frame, m.Envelope):
@@ -153,8 +162,16 @@ class RelayClient:
         elif isinstance(frame, m.TurnCredentials):
             if self._turn is not None and not self._turn.done():
                 self._turn.set_result(frame)
+        elif isinstance(frame, m.Keys):
+            keys = self._keys.pop(frame.address.lower(), None)
+            if keys is not None and not keys.done():
+                keys.set_result(frame)
         elif isinstance(frame, m.Error):
-            if frame.id is not None and frame.id in self._waiting:
+            if frame.code == "bad-key-bundle" and frame.id is not None and frame.id in self._keys:
+                keys = self._keys.pop(frame.id)
+                if not keys.done():
+                    keys.set_exception(RelayError(frame.code, frame.reason))
+            elif frame.id is not None and frame.id in self._waiting:
                 fut = self._waiting.pop(frame.id)
                 if not fut.done():
                     fut.set_exception(RelayError(frame.code, frame.reason))
@@ -177,6 +194,26 @@ class RelayClient:
         env = m.Envelope(id=id or new_envelope_id(), sender=self.address, to=to, payload=payload)
         await self.ws.send(m.encode(env))
         return env.id
+
+    async def _keys_request(self, address: str, frame: m.PublishKeys | m.RevokeKeys | m.GetKeys) -> m.Keys:
+        key = address.lower()
+        fut = self._keys.get(key)
+        if fut is None or fut.done():
+            fut = self._keys[key] = asyncio.get_running_loop().create_future()
+        await self.ws.send(m.encode(frame))
+        return await asyncio.wait_for(asyncio.shield(fut), self.timeout)
+
+    async def publish_keys(self, bundle: m.KeyBundle) -> m.Keys:
+        """Publish this wallet's key bundle here; returns what the relay now serves for it."""
+        return await self._keys_request(self.address, m.PublishKeys(bundle=bundle))
+
+    async def revoke_keys(self, revocation: m.Revocation) -> m.Keys:
+        """Publish a revocation of one of this wallet's identity keys."""
+        return await self._keys_request(self.address, m.RevokeKeys(revocation=revocation))
+
+    async def get_keys(self, address: str) -> m.Keys:
+        """The key bundle and revocations this relay holds for `address` (unverified: check them)."""
+        return await self._keys_request(address, m.GetKeys(address=address))
 
     async def turn_credentials(self) -> m.TurnCredentials:
         """Ask this node (a TURN node) for TURN REST credentials."""

@@ -28,6 +28,7 @@ from clubchat.client.call import Call, CallError
 from clubchat.client.reconnect import CONNECT_ERRORS as _CONNECT_ERRORS
 from clubchat.client.reconnect import DEFAULT_BACKOFF, Backoff, RelayLink
 from clubchat.client.relay_client import Received, RelayClient, RelayError
+from clubchat.client.secure import Secure
 from clubchat.client.turn_credentials import fetch_turn_credentials
 from clubchat.protocol import messages as m
 from clubchat.registry.discovery import (
@@ -103,10 +104,13 @@ class CallSession:
             await self.relay.close()
 
 
-async def _pump_signals(client: RelayClient, peer: str, call: Call) -> None:
-    """Feed the peer's signaling messages arriving on `client` into `call` (others are dropped)."""
+async def _pump_signals(client: RelayClient, peer: str, call: Call, secure: Secure) -> None:
+    """Feed the peer's signaling messages arriving on `client` into `call`, decrypted (others are
+    dropped)."""
     while True:
-        got = await client.inbox.get()
+        got = await secure.open(client, await client.inbox.get())
+        if got is None:
+            continue
         env = got.envelope
         if env.sender.lower() == peer.lower() and env.payload.TYPE in m.SIGNALING_TYPES:
             await call.on_signal(env.payload)
@@ -120,8 +124,11 @@ async def place_call(
     connect_timeout: float = 1.0,
     answer_timeout: float = 10.0,
     k: int = 2,
+    secure: Secure | None = None,
 ) -> CallSession:
-    """Call `callee` through its rendezvous relays; raises CallError when no relay works."""
+    """Call `callee` through its rendezvous relays; raises CallError when no relay works. Every
+    signaling message is end-to-end encrypted to the callee's key bundle on the relay used."""
+    secure = secure or Secure(account)
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     relays = await loop.run_in_executor(None, rendezvous, discovery, callee, k)
@@ -138,8 +145,16 @@ async def place_call(
             log.info("relay %s unusable (%s); failing over", uri, exc)
             failures.append(f"{uri}: relay unreachable ({type(exc).__name__}: {exc})")
             continue
-        call = Call(turn.credentials, lambda p, c=client: c.send(callee, p))  # type: ignore[misc]
-        pump = asyncio.create_task(_pump_signals(client, callee, call))
+        try:
+            await secure.ready(client)  # the callee needs our bundle to open the offer
+            await secure.peer(client, callee)
+        except (RelayError, TimeoutError) as exc:
+            log.info("no usable keys of %s on %s (%s); failing over", callee, uri, exc)
+            failures.append(f"{uri}: {_attempt_failure(callee, exc)}")
+            await client.close()
+            continue
+        call = Call(turn.credentials, lambda p, c=client: secure.send(c, callee, p))  # type: ignore[misc]
+        pump = asyncio.create_task(_pump_signals(client, callee, call, secure))
         try:
             await call.offer()
             await call.connected(answer_timeout)
@@ -165,6 +180,8 @@ def _attempt_failure(callee: str, exc: BaseException) -> str:
     """The step of one call attempt that failed, from what it raised."""
     if isinstance(exc, RelayError) and exc.code == "offline":
         return f"{callee} is not signed in there"
+    if isinstance(exc, RelayError) and exc.code == "no-keys":
+        return f"{callee} is not signed in there ({exc.reason})"
     if isinstance(exc, RelayError):
         return f"the relay refused the call ({exc})"
     if isinstance(exc, CallError):
@@ -210,8 +227,10 @@ class Listener:
         backoff: Backoff = DEFAULT_BACKOFF,
         refresh_seconds: float = REFRESH_SECONDS,
         stay_down: float = 10.0,
+        secure: Secure | None = None,
     ) -> None:
         self.account = account
+        self.secure = secure or Secure(account)  # every payload in and out is end-to-end encrypted
         self.discovery = discovery
         self.k = k
         self.timeout = timeout
@@ -309,8 +328,11 @@ class Listener:
                 log.warning("rendezvous refresh failed (%s); keeping %s", exc, list(self.links))
 
     async def _serve(self, client: RelayClient) -> None:
+        await self.secure.ready(client)  # publish our key bundle: callers and senders encrypt to it
         while True:
-            got = await client.inbox.get()
+            got = await self.secure.open(client, await client.inbox.get())
+            if got is None:
+                continue  # not sealed for us, tampered or replayed: dropped (logged by Secure)
             env = got.envelope
             peer = env.sender
             key = (peer.lower(), client.uri)
@@ -335,7 +357,7 @@ class Listener:
         key = (peer.lower(), client.uri)
         try:
             turn = await choose_turn(self.discovery, self.account, self.timeout)
-            call = Call(turn.credentials, lambda p: client.send(peer, p))
+            call = Call(turn.credentials, lambda p: self.secure.send(client, peer, p))
             self._active[key] = call
             await call.on_signal(offer)
             while early:  # bound: signals the peer sent meanwhile; _serve appends until we stop
@@ -368,6 +390,31 @@ class Listener:
         self.links.clear()
 
 
+async def publish_keys(
+    account: LocalAccount, discovery: Discovery, *, k: int = 2, secure: Secure | None = None
+) -> list[str]:
+    """Publish this wallet's key bundle on its rendezvous relays without staying signed in (so others
+    can encrypt messages to it while it is offline); returns the relays that took it."""
+    secure = secure or Secure(account)
+    loop = asyncio.get_running_loop()
+    relays = await loop.run_in_executor(None, rendezvous, discovery, account.address, k)
+    done: list[str] = []
+    for uri in relays:
+        try:
+            client = await RelayClient.connect(uri, account)
+        except _CONNECT_ERRORS as exc:
+            log.info("relay %s unusable for publishing keys (%s)", uri, exc)
+            continue
+        try:
+            await secure.ready(client)
+            done.append(uri)
+        except (RelayError, TimeoutError) as exc:
+            log.info("relay %s did not take the key bundle (%s)", uri, exc)
+        finally:
+            await client.close()
+    return done
+
+
 async def send_message(
     account: LocalAccount,
     discovery: Discovery,
@@ -376,12 +423,15 @@ async def send_message(
     *,
     connect_timeout: float = 2.0,
     k: int = 2,
+    secure: Secure | None = None,
 ) -> tuple[m.Sent, str]:
-    """Send a chat message to `to` through its rendezvous relays (first that takes it).
+    """Send a chat message, end-to-end encrypted, to `to` through its rendezvous relays (the first
+    that holds `to`'s key bundle and takes it).
 
     Returns the relay's `sent` (delivered live, or stored in that relay's NOTIFY mailbox until
     `to` signs in there) and the relay's endpoint; raises RelayError when no relay took it.
     """
+    secure = secure or Secure(account)
     loop = asyncio.get_running_loop()
     relays = await loop.run_in_executor(None, rendezvous, discovery, to, k)
     last: Exception = RelayError("offline", "the registry has no live relay")
@@ -392,7 +442,7 @@ async def send_message(
             last = exc
             continue
         try:
-            return await client.send(to, m.Text(body=body)), uri
+            return await secure.send(client, to, m.Text(body=body)), uri
         except (RelayError, TimeoutError) as exc:
             last = exc
         finally:

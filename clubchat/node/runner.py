@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from clubchat.node.keybundles import KeyBundles
 from clubchat.node.mailbox import Mailbox, MailboxLimits
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.turn import CoturnSupervisor, TurnConfig
@@ -113,8 +114,13 @@ class Node:
                 self.coturn = CoturnSupervisor(turn)
                 await self.coturn.start()
                 issuer = turn.issuer()
+            keybundles = KeyBundles(cfg.relay.chain_id, self.verifier, cfg.data_dir / "keybundles.sqlite")
             self.relay = RelayServer(
-                cfg.relay, mailbox=self.mailbox, turn_credentials=issuer, verifier=self.verifier
+                cfg.relay,
+                mailbox=self.mailbox,
+                turn_credentials=issuer,
+                verifier=self.verifier,
+                keybundles=keybundles,
             )
             await self.relay.start()
         except BaseException:
@@ -130,6 +136,7 @@ class Node:
                 await task
         if self.relay is not None:
             await self.relay.stop()
+            self.relay.keybundles.close()
         if self.coturn is not None:
             await self.coturn.stop()
         if self.mailbox is not None:
