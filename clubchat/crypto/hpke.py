@@ -2,8 +2,9 @@
 
 Single-shot `seal` / `open_sealed` (one context per message) through pyhpke (built on
 `cryptography`); nothing here goes below its API. Auth mode mixes the sender's static X25519 key
-into the key schedule next to the fresh ephemeral one, so a ciphertext opens only with the sender's public key the recipient expects: the
-recipient learns which wallet-bound key sent it (without a signature, so it stays deniable).
+into the key schedule next to the fresh ephemeral one, so a ciphertext opens only with the
+sender's public key the recipient expects: the recipient learns which wallet-bound key sent it
+(without a signature, so it stays deniable).
 """
 
 from __future__ import annotations
