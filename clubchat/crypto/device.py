@@ -67,12 +67,19 @@ class DeviceKeys:
 
     @classmethod
     def create(
-        cls, account: LocalAccount, chain_id: int, now: int, lifetime: int = BUNDLE_LIFETIME
+        cls,
+        account: LocalAccount,
+        chain_id: int,
+        now: int,
+        lifetime: int = BUNDLE_LIFETIME,
+        wallet: str | None = None,
     ) -> DeviceKeys:
-        """New keys for `account` on `chain_id`, bound by the wallet's signature, with a first prekey."""
+        """New keys for `account` on `chain_id`, bound by its signature, with a first prekey. For a
+        contract wallet, `wallet` is its address and `account` the owner key whose signature the
+        wallet's EIP-1271 `isValidSignature` accepts."""
         x, ed = X25519PrivateKey.generate(), Ed25519PrivateKey.generate()
         statement = KeyStatement(
-            to_checksum_address(account.address),
+            to_checksum_address(wallet or account.address),
             chain_id,
             _raw_public(x),
             _raw_public(ed),

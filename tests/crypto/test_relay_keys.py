@@ -1,0 +1,120 @@
+"""Key bundles through a loopback relay: published by their wallet only, served to anyone, refused with
+`bad-key-bundle` and a reason when foreign, expired, older or revoked, kept across a restart; and a
+relay stores a `sealed` payload for an offline recipient but never a live-only `sealed-signal`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clubchat.client.relay_client import RelayClient, RelayError
+from clubchat.client.secure import Secure
+from clubchat.crypto.bundle import verify_bundle
+from clubchat.crypto.device import DeviceKeys
+from clubchat.crypto.session import Sealer
+from clubchat.node.keybundles import KeyBundles
+from clubchat.node.relay_config import RelayConfig
+from clubchat.protocol import messages as m
+from tests.crypto.conftest import alice, bob, mallory
+from tests.node.harness import mailbox, relay, run
+
+pytestmark = [pytest.mark.integration]
+
+
+def test_bundles_are_published_by_their_wallet_and_served_to_anyone(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        path = tmp_path / "keys.sqlite"
+        async with relay(keybundles=KeyBundles(RelayConfig().chain_id, path=path)) as server:
+            a = await RelayClient.connect(server.uri, alice)
+            b = await RelayClient.connect(server.uri, bob)
+            chain, now = a.chain_id, int(server.clock())
+            keys = DeviceKeys.create(alice, chain, now)
+            served = await a.publish_keys(keys.bundle())
+            assert served.bundle == keys.bundle()
+            got = await b.get_keys(alice.address)
+            checked = await verify_bundle(got.bundle, address=alice.address, chain_id=chain, now=now)  # type: ignore[arg-type]
+            assert checked.statement == keys.statement
+            assert (await b.get_keys(mallory.address)).bundle is None
+            # Alice cannot publish Mallory's (valid) bundle, an expired one, or an older one
+            with pytest.raises(RelayError, match=f"binds keys to {mallory.address}"):
+                await a.publish_keys(DeviceKeys.create(mallory, chain, now).bundle())
+            with pytest.raises(RelayError, match="expired"):
+                await a.publish_keys(DeviceKeys.create(alice, chain, now - 10, lifetime=5).bundle())
+            with pytest.raises(RelayError, match="holds a newer key bundle"):
+                await a.publish_keys(DeviceKeys.create(alice, chain, now - 100).bundle())
+            # a rotated prekey of the same identity replaces the stored bundle
+            keys.rotate(now + 1)
+            assert (await a.publish_keys(keys.bundle())).bundle == keys.bundle()
+            # revocation: served, drops the bundle, and the revoked key cannot come back
+            revocation = keys.revocation(alice, now + 2)
+            after = await a.revoke_keys(revocation)
+            assert after.bundle is None and after.revocations == (revocation,)
+            with pytest.raises(RelayError, match="is revoked"):
+                await a.publish_keys(keys.bundle())
+            newer = DeviceKeys.create(alice, chain, now + 3)
+            await a.publish_keys(newer.bundle())
+            await a.close()
+            await b.close()
+        server.keybundles.close()
+        reopened = KeyBundles(RelayConfig().chain_id, path=path)  # a restarted relay still serves them
+        assert reopened.keys(alice.address).bundle == newer.bundle()
+        assert reopened.keys(alice.address).revocations == (revocation,)
+        reopened.close()
+
+    run(scenario())
+
+
+def test_sealed_payloads_are_stored_offline_but_sealed_signals_never(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with mailbox(tmp_path / "mailbox.sqlite") as box, relay(mailbox=box) as server:
+            b = await RelayClient.connect(server.uri, bob)
+            await Secure(bob).ready(b)
+            await b.close()  # Bob is offline now, his bundle stays
+            a = await RelayClient.connect(server.uri, alice)
+            secure = Secure(alice)
+            assert (await secure.send(a, bob.address, m.Text(body="later"))).status == "stored"
+            with pytest.raises(RelayError, match="offline"):
+                await secure.send(a, bob.address, m.Offer(sdp="v=0", options=("audio",)))
+            await a.close()
+            b = await RelayClient.connect(server.uri, bob)
+            got = await b.receive(5)
+            assert isinstance(got.envelope.payload, m.Sealed)
+            bob_secure = Secure(bob)
+            opened = await bob_secure.open(b, got)
+            assert opened is not None and opened.envelope.payload == m.Text(body="later")
+            # the same stored envelope handed out again is a replay for Bob's client
+            assert await bob_secure.open(b, got) is None
+            assert "replayed" in bob_secure.refused[-1]
+            await b.close()
+
+    run(scenario())
+
+
+def test_a_client_drops_plaintext_and_forged_envelopes(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with relay() as server:
+            b = await RelayClient.connect(server.uri, bob)
+            bob_secure = Secure(bob)
+            await bob_secure.ready(b)
+            a = await RelayClient.connect(server.uri, alice)
+            alice_secure = Secure(alice)
+            await alice_secure.ready(a)
+            await a.send(bob.address, m.Text(body="plaintext"))
+            assert await bob_secure.open(b, await b.receive(5)) is None
+            assert "must be sealed" in bob_secure.refused[-1]
+            # Alice seals to Bob, but the ciphertext is swapped for one sealed to Mallory's key
+            peer = await alice_secure.peer(a, bob.address)
+            sealer = Sealer(DeviceKeys.create(alice, a.chain_id, int(server.clock())))
+            bad = sealer.seal(peer, "x1", m.Text(body="from a device Alice never published"))
+            await a.send(bob.address, bad, id="x1")
+            assert await bob_secure.open(b, await b.receive(5)) is None
+            assert "not by" in bob_secure.refused[-1]
+            good = await alice_secure.send(a, bob.address, m.Text(body="sealed"))
+            assert good.status == "delivered"
+            opened = await bob_secure.open(b, await b.receive(5))
+            assert opened is not None and opened.envelope.payload == m.Text(body="sealed")
+            await a.close()
+            await b.close()
+
+    run(scenario())
