@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import statistics
@@ -28,14 +27,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
+from _attack_mailbox_turn import row as _row
 from _harness import write_report
-from bench_relay import SDP_LIKE, _pump, _sign_in, _spawn
+from bench_relay import SDP_LIKE, forwarding
 from eth_account import Account
 from rich.console import Console
 from rich.table import Table
-from websockets.asyncio.client import connect
 
 from clubchat.client.call import use_fast_ice_retransmit
 from clubchat.client.session import Listener, place_call
@@ -45,9 +43,7 @@ from clubchat.crypto.session import Sealer
 from clubchat.node.localnet import local_network
 from clubchat.protocol import messages as m
 
-REPO = Path(__file__).resolve().parent.parent
 CHAIN_ID = 31337
-RELAY_CMD = [sys.executable, "-m", "clubchat.node", "run", "--kinds", "relay"]
 
 
 def _median_us(times: list[float]) -> float:
@@ -119,36 +115,8 @@ async def sealed_throughput(n_pairs: int, messages: int) -> dict[str, float]:
                 for j in range(messages)
             ]
         )
-    out: dict[str, float] = {"frame_bytes": len(frames[0][0])}
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, line = _spawn([*RELAY_CMD, "--data-dir", tmp, "--per-ip-exempt", "127.0.0.1/32"])
-        try:
-            uri = json.loads(line)["relay"]["uri"]
-            conns = [await _sign_in(uri, a) for a in accounts]
-            pairs = [(conns[2 * i], conns[2 * i + 1]) for i in range(n_pairs)]
-            out["ours_s"] = await _pump(pairs, frames, acks=True)
-            for c in conns:
-                await c.close()
-        finally:
-            proc.terminate()
-            proc.wait(10)
-    proc, line = _spawn([sys.executable, str(REPO / "bench" / "_bare_forwarder.py")])
-    try:
-        bare_uri = f"ws://127.0.0.1:{int(line)}"
-        conns = []
-        for a in accounts:
-            ws = await connect(bare_uri, compression=None, max_size=2**20)
-            await ws.send(a.address)
-            conns.append(ws)
-        pairs = [(conns[2 * i], conns[2 * i + 1]) for i in range(n_pairs)]
-        out["bare_s"] = await _pump(pairs, frames, acks=False)
-        for c in conns:
-            await c.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    total = n_pairs * messages
-    out["ours_mps"], out["bare_mps"] = total / out["ours_s"], total / out["bare_s"]
+    out = await forwarding(accounts, frames)
+    out["frame_bytes"] = len(frames[0][0])
     return out
 
 
@@ -169,20 +137,6 @@ async def calls(n_calls: int) -> dict[str, list[float]]:
                 await incoming.close()
             await listener.close()
     return {"setup": setup, "total": total}
-
-
-def _row(
-    metric: str, value: float, unit: str, target: float | None, better: str, anchor: str, n: int
-) -> dict[str, Any]:
-    return {
-        "metric": metric,
-        "value": value,
-        "unit": unit,
-        "target": target,
-        "better": better,
-        "anchor": anchor,
-        "n": n,
-    }
 
 
 def _dash(target: float | None) -> str:
