@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,10 @@ class RelayError(RuntimeError):
         self.code = code
         self.reason = reason
 
+
+# Observers of every frame a RelayClient exchanges once signed in: tap(relay uri, "out" | "in", text).
+# The demo's audit uses one to show what the relays saw (clubchat.client.story).
+FRAME_TAPS: list[Callable[[str, str, str | bytes], None]] = []
 
 _ids = itertools.count()
 _PREFIX = os.urandom(6).hex()
@@ -116,6 +121,11 @@ class RelayClient:
         client._reader = asyncio.create_task(client._read())
         return client
 
+    async def _send(self, text: str) -> None:
+        for tap in FRAME_TAPS:
+            tap(self.uri, "out", text)
+        await self.ws.send(text)
+
     async def close(self) -> None:
         await self.ws.close()
         if self._reader is not None:
@@ -126,6 +136,8 @@ class RelayClient:
     async def _read(self) -> None:
         try:
             async for raw in self.ws:
+                for tap in FRAME_TAPS:
+                    tap(self.uri, "in", raw)
                 try:
                     frame = m.decode_frame(raw)
                 except m.ProtocolError:
@@ -154,7 +166,7 @@ class RelayClient:
             if key not in self._seen:  # a stored envelope comes again on every sign-in until acked
                 self._seen.add(key)
                 self.inbox.put_nowait(Received(env, self.uri))
-            await self.ws.send(m.encode(m.Ack(id=env.id, sender=env.sender)))
+            await self._send(m.encode(m.Ack(id=env.id, sender=env.sender)))
         elif isinstance(frame, m.Sent):
             fut = self._waiting.pop(frame.id, None)
             if fut is not None and not fut.done():
@@ -184,7 +196,7 @@ class RelayClient:
         fut: asyncio.Future[m.Sent] = asyncio.get_running_loop().create_future()
         self._waiting[env.id] = fut
         try:
-            await self.ws.send(m.encode(env))
+            await self._send(m.encode(env))
             return await asyncio.wait_for(fut, self.timeout)
         finally:
             self._waiting.pop(env.id, None)
@@ -192,7 +204,7 @@ class RelayClient:
     async def send_nowait(self, to: str, payload: m.Payload, id: str | None = None) -> str:
         """Send without waiting for `sent` (bulk senders); returns the envelope id."""
         env = m.Envelope(id=id or new_envelope_id(), sender=self.address, to=to, payload=payload)
-        await self.ws.send(m.encode(env))
+        await self._send(m.encode(env))
         return env.id
 
     async def _keys_request(self, address: str, frame: m.PublishKeys | m.RevokeKeys | m.GetKeys) -> m.Keys:
@@ -200,7 +212,7 @@ class RelayClient:
         fut = self._keys.get(key)
         if fut is None or fut.done():
             fut = self._keys[key] = asyncio.get_running_loop().create_future()
-        await self.ws.send(m.encode(frame))
+        await self._send(m.encode(frame))
         return await asyncio.wait_for(asyncio.shield(fut), self.timeout)
 
     async def publish_keys(self, bundle: m.KeyBundle) -> m.Keys:
@@ -218,7 +230,7 @@ class RelayClient:
     async def turn_credentials(self) -> m.TurnCredentials:
         """Ask this node (a TURN node) for TURN REST credentials."""
         self._turn = asyncio.get_running_loop().create_future()
-        await self.ws.send(m.encode(m.GetTurnCredentials()))
+        await self._send(m.encode(m.GetTurnCredentials()))
         return await asyncio.wait_for(self._turn, self.timeout)
 
     async def receive(self, timeout: float | None = None) -> Received:
