@@ -1,5 +1,6 @@
-"""`club listen`, `club call <address>` and `club message`: the thin client, finding nodes only through
-NodeRegistry.
+"""`club listen`, `club call <address>`, `club message` and `club safety-number <address>`: the thin
+client, finding nodes only through NodeRegistry. Every payload is end-to-end encrypted
+(clubchat.client.secure); device keys live in memory unless CLUBCHAT_KEYSTORE names a directory.
 
 Errors a user can cause (a bad key, an unreachable RPC, a manifest of another chain, an offline
 callee) end the command in one sentence that says what to do; `--debug` (or `club --debug`, or
@@ -36,7 +37,7 @@ from clubchat.cli_errors import debug_enabled, one_line_errors
 from clubchat.client.call import CallError, use_fast_ice_retransmit
 from clubchat.client.received import save_received
 from clubchat.client.relay_client import RelayError
-from clubchat.client.session import Listener, place_call, send_message
+from clubchat.client.session import Listener, place_call, safety_number, send_message
 from clubchat.protocol import messages as m
 from clubchat.registry.discovery import RegistryDiscovery
 
@@ -284,7 +285,22 @@ def message(address: str, text: str, rpc: str, manifest: str, key: str, k: int, 
     click.echo(json.dumps({"id": sent.id, "status": sent.status, "relay": relay}))
 
 
-COMMANDS = (listen, call, message)
+@click.command("safety-number")
+@click.argument("address")
+@_common
+def safety(address: str, rpc: str, manifest: str, key: str, k: int, verbose: bool) -> None:
+    """Print the safety number of your device's keys and ADDRESS's (compare it with theirs out of band)."""
+    if not is_address(address):
+        raise click.BadParameter("not an Ethereum address", param_hint="ADDRESS")
+    account, discovery = _setup(rpc, manifest, key, verbose)
+    try:
+        got = _run(safety_number(account, discovery, to_checksum_address(address), k=k), rpc)
+    except RelayError as exc:
+        raise _fail("no safety number: ", exc) from None
+    click.echo(json.dumps(got))
+
+
+COMMANDS = (listen, call, message, safety)
 
 
 def attach(group: click.Group) -> None:

@@ -18,8 +18,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from eth_account.signers.local import LocalAccount
 from websockets.exceptions import ConnectionClosed
@@ -42,6 +43,7 @@ from clubchat.registry.discovery import (
 from clubchat.registry.kinds import TURN
 
 log = logging.getLogger("clubchat.session")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -415,6 +417,65 @@ async def publish_keys(
     return done
 
 
+async def _first_relay(
+    account: LocalAccount,
+    discovery: Discovery,
+    peer: str,
+    k: int,
+    connect_timeout: float,
+    use: Callable[[RelayClient], Awaitable[T]],
+) -> tuple[T, str]:
+    """`use(client)` on the first of `peer`'s rendezvous relays where it succeeds (one short-lived
+    connection per relay tried): its result and the relay. Raises the last RelayError otherwise."""
+    loop = asyncio.get_running_loop()
+    relays = await loop.run_in_executor(None, rendezvous, discovery, peer, k)
+    last: Exception = RelayError("offline", "the registry has no live relay")
+    async for uri in _rendezvous_attempts(discovery, peer, k, relays):
+        try:
+            client = await RelayClient.connect(uri, account, timeout=connect_timeout)
+        except _CONNECT_ERRORS as exc:
+            last = exc
+            continue
+        try:
+            return await use(client), uri
+        except (RelayError, TimeoutError) as exc:
+            last = exc
+        finally:
+            await client.close()
+    raise RelayError(getattr(last, "code", "offline"), str(last))
+
+
+async def safety_number(
+    account: LocalAccount,
+    discovery: Discovery,
+    peer: str,
+    *,
+    k: int = 2,
+    connect_timeout: float = 2.0,
+    secure: Secure | None = None,
+) -> dict[str, str]:
+    """The safety number of this wallet's device and `peer`'s key bundle (fetched from the peer's
+    rendezvous relays, verified and pinned), with both key ids: what two users compare out of band."""
+    wallet = secure or Secure(account)
+
+    async def compute(client: RelayClient) -> dict[str, str]:
+        bundle = await wallet.peer(client, peer)
+        sealer = wallet.sealer(client.chain_id)
+        return {
+            "address": account.address,
+            "key_id": sealer.device.statement.key_id,
+            "peer": bundle.address,
+            "peer_key_id": bundle.key_id,
+            "safety_number": sealer.safety_number(peer),
+        }
+
+    try:
+        got, uri = await _first_relay(account, discovery, peer, k, connect_timeout, compute)
+    except RelayError as exc:
+        raise RelayError(exc.code, f"no key bundle of {peer} found ({exc.reason})") from None
+    return {**got, "relay": uri}
+
+
 async def send_message(
     account: LocalAccount,
     discovery: Discovery,
@@ -431,22 +492,12 @@ async def send_message(
     Returns the relay's `sent` (delivered live, or stored in that relay's NOTIFY mailbox until
     `to` signs in there) and the relay's endpoint; raises RelayError when no relay took it.
     """
-    secure = secure or Secure(account)
-    loop = asyncio.get_running_loop()
-    relays = await loop.run_in_executor(None, rendezvous, discovery, to, k)
-    last: Exception = RelayError("offline", "the registry has no live relay")
-    async for uri in _rendezvous_attempts(discovery, to, k, relays):
-        try:
-            client = await RelayClient.connect(uri, account, timeout=connect_timeout)
-        except _CONNECT_ERRORS as exc:
-            last = exc
-            continue
-        try:
-            return await secure.send(client, to, m.Text(body=body)), uri
-        except (RelayError, TimeoutError) as exc:
-            last = exc
-        finally:
-            await client.close()
-    raise RelayError(
-        getattr(last, "code", "offline"), f"no rendezvous relay of {to} took the message ({last})"
-    )
+    wallet = secure or Secure(account)
+
+    async def deliver(client: RelayClient) -> m.Sent:
+        return await wallet.send(client, to, m.Text(body=body))
+
+    try:
+        return await _first_relay(account, discovery, to, k, connect_timeout, deliver)
+    except RelayError as exc:
+        raise RelayError(exc.code, f"no rendezvous relay of {to} took the message ({exc.reason})") from None

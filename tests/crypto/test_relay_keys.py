@@ -10,10 +10,12 @@ import pytest
 
 from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.client.secure import Secure
+from clubchat.client.session import publish_keys, safety_number
 from clubchat.crypto.bundle import verify_bundle
 from clubchat.crypto.device import DeviceKeys
 from clubchat.crypto.session import Sealer
 from clubchat.node.keybundles import KeyBundles
+from clubchat.node.localnet import local_network
 from clubchat.node.relay_config import RelayConfig
 from clubchat.protocol import messages as m
 from tests.crypto.conftest import alice, bob, mallory
@@ -116,5 +118,22 @@ def test_a_client_drops_plaintext_and_forged_envelopes(tmp_path: Path) -> None:
             assert opened is not None and opened.envelope.payload == m.Text(body="sealed")
             await a.close()
             await b.close()
+
+    run(scenario())
+
+
+def test_both_sides_compute_the_same_safety_number(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with local_network(tmp_path, relays=1) as net:
+            assert await publish_keys(alice, net.discovery, k=1) and await publish_keys(
+                bob, net.discovery, k=1
+            )
+            mine = await safety_number(alice, net.discovery, bob.address, k=1)
+            theirs = await safety_number(bob, net.discovery, alice.address, k=1)
+            assert mine["safety_number"] == theirs["safety_number"]
+            assert (mine["key_id"], mine["peer_key_id"]) == (theirs["peer_key_id"], theirs["key_id"])
+            assert len(mine["safety_number"].split()) == 12
+            with pytest.raises(RelayError, match=f"no key bundle of {mallory.address} found"):
+                await safety_number(alice, net.discovery, mallory.address, k=1)
 
     run(scenario())
