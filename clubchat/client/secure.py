@@ -20,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 from clubchat.client.relay_client import Received, RelayClient, RelayError, new_envelope_id
 from clubchat.crypto import keystore
 from clubchat.crypto.bundle import KeyBundleError, VerifiedBundle, verify_bundle, verify_revocation
+from clubchat.crypto.padding import PaddingError
 from clubchat.crypto.session import DecryptError, Sealer
 from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import ContractWalletVerifier
@@ -44,7 +45,8 @@ class Secure:
     def __init__(self, account: LocalAccount, verifier: ContractWalletVerifier | None = None) -> None:
         self.account = account
         self.verifier = verifier  # for peers that are contract wallets (EIP-1271)
-        self._published: weakref.WeakSet[RelayClient] = weakref.WeakSet()  # connections holding our bundle
+        # connection -> the prekey id of the bundle it holds from us (republished after a rotation)
+        self._published: weakref.WeakKeyDictionary[RelayClient, str] = weakref.WeakKeyDictionary()
         self._fetched: dict[str, float] = {}  # lower-case address -> when its bundle was last fetched
         self.refused: list[str] = []  # reasons of refused incoming payloads, the last 64
 
@@ -60,12 +62,14 @@ class Secure:
         return sealer
 
     async def ready(self, client: RelayClient) -> None:
-        """Publish this device's bundle on `client`'s relay (once per connection)."""
-        if client in self._published:
+        """Publish this device's bundle on `client`'s relay (once per connection, and again when the
+        prekey rotated: a relay's sign-in lasts an hour at most, and each sign-in publishes)."""
+        device = self.sealer(client.chain_id).device
+        current = device.prekeys[-1].id
+        if self._published.get(client) == current:
             return
-        bundle = self.sealer(client.chain_id).device.bundle()
-        await client.publish_keys(bundle)
-        self._published.add(client)
+        await client.publish_keys(device.bundle())
+        self._published[client] = current
 
     async def peer(self, client: RelayClient, address: str, *, key_id: str | None = None) -> VerifiedBundle:
         """`address`'s bundle: the pinned one (if it has `key_id`, when given), else fetched from
@@ -114,7 +118,11 @@ class Secure:
         await self.ready(client)
         peer = await self.peer(client, to)
         id = new_envelope_id()
-        return await client.send(to, self.sealer(client.chain_id).seal(peer, id, payload), id=id)
+        try:
+            sealed = self.sealer(client.chain_id).seal(peer, id, payload)
+        except PaddingError as exc:
+            raise RelayError("too-large", str(exc)) from None
+        return await client.send(to, sealed, id=id)
 
     async def open(self, client: RelayClient, got: Received) -> Received | None:
         """`got` with its payload decrypted, or None when it is refused (the reason is logged)."""

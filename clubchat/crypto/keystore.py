@@ -59,6 +59,8 @@ def device_for(account: LocalAccount, chain_id: int) -> DeviceKeys:
                 device = DeviceKeys.from_json(path.read_text())
                 if device.statement.expires_at <= now + 86_400:  # about to expire: bind new keys
                     device = None
+                elif device.maintain(now):
+                    save(device)
             if device is None:
                 device = DeviceKeys.create(account, chain_id, now)
                 save(device)

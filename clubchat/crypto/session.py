@@ -125,12 +125,16 @@ class Sealer:
             raise TypeError("the payload is sealed already")
         cls = m.SealedSignal if payload.TYPE in m.SIGNALING_TYPES else m.Sealed
         kid, skid = peer.prekey_id, self.device.statement.key_id
-        data = json.dumps({"p": encode_object(payload), "ts": int(self.clock())}, separators=(",", ":"))
+        inner = {"p": encode_object(payload), "ts": int(self.clock())}
+        try:  # UTF-8 rather than \u escapes (a 2-byte character costs 2 bytes, not 6)
+            data = json.dumps(inner, separators=(",", ":"), ensure_ascii=False).encode()
+        except UnicodeEncodeError:  # a lone surrogate has no UTF-8: escape it as JSON allows
+            data = json.dumps(inner, separators=(",", ":")).encode()
         enc, ct = hpke.seal(
             peer.prekey,
             self.device.x25519,
             aad(self.device.address, peer.address, id, cls.TYPE, kid, skid),
-            pad(data.encode()),
+            pad(data),
         )
         return cls(kid=kid, skid=skid, enc=_b64(enc), ct=_b64(ct))
 

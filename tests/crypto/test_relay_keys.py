@@ -112,7 +112,20 @@ def test_a_client_drops_plaintext_and_forged_envelopes(tmp_path: Path) -> None:
             await a.send(bob.address, bad, id="x1")
             assert await bob_secure.open(b, await b.receive(5)) is None
             assert "not by" in bob_secure.refused[-1]
+            # the longest text the protocol allows, in 4-byte characters, is more than a message carries
+            with pytest.raises(RelayError, match=r"too-large: a payload of \d+ bytes is larger than"):
+                await alice_secure.send(a, bob.address, m.Text(body="\U0001f600" * m.MAX_TEXT_CHARS))
+            # in 2-byte characters it fits
+            fits = m.Text(body="\u00e9" * m.MAX_TEXT_CHARS)
+            assert (await alice_secure.send(a, bob.address, fits)).status == "delivered"
+            opened = await bob_secure.open(b, await b.receive(5))
+            assert opened is not None and opened.envelope.payload == fits
+            # after a prekey rotation the next send publishes the new bundle on this connection
+            device = alice_secure.sealer(a.chain_id).device
+            device.rotate(int(server.clock()))
             good = await alice_secure.send(a, bob.address, m.Text(body="sealed"))
+            served = server.keybundles.keys(alice.address).bundle
+            assert served is not None and served.prekey == device.prekeys[-1].public.hex()
             assert good.status == "delivered"
             opened = await bob_secure.open(b, await b.receive(5))
             assert opened is not None and opened.envelope.payload == m.Text(body="sealed")

@@ -89,6 +89,12 @@ def test_envelope_fields_are_bound_to_the_ciphertext() -> None:
             receiver.open(bad, verified(ALICE))
 
 
+def test_a_lone_surrogate_survives_sealing() -> None:
+    sender, receiver = sealers()
+    odd = m.Text(body="half a pair: \ud800")
+    assert receiver.open(envelope(sender, "u1", odd), verified(ALICE)) == odd
+
+
 def test_wrong_recipient_is_refused() -> None:
     sender, _ = sealers()
     env = envelope(sender, "w1", m.Text(body="for bob only"))
