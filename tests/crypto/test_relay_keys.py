@@ -150,3 +150,40 @@ def test_both_sides_compute_the_same_safety_number(tmp_path: Path) -> None:
                 await safety_number(alice, net.discovery, mallory.address, k=1)
 
     run(scenario())
+
+
+def test_key_bundle_store_limits() -> None:
+    async def scenario() -> None:
+        chain, now = RelayConfig().chain_id, 1_800_000_000
+        store = KeyBundles(chain, max_addresses=1)
+        alice_keys = DeviceKeys.create(alice, chain, now)
+        assert '"type":"keys"' in await store.handle(
+            m.PublishKeys(bundle=alice_keys.bundle()), alice.address, now
+        )
+        refused = m.decode_frame(
+            await store.handle(
+                m.PublishKeys(bundle=DeviceKeys.create(bob, chain, now).bundle()), bob.address, now
+            )
+        )
+        assert isinstance(refused, m.Error) and refused.code == "bad-key-bundle"
+        assert "as many key bundles as it accepts" in refused.reason and refused.id == bob.address.lower()
+        # an address already held still updates
+        newer = DeviceKeys.create(alice, chain, now + 1)
+        updated = m.decode_frame(
+            await store.handle(m.PublishKeys(bundle=newer.bundle()), alice.address, now + 1)
+        )
+        assert isinstance(updated, m.Keys) and updated.bundle == newer.bundle()
+        assert store.keys(alice.address).bundle == newer.bundle()
+        # at most eight revocations per address
+        for i in range(8):
+            other = DeviceKeys.create(alice, chain, now + 2 + i)
+            await store.handle(
+                m.RevokeKeys(revocation=other.revocation(alice, now + 2 + i)), alice.address, now
+            )
+        ninth = m.decode_frame(
+            await store.handle(m.RevokeKeys(revocation=newer.revocation(alice, now + 20)), alice.address, now)
+        )
+        assert isinstance(ninth, m.Error) and "at most 8 revocations" in ninth.reason
+        assert store.stats["refused"] == 2 and store.stats["revoked"] == 8
+
+    run(scenario())
