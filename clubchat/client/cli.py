@@ -5,7 +5,8 @@ client, finding nodes only through NodeRegistry. Every payload is end-to-end enc
 Errors a user can cause (a bad key, an unreachable RPC, a manifest of another chain, an offline
 callee) end the command in one sentence that says what to do; `--debug` (or `club --debug`, or
 CLUB_DEBUG=1) shows the traceback instead. `club listen` prints one JSON line per event: messages
-as their text, files saved under their sanitised name with their MIME type.
+as their text, files saved under their sanitised name with their MIME type, and `key-change` when
+a peer's wallet bound new keys (before that peer's message).
 """
 
 from __future__ import annotations
@@ -169,8 +170,19 @@ async def _listen(
         handled += 1
 
     async def messages() -> None:
+        seen_changes = 0
         while True:
             got = await listener.messages.get()
+            changes = listener.secure.key_changes()
+            for change in changes[seen_changes:]:  # bound: changes since the last message
+                _emit(
+                    "key-change",
+                    peer=change.address,
+                    old_key_id=change.old_key_id,
+                    new_key_id=change.new_key_id,
+                    check=f"compare `club safety-number {change.address}` with theirs",
+                )
+            seen_changes = len(changes)
             payload = got.envelope.payload
             text = payload.body if isinstance(payload, m.Text) else m.encode(payload)
             _emit("message", sender=got.envelope.sender, relay=got.relay, id=got.envelope.id, text=text)

@@ -21,7 +21,7 @@ from clubchat.client.relay_client import Received, RelayClient, RelayError, new_
 from clubchat.crypto import keystore
 from clubchat.crypto.bundle import KeyBundleError, VerifiedBundle, verify_bundle, verify_revocation
 from clubchat.crypto.padding import PaddingError
-from clubchat.crypto.session import DecryptError, Sealer
+from clubchat.crypto.session import DecryptError, KeyChange, Sealer
 from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import ContractWalletVerifier
 
@@ -58,8 +58,14 @@ class Secure:
         device = keystore.device_for(self.account, chain_id)  # rotates the prekey when due
         if sealer is None:
             sealer = _SEALERS[key] = Sealer(device)
+            sealer.restore(keystore.load_pins(self.account.address, chain_id))
         sealer.device = device
         return sealer
+
+    def key_changes(self) -> list[KeyChange]:
+        """Every identity-key change of a pinned peer this wallet's sealers saw (oldest first)."""
+        me = self.account.address.lower()
+        return [c for (address, _), s in _SEALERS.items() if address == me for c in s.key_changes]
 
     async def ready(self, client: RelayClient) -> None:
         """Publish this device's bundle on `client`'s relay (once per connection, and again when the
@@ -109,9 +115,13 @@ class Secure:
                 verifier=self.verifier,
                 revoked=frozenset(revoked),
             )
-            return sealer.pin(bundle)
+            pinned_now = sealer.pin(bundle)
         except KeyBundleError as exc:
             raise NoKeysError(f"the key bundle of {address} on {client.uri} is refused: {exc}") from None
+        if pinned_now is bundle:  # a new pin: keep it for the next run (with a keystore directory)
+            pins = {peer: b.wire for peer, b in sealer.pinned.items()}
+            keystore.save_pins(self.account.address, client.chain_id, pins)
+        return pinned_now
 
     async def send(self, client: RelayClient, to: str, payload: m.Payload) -> m.Sent:
         """Seal `payload` for `to` and send it through `client`; waits for the relay's `sent`."""

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clubchat.crypto import hpke
-from clubchat.crypto.bundle import KeyBundleError, VerifiedBundle
+from clubchat.crypto.bundle import KeyBundleError, KeyStatement, VerifiedBundle
 from clubchat.crypto.device import DeviceKeys
 from clubchat.crypto.padding import PaddingError, pad, unpad
 from clubchat.protocol import messages as m
@@ -104,6 +104,15 @@ class Sealer:
             return old  # same identity, an older prekey: keep the newer one
         self.pinned[key] = bundle
         return bundle
+
+    def restore(self, pins: dict[str, m.KeyBundle]) -> None:
+        """Pin bundles checked in an earlier run (from the keystore; not checked again: they were
+        verified before they were pinned, and a newer bundle still replaces them through `pin`)."""
+        for address, wire in pins.items():  # bound: the peers pinned
+            statement = KeyStatement.parse(wire.statement)
+            self.pinned[address.lower()] = VerifiedBundle(
+                statement, bytes.fromhex(wire.prekey), wire.prekey_expires, wire
+            )
 
     def unpin(self, address: str, key_id: str) -> None:
         """Forget a pinned bundle whose identity key was revoked."""

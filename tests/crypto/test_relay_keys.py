@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 
 from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.client.secure import Secure
@@ -187,3 +188,46 @@ def test_key_bundle_store_limits() -> None:
         assert store.stats["refused"] == 2 and store.stats["revoked"] == 8
 
     run(scenario())
+
+
+def test_pins_persist_in_the_keystore_and_key_changes_are_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clubchat.client import secure as secure_module
+    from clubchat.crypto import keystore
+
+    monkeypatch.setattr(secure_module, "_SEALERS", {})
+    keystore.use_directory(tmp_path / "keys")
+    carol_account = Account.from_key("0x" + "c7" * 32)
+
+    async def scenario() -> None:
+        async with relay() as server:
+            c = await RelayClient.connect(server.uri, carol_account)
+            first = DeviceKeys.create(carol_account, c.chain_id, int(server.clock()) - 100)
+            await c.publish_keys(first.bundle())
+            a = await RelayClient.connect(server.uri, alice)
+            pinned = await Secure(alice).peer(a, carol_account.address)
+            assert pinned.key_id == first.statement.key_id
+            assert (tmp_path / "keys" / f"{alice.address.lower()}-{a.chain_id}.pins.json").exists()
+            # a new run: the pin comes back from the keystore, and an older bundle is still refused
+            monkeypatch.setattr(secure_module, "_SEALERS", {})
+            restored = Secure(alice).sealer(a.chain_id).pinned[carol_account.address.lower()]
+            assert restored.key_id == first.statement.key_id
+            # Carol binds new keys: accepted (newer, wallet-signed) and reported as a key change
+            newer = DeviceKeys.create(carol_account, c.chain_id, int(server.clock()))
+            await c.publish_keys(newer.bundle())
+            later = Secure(alice)
+            assert (await later.peer(a, carol_account.address, key_id=newer.statement.key_id)).key_id == (
+                newer.statement.key_id
+            )
+            assert [(ch.old_key_id, ch.new_key_id) for ch in later.key_changes()] == [
+                (first.statement.key_id, newer.statement.key_id)
+            ]
+            await a.close()
+            await c.close()
+
+    try:
+        run(scenario())
+    finally:
+        keystore.forget(alice, RelayConfig().chain_id)
+        keystore.use_directory(None)
