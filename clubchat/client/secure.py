@@ -14,6 +14,7 @@ import logging
 import time
 import weakref
 from dataclasses import replace
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
@@ -22,14 +23,30 @@ from clubchat.crypto import keystore
 from clubchat.crypto.bundle import KeyBundleError, VerifiedBundle, verify_bundle, verify_revocation
 from clubchat.crypto.padding import PaddingError
 from clubchat.crypto.session import DecryptError, KeyChange, Sealer
+from clubchat.node.eip1271 import Eip1271Verifier
 from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import ContractWalletVerifier
 
 log = logging.getLogger("clubchat.secure")
 
 
-_SEALERS: dict[tuple[str, int], Sealer] = {}  # (lower-case address, chain id) -> sealer
+_SEALERS: dict[tuple[str, int], Sealer] = {}
+_VERIFIERS: dict[
+    int, tuple[Any, Eip1271Verifier]
+] = {}  # id(w3) -> (w3, its verifier)  # (lower-case address, chain id) -> sealer
 REFETCH_SECONDS = 300  # a pinned bundle is fetched again after this long (the peer may have rotated)
+
+
+def contract_wallets(discovery: object) -> ContractWalletVerifier | None:
+    """An EIP-1271 verifier on the chain `discovery` reads (one per web3 connection, shared), so
+    bundles of contract wallets can be checked; None for a discovery without a chain (in memory)."""
+    w3 = getattr(getattr(discovery, "contract", None), "w3", None)
+    if w3 is None:
+        return None
+    held = _VERIFIERS.get(id(w3))
+    if held is None or held[0] is not w3:
+        held = _VERIFIERS[id(w3)] = (w3, Eip1271Verifier(w3))
+    return held[1]
 
 
 class NoKeysError(RelayError):

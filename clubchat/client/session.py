@@ -29,7 +29,7 @@ from clubchat.client.call import Call, CallError
 from clubchat.client.reconnect import CONNECT_ERRORS as _CONNECT_ERRORS
 from clubchat.client.reconnect import DEFAULT_BACKOFF, Backoff, RelayLink
 from clubchat.client.relay_client import Received, RelayClient, RelayError
-from clubchat.client.secure import Secure
+from clubchat.client.secure import Secure, contract_wallets
 from clubchat.client.turn_credentials import fetch_turn_credentials
 from clubchat.protocol import messages as m
 from clubchat.registry.discovery import (
@@ -130,7 +130,7 @@ async def place_call(
 ) -> CallSession:
     """Call `callee` through its rendezvous relays; raises CallError when no relay works. Every
     signaling message is end-to-end encrypted to the callee's key bundle on the relay used."""
-    secure = secure or Secure(account)
+    secure = secure or Secure(account, contract_wallets(discovery))
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     relays = await loop.run_in_executor(None, rendezvous, discovery, callee, k)
@@ -232,7 +232,8 @@ class Listener:
         secure: Secure | None = None,
     ) -> None:
         self.account = account
-        self.secure = secure or Secure(account)  # every payload in and out is end-to-end encrypted
+        # every payload in and out is end-to-end encrypted
+        self.secure = secure or Secure(account, contract_wallets(discovery))
         self.discovery = discovery
         self.k = k
         self.timeout = timeout
@@ -397,7 +398,7 @@ async def publish_keys(
 ) -> list[str]:
     """Publish this wallet's key bundle on its rendezvous relays without staying signed in (so others
     can encrypt messages to it while it is offline); returns the relays that took it."""
-    secure = secure or Secure(account)
+    secure = secure or Secure(account, contract_wallets(discovery))
     loop = asyncio.get_running_loop()
     relays = await loop.run_in_executor(None, rendezvous, discovery, account.address, k)
     done: list[str] = []
@@ -456,7 +457,7 @@ async def safety_number(
 ) -> dict[str, str]:
     """The safety number of this wallet's device and `peer`'s key bundle (fetched from the peer's
     rendezvous relays, verified and pinned), with both key ids: what two users compare out of band."""
-    wallet = secure or Secure(account)
+    wallet = secure or Secure(account, contract_wallets(discovery))
 
     async def compute(client: RelayClient) -> dict[str, str]:
         bundle = await wallet.peer(client, peer)
@@ -492,7 +493,7 @@ async def send_message(
     Returns the relay's `sent` (delivered live, or stored in that relay's NOTIFY mailbox until
     `to` signs in there) and the relay's endpoint; raises RelayError when no relay took it.
     """
-    wallet = secure or Secure(account)
+    wallet = secure or Secure(account, contract_wallets(discovery))
 
     async def deliver(client: RelayClient) -> m.Sent:
         return await wallet.send(client, to, m.Text(body=body))

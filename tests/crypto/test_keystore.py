@@ -42,3 +42,19 @@ def test_a_stale_prekey_rotates_and_the_rotation_is_saved(directory: Path) -> No
     assert len(loaded.prekeys) == 2 and loaded.prekeys[0].id == old.prekeys[0].id
     keystore.forget(alice, CHAIN_ID)
     assert keystore.device_for(alice, CHAIN_ID).prekeys[-1].id == loaded.prekeys[-1].id
+
+
+def test_a_registry_discovery_brings_one_contract_wallet_verifier_per_chain_connection() -> None:
+    from types import SimpleNamespace
+
+    from clubchat.client.secure import contract_wallets
+    from clubchat.node.eip1271 import Eip1271Verifier
+    from clubchat.registry import InMemoryDiscovery
+
+    w3 = object()
+    discovery = SimpleNamespace(contract=SimpleNamespace(w3=w3))
+    verifier = contract_wallets(discovery)
+    assert isinstance(verifier, Eip1271Verifier) and verifier.w3 is w3
+    assert contract_wallets(SimpleNamespace(contract=SimpleNamespace(w3=w3))) is verifier
+    assert contract_wallets(SimpleNamespace(contract=SimpleNamespace(w3=object()))) is not verifier
+    assert contract_wallets(InMemoryDiscovery()) is None
