@@ -2,10 +2,11 @@
 
 `Secure(account)` is one wallet's encryption layer for the client (`Listener`, `place_call`,
 `send_message` all use it; there is no plaintext path): `ready(client)` publishes this device's key
-bundle on a relay once per connection; `peer(client, address)` fetches, verifies (wallet signature,
-expiry, revocations, prekey signature) and pins (trust on first use) a peer's bundle from that
-relay; `send(client, to, payload)` seals and sends; `open(client, got)` returns the envelope with its
-payload decrypted, or None when it was refused (plaintext, tampered, wrong key, replayed: logged).
+bundle on a relay once per connection (again after a prekey rotation); `peer(client, address)`
+fetches, verifies (wallet signature, expiry, revocations, prekey signature) and pins (trust on
+first use) a peer's bundle from that relay; `send(client, to, payload)` seals and sends;
+`open(client, got)` returns the envelope with its payload decrypted, or None when it was refused
+(plaintext, tampered, wrong key, replayed: logged).
 """
 
 from __future__ import annotations
@@ -30,10 +31,8 @@ from clubchat.protocol.siwe import ContractWalletVerifier
 log = logging.getLogger("clubchat.secure")
 
 
-_SEALERS: dict[tuple[str, int], Sealer] = {}
-_VERIFIERS: dict[
-    int, tuple[Any, Eip1271Verifier]
-] = {}  # id(w3) -> (w3, its verifier)  # (lower-case address, chain id) -> sealer
+_SEALERS: dict[tuple[str, int], Sealer] = {}  # (lower-case address, chain id) -> sealer
+_VERIFIERS: dict[int, tuple[Any, Eip1271Verifier]] = {}  # id(w3) -> (w3, its verifier)
 REFETCH_SECONDS = 300  # a pinned bundle is fetched again after this long (the peer may have rotated)
 
 
@@ -69,7 +68,8 @@ class Secure:
 
     def sealer(self, chain_id: int) -> Sealer:
         """This wallet's sealer on `chain_id`: one per process, so pins and the replay window are
-        shared by every Listener, call and message of the wallet (pins are not kept on disk)."""
+        shared by every Listener, call and message of the wallet (pins are kept in the keystore
+        directory when there is one)."""
         key = (self.account.address.lower(), chain_id)
         sealer = _SEALERS.get(key)
         device = keystore.device_for(self.account, chain_id)  # rotates the prekey when due
