@@ -96,7 +96,9 @@ class Secure:
 
     async def peer(self, client: RelayClient, address: str, *, key_id: str | None = None) -> VerifiedBundle:
         """`address`'s bundle: the pinned one (if it has `key_id`, when given), else fetched from
-        `client`'s relay, verified and pinned. Raises NoKeysError when there is no valid one."""
+        `client`'s relay, verified and pinned. Raises NoKeysError when there is no valid one. With
+        `key_id` (opening what that key sealed) the bundle's prekey may have expired; without it
+        (sealing to the peer) it must be current."""
         sealer = self.sealer(client.chain_id)
         pinned = sealer.pinned.get(address.lower())
         now = int(time.time())
@@ -104,7 +106,7 @@ class Secure:
             pinned is not None
             and (key_id is None or pinned.key_id == key_id)
             and now - self._fetched.get(address.lower(), 0) < REFETCH_SECONDS
-            and pinned.prekey_expires > now
+            and (key_id is not None or pinned.prekey_expires > now)
             and pinned.statement.expires_at > now
         ):
             return pinned
@@ -131,6 +133,7 @@ class Secure:
                 now=now,
                 verifier=self.verifier,
                 revoked=frozenset(revoked),
+                prekey_needed=key_id is None,
             )
             pinned_now = sealer.pin(bundle)
         except KeyBundleError as exc:

@@ -194,8 +194,11 @@ async def verify_bundle(
     now: int,
     verifier: ContractWalletVerifier | None = None,
     revoked: frozenset[str] = frozenset(),
+    prekey_needed: bool = True,
 ) -> VerifiedBundle:
-    """Check a key bundle completely for `address`; raises KeyBundleError with the reason."""
+    """Check a key bundle completely for `address`; raises KeyBundleError with the reason. With
+    `prekey_needed` False (to check who sealed a received payload: only the identity key counts) an
+    expired prekey is accepted; its signature is still checked."""
     st = KeyStatement.parse(bundle.statement)
     if st.address.lower() != address.lower():
         raise KeyBundleError(f"the key bundle binds keys to {st.address}, not to {address}")
@@ -209,7 +212,7 @@ async def verify_bundle(
         raise KeyBundleError("the key bundle lives longer than two years; bind the keys again")
     if st.key_id in revoked:
         raise KeyBundleError(f"the identity key {st.key_id} of {st.address} is revoked")
-    if bundle.prekey_expires <= now:
+    if prekey_needed and bundle.prekey_expires <= now:
         raise KeyBundleError(f"the prekey of {st.address} expired at {iso(bundle.prekey_expires)}")
     prekey = bytes.fromhex(bundle.prekey)
     try:

@@ -63,6 +63,9 @@ def test_expired_bundle_and_expired_prekey_are_refused() -> None:
         check(keys.bundle(), alice.address, now=keys.statement.expires_at)
     with pytest.raises(KeyBundleError, match=r"prekey of .* expired"):
         check(keys.bundle(), alice.address, now=NOW + PREKEY_LIFETIME)
+    # to check who sealed a received payload only the identity key counts: an expired prekey is fine
+    got = check(keys.bundle(), alice.address, now=NOW + PREKEY_LIFETIME, prekey_needed=False)
+    assert got.key_id == keys.statement.key_id  # type: ignore[attr-defined]
     with pytest.raises(KeyBundleError, match="issued in the future"):
         check(keys.bundle(), alice.address, now=NOW - 3_600)
 

@@ -4,6 +4,7 @@ relay stores a `sealed` payload for an offline recipient but never a live-only `
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,36 @@ def test_pins_persist_in_the_keystore_and_key_changes_are_reported(
     finally:
         keystore.forget(alice, RelayConfig().chain_id)
         keystore.use_directory(None)
+
+
+def test_a_sender_whose_prekey_expired_can_still_be_read_but_not_written_to() -> None:
+    async def scenario() -> None:
+        dana = Account.from_key("0x" + "d4" * 32)
+        async with relay() as server:
+            b = await RelayClient.connect(server.uri, bob)
+            bob_secure = Secure(bob)
+            await bob_secure.ready(b)
+            d = await RelayClient.connect(server.uri, dana)
+            now = int(server.clock())
+            dana_keys = DeviceKeys.create(dana, d.chain_id, now)
+            dana_keys.rotate(now, lifetime=2)  # Dana's published prekey expires in 2 s
+            await d.publish_keys(dana_keys.bundle())
+            peer = await verify_bundle(
+                (await d.get_keys(bob.address)).bundle,  # type: ignore[arg-type]
+                address=bob.address,
+                chain_id=d.chain_id,
+                now=now,
+            )
+            sealed = Sealer(dana_keys).seal(peer, "d1", m.Text(body="sent before my prekey expired"))
+            await asyncio.sleep(2.1)
+            await d.send(bob.address, sealed, id="d1")
+            opened = await bob_secure.open(b, await b.receive(5))
+            assert opened is not None and opened.envelope.payload == m.Text(
+                body="sent before my prekey expired"
+            )
+            with pytest.raises(RelayError, match=r"prekey of .* expired"):
+                await bob_secure.send(b, dana.address, m.Text(body="no current prekey to seal to"))
+            await b.close()
+            await d.close()
+
+    run(scenario())
