@@ -1,10 +1,12 @@
-"""`club listen`, `club call <address>` and `club message`: the thin client, finding nodes only through
-NodeRegistry.
+"""`club listen`, `club call <address>`, `club message` and `club safety-number <address>`: the thin
+client, finding nodes only through NodeRegistry. Every payload is end-to-end encrypted
+(clubchat.client.secure); device keys live in memory unless CLUBCHAT_KEYSTORE names a directory.
 
 Errors a user can cause (a bad key, an unreachable RPC, a manifest of another chain, an offline
 callee) end the command in one sentence that says what to do; `--debug` (or `club --debug`, or
 CLUB_DEBUG=1) shows the traceback instead. `club listen` prints one JSON line per event: messages
-as their text, files saved under their sanitised name with their MIME type.
+as their text, files saved under their sanitised name with their MIME type, and `key-change` when
+a peer's wallet bound new keys (before that peer's message).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from clubchat.cli_errors import debug_enabled, one_line_errors
 from clubchat.client.call import CallError, use_fast_ice_retransmit
 from clubchat.client.received import save_received
 from clubchat.client.relay_client import RelayError
-from clubchat.client.session import Listener, place_call, send_message
+from clubchat.client.session import Listener, place_call, safety_number, send_message
 from clubchat.protocol import messages as m
 from clubchat.registry.discovery import RegistryDiscovery
 
@@ -168,8 +170,19 @@ async def _listen(
         handled += 1
 
     async def messages() -> None:
+        seen_changes = 0
         while True:
             got = await listener.messages.get()
+            changes = listener.secure.key_changes()
+            for change in changes[seen_changes:]:  # bound: changes since the last message
+                _emit(
+                    "key-change",
+                    peer=change.address,
+                    old_key_id=change.old_key_id,
+                    new_key_id=change.new_key_id,
+                    check=f"compare `club safety-number {change.address}` with theirs",
+                )
+            seen_changes = len(changes)
             payload = got.envelope.payload
             text = payload.body if isinstance(payload, m.Text) else m.encode(payload)
             _emit("message", sender=got.envelope.sender, relay=got.relay, id=got.envelope.id, text=text)
@@ -284,7 +297,22 @@ def message(address: str, text: str, rpc: str, manifest: str, key: str, k: int, 
     click.echo(json.dumps({"id": sent.id, "status": sent.status, "relay": relay}))
 
 
-COMMANDS = (listen, call, message)
+@click.command("safety-number")
+@click.argument("address")
+@_common
+def safety(address: str, rpc: str, manifest: str, key: str, k: int, verbose: bool) -> None:
+    """Print the safety number of your device's keys and ADDRESS's (compare it with theirs out of band)."""
+    if not is_address(address):
+        raise click.BadParameter("not an Ethereum address", param_hint="ADDRESS")
+    account, discovery = _setup(rpc, manifest, key, verbose)
+    try:
+        got = _run(safety_number(account, discovery, to_checksum_address(address), k=k), rpc)
+    except RelayError as exc:
+        raise _fail("no safety number: ", exc) from None
+    click.echo(json.dumps(got))
+
+
+COMMANDS = (listen, call, message, safety)
 
 
 def attach(group: click.Group) -> None:

@@ -4,7 +4,9 @@
 returns once the relay confirmed it. Incoming envelopes land in `inbox` (envelopes from the
 mailbox are acknowledged once queued, so the mailbox deletes them only when this client holds
 them); `send` waits for the relay's `sent` (or raises `RelayError` with its code). Every wait
-has a timeout.
+has a timeout. This is the transport: it sends the payload it is given; the client's callers
+(clubchat.client.secure) give it only sealed payloads. `publish_keys` / `get_keys` / `revoke_keys`
+use the relay's key-bundle frames.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import itertools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +43,10 @@ class RelayError(RuntimeError):
         self.reason = reason
 
 
+# Observers of every frame a RelayClient exchanges once signed in: tap(relay uri, "out" | "in", text).
+# The demo's audit uses one to show what the relays saw (clubchat.client.story).
+FRAME_TAPS: list[Callable[[str, str, str | bytes], None]] = []
+
 _ids = itertools.count()
 _PREFIX = os.urandom(6).hex()
 
@@ -61,7 +68,13 @@ class RelayClient:
     """One signed-in WebSocket to one relay."""
 
     def __init__(
-        self, ws: ClientConnection, uri: str, address: str, timeout: float, history: HistoryBook | None = None
+        self,
+        ws: ClientConnection,
+        uri: str,
+        address: str,
+        timeout: float,
+        history: HistoryBook | None = None,
+        chain_id: int = 1,
     ) -> None:
         self.ws = ws
         self.history = history  # checks the relay's signed history when given (clubchat.client.history)
@@ -71,6 +84,8 @@ class RelayClient:
         self.uri = uri
         self.address = address
         self.timeout = timeout
+        self.chain_id = chain_id  # the relay's chain (from its challenge): key bundles are bound to it
+        self._keys: dict[str, asyncio.Future[m.Keys]] = {}  # lower-case address -> pending answer
         self.inbox: asyncio.Queue[Received] = asyncio.Queue()
         self._waiting: dict[str, asyncio.Future[m.Sent]] = {}
         self._turn: asyncio.Future[m.TurnCredentials] | None = None
@@ -119,9 +134,14 @@ class RelayClient:
         except BaseException:
             await ws.close()
             raise
-        client = cls(ws, uri, account.address, timeout, history)
+        client = cls(ws, uri, account.address, timeout, history, challenge.chain_id)
         client._reader = asyncio.create_task(client._read())
         return client
+
+    async def _send(self, text: str) -> None:
+        for tap in FRAME_TAPS:
+            tap(self.uri, "out", text)
+        await self.ws.send(text)
 
     async def close(self) -> None:
         await self.ws.close()
@@ -133,6 +153,8 @@ class RelayClient:
     async def _read(self) -> None:
         try:
             async for raw in self.ws:
+                for tap in FRAME_TAPS:
+                    tap(self.uri, "in", raw)
                 try:
                     frame = m.decode_frame(raw)
                 except m.ProtocolError:
@@ -150,6 +172,9 @@ class RelayClient:
                     fut.set_exception(err)
             if self._turn is not None and not self._turn.done():
                 self._turn.set_exception(err)
+            for keys in self._keys.values():
+                if not keys.done():
+                    keys.set_exception(err)
 
     async def _dispatch(self, frame: Any) -> None:
         if self.history is not None and isinstance(frame, m.Logged | m.Entries | m.Sent | m.Envelope):
@@ -162,7 +187,7 @@ class RelayClient:
             if key not in self._seen:  # a stored envelope comes again on every sign-in until acked
                 self._seen.add(key)
                 self.inbox.put_nowait(Received(env, self.uri))
-            await self.ws.send(m.encode(m.Ack(id=env.id, sender=env.sender)))
+            await self._send(m.encode(m.Ack(id=env.id, sender=env.sender)))
         elif isinstance(frame, m.Sent):
             fut = self._waiting.pop(frame.id, None)
             if fut is not None and not fut.done():
@@ -170,8 +195,16 @@ class RelayClient:
         elif isinstance(frame, m.TurnCredentials):
             if self._turn is not None and not self._turn.done():
                 self._turn.set_result(frame)
+        elif isinstance(frame, m.Keys):
+            keys = self._keys.pop(frame.address.lower(), None)
+            if keys is not None and not keys.done():
+                keys.set_result(frame)
         elif isinstance(frame, m.Error):
-            if frame.id is not None and frame.id in self._waiting:
+            if frame.code == "bad-key-bundle" and frame.id is not None and frame.id in self._keys:
+                keys = self._keys.pop(frame.id)
+                if not keys.done():
+                    keys.set_exception(RelayError(frame.code, frame.reason))
+            elif frame.id is not None and frame.id in self._waiting:
                 fut = self._waiting.pop(frame.id)
                 if not fut.done():
                     fut.set_exception(RelayError(frame.code, frame.reason))
@@ -184,7 +217,7 @@ class RelayClient:
         fut: asyncio.Future[m.Sent] = asyncio.get_running_loop().create_future()
         self._waiting[env.id] = fut
         try:
-            await self.ws.send(self._text_of(env))
+            await self._send(self._text_of(env))
             return await asyncio.wait_for(fut, self.timeout)
         finally:
             self._waiting.pop(env.id, None)
@@ -192,13 +225,33 @@ class RelayClient:
     async def send_nowait(self, to: str, payload: m.Payload, id: str | None = None) -> str:
         """Send without waiting for `sent` (bulk senders); returns the envelope id."""
         env = m.Envelope(id=id or new_envelope_id(), sender=self.address, to=to, payload=payload)
-        await self.ws.send(self._text_of(env))
+        await self._send(self._text_of(env))
         return env.id
+
+    async def _keys_request(self, address: str, frame: m.PublishKeys | m.RevokeKeys | m.GetKeys) -> m.Keys:
+        key = address.lower()
+        fut = self._keys.get(key)
+        if fut is None or fut.done():
+            fut = self._keys[key] = asyncio.get_running_loop().create_future()
+        await self._send(m.encode(frame))
+        return await asyncio.wait_for(asyncio.shield(fut), self.timeout)
+
+    async def publish_keys(self, bundle: m.KeyBundle) -> m.Keys:
+        """Publish this wallet's key bundle here; returns what the relay now serves for it."""
+        return await self._keys_request(self.address, m.PublishKeys(bundle=bundle))
+
+    async def revoke_keys(self, revocation: m.Revocation) -> m.Keys:
+        """Publish a revocation of one of this wallet's identity keys."""
+        return await self._keys_request(self.address, m.RevokeKeys(revocation=revocation))
+
+    async def get_keys(self, address: str) -> m.Keys:
+        """The key bundle and revocations this relay holds for `address` (unverified: check them)."""
+        return await self._keys_request(address, m.GetKeys(address=address))
 
     async def turn_credentials(self) -> m.TurnCredentials:
         """Ask this node (a TURN node) for TURN REST credentials."""
         self._turn = asyncio.get_running_loop().create_future()
-        await self.ws.send(m.encode(m.GetTurnCredentials()))
+        await self._send(m.encode(m.GetTurnCredentials()))
         return await asyncio.wait_for(self._turn, self.timeout)
 
     async def receive(self, timeout: float | None = None) -> Received:
@@ -264,7 +317,7 @@ class RelayClient:
         if self._asked.get(key, 0) >= end:
             return
         self._asked[key] = end
-        await self.ws.send(m.encode(m.History(peer=peer, start=start, end=end)))
+        await self._send(m.encode(m.History(peer=peer, start=start, end=end)))
 
     async def send_head(self, to: str, relay: str | None = None) -> str | None:
         """Send `to` this client's latest signed head of the direct room with `to` at this relay (in a

@@ -18,8 +18,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from eth_account.signers.local import LocalAccount
 from websockets.exceptions import ConnectionClosed
@@ -28,6 +29,7 @@ from clubchat.client.call import Call, CallError
 from clubchat.client.reconnect import CONNECT_ERRORS as _CONNECT_ERRORS
 from clubchat.client.reconnect import DEFAULT_BACKOFF, Backoff, RelayLink
 from clubchat.client.relay_client import Received, RelayClient, RelayError
+from clubchat.client.secure import Secure, contract_wallets
 from clubchat.client.turn_credentials import fetch_turn_credentials
 from clubchat.protocol import messages as m
 from clubchat.registry.discovery import (
@@ -41,6 +43,7 @@ from clubchat.registry.discovery import (
 from clubchat.registry.kinds import TURN
 
 log = logging.getLogger("clubchat.session")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -103,10 +106,13 @@ class CallSession:
             await self.relay.close()
 
 
-async def _pump_signals(client: RelayClient, peer: str, call: Call) -> None:
-    """Feed the peer's signaling messages arriving on `client` into `call` (others are dropped)."""
+async def _pump_signals(client: RelayClient, peer: str, call: Call, secure: Secure) -> None:
+    """Feed the peer's signaling messages arriving on `client` into `call`, decrypted (others are
+    dropped)."""
     while True:
-        got = await client.inbox.get()
+        got = await secure.open(client, await client.inbox.get())
+        if got is None:
+            continue
         env = got.envelope
         if env.sender.lower() == peer.lower() and env.payload.TYPE in m.SIGNALING_TYPES:
             await call.on_signal(env.payload)
@@ -120,8 +126,11 @@ async def place_call(
     connect_timeout: float = 1.0,
     answer_timeout: float = 10.0,
     k: int = 2,
+    secure: Secure | None = None,
 ) -> CallSession:
-    """Call `callee` through its rendezvous relays; raises CallError when no relay works."""
+    """Call `callee` through its rendezvous relays; raises CallError when no relay works. Every
+    signaling message is end-to-end encrypted to the callee's key bundle on the relay used."""
+    secure = secure or Secure(account, contract_wallets(discovery))
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     relays = await loop.run_in_executor(None, rendezvous, discovery, callee, k)
@@ -138,8 +147,16 @@ async def place_call(
             log.info("relay %s unusable (%s); failing over", uri, exc)
             failures.append(f"{uri}: relay unreachable ({type(exc).__name__}: {exc})")
             continue
-        call = Call(turn.credentials, lambda p, c=client: c.send(callee, p))  # type: ignore[misc]
-        pump = asyncio.create_task(_pump_signals(client, callee, call))
+        try:
+            await secure.ready(client)  # the callee needs our bundle to open the offer
+            await secure.peer(client, callee)
+        except (RelayError, TimeoutError) as exc:
+            log.info("no usable keys of %s on %s (%s); failing over", callee, uri, exc)
+            failures.append(f"{uri}: {_attempt_failure(callee, exc)}")
+            await client.close()
+            continue
+        call = Call(turn.credentials, lambda p, c=client: secure.send(c, callee, p))  # type: ignore[misc]
+        pump = asyncio.create_task(_pump_signals(client, callee, call, secure))
         try:
             await call.offer()
             await call.connected(answer_timeout)
@@ -165,6 +182,8 @@ def _attempt_failure(callee: str, exc: BaseException) -> str:
     """The step of one call attempt that failed, from what it raised."""
     if isinstance(exc, RelayError) and exc.code == "offline":
         return f"{callee} is not signed in there"
+    if isinstance(exc, RelayError) and exc.code == "no-keys":
+        return f"{callee} is not signed in there ({exc.reason})"
     if isinstance(exc, RelayError):
         return f"the relay refused the call ({exc})"
     if isinstance(exc, CallError):
@@ -210,8 +229,11 @@ class Listener:
         backoff: Backoff = DEFAULT_BACKOFF,
         refresh_seconds: float = REFRESH_SECONDS,
         stay_down: float = 10.0,
+        secure: Secure | None = None,
     ) -> None:
         self.account = account
+        # every payload in and out is end-to-end encrypted
+        self.secure = secure or Secure(account, contract_wallets(discovery))
         self.discovery = discovery
         self.k = k
         self.timeout = timeout
@@ -309,8 +331,11 @@ class Listener:
                 log.warning("rendezvous refresh failed (%s); keeping %s", exc, list(self.links))
 
     async def _serve(self, client: RelayClient) -> None:
+        await self.secure.ready(client)  # publish our key bundle: callers and senders encrypt to it
         while True:
-            got = await client.inbox.get()
+            got = await self.secure.open(client, await client.inbox.get())
+            if got is None:
+                continue  # not sealed for us, tampered or replayed: dropped (logged by Secure)
             env = got.envelope
             peer = env.sender
             key = (peer.lower(), client.uri)
@@ -335,7 +360,7 @@ class Listener:
         key = (peer.lower(), client.uri)
         try:
             turn = await choose_turn(self.discovery, self.account, self.timeout)
-            call = Call(turn.credentials, lambda p: client.send(peer, p))
+            call = Call(turn.credentials, lambda p: self.secure.send(client, peer, p))
             self._active[key] = call
             await call.on_signal(offer)
             while early:  # bound: signals the peer sent meanwhile; _serve appends until we stop
@@ -368,6 +393,90 @@ class Listener:
         self.links.clear()
 
 
+async def publish_keys(
+    account: LocalAccount, discovery: Discovery, *, k: int = 2, secure: Secure | None = None
+) -> list[str]:
+    """Publish this wallet's key bundle on its rendezvous relays without staying signed in (so others
+    can encrypt messages to it while it is offline); returns the relays that took it."""
+    secure = secure or Secure(account, contract_wallets(discovery))
+    loop = asyncio.get_running_loop()
+    relays = await loop.run_in_executor(None, rendezvous, discovery, account.address, k)
+    done: list[str] = []
+    for uri in relays:
+        try:
+            client = await RelayClient.connect(uri, account)
+        except _CONNECT_ERRORS as exc:
+            log.info("relay %s unusable for publishing keys (%s)", uri, exc)
+            continue
+        try:
+            await secure.ready(client)
+            done.append(uri)
+        except (RelayError, TimeoutError) as exc:
+            log.info("relay %s did not take the key bundle (%s)", uri, exc)
+        finally:
+            await client.close()
+    return done
+
+
+async def _first_relay(
+    account: LocalAccount,
+    discovery: Discovery,
+    peer: str,
+    k: int,
+    connect_timeout: float,
+    use: Callable[[RelayClient], Awaitable[T]],
+) -> tuple[T, str]:
+    """`use(client)` on the first of `peer`'s rendezvous relays where it succeeds (one short-lived
+    connection per relay tried): its result and the relay. Raises the last RelayError otherwise."""
+    loop = asyncio.get_running_loop()
+    relays = await loop.run_in_executor(None, rendezvous, discovery, peer, k)
+    last: Exception = RelayError("offline", "the registry has no live relay")
+    async for uri in _rendezvous_attempts(discovery, peer, k, relays):
+        try:
+            client = await RelayClient.connect(uri, account, timeout=connect_timeout)
+        except _CONNECT_ERRORS as exc:
+            last = exc
+            continue
+        try:
+            return await use(client), uri
+        except (RelayError, TimeoutError) as exc:
+            last = exc
+        finally:
+            await client.close()
+    raise RelayError(getattr(last, "code", "offline"), str(last))
+
+
+async def safety_number(
+    account: LocalAccount,
+    discovery: Discovery,
+    peer: str,
+    *,
+    k: int = 2,
+    connect_timeout: float = 2.0,
+    secure: Secure | None = None,
+) -> dict[str, str]:
+    """The safety number of this wallet's device and `peer`'s key bundle (fetched from the peer's
+    rendezvous relays, verified and pinned), with both key ids: what two users compare out of band."""
+    wallet = secure or Secure(account, contract_wallets(discovery))
+
+    async def compute(client: RelayClient) -> dict[str, str]:
+        bundle = await wallet.peer(client, peer)
+        sealer = wallet.sealer(client.chain_id)
+        return {
+            "address": account.address,
+            "key_id": sealer.device.statement.key_id,
+            "peer": bundle.address,
+            "peer_key_id": bundle.key_id,
+            "safety_number": sealer.safety_number(peer),
+        }
+
+    try:
+        got, uri = await _first_relay(account, discovery, peer, k, connect_timeout, compute)
+    except RelayError as exc:
+        raise RelayError(exc.code, f"no key bundle of {peer} found ({exc.reason})") from None
+    return {**got, "relay": uri}
+
+
 async def send_message(
     account: LocalAccount,
     discovery: Discovery,
@@ -376,27 +485,20 @@ async def send_message(
     *,
     connect_timeout: float = 2.0,
     k: int = 2,
+    secure: Secure | None = None,
 ) -> tuple[m.Sent, str]:
-    """Send a chat message to `to` through its rendezvous relays (first that takes it).
+    """Send a chat message, end-to-end encrypted, to `to` through its rendezvous relays (the first
+    that holds `to`'s key bundle and takes it).
 
     Returns the relay's `sent` (delivered live, or stored in that relay's NOTIFY mailbox until
     `to` signs in there) and the relay's endpoint; raises RelayError when no relay took it.
     """
-    loop = asyncio.get_running_loop()
-    relays = await loop.run_in_executor(None, rendezvous, discovery, to, k)
-    last: Exception = RelayError("offline", "the registry has no live relay")
-    async for uri in _rendezvous_attempts(discovery, to, k, relays):
-        try:
-            client = await RelayClient.connect(uri, account, timeout=connect_timeout)
-        except _CONNECT_ERRORS as exc:
-            last = exc
-            continue
-        try:
-            return await client.send(to, m.Text(body=body)), uri
-        except (RelayError, TimeoutError) as exc:
-            last = exc
-        finally:
-            await client.close()
-    raise RelayError(
-        getattr(last, "code", "offline"), f"no rendezvous relay of {to} took the message ({last})"
-    )
+    wallet = secure or Secure(account, contract_wallets(discovery))
+
+    async def deliver(client: RelayClient) -> m.Sent:
+        return await wallet.send(client, to, m.Text(body=body))
+
+    try:
+        return await _first_relay(account, discovery, to, k, connect_timeout, deliver)
+    except RelayError as exc:
+        raise RelayError(exc.code, f"no rendezvous relay of {to} took the message ({exc.reason})") from None

@@ -5,8 +5,11 @@ node keys, funded by the caller's `fund`), starts each as its own process (`club
 so each checks its registration and heartbeats), then: Bob listens on his rendezvous relays; Alice
 calls him through a relay and a TURN node found only in the registry, audio flows and a file
 arrives intact; Alice messages Carol while Carol is offline and Carol gets it when she signs in;
-the relay that carried the call is SIGKILLed and the next call fails over. Returns the report
-(keys as the issue names them: call.*, offline.*, failover.*). Every process is stopped on exit.
+the relay that carried the call is SIGKILLed and the next call fails over. Every payload is end-to-end
+encrypted; `e2e.*` audits every frame the clients exchanged with the relays and every file the nodes
+wrote for the texts, SDP lines and ICE candidates of the story (clubchat.client.audit). Returns the
+report (keys as the issue names them: call.*, offline.*, failover.*, e2e.*). Every process is
+stopped on exit.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from clubchat.chain import LocalSender, connect, load_manifest
-from clubchat.client.call import use_fast_ice_retransmit
-from clubchat.client.session import Listener, place_call, send_message
+from clubchat.client.audit import PlaintextAudit, sdp_secrets
+from clubchat.client.call import Call, use_fast_ice_retransmit
+from clubchat.client.session import Listener, place_call, publish_keys, send_message
 from clubchat.node.localnet import free_port_range
 from clubchat.node.process import NodeProcess
 from clubchat.registry import (
@@ -127,15 +131,33 @@ def run_story(
             time.sleep(0.2)
         say("nodes started, registration checked, first heartbeats on chain")
         discovery = RegistryDiscovery(w3, manifest)
-        return asyncio.run(_story(discovery, nodes, file_bytes, say))
+        needles: list[str] = []
+        with PlaintextAudit() as audit:
+            report = asyncio.run(_story(discovery, nodes, file_bytes, say, needles))
+        e2e = report["e2e"] = audit.report(needles, (p for n in nodes for p in n.data_dir.rglob("*")))
+        say(
+            f"the relays saw {e2e['envelopes']} envelopes, {e2e['sealed_envelopes']} of them sealed; "
+            f"plaintext in frames or node files: {not e2e['relay_saw_no_plaintext']}"
+        )
+        return report
     finally:
         for n in nodes:
             if n.process is not None:
                 n.process.stop()
 
 
+def _call_strings(*calls: Call) -> list[str]:
+    """What the relays must not see of these calls: candidate strings and identifying SDP lines."""
+    out = [c.sdp for call in calls for c in call.local_candidates]
+    return out + [line for call in calls for line in sdp_secrets(str(call.pc.localDescription.sdp))]
+
+
 async def _story(
-    discovery: RegistryDiscovery, nodes: list[StoryNode], file_bytes: int, say: Callable[[str], None]
+    discovery: RegistryDiscovery,
+    nodes: list[StoryNode],
+    file_bytes: int,
+    say: Callable[[str], None],
+    needles: list[str],
 ) -> dict[str, Any]:
     alice, bob, carol = Account.create(), Account.create(), Account.create()
     report: dict[str, Any] = {}
@@ -150,6 +172,7 @@ async def _story(
         ack = await session.call.files.send_file(data)
         got = await asyncio.wait_for(incoming.call.files.received.get(), 30) if incoming.call.files else None
         await asyncio.sleep(1.0)
+        needles += _call_strings(session.call, incoming.call)
         report["call"] = {
             "connected": True,
             "relay_endpoint": session.relay_endpoint,
@@ -170,7 +193,9 @@ async def _story(
         )
         await session.hang_up("done")
         await incoming.close()
-        # offline message
+        # offline message (Carol published her key bundle earlier, then went offline)
+        await publish_keys(carol, discovery)
+        needles.append("see you at the club")
         sent, relay = await send_message(alice, discovery, carol.address, "see you at the club")
         carol_listener = Listener(carol, discovery)
         await carol_listener.start()
@@ -191,6 +216,7 @@ async def _story(
         second = await place_call(alice, discovery, bob.address)
         seconds = time.perf_counter() - started
         incoming2 = await asyncio.wait_for(listener.calls.get(), 10)
+        needles += _call_strings(second.call, incoming2.call)
         report["failover"] = {
             "ok": second.relay_endpoint != session.relay_endpoint
             and second.call.stats.candidate_types == ("relay", "relay"),

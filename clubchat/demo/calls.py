@@ -5,7 +5,8 @@ claims what has vested and grants the first node operators their stake; anvil's
 keeper account gives them gas money. Then `clubchat.client.story.run_story` does
 the rest (register and stake, start the nodes, call, message, kill a relay, call
 again) and its report becomes the `call`, `offline` and `failover` parts of
-demo-report.json.
+demo-report.json, and its end-to-end encryption audit (every envelope sealed, no plaintext in any
+frame the relays carried or file the nodes wrote) the `e2e` part.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def chapter_calls(ctx: DemoContext) -> None:
         grants.add_row(address, f"{amount / WAD:,.0f}")
     ctx.console.print(grants)
 
-    call, offline, failover = report["call"], report["offline"], report["failover"]
+    call, offline, failover, e2e = report["call"], report["offline"], report["failover"], report["e2e"]
     table = Table(title="What the call story showed", title_justify="left")
     table.add_column("check")
     table.add_column("result")
@@ -83,8 +84,18 @@ def chapter_calls(ctx: DemoContext) -> None:
     table.add_row("1 MiB file SHA-256 matches", str(call["file_sha256_match"]))
     table.add_row("offline message delivered to Carol later", str(offline["delivered"]))
     table.add_row("failover after killing Bob's relay", f"{failover['ok']} in {failover['seconds']:.2f} s")
+    table.add_row(
+        "envelopes the relays carried, end-to-end encrypted",
+        f"{e2e['sealed_envelopes']} of {e2e['envelopes']}",
+    )
+    table.add_row(
+        "relays saw no plaintext (frames and node files audited)",
+        f"{e2e['relay_saw_no_plaintext']} "
+        f"({e2e['frames_checked']} frames, {e2e['node_files_checked']} files)",
+    )
     ctx.console.print(table)
-    ctx.report.update({k: v for k, v in report.items() if k in ("call", "offline", "failover", "rendezvous")})
+    keys = ("call", "offline", "failover", "rendezvous", "e2e")
+    ctx.report.update({k: v for k, v in report.items() if k in keys})
 
 
 def _retire_lapsed_nodes(ctx: DemoContext) -> None:

@@ -44,6 +44,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from clubchat.node.fairqueue import FairQueue
+from clubchat.node.keybundles import KeyBundles
 from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket, raise_fd_limit
 from clubchat.node.mailbox import Mailbox
 from clubchat.node.relay_config import RelayConfig
@@ -79,8 +80,10 @@ class RelayServer:
         verifier: ContractWalletVerifier | None = None,
         clock: Callable[[], float] = time.time,
         log: RelayLog | None = None,
+        keybundles: KeyBundles | None = None,
     ) -> None:
         self.config = config
+        self.keybundles = keybundles or KeyBundles(config.chain_id, verifier)  # publish-/get-/revoke-keys
         self.mailbox = mailbox
         self.log = log  # signed relay history (opened and closed by the caller, like the mailbox)
         if log is not None:
@@ -597,6 +600,8 @@ class RelayServer:
                     self._error(conn, "not-offered", "this node is not a TURN node")
                 else:
                     self._push(conn, m.encode(self.turn_credentials(conn.checksum_address)))
+            elif isinstance(frame, m.PublishKeys | m.RevokeKeys | m.GetKeys):
+                self._push(conn, await self.keybundles.handle(frame, conn.checksum_address, int(now)))
         except ConnectionClosed:
             raise
         except Exception:  # a bug must cost this frame, never the relay
@@ -738,7 +743,7 @@ class RelayServer:
     async def _store(self, conn: Conn, env: dict[str, Any], raw: str, now: float) -> None:
         """An envelope nobody connected took: into the mailbox (NOTIFY nodes), else `offline`."""
         id: str = env["id"]
-        if self.mailbox is None or env["payload"]["type"] in m.SIGNALING_TYPES:
+        if self.mailbox is None or env["payload"]["type"] in m.LIVE_ONLY_TYPES:
             # Signaling is only useful live: an offer stored for later would ring a stale call.
             self._error(conn, "offline", id=id)
             return

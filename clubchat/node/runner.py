@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from clubchat.node.keybundles import KeyBundles
 from clubchat.node.mailbox import Mailbox, MailboxLimits
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.relay_log import LogSigner, RelayLog
@@ -119,8 +120,14 @@ class Node:
             if cfg.log is not None:
                 self.log = RelayLog(cfg.data_dir / "relay-log.sqlite", cfg.log)
                 await self.log.open()
+            keybundles = KeyBundles(cfg.relay.chain_id, self.verifier, cfg.data_dir / "keybundles.sqlite")
             self.relay = RelayServer(
-                cfg.relay, mailbox=self.mailbox, turn_credentials=issuer, verifier=self.verifier, log=self.log
+                cfg.relay,
+                mailbox=self.mailbox,
+                turn_credentials=issuer,
+                verifier=self.verifier,
+                keybundles=keybundles,
+                log=self.log,
             )
             await self.relay.start()
         except BaseException:
@@ -136,6 +143,7 @@ class Node:
                 await task
         if self.relay is not None:
             await self.relay.stop()
+            self.relay.keybundles.close()
         if self.log is not None:
             await self.log.close()
         if self.coturn is not None:

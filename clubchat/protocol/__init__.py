@@ -1,6 +1,7 @@
 """Club Chat wire protocol, defined once and shared by node, client and tests.
 
-`messages` holds every frame and payload (dataclasses + the JSON schema derived from them),
+`messages` holds every frame and payload (dataclasses + the JSON schema derived from them), the
+sealed payloads and key-bundle frames of end-to-end encryption included,
 `siwe` the EIP-4361 sign-in bound to a relay, `codec` the small machinery behind both.
 """
 
@@ -16,11 +17,19 @@ from clubchat.protocol.messages import (
     FileAck,
     FileChunk,
     FileComplete,
+    GetKeys,
     GetTurnCredentials,
     IceCandidate,
+    KeyBundle,
+    Keys,
     Offer,
     ProtocolError,
+    PublishKeys,
     RemoveCandidates,
+    Revocation,
+    RevokeKeys,
+    Sealed,
+    SealedSignal,
     Sent,
     SignedIn,
     SignIn,
@@ -49,11 +58,19 @@ __all__ = [
     "FileAck",
     "FileChunk",
     "FileComplete",
+    "GetKeys",
     "GetTurnCredentials",
     "IceCandidate",
+    "KeyBundle",
+    "Keys",
     "Offer",
     "ProtocolError",
+    "PublishKeys",
     "RemoveCandidates",
+    "Revocation",
+    "RevokeKeys",
+    "Sealed",
+    "SealedSignal",
     "Sent",
     "SignIn",
     "SignInError",

@@ -1,12 +1,17 @@
 """Every Club Chat wire message, defined once: relay frames, signaling payloads, data-channel chunks.
 
 Relay frames (JSON text over the relay WebSocket, each with a `type`):
-  relay -> client  challenge, signed-in, envelope, stored, sent, turn-credentials, error,
+  relay -> client  challenge, signed-in, envelope, stored, sent, turn-credentials, keys, error,
                    logged, entries (signed relay history)
-  client -> relay  sign-in, envelope, ack, get-turn-credentials, history
+  client -> relay  sign-in, envelope, ack, get-turn-credentials, publish-keys, revoke-keys, get-keys,
+                   history
 An envelope `{type, id, from, to, payload}` carries one payload: Club Chat's signaling messages
 (offer, answer, candidate, remove-candidates, bye, exactly as the product brief defines them) or
-a chat `text`. Data-channel messages follow the brief's chunk format `{fileId, index, mime, data}`
+a chat `text`. Clients send every one of them end-to-end encrypted (clubchat.crypto) as a `sealed`
+payload (may be stored for an offline recipient) or a `sealed-signal` (signaling: live only); the
+plaintext payloads are what a `sealed` one decrypts to. Key bundles (`publish-keys`, `get-keys`,
+`keys`, `revoke-keys`) carry the wallet-signed statements that bind a device's keys to a wallet.
+Data-channel messages follow the brief's chunk format `{fileId, index, mime, data}`
 (no type key), then a typed `file-complete` {count, sha256} that the receiver answers with `file-ack`.
 
 `decode_frame` / `decode_datachannel` validate at the edge and raise `ProtocolError` with a
@@ -73,6 +78,7 @@ ERROR_CODES: dict[str, str] = {
     "unknown-message": "no stored message with this id",
     "not-offered": "this node does not offer that service",
     "bad-range": "the history range is empty or longer than a relay answers at once",
+    "bad-key-bundle": "the key bundle or revocation is malformed, expired, or not signed by its wallet",
     "internal": "the relay failed to handle the frame",
 }
 
@@ -188,8 +194,64 @@ class Head:
     sig: str = spec(pattern=SIGNATURE65_PATTERN)
 
 
-Payload = Offer | Answer | Candidates | RemoveCandidates | Bye | Text | Head
+# ------------------------------------------------------------------------------------------------
+# End-to-end encrypted payloads and key bundles (clubchat.crypto makes and opens them)
+# ------------------------------------------------------------------------------------------------
+
+B64_PATTERN = r"[A-Za-z0-9+/]*={0,2}"
+HEX_PATTERN = r"[0-9a-f]*"
+KEY_ID_PATTERN = r"[0-9a-f]{16}"
+MAX_SEALED_B64 = 60_200  # base64 of the largest padding bucket (45,056 B) plus the 16-byte tag
+MAX_STATEMENT_CHARS = 1_024
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A payload encrypted to the recipient's prekey with HPKE (auth mode); may be stored offline.
+
+    `kid` names the recipient's prekey, `skid` the sender's wallet-bound identity key; `enc` is HPKE's
+    encapsulated key and `ct` the padded ciphertext, both base64.
+    """
+
+    TYPE: ClassVar[str] = "sealed"
+    kid: str = spec(pattern=KEY_ID_PATTERN)
+    skid: str = spec(pattern=KEY_ID_PATTERN)
+    enc: str = spec(max_len=44, min_len=44, pattern=B64_PATTERN)
+    ct: str = spec(max_len=MAX_SEALED_B64, pattern=B64_PATTERN)
+
+
+@dataclass(frozen=True)
+class SealedSignal(Sealed):
+    """A sealed signaling message (offer, answer, candidates, remove-candidates, bye): live only."""
+
+    TYPE: ClassVar[str] = "sealed-signal"
+
+
+@dataclass(frozen=True)
+class KeyBundle:
+    """A device's keys bound to a wallet: the statement (clubchat.crypto.bundle) signed by the wallet
+    (EIP-191, or EIP-1271 for a contract wallet), and a medium-term prekey signed by the statement's
+    Ed25519 key."""
+
+    statement: str = spec(max_len=MAX_STATEMENT_CHARS)
+    signature: str = spec(pattern=rf"0x(?:[0-9a-fA-F]{{2}}){{1,{MAX_SIGNATURE_HEX // 2}}}")
+    prekey: str = spec(min_len=64, max_len=64, pattern=HEX_PATTERN)
+    prekey_expires: int = spec(key="prekeyExpires", minimum=0, maximum=2**53)
+    prekey_signature: str = spec(key="prekeySignature", min_len=128, max_len=128, pattern=HEX_PATTERN)
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A wallet-signed statement that revokes one bound identity key (and every bundle that uses it)."""
+
+    statement: str = spec(max_len=MAX_STATEMENT_CHARS)
+    signature: str = spec(pattern=rf"0x(?:[0-9a-fA-F]{{2}}){{1,{MAX_SIGNATURE_HEX // 2}}}")
+
+
+Payload = Offer | Answer | Candidates | RemoveCandidates | Bye | Text | Head | Sealed | SealedSignal
 SIGNALING_TYPES = ("offer", "answer", "candidate", "remove-candidates", "bye")
+# Payload types a relay never stores for an offline recipient (signaling is only useful live).
+LIVE_ONLY_TYPES = (*SIGNALING_TYPES, "sealed-signal")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -331,6 +393,43 @@ class TurnCredentials:
 
 
 @dataclass(frozen=True)
+class PublishKeys:
+    """A signed-in client publishes its own key bundle; the relay keeps the newest per address."""
+
+    TYPE: ClassVar[str] = "publish-keys"
+    bundle: KeyBundle = spec()  # noqa: RUF009 - wire metadata, not a default
+
+
+@dataclass(frozen=True)
+class RevokeKeys:
+    """A signed-in client publishes a revocation of one of its wallet's identity keys."""
+
+    TYPE: ClassVar[str] = "revoke-keys"
+    revocation: Revocation = spec()  # noqa: RUF009 - wire metadata, not a default
+
+
+@dataclass(frozen=True)
+class GetKeys:
+    """Ask the relay for the key bundle (and any revocations) of `address`."""
+
+    TYPE: ClassVar[str] = "get-keys"
+    address: str = spec(pattern=ADDRESS_PATTERN)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The relay's answer to `get-keys` (and to `publish-keys`, with the bundle it now serves).
+
+    `bundle` is None when the relay has none for the address; clients verify everything themselves.
+    """
+
+    TYPE: ClassVar[str] = "keys"
+    address: str = spec(pattern=ADDRESS_PATTERN)
+    bundle: KeyBundle | None = spec(default=None)  # noqa: RUF009 - wire metadata, not a default
+    revocations: tuple[Revocation, ...] = spec(default=(), max_items=8)
+
+
+@dataclass(frozen=True)
 class Error:
     """The relay refused a frame; `id` names the envelope or ack when there was one."""
 
@@ -350,6 +449,10 @@ Frame = (
     | Ack
     | GetTurnCredentials
     | TurnCredentials
+    | PublishKeys
+    | RevokeKeys
+    | GetKeys
+    | Keys
     | Error
     | Logged
     | History
@@ -367,13 +470,18 @@ FRAME_CLASSES: dict[str, type] = {
         Ack,
         GetTurnCredentials,
         TurnCredentials,
+        PublishKeys,
+        RevokeKeys,
+        GetKeys,
+        Keys,
         Error,
         Logged,
         History,
         Entries,
     )
 }
-CLIENT_FRAMES = ("sign-in", "envelope", "ack", "get-turn-credentials", "history")
+KEY_FRAMES = ("publish-keys", "revoke-keys", "get-keys")
+CLIENT_FRAMES = ("sign-in", "envelope", "ack", "get-turn-credentials", "history", *KEY_FRAMES)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from eth_account import Account
 
 from clubchat.client.call import CallError
 from clubchat.client.relay_client import RelayClient
+from clubchat.client.secure import Secure
 from clubchat.client.session import Listener, place_call
 from clubchat.node.localnet import free_port_range, local_network, register_relay
 from clubchat.node.turn import CoturnSupervisor
@@ -108,6 +109,7 @@ def test_a_callee_that_does_not_answer_is_not_blamed_on_ice(tmp_path: Path) -> N
         async with local_network(tmp_path, relays=1) as net:
             (relay,) = rendezvous(net.discovery, bob.address, 1)
             silent = await RelayClient.connect(relay, bob)  # signed in, never answers the offer
+            await Secure(bob).ready(silent)  # its key bundle is there: the offer can be sealed to it
             try:
                 with pytest.raises(CallError) as err:
                     await place_call(alice, net.discovery, bob.address, k=1, answer_timeout=1.0)

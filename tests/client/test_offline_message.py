@@ -1,6 +1,7 @@
 """Offline delivery through the rendezvous set: Alice messages Carol while Carol is offline; the first
 rendezvous relay stores it in its NOTIFY mailbox; Carol's listener gets it when she signs in, and the
-mailbox is empty once she acknowledged it."""
+mailbox is empty once she acknowledged it. Carol published her key bundle earlier (a message is
+encrypted to the recipient's keys, so a wallet that never published any cannot be written to)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from clubchat.client.session import Listener, send_message
+from clubchat.client.session import Listener, publish_keys, send_message
 from clubchat.node.localnet import local_network
 from clubchat.protocol import messages as m
 from tests.node.harness import run
@@ -24,6 +25,7 @@ carol = Account.from_key("0x" + "c3" * 32)
 def test_message_to_an_offline_address_arrives_when_it_signs_in(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with local_network(tmp_path) as net:
+            assert len(await publish_keys(carol, net.discovery)) == 2  # then Carol goes offline
             sent, relay_uri = await send_message(alice, net.discovery, carol.address, "see you at the club")
             assert sent.status == "stored"
             node = next(n for n in net.nodes.values() if n.relay is not None and n.relay.uri == relay_uri)

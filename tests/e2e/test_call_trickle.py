@@ -16,6 +16,7 @@ from eth_account import Account
 
 from clubchat.client.call import END_OF_CANDIDATES, Call, CallError
 from clubchat.client.relay_client import RelayClient
+from clubchat.client.secure import Secure
 from clubchat.client.session import Listener, place_call
 from clubchat.node.localnet import local_network as network
 from clubchat.protocol import messages as m
@@ -158,14 +159,14 @@ def test_a_call_gives_up_when_the_peer_withdraws_all_its_candidates_before_conne
 def test_hang_up_withdraws_candidates_before_bye_through_the_relay(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent: list[tuple[str, m.Payload]] = []
-    real_send = RelayClient.send
+    sent: list[tuple[str, m.Payload]] = []  # (sender, payload before it is sealed)
+    real_send = Secure.send
 
-    async def recording_send(self: RelayClient, to: str, payload: m.Payload, id: str | None = None) -> m.Sent:
-        sent.append((self.address, payload))
-        return await real_send(self, to, payload, id)
+    async def recording_send(self: Secure, client: RelayClient, to: str, payload: m.Payload) -> m.Sent:
+        sent.append((client.address, payload))
+        return await real_send(self, client, to, payload)
 
-    monkeypatch.setattr(RelayClient, "send", recording_send)
+    monkeypatch.setattr(Secure, "send", recording_send)
 
     async def scenario() -> None:
         async with network(tmp_path) as net:
@@ -179,7 +180,9 @@ def test_hang_up_withdraws_candidates_before_bye_through_the_relay(
             # a removal from Alice on Bob's OTHER rendezvous relay belongs to another call attempt
             (other,) = set(listener.clients) - {session.relay_endpoint}
             side = await RelayClient.connect(other, alice)
-            await side.send(bob.address, m.RemoveCandidates(candidates=session.call.local_candidates))
+            await Secure(alice).send(
+                side, bob.address, m.RemoveCandidates(candidates=session.call.local_candidates)
+            )
             del sent[-1]  # not part of the call's own signaling below
             await asyncio.sleep(0.3)
             assert incoming.call.stats.candidates_removed == 0 and incoming.call.ended is None

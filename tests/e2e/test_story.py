@@ -36,3 +36,7 @@ def test_call_story(tmp_path: Path) -> None:
     assert report["failover"]["ok"] is True
     assert report["failover"]["seconds"] <= 3.0
     assert report["failover"]["relays_tried"][0] == call["relay_endpoint"]
+    e2e = report["e2e"]  # every envelope sealed; no text, SDP line or candidate in a frame or node file
+    assert e2e["relay_saw_no_plaintext"] is True and e2e["plaintext_envelopes"] == 0
+    assert e2e["sealed_envelopes"] >= 9 and e2e["plaintext_strings_checked"] >= 13
+    assert e2e["node_files_checked"] >= 6 and e2e["node_files_with_plaintext"] == []

@@ -1,0 +1,170 @@
+"""End-to-end encryption over relay connections: what a client sends is sealed, what it reads is opened.
+
+`Secure(account)` is one wallet's encryption layer for the client (`Listener`, `place_call`,
+`send_message` all use it; there is no plaintext path): `ready(client)` publishes this device's key
+bundle on a relay once per connection (again after a prekey rotation); `peer(client, address)`
+fetches, verifies (wallet signature, expiry, revocations, prekey signature) and pins (trust on
+first use) a peer's bundle from that relay; `send(client, to, payload)` seals and sends;
+`open(client, got)` returns the envelope with its payload decrypted, or None when it was refused
+(plaintext, tampered, wrong key, replayed: logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from dataclasses import replace
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from clubchat.client.relay_client import Received, RelayClient, RelayError, new_envelope_id
+from clubchat.crypto import keystore
+from clubchat.crypto.bundle import KeyBundleError, VerifiedBundle, verify_bundle, verify_revocation
+from clubchat.crypto.padding import PaddingError
+from clubchat.crypto.session import DecryptError, KeyChange, Sealer
+from clubchat.node.eip1271 import Eip1271Verifier
+from clubchat.protocol import messages as m
+from clubchat.protocol.siwe import ContractWalletVerifier
+
+log = logging.getLogger("clubchat.secure")
+
+
+_SEALERS: dict[tuple[str, int], Sealer] = {}  # (lower-case address, chain id) -> sealer
+_VERIFIERS: dict[int, tuple[Any, Eip1271Verifier]] = {}  # id(w3) -> (w3, its verifier)
+REFETCH_SECONDS = 300  # a pinned bundle is fetched again after this long (the peer may have rotated)
+
+
+def contract_wallets(discovery: object) -> ContractWalletVerifier | None:
+    """An EIP-1271 verifier on the chain `discovery` reads (one per web3 connection, shared), so
+    bundles of contract wallets can be checked; None for a discovery without a chain (in memory)."""
+    w3 = getattr(getattr(discovery, "contract", None), "w3", None)
+    if w3 is None:
+        return None
+    held = _VERIFIERS.get(id(w3))
+    if held is None or held[0] is not w3:
+        held = _VERIFIERS[id(w3)] = (w3, Eip1271Verifier(w3))
+    return held[1]
+
+
+class NoKeysError(RelayError):
+    """The peer has no valid key bundle on this relay: nothing can be encrypted to it there."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("no-keys", reason)
+
+
+class Secure:
+    """One wallet's end-to-end encryption: its device keys, pinned peers and replay window."""
+
+    def __init__(self, account: LocalAccount, verifier: ContractWalletVerifier | None = None) -> None:
+        self.account = account
+        self.verifier = verifier  # for peers that are contract wallets (EIP-1271)
+        # connection -> the prekey id of the bundle it holds from us (republished after a rotation)
+        self._published: weakref.WeakKeyDictionary[RelayClient, str] = weakref.WeakKeyDictionary()
+        self._fetched: dict[str, float] = {}  # lower-case address -> when its bundle was last fetched
+        self.refused: list[str] = []  # reasons of refused incoming payloads, the last 64
+
+    def sealer(self, chain_id: int) -> Sealer:
+        """This wallet's sealer on `chain_id`: one per process, so pins and the replay window are
+        shared by every Listener, call and message of the wallet (pins are kept in the keystore
+        directory when there is one)."""
+        key = (self.account.address.lower(), chain_id)
+        sealer = _SEALERS.get(key)
+        device = keystore.device_for(self.account, chain_id)  # rotates the prekey when due
+        if sealer is None:
+            sealer = _SEALERS[key] = Sealer(device)
+            sealer.restore(keystore.load_pins(self.account.address, chain_id))
+        sealer.device = device
+        return sealer
+
+    def key_changes(self) -> list[KeyChange]:
+        """Every identity-key change of a pinned peer this wallet's sealers saw (oldest first)."""
+        me = self.account.address.lower()
+        return [c for (address, _), s in _SEALERS.items() if address == me for c in s.key_changes]
+
+    async def ready(self, client: RelayClient) -> None:
+        """Publish this device's bundle on `client`'s relay (once per connection, and again when the
+        prekey rotated: a relay's sign-in lasts an hour at most, and each sign-in publishes)."""
+        device = self.sealer(client.chain_id).device
+        current = device.prekeys[-1].id
+        if self._published.get(client) == current:
+            return
+        await client.publish_keys(device.bundle())
+        self._published[client] = current
+
+    async def peer(self, client: RelayClient, address: str, *, key_id: str | None = None) -> VerifiedBundle:
+        """`address`'s bundle: the pinned one (if it has `key_id`, when given), else fetched from
+        `client`'s relay, verified and pinned. Raises NoKeysError when there is no valid one. With
+        `key_id` (opening what that key sealed) the bundle's prekey may have expired; without it
+        (sealing to the peer) it must be current."""
+        sealer = self.sealer(client.chain_id)
+        pinned = sealer.pinned.get(address.lower())
+        now = int(time.time())
+        if (
+            pinned is not None
+            and (key_id is None or pinned.key_id == key_id)
+            and now - self._fetched.get(address.lower(), 0) < REFETCH_SECONDS
+            and (key_id is not None or pinned.prekey_expires > now)
+            and pinned.statement.expires_at > now
+        ):
+            return pinned
+        keys = await client.get_keys(address)
+        self._fetched[address.lower()] = now
+        revoked: set[str] = set()
+        for rev in keys.revocations:  # bound: the relay sends at most 8
+            try:
+                st = await verify_revocation(
+                    rev, address=address, chain_id=client.chain_id, verifier=self.verifier
+                )
+            except KeyBundleError as exc:
+                log.warning("ignoring a revocation for %s: %s", address, exc)
+                continue
+            revoked.add(st.key_id)
+            sealer.unpin(address, st.key_id)
+        if keys.bundle is None:
+            raise NoKeysError(f"{address} has published no encryption keys on {client.uri}")
+        try:
+            bundle = await verify_bundle(
+                keys.bundle,
+                address=address,
+                chain_id=client.chain_id,
+                now=now,
+                verifier=self.verifier,
+                revoked=frozenset(revoked),
+                prekey_needed=key_id is None,
+            )
+            pinned_now = sealer.pin(bundle)
+        except KeyBundleError as exc:
+            raise NoKeysError(f"the key bundle of {address} on {client.uri} is refused: {exc}") from None
+        if pinned_now is bundle:  # a new pin: keep it for the next run (with a keystore directory)
+            pins = {peer: b.wire for peer, b in sealer.pinned.items()}
+            keystore.save_pins(self.account.address, client.chain_id, pins)
+        return pinned_now
+
+    async def send(self, client: RelayClient, to: str, payload: m.Payload) -> m.Sent:
+        """Seal `payload` for `to` and send it through `client`; waits for the relay's `sent`."""
+        await self.ready(client)
+        peer = await self.peer(client, to)
+        id = new_envelope_id()
+        try:
+            sealed = self.sealer(client.chain_id).seal(peer, id, payload)
+        except PaddingError as exc:
+            raise RelayError("too-large", str(exc)) from None
+        return await client.send(to, sealed, id=id)
+
+    async def open(self, client: RelayClient, got: Received) -> Received | None:
+        """`got` with its payload decrypted, or None when it is refused (the reason is logged)."""
+        env = got.envelope
+        try:
+            if not isinstance(env.payload, m.Sealed):
+                raise DecryptError(f"a plaintext {env.payload.TYPE!r} payload: every payload must be sealed")
+            sender = await self.peer(client, env.sender, key_id=env.payload.skid)
+            payload = self.sealer(client.chain_id).open(env, sender)
+        except (DecryptError, NoKeysError, RelayError, TimeoutError) as exc:
+            reason = f"refused envelope {env.id} from {env.sender}: {exc}"
+            log.warning("%s", reason)
+            self.refused = [*self.refused[-63:], reason]
+            return None
+        return replace(got, envelope=replace(env, payload=payload))

@@ -1,0 +1,229 @@
+"""Sender keys for rooms: each member encrypts room messages with its own symmetric chain, given to
+every other member pairwise with HPKE, and replaced when a member leaves or is banned.
+
+A `SenderKey` is a chain key, an iteration and an Ed25519 signing key (Signal's sender-key design):
+message i is encrypted with ChaCha20-Poly1305 under a message key derived from the chain key with
+HMAC-SHA256 (`0x01`), and the chain key moves on with HMAC-SHA256 (`0x02`) and the old one is
+forgotten, so a stolen chain key opens no earlier message. Every ciphertext is signed with the
+sender's signing key: the chain is shared with the whole room, the signature keeps one member from
+writing as another. Receivers keep skipped message keys (at most MAX_SKIP ahead) for messages that
+arrive out of order, and refuse one they opened before.
+
+`RoomKeys` is one member's view of one room: its own sender key per epoch and the others'. On
+`rotate(members)` (someone left or was banned) it starts a new epoch with a fresh chain and hands
+out `distribution`s only to the remaining members; `forget(member)` drops a removed member's chain.
+A removed member still holds the old epoch's chains but nothing of the new one, so it cannot read
+what is sent after its removal. A distribution travels sealed with HPKE auth mode to the member's
+prekey, from the sender's wallet-bound key (clubchat.crypto.hpke), bound to the room and epoch.
+
+Nothing in this module is wired to rooms yet: community rooms do not exist in the client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+from clubchat.crypto import hpke
+from clubchat.crypto.bundle import VerifiedBundle
+from clubchat.crypto.device import DeviceKeys
+from clubchat.crypto.padding import pad, unpad
+
+MAX_SKIP = 1_000  # message keys a receiver derives ahead for out-of-order messages
+_HEADER = struct.Struct(">32sII")  # room digest, epoch, iteration
+
+
+class RoomKeyError(ValueError):
+    """A room message or key distribution was refused; the message says why."""
+
+
+def _step(chain_key: bytes) -> tuple[bytes, bytes]:
+    """(message key, next chain key): the KDF chain of Signal's symmetric ratchet."""
+    return (
+        hmac.new(chain_key, b"\x01", hashlib.sha256).digest(),
+        hmac.new(chain_key, b"\x02", hashlib.sha256).digest(),
+    )
+
+
+def _room_digest(room: str) -> bytes:
+    return hashlib.sha256(b"clubchat room " + room.encode()).digest()
+
+
+@dataclass
+class SenderKey:
+    """One member's chain in one room epoch. `signing` is None for other members' chains."""
+
+    room: str
+    epoch: int
+    chain_key: bytes
+    iteration: int
+    verify_key: bytes  # Ed25519 public, raw
+    signing: bytes | None = None  # Ed25519 private, raw (own chain only)
+    skipped: dict[int, bytes] = field(default_factory=dict)  # iteration -> message key, not yet used
+
+    @classmethod
+    def fresh(cls, room: str, epoch: int) -> SenderKey:
+        key = Ed25519PrivateKey.generate()
+        return cls(
+            room,
+            epoch,
+            os.urandom(32),
+            0,
+            key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+            key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()),
+        )
+
+    def distribution(self) -> bytes:
+        """What a member needs to read this chain from now on (never the signing key)."""
+        return json.dumps(
+            {
+                "room": self.room,
+                "epoch": self.epoch,
+                "chainKey": self.chain_key.hex(),
+                "iteration": self.iteration,
+                "verifyKey": self.verify_key.hex(),
+            }
+        ).encode()
+
+    @classmethod
+    def from_distribution(cls, data: bytes) -> SenderKey:
+        obj = json.loads(data)
+        return cls(
+            obj["room"],
+            obj["epoch"],
+            bytes.fromhex(obj["chainKey"]),
+            obj["iteration"],
+            bytes.fromhex(obj["verifyKey"]),
+        )
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        """header || ChaCha20-Poly1305(padded plaintext) || Ed25519 signature of both."""
+        if self.signing is None:
+            raise RoomKeyError("only the chain's owner encrypts with it")
+        message_key, self.chain_key = _step(self.chain_key)
+        header = _HEADER.pack(_room_digest(self.room), self.epoch, self.iteration)
+        self.iteration += 1
+        body = header + ChaCha20Poly1305(message_key).encrypt(bytes(12), pad(plaintext), header)
+        return body + Ed25519PrivateKey.from_private_bytes(self.signing).sign(body)
+
+    def decrypt(self, message: bytes) -> bytes:
+        """The plaintext of a message on this chain; raises RoomKeyError."""
+        body, signature = message[:-64], message[-64:]
+        if len(body) < _HEADER.size:
+            raise RoomKeyError("the room message is too short")
+        try:
+            Ed25519PublicKey.from_public_bytes(self.verify_key).verify(signature, body)
+        except InvalidSignature:
+            raise RoomKeyError("the room message is not signed by this sender's key") from None
+        room, epoch, iteration = _HEADER.unpack(body[: _HEADER.size])
+        if room != _room_digest(self.room) or epoch != self.epoch:
+            raise RoomKeyError(f"the message is for another room or epoch (epoch {epoch}, not {self.epoch})")
+        message_key = self._message_key(iteration)
+        try:
+            padded = ChaCha20Poly1305(message_key).decrypt(
+                bytes(12), body[_HEADER.size :], body[: _HEADER.size]
+            )
+        except InvalidTag:
+            raise RoomKeyError("the room message does not open") from None
+        return unpad(padded)
+
+    def _message_key(self, iteration: int) -> bytes:
+        if iteration < self.iteration:
+            key = self.skipped.pop(iteration, None)
+            if key is None:
+                raise RoomKeyError(f"message {iteration} was opened before or is older than this chain")
+            return key
+        if iteration - self.iteration > MAX_SKIP:
+            raise RoomKeyError(f"message {iteration} is more than {MAX_SKIP} ahead of this chain")
+        while self.iteration < iteration:  # bound: MAX_SKIP
+            self.skipped[self.iteration], self.chain_key = _step(self.chain_key)
+            self.iteration += 1
+        key, self.chain_key = _step(self.chain_key)
+        self.iteration += 1
+        return key
+
+
+def _aad(room: str, epoch: int, sender: str, recipient: str) -> bytes:
+    return f"clubchat sender key v1|{room}|{epoch}|{sender.lower()}|{recipient.lower()}".encode()
+
+
+def seal_distribution(device: DeviceKeys, member: VerifiedBundle, key: SenderKey) -> tuple[bytes, bytes]:
+    """(enc, ciphertext) of `key`'s distribution for `member`, pairwise with HPKE auth mode."""
+    return hpke.seal(
+        member.prekey,
+        device.x25519,
+        _aad(key.room, key.epoch, device.address, member.address),
+        key.distribution(),
+    )
+
+
+def open_distribution(
+    device: DeviceKeys, sender: VerifiedBundle, kid: str, room: str, epoch: int, enc: bytes, ct: bytes
+) -> SenderKey:
+    """`sender`'s chain for `room`/`epoch`, sealed to this device's prekey `kid`; raises RoomKeyError."""
+    prekey = device.prekey(kid)
+    if prekey is None:
+        raise RoomKeyError(f"the distribution is sealed to prekey {kid}, which this device does not hold")
+    try:
+        data = hpke.open_sealed(
+            enc,
+            ct,
+            prekey.private,
+            sender.statement.x25519,
+            _aad(room, epoch, sender.address, device.address),
+        )
+    except hpke.SealError as exc:
+        raise RoomKeyError(str(exc)) from None
+    key = SenderKey.from_distribution(data)
+    if (key.room, key.epoch) != (room, epoch):
+        raise RoomKeyError("the distribution names another room or epoch")
+    return key
+
+
+@dataclass
+class RoomKeys:
+    """One member's keys for one room: its own chain of the current epoch and the other members'."""
+
+    room: str
+    address: str
+    epoch: int = 0
+    own: SenderKey | None = None
+    chains: dict[tuple[str, int], SenderKey] = field(default_factory=dict)  # (member, epoch) -> chain
+
+    def rotate(self) -> SenderKey:
+        """A new epoch with a fresh own chain (call it when a member left or was banned, and at the
+        start); distribute the result to the current members only."""
+        self.epoch += 1
+        self.own = SenderKey.fresh(self.room, self.epoch)
+        return self.own
+
+    def accept(self, member: str, key: SenderKey) -> None:
+        """Take `member`'s chain (from an opened distribution)."""
+        if key.room != self.room:
+            raise RoomKeyError(f"a chain of room {key.room!r}, not {self.room!r}")
+        self.chains[(member.lower(), key.epoch)] = key
+
+    def forget(self, member: str) -> None:
+        """Drop every chain of a member who left or was banned."""
+        for k in [k for k in self.chains if k[0] == member.lower()]:  # bound: its epochs
+            del self.chains[k]
+
+    def encrypt(self, plaintext: bytes) -> tuple[int, bytes]:
+        if self.own is None:
+            raise RoomKeyError("rotate() first: this member has no chain in the room")
+        return self.own.epoch, self.own.encrypt(plaintext)
+
+    def decrypt(self, member: str, epoch: int, message: bytes) -> bytes:
+        chain = self.chains.get((member.lower(), epoch))
+        if chain is None:
+            raise RoomKeyError(f"no chain of {member} for epoch {epoch} in room {self.room!r}")
+        return chain.decrypt(message)
