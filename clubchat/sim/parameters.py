@@ -49,12 +49,18 @@ class SimParams:
     vesting_cliff_days: tuple[float, ...] = _p("days", "genesis.vesting[].cliff_days", "cliff")
     vesting_duration_days: tuple[float, ...] = _p("days", "genesis.vesting[].duration_days", "duration")
     # ---- protocol: emission ----
-    rate_per_epoch: float = _p("fraction/epoch", "emission.rate_per_epoch_wad", "share of remaining reserve")
+    rate_per_epoch: float = _p(
+        "fraction/epoch", "emission.rate_per_epoch_wad", "share of the gap cap - totalSupply minted per epoch"
+    )
     epoch_days: float = _p("days", "emission.epoch_seconds", "emission epoch length")
     emission_tip: float = _p("CLUB/epoch", "emission.tip", "paid to the caller out of each epoch")
     node_rewards_share: float = _p("fraction", "emission.receivers.node_rewards", "emission to node stakers")
     community_share: float = _p("fraction", "emission.receivers.community_incentives", "to communities")
     treasury_share: float = _p("fraction", "emission.receivers.treasury", "emission to the treasury")
+    bootstrap_multiple: float = _p(
+        "CLUB/sqrt(CLUB)/epoch", "emission.bootstrap_multiple", "guard: node share <= this x sqrt(stake)"
+    )
+    bootstrap_epochs: int = _p("epochs", "emission.bootstrap_epochs", "epochs the bootstrap guard lasts")
     # ---- protocol: governance ----
     quorum_fraction: float = _p("fraction of supply", "governance.quorum_numerator/denominator", "quorum")
     proposal_threshold: float = _p("fraction of supply", "governance.proposal_threshold_bps", "to propose")
@@ -138,7 +144,7 @@ class SimParams:
 
     @property
     def reserve(self) -> float:
-        """Emission reserve: what the cap leaves after genesis."""
+        """The gap cap - supply at genesis (unminted under the cap; Emission mints r of the gap per epoch)."""
         return self.cap - self.genesis_total
 
     def replace(self, **changes: Any) -> SimParams:
@@ -174,6 +180,8 @@ def from_parameters(params: Parameters | None = None, **assumptions: Any) -> Sim
         node_rewards_share=weights["node_rewards"],
         community_share=weights["community_incentives"],
         treasury_share=weights["treasury"],
+        bootstrap_multiple=e.bootstrap_multiple_wei / WAD,
+        bootstrap_epochs=e.bootstrap_epochs,
         quorum_fraction=gv.quorum_numerator / gv.quorum_denominator,
         proposal_threshold=gv.proposal_threshold_bps / BPS,
         min_self_stake=_whole(r.min_self_stake_per_kind_wei),
