@@ -364,10 +364,18 @@ def p_nodes(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     demand = _demand(p, s["users"])
     capacity = nodes * ctx.capacity
     served = np.minimum(demand, capacity)
-    # Emission and the node share of fees both go to the pools, pro rata to stake (the registry
-    # pays them the same way); the operator's take is its commission plus its own stake's share.
-    pool_club = np.asarray(pool_income(s) / n_total)[..., None]
-    income = operator_take(pool_club, self_frac, p.commission) * price
+    # Emission goes to every pool pro rata to stake (the registry weighs nodes by stake, whatever
+    # kinds they serve: a node declaring several kinds bonds the minimum per kind, so each (node,
+    # kind) slot carries the same stake and earns the same). Fees pay the pools of the nodes that do
+    # the work: premium's node share to RELAY and TURN by the cost of what they serve, the ad
+    # market's node share to the NOTIFY nodes that deliver ads. In each pool the operator takes its
+    # commission plus its own stake's share, the delegators the rest (pro rata).
+    emission_club = np.asarray(s["node_rewards_day"] / n_total)[..., None]
+    work = served * ctx.var_usd * np.array([1.0, 1.0, 0.0])
+    work_share = work / np.maximum(work.sum(axis=-1, keepdims=True), 1e-12)
+    fees = np.asarray(s["fees_premium_to_nodes"])[..., None] * work_share / nodes
+    fees = fees + np.asarray(s["fees_ads_to_nodes"])[..., None] * np.array([0.0, 0.0, 1.0]) / nodes
+    income = operator_take(emission_club + fees, self_frac, p.commission) * price
     # The self-stake is priced at what the same capital earns delegated (or outside, if more): the
     # part of the operator's take that is its own stake's yield is not a reward for running a node.
     y_capital = np.asarray(np.maximum(delegator_yield(p, s), p.outside_yield))[..., None]
