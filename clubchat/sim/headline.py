@@ -47,7 +47,9 @@ def _quantiles(a: Any) -> dict[str, float]:
     return {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])}
 
 
-def headline(p: SimParams | None = None, *, runs_5y: int = RUNS_5Y, runs_15y: int = RUNS_15Y) -> dict[str, Any]:
+def headline(
+    p: SimParams | None = None, *, runs_5y: int = RUNS_5Y, runs_15y: int = RUNS_15Y
+) -> dict[str, Any]:
     """{metric: {year: {p5, p50, p95}}} plus node emission per year (CLUB/yr) at each year."""
     p = p if p is not None else scenarios.get("baseline").params()
     out: dict[str, Any] = {"runs_5y": runs_5y, "runs_15y": runs_15y, "seed": SEED, "metrics": {}}

@@ -102,6 +102,7 @@ def initial_state(p: SimParams, ctx: Context) -> State:
         "burned_slashing": np.float64(0.0),
         "fees_premium_to_nodes": np.float64(0.0),
         "fees_ads_to_nodes": np.float64(0.0),
+        "flow_usd": np.float64(0.0),
         "staked": np.float64(staked),
         "self_stake": np.float64(self_stake),
         "withheld": np.float64(0.0),
@@ -119,6 +120,7 @@ def initial_state(p: SimParams, ctx: Context) -> State:
         "gov_attack_usd": np.float64(0.0),
         "panel_attack_usd": np.float64(0.0),
         "relay_attack_usd": np.float64(0.0),
+        "targeted_attack_usd": np.float64(0.0),
     }
     s.update(p_metrics(p, ctx, s, 0, None))
     return s
@@ -190,11 +192,27 @@ def delegator_take(reward: Array, self_frac: Array, commission: float) -> Array:
 # ---- block 1: market -------------------------------------------------------------------------
 
 
+def pool_club(p: SimParams, circulating: Array) -> Array:
+    """CLUB in the constant-product pool that sets the price (its USD side is worth the same): the
+    genesis liquidity allocation, deployed there, plus market makers' `pool_depth_share` of the float."""
+    return p.genesis_liquidity + p.pool_depth_share * np.maximum(circulating, 1.0)
+
+
 def p_market(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     zp, zu = z[..., 0], z[..., 1]
-    price = s["price_usd"] * np.exp(p.price_drift * DT + p.price_vol * np.sqrt(DT) * zp)
+    # The price responds to yesterday's net USD flow through the pool (users and advertisers buy CLUB
+    # to pay, operators sell rewards to pay their servers, the treasury sells what it spends): a
+    # constant-product pool with USD side Y moves the price by (1 + flow / Y)^2. The exogenous
+    # drift and volatility carry everything else (sentiment, the wider market).
+    y_usd = pool_club(p, s["circulating"]) * s["price_usd"]
+    impact = 2.0 * np.log1p(np.clip(s["flow_usd"] / y_usd, -0.5, 1.0))
+    price = s["price_usd"] * np.exp(p.price_drift * DT + p.price_vol * np.sqrt(DT) * zp + impact)
     u = s["users"]
-    growth = p.users_growth * (1.0 - u / p.users_cap) - 0.5 * p.users_vol**2
+    # Users leave when the network cannot serve them (the scarcest kind's capacity / demand).
+    shortfall = np.maximum(1.0 - np.min(s["coverage"], axis=-1), 0.0)
+    growth = (
+        p.users_growth * (1.0 - u / p.users_cap) - p.users_churn_shortfall * shortfall - 0.5 * p.users_vol**2
+    )
     users = u * np.exp(growth * DT + p.users_vol * np.sqrt(DT) * zu)
     return {"price_usd": price, "users": users}
 
@@ -232,11 +250,21 @@ def p_usage(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     liquid = np.maximum(s["circulating"] - s["staked"] - s["unbonding"], 0.0)
     wanted = (premium_usd + ads_usd * (p.ads_split_burn + p.ads_split_nodes)) / price
     scale = np.minimum(1.0, p.market_depth * liquid / np.maximum(wanted, 1e-12)) / price
+    bought_usd = (premium_usd + ads_usd * (p.ads_split_burn + p.ads_split_nodes)) * np.minimum(
+        scale * price, 1.0
+    )
+    # Sold for USD: what operators need (the share of emission they sell and every fee they receive)
+    # and the treasury's spending.
+    fees_club = (premium_usd * (1.0 - p.premium_burn_share) + ads_usd * p.ads_split_nodes) * scale
+    sold_club = (
+        s["node_rewards_day"] * p.reward_sell_share + fees_club + s["treasury"] * p.treasury_spend_rate * DT
+    )
     return {
         "burn_premium": premium_usd * p.premium_burn_share * scale,
         "fees_premium": premium_usd * (1.0 - p.premium_burn_share) * scale,
         "burn_ads": ads_usd * p.ads_split_burn * scale,
         "fees_ads": ads_usd * p.ads_split_nodes * scale,
+        "flow_usd": bought_usd - sold_club * price,
     }
 
 
@@ -278,6 +306,10 @@ def u_fees_premium(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
 
 def u_fees_ads(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
     return sig["fees_ads"]
+
+
+def u_flow(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
+    return sig["flow_usd"]
 
 
 # ---- block 3: staking ------------------------------------------------------------------------
@@ -424,14 +456,40 @@ def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
     nodes = s["nodes"]
     relay_stake = s["staked"] * nodes[..., 0] / nodes.sum(axis=-1)
     votes = security.governance_votes_to_pass(total, circulating, p.quorum_fraction, p.against_turnout)
+    pool = pool_club(p, circulating)
+    # the attacker's capital would otherwise earn the better of the outside and the staking yield
+    gap = np.maximum(p.outside_yield - s["staking_yield"], 0.0)
+    hold = p.attack_days + p.unbonding_days
+    slash = p.attack_detect_prob * p.attack_slash_share
+
+    def staked_attack(x: Array) -> Array:
+        return security.attack_cost(
+            x, price, pool, expected_slash=slash, hold_days=hold, yield_gap=gap,
+            price_drop=p.attack_price_drop, fee=p.pool_fee,
+        )  # fmt: skip
+
+    f_global = security.eclipse_share_global(p.eclipse_harm, p.rendezvous_relays)
+    f_target = security.eclipse_share_targeted(p.targeted_success, p.rendezvous_relays, p.attack_days)
     return {
         "total_supply": total,
         "circulating": circulating,
         "stake_ratio": s["staked"] / circulating,
-        "gov_attack_usd": votes * price,
-        "panel_attack_usd": float(security.buy_in_multiple(ctx.panel_share)) * s["staked"] * price,
-        # a majority (50 %) of relay selection weight: match the honest relay stake once
-        "relay_attack_usd": relay_stake * price,
+        # votes are bought on the pool and sold back after the vote (no slashing; one week held)
+        "gov_attack_usd": security.attack_cost(
+            votes,
+            price,
+            pool,
+            expected_slash=0.0,
+            hold_days=7.0,
+            yield_gap=p.outside_yield,
+            price_drop=p.attack_price_drop,
+            fee=p.pool_fee,
+        ),
+        "panel_attack_usd": staked_attack(float(security.buy_in_multiple(ctx.panel_share)) * s["staked"]),
+        # global: eclipse `eclipse_harm` of users (each draws k relays: f^k of them see only the attacker)
+        "relay_attack_usd": staked_attack(float(security.buy_in_multiple(f_global)) * relay_stake),
+        # targeted: one chosen user over `attack_days` daily draws, 1 - (1 - f^k)^T = targeted_success
+        "targeted_attack_usd": staked_attack(float(security.buy_in_multiple(f_target)) * relay_stake),
     }
 
 
@@ -468,6 +526,7 @@ BLOCKS: tuple[Block, ...] = (
             "burned_ads": u_burned_ads,
             "fees_premium_to_nodes": u_fees_premium,
             "fees_ads_to_nodes": u_fees_ads,
+            "flow_usd": u_flow,
         },
     ),
     Block(
@@ -505,6 +564,7 @@ BLOCKS: tuple[Block, ...] = (
                 "gov_attack_usd",
                 "panel_attack_usd",
                 "relay_attack_usd",
+                "targeted_attack_usd",
             )
         },
     ),

@@ -74,11 +74,20 @@ class SimParams:
     price0_usd: float = _a(0.05, "USD/CLUB", "CLUB price at genesis")
     price_drift: float = _a(0.0, "1/year", "median log-return of the CLUB price per year")
     price_vol: float = _a(0.8, "1/sqrt(year)", "annualised volatility of the CLUB price")
+    pool_depth_share: float = _a(
+        0.02,
+        "fraction of circulating",
+        "market makers' CLUB in the price-setting pool, besides genesis liquidity",
+    )
+    reward_sell_share: float = _a(0.5, "fraction", "share of node emission operators sell for USD")
     # ---- assumptions: users and usage ----
     users0: float = _a(20_000.0, "DAU", "daily active users at genesis")
     users_cap: float = _a(5_000_000.0, "DAU", "saturation level of the logistic user growth")
     users_growth: float = _a(1.5, "1/year", "logistic growth rate of daily active users")
     users_vol: float = _a(0.3, "1/sqrt(year)", "volatility of user growth")
+    users_churn_shortfall: float = _a(
+        2.0, "1/year per unit shortfall", "user loss rate when capacity covers less than demand"
+    )
     calls_per_user_day: float = _a(0.6, "calls/DAU/day", "audio/video calls per active user")
     minutes_per_call: float = _a(7.0, "min/call", "mean call length")
     turn_share: float = _a(0.2, "fraction", "share of call minutes that need a TURN relay")
@@ -133,6 +142,14 @@ class SimParams:
         "turnout of an ordinary proposal (votable = circulating + vesting)",
     )
     dispute_days: float = _a(7.0, "days", "time to detect a fault, probe the node and decide a dispute")
+    rendezvous_relays: int = _a(2, "relays/user", "rendezvous relays a client samples (client default k)")
+    eclipse_harm: float = _a(0.01, "fraction of users", "global relay attack: share of users eclipsed")
+    targeted_success: float = _a(0.5, "probability", "targeted attack: chance to eclipse one chosen user")
+    attack_days: float = _a(30.0, "days", "duration of an attack (and fresh relay draws, one a day)")
+    attack_detect_prob: float = _a(0.5, "probability", "chance an attack is proven and its stake slashed")
+    attack_slash_share: float = _a(0.5, "fraction", "share of an attacker's stake slashed when proven")
+    attack_price_drop: float = _a(0.3, "fraction", "fall of the CLUB price once an attack is known")
+    pool_fee: float = _a(0.003, "fraction", "swap fee of the price-setting pool, each way")
 
     @property
     def vesting_total(self) -> float:

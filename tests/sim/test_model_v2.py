@@ -101,3 +101,51 @@ def test_stakers_earn_the_node_share_of_fees(sim_params):
     lo = engine.simulate(sim_params.replace(premium_uptake=0.0, ads_optin=0.0), runs=8, days=400, seed=8)
     hi = engine.simulate(sim_params.replace(premium_uptake=0.1), runs=8, days=400, seed=8)
     assert np.median(hi["staking_yield"][-1]) > 1.05 * np.median(lo["staking_yield"][-1])
+
+
+def test_price_responds_to_usage(sim_params):
+    """Defect 7: users buy CLUB to pay, operators and the treasury sell: the price follows the net flow
+    through the pool (it was an exogenous path, identical whatever the usage)."""
+    lo = engine.simulate(sim_params.replace(premium_uptake=0.0), runs=16, days=730, seed=9)
+    hi = engine.simulate(sim_params.replace(premium_uptake=0.2), runs=16, days=730, seed=9)
+    assert (hi["price_usd"][-1] > lo["price_usd"][-1]).all()
+
+
+def test_attacks_pay_on_the_same_liquidity_curve():
+    """Defect 8: buying stake moves the price (constant-product pool); a round trip loses the fees,
+    the post-attack price fall and the expected slashing, not the capital."""
+    from clubchat.sim import security
+
+    price, pool = 0.05, 50e6
+    spot = 10e6 * price
+    assert security.amm_buy_cost(10e6, price, pool) > 1.2 * spot  # slippage
+    lossless = security.attack_cost(10e6, price, pool, expected_slash=0.0, hold_days=0.0, yield_gap=0.0)
+    assert abs(lossless) < 1e-6 * spot
+    slashed = security.attack_cost(10e6, price, pool, expected_slash=0.25, hold_days=0.0, yield_gap=0.0)
+    dropped = security.attack_cost(
+        10e6, price, pool, expected_slash=0.25, hold_days=0.0, yield_gap=0.0, price_drop=0.3, fee=0.003
+    )
+    assert 0 < slashed < dropped < security.amm_buy_cost(10e6, price, pool)
+
+
+def test_eclipse_probabilities():
+    """Defect 8: global harm f^k; targeted 1 - (1 - f^k)^T after the sampler fix."""
+    from clubchat.sim import security
+
+    f = security.eclipse_share_global(0.01, 2)
+    assert f == pytest.approx(0.1)
+    g = security.eclipse_share_targeted(0.5, 2, 30)
+    assert 1 - (1 - g**2) ** 30 == pytest.approx(0.5)
+
+
+def test_users_leave_when_capacity_falls_short(sim_params):
+    """Defect 9: users react to missing capacity (demand was exogenous: the same user path whatever
+    the network could serve)."""
+    ok = engine.simulate(sim_params, runs=16, days=730, seed=10)
+    short = engine.simulate(
+        sim_params.replace(node_capacity_units_day=(5_000.0, 150_000.0, 3_000_000.0)),
+        runs=16,
+        days=730,
+        seed=10,
+    )
+    assert np.median(short["users"][-1]) < 0.8 * np.median(ok["users"][-1])
