@@ -316,12 +316,17 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
             [n, club(a), pct(a / p.cap), "vesting, see below"]
             for n, a in zip(p.vesting_names, p.vesting_amounts, strict=True)
         ],
-        ["emission reserve", club(p.reserve), pct(p.reserve / p.cap), "minted by Emission, epoch by epoch"],
+        [
+            "unminted under the cap",
+            club(p.reserve),
+            pct(p.reserve / p.cap),
+            "Emission mints r of the gap per epoch",
+        ],
         ["**cap**", f"**{club(p.cap)}**", "**100 %**", ""],
     ]
 
     assumption_rows = [
-        [d["name"], f"`{getattr(p, d['name'])}`", d["unit"], d["doc"]]
+        [d["name"], f"`{getattr(p, d['name'])}`", d["unit"], d["doc"], d["why"]]
         for d in describe()
         if d["source"] == "assumption"
     ]
@@ -572,7 +577,7 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
         market_depth=pct(p.market_depth, 1),
         parameters_table=parameters_table(params),
         protocol_parameters_table=table(["name", "value", "unit", "source"], protocol_rows),
-        assumptions_table=table(["name", "value", "unit", "meaning"], assumption_rows),
+        assumptions_table=table(["name", "value", "unit", "meaning", "source or reason"], assumption_rows),
         scenarios_table=table(["scenario", "description", "overrides"], scen_rows),
         validation_appendix=validation_appendix,
         **changes_facts(res),
