@@ -190,6 +190,9 @@ class Facts:
     attack_detect_prob: str
     attack_slash_share: str
     attack_price_drop: str
+    sensitivity_table: str
+    sensitivity_runs: str
+    sensitivity_trajectories: str
 
     def render(self) -> str:
         """The whitepaper's Markdown: template.md with every placeholder filled (a missing one raises)."""
@@ -465,7 +468,7 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
             [
                 "rate / epoch",
                 "half-life",
-                "reserve left after 10 y",
+                "gap left after 10 y without burns",
                 f"stake / circ. {y:g} y",
                 f"panel capture cost {y:g} y",
                 f"TURN capacity / demand {y:g} y (5 %)",
@@ -638,7 +641,11 @@ CHANGE_ROWS = (
     ("node emission per year (median)", "node_emission_per_year", club),
     ("RELAY nodes (median)", "nodes_relay", num),
     ("RELAY capacity / demand (5th percentile)", "coverage_relay", None),
-    ("cost of 50 % relay selection (median)", "relay_attack_usd", usd),
+    (
+        "relay attack (median; old: 50 % of selection at spot, new: loss to eclipse 1 % of users)",
+        "relay_attack_usd",
+        usd,
+    ),
     ("cost of panel capture (median)", "panel_attack_usd", usd),
 )
 
@@ -727,4 +734,26 @@ def changes_facts(res: Results) -> dict[str, str]:
         "attack_detect_prob": pct(p.attack_detect_prob, 0),
         "attack_slash_share": pct(p.attack_slash_share, 0),
         "attack_price_drop": pct(p.attack_price_drop, 0),
+        **sensitivity_facts(p, y),
+    }
+
+
+SENSITIVITY_RUNS = 24
+SENSITIVITY_TRAJECTORIES = 4
+
+
+def sensitivity_facts(p: SimParams, years: float) -> dict[str, str]:
+    """The Morris ranking of the assumptions behind each headline number (seeded, small screening)."""
+    from clubchat.sim import sensitivity
+
+    factors = sensitivity.FACTORS
+    model = sensitivity.headline_model(p, factors, runs=SENSITIVITY_RUNS, years=years, seed=SEED)
+    mu, _ = sensitivity.morris(model, len(factors), r=SENSITIVITY_TRAJECTORIES, seed=SEED)
+    rank = sensitivity.ranking(mu, factors)
+    ranges = ", ".join(f"{f.name} {f.low:g}-{f.high:g}" for f in factors)
+    return {
+        "sensitivity_table": table(list(rank.columns), rank.itertuples(index=False))
+        + f"\n\n*Factors and ranges: {ranges}.*",
+        "sensitivity_runs": num(SENSITIVITY_RUNS),
+        "sensitivity_trajectories": num(SENSITIVITY_TRAJECTORIES),
     }
