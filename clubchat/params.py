@@ -7,6 +7,7 @@ repository hard-codes these values. Amounts are converted to wei here, once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ WAD = 10**18
 BPS = 10_000
 DAY = 86_400
 HOUR = 3_600
+# Emission's bound on the bootstrap guard's length (MAX_BOOTSTRAP_EPOCHS in Emission.vy).
+MAX_BOOTSTRAP_EPOCHS = 520
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Contracts, interfaces and the default parameters: read from the checkout when running from
@@ -76,6 +79,10 @@ class EmissionParams:
     rate_per_epoch_wad: int
     tip_wei: int
     receivers: tuple[EmissionReceiver, ...]
+    # Bootstrap guard: node rewards per epoch <= multiple x sqrt(whole CLUB staked), for the
+    # first `bootstrap_epochs` epochs (wei per sqrt(CLUB); epochs).
+    bootstrap_multiple_wei: int
+    bootstrap_epochs: int
 
 
 @dataclass(frozen=True)
@@ -247,7 +254,7 @@ class Parameters:
 
     @property
     def emission_reserve_wei(self) -> int:
-        """What stays unminted under the cap at genesis and is released by Emission."""
+        """The gap cap - genesis supply at genesis: Emission mints a fraction of the gap per epoch."""
         return self.token.cap_wei - self.genesis.total_wei
 
 
@@ -340,6 +347,8 @@ def _build(raw: dict[str, Any]) -> Parameters:
         rate_per_epoch_wad=int(e["rate_per_epoch_wad"]),
         tip_wei=_wei(e["tip"]),
         receivers=tuple(EmissionReceiver(r["name"], int(r["weight_bps"])) for r in e["receivers"]),
+        bootstrap_multiple_wei=int(Decimal(str(e["bootstrap_multiple"])) * WAD),
+        bootstrap_epochs=int(e["bootstrap_epochs"]),
     )
     gv = raw["governance"]
     governance = GovernanceParams(**{k: int(v) for k, v in gv.items()})
@@ -424,6 +433,10 @@ def _validate(p: Parameters) -> None:
         raise ParameterError("emission.rate_per_epoch_wad must be strictly between 0 and 1e18")
     _validate_premium(p.premium)
     _disputes(p.raw)
+    if not 0 <= p.emission.bootstrap_epochs <= MAX_BOOTSTRAP_EPOCHS:
+        raise ParameterError(f"emission.bootstrap_epochs must be between 0 and {MAX_BOOTSTRAP_EPOCHS}")
+    if p.emission.bootstrap_multiple_wei < 0:
+        raise ParameterError("emission.bootstrap_multiple must not be negative")
     for a in p.genesis.vesting:
         if a.duration_seconds == 0 or a.cliff_seconds > a.duration_seconds:
             raise ParameterError(

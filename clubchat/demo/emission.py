@@ -1,4 +1,6 @@
-"""The emission chapter of `club demo`: epochs triggered by a keeper, with a catch-up of two at the end."""
+"""The emission chapter of `club demo`: epochs triggered by a keeper, with a catch-up of two at the end.
+
+Each epoch mints r x (cap - totalSupply); the bootstrap guard may keep part of the node share unminted."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class EpochRow:
     tip_wei: int
     keeper_received_wei: int
     per_receiver_wei: list[int]
+    withheld_wei: int
     remaining_wei: int
     gas: int
 
@@ -35,7 +38,9 @@ def _advance_once(
     emitted = emission.events.Emitted().process_receipt(receipt, errors=DISCARD)
     if not emitted:
         raise click.ClickException("Emission.advance() settled no epoch although one was due")
-    ev = emitted[0]["args"]
+    # One Emitted per segment (two when the call crosses the end of the bootstrap).
+    first, last = emitted[0]["args"], emitted[-1]["args"]
+    withheld = emission.events.NodeRewardsWithheld().process_receipt(receipt, errors=DISCARD)
     # Distributed events come in receiver order (zero shares skipped), so they are matched
     # by position: two shares held by one address (e.g. the treasury) stay apart.
     events = [
@@ -47,13 +52,14 @@ def _advance_once(
         if events and events[0][0] == receiver:
             paid[i] = events.pop(0)[1]
     return EpochRow(
-        first_epoch=int(ev["first_epoch"]),
-        epochs=int(ev["epochs"]),
+        first_epoch=int(first["first_epoch"]),
+        epochs=int(last["first_epoch"]) + int(last["epochs"]) - int(first["first_epoch"]),
         settled_at=ctx.now(),
-        minted_wei=int(ev["amount"]),
-        tip_wei=int(ev["tip"]),
+        minted_wei=sum(int(e["args"]["amount"]) for e in emitted),
+        tip_wei=sum(int(e["args"]["tip"]) for e in emitted),
         keeper_received_wei=int(token.functions.balanceOf(keeper).call()) - before,
         per_receiver_wei=paid,
+        withheld_wei=sum(int(w["args"]["amount"]) for w in withheld),
         remaining_wei=int(emission.functions.remaining().call()),
         gas=int(receipt["gasUsed"]),
     )
@@ -76,10 +82,18 @@ def chapter_emission(ctx: DemoContext) -> None:
     )
     ctx.console.print(
         f"Each {days(epoch_seconds)} epoch mints "
-        f"{int(emission.functions.rate_per_epoch().call()) / WAD:.2%} of what is left of the reserve; "
+        f"{int(emission.functions.rate_per_epoch().call()) / WAD:.2%} of the gap cap - totalSupply "
+        f"(burns widen it, so usage refills rewards); "
         f"the keeper who triggers it earns {club(emission.functions.tip().call(), 0)} CLUB per epoch; "
         f"the rest goes to {shares}."
     )
+    end = int(emission.functions.bootstrap_end_epoch().call())
+    if end > int(emission.functions.epochs_minted().call()):
+        ctx.console.print(
+            f"Bootstrap guard until epoch {end}: the node share per epoch is at most "
+            f"{club(emission.functions.bootstrap_multiple().call(), 0)} CLUB x sqrt(CLUB staked) "
+            f"(now {club(emission.functions.node_cap_per_epoch().call())} CLUB); the excess stays unminted."
+        )
 
     rows: list[EpochRow] = []
     for step in range(ctx.epochs):
@@ -95,9 +109,10 @@ def chapter_emission(ctx: DemoContext) -> None:
         "minted",
         *labels,
         "tip → keeper",
-        "reserve left",
+        "withheld",
+        "gap left",
         "gas",
-        right=tuple(range(2, 6 + len(labels))),
+        right=tuple(range(2, 7 + len(labels))),
     )
     for row in rows:
         last = row.first_epoch + row.epochs - 1
@@ -109,6 +124,7 @@ def chapter_emission(ctx: DemoContext) -> None:
             club(row.minted_wei),
             *paid,
             club(row.keeper_received_wei),
+            club(row.withheld_wei),
             club(row.remaining_wei, 0),
             f"{row.gas:,}",
         )
@@ -120,5 +136,6 @@ def chapter_emission(ctx: DemoContext) -> None:
         ],
         "steps": [asdict(r) for r in rows],
         "emitted_wei": int(emission.functions.emitted().call()),
+        "withheld_wei": int(emission.functions.withheld().call()),
         "epochs_minted": int(emission.functions.epochs_minted().call()),
     }

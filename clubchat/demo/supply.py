@@ -1,4 +1,4 @@
-"""The supply chapter of `club demo`: cap, minted, what circulates, what emission still holds back."""
+"""The supply chapter of `club demo`: cap, minted, what circulates, the gap Emission mints from."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from clubchat.demo.vesting import escrow_row
 
 
 def chapter_supply(ctx: DemoContext) -> None:
-    """Supply: cap, minted, what circulates, what emission still holds back."""
+    """Supply: cap, minted, what circulates, the gap under the cap (Emission mints r of it per epoch)."""
     token = ctx.contract("ClubToken")
     emission = ctx.contract("Emission")
     cap = int(token.functions.cap().call())
@@ -16,14 +16,15 @@ def chapter_supply(ctx: DemoContext) -> None:
     treasury = int(token.functions.balanceOf(ctx.manifest.treasury).call())
     circulating = total - locked - treasury
     remaining = int(emission.functions.remaining().call())
+    withheld = int(emission.functions.withheld().call())
     rows = [
         ("cap", cap),
         ("total supply (minted)", total),
         ("  locked in vesting escrows (not vested yet)", locked),
         (f"  held by the treasury ({ctx.label(ctx.manifest.treasury)})", treasury),
         ("  circulating (total - locked - treasury)", circulating),
-        ("emission reserve remaining (unminted)", remaining),
-        ("headroom under the cap (cap - total - reserve)", cap - total - remaining),
+        ("gap under the cap (cap - total; Emission mints a share per epoch, burns widen it)", remaining),
+        ("  of which the bootstrap guard withheld from node rewards", withheld),
     ]
     out = table("Supply", "", "CLUB", "% of cap", right=(1, 2))
     for label, value in rows:
@@ -36,4 +37,5 @@ def chapter_supply(ctx: DemoContext) -> None:
         "treasury_wei": treasury,
         "circulating_wei": circulating,
         "emission_remaining_wei": remaining,
+        "emission_withheld_wei": withheld,
     }

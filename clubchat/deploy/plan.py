@@ -104,13 +104,16 @@ def deploy_foundation(backend: Backend, params: Parameters, dep: Deployment) -> 
         dep,
         "Emission",
         backend.address(token),
-        params.emission_reserve_wei,
         e.rate_per_epoch_wad,
         e.epoch_seconds,
         e.tip_wei,
         dep.genesis_time + e.epoch_seconds,
         receivers,
         weights,
+        # The bootstrap guard reads the registry's total stake and caps the share paid to it.
+        backend.address(dep.contracts["NodeRegistry"]),
+        e.bootstrap_multiple_wei,
+        e.bootstrap_epochs,
     )
 
     minter_role = backend.call(token, "MINTER_ROLE")

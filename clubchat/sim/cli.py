@@ -1,4 +1,4 @@
-"""`club sim run|list`: Monte Carlo runs with a progress bar, a summary table, CSV/Parquet and figures."""
+"""`club sim run|list|sensitivity|loop|whitepaper`: Monte Carlo runs, tables, figures, rankings."""
 
 from __future__ import annotations
 
@@ -74,10 +74,10 @@ def list_cmd(show_params: bool) -> None:
     if show_params:
         base = parameters.from_parameters()
         pt = Table(title="parameters (--sweep name=v1,v2)")
-        for col in ("name", "baseline", "unit", "source"):
+        for col in ("name", "baseline", "unit", "source", "why"):
             pt.add_column(col)
         for row in parameters.describe():
-            pt.add_row(row["name"], str(getattr(base, row["name"])), row["unit"], row["source"])
+            pt.add_row(row["name"], str(getattr(base, row["name"])), row["unit"], row["source"], row["why"])
         console.print(pt)
 
 
@@ -147,6 +147,40 @@ def run_cmd(
 
         written += plots.scenario_figures(df, out_dir, scenario)
     console.print("wrote " + ", ".join(str(w) for w in written))
+
+
+@sim.command("sensitivity")
+@click.option("--method", type=click.Choice(["oat", "morris", "both"]), default="both", show_default=True)
+@click.option("--runs", default=32, show_default=True, type=click.IntRange(min=1), help="Runs per point.")
+@click.option("--years", default=5.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--trajectories", default=6, show_default=True, type=click.IntRange(min=1), help="Morris r.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def sensitivity_cmd(method: str, runs: int, years: float, trajectories: int, seed: int) -> None:
+    """Rank the assumptions that drive each headline number (one-at-a-time and Morris screening)."""
+    from clubchat.sim import sensitivity
+
+    console = Console()
+    p = scenarios.get("baseline").params()
+    factors = sensitivity.FACTORS
+    model = sensitivity.headline_model(p, factors, runs=runs, years=years, seed=seed)
+    if method in ("oat", "both"):
+        oat = sensitivity.one_at_a_time(model, factors, sensitivity.baseline_position(p, factors))
+        t = Table(title=f"one at a time: swing (high - low) / baseline at year {years:g}")
+        t.add_column("factor")
+        for out in sensitivity.OUTPUTS:
+            t.add_column(out, justify="right")
+        for name, g in oat.groupby("factor", sort=False):
+            t.add_row(str(name), *(f"{v:+.2f}" for v in g["swing"]))
+        console.print(t)
+    if method in ("morris", "both"):
+        mu, _ = sensitivity.morris(model, len(factors), r=trajectories, seed=seed)
+        rank = sensitivity.ranking(mu, factors)
+        t = Table(title=f"Morris mu* (log outputs, {trajectories} trajectories): top drivers")
+        for col in rank.columns:
+            t.add_column(col)
+        for row in rank.itertuples(index=False):
+            t.add_row(*(str(v) for v in row))
+        console.print(t)
 
 
 @sim.command("loop")

@@ -41,6 +41,47 @@ def draw_shocks(seqs: Sequence[np.random.SeedSequence], n_days: int) -> npt.NDAr
     return out
 
 
+class InvariantViolation(AssertionError):
+    """A model invariant failed on some run and day: the run is wrong, not merely unlikely."""
+
+
+# Relative slack of the invariants (float64 sums of ~1e9 CLUB carry ~1e-16 relative error).
+INVARIANT_RTOL = 1e-9
+
+
+def check_invariants(p: SimParams, s: State, day: int) -> None:
+    """Checked after every simulated day of every run; raises InvariantViolation naming the first offender.
+
+    - supply conservation: total = genesis + emitted - burned (premium, ads, slashing) <= cap;
+    - the registry's minimum: staked >= nodes x minimum self-stake, and delegated <= multiple x self-stake;
+    - what is staked or unbonding is circulating: staked + unbonding <= circulating.
+    """
+    burned = s["burned_premium"] + s["burned_ads"] + s["burned_slashing"]
+    total = s["total_supply"]
+    scale = INVARIANT_RTOL * p.cap
+    checks = (
+        ("supply conservation", np.abs(total - (p.genesis_total + s["emitted"] - burned)) <= scale),
+        ("supply <= cap", total <= p.cap + scale),
+        (
+            "staked >= nodes x minimum",
+            s["self_stake"] >= s["nodes"].sum(axis=-1) * p.min_self_stake * (1 - INVARIANT_RTOL),
+        ),
+        ("self-stake <= staked", s["self_stake"] <= s["staked"] * (1 + INVARIANT_RTOL)),
+        (
+            "delegated <= multiple x self-stake",
+            s["staked"] - s["self_stake"] <= p.saturation_multiple * s["self_stake"] * (1 + INVARIANT_RTOL),
+        ),
+        (
+            "staked + unbonding <= circulating",
+            s["staked"] + s["unbonding"] <= s["circulating"] * (1 + INVARIANT_RTOL),
+        ),
+    )
+    for name, ok in checks:
+        bad = np.flatnonzero(~np.asarray(ok).reshape(-1))
+        if bad.size:
+            raise InvariantViolation(f"day {day}, run {int(bad[0]) + 1}: invariant '{name}' fails")
+
+
 def _broadcast(s: State, runs: int) -> State:
     out: State = {}
     for k, v in s.items():
@@ -77,6 +118,7 @@ def simulate(
                 out[k][slot] = s[k]
             slot += 1
 
+    check_invariants(p, s, 0)
     record(0)
     for t in range(1, days + 1):
         z = shocks[t - 1]
@@ -85,6 +127,7 @@ def simulate(
             for pol in block.policies.values():
                 sig.update(pol(p, ctx, s, t, z))
             s.update({k: upd(p, ctx, s, sig) for k, upd in block.updates.items()})
+        check_invariants(p, s, t)
         record(t)
         if progress is not None:
             progress(t)

@@ -12,12 +12,17 @@ ordered like `parameters.KINDS` (RELAY, TURN, NOTIFY).
 Blocks (partial state update blocks, run in order each day):
 1. market   - CLUB price (geometric Brownian motion, `price_drift` = median log-return)
               and daily active users (noisy logistic).
-2. supply   - emission epochs and their split, vesting unlocks, treasury spending,
-              premium and ad-market payments and burns.
-3. staking  - holders compare the staking yield with outside yield + a liquidity premium
-              that grows with the unbonding period; unbonding queue; slashing.
-4. nodes    - per kind: operator income (rewards pro rata to stake, commission, fees) vs
-              USD costs → node count enters/exits; capacity vs demand.
+2. supply   - emission epochs: r x (cap - totalSupply) per epoch as Emission mints it, the
+              node share capped by the bootstrap guard (multiple x sqrt(stake)) while it lasts;
+              vesting unlocks, treasury spending, premium and ad-market payments and burns.
+3. staking  - holders compare the delegator yield (node emission + the node share of fees,
+              net of commission) with outside yield + a liquidity premium that grows with
+              the unbonding period; delegation is capped at multiple x the operators' actual
+              self-stake (operators add self-stake to take delegation, as the registry
+              allows); unbonding queue; slashing.
+4. nodes    - per kind: operator income (their take of the pool's rewards and fees) vs USD
+              costs, the self-stake priced at what the same capital earns delegated → node
+              count enters/exits, each new node bonding its minimum self-stake; capacity vs demand.
 5. metrics  - total and circulating supply, stake ratio, attack costs in USD.
 """
 
@@ -81,7 +86,11 @@ def initial_state(p: SimParams, ctx: Context) -> State:
     locked = p.vesting_total - vested0
     total = p.genesis_total
     circulating = total - locked - p.genesis_treasury
-    staked = float(nodes.sum()) * p.min_self_stake * p.stake0_multiple
+    self_stake = float(nodes.sum()) * p.min_self_stake
+    staked = self_stake * p.stake0_multiple
+    # The rate nodes earn at genesis: what the first epoch will pay them (guard applied).
+    first = epoch_mint(p, np.float64(p.cap - total), np.float64(staked), 1.0, 0.0)
+    rewards_day = first["node"] / p.epoch_days
     s: State = {
         "price_usd": np.float64(p.price0_usd),
         "users": np.float64(p.users0),
@@ -93,10 +102,15 @@ def initial_state(p: SimParams, ctx: Context) -> State:
         "burned_slashing": np.float64(0.0),
         "fees_premium_to_nodes": np.float64(0.0),
         "fees_ads_to_nodes": np.float64(0.0),
+        "flow_usd": np.float64(0.0),
         "staked": np.float64(staked),
+        "self_stake": np.float64(self_stake),
+        "withheld": np.float64(0.0),
+        "node_rewards_total": np.float64(0.0),
+        "node_rewards_day": np.float64(rewards_day),
         "unbonding_queue": np.zeros(p.unbonding_days),
         "unbonding": np.float64(0.0),
-        "staking_yield": np.float64(0.0),
+        "staking_yield": np.float64(YEAR_DAYS * rewards_day * (1.0 - p.commission) / staked),
         "nodes": nodes,
         "coverage": nodes * ctx.capacity / _demand(p, np.float64(p.users0)),
         "node_profit_usd_month": np.zeros(nodes.shape),
@@ -106,6 +120,7 @@ def initial_state(p: SimParams, ctx: Context) -> State:
         "gov_attack_usd": np.float64(0.0),
         "panel_attack_usd": np.float64(0.0),
         "relay_attack_usd": np.float64(0.0),
+        "targeted_attack_usd": np.float64(0.0),
     }
     s.update(p_metrics(p, ctx, s, 0, None))
     return s
@@ -123,10 +138,41 @@ def _demand(p: SimParams, users: Array) -> Array:
     return u * per_user
 
 
-def node_reward_rate(p: SimParams, ctx: Context, t: int) -> float:
-    """CLUB per day flowing to node stakers at the current epoch's rate (smoothed over the epoch)."""
-    remaining = float(ctx.inputs["reserve_remaining"][t])
-    return remaining * p.rate_per_epoch * p.node_rewards_share / p.epoch_days
+def epoch_mint(p: SimParams, gap: Array, staked: Array, k: Array, epochs_before: float) -> Signals:
+    """What Emission mints when k epochs fall due with `gap` = cap - totalSupply (CLUB).
+
+    The closed form gap (1 - (1 - r)^k); the keeper tip comes out of it; the node share is
+    capped at k x bootstrap_multiple x sqrt(whole CLUB staked) while the bootstrap lasts (the
+    contract uses isqrt of the registry's whole-CLUB weight), the excess is not minted.
+    Returns minted, node (the node share paid), withheld, treasury (its share).
+    """
+    full = gap * -np.expm1(k * np.log1p(-p.rate_per_epoch))
+    rest = np.maximum(full - p.emission_tip * k, 0.0)
+    node = rest * p.node_rewards_share
+    withheld = np.zeros_like(node)
+    if epochs_before < p.bootstrap_epochs:
+        guarded = np.minimum(k, p.bootstrap_epochs - epochs_before)
+        limit = guarded * p.bootstrap_multiple * np.floor(np.sqrt(np.floor(staked)))
+        # epochs of the same call after the bootstrap's end are not capped
+        limit = limit + (k - guarded) * node / np.maximum(k, 1.0)
+        withheld = np.maximum(node - limit, 0.0)
+    return {
+        "minted": full - withheld,
+        "node": node - withheld,
+        "withheld": withheld,
+        "treasury": rest * p.treasury_share,
+    }
+
+
+def node_reward_rate(s: State) -> Array:
+    """CLUB per day flowing to node stakers: the last epoch's node share spread over the epoch."""
+    return s["node_rewards_day"]
+
+
+def pool_income(s: State) -> Array:
+    """CLUB per day reaching the node pools: emission plus the node share of premium and ad fees
+    (the registry pays both to the pools: operators and delegators pro rata)."""
+    return s["node_rewards_day"] + s["fees_premium_to_nodes"] + s["fees_ads_to_nodes"]
 
 
 def operator_take(reward: Array, self_frac: Array, commission: float) -> Array:
@@ -146,11 +192,27 @@ def delegator_take(reward: Array, self_frac: Array, commission: float) -> Array:
 # ---- block 1: market -------------------------------------------------------------------------
 
 
+def pool_club(p: SimParams, circulating: Array) -> Array:
+    """CLUB in the constant-product pool that sets the price (its USD side is worth the same): the
+    genesis liquidity allocation, deployed there, plus market makers' `pool_depth_share` of the float."""
+    return p.genesis_liquidity + p.pool_depth_share * np.maximum(circulating, 1.0)
+
+
 def p_market(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     zp, zu = z[..., 0], z[..., 1]
-    price = s["price_usd"] * np.exp(p.price_drift * DT + p.price_vol * np.sqrt(DT) * zp)
+    # The price responds to yesterday's net USD flow through the pool (users and advertisers buy CLUB
+    # to pay, operators sell rewards to pay their servers, the treasury sells what it spends): a
+    # constant-product pool with USD side Y moves the price by (1 + flow / Y)^2. The exogenous
+    # drift and volatility carry everything else (sentiment, the wider market).
+    y_usd = pool_club(p, s["circulating"]) * s["price_usd"]
+    impact = 2.0 * np.log1p(np.clip(s["flow_usd"] / y_usd, -0.5, 1.0))
+    price = s["price_usd"] * np.exp(p.price_drift * DT + p.price_vol * np.sqrt(DT) * zp + impact)
     u = s["users"]
-    growth = p.users_growth * (1.0 - u / p.users_cap) - 0.5 * p.users_vol**2
+    # Users leave when the network cannot serve them (the scarcest kind's capacity / demand).
+    shortfall = np.maximum(1.0 - np.min(s["coverage"], axis=-1), 0.0)
+    growth = (
+        p.users_growth * (1.0 - u / p.users_cap) - p.users_churn_shortfall * shortfall - 0.5 * p.users_vol**2
+    )
     users = u * np.exp(growth * DT + p.users_vol * np.sqrt(DT) * zu)
     return {"price_usd": price, "users": users}
 
@@ -159,13 +221,21 @@ def p_market(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
 
 
 def p_emission(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
-    minted = float(ctx.inputs["emission_minted"][t])
-    tip = p.emission_tip * float(ctx.inputs["epoch_boundary"][t])
-    distributable = max(minted - tip, 0.0)  # the tip comes out of the epoch's emission
+    k = float(ctx.inputs["epochs_today"][t])
+    vested = float(ctx.inputs["vested"][t])
+    if k == 0:
+        zero = s["emitted"] * 0.0
+        return {"minted": zero, "node_paid": zero, "withheld": zero, "treasury_in": zero,
+                "node_day": s["node_rewards_day"], "vested": vested}  # fmt: skip
+    # Emission settles against the supply at the end of the previous day (burns included).
+    m = epoch_mint(p, p.cap - s["total_supply"], s["staked"], k, float(ctx.inputs["epochs_before"][t]))
     return {
-        "minted": minted,
-        "treasury_in": distributable * p.treasury_share,
-        "vested": float(ctx.inputs["vested"][t]),
+        "minted": m["minted"],
+        "node_paid": m["node"],
+        "withheld": m["withheld"],
+        "treasury_in": m["treasury"],
+        "node_day": m["node"] / (k * p.epoch_days),
+        "vested": vested,
     }
 
 
@@ -180,16 +250,38 @@ def p_usage(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     liquid = np.maximum(s["circulating"] - s["staked"] - s["unbonding"], 0.0)
     wanted = (premium_usd + ads_usd * (p.ads_split_burn + p.ads_split_nodes)) / price
     scale = np.minimum(1.0, p.market_depth * liquid / np.maximum(wanted, 1e-12)) / price
+    bought_usd = (premium_usd + ads_usd * (p.ads_split_burn + p.ads_split_nodes)) * np.minimum(
+        scale * price, 1.0
+    )
+    # Sold for USD: what operators need (the share of emission they sell and every fee they receive)
+    # and the treasury's spending.
+    fees_club = (premium_usd * (1.0 - p.premium_burn_share) + ads_usd * p.ads_split_nodes) * scale
+    sold_club = (
+        s["node_rewards_day"] * p.reward_sell_share + fees_club + s["treasury"] * p.treasury_spend_rate * DT
+    )
     return {
         "burn_premium": premium_usd * p.premium_burn_share * scale,
         "fees_premium": premium_usd * (1.0 - p.premium_burn_share) * scale,
         "burn_ads": ads_usd * p.ads_split_burn * scale,
         "fees_ads": ads_usd * p.ads_split_nodes * scale,
+        "flow_usd": bought_usd - sold_club * price,
     }
 
 
 def u_emitted(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
     return s["emitted"] + sig["minted"]
+
+
+def u_withheld(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
+    return s["withheld"] + sig["withheld"]
+
+
+def u_node_rewards_total(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
+    return s["node_rewards_total"] + sig["node_paid"]
+
+
+def u_node_rewards_day(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
+    return s["node_rewards_day"] * 0.0 + sig["node_day"]
 
 
 def u_vested(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
@@ -216,6 +308,10 @@ def u_fees_ads(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
     return sig["fees_ads"]
 
 
+def u_flow(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
+    return sig["flow_usd"]
+
+
 # ---- block 3: staking ------------------------------------------------------------------------
 
 
@@ -224,19 +320,35 @@ def liquidity_premium(p: SimParams) -> float:
     return p.liquidity_premium_base + p.liquidity_premium_per_day * p.unbonding_days
 
 
+def delegator_yield(p: SimParams, s: State) -> Array:
+    """Delegators' yield per year: the pools' emission and fee income net of commission, per unit staked."""
+    return YEAR_DAYS * pool_income(s) * (1.0 - p.commission) / np.maximum(s["staked"], 1.0)
+
+
 def p_staking(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
-    staked = s["staked"]
-    y = YEAR_DAYS * node_reward_rate(p, ctx, t) * (1.0 - p.commission) / np.maximum(staked, 1.0)
+    staked, own = s["staked"], s["self_stake"]
+    y = delegator_yield(p, s)
     gap = y - p.outside_yield - liquidity_premium(p)
     ratio = p.stake_ratio_max / (1.0 + np.exp(-p.stake_steepness * gap))
-    # Delegation is capped by saturation: at most (1 + multiple) x self-stake per node and kind.
-    stake_capacity = s["nodes"].sum(axis=-1) * p.min_self_stake * (1.0 + p.saturation_multiple)
-    desired = np.minimum(ratio * s["circulating"], stake_capacity)
-    delta = p.stake_speed * (desired - staked)
+    desired = ratio * s["circulating"]
+    # The registry caps delegation at saturation_multiple x the operator's ACTUAL self-stake and puts
+    # no upper limit on self-stake: operators top up self-stake to take the delegation holders want
+    # (it earns the full pool yield, commission-free), never below the nodes' minimum.
+    floor = s["nodes"].sum(axis=-1) * p.min_self_stake
+    own_target = np.maximum(floor, desired / (1.0 + p.saturation_multiple))
+    new_own = np.maximum(own + p.stake_speed * (own_target - own), floor)
+    delegated = staked - own
+    delegated_target = np.minimum(np.maximum(desired - own_target, 0.0), p.saturation_multiple * new_own)
+    new_delegated = np.minimum(
+        delegated + p.stake_speed * (delegated_target - delegated), p.saturation_multiple * new_own
+    )
+    delta = (new_own + new_delegated) - staked
+    slash = p.slash_rate * DT
     return {
         "bond": np.maximum(delta, 0.0),
         "unbond": np.maximum(-delta, 0.0),
-        "slashed": staked * p.slash_rate * DT,
+        "slashed": (staked + delta) * slash,
+        "self_stake": new_own * (1.0 - slash),
         "yield": y,
         "slot": t % p.unbonding_days,
     }
@@ -244,6 +356,10 @@ def p_staking(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
 
 def u_staked(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
     return s["staked"] + sig["bond"] - sig["unbond"] - sig["slashed"]
+
+
+def u_self_stake(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
+    return sig["self_stake"]
 
 
 def u_unbonding_queue(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
@@ -275,30 +391,50 @@ def p_nodes(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     price = np.asarray(s["price_usd"])[..., None]
     n_total = nodes.sum(axis=-1)
     pool = np.asarray(s["staked"] / n_total)[..., None]  # equal stake per node: rewards pro rata to stake
-    self_frac = np.minimum(p.min_self_stake / pool, 1.0)
-    reward = np.asarray(node_reward_rate(p, ctx, t) / n_total)[..., None]
-    operator_club = operator_take(reward, self_frac, p.commission)
+    own = np.asarray(s["self_stake"] / n_total)[..., None]
+    self_frac = np.minimum(own / pool, 1.0)
     demand = _demand(p, s["users"])
     capacity = nodes * ctx.capacity
     served = np.minimum(demand, capacity)
-    # Fees pay for work: premium's node share goes to RELAY and TURN in proportion to the cost
-    # of what they serve; the ad market's node share goes to the NOTIFY nodes that deliver ads.
+    # Emission goes to every pool pro rata to stake (the registry weighs nodes by stake, whatever
+    # kinds they serve: a node declaring several kinds bonds the minimum per kind, so each (node,
+    # kind) slot carries the same stake and earns the same). Fees pay the pools of the nodes that do
+    # the work: premium's node share to RELAY and TURN by the cost of what they serve, the ad
+    # market's node share to the NOTIFY nodes that deliver ads. In each pool the operator takes its
+    # commission plus its own stake's share, the delegators the rest (pro rata).
+    emission_club = np.asarray(s["node_rewards_day"] / n_total)[..., None]
     work = served * ctx.var_usd * np.array([1.0, 1.0, 0.0])
     work_share = work / np.maximum(work.sum(axis=-1, keepdims=True), 1e-12)
     fees = np.asarray(s["fees_premium_to_nodes"])[..., None] * work_share / nodes
     fees = fees + np.asarray(s["fees_ads_to_nodes"])[..., None] * np.array([0.0, 0.0, 1.0]) / nodes
-    income = (operator_club + fees) * price
-    cost = ctx.fixed_usd_day + ctx.var_usd * served / nodes + p.min_self_stake * price * p.outside_yield * DT
+    income = operator_take(emission_club + fees, self_frac, p.commission) * price
+    # The self-stake is priced at what the same capital earns delegated (or outside, if more): the
+    # part of the operator's take that is its own stake's yield is not a reward for running a node.
+    y_capital = np.asarray(np.maximum(delegator_yield(p, s), p.outside_yield))[..., None]
+    cost = ctx.fixed_usd_day + ctx.var_usd * served / nodes + own * price * y_capital * DT
     margin = income / cost - 1.0
+    new_nodes = np.maximum(ctx.nodes_min, nodes * (1.0 + p.node_entry_speed * np.tanh(margin)))
+    # A new node bonds its minimum self-stake the day it registers (the registry refuses it otherwise).
+    need = new_nodes.sum(axis=-1) * p.min_self_stake
+    add = np.maximum(need - s["self_stake"], 0.0)
     return {
-        "nodes": np.maximum(ctx.nodes_min, nodes * (1.0 + p.node_entry_speed * np.tanh(margin))),
+        "nodes": new_nodes,
         "coverage": capacity / demand,
         "profit": (income - cost) * 30.0,
+        "self_bond": add,
     }
 
 
 def u_nodes(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
     return sig["nodes"]
+
+
+def u_node_self_bond(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
+    return s["self_stake"] + sig["self_bond"]
+
+
+def u_node_staked(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
+    return s["staked"] + sig["self_bond"]
 
 
 def u_coverage(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
@@ -320,14 +456,40 @@ def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
     nodes = s["nodes"]
     relay_stake = s["staked"] * nodes[..., 0] / nodes.sum(axis=-1)
     votes = security.governance_votes_to_pass(total, circulating, p.quorum_fraction, p.against_turnout)
+    pool = pool_club(p, circulating)
+    # the attacker's capital would otherwise earn the better of the outside and the staking yield
+    gap = np.maximum(p.outside_yield - s["staking_yield"], 0.0)
+    hold = p.attack_days + p.unbonding_days
+    slash = p.attack_detect_prob * p.attack_slash_share
+
+    def staked_attack(x: Array) -> Array:
+        return security.attack_cost(
+            x, price, pool, expected_slash=slash, hold_days=hold, yield_gap=gap,
+            price_drop=p.attack_price_drop, fee=p.pool_fee,
+        )  # fmt: skip
+
+    f_global = security.eclipse_share_global(p.eclipse_harm, p.rendezvous_relays)
+    f_target = security.eclipse_share_targeted(p.targeted_success, p.rendezvous_relays, p.attack_days)
     return {
         "total_supply": total,
         "circulating": circulating,
         "stake_ratio": s["staked"] / circulating,
-        "gov_attack_usd": votes * price,
-        "panel_attack_usd": float(security.buy_in_multiple(ctx.panel_share)) * s["staked"] * price,
-        # a majority (50 %) of relay selection weight: match the honest relay stake once
-        "relay_attack_usd": relay_stake * price,
+        # votes are bought on the pool and sold back after the vote (no slashing; one week held)
+        "gov_attack_usd": security.attack_cost(
+            votes,
+            price,
+            pool,
+            expected_slash=0.0,
+            hold_days=7.0,
+            yield_gap=p.outside_yield,
+            price_drop=p.attack_price_drop,
+            fee=p.pool_fee,
+        ),
+        "panel_attack_usd": staked_attack(float(security.buy_in_multiple(ctx.panel_share)) * s["staked"]),
+        # global: eclipse `eclipse_harm` of users (each draws k relays: f^k of them see only the attacker)
+        "relay_attack_usd": staked_attack(float(security.buy_in_multiple(f_global)) * relay_stake),
+        # targeted: one chosen user over `attack_days` daily draws, 1 - (1 - f^k)^T = targeted_success
+        "targeted_attack_usd": staked_attack(float(security.buy_in_multiple(f_target)) * relay_stake),
     }
 
 
@@ -355,12 +517,16 @@ BLOCKS: tuple[Block, ...] = (
         {"emission": p_emission, "usage": p_usage},
         {
             "emitted": u_emitted,
+            "withheld": u_withheld,
+            "node_rewards_total": u_node_rewards_total,
+            "node_rewards_day": u_node_rewards_day,
             "vested": u_vested,
             "treasury": u_treasury,
             "burned_premium": u_burned_premium,
             "burned_ads": u_burned_ads,
             "fees_premium_to_nodes": u_fees_premium,
             "fees_ads_to_nodes": u_fees_ads,
+            "flow_usd": u_flow,
         },
     ),
     Block(
@@ -368,6 +534,7 @@ BLOCKS: tuple[Block, ...] = (
         {"staking": p_staking},
         {
             "staked": u_staked,
+            "self_stake": u_self_stake,
             "unbonding_queue": u_unbonding_queue,
             "unbonding": u_unbonding,
             "staking_yield": u_staking_yield,
@@ -377,7 +544,13 @@ BLOCKS: tuple[Block, ...] = (
     Block(
         "nodes",
         {"nodes": p_nodes},
-        {"nodes": u_nodes, "coverage": u_coverage, "node_profit_usd_month": u_node_profit},
+        {
+            "nodes": u_nodes,
+            "coverage": u_coverage,
+            "node_profit_usd_month": u_node_profit,
+            "self_stake": u_node_self_bond,
+            "staked": u_node_staked,
+        },
     ),
     Block(
         "metrics",
@@ -391,11 +564,14 @@ BLOCKS: tuple[Block, ...] = (
                 "gov_attack_usd",
                 "panel_attack_usd",
                 "relay_attack_usd",
+                "targeted_attack_usd",
             )
         },
     ),
 )
 
 # State variables written to results (the unbonding ring buffer is internal).
-RECORDED: tuple[str, ...] = tuple(k for b in BLOCKS for k in b.updates if k != "unbonding_queue")
+RECORDED: tuple[str, ...] = tuple(
+    dict.fromkeys(k for b in BLOCKS for k in b.updates if k not in {"unbonding_queue", "node_rewards_day"})
+)
 PER_KIND: frozenset[str] = frozenset({"nodes", "coverage", "node_profit_usd_month"})

@@ -33,9 +33,12 @@ def _p(unit: str, source: str, doc: str) -> Any:
     return field(metadata={"unit": unit, "source": source, "doc": doc})
 
 
-def _a(default: Any, unit: str, doc: str) -> Any:
-    """A model-only assumption with its baseline value."""
-    return field(default=default, metadata={"unit": unit, "source": "assumption", "doc": doc})
+def _a(default: Any, unit: str, doc: str, *, why: str) -> Any:
+    """A model-only assumption with its baseline value and where the value comes from: a published figure
+    ("source: ...") or "assumption: <reason>"."""
+    if not why.startswith(("source: ", "assumption: ")):
+        raise ValueError(f"assumption {doc!r}: `why` must start with 'source: ' or 'assumption: '")
+    return field(default=default, metadata={"unit": unit, "source": "assumption", "doc": doc, "why": why})
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,18 @@ class SimParams:
     vesting_cliff_days: tuple[float, ...] = _p("days", "genesis.vesting[].cliff_days", "cliff")
     vesting_duration_days: tuple[float, ...] = _p("days", "genesis.vesting[].duration_days", "duration")
     # ---- protocol: emission ----
-    rate_per_epoch: float = _p("fraction/epoch", "emission.rate_per_epoch_wad", "share of remaining reserve")
+    rate_per_epoch: float = _p(
+        "fraction/epoch", "emission.rate_per_epoch_wad", "share of the gap cap - totalSupply minted per epoch"
+    )
     epoch_days: float = _p("days", "emission.epoch_seconds", "emission epoch length")
     emission_tip: float = _p("CLUB/epoch", "emission.tip", "paid to the caller out of each epoch")
     node_rewards_share: float = _p("fraction", "emission.receivers.node_rewards", "emission to node stakers")
     community_share: float = _p("fraction", "emission.receivers.community_incentives", "to communities")
     treasury_share: float = _p("fraction", "emission.receivers.treasury", "emission to the treasury")
+    bootstrap_multiple: float = _p(
+        "CLUB/sqrt(CLUB)/epoch", "emission.bootstrap_multiple", "guard: node share <= this x sqrt(stake)"
+    )
+    bootstrap_epochs: int = _p("epochs", "emission.bootstrap_epochs", "epochs the bootstrap guard lasts")
     # ---- protocol: governance ----
     quorum_fraction: float = _p("fraction of supply", "governance.quorum_numerator/denominator", "quorum")
     proposal_threshold: float = _p("fraction of supply", "governance.proposal_threshold_bps", "to propose")
@@ -65,68 +74,349 @@ class SimParams:
     commission_max: float = _p("fraction", "registry.commission_max_bps", "highest operator commission")
 
     # ---- assumptions: CLUB market ----
-    price0_usd: float = _a(0.05, "USD/CLUB", "CLUB price at genesis")
-    price_drift: float = _a(0.0, "1/year", "median log-return of the CLUB price per year")
-    price_vol: float = _a(0.8, "1/sqrt(year)", "annualised volatility of the CLUB price")
+    price0_usd: float = _a(
+        0.05,
+        "USD/CLUB",
+        "CLUB price at genesis",
+        why="assumption: sets the USD scale only; every CLUB quantity is independent of it",
+    )
+    price_drift: float = _a(
+        0.0,
+        "1/year",
+        "median log-return of the CLUB price per year",
+        why="assumption: no view on the direction (flat median); bear and bull scenarios bracket it",
+    )
+    price_vol: float = _a(
+        0.8,
+        "1/sqrt(year)",
+        "annualised volatility of the CLUB price",
+        why="assumption: realised volatility of mid-cap tokens is typically 0.6-1.2 a year",
+    )
+    pool_depth_share: float = _a(
+        0.02,
+        "fraction of circulating",
+        "market makers' CLUB in the price-setting pool, besides genesis liquidity",
+        why="assumption: on-exchange liquidity of mid-cap tokens is a few % of their float",
+    )
+    reward_sell_share: float = _a(
+        0.5,
+        "fraction",
+        "share of node emission operators sell for USD",
+        why="assumption: operators sell enough to pay servers and keep the rest staked",
+    )
     # ---- assumptions: users and usage ----
-    users0: float = _a(20_000.0, "DAU", "daily active users at genesis")
-    users_cap: float = _a(5_000_000.0, "DAU", "saturation level of the logistic user growth")
-    users_growth: float = _a(1.5, "1/year", "logistic growth rate of daily active users")
-    users_vol: float = _a(0.3, "1/sqrt(year)", "volatility of user growth")
-    calls_per_user_day: float = _a(0.6, "calls/DAU/day", "audio/video calls per active user")
-    minutes_per_call: float = _a(7.0, "min/call", "mean call length")
-    turn_share: float = _a(0.2, "fraction", "share of call minutes that need a TURN relay")
-    offline_msgs_per_user_day: float = _a(15.0, "msgs/DAU/day", "messages stored for offline recipients")
+    users0: float = _a(
+        20_000.0,
+        "DAU",
+        "daily active users at genesis",
+        why="assumption: a launch with an existing community of a few ten thousand users",
+    )
+    users_cap: float = _a(
+        5_000_000.0,
+        "DAU",
+        "saturation level of the logistic user growth",
+        why="assumption: a niche messenger, an order of magnitude below Signal's tens of millions",
+    )
+    users_growth: float = _a(
+        1.5,
+        "1/year",
+        "logistic growth rate of daily active users",
+        why="assumption: reaches the cap in about five years in the median",
+    )
+    users_vol: float = _a(
+        0.3,
+        "1/sqrt(year)",
+        "volatility of user growth",
+        why="assumption: unmeasured; keeps runs apart without dominating the price noise",
+    )
+    users_churn_shortfall: float = _a(
+        2.0,
+        "1/year per unit shortfall",
+        "user loss rate when capacity covers less than demand",
+        why="assumption: users quickly leave a messenger that cannot connect them",
+    )
+    calls_per_user_day: float = _a(
+        0.6,
+        "calls/DAU/day",
+        "audio/video calls per active user",
+        why="assumption: calls are a minority use of a messenger",
+    )
+    minutes_per_call: float = _a(7.0, "min/call", "mean call length", why="assumption: short personal calls")
+    turn_share: float = _a(
+        0.2,
+        "fraction",
+        "share of call minutes that need a TURN relay",
+        why="assumption: the share of WebRTC sessions that need a TURN relay is commonly put at 10-20 %",
+    )
+    offline_msgs_per_user_day: float = _a(
+        15.0,
+        "msgs/DAU/day",
+        "messages stored for offline recipients",
+        why="assumption: a messaging user with recipients offline part of the day",
+    )
     # ---- assumptions: node operators (per kind RELAY, TURN, NOTIFY) ----
-    node_fixed_usd_month: tuple[float, ...] = _a((40.0, 80.0, 30.0), "USD/node/month", "server cost")
+    node_fixed_usd_month: tuple[float, ...] = _a(
+        (40.0, 80.0, 30.0),
+        "USD/node/month",
+        "server cost",
+        why="assumption: list prices of small cloud VPS (USD 30-80 a month)",
+    )
     node_var_usd_per_unit: tuple[float, ...] = _a(
         (0.000005, 0.00005, 0.000002),
         "USD/unit",
         "variable cost per unit served (RELAY: DAU-day ~2 MB, TURN: relayed minute 2 x 11 MB "
         "at 2 USD/TB, NOTIFY: message)",
+        why="assumption: bandwidth at about 2 USD/TB and the traffic per unit in the doc",
     )
     node_capacity_units_day: tuple[float, ...] = _a(
-        (50_000.0, 150_000.0, 3_000_000.0), "units/node/day", "what one node serves per day"
+        (50_000.0, 150_000.0, 3_000_000.0),
+        "units/node/day",
+        "what one node serves per day",
+        why="assumption: unmeasured; to be replaced by bench/ relay and TURN figures",
     )
-    nodes0: tuple[float, ...] = _a((20.0, 10.0, 10.0), "nodes", "nodes registered at genesis")
-    nodes_min: tuple[float, ...] = _a((3.0, 3.0, 3.0), "nodes", "nodes run regardless of profit")
-    node_entry_speed: float = _a(0.03, "1/day", "max relative change of the node count per day")
-    commission: float = _a(0.10, "fraction", "typical operator commission on delegators' rewards")
+    nodes0: tuple[float, ...] = _a(
+        (20.0, 10.0, 10.0),
+        "nodes",
+        "nodes registered at genesis",
+        why="assumption: a few dozen launch operators (Livepeer's active orchestrator set is 100)",
+    )
+    nodes_min: tuple[float, ...] = _a(
+        (3.0, 3.0, 3.0),
+        "nodes",
+        "nodes run regardless of profit",
+        why="assumption: the community runs three nodes per kind whatever the profit",
+    )
+    node_entry_speed: float = _a(
+        0.03,
+        "1/day",
+        "max relative change of the node count per day",
+        why="assumption: unmeasured speed constant (see the sensitivity ranking)",
+    )
+    commission: float = _a(
+        0.10,
+        "fraction",
+        "typical operator commission on delegators' rewards",
+        why="assumption: near the 5-10 % commissions common among proof-of-stake validators",
+    )
     # ---- assumptions: staking behaviour ----
-    outside_yield: float = _a(0.05, "1/year", "yield holders can earn elsewhere (opportunity cost)")
-    liquidity_premium_base: float = _a(0.01, "1/year", "extra yield holders want for locking at all")
-    liquidity_premium_per_day: float = _a(0.001, "1/year per day", "extra yield per unbonding day")
-    stake_ratio_max: float = _a(0.7, "fraction", "most of the circulating supply that would ever stake")
-    stake_steepness: float = _a(25.0, "per unit yield", "how sharply staking reacts to the yield gap")
-    stake_speed: float = _a(0.02, "1/day", "share of the gap to the desired stake closed per day")
-    stake0_multiple: float = _a(2.0, "x self-stake", "stake at genesis per node (self + delegated)")
+    outside_yield: float = _a(
+        0.05,
+        "1/year",
+        "yield holders can earn elsewhere (opportunity cost)",
+        why="assumption: dollar and ETH staking yields of 3-5 % a year, rounded up",
+    )
+    liquidity_premium_base: float = _a(
+        0.01,
+        "1/year",
+        "extra yield holders want for locking at all",
+        why="assumption: holders want a little more than the outside yield to lock at all",
+    )
+    liquidity_premium_per_day: float = _a(
+        0.001,
+        "1/year per day",
+        "extra yield per unbonding day",
+        why="assumption: 1.4 % a year for the 14-day unbonding, on top",
+    )
+    stake_ratio_max: float = _a(
+        0.7,
+        "fraction",
+        "most of the circulating supply that would ever stake",
+        why="assumption: proof-of-stake networks stake 30-70 % of supply; the upper end",
+    )
+    stake_steepness: float = _a(
+        25.0,
+        "per unit yield",
+        "how sharply staking reacts to the yield gap",
+        why="assumption: unmeasured behaviour constant (see the sensitivity ranking)",
+    )
+    stake_speed: float = _a(
+        0.02,
+        "1/day",
+        "share of the gap to the desired stake closed per day",
+        why="assumption: unmeasured speed constant (see the sensitivity ranking)",
+    )
+    stake0_multiple: float = _a(
+        2.0,
+        "x self-stake",
+        "stake at genesis per node (self + delegated)",
+        why="assumption: launch operators bring one delegator's worth each",
+    )
     # ---- assumptions: premium and ad market (their contracts are not deployed yet) ----
-    premium_uptake: float = _a(0.02, "fraction of DAU", "users on a paid tier")
-    premium_usd_month: float = _a(3.0, "USD/user/month", "premium price")
-    premium_burn_share: float = _a(0.5, "fraction", "share of premium payments burned (rest to nodes)")
-    ads_optin: float = _a(0.3, "fraction of DAU", "users who opt in to ad notifications")
-    ads_demand_per_user_day: float = _a(4.0, "ads/user/day", "ads advertisers want to show per user")
-    ads_cap_per_user_day: float = _a(3.0, "ads/user/day", "per-user cap on paid ad deliveries")
-    ads_cpm_usd: float = _a(2.0, "USD/1000 ads", "price advertisers pay")
-    ads_split_users: float = _a(0.4, "fraction", "ad revenue to the viewing user")
-    ads_split_nodes: float = _a(0.2, "fraction", "ad revenue to NOTIFY nodes")
-    ads_split_communities: float = _a(0.2, "fraction", "ad revenue to communities")
-    ads_split_burn: float = _a(0.2, "fraction", "ad revenue burned")
-    market_depth: float = _a(0.002, "fraction/day", "most of the liquid float payments can buy per day")
-    sybil_account_usd_month: float = _a(0.5, "USD/account/month", "cost of keeping one fake account")
+    premium_uptake: float = _a(
+        0.02,
+        "fraction of DAU",
+        "users on a paid tier",
+        why="assumption: low end of the 2-5 % usually quoted for freemium conversion",
+    )
+    premium_usd_month: float = _a(
+        3.0,
+        "USD/user/month",
+        "premium price",
+        why="assumption: below Telegram Premium's list price of about 5 USD a month",
+    )
+    premium_burn_share: float = _a(
+        0.5,
+        "fraction",
+        "share of premium payments burned (rest to nodes)",
+        why="assumption: the Premium contract's split, not deployed when this was written",
+    )
+    ads_optin: float = _a(
+        0.3,
+        "fraction of DAU",
+        "users who opt in to ad notifications",
+        why="assumption: opt-in advertising reaches a minority of users",
+    )
+    ads_demand_per_user_day: float = _a(
+        4.0,
+        "ads/user/day",
+        "ads advertisers want to show per user",
+        why="assumption: advertisers would send more than the cap allows",
+    )
+    ads_cap_per_user_day: float = _a(
+        3.0,
+        "ads/user/day",
+        "per-user cap on paid ad deliveries",
+        why="assumption: the AdMarket per-user cap, not deployed when this was written",
+    )
+    ads_cpm_usd: float = _a(
+        2.0,
+        "USD/1000 ads",
+        "price advertisers pay",
+        why="assumption: low single-digit USD CPMs of notification advertising",
+    )
+    ads_split_users: float = _a(
+        0.4,
+        "fraction",
+        "ad revenue to the viewing user",
+        why="assumption: the AdMarket split, not deployed when this was written",
+    )
+    ads_split_nodes: float = _a(
+        0.2,
+        "fraction",
+        "ad revenue to NOTIFY nodes",
+        why="assumption: the AdMarket split, not deployed when this was written",
+    )
+    ads_split_communities: float = _a(
+        0.2,
+        "fraction",
+        "ad revenue to communities",
+        why="assumption: the AdMarket split, not deployed when this was written",
+    )
+    ads_split_burn: float = _a(
+        0.2,
+        "fraction",
+        "ad revenue burned",
+        why="assumption: the AdMarket split, not deployed when this was written",
+    )
+    market_depth: float = _a(
+        0.002,
+        "fraction/day",
+        "most of the liquid float payments can buy per day",
+        why="assumption: payments buy at most 0.2 % of the liquid float a day",
+    )
+    sybil_account_usd_month: float = _a(
+        0.5,
+        "USD/account/month",
+        "cost of keeping one fake account",
+        why="assumption: a phone-verified fake account costs cents to a dollar a month",
+    )
     # ---- assumptions: treasury, slashing, security ----
-    treasury_spend_rate: float = _a(0.08, "1/year", "share of the treasury spent into circulation")
-    slash_rate: float = _a(0.002, "1/year", "share of stake slashed per year")
-    slash_burn_share: float = _a(0.5, "fraction", "share of slashed stake burned (rest to the flagger)")
-    panel_size: int = _a(7, "reviewers", "stake-sampled reviewers per dispute")
-    panel_capture_prob: float = _a(0.01, "probability", "panel-capture probability the attack targets")
-    against_turnout: float = _a(0.03, "fraction of circulating", "votes cast against a hostile proposal")
+    treasury_spend_rate: float = _a(
+        0.08,
+        "1/year",
+        "share of the treasury spent into circulation",
+        why="assumption: a DAO spending its treasury over about 12 years",
+    )
+    slash_rate: float = _a(
+        0.002,
+        "1/year",
+        "share of stake slashed per year",
+        why="assumption: rare faults; the adversarial scenario raises it tenfold",
+    )
+    slash_burn_share: float = _a(
+        0.5,
+        "fraction",
+        "share of slashed stake burned (rest to the flagger)",
+        why="assumption: the Disputes split, not deployed when this was written",
+    )
+    panel_size: int = _a(
+        7,
+        "reviewers",
+        "stake-sampled reviewers per dispute",
+        why="assumption: the Disputes panel size, not deployed when this was written",
+    )
+    panel_capture_prob: float = _a(
+        0.01,
+        "probability",
+        "panel-capture probability the attack targets",
+        why="assumption: the capture risk the protocol should price (1 in 100 disputes)",
+    )
+    against_turnout: float = _a(
+        0.03,
+        "fraction of circulating",
+        "votes cast against a hostile proposal",
+        why="assumption: DAO votes commonly draw 1-10 % of supply; a hostile one draws some",
+    )
     typical_turnout: float = _a(
         0.08,
         "fraction of votable supply",
         "turnout of an ordinary proposal (votable = circulating + vesting)",
+        why="assumption: DAO votes commonly draw 1-10 % of supply",
     )
-    dispute_days: float = _a(7.0, "days", "time to detect a fault, probe the node and decide a dispute")
+    dispute_days: float = _a(
+        7.0,
+        "days",
+        "time to detect a fault, probe the node and decide a dispute",
+        why="assumption: a week to detect, probe and vote",
+    )
+    rendezvous_relays: int = _a(
+        2,
+        "relays/user",
+        "rendezvous relays a client samples (client default k)",
+        why="source: clubchat/client/session.py (clients sample k = 2 rendezvous relays)",
+    )
+    eclipse_harm: float = _a(
+        0.01,
+        "fraction of users",
+        "global relay attack: share of users eclipsed",
+        why="assumption: the global attack priced (1 % of users cut off)",
+    )
+    targeted_success: float = _a(
+        0.5,
+        "probability",
+        "targeted attack: chance to eclipse one chosen user",
+        why="assumption: the targeted attack priced (even odds on one user)",
+    )
+    attack_days: float = _a(
+        30.0,
+        "days",
+        "duration of an attack (and fresh relay draws, one a day)",
+        why="assumption: a month-long attack, one fresh relay draw a day (daily reward epochs)",
+    )
+    attack_detect_prob: float = _a(
+        0.5,
+        "probability",
+        "chance an attack is proven and its stake slashed",
+        why="assumption: relay equivocation is provable from signed logs; half are caught",
+    )
+    attack_slash_share: float = _a(
+        0.5,
+        "fraction",
+        "share of an attacker's stake slashed when proven",
+        why="assumption: half of the stake of a proven attacker is slashed",
+    )
+    attack_price_drop: float = _a(
+        0.3,
+        "fraction",
+        "fall of the CLUB price once an attack is known",
+        why="assumption: the price falls by a third once an attack on the network is known",
+    )
+    pool_fee: float = _a(
+        0.003,
+        "fraction",
+        "swap fee of the price-setting pool, each way",
+        why="source: Uniswap v2's 0.30 % swap fee",
+    )
 
     @property
     def vesting_total(self) -> float:
@@ -138,7 +428,7 @@ class SimParams:
 
     @property
     def reserve(self) -> float:
-        """Emission reserve: what the cap leaves after genesis."""
+        """The gap cap - supply at genesis (unminted under the cap; Emission mints r of the gap per epoch)."""
         return self.cap - self.genesis_total
 
     def replace(self, **changes: Any) -> SimParams:
@@ -174,6 +464,8 @@ def from_parameters(params: Parameters | None = None, **assumptions: Any) -> Sim
         node_rewards_share=weights["node_rewards"],
         community_share=weights["community_incentives"],
         treasury_share=weights["treasury"],
+        bootstrap_multiple=e.bootstrap_multiple_wei / WAD,
+        bootstrap_epochs=e.bootstrap_epochs,
         quorum_fraction=gv.quorum_numerator / gv.quorum_denominator,
         proposal_threshold=gv.proposal_threshold_bps / BPS,
         min_self_stake=_whole(r.min_self_stake_per_kind_wei),
@@ -192,6 +484,7 @@ def describe() -> list[dict[str, str]]:
             "unit": f.metadata["unit"],
             "source": f.metadata["source"],
             "doc": f.metadata["doc"],
+            "why": f.metadata.get("why", f"source: deployments/parameters.yaml {f.metadata['source']}"),
         }
         for f in dataclasses.fields(SimParams)
     ]

@@ -1,11 +1,15 @@
-"""Deterministic schedules of the token contracts: emission epochs and vesting unlocks.
+"""Schedules of the token contracts: emission epochs, the no-burn emission closed form, vesting.
 
-The float versions feed the Monte Carlo model (one value per simulated day); the exact
-integer versions mirror the contracts' arithmetic in wei and are what the
-contracts-in-the-loop test compares against.
+Emission mints r x (cap - totalSupply) per epoch, so what it mints depends on the burns and is
+computed by the model day by day; here are the epoch calendar, the closed form without burns
+(cap - S0)(1 - (1 - r)^k) the whitepaper's schedule figures use, and vesting. The exact integer
+mirror `EmissionMirror` reproduces the contract's arithmetic in wei (the contracts-in-the-loop
+test compares the chain against it).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +25,8 @@ def epochs_at(p: SimParams, days: npt.ArrayLike) -> npt.NDArray[np.int64]:
 
 
 def cumulative_emission(p: SimParams, epochs: npt.ArrayLike) -> FloatArray:
-    """E(k) = reserve * (1 - (1 - r)^k): CLUB minted by Emission after k epochs (tips included)."""
+    """(cap - S0)(1 - (1 - r)^k): CLUB minted by Emission after k epochs when nothing is burned and the
+    bootstrap guard does not bind (tips included). Burns raise it: see the model."""
     k = np.asarray(epochs, dtype=np.float64)
     return p.reserve * -np.expm1(k * np.log1p(-p.rate_per_epoch))
 
@@ -43,16 +48,14 @@ def vested(p: SimParams, days: npt.ArrayLike) -> FloatArray:
 
 
 def daily_inputs(p: SimParams, n_days: int) -> dict[str, FloatArray]:
-    """Deterministic inputs for days 0..n_days: emission minted that day, remaining reserve, vested."""
+    """Deterministic inputs for days 0..n_days: epochs falling due that day, epochs settled before, vested."""
     days = np.arange(n_days + 1, dtype=np.float64)
     k = epochs_at(p, days)
-    cum = cumulative_emission(p, k)
-    minted = np.diff(cum, prepend=0.0)
     epochs_today = np.diff(k, prepend=0)
     return {
-        "emission_minted": minted,
+        "epochs_today": epochs_today.astype(np.float64),
+        "epochs_before": (k - epochs_today).astype(np.float64),
         "epoch_boundary": (epochs_today > 0).astype(np.float64),
-        "reserve_remaining": p.reserve - cum,
         "vested": vested(p, days),
     }
 
@@ -75,15 +78,67 @@ def _pow_up(x: int, k: int) -> int:
     return result
 
 
-def cumulative_emission_wei(reserve_wei: int, rate_wad: int, epochs: int) -> int:
-    """Exact E(k) of contracts/token/Emission.vy: reserve - ceil(reserve * (1 - r)^k) in wei.
+class EmissionMirror:
+    """Exact (wei) mirror of contracts/token/Emission.vy: r x (cap - totalSupply) per epoch.
 
-    The contract evaluates the closed form with (1 - r)^k rounded up, so what is left is never
-    under-stated and what is minted never over-stated (a few wei below the float value).
+    Written from the contract's docstring: the closed form anchored at (anchor_epoch, anchor_gap),
+    re-anchored when the gap moved since the last settlement (a burn), the registry's share
+    capped at bootstrap_multiple x isqrt(stake) per epoch before `bootstrap_end_epoch`.
     """
-    factor = _pow_up((10**18 - rate_wad) * 10**18, epochs)
-    left = (reserve_wei * factor + RAY - 1) // RAY
-    return reserve_wei - left
+
+    def __init__(
+        self, cap: int, supply: int, rate_wad: int, tip_wei: int, weights: list[int], node_index: int,
+        bootstrap_multiple_wei: int, bootstrap_end_epoch: int,
+    ) -> None:  # fmt: skip
+        self.cap, self.supply, self.rate, self.tip = cap, supply, rate_wad, tip_wei
+        self.weights, self.node_index = list(weights), node_index
+        self.multiple, self.end = bootstrap_multiple_wei, bootstrap_end_epoch
+        self.epochs = self.anchor_epoch = 0
+        self.anchor_gap = self.last_gap = cap - supply
+        self.emitted = self.withheld = self.node_rewards = 0
+
+    @property
+    def gap(self) -> int:
+        return self.cap - self.supply
+
+    def burn(self, amount: int) -> None:
+        self.supply -= amount
+
+    def advance(self, n: int, stake_whole: int) -> int:
+        """Settle n epochs with `stake_whole` CLUB in the registry; returns the wei minted."""
+        if n == 0:
+            return 0
+        if self.gap != self.last_gap:
+            self.anchor_epoch, self.anchor_gap = self.epochs, self.gap
+        boot = min(n, max(self.end - self.epochs, 0))
+        minted = 0
+        for k, guarded in ((boot, True), (n - boot, False)):
+            if k:
+                minted += self._settle(k, guarded, stake_whole)
+        self.last_gap = self.gap
+        return minted
+
+    def _settle(self, k: int, guarded: bool, stake_whole: int) -> int:
+        target = -(
+            -self.anchor_gap
+            * _pow_up((10**18 - self.rate) * 10**18, self.epochs + k - self.anchor_epoch)
+            // RAY
+        )
+        amount = max(self.gap - target, 0)
+        self.epochs += k
+        rest = amount - min(self.tip * k, amount)
+        shares = [rest * w // 10_000 for w in self.weights[:-1]]
+        shares.append(rest - sum(shares))
+        node = shares[self.node_index]
+        held = max(node - k * self.multiple * math.isqrt(stake_whole), 0) if guarded else 0
+        minted = amount - held
+        self.node_rewards += node - held
+        self.emitted += minted
+        self.supply += minted
+        if held:
+            self.withheld += held
+            self.anchor_epoch, self.anchor_gap = self.epochs, self.gap
+        return minted
 
 
 def vested_wei(amount_wei: int, start: int, cliff: int, duration: int, now: int) -> int:

@@ -63,3 +63,73 @@ def sybil_profit_per_account_month(
 def sybil_breakeven_cap(cpm_usd: float, user_share: float, account_cost_usd_month: float) -> float:
     """Per-user daily cap at which a fake account exactly pays for itself."""
     return account_cost_usd_month / (30.0 * cpm_usd / 1000.0 * user_share)
+
+
+# ---- attacks as (harm, cost) on the market's liquidity curve ---------------------------------
+
+# Beyond this share of the pool's CLUB the attacker buys over the counter at the pool's marginal price
+# there (1 / (1 - 0.9)^2 = 100x the spot price): a constant-product pool is never fully drained.
+POOL_DRAIN_LIMIT = 0.9
+
+
+def amm_buy_cost(x: npt.ArrayLike, price: npt.ArrayLike, pool_club: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """USD to buy x CLUB from a constant-product pool holding pool_club CLUB at spot `price`.
+
+    The pool's USD side is pool_club x price; buying x < pool_club costs Y x / (C - x). Past
+    POOL_DRAIN_LIMIT of the pool the rest is bought at the marginal price there.
+    """
+    x, p, c = (np.asarray(a, dtype=np.float64) for a in (x, price, pool_club))
+    y = c * p
+    head = np.minimum(x, POOL_DRAIN_LIMIT * c)
+    tail = x - head
+    marginal = p / (1.0 - POOL_DRAIN_LIMIT) ** 2
+    return np.asarray(y * head / np.maximum(c - head, 1e-12) + tail * marginal, dtype=np.float64)
+
+
+def amm_sell_proceeds(
+    x: npt.ArrayLike, pool_usd: npt.ArrayLike, pool_club: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """USD received for selling x CLUB into a constant-product pool (Y x / (C + x))."""
+    x, y, c = (np.asarray(a, dtype=np.float64) for a in (x, pool_usd, pool_club))
+    return np.asarray(y * x / (c + x), dtype=np.float64)
+
+
+def attack_cost(
+    x: npt.ArrayLike,
+    price: npt.ArrayLike,
+    pool_club: npt.ArrayLike,
+    *,
+    expected_slash: float,
+    hold_days: float,
+    yield_gap: npt.ArrayLike,
+    price_drop: float = 0.0,
+    fee: float = 0.0,
+) -> npt.NDArray[np.float64]:
+    """USD an attacker loses for holding x CLUB (staked) through an attack, on the liquidity curve:
+
+    buy on the pool (paying `fee`), lose `expected_slash` of it (detection probability x slashed
+    share), sell the rest back into the moved pool after the attack, when the price has fallen by
+    `price_drop` (a constant-product round trip alone is lossless: the loss is the fees, the fall
+    and the slashing), and forgo `yield_gap` (the better outside yield) on the capital for
+    `hold_days` (attack plus unbonding).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    c = np.asarray(pool_club, dtype=np.float64)
+    bought = amm_buy_cost(x, price, c) * (1.0 + fee)
+    pool_usd = (c * np.asarray(price, dtype=np.float64) + bought) * (1.0 - price_drop)
+    pool_left = np.maximum(c - np.minimum(x, POOL_DRAIN_LIMIT * c), 1e-12)
+    back = amm_sell_proceeds(x * (1.0 - expected_slash), pool_usd, pool_left) * (1.0 - fee)
+    carry = bought * np.asarray(yield_gap, dtype=np.float64) * hold_days / 365.0
+    return np.asarray(bought - back + carry, dtype=np.float64)
+
+
+def eclipse_share_global(harm: float, k: int) -> float:
+    """Selection share f an attacker needs so that a share `harm` of users draw only its relays (f^k)."""
+    return float(harm ** (1.0 / k))
+
+
+def eclipse_share_targeted(success: float, k: int, epochs: float) -> float:
+    """Selection share f at which one chosen user is eclipsed in at least one of `epochs` fresh draws
+    with probability `success`: 1 - (1 - f^k)^T = success (the sampler fixed: no grinding)."""
+    per_epoch = 1.0 - (1.0 - success) ** (1.0 / epochs)
+    return float(per_epoch ** (1.0 / k))

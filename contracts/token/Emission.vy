@@ -4,41 +4,62 @@
 @title Emission
 @custom:contract-name Emission
 @license GNU Affero General Public License v3.0 only
-@notice Releases the CLUB emission reserve (the part of the cap not minted at
-        genesis) epoch by epoch. Each epoch releases the fixed fraction
-        `rate_per_epoch` (1e18 = 100 %) of what is still left in the reserve, so
-        the reward shrinks as the reserve drains: after k epochs at rate r the
-        cumulative emission is
+@notice Mints CLUB rewards epoch by epoch as a fraction of the room left under the
+        token's cap. Each epoch mints the fixed fraction `rate_per_epoch` r
+        (1e18 = 100 %) of the gap G = cap - totalSupply:
 
-            E(k) = reserve * (1 - (1 - r)^k)
+            mint(epoch) = r * (cap - totalSupply)
 
-        and the epoch k -> k+1 mints E(k+1) - E(k) = remaining(k) * r.
-        The schedule is DEFINED by this closed form (not by repeating the
-        one-epoch rule), with (1 - r)^k computed by exponentiation by squaring in
-        1e36 fixed point. A call that settles epochs k_before..k_now therefore
-        mints exactly E(k_now) - E(k_before): one catch-up call after n missed
-        epochs mints exactly what n single-epoch calls would have minted, nothing
-        is minted twice, and the order or grouping of calls does not matter.
+        so the less CLUB exists, the bigger the reward, and every burn (premium,
+        ads, slashing) widens the gap and is paid out again as future rewards:
+        with B CLUB burned per epoch the supply tends to cap - B / r and the
+        rewards tend to the burns (a burn-and-mint equilibrium).
 
-        When governance changes the rate the schedule is re-anchored: due epochs
-        are first settled at the old rate, then E is measured from the current
-        epoch and the current remainder (`anchor_epoch`, `anchor_emitted`).
+        Settling k epochs at once (a keeper missed some) mints the closed form
+
+            G * (1 - (1 - r)^k)
+
+        with (1 - r)^k computed by exponentiation by squaring in 1e36 fixed
+        point. The closed form is anchored: `anchor_gap` is the gap at epoch
+        `anchor_epoch` and the gap after epoch e is G(e) = ceil(anchor_gap *
+        (1 - r)^(e - anchor_epoch)). A call settling epochs up to e mints the
+        current gap minus G(e). While nothing but this contract changes the
+        supply, one catch-up call after n missed epochs therefore mints exactly
+        what n single-epoch calls mint (same targets, same rounding).
+
+        When the supply moved since the last settlement (`last_gap` differs from
+        the gap now: something was burned, or minted by someone else), the
+        closed form is re-anchored at the gap now. A catch-up call then treats a
+        burn made during the gap as if it had been made at the gap's start: it
+        mints b * (1 - (1 - r)^k) of a burn b made j epochs into a gap of k
+        epochs, where single calls would have minted b * (1 - (1 - r)^(k - j));
+        the difference is at most b * (1 - (1 - r)^j) and is simply paid earlier
+        (the supply never passes the cap either way).
+
+        Bootstrap guard. Until epoch `bootstrap_end_epoch` the share paid to the
+        NodeRegistry (`registry`, which must be one of the receivers to be
+        guarded) is capped at `bootstrap_multiple` CLUB per sqrt(CLUB of total
+        node stake) per epoch (Ethereum-style sqrt(stake) issuance): a small
+        early stake cannot earn four-digit yields. The excess is NOT minted: it
+        stays in the gap and is offered again, r at a time, by later epochs.
+        The guard ends for good: governance may lower the multiple or end the
+        bootstrap earlier, never extend it.
 
         Anyone may call `advance`; the caller earns `tip` CLUB per epoch settled,
         taken out of that emission (not on top of it) and capped at the amount
         minted. The rest goes to the receivers pro rata to their weights in bps.
-
-        Burned CLUB does NOT refill the reserve: the reserve is fixed at deploy
-        time and only `emitted` grows, so the schedule is predictable and every
-        burn is permanently deflationary.
-@custom:security The contract needs the token's MINTER_ROLE. Minting is bounded by
-        `reserve` here and by `cap()` in the token. Rounding always favours the
-        reserve (see `_remaining_after`); because (1 - r)^k is rounded up it never
-        reaches zero, so at least 1 wei of the reserve stays unminted forever.
+@custom:security The contract needs the token's MINTER_ROLE. Every mint is at most
+        the gap (cap - totalSupply) at the time, so the supply never exceeds the
+        cap whatever the order of burns and mints. Rounding always favours the
+        gap: (1 - r)^k and the gap left are rounded UP, so the mint is rounded
+        down and (for the same reason) at least 1 wei of the gap stays unminted.
+        Changing the rate, tip, epoch length, receivers or bootstrap first
+        settles every due epoch under the old values.
 """
 
 from interfaces import IClubToken
 from interfaces import IEmission
+from interfaces import INodeRegistry
 
 implements: IEmission
 
@@ -64,7 +85,7 @@ exports: access_control.__interface__
 # @dev Role allowed to change the emission parameters (handed to the Timelock).
 PARAMETER_ROLE: public(constant(bytes32)) = keccak256("PARAMETER_ROLE")
 
-# @dev 1e18: unit of `rate_per_epoch` (1e18 = 100 % of the remainder per epoch).
+# @dev 1e18: unit of `rate_per_epoch` (1e18 = 100 % of the gap per epoch) and of CLUB.
 WAD: constant(uint256) = 10**18
 # @dev 1e36: fixed point used for (1 - r)^k. A product of two RAY numbers <= 1 is
 # at most 1e72 < 2^256, so no intermediate overflows; the extra 18 digits keep the
@@ -73,9 +94,9 @@ RAY: constant(uint256) = 10**36
 # @dev Basis points: receiver weights sum to exactly this.
 BPS: constant(uint256) = 10_000
 
-# @dev At most 10 % of the remainder per epoch. Even a captured governance can
-# then release at most 10 % of the remainder per epoch (and the epoch is at least
-# an hour), which leaves time to react; the default is 0.25 % per week.
+# @dev At most 10 % of the gap per epoch. Even a captured governance can then mint
+# at most 10 % of the gap per epoch (and the epoch is at least an hour), which
+# leaves time to react; the default is 0.25 % per week.
 MAX_RATE: constant(uint256) = 10**17
 # @dev Keeper tip per epoch, at most 1,000 CLUB: a tip only has to cover the gas of
 # `advance`; anything larger just diverts emission from the receivers.
@@ -83,39 +104,53 @@ MAX_TIP: constant(uint256) = 1_000 * 10**18
 # @dev Epoch length bounds: [1 hour, 365 days].
 MIN_EPOCH_SECONDS: constant(uint256) = 3_600
 MAX_EPOCH_SECONDS: constant(uint256) = 365 * 86_400
-# @dev Largest reserve for which reserve * (1 - r)^k in RAY cannot overflow
-# (1e40 * 1e36 < 2^256); the CLUB cap is 1e27 wei.
-MAX_RESERVE: constant(uint256) = 10**40
 # @dev Maximum number of receivers (bounds every loop over them).
 MAX_RECEIVERS: constant(uint256) = 8
+# @dev Largest bootstrap multiple: 1e6 CLUB per sqrt(CLUB) per epoch (far above any
+# sensible value; bounds multiple * epochs * sqrt(stake) well inside 2^256).
+MAX_BOOTSTRAP_MULTIPLE: constant(uint256) = 10**6 * 10**18
+# @dev Longest bootstrap: 520 epochs (ten years of weekly epochs).
+MAX_BOOTSTRAP_EPOCHS: constant(uint256) = 520
 
 
 # IMMUTABLES #
 
 # @dev The CLUB token (Emission holds its MINTER_ROLE).
 token: public(immutable(address))
-# @dev Size of the emission reserve in wei, fixed forever (burns never refill it).
-reserve: public(immutable(uint256))
+# @dev The token's supply cap in wei, read once at deploy (ClubToken's cap is immutable).
+cap: public(immutable(uint256))
+# @dev The NodeRegistry: its total node stake sizes the bootstrap guard, and the share
+# paid to this address is the one the guard caps (empty = no guard).
+registry: public(immutable(address))
 
 
 # STORAGE #
 
-# @dev Total wei minted by this contract so far (tips included); never exceeds `reserve`.
+# @dev Total wei minted by this contract so far (tips included).
 emitted: public(uint256)
+# @dev Total wei of node rewards the bootstrap guard left unminted (they stayed in the gap).
+withheld: public(uint256)
 # @dev Number of epochs settled since deployment.
 epochs_minted: public(uint256)
 # @dev Timestamp (s) at which the next epoch (number `epochs_minted`) becomes due.
 next_epoch_time: public(uint256)
-# @dev Fraction of the remainder released per epoch, 1e18 = 100 %.
+# @dev Fraction of the gap (cap - totalSupply) minted per epoch, 1e18 = 100 %.
 rate_per_epoch: public(uint256)
 # @dev Length of an epoch in seconds.
 epoch_seconds: public(uint256)
 # @dev Keeper tip in wei per epoch settled, paid out of the epoch's emission.
 tip: public(uint256)
-# @dev Epoch count at which the current rate took effect (start of the closed form).
+# @dev Epoch count at which the closed form is anchored.
 anchor_epoch: public(uint256)
-# @dev `emitted` when the current rate took effect.
-anchor_emitted: public(uint256)
+# @dev The gap (cap - totalSupply, wei) at `anchor_epoch`.
+anchor_gap: public(uint256)
+# @dev The gap (wei) right after the last settlement; a different gap now means the
+# supply moved outside this contract (a burn) and the closed form is re-anchored.
+last_gap: public(uint256)
+# @dev Bootstrap guard: node share per epoch <= this (wei per sqrt(whole CLUB staked)).
+bootstrap_multiple: public(uint256)
+# @dev Epochs numbered below this are guarded; 0 = no bootstrap. Can only decrease.
+bootstrap_end_epoch: public(uint256)
 # @dev Emission receivers (1..8) and their weights in bps (sum 10,000), same order.
 _receivers: DynArray[address, MAX_RECEIVERS]
 _weights: DynArray[uint256, MAX_RECEIVERS]
@@ -129,46 +164,63 @@ _weights: DynArray[uint256, MAX_RECEIVERS]
 @deploy
 def __init__(
     token_: address,
-    reserve_: uint256,
     rate_per_epoch_wad: uint256,
     epoch_seconds_: uint256,
     tip_: uint256,
     first_epoch_time: uint256,
     receivers_: DynArray[address, MAX_RECEIVERS],
     weights_: DynArray[uint256, MAX_RECEIVERS],
+    registry_: address,
+    bootstrap_multiple_: uint256,
+    bootstrap_epochs: uint256,
 ):
     """
     @dev The deployer gets DEFAULT_ADMIN_ROLE and PARAMETER_ROLE; the governance
-         step of the deployment hands both to the Timelock.
+         step of the deployment hands both to the Timelock. The closed form is
+         anchored at epoch 0 on the gap at deploy time; the genesis distribution
+         minted after deployment re-anchors it at the first `advance`.
     @param token_ The CLUB token; this contract must be granted its MINTER_ROLE.
-    @param reserve_ Emission reserve in wei (cap minus the genesis distribution).
-    @param rate_per_epoch_wad Fraction of the remainder released per epoch (1e18 = 100 %).
+    @param rate_per_epoch_wad Fraction of the gap minted per epoch (1e18 = 100 %).
     @param epoch_seconds_ Epoch length in seconds, within [1 hour, 365 days].
     @param tip_ Keeper tip per epoch in wei, at most 1,000 CLUB.
     @param first_epoch_time Timestamp at which epoch 0 becomes due (may be in the past:
            the missed epochs are then settled by the first `advance`).
     @param receivers_ 1..8 non-zero receiver addresses.
     @param weights_ Their weights in bps, each > 0, summing to 10,000.
+    @param registry_ The NodeRegistry (its `total_weight` sizes the guard, its share is
+           guarded); may be empty only without a bootstrap.
+    @param bootstrap_multiple_ Guard: wei of node rewards per epoch per sqrt(whole CLUB staked).
+    @param bootstrap_epochs Number of guarded epochs from epoch 0 (at most 520; 0 = none).
     """
     access_control.__init__()
     access_control._grant_role(PARAMETER_ROLE, msg.sender)
 
     assert token_ != empty(address), "emission: zero token"
-    assert reserve_ != 0, "emission: zero reserve"
-    assert reserve_ <= MAX_RESERVE, "emission: reserve too large"
+    # ClubToken's cap is in (0, 2^90) ("club: cap out of range"), so gap * (1 - r)^k in RAY
+    # stays below 2^90 * 1e36 < 2^210: no overflow.
+    cap_: uint256 = staticcall IClubToken(token_).cap()
     self._check_rate(rate_per_epoch_wad)
     self._check_epoch_seconds(epoch_seconds_)
     self._check_tip(tip_)
     self._check_receivers(receivers_, weights_)
+    self._check_bootstrap_multiple(bootstrap_multiple_)
+    assert bootstrap_epochs <= MAX_BOOTSTRAP_EPOCHS, "emission: bootstrap too long"
+    assert bootstrap_epochs == 0 or registry_ != empty(address), "emission: bootstrap needs a registry"
 
     token = token_
-    reserve = reserve_
+    cap = cap_
+    registry = registry_
     self.rate_per_epoch = rate_per_epoch_wad
     self.epoch_seconds = epoch_seconds_
     self.tip = tip_
     self.next_epoch_time = first_epoch_time
     self._receivers = receivers_
     self._weights = weights_
+    self.bootstrap_multiple = bootstrap_multiple_
+    self.bootstrap_end_epoch = bootstrap_epochs
+    gap: uint256 = cap_ - staticcall IClubToken(token_).totalSupply()
+    self.anchor_gap = gap
+    self.last_gap = gap
 
 
 # KEEPERS #
@@ -180,7 +232,8 @@ def advance() -> uint256:
     @notice Settle every due epoch in one call and mint its emission. Permissionless.
     @dev Returns 0 without reverting when no epoch is due, so keepers can call it
          blindly. The caller receives `tip` wei per settled epoch out of the minted
-         amount (capped at that amount); receivers get the rest by weight.
+         amount (capped at that amount); receivers get the rest by weight, the
+         registry's share capped by the bootstrap guard while it lasts.
     @return uint256 Total wei minted (tip included).
     """
     return self._advance(msg.sender)
@@ -193,10 +246,10 @@ def advance() -> uint256:
 @view
 def remaining() -> uint256:
     """
-    @notice Wei of the reserve not yet minted.
-    @return uint256 `reserve - emitted`.
+    @notice The gap: wei that may still be minted under the cap.
+    @return uint256 `cap - totalSupply`.
     """
-    return reserve - self.emitted
+    return self._gap()
 
 
 @external
@@ -213,24 +266,63 @@ def epochs_due() -> uint256:
 @view
 def preview_due() -> uint256:
     """
-    @notice Wei an `advance` call now would mint (tip included).
+    @notice Wei an `advance` call now would mint (tip included, guard applied).
     @return uint256 The amount minted by settling `epochs_due()` epochs.
     """
-    return self._due_amount(self._epochs_due())
+    n: uint256 = self._epochs_due()
+    if n == 0:
+        return 0
+    gap: uint256 = self._gap()
+    a_epoch: uint256 = self.anchor_epoch
+    a_gap: uint256 = self.anchor_gap
+    if gap != self.last_gap:
+        a_epoch = self.epochs_minted
+        a_gap = gap
+    first: uint256 = self.epochs_minted
+    boot: uint256 = self._guarded_epochs(first, n)
+    total: uint256 = 0
+    amount: uint256 = 0
+    tip_paid: uint256 = 0
+    held: uint256 = 0
+    if boot != 0:
+        amount, tip_paid, held = self._plan(first, boot, True, gap, a_epoch, a_gap)
+        total = amount - held
+        gap -= total
+        first += boot
+        if held != 0:
+            # `_settle` re-anchors on the gap the guard left.
+            a_epoch = first
+            a_gap = gap
+    if n > boot:
+        amount, tip_paid, held = self._plan(first, n - boot, False, gap, a_epoch, a_gap)
+        total += amount
+    return total
 
 
 @external
 @view
-def scheduled_emitted(epochs: uint256) -> uint256:
+def scheduled_gap(epochs: uint256) -> uint256:
     """
-    @notice Cumulative emission E(epochs) of the schedule under the current rate.
-    @dev Only defined from the current anchor on: epochs before the last rate
-         change were settled under an older rate.
+    @notice The gap the closed form leaves once `epochs` epochs are settled, if
+            nothing else changes the supply: ceil(anchor_gap * (1 - r)^(epochs - anchor_epoch)).
     @param epochs Total epoch count (not relative to the anchor), >= `anchor_epoch`.
-    @return uint256 Wei emitted in total once `epochs` epochs are settled.
+    @return uint256 The gap in wei.
     """
-    assert epochs >= self.anchor_epoch, "emission: epoch before the current rate"
-    return self._scheduled_emitted(epochs)
+    assert epochs >= self.anchor_epoch, "emission: epoch before the anchor"
+    return self._gap_after(self.anchor_gap, self.rate_per_epoch, epochs - self.anchor_epoch)
+
+
+@external
+@view
+def node_cap_per_epoch() -> uint256:
+    """
+    @notice The bootstrap guard's limit on the registry's share for one epoch now.
+    @return uint256 `bootstrap_multiple * isqrt(registry.total_weight())` in wei while the
+            bootstrap lasts, max_value(uint256) after it (or without a registry).
+    """
+    if self.epochs_minted >= self.bootstrap_end_epoch:
+        return max_value(uint256)
+    return self._node_cap(1)
 
 
 @external
@@ -259,18 +351,20 @@ def weights() -> DynArray[uint256, MAX_RECEIVERS]:
 @external
 def set_rate(new_rate: uint256):
     """
-    @notice Change the fraction of the remainder released per epoch. PARAMETER_ROLE only.
+    @notice Change the fraction of the gap minted per epoch. PARAMETER_ROLE only.
     @dev Epochs already due are settled at the old rate first: they were earned under
          it, and settling first makes the result independent of whether a keeper
          happened to call `advance` before the change. Then the closed form is
-         re-anchored at the current epoch and remainder.
+         re-anchored at the current epoch and gap.
     @param new_rate The new rate, 0 < new_rate <= 0.1e18.
     """
     access_control._check_role(PARAMETER_ROLE, msg.sender)
     self._check_rate(new_rate)
     self._advance(msg.sender)
     self.anchor_epoch = self.epochs_minted
-    self.anchor_emitted = self.emitted
+    gap: uint256 = self._gap()
+    self.anchor_gap = gap
+    self.last_gap = gap
     log IEmission.RateChanged(old_rate=self.rate_per_epoch, new_rate=new_rate)
     self.rate_per_epoch = new_rate
 
@@ -323,30 +417,81 @@ def set_receivers(
     log IEmission.ReceiversChanged(receivers=new_receivers, weights=new_weights)
 
 
+@external
+def set_bootstrap(new_multiple: uint256, new_end_epoch: uint256):
+    """
+    @notice Change the bootstrap guard. PARAMETER_ROLE only.
+    @dev Due epochs are settled first under the old guard. The bootstrap can only be
+         shortened (`new_end_epoch` <= the current end): the guard is meant to end, and
+         a captured governance must not be able to keep node rewards capped forever.
+    @param new_multiple Wei of node rewards per epoch per sqrt(whole CLUB staked).
+    @param new_end_epoch First unguarded epoch, <= `bootstrap_end_epoch`.
+    """
+    access_control._check_role(PARAMETER_ROLE, msg.sender)
+    self._check_bootstrap_multiple(new_multiple)
+    assert new_end_epoch <= self.bootstrap_end_epoch, "emission: bootstrap can only be shortened"
+    self._advance(msg.sender)
+    log IEmission.BootstrapChanged(
+        old_multiple=self.bootstrap_multiple,
+        new_multiple=new_multiple,
+        old_end_epoch=self.bootstrap_end_epoch,
+        new_end_epoch=new_end_epoch,
+    )
+    self.bootstrap_multiple = new_multiple
+    self.bootstrap_end_epoch = new_end_epoch
+
+
 # INTERNAL #
 
 
 @internal
 def _advance(caller: address) -> uint256:
     """
-    @dev Settle all due epochs: mint E(k_now) - emitted, tip to `caller`, rest by weight.
+    @dev Settle all due epochs: re-anchor if the supply moved since the last settlement,
+         then settle the guarded epochs (if any) and the rest, each as one closed-form step.
     """
     n: uint256 = self._epochs_due()
     if n == 0:
         return 0
+    gap: uint256 = self._gap()
+    if gap != self.last_gap:
+        # Burned (or minted elsewhere) since the last settlement: restart the closed form here.
+        self.anchor_epoch = self.epochs_minted
+        self.anchor_gap = gap
+    boot: uint256 = self._guarded_epochs(self.epochs_minted, n)
+    total: uint256 = 0
+    if boot != 0:
+        total = self._settle(caller, boot, True)
+    if n > boot:
+        total += self._settle(caller, n - boot, False)
+    self.last_gap = self._gap()
+    return total
 
-    amount: uint256 = self._due_amount(n)
-    first_epoch: uint256 = self.epochs_minted
-    self.epochs_minted = first_epoch + n
-    self.next_epoch_time += n * self.epoch_seconds
-    self.emitted += amount
 
-    # The tip comes out of the emission and never exceeds it.
-    tip_paid: uint256 = min(self.tip * n, amount)
+@internal
+def _settle(caller: address, k: uint256, guarded: bool) -> uint256:
+    """
+    @dev Settle the next `k` epochs in one closed-form step: mint the gap now minus the
+         closed-form gap after them, tip to `caller`, the rest by weight (the registry's
+         share capped when `guarded`). Returns the wei actually minted.
+    """
+    first: uint256 = self.epochs_minted
+    gap: uint256 = self._gap()
+    amount: uint256 = 0
+    tip_paid: uint256 = 0
+    held: uint256 = 0
+    amount, tip_paid, held = self._plan(first, k, guarded, gap, self.anchor_epoch, self.anchor_gap)
+    self.epochs_minted = first + k
+    self.next_epoch_time += k * self.epoch_seconds
+
     if tip_paid != 0:
         extcall IClubToken(token).mint(caller, tip_paid)
 
     rest: uint256 = amount - tip_paid
+    # What the guard still lets the registry receive in this step (only read when guarded).
+    allowance: uint256 = max_value(uint256)
+    if guarded:
+        allowance = self._node_cap(k)
     if rest != 0:
         paid: uint256 = 0
         count: uint256 = len(self._receivers)
@@ -360,12 +505,102 @@ def _advance(caller: address) -> uint256:
                 # Round down; the dust goes to the last receiver.
                 share = rest * self._weights[i] // BPS
             paid += share
+            receiver: address = self._receivers[i]
+            if guarded and receiver == registry:
+                # The guard: the registry gets at most what is left of its allowance.
+                share = min(share, allowance)
+                allowance -= share
             if share != 0:
-                extcall IClubToken(token).mint(self._receivers[i], share)
-                log IEmission.Distributed(receiver=self._receivers[i], amount=share)
+                extcall IClubToken(token).mint(receiver, share)
+                log IEmission.Distributed(receiver=receiver, amount=share)
 
-    log IEmission.Emitted(caller=caller, first_epoch=first_epoch, epochs=n, amount=amount, tip=tip_paid)
-    return amount
+    minted: uint256 = amount - held
+    self.emitted += minted
+    if held != 0:
+        # The excess stays in the gap; the closed form restarts from the gap actually left.
+        self.withheld += held
+        self.anchor_epoch = first + k
+        self.anchor_gap = gap - minted
+        log IEmission.NodeRewardsWithheld(first_epoch=first, epochs=k, amount=held)
+    log IEmission.Emitted(caller=caller, first_epoch=first, epochs=k, amount=minted, tip=tip_paid)
+    return minted
+
+
+@internal
+@view
+def _plan(
+    first: uint256, k: uint256, guarded: bool, gap: uint256, a_epoch: uint256, a_gap: uint256
+) -> (uint256, uint256, uint256):
+    """
+    @dev (amount, tip, withheld) for settling epochs first..first+k-1 from the current
+         `gap` with the closed form anchored at (a_epoch, a_gap): amount = gap minus the
+         closed-form gap after them (never more than `gap`: the supply stays under the
+         cap), tip = min(tip * k, amount), withheld = what the guard keeps from the
+         registry's share of the rest. `_settle` pays exactly amount - withheld.
+    """
+    target: uint256 = self._gap_after(a_gap, self.rate_per_epoch, first + k - a_epoch)
+    # target <= gap whenever the anchor describes the supply (the rounded-up power never
+    # increases with k: tests/unit/emission/test_schedule.py); the clamp keeps the mint
+    # non-negative should rounding ever say otherwise deep in the dust tail.
+    if target >= gap:
+        return 0, 0, 0
+    amount: uint256 = gap - target
+    tip_paid: uint256 = min(self.tip * k, amount)
+    if not guarded:
+        return amount, tip_paid, 0
+    rest: uint256 = amount - tip_paid
+    node_part: uint256 = 0
+    paid: uint256 = 0
+    count: uint256 = len(self._receivers)
+    # Bounded: at most MAX_RECEIVERS (8) iterations; the same split as `_settle`.
+    for i: uint256 in range(count, bound=MAX_RECEIVERS):
+        share: uint256 = 0
+        if i == count - 1:
+            share = rest - paid
+        else:
+            share = rest * self._weights[i] // BPS
+        paid += share
+        if self._receivers[i] == registry:
+            node_part += share
+    limit: uint256 = self._node_cap(k)
+    if node_part <= limit:
+        return amount, tip_paid, 0
+    return amount, tip_paid, node_part - limit
+
+
+@internal
+@view
+def _node_cap(k: uint256) -> uint256:
+    """
+    @dev The guard's limit for k epochs: k * bootstrap_multiple * isqrt(total_weight), wei.
+         total_weight is the registry's total node stake in whole CLUB; isqrt rounds down
+         (against the node share). k <= 520 and the multiple <= 1e24 keep it below 2^256.
+    """
+    if registry == empty(address):
+        return max_value(uint256)
+    stake: uint256 = staticcall INodeRegistry(registry).total_weight()
+    return k * self.bootstrap_multiple * isqrt(stake)
+
+
+@internal
+@view
+def _guarded_epochs(first: uint256, n: uint256) -> uint256:
+    """
+    @dev How many of the n epochs from `first` on are before the bootstrap's end.
+    """
+    end: uint256 = self.bootstrap_end_epoch
+    if first >= end:
+        return 0
+    return min(n, end - first)
+
+
+@internal
+@view
+def _gap() -> uint256:
+    """
+    @dev cap - totalSupply; the token enforces totalSupply <= cap.
+    """
+    return cap - staticcall IClubToken(token).totalSupply()
 
 
 @internal
@@ -382,48 +617,15 @@ def _epochs_due() -> uint256:
 
 
 @internal
-@view
-def _due_amount(n: uint256) -> uint256:
-    """
-    @dev Wei to mint when settling `n` more epochs: E(epochs_minted + n) - emitted.
-    """
-    if n == 0:
-        return 0
-    target: uint256 = self._scheduled_emitted(self.epochs_minted + n)
-    emitted_: uint256 = self.emitted
-    # E(k) is non-decreasing because the rounded-up power never increases with k
-    # (tests/unit/emission/test_schedule.py); this guard only keeps the mint
-    # non-negative should rounding ever say otherwise deep in the dust tail.
-    if target <= emitted_:
-        return 0
-    return target - emitted_
-
-
-@internal
-@view
-def _scheduled_emitted(epochs: uint256) -> uint256:
-    """
-    @dev E(epochs) = anchor_emitted + (R0 - R(epochs)) with R0 the remainder at the
-         anchor and R the closed-form remainder.
-    """
-    anchor_emitted_: uint256 = self.anchor_emitted
-    anchored_remaining: uint256 = reserve - anchor_emitted_
-    left: uint256 = self._remaining_after(
-        anchored_remaining, self.rate_per_epoch, epochs - self.anchor_epoch
-    )
-    return anchor_emitted_ + anchored_remaining - left
-
-
-@internal
 @pure
-def _remaining_after(remaining_: uint256, rate: uint256, k: uint256) -> uint256:
+def _gap_after(gap: uint256, rate: uint256, k: uint256) -> uint256:
     """
-    @dev remaining_ * (1 - rate)^k, rounded UP (in favour of the reserve: what is
-         left is never under-stated, so what is minted is never over-stated).
-         remaining_ <= MAX_RESERVE (checked at deploy) keeps remaining_ * factor < 2^256.
+    @dev gap * (1 - rate)^k, rounded UP (in favour of the gap: what is left is never
+         under-stated, so what is minted is never over-stated).
+         gap <= cap < 2^90 (ClubToken's bound) keeps gap * factor < 2^210.
     """
     factor: uint256 = self._pow_up((WAD - rate) * WAD, k)
-    return (remaining_ * factor + RAY - 1) // RAY
+    return (gap * factor + RAY - 1) // RAY
 
 
 @internal
@@ -447,6 +649,12 @@ def _pow_up(x: uint256, k: uint256) -> uint256:
         if e != 0:
             base = (base * base + RAY - 1) // RAY
     return result
+
+
+@internal
+@pure
+def _check_bootstrap_multiple(multiple: uint256):
+    assert multiple <= MAX_BOOTSTRAP_MULTIPLE, "emission: bootstrap multiple above maximum"
 
 
 @internal

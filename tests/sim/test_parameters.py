@@ -68,3 +68,13 @@ def test_coerce_parses_command_line_values(name, text, value):
 def test_coerce_rejects_unknown_names():
     with pytest.raises(KeyError, match="club sim list --params"):
         parameters.coerce("bogus", "1")
+
+
+def test_every_assumption_has_a_source_or_a_reason():
+    """Defect 10: each assumption says where its value comes from (it had a unit and no source)."""
+    from clubchat.sim.parameters import describe
+
+    rows = [r for r in describe() if r["source"] == "assumption"]
+    assert rows
+    for r in rows:
+        assert r["why"].startswith(("source: ", "assumption: ")) and len(r["why"]) > 25, r["name"]

@@ -7,18 +7,20 @@ replays the baseline on the real contracts (contracts in the loop) and fills `va
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, fields
 from importlib import resources
 from string import Template
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from clubchat.params import BPS, DAY, WAD
-from clubchat.sim import api, scenarios, schedules, security
+from clubchat.sim import api, engine, headline, scenarios, schedules, security
 from clubchat.sim.model import liquidity_premium
-from clubchat.sim.parameters import KINDS, describe
+from clubchat.sim.parameters import KINDS, YEAR_DAYS, SimParams, describe
 from clubchat.sim.whitepaper.params_table import parameters_table
 from clubchat.sim.whitepaper.runs import (
     SEED,
@@ -59,9 +61,6 @@ class Facts:
     epoch_days: str
     reserve_released_year1: str
     emission_half_life_years: str
-    reserve_released_year10: str
-    year1_emission: str
-    year1_emission_share_of_genesis: str
     circulating_median: str
     circulating_p5: str
     circulating_p95: str
@@ -166,6 +165,34 @@ class Facts:
     assumptions_table: str
     scenarios_table: str
     validation_appendix: str
+    bootstrap_multiple: str
+    bootstrap_epochs: str
+    bootstrap_years: str
+    bootstrap_table: str
+    genesis_yield: str
+    genesis_yield_unguarded: str
+    changes_table: str
+    coverage_relay_p5: str
+    coverage_turn_p5: str
+    coverage_notify_p5: str
+    gov_attack_p5: str
+    panel_attack_p5: str
+    relay_attack_p5: str
+    targeted_attack_year1: str
+    targeted_attack: str
+    escrow_votes: str
+    team_escrow_quorum_multiple: str
+    eclipse_harm: str
+    rendezvous_relays: str
+    eclipse_share: str
+    targeted_share: str
+    attack_days: str
+    attack_detect_prob: str
+    attack_slash_share: str
+    attack_price_drop: str
+    sensitivity_table: str
+    sensitivity_runs: str
+    sensitivity_trajectories: str
 
     def render(self) -> str:
         """The whitepaper's Markdown: template.md with every placeholder filled (a missing one raises)."""
@@ -184,7 +211,6 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
     y = res.years
     reg, gov = params.registry, params.governance
     hl = emission_half_life_years(p)
-    year1_emission = emitted_share(p, 1.0) * p.reserve
     share_k = security.stake_share_for_panel(p.panel_size, p.panel_capture_prob)
     breakeven_cap = security.sybil_breakeven_cap(p.ads_cpm_usd, p.ads_split_users, p.sybil_account_usd_month)
     sybil_now = float(
@@ -249,7 +275,7 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
     attack_names = {
         "gov_attack_usd": "passing a governance proposal alone",
         "panel_attack_usd": "capturing a dispute review panel",
-        "relay_attack_usd": "holding half of relay selection",
+        "relay_attack_usd": "eclipsing a share of all users through relay selection",
     }
 
     def scenario_rows() -> list[list[str]]:
@@ -293,12 +319,17 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
             [n, club(a), pct(a / p.cap), "vesting, see below"]
             for n, a in zip(p.vesting_names, p.vesting_amounts, strict=True)
         ],
-        ["emission reserve", club(p.reserve), pct(p.reserve / p.cap), "minted by Emission, epoch by epoch"],
+        [
+            "unminted under the cap",
+            club(p.reserve),
+            pct(p.reserve / p.cap),
+            "Emission mints r of the gap per epoch",
+        ],
         ["**cap**", f"**{club(p.cap)}**", "**100 %**", ""],
     ]
 
     assumption_rows = [
-        [d["name"], f"`{getattr(p, d['name'])}`", d["unit"], d["doc"]]
+        [d["name"], f"`{getattr(p, d['name'])}`", d["unit"], d["doc"], d["why"]]
         for d in describe()
         if d["source"] == "assumption"
     ]
@@ -372,9 +403,6 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
         epoch_days=format(p.epoch_days, "g"),
         reserve_released_year1=pct(emitted_share(p, 1.0), 1),
         emission_half_life_years=format(hl, ".1f"),
-        reserve_released_year10=pct(emitted_share(p, 10.0), 0),
-        year1_emission=club(year1_emission),
-        year1_emission_share_of_genesis=pct(year1_emission / p.genesis_total, 1),
         circulating_median=club(circ_bands["baseline"][1]),
         circulating_p5=club(circ_bands["baseline"][0]),
         circulating_p95=club(circ_bands["baseline"][2]),
@@ -440,7 +468,7 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
             [
                 "rate / epoch",
                 "half-life",
-                "reserve left after 10 y",
+                "gap left after 10 y without burns",
                 f"stake / circ. {y:g} y",
                 f"panel capture cost {y:g} y",
                 f"TURN capacity / demand {y:g} y (5 %)",
@@ -552,9 +580,10 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
         market_depth=pct(p.market_depth, 1),
         parameters_table=parameters_table(params),
         protocol_parameters_table=table(["name", "value", "unit", "source"], protocol_rows),
-        assumptions_table=table(["name", "value", "unit", "meaning"], assumption_rows),
+        assumptions_table=table(["name", "value", "unit", "meaning", "source or reason"], assumption_rows),
         scenarios_table=table(["scenario", "description", "overrides"], scen_rows),
         validation_appendix=validation_appendix,
+        **changes_facts(res),
     )
 
 
@@ -599,3 +628,132 @@ def validation_appendix() -> str:
         rel_tol=format(loop.REL_TOL, "g"),
         loop_table=table(["quantity", "contracts", "model", "relative difference"], rows),
     )
+
+
+# ---- token model v2: the bootstrap guard's choice and the old vs new headline figures ----------
+
+BOOTSTRAP_SWEEP = ((0.0, 0), (10.0, 104), (20.0, 104), (30.0, 104), (50.0, 104), (20.0, 52), (20.0, 156))
+HEADLINE_V1 = "headline_v1.json"
+CHANGE_ROWS = (
+    ("total supply (median)", "total_supply", club),
+    ("staked (median)", "staked", club),
+    ("delegator yield (median)", "staking_yield", pct),
+    ("node emission per year (median)", "node_emission_per_year", club),
+    ("RELAY nodes (median)", "nodes_relay", num),
+    ("RELAY capacity / demand (5th percentile)", "coverage_relay", None),
+    (
+        "relay attack (median; old: 50 % of selection at spot, new: loss to eclipse 1 % of users)",
+        "relay_attack_usd",
+        usd,
+    ),
+    ("cost of panel capture (median)", "panel_attack_usd", usd),
+)
+
+
+def _ratio(x: float) -> str:
+    return f"{x:,.2f}x"
+
+
+def bootstrap_rows(p: SimParams, runs: int) -> list[list[str]]:
+    """The baseline under other guards: early yields against node emission and stake (seeded)."""
+    rows = []
+    for multiple, epochs in BOOTSTRAP_SWEEP:
+        q = p.replace(bootstrap_multiple=multiple, bootstrap_epochs=epochs)
+        s = engine.simulate(q, runs=runs, days=3 * YEAR_DAYS, seed=SEED, record_every=1)
+        nr = s["node_rewards_total"]
+        label = "none" if epochs == 0 else f"{multiple:g} x sqrt(stake), {epochs} epochs"
+        default = multiple == p.bootstrap_multiple and epochs == p.bootstrap_epochs
+        rows.append(
+            [
+                f"**{label}** (default)" if default else label,
+                pct(float(np.median(s["staking_yield"][0])), 0),
+                pct(float(np.median(s["staking_yield"][:YEAR_DAYS].max(axis=0))), 0),
+                club(float(np.median(nr[YEAR_DAYS]))),
+                club(float(np.median(nr[2 * YEAR_DAYS] - nr[YEAR_DAYS]))),
+                club(float(np.median(nr[3 * YEAR_DAYS] - nr[2 * YEAR_DAYS]))),
+                club(float(np.median(s["staked"][2 * YEAR_DAYS]))),
+            ]
+        )
+    return rows
+
+
+def change_rows(old: dict[str, Any], new: dict[str, Any]) -> list[list[str]]:
+    """Old and new headline figures side by side at years 1, 5 and 15 (5th percentile for coverage)."""
+    rows = []
+    for label, key, fmt in CHANGE_ROWS:
+        q = "p5" if fmt is None else "p50"
+        f = fmt or _ratio
+        cells = [label]
+        for year in ("1", "5", "15"):
+            o, n = old["metrics"].get(key, {}).get(year), new["metrics"].get(key, {}).get(year)
+            cells.append(f"{f(o[q]) if o else '-'} → {f(n[q]) if n else '-'}")
+        rows.append(cells)
+    return rows
+
+
+def changes_facts(res: Results) -> dict[str, str]:
+    """Facts of the "what changed" section and the tails of the headline."""
+    p, base, y = res.p, res.by_scenario["baseline"], res.years
+    old = json.loads(resources.files(__package__).joinpath(HEADLINE_V1).read_text(encoding="utf-8"))
+    new = headline.headline(p, runs_5y=res.runs, runs_15y=res.sweep_runs)
+    unguarded = p.replace(bootstrap_epochs=0)
+    y0 = engine.simulate(unguarded, runs=8, days=1, seed=SEED, record_every=1)["staking_yield"][0]
+    q5 = {c: final(base, c, y, 0.05) for c in ("coverage_relay", "coverage_turn", "coverage_notify")}
+    a5 = {c: final(base, c, y, 0.05) for c in ATTACKS}
+    return {
+        "bootstrap_multiple": f"{p.bootstrap_multiple:g} CLUB",
+        "bootstrap_epochs": num(p.bootstrap_epochs),
+        "bootstrap_years": f"{p.bootstrap_epochs * p.epoch_days / YEAR_DAYS:.1f}",
+        "bootstrap_table": table(
+            ["guard", "yield at genesis", "peak yield, year 1", "node emission y1", "y2", "y3", "staked y2"],
+            bootstrap_rows(p, res.sweep_runs),
+        ),
+        "genesis_yield": pct(final(base, "staking_yield", 0.0), 0),
+        "genesis_yield_unguarded": pct(float(np.median(y0)), 0),
+        "changes_table": table(
+            ["figure (baseline)", "year 1: old → new", "year 5: old → new", "year 15: old → new"],
+            change_rows(old, new),
+        ),
+        "coverage_relay_p5": _ratio(q5["coverage_relay"]),
+        "coverage_turn_p5": _ratio(q5["coverage_turn"]),
+        "coverage_notify_p5": _ratio(q5["coverage_notify"]),
+        "gov_attack_p5": usd(a5["gov_attack_usd"]),
+        "panel_attack_p5": usd(a5["panel_attack_usd"]),
+        "relay_attack_p5": usd(a5["relay_attack_usd"]),
+        "targeted_attack_year1": usd(final(base, "targeted_attack_usd", 1.0)),
+        "targeted_attack": usd(final(base, "targeted_attack_usd", y)),
+        "escrow_votes": club(p.vesting_total),
+        "team_escrow_quorum_multiple": f"{max(p.vesting_amounts) / (p.quorum_fraction * p.genesis_total):.1f}",  # noqa: E501
+        "eclipse_harm": pct(p.eclipse_harm, 0),
+        "rendezvous_relays": num(p.rendezvous_relays),
+        "eclipse_share": pct(security.eclipse_share_global(p.eclipse_harm, p.rendezvous_relays), 0),
+        "targeted_share": pct(
+            security.eclipse_share_targeted(p.targeted_success, p.rendezvous_relays, p.attack_days), 1
+        ),
+        "attack_days": num(p.attack_days),
+        "attack_detect_prob": pct(p.attack_detect_prob, 0),
+        "attack_slash_share": pct(p.attack_slash_share, 0),
+        "attack_price_drop": pct(p.attack_price_drop, 0),
+        **sensitivity_facts(p, y),
+    }
+
+
+SENSITIVITY_RUNS = 24
+SENSITIVITY_TRAJECTORIES = 4
+
+
+def sensitivity_facts(p: SimParams, years: float) -> dict[str, str]:
+    """The Morris ranking of the assumptions behind each headline number (seeded, small screening)."""
+    from clubchat.sim import sensitivity
+
+    factors = sensitivity.FACTORS
+    model = sensitivity.headline_model(p, factors, runs=SENSITIVITY_RUNS, years=years, seed=SEED)
+    mu, _ = sensitivity.morris(model, len(factors), r=SENSITIVITY_TRAJECTORIES, seed=SEED)
+    rank = sensitivity.ranking(mu, factors)
+    ranges = ", ".join(f"{f.name} {f.low:g}-{f.high:g}" for f in factors)
+    return {
+        "sensitivity_table": table(list(rank.columns), rank.itertuples(index=False))
+        + f"\n\n*Factors and ranges: {ranges}.*",
+        "sensitivity_runs": num(SENSITIVITY_RUNS),
+        "sensitivity_trajectories": num(SENSITIVITY_TRAJECTORIES),
+    }

@@ -23,7 +23,7 @@ def _save(fig: Any, out: Path, name: str) -> list[Path]:
 
 
 def fig_allocation(p: SimParams, out: Path) -> list[Path]:
-    labels = ["treasury", "liquidity", *p.vesting_names, "emission reserve"]
+    labels = ["treasury", "liquidity", *p.vesting_names, "unminted (Emission's gap)"]
     sizes = [p.genesis_treasury, p.genesis_liquidity, *p.vesting_amounts, p.reserve]
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.pie(
@@ -68,7 +68,7 @@ def fig_emission(p: SimParams, rates: list[float], out: Path) -> list[Path]:
             q.genesis_total + cum
         )
         axes[1].plot(years, 100 * annual, label=f"{pct(r, 2)} / epoch", **style)
-    axes[0].set_ylabel("emission reserve released (%)")
+    axes[0].set_ylabel("genesis gap minted without burns (%)")
     axes[1].set_ylabel("supply growth over the next year (%)")
     for ax in axes:
         ax.set_xlabel("years after genesis")
@@ -176,7 +176,7 @@ def fig_attacks(res: Results, out: Path) -> list[Path]:
     cols = (
         ("gov_attack_usd", "pass a proposal alone"),
         ("panel_attack_usd", "capture a review panel"),
-        ("relay_attack_usd", "50 % of relay selection"),
+        ("relay_attack_usd", "eclipse 1 % of users (relay)"),
     )
     fig, axes = plt.subplots(1, 3, figsize=(15, 4), sharey=True)
     for ax, (col, title) in zip(axes, cols, strict=True):

@@ -5,9 +5,11 @@ through the governance role (and try to without it), burn CLUB, create vesting
 allocations, claim, delegate and revoke them at random times. Invariants compare the
 chain with the model after every step:
 
-- Emission has minted exactly the schedule E(k) of the model (so nothing was minted
-  twice, whatever the order and grouping of `advance` calls), emitted <= reserve,
-  totalSupply == genesis + emitted - burned <= cap;
+- Emission has minted exactly what the model of its rule mints (r x (cap - totalSupply)
+  per epoch, closed-form catch-up re-anchored after burns, the bootstrap guard on the
+  registry's share), so nothing is minted twice whatever the order and grouping of
+  `advance` calls and burns; totalSupply == genesis + emitted - burned <= cap under any
+  order of burns (up to the whole treasury) and mints (rates up to the 10 % maximum);
 - every tracked balance equals the model (tips, receiver shares, claims, revocations);
 - per escrow: vested <= allocation, claimed <= vested, balance + claimed + revoked == allocation;
 - each account's votes are exactly the balances of the escrows delegating to it.
@@ -15,6 +17,7 @@ chain with the model after every step:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +82,8 @@ class EmissionVestingMachine(RuleBasedStateMachine):
         self.token, self.emission, self.vesting = p["ClubToken"], p["Emission"], p["Vesting"]
         self.treasury = str(p.treasury)
         e = self.emission
-        self.model = EmissionModel.from_contract(e)
+        self.registry = p["NodeRegistry"]
+        self.model = EmissionModel.from_contract(e, stake=self.registry.total_weight())
         self.cap = self.token.cap()
         self.supply = self.token.totalSupply()
         # Sum of what every settle (advance or setter) reported minting.
@@ -127,6 +131,7 @@ class EmissionVestingMachine(RuleBasedStateMachine):
     def _settle(self, caller: str) -> int:
         """Advance the model as `advance` by `caller` does now; returns the amount."""
         before = dict(self.model.paid)
+        self.model.stake = self.registry.total_weight()  # the guard's input, exogenous to Emission
         amount, _ = self.model.advance(_now(), caller)
         self._record_payouts(before)
         self.supply += amount
@@ -159,16 +164,18 @@ class EmissionVestingMachine(RuleBasedStateMachine):
         caller = self.actors[i % len(self.actors)]
         due = self.model.epochs_due(_now())
         assert self.emission.epochs_due() == due
-        expected_amount = self.model.due_amount(_now())
+        self.model.stake = self.registry.total_weight()
+        expected_amount, tip = copy.deepcopy(self.model).advance(_now(), caller)
         assert self.emission.preview_due() == expected_amount
-        tip = min(self.model.tip * due, expected_amount)
         with boa.env.prank(caller):
             got = self.emission.advance()
         logs = [e for e in self.emission.get_logs() if type(e).__name__ == "Emitted"]
         assert got == self._settle(caller) == expected_amount
         if due:
-            (log,) = logs
-            assert (log.caller, log.epochs, log.amount, log.tip) == (caller, due, got, tip)
+            # one Emitted per segment: the guarded epochs, then the rest (two across the bootstrap's end)
+            assert 1 <= len(logs) <= 2 and all(log.caller == caller for log in logs)
+            assert sum(log.epochs for log in logs) == due
+            assert (sum(log.amount for log in logs), sum(log.tip for log in logs)) == (got, tip)
         else:
             assert logs == []
 
@@ -178,6 +185,7 @@ class EmissionVestingMachine(RuleBasedStateMachine):
             st.tuples(st.just("set_tip"), st.integers(0, 1_000 * CLUB)),
             st.tuples(st.just("set_epoch_seconds"), st.integers(3_600, YEAR)),
             st.tuples(st.just("set_receivers"), st.integers(0, 2**32)),
+            st.tuples(st.just("set_bootstrap"), st.integers(0, 10**24)),
         ),
         data=st.data(),
     )
@@ -188,7 +196,11 @@ class EmissionVestingMachine(RuleBasedStateMachine):
         m = self.model
         args: tuple[Any, ...] = (value,)
         if fn == "set_rate":
-            m.anchor_epoch, m.anchor_emitted, m.rate = m.epochs_minted, m.emitted, value
+            m.anchor_epoch, m.anchor_gap, m.last_gap, m.rate = m.epochs_minted, m.gap, m.gap, value
+        elif fn == "set_bootstrap":
+            end = data.draw(st.integers(0, m.bootstrap_end_epoch))
+            m.bootstrap_multiple, m.bootstrap_end_epoch = value, end
+            args = (value, end)
         elif fn == "set_tip":
             m.tip = value
         elif fn == "set_epoch_seconds":
@@ -214,6 +226,8 @@ class EmissionVestingMachine(RuleBasedStateMachine):
                 ("gov", "set_rate", 10**17 + 1, "emission: rate above maximum"),
                 ("gov", "set_tip", 1_000 * CLUB + 1, "emission: tip above maximum"),
                 ("gov", "set_epoch_seconds", 3_599, "emission: epoch too short"),
+                ("outsider", "set_bootstrap", 0, MISSING_ROLE),
+                ("gov", "set_bootstrap", 10**24 + 1, "emission: bootstrap multiple above maximum"),
                 ("outsider", "claim", None, "vesting: not beneficiary"),
                 ("outsider", "revoke", None, MISSING_ROLE),
             ]
@@ -229,12 +243,14 @@ class EmissionVestingMachine(RuleBasedStateMachine):
                 self.allocations[i % len(self.allocations)].escrow.claim()
             elif fn == "revoke":
                 self.vesting.revoke(self.allocations[i % len(self.allocations)].escrow.address)
+            elif fn == "set_bootstrap":
+                self.emission.set_bootstrap(value, 0)
             else:
                 getattr(self.emission, fn)(value)
 
-    @rule(fraction=st.integers(1, 1_000))
+    @rule(fraction=st.one_of(st.integers(1, 1_000), st.integers(1, 1_000_000)))
     def treasury_burns(self, fraction: int) -> None:
-        """Burns shrink the supply but never refill the emission reserve."""
+        """Burns (up to the whole treasury) shrink the supply and widen the gap the next epochs mint from."""
         amount = self.balances[self.treasury] * fraction // 1_000_000
         if amount == 0:
             return
@@ -242,6 +258,7 @@ class EmissionVestingMachine(RuleBasedStateMachine):
             self.token.burn(amount)
         self.balances[self.treasury] -= amount
         self.supply -= amount
+        self.model.burn(amount)
 
     # -- vesting ------------------------------------------------------------
 
@@ -334,9 +351,12 @@ class EmissionVestingMachine(RuleBasedStateMachine):
     def emission_matches_schedule(self) -> None:
         m, e = self.model, self.emission
         emitted = e.emitted()
-        # Nothing minted twice: the total is the closed-form schedule at the epochs settled.
-        assert emitted == m.emitted == m.scheduled_emitted(m.epochs_minted) <= m.reserve
+        # Nothing minted twice: every settle minted what the model of the rule mints.
+        assert emitted == m.emitted
+        assert e.withheld() == m.withheld
         assert emitted == self.emitted_at_start + self.minted_by_calls
+        assert e.remaining() == m.gap == self.cap - self.supply
+        assert e.last_gap() == m.last_gap and e.anchor_gap() == m.anchor_gap
         assert e.epochs_minted() == m.epochs_minted
         assert e.next_epoch_time() == m.next_epoch_time
         assert self.token.totalSupply() == self.supply <= self.cap
@@ -360,7 +380,7 @@ class EmissionVestingMachine(RuleBasedStateMachine):
         for a in self.allocations:
             self._check_escrow(a)
         assert self.emission.anchor_epoch() == self.model.anchor_epoch
-        assert self.emission.anchor_emitted() == self.model.anchor_emitted
+        assert self.emission.anchor_gap() == self.model.anchor_gap
 
 
 def test_emission_vesting_machine(

@@ -1,4 +1,4 @@
-"""Emission.advance: due epochs, amounts against the closed form, tip, split, catch-up, tail."""
+"""Emission.advance: r x (cap - totalSupply) per epoch, catch-up, burns refill, tip, split, tail."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import boa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.utils.emission_model import WAD, remaining_after, split
+from tests.utils.emission_model import WAD, gap_after, split
 
-from .conftest import RATE, RESERVE, TIP, WEEK, WEIGHTS, events, model_of, warp_to
+from .conftest import CAP, GAP, RATE, TIP, WEEK, WEIGHTS, events, model_of, warp_to
 
 
 def advance_as(emission: Any, who: str) -> int:
@@ -18,25 +18,32 @@ def advance_as(emission: Any, who: str) -> int:
         return emission.advance()
 
 
+def burn(token: Any, holder: str, amount: int) -> None:
+    with boa.env.prank(holder):
+        token.burn(amount)
+
+
 def test_nothing_due_returns_zero(solo_emission: Any, solo_token: Any, keeper: str) -> None:
     """Before next_epoch_time advance() mints nothing, logs nothing and does not revert."""
     warp_to(solo_emission.next_epoch_time() - 1)
+    supply = solo_token.totalSupply()
     assert solo_emission.epochs_due() == 0
     assert solo_emission.preview_due() == 0
     assert advance_as(solo_emission, keeper) == 0
     assert solo_emission.get_logs() == []
-    assert solo_token.totalSupply() == 0
+    assert solo_token.totalSupply() == supply
     assert solo_emission.epochs_minted() == 0
 
 
 def test_first_epoch(solo_emission: Any, solo_token: Any, keeper: str, receivers: list[str]) -> None:
-    """At exactly next_epoch_time one epoch is due: reserve * rate, tip to the caller, rest by weight."""
+    """At next_epoch_time one epoch is due: rate x (cap - supply), tip to the caller, rest by weight."""
     t0 = solo_emission.next_epoch_time()
     warp_to(t0)
     assert solo_emission.epochs_due() == 1
-    expected = RESERVE - remaining_after(RESERVE, RATE, 1)
-    # One epoch releases the fraction `rate` of the reserve (the closed form rounds down).
-    assert expected == RESERVE * RATE // WAD
+    assert solo_emission.remaining() == GAP == CAP - solo_token.totalSupply()
+    expected = GAP - gap_after(GAP, RATE, 1)
+    # One epoch mints the fraction `rate` of the gap (the closed form rounds down).
+    assert expected == GAP * RATE // WAD
     assert solo_emission.preview_due() == expected
 
     assert advance_as(solo_emission, keeper) == expected
@@ -50,25 +57,46 @@ def test_first_epoch(solo_emission: Any, solo_token: Any, keeper: str, receivers
     assert [(d.receiver, d.amount) for d in dist] == list(zip(receivers, shares, strict=True))
     assert solo_token.balanceOf(keeper) == TIP
     assert [solo_token.balanceOf(r) for r in receivers] == shares
-    assert solo_token.totalSupply() == expected
+    assert solo_token.totalSupply() == CAP - GAP + expected
     assert solo_emission.emitted() == expected
-    assert solo_emission.remaining() == RESERVE - expected
+    assert solo_emission.remaining() == GAP - expected == solo_emission.last_gap()
     assert solo_emission.epochs_minted() == 1
     assert solo_emission.next_epoch_time() == t0 + WEEK
     assert solo_emission.epochs_due() == 0
     # Calling again in the same epoch does nothing.
     assert advance_as(solo_emission, keeper) == 0
-    assert solo_token.totalSupply() == expected
 
 
-def test_each_epoch_releases_rate_of_remainder(solo_emission: Any, keeper: str) -> None:
-    """Epoch by epoch the mint is `remaining * rate`, to within one wei of rounding."""
+def test_each_epoch_mints_rate_of_gap(solo_emission: Any, keeper: str) -> None:
+    """Epoch by epoch the mint is `(cap - supply) * rate`, to within one wei of rounding."""
     for _ in range(5):
         warp_to(solo_emission.next_epoch_time())
-        remaining = solo_emission.remaining()
+        gap = solo_emission.remaining()
         minted = advance_as(solo_emission, keeper)
-        assert abs(minted - remaining * RATE // WAD) <= 1
-        assert minted <= remaining * RATE // WAD + 1
+        assert abs(minted - gap * RATE // WAD) <= 1
+        assert minted <= gap * RATE // WAD + 1
+
+
+def test_burns_refill_the_rewards(
+    solo_emission: Any, solo_token: Any, keeper: str, holder: str, receivers: list[str]
+) -> None:
+    """A burn widens the gap and the next epoch mints rate x the wider gap (the old reserve rule
+    minted the same amount whatever was burned: this test failed on it)."""
+    warp_to(solo_emission.next_epoch_time())
+    advance_as(solo_emission, keeper)
+    gap = solo_emission.remaining()
+    burned = 100_000_000 * WAD
+    burn(solo_token, holder, burned)
+    assert solo_emission.remaining() == gap + burned
+    warp_to(solo_emission.next_epoch_time())
+    assert solo_emission.preview_due() == (gap + burned) * RATE // WAD
+    minted = advance_as(solo_emission, keeper)
+    assert minted == (gap + burned) * RATE // WAD
+    # the burn alone adds rate x burned to this epoch's reward
+    assert minted - gap * RATE // WAD == burned * RATE // WAD
+    # the closed form restarted at the wider gap
+    assert solo_emission.anchor_epoch() == 1
+    assert solo_emission.anchor_gap() == gap + burned
 
 
 def test_epochs_due_counts_whole_epochs(solo_emission: Any) -> None:
@@ -79,7 +107,7 @@ def test_epochs_due_counts_whole_epochs(solo_emission: Any) -> None:
 
 
 def test_catch_up_equals_single_calls(make_emission: Any, make_token: Any, keeper: str) -> None:
-    """One call after 12 missed epochs mints exactly what 12 weekly calls mint (same tips)."""
+    """One call after 12 missed epochs mints exactly what 12 weekly calls mint (same tips), to the wei."""
     n = 12
     token_a, token_b = make_token(), make_token()
     slow, fast = make_emission(token_a), make_emission(token_b)
@@ -93,6 +121,7 @@ def test_catch_up_equals_single_calls(make_emission: Any, make_token: Any, keepe
     caught_up = advance_as(fast, keeper)
     (log,) = events(fast, "Emitted")
     assert caught_up == sum(singles) == slow.emitted() == fast.emitted()
+    assert caught_up == GAP - gap_after(GAP, RATE, n)  # the closed form (cap - S)(1 - (1 - r)^k)
     assert (log.first_epoch, log.epochs, log.tip) == (0, n, n * TIP)
     assert token_a.balanceOf(keeper) == token_b.balanceOf(keeper) == n * TIP
     assert token_a.totalSupply() == token_b.totalSupply()
@@ -100,9 +129,33 @@ def test_catch_up_equals_single_calls(make_emission: Any, make_token: Any, keepe
     assert fast.epochs_minted() == slow.epochs_minted() == n
 
 
+def test_burn_during_a_gap_counts_from_the_gap_start(
+    make_emission: Any, make_token: Any, keeper: str, holder: str
+) -> None:
+    """The documented catch-up rule: a burn b made j epochs into a k-epoch gap is paid out as if made
+    at the gap's start, b (1 - (1 - r)^k) instead of b (1 - (1 - r)^(k - j)); never above the cap."""
+    k, j, b = 10, 6, 50_000_000 * WAD
+    token_a, token_b = make_token(), make_token()
+    slow, fast = make_emission(token_a), make_emission(token_b)
+    t0 = slow.next_epoch_time()
+    for i in range(k):
+        warp_to(t0 + i * WEEK)
+        if i == j:
+            burn(token_a, holder, b)
+            burn(token_b, holder, b)
+        advance_as(slow, keeper)
+    caught_up = advance_as(fast, keeper)
+    assert caught_up == (GAP + b) - gap_after(GAP + b, RATE, k)
+    extra = caught_up - slow.emitted()
+    exact = b * ((1 - RATE / WAD) ** (k - j) - (1 - RATE / WAD) ** k)
+    assert abs(extra - exact) < 1e-9 * b
+    assert 0 < extra <= b * (1 - (1 - RATE / WAD) ** j)
+    assert token_b.totalSupply() <= CAP
+
+
 @given(gaps=st.lists(st.integers(min_value=0, max_value=30 * WEEK), min_size=1, max_size=8))
 def test_any_split_matches_closed_form(solo_emission: Any, keeper: str, gaps: list[int]) -> None:
-    """Whatever the timing of the calls, emitted == E(epochs settled) exactly, as in the model."""
+    """Whatever the timing of the calls, without burns the gap is the closed form exactly, as in the model."""
     model = model_of(solo_emission)
     for gap in gaps:
         boa.env.time_travel(seconds=gap)
@@ -110,14 +163,14 @@ def test_any_split_matches_closed_form(solo_emission: Any, keeper: str, gaps: li
         expected, _ = model.advance(now, keeper)
         assert advance_as(solo_emission, keeper) == expected
     assert solo_emission.epochs_minted() == model.epochs_minted
-    assert solo_emission.emitted() == model.emitted == model.scheduled_emitted(model.epochs_minted)
-    assert solo_emission.scheduled_emitted(model.epochs_minted) == model.emitted
+    k = model.epochs_minted
+    assert solo_emission.remaining() == model.gap == solo_emission.scheduled_gap(k) == gap_after(GAP, RATE, k)
 
 
 def test_dust_goes_to_last_receiver(make_emission: Any, make_token: Any, receivers: list[str]) -> None:
     """Shares round down; the last receiver gets the rest, so shares + tip == amount exactly."""
-    token = make_token()
-    emission = make_emission(token, reserve=10**6 + 7, rate=10**17, tip=0, weights=[3_333, 3_333, 3_334])
+    token = make_token(cap=10**6 + 7, genesis=0)
+    emission = make_emission(token, rate=10**17, tip=0, weights=[3_333, 3_333, 3_334])
     warp_to(emission.next_epoch_time())
     amount = emission.advance()
     assert amount == (10**6 + 7) // 10
@@ -129,8 +182,8 @@ def test_dust_goes_to_last_receiver(make_emission: Any, make_token: Any, receive
 
 def test_tip_capped_at_amount(make_emission: Any, make_token: Any, keeper: str, receivers: list[str]) -> None:
     """When an epoch mints less than the tip, the caller gets it all and receivers nothing."""
-    token = make_token()
-    emission = make_emission(token, reserve=1_000, rate=10**17, tip=10 * 10**18)
+    token = make_token(cap=1_000, genesis=0)
+    emission = make_emission(token, rate=10**17, tip=10 * 10**18)
     warp_to(emission.next_epoch_time())
     assert advance_as(emission, keeper) == 100
     (log,) = events(emission, "Emitted")
@@ -166,20 +219,19 @@ def test_first_epoch_in_the_past(make_emission: Any) -> None:
     assert emission.next_epoch_time() == now + WEEK
 
 
-def test_burns_do_not_refill_reserve(solo_emission: Any, solo_token: Any, keeper: str) -> None:
-    """Burning CLUB lowers the supply but neither `remaining` nor the schedule changes."""
-    model = model_of(solo_emission)
-    warp_to(solo_emission.next_epoch_time())
-    model.advance(boa.env.evm.patch.timestamp, keeper)
-    advance_as(solo_emission, keeper)
-    remaining = solo_emission.remaining()
-    with boa.env.prank(keeper):
-        solo_token.burn(TIP)
-    assert solo_token.totalSupply() == solo_emission.emitted() - TIP
-    assert solo_emission.remaining() == remaining
-    warp_to(solo_emission.next_epoch_time())
-    expected, _ = model.advance(boa.env.evm.patch.timestamp, keeper)
-    assert advance_as(solo_emission, keeper) == expected
+def test_genesis_after_deploy_reanchors(
+    make_emission: Any, make_token: Any, holder: str, deployer: str
+) -> None:
+    """The plan deploys Emission before the genesis mint: the first advance measures the gap then."""
+    token = make_token(genesis=0)
+    emission = make_emission(token)
+    assert emission.anchor_gap() == CAP
+    with boa.env.prank(deployer):
+        token.mint(holder, CAP - GAP)
+    warp_to(emission.next_epoch_time())
+    assert emission.preview_due() == GAP * RATE // WAD
+    assert emission.advance() == GAP * RATE // WAD
+    assert emission.anchor_gap() == GAP
 
 
 def test_century_catch_up(make_emission: Any, make_token: Any, keeper: str) -> None:
@@ -193,37 +245,39 @@ def test_century_catch_up(make_emission: Any, make_token: Any, keeper: str) -> N
     assert advance_as(emission, keeper) == expected
     assert emission.epochs_minted() == 5_200
     assert tip == 5_200 * TIP
-    assert emission.emitted() == expected <= RESERVE
-    # After a century at 0.25 %/week about 0.00022 % of the reserve is left: reserve * 0.9975**5200.
-    assert abs(emission.remaining() / RESERVE - 0.9975**5_200) < 1e-12
-    assert token.totalSupply() == expected
+    # After a century at 0.25 %/week about 0.00022 % of the gap is left: gap * 0.9975**5200.
+    assert abs(emission.remaining() / GAP - 0.9975**5_200) < 1e-12
+    assert token.totalSupply() == CAP - GAP + expected <= CAP
 
 
-def test_reserve_tail_keeps_one_wei(make_emission: Any, make_token: Any, keeper: str) -> None:
-    """Rounding favours the reserve: (1 - r)^k rounded up never reaches 0, one wei is never minted."""
+def test_gap_tail_keeps_one_wei(make_emission: Any, make_token: Any, keeper: str) -> None:
+    """Rounding favours the gap: (1 - r)^k rounded up never reaches 0, one wei is never minted."""
     token = make_token()
     now = boa.env.evm.patch.timestamp
     emission = make_emission(token, rate=10**17, epoch_seconds=3_600, first_epoch_time=now + 3_600)
     boa.env.time_travel(seconds=3_600 * 2_001)
     advance_as(emission, keeper)
     assert emission.remaining() == 1
-    assert emission.emitted() == RESERVE - 1
+    assert token.totalSupply() == CAP - 1
     boa.env.time_travel(seconds=3_600 * 5)
     assert emission.preview_due() == 0
     assert advance_as(emission, keeper) == 0
     (log,) = events(emission, "Emitted")
     assert (log.epochs, log.amount, log.tip) == (5, 0, 0)
     assert emission.epochs_minted() == 2_006
-    assert token.totalSupply() == RESERVE - 1
+    assert token.totalSupply() == CAP - 1
 
 
 def test_protocol_emission_mints_schedule(protocol: Any, params: Any, keeper: str) -> None:
-    """On the deployed protocol: 10 weeks in one call mint E(10), the supply stays under the cap."""
+    """On the deployed protocol: 10 weeks in one call mint (cap - S)(1 - (1 - r)^10), under the cap."""
     emission, token = protocol["Emission"], protocol["ClubToken"]
     supply = token.totalSupply()
+    gap = token.cap() - supply
+    assert gap == params.emission_reserve_wei
     warp_to(emission.next_epoch_time() + 9 * params.emission.epoch_seconds)
-    reserve = params.emission_reserve_wei
-    expected = reserve - remaining_after(reserve, params.emission.rate_per_epoch_wad, 10)
-    assert advance_as(emission, keeper) == expected
-    assert token.totalSupply() == supply + expected <= token.cap()
+    minted = advance_as(emission, keeper)
+    uncapped = gap - gap_after(gap, params.emission.rate_per_epoch_wad, 10)
+    # the bootstrap guard keeps the registry's share within multiple x sqrt(stake) per epoch
+    assert minted == uncapped - emission.withheld()
+    assert token.totalSupply() == supply + minted <= token.cap()
     assert token.balanceOf(keeper) == 10 * params.emission.tip_wei

@@ -8,7 +8,7 @@ import boa
 import pytest
 from eth_utils import keccak
 
-from .conftest import RATE, RESERVE, TIP, WEEK, WEIGHTS, governance_of
+from .conftest import CAP, GAP, RATE, TIP, WEEK, WEIGHTS, ZERO, governance_of
 
 PARAMETER_ROLE = keccak(text="PARAMETER_ROLE")
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
@@ -19,7 +19,11 @@ def test_protocol_wiring(protocol: Any, params: Any, deployer: str) -> None:
     emission, token = protocol["Emission"], protocol["ClubToken"]
     e = params.emission
     assert emission.token() == token.address
-    assert emission.reserve() == params.emission_reserve_wei == token.cap() - token.totalSupply()
+    assert emission.cap() == token.cap()
+    assert emission.remaining() == params.emission_reserve_wei == token.cap() - token.totalSupply()
+    assert emission.registry() == protocol["NodeRegistry"].address
+    assert emission.bootstrap_multiple() == e.bootstrap_multiple_wei
+    assert emission.bootstrap_end_epoch() == e.bootstrap_epochs
     assert emission.rate_per_epoch() == e.rate_per_epoch_wad
     assert emission.epoch_seconds() == e.epoch_seconds
     assert emission.tip() == e.tip_wei
@@ -47,12 +51,17 @@ def test_protocol_wiring(protocol: Any, params: Any, deployer: str) -> None:
 def test_initial_views(solo_emission: Any, solo_token: Any, receivers: list[str]) -> None:
     assert solo_emission.PARAMETER_ROLE() == PARAMETER_ROLE
     assert solo_emission.token() == solo_token.address
-    assert solo_emission.reserve() == RESERVE
-    assert solo_emission.remaining() == RESERVE
+    assert solo_emission.cap() == CAP
+    assert solo_emission.remaining() == GAP
     assert solo_emission.emitted() == 0
+    assert solo_emission.withheld() == 0
     assert solo_emission.epochs_minted() == 0
     assert solo_emission.anchor_epoch() == 0
-    assert solo_emission.anchor_emitted() == 0
+    assert solo_emission.anchor_gap() == GAP == solo_emission.last_gap()
+    assert solo_emission.registry() == ZERO
+    assert solo_emission.bootstrap_multiple() == 0
+    assert solo_emission.bootstrap_end_epoch() == 0
+    assert solo_emission.node_cap_per_epoch() == 2**256 - 1
     assert solo_emission.rate_per_epoch() == RATE
     assert solo_emission.epoch_seconds() == WEEK
     assert solo_emission.tip() == TIP
@@ -61,7 +70,7 @@ def test_initial_views(solo_emission: Any, solo_token: Any, receivers: list[str]
     assert solo_emission.weights() == WEIGHTS
     assert solo_emission.epochs_due() == 0
     assert solo_emission.preview_due() == 0
-    assert solo_emission.scheduled_emitted(0) == 0
+    assert solo_emission.scheduled_gap(0) == GAP
 
 
 def test_deployer_roles(solo_emission: Any, deployer: str, non_admin: str) -> None:
@@ -87,8 +96,9 @@ def test_role_handover(solo_emission: Any, deployer: str, non_admin: str) -> Non
     ("override", "reason"),
     [
         ({"token": "zero"}, "emission: zero token"),
-        ({"reserve": 0}, "emission: zero reserve"),
-        ({"reserve": 10**40 + 1}, "emission: reserve too large"),
+        ({"bootstrap_epochs": 1}, "emission: bootstrap needs a registry"),
+        ({"bootstrap_epochs": 521, "registry": "one"}, "emission: bootstrap too long"),
+        ({"bootstrap_multiple": 10**24 + 1}, "emission: bootstrap multiple above maximum"),
         ({"rate": 0}, "emission: zero rate"),
         ({"rate": 10**17 + 1}, "emission: rate above maximum"),
         ({"rate": 10**18}, "emission: rate above maximum"),
@@ -104,10 +114,17 @@ def test_role_handover(solo_emission: Any, deployer: str, non_admin: str) -> Non
     ],
 )
 def test_constructor_rejects(
-    override: dict[str, Any], reason: str, make_emission: Any, solo_token: Any, receivers: list[str]
+    override: dict[str, Any],
+    reason: str,
+    make_emission: Any,
+    make_token: Any,
+    solo_token: Any,
+    receivers: list[str],
 ) -> None:
     kw = dict(override)
     token: Any = solo_token
+    if kw.get("registry") == "one":
+        kw["registry"] = ZERO[:-1] + "1"
     if kw.get("token") == "zero":
         kw.pop("token")
         token = type("Zero", (), {"address": "0x" + "00" * 20, "grantRole": None})()
@@ -117,17 +134,21 @@ def test_constructor_rejects(
         make_emission(token, **kw)
 
 
-def test_constructor_bounds_accepted(make_emission: Any, receivers: list[str]) -> None:
+def test_constructor_bounds_accepted(make_emission: Any, make_token: Any, receivers: list[str]) -> None:
     """The documented bounds themselves are valid; eight receivers are the maximum."""
     eight = [str(boa.env.generate_address(f"r{i}")) for i in range(8)]
     e = make_emission(
+        make_token(cap=(1 << 90) - 1, genesis=0),
         rate=10**17,
         epoch_seconds=3_600,
         tip=1_000 * 10**18,
         receivers=eight,
         weights=[1_250] * 8,
-        reserve=10**40,
+        registry=eight[0],
+        bootstrap_multiple=10**24,
+        bootstrap_epochs=520,
     )
     assert e.receivers() == eight
+    assert (e.cap(), e.bootstrap_multiple(), e.bootstrap_end_epoch()) == ((1 << 90) - 1, 10**24, 520)
     e2 = make_emission(rate=1, epoch_seconds=365 * 86_400, tip=0)
     assert (e2.rate_per_epoch(), e2.epoch_seconds(), e2.tip()) == (1, 365 * 86_400, 0)

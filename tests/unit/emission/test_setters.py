@@ -37,10 +37,11 @@ def test_set_rate_settles_old_rate_and_reanchors(solo_emission: Any, deployer: s
     assert (changed.old_rate, changed.new_rate) == (RATE, new_rate)
     assert solo_emission.rate_per_epoch() == new_rate
     assert solo_emission.anchor_epoch() == 3
-    assert solo_emission.anchor_emitted() == expected == solo_emission.emitted()
-    with boa.reverts("emission: epoch before the current rate"):
-        solo_emission.scheduled_emitted(2)
-    # The next epoch releases 1 % of what is left.
+    assert solo_emission.anchor_gap() == solo_emission.remaining() == solo_emission.last_gap()
+    assert expected == solo_emission.emitted()
+    with boa.reverts("emission: epoch before the anchor"):
+        solo_emission.scheduled_gap(2)
+    # The next epoch mints 1 % of the gap.
     model.set_rate(boa.env.evm.patch.timestamp, deployer, new_rate)
     warp_to(solo_emission.next_epoch_time())
     remaining = solo_emission.remaining()
@@ -105,6 +106,7 @@ SETTERS: list[tuple[str, tuple[Any, ...]]] = [
     ("set_tip", (0,)),
     ("set_epoch_seconds", (86_400,)),
     ("set_receivers", ([ZERO[:-1] + "1"], [10_000])),
+    ("set_bootstrap", (0, 0)),
 ]
 
 
@@ -138,6 +140,8 @@ def test_admin_without_parameter_role_is_refused(
         ("set_receivers", ([ZERO], [10_000]), "emission: zero receiver"),
         ("set_receivers", ([ZERO[:-1] + "1", ZERO[:-1] + "2"], [10_000, 0]), "emission: zero weight"),
         ("set_receivers", ([ZERO[:-1] + "1"], [9_999]), "emission: weights must sum to 10000"),
+        ("set_bootstrap", (0, 1), "emission: bootstrap can only be shortened"),
+        ("set_bootstrap", (10**24 + 1, 0), "emission: bootstrap multiple above maximum"),
     ],
 )
 def test_setters_reject_bad_input(
