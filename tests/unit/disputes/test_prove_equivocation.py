@@ -246,3 +246,19 @@ def test_key_retired_longer_than_unbonding_ago(disputes, registry, target, repor
     next_block()
     with boa.reverts("disputes: key retired too long ago"):
         prove(disputes, reporter, a, sign(disputes, old_key, a), b, sign(disputes, old_key, b))
+
+
+def test_leaving_the_registry_does_not_escape_a_fork_proof(disputes, registry, target, reporter):
+    # The attacker forks a room, unbonds everything and deregisters at once: its unbonding entries
+    # are still waiting, its key is retired (not released) and the proof still slashes and jails.
+    with boa.env.prank(target.operator):
+        registry.unbond(target.operator, registry.shares(target.operator, target.operator))
+        registry.deregister()
+    assert registry.key_record(target.key.address) == (target.operator, now())
+    waiting = registry.nodes(target.operator).unbonding_assets
+    assert waiting > 0
+    a, sa, b, sb = committed_fork(disputes, target, reporter)
+    cut = prove(disputes, reporter, a, sa, b, sb)
+    assert cut == (waiting + 9) // 10
+    assert registry.nodes(target.operator).unbonding_assets == waiting - cut
+    assert registry.nodes(target.operator).jailed
