@@ -225,6 +225,8 @@ def test_stale_entry(disputes, target, reporter):
 def test_rotated_key_still_counts_within_unbonding(disputes, registry, target, reporter):
     new_key = named_signer("rotated-key")
     a, sa, _, _ = fork(disputes, target)
+    with boa.env.prank(to_checksum_address(new_key.address)):
+        registry.approve_operator(target.operator)
     with boa.env.prank(target.operator):
         registry.set_node_key(to_checksum_address(new_key.address))
     # One entry by the old key, one by the new: both the node's.
@@ -236,6 +238,8 @@ def test_rotated_key_still_counts_within_unbonding(disputes, registry, target, r
 
 def test_key_retired_longer_than_unbonding_ago(disputes, registry, target, reporter, params):
     old_key = target.key
+    with boa.env.prank(to_checksum_address(named_signer("rotated-key").address)):
+        registry.approve_operator(target.operator)
     with boa.env.prank(target.operator):
         registry.set_node_key(to_checksum_address(named_signer("rotated-key").address))
     boa.env.time_travel(seconds=registry.unbonding_seconds() + 12)

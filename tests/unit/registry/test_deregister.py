@@ -51,7 +51,7 @@ def _slot_of(registry, node: str, kind: int) -> int:
     return (meta >> (156 + shift)) & 0xFFFF
 
 
-def test_deregister_frees_the_listing_and_releases_the_key(registry, actors, alice, bob, minimum):
+def test_deregister_frees_the_listing_and_retires_the_key(registry, actors, alice, bob, minimum):
     register_node(registry, alice, str(boa.env.generate_address("ka")), kinds=RELAY, amount=minimum)
     register_node(
         registry, actors.operator, actors.node_key, kinds=RELAY | TURN, amount=2 * minimum, tag="op"
@@ -68,7 +68,9 @@ def test_deregister_frees_the_listing_and_releases_the_key(registry, actors, ali
     assert [registry.node_at(i)[0] for i in range(2)] == [alice, bob]
     n = registry.nodes(actors.operator)
     assert (n.kinds, n.node_key, n.weight, n.live_until) == (0, ZERO, 0, 0)
-    assert registry.operator_of_key(actors.node_key) == ZERO
+    # The key is retired, not released: evidence it signed stays attributable to the pool left behind.
+    assert registry.operator_of_key(actors.node_key) == actors.operator
+    assert registry.key_record(actors.node_key) == (actors.operator, int(boa.env.evm.patch.timestamp))
     for kind in (RELAY, TURN, TURN_CREDENTIAL):
         assert registry.endpoint(actors.operator, kind) == ""
     assert not registry.is_eligible(actors.operator)
@@ -77,9 +79,10 @@ def test_deregister_frees_the_listing_and_releases_the_key(registry, actors, ali
     with boa.env.prank(bob):
         registry.deregister()
     assert registry.node_count() == 1 and registry.node_at(0)[0] == alice
-    # The released key may serve another operator (with its consent).
-    register_node(registry, bob, actors.node_key, kinds=RELAY, amount=minimum, tag="b2")
-    assert registry.operator_of_key(actors.node_key) == bob
+    # The retired key can serve nobody else, even with its consent.
+    with boa.reverts("registry: node key in use"):
+        register_node(registry, bob, actors.node_key, kinds=RELAY, amount=minimum, tag="b2")
+    register_node(registry, bob, str(boa.env.generate_address("kb2")), kinds=RELAY, amount=minimum, tag="b2")
     assert registry.node_count() == 2 and registry.node_at(1)[0] == bob
 
 
@@ -144,7 +147,15 @@ def test_a_returning_node_keeps_its_jail_and_a_slashed_out_node_stays_out(
     _exit(registry, actors.operator)
     with boa.env.prank(actors.operator):
         registry.deregister()
-    register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=minimum, tag="again")
+    # It comes back with a new key (the old one is retired for good).
+    register_node(
+        registry,
+        actors.operator,
+        str(boa.env.generate_address("k2")),
+        kinds=RELAY,
+        amount=minimum,
+        tag="again",
+    )
     n = registry.nodes(actors.operator)
     assert n.jailed and n.jailed_until == now + 86_400
     # A 100 % slash closes the node for good, through a deregistration too.
@@ -155,9 +166,10 @@ def test_a_returning_node_keeps_its_jail_and_a_slashed_out_node_stays_out(
         registry.unbond(actors.operator, registry.shares(actors.operator, actors.operator))
     with boa.env.prank(actors.operator):
         registry.deregister()
-    approve_key(registry, actors.node_key, actors.operator)
+    k3 = str(boa.env.generate_address("k3"))
+    approve_key(registry, k3, actors.operator)
     with boa.reverts("registry: pool slashed out"):
-        register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=minimum, tag="3")
+        register_node(registry, actors.operator, k3, kinds=RELAY, amount=minimum, tag="3")
     # Another operator is not affected.
     register_node(registry, alice, str(boa.env.generate_address("ka")), kinds=RELAY, amount=minimum)
 

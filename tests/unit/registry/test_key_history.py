@@ -14,6 +14,8 @@ def test_rotation_retires_the_old_key_and_keeps_it_attributed(registry, actors, 
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=10_000 * WAD)
     assert registry.key_record(actors.node_key) == (actors.operator, 0)
     boa.env.time_travel(seconds=100)
+    with boa.env.prank(alice):
+        registry.approve_operator(actors.operator)
     with boa.env.prank(actors.operator):
         registry.set_node_key(alice)
     rotated_at = now()
@@ -29,6 +31,8 @@ def test_unknown_key_has_no_record(registry, non_admin):
 
 def test_retired_key_cannot_heartbeat(registry, actors, alice):
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=10_000 * WAD)
+    with boa.env.prank(alice):
+        registry.approve_operator(actors.operator)
     with boa.env.prank(actors.operator):
         registry.set_node_key(alice)
     with boa.env.prank(actors.node_key), boa.reverts("registry: not a node key"):
@@ -40,6 +44,8 @@ def test_retired_key_cannot_heartbeat(registry, actors, alice):
 
 def test_retired_key_can_never_be_bound_again(registry, actors, alice, bob):
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=10_000 * WAD)
+    with boa.env.prank(alice):
+        registry.approve_operator(actors.operator)
     with boa.env.prank(actors.operator):
         registry.set_node_key(alice)
     # Not by another operator at registration ...
@@ -57,10 +63,14 @@ def test_retired_key_can_never_be_bound_again(registry, actors, alice, bob):
 
 def test_second_rotation_retires_the_second_key_only(registry, actors, alice, carol):
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=10_000 * WAD)
+    with boa.env.prank(alice):
+        registry.approve_operator(actors.operator)
     with boa.env.prank(actors.operator):
         registry.set_node_key(alice)
     first = now()
     boa.env.time_travel(seconds=50)
+    with boa.env.prank(carol):
+        registry.approve_operator(actors.operator)
     with boa.env.prank(actors.operator):
         registry.set_node_key(carol)
     assert registry.key_record(actors.node_key) == (actors.operator, first)
