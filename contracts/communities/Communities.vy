@@ -30,9 +30,10 @@
         Memberships may expire (per-community duration; joining again renews,
         never shortening a membership). Bans are kept in the member's own storage
         word, which every join path reads, so no path readmits a banned account.
-        `is_member` is one storage read (not banned and not expired). Every member change logs exactly one
-        event (MemberJoined, MemberRemoved, Banned, Unbanned) carrying the new
-        expiry, so a relay rebuilds `is_member` exactly from logs alone.
+        `is_member` is one storage read (not banned and not expired). Every
+        member change logs exactly one event (MemberJoined with the new expiry,
+        MemberRemoved, Banned, Unbanned), so a relay rebuilds `is_member` exactly
+        from logs alone (clubchat.communities.cache).
 
         Storage layout (packed by hand to meet the gas targets):
         - `_config[id]`: policy (bits 0-7), fail_open (bit 8), membership

@@ -25,11 +25,13 @@
           tier lasts while the tokens stay locked; `request_unlock` ends it at
           once and the tokens can be withdrawn after the unlock delay.
 @custom:security Subscriptions are not refundable. Set-aside shares wait in this
-                 contract until someone calls `settle`; they are never counted
-                 as locked stake and nothing but `settle` moves them. A tier's threshold or price
-                 change applies from the next `tier_of` read: locked accounts
-                 move with the threshold, running subscriptions keep their time.
-                 The token is CLUB (no fee-on-transfer, no callbacks).
+                 contract until someone calls `settle` (one wei of each stays
+                 behind so later payments update non-zero words); they are
+                 never counted as locked stake and nothing but `settle` moves
+                 them. A tier's threshold or price change applies from the next
+                 `tier_of` read: locked accounts move with the threshold,
+                 running subscriptions keep their time. The token is CLUB (no
+                 fee-on-transfer, no callbacks).
 """
 
 from interfaces import IClubToken

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import boa
+import pytest
 
+from clubchat.premium import split_payment, subscription_cost
 from tests.utils.communities import WAD, events, now
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -165,3 +167,20 @@ def test_full_burn_and_no_burn(premium, token, registry, funded, payer, governan
         assert (burned, to_nodes) == (max(pending[0] - 1, 0), max(pending[1] - 1, 0))
         assert token.totalSupply() == supply - burned
         assert token.balanceOf(registry.address) == reg + to_nodes
+
+
+@pytest.mark.parametrize("bps", [0, 1, 3333, 5000, 9999, 10_000])
+def test_python_split_matches_the_contract(premium, governance, funded, payer, bps):
+    with boa.env.prank(governance):
+        premium.set_terms(premium.period_seconds(), bps, premium.unlock_delay_seconds())
+    for periods in (1, 7):
+        cost = subscription_cost(premium.tiers(1).price_per_period, periods)
+        before = (premium.pending_burn(), premium.pending_to_nodes())
+        with boa.env.prank(payer):
+            premium.subscribe(payer, 1, periods)
+        (ev,) = events(premium, "Subscribed")
+        burn, nodes = split_payment(cost, bps)
+        assert (ev["paid"], ev["burn_share"]) == (cost, burn)
+        assert (premium.pending_burn() - before[0], premium.pending_to_nodes() - before[1]) == (burn, nodes)
+    with pytest.raises(ValueError, match="burn_bps"):
+        split_payment(1, 10_001)
