@@ -107,14 +107,46 @@ def test_campaign_settlement_and_withdraw(tmp_path: Path) -> None:
         with pytest.raises(AdsError, match="refund after that"):
             adv.refund(cid)
 
+        # The node's receipt store and `club node settle`: the stored receipt for 9 pays 5 more
+        # views, but only once its value reaches --min-value.
+        from clubchat.ads.receipt_store import ReceiptStore
+
+        store = ReceiptStore(tmp_path / "receipts.sqlite", nodes.domain())
+        higher = Receipt(cid, viewer.address, operator.address, 9)
+        assert store.add(SignedReceipt(higher, sign_receipt(viewer.key, nodes.domain(), higher).packed()))
+        store.close()
+        settle_args = [
+            "node",
+            "settle",
+            "--store",
+            str(tmp_path / "receipts.sqlite"),
+            "--node",
+            operator.address,
+        ]
+        settle_args += [
+            "--rpc-url",
+            c.anvil.url,
+            "--network",
+            str(c.manifest_path),
+            "--key",
+            "0x" + "a3" * 32,
+        ]
+        out = CliRunner().invoke(main, [*settle_args, "--min-value", "6"])
+        assert out.exit_code == 0 and "sent 0 receipts" in out.output and "5.000000 CLUB waits" in out.output
+        out = CliRunner().invoke(main, [*settle_args, "--min-value", "5"])
+        assert out.exit_code == 0 and "sent 1 receipts in 1 batches, worth 5.000000" in out.output, out.output
+        assert adv.status(cid).spent_wei == 9 * WAD
+        out = CliRunner().invoke(main, settle_args)
+        assert "dropped 1 settled" in out.output, out.output
+
         # The CLI reads the same manifest.
         runner = CliRunner()
         common = ["--rpc-url", c.anvil.url, "--network", str(c.manifest_path)]
         out = runner.invoke(main, ["ads", "campaign", "status", str(cid), *common])
         assert out.exit_code == 0, out.output
-        assert "spent 4.000000" in out.output and "targets: 7" in out.output
+        assert "spent 9.000000" in out.output and "targets: 7" in out.output
         out = runner.invoke(main, ["ads", "earnings", operator.address, *common])
-        assert out.exit_code == 0 and "0.8" in out.output, out.output
+        assert out.exit_code == 0 and "1.8" in out.output, out.output
         key = ["--key", "0x" + "a1" * 32]
         out = runner.invoke(main, ["ads", "campaign", "cancel", str(cid), *common, *key])
         assert out.exit_code == 0 and "cancelled, settling" in out.output, out.output
@@ -130,4 +162,5 @@ def test_campaign_settlement_and_withdraw(tmp_path: Path) -> None:
         with pytest.raises(AdsError, match="reclaim after that"):
             sender.reclaim_request(viewer.address)
         user.accept_request(stranger.address)
-        assert user.earnings(viewer.address) == 5 * WAD - 5 * WAD // 10
+        # 2.5 CLUB of the 5 settled views, plus the request minus its 10 % burn.
+        assert user.earnings(viewer.address) == 5 * WAD // 2 + 5 * WAD - 5 * WAD // 10
