@@ -164,3 +164,30 @@ def test_campaign_settlement_and_withdraw(tmp_path: Path) -> None:
         user.accept_request(stranger.address)
         # 2.5 CLUB of the 5 settled views, plus the request minus its 10 % burn.
         assert user.earnings(viewer.address) == 5 * WAD // 2 + 5 * WAD - 5 * WAD // 10
+
+
+def test_ape_run_ads(tmp_path: Path) -> None:
+    """`ape run ads` on the same kind of chain: create with an ape test account, status, earnings, pause."""
+    from tests.utils.ape_cli import ape_run
+
+    with chain(tmp_path) as c:
+        _with_market(c)
+        ape_chain = (c.anvil, c.w3, tmp_path)
+        creator = str(c.w3.eth.accounts[6])  # TEST::6
+        c.fund(creator, 1_000)
+        creative = tmp_path / "creative.json"
+        creative.write_text('{"text": "hello"}')
+        out = ape_run(
+            ape_chain, "ads", "create", "--account", "TEST::6", "--budget", "100", "--price", "0.5",
+            "--per-user-cap", "3", "--days", "2", "--creative-file", str(creative), "--creative-uri", "ipfs://c",
+            "--target", "7",
+        )  # fmt: skip
+        assert "campaign 1 created: 100 CLUB escrowed" in out
+        out = ape_run(ape_chain, "ads", "status", "1")
+        assert "running" in out and "targets: 7" in out and creator in out
+        out = ape_run(ape_chain, "ads", "pause", "1", "--account", "TEST::7", ok=False)
+        assert f"campaign 1 belongs to {creator}" in out and "Traceback" not in out
+        assert "campaign 1: pause sent" in ape_run(ape_chain, "ads", "pause", "1", "--account", "TEST::6")
+        out = ape_run(ape_chain, "ads", "withdraw", "--account", "TEST::6", ok=False)
+        assert "nothing to withdraw yet" in out
+        assert f"{creator} can withdraw 0 CLUB" in ape_run(ape_chain, "ads", "earnings", creator)
