@@ -21,6 +21,8 @@ def _register() -> None:
     main.add_command(demo)
     main.add_command(__import__("clubchat.sim.cli", fromlist=["sim"]).sim)
     main.add_command(__import__("clubchat.node.cli", fromlist=["node"]).node)
+    # `club node settle` lives with the ad market it settles.
+    main.commands["node"].add_command(__import__("clubchat.ads.cli", fromlist=["settle"]).settle)  # type: ignore[attr-defined]
     __import__("clubchat.client.cli", fromlist=["attach"]).attach(main)
     main.add_command(__import__("clubchat.governance.cli", fromlist=["gov"]).gov)
     main.add_command(__import__("clubchat.chain.cli", fromlist=["chain"]).chain)

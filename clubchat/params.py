@@ -389,7 +389,10 @@ def _build(raw: dict[str, Any]) -> Parameters:
     ads = AdsParams(
         eip712_name=str(a["eip712_name"]),
         eip712_version=str(a["eip712_version"]),
-        **{k: int(v) for k, v in a["split"].items()},
+        user_bps=int(a["split"]["user_bps"]),
+        node_bps=int(a["split"]["node_bps"]),
+        community_bps=int(a["split"]["community_bps"]),
+        burn_bps=int(a["split"]["burn_bps"]),
         settlement_grace_seconds=int(a["settlement_grace_seconds"]),
         request_burn_bps=int(a["request_burn_bps"]),
         request_timeout_seconds=int(a["request_timeout_seconds"]),

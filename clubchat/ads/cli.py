@@ -231,3 +231,45 @@ def _request_answer(name: str, doc: str, who: str) -> None:
 _request_answer("accept", "Accept the pending request from OTHER: earn it minus the burn.", "the recipient")
 _request_answer("decline", "Decline the pending request from OTHER: it is refunded now.", "the recipient")
 _request_answer("reclaim", "Take back your expired request to OTHER.", "the sender")
+
+
+@click.command("settle")
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The node's receipt store (SQLite).",
+)
+@click.option(
+    "--node", "node", type=Address(), required=True, help="The node's registry address (its operator)."
+)
+@click.option(
+    "--min-value",
+    "min_value_wei",
+    type=ClubAmount(allow_zero=True),
+    default="0",
+    help="Send nothing until the receipts are worth this much CLUB (the margin over gas).",
+)
+@chain_options
+@key_options(envvar="CLUB_NODE_KEY", who="the node's operator or its node key")
+@one_line_errors
+def settle(
+    store_path: Path,
+    node: str,
+    min_value_wei: int,
+    rpc_url: str,
+    network: str,
+    key: LocalAccount | None,
+    key_file: Path | None,
+) -> None:
+    """Settle the node's stored ad receipts in batches of at most 100 (`club node settle`)."""
+    from clubchat.ads.receipt_store import ReceiptStore, settle_pending
+
+    client = _client(rpc_url, network, key, key_file)
+    store = ReceiptStore(store_path, client.domain())
+    try:
+        for line in settle_pending(store, client, node, min_value_wei).lines():
+            click.echo(line)
+    finally:
+        store.close()

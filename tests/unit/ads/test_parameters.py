@@ -7,6 +7,8 @@ import pytest
 
 from clubchat.deploy.boa_backend import deployer_for
 from clubchat.deploy.plan import ads_constructor_args
+from clubchat.params import ParameterError, load
+from tests.unit.test_params_validation import write
 from tests.utils.ads import events
 
 
@@ -41,10 +43,10 @@ def test_governance_sets_parameters(market, governance):
     assert market.user_bps() == 6000 and market.request_burn_bps() == 5_000
 
 
-@pytest.mark.parametrize("who", ["deployer", "non_admin"])
-def test_only_parameter_role(market, request, who):
-    with boa.reverts("access_control: account is missing role"):
-        _set(market, request.getfixturevalue(who))
+def test_only_parameter_role(market, deployer, non_admin):
+    for who in (deployer, non_admin):
+        with boa.reverts("access_control: account is missing role"):
+            _set(market, who)
 
 
 @pytest.mark.parametrize(
@@ -71,3 +73,19 @@ def test_constructor_rejects_zero_addresses(params, deployer, index):
     reason = ["ads: zero token", "ads: zero registry", "ads: zero communities", "ads: zero premium"][index]
     with boa.env.prank(deployer), boa.reverts(reason):
         deployer_for("AdMarket").deploy(*ads_constructor_args(params, *addrs))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"ads.split.burn_bps": 999}, "ads.split: shares sum to 9999 bps, they must sum to 10000"),
+        ({"ads.request_burn_bps": 5001}, "ads.request_burn_bps is 5001; at most 5000 bps"),
+        ({"ads.settlement_grace_seconds": 3599}, "ads.settlement_grace_seconds must be between 3600"),
+        ({"ads.request_timeout_seconds": 90 * 86_400 + 1}, "ads.request_timeout_seconds must be between"),
+        ({"ads.split.user_bps": -1}, "ads.split.user_bps is -1; it cannot be negative"),
+    ],
+)
+def test_parameters_file_refuses_what_the_contract_would(tmp_path, change, message):
+    with pytest.raises(ParameterError) as err:
+        load(write(tmp_path, change))
+    assert message in str(err.value)
