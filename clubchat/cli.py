@@ -25,6 +25,8 @@ def _register() -> None:
     main.add_command(__import__("clubchat.governance.cli", fromlist=["gov"]).gov)
     main.add_command(__import__("clubchat.chain.cli", fromlist=["chain"]).chain)
     main.add_command(__import__("clubchat.keeper.cli", fromlist=["keeper"]).keeper)
+    main.add_command(__import__("clubchat.disputes.cli", fromlist=["report"]).report)
+    main.add_command(__import__("clubchat.disputes.cli", fromlist=["dispute"]).dispute)
 
 
 _register()
