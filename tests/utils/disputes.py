@@ -12,7 +12,6 @@ from eth_utils import keccak
 
 from clubchat.disputes.client import evidence_commitment as commitment
 from clubchat.disputes.client import evidence_id, vote_commitment
-
 from clubchat.protocol.log_entry import LogEntry, log_domain, sign_log_entry
 from tests.utils.registry import RELAY, fund, now, register_node
 from tests.utils.signing import named_signer
