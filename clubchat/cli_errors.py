@@ -36,6 +36,7 @@ def one_sentence(exc: BaseException) -> str | None:
     from clubchat.chain.manifest import ManifestError
     from clubchat.chain.rpc import ChainConnectionError
     from clubchat.chain.tx import TransactionFailed, revert_reason
+    from clubchat.disputes.client import DisputeError
     from clubchat.registry.kinds import RegistryError
 
     known = (
@@ -45,6 +46,7 @@ def one_sentence(exc: BaseException) -> str | None:
         ManifestError,
         AmountError,
         LocalChainError,
+        DisputeError,
     )
     if isinstance(exc, known):
         return str(exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,24 +24,11 @@ def _client(rpc_url: str, network: str, key: LocalAccount | None, key_file: Path
     return DisputesClient(w3, manifest, LocalSender(w3, account))
 
 
-def _user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """DisputeError (a check before sending) ends the command in its one sentence."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DisputeError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper
-
-
 def _command(group: Any, name: str) -> Callable[[Callable[..., Any]], Any]:
     """A sub-command with the chain and key options and one-line errors."""
 
     def decorate(fn: Callable[..., Any]) -> Any:
-        wrapped = one_line_errors(_user_errors(fn))
+        wrapped = one_line_errors(fn)
         wrapped = key_options(who="the sending account (it pays the gas)")(wrapped)
         return group.command(name)(chain_options(wrapped))
 
@@ -58,7 +44,6 @@ def _command(group: Any, name: str) -> Callable[[Callable[..., Any]], Any]:
 @chain_options
 @key_options(who="the reporter (it receives the reporter's share)")
 @one_line_errors
-@_user_errors
 def report(
     first: Path,
     second: Path,
@@ -108,7 +93,6 @@ def flag(
 @click.argument("dispute_id", type=int)
 @chain_options
 @one_line_errors
-@_user_errors
 def status(dispute_id: int, rpc_url: str, network: str) -> None:
     """Show a dispute: phase, panel, weights, deadlines."""
     w3, manifest = open_deployment(rpc_url, network)
