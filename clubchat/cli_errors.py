@@ -40,6 +40,7 @@ def one_sentence(exc: BaseException) -> str | None:
     from clubchat.communities.client import CommunityError
     from clubchat.communities.merkle import MerkleError
     from clubchat.premium.client import PremiumError
+    from clubchat.disputes.client import DisputeError
     from clubchat.registry.kinds import RegistryError
 
     known = (
@@ -53,6 +54,7 @@ def one_sentence(exc: BaseException) -> str | None:
         PremiumError,
         MerkleError,
         AdsError,
+        DisputeError,
     )
     if isinstance(exc, known):
         return str(exc)

@@ -112,7 +112,14 @@
                  majority among reviewers drawn without replacement with a
                  per-reviewer cap, the victim's stake is frozen, not lost,
                  until the vote, and a kick costs `kick_fraction`, not the
-                 whole pool. Reentrancy: contract-wide lock; the contracts
+                 whole pool. Self-reporting: a node (or a friend) that proves
+                 its own fork gets the reporter share back, so its net loss
+                 is equivocation_fraction * (1 - reporter_share) of its pool
+                 (5 % with the defaults), never nothing. Flag griefing: each
+                 flag freezes the node's withdrawals until the dispute ends
+                 (a few hours) and costs the flagger its bond when rejected;
+                 overlapping flags are allowed (a friendly sham flag cannot
+                 block a real one). Reentrancy: contract-wide lock; the contracts
                  called are CLUB and the registry. Slashes and jails in
                  `finalize` are calls that may fail (a reviewer or node no
                  longer registered) without blocking the finalisation.
@@ -582,7 +589,9 @@ def set_parameters(p: IDisputes.Parameters):
     """
     @notice Sets every parameter at once (read `parameters()`, change what you
             need). Only PARAMETER_ROLE. Open disputes keep the deadlines and
-            weights fixed at their draw; bonds already posted are kept.
+            weights fixed at their draw and the bond they hold; the quorum,
+            majority and slash fractions in force when they are finalised
+            apply (the Timelock's delay makes a change visible first).
     """
     access_control._check_role(PARAMETER_ROLE, msg.sender)
     self._set_parameters(p)

@@ -7,13 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import boa
-from eth_abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from clubchat.disputes.client import evidence_commitment as commitment
+from clubchat.disputes.client import evidence_id, vote_commitment
 from clubchat.protocol.log_entry import LogEntry, log_domain, sign_log_entry
 from tests.utils.registry import RELAY, fund, now, register_node
 from tests.utils.signing import named_signer
+
+# Re-exported for the tests: the encodings the client uses.
+__all__ = ["commitment", "evidence_id", "vote_commitment"]
 
 WAD = 10**18
 ZERO32 = b"\x00" * 32
@@ -72,18 +76,6 @@ def fork(
     a = entry(node.operator, room=room, seq=seq, body=b"\xaa" * 32)
     b = entry(node.operator, room=room, seq=seq, body=b"\xbb" * 32)
     return a, sign(disputes, node.key, a), b, sign(disputes, node.key, b)
-
-
-def evidence_id(node: str, room: bytes, seq: int) -> bytes:
-    return keccak(encode(["address", "bytes32", "uint64"], [node, room, seq]))
-
-
-def commitment(evidence: bytes, reporter: str, salt: bytes) -> bytes:
-    return keccak(encode(["bytes32", "address", "bytes32"], [evidence, reporter, salt]))
-
-
-def vote_commitment(dispute_id: int, reviewer: str, kick: bool, salt: bytes) -> bytes:
-    return keccak(encode(["uint256", "address", "bool", "bytes32"], [dispute_id, reviewer, kick, salt]))
 
 
 def commit_fork(disputes: Any, reporter: str, a: LogEntry, salt: bytes = b"\x07" * 32) -> bytes:

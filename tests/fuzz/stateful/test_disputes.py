@@ -67,6 +67,7 @@ class DisputesMachine(RuleBasedStateMachine):
         self.release: dict[str, int] = {}
         self.eoa_flaggers = [str(boa.env.generate_address(f"flagger{i}")) for i in range(2)]
         self.reporter = str(boa.env.generate_address("reporter"))
+        self.attempts = 0
 
     def teardown(self) -> None:
         self._anchor.__exit__(None, None, None)
@@ -100,7 +101,9 @@ class DisputesMachine(RuleBasedStateMachine):
     def prove_fork(self, i: int, room: bytes, seq: int) -> None:
         node = self.nodes[i]
         a, sa, b, sb = fork(self.disputes, node, seq=seq, room=room)
-        salt = bytes([len(self.proven) % 256]) * 32
+        # A fresh salt per attempt: a refused reveal leaves its commitment behind.
+        self.attempts += 1
+        salt = self.attempts.to_bytes(32, "big")
         commit_fork(self.disputes, self.reporter, a, salt=salt)
         next_block()
         place = (node.operator, room, seq)

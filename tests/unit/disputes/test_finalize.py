@@ -207,3 +207,24 @@ def test_not_awaiting_a_decision(disputes, token, governance, target, flagger, d
     undrawn = open_flag(token, disputes, governance, flagger, target.operator)
     with boa.reverts("disputes: not awaiting a decision"):
         finalize(disputes, undrawn, [])
+
+
+def test_finalize_never_blocks_when_the_registry_refuses(
+    disputes, registry, token, target, flagger, drawn, governance
+):
+    """A slash or jail the registry refuses (here: the Timelock revoked Disputes' SLASHER_ROLE; a node
+    that left the registry is the same case) cuts nothing but the dispute still ends: bond back,
+    stake unfrozen."""
+    dispute_id, panel = drawn
+    vote(disputes, dispute_id, {r: True for r in panel})
+    after_reveal(disputes, dispute_id)
+    with boa.env.prank(governance):
+        registry.revokeRole(registry.SLASHER_ROLE(), disputes.address)
+    pool = _pools(registry, [target.operator])[target.operator]
+    cut, logs = _finalize_logged(disputes, dispute_id, panel)
+    assert cut == 0 and _pools(registry, [target.operator])[target.operator] == pool
+    assert not registry.nodes(target.operator).jailed
+    [ev] = _named(logs, "DisputeResolved")
+    assert (ev.status, ev.cut, ev.jailed_until) == (3, 0, 0)
+    assert token.balanceOf(flagger) == disputes.parameters().flag_bond
+    assert registry.frozen(target.operator) == 0

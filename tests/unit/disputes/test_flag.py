@@ -67,6 +67,6 @@ def test_not_a_node(disputes, flagger, non_admin):
 
 def test_flag_without_the_bond(disputes, registry, target, flagger):
     # No approval / no balance: the token refuses and nothing is frozen.
-    with boa.env.prank(flagger), boa.reverts():
+    with boa.env.prank(flagger), boa.reverts("erc20: insufficient allowance"):
         disputes.flag(target.operator, 1, "")
     assert registry.frozen(target.operator) == 0 and disputes.dispute_count() == 0

@@ -1,0 +1,175 @@
+"""`club report` (prove a relay's fork) and `club dispute flag|status|draw|vote|finalize|claim`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from eth_account.signers.local import LocalAccount
+
+from clubchat.amounts import format_club
+from clubchat.chain.cli import chain_options, key_options, open_deployment, resolve_key
+from clubchat.chain.tx import LocalSender
+from clubchat.cli_errors import one_line_errors
+from clubchat.cli_params import Address
+from clubchat.disputes.client import REASONS, DisputeError, DisputesClient, SignedEntry
+from clubchat.timefmt import utc
+
+
+def _client(rpc_url: str, network: str, key: LocalAccount | None, key_file: Path | None) -> DisputesClient:
+    account = resolve_key(key, key_file)
+    w3, manifest = open_deployment(rpc_url, network)
+    return DisputesClient(w3, manifest, LocalSender(w3, account))
+
+
+def _command(group: Any, name: str) -> Callable[[Callable[..., Any]], Any]:
+    """A sub-command with the chain and key options and one-line errors."""
+
+    def decorate(fn: Callable[..., Any]) -> Any:
+        wrapped = one_line_errors(fn)
+        wrapped = key_options(who="the sending account (it pays the gas)")(wrapped)
+        return group.command(name)(chain_options(wrapped))
+
+    return decorate
+
+
+@click.command("report")
+@click.argument("first", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("second", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--wait", default=30.0, show_default=True, help="Seconds to wait for the block after the commit."
+)
+@chain_options
+@key_options(who="the reporter (it receives the reporter's share)")
+@one_line_errors
+def report(
+    first: Path,
+    second: Path,
+    wait: float,
+    rpc_url: str,
+    network: str,
+    key: LocalAccount | None,
+    key_file: Path | None,
+) -> None:
+    """Prove a relay signed two different entries for one (room, seq): commit, wait a block, reveal.
+
+    FIRST and SECOND are JSON files {"entry": {...}, "signature": "0x…"} as the relay sent them.
+    """
+    client = _client(rpc_url, network, key, key_file)
+    result = client.report(SignedEntry.load(first), SignedEntry.load(second), wait_seconds=wait)
+    click.echo(f"fork of {result.node} proven (commit {result.commit_tx}, reveal {result.prove_tx})")
+    click.echo(f"slashed {format_club(result.cut_wei)}; you received {format_club(result.reporter_wei)}")
+    click.echo(f"the node is jailed until {utc(result.jailed_until)}")
+
+
+@click.group("dispute")
+def dispute() -> None:
+    """Flag a node that does not serve, and review flags as a drawn panel member."""
+
+
+@_command(dispute, "flag")
+@click.argument("node", type=Address())
+@click.option("--reason", type=click.Choice(sorted(REASONS)), required=True, help="What the node does wrong.")
+@click.option(
+    "--evidence", "evidence_uri", default="", help="URI of your evidence (probe logs, missing entries)."
+)
+def flag(
+    node: str,
+    reason: str,
+    evidence_uri: str,
+    rpc_url: str,
+    network: str,
+    key: LocalAccount | None,
+    key_file: Path | None,
+) -> None:
+    """Post the flag bond against NODE; its stake is frozen until the dispute ends."""
+    dispute_id, tx = _client(rpc_url, network, key, key_file).flag(node, REASONS[reason], evidence_uri)
+    click.echo(f"dispute {dispute_id} opened against {node} (tx {tx}); anyone may draw its panel next block")
+
+
+@dispute.command("status")
+@click.argument("dispute_id", type=int)
+@chain_options
+@one_line_errors
+def status(dispute_id: int, rpc_url: str, network: str) -> None:
+    """Show a dispute: phase, panel, weights, deadlines."""
+    w3, manifest = open_deployment(rpc_url, network)
+    client = DisputesClient(w3, manifest, sender=_ReadOnly())
+    for line in client.status(dispute_id).lines():
+        click.echo(line)
+
+
+class _ReadOnly:
+    """A sender for read-only commands: it refuses to send."""
+
+    address = "0x0000000000000000000000000000000000000000"
+
+    def send(self, to: str, data: bytes, value: int = 0) -> str:
+        raise DisputeError("this command only reads; give --key to send transactions")
+
+
+@_command(dispute, "draw")
+@click.argument("dispute_id", type=int)
+def draw(
+    dispute_id: int, rpc_url: str, network: str, key: LocalAccount | None, key_file: Path | None
+) -> None:
+    """Draw the panel of a flagged dispute (permissionless, once the seed block is mined)."""
+    panel = _client(rpc_url, network, key, key_file).draw(dispute_id)
+    click.echo(
+        f"panel: {', '.join(panel)}" if panel else "no panel: the draw was re-armed or the dispute dismissed"
+    )
+
+
+@_command(dispute, "vote")
+@click.argument("dispute_id", type=int)
+@click.option("--reviewer", type=Address(), required=True, help="The drawn node (operator address).")
+@click.option("--kick/--keep", default=None, help="Commit a vote (kick the node or keep it).")
+@click.option("--reveal", is_flag=True, help="Reveal the vote committed from this machine.")
+def vote(
+    dispute_id: int,
+    reviewer: str,
+    kick: bool | None,
+    reveal: bool,
+    rpc_url: str,
+    network: str,
+    key: LocalAccount | None,
+    key_file: Path | None,
+) -> None:
+    """Commit (--kick/--keep) or --reveal a reviewer's vote; send with the operator's or node key."""
+    client = _client(rpc_url, network, key, key_file)
+    if reveal == (kick is not None):
+        raise DisputeError("give --kick or --keep to commit, or --reveal after the commit deadline")
+    if reveal:
+        revealed, tx = client.reveal_vote(dispute_id, reviewer)
+        click.echo(f"revealed {'kick' if revealed else 'keep'} (tx {tx})")
+    else:
+        tx = client.commit_vote(dispute_id, reviewer, bool(kick))
+        click.echo(f"committed (tx {tx}); reveal with --reveal after the commit deadline")
+
+
+@_command(dispute, "finalize")
+@click.argument("dispute_id", type=int)
+def finalize(
+    dispute_id: int, rpc_url: str, network: str, key: LocalAccount | None, key_file: Path | None
+) -> None:
+    """Decide a dispute after its reveal deadline (permissionless)."""
+    outcome, tx = _client(rpc_url, network, key, key_file).finalize(dispute_id)
+    click.echo(f"dispute {dispute_id}: {outcome} (tx {tx})")
+
+
+@_command(dispute, "claim")
+@click.argument("dispute_id", type=int)
+@click.option("--reviewer", type=Address(), required=True, help="The voter to pay.")
+def claim(
+    dispute_id: int,
+    reviewer: str,
+    rpc_url: str,
+    network: str,
+    key: LocalAccount | None,
+    key_file: Path | None,
+) -> None:
+    """Pay a voter its share of a rejected flag's bond (anyone may send it)."""
+    amount, tx = _client(rpc_url, network, key, key_file).claim_share(dispute_id, reviewer)
+    click.echo(f"paid {format_club(amount)} to {reviewer} (tx {tx})")
