@@ -141,6 +141,11 @@ class NodeRegistryClient:
             )
         if to_checksum_address(key.address) != node_key:
             raise RegistryError(f"the key given signs as {key.address}, not as the node key {node_key}")
+        if int(self.w3.eth.get_balance(node_key)) == 0:
+            raise RegistryError(
+                f"node key {node_key} holds 0 ETH and must send its approval of {me} itself; "
+                f"fund it first (`club chain fund {node_key} --eth 1`)"
+            )
         send_call(key, self.registry.functions.approve_operator(me))
 
     def approve_operator(self, operator: str) -> str:

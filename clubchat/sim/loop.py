@@ -329,13 +329,14 @@ class _StakingAgents:
                 )  # fmt: skip
         # The loop beats once a day; rewards stream by the second and a node earns only while its
         # heartbeat keeps it live, so the heartbeat period is raised to two days (liveness is not
-        # what the loop compares).
+        # what the loop compares). The model pays each day's node rewards within that day, so the
+        # loop streams each finalisation over one day too (deployed: over Emission's week).
         r = self.registry
         with self.boa.env.prank(self.timelock):
             r.set_parameters(
                 r.min_self_stake_per_kind(), r.saturation_multiple(), r.unbonding_seconds(), 2 * self.epoch,
                 r.commission_max_bps(), r.commission_max_change_bps(), r.commission_delay_seconds(),
-                r.finalize_tip(), r.stream_seconds(),
+                r.finalize_tip(), self.epoch,
             )  # fmt: skip
         self.registered = True
 

@@ -137,6 +137,24 @@
         proposal that raises the minimum should poke the nodes it leaves
         below it).
 
+        Node keys. Binding a key needs the key's own consent: the key sends
+        `approve_operator(operator)` first, then the operator's `register`
+        or `set_node_key` binds it. Before, a registered operator could copy
+        a newcomer's key out of the mempool into `set_node_key` and block
+        that registration for good. Two steps rather than an EIP-712
+        signature by the key: node keys send transactions anyway (they
+        beat), and the signature check (snekmate ecdsa + domain separator)
+        cost 1,121 bytes of runtime code against 163.
+
+        Exit. `deregister` (once the operator's own shares are unbonded, or
+        its pool was slashed out) frees the node's tree slots and its
+        `node_list` entry, so the capacity (65,536 per kind and in all)
+        bounds the nodes registered at once, not every registration ever. A
+        freed slot goes back into use only from the next epoch (the frozen
+        leaf of this epoch may still hold the old weight). Jail and the
+        closed bit stay with the address; the pool stays (withdrawals,
+        slashes, delegators' unbonds and claims keep working).
+
         Commission. Changes are at most `commission_max_change_bps` per change,
         one pending change at a time, effective `commission_delay_seconds`
         later: the first checkpoint at or after the effective time applies it
@@ -181,7 +199,22 @@
                  share (union bound); an L1 proposer can also withhold its
                  block (one more candidate per slot it owns, at the price of
                  the block). Every heartbeat and finalisation records it, so c
-                 is about one block per (heartbeat period / live nodes). On
+                 is about one block per (heartbeat period / live nodes).
+                 Numbers (L1, 12 s blocks): the keeper finalises at the epoch
+                 boundary, which records the seed (`club keeper run` passes
+                 every 60 s: c <= 6); without it, the first of n nodes beating
+                 every 20 minutes beats 1,200 / n s after the boundary on
+                 average (c ~ 1 at 100 nodes, ~10 at 10). Capturing both
+                 rendezvous relays of a chosen user with stake share s then
+                 succeeds with probability <= c * s^2 per epoch (s = 4.24 %,
+                 c = 6: 1.1 %, against 0.18 % at stake share and certainty
+                 before the frozen weights). A commitment to a future block's
+                 hash was weighed and not built: the EVM exposes no past
+                 `prevrandao`, and a block hash is chosen freely by that
+                 block's builder (it orders the block's transactions), so it
+                 would trade the bounded choice of the first recorder for an
+                 unbounded one of one builder, for ~300 bytes of code the
+                 EIP-170 budget does not have. On
                  Arbitrum `prevrandao` is a constant and the sequencer orders
                  (and can delay) transactions and sets the block hashes, so
                  the sequencer can choose the seed: sampling there is only as
@@ -338,8 +371,8 @@ struct Unbonding:
     shares: uint256                   # unbonding shares (their assets shrink with slashes)
     release_time: uint256             # unix seconds from which `withdraw` works
 
-# @dev An unbonding entry as stored: two words instead of three.
-struct Entry:
+# @dev An unbonding entry as stored (`unbonding_entries`): two words instead of three.
+struct PackedEntry:
     head: uint256                     # node (bits 0-159) | release_time (bits 160-199)
     shares: uint256
 
@@ -361,10 +394,10 @@ struct Accrual:
 meta: HashMap[address, uint256]
 # @dev operator => node key (only rotations write it).
 keys: HashMap[address, address]
-# @dev operator => bonded assets (low 128 bits) | bonded shares (high 128 bits).
-bonded: HashMap[address, uint256]
-# @dev operator => unbonding assets (low 128 bits) | unbonding shares (high 128 bits).
-unbonding: HashMap[address, uint256]
+# @dev operator => the pool's bonded class: assets (low 128 bits) | shares (high 128 bits).
+bonded_pool: HashMap[address, uint256]
+# @dev operator => the pool's unbonding class: assets (low 128 bits) | shares (high 128 bits).
+unbonding_pool: HashMap[address, uint256]
 # @dev operator => accumulator at the last checkpoint (low 128 bits) | pool accumulator (high 128 bits).
 accs: HashMap[address, uint256]
 # @dev operator => commission credited to the operator, not yet claimed (CLUB wei).
@@ -393,8 +426,8 @@ list_index: HashMap[address, uint256]
 stakes: HashMap[address, HashMap[address, uint256]]
 # @dev node => account => rewards settled but not claimed (CLUB wei).
 rewards: public(HashMap[address, HashMap[address, uint256]])
-# @dev account => entry id => unbonding entry.
-entries: HashMap[address, HashMap[uint256, Entry]]
+# @dev account => entry id => unbonding entry, packed (read it with `_entry`, the `unbondings` view).
+unbonding_entries: HashMap[address, HashMap[uint256, PackedEntry]]
 # @dev account => number of unbonding entries ever created (ids are 0 .. count - 1).
 unbonding_count: public(HashMap[address, uint256])
 
@@ -761,13 +794,13 @@ def unbond(node: address, share_amount: uint256) -> uint256:
     m: Meta = self._checkpoint(node, self._meta(node))
     self._settle(node, msg.sender, False, self._high(self.accs[node]))
 
-    pool: uint256 = self.bonded[node]
+    pool: uint256 = self.bonded_pool[node]
     bonded_assets: uint256 = self._low(pool)
     bonded_shares: uint256 = self._high(pool)
     # Rounds down: the leaving account gets at most its exact share.
     assets: uint256 = self._to_assets(share_amount, bonded_assets, bonded_shares)
     assert assets > 0, "registry: amount too small"
-    self.bonded[node] = self._pair(bonded_assets - assets, bonded_shares - share_amount)
+    self.bonded_pool[node] = self._pair(bonded_assets - assets, bonded_shares - share_amount)
     left: uint256 = held - share_amount
     # Only the share bits change (the settlement above already wrote the rest).
     self.stakes[node][msg.sender] -= share_amount
@@ -778,17 +811,17 @@ def unbond(node: address, share_amount: uint256) -> uint256:
         ), "registry: self-stake too low"
         assert bonded_shares - share_amount - left <= left * self.saturation_multiple, "registry: pool over-saturated"
 
-    pool = self.unbonding[node]
+    pool = self.unbonding_pool[node]
     u_assets: uint256 = self._low(pool)
     u_shares: uint256 = self._high(pool)
     # Rounds down: the new entry never claims more than the assets it brings.
     minted: uint256 = assets * (u_shares + 1) // (u_assets + 1)
     assert minted > 0, "registry: amount too small"
-    self.unbonding[node] = self._pair(u_assets + assets, u_shares + minted)
+    self.unbonding_pool[node] = self._pair(u_assets + assets, u_shares + minted)
 
     entry_id: uint256 = self.unbonding_count[msg.sender]
     release: uint256 = block.timestamp + self.unbonding_seconds
-    self.entries[msg.sender][entry_id] = Entry(
+    self.unbonding_entries[msg.sender][entry_id] = PackedEntry(
         head=self._entry_head(node, release), shares=minted
     )
     self.unbonding_count[msg.sender] = entry_id + 1
@@ -1034,19 +1067,19 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
     access_control._check_role(SLASHER_ROLE, msg.sender)
     m: Meta = self._meta(node)
     # A deregistered node's pool stays slashable while shares are left in it.
-    assert m.kinds != 0 or self.bonded[node] | self.unbonding[node] != 0, "registry: not registered"
+    assert m.kinds != 0 or self.bonded_pool[node] | self.unbonding_pool[node] != 0, "registry: not registered"
     assert fraction > 0 and fraction <= WAD, "registry: bad fraction"
     assert reporter_share <= WAD, "registry: bad reporter share"
     assert reporter_share == 0 or reporter != empty(address), "registry: zero reporter"
     m = self._checkpoint(node, m)
-    pool: uint256 = self.bonded[node]
+    pool: uint256 = self.bonded_pool[node]
     bonded: uint256 = self._low(pool)
     bonded_cut: uint256 = self._cut(bonded, fraction)
-    self.bonded[node] = pool - bonded_cut
-    pool = self.unbonding[node]
+    self.bonded_pool[node] = pool - bonded_cut
+    pool = self.unbonding_pool[node]
     waiting: uint256 = self._low(pool)
     unbonding_cut: uint256 = self._cut(waiting, fraction)
-    self.unbonding[node] = pool - unbonding_cut
+    self.unbonding_pool[node] = pool - unbonding_cut
     if fraction == WAD:
         # Both pools are worth 0 now (shares may remain): the node is closed for good.
         m.closed = True
@@ -1300,8 +1333,8 @@ def nodes(node: address) -> Node:
     @return Node The unpacked record.
     """
     m: Meta = self._meta(node)
-    pool: uint256 = self.bonded[node]
-    waiting: uint256 = self.unbonding[node]
+    pool: uint256 = self.bonded_pool[node]
+    waiting: uint256 = self.unbonding_pool[node]
     accw: uint256 = self.accs[node]
     return Node(
         kinds=m.kinds,
@@ -1444,7 +1477,7 @@ def assets_of(node: address, account: address) -> uint256:
     @param account The holder.
     @return uint256 CLUB wei.
     """
-    pool: uint256 = self.bonded[node]
+    pool: uint256 = self.bonded_pool[node]
     return self._to_assets(self._held(self.stakes[node][account]), self._low(pool), self._high(pool))
 
 
@@ -1496,7 +1529,7 @@ def _accrual(node: address, m: Meta, accw: uint256, word: uint256) -> Accrual:
     # Commission rounds down: the remainder goes to the pool.
     a.commission = credit * m.commission_bps // BPS
     to_pool: uint256 = credit - a.commission
-    bonded_shares: uint256 = self._high(self.bonded[node])
+    bonded_shares: uint256 = self._high(self.bonded_pool[node])
     if bonded_shares > 0:
         # Rounds down; the dust stays reserved for ever. The accumulator
         # saturates at 2**128 - 1 (unreachable: an eligible pool has at least
@@ -1620,7 +1653,7 @@ def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -
     """
     m: Meta = self._checkpoint(node, meta_before)
     self._settle(node, account, False, self._high(self.accs[node]))
-    pool: uint256 = self.bonded[node]
+    pool: uint256 = self.bonded_pool[node]
     bonded_assets: uint256 = self._low(pool)
     bonded_shares: uint256 = self._high(pool)
     # After a 100 % slash the old shares (bonded or unbonding) are worth
@@ -1631,7 +1664,7 @@ def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -
     # Rounds down: the pool keeps the remainder.
     minted: uint256 = amount * (bonded_shares + 1) // (bonded_assets + 1)
     assert minted > 0, "registry: amount too small"
-    self.bonded[node] = self._pair(bonded_assets + amount, bonded_shares + minted)
+    self.bonded_pool[node] = self._pair(bonded_assets + amount, bonded_shares + minted)
     word: uint256 = self.stakes[node][account]
     assert self._held(word) + minted <= MASK127, "registry: amount out of range"
     self.stakes[node][account] = word + minted
@@ -1652,7 +1685,7 @@ def _delegate(node: address, account: address, amount: uint256) -> uint256:
     assert account != node, "registry: operators use stake"
     minted: uint256 = self._bond(node, account, amount, m)
     own: uint256 = self._held(self.stakes[node][node])
-    assert self._high(self.bonded[node]) - own <= own * self.saturation_multiple, "registry: pool over-saturated"
+    assert self._high(self.bonded_pool[node]) - own <= own * self.saturation_multiple, "registry: pool over-saturated"
     return minted
 
 
@@ -1662,12 +1695,12 @@ def _release_entry(account: address, entry_id: uint256, entry: Unbonding) -> uin
     @dev Burns an unbonding entry and returns its assets (rounded down); the
          caller decides where the assets go.
     """
-    pool: uint256 = self.unbonding[entry.node]
+    pool: uint256 = self.unbonding_pool[entry.node]
     u_assets: uint256 = self._low(pool)
     u_shares: uint256 = self._high(pool)
     assets: uint256 = self._to_assets(entry.shares, u_assets, u_shares)
-    self.unbonding[entry.node] = self._pair(u_assets - assets, u_shares - entry.shares)
-    self.entries[account][entry_id] = empty(Entry)
+    self.unbonding_pool[entry.node] = self._pair(u_assets - assets, u_shares - entry.shares)
+    self.unbonding_entries[account][entry_id] = empty(PackedEntry)
     return assets
 
 
@@ -1682,7 +1715,7 @@ def _sync(node: address, m: Meta):
     target: uint256 = 0
     if self._eligible(node, m):
         # Rounds down: a weight counts whole CLUB.
-        target = self._low(self.bonded[node]) // UNIT
+        target = self._low(self.bonded_pool[node]) // UNIT
         assert target <= MASK32, "registry: weight overflow"
     if target != m.weight:
         # The live leaves move now; the frozen view sampling reads moves at the next epoch.
@@ -1728,9 +1761,9 @@ def _pull(account: address, amount: uint256):
 @view
 def _entry(account: address, entry_id: uint256) -> Unbonding:
     """
-    @dev Unpacks an unbonding entry (layout at `Entry`).
+    @dev Unpacks an unbonding entry (layout at `PackedEntry`).
     """
-    e: Entry = self.entries[account][entry_id]
+    e: PackedEntry = self.unbonding_entries[account][entry_id]
     return Unbonding(
         node=convert(e.head & (2**160 - 1), address), shares=e.shares, release_time=(e.head >> 160) & MASK40
     )
@@ -1817,7 +1850,7 @@ def _slot_shift(kind: uint256) -> uint256:
 @pure
 def _low(word: uint256) -> uint256:
     """
-    @dev The low 128 bits of a pair word (`bonded`, `unbonding`, `accs`, `stake_word`).
+    @dev The low 128 bits of a pair word (`bonded_pool`, `unbonding_pool`, `accs`, `stake_word`).
     """
     return word & MASK128
 
@@ -1853,7 +1886,7 @@ def _account_word(held: uint256, pool_acc: uint256) -> uint256:
 @pure
 def _entry_head(node: address, release: uint256) -> uint256:
     """
-    @dev The head word of an unbonding entry (layout at `Entry`); `release` is a checked 40-bit time.
+    @dev The head word of an unbonding entry (layout at `PackedEntry`); `release` is a checked 40-bit time.
     """
     return convert(node, uint256) | (self._time(release) << 160)
 
@@ -1982,7 +2015,7 @@ def _registered(node: address) -> Meta:
 def _eligible(node: address, m: Meta) -> bool:
     if m.kinds == 0 or m.jailed or block.timestamp > m.live_until:
         return False
-    pool: uint256 = self.bonded[node]
+    pool: uint256 = self.bonded_pool[node]
     own: uint256 = self._to_assets(self._held(self.stakes[node][node]), self._low(pool), self._high(pool))
     return own >= self._required_self_stake(m.kinds)
 

@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 from eth_account import Account
 
-from clubchat.chain import load_manifest
+from clubchat.chain import LocalSender, load_manifest
+from clubchat.chain.tx import send_call
 from clubchat.cli import main
 from clubchat.params import WAD
 from tests.utils.ape_cli import ApeChain, ape_run, deployed_anvil
@@ -39,7 +40,12 @@ def test_register_and_status(chain: ApeChain) -> None:
     funded = ape_run(chain, "local", "fund", operator, "--club", "20100.5", "--eth", "0.5")
     assert f"sent 20,100.5 CLUB and 0.5 ETH to {operator}" in funded
     assert int(token.functions.balanceOf(operator).call()) == 20_100 * WAD + WAD // 2
-    key = Account.create().address
+    key_account = Account.create()
+    key = key_account.address
+    # The node key consents to its operator with its own transaction (the script is given only its
+    # address here); anvil's account 0 gives it gas money.
+    w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": key, "value": WAD})
+    send_call(LocalSender(w3, key_account), registry.functions.approve_operator(operator))
     register = [
         "register",
         "--account",

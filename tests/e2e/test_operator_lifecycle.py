@@ -56,6 +56,7 @@ def test_operator_lifecycle(c: Chain, tmp_path: Path) -> None:
     operator, node_key, delegator = Account.create(), Account.create(), Account.create()
     c.fund(operator.address, 40_000)
     c.fund(delegator.address, 5_000)
+    c.fund(node_key.address, 0)  # 1 ETH: the key sends its own approval of the operator
     reg = c.registry.functions
     key_file = tmp_path / "operator.key"
     key_file.write_text(hexkey(operator) + "\n")
@@ -117,6 +118,7 @@ def test_operator_lifecycle(c: Chain, tmp_path: Path) -> None:
     club(c, "node", "set-metadata", "--region", "eu-west", "--metadata-uri", "https://op.example", *me)
     assert reg.region(operator.address).call() == "eu-west"
     new_key = Account.create()
+    c.fund(new_key.address, 0)  # it approves the operator itself before the rotation
     rotated = club(c, "node", "set-node-key", "--node-key", hexkey(new_key), *me).output
     assert f"node key of {operator.address} is now {new_key.address}" in rotated
     assert reg.node_key(operator.address).call() == new_key.address
@@ -167,6 +169,7 @@ def test_public_turn_uri_is_checked_instead_of_the_local_coturn_address(c: Chain
     """The README's public TURN example: coturn binds 10.0.0.5, the registry holds turn.example."""
     operator, node_key = Account.create(), Account.create()
     c.fund(operator.address, 20_000)
+    c.fund(node_key.address, 0)
     public = "turn:turn.example:3478?transport=udp"
     credentials = "https://turn.example/turn-credentials"
     club(
