@@ -39,8 +39,8 @@ def one_sentence(exc: BaseException) -> str | None:
     from clubchat.chain.tx import TransactionFailed, revert_reason
     from clubchat.communities.client import CommunityError
     from clubchat.communities.merkle import MerkleError
-    from clubchat.premium.client import PremiumError
     from clubchat.disputes.client import DisputeError
+    from clubchat.premium.client import PremiumError
     from clubchat.registry.kinds import RegistryError
 
     known = (
