@@ -1043,7 +1043,7 @@ def jail(node: address, until: uint256):
     m: Meta = self._meta(node)
     # Like `slash`: a deregistered node with shares left can still be jailed (the mark
     # stays with the address), so a proof against it is not blocked by the jail.
-    assert m.kinds != 0 or self.bonded[node] | self.unbonding[node] != 0, "registry: not registered"
+    assert m.kinds != 0 or self.bonded_pool[node] | self.unbonding_pool[node] != 0, "registry: not registered"
     assert until > block.timestamp, "registry: jail end in the past"
     m = self._checkpoint(node, m)
     m.jailed = True
