@@ -159,6 +159,15 @@ def test_malleable_and_malformed_signatures(communities, community, funded_owner
     with boa.reverts("ecdsa: invalid signature `s` value"):  # snekmate's ecdsa refuses the high-s twin
         _redeem(communities, member, inv, admin_signer.address, sig.malleable_twin().packed())
     with boa.reverts("communities: invalid signature"):
-        _redeem(communities, member, inv, admin_signer.address, sig.packed()[:64])
+        _redeem(communities, member, inv, admin_signer.address, sig.packed()[:63])
     with boa.reverts("communities: nonce too large"):
         _redeem(communities, member, replace(inv, nonce=2**128), admin_signer.address, sig.packed())
+    # The EIP-2098 compact form (r, yParity << 255 | s) is the same signature: accepted once, and
+    # then neither form replays it, because the nonce (not the signature bytes) is what is spent.
+    vs = int.from_bytes(sig.s, "big") | ((sig.v - 27) << 255)
+    compact = sig.r + vs.to_bytes(32, "big")
+    _redeem(communities, member, inv, admin_signer.address, compact)
+    assert communities.is_member(community, member)
+    for form in (compact, sig.packed()):
+        with boa.reverts("communities: voucher already used"):
+            _redeem(communities, member, inv, admin_signer.address, form)
