@@ -43,7 +43,10 @@ def deploy_market(protocol: Deployment, params: Parameters, deployer: str) -> De
     dep.contracts["Premium"] = boa.load(str(CONTRACTS / "MockPremium.vy"))
     backend = BoaBackend(deployer)
     deploy_ads(backend, params, dep)
-    hand_over_admin(backend, params, dep)
+    # Only the new AdMarket's roles move here: the session protocol's were handed over already,
+    # and the stand-ins have no roles.
+    only_market = Deployment(contracts={n: dep.contracts[n] for n in ("Timelock", "AdMarket")})
+    hand_over_admin(backend, params, only_market)
     return dep
 
 
