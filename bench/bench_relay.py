@@ -298,7 +298,7 @@ def main() -> None:
     log_ratios = [r["log_mps"] / r["bare_mps"] for r in runs]
     latency = sorted(x for r in runs for x in r["latency_ms"])
     rec = recovery(args.recoveries)
-    cs = asyncio.run(calls(args.calls))
+    cs = asyncio.run(calls(args.calls)) if args.calls else None  # --calls 0: throughput and sign-in only
     anchor = f"{platform.machine()}, {os.cpu_count()} cores visible, load {os.getloadavg()[0]:.1f}"
     n_msgs = args.pairs * args.messages
     rows: list[dict[str, Any]] = [
@@ -392,34 +392,37 @@ def main() -> None:
             "anchor": "challenge -> signed-in over loopback, client signing included",
             "n": len(sign_in_ms),
         },
-        {
-            "metric": "call set-up, offer -> connected (median)",
-            "value": round(statistics.median(cs["setup"]), 1),
-            "unit": "ms",
-            "target": 150.0,
-            "better": "lower",
-            "anchor": f"loopback, coturn 4.6.1, aioice RTO 50 ms, pairs {sorted(map(str, cs['types']))}",
-            "n": len(cs["setup"]),
-        },
-        {
-            "metric": "call set-up, place_call total (median)",
-            "value": round(statistics.median(cs["total"]), 1),
-            "unit": "ms",
-            "target": None,
-            "better": "lower",
-            "anchor": "+ rendezvous, TURN credentials (HTTP sign-in), relay sign-in",
-            "n": len(cs["total"]),
-        },
-        {
-            "metric": "data channel file transfer through TURN (median)",
-            "value": round(statistics.median(cs["mbps"]), 3),
-            "unit": "MB/s",
-            "target": None,
-            "better": "higher",
-            "anchor": "1 MiB file, 16 KiB chunks, until file-ack",
-            "n": len(cs["mbps"]),
-        },
     ]
+    if cs is not None:
+        rows += [
+            {
+                "metric": "call set-up, offer -> connected (median)",
+                "value": round(statistics.median(cs["setup"]), 1),
+                "unit": "ms",
+                "target": 150.0,
+                "better": "lower",
+                "anchor": f"loopback, coturn 4.6.1, aioice RTO 50 ms, pairs {sorted(map(str, cs['types']))}",
+                "n": len(cs["setup"]),
+            },
+            {
+                "metric": "call set-up, place_call total (median)",
+                "value": round(statistics.median(cs["total"]), 1),
+                "unit": "ms",
+                "target": None,
+                "better": "lower",
+                "anchor": "+ rendezvous, TURN credentials (HTTP sign-in), relay sign-in",
+                "n": len(cs["total"]),
+            },
+            {
+                "metric": "data channel file transfer through TURN (median)",
+                "value": round(statistics.median(cs["mbps"]), 3),
+                "unit": "MB/s",
+                "target": None,
+                "better": "higher",
+                "anchor": "1 MiB file, 16 KiB chunks, until file-ack",
+                "n": len(cs["mbps"]),
+            },
+        ]
     table = Table(title="Relay and call benchmark")
     for col in ("metric", "value", "unit", "target", "n"):
         table.add_column(col)
@@ -451,9 +454,12 @@ def main() -> None:
         + ", ".join(f"{r['log_mps']:.0f}" for r in runs)
         + " messages/s).",
         "",
-        f"Set-up times (ms, offer -> connected): {', '.join(f'{x:.0f}' for x in sorted(cs['setup']))}.",
-        "",
     ]
+    if cs is not None:
+        md += [
+            f"Set-up times (ms, offer -> connected): {', '.join(f'{x:.0f}' for x in sorted(cs['setup']))}.",
+            "",
+        ]
     write_report("relay", rows, "\n".join(md))
 
 
