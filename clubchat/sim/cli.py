@@ -74,7 +74,8 @@ def list_cmd(show_params: bool) -> None:
     if show_params:
         base = parameters.from_parameters()
         pt = Table(title="parameters (--sweep name=v1,v2)")
-        for col in ("name", "baseline", "unit", "source", "why"):
+        pt.add_column("name", no_wrap=True)
+        for col in ("baseline", "unit", "source", "why"):
             pt.add_column(col)
         for row in parameters.describe():
             pt.add_row(row["name"], str(getattr(base, row["name"])), row["unit"], row["source"], row["why"])
