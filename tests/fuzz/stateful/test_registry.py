@@ -355,7 +355,8 @@ class RegistryMachine(RuleBasedStateMachine):
     def jail(self, i: int, hours: int) -> None:
         op = list(self.pools)[i]
         p = self.pools[op]
-        if not p.registered:
+        # Like slash: a deregistered node can be jailed while its pool holds anything.
+        if not p.registered and p.ba == p.bs == p.ua == p.us == 0:
             with boa.env.prank(self.governance), boa.reverts("registry: not registered"):
                 self.registry.jail(op, self._now() + hours * 3600)
             return

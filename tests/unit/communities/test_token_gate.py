@@ -6,10 +6,9 @@ import boa
 
 from tests.unit.communities.conftest import set_policy
 from tests.utils.communities import TOKEN_GATE, UNQUALIFIED, WAD, events, fund
-from tests.utils.registry import register_node
+from tests.utils.registry import RELAY, register_node
 
 ZERO = "0x0000000000000000000000000000000000000000"
-RELAY = 1
 
 
 def _gate(communities, owner, cid, min_balance=0, node=ZERO, min_stake=0, min_tier=0):

@@ -29,9 +29,8 @@ def test_protocol_wiring(protocol: Any, params: Any, deployer: str) -> None:
     assert emission.tip() == e.tip_wei
     assert emission.next_epoch_time() == protocol.genesis_time + e.epoch_seconds
     assert emission.weights() == [r.weight_bps for r in e.receivers]
-    # node_rewards goes to the NodeRegistry; the protocol has no Communities contract, so the plan
-    # sends community_incentives to the treasury (as it does the treasury's own share).
-    assert "Communities" not in protocol.contracts
+    # node_rewards goes to the NodeRegistry; community_incentives stays with the treasury (as does
+    # the treasury's own share): Communities holds no funds and could not pay them out.
     receiver = {
         "node_rewards": protocol["NodeRegistry"].address,
         "community_incentives": protocol.treasury,
