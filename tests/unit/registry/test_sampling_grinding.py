@@ -133,7 +133,12 @@ def test_stake_change_moves_sampling_only_at_the_next_boundary(registry, fleet):
 
 def test_reproduction_search_no_longer_captures_the_victim(registry, fleet):
     """poc_sample_grinding.py's search and stake: the victim's relays do not change this epoch, and
-    after the boundary they are drawn afresh (here: not both the attacker's)."""
+    after the boundary they are drawn afresh with a seed recorded after the weights froze.
+
+    Whether one fresh draw is the attacker's is a coin with the attacker's stake-proportional odds
+    (about 7 % with the ground stake), so a single draw proves nothing either way and depends on
+    the absolute time the test runs at (the epoch number enters the seed); the statistical claim is
+    `test_grinding_every_public_input_stays_at_stake_share`."""
     victim = _victim_seed(0)
     before = registry.sample(RELAY, victim, K)
     captured = {fleet.order.index(a) for a in fleet.attacker}
@@ -143,8 +148,13 @@ def test_reproduction_search_no_longer_captures_the_victim(registry, fleet):
         registry.stake(extra * WAD)
     assert registry.sample(RELAY, victim, K) == before
     boa.env.evm.patch.prevrandao = random.Random(11).randbytes(32)
+    epoch = registry.sampling_epoch()
     next_epoch(registry, *fleet.keys)
-    assert not set(registry.sample(RELAY, victim, K)) <= set(fleet.attacker)
+    assert registry.sampling_epoch() == epoch + 1 and registry.epoch_seed()[1]  # recorded, not the fallback
+    w = _weights(registry, fleet)
+    slots = sorted(captured)
+    # The fresh draw captures the victim with the odds of the stake it now holds (7 % here), no more.
+    assert _p_fair(w[slots[0]], w[slots[1]], sum(w)) < 0.08
 
 
 def _capture_rate(registry, fleet: Fleet, victims: int, rng_seed: int) -> tuple[int, float, float, int]:
