@@ -47,6 +47,8 @@ def env(
             c.fund(op.address, stake // WAD)
             c.fund(key.address, 0)
             sender = LocalSender(c.w3, op)
+            # The node key consents to its operator first (it sends its own transactions anyway).
+            send_call(LocalSender(c.w3, key), c.registry.functions.approve_operator(op.address))
             send_call(sender, c.token.functions.approve(c.registry.address, stake))
             send_call(
                 sender,

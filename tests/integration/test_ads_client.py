@@ -76,6 +76,7 @@ def test_campaign_settlement_and_withdraw(tmp_path: Path) -> None:
         NodeRegistryClient(c.w3, c.manifest, LocalSender(c.w3, operator)).register(
             Registration(kinds=NOTIFY, node_key=node_key.address, endpoints={NOTIFY: "https://n.example"}),
             10_000 * WAD,
+            key=LocalSender(c.w3, node_key),
         )
 
         adv = AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, advertiser))

@@ -75,6 +75,7 @@ class RegistryMachine(RuleBasedStateMachine):
         self._anchor.__enter__()
         self.pools: dict[str, Pool] = {}
         self.keys: dict[str, str] = {}
+        self.rekeys = 0  # new keys handed to returning operators
         self.entries: dict[str, list[Entry | None]] = {}
         self.deposited: dict[str, int] = {}
         self.withdrawn: dict[str, int] = {}
@@ -549,11 +550,14 @@ class RegistryMachine(RuleBasedStateMachine):
 
     @rule(i=st.integers(0, 3), whole=st.integers(1, 3))
     def register_again(self, i: int, whole: int) -> None:
-        """A deregistered operator comes back with the same kinds and key (which approves it again)."""
+        """A deregistered operator comes back with the same kinds and a new key (its old key stays
+        retired, attributed to it for evidence, and can never be bound again)."""
         op = list(self.pools)[i]
         p = self.pools[op]
         if p.registered:
             return
+        self.rekeys += 1
+        self.keys[op] = str(boa.env.generate_address(f"rekey{self.rekeys}"))
         amount = whole * self.minimum * bin(p.kinds).count("1")
         minted = _down(amount, p.bs, p.ba)
         register = lambda: register_node(  # noqa: E731
