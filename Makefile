@@ -76,13 +76,19 @@ typecheck: setup
 
 # In-process tests only: no real process (anvil, coturn, node processes: `integration`), no load test (`slow`).
 unit: setup
-	$(BIN)/pytest -q tests --ignore=tests/integration --ignore=tests/e2e -m "not integration and not slow"
+	$(BIN)/pytest -q $(XDIST) tests --ignore=tests/integration --ignore=tests/e2e -m "not integration and not slow"
 
 integration: setup
 	$(BIN)/pytest -q tests/integration tests/e2e
 
+# Two workers (pytest-xdist), one test file per worker at a time: CI has 2 cores and the suite
+# (about 1,450 tests) needs more than 15 minutes in one process on a loaded machine. Every test
+# uses its own free ports and temporary directories, so files are independent.
+PYTEST_WORKERS ?= 2
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
+
 test: lint typecheck
-	$(BIN)/pytest -q -m "not slow" tests
+	$(BIN)/pytest -q $(XDIST) -m "not slow" tests
 
 # The long fuzz profile: many more hypothesis examples and longer stateful runs.
 deep: setup
