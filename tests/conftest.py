@@ -34,6 +34,20 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def _forget_contracts_of_earlier_tests() -> Iterator[None]:
+    """titanoboa anchors the chain state around every test but keeps its address -> contract table
+    (it renders reverts from it). A contract a test deployed stayed listed after the anchor gave its
+    address back, so a contract created there later by CREATE in another test (not registered) was
+    rendered with the old one's storage layout and the revert rendering crashed ("IntegerT has no
+    key_type"), depending on which files ran before in the worker. Each test starts from the table
+    its session fixtures left."""
+    known = dict(boa.env._contracts)
+    yield
+    boa.env._contracts.clear()
+    boa.env._contracts.update(known)
+
+
 @pytest.fixture(scope="session")
 def params() -> params_mod.Parameters:
     return params_mod.load()
