@@ -41,11 +41,16 @@ def _forget_contracts_of_earlier_tests() -> Iterator[None]:
     address back, so a contract created there later by CREATE in another test (not registered) was
     rendered with the old one's storage layout and the revert rendering crashed ("IntegerT has no
     key_type"), depending on which files ran before in the worker. Each test starts from the table
-    its session fixtures left."""
+    its session fixtures left, and forgets the storage writes traced at addresses it created."""
     known = dict(boa.env._contracts)
+    # Its storage-write trace (what a revert's storage dump decodes) is kept per address too: a
+    # later contract at a reused address would be decoded with the earlier one's keys.
+    traced = set(boa.env.sstore_trace)
     yield
     boa.env._contracts.clear()
     boa.env._contracts.update(known)
+    for address in set(boa.env.sstore_trace) - traced:
+        del boa.env.sstore_trace[address]
 
 
 @pytest.fixture(scope="session")
