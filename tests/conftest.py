@@ -7,6 +7,7 @@ state between tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
@@ -34,23 +35,31 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-@pytest.fixture(autouse=True)
-def _forget_contracts_of_earlier_tests() -> Iterator[None]:
-    """titanoboa anchors the chain state around every test but keeps its address -> contract table
-    (it renders reverts from it). A contract a test deployed stayed listed after the anchor gave its
-    address back, so a contract created there later by CREATE in another test (not registered) was
-    rendered with the old one's storage layout and the revert rendering crashed ("IntegerT has no
-    key_type"), depending on which files ran before in the worker. Each test starts from the table
-    its session fixtures left, and forgets the storage writes traced at addresses it created."""
+_titanoboa_anchor = boa.env._anchor
+
+
+@contextlib.contextmanager
+def _anchor_forgetting_contracts() -> Iterator[None]:
+    """titanoboa anchors the chain state around every test and every hypothesis example, but keeps
+    its address -> contract table and its storage-write trace (what a revert's storage dump decodes)
+    across the anchor. A contract deployed inside an anchor stayed listed after the anchor gave its
+    address back, so a later contract at that address (a CREATE in another test, or another
+    example of a state machine) was rendered with the old one's storage layout and the revert
+    rendering crashed ("IntegerT has no key_type"), depending on which tests ran before. Every
+    anchor, the test's and each example's, now also restores both tables when it ends."""
     known = dict(boa.env._contracts)
-    # Its storage-write trace (what a revert's storage dump decodes) is kept per address too: a
-    # later contract at a reused address would be decoded with the earlier one's keys.
     traced = set(boa.env.sstore_trace)
-    yield
-    boa.env._contracts.clear()
-    boa.env._contracts.update(known)
-    for address in set(boa.env.sstore_trace) - traced:
-        del boa.env.sstore_trace[address]
+    try:
+        with _titanoboa_anchor():
+            yield
+    finally:
+        boa.env._contracts.clear()
+        boa.env._contracts.update(known)
+        for address in set(boa.env.sstore_trace) - traced:
+            del boa.env.sstore_trace[address]
+
+
+boa.env._anchor = _anchor_forgetting_contracts
 
 
 @pytest.fixture(scope="session")

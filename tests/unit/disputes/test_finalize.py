@@ -73,7 +73,13 @@ def test_kick(disputes, registry, token, target, flagger, drawn):
 def test_no_kick_pays_the_bond_to_voters(disputes, registry, token, target, flagger, drawn):
     dispute_id, panel = drawn
     p = disputes.parameters()
-    votes = {r: i < 2 for i, r in enumerate(panel[:5])}  # 2 kick, 3 keep: no majority
+    # Votes weigh stake and the panel's order is random: the two lightest of five voters ask for a
+    # kick, the three heaviest keep the node, so kick weight <= 2/5 of the revealed weight.
+    by_weight = sorted(panel[:5], key=lambda r: disputes.reviewer_of(r)[2])
+    votes = {r: r in by_weight[:2] for r in panel[:5]}
+    kick_weight = sum(disputes.reviewer_of(r)[2] for r in by_weight[:2])
+    revealed = sum(disputes.reviewer_of(r)[2] for r in panel[:5])
+    assert kick_weight * 10_000 <= p.majority_bps * revealed
     vote(disputes, dispute_id, votes)
     after_reveal(disputes, dispute_id)
     pool = _pools(registry, [target.operator])[target.operator]
