@@ -346,7 +346,10 @@ def test_governor_machine(protocol: Any) -> None:
     run_state_machine_as_test(
         GovernorMachine,
         settings=settings(
-            profile, stateful_step_count=max(50, profile.stateful_step_count), derandomize=True
+            profile,
+            max_examples=profile.max_examples // 2,  # `make deep` runs the deep profile
+            stateful_step_count=max(50, profile.stateful_step_count),
+            derandomize=True,
         ),
     )
     # The run must get through the whole lifecycle, not only create and fail proposals.

@@ -713,7 +713,7 @@ def test_registry_stateful(token, protocol, params):
     RegistryMachine.minimum = params.registry.min_self_stake_per_kind_wei
     run = RegistryMachine.TestCase
     run.settings = settings(
-        max_examples=200 if _PROFILE_IS_DEEP else 6,
+        max_examples=200 if _PROFILE_IS_DEEP else 4,
         stateful_step_count=100 if _PROFILE_IS_DEEP else 40,
         deadline=None,
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import boa
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -406,4 +407,9 @@ def test_token_state_machine(deployer: str, non_admin: str) -> None:
     TokenMachine.non_admin = non_admin
     TokenMachine.holders = tuple(str(boa.env.generate_address(name)) for name in HOLDERS)
     TokenMachine.vote_only = str(boa.env.generate_address(VOTE_ONLY))
-    run_state_machine_as_test(TokenMachine)
+    # Half the profile's examples: the machine's steps are cheap but its invariant replays every
+    # checkpoint of every delegatee, and the suite must stay well inside CI's time (`make deep`
+    # runs the deep profile).
+    run_state_machine_as_test(
+        TokenMachine, settings=settings(settings.default, max_examples=settings.default.max_examples // 2)
+    )
