@@ -124,3 +124,40 @@ class AdInbox:
         self.counts[(n.campaign, n.node.lower())] = n.count
         frame = m.AdReceipt(campaign=n.campaign, node=n.node, count=n.count, signature="0x" + sig.hex())
         await self.client._send(m.encode(frame))
+
+
+def notify_uris(discovery: Any, user: str, k: int = 3) -> list[str]:
+    """The WebSocket URIs of the NOTIFY nodes `user` is drawn to (its rendezvous sample of NOTIFY
+    nodes; a NOTIFY node registers its relay endpoint's http(s) form, served on the same port)."""
+    from clubchat.registry import NOTIFY
+    from clubchat.registry.discovery import address_seed
+
+    uris = []
+    for node in discovery.sample(NOTIFY, address_seed(user), k):  # bound: k nodes
+        endpoint = discovery.endpoint(node, NOTIFY)
+        if endpoint.startswith(("http://", "https://")):
+            uris.append("ws" + endpoint.removeprefix("http"))
+    return uris
+
+
+async def send_preference(
+    uris: list[str], account: Any, domain: Domain, enabled: bool, timeout: float = 10.0
+) -> list[tuple[str, str]]:
+    """Sign in to each NOTIFY node and send the signed setting; (uri, "ok" or why not) per node."""
+    issued = int(time.time())
+    results = []
+    for uri in uris:  # bound: the nodes given
+        try:
+            client = await RelayClient.connect(uri, account, timeout=timeout)
+        except (OSError, TimeoutError, RelayError) as exc:
+            results.append((uri, f"not reached: {exc}"))
+            continue
+        try:
+            inbox = AdInbox.attach(client, bytes(account.key), domain, enabled)
+            await inbox.set_preference(enabled, issued)
+            results.append((uri, "ok"))
+        except (RelayError, TimeoutError) as exc:
+            results.append((uri, f"refused: {exc}"))
+        finally:
+            await client.close()
+    return results

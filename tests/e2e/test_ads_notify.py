@@ -1,12 +1,12 @@
 """Ad notifications end to end: a real NOTIFY node process on a private anvil delivers a campaign.
 
 The real Communities, Premium and AdMarket are deployed by the plan's web3 backend. The advertiser
-escrows a campaign for one community with a `data:` creative; four users sign in to the node:
-an opted-in member online (gets it at once), an opted-in member offline (gets it at its next
-sign-in), an opted-out member and an opted-in non-member (get nothing). Both members sign receipts;
-the node is killed with SIGKILL and restarted (the receipts and the delivery queue survive, a
-receipted notification is not handed out again), and `club node settle` pays both receipts in one
-batch: the split lands in the users', the node's and the burn's balances.
+escrows a campaign for one community with a `data:` creative; four users sign in to the node: an
+opted-in member online (gets it at once), an opted-in member offline (gets it at its next sign-in),
+an opted-out member and a non-member who opted in with `club ads opt-in` (get nothing). Both
+members sign receipts; the node is killed with SIGKILL and restarted (the receipts and the delivery
+queue survive, a receipted notification is not handed out again), and `club node settle` pays both
+receipts in one batch: the split lands in the users', the node's and the burn's balances.
 """
 
 from __future__ import annotations
@@ -108,6 +108,15 @@ def test_notify_node_delivers_queues_and_settles(c: Chain, tmp_path: Path) -> No
     node = NodeProcess(data_dir, *node_args, timeout=90)
     try:
         assert node.ready["ads"]["node"] == operator.address
+        # dave opts in with the CLI, which finds the NOTIFY node in the registry
+        chain_args = ["--rpc-url", c.anvil.url, "--network", str(c.manifest_path)]
+        wait_for(lambda: c.registry.functions.sample(NOTIFY, b"\0" * 32, 1).call() == [operator.address])
+        out = CliRunner().invoke(main, ["ads", "opt-in", *chain_args, "--key", "0x" + bytes(dave.key).hex()])
+        assert out.exit_code == 0 and f"{uri}: ok" in out.output, out.output
+        out = CliRunner().invoke(
+            main, ["ads", "opt-out", "--node", "ws://127.0.0.1:1", *chain_args, "--key", "0x" + "77" * 32]
+        )
+        assert out.exit_code == 1 and "not reached" in out.output and "no NOTIFY node took" in out.output
         inboxes = asyncio.run(_before_and_during(uri, domain, advertiser, cid, c, alice, bob, carol, dave))
         campaign = inboxes["campaign"]
         # kill -9: what the node acknowledged survives
@@ -153,9 +162,10 @@ async def _before_and_during(
 ) -> dict[str, Any]:
     alice, bob, carol, dave = users
     conns = {u.address: await _connect(uri, u, domain) for u in users}
-    for u in (alice, bob, dave):
+    for u in (alice, bob):
         answer = await conns[u.address][1].set_preference(True)
         assert answer.enabled
+    conns[dave.address][1].enabled = True  # opted in with `club ads opt-in` before
     inbox_c = conns[carol.address][1]
     await inbox_c.set_preference(True, issued=1_000)
     assert not (await inbox_c.set_preference(False, issued=2_000)).enabled
