@@ -22,7 +22,7 @@ from clubchat.cli_params import Address, ClubAmount, PrivateKey, check_endpoint,
 from clubchat.node.eip1271 import Eip1271Verifier
 from clubchat.node.limits import tune_gc
 from clubchat.node.mailbox import MailboxLimits
-from clubchat.node.notify import NotifyService, ads_run_options, for_node
+from clubchat.node.notify import NodeAds, ads_run_options, for_node
 from clubchat.node.operator_cli import attach_operator_commands
 from clubchat.node.relay import RelayConfig
 from clubchat.node.relay_log import LogSigner, RelayLogError
@@ -428,7 +428,7 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
     await node.start()
     tasks: list[asyncio.Task[None]] = []
-    notify: NotifyService | None = None
+    ads: NodeAds | None = None
     try:
         if chain is not None:
             reg = chain.registration(node)
@@ -441,18 +441,17 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
                 asyncio.create_task(heartbeat_loop(chain.w3, chain.registry, chain.key, chain.beats))
             )
             tasks.append(asyncio.create_task(chain.cache.run()))
-            if "notify" in node.config.kinds and node.relay is not None:  # ad delivery (clubchat.node.notify)
-                notify = for_node(chain.w3, chain.manifest, node.config.data_dir, chain.operator, chain.key,
-                                  chain.cache.depth, *chain.ads_options)  # fmt: skip
-                if notify is not None:
-                    await notify.start(node.relay)
+            ads = for_node(chain.w3, chain.manifest, node.config.data_dir, "notify" in node.config.kinds,
+                           chain.operator, chain.key, chain.cache.depth, *chain.ads_options)  # fmt: skip
+            if ads is not None and node.relay is not None:  # clubchat.node.notify: requests, delivery
+                await ads.start(node.relay)
 
         def status() -> dict[str, Any]:
             out = node.status()
             if chain is not None:
                 out["chain"] = chain.status()
-            if notify is not None:
-                out["ads"] = notify.status()
+            if ads is not None:
+                out["ads"] = ads.status()
             return out
 
         tune_gc()  # start-up done: freeze its heap, space out full collections
@@ -469,8 +468,8 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
     finally:
         for t in tasks:
             t.cancel()
-        if notify is not None:
-            await notify.stop()
+        if ads is not None:
+            await ads.stop()
         await node.stop()
 
 

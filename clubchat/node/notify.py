@@ -36,6 +36,7 @@ from clubchat.ads.receipt_store import SettleResult, signed_by_user
 from clubchat.ads.receipts import Receipt, SignedReceipt
 from clubchat.chain.eip712 import Domain
 from clubchat.node.notify_chain import AdMarketView, CampaignInfo
+from clubchat.node.notify_gate import RequestGate
 from clubchat.node.notify_store import NotifyStore
 from clubchat.protocol import messages as m
 
@@ -300,18 +301,56 @@ def ads_run_options(fn: Any) -> Any:
     return fn
 
 
+class NodeAds:
+    """A chain-connected node's ad-market side: the AdMarket view, the paid-request gate every relay
+    applies (`relay.gate`) and, on a NOTIFY node, the NotifyService (which then runs the view)."""
+
+    def __init__(self, view: AdMarketView, service: NotifyService | None, poll: float = 2.0) -> None:
+        self.view = view
+        self.gate = RequestGate(view)
+        self.service = service
+        self.poll = poll
+        self._task: asyncio.Task[None] | None = None
+        self._relay: RelayServer | None = None
+
+    async def start(self, relay: RelayServer) -> None:
+        self._relay = relay
+        relay.gate = self.gate
+        if self.service is not None:
+            await self.service.start(relay)
+        else:
+            self._task = asyncio.create_task(self.view.run(self.poll))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self.service is not None:
+            await self.service.stop()
+        if self._relay is not None:
+            self._relay.gate = None
+
+    def status(self) -> dict[str, Any]:
+        if self.service is not None:
+            return {**self.service.status(), "requests_refused": self.gate.refused}
+        return {"chain": self.view.status(), "requests_refused": self.gate.refused}
+
+
 def for_node(
     w3: Any,
     manifest: Any,
     data_dir: Any,
+    notify: bool,
     operator: str,
     key: Any,
     depth: int,
     settle_min_wei: int | None = None,
     fetch_http: bool = False,
-) -> NotifyService | None:
-    """The NotifyService of a chain-connected NOTIFY node, or None without an AdMarket in `manifest`.
-    Receipts name `operator` (the registry node); the node `key` sends the settlements."""
+) -> NodeAds | None:
+    """The ad side of a chain-connected node, or None without an AdMarket in `manifest`. On a
+    NOTIFY node (`notify`), receipts name `operator` (the registry node) and the node `key` sends
+    the settlements."""
     from clubchat.ads.client import AdMarketClient
     from clubchat.ads.receipt_store import settle_pending
     from clubchat.chain.tx import LocalSender
@@ -321,6 +360,8 @@ def for_node(
     market = manifest.contract(w3, "AdMarket")
     communities = manifest.contract(w3, "Communities") if "Communities" in manifest.contracts else None
     view = AdMarketView(w3, market, communities, manifest.block, depth, fetch_http)
+    if not notify:
+        return NodeAds(view, None)
     domain = Domain.of(market)
     store = NotifyStore(data_dir, domain)
     client = AdMarketClient(w3, manifest, LocalSender(w3, key))
@@ -331,4 +372,4 @@ def for_node(
         return settle_pending(store.receipts, client, operator, min_wei)
 
     config = NotifyConfig(node=operator, settle_min_wei=settle_min_wei)
-    return NotifyService(config, store, view, domain, settle=settle)
+    return NodeAds(view, NotifyService(config, store, view, domain, settle=settle))

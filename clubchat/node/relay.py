@@ -48,6 +48,7 @@ from clubchat.node.keybundles import KeyBundles
 from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket, raise_fd_limit
 from clubchat.node.mailbox import Mailbox
 from clubchat.node.notify import NotifyService, handle_frame
+from clubchat.node.notify_gate import RequestGate
 from clubchat.node.relay_config import RelayConfig
 from clubchat.node.relay_conn import Conn, HandshakeLog, RelayConnection, client_key
 from clubchat.node.relay_log import Accepted, RelayLog
@@ -87,6 +88,7 @@ class RelayServer:
         self.keybundles = keybundles or KeyBundles(config.chain_id, verifier)  # publish-/get-/revoke-keys
         self.mailbox = mailbox
         self.notify: NotifyService | None = None  # ad delivery of a NOTIFY node (clubchat.node.notify)
+        self.gate: RequestGate | None = None  # paid message requests (clubchat.node.notify_gate)
         self.log = log  # signed relay history (opened and closed by the caller, like the mailbox)
         if log is not None:
             log.on_committed = self._logged
@@ -583,7 +585,7 @@ class RelayServer:
             if obj["type"] == "envelope":  # the hot path: no message objects, the text as sent
                 if conn.address is None:
                     self._error(conn, "unauthenticated")
-                else:
+                elif self.gate is None or self.gate.admits(self, conn, obj, now):  # paid first messages
                     if not self._forward(conn, obj, typing.cast(str, raw), now):
                         await self._store(conn, obj, typing.cast(str, raw), now)
                     self._pace(conn, now)

@@ -6,7 +6,8 @@ opted-in member online (gets it at once), an opted-in member offline (gets it at
 an opted-out member and a non-member who opted in with `club ads opt-in` (get nothing). Both
 members sign receipts; the node is killed with SIGKILL and restarted (the receipts and the delivery
 queue survive, a receipted notification is not handed out again), and `club node settle` pays both
-receipts in one batch: the split lands in the users', the node's and the burn's balances.
+receipts in one batch: the split lands in the users', the node's and the burn's balances. A
+member who set a request price gets a stranger's first message only once its escrow is on chain.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ def test_notify_node_delivers_queues_and_settles(c: Chain, tmp_path: Path) -> No
         assert out.exit_code == 1 and "not reached" in out.output and "no NOTIFY node took" in out.output
         inboxes = asyncio.run(_before_and_during(uri, domain, advertiser, cid, c, alice, bob, carol, dave))
         campaign = inboxes["campaign"]
+        # paid message requests: bob asks 3 CLUB of strangers; dave pays, then gets through
+        AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, bob)).set_request_price(3 * WAD)
+        c.fund(dave.address, 10)
+        asyncio.run(_paid_request(uri, c, bob, dave))
         # kill -9: what the node acknowledged survives
         node.kill()
         node = NodeProcess(data_dir, *node_args, timeout=90)
@@ -213,3 +218,30 @@ async def _sign_in_again(uri: str, domain: Domain, user: LocalAccount) -> list[m
     await asyncio.sleep(1.0)
     await client.close()
     return inbox.shown
+
+
+async def _paid_request(uri: str, c: Chain, bob: LocalAccount, dave: LocalAccount) -> None:
+    sender = await RelayClient.connect(uri, dave)
+    try:
+        for _ in range(50):  # until the node's view has the price
+            try:
+                await sender.send(bob.address, m.Text(body="hello stranger"))
+            except RelayError as exc:
+                assert exc.code == "payment-required" and "3 CLUB" in exc.reason
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the node never refused the unpaid first message")
+        AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, dave)).send_request(bob.address, 3 * WAD)
+        for _ in range(50):  # until the node's view has the escrow
+            try:
+                sent = await sender.send(bob.address, m.Text(body="paid hello"))
+                break
+            except RelayError as exc:
+                assert exc.code == "payment-required"
+                await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the paid first message was never taken")
+        assert sent.status == "stored"  # bob is offline: the NOTIFY node's mailbox keeps it
+    finally:
+        await sender.close()
