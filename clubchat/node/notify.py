@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,7 +80,7 @@ class NotifyService:
         view: AdMarketView,
         domain: Domain,
         settle: Callable[[], SettleResult] | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
         self.node = to_checksum_address(config.node)
@@ -89,7 +88,7 @@ class NotifyService:
         self.view = view
         self.domain = domain
         self.settle = settle  # runs settle_pending with the node key (on the store's thread)
-        self.clock = clock
+        self.clock = clock or view.now  # chain time: campaign windows are in it
         self.relay: RelayServer | None = None
         self.stats: Counter[str] = Counter()
         self.last_settle: SettleResult | None = None
@@ -364,12 +363,14 @@ def for_node(
         return NodeAds(view, None)
     domain = Domain.of(market)
     store = NotifyStore(data_dir, domain)
-    client = AdMarketClient(w3, manifest, LocalSender(w3, key))
     min_wei = settle_min_wei
+    settle = None
+    if key is not None and min_wei is not None:
+        client = AdMarketClient(w3, manifest, LocalSender(w3, key))
 
-    def settle() -> SettleResult:
-        assert store.receipts is not None and min_wei is not None
-        return settle_pending(store.receipts, client, operator, min_wei)
+        def settle() -> SettleResult:
+            assert store.receipts is not None and min_wei is not None
+            return settle_pending(store.receipts, client, operator, min_wei)
 
     config = NotifyConfig(node=operator, settle_min_wei=settle_min_wei)
     return NodeAds(view, NotifyService(config, store, view, domain, settle=settle))

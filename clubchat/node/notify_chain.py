@@ -123,12 +123,23 @@ class AdMarketView:
                 if abi.get("type") == "event":
                     self._by_topic[event_abi_to_log_topic(abi)] = getattr(contract.events, abi["name"])()
         self._addresses = [c.address for c in (self.market, self.communities) if c is not None]
+        self._chain_time: tuple[int, float] | None = None  # (head timestamp, wall clock when read)
+
+    def now(self) -> float:
+        """The chain's time: the head's timestamp at the last sync plus the wall time since (the wall
+        clock before the first sync). Campaign windows and memberships are in chain time."""
+        if self._chain_time is None:
+            return time.time()
+        ts, at = self._chain_time
+        return ts + (time.time() - at)
 
     # -- following the chain ----------------------------------------------------------------------
 
     def sync_once(self) -> int:
         """Apply the events of confirmed blocks not yet seen, then resolve new creatives (blocking)."""
-        target = int(self.w3.eth.block_number) - self.depth
+        head = self.w3.eth.get_block("latest")
+        self._chain_time = (int(head["timestamp"]), time.time())
+        target = int(head["number"]) - self.depth
         applied = 0
         while self.synced_block < target:  # bound: chunks of 2,000 blocks up to the confirmed head
             start = self.synced_block + 1
@@ -226,7 +237,7 @@ class AdMarketView:
         held = self.members.get(user.lower())
         if not held:
             return None
-        at = int(time.time()) if now is None else now
+        at = int(self.now()) if now is None else now
         for i, community in enumerate(info.targets):  # bound: 16 targets
             if held.get(community, 0) > at:
                 return i

@@ -42,7 +42,7 @@ class RequestGate:
         if sender in self.view.request_price:  # a priced user writing: its peer may answer
             self._remember(sender, to)
         price = self.view.request_price.get(to)
-        if price is None or self.paid_or_known(sender, to, int(now)):
+        if price is None or self.paid_or_known(sender, to, int(self.view.now())):
             return True
         self.refused += 1
         relay._error(
