@@ -70,7 +70,8 @@ def _fund(ctx: DemoContext, address: str, club_wei: int) -> None:
 async def _story(ctx: DemoContext, tmp: Path) -> None:
     w3, manifest = ctx.w3, ctx.manifest
     advertiser, owner = _address("ads-advertiser"), _address("ads-community-owner")
-    operator, node_key = _address("ads-notify-operator"), _address("ads-notify-key")
+    run = ctx.now()  # a re-run on the same chain registers a new operator
+    operator, node_key = _address(f"ads-notify-operator-{run}"), _address(f"ads-notify-key-{run}")
     alice, bob, carol, dave, erin = (_user(n) for n in ("alice", "bob", "carol", "dave", "erin"))
     names: dict[str, str] = {
         a.address: n for a, n in ((alice, "alice"), (bob, "bob"), (carol, "carol"), (dave, "dave"))

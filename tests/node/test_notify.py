@@ -228,3 +228,49 @@ def test_a_node_without_ads_says_so() -> None:
             await client.close()
 
     run(scenario())
+
+
+def test_store_bounds_and_sweep(tmp_path: Path) -> None:
+    users = [Account.create().address for _ in range(3)]
+
+    async def scenario() -> None:
+        store = NotifyStore(tmp_path, DOMAIN, NotifyLimits(max_pending_per_user=5, max_rows=2))
+        await store.open()
+        try:
+            for u in users:
+                await store.run(store.set_preference, u, True, 1, b"\x01" * 65)
+            taken = await store.run(store.offer, 1, 1_000, [(u, 0) for u in users])
+            assert taken == [u.lower() for u in users[:2]] and store.refused == 1  # max_rows
+            assert await store.run(store.offer, 1, 1_000, [(users[0], 0)]) == []  # once per campaign
+            assert await store.run(store.sweep, 999) == 0
+            assert await store.run(store.sweep, 1_000) == 2  # the campaign ended: rows dropped
+            assert await store.run(store.offer, 2, 2_000, [(users[2], 0)]) == [users[2].lower()]
+            # an older preference never replaces a newer one
+            assert not await store.run(store.set_preference, users[2], False, 1, b"\x01" * 65)
+        finally:
+            await store.close()
+
+    run(scenario())
+
+
+def test_settles_by_itself_once_receipts_are_worth_it(tmp_path: Path) -> None:
+    from clubchat.ads.receipt_store import SettleResult
+
+    calls: list[int] = []
+
+    def settle() -> SettleResult:
+        calls.append(1)
+        return SettleResult(("0xabc",), 2, 4 * 10**18, 0, 0)
+
+    async def scenario() -> None:
+        view = HandView(None, None, None, 0)
+        config = NotifyConfig(node=NODE, poll=0.05, settle_min_wei=10**18, settle_interval=0.05)
+        service = NotifyService(config, NotifyStore(tmp_path, DOMAIN), view, DOMAIN, settle=settle)
+        async with relay() as server:
+            await service.start(server)
+            await asyncio.sleep(0.3)
+            await service.stop()
+        assert len(calls) >= 2 and service.stats["settled-receipts"] == 2 * len(calls)
+        assert service.last_settle is not None and service.last_settle.receipts == 2
+
+    run(scenario())
