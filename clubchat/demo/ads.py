@@ -19,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import urllib.parse
+import warnings
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
+from rich.table import Table
 
 from clubchat.ads.client import AdMarketClient, CampaignSpec
 from clubchat.ads.notifications import AdInbox, notify_uris
@@ -55,7 +57,9 @@ def _user(label: str) -> LocalAccount:
 
 def chapter_ads(ctx: DemoContext) -> None:
     """Ads: a campaign delivered by a NOTIFY node to opted-in members, receipts settled, the split."""
-    with tempfile.TemporaryDirectory(prefix="clubchat-demo-ads-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="clubchat-demo-ads-") as tmp, warnings.catch_warnings():
+        # web3 decodes a receipt's logs with one contract's ABI and warns about the token's Transfer
+        warnings.filterwarnings("ignore", message=".*MismatchedABI.*")
         asyncio.run(_story(ctx, Path(tmp)))
 
 
@@ -122,7 +126,7 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
         )
         paid = {a: market.earnings(a) - before[a] for a in before}
         burned = int(market.market.functions.burn_pending().call()) - burn_before
-        refused = await _paid_requests(ctx, uri, market, bob, dave, erin)
+        refused, requests_table = await _paid_requests(ctx, uri, market, bob, dave, erin)
     finally:
         await ads.stop()
         await node.stop()
@@ -157,6 +161,7 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
         f"campaign {campaign}: {club(BUDGET_WEI)} CLUB escrowed, {club(spent)} spent on "
         f"{result.receipts} receipts in {len(result.batches)} batch; {club(refunded)} refunded after grace"
     )
+    ctx.console.print(requests_table)
     ctx.report["ads"] = {
         "campaign": campaign,
         "community": community,
@@ -214,7 +219,7 @@ async def _paid_requests(
     bob: LocalAccount,
     dave: LocalAccount,
     erin: LocalAccount,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Table]:
     w3, manifest = ctx.w3, ctx.manifest
     AdMarketClient(w3, manifest, LocalSender(w3, bob)).set_request_price(REQUEST_PRICE_WEI)
     refusal = ""
@@ -243,5 +248,9 @@ async def _paid_requests(
     t.add_row("dave, unpaid", f"relay refused: {refusal}", "-")
     t.add_row("dave, paid", "accepted", club(earned))
     t.add_row("erin, paid", "ignored; reclaimed after the timeout", "0")
-    ctx.console.print(t)
-    return {"unpaid_refused_with": refusal, "accepted_earned_wei": earned, "reclaimed_wei": REQUEST_PRICE_WEI}
+    report = {
+        "unpaid_refused_with": refusal,
+        "accepted_earned_wei": earned,
+        "reclaimed_wei": REQUEST_PRICE_WEI,
+    }
+    return report, t
