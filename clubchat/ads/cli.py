@@ -5,9 +5,7 @@
     club ads campaign pause|resume|cancel|refund|status CAMPAIGN
     club ads earnings [ADDRESS]        club ads withdraw
     club ads request price|send|accept|decline|reclaim …
-
-Opting in and out of ad notifications is a client setting sent to NOTIFY nodes; the node side
-is not built yet, so there is no `club ads opt-in` here.
+    club ads opt-in|opt-out [--node ws://…]   (a signed AdPreference sent to your NOTIFY nodes)
 """
 
 from __future__ import annotations
@@ -273,3 +271,43 @@ def settle(
             click.echo(line)
     finally:
         store.close()
+
+
+def _preference_command(name: str, enabled: bool, doc: str) -> None:
+    @ads.command(name, help=doc)
+    @click.option(
+        "--node",
+        "nodes",
+        multiple=True,
+        help="A NOTIFY node's WebSocket URI (repeat) [default: your NOTIFY nodes from the registry].",
+    )
+    @chain_options
+    @key_options(who="the user")
+    @one_line_errors
+    def command(
+        nodes: tuple[str, ...], rpc_url: str, network: str, key: LocalAccount | None, key_file: Path | None
+    ) -> None:
+        import asyncio
+
+        from clubchat.ads.notifications import notify_uris, send_preference
+        from clubchat.registry.discovery import RegistryDiscovery
+
+        account = resolve_key(key, key_file)
+        w3, manifest = open_deployment(rpc_url, network)
+        client = AdMarketClient(w3, manifest)
+        uris = list(nodes) or notify_uris(RegistryDiscovery(w3, manifest), account.address)
+        if not uris:
+            raise click.ClickException("no NOTIFY node is registered; give one with --node ws://…")
+        results = asyncio.run(send_preference(uris, account, client.domain(), enabled))
+        for uri, outcome in results:
+            click.echo(f"{uri}: {outcome}")
+        if not any(outcome == "ok" for _, outcome in results):
+            raise click.ClickException("no NOTIFY node took the setting; check the URIs and retry")
+
+
+_preference_command(
+    "opt-in", True, "Receive paid ad notifications from your NOTIFY nodes (a signed setting; earn per view)."
+)
+_preference_command(
+    "opt-out", False, "Receive no ad notifications (a signed setting the NOTIFY nodes keep; sign nothing)."
+)

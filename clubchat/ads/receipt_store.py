@@ -9,8 +9,8 @@ stored count: receipts are monotonic, a lower or equal one changes nothing.
 
 `settle_pending` reads from the chain what each stored receipt would still pay, sends batches of at
 most 100 when their value reaches the operator's minimum, and forgets receipts the chain has fully
-settled (or whose campaign closed). Delivery of notifications and the signed opt-in frames are not
-here: the NOTIFY node side of the ad market is not built yet.
+settled (or whose campaign closed). The NOTIFY node (clubchat.node.notify) adds the receipts its
+users send and may run `settle_pending` itself.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from pathlib import Path
 from eth_utils import to_checksum_address
 
 from clubchat.ads.client import MAX_BATCH, AdMarketClient
+from clubchat.ads.preferences import low_s_signer
 from clubchat.ads.receipts import Receipt, SignedReceipt, receipt_digest
-from clubchat.chain.eip712 import SECP256K1_N, Domain, Signature, recover
+from clubchat.chain.eip712 import Domain
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -42,14 +43,8 @@ CREATE TABLE IF NOT EXISTS receipts (
 
 def signed_by_user(domain: Domain, signed: SignedReceipt) -> bool:
     """True when the 65-byte signature is a low-s ECDSA signature of the receipt by its user."""
-    sig = signed.signature
-    if len(sig) != 65 or sig[64] not in (27, 28) or int.from_bytes(sig[32:64], "big") > SECP256K1_N // 2:
-        return False
-    try:
-        signer = recover(receipt_digest(domain, signed.receipt), Signature(sig[64], sig[:32], sig[32:64]))
-    except Exception:  # an invalid point: not a signature of anyone
-        return False
-    return signer.lower() == signed.receipt.user.lower()
+    signer = low_s_signer(receipt_digest(domain, signed.receipt), signed.signature)
+    return signer is not None and signer.lower() == signed.receipt.user.lower()
 
 
 class ReceiptStore:
@@ -57,7 +52,7 @@ class ReceiptStore:
 
     def __init__(self, path: Path | str, domain: Domain) -> None:
         self.domain = domain
-        self.db = sqlite3.connect(str(path), isolation_level=None)
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute(_SCHEMA)

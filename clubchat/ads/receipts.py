@@ -63,14 +63,21 @@ def receipt_digest(domain: Domain, receipt: Receipt) -> bytes:
     return keccak(b"\x19\x01" + domain.separator() + struct_hash)
 
 
-def receipt_typed_data(domain: Domain, receipt: Receipt) -> dict[str, Any]:
-    """`receipt` as EIP-712 typed data (what a wallet's `eth_signTypedData_v4` takes)."""
+def typed_data(
+    domain: Domain, primary: str, fields: list[dict[str, str]], message: dict[str, object]
+) -> dict[str, Any]:
+    """One AdMarket-domain message as EIP-712 typed data (what a wallet's `eth_signTypedData_v4` takes)."""
     return {
-        "types": {"EIP712Domain": _DOMAIN_FIELDS, "Receipt": _RECEIPT_FIELDS},
-        "primaryType": "Receipt",
+        "types": {"EIP712Domain": _DOMAIN_FIELDS, primary: fields},
+        "primaryType": primary,
         "domain": domain.as_typed_data(),
-        "message": receipt.message(),
+        "message": message,
     }
+
+
+def receipt_typed_data(domain: Domain, receipt: Receipt) -> dict[str, Any]:
+    """`receipt` as EIP-712 typed data."""
+    return typed_data(domain, "Receipt", _RECEIPT_FIELDS, receipt.message())
 
 
 def sign_receipt(private_key: bytes, domain: Domain, receipt: Receipt) -> Signature:

@@ -16,7 +16,7 @@ import contextlib
 import itertools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,8 @@ class RelayClient:
         self._seen: set[tuple[str, str]] = set()
         self._reader: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
+        # frames this class does not handle (e.g. ad notifications, clubchat.ads.notifications)
+        self.on_other: Callable[[Any], Awaitable[None]] | None = None
 
     @classmethod
     async def connect(
@@ -210,6 +212,10 @@ class RelayClient:
                     fut.set_exception(RelayError(frame.code, frame.reason))
             elif frame.code == "not-offered" and self._turn is not None and not self._turn.done():
                 self._turn.set_exception(RelayError(frame.code, frame.reason))
+            elif self.on_other is not None:
+                await self.on_other(frame)
+        elif self.on_other is not None:
+            await self.on_other(frame)
 
     async def send(self, to: str, payload: m.Payload, id: str | None = None) -> m.Sent:
         """Send one envelope and wait for the relay's `sent` (delivered or stored)."""

@@ -27,6 +27,7 @@ from clubchat.chain import ManifestError, TransactionFailed, connect, load_manif
 from clubchat.chain.anvil import Anvil, AnvilError, is_listening
 from clubchat.chain.manifest import DEPLOYMENTS_DIR
 from clubchat.chain.rpc import ChainConnectionError
+from clubchat.demo.ads import chapter_ads
 from clubchat.demo.allocations import chapter_allocations
 from clubchat.demo.calls import chapter_calls
 from clubchat.demo.context import Chapter, DemoContext
@@ -56,6 +57,7 @@ CHAPTERS: list[Chapter] = [
     chapter_governance,
     chapter_nodes,
     chapter_calls,
+    chapter_ads,
 ]
 
 

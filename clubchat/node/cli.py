@@ -22,6 +22,7 @@ from clubchat.cli_params import Address, ClubAmount, PrivateKey, check_endpoint,
 from clubchat.node.eip1271 import Eip1271Verifier
 from clubchat.node.limits import tune_gc
 from clubchat.node.mailbox import MailboxLimits
+from clubchat.node.notify import NodeAds, ads_run_options, for_node
 from clubchat.node.operator_cli import attach_operator_commands
 from clubchat.node.relay import RelayConfig
 from clubchat.node.relay_log import LogSigner, RelayLogError
@@ -198,6 +199,7 @@ def _node_key(node_key: str | None, node_key_file: Path | None, needed_by: str =
 )
 @click.option("-v", "--verbose", is_flag=True)
 @_operator_run_options
+@ads_run_options
 @one_line_errors
 def run(
     kinds: str,
@@ -232,6 +234,8 @@ def run(
     verbose: bool,
     public_turn_uri: str | None,
     node_key_file: Path | None,
+    ads_settle_min_wei: int | None,
+    ads_fetch_http: bool,
 ) -> None:
     """Serve until SIGINT/SIGTERM; prints one JSON `ready` line with the endpoints.
 
@@ -255,6 +259,7 @@ def run(
         operator = Address().convert(operator, None, None)
         chain = ChainLink.open(rpc, manifest, operator, hot_key, confirmations)
         chain.public_turn_uri = public_turn_uri
+        chain.ads_options = (ads_settle_min_wei, ads_fetch_http)
         chain_id = chain_id or chain.chain_id
         warning = chain.gas_warning()
         if warning:
@@ -358,6 +363,8 @@ class ChainLink:
         self.disputes: str | None = None  # the manifest's Disputes contract, when it has one
 
     public_turn_uri: str | None = None  # the TURN URI as registered, when coturn binds another address
+    manifest: Any = None
+    ads_options: tuple[int | None, bool] = (None, False)  # --ads-settle-min, --ads-fetch-http
 
     @classmethod
     def open(cls, rpc: str, manifest: str, operator: str, node_key: LocalAccount, depth: int) -> ChainLink:
@@ -365,6 +372,7 @@ class ChainLink:
         link = cls(w3, m.contract(w3, "NodeRegistry"), operator, node_key, m.block, depth)
         if "Disputes" in m.contracts:
             link.disputes = m.address("Disputes")
+        link.manifest = m
         return link
 
     def gas_warning(self) -> str | None:
@@ -420,6 +428,7 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
     await node.start()
     tasks: list[asyncio.Task[None]] = []
+    ads: NodeAds | None = None
     try:
         if chain is not None:
             reg = chain.registration(node)
@@ -432,11 +441,17 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
                 asyncio.create_task(heartbeat_loop(chain.w3, chain.registry, chain.key, chain.beats))
             )
             tasks.append(asyncio.create_task(chain.cache.run()))
+            ads = for_node(chain.w3, chain.manifest, node.config.data_dir, "notify" in node.config.kinds,
+                           chain.operator, chain.key, chain.cache.depth, *chain.ads_options)  # fmt: skip
+            if ads is not None and node.relay is not None:  # clubchat.node.notify: requests, delivery
+                await ads.start(node.relay)
 
         def status() -> dict[str, Any]:
             out = node.status()
             if chain is not None:
                 out["chain"] = chain.status()
+            if ads is not None:
+                out["ads"] = ads.status()
             return out
 
         tune_gc()  # start-up done: freeze its heap, space out full collections
@@ -453,6 +468,8 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
     finally:
         for t in tasks:
             t.cancel()
+        if ads is not None:
+            await ads.stop()
         await node.stop()
 
 

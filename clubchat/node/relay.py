@@ -47,6 +47,8 @@ from clubchat.node.fairqueue import FairQueue
 from clubchat.node.keybundles import KeyBundles
 from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket, raise_fd_limit
 from clubchat.node.mailbox import Mailbox
+from clubchat.node.notify import NotifyService, handle_frame
+from clubchat.node.notify_gate import RequestGate
 from clubchat.node.relay_config import RelayConfig
 from clubchat.node.relay_conn import Conn, HandshakeLog, RelayConnection, client_key
 from clubchat.node.relay_log import Accepted, RelayLog
@@ -85,6 +87,8 @@ class RelayServer:
         self.config = config
         self.keybundles = keybundles or KeyBundles(config.chain_id, verifier)  # publish-/get-/revoke-keys
         self.mailbox = mailbox
+        self.notify: NotifyService | None = None  # ad delivery of a NOTIFY node (clubchat.node.notify)
+        self.gate: RequestGate | None = None  # paid message requests (clubchat.node.notify_gate)
         self.log = log  # signed relay history (opened and closed by the caller, like the mailbox)
         if log is not None:
             log.on_committed = self._logged
@@ -581,7 +585,7 @@ class RelayServer:
             if obj["type"] == "envelope":  # the hot path: no message objects, the text as sent
                 if conn.address is None:
                     self._error(conn, "unauthenticated")
-                else:
+                elif self.gate is None or self.gate.admits(self, conn, obj, now):  # paid first messages
                     if not self._forward(conn, obj, typing.cast(str, raw), now):
                         await self._store(conn, obj, typing.cast(str, raw), now)
                     self._pace(conn, now)
@@ -600,6 +604,8 @@ class RelayServer:
                     self._error(conn, "not-offered", "this node is not a TURN node")
                 else:
                     self._push(conn, m.encode(self.turn_credentials(conn.checksum_address)))
+            elif isinstance(frame, m.AdPreference | m.AdReceipt):
+                await handle_frame(self, conn, frame)
             elif isinstance(frame, m.PublishKeys | m.RevokeKeys | m.GetKeys):
                 self._push(conn, await self.keybundles.handle(frame, conn.checksum_address, int(now)))
         except ConnectionClosed:
@@ -670,6 +676,8 @@ class RelayServer:
             budget = self.config.max_buffered_bytes // 2
             conn.hand_out = self.mailbox.hand_out(conn.address, self.config.pending_batch, budget)
             await self._hand_out(conn)
+        if self.notify is not None:
+            await self.notify.signed_in(conn)
 
     async def _hand_out(self, conn: Conn) -> None:
         """Queue the next stored envelopes for `conn`. They count against the node's memory budget like

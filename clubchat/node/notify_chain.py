@@ -1,0 +1,261 @@
+"""What a NOTIFY node knows of the ad market: AdMarket's and Communities' events, followed from the
+chain a confirmation depth behind the head (the RegistryCache pattern), plus the creatives.
+
+- campaigns (`CampaignInfo`: price, cap, window, targets, paused/cancelled) from `CampaignCreated`,
+  `CampaignPaused`, `CampaignResumed`, `CampaignCancelled`, `CampaignRefunded`;
+- community memberships (`MemberJoined` with its expiry, `MemberRemoved`): who qualifies for a
+  targeted campaign, and which addresses share a community (strangers do not);
+- paid message requests: each account's price (`RequestPriceSet`), the escrows open now
+  (`RequestSent` until `RequestRefunded`) and the accepted ones (`RequestAccepted`).
+
+Everything is answered from memory, without an RPC call per user; settlement re-checks membership
+on chain (`Communities.is_member`), so a stale cache costs the node a skipped receipt, never money.
+
+Creatives: a notification carries the creative's text, whose keccak256 must be the campaign's
+`creative_hash` (the client checks it again). `resolve_creative` reads `data:` URIs (RFC 2397) and,
+when the operator allows it, http(s) URIs with a size and time limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
+
+log = logging.getLogger("clubchat.notify")
+
+MAX_CREATIVE_BYTES = 65_536  # a creative larger than this is not delivered
+NEVER = 2**64 - 1  # Communities' expiry of a membership that does not expire
+
+
+@dataclass
+class CampaignInfo:
+    """One campaign as AdMarket's events describe it (amounts wei, times unix seconds)."""
+
+    campaign: int
+    advertiser: str
+    price: int
+    per_user_cap: int
+    start: int
+    end: int
+    creative_hash: bytes
+    creative_uri: str
+    targets: tuple[int, ...]
+    min_tier: int
+    min_stake: int
+    paused: bool = False
+    cancelled: bool = False
+    refunded: bool = False
+    text: str | None = None  # the resolved creative; None until resolved (or when it does not match)
+    bad_creative: str = ""  # why the creative cannot be delivered, when it cannot
+
+    def live(self, now: int) -> bool:
+        """Deliverable now: started, not ended, not paused or cancelled, creative resolved."""
+        return (
+            self.start <= now < self.end
+            and not (self.paused or self.cancelled or self.refunded)
+            and self.text is not None
+        )
+
+
+def resolve_creative(uri: str, allow_http: bool, timeout: float = 5.0) -> bytes:
+    """The creative's bytes from a `data:` URI (or an http(s) one when allowed); raises ValueError."""
+    if uri.startswith("data:"):
+        header, sep, payload = uri[5:].partition(",")
+        if not sep:
+            raise ValueError("a data: URI needs a comma before its data")
+        if header.endswith(";base64"):
+            return base64.b64decode(payload, validate=True)
+        return urllib.parse.unquote_to_bytes(payload)
+    if uri.startswith(("http://", "https://")) and allow_http:
+        with urllib.request.urlopen(uri, timeout=timeout) as resp:
+            body = bytes(resp.read(MAX_CREATIVE_BYTES + 1))
+        if len(body) > MAX_CREATIVE_BYTES:
+            raise ValueError(f"the creative is larger than {MAX_CREATIVE_BYTES} bytes")
+        return body
+    raise ValueError(f"this node does not fetch creatives from {uri[:40]!r}")
+
+
+def creative_text(info: CampaignInfo, allow_http: bool) -> str:
+    """The creative as text, checked against the campaign's hash; raises ValueError."""
+    body = resolve_creative(info.creative_uri, allow_http)
+    if len(body) > MAX_CREATIVE_BYTES:
+        raise ValueError(f"the creative is larger than {MAX_CREATIVE_BYTES} bytes")
+    if keccak(body) != info.creative_hash:
+        raise ValueError("the creative's keccak256 is not the campaign's creative hash")
+    return body.decode("utf-8")
+
+
+@dataclass
+class AdMarketView:
+    """AdMarket and Communities as their events describe them, `depth` blocks behind the head."""
+
+    w3: Any
+    market: Any
+    communities: Any | None
+    from_block: int
+    depth: int = 0
+    allow_http: bool = False
+    campaigns: dict[int, CampaignInfo] = field(default_factory=dict)
+    # lower-case account -> community id -> membership expiry (unix s)
+    members: dict[str, dict[int, int]] = field(default_factory=dict)
+    request_price: dict[str, int] = field(default_factory=dict)  # lower-case account -> wei (>0 only)
+    escrows: set[tuple[str, str]] = field(default_factory=set)  # (sender, recipient), lower-case, open
+    accepted: set[tuple[str, str]] = field(default_factory=set)  # (sender, recipient) accepted once
+    rpc_ok: bool = False
+    last_error: str | None = None
+    events: int = 0
+
+    def __post_init__(self) -> None:
+        self.synced_block = self.from_block - 1
+        self._by_topic: dict[bytes, Any] = {}
+        for contract in (self.market, self.communities):
+            if contract is None:
+                continue
+            for abi in contract.abi:
+                if abi.get("type") == "event":
+                    self._by_topic[event_abi_to_log_topic(abi)] = getattr(contract.events, abi["name"])()
+        self._addresses = [c.address for c in (self.market, self.communities) if c is not None]
+        self._chain_time: tuple[int, float] | None = None  # (head timestamp, wall clock when read)
+
+    def now(self) -> float:
+        """The chain's time: the head's timestamp at the last sync plus the wall time since (the wall
+        clock before the first sync). Campaign windows and memberships are in chain time."""
+        if self._chain_time is None:
+            return time.time()
+        ts, at = self._chain_time
+        return ts + (time.time() - at)
+
+    # -- following the chain ----------------------------------------------------------------------
+
+    def sync_once(self) -> int:
+        """Apply the events of confirmed blocks not yet seen, then resolve new creatives (blocking)."""
+        head = self.w3.eth.get_block("latest")
+        self._chain_time = (int(head["timestamp"]), time.time())
+        target = int(head["number"]) - self.depth
+        applied = 0
+        while self.synced_block < target:  # bound: chunks of 2,000 blocks up to the confirmed head
+            start = self.synced_block + 1
+            end = min(target, start + 1_999)
+            logs = self.w3.eth.get_logs({"address": self._addresses, "fromBlock": start, "toBlock": end})
+            for raw in logs:  # bound: the chunk's logs
+                event = self._by_topic.get(bytes(raw["topics"][0]))
+                if event is not None:
+                    self._apply(event.process_log(raw))
+                    applied += 1
+            self.synced_block = end
+        self.events += applied
+        for info in self.campaigns.values():  # bound: the campaigns seen
+            if info.text is None and not info.bad_creative:
+                try:
+                    info.text = creative_text(info, self.allow_http)
+                except (ValueError, OSError, UnicodeDecodeError) as exc:
+                    info.bad_creative = str(exc)[:200]
+                    log.warning("campaign %d is not delivered: %s", info.campaign, info.bad_creative)
+        return applied
+
+    def _apply(self, ev: Any) -> None:
+        name, a = ev["event"], ev["args"]
+        if name == "CampaignCreated":
+            cid = int(a["campaign"])
+            self.campaigns[cid] = CampaignInfo(
+                campaign=cid,
+                advertiser=to_checksum_address(a["advertiser"]),
+                price=int(a["price"]),
+                per_user_cap=int(a["per_user_cap"]),
+                start=int(a["start"]),
+                end=int(a["end"]),
+                creative_hash=bytes(a["creative_hash"]),
+                creative_uri=str(a["creative_uri"]),
+                targets=tuple(int(t) for t in a["targets"]),
+                min_tier=int(a["min_tier"]),
+                min_stake=int(a["min_stake"]),
+            )
+        elif name in ("CampaignPaused", "CampaignResumed", "CampaignCancelled", "CampaignRefunded"):
+            info = self.campaigns.get(int(a["campaign"]))
+            if info is None:
+                return
+            if name == "CampaignPaused":
+                info.paused = True
+            elif name == "CampaignResumed":
+                info.paused = False
+            elif name == "CampaignCancelled":
+                info.cancelled, info.end = True, int(a["at"])
+            else:
+                info.refunded = True
+        elif name == "MemberJoined":
+            self.members.setdefault(a["account"].lower(), {})[int(a["community_id"])] = int(a["expires_at"])
+        elif name == "MemberRemoved":
+            self.members.get(a["account"].lower(), {}).pop(int(a["community_id"]), None)
+        elif name == "RequestPriceSet":
+            account, price = a["account"].lower(), int(a["price"])
+            if price:
+                self.request_price[account] = price
+            else:
+                self.request_price.pop(account, None)
+        elif name == "RequestSent":
+            self.escrows.add((a["sender"].lower(), a["recipient"].lower()))
+        elif name == "RequestAccepted":
+            pair = (a["sender"].lower(), a["recipient"].lower())
+            self.escrows.discard(pair)
+            self.accepted.add(pair)
+        elif name == "RequestRefunded":
+            self.escrows.discard((a["sender"].lower(), a["recipient"].lower()))
+
+    async def run(self, poll: float, on_synced: Any = None) -> None:
+        """Follow the chain until cancelled, calling `on_synced()` after each pass; never raises on
+        RPC failures (the cache is kept and `last_error` says why it is stale)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await loop.run_in_executor(None, self.sync_once)
+                self.rpc_ok, self.last_error = True, None
+            except Exception as exc:  # any RPC failure: keep the cache, say so
+                self.rpc_ok = False
+                self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            if on_synced is not None:
+                try:
+                    await on_synced()
+                except Exception:  # a bug must cost this pass, never the node
+                    log.exception("notify: delivery pass failed")
+            await asyncio.sleep(poll)
+
+    # -- questions the node asks --------------------------------------------------------------------
+
+    def qualifying_target(self, info: CampaignInfo, user: str, now: int | None = None) -> int | None:
+        """The index of the first target community `user` is a member of (0 for an untargeted
+        campaign), or None when the user does not qualify."""
+        if not info.targets:
+            return 0
+        held = self.members.get(user.lower())
+        if not held:
+            return None
+        at = int(self.now()) if now is None else now
+        for i, community in enumerate(info.targets):  # bound: 16 targets
+            if held.get(community, 0) > at:
+                return i
+        return None
+
+    def share_community(self, a: str, b: str, now: int) -> bool:
+        """True when `a` and `b` are both members of some community now (so they are not strangers)."""
+        ma, mb = self.members.get(a), self.members.get(b)
+        if not ma or not mb:
+            return False
+        small, large = (ma, mb) if len(ma) <= len(mb) else (mb, ma)
+        return any(exp > now and large.get(c, 0) > now for c, exp in small.items())  # bound: memberships
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "rpc": "up" if self.rpc_ok else "down",
+            "synced_block": self.synced_block,
+            "campaigns": len(self.campaigns),
+            "events": self.events,
+            "last_error": self.last_error,
+        }

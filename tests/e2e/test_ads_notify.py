@@ -1,0 +1,247 @@
+"""Ad notifications end to end: a real NOTIFY node process on a private anvil delivers a campaign.
+
+The real Communities, Premium and AdMarket are deployed by the plan's web3 backend. The advertiser
+escrows a campaign for one community with a `data:` creative; four users sign in to the node: an
+opted-in member online (gets it at once), an opted-in member offline (gets it at its next sign-in),
+an opted-out member and a non-member who opted in with `club ads opt-in` (get nothing). Both
+members sign receipts; the node is killed with SIGKILL and restarted (the receipts and the delivery
+queue survive, a receipted notification is not handed out again), and `club node settle` pays both
+receipts in one batch: the split lands in the users', the node's and the burn's balances. A
+member who set a request price gets a stranger's first message only once its escrow is on chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from clubchat.ads import AdMarketClient, CampaignSpec
+from clubchat.ads.notifications import AdInbox
+from clubchat.chain import LocalSender
+from clubchat.chain.eip712 import Domain
+from clubchat.cli import main
+from clubchat.client.relay_client import RelayClient, RelayError
+from clubchat.communities.client import OPEN, CommunitiesClient
+from clubchat.deploy.plan import Deployment, deploy_ads, deploy_communities
+from clubchat.node.localnet import free_port_range
+from clubchat.node.process import NodeProcess
+from clubchat.params import load
+from clubchat.protocol import messages as m
+from clubchat.registry import NOTIFY, RELAY, NodeRegistryClient, Registration
+from tests.node.chain_env import WAD, Chain, chain
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+TEXT = "Club Chat Pro: calls without limits, 20 % off this week"
+CREATIVE_URI = "data:text/plain;charset=utf-8," + urllib.parse.quote(TEXT)
+
+
+def with_ads(c: Chain) -> None:
+    """Deploy Premium, Communities and AdMarket next to the chain's token and registry."""
+    dep = Deployment(treasury=c.backend.deployer, genesis_time=c.backend.timestamp())
+    dep.contracts.update(ClubToken=c.token, NodeRegistry=c.registry)
+    params = load()
+    deploy_communities(c.backend, params, dep)
+    deploy_ads(c.backend, params, dep)
+    for name in ("Premium", "Communities", "AdMarket"):
+        c.manifest.contracts[name] = c.backend.records[name]
+    c.manifest.save(c.manifest_path)
+
+
+@pytest.fixture(scope="module")
+def c(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    with chain(tmp_path_factory.mktemp("ads-notify")) as deployed:
+        with_ads(deployed)
+        yield deployed
+
+
+def wait_for(cond: Any, timeout: float = 30.0) -> None:
+    for _ in range(int(timeout * 10)):
+        if cond():
+            return
+        threading.Event().wait(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_notify_node_delivers_queues_and_settles(c: Chain, tmp_path: Path) -> None:
+    advertiser, owner, operator, node_key = (Account.create() for _ in range(4))
+    alice, bob, carol, dave = (Account.create() for _ in range(4))  # online, offline, opted out, non-member
+    per_kind = c.registry.functions.min_self_stake_per_kind().call() // WAD
+    for acct, club in ((advertiser, 1_000), (owner, 1_000), (operator, 3 * per_kind), (node_key, 0)):
+        c.fund(acct.address, club)
+    for user in (alice, bob, carol, dave):
+        c.fund(user.address, 0)
+
+    # A community with three members; dave stays outside.
+    cid = CommunitiesClient(c.w3, c.manifest, LocalSender(c.w3, owner)).create(owner.address, OPEN)
+    for user in (alice, bob, carol):
+        CommunitiesClient(c.w3, c.manifest, LocalSender(c.w3, user)).join(cid)
+
+    port = free_port_range(1)
+    uri = f"ws://127.0.0.1:{port}"
+    NodeRegistryClient(c.w3, c.manifest, LocalSender(c.w3, operator)).register(
+        Registration(
+            kinds=RELAY | NOTIFY,
+            node_key=node_key.address,
+            endpoints={RELAY: uri, NOTIFY: f"http://127.0.0.1:{port}"},
+        ),
+        2 * per_kind * WAD,
+        key=LocalSender(c.w3, node_key),
+    )
+    data_dir = tmp_path / "notify"
+    node_args = (
+        "--kinds", "relay,notify", "--port", str(port), "--rpc", c.anvil.url, "--manifest",
+        str(c.manifest_path), "--operator", operator.address, "--node-key", "0x" + bytes(node_key.key).hex(),
+        "--confirmations", "0",
+    )  # fmt: skip
+    market = AdMarketClient(c.w3, c.manifest)
+    domain = market.domain()
+    node = NodeProcess(data_dir, *node_args, timeout=90)
+    try:
+        assert node.ready["ads"]["node"] == operator.address
+        # dave opts in with the CLI, which finds the NOTIFY node in the registry
+        chain_args = ["--rpc-url", c.anvil.url, "--network", str(c.manifest_path)]
+        wait_for(lambda: c.registry.functions.sample(NOTIFY, b"\0" * 32, 1).call() == [operator.address])
+        out = CliRunner().invoke(main, ["ads", "opt-in", *chain_args, "--key", "0x" + bytes(dave.key).hex()])
+        assert out.exit_code == 0 and f"{uri}: ok" in out.output, out.output
+        out = CliRunner().invoke(
+            main, ["ads", "opt-out", "--node", "ws://127.0.0.1:1", *chain_args, "--key", "0x" + "77" * 32]
+        )
+        assert out.exit_code == 1 and "not reached" in out.output and "no NOTIFY node took" in out.output
+        inboxes = asyncio.run(_before_and_during(uri, domain, advertiser, cid, c, alice, bob, carol, dave))
+        campaign = inboxes["campaign"]
+        # paid message requests: bob asks 3 CLUB of strangers; dave pays, then gets through
+        AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, bob)).set_request_price(3 * WAD)
+        c.fund(dave.address, 10)
+        asyncio.run(_paid_request(uri, c, bob, dave))
+        # kill -9: what the node acknowledged survives
+        node.kill()
+        node = NodeProcess(data_dir, *node_args, timeout=90)
+        wait_for(lambda: node.status().get("ads", {}).get("chain", {}).get("campaigns") == 1)
+        again = asyncio.run(_sign_in_again(uri, domain, alice))
+        assert again == [], "a receipted notification is never handed out again"
+    finally:
+        node.kill()
+
+    # The node's key settles both stored receipts in one batch.
+    out = CliRunner().invoke(
+        main,
+        [
+            "node", "settle", "--store", str(data_dir / "receipts.sqlite"), "--node", operator.address,
+            "--rpc-url", c.anvil.url, "--network", str(c.manifest_path),
+            "--key", "0x" + bytes(node_key.key).hex(),
+        ],
+    )  # fmt: skip
+    assert out.exit_code == 0 and "sent 2 receipts in 1 batches, worth 4.000000 CLUB" in out.output, (
+        out.output
+    )
+    status = market.status(campaign)
+    assert status.spent_wei == 4 * WAD  # 2 receipts x 1 view x 2 CLUB
+    split = load().ads.split_bps
+    assert market.earnings(alice.address) == 2 * WAD * split[0] // 10_000
+    assert market.earnings(bob.address) == 2 * WAD * split[0] // 10_000
+    assert market.earnings(carol.address) == 0 and market.earnings(dave.address) == 0
+    assert market.earnings(operator.address) == 4 * WAD * split[1] // 10_000
+    assert int(market.market.functions.burn_pending().call()) >= 4 * WAD * split[3] // 10_000
+
+
+async def _connect(
+    uri: str, user: LocalAccount, domain: Domain, enabled: bool = False
+) -> tuple[RelayClient, AdInbox]:
+    client = await RelayClient.connect(uri, user)
+    return client, AdInbox.attach(client, bytes(user.key), domain, enabled)
+
+
+async def _before_and_during(
+    uri: str, domain: Domain, advertiser: LocalAccount, cid: int, c: Chain, *users: LocalAccount
+) -> dict[str, Any]:
+    alice, bob, carol, dave = users
+    conns = {u.address: await _connect(uri, u, domain) for u in users}
+    for u in (alice, bob):
+        answer = await conns[u.address][1].set_preference(True)
+        assert answer.enabled
+    conns[dave.address][1].enabled = True  # opted in with `club ads opt-in` before
+    inbox_c = conns[carol.address][1]
+    await inbox_c.set_preference(True, issued=1_000)
+    assert not (await inbox_c.set_preference(False, issued=2_000)).enabled
+    with pytest.raises(RelayError, match="newer preference"):  # an old opt-in cannot be replayed
+        await inbox_c.set_preference(True, issued=1_500)
+    # an opt-in signed for someone else is refused
+    await conns[dave.address][0]._send(
+        m.encode(m.AdPreference(user=alice.address, enabled=False, issued=3_000, signature="0x" + "11" * 65))
+    )
+    inbox_d = conns[dave.address][1]
+    await inbox_d.wait(lambda: any(e.code == "bad-ad-preference" for e in inbox_d.errors))
+    await conns[bob.address][0].close()  # bob goes offline before the campaign starts
+
+    now = int(c.w3.eth.get_block("latest")["timestamp"])
+    adv = AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, advertiser))
+    campaign = adv.create_campaign(
+        CampaignSpec(
+            100 * WAD, 2 * WAD, 3, now, now + 7 * 86_400, keccak(TEXT.encode()), CREATIVE_URI, (cid,)
+        )
+    )
+    inbox_a = conns[alice.address][1]
+    await inbox_a.wait(lambda: inbox_a.confirmed.get(campaign) == 1, timeout=30)
+    (note,) = inbox_a.shown
+    assert (note.campaign, note.count, note.text) == (campaign, 1, TEXT)
+    # bob signs in again: the queued notification arrives, bob receipts it
+    client_b, inbox_b = await _connect(uri, bob, domain, enabled=True)  # the node holds bob's opt-in
+    await inbox_b.wait(lambda: inbox_b.confirmed.get(campaign) == 1, timeout=30)
+    assert [n.text for n in inbox_b.shown] == [TEXT]
+    # a receipt for more than was delivered is refused
+    await client_b._send(
+        m.encode(m.AdReceipt(campaign=campaign, node=note.node, count=2, signature="0x" + "22" * 65))
+    )
+    await inbox_b.wait(lambda: any(e.code == "bad-receipt" for e in inbox_b.errors))
+    await asyncio.sleep(2.5)  # another delivery pass: nothing more for anyone
+    assert inbox_c.shown == [] and inbox_c.rejected == []  # opted out: nothing delivered
+    assert inbox_d.shown == []  # not a member of the target community
+    assert len(inbox_a.shown) == 1
+    for client, _ in (*conns.values(), (client_b, inbox_b)):
+        await client.close()
+    return {"campaign": campaign}
+
+
+async def _sign_in_again(uri: str, domain: Domain, user: LocalAccount) -> list[m.Notification]:
+    client, inbox = await _connect(uri, user, domain, enabled=True)
+    await asyncio.sleep(1.0)
+    await client.close()
+    return inbox.shown
+
+
+async def _paid_request(uri: str, c: Chain, bob: LocalAccount, dave: LocalAccount) -> None:
+    sender = await RelayClient.connect(uri, dave)
+    try:
+        for _ in range(50):  # until the node's view has the price
+            try:
+                await sender.send(bob.address, m.Text(body="hello stranger"))
+            except RelayError as exc:
+                assert exc.code == "payment-required" and "3 CLUB" in exc.reason
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the node never refused the unpaid first message")
+        AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, dave)).send_request(bob.address, 3 * WAD)
+        for _ in range(50):  # until the node's view has the escrow
+            try:
+                sent = await sender.send(bob.address, m.Text(body="paid hello"))
+                break
+            except RelayError as exc:
+                assert exc.code == "payment-required"
+                await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the paid first message was never taken")
+        assert sent.status == "stored"  # bob is offline: the NOTIFY node's mailbox keeps it
+    finally:
+        await sender.close()

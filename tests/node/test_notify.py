@@ -1,0 +1,276 @@
+"""NOTIFY ad delivery in process (clubchat.node.notify): a relay with a NotifyService whose chain view
+the test fills by hand, and clients with an AdInbox. The chain-backed run with a real node process
+is tests/e2e/test_ads_notify.py."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+
+from clubchat.ads.notifications import AdInbox
+from clubchat.ads.preferences import AdPreference, preference_digest, preference_typed_data, sign_preference
+from clubchat.chain.eip712 import Domain
+from clubchat.client.relay_client import RelayClient, RelayError
+from clubchat.node.notify import NotifyConfig, NotifyService
+from clubchat.node.notify_chain import AdMarketView, CampaignInfo, creative_text, resolve_creative
+from clubchat.node.notify_store import NotifyLimits, NotifyStore
+from clubchat.node.relay import RelayServer
+from clubchat.protocol import messages as m
+from tests.node.harness import relay, run
+
+DOMAIN = Domain("AdMarket", "1", 31337, "0x" + "42" * 20)
+NODE = Account.from_key("0x" + "0d" * 32).address
+TEXT = "hello from campaign"
+COMMUNITY = 7
+
+
+class HandView(AdMarketView):
+    """The chain view without a chain: the test sets campaigns and memberships."""
+
+    def sync_once(self) -> int:
+        return 0
+
+
+def campaign(cid: int, targets: tuple[int, ...] = (COMMUNITY,), text: str = TEXT, **kw: Any) -> CampaignInfo:
+    now = int(time.time())
+    info = CampaignInfo(
+        campaign=cid, advertiser=NODE, price=10**18, per_user_cap=3, start=now - 10, end=now + 3_600,
+        creative_hash=keccak(text.encode()), creative_uri="data:," + text, targets=targets, min_tier=0,
+        min_stake=0, **kw,
+    )  # fmt: skip
+    info.text = text
+    return info
+
+
+@asynccontextmanager
+async def notify_relay(
+    tmp: Path, limits: NotifyLimits | None = None
+) -> AsyncIterator[tuple[RelayServer, NotifyService]]:
+    view = HandView(None, None, None, 0)
+    service = NotifyService(
+        NotifyConfig(node=NODE, poll=0.05), NotifyStore(tmp, DOMAIN, limits), view, DOMAIN
+    )
+    async with relay() as server:
+        await service.start(server)
+        try:
+            yield server, service
+        finally:
+            await service.stop()
+
+
+async def connect(server: RelayServer, user: Any, enabled: bool = True) -> tuple[RelayClient, AdInbox]:
+    client = await RelayClient.connect(server.uri, user)
+    return client, AdInbox.attach(client, bytes(user.key), DOMAIN, enabled)
+
+
+def member(service: NotifyService, *users: Any) -> None:
+    for u in users:
+        service.view.members.setdefault(u.address.lower(), {})[COMMUNITY] = 2**64 - 1
+
+
+async def opted_in_member(
+    server: RelayServer, service: NotifyService, user: Any, info: CampaignInfo
+) -> tuple[RelayClient, AdInbox]:
+    """`user` joins the community, signs in, opts in; then `info` appears on the chain."""
+    member(service, user)
+    client, inbox = await connect(server, user)
+    await inbox.set_preference(True)
+    service.view.campaigns[info.campaign] = info
+    return client, inbox
+
+
+def test_preference_digest_matches_eth_account() -> None:
+    user = Account.create()
+    pref = AdPreference(user.address, True, 1_700_000_000)
+    sig = sign_preference(bytes(user.key), DOMAIN, pref)
+    theirs = Account.sign_typed_data(user.key, full_message=preference_typed_data(DOMAIN, pref))
+    assert bytes(theirs.message_hash) == preference_digest(DOMAIN, pref)
+    assert Account._recover_hash(preference_digest(DOMAIN, pref), signature=sig) == user.address
+
+
+def test_creatives_are_checked_against_their_hash() -> None:
+    assert resolve_creative("data:;base64,aGk=", allow_http=False) == b"hi"
+    assert resolve_creative("data:text/plain,h%C3%A9", allow_http=False) == "hé".encode()
+    info = campaign(1)
+    info.creative_uri = "data:,other text"
+    with pytest.raises(ValueError, match="not the campaign's creative hash"):
+        creative_text(info, allow_http=False)
+    with pytest.raises(ValueError, match="does not fetch"):
+        resolve_creative("http://example.invalid/x", allow_http=False)
+
+
+def test_delivers_to_opted_in_members_only(tmp_path: Path) -> None:
+    alice, carol, dave = Account.create(), Account.create(), Account.create()
+
+    async def scenario() -> None:
+        async with notify_relay(tmp_path) as (server, service):
+            member(service, alice, carol)
+            (ca, ia), (cc, ic), (cd, id_) = [await connect(server, u) for u in (alice, carol, dave)]
+            await ia.set_preference(True)
+            await id_.set_preference(True)
+            await ic.set_preference(False)  # opted out: receives nothing, signs nothing
+            service.view.campaigns[1] = campaign(1)
+            service.view.campaigns[2] = campaign(2, targets=())  # untargeted: every opted-in user
+            await ia.wait(lambda: ia.confirmed == {1: 1, 2: 1})
+            await id_.wait(lambda: id_.confirmed == {2: 1})
+            await asyncio.sleep(0.3)
+            assert [n.campaign for n in ia.shown] == [1, 2] and [n.campaign for n in id_.shown] == [2]
+            assert ic.shown == [] and ic.rejected == []
+            assert service.stats["delivered"] == 3 and service.stats["receipts"] == 3
+            stored = service.store.receipts.receipts(NODE)  # type: ignore[union-attr]
+            assert [(s.receipt.campaign, s.receipt.count) for s in stored] == [(1, 1), (2, 1), (2, 1)]
+            assert {s.receipt.user for s in stored} == {alice.address, dave.address}
+            for c in (ca, cc, cd):
+                await c.close()
+
+    run(scenario())
+
+
+def test_offline_user_gets_the_queue_at_sign_in_and_opt_out_drops_it(tmp_path: Path) -> None:
+    bob, eve = Account.create(), Account.create()
+
+    async def scenario() -> None:
+        async with notify_relay(tmp_path, NotifyLimits(max_pending_per_user=2)) as (server, service):
+            member(service, bob, eve)
+            for u in (bob, eve):
+                c, i = await connect(server, u)
+                await i.set_preference(True)
+                await c.close()
+            for cid in (1, 2, 3):  # a third campaign is over bob's queue bound
+                service.view.campaigns[cid] = campaign(cid)
+            await asyncio.sleep(0.3)
+            assert service.stats["queued"] == 4 and service.store.refused >= 2
+            cb, ib = await connect(server, bob)
+            await ib.wait(lambda: ib.confirmed == {1: 1, 2: 1})
+            # a receipted row frees a slot: the third campaign follows on the next pass
+            await ib.wait(lambda: ib.confirmed == {1: 1, 2: 1, 3: 1})
+            await cb.close()
+            # eve opts out while her two notifications wait: they are dropped
+            ce, ie = await connect(server, eve, enabled=False)
+            await ie.set_preference(False, issued=int(time.time()) + 1)  # a new inbox: after the opt-in
+            assert await service.store.run(service.store.pending, eve.address, int(time.time())) == []
+            await ce.close()
+            ce, ie = await connect(server, eve)
+            await asyncio.sleep(0.2)
+            assert ie.shown == []
+            await ce.close()
+
+    run(scenario())
+
+
+def test_refuses_bad_receipts_and_paused_campaigns(tmp_path: Path) -> None:
+    alice = Account.create()
+
+    async def scenario() -> None:
+        async with notify_relay(tmp_path) as (server, service):
+            ca, ia = await opted_in_member(server, service, alice, campaign(1, paused=True))
+            await asyncio.sleep(0.3)
+            assert ia.shown == []  # paused: not delivered
+            service.view.campaigns[1].paused = False
+            await ia.wait(lambda: ia.confirmed == {1: 1})
+            wrong_node = m.AdReceipt(campaign=1, node="0x" + "99" * 20, count=1, signature="0x" + "00" * 65)
+            too_many = m.AdReceipt(campaign=1, node=NODE, count=2, signature="0x" + "00" * 65)
+            forged = m.AdReceipt(campaign=1, node=NODE, count=1, signature="0x" + "00" * 65)
+            for frame, reason in (
+                (wrong_node, "signs receipts as"),
+                (too_many, "delivered 1"),
+                (forged, "not the user"),
+            ):
+                await ca._send(m.encode(frame))
+                await ia.wait(lambda r=reason: any(r in e.reason for e in ia.errors))  # type: ignore[misc]
+            # a preference signed by someone else, or dated far ahead, is refused
+            with pytest.raises(RelayError, match="future"):
+                await ia.set_preference(False, issued=int(time.time()) + 3_600)
+            await ca.close()
+
+    run(scenario())
+
+
+def test_receipts_and_queue_survive_a_restart(tmp_path: Path) -> None:
+    alice = Account.create()
+
+    async def scenario() -> None:
+        async with notify_relay(tmp_path) as (server, service):
+            ca, ia = await opted_in_member(server, service, alice, campaign(1))
+            await ia.wait(lambda: ia.confirmed == {1: 1})
+            await ca.close()
+        async with notify_relay(tmp_path) as (server, service):
+            member(service, alice)
+            service.view.campaigns[1] = campaign(1)
+            ca, ia = await connect(server, alice)
+            await asyncio.sleep(0.3)
+            assert ia.shown == []  # receipted before the restart: not delivered again
+            (kept,) = service.store.receipts.receipts(NODE)  # type: ignore[union-attr]
+            assert kept.receipt.count == 1 and kept.receipt.user == alice.address
+            await ca.close()
+
+    run(scenario())
+
+
+def test_a_node_without_ads_says_so() -> None:
+    user = Account.create()
+
+    async def scenario() -> None:
+        async with relay() as server:
+            client = await RelayClient.connect(server.uri, user)
+            inbox = AdInbox.attach(client, bytes(user.key), DOMAIN)
+            with pytest.raises(RelayError, match="delivers no ad notifications"):
+                await inbox.set_preference(True)
+            assert inbox.errors and inbox.errors[-1].code == "not-offered"
+            await client.close()
+
+    run(scenario())
+
+
+def test_store_bounds_and_sweep(tmp_path: Path) -> None:
+    users = [Account.create().address for _ in range(3)]
+
+    async def scenario() -> None:
+        store = NotifyStore(tmp_path, DOMAIN, NotifyLimits(max_pending_per_user=5, max_rows=2))
+        await store.open()
+        try:
+            for u in users:
+                await store.run(store.set_preference, u, True, 1, b"\x01" * 65)
+            taken = await store.run(store.offer, 1, 1_000, [(u, 0) for u in users])
+            assert taken == [u.lower() for u in users[:2]] and store.refused == 1  # max_rows
+            assert await store.run(store.offer, 1, 1_000, [(users[0], 0)]) == []  # once per campaign
+            assert await store.run(store.sweep, 999) == 0
+            assert await store.run(store.sweep, 1_000) == 2  # the campaign ended: rows dropped
+            assert await store.run(store.offer, 2, 2_000, [(users[2], 0)]) == [users[2].lower()]
+            # an older preference never replaces a newer one
+            assert not await store.run(store.set_preference, users[2], False, 1, b"\x01" * 65)
+        finally:
+            await store.close()
+
+    run(scenario())
+
+
+def test_settles_by_itself_once_receipts_are_worth_it(tmp_path: Path) -> None:
+    from clubchat.ads.receipt_store import SettleResult
+
+    calls: list[int] = []
+
+    def settle() -> SettleResult:
+        calls.append(1)
+        return SettleResult(("0xabc",), 2, 4 * 10**18, 0, 0)
+
+    async def scenario() -> None:
+        view = HandView(None, None, None, 0)
+        config = NotifyConfig(node=NODE, poll=0.05, settle_min_wei=10**18, settle_interval=0.05)
+        service = NotifyService(config, NotifyStore(tmp_path, DOMAIN), view, DOMAIN, settle=settle)
+        async with relay() as server:
+            await service.start(server)
+            await asyncio.sleep(0.3)
+            await service.stop()
+        assert len(calls) >= 2 and service.stats["settled-receipts"] == 2 * len(calls)
+        assert service.last_settle is not None and service.last_settle.receipts == 2
+
+    run(scenario())
