@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from eth_utils import event_abi_to_log_topic
+from eth_utils import event_abi_to_log_topic, to_checksum_address
 
 from clubchat.communities.cache import MembershipCache, TierCache, TierLimits
 from clubchat.protocol import messages as m
@@ -126,12 +126,16 @@ class ChainFeed(CacheView):
         self.events = 0
         self.last_error: str | None = None
         self._addresses = [communities.address, premium.address]
-        self._by_topic: dict[bytes, tuple[Any, MembershipCache | TierCache]] = {}
+        # (contract address, topic0) -> (event, cache): both contracts log some events of one signature
+        self._by_topic: dict[tuple[str, bytes], tuple[Any, MembershipCache | TierCache]] = {}
         for contract, cache in ((communities, self.membership), (premium, self.tiers)):
             for abi in contract.abi:
                 if abi.get("type") == "event":
                     event = getattr(contract.events, abi["name"])()
-                    self._by_topic[event_abi_to_log_topic(abi)] = (event, cache)
+                    self._by_topic[(to_checksum_address(contract.address), event_abi_to_log_topic(abi))] = (
+                        event,
+                        cache,
+                    )
 
     def status(self) -> dict[str, Any]:
         return {
@@ -153,7 +157,7 @@ class ChainFeed(CacheView):
             end = min(target, start + 1_999)
             logs = self.w3.eth.get_logs({"address": self._addresses, "fromBlock": start, "toBlock": end})
             for raw in logs:  # bound: the chunk's logs
-                found = self._by_topic.get(bytes(raw["topics"][0]))
+                found = self._by_topic.get((to_checksum_address(raw["address"]), bytes(raw["topics"][0])))
                 if found is None:
                     continue
                 event, cache = found
@@ -161,7 +165,7 @@ class ChainFeed(CacheView):
                 args = decoded["args"]
                 cache.apply(decoded["event"], args)
                 self.events += 1
-                if cache is self.membership and "account" in args:
+                if cache is self.membership and "account" in args and "community_id" in args:
                     touched.add((int(args["community_id"]), str(args["account"]).lower()))
             self.synced_block = end
         self.mark_synced(int(head["timestamp"]))

@@ -45,7 +45,13 @@ def _view(clock: Clock) -> CacheView:
     for cid, fail_open in ((CID, True), (CLOSED_CID, False)):
         view.membership.apply(
             "CommunityCreated",
-            {"community_id": cid, "owner": OWNER.address, "policy": 1, "membership_seconds": 0},
+            {
+                "community_id": cid,
+                "owner": OWNER.address,
+                "policy": 1,
+                "membership_seconds": 0,
+                "fail_open": False,
+            },
         )
         view.membership.apply(
             "PolicyChanged",
