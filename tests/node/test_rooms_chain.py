@@ -16,7 +16,7 @@ from web3.logs import DISCARD
 from clubchat.chain.tx import send_tx
 from clubchat.communities.rooms import RoomClient
 from clubchat.deploy.plan import Deployment, deploy_communities
-from clubchat.node.relay import RelayConfig
+from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.rooms import ChainFeed, Rooms
 from clubchat.params import load
 from clubchat.protocol import messages as m
@@ -55,6 +55,18 @@ async def _wait_known(feed: ChainFeed, cid: int) -> None:
     raise AssertionError(f"the relay never learned the members: {feed.last_error}")
 
 
+async def _both_in_the_room(server: RelayServer, feed: ChainFeed, cid: int) -> tuple[RoomClient, RoomClient]:
+    """Once the relay knows the members: ALICE and BOB connected and in the community's room."""
+    await _wait_known(feed, cid)
+    clients = []
+    for who in (ALICE, BOB):
+        client = await RoomClient.connect(server.uri, who, timeout=5)
+        assert isinstance(client, RoomClient)
+        await client.join(cid)
+        clients.append(client)
+    return clients[0], clients[1]
+
+
 def test_a_ban_reaches_the_relay_within_one_confirmation_and_one_poll(tmp_path: Path) -> None:
     with chain(tmp_path) as c:
         communities, premium = _communities(c)
@@ -67,12 +79,7 @@ def test_a_ban_reaches_the_relay_within_one_confirmation_and_one_poll(tmp_path: 
                 Rooms(server, feed)
                 follower = asyncio.create_task(feed.run())
                 c.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-                await _wait_known(feed, cid)
-                alice = await RoomClient.connect(server.uri, ALICE, timeout=5)
-                bob = await RoomClient.connect(server.uri, BOB, timeout=5)
-                assert isinstance(alice, RoomClient) and isinstance(bob, RoomClient)
-                await alice.join(cid)
-                await bob.join(cid)
+                alice, bob = await _both_in_the_room(server, feed, cid)
                 assert (await alice.send_room(cid, m.Text(body="before"))).delivered == 1
                 loop = asyncio.get_running_loop()
                 await loop.run_in_executor(
@@ -109,12 +116,7 @@ def test_an_unreachable_rpc_fails_open_or_closed_as_the_community_says(
                 )
                 Rooms(server, feed)
                 follower = asyncio.create_task(feed.run())
-                await _wait_known(feed, cid)
-                alice = await RoomClient.connect(server.uri, ALICE, timeout=5)
-                bob = await RoomClient.connect(server.uri, BOB, timeout=5)
-                assert isinstance(alice, RoomClient) and isinstance(bob, RoomClient)
-                await alice.join(cid)
-                await bob.join(cid)
+                alice, bob = await _both_in_the_room(server, feed, cid)
                 c.anvil.stop()  # the RPC goes away
                 await asyncio.sleep(1.0 + 3 * POLL)
                 assert feed.stale() and feed.last_error is not None
