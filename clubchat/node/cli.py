@@ -25,6 +25,7 @@ from clubchat.node.mailbox import MailboxLimits
 from clubchat.node.operator_cli import attach_operator_commands
 from clubchat.node.relay import RelayConfig
 from clubchat.node.relay_log import LogSigner, RelayLogError
+from clubchat.node.rooms import ChainFeed, enable_rooms, open_feed
 from clubchat.node.runner import KINDS, Node, NodeConfig, turn_secret
 from clubchat.node.turn import TurnConfig
 from clubchat.registry import (
@@ -358,6 +359,7 @@ class ChainLink:
         self.disputes: str | None = None  # the manifest's Disputes contract, when it has one
 
     public_turn_uri: str | None = None  # the TURN URI as registered, when coturn binds another address
+    rooms: ChainFeed | None = None  # Communities + Premium events, when the deployment has them
 
     @classmethod
     def open(cls, rpc: str, manifest: str, operator: str, node_key: LocalAccount, depth: int) -> ChainLink:
@@ -365,6 +367,7 @@ class ChainLink:
         link = cls(w3, m.contract(w3, "NodeRegistry"), operator, node_key, m.block, depth)
         if "Disputes" in m.contracts:
             link.disputes = m.address("Disputes")
+        link.rooms = open_feed(w3, m, depth)  # community rooms (clubchat.node.rooms)
         return link
 
     def gas_warning(self) -> str | None:
@@ -406,6 +409,7 @@ class ChainLink:
             "last_heartbeat": self.beats.last_ok,
             "heartbeat_error": self.beats.last_error,
             "registry_cache": self.cache.status(),
+            **({"rooms": self.rooms.status()} if self.rooms is not None else {}),
         }
 
 
@@ -432,6 +436,9 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
                 asyncio.create_task(heartbeat_loop(chain.w3, chain.registry, chain.key, chain.beats))
             )
             tasks.append(asyncio.create_task(chain.cache.run()))
+            if chain.rooms is not None and node.relay is not None:
+                enable_rooms(node.relay, chain.rooms)
+                tasks.append(asyncio.create_task(chain.rooms.run()))
 
         def status() -> dict[str, Any]:
             out = node.status()

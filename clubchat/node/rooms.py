@@ -426,3 +426,21 @@ class Rooms:
             "retained": sum(len(v) for v in self.retained.values()),
             "stale": self.view.stale(),
         }
+
+
+def open_feed(w3: Any, manifest: Any, depth: int, poll: float = 1.0) -> ChainFeed | None:
+    """The deployment's Communities + Premium feed, or None when the manifest has no Communities."""
+    if "Communities" not in manifest.contracts or "Premium" not in manifest.contracts:
+        return None
+    communities, premium = manifest.contract(w3, "Communities"), manifest.contract(w3, "Premium")
+    return ChainFeed(w3, communities, premium, manifest.block, depth=depth, poll=poll)
+
+
+def enable_rooms(relay: RelayServer, feed: CacheView, config: RoomsConfig | None = None) -> Rooms:
+    """Rooms on `relay`, admitted from `feed`; a TURN node's credentials then live no longer than the
+    caller's call limit (the issuer's `max_ttl`)."""
+    rooms = Rooms(relay, feed, config)
+    issuer = relay.turn_credentials
+    if issuer is not None and hasattr(issuer, "max_ttl"):
+        issuer.max_ttl = rooms.call_seconds
+    return rooms

@@ -17,7 +17,7 @@ from eth_account import Account
 from clubchat.client.relay_client import RelayError
 from clubchat.communities.rooms import RoomClient, room_id
 from clubchat.node.relay import RelayConfig, RelayServer
-from clubchat.node.rooms import CacheView, Rooms, RoomsConfig
+from clubchat.node.rooms import CacheView, Rooms, RoomsConfig, enable_rooms
 from clubchat.node.turn import TurnConfig
 from clubchat.protocol import messages as m
 from tests.node.harness import Raw, relay, run
@@ -349,3 +349,16 @@ def test_room_ids_are_the_abi_encoding_hash() -> None:
 
     assert room_id(5, "general") == keccak(encode(["uint256", "string"], [5, "general"]))
     assert room_id(5, "general") != room_id(5, "broadcast:general") != room_id(6, "general")
+
+
+def test_a_turn_node_with_rooms_hands_out_credentials_capped_by_the_tier(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock = Clock()
+        issuer = TurnConfig(data_dir=tmp_path, credential_ttl=600).issuer()
+        async with relay(RelayConfig(), turn_credentials=issuer) as server:
+            enable_rooms(server, _view(clock))
+            alice = await _client(server, ALICE)
+            assert (await alice.turn_credentials()).ttl == 300  # the free tier's call limit
+            await alice.close()
+
+    run(scenario())

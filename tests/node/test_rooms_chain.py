@@ -17,7 +17,7 @@ from clubchat.chain.tx import send_tx
 from clubchat.communities.rooms import RoomClient
 from clubchat.deploy.plan import Deployment, deploy_communities
 from clubchat.node.relay import RelayConfig, RelayServer
-from clubchat.node.rooms import ChainFeed, Rooms
+from clubchat.node.rooms import ChainFeed, enable_rooms
 from clubchat.params import load
 from clubchat.protocol import messages as m
 from tests.node.chain_env import Chain, chain
@@ -76,7 +76,7 @@ def test_a_ban_reaches_the_relay_within_one_confirmation_and_one_poll(tmp_path: 
         async def scenario() -> float:
             async with relay(RelayConfig()) as server:
                 feed = ChainFeed(c.w3, communities, premium, c.manifest.block, depth=1, poll=POLL)
-                Rooms(server, feed)
+                enable_rooms(server, feed)
                 follower = asyncio.create_task(feed.run())
                 c.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
                 alice, bob = await _both_in_the_room(server, feed, cid)
@@ -114,7 +114,7 @@ def test_an_unreachable_rpc_fails_open_or_closed_as_the_community_says(
                 feed = ChainFeed(
                     c.w3, communities, premium, c.manifest.block, depth=0, poll=POLL, stale_after=1.0
                 )
-                Rooms(server, feed)
+                enable_rooms(server, feed)
                 follower = asyncio.create_task(feed.run())
                 alice, bob = await _both_in_the_room(server, feed, cid)
                 c.anvil.stop()  # the RPC goes away
