@@ -26,6 +26,7 @@ from tests.node.harness import relay, run
 ALICE, BOB = Account.from_key("0x" + "a1" * 32), Account.from_key("0x" + "b2" * 32)
 OPEN = 1
 POLL = 0.25
+pytestmark = [pytest.mark.integration]
 
 
 def _communities(c: Chain) -> tuple[Any, Any]:
