@@ -29,6 +29,7 @@ from clubchat.chain.manifest import DEPLOYMENTS_DIR
 from clubchat.chain.rpc import ChainConnectionError
 from clubchat.demo.allocations import chapter_allocations
 from clubchat.demo.calls import chapter_calls
+from clubchat.demo.communities import chapter_communities
 from clubchat.demo.context import Chapter, DemoContext
 from clubchat.demo.deployment import chapter_deployment
 from clubchat.demo.emission import chapter_emission
@@ -56,6 +57,7 @@ CHAPTERS: list[Chapter] = [
     chapter_governance,
     chapter_nodes,
     chapter_calls,
+    chapter_communities,
 ]
 
 
