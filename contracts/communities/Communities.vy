@@ -18,9 +18,7 @@
         - MERKLE: `join_with_proof` against a root built by OpenZeppelin's
           `StandardMerkleTree` with leaf encoding ["address"] (leaf =
           keccak256(keccak256(abi.encode(account))), sorted pairs), verified by
-          `_process_proof`: snekmate's `merkle_proof_verification._process_proof`
-          written out (a measured gas target needs it; a differential fuzz test
-          holds it equal to snekmate's on random trees, proofs and tampered proofs).
+          snekmate's `merkle_proof_verification`.
         - TOKEN_GATE: `join_with_token` for holders of a CLUB balance, or of
           stake delegated to a named node in the NodeRegistry, or of a premium
           tier; anyone may `evict` a member who no longer qualifies.
@@ -90,6 +88,7 @@ initializes: eip712_domain_separator
 
 from snekmate.utils import ecdsa
 from snekmate.utils import signature_checker
+from snekmate.utils import merkle_proof_verification
 
 # @dev Role management (`grantRole`, `revokeRole`, `renounceRole`, `hasRole`,
 # `getRoleAdmin`, `set_role_admin`, `DEFAULT_ADMIN_ROLE`), ERC-165 and EIP-5267.
@@ -408,7 +407,7 @@ def join_with_proof(community_id: uint256, proof: DynArray[bytes32, MAX_PROOF]):
     # OpenZeppelin StandardMerkleTree leaf for ["address"]: double-hashed, so no
     # 64-byte inner node can pass as a leaf (second-preimage safe).
     leaf: bytes32 = keccak256(keccak256(abi_encode(msg.sender)))
-    assert self._process_proof(proof, leaf) == self.merkle_root[community_id], "communities: invalid proof"
+    assert merkle_proof_verification._verify(proof, self.merkle_root[community_id], leaf), "communities: invalid proof"
     self._admit(community_id, msg.sender, config, 0)
 
 
@@ -685,37 +684,7 @@ def invite_digest(community_id: uint256, invitee: address, nonce: uint256, expir
     )
 
 
-@pure
-@external
-def process_proof(proof: DynArray[bytes32, MAX_PROOF], leaf: bytes32) -> bytes32:
-    """
-    @notice The root that `proof` leads to from `leaf` (sorted pairs, as OpenZeppelin's
-            `MerkleProof.processProof`); a proof is valid when it equals the community's
-            `merkle_root`. A client can check a proof with it before joining.
-    """
-    return self._process_proof(proof, leaf)
-
-
 # INTERNAL #
-
-
-@pure
-@internal
-def _process_proof(proof: DynArray[bytes32, MAX_PROOF], leaf: bytes32) -> bytes32:
-    """
-    @dev snekmate's `merkle_proof_verification._process_proof` (and its `_hash_pair`)
-         written out: per level, hash the sorted pair. Without an internal call per
-         level and the copy into snekmate's 255-element array, a depth-20 proof costs
-         several thousand gas less, which the Merkle-join gas target needs.
-         tests/unit/communities/test_merkle_equivalence.py fuzzes it against snekmate.
-    """
-    computed: bytes32 = leaf
-    for sibling: bytes32 in proof:
-        if convert(computed, uint256) < convert(sibling, uint256):
-            computed = keccak256(concat(computed, sibling))
-        else:
-            computed = keccak256(concat(sibling, computed))
-    return computed
 
 
 @view
