@@ -244,6 +244,14 @@ def test_demo_on_the_deployment_reports_consistent_figures(
     assert supply["total_wei"] + supply["emission_remaining_wei"] == supply["cap_wei"] == params.token.cap_wei
     assert supply["total_wei"] == supply["locked_wei"] + supply["treasury_wei"] + supply["circulating_wei"]
 
+    rooms = report["communities"]
+    assert rooms["ban"]["code"] == "banned" and rooms["ban"]["after"].startswith("banned:")
+    assert rooms["non_member"].startswith("not-member:")
+    assert rooms["free_message_refused"].startswith("over-tier-limit: tier 0 messages")
+    assert rooms["free_file_refused"].startswith("over-tier-limit: tier 0 files")
+    assert rooms["premium_message_delivered"] == rooms["room_message_delivered"] == 1
+    assert rooms["turn_ttl_seconds"]["free"] == params.premium.tiers[0].max_call_seconds
+
     for row in report["vesting"]:
         assert row["vested_wei"] + row["locked_wei"] == row["total_wei"]
         assert row["claimable_wei"] == row["vested_wei"]  # nobody has claimed yet
