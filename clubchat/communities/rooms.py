@@ -19,7 +19,8 @@ from eth_utils import keccak
 
 from clubchat.client.relay_client import RelayClient, RelayError, new_envelope_id
 from clubchat.protocol import messages as m
-from clubchat.registry.discovery import Discovery, _relay_endpoints
+from clubchat.protocol.endpoints import is_valid_endpoint
+from clubchat.registry.discovery import Discovery
 from clubchat.registry.kinds import RELAY
 
 RoomKey = tuple[int, str]
@@ -32,7 +33,9 @@ def room_id(community: int, name: str = m.DEFAULT_ROOM) -> bytes:
 
 def room_relays(discovery: Discovery, community: int, name: str = m.DEFAULT_ROOM, k: int = 2) -> list[str]:
     """The room's rendezvous relay endpoints: `sample(RELAY, keccak256(room id), k)`."""
-    return _relay_endpoints(discovery, discovery.sample(RELAY, bytes(keccak(room_id(community, name))), k))
+    nodes = discovery.sample(RELAY, bytes(keccak(room_id(community, name))), k)
+    # Endpoints read from the chain are checked again, as for a user's rendezvous relays.
+    return [uri for node in nodes if is_valid_endpoint(RELAY, uri := discovery.endpoint(node, RELAY))]
 
 
 class RoomClient(RelayClient):

@@ -362,3 +362,24 @@ def test_a_turn_node_with_rooms_hands_out_credentials_capped_by_the_tier(tmp_pat
             await alice.close()
 
     run(scenario())
+
+
+def test_a_rooms_relays_are_sampled_by_the_hash_of_its_id() -> None:
+    from eth_utils import keccak
+
+    from clubchat.communities.rooms import room_relays
+    from clubchat.registry.kinds import RELAY
+
+    class Registry:
+        seeds: list[tuple[int, bytes, int]] = []
+
+        def sample(self, kind: int, seed: bytes, k: int) -> list[str]:
+            self.seeds.append((kind, seed, k))
+            return ["0x" + "11" * 20, "0x" + "22" * 20]
+
+        def endpoint(self, node: str, kind: int) -> str:
+            return "wss://relay.example" if node.endswith("11") else "not a uri"
+
+    registry = Registry()
+    assert room_relays(registry, 5, "general", 2) == ["wss://relay.example"]  # type: ignore[arg-type]
+    assert registry.seeds == [(RELAY, keccak(room_id(5, "general")), 2)]
