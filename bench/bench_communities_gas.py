@@ -78,13 +78,19 @@ NOTES = [
     "(counted until pruned), so it writes one word and no counter.",
     "- Target missed: add_members 25,172 per member against 25,000 (0.7 % over). 24,224 of it is "
     "fixed by the EVM (the member word set from zero 22,100, MemberJoined 1,756, the address in "
-    "calldata 368); the rest (~950) is Vyper's loop, two-level slot hashing and the zero/ban checks.",
+    "calldata 368); the rest (~950) is Vyper's loop, two-level slot hashing and the zero/ban checks. "
+    "Measured alternatives, not adopted: an unchecked batch counter 25,141; one flat member map keyed "
+    "(community id << 160) | account (one keccak per access instead of two) 25,026, still over and "
+    "it would need a range check on every community id.",
     "- Target missed: join_with_proof 73,154 against 65,000 at depth 20. Fixed costs are ~62,700 "
     "(21,000 tx; ~10,700 calldata, 10,240 of it the 20 proof words; member word 22,100; community "
     "word read and write 5,000; root read 2,100; MemberJoined 1,756); snekmate's "
     "merkle_proof_verification takes the other ~10,400 (~500 gas a level: the proof is copied into "
-    "its 255-word bound and each pair is concatenated in memory). 65,000 would need a hand-written "
-    "proof loop instead of snekmate's and one storage read less; not done.",
+    "its 255-word bound and each pair is concatenated in memory). A hand-written loop measured "
+    "69,632, still over: depth 0 costs 54,535 and every level adds 512 gas of calldata for its "
+    "proof word plus >= 42 for its keccak, 65,615 at depth 20 even with a free loop, so the target "
+    "is below this contract's floor; the join stays on snekmate (the house rule allows hand-written "
+    "code only where it meets a measured target).",
     "- create costs ~123,000 or ~140,000: its fee burn writes ClubToken's total-supply vote "
     "checkpoint, and the token packs two superseded checkpoints per storage word, so every other "
     "burn in a new block starts a fresh word (+17,000).",

@@ -29,6 +29,7 @@ def _register() -> None:
     main.add_command(__import__("clubchat.keeper.cli", fromlist=["keeper"]).keeper)
     main.add_command(__import__("clubchat.communities.cli", fromlist=["community"]).community)
     main.add_command(__import__("clubchat.communities.cli", fromlist=["premium"]).premium)
+    main.add_command(__import__("clubchat.communities.room_cli", fromlist=["room"]).room)
     main.add_command(__import__("clubchat.ads.cli", fromlist=["ads"]).ads)
     main.add_command(__import__("clubchat.disputes.cli", fromlist=["report"]).report)
     main.add_command(__import__("clubchat.disputes.cli", fromlist=["dispute"]).dispute)

@@ -90,7 +90,7 @@ class MembershipCache:
             owner=_addr(a["owner"]),
             policy=int(a["policy"]),
             membership_seconds=int(a["membership_seconds"]),
-            fail_open=False,
+            fail_open=bool(a["fail_open"]),
         )
 
     def _on_PolicyChanged(self, a: Mapping[str, Any]) -> None:

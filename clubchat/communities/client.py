@@ -17,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 
 from clubchat.chain.eip712 import Domain
 from clubchat.chain.manifest import Manifest
@@ -138,7 +139,7 @@ class CommunitiesClient:
             send_call(self._me(), self.token.functions.approve(self.contract.address, fee))
         tx = self._send("create", to_checksum_address(owner or me), policy, membership_seconds, fail_open)
         receipt = self.w3.eth.get_transaction_receipt(tx)  # type: ignore[arg-type]
-        (event,) = self.contract.events.CommunityCreated().process_receipt(receipt)
+        (event,) = self.contract.events.CommunityCreated().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["community_id"])
 
     def set_policy(self, community_id: int, policy: int, membership_seconds: int, fail_open: bool) -> str:

@@ -2,7 +2,7 @@
 
 `run` holds the command and the chapter list, `context` what every chapter gets and the
 formatting helpers, and each other module one chapter (deployment, allocations, emission,
-vesting, supply, governance, nodes, calls). Feature packages never import from here.
+vesting, supply, governance, nodes, calls, communities). Feature packages never import from here.
 """
 
 from clubchat.demo.run import CHAPTERS, demo, run_demo

@@ -30,6 +30,7 @@ from clubchat.chain.rpc import ChainConnectionError
 from clubchat.demo.ads import chapter_ads
 from clubchat.demo.allocations import chapter_allocations
 from clubchat.demo.calls import chapter_calls
+from clubchat.demo.communities import chapter_communities
 from clubchat.demo.context import Chapter, DemoContext
 from clubchat.demo.deployment import chapter_deployment
 from clubchat.demo.emission import chapter_emission
@@ -57,6 +58,7 @@ CHAPTERS: list[Chapter] = [
     chapter_governance,
     chapter_nodes,
     chapter_calls,
+    chapter_communities,
     chapter_ads,
 ]
 

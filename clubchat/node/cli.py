@@ -26,6 +26,7 @@ from clubchat.node.notify import NodeAds, ads_run_options, for_node
 from clubchat.node.operator_cli import attach_operator_commands
 from clubchat.node.relay import RelayConfig
 from clubchat.node.relay_log import LogSigner, RelayLogError
+from clubchat.node.rooms import ChainFeed, enable_rooms, open_feed
 from clubchat.node.runner import KINDS, Node, NodeConfig, turn_secret
 from clubchat.node.turn import TurnConfig
 from clubchat.registry import (
@@ -365,6 +366,7 @@ class ChainLink:
     public_turn_uri: str | None = None  # the TURN URI as registered, when coturn binds another address
     manifest: Any = None
     ads_options: tuple[int | None, bool] = (None, False)  # --ads-settle-min, --ads-fetch-http
+    rooms: ChainFeed | None = None  # Communities + Premium events, when the deployment has them
 
     @classmethod
     def open(cls, rpc: str, manifest: str, operator: str, node_key: LocalAccount, depth: int) -> ChainLink:
@@ -373,6 +375,7 @@ class ChainLink:
         if "Disputes" in m.contracts:
             link.disputes = m.address("Disputes")
         link.manifest = m
+        link.rooms = open_feed(w3, m, depth)  # community rooms (clubchat.node.rooms)
         return link
 
     def gas_warning(self) -> str | None:
@@ -414,6 +417,7 @@ class ChainLink:
             "last_heartbeat": self.beats.last_ok,
             "heartbeat_error": self.beats.last_error,
             "registry_cache": self.cache.status(),
+            **({"rooms": self.rooms.status()} if self.rooms is not None else {}),
         }
 
 
@@ -445,6 +449,9 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
                            chain.operator, chain.key, chain.cache.depth, *chain.ads_options)  # fmt: skip
             if ads is not None and node.relay is not None:  # clubchat.node.notify: requests, delivery
                 await ads.start(node.relay)
+            if chain.rooms is not None and node.relay is not None:
+                enable_rooms(node.relay, chain.rooms)
+                tasks.append(asyncio.create_task(chain.rooms.run()))
 
         def status() -> dict[str, Any]:
             out = node.status()

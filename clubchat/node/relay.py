@@ -52,6 +52,9 @@ from clubchat.node.notify_gate import RequestGate
 from clubchat.node.relay_config import RelayConfig
 from clubchat.node.relay_conn import Conn, HandshakeLog, RelayConnection, client_key
 from clubchat.node.relay_log import Accepted, RelayLog
+
+if typing.TYPE_CHECKING:
+    from clubchat.node.rooms import Rooms
 from clubchat.protocol import messages as m
 from clubchat.protocol.log_entry import LogEntry, direct_room
 from clubchat.protocol.siwe import (
@@ -127,6 +130,7 @@ class RelayServer:
         self._dirty: list[Conn] = []  # connections with queued frames, flushed once per iteration
         self._flush_handle: asyncio.Handle | None = None
         self._housekeeping: asyncio.Task[None] | None = None
+        self.rooms: Rooms | None = None  # community rooms (clubchat.node.rooms attaches itself)
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -521,6 +525,8 @@ class RelayServer:
         self._push(conn, m.error_frame(code, reason, id))
 
     def _forget(self, conn: Conn) -> None:
+        if self.rooms is not None:
+            self.rooms.forget(conn)
         if conn.ws.transport.is_closing() and conn in self._buffering:
             self._buffering.discard(conn)
             self.buffered -= conn.buffered
@@ -608,6 +614,11 @@ class RelayServer:
                 await handle_frame(self, conn, frame)
             elif isinstance(frame, m.PublishKeys | m.RevokeKeys | m.GetKeys):
                 self._push(conn, await self.keybundles.handle(frame, conn.checksum_address, int(now)))
+            elif isinstance(frame, m.ROOM_CLIENT_CLASSES):
+                if self.rooms is None:
+                    self._error(conn, "not-offered", "this relay carries no community rooms")
+                else:
+                    self.rooms.handle(conn, frame, now, size)
         except ConnectionClosed:
             raise
         except Exception:  # a bug must cost this frame, never the relay

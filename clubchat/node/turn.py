@@ -106,22 +106,25 @@ class CredentialIssuer:
         self.config = config
         self.clock = clock
         self._current: OrderedDict[str, m.TurnCredentials] = OrderedDict()  # wallet -> its credential
+        # The caller's call limit (its premium tier, clubchat.node.rooms.Rooms.call_seconds): no
+        # credential outlives it. None: credential_ttl for everyone.
+        self.max_ttl: Callable[[str], int | None] | None = None
 
     def __call__(self, address: str) -> m.TurnCredentials:
         cfg = self.config
         now = int(self.clock())
         key = address.lower()
+        limit = self.max_ttl(address) if self.max_ttl is not None else None
+        ttl = cfg.credential_ttl if limit is None else max(1, min(cfg.credential_ttl, limit))
         held = self._current.get(key)
         if held is not None:
             left = int(held.username.split(":", 1)[0]) - now
-            if left >= cfg.credential_ttl // 2:
+            if ttl // 2 <= left <= ttl:
                 return m.TurnCredentials(
                     username=held.username, password=held.password, ttl=left, uris=held.uris
                 )
-        username, password = rest_credentials(cfg.secret, address, now, cfg.credential_ttl)
-        creds = m.TurnCredentials(
-            username=username, password=password, ttl=cfg.credential_ttl, uris=(cfg.uri,)
-        )
+        username, password = rest_credentials(cfg.secret, address, now, ttl)
+        creds = m.TurnCredentials(username=username, password=password, ttl=ttl, uris=(cfg.uri,))
         self._current[key] = creds
         self._current.move_to_end(key)
         while len(self._current) > cfg.max_wallets:  # bound: drop the longest-held wallets first

@@ -261,6 +261,7 @@ def create(owner: address, policy: uint256, membership_seconds: uint256, fail_op
         creator=msg.sender,
         policy=policy,
         membership_seconds=membership_seconds,
+        fail_open=fail_open,
         fee=fee,
     )
     return community_id

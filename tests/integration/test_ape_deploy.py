@@ -250,6 +250,13 @@ def test_demo_on_the_deployment_reports_consistent_figures(
     assert sum(ads["split_wei"].values()) == ads["spent_wei"] == 2 * ads["price_wei"]
     assert ads["refunded_wei"] == ads["budget_wei"] - ads["spent_wei"]
     assert ads["paid_requests"]["unpaid_refused_with"] == "payment-required"
+    rooms = report["communities"]
+    assert rooms["ban"]["code"] == "banned" and rooms["ban"]["after"].startswith("banned:")
+    assert rooms["non_member"].startswith("not-member:")
+    assert rooms["free_message_refused"].startswith("over-tier-limit: tier 0 messages")
+    assert rooms["free_file_refused"].startswith("over-tier-limit: tier 0 files")
+    assert rooms["premium_message_delivered"] == rooms["room_message_delivered"] == 1
+    assert rooms["turn_ttl_seconds"]["free"] == params.premium.tiers[0].max_call_seconds
 
     for row in report["vesting"]:
         assert row["vested_wei"] + row["locked_wei"] == row["total_wei"]

@@ -69,6 +69,15 @@ def test_membership_cache_follows_every_change(communities, funded_owner, modera
     _check_members(communities, cache, cid, everyone)
 
 
+def test_fail_open_is_known_from_the_creation_alone(communities, funded_owner):
+    """A relay decides fail-open / fail-closed from the cache: `create`'s own event must carry it."""
+    cache = MembershipCache()
+    rec = Recorder(communities, cache)
+    for fail_open in (True, False):
+        cid = rec.send(funded_owner, "create", funded_owner, OPEN, 0, fail_open)
+        assert cache.fail_open(cid) is fail_open is communities.fail_open(cid)
+
+
 def test_tier_cache_follows_every_change(premium, token, governance, member, outsider, params):
     cache = TierCache()
     for t in range(premium.tier_count() + 1):

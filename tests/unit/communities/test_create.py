@@ -30,6 +30,7 @@ def test_create_burns_the_fee_and_records_the_community(communities, token, fund
             "creator": funded_owner,
             "policy": MERKLE,
             "membership_seconds": 3600,
+            "fail_open": True,
             "fee": fee,
         }
     ]

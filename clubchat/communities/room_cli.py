@@ -1,0 +1,199 @@
+"""`club room send|listen`: post to and follow a community room through its rendezvous relays.
+
+The relays are found in NodeRegistry like a user's: `sample(RELAY, keccak256(room id), --k)`
+(clubchat.communities.rooms.room_relays); `--relay` names one directly instead. The relay admits
+the signed-in wallet only while the community's on-chain membership says so, and answers a refusal
+with its reason (not a member, banned, admins only in a broadcast room, over the tier's limit).
+Room messages are `text` payloads that every relay of the room can read: rooms have no end-to-end
+encryption yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import click
+from eth_account.signers.local import LocalAccount
+
+from clubchat.chain.cli import chain_options, key_options, open_deployment, resolve_key
+from clubchat.cli_errors import one_line_errors
+from clubchat.client.relay_client import RelayError
+from clubchat.communities.rooms import RoomClient, room_relays
+from clubchat.protocol import messages as m
+from clubchat.registry.discovery import RegistryDiscovery
+
+
+def _room_options(fn: Any) -> Any:
+    fn = click.option("--room", default=m.DEFAULT_ROOM, show_default=True, help="Room name.")(fn)
+    fn = click.option("--k", "k", default=2, show_default=True, help="Rendezvous relays of the room.")(fn)
+    fn = click.option(
+        "--relay", "relays", multiple=True, help="Use this relay (ws://…) instead of the registry's."
+    )(fn)
+    fn = click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for a relay.")(fn)
+    return fn
+
+
+def _setup(community: int, opts: dict[str, Any]) -> tuple[LocalAccount, list[str]]:
+    """The wallet and the room's relays: --relay as given, else the room's rendezvous relays."""
+    account = resolve_key(opts["key"], opts["key_file"])
+    if opts["relays"]:
+        return account, list(opts["relays"])
+    w3, manifest = open_deployment(opts["rpc_url"], opts["network"])
+    found = room_relays(RegistryDiscovery(w3, manifest), community, opts["room"], opts["k"])
+    if not found:
+        raise click.ClickException("the registry lists no live relay; pass one with --relay ws://…")
+    return account, found
+
+
+async def _connect(uris: list[str], account: LocalAccount, timeout: float) -> list[RoomClient]:
+    """Connections to every relay that answers (at least one, or a ClickException naming why)."""
+    clients: list[RoomClient] = []
+    errors: list[str] = []
+    for uri in uris:  # bound: --k relays
+        try:
+            client = await RoomClient.connect(uri, account, timeout=timeout)
+        except (OSError, TimeoutError, RelayError) as exc:
+            errors.append(f"{uri}: {exc}")
+            continue
+        assert isinstance(client, RoomClient)
+        clients.append(client)
+    if not clients:
+        raise click.ClickException("no relay of the room answered (" + "; ".join(errors) + ")")
+    return clients
+
+
+def _refused(exc: RelayError) -> click.ClickException:
+    return click.ClickException(f"the relay refused: {exc.code}: {exc.reason}")
+
+
+@click.group("room")
+def room() -> None:
+    """Community rooms: post and follow, through relays that enforce membership."""
+
+
+@room.command("send")
+@click.argument("community_id", type=int)
+@click.argument("text")
+@_room_options
+@chain_options
+@key_options()
+@one_line_errors
+def send_command(community_id: int, text: str, **opts: Any) -> None:
+    """Post TEXT to a room of COMMUNITY_ID (on every rendezvous relay of the room that answers)."""
+    account, uris = _setup(community_id, opts)
+    room, timeout = opts["room"], opts["timeout"]
+
+    async def go() -> list[dict[str, Any]]:
+        out = []
+        for client in await _connect(uris, account, timeout):
+            try:
+                sent = await client.send_room(community_id, m.Text(body=text), room=room)
+            except RelayError as exc:
+                raise _refused(exc) from None
+            finally:
+                await client.close()
+            out.append({"relay": client.uri, "seq": sent.seq, "delivered": sent.delivered})
+        return out
+
+    for row in asyncio.run(go()):
+        click.echo(json.dumps({"event": "sent", "community": community_id, "room": room, **row}))
+
+
+@room.command("listen")
+@click.argument("community_id", type=int)
+@_room_options
+@click.option(
+    "--since", type=int, default=0, show_default=True, help="Replay retained messages after this seq."
+)
+@click.option("--count", type=int, default=0, help="Stop after this many messages (0: never).")
+@click.option("--seconds", type=float, default=0.0, help="Stop after this many seconds (0: never).")
+@chain_options
+@key_options()
+@one_line_errors
+def listen_command(community_id: int, since: int, count: int, seconds: float, **opts: Any) -> None:
+    """Follow a room of COMMUNITY_ID: one JSON line per message; exits 1 if the relays cut you off."""
+    account, uris = _setup(community_id, opts)
+    asyncio.run(_listen(uris, account, community_id, opts["room"], since, count, seconds, opts["timeout"]))
+
+
+async def _listen(
+    uris: list[str],
+    account: LocalAccount,
+    community: int,
+    room: str,
+    since: int,
+    count: int,
+    seconds: float,
+    timeout: float,
+) -> None:
+    clients = await _connect(uris, account, timeout)
+    merged: asyncio.Queue[Any] = asyncio.Queue()
+    pumps = []
+    try:
+        for client in clients:
+            try:
+                joined = await client.join(community, room, since=since)
+            except RelayError as exc:
+                raise _refused(exc) from None
+            click.echo(
+                json.dumps(
+                    {"event": "joined", "relay": client.uri, "seq": joined.seq, "online": joined.online}
+                )
+            )
+            pumps.append(asyncio.create_task(_pump(client, merged)))
+        deadline = time.monotonic() + seconds if seconds else None
+        seen: set[tuple[str, str]] = set()  # (sender, id): the same post through two relays shows once
+        shown = 0
+        while not count or shown < count:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            try:
+                uri, item = await asyncio.wait_for(merged.get(), left)
+            except TimeoutError:
+                break
+            if isinstance(item, m.RoomLeft):
+                raise click.ClickException(f"{uri} took you out of the room: {item.code}: {item.reason}")
+            if (item.sender, item.id) in seen:
+                continue
+            seen.add((item.sender, item.id))
+            shown += 1
+            body = (
+                item.payload.body
+                if isinstance(item, m.RoomMessage) and isinstance(item.payload, m.Text)
+                else None
+            )
+            click.echo(
+                json.dumps(
+                    {
+                        "event": "message",
+                        "relay": uri,
+                        "seq": item.seq,
+                        "from": item.sender,
+                        "time": item.time,
+                    }
+                    | ({"text": body} if body is not None else {"type": item.TYPE})
+                )
+            )
+    finally:
+        for task in pumps:
+            task.cancel()
+        for client in clients:
+            await client.close()
+
+
+async def _pump(client: RoomClient, out: asyncio.Queue[Any]) -> None:
+    """Forward one relay's room messages and its `room-left` into `out`."""
+
+    async def left() -> None:
+        out.put_nowait((client.uri, await client.left.get()))
+
+    watcher = asyncio.create_task(left())
+    try:
+        while True:
+            out.put_nowait((client.uri, await client.room_inbox.get()))
+    finally:
+        watcher.cancel()

@@ -1,0 +1,257 @@
+"""The demo's communities chapter: on-chain membership that a relay enforces, and premium tiers.
+
+Fresh wallets (funded by the keeper with gas and by the ecosystem allocation with CLUB) create
+four communities, one per way in: an allowlist (a batch add), a Merkle list (a member joins with a
+proof), a CLUB-balance gate and an invite voucher. One member subscribes to the `plus` tier. A
+relay with rooms (clubchat.node.rooms), fed from Communities' and Premium's logs one block behind
+the head, carries the allowlist community's room: members talk, a non-member is refused, tier
+limits refuse a free member's large message and file with the reason while the premium member's
+pass, TURN credentials live as long as each tier's call limit, and a ban cuts the banned member
+off; the ban latency (receipt of the ban transaction to the relay's `room-left`) is measured. The
+gas of every step and those figures become demo-report.json's `communities` section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3 import Web3
+
+from clubchat.chain.tx import LocalSender
+from clubchat.communities.client import (
+    ALLOWLIST,
+    INVITE,
+    MERKLE,
+    TOKEN_GATE,
+    ZERO,
+    CommunitiesClient,
+    TokenGate,
+)
+from clubchat.communities.merkle import build
+from clubchat.communities.rooms import RoomClient
+from clubchat.demo.context import DemoContext, table
+from clubchat.node.relay import RelayConfig, RelayServer
+from clubchat.node.rooms import ChainFeed, enable_rooms, open_feed
+from clubchat.node.turn import TurnConfig
+from clubchat.params import WAD
+from clubchat.premium.client import PremiumClient
+from clubchat.protocol import messages as m
+
+PEOPLE = ("owner", "alice", "bob", "carol", "dave", "erin", "mallory")
+GAS_MONEY_WEI = WAD // 10
+POLL = 0.25  # the demo relay's log poll interval, seconds
+DEPTH = 1  # confirmations it waits for
+
+
+def _wallet(name: str) -> LocalAccount:
+    """A demo wallet derived from its name (fresh on a fresh chain, the same on every run)."""
+    return Account.from_key(keccak(text=f"clubchat demo communities {name}"))
+
+
+def chapter_communities(ctx: DemoContext) -> None:
+    """Communities: on-chain membership enforced by a relay's rooms, and premium tiers."""
+    w3 = ctx.w3
+    people = {name: _wallet(name) for name in PEOPLE}
+    _fund(ctx, people)
+
+    def client(name: str) -> CommunitiesClient:
+        return CommunitiesClient(w3, ctx.manifest, LocalSender(w3, people[name]))
+
+    def gas(tx: str) -> int:
+        return int(w3.eth.get_transaction_receipt(tx)["gasUsed"])  # type: ignore[arg-type]
+
+    owner = client("owner")
+    addr = {name: acct.address for name, acct in people.items()}
+    allow = owner.create(None, ALLOWLIST, 0, fail_open=False)
+    create_gas = gas(_last_tx(w3, addr["owner"]))
+    add_gas = sum(gas(tx) for tx in owner.add(allow, [addr["alice"], addr["bob"]]))
+
+    merkle = owner.create(None, MERKLE, 0, fail_open=True)
+    tree = build([addr["carol"], addr["dave"], *(_wallet(f"listed {i}").address for i in range(62))])
+    owner.set_merkle_root(merkle, tree.root)
+    proof_gas = gas(client("carol").join(merkle, tree=tree))
+
+    gated = owner.create(None, TOKEN_GATE, 0, fail_open=True)
+    owner.set_token_gate(gated, TokenGate(10 * WAD, ZERO, 0, 0))
+    gate_gas = gas(client("dave").join(gated))
+
+    invited = owner.create(None, INVITE, 30 * 86_400, fail_open=True)
+    voucher = owner.invite(invited, addr["erin"], 3_600, people["owner"])
+    invite_gas = gas(client("erin").join(invited, voucher=voucher))
+
+    premium = PremiumClient(w3, ctx.manifest, LocalSender(w3, people["alice"]))
+    subscribe_gas = gas(premium.subscribe(1, 1))
+    tiers = premium.tiers()
+
+    joins = table("Four communities, four ways in", "community", "policy", "who joined", "gas", right=(3,))
+    joins.add_row(str(allow), "allowlist (fail-closed)", "alice, bob (one batch)", f"{add_gas:,}")
+    joins.add_row(str(merkle), "Merkle list of 64", "carol, with a proof", f"{proof_gas:,}")
+    joins.add_row(str(gated), "CLUB balance >= 10", "dave", f"{gate_gas:,}")
+    joins.add_row(str(invited), "invite voucher (EIP-712)", "erin redeemed it", f"{invite_gas:,}")
+    ctx.console.print(joins)
+    ctx.console.print(
+        f"  creating each burnt {_fee(ctx)} CLUB "
+        f"({create_gas:,} gas); alice subscribed to tier 1 `plus` for {subscribe_gas:,} gas.",
+        highlight=False,
+    )
+
+    feed = open_feed(w3, ctx.manifest, depth=DEPTH, poll=POLL)
+    if feed is None:
+        raise click.ClickException("the deployment has no Communities/Premium; redeploy")
+    with tempfile.TemporaryDirectory(prefix="clubchat-demo-rooms-") as tmp:
+        relay = asyncio.run(_rooms(ctx, feed, people, allow, owner, Path(tmp)))
+
+    result = table("A relay that enforces membership and tiers", "check", "result")
+    for check, shown in relay["shown"]:
+        result.add_row(check, shown)
+    ctx.console.print(result)
+    ctx.report["communities"] = {
+        "gas": {
+            "create": create_gas,
+            "allowlist_add_2": add_gas,
+            "merkle_join_64": proof_gas,
+            "token_gate_join": gate_gas,
+            "invite_redeem": invite_gas,
+            "subscribe_first": subscribe_gas,
+        },
+        "communities": {"allowlist": allow, "merkle": merkle, "token_gate": gated, "invite": invited},
+        "tiers": {
+            t.number: {"max_message_bytes": t.max_message_bytes, "max_call_seconds": t.max_call_seconds}
+            for t in tiers
+        },
+        **{k: v for k, v in relay.items() if k != "shown"},
+    }
+
+
+def _fee(ctx: DemoContext) -> str:
+    return f"{int(ctx.contract('Communities').functions.creation_fee().call()) / WAD:,.0f}"
+
+
+def _last_tx(w3: Web3, sender: str) -> str:
+    """The hash of `sender`'s latest mined transaction (the demo's chain mines one per block)."""
+    block = w3.eth.get_block("latest", full_transactions=True)
+    for tx in reversed(block["transactions"]):
+        if Web3.to_checksum_address(tx["from"]) == Web3.to_checksum_address(sender):  # type: ignore[index]
+            return "0x" + bytes(tx["hash"]).hex()  # type: ignore[index]
+    raise click.ClickException("the creation transaction is not in the latest block")
+
+
+def _fund(ctx: DemoContext, people: dict[str, LocalAccount]) -> None:
+    """Gas money from the keeper; CLUB from the ecosystem allocation (fees, the gate, a subscription)."""
+    w3, token = ctx.w3, ctx.contract("ClubToken")
+    grantor = ctx.accounts["ecosystem"]
+    escrow = w3.eth.contract(
+        address=Web3.to_checksum_address(ctx.manifest.escrows["ecosystem"]),
+        abi=ctx.manifest.contracts["VestingEscrow"].abi,
+    )
+    if int(escrow.functions.claimable().call()) > 0:
+        ctx.transact(escrow.functions.claim(), grantor)
+    club = {"owner": 1_000 * WAD, "alice": 200 * WAD, "dave": 20 * WAD}
+    if int(token.functions.balanceOf(grantor).call()) < sum(club.values()):
+        raise click.ClickException(
+            "the ecosystem allocation has not vested enough for the communities chapter"
+        )
+    for name, acct in people.items():
+        ctx.sender(ctx.accounts["keeper"]).send(acct.address, b"", GAS_MONEY_WEI)
+        if name in club:
+            ctx.transact(token.functions.transfer(acct.address, club[name]), grantor)
+
+
+async def _rooms(
+    ctx: DemoContext,
+    feed: ChainFeed,
+    people: dict[str, LocalAccount],
+    cid: int,
+    owner: CommunitiesClient,
+    tmp: Path,
+) -> dict[str, Any]:
+    w3 = ctx.w3
+    issuer = TurnConfig(data_dir=tmp, credential_ttl=3_600).issuer()
+    server = RelayServer(RelayConfig(chain_id=int(w3.eth.chain_id)), turn_credentials=issuer)
+    await server.start()
+    rooms = enable_rooms(server, feed)
+    follower = asyncio.create_task(feed.run())
+    shown: list[tuple[str, str]] = []
+    out: dict[str, Any] = {"relay": {"depth": DEPTH, "poll_seconds": POLL}}
+    try:
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # confirm the last block
+        deadline = time.monotonic() + 30
+        while not feed.membership.is_member(cid, people["bob"].address, feed.now()):  # bound: 30 s
+            if feed.last_error or time.monotonic() > deadline:
+                raise click.ClickException(f"the demo relay did not learn the members: {feed.last_error}")
+            await asyncio.sleep(0.05)
+        alice, bob, mallory = [
+            await RoomClient.connect(server.uri, people[n]) for n in ("alice", "bob", "mallory")
+        ]
+        assert (
+            isinstance(alice, RoomClient) and isinstance(bob, RoomClient) and isinstance(mallory, RoomClient)
+        )
+        await alice.join(cid)
+        await bob.join(cid)
+        sent = await alice.send_room(cid, m.Text(body="hello, members"))
+        got = await bob.next_room_message()
+        shown.append(("alice -> room, bob received", f"{got.payload.body!r} (seq {got.seq})"))  # type: ignore[union-attr]
+        refusal = await _refused(mallory.join(cid))
+        shown.append(("mallory (not a member) joins", refusal))
+        big = m.Text(body="x" * m.MAX_TEXT_CHARS)  # the frame: over the free tier's 16,384 bytes
+        free_refused = await _refused(bob.send_room(cid, big))
+        shown.append(("bob (free tier) sends 16,384 characters", free_refused))
+        premium_ok = await alice.send_room(cid, big)
+        shown.append(("alice (plus) sends 16,384 characters", f"delivered to {premium_ok.delivered}"))
+        chunk = m.RoomFileChunk(
+            file_id="6f1c0a2e-0000-4000-8000-000000000001", index=0, size=100 * 2**20, data=""
+        )
+        file_refused = await _refused(bob.send_file_chunk(cid, chunk))
+        shown.append(("bob (free) announces a 100 MiB file", file_refused))
+        file_ok = await alice.send_file_chunk(cid, chunk)
+        shown.append(("alice (plus) announces a 100 MiB file", f"accepted (seq {file_ok.seq})"))
+        free_turn, plus_turn = await bob.turn_credentials(), await alice.turn_credentials()
+        shown.append(("TURN credential lifetime: free / plus", f"{free_turn.ttl} s / {plus_turn.ttl} s"))
+
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, owner.ban, cid, people["bob"].address)
+        mined = time.monotonic()
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # the chain's next block
+        left = await asyncio.wait_for(bob.left.get(), 30)
+        latency = time.monotonic() - mined
+        after = await _refused(bob.send_room(cid, m.Text(body="am I still here?")))
+        shown.append(("owner bans bob: relay cuts him off", f"{left.code} after {latency * 1000:.0f} ms"))
+        shown.append(("bob posts after the ban", after))
+        out.update(
+            room_message_delivered=sent.delivered,
+            non_member=refusal,
+            free_message_refused=free_refused,
+            premium_message_delivered=premium_ok.delivered,
+            free_file_refused=file_refused,
+            turn_ttl_seconds={"free": free_turn.ttl, "plus": plus_turn.ttl},
+            ban={"latency_ms": round(latency * 1000), "code": left.code, "after": after},
+            relay_stats={k: v for k, v in server.stats.items() if k.startswith("room")},
+            rooms=rooms.status(),
+        )
+        for c in (alice, bob, mallory):
+            await c.close()
+    finally:
+        follower.cancel()
+        await server.stop()
+    out["shown"] = shown
+    return out
+
+
+async def _refused(attempt: Any) -> str:
+    """The relay's refusal of `attempt` as `code: reason` (an acceptance is a demo failure)."""
+    try:
+        await attempt
+    except Exception as exc:
+        code = getattr(exc, "code", None)
+        if code is None:
+            raise
+        return f"{code}: {getattr(exc, 'reason', '')}"
+    raise click.ClickException("the relay accepted what it should have refused")
