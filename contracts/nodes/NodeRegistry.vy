@@ -328,13 +328,20 @@ ACCOUNT_ACC_SHIFT: constant(uint256) = 128
 REWARD_ACC_MASK: constant(uint256) = 2**120 - 1
 REWARD_TIME_SHIFT: constant(uint256) = 120
 RESERVE_SHIFT: constant(uint256) = 160
-# @dev Stream word (`stream_word`): rate (bits 0-127), end (128-167), epochs finalised (168-).
+# @dev Stream word (`stream_word`): rate (bits 0-127), end (128-167), epochs finalised
+#      (168-199), the stream period `stream_seconds` (200-231).
 STREAM_RATE_MASK: constant(uint256) = 2**128 - 1
 STREAM_END_SHIFT: constant(uint256) = 128
 STREAM_EPOCHS_SHIFT: constant(uint256) = 168
+STREAM_PERIOD_SHIFT: constant(uint256) = 200
+# @dev An address in the low 160 bits of a word (entry heads, key words, key owner words).
+ADDRESS_MASK: constant(uint256) = 2**160 - 1
 # @dev Unbonding entry head (`PackedEntry.head`): node (bits 0-159), release time (160-199).
-ENTRY_NODE_MASK: constant(uint256) = 2**160 - 1
 ENTRY_RELEASE_SHIFT: constant(uint256) = 160
+# @dev Key word (`keys`): node key (bits 0-159), the operator's index in `node_list` (160-175).
+KEY_INDEX_SHIFT: constant(uint256) = 160
+# @dev Key owner word (`key_owner`): operator (bits 0-159), the time the key was retired (160-).
+KEY_RETIRED_SHIFT: constant(uint256) = 160
 # @dev Seed word (`seed_word`): the epoch it was recorded for, plus 1 (bits 0-39), seed (40-255).
 SEED_EPOCH_MASK: constant(uint256) = 2**40 - 1
 SEED_EPOCH_BITS: constant(uint256) = 40
@@ -413,10 +420,11 @@ struct Accrual:
 #      jailed_until (48-87), commission_bps (88-101), pending commission (102-115),
 #      commission effective_at (116-155), tree slots RELAY/TURN/NOTIFY (156-203, 16 bits each),
 #      weight in whole CLUB (204-235), commission_accrued is non-zero (236),
-#      closed (4: slashed out, kept after deregistration), index in node_list (237-253).
+#      closed (4: slashed out, kept after deregistration).
 meta: HashMap[address, uint256]
-# @dev operator => node key (only rotations write it).
-keys: HashMap[address, address]
+# @dev operator => key word: node key (bits 0-159) | the operator's index in `node_list`
+#      (bits 160-175). Written by registration, rotations and deregistration.
+keys: HashMap[address, uint256]
 # @dev operator => the pool's bonded class: assets (low 128 bits) | shares (high 128 bits).
 bonded_pool: HashMap[address, uint256]
 # @dev operator => the pool's unbonding class: assets (low 128 bits) | shares (high 128 bits).
@@ -431,18 +439,18 @@ endpoints: HashMap[address, HashMap[uint256, String[MAX_URI]]]
 region: public(HashMap[address, String[16]])
 # @dev operator => metadata URI (operator name, contact, terms).
 metadata_uri: public(HashMap[address, String[MAX_URI]])
-# @dev node key => operator. Never cleared: a key once bound stays attributed to its
-#      operator for good (signed evidence stays attributable; nobody else can bind it).
-operator_of_key: public(HashMap[address, address])
-# @dev node key => unix seconds it was rotated away (0 while it is the operator's current key).
-key_retired_at: HashMap[address, uint256]
+# @dev node key => operator (bits 0-159) | unix seconds it was rotated away (bits 160-;
+#      0 while it is the operator's current key). Never cleared: a key once bound stays
+#      attributed to its operator for good (signed evidence stays attributable; nobody else
+#      can bind it). One word, so that a heartbeat reads one slot for both checks.
+key_owner: HashMap[address, uint256]
 # @dev operator => number of open disputes freezing its pool's unbonding entries (0 = free).
 frozen: public(HashMap[address, uint256])
 # @dev node key => the operator it consents to be bound by (set by the key itself, see `approve_operator`).
 approved_operator: public(HashMap[address, address])
-# @dev Registered operators in registration order (for paginated listing).
+# @dev Registered operators in registration order (for paginated listing); each one's index is
+#      kept in its key word (`keys`).
 node_list: public(DynArray[address, 65536])
-list_index: HashMap[address, uint256]
 
 # @dev node => account => bonded shares (bits 0-126) | HAS_REWARDS (bit 127) |
 #      pool accumulator at the account's last settlement (bits 128-255).
@@ -478,9 +486,6 @@ commission_max_change_bps: public(uint256)
 commission_delay_seconds: public(uint256)
 # @dev Tip paid to whoever finalises an epoch, out of that epoch's new rewards (CLUB wei).
 finalize_tip: public(uint256)
-# @dev Each finalisation streams its rewards over this many seconds: Emission's epoch length,
-#      so that the weekly mint is paid over the week it stands for (seconds, 1 .. 2**32 - 1).
-stream_seconds: public(uint256)
 
 # @dev Sampling randomness: the latest recorded epoch seed (bits 40-255, keccak of
 #      prevrandao, the previous block hash and the previous seed word) | the epoch
@@ -488,8 +493,9 @@ stream_seconds: public(uint256)
 seed_word: uint256
 
 # @dev The reward stream: CLUB wei streamed per second (bits 0-127) |
-#      end of the stream (bits 128-167, unix seconds) | epochs finalised (bits 168-199).
-#      Epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
+#      end of the stream (bits 128-167, unix seconds) | epochs finalised (bits 168-199) |
+#      the stream period (bits 200-231): the `stream_seconds` parameter, in the word
+#      `finalize_epoch` reads anyway. Epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
 stream_word: uint256
 
 
@@ -594,9 +600,9 @@ def register(
     m: Meta = self._meta(msg.sender)
     m.kinds = kinds
     m.commission_bps = commission_bps
-    self.list_index[msg.sender] = len(self.node_list)
-    self.keys[msg.sender] = node_key
-    self.operator_of_key[node_key] = msg.sender
+    # The index shares the key word: registration writes one new slot for both.
+    self.keys[msg.sender] = convert(node_key, uint256) | (len(self.node_list) << KEY_INDEX_SHIFT)
+    self.key_owner[node_key] = convert(msg.sender, uint256)
     self.node_list.append(msg.sender)
     log INodeRegistry.NodeRegistered(node=msg.sender, node_key=node_key, kinds=kinds, region=region, metadata_uri=meta_uri)
 
@@ -650,12 +656,13 @@ def set_node_key(new_key: address):
     """
     self._registered(msg.sender)
     self._check_key(msg.sender, new_key)
-    old_key: address = self.keys[msg.sender]
+    key_word: uint256 = self.keys[msg.sender]
+    old_key: address = convert(key_word & ADDRESS_MASK, address)
     # The old key stays attributed to this operator (evidence it signed still
     # counts for an unbonding period); only its retirement time is recorded.
-    self.key_retired_at[old_key] = block.timestamp
-    self.operator_of_key[new_key] = msg.sender
-    self.keys[msg.sender] = new_key
+    self.key_owner[old_key] = convert(msg.sender, uint256) | (block.timestamp << KEY_RETIRED_SHIFT)
+    self.key_owner[new_key] = convert(msg.sender, uint256)
+    self.keys[msg.sender] = (key_word & ~ADDRESS_MASK) | convert(new_key, uint256)
     log INodeRegistry.NodeKeyChanged(node=msg.sender, old_key=old_key, new_key=new_key)
 
 
@@ -716,16 +723,17 @@ def deregister():
             self.endpoints[msg.sender][kind] = ""
     self.endpoints[msg.sender][TURN_CREDENTIAL] = ""
     # Swap-and-pop: the last registered node takes the leaver's index.
+    key_word: uint256 = self.keys[msg.sender]
     last: address = self.node_list.pop()
     if last != msg.sender:
-        position: uint256 = self.list_index[msg.sender]
+        position: uint256 = key_word >> KEY_INDEX_SHIFT
         self.node_list[position] = last
-        self.list_index[last] = position
-    key: address = self.keys[msg.sender]
+        self.keys[last] = (self.keys[last] & ADDRESS_MASK) | (position << KEY_INDEX_SHIFT)
     # The key is retired, not released: it stays attributed to this operator, so
     # evidence it signed still counts against the pool left behind (Disputes).
-    self.key_retired_at[key] = block.timestamp
-    self.keys[msg.sender] = empty(address)
+    key: address = convert(key_word & ADDRESS_MASK, address)
+    self.key_owner[key] = convert(msg.sender, uint256) | (block.timestamp << KEY_RETIRED_SHIFT)
+    self.keys[msg.sender] = 0
     # Keep jail, the closed bit and the commission flag; clear the rest.
     kept: Meta = empty(Meta)
     kept.jailed = m.jailed
@@ -961,9 +969,10 @@ def heartbeat():
     @notice Called by a node key: keeps its node live for `heartbeat_seconds`
             from now and does the node's reward bookkeeping.
     """
-    node: address = self.operator_of_key[msg.sender]
+    owner: uint256 = self.key_owner[msg.sender]
+    node: address = convert(owner & ADDRESS_MASK, address)
     # Only the operator's current key: a retired key stays attributed but may not beat.
-    assert node != empty(address) and self.keys[node] == msg.sender, "registry: not a node key"
+    assert node != empty(address) and owner >> KEY_RETIRED_SHIFT == 0, "registry: not a node key"
     m: Meta = self._checkpoint(node, self._meta(node))
     m.live_until = self._time(block.timestamp + self.heartbeat_seconds)
     log INodeRegistry.Heartbeat(node=node, timestamp=block.timestamp)
@@ -1011,7 +1020,7 @@ def finalize_epoch() -> uint256:
     """
     word: uint256 = self._stream()
     stream: uint256 = self.stream_word
-    done: uint256 = stream >> STREAM_EPOCHS_SHIFT
+    done: uint256 = (stream >> STREAM_EPOCHS_SHIFT) & MASK32
     assert block.timestamp >= EPOCH_START + (done + 1) * EPOCH_SECONDS, "registry: epoch not over"
     # What the running stream has still to pay after now.
     left: uint256 = 0
@@ -1029,9 +1038,14 @@ def finalize_epoch() -> uint256:
     # Rounds down: the remainder (< stream_seconds wei) stays in the balance
     # above what is owed and is streamed by a later finalisation. The rate is
     # below the CLUB cap (< 2**128) and the epoch count below 2**32 (40-bit times).
-    period: uint256 = self.stream_seconds
+    period: uint256 = (stream >> STREAM_PERIOD_SHIFT) & MASK32
     rate: uint256 = (fresh + left) // period
-    self.stream_word = rate | (self._time(block.timestamp + period) << STREAM_END_SHIFT) | ((done + 1) << STREAM_EPOCHS_SHIFT)
+    self.stream_word = (
+        rate
+        | (self._time(block.timestamp + period) << STREAM_END_SHIFT)
+        | ((done + 1) << STREAM_EPOCHS_SHIFT)
+        | (period << STREAM_PERIOD_SHIFT)
+    )
     self._record_seed()
     log INodeRegistry.EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=totals >> PAIR_HIGH_SHIFT, tip=tip)
     if tip > 0:
@@ -1334,7 +1348,19 @@ def node_key(node: address) -> address:
     @param node The operator.
     @return address The node key.
     """
-    return self.keys[node]
+    return convert(self.keys[node] & ADDRESS_MASK, address)
+
+
+@external
+@view
+def operator_of_key(key: address) -> address:
+    """
+    @notice The operator `key` was ever bound to (zero: never). A key stays
+            attributed after its operator rotated it away or deregistered.
+    @param key A node key.
+    @return address The operator.
+    """
+    return convert(self.key_owner[key] & ADDRESS_MASK, address)
 
 
 @external
@@ -1343,8 +1369,11 @@ def key_record(key: address) -> (address, uint256):
     """
     @notice The operator `key` was ever bound to (zero: never) and when it was
             rotated away (0 while it is the operator's current key).
+    @param key A node key.
+    @return (address, uint256) The operator, and the unix seconds the key was retired (0: current).
     """
-    return self.operator_of_key[key], self.key_retired_at[key]
+    owner: uint256 = self.key_owner[key]
+    return convert(owner & ADDRESS_MASK, address), owner >> KEY_RETIRED_SHIFT
 
 
 @external
@@ -1361,7 +1390,7 @@ def nodes(node: address) -> Node:
     accw: uint256 = self.accs[node]
     return Node(
         kinds=m.kinds,
-        node_key=self.keys[node],
+        node_key=convert(self.keys[node] & ADDRESS_MASK, address),
         live_until=m.live_until,
         jailed=m.jailed,
         jailed_until=m.jailed_until,
@@ -1458,12 +1487,24 @@ def principal() -> uint256:
 
 @external
 @view
+def stream_seconds() -> uint256:
+    """
+    @notice Each finalisation streams its rewards over this many seconds:
+            Emission's epoch length, so that the weekly mint is paid over the
+            week it stands for (a `set_parameters` value, 1 .. 2**32 - 1).
+    @return uint256 Seconds.
+    """
+    return (self.stream_word >> STREAM_PERIOD_SHIFT) & MASK32
+
+
+@external
+@view
 def epochs_finalised() -> uint256:
     """
     @notice Epochs finalised so far; epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
     @return uint256 The number of finalised epochs.
     """
-    return self.stream_word >> STREAM_EPOCHS_SHIFT
+    return (self.stream_word >> STREAM_EPOCHS_SHIFT) & MASK32
 
 
 @external
@@ -1788,7 +1829,7 @@ def _entry(account: address, entry_id: uint256) -> Unbonding:
     """
     e: PackedEntry = self.unbonding_entries[account][entry_id]
     return Unbonding(
-        node=convert(e.head & ENTRY_NODE_MASK, address),
+        node=convert(e.head & ADDRESS_MASK, address),
         shares=e.shares,
         release_time=(e.head >> ENTRY_RELEASE_SHIFT) & MASK40,
     )
@@ -1947,7 +1988,7 @@ def _epochs_ended_by(timestamp: uint256) -> uint256:
 def _check_key(node: address, node_key: address):
     # Non-zero, not the operator, not in use, and the key's own consent: it
     # named `node` with `approve_operator` (EndpointRules reverts with the reason).
-    in_use: bool = self.operator_of_key[node_key] != empty(address)
+    in_use: bool = self.key_owner[node_key] != 0
     approved: bool = self.approved_operator[node_key] == node
     assert staticcall ENDPOINT_RULES.check_key(node, node_key, in_use, approved)
 
@@ -2000,7 +2041,8 @@ def _set_parameters(
     self.commission_max_change_bps = commission_max_change_bps
     self.commission_delay_seconds = commission_delay_seconds
     self.finalize_tip = finalize_tip
-    self.stream_seconds = stream_seconds
+    stream: uint256 = self.stream_word
+    self.stream_word = (stream & ~(MASK32 << STREAM_PERIOD_SHIFT)) | (stream_seconds << STREAM_PERIOD_SHIFT)
     log INodeRegistry.ParametersChanged(
         min_self_stake_per_kind=min_self_stake_per_kind,
         saturation_multiple=saturation_multiple,
