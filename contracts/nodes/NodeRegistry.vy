@@ -970,9 +970,10 @@ def heartbeat():
             from now and does the node's reward bookkeeping.
     """
     owner: uint256 = self.key_owner[msg.sender]
-    node: address = convert(owner & ADDRESS_MASK, address)
-    # Only the operator's current key: a retired key stays attributed but may not beat.
-    assert node != empty(address) and owner >> KEY_RETIRED_SHIFT == 0, "registry: not a node key"
+    # A bound key (non-zero operator) that is the operator's current one (no retirement
+    # time above the address): a retired key stays attributed but may not beat.
+    assert owner != 0 and owner <= ADDRESS_MASK, "registry: not a node key"
+    node: address = convert(owner, address)
     m: Meta = self._checkpoint(node, self._meta(node))
     m.live_until = self._time(block.timestamp + self.heartbeat_seconds)
     log INodeRegistry.Heartbeat(node=node, timestamp=block.timestamp)
@@ -1789,7 +1790,9 @@ def _sync(node: address, m: Meta):
             if m.kinds & kind != 0:
                 sumtree._update(kind, (m.slots >> self._slot_shift(kind)) & SLOT_MASK, m.weight, target, tag)
         totals: uint256 = self.stake_word
-        self.stake_word = self._pair(totals & PAIR_LOW_MASK, (totals >> PAIR_HIGH_SHIFT) + target - m.weight)
+        # In place, without `_pair`'s range check: the total weight is at most
+        # 3 * 65,536 slots of 32-bit weights, far below 2**128.
+        self.stake_word = (((totals >> PAIR_HIGH_SHIFT) + target - m.weight) << PAIR_HIGH_SHIFT) | (totals & PAIR_LOW_MASK)
         m.weight = target
         log INodeRegistry.WeightChanged(node=node, weight=target)
     self._store_meta(node, m)
