@@ -587,7 +587,8 @@ def register(
            times the number of kinds.
     """
     meta_uri: String[MAX_URI] = self._set_metadata(region, metadata_uri)
-    assert self.meta[msg.sender] & ALL_KINDS == 0, "registry: already registered"
+    previous: uint256 = self.meta[msg.sender]
+    assert previous & ALL_KINDS == 0, "registry: already registered"
     # Known kinds, one endpoint per kind, a credential service only with TURN
     # (EndpointRules reverts with the reason).
     assert staticcall ENDPOINT_RULES.check_kinds(kinds, len(endpoints), len(credential_endpoint))
@@ -596,8 +597,11 @@ def register(
     self._check_key(msg.sender, node_key)
 
     # A returning node (it deregistered) keeps its jail, its closed bit and
-    # its unclaimed commission; `deregister` cleared everything else.
-    m: Meta = self._meta(msg.sender)
+    # its unclaimed commission; `deregister` cleared everything else. A
+    # newcomer's word is 0 and is not decoded.
+    m: Meta = empty(Meta)
+    if previous != 0:
+        m = self._meta(msg.sender)
     m.kinds = kinds
     m.commission_bps = commission_bps
     # The index shares the key word: registration writes one new slot for both.
