@@ -176,10 +176,16 @@
         a node's flags, times, commission schedule, tree slots and weight
         share one word; bonded assets and shares another; the node's two
         accumulator snapshots a third; an account's shares and reward
-        snapshot one word per (node, account). A delegator's claim reads the
-        node and writes only its own word and the global reward word. Every
-        packed field's range is checked where it is written (amounts are
-        below 2**128, far above the CLUB cap).
+        snapshot one word per (node, account); the node key and the node's
+        index in `node_list` one word; a key's operator and retirement time
+        one word (a heartbeat reads one slot for both key checks); the reward
+        stream's rate, end, epoch count and period one word. A delegator's
+        claim reads the node and writes only its own word and the global
+        reward word. Every packed field's range is checked where it is
+        written (amounts are below 2**128, far above the CLUB cap). The hot
+        paths decode and encode the words in place with the named layout
+        constants (see CONSTANTS): Venom at `optimize codesize` does not
+        inline a helper that is called from more than one place.
 @custom:security Reentrancy: contract-wide (`pragma nonreentrancy on`, a
                  transient-storage lock); the contracts called are CLUB and
                  (a static call, for every stored endpoint) EndpointRules.
