@@ -335,11 +335,11 @@ REWARD_ACC_MASK: constant(uint256) = 2**120 - 1
 REWARD_TIME_SHIFT: constant(uint256) = 120
 RESERVE_SHIFT: constant(uint256) = 160
 # @dev Stream word (`stream_word`): rate (bits 0-127), end (128-167), epochs finalised
-#      (168-199), the stream period `stream_seconds` (200-231).
+#      on top (200-), the stream period `stream_seconds` below them (168-199).
 STREAM_RATE_MASK: constant(uint256) = 2**128 - 1
 STREAM_END_SHIFT: constant(uint256) = 128
-STREAM_EPOCHS_SHIFT: constant(uint256) = 168
-STREAM_PERIOD_SHIFT: constant(uint256) = 200
+STREAM_PERIOD_SHIFT: constant(uint256) = 168
+STREAM_EPOCHS_SHIFT: constant(uint256) = 200
 # @dev An address in the low 160 bits of a word (entry heads, key words, key owner words).
 ADDRESS_MASK: constant(uint256) = 2**160 - 1
 # @dev Unbonding entry head (`PackedEntry.head`): node (bits 0-159), release time (160-199).
@@ -499,9 +499,9 @@ finalize_tip: public(uint256)
 seed_word: uint256
 
 # @dev The reward stream: CLUB wei streamed per second (bits 0-127) |
-#      end of the stream (bits 128-167, unix seconds) | epochs finalised (bits 168-199) |
-#      the stream period (bits 200-231): the `stream_seconds` parameter, in the word
-#      `finalize_epoch` reads anyway. Epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
+#      end of the stream (bits 128-167, unix seconds) | the stream period (bits 168-199:
+#      the `stream_seconds` parameter, in the word `finalize_epoch` reads anyway) |
+#      epochs finalised (bits 200-). Epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
 stream_word: uint256
 
 
@@ -1031,7 +1031,7 @@ def finalize_epoch() -> uint256:
     """
     word: uint256 = self._stream()
     stream: uint256 = self.stream_word
-    done: uint256 = (stream >> STREAM_EPOCHS_SHIFT) & MASK32
+    done: uint256 = stream >> STREAM_EPOCHS_SHIFT
     assert block.timestamp >= EPOCH_START + (done + 1) * EPOCH_SECONDS, "registry: epoch not over"
     # What the running stream has still to pay after now.
     left: uint256 = 0
@@ -1050,7 +1050,8 @@ def finalize_epoch() -> uint256:
     # above what is owed and is streamed by a later finalisation. The rate is
     # below the CLUB cap (< 2**128) and the epoch count below 2**32 (40-bit times).
     period: uint256 = (stream >> STREAM_PERIOD_SHIFT) & MASK32
-    rate: uint256 = (fresh + left) // period
+    # Unchecked division: `set_parameters` keeps the period at least 1.
+    rate: uint256 = unsafe_div(fresh + left, period)
     self.stream_word = (
         rate
         | (self._time(block.timestamp + period) << STREAM_END_SHIFT)
@@ -1515,7 +1516,7 @@ def epochs_finalised() -> uint256:
     @notice Epochs finalised so far; epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
     @return uint256 The number of finalised epochs.
     """
-    return (self.stream_word >> STREAM_EPOCHS_SHIFT) & MASK32
+    return self.stream_word >> STREAM_EPOCHS_SHIFT
 
 
 @external
