@@ -45,9 +45,9 @@ from web3 import Web3
 
 from clubchat.deploy.plan import registry_constructor_args, token_constructor_args
 from clubchat.params import WAD, load
+from clubchat.registry.kinds import RELAY
 
 SIZES = tuple(int(x) for x in os.environ.get("BENCH_REGISTRY_SIZES", "10,100,1000,10000").split(","))
-RELAY = 1
 BATCH = 1_000
 FILL_GAS = 1_500_000
 LATENCY_RUNS = 41

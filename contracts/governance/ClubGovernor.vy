@@ -609,9 +609,10 @@ def propose(
             and latest_state != QUEUED
         ), "governor: proposer has a live proposal"
 
-    # The delay is the low field (DELAY_SHIFT is 0).
-    snapshot: uint256 = block.timestamp + (settings & MASK_48)
-    deadline: uint256 = snapshot + ((settings >> PERIOD_SHIFT) & MASK_32)
+    # The delay is the low field (DELAY_SHIFT is 0). Unchecked additions: a block time
+    # (< 2**64) plus a 48-bit delay plus a 32-bit period cannot overflow 256 bits.
+    snapshot: uint256 = unsafe_add(block.timestamp, settings & MASK_48)
+    deadline: uint256 = unsafe_add(snapshot, (settings >> PERIOD_SHIFT) & MASK_32)
     self._core[proposal_id] = (
         convert(convert(proposer, uint160), uint256) | (snapshot << SNAPSHOT_SHIFT) | (deadline << DEADLINE_SHIFT)
     )

@@ -70,6 +70,12 @@ TAG_SHIFT: constant(uint256) = 240
 # @dev Masks of a slot index (16 bits) and of a queue position (32 bits).
 SLOT_MASK: constant(uint256) = 2**16 - 1
 MASK32: constant(uint256) = 2**32 - 1
+# @dev Fields of a `shape` word above the slots handed out (bits 0-31): the free-slot
+#      queue's head and tail, and the height on top (read without a mask by every update).
+QUEUE_HEAD_SHIFT: constant(uint256) = 32
+QUEUE_TAIL_SHIFT: constant(uint256) = 64
+HEIGHT_SHIFT: constant(uint256) = 96
+QUEUE_FIELDS: constant(uint256) = (2**64 - 1) << QUEUE_HEAD_SHIFT
 # @dev Tags cycle through 1 .. TAG_PERIOD (0 = never written).
 TAG_PERIOD: constant(uint256) = 65535
 # @dev Children per word (4 = 2**2) and the largest height (4**8 = CAPACITY).
@@ -83,12 +89,12 @@ MAX_EXCLUDED: constant(uint256) = 32
 
 # @dev tree key (kind, level, index) => tag << 240 | 4 frozen lanes << 120 | 4 live lanes (30 bits each).
 tree: HashMap[uint256, uint256]
-# @dev kind bit => slots handed out (low 32 bits) | height << 32.
+# @dev kind bit => slots handed out (bits 0-31) | free-slot queue head (32-63) and tail
+#      (64-95), entries head .. tail - 1 | height (96-). One word: a registration reads the
+#      queue and the slot count in one slot.
 shape: HashMap[uint256, uint256]
 # @dev owner key (kind, slot) => the node that owns the slot (or owned it last, while it is free).
 owner: HashMap[uint256, address]
-# @dev kind bit => free-slot queue: head (low 32 bits) | tail (high bits); entries head .. tail - 1.
-free_queue: HashMap[uint256, uint256]
 # @dev owner key (kind, queue position) => freed slot (low 16 bits) | tag of the epoch it was freed in.
 free_slots: HashMap[uint256, uint256]
 
@@ -151,19 +157,18 @@ def _new_slot(kind: uint256, node: address, tag: uint256) -> uint256:
          slot if it was freed before the epoch of `tag`, else the next new one.
     @return uint256 The 0-based slot index.
     """
-    queue: uint256 = self.free_queue[kind]
-    head: uint256 = queue & MASK32
-    if head < queue >> 32:
+    shape: uint256 = self.shape[kind]
+    head: uint256 = (shape >> QUEUE_HEAD_SHIFT) & MASK32
+    if head < (shape >> QUEUE_TAIL_SHIFT) & MASK32:
         entry: uint256 = self.free_slots[(kind << 32) | head]
         # FIFO: when the oldest was freed in this epoch, so were the others.
         if entry >> 16 != tag:
             reused: uint256 = entry & SLOT_MASK
-            self.free_queue[kind] = queue + 1
+            self.shape[kind] = shape + (1 << QUEUE_HEAD_SHIFT)
             self.owner[(kind << 32) | reused] = node
             return reused
-    shape: uint256 = self.shape[kind]
-    slot: uint256 = shape & LANE_MASK
-    height: uint256 = shape >> 32
+    slot: uint256 = shape & MASK32
+    height: uint256 = shape >> HEIGHT_SHIFT
     assert slot < CAPACITY, "registry: kind is full"
     if height == 0:
         height = 1
@@ -174,7 +179,8 @@ def _new_slot(kind: uint256, node: address, tag: uint256) -> uint256:
         frozen: uint256 = self._sum_lanes(self._lanes(old_root, tag, True))
         self.tree[self._key(kind, height, 0)] = (tag << TAG_SHIFT) | (frozen << FROZEN_SHIFT) | live
         height += 1
-    self.shape[kind] = (height << 32) | (slot + 1)
+    # The queue fields stay; the slot count and the height are rewritten.
+    self.shape[kind] = (height << HEIGHT_SHIFT) | (shape & QUEUE_FIELDS) | (slot + 1)
     self.owner[(kind << 32) | slot] = node
     return slot
 
@@ -187,11 +193,13 @@ def _free_slot(kind: uint256, slot: uint256, tag: uint256):
          draw of the slot from this epoch's frozen view finds the old node,
          which is no longer registered, and skips it.
     """
-    queue: uint256 = self.free_queue[kind]
-    tail: uint256 = queue >> 32
+    shape: uint256 = self.shape[kind]
+    tail: uint256 = (shape >> QUEUE_TAIL_SHIFT) & MASK32
+    # At most one entry per deregistration, far below 2**32 in any chain's life; checked,
+    # because the tail sits below the height in the `shape` word.
+    assert tail < MASK32, "registry: slot queue full"
     self.free_slots[(kind << 32) | tail] = slot | (tag << 16)
-    # Bound: at most one entry per deregistration, far below 2**32 in any chain's life.
-    self.free_queue[kind] = queue + (1 << 32)
+    self.shape[kind] = shape + (1 << QUEUE_TAIL_SHIFT)
 
 
 @internal
@@ -201,7 +209,7 @@ def _update(kind: uint256, slot: uint256, old_value: uint256, new_value: uint256
          `new_value`, and every word above it by the same difference, during
          the epoch of `tag` (the frozen view of that epoch does not change).
     """
-    height: uint256 = self.shape[kind] >> 32
+    height: uint256 = self.shape[kind] >> HEIGHT_SHIFT
     index: uint256 = slot
     # Bound: one word per level, height <= MAX_HEIGHT.
     for level: uint256 in range(MAX_HEIGHT):
@@ -235,7 +243,7 @@ def _total(kind: uint256) -> uint256:
     """
     @dev Sum of all live leaves of `kind`.
     """
-    height: uint256 = self.shape[kind] >> 32
+    height: uint256 = self.shape[kind] >> HEIGHT_SHIFT
     if height == 0:
         return 0
     return self._sum_lanes(self.tree[self._key(kind, height - 1, 0)] & LIVE_MASK)
@@ -247,7 +255,7 @@ def _frozen_total(kind: uint256, tag: uint256) -> uint256:
     """
     @dev Sum of the leaves of `kind` as they were at the start of the epoch of `tag`.
     """
-    height: uint256 = self.shape[kind] >> 32
+    height: uint256 = self.shape[kind] >> HEIGHT_SHIFT
     if height == 0:
         return 0
     return self._sum_lanes(self._lanes(self.tree[self._key(kind, height - 1, 0)], tag, True))
@@ -274,7 +282,7 @@ def _find(
          weight.
     @return (uint256, uint256) The 0-based slot and its leaf value.
     """
-    height: uint256 = self.shape[kind] >> 32
+    height: uint256 = self.shape[kind] >> HEIGHT_SHIFT
     index: uint256 = 0
     rest: uint256 = target
     lane: uint256 = 0

@@ -176,10 +176,16 @@
         a node's flags, times, commission schedule, tree slots and weight
         share one word; bonded assets and shares another; the node's two
         accumulator snapshots a third; an account's shares and reward
-        snapshot one word per (node, account). A delegator's claim reads the
-        node and writes only its own word and the global reward word. Every
-        packed field's range is checked where it is written (amounts are
-        below 2**128, far above the CLUB cap).
+        snapshot one word per (node, account); the node key and the node's
+        index in `node_list` one word; a key's operator and retirement time
+        one word (a heartbeat reads one slot for both key checks); the reward
+        stream's rate, end, epoch count and period one word. A delegator's
+        claim reads the node and writes only its own word and the global
+        reward word. Every packed field's range is checked where it is
+        written (amounts are below 2**128, far above the CLUB cap). The hot
+        paths decode and encode the words in place with the named layout
+        constants (see CONSTANTS): Venom at `optimize codesize` does not
+        inline a helper that is called from more than one place.
 @custom:security Reentrancy: contract-wide (`pragma nonreentrancy on`, a
                  transient-storage lock); the contracts called are CLUB and
                  (a static call, for every stored endpoint) EndpointRules.
@@ -309,14 +315,44 @@ MAX_SAMPLE: constant(uint256) = 16
 MAX_DRAWS: constant(uint256) = 32
 # @dev Packed-field masks: 128-bit amounts, 40-bit unix times (year 36812), 32-bit durations and weights.
 MASK128: constant(uint256) = 2**128 - 1
-MASK120: constant(uint256) = 2**120 - 1
 MASK40: constant(uint256) = 2**40 - 1
 MASK32: constant(uint256) = 2**32 - 1
-MASK16: constant(uint256) = 2**16 - 1
 MASK14: constant(uint256) = 2**14 - 1
-# @dev Bit 127 of an account word: the account has settled, unclaimed rewards in `rewards`.
+# @dev Field layout of the packed words (see STORAGE). Hot paths decode and
+#      encode in place with these names: Venom at `optimize codesize` does not
+#      inline a helper called from more than one place, and the calls cost
+#      stake ~1,100 gas and a claim ~280.
+# @dev Pair words (`bonded_pool`, `unbonding_pool`, `accs`, `stake_word`): low and high 128 bits.
+PAIR_LOW_MASK: constant(uint256) = 2**128 - 1
+PAIR_HIGH_SHIFT: constant(uint256) = 128
+# @dev Account words (`stakes`): bonded shares (bits 0-126), HAS_REWARDS (bit 127), the
+#      pool accumulator at the account's last settlement (bits 128-255).
+ACCOUNT_SHARES_MASK: constant(uint256) = 2**127 - 1
 HAS_REWARDS: constant(uint256) = 2**127
-MASK127: constant(uint256) = 2**127 - 1
+ACCOUNT_ACC_SHIFT: constant(uint256) = 128
+# @dev Reward word (`epoch_word`): accumulator (bits 0-119), time (120-159), reserve (160-255).
+REWARD_ACC_MASK: constant(uint256) = 2**120 - 1
+REWARD_TIME_SHIFT: constant(uint256) = 120
+RESERVE_SHIFT: constant(uint256) = 160
+# @dev Stream word (`stream_word`): rate (bits 0-127), end (128-167), epochs finalised
+#      on top (200-), the stream period `stream_seconds` below them (168-199).
+STREAM_RATE_MASK: constant(uint256) = 2**128 - 1
+STREAM_END_SHIFT: constant(uint256) = 128
+STREAM_PERIOD_SHIFT: constant(uint256) = 168
+STREAM_EPOCHS_SHIFT: constant(uint256) = 200
+# @dev An address in the low 160 bits of a word (entry heads, key words, key owner words).
+ADDRESS_MASK: constant(uint256) = 2**160 - 1
+# @dev Unbonding entry head (`PackedEntry.head`): node (bits 0-159), release time (160-199).
+ENTRY_RELEASE_SHIFT: constant(uint256) = 160
+# @dev Key word (`keys`): node key (bits 0-159), the operator's index in `node_list` (160-175).
+KEY_INDEX_SHIFT: constant(uint256) = 160
+# @dev Key owner word (`key_owner`): operator (bits 0-159), the time the key was retired (160-).
+KEY_RETIRED_SHIFT: constant(uint256) = 160
+# @dev Seed word (`seed_word`): the epoch it was recorded for, plus 1 (bits 0-39), seed (40-255).
+SEED_EPOCH_MASK: constant(uint256) = 2**40 - 1
+SEED_EPOCH_BITS: constant(uint256) = 40
+# @dev One tree slot in the meta word's `slots` field (16 bits per kind, see `_slot_shift`).
+SLOT_MASK: constant(uint256) = 2**16 - 1
 
 
 # IMMUTABLES #
@@ -390,10 +426,11 @@ struct Accrual:
 #      jailed_until (48-87), commission_bps (88-101), pending commission (102-115),
 #      commission effective_at (116-155), tree slots RELAY/TURN/NOTIFY (156-203, 16 bits each),
 #      weight in whole CLUB (204-235), commission_accrued is non-zero (236),
-#      closed (4: slashed out, kept after deregistration), index in node_list (237-253).
+#      closed (4: slashed out, kept after deregistration).
 meta: HashMap[address, uint256]
-# @dev operator => node key (only rotations write it).
-keys: HashMap[address, address]
+# @dev operator => key word: node key (bits 0-159) | the operator's index in `node_list`
+#      (bits 160-175). Written by registration, rotations and deregistration.
+keys: HashMap[address, uint256]
 # @dev operator => the pool's bonded class: assets (low 128 bits) | shares (high 128 bits).
 bonded_pool: HashMap[address, uint256]
 # @dev operator => the pool's unbonding class: assets (low 128 bits) | shares (high 128 bits).
@@ -408,18 +445,18 @@ endpoints: HashMap[address, HashMap[uint256, String[MAX_URI]]]
 region: public(HashMap[address, String[16]])
 # @dev operator => metadata URI (operator name, contact, terms).
 metadata_uri: public(HashMap[address, String[MAX_URI]])
-# @dev node key => operator. Never cleared: a key once bound stays attributed to its
-#      operator for good (signed evidence stays attributable; nobody else can bind it).
-operator_of_key: public(HashMap[address, address])
-# @dev node key => unix seconds it was rotated away (0 while it is the operator's current key).
-key_retired_at: HashMap[address, uint256]
+# @dev node key => operator (bits 0-159) | unix seconds it was rotated away (bits 160-;
+#      0 while it is the operator's current key). Never cleared: a key once bound stays
+#      attributed to its operator for good (signed evidence stays attributable; nobody else
+#      can bind it). One word, so that a heartbeat reads one slot for both checks.
+key_owner: HashMap[address, uint256]
 # @dev operator => number of open disputes freezing its pool's unbonding entries (0 = free).
 frozen: public(HashMap[address, uint256])
 # @dev node key => the operator it consents to be bound by (set by the key itself, see `approve_operator`).
 approved_operator: public(HashMap[address, address])
-# @dev Registered operators in registration order (for paginated listing).
+# @dev Registered operators in registration order (for paginated listing); each one's index is
+#      kept in its key word (`keys`).
 node_list: public(DynArray[address, 65536])
-list_index: HashMap[address, uint256]
 
 # @dev node => account => bonded shares (bits 0-126) | HAS_REWARDS (bit 127) |
 #      pool accumulator at the account's last settlement (bits 128-255).
@@ -455,9 +492,6 @@ commission_max_change_bps: public(uint256)
 commission_delay_seconds: public(uint256)
 # @dev Tip paid to whoever finalises an epoch, out of that epoch's new rewards (CLUB wei).
 finalize_tip: public(uint256)
-# @dev Each finalisation streams its rewards over this many seconds: Emission's epoch length,
-#      so that the weekly mint is paid over the week it stands for (seconds, 1 .. 2**32 - 1).
-stream_seconds: public(uint256)
 
 # @dev Sampling randomness: the latest recorded epoch seed (bits 40-255, keccak of
 #      prevrandao, the previous block hash and the previous seed word) | the epoch
@@ -465,8 +499,9 @@ stream_seconds: public(uint256)
 seed_word: uint256
 
 # @dev The reward stream: CLUB wei streamed per second (bits 0-127) |
-#      end of the stream (bits 128-167, unix seconds) | epochs finalised (bits 168-199).
-#      Epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
+#      end of the stream (bits 128-167, unix seconds) | the stream period (bits 168-199:
+#      the `stream_seconds` parameter, in the word `finalize_epoch` reads anyway) |
+#      epochs finalised (bits 200-). Epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
 stream_word: uint256
 
 
@@ -558,7 +593,8 @@ def register(
            times the number of kinds.
     """
     meta_uri: String[MAX_URI] = self._set_metadata(region, metadata_uri)
-    assert self.meta[msg.sender] & ALL_KINDS == 0, "registry: already registered"
+    previous: uint256 = self.meta[msg.sender]
+    assert previous & ALL_KINDS == 0, "registry: already registered"
     # Known kinds, one endpoint per kind, a credential service only with TURN
     # (EndpointRules reverts with the reason).
     assert staticcall ENDPOINT_RULES.check_kinds(kinds, len(endpoints), len(credential_endpoint))
@@ -567,13 +603,16 @@ def register(
     self._check_key(msg.sender, node_key)
 
     # A returning node (it deregistered) keeps its jail, its closed bit and
-    # its unclaimed commission; `deregister` cleared everything else.
-    m: Meta = self._meta(msg.sender)
+    # its unclaimed commission; `deregister` cleared everything else. A
+    # newcomer's word is 0 and is not decoded.
+    m: Meta = empty(Meta)
+    if previous != 0:
+        m = self._meta(msg.sender)
     m.kinds = kinds
     m.commission_bps = commission_bps
-    self.list_index[msg.sender] = len(self.node_list)
-    self.keys[msg.sender] = node_key
-    self.operator_of_key[node_key] = msg.sender
+    # The index shares the key word: registration writes one new slot for both.
+    self.keys[msg.sender] = convert(node_key, uint256) | (len(self.node_list) << KEY_INDEX_SHIFT)
+    self.key_owner[node_key] = convert(msg.sender, uint256)
     self.node_list.append(msg.sender)
     log INodeRegistry.NodeRegistered(node=msg.sender, node_key=node_key, kinds=kinds, region=region, metadata_uri=meta_uri)
 
@@ -582,7 +621,7 @@ def register(
     for kind: uint256 in [RELAY, TURN, NOTIFY]:
         if kinds & kind != 0:
             self._set_endpoint(msg.sender, kind, endpoints[i])
-            m.slots |= self._slot_bits(kind, sumtree._new_slot(kind, msg.sender, self._sampling_tag()))
+            m.slots |= sumtree._new_slot(kind, msg.sender, self._sampling_tag()) << self._slot_shift(kind)
             i += 1
     if kinds & TURN != 0:
         self._set_endpoint(msg.sender, TURN_CREDENTIAL, credential_endpoint)
@@ -627,12 +666,13 @@ def set_node_key(new_key: address):
     """
     self._registered(msg.sender)
     self._check_key(msg.sender, new_key)
-    old_key: address = self.keys[msg.sender]
+    key_word: uint256 = self.keys[msg.sender]
+    old_key: address = convert(key_word & ADDRESS_MASK, address)
     # The old key stays attributed to this operator (evidence it signed still
     # counts for an unbonding period); only its retirement time is recorded.
-    self.key_retired_at[old_key] = block.timestamp
-    self.operator_of_key[new_key] = msg.sender
-    self.keys[msg.sender] = new_key
+    self.key_owner[old_key] = convert(msg.sender, uint256) | (block.timestamp << KEY_RETIRED_SHIFT)
+    self.key_owner[new_key] = convert(msg.sender, uint256)
+    self.keys[msg.sender] = (key_word & ~ADDRESS_MASK) | convert(new_key, uint256)
     log INodeRegistry.NodeKeyChanged(node=msg.sender, old_key=old_key, new_key=new_key)
 
 
@@ -684,25 +724,26 @@ def deregister():
     # Own shares 0, or a pool slashed out (its shares are worth 0 and cannot
     # be unbonded): not eligible, so `_sync` left the weight at 0 (the leaves
     # it frees hold 0) and no delegator can join.
-    assert m.closed or self._held(self.stakes[msg.sender][msg.sender]) == 0, "registry: self-stake still bonded"
+    assert m.closed or (self.stakes[msg.sender][msg.sender] & ACCOUNT_SHARES_MASK) == 0, "registry: self-stake still bonded"
     tag: uint256 = self._sampling_tag()
     # Bound: three known kinds.
     for kind: uint256 in [RELAY, TURN, NOTIFY]:
         if m.kinds & kind != 0:
-            sumtree._free_slot(kind, self._slot_of(m.slots, kind), tag)
+            sumtree._free_slot(kind, (m.slots >> self._slot_shift(kind)) & SLOT_MASK, tag)
             self.endpoints[msg.sender][kind] = ""
     self.endpoints[msg.sender][TURN_CREDENTIAL] = ""
     # Swap-and-pop: the last registered node takes the leaver's index.
+    key_word: uint256 = self.keys[msg.sender]
     last: address = self.node_list.pop()
     if last != msg.sender:
-        position: uint256 = self.list_index[msg.sender]
+        position: uint256 = key_word >> KEY_INDEX_SHIFT
         self.node_list[position] = last
-        self.list_index[last] = position
-    key: address = self.keys[msg.sender]
+        self.keys[last] = (self.keys[last] & ADDRESS_MASK) | (position << KEY_INDEX_SHIFT)
     # The key is retired, not released: it stays attributed to this operator, so
     # evidence it signed still counts against the pool left behind (Disputes).
-    self.key_retired_at[key] = block.timestamp
-    self.keys[msg.sender] = empty(address)
+    key: address = convert(key_word & ADDRESS_MASK, address)
+    self.key_owner[key] = convert(msg.sender, uint256) | (block.timestamp << KEY_RETIRED_SHIFT)
+    self.keys[msg.sender] = 0
     # Keep jail, the closed bit and the commission flag; clear the rest.
     kept: Meta = empty(Meta)
     kept.jailed = m.jailed
@@ -789,14 +830,14 @@ def unbond(node: address, share_amount: uint256) -> uint256:
     @param share_amount Bonded shares to unbond (> 0, at most the caller's).
     """
     assert share_amount > 0, "registry: zero shares"
-    held: uint256 = self._held(self.stakes[node][msg.sender])
+    held: uint256 = self.stakes[node][msg.sender] & ACCOUNT_SHARES_MASK
     assert held >= share_amount, "registry: not enough shares"
     m: Meta = self._checkpoint(node, self._meta(node))
-    self._settle(node, msg.sender, False, self._high(self.accs[node]))
+    self._settle(node, msg.sender, False, self.accs[node] >> PAIR_HIGH_SHIFT)
 
     pool: uint256 = self.bonded_pool[node]
-    bonded_assets: uint256 = self._low(pool)
-    bonded_shares: uint256 = self._high(pool)
+    bonded_assets: uint256 = pool & PAIR_LOW_MASK
+    bonded_shares: uint256 = pool >> PAIR_HIGH_SHIFT
     # Rounds down: the leaving account gets at most its exact share.
     assets: uint256 = self._to_assets(share_amount, bonded_assets, bonded_shares)
     assert assets > 0, "registry: amount too small"
@@ -812,8 +853,8 @@ def unbond(node: address, share_amount: uint256) -> uint256:
         assert bonded_shares - share_amount - left <= left * self.saturation_multiple, "registry: pool over-saturated"
 
     pool = self.unbonding_pool[node]
-    u_assets: uint256 = self._low(pool)
-    u_shares: uint256 = self._high(pool)
+    u_assets: uint256 = pool & PAIR_LOW_MASK
+    u_shares: uint256 = pool >> PAIR_HIGH_SHIFT
     # Rounds down: the new entry never claims more than the assets it brings.
     minted: uint256 = assets * (u_shares + 1) // (u_assets + 1)
     assert minted > 0, "registry: amount too small"
@@ -822,7 +863,7 @@ def unbond(node: address, share_amount: uint256) -> uint256:
     entry_id: uint256 = self.unbonding_count[msg.sender]
     release: uint256 = block.timestamp + self.unbonding_seconds
     self.unbonding_entries[msg.sender][entry_id] = PackedEntry(
-        head=self._entry_head(node, release), shares=minted
+        head=convert(node, uint256) | (self._time(release) << ENTRY_RELEASE_SHIFT), shares=minted
     )
     self.unbonding_count[msg.sender] = entry_id + 1
     log INodeRegistry.Unbonded(
@@ -891,7 +932,7 @@ def claim(node: address) -> uint256:
     @return uint256 CLUB wei paid.
     @param node The node whose pool the caller holds shares of (or its own node).
     """
-    amount: uint256 = self._settle(node, msg.sender, True, self._high(self.accs[node]))
+    amount: uint256 = self._settle(node, msg.sender, True, self.accs[node] >> PAIR_HIGH_SHIFT)
     if msg.sender == node:
         m: Meta = self._meta(node)
         if m.commission_owed:
@@ -901,7 +942,7 @@ def claim(node: address) -> uint256:
             self._store_meta(node, m)
     if amount > 0:
         # The reserve is the top 96 bits of epoch_word; it always covers what it pays.
-        self.epoch_word -= self._reserve_part(amount)
+        self.epoch_word -= amount << RESERVE_SHIFT
         self._push(msg.sender, amount)
     log INodeRegistry.Claimed(node=node, account=msg.sender, amount=amount)
     return amount
@@ -938,9 +979,11 @@ def heartbeat():
     @notice Called by a node key: keeps its node live for `heartbeat_seconds`
             from now and does the node's reward bookkeeping.
     """
-    node: address = self.operator_of_key[msg.sender]
-    # Only the operator's current key: a retired key stays attributed but may not beat.
-    assert node != empty(address) and self.keys[node] == msg.sender, "registry: not a node key"
+    owner: uint256 = self.key_owner[msg.sender]
+    # A bound key (non-zero operator) that is the operator's current one (no retirement
+    # time above the address): a retired key stays attributed but may not beat.
+    assert owner != 0 and owner <= ADDRESS_MASK, "registry: not a node key"
+    node: address = convert(owner, address)
     m: Meta = self._checkpoint(node, self._meta(node))
     m.live_until = self._time(block.timestamp + self.heartbeat_seconds)
     log INodeRegistry.Heartbeat(node=node, timestamp=block.timestamp)
@@ -988,15 +1031,15 @@ def finalize_epoch() -> uint256:
     """
     word: uint256 = self._stream()
     stream: uint256 = self.stream_word
-    done: uint256 = self._stream_epochs(stream)
+    done: uint256 = stream >> STREAM_EPOCHS_SHIFT
     assert block.timestamp >= EPOCH_START + (done + 1) * EPOCH_SECONDS, "registry: epoch not over"
     # What the running stream has still to pay after now.
     left: uint256 = 0
-    end: uint256 = self._stream_end(stream)
+    end: uint256 = (stream >> STREAM_END_SHIFT) & MASK40
     if end > block.timestamp:
-        left = self._stream_rate(stream) * (end - block.timestamp)
+        left = (stream & STREAM_RATE_MASK) * (end - block.timestamp)
     totals: uint256 = self.stake_word
-    owed: uint256 = self._low(totals) + self._reserve(word) + left
+    owed: uint256 = (totals & PAIR_LOW_MASK) + (word >> RESERVE_SHIFT) + left
     balance: uint256 = staticcall TOKEN.balanceOf(self)
     fresh: uint256 = 0
     if balance > owed:
@@ -1006,11 +1049,17 @@ def finalize_epoch() -> uint256:
     # Rounds down: the remainder (< stream_seconds wei) stays in the balance
     # above what is owed and is streamed by a later finalisation. The rate is
     # below the CLUB cap (< 2**128) and the epoch count below 2**32 (40-bit times).
-    period: uint256 = self.stream_seconds
-    rate: uint256 = (fresh + left) // period
-    self.stream_word = self._stream_word(rate, self._time(block.timestamp + period), done + 1)
+    period: uint256 = (stream >> STREAM_PERIOD_SHIFT) & MASK32
+    # Unchecked division: `set_parameters` keeps the period at least 1.
+    rate: uint256 = unsafe_div(fresh + left, period)
+    self.stream_word = (
+        rate
+        | (self._time(block.timestamp + period) << STREAM_END_SHIFT)
+        | ((done + 1) << STREAM_EPOCHS_SHIFT)
+        | (period << STREAM_PERIOD_SHIFT)
+    )
     self._record_seed()
-    log INodeRegistry.EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=self._high(totals), tip=tip)
+    log INodeRegistry.EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=totals >> PAIR_HIGH_SHIFT, tip=tip)
     if tip > 0:
         self._push(msg.sender, tip)
     return tip
@@ -1073,11 +1122,11 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
     assert reporter_share == 0 or reporter != empty(address), "registry: zero reporter"
     m = self._checkpoint(node, m)
     pool: uint256 = self.bonded_pool[node]
-    bonded: uint256 = self._low(pool)
+    bonded: uint256 = pool & PAIR_LOW_MASK
     bonded_cut: uint256 = self._cut(bonded, fraction)
     self.bonded_pool[node] = pool - bonded_cut
     pool = self.unbonding_pool[node]
-    waiting: uint256 = self._low(pool)
+    waiting: uint256 = pool & PAIR_LOW_MASK
     unbonding_cut: uint256 = self._cut(waiting, fraction)
     self.unbonding_pool[node] = pool - unbonding_cut
     if fraction == WAD:
@@ -1260,7 +1309,7 @@ def epoch_seed() -> (bytes32, bool):
     @return (bytes32, bool) The seed, and whether it was recorded this epoch.
     """
     epoch: uint256 = self._epochs_ended_by(block.timestamp)
-    return self._epoch_seed(epoch), self._seed_epoch(self.seed_word) == epoch + 1
+    return self._epoch_seed(epoch), (self.seed_word & SEED_EPOCH_MASK) == epoch + 1
 
 
 @external
@@ -1311,7 +1360,19 @@ def node_key(node: address) -> address:
     @param node The operator.
     @return address The node key.
     """
-    return self.keys[node]
+    return convert(self.keys[node] & ADDRESS_MASK, address)
+
+
+@external
+@view
+def operator_of_key(key: address) -> address:
+    """
+    @notice The operator `key` was ever bound to (zero: never). A key stays
+            attributed after its operator rotated it away or deregistered.
+    @param key A node key.
+    @return address The operator.
+    """
+    return convert(self.key_owner[key] & ADDRESS_MASK, address)
 
 
 @external
@@ -1320,8 +1381,11 @@ def key_record(key: address) -> (address, uint256):
     """
     @notice The operator `key` was ever bound to (zero: never) and when it was
             rotated away (0 while it is the operator's current key).
+    @param key A node key.
+    @return (address, uint256) The operator, and the unix seconds the key was retired (0: current).
     """
-    return self.operator_of_key[key], self.key_retired_at[key]
+    owner: uint256 = self.key_owner[key]
+    return convert(owner & ADDRESS_MASK, address), owner >> KEY_RETIRED_SHIFT
 
 
 @external
@@ -1338,20 +1402,20 @@ def nodes(node: address) -> Node:
     accw: uint256 = self.accs[node]
     return Node(
         kinds=m.kinds,
-        node_key=self.keys[node],
+        node_key=convert(self.keys[node] & ADDRESS_MASK, address),
         live_until=m.live_until,
         jailed=m.jailed,
         jailed_until=m.jailed_until,
         weight=m.weight,
-        acc_snapshot=self._low(accw),
+        acc_snapshot=accw & PAIR_LOW_MASK,
         commission_bps=m.commission_bps,
         pending_commission_bps=m.pending_bps,
         commission_effective_at=m.effective_at,
-        bonded_assets=self._low(pool),
-        bonded_shares=self._high(pool),
-        unbonding_assets=self._low(waiting),
-        unbonding_shares=self._high(waiting),
-        pool_acc=self._high(accw),
+        bonded_assets=pool & PAIR_LOW_MASK,
+        bonded_shares=pool >> PAIR_HIGH_SHIFT,
+        unbonding_assets=waiting & PAIR_LOW_MASK,
+        unbonding_shares=waiting >> PAIR_HIGH_SHIFT,
+        pool_acc=accw >> PAIR_HIGH_SHIFT,
         commission_accrued=self.commission_accrued[node],
     )
 
@@ -1377,7 +1441,7 @@ def shares(node: address, account: address) -> uint256:
     @param account The holder.
     @return uint256 Bonded shares.
     """
-    return self._held(self.stakes[node][account])
+    return self.stakes[node][account] & ACCOUNT_SHARES_MASK
 
 
 @external
@@ -1420,7 +1484,7 @@ def total_weight() -> uint256:
     @notice Sum of all node weights (whole CLUB).
     @return uint256 Whole CLUB.
     """
-    return self._high(self.stake_word)
+    return self.stake_word >> PAIR_HIGH_SHIFT
 
 
 @external
@@ -1430,7 +1494,19 @@ def principal() -> uint256:
     @notice Bonded + unbonding assets of all pools (CLUB wei).
     @return uint256 CLUB wei.
     """
-    return self._low(self.stake_word)
+    return self.stake_word & PAIR_LOW_MASK
+
+
+@external
+@view
+def stream_seconds() -> uint256:
+    """
+    @notice Each finalisation streams its rewards over this many seconds:
+            Emission's epoch length, so that the weekly mint is paid over the
+            week it stands for (a `set_parameters` value, 1 .. 2**32 - 1).
+    @return uint256 Seconds.
+    """
+    return (self.stream_word >> STREAM_PERIOD_SHIFT) & MASK32
 
 
 @external
@@ -1440,7 +1516,7 @@ def epochs_finalised() -> uint256:
     @notice Epochs finalised so far; epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
     @return uint256 The number of finalised epochs.
     """
-    return self._stream_epochs(self.stream_word)
+    return self.stream_word >> STREAM_EPOCHS_SHIFT
 
 
 @external
@@ -1450,7 +1526,7 @@ def reward_reserve() -> uint256:
     @notice Rewards streamed so far (up to now) and not yet claimed or forfeited (CLUB wei).
     @return uint256 CLUB wei.
     """
-    return self._reserve(self._streamed())
+    return self._streamed() >> RESERVE_SHIFT
 
 
 @external
@@ -1478,7 +1554,7 @@ def assets_of(node: address, account: address) -> uint256:
     @return uint256 CLUB wei.
     """
     pool: uint256 = self.bonded_pool[node]
-    return self._to_assets(self._held(self.stakes[node][account]), self._low(pool), self._high(pool))
+    return self._to_assets(self.stakes[node][account] & ACCOUNT_SHARES_MASK, pool & PAIR_LOW_MASK, pool >> PAIR_HIGH_SHIFT)
 
 
 @external
@@ -1494,12 +1570,12 @@ def pending_rewards(node: address, account: address) -> uint256:
     owed: uint256 = 0
     if account == node:
         owed = self.commission_accrued[node]
-    pool_acc: uint256 = self._high(self.accs[node])
+    pool_acc: uint256 = self.accs[node] >> PAIR_HIGH_SHIFT
     stake: uint256 = self.stakes[node][account]
     if stake & HAS_REWARDS != 0:
         owed += self.rewards[node][account]
     # Rounds down, as `_settle`.
-    return owed + self._held(stake) * (pool_acc - self._high(stake)) // WAD
+    return owed + (stake & ACCOUNT_SHARES_MASK) * (pool_acc - (stake >> PAIR_HIGH_SHIFT)) // WAD
 
 
 # INTERNAL: ACCOUNTING #
@@ -1513,14 +1589,14 @@ def _accrual(node: address, m: Meta, accw: uint256, word: uint256) -> Accrual:
          returns it, i.e. up to now). O(1) reads.
     """
     a: Accrual = empty(Accrual)
-    a.acc_now = self._acc(word)
-    a.pool_acc = self._high(accw)
-    snapshot: uint256 = self._low(accw)
+    a.acc_now = word & REWARD_ACC_MASK
+    a.pool_acc = accw >> PAIR_HIGH_SHIFT
+    snapshot: uint256 = accw & PAIR_LOW_MASK
     if m.weight == 0 or a.acc_now <= snapshot:
         return a
     # Rounds down, once per checkpoint: the reserve covers it (see `_streamed`).
     credit: uint256 = m.weight * (a.acc_now - snapshot) // ACC_SCALE
-    if m.live_until < self._acc_time(word):
+    if m.live_until < ((word >> REWARD_TIME_SHIFT) & MASK40):
         # The heartbeat lapsed before the accumulator's time: everything since
         # the node's last checkpoint (its last heartbeat at the latest) is
         # forfeited and goes back to the undistributed balance.
@@ -1529,7 +1605,7 @@ def _accrual(node: address, m: Meta, accw: uint256, word: uint256) -> Accrual:
     # Commission rounds down: the remainder goes to the pool.
     a.commission = credit * m.commission_bps // BPS
     to_pool: uint256 = credit - a.commission
-    bonded_shares: uint256 = self._high(self.bonded_pool[node])
+    bonded_shares: uint256 = self.bonded_pool[node] >> PAIR_HIGH_SHIFT
     if bonded_shares > 0:
         # Rounds down; the dust stays reserved for ever. The accumulator
         # saturates at 2**128 - 1 (unreachable: an eligible pool has at least
@@ -1550,19 +1626,19 @@ def _streamed() -> uint256:
          only while it is in the weight, in proportion to the seconds it is.
     """
     word: uint256 = self.epoch_word
-    last: uint256 = self._acc_time(word)
+    last: uint256 = (word >> REWARD_TIME_SHIFT) & MASK40
     if last >= block.timestamp:
         return word
     stream: uint256 = self.stream_word
-    end: uint256 = min(self._stream_end(stream), block.timestamp)
-    acc: uint256 = self._acc(word)
-    reserve: uint256 = self._reserve(word)
-    weight: uint256 = self._high(self.stake_word)
+    end: uint256 = min((stream >> STREAM_END_SHIFT) & MASK40, block.timestamp)
+    acc: uint256 = word & REWARD_ACC_MASK
+    reserve: uint256 = word >> RESERVE_SHIFT
+    weight: uint256 = self.stake_word >> PAIR_HIGH_SHIFT
     if end > last and weight > 0:
         # The step rounds down, so W * step <= streamed * ACC_SCALE. The
         # accumulator saturates at 2**120 - 1 instead of overflowing
         # (unreachable with the CLUB cap and whole-CLUB weights).
-        step: uint256 = min(self._stream_rate(stream) * (end - last) * ACC_SCALE // weight, MASK120 - acc)
+        step: uint256 = min((stream & STREAM_RATE_MASK) * (end - last) * ACC_SCALE // weight, REWARD_ACC_MASK - acc)
         acc += step
         # Rounds UP (at most what streamed, by the line above): a checkpoint
         # takes floor(w * delta / ACC_SCALE) once over any number of updates,
@@ -1599,14 +1675,14 @@ def _checkpoint(node: address, m: Meta) -> Meta:
     word: uint256 = self._stream()
     accw: uint256 = self.accs[node]
     a: Accrual = self._accrual(node, m, accw, word)
-    if a.acc_now != self._low(accw):
+    if a.acc_now != (accw & PAIR_LOW_MASK):
         self.accs[node] = self._pair(a.acc_now, a.pool_acc)
         if a.commission > 0:
             self.commission_accrued[node] += a.commission
             m.commission_owed = True
         if a.forfeited > 0:
             # The reserve is the top 96 bits of epoch_word and holds every credit it gives back.
-            self.epoch_word = word - self._reserve_part(a.forfeited)
+            self.epoch_word = word - (a.forfeited << RESERVE_SHIFT)
     if m.effective_at != 0 and block.timestamp >= m.effective_at:
         # A due commission change applies from this checkpoint on: what
         # accrued before it (credited above) kept the old rate.
@@ -1625,13 +1701,13 @@ def _settle(node: address, account: address, pay: bool, pool_acc: uint256) -> ui
          cleared; without, it is kept in `rewards`.
     """
     word: uint256 = self.stakes[node][account]
-    held: uint256 = self._held(word)
+    held: uint256 = word & ACCOUNT_SHARES_MASK
     stored: uint256 = 0
     if word & HAS_REWARDS != 0:
         stored = self.rewards[node][account]
     # Rounds down: an account is never credited more than its share.
-    owed: uint256 = stored + held * (pool_acc - self._high(word)) // WAD
-    new_word: uint256 = self._account_word(held, pool_acc)
+    owed: uint256 = stored + held * (pool_acc - (word >> PAIR_HIGH_SHIFT)) // WAD
+    new_word: uint256 = held | (pool_acc << ACCOUNT_ACC_SHIFT)
     if pay:
         if stored != 0:
             self.rewards[node][account] = 0
@@ -1652,10 +1728,10 @@ def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -
          (the caller moves the tokens) and updates the node's weight.
     """
     m: Meta = self._checkpoint(node, meta_before)
-    self._settle(node, account, False, self._high(self.accs[node]))
+    self._settle(node, account, False, self.accs[node] >> PAIR_HIGH_SHIFT)
     pool: uint256 = self.bonded_pool[node]
-    bonded_assets: uint256 = self._low(pool)
-    bonded_shares: uint256 = self._high(pool)
+    bonded_assets: uint256 = pool & PAIR_LOW_MASK
+    bonded_shares: uint256 = pool >> PAIR_HIGH_SHIFT
     # After a 100 % slash the old shares (bonded or unbonding) are worth
     # nothing: new stake would need more shares than a pool word holds, and
     # could never start unbonding against an unbonding pool worth 0. The node
@@ -1666,10 +1742,10 @@ def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -
     assert minted > 0, "registry: amount too small"
     self.bonded_pool[node] = self._pair(bonded_assets + amount, bonded_shares + minted)
     word: uint256 = self.stakes[node][account]
-    assert self._held(word) + minted <= MASK127, "registry: amount out of range"
+    assert (word & ACCOUNT_SHARES_MASK) + minted <= ACCOUNT_SHARES_MASK, "registry: amount out of range"
     self.stakes[node][account] = word + minted
     totals: uint256 = self.stake_word
-    assert self._low(totals) + amount <= MASK128, "registry: amount out of range"
+    assert (totals & PAIR_LOW_MASK) + amount <= MASK128, "registry: amount out of range"
     self.stake_word = totals + amount
     log INodeRegistry.Staked(node=node, account=account, assets=amount, shares=minted)
     self._sync(node, m)
@@ -1684,8 +1760,8 @@ def _delegate(node: address, account: address, amount: uint256) -> uint256:
     m: Meta = self._registered(node)
     assert account != node, "registry: operators use stake"
     minted: uint256 = self._bond(node, account, amount, m)
-    own: uint256 = self._held(self.stakes[node][node])
-    assert self._high(self.bonded_pool[node]) - own <= own * self.saturation_multiple, "registry: pool over-saturated"
+    own: uint256 = self.stakes[node][node] & ACCOUNT_SHARES_MASK
+    assert (self.bonded_pool[node] >> PAIR_HIGH_SHIFT) - own <= own * self.saturation_multiple, "registry: pool over-saturated"
     return minted
 
 
@@ -1696,8 +1772,8 @@ def _release_entry(account: address, entry_id: uint256, entry: Unbonding) -> uin
          caller decides where the assets go.
     """
     pool: uint256 = self.unbonding_pool[entry.node]
-    u_assets: uint256 = self._low(pool)
-    u_shares: uint256 = self._high(pool)
+    u_assets: uint256 = pool & PAIR_LOW_MASK
+    u_shares: uint256 = pool >> PAIR_HIGH_SHIFT
     assets: uint256 = self._to_assets(entry.shares, u_assets, u_shares)
     self.unbonding_pool[entry.node] = self._pair(u_assets - assets, u_shares - entry.shares)
     self.unbonding_entries[account][entry_id] = empty(PackedEntry)
@@ -1715,7 +1791,7 @@ def _sync(node: address, m: Meta):
     target: uint256 = 0
     if self._eligible(node, m):
         # Rounds down: a weight counts whole CLUB.
-        target = self._low(self.bonded_pool[node]) // UNIT
+        target = (self.bonded_pool[node] & PAIR_LOW_MASK) // UNIT
         assert target <= MASK32, "registry: weight overflow"
     if target != m.weight:
         # The live leaves move now; the frozen view sampling reads moves at the next epoch.
@@ -1723,9 +1799,11 @@ def _sync(node: address, m: Meta):
         # Bound: three known kinds.
         for kind: uint256 in [RELAY, TURN, NOTIFY]:
             if m.kinds & kind != 0:
-                sumtree._update(kind, self._slot_of(m.slots, kind), m.weight, target, tag)
+                sumtree._update(kind, (m.slots >> self._slot_shift(kind)) & SLOT_MASK, m.weight, target, tag)
         totals: uint256 = self.stake_word
-        self.stake_word = self._pair(self._low(totals), self._high(totals) + target - m.weight)
+        # In place, without `_pair`'s range check: the total weight is at most
+        # 3 * 65,536 slots of 32-bit weights, far below 2**128.
+        self.stake_word = (((totals >> PAIR_HIGH_SHIFT) + target - m.weight) << PAIR_HIGH_SHIFT) | (totals & PAIR_LOW_MASK)
         m.weight = target
         log INodeRegistry.WeightChanged(node=node, weight=target)
     self._store_meta(node, m)
@@ -1765,7 +1843,9 @@ def _entry(account: address, entry_id: uint256) -> Unbonding:
     """
     e: PackedEntry = self.unbonding_entries[account][entry_id]
     return Unbonding(
-        node=convert(e.head & (2**160 - 1), address), shares=e.shares, release_time=(e.head >> 160) & MASK40
+        node=convert(e.head & ADDRESS_MASK, address),
+        shares=e.shares,
+        release_time=(e.head >> ENTRY_RELEASE_SHIFT) & MASK40,
     )
 
 
@@ -1821,15 +1901,15 @@ def _pair(low: uint256, high: uint256) -> uint256:
     @dev Two 128-bit amounts in one word.
     """
     assert low <= MASK128 and high <= MASK128, "registry: amount out of range"
-    return (high << 128) | low
+    return (high << PAIR_HIGH_SHIFT) | low
 
 
 @internal
 @pure
 def _epoch_word(acc: uint256, time: uint256, reserve: uint256) -> uint256:
-    # acc <= MASK120 (saturating), time < 2**40 (block times), and the reserve
+    # acc <= REWARD_ACC_MASK (saturating), time < 2**40 (block times), and the reserve
     # is at most the registry's CLUB balance, below the CLUB cap (10**27 < 2**96).
-    return (reserve << 160) | (time << 120) | acc
+    return (reserve << RESERVE_SHIFT) | (time << REWARD_TIME_SHIFT) | acc
 
 
 @internal
@@ -1844,160 +1924,6 @@ def _time(timestamp: uint256) -> uint256:
 def _slot_shift(kind: uint256) -> uint256:
     # RELAY (1) -> bits 0-15, TURN (2) -> 16-31, NOTIFY (4) -> 32-47 of `slots`.
     return 16 * (kind // 2)
-
-
-@internal
-@pure
-def _low(word: uint256) -> uint256:
-    """
-    @dev The low 128 bits of a pair word (`bonded_pool`, `unbonding_pool`, `accs`, `stake_word`).
-    """
-    return word & MASK128
-
-
-@internal
-@pure
-def _high(word: uint256) -> uint256:
-    """
-    @dev The high 128 bits of a pair word; of an account word, its pool accumulator snapshot.
-    """
-    return word >> 128
-
-
-@internal
-@pure
-def _held(word: uint256) -> uint256:
-    """
-    @dev The bonded shares of an account word (layout at `stakes`).
-    """
-    return word & MASK127
-
-
-@internal
-@pure
-def _account_word(held: uint256, pool_acc: uint256) -> uint256:
-    """
-    @dev An account word without the HAS_REWARDS bit: shares < 2**127, accumulator < 2**128.
-    """
-    return held | (pool_acc << 128)
-
-
-@internal
-@pure
-def _entry_head(node: address, release: uint256) -> uint256:
-    """
-    @dev The head word of an unbonding entry (layout at `PackedEntry`); `release` is a checked 40-bit time.
-    """
-    return convert(node, uint256) | (self._time(release) << 160)
-
-
-@internal
-@pure
-def _slot_bits(kind: uint256, slot: uint256) -> uint256:
-    """
-    @dev `slot` placed in the meta word's `slots` field for `kind`.
-    """
-    return slot << self._slot_shift(kind)
-
-
-@internal
-@pure
-def _slot_of(slots: uint256, kind: uint256) -> uint256:
-    """
-    @dev The tree slot of `kind` in a meta word's `slots` field.
-    """
-    return (slots >> self._slot_shift(kind)) & MASK16
-
-
-@internal
-@pure
-def _acc(word: uint256) -> uint256:
-    """
-    @dev The reward-per-weight accumulator of the reward word (layout at `epoch_word`).
-    """
-    return word & MASK120
-
-
-@internal
-@pure
-def _acc_time(word: uint256) -> uint256:
-    """
-    @dev The time of the reward word's last update.
-    """
-    return (word >> 120) & MASK40
-
-
-@internal
-@pure
-def _reserve(word: uint256) -> uint256:
-    """
-    @dev The reward reserve of the reward word (CLUB wei).
-    """
-    return word >> 160
-
-
-@internal
-@pure
-def _reserve_part(amount: uint256) -> uint256:
-    """
-    @dev `amount` wei of reserve as a difference of reward words (the reserve is the top field).
-    """
-    return amount << 160
-
-
-@internal
-@pure
-def _stream_rate(stream: uint256) -> uint256:
-    """
-    @dev CLUB wei streamed per second (layout at `stream_word`).
-    """
-    return stream & MASK128
-
-
-@internal
-@pure
-def _stream_end(stream: uint256) -> uint256:
-    """
-    @dev The end of the stream (unix seconds).
-    """
-    return (stream >> 128) & MASK40
-
-
-@internal
-@pure
-def _stream_epochs(stream: uint256) -> uint256:
-    """
-    @dev Epochs finalised.
-    """
-    return stream >> 168
-
-
-@internal
-@pure
-def _stream_word(rate: uint256, end: uint256, epochs: uint256) -> uint256:
-    """
-    @dev Packs the stream word: rate < 2**128 (below the CLUB cap), end a checked 40-bit time,
-         epochs < 2**32 (counted from 40-bit times).
-    """
-    return rate | (end << 128) | (epochs << 168)
-
-
-@internal
-@pure
-def _seed_epoch(word: uint256) -> uint256:
-    """
-    @dev The epoch (plus 1) the seed word was recorded for (layout at `seed_word`).
-    """
-    return word & MASK40
-
-
-@internal
-@pure
-def _seed_word(fresh: uint256, epoch_plus_one: uint256) -> uint256:
-    """
-    @dev Packs the seed word: the top 216 bits of `fresh` above the epoch (+ 1, a checked 40-bit value).
-    """
-    return ((fresh >> 40) << 40) | epoch_plus_one
 
 
 # INTERNAL: CHECKS AND HELPERS #
@@ -2016,7 +1942,7 @@ def _eligible(node: address, m: Meta) -> bool:
     if m.kinds == 0 or m.jailed or block.timestamp > m.live_until:
         return False
     pool: uint256 = self.bonded_pool[node]
-    own: uint256 = self._to_assets(self._held(self.stakes[node][node]), self._low(pool), self._high(pool))
+    own: uint256 = self._to_assets(self.stakes[node][node] & ACCOUNT_SHARES_MASK, pool & PAIR_LOW_MASK, pool >> PAIR_HIGH_SHIFT)
     return own >= self._required_self_stake(m.kinds)
 
 
@@ -2076,7 +2002,7 @@ def _epochs_ended_by(timestamp: uint256) -> uint256:
 def _check_key(node: address, node_key: address):
     # Non-zero, not the operator, not in use, and the key's own consent: it
     # named `node` with `approve_operator` (EndpointRules reverts with the reason).
-    in_use: bool = self.operator_of_key[node_key] != empty(address)
+    in_use: bool = self.key_owner[node_key] != 0
     approved: bool = self.approved_operator[node_key] == node
     assert staticcall ENDPOINT_RULES.check_key(node, node_key, in_use, approved)
 
@@ -2129,7 +2055,8 @@ def _set_parameters(
     self.commission_max_change_bps = commission_max_change_bps
     self.commission_delay_seconds = commission_delay_seconds
     self.finalize_tip = finalize_tip
-    self.stream_seconds = stream_seconds
+    stream: uint256 = self.stream_word
+    self.stream_word = (stream & ~(MASK32 << STREAM_PERIOD_SHIFT)) | (stream_seconds << STREAM_PERIOD_SHIFT)
     log INodeRegistry.ParametersChanged(
         min_self_stake_per_kind=min_self_stake_per_kind,
         saturation_multiple=saturation_multiple,
@@ -2173,14 +2100,14 @@ def _record_seed() -> bool:
     """
     epoch: uint256 = self._epochs_ended_by(block.timestamp)
     word: uint256 = self.seed_word
-    if self._seed_epoch(word) == epoch + 1:
+    if (word & SEED_EPOCH_MASK) == epoch + 1:
         return False
     previous: bytes32 = empty(bytes32)
     if block.number > 0:
         previous = blockhash(block.number - 1)
     fresh: uint256 = convert(keccak256(abi_encode(word, block.prevrandao, previous, epoch)), uint256)
     # epoch + 1 < 2**40: epochs are counted from 40-bit times.
-    word = self._seed_word(fresh, self._time(epoch + 1))
+    word = ((fresh >> SEED_EPOCH_BITS) << SEED_EPOCH_BITS) | self._time(epoch + 1)
     self.seed_word = word
     log INodeRegistry.EpochSeedRecorded(epoch=epoch, caller=msg.sender, seed=keccak256(abi_encode(word, epoch)))
     return True

@@ -215,3 +215,21 @@ def test_a_freed_slot_is_reused_only_from_the_next_epoch(registry, actors, alice
     beat(registry, bob_key, carol_key)
     assert registry.sampling_stake(RELAY) == 2 * minimum
     assert sorted(registry.sample(RELAY, b"\x01" * 32, 2)) == sorted([bob, carol])
+
+
+def test_deregister_refuses_a_full_slot_queue(registry, actors, minimum):
+    """The queue's tail shares the shape word with the height above it: it may not wrap into it."""
+    register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=minimum)
+    _exit(registry, actors.operator)
+    shape = registry.eval(f"sumtree.shape[{RELAY}]")
+    full = shape | ((2**32 - 1) << 64)
+    registry.eval(f"sumtree.shape[{RELAY}] = {full}")
+    with boa.env.prank(actors.operator), boa.reverts("registry: slot queue full"):
+        registry.deregister()
+    # One entry below the bound is still accepted, and the height and the slot count are kept.
+    registry.eval(f"sumtree.shape[{RELAY}] = {shape | ((2**32 - 2) << 64)}")
+    with boa.env.prank(actors.operator):
+        registry.deregister()
+    after = registry.eval(f"sumtree.shape[{RELAY}]")
+    assert (after >> 64) & (2**32 - 1) == 2**32 - 1
+    assert after >> 96 == shape >> 96 and _slots_handed_out(registry, RELAY) == shape & (2**30 - 1)
