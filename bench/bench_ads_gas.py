@@ -32,10 +32,11 @@ from rich.table import Table
 
 from clubchat.ads.receipts import Receipt, SignedReceipt, sign_receipt
 from clubchat.chain.eip712 import Domain
+from clubchat.deploy.backend import EVM_VERSION
 from clubchat.deploy.plan import ads_constructor_args, registry_constructor_args, token_constructor_args
 from clubchat.params import WAD, load
+from clubchat.registry.kinds import NOTIFY
 
-NOTIFY = 4
 COMMUNITY = 1
 PRICE = 10**12  # wei per view
 CAP = 10_000_000  # views per user
@@ -254,7 +255,7 @@ def main() -> None:
             chain.gas(market.functions.reclaim_request(recipient), "sender"),
         )
 
-        env = environment("cancun", list(art.values()), SOURCES)
+        env = environment(EVM_VERSION, list(art.values()), SOURCES)
     _report(rows, env)
 
 

@@ -33,6 +33,7 @@ from eth_account.signers.local import LocalAccount
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clubchat.deploy.backend import EVM_VERSION
 from tests.unit.token.helpers import CLUB, MAX_UINT256, MISSING_ROLE, ZERO, deploy_token, now
 from tests.utils.signing import Domain, Signature, named_signer, sign_permit
 
@@ -58,7 +59,7 @@ _factory_cache: dict[str, Any] = {}
 def reference_factory() -> Any:
     if "ref" not in _factory_cache:
         _factory_cache["ref"] = boa.load_partial(
-            str(REFERENCE_SOURCE), compiler_args={"evm_version": "cancun"}
+            str(REFERENCE_SOURCE), compiler_args={"evm_version": EVM_VERSION}
         )
     return _factory_cache["ref"]
 

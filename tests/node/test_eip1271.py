@@ -13,6 +13,7 @@ from vyper.compiler.output import build_abi_output
 
 from clubchat.chain.anvil import Anvil, free_port
 from clubchat.chain.tx import send_tx
+from clubchat.deploy.backend import EVM_VERSION
 from clubchat.node.eip1271 import Eip1271Verifier
 from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import build_sign_in, sign_in_hash
@@ -30,7 +31,7 @@ def test_contract_wallet_signs_in_only_when_the_wallet_says_so() -> None:
     w3 = node.start()
     try:
         deployer = Account.from_key(DEPLOYER_KEY)
-        compiled = boa.load_partial(str(MOCK), compiler_args={"evm_version": "cancun"})
+        compiled = boa.load_partial(str(MOCK), compiler_args={"evm_version": EVM_VERSION})
         factory = w3.eth.contract(
             abi=build_abi_output(compiled.compiler_data), bytecode=compiled.compiler_data.bytecode
         )
