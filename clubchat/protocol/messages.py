@@ -207,17 +207,25 @@ MAX_STATEMENT_CHARS = 1_024
 
 @dataclass(frozen=True)
 class Sealed:
-    """A payload encrypted to the recipient's prekey with HPKE (auth mode); may be stored offline.
+    """A payload encrypted with the Double Ratchet session `sid` between sender and recipient
+    (clubchat.crypto.ratchet); may be stored offline.
 
-    `kid` names the recipient's prekey, `skid` the sender's wallet-bound identity key; `enc` is HPKE's
-    encapsulated key and `ct` the padded ciphertext, both base64.
+    `skid` names the sender's wallet-bound identity key; `dh`, `pn` and `n` are the ratchet header
+    (the sender's ratchet key, base64, the previous chain's length and this message's number) and
+    `ct` the padded ciphertext (base64). A message that opens a session (until the recipient
+    answered in it) also carries `kid`, the recipient's prekey, and `enc`, the HPKE (auth mode)
+    encapsulated key the session's secret comes from.
     """
 
     TYPE: ClassVar[str] = "sealed"
-    kid: str = spec(pattern=KEY_ID_PATTERN)
+    sid: str = spec(pattern=KEY_ID_PATTERN)
     skid: str = spec(pattern=KEY_ID_PATTERN)
-    enc: str = spec(max_len=44, min_len=44, pattern=B64_PATTERN)
+    dh: str = spec(max_len=44, min_len=44, pattern=B64_PATTERN)
+    pn: int = spec(minimum=0, maximum=2**32 - 1)
+    n: int = spec(minimum=0, maximum=2**32 - 1)
     ct: str = spec(max_len=MAX_SEALED_B64, pattern=B64_PATTERN)
+    kid: str | None = spec(default=None, pattern=KEY_ID_PATTERN)
+    enc: str | None = spec(default=None, max_len=44, min_len=44, pattern=B64_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -427,6 +435,9 @@ class Keys:
     address: str = spec(pattern=ADDRESS_PATTERN)
     bundle: KeyBundle | None = spec(default=None)  # noqa: RUF009 - wire metadata, not a default
     revocations: tuple[Revocation, ...] = spec(default=(), max_items=8)
+    # bundles the address replaced (another identity key) within the last 8 days: what it sealed with
+    # them before re-keying still opens for a recipient who never saw them
+    previous: tuple[KeyBundle, ...] = spec(default=(), max_items=2)
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,7 @@ def test_pins_persist_in_the_keystore_and_key_changes_are_reported(
     from clubchat.crypto import keystore
 
     monkeypatch.setattr(secure_module, "_SEALERS", {})
-    keystore.use_directory(tmp_path / "keys")
+    keystore.use_directory(tmp_path / "keys", "a passphrase")
     carol_account = Account.from_key("0x" + "c7" * 32)
 
     async def scenario() -> None:
@@ -263,5 +263,82 @@ def test_a_sender_whose_prekey_expired_can_still_be_read_but_not_written_to() ->
                 await bob_secure.send(b, dana.address, m.Text(body="no current prekey to seal to"))
             await b.close()
             await d.close()
+
+    run(scenario())
+
+
+def test_a_stored_message_leaves_the_mailbox_only_once_it_was_processed(tmp_path: Path) -> None:
+    erin = Account.from_key("0x" + "e8" * 32)
+
+    async def scenario() -> None:
+        async with mailbox(tmp_path / "mailbox.sqlite") as box, relay(mailbox=box) as server:
+            b = await RelayClient.connect(server.uri, erin)
+            erin_secure = Secure(erin)
+            await erin_secure.ready(b)
+            await b.close()
+            a = await RelayClient.connect(server.uri, alice)
+            assert (await Secure(alice).send(a, erin.address, m.Text(body="kept until read"))).status == (
+                "stored"
+            )
+            await a.send(erin.address, m.Text(body="plaintext, refused for good"), id="plain-1")
+            await a.close()
+            # Erin's client takes both from the mailbox but goes away before processing them
+            b = await RelayClient.connect(server.uri, erin)
+            taken = [await asyncio.wait_for(b.inbox.get(), 5) for _ in range(2)]
+            assert all(got.stored for got in taken)
+            await asyncio.sleep(0.2)
+            assert await box.count(erin.address) == 2  # nothing acknowledged
+            await b.close()
+            # the next sign-in hands them out again; now they are processed, then acknowledged
+            b = await RelayClient.connect(server.uri, erin)
+            opened = []
+            for _ in range(2):
+                got = await erin_secure.open(b, await asyncio.wait_for(b.inbox.get(), 5))
+                if got is not None:
+                    opened.append(got.envelope.payload)
+                    await b.ack(got)
+            assert opened == [m.Text(body="kept until read")]
+            assert "must be sealed" in erin_secure.refused[-1]  # refused for good: acknowledged too
+            for _ in range(50):
+                if await box.count(erin.address) == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert await box.count(erin.address) == 0
+            await b.close()
+
+    run(scenario())
+
+
+def test_a_message_sealed_before_its_sender_re_keyed_still_opens(tmp_path: Path) -> None:
+    """The sender binds new keys after sealing and before the recipient fetched the message from the
+    mailbox: the relay still serves the replaced bundle (`previous`), so it opens, for a recipient
+    that never saw the old bundle too; a revocation withdraws it."""
+    fay, gus = Account.from_key("0x" + "f6" * 32), Account.from_key("0x" + "96" * 32)
+
+    async def scenario() -> None:
+        async with mailbox(tmp_path / "mailbox.sqlite") as box, relay(mailbox=box) as server:
+            g = await RelayClient.connect(server.uri, gus)
+            gus_secure = Secure(gus)
+            await gus_secure.ready(g)
+            await g.close()
+            f = await RelayClient.connect(server.uri, fay)
+            now = int(server.clock())
+            old = DeviceKeys.create(fay, f.chain_id, now - 10)
+            await f.publish_keys(old.bundle())
+            gus_bundle = await Secure(fay).peer(f, gus.address)
+            sealed = Sealer(old).seal(gus_bundle, "f1", m.Text(body="sealed with my old key"))
+            assert (await f.send(gus.address, sealed, id="f1")).status == "stored"
+            new = DeviceKeys.create(fay, f.chain_id, now)  # Fay re-keys (a new device)
+            served = await f.publish_keys(new.bundle())
+            assert served.bundle == new.bundle() and served.previous == (old.bundle(),)
+            g = await RelayClient.connect(server.uri, gus)
+            got = await gus_secure.open(g, await g.receive(5))
+            assert got is not None and got.envelope.payload == m.Text(body="sealed with my old key")
+            # Gus pinned the new key; the old one is remembered as replaced, not trusted for sending
+            assert gus_secure.sealer(g.chain_id).pinned[fay.address.lower()].key_id == new.statement.key_id
+            revoked = await f.revoke_keys(old.revocation(fay, now + 1))
+            assert revoked.previous == () and revoked.bundle == new.bundle()
+            await f.close()
+            await g.close()
 
     run(scenario())

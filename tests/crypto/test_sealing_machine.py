@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from clubchat.crypto.session import DecryptError, Sealer
 from clubchat.protocol import messages as m
-from tests.crypto.conftest import NOW, alice, bob, device, mallory, verified
+from tests.crypto.conftest import NOW, alice, as_kind, bob, device, mallory, verified
 
 ALICE, BOB = device(alice), device(bob)
 ALICE_BUNDLE, BOB_BUNDLE = verified(ALICE), verified(BOB)
@@ -66,7 +66,7 @@ class HostileRelay(RuleBasedStateMachine):
             bad = replace(env, sender=mallory.address)
         else:
             other = m.Sealed if isinstance(sealed, m.SealedSignal) else m.SealedSignal
-            bad = replace(env, payload=other(kid=sealed.kid, skid=sealed.skid, enc=sealed.enc, ct=sealed.ct))
+            bad = replace(env, payload=as_kind(other, sealed))
         try:
             self.receiver.open(bad, ALICE_BUNDLE)
         except DecryptError:
