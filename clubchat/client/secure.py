@@ -94,7 +94,7 @@ class Secure:
             sessions = keystore.load_sessions(self.account.address, chain_id)
             if sessions is not None:
                 sealer.restore_sessions(sessions)
-        sealer.device = device
+        sealer.use_device(device)
         return sealer
 
     def key_changes(self) -> list[KeyChange]:

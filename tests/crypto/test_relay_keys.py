@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.client.secure import Secure
@@ -267,15 +268,21 @@ def test_a_sender_whose_prekey_expired_can_still_be_read_but_not_written_to() ->
     run(scenario())
 
 
+async def published_offline(uri: str, account: LocalAccount) -> Secure:
+    """`account` publishes its bundle on the relay at `uri` and goes offline; returns its Secure."""
+    client = await RelayClient.connect(uri, account)
+    secure = Secure(account)
+    await secure.ready(client)
+    await client.close()
+    return secure
+
+
 def test_a_stored_message_leaves_the_mailbox_only_once_it_was_processed(tmp_path: Path) -> None:
     erin = Account.from_key("0x" + "e8" * 32)
 
     async def scenario() -> None:
         async with mailbox(tmp_path / "mailbox.sqlite") as box, relay(mailbox=box) as server:
-            b = await RelayClient.connect(server.uri, erin)
-            erin_secure = Secure(erin)
-            await erin_secure.ready(b)
-            await b.close()
+            erin_secure = await published_offline(server.uri, erin)
             a = await RelayClient.connect(server.uri, alice)
             assert (await Secure(alice).send(a, erin.address, m.Text(body="kept until read"))).status == (
                 "stored"
@@ -317,10 +324,7 @@ def test_a_message_sealed_before_its_sender_re_keyed_still_opens(tmp_path: Path)
 
     async def scenario() -> None:
         async with mailbox(tmp_path / "mailbox.sqlite") as box, relay(mailbox=box) as server:
-            g = await RelayClient.connect(server.uri, gus)
-            gus_secure = Secure(gus)
-            await gus_secure.ready(g)
-            await g.close()
+            gus_secure = await published_offline(server.uri, gus)
             f = await RelayClient.connect(server.uri, fay)
             now = int(server.clock())
             old = DeviceKeys.create(fay, f.chain_id, now - 10)

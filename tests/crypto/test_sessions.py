@@ -121,3 +121,15 @@ def test_a_peer_that_re_keyed_is_still_read_for_the_grace_period() -> None:
     # a session with the old key is refused once the peer's key is revoked
     b.unpin(alice.address, old_key)
     assert stored.payload.sid not in b.sessions[alice.address.lower()]  # type: ignore[union-attr]
+
+
+def test_a_device_that_binds_new_keys_starts_new_sessions() -> None:
+    a, b = sealers()
+    b.open(text(a, BOB, "a1", "old identity"), verified(ALICE))
+    new_alice = DeviceKeys.create(alice, CHAIN_ID, NOW + 10)
+    a.use_device(new_alice)
+    assert not a.sessions  # every session was bound to the old identity key
+    env = text(a, BOB, "a2", "new identity")
+    assert isinstance(env.payload, m.Sealed) and env.payload.skid == new_alice.statement.key_id
+    assert env.payload.enc is not None  # a new session, opened again
+    assert b.open(env, verified(new_alice, NOW + 10)) == m.Text(body="new identity")
