@@ -101,6 +101,28 @@ def aad(
     return "|".join(fields).encode()
 
 
+def wrap(payload: m.Payload, ts: int) -> bytes:
+    """The plaintext of a sealed payload: `{"p": payload, "ts": unix seconds}` as compact JSON."""
+    inner = {"p": encode_object(payload), "ts": ts}
+    try:  # UTF-8 rather than \u escapes (a 2-byte character costs 2 bytes, not 6)
+        return json.dumps(inner, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8: escape it as JSON allows
+        return json.dumps(inner, separators=(",", ":")).encode()
+
+
+def unwrap(data: bytes) -> tuple[int, m.Payload]:
+    """(ts, payload) of a decrypted plaintext (padding removed); raises DecryptError."""
+    try:
+        inner = json.loads(data)
+        payload = m.decode_payload(inner["p"])
+        ts = inner["ts"]
+    except (ValueError, KeyError, TypeError, m.ProtocolError) as exc:
+        raise DecryptError(f"the decrypted payload is malformed ({exc})") from None
+    if isinstance(payload, m.Sealed | m.RoomSealed) or type(ts) is not int:
+        raise DecryptError("the decrypted payload is malformed")
+    return ts, payload
+
+
 def safety_number(a: VerifiedBundle | DeviceKeys, b: VerifiedBundle | DeviceKeys) -> str:
     """60 digits in 12 groups of 5, from both parties' addresses and identity keys (order-free)."""
     parts = sorted(
@@ -122,6 +144,13 @@ class Sealer:
         self.key_changes: list[KeyChange] = []
         self.sessions: dict[str, OrderedDict[str, Session]] = {}  # address -> sid -> session, active last
         self._seen: OrderedDict[tuple[str, str], int] = OrderedDict()  # (sender, id) -> ts
+
+    def use_device(self, device: DeviceKeys) -> None:
+        """Seal with `device` from now on (the same keys after a prekey rotation, or keys the wallet
+        bound anew: then every session goes, since each is bound to the identity key it began with)."""
+        if device.statement.key_id != self.device.statement.key_id:
+            self.sessions.clear()
+        self.device = device
 
     # -- trust on first use -------------------------------------------------------------------
 
@@ -249,12 +278,7 @@ class Sealer:
         if isinstance(payload, m.Sealed):
             raise TypeError("the payload is sealed already")
         cls = m.SealedSignal if payload.TYPE in m.SIGNALING_TYPES else m.Sealed
-        inner = {"p": encode_object(payload), "ts": int(self.clock())}
-        try:  # UTF-8 rather than \u escapes (a 2-byte character costs 2 bytes, not 6)
-            data = json.dumps(inner, separators=(",", ":"), ensure_ascii=False).encode()
-        except UnicodeEncodeError:  # a lone surrogate has no UTF-8: escape it as JSON allows
-            data = json.dumps(inner, separators=(",", ":")).encode()
-        padded = pad(data)  # raises PaddingError before a session is opened for nothing
+        padded = pad(wrap(payload, int(self.clock())))  # PaddingError before a session is opened
         session = self._sending_session(peer)
         kid, enc = session.opening or (None, None)
         skid = self.device.statement.key_id
@@ -290,28 +314,17 @@ class Sealer:
                 raise DecryptError(f"session {sealed.sid} is not with {env.sender}'s key {sealed.skid}")
             header = Header(base64.b64decode(sealed.dh, validate=True), sealed.pn, sealed.n)
             ct = base64.b64decode(sealed.ct, validate=True)
-            ts, payload = self._unwrap(
-                session.ratchet.decrypt(
-                    header,
-                    ct,
-                    aad(
-                        env.sender,
-                        env.to,
-                        env.id,
-                        sealed.TYPE,
-                        sealed.sid,
-                        sealed.skid,
-                        sealed.kid,
-                        sealed.enc,
-                    ),
-                )
-            )
+            ad = aad(env.sender, env.to, env.id, sealed.TYPE, sealed.sid, sealed.skid, sealed.kid, sealed.enc)
+            plain = unpad(session.ratchet.decrypt(header, ct, ad))
         except (RatchetError, hpke.SealError) as exc:
             raise DecryptError(str(exc)) from None
         except DecryptError:
             raise
+        except PaddingError as exc:
+            raise DecryptError(f"the decrypted payload is malformed ({exc})") from None
         except ValueError as exc:  # base64
             raise DecryptError(f"the sealed payload is malformed ({exc})") from None
+        ts, payload = unwrap(plain)
         if (payload.TYPE in m.SIGNALING_TYPES) != isinstance(sealed, m.SealedSignal):
             raise DecryptError(f"a {payload.TYPE!r} payload arrived in a {sealed.TYPE!r} seal")
         self._check_fresh(env.sender.lower(), env.id, ts)
@@ -341,18 +354,6 @@ class Sealer:
             )
         secret = hpke.accept_session(enc, prekey.private, sender.statement.x25519)
         return Session(sealed.sid, sender.key_id, Ratchet.responder(secret, prekey.private, prekey.public))
-
-    @staticmethod
-    def _unwrap(padded: bytes) -> tuple[int, m.Payload]:
-        try:
-            inner = json.loads(unpad(padded))
-            payload = m.decode_payload(inner["p"])
-            ts = inner["ts"]
-        except (PaddingError, ValueError, KeyError, TypeError, m.ProtocolError) as exc:
-            raise DecryptError(f"the decrypted payload is malformed ({exc})") from None
-        if isinstance(payload, m.Sealed) or type(ts) is not int:
-            raise DecryptError("the decrypted payload is malformed")
-        return ts, payload
 
     def _check_fresh(self, sender: str, id: str, ts: int) -> None:
         now = int(self.clock())

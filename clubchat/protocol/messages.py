@@ -256,7 +256,44 @@ class Revocation:
     signature: str = spec(pattern=rf"0x(?:[0-9a-fA-F]{{2}}){{1,{MAX_SIGNATURE_HEX // 2}}}")
 
 
-Payload = Offer | Answer | Candidates | RemoveCandidates | Bye | Text | Head | Sealed | SealedSignal
+@dataclass(frozen=True)
+class SenderKeyDistribution:
+    """A member's sender key for one room epoch (clubchat.crypto.roomseal), handed to another member
+    only inside a direct `sealed` payload: the chain key and iteration it starts at, and the
+    Ed25519 key that verifies the member's room messages. Never sent in the clear."""
+
+    TYPE: ClassVar[str] = "sender-key"
+    room: str = spec(max_len=96)  # "<community id>/<room name>"
+    epoch: int = spec(minimum=1, maximum=2**32 - 1)
+    chain_key: str = spec(key="chainKey", min_len=64, max_len=64, pattern=HEX_PATTERN)
+    iteration: int = spec(minimum=0, maximum=2**32 - 1)
+    verify_key: str = spec(key="verifyKey", min_len=64, max_len=64, pattern=HEX_PATTERN)
+
+
+@dataclass(frozen=True)
+class RoomSealed:
+    """A room message encrypted with the sender's sender key of `epoch` (clubchat.crypto.roomseal):
+    `ct` (base64) is the header (room digest, epoch, iteration), the ChaCha20-Poly1305 ciphertext of
+    the padded payload and the sender's Ed25519 signature over both."""
+
+    TYPE: ClassVar[str] = "room-sealed"
+    epoch: int = spec(minimum=1, maximum=2**32 - 1)
+    ct: str = spec(max_len=MAX_SEALED_B64 + 128, pattern=B64_PATTERN)
+
+
+Payload = (
+    Offer
+    | Answer
+    | Candidates
+    | RemoveCandidates
+    | Bye
+    | Text
+    | Head
+    | Sealed
+    | SealedSignal
+    | SenderKeyDistribution
+    | RoomSealed
+)
 SIGNALING_TYPES = ("offer", "answer", "candidate", "remove-candidates", "bye")
 # Payload types a relay never stores for an offline recipient (signaling is only useful live).
 LIVE_ONLY_TYPES = (*SIGNALING_TYPES, "sealed-signal")
