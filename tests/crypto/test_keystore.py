@@ -136,3 +136,10 @@ def test_a_registry_discovery_brings_one_contract_wallet_verifier_per_chain_conn
     assert contract_wallets(SimpleNamespace(contract=SimpleNamespace(w3=w3))) is verifier
     assert contract_wallets(SimpleNamespace(contract=SimpleNamespace(w3=object()))) is not verifier
     assert contract_wallets(InMemoryDiscovery()) is None
+
+
+def test_a_keystore_error_ends_a_command_in_one_sentence() -> None:
+    from clubchat.cli_errors import one_sentence
+
+    error = keystore.KeystoreError("the keystore passphrase is wrong for x.json")
+    assert one_sentence(error) == "the keystore passphrase is wrong for x.json"
