@@ -6,6 +6,7 @@ wrote (the mailbox and key-bundle SQLite files with their WAL pages, coturn's fi
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,6 +135,13 @@ def test_relays_and_mailboxes_see_no_plaintext(
     assert sum('"type":"sealed-signal"' in f for f in envelopes) >= 4  # offer, answer, candidates, bye
     assert sum('"type":"sealed"' in f for f in envelopes) >= 3  # the texts
     assert all('"payload":{"type":"sealed' in f for f in envelopes)
+    # in Double Ratchet sessions: Alice -> Bob opened one session, both sides stepped the ratchet
+    # (Bob's answer and Alice's messages after it carry new ratchet keys), openings stopped once answered
+    payloads = [json.loads(f)["payload"] for f in envelopes]
+    to_bob = [p for f, p in zip(envelopes, payloads, strict=True) if f'"to":"{bob.address}"' in f]
+    assert len({p["sid"] for p in to_bob}) == 1
+    assert len({p["dh"] for p in payloads}) >= 3
+    assert any("enc" in p for p in to_bob) and not all("enc" in p for p in to_bob)
     for needle in needles:
         assert not [f for f in relay_frames if needle in f], f"a relay frame carries {needle!r}"
         assert not [line for line in node_logs.lines if needle in line], f"a node log line carries {needle!r}"
