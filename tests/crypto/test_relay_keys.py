@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 
 from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.client.secure import Secure
-from clubchat.client.session import publish_keys, safety_number
+from clubchat.client.session import Listener, publish_keys, safety_number, send_message
 from clubchat.crypto.bundle import verify_bundle
 from clubchat.crypto.device import DeviceKeys
 from clubchat.crypto.session import Sealer
@@ -21,6 +21,7 @@ from clubchat.node.keybundles import KeyBundles
 from clubchat.node.localnet import local_network
 from clubchat.node.relay_config import RelayConfig
 from clubchat.protocol import messages as m
+from clubchat.registry.discovery import rendezvous
 from tests.crypto.conftest import alice, bob, mallory
 from tests.node.harness import mailbox, relay, run
 
@@ -346,3 +347,25 @@ def test_a_message_sealed_before_its_sender_re_keyed_still_opens(tmp_path: Path)
             await g.close()
 
     run(scenario())
+
+
+def test_a_bundle_the_first_rendezvous_relay_lacks_is_fetched_from_another(tmp_path: Path) -> None:
+    """Hal published only on his second rendezvous relay (the first joined his set later, say):
+    Alice's message still goes to the first one, sealed to the bundle fetched from the second."""
+    hal = Account.from_key("0x" + "4a" * 32)
+
+    async def scenario() -> None:
+        async with local_network(tmp_path) as net:
+            first, second = rendezvous(net.discovery, hal.address, 2)
+            await published_offline(second, hal)
+            sent, used = await send_message(alice, net.discovery, hal.address, "found your keys elsewhere")
+            assert (sent.status, used) == ("stored", first)
+            node = next(n for n in net.nodes.values() if n.relay is not None and n.relay.uri == first)
+            assert node.relay is not None and node.relay.keybundles.keys(hal.address).bundle is None
+            listener = Listener(hal, net.discovery)
+            await listener.start()
+            got = await asyncio.wait_for(listener.messages.get(), 10)
+            assert got.envelope.payload == m.Text(body="found your keys elsewhere") and got.relay == first
+            await listener.close()
+
+    run(scenario(), timeout=60)
