@@ -120,9 +120,6 @@ class Secure:
         sealer = self.sealer(client.chain_id)
         pinned = sealer.pinned.get(address.lower())
         now = int(time.time())
-        earlier = None if key_id is None else sealer.bundle_of(address, key_id)
-        if earlier is not None and earlier is not pinned:
-            return earlier  # a key the peer replaced less than PREKEY_GRACE ago: what it sealed opens
         if (
             pinned is not None
             and (key_id is None or pinned.key_id == key_id)
@@ -164,8 +161,10 @@ class Secure:
         if pinned_now is bundle:  # a new pin: keep it for the next run (with a keystore directory)
             pins = {peer: b.wire for peer, b in sealer.pinned.items()}
             keystore.save_pins(self.account.address, client.chain_id, pins)
-        if key_id is not None and pinned_now.key_id != key_id:
-            return await self._replaced(client, address, key_id, keys, now, revoked) or pinned_now
+        if key_id is not None and pinned_now.key_id != key_id:  # sealed before the peer re-keyed:
+            # the key it replaced less than PREKEY_GRACE ago (and not revoked since), pinned or served
+            earlier = sealer.bundle_of(address, key_id)
+            return earlier or await self._replaced(client, address, key_id, keys, now, revoked) or pinned_now
         return pinned_now
 
     async def _replaced(
