@@ -60,12 +60,17 @@ def test_bundles_are_published_by_their_wallet_and_served_to_anyone(tmp_path: Pa
                 await a.publish_keys(keys.bundle())
             newer = DeviceKeys.create(alice, chain, now + 3)
             await a.publish_keys(newer.bundle())
+            assert (await b.get_keys(alice.address)).previous == ()  # the revoked one is not kept
+            newest = DeviceKeys.create(alice, chain, now + 4)
+            served = await a.publish_keys(newest.bundle())
+            assert served.bundle == newest.bundle() and served.previous == (newer.bundle(),)
             await a.close()
             await b.close()
         server.keybundles.close()
         reopened = KeyBundles(RelayConfig().chain_id, path=path)  # a restarted relay still serves them
-        assert reopened.keys(alice.address).bundle == newer.bundle()
+        assert reopened.keys(alice.address).bundle == newest.bundle()
         assert reopened.keys(alice.address).revocations == (revocation,)
+        assert reopened.keys(alice.address).previous == (newer.bundle(),)
         reopened.close()
 
     run(scenario())
@@ -191,6 +196,48 @@ def test_key_bundle_store_limits() -> None:
         assert store.stats["refused"] == 2 and store.stats["revoked"] == 8
 
     run(scenario())
+
+
+def test_sessions_persist_in_the_keystore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new process with the same keystore continues the ratchet session it left, not a new one."""
+    from clubchat.client import secure as secure_module
+    from clubchat.crypto import keystore
+
+    ida = Account.from_key("0x" + "1d" * 32)
+    monkeypatch.setattr(secure_module, "_SEALERS", {})
+    keystore.use_directory(tmp_path / "keys", "a passphrase")
+
+    async def scenario() -> None:
+        async with relay() as server:
+            b = await RelayClient.connect(server.uri, bob)
+            bob_secure = Secure(bob)
+            await bob_secure.ready(b)
+            i = await RelayClient.connect(server.uri, ida)
+            await Secure(ida).send(i, bob.address, m.Text(body="one"))
+            first = await b.receive(5)
+            assert await bob_secure.open(b, first) is not None
+            reply = await bob_secure.send(b, ida.address, m.Text(body="two"))
+            assert reply.status == "delivered"
+            got = await Secure(ida).open(i, await i.receive(5))
+            assert got is not None and got.envelope.payload == m.Text(body="two")
+            # Ida's process ends; the next one loads her device and sessions from the keystore
+            secure_module._SEALERS.pop((ida.address.lower(), i.chain_id))
+            keystore.forget(ida, i.chain_id)
+            await Secure(ida).send(i, bob.address, m.Text(body="three"))
+            third = await b.receive(5)
+            sealed, opening = third.envelope.payload, first.envelope.payload
+            assert isinstance(sealed, m.Sealed) and isinstance(opening, m.Sealed)
+            assert sealed.sid == opening.sid and sealed.enc is None  # the same session, answered before
+            opened = await bob_secure.open(b, third)
+            assert opened is not None and opened.envelope.payload == m.Text(body="three")
+            await i.close()
+            await b.close()
+
+    try:
+        run(scenario())
+    finally:
+        keystore.forget(ida, RelayConfig().chain_id)
+        keystore.use_directory(None)
 
 
 def test_pins_persist_in_the_keystore_and_key_changes_are_reported(
