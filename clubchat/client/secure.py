@@ -130,10 +130,12 @@ class Secure:
             return pinned
         keys = await client.get_keys(address)
         if keys.bundle is None:  # this relay has none (new in the peer's set, or restarted): ask others
-            keys = await self._keys_elsewhere(client, address) or keys
+            other = await self._keys_elsewhere(client, address)
+            if other is not None:  # the revocations of both count
+                keys = replace(other, revocations=(*keys.revocations, *other.revocations))
         self._fetched[address.lower()] = now
         revoked: set[str] = set()
-        for rev in keys.revocations:  # bound: the relay sends at most 8
+        for rev in keys.revocations:  # bound: a relay sends at most 8, two relays 16
             try:
                 st = await verify_revocation(
                     rev, address=address, chain_id=client.chain_id, verifier=self.verifier
