@@ -56,6 +56,7 @@ from clubchat.protocol.siwe import CLOCK_SKEW_SECONDS
 MAX_AGE = 8 * 86_400  # oldest message accepted: mailbox retention (7 days) plus a day
 MAX_REPLAY_ENTRIES = 100_000  # bound on remembered (sender, id) pairs; oldest forgotten first
 MAX_SESSIONS = 4  # sessions kept per peer (both sides opening at once makes two); oldest dropped
+MAX_PEERS = 10_000  # peers whose sessions are kept; the least recently used is dropped first
 MAX_PREVIOUS = 2  # replaced bundles kept per peer (for PREKEY_GRACE) to open what they sealed
 
 
@@ -218,7 +219,7 @@ class Sealer:
     def _sending_session(self, peer: VerifiedBundle) -> Session:
         """The session to send to `peer` in: the active one with its current identity key, or a new
         one opened to its prekey."""
-        held = self.sessions.setdefault(peer.address.lower(), OrderedDict())
+        held = self._held(peer.address)
         for session in reversed(held.values()):  # bound: MAX_SESSIONS
             if session.peer_key_id == peer.key_id and session.ratchet.can_send:
                 return session
@@ -228,6 +229,16 @@ class Sealer:
         )
         self._keep(held, session)
         return session
+
+    def _held(self, address: str) -> OrderedDict[str, Session]:
+        """The sessions with `address` (most recently used peer last; the least recently used peers
+        are forgotten beyond MAX_PEERS: a flood of new wallets cannot grow the state without bound)."""
+        key = address.lower()
+        held = self.sessions.pop(key, None) or OrderedDict()
+        self.sessions[key] = held
+        while len(self.sessions) > MAX_PEERS:  # bound: one over
+            del self.sessions[next(iter(self.sessions))]
+        return held
 
     @staticmethod
     def _keep(held: OrderedDict[str, Session], session: Session) -> None:
@@ -305,8 +316,8 @@ class Sealer:
             )
         if env.to.lower() != self.device.address.lower():
             raise DecryptError(f"the envelope is addressed to {env.to}, not to this device's wallet")
-        held = self.sessions.setdefault(env.sender.lower(), OrderedDict())
-        session = held.get(sealed.sid)
+        held = self.sessions.get(env.sender.lower())
+        session = None if held is None else held.get(sealed.sid)
         try:
             if session is None:
                 session = self._accept(env, sealed, sender)
@@ -329,7 +340,7 @@ class Sealer:
             raise DecryptError(f"a {payload.TYPE!r} payload arrived in a {sealed.TYPE!r} seal")
         self._check_fresh(env.sender.lower(), env.id, ts)
         session.opening = None  # the peer answered in this session: no need to repeat its opening
-        self._keep(held, session)  # a message arrived in it: it is the one to answer in
+        self._keep(self._held(env.sender), session)  # a message arrived in it: the one to answer in
         return payload
 
     def _accept(self, env: m.Envelope, sealed: m.Sealed, sender: VerifiedBundle | None) -> Session:

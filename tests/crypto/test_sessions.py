@@ -10,13 +10,14 @@ import random
 from dataclasses import replace
 
 import pytest
+from eth_account import Account
 
 from clubchat.crypto.device import PREKEY_GRACE, DeviceKeys
 from clubchat.crypto.session import MAX_SESSIONS, DecryptError, Sealer
 from clubchat.protocol import messages as m
-from tests.crypto.conftest import CHAIN_ID, NOW, alice, bob, device, verified
+from tests.crypto.conftest import CHAIN_ID, NOW, alice, bob, device, mallory, verified
 
-ALICE, BOB = device(alice), device(bob)
+ALICE, BOB, MALLORY_KEYS = device(alice), device(bob), device(mallory)
 
 
 def text(sealer: Sealer, peer: DeviceKeys, id: str, body: str) -> m.Envelope:
@@ -133,3 +134,18 @@ def test_a_device_that_binds_new_keys_starts_new_sessions() -> None:
     assert isinstance(env.payload, m.Sealed) and env.payload.skid == new_alice.statement.key_id
     assert env.payload.enc is not None  # a new session, opened again
     assert b.open(env, verified(new_alice, NOW + 10)) == m.Text(body="new identity")
+
+
+def test_sessions_are_kept_for_a_bounded_number_of_peers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clubchat.crypto import session as session_module
+
+    monkeypatch.setattr(session_module, "MAX_PEERS", 3)
+    a = Sealer(ALICE, clock=lambda: NOW)
+    peers = [device(Account.from_key((0x7000 + i).to_bytes(32, "big"))) for i in range(5)]
+    for i, peer in enumerate(peers):  # bound: five peers, three kept
+        text(a, peer, f"p{i}", "hello")
+    assert list(a.sessions) == [p.address.lower() for p in peers[2:]]  # the least recently used went
+    b = Sealer(BOB, clock=lambda: NOW)
+    with pytest.raises(DecryptError):
+        b.open(text(Sealer(MALLORY_KEYS, clock=lambda: NOW), BOB, "z", "garbage"))  # no bundle given
+    assert mallory.address.lower() not in b.sessions  # a refused message leaves no trace
