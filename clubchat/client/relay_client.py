@@ -256,9 +256,12 @@ class RelayClient:
         return await asyncio.wait_for(self._turn, self.timeout)
 
     async def ack(self, got: Received) -> None:
-        """Tell the relay's mailbox that `got` was processed (nothing for a live envelope)."""
+        """Tell the relay's mailbox that `got` was processed (nothing for a live envelope). On a closed
+        connection nothing is sent: the mailbox hands it out again at the next sign-in, where the
+        client's replay check recognises it."""
         if got.stored:
-            await self._send(m.encode(m.Ack(id=got.envelope.id, sender=got.envelope.sender)))
+            with contextlib.suppress(ConnectionClosed):
+                await self._send(m.encode(m.Ack(id=got.envelope.id, sender=got.envelope.sender)))
 
     async def receive(self, timeout: float | None = None) -> Received:
         """The next envelope, acknowledged (for callers that process it at once)."""
