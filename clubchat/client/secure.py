@@ -11,7 +11,8 @@ payload decrypted (its caller acknowledges a stored one, `RelayClient.ack`, once
 or None when it was refused (plaintext, tampered, wrong key, replayed: logged and acknowledged; the
 sender's keys not found: left for the next sign-in). Payloads travel in Double Ratchet sessions
 (clubchat.crypto.session), whose state is kept in the encrypted keystore after every message when
-there is a keystore directory.
+there is a keystore directory, read and written under the keystore's lock (processes sharing it
+take turns).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import asyncio
 import logging
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -41,6 +44,8 @@ log = logging.getLogger("clubchat.secure")
 
 _SEALERS: dict[tuple[str, int], Sealer] = {}  # (lower-case address, chain id) -> sealer
 _VERIFIERS: dict[int, tuple[Any, Eip1271Verifier]] = {}  # id(w3) -> (w3, its verifier)
+# sealer -> the keystore's sessions file as this process last read or wrote it (clubchat.crypto.keystore)
+_STAMPS: weakref.WeakKeyDictionary[Sealer, tuple[int, int] | None] = weakref.WeakKeyDictionary()
 REFETCH_SECONDS = 300  # a pinned bundle is fetched again after this long (the peer may have rotated)
 RENDEZVOUS_K = 2  # rendezvous relays per address asked for a bundle the relay at hand lacks
 
@@ -221,11 +226,28 @@ class Secure:
                 return keys
         return None
 
-    def _save_sessions(self, chain_id: int) -> None:
-        """Keep the ratchet state (after every message: a message key is used once)."""
-        if keystore.directory() is not None:
-            sealer = self.sealer(chain_id)
-            keystore.save_sessions(self.account.address, chain_id, sealer.export_sessions())
+    @contextmanager
+    def _sessions(self, chain_id: int, save: bool = True) -> Iterator[Sealer]:
+        """This wallet's sealer with the ratchet state as the keystore holds it now: under the
+        keystore's lock, sessions another process wrote since are read first and the state is
+        written back after (a message key is used once, by one process). Without a keystore
+        directory, the in-memory sealer."""
+        sealer = self.sealer(chain_id)
+        address = self.account.address
+        if keystore.directory() is None:
+            yield sealer
+            return
+        with keystore.sessions_locked(address, chain_id):
+            stamp = keystore.sessions_stamp(address, chain_id)
+            if stamp is not None and stamp != _STAMPS.get(sealer):  # another process moved on
+                text = keystore.load_sessions(address, chain_id)
+                if text is not None:
+                    sealer.sessions.clear()
+                    sealer.restore_sessions(text)
+            yield sealer
+            if save:
+                keystore.save_sessions(address, chain_id, sealer.export_sessions())
+            _STAMPS[sealer] = keystore.sessions_stamp(address, chain_id)
 
     async def send(self, client: RelayClient, to: str, payload: m.Payload) -> m.Sent:
         """Seal `payload` for `to` and send it through `client`; waits for the relay's `sent`."""
@@ -233,10 +255,10 @@ class Secure:
         peer = await self.peer(client, to)
         id = new_envelope_id()
         try:
-            sealed = self.sealer(client.chain_id).seal(peer, id, payload)
+            with self._sessions(client.chain_id) as sealer:
+                sealed = sealer.seal(peer, id, payload)
         except PaddingError as exc:
             raise RelayError("too-large", str(exc)) from None
-        self._save_sessions(client.chain_id)
         return await client.send(to, sealed, id=id)
 
     async def open(self, client: RelayClient, got: Received) -> Received | None:
@@ -245,11 +267,13 @@ class Secure:
         try:
             if not isinstance(env.payload, m.Sealed):
                 raise DecryptError(f"a plaintext {env.payload.TYPE!r} payload: every payload must be sealed")
-            sealer = self.sealer(client.chain_id)
+            with self._sessions(client.chain_id, save=False) as sealer:
+                needs = sealer.needs_bundle(env)
             sender = None
-            if sealer.needs_bundle(env):  # it opens a session: who sealed it comes from its bundle
+            if needs:  # it opens a session: who sealed it comes from its bundle
                 sender = await self.peer(client, env.sender, key_id=env.payload.skid)
-            payload = sealer.open(env, sender)
+            with self._sessions(client.chain_id) as sealer:
+                payload = sealer.open(env, sender)
         except (DecryptError, NoKeysError, RelayError, TimeoutError) as exc:
             reason = f"refused envelope {env.id} from {env.sender}: {exc}"
             log.warning("%s", reason)
@@ -257,5 +281,4 @@ class Secure:
             if isinstance(exc, DecryptError):  # it will never open: the mailbox may drop it
                 await client.ack(got)
             return None  # no keys yet, or no answer: a stored envelope comes again next sign-in
-        self._save_sessions(client.chain_id)
         return replace(got, envelope=replace(env, payload=payload))

@@ -4,7 +4,7 @@ In memory for the life of the process, and in a directory when one is configured
 or `use_directory`), so `club listen` and `club message` run as separate processes share a device:
 `<dir>/<address>-<chain id>.json` (the device's private keys), `.sessions.json` (its Double Ratchet
 sessions) and `.pins.json` (the peers' bundles pinned on first use, so trust on first use holds
-across runs too).
+across runs too); `sessions_locked` serialises the processes that share the sessions.
 
 Every file is encrypted at rest: ChaCha20-Poly1305 under a key derived from a passphrase
 (`CLUBCHAT_KEYSTORE_PASSPHRASE`, or the `passphrase` given to `use_directory`) with scrypt
@@ -18,10 +18,13 @@ written back encrypted.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +180,35 @@ def load_sessions(address: str, chain_id: int) -> str | None:
     """The sessions `address` kept in an earlier run (None without a directory or file)."""
     path = _file(address, chain_id, ".sessions.json")
     return None if path is None else _read(path)
+
+
+@contextmanager
+def sessions_locked(address: str, chain_id: int) -> Iterator[None]:
+    """Hold the keystore's lock on the sessions of `address` (an exclusive `flock` on
+    `<address>-<chain id>.lock`; nothing without a directory). Processes sharing the keystore (`club
+    listen` beside `club message`) read, use and write the ratchet state one at a time: a message
+    key is used once, never by two processes. Hold it only around code that does not wait."""
+    path = _file(address, chain_id, ".lock")
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def sessions_stamp(address: str, chain_id: int) -> tuple[int, int] | None:
+    """(modification time in ns, size) of the sessions file: it changed when the stamp did."""
+    path = _file(address, chain_id, ".sessions.json")
+    if path is None or not path.exists():
+        return None
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
 
 
 def device_for(account: LocalAccount, chain_id: int) -> DeviceKeys:

@@ -240,6 +240,44 @@ def test_sessions_persist_in_the_keystore(tmp_path: Path, monkeypatch: pytest.Mo
         keystore.use_directory(None)
 
 
+def test_two_processes_sharing_a_keystore_never_reuse_a_message_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`club listen` and `club message` run side by side on one keystore: each sends in the shared
+    session after reading what the other wrote, so no message number (and key) is used twice."""
+    from clubchat.client import secure as secure_module
+    from clubchat.crypto import keystore
+
+    jo = Account.from_key("0x" + "70" * 32)
+    processes = [{}, {}]  # each "process" has its own sealers
+    keystore.use_directory(tmp_path / "keys", "a passphrase")
+
+    async def scenario() -> None:
+        async with relay() as server:
+            b = await RelayClient.connect(server.uri, bob)
+            bob_secure = Secure(bob)
+            await bob_secure.ready(b)
+            j = await RelayClient.connect(server.uri, jo)
+            numbers = []
+            for i, process in enumerate([0, 1, 0, 1, 1, 0]):
+                monkeypatch.setattr(secure_module, "_SEALERS", processes[process])
+                await Secure(jo).send(j, bob.address, m.Text(body=f"m{i}"))
+                got = await b.receive(5)
+                assert isinstance(got.envelope.payload, m.Sealed)
+                numbers.append(got.envelope.payload.n)
+                opened = await bob_secure.open(b, got)
+                assert opened is not None and opened.envelope.payload == m.Text(body=f"m{i}")
+            assert numbers == list(range(6))
+            await j.close()
+            await b.close()
+
+    try:
+        run(scenario())
+    finally:
+        keystore.forget(jo, RelayConfig().chain_id)
+        keystore.use_directory(None)
+
+
 def test_pins_persist_in_the_keystore_and_key_changes_are_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
