@@ -5,15 +5,18 @@ relay stores a `sealed` payload for an offline recipient but never a live-only `
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from clubchat.client import secure as secure_module
 from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.client.secure import Secure
 from clubchat.client.session import Listener, publish_keys, safety_number, send_message
+from clubchat.crypto import keystore
 from clubchat.crypto.bundle import verify_bundle
 from clubchat.crypto.device import DeviceKeys
 from clubchat.crypto.session import Sealer
@@ -198,20 +201,30 @@ def test_key_bundle_store_limits() -> None:
     run(scenario())
 
 
-def test_sessions_persist_in_the_keystore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A new process with the same keystore continues the ratchet session it left, not a new one."""
-    from clubchat.client import secure as secure_module
-    from clubchat.crypto import keystore
+@pytest.fixture
+def keys_dir(tmp_path: Path) -> Iterator[Path]:
+    """A keystore directory for the test (memory only again afterwards)."""
+    keystore.use_directory(tmp_path / "keys", "a passphrase")
+    yield tmp_path / "keys"
+    keystore.use_directory(None)
 
+
+async def online(uri: str, account: LocalAccount) -> tuple[RelayClient, Secure]:
+    """`account` signed in at `uri` with its bundle published."""
+    client = await RelayClient.connect(uri, account)
+    secure = Secure(account)
+    await secure.ready(client)
+    return client, secure
+
+
+def test_sessions_persist_in_the_keystore(keys_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new process with the same keystore continues the ratchet session it left, not a new one."""
     ida = Account.from_key("0x" + "1d" * 32)
     monkeypatch.setattr(secure_module, "_SEALERS", {})
-    keystore.use_directory(tmp_path / "keys", "a passphrase")
 
     async def scenario() -> None:
         async with relay() as server:
-            b = await RelayClient.connect(server.uri, bob)
-            bob_secure = Secure(bob)
-            await bob_secure.ready(b)
+            b, bob_secure = await online(server.uri, bob)
             i = await RelayClient.connect(server.uri, ida)
             await Secure(ida).send(i, bob.address, m.Text(body="one"))
             first = await b.receive(5)
@@ -233,30 +246,20 @@ def test_sessions_persist_in_the_keystore(tmp_path: Path, monkeypatch: pytest.Mo
             await i.close()
             await b.close()
 
-    try:
-        run(scenario())
-    finally:
-        keystore.forget(ida, RelayConfig().chain_id)
-        keystore.use_directory(None)
+    run(scenario())
 
 
 def test_two_processes_sharing_a_keystore_never_reuse_a_message_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    keys_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`club listen` and `club message` run side by side on one keystore: each sends in the shared
     session after reading what the other wrote, so no message number (and key) is used twice."""
-    from clubchat.client import secure as secure_module
-    from clubchat.crypto import keystore
-
     jo = Account.from_key("0x" + "70" * 32)
-    processes = [{}, {}]  # each "process" has its own sealers
-    keystore.use_directory(tmp_path / "keys", "a passphrase")
+    processes: list[dict[tuple[str, int], Sealer]] = [{}, {}]  # each "process" has its own sealers
 
     async def scenario() -> None:
         async with relay() as server:
-            b = await RelayClient.connect(server.uri, bob)
-            bob_secure = Secure(bob)
-            await bob_secure.ready(b)
+            b, bob_secure = await online(server.uri, bob)
             j = await RelayClient.connect(server.uri, jo)
             numbers = []
             for i, process in enumerate([0, 1, 0, 1, 1, 0]):
@@ -271,11 +274,7 @@ def test_two_processes_sharing_a_keystore_never_reuse_a_message_key(
             await j.close()
             await b.close()
 
-    try:
-        run(scenario())
-    finally:
-        keystore.forget(jo, RelayConfig().chain_id)
-        keystore.use_directory(None)
+    run(scenario())
 
 
 def test_pins_persist_in_the_keystore_and_key_changes_are_reported(
