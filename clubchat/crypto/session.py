@@ -7,10 +7,10 @@ offer, answer, candidates, remove-candidates, bye) in this device's session with
 device's wallet-bound X25519 key to the peer's current prekey gives the shared secret (its exporter),
 and the peer's prekey is the responder's first ratchet key; every message of the session carries the
 HPKE `enc` and the prekey id until the peer answered in it (a lost or late first message does not
-lose the session). The AEAD's associated data binds the envelope's `from`, `to`, `id`, payload type,
-key ids and session id, so a relay can neither move a ciphertext to another envelope nor turn a
-live-only signal into a storable one. The plaintext is `{"p": payload, "ts": unix seconds}` padded to
-a bucket (clubchat.crypto.padding).
+lose the session). The AEAD's associated data binds the envelope's `from`, `to`, `id`, payload
+type, key ids, session id and the encrypted ratchet header, so a relay can neither move a
+ciphertext to another envelope nor turn a live-only signal into a storable one. The plaintext is
+`{"p": payload, "ts": unix seconds}` padded to a bucket (clubchat.crypto.padding).
 
 `open(envelope, sender)` reverses that and refuses, with a `DecryptError` saying why: a plaintext
 payload, a session this device does not hold and no opening data, a prekey this device does not hold
@@ -48,7 +48,7 @@ from clubchat.crypto import hpke
 from clubchat.crypto.bundle import KeyBundleError, KeyStatement, VerifiedBundle
 from clubchat.crypto.device import PREKEY_GRACE, DeviceKeys
 from clubchat.crypto.padding import PaddingError, pad, unpad
-from clubchat.crypto.ratchet import Header, Ratchet, RatchetError
+from clubchat.crypto.ratchet import Ratchet, RatchetError
 from clubchat.protocol import messages as m
 from clubchat.protocol.codec import encode_object
 from clubchat.protocol.siwe import CLOCK_SKEW_SECONDS
@@ -298,9 +298,7 @@ class Sealer:
         return cls(
             sid=session.sid,
             skid=skid,
-            dh=_b64(header.dh),
-            pn=header.pn,
-            n=header.n,
+            hdr=_b64(header),
             ct=_b64(ct),
             kid=kid,
             enc=enc,
@@ -323,7 +321,7 @@ class Sealer:
                 session = self._accept(env, sealed, sender)
             elif session.peer_key_id != sealed.skid:
                 raise DecryptError(f"session {sealed.sid} is not with {env.sender}'s key {sealed.skid}")
-            header = Header(base64.b64decode(sealed.dh, validate=True), sealed.pn, sealed.n)
+            header = base64.b64decode(sealed.hdr, validate=True)
             ct = base64.b64decode(sealed.ct, validate=True)
             ad = aad(env.sender, env.to, env.id, sealed.TYPE, sealed.sid, sealed.skid, sealed.kid, sealed.enc)
             plain = unpad(session.ratchet.decrypt(header, ct, ad))

@@ -210,19 +210,17 @@ class Sealed:
     """A payload encrypted with the Double Ratchet session `sid` between sender and recipient
     (clubchat.crypto.ratchet); may be stored offline.
 
-    `skid` names the sender's wallet-bound identity key; `dh`, `pn` and `n` are the ratchet header
-    (the sender's ratchet key, base64, the previous chain's length and this message's number) and
-    `ct` the padded ciphertext (base64). A message that opens a session (until the recipient
-    answered in it) also carries `kid`, the recipient's prekey, and `enc`, the HPKE (auth mode)
-    encapsulated key the session's secret comes from.
+    `skid` names the sender's wallet-bound identity key; `hdr` is the encrypted ratchet header (the
+    sender's ratchet key, the previous chain's length and this message's number, under the chain's
+    header key) and `ct` the padded ciphertext, both base64. A message that opens a session (until
+    the recipient answered in it) also carries `kid`, the recipient's prekey, and `enc`, the HPKE
+    (auth mode) encapsulated key the session's secret comes from.
     """
 
     TYPE: ClassVar[str] = "sealed"
     sid: str = spec(pattern=KEY_ID_PATTERN)
     skid: str = spec(pattern=KEY_ID_PATTERN)
-    dh: str = spec(max_len=44, min_len=44, pattern=B64_PATTERN)
-    pn: int = spec(minimum=0, maximum=2**32 - 1)
-    n: int = spec(minimum=0, maximum=2**32 - 1)
+    hdr: str = spec(max_len=92, min_len=92, pattern=B64_PATTERN)
     ct: str = spec(max_len=MAX_SEALED_B64, pattern=B64_PATTERN)
     kid: str | None = spec(default=None, pattern=KEY_ID_PATTERN)
     enc: str | None = spec(default=None, max_len=44, min_len=44, pattern=B64_PATTERN)

@@ -261,16 +261,12 @@ def test_two_processes_sharing_a_keystore_never_reuse_a_message_key(
         async with relay() as server:
             b, bob_secure = await online(server.uri, bob)
             j = await RelayClient.connect(server.uri, jo)
-            numbers = []
             for i, process in enumerate([0, 1, 0, 1, 1, 0]):
                 monkeypatch.setattr(secure_module, "_SEALERS", processes[process])
                 await Secure(jo).send(j, bob.address, m.Text(body=f"m{i}"))
-                got = await b.receive(5)
-                assert isinstance(got.envelope.payload, m.Sealed)
-                numbers.append(got.envelope.payload.n)
-                opened = await bob_secure.open(b, got)
+                # a message key used twice would be refused as a replay (and would reuse a nonce)
+                opened = await bob_secure.open(b, await b.receive(5))
                 assert opened is not None and opened.envelope.payload == m.Text(body=f"m{i}")
-            assert numbers == list(range(6))
             await j.close()
             await b.close()
 

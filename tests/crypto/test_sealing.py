@@ -61,14 +61,12 @@ def _flip(b64: str, at: int) -> str:
     return base64.b64encode(bytes(raw)).decode()
 
 
-@given(st.integers(0, 10_000), st.sampled_from(["ct", "dh", "n", "pn", "enc"]))
+@given(st.integers(0, 10_000), st.sampled_from(["ct", "hdr", "enc"]))
 def test_tampered_ciphertext_or_header_is_refused(at: int, field: str) -> None:
     sender, receiver = sealers()
     env = envelope(sender, "t1", m.Text(body="meet at noon"))
     assert isinstance(env.payload, m.Sealed)
-    value = getattr(env.payload, field)
-    changed = value + 1 + at % 100 if isinstance(value, int) else _flip(value, at)
-    bad = replace(env, payload=replace(env.payload, **{field: changed}))
+    bad = replace(env, payload=replace(env.payload, **{field: _flip(getattr(env.payload, field), at)}))
     reason = "session id does not match" if field == "enc" else "does not open"
     with pytest.raises(DecryptError, match=reason):
         receiver.open(bad, verified(ALICE))
