@@ -1,9 +1,13 @@
 """End-to-end encryption benchmark: what sealing costs a client, a relay and a call. Figures, not assertions.
 
-1. Per message: seal + open (HPKE auth mode, padding, replay check; clubchat.crypto.session.Sealer)
-   of a chat text of 100 B and of 10 KiB, beside a plain JSON encode + decode of the same envelope
-   with the text in the clear (`m.encode` + `m.decode_frame`), in the same run; medians of per-message
-   times. Also the check of a peer's key bundle (wallet signature recovery + Ed25519 prekey signature).
+1. Per message: seal + open (Double Ratchet session, padding, replay check;
+   clubchat.crypto.session.Sealer) of a chat text of 100 B and of 10 KiB, beside a plain JSON encode +
+   decode of the same envelope with the text in the clear (`m.encode` + `m.decode_frame`), in the same
+   run; medians of per-message times. The ratchet's cost in three cases: messages one way (a
+   symmetric chain step each), messages alternating (a Diffie-Hellman ratchet step each), and the
+   first message of a session (HPKE auth mode to the prekey + ratchet set-up); beside it the baseline
+   of the design before the ratchet, one HPKE auth-mode seal + open per message. Also the check of a
+   peer's key bundle (wallet signature recovery + Ed25519 prekey signature).
 2. Relay throughput with sealed envelopes: PAIRS sender->receiver pairs push MESSAGES sealed
    candidate-sized envelopes through `python -m clubchat.node run --kinds relay` (the relay does not
    decrypt), beside bench/_bare_forwarder.py with the same frames (bench_relay's clients and pump).
@@ -38,9 +42,11 @@ from rich.table import Table
 
 from clubchat.client.call import use_fast_ice_retransmit
 from clubchat.client.session import Listener, place_call
+from clubchat.crypto import hpke
 from clubchat.crypto.bundle import verify_bundle
 from clubchat.crypto.device import DeviceKeys
-from clubchat.crypto.session import Sealer
+from clubchat.crypto.padding import pad, unpad
+from clubchat.crypto.session import Sealer, unwrap, wrap
 from clubchat.node.localnet import local_network
 from clubchat.protocol import messages as m
 
@@ -52,23 +58,40 @@ def _median_us(times: list[float]) -> float:
     return round(statistics.median(times) * 1e6, 1)
 
 
-def per_message(n: int, size: int) -> dict[str, float]:
-    """Median microseconds per message: seal+open, and plain encode+decode, for a `size`-byte text."""
+def per_message(n: int, size: int, mode: str = "chain") -> dict[str, float]:
+    """Median microseconds per message: seal+open, and plain encode+decode, for a `size`-byte text.
+    `mode`: "chain" (Alice sends every message), "dh" (Alice and Bob alternate: every message steps
+    the DH ratchet), "opening" (every message opens a new session), "hpke" (one-shot HPKE auth
+    mode per message, no session: the design before the ratchet)."""
     alice, bob = Account.from_key("0x" + "a1" * 32), Account.from_key("0x" + "b2" * 32)
     now = int(time.time())
     a_dev, b_dev = DeviceKeys.create(alice, CHAIN_ID, now), DeviceKeys.create(bob, CHAIN_ID, now)
     a_bundle = asyncio.run(verify_bundle(a_dev.bundle(), address=alice.address, chain_id=CHAIN_ID, now=now))
     b_bundle = asyncio.run(verify_bundle(b_dev.bundle(), address=bob.address, chain_id=CHAIN_ID, now=now))
-    sender, receiver = Sealer(a_dev), Sealer(b_dev)
+    a, b = Sealer(a_dev), Sealer(b_dev)
     text = m.Text(body="x" * size)
     sealed_t, plain_t = [], []
+    frame = ""
     for i in range(n):
         id = f"s{size}-{i}"
+        if mode == "opening":
+            a, b = Sealer(a_dev), Sealer(b_dev)
+        forward = not (mode == "dh" and i % 2)
+        sender, receiver = (a, b) if forward else (b, a)
+        to_bundle, from_bundle = (b_bundle, a_bundle) if forward else (a_bundle, b_bundle)
         t0 = time.perf_counter()
-        env = m.Envelope(id=id, sender=alice.address, to=bob.address, payload=sender.seal(b_bundle, id, text))
-        frame = m.encode(env)
-        got = m.decode_frame(frame)
-        assert isinstance(got, m.Envelope) and receiver.open(got, a_bundle) == text
+        if mode == "hpke":  # the padded payload, sealed and opened once with HPKE auth mode
+            aad = f"{alice.address}|{bob.address}|{id}".encode()
+            enc, ct = hpke.seal(b_bundle.prekey, a_dev.x25519, aad, pad(wrap(text, now)))
+            opened = hpke.open_sealed(enc, ct, b_dev.prekeys[-1].private, a_dev.public_x25519, aad)
+            assert unwrap(unpad(opened))[1] == text
+        else:
+            sealed = sender.seal(to_bundle, id, text)
+            frame = m.encode(
+                m.Envelope(id=id, sender=from_bundle.address, to=to_bundle.address, payload=sealed)
+            )
+            got = m.decode_frame(frame)
+            assert isinstance(got, m.Envelope) and receiver.open(got, from_bundle) == text
         sealed_t.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         plain = m.decode_frame(
@@ -158,6 +181,7 @@ def main() -> None:
     args = ap.parse_args()
 
     small, large = per_message(args.messages, 100), per_message(args.messages, 10 * 1024)
+    modes = {mode: per_message(args.messages, 100, mode) for mode in ("dh", "opening", "hpke")}
     check_us = bundle_check(50)
     runs, plain = [], []
     for _ in range(args.repeat):  # sealed and plaintext frames back to back, under the same load
@@ -171,7 +195,7 @@ def main() -> None:
     n_relay = args.pairs * args.relay_messages * len(runs)
     rows = [
         _row(
-            "seal + open, 100 B text (median)",
+            "seal + open, 100 B text, one sender: a chain step each (median)",
             small["sealed_us"],
             "us/message",
             None,
@@ -189,7 +213,7 @@ def main() -> None:
             args.messages,
         ),
         _row(
-            "seal + open, 10 KiB text (median)",
+            "seal + open, 10 KiB text, one sender: a chain step each (median)",
             large["sealed_us"],
             "us/message",
             None,
@@ -205,6 +229,30 @@ def main() -> None:
             "lower",
             "same run",
             args.messages,
+        ),
+        *(
+            _row(
+                f"{label} (median)",
+                modes[mode]["sealed_us"],
+                "us/message",
+                None,
+                "lower",
+                anchor,
+                args.messages,
+            )
+            for mode, label, anchor in (
+                ("dh", "seal + open, 100 B text, alternating senders: a DH ratchet step each", "same run"),
+                (
+                    "opening",
+                    "seal + open, 100 B text, first message of a session: HPKE + ratchet set-up",
+                    "same run",
+                ),
+                (
+                    "hpke",
+                    "baseline: one-shot HPKE auth-mode seal + open per message, 100 B text",
+                    "same run; the design before the ratchet, no envelope framing",
+                ),
+            )
         ),
         _row(
             "sealed envelope size, 100 B text",

@@ -39,6 +39,7 @@ def one_sentence(exc: BaseException) -> str | None:
     from clubchat.chain.tx import TransactionFailed, revert_reason
     from clubchat.communities.client import CommunityError
     from clubchat.communities.merkle import MerkleError
+    from clubchat.crypto.keystore import KeystoreError
     from clubchat.disputes.client import DisputeError
     from clubchat.premium.client import PremiumError
     from clubchat.registry.kinds import RegistryError
@@ -55,6 +56,7 @@ def one_sentence(exc: BaseException) -> str | None:
         MerkleError,
         AdsError,
         DisputeError,
+        KeystoreError,
     )
     if isinstance(exc, known):
         return str(exc)

@@ -1,6 +1,8 @@
 """`club listen`, `club call <address>`, `club message` and `club safety-number <address>`: the thin
 client, finding nodes only through NodeRegistry. Every payload is end-to-end encrypted
-(clubchat.client.secure); device keys live in memory unless CLUBCHAT_KEYSTORE names a directory.
+(clubchat.client.secure); device keys live in memory unless CLUBCHAT_KEYSTORE names a directory,
+whose files are encrypted with the passphrase in CLUBCHAT_KEYSTORE_PASSPHRASE (asked for on a
+terminal when it is not set).
 
 Errors a user can cause (a bad key, an unreachable RPC, a manifest of another chain, an offline
 callee) end the command in one sentence that says what to do; `--debug` (or `club --debug`, or
@@ -17,6 +19,7 @@ import hashlib
 import json
 import logging
 import mimetypes
+import os
 import signal
 import sys
 import time
@@ -39,6 +42,7 @@ from clubchat.client.call import CallError, use_fast_ice_retransmit
 from clubchat.client.received import save_received
 from clubchat.client.relay_client import RelayError
 from clubchat.client.session import Listener, place_call, safety_number, send_message
+from clubchat.crypto import keystore
 from clubchat.protocol import messages as m
 from clubchat.registry.discovery import RegistryDiscovery
 
@@ -88,6 +92,7 @@ def _setup(rpc: str, manifest: str, key: str, verbose: bool) -> tuple[LocalAccou
             "(a mnemonic or an address is not a key)",
             param_hint="--key",
         ) from None
+    _keystore_passphrase()
     if debug_enabled():  # the steps of open_deployment, left to raise with their traceback
         w3 = connect(rpc)
         deployment = load_manifest(manifest)
@@ -95,6 +100,16 @@ def _setup(rpc: str, manifest: str, key: str, verbose: bool) -> tuple[LocalAccou
     else:
         w3, deployment = open_deployment(rpc, manifest)
     return account, RegistryDiscovery(w3, deployment)
+
+
+def _keystore_passphrase() -> None:
+    """With a keystore directory and no CLUBCHAT_KEYSTORE_PASSPHRASE, ask for the passphrase on a
+    terminal (without one, opening the keystore fails with a sentence naming the variable)."""
+    directory = keystore.directory()
+    if directory is None or os.environ.get(keystore.PASSPHRASE_ENV) or not sys.stdin.isatty():
+        return
+    passphrase = click.prompt(f"Passphrase of the keystore {directory}", hide_input=True)
+    keystore.use_directory(directory, passphrase)
 
 
 def _run(coro: Coroutine[Any, Any, T], rpc: str) -> T:

@@ -1,12 +1,13 @@
 """A signed-in connection from a wallet to one relay: send envelopes, receive them, get TURN creds.
 
 `RelayClient.connect(uri, account)` answers the relay's challenge with an EIP-4361 sign-in and
-returns once the relay confirmed it. Incoming envelopes land in `inbox` (envelopes from the
-mailbox are acknowledged once queued, so the mailbox deletes them only when this client holds
-them); `send` waits for the relay's `sent` (or raises `RelayError` with its code). Every wait
-has a timeout. This is the transport: it sends the payload it is given; the client's callers
-(clubchat.client.secure) give it only sealed payloads. `publish_keys` / `get_keys` / `revoke_keys`
-use the relay's key-bundle frames.
+returns once the relay confirmed it. Incoming envelopes land in `inbox`; an envelope from the
+mailbox (`Received.stored`) is acknowledged only once the application processed it (`ack`, which
+`receive` does for what it returns), so the mailbox deletes it only then and hands it out again on
+the next sign-in if the client went away before; `send` waits for the relay's `sent` (or raises
+`RelayError` with its code). Every wait has a timeout. This is the transport: it sends the payload
+it is given; the client's callers (clubchat.client.secure) give it only sealed payloads.
+`publish_keys` / `get_keys` / `revoke_keys` use the relay's key-bundle frames.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Received:
 
     envelope: m.Envelope
     relay: str
+    stored: bool = False  # from the relay's mailbox: acknowledge it (RelayClient.ack) once processed
 
 
 class RelayClient:
@@ -188,8 +190,7 @@ class RelayClient:
             key = (env.sender.lower(), env.id)
             if key not in self._seen:  # a stored envelope comes again on every sign-in until acked
                 self._seen.add(key)
-                self.inbox.put_nowait(Received(env, self.uri))
-            await self._send(m.encode(m.Ack(id=env.id, sender=env.sender)))
+                self.inbox.put_nowait(Received(env, self.uri, stored=True))
         elif isinstance(frame, m.Sent):
             fut = self._waiting.pop(frame.id, None)
             if fut is not None and not fut.done():
@@ -260,8 +261,19 @@ class RelayClient:
         await self._send(m.encode(m.GetTurnCredentials()))
         return await asyncio.wait_for(self._turn, self.timeout)
 
+    async def ack(self, got: Received) -> None:
+        """Tell the relay's mailbox that `got` was processed (nothing for a live envelope). On a closed
+        connection nothing is sent: the mailbox hands it out again at the next sign-in, where the
+        client's replay check recognises it."""
+        if got.stored:
+            with contextlib.suppress(ConnectionClosed):
+                await self._send(m.encode(m.Ack(id=got.envelope.id, sender=got.envelope.sender)))
+
     async def receive(self, timeout: float | None = None) -> Received:
-        return await asyncio.wait_for(self.inbox.get(), timeout or self.timeout)
+        """The next envelope, acknowledged (for callers that process it at once)."""
+        got = await asyncio.wait_for(self.inbox.get(), timeout or self.timeout)
+        await self.ack(got)
+        return got
 
     # -- signed relay history (clubchat.client.history) ------------------------------------------
 

@@ -4,21 +4,31 @@
 `send_message` all use it; there is no plaintext path): `ready(client)` publishes this device's key
 bundle on a relay once per connection (again after a prekey rotation); `peer(client, address)`
 fetches, verifies (wallet signature, expiry, revocations, prekey signature) and pins (trust on
-first use) a peer's bundle from that relay; `send(client, to, payload)` seals and sends;
-`open(client, got)` returns the envelope with its payload decrypted, or None when it was refused
-(plaintext, tampered, wrong key, replayed: logged).
+first use) a peer's bundle from that relay, or, when that relay holds none and a `discovery` is
+given, from another of the peer's rendezvous relays (every device publishes on all of its own);
+`send(client, to, payload)` seals and sends; `open(client, got)` returns the envelope with its
+payload decrypted (its caller acknowledges a stored one, `RelayClient.ack`, once it processed it),
+or None when it was refused (plaintext, tampered, wrong key, replayed: logged and acknowledged; the
+sender's keys not found: left for the next sign-in). Payloads travel in Double Ratchet sessions
+(clubchat.crypto.session), whose state is kept in the encrypted keystore after every message when
+there is a keystore directory, read and written under the keystore's lock (processes sharing it
+take turns).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from clubchat.client.reconnect import CONNECT_ERRORS
 from clubchat.client.relay_client import Received, RelayClient, RelayError, new_envelope_id
 from clubchat.crypto import keystore
 from clubchat.crypto.bundle import KeyBundleError, VerifiedBundle, verify_bundle, verify_revocation
@@ -27,13 +37,17 @@ from clubchat.crypto.session import DecryptError, KeyChange, Sealer
 from clubchat.node.eip1271 import Eip1271Verifier
 from clubchat.protocol import messages as m
 from clubchat.protocol.siwe import ContractWalletVerifier
+from clubchat.registry.discovery import Discovery, previous_rendezvous, rendezvous
 
 log = logging.getLogger("clubchat.secure")
 
 
 _SEALERS: dict[tuple[str, int], Sealer] = {}  # (lower-case address, chain id) -> sealer
 _VERIFIERS: dict[int, tuple[Any, Eip1271Verifier]] = {}  # id(w3) -> (w3, its verifier)
+# sealer -> the keystore's sessions file as this process last read or wrote it (clubchat.crypto.keystore)
+_STAMPS: weakref.WeakKeyDictionary[Sealer, tuple[int, int] | None] = weakref.WeakKeyDictionary()
 REFETCH_SECONDS = 300  # a pinned bundle is fetched again after this long (the peer may have rotated)
+RENDEZVOUS_K = 2  # rendezvous relays per address asked for a bundle the relay at hand lacks
 
 
 def contract_wallets(discovery: object) -> ContractWalletVerifier | None:
@@ -58,9 +72,15 @@ class NoKeysError(RelayError):
 class Secure:
     """One wallet's end-to-end encryption: its device keys, pinned peers and replay window."""
 
-    def __init__(self, account: LocalAccount, verifier: ContractWalletVerifier | None = None) -> None:
+    def __init__(
+        self,
+        account: LocalAccount,
+        verifier: ContractWalletVerifier | None = None,
+        discovery: Discovery | None = None,
+    ) -> None:
         self.account = account
         self.verifier = verifier  # for peers that are contract wallets (EIP-1271)
+        self.discovery = discovery  # finds a peer's other rendezvous relays when one lacks its bundle
         # connection -> the prekey id of the bundle it holds from us (republished after a rotation)
         self._published: weakref.WeakKeyDictionary[RelayClient, str] = weakref.WeakKeyDictionary()
         self._fetched: dict[str, float] = {}  # lower-case address -> when its bundle was last fetched
@@ -76,7 +96,10 @@ class Secure:
         if sealer is None:
             sealer = _SEALERS[key] = Sealer(device)
             sealer.restore(keystore.load_pins(self.account.address, chain_id))
-        sealer.device = device
+            sessions = keystore.load_sessions(self.account.address, chain_id)
+            if sessions is not None:
+                sealer.restore_sessions(sessions)
+        sealer.use_device(device)
         return sealer
 
     def key_changes(self) -> list[KeyChange]:
@@ -111,9 +134,13 @@ class Secure:
         ):
             return pinned
         keys = await client.get_keys(address)
+        if keys.bundle is None:  # this relay has none (new in the peer's set, or restarted): ask others
+            other = await self._keys_elsewhere(client, address)
+            if other is not None:  # the revocations of both count
+                keys = replace(other, revocations=(*keys.revocations, *other.revocations))
         self._fetched[address.lower()] = now
         revoked: set[str] = set()
-        for rev in keys.revocations:  # bound: the relay sends at most 8
+        for rev in keys.revocations:  # bound: a relay sends at most 8, two relays 16
             try:
                 st = await verify_revocation(
                     rev, address=address, chain_id=client.chain_id, verifier=self.verifier
@@ -141,7 +168,86 @@ class Secure:
         if pinned_now is bundle:  # a new pin: keep it for the next run (with a keystore directory)
             pins = {peer: b.wire for peer, b in sealer.pinned.items()}
             keystore.save_pins(self.account.address, client.chain_id, pins)
+        if key_id is not None and pinned_now.key_id != key_id:  # sealed before the peer re-keyed:
+            # the key it replaced less than PREKEY_GRACE ago (and not revoked since), pinned or served
+            earlier = sealer.bundle_of(address, key_id)
+            return earlier or await self._replaced(client, address, key_id, keys, now, revoked) or pinned_now
         return pinned_now
+
+    async def _replaced(
+        self, client: RelayClient, address: str, key_id: str, keys: m.Keys, now: int, revoked: set[str]
+    ) -> VerifiedBundle | None:
+        """The bundle with identity key `key_id` among those the relay still serves for `address`
+        after it re-keyed (a message sealed before the change opens with it), verified."""
+        for wire in keys.previous:  # bound: the relay keeps MAX_PREVIOUS
+            try:
+                older = await verify_bundle(
+                    wire,
+                    address=address,
+                    chain_id=client.chain_id,
+                    now=now,
+                    verifier=self.verifier,
+                    revoked=frozenset(revoked),
+                    prekey_needed=False,
+                )
+            except KeyBundleError as exc:
+                log.warning("ignoring an earlier bundle of %s: %s", address, exc)
+                continue
+            if older.key_id == key_id:
+                return older
+        return None
+
+    async def _keys_elsewhere(self, client: RelayClient, address: str) -> m.Keys | None:
+        """`address`'s keys from another of its rendezvous relays (current set, then the previous
+        one), asked over a short-lived connection; None when none holds a bundle. Bundles are
+        checked by the caller like any other: a relay cannot forge one."""
+        if self.discovery is None:
+            return None
+        discovery = self.discovery
+        loop = asyncio.get_running_loop()
+        now = await loop.run_in_executor(None, rendezvous, discovery, address, RENDEZVOUS_K)
+        before = await loop.run_in_executor(None, previous_rendezvous, discovery, address, RENDEZVOUS_K)
+        for uri in dict.fromkeys([*now, *before]):  # bound: 2 x RENDEZVOUS_K relays
+            if uri == client.uri:
+                continue
+            try:
+                other = await RelayClient.connect(uri, self.account, timeout=client.timeout)
+            except CONNECT_ERRORS as exc:
+                log.info("relay %s unusable for fetching keys (%s)", uri, exc)
+                continue
+            try:
+                keys = await other.get_keys(address)
+            except (RelayError, TimeoutError) as exc:
+                log.info("relay %s gave no keys of %s (%s)", uri, address, exc)
+                continue
+            finally:
+                await other.close()
+            if keys.bundle is not None:
+                return keys
+        return None
+
+    @contextmanager
+    def _sessions(self, chain_id: int, save: bool = True) -> Iterator[Sealer]:
+        """This wallet's sealer with the ratchet state as the keystore holds it now: under the
+        keystore's lock, sessions another process wrote since are read first and the state is
+        written back after (a message key is used once, by one process). Without a keystore
+        directory, the in-memory sealer."""
+        sealer = self.sealer(chain_id)
+        address = self.account.address
+        if keystore.directory() is None:
+            yield sealer
+            return
+        with keystore.sessions_locked(address, chain_id):
+            stamp = keystore.sessions_stamp(address, chain_id)
+            if stamp is not None and stamp != _STAMPS.get(sealer):  # another process moved on
+                text = keystore.load_sessions(address, chain_id)
+                if text is not None:
+                    sealer.sessions.clear()
+                    sealer.restore_sessions(text)
+            yield sealer
+            if save:
+                keystore.save_sessions(address, chain_id, sealer.export_sessions())
+            _STAMPS[sealer] = keystore.sessions_stamp(address, chain_id)
 
     async def send(self, client: RelayClient, to: str, payload: m.Payload) -> m.Sent:
         """Seal `payload` for `to` and send it through `client`; waits for the relay's `sent`."""
@@ -149,7 +255,8 @@ class Secure:
         peer = await self.peer(client, to)
         id = new_envelope_id()
         try:
-            sealed = self.sealer(client.chain_id).seal(peer, id, payload)
+            with self._sessions(client.chain_id) as sealer:
+                sealed = sealer.seal(peer, id, payload)
         except PaddingError as exc:
             raise RelayError("too-large", str(exc)) from None
         return await client.send(to, sealed, id=id)
@@ -160,11 +267,18 @@ class Secure:
         try:
             if not isinstance(env.payload, m.Sealed):
                 raise DecryptError(f"a plaintext {env.payload.TYPE!r} payload: every payload must be sealed")
-            sender = await self.peer(client, env.sender, key_id=env.payload.skid)
-            payload = self.sealer(client.chain_id).open(env, sender)
+            with self._sessions(client.chain_id, save=False) as sealer:
+                needs = sealer.needs_bundle(env)
+            sender = None
+            if needs:  # it opens a session: who sealed it comes from its bundle
+                sender = await self.peer(client, env.sender, key_id=env.payload.skid)
+            with self._sessions(client.chain_id) as sealer:
+                payload = sealer.open(env, sender)
         except (DecryptError, NoKeysError, RelayError, TimeoutError) as exc:
             reason = f"refused envelope {env.id} from {env.sender}: {exc}"
             log.warning("%s", reason)
             self.refused = [*self.refused[-63:], reason]
-            return None
+            if isinstance(exc, DecryptError):  # it will never open: the mailbox may drop it
+                await client.ack(got)
+            return None  # no keys yet, or no answer: a stored envelope comes again next sign-in
         return replace(got, envelope=replace(env, payload=payload))

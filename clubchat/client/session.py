@@ -130,7 +130,7 @@ async def place_call(
 ) -> CallSession:
     """Call `callee` through its rendezvous relays; raises CallError when no relay works. Every
     signaling message is end-to-end encrypted to the callee's key bundle on the relay used."""
-    secure = secure or Secure(account, contract_wallets(discovery))
+    secure = secure or Secure(account, contract_wallets(discovery), discovery)
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     relays = await loop.run_in_executor(None, rendezvous, discovery, callee, k)
@@ -233,7 +233,7 @@ class Listener:
     ) -> None:
         self.account = account
         # every payload in and out is end-to-end encrypted
-        self.secure = secure or Secure(account, contract_wallets(discovery))
+        self.secure = secure or Secure(account, contract_wallets(discovery), discovery)
         self.discovery = discovery
         self.k = k
         self.timeout = timeout
@@ -354,6 +354,7 @@ class Listener:
                         self._active.pop(key, None)  # ended (bye, or its candidates withdrawn): forget it
             else:
                 self.messages.put_nowait(got)
+            await client.ack(got)  # processed: a stored envelope may leave the mailbox now
 
     async def _answer(self, client: RelayClient, peer: str, offer: m.Offer, early: list[m.Payload]) -> None:
         started = time.perf_counter()
@@ -398,7 +399,7 @@ async def publish_keys(
 ) -> list[str]:
     """Publish this wallet's key bundle on its rendezvous relays without staying signed in (so others
     can encrypt messages to it while it is offline); returns the relays that took it."""
-    secure = secure or Secure(account, contract_wallets(discovery))
+    secure = secure or Secure(account, contract_wallets(discovery), discovery)
     loop = asyncio.get_running_loop()
     relays = await loop.run_in_executor(None, rendezvous, discovery, account.address, k)
     done: list[str] = []
@@ -457,7 +458,7 @@ async def safety_number(
 ) -> dict[str, str]:
     """The safety number of this wallet's device and `peer`'s key bundle (fetched from the peer's
     rendezvous relays, verified and pinned), with both key ids: what two users compare out of band."""
-    wallet = secure or Secure(account, contract_wallets(discovery))
+    wallet = secure or Secure(account, contract_wallets(discovery), discovery)
 
     async def compute(client: RelayClient) -> dict[str, str]:
         bundle = await wallet.peer(client, peer)
@@ -493,7 +494,7 @@ async def send_message(
     Returns the relay's `sent` (delivered live, or stored in that relay's NOTIFY mailbox until
     `to` signs in there) and the relay's endpoint; raises RelayError when no relay took it.
     """
-    wallet = secure or Secure(account, contract_wallets(discovery))
+    wallet = secure or Secure(account, contract_wallets(discovery), discovery)
 
     async def deliver(client: RelayClient) -> m.Sent:
         return await wallet.send(client, to, m.Text(body=body))

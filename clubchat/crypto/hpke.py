@@ -1,7 +1,9 @@
 """HPKE (RFC 9180) in auth mode: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305.
 
-Single-shot `seal` / `open_sealed` (one context per message) through pyhpke (built on
-`cryptography`); nothing here goes below its API. Auth mode mixes the sender's static X25519 key
+Single-shot `seal` / `open_sealed` (one context per message), and `start_session` /
+`accept_session`, which derive the 32-byte secret a Double Ratchet session starts from with the
+context's exporter (clubchat.crypto.ratchet), through pyhpke (built on `cryptography`); nothing here
+goes below its API. Auth mode mixes the sender's static X25519 key
 into the key schedule next to the fresh ephemeral one, so a ciphertext opens only with the
 sender's public key the recipient expects: the recipient learns which wallet-bound key sent it
 (without a signature, so it stays deniable).
@@ -13,6 +15,7 @@ from pyhpke import AEADId, CipherSuite, KDFId, KEMId, KEMKeyInterface, OpenError
 
 SUITE = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.CHACHA20_POLY1305)
 INFO = b"clubchat e2e v1"
+EXPORT_LABEL = b"clubchat ratchet v1"  # exporter context of a session's shared secret (RFC 9180 §5.3)
 ENC_BYTES = 32  # X25519 encapsulated key
 TAG_BYTES = 16  # Poly1305 tag
 
@@ -47,3 +50,22 @@ def open_sealed(enc: bytes, ct: bytes, recipient_private: bytes, sender: bytes, 
         raise SealError(
             "the ciphertext does not open: tampered, for another key or from another sender"
         ) from exc
+
+
+def start_session(recipient: bytes, sender_private: bytes) -> tuple[bytes, bytes]:
+    """(enc, secret): a session secret shared with the holder of `recipient`'s private key, bound to
+    the sender's static key `sender_private` (auth mode)."""
+    enc, ctx = SUITE.create_sender_context(public_key(recipient), INFO, sks=private_key(sender_private))
+    return bytes(enc), bytes(ctx.export(EXPORT_LABEL, 32))
+
+
+def accept_session(enc: bytes, recipient_private: bytes, sender: bytes) -> bytes:
+    """The secret `start_session` gave the sender; a wrong sender or key gives another secret (which
+    then opens nothing), a malformed `enc` raises SealError."""
+    try:
+        ctx = SUITE.create_recipient_context(
+            enc, private_key(recipient_private), INFO, pks=public_key(sender)
+        )
+        return bytes(ctx.export(EXPORT_LABEL, 32))
+    except (OpenError, ValueError) as exc:
+        raise SealError(f"the session's encapsulated key is not usable ({exc})") from None

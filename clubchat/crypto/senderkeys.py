@@ -1,5 +1,6 @@
 """Sender keys for rooms: each member encrypts room messages with its own symmetric chain, given to
-every other member pairwise with HPKE, and replaced when a member leaves or is banned.
+every other member pairwise (inside direct ratchet messages), and replaced when a member leaves or
+is banned.
 
 A `SenderKey` is a chain key, an iteration and an Ed25519 signing key (Signal's sender-key design):
 message i is encrypted with ChaCha20-Poly1305 under a message key derived from the chain key with
@@ -10,20 +11,18 @@ writing as another. Receivers keep skipped message keys (at most MAX_SKIP ahead)
 arrive out of order, and refuse one they opened before.
 
 `RoomKeys` is one member's view of one room: its own sender key per epoch and the others'. On
-`rotate(members)` (someone left or was banned) it starts a new epoch with a fresh chain and hands
-out `distribution`s only to the remaining members; `forget(member)` drops a removed member's chain.
+`rotate()` (someone left or was banned) it starts a new epoch with a fresh chain, whose
+distributions go only to the remaining members; `forget(member)` drops a removed member's chain.
 A removed member still holds the old epoch's chains but nothing of the new one, so it cannot read
-what is sent after its removal. A distribution travels sealed with HPKE auth mode to the member's
-prekey, from the sender's wallet-bound key (clubchat.crypto.hpke), bound to the room and epoch.
-
-Nothing in this module is wired to rooms yet: community rooms do not exist in the client.
+what is sent after its removal. Distributions (chain key, iteration, verify key; never the
+signing key) travel inside direct Double Ratchet messages: clubchat.crypto.roomseal defines them
+and the room message format.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import struct
 from dataclasses import dataclass, field
@@ -33,9 +32,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from clubchat.crypto import hpke
-from clubchat.crypto.bundle import VerifiedBundle
-from clubchat.crypto.device import DeviceKeys
 from clubchat.crypto.padding import pad, unpad
 
 MAX_SKIP = 1_000  # message keys a receiver derives ahead for out-of-order messages
@@ -80,29 +76,6 @@ class SenderKey:
             0,
             key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
             key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()),
-        )
-
-    def distribution(self) -> bytes:
-        """What a member needs to read this chain from now on (never the signing key)."""
-        return json.dumps(
-            {
-                "room": self.room,
-                "epoch": self.epoch,
-                "chainKey": self.chain_key.hex(),
-                "iteration": self.iteration,
-                "verifyKey": self.verify_key.hex(),
-            }
-        ).encode()
-
-    @classmethod
-    def from_distribution(cls, data: bytes) -> SenderKey:
-        obj = json.loads(data)
-        return cls(
-            obj["room"],
-            obj["epoch"],
-            bytes.fromhex(obj["chainKey"]),
-            obj["iteration"],
-            bytes.fromhex(obj["verifyKey"]),
         )
 
     def encrypt(self, plaintext: bytes) -> bytes:
@@ -150,43 +123,6 @@ class SenderKey:
         key, self.chain_key = _step(self.chain_key)
         self.iteration += 1
         return key
-
-
-def _aad(room: str, epoch: int, sender: str, recipient: str) -> bytes:
-    return f"clubchat sender key v1|{room}|{epoch}|{sender.lower()}|{recipient.lower()}".encode()
-
-
-def seal_distribution(device: DeviceKeys, member: VerifiedBundle, key: SenderKey) -> tuple[bytes, bytes]:
-    """(enc, ciphertext) of `key`'s distribution for `member`, pairwise with HPKE auth mode."""
-    return hpke.seal(
-        member.prekey,
-        device.x25519,
-        _aad(key.room, key.epoch, device.address, member.address),
-        key.distribution(),
-    )
-
-
-def open_distribution(
-    device: DeviceKeys, sender: VerifiedBundle, kid: str, room: str, epoch: int, enc: bytes, ct: bytes
-) -> SenderKey:
-    """`sender`'s chain for `room`/`epoch`, sealed to this device's prekey `kid`; raises RoomKeyError."""
-    prekey = device.prekey(kid)
-    if prekey is None:
-        raise RoomKeyError(f"the distribution is sealed to prekey {kid}, which this device does not hold")
-    try:
-        data = hpke.open_sealed(
-            enc,
-            ct,
-            prekey.private,
-            sender.statement.x25519,
-            _aad(room, epoch, sender.address, device.address),
-        )
-    except hpke.SealError as exc:
-        raise RoomKeyError(str(exc)) from None
-    key = SenderKey.from_distribution(data)
-    if (key.room, key.epoch) != (room, epoch):
-        raise RoomKeyError("the distribution names another room or epoch")
-    return key
 
 
 @dataclass

@@ -1,23 +1,36 @@
-"""Sealing envelope payloads for one peer and opening them: HPKE auth mode, padding, replay rejection,
-trust on first use.
+"""Sealing envelope payloads for one peer and opening them: Double Ratchet sessions started with HPKE
+auth mode, padding, replay rejection, trust on first use.
 
 `Sealer(device)` belongs to one wallet's device. `seal(peer, id, payload)` encrypts a payload (text,
-offer, answer, candidates, remove-candidates, bye) to the peer's current prekey, authenticated by
-this device's wallet-bound X25519 key, bound (as HPKE associated data) to the envelope's `from`,
-`to`, `id` and payload type, so a relay can neither move a ciphertext to another envelope nor turn a
-live-only signal into a storable one. The plaintext is `{"p": payload, "ts": unix seconds}` padded to
-a bucket (clubchat.crypto.padding). `open(envelope, sender)` reverses that and refuses, with a
-`DecryptError` saying why: a plaintext payload, a prekey this device does not hold (any more), a
-ciphertext that does not open (tampered, another recipient, another sender key), a payload type
-that does not match its seal, a message older than MAX_AGE or from the future, and a replay (the same
-sender and envelope id, or the same HPKE `enc`, seen before within MAX_AGE).
+offer, answer, candidates, remove-candidates, bye) in this device's session with the peer
+(clubchat.crypto.ratchet). The first message to a peer opens a session: HPKE auth mode from this
+device's wallet-bound X25519 key to the peer's current prekey gives the shared secret (its exporter),
+and the peer's prekey is the responder's first ratchet key; every message of the session carries the
+HPKE `enc` and the prekey id until the peer answered in it (a lost or late first message does not
+lose the session). The AEAD's associated data binds the envelope's `from`, `to`, `id`, payload
+type, key ids, session id and the encrypted ratchet header, so a relay can neither move a
+ciphertext to another envelope nor turn a live-only signal into a storable one. The plaintext is
+`{"p": payload, "ts": unix seconds}` padded to a bucket (clubchat.crypto.padding).
+
+`open(envelope, sender)` reverses that and refuses, with a `DecryptError` saying why: a plaintext
+payload, a session this device does not hold and no opening data, a prekey this device does not hold
+(any more), a ciphertext that does not open (tampered, another recipient, another sender key, a
+replayed message key), a payload type that does not match its seal, a message older than MAX_AGE or
+from the future, and a replayed envelope (the same sender and envelope id seen within MAX_AGE).
+`sender` (the sender's verified bundle) is needed only for a message that opens a session
+(`needs_bundle`): the others are authenticated by the session itself.
+
+Both sides may open a session at once: each then holds both, and the one a message last arrived in
+is the one it sends in. A device keeps at most MAX_SESSIONS per peer (oldest dropped first);
+`export_sessions` / `restore_sessions` carry them over a restart (in the encrypted keystore).
 
 Trust on first use (`pin`): the first bundle seen for an address is pinned. A later, valid bundle
 with a different identity key replaces the pin only if it is newer (a wallet re-binding its keys,
 e.g. a new device) and the change is recorded in `key_changes`, so the user can be shown that the
-safety number changed; an older one is refused (a relay replaying a superseded bundle). The safety
-number of two addresses is derived from both identity keys (`safety_number`), the same on both
-devices, to be compared out of band.
+safety number changed; an older one is refused (a relay replaying a superseded bundle). The replaced
+bundle is kept as `previous` for PREKEY_GRACE, so a message the peer sealed with its old key before it
+re-keyed still opens. The safety number of two addresses is derived from both identity keys
+(`safety_number`), the same on both devices, to be compared out of band.
 """
 
 from __future__ import annotations
@@ -29,17 +42,22 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from clubchat.crypto import hpke
 from clubchat.crypto.bundle import KeyBundleError, KeyStatement, VerifiedBundle
-from clubchat.crypto.device import DeviceKeys
+from clubchat.crypto.device import PREKEY_GRACE, DeviceKeys
 from clubchat.crypto.padding import PaddingError, pad, unpad
+from clubchat.crypto.ratchet import Ratchet, RatchetError
 from clubchat.protocol import messages as m
 from clubchat.protocol.codec import encode_object
 from clubchat.protocol.siwe import CLOCK_SKEW_SECONDS
 
 MAX_AGE = 8 * 86_400  # oldest message accepted: mailbox retention (7 days) plus a day
 MAX_REPLAY_ENTRIES = 100_000  # bound on remembered (sender, id) pairs; oldest forgotten first
+MAX_SESSIONS = 4  # sessions kept per peer (both sides opening at once makes two); oldest dropped
+MAX_PEERS = 10_000  # peers whose sessions are kept; the least recently used is dropped first
+MAX_PREVIOUS = 2  # replaced bundles kept per peer (for PREKEY_GRACE) to open what they sealed
 
 
 class DecryptError(ValueError):
@@ -56,13 +74,54 @@ class KeyChange:
     at: int
 
 
+@dataclass
+class Session:
+    """One Double Ratchet session with a peer's identity key."""
+
+    sid: str
+    peer_key_id: str
+    ratchet: Ratchet
+    opening: tuple[str, str] | None = None  # (prekey id, enc) sent until the peer answers
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def aad(sender: str, to: str, id: str, kind: str, kid: str, skid: str) -> bytes:
-    """HPKE associated data: everything of the envelope a relay sees, so none of it can be changed."""
-    return "|".join(("clubchat e2e v1", sender.lower(), to.lower(), id, kind, kid, skid)).encode()
+def session_id(enc: bytes) -> str:
+    """16 hex digits naming the session opened with HPKE's encapsulated key `enc`."""
+    return hashlib.sha256(b"clubchat session" + enc).hexdigest()[:16]
+
+
+def aad(
+    sender: str, to: str, id: str, kind: str, sid: str, skid: str, kid: str | None, enc: str | None
+) -> bytes:
+    """Associated data: everything of the envelope a relay sees (but the ratchet header, which the
+    ratchet binds itself), so none of it can be changed."""
+    fields = ("clubchat e2e v2", sender.lower(), to.lower(), id, kind, sid, skid, kid or "", enc or "")
+    return "|".join(fields).encode()
+
+
+def wrap(payload: m.Payload, ts: int) -> bytes:
+    """The plaintext of a sealed payload: `{"p": payload, "ts": unix seconds}` as compact JSON."""
+    inner = {"p": encode_object(payload), "ts": ts}
+    try:  # UTF-8 rather than \u escapes (a 2-byte character costs 2 bytes, not 6)
+        return json.dumps(inner, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8: escape it as JSON allows
+        return json.dumps(inner, separators=(",", ":")).encode()
+
+
+def unwrap(data: bytes) -> tuple[int, m.Payload]:
+    """(ts, payload) of a decrypted plaintext (padding removed); raises DecryptError."""
+    try:
+        inner = json.loads(data)
+        payload = m.decode_payload(inner["p"])
+        ts = inner["ts"]
+    except (ValueError, KeyError, TypeError, m.ProtocolError) as exc:
+        raise DecryptError(f"the decrypted payload is malformed ({exc})") from None
+    if isinstance(payload, m.Sealed | m.RoomSealed) or type(ts) is not int:
+        raise DecryptError("the decrypted payload is malformed")
+    return ts, payload
 
 
 def safety_number(a: VerifiedBundle | DeviceKeys, b: VerifiedBundle | DeviceKeys) -> str:
@@ -76,15 +135,23 @@ def safety_number(a: VerifiedBundle | DeviceKeys, b: VerifiedBundle | DeviceKeys
 
 
 class Sealer:
-    """End-to-end encryption state of one device: pinned peers and the replay window."""
+    """End-to-end encryption state of one device: pinned peers, sessions and the replay window."""
 
     def __init__(self, device: DeviceKeys, clock: Callable[[], float] = time.time) -> None:
         self.device = device
         self.clock = clock
         self.pinned: dict[str, VerifiedBundle] = {}  # lower-case address -> pinned bundle
+        self.previous: dict[str, list[tuple[VerifiedBundle, int]]] = {}  # address -> (replaced, when)
         self.key_changes: list[KeyChange] = []
+        self.sessions: dict[str, OrderedDict[str, Session]] = {}  # address -> sid -> session, active last
         self._seen: OrderedDict[tuple[str, str], int] = OrderedDict()  # (sender, id) -> ts
-        self._seen_enc: OrderedDict[str, int] = OrderedDict()  # enc -> ts
+
+    def use_device(self, device: DeviceKeys) -> None:
+        """Seal with `device` from now on (the same keys after a prekey rotation, or keys the wallet
+        bound anew: then every session goes, since each is bound to the identity key it began with)."""
+        if device.statement.key_id != self.device.statement.key_id:
+            self.sessions.clear()
+        self.device = device
 
     # -- trust on first use -------------------------------------------------------------------
 
@@ -99,11 +166,27 @@ class Sealer:
                     f"{bundle.address} offered an older identity key ({bundle.key_id}) than the one pinned "
                     f"({old.key_id}); refusing it"
                 )
-            self.key_changes.append(KeyChange(bundle.address, old.key_id, bundle.key_id, int(self.clock())))
+            now = int(self.clock())
+            self.key_changes.append(KeyChange(bundle.address, old.key_id, bundle.key_id, now))
+            kept = [(b, at) for b, at in self.previous.get(key, []) if at + PREKEY_GRACE > now]
+            self.previous[key] = [*kept, (old, now)][-MAX_PREVIOUS:]
         elif old is not None and bundle.prekey_expires < old.prekey_expires:
             return old  # same identity, an older prekey: keep the newer one
         self.pinned[key] = bundle
         return bundle
+
+    def bundle_of(self, address: str, key_id: str) -> VerifiedBundle | None:
+        """The pinned bundle of `address` with identity key `key_id`, or one it replaced less than
+        PREKEY_GRACE ago (what the peer sealed before it re-keyed still opens)."""
+        key = address.lower()
+        pinned = self.pinned.get(key)
+        if pinned is not None and pinned.key_id == key_id:
+            return pinned
+        now = int(self.clock())
+        return next(
+            (b for b, at in self.previous.get(key, []) if b.key_id == key_id and at + PREKEY_GRACE > now),
+            None,
+        )
 
     def restore(self, pins: dict[str, m.KeyBundle]) -> None:
         """Pin bundles checked in an earlier run (from the keystore; not checked again: they were
@@ -115,16 +198,89 @@ class Sealer:
             )
 
     def unpin(self, address: str, key_id: str) -> None:
-        """Forget a pinned bundle whose identity key was revoked."""
-        old = self.pinned.get(address.lower())
+        """Forget a pinned bundle whose identity key was revoked, and its sessions."""
+        key = address.lower()
+        old = self.pinned.get(key)
         if old is not None and old.key_id == key_id:
-            del self.pinned[address.lower()]
+            del self.pinned[key]
+        self.previous[key] = [(b, at) for b, at in self.previous.get(key, []) if b.key_id != key_id]
+        held = self.sessions.get(key, OrderedDict())
+        for sid in [sid for sid, s in held.items() if s.peer_key_id == key_id]:  # bound: MAX_SESSIONS
+            del held[sid]
 
     def safety_number(self, address: str) -> str:
         peer = self.pinned.get(address.lower())
         if peer is None:
             raise KeyBundleError(f"no key of {address} is pinned yet")
         return safety_number(self.device, peer)
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def _sending_session(self, peer: VerifiedBundle) -> Session:
+        """The session to send to `peer` in: the active one with its current identity key, or a new
+        one opened to its prekey."""
+        held = self._held(peer.address)
+        for session in reversed(held.values()):  # bound: MAX_SESSIONS
+            if session.peer_key_id == peer.key_id and session.ratchet.can_send:
+                return session
+        enc, secret = hpke.start_session(peer.prekey, self.device.x25519)
+        session = Session(
+            session_id(enc), peer.key_id, Ratchet.initiator(secret, peer.prekey), (peer.prekey_id, _b64(enc))
+        )
+        self._keep(held, session)
+        return session
+
+    def _held(self, address: str) -> OrderedDict[str, Session]:
+        """The sessions with `address` (most recently used peer last; the least recently used peers
+        are forgotten beyond MAX_PEERS: a flood of new wallets cannot grow the state without bound)."""
+        key = address.lower()
+        held = self.sessions.pop(key, None) or OrderedDict()
+        self.sessions[key] = held
+        while len(self.sessions) > MAX_PEERS:  # bound: one over
+            del self.sessions[next(iter(self.sessions))]
+        return held
+
+    @staticmethod
+    def _keep(held: OrderedDict[str, Session], session: Session) -> None:
+        held[session.sid] = session
+        held.move_to_end(session.sid)
+        while len(held) > MAX_SESSIONS:  # bound: one over
+            held.popitem(last=False)
+
+    def needs_bundle(self, env: m.Envelope) -> bool:
+        """Whether opening `env` needs its sender's bundle: it opens a session this device does not
+        hold yet (the others are authenticated by their session)."""
+        sealed = env.payload
+        if not isinstance(sealed, m.Sealed):
+            return False
+        return sealed.sid not in self.sessions.get(env.sender.lower(), {})
+
+    def export_sessions(self) -> str:
+        """Every session's state as JSON (secret: keep it in the encrypted keystore only)."""
+        data = {
+            peer: [
+                {"sid": s.sid, "peer": s.peer_key_id, "opening": s.opening, "ratchet": s.ratchet.to_dict()}
+                for s in held.values()
+            ]
+            for peer, held in self.sessions.items()
+        }
+        return json.dumps(data)
+
+    def restore_sessions(self, text: str) -> None:
+        data: dict[str, list[dict[str, Any]]] = json.loads(text)
+        for peer, held in data.items():  # bound: peers, MAX_SESSIONS each
+            self.sessions[peer] = OrderedDict(
+                (
+                    s["sid"],
+                    Session(
+                        s["sid"],
+                        s["peer"],
+                        Ratchet.from_dict(s["ratchet"]),
+                        None if s["opening"] is None else (s["opening"][0], s["opening"][1]),
+                    ),
+                )
+                for s in held
+            )
 
     # -- sealing ----------------------------------------------------------------------------------
 
@@ -133,22 +289,24 @@ class Sealer:
         if isinstance(payload, m.Sealed):
             raise TypeError("the payload is sealed already")
         cls = m.SealedSignal if payload.TYPE in m.SIGNALING_TYPES else m.Sealed
-        kid, skid = peer.prekey_id, self.device.statement.key_id
-        inner = {"p": encode_object(payload), "ts": int(self.clock())}
-        try:  # UTF-8 rather than \u escapes (a 2-byte character costs 2 bytes, not 6)
-            data = json.dumps(inner, separators=(",", ":"), ensure_ascii=False).encode()
-        except UnicodeEncodeError:  # a lone surrogate has no UTF-8: escape it as JSON allows
-            data = json.dumps(inner, separators=(",", ":")).encode()
-        enc, ct = hpke.seal(
-            peer.prekey,
-            self.device.x25519,
-            aad(self.device.address, peer.address, id, cls.TYPE, kid, skid),
-            pad(data),
+        padded = pad(wrap(payload, int(self.clock())))  # PaddingError before a session is opened
+        session = self._sending_session(peer)
+        kid, enc = session.opening or (None, None)
+        skid = self.device.statement.key_id
+        ad = aad(self.device.address, peer.address, id, cls.TYPE, session.sid, skid, kid, enc)
+        header, ct = session.ratchet.encrypt(padded, ad)
+        return cls(
+            sid=session.sid,
+            skid=skid,
+            hdr=_b64(header),
+            ct=_b64(ct),
+            kid=kid,
+            enc=enc,
         )
-        return cls(kid=kid, skid=skid, enc=_b64(enc), ct=_b64(ct))
 
-    def open(self, env: m.Envelope, sender: VerifiedBundle) -> m.Payload:
-        """The payload inside `env` (sealed by `sender`'s device); raises DecryptError."""
+    def open(self, env: m.Envelope, sender: VerifiedBundle | None = None) -> m.Payload:
+        """The payload inside `env`; `sender` is the sender's bundle with the identity key that
+        sealed it (needed when `needs_bundle(env)`). Raises DecryptError."""
         sealed = env.payload
         if not isinstance(sealed, m.Sealed):
             raise DecryptError(
@@ -156,47 +314,66 @@ class Sealer:
             )
         if env.to.lower() != self.device.address.lower():
             raise DecryptError(f"the envelope is addressed to {env.to}, not to this device's wallet")
-        if sender.address.lower() != env.sender.lower() or sender.key_id != sealed.skid:
+        held = self.sessions.get(env.sender.lower())
+        session = None if held is None else held.get(sealed.sid)
+        try:
+            if session is None:
+                session = self._accept(env, sealed, sender)
+            elif session.peer_key_id != sealed.skid:
+                raise DecryptError(f"session {sealed.sid} is not with {env.sender}'s key {sealed.skid}")
+            header = base64.b64decode(sealed.hdr, validate=True)
+            ct = base64.b64decode(sealed.ct, validate=True)
+            ad = aad(env.sender, env.to, env.id, sealed.TYPE, sealed.sid, sealed.skid, sealed.kid, sealed.enc)
+            plain = unpad(session.ratchet.decrypt(header, ct, ad))
+        except (RatchetError, hpke.SealError) as exc:
+            raise DecryptError(str(exc)) from None
+        except DecryptError:
+            raise
+        except PaddingError as exc:
+            raise DecryptError(f"the decrypted payload is malformed ({exc})") from None
+        except ValueError as exc:  # base64
+            raise DecryptError(f"the sealed payload is malformed ({exc})") from None
+        ts, payload = unwrap(plain)
+        if (payload.TYPE in m.SIGNALING_TYPES) != isinstance(sealed, m.SealedSignal):
+            raise DecryptError(f"a {payload.TYPE!r} payload arrived in a {sealed.TYPE!r} seal")
+        self._check_fresh(env.sender.lower(), env.id, ts)
+        session.opening = None  # the peer answered in this session: no need to repeat its opening
+        self._keep(self._held(env.sender), session)  # a message arrived in it: the one to answer in
+        return payload
+
+    def _accept(self, env: m.Envelope, sealed: m.Sealed, sender: VerifiedBundle | None) -> Session:
+        """A new responder session from a message that opens one (not kept until it opened)."""
+        if sealed.enc is None or sealed.kid is None:
             raise DecryptError(
-                f"the payload was sealed by key {sealed.skid}, not by {env.sender}'s key {sender.key_id}"
+                f"no session {sealed.sid} with {env.sender} on this device, and the message does not open "
+                "one (its first messages were lost, or this device lost its state)"
+            )
+        enc = base64.b64decode(sealed.enc, validate=True)
+        if session_id(enc) != sealed.sid:
+            raise DecryptError("the session id does not match the session's encapsulated key")
+        if sender is None or sender.address.lower() != env.sender.lower() or sender.key_id != sealed.skid:
+            raise DecryptError(
+                f"the payload was sealed by key {sealed.skid}, not by {env.sender}'s key "
+                f"{None if sender is None else sender.key_id}"
             )
         prekey = self.device.prekey(sealed.kid)
         if prekey is None:
             raise DecryptError(
                 f"the payload is sealed to prekey {sealed.kid}, which this device does not hold"
             )
-        try:
-            enc, ct = base64.b64decode(sealed.enc, validate=True), base64.b64decode(sealed.ct, validate=True)
-            padded = hpke.open_sealed(
-                enc,
-                ct,
-                prekey.private,
-                sender.statement.x25519,
-                aad(env.sender, env.to, env.id, sealed.TYPE, sealed.kid, sealed.skid),
-            )
-            inner = json.loads(unpad(padded))
-            payload = m.decode_payload(inner["p"])
-            ts = inner["ts"]
-        except hpke.SealError as exc:
-            raise DecryptError(str(exc)) from None
-        except (PaddingError, ValueError, KeyError, TypeError, m.ProtocolError) as exc:
-            raise DecryptError(f"the decrypted payload is malformed ({exc})") from None
-        if isinstance(payload, m.Sealed) or type(ts) is not int:
-            raise DecryptError("the decrypted payload is malformed")
-        if (payload.TYPE in m.SIGNALING_TYPES) != isinstance(sealed, m.SealedSignal):
-            raise DecryptError(f"a {payload.TYPE!r} payload arrived in a {sealed.TYPE!r} seal")
-        self._check_fresh(env.sender.lower(), env.id, sealed.enc, ts)
-        return payload
+        secret = hpke.accept_session(enc, prekey.private, sender.statement.x25519)
+        return Session(sealed.sid, sender.key_id, Ratchet.responder(secret, prekey.private, prekey.public))
 
-    def _check_fresh(self, sender: str, id: str, enc: str, ts: int) -> None:
+    def _check_fresh(self, sender: str, id: str, ts: int) -> None:
         now = int(self.clock())
         if ts > now + CLOCK_SKEW_SECONDS:
             raise DecryptError("the message is dated in the future; check the clock")
         if ts < now - MAX_AGE:
             raise DecryptError(f"the message is older than {MAX_AGE // 86_400} days")
-        if (sender, id) in self._seen or enc in self._seen_enc:
+        if (sender, id) in self._seen:
             raise DecryptError(f"replayed: envelope {id} from {sender} was already opened")
-        for table, key in ((self._seen, (sender, id)), (self._seen_enc, enc)):
-            table[key] = ts  # type: ignore[index]
-            while table and (len(table) > MAX_REPLAY_ENTRIES or next(iter(table.values())) < now - MAX_AGE):
-                table.popitem(last=False)  # bound: entries past the window or the cap
+        self._seen[(sender, id)] = ts
+        while self._seen and (
+            len(self._seen) > MAX_REPLAY_ENTRIES or next(iter(self._seen.values())) < now - MAX_AGE
+        ):
+            self._seen.popitem(last=False)  # bound: entries past the window or the cap

@@ -207,17 +207,23 @@ MAX_STATEMENT_CHARS = 1_024
 
 @dataclass(frozen=True)
 class Sealed:
-    """A payload encrypted to the recipient's prekey with HPKE (auth mode); may be stored offline.
+    """A payload encrypted with the Double Ratchet session `sid` between sender and recipient
+    (clubchat.crypto.ratchet); may be stored offline.
 
-    `kid` names the recipient's prekey, `skid` the sender's wallet-bound identity key; `enc` is HPKE's
-    encapsulated key and `ct` the padded ciphertext, both base64.
+    `skid` names the sender's wallet-bound identity key; `hdr` is the encrypted ratchet header (the
+    sender's ratchet key, the previous chain's length and this message's number, under the chain's
+    header key) and `ct` the padded ciphertext, both base64. A message that opens a session (until
+    the recipient answered in it) also carries `kid`, the recipient's prekey, and `enc`, the HPKE
+    (auth mode) encapsulated key the session's secret comes from.
     """
 
     TYPE: ClassVar[str] = "sealed"
-    kid: str = spec(pattern=KEY_ID_PATTERN)
+    sid: str = spec(pattern=KEY_ID_PATTERN)
     skid: str = spec(pattern=KEY_ID_PATTERN)
-    enc: str = spec(max_len=44, min_len=44, pattern=B64_PATTERN)
+    hdr: str = spec(max_len=92, min_len=92, pattern=B64_PATTERN)
     ct: str = spec(max_len=MAX_SEALED_B64, pattern=B64_PATTERN)
+    kid: str | None = spec(default=None, pattern=KEY_ID_PATTERN)
+    enc: str | None = spec(default=None, max_len=44, min_len=44, pattern=B64_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -248,7 +254,44 @@ class Revocation:
     signature: str = spec(pattern=rf"0x(?:[0-9a-fA-F]{{2}}){{1,{MAX_SIGNATURE_HEX // 2}}}")
 
 
-Payload = Offer | Answer | Candidates | RemoveCandidates | Bye | Text | Head | Sealed | SealedSignal
+@dataclass(frozen=True)
+class SenderKeyDistribution:
+    """A member's sender key for one room epoch (clubchat.crypto.roomseal), handed to another member
+    only inside a direct `sealed` payload: the chain key and iteration it starts at, and the
+    Ed25519 key that verifies the member's room messages. Never sent in the clear."""
+
+    TYPE: ClassVar[str] = "sender-key"
+    room: str = spec(max_len=96)  # "<community id>/<room name>"
+    epoch: int = spec(minimum=1, maximum=2**32 - 1)
+    chain_key: str = spec(key="chainKey", min_len=64, max_len=64, pattern=HEX_PATTERN)
+    iteration: int = spec(minimum=0, maximum=2**32 - 1)
+    verify_key: str = spec(key="verifyKey", min_len=64, max_len=64, pattern=HEX_PATTERN)
+
+
+@dataclass(frozen=True)
+class RoomSealed:
+    """A room message encrypted with the sender's sender key of `epoch` (clubchat.crypto.roomseal):
+    `ct` (base64) is the header (room digest, epoch, iteration), the ChaCha20-Poly1305 ciphertext of
+    the padded payload and the sender's Ed25519 signature over both."""
+
+    TYPE: ClassVar[str] = "room-sealed"
+    epoch: int = spec(minimum=1, maximum=2**32 - 1)
+    ct: str = spec(max_len=MAX_SEALED_B64 + 128, pattern=B64_PATTERN)
+
+
+Payload = (
+    Offer
+    | Answer
+    | Candidates
+    | RemoveCandidates
+    | Bye
+    | Text
+    | Head
+    | Sealed
+    | SealedSignal
+    | SenderKeyDistribution
+    | RoomSealed
+)
 SIGNALING_TYPES = ("offer", "answer", "candidate", "remove-candidates", "bye")
 # Payload types a relay never stores for an offline recipient (signaling is only useful live).
 LIVE_ONLY_TYPES = (*SIGNALING_TYPES, "sealed-signal")
@@ -427,6 +470,9 @@ class Keys:
     address: str = spec(pattern=ADDRESS_PATTERN)
     bundle: KeyBundle | None = spec(default=None)  # noqa: RUF009 - wire metadata, not a default
     revocations: tuple[Revocation, ...] = spec(default=(), max_items=8)
+    # bundles the address replaced (another identity key) within the last 8 days: what it sealed with
+    # them before re-keying still opens for a recipient who never saw them
+    previous: tuple[KeyBundle, ...] = spec(default=(), max_items=2)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from clubchat.crypto.bundle import VerifiedBundle, verify_bundle
 from clubchat.crypto.device import DeviceKeys
+from clubchat.protocol import messages as m
 from tests.node.harness import run
 
 CHAIN_ID = 31337
@@ -23,3 +26,8 @@ def device(account: LocalAccount, now: int = NOW) -> DeviceKeys:
 
 def verified(keys: DeviceKeys, now: int = NOW) -> VerifiedBundle:
     return run(verify_bundle(keys.bundle(), address=keys.address, chain_id=CHAIN_ID, now=now))
+
+
+def as_kind(cls: type[m.Sealed], sealed: m.Sealed) -> m.Sealed:
+    """`sealed` relabelled as the other kind of seal (what a relay could try)."""
+    return cls(**{f.name: getattr(sealed, f.name) for f in fields(sealed)})

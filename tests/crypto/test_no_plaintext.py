@@ -6,6 +6,7 @@ wrote (the mailbox and key-bundle SQLite files with their WAL pages, coturn's fi
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,6 +135,14 @@ def test_relays_and_mailboxes_see_no_plaintext(
     assert sum('"type":"sealed-signal"' in f for f in envelopes) >= 4  # offer, answer, candidates, bye
     assert sum('"type":"sealed"' in f for f in envelopes) >= 3  # the texts
     assert all('"payload":{"type":"sealed' in f for f in envelopes)
+    # in one Double Ratchet session Alice -> Bob, whose openings stopped once Bob answered; the ratchet
+    # headers (keys, counters) travel encrypted
+    sent = [env for env in (json.loads(f) for f in envelopes) if env["type"] == "envelope"]
+    payloads = [env["payload"] for env in sent]
+    to_bob = [env["payload"] for env in sent if env["to"] == bob.address]
+    assert len({p["sid"] for p in to_bob}) == 1
+    assert all("dh" not in p and "n" not in p and len(p["hdr"]) == 92 for p in payloads)  # headers sealed
+    assert any("enc" in p for p in to_bob) and not all("enc" in p for p in to_bob)
     for needle in needles:
         assert not [f for f in relay_frames if needle in f], f"a relay frame carries {needle!r}"
         assert not [line for line in node_logs.lines if needle in line], f"a node log line carries {needle!r}"

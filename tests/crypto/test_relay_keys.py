@@ -5,14 +5,18 @@ relay stores a `sealed` payload for an offline recipient but never a live-only `
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
+from clubchat.client import secure as secure_module
 from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.client.secure import Secure
-from clubchat.client.session import publish_keys, safety_number
+from clubchat.client.session import Listener, publish_keys, safety_number, send_message
+from clubchat.crypto import keystore
 from clubchat.crypto.bundle import verify_bundle
 from clubchat.crypto.device import DeviceKeys
 from clubchat.crypto.session import Sealer
@@ -20,6 +24,7 @@ from clubchat.node.keybundles import KeyBundles
 from clubchat.node.localnet import local_network
 from clubchat.node.relay_config import RelayConfig
 from clubchat.protocol import messages as m
+from clubchat.registry.discovery import rendezvous
 from tests.crypto.conftest import alice, bob, mallory
 from tests.node.harness import mailbox, relay, run
 
@@ -58,12 +63,17 @@ def test_bundles_are_published_by_their_wallet_and_served_to_anyone(tmp_path: Pa
                 await a.publish_keys(keys.bundle())
             newer = DeviceKeys.create(alice, chain, now + 3)
             await a.publish_keys(newer.bundle())
+            assert (await b.get_keys(alice.address)).previous == ()  # the revoked one is not kept
+            newest = DeviceKeys.create(alice, chain, now + 4)
+            served = await a.publish_keys(newest.bundle())
+            assert served.bundle == newest.bundle() and served.previous == (newer.bundle(),)
             await a.close()
             await b.close()
         server.keybundles.close()
         reopened = KeyBundles(RelayConfig().chain_id, path=path)  # a restarted relay still serves them
-        assert reopened.keys(alice.address).bundle == newer.bundle()
+        assert reopened.keys(alice.address).bundle == newest.bundle()
         assert reopened.keys(alice.address).revocations == (revocation,)
+        assert reopened.keys(alice.address).previous == (newer.bundle(),)
         reopened.close()
 
     run(scenario())
@@ -191,6 +201,78 @@ def test_key_bundle_store_limits() -> None:
     run(scenario())
 
 
+@pytest.fixture
+def keys_dir(tmp_path: Path) -> Iterator[Path]:
+    """A keystore directory for the test (memory only again afterwards)."""
+    keystore.use_directory(tmp_path / "keys", "a passphrase")
+    yield tmp_path / "keys"
+    keystore.use_directory(None)
+
+
+async def online(uri: str, account: LocalAccount) -> tuple[RelayClient, Secure]:
+    """`account` signed in at `uri` with its bundle published."""
+    client = await RelayClient.connect(uri, account)
+    secure = Secure(account)
+    await secure.ready(client)
+    return client, secure
+
+
+def test_sessions_persist_in_the_keystore(keys_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new process with the same keystore continues the ratchet session it left, not a new one."""
+    ida = Account.from_key("0x" + "1d" * 32)
+    monkeypatch.setattr(secure_module, "_SEALERS", {})
+
+    async def scenario() -> None:
+        async with relay() as server:
+            b, bob_secure = await online(server.uri, bob)
+            i = await RelayClient.connect(server.uri, ida)
+            await Secure(ida).send(i, bob.address, m.Text(body="one"))
+            first = await b.receive(5)
+            assert await bob_secure.open(b, first) is not None
+            reply = await bob_secure.send(b, ida.address, m.Text(body="two"))
+            assert reply.status == "delivered"
+            got = await Secure(ida).open(i, await i.receive(5))
+            assert got is not None and got.envelope.payload == m.Text(body="two")
+            # Ida's process ends; the next one loads her device and sessions from the keystore
+            secure_module._SEALERS.pop((ida.address.lower(), i.chain_id))
+            keystore.forget(ida, i.chain_id)
+            await Secure(ida).send(i, bob.address, m.Text(body="three"))
+            third = await b.receive(5)
+            sealed, opening = third.envelope.payload, first.envelope.payload
+            assert isinstance(sealed, m.Sealed) and isinstance(opening, m.Sealed)
+            assert sealed.sid == opening.sid and sealed.enc is None  # the same session, answered before
+            opened = await bob_secure.open(b, third)
+            assert opened is not None and opened.envelope.payload == m.Text(body="three")
+            await i.close()
+            await b.close()
+
+    run(scenario())
+
+
+def test_two_processes_sharing_a_keystore_never_reuse_a_message_key(
+    keys_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`club listen` and `club message` run side by side on one keystore: each sends in the shared
+    session after reading what the other wrote, so no message number (and key) is used twice."""
+    jo = Account.from_key("0x" + "70" * 32)
+    processes: list[dict[tuple[str, int], Sealer]] = [{}, {}]  # each "process" has its own sealers
+
+    async def scenario() -> None:
+        async with relay() as server:
+            b, bob_secure = await online(server.uri, bob)
+            j = await RelayClient.connect(server.uri, jo)
+            for i, process in enumerate([0, 1, 0, 1, 1, 0]):
+                monkeypatch.setattr(secure_module, "_SEALERS", processes[process])
+                await Secure(jo).send(j, bob.address, m.Text(body=f"m{i}"))
+                # a message key used twice would be refused as a replay (and would reuse a nonce)
+                opened = await bob_secure.open(b, await b.receive(5))
+                assert opened is not None and opened.envelope.payload == m.Text(body=f"m{i}")
+            await j.close()
+            await b.close()
+
+    run(scenario())
+
+
 def test_pins_persist_in_the_keystore_and_key_changes_are_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -198,7 +280,7 @@ def test_pins_persist_in_the_keystore_and_key_changes_are_reported(
     from clubchat.crypto import keystore
 
     monkeypatch.setattr(secure_module, "_SEALERS", {})
-    keystore.use_directory(tmp_path / "keys")
+    keystore.use_directory(tmp_path / "keys", "a passphrase")
     carol_account = Account.from_key("0x" + "c7" * 32)
 
     async def scenario() -> None:
@@ -265,3 +347,105 @@ def test_a_sender_whose_prekey_expired_can_still_be_read_but_not_written_to() ->
             await d.close()
 
     run(scenario())
+
+
+async def published_offline(uri: str, account: LocalAccount) -> Secure:
+    """`account` publishes its bundle on the relay at `uri` and goes offline; returns its Secure."""
+    client = await RelayClient.connect(uri, account)
+    secure = Secure(account)
+    await secure.ready(client)
+    await client.close()
+    return secure
+
+
+def test_a_stored_message_leaves_the_mailbox_only_once_it_was_processed(tmp_path: Path) -> None:
+    erin = Account.from_key("0x" + "e8" * 32)
+
+    async def scenario() -> None:
+        async with mailbox(tmp_path / "mailbox.sqlite") as box, relay(mailbox=box) as server:
+            erin_secure = await published_offline(server.uri, erin)
+            a = await RelayClient.connect(server.uri, alice)
+            assert (await Secure(alice).send(a, erin.address, m.Text(body="kept until read"))).status == (
+                "stored"
+            )
+            await a.send(erin.address, m.Text(body="plaintext, refused for good"), id="plain-1")
+            await a.close()
+            # Erin's client takes both from the mailbox but goes away before processing them
+            b = await RelayClient.connect(server.uri, erin)
+            taken = [await asyncio.wait_for(b.inbox.get(), 5) for _ in range(2)]
+            assert all(got.stored for got in taken)
+            await asyncio.sleep(0.2)
+            assert await box.count(erin.address) == 2  # nothing acknowledged
+            await b.close()
+            # the next sign-in hands them out again; now they are processed, then acknowledged
+            b = await RelayClient.connect(server.uri, erin)
+            opened = []
+            for _ in range(2):
+                got = await erin_secure.open(b, await asyncio.wait_for(b.inbox.get(), 5))
+                if got is not None:
+                    opened.append(got.envelope.payload)
+                    await b.ack(got)
+            assert opened == [m.Text(body="kept until read")]
+            assert "must be sealed" in erin_secure.refused[-1]  # refused for good: acknowledged too
+            for _ in range(50):
+                if await box.count(erin.address) == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert await box.count(erin.address) == 0
+            await b.close()
+
+    run(scenario())
+
+
+def test_a_message_sealed_before_its_sender_re_keyed_still_opens(tmp_path: Path) -> None:
+    """The sender binds new keys after sealing and before the recipient fetched the message from the
+    mailbox: the relay still serves the replaced bundle (`previous`), so it opens, for a recipient
+    that never saw the old bundle too; a revocation withdraws it."""
+    fay, gus = Account.from_key("0x" + "f6" * 32), Account.from_key("0x" + "96" * 32)
+
+    async def scenario() -> None:
+        async with mailbox(tmp_path / "mailbox.sqlite") as box, relay(mailbox=box) as server:
+            gus_secure = await published_offline(server.uri, gus)
+            f = await RelayClient.connect(server.uri, fay)
+            now = int(server.clock())
+            old = DeviceKeys.create(fay, f.chain_id, now - 10)
+            await f.publish_keys(old.bundle())
+            gus_bundle = await Secure(fay).peer(f, gus.address)
+            sealed = Sealer(old).seal(gus_bundle, "f1", m.Text(body="sealed with my old key"))
+            assert (await f.send(gus.address, sealed, id="f1")).status == "stored"
+            new = DeviceKeys.create(fay, f.chain_id, now)  # Fay re-keys (a new device)
+            served = await f.publish_keys(new.bundle())
+            assert served.bundle == new.bundle() and served.previous == (old.bundle(),)
+            g = await RelayClient.connect(server.uri, gus)
+            got = await gus_secure.open(g, await g.receive(5))
+            assert got is not None and got.envelope.payload == m.Text(body="sealed with my old key")
+            # Gus pinned the new key; the old one is remembered as replaced, not trusted for sending
+            assert gus_secure.sealer(g.chain_id).pinned[fay.address.lower()].key_id == new.statement.key_id
+            revoked = await f.revoke_keys(old.revocation(fay, now + 1))
+            assert revoked.previous == () and revoked.bundle == new.bundle()
+            await f.close()
+            await g.close()
+
+    run(scenario())
+
+
+def test_a_bundle_the_first_rendezvous_relay_lacks_is_fetched_from_another(tmp_path: Path) -> None:
+    """Hal published only on his second rendezvous relay (the first joined his set later, say):
+    Alice's message still goes to the first one, sealed to the bundle fetched from the second."""
+    hal = Account.from_key("0x" + "4a" * 32)
+
+    async def scenario() -> None:
+        async with local_network(tmp_path) as net:
+            first, second = rendezvous(net.discovery, hal.address, 2)
+            await published_offline(second, hal)
+            sent, used = await send_message(alice, net.discovery, hal.address, "found your keys elsewhere")
+            assert (sent.status, used) == ("stored", first)
+            node = next(n for n in net.nodes.values() if n.relay is not None and n.relay.uri == first)
+            assert node.relay is not None and node.relay.keybundles.keys(hal.address).bundle is None
+            listener = Listener(hal, net.discovery)
+            await listener.start()
+            got = await asyncio.wait_for(listener.messages.get(), 10)
+            assert got.envelope.payload == m.Text(body="found your keys elsewhere") and got.relay == first
+            await listener.close()
+
+    run(scenario(), timeout=60)

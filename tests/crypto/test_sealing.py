@@ -1,6 +1,6 @@
-"""Sealed payloads: every payload type round-trips; tampering, another recipient, another sender key,
-a replay, a stale or plaintext payload and a relay that turns a live-only seal into a storable one
-are all refused with a DecryptError saying why."""
+"""Sealed payloads: every payload type round-trips; tampering (ciphertext or ratchet header), another
+recipient, another sender key, a replay, a stale or plaintext payload and a relay that turns a
+live-only seal into a storable one are all refused with a DecryptError saying why."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from clubchat.crypto.session import MAX_AGE, DecryptError, Sealer, safety_number
 from clubchat.protocol import messages as m
-from tests.crypto.conftest import NOW, alice, bob, device, mallory, verified
+from tests.crypto.conftest import NOW, alice, as_kind, bob, device, mallory, verified
 
 ALICE, BOB, MALLORY = device(alice), device(bob), device(mallory)
 text_st = st.text(max_size=300)
@@ -61,14 +61,16 @@ def _flip(b64: str, at: int) -> str:
     return base64.b64encode(bytes(raw)).decode()
 
 
-@given(st.integers(0, 10_000), st.sampled_from(["ct", "enc"]))
-def test_tampered_ciphertext_is_refused(at: int, field: str) -> None:
+@given(st.integers(0, 10_000), st.sampled_from(["ct", "hdr", "enc"]))
+def test_tampered_ciphertext_or_header_is_refused(at: int, field: str) -> None:
     sender, receiver = sealers()
     env = envelope(sender, "t1", m.Text(body="meet at noon"))
     assert isinstance(env.payload, m.Sealed)
     bad = replace(env, payload=replace(env.payload, **{field: _flip(getattr(env.payload, field), at)}))
-    with pytest.raises(DecryptError, match="does not open"):
+    reason = "session id does not match" if field == "enc" else "does not open"
+    with pytest.raises(DecryptError, match=reason):
         receiver.open(bad, verified(ALICE))
+    assert receiver.open(env, verified(ALICE)) == m.Text(body="meet at noon")  # nothing was spent
 
 
 def test_envelope_fields_are_bound_to_the_ciphertext() -> None:
@@ -76,15 +78,7 @@ def test_envelope_fields_are_bound_to_the_ciphertext() -> None:
     env = envelope(sender, "b1", m.Offer(sdp="v=0", options=("audio",)))
     assert isinstance(env.payload, m.SealedSignal)
     # a relay relabels the envelope id, or a live-only seal as a storable one: the AAD no longer matches
-    for bad in (
-        replace(env, id="b2"),
-        replace(
-            env,
-            payload=m.Sealed(
-                kid=env.payload.kid, skid=env.payload.skid, enc=env.payload.enc, ct=env.payload.ct
-            ),
-        ),
-    ):
+    for bad in (replace(env, id="b2"), replace(env, payload=as_kind(m.Sealed, env.payload))):
         with pytest.raises(DecryptError, match="does not open"):
             receiver.open(bad, verified(ALICE))
 

@@ -1,6 +1,7 @@
-"""Stateful: Alice seals messages to Bob; a hostile relay delivers them in any order, duplicates,
-tampers with, readdresses or drops them. Model: every genuine envelope opens exactly once, with its
-payload; everything else is refused."""
+"""Stateful: Alice and Bob seal messages to each other in Double Ratchet sessions (either may open
+one, both at once too); a hostile relay delivers them in any order, duplicates, tampers with,
+readdresses or drops them. Model: every genuine envelope opens exactly once, with its payload,
+however late; everything else is refused and changes nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from clubchat.crypto.session import DecryptError, Sealer
 from clubchat.protocol import messages as m
-from tests.crypto.conftest import NOW, alice, bob, device, mallory, verified
+from tests.crypto.conftest import NOW, alice, as_kind, bob, device, mallory, verified
 
 ALICE, BOB = device(alice), device(bob)
 ALICE_BUNDLE, BOB_BUNDLE = verified(ALICE), verified(BOB)
@@ -21,17 +22,24 @@ ALICE_BUNDLE, BOB_BUNDLE = verified(ALICE), verified(BOB)
 class HostileRelay(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.sender = Sealer(ALICE, clock=lambda: NOW)
-        self.receiver = Sealer(BOB, clock=lambda: NOW)
+        self.sealers = {
+            alice.address: Sealer(ALICE, clock=lambda: NOW),
+            bob.address: Sealer(BOB, clock=lambda: NOW),
+        }
+        self.bundles = {alice.address: ALICE_BUNDLE, bob.address: BOB_BUNDLE}
         self.sent: list[tuple[m.Envelope, m.Payload]] = []  # every genuine envelope, in send order
-        self.opened: dict[str, m.Payload] = {}  # model: envelope id -> payload Bob read
+        self.opened: dict[str, m.Payload] = {}  # model: envelope id -> payload its recipient read
 
-    @rule(body=st.text(max_size=80), signal=st.booleans())
-    def alice_sends(self, body: str, signal: bool) -> None:
+    @rule(body=st.text(max_size=80), signal=st.booleans(), from_bob=st.booleans())
+    def someone_sends(self, body: str, signal: bool, from_bob: bool) -> None:
+        sender, to = (bob.address, alice.address) if from_bob else (alice.address, bob.address)
         id = f"e{len(self.sent)}"
         payload: m.Payload = m.Bye(reason=body) if signal else m.Text(body=body)
-        sealed = self.sender.seal(BOB_BUNDLE, id, payload)
-        self.sent.append((m.Envelope(id=id, sender=alice.address, to=bob.address, payload=sealed), payload))
+        sealed = self.sealers[sender].seal(self.bundles[to], id, payload)
+        self.sent.append((m.Envelope(id=id, sender=sender, to=to, payload=sealed), payload))
+
+    def _open(self, env: m.Envelope) -> m.Payload:
+        return self.sealers[env.to].open(env, self.bundles.get(env.sender))
 
     @precondition(lambda self: self.sent)
     @rule(pick=st.integers(min_value=0))
@@ -39,13 +47,13 @@ class HostileRelay(RuleBasedStateMachine):
         env, payload = self.sent[pick % len(self.sent)]
         if env.id in self.opened:
             try:
-                self.receiver.open(env, ALICE_BUNDLE)
+                self._open(env)
             except DecryptError as exc:
                 assert "replayed" in str(exc)
             else:
                 raise AssertionError(f"{env.id} opened twice")
         else:
-            assert self.receiver.open(env, ALICE_BUNDLE) == payload
+            assert self._open(env) == payload
             self.opened[env.id] = payload
 
     @precondition(lambda self: self.sent)
@@ -66,9 +74,9 @@ class HostileRelay(RuleBasedStateMachine):
             bad = replace(env, sender=mallory.address)
         else:
             other = m.Sealed if isinstance(sealed, m.SealedSignal) else m.SealedSignal
-            bad = replace(env, payload=other(kid=sealed.kid, skid=sealed.skid, enc=sealed.enc, ct=sealed.ct))
+            bad = replace(env, payload=as_kind(other, sealed))
         try:
-            self.receiver.open(bad, ALICE_BUNDLE)
+            self.sealers[env.to].open(bad, self.bundles[env.sender])
         except DecryptError:
             pass
         else:
@@ -78,6 +86,11 @@ class HostileRelay(RuleBasedStateMachine):
     def only_genuine_envelopes_opened_once_each(self) -> None:
         genuine = {env.id for env, _ in self.sent}
         assert set(self.opened) <= genuine
+
+    @invariant()
+    def sessions_stay_bounded(self) -> None:
+        for sealer in self.sealers.values():
+            assert all(len(held) <= 2 for held in sealer.sessions.values())  # at most one opened by each side
 
 
 TestHostileRelay = HostileRelay.TestCase

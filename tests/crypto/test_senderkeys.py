@@ -1,7 +1,8 @@
 """Room sender keys: every member's chain round-trips to the others, out of order too; a replay, a
 tampered message or one forged by another member (who holds the chain key but not the signing key)
-is refused; distributions open only for their member, room and epoch; and after a member is removed
-and the others rotate, the removed member cannot decrypt anything sent later."""
+is refused; a distribution never carries the signing key; and after a member is removed and the
+others rotate, the removed member cannot decrypt anything sent later. (How distributions travel:
+tests/crypto/test_roomseal.py.)"""
 
 from __future__ import annotations
 
@@ -10,15 +11,11 @@ from eth_account import Account
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clubchat.crypto.device import DeviceKeys
-from clubchat.crypto.senderkeys import (
-    RoomKeyError,
-    RoomKeys,
-    SenderKey,
-    open_distribution,
-    seal_distribution,
-)
-from tests.crypto.conftest import alice, bob, device, verified
+from clubchat.crypto.roomseal import distribution_of, key_of
+from clubchat.crypto.senderkeys import RoomKeyError, RoomKeys, SenderKey
+from clubchat.protocol import messages as m
+from clubchat.protocol.codec import encode_object
+from tests.crypto.conftest import alice, bob, device
 
 carol = Account.from_key("0x" + "c3" * 32)
 ROOM = "room:0x01:general"
@@ -26,12 +23,12 @@ DEVICES = {a.address: device(a) for a in (alice, bob, carol)}
 
 
 def _hand_out(sender: str, key: SenderKey, rooms: dict[str, RoomKeys], to: list[str]) -> None:
-    """`sender` seals its chain to each member of `to` pairwise; each opens it and accepts it."""
+    """`sender` hands its chain to each member of `to` (as the `sender-key` payload it sends them)."""
     for member in to:
-        dev: DeviceKeys = DEVICES[member]
-        enc, ct = seal_distribution(DEVICES[sender], verified(dev), key)
-        got = open_distribution(dev, verified(DEVICES[sender]), dev.prekeys[-1].id, ROOM, key.epoch, enc, ct)
-        assert got.signing is None  # the signing key never leaves its owner
+        wire = encode_object(distribution_of(key))
+        assert key.signing is not None and key.signing.hex() not in str(wire)  # never leaves its owner
+        got = key_of(m.decode_payload(wire))  # type: ignore[arg-type]
+        assert got.signing is None
         rooms[member].accept(sender, got)
 
 
@@ -72,21 +69,9 @@ def test_out_of_order_replayed_tampered_and_forged_messages() -> None:
     assert bob_keys.decrypt(alice.address, epoch, message) == b"m3"
 
 
-def test_distribution_opens_only_for_its_member_room_and_epoch() -> None:
-    key = SenderKey.fresh(ROOM, 1)
-    enc, ct = seal_distribution(DEVICES[alice.address], verified(DEVICES[bob.address]), key)
-    bob_dev, carol_dev = DEVICES[bob.address], DEVICES[carol.address]
-    with pytest.raises(RoomKeyError, match="does not hold"):
-        open_distribution(
-            carol_dev, verified(DEVICES[alice.address]), bob_dev.prekeys[-1].id, ROOM, 1, enc, ct
-        )
-    for room, epoch in ((ROOM, 2), ("room:other", 1)):
-        with pytest.raises(RoomKeyError, match="does not open"):
-            open_distribution(
-                bob_dev, verified(DEVICES[alice.address]), bob_dev.prekeys[-1].id, room, epoch, enc, ct
-            )
-    with pytest.raises(RoomKeyError, match="does not open"):  # claimed to come from Carol
-        open_distribution(bob_dev, verified(carol_dev), bob_dev.prekeys[-1].id, ROOM, 1, enc, ct)
+def test_a_chain_of_another_room_is_refused() -> None:
+    with pytest.raises(RoomKeyError, match="a chain of room"):
+        RoomKeys(ROOM, alice.address).accept(bob.address, SenderKey.fresh("room:other", 1))
 
 
 def test_a_removed_member_cannot_decrypt_later_messages() -> None:
