@@ -96,6 +96,9 @@ class RelayServer:
         self.sign_ins_per_ip = RateLimiter(config.sign_in_rate_per_ip, config.sign_in_burst_per_ip)
         self.forwards_per_ip = RateLimiter(config.forward_rate_per_ip, config.forward_burst_per_ip)
         self.forwards = TokenBucket.full(config.forward_rate_global, config.forward_burst_global, clock())
+        self.handshakes = TokenBucket.full(
+            config.handshake_rate_global, config.handshake_burst_global, clock()
+        )
         self.replay = ReplayGuard(config.replay_window, config.replay_max_ids)
         self.stats: Counter[str] = Counter()
         self.max_connections = config.max_connections  # lowered by start() to fit the fd limit
@@ -212,8 +215,21 @@ class RelayServer:
         # The sign-in timeout holds even for a connection that floods (its handler may be busy) or
         # never finishes its handshake: abort it outright shortly after the polite close.
         delay = cfg.sign_in_timeout + cfg.close_timeout + 1.0
-        ws.reaper = asyncio.get_running_loop().call_later(delay, self._reap, ws)
+        loop = asyncio.get_running_loop()
+        ws.reaper = loop.call_later(delay, self._reap, ws)
+        if not ws.exempt and self.connects_per_ip.heavy(key, cfg.handshake_light_per_ip):
+            now = self.clock()
+            wait = self.handshakes.owe(now, max_debt=cfg.handshake_rate_global * cfg.handshake_max_wait)
+            if wait > 0.0:  # its handshake waits its turn: nothing it sends is read until then
+                self.stats["handshake-paced"] += 1
+                transport.pause_reading()
+                ws.resumer = loop.call_later(wait, self._resume, ws)
         return True
+
+    def _resume(self, ws: RelayConnection) -> None:
+        ws.resumer = None
+        if not ws.transport.is_closing():
+            ws.transport.resume_reading()
 
     def _is_exempt(self, ip: str) -> bool:
         if not self._exempt:
@@ -234,9 +250,10 @@ class RelayServer:
         self._leave_pre_auth(ws)  # no longer counts as pre-auth either
 
     def _leave_pre_auth(self, ws: RelayConnection) -> None:
-        if ws.reaper is not None:
-            ws.reaper.cancel()
-            ws.reaper = None
+        for timer in (ws.reaper, ws.resumer):
+            if timer is not None:
+                timer.cancel()
+        ws.reaper = ws.resumer = None
         if not ws.signed_in:
             ws.signed_in = True
             self._waiting.pop(ws, None)
@@ -295,6 +312,7 @@ class RelayServer:
         try:
             self._challenge(conn)
             deadline = now + self.config.sign_in_timeout
+            turn = frames_per_turn = self.config.frames_per_turn
             while True:
                 if conn.address is None:
                     remaining = deadline - self.clock()
@@ -308,10 +326,20 @@ class RelayServer:
                     raw = await ws.recv()
                 if not await self._on_frame(conn, raw):
                     return
+                turn -= 1
                 if conn.pause > 0.0:  # over a forwarding budget: read on later (TCP pushes back)
                     self.stats["paced"] += 1
                     await asyncio.sleep(conn.pause)
                     conn.pause = 0.0
+                    turn = frames_per_turn
+                    if ws.protocol.state is not State.OPEN:  # gone meanwhile: its backlog with it
+                        return
+                elif turn <= 0:
+                    # recv() returns queued frames without yielding: a client whose frames arrived
+                    # together would hold the event loop for all of them, ahead of every other
+                    # client's frame. Yield after a few.
+                    await asyncio.sleep(0)
+                    turn = frames_per_turn
         except ConnectionClosed:
             pass
         finally:
@@ -514,11 +542,12 @@ class RelayServer:
         ws = conn.ws
         if ws.exempt:
             return
-        own, heavy = self.forwards_per_ip.owe(ws.peer_key, now)
-        shared = self.forwards.owe(now)
+        cfg = self.config
+        own, heavy = self.forwards_per_ip.owe(ws.peer_key, now, cfg.forward_light_per_ip)
+        shared = self.forwards.owe(now, max_debt=cfg.forward_rate_global * cfg.max_pace)
         wait = max(own, shared) if heavy else own
         if wait > 0.0:
-            conn.pause = min(wait, self.config.max_pace)
+            conn.pause = min(wait, cfg.max_pace)
 
     async def _sign_in(self, conn: Conn, frame: m.SignIn, now: float) -> None:
         if conn.address is not None:

@@ -71,6 +71,7 @@ class RelayConnection(ServerConnection):
     received = 0  # bytes received before sign-in
     control: TokenBucket | None = None
     reaper: asyncio.TimerHandle | None = None
+    resumer: asyncio.TimerHandle | None = None  # resumes reading once its handshake's turn comes
 
     lost = False  # connection_lost has run
     handled = True  # no handler task still running (set False while websockets' handler runs)
