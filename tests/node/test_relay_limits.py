@@ -563,22 +563,36 @@ def test_envelopes_per_ip_are_paced_across_its_wallets_not_refused() -> None:
     run(scenario(), timeout=60)
 
 
-def test_the_node_wide_budget_paces_heavy_ips_and_never_a_light_one() -> None:
-    config = RelayConfig(
+def _node_budget(light: float, rate: float, burst: float, pace: float) -> RelayConfig:
+    """A node-wide forwarding budget under test; per IP 1,000 envelopes/s after 40 (never the limit)."""
+    return RelayConfig(
         forward_rate_per_ip=1_000.0,
         forward_burst_per_ip=40.0,
-        forward_light_per_ip=20.0,
-        forward_rate_global=30.0,
-        forward_burst_global=30.0,
-        max_pace=1.0,
+        forward_light_per_ip=light,
+        forward_rate_global=rate,
+        forward_burst_global=burst,
+        max_pace=pace,
     )
-    heavy = [Account.from_key((0xF200 + i).to_bytes(32, "big")) for i in range(2)]
+
+
+def _wallets(seed: int, n: int) -> list[Any]:
+    return [Account.from_key((seed + i).to_bytes(32, "big")) for i in range(n)]
+
+
+async def _sign_in_each(uri: str, ip: str, first: int, wallets: list[Any]) -> list[Raw]:
+    """Each wallet signed in from its own IP: `ip` formatted with first, first + 1, ..."""
+    return [await _signed_in_from(uri, ip.format(first + i), w) for i, w in enumerate(wallets)]
+
+
+def test_the_node_wide_budget_paces_heavy_ips_and_never_a_light_one() -> None:
+    config = _node_budget(light=20.0, rate=30.0, burst=30.0, pace=1.0)
+    heavy = _wallets(0xF200, 2)
 
     async def scenario() -> None:
         async with relay(config) as server:
             reader = await RelayClient.connect(server.uri, mallory)
             honest = await RelayClient.connect(server.uri, alice)
-            floods = [await _signed_in_from(server.uri, f"127.0.0.{3 + i}", w) for i, w in enumerate(heavy)]
+            floods = await _sign_in_each(server.uri, "127.0.0.{}", 3, heavy)
             start = time.monotonic()
             flooding = asyncio.gather(
                 *(
@@ -671,20 +685,13 @@ def test_the_node_wide_budget_holds_however_many_heavy_connections_share_it() ->
     """Each paced connection waits its share of the node-wide debt; with the debt capped at the
     burst, N connections each waited at most burst/rate and together got N x that. The debt now goes
     up to rate x max_pace, and an IP counts as heavy after `forward_light_per_ip` envelopes."""
-    config = RelayConfig(
-        forward_rate_per_ip=1_000.0,
-        forward_burst_per_ip=40.0,
-        forward_light_per_ip=4.0,
-        forward_rate_global=20.0,
-        forward_burst_global=5.0,
-        max_pace=5.0,
-    )
-    heavy = [Account.from_key((0xF300 + i).to_bytes(32, "big")) for i in range(16)]
+    config = _node_budget(light=4.0, rate=20.0, burst=5.0, pace=5.0)
+    heavy = _wallets(0xF300, 16)
 
     async def scenario() -> None:
         async with relay(config) as server:
             reader = await RelayClient.connect(server.uri, mallory)
-            floods = [await _signed_in_from(server.uri, f"127.0.1.{1 + i}", w) for i, w in enumerate(heavy)]
+            floods = await _sign_in_each(server.uri, "127.0.1.{}", 1, heavy)
             start = time.monotonic()
             await asyncio.gather(
                 *(
