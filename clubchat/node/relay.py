@@ -29,13 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import itertools
 import logging
-import socket
 import time
 import typing
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +44,7 @@ from websockets.protocol import State
 from clubchat.node.keybundles import KeyBundles
 from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket, raise_fd_limit
 from clubchat.node.mailbox import Mailbox
+from clubchat.node.relay_admission import Admission
 from clubchat.node.relay_config import RelayConfig
 from clubchat.node.relay_conn import Conn, HandshakeLog, RelayConnection, client_key
 from clubchat.node.relay_history import SignedHistory
@@ -62,7 +61,7 @@ from clubchat.protocol.siwe import (
 
 log = logging.getLogger("clubchat.relay")
 
-__all__ = ["ACCEPT_BATCH", "CREDENTIAL_PATH", "NONCE_PATH", "RelayServer"]
+__all__ = ["ACCEPT_BATCH", "CREDENTIAL_PATH", "NONCE_PATH", "RelayConfig", "RelayServer", "client_key"]
 
 ACCEPT_BATCH = 128  # listen backlog, and so the connections asyncio accepts per wake-up
 
@@ -92,21 +91,13 @@ class RelayServer:
         self.clients: dict[str, set[Conn]] = {}
         self.limiter = RateLimiter(config.rate_per_second, config.rate_burst)
         self.http = CredentialEndpoint(self)  # the HTTP side: TURN credentials
-        self.connects_per_ip = RateLimiter(config.connect_rate_per_ip, config.connect_burst_per_ip)
         self.sign_ins_per_ip = RateLimiter(config.sign_in_rate_per_ip, config.sign_in_burst_per_ip)
         self.forwards_per_ip = RateLimiter(config.forward_rate_per_ip, config.forward_burst_per_ip)
         self.forwards = TokenBucket.full(config.forward_rate_global, config.forward_burst_global, clock())
-        self.handshakes = TokenBucket.full(
-            config.handshake_rate_global, config.handshake_burst_global, clock()
-        )
         self.replay = ReplayGuard(config.replay_window, config.replay_max_ids)
         self.stats: Counter[str] = Counter()
-        self.max_connections = config.max_connections  # lowered by start() to fit the fd limit
-        self._exempt = tuple(ipaddress.ip_network(n, strict=False) for n in config.per_ip_exempt)
+        self.admission = Admission(config, self.stats, clock)  # TCP connections, before the WebSocket
         self.buffered = 0  # unsent envelope bytes of all connections (sum of Conn.buffered)
-        self._open: set[RelayConnection] = set()  # admitted TCP connections
-        self._waiting: OrderedDict[RelayConnection, None] = OrderedDict()  # not signed in, oldest first
-        self._pre_auth_by_ip: Counter[str] = Counter()
         self._buffering: set[Conn] = set()  # connections whose `buffered` may be > 0
         self._measured = float("-inf")  # when `buffered` was last summed from the transports
         self._server: Server | None = None
@@ -142,7 +133,7 @@ class RelayServer:
             process_request=self.http.handle,
             create_connection=connection_class,
             backlog=ACCEPT_BATCH,
-            logger=HandshakeLog(self._handshake_failed),
+            logger=HandshakeLog(self.admission.handshake_failed),
         )
         if self._uri is None:
             port = next(iter(self._server.sockets)).getsockname()[1]
@@ -170,109 +161,23 @@ class RelayServer:
             await asyncio.sleep(self.config.housekeeping_interval)
             now = self.clock()
             self.replay.sweep(now)
-            for limiter in (self.limiter, self.connects_per_ip, self.sign_ins_per_ip, self.forwards_per_ip):
+            for limiter in (
+                self.limiter,
+                self.admission.connects_per_ip,
+                self.sign_ins_per_ip,
+                self.forwards_per_ip,
+            ):
                 limiter.sweep(now)
             self.http.sweep(now)
 
-    # -- admission: below the WebSocket layer, so a refusal costs no handshake ----------------
+    @property
+    def max_connections(self) -> int:
+        """Open TCP connections at most: the configured cap, kept `fd_reserve` below the fd limit."""
+        return self.admission.max_connections
 
-    def _admit(self, ws: RelayConnection, transport: asyncio.Transport) -> bool:
-        """Admit a new TCP connection (True) or refuse it (False: the caller aborts it at once):
-        over max_pre_auth_per_ip for its IP, over its IP's connection rate, or over max_connections
-        when every connection is signed in. With the table full, the oldest connection that has not
-        signed in yet makes room (an honest client signs in within a second or so; a flood of
-        never-signing connections then only evicts itself)."""
-        cfg = self.config
-        peer = transport.get_extra_info("peername")
-        ws.peer_key = key = client_key(str(peer[0])) if peer else "unknown"
-        ws.exempt = self._is_exempt(str(peer[0])) if peer else False
-        refused = None
-        if ws.exempt:
-            pass
-        elif self._pre_auth_by_ip[key] >= cfg.max_pre_auth_per_ip:
-            refused = "pre-auth-per-ip"
-        elif not self.connects_per_ip.allow(key, self.clock()):
-            refused = "connect-rate"
-        if refused is None and len(self._open) >= self.max_connections:
-            if self._waiting:
-                oldest, _ = self._waiting.popitem(last=False)
-                self._drop(oldest, "evicted-pre-auth")
-                self._release(oldest)  # its slot is free now, not when the loop reports the loss
-            else:
-                refused = "max-connections"
-        if refused is not None:
-            self.stats[f"refused:{refused}"] += 1
-            return False
-        ws.admitted = True
-        self._open.add(ws)
-        self._waiting[ws] = None
-        self._pre_auth_by_ip[key] += 1
-        ws.control = TokenBucket.full(cfg.control_rate, cfg.control_burst, self.clock())
-        sock = transport.get_extra_info("socket")
-        if sock is not None and cfg.socket_send_buffer > 0:
-            with contextlib.suppress(OSError):  # kernel memory per connection: small, fixed
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, cfg.socket_send_buffer)
-        # The sign-in timeout holds even for a connection that floods (its handler may be busy) or
-        # never finishes its handshake: abort it outright shortly after the polite close.
-        delay = cfg.sign_in_timeout + cfg.close_timeout + 1.0
-        loop = asyncio.get_running_loop()
-        ws.reaper = loop.call_later(delay, self._reap, ws)
-        if not ws.exempt and self.connects_per_ip.heavy(key, cfg.handshake_light_per_ip):
-            now = self.clock()
-            wait = self.handshakes.owe(now, max_debt=cfg.handshake_rate_global * cfg.handshake_max_wait)
-            if wait > 0.0:  # its handshake waits its turn: nothing it sends is read until then
-                self.stats["handshake-paced"] += 1
-                transport.pause_reading()
-                ws.resumer = loop.call_later(wait, self._resume, ws)
-        return True
-
-    def _resume(self, ws: RelayConnection) -> None:
-        ws.resumer = None
-        if not ws.transport.is_closing():
-            ws.transport.resume_reading()
-
-    def _is_exempt(self, ip: str) -> bool:
-        if not self._exempt:
-            return False
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
-        return any(addr in net for net in self._exempt)  # bound: the configured networks
-
-    def _release(self, ws: RelayConnection) -> None:
-        if not ws.admitted:
-            return
-        ws.admitted = False
-        self._open.discard(ws)
-        self._leave_pre_auth(ws)  # no longer counts as pre-auth either
-
-    def _leave_pre_auth(self, ws: RelayConnection) -> None:
-        for timer in (ws.reaper, ws.resumer):
-            if timer is not None:
-                timer.cancel()
-        ws.reaper = ws.resumer = None
-        if not ws.signed_in:
-            ws.signed_in = True
-            self._waiting.pop(ws, None)
-            self._pre_auth_by_ip[ws.peer_key] -= 1
-            if self._pre_auth_by_ip[ws.peer_key] <= 0:
-                del self._pre_auth_by_ip[ws.peer_key]
-
-    def _reap(self, ws: RelayConnection) -> None:
-        ws.reaper = None
-        if not ws.signed_in:
-            self._drop(ws, "sign-in-timeout")
-
-    def _drop(self, ws: RelayConnection, why: str) -> None:
-        """Abort a connection without a close handshake (it is flooding or overdue)."""
-        self.stats[f"dropped:{why}"] += 1
-        ws.transport.abort()
-
-    def _handshake_failed(self) -> None:
-        self.stats["handshake-failed"] += 1
+    @max_connections.setter
+    def max_connections(self, value: int) -> None:
+        self.admission.max_connections = value
 
     @property
     def credential_uri(self) -> str:
@@ -284,8 +189,8 @@ class RelayServer:
             "uri": self._uri,
             "connections": sum(len(c) for c in self.clients.values()),
             "addresses": len(self.clients),
-            "open": len(self._open),  # TCP connections, signed in or not
-            "pre_auth": sum(self._pre_auth_by_ip.values()),
+            "open": len(self.admission.open),  # TCP connections, signed in or not
+            "pre_auth": sum(self.admission.pre_auth_by_ip.values()),
             "max_connections": self.max_connections,
             "buffered_bytes": self.buffered,
             "replay_ids": len(self.replay),
@@ -585,7 +490,7 @@ class RelayServer:
             )
             await self._close(conn, 1008, "too many connections for this address")
             return
-        self._leave_pre_auth(conn.ws)
+        self.admission.leave_pre_auth(conn.ws)
         conn.address = msg.address.lower()
         conn.checksum_address = msg.address
         conn.expires = msg.expiration_time

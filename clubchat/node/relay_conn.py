@@ -78,7 +78,7 @@ class RelayConnection(ServerConnection):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         tcp = typing.cast(asyncio.Transport, transport)
-        if self.relay._admit(self, tcp):
+        if self.relay.admission.admit(self, tcp):
             super().connection_made(tcp)  # starts the handshake and the handler
             handler = self.server.handlers.get(self)
             if handler is not None:
@@ -89,7 +89,7 @@ class RelayConnection(ServerConnection):
             tcp.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.relay._release(self)
+        self.relay.admission.release(self)
         super().connection_lost(exc)
         self.lost = True
         if self.handled:
@@ -122,7 +122,7 @@ class RelayConnection(ServerConnection):
         if not self.signed_in:
             self.received += len(data)
             if self.received > self.relay.config.pre_auth_max_bytes:
-                self.relay._drop(self, "pre-auth-bytes")
+                self.relay.admission.drop(self, "pre-auth-bytes")
                 return
         super().data_received(data)
 
@@ -149,7 +149,7 @@ class RelayConnection(ServerConnection):
         is_control = isinstance(event, Frame) and event.opcode in (Opcode.PING, Opcode.PONG)
         if is_control and control is not None and not control.take(self.relay.clock()):
             if not self.transport.is_closing():
-                self.relay._drop(self, "control-flood")
+                self.relay.admission.drop(self, "control-flood")
             return
         super().process_event(event)
 
