@@ -1,7 +1,8 @@
 """The relay's connection layer, below frames: who is counted per IP (`client_key`), websockets'
 handshake log without tracebacks (`HandshakeLog`), the TCP-level admission and metering of a
 connection before it signs in (`RelayConnection`), and one signed-in session's state (`Conn`).
-`RelayServer` (clubchat.node.relay) owns the policies these call back into."""
+`Admission` (clubchat.node.relay_admission) and `RelayServer` (clubchat.node.relay) own the
+policies these call back into."""
 
 from __future__ import annotations
 
