@@ -26,7 +26,8 @@ flags, a target for the peak RSS if the class has one).
 
 Writes bench/results/node_under_attack.{json,md} through `_harness.report.write_report`.
 Usage: .venv/bin/python bench/bench_node_under_attack.py [--idle S] [--attack S] [--only NAME ...]
-       [--attacker-nice N]
+       [--attacker-nice N] [--no-report]
+(`--only connection-flood --no-report` measures one scenario without touching the committed report.)
 """
 
 from __future__ import annotations
@@ -937,6 +938,11 @@ def main() -> None:
         help="nice value of the attacker process: on one machine its CPU competes with the node's, "
         "which an attacker on another host does not (0 = same priority, the harder test)",
     )
+    ap.add_argument(
+        "--no-report",
+        action="store_true",
+        help="print the table only, leave bench/results alone (for measuring one scenario)",
+    )
     ap.add_argument("--attacker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--uri", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--seconds", type=float, default=10.0, help=argparse.SUPPRESS)
@@ -967,6 +973,10 @@ def main() -> None:
             r["metric"], str(r["value"]), r["unit"], _dash(r["target"]), _dash(r["anchor"]), _met(r)
         )
     Console(width=180).print(table)
+    if args.no_report:
+        for res in results:  # what the report's notes would say
+            print(res["scenario"].label, dumps(res["attacker"]), dumps(res["node_stats"]))
+        return
     paths = write_report(NAME, rows, markdown(rows, results, sys.argv[1:], (load_start, os.getloadavg()[0])))
     print("wrote", *(p.relative_to(REPO) for p in paths))
 

@@ -303,7 +303,7 @@ def run(
                 forward_rate_per_ip=forward_rate_per_ip,
                 forward_burst_per_ip=4 * forward_rate_per_ip,
                 forward_rate_global=forward_rate_global,
-                forward_burst_global=2 * forward_rate_global,
+                forward_burst_global=forward_rate_global / 5,
             ),
             turn=turn,
             mailbox=limits,

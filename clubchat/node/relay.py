@@ -19,44 +19,43 @@ reordered; websockets' own writes (pongs, close) flush the queued frames first.
 
 Hot path: an envelope is validated with exactly the checks of `decode_frame` but without building
 dataclasses (`validate_frame`), and forwarded as the text the sender sent.
+
+Elsewhere: the TCP-level admission and per-connection state (clubchat.node.relay_conn), the HTTP
+credential endpoint on the same port (clubchat.node.relay_http) and the signed-history frames
+(clubchat.node.relay_history).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import itertools
 import logging
-import math
-import socket
 import time
 import typing
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from clubchat.node.fairqueue import FairQueue
 from clubchat.node.keybundles import KeyBundles
 from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket, raise_fd_limit
 from clubchat.node.mailbox import Mailbox
 from clubchat.node.notify import NotifyService, handle_frame
 from clubchat.node.notify_gate import RequestGate
+from clubchat.node.relay_admission import Admission
 from clubchat.node.relay_config import RelayConfig
 from clubchat.node.relay_conn import Conn, HandshakeLog, RelayConnection, client_key
-from clubchat.node.relay_log import Accepted, RelayLog
+from clubchat.node.relay_history import SignedHistory
+from clubchat.node.relay_http import CREDENTIAL_PATH, NONCE_PATH, CredentialEndpoint
+from clubchat.node.relay_log import RelayLog
 
 if typing.TYPE_CHECKING:
     from clubchat.node.rooms import Rooms
 from clubchat.protocol import messages as m
-from clubchat.protocol.log_entry import LogEntry, direct_room
 from clubchat.protocol.siwe import (
     ContractWalletVerifier,
     SignInError,
@@ -67,10 +66,9 @@ from clubchat.protocol.siwe import (
 
 log = logging.getLogger("clubchat.relay")
 
-CREDENTIAL_PATH = "/turn-credentials"
+__all__ = ["ACCEPT_BATCH", "CREDENTIAL_PATH", "NONCE_PATH", "RelayConfig", "RelayServer", "client_key"]
+
 ACCEPT_BATCH = 128  # listen backlog, and so the connections asyncio accepts per wake-up
-NONCE_PATH = CREDENTIAL_PATH + "/nonce"
-_HTTP_STATUS = {"bad-sign-in": 401, "rate-limited": 429, "not-offered": 404, "malformed": 400}
 
 
 class RelayServer:
@@ -93,39 +91,24 @@ class RelayServer:
         self.notify: NotifyService | None = None  # ad delivery of a NOTIFY node (clubchat.node.notify)
         self.gate: RequestGate | None = None  # paid message requests (clubchat.node.notify_gate)
         self.log = log  # signed relay history (opened and closed by the caller, like the mailbox)
-        if log is not None:
-            log.on_committed = self._logged
-            self._node_json = '"' + log.signer.operator + '"'  # EIP-55, computed once
+        self.history = SignedHistory(self, log) if log is not None else None
         self.turn_credentials = turn_credentials
         self.verifier = verifier
         self.clock = clock
         self.clients: dict[str, set[Conn]] = {}
         self.limiter = RateLimiter(config.rate_per_second, config.rate_burst)
-        self.http_per_ip = RateLimiter(config.http_rate_per_ip, config.http_burst_per_ip)
-        self.http_global = FairQueue(
-            config.http_rate_global,
-            config.http_burst_global,
-            per_key=config.http_queue_per_ip,
-            max_wait=config.http_queue_wait,
-            clock=clock,
-        )
-        self.connects_per_ip = RateLimiter(config.connect_rate_per_ip, config.connect_burst_per_ip)
+        self.http = CredentialEndpoint(self)  # the HTTP side: TURN credentials
         self.sign_ins_per_ip = RateLimiter(config.sign_in_rate_per_ip, config.sign_in_burst_per_ip)
         self.forwards_per_ip = RateLimiter(config.forward_rate_per_ip, config.forward_burst_per_ip)
         self.forwards = TokenBucket.full(config.forward_rate_global, config.forward_burst_global, clock())
         self.replay = ReplayGuard(config.replay_window, config.replay_max_ids)
         self.stats: Counter[str] = Counter()
-        self.max_connections = config.max_connections  # lowered by start() to fit the fd limit
-        self._exempt = tuple(ipaddress.ip_network(n, strict=False) for n in config.per_ip_exempt)
+        self.admission = Admission(config, self.stats, clock)  # TCP connections, before the WebSocket
         self.buffered = 0  # unsent envelope bytes of all connections (sum of Conn.buffered)
-        self._open: set[RelayConnection] = set()  # admitted TCP connections
-        self._waiting: OrderedDict[RelayConnection, None] = OrderedDict()  # not signed in, oldest first
-        self._pre_auth_by_ip: Counter[str] = Counter()
         self._buffering: set[Conn] = set()  # connections whose `buffered` may be > 0
         self._measured = float("-inf")  # when `buffered` was last summed from the transports
         self._server: Server | None = None
         self._closing: set[asyncio.Future[None]] = set()  # tasks of _spawn
-        self._http_nonces: dict[str, float] = {}  # nonce -> expiry; insertion-ordered
         self._uri: str | None = config.public_uri
         self._dirty: list[Conn] = []  # connections with queued frames, flushed once per iteration
         self._flush_handle: asyncio.Handle | None = None
@@ -155,10 +138,10 @@ class RelayServer:
             ping_timeout=20,
             close_timeout=self.config.close_timeout,
             open_timeout=self.config.sign_in_timeout,
-            process_request=self._http,
+            process_request=self.http.handle,
             create_connection=connection_class,
             backlog=ACCEPT_BATCH,
-            logger=HandshakeLog(self._handshake_failed),
+            logger=HandshakeLog(self.admission.handshake_failed),
         )
         if self._uri is None:
             port = next(iter(self._server.sockets)).getsockname()[1]
@@ -186,98 +169,23 @@ class RelayServer:
             await asyncio.sleep(self.config.housekeeping_interval)
             now = self.clock()
             self.replay.sweep(now)
-            limiters = (self.limiter, self.http_per_ip, self.connects_per_ip, self.sign_ins_per_ip)
-            for limiter in (*limiters, self.forwards_per_ip):
+            for limiter in (
+                self.limiter,
+                self.admission.connects_per_ip,
+                self.sign_ins_per_ip,
+                self.forwards_per_ip,
+            ):
                 limiter.sweep(now)
-            expired = [n for n, t in self._http_nonces.items() if t < now]
-            for nonce in expired:  # bound: http_nonces_max
-                del self._http_nonces[nonce]
+            self.http.sweep(now)
 
-    # -- admission: below the WebSocket layer, so a refusal costs no handshake ----------------
+    @property
+    def max_connections(self) -> int:
+        """Open TCP connections at most: the configured cap, kept `fd_reserve` below the fd limit."""
+        return self.admission.max_connections
 
-    def _admit(self, ws: RelayConnection, transport: asyncio.Transport) -> bool:
-        """Admit a new TCP connection (True) or refuse it (False: the caller aborts it at once):
-        over max_pre_auth_per_ip for its IP, over its IP's connection rate, or over max_connections
-        when every connection is signed in. With the table full, the oldest connection that has not
-        signed in yet makes room (an honest client signs in within a second or so; a flood of
-        never-signing connections then only evicts itself)."""
-        cfg = self.config
-        peer = transport.get_extra_info("peername")
-        ws.peer_key = key = client_key(str(peer[0])) if peer else "unknown"
-        ws.exempt = self._is_exempt(str(peer[0])) if peer else False
-        refused = None
-        if ws.exempt:
-            pass
-        elif self._pre_auth_by_ip[key] >= cfg.max_pre_auth_per_ip:
-            refused = "pre-auth-per-ip"
-        elif not self.connects_per_ip.allow(key, self.clock()):
-            refused = "connect-rate"
-        if refused is None and len(self._open) >= self.max_connections:
-            if self._waiting:
-                oldest, _ = self._waiting.popitem(last=False)
-                self._drop(oldest, "evicted-pre-auth")
-                self._release(oldest)  # its slot is free now, not when the loop reports the loss
-            else:
-                refused = "max-connections"
-        if refused is not None:
-            self.stats[f"refused:{refused}"] += 1
-            return False
-        ws.admitted = True
-        self._open.add(ws)
-        self._waiting[ws] = None
-        self._pre_auth_by_ip[key] += 1
-        ws.control = TokenBucket.full(cfg.control_rate, cfg.control_burst, self.clock())
-        sock = transport.get_extra_info("socket")
-        if sock is not None and cfg.socket_send_buffer > 0:
-            with contextlib.suppress(OSError):  # kernel memory per connection: small, fixed
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, cfg.socket_send_buffer)
-        # The sign-in timeout holds even for a connection that floods (its handler may be busy) or
-        # never finishes its handshake: abort it outright shortly after the polite close.
-        delay = cfg.sign_in_timeout + cfg.close_timeout + 1.0
-        ws.reaper = asyncio.get_running_loop().call_later(delay, self._reap, ws)
-        return True
-
-    def _is_exempt(self, ip: str) -> bool:
-        if not self._exempt:
-            return False
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
-        return any(addr in net for net in self._exempt)  # bound: the configured networks
-
-    def _release(self, ws: RelayConnection) -> None:
-        if not ws.admitted:
-            return
-        ws.admitted = False
-        self._open.discard(ws)
-        self._leave_pre_auth(ws)  # no longer counts as pre-auth either
-
-    def _leave_pre_auth(self, ws: RelayConnection) -> None:
-        if ws.reaper is not None:
-            ws.reaper.cancel()
-            ws.reaper = None
-        if not ws.signed_in:
-            ws.signed_in = True
-            self._waiting.pop(ws, None)
-            self._pre_auth_by_ip[ws.peer_key] -= 1
-            if self._pre_auth_by_ip[ws.peer_key] <= 0:
-                del self._pre_auth_by_ip[ws.peer_key]
-
-    def _reap(self, ws: RelayConnection) -> None:
-        ws.reaper = None
-        if not ws.signed_in:
-            self._drop(ws, "sign-in-timeout")
-
-    def _drop(self, ws: RelayConnection, why: str) -> None:
-        """Abort a connection without a close handshake (it is flooding or overdue)."""
-        self.stats[f"dropped:{why}"] += 1
-        ws.transport.abort()
-
-    def _handshake_failed(self) -> None:
-        self.stats["handshake-failed"] += 1
+    @max_connections.setter
+    def max_connections(self, value: int) -> None:
+        self.admission.max_connections = value
 
     @property
     def credential_uri(self) -> str:
@@ -289,8 +197,8 @@ class RelayServer:
             "uri": self._uri,
             "connections": sum(len(c) for c in self.clients.values()),
             "addresses": len(self.clients),
-            "open": len(self._open),  # TCP connections, signed in or not
-            "pre_auth": sum(self._pre_auth_by_ip.values()),
+            "open": len(self.admission.open),  # TCP connections, signed in or not
+            "pre_auth": sum(self.admission.pre_auth_by_ip.values()),
             "max_connections": self.max_connections,
             "buffered_bytes": self.buffered,
             "replay_ids": len(self.replay),
@@ -298,97 +206,7 @@ class RelayServer:
             **({"log": self.log.status()} if self.log is not None else {}),
         }
 
-    # -- HTTP: the TURN credential endpoint -----------------------------------------------------
-    #
-    # GET /turn-credentials/nonce                    -> challenge {nonce, uri, chainId, maxTtl}
-    # GET /turn-credentials?message=..&signature=..  -> turn-credentials, or an error with 4xx
-    # The sign-in message is EIP-4361 bound to the credential URI and a nonce from .../nonce
-    # (single use). websockets' HTTP parser accepts GET only, hence the query string.
-
-    def _json(self, status: int, frame: str, retry_after: int | None = None) -> Response:
-        headers = Headers([("Content-Type", "application/json"), ("Cache-Control", "no-store")])
-        headers["Content-Length"] = str(len(frame.encode()))
-        if retry_after is not None:
-            headers["Retry-After"] = str(retry_after)
-        return Response(status, "OK" if status == 200 else "Error", headers, frame.encode())
-
-    def _http_error(self, code: str, reason: str | None = None, retry_after: int | None = None) -> Response:
-        self.stats[f"http-error:{code}"] += 1
-        return self._json(_HTTP_STATUS.get(code, 400), m.error_frame(code, reason), retry_after)
-
-    async def _http_throttled(self, connection: ServerConnection, now: float) -> Response | None:
-        """429 when this client IP asks more often than configured, or when its turn in the node-wide
-        fair queue does not come within `http_queue_wait` (all IPs together ask too often)."""
-        peer = connection.remote_address
-        ip = str(peer[0]) if peer else "unknown"
-        cfg = self.config
-        if not self.http_per_ip.allow(client_key(ip), now):
-            wait = math.ceil(1.0 / cfg.http_rate_per_ip)
-            return self._http_error(
-                "rate-limited", f"too many requests from {ip[:64]}; retry in {wait} s", wait
-            )
-        if not await self.http_global.admit(client_key(ip)):
-            wait = math.ceil(1.0 / cfg.http_rate_global)
-            return self._http_error("rate-limited", f"this node is busy; retry in {wait} s", wait)
-        return None
-
-    async def _http(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.headers.get("Upgrade", "").lower() == "websocket":
-            return None  # the relay protocol
-        path, _, query = request.path.partition("?")
-        now = self.clock()
-        throttled = await self._http_throttled(connection, now)
-        if throttled is not None:
-            return throttled
-        now = self.clock()  # the fair queue may have kept this request waiting
-        if path == NONCE_PATH:
-            while len(self._http_nonces) >= self.config.http_nonces_max:  # bound: drop the oldest
-                del self._http_nonces[next(iter(self._http_nonces))]
-            nonce = new_nonce()
-            self._http_nonces[nonce] = now + self.config.http_nonce_ttl
-            challenge = m.Challenge(
-                nonce=nonce,
-                uri=self.credential_uri,
-                chain_id=self.config.chain_id,
-                max_ttl=self.config.sign_in_max_ttl,
-            )
-            return self._json(200, m.encode(challenge))
-        if path != CREDENTIAL_PATH:
-            return self._http_error("not-offered", f"no such endpoint {path[:64]!r}")
-        if self.turn_credentials is None:
-            return self._http_error("not-offered", "this node is not a TURN node")
-        params = parse_qs(query, max_num_fields=4)
-        message = params.get("message", [""])[0]
-        signature = params.get("signature", [""])[0]
-        try:
-            frame = m.decode_frame(m.encode(m.SignIn(message=message, signature=signature)))
-            assert isinstance(frame, m.SignIn)
-        except m.ProtocolError as exc:
-            return self._http_error("malformed", exc.reason)
-        nonce = next((line[7:] for line in message.splitlines() if line.startswith("Nonce: ")), "")
-        expiry = self._http_nonces.pop(nonce, 0.0)  # single use, even when the rest fails
-        if expiry < now:
-            return self._http_error("bad-sign-in", f"unknown or expired nonce; GET {NONCE_PATH} first")
-        try:
-            msg = await verify_sign_in(
-                message,
-                bytes.fromhex(signature[2:]),
-                uri=self.credential_uri,
-                chain_id=self.config.chain_id,
-                nonce=nonce,
-                now=int(now),
-                max_ttl=self.config.sign_in_max_ttl,
-                verifier=self.verifier,
-                recover=self._recover,
-            )
-        except SignInError as exc:
-            return self._http_error("bad-sign-in", str(exc))
-        if not self.limiter.allow(msg.address.lower(), now):
-            return self._http_error("rate-limited")
-        self.stats["turn-credentials"] += 1
-        return self._json(200, m.encode(self.turn_credentials(msg.address)))
-
-    async def _recover(self, text: str, sig: bytes) -> str | None:
+    async def recover(self, text: str, sig: bytes) -> str | None:
         # libsecp256k1 (coincurve) recovers in ~0.1 ms: cheaper inline than an executor hop.
         return recover_signer(text, sig)
 
@@ -407,6 +225,7 @@ class RelayServer:
         try:
             self._challenge(conn)
             deadline = now + self.config.sign_in_timeout
+            turn = frames_per_turn = self.config.frames_per_turn
             while True:
                 if conn.address is None:
                     remaining = deadline - self.clock()
@@ -420,10 +239,20 @@ class RelayServer:
                     raw = await ws.recv()
                 if not await self._on_frame(conn, raw):
                     return
+                turn -= 1
                 if conn.pause > 0.0:  # over a forwarding budget: read on later (TCP pushes back)
                     self.stats["paced"] += 1
                     await asyncio.sleep(conn.pause)
                     conn.pause = 0.0
+                    turn = frames_per_turn
+                    if ws.protocol.state is not State.OPEN:  # gone meanwhile: its backlog with it
+                        return
+                elif turn <= 0:
+                    # recv() returns queued frames without yielding: a client whose frames arrived
+                    # together would hold the event loop for all of them, ahead of every other
+                    # client's frame. Yield after a few.
+                    await asyncio.sleep(0)
+                    turn = frames_per_turn
         except ConnectionClosed:
             pass
         finally:
@@ -604,7 +433,10 @@ class RelayServer:
             elif isinstance(frame, m.Ack):
                 await self._ack(conn, frame)
             elif isinstance(frame, m.History):
-                await self._history(conn, frame)
+                if self.history is None:
+                    self._error(conn, "not-offered", "this relay keeps no signed history")
+                else:
+                    await self.history.history(conn, frame)
             elif isinstance(frame, m.GetTurnCredentials):
                 if self.turn_credentials is None:
                     self._error(conn, "not-offered", "this node is not a TURN node")
@@ -632,11 +464,12 @@ class RelayServer:
         ws = conn.ws
         if ws.exempt:
             return
-        own, heavy = self.forwards_per_ip.owe(ws.peer_key, now)
-        shared = self.forwards.owe(now)
+        cfg = self.config
+        own, heavy = self.forwards_per_ip.owe(ws.peer_key, now, cfg.forward_light_per_ip)
+        shared = self.forwards.owe(now, max_debt=cfg.forward_rate_global * cfg.max_pace)
         wait = max(own, shared) if heavy else own
         if wait > 0.0:
-            conn.pause = min(wait, self.config.max_pace)
+            conn.pause = min(wait, cfg.max_pace)
 
     async def _sign_in(self, conn: Conn, frame: m.SignIn, now: float) -> None:
         if conn.address is not None:
@@ -657,7 +490,7 @@ class RelayServer:
                 now=int(now),
                 max_ttl=self.config.sign_in_max_ttl,
                 verifier=self.verifier,
-                recover=self._recover,
+                recover=self.recover,
             )
         except SignInError as exc:
             conn.nonce = new_nonce()  # a failed attempt burns the nonce; the client gets a new challenge
@@ -674,7 +507,7 @@ class RelayServer:
             )
             await self._close(conn, 1008, "too many connections for this address")
             return
-        self._leave_pre_auth(conn.ws)
+        self.admission.leave_pre_auth(conn.ws)
         conn.address = msg.address.lower()
         conn.checksum_address = msg.address
         conn.expires = msg.expiration_time
@@ -696,8 +529,9 @@ class RelayServer:
         assert conn.hand_out is not None
         rows = await conn.hand_out.next()
         entries = {}
-        if self.log is not None and rows:  # each stored envelope comes with its signed entry
-            entries = await self.log.entries_for([(row.sender, row.id) for row in rows])
+        history = self.history
+        if history is not None and rows:  # each stored envelope comes with its signed entry
+            entries = await history.log.entries_for([(row.sender, row.id) for row in rows])
         records = []
         for i, row in enumerate(rows):  # bound: one hand-out batch
             if not self._push(conn, m.stored_frame(row.frame), budgeted=True):
@@ -708,8 +542,8 @@ class RelayServer:
                 break
             self.stats["mailbox-delivered"] += 1
             found = entries.get((row.sender, row.id))
-            if found is not None:
-                records.append(self._logged_record(row.id, row.sender, found[0], found[1]))
+            if found is not None and history is not None:
+                records.append(history.record(row.id, row.sender, found[0], found[1]))
         if records:
             self._push(conn, '{"type":"logged","records":[' + ",".join(records) + "]}")
 
@@ -752,8 +586,8 @@ class RelayServer:
             return False
         self.replay.remember(sender, id, now)
         self.stats["forwarded"] += 1
-        if self.log is not None:  # `sent` follows once the entry is durable (`_logged`)
-            self._append(conn, env, raw, "delivered", reached)
+        if self.history is not None:  # `sent` follows once the entry is durable (`logged`)
+            self.history.append(conn, env, raw, "delivered", reached)
             return True
         # == m.encode(m.Sent(id, "delivered")); the id matched ID_PATTERN, so it needs no escaping
         self._push(conn, '{"type":"sent","id":"' + id + '","status":"delivered"}')
@@ -773,8 +607,8 @@ class RelayServer:
             return
         self.replay.remember(sender, id, now)
         self.stats["stored"] += 1
-        if self.log is not None:
-            self._append(conn, env, raw, "stored", [])
+        if self.history is not None:
+            self.history.append(conn, env, raw, "stored", [])
             return
         self._push(conn, m.encode(m.Sent(id=id, status="stored")))
 
@@ -786,102 +620,3 @@ class RelayServer:
         self.stats["acked"] += 1
         if conn.hand_out is not None:
             await self._hand_out(conn)
-
-    # -- signed relay history (clubchat.node.relay_log) ------------------------------------------
-
-    def _append(self, conn: Conn, env: dict[str, Any], raw: str, status: str, reached: list[Conn]) -> None:
-        """Give an accepted envelope its log entry; `_logged` tells sender and recipients once durable."""
-        assert self.log is not None and conn.address is not None
-        to = env["to"].lower()
-        room = conn.rooms.get(to)
-        if room is None:
-            if len(conn.rooms) >= 1_024:  # bound: a cache, not a record
-                conn.rooms.clear()
-            room = conn.rooms[to] = direct_room(conn.address, to)
-        self.log.append(room, raw, conn.address, env["id"], (conn, status, reached))
-
-    def _entry_json(self, e: LogEntry) -> str:
-        """`LogEntry.to_json()` as compact JSON text, without re-checksumming the node per entry."""
-        return (
-            '{"node":'
-            + self._node_json
-            + ',"room":"0x'
-            + e.room.hex()
-            + '","seq":'
-            + str(e.seq)
-            + ',"prev":"0x'
-            + e.prev.hex()
-            + '","body":"0x'
-            + e.body.hex()
-            + '","time":'
-            + str(e.time)
-            + "}"
-        )
-
-    def _logged_record(self, id: str, sender: str, entry: LogEntry, sig: bytes | None) -> str:
-        sig_json = ',"sig":"0x' + sig.hex() + '"' if sig is not None else ""
-        return (
-            '{"id":"' + id + '","from":"' + sender + '","entry":' + self._entry_json(entry) + sig_json + "}"
-        )
-
-    def _logged(self, batch: list[Accepted]) -> None:
-        """A batch of entries is durable: each sender gets its `sent` with the entry, each recipient
-        connection one `logged` frame with the entries of what it received (in seq order)."""
-        received: dict[Conn, list[str]] = {}
-        for a in batch:  # bound: the batch
-            conn, status, reached = a.notify
-            entry_json = self._entry_json(a.entry)
-            sig_json = ',"sig":"0x' + a.sig.hex() + '"' if a.sig is not None else ""
-            self._push(
-                conn,
-                '{"type":"sent","id":"'
-                + a.id
-                + '","status":"'
-                + status
-                + '","entry":'
-                + entry_json
-                + sig_json
-                + "}",
-            )
-            if not reached:
-                continue
-            if a.shadow is not None:  # fork_for_tests: the recipients see the other chain
-                record = self._logged_record(a.id, a.sender, a.shadow, a.shadow_sig)
-            else:
-                record = (
-                    '{"id":"' + a.id + '","from":"' + a.sender + '","entry":' + entry_json + sig_json + "}"
-                )
-            for target in reached:  # bound: max_fanout
-                received.setdefault(target, []).append(record)
-        for target, records in received.items():  # bound: connections reached by the batch
-            for i in range(0, len(records), m.MAX_LOGGED):
-                self._push(
-                    target, '{"type":"logged","records":[' + ",".join(records[i : i + m.MAX_LOGGED]) + "]}"
-                )
-
-    async def _history(self, conn: Conn, frame: m.History) -> None:
-        """Answer `history`: the entries of the direct room with `peer` in the range (one signature)."""
-        assert conn.address is not None
-        if self.log is None:
-            self._error(conn, "not-offered", "this relay keeps no signed history")
-            return
-        if frame.end < frame.start or frame.end - frame.start >= m.MAX_HISTORY:
-            self._error(conn, "bad-range", f"ask for 1 to {m.MAX_HISTORY} entries, from <= to")
-            return
-        room = direct_room(conn.address, frame.peer)
-        rows = await self.log.history(room, frame.start, frame.end)
-        records = []
-        for entry, sig in rows:  # bound: MAX_HISTORY
-            sig_json = ',"sig":"0x' + sig.hex() + '"' if sig is not None else ""
-            records.append('{"entry":' + self._entry_json(entry) + sig_json + "}")
-        self.stats["history"] += 1
-        self._push(
-            conn,
-            '{"type":"entries","peer":"'
-            + frame.peer
-            + '","from":'
-            + str(frame.start)
-            + ',"records":['
-            + ",".join(records)
-            + "]}",
-        )

@@ -51,6 +51,15 @@ class RelayConfig:
     per_ip_exempt: tuple[str, ...] = ()
     connect_rate_per_ip: float = 10.0  # new TCP connections per second per client IP ...
     connect_burst_per_ip: float = 40.0  # ... after a burst of this many
+    # Opening handshakes (HTTP parsing, the upgrade, the challenge) of IPs that opened more than
+    # `handshake_light_per_ip` connections beyond their rate, node-wide per second: the others wait,
+    # not read (up to `handshake_max_wait` s; the oldest waiting ones are evicted first when the
+    # table is full), so a flood from many IPs costs the event loop a bounded rate of handshakes.
+    # A host opening a few connections a second never waits.
+    handshake_rate_global: float = 400.0
+    handshake_burst_global: float = 100.0
+    handshake_light_per_ip: float = 8.0
+    handshake_max_wait: float = 3.0
     sign_in_rate_per_ip: float = 5.0  # sign-in attempts per second per client IP ...
     sign_in_burst_per_ip: float = 20.0  # ... after a burst of this many
     pre_auth_max_bytes: int = 32_768  # bytes a connection may send before it signs in (headers too)
@@ -67,9 +76,13 @@ class RelayConfig:
     # addresses (wallets are free, so the per-address rate alone lets one host multiply it) ...
     forward_rate_per_ip: float = 200.0
     forward_burst_per_ip: float = 800.0
-    # ... and for the whole node: past it, the IPs that used more than half their own burst wait
-    # too, so a host sending a few messages a second never waits for a flood (exempt networks: never).
+    # ... and for the whole node: past it, the IPs that sent more than `forward_light_per_ip`
+    # envelopes beyond their own rate wait too, so a host sending a few messages a second never
+    # waits for a flood (exempt networks: never). The burst is small: a flood's first envelopes are
+    # work done at once, ahead of everyone else's frames.
     forward_rate_global: float = 2_000.0
-    forward_burst_global: float = 4_000.0
+    forward_burst_global: float = 400.0
+    forward_light_per_ip: float = 32.0
     max_pace: float = 5.0  # longest wait of one connection, seconds
+    frames_per_turn: int = 8  # frames one connection handles before the others get the event loop
     housekeeping_interval: float = 5.0  # seconds between sweeps of expired replay ids and idle buckets

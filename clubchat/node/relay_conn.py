@@ -1,7 +1,8 @@
 """The relay's connection layer, below frames: who is counted per IP (`client_key`), websockets'
 handshake log without tracebacks (`HandshakeLog`), the TCP-level admission and metering of a
 connection before it signs in (`RelayConnection`), and one signed-in session's state (`Conn`).
-`RelayServer` (clubchat.node.relay) owns the policies these call back into."""
+`Admission` (clubchat.node.relay_admission) and `RelayServer` (clubchat.node.relay) own the
+policies these call back into."""
 
 from __future__ import annotations
 
@@ -71,13 +72,14 @@ class RelayConnection(ServerConnection):
     received = 0  # bytes received before sign-in
     control: TokenBucket | None = None
     reaper: asyncio.TimerHandle | None = None
+    resumer: asyncio.TimerHandle | None = None  # resumes reading once its handshake's turn comes
 
     lost = False  # connection_lost has run
     handled = True  # no handler task still running (set False while websockets' handler runs)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         tcp = typing.cast(asyncio.Transport, transport)
-        if self.relay._admit(self, tcp):
+        if self.relay.admission.admit(self, tcp):
             super().connection_made(tcp)  # starts the handshake and the handler
             handler = self.server.handlers.get(self)
             if handler is not None:
@@ -88,7 +90,7 @@ class RelayConnection(ServerConnection):
             tcp.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.relay._release(self)
+        self.relay.admission.release(self)
         super().connection_lost(exc)
         self.lost = True
         if self.handled:
@@ -121,7 +123,7 @@ class RelayConnection(ServerConnection):
         if not self.signed_in:
             self.received += len(data)
             if self.received > self.relay.config.pre_auth_max_bytes:
-                self.relay._drop(self, "pre-auth-bytes")
+                self.relay.admission.drop(self, "pre-auth-bytes")
                 return
         super().data_received(data)
 
@@ -148,7 +150,7 @@ class RelayConnection(ServerConnection):
         is_control = isinstance(event, Frame) and event.opcode in (Opcode.PING, Opcode.PONG)
         if is_control and control is not None and not control.take(self.relay.clock()):
             if not self.transport.is_closing():
-                self.relay._drop(self, "control-flood")
+                self.relay.admission.drop(self, "control-flood")
             return
         super().process_event(event)
 

@@ -10,11 +10,16 @@ when both call ends are on 127.0.0.1) is off unless `allow_loopback_peers` is se
 Limits, because any (free) wallet can get a credential: coturn caps the concurrent allocations per
 username (`--user-quota`) and in total (`--total-quota`, below the relay port range so an honest
 caller always finds a port), and grants an allocation at most a credential's lifetime at a time
-(`--max-allocate-lifetime`). coturn (4.6) checks a REST credential's expiry when an allocation is
-created, not when it is refreshed (it keeps the session's key, even across a stale nonce), so an
-allocation made before expiry can be refreshed on; the user quota bounds how many. The issuer hands
-a wallet the same credential (the same coturn username, hence one user quota) until half of its
-lifetime is gone, so a wallet holds at most two live credentials at a time.
+(`--max-allocate-lifetime`). The issuer hands a wallet the same credential (the same coturn
+username, hence one user quota) until half of its lifetime is gone, so a wallet holds at most two
+live credentials at a time.
+
+Expiry: coturn (4.6.1, Debian's) checks a REST credential's expiry when an allocation is created,
+not when it is refreshed (it keeps the session's key, even across a stale nonce), so an allocation
+made before expiry could be refreshed on for ever. The supervisor therefore ends such sessions
+itself: every `expiry_sweep` seconds it lists coturn's sessions through coturn's admin CLI (on
+127.0.0.1, a random port and password) and cancels each whose username's expiry has passed. An
+allocation thus outlives its credential by at most `expiry_sweep` seconds (plus one CLI round trip).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -67,6 +73,7 @@ class TurnConfig:
     total_quota: int | None = None  # concurrent allocations in total; default half the relay ports
     max_wallets: int = 100_000  # wallets whose current credential the issuer remembers (oldest dropped)
     allow_loopback_peers: bool = False  # only for calls between two loopback peers (tests, demo)
+    expiry_sweep: float = 10.0  # seconds between cancelling sessions whose credential has expired
     binary: str = "turnserver"
 
     def __post_init__(self) -> None:
@@ -74,7 +81,7 @@ class TurnConfig:
             raise ValueError(
                 f"TURN relay ports {self.min_port}-{self.max_port}: need 0 < min <= max <= 65535"
             )
-        for name in ("credential_ttl", "user_quota", "max_wallets"):
+        for name in ("credential_ttl", "user_quota", "max_wallets", "expiry_sweep"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"TURN {name} must be positive, got {getattr(self, name)}")
         if self.total_quota is not None and not 0 < self.total_quota <= self.ports:
@@ -139,6 +146,15 @@ class CoturnError(RuntimeError):
 _USAGE = re.compile(
     r"session \S+: usage: realm=<[^>]*>, username=<(?P<user>[^>]*)>, rp=(\d+), rb=(\d+), sp=(\d+), sb=(\d+)"
 )
+# One session in the CLI's `ps` listing: `1) id=001000000000000001, user <1796459801:0xab..>:`
+_CLI_SESSION = re.compile(r"\bid=(?P<id>\d+), user <(?P<expiry>\d+):[^>]*>")
+_CLI_PROMPT = b"> "
+
+
+def _free_tcp_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -176,7 +192,11 @@ class CoturnSupervisor:
         self.restarts = 0
         self.proc: asyncio.subprocess.Process | None = None
         self._watch: asyncio.Task[None] | None = None
+        self._sweep: asyncio.Task[None] | None = None
         self._stopping = False
+        self.cli_port = _free_tcp_port("127.0.0.1")  # coturn's admin CLI, for `cancel_expired`
+        self._cli_password = secrets.token_hex(16)
+        self.expired_cancelled = 0  # sessions ended because their credential had expired
 
     @property
     def log_path(self) -> Path:
@@ -208,7 +228,10 @@ class CoturnSupervisor:
             "--simple-log",
             "--no-stdout-log",
             "--userdb", str(c.data_dir / "turndb"),
-            "--no-cli",
+            "--cli-ip=127.0.0.1",  # the admin CLI, only for cancel_expired (random port and password)
+            f"--cli-port={self.cli_port}",
+            f"--cli-password={self._cli_password}",
+            f"--cli-max-output-sessions={c.allocations}",  # `ps` lists every session
             "--no-tls",
             "--no-dtls",
             "--no-tcp-relay",
@@ -232,6 +255,7 @@ class CoturnSupervisor:
         )
         await self._spawn(timeout)
         self._watch = asyncio.create_task(self._supervise())
+        self._sweep = asyncio.create_task(self._sweep_expired())
 
     async def _spawn(self, timeout: float) -> None:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -281,11 +305,55 @@ class CoturnSupervisor:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+        for task in (self._sweep, self._watch):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._kill()
+
+    async def _sweep_expired(self) -> None:
+        """Every `expiry_sweep` s, `cancel_expired` (owned by start/stop; a failed round is logged)."""
+        while True:
+            await asyncio.sleep(self.config.expiry_sweep)
+            if not self.running:
+                continue
+            try:
+                await self.cancel_expired()
+            except (OSError, TimeoutError, ConnectionError) as exc:
+                log.warning("coturn: could not cancel expired sessions: %s", exc)
+
+    async def cancel_expired(self, timeout: float = 5.0) -> int:
+        """Cancel every coturn session whose REST credential has expired (through coturn's CLI);
+        how many were cancelled."""
+        # `ps` prints ~400 bytes per session: the reader's limit fits the total quota's worth
+        connect = asyncio.open_connection("127.0.0.1", self.cli_port, limit=2**22)
+        reader, writer = await asyncio.wait_for(connect, timeout)
+        try:
+
+            async def command(line: str) -> str:
+                writer.write(line.encode() + b"\r\n")
+                out = await asyncio.wait_for(reader.readuntil(_CLI_PROMPT), timeout)
+                return out.decode(errors="replace")
+
+            await asyncio.wait_for(reader.readuntil(b"password: "), timeout)
+            await command(self._cli_password)
+            now = time.time()
+            expired = [
+                match["id"]
+                for match in _CLI_SESSION.finditer(await command("ps"))
+                if int(match["expiry"]) < now
+            ]
+            for session in expired:  # bound: the sessions listed (at most the total quota)
+                await command(f"cs {session}")
+            self.expired_cancelled += len(expired)
+            if expired:
+                log.info("coturn: cancelled %d sessions whose credential expired", len(expired))
+            return len(expired)
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError, ConnectionError):
+                await writer.wait_closed()
 
     async def _kill(self) -> None:
         proc = self.proc

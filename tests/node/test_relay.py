@@ -486,7 +486,7 @@ def test_http_nonce_endpoint_is_rate_limited_per_ip_and_globally() -> None:
             assert (await raw.sign_in(alice)).address == alice.address
             await raw.close()
             # refused requests issued no nonce; the buckets refill with time
-            assert len(server._http_nonces) == 5
+            assert len(server.http.nonces) == 5
             assert server.stats["http-error:rate-limited"] == 2
             clock[0] += 1.0
             assert (await get("127.0.0.1"))[0] == 200

@@ -145,7 +145,11 @@ def test_tune_gc_freezes_the_start_up_heap_and_spaces_full_passes() -> None:
     try:
         tune_gc(young=10_000, full_every=1_000)
         assert gc.get_freeze_count() > frozen_before  # start-up objects are never walked again
-        assert gc.get_threshold() == (10_000, 10, 1_000)
+        assert gc.get_threshold() == (10_000, 2, 1_000)
+        # the node's policy: middle passes every 2 young ones (each walks a fifth of what it did at
+        # Python's 10), full passes as rarely as before (5,000 x 2 = 1,000 x 10 young passes)
+        tune_gc()
+        assert gc.get_threshold() == (1_000, 2, 5_000)
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)

@@ -563,21 +563,36 @@ def test_envelopes_per_ip_are_paced_across_its_wallets_not_refused() -> None:
     run(scenario(), timeout=60)
 
 
-def test_the_node_wide_budget_paces_heavy_ips_and_never_a_light_one() -> None:
-    config = RelayConfig(
+def _node_budget(light: float, rate: float, burst: float, pace: float) -> RelayConfig:
+    """A node-wide forwarding budget under test; per IP 1,000 envelopes/s after 40 (never the limit)."""
+    return RelayConfig(
         forward_rate_per_ip=1_000.0,
         forward_burst_per_ip=40.0,
-        forward_rate_global=30.0,
-        forward_burst_global=30.0,
-        max_pace=1.0,
+        forward_light_per_ip=light,
+        forward_rate_global=rate,
+        forward_burst_global=burst,
+        max_pace=pace,
     )
-    heavy = [Account.from_key((0xF200 + i).to_bytes(32, "big")) for i in range(2)]
+
+
+def _wallets(seed: int, n: int) -> list[Any]:
+    return [Account.from_key((seed + i).to_bytes(32, "big")) for i in range(n)]
+
+
+async def _sign_in_each(uri: str, ip: str, first: int, wallets: list[Any]) -> list[Raw]:
+    """Each wallet signed in from its own IP: `ip` formatted with first, first + 1, ..."""
+    return [await _signed_in_from(uri, ip.format(first + i), w) for i, w in enumerate(wallets)]
+
+
+def test_the_node_wide_budget_paces_heavy_ips_and_never_a_light_one() -> None:
+    config = _node_budget(light=20.0, rate=30.0, burst=30.0, pace=1.0)
+    heavy = _wallets(0xF200, 2)
 
     async def scenario() -> None:
         async with relay(config) as server:
             reader = await RelayClient.connect(server.uri, mallory)
             honest = await RelayClient.connect(server.uri, alice)
-            floods = [await _signed_in_from(server.uri, f"127.0.0.{3 + i}", w) for i, w in enumerate(heavy)]
+            floods = await _sign_in_each(server.uri, "127.0.0.{}", 3, heavy)
             start = time.monotonic()
             flooding = asyncio.gather(
                 *(
@@ -628,3 +643,108 @@ def test_pings_from_a_peer_that_resets_cost_no_log_line_per_pong(caplog: pytest.
     with caplog.at_level(logging.WARNING, logger="asyncio"):
         run(scenario())
     assert not [r for r in caplog.records if "socket.send() raised exception" in r.getMessage()]
+
+
+# -- the honest pair's latency under attack: how much work runs ahead of its frames ---------------
+
+
+def test_frames_that_arrive_together_do_not_hold_the_event_loop_for_all_of_them() -> None:
+    """recv() hands out queued frames without yielding: 100 envelopes arriving in one TCP read were
+    all forwarded before another client's envelope that arrived at the same time. Now a connection
+    yields after `frames_per_turn`, so the other client's envelope goes out among the first ones."""
+    config = RelayConfig(per_ip_exempt=("127.0.0.0/8",))  # no pacing: only the turns are measured
+
+    async def scenario() -> None:
+        async with relay(config) as server:
+            flood, other, reader = (
+                await Raw.open(server.uri),
+                await Raw.open(server.uri),
+                await Raw.open(server.uri),
+            )
+            await flood.sign_in(alice)
+            await other.sign_in(bob)
+            await reader.sign_in(mallory)
+            for raw, frames in (
+                (flood, [envelope(alice.address, mallory.address, f"f{i}") for i in range(100)]),
+                (other, [envelope(bob.address, mallory.address, "other")]),
+            ):
+                for text in frames:  # websockets' Sans-I/O side: no await, so both writes leave together
+                    raw.ws.protocol.send_text(text.encode())
+                raw.ws.transport.write(b"".join(raw.ws.protocol.data_to_send()))
+            order = [(await reader.frame()).id for _ in range(101)]
+            assert sorted(order) == sorted([f"f{i}" for i in range(100)] + ["other"])
+            assert order.index("other") <= 16, order  # within two turns of 8 frames
+            flood.ws.transport.abort()  # 100 unread `sent` replies: it stopped reading
+            for raw in (other, reader):
+                await raw.close()
+
+    run(scenario())
+
+
+def test_the_node_wide_budget_holds_however_many_heavy_connections_share_it() -> None:
+    """Each paced connection waits its share of the node-wide debt; with the debt capped at the
+    burst, N connections each waited at most burst/rate and together got N x that. The debt now goes
+    up to rate x max_pace, and an IP counts as heavy after `forward_light_per_ip` envelopes."""
+    config = _node_budget(light=4.0, rate=20.0, burst=5.0, pace=5.0)
+    heavy = _wallets(0xF300, 16)
+
+    async def scenario() -> None:
+        async with relay(config) as server:
+            reader = await RelayClient.connect(server.uri, mallory)
+            floods = await _sign_in_each(server.uri, "127.0.1.{}", 1, heavy)
+            start = time.monotonic()
+            await asyncio.gather(
+                *(
+                    _flood(r, w.address, mallory.address, f"n{i}-", 60, start + 3)
+                    for i, (r, w) in enumerate(zip(floods, heavy, strict=True))
+                )
+            )
+            await asyncio.sleep(max(0.0, start + 3 - time.monotonic()))  # 960 sent, read as paced
+            forwarded = server.stats["forwarded"]
+            elapsed = time.monotonic() - start
+            # burst + rate x time, plus each IP's light allowance (and one in flight per connection)
+            assert forwarded <= 5 + 20 * elapsed + 16 * (4 + 1) + 16, (forwarded, elapsed)
+            assert server.stats["paced"] > 0, (dict(server.stats), elapsed)
+            for r in floods:
+                r.ws.transport.abort()
+            await reader.close()
+
+    run(scenario(), timeout=60)
+
+
+def test_handshakes_of_heavy_ips_wait_their_turn_and_a_light_ip_never_waits() -> None:
+    """A connection flood from many IPs: past `handshake_light_per_ip` connections beyond its rate,
+    an IP's new connections are not read until the node-wide handshake budget has room (they are
+    admitted, just not served yet); a host opening a connection now and then gets its challenge at
+    once."""
+    config = RelayConfig(
+        connect_rate_per_ip=1.0,
+        connect_burst_per_ip=20.0,
+        handshake_light_per_ip=2.0,
+        handshake_rate_global=10.0,
+        handshake_burst_global=2.0,
+    )
+
+    async def scenario() -> None:
+        async with relay(config) as server:
+            start = time.monotonic()
+            tasks = [
+                asyncio.create_task(challenge(server.uri, f"127.0.2.{1 + ip}"))
+                for ip in range(4)
+                for _ in range(6)
+            ]
+            await asyncio.sleep(0.3)
+            served = sum(t.done() and t.result() is not None for t in tasks)
+            # each IP's first connections (its light allowance, plus one) and the burst: not the 24
+            assert served <= 4 * 3 + 2 + 3, served
+            t0 = time.monotonic()
+            honest = await challenge(server.uri, "127.0.0.1")
+            assert honest is not None and time.monotonic() - t0 < 0.3
+            held = await asyncio.gather(*tasks)  # the rest is served in turn, 10 a second
+            assert all(ws is not None for ws in held)
+            assert time.monotonic() - start >= (24 - served - 2) / 10 * 0.8
+            assert server.stats["handshake-paced"] > 0
+            for ws in [*held, honest]:
+                await ws.close()
+
+    run(scenario(), timeout=60)

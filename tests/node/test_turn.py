@@ -63,7 +63,13 @@ def test_command_is_private_and_loopback_peers_off_by_default(tmp_path: Path) ->
         ("--static-auth-secret", "test-secret"),
     ]:
         assert cmd[cmd.index(flag) + 1] == value
-    assert "--use-auth-secret" in cmd and "--no-cli" in cmd
+    assert "--use-auth-secret" in cmd
+    # the admin CLI (for ending expired sessions) listens on loopback only, behind a random password
+    sup = CoturnSupervisor(cfg)
+    cli = [a for a in sup.command() if a.startswith("--cli-")]
+    assert cli[:2] == ["--cli-ip=127.0.0.1", f"--cli-port={sup.cli_port}"]
+    assert cli[2].startswith("--cli-password=") and len(cli[2]) == len("--cli-password=") + 32
+    assert cli[2] != next(a for a in cmd if a.startswith("--cli-password="))  # one per supervisor
     assert (
         "--allow-loopback-peers" in CoturnSupervisor(_config(tmp_path, allow_loopback_peers=True)).command()
     )
@@ -245,6 +251,55 @@ def test_an_allocation_is_granted_no_longer_than_the_credential_lives(tmp_path: 
             await sup.stop()
 
     assert run(scenario()) == 600  # asked for an hour
+
+
+async def _refresh(transport: object, lifetime: int = 600) -> int:
+    """A REFRESH on an allocation: the lifetime granted (raises TransactionFailed when refused)."""
+    inner = transport._TurnTransport__inner_protocol  # type: ignore[attr-defined]
+    request = aioice.stun.Message(
+        message_method=aioice.stun.Method.REFRESH, message_class=aioice.stun.Class.REQUEST
+    )
+    request.attributes["LIFETIME"] = lifetime
+    response, _ = await asyncio.wait_for(inner.request_with_retry(request), 3)
+    return int(response.attributes["LIFETIME"])
+
+
+def test_an_allocation_ends_soon_after_its_credential_expires_however_it_is_refreshed(
+    tmp_path: Path,
+) -> None:
+    """a14: coturn accepts refreshes with an expired REST credential; the supervisor cancels the
+    session within `expiry_sweep` s of the expiry, and leaves sessions with live credentials alone."""
+    cfg = _config(tmp_path, credential_ttl=4, expiry_sweep=0.5)
+
+    async def scenario() -> None:
+        sup = CoturnSupervisor(cfg)
+        await sup.start()
+        held: list[object] = []
+        try:
+            short = cfg.issuer()(alice.address)  # expires in 4 s
+            live_user, live_pw = rest_credentials(cfg.secret, bob.address, int(time.time()), 600)
+            held += [await _hold(cfg, short.username, short.password), await _hold(cfg, live_user, live_pw)]
+            expiry = int(short.username.split(":")[0])
+            granted = []
+            while time.time() < expiry - 0.5:  # refreshed while its credential lives: granted
+                granted.append(await _refresh(held[0]))
+                await asyncio.sleep(0.5)
+            assert granted and max(granted) <= 4
+            await asyncio.sleep(expiry - time.time() + cfg.expiry_sweep + 1.0)  # a sweep after expiry
+            # Gone: coturn answers 437 (no such allocation), which also ends aioice's own refresh
+            # loop, and with it the client transaction (hence the timeout as an equal outcome).
+            with pytest.raises((aioice.stun.TransactionFailed, TimeoutError)):
+                await _refresh(held[0])
+            assert sup.expired_cancelled == 1
+            assert [u.username for u in sup.usage()] == [short.username]  # its session's end, logged
+            assert await _refresh(held[1]) == 4  # the live credential's allocation is still there
+            assert await sup.cancel_expired() == 0
+        finally:
+            for transport in held:
+                transport.close()  # type: ignore[attr-defined]
+            await sup.stop()
+
+    run(scenario(), timeout=60)
 
 
 def test_a_wallet_gets_the_same_credential_until_half_of_it_is_gone(tmp_path: Path) -> None:
