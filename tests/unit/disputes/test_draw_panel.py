@@ -41,6 +41,8 @@ def test_flagger_node_is_excluded(disputes, token, governance, network, target):
         dispute_id = open_flag(token, disputes, governance, flagger_node.operator, target.operator)
         panel = draw(disputes, dispute_id)
         assert flagger_node.operator not in panel and target.operator not in panel
+        # The spare candidates fill the seats the exclusions took.
+        assert len(panel) == disputes.parameters().panel_size
 
 
 def test_simultaneous_flags_get_disjoint_panels(disputes, token, governance, network, flagger, alice):
