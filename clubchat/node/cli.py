@@ -25,6 +25,7 @@ from clubchat.node.mailbox import MailboxLimits
 from clubchat.node.operator_cli import attach_operator_commands
 from clubchat.node.relay import RelayConfig
 from clubchat.node.relay_log import LogSigner, RelayLogError
+from clubchat.node.reviewer import Reviewer, probe_command
 from clubchat.node.runner import KINDS, Node, NodeConfig, turn_secret
 from clubchat.node.turn import TurnConfig
 from clubchat.registry import (
@@ -356,6 +357,8 @@ class ChainLink:
         self.cache = RegistryCache(w3, registry, from_block, depth)
         self.beats = HeartbeatStatus()
         self.disputes: str | None = None  # the manifest's Disputes contract, when it has one
+        self.reviewer: Reviewer | None = None  # reviews disputes when the manifest has Disputes
+        self.manifest: Any = None
 
     public_turn_uri: str | None = None  # the TURN URI as registered, when coturn binds another address
 
@@ -365,6 +368,7 @@ class ChainLink:
         link = cls(w3, m.contract(w3, "NodeRegistry"), operator, node_key, m.block, depth)
         if "Disputes" in m.contracts:
             link.disputes = m.address("Disputes")
+        link.manifest = m
         return link
 
     def gas_warning(self) -> str | None:
@@ -406,6 +410,7 @@ class ChainLink:
             "last_heartbeat": self.beats.last_ok,
             "heartbeat_error": self.beats.last_error,
             "registry_cache": self.cache.status(),
+            **({"reviewer": self.reviewer.status()} if self.reviewer is not None else {}),
         }
 
 
@@ -432,6 +437,11 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
                 asyncio.create_task(heartbeat_loop(chain.w3, chain.registry, chain.key, chain.beats))
             )
             tasks.append(asyncio.create_task(chain.cache.run()))
+            if chain.disputes is not None:  # the node reviews the disputes it is drawn for
+                chain.reviewer = Reviewer(
+                    chain.w3, chain.manifest, chain.operator, chain.key, node.config.data_dir
+                )
+                tasks.append(asyncio.create_task(chain.reviewer.run()))
 
         def status() -> dict[str, Any]:
             out = node.status()
@@ -557,3 +567,4 @@ def register(
 
 
 attach_operator_commands(node)
+node.add_command(probe_command)
