@@ -147,8 +147,10 @@ def main() -> None:
         domain = log_domain(chain.chain_id, disputes.address)
 
         registered = 0
+        all_ops: list[tuple[str, str]] = []
         for n in SIZES:
             ops = [(_addr(0x10, i), _addr(0x20, i)) for i in range(registered + 1, n + 1)]
+            all_ops.extend(ops)
             fill.batch([(deployer, token.address, enc(token.functions.mint(op, stake))) for op, _ in ops])
             fill.batch(
                 [(key, registry.address, enc(registry.functions.approve_operator(op))) for op, key in ops]
@@ -200,6 +202,10 @@ def main() -> None:
                 proof and the draw are recorded (every node word is fresh then)."""
                 suffix = "" if enlisted else ", nobody enlisted"
                 with chain.isolated():
+                    if enlisted:
+                        # What node software does once at start (`club node run`): pre-pay its word.
+                        every = [op for op, _ in all_ops] + [forker_op]
+                        fill.batch([(op, disputes.address, enc(disputes.functions.enlist())) for op in every])
                     now = chain.latest_timestamp()
                     room = b"\x01" * 32
                     a = LogEntry(forker_op, room, 1, b"\x00" * 32, b"\xaa" * 32, now)
@@ -305,12 +311,9 @@ def main() -> None:
                                 )
 
             run(enlisted=False)
-            # What node software does once at start (`club node run`): pre-pay its per-node word.
-            fill.batch(
-                [(op, disputes.address, enc(disputes.functions.enlist())) for op, _ in ops]
-                + ([(forker_op, disputes.address, enc(disputes.functions.enlist()))] if n == SIZES[0] else [])
-            )
             run(enlisted=True)
+            # The enlisting was rolled back with the rest: the filler asks the chain for nonces again.
+            fill.nonces.clear()
     env = environment(EVM_VERSION, [disputes_art, registry_art], SOURCES)
     _report(rows, env)
 
