@@ -20,7 +20,7 @@ from clubchat.client.history import HistoryStore
 from clubchat.client.history import SignedEntry as Kept
 from clubchat.deploy.plan import Deployment, deploy_disputes
 from clubchat.params import load
-from clubchat.protocol.log_entry import LogEntry, log_domain, sign_log_entry
+from clubchat.protocol.log_entry import Domain, LogEntry, log_domain, sign_log_entry
 from tests.node.chain_env import WAD, Chain, chain
 
 pytestmark = [pytest.mark.integration]
@@ -79,12 +79,18 @@ def _run(c: Chain, *args: str, key: LocalAccount | None = None) -> str:
     return result.output
 
 
+def _signing(c: Chain) -> tuple[Domain, int]:
+    """The relay-log domain of this deployment and the chain's time."""
+    disputes = c.manifest.contract(c.w3, "Disputes")
+    return log_domain(int(c.w3.eth.chain_id), disputes.address), int(
+        c.w3.eth.get_block("latest")["timestamp"]
+    )
+
+
 def test_report_slashes_a_forked_relay(env, tmp_path: Path) -> None:
     c, nodes = env
     op, key = nodes[0]
-    disputes = c.manifest.contract(c.w3, "Disputes")
-    domain = log_domain(int(c.w3.eth.chain_id), disputes.address)
-    now = int(c.w3.eth.get_block("latest")["timestamp"])
+    domain, now = _signing(c)
     files = []
     for body in (b"\xaa", b"\xbb"):
         e = LogEntry(op.address, b"\x01" * 32, 7, b"\x00" * 32, body * 32, now)
@@ -151,9 +157,7 @@ def test_flag_draw_vote_finalize(env) -> None:
 def test_report_finds_the_fork_in_the_client_store(env, tmp_path: Path) -> None:
     c, nodes = env
     op, key = nodes[3]
-    disputes = c.manifest.contract(c.w3, "Disputes")
-    domain = log_domain(int(c.w3.eth.chain_id), disputes.address)
-    now = int(c.w3.eth.get_block("latest")["timestamp"])
+    domain, now = _signing(c)
     store = HistoryStore(tmp_path / "store.jsonl")
     # Two runs of a client each kept one signed entry of seq 3: the relay forked between them.
     for body in (b"\x01", b"\x02"):
