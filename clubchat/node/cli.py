@@ -438,8 +438,14 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
             )
             tasks.append(asyncio.create_task(chain.cache.run()))
             if chain.disputes is not None:  # the node reviews the disputes it is drawn for
+                link = chain
                 chain.reviewer = Reviewer(
-                    chain.w3, chain.manifest, chain.operator, chain.key, node.config.data_dir
+                    chain.w3,
+                    chain.manifest,
+                    chain.operator,
+                    chain.key,
+                    node.config.data_dir,
+                    may_send=lambda: link.beats.beats > 0,  # after the first heartbeat (one key)
                 )
                 tasks.append(asyncio.create_task(chain.reviewer.run()))
 

@@ -59,7 +59,11 @@ class Reviewer:
         data_dir: Path,
         prober: Callable[[Endpoints], Awaitable[ProbeReport]] = probe,
         poll: float = POLL_SECONDS,
+        may_send: Callable[[], bool] = lambda: True,
     ) -> None:
+        # The node key also sends the heartbeats: nothing is sent before the first one landed, so
+        # the two never take the same nonce at start (a lost heartbeat waits a third of a period).
+        self.may_send = may_send
         self.w3, self.operator, self.key, self.poll = w3, Web3.to_checksum_address(operator), key, poll
         self.client = DisputesClient(w3, manifest, LocalSender(w3, key), data_dir / "votes")
         self.disputes = self.client.disputes
@@ -106,6 +110,8 @@ class Reviewer:
             await asyncio.sleep(self.poll)
 
     async def step(self) -> None:
+        if not self.may_send():
+            return
         if not self.enlisted:
             # Retried every poll until it lands (the heartbeat may take the key's nonce first).
             if await self._io(self._enlist):
