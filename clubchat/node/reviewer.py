@@ -10,7 +10,8 @@ reads new `Flagged` events and looks at each dispute that is not over:
   NOTIFY store + fetch), appends what it saw to `<data-dir>/reviews.jsonl`, and commits the verdict
   (kick when a registered service failed) with its node key; the salt stays in `<data-dir>/votes`;
 - committed, reveal phase: it reveals;
-- reveal phase over and nobody finalised: it finalises.
+- reveal phase over and nobody finalised: it finalises;
+- a rejected flag it voted on: it collects its share of the bond (`claim_share`).
 
 At start it enlists its operator once (`Disputes.enlist`: pre-pays the per-node word so panel
 seats and offences cost the drawer less). All state is on chain or in the salt files, so a
@@ -136,10 +137,14 @@ class Reviewer:
                 panel = await self._io(self.client.draw, dispute_id, 0.0)
                 self._did(dispute_id, f"drew the panel ({len(panel)} reviewers)")
             return False
+        mine = self.operator in d.panel
         if d.status != "voting":
+            if d.status == "rejected" and mine and d.panel.index(self.operator) in d.revealed_seats:
+                # A rejected flag's bond is shared by the reviewers who voted: collect this one's.
+                paid, _ = await self._io(self.client.claim_share, dispute_id, self.operator)
+                self._did(dispute_id, f"collected its share of the bond: {paid} wei")
             return True
         now = await self._io(self._now)
-        mine = self.operator in d.panel
         committed = await self._io(self.client.has_committed, dispute_id, self.operator)
         if mine and now <= d.commit_deadline and not committed:
             report = await self.prober(await self._io(endpoints_of, self.client.registry, d.node))
@@ -152,7 +157,6 @@ class Reviewer:
         elif now > d.reveal_deadline + 1:
             outcome, _ = await self._io(self.client.finalize, dispute_id)
             self._did(dispute_id, f"finalised: {outcome}")
-            return True
         return False
 
     def _did(self, dispute_id: int, what: str) -> None:
@@ -171,6 +175,26 @@ class Reviewer:
             "recent": [{"dispute_id": i, "action": a} for i, a in self.actions[-5:]],
             "last_error": self.last_error,
         }
+
+
+def reviewing_relay_args(port: int, rpc: str, network: str, operator: str, key: LocalAccount) -> list[str]:
+    """`club node run` arguments of a loopback relay node on a chain: it heartbeats and reviews."""
+    return [
+        "--kinds",
+        "relay",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--rpc-url",
+        rpc,
+        "--network",
+        network,
+        "--operator",
+        operator,
+        "--node-key",
+        "0x" + bytes(key.key).hex(),
+    ]
 
 
 @click.command("probe")

@@ -23,6 +23,7 @@ from clubchat.chain.tx import LocalSender, send_call
 from clubchat.cli import main
 from clubchat.deploy.plan import Deployment, deploy_disputes
 from clubchat.node.process import NodeProcess
+from clubchat.node.reviewer import reviewing_relay_args
 from clubchat.params import load
 from tests.node.chain_env import WAD, Chain, chain
 
@@ -44,23 +45,9 @@ class Net:
 
     def start(self, i: int, tmp: Path) -> NodeProcess:
         op, key, port = self.nodes[i]
-        proc = NodeProcess(
-            tmp / f"node{i}",
-            "--kinds",
-            "relay",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--rpc-url",
-            self.c.w3.provider.endpoint_uri,  # type: ignore[attr-defined]
-            "--network",
-            str(self.c.manifest_path),
-            "--operator",
-            op.address,
-            "--node-key",
-            "0x" + bytes(key.key).hex(),
-        )
+        rpc = self.c.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+        args = reviewing_relay_args(port, rpc, str(self.c.manifest_path), op.address, key)
+        proc = NodeProcess(tmp / f"node{i}", *args)
         self.procs[i] = proc
         return proc
 
@@ -155,6 +142,15 @@ def test_nodes_review_a_false_flag_then_kick_a_stopped_node(net: Net, tmp_path: 
     reviewers = [net.procs[i] for i in (1, 2)]
     seen = [r for p in reviewers for r in _reviews(p) if r["dispute_id"] == first]
     assert len(seen) == 2 and all(r["verdict"] == "keep" and r["checks"][0]["ok"] for r in seen)
+    # Each reviewer's software collects its half of the rejected flag's bond.
+    deadline = time.monotonic() + 30
+    while True:
+        paid = net.disputes.events.BondPaid().get_logs(from_block=0, argument_filters={"dispute_id": first})
+        if len(paid) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert sorted(e["args"]["to"] for e in paid) == sorted(net.nodes[i][0].address for i in (1, 2))
+    assert sum(int(e["args"]["amount"]) for e in paid) == bond
 
     # The target's software stops; its key still beats on chain. The next flag kicks it.
     net.procs[0].stop()
