@@ -11,9 +11,12 @@ each n and rolled back afterwards, every measured call is a transaction in its o
 `commit_evidence`, `prove_equivocation` (the registry's slash with its CLUB transfer to the
 reporter and burn, and the jail, included), `flag` (bond transferFrom and the registry freeze
 included; the first dispute ever separately), `draw_panel` (k = 7: records the epoch seed, `sample`
-of k + 2 candidates, one reviewer word per seat), the first reviewer's `commit_vote` and
-`reveal_vote`, and `finalize` in three endings: no kick (7 voters; each then collects its share with
-`claim_share`), kick (all 7 voted: slash + jail + bond back), nobody voted (7 non-voter slashes).
+of k candidates, again of k + 2 when an exclusion took a seat, one reviewer word per seat), the
+first reviewer's `commit_vote` and `reveal_vote`, and `finalize` in three endings: no kick (7
+voters; each then collects its share with `claim_share`), kick (all 7 voted: slash + jail + bond
+back), nobody voted (7 non-voter slashes).
+The fork proof and the draw are measured twice: before any node enlisted (fresh per-node words) and
+after every node enlisted, as node software does at start (the other rows).
 Gas is the receipt's gasUsed (21,000 intrinsic included).
 """
 
@@ -62,18 +65,21 @@ SOURCES = (
 )
 FORKER_KEY = keccak(text="clubchat-bench:forker-key")
 NOTES = [
+    '- Two states per n. "nobody enlisted": every node\'s Disputes word is fresh, so each panel seat',
+    "  and the fork proof's offence count create a storage word (22,100 each). The other rows: every",
+    "  node enlisted (`enlist()`, which `club node run` sends once at start), so a seat or an offence",
+    "  rewrites a word (about 5,000). The enlisting itself is the node's own one-time transaction.",
     "- prove_equivocation includes NodeRegistry.jail first (checkpoint; the weight goes to 0: the",
     "  sum-tree update, one word per level, so it grows with log4(n), about +5,400 gas per level) and",
     "  then slash (no tree word left to change: two pool words, the CLUB transfer to the reporter,",
-    "  whose first balance word costs 22,100 here, and the burn). The Disputes part (two ecrecovers,",
-    "  two key_record calls, the proven flag, the offence counter, the cleared commitment) is flat.",
-    "  Growth from n = 10 to 10,000 is the tree path (5 more levels) and the token's burn checkpoint.",
-    "- draw_panel: `sample` of k + 2 = 9 candidates reads one sum-tree word per level per draw and",
-    "  checks each drawn node's eligibility (about 36,000 gas per draw at n = 10,000, by the",
-    "  registry's own sample figure): that alone is about 330,000 of the 600,000. The panel costs",
-    "  one reviewer word per seat (zero -> non-zero the first time a node reviews: 22,100 each,",
-    "  2,900 later) plus the tally and panel hash words. Growth per factor 10 of n: +58k, +47k,",
-    "  +69k, i.e. log n. The target (350,000) is not met.",
+    "  whose first balance word costs 22,100 here, and the burn with its total-supply checkpoint).",
+    "  The Disputes part (two ecrecovers, two key_record calls, the proven flag, the offence count,",
+    "  the cleared commitment) is flat; the growth with n is the registry's tree path.",
+    "- draw_panel: `sample` of k = 7 candidates reads one sum-tree word per level per draw and checks",
+    "  each drawn node's eligibility (about 36,000 gas per draw at n = 10,000). When an exclusion",
+    "  (the flagged node, the flagger, a busy reviewer) takes a seat, `sample` is called again for",
+    '  k + 2 (same first k, two more): "spares sampled" rows paid 7 + 9 draws. Then one reviewer',
+    "  word per seat, the tally and panel-hash words and the event.",
     "- finalize without a kick pays nobody: each voter collects its equal share of the bond with",
     "  `claim_share` (its first CLUB balance word is its own cost, not the finaliser's).",
     "- finalize with a kick adds the registry's slash and jail of the flagged node; nobody voting",
@@ -120,6 +126,8 @@ def main() -> None:
         # The node that forks: its key is a known private key (it signs), its operator impersonated.
         forker = Account.from_key(FORKER_KEY)
         forker_op = _addr(0x30, 1)
+        # A node key consents to its operator first (its own transaction, an earlier batch).
+        fill.batch([(forker.address, registry.address, enc(registry.functions.approve_operator(forker_op)))])
         fill.batch(
             [
                 (deployer, token.address, enc(token.functions.mint(forker_op, stake))),
@@ -139,9 +147,14 @@ def main() -> None:
         domain = log_domain(chain.chain_id, disputes.address)
 
         registered = 0
+        all_ops: list[tuple[str, str]] = []
         for n in SIZES:
             ops = [(_addr(0x10, i), _addr(0x20, i)) for i in range(registered + 1, n + 1)]
+            all_ops.extend(ops)
             fill.batch([(deployer, token.address, enc(token.functions.mint(op, stake))) for op, _ in ops])
+            fill.batch(
+                [(key, registry.address, enc(registry.functions.approve_operator(op))) for op, key in ops]
+            )
             calls: list[tuple[str, str, str]] = []
             for op, key in ops:
                 calls.append((op, token.address, enc(token.functions.approve(registry.address, stake))))
@@ -184,93 +197,123 @@ def main() -> None:
                     }
                 )
 
-            with chain.isolated():
-                now = chain.latest_timestamp()
-                room = b"\x01" * 32
-                a = LogEntry(forker_op, room, 1, b"\x00" * 32, b"\xaa" * 32, now)
-                b = LogEntry(forker_op, room, 1, b"\x00" * 32, b"\xbb" * 32, now)
-                sa = sign_log_entry(FORKER_KEY, domain, a).packed()
-                sb = sign_log_entry(FORKER_KEY, domain, b).packed()
-                salt = b"\x07" * 32
-                evidence = keccak(encode(["address", "bytes32", "uint64"], [forker_op, room, 1]))
-                reporter = chain.address("reporter")
-                commitment = keccak(encode(["bytes32", "address", "bytes32"], [evidence, reporter, salt]))
-                record(
-                    "commit_evidence", chain.gas(disputes.functions.commit_evidence(commitment), "reporter")
-                )
-                record(
-                    "prove_equivocation (slash + jail + burn)",
-                    chain.gas(
-                        disputes.functions.prove_equivocation(a.as_tuple(), sa, b.as_tuple(), sb, salt),
-                        "reporter",
-                    ),
-                )
+            def run(enlisted: bool, n: int = n) -> None:
+                """One fork proof and one dispute from the state at n; with `enlisted` False only the
+                proof and the draw are recorded (every node word is fresh then)."""
+                suffix = "" if enlisted else ", nobody enlisted"
+                with chain.isolated():
+                    if enlisted:
+                        # What node software does once at start (`club node run`): pre-pay its word.
+                        every = [op for op, _ in all_ops] + [forker_op]
+                        fill.batch([(op, disputes.address, enc(disputes.functions.enlist())) for op in every])
+                    now = chain.latest_timestamp()
+                    room = b"\x01" * 32
+                    a = LogEntry(forker_op, room, 1, b"\x00" * 32, b"\xaa" * 32, now)
+                    b = LogEntry(forker_op, room, 1, b"\x00" * 32, b"\xbb" * 32, now)
+                    sa = sign_log_entry(FORKER_KEY, domain, a).packed()
+                    sb = sign_log_entry(FORKER_KEY, domain, b).packed()
+                    salt = b"\x07" * 32
+                    evidence = keccak(encode(["address", "bytes32", "uint64"], [forker_op, room, 1]))
+                    reporter = chain.address("reporter")
+                    commitment = keccak(encode(["bytes32", "address", "bytes32"], [evidence, reporter, salt]))
+                    gas = chain.gas(disputes.functions.commit_evidence(commitment), "reporter")
+                    if enlisted:
+                        record("commit_evidence", gas)
+                    record(
+                        "prove_equivocation (slash + jail + burn)" + suffix,
+                        chain.gas(
+                            disputes.functions.prove_equivocation(a.as_tuple(), sa, b.as_tuple(), sb, salt),
+                            "reporter",
+                        ),
+                    )
 
-                # The first dispute ever also creates the id counter and Disputes' CLUB balance word
-                # (2 x 22,100 once); the measured flag is a later one against another node.
-                first = w3.to_checksum_address(_addr(0x10, 1))
-                record(
-                    "flag (first dispute ever)",
-                    chain.gas(disputes.functions.flag(first, 1, "ipfs://evidence"), "flagger"),
-                )
-                target = w3.to_checksum_address(_addr(0x10, n // 2 + 1))
-                record(
-                    "flag (bond + freeze)",
-                    chain.gas(disputes.functions.flag(target, 1, "ipfs://evidence"), "flagger"),
-                )
-                dispute_id = disputes.functions.dispute_count().call()
-                chain.travel(BLOCK)  # the seed block
-                receipt = chain.transact(disputes.functions.draw_panel(dispute_id), "flagger")
-                record("draw_panel (k=7)", int(receipt["gasUsed"]))
-                [drawn] = disputes.events.PanelDrawn().process_receipt(receipt)
-                panel = [w3.to_checksum_address(x) for x in drawn["args"]["panel"]]
-                if len(panel) != dp.panel_size:
-                    raise BenchError(f"panel of {len(panel)} at n={n}")
-                commit_deadline = drawn["args"]["commit_deadline"]
-                reveal_deadline = drawn["args"]["reveal_deadline"]
-
-                for ending, votes in (
-                    ("no kick: 7 voters", dict.fromkeys(panel, False)),
-                    ("kick: slash + jail + bond back", dict.fromkeys(panel, True)),
-                    ("nobody voted: 7 non-voter slashes", {}),
-                ):
-                    with chain.isolated():
-                        gas_commit: list[int] = []
-                        gas_reveal: list[int] = []
-                        vsalt = b"\x09" * 32
-                        for reviewer, kick in votes.items():
-                            c = keccak(
-                                encode(
-                                    ["uint256", "address", "bool", "bytes32"],
-                                    [dispute_id, reviewer, kick, vsalt],
-                                )
-                            )
-                            rec = _send(
-                                chain, reviewer, disputes.functions.commit_vote(dispute_id, reviewer, c), enc
-                            )
-                            gas_commit.append(int(rec["gasUsed"]))
-                        chain.travel(commit_deadline - chain.latest_timestamp() + 1)
-                        for reviewer, kick in votes.items():
-                            rec = _send(
-                                chain,
-                                reviewer,
-                                disputes.functions.reveal_vote(dispute_id, reviewer, kick, vsalt),
-                                enc,
-                            )
-                            gas_reveal.append(int(rec["gasUsed"]))
-                        if ending.startswith("no kick"):
-                            record("commit_vote", gas_commit[0])
-                            record("reveal_vote", gas_reveal[0])
-                        chain.travel(reveal_deadline - chain.latest_timestamp() + 1)
-                        record(
-                            f"finalize ({ending})",
-                            chain.gas(disputes.functions.finalize(dispute_id, panel), "flagger"),
+                    # The first dispute ever also creates the id counter and Disputes' CLUB balance word
+                    # (2 x 22,100 once); the measured flag is a later one against another node.
+                    first = w3.to_checksum_address(_addr(0x10, 1))
+                    gas = chain.gas(disputes.functions.flag(first, 1, "ipfs://evidence"), "flagger")
+                    if enlisted:
+                        record("flag (first dispute ever)", gas)
+                    target = w3.to_checksum_address(_addr(0x10, n // 2 + 1))
+                    gas = chain.gas(disputes.functions.flag(target, 1, "ipfs://evidence"), "flagger")
+                    if enlisted:
+                        record("flag (bond + freeze)", gas)
+                    dispute_id = disputes.functions.dispute_count().call()
+                    chain.travel(BLOCK)  # the seed block
+                    receipt = chain.transact(disputes.functions.draw_panel(dispute_id), "flagger")
+                    # Were the 2 spare candidates sampled (the target among the first k)? The seed
+                    # is the contract's: keccak256(abi_encode(blockhash(draw_block), dispute_id)).
+                    draw_block = disputes.functions.disputes(dispute_id).call()[5]
+                    seed = keccak(
+                        encode(
+                            ["bytes32", "uint256"], [bytes(w3.eth.get_block(draw_block)["hash"]), dispute_id]
                         )
-                        if ending.startswith("no kick"):
+                    )
+                    first_k = registry.functions.sample(RELAY, seed, dp.panel_size).call(
+                        block_identifier=receipt["blockNumber"]
+                    )
+                    spares = ", spares sampled" if target in first_k else ""
+                    record("draw_panel (k=7)" + suffix + spares, int(receipt["gasUsed"]))
+                    [drawn] = disputes.events.PanelDrawn().process_receipt(receipt)
+                    panel = [w3.to_checksum_address(x) for x in drawn["args"]["panel"]]
+                    if len(panel) != dp.panel_size:
+                        raise BenchError(f"panel of {len(panel)} at n={n}")
+                    if not enlisted:
+                        return
+                    commit_deadline = drawn["args"]["commit_deadline"]
+                    reveal_deadline = drawn["args"]["reveal_deadline"]
+
+                    for ending, votes in (
+                        ("no kick: 7 voters", dict.fromkeys(panel, False)),
+                        ("kick: slash + jail + bond back", dict.fromkeys(panel, True)),
+                        ("nobody voted: 7 non-voter slashes", {}),
+                    ):
+                        with chain.isolated():
+                            gas_commit: list[int] = []
+                            gas_reveal: list[int] = []
+                            vsalt = b"\x09" * 32
+                            for reviewer, kick in votes.items():
+                                c = keccak(
+                                    encode(
+                                        ["uint256", "address", "bool", "bytes32"],
+                                        [dispute_id, reviewer, kick, vsalt],
+                                    )
+                                )
+                                rec = _send(
+                                    chain,
+                                    reviewer,
+                                    disputes.functions.commit_vote(dispute_id, reviewer, c),
+                                    enc,
+                                )
+                                gas_commit.append(int(rec["gasUsed"]))
+                            chain.travel(commit_deadline - chain.latest_timestamp() + 1)
+                            for reviewer, kick in votes.items():
+                                rec = _send(
+                                    chain,
+                                    reviewer,
+                                    disputes.functions.reveal_vote(dispute_id, reviewer, kick, vsalt),
+                                    enc,
+                                )
+                                gas_reveal.append(int(rec["gasUsed"]))
+                            if ending.startswith("no kick"):
+                                record("commit_vote", gas_commit[0])
+                                record("reveal_vote", gas_reveal[0])
+                            chain.travel(reveal_deadline - chain.latest_timestamp() + 1)
                             record(
-                                "claim_share (a voter's part of the bond)",
-                                chain.gas(disputes.functions.claim_share(dispute_id, panel, 1), "flagger"),
+                                f"finalize ({ending})",
+                                chain.gas(disputes.functions.finalize(dispute_id, panel), "flagger"),
                             )
+                            if ending.startswith("no kick"):
+                                record(
+                                    "claim_share (a voter's part of the bond)",
+                                    chain.gas(
+                                        disputes.functions.claim_share(dispute_id, panel, 1), "flagger"
+                                    ),
+                                )
+
+            run(enlisted=False)
+            run(enlisted=True)
+            # The enlisting was rolled back with the rest: the filler asks the chain for nonces again.
+            fill.nonces.clear()
     env = environment(EVM_VERSION, [disputes_art, registry_art], SOURCES)
     _report(rows, env)
 

@@ -39,6 +39,7 @@ from clubchat.chain.manifest import load_manifest
 from clubchat.chain.rpc import connect
 from clubchat.cli_errors import debug_enabled, one_line_errors
 from clubchat.client.call import CallError, use_fast_ice_retransmit
+from clubchat.client.history import Problem, client_book
 from clubchat.client.received import save_received
 from clubchat.client.relay_client import RelayError
 from clubchat.client.session import Listener, place_call, safety_number, send_message
@@ -292,6 +293,11 @@ async def _call(
     return report
 
 
+def _warn_history(problem: Problem) -> None:
+    """A relay's signed history does not add up: the user is told in one sentence."""
+    click.echo(f"warning: {problem.message}", err=True)
+
+
 @click.command("message")
 @click.argument("address")
 @click.argument("text")
@@ -302,8 +308,11 @@ def message(address: str, text: str, rpc: str, manifest: str, key: str, k: int, 
         raise click.BadParameter("not an Ethereum address", param_hint="ADDRESS")
     account, discovery = _setup(rpc, manifest, key, verbose)
 
+    w3, deployment = open_deployment(rpc, manifest)
+    book = client_book(w3, deployment, account.address, _warn_history)
+
     async def go() -> tuple[Any, str]:
-        return await send_message(account, discovery, to_checksum_address(address), text, k=k)
+        return await send_message(account, discovery, to_checksum_address(address), text, k=k, history=book)
 
     try:
         sent, relay = _run(go(), rpc)

@@ -21,8 +21,11 @@ evidence for a flag. Every problem is told to the user in one sentence (`on_prob
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from eth_utils import keccak, to_checksum_address
@@ -154,7 +157,9 @@ class HistoryBook:
         disputes: str,
         keys: NodeKeys,
         on_problem: Callable[[Problem], None] | None = None,
+        store: HistoryStore | None = None,
     ) -> None:
+        self.store = store  # keeps what is signed across runs (`club report` finds forks in it)
         self.domain = log_domain(chain_id, disputes)
         self.keys = keys
         self.on_problem = on_problem or (lambda problem: None)
@@ -190,6 +195,8 @@ class HistoryBook:
             found.append(self._fork(relay, room, entry, signed))
             return self._tell(found)
         if signed is not None:
+            if self.store is not None:
+                self.store.keep(relay, signed)
             room.signed[entry.seq] = signed
             if room.head is None or entry.seq > room.head.entry.seq:
                 room.head = signed
@@ -221,6 +228,8 @@ class HistoryBook:
         node = to_checksum_address(entry.node)
         room = self._rooms.setdefault((node, entry.room), _Room())
         theirs = SignedEntry(entry, raw)
+        if self.store is not None:
+            self.store.keep(relay, theirs, foreign=True)
         room.foreign[entry.seq] = theirs
         mine = room.signed.get(entry.seq)
         if mine is not None and mine.entry.struct_hash() != entry.struct_hash():
@@ -348,6 +357,8 @@ class HistoryBook:
     def _equivocation(self, relay: str, entry: LogEntry, a: SignedEntry, b: SignedEntry) -> Problem:
         evidence = Evidence("equivocation", to_checksum_address(entry.node), a, b)
         self.evidence.append(evidence)
+        if self.store is not None:
+            self.store.keep_evidence(evidence)
         return Problem(
             "fork",
             relay,
@@ -379,3 +390,108 @@ class HistoryBook:
             room.entries.pop(seq, None)
             if room.head is None or seq != room.head.entry.seq:
                 room.signed.pop(seq, None)
+
+
+def default_store_path(chain_id: int, disputes: str, account: str) -> Path:
+    """Where a client keeps the signed history it saw (CLUB_HISTORY_DIR, else ~/.clubchat/history)."""
+    base = Path(os.environ.get("CLUB_HISTORY_DIR", Path.home() / ".clubchat" / "history"))
+    return base / f"{chain_id}-{to_checksum_address(disputes)}-{to_checksum_address(account)}.jsonl"
+
+
+class HistoryStore:
+    """The client's store of signed history: one JSON line per signed entry it saw (its own, and
+    other members' heads) and per piece of equivocation evidence, appended as they arrive (a
+    process that dies keeps what it wrote). Replaying it into a `HistoryBook` finds forks across
+    runs too: an entry a relay signed yesterday and a different one for the same place today.
+    At most `max_lines` are kept: past that the oldest entries are dropped (evidence always stays)."""
+
+    def __init__(self, path: Path, max_lines: int = 200_000) -> None:
+        self.path = path
+        self.max_lines = max_lines
+        self._replaying = False
+        self._written = 0
+
+    def _append(self, row: dict[str, Any]) -> None:
+        if self._replaying:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        self._written += 1
+        if self._written % 1_000 == 0:
+            self._compact()
+
+    def keep(self, relay: str, signed: SignedEntry, foreign: bool = False) -> None:
+        self._append({"relay": relay, "foreign": foreign, **signed.to_json()})
+
+    def keep_evidence(self, evidence: Evidence) -> None:
+        self._append({"evidence": evidence.to_json()})
+
+    def rows(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        out = []
+        for line in self.path.read_text().splitlines():
+            with contextlib.suppress(ValueError):  # a line cut by a crash mid-write
+                out.append(json.loads(line))
+        return out
+
+    def _compact(self) -> None:
+        rows = self.rows()
+        if len(rows) <= self.max_lines:
+            return
+        evidence = [r for r in rows if "evidence" in r]
+        entries = [r for r in rows if "evidence" not in r][-(self.max_lines - len(evidence)) :]
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in evidence + entries))
+        tmp.replace(self.path)
+
+    def replay(self, book: HistoryBook) -> list[Evidence]:
+        """Feeds every stored entry to `book` (problems other than forks are not told again) and
+        returns the equivocation evidence: stored, and found by the replay."""
+        found: list[Evidence] = []
+        for row in self.rows():
+            if "evidence" in row and row["evidence"].get("kind") == "equivocation":
+                ev = row["evidence"]
+                found.append(Evidence("equivocation", ev["node"], _signed_of(ev["a"]), _signed_of(ev["b"])))
+        told, book.on_problem = book.on_problem, lambda problem: None
+        self._replaying = True
+        try:
+            for row in self.rows():
+                if "entry" not in row:
+                    continue
+                signed = _signed_of(row)
+                if row.get("foreign"):
+                    book.compare_head(row["relay"], signed.entry, signed.sig)
+                else:
+                    book.record(row["relay"], signed.entry, signed.sig)
+        finally:
+            self._replaying = False
+            book.on_problem = told
+        seen = {(e.a.entry.struct_hash(), e.b.entry.struct_hash()) for e in found if e.b is not None}
+        for e in book.evidence:
+            if e.kind == "equivocation" and e.b is not None:
+                pair = (e.a.entry.struct_hash(), e.b.entry.struct_hash())
+                if pair not in seen and pair[::-1] not in seen:
+                    seen.add(pair)
+                    found.append(e)
+        return found
+
+
+def _signed_of(row: dict[str, Any]) -> SignedEntry:
+    return SignedEntry(LogEntry.from_json(row["entry"]), bytes.fromhex(str(row["sig"]).removeprefix("0x")))
+
+
+def client_book(
+    w3: Any, deployment: Any, account: str, on_problem: Callable[[Problem], None]
+) -> HistoryBook | None:
+    """The HistoryBook a `club` client command checks relays with: node keys from the registry,
+    problems told through `on_problem`, signed entries kept in this wallet's store (None when the
+    deployment has no Disputes: there is no signed history then)."""
+    if "Disputes" not in deployment.contracts:
+        return None
+    chain_id, disputes = int(w3.eth.chain_id), deployment.address("Disputes")
+    registry = deployment.contract(w3, "NodeRegistry")
+    keys = NodeKeys(lambda op: str(registry.functions.node_key(op).call()))
+    store = HistoryStore(default_store_path(chain_id, disputes, account))
+    return HistoryBook(chain_id, disputes, keys, on_problem, store)

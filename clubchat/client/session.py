@@ -26,6 +26,7 @@ from eth_account.signers.local import LocalAccount
 from websockets.exceptions import ConnectionClosed
 
 from clubchat.client.call import Call, CallError
+from clubchat.client.history import HistoryBook
 from clubchat.client.reconnect import CONNECT_ERRORS as _CONNECT_ERRORS
 from clubchat.client.reconnect import DEFAULT_BACKOFF, Backoff, RelayLink
 from clubchat.client.relay_client import Received, RelayClient, RelayError
@@ -426,6 +427,7 @@ async def _first_relay(
     k: int,
     connect_timeout: float,
     use: Callable[[RelayClient], Awaitable[T]],
+    history: HistoryBook | None = None,
 ) -> tuple[T, str]:
     """`use(client)` on the first of `peer`'s rendezvous relays where it succeeds (one short-lived
     connection per relay tried): its result and the relay. Raises the last RelayError otherwise."""
@@ -434,7 +436,7 @@ async def _first_relay(
     last: Exception = RelayError("offline", "the registry has no live relay")
     async for uri in _rendezvous_attempts(discovery, peer, k, relays):
         try:
-            client = await RelayClient.connect(uri, account, timeout=connect_timeout)
+            client = await RelayClient.connect(uri, account, timeout=connect_timeout, history=history)
         except _CONNECT_ERRORS as exc:
             last = exc
             continue
@@ -487,6 +489,7 @@ async def send_message(
     connect_timeout: float = 2.0,
     k: int = 2,
     secure: Secure | None = None,
+    history: HistoryBook | None = None,
 ) -> tuple[m.Sent, str]:
     """Send a chat message, end-to-end encrypted, to `to` through its rendezvous relays (the first
     that holds `to`'s key bundle and takes it).
@@ -500,6 +503,6 @@ async def send_message(
         return await wallet.send(client, to, m.Text(body=body))
 
     try:
-        return await _first_relay(account, discovery, to, k, connect_timeout, deliver)
+        return await _first_relay(account, discovery, to, k, connect_timeout, deliver, history)
     except RelayError as exc:
         raise RelayError(exc.code, f"no rendezvous relay of {to} took the message ({exc.reason})") from None

@@ -36,6 +36,7 @@ from clubchat.demo.deployment import chapter_deployment
 from clubchat.demo.emission import chapter_emission
 from clubchat.demo.governance import chapter_governance
 from clubchat.demo.nodes import chapter_nodes
+from clubchat.demo.policing import chapter_policing
 from clubchat.demo.supply import chapter_supply
 from clubchat.demo.vesting import chapter_vesting
 from clubchat.deploy.run import ApeDeployError, run_ape_deploy
@@ -58,6 +59,7 @@ CHAPTERS: list[Chapter] = [
     chapter_governance,
     chapter_nodes,
     chapter_calls,
+    chapter_policing,
     chapter_communities,
     chapter_ads,
 ]

@@ -14,7 +14,8 @@ from clubchat.chain.cli import chain_options, key_options, open_deployment, reso
 from clubchat.chain.tx import LocalSender
 from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address
-from clubchat.disputes.client import REASONS, DisputeError, DisputesClient, SignedEntry
+from clubchat.client.history import HistoryBook, HistoryStore, NodeKeys, default_store_path
+from clubchat.disputes.client import REASONS, DisputeError, DisputesClient, SignedEntry, evidence_id
 from clubchat.timefmt import utc
 
 
@@ -36,8 +37,13 @@ def _command(group: Any, name: str) -> Callable[[Callable[..., Any]], Any]:
 
 
 @click.command("report")
-@click.argument("first", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("second", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("entries", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--store",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="History store to search for a fork when no files are given [default: this wallet's].",
+)
 @click.option(
     "--wait", default=30.0, show_default=True, help="Seconds to wait for the block after the commit."
 )
@@ -45,8 +51,8 @@ def _command(group: Any, name: str) -> Callable[[Callable[..., Any]], Any]:
 @key_options(who="the reporter (it receives the reporter's share)")
 @one_line_errors
 def report(
-    first: Path,
-    second: Path,
+    entries: tuple[Path, ...],
+    store: Path | None,
     wait: float,
     rpc_url: str,
     network: str,
@@ -55,13 +61,40 @@ def report(
 ) -> None:
     """Prove a relay signed two different entries for one (room, seq): commit, wait a block, reveal.
 
-    FIRST and SECOND are JSON files {"entry": {...}, "signature": "0x…"} as the relay sent them.
+    ENTRIES: two JSON files {"entry": {...}, "signature": "0x…"} as the relay sent them; without
+    them, the first fork not proven yet in the client's history store (what `club message` and the
+    other client commands kept of the relays' signed history).
     """
     client = _client(rpc_url, network, key, key_file)
-    result = client.report(SignedEntry.load(first), SignedEntry.load(second), wait_seconds=wait)
+    if len(entries) == 2:
+        first, second = SignedEntry.load(entries[0]), SignedEntry.load(entries[1])
+    elif not entries:
+        first, second = fork_in_store(client, store)
+    else:
+        raise click.UsageError("give two signed-entry files, or none to search the history store")
+    result = client.report(first, second, wait_seconds=wait)
     click.echo(f"fork of {result.node} proven (commit {result.commit_tx}, reveal {result.prove_tx})")
     click.echo(f"slashed {format_club(result.cut_wei)}; you received {format_club(result.reporter_wei)}")
     click.echo(f"the node is jailed until {utc(result.jailed_until)}")
+
+
+def fork_in_store(client: DisputesClient, store: Path | None) -> tuple[SignedEntry, SignedEntry]:
+    """The first fork in the history store that is not proven on chain yet."""
+    chain_id = int(client.w3.eth.chain_id)
+    path = store or default_store_path(chain_id, client.disputes.address, client.sender.address)
+    if not path.exists():
+        raise DisputeError(f"no history store at {path}; give the two signed entries as files")
+    book = HistoryBook(
+        chain_id,
+        client.disputes.address,
+        NodeKeys(lambda op: str(client.registry.functions.node_key(op).call())),
+    )
+    for ev in HistoryStore(path).replay(book):
+        assert ev.b is not None
+        eid = evidence_id(ev.a.entry.node, ev.a.entry.room, ev.a.entry.seq)
+        if not client.disputes.functions.proven(eid).call():
+            return SignedEntry(ev.a.entry, ev.a.sig), SignedEntry(ev.b.entry, ev.b.sig)
+    raise DisputeError(f"the history store {path} holds no fork that is not proven yet")
 
 
 @click.group("dispute")

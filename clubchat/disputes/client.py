@@ -306,6 +306,10 @@ class DisputesClient:
             / f"{int(self.w3.eth.chain_id)}-{self.disputes.address}-{dispute_id}-{reviewer}.json"
         )
 
+    def has_committed(self, dispute_id: int, reviewer: str) -> bool:
+        """Whether a vote of `reviewer` in `dispute_id` was committed from here and not revealed yet."""
+        return self._salt_file(dispute_id, to_checksum_address(reviewer)).exists()
+
     def commit_vote(self, dispute_id: int, reviewer: str, kick: bool) -> str:
         """Commit `kick` for `reviewer` (sent by its operator or node key); the salt is kept to reveal."""
         reviewer = to_checksum_address(reviewer)

@@ -26,6 +26,7 @@ from clubchat.node.notify import NodeAds, ads_run_options, for_node
 from clubchat.node.operator_cli import attach_operator_commands
 from clubchat.node.relay import RelayConfig
 from clubchat.node.relay_log import LogSigner, RelayLogError
+from clubchat.node.reviewer import Reviewer, probe_command
 from clubchat.node.rooms import ChainFeed, enable_rooms, open_feed
 from clubchat.node.runner import KINDS, Node, NodeConfig, turn_secret
 from clubchat.node.turn import TurnConfig
@@ -362,9 +363,10 @@ class ChainLink:
         self.cache = RegistryCache(w3, registry, from_block, depth)
         self.beats = HeartbeatStatus()
         self.disputes: str | None = None  # the manifest's Disputes contract, when it has one
+        self.reviewer: Reviewer | None = None  # reviews disputes when the manifest has Disputes
+        self.manifest: Any = None
 
     public_turn_uri: str | None = None  # the TURN URI as registered, when coturn binds another address
-    manifest: Any = None
     ads_options: tuple[int | None, bool] = (None, False)  # --ads-settle-min, --ads-fetch-http
     rooms: ChainFeed | None = None  # Communities + Premium events, when the deployment has them
 
@@ -418,6 +420,7 @@ class ChainLink:
             "heartbeat_error": self.beats.last_error,
             "registry_cache": self.cache.status(),
             **({"rooms": self.rooms.status()} if self.rooms is not None else {}),
+            **({"reviewer": self.reviewer.status()} if self.reviewer is not None else {}),
         }
 
 
@@ -452,6 +455,17 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
             if chain.rooms is not None and node.relay is not None:
                 enable_rooms(node.relay, chain.rooms)
                 tasks.append(asyncio.create_task(chain.rooms.run()))
+            if chain.disputes is not None:  # the node reviews the disputes it is drawn for
+                link = chain
+                chain.reviewer = Reviewer(
+                    chain.w3,
+                    chain.manifest,
+                    chain.operator,
+                    chain.key,
+                    node.config.data_dir,
+                    may_send=lambda: link.beats.beats > 0,  # after the first heartbeat (one key)
+                )
+                tasks.append(asyncio.create_task(chain.reviewer.run()))
 
         def status() -> dict[str, Any]:
             out = node.status()
@@ -581,3 +595,4 @@ def register(
 
 
 attach_operator_commands(node)
+node.add_command(probe_command)

@@ -18,6 +18,9 @@ Batches, durability, and why a seq is never signed twice:
   `batch_interval` + one commit (well under the 1 s the protocol promises; `max_cover` measures it).
 - A crash loses only seqs that were never published; a restarted relay continues from the persisted
   heads, so no seq anyone has seen is ever assigned to a different envelope.
+- Room heads in memory are bounded (`max_heads`, least recently used first): a head leaves memory
+  only once its entry is durable and no entry of its room is pending, and a room not in memory
+  reads its head back from the `heads` table before its next seq is assigned.
 - Re-signing a persisted entry (for the mailbox hand-out, or for `history`) signs the same struct
   hash again: never a conflicting statement.
 
@@ -34,6 +37,7 @@ import contextlib
 import logging
 import sqlite3
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,6 +68,7 @@ log = logging.getLogger("clubchat.relay_log")
 Signed = tuple[LogEntry, bytes]  # an entry and a 65-byte signature over it
 
 MAX_HISTORY = 256  # entries one `history` answer carries at most
+MAX_HEADS = 100_000  # room heads kept in memory (about 150 bytes each); the rest are read back
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -152,6 +157,7 @@ class LogStats:
     max_cover: float = 0.0  # longest accept -> durable and signed, seconds
     failed_commits: int = 0
     history_served: int = 0
+    heads_read: int = 0  # heads read back from the table (rooms evicted from memory)
 
 
 def struct_hash(node_word: bytes, room: bytes, seq: int, prev: bytes, body: bytes, time: int) -> bytes:
@@ -179,6 +185,7 @@ class RelayLog:
         batch_interval: float = 0.05,
         clock: Callable[[], float] = time.time,
         fork_for_tests: bool = False,
+        max_heads: int = MAX_HEADS,
     ) -> None:
         self.path = Path(path)
         self.signer = signer
@@ -190,7 +197,12 @@ class RelayLog:
         self._digest_prefix = b"\x19\x01" + signer.domain.separator()
         self._node_word = bytes(12) + bytes.fromhex(signer.operator[2:])
         self._key = PrivateKey(signer.node_key)
-        self._heads: dict[bytes, _Head] = {}
+        # Room heads in memory: the most recently used `max_heads` (LRU). Every head is in the
+        # `heads` table once its entry is durable; only durable heads are evicted, and a room not in
+        # memory reads its head back from there, so a seq is never reused.
+        self.max_heads = max_heads
+        self._heads: OrderedDict[bytes, _Head] = OrderedDict()
+        self._reader: sqlite3.Connection | None = None  # reads evicted heads on the hot path
         self._shadow_heads: dict[bytes, _Head] = {}
         self._pending: list[Accepted] = []
         self._wake = asyncio.Event()
@@ -226,10 +238,9 @@ class RelayLog:
                 f"{self.path} is the relay log of {meta.get('node')} in domain {meta.get('domain')};"
                 " give this node its own --data-dir (a log's chains belong to one operator and one domain)"
             )
-        self._heads = {
-            room: _Head(seq, h) for room, seq, h in db.execute("SELECT room, seq, hash FROM heads")
-        }
         self._db = db
+        # Heads are read back on demand (the table may hold far more rooms than memory does).
+        self._reader = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
 
     async def close(self) -> None:
         """Commit what is pending, then stop."""
@@ -243,6 +254,9 @@ class RelayLog:
         if self._db is not None:
             await self._run(self._db.close)
             self._db = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         self._pool.shutdown(wait=True)
 
     # -- the hot path -----------------------------------------------------------------------------
@@ -250,7 +264,7 @@ class RelayLog:
     def append(self, room: bytes, text: str, sender: str, id: str, notify: Any) -> Accepted:
         """Give an accepted envelope the next place in `room` (in memory; durable with its batch)."""
         now = int(self.clock())
-        head = self._heads.get(room)
+        head = self._cached_head(room)
         seq, prev = (head.seq + 1, head.hash) if head is not None else (1, ZERO32)
         body = keccak(text.encode())
         h = struct_hash(self._node_word, room, seq, prev, body, now)
@@ -268,6 +282,32 @@ class RelayLog:
             self._wake.set()
         return accepted
 
+    def _cached_head(self, room: bytes) -> _Head | None:
+        """The room's head from memory, or read back from the `heads` table (then kept in memory)."""
+        head = self._heads.get(room)
+        if head is not None:
+            self._heads.move_to_end(room)
+            return head
+        if self._reader is None:
+            return None
+        row = self._reader.execute("SELECT seq, hash FROM heads WHERE room = ?", (room,)).fetchone()
+        if row is None:
+            return None
+        self.stats.heads_read += 1
+        head = self._heads[room] = _Head(int(row[0]), bytes(row[1]))
+        return head
+
+    def _evict(self) -> None:
+        """Forgets the least recently used heads beyond `max_heads` whose entries are all durable."""
+        if len(self._heads) <= self.max_heads:
+            return
+        waiting = {a.entry.room for a in self._pending}
+        for room in list(self._heads):  # bound: the heads in memory, once
+            if len(self._heads) <= self.max_heads:
+                break
+            if room not in waiting:
+                del self._heads[room]
+
     def _shadow(self, room: bytes, entry: LogEntry) -> LogEntry:
         """fork_for_tests: the same envelope at the same seq in a second chain (time + 1)."""
         head = self._shadow_heads.get(room)
@@ -279,7 +319,7 @@ class RelayLog:
 
     def head(self, room: bytes) -> tuple[int, bytes]:
         """(seq, struct hash) of the room's latest entry, (0, zero) for a room with none."""
-        head = self._heads.get(room)
+        head = self._cached_head(room)
         return (head.seq, head.hash) if head is not None else (0, ZERO32)
 
     # -- batches ----------------------------------------------------------------------------------
@@ -319,6 +359,7 @@ class RelayLog:
         async with self._committed:
             self._durable += len(batch)
             self._committed.notify_all()
+        self._evict()
         try:
             self.on_committed(batch)
         except Exception:  # a relay bug must not stop the log
@@ -429,7 +470,8 @@ class RelayLog:
     def status(self) -> dict[str, Any]:
         s = self.stats
         return {
-            "rooms": len(self._heads),
+            "rooms_in_memory": len(self._heads),
+            "heads_read_back": s.heads_read,
             "pending": len(self._pending),
             "batches": s.batches,
             "entries": s.entries,

@@ -62,9 +62,12 @@
         with a panel or in its cool-down (`reviewer_cooldown_seconds` after
         that panel's reveal deadline), so simultaneous flags get disjoint
         panels and nobody reviews the same node twice within a cool-down.
-        `sample` is asked for k + 2 candidates; when exclusions take more,
-        the panel is smaller, and with no reviewer at all the dispute is
-        dismissed (bond back, stake unfrozen).
+        `sample` is asked for k candidates, and for k + 2 (the same first k
+        and two more) only when exclusions took seats; when exclusions take
+        more, the panel is smaller, and with no reviewer at all the dispute
+        is dismissed (bond back, stake unfrozen). Node software calls
+        `enlist` once: it pre-pays the node's word, so a panel seat or an
+        offence rewrites it instead of paying a fresh storage word.
 
         Votes: commit (`keccak256(abi_encode(dispute_id, reviewer, kick,
         salt))`) before `commit_deadline`, reveal after it and before
@@ -210,6 +213,9 @@ MASK40: constant(uint256) = 2**40 - 1
 MASK32: constant(uint256) = 2**32 - 1
 MASK16: constant(uint256) = 2**16 - 1
 MASK8: constant(uint256) = 2**8 - 1
+# @dev The per-node word: offences field and the enlisted bit.
+OFFENCE_SHIFT: constant(uint256) = 160
+ENLISTED: constant(uint256) = 1 << 255
 
 
 # IMMUTABLES #
@@ -228,8 +234,6 @@ _params: IDisputes.Parameters
 commits: HashMap[bytes32, uint256]
 # @dev evidence_id => that (node, room, seq) was slashed.
 proven: public(HashMap[bytes32, bool])
-# @dev node => offences so far (forks and kicks): sets the jail length.
-offences: public(HashMap[address, uint256])
 # @dev Number of disputes ever opened (ids are 1 .. dispute_count).
 dispute_count: public(uint256)
 # @dev id => node (bits 0-159) | status (160-167) | reason (168-175) | draw block (176-239) |
@@ -243,8 +247,11 @@ parties: HashMap[uint256, uint256]
 tallies: HashMap[uint256, uint256]
 # @dev id => keccak256(abi_encode(panel)) (the panel is in `PanelDrawn`).
 panel_hashes: HashMap[uint256, bytes32]
-# @dev reviewer => its last panel: dispute id (bits 0-63) | seat (64-71) | weight (72-119, whole
-#      CLUB) | available again at (120-159, unix seconds: reveal deadline + cool-down).
+# @dev node => one word per node, as reviewer and as offender: its last panel's dispute id
+#      (bits 0-63) | seat (64-71) | weight (72-119, whole CLUB) | available again at (120-159, unix
+#      seconds: reveal deadline + cool-down) | offences so far, forks and kicks (160-191: sets the jail
+#      length) | enlisted (bit 255). One word so that a node's first panel or first offence does
+#      not pay a fresh storage word (20,000 gas) when the node software enlisted it (`enlist`).
 reviewers: HashMap[address, uint256]
 # @dev reviewer => its vote commitment in its current panel (cleared on reveal).
 vote_commitments: HashMap[address, bytes32]
@@ -335,6 +342,28 @@ def prove_equivocation(
 # FLAG AND VOTE #
 
 @external
+def enlist():
+    """
+    @notice A node (its operator or its node key) pre-pays its per-node word
+            once (the node software does it at start): its panels and its
+            offences then rewrite a non-zero word (5,000 gas) instead of
+            writing a fresh one (22,100) in someone else's `draw_panel` or
+            fork proof. It changes nothing else: an enlisted node is drawn
+            exactly as one that is not.
+    """
+    node: address = msg.sender
+    if staticcall REGISTRY.node_key(node) == empty(address):
+        retired_at: uint256 = 0
+        node, retired_at = staticcall IRegistryHooks(REGISTRY.address).key_record(msg.sender)
+        # Only the current key of a registered node speaks for it.
+        assert node != empty(address) and staticcall REGISTRY.node_key(node) == msg.sender, "disputes: not a node"
+    word: uint256 = self.reviewers[node]
+    assert word & ENLISTED == 0, "disputes: already enlisted"
+    self.reviewers[node] = word | ENLISTED
+    log IDisputes.Enlisted(node=node)
+
+
+@external
 def flag(node: address, reason: uint256, evidence_uri: String[256]) -> uint256:
     """
     @notice Opens a dispute against `node`: pulls `flag_bond` CLUB from the
@@ -394,34 +423,39 @@ def draw_panel(dispute_id: uint256) -> uint256:
     extcall REGISTRY.record_epoch_seed()
     k: uint256 = self._params.panel_size
     seed: bytes32 = keccak256(abi_encode(blockhash(draw_block), dispute_id))
-    candidates: DynArray[address, MAX_SAMPLE] = staticcall REGISTRY.sample(
-        REVIEW_KIND, seed, min(k + SPARE, MAX_SAMPLE)
-    )
+    # k candidates first; the SPARE ones only when exclusions took seats (a
+    # larger k returns the same first k nodes, so the panel is the one a
+    # single draw of k + SPARE would seat, without paying two draws of the
+    # sum tree in the common case).
+    candidates: DynArray[address, MAX_SAMPLE] = staticcall REGISTRY.sample(REVIEW_KIND, seed, k)
     flagger: address = convert(self.parties[dispute_id] & MASK160, address)
-    cap: uint256 = self._params.reviewer_cap
     commit_deadline: uint256 = block.timestamp + self._params.vote_commit_seconds
     reveal_deadline: uint256 = commit_deadline + self._params.vote_reveal_seconds
     available_at: uint256 = reveal_deadline + self._params.reviewer_cooldown_seconds
     panel: DynArray[address, MAX_PANEL] = []
     weights: DynArray[uint256, MAX_PANEL] = []
     total: uint256 = 0
-    # Bound: `sample` returns at most MAX_SAMPLE nodes.
+    # Bound: `sample` returns at most k <= MAX_PANEL nodes.
     for reviewer: address in candidates:
-        if len(panel) == k:
-            break
-        if reviewer == node or reviewer == flagger:
-            continue
-        if (self.reviewers[reviewer] >> 120) & MASK40 > block.timestamp:
-            # Busy with another panel or in its cool-down.
-            continue
-        # Rounds down: whole CLUB of the reviewer's own stake, capped.
-        weight: uint256 = min(staticcall REGISTRY.assets_of(reviewer, reviewer), cap) // UNIT
-        if weight == 0:
-            continue
-        self.reviewers[reviewer] = dispute_id | (len(panel) << 64) | (weight << 72) | (available_at << 120)
-        panel.append(reviewer)
-        weights.append(weight)
-        total += weight
+        weight: uint256 = self._take_seat(reviewer, node, flagger, dispute_id, len(panel), available_at)
+        if weight != 0:
+            panel.append(reviewer)
+            weights.append(weight)
+            total += weight
+    if len(panel) < k and len(candidates) == k:
+        more: DynArray[address, MAX_SAMPLE] = staticcall REGISTRY.sample(
+            REVIEW_KIND, seed, min(k + SPARE, MAX_SAMPLE)
+        )
+        # Bound: at most SPARE new candidates (the first k are the ones above).
+        for j: uint256 in range(SPARE):
+            if k + j >= len(more) or len(panel) == k:
+                break
+            extra: address = more[k + j]
+            weight: uint256 = self._take_seat(extra, node, flagger, dispute_id, len(panel), available_at)
+            if weight != 0:
+                panel.append(extra)
+                weights.append(weight)
+                total += weight
 
     if len(panel) == 0:
         self._close(dispute_id, head, DISMISSED)
@@ -647,6 +681,24 @@ def reviewer_of(reviewer: address) -> (uint256, uint256, uint256, uint256):
 
 @external
 @view
+def offences(node: address) -> uint256:
+    """
+    @notice Offences of `node` so far (proven forks and kicks): its next jail is longer.
+    """
+    return (self.reviewers[node] >> OFFENCE_SHIFT) & MASK32
+
+
+@external
+@view
+def enlisted(node: address) -> bool:
+    """
+    @notice Whether `node` pre-paid its per-node word (`enlist`).
+    """
+    return self.reviewers[node] & ENLISTED != 0
+
+
+@external
+@view
 def commitment_of(commitment: bytes32) -> (uint256, uint256):
     """
     @notice The block and unix time `commitment` was committed in (zeros: never).
@@ -714,11 +766,15 @@ def _check_signer(node: address, digest: bytes32, sig: Bytes[65]):
 @internal
 def _jail_until(node: address) -> uint256:
     """
-    @dev Counts an offence of `node` and returns the end of its jail:
-         jail_base_seconds * 2**(offences - 1), at most jail_max_seconds.
+    @dev Counts an offence of `node` (in its per-node word) and returns the
+         end of its jail: jail_base_seconds * 2**(offences - 1), at most
+         jail_max_seconds.
     """
-    n: uint256 = self.offences[node] + 1
-    self.offences[node] = n
+    word: uint256 = self.reviewers[node]
+    n: uint256 = ((word >> OFFENCE_SHIFT) & MASK32) + 1
+    # Bound: 2**32 - 1 offences would need as many jails; the count saturates there.
+    n = min(n, MASK32)
+    self.reviewers[node] = (word & ~(MASK32 << OFFENCE_SHIFT)) | (n << OFFENCE_SHIFT)
     # The shift is bounded so the product cannot overflow (base < 2**32).
     length: uint256 = min(self._params.jail_base_seconds << min(n - 1, 32), self._params.jail_max_seconds)
     return block.timestamp + length
@@ -741,6 +797,32 @@ def _try_slash(node: address, fraction: uint256, reporter: address, share: uint2
     if not ok or len(out) != 32:
         return 0
     return convert(out, uint256)
+
+
+@internal
+def _take_seat(
+    reviewer: address, node: address, flagger: address, dispute_id: uint256, seat: uint256, available_at: uint256
+) -> uint256:
+    """
+    @dev Seats `reviewer` in `seat` of `dispute_id` unless it is the flagged
+         node, the flagger, busy with another panel or in its cool-down, or
+         without whole CLUB of own stake; returns its vote weight (0: not seated).
+    """
+    if reviewer == node or reviewer == flagger:
+        return 0
+    word: uint256 = self.reviewers[reviewer]
+    if (word >> 120) & MASK40 > block.timestamp:
+        # Busy with another panel or in its cool-down.
+        return 0
+    # Rounds down: whole CLUB of the reviewer's own stake, capped.
+    weight: uint256 = min(staticcall REGISTRY.assets_of(reviewer, reviewer), self._params.reviewer_cap) // UNIT
+    if weight == 0:
+        return 0
+    # The offences and enlisted bits (160-255) stay.
+    self.reviewers[reviewer] = (
+        (word & ~MASK160) | dispute_id | (seat << 64) | (weight << 72) | (available_at << 120)
+    )
+    return weight
 
 
 @internal

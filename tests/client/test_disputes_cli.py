@@ -16,9 +16,11 @@ from eth_utils import keccak
 
 from clubchat.chain.tx import LocalSender, send_call
 from clubchat.cli import main
+from clubchat.client.history import HistoryStore
+from clubchat.client.history import SignedEntry as Kept
 from clubchat.deploy.plan import Deployment, deploy_disputes
 from clubchat.params import load
-from clubchat.protocol.log_entry import LogEntry, log_domain, sign_log_entry
+from clubchat.protocol.log_entry import Domain, LogEntry, log_domain, sign_log_entry
 from tests.node.chain_env import WAD, Chain, chain
 
 pytestmark = [pytest.mark.integration]
@@ -77,12 +79,18 @@ def _run(c: Chain, *args: str, key: LocalAccount | None = None) -> str:
     return result.output
 
 
+def _signing(c: Chain) -> tuple[Domain, int]:
+    """The relay-log domain of this deployment and the chain's time."""
+    disputes = c.manifest.contract(c.w3, "Disputes")
+    return log_domain(int(c.w3.eth.chain_id), disputes.address), int(
+        c.w3.eth.get_block("latest")["timestamp"]
+    )
+
+
 def test_report_slashes_a_forked_relay(env, tmp_path: Path) -> None:
     c, nodes = env
     op, key = nodes[0]
-    disputes = c.manifest.contract(c.w3, "Disputes")
-    domain = log_domain(int(c.w3.eth.chain_id), disputes.address)
-    now = int(c.w3.eth.get_block("latest")["timestamp"])
+    domain, now = _signing(c)
     files = []
     for body in (b"\xaa", b"\xbb"):
         e = LogEntry(op.address, b"\x01" * 32, 7, b"\x00" * 32, body * 32, now)
@@ -144,3 +152,26 @@ def test_flag_draw_vote_finalize(env) -> None:
     assert "kicked" in out
     assert c.registry.functions.nodes(target.address).call()[3] is True
     assert c.token.functions.balanceOf(flagger.address).call() > 1000 * WAD  # bond back + reward
+
+
+def test_report_finds_the_fork_in_the_client_store(env, tmp_path: Path) -> None:
+    c, nodes = env
+    op, key = nodes[3]
+    domain, now = _signing(c)
+    store = HistoryStore(tmp_path / "store.jsonl")
+    # Two runs of a client each kept one signed entry of seq 3: the relay forked between them.
+    for body in (b"\x01", b"\x02"):
+        e = LogEntry(op.address, b"\x05" * 32, 3, b"\x00" * 32, body * 32, now)
+        store.keep(
+            f"ws://n3.example/{body.hex()}", Kept(e, sign_log_entry(bytes(key.key), domain, e).packed())
+        )
+    reporter = _account("store-reporter")
+    c.fund(reporter.address, 0)
+    out = _run(c, "report", "--store", str(store.path), key=reporter)
+    assert f"fork of {op.address} proven" in out
+    assert c.registry.functions.nodes(op.address).call()[3] is True
+    # Proven now: nothing left in the store to report.
+    url = c.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    argv = ["report", "--store", str(store.path), "--rpc-url", url, "--network", str(c.manifest_path)]
+    again = CliRunner().invoke(main, [*argv, "--key", reporter.key.hex()])
+    assert again.exit_code == 1 and "no fork that is not proven yet" in again.output

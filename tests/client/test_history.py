@@ -15,7 +15,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from clubchat.chain.eip712 import SECP256K1_N, Signature
-from clubchat.client.history import HistoryBook, NodeKeys, Problem, SignedEntry
+from clubchat.client.history import HistoryBook, HistoryStore, NodeKeys, Problem, SignedEntry
 from clubchat.client.relay_client import RelayClient
 from clubchat.node.relay import RelayConfig
 from clubchat.node.relay_log import RelayLog
@@ -300,3 +300,57 @@ def test_two_members_detect_a_forking_relay_by_comparing_heads(tmp_path: Path) -
             await log.close()
 
     run(scenario())
+
+
+# -- the client's store: forks found across runs -------------------------------------------------
+
+
+def test_store_finds_a_fork_across_runs(tmp_path: Path) -> None:
+
+    path = tmp_path / "history.jsonl"
+    entries = chain(3)
+    first_run = HistoryBook(
+        CHAIN_ID, DISPUTES, NodeKeys(retired=[(operator.address, node_key.address)]), store=HistoryStore(path)
+    )
+    for e in entries:
+        first_run.record(RELAY, e, sig(e))
+    assert first_run.evidence == []
+    # A later run: the relay signs a different entry at seq 2 (the process that saw seq 2 is gone).
+    forked = LogEntry(
+        operator.address, ROOM, 2, entries[0].struct_hash(), keccak(text="other"), entries[1].time
+    )
+    second_run = HistoryBook(
+        CHAIN_ID, DISPUTES, NodeKeys(retired=[(operator.address, node_key.address)]), store=HistoryStore(path)
+    )
+    assert second_run.record(RELAY, forked, sig(forked)) == []  # alone, this run sees nothing wrong
+    # Replaying the store into a fresh book finds the two signed entries of seq 2.
+    found = HistoryStore(path).replay(book())
+    assert len(found) == 1
+    ev = found[0]
+    assert ev.kind == "equivocation" and ev.node == operator.address and ev.b is not None
+    assert {ev.a.entry, ev.b.entry} == {entries[1], forked}
+    assert all(
+        log_entry_signer(SIGNER.domain, s.entry, s.signature()) == node_key.address for s in (ev.a, ev.b)
+    )
+
+
+def test_store_keeps_evidence_and_survives_a_cut_line(tmp_path: Path) -> None:
+
+    path = tmp_path / "history.jsonl"
+    store = HistoryStore(path, max_lines=4)
+    b = HistoryBook(CHAIN_ID, DISPUTES, NodeKeys(retired=[(operator.address, node_key.address)]), store=store)
+    e1, e2 = chain(2)
+    other = LogEntry(operator.address, ROOM, 2, e1.struct_hash(), keccak(text="fork"), e2.time)
+    b.record(RELAY, e1, sig(e1))
+    b.record(RELAY, e2, sig(e2))
+    b.record(RELAY, other, sig(other))  # the fork in one run: evidence, stored at once
+    assert len(b.evidence) == 1
+    for e in chain(8)[2:]:  # more entries than the store keeps
+        b.record(RELAY, e, sig(e))
+    store._compact()
+    with path.open("a") as fh:
+        fh.write('{"relay": "ws://cut')  # a crash mid-write
+    rows = store.rows()
+    assert len(rows) == 4 and sum("evidence" in r for r in rows) == 1
+    found = store.replay(book())
+    assert len(found) == 1 and found[0].b is not None

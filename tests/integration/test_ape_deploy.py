@@ -229,6 +229,9 @@ def test_demo_on_the_deployment_reports_consistent_figures(
     assert f"0 deployed, {len(manifest.contracts)} reused" in text
     # The demo used the anvil it was given and left it running.
     assert w3.eth.chain_id == 31337
+    policing = report["policing"]  # a fork slashed on a member's proof; flags decided by the nodes
+    assert policing["fork"]["jailed"] and policing["fork"]["cut_wei"] * 10 == policing["fork"]["pool_wei"]
+    assert [f["outcome"] for f in policing["flags"]] == ["rejected", "kicked"]
 
     steps = report["emission"]["steps"]
     assert [(s["first_epoch"], s["epochs"]) for s in steps] == [(0, 1), (1, 1), (2, 2)]

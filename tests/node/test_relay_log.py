@@ -430,3 +430,26 @@ def test_club_node_run_says_what_signed_history_needs(tmp_path: Path) -> None:
         node_cli, ["run", "--data-dir", str(tmp_path), "--disputes", DISPUTES, "--operator", operator.address]
     )
     assert no_key.exit_code == 2 and "signed relay history needs --node-key" in no_key.output
+
+
+def test_room_heads_are_bounded_in_memory_and_read_back(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with relay_log(tmp_path / "log.sqlite", batch_interval=0.001, max_heads=3) as log:
+            rooms = [bytes([i]) * 32 for i in range(10)]
+            for room in rooms:
+                log.append(room, f"first {room.hex()}", "0x" + "aa" * 20, "id-" + room.hex()[:8], None)
+            await log.sync()
+            assert log.status()["rooms_in_memory"] == 3  # the rest are durable and evicted
+            # A room evicted from memory continues its chain from the table: seq 2, prev = seq 1's hash.
+            first_hash = log.head(rooms[0])[1]
+            again = log.append(rooms[0], "second", "0x" + "aa" * 20, "id-second", None)
+            assert again.entry.seq == 2 and again.entry.prev == first_hash
+            assert log.status()["heads_read_back"] >= 1
+            await log.sync()
+            assert log.head(rooms[0]) == (2, again.hash)
+            # Rooms with entries still pending are never evicted, however many rooms go by.
+            pending = log.append(rooms[1], "pending", "0x" + "aa" * 20, "id-pending", None)
+            log._evict()
+            assert log.head(rooms[1]) == (2, pending.hash)
+
+    run(scenario())

@@ -37,10 +37,14 @@ def test_draw_panel(disputes, registry, token, governance, network, target, flag
 
 def test_flagger_node_is_excluded(disputes, token, governance, network, target):
     # Every other node flags the target in turn: the flagger never sits on its own panel.
-    for flagger_node in network[1:4]:
+    for turn, flagger_node in enumerate(network[1:4]):
         dispute_id = open_flag(token, disputes, governance, flagger_node.operator, target.operator)
         panel = draw(disputes, dispute_id)
         assert flagger_node.operator not in panel and target.operator not in panel
+        if turn == 0:
+            # Nobody is busy yet: the spare candidates fill the seats the exclusions took (8 of the
+            # 10 nodes may sit; the later panels only get the reviewers the first one left free).
+            assert len(panel) == disputes.parameters().panel_size
 
 
 def test_simultaneous_flags_get_disjoint_panels(disputes, token, governance, network, flagger, alice):

@@ -1,0 +1,204 @@
+"""Probing a node the way the node software and clients use it: the checks a reviewer runs.
+
+For each kind the node is registered with, one check through the endpoints in the registry:
+
+- relay: two fresh wallets sign in (EIP-4361), one sends a probe envelope to the other, which must
+  receive it with the same id and body (and the sender its `sent`);
+- notify: a fresh wallet sends to a second fresh wallet that is offline, the node must answer
+  `sent` with status `stored`, and the second wallet must get the envelope on sign-in;
+- turn: TURN credentials from the node's credential endpoint (wallet sign-in), then a TURN
+  allocation at the registered `turn:` URI with them (coturn answers with a relayed address).
+
+The verdict is what a reviewer commits: kick when any check of a registered kind failed (the node
+takes rewards for a service it does not give), keep when all passed. Fresh wallets every time, so
+a node cannot recognise a reviewer's probe and serve only it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aioice.stun
+from aioice.turn import create_turn_endpoint
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from clubchat.client.relay_client import RelayClient
+from clubchat.client.turn_credentials import fetch_turn_credentials
+from clubchat.protocol import messages as m
+from clubchat.registry.kinds import NOTIFY, RELAY, TURN
+
+PROBE_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One probe: which service, whether it worked, what was seen and how long it took."""
+
+    name: str
+    ok: bool
+    detail: str
+    ms: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail, "ms": round(self.ms, 1)}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """A node's registered endpoints (empty string: kind not registered)."""
+
+    node: str
+    kinds: int
+    relay: str = ""
+    notify: str = ""
+    turn: str = ""
+    credential: str = ""
+
+
+@dataclass(frozen=True)
+class ProbeReport:
+    node: str
+    checks: tuple[Check, ...]
+    at: float
+
+    @property
+    def kick(self) -> bool:
+        """The reviewer's vote: kick when a registered service failed (or nothing could be probed)."""
+        return not self.checks or not all(c.ok for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "at": int(self.at),
+            "verdict": "kick" if self.kick else "keep",
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+    def lines(self) -> list[str]:
+        rows = [f"{'check':<8} {'result':<6} {'ms':>8}  detail"]
+        rows += [f"{c.name:<8} {'ok' if c.ok else 'FAIL':<6} {c.ms:>8.1f}  {c.detail}" for c in self.checks]
+        rows.append(f"verdict: {'kick' if self.kick else 'keep'} ({self.node})")
+        return rows
+
+
+def endpoints_of(registry: Any, node: str) -> Endpoints:
+    """The endpoints `node` registered (sync web3 calls on the NodeRegistry contract)."""
+    kinds = int(registry.functions.nodes(node).call()[0])
+
+    def uri(kind: int) -> str:
+        return str(registry.functions.endpoint(node, kind).call()) if kinds & kind else ""
+
+    credential = str(registry.functions.credential_endpoint(node).call()) if kinds & TURN else ""
+    return Endpoints(node, kinds, uri(RELAY), uri(NOTIFY), uri(TURN), credential)
+
+
+def _ws_of(uri: str) -> str:
+    """The WebSocket endpoint of a NOTIFY node's http(s) URI (the same server answers both)."""
+    return "ws" + uri.removeprefix("http") if uri.startswith("http") else uri
+
+
+async def _timed(name: str, probe: Callable[[], Awaitable[str]], timeout: float) -> Check:
+    start = time.perf_counter()
+    try:
+        detail = await asyncio.wait_for(probe(), timeout)
+        ok = True
+    except Exception as exc:  # every failure is a finding, reported in the table
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        ok = False
+    return Check(name, ok, detail, (time.perf_counter() - start) * 1000)
+
+
+def _wallet() -> LocalAccount:
+    return Account.from_key(secrets.token_bytes(32))
+
+
+async def _closing(*clients: RelayClient | None) -> None:
+    for c in clients:
+        if c is not None:
+            with contextlib.suppress(Exception):
+                await c.close()
+
+
+async def probe_relay(uri: str, timeout: float = PROBE_TIMEOUT) -> str:
+    """Sign in twice and pass one envelope from one wallet to the other."""
+    a = b = None
+    try:
+        a = await RelayClient.connect(uri, _wallet(), timeout=timeout)
+        b = await RelayClient.connect(uri, _wallet(), timeout=timeout)
+        body = "probe " + secrets.token_hex(8)
+        sent = await a.send(b.address, m.Text(body=body))
+        got = await b.receive(timeout)
+        if got.envelope.id != sent.id or got.envelope.payload != m.Text(body=body):
+            raise RuntimeError("the envelope received is not the one sent")
+        signed = "signed entry" if sent.entry is not None else "no signed entry"
+        return f"sign-in x2, envelope {sent.status} and received ({signed})"
+    finally:
+        await _closing(a, b)
+
+
+async def probe_notify(uri: str, timeout: float = PROBE_TIMEOUT) -> str:
+    """Send to an offline wallet: the node must store it and hand it out on the wallet's sign-in."""
+    ws = _ws_of(uri)
+    a = b = None
+    offline = _wallet()
+    try:
+        a = await RelayClient.connect(ws, _wallet(), timeout=timeout)
+        body = "mailbox probe " + secrets.token_hex(8)
+        sent = await a.send(offline.address, m.Text(body=body))
+        if sent.status != "stored":
+            raise RuntimeError(f"the envelope for an offline wallet was {sent.status}, not stored")
+        b = await RelayClient.connect(ws, offline, timeout=timeout)
+        got = await b.receive(timeout)
+        if got.envelope.id != sent.id:
+            raise RuntimeError("the mailbox handed out another envelope")
+        return "stored for an offline wallet and fetched on its sign-in"
+    finally:
+        await _closing(a, b)
+
+
+def _turn_address(uri: str) -> tuple[str, int]:
+    """(host, port) of a `turn:host:port?transport=udp` URI (port 3478 when absent)."""
+    rest = uri.split(":", 1)[1].split("?", 1)[0]
+    parts = urlsplit("//" + rest)
+    return parts.hostname or "", parts.port or 3478
+
+
+async def probe_turn(uri: str, credential_endpoint: str, timeout: float = PROBE_TIMEOUT) -> str:
+    """Credentials from the credential endpoint, then one TURN allocation with them."""
+    creds = await fetch_turn_credentials(credential_endpoint, _wallet(), timeout)
+    host, port = _turn_address(uri)
+
+    class Sink(asyncio.DatagramProtocol):
+        pass
+
+    old = aioice.stun.RETRY_RTO
+    aioice.stun.RETRY_RTO = 0.1  # a silent server fails within the timeout, not after 8 retries of 0.5 s
+    try:
+        transport, _ = await create_turn_endpoint(
+            Sink, (host, port), creds.username, creds.password, lifetime=60
+        )
+    finally:
+        aioice.stun.RETRY_RTO = old
+    relayed = transport.get_extra_info("sockname")
+    transport.close()
+    return f"credentials from {credential_endpoint}, allocation relayed at {relayed[0]}:{relayed[1]}"
+
+
+async def probe(ep: Endpoints, timeout: float = PROBE_TIMEOUT) -> ProbeReport:
+    """Every check of the kinds `ep.node` is registered with."""
+    checks: list[Check] = []
+    if ep.kinds & RELAY:
+        checks.append(await _timed("relay", lambda: probe_relay(ep.relay, timeout), timeout * 3))
+    if ep.kinds & NOTIFY:
+        checks.append(await _timed("notify", lambda: probe_notify(ep.notify, timeout), timeout * 3))
+    if ep.kinds & TURN:
+        checks.append(await _timed("turn", lambda: probe_turn(ep.turn, ep.credential, timeout), timeout * 3))
+    return ProbeReport(ep.node, tuple(checks), time.time())
