@@ -211,10 +211,14 @@ def kinds_cmd(runs: int, years: int, split: str | None, select_runs: int) -> Non
     else:
         try:
             chosen = tuple(float(x) for x in split.split("/"))
-        except ValueError:
-            raise click.BadParameter(
-                f"{split!r}: write three fractions as a/b/c", param_hint="--split"
-            ) from None
+            from clubchat.sim.model import fractions
+
+            fractions("--split", chosen)
+        except ValueError as exc:
+            text = (
+                str(exc) if "fractions summing" in str(exc) else f"{split!r}: write three fractions as a/b/c"
+            )
+            raise click.BadParameter(text, param_hint="--split") from None
     with console.status("running every design in every environment"):
         rows = kinds.table(kinds.compare(chosen, runs=runs, years=years))
     t = Table(title=f"node rewards per kind: year {years}")

@@ -83,9 +83,9 @@ def make_context(p: SimParams, n_days: int) -> Context:
         var_usd=np.asarray(p.node_var_usd_per_unit, dtype=np.float64),
         capacity=np.asarray(p.node_capacity_units_day, dtype=np.float64),
         nodes_min=np.asarray(p.nodes_min, dtype=np.float64),
-        kind_split=_fractions("kind_reward_split", p.kind_reward_split),
+        kind_split=fractions("kind_reward_split", p.kind_reward_split),
         kind_multiplier=np.asarray(p.kind_reward_multiplier, dtype=np.float64),
-        premium_routing=_fractions("premium_fee_routing", p.premium_fee_routing),
+        premium_routing=fractions("premium_fee_routing", p.premium_fee_routing),
         rank_stake=np.cumsum(np.arange(1.0, NAKAMOTO_MAX_NODES + 1.0) ** -p.stake_rank_exponent),
     )
 
@@ -103,7 +103,7 @@ def nakamoto(ctx: Context, nodes: Array) -> Array:
     return (np.searchsorted(cum, cum[n - 1] * NAKAMOTO_SHARE) + 1).astype(np.float64)
 
 
-def _fractions(name: str, values: tuple[float, ...]) -> npt.NDArray[np.float64] | None:
+def fractions(name: str, values: tuple[float, ...]) -> npt.NDArray[np.float64] | None:
     """A per-kind split: None when all zero (the deployed contracts), else fractions summing to 1."""
     a = np.asarray(values, dtype=np.float64)
     if not a.any():

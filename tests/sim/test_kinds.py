@@ -117,3 +117,23 @@ def test_select_split_is_maximin():
     assert set(c.scores) == set(kinds.simplex(0.25))
     best = max(c.worst(w).served for w in c.scores)
     assert c.worst(c.split).served == best
+
+
+def test_cli_kinds_compares_every_design():
+    from click.testing import CliRunner
+
+    from clubchat.cli import main
+
+    result = CliRunner().invoke(
+        main, ["sim", "kinds", "--split", "0.5/0.4/0.1", "--runs", "2", "--years", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "node rewards per kind: year 1" in result.output
+    # one row per design in each environment (the table wraps long cells, the scenario names fit)
+    assert sum("bull" in line for line in result.output.splitlines()) == len(kinds.designs((0.5, 0.4, 0.1)))
+    bad = CliRunner().invoke(main, ["sim", "kinds", "--split", "half/half", "--runs", "2", "--years", "1"])
+    assert bad.exit_code == 2 and "write three fractions as a/b/c" in bad.output
+    wrong = CliRunner().invoke(
+        main, ["sim", "kinds", "--split", "0.5/0.5/0.5", "--runs", "2", "--years", "1"]
+    )
+    assert wrong.exit_code == 2 and "must be three non-negative fractions summing to 1" in wrong.output
