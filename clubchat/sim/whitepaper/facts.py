@@ -783,10 +783,11 @@ KINDS_SELECT_RUNS = 100
 KINDS_GRID_ROWS = 6
 KINDS_CONTRACT_CHANGE = (
     "`NodeRegistry` keeps one reward accumulator per kind instead of one: `finalize_epoch` splits "
-    "what it streams by a Timelock-set `kind_reward_bps[3]` (summing to 10,000), each kind's "
-    "stream is paid pro rata to the weight in that kind's sum tree (the trees exist for sampling), "
-    "and a node declaring several kinds counts its weight divided by its number of kinds in each, "
-    "so declaring kinds does not multiply its rewards"
+    "what it streams by a Timelock-set `kind_reward_bps[3]` (summing to 10,000); a node's reward "
+    "weight in each kind it declares is its weight divided by its number of declared kinds (so "
+    "declaring kinds does not multiply its rewards; sampling keeps the full weight in each kind's "
+    "sum tree); each kind's stream is paid pro rata to those reward weights, and a node's "
+    "checkpoint credits each declared kind's accumulator"
 )
 
 
