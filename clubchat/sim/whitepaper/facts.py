@@ -114,6 +114,8 @@ class Facts:
     stake_plateau_share: str
     stake_plateau: str
     stake_knee: str
+    stake_knee_verdict: str
+    stake_knee_risk: str
     stake_turn_change: str
     stake_usd: str
     stake_months: str
@@ -511,11 +513,22 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
         stake_plateau_share=pct(stake_plateau_share, 0),
         stake_plateau=usd(stake_plateau),
         stake_knee=club(stake_knee),
+        stake_knee_verdict=(
+            f"Whether to raise the minimum towards {club(stake_knee)} is an open question (section 8)."
+            if stake_knee > p.min_self_stake
+            else "A higher minimum buys little security here: with RELAY at the community-run floor the "
+            "relay attack cost hardly depends on it (section 8)."
+        ),
+        stake_knee_risk=(
+            f"The model's security metrics keep improving up to a minimum of about {club(stake_knee)}"
+            if stake_knee > p.min_self_stake
+            else f"The model's security metrics stop improving below the default of {club(p.min_self_stake)}"
+        ),
         stake_turn_change=pct(stake_turn_change, 0),
         stake_usd=usd(stake_usd),
         stake_months=stake_months,
         min_stake_table=table(
-            ["min self-stake", "TURN nodes", "RELAY capacity / demand", "cost of 50 % relay selection"],
+            ["min self-stake", "TURN nodes", "RELAY capacity / demand", "relay attack (eclipse users)"],
             [
                 [
                     club(float(s)),
