@@ -58,7 +58,8 @@ SUMMARY_METRICS: dict[str, str] = {
     "coverage_notify": "NOTIFY capacity / demand",
     "gov_attack_usd": "cost to pass a proposal alone (USD)",
     "panel_attack_usd": "cost to capture a review panel (USD)",
-    "relay_attack_usd": "cost of 50 % relay selection (USD)",
+    "relay_attack_usd": "cost to eclipse users through relay selection (USD)",
+    "nakamoto_relay": "RELAY operators holding a third of RELAY stake",
 }
 
 

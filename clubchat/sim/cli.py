@@ -1,4 +1,4 @@
-"""`club sim run|list|sensitivity|loop|whitepaper`: Monte Carlo runs, tables, figures, rankings."""
+"""`club sim run|list|sensitivity|kinds|loop|whitepaper`: Monte Carlo runs, tables, figures, rankings."""
 
 from __future__ import annotations
 
@@ -182,6 +182,51 @@ def sensitivity_cmd(method: str, runs: int, years: float, trajectories: int, see
         for row in rank.itertuples(index=False):
             t.add_row(*(str(v) for v in row))
         console.print(t)
+
+
+@sim.command("kinds")
+@click.option("--runs", default=200, show_default=True, type=click.IntRange(min=1), help="Runs per design.")
+@click.option("--years", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--split",
+    default=None,
+    help="Per-kind streams' split RELAY/TURN/NOTIFY (e.g. 0.5/0.3/0.2) [default: chosen on a 0.1 grid].",
+)
+@click.option("--select-runs", default=100, show_default=True, type=click.IntRange(min=1))
+def kinds_cmd(runs: int, years: int, split: str | None, select_runs: int) -> None:
+    """Compare registry designs for paying each node kind (and choose the per-kind split)."""
+    from clubchat.sim import kinds
+
+    console = Console()
+    chosen: tuple[float, ...]
+    if split is None:
+        with console.status("scoring every split on the grid in every environment"):
+            choice = kinds.select_split(runs=select_runs, years=years)
+        chosen = choice.split
+        w = choice.worst(chosen)
+        console.print(
+            f"chosen split {'/'.join(f'{x:g}' for x in chosen)}: worst environment {w.scenario}, "
+            f"{100 * w.served:.0f} % of run-days served"
+        )
+    else:
+        try:
+            chosen = tuple(float(x) for x in split.split("/"))
+            from clubchat.sim.model import fractions
+
+            fractions("--split", chosen)
+        except ValueError as exc:
+            text = (
+                str(exc) if "fractions summing" in str(exc) else f"{split!r}: write three fractions as a/b/c"
+            )
+            raise click.BadParameter(text, param_hint="--split") from None
+    with console.status("running every design in every environment"):
+        rows = kinds.table(kinds.compare(chosen, runs=runs, years=years))
+    t = Table(title=f"node rewards per kind: year {years}")
+    for col in rows[0]:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(*row.values())
+    console.print(t)
 
 
 @sim.command("loop")

@@ -108,7 +108,7 @@ def simulate(
     s = _broadcast(initial_state(p, ctx), runs)
     shocks = draw_shocks(seed_sequences(seed, scenario, subset, runs), days)
     record_days = np.unique(np.r_[np.arange(0, days + 1, record_every), days])
-    out = {k: np.empty((len(record_days), *s[k].shape)) for k in RECORDED}
+    out = _record_arrays(len(record_days), runs)
     slot = 0
 
     def record(day: int) -> None:
@@ -135,6 +135,42 @@ def simulate(
     return out
 
 
+# The recorded variables as table columns (per-kind ones split), in `to_frame`'s order.
+FRAME_COLUMNS: tuple[str, ...] = tuple(
+    c for k in RECORDED for c in ([f"{k}_{kind.lower()}" for kind in KINDS] if k in PER_KIND else [k])
+)
+
+
+def _record_arrays(n_rec: int, runs: int) -> dict[str, npt.NDArray[np.float64]]:
+    """The record arrays, (records, runs[, kinds]) each, as views into one block laid out column by
+    column like the table `to_frame` builds, so that it wraps the block instead of copying it."""
+    block = np.empty((len(FRAME_COLUMNS), n_rec, runs))
+    out: dict[str, npt.NDArray[np.float64]] = {}
+    col = 0
+    for k in RECORDED:
+        if k in PER_KIND:
+            out[k] = block[col : col + len(KINDS)].transpose(1, 2, 0)
+            col += len(KINDS)
+        else:
+            out[k] = block[col]
+            col += 1
+    return out
+
+
+def _frame_block(arrays: Mapping[str, npt.NDArray[np.float64]], n_rec: int, runs: int) -> Any:
+    """The (rows, columns) float table of the recorded variables: a view of `simulate`'s block when the
+    arrays are its views, else a copy."""
+    base = arrays[RECORDED[0]].base
+    shape = (len(FRAME_COLUMNS), n_rec, runs)
+    if isinstance(base, np.ndarray) and base.shape == shape and all(arrays[k].base is base for k in RECORDED):
+        return base.reshape(len(FRAME_COLUMNS), n_rec * runs).T
+    cols = []
+    for k in RECORDED:
+        a = arrays[k]
+        cols.extend([a[:, :, i].ravel() for i in range(len(KINDS))] if k in PER_KIND else [a.ravel()])
+    return np.stack(cols, axis=1)
+
+
 def to_frame(
     arrays: Mapping[str, npt.NDArray[np.float64]],
     *,
@@ -145,23 +181,20 @@ def to_frame(
     """Tidy table: one row per (run, recorded day), one column per variable (per-kind ones split)."""
     days = arrays["day"]
     n_rec, runs = arrays["price_usd"].shape
-    cols: dict[str, Any] = {
+    df = pd.DataFrame(_frame_block(arrays, n_rec, runs), columns=list(FRAME_COLUMNS), copy=False)
+    day = np.repeat(days, runs).astype(np.int32)
+    lead: dict[str, Any] = {
         "scenario": pd.Categorical.from_codes(np.zeros(n_rec * runs, dtype=np.int8), [scenario]),
         "subset": np.full(n_rec * runs, subset, dtype=np.int32),
         "run": np.tile(np.arange(1, runs + 1, dtype=np.int32), n_rec),
-        "day": np.repeat(days, runs).astype(np.int32),
+        "day": day,
+        "year": day / YEAR_DAYS,
     }
-    cols["year"] = cols["day"] / YEAR_DAYS
-    for k in RECORDED:
-        a = arrays[k]
-        if k in PER_KIND:
-            for i, kind in enumerate(KINDS):
-                cols[f"{k}_{kind.lower()}"] = a[:, :, i].ravel()
-        else:
-            cols[k] = a.ravel()
+    for i, (name, values) in enumerate(lead.items()):
+        df.insert(i, name, values)
     for name, value in (sweep or {}).items():
-        cols[name] = str(value) if isinstance(value, tuple) else value
-    return pd.DataFrame(cols)
+        df[name] = str(value) if isinstance(value, tuple) else value
+    return df
 
 
 @dataclass(frozen=True)

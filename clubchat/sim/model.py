@@ -20,10 +20,13 @@ Blocks (partial state update blocks, run in order each day):
               the unbonding period; delegation is capped at multiple x the operators' actual
               self-stake (operators add self-stake to take delegation, as the registry
               allows); unbonding queue; slashing.
-4. nodes    - per kind: operator income (their take of the pool's rewards and fees) vs USD
+4. nodes    - per kind: operator income (their take of the pool's rewards, the registry paying
+              one stream pro rata to stake unless a per-kind design is chosen, see
+              clubchat.sim.kinds; NOTIFY operators also get AdMarket's node share) vs USD
               costs, the self-stake priced at what the same capital earns delegated → node
               count enters/exits, each new node bonding its minimum self-stake; capacity vs demand.
-5. metrics  - total and circulating supply, stake ratio, attack costs in USD.
+5. metrics  - total and circulating supply, stake ratio, attack costs in USD, Nakamoto
+              coefficients (operators holding a third of the stake, stake falling with rank).
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ class Context:
     var_usd: npt.NDArray[np.float64]
     capacity: npt.NDArray[np.float64]
     nodes_min: npt.NDArray[np.float64]
+    kind_split: npt.NDArray[np.float64] | None = None
+    kind_multiplier: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(3))
+    premium_routing: npt.NDArray[np.float64] | None = None
+    rank_stake: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(1))
     seed_sequences: dict[int, np.random.SeedSequence] = field(default_factory=dict)
     _generators: dict[int, np.random.Generator] = field(default_factory=dict)
 
@@ -76,7 +83,36 @@ def make_context(p: SimParams, n_days: int) -> Context:
         var_usd=np.asarray(p.node_var_usd_per_unit, dtype=np.float64),
         capacity=np.asarray(p.node_capacity_units_day, dtype=np.float64),
         nodes_min=np.asarray(p.nodes_min, dtype=np.float64),
+        kind_split=fractions("kind_reward_split", p.kind_reward_split),
+        kind_multiplier=np.asarray(p.kind_reward_multiplier, dtype=np.float64),
+        premium_routing=fractions("premium_fee_routing", p.premium_fee_routing),
+        rank_stake=np.cumsum(np.arange(1.0, NAKAMOTO_MAX_NODES + 1.0) ** -p.stake_rank_exponent),
     )
+
+
+# Node counts above this are counted as this many in the Nakamoto coefficient.
+NAKAMOTO_MAX_NODES = 1 << 17
+NAKAMOTO_SHARE = 1.0 / 3.0
+
+
+def nakamoto(ctx: Context, nodes: Array) -> Array:
+    """Fewest operators that together hold a third of the stake of `nodes` nodes whose stake falls
+    with rank as rank^-exponent (`stake_rank_exponent`): the Nakamoto coefficient."""
+    cum = ctx.rank_stake
+    n = np.clip(np.floor(nodes), 1, len(cum)).astype(np.int64)
+    return (np.searchsorted(cum, cum[n - 1] * NAKAMOTO_SHARE) + 1).astype(np.float64)
+
+
+def fractions(name: str, values: tuple[float, ...]) -> npt.NDArray[np.float64] | None:
+    """A per-kind split: None when all zero (the deployed contracts), else fractions summing to 1."""
+    a = np.asarray(values, dtype=np.float64)
+    if not a.any():
+        return None
+    if a.shape != (3,) or (a < 0).any() or abs(a.sum() - 1.0) > 1e-9:
+        raise ValueError(
+            f"{name} must be three non-negative fractions summing to 1 (or all zero), got {values}"
+        )
+    return a
 
 
 def initial_state(p: SimParams, ctx: Context) -> State:
@@ -121,12 +157,16 @@ def initial_state(p: SimParams, ctx: Context) -> State:
         "panel_attack_usd": np.float64(0.0),
         "relay_attack_usd": np.float64(0.0),
         "targeted_attack_usd": np.float64(0.0),
+        "nakamoto_relay": np.float64(0.0),
+        "nakamoto": np.float64(0.0),
     }
     s.update(p_metrics(p, ctx, s, 0, None))
     return s
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+_NOTIFY_ONLY = np.array([0.0, 0.0, 1.0])
 
 
 def _demand(p: SimParams, users: Array) -> Array:
@@ -170,9 +210,10 @@ def node_reward_rate(s: State) -> Array:
 
 
 def pool_income(s: State) -> Array:
-    """CLUB per day reaching the node pools: emission plus the node share of premium and ad fees
-    (the registry pays both to the pools: operators and delegators pro rata)."""
-    return s["node_rewards_day"] + s["fees_premium_to_nodes"] + s["fees_ads_to_nodes"]
+    """CLUB per day reaching the node pools (operators and delegators pro rata): emission plus
+    premium's node share, which Premium sends to the registry. AdMarket pays its node share to the
+    delivering node's operator, not to the pool, so it is not here."""
+    return s["node_rewards_day"] + s["fees_premium_to_nodes"]
 
 
 def operator_take(reward: Array, self_frac: Array, commission: float) -> Array:
@@ -386,28 +427,54 @@ def u_burned_slashing(p: SimParams, ctx: Context, s: State, sig: Signals) -> Arr
 # ---- block 4: nodes --------------------------------------------------------------------------
 
 
+def kind_reward_shares(p: SimParams, ctx: Context, s: State) -> Array:
+    """Share of the registry's income (emission plus premium's node share) earned by each kind's nodes.
+
+    Today's NodeRegistry pays one stream pro rata to stake whatever the kind; delegators move stake
+    to where it earns most, so stake (and reward) per kind ends up where the weights say:
+    n_k m_k / sum(n m) with per-kind multipliers m (all 1: pro rata to the node count). With a
+    per-kind split w (one stream per kind), kind k earns w_k however many nodes it has.
+    Premium routed per kind (`premium_fee_routing`) is added by the caller.
+    """
+    if ctx.kind_split is not None:
+        return np.broadcast_to(ctx.kind_split, s["nodes"].shape)
+    weight = s["nodes"] * ctx.kind_multiplier
+    return weight / weight.sum(axis=-1, keepdims=True)
+
+
+def kind_pools(p: SimParams, ctx: Context, s: State) -> tuple[Array, Array]:
+    """(CLUB per day reaching each kind's pools, each kind's share of it and so of the stake)."""
+    share = kind_reward_shares(p, ctx, s)
+    premium = np.asarray(s["fees_premium_to_nodes"])[..., None]
+    stream = np.asarray(s["node_rewards_day"])[..., None]
+    if ctx.premium_routing is None:
+        pools = (stream + premium) * share
+    else:
+        pools = stream * share + premium * ctx.premium_routing
+    total = pools.sum(axis=-1, keepdims=True)
+    pool_share = np.where(total > 0, pools / np.where(total > 0, total, 1.0), share)
+    return pools, pool_share
+
+
 def p_nodes(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     nodes = s["nodes"]
     price = np.asarray(s["price_usd"])[..., None]
     n_total = nodes.sum(axis=-1)
-    pool = np.asarray(s["staked"] / n_total)[..., None]  # equal stake per node: rewards pro rata to stake
-    own = np.asarray(s["self_stake"] / n_total)[..., None]
-    self_frac = np.minimum(own / pool, 1.0)
     demand = _demand(p, s["users"])
     capacity = nodes * ctx.capacity
     served = np.minimum(demand, capacity)
-    # Emission goes to every pool pro rata to stake (the registry weighs nodes by stake, whatever
-    # kinds they serve: a node declaring several kinds bonds the minimum per kind, so each (node,
-    # kind) slot carries the same stake and earns the same). Fees pay the pools of the nodes that do
-    # the work: premium's node share to RELAY and TURN by the cost of what they serve, the ad
-    # market's node share to the NOTIFY nodes that deliver ads. In each pool the operator takes its
-    # commission plus its own stake's share, the delegators the rest (pro rata).
-    emission_club = np.asarray(s["node_rewards_day"] / n_total)[..., None]
-    work = served * ctx.var_usd * np.array([1.0, 1.0, 0.0])
-    work_share = work / np.maximum(work.sum(axis=-1, keepdims=True), 1e-12)
-    fees = np.asarray(s["fees_premium_to_nodes"])[..., None] * work_share / nodes
-    fees = fees + np.asarray(s["fees_ads_to_nodes"])[..., None] * np.array([0.0, 0.0, 1.0]) / nodes
-    income = operator_take(emission_club + fees, self_frac, p.commission) * price
+    # What reaches each kind's pools per node and day (CLUB): the registry's stream (emission, and
+    # premium's node share, which Premium sends to the registry) by the kinds' reward shares, unless
+    # premium is routed per kind. Delegators equalise the yield across kinds, so each kind's pools
+    # hold the same share of the stake as of the rewards; every node bonds the same self-stake. In
+    # each pool the operator takes its commission plus its own stake's share, the delegators the rest.
+    # AdMarket pays its node share to the delivering NOTIFY node's operator (not to the pool).
+    pools, pool_share = kind_pools(p, ctx, s)
+    stake_per_node = np.asarray(s["staked"])[..., None] * pool_share / nodes
+    own = np.asarray(s["self_stake"] / n_total)[..., None]
+    self_frac = np.minimum(own / np.maximum(stake_per_node, 1e-300), 1.0)
+    ads = np.asarray(s["fees_ads_to_nodes"])[..., None] * _NOTIFY_ONLY / nodes
+    income = (operator_take(pools / nodes, self_frac, p.commission) + ads) * price
     # The self-stake is priced at what the same capital earns delegated (or outside, if more): the
     # part of the operator's take that is its own stake's yield is not a reward for running a node.
     y_capital = np.asarray(np.maximum(delegator_yield(p, s), p.outside_yield))[..., None]
@@ -454,7 +521,7 @@ def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
     circulating = total - (p.vesting_total - s["vested"]) - s["treasury"]
     price = s["price_usd"]
     nodes = s["nodes"]
-    relay_stake = s["staked"] * nodes[..., 0] / nodes.sum(axis=-1)
+    relay_stake = s["staked"] * kind_pools(p, ctx, s)[1][..., 0]
     votes = security.governance_votes_to_pass(total, circulating, p.quorum_fraction, p.against_turnout)
     pool = pool_club(p, circulating)
     # the attacker's capital would otherwise earn the better of the outside and the staking yield
@@ -490,6 +557,8 @@ def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
         "relay_attack_usd": staked_attack(float(security.buy_in_multiple(f_global)) * relay_stake),
         # targeted: one chosen user over `attack_days` daily draws, 1 - (1 - f^k)^T = targeted_success
         "targeted_attack_usd": staked_attack(float(security.buy_in_multiple(f_target)) * relay_stake),
+        "nakamoto_relay": nakamoto(ctx, nodes[..., 0]),
+        "nakamoto": nakamoto(ctx, nodes.sum(axis=-1)),
     }
 
 
@@ -565,6 +634,8 @@ BLOCKS: tuple[Block, ...] = (
                 "panel_attack_usd",
                 "relay_attack_usd",
                 "targeted_attack_usd",
+                "nakamoto_relay",
+                "nakamoto",
             )
         },
     ),

@@ -72,6 +72,19 @@ class SimParams:
     saturation_multiple: float = _p("x self-stake", "registry.saturation_multiple", "delegation cap")
     unbonding_days: int = _p("days", "registry.unbonding_seconds", "delay before unbonded stake is liquid")
     commission_max: float = _p("fraction", "registry.commission_max_bps", "highest operator commission")
+    # ---- protocol: premium, ad market, disputes ----
+    premium_burn_share: float = _p(
+        "fraction", "premium.burn_bps", "share of a premium payment burned (the rest streams to node pools)"
+    )
+    ads_split_users: float = _p("fraction", "ads.split.user_bps", "ad receipt share to the viewing user")
+    ads_split_nodes: float = _p(
+        "fraction", "ads.split.node_bps", "ad receipt share to the delivering NOTIFY node's operator"
+    )
+    ads_split_communities: float = _p(
+        "fraction", "ads.split.community_bps", "ad receipt share to communities"
+    )
+    ads_split_burn: float = _p("fraction", "ads.split.burn_bps", "ad receipt share burned")
+    panel_size: int = _p("reviewers", "disputes.panel_size", "stake-sampled reviewers per dispute")
 
     # ---- assumptions: CLUB market ----
     price0_usd: float = _a(
@@ -198,6 +211,34 @@ class SimParams:
         "typical operator commission on delegators' rewards",
         why="assumption: near the 5-10 % commissions common among proof-of-stake validators",
     )
+    # ---- design options: node rewards per kind (registry changes under study; defaults = deployed) ----
+    kind_reward_split: tuple[float, ...] = _a(
+        (0.0, 0.0, 0.0),
+        "fraction per kind",
+        "registry income (emission and premium) split into one stream per kind, pro rata to stake "
+        "within a kind; all zero: one stream pro rata to stake whatever the kind (NodeRegistry today)",
+        why="assumption: a proposed NodeRegistry change; all zero is the deployed contract",
+    )
+    kind_reward_multiplier: tuple[float, ...] = _a(
+        (1.0, 1.0, 1.0),
+        "x stake",
+        "reward weight per unit stake of each kind, in the one stream (used when the split is all zero)",
+        why="assumption: a proposed NodeRegistry change; all one is the deployed contract",
+    )
+    premium_fee_routing: tuple[float, ...] = _a(
+        (0.0, 0.0, 0.0),
+        "fraction per kind",
+        "premium's node share routed to each kind's nodes; all zero: it joins the registry stream "
+        "(Premium today)",
+        why="assumption: a proposed Premium and NodeRegistry change; all zero is the deployed contracts",
+    )
+    stake_rank_exponent: float = _a(
+        0.8,
+        "-",
+        "operators' stake falls with rank as rank^-exponent (0: every node holds the same stake)",
+        why="assumption: fitted to the Nakamoto coefficients public dashboards report for Cosmos Hub "
+        "(about 7 of 180 validators hold a third of the stake) and Solana (a few dozen of about 2,000)",
+    )
     # ---- assumptions: staking behaviour ----
     outside_yield: float = _a(
         0.05,
@@ -241,7 +282,7 @@ class SimParams:
         "stake at genesis per node (self + delegated)",
         why="assumption: launch operators bring one delegator's worth each",
     )
-    # ---- assumptions: premium and ad market (their contracts are not deployed yet) ----
+    # ---- assumptions: premium and ad market ----
     premium_uptake: float = _a(
         0.02,
         "fraction of DAU",
@@ -253,12 +294,6 @@ class SimParams:
         "USD/user/month",
         "premium price",
         why="assumption: below Telegram Premium's list price of about 5 USD a month",
-    )
-    premium_burn_share: float = _a(
-        0.5,
-        "fraction",
-        "share of premium payments burned (rest to nodes)",
-        why="assumption: the Premium contract's split, not deployed when this was written",
     )
     ads_optin: float = _a(
         0.3,
@@ -276,37 +311,13 @@ class SimParams:
         3.0,
         "ads/user/day",
         "per-user cap on paid ad deliveries",
-        why="assumption: the AdMarket per-user cap, not deployed when this was written",
+        why="assumption: AdMarket leaves the per-user cap to each campaign; messenger ads cap low",
     )
     ads_cpm_usd: float = _a(
         2.0,
         "USD/1000 ads",
         "price advertisers pay",
         why="assumption: low single-digit USD CPMs of notification advertising",
-    )
-    ads_split_users: float = _a(
-        0.4,
-        "fraction",
-        "ad revenue to the viewing user",
-        why="assumption: the AdMarket split, not deployed when this was written",
-    )
-    ads_split_nodes: float = _a(
-        0.2,
-        "fraction",
-        "ad revenue to NOTIFY nodes",
-        why="assumption: the AdMarket split, not deployed when this was written",
-    )
-    ads_split_communities: float = _a(
-        0.2,
-        "fraction",
-        "ad revenue to communities",
-        why="assumption: the AdMarket split, not deployed when this was written",
-    )
-    ads_split_burn: float = _a(
-        0.2,
-        "fraction",
-        "ad revenue burned",
-        why="assumption: the AdMarket split, not deployed when this was written",
     )
     market_depth: float = _a(
         0.002,
@@ -336,14 +347,9 @@ class SimParams:
     slash_burn_share: float = _a(
         0.5,
         "fraction",
-        "share of slashed stake burned (rest to the flagger)",
-        why="assumption: the Disputes split, not deployed when this was written",
-    )
-    panel_size: int = _a(
-        7,
-        "reviewers",
-        "stake-sampled reviewers per dispute",
-        why="assumption: the Disputes panel size, not deployed when this was written",
+        "share of slashed stake burned (rest to the reporter or flagger)",
+        why="assumption: Disputes burns 1 - reporter_share (50 %) of an equivocation cut and "
+        "1 - flagger_reward (80 %) of a kick; the lower figure",
     )
     panel_capture_prob: float = _a(
         0.01,
@@ -472,6 +478,12 @@ def from_parameters(params: Parameters | None = None, **assumptions: Any) -> Sim
         saturation_multiple=float(r.saturation_multiple),
         unbonding_days=max(1, round(r.unbonding_seconds / DAY)),
         commission_max=r.commission_max_bps / BPS,
+        premium_burn_share=p.premium.burn_bps / BPS,
+        ads_split_users=p.ads.user_bps / BPS,
+        ads_split_nodes=p.ads.node_bps / BPS,
+        ads_split_communities=p.ads.community_bps / BPS,
+        ads_split_burn=p.ads.burn_bps / BPS,
+        panel_size=p.disputes.panel_size,
     )
     return SimParams(**protocol).replace(**assumptions) if assumptions else SimParams(**protocol)
 

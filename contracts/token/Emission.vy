@@ -48,6 +48,8 @@
         Anyone may call `advance`; the caller earns `tip` CLUB per epoch settled,
         taken out of that emission (not on top of it) and capped at the amount
         minted. The rest goes to the receivers pro rata to their weights in bps.
+        A call that crosses the bootstrap's end settles two steps (guarded, then
+        not; one `Emitted` each) but mints once per payee, state written first.
 @custom:security The contract needs the token's MINTER_ROLE. Every mint is at most
         the gap (cap - totalSupply) at the time, so the supply never exceeds the
         cap whatever the order of burns and mints. Rounding always favours the
@@ -284,17 +286,20 @@ def preview_due() -> uint256:
     amount: uint256 = 0
     tip_paid: uint256 = 0
     held: uint256 = 0
+    pays: uint256[MAX_RECEIVERS] = empty(uint256[MAX_RECEIVERS])
+    count: uint256 = len(self._receivers)
     if boot != 0:
-        amount, tip_paid, held = self._plan(first, boot, True, gap, a_epoch, a_gap)
+        amount, tip_paid = self._plan(first, boot, gap, a_epoch, a_gap)
+        pays, held = self._add_shares(pays, count, amount - tip_paid, self._node_cap(boot))
         total = amount - held
         gap -= total
         first += boot
         if held != 0:
-            # `_settle` re-anchors on the gap the guard left.
+            # `_advance` re-anchors on the gap the guard left.
             a_epoch = first
             a_gap = gap
     if n > boot:
-        amount, tip_paid, held = self._plan(first, n - boot, False, gap, a_epoch, a_gap)
+        amount, tip_paid = self._plan(first, n - boot, gap, a_epoch, a_gap)
         total += amount
     return total
 
@@ -448,111 +453,92 @@ def set_bootstrap(new_multiple: uint256, new_end_epoch: uint256):
 def _advance(caller: address) -> uint256:
     """
     @dev Settle all due epochs: re-anchor if the supply moved since the last settlement,
-         then settle the guarded epochs (if any) and the rest, each as one closed-form step.
+         then settle the guarded epochs (if any) and the rest, each as one closed-form step
+         (one `Emitted` per step), and pay each payee once for both steps (one mint each).
     """
     n: uint256 = self._epochs_due()
     if n == 0:
         return 0
     gap: uint256 = self._gap()
+    first: uint256 = self.epochs_minted
+    a_epoch: uint256 = self.anchor_epoch
+    a_gap: uint256 = self.anchor_gap
+    anchor_moved: bool = False
     if gap != self.last_gap:
         # Burned (or minted elsewhere) since the last settlement: restart the closed form here.
-        self.anchor_epoch = self.epochs_minted
-        self.anchor_gap = gap
-    boot: uint256 = self._guarded_epochs(self.epochs_minted, n)
+        a_epoch = first
+        a_gap = gap
+        anchor_moved = True
+    boot: uint256 = self._guarded_epochs(first, n)
+    count: uint256 = len(self._receivers)
+    pays: uint256[MAX_RECEIVERS] = empty(uint256[MAX_RECEIVERS])
     total: uint256 = 0
+    tips: uint256 = 0
+    amount: uint256 = 0
+    tip_paid: uint256 = 0
+    held: uint256 = 0
     if boot != 0:
-        total = self._settle(caller, boot, True)
+        amount, tip_paid = self._plan(first, boot, gap, a_epoch, a_gap)
+        pays, held = self._add_shares(pays, count, amount - tip_paid, self._node_cap(boot))
+        minted: uint256 = amount - held
+        log IEmission.Emitted(caller=caller, first_epoch=first, epochs=boot, amount=minted, tip=tip_paid)
+        if held != 0:
+            # The excess stays in the gap; the closed form restarts from the gap actually left.
+            self.withheld += held
+            log IEmission.NodeRewardsWithheld(first_epoch=first, epochs=boot, amount=held)
+            a_epoch = first + boot
+            a_gap = gap - minted
+            anchor_moved = True
+        gap -= minted
+        first += boot
+        total = minted
+        tips = tip_paid
     if n > boot:
-        total += self._settle(caller, n - boot, False)
-    self.last_gap = self._gap()
+        amount, tip_paid = self._plan(first, n - boot, gap, a_epoch, a_gap)
+        pays, held = self._add_shares(pays, count, amount - tip_paid, max_value(uint256))
+        log IEmission.Emitted(caller=caller, first_epoch=first, epochs=n - boot, amount=amount, tip=tip_paid)
+        gap -= amount
+        first += n - boot
+        total += amount
+        tips += tip_paid
+
+    self.epochs_minted = first
+    self.next_epoch_time += n * self.epoch_seconds
+    self.emitted += total
+    if anchor_moved:
+        self.anchor_epoch = a_epoch
+        self.anchor_gap = a_gap
+    # Only this contract mints between here and the next call's check: the gap after the mints.
+    self.last_gap = gap
+
+    if tips != 0:
+        extcall IClubToken(token).mint(caller, tips)
+    # Bounded: at most MAX_RECEIVERS (8) iterations.
+    for i: uint256 in range(count, bound=MAX_RECEIVERS):
+        if pays[i] != 0:
+            receiver: address = self._receivers[i]
+            extcall IClubToken(token).mint(receiver, pays[i])
+            log IEmission.Distributed(receiver=receiver, amount=pays[i])
     return total
 
 
 @internal
-def _settle(caller: address, k: uint256, guarded: bool) -> uint256:
-    """
-    @dev Settle the next `k` epochs in one closed-form step: mint the gap now minus the
-         closed-form gap after them, tip to `caller`, the rest by weight (the registry's
-         share capped when `guarded`). Returns the wei actually minted.
-    """
-    first: uint256 = self.epochs_minted
-    gap: uint256 = self._gap()
-    amount: uint256 = 0
-    tip_paid: uint256 = 0
-    held: uint256 = 0
-    amount, tip_paid, held = self._plan(first, k, guarded, gap, self.anchor_epoch, self.anchor_gap)
-    self.epochs_minted = first + k
-    self.next_epoch_time += k * self.epoch_seconds
-
-    if tip_paid != 0:
-        extcall IClubToken(token).mint(caller, tip_paid)
-
-    rest: uint256 = amount - tip_paid
-    # What the guard still lets the registry receive in this step (only read when guarded).
-    allowance: uint256 = max_value(uint256)
-    if guarded:
-        allowance = self._node_cap(k)
-    if rest != 0:
-        paid: uint256 = 0
-        count: uint256 = len(self._receivers)
-        # Bounded: at most MAX_RECEIVERS (8) iterations.
-        for i: uint256 in range(count, bound=MAX_RECEIVERS):
-            share: uint256 = 0
-            if i == count - 1:
-                # The last receiver gets the rounding dust, so the shares add up to `rest` exactly.
-                share = rest - paid
-            else:
-                # Round down; the dust goes to the last receiver.
-                share = rest * self._weights[i] // BPS
-            paid += share
-            receiver: address = self._receivers[i]
-            if guarded and receiver == registry:
-                # The guard: the registry gets at most what is left of its allowance.
-                share = min(share, allowance)
-                allowance -= share
-            if share != 0:
-                extcall IClubToken(token).mint(receiver, share)
-                log IEmission.Distributed(receiver=receiver, amount=share)
-
-    minted: uint256 = amount - held
-    self.emitted += minted
-    if held != 0:
-        # The excess stays in the gap; the closed form restarts from the gap actually left.
-        self.withheld += held
-        self.anchor_epoch = first + k
-        self.anchor_gap = gap - minted
-        log IEmission.NodeRewardsWithheld(first_epoch=first, epochs=k, amount=held)
-    log IEmission.Emitted(caller=caller, first_epoch=first, epochs=k, amount=minted, tip=tip_paid)
-    return minted
-
-
-@internal
 @view
-def _plan(
-    first: uint256, k: uint256, guarded: bool, gap: uint256, a_epoch: uint256, a_gap: uint256
-) -> (uint256, uint256, uint256):
+def _add_shares(
+    pays: uint256[MAX_RECEIVERS], count: uint256, rest: uint256, allowance: uint256
+) -> (uint256[MAX_RECEIVERS], uint256):
     """
-    @dev (amount, tip, withheld) for settling epochs first..first+k-1 from the current
-         `gap` with the closed form anchored at (a_epoch, a_gap): amount = gap minus the
-         closed-form gap after them (never more than `gap`: the supply stays under the
-         cap), tip = min(tip * k, amount), withheld = what the guard keeps from the
-         registry's share of the rest. `_settle` pays exactly amount - withheld.
+    @dev (`pays` plus `rest` split by weight over the first `count` receivers, withheld):
+         rounded down, the last receiver gets the dust, so the shares add up to `rest`
+         exactly; the registry's share is capped at what is left of `allowance` (the
+         bootstrap guard; max_value(uint256) when unguarded) and what the cap keeps back
+         is returned as withheld.
     """
-    target: uint256 = self._gap_after(a_gap, self.rate_per_epoch, first + k - a_epoch)
-    # target <= gap whenever the anchor describes the supply (the rounded-up power never
-    # increases with k: tests/unit/emission/test_schedule.py); the clamp keeps the mint
-    # non-negative should rounding ever say otherwise deep in the dust tail.
-    if target >= gap:
-        return 0, 0, 0
-    amount: uint256 = gap - target
-    tip_paid: uint256 = min(self.tip * k, amount)
-    if not guarded:
-        return amount, tip_paid, 0
-    rest: uint256 = amount - tip_paid
-    node_part: uint256 = 0
+    out: uint256[MAX_RECEIVERS] = pays
+    left: uint256 = allowance
+    held: uint256 = 0
     paid: uint256 = 0
-    count: uint256 = len(self._receivers)
-    # Bounded: at most MAX_RECEIVERS (8) iterations; the same split as `_settle`.
+    # Bounded: at most MAX_RECEIVERS (8) iterations.
     for i: uint256 in range(count, bound=MAX_RECEIVERS):
         share: uint256 = 0
         if i == count - 1:
@@ -561,11 +547,31 @@ def _plan(
             share = rest * self._weights[i] // BPS
         paid += share
         if self._receivers[i] == registry:
-            node_part += share
-    limit: uint256 = self._node_cap(k)
-    if node_part <= limit:
-        return amount, tip_paid, 0
-    return amount, tip_paid, node_part - limit
+            if share > left:
+                held += share - left
+                share = left
+            left -= share
+        out[i] += share
+    return out, held
+
+
+@internal
+@view
+def _plan(first: uint256, k: uint256, gap: uint256, a_epoch: uint256, a_gap: uint256) -> (uint256, uint256):
+    """
+    @dev (amount, tip) for settling epochs first..first+k-1 from the current `gap` with
+         the closed form anchored at (a_epoch, a_gap): amount = gap minus the closed-form
+         gap after them (never more than `gap`: the supply stays under the cap), tip =
+         min(tip * k, amount). `_add_shares` splits the rest and applies the guard.
+    """
+    target: uint256 = self._gap_after(a_gap, self.rate_per_epoch, first + k - a_epoch)
+    # target <= gap whenever the anchor describes the supply (the rounded-up power never
+    # increases with k: tests/unit/emission/test_schedule.py); the clamp keeps the mint
+    # non-negative should rounding ever say otherwise deep in the dust tail.
+    if target >= gap:
+        return 0, 0
+    amount: uint256 = gap - target
+    return amount, min(self.tip * k, amount)
 
 
 @internal

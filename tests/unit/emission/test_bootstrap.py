@@ -96,6 +96,12 @@ def test_bootstrap_ends(guarded: Any, keeper: str) -> None:
     (held,) = events(emission, "NodeRewardsWithheld")
     assert held.epochs == EPOCHS
     assert token.balanceOf(registry.address) == model.paid[registry.address]
+    # each payee is minted once for both steps (the gas of crossing the end: one mint per payee)
+    paid = events(emission, "Distributed")
+    assert sorted(d.receiver for d in paid) == sorted(set(model.paid) - {keeper})
+    assert all(d.amount == model.paid[d.receiver] for d in paid)
+    mints = [t for t in events(emission, "Transfer") if int(t.sender, 16) == 0]
+    assert len(mints) == len(paid) + 1  # the receivers and the keeper's tip, once each
     assert emission.node_cap_per_epoch() == 2**256 - 1
     # after the bootstrap the full share flows again
     warp_to(emission.next_epoch_time())

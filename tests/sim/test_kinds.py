@@ -1,0 +1,139 @@
+"""Node rewards per kind: the model pays kinds the way the contracts do, reproduces the RELAY collapse of
+the deployed registry, and measures the designs that would prevent it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clubchat.params import load as load_parameters
+from clubchat.premium import split_payment
+from clubchat.sim import engine, kinds, model
+from clubchat.sim.parameters import YEAR_DAYS, from_parameters
+
+
+def test_fee_splits_are_the_contracts():
+    """Premium's burn share and AdMarket's split come from parameters.yaml (they were assumptions: a
+    40/20/20/20 ad split against the deployed 50/20/20/10)."""
+    params = load_parameters()
+    p = from_parameters(params)
+    burn, to_nodes = split_payment(10**22, params.premium.burn_bps)
+    assert p.premium_burn_share == burn / 10**22
+    assert 1 - p.premium_burn_share == to_nodes / 10**22
+    split = (p.ads_split_users, p.ads_split_nodes, p.ads_split_communities, p.ads_split_burn)
+    assert [round(x * 10_000) for x in split] == params.ads.split_bps
+    assert p.panel_size == params.disputes.panel_size
+
+
+def test_ad_fees_pay_operators_not_delegators(sim_params):
+    """AdMarket pays its node share to the delivering node's operator: more ad revenue adds NOTIFY
+    nodes but not a wei of delegator yield (the model paid it into the pools)."""
+    base = sim_params.replace(premium_uptake=0.0)
+    lo = engine.simulate(base.replace(ads_optin=0.0), runs=8, days=400, seed=8)
+    hi = engine.simulate(base.replace(ads_optin=0.6), runs=8, days=400, seed=8)
+    assert np.median(hi["nodes"][-1, :, 2]) > 2 * np.median(lo["nodes"][-1, :, 2])
+    assert (
+        model.pool_income({"node_rewards_day": 1.0, "fees_premium_to_nodes": 2.0, "fees_ads_to_nodes": 4.0})
+        == 3.0
+    )
+
+
+def test_kind_shares():
+    """One stream pro rata to stake: shares follow the node counts (times the multipliers); per-kind
+    streams: the split, whatever the counts."""
+    p = from_parameters()
+    ctx = model.make_context(p, 10)
+    s = {"nodes": np.array([[10.0, 30.0, 60.0], [1.0, 1.0, 2.0]])}
+    np.testing.assert_allclose(model.kind_reward_shares(p, ctx, s), [[0.1, 0.3, 0.6], [0.25, 0.25, 0.5]])
+    q = p.replace(kind_reward_multiplier=(2.0, 1.0, 1.0))
+    np.testing.assert_allclose(
+        model.kind_reward_shares(q, model.make_context(q, 10), s)[0], [20 / 110, 30 / 110, 60 / 110]
+    )
+    q = p.replace(kind_reward_split=(0.5, 0.3, 0.2))
+    np.testing.assert_allclose(
+        model.kind_reward_shares(q, model.make_context(q, 10), s), [[0.5, 0.3, 0.2]] * 2
+    )
+
+
+@pytest.mark.parametrize("bad", [(0.5, 0.3, 0.3), (1.2, -0.2, 0.0), (0.5, 0.5)])
+def test_split_must_be_fractions(bad):
+    p = from_parameters().replace(kind_reward_split=bad)
+    with pytest.raises(ValueError, match="kind_reward_split must be three non-negative fractions"):
+        model.make_context(p, 10)
+
+
+def _nodes_at(p, years, runs=48, seed=12):
+    s = engine.simulate(p, runs=runs, days=years * YEAR_DAYS, seed=seed, record_every=YEAR_DAYS)
+    return np.median(s["nodes"][-1], axis=0)
+
+
+def test_deployed_registry_collapses_relay(sim_params):
+    """The finding: with the registry paying by stake whatever the kind, RELAY (and TURN) fall to the
+    community-run floor by year 3 while NOTIFY, cheapest to run and paid by ads too, keeps growing."""
+    n = _nodes_at(sim_params, 3)
+    assert n[0] == sim_params.nodes_min[0]
+    assert n[1] == sim_params.nodes_min[1]
+    assert n[2] > 30 * sim_params.nodes_min[2]
+
+
+def test_multipliers_do_not_prevent_a_collapse(sim_params):
+    """Weighting a kind's stake in the one stream only moves the knife-edge: some kind still falls to
+    the floor."""
+    n = _nodes_at(sim_params.replace(kind_reward_multiplier=kinds.MULTIPLIERS), 3)
+    assert (n == np.asarray(sim_params.nodes_min)).any()
+
+
+def test_per_kind_streams_keep_relays(sim_params):
+    """One stream per kind: RELAY keeps tens of nodes (it had the floor of 3) and users stay."""
+    deployed = engine.simulate(sim_params, runs=48, days=3 * YEAR_DAYS, seed=12, record_every=YEAR_DAYS)
+    split = engine.simulate(
+        sim_params.replace(kind_reward_split=(0.5, 0.3, 0.2)), runs=48, days=3 * YEAR_DAYS, seed=12,
+        record_every=YEAR_DAYS,
+    )  # fmt: skip
+    assert np.median(split["nodes"][-1, :, 0]) > 10 * np.median(deployed["nodes"][-1, :, 0])
+    assert np.median(split["users"][-1]) > 2 * np.median(deployed["users"][-1])
+    assert np.median(split["nakamoto_relay"][-1]) > np.median(deployed["nakamoto_relay"][-1])
+
+
+def test_nakamoto_coefficient():
+    """Equal stakes: a third of n nodes; a rank-size exponent of 0.8: 8 of 180 (Cosmos Hub's ~7)."""
+    p = from_parameters()
+    equal = model.make_context(p.replace(stake_rank_exponent=0.0), 1)
+    np.testing.assert_array_equal(model.nakamoto(equal, np.array([3.0, 10.0, 300.0, 3.5])), [1, 4, 100, 1])
+    skew = model.make_context(p.replace(stake_rank_exponent=0.8), 1)
+    assert model.nakamoto(skew, np.array([180.0]))[0] == 8
+    assert model.nakamoto(skew, np.array([1e9]))[0] == model.nakamoto(skew, np.array([2.0**17]))[0]
+
+
+def test_simplex():
+    assert kinds.simplex(0.25) == [(0.25, 0.25, 0.5), (0.25, 0.5, 0.25), (0.5, 0.25, 0.25)]
+    grid = kinds.simplex(0.1)
+    assert len(grid) == 36 and all(min(w) >= 0.1 - 1e-12 and abs(sum(w) - 1) < 1e-12 for w in grid)
+
+
+def test_select_split_is_maximin():
+    """The chosen split has the best worst environment of the grid."""
+    c = kinds.select_split(step=0.25, runs=4, years=1, environments=("baseline", "bear"))
+    assert set(c.scores) == set(kinds.simplex(0.25))
+    best = max(c.worst(w).served for w in c.scores)
+    assert c.worst(c.split).served == best
+
+
+def test_cli_kinds_compares_every_design():
+    from click.testing import CliRunner
+
+    from clubchat.cli import main
+
+    result = CliRunner().invoke(
+        main, ["sim", "kinds", "--split", "0.5/0.4/0.1", "--runs", "2", "--years", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "node rewards per kind: year 1" in result.output
+    # one row per design in each environment (the table wraps long cells, the scenario names fit)
+    assert sum("bull" in line for line in result.output.splitlines()) == len(kinds.designs((0.5, 0.4, 0.1)))
+    bad = CliRunner().invoke(main, ["sim", "kinds", "--split", "half/half", "--runs", "2", "--years", "1"])
+    assert bad.exit_code == 2 and "write three fractions as a/b/c" in bad.output
+    wrong = CliRunner().invoke(
+        main, ["sim", "kinds", "--split", "0.5/0.5/0.5", "--runs", "2", "--years", "1"]
+    )
+    assert wrong.exit_code == 2 and "must be three non-negative fractions summing to 1" in wrong.output
