@@ -1,7 +1,8 @@
 """The titanoboa backend of the deployment plan: the protocol built in-process as `ape run deploy` builds it.
 
 Tests, benchmarks and contracts-in-the-loop (`clubchat.sim.loop`) deploy through
-`deploy_all`, so they exercise the same wiring a real deployment gets. titanoboa is a
+`deploy_all`, so they exercise the same wiring a real deployment gets; `BoaPort` is the
+`clubchat.chain.port.Port` the typed contract clients act through in the loop. titanoboa is a
 development dependency: `boa` is imported when a contract is compiled or deployed,
 not when this module is imported.
 """
@@ -57,6 +58,52 @@ class BoaBackend:
 
     def timestamp(self) -> int:
         return int(_boa().env.evm.patch.timestamp)
+
+
+class BoaPort:
+    """`clubchat.chain.port.Port` on the current boa environment: `account` acts by `prank`.
+
+    A transaction's id is a counter; `events` answers for the last transaction this port sent
+    (boa keeps the logs of a contract's last call only, so they are taken when it is sent).
+    """
+
+    def __init__(self, account: str | None = None) -> None:
+        self.account = account
+        self._sent = 0
+        self._last: tuple[str, list[Any]] = ("", [])
+
+    def call(self, contract: Any, fn: str, *args: Any) -> Any:
+        return getattr(contract, fn)(*args)
+
+    def transact(self, contract: Any, fn: str, *args: Any) -> str:
+        if self.account is None:
+            raise ValueError("this port is read-only; give it an account to send transactions")
+        with _boa().env.prank(self.account):
+            getattr(contract, fn)(*args)
+        self._sent += 1
+        tx = f"boa:{self.account}:{self._sent}"
+        self._last = (tx, contract.get_logs())
+        return tx
+
+    def events(self, contract: Any, name: str, tx: str) -> list[dict[str, Any]]:
+        sent, logs = self._last
+        if tx != sent:
+            raise LookupError(f"{tx} is not the last transaction this port sent ({sent or 'none'})")
+        address = str(contract.address)
+        return [
+            {k: v for k, v in ev._asdict().items() if k != "address"}
+            for ev in logs
+            if type(ev).__name__ == name and str(ev.address) == address
+        ]
+
+    def balance(self, address: str) -> int:
+        return int(_boa().env.get_balance(address))
+
+    def timestamp(self) -> int:
+        return int(_boa().env.evm.patch.timestamp)
+
+    def acting_as(self, who: Any) -> BoaPort:
+        return BoaPort(str(who))
 
 
 def deploy_all(params: Parameters, deployer: str, beneficiaries: dict[str, str] | None = None) -> Deployment:

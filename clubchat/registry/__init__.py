@@ -1,15 +1,17 @@
 """NodeRegistry from Python: the one client for operators, nodes, clients, the demo and the scripts.
 
 - `kinds`: the `Kind` flag enum (RELAY, TURN, NOTIFY) and parsing of kind names;
-- `client`: `NodeRegistryClient`, one method per operator action (register, stake, delegate,
-  unbond, withdraw, claim, heartbeat), a typed `status` snapshot, and `check_registration`;
+- `client`: `RegistryActions`, each operator action (register with the node key's consent, stake,
+  delegate, unbond, withdraw, claim, heartbeat, finalize_epoch) and view defined once over a
+  `clubchat.chain.port.Port` (web3.py or titanoboa), a typed `status` snapshot;
+  `NodeRegistryClient`, the same over web3.py from a deployment manifest; `check_registration`;
 - `heartbeat`: a node key's heartbeat loop;
 - `cache`: `RegistryCache`, the node's confirmation-depth event cache;
 - `discovery`: the `Discovery` views a client needs, stake-weighted sampling and rendezvous;
 - `status`: the `status` table `ape run nodes status` prints.
 
 web3.py over the deployment manifest (no ape at run time); transactions go through a
-`clubchat.chain.Sender`.
+`clubchat.chain.Sender`. Contracts in the loop run the same `RegistryActions` in titanoboa.
 """
 
 from clubchat.registry.cache import CachedNode, RegistryCache
@@ -17,6 +19,7 @@ from clubchat.registry.client import (
     NodeRegistryClient,
     NodeStatus,
     Registration,
+    RegistryActions,
     UnbondingEntry,
     check_registration,
 )
@@ -57,6 +60,7 @@ __all__ = [
     "NodeRegistryClient",
     "NodeStatus",
     "Registration",
+    "RegistryActions",
     "RegistryCache",
     "RegistryDiscovery",
     "RegistryError",

@@ -1,9 +1,12 @@
 """NodeRegistry client: one method per operator action, a typed `status` snapshot, registration checks.
 
-Transactions go through the one `Sender` of clubchat.chain.tx (`LocalSender` for a local key,
-`ApeSender` in `ape run nodes`, `Web3Sender` for unlocked accounts). Amounts are CLUB wei. Errors a
-user can cause (not registered, missing allowance, endpoint scheme) are checked before sending where
-the chain would only answer with a revert reason, and reported as `RegistryError` with one sentence
+`RegistryActions` defines each action and view once, over a `clubchat.chain.port.Port`, so the
+same definitions run on web3.py (`NodeRegistryClient`) and in titanoboa (contracts in the loop,
+`clubchat.sim.loop`, through `clubchat.deploy.boa_backend.BoaPort`). On web3.py transactions go
+through the one `Sender` of clubchat.chain.tx (`LocalSender` for a local key, `ApeSender` in
+`ape run nodes`, `Web3Sender` for unlocked accounts). Amounts are CLUB wei. Errors a user can
+cause (not registered, missing allowance, endpoint scheme) are checked before sending where the
+chain would only answer with a revert reason, and reported as `RegistryError` with one sentence
 saying what to do; a transaction that reverts anyway raises `TransactionFailed` with the reason.
 """
 
@@ -20,7 +23,8 @@ from web3.contract import Contract
 
 from clubchat.chain.eip712 import Domain, sign_permit
 from clubchat.chain.manifest import Manifest
-from clubchat.chain.tx import Sender, send_call
+from clubchat.chain.port import Port, Web3Port
+from clubchat.chain.tx import Sender
 from clubchat.params import WAD
 from clubchat.registry.kinds import KIND_NAMES, NOTIFY, RELAY, TURN, TURN_CREDENTIAL, RegistryError
 
@@ -91,74 +95,85 @@ class NodeStatus:
     heartbeat_seconds: int
 
 
-class NodeRegistryClient:
-    """NodeRegistry and CLUB from a deployment manifest, acting as `sender`."""
+class RegistryActions:
+    """NodeRegistry and CLUB acting as `port.account`: each operator action and view, defined once.
 
-    def __init__(self, w3: Web3, manifest: Manifest, sender: Sender | None = None) -> None:
-        self.w3 = w3
-        self.registry: Contract = manifest.contract(w3, "NodeRegistry")
-        self.token: Contract = manifest.contract(w3, "ClubToken")
-        self.sender = sender
+    Backend-neutral: `port` is a `clubchat.chain.port.Port` (web3.py in `NodeRegistryClient`,
+    titanoboa's `BoaPort` in contracts in the loop), `registry` and `token` its contract handles.
+    """
+
+    def __init__(self, port: Port, registry: Any, token: Any) -> None:
+        self.port, self.registry, self.token = port, registry, token
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _me(self) -> Sender:
-        if self.sender is None:
+    def _account(self) -> str:
+        if self.port.account is None:
             raise RegistryError("this action sends a transaction; give an account")
-        return self.sender
+        return str(to_checksum_address(self.port.account))
 
-    def _send(self, contract: Contract, fn_name: str, *args: Any) -> str:
-        return send_call(self._me(), getattr(contract.functions, fn_name)(*args))
+    def _send(self, fn_name: str, *args: Any) -> str:
+        self._account()
+        return self.port.transact(self.registry, fn_name, *args)
+
+    def _read(self, fn_name: str, *args: Any) -> Any:
+        return self.port.call(self.registry, fn_name, *args)
 
     def _ensure_allowance(self, amount: int) -> None:
-        me = to_checksum_address(self._me().address)
-        if int(self.token.functions.balanceOf(me).call()) < amount:
+        me = self._account()
+        if int(self.port.call(self.token, "balanceOf", me)) < amount:
             raise RegistryError(f"{me} holds less than {amount / 1e18:,.4f} CLUB; fund it first")
-        if int(self.token.functions.allowance(me, self.registry.address).call()) < amount:
-            self._send(self.token, "approve", self.registry.address, amount)
+        spender = str(self.registry.address)
+        if int(self.port.call(self.token, "allowance", me, spender)) < amount:
+            self.port.transact(self.token, "approve", spender, amount)
 
     def _registered(self, node: str) -> None:
-        if int(self.registry.functions.nodes(to_checksum_address(node)).call()[0]) == 0:
+        if int(self.node(node)[0]) == 0:
             raise RegistryError(
                 f"{node} is not a registered node; register it first (`ape run nodes register`)"
             )
 
+    def events(self, tx: str, name: str) -> list[dict[str, Any]]:
+        """The registry's `name` events of transaction `tx` (e.g. "Claimed", "EpochFinalised")."""
+        return self.port.events(self.registry, name, tx)
+
     # -- actions ---------------------------------------------------------------------------
 
-    def key_consents(self, node_key: str, key: Sender | None = None) -> None:
+    def key_consents(self, node_key: str, key: Any = None) -> None:
         """Make sure `node_key` approved the sender as its operator (`approve_operator`, sent by the
-        key itself: the registry binds a key only with its consent). With `key` (the node key's own
-        Sender) the approval is sent when missing; without, a missing approval is a RegistryError
-        saying how to send it."""
-        me = to_checksum_address(self._me().address)
+        key itself: the registry binds a key only with its consent). With `key` (the node key as its
+        port's `acting_as` takes it: a Sender on web3.py, an address on titanoboa) the approval is
+        sent when missing; without, a missing approval is a RegistryError saying how to send it."""
+        me = self._account()
         node_key = to_checksum_address(node_key)
-        if to_checksum_address(self.registry.functions.approved_operator(node_key).call()) == me:
+        if to_checksum_address(self._read("approved_operator", node_key)) == me:
             return
         if key is None:
             raise RegistryError(
                 f"node key {node_key} has not approved {me} as its operator; send "
                 f"`club node approve-operator {me}` with the node key first (or give its private key)"
             )
-        if to_checksum_address(key.address) != node_key:
-            raise RegistryError(f"the key given signs as {key.address}, not as the node key {node_key}")
-        if int(self.w3.eth.get_balance(node_key)) == 0:
+        key_port = self.port.acting_as(key)
+        if to_checksum_address(str(key_port.account)) != node_key:
+            raise RegistryError(f"the key given signs as {key_port.account}, not as the node key {node_key}")
+        if self.port.balance(node_key) == 0:
             raise RegistryError(
                 f"node key {node_key} holds 0 ETH and must send its approval of {me} itself; "
                 f"fund it first (`club chain fund {node_key} --eth 1`)"
             )
-        send_call(key, self.registry.functions.approve_operator(me))
+        RegistryActions(key_port, self.registry, self.token).approve_operator(me)
 
     def approve_operator(self, operator: str) -> str:
         """Sent by a node key: consent to being bound by `operator` (its `register` or `set_node_key`)."""
-        return self._send(self.registry, "approve_operator", to_checksum_address(operator))
+        return self._send("approve_operator", to_checksum_address(operator))
 
-    def register(self, spec: Registration, stake_wei: int, key: Sender | None = None) -> str:
+    def register(self, spec: Registration, stake_wei: int, key: Any = None) -> str:
         """Approve (if needed) and register the sender as a node with `stake_wei` self-stake.
 
         The node key must have approved the sender (`key_consents`): pass `key`, the node key's
-        Sender, to send that approval here when it is missing."""
+        Sender (an address on titanoboa), to send that approval here when it is missing."""
         uris = spec.ordered_endpoints()
-        minimum = int(self.registry.functions.min_self_stake_per_kind().call()) * bin(spec.kinds).count("1")
+        minimum = int(self._read("min_self_stake_per_kind")) * bin(spec.kinds).count("1")
         if stake_wei < minimum:
             raise RegistryError(
                 f"stake at least {minimum / 1e18:,.0f} CLUB for these kinds ({spec.kinds:#x})"
@@ -166,7 +181,6 @@ class NodeRegistryClient:
         self.key_consents(spec.node_key, key)
         self._ensure_allowance(stake_wei)
         return self._send(
-            self.registry,
             "register",
             spec.kinds,
             to_checksum_address(spec.node_key),
@@ -180,128 +194,140 @@ class NodeRegistryClient:
 
     def stake(self, amount_wei: int) -> str:
         """Add self-stake to the sender's own node."""
-        self._registered(self._me().address)
+        self._registered(self._account())
         self._ensure_allowance(amount_wei)
-        return self._send(self.registry, "stake", amount_wei)
-
-    def stake_with_permit(self, account: LocalAccount, amount_wei: int, deadline: int | None = None) -> str:
-        """Stake in one transaction with an EIP-2612 permit signed by `account` (the sender's key)."""
-        self._registered(self._me().address)
-        v, r, s, deadline = self.permit_signature(account, amount_wei, deadline)
-        return self._send(self.registry, "stake_with_permit", amount_wei, deadline, v, r, s)
+        return self._send("stake", amount_wei)
 
     def delegate(self, node: str, amount_wei: int) -> str:
         """Delegate CLUB to `node`'s pool."""
         self._registered(node)
         self._ensure_allowance(amount_wei)
-        return self._send(self.registry, "delegate", to_checksum_address(node), amount_wei)
+        return self._send("delegate", to_checksum_address(node), amount_wei)
 
     def unbond(self, node: str, shares: int | None = None) -> str:
         """Start unbonding `shares` (default: all) of the sender's shares in `node`'s pool."""
-        me = to_checksum_address(self._me().address)
-        held = int(self.registry.functions.shares(to_checksum_address(node), me).call())
+        me = self._account()
+        held = self.shares(node, me)
         amount = held if shares is None else shares
         if amount == 0 or amount > held:
             raise RegistryError(f"{me} holds {held} shares of {node}; unbond between 1 and {held}")
-        return self._send(self.registry, "unbond", to_checksum_address(node), amount)
+        return self._send("unbond", to_checksum_address(node), amount)
 
     def rebond(self, entry_id: int) -> str:
-        return self._send(self.registry, "rebond", entry_id)
+        return self._send("rebond", entry_id)
 
     def withdraw(self, entry_id: int) -> str:
         """Withdraw a released unbonding entry."""
-        me = to_checksum_address(self._me().address)
-        entry = self.registry.functions.unbondings(me, entry_id).call()
+        me = self._account()
+        entry = self._read("unbondings", me, entry_id)
         if int(entry[1]) == 0:
             raise RegistryError(f"{me} has no open unbonding entry {entry_id}; see `status`")
-        now = int(self.w3.eth.get_block("latest")["timestamp"])
-        if now < int(entry[2]):
+        if self.port.timestamp() < int(entry[2]):
             raise RegistryError(
                 f"entry {entry_id} is released at {time.ctime(int(entry[2]))}; withdraw after that"
             )
-        return self._send(self.registry, "withdraw", entry_id)
+        return self._send("withdraw", entry_id)
 
     def claim(self, node: str) -> str:
         """Claim the sender's rewards from `node` (plus the commission when the sender is the operator)."""
-        return self._send(self.registry, "claim", to_checksum_address(node))
+        return self._send("claim", to_checksum_address(node))
 
-    def set_node_key(self, node_key: str, key: Sender | None = None) -> str:
+    def claimed(self, tx: str) -> int:
+        """CLUB wei a `claim` transaction paid (its `Claimed` event)."""
+        return sum(int(ev["amount"]) for ev in self.events(tx, "Claimed"))
+
+    def set_node_key(self, node_key: str, key: Any = None) -> str:
         """Rotate the sender's node key to `node_key` (which must approve the sender; see `key_consents`)."""
-        self._registered(self._me().address)
+        self._registered(self._account())
         self.key_consents(node_key, key)
-        return self._send(self.registry, "set_node_key", to_checksum_address(node_key))
+        return self._send("set_node_key", to_checksum_address(node_key))
 
     def deregister(self) -> str:
         """Leave for good once the sender's own stake is unbonded: frees its slots and listing entry."""
-        me = to_checksum_address(self._me().address)
+        me = self._account()
         self._registered(me)
-        if int(self.registry.functions.shares(me, me).call()) != 0 and not self._closed(me):
+        if self.shares(me, me) != 0 and not self._closed(me):
             raise RegistryError(f"{me} still has self-stake bonded; run `club node exit` first")
-        return self._send(self.registry, "deregister")
+        return self._send("deregister")
 
     def _closed(self, node: str) -> bool:
         """A 100 % slash closed the node: its shares are worth nothing and cannot be unbonded."""
-        return int(self.registry.functions.assets_of(node, node).call()) == 0
+        return self.assets_of(node, node) == 0
 
     def heartbeat(self) -> str:
         """Sent by the node key."""
-        return self._send(self.registry, "heartbeat")
+        return self._send("heartbeat")
 
     def set_commission(self, bps: int) -> str:
-        return self._send(self.registry, "set_commission", bps)
+        return self._send("set_commission", bps)
 
     def finalize_epoch(self) -> str:
-        return self._send(self.registry, "finalize_epoch")
+        return self._send("finalize_epoch")
+
+    def record_epoch_seed(self) -> str:
+        """Record the sampling seed of the current epoch (permissionless)."""
+        return self._send("record_epoch_seed")
 
     def poke(self, node: str) -> str:
         """Take a node that stopped beating out of discovery (permissionless, unpaid)."""
-        return self._send(self.registry, "poke", to_checksum_address(node))
+        return self._send("poke", to_checksum_address(node))
 
     # -- reads -----------------------------------------------------------------------------
 
-    def permit_signature(
-        self, account: LocalAccount, amount_wei: int, deadline: int | None = None
-    ) -> tuple[int, bytes, bytes, int]:
-        """EIP-2612 permit for the registry, signed by `account`: (v, r, s, deadline)."""
-        deadline = deadline or int(self.w3.eth.get_block("latest")["timestamp"]) + 3600
-        nonce = int(self.token.functions.nonces(account.address).call())
-        sig = sign_permit(
-            account, Domain.of(self.token), str(self.registry.address), amount_wei, nonce, deadline
-        )
-        return sig.v, sig.r, sig.s, deadline
+    def node(self, node: str) -> Any:
+        """The registry's `Node` record of `node` (kinds first; all zero when not registered)."""
+        return self._read("nodes", to_checksum_address(node))
+
+    def weight(self, node: str) -> int:
+        """`node`'s weight in discovery and rewards, in whole CLUB."""
+        return int(self.node(node)[5])
+
+    def shares(self, node: str, account: str) -> int:
+        return int(self._read("shares", to_checksum_address(node), to_checksum_address(account)))
+
+    def assets_of(self, node: str, account: str) -> int:
+        """CLUB wei `account`'s shares of `node`'s pool are worth."""
+        return int(self._read("assets_of", to_checksum_address(node), to_checksum_address(account)))
+
+    def epochs_finalised(self) -> int:
+        return int(self._read("epochs_finalised"))
+
+    def total_weight(self) -> int:
+        """Sum of the nodes' weights (whole CLUB), as Emission's bootstrap guard reads it."""
+        return int(self._read("total_weight"))
 
     def sample(self, kind: int, seed: bytes, k: int) -> list[str]:
-        return [to_checksum_address(a) for a in self.registry.functions.sample(kind, seed, k).call()]
+        return [to_checksum_address(a) for a in self._read("sample", kind, seed, k)]
 
     def status(self, node: str, account: str | None = None) -> NodeStatus:
         """Pool, commission schedule, unbonding queue and pending rewards of `account` (default: the node)."""
-        reg = self.registry.functions
+        read = self._read
         node = to_checksum_address(node)
         who = to_checksum_address(account or node)
-        n = reg.nodes(node).call()
+        n = self.node(node)
         if int(n[0]) == 0:
             raise RegistryError(f"{node} is not a registered node")
         entries = []
         u_assets, u_shares = int(n[12]), int(n[13])
-        for i in range(int(reg.unbonding_count(who).call())):
-            e = reg.unbondings(who, i).call()
+        for i in range(int(read("unbonding_count", who))):
+            e = read("unbondings", who, i)
             if int(e[1]) == 0 or to_checksum_address(e[0]) != node:
                 continue
             # The contract's conversion: one virtual share and one virtual wei, rounded down.
             assets = int(e[1]) * (u_assets + 1) // (u_shares + 1)
             entries.append(UnbondingEntry(i, node, int(e[1]), assets, int(e[2])))
         kinds = int(n[0])
-        endpoints = {k: str(reg.endpoint(node, k).call()) for k in (RELAY, TURN, NOTIFY) if kinds & k}
+        endpoints = {k: str(read("endpoint", node, k)) for k in (RELAY, TURN, NOTIFY) if kinds & k}
         if kinds & TURN:
-            endpoints[TURN_CREDENTIAL] = str(reg.endpoint(node, TURN_CREDENTIAL).call())
+            endpoints[TURN_CREDENTIAL] = str(read("endpoint", node, TURN_CREDENTIAL))
         return NodeStatus(
             node=node,
             account=who,
             kinds=kinds,
             node_key=to_checksum_address(n[1]),
-            region=str(reg.region(node).call()),
+            region=str(read("region", node)),
             endpoints=endpoints,
-            eligible=bool(reg.is_eligible(node).call()),
+            eligible=bool(read("is_eligible", node)),
             jailed=bool(n[3]),
             jailed_until=int(n[4]),
             live_until=int(n[2]),
@@ -312,13 +338,47 @@ class NodeRegistryClient:
             commission_bps=int(n[7]),
             pending_commission_bps=int(n[8]),
             commission_effective_at=int(n[9]),
-            account_shares=int(reg.shares(node, who).call()),
-            account_assets_wei=int(reg.assets_of(node, who).call()),
-            pending_rewards_wei=int(reg.pending_rewards(node, who).call()),
+            account_shares=self.shares(node, who),
+            account_assets_wei=self.assets_of(node, who),
+            pending_rewards_wei=int(read("pending_rewards", node, who)),
             unbonding=tuple(entries),
-            epochs_finalised=int(reg.epochs_finalised().call()),
-            heartbeat_seconds=int(reg.heartbeat_seconds().call()),
+            epochs_finalised=self.epochs_finalised(),
+            heartbeat_seconds=int(read("heartbeat_seconds")),
         )
+
+
+class NodeRegistryClient(RegistryActions):
+    """`RegistryActions` over web3.py: NodeRegistry and CLUB from a manifest, acting as `sender`."""
+
+    def __init__(self, w3: Web3, manifest: Manifest, sender: Sender | None = None) -> None:
+        self.w3 = w3
+        self.sender = sender
+        registry: Contract = manifest.contract(w3, "NodeRegistry")
+        token: Contract = manifest.contract(w3, "ClubToken")
+        super().__init__(Web3Port(w3, sender), registry, token)
+
+    def _me(self) -> Sender:
+        """The Sender, for the operator helpers that send a registry call of their own."""
+        if self.sender is None:
+            raise RegistryError("this action sends a transaction; give an account")
+        return self.sender
+
+    def stake_with_permit(self, account: LocalAccount, amount_wei: int, deadline: int | None = None) -> str:
+        """Stake in one transaction with an EIP-2612 permit signed by `account` (the sender's key)."""
+        self._registered(self._account())
+        v, r, s, deadline = self.permit_signature(account, amount_wei, deadline)
+        return self._send("stake_with_permit", amount_wei, deadline, v, r, s)
+
+    def permit_signature(
+        self, account: LocalAccount, amount_wei: int, deadline: int | None = None
+    ) -> tuple[int, bytes, bytes, int]:
+        """EIP-2612 permit for the registry, signed by `account`: (v, r, s, deadline)."""
+        deadline = deadline or self.port.timestamp() + 3600
+        nonce = int(self.token.functions.nonces(account.address).call())
+        sig = sign_permit(
+            account, Domain.of(self.token), str(self.registry.address), amount_wei, nonce, deadline
+        )
+        return sig.v, sig.r, sig.s, deadline
 
 
 def check_registration(registry: Contract, operator: str, reg: Registration) -> list[str]:

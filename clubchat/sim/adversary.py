@@ -28,10 +28,12 @@ from typing import Any
 from eth_utils import keccak, to_canonical_address
 
 from clubchat.deploy import boa_backend
+from clubchat.deploy.boa_backend import BoaPort
 from clubchat.params import WAD, Parameters
 from clubchat.params import load as load_parameters
-
-RELAY = 1
+from clubchat.registry.client import Registration, RegistryActions
+from clubchat.registry.kinds import RELAY
+from clubchat.sim.loop import set_registry_timing
 
 
 def capture_probability(attacker: list[int], total: int, k: int) -> float:
@@ -119,59 +121,51 @@ def eclipse_replay(
     timelock = str(dep["Timelock"].address)
     keeper = str(boa.env.generate_address("adv-keeper"))
 
+    def acting(who: str | None = None) -> RegistryActions:
+        return RegistryActions(BoaPort(who), registry, token)
+
     def operator(name: str, stake: int) -> tuple[str, str]:
         op, key = (str(boa.env.generate_address(f"adv-{name}-{r}")) for r in ("op", "key"))
         with boa.env.prank(timelock):  # the treasury's genesis CLUB funds the operators
             token.transfer(op, stake * WAD)
-        with boa.env.prank(op):
-            token.approve(registry.address, stake * WAD)
-        with boa.env.prank(key):
-            registry.approve_operator(op)
-        with boa.env.prank(op):
-            registry.register(
-                RELAY, key, "adv", "", [f"wss://{name}.relay.example:443"], "", 500, stake * WAD
-            )
+        boa.env.set_balance(key, 10**18)  # the key sends its consent to the operator
+        spec = Registration(RELAY, {RELAY: f"wss://{name}.relay.example:443"}, key, region="adv")
+        acting(op).register(spec, stake * WAD, key=key)
         return op, key
 
     honest = [operator(f"honest{i}", honest_stake) for i in range(honest_nodes)]
     attack = [operator(f"attacker{i}", per_attacker) for i in range(attacker_nodes)]
     # Keys beat once a day here: the heartbeat period is raised to two days, as in the replay loop.
-    r, beat_period = registry, 2 * params.registry.epoch_seconds
-    with boa.env.prank(timelock):
-        r.set_parameters(
-            r.min_self_stake_per_kind(), r.saturation_multiple(), r.unbonding_seconds(), beat_period,
-            r.commission_max_bps(), r.commission_max_change_bps(), r.commission_delay_seconds(),
-            r.finalize_tip(), params.registry.epoch_seconds,
-        )  # fmt: skip
+    epoch = params.registry.epoch_seconds
+    set_registry_timing(registry, timelock, heartbeat_seconds=2 * epoch, stream_seconds=epoch)
     attackers = {op for op, _ in attack}
     seeds = [
         keccak(to_canonical_address(str(boa.env.generate_address(f"adv-victim-{v}")))) for v in range(victims)
     ]
     captured, caught = 0, set()
-    epoch = params.registry.epoch_seconds
+    finaliser = acting(keeper)
     for _ in range(epochs):
         boa.env.time_travel(seconds=epoch)
-        with boa.env.prank(keeper):
-            if int(emission.epochs_due()) > 0:
+        if int(emission.epochs_due()) > 0:
+            with boa.env.prank(keeper):
                 emission.advance()
-            now = int(boa.env.evm.patch.timestamp)
-            while now >= dep.genesis_time + (int(registry.epochs_finalised()) + 1) * epoch:
-                registry.finalize_epoch()
-            registry.record_epoch_seed()
+        now = int(boa.env.evm.patch.timestamp)
+        while now >= dep.genesis_time + (finaliser.epochs_finalised() + 1) * epoch:
+            finaliser.finalize_epoch()
+        finaliser.record_epoch_seed()
         for _, key in honest + attack:
-            with boa.env.prank(key):
-                registry.heartbeat()
+            acting(key).heartbeat()
         for v, seed in enumerate(seeds):
-            drawn = [str(a) for a in registry.sample(RELAY, seed, k)]
+            drawn = [str(a) for a in finaliser.sample(RELAY, seed, k)]
             if len(drawn) == k and set(drawn) <= attackers:
                 captured += 1
                 caught.add(v)
     earned = {}
     for op, _ in honest + attack:
-        with boa.env.prank(op):
-            earned[op] = int(registry.claim(op))
-    weights = [int(registry.nodes(op).weight) for op, _ in attack]
-    total = sum(int(registry.nodes(op).weight) for op, _ in honest) + sum(weights)
+        client = acting(op)
+        earned[op] = client.claimed(client.claim(op))
+    weights = [finaliser.weight(op) for op, _ in attack]
+    total = sum(finaliser.weight(op) for op, _ in honest) + sum(weights)
     share = sum(weights) / total
     return EclipseResult(
         epochs=epochs,

@@ -46,6 +46,8 @@ import pandas as pd
 from clubchat.deploy import boa_backend
 from clubchat.params import BPS, DAY, WAD, Parameters
 from clubchat.params import load as load_parameters
+from clubchat.registry.client import Registration, RegistryActions
+from clubchat.registry.kinds import TURN
 from clubchat.sim import engine, model, scenarios, schedules
 
 # Stated tolerances: the float model may differ from the chain by REL_TOL of the value
@@ -200,7 +202,7 @@ def replay(
             mirror.burn(want)
         if day % epoch_days == 0:
             due = emission.epochs_due()
-            stake_whole = int(registry.total_weight()) if registry is not None else 0
+            stake_whole = agents.total_weight() if agents is not None else 0
             with boa.env.prank(keeper):
                 emission.advance()
             mirror.advance(due, stake_whole)
@@ -257,13 +259,26 @@ def replay(
     return res
 
 
+def set_registry_timing(registry: Any, timelock: str, *, heartbeat_seconds: int, stream_seconds: int) -> None:
+    """Governance (the Timelock's `set_parameters`): a new heartbeat period and reward stream length,
+    every other registry parameter kept as it is."""
+    gov = boa_backend.BoaPort(timelock)
+    names = ("min_self_stake_per_kind", "saturation_multiple", "unbonding_seconds", "commission_max_bps",
+             "commission_max_change_bps", "commission_delay_seconds", "finalize_tip")  # fmt: skip
+    keep = [gov.call(registry, fn) for fn in names]
+    gov.transact(registry, "set_parameters", *keep[:3], heartbeat_seconds, *keep[3:], stream_seconds)
+
+
 def funder_name(beneficiaries: dict[str, str]) -> str:
     """The allocation whose claims pay for the loop's burns and stakes (ecosystem, as intended)."""
     return "ecosystem" if "ecosystem" in beneficiaries else next(iter(beneficiaries))
 
 
 class _StakingAgents:
-    """One operator and one delegator per node kind, acting on NodeRegistry as the model's run says."""
+    """One operator and one delegator per node kind, acting on NodeRegistry as the model's run says.
+
+    Every registry action and view goes through `clubchat.registry.RegistryActions` (the same
+    definitions the CLI, the node and the demo use on web3.py) over titanoboa's `BoaPort`."""
 
     def __init__(
         self,
@@ -279,6 +294,7 @@ class _StakingAgents:
         self.boa, self.p, self.model, self.col, self.funder = boa, p, model, col, funder
         self.funder_escrow = funder_escrow
         self.token, self.registry = dep["ClubToken"], dep["NodeRegistry"]
+        self.view = RegistryActions(boa_backend.BoaPort(), self.registry, self.token)
         self.timelock = str(dep["Timelock"].address)
         self.genesis, self.epoch = dep.genesis_time, params.registry.epoch_seconds
         self.min_self = params.registry.min_self_stake_per_kind_wei
@@ -304,40 +320,42 @@ class _StakingAgents:
         self.rate = self.stream_end = self.accrued_to = 0
         self.targets: list[float] = []
 
+    def _as(self, who: str) -> RegistryActions:
+        """The registry client acting as `who`."""
+        return RegistryActions(boa_backend.BoaPort(who), self.registry, self.token)
+
     def _send(self, who: str, amount: int) -> None:
+        """CLUB from the funder to `who` (the registry client approves what it stakes)."""
         if int(self.token.balanceOf(self.funder)) < amount and int(self.funder_escrow.claimable()) > 0:
             with self.boa.env.prank(self.funder):
                 self.funder_escrow.claim()
         with self.boa.env.prank(self.funder):
             self.token.transfer(who, amount)
-        with self.boa.env.prank(who):
-            self.token.approve(self.registry.address, 2**256 - 1)
 
     def _register(self) -> None:
         for kind, mask, op, key, _ in self.nodes:
             self._send(op, self.min_self)
+            self.boa.env.set_balance(key, 10**18)  # a node key sends its own consent and beats
             tag = kind.lower()
             endpoints = {1: f"wss://{tag}.relay.example:443", 2: f"turns:{tag}.turn.example:5349",
                          4: f"https://{tag}.notify.example"}  # fmt: skip
-            with self.boa.env.prank(key):  # the node key consents to its operator
-                self.registry.approve_operator(op)
-            with self.boa.env.prank(op):
-                self.registry.register(
-                    mask, key, "loop", f"https://{tag}.example/meta.json", [endpoints[mask]],
-                    f"https://{tag}.turn.example/credentials" if mask == 2 else "", self.commission_bps,
-                    self.min_self,
-                )  # fmt: skip
+            spec = Registration(
+                kinds=mask,
+                endpoints={mask: endpoints[mask]},
+                node_key=key,
+                credential_endpoint=f"https://{tag}.turn.example/credentials" if mask == TURN else "",
+                region="loop",
+                metadata_uri=f"https://{tag}.example/meta.json",
+                commission_bps=self.commission_bps,
+            )
+            self._as(op).register(spec, self.min_self, key=key)  # the node key consents first
         # The loop beats once a day; rewards stream by the second and a node earns only while its
         # heartbeat keeps it live, so the heartbeat period is raised to two days (liveness is not
         # what the loop compares). The model pays each day's node rewards within that day, so the
         # loop streams each finalisation over one day too (deployed: over Emission's week).
-        r = self.registry
-        with self.boa.env.prank(self.timelock):
-            r.set_parameters(
-                r.min_self_stake_per_kind(), r.saturation_multiple(), r.unbonding_seconds(), 2 * self.epoch,
-                r.commission_max_bps(), r.commission_max_change_bps(), r.commission_delay_seconds(),
-                r.finalize_tip(), self.epoch,
-            )  # fmt: skip
+        set_registry_timing(
+            self.registry, self.timelock, heartbeat_seconds=2 * self.epoch, stream_seconds=self.epoch
+        )
         self.registered = True
 
     def beat(self) -> None:
@@ -346,8 +364,7 @@ class _StakingAgents:
             return
         self._accrue()
         for _, _, _, key, _ in self.nodes:
-            with self.boa.env.prank(key):
-                self.registry.heartbeat()
+            self._as(key).heartbeat()
 
     def step(self, day: int, *, claim: bool) -> None:
         """Beat, finalise due reward epochs (predicting the split), follow the model's stake, claim."""
@@ -355,17 +372,17 @@ class _StakingAgents:
             self._register()
         self.beat()  # accrues the stream up to now first
         now = int(self.boa.env.evm.patch.timestamp)
-        while now >= self.genesis + (int(self.registry.epochs_finalised()) + 1) * self.epoch:
+        while now >= self.genesis + (self.view.epochs_finalised() + 1) * self.epoch:
             self._finalise()
         self._follow_model(day)
         if claim:
             for _, _, op, _, dl in self.nodes:
                 for who, side in ((op, "operators"), (dl, "delegators")):
-                    with self.boa.env.prank(who):
-                        self.claimed[side] += int(self.registry.claim(op))
+                    client = self._as(who)
+                    self.claimed[side] += client.claimed(client.claim(op))
 
     def _pool(self, op: str, dl: str) -> tuple[int, int]:
-        return int(self.registry.assets_of(op, op)), int(self.registry.assets_of(op, dl))
+        return self.view.assets_of(op, op), self.view.assets_of(op, dl)
 
     def _accrue(self) -> None:
         """The model's side of the stream: what streamed since the last accrual, pro rata to the
@@ -379,17 +396,16 @@ class _StakingAgents:
     def _finalise(self) -> None:
         self._accrue()
         now = int(self.boa.env.evm.patch.timestamp)
-        with self.boa.env.prank(self.keeper):
-            self.registry.finalize_epoch()
-        ev = [e for e in self.registry.get_logs() if type(e).__name__ == "EpochFinalised"][-1]
+        keeper = self._as(self.keeper)
+        ev = keeper.events(keeper.finalize_epoch(), "EpochFinalised")[-1]
         # The contract's stream: the new CLUB plus the running stream's rest, per second, rounded down.
         left = self.rate * max(self.stream_end - now, 0)
-        self.rate = (int(ev.rewards) + left) // self.epoch
+        self.rate = (int(ev["rewards"]) + left) // self.epoch
         self.stream_end = now + self.epoch
 
     def _split(self, distributed: int) -> None:
         # The registry weighs nodes by bonded stake in whole CLUB (`nodes(op).weight`).
-        pools = [(*self._pool(op, dl), int(self.registry.nodes(op).weight)) for _, _, op, _, dl in self.nodes]
+        pools = [(*self._pool(op, dl), self.view.weight(op)) for _, _, op, _, dl in self.nodes]
         weight = sum(w for _, _, w in pools)
         if distributed == 0 or weight == 0:
             return
@@ -414,14 +430,16 @@ class _StakingAgents:
             want = int(min(max(target - own, 0.0), cap))
             if want > delegated + 10**12:
                 self._send(dl, want - delegated)
-                with self.boa.env.prank(dl):
-                    self.registry.delegate(op, want - delegated)
+                self._as(dl).delegate(op, want - delegated)
             elif want + 10**12 < delegated:
-                shares = int(self.registry.shares(op, dl))
+                shares = self.view.shares(op, dl)
                 burn = shares * (delegated - want) // delegated
                 if burn > 0:
-                    with self.boa.env.prank(dl):
-                        self.registry.unbond(op, burn)
+                    self._as(dl).unbond(op, burn)
+
+    def total_weight(self) -> int:
+        """The registry's total weight, as Emission's bootstrap guard reads it."""
+        return self.view.total_weight()
 
     def row(self) -> dict[str, Any]:
         stake = sum(sum(self._pool(op, dl)) for _, _, op, _, dl in self.nodes)
