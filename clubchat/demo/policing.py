@@ -25,7 +25,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from clubchat.chain.anvil import free_port
-from clubchat.chain.tx import LocalSender, send_call
+from clubchat.chain.tx import LocalSender
 from clubchat.client.history import Evidence, HistoryBook, NodeKeys
 from clubchat.client.relay_client import RelayClient
 from clubchat.demo.context import DemoContext, club
@@ -80,7 +80,7 @@ def _node(ctx: DemoContext, stake: int, uri: str) -> tuple[LocalAccount, LocalAc
     NodeRegistryClient(ctx.w3, ctx.manifest, LocalSender(ctx.w3, op)).register(
         Registration(RELAY, {RELAY: uri}, key.address), stake, LocalSender(ctx.w3, key)
     )
-    send_call(LocalSender(ctx.w3, key), ctx.contract("NodeRegistry").functions.heartbeat())
+    NodeRegistryClient(ctx.w3, ctx.manifest, LocalSender(ctx.w3, key)).heartbeat()
     return op, key, uri
 
 
@@ -185,11 +185,11 @@ def _flags(ctx: DemoContext, nodes: list[tuple[LocalAccount, LocalAccount, str]]
 def _beat(ctx: DemoContext, nodes: list[tuple[LocalAccount, LocalAccount, str]]) -> None:
     """Every node key beats now (the clock jumped); a node process beating at the same moment may
     take the key's nonce first, so each beat is tried a few times."""
-    registry = ctx.contract("NodeRegistry")
     for _, key, _ in nodes:
+        beat = NodeRegistryClient(ctx.w3, ctx.manifest, LocalSender(ctx.w3, key)).heartbeat
         for attempt in range(5):
             try:
-                send_call(LocalSender(ctx.w3, key), registry.functions.heartbeat())
+                beat()
                 break
             except Exception:
                 if attempt == 4:

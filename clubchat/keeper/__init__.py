@@ -17,7 +17,9 @@ from web3.logs import DISCARD
 
 from clubchat.amounts import format_club
 from clubchat.chain.manifest import Manifest
+from clubchat.chain.port import Web3Port
 from clubchat.chain.tx import Sender, send_call
+from clubchat.registry.client import RegistryActions
 from clubchat.timefmt import when
 
 # Decimals shown in the keeper's reports: tips of a few wei of dust read as `< 0.0001 CLUB`.
@@ -109,10 +111,9 @@ class Keeper:
                 break
             epoch = int(self.registry.functions.epochs_finalised().call())
             before = self._balance()
-            tx = send_call(self.sender, self.registry.functions.finalize_epoch())
-            receipt = self.w3.eth.get_transaction_receipt(tx)  # type: ignore[arg-type]
-            events = self.registry.events.EpochFinalised().process_receipt(receipt, errors=DISCARD)
-            rewards = int(events[0]["args"]["rewards"]) if events else 0
+            keeper = RegistryActions(Web3Port(self.w3, self.sender), self.registry, None)
+            tx = keeper.finalize_epoch()
+            rewards = sum(int(ev["rewards"]) for ev in keeper.events(tx, "EpochFinalised"))
             paid = format_club(rewards, decimals=REPORT_DECIMALS)
             what = f"finalised reward epoch {epoch}, {paid} to node pools"
             actions.append(KeeperAction("NodeRegistry", what, self._balance() - before, tx))

@@ -10,7 +10,9 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from clubchat.chain.port import Web3Port
 from clubchat.chain.tx import LocalSender
+from clubchat.registry.client import RegistryActions
 
 log = logging.getLogger("clubchat.registry.heartbeat")
 TX_TIMEOUT = 30.0  # a beat that is not mined within this is retried next round
@@ -31,10 +33,10 @@ async def heartbeat_loop(
     if interval is None:
         seconds = await loop.run_in_executor(None, registry.functions.heartbeat_seconds().call)
         interval = max(1.0, int(seconds) / 3)  # three chances per window
-    sender = LocalSender(w3, node_key, timeout=TX_TIMEOUT)
+    key = RegistryActions(Web3Port(w3, LocalSender(w3, node_key, timeout=TX_TIMEOUT)), registry, None)
     while True:
         try:
-            await loop.run_in_executor(None, sender.transact, registry.functions.heartbeat())
+            await loop.run_in_executor(None, key.heartbeat)
             status.beats += 1
             status.last_ok = time.time()
             status.last_error = None

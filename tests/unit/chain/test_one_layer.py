@@ -54,3 +54,20 @@ def test_no_node_beside_nodes_and_no_feature_package_imports_the_demo() -> None:
     importers = _where(r"^\s*from clubchat\.demo\b|^\s*import clubchat\.demo\b", PACKAGE)
     # the `club` command wires `club demo`; the demo's own modules import each other
     assert [p for p in importers if not p.startswith("clubchat/demo/")] == ["clubchat/cli.py"]
+
+
+REGISTRY_ACTIONS = (
+    "approve_operator|register|stake|stake_with_permit|delegate|unbond|rebond|withdraw|claim|set_node_key"
+    "|deregister|heartbeat|set_commission|finalize_epoch|record_epoch_seed|poke"
+)
+
+
+def test_each_registry_action_is_defined_once() -> None:
+    """NodeRegistry's operator actions are sent only by `RegistryActions` (web3.py and titanoboa alike):
+    no web3.py call of them elsewhere in the package or the scripts, and the sim loop does not call
+    the boa contract's own methods."""
+    direct = rf"^(?!.*\.call\().*(registry|\"NodeRegistry\"\))\.functions\.({REGISTRY_ACTIONS})\("
+    assert _where(direct, PACKAGE, REPO_ROOT / "scripts") == []
+    sent = rf'_send\(\s*"({REGISTRY_ACTIONS})"'
+    assert _where(sent, PACKAGE) == ["clubchat/registry/client.py"]
+    assert _where(rf"\bregistry\.({REGISTRY_ACTIONS})\(", PACKAGE / "sim") == []
