@@ -51,6 +51,10 @@ def test_installed_wheel_deploys_from_its_own_data(tmp_path):
         "print(p.DATA_ROOT)\n"
         "print(p.load().token.symbol)\n"
         "print(type(deployer_for('Emission')).__name__)\n"
+        # contracts in the loop, registry agents included, from the installed package
+        "from clubchat.sim import loop\n"
+        "res = loop.replay('baseline', epochs=1)\n"
+        "print(len(res.rows), res.staking_in_loop, len(res.mismatches()))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],
@@ -62,4 +66,4 @@ def test_installed_wheel_deploys_from_its_own_data(tmp_path):
     ).stdout.split()
     assert out[0] == str(site / "clubchat" / "__init__.py")
     assert out[1] == str(site / "clubchat" / "_data")
-    assert out[2:] == ["CLUB", "VyperDeployer"]
+    assert out[2:] == ["CLUB", "VyperDeployer", "1", "True", "0"]
