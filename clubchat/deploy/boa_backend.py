@@ -64,13 +64,13 @@ class BoaPort:
     """`clubchat.chain.port.Port` on the current boa environment: `account` acts by `prank`.
 
     A transaction's id is a counter; `events` answers for the last transaction this port sent
-    (boa keeps the logs of a contract's last call only, so they are taken when it is sent).
+    (boa keeps a contract's last computation only, so it is kept when sent and decoded on demand).
     """
 
     def __init__(self, account: str | None = None) -> None:
         self.account = account
         self._sent = 0
-        self._last: tuple[str, list[Any]] = ("", [])
+        self._last: tuple[str, Any] = ("", None)
 
     def call(self, contract: Any, fn: str, *args: Any) -> Any:
         return getattr(contract, fn)(*args)
@@ -82,17 +82,17 @@ class BoaPort:
             getattr(contract, fn)(*args)
         self._sent += 1
         tx = f"boa:{self.account}:{self._sent}"
-        self._last = (tx, contract.get_logs())
+        self._last = (tx, contract._computation)
         return tx
 
     def events(self, contract: Any, name: str, tx: str) -> list[dict[str, Any]]:
-        sent, logs = self._last
+        sent, computation = self._last
         if tx != sent:
             raise LookupError(f"{tx} is not the last transaction this port sent ({sent or 'none'})")
         address = str(contract.address)
         return [
             {k: v for k, v in ev._asdict().items() if k != "address"}
-            for ev in logs
+            for ev in contract.get_logs(computation)
             if type(ev).__name__ == name and str(ev.address) == address
         ]
 
