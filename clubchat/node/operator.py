@@ -13,7 +13,7 @@ from eth_utils import to_checksum_address
 from web3.logs import DISCARD
 
 from clubchat.amounts import format_club
-from clubchat.chain.tx import Sender, send_call
+from clubchat.chain.tx import Sender
 from clubchat.registry import NOTIFY, RELAY, TURN, TURN_CREDENTIAL, NodeRegistryClient, RegistryError
 from clubchat.timefmt import when
 
@@ -131,7 +131,7 @@ def set_commission(client: NodeRegistryClient, bps: int) -> Done:
 
 
 def set_endpoint(client: NodeRegistryClient, kind: str, uri: str) -> Done:
-    tx = send_call(client._me(), client.registry.functions.set_endpoint(ENDPOINT_KINDS[kind], uri))
+    tx = client.set_endpoint(ENDPOINT_KINDS[kind], uri)
     return Done(f"{kind} endpoint of {_me(client)} is now {uri}", (tx,))
 
 
@@ -151,7 +151,7 @@ def approve_operator(client: NodeRegistryClient, operator: str) -> Done:
 
 
 def set_metadata(client: NodeRegistryClient, region: str, metadata_uri: str) -> Done:
-    tx = send_call(client._me(), client.registry.functions.set_metadata(region, metadata_uri))
+    tx = client.set_metadata(region, metadata_uri)
     return Done(f"region {region or '-'} and metadata URI {metadata_uri or '-'} set for {_me(client)}", (tx,))
 
 
@@ -164,7 +164,7 @@ def rebond(client: NodeRegistryClient, entry_id: int) -> Done:
 
 
 def unjail(client: NodeRegistryClient) -> Done:
-    tx = send_call(client._me(), client.registry.functions.unjail())
+    tx = client.unjail()
     return Done(f"{_me(client)} is out of jail and eligible again once it heartbeats", (tx,))
 
 

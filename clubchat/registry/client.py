@@ -258,6 +258,17 @@ class RegistryActions:
         """Sent by the node key."""
         return self._send("heartbeat")
 
+    def set_endpoint(self, kind: int, uri: str) -> str:
+        """Change the sender's endpoint of `kind` (or, with TURN_CREDENTIAL, its credential endpoint)."""
+        return self._send("set_endpoint", kind, uri)
+
+    def set_metadata(self, region: str, metadata_uri: str) -> str:
+        return self._send("set_metadata", region, metadata_uri)
+
+    def unjail(self) -> str:
+        """Leave jail once its term is over (the node is eligible again after its next heartbeat)."""
+        return self._send("unjail")
+
     def set_commission(self, bps: int) -> str:
         return self._send("set_commission", bps)
 

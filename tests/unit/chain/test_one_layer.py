@@ -58,7 +58,7 @@ def test_no_node_beside_nodes_and_no_feature_package_imports_the_demo() -> None:
 
 REGISTRY_ACTIONS = (
     "approve_operator|register|stake|stake_with_permit|delegate|unbond|rebond|withdraw|claim|set_node_key"
-    "|deregister|heartbeat|set_commission|finalize_epoch|record_epoch_seed|poke"
+    "|deregister|heartbeat|set_commission|set_endpoint|set_metadata|unjail|finalize_epoch|record_epoch_seed|poke"
 )
 
 
