@@ -30,8 +30,7 @@ from eth_utils import keccak, to_canonical_address
 from clubchat.deploy import boa_backend
 from clubchat.params import WAD, Parameters
 from clubchat.params import load as load_parameters
-
-RELAY = 1
+from clubchat.registry.kinds import RELAY
 
 
 def capture_probability(attacker: list[int], total: int, k: int) -> float:
