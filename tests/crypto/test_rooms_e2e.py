@@ -89,6 +89,8 @@ def test_room_members_read_each_other_and_the_relay_sees_no_plaintext(
             await _read(alice, texts[2])
             await _read(bob, texts[2])
             assert alice.keys.epoch == bob.keys.epoch == carol.keys.epoch == 1
+            with pytest.raises(TypeError, match="room messages are sealed"):  # no plaintext path
+                await alice.client.send_room(CID, m.Text(body=texts[0]))  # type: ignore[arg-type]
             # a member who was offline (dave: no keys on the relay yet) gets every key when he joins
             dave = await _member(server.uri, DAVE, view)
             await bob.send(texts[3])
