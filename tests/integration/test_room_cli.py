@@ -73,6 +73,11 @@ def _club(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def _as_member(relay_uri: str, *args: str) -> tuple[int, str]:
+    """`club room ARGS` as MEMBER on the relay, sharing keys with OTHER."""
+    return _club("room", *args, "--relay", relay_uri, "--member", OTHER.address, "--key", MEMBER.key.hex())
+
+
 class Other(threading.Thread):
     """OTHER in the room on its own event loop: it reads one post (`send` unset) or, once MEMBER's
     keys are on the relay (its listener joined), posts `send`."""
@@ -111,18 +116,7 @@ def test_a_member_posts_sealed_and_another_member_reads_it(relay_uri: str) -> No
     other = Other(relay_uri)
     other.start()
     assert other.joined.wait(10)
-    code, out = _club(
-        "room",
-        "send",
-        str(CID),
-        "hello from the CLI",
-        "--relay",
-        relay_uri,
-        "--member",
-        OTHER.address,
-        "--key",
-        MEMBER.key.hex(),
-    )
+    code, out = _as_member(relay_uri, "send", str(CID), "hello from the CLI")
     assert code == 0, out
     sent = json.loads(out)
     assert (sent["event"], sent["seq"], sent["delivered"], sent["relay"]) == ("sent", 1, 1, relay_uri)
@@ -139,21 +133,7 @@ def test_a_member_posts_sealed_and_another_member_reads_it(relay_uri: str) -> No
 def test_a_listener_opens_what_another_member_sends(relay_uri: str) -> None:
     other = Other(relay_uri, send="hello to the CLI")
     other.start()
-    code, out = _club(
-        "room",
-        "listen",
-        str(CID),
-        "--count",
-        "1",
-        "--seconds",
-        "20",
-        "--relay",
-        relay_uri,
-        "--member",
-        OTHER.address,
-        "--key",
-        MEMBER.key.hex(),
-    )
+    code, out = _as_member(relay_uri, "listen", str(CID), "--count", "1", "--seconds", "20")
     other.join(30)
     assert code == 0, out
     assert other.error is None
