@@ -163,9 +163,13 @@ class SealedRoom:
         return await self.post(m.Text(body=text))
 
     async def post(self, payload: m.Payload) -> m.RoomSent:
+        """Post a `text` or `head` payload, sealed (`seal`)."""
+        return await self.client.send_room(self.community, await self.seal(payload), room=self.room)
+
+    async def seal(self, payload: m.Payload) -> m.RoomSealed:
+        """`payload` sealed with this member's current chain, after a sync (what `post` sends)."""
         await self.sync()
-        sealed = self.sealer.seal(self.name, payload)
-        return await self.client.send_room(self.community, sealed, room=self.room)
+        return self.sealer.seal(self.name, payload)
 
     async def next_post(self, timeout: float | None = None) -> RoomPost:
         return await asyncio.wait_for(self.posts.get(), timeout or self.client.timeout)
