@@ -114,8 +114,14 @@ def test_room_members_read_each_other_and_the_relay_sees_no_plaintext(
             assert dave.posts.empty() and len(dave.pending) == 1  # held for alice's epoch-2 key
             dave._tasks[0] = asyncio.create_task(dave._read_direct())
             await _read(dave, texts[4])
-            await bob.send(texts[5])  # bob rotates too before he posts
-            assert bob.keys.epoch == 2
+            bob.membership_changed()  # the feed's on_change hook: bob rotates at once, before posting
+            for _ in range(100):  # bound: 5 s
+                if bob.keys.epoch == 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert bob.keys.epoch == 2 and bob.stats["rotations"] == 1
+            await bob.send(texts[5])
+            assert bob.keys.epoch == 2  # no second rotation
             await _read(alice, texts[5])
             await _read(dave, texts[5])
             after = [
