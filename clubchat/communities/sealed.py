@@ -156,7 +156,7 @@ class SealedRoom:
     def membership_changed(self, _touched: object = None) -> None:
         """Hook for a membership feed's `on_change`: sync now (a removal rotates the key)."""
         task = asyncio.get_running_loop().create_task(self.sync())
-        self._tasks.append(task)
+        self._tasks = [t for t in self._tasks if not t.done()] + [task]
 
     async def send(self, text: str) -> m.RoomSent:
         """Post `text` sealed with this member's current chain (after a sync)."""
@@ -231,7 +231,7 @@ class SealedRoom:
         if (
             isinstance(payload, m.RoomSealed)
             and (sender, payload.epoch) not in self.keys.chains
-            and sender in self.roster
+            and sender in self._current()  # a member who joined since the last sync counts too
             and payload.epoch >= max((e for s, e in self.keys.chains if s == sender), default=0)
         ):
             self._hold(message)
