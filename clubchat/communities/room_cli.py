@@ -22,7 +22,7 @@ from eth_account.signers.local import LocalAccount
 
 from clubchat.chain.cli import chain_options, key_options, open_deployment, resolve_key
 from clubchat.cli_errors import one_line_errors
-from clubchat.client.relay_client import RelayError
+from clubchat.client.relay_client import RelayError, new_envelope_id
 from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient, room_relays
 from clubchat.communities.sealed import Members, SealedRoom, members_of
@@ -115,11 +115,12 @@ def send_command(community_id: int, text: str, **opts: Any) -> None:
     async def go() -> list[dict[str, Any]]:
         out = []
         secure = Secure(account)
+        id = new_envelope_id()  # one post: the same id on every relay of the room
         for client in await _connect(uris, account, timeout):
             sealed = SealedRoom(client, secure, community_id, members, room)
             try:
                 await sealed.join()
-                sent = await sealed.send(text)
+                sent = await sealed.send(text, id)
             except RelayError as exc:
                 raise _refused(exc) from None
             finally:

@@ -158,13 +158,14 @@ class SealedRoom:
         task = asyncio.get_running_loop().create_task(self.sync())
         self._tasks = [t for t in self._tasks if not t.done()] + [task]
 
-    async def send(self, text: str) -> m.RoomSent:
-        """Post `text` sealed with this member's current chain (after a sync)."""
-        return await self.post(m.Text(body=text))
+    async def send(self, text: str, id: str | None = None) -> m.RoomSent:
+        """Post `text` sealed with this member's current chain (after a sync); the same `id` on
+        each of the room's relays lets a member following several show the post once."""
+        return await self.post(m.Text(body=text), id)
 
-    async def post(self, payload: m.Payload) -> m.RoomSent:
+    async def post(self, payload: m.Payload, id: str | None = None) -> m.RoomSent:
         """Post a `text` or `head` payload, sealed (`seal`)."""
-        return await self.client.send_room(self.community, await self.seal(payload), room=self.room)
+        return await self.client.send_room(self.community, await self.seal(payload), room=self.room, id=id)
 
     async def seal(self, payload: m.Payload) -> m.RoomSealed:
         """`payload` sealed with this member's current chain, after a sync (what `post` sends)."""

@@ -104,3 +104,22 @@ def test_sender_keys_from_non_members_or_for_other_rooms_are_refused() -> None:
     asyncio.run(room._accept(bob.address, other))
     assert "for room '6/general'" in room.refused[-1]
     assert room.keys.chains == {} and room.stats["accepted"] == 0
+
+
+def test_a_member_who_leaves_gets_no_key_of_the_next_epoch() -> None:
+    members = [alice.address, bob.address, MALLORY]
+    room = _room(members)
+    _, dist = _bob_sealer(room)
+    asyncio.run(room._accept(bob.address, dist))
+    assert room.keys.epoch == 1 and sorted(to for to, _ in room.secure.sent) == sorted(  # type: ignore[attr-defined]
+        [bob.address.lower(), MALLORY.lower()]
+    )
+    room._open(_message(1, m.RoomSealed(epoch=1, ct="AAAA"), sender=MALLORY))  # held: mallory's key is due
+    members.remove(MALLORY)  # mallory left (MemberRemoved): the next sync rotates
+    room.secure.sent.clear()  # type: ignore[attr-defined]
+    asyncio.run(room.sync())
+    assert room.keys.epoch == 2 and room.stats["rotations"] == 1 and not room.pending
+    sent = room.secure.sent  # type: ignore[attr-defined]
+    assert [(to, p.epoch) for to, p in sent] == [(bob.address.lower(), 2)]
+    asyncio.run(room.sync())  # nothing changed: no new epoch, nothing sent again
+    assert room.keys.epoch == 2 and len(sent) == 1
