@@ -1,7 +1,8 @@
 """A community room conversation end to end on a loopback relay with rooms and a mailbox: members read
 each other through sender keys handed out pairwise; no text or chain key appears in any relay frame,
-node log line or node file; a banned member cannot open what is sent after the ban (the key rotated),
-and a message that arrives before its sender's key is held until the key comes."""
+node log line or node file; a banned member cannot open what is sent after the ban (the key rotated:
+at the next post, at once through the membership hook, and against anvil from the ban's event), and
+a message that arrives before its sender's key is held until the key comes."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from clubchat.chain.tx import send_tx
 from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient
 from clubchat.communities.sealed import RoomPost, SealedRoom, members_of
 from clubchat.crypto.session import DecryptError
 from clubchat.node.relay import RelayConfig
-from clubchat.node.rooms import CacheView, Rooms
+from clubchat.node.rooms import CacheView, ChainFeed, Rooms, enable_rooms
 from clubchat.protocol import messages as m
 from tests.crypto.test_no_plaintext import Tap, node_logs, relay_frames  # noqa: F401 (fixtures)
+from tests.node import test_rooms_chain as rooms_chain
+from tests.node.chain_env import chain
 from tests.node.harness import mailbox, relay, run
 
 pytestmark = [pytest.mark.integration]
@@ -150,3 +154,56 @@ def test_room_members_read_each_other_and_the_relay_sees_no_plaintext(
         assert not [f for f in relay_frames if needle in f], f"a relay frame carries {needle!r}"
         assert not [line for line in node_logs.lines if needle in line], f"a node log line carries {needle!r}"
         assert not [blob for blob in files if needle.encode() in blob], f"a node file carries {needle!r}"
+
+
+def test_a_ban_on_chain_rotates_the_key_through_the_membership_feed(tmp_path: Path) -> None:
+    """Against anvil: the clients follow Communities' logs with their own ChainFeed; the ban's event
+    makes alice start a new epoch at once (the feed's on_change), so bob cannot open her next post."""
+    with chain(tmp_path) as c:
+        communities, premium = rooms_chain._communities(c)
+        cid = rooms_chain._community(c, communities, fail_open=False)
+        owner = c.backend.account
+
+        async def scenario() -> tuple[SealedRoom, m.RoomSealed]:
+            async with relay(RelayConfig()) as server:
+                relay_feed = ChainFeed(c.w3, communities, premium, c.manifest.block, depth=0, poll=0.1)
+                client_feed = ChainFeed(c.w3, communities, premium, c.manifest.block, depth=0, poll=0.1)
+                enable_rooms(server, relay_feed)
+                followers = [asyncio.create_task(f.run()) for f in (relay_feed, client_feed)]
+                await rooms_chain._wait_known(relay_feed, cid)
+                await rooms_chain._wait_known(client_feed, cid)
+                rooms = []
+                for who in (rooms_chain.ALICE, rooms_chain.BOB):
+                    client = await RoomClient.connect(server.uri, who, timeout=5)
+                    assert isinstance(client, RoomClient)
+                    rooms.append(SealedRoom(client, Secure(who), cid, members_of(client_feed, cid)))
+                    await rooms[-1].join()
+                alice, bob = rooms
+                client_feed.on_change = alice.membership_changed
+                await alice.send("before the ban 3d9e")
+                await _read(bob, "before the ban 3d9e")
+                await bob.send("bob speaks 77f0")
+                await _read(alice, "bob speaks 77f0")
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(
+                    None, send_tx, c.w3, owner, communities.functions.ban(cid, bob.client.address)
+                )
+                assert (await asyncio.wait_for(bob.client.left.get(), 10)).code == "banned"
+                for _ in range(200):  # bound: 10 s
+                    if alice.keys.epoch == 2:
+                        break
+                    await asyncio.sleep(0.05)
+                assert alice.keys.epoch == 2 and alice.stats["rotations"] == 1  # before she posts
+                sealed = await alice.seal(m.Text(body="after the ban 0b4c"))
+                assert (await alice.client.send_room(cid, sealed)).delivered == 0
+                for task in followers:
+                    task.cancel()
+                for room in rooms:
+                    await room.close()
+                    await room.client.close()
+                return bob, sealed
+
+        bob, sealed = run(scenario(), timeout=120)
+        assert bob.stats["opened"] == 1 and sealed.epoch == 2
+        with pytest.raises(DecryptError, match="for epoch 2"):
+            bob.sealer.open(bob.name, rooms_chain.ALICE.address, sealed)
