@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
-from websockets.asyncio.server import ServerConnection, serve
+from _bare_forwarder import main as serve_on_a_free_port
+from websockets.asyncio.server import ServerConnection
 
 clients: set[ServerConnection] = set()
 
@@ -25,11 +26,5 @@ async def handler(ws: ServerConnection) -> None:
         clients.discard(ws)
 
 
-async def main() -> None:
-    async with serve(handler, "127.0.0.1", 0, compression=None, max_size=2**17) as server:
-        print(next(iter(server.sockets)).getsockname()[1], flush=True)
-        await asyncio.Future()
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(serve_on_a_free_port(handler))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 
 from websockets.asyncio.server import ServerConnection, serve
 
@@ -26,8 +27,10 @@ async def handler(ws: ServerConnection) -> None:
         clients.pop(me, None)
 
 
-async def main() -> None:
-    async with serve(handler, "127.0.0.1", 0, compression=None, max_size=2**17) as server:
+async def main(serve_with: Callable[[ServerConnection], Awaitable[None]] = handler) -> None:
+    """Serve `serve_with` on a free loopback port (the same server settings for every baseline),
+    print the port, then serve until killed."""
+    async with serve(serve_with, "127.0.0.1", 0, compression=None, max_size=2**17) as server:
         print(next(iter(server.sockets)).getsockname()[1], flush=True)
         await asyncio.Future()
 

@@ -2,10 +2,11 @@
 the nodes wrote, for plaintext that end-to-end encryption must hide.
 
 `PlaintextAudit` taps every RelayClient frame (clubchat.client.relay_client.FRAME_TAPS) while it is
-entered; `report(needles, files)` then says how many frames and envelopes it saw, how many payloads
-were not sealed, and whether any needle (a message text, an SDP line, an ICE candidate string) occurs
-in a frame or in one of `files` (e.g. a mailbox's SQLite file and its WAL). The demo records it in
-demo-report.json; tests/crypto/test_no_plaintext.py checks the relay side itself, logs included.
+entered; `report(needles, files)` then says how many frames, envelopes and community room messages
+(`room-send` / `room-message`) it saw, how many payloads were not sealed, and whether any needle (a
+message text, an SDP line, an ICE candidate string) occurs in a frame or in one of `files` (e.g. a
+mailbox's SQLite file and its WAL). The demo records it in demo-report.json;
+tests/crypto/test_no_plaintext.py checks the relay side itself, logs included.
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ class PlaintextAudit:
 
     def report(self, needles: Iterable[str], files: Iterable[Path]) -> dict[str, Any]:
         needles = [n for n in needles if n]
-        envelopes = sealed = 0
+        envelopes = sealed = posts = sealed_posts = 0
         for text in self.frames:  # bound: the frames collected
+            if '"type":"room-send"' in text or '"type":"room-message"' in text:  # community rooms
+                posts += 1
+                sealed_posts += json.loads(text)["payload"]["type"] == "room-sealed"
+                continue
             if '"envelope"' not in text:
                 continue
             obj = json.loads(text)
@@ -69,12 +74,15 @@ class PlaintextAudit:
             "envelopes": envelopes,
             "sealed_envelopes": sealed,
             "plaintext_envelopes": envelopes - sealed,
+            "room_messages": posts,
+            "sealed_room_messages": sealed_posts,
             "plaintext_strings_checked": len(needles),
             "frames_with_plaintext": in_frames,
             "node_files_checked": checked,
             "node_files_with_plaintext": in_files,
-            "relay_saw_no_plaintext": envelopes > 0
+            "relay_saw_no_plaintext": envelopes + posts > 0
             and envelopes == sealed
+            and posts == sealed_posts
             and in_frames == 0
             and not in_files,
         }

@@ -4,8 +4,10 @@ The relays are found in NodeRegistry like a user's: `sample(RELAY, keccak256(roo
 (clubchat.communities.rooms.room_relays); `--relay` names one directly instead. The relay admits
 the signed-in wallet only while the community's on-chain membership says so, and answers a refusal
 with its reason (not a member, banned, admins only in a broadcast room, over the tier's limit).
-Room messages are `text` payloads that every relay of the room can read: rooms have no end-to-end
-encryption yet.
+Room messages are end-to-end encrypted (clubchat.communities.sealed): `send` hands this wallet's
+sender key to every member listening on the room's relays (inside their pairwise sealed sessions)
+and posts the text as a `room-sealed` payload; `listen` opens what members send from then on. The
+members are read from Communities' logs (--rpc-url / --network), or named with `--member`.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from eth_account.signers.local import LocalAccount
 
 from clubchat.chain.cli import chain_options, key_options, open_deployment, resolve_key
 from clubchat.cli_errors import one_line_errors
-from clubchat.client.relay_client import RelayError
+from clubchat.client.relay_client import RelayError, new_envelope_id
+from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient, room_relays
+from clubchat.communities.sealed import Members, SealedRoom, members_of
+from clubchat.node.rooms import ChainFeed, open_feed
 from clubchat.protocol import messages as m
 from clubchat.registry.discovery import RegistryDiscovery
 
@@ -33,7 +38,27 @@ def _room_options(fn: Any) -> Any:
         "--relay", "relays", multiple=True, help="Use this relay (ws://…) instead of the registry's."
     )(fn)
     fn = click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for a relay.")(fn)
+    fn = click.option(
+        "--member",
+        "members",
+        multiple=True,
+        help="A member to share room keys with (default: the members in Communities' logs).",
+    )(fn)
     return fn
+
+
+def _members(community: int, opts: dict[str, Any]) -> tuple[Members, ChainFeed | None]:
+    """Who the room's keys go to: --member as given, else Communities' logs read up to the head
+    (the feed is returned to follow them further)."""
+    if opts["members"]:
+        fixed = list(opts["members"])
+        return (lambda: fixed), None
+    w3, manifest = open_deployment(opts["rpc_url"], opts["network"])
+    feed = open_feed(w3, manifest, depth=0)
+    if feed is None:
+        raise click.ClickException("the deployment has no Communities; name the members with --member")
+    feed.sync_once()
+    return members_of(feed, community), feed
 
 
 def _setup(community: int, opts: dict[str, Any]) -> tuple[LocalAccount, list[str]]:
@@ -84,18 +109,31 @@ def room() -> None:
 def send_command(community_id: int, text: str, **opts: Any) -> None:
     """Post TEXT to a room of COMMUNITY_ID (on every rendezvous relay of the room that answers)."""
     account, uris = _setup(community_id, opts)
+    members, _ = _members(community_id, opts)
     room, timeout = opts["room"], opts["timeout"]
 
     async def go() -> list[dict[str, Any]]:
         out = []
+        secure = Secure(account)
+        id = new_envelope_id()  # one post: the same id on every relay of the room
         for client in await _connect(uris, account, timeout):
+            sealed = SealedRoom(client, secure, community_id, members, room)
             try:
-                sent = await client.send_room(community_id, m.Text(body=text), room=room)
+                await sealed.join()
+                sent = await sealed.send(text, id)
             except RelayError as exc:
                 raise _refused(exc) from None
             finally:
+                await sealed.close()
                 await client.close()
-            out.append({"relay": client.uri, "seq": sent.seq, "delivered": sent.delivered})
+            out.append(
+                {
+                    "relay": client.uri,
+                    "seq": sent.seq,
+                    "delivered": sent.delivered,
+                    "keys_sent": sealed.stats["distributed"],
+                }
+            )
         return out
 
     for row in asyncio.run(go()):
@@ -116,26 +154,36 @@ def send_command(community_id: int, text: str, **opts: Any) -> None:
 def listen_command(community_id: int, since: int, count: int, seconds: float, **opts: Any) -> None:
     """Follow a room of COMMUNITY_ID: one JSON line per message; exits 1 if the relays cut you off."""
     account, uris = _setup(community_id, opts)
-    asyncio.run(_listen(uris, account, community_id, opts["room"], since, count, seconds, opts["timeout"]))
+    members, feed = _members(community_id, opts)
+    asyncio.run(
+        _listen(
+            uris, account, (community_id, members, feed), opts["room"], since, count, seconds, opts["timeout"]
+        )
+    )
 
 
 async def _listen(
     uris: list[str],
     account: LocalAccount,
-    community: int,
+    who: tuple[int, Members, ChainFeed | None],
     room: str,
     since: int,
     count: int,
     seconds: float,
     timeout: float,
 ) -> None:
+    community, members, feed = who
     clients = await _connect(uris, account, timeout)
     merged: asyncio.Queue[Any] = asyncio.Queue()
     pumps = []
+    rooms: list[SealedRoom] = []
+    secure = Secure(account)
     try:
         for client in clients:
+            sealed = SealedRoom(client, secure, community, members, room)
+            rooms.append(sealed)
             try:
-                joined = await client.join(community, room, since=since)
+                joined = await sealed.join(since=since)
             except RelayError as exc:
                 raise _refused(exc) from None
             click.echo(
@@ -143,7 +191,15 @@ async def _listen(
                     {"event": "joined", "relay": client.uri, "seq": joined.seq, "online": joined.online}
                 )
             )
-            pumps.append(asyncio.create_task(_pump(client, merged)))
+            pumps.append(asyncio.create_task(_pump(sealed, merged)))
+        if feed is not None:  # follow the membership: a removal rotates this member's key at once
+
+            def changed(touched: object) -> None:
+                for sealed in rooms:
+                    sealed.membership_changed(touched)
+
+            feed.on_change = changed
+            pumps.append(asyncio.create_task(feed.run()))
         deadline = time.monotonic() + seconds if seconds else None
         seen: set[tuple[str, str]] = set()  # (sender, id): the same post through two relays shows once
         shown = 0
@@ -161,11 +217,7 @@ async def _listen(
                 continue
             seen.add((item.sender, item.id))
             shown += 1
-            body = (
-                item.payload.body
-                if isinstance(item, m.RoomMessage) and isinstance(item.payload, m.Text)
-                else None
-            )
+            body = item.payload.body if isinstance(item.payload, m.Text) else None
             click.echo(
                 json.dumps(
                     {
@@ -175,18 +227,21 @@ async def _listen(
                         "from": item.sender,
                         "time": item.time,
                     }
-                    | ({"text": body} if body is not None else {"type": item.TYPE})
+                    | ({"text": body} if body is not None else {"type": item.payload.TYPE})
                 )
             )
     finally:
         for task in pumps:
             task.cancel()
+        for sealed in rooms:
+            await sealed.close()
         for client in clients:
             await client.close()
 
 
-async def _pump(client: RoomClient, out: asyncio.Queue[Any]) -> None:
-    """Forward one relay's room messages and its `room-left` into `out`."""
+async def _pump(sealed: SealedRoom, out: asyncio.Queue[Any]) -> None:
+    """Forward one relay's opened room messages and its `room-left` into `out`."""
+    client = sealed.client
 
     async def left() -> None:
         out.put_nowait((client.uri, await client.left.get()))
@@ -194,6 +249,6 @@ async def _pump(client: RoomClient, out: asyncio.Queue[Any]) -> None:
     watcher = asyncio.create_task(left())
     try:
         while True:
-            out.put_nowait((client.uri, await client.room_inbox.get()))
+            out.put_nowait((client.uri, await sealed.posts.get()))
     finally:
         watcher.cancel()

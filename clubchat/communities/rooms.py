@@ -4,8 +4,9 @@
 rendezvous relays are found like a user's, `sample(RELAY, keccak256(room id), k)`
 (`room_relays`). `RoomClient` is a `RelayClient` (signed in, envelopes as before) that also speaks
 the room frames of clubchat.protocol.messages: `join` (with the last seq seen, to get what was
-missed), `leave`, `send`, `send_file_chunk`; room messages land in `room_inbox`, and a `room-left`
-(banned, expired, left) in `left`. Refusals raise `RelayError` with the relay's code
+missed), `leave`, `send_room` (a `room-sealed` payload only: clubchat.communities.sealed encrypts
+room messages end to end with sender keys), `send_file_chunk`; room messages land in `room_inbox`,
+and a `room-left` (banned, expired, left) in `left`. Refusals raise `RelayError` with the relay's code
 (`not-member`, `banned`, `admins-only`, `over-tier-limit`, `membership-unavailable`).
 """
 
@@ -105,9 +106,12 @@ class RoomClient(RelayClient):
             self._posts.pop(frame.id, None)
 
     async def send_room(
-        self, community: int, payload: m.Payload, room: str = m.DEFAULT_ROOM, id: str | None = None
+        self, community: int, payload: m.RoomSealed, room: str = m.DEFAULT_ROOM, id: str | None = None
     ) -> m.RoomSent:
-        """Post to a room; returns the relay's `room-sent` (seq, copies delivered here)."""
+        """Post a sealed message (clubchat.communities.sealed seals it) to a room; returns the relay's
+        `room-sent` (seq, copies delivered here). A plaintext payload is refused here: TypeError."""
+        if not isinstance(payload, m.RoomSealed):
+            raise TypeError(f"a {payload.TYPE!r} room payload: room messages are sealed (SealedRoom)")
         return await self._post(m.RoomSend(community, room, id=id or new_envelope_id(), payload=payload))
 
     async def send_file_chunk(

@@ -4,11 +4,14 @@ Fresh wallets (funded by the keeper with gas and by the ecosystem allocation wit
 four communities, one per way in: an allowlist (a batch add), a Merkle list (a member joins with a
 proof), a CLUB-balance gate and an invite voucher. One member subscribes to the `plus` tier. A
 relay with rooms (clubchat.node.rooms), fed from Communities' and Premium's logs one block behind
-the head, carries the allowlist community's room: members talk, a non-member is refused, tier
-limits refuse a free member's large message and file with the reason while the premium member's
-pass, TURN credentials live as long as each tier's call limit, and a ban cuts the banned member
-off; the ban latency (receipt of the ban transaction to the relay's `room-left`) is measured. The
-gas of every step and those figures become demo-report.json's `communities` section.
+the head, carries the allowlist community's room: members talk end-to-end encrypted
+(clubchat.communities.sealed: sender keys handed out in pairwise sealed sessions), a non-member is
+refused, tier limits refuse a free member's large message and file with the reason while the
+premium member's pass, TURN credentials live as long as each tier's call limit, and a ban cuts the
+banned member off; the ban latency (receipt of the ban transaction to the relay's `room-left`) is
+measured, and what a member posts after the ban is under a new key the banned one cannot open. The
+gas of every step, those figures and an audit of every room frame for plaintext (`e2e`) become
+demo-report.json's `communities` section.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from eth_utils import keccak
 from web3 import Web3
 
 from clubchat.chain.tx import LocalSender
+from clubchat.client.audit import PlaintextAudit
+from clubchat.client.secure import Secure
 from clubchat.communities.client import (
     ALLOWLIST,
     INVITE,
@@ -37,6 +42,8 @@ from clubchat.communities.client import (
 )
 from clubchat.communities.merkle import build
 from clubchat.communities.rooms import RoomClient
+from clubchat.communities.sealed import SealedRoom, members_of
+from clubchat.crypto.session import DecryptError
 from clubchat.demo.context import DemoContext, table
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.rooms import ChainFeed, enable_rooms, open_feed
@@ -49,6 +56,10 @@ PEOPLE = ("owner", "alice", "bob", "carol", "dave", "erin", "mallory")
 GAS_MONEY_WEI = WAD // 10
 POLL = 0.25  # the demo relay's log poll interval, seconds
 DEPTH = 1  # confirmations it waits for
+HELLO = "hello, members"
+BIG = "x" * m.MAX_TEXT_CHARS
+STILL_HERE = "am I still here?"
+AFTER_BAN = "bob is gone: what we say now is for alice's ears only"
 
 
 def _wallet(name: str) -> LocalAccount:
@@ -106,12 +117,18 @@ def chapter_communities(ctx: DemoContext) -> None:
     feed = open_feed(w3, ctx.manifest, depth=DEPTH, poll=POLL)
     if feed is None:
         raise click.ClickException("the deployment has no Communities/Premium; redeploy")
-    with tempfile.TemporaryDirectory(prefix="clubchat-demo-rooms-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="clubchat-demo-rooms-") as tmp, PlaintextAudit() as audit:
         relay = asyncio.run(_rooms(ctx, feed, people, allow, owner, Path(tmp)))
+        e2e = audit.report((HELLO, BIG, STILL_HERE, AFTER_BAN), Path(tmp).rglob("*"))
 
     result = table("A relay that enforces membership and tiers", "check", "result")
     for check, shown in relay["shown"]:
         result.add_row(check, shown)
+    result.add_row(
+        "relay saw no plaintext (room frames audited)",
+        f"{e2e['relay_saw_no_plaintext']} ({e2e['sealed_room_messages']} of {e2e['room_messages']} room "
+        f"messages sealed, {e2e['sealed_envelopes']} sealed key envelopes)",
+    )
     ctx.console.print(result)
     ctx.report["communities"] = {
         "gas": {
@@ -128,7 +145,10 @@ def chapter_communities(ctx: DemoContext) -> None:
             for t in tiers
         },
         **{k: v for k, v in relay.items() if k != "shown"},
+        "e2e": e2e,
     }
+    if not e2e["relay_saw_no_plaintext"]:
+        raise click.ClickException(f"a relay saw plaintext room traffic: {e2e}")
 
 
 def _fee(ctx: DemoContext) -> str:
@@ -183,28 +203,29 @@ async def _rooms(
     out: dict[str, Any] = {"relay": {"depth": DEPTH, "poll_seconds": POLL}}
     try:
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # confirm the last block
-        deadline = time.monotonic() + 30
-        while not feed.membership.is_member(cid, people["bob"].address, feed.now()):  # bound: 30 s
-            if feed.last_error or time.monotonic() > deadline:
-                raise click.ClickException(f"the demo relay did not learn the members: {feed.last_error}")
-            await asyncio.sleep(0.05)
+        await _members_seen(feed, cid, people["bob"].address, True)
         alice, bob, mallory = [
             await RoomClient.connect(server.uri, people[n]) for n in ("alice", "bob", "mallory")
         ]
         assert (
             isinstance(alice, RoomClient) and isinstance(bob, RoomClient) and isinstance(mallory, RoomClient)
         )
-        await alice.join(cid)
-        await bob.join(cid)
-        sent = await alice.send_room(cid, m.Text(body="hello, members"))
-        got = await bob.next_room_message()
-        shown.append(("alice -> room, bob received", f"{got.payload.body!r} (seq {got.seq})"))  # type: ignore[union-attr]
+        # room messages are end-to-end encrypted: sender keys handed out in pairwise sealed sessions
+        alice_room, bob_room = (
+            SealedRoom(c, Secure(people[n]), cid, members_of(feed, cid))
+            for c, n in ((alice, "alice"), (bob, "bob"))
+        )
+        await alice_room.join()
+        await bob_room.join()
+        sent = await alice_room.send(HELLO)
+        got = await bob_room.next_post()
+        shown.append(("alice -> room (sealed), bob opened", f"{_body(got.payload)!r} (seq {got.seq})"))
         refusal = await _refused(mallory.join(cid))
         shown.append(("mallory (not a member) joins", refusal))
-        big = m.Text(body="x" * m.MAX_TEXT_CHARS)  # the frame: over the free tier's 16,384 bytes
-        free_refused = await _refused(bob.send_room(cid, big))
+        big = m.Text(body=BIG)  # sealed and padded: over the free tier's 16,384 bytes
+        free_refused = await _refused(bob_room.post(big))
         shown.append(("bob (free tier) sends 16,384 characters", free_refused))
-        premium_ok = await alice.send_room(cid, big)
+        premium_ok = await alice_room.post(big)
         shown.append(("alice (plus) sends 16,384 characters", f"delivered to {premium_ok.delivered}"))
         chunk = m.RoomFileChunk(
             file_id="6f1c0a2e-0000-4000-8000-000000000001", index=0, size=100 * 2**20, data=""
@@ -222,9 +243,23 @@ async def _rooms(
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # the chain's next block
         left = await asyncio.wait_for(bob.left.get(), 30)
         latency = time.monotonic() - mined
-        after = await _refused(bob.send_room(cid, m.Text(body="am I still here?")))
+        after = await _refused(bob_room.send(STILL_HERE))
         shown.append(("owner bans bob: relay cuts him off", f"{left.code} after {latency * 1000:.0f} ms"))
         shown.append(("bob posts after the ban", after))
+        await _members_seen(feed, cid, people["bob"].address, False)
+        sealed = await alice_room.seal(m.Text(body=AFTER_BAN))  # a new epoch: bob got none of its key
+        after_ban = await alice.send_room(cid, sealed)
+        try:
+            bob_room.sealer.open(bob_room.name, alice.address, sealed)
+            raise click.ClickException("bob opened a room message sent after his ban")
+        except DecryptError as exc:
+            lockout = str(exc)
+        shown.append(
+            (
+                "alice posts after the ban: bob opens it?",
+                f"no (key epoch {alice_room.keys.epoch}, {after_ban.delivered} delivered): {lockout}",
+            )
+        )
         out.update(
             room_message_delivered=sent.delivered,
             non_member=refusal,
@@ -232,10 +267,20 @@ async def _rooms(
             premium_message_delivered=premium_ok.delivered,
             free_file_refused=file_refused,
             turn_ttl_seconds={"free": free_turn.ttl, "plus": plus_turn.ttl},
-            ban={"latency_ms": round(latency * 1000), "code": left.code, "after": after},
+            ban={
+                "latency_ms": round(latency * 1000),
+                "code": left.code,
+                "after": after,
+                "banned_member_opens_later_messages": False,
+                "refusal": lockout,
+                "key_epoch_after": alice_room.keys.epoch,
+            },
+            room_keys={"alice": dict(alice_room.stats), "bob": dict(bob_room.stats)},
             relay_stats={k: v for k, v in server.stats.items() if k.startswith("room")},
             rooms=rooms.status(),
         )
+        for r in (alice_room, bob_room):
+            await r.close()
         for c in (alice, bob, mallory):
             await c.close()
     finally:
@@ -243,6 +288,15 @@ async def _rooms(
         await server.stop()
     out["shown"] = shown
     return out
+
+
+async def _members_seen(feed: ChainFeed, cid: int, who: str, member: bool) -> None:
+    """Wait until `feed` shows `who` as a member of `cid` (or, with `member` False, not)."""
+    deadline = time.monotonic() + 30
+    while feed.membership.is_member(cid, who, feed.now()) != member:  # bound: 30 s
+        if feed.last_error or time.monotonic() > deadline:
+            raise click.ClickException(f"the demo relay did not learn the members: {feed.last_error}")
+        await asyncio.sleep(0.05)
 
 
 async def _refused(attempt: Any) -> str:
@@ -255,3 +309,9 @@ async def _refused(attempt: Any) -> str:
             raise
         return f"{code}: {getattr(exc, 'reason', '')}"
     raise click.ClickException("the relay accepted what it should have refused")
+
+
+def _body(payload: m.Payload) -> str:
+    if not isinstance(payload, m.Text):
+        raise click.ClickException(f"the room message opened to a {payload.TYPE!r}, not a text")
+    return payload.body

@@ -29,6 +29,8 @@ from typing import Any
 
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 
+from clubchat.chain.logs import log_chunks
+
 log = logging.getLogger("clubchat.notify")
 
 MAX_CREATIVE_BYTES = 65_536  # a creative larger than this is not delivered
@@ -141,10 +143,7 @@ class AdMarketView:
         self._chain_time = (int(head["timestamp"]), time.time())
         target = int(head["number"]) - self.depth
         applied = 0
-        while self.synced_block < target:  # bound: chunks of 2,000 blocks up to the confirmed head
-            start = self.synced_block + 1
-            end = min(target, start + 1_999)
-            logs = self.w3.eth.get_logs({"address": self._addresses, "fromBlock": start, "toBlock": end})
+        for end, logs in log_chunks(self.w3, self._addresses, self.synced_block, target):
             for raw in logs:  # bound: the chunk's logs
                 event = self._by_topic.get(bytes(raw["topics"][0]))
                 if event is not None:

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 
+from clubchat.chain.logs import log_chunks
 from clubchat.communities.cache import MembershipCache, TierCache, TierLimits
 from clubchat.protocol import messages as m
 
@@ -152,10 +153,7 @@ class ChainFeed(CacheView):
         head = self.w3.eth.get_block("latest")
         target = int(head["number"]) - self.depth
         touched: set[tuple[int, str]] = set()
-        while self.synced_block < target:  # bound: chunks of 2,000 blocks up to the confirmed head
-            start = self.synced_block + 1
-            end = min(target, start + 1_999)
-            logs = self.w3.eth.get_logs({"address": self._addresses, "fromBlock": start, "toBlock": end})
+        for end, logs in log_chunks(self.w3, self._addresses, self.synced_block, target):
             for raw in logs:  # bound: the chunk's logs
                 found = self._by_topic.get((to_checksum_address(raw["address"]), bytes(raw["topics"][0])))
                 if found is None:

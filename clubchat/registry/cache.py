@@ -17,6 +17,7 @@ from typing import Any
 
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 
+from clubchat.chain.logs import log_chunks
 from clubchat.registry.kinds import TURN_CREDENTIAL
 
 log = logging.getLogger("clubchat.registry.cache")
@@ -68,13 +69,7 @@ class RegistryCache:
         head = int(self.w3.eth.block_number)
         target = head - self.depth
         applied = 0
-        # Bound: chunks of 2,000 blocks up to the confirmed head.
-        while self.synced_block < target:
-            start = self.synced_block + 1
-            end = min(target, start + 1_999)
-            logs = self.w3.eth.get_logs(
-                {"address": self.registry.address, "fromBlock": start, "toBlock": end}
-            )
+        for end, logs in log_chunks(self.w3, self.registry.address, self.synced_block, target):
             for raw in logs:
                 event = self._by_topic.get(bytes(raw["topics"][0]))
                 if event is not None:

@@ -6,6 +6,7 @@ capped by the tier's call limit."""
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -92,8 +93,9 @@ async def _client(server: RelayServer, who: Any) -> RoomClient:
     return client
 
 
-def _text(body: str) -> m.Text:
-    return m.Text(body=body)
+def _text(body: str) -> m.RoomSealed:
+    """A stand-in for a sealed room message as large as `body` (a relay never opens one)."""
+    return m.RoomSealed(epoch=1, ct=base64.b64encode(body.encode()).decode())
 
 
 def test_members_talk_and_a_non_member_is_refused() -> None:

@@ -81,7 +81,7 @@ def test_a_ban_reaches_the_relay_within_one_confirmation_and_one_poll(tmp_path: 
                 follower = asyncio.create_task(feed.run())
                 c.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
                 alice, bob = await _both_in_the_room(server, feed, cid)
-                assert (await alice.send_room(cid, m.Text(body="before"))).delivered == 1
+                assert (await alice.send_room(cid, m.RoomSealed(epoch=1, ct="YmVmb3Jl"))).delivered == 1
                 loop = asyncio.get_running_loop()
                 await loop.run_in_executor(
                     None, send_tx, c.w3, owner, communities.functions.ban(cid, BOB.address)
@@ -91,7 +91,7 @@ def test_a_ban_reaches_the_relay_within_one_confirmation_and_one_poll(tmp_path: 
                 left = await asyncio.wait_for(bob.left.get(), 10)
                 latency = time.monotonic() - mined
                 assert left.code == "banned"
-                assert (await alice.send_room(cid, m.Text(body="after"))).delivered == 0
+                assert (await alice.send_room(cid, m.RoomSealed(epoch=1, ct="YWZ0ZXI="))).delivered == 0
                 follower.cancel()
                 await alice.close()
                 await bob.close()
@@ -123,7 +123,7 @@ def test_an_unreachable_rpc_fails_open_or_closed_as_the_community_says(
                 assert feed.stale() and feed.last_error is not None
                 if fail_open:
                     assert bob.left.empty()
-                    assert (await alice.send_room(cid, m.Text(body="served from cache"))).delivered == 1
+                    assert (await alice.send_room(cid, m.RoomSealed(epoch=1, ct="c2VydmVk"))).delivered == 1
                 else:
                     assert (await asyncio.wait_for(bob.left.get(), 5)).code == "membership-unavailable"
                     assert (await asyncio.wait_for(alice.left.get(), 5)).code == "membership-unavailable"
