@@ -45,9 +45,9 @@ from rich.table import Table
 from clubchat.deploy.plan import registry_constructor_args, token_constructor_args
 from clubchat.params import WAD, load
 from clubchat.protocol.log_entry import LogEntry, log_domain, sign_log_entry
+from clubchat.registry.kinds import RELAY
 
 SIZES = tuple(int(x) for x in os.environ.get("BENCH_DISPUTES_SIZES", "10,100,1000,10000").split(","))
-RELAY = 1
 TARGETS = {
     "commit_evidence": 50_000,
     "prove_equivocation (slash + jail + burn)": 200_000,
