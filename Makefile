@@ -81,11 +81,10 @@ unit: setup
 integration: setup
 	$(BIN)/pytest -q tests/integration tests/e2e
 
-# Three workers (pytest-xdist), one test file per worker at a time: CI has 2 cores, and the suite
-# (about 1,670 tests) spends a third of its time waiting on the processes it starts (anvil, ape,
-# nodes, coturn), so a third worker fills the cores; one worker needs far more than 15 minutes.
-# Every test uses its own free ports and temporary directories, so files are independent.
-PYTEST_WORKERS ?= 3
+# Two workers (pytest-xdist), one test file per worker at a time: CI has 2 cores and the suite
+# (about 1,450 tests) needs more than 15 minutes in one process on a loaded machine. Every test
+# uses its own free ports and temporary directories, so files are independent.
+PYTEST_WORKERS ?= 2
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck

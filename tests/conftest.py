@@ -147,3 +147,10 @@ def fast_ice() -> Iterator[None]:
     use_fast_ice_retransmit()
     yield
     aioice.stun.RETRY_RTO = old
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files of tests that start real processes run first: they are the longest (a whole demo, the
+    README's quickstart, ape deployments), and xdist hands files out in collection order, so started
+    last they left one worker finishing them alone. Order within a file is kept."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("integration") else 1)
