@@ -20,8 +20,7 @@ from coincurve import PrivateKey
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from clubchat.ads.receipts import typed_data
-from clubchat.chain.eip712 import SECP256K1_N, Domain, Signature, recover
+from clubchat.chain.eip712 import SECP256K1_N, Domain, Signature, recover, typed_data, typed_data_digest
 
 PREFERENCE_TYPE = "AdPreference(address user,bool enabled,uint256 issued)"
 _PREFERENCE_FIELDS = [
@@ -51,7 +50,7 @@ def preference_digest(domain: Domain, pref: AdPreference) -> bytes:
             [keccak(text=PREFERENCE_TYPE), pref.user, pref.enabled, pref.issued],
         )
     )
-    return keccak(b"\x19\x01" + domain.separator() + struct_hash)
+    return typed_data_digest(domain, struct_hash)
 
 
 def preference_typed_data(domain: Domain, pref: AdPreference) -> dict[str, Any]:

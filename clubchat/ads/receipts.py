@@ -22,7 +22,7 @@ from coincurve import PrivateKey
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from clubchat.chain.eip712 import _DOMAIN_FIELDS, Domain, Signature
+from clubchat.chain.eip712 import Domain, Signature, typed_data, typed_data_digest
 
 RECEIPT_TYPE = "Receipt(uint256 campaign,address user,address node,uint256 count)"
 _RECEIPT_FIELDS = [
@@ -60,19 +60,7 @@ def receipt_digest(domain: Domain, receipt: Receipt) -> bytes:
             [keccak(text=RECEIPT_TYPE), receipt.campaign, receipt.user, receipt.node, receipt.count],
         )
     )
-    return keccak(b"\x19\x01" + domain.separator() + struct_hash)
-
-
-def typed_data(
-    domain: Domain, primary: str, fields: list[dict[str, str]], message: dict[str, object]
-) -> dict[str, Any]:
-    """One AdMarket-domain message as EIP-712 typed data (what a wallet's `eth_signTypedData_v4` takes)."""
-    return {
-        "types": {"EIP712Domain": _DOMAIN_FIELDS, primary: fields},
-        "primaryType": primary,
-        "domain": domain.as_typed_data(),
-        "message": message,
-    }
+    return typed_data_digest(domain, struct_hash)
 
 
 def receipt_typed_data(domain: Domain, receipt: Receipt) -> dict[str, Any]:

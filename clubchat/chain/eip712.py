@@ -115,8 +115,21 @@ class Signature:
         return self.v, self.r, self.s
 
 
-def _typed_data_digest(domain: Domain, struct_hash: bytes) -> bytes:
+def typed_data_digest(domain: Domain, struct_hash: bytes) -> bytes:
+    """The EIP-712 digest of a struct hash in `domain`: keccak256(0x1901 || separator || struct)."""
     return keccak(b"\x19\x01" + domain.separator() + struct_hash)
+
+
+def typed_data(
+    domain: Domain, primary: str, fields: list[dict[str, str]], message: dict[str, Any]
+) -> dict[str, Any]:
+    """One message as EIP-712 typed data (what `eth_signTypedData_v4` and eth_account take)."""
+    return {
+        "types": {"EIP712Domain": _DOMAIN_FIELDS, primary: fields},
+        "primaryType": primary,
+        "domain": domain.as_typed_data(),
+        "message": message,
+    }
 
 
 def permit_digest(domain: Domain, owner: str, spender: str, value: int, nonce: int, deadline: int) -> bytes:
@@ -127,7 +140,7 @@ def permit_digest(domain: Domain, owner: str, spender: str, value: int, nonce: i
             [keccak(text=PERMIT_TYPE), owner, spender, value, nonce, deadline],
         )
     )
-    return _typed_data_digest(domain, struct_hash)
+    return typed_data_digest(domain, struct_hash)
 
 
 def delegation_digest(domain: Domain, delegatee: str, nonce: int, expiry: int) -> bytes:
@@ -138,20 +151,13 @@ def delegation_digest(domain: Domain, delegatee: str, nonce: int, expiry: int) -
             [keccak(text=DELEGATION_TYPE), delegatee, nonce, expiry],
         )
     )
-    return _typed_data_digest(domain, struct_hash)
+    return typed_data_digest(domain, struct_hash)
 
 
-def _sign(
+def sign_typed(
     account: LocalAccount, primary: str, fields: list[dict[str, str]], domain: Domain, msg: dict
 ) -> Signature:
-    signed = account.sign_typed_data(
-        full_message={
-            "types": {"EIP712Domain": _DOMAIN_FIELDS, primary: fields},
-            "primaryType": primary,
-            "domain": domain.as_typed_data(),
-            "message": msg,
-        }
-    )
+    signed = account.sign_typed_data(full_message=typed_data(domain, primary, fields, msg))
     return Signature.from_ints(signed.v, signed.r, signed.s)
 
 
@@ -172,7 +178,7 @@ def sign_permit(
         "nonce": nonce,
         "deadline": deadline,
     }
-    return _sign(account, "Permit", _PERMIT_FIELDS, domain, msg)
+    return sign_typed(account, "Permit", _PERMIT_FIELDS, domain, msg)
 
 
 def sign_delegation(
@@ -180,7 +186,7 @@ def sign_delegation(
 ) -> Signature:
     """`account` signs an ERC-5805 delegation to `delegatee`."""
     msg = {"delegatee": to_checksum_address(delegatee), "nonce": nonce, "expiry": expiry}
-    return _sign(account, "Delegation", _DELEGATION_FIELDS, domain, msg)
+    return sign_typed(account, "Delegation", _DELEGATION_FIELDS, domain, msg)
 
 
 def recover(digest: bytes, sig: Signature) -> str:

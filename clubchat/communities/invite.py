@@ -13,7 +13,7 @@ from eth_abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
-from clubchat.chain.eip712 import Domain, Signature
+from clubchat.chain.eip712 import Domain, Signature, sign_typed, typed_data_digest
 
 INVITE_TYPE = "Invite(uint256 communityId,address invitee,uint256 nonce,uint256 expiry)"
 _INVITE_FIELDS = [
@@ -21,12 +21,6 @@ _INVITE_FIELDS = [
     {"name": "invitee", "type": "address"},
     {"name": "nonce", "type": "uint256"},
     {"name": "expiry", "type": "uint256"},
-]
-_DOMAIN_FIELDS = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
 ]
 
 
@@ -47,24 +41,17 @@ class Invite:
                 [keccak(text=INVITE_TYPE), self.community_id, self.invitee, self.nonce, self.expiry],
             )
         )
-        return keccak(b"\x19\x01" + domain.separator() + struct_hash)
+        return typed_data_digest(domain, struct_hash)
 
     def sign(self, account: LocalAccount, domain: Domain) -> Signature:
         """`account` signs the voucher through eth_account's typed-data encoder."""
-        signed = account.sign_typed_data(
-            full_message={
-                "types": {"EIP712Domain": _DOMAIN_FIELDS, "Invite": _INVITE_FIELDS},
-                "primaryType": "Invite",
-                "domain": domain.as_typed_data(),
-                "message": {
-                    "communityId": self.community_id,
-                    "invitee": to_checksum_address(self.invitee),
-                    "nonce": self.nonce,
-                    "expiry": self.expiry,
-                },
-            }
-        )
-        return Signature.from_ints(signed.v, signed.r, signed.s)
+        message = {
+            "communityId": self.community_id,
+            "invitee": to_checksum_address(self.invitee),
+            "nonce": self.nonce,
+            "expiry": self.expiry,
+        }
+        return sign_typed(account, "Invite", _INVITE_FIELDS, domain, message)
 
 
 @dataclass(frozen=True)
