@@ -102,7 +102,7 @@ whitepaper: setup
 	$(BIN)/club sim whitepaper
 
 clean:
-	rm -rf .build .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-report.json
+	rm -rf .build .build.lock .build.sources .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-report.json
 
 # Also removes the installed environments (the next target re-creates them).
 distclean: clean

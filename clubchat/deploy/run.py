@@ -7,7 +7,10 @@ vvm pointed at the vyper the lock file installed (`.venv/vvm`, no download), and
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -59,6 +62,57 @@ def ape_environment(rpc_url: str | None, base: dict[str, str] | None = None) -> 
     return env
 
 
+def contract_sources_digest(root: Path = REPO_ROOT) -> str:
+    """SHA-256 over every contract and interface source and ape-config.yaml (paths and bytes)."""
+    digest = hashlib.sha256()
+    files = sorted(
+        [*root.glob("contracts/**/*.vy"), *root.glob("interfaces/**/*.vyi"), root / "ape-config.yaml"]
+    )
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def ensure_compiled(
+    base_env: dict[str, str] | None = None, *, root: Path = REPO_ROOT, timeout: float = 600.0
+) -> bool:
+    """Make ape's `.build` in `root` match the contract sources; return True when it compiled.
+
+    Two ape processes compiling one checkout at once (parallel tests, a demo beside a test) can
+    leave `.build` with a contract's new source text but its old ABI; ape then trusts the source
+    checksum and deploys or calls the old interface. So compilation happens here, once, under a
+    file lock: when the sources' digest differs from the one recorded after the last compile,
+    `.build` is removed and `ape compile` rebuilds it before any `ape run` starts. The lock
+    (`.build.lock`) and the digest (`.build.sources`) live beside `.build`, so removing it keeps both.
+    """
+    build, stamp_file = root / ".build", root / ".build.sources"
+    lock_file = root / ".build.lock"
+    lock_file.touch()
+    with lock_file.open("r+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        digest = contract_sources_digest(root)
+        stamp = stamp_file.read_text().strip() if stamp_file.exists() else ""
+        if stamp == digest and build.is_dir():
+            return False
+        shutil.rmtree(build, ignore_errors=True)
+        stamp_file.unlink(missing_ok=True)
+        proc = subprocess.run(
+            [str(ape_executable()), "compile"],
+            cwd=root,
+            env=ape_environment(None, base_env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-25:])
+            raise ApeDeployError(f"`ape compile` exited with code {proc.returncode}:\n{tail}")
+        stamp_file.write_text(digest + "\n")
+        return True
+
+
 def run_ape_deploy(
     rpc_url: str | None,
     *,
@@ -74,6 +128,7 @@ def run_ape_deploy(
     environment the ape settings are added to. Raises ApeDeployError (with the
     last lines of output) when ape exits non-zero or runs longer than `timeout` s.
     """
+    ensure_compiled(base_env)
     command = [str(ape_executable()), "run", "deploy", "--network", network, *extra_args]
     lines: list[str] = []
     with subprocess.Popen(

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from clubchat.chain.anvil import free_port
+from clubchat.deploy.run import ensure_compiled
 from clubchat.node.localnet import free_port_range
 from clubchat.params import REPO_ROOT
 
@@ -51,6 +52,8 @@ def free_ports(block: str) -> tuple[str, dict[int, int]]:
 
 
 def test_readme_quickstart_runs_verbatim(tmp_path: Path) -> None:
+    # The block's own `ape run deploy` compiles nothing then, whatever other workers run beside it.
+    ensure_compiled()
     script, _ = free_ports(quickstart_block())
     (tmp_path / "quickstart.sh").write_text("set -eux\n" + script)
     deployments = tmp_path / "deployments"

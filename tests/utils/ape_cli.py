@@ -10,7 +10,7 @@ from pathlib import Path
 from web3 import Web3
 
 from clubchat.chain.anvil import Anvil, free_port
-from clubchat.deploy.run import ape_environment, ape_executable, run_ape_deploy
+from clubchat.deploy.run import ape_environment, ape_executable, ensure_compiled, run_ape_deploy
 from clubchat.params import REPO_ROOT
 
 NETWORK = "ethereum:local:foundry"
@@ -32,6 +32,7 @@ def deployed_anvil(out: Path) -> Iterator[ApeChain]:
 def ape_run(chain: ApeChain, script: str, *args: str, ok: bool = True) -> str:
     """`ape run <script> <args>` on `chain`; asserts success (failure with `ok=False`); returns the output."""
     node, _, out = chain
+    ensure_compiled()
     env = ape_environment(node.url)
     env["CLUBCHAT_DEPLOYMENTS_DIR"] = str(out)
     proc = subprocess.run(
