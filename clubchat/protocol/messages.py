@@ -1,18 +1,18 @@
-"""Every Club Chat wire message, defined once: relay frames, signaling payloads, data-channel chunks.
+"""Every Club Chat wire message, in one table: relay frames, the codec, and every family re-exported.
 
-Relay frames (JSON text over the relay WebSocket, each with a `type`):
+Relay frames (JSON text over the relay WebSocket, each with a `type`) are defined here:
   relay -> client  challenge, signed-in, envelope, stored, sent, turn-credentials, keys, error,
                    logged, entries (signed relay history)
   client -> relay  sign-in, envelope, ack, get-turn-credentials, publish-keys, revoke-keys, get-keys,
                    history
-An envelope `{type, id, from, to, payload}` carries one payload: Club Chat's signaling messages
-(offer, answer, candidate, remove-candidates, bye, exactly as the product brief defines them) or
-a chat `text`. Clients send every one of them end-to-end encrypted (clubchat.crypto) as a `sealed`
-payload (may be stored for an offline recipient) or a `sealed-signal` (signaling: live only); the
-plaintext payloads are what a `sealed` one decrypts to. Key bundles (`publish-keys`, `get-keys`,
-`keys`, `revoke-keys`) carry the wallet-signed statements that bind a device's keys to a wallet.
-Data-channel messages follow the brief's chunk format `{fileId, index, mime, data}`
-(no type key), then a typed `file-complete` {count, sha256} that the receiver answers with `file-ack`.
+The other families live in their own modules and are registered here (`FRAME_CLASSES`,
+`CLIENT_FRAMES`, `ERROR_CODES`), so `from clubchat.protocol import messages as m` reaches all of them:
+  wire         limits, patterns and `ProtocolError`
+  payloads     what an envelope carries: the brief's signaling messages, text, history heads, and
+               the end-to-end encrypted payloads and key bundles (clients send everything sealed)
+  datachannel  the brief's file chunks, `file-complete` and `file-ack` (peer to peer)
+  ad_frames    NOTIFY node <-> client: notifications, ad preferences, receipts
+  room_frames  community rooms on relays
 
 `decode_frame` / `decode_datachannel` validate at the edge and raise `ProtocolError` with a
 machine code; `encode` gives compact JSON. `json_schema()` is the JSON schema of all of it.
@@ -25,6 +25,39 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from clubchat.protocol.ad_frames import (
+    AD_CLIENT_FRAMES as AD_CLIENT_FRAMES,
+)
+from clubchat.protocol.ad_frames import (
+    AD_ERROR_CODES as AD_ERROR_CODES,
+)
+from clubchat.protocol.ad_frames import (
+    AD_FRAMES as AD_FRAMES,
+)
+from clubchat.protocol.ad_frames import (
+    MAX_AD_TEXT as MAX_AD_TEXT,
+)
+from clubchat.protocol.ad_frames import (
+    MAX_CREATIVE_URI as MAX_CREATIVE_URI,
+)
+from clubchat.protocol.ad_frames import (
+    UINT256_MAX as UINT256_MAX,
+)
+from clubchat.protocol.ad_frames import (
+    AdPreference as AdPreference,
+)
+from clubchat.protocol.ad_frames import (
+    AdPreferenceSet as AdPreferenceSet,
+)
+from clubchat.protocol.ad_frames import (
+    AdReceipt as AdReceipt,
+)
+from clubchat.protocol.ad_frames import (
+    Notification as Notification,
+)
+from clubchat.protocol.ad_frames import (
+    Receipted as Receipted,
+)
 from clubchat.protocol.codec import (
     DecodeError,
     decode_object,
@@ -34,34 +67,216 @@ from clubchat.protocol.codec import (
     spec,
     validate_object,
 )
-
-# Wire limits that are part of the protocol (a relay may be stricter, never looser).
-ADDRESS_PATTERN = r"0x[0-9a-fA-F]{40}"
-ID_PATTERN = r"[A-Za-z0-9_.:-]{1,64}"
-MAX_SDP_CHARS = 32_768
-MAX_CANDIDATE_CHARS = 1_024
-MAX_CANDIDATES = 64
-MAX_TEXT_CHARS = 16_384
-MAX_REASON_CHARS = 256
-MAX_SIGN_IN_CHARS = 2_048
-MAX_SIGNATURE_HEX = 4_096
-MAX_CHUNK_B64 = 65_536
-MEDIA_OPTIONS = ("audio", "video", "data")
-Media = Literal["audio", "video", "data"]
-
-
-class ProtocolError(ValueError):
-    """A frame broke the protocol; `code` is the machine code sent back in an `error` frame."""
-
-    def __init__(self, code: str, reason: str, id: str | None = None) -> None:
-        super().__init__(f"{code}: {reason}")
-        self.code = code
-        self.reason = reason
-        self.id = id  # the frame's envelope id when it had a well-formed one
-
+from clubchat.protocol.datachannel import (
+    DataChannelMessage as DataChannelMessage,
+)
+from clubchat.protocol.datachannel import (
+    FileAck as FileAck,
+)
+from clubchat.protocol.datachannel import (
+    FileChunk as FileChunk,
+)
+from clubchat.protocol.datachannel import (
+    FileComplete as FileComplete,
+)
+from clubchat.protocol.payloads import (
+    KEY_ID_PATTERN as KEY_ID_PATTERN,
+)
+from clubchat.protocol.payloads import (
+    LIVE_ONLY_TYPES as LIVE_ONLY_TYPES,
+)
+from clubchat.protocol.payloads import (
+    MAX_HISTORY as MAX_HISTORY,
+)
+from clubchat.protocol.payloads import (
+    MAX_LOGGED as MAX_LOGGED,
+)
+from clubchat.protocol.payloads import (
+    MAX_SEALED_B64 as MAX_SEALED_B64,
+)
+from clubchat.protocol.payloads import (
+    MAX_STATEMENT_CHARS as MAX_STATEMENT_CHARS,
+)
+from clubchat.protocol.payloads import (
+    SIGNALING_TYPES as SIGNALING_TYPES,
+)
+from clubchat.protocol.payloads import (
+    Answer as Answer,
+)
+from clubchat.protocol.payloads import (
+    Bye as Bye,
+)
+from clubchat.protocol.payloads import (
+    Candidates as Candidates,
+)
+from clubchat.protocol.payloads import (
+    Head as Head,
+)
+from clubchat.protocol.payloads import (
+    IceCandidate as IceCandidate,
+)
+from clubchat.protocol.payloads import (
+    KeyBundle as KeyBundle,
+)
+from clubchat.protocol.payloads import (
+    LogRecord as LogRecord,
+)
+from clubchat.protocol.payloads import (
+    Offer as Offer,
+)
+from clubchat.protocol.payloads import (
+    Payload as Payload,
+)
+from clubchat.protocol.payloads import (
+    RemoveCandidates as RemoveCandidates,
+)
+from clubchat.protocol.payloads import (
+    Revocation as Revocation,
+)
+from clubchat.protocol.payloads import (
+    RoomSealed as RoomSealed,
+)
+from clubchat.protocol.payloads import (
+    Sealed as Sealed,
+)
+from clubchat.protocol.payloads import (
+    SealedSignal as SealedSignal,
+)
+from clubchat.protocol.payloads import (
+    SenderKeyDistribution as SenderKeyDistribution,
+)
+from clubchat.protocol.payloads import (
+    SignedRecord as SignedRecord,
+)
+from clubchat.protocol.payloads import (
+    Text as Text,
+)
+from clubchat.protocol.room_frames import (
+    BROADCAST_PREFIX as BROADCAST_PREFIX,
+)
+from clubchat.protocol.room_frames import (
+    DEFAULT_ROOM as DEFAULT_ROOM,
+)
+from clubchat.protocol.room_frames import (
+    MAX_ROOM_CHUNK_B64 as MAX_ROOM_CHUNK_B64,
+)
+from clubchat.protocol.room_frames import (
+    MAX_ROOM_HISTORY as MAX_ROOM_HISTORY,
+)
+from clubchat.protocol.room_frames import (
+    ROOM_CLIENT_CLASSES as ROOM_CLIENT_CLASSES,
+)
+from clubchat.protocol.room_frames import (
+    ROOM_ERROR_CODES as ROOM_ERROR_CODES,
+)
+from clubchat.protocol.room_frames import (
+    ROOM_FRAMES as ROOM_FRAMES,
+)
+from clubchat.protocol.room_frames import (
+    ROOM_NAME_PATTERN as ROOM_NAME_PATTERN,
+)
+from clubchat.protocol.room_frames import (
+    ROOM_SERVER_CLASSES as ROOM_SERVER_CLASSES,
+)
+from clubchat.protocol.room_frames import (
+    RoomFile as RoomFile,
+)
+from clubchat.protocol.room_frames import (
+    RoomFileChunk as RoomFileChunk,
+)
+from clubchat.protocol.room_frames import (
+    RoomFileMessage as RoomFileMessage,
+)
+from clubchat.protocol.room_frames import (
+    RoomJoin as RoomJoin,
+)
+from clubchat.protocol.room_frames import (
+    RoomJoined as RoomJoined,
+)
+from clubchat.protocol.room_frames import (
+    RoomLeave as RoomLeave,
+)
+from clubchat.protocol.room_frames import (
+    RoomLeft as RoomLeft,
+)
+from clubchat.protocol.room_frames import (
+    RoomMessage as RoomMessage,
+)
+from clubchat.protocol.room_frames import (
+    RoomPost as RoomPost,
+)
+from clubchat.protocol.room_frames import (
+    RoomRef as RoomRef,
+)
+from clubchat.protocol.room_frames import (
+    RoomSend as RoomSend,
+)
+from clubchat.protocol.room_frames import (
+    RoomSent as RoomSent,
+)
+from clubchat.protocol.untrusted_json import MAX_DEPTH as MAX_DEPTH
+from clubchat.protocol.untrusted_json import loads_untrusted
+from clubchat.protocol.untrusted_json import too_deep as too_deep
+from clubchat.protocol.wire import (
+    ADDRESS_PATTERN as ADDRESS_PATTERN,
+)
+from clubchat.protocol.wire import (
+    B64_PATTERN as B64_PATTERN,
+)
+from clubchat.protocol.wire import (
+    BYTES32_PATTERN as BYTES32_PATTERN,
+)
+from clubchat.protocol.wire import (
+    FILE_ID_PATTERN as FILE_ID_PATTERN,
+)
+from clubchat.protocol.wire import (
+    HEX_PATTERN as HEX_PATTERN,
+)
+from clubchat.protocol.wire import (
+    HEX_SIGNATURE_PATTERN as HEX_SIGNATURE_PATTERN,
+)
+from clubchat.protocol.wire import (
+    ID_PATTERN as ID_PATTERN,
+)
+from clubchat.protocol.wire import (
+    MAX_CANDIDATE_CHARS as MAX_CANDIDATE_CHARS,
+)
+from clubchat.protocol.wire import (
+    MAX_CANDIDATES as MAX_CANDIDATES,
+)
+from clubchat.protocol.wire import (
+    MAX_CHUNK_B64 as MAX_CHUNK_B64,
+)
+from clubchat.protocol.wire import (
+    MAX_REASON_CHARS as MAX_REASON_CHARS,
+)
+from clubchat.protocol.wire import (
+    MAX_SDP_CHARS as MAX_SDP_CHARS,
+)
+from clubchat.protocol.wire import (
+    MAX_SIGN_IN_CHARS as MAX_SIGN_IN_CHARS,
+)
+from clubchat.protocol.wire import (
+    MAX_SIGNATURE_HEX as MAX_SIGNATURE_HEX,
+)
+from clubchat.protocol.wire import (
+    MAX_TEXT_CHARS as MAX_TEXT_CHARS,
+)
+from clubchat.protocol.wire import (
+    MEDIA_OPTIONS as MEDIA_OPTIONS,
+)
+from clubchat.protocol.wire import (
+    SIGNATURE65_PATTERN as SIGNATURE65_PATTERN,
+)
+from clubchat.protocol.wire import (
+    Media as Media,
+)
+from clubchat.protocol.wire import (
+    ProtocolError as ProtocolError,
+)
 
 # Error codes a relay answers with (`error.code`). Kept in one table so clients can match on them.
-ERROR_CODES: dict[str, str] = {
+CORE_ERROR_CODES: dict[str, str] = {
     "malformed": "the frame is not valid JSON or does not match the protocol schema",
     "too-large": "the frame is larger than this relay accepts",
     "unknown-type": "the frame's type is not one this relay understands",
@@ -81,220 +296,6 @@ ERROR_CODES: dict[str, str] = {
     "bad-key-bundle": "the key bundle or revocation is malformed, expired, or not signed by its wallet",
     "internal": "the relay failed to handle the frame",
 }
-
-
-# ------------------------------------------------------------------------------------------------
-# Signaling payloads (product brief "WebRTC Signaling Protocol")
-# ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IceCandidate:
-    """One ICE candidate line as WebRTC hands it out."""
-
-    sdp: str = spec(max_len=MAX_CANDIDATE_CHARS)
-    sdp_mline_index: int = spec(key="sdpMLineIndex", minimum=0, maximum=255)
-    sdp_mid: str | None = spec(key="sdpMid", max_len=64)
-
-
-@dataclass(frozen=True)
-class Offer:
-    """SDP offer with the media the caller wants."""
-
-    TYPE: ClassVar[str] = "offer"
-    sdp: str = spec(max_len=MAX_SDP_CHARS)
-    options: tuple[Media, ...] = spec(max_items=3, unique=True)
-
-
-@dataclass(frozen=True)
-class Answer:
-    """SDP answer."""
-
-    TYPE: ClassVar[str] = "answer"
-    sdp: str = spec(max_len=MAX_SDP_CHARS)
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """Trickled ICE candidates.
-
-    A candidate whose `sdp` is empty marks the end of the sender's candidates (WebRTC's
-    end-of-candidates, as `addIceCandidate` takes it); the reference client sends its offer/answer
-    without candidate lines and every candidate, then that marker, in one of these.
-    """
-
-    TYPE: ClassVar[str] = "candidate"
-    candidates: tuple[IceCandidate, ...] = spec(max_items=MAX_CANDIDATES, min_items=1)
-
-
-@dataclass(frozen=True)
-class RemoveCandidates:
-    """ICE candidates the sender no longer uses.
-
-    Sent when the sender's TURN allocation goes away (hang-up, failover to another relay); the
-    receiver remembers them and ignores them if they arrive again in a later `candidate`.
-    """
-
-    TYPE: ClassVar[str] = "remove-candidates"
-    candidates: tuple[IceCandidate, ...] = spec(max_items=MAX_CANDIDATES, min_items=1)
-
-
-@dataclass(frozen=True)
-class Bye:
-    """End of a call (or its rejection) with a reason."""
-
-    TYPE: ClassVar[str] = "bye"
-    reason: str = spec(max_len=MAX_REASON_CHARS)
-
-
-@dataclass(frozen=True)
-class Text:
-    """A chat message."""
-
-    TYPE: ClassVar[str] = "text"
-    body: str = spec(max_len=MAX_TEXT_CHARS)
-
-
-# -- Signed relay history (clubchat.protocol.log_entry, clubchat.node.relay_log) ------------------
-BYTES32_PATTERN = r"0x[0-9a-fA-F]{64}"
-SIGNATURE65_PATTERN = r"0x[0-9a-fA-F]{130}"  # r || s || v, v 27/28, low s
-MAX_LOGGED = 1_024  # envelope entries one `logged` frame carries
-MAX_HISTORY = 256  # entries one `history` request may ask for
-
-
-@dataclass(frozen=True)
-class LogRecord:
-    """A relay-log `LogEntry` on the wire (`LogEntry.to_json`); uint64s stay below 2**53 in JSON."""
-
-    node: str = spec(pattern=ADDRESS_PATTERN)
-    room: str = spec(pattern=BYTES32_PATTERN)
-    seq: int = spec(minimum=1, maximum=2**53)
-    prev: str = spec(pattern=BYTES32_PATTERN)
-    body: str = spec(pattern=BYTES32_PATTERN)
-    time: int = spec(minimum=0, maximum=2**53)
-
-
-@dataclass(frozen=True)
-class SignedRecord:
-    """An entry and the relay's signature over it (none when a later signed entry covers it)."""
-
-    entry: LogRecord = spec()  # noqa: RUF009 - wire metadata, not a default
-    sig: str | None = spec(default=None, pattern=SIGNATURE65_PATTERN)
-
-
-@dataclass(frozen=True)
-class Head:
-    """A member's latest signed entry of a room at one relay, sent to the other members inside an
-    envelope (so any relay carries it) to compare: two signed entries of one (node, room, seq) with
-    different hashes prove the relay forked the room."""
-
-    TYPE: ClassVar[str] = "head"
-    relay: str = spec(max_len=256)  # the relay's URI, for the user
-    entry: LogRecord = spec()  # noqa: RUF009 - wire metadata, not a default
-    sig: str = spec(pattern=SIGNATURE65_PATTERN)
-
-
-# ------------------------------------------------------------------------------------------------
-# End-to-end encrypted payloads and key bundles (clubchat.crypto makes and opens them)
-# ------------------------------------------------------------------------------------------------
-
-B64_PATTERN = r"[A-Za-z0-9+/]*={0,2}"
-HEX_PATTERN = r"[0-9a-f]*"
-KEY_ID_PATTERN = r"[0-9a-f]{16}"
-MAX_SEALED_B64 = 60_200  # base64 of the largest padding bucket (45,056 B) plus the 16-byte tag
-MAX_STATEMENT_CHARS = 1_024
-
-
-@dataclass(frozen=True)
-class Sealed:
-    """A payload encrypted with the Double Ratchet session `sid` between sender and recipient
-    (clubchat.crypto.ratchet); may be stored offline.
-
-    `skid` names the sender's wallet-bound identity key; `hdr` is the encrypted ratchet header (the
-    sender's ratchet key, the previous chain's length and this message's number, under the chain's
-    header key) and `ct` the padded ciphertext, both base64. A message that opens a session (until
-    the recipient answered in it) also carries `kid`, the recipient's prekey, and `enc`, the HPKE
-    (auth mode) encapsulated key the session's secret comes from.
-    """
-
-    TYPE: ClassVar[str] = "sealed"
-    sid: str = spec(pattern=KEY_ID_PATTERN)
-    skid: str = spec(pattern=KEY_ID_PATTERN)
-    hdr: str = spec(max_len=92, min_len=92, pattern=B64_PATTERN)
-    ct: str = spec(max_len=MAX_SEALED_B64, pattern=B64_PATTERN)
-    kid: str | None = spec(default=None, pattern=KEY_ID_PATTERN)
-    enc: str | None = spec(default=None, max_len=44, min_len=44, pattern=B64_PATTERN)
-
-
-@dataclass(frozen=True)
-class SealedSignal(Sealed):
-    """A sealed signaling message (offer, answer, candidates, remove-candidates, bye): live only."""
-
-    TYPE: ClassVar[str] = "sealed-signal"
-
-
-@dataclass(frozen=True)
-class KeyBundle:
-    """A device's keys bound to a wallet: the statement (clubchat.crypto.bundle) signed by the wallet
-    (EIP-191, or EIP-1271 for a contract wallet), and a medium-term prekey signed by the statement's
-    Ed25519 key."""
-
-    statement: str = spec(max_len=MAX_STATEMENT_CHARS)
-    signature: str = spec(pattern=rf"0x(?:[0-9a-fA-F]{{2}}){{1,{MAX_SIGNATURE_HEX // 2}}}")
-    prekey: str = spec(min_len=64, max_len=64, pattern=HEX_PATTERN)
-    prekey_expires: int = spec(key="prekeyExpires", minimum=0, maximum=2**53)
-    prekey_signature: str = spec(key="prekeySignature", min_len=128, max_len=128, pattern=HEX_PATTERN)
-
-
-@dataclass(frozen=True)
-class Revocation:
-    """A wallet-signed statement that revokes one bound identity key (and every bundle that uses it)."""
-
-    statement: str = spec(max_len=MAX_STATEMENT_CHARS)
-    signature: str = spec(pattern=rf"0x(?:[0-9a-fA-F]{{2}}){{1,{MAX_SIGNATURE_HEX // 2}}}")
-
-
-@dataclass(frozen=True)
-class SenderKeyDistribution:
-    """A member's sender key for one room epoch (clubchat.crypto.roomseal), handed to another member
-    only inside a direct `sealed` payload: the chain key and iteration it starts at, and the
-    Ed25519 key that verifies the member's room messages. Never sent in the clear."""
-
-    TYPE: ClassVar[str] = "sender-key"
-    room: str = spec(max_len=96)  # "<community id>/<room name>"
-    epoch: int = spec(minimum=1, maximum=2**32 - 1)
-    chain_key: str = spec(key="chainKey", min_len=64, max_len=64, pattern=HEX_PATTERN)
-    iteration: int = spec(minimum=0, maximum=2**32 - 1)
-    verify_key: str = spec(key="verifyKey", min_len=64, max_len=64, pattern=HEX_PATTERN)
-
-
-@dataclass(frozen=True)
-class RoomSealed:
-    """A room message encrypted with the sender's sender key of `epoch` (clubchat.crypto.roomseal):
-    `ct` (base64) is the header (room digest, epoch, iteration), the ChaCha20-Poly1305 ciphertext of
-    the padded payload and the sender's Ed25519 signature over both."""
-
-    TYPE: ClassVar[str] = "room-sealed"
-    epoch: int = spec(minimum=1, maximum=2**32 - 1)
-    ct: str = spec(max_len=MAX_SEALED_B64 + 128, pattern=B64_PATTERN)
-
-
-Payload = (
-    Offer
-    | Answer
-    | Candidates
-    | RemoveCandidates
-    | Bye
-    | Text
-    | Head
-    | Sealed
-    | SealedSignal
-    | SenderKeyDistribution
-    | RoomSealed
-)
-SIGNALING_TYPES = ("offer", "answer", "candidate", "remove-candidates", "bye")
-# Payload types a relay never stores for an offline recipient (signaling is only useful live).
-LIVE_ONLY_TYPES = (*SIGNALING_TYPES, "sealed-signal")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -319,7 +320,7 @@ class SignIn:
 
     TYPE: ClassVar[str] = "sign-in"
     message: str = spec(max_len=MAX_SIGN_IN_CHARS)
-    signature: str = spec(pattern=rf"0x(?:[0-9a-fA-F]{{2}}){{1,{MAX_SIGNATURE_HEX // 2}}}")
+    signature: str = spec(pattern=HEX_SIGNATURE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -504,7 +505,7 @@ Frame = (
     | History
     | Entries
 )
-FRAME_CLASSES: dict[str, type] = {
+CORE_FRAMES: dict[str, type] = {
     cls.TYPE: cls
     for cls in (
         Challenge,
@@ -527,50 +528,16 @@ FRAME_CLASSES: dict[str, type] = {
     )
 }
 KEY_FRAMES = ("publish-keys", "revoke-keys", "get-keys")
-CLIENT_FRAMES = ("sign-in", "envelope", "ack", "get-turn-credentials", "history", *KEY_FRAMES)
+CORE_CLIENT_FRAMES = ("sign-in", "envelope", "ack", "get-turn-credentials", "history", *KEY_FRAMES)
 
-
-# ------------------------------------------------------------------------------------------------
-# Data-channel file transfer (product brief "Send Data by datachannel")
-# ------------------------------------------------------------------------------------------------
-
-FILE_ID_PATTERN = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-
-
-@dataclass(frozen=True)
-class FileChunk:
-    """One slice of a file: index from 0, base64 data (the brief's format, no type key)."""
-
-    file_id: str = spec(key="fileId", pattern=FILE_ID_PATTERN)
-    index: int = spec(minimum=0, maximum=2**31)
-    mime: str = spec(max_len=255)
-    data: str = spec(max_len=MAX_CHUNK_B64, pattern=r"[A-Za-z0-9+/]*={0,2}")
-
-
-@dataclass(frozen=True)
-class FileComplete:
-    """Sent after the last chunk: how many chunks there were and the SHA-256 of the whole file."""
-
-    TYPE: ClassVar[str] = "file-complete"
-    file_id: str = spec(key="fileId", pattern=FILE_ID_PATTERN)
-    count: int = spec(minimum=0, maximum=2**31)
-    sha256: str = spec(pattern=r"[0-9a-f]{64}")
-    # The sender's file name (no directories; the receiver sanitises it again before saving).
-    name: str | None = spec(default=None, max_len=255)
-
-
-@dataclass(frozen=True)
-class FileAck:
-    """The receiver's verdict: ok when every chunk arrived and the SHA-256 matched."""
-
-    TYPE: ClassVar[str] = "file-ack"
-    file_id: str = spec(key="fileId", pattern=FILE_ID_PATTERN)
-    count: int = spec(minimum=0, maximum=2**31)
-    sha256: str = spec(pattern=r"[0-9a-f]{64}")
-    ok: bool = spec()
-
-
-DataChannelMessage = FileChunk | FileComplete | FileAck
+# The one table of every frame a relay or node reads or writes, in the order the schema lists them.
+FRAME_CLASSES: dict[str, type] = {
+    **CORE_FRAMES,
+    **{cls.TYPE: cls for cls in AD_FRAMES},
+    **{cls.TYPE: cls for cls in (*ROOM_CLIENT_CLASSES, *ROOM_SERVER_CLASSES)},
+}
+CLIENT_FRAMES = (*CORE_CLIENT_FRAMES, *AD_CLIENT_FRAMES, *ROOM_FRAMES)
+ERROR_CODES: dict[str, str] = {**CORE_ERROR_CODES, **AD_ERROR_CODES, **ROOM_ERROR_CODES}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -584,67 +551,10 @@ def encode(msg: Any) -> str:
 
 
 _ID = re.compile(ID_PATTERN)
-MAX_DEPTH = 16  # deepest legitimate message: stored > envelope > payload > candidates > list > candidate
-_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
-_ONE_BRACKET_KIND = bytes.maketrans(b"{}", b"[]")
-
-# Everything below runs on untrusted input before sign-in, so every check is LINEAR in the length of
-# the text (str.count/replace/split/translate and json.loads: single passes in C, no regex that can
-# restart or backtrack). tests/node/test_frame_cost.py bounds their cost against json.loads.
-
-
-def _too_deep(text: str) -> bool:
-    """True when JSON nesting exceeds MAX_DEPTH (checked before parsing: the C parser's recursion
-    guard follows sys.recursionlimit, and a raised limit lets deep input overflow the C stack).
-
-    Linear in len(text): on the UTF-8 bytes (a multi-byte character never contains an ASCII byte),
-    drop escaped backslashes then escaped quotes, so the quotes left delimit strings; drop every
-    string (an unclosed one runs to the end); keep the brackets; then peel matched `[]` pairs
-    innermost first, one layer per pass, at most MAX_DEPTH passes. Exact for valid JSON; for invalid
-    JSON the parser's recursion stays below 2 * MAX_DEPTH (unmatched opening brackets are counted).
-    """
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return False
-    data = text.encode("utf-8", "surrogatepass").replace(b"\\\\", b"").replace(b'\\"', b"")
-    if b'"' in data:
-        data = b"".join(data.split(b'"')[::2])  # even parts are outside strings
-    data = data.translate(_ONE_BRACKET_KIND, _NOT_BRACKET)
-    for _ in range(MAX_DEPTH):  # bound: MAX_DEPTH passes, each linear
-        inner = data.replace(b"[]", b"")
-        if len(inner) == len(data):
-            break
-        data = inner
-    return b"[]" in data or data.count(b"[") > MAX_DEPTH
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """json.loads object hook: a duplicate key is an error. Parsers disagree on which copy wins, so a
-    relay that forwards the text must not let a client see a different `from` than it checked."""
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:  # bound: the object's keys, once (linear)
-            if key in seen:
-                raise ProtocolError("malformed", f"duplicate key {key[:40]!r} in a JSON object")
-            seen.add(key)
-    return obj
-
-
-def _loads(text: str | bytes) -> Any:
-    if isinstance(text, bytes):
-        raise ProtocolError("malformed", "frames are JSON text, not binary")
-    if _too_deep(text):
-        raise ProtocolError("malformed", f"JSON nesting deeper than {MAX_DEPTH}")
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
-    except ProtocolError:
-        raise
-    except (ValueError, RecursionError):
-        raise ProtocolError("malformed", "the frame is not valid JSON") from None
 
 
 def _frame(text: str | bytes, allowed: tuple[str, ...] | None, build: bool) -> Any:
-    obj = _loads(text)
+    obj = loads_untrusted(text)
     if not isinstance(obj, dict):
         raise ProtocolError("malformed", "a frame is a JSON object")
     kind = obj.get("type")
@@ -697,7 +607,7 @@ def decode_payload(obj: Any) -> Payload:
 
 def decode_datachannel(text: str | bytes) -> DataChannelMessage:
     """Decode one data-channel message: a chunk (no type key), file-complete or file-ack."""
-    obj = _loads(text)
+    obj = loads_untrusted(text)
     if not isinstance(obj, dict):
         raise ProtocolError("malformed", "a data-channel message is a JSON object")
     kind = obj.get("type")
@@ -734,240 +644,3 @@ def json_schema() -> dict[str, Any]:
             for cls in (*FRAME_CLASSES.values(), FileChunk, FileComplete, FileAck)
         ],
     }
-
-
-# ------------------------------------------------------------------------------------------------
-# Ad notifications (NOTIFY nodes, clubchat.node.notify; receipts and preferences: clubchat.ads)
-# ------------------------------------------------------------------------------------------------
-#   node -> client  notification, ad-preference-set, receipted
-#   client -> node  ad-preference, ad-receipt
-# Appended after the frames above: FRAME_CLASSES and CLIENT_FRAMES gain these types here.
-
-MAX_CREATIVE_URI = 256  # AdMarket's creative URI limit
-MAX_AD_TEXT = 1_024  # characters of a creative's text a notification carries
-UINT256_MAX = 2**256 - 1
-HEX_SIGNATURE_PATTERN = rf"0x(?:[0-9a-fA-F]{{2}}){{1,{MAX_SIGNATURE_HEX // 2}}}"
-
-
-@dataclass(frozen=True)
-class AdPreference:
-    """client -> NOTIFY node: the user's signed ad setting, EIP-712
-    `AdPreference(address user,bool enabled,uint256 issued)` in the AdMarket domain. The node keeps
-    the one with the highest `issued` (unix seconds) per user, so an old opt-in cannot be replayed
-    over a newer opt-out; the user must be the signed-in address."""
-
-    TYPE: ClassVar[str] = "ad-preference"
-    user: str = spec(pattern=ADDRESS_PATTERN)
-    enabled: bool = spec()
-    issued: int = spec(minimum=0, maximum=2**53)
-    signature: str = spec(pattern=HEX_SIGNATURE_PATTERN)
-
-
-@dataclass(frozen=True)
-class AdPreferenceSet:
-    """NOTIFY node -> client: the setting the node now holds for the signed-in user."""
-
-    TYPE: ClassVar[str] = "ad-preference-set"
-    enabled: bool = spec()
-    issued: int = spec(minimum=0, maximum=2**53)
-
-
-@dataclass(frozen=True)
-class Notification:
-    """NOTIFY node -> client: one notification of an AdMarket campaign. `count` is how many of the
-    campaign's notifications this node has delivered to the user (the count its receipt names);
-    `node` the node's registry address; the client checks keccak256(text) == `creative_hash`."""
-
-    TYPE: ClassVar[str] = "notification"
-    campaign: int = spec(minimum=1, maximum=2**53)
-    node: str = spec(pattern=ADDRESS_PATTERN)
-    count: int = spec(minimum=1, maximum=2**53)
-    creative_hash: str = spec(key="creativeHash", pattern=BYTES32_PATTERN)
-    creative_uri: str = spec(key="creativeUri", max_len=MAX_CREATIVE_URI)
-    text: str = spec(max_len=MAX_AD_TEXT)
-
-
-@dataclass(frozen=True)
-class AdReceipt:
-    """client -> NOTIFY node: the signed-in user's cumulative EIP-712 `Receipt` for `count`
-    notifications of `campaign` through `node` (clubchat.ads.receipts)."""
-
-    TYPE: ClassVar[str] = "ad-receipt"
-    campaign: int = spec(minimum=1, maximum=2**53)
-    node: str = spec(pattern=ADDRESS_PATTERN)
-    count: int = spec(minimum=1, maximum=2**53)
-    signature: str = spec(pattern=HEX_SIGNATURE_PATTERN)
-
-
-@dataclass(frozen=True)
-class Receipted:
-    """NOTIFY node -> client: the receipt is stored durably (it survives a crash of the node)."""
-
-    TYPE: ClassVar[str] = "receipted"
-    campaign: int = spec(minimum=1, maximum=2**53)
-    count: int = spec(minimum=1, maximum=2**53)
-
-
-AD_CLIENT_FRAMES = ("ad-preference", "ad-receipt")
-FRAME_CLASSES.update(
-    {cls.TYPE: cls for cls in (AdPreference, AdPreferenceSet, Notification, AdReceipt, Receipted)}
-)
-CLIENT_FRAMES = (*CLIENT_FRAMES, *AD_CLIENT_FRAMES)  # type: ignore[assignment]  # a longer tuple
-ERROR_CODES.update(
-    {
-        "bad-ad-preference": "the ad preference is not the signed-in user's, or older than the one held",
-        "bad-receipt": "the receipt is not the signed-in user's, names another node, or counts too many",
-        "payment-required": "the recipient takes first messages from strangers only as paid requests",
-    }
-)
-
-
-# Community rooms (clubchat.node.rooms enforces them on relays, clubchat.communities.rooms joins)
-# ------------------------------------------------------------------------------------------------
-# A room is (community id, name). `general` is every community's default room; a name starting with
-# `broadcast:` is a broadcast room, where only the community's owner and admins may post. A relay
-# admits a connection to a room, and each message into it, only while its membership cache says
-# `is_member` (clubchat.communities.cache, fed from Communities' logs).
-
-ROOM_NAME_PATTERN = r"(?:broadcast:)?[a-z0-9][a-z0-9-]{0,31}"
-DEFAULT_ROOM = "general"
-BROADCAST_PREFIX = "broadcast:"
-MAX_ROOM_HISTORY = 256  # retained messages one `room-join` may replay
-MAX_ROOM_CHUNK_B64 = 43_692  # base64 of a 32 KiB file chunk
-
-
-@dataclass(frozen=True)
-class RoomFileChunk:
-    """One slice of a file posted to a room: `size` is the whole file's size in bytes."""
-
-    file_id: str = spec(key="fileId", pattern=FILE_ID_PATTERN)
-    index: int = spec(minimum=0, maximum=2**31)
-    size: int = spec(minimum=0, maximum=2**53)
-    data: str = spec(max_len=MAX_ROOM_CHUNK_B64, pattern=B64_PATTERN)
-
-
-@dataclass(frozen=True)
-class RoomRef:
-    """Which room: a community id and a room name (the fields every room frame starts with)."""
-
-    community: int = spec(minimum=1, maximum=2**53)
-    room: str = spec(pattern=ROOM_NAME_PATTERN)
-
-
-@dataclass(frozen=True)
-class RoomJoin(RoomRef):
-    """client -> relay: receive `room`'s messages here, after the retained ones with seq > `since`."""
-
-    TYPE: ClassVar[str] = "room-join"
-    since: int = spec(default=0, minimum=0, maximum=2**53)
-
-
-@dataclass(frozen=True)
-class RoomLeave(RoomRef):
-    """client -> relay: stop receiving `room`'s messages on this connection."""
-
-    TYPE: ClassVar[str] = "room-leave"
-
-
-@dataclass(frozen=True)
-class RoomSend(RoomRef):
-    """client -> relay: post a message to a room."""
-
-    TYPE: ClassVar[str] = "room-send"
-    id: str = spec(pattern=ID_PATTERN)
-    payload: Payload = spec()  # noqa: RUF009 - wire metadata, not a default
-
-
-@dataclass(frozen=True)
-class RoomFile(RoomRef):
-    """client -> relay: post one chunk of a file to a room (the relay checks the sender's file limit)."""
-
-    TYPE: ClassVar[str] = "room-file"
-    id: str = spec(pattern=ID_PATTERN)
-    file: RoomFileChunk = spec()  # noqa: RUF009 - wire metadata, not a default
-
-
-@dataclass(frozen=True)
-class RoomJoined(RoomRef):
-    """relay -> client: admitted to the room; `seq` is the room's latest message seq on this relay."""
-
-    TYPE: ClassVar[str] = "room-joined"
-    seq: int = spec(minimum=0, maximum=2**53)
-    online: int = spec(minimum=0)  # connections in the room on this relay, this one included
-
-
-@dataclass(frozen=True)
-class RoomPost(RoomRef):
-    """What the relay adds to every post it fans out: the room's seq, the sender and the time."""
-
-    seq: int = spec(minimum=1, maximum=2**53)
-    id: str = spec(pattern=ID_PATTERN)
-    sender: str = spec(key="from", pattern=ADDRESS_PATTERN)
-    time: int = spec(minimum=0, maximum=2**53)
-
-
-@dataclass(frozen=True)
-class RoomMessage(RoomPost):
-    """relay -> members: one room message, in the relay's seq order for the room."""
-
-    TYPE: ClassVar[str] = "room-message"
-    payload: Payload = spec()  # noqa: RUF009 - wire metadata, not a default
-
-
-@dataclass(frozen=True)
-class RoomFileMessage(RoomPost):
-    """relay -> members: one file chunk posted to the room (seq shared with the room's messages)."""
-
-    TYPE: ClassVar[str] = "room-file-chunk"
-    file: RoomFileChunk = spec()  # noqa: RUF009 - wire metadata, not a default
-
-
-@dataclass(frozen=True)
-class RoomSent:
-    """relay -> sender: the room message got `seq` and was queued to `delivered` connections."""
-
-    TYPE: ClassVar[str] = "room-sent"
-    id: str = spec(pattern=ID_PATTERN)
-    seq: int = spec(minimum=1, maximum=2**53)
-    delivered: int = spec(minimum=0)
-
-
-@dataclass(frozen=True)
-class RoomLeft(RoomRef):
-    """relay -> client: this connection no longer receives the room (left, banned, expired, ...)."""
-
-    TYPE: ClassVar[str] = "room-left"
-    code: str = spec(max_len=32)
-    reason: str = spec(max_len=MAX_REASON_CHARS)
-
-
-ROOM_FRAMES = ("room-join", "room-leave", "room-send", "room-file")
-ROOM_CLIENT_CLASSES = (RoomJoin, RoomLeave, RoomSend, RoomFile)
-FRAME_CLASSES.update(
-    {
-        cls.TYPE: cls
-        for cls in (
-            RoomJoin,
-            RoomLeave,
-            RoomSend,
-            RoomFile,
-            RoomJoined,
-            RoomMessage,
-            RoomFileMessage,
-            RoomSent,
-            RoomLeft,
-        )
-    }
-)
-CLIENT_FRAMES = (*CLIENT_FRAMES, *ROOM_FRAMES)  # type: ignore[assignment]  # longer tuple
-ERROR_CODES.update(
-    {
-        "not-member": "the signed-in address is not a member of this community (or not yet known here)",
-        "banned": "the community banned this address",
-        "admins-only": "only the community's owner and admins post in a broadcast room",
-        "membership-unavailable": "this relay cannot confirm memberships now and the community fails closed",
-        "over-tier-limit": "the frame is over the sender's premium tier limits",
-        "not-joined": "join the room on this connection first",
-        "too-many-rooms": "this connection or room has as many room subscriptions as this relay allows",
-    }
-)

@@ -97,7 +97,7 @@ def test_full_size_adversarial_frames_cost_about_one_json_parse(piece: str) -> N
     ],
 )
 def test_nesting_check_is_exact_on_brackets_in_and_out_of_strings(text: str, deep: bool) -> None:
-    assert m._too_deep(text) is deep
+    assert m.too_deep(text) is deep
 
 
 def test_duplicate_keys_are_rejected_at_any_depth() -> None:
