@@ -98,16 +98,36 @@ class Problem:
 
 class NodeKeys:
     """The node keys an operator signs with: the one registered now (`current(operator)`, e.g.
-    `Discovery.node_key`) and every key seen or given before (`retired`), because evidence signed
-    with a key that was rotated away still counts."""
+    `Discovery.node_key`), every key seen or given before (`retired`), and any key the registry
+    says was ever bound to it (`owner(key)`, the operator of `NodeRegistry.key_record`), because
+    evidence signed with a key that was rotated away still counts."""
 
     def __init__(
-        self, current: Callable[[str], str] | None = None, retired: Iterable[tuple[str, str]] = ()
+        self,
+        current: Callable[[str], str] | None = None,
+        retired: Iterable[tuple[str, str]] = (),
+        owner: Callable[[str], str] | None = None,
     ) -> None:
         self.current = current
+        self.owner = owner
         self._known: dict[str, set[str]] = {}
+        self._asked: set[str] = set()  # keys whose owner was looked up (once each)
         for operator, key in retired:
             self.add(operator, key)
+
+    def signs_for(self, operator: str, key: str) -> bool:
+        """Whether `key` is (or was) a node key of `operator`."""
+        if to_checksum_address(key) in self.keys(operator):
+            return True
+        key = to_checksum_address(key)
+        if self.owner is None or key in self._asked:
+            return False
+        self._asked.add(key)
+        with contextlib.suppress(Exception):  # an unreachable registry: only the known keys count
+            bound = self.owner(key)
+            if int(bound, 16) != 0:
+                self.add(bound, key)
+        return key in self.keys(operator)
 
     def add(self, operator: str, key: str) -> None:
         self._known.setdefault(to_checksum_address(operator), set()).add(to_checksum_address(key))
@@ -308,7 +328,7 @@ class HistoryBook:
             signer = log_entry_signer(self.domain, entry, Signature(sig[64], sig[:32], sig[32:64]))
         except Exception:  # high-s, bad v, not on the curve
             return False
-        return signer in self.keys.keys(entry.node)
+        return self.keys.signs_for(entry.node, signer)
 
     def _continuity(self, relay: str, room: _Room, entry: LogEntry, h: bytes) -> list[Problem]:
         out = []
@@ -492,6 +512,15 @@ def client_book(
         return None
     chain_id, disputes = int(w3.eth.chain_id), deployment.address("Disputes")
     registry = deployment.contract(w3, "NodeRegistry")
-    keys = NodeKeys(lambda op: str(registry.functions.node_key(op).call()))
+    keys = registry_keys(registry)
     store = HistoryStore(default_store_path(chain_id, disputes, account))
     return HistoryBook(chain_id, disputes, keys, on_problem, store)
+
+
+def registry_keys(registry: Any) -> NodeKeys:
+    """NodeKeys read from a web3.py NodeRegistry: the current key, and the operator any other key
+    was bound to (a key rotated away still signs evidence)."""
+    return NodeKeys(
+        lambda op: str(registry.functions.node_key(op).call()),
+        owner=lambda key: str(registry.functions.key_record(key).call()[0]),
+    )

@@ -97,6 +97,31 @@ def test_a_retired_node_key_still_counts_and_the_current_one_is_asked_for() -> N
     assert asked and keys.keys(operator.address) == {old_key.address, node_key.address}
 
 
+def test_a_key_rotated_away_before_this_client_saw_it_counts_through_the_registry() -> None:
+    """A fresh client (or `club report` replaying a store) never saw the old key: the registry's
+    key record names the operator it was bound to. A stranger's key has no operator there."""
+    bound = {old_key.address: operator.address}
+    asked: list[str] = []
+
+    def owner(key: str) -> str:
+        asked.append(key)
+        return bound.get(key, "0x" + "00" * 20)
+
+    keys = NodeKeys(current=lambda op: node_key.address, owner=owner)
+    b = book(keys)
+    e1, e2 = chain(2)
+    assert b.record(RELAY, e1, sig(e1, old_key)) == []
+    assert b.record(RELAY, e2, sig(e2, old_key)) == []
+    assert asked == [old_key.address]  # looked up once, then known
+    (e3,) = chain(1, time=1_800_000_000)
+    assert kinds(book(keys).record(RELAY, e3, sig(e3, stranger))) == ["bad-signature"]
+    assert asked == [old_key.address, stranger.address]
+    # Without the lookup the rotated key is refused (what the client did before).
+    assert kinds(book(NodeKeys(current=lambda op: node_key.address)).record(RELAY, e1, sig(e1, old_key))) == [
+        "bad-signature"
+    ]
+
+
 def test_a_high_s_signature_is_refused() -> None:
     b = book()
     (e,) = chain(1)
