@@ -297,6 +297,8 @@ class HistoryBook:
         head = room.head
         evidence = Evidence("refusal", head.entry.node, head, missing=(missing[0], missing[-1]))
         self.evidence.append(evidence)
+        if self.store is not None:  # kept for a flag (withholding history): `club report` skips it
+            self.store.keep_evidence(evidence)
         problem = Problem(
             "refused",
             relay,

@@ -191,8 +191,9 @@ def test_a_forged_head_from_a_member_is_not_evidence() -> None:
     assert b.evidence == []
 
 
-def test_a_relay_that_does_not_fill_a_gap_leaves_refusal_evidence() -> None:
+def test_a_relay_that_does_not_fill_a_gap_leaves_refusal_evidence(tmp_path: Path) -> None:
     b = book()
+    b.store = HistoryStore(tmp_path / "history.jsonl")
     entries = chain(4)
     b.record(RELAY, entries[0], sig(entries[0]))
     b.record(RELAY, entries[3], sig(entries[3]))
@@ -202,6 +203,10 @@ def test_a_relay_that_does_not_fill_a_gap_leaves_refusal_evidence() -> None:
     assert problem.evidence.a.entry == entries[3]  # the signed later entry the relay cannot explain
     with pytest.raises(ValueError, match="flag"):
         problem.evidence.prove_args()
+    # Kept in the wallet's store with the signed entries: what a flag's evidence is made of.
+    (kept,) = [r["evidence"] for r in b.store.rows() if "evidence" in r]
+    assert kept == problem.evidence.to_json() and kept["missing"] == [2, 3]
+    assert HistoryStore(b.store.path).replay(book()) == []  # not a fork: nothing for `club report`
 
 
 # -- loopback: a real relay with a signed log ---------------------------------------------------
