@@ -6,7 +6,8 @@ on a private anvil with the registry and Disputes:
 - a relay that forks every room (tests.node.forking_relay, in its own process): Alice calls Bob
   through it and sends him her signed head after the call; Bob's listener prints a `history` event
   for the fork and keeps the two signed entries in his store, from which `club report` proves the
-  fork on chain: the relay's operator is slashed and jailed.
+  fork on chain: the relay's operator is slashed and jailed. `club node probe` on the TURN node
+  process passes its TURN check (a real coturn allocation) and fails it once the node is stopped.
 """
 
 from __future__ import annotations
@@ -286,5 +287,30 @@ def test_a_call_through_a_forking_relay_is_caught_by_the_listener_and_reported(t
             assert f"fork of {op.address} proven" in out.output
             assert c.registry.functions.nodes(op.address).call()[3] is True  # jailed
             assert c.registry.functions.nodes(op.address).call()[10] < pool
+
+            # `club node probe` on the TURN node process: its coturn allocates; stopped, it fails.
+            turn_op = _account("turn-op").address
+            serving = _probe(c, turn_op)
+            assert "turn     ok" in serving and "verdict: keep" in serving
+            turn.stop()
+            stopped = _probe(c, turn_op)
+            assert "turn     FAIL" in stopped and "verdict: kick" in stopped
         finally:
             turn.stop()
+
+
+def _probe(c: Chain, node: str) -> str:
+    argv = [
+        "node",
+        "probe",
+        node,
+        "--timeout",
+        "3",
+        "--rpc-url",
+        c.anvil.url,
+        "--network",
+        str(c.manifest_path),
+    ]
+    out = CliRunner().invoke(main, argv, catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    return out.output
