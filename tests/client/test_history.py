@@ -324,6 +324,7 @@ def test_two_members_detect_a_forking_relay_by_comparing_heads(tmp_path: Path) -
                 assert ev.a.entry.struct_hash() != ev.b.entry.struct_hash()
                 assert any("signed two different histories" in t for t in told)
                 assert isinstance(ev.a, SignedEntry) and ev.to_json()["kind"] == "equivocation"
+                assert a.inbox.empty()  # the head went to the history check, not to the application
                 await a.close()
                 await b.close()
         finally:
