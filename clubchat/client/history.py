@@ -10,7 +10,9 @@ and the latest signed head:
   rotated key still signs evidence);
 - body: keccak256 of the envelope text this client sent or received;
 - continuity: `prev` is the struct hash of the entry before it; an entry further on than the next one
-  is a gap (ask the relay with `history`); a different entry for a seq already seen is a fork.
+  is a gap (ask the relay with `history`); a `prev` naming another entry than the one held is a
+  prev mismatch (ask for the entry before again: a different signed answer is a fork); a different
+  entry for a seq already seen is a fork.
 
 Two members compare heads (`compare_head`, a `head` payload sent through any relay): the relay's
 signatures over two different entries for one (node, room, seq) are equivocation `Evidence`, the
@@ -348,9 +350,11 @@ class HistoryBook:
                     )
                 )
         elif entry.seq > 1 and before != entry.prev:
-            out.append(
-                self._problem("prev-mismatch", relay, entry, "it does not follow the message before it")
-            )
+            # Ask for the entry before again: the relay's signed answer for that seq is either the
+            # one held (its `prev` lied) or another one (a fork, with both signed: evidence).
+            why = "it does not follow the message before it"
+            before_seq = (entry.seq - 1, entry.seq - 1)
+            out.append(self._problem("prev-mismatch", relay, entry, why, missing=before_seq))
         elif entry.seq == 1 and entry.prev != b"\x00" * 32:
             out.append(
                 self._problem(
@@ -359,9 +363,8 @@ class HistoryBook:
             )
         after = room.entries.get(entry.seq + 1)
         if after is not None and after.prev != h:
-            out.append(
-                self._problem("prev-mismatch", relay, after, "it does not follow the message before it")
-            )
+            why = "it does not follow the message before it"
+            out.append(self._problem("prev-mismatch", relay, after, why, missing=(entry.seq, entry.seq)))
         return out
 
     def _fork(self, relay: str, room: _Room, entry: LogEntry, signed: SignedEntry | None) -> Problem:

@@ -154,7 +154,18 @@ def test_a_prev_mismatch_is_reported() -> None:
     e1, e2 = chain(2)
     bad = LogEntry(e2.node, e2.room, 2, b"\x07" * 32, e2.body, e2.time)
     b.record(RELAY, e1, sig(e1))
-    assert kinds(b.record(RELAY, bad, sig(bad))) == ["prev-mismatch"]
+    (problem,) = b.record(RELAY, bad, sig(bad))
+    assert problem.kind == "prev-mismatch"
+    assert problem.missing == (1, 1)  # the client asks the relay for the entry `prev` names
+    # The relay answers with its signed entry 1, which is not the one it signed before: a fork.
+    other = LogEntry(e1.node, e1.room, 1, e1.prev, keccak(text="another first"), e1.time)
+    (fork,) = b.record(RELAY, other, sig(other))
+    assert fork.kind == "fork" and fork.evidence is not None and fork.evidence.kind == "equivocation"
+    # An entry that arrives before one that does not follow it: ask for the earlier seq again.
+    b2 = book()
+    b2.record(RELAY, bad, sig(bad))
+    (later,) = b2.record(RELAY, e1, sig(e1))
+    assert later.kind == "prev-mismatch" and later.seq == 2 and later.missing == (1, 1)
 
 
 def test_two_signed_entries_for_one_seq_are_equivocation_evidence() -> None:
