@@ -13,8 +13,9 @@ as canonical JSON (sorted keys, no spaces). `evidence_uri` names it by content, 
 hash and re-reads every event from the chain with `verify`. Other skip reasons (over the cap,
 replayed, not a member, ...) are races or stale caches, not evidence, and are never listed.
 
-Disputes needs, for this to be a flag: a reason code for forged ad receipts (the reasons today end at
-6, "withholding-history"), with its reviewers running `verify` on the document the flagger hands them.
+A flag for it takes Disputes reason 7 ("forged-ad-receipts"); the reviewers' node software runs
+`find_forged` on the flagged node's settled batches itself (clubchat.disputes.probe.audit_ad_receipts)
+and `verify` checks a document a flagger hands out.
 """
 
 from __future__ import annotations

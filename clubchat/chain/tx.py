@@ -3,7 +3,9 @@
 Every transaction the package sends goes through a `Sender` (an object with `.address` and
 `.send(to, data, value) -> tx hash`, returning once the transaction is mined successfully):
 
-- `LocalSender` signs with an eth-account key (operators, node keys, test keys);
+- `LocalSender` signs with an eth-account key (operators, node keys, test keys). Every LocalSender
+  of one key in a process takes its nonce and submits under that key's lock: a node key's heartbeats,
+  reviewer votes and ad settlements, sent from different threads, never take the same nonce;
 - `Web3Sender` uses `eth_sendTransaction` from an account the node signs for (anvil's unlocked
   accounts, impersonation in simulations and the demo);
 - `clubchat.chain.ape_sender.ApeSender` wraps an ape account (`ape run ...` scripts); it lives in
@@ -16,7 +18,8 @@ function call (or a constructor, for `LocalSender`/`Web3Sender`) and returns its
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import threading
+from typing import Any, ClassVar, Protocol
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -133,17 +136,29 @@ class LocalSender(_RpcSender):
         self.w3, self.account, self.timeout = w3, account, timeout
         self.address = str(account.address)
 
+    # One lock per key address, shared by every LocalSender of this process: reading the pending
+    # nonce and submitting is one step per key (the node's pool counts a transaction as pending
+    # once `send_raw_transaction` returns). The receipt wait runs outside it.
+    _key_locks: ClassVar[dict[str, threading.Lock]] = {}
+    _locks_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def key_lock(cls, address: str) -> threading.Lock:
+        with cls._locks_lock:
+            return cls._key_locks.setdefault(to_checksum_address(address), threading.Lock())
+
     def _submit(self, tx: dict[str, Any]) -> Any:
         base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
-        full = {
-            **tx,
-            "nonce": self.w3.eth.get_transaction_count(to_checksum_address(self.address), "pending"),
-            "chainId": self.w3.eth.chain_id,
-            "maxFeePerGas": 2 * base + 10**9,
-            "maxPriorityFeePerGas": 10**9,
-        }
-        signed = self.account.sign_transaction(full)
-        return self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        with self.key_lock(self.address):
+            full = {
+                **tx,
+                "nonce": self.w3.eth.get_transaction_count(to_checksum_address(self.address), "pending"),
+                "chainId": self.w3.eth.chain_id,
+                "maxFeePerGas": 2 * base + 10**9,
+                "maxPriorityFeePerGas": 10**9,
+            }
+            signed = self.account.sign_transaction(full)
+            return self.w3.eth.send_raw_transaction(signed.raw_transaction)
 
 
 class Web3Sender(_RpcSender):

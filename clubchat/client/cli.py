@@ -7,8 +7,15 @@ terminal when it is not set).
 Errors a user can cause (a bad key, an unreachable RPC, a manifest of another chain, an offline
 callee) end the command in one sentence that says what to do; `--debug` (or `club --debug`, or
 CLUB_DEBUG=1) shows the traceback instead. `club listen` prints one JSON line per event: messages
-as their text, files saved under their sanitised name with their MIME type, and `key-change` when
-a peer's wallet bound new keys (before that peer's message).
+as their text, files saved under their sanitised name with their MIME type, `key-change` when
+a peer's wallet bound new keys (before that peer's message), and `history` when a relay's signed
+history does not add up (clubchat.client.history: a gap, a bad signature, a fork).
+
+`listen`, `call` and `message` check every relay's signed history when the deployment has
+Disputes, and keep what the relays signed in the wallet's store (`CLUB_HISTORY_DIR`, else
+~/.clubchat/history) where `club report` finds forks; `call` and `message` warn on stderr, and
+`call` sends the callee its signed head of the room after the call, so a relay that showed the two
+different histories is caught by the callee's listener.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,7 +46,7 @@ from clubchat.chain.manifest import load_manifest
 from clubchat.chain.rpc import connect
 from clubchat.cli_errors import debug_enabled, one_line_errors
 from clubchat.client.call import CallError, use_fast_ice_retransmit
-from clubchat.client.history import Problem, client_book
+from clubchat.client.history import HistoryBook, Problem, client_book
 from clubchat.client.received import save_received
 from clubchat.client.relay_client import RelayError
 from clubchat.client.session import Listener, place_call, safety_number, send_message
@@ -83,6 +90,15 @@ def _common(fn: Any) -> Any:
 
 
 def _setup(rpc: str, manifest: str, key: str, verbose: bool) -> tuple[LocalAccount, RegistryDiscovery]:
+    account, discovery, _ = _setup_checked(rpc, manifest, key, verbose, None)
+    return account, discovery
+
+
+def _setup_checked(
+    rpc: str, manifest: str, key: str, verbose: bool, on_problem: Callable[[Problem], None] | None
+) -> tuple[LocalAccount, RegistryDiscovery, HistoryBook | None]:
+    """_setup, and with `on_problem` the HistoryBook that checks the relays' signed history (kept in
+    this wallet's store; None when the deployment has no Disputes)."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
     use_fast_ice_retransmit()  # see clubchat.client.call: ~0.5 s less call set-up through TURN
     try:  # the key first: a typo in it should not wait for (or blame) the RPC
@@ -100,7 +116,8 @@ def _setup(rpc: str, manifest: str, key: str, verbose: bool) -> tuple[LocalAccou
         deployment.check_chain(w3)
     else:
         w3, deployment = open_deployment(rpc, manifest)
-    return account, RegistryDiscovery(w3, deployment)
+    book = client_book(w3, deployment, account.address, on_problem) if on_problem is not None else None
+    return account, RegistryDiscovery(w3, deployment), book
 
 
 def _keystore_passphrase() -> None:
@@ -132,8 +149,8 @@ def _run(coro: Coroutine[Any, Any, T], rpc: str) -> T:
 @click.option("--calls", default=0, show_default=True, help="Stop after this many calls (0 = never).")
 def listen(rpc: str, manifest: str, key: str, k: int, verbose: bool, out: Path, calls: int) -> None:
     """Stay reachable on your rendezvous relays; answer calls, save files, print messages (JSON lines)."""
-    account, discovery = _setup(rpc, manifest, key, verbose)
-    _run(_listen(account, discovery, k, out, calls), rpc)
+    account, discovery, book = _setup_checked(rpc, manifest, key, verbose, _emit_history)
+    _run(_listen(account, discovery, k, out, calls, book), rpc)
 
 
 def _emit(event: str, **fields: Any) -> None:
@@ -141,14 +158,32 @@ def _emit(event: str, **fields: Any) -> None:
     sys.stdout.flush()
 
 
+def _emit_history(problem: Problem) -> None:
+    """A relay's signed history does not add up: one `history` event (a fork's proof is kept in the
+    wallet's store for `club report`)."""
+    _emit(
+        "history",
+        problem=problem.kind,
+        relay=problem.relay,
+        room="0x" + problem.room.hex(),
+        seq=problem.seq,
+        message=problem.message,
+    )
+
+
 async def _listen(
-    account: LocalAccount, discovery: RegistryDiscovery, k: int, out: Path, max_calls: int
+    account: LocalAccount,
+    discovery: RegistryDiscovery,
+    k: int,
+    out: Path,
+    max_calls: int,
+    history: HistoryBook | None = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    listener = Listener(account, discovery, k)
+    listener = Listener(account, discovery, k, history=history)
     try:
         relays = await listener.start()
     except CallError as exc:
@@ -249,8 +284,8 @@ def call(
     """Call ADDRESS through its rendezvous relays and a TURN node from the registry; prints a JSON report."""
     if not is_address(address):
         raise click.BadParameter("not an Ethereum address", param_hint="ADDRESS")
-    account, discovery = _setup(rpc, manifest, key, verbose)
-    report = _run(_call(account, discovery, to_checksum_address(address), k, file_path, seconds), rpc)
+    account, discovery, book = _setup_checked(rpc, manifest, key, verbose, _warn_history)
+    report = _run(_call(account, discovery, to_checksum_address(address), k, file_path, seconds, book), rpc)
     click.echo(json.dumps(report, indent=2))
 
 
@@ -261,10 +296,11 @@ async def _call(
     k: int,
     file_path: Path | None,
     seconds: float,
+    history: HistoryBook | None = None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        session = await place_call(account, discovery, callee, k=k)
+        session = await place_call(account, discovery, callee, k=k, history=history)
     except (CallError, RelayError) as exc:
         raise _fail("call failed: ", exc) from None
     report: dict[str, Any] = {
@@ -287,8 +323,15 @@ async def _call(
             report["file_sha256_match"] = ack.ok and ack.sha256 == report["file_sha256"]
         await asyncio.sleep(seconds)
         report["audio_frames_received"] = session.call.audio_frames
+        if history is not None:
+            # The callee compares our signed head of the room with its own: a relay that showed the
+            # two of us different histories is caught (and the proof kept in the callee's store).
+            with contextlib.suppress(RelayError, ConnectionError):
+                report["head_sent"] = await session.relay.send_head(callee, session.relay.uri) is not None
     finally:
         await session.hang_up("done")
+    if history is not None:
+        report["history_problems"] = [p.message for p in history.problems]
     report["total_s"] = round(time.perf_counter() - started, 3)
     return report
 
@@ -306,10 +349,7 @@ def message(address: str, text: str, rpc: str, manifest: str, key: str, k: int, 
     """Send TEXT to ADDRESS (stored by a NOTIFY relay of its rendezvous set when it is offline)."""
     if not is_address(address):
         raise click.BadParameter("not an Ethereum address", param_hint="ADDRESS")
-    account, discovery = _setup(rpc, manifest, key, verbose)
-
-    w3, deployment = open_deployment(rpc, manifest)
-    book = client_book(w3, deployment, account.address, _warn_history)
+    account, discovery, book = _setup_checked(rpc, manifest, key, verbose, _warn_history)
 
     async def go() -> tuple[Any, str]:
         return await send_message(account, discovery, to_checksum_address(address), text, k=k, history=book)

@@ -10,7 +10,9 @@ and the latest signed head:
   rotated key still signs evidence);
 - body: keccak256 of the envelope text this client sent or received;
 - continuity: `prev` is the struct hash of the entry before it; an entry further on than the next one
-  is a gap (ask the relay with `history`); a different entry for a seq already seen is a fork.
+  is a gap (ask the relay with `history`); a `prev` naming another entry than the one held is a
+  prev mismatch (ask for the entry before again: a different signed answer is a fork); a different
+  entry for a seq already seen is a fork.
 
 Two members compare heads (`compare_head`, a `head` payload sent through any relay): the relay's
 signatures over two different entries for one (node, room, seq) are equivocation `Evidence`, the
@@ -98,16 +100,36 @@ class Problem:
 
 class NodeKeys:
     """The node keys an operator signs with: the one registered now (`current(operator)`, e.g.
-    `Discovery.node_key`) and every key seen or given before (`retired`), because evidence signed
-    with a key that was rotated away still counts."""
+    `Discovery.node_key`), every key seen or given before (`retired`), and any key the registry
+    says was ever bound to it (`owner(key)`, the operator of `NodeRegistry.key_record`), because
+    evidence signed with a key that was rotated away still counts."""
 
     def __init__(
-        self, current: Callable[[str], str] | None = None, retired: Iterable[tuple[str, str]] = ()
+        self,
+        current: Callable[[str], str] | None = None,
+        retired: Iterable[tuple[str, str]] = (),
+        owner: Callable[[str], str] | None = None,
     ) -> None:
         self.current = current
+        self.owner = owner
         self._known: dict[str, set[str]] = {}
+        self._asked: set[str] = set()  # keys whose owner was looked up (once each)
         for operator, key in retired:
             self.add(operator, key)
+
+    def signs_for(self, operator: str, key: str) -> bool:
+        """Whether `key` is (or was) a node key of `operator`."""
+        if to_checksum_address(key) in self.keys(operator):
+            return True
+        key = to_checksum_address(key)
+        if self.owner is None or key in self._asked:
+            return False
+        self._asked.add(key)
+        with contextlib.suppress(Exception):  # an unreachable registry: only the known keys count
+            bound = self.owner(key)
+            if int(bound, 16) != 0:
+                self.add(bound, key)
+        return key in self.keys(operator)
 
     def add(self, operator: str, key: str) -> None:
         self._known.setdefault(to_checksum_address(operator), set()).add(to_checksum_address(key))
@@ -277,6 +299,8 @@ class HistoryBook:
         head = room.head
         evidence = Evidence("refusal", head.entry.node, head, missing=(missing[0], missing[-1]))
         self.evidence.append(evidence)
+        if self.store is not None:  # kept for a flag (withholding history): `club report` skips it
+            self.store.keep_evidence(evidence)
         problem = Problem(
             "refused",
             relay,
@@ -308,7 +332,7 @@ class HistoryBook:
             signer = log_entry_signer(self.domain, entry, Signature(sig[64], sig[:32], sig[32:64]))
         except Exception:  # high-s, bad v, not on the curve
             return False
-        return signer in self.keys.keys(entry.node)
+        return self.keys.signs_for(entry.node, signer)
 
     def _continuity(self, relay: str, room: _Room, entry: LogEntry, h: bytes) -> list[Problem]:
         out = []
@@ -326,9 +350,11 @@ class HistoryBook:
                     )
                 )
         elif entry.seq > 1 and before != entry.prev:
-            out.append(
-                self._problem("prev-mismatch", relay, entry, "it does not follow the message before it")
-            )
+            # Ask for the entry before again: the relay's signed answer for that seq is either the
+            # one held (its `prev` lied) or another one (a fork, with both signed: evidence).
+            why = "it does not follow the message before it"
+            before_seq = (entry.seq - 1, entry.seq - 1)
+            out.append(self._problem("prev-mismatch", relay, entry, why, missing=before_seq))
         elif entry.seq == 1 and entry.prev != b"\x00" * 32:
             out.append(
                 self._problem(
@@ -337,9 +363,8 @@ class HistoryBook:
             )
         after = room.entries.get(entry.seq + 1)
         if after is not None and after.prev != h:
-            out.append(
-                self._problem("prev-mismatch", relay, after, "it does not follow the message before it")
-            )
+            why = "it does not follow the message before it"
+            out.append(self._problem("prev-mismatch", relay, after, why, missing=(entry.seq, entry.seq)))
         return out
 
     def _fork(self, relay: str, room: _Room, entry: LogEntry, signed: SignedEntry | None) -> Problem:
@@ -492,6 +517,15 @@ def client_book(
         return None
     chain_id, disputes = int(w3.eth.chain_id), deployment.address("Disputes")
     registry = deployment.contract(w3, "NodeRegistry")
-    keys = NodeKeys(lambda op: str(registry.functions.node_key(op).call()))
+    keys = registry_keys(registry)
     store = HistoryStore(default_store_path(chain_id, disputes, account))
     return HistoryBook(chain_id, disputes, keys, on_problem, store)
+
+
+def registry_keys(registry: Any) -> NodeKeys:
+    """NodeKeys read from a web3.py NodeRegistry: the current key, and the operator any other key
+    was bound to (a key rotated away still signs evidence)."""
+    return NodeKeys(
+        lambda op: str(registry.functions.node_key(op).call()),
+        owner=lambda key: str(registry.functions.key_record(key).call()[0]),
+    )

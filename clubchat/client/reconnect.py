@@ -28,6 +28,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
+from clubchat.client.history import HistoryBook
 from clubchat.client.relay_client import RelayClient, RelayError
 
 log = logging.getLogger("clubchat.reconnect")
@@ -75,8 +76,10 @@ class RelayLink:
         timeout: float = 10.0,
         rng: random.Random | None = None,
         on_state: OnState | None = None,
+        history: HistoryBook | None = None,
     ) -> None:
         self.uri = uri
+        self.history = history  # every connection checks the relay's signed history with it
         self.on_state = on_state
         self.account = account
         self.serve = serve
@@ -102,7 +105,9 @@ class RelayLink:
         delays = self.backoff.delays(self.rng)
         while True:  # bound: runs until close() cancels it; each round waits a backoff delay
             try:
-                client = await RelayClient.connect(self.uri, self.account, timeout=self.timeout)
+                client = await RelayClient.connect(
+                    self.uri, self.account, timeout=self.timeout, history=self.history
+                )
             except Exception as exc:  # CONNECT_ERRORS, or a relay answering garbage: retry either way
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 if not self._first.done():

@@ -184,6 +184,8 @@ class RelayClient:
         if self.history is not None and isinstance(frame, m.Logged | m.Entries | m.Sent | m.Envelope):
             await self._check_history(frame)
         if isinstance(frame, m.Envelope):
+            if isinstance(frame.payload, m.Head):
+                return  # a member's signed head is for the history check above, not the application
             self.inbox.put_nowait(Received(frame, self.uri))
         elif isinstance(frame, m.Stored):
             env = frame.envelope

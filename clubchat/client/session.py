@@ -128,9 +128,11 @@ async def place_call(
     answer_timeout: float = 10.0,
     k: int = 2,
     secure: Secure | None = None,
+    history: HistoryBook | None = None,
 ) -> CallSession:
     """Call `callee` through its rendezvous relays; raises CallError when no relay works. Every
-    signaling message is end-to-end encrypted to the callee's key bundle on the relay used."""
+    signaling message is end-to-end encrypted to the callee's key bundle on the relay used; with
+    `history`, the relay's signed entries of them are checked (clubchat.client.history)."""
     secure = secure or Secure(account, contract_wallets(discovery), discovery)
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
@@ -143,7 +145,7 @@ async def place_call(
     async for uri in _rendezvous_attempts(discovery, callee, k, relays):
         tried.append(uri)
         try:
-            client = await RelayClient.connect(uri, account, timeout=connect_timeout)
+            client = await RelayClient.connect(uri, account, timeout=connect_timeout, history=history)
         except _CONNECT_ERRORS as exc:
             log.info("relay %s unusable (%s); failing over", uri, exc)
             failures.append(f"{uri}: relay unreachable ({type(exc).__name__}: {exc})")
@@ -231,8 +233,10 @@ class Listener:
         refresh_seconds: float = REFRESH_SECONDS,
         stay_down: float = 10.0,
         secure: Secure | None = None,
+        history: HistoryBook | None = None,
     ) -> None:
         self.account = account
+        self.history = history  # checks every relay's signed history (clubchat.client.history)
         # every payload in and out is end-to-end encrypted
         self.secure = secure or Secure(account, contract_wallets(discovery), discovery)
         self.discovery = discovery
@@ -277,6 +281,7 @@ class Listener:
             backoff=self.backoff,
             timeout=self.timeout,
             on_state=lambda relay, state: self.relay_events.put_nowait((relay, state)),
+            history=self.history,
         )
 
     async def start(self, refresh_seconds: float | None = None) -> list[str]:

@@ -26,7 +26,7 @@ from eth_account.signers.local import LocalAccount
 
 from clubchat.chain.anvil import free_port
 from clubchat.chain.tx import LocalSender
-from clubchat.client.history import Evidence, HistoryBook, NodeKeys
+from clubchat.client.history import Evidence, HistoryBook, registry_keys
 from clubchat.client.relay_client import RelayClient
 from clubchat.demo.context import DemoContext, club
 from clubchat.disputes.client import DisputesClient, SignedEntry
@@ -97,7 +97,7 @@ async def _fork(
     await log.open()
     alice, bob = Account.create(), Account.create()
     registry = ctx.contract("NodeRegistry")
-    keys = NodeKeys(lambda operator: str(registry.functions.node_key(operator).call()))
+    keys = registry_keys(registry)
     told: list[str] = []
     try:
         server = RelayServer(RelayConfig(chain_id=chain_id), log=log)

@@ -14,7 +14,7 @@ from clubchat.chain.cli import chain_options, key_options, open_deployment, reso
 from clubchat.chain.tx import LocalSender
 from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address
-from clubchat.client.history import HistoryBook, HistoryStore, NodeKeys, default_store_path
+from clubchat.client.history import HistoryBook, HistoryStore, default_store_path, registry_keys
 from clubchat.disputes.client import REASONS, DisputeError, DisputesClient, SignedEntry, evidence_id
 from clubchat.timefmt import utc
 
@@ -87,7 +87,7 @@ def fork_in_store(client: DisputesClient, store: Path | None) -> tuple[SignedEnt
     book = HistoryBook(
         chain_id,
         client.disputes.address,
-        NodeKeys(lambda op: str(client.registry.functions.node_key(op).call())),
+        registry_keys(client.registry),
     )
     for ev in HistoryStore(path).replay(book):
         assert ev.b is not None

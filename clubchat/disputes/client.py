@@ -29,7 +29,8 @@ from clubchat.chain.manifest import Manifest
 from clubchat.chain.tx import Sender, send_call
 from clubchat.protocol.log_entry import LogEntry, log_domain, log_entry_signer
 
-# Reason codes of `flag` (Disputes' MAX_REASON = 6).
+# Reason codes of `flag` (Disputes' MAX_REASON = 7). Reviewers probe the node's services for 1-6
+# and read AdMarket's settled batches for 7 (clubchat.node.reviewer).
 REASONS = {
     "offline": 1,
     "refusing-service": 2,
@@ -37,7 +38,9 @@ REASONS = {
     "turn-not-relaying": 4,
     "mailbox-losing-mail": 5,
     "withholding-history": 6,
+    "forged-ad-receipts": 7,
 }
+FORGED_AD_RECEIPTS = REASONS["forged-ad-receipts"]
 STATUS_NAMES = {0: "none", 1: "flagged", 2: "voting", 3: "kicked", 4: "rejected", 5: "dismissed"}
 MAX_PANEL = 14
 

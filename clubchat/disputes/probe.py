@@ -9,6 +9,10 @@ For each kind the node is registered with, one check through the endpoints in th
 - turn: TURN credentials from the node's credential endpoint (wallet sign-in), then a TURN
   allocation at the registered `turn:` URI with them (coturn answers with a relayed address).
 
+A flag for settling forged ad receipts (reason 7) is not probed: `audit_ad_receipts` reads the
+flagged node's settled batches from AdMarket's logs and fails its one check when
+`clubchat.ads.evidence.find_forged` finds a receipt the contract skipped as not signed by its user.
+
 The verdict is what a reviewer commits: kick when any check of a registered kind failed (the node
 takes rewards for a service it does not give), keep when all passed. Fresh wallets every time, so
 a node cannot recognise a reviewer's probe and serve only it.
@@ -30,12 +34,14 @@ from aioice.turn import create_turn_endpoint
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from clubchat.ads.evidence import find_forged
 from clubchat.client.relay_client import RelayClient
 from clubchat.client.turn_credentials import fetch_turn_credentials
 from clubchat.protocol import messages as m
 from clubchat.registry.kinds import NOTIFY, RELAY, TURN
 
 PROBE_TIMEOUT = 10.0
+LOG_RANGE = 5_000  # blocks per eth_getLogs request
 
 
 @dataclass(frozen=True)
@@ -202,3 +208,29 @@ async def probe(ep: Endpoints, timeout: float = PROBE_TIMEOUT) -> ProbeReport:
     if ep.kinds & TURN:
         checks.append(await _timed("turn", lambda: probe_turn(ep.turn, ep.credential, timeout), timeout * 3))
     return ProbeReport(ep.node, tuple(checks), time.time())
+
+
+def audit_ad_receipts(market: Any, node: str, from_block: int, to_block: int) -> ProbeReport:
+    """The forged-receipt check of `node` (a web3.py AdMarket contract, or None when the deployment
+    has none): every batch settled for it in blocks from_block..to_block, read LOG_RANGE blocks at a
+    time. Kick iff one of them held a receipt its user never signed."""
+    start = time.perf_counter()
+    if market is None:
+        check = Check("ads", True, "the deployment has no AdMarket: no receipt to forge", 0.0)
+        return ProbeReport(node, (check,), time.time())
+    forged = []
+    block = from_block
+    while block <= to_block:  # bound: (to_block - from_block) / LOG_RANGE requests
+        end = min(to_block, block + LOG_RANGE - 1)
+        forged += find_forged(market, node, block, end)
+        block = end + 1
+    ms = (time.perf_counter() - start) * 1000
+    if forged:
+        first = forged[0]
+        detail = (
+            f"{len(forged)} settled receipt(s) not signed by their user, first in tx {first.tx} "
+            f"(campaign {first.campaign}, user {first.user}, {first.count} views)"
+        )
+    else:
+        detail = f"no forged receipt in the batches settled for it in blocks {from_block}-{to_block}"
+    return ProbeReport(node, (Check("ads", not forged, detail, ms),), time.time())

@@ -8,15 +8,20 @@ reads new `Flagged` events and looks at each dispute that is not over:
 - its operator drawn, commit phase: it probes the flagged node through the registered endpoints
   (clubchat.disputes.probe: relay sign-in and envelope round trip, TURN credentials + allocation,
   NOTIFY store + fetch), appends what it saw to `<data-dir>/reviews.jsonl`, and commits the verdict
-  (kick when a registered service failed) with its node key; the salt stays in `<data-dir>/votes`;
+  (kick when a registered service failed) with its node key; the salt stays in `<data-dir>/votes`.
+  A flag for settling forged ad receipts is answered from the chain instead: the batches AdMarket
+  settled for the node up to the dispute's seed block, kick iff one held a receipt its user never
+  signed (`audit_ad_receipts`);
 - committed, reveal phase: it reveals;
 - reveal phase over and nobody finalised: it finalises;
 - a rejected flag it voted on: it collects its share of the bond (`claim_share`).
 
 At start it enlists its operator once (`Disputes.enlist`: pre-pays the per-node word so panel
 seats and offences cost the drawer less). All state is on chain or in the salt files, so a
-restarted node picks up where it was. A failed transaction (e.g. another node drew first, or a
-nonce taken by a heartbeat) is logged and retried at the next poll when it still applies.
+restarted node picks up where it was. A failed transaction (e.g. another node drew first) is
+logged and retried at the next poll when it still applies. The heartbeats are sent with the same
+node key from another thread: every `LocalSender` of one key takes its nonce under that key's lock
+(clubchat.chain.tx), so neither takes the other's nonce.
 """
 
 from __future__ import annotations
@@ -38,14 +43,20 @@ from clubchat.chain.manifest import Manifest
 from clubchat.chain.tx import LocalSender, send_call
 from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address
-from clubchat.disputes.client import DisputesClient
-from clubchat.disputes.probe import Endpoints, ProbeReport, endpoints_of, probe
+from clubchat.disputes.client import FORGED_AD_RECEIPTS, DisputesClient, DisputeStatus
+from clubchat.disputes.probe import (
+    LOG_RANGE,
+    Endpoints,
+    ProbeReport,
+    audit_ad_receipts,
+    endpoints_of,
+    probe,
+)
 
 log = logging.getLogger("clubchat.node.reviewer")
 
 FLAGGED, DRAWN = 1, 2
 POLL_SECONDS = 1.0
-LOG_RANGE = 5_000  # blocks per eth_getLogs request
 
 
 class Reviewer:
@@ -62,10 +73,11 @@ class Reviewer:
         poll: float = POLL_SECONDS,
         may_send: Callable[[], bool] = lambda: True,
     ) -> None:
-        # The node key also sends the heartbeats: nothing is sent before the first one landed, so
-        # the two never take the same nonce at start (a lost heartbeat waits a third of a period).
+        # Nothing is sent before the node's first heartbeat landed: until then it is not eligible
+        # to review, and its enlisting would only wait behind the heartbeat for the key's lock.
         self.may_send = may_send
         self.w3, self.operator, self.key, self.poll = w3, Web3.to_checksum_address(operator), key, poll
+        self.manifest = manifest
         self.client = DisputesClient(w3, manifest, LocalSender(w3, key), data_dir / "votes")
         self.disputes = self.client.disputes
         self.prober = prober
@@ -147,7 +159,7 @@ class Reviewer:
         now = await self._io(self._now)
         committed = await self._io(self.client.has_committed, dispute_id, self.operator)
         if mine and now <= d.commit_deadline and not committed:
-            report = await self.prober(await self._io(endpoints_of, self.client.registry, d.node))
+            report = await self.review(d)
             self._journal(dispute_id, report)
             await self._io(self.client.commit_vote, dispute_id, self.operator, report.kick)
             self._did(dispute_id, f"probed {d.node} and committed {'kick' if report.kick else 'keep'}")
@@ -158,6 +170,18 @@ class Reviewer:
             outcome, _ = await self._io(self.client.finalize, dispute_id)
             self._did(dispute_id, f"finalised: {outcome}")
         return False
+
+    async def review(self, d: DisputeStatus) -> ProbeReport:
+        """What this node finds about the flagged node: AdMarket's settled batches for a flag of
+        forged ad receipts, probes of its registered services for every other reason."""
+        if d.reason == FORGED_AD_RECEIPTS:
+            return await self._io(self._audit_receipts, d.node, d.draw_block)
+        return await self.prober(await self._io(endpoints_of, self.client.registry, d.node))
+
+    def _audit_receipts(self, node: str, to_block: int) -> ProbeReport:
+        has_market = "AdMarket" in self.manifest.contracts
+        market = self.manifest.contract(self.w3, "AdMarket") if has_market else None
+        return audit_ad_receipts(market, node, self.manifest.block, to_block)
 
     def _did(self, dispute_id: int, what: str) -> None:
         self.actions.append((dispute_id, what))

@@ -197,8 +197,9 @@ MAX_PANEL: constant(uint256) = 14
 SPARE: constant(uint256) = 2
 MAX_SAMPLE: constant(uint256) = 16
 # @dev Reason codes 1..MAX_REASON: 1 offline while heartbeating, 2 refusing service,
-#      3 dropping messages, 4 TURN not relaying, 5 mailbox losing mail, 6 withholding history.
-MAX_REASON: constant(uint256) = 6
+#      3 dropping messages, 4 TURN not relaying, 5 mailbox losing mail, 6 withholding history,
+#      7 settling forged ad receipts (AdMarket skipped them as not signed by their user).
+MAX_REASON: constant(uint256) = 7
 # @dev Dispute status.
 FLAGGED: constant(uint256) = 1
 DRAWN: constant(uint256) = 2
@@ -370,7 +371,8 @@ def flag(node: address, reason: uint256, evidence_uri: String[256]) -> uint256:
             caller (approval needed) and freezes the node's pool.
     @param node A registered node other than the caller.
     @param reason 1 offline while heartbeating, 2 refusing service, 3 dropping
-           messages, 4 TURN not relaying, 5 mailbox losing mail, 6 withholding history.
+           messages, 4 TURN not relaying, 5 mailbox losing mail, 6 withholding history,
+           7 settling forged ad receipts.
     @param evidence_uri Where the flagger's evidence is (probe logs, missing entries).
     @return uint256 The dispute id.
     """

@@ -97,6 +97,31 @@ def test_a_retired_node_key_still_counts_and_the_current_one_is_asked_for() -> N
     assert asked and keys.keys(operator.address) == {old_key.address, node_key.address}
 
 
+def test_a_key_rotated_away_before_this_client_saw_it_counts_through_the_registry() -> None:
+    """A fresh client (or `club report` replaying a store) never saw the old key: the registry's
+    key record names the operator it was bound to. A stranger's key has no operator there."""
+    bound = {old_key.address: operator.address}
+    asked: list[str] = []
+
+    def owner(key: str) -> str:
+        asked.append(key)
+        return bound.get(key, "0x" + "00" * 20)
+
+    keys = NodeKeys(current=lambda op: node_key.address, owner=owner)
+    b = book(keys)
+    e1, e2 = chain(2)
+    assert b.record(RELAY, e1, sig(e1, old_key)) == []
+    assert b.record(RELAY, e2, sig(e2, old_key)) == []
+    assert asked == [old_key.address]  # looked up once, then known
+    (e3,) = chain(1, time=1_800_000_000)
+    assert kinds(book(keys).record(RELAY, e3, sig(e3, stranger))) == ["bad-signature"]
+    assert asked == [old_key.address, stranger.address]
+    # Without the lookup the rotated key is refused (what the client did before).
+    assert kinds(book(NodeKeys(current=lambda op: node_key.address)).record(RELAY, e1, sig(e1, old_key))) == [
+        "bad-signature"
+    ]
+
+
 def test_a_high_s_signature_is_refused() -> None:
     b = book()
     (e,) = chain(1)
@@ -129,7 +154,18 @@ def test_a_prev_mismatch_is_reported() -> None:
     e1, e2 = chain(2)
     bad = LogEntry(e2.node, e2.room, 2, b"\x07" * 32, e2.body, e2.time)
     b.record(RELAY, e1, sig(e1))
-    assert kinds(b.record(RELAY, bad, sig(bad))) == ["prev-mismatch"]
+    (problem,) = b.record(RELAY, bad, sig(bad))
+    assert problem.kind == "prev-mismatch"
+    assert problem.missing == (1, 1)  # the client asks the relay for the entry `prev` names
+    # The relay answers with its signed entry 1, which is not the one it signed before: a fork.
+    other = LogEntry(e1.node, e1.room, 1, e1.prev, keccak(text="another first"), e1.time)
+    (fork,) = b.record(RELAY, other, sig(other))
+    assert fork.kind == "fork" and fork.evidence is not None and fork.evidence.kind == "equivocation"
+    # An entry that arrives before one that does not follow it: ask for the earlier seq again.
+    b2 = book()
+    b2.record(RELAY, bad, sig(bad))
+    (later,) = b2.record(RELAY, e1, sig(e1))
+    assert later.kind == "prev-mismatch" and later.seq == 2 and later.missing == (1, 1)
 
 
 def test_two_signed_entries_for_one_seq_are_equivocation_evidence() -> None:
@@ -166,8 +202,9 @@ def test_a_forged_head_from_a_member_is_not_evidence() -> None:
     assert b.evidence == []
 
 
-def test_a_relay_that_does_not_fill_a_gap_leaves_refusal_evidence() -> None:
+def test_a_relay_that_does_not_fill_a_gap_leaves_refusal_evidence(tmp_path: Path) -> None:
     b = book()
+    b.store = HistoryStore(tmp_path / "history.jsonl")
     entries = chain(4)
     b.record(RELAY, entries[0], sig(entries[0]))
     b.record(RELAY, entries[3], sig(entries[3]))
@@ -177,6 +214,10 @@ def test_a_relay_that_does_not_fill_a_gap_leaves_refusal_evidence() -> None:
     assert problem.evidence.a.entry == entries[3]  # the signed later entry the relay cannot explain
     with pytest.raises(ValueError, match="flag"):
         problem.evidence.prove_args()
+    # Kept in the wallet's store with the signed entries: what a flag's evidence is made of.
+    (kept,) = [r["evidence"] for r in b.store.rows() if "evidence" in r]
+    assert kept == problem.evidence.to_json() and kept["missing"] == [2, 3]
+    assert HistoryStore(b.store.path).replay(book()) == []  # not a fork: nothing for `club report`
 
 
 # -- loopback: a real relay with a signed log ---------------------------------------------------
@@ -294,6 +335,7 @@ def test_two_members_detect_a_forking_relay_by_comparing_heads(tmp_path: Path) -
                 assert ev.a.entry.struct_hash() != ev.b.entry.struct_hash()
                 assert any("signed two different histories" in t for t in told)
                 assert isinstance(ev.a, SignedEntry) and ev.to_json()["kind"] == "equivocation"
+                assert a.inbox.empty()  # the head went to the history check, not to the application
                 await a.close()
                 await b.close()
         finally:

@@ -15,8 +15,8 @@ from web3 import Web3
 
 from clubchat.chain import Manifest
 from clubchat.chain.anvil import Anvil, free_port
-from clubchat.chain.tx import send_tx
-from clubchat.deploy.plan import Deployment, deploy_registry, token_constructor_args
+from clubchat.chain.tx import LocalSender, send_call, send_tx
+from clubchat.deploy.plan import Deployment, deploy_disputes, deploy_registry, token_constructor_args
 from clubchat.deploy.web3_backend import Web3Backend
 from clubchat.params import load
 
@@ -52,6 +52,26 @@ class Chain:
             self.w3.eth.send_raw_transaction(signed.raw_transaction)
         )
         assert receipt["status"] == 1
+
+    def register_relay(self, op: Any, key: Any, stake_wei: int, endpoint: str) -> None:
+        """Fund `op` with `stake_wei` and `key` with gas, and register `op` as a RELAY node with
+        node key `key` (which consents first) at `endpoint` (eu-west, 5 % commission)."""
+        self.fund(op.address, stake_wei // WAD)
+        self.fund(key.address, 0)
+        send_call(LocalSender(self.w3, key), self.registry.functions.approve_operator(op.address))
+        sender = LocalSender(self.w3, op)
+        send_call(sender, self.token.functions.approve(self.registry.address, stake_wei))
+        fn = self.registry.functions.register
+        send_call(sender, fn(1, key.address, "eu-west", "", [endpoint], "", 500, stake_wei))
+
+    def with_disputes(self) -> Any:
+        """Deploy Disputes (the plan's parameters) on this chain, save it in the manifest; returns it."""
+        dep = Deployment(treasury=self.backend.deployer)
+        dep.contracts.update({"ClubToken": self.token, "NodeRegistry": self.registry})
+        deploy_disputes(self.backend, load(), dep)
+        self.manifest.contracts.update(self.backend.records)
+        self.manifest.save(self.manifest_path)
+        return self.manifest.contract(self.w3, "Disputes")
 
 
 @contextmanager

@@ -1,16 +1,21 @@
 """The reviewer's probes (clubchat.disputes.probe) against in-process nodes on loopback: a relay that
 serves passes, a relay without a mailbox fails the NOTIFY check, an unreachable TURN service fails
-the TURN check, and the verdict is kick exactly when a registered service failed."""
+the TURN check, a real coturn passes it (and fails it once stopped), and the verdict is kick exactly
+when a registered service failed."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from clubchat.chain.anvil import free_port
 from clubchat.disputes.probe import Check, Endpoints, ProbeReport, probe, probe_notify, probe_relay
 from clubchat.node.relay import RelayConfig
+from clubchat.node.turn import CoturnSupervisor
 from clubchat.registry.kinds import NOTIFY, RELAY, TURN
 from tests.node.harness import mailbox, relay, run
+from tests.node.test_turn import _config as turn_config
 
 NODE = "0x" + "ab" * 20
 
@@ -64,3 +69,41 @@ def test_turn_without_a_credential_service_fails_and_the_verdict_is_kick() -> No
 def test_nothing_to_probe_is_a_kick() -> None:
     assert ProbeReport(NODE, (), 0.0).kick
     assert not ProbeReport(NODE, (Check("relay", True, "ok", 1.0),), 0.0).kick
+
+
+@pytest.mark.integration
+def test_turn_probe_allocates_at_a_real_coturn_and_fails_once_it_stops(tmp_path: Path) -> None:
+    """The TURN check against the suite's coturn: credentials from the node's credential endpoint,
+    an allocation relayed from coturn's relay port range; with coturn stopped, the same endpoints
+    fail the check and the verdict is kick."""
+    cfg = turn_config(tmp_path)
+
+    async def scenario() -> None:
+        sup = CoturnSupervisor(cfg)
+        await sup.start()
+        try:
+            async with relay(RelayConfig(), turn_credentials=cfg.issuer()) as server:
+                ep = Endpoints(
+                    NODE,
+                    RELAY | TURN,
+                    relay=server.uri,
+                    turn=f"turn:127.0.0.1:{cfg.port}?transport=udp",
+                    credential=server.credential_uri,
+                )
+                report = await probe(ep, timeout=5)
+                assert [(c.name, c.ok) for c in report.checks] == [("relay", True), ("turn", True)]
+                assert not report.kick and report.to_json()["verdict"] == "keep"
+                turn = report.checks[1].detail
+                assert turn.startswith(
+                    f"credentials from {server.credential_uri}, allocation relayed at 127.0.0.1:"
+                )
+                assert cfg.min_port <= int(turn.rsplit(":", 1)[1]) <= cfg.max_port
+                await sup.stop()  # the node's software stops giving TURN; its credential service stays
+                stopped = await probe(ep, timeout=2)
+                assert [(c.name, c.ok) for c in stopped.checks] == [("relay", True), ("turn", False)]
+                assert stopped.kick and "verdict: kick" in stopped.lines()[-1]
+                assert "credentials from" not in stopped.checks[1].detail
+        finally:
+            await sup.stop()
+
+    run(scenario())

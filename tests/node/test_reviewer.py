@@ -21,11 +21,10 @@ from eth_utils import keccak
 from clubchat.chain.anvil import free_port
 from clubchat.chain.tx import LocalSender, send_call
 from clubchat.cli import main
-from clubchat.deploy.plan import Deployment, deploy_disputes
 from clubchat.node.process import NodeProcess
 from clubchat.node.reviewer import reviewing_relay_args
 from clubchat.params import load
-from tests.node.chain_env import WAD, Chain, chain
+from tests.node.chain_env import Chain, chain
 
 pytestmark = [pytest.mark.integration]
 
@@ -73,11 +72,7 @@ def net(tmp_path: Path) -> Iterator[Net]:
     with chain(tmp_path) as c:
         c.w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[attr-defined]
         params = load()
-        dep = Deployment(treasury=c.backend.deployer)
-        dep.contracts.update({"ClubToken": c.token, "NodeRegistry": c.registry})
-        deploy_disputes(c.backend, params, dep)
-        c.manifest.contracts.update(c.backend.records)
-        c.manifest.save(c.manifest_path)
+        c.with_disputes()
         n = Net(c)
         # Short phases for the test: 2 reviewers (3 nodes, one flagged), 8 s to commit and to reveal,
         # no cool-down (the same two review the second flag).
@@ -87,17 +82,7 @@ def net(tmp_path: Path) -> Iterator[Net]:
         stake = params.registry.min_self_stake_per_kind_wei * 2
         for i in range(3):
             op, key, port = _account(f"op{i}"), _account(f"key{i}"), free_port()
-            c.fund(op.address, stake // WAD)
-            c.fund(key.address, 0)
-            send_call(LocalSender(c.w3, key), c.registry.functions.approve_operator(op.address))
-            sender = LocalSender(c.w3, op)
-            send_call(sender, c.token.functions.approve(c.registry.address, stake))
-            send_call(
-                sender,
-                c.registry.functions.register(
-                    1, key.address, "eu-west", "", [f"ws://127.0.0.1:{port}"], "", 500, stake
-                ),
-            )
+            c.register_relay(op, key, stake, f"ws://127.0.0.1:{port}")
             n.nodes.append((op, key, port))
         try:
             for i in range(3):

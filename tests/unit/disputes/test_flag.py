@@ -48,10 +48,16 @@ def test_overlapping_flags_each_freeze(disputes, registry, token, governance, ta
     assert registry.frozen(target.operator) == 2
 
 
-@pytest.mark.parametrize("reason", [0, 7])
+@pytest.mark.parametrize("reason", [0, 8, 2**256 - 1])
 def test_unknown_reason(disputes, target, flagger, reason):
     with boa.env.prank(flagger), boa.reverts("disputes: unknown reason"):
         disputes.flag(target.operator, reason, "")
+
+
+def test_the_last_reason_is_forged_ad_receipts(disputes, token, governance, target, flagger):
+    """Reason 7 (settling forged ad receipts) is the highest code a flag takes."""
+    dispute_id = open_flag(token, disputes, governance, flagger, target.operator, reason=7)
+    assert disputes.disputes(dispute_id).reason == 7
 
 
 def test_cannot_flag_yourself(disputes, target):
