@@ -44,8 +44,10 @@ log = logging.getLogger("clubchat.secure")
 
 _SEALERS: dict[tuple[str, int], Sealer] = {}  # (lower-case address, chain id) -> sealer
 _VERIFIERS: dict[int, tuple[Any, Eip1271Verifier]] = {}  # id(w3) -> (w3, its verifier)
-# sealer -> the keystore's sessions file as this process last read or wrote it (clubchat.crypto.keystore)
-_STAMPS: weakref.WeakKeyDictionary[Sealer, tuple[int, int] | None] = weakref.WeakKeyDictionary()
+# sealer -> the keystore's sessions and pins files as this process last read or wrote them
+# (clubchat.crypto.keystore)
+_Stamp = tuple[int, int] | None
+_STAMPS: weakref.WeakKeyDictionary[Sealer, tuple[_Stamp, _Stamp]] = weakref.WeakKeyDictionary()
 REFETCH_SECONDS = 300  # a pinned bundle is fetched again after this long (the peer may have rotated)
 RENDEZVOUS_K = 2  # rendezvous relays per address asked for a bundle the relay at hand lacks
 
@@ -166,8 +168,9 @@ class Secure:
         except KeyBundleError as exc:
             raise NoKeysError(f"the key bundle of {address} on {client.uri} is refused: {exc}") from None
         if pinned_now is bundle:  # a new pin: keep it for the next run (with a keystore directory)
-            pins = {peer: b.wire for peer, b in sealer.pinned.items()}
-            keystore.save_pins(self.account.address, client.chain_id, pins)
+            with self._sessions(client.chain_id, save=False) as sealer:  # other processes' pins too
+                pins = {peer: b.wire for peer, b in sealer.pinned.items()}
+                keystore.save_pins(self.account.address, client.chain_id, pins)
         if key_id is not None and pinned_now.key_id != key_id:  # sealed before the peer re-keyed:
             # the key it replaced less than PREKEY_GRACE ago (and not revoked since), pinned or served
             earlier = sealer.bundle_of(address, key_id)
@@ -238,16 +241,21 @@ class Secure:
             yield sealer
             return
         with keystore.sessions_locked(address, chain_id):
+            held = _STAMPS.get(sealer, (None, None))
             stamp = keystore.sessions_stamp(address, chain_id)
-            if stamp is not None and stamp != _STAMPS.get(sealer):  # another process moved on
+            if stamp is not None and stamp != held[0]:  # another process moved on
                 text = keystore.load_sessions(address, chain_id)
                 if text is not None:
                     sealer.sessions.clear()
                     sealer.restore_sessions(text)
+            pins = keystore.stamp(address, chain_id, keystore.PINS)
+            if pins is not None and pins != held[1]:  # another process pinned a peer
+                sealer.restore(keystore.load_pins(address, chain_id))
             yield sealer
             if save:
                 keystore.save_sessions(address, chain_id, sealer.export_sessions())
-            _STAMPS[sealer] = keystore.sessions_stamp(address, chain_id)
+            pins = keystore.stamp(address, chain_id, keystore.PINS)
+            _STAMPS[sealer] = (keystore.sessions_stamp(address, chain_id), pins)
 
     async def send(self, client: RelayClient, to: str, payload: m.Payload) -> m.Sent:
         """Seal `payload` for `to` and send it through `client`; waits for the relay's `sent`."""

@@ -22,7 +22,8 @@ from the future, and a replayed envelope (the same sender and envelope id seen w
 
 Both sides may open a session at once: each then holds both, and the one a message last arrived in
 is the one it sends in. A device keeps at most MAX_SESSIONS per peer (oldest dropped first);
-`export_sessions` / `restore_sessions` carry them over a restart (in the encrypted keystore).
+`export_sessions` / `restore_sessions` carry them and the replay window over a restart and between
+processes sharing a keystore (in the encrypted keystore, under its lock).
 
 Trust on first use (`pin`): the first bundle seen for an address is pinned. A later, valid bundle
 with a different identity key replaces the pin only if it is newer (a wallet re-binding its keys,
@@ -36,6 +37,7 @@ re-keyed still opens. The safety number of two addresses is derived from both id
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import time
@@ -55,6 +57,7 @@ from clubchat.protocol.siwe import CLOCK_SKEW_SECONDS
 
 MAX_AGE = 8 * 86_400  # oldest message accepted: mailbox retention (7 days) plus a day
 MAX_REPLAY_ENTRIES = 100_000  # bound on remembered (sender, id) pairs; oldest forgotten first
+MAX_PERSISTED_SEEN = 10_000  # of them, kept with the sessions (shared by processes on one keystore)
 MAX_SESSIONS = 4  # sessions kept per peer (both sides opening at once makes two); oldest dropped
 MAX_PEERS = 10_000  # peers whose sessions are kept; the least recently used is dropped first
 MAX_PREVIOUS = 2  # replaced bundles kept per peer (for PREKEY_GRACE) to open what they sealed
@@ -189,13 +192,13 @@ class Sealer:
         )
 
     def restore(self, pins: dict[str, m.KeyBundle]) -> None:
-        """Pin bundles checked in an earlier run (from the keystore; not checked again: they were
-        verified before they were pinned, and a newer bundle still replaces them through `pin`)."""
-        for address, wire in pins.items():  # bound: the peers pinned
+        """Pin bundles checked in an earlier run or by another process on the same keystore (not
+        checked again: they were verified before they were pinned). Each goes through `pin`, so an
+        older one than held is ignored and a newer identity key is recorded in `key_changes`."""
+        for wire in pins.values():  # bound: the peers pinned
             statement = KeyStatement.parse(wire.statement)
-            self.pinned[address.lower()] = VerifiedBundle(
-                statement, bytes.fromhex(wire.prekey), wire.prekey_expires, wire
-            )
+            with contextlib.suppress(KeyBundleError):  # older than the pin held here: keep ours
+                self.pin(VerifiedBundle(statement, bytes.fromhex(wire.prekey), wire.prekey_expires, wire))
 
     def unpin(self, address: str, key_id: str) -> None:
         """Forget a pinned bundle whose identity key was revoked, and its sessions."""
@@ -256,19 +259,24 @@ class Sealer:
         return sealed.sid not in self.sessions.get(env.sender.lower(), {})
 
     def export_sessions(self) -> str:
-        """Every session's state as JSON (secret: keep it in the encrypted keystore only)."""
-        data = {
+        """Every session's state and the newest MAX_PERSISTED_SEEN entries of the replay window as
+        JSON (secret: keep it in the encrypted keystore only)."""
+        sessions = {
             peer: [
                 {"sid": s.sid, "peer": s.peer_key_id, "opening": s.opening, "ratchet": s.ratchet.to_dict()}
                 for s in held.values()
             ]
             for peer, held in self.sessions.items()
         }
-        return json.dumps(data)
+        seen = [[sender, id, ts] for (sender, id), ts in self._seen.items()][-MAX_PERSISTED_SEEN:]
+        return json.dumps({"sessions": sessions, "seen": seen})
 
     def restore_sessions(self, text: str) -> None:
-        data: dict[str, list[dict[str, Any]]] = json.loads(text)
-        for peer, held in data.items():  # bound: peers, MAX_SESSIONS each
+        """Take the sessions of `export_sessions` (replacing those held) and add its replay entries."""
+        data: dict[str, Any] = json.loads(text)
+        # an earlier version wrote the sessions alone (peer -> sessions)
+        sessions: dict[str, list[dict[str, Any]]] = data["sessions"] if "seen" in data else data
+        for peer, held in sessions.items():  # bound: peers, MAX_SESSIONS each
             self.sessions[peer] = OrderedDict(
                 (
                     s["sid"],
@@ -281,6 +289,9 @@ class Sealer:
                 )
                 for s in held
             )
+        seen = dict(self._seen)
+        seen.update({(sender, id): ts for sender, id, ts in data.get("seen", [])})  # bound: the file's
+        self._seen = OrderedDict(sorted(seen.items(), key=lambda item: item[1]))  # oldest first
 
     # -- sealing ----------------------------------------------------------------------------------
 
