@@ -26,21 +26,32 @@ arrives from a member that does not hold this member's current chain yet (it joi
 back), it gets it in return, so members who were offline when a key went out get the keys of
 everyone who is online when they join. A relay relabelling a sender, a replay, a plaintext or a
 message from a removed member is refused (the reason is kept in `refused`).
+
+Restarts: with a keystore directory (clubchat.crypto.keystore) the room's keys (this member's own
+chain with its signing key, the others' chains with their skipped message keys) and the members
+its chain was handed to are kept in `<address>-<chain id>.room-<digest>.json`, encrypted like every
+keystore file, read and written under that file's lock around every change: after a restart the
+member sends on in the same epoch without handing out a new key, opens what the others send, and
+refuses a room message it opened before the restart; two processes on one keystore take turns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from clubchat.client.relay_client import Received, RelayError
 from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient
+from clubchat.crypto import keystore
 from clubchat.crypto.roomseal import RoomSealer, distribution_of, room_name
 from clubchat.crypto.senderkeys import RoomKeyError, RoomKeys
 from clubchat.crypto.session import DecryptError
@@ -99,6 +110,9 @@ class SealedRoom:
         self.stats = {"epochs": 0, "rotations": 0, "distributed": 0, "accepted": 0, "held": 0, "opened": 0}
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        # the keystore file of this room's keys (clubchat.crypto.keystore), and its stamp as last seen
+        self._file = ".room-" + hashlib.sha256(self.name.encode()).hexdigest()[:16]
+        self._stamp: tuple[int, int] | None = None
 
     @property
     def keys(self) -> RoomKeys:
@@ -127,31 +141,62 @@ class SealedRoom:
         """Bring the keys up to date with `members()`: a new epoch when someone left or was banned
         (or there is none yet), and this member's current chain to every member lacking it."""
         async with self._lock:
-            now = self._current()
-            removed = self.roster - now
-            for gone in removed:  # bound: the members removed since the last sync
-                self.keys.forget(gone)
-            if removed:
-                self.pending = deque(p for p in self.pending if p[1].sender.lower() not in removed)
-            if self.keys.own is None or removed:
-                self.sealer.start(self.name, now)
-                self.roster, self.handed = set(now), set()
-                self.stats["epochs"] += 1
-                self.stats["rotations"] += bool(removed)
-            self.roster |= now
-            assert self.keys.own is not None
-            dist = distribution_of(self.keys.own)
-            for member in sorted(now - self.handed):  # bound: the community's members
-                await self._hand(member, dist)
+            with self._stored():
+                now = self._current()
+                removed = self.roster - now
+                for gone in removed:  # bound: the members removed since the last sync
+                    self.keys.forget(gone)
+                if removed:
+                    self.pending = deque(p for p in self.pending if p[1].sender.lower() not in removed)
+                if self.keys.own is None or removed:
+                    self.sealer.start(self.name, now)
+                    self.roster, self.handed = set(now), set()
+                    self.stats["epochs"] += 1
+                    self.stats["rotations"] += bool(removed)
+                self.roster |= now
+                assert self.keys.own is not None
+                dist = distribution_of(self.keys.own)
+                missing = sorted(now - self.handed)
+            handed = [member for member in missing if await self._hand(member, dist)]  # bound: members
+            if handed:
+                with self._stored():
+                    self.handed.update(handed)
 
-    async def _hand(self, member: str, dist: m.SenderKeyDistribution) -> None:
+    async def _hand(self, member: str, dist: m.SenderKeyDistribution) -> bool:
         try:
             await self.secure.send(self.client, member, dist)
         except (RelayError, TimeoutError) as exc:  # no keys here, offline: it gets ours when it joins
             log.info("room %s: sender key for %s not sent (%s)", self.name, member, exc)
-            return
-        self.handed.add(member)
+            return False
         self.stats["distributed"] += 1
+        return True
+
+    @contextmanager
+    def _stored(self) -> Iterator[None]:
+        """The room's keys as the keystore holds them now (with a keystore directory): under the
+        room's keystore lock, what another process or an earlier run wrote is read first, and the
+        state is written back after, so a restart continues the epoch and the chains where they
+        were and no message key is used twice. Nothing here may wait."""
+        if keystore.directory() is None:
+            yield
+            return
+        address, chain_id = self.client.address, self.client.chain_id
+        with keystore.locked(address, chain_id, self._file):
+            stamp = keystore.stamp(address, chain_id, self._file + ".json")
+            if stamp is not None and stamp != self._stamp:
+                text = keystore.load_text(address, chain_id, self._file + ".json")
+                if text is not None:
+                    data = json.loads(text)
+                    self.sealer.restore_room(self.name, json.dumps(data["keys"]))
+                    self.roster, self.handed = set(data["roster"]), set(data["handed"])
+            yield
+            data = {
+                "keys": json.loads(self.sealer.export_room(self.name)),
+                "roster": sorted(self.roster),
+                "handed": sorted(self.handed),
+            }
+            keystore.save_text(address, chain_id, self._file + ".json", json.dumps(data))
+            self._stamp = keystore.stamp(address, chain_id, self._file + ".json")
 
     def membership_changed(self, _touched: object = None) -> None:
         """Hook for a membership feed's `on_change`: sync now (a removal rotates the key)."""
@@ -170,7 +215,8 @@ class SealedRoom:
     async def seal(self, payload: m.Payload) -> m.RoomSealed:
         """`payload` sealed with this member's current chain, after a sync (what `post` sends)."""
         await self.sync()
-        return self.sealer.seal(self.name, payload)
+        with self._stored():
+            return self.sealer.seal(self.name, payload)
 
     async def next_post(self, timeout: float | None = None) -> RoomPost:
         return await asyncio.wait_for(self.posts.get(), timeout or self.client.timeout)
@@ -202,9 +248,10 @@ class SealedRoom:
         if who not in self._current():
             self._refuse(f"a sender key from {sender}, who is not a member of community {self.community}")
             return
-        before = max((e for s, e in self.keys.chains if s == who), default=0)
         try:
-            self.sealer.accept(sender, dist)
+            with self._stored():
+                before = max((e for s, e in self.keys.chains if s == who), default=0)
+                self.sealer.accept(sender, dist)
         except RoomKeyError as exc:
             self._refuse(f"the sender key from {sender}: {exc}")
             return
@@ -238,7 +285,8 @@ class SealedRoom:
             self._hold(message)
             return
         try:
-            opened = self.sealer.open(self.name, message.sender, payload)
+            with self._stored():
+                opened = self.sealer.open(self.name, message.sender, payload)
         except DecryptError as exc:
             self._refuse(f"room message {message.seq} from {message.sender}: {exc}")
             return

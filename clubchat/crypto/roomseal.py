@@ -24,6 +24,7 @@ rotation still open), MAX_ROOMS rooms at most.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Callable, Iterable
 
@@ -71,6 +72,20 @@ class RoomSealer:
                 raise RoomKeyError(f"this device keeps keys for at most {MAX_ROOMS} rooms; leave one first")
             keys = self.rooms[room] = RoomKeys(room, self.address)
         return keys
+
+    def export_room(self, room: str) -> str:
+        """This member's keys of `room` as JSON (its own chain with the signing key, the others'
+        chains with their skipped keys: secret, keep it in the encrypted keystore only)."""
+        return json.dumps(self._keys(room).to_dict())
+
+    def restore_room(self, room: str, text: str) -> None:
+        """Take the keys `export_room` wrote (after a restart, or from another process): the epoch
+        and the chains continue where they were."""
+        keys = RoomKeys.from_dict(json.loads(text))
+        if keys.room != room or keys.address.lower() != self.address.lower():
+            raise RoomKeyError(f"the stored keys are {keys.address}'s for room {keys.room!r}, not {room!r}")
+        self._keys(room)  # the MAX_ROOMS bound
+        self.rooms[room] = keys
 
     def join(self, room: str) -> None:
         """Be ready to take the members' sender keys for `room` (before `start` or any `accept`)."""
