@@ -47,11 +47,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from clubchat.client.relay_client import Received, RelayError
 from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient
 from clubchat.crypto import keystore
+from clubchat.crypto.roomfiles import Incoming, OpenedFile, RoomFileError, frames_of, seal_file
 from clubchat.crypto.roomseal import RoomSealer, distribution_of, room_name
 from clubchat.crypto.senderkeys import RoomKeyError, RoomKeys
 from clubchat.crypto.session import DecryptError
@@ -107,7 +109,17 @@ class SealedRoom:
         self.posts: asyncio.Queue[RoomPost] = asyncio.Queue()
         self.direct: asyncio.Queue[Received] = asyncio.Queue()  # other direct messages, opened
         self.refused: list[str] = []
-        self.stats = {"epochs": 0, "rotations": 0, "distributed": 0, "accepted": 0, "held": 0, "opened": 0}
+        self.files: asyncio.Queue[OpenedFile] = asyncio.Queue()  # files posted here, opened
+        self.incoming = Incoming()  # chunks and keys of files on their way
+        self.stats = {
+            "epochs": 0,
+            "rotations": 0,
+            "distributed": 0,
+            "accepted": 0,
+            "held": 0,
+            "opened": 0,
+            "files": 0,
+        }
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         # the keystore file of this room's keys (clubchat.crypto.keystore), and its stamp as last seen
@@ -208,11 +220,27 @@ class SealedRoom:
         each of the room's relays lets a member following several show the post once."""
         return await self.post(m.Text(body=text), id)
 
-    async def post(self, payload: m.Payload, id: str | None = None) -> m.RoomSent:
-        """Post a `text` or `head` payload, sealed (`seal`)."""
+    async def post(self, payload: m.Payload | m.RoomFileKey, id: str | None = None) -> m.RoomSent:
+        """Post a `text` or `head` payload (or a file's key), sealed (`seal`)."""
         return await self.client.send_room(self.community, await self.seal(payload), room=self.room, id=id)
 
-    async def seal(self, payload: m.Payload) -> m.RoomSealed:
+    async def send_file(
+        self, data: bytes, mime: str = "application/octet-stream", name: str | None = None
+    ) -> m.RoomFileKey:
+        """Post a file encrypted end to end (clubchat.crypto.roomfiles): its key, name, type and hash
+        in a sealed room message first, then the ciphertext chunks (the relay checks their declared
+        size, the ciphertext's, against this member's tier: `over-tier-limit` raises RelayError).
+        The members get it in `files` once every chunk opened."""
+        key, chunks = seal_file(data, mime, name)
+        await self.post(key)
+        for frame in frames_of(key, chunks):  # bound: the file's chunks
+            await self.client.send_file_chunk(self.community, frame, room=self.room)
+        return key
+
+    async def next_file(self, timeout: float | None = None) -> OpenedFile:
+        return await asyncio.wait_for(self.files.get(), timeout or self.client.timeout)
+
+    async def seal(self, payload: m.Payload | m.RoomFileKey) -> m.RoomSealed:
         """`payload` sealed with this member's current chain, after a sync (what `post` sends)."""
         await self.sync()
         with self._stored():
@@ -269,9 +297,23 @@ class SealedRoom:
             if frame.community != self.community or frame.room != self.room:
                 continue
             if isinstance(frame, m.RoomFileMessage):
-                self._refuse(f"a file chunk from {frame.sender}: files are not end-to-end encrypted")
+                self._take_file(frame.sender, partial(self.incoming.chunk, frame.sender, frame.file))
                 continue
             self._open(frame)
+
+    def _take_file(self, sender: str, take: Callable[[], OpenedFile | None]) -> None:
+        """Hand a file chunk or key to `incoming`; a file it completes goes to `files`."""
+        if sender.lower() not in self._current():
+            self._refuse(f"a file from {sender}, who is not a member of community {self.community}")
+            return
+        try:
+            opened = take()
+        except RoomFileError as exc:
+            self._refuse(f"a file from {sender}: {exc}")
+            return
+        if opened is not None:
+            self.stats["files"] += 1
+            self.files.put_nowait(opened)
 
     def _open(self, message: m.RoomMessage) -> None:
         """Open `message` into `posts`, hold it while its sender's key is on its way, or refuse it."""
@@ -291,6 +333,9 @@ class SealedRoom:
             self._refuse(f"room message {message.seq} from {message.sender}: {exc}")
             return
         self.stats["opened"] += 1
+        if isinstance(opened, m.RoomFileKey):
+            self._take_file(message.sender, partial(self.incoming.key, message.sender, opened))
+            return
         self.posts.put_nowait(RoomPost(message.sender, message.seq, message.time, message.id, opened))
 
     def _hold(self, message: m.RoomMessage) -> None:

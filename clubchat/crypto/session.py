@@ -105,7 +105,7 @@ def aad(
     return "|".join(fields).encode()
 
 
-def wrap(payload: m.Payload, ts: int) -> bytes:
+def wrap(payload: m.Payload | m.RoomFileKey, ts: int) -> bytes:
     """The plaintext of a sealed payload: `{"p": payload, "ts": unix seconds}` as compact JSON."""
     inner = {"p": encode_object(payload), "ts": ts}
     try:  # UTF-8 rather than \u escapes (a 2-byte character costs 2 bytes, not 6)

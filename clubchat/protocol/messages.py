@@ -971,3 +971,24 @@ ERROR_CODES.update(
         "too-many-rooms": "this connection or room has as many room subscriptions as this relay allows",
     }
 )
+
+
+# End-to-end encrypted room files (clubchat.crypto.roomfiles)
+# ------------------------------------------------------------------------------------------------
+# A file posted to a room travels as `room-file` chunks of ciphertext (the relay checks their
+# declared size, which is the ciphertext's) under a fresh per-file key; the key, the file's name,
+# type, size and SHA-256 go to the members inside a `room-sealed` message (never on the wire as is).
+
+
+@dataclass(frozen=True)
+class RoomFileKey:
+    """Inside a room seal only: how to open the file `file_id` a member posted (clubchat.crypto.roomfiles)."""
+
+    TYPE: ClassVar[str] = "room-file-key"
+    file_id: str = spec(key="fileId", pattern=FILE_ID_PATTERN)
+    key: str = spec(min_len=64, max_len=64, pattern=HEX_PATTERN)  # ChaCha20-Poly1305 key
+    count: int = spec(minimum=1, maximum=2**31)  # chunks
+    size: int = spec(minimum=0, maximum=2**53)  # plaintext bytes
+    sha256: str = spec(min_len=64, max_len=64, pattern=HEX_PATTERN)  # of the plaintext
+    mime: str = spec(max_len=255)
+    name: str | None = spec(default=None, max_len=255)  # the sender's file name (no directories)

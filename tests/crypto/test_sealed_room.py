@@ -1,6 +1,6 @@
 """SealedRoom's receiving side without a relay: messages whose sender key has not arrived are held
 (at most MAX_PENDING, for PENDING_SECONDS) and opened when it comes; plaintext, removed senders,
-stale epochs, file chunks and sender keys from non-members or for another room are refused."""
+stale epochs and sender keys from non-members or for another room are refused."""
 
 from __future__ import annotations
 
