@@ -992,3 +992,59 @@ class RoomFileKey:
     sha256: str = spec(min_len=64, max_len=64, pattern=HEX_PATTERN)  # of the plaintext
     mime: str = spec(max_len=255)
     name: str | None = spec(default=None, max_len=255)  # the sender's file name (no directories)
+
+
+# One-time prekeys (clubchat.node.keybundles stores them, clubchat.crypto.session uses them)
+# ------------------------------------------------------------------------------------------------
+# A device publishes a batch of X25519 one-time prekeys, each signed by its bundle's Ed25519 key; a
+# relay hands each out at most once (`claim-one-time`), and a sender opens a session to it instead of
+# the medium-term prekey. When a relay has none left it answers with `key` None: the sender falls
+# back to the signed prekey.
+
+MAX_ONE_TIME_BATCH = 32  # one-time prekeys per `publish-one-time` frame (and held per address)
+
+
+@dataclass(frozen=True)
+class OneTimePrekey:
+    """An X25519 one-time prekey and the Ed25519 signature of the bundle's identity over it."""
+
+    key: str = spec(min_len=64, max_len=64, pattern=HEX_PATTERN)
+    signature: str = spec(min_len=128, max_len=128, pattern=HEX_PATTERN)
+
+
+@dataclass(frozen=True)
+class PublishOneTime:
+    """A signed-in client adds one-time prekeys for its current bundle (none: just ask the stock)."""
+
+    TYPE: ClassVar[str] = "publish-one-time"
+    keys: tuple[OneTimePrekey, ...] = spec(default=(), max_items=MAX_ONE_TIME_BATCH, unique=True)
+
+
+@dataclass(frozen=True)
+class OneTimeStock:
+    """relay -> client: how many of its one-time prekeys the relay holds now."""
+
+    TYPE: ClassVar[str] = "one-time-stock"
+    count: int = spec(minimum=0)
+
+
+@dataclass(frozen=True)
+class ClaimOneTime:
+    """Ask the relay for one of `address`'s one-time prekeys (it is then never handed out again)."""
+
+    TYPE: ClassVar[str] = "claim-one-time"
+    address: str = spec(pattern=ADDRESS_PATTERN)
+
+
+@dataclass(frozen=True)
+class OneTimeClaimed:
+    """relay -> client: a one-time prekey of `address`, or None when it has none left to give."""
+
+    TYPE: ClassVar[str] = "one-time-claimed"
+    address: str = spec(pattern=ADDRESS_PATTERN)
+    key: OneTimePrekey | None = spec(default=None)  # noqa: RUF009 - wire metadata, not a default
+
+
+ONE_TIME_FRAMES = ("publish-one-time", "claim-one-time")
+FRAME_CLASSES.update({cls.TYPE: cls for cls in (PublishOneTime, OneTimeStock, ClaimOneTime, OneTimeClaimed)})
+CLIENT_FRAMES = (*CLIENT_FRAMES, *ONE_TIME_FRAMES)  # type: ignore[assignment]  # longer tuple
