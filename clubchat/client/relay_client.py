@@ -247,7 +247,9 @@ class RelayClient:
         await self._send(self._text_of(env))
         return env.id
 
-    async def _keys_request(self, address: str, frame: m.PublishKeys | m.RevokeKeys | m.GetKeys) -> m.Keys:
+    async def _keys_request(
+        self, address: str, frame: m.PublishKeys | m.RevokeKeys | m.GetKeys | m.ReplicateKeys
+    ) -> m.Keys:
         key = address.lower()
         fut = self._keys.get(key)
         if fut is None or fut.done():
@@ -262,6 +264,15 @@ class RelayClient:
     async def revoke_keys(self, revocation: m.Revocation) -> m.Keys:
         """Publish a revocation of one of this wallet's identity keys."""
         return await self._keys_request(self.address, m.RevokeKeys(revocation=revocation))
+
+    async def replicate_keys(
+        self, address: str, bundle: m.KeyBundle | None, revocations: tuple[m.Revocation, ...] = ()
+    ) -> m.Keys:
+        """Hand this relay the bundle and revocations of another address (a relay copying what was
+        published on it); the relay checks them like a publish from that wallet and answers with what
+        it now serves."""
+        frame = m.ReplicateKeys(address=address, bundle=bundle, revocations=revocations)
+        return await self._keys_request(address, frame)
 
     async def get_keys(self, address: str) -> m.Keys:
         """The key bundle and revocations this relay holds for `address` (unverified: check them)."""

@@ -27,12 +27,18 @@ address's one-time prekeys (they are signed by the old key).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
 from collections import Counter, OrderedDict
 from pathlib import Path
+from typing import Any
 
+from eth_account import Account
+
+from clubchat.client.reconnect import CONNECT_ERRORS
+from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.crypto.bundle import (
     KeyBundleError,
     KeyStatement,
@@ -44,6 +50,7 @@ from clubchat.crypto.bundle import (
 from clubchat.protocol import messages as m
 from clubchat.protocol.codec import decode_object
 from clubchat.protocol.siwe import ContractWalletVerifier
+from clubchat.registry.discovery import RENDEZVOUS_K, Discovery, rendezvous
 
 log = logging.getLogger("clubchat.keybundles")
 
@@ -70,7 +77,8 @@ CREATE TABLE IF NOT EXISTS one_time (address TEXT NOT NULL, key TEXT NOT NULL, s
 class KeyBundles:
     """The bundles and revocations of one relay, in memory (and in SQLite when given a path)."""
 
-    FRAMES = (m.PublishKeys, m.RevokeKeys, m.GetKeys, m.PublishOneTime, m.ClaimOneTime)  # handled here
+    # the frames handled here
+    FRAMES = (m.PublishKeys, m.RevokeKeys, m.GetKeys, m.PublishOneTime, m.ClaimOneTime, m.ReplicateKeys)
 
     def __init__(
         self,
@@ -92,6 +100,7 @@ class KeyBundles:
         self.max_one_time_total = MAX_ONE_TIME_TOTAL
         self._claims: OrderedDict[str, tuple[int, int]] = OrderedDict()  # claimer -> (hour, claims)
         self.now = 0  # the time of the last frame handled (previous bundles expire by it)
+        self.replicator: Replicator | None = None  # copies what clients publish here to other relays
         self.stats: Counter[str] = Counter()
         self._db: sqlite3.Connection | None = None
         if path is not None:
@@ -138,7 +147,7 @@ class KeyBundles:
 
     async def handle(
         self,
-        frame: m.PublishKeys | m.RevokeKeys | m.GetKeys | m.PublishOneTime | m.ClaimOneTime,
+        frame: m.PublishKeys | m.RevokeKeys | m.GetKeys | m.PublishOneTime | m.ClaimOneTime | m.ReplicateKeys,
         signed_in: str,
         now: int,
     ) -> str:
@@ -150,19 +159,30 @@ class KeyBundles:
         if isinstance(frame, m.ClaimOneTime):
             async with self._lock:  # one SQLite write at a time
                 return m.encode(await self._claim(frame.address, signed_in, now))
+        address = signed_in
         try:
             async with self._lock:
                 if isinstance(frame, m.PublishOneTime):
                     return m.encode(m.OneTimeStock(count=await self._add_one_time(frame.keys, signed_in)))
-                if isinstance(frame, m.PublishKeys):
+                if isinstance(frame, m.ReplicateKeys):  # checked as if the address's wallet sent it
+                    address = frame.address
+                    for revocation in frame.revocations:  # bound: 8
+                        await self._revoke(revocation, address)
+                    if frame.bundle is not None:
+                        await self._publish(frame.bundle, address, now)
+                    self.stats["replicated-in"] += 1
+                elif isinstance(frame, m.PublishKeys):
                     await self._publish(frame.bundle, signed_in, now)
                 else:
                     await self._revoke(frame.revocation, signed_in)
         except KeyBundleError as exc:
             self.stats["refused"] += 1
-            id = "one-time-stock" if isinstance(frame, m.PublishOneTime) else signed_in.lower()
+            id = "one-time-stock" if isinstance(frame, m.PublishOneTime) else address.lower()
             return m.error_frame("bad-key-bundle", str(exc), id)
-        return m.encode(self.keys(signed_in))
+        keys = self.keys(address)
+        if self.replicator is not None and isinstance(frame, m.PublishKeys | m.RevokeKeys):
+            self.replicator.offer(keys)  # not what came from another relay: no echo between relays
+        return m.encode(keys)
 
     async def _add_one_time(self, keys: tuple[m.OneTimePrekey, ...], address: str) -> int:
         """Keep one-time prekeys of `address`'s stored bundle; how many it holds now."""
@@ -270,3 +290,100 @@ class KeyBundles:
             await self._write("DELETE FROM bundle WHERE address = ?", key)
             await self._drop_one_time(key)
         self.stats["revoked"] += 1
+
+
+class Replicator:
+    """Copies the keys clients publish on this relay to each address's other rendezvous relays.
+
+    `offer(keys)` (after a client's `publish-keys` or `revoke-keys` was accepted here) queues the
+    address's bundle and revocations, at most MAX_PENDING addresses (a newer offer replaces a queued
+    one; beyond the bound the oldest is dropped, `stats["dropped"]`). One task (`start`, `stop`)
+    works through the queue: it finds the address's rendezvous relays as its clients do (the
+    registry's `sample(RELAY, keccak256(address), k)`: clubchat.registry.discovery.rendezvous), and
+    sends each other one a `replicate-keys` over a short connection signed in with a throwaway wallet
+    (the copy needs no identity: the receiving relay checks the bundle's wallet signature, expiry and
+    revocations exactly as for a publish from that wallet, and its per-address limits apply). Copies
+    received that way are not copied on, so relays never echo each other; a relay that is down misses
+    the copy and gets the bundle at the owner's next sign-in there (clients still fall back to
+    asking the other relays). One-time prekeys are never copied: each relay holds its own.
+    """
+
+    MAX_PENDING = 10_000
+
+    def __init__(
+        self, discovery: Discovery, own_uri: str, k: int = RENDEZVOUS_K, timeout: float = 5.0
+    ) -> None:
+        self.discovery, self.own_uri, self.k, self.timeout = discovery, own_uri, k, timeout
+        self.account = Account.create()  # signs in to other relays; carries no authority
+        self.pending: OrderedDict[str, m.Keys] = OrderedDict()  # lower-case address -> keys to copy
+        self.stats: Counter[str] = Counter()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._busy = False  # a copy is under way
+
+    def offer(self, keys: m.Keys) -> None:
+        if keys.bundle is None and not keys.revocations:
+            return
+        self.pending.pop(keys.address.lower(), None)
+        self.pending[keys.address.lower()] = keys
+        while len(self.pending) > self.MAX_PENDING:  # bound: one over
+            self.pending.popitem(last=False)
+            self.stats["dropped"] += 1
+        self._wake.set()
+
+    @classmethod
+    def attach(cls, relay: Any, discovery: Discovery) -> Replicator:
+        """A replicator for `relay` (a RelayServer), hooked to its key bundles; run it (`run`, or
+        `start` for a task it owns)."""
+        replicator = cls(discovery, relay.uri)
+        relay.keybundles.replicator = replicator
+        return replicator
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def drain(self) -> None:
+        """Wait until every queued copy was attempted (tests, shutdown)."""
+        while self.pending or self._busy:  # bound: the queue, each copy has timeouts
+            await asyncio.sleep(0.01)
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.pending:  # bound: the queue
+                _, keys = self.pending.popitem(last=False)
+                self._busy = True
+                try:
+                    await self._copy(keys)
+                except Exception:  # a bug must cost one copy, never the loop
+                    log.exception("keybundles: replicating the keys of %s failed", keys.address)
+                finally:
+                    self._busy = False
+
+    async def _copy(self, keys: m.Keys) -> None:
+        uris = await asyncio.to_thread(rendezvous, self.discovery, keys.address, self.k)
+        for uri in uris:  # bound: k relays
+            if uri == self.own_uri:
+                continue
+            try:
+                client = await RelayClient.connect(uri, self.account, timeout=self.timeout)
+            except CONNECT_ERRORS as exc:
+                self.stats["unreachable"] += 1
+                log.info("keybundles: relay %s unreachable for a copy (%s)", uri, exc)
+                continue
+            try:
+                await client.replicate_keys(keys.address, keys.bundle, keys.revocations)
+                self.stats["copied"] += 1
+            except (RelayError, TimeoutError) as exc:
+                self.stats["refused"] += 1
+                log.info("keybundles: relay %s refused the keys of %s (%s)", uri, keys.address, exc)
+            finally:
+                await client.close()

@@ -1048,3 +1048,20 @@ class OneTimeClaimed:
 ONE_TIME_FRAMES = ("publish-one-time", "claim-one-time")
 FRAME_CLASSES.update({cls.TYPE: cls for cls in (PublishOneTime, OneTimeStock, ClaimOneTime, OneTimeClaimed)})
 CLIENT_FRAMES = (*CLIENT_FRAMES, *ONE_TIME_FRAMES)  # type: ignore[assignment]  # longer tuple
+
+
+@dataclass(frozen=True)
+class ReplicateKeys:
+    """A relay copies the bundle published on it for `address` (or none, after a revocation) and the
+    address's revocations to another of its rendezvous relays; any signed-in connection may send one,
+    and the receiving relay checks it exactly as a `publish-keys` / `revoke-keys` from that wallet
+    (clubchat.node.keybundles). Answered with `keys` for `address`."""
+
+    TYPE: ClassVar[str] = "replicate-keys"
+    address: str = spec(pattern=ADDRESS_PATTERN)
+    bundle: KeyBundle | None = spec(default=None)  # noqa: RUF009 - wire metadata, not a default
+    revocations: tuple[Revocation, ...] = spec(default=(), max_items=8)
+
+
+FRAME_CLASSES[ReplicateKeys.TYPE] = ReplicateKeys
+CLIENT_FRAMES = (*CLIENT_FRAMES, ReplicateKeys.TYPE)  # type: ignore[assignment]  # longer tuple
