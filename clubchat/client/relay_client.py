@@ -7,7 +7,8 @@ mailbox (`Received.stored`) is acknowledged only once the application processed 
 the next sign-in if the client went away before; `send` waits for the relay's `sent` (or raises
 `RelayError` with its code). Every wait has a timeout. This is the transport: it sends the payload
 it is given; the client's callers (clubchat.client.secure) give it only sealed payloads.
-`publish_keys` / `get_keys` / `revoke_keys` use the relay's key-bundle frames.
+`publish_keys` / `get_keys` / `revoke_keys` use the relay's key-bundle frames, `publish_one_time` /
+`claim_one_time` its one-time prekey frames.
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ class RelayClient:
         self.timeout = timeout
         self.chain_id = chain_id  # the relay's chain (from its challenge): key bundles are bound to it
         self._keys: dict[str, asyncio.Future[m.Keys]] = {}  # lower-case address -> pending answer
+        # "one-time-stock" or "claim:<lower-case address>" -> pending one-time prekey answer
+        self._one_time: dict[str, asyncio.Future[Any]] = {}
         self.inbox: asyncio.Queue[Received] = asyncio.Queue()
         self._waiting: dict[str, asyncio.Future[m.Sent]] = {}
         self._turn: asyncio.Future[m.TurnCredentials] | None = None
@@ -176,7 +179,7 @@ class RelayClient:
                     fut.set_exception(err)
             if self._turn is not None and not self._turn.done():
                 self._turn.set_exception(err)
-            for keys in self._keys.values():
+            for keys in [*self._keys.values(), *self._one_time.values()]:
                 if not keys.done():
                     keys.set_exception(err)
 
@@ -204,8 +207,17 @@ class RelayClient:
             keys = self._keys.pop(frame.address.lower(), None)
             if keys is not None and not keys.done():
                 keys.set_result(frame)
+        elif isinstance(frame, m.OneTimeStock | m.OneTimeClaimed):
+            tag = "one-time-stock" if isinstance(frame, m.OneTimeStock) else "claim:" + frame.address.lower()
+            pending = self._one_time.pop(tag, None)
+            if pending is not None and not pending.done():
+                pending.set_result(frame)
         elif isinstance(frame, m.Error):
-            if frame.code == "bad-key-bundle" and frame.id is not None and frame.id in self._keys:
+            if frame.code == "bad-key-bundle" and frame.id is not None and frame.id in self._one_time:
+                pending = self._one_time.pop(frame.id)
+                if not pending.done():
+                    pending.set_exception(RelayError(frame.code, frame.reason))
+            elif frame.code == "bad-key-bundle" and frame.id is not None and frame.id in self._keys:
                 keys = self._keys.pop(frame.id)
                 if not keys.done():
                     keys.set_exception(RelayError(frame.code, frame.reason))
@@ -237,7 +249,9 @@ class RelayClient:
         await self._send(self._text_of(env))
         return env.id
 
-    async def _keys_request(self, address: str, frame: m.PublishKeys | m.RevokeKeys | m.GetKeys) -> m.Keys:
+    async def _keys_request(
+        self, address: str, frame: m.PublishKeys | m.RevokeKeys | m.GetKeys | m.ReplicateKeys
+    ) -> m.Keys:
         key = address.lower()
         fut = self._keys.get(key)
         if fut is None or fut.done():
@@ -253,9 +267,37 @@ class RelayClient:
         """Publish a revocation of one of this wallet's identity keys."""
         return await self._keys_request(self.address, m.RevokeKeys(revocation=revocation))
 
+    async def replicate_keys(
+        self, address: str, bundle: m.KeyBundle | None, revocations: tuple[m.Revocation, ...] = ()
+    ) -> m.Keys:
+        """Hand this relay the bundle and revocations of another address (a relay copying what was
+        published on it); the relay checks them like a publish from that wallet and answers with what
+        it now serves."""
+        frame = m.ReplicateKeys(address=address, bundle=bundle, revocations=revocations)
+        return await self._keys_request(address, frame)
+
     async def get_keys(self, address: str) -> m.Keys:
         """The key bundle and revocations this relay holds for `address` (unverified: check them)."""
         return await self._keys_request(address, m.GetKeys(address=address))
+
+    async def _one_time_request(self, tag: str, frame: m.PublishOneTime | m.ClaimOneTime) -> Any:
+        fut = self._one_time.get(tag)
+        if fut is None or fut.done():
+            fut = self._one_time[tag] = asyncio.get_running_loop().create_future()
+        await self._send(m.encode(frame))
+        return await asyncio.wait_for(asyncio.shield(fut), self.timeout)
+
+    async def publish_one_time(self, keys: tuple[m.OneTimePrekey, ...] = ()) -> int:
+        """Add one-time prekeys for this wallet's bundle here (none: only ask); how many it holds."""
+        stock: m.OneTimeStock = await self._one_time_request("one-time-stock", m.PublishOneTime(keys=keys))
+        return stock.count
+
+    async def claim_one_time(self, address: str) -> m.OneTimePrekey | None:
+        """One of `address`'s one-time prekeys, never handed to anyone else (unverified: check it);
+        None when this relay has none left."""
+        tag = "claim:" + address.lower()
+        claimed: m.OneTimeClaimed = await self._one_time_request(tag, m.ClaimOneTime(address=address))
+        return claimed.key
 
     async def turn_credentials(self) -> m.TurnCredentials:
         """Ask this node (a TURN node) for TURN REST credentials."""

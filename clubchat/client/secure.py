@@ -31,7 +31,13 @@ from eth_account.signers.local import LocalAccount
 from clubchat.client.reconnect import CONNECT_ERRORS
 from clubchat.client.relay_client import Received, RelayClient, RelayError, new_envelope_id
 from clubchat.crypto import keystore
-from clubchat.crypto.bundle import KeyBundleError, VerifiedBundle, verify_bundle, verify_revocation
+from clubchat.crypto.bundle import (
+    KeyBundleError,
+    VerifiedBundle,
+    verify_bundle,
+    verify_one_time,
+    verify_revocation,
+)
 from clubchat.crypto.padding import PaddingError
 from clubchat.crypto.session import DecryptError, KeyChange, Sealer
 from clubchat.node.eip1271 import Eip1271Verifier
@@ -44,10 +50,14 @@ log = logging.getLogger("clubchat.secure")
 
 _SEALERS: dict[tuple[str, int], Sealer] = {}  # (lower-case address, chain id) -> sealer
 _VERIFIERS: dict[int, tuple[Any, Eip1271Verifier]] = {}  # id(w3) -> (w3, its verifier)
-# sealer -> the keystore's sessions file as this process last read or wrote it (clubchat.crypto.keystore)
-_STAMPS: weakref.WeakKeyDictionary[Sealer, tuple[int, int] | None] = weakref.WeakKeyDictionary()
+# sealer -> the keystore's sessions and pins files as this process last read or wrote them
+# (clubchat.crypto.keystore)
+_Stamp = tuple[int, int] | None
+_STAMPS: weakref.WeakKeyDictionary[Sealer, tuple[_Stamp, _Stamp]] = weakref.WeakKeyDictionary()
 REFETCH_SECONDS = 300  # a pinned bundle is fetched again after this long (the peer may have rotated)
 RENDEZVOUS_K = 2  # rendezvous relays per address asked for a bundle the relay at hand lacks
+ONE_TIME_BATCH = 32  # one-time prekeys a relay is brought back to (its limit per address)
+ONE_TIME_LOW = 8  # below this stock a connection publishes more
 
 
 def contract_wallets(discovery: object) -> ContractWalletVerifier | None:
@@ -116,6 +126,30 @@ class Secure:
             return
         await client.publish_keys(device.bundle())
         self._published[client] = current
+        await self._replenish(client)
+
+    async def _replenish(self, client: RelayClient) -> None:
+        """Bring the relay's stock of this device's one-time prekeys back to ONE_TIME_BATCH when it
+        fell below ONE_TIME_LOW (every connection asks once; each relay gets keys of its own)."""
+        try:
+            stock = await client.publish_one_time()
+            if stock >= ONE_TIME_LOW:
+                return
+            with self._sessions(client.chain_id) as sealer:  # the private halves, kept before publishing
+                batch = sealer.new_one_time(ONE_TIME_BATCH - stock)
+            await client.publish_one_time(batch)
+        except (RelayError, TimeoutError) as exc:  # senders fall back to the signed prekey
+            log.info("one-time prekeys not published on %s: %s", client.uri, exc)
+
+    async def _claim_one_time(self, client: RelayClient, peer: VerifiedBundle) -> bytes | None:
+        """One of `peer`'s one-time prekeys from `client`'s relay, checked against its bundle; None
+        (the session opens to the signed prekey) when the relay has none left or it does not check."""
+        try:
+            claimed = await client.claim_one_time(peer.address)
+            return None if claimed is None else verify_one_time(peer.statement, claimed)
+        except (RelayError, TimeoutError, KeyBundleError) as exc:
+            log.info("no one-time prekey of %s from %s: %s", peer.address, client.uri, exc)
+            return None
 
     async def peer(self, client: RelayClient, address: str, *, key_id: str | None = None) -> VerifiedBundle:
         """`address`'s bundle: the pinned one (if it has `key_id`, when given), else fetched from
@@ -166,8 +200,9 @@ class Secure:
         except KeyBundleError as exc:
             raise NoKeysError(f"the key bundle of {address} on {client.uri} is refused: {exc}") from None
         if pinned_now is bundle:  # a new pin: keep it for the next run (with a keystore directory)
-            pins = {peer: b.wire for peer, b in sealer.pinned.items()}
-            keystore.save_pins(self.account.address, client.chain_id, pins)
+            with self._sessions(client.chain_id, save=False) as sealer:  # other processes' pins too
+                pins = {peer: b.wire for peer, b in sealer.pinned.items()}
+                keystore.save_pins(self.account.address, client.chain_id, pins)
         if key_id is not None and pinned_now.key_id != key_id:  # sealed before the peer re-keyed:
             # the key it replaced less than PREKEY_GRACE ago (and not revoked since), pinned or served
             earlier = sealer.bundle_of(address, key_id)
@@ -238,25 +273,33 @@ class Secure:
             yield sealer
             return
         with keystore.sessions_locked(address, chain_id):
+            held = _STAMPS.get(sealer, (None, None))
             stamp = keystore.sessions_stamp(address, chain_id)
-            if stamp is not None and stamp != _STAMPS.get(sealer):  # another process moved on
+            if stamp is not None and stamp != held[0]:  # another process moved on
                 text = keystore.load_sessions(address, chain_id)
                 if text is not None:
                     sealer.sessions.clear()
                     sealer.restore_sessions(text)
+            pins = keystore.stamp(address, chain_id, keystore.PINS)
+            if pins is not None and pins != held[1]:  # another process pinned a peer
+                sealer.restore(keystore.load_pins(address, chain_id))
             yield sealer
             if save:
                 keystore.save_sessions(address, chain_id, sealer.export_sessions())
-            _STAMPS[sealer] = keystore.sessions_stamp(address, chain_id)
+            pins = keystore.stamp(address, chain_id, keystore.PINS)
+            _STAMPS[sealer] = (keystore.sessions_stamp(address, chain_id), pins)
 
     async def send(self, client: RelayClient, to: str, payload: m.Payload) -> m.Sent:
         """Seal `payload` for `to` and send it through `client`; waits for the relay's `sent`."""
         await self.ready(client)
         peer = await self.peer(client, to)
         id = new_envelope_id()
+        with self._sessions(client.chain_id, save=False) as sealer:
+            opens = sealer.opens_session(peer)
+        one_time = await self._claim_one_time(client, peer) if opens else None
         try:
             with self._sessions(client.chain_id) as sealer:
-                sealed = sealer.seal(peer, id, payload)
+                sealed = sealer.seal(peer, id, payload, one_time)
         except PaddingError as exc:
             raise RelayError("too-large", str(exc)) from None
         return await client.send(to, sealed, id=id)

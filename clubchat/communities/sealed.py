@@ -26,21 +26,34 @@ arrives from a member that does not hold this member's current chain yet (it joi
 back), it gets it in return, so members who were offline when a key went out get the keys of
 everyone who is online when they join. A relay relabelling a sender, a replay, a plaintext or a
 message from a removed member is refused (the reason is kept in `refused`).
+
+Restarts: with a keystore directory (clubchat.crypto.keystore) the room's keys (this member's own
+chain with its signing key, the others' chains with their skipped message keys) and the members
+its chain was handed to are kept in `<address>-<chain id>.room-<digest>.json`, encrypted like every
+keystore file, read and written under that file's lock around every change: after a restart the
+member sends on in the same epoch without handing out a new key, opens what the others send, and
+refuses a room message it opened before the restart; two processes on one keystore take turns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from clubchat.client.relay_client import Received, RelayError
 from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient
+from clubchat.crypto import keystore
+from clubchat.crypto.roomfiles import Incoming, OpenedFile, RoomFileError, frames_of, seal_file
 from clubchat.crypto.roomseal import RoomSealer, distribution_of, room_name
 from clubchat.crypto.senderkeys import RoomKeyError, RoomKeys
 from clubchat.crypto.session import DecryptError
@@ -96,9 +109,22 @@ class SealedRoom:
         self.posts: asyncio.Queue[RoomPost] = asyncio.Queue()
         self.direct: asyncio.Queue[Received] = asyncio.Queue()  # other direct messages, opened
         self.refused: list[str] = []
-        self.stats = {"epochs": 0, "rotations": 0, "distributed": 0, "accepted": 0, "held": 0, "opened": 0}
+        self.files: asyncio.Queue[OpenedFile] = asyncio.Queue()  # files posted here, opened
+        self.incoming = Incoming()  # chunks and keys of files on their way
+        self.stats = {
+            "epochs": 0,
+            "rotations": 0,
+            "distributed": 0,
+            "accepted": 0,
+            "held": 0,
+            "opened": 0,
+            "files": 0,
+        }
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        # the keystore file of this room's keys (clubchat.crypto.keystore), and its stamp as last seen
+        self._file = ".room-" + hashlib.sha256(self.name.encode()).hexdigest()[:16]
+        self._stamp: tuple[int, int] | None = None
 
     @property
     def keys(self) -> RoomKeys:
@@ -127,31 +153,62 @@ class SealedRoom:
         """Bring the keys up to date with `members()`: a new epoch when someone left or was banned
         (or there is none yet), and this member's current chain to every member lacking it."""
         async with self._lock:
-            now = self._current()
-            removed = self.roster - now
-            for gone in removed:  # bound: the members removed since the last sync
-                self.keys.forget(gone)
-            if removed:
-                self.pending = deque(p for p in self.pending if p[1].sender.lower() not in removed)
-            if self.keys.own is None or removed:
-                self.sealer.start(self.name, now)
-                self.roster, self.handed = set(now), set()
-                self.stats["epochs"] += 1
-                self.stats["rotations"] += bool(removed)
-            self.roster |= now
-            assert self.keys.own is not None
-            dist = distribution_of(self.keys.own)
-            for member in sorted(now - self.handed):  # bound: the community's members
-                await self._hand(member, dist)
+            with self._stored():
+                now = self._current()
+                removed = self.roster - now
+                for gone in removed:  # bound: the members removed since the last sync
+                    self.keys.forget(gone)
+                if removed:
+                    self.pending = deque(p for p in self.pending if p[1].sender.lower() not in removed)
+                if self.keys.own is None or removed:
+                    self.sealer.start(self.name, now)
+                    self.roster, self.handed = set(now), set()
+                    self.stats["epochs"] += 1
+                    self.stats["rotations"] += bool(removed)
+                self.roster |= now
+                assert self.keys.own is not None
+                dist = distribution_of(self.keys.own)
+                missing = sorted(now - self.handed)
+            handed = [member for member in missing if await self._hand(member, dist)]  # bound: members
+            if handed:
+                with self._stored():
+                    self.handed.update(handed)
 
-    async def _hand(self, member: str, dist: m.SenderKeyDistribution) -> None:
+    async def _hand(self, member: str, dist: m.SenderKeyDistribution) -> bool:
         try:
             await self.secure.send(self.client, member, dist)
         except (RelayError, TimeoutError) as exc:  # no keys here, offline: it gets ours when it joins
             log.info("room %s: sender key for %s not sent (%s)", self.name, member, exc)
-            return
-        self.handed.add(member)
+            return False
         self.stats["distributed"] += 1
+        return True
+
+    @contextmanager
+    def _stored(self) -> Iterator[None]:
+        """The room's keys as the keystore holds them now (with a keystore directory): under the
+        room's keystore lock, what another process or an earlier run wrote is read first, and the
+        state is written back after, so a restart continues the epoch and the chains where they
+        were and no message key is used twice. Nothing here may wait."""
+        if keystore.directory() is None:
+            yield
+            return
+        address, chain_id = self.client.address, self.client.chain_id
+        with keystore.locked(address, chain_id, self._file):
+            stamp = keystore.stamp(address, chain_id, self._file + ".json")
+            if stamp is not None and stamp != self._stamp:
+                text = keystore.load_text(address, chain_id, self._file + ".json")
+                if text is not None:
+                    data = json.loads(text)
+                    self.sealer.restore_room(self.name, json.dumps(data["keys"]))
+                    self.roster, self.handed = set(data["roster"]), set(data["handed"])
+            yield
+            data = {
+                "keys": json.loads(self.sealer.export_room(self.name)),
+                "roster": sorted(self.roster),
+                "handed": sorted(self.handed),
+            }
+            keystore.save_text(address, chain_id, self._file + ".json", json.dumps(data))
+            self._stamp = keystore.stamp(address, chain_id, self._file + ".json")
 
     def membership_changed(self, _touched: object = None) -> None:
         """Hook for a membership feed's `on_change`: sync now (a removal rotates the key)."""
@@ -163,14 +220,31 @@ class SealedRoom:
         each of the room's relays lets a member following several show the post once."""
         return await self.post(m.Text(body=text), id)
 
-    async def post(self, payload: m.Payload, id: str | None = None) -> m.RoomSent:
-        """Post a `text` or `head` payload, sealed (`seal`)."""
+    async def post(self, payload: m.Payload | m.RoomFileKey, id: str | None = None) -> m.RoomSent:
+        """Post a `text` or `head` payload (or a file's key), sealed (`seal`)."""
         return await self.client.send_room(self.community, await self.seal(payload), room=self.room, id=id)
 
-    async def seal(self, payload: m.Payload) -> m.RoomSealed:
+    async def send_file(
+        self, data: bytes, mime: str = "application/octet-stream", name: str | None = None
+    ) -> m.RoomFileKey:
+        """Post a file encrypted end to end (clubchat.crypto.roomfiles): its key, name, type and hash
+        in a sealed room message first, then the ciphertext chunks (the relay checks their declared
+        size, the ciphertext's, against this member's tier: `over-tier-limit` raises RelayError).
+        The members get it in `files` once every chunk opened."""
+        key, chunks = seal_file(data, mime, name)
+        await self.post(key)
+        for frame in frames_of(key, chunks):  # bound: the file's chunks
+            await self.client.send_file_chunk(self.community, frame, room=self.room)
+        return key
+
+    async def next_file(self, timeout: float | None = None) -> OpenedFile:
+        return await asyncio.wait_for(self.files.get(), timeout or self.client.timeout)
+
+    async def seal(self, payload: m.Payload | m.RoomFileKey) -> m.RoomSealed:
         """`payload` sealed with this member's current chain, after a sync (what `post` sends)."""
         await self.sync()
-        return self.sealer.seal(self.name, payload)
+        with self._stored():
+            return self.sealer.seal(self.name, payload)
 
     async def next_post(self, timeout: float | None = None) -> RoomPost:
         return await asyncio.wait_for(self.posts.get(), timeout or self.client.timeout)
@@ -202,9 +276,10 @@ class SealedRoom:
         if who not in self._current():
             self._refuse(f"a sender key from {sender}, who is not a member of community {self.community}")
             return
-        before = max((e for s, e in self.keys.chains if s == who), default=0)
         try:
-            self.sealer.accept(sender, dist)
+            with self._stored():
+                before = max((e for s, e in self.keys.chains if s == who), default=0)
+                self.sealer.accept(sender, dist)
         except RoomKeyError as exc:
             self._refuse(f"the sender key from {sender}: {exc}")
             return
@@ -222,9 +297,23 @@ class SealedRoom:
             if frame.community != self.community or frame.room != self.room:
                 continue
             if isinstance(frame, m.RoomFileMessage):
-                self._refuse(f"a file chunk from {frame.sender}: files are not end-to-end encrypted")
+                self._take_file(frame.sender, partial(self.incoming.chunk, frame.sender, frame.file))
                 continue
             self._open(frame)
+
+    def _take_file(self, sender: str, take: Callable[[], OpenedFile | None]) -> None:
+        """Hand a file chunk or key to `incoming`; a file it completes goes to `files`."""
+        if sender.lower() not in self._current():
+            self._refuse(f"a file from {sender}, who is not a member of community {self.community}")
+            return
+        try:
+            opened = take()
+        except RoomFileError as exc:
+            self._refuse(f"a file from {sender}: {exc}")
+            return
+        if opened is not None:
+            self.stats["files"] += 1
+            self.files.put_nowait(opened)
 
     def _open(self, message: m.RoomMessage) -> None:
         """Open `message` into `posts`, hold it while its sender's key is on its way, or refuse it."""
@@ -238,11 +327,15 @@ class SealedRoom:
             self._hold(message)
             return
         try:
-            opened = self.sealer.open(self.name, message.sender, payload)
+            with self._stored():
+                opened = self.sealer.open(self.name, message.sender, payload)
         except DecryptError as exc:
             self._refuse(f"room message {message.seq} from {message.sender}: {exc}")
             return
         self.stats["opened"] += 1
+        if isinstance(opened, m.RoomFileKey):
+            self._take_file(message.sender, partial(self.incoming.key, message.sender, opened))
+            return
         self.posts.put_nowait(RoomPost(message.sender, message.seq, message.time, message.id, opened))
 
     def _hold(self, message: m.RoomMessage) -> None:

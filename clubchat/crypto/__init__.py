@@ -7,5 +7,6 @@ Ratchet state machine; `padding` the size buckets; `session` puts them together:
 envelope's payload into a `sealed` / `sealed-signal` payload of a ratchet session and back, with
 trust-on-first-use pinning, safety numbers and replay rejection; `keystore` keeps devices, pins and
 sessions per wallet, encrypted with a passphrase; `senderkeys` the per-member symmetric chains for
-rooms (rotated when a member is removed) and `roomseal` the room message format built on them.
+rooms (rotated when a member is removed), `roomseal` the room message format built on them and
+`roomfiles` the encryption of files posted to rooms.
 """

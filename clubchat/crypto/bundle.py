@@ -81,6 +81,23 @@ def prekey_message(identity: str, prekey: bytes, expires: int) -> bytes:
     return b"clubchat prekey v1|" + identity.encode() + b"|" + prekey + expires.to_bytes(8, "big")
 
 
+def one_time_message(identity: str, key: bytes) -> bytes:
+    """What the Ed25519 key signs to vouch for a one-time prekey: its identity key id and the key."""
+    return b"clubchat one-time prekey v1|" + identity.encode() + b"|" + key
+
+
+def verify_one_time(statement: KeyStatement, one_time: m.OneTimePrekey) -> bytes:
+    """The X25519 key of a one-time prekey signed by `statement`'s Ed25519 key; raises KeyBundleError."""
+    try:
+        key = bytes.fromhex(one_time.key)
+        Ed25519PublicKey.from_public_bytes(statement.ed25519).verify(
+            bytes.fromhex(one_time.signature), one_time_message(statement.key_id, key)
+        )
+    except (InvalidSignature, ValueError):
+        raise KeyBundleError("the one-time prekey is not signed by the bundle's Ed25519 key") from None
+    return key
+
+
 @dataclass(frozen=True)
 class KeyStatement:
     """What a wallet signs to bind a device's keys."""

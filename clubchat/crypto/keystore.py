@@ -3,8 +3,10 @@
 In memory for the life of the process, and in a directory when one is configured (`CLUBCHAT_KEYSTORE`,
 or `use_directory`), so `club listen` and `club message` run as separate processes share a device:
 `<dir>/<address>-<chain id>.json` (the device's private keys), `.sessions.json` (its Double Ratchet
-sessions) and `.pins.json` (the peers' bundles pinned on first use, so trust on first use holds
-across runs too); `sessions_locked` serialises the processes that share the sessions.
+sessions and the recent part of its replay window), `.pins.json` (the peers' bundles pinned on first
+use, so trust on first use holds across runs too) and `.room-<digest>.json` (its sender keys of one
+room); `locked` serialises the processes that share one of them (`sessions_locked`: the sessions,
+the replay window and the pins).
 
 Every file is encrypted at rest: ChaCha20-Poly1305 under a key derived from a passphrase
 (`CLUBCHAT_KEYSTORE_PASSPHRASE`, or the `passphrase` given to `use_directory`) with scrypt
@@ -24,7 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -152,9 +154,12 @@ def save(device: DeviceKeys) -> None:
         _write(path, device.to_json())
 
 
+PINS = ".pins.json"
+
+
 def save_pins(address: str, chain_id: int, pins: dict[str, m.KeyBundle]) -> None:
     """Keep the bundles `address` pinned (peer address -> bundle), if there is a keystore directory."""
-    path = _file(address, chain_id, ".pins.json")
+    path = _file(address, chain_id, PINS)
     if path is not None:
         data = {peer: encode_object(bundle) for peer, bundle in sorted(pins.items())}
         _write(path, json.dumps(data))
@@ -162,33 +167,43 @@ def save_pins(address: str, chain_id: int, pins: dict[str, m.KeyBundle]) -> None
 
 def load_pins(address: str, chain_id: int) -> dict[str, m.KeyBundle]:
     """The bundles `address` pinned in earlier runs ({} without a keystore directory)."""
-    path = _file(address, chain_id, ".pins.json")
+    path = _file(address, chain_id, PINS)
     text = None if path is None else _read(path)
     if text is None:
         return {}
     return {peer: decode_object(m.KeyBundle, obj) for peer, obj in json.loads(text).items()}
 
 
-def save_sessions(address: str, chain_id: int, text: str) -> None:
-    """Keep the Double Ratchet sessions of `address` (clubchat.crypto.session), if there is a directory."""
-    path = _file(address, chain_id, ".sessions.json")
+def save_text(address: str, chain_id: int, suffix: str, text: str) -> None:
+    """Keep `text` as the keystore file `<address>-<chain id><suffix>`, if there is a directory."""
+    path = _file(address, chain_id, suffix)
     if path is not None:
         _write(path, text)
 
 
-def load_sessions(address: str, chain_id: int) -> str | None:
-    """The sessions `address` kept in an earlier run (None without a directory or file)."""
-    path = _file(address, chain_id, ".sessions.json")
+def load_text(address: str, chain_id: int, suffix: str) -> str | None:
+    """The text `save_text` kept (None without a directory or file)."""
+    path = _file(address, chain_id, suffix)
     return None if path is None else _read(path)
 
 
+def stamp(address: str, chain_id: int, suffix: str) -> tuple[int, int] | None:
+    """(modification time in ns, size) of a keystore file: it changed when the stamp did."""
+    path = _file(address, chain_id, suffix)
+    if path is None or not path.exists():
+        return None
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
 @contextmanager
-def sessions_locked(address: str, chain_id: int) -> Iterator[None]:
-    """Hold the keystore's lock on the sessions of `address` (an exclusive `flock` on
-    `<address>-<chain id>.lock`; nothing without a directory). Processes sharing the keystore (`club
-    listen` beside `club message`) read, use and write the ratchet state one at a time: a message
-    key is used once, never by two processes. Hold it only around code that does not wait."""
-    path = _file(address, chain_id, ".lock")
+def locked(address: str, chain_id: int, name: str = "") -> Iterator[None]:
+    """Hold the keystore's lock `name` of `address` (an exclusive `flock` on
+    `<address>-<chain id><name>.lock`; nothing without a directory). Processes sharing the keystore
+    (`club listen` beside `club message`) read, use and write the state it guards one at a time: a
+    message key is used once, never by two processes. Hold it only around code that does not wait,
+    and never two of one name at once in a process (flock does not nest across file descriptors)."""
+    path = _file(address, chain_id, name + ".lock")
     if path is None:
         yield
         return
@@ -202,13 +217,27 @@ def sessions_locked(address: str, chain_id: int) -> Iterator[None]:
         os.close(fd)
 
 
+SESSIONS = ".sessions.json"
+
+
+def save_sessions(address: str, chain_id: int, text: str) -> None:
+    """Keep the Double Ratchet sessions of `address` (clubchat.crypto.session), if there is a directory."""
+    save_text(address, chain_id, SESSIONS, text)
+
+
+def load_sessions(address: str, chain_id: int) -> str | None:
+    """The sessions `address` kept in an earlier run (None without a directory or file)."""
+    return load_text(address, chain_id, SESSIONS)
+
+
+def sessions_locked(address: str, chain_id: int) -> AbstractContextManager[None]:
+    """The lock on the sessions, pins and replay window of `address` (`locked` with no name)."""
+    return locked(address, chain_id)
+
+
 def sessions_stamp(address: str, chain_id: int) -> tuple[int, int] | None:
-    """(modification time in ns, size) of the sessions file: it changed when the stamp did."""
-    path = _file(address, chain_id, ".sessions.json")
-    if path is None or not path.exists():
-        return None
-    st = path.stat()
-    return st.st_mtime_ns, st.st_size
+    """The stamp of the sessions file (`stamp`)."""
+    return stamp(address, chain_id, SESSIONS)
 
 
 def device_for(account: LocalAccount, chain_id: int) -> DeviceKeys:

@@ -12,7 +12,8 @@ distribution)` takes one that arrived (opened from a direct `sealed` payload fro
 `remove(room, member, remaining)` forgets a member who left or was banned and starts a new epoch
 whose chains go to the remaining members only: the removed member cannot read what is sent after.
 
-`seal(room, payload)` encrypts a room payload (`text`, or a `head`) as `m.RoomSealed`: the epoch in
+`seal(room, payload)` encrypts a room payload (`text`, a `head`, or the `room-file-key` of a file
+(clubchat.crypto.roomfiles)) as `m.RoomSealed`: the epoch in
 clear, and the sender-key message (header, ChaCha20-Poly1305 ciphertext of the padded
 `{"p": payload, "ts": time}`, Ed25519 signature). `open(room, sender, sealed)` checks the signature
 with the sender's chain of that epoch (a relay relabelling `from` to another member fails it),
@@ -24,14 +25,16 @@ rotation still open), MAX_ROOMS rooms at most.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Callable, Iterable
 
 from clubchat.crypto.senderkeys import RoomKeyError, RoomKeys, SenderKey
 from clubchat.crypto.session import DecryptError, unwrap, wrap
 from clubchat.protocol import messages as m
+from clubchat.protocol.codec import DecodeError, decode_object
 
-ROOM_PAYLOAD_TYPES = ("text", "head")  # what a room message may carry inside its seal
+ROOM_PAYLOAD_TYPES = ("text", "head", "room-file-key")  # what a room message may carry inside its seal
 MAX_ROOMS = 1_024  # rooms one device keeps keys for
 
 
@@ -72,6 +75,20 @@ class RoomSealer:
             keys = self.rooms[room] = RoomKeys(room, self.address)
         return keys
 
+    def export_room(self, room: str) -> str:
+        """This member's keys of `room` as JSON (its own chain with the signing key, the others'
+        chains with their skipped keys: secret, keep it in the encrypted keystore only)."""
+        return json.dumps(self._keys(room).to_dict())
+
+    def restore_room(self, room: str, text: str) -> None:
+        """Take the keys `export_room` wrote (after a restart, or from another process): the epoch
+        and the chains continue where they were."""
+        keys = RoomKeys.from_dict(json.loads(text))
+        if keys.room != room or keys.address.lower() != self.address.lower():
+            raise RoomKeyError(f"the stored keys are {keys.address}'s for room {keys.room!r}, not {room!r}")
+        self._keys(room)  # the MAX_ROOMS bound
+        self.rooms[room] = keys
+
     def join(self, room: str) -> None:
         """Be ready to take the members' sender keys for `room` (before `start` or any `accept`)."""
         self._keys(room)
@@ -100,14 +117,14 @@ class RoomSealer:
         ]:  # bound: epochs
             del keys.chains[k]
 
-    def seal(self, room: str, payload: m.Payload) -> m.RoomSealed:
+    def seal(self, room: str, payload: m.Payload | m.RoomFileKey) -> m.RoomSealed:
         """`payload` (text or head) encrypted with this member's current chain in `room`."""
         if payload.TYPE not in ROOM_PAYLOAD_TYPES:
             raise TypeError(f"a {payload.TYPE!r} payload does not go to a room")
         epoch, message = self._keys(room).encrypt(wrap(payload, int(self.clock())))
         return m.RoomSealed(epoch=epoch, ct=base64.b64encode(message).decode())
 
-    def open(self, room: str, sender: str, sealed: m.Payload) -> m.Payload:
+    def open(self, room: str, sender: str, sealed: m.Payload) -> m.Payload | m.RoomFileKey:
         """The payload of a room message from `sender`; raises DecryptError saying why."""
         if not isinstance(sealed, m.RoomSealed):
             raise DecryptError(f"a plaintext {sealed.TYPE!r} room payload from {sender}: it must be sealed")
@@ -120,7 +137,22 @@ class RoomSealer:
             raise DecryptError(str(exc)) from None
         except ValueError as exc:
             raise DecryptError(f"the room message is malformed ({exc})") from None
-        _, payload = unwrap(padded)
+        payload = _unwrap(padded)
         if payload.TYPE not in ROOM_PAYLOAD_TYPES:
             raise DecryptError(f"a {payload.TYPE!r} payload inside a room message")
         return payload
+
+
+def _unwrap(data: bytes) -> m.Payload | m.RoomFileKey:
+    """The payload of a decrypted room message: a file's key (only ever inside a room seal), or an
+    envelope payload (clubchat.crypto.session.unwrap)."""
+    try:
+        inner = json.loads(data)["p"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DecryptError(f"the decrypted payload is malformed ({exc})") from None
+    if isinstance(inner, dict) and inner.get("type") == m.RoomFileKey.TYPE:
+        try:
+            return decode_object(m.RoomFileKey, inner)
+        except DecodeError as exc:
+            raise DecryptError(f"the decrypted file key is malformed ({exc})") from None
+    return unwrap(data)[1]

@@ -26,6 +26,7 @@ import hmac
 import os
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -109,6 +110,31 @@ class SenderKey:
             raise RoomKeyError("the room message does not open") from None
         return unpad(padded)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The chain's state (secret: keep it in the encrypted keystore only)."""
+        return {
+            "room": self.room,
+            "epoch": self.epoch,
+            "chainKey": self.chain_key.hex(),
+            "iteration": self.iteration,
+            "verifyKey": self.verify_key.hex(),
+            "signing": None if self.signing is None else self.signing.hex(),
+            "skipped": {str(i): k.hex() for i, k in self.skipped.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SenderKey:
+        signing = data["signing"]
+        return cls(
+            data["room"],
+            data["epoch"],
+            bytes.fromhex(data["chainKey"]),
+            data["iteration"],
+            bytes.fromhex(data["verifyKey"]),
+            None if signing is None else bytes.fromhex(signing),
+            {int(i): bytes.fromhex(k) for i, k in data["skipped"].items()},  # bound: MAX_SKIP
+        )
+
     def _message_key(self, iteration: int) -> bytes:
         if iteration < self.iteration:
             key = self.skipped.pop(iteration, None)
@@ -152,6 +178,24 @@ class RoomKeys:
         """Drop every chain of a member who left or was banned."""
         for k in [k for k in self.chains if k[0] == member.lower()]:  # bound: its epochs
             del self.chains[k]
+
+    def to_dict(self) -> dict[str, Any]:
+        """This member's keys of the room: its own chain and the others' (secret, like the chains)."""
+        return {
+            "room": self.room,
+            "address": self.address,
+            "epoch": self.epoch,
+            "own": None if self.own is None else self.own.to_dict(),
+            "chains": [[member, chain.to_dict()] for (member, _), chain in self.chains.items()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RoomKeys:
+        keys = cls(data["room"], data["address"], data["epoch"])
+        keys.own = None if data["own"] is None else SenderKey.from_dict(data["own"])
+        for member, chain in data["chains"]:  # bound: members x epochs kept
+            keys.accept(member, SenderKey.from_dict(chain))
+        return keys
 
     def encrypt(self, plaintext: bytes) -> tuple[int, bytes]:
         if self.own is None:

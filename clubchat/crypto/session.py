@@ -22,7 +22,8 @@ from the future, and a replayed envelope (the same sender and envelope id seen w
 
 Both sides may open a session at once: each then holds both, and the one a message last arrived in
 is the one it sends in. A device keeps at most MAX_SESSIONS per peer (oldest dropped first);
-`export_sessions` / `restore_sessions` carry them over a restart (in the encrypted keystore).
+`export_sessions` / `restore_sessions` carry them and the replay window over a restart and between
+processes sharing a keystore (in the encrypted keystore, under its lock).
 
 Trust on first use (`pin`): the first bundle seen for an address is pinned. A later, valid bundle
 with a different identity key replaces the pin only if it is newer (a wallet re-binding its keys,
@@ -36,6 +37,7 @@ re-keyed still opens. The safety number of two addresses is derived from both id
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import time
@@ -44,8 +46,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
 from clubchat.crypto import hpke
-from clubchat.crypto.bundle import KeyBundleError, KeyStatement, VerifiedBundle
+from clubchat.crypto.bundle import KeyBundleError, KeyStatement, VerifiedBundle, one_time_message, prekey_id
 from clubchat.crypto.device import PREKEY_GRACE, DeviceKeys
 from clubchat.crypto.padding import PaddingError, pad, unpad
 from clubchat.crypto.ratchet import Ratchet, RatchetError
@@ -55,9 +61,11 @@ from clubchat.protocol.siwe import CLOCK_SKEW_SECONDS
 
 MAX_AGE = 8 * 86_400  # oldest message accepted: mailbox retention (7 days) plus a day
 MAX_REPLAY_ENTRIES = 100_000  # bound on remembered (sender, id) pairs; oldest forgotten first
+MAX_PERSISTED_SEEN = 10_000  # of them, kept with the sessions (shared by processes on one keystore)
 MAX_SESSIONS = 4  # sessions kept per peer (both sides opening at once makes two); oldest dropped
 MAX_PEERS = 10_000  # peers whose sessions are kept; the least recently used is dropped first
 MAX_PREVIOUS = 2  # replaced bundles kept per peer (for PREKEY_GRACE) to open what they sealed
+MAX_ONE_TIME_HELD = 1_000  # one-time prekeys whose private half is kept (about 31 relays' stock)
 
 
 class DecryptError(ValueError):
@@ -102,7 +110,7 @@ def aad(
     return "|".join(fields).encode()
 
 
-def wrap(payload: m.Payload, ts: int) -> bytes:
+def wrap(payload: m.Payload | m.RoomFileKey, ts: int) -> bytes:
     """The plaintext of a sealed payload: `{"p": payload, "ts": unix seconds}` as compact JSON."""
     inner = {"p": encode_object(payload), "ts": ts}
     try:  # UTF-8 rather than \u escapes (a 2-byte character costs 2 bytes, not 6)
@@ -145,12 +153,15 @@ class Sealer:
         self.key_changes: list[KeyChange] = []
         self.sessions: dict[str, OrderedDict[str, Session]] = {}  # address -> sid -> session, active last
         self._seen: OrderedDict[tuple[str, str], int] = OrderedDict()  # (sender, id) -> ts
+        # one-time prekey id -> (private, public), oldest first (`new_one_time`)
+        self.one_time: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
 
     def use_device(self, device: DeviceKeys) -> None:
         """Seal with `device` from now on (the same keys after a prekey rotation, or keys the wallet
         bound anew: then every session goes, since each is bound to the identity key it began with)."""
         if device.statement.key_id != self.device.statement.key_id:
             self.sessions.clear()
+            self.one_time.clear()  # signed by the old identity key
         self.device = device
 
     # -- trust on first use -------------------------------------------------------------------
@@ -189,13 +200,13 @@ class Sealer:
         )
 
     def restore(self, pins: dict[str, m.KeyBundle]) -> None:
-        """Pin bundles checked in an earlier run (from the keystore; not checked again: they were
-        verified before they were pinned, and a newer bundle still replaces them through `pin`)."""
-        for address, wire in pins.items():  # bound: the peers pinned
+        """Pin bundles checked in an earlier run or by another process on the same keystore (not
+        checked again: they were verified before they were pinned). Each goes through `pin`, so an
+        older one than held is ignored and a newer identity key is recorded in `key_changes`."""
+        for wire in pins.values():  # bound: the peers pinned
             statement = KeyStatement.parse(wire.statement)
-            self.pinned[address.lower()] = VerifiedBundle(
-                statement, bytes.fromhex(wire.prekey), wire.prekey_expires, wire
-            )
+            with contextlib.suppress(KeyBundleError):  # older than the pin held here: keep ours
+                self.pin(VerifiedBundle(statement, bytes.fromhex(wire.prekey), wire.prekey_expires, wire))
 
     def unpin(self, address: str, key_id: str) -> None:
         """Forget a pinned bundle whose identity key was revoked, and its sessions."""
@@ -216,19 +227,50 @@ class Sealer:
 
     # -- sessions -----------------------------------------------------------------------------
 
-    def _sending_session(self, peer: VerifiedBundle) -> Session:
-        """The session to send to `peer` in: the active one with its current identity key, or a new
-        one opened to its prekey."""
-        held = self._held(peer.address)
-        for session in reversed(held.values()):  # bound: MAX_SESSIONS
+    def _active(self, peer: VerifiedBundle) -> Session | None:
+        """The session to send to `peer` in: the active one with its current identity key."""
+        for session in reversed(self.sessions.get(peer.address.lower(), {}).values()):  # bound: MAX_SESSIONS
             if session.peer_key_id == peer.key_id and session.ratchet.can_send:
                 return session
-        enc, secret = hpke.start_session(peer.prekey, self.device.x25519)
+        return None
+
+    def opens_session(self, peer: VerifiedBundle) -> bool:
+        """Whether the next message to `peer` opens a session (then a one-time prekey is worth claiming)."""
+        return self._active(peer) is None
+
+    def _sending_session(self, peer: VerifiedBundle, one_time: bytes | None = None) -> Session:
+        """The active session with `peer`, or a new one opened to its one-time prekey `one_time` (one
+        the sender claimed and checked, `verify_one_time`), else to its signed prekey."""
+        held = self._held(peer.address)
+        session = self._active(peer)
+        if session is not None:
+            return session
+        target = one_time or peer.prekey
+        enc, secret = hpke.start_session(target, self.device.x25519)
         session = Session(
-            session_id(enc), peer.key_id, Ratchet.initiator(secret, peer.prekey), (peer.prekey_id, _b64(enc))
+            session_id(enc), peer.key_id, Ratchet.initiator(secret, target), (prekey_id(target), _b64(enc))
         )
         self._keep(held, session)
         return session
+
+    # -- one-time prekeys ---------------------------------------------------------------------
+
+    def new_one_time(self, n: int) -> tuple[m.OneTimePrekey, ...]:
+        """`n` new one-time prekeys signed by this device's Ed25519 key, to publish on one relay; their
+        private halves are kept (with the sessions) until a session opens with one, at most
+        MAX_ONE_TIME_HELD (the oldest are forgotten first)."""
+        signer = Ed25519PrivateKey.from_private_bytes(self.device.ed25519)
+        out = []
+        for _ in range(n):  # bound: the batch asked for
+            private = X25519PrivateKey.generate()
+            public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+            raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+            self.one_time[prekey_id(public)] = (raw, public)
+            signature = signer.sign(one_time_message(self.device.statement.key_id, public))
+            out.append(m.OneTimePrekey(key=public.hex(), signature=signature.hex()))
+        while len(self.one_time) > MAX_ONE_TIME_HELD:  # bound: the batch over
+            self.one_time.popitem(last=False)
+        return tuple(out)
 
     def _held(self, address: str) -> OrderedDict[str, Session]:
         """The sessions with `address` (most recently used peer last; the least recently used peers
@@ -256,19 +298,25 @@ class Sealer:
         return sealed.sid not in self.sessions.get(env.sender.lower(), {})
 
     def export_sessions(self) -> str:
-        """Every session's state as JSON (secret: keep it in the encrypted keystore only)."""
-        data = {
+        """Every session's state and the newest MAX_PERSISTED_SEEN entries of the replay window as
+        JSON (secret: keep it in the encrypted keystore only)."""
+        sessions = {
             peer: [
                 {"sid": s.sid, "peer": s.peer_key_id, "opening": s.opening, "ratchet": s.ratchet.to_dict()}
                 for s in held.values()
             ]
             for peer, held in self.sessions.items()
         }
-        return json.dumps(data)
+        seen = [[sender, id, ts] for (sender, id), ts in self._seen.items()][-MAX_PERSISTED_SEEN:]
+        one_time = [[kid, private.hex(), public.hex()] for kid, (private, public) in self.one_time.items()]
+        return json.dumps({"sessions": sessions, "seen": seen, "oneTime": one_time})
 
     def restore_sessions(self, text: str) -> None:
-        data: dict[str, list[dict[str, Any]]] = json.loads(text)
-        for peer, held in data.items():  # bound: peers, MAX_SESSIONS each
+        """Take the sessions of `export_sessions` (replacing those held) and add its replay entries."""
+        data: dict[str, Any] = json.loads(text)
+        # an earlier version wrote the sessions alone (peer -> sessions)
+        sessions: dict[str, list[dict[str, Any]]] = data["sessions"] if "seen" in data else data
+        for peer, held in sessions.items():  # bound: peers, MAX_SESSIONS each
             self.sessions[peer] = OrderedDict(
                 (
                     s["sid"],
@@ -281,16 +329,27 @@ class Sealer:
                 )
                 for s in held
             )
+        seen = dict(self._seen)
+        seen.update({(sender, id): ts for sender, id, ts in data.get("seen", [])})  # bound: the file's
+        self._seen = OrderedDict(sorted(seen.items(), key=lambda item: item[1]))  # oldest first
+        if "oneTime" in data:  # the file holds the one-time prekeys not used yet, by any process
+            self.one_time = OrderedDict(
+                (kid, (bytes.fromhex(private), bytes.fromhex(public)))
+                for kid, private, public in data["oneTime"]  # bound: MAX_ONE_TIME_HELD
+            )
 
     # -- sealing ----------------------------------------------------------------------------------
 
-    def seal(self, peer: VerifiedBundle, id: str, payload: m.Payload) -> m.Sealed:
-        """Encrypt `payload` for the envelope `id` from this device to `peer`."""
+    def seal(
+        self, peer: VerifiedBundle, id: str, payload: m.Payload, one_time: bytes | None = None
+    ) -> m.Sealed:
+        """Encrypt `payload` for the envelope `id` from this device to `peer` (a new session opens to
+        the one-time prekey `one_time` when given: see `opens_session`)."""
         if isinstance(payload, m.Sealed):
             raise TypeError("the payload is sealed already")
         cls = m.SealedSignal if payload.TYPE in m.SIGNALING_TYPES else m.Sealed
         padded = pad(wrap(payload, int(self.clock())))  # PaddingError before a session is opened
-        session = self._sending_session(peer)
+        session = self._sending_session(peer, one_time)
         kid, enc = session.opening or (None, None)
         skid = self.device.statement.key_id
         ad = aad(self.device.address, peer.address, id, cls.TYPE, session.sid, skid, kid, enc)
@@ -317,6 +376,7 @@ class Sealer:
         held = self.sessions.get(env.sender.lower())
         session = None if held is None else held.get(sealed.sid)
         try:
+            accepted = session is None
             if session is None:
                 session = self._accept(env, sealed, sender)
             elif session.peer_key_id != sealed.skid:
@@ -337,6 +397,8 @@ class Sealer:
         if (payload.TYPE in m.SIGNALING_TYPES) != isinstance(sealed, m.SealedSignal):
             raise DecryptError(f"a {payload.TYPE!r} payload arrived in a {sealed.TYPE!r} seal")
         self._check_fresh(env.sender.lower(), env.id, ts)
+        if accepted and sealed.kid is not None:  # opened: its one-time prekey is never usable again
+            self.one_time.pop(sealed.kid, None)
         session.opening = None  # the peer answered in this session: no need to repeat its opening
         self._keep(self._held(env.sender), session)  # a message arrived in it: the one to answer in
         return payload
@@ -357,12 +419,14 @@ class Sealer:
                 f"{None if sender is None else sender.key_id}"
             )
         prekey = self.device.prekey(sealed.kid)
-        if prekey is None:
+        pair = (prekey.private, prekey.public) if prekey is not None else self.one_time.get(sealed.kid)
+        if pair is None:
             raise DecryptError(
-                f"the payload is sealed to prekey {sealed.kid}, which this device does not hold"
+                f"the payload is sealed to prekey {sealed.kid}, which this device does not hold "
+                "(a one-time prekey is gone once a session opened with it)"
             )
-        secret = hpke.accept_session(enc, prekey.private, sender.statement.x25519)
-        return Session(sealed.sid, sender.key_id, Ratchet.responder(secret, prekey.private, prekey.public))
+        secret = hpke.accept_session(enc, pair[0], sender.statement.x25519)
+        return Session(sealed.sid, sender.key_id, Ratchet.responder(secret, pair[0], pair[1]))
 
     def _check_fresh(self, sender: str, id: str, ts: int) -> None:
         now = int(self.clock())

@@ -20,6 +20,7 @@ from clubchat.chain.tx import LocalSender
 from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address, ClubAmount, PrivateKey, check_endpoint, parse_key, read_key_file
 from clubchat.node.eip1271 import Eip1271Verifier
+from clubchat.node.keybundles import Replicator
 from clubchat.node.limits import tune_gc
 from clubchat.node.mailbox import MailboxLimits
 from clubchat.node.notify import NodeAds, ads_run_options, for_node
@@ -39,6 +40,7 @@ from clubchat.registry import (
     NodeRegistryClient,
     Registration,
     RegistryCache,
+    RegistryDiscovery,
     check_registration,
     heartbeat_loop,
 )
@@ -455,6 +457,9 @@ async def _serve(node: Node, chain: ChainLink | None = None) -> None:
             if chain.rooms is not None and node.relay is not None:
                 enable_rooms(node.relay, chain.rooms)
                 tasks.append(asyncio.create_task(chain.rooms.run()))
+            if node.relay is not None:  # key bundles published here go to the other rendezvous relays
+                discovery = RegistryDiscovery(chain.w3, chain.manifest)
+                tasks.append(asyncio.create_task(Replicator.attach(node.relay, discovery).run()))
             if chain.disputes is not None:  # the node reviews the disputes it is drawn for
                 link = chain
                 chain.reviewer = Reviewer(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from eth_account import Account
 
+from clubchat.node.keybundles import Replicator
 from clubchat.node.runner import Node, NodeConfig
 from clubchat.node.turn import TurnConfig
 from clubchat.registry import NOTIFY, RELAY, TURN, InMemoryDiscovery, NodeRecord
@@ -62,6 +63,7 @@ class LocalNetwork:
     discovery: InMemoryDiscovery
     nodes: dict[str, Node] = field(default_factory=dict)  # operator -> node
     turn_operator: str = ""
+    replicators: list[Replicator] = field(default_factory=list)  # copy key bundles between the relays
 
     @property
     def turn(self) -> Node:
@@ -106,7 +108,13 @@ async def local_network(data_dir: Path, relays: int = 2) -> AsyncIterator[LocalN
         net.discovery.register(operator, record)
         net.nodes[operator] = node
         net.turn_operator = operator
+        for n in net.nodes.values():  # key bundles published on one relay go to the address's others
+            if n.relay is not None and "relay" in n.config.kinds:
+                net.replicators.append(Replicator.attach(n.relay, net.discovery))
+                net.replicators[-1].start()
         yield net
     finally:
+        for replicator in net.replicators:
+            await replicator.stop()
         for n in net.nodes.values():
             await n.stop()

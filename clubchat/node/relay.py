@@ -444,7 +444,7 @@ class RelayServer:
                     self._push(conn, m.encode(self.turn_credentials(conn.checksum_address)))
             elif isinstance(frame, m.AdPreference | m.AdReceipt):
                 await handle_frame(self, conn, frame)
-            elif isinstance(frame, m.PublishKeys | m.RevokeKeys | m.GetKeys):
+            elif isinstance(frame, KeyBundles.FRAMES):
                 self._push(conn, await self.keybundles.handle(frame, conn.checksum_address, int(now)))
             elif isinstance(frame, m.ROOM_CLIENT_CLASSES):
                 if self.rooms is None:

@@ -209,6 +209,17 @@ def _compile(hint: Any, meta: dict[str, Any], build: bool = True) -> Decoder:
                 return _check_str(value, meta)
 
             return pattern_str
+        shortest: int = meta.get("min_len") or 0
+        longest: float = max_len if max_len is not None else float("inf")
+        if pattern is not None:
+            full = pattern.fullmatch
+
+            def bounded_pattern_str(value: Any) -> str:  # ciphertext fields: lengths and an alphabet
+                if isinstance(value, str) and shortest <= len(value) <= longest and full(value):
+                    return value
+                return _check_str(value, meta)
+
+            return bounded_pattern_str
         return lambda value: _check_str(value, meta)
     if hint is int:
         lo, hi = meta.get("minimum"), meta.get("maximum")

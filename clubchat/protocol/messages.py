@@ -8,6 +8,7 @@ Relay frames (JSON text over the relay WebSocket, each with a `type`) are define
 The other families live in their own modules and are registered here (`FRAME_CLASSES`,
 `CLIENT_FRAMES`, `ERROR_CODES`), so `from clubchat.protocol import messages as m` reaches all of them:
   wire         limits, patterns and `ProtocolError`
+  key_frames   one-time prekeys and relay-to-relay key bundle copies
   payloads     what an envelope carries: the brief's signaling messages, text, history heads, and
                the end-to-end encrypted payloads and key bundles (clients send everything sealed)
   datachannel  the brief's file chunks, `file-complete` and `file-ack` (peer to peer)
@@ -78,6 +79,33 @@ from clubchat.protocol.datachannel import (
 )
 from clubchat.protocol.datachannel import (
     FileComplete as FileComplete,
+)
+from clubchat.protocol.key_frames import (
+    KEY_EXTRA_CLIENT_FRAMES as KEY_EXTRA_CLIENT_FRAMES,
+)
+from clubchat.protocol.key_frames import (
+    KEY_EXTRA_FRAMES as KEY_EXTRA_FRAMES,
+)
+from clubchat.protocol.key_frames import (
+    MAX_ONE_TIME_BATCH as MAX_ONE_TIME_BATCH,
+)
+from clubchat.protocol.key_frames import (
+    ClaimOneTime as ClaimOneTime,
+)
+from clubchat.protocol.key_frames import (
+    OneTimeClaimed as OneTimeClaimed,
+)
+from clubchat.protocol.key_frames import (
+    OneTimePrekey as OneTimePrekey,
+)
+from clubchat.protocol.key_frames import (
+    OneTimeStock as OneTimeStock,
+)
+from clubchat.protocol.key_frames import (
+    PublishOneTime as PublishOneTime,
+)
+from clubchat.protocol.key_frames import (
+    ReplicateKeys as ReplicateKeys,
 )
 from clubchat.protocol.payloads import (
     KEY_ID_PATTERN as KEY_ID_PATTERN,
@@ -535,8 +563,9 @@ FRAME_CLASSES: dict[str, type] = {
     **CORE_FRAMES,
     **{cls.TYPE: cls for cls in AD_FRAMES},
     **{cls.TYPE: cls for cls in (*ROOM_CLIENT_CLASSES, *ROOM_SERVER_CLASSES)},
+    **{cls.TYPE: cls for cls in KEY_EXTRA_FRAMES},
 }
-CLIENT_FRAMES = (*CORE_CLIENT_FRAMES, *AD_CLIENT_FRAMES, *ROOM_FRAMES)
+CLIENT_FRAMES = (*CORE_CLIENT_FRAMES, *AD_CLIENT_FRAMES, *ROOM_FRAMES, *KEY_EXTRA_CLIENT_FRAMES)
 ERROR_CODES: dict[str, str] = {**CORE_ERROR_CODES, **AD_ERROR_CODES, **ROOM_ERROR_CODES}
 
 

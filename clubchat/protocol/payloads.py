@@ -15,6 +15,7 @@ from clubchat.protocol.wire import (
     ADDRESS_PATTERN,
     B64_PATTERN,
     BYTES32_PATTERN,
+    FILE_ID_PATTERN,
     HEX_PATTERN,
     HEX_SIGNATURE_PATTERN,
     MAX_CANDIDATE_CHARS,
@@ -234,3 +235,22 @@ Payload = (
 SIGNALING_TYPES = ("offer", "answer", "candidate", "remove-candidates", "bye")
 # Payload types a relay never stores for an offline recipient (signaling is only useful live).
 LIVE_ONLY_TYPES = (*SIGNALING_TYPES, "sealed-signal")
+
+
+# A file posted to a room travels as `room-file` chunks of ciphertext (the relay checks their
+# declared size, which is the ciphertext's) under a fresh per-file key; the key, the file's name,
+# type, size and SHA-256 go to the members inside a `room-sealed` message (never on the wire as is).
+
+
+@dataclass(frozen=True)
+class RoomFileKey:
+    """Inside a room seal only: how to open the file `file_id` a member posted (clubchat.crypto.roomfiles)."""
+
+    TYPE: ClassVar[str] = "room-file-key"
+    file_id: str = spec(key="fileId", pattern=FILE_ID_PATTERN)
+    key: str = spec(min_len=64, max_len=64, pattern=HEX_PATTERN)  # ChaCha20-Poly1305 key
+    count: int = spec(minimum=1, maximum=2**31)  # chunks
+    size: int = spec(minimum=0, maximum=2**53)  # plaintext bytes
+    sha256: str = spec(min_len=64, max_len=64, pattern=HEX_PATTERN)  # of the plaintext
+    mime: str = spec(max_len=255)
+    name: str | None = spec(default=None, max_len=255)  # the sender's file name (no directories)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.client.secure import Secure
 from clubchat.client.session import Listener, publish_keys, safety_number, send_message
 from clubchat.crypto import keystore
-from clubchat.crypto.bundle import verify_bundle
+from clubchat.crypto.bundle import KeyBundleError, verify_bundle
 from clubchat.crypto.device import DeviceKeys
 from clubchat.crypto.session import Sealer
 from clubchat.node.keybundles import KeyBundles
@@ -273,6 +274,38 @@ def test_two_processes_sharing_a_keystore_never_reuse_a_message_key(
     run(scenario())
 
 
+def test_processes_sharing_a_keystore_share_their_pins(
+    keys_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pin one process made reaches the other at its next use of the keystore (trust on first use
+    holds for the device, not per process): an older bundle the other was never shown is refused."""
+    carol_account = Account.from_key("0x" + "c8" * 32)
+    processes: list[dict[tuple[str, int], Sealer]] = [{}, {}]
+
+    async def scenario() -> None:
+        async with relay() as server:
+            c = await RelayClient.connect(server.uri, carol_account)
+            now = int(server.clock())
+            older, newer = (DeviceKeys.create(carol_account, c.chain_id, now - d) for d in (100, 50))
+            a = await RelayClient.connect(server.uri, alice)
+            monkeypatch.setattr(secure_module, "_SEALERS", processes[1])
+            second = Secure(alice)
+            second.sealer(a.chain_id)  # the second process is running before the pin is made
+            await c.publish_keys(newer.bundle())
+            monkeypatch.setattr(secure_module, "_SEALERS", processes[0])
+            assert (await Secure(alice).peer(a, carol_account.address)).key_id == newer.statement.key_id
+            monkeypatch.setattr(secure_module, "_SEALERS", processes[1])
+            with second._sessions(a.chain_id, save=False) as sealer:
+                assert sealer.pinned[carol_account.address.lower()].key_id == newer.statement.key_id
+            pinned = sealer.pinned[carol_account.address.lower()]
+            with pytest.raises(KeyBundleError, match="older identity key"):
+                sealer.pin(replace(pinned, statement=older.statement))
+            await a.close()
+            await c.close()
+
+    run(scenario())
+
+
 def test_pins_persist_in_the_keystore_and_key_changes_are_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -430,12 +463,15 @@ def test_a_message_sealed_before_its_sender_re_keyed_still_opens(tmp_path: Path)
 
 
 def test_a_bundle_the_first_rendezvous_relay_lacks_is_fetched_from_another(tmp_path: Path) -> None:
-    """Hal published only on his second rendezvous relay (the first joined his set later, say):
-    Alice's message still goes to the first one, sealed to the bundle fetched from the second."""
+    """Hal published only on his second rendezvous relay and its copy never reached the first (the
+    first joined his set later, or was down): Alice's message still goes to the first one, sealed to
+    the bundle fetched from the second."""
     hal = Account.from_key("0x" + "4a" * 32)
 
     async def scenario() -> None:
         async with local_network(tmp_path) as net:
+            for replicator in net.replicators:  # no relay-to-relay copies in this story
+                await replicator.stop()
             first, second = rendezvous(net.discovery, hal.address, 2)
             await published_offline(second, hal)
             sent, used = await send_message(alice, net.discovery, hal.address, "found your keys elsewhere")

@@ -7,7 +7,9 @@ a message that arrives before its sender's key is held until the key comes."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from clubchat.chain.tx import send_tx
+from clubchat.client.relay_client import RelayError
 from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient
 from clubchat.communities.sealed import RoomPost, SealedRoom, members_of
@@ -207,3 +210,63 @@ def test_a_ban_on_chain_rotates_the_key_through_the_membership_feed(tmp_path: Pa
         assert bob.stats["opened"] == 1 and sealed.epoch == 2
         with pytest.raises(DecryptError, match="for epoch 2"):
             bob.sealer.open(bob.name, rooms_chain.ALICE.address, sealed)
+
+
+def test_a_room_file_reaches_the_members_and_the_relay_sees_only_ciphertext(
+    tmp_path: Path,
+    relay_frames: list[str],  # noqa: F811
+    node_logs: Tap,  # noqa: F811
+) -> None:
+    """A file posted to a room opens for every member; no byte of it (nor its name or type), in the
+    clear or in base64, is in any relay frame, node log line or node file; the relay's tier check
+    still holds on the declared ciphertext size."""
+    view = _view()
+    content = b"minutes of the closed board meeting: budget 41,977 " * 1_500  # 76.5 KiB, three chunks
+    name, mime = "board-minutes-secret.txt", "text/x-board-minutes"
+
+    async def scenario() -> None:
+        async with mailbox(tmp_path / "mailbox.sqlite") as box, relay(RelayConfig(), mailbox=box) as server:
+            rooms = Rooms(server, view)
+            alice = await _member(server.uri, ALICE, view)
+            bob = await _member(server.uri, BOB, view)
+            # the tier's file limit applies to the declared size, the ciphertext's: 16 bytes a chunk more
+            _tier(view, len(content) + 3 * 16 - 1)
+            with pytest.raises(RelayError) as refused:
+                await alice.send_file(content, mime, name)
+            assert refused.value.code == "over-tier-limit"
+            _tier(view, len(content) + 3 * 16)
+            key = await alice.send_file(content, mime, name)
+            got = await bob.next_file(10)
+            assert (got.data, got.name, got.mime, got.sender) == (content, name, mime, ALICE.address.lower())
+            assert got.file_id == key.file_id and alice.files.empty() and bob.refused == []
+            assert rooms.files == OrderedDict()  # every transfer the relay tracked is complete
+            for room in (alice, bob):
+                await room.close()
+                await room.client.close()
+
+    run(scenario(), timeout=60)
+    chunks = [json.loads(f) for f in relay_frames if f.startswith('{"type":"room-file"')]
+    assert len(chunks) >= 3 and {c["file"]["size"] for c in chunks} == {len(content) + 3 * 16}
+    files = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
+    b64 = base64.b64encode(content).decode()
+    needles = [content[:40].decode(), "closed board meeting", name, mime, b64[:60], b64[40_000:40_060]]
+    for needle in needles:
+        assert not [f for f in relay_frames if needle in f], f"a relay frame carries {needle!r}"
+        assert not [line for line in node_logs.lines if needle in line], f"a node log line carries {needle!r}"
+        assert not [blob for blob in files if needle.encode() in blob], f"a node file carries {needle!r}"
+
+
+def _tier(view: CacheView, max_file_bytes: int) -> None:
+    """Tier 0 (everyone's) with room messages up to 60,000 bytes and files up to `max_file_bytes`."""
+    view.tiers.apply(
+        "TierChanged",
+        {
+            "tier": 0,
+            "max_message_bytes": 60_000,
+            "max_file_bytes": max_file_bytes,
+            "max_call_seconds": 300,
+            "mailbox_quota_bytes": 10**6,
+            "price_per_period": 0,
+            "lock_amount": 0,
+        },
+    )

@@ -1,18 +1,25 @@
 """SealedRoom's receiving side without a relay: messages whose sender key has not arrived are held
 (at most MAX_PENDING, for PENDING_SECONDS) and opened when it comes; plaintext, removed senders,
-stale epochs, file chunks and sender keys from non-members or for another room are refused."""
+stale epochs and sender keys from non-members or for another room are refused."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import struct
+from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from clubchat.communities import sealed as s
 from clubchat.communities.sealed import SealedRoom
+from clubchat.crypto import keystore
 from clubchat.crypto.roomseal import RoomSealer
 from clubchat.protocol import messages as m
-from tests.crypto.conftest import alice, bob
+from tests.crypto.conftest import CHAIN_ID, alice, bob
 
 CID = 5
 MALLORY = "0x" + "99" * 20
@@ -37,7 +44,7 @@ class Handed:
 
 
 def _room(members: list[str], clock: Clock | None = None) -> SealedRoom:
-    client: Any = SimpleNamespace(address=alice.address, timeout=1.0)
+    client: Any = SimpleNamespace(address=alice.address, timeout=1.0, chain_id=CHAIN_ID)
     secure: Any = Handed()
     room = SealedRoom(client, secure, CID, lambda: members, clock=clock or Clock())
     room.roster = {a.lower() for a in members} - {alice.address.lower()}
@@ -123,3 +130,46 @@ def test_a_member_who_leaves_gets_no_key_of_the_next_epoch() -> None:
     assert [(to, p.epoch) for to, p in sent] == [(bob.address.lower(), 2)]
     asyncio.run(room.sync())  # nothing changed: no new epoch, nothing sent again
     assert room.keys.epoch == 2 and len(sent) == 1
+
+
+@pytest.fixture
+def keys_dir(tmp_path: Path) -> Iterator[Path]:
+    keystore.use_directory(tmp_path / "keys", "a passphrase")
+    yield tmp_path / "keys"
+    keystore.use_directory(None)
+
+
+def _iteration(sealed: m.Payload) -> tuple[int, int]:
+    """(epoch, iteration) in a room message's header."""
+    assert isinstance(sealed, m.RoomSealed)
+    _, epoch, iteration = struct.unpack(">32sII", base64.b64decode(sealed.ct)[:40])
+    return epoch, iteration
+
+
+def test_a_restart_mid_epoch_continues_the_epoch_and_the_chains(keys_dir: Path) -> None:
+    """Sender keys live in the encrypted keystore: after a restart a member sends on in the same epoch
+    (no new key goes out), still opens the others' messages, and refuses one it opened before."""
+    members = [alice.address, bob.address]
+    room = _room(members)
+    bob_sealer, dist = _bob_sealer(room)
+    asyncio.run(room._accept(bob.address, dist))
+    first = asyncio.run(room.seal(m.Text(body="before the restart")))
+    bob_sealer.accept(alice.address, room.secure.sent[-1][1])  # type: ignore[attr-defined]
+    from_bob = _message(1, bob_sealer.seal(room.name, m.Text(body="one")))
+    room._open(from_bob)
+    assert room.posts.get_nowait().payload == m.Text(body="one")
+    stored = [p.name for p in keys_dir.iterdir() if ".room-" in p.name and p.suffix == ".json"]
+    assert len(stored) == 1
+    assert b"before the restart" not in (keys_dir / stored[0]).read_bytes()
+    assert dist.chain_key.encode() not in (keys_dir / stored[0]).read_bytes()  # encrypted at rest
+
+    restarted = _room(members)  # a new process: fresh SealedRoom and RoomSealer, same keystore
+    restarted.roster = set()
+    second = asyncio.run(restarted.seal(m.Text(body="after the restart")))
+    assert _iteration(first) == (1, 0) and _iteration(second) == (1, 1)  # the same chain, moved on
+    assert restarted.secure.sent == [] and restarted.stats["epochs"] == 0  # type: ignore[attr-defined]
+    assert bob_sealer.open(room.name, alice.address, second) == m.Text(body="after the restart")
+    restarted._open(_message(2, bob_sealer.seal(room.name, m.Text(body="two"))))
+    assert restarted.posts.get_nowait().payload == m.Text(body="two")
+    restarted._open(from_bob)  # a replay of what the first process opened
+    assert "opened before" in restarted.refused[-1] and restarted.posts.empty()

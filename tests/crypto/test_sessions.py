@@ -6,6 +6,7 @@ this device does not hold is refused with a reason; sessions per peer are bounde
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import replace
 
@@ -82,6 +83,23 @@ def test_sessions_survive_a_restart() -> None:
     assert not restarted.needs_bundle(late)
     assert restarted.open(late) == m.Text(body="delivered after the restart")
     assert a.open(text(restarted, ALICE, "b1", "answer")) == m.Text(body="answer")
+
+
+def test_the_replay_window_travels_with_the_sessions() -> None:
+    """Processes sharing a keystore read each other's sessions file: the envelope ids one opened are
+    in it, so the other refuses the same sender and id (here sealed anew, which the ratchet alone
+    would accept)."""
+    a, b = sealers()
+    assert b.open(text(a, BOB, "dup", "first"), verified(ALICE)) == m.Text(body="first")
+    again = text(a, BOB, "dup", "the same envelope id again")
+    other = Sealer(BOB, clock=lambda: NOW)
+    other.restore_sessions(b.export_sessions())
+    with pytest.raises(DecryptError, match="replayed: envelope dup"):
+        other.open(again)
+    earlier = Sealer(BOB, clock=lambda: NOW)  # sessions written by the earlier version: no window
+    earlier.restore_sessions(json.dumps(json.loads(b.export_sessions())["sessions"]))
+    assert alice.address.lower() in earlier.sessions and not earlier._seen
+    assert earlier.open(text(a, BOB, "new", "opens")) == m.Text(body="opens")
 
 
 def test_a_message_of_a_session_this_device_does_not_hold_is_refused() -> None:
