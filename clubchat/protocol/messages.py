@@ -162,6 +162,9 @@ from clubchat.protocol.payloads import (
     Revocation as Revocation,
 )
 from clubchat.protocol.payloads import (
+    RoomFileKey as RoomFileKey,
+)
+from clubchat.protocol.payloads import (
     RoomSealed as RoomSealed,
 )
 from clubchat.protocol.payloads import (
