@@ -299,3 +299,49 @@ def test_decode_error_names_the_full_path() -> None:
     with pytest.raises(m.ProtocolError) as exc:
         m.validate_frame(json.dumps(bad))
     assert exc.value.reason == "Envelope.payload.options has duplicate items"
+
+
+# --- one table of every family ------------------------------------------------------------------
+
+FAMILIES = ("wire", "payloads", "datachannel", "ad_frames", "room_frames", "key_frames", "untrusted_json")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_public_name_of_a_family_is_reachable_from_messages(family: str) -> None:
+    import importlib
+
+    module = importlib.import_module(f"clubchat.protocol.{family}")
+    public = [
+        name for name, value in vars(module).items() if not name.startswith("_") and not callable(value)
+    ]
+    public += [
+        name
+        for name, value in vars(module).items()
+        if isinstance(value, type) and value.__module__ == module.__name__
+    ]
+    missing = sorted(name for name in set(public) if getattr(m, name, None) is not getattr(module, name))
+    assert not missing, f"clubchat.protocol.messages does not re-export {missing} from {family}"
+
+
+def test_every_frame_class_of_a_family_is_registered() -> None:
+    import importlib
+
+    for family in FAMILIES:
+        module = importlib.import_module(f"clubchat.protocol.{family}")
+        for value in vars(module).values():
+            kind = getattr(value, "TYPE", None)
+            if isinstance(value, type) and value.__module__ == module.__name__ and isinstance(kind, str):
+                is_payload = kind in {
+                    "offer",
+                    "answer",
+                    "candidate",
+                    "remove-candidates",
+                    "bye",
+                    "text",
+                    "head",
+                }
+                if family in ("payloads", "datachannel") or is_payload:
+                    continue  # payloads travel inside envelopes; data-channel messages peer to peer
+                assert m.FRAME_CLASSES.get(kind) is value, (
+                    f"{value.__name__} ({kind}) is not in FRAME_CLASSES"
+                )
