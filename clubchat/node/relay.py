@@ -52,6 +52,7 @@ from clubchat.node.relay_conn import Conn, HandshakeLog, RelayConnection, client
 from clubchat.node.relay_history import SignedHistory
 from clubchat.node.relay_http import CREDENTIAL_PATH, NONCE_PATH, CredentialEndpoint
 from clubchat.node.relay_log import RelayLog
+from clubchat.node.relay_turns import LoopWatch, PreAuthTurns
 
 if typing.TYPE_CHECKING:
     from clubchat.node.rooms import Rooms
@@ -66,9 +67,21 @@ from clubchat.protocol.siwe import (
 
 log = logging.getLogger("clubchat.relay")
 
-__all__ = ["ACCEPT_BATCH", "CREDENTIAL_PATH", "NONCE_PATH", "RelayConfig", "RelayServer", "client_key"]
+__all__ = [
+    "ACCEPT_BATCH",
+    "CREDENTIAL_PATH",
+    "LISTEN_BACKLOG",
+    "NONCE_PATH",
+    "RelayConfig",
+    "RelayServer",
+    "client_key",
+]
 
-ACCEPT_BATCH = 128  # listen backlog, and so the connections asyncio accepts per wake-up
+# Connections asyncio accepts per event-loop turn (its `backlog` argument is both the listen queue and
+# this batch): each costs a task, admission and websockets' set-up in the turns after, ahead of honest
+# frames, so the batch is small; the kernel's queue is set to LISTEN_BACKLOG after `serve`.
+ACCEPT_BATCH = 4
+LISTEN_BACKLOG = 1_024  # TCP connections the kernel holds for accept (capped by net.core.somaxconn)
 
 
 class RelayServer:
@@ -104,6 +117,8 @@ class RelayServer:
         self.replay = ReplayGuard(config.replay_window, config.replay_max_ids)
         self.stats: Counter[str] = Counter()
         self.admission = Admission(config, self.stats, clock)  # TCP connections, before the WebSocket
+        self.watch = LoopWatch()  # how long turns held the event loop, per second (status "turns")
+        self.turns = PreAuthTurns(config.pre_auth_per_turn, self.stats, self.watch)  # pre-auth work
         self.buffered = 0  # unsent envelope bytes of all connections (sum of Conn.buffered)
         self._buffering: set[Conn] = set()  # connections whose `buffered` may be > 0
         self._measured = float("-inf")  # when `buffered` was last summed from the transports
@@ -143,6 +158,10 @@ class RelayServer:
             backlog=ACCEPT_BATCH,
             logger=HandshakeLog(self.admission.handshake_failed),
         )
+        for listening in self._server.sockets:
+            with listening.dup() as sock:  # another descriptor of the same listening socket
+                sock.listen(LISTEN_BACKLOG)
+        self.watch.start()
         if self._uri is None:
             port = next(iter(self._server.sockets)).getsockname()[1]
             self._uri = f"ws://{self.config.host}:{port}"
@@ -150,6 +169,7 @@ class RelayServer:
         log.info("relay listening on %s (at most %d connections)", self._uri, self.max_connections)
 
     async def stop(self) -> None:
+        self.watch.stop()
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -202,6 +222,7 @@ class RelayServer:
             "max_connections": self.max_connections,
             "buffered_bytes": self.buffered,
             "replay_ids": len(self.replay),
+            "turns": self.watch.seconds(),
             "stats": dict(self.stats),
             **({"log": self.log.status()} if self.log is not None else {}),
         }

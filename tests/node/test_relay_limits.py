@@ -7,6 +7,7 @@ so the honest client on 127.0.0.1 shows that only the attacker's IP is limited.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import os
@@ -748,3 +749,64 @@ def test_handshakes_of_heavy_ips_wait_their_turn_and_a_light_ip_never_waits() ->
                 await ws.close()
 
     run(scenario(), timeout=60)
+
+
+def _upgrade_request(port: int, i: int) -> bytes:
+    key = base64.b64encode(i.to_bytes(16, "big")).decode()
+    return (
+        f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+
+def test_an_honest_envelope_goes_out_before_a_burst_of_handshakes_is_served() -> None:
+    """48 connections' opening handshakes arrive in one event-loop turn together with a signed-in
+    client's envelope. Every handshake used to be parsed in that turn and served in the next, ahead of
+    the envelope (48 challenges before it was forwarded). Now pre-auth input is handled a few slices
+    per turn (`pre_auth_per_turn`), so the envelope goes out after a handful of them, and every
+    handshake is still served, none refused."""
+    config = RelayConfig(per_ip_exempt=("127.0.0.0/8",))  # no per-IP limits: only the turns count
+    burst = 48
+
+    async def scenario() -> None:
+        async with relay(config) as server:
+            sender, reader = await Raw.open(server.uri), await Raw.open(server.uri)
+            await sender.sign_in(alice)
+            await reader.sign_in(bob)
+            port = _port(server.uri)
+            challenges: list[int] = []
+            at_forward: list[int] = []
+            challenge_of, forward_of = server._challenge, server._forward
+
+            def counting_challenge(conn: Any) -> None:
+                challenges.append(1)
+                challenge_of(conn)
+
+            def counting_forward(*args: Any) -> bool:
+                at_forward.append(len(challenges))
+                return forward_of(*args)
+
+            server._challenge = counting_challenge  # type: ignore[method-assign]
+            server._forward = counting_forward  # type: ignore[method-assign]
+            socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(burst)]
+            await asyncio.sleep(0.5)  # accepted, nothing read yet
+            # No await from here to the last write: the loop sees all of it in one turn.
+            for i, sock in enumerate(socks):
+                sock.sendall(_upgrade_request(port, i))
+            sender.ws.protocol.send_text(envelope(alice.address, bob.address, "honest").encode())
+            sender.ws.transport.write(b"".join(sender.ws.protocol.data_to_send()))
+            got = await reader.frame()
+            assert isinstance(got, m.Envelope) and got.id == "honest"
+            assert at_forward and at_forward[0] <= 2 * config.pre_auth_per_turn, at_forward
+            for _ in range(100):  # bound: 5 s; every handshake is served, a few per turn
+                if len(challenges) == burst:
+                    break
+                await asyncio.sleep(0.05)
+            assert len(challenges) == burst
+            assert server.stats["pre-auth-deferred"] > 0
+            for sock in socks:
+                sock.close()
+            for raw in (sender, reader):
+                await raw.close()
+
+    run(scenario())
