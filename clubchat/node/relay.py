@@ -21,8 +21,8 @@ Hot path: an envelope is validated with exactly the checks of `decode_frame` but
 dataclasses (`validate_frame`), and forwarded as the text the sender sent.
 
 Elsewhere: the TCP-level admission and per-connection state (clubchat.node.relay_conn), the HTTP
-credential endpoint on the same port (clubchat.node.relay_http) and the signed-history frames
-(clubchat.node.relay_history).
+credential endpoint on the same port (clubchat.node.relay_http), the signed-history frames
+(clubchat.node.relay_history) and the per-turn budget of pre-auth work (clubchat.node.relay_turns).
 """
 
 from __future__ import annotations
