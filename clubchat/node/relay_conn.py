@@ -76,6 +76,7 @@ class RelayConnection(ServerConnection):
 
     pending: deque[bytes] | None = None  # input read before sign-in, waiting for a turn's budget
     queued = False  # in PreAuthTurns.waiting
+    gone: tuple[Exception | None] | None = None  # lost before sign-in; websockets not told yet
     lost = False  # connection_lost has run
     handled = True  # no handler task still running (set False while websockets' handler runs)
 
@@ -92,8 +93,20 @@ class RelayConnection(ServerConnection):
             tcp.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        pre_auth = not self.signed_in or self.queued
+        self.relay.admission.release(self)  # its slot is free at once (and it counts as signed_in)
+        if not pre_auth:
+            self._lost(exc)
+            return
+        # Not signed in: websockets' side of the loss (waking the handshake or handler, cancelling
+        # the keepalive: ~0.2 ms) waits for a pre-auth slice like input does, so a flood's
+        # connections reset together are wound up a few per turn (clubchat.node.relay_turns).
+        self.pending = deque([b""])  # unread input is of no use now
+        self.gone = (exc,)
+        self.relay.turns.offer(self)
+
+    def _lost(self, exc: Exception | None) -> None:
         self.pending = None
-        self.relay.admission.release(self)
         super().connection_lost(exc)
         self.lost = True
         if self.handled:
@@ -141,6 +154,9 @@ class RelayConnection(ServerConnection):
     def feed(self) -> bool:
         """Hand one slice of the waiting input to websockets; True while more waits."""
         pending = self.pending
+        if self.gone is not None:
+            self._lost(self.gone[0])
+            return False
         if not pending or self.transport.is_closing():
             self.pending = None
             return False

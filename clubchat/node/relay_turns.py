@@ -9,9 +9,11 @@ pre-auth frames. Unbounded, a few hundred of them made one turn last tens of mil
 honest pair's p99 rose 12-27x over idle on a quiet machine. Now bytes read from a connection that has
 not signed in are handed to websockets in slices of `pre_auth_slice_bytes`, at most
 `pre_auth_per_turn` slices per turn for the whole node; the rest waits, oldest first, for the next
-turns (reading goes on, bounded per connection by `pre_auth_max_bytes`). Accepts are bounded per turn
+turns (reading goes on, bounded per connection by `pre_auth_max_bytes`). The loss of a connection
+that has not signed in is one slice too: a flood's connections reset together (a client's
+handshake timeout) woke every handshake and handler task in one turn. Accepts are bounded per turn
 by the relay's accept batch (clubchat.node.relay). Nothing is refused for lack of budget: it is
-served a turn later.
+served a turn later, and a lost connection's slot is free at once.
 
 The alternative, accepting and signing in on another process and handing the signed-in socket over
 (SCM_RIGHTS), takes the work off this loop's CPU as well; the budget was chosen because it bounds

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 from websockets.asyncio.client import connect
+from websockets.asyncio.connection import Connection
 from websockets.exceptions import ConnectionClosed
 
 from clubchat.client.relay_client import RelayClient
@@ -761,6 +762,18 @@ def _upgrade_request(port: int, i: int) -> bytes:
     ).encode()
 
 
+def _count_turns(turn: list[int]) -> None:
+    """Count the running loop's turns in turn[0] (CPython's selector loop: one _run_once per turn)."""
+    loop = asyncio.get_running_loop()
+    run_once = loop._run_once  # type: ignore[attr-defined]
+
+    def counted_turn() -> None:
+        turn[0] += 1
+        run_once()
+
+    loop._run_once = counted_turn  # type: ignore[attr-defined]
+
+
 def test_a_burst_of_handshakes_is_served_a_few_per_event_loop_turn(monkeypatch: pytest.MonkeyPatch) -> None:
     """48 connections' opening handshakes arrive in one event-loop turn. Every request used to be
     parsed in that turn and all 48 handshakes (~0.5-1 ms of CPU each) ran together two turns later,
@@ -785,14 +798,7 @@ def test_a_burst_of_handshakes_is_served_a_few_per_event_loop_turn(monkeypatch: 
             sender, reader = await Raw.open(server.uri), await Raw.open(server.uri)
             await sender.sign_in(alice)
             await reader.sign_in(bob)
-            loop = asyncio.get_running_loop()
-            run_once = loop._run_once  # type: ignore[attr-defined]
-
-            def counted_turn() -> None:
-                turn[0] += 1
-                run_once()
-
-            loop._run_once = counted_turn  # type: ignore[attr-defined]
+            _count_turns(turn)
             port = _port(server.uri)
             socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(burst)]
             await asyncio.sleep(0.5)  # accepted, nothing read yet
@@ -817,5 +823,51 @@ def test_a_burst_of_handshakes_is_served_a_few_per_event_loop_turn(monkeypatch: 
                 sock.close()
             for raw in (sender, reader):
                 await raw.close()
+
+    run(scenario())
+
+
+def test_connections_reset_together_before_sign_in_are_wound_up_a_few_per_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """48 connections that have their challenge reset at once. websockets' side of each loss (waking
+    its handshake or handler task, cancelling its keepalive) ran for all of them in one turn; now it
+    waits for a pre-auth slice like input does, and each connection's slot is free at once."""
+    config = RelayConfig(per_ip_exempt=("127.0.0.0/8",))
+    burst = 48
+    turn = [0]
+    losses: list[int] = []  # the turn websockets heard of each loss in
+    lost = Connection.connection_lost
+
+    def counting_lost(self: Connection, exc: Exception | None) -> None:
+        losses.append(turn[0])
+        lost(self, exc)
+
+    monkeypatch.setattr(Connection, "connection_lost", counting_lost)
+
+    async def scenario() -> None:
+        async with relay(config) as server:
+            port = _port(server.uri)
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(burst)]
+            for i, sock in enumerate(socks):
+                sock.sendall(_upgrade_request(port, i))
+            for _ in range(100):  # bound: 5 s
+                if server.stats["connections"] == burst:
+                    break
+                await asyncio.sleep(0.05)
+            assert server.stats["connections"] == burst and len(server.admission.open) == burst
+            _count_turns(turn)
+            await asyncio.sleep(0.1)
+            for sock in socks:  # linger 0: each close is a reset; no await, so they land together
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+            for _ in range(100):  # bound: 5 s
+                if len(losses) == burst:
+                    break
+                await asyncio.sleep(0.05)
+            assert len(losses) == burst
+            assert not server.admission.open and not server.admission.pre_auth_by_ip
+            per_turn = Counter(losses)
+            assert max(per_turn.values()) <= config.pre_auth_per_turn, sorted(per_turn.items())
 
     run(scenario())
