@@ -70,6 +70,7 @@ log = logging.getLogger("clubchat.relay")
 __all__ = [
     "ACCEPT_BATCH",
     "CREDENTIAL_PATH",
+    "HAND_OUT_PER_TURN",
     "LISTEN_BACKLOG",
     "NONCE_PATH",
     "RelayConfig",
@@ -81,6 +82,7 @@ __all__ = [
 # this batch): each costs a task, admission and websockets' set-up in the turns after, ahead of honest
 # frames, so the batch is small; the kernel's queue is set to LISTEN_BACKLOG after `serve`.
 ACCEPT_BATCH = 4
+HAND_OUT_PER_TURN = 64  # stored envelopes queued for a recipient before others get the event loop
 LISTEN_BACKLOG = 1_024  # TCP connections the kernel holds for accept (capped by net.core.somaxconn)
 
 
@@ -555,6 +557,8 @@ class RelayServer:
             entries = await history.log.entries_for([(row.sender, row.id) for row in rows])
         records = []
         for i, row in enumerate(rows):  # bound: one hand-out batch
+            if i and i % HAND_OUT_PER_TURN == 0:  # 1,000 at once held the event loop for ~40 ms
+                await asyncio.sleep(0)
             if not self._push(conn, m.stored_frame(row.frame), budgeted=True):
                 conn.hand_out.give_back(rows[i:])
                 if conn.ws.protocol.state is State.OPEN:  # refused by the budget, not closing

@@ -29,7 +29,7 @@ from clubchat.client.relay_client import RelayClient
 from clubchat.node.relay import RelayConfig
 from clubchat.node.relay_http import CredentialEndpoint
 from clubchat.protocol import messages as m
-from tests.node.harness import Raw, envelope, relay, run
+from tests.node.harness import Raw, count_turns, envelope, relay, run
 from tests.node.process import NodeProcess
 
 alice = Account.from_key("0x" + "a1" * 32)
@@ -762,18 +762,6 @@ def _upgrade_request(port: int, i: int) -> bytes:
     ).encode()
 
 
-def _count_turns(turn: list[int]) -> None:
-    """Count the running loop's turns in turn[0] (CPython's selector loop: one _run_once per turn)."""
-    loop = asyncio.get_running_loop()
-    run_once = loop._run_once  # type: ignore[attr-defined]
-
-    def counted_turn() -> None:
-        turn[0] += 1
-        run_once()
-
-    loop._run_once = counted_turn  # type: ignore[attr-defined]
-
-
 def test_a_burst_of_handshakes_is_served_a_few_per_event_loop_turn(monkeypatch: pytest.MonkeyPatch) -> None:
     """48 connections' opening handshakes arrive in one event-loop turn. Every request used to be
     parsed in that turn and all 48 handshakes (~0.5-1 ms of CPU each) ran together two turns later,
@@ -798,7 +786,7 @@ def test_a_burst_of_handshakes_is_served_a_few_per_event_loop_turn(monkeypatch: 
             sender, reader = await Raw.open(server.uri), await Raw.open(server.uri)
             await sender.sign_in(alice)
             await reader.sign_in(bob)
-            _count_turns(turn)
+            count_turns(turn)
             port = _port(server.uri)
             socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(burst)]
             await asyncio.sleep(0.5)  # accepted, nothing read yet
@@ -856,7 +844,7 @@ def test_connections_reset_together_before_sign_in_are_wound_up_a_few_per_turn(
                     break
                 await asyncio.sleep(0.05)
             assert server.stats["connections"] == burst and len(server.admission.open) == burst
-            _count_turns(turn)
+            count_turns(turn)
             await asyncio.sleep(0.1)
             for sock in socks:  # linger 0: each close is a reset; no await, so they land together
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
