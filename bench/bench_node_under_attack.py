@@ -68,6 +68,7 @@ from _harness.report import paragraph, source_revision, write_report  # noqa: E4
 from clubchat.client.relay_client import RelayClient  # noqa: E402
 from clubchat.node.localnet import free_port_range  # noqa: E402
 from clubchat.node.process import NodeProcess  # noqa: E402
+from clubchat.node.relay_config import RelayConfig  # noqa: E402
 from clubchat.protocol import messages as m  # noqa: E402
 from clubchat.protocol.siwe import build_sign_in, sign_in_hash  # noqa: E402
 
@@ -76,6 +77,7 @@ CLK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 CORES = os.cpu_count() or 1
 BUDGET_MIB = 32  # --buffer-budget-mib of the fan-out scenarios
+PRE_AUTH_PER_TURN = RelayConfig().pre_auth_per_turn  # the node runs with the default
 MEASURED = ["clubchat", "bench/bench_node_under_attack.py", "bench/_attack_mailbox_turn.py"]
 
 # ---------------------------------------------------------------------------------------------
@@ -706,7 +708,36 @@ def run_scenario(sc: Scenario, idle: float, attack: float, nice: int = 0) -> dic
             "rows": attacker_out.pop("rows", []),
             "attacker": attacker_out,
             "node_stats": {**status.get("stats", {}), "replay_ids": status.get("replay_ids")},
+            "idle_turns": turns_window(status.get("turns", []), t0 + 1, spawned[0]),
+            "attack_turns": turns_window(status.get("turns", []), t1, t2),
         }
+
+
+def turns_window(seconds: list[list[float]], t0: float, t1: float) -> dict[str, float]:
+    """From the node's per-second turn record (status "turns": second, longest loop lag ms, most
+    pre-auth slices in one turn, most pre-auth CPU ms in one turn, most CPU ms of one turn), the
+    seconds that overlap [t0, t1): the longest lag and turn, the median second's longest, and the most
+    pre-auth slices and CPU of a turn."""
+    inside = [row for row in seconds if t0 - 1 < row[0] < t1]
+    keys = ("lag_max", "lag_median", "turn_max", "turn_median", "slices", "pre_auth_cpu")
+    if not inside or len(inside[0]) < 5:
+        return dict.fromkeys(keys, float("nan"))
+    lags = sorted(row[1] for row in inside)
+    turns = sorted(row[4] for row in inside)
+    return dict(
+        zip(
+            keys,
+            (
+                lags[-1],
+                lags[len(lags) // 2],
+                turns[-1],
+                turns[len(turns) // 2],
+                max(row[2] for row in inside),
+                max(row[3] for row in inside),
+            ),
+            strict=True,
+        )
+    )
 
 
 def _r(x: float, digits: int = 1) -> float | None:
@@ -772,6 +803,7 @@ def rows_of(res: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         *({**r, "metric": f"{p}: {r['metric']}"} for r in res["rows"]),
         row(f"{p}: node survived", 1 if res["survived"] else 0, "bool", 1, "higher", None, 1),
+        *turn_rows(p, res["idle_turns"], res["attack_turns"]),
         *(  # where the CPU went: no targets, they tell a slow node from a node starved of CPU
             row(f"{p}: {name}", _r(value, 2), unit, None, "lower", _r(anchor, 2), 1)
             for name, value, anchor, unit in (
@@ -796,6 +828,24 @@ def rows_of(res: dict[str, Any]) -> list[dict[str, Any]]:
         ),
     ]
     return [r for r in out if r["value"] is not None]  # e.g. no attacker CPU when the attacker failed
+
+
+def turn_rows(p: str, idle: dict[str, float], att: dict[str, float]) -> list[dict[str, Any]]:
+    """Where the honest frames' waiting comes from, measured inside the node (its status "turns"):
+    how long turns held the event loop, and the pre-auth work one turn did. The slices per turn have
+    the node's budget as target; CPU time per turn does not grow with the machine's load as the
+    latencies do."""
+    return [
+        row(f"{p}: {name}", _r(att[key], 2), unit, target, "lower", _r(idle[key], 2), 1)
+        for name, key, unit, target in (
+            ("node event loop's longest stall (a 10-ms timer's lag, wall time)", "lag_max", "ms", None),
+            ("node event loop's stall, median second's longest", "lag_median", "ms", None),
+            ("node event loop's longest turn (CPU time)", "turn_max", "ms", None),
+            ("node event loop's longest turn, median second's", "turn_median", "ms", None),
+            ("pre-auth slices handled in one loop turn, most", "slices", "slices", PRE_AUTH_PER_TURN),
+            ("pre-auth CPU in one loop turn, most", "pre_auth_cpu", "ms", None),
+        )
+    ]
 
 
 def _dash(x: Any) -> str:

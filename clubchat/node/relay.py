@@ -21,8 +21,8 @@ Hot path: an envelope is validated with exactly the checks of `decode_frame` but
 dataclasses (`validate_frame`), and forwarded as the text the sender sent.
 
 Elsewhere: the TCP-level admission and per-connection state (clubchat.node.relay_conn), the HTTP
-credential endpoint on the same port (clubchat.node.relay_http) and the signed-history frames
-(clubchat.node.relay_history).
+credential endpoint on the same port (clubchat.node.relay_http), the signed-history frames
+(clubchat.node.relay_history) and the per-turn budget of pre-auth work (clubchat.node.relay_turns).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from clubchat.node.relay_conn import Conn, HandshakeLog, RelayConnection, client
 from clubchat.node.relay_history import SignedHistory
 from clubchat.node.relay_http import CREDENTIAL_PATH, NONCE_PATH, CredentialEndpoint
 from clubchat.node.relay_log import RelayLog
+from clubchat.node.relay_turns import LoopWatch, PreAuthTurns
 
 if typing.TYPE_CHECKING:
     from clubchat.node.rooms import Rooms
@@ -66,9 +67,23 @@ from clubchat.protocol.siwe import (
 
 log = logging.getLogger("clubchat.relay")
 
-__all__ = ["ACCEPT_BATCH", "CREDENTIAL_PATH", "NONCE_PATH", "RelayConfig", "RelayServer", "client_key"]
+__all__ = [
+    "ACCEPT_BATCH",
+    "CREDENTIAL_PATH",
+    "HAND_OUT_PER_TURN",
+    "LISTEN_BACKLOG",
+    "NONCE_PATH",
+    "RelayConfig",
+    "RelayServer",
+    "client_key",
+]
 
-ACCEPT_BATCH = 128  # listen backlog, and so the connections asyncio accepts per wake-up
+# Connections asyncio accepts per event-loop turn (its `backlog` argument is both the listen queue and
+# this batch): each costs a task, admission and websockets' set-up in the turns after, ahead of honest
+# frames, so the batch is small; the kernel's queue is set to LISTEN_BACKLOG after `serve`.
+ACCEPT_BATCH = 4
+HAND_OUT_PER_TURN = 64  # stored envelopes queued for a recipient before others get the event loop
+LISTEN_BACKLOG = 1_024  # TCP connections the kernel holds for accept (capped by net.core.somaxconn)
 
 
 class RelayServer:
@@ -104,6 +119,8 @@ class RelayServer:
         self.replay = ReplayGuard(config.replay_window, config.replay_max_ids)
         self.stats: Counter[str] = Counter()
         self.admission = Admission(config, self.stats, clock)  # TCP connections, before the WebSocket
+        self.watch = LoopWatch()  # how long turns held the event loop, per second (status "turns")
+        self.turns = PreAuthTurns(config.pre_auth_per_turn, self.stats, self.watch)  # pre-auth work
         self.buffered = 0  # unsent envelope bytes of all connections (sum of Conn.buffered)
         self._buffering: set[Conn] = set()  # connections whose `buffered` may be > 0
         self._measured = float("-inf")  # when `buffered` was last summed from the transports
@@ -143,6 +160,10 @@ class RelayServer:
             backlog=ACCEPT_BATCH,
             logger=HandshakeLog(self.admission.handshake_failed),
         )
+        for listening in self._server.sockets:
+            with listening.dup() as sock:  # another descriptor of the same listening socket
+                sock.listen(LISTEN_BACKLOG)
+        self.watch.start()
         if self._uri is None:
             port = next(iter(self._server.sockets)).getsockname()[1]
             self._uri = f"ws://{self.config.host}:{port}"
@@ -150,6 +171,7 @@ class RelayServer:
         log.info("relay listening on %s (at most %d connections)", self._uri, self.max_connections)
 
     async def stop(self) -> None:
+        self.watch.stop()
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -202,6 +224,7 @@ class RelayServer:
             "max_connections": self.max_connections,
             "buffered_bytes": self.buffered,
             "replay_ids": len(self.replay),
+            "turns": self.watch.seconds(),
             "stats": dict(self.stats),
             **({"log": self.log.status()} if self.log is not None else {}),
         }
@@ -534,6 +557,8 @@ class RelayServer:
             entries = await history.log.entries_for([(row.sender, row.id) for row in rows])
         records = []
         for i, row in enumerate(rows):  # bound: one hand-out batch
+            if i and i % HAND_OUT_PER_TURN == 0:  # 1,000 at once held the event loop for ~40 ms
+                await asyncio.sleep(0)
             if not self._push(conn, m.stored_frame(row.frame), budgeted=True):
                 conn.hand_out.give_back(rows[i:])
                 if conn.ws.protocol.state is State.OPEN:  # refused by the budget, not closing

@@ -85,4 +85,9 @@ class RelayConfig:
     forward_light_per_ip: float = 32.0
     max_pace: float = 5.0  # longest wait of one connection, seconds
     frames_per_turn: int = 8  # frames one connection handles before the others get the event loop
+    # Input of connections not signed in yet, node-wide per event-loop turn: slices of at most
+    # `pre_auth_slice_bytes` (an opening handshake is one; ~0.5-1 ms of CPU each); the rest waits for
+    # the next turns (clubchat.node.relay_turns), so a flood delays an honest frame by a few slices.
+    pre_auth_per_turn: int = 2
+    pre_auth_slice_bytes: int = 512
     housekeeping_interval: float = 5.0  # seconds between sweeps of expired replay ids and idle buckets

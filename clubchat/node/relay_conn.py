@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import sys
 import typing
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -74,6 +74,9 @@ class RelayConnection(ServerConnection):
     reaper: asyncio.TimerHandle | None = None
     resumer: asyncio.TimerHandle | None = None  # resumes reading once its handshake's turn comes
 
+    pending: deque[bytes] | None = None  # input read before sign-in, waiting for a turn's budget
+    queued = False  # in PreAuthTurns.waiting
+    gone: tuple[Exception | None] | None = None  # lost before sign-in; websockets not told yet
     lost = False  # connection_lost has run
     handled = True  # no handler task still running (set False while websockets' handler runs)
 
@@ -90,7 +93,20 @@ class RelayConnection(ServerConnection):
             tcp.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.relay.admission.release(self)
+        pre_auth = not self.signed_in or self.queued
+        self.relay.admission.release(self)  # its slot is free at once (and it counts as signed_in)
+        if not pre_auth:
+            self._lost(exc)
+            return
+        # Not signed in: websockets' side of the loss (waking the handshake or handler, cancelling
+        # the keepalive: ~0.2 ms) waits for a pre-auth slice like input does, so a flood's
+        # connections reset together are wound up a few per turn (clubchat.node.relay_turns).
+        self.pending = deque([b""])  # unread input is of no use now
+        self.gone = (exc,)
+        self.relay.turns.offer(self)
+
+    def _lost(self, exc: Exception | None) -> None:
+        self.pending = None
         super().connection_lost(exc)
         self.lost = True
         if self.handled:
@@ -125,7 +141,42 @@ class RelayConnection(ServerConnection):
             if self.received > self.relay.config.pre_auth_max_bytes:
                 self.relay.admission.drop(self, "pre-auth-bytes")
                 return
+        elif not self.pending:
+            super().data_received(data)
+            return
+        # Before sign-in (and until what was read then is handled): parsed in slices, as many per
+        # event-loop turn as the node-wide budget allows (clubchat.node.relay_turns).
+        if self.pending is None:
+            self.pending = deque()
+        self.pending.append(data)
+        self.relay.turns.offer(self)
+
+    def feed(self) -> bool:
+        """Hand one slice of the waiting input to websockets; True while more waits."""
+        pending = self.pending
+        if self.gone is not None:
+            self._lost(self.gone[0])
+            return False
+        if not pending or self.transport.is_closing():
+            self.pending = None
+            return False
+        if self.signed_in:  # signed in meanwhile: the rest at once, as for any signed-in input
+            self.pending = None
+            for data in pending:  # bound: pre_auth_max_bytes, and what came before the handling
+                super().data_received(data)
+            return False
+        data = pending.popleft()
+        size = self.relay.config.pre_auth_slice_bytes
+        if len(data) > size:  # one pass over the chunk: no copy of the rest per slice
+            pending.extendleft(reversed([data[i : i + size] for i in range(size, len(data), size)]))
+            data = data[:size]
         super().data_received(data)
+        return bool(self.pending)
+
+    def eof_received(self) -> None:
+        if self.pending:  # the peer stopped sending before sign-in: what waits is of no use now
+            self.pending = None
+        return super().eof_received()
 
     def send_data(self) -> None:
         """websockets' writer, but one transport write for all queued frames and none once the

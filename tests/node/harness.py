@@ -39,6 +39,19 @@ def run(coro: Awaitable[T], timeout: float = 60.0) -> T:
     return asyncio.run(bounded())
 
 
+def count_turns(turn: list[int]) -> None:
+    """Count the running loop's turns in turn[0] from now on (CPython's selector loop runs one
+    `_run_once` per turn)."""
+    loop = asyncio.get_running_loop()
+    run_once = loop._run_once  # type: ignore[attr-defined]
+
+    def counted_turn() -> None:
+        turn[0] += 1
+        run_once()
+
+    loop._run_once = counted_turn  # type: ignore[attr-defined]
+
+
 @asynccontextmanager
 async def relay(config: RelayConfig | None = None, **kwargs: Any) -> AsyncIterator[RelayServer]:
     server = RelayServer(config or RelayConfig(), **kwargs)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,9 @@ from clubchat.node.mailbox import (
     Mailbox,
     MailboxLimits,
 )
-from clubchat.node.relay import RelayConfig
+from clubchat.node.relay import HAND_OUT_PER_TURN, RelayConfig
 from clubchat.protocol import messages as m
-from tests.node.harness import Raw, envelope, relay, run
+from tests.node.harness import Raw, count_turns, envelope, relay, run
 
 alice = Account.from_key("0x" + "a1" * 32)
 mallory = Account.from_key("0x" + "66" * 32)
@@ -269,6 +270,42 @@ def test_two_hundred_large_envelopes_drain_in_one_sign_in(tmp_path: Path) -> Non
                 got = [(await c.receive(10)).envelope.id for _ in range(200)]
                 assert got == [f"b{i}" for i in range(200)]
                 assert server.stats["slow-consumer-closed"] == 0
+                await c.close()
+        finally:
+            await box.close()
+
+    run(scenario(), timeout=120)
+
+
+def test_a_large_hand_out_is_queued_a_batch_per_event_loop_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recipient with 300 stored envelopes signs in: all 300 were queued in one event-loop turn
+    (1,000, the hand-out batch, took ~40 ms, ahead of every other client's frames); now the relay
+    yields after every HAND_OUT_PER_TURN of them, and the recipient still gets all, in order."""
+    turn = [0]
+    queued: list[int] = []  # the turn each stored envelope was queued in
+    stored_frame = m.stored_frame
+
+    def counting(frame: str) -> str:
+        queued.append(turn[0])
+        return stored_frame(frame)
+
+    monkeypatch.setattr(m, "stored_frame", counting)
+
+    async def scenario() -> None:
+        box = await _open(tmp_path / "mb.sqlite", MailboxLimits(per_sender_per_recipient=300))
+        try:
+            for i in range(300):
+                frame = envelope(mallory.address, dave.address, f"s{i}")
+                assert (await box.store(dave.address, mallory.address, f"s{i}", frame)).status == "stored"
+            async with relay(RelayConfig(), mailbox=box) as server:
+                count_turns(turn)
+                c = await RelayClient.connect(server.uri, dave)
+                got = [(await c.receive(10)).envelope.id for _ in range(300)]
+                assert got == [f"s{i}" for i in range(300)]
+                per_turn = Counter(queued)
+                assert max(per_turn.values()) <= HAND_OUT_PER_TURN, sorted(per_turn.items())
                 await c.close()
         finally:
             await box.close()

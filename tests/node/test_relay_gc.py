@@ -149,7 +149,7 @@ def test_tune_gc_freezes_the_start_up_heap_and_spaces_full_passes() -> None:
         # the node's policy: middle passes every 2 young ones (each walks a fifth of what it did at
         # Python's 10), full passes as rarely as before (5,000 x 2 = 1,000 x 10 young passes)
         tune_gc()
-        assert gc.get_threshold() == (1_000, 2, 5_000)
+        assert gc.get_threshold() == (500, 2, 10_000)
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)

@@ -7,6 +7,7 @@ so the honest client on 127.0.0.1 shows that only the attacker's IP is limited.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import os
@@ -14,18 +15,21 @@ import resource
 import socket
 import struct
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
 from websockets.asyncio.client import connect
+from websockets.asyncio.connection import Connection
 from websockets.exceptions import ConnectionClosed
 
 from clubchat.client.relay_client import RelayClient
 from clubchat.node.relay import RelayConfig
+from clubchat.node.relay_http import CredentialEndpoint
 from clubchat.protocol import messages as m
-from tests.node.harness import Raw, envelope, relay, run
+from tests.node.harness import Raw, count_turns, envelope, relay, run
 from tests.node.process import NodeProcess
 
 alice = Account.from_key("0x" + "a1" * 32)
@@ -748,3 +752,110 @@ def test_handshakes_of_heavy_ips_wait_their_turn_and_a_light_ip_never_waits() ->
                 await ws.close()
 
     run(scenario(), timeout=60)
+
+
+def _upgrade_request(port: int, i: int) -> bytes:
+    key = base64.b64encode(i.to_bytes(16, "big")).decode()
+    return (
+        f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+
+def test_a_burst_of_handshakes_is_served_a_few_per_event_loop_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """48 connections' opening handshakes arrive in one event-loop turn. Every request used to be
+    parsed in that turn and all 48 handshakes (~0.5-1 ms of CPU each) ran together two turns later,
+    and a signed-in client's frame landing in that turn waited for all of them. Now pre-auth input is
+    handled `pre_auth_per_turn` slices per turn, so no turn begins more handshakes than that; every
+    handshake is still served (none refused), and a signed-in client's envelope sent amid the burst
+    goes out."""
+    config = RelayConfig(per_ip_exempt=("127.0.0.0/8",))  # no per-IP limits: only the turns count
+    burst = 48
+    turn = [0]
+    handshakes: list[int] = []  # the turn each handshake began in
+    handle = CredentialEndpoint.handle
+
+    async def counting_handle(self: CredentialEndpoint, connection: Any, request: Any) -> Any:
+        handshakes.append(turn[0])  # websockets' process_request: every opening handshake passes here
+        return await handle(self, connection, request)
+
+    monkeypatch.setattr(CredentialEndpoint, "handle", counting_handle)
+
+    async def scenario() -> None:
+        async with relay(config) as server:
+            sender, reader = await Raw.open(server.uri), await Raw.open(server.uri)
+            await sender.sign_in(alice)
+            await reader.sign_in(bob)
+            count_turns(turn)
+            port = _port(server.uri)
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(burst)]
+            await asyncio.sleep(0.5)  # accepted, nothing read yet
+            del handshakes[:]
+            # No await from here to the last write: the loop sees all of it in one turn.
+            for i, sock in enumerate(socks):
+                sock.sendall(_upgrade_request(port, i))
+            sender.ws.protocol.send_text(envelope(alice.address, bob.address, "honest").encode())
+            sender.ws.transport.write(b"".join(sender.ws.protocol.data_to_send()))
+            got = await reader.frame()
+            assert isinstance(got, m.Envelope) and got.id == "honest"
+            for _ in range(100):  # bound: 5 s; every handshake is served, a few per turn
+                if server.stats["connections"] == burst + 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert server.stats["connections"] == burst + 2  # each got its challenge
+            assert len(handshakes) == burst
+            per_turn = Counter(handshakes)
+            assert max(per_turn.values()) <= config.pre_auth_per_turn, sorted(per_turn.items())
+            assert server.stats["pre-auth-deferred"] > 0
+            for sock in socks:
+                sock.close()
+            for raw in (sender, reader):
+                await raw.close()
+
+    run(scenario())
+
+
+def test_connections_reset_together_before_sign_in_are_wound_up_a_few_per_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """48 connections that have their challenge reset at once. websockets' side of each loss (waking
+    its handshake or handler task, cancelling its keepalive) ran for all of them in one turn; now it
+    waits for a pre-auth slice like input does, and each connection's slot is free at once."""
+    config = RelayConfig(per_ip_exempt=("127.0.0.0/8",))
+    burst = 48
+    turn = [0]
+    losses: list[int] = []  # the turn websockets heard of each loss in
+    lost = Connection.connection_lost
+
+    def counting_lost(self: Connection, exc: Exception | None) -> None:
+        losses.append(turn[0])
+        lost(self, exc)
+
+    monkeypatch.setattr(Connection, "connection_lost", counting_lost)
+
+    async def scenario() -> None:
+        async with relay(config) as server:
+            port = _port(server.uri)
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(burst)]
+            for i, sock in enumerate(socks):
+                sock.sendall(_upgrade_request(port, i))
+            for _ in range(100):  # bound: 5 s
+                if server.stats["connections"] == burst:
+                    break
+                await asyncio.sleep(0.05)
+            assert server.stats["connections"] == burst and len(server.admission.open) == burst
+            count_turns(turn)
+            await asyncio.sleep(0.1)
+            for sock in socks:  # linger 0: each close is a reset; no await, so they land together
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+            for _ in range(100):  # bound: 5 s
+                if len(losses) == burst:
+                    break
+                await asyncio.sleep(0.05)
+            assert len(losses) == burst
+            assert not server.admission.open and not server.admission.pre_auth_by_ip
+            per_turn = Counter(losses)
+            assert max(per_turn.values()) <= config.pre_auth_per_turn, sorted(per_turn.items())
+
+    run(scenario())
