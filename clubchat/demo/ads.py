@@ -4,10 +4,12 @@ An advertiser escrows a campaign that targets one community. A NOTIFY node (run 
 and registered in NodeRegistry with its loopback endpoint) is found through the registry's NOTIFY
 sample and follows AdMarket and Communities. Four users sign in to it: two opted-in members (one
 offline when the campaign starts, who gets it at its next sign-in), an opted-out member and an
-opted-in non-member. The members answer with signed receipts, the node's operator settles them in
-one batch, and the split is shown per party with the burn; the advertiser is refunded after the end
-and the grace period. Then paid message requests: the node refuses a stranger's unpaid first
-message, one paid request is accepted and one is reclaimed after its timeout.
+opted-in non-member. The campaign's per-user cap is 3 and the node sends it again a second after
+each receipt (the operator's spacing), so each member sees it three times and signs cumulative
+receipts 1, 2, 3; the node keeps the last one, and the operator settles both members' three views
+with one receipt each in one batch. The split is shown per party with the burn; the advertiser is
+refunded after the end and the grace period. Then paid message requests: the node refuses a
+stranger's unpaid first message, one paid request is accepted and one is reclaimed after its timeout.
 
 Users hold real keys (they sign the EIP-712 preferences and receipts and the relay sign-in); the
 advertiser, the community owner, the operator and its node key are addresses anvil impersonates,
@@ -48,6 +50,8 @@ from clubchat.registry.discovery import RegistryDiscovery
 TEXT = "Club Chat Pro: group calls without limits, 20 % off this week"
 PRICE_WEI = 2 * WAD  # per confirmed notification
 BUDGET_WEI = 100 * WAD
+PER_USER_CAP = 3  # notifications of the campaign per user
+REPEAT_EVERY = 1.0  # seconds the node waits after a receipt before the next notification
 REQUEST_PRICE_WEI = 5 * WAD
 
 
@@ -107,7 +111,7 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
         )
     )
     await node.start()
-    ads = for_node(w3, manifest, tmp / "notify", True, operator, None, depth=0)
+    ads = for_node(w3, manifest, tmp / "notify", True, operator, None, depth=0, repeat_every=REPEAT_EVERY)
     assert ads is not None and ads.service is not None and node.relay is not None
     service = ads.service
     await ads.start(node.relay)
@@ -159,7 +163,8 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
     refunded = AdMarketClient(w3, manifest, ctx.sender(advertiser)).refund(campaign)
     ctx.console.print(
         f"campaign {campaign}: {club(BUDGET_WEI)} CLUB escrowed, {club(spent)} spent on "
-        f"{result.receipts} receipts in {len(result.batches)} batch; {club(refunded)} refunded after grace"
+        f"{spent // PRICE_WEI} views on {result.receipts} receipts in {len(result.batches)} batch; "
+        f"{club(refunded)} refunded after grace"
     )
     ctx.console.print(requests_table)
     ctx.report["ads"] = {
@@ -168,6 +173,9 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
         "budget_wei": BUDGET_WEI,
         "price_wei": PRICE_WEI,
         "delivered": {names[u]: len(i.shown) for u, i in inboxes.items()},
+        "per_user_cap": PER_USER_CAP,
+        "receipt_counts": {names[u]: i.confirmed.get(campaign, 0) for u, i in inboxes.items()},
+        "views_settled": spent // PRICE_WEI,
         "receipts_settled": result.receipts,
         "batches": len(result.batches),
         "spent_wei": spent,
@@ -197,16 +205,24 @@ async def _deliver(
     now = ctx.now()
     creative = "data:text/plain;charset=utf-8," + urllib.parse.quote(TEXT)
     spec = CampaignSpec(
-        BUDGET_WEI, PRICE_WEI, 3, now, now + 7 * 86_400, keccak(TEXT.encode()), creative, (community,)
+        BUDGET_WEI,
+        PRICE_WEI,
+        PER_USER_CAP,
+        now,
+        now + 7 * 86_400,
+        keccak(TEXT.encode()),
+        creative,
+        (community,),
     )
     campaign = AdMarketClient(ctx.w3, ctx.manifest, ctx.sender(advertiser)).create_campaign(spec)
     inbox_a = conns[alice.address][1]
     await inbox_a.wait(lambda: inbox_a.confirmed.get(campaign) == 1, timeout=30)
     client_b = await RelayClient.connect(uri, bob)  # bob's next sign-in: the queued notification
     inbox_b = AdInbox.attach(client_b, bytes(bob.key), domain, enabled=True)
-    await inbox_b.wait(lambda: inbox_b.confirmed.get(campaign) == 1, timeout=30)
     conns[bob.address] = (client_b, inbox_b)
-    await asyncio.sleep(1.0)  # one more delivery pass: nothing for carol or dave
+    for inbox in (inbox_a, inbox_b):  # sent again after each receipt, up to the cap
+        await inbox.wait(lambda i=inbox: i.confirmed.get(campaign) == PER_USER_CAP, timeout=60)
+    await asyncio.sleep(REPEAT_EVERY + 2.5)  # more delivery passes: none past the cap, none for carol or dave
     for client, _ in conns.values():
         await client.close()
     return {"campaign": campaign, **{u: inbox for u, (_, inbox) in conns.items()}}
