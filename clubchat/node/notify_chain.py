@@ -174,22 +174,31 @@ class AdMarketView:
         self._addresses = [c.address for c in followed]
         self._premium = None if self.premium is None else self.premium.address.lower()
         self._registry = None if self.registry is None else self.registry.address.lower()
-        self._chain_time: tuple[int, float] | None = None  # (head timestamp, wall clock when read)
+        self._chain_time: tuple[int, float] | None = None  # (head timestamp, wall clock first seen)
+        self._last_now = 0.0
 
     def now(self) -> float:
-        """The chain's time: the head's timestamp at the last sync plus the wall time since (the wall
-        clock before the first sync). Campaign windows and memberships are in chain time."""
+        """The chain's time: the newest head's timestamp plus the wall time since that head was first
+        seen (the wall clock before the first sync), never going back. Campaign windows, memberships
+        and the spacing of repeated notifications are in chain time. A chain that mines no block for
+        a while (a quiet dev chain) still moves on with the wall clock."""
         if self._chain_time is None:
             return time.time()
         ts, at = self._chain_time
-        return ts + (time.time() - at)
+        self._last_now = max(self._last_now, ts + (time.time() - at))
+        return self._last_now
+
+    def _saw_head(self, timestamp: int) -> None:
+        """Note the head's timestamp; the same head seen again does not reset the clock."""
+        if self._chain_time is None or self._chain_time[0] != timestamp:
+            self._chain_time = (timestamp, time.time())
 
     # -- following the chain ----------------------------------------------------------------------
 
     def sync_once(self) -> int:
         """Apply the events of confirmed blocks not yet seen, then resolve new creatives (blocking)."""
         head = self.w3.eth.get_block("latest")
-        self._chain_time = (int(head["timestamp"]), time.time())
+        self._saw_head(int(head["timestamp"]))
         target = int(head["number"]) - self.depth
         applied = 0
         for end, logs in log_chunks(self.w3, self._addresses, self.synced_block, target):

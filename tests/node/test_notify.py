@@ -394,3 +394,18 @@ def test_a_store_written_before_the_repeat_columns_opens(tmp_path: Path) -> None
             await store.close()
 
     run(scenario())
+
+
+def test_chain_time_moves_on_while_no_block_is_mined() -> None:
+    """A quiet chain (no new head) still advances the view's clock with the wall clock, so the spacing
+    of repeated notifications passes; a new head sets it, and it never goes back."""
+    view = HandView(None, None, None, 0)
+    view._saw_head(1_000)
+    first = view.now()
+    time.sleep(0.3)
+    view._saw_head(1_000)  # the same head at the next sync: the clock keeps running
+    assert view.now() >= first + 0.3
+    view._saw_head(5_000)
+    assert 5_000 <= view.now() < 5_001
+    view._saw_head(4_000)  # an older head (a reorg): never back
+    assert view.now() >= 5_000
