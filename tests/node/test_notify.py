@@ -409,3 +409,75 @@ def test_chain_time_moves_on_while_no_block_is_mined() -> None:
     assert 5_000 <= view.now() < 5_001
     view._saw_head(4_000)  # an older head (a reorg): never back
     assert view.now() >= 5_000
+
+
+class WrappingWallet:
+    """Stands in for a contract wallet (EIP-1271) that signs a wrapped hash, as Safe does: valid when
+    its owner signed keccak(b"wallet:" + hash), never the bare hash."""
+
+    def __init__(self, wallet: str, owner: Any) -> None:
+        self.address, self.owner, self.key = wallet, owner, owner.key
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        return bytes(Account.unsafe_sign_hash(keccak(b"wallet:" + digest), self.owner.key).signature)
+
+    def sign_message(self, message: Any) -> Any:  # the relay sign-in (EIP-191), wrapped the same way
+        from eth_account.messages import _hash_eip191_message
+
+        class Signed:
+            signature = self.sign_digest(_hash_eip191_message(message))
+
+        return Signed()
+
+    async def is_valid_signature(self, wallet: str, message_hash: bytes, signature: bytes) -> bool:
+        wrapped = keccak(b"wallet:" + message_hash)
+        return (
+            wallet == self.address
+            and Account._recover_hash(wrapped, signature=signature) == self.owner.address
+        )
+
+
+def test_a_contract_wallet_with_its_own_signature_format_opts_in_and_receipts(tmp_path: Path) -> None:
+    """`AdInbox.sign_digest`: the wallet's signer answers for preferences and receipts; the node asks
+    the wallet (the relay's verifier) and stores the receipt for the chain to check again."""
+    wallet = WrappingWallet(Account.create().address, Account.create())
+
+    async def scenario() -> None:
+        view = HandView(None, None, None, 0)
+        service = NotifyService(
+            NotifyConfig(node=NODE, poll=0.05), NotifyStore(tmp_path, DOMAIN), view, DOMAIN
+        )
+        async with relay(verifier=wallet) as server:
+            await service.start(server)
+            try:
+                member(service, wallet)
+                client = await RelayClient.connect(server.uri, wallet)  # type: ignore[arg-type]
+                inbox = AdInbox.attach(client, bytes(wallet.key), DOMAIN)
+                inbox.sign_digest = wallet.sign_digest
+                await inbox.set_preference(True)
+                view.campaigns[1] = campaign(1)
+                await inbox.wait(lambda: inbox.confirmed == {1: 1})
+                (kept,) = service.store.receipts.receipts(NODE)  # type: ignore[union-attr]
+                assert kept.receipt.user == wallet.address and kept.signature == inbox_signature(
+                    inbox, wallet
+                )
+                assert service.stats["eip1271-accepted"] == 2
+                # the owner's bare signature is not the wallet's: refused
+                bare = sign_preference(bytes(wallet.key), DOMAIN, AdPreference(wallet.address, False, 10**9))
+                frame = m.AdPreference(
+                    user=wallet.address, enabled=False, issued=10**9, signature="0x" + bare.hex()
+                )
+                await client._send(m.encode(frame))
+                await inbox.wait(lambda: any(e.code == "bad-ad-preference" for e in inbox.errors))
+                assert service.stats["eip1271-refused"] == 1
+                await client.close()
+            finally:
+                await service.stop()
+
+    run(scenario())
+
+
+def inbox_signature(inbox: AdInbox, wallet: WrappingWallet) -> bytes:
+    from clubchat.ads.receipts import Receipt, receipt_digest
+
+    return wallet.sign_digest(receipt_digest(DOMAIN, Receipt(1, wallet.address, NODE, 1)))
