@@ -25,7 +25,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from clubchat.ads import AdMarketClient, CampaignSpec
+from clubchat.ads import AdMarketClient, CampaignSpec, Receipt, SignedReceipt, sign_receipt
 from clubchat.ads.notifications import AdInbox
 from clubchat.chain import LocalSender
 from clubchat.chain.eip712 import Domain
@@ -379,6 +379,22 @@ def test_contract_wallets_and_gated_campaigns_on_chain(c: Chain, tmp_path: Path)
     tx = c.w3.eth.get_transaction_receipt(result.batches[0])
     skipped = market.market.events.ReceiptSkipped().process_receipt(tx)
     assert skipped == ()  # every receipt the node held settles
+    # Two receipts no delivery produced (the node refuses them from users; here they are written to
+    # the store directly): low over the staked campaign's cap, for good; low short of the tier, which
+    # low may still buy within the settlement window.
+    over_cap = Receipt(staked, low.address, operator.address, 2)
+    short = Receipt(tiered, low.address, operator.address, 1)
+    for r in (over_cap, short):
+        assert receipts.add(SignedReceipt(r, sign_receipt(low.key, domain, r).packed()))
+    again = settle_pending(
+        receipts, AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, node_key)), operator.address, 0
+    )
+    assert (again.receipts, again.skipped, again.forgotten) == (2, 2, 6)  # the six settled are dropped
+    tx = c.w3.eth.get_transaction_receipt(again.batches[0])
+    reasons = sorted(e["args"]["reason"] for e in market.market.events.ReceiptSkipped().process_receipt(tx))
+    assert reasons == ["ads: over the per-user cap", "ads: premium tier too low"]
+    kept = [(s.receipt.campaign, s.receipt.user) for s in receipts.receipts(operator.address)]
+    assert kept == [(tiered, low.address)]  # over the cap: dropped for good; the tier: may come later
     split = load().ads.split_bps
     user_share = WAD * split[0] // 10_000
     assert market.earnings(wallet.address) == user_share
