@@ -30,7 +30,7 @@ from eth_utils import keccak
 from rich.console import Console
 from rich.table import Table
 
-from clubchat.ads.receipts import Receipt, SignedReceipt, sign_receipt
+from clubchat.ads.receipts import Receipt, SignedReceipt, receipt_digest, sign_receipt
 from clubchat.chain.eip712 import Domain
 from clubchat.deploy.backend import EVM_VERSION
 from clubchat.deploy.plan import ads_constructor_args, registry_constructor_args, token_constructor_args
@@ -77,6 +77,14 @@ NOTES = [
     "  first withdraw cannot reach 45,000: 21,000 intrinsic + 22,100 for the new word + a cold call to",
     "  the token (2,600) + two cold reads and writes of existing words already pass it, whatever",
     "  AdMarket or ClubToken do around them.",
+    "- An earner who delegates its votes (to itself here) pays the token's vote checkpoint on top:",
+    "  the transfer moves voting power to its delegate, whose previous checkpoint goes to history",
+    "  (two entries per slot: a new slot every other checkpoint costs 22,100, the other 5,000).",
+    "- `burn` writes a total-supply checkpoint the same way, so it costs about 17,000 more when the",
+    "  supply's previous checkpoint opens a new history slot: which one it is depends on how many",
+    "  supply checkpoints the run's earlier mints wrote, not on AdMarket.",
+    "- Contract-wallet receipts pay a failed ecrecover, the wallet's code-size check and its",
+    "  `isValidSignature` call (here a mock: one storage read) on top of an EOA's receipt.",
     "- The machine was shared with other jobs while this ran; gas does not depend on that.",
 ]
 
@@ -99,6 +107,7 @@ def main() -> None:
             "NodeRegistry": REPO_ROOT / "contracts" / "nodes" / "NodeRegistry.vy",
             "MockCommunities": REPO_ROOT / "tests" / "utils" / "contracts" / "MockCommunities.vy",
             "MockPremium": REPO_ROOT / "tests" / "utils" / "contracts" / "MockPremium.vy",
+            "MockERC1271Wallet": REPO_ROOT / "tests" / "utils" / "contracts" / "MockERC1271Wallet.vy",
             "AdMarket": REPO_ROOT / "contracts" / "ads" / "AdMarket.vy",
         }.items()
     }
@@ -117,7 +126,17 @@ def main() -> None:
             }
         )
 
-    actors = ["deployer", "advertiser", "operator", "node_key", "sender", "recipient", "earner", "poor"]
+    actors = [
+        "deployer",
+        "advertiser",
+        "operator",
+        "node_key",
+        "sender",
+        "recipient",
+        "earner",
+        "poor",
+        "voter",
+    ]
     with anvil(extra_args=["--gas-limit", "300000000"]) as url:
         chain = Chain(url, actors)
         token = chain.deploy(art["ClubToken"], *token_constructor_args(params), sender="deployer")
@@ -137,8 +156,9 @@ def main() -> None:
             sender="deployer",
         )
         tx = chain.transact
-        for who in ("advertiser", "operator", "sender", "earner"):
+        for who in ("advertiser", "operator", "sender", "earner", "voter"):
             tx(token.functions.mint(chain.address(who), 10**6 * WAD), "deployer")
+        tx(token.functions.delegate(chain.address("voter")), "voter")  # its transfers write checkpoints
         tx(token.functions.approve(registry.address, 2**256 - 1), "operator")
         for who in ("advertiser", "sender"):
             tx(token.functions.approve(market.address, 2**256 - 1), who)
@@ -190,7 +210,11 @@ def main() -> None:
         users = [_user(i) for i in range(300)]
         earner = chain.accounts["earner"]
         poor = chain.accounts["poor"]
-        members = [u.address for u in users] + [earner.address, poor.address]
+        voter = chain.accounts["voter"]
+        # Contract-wallet users (EIP-1271): each approves the digests of its own receipts.
+        wallets = [chain.deploy(art["MockERC1271Wallet"], sender="deployer") for _ in range(100)]
+        members = [u.address for u in users] + [earner.address, poor.address, voter.address]
+        members += [w.address for w in wallets]
         for start in range(0, len(members), 128):
             tx(communities.functions.set_members(COMMUNITY, members[start : start + 128], True), "deployer")
 
@@ -227,9 +251,23 @@ def main() -> None:
             gas = settle(bad)
             row("skipped receipt (bad signature), batch of 100, per receipt", gas / 100)
 
-        settle([item(earner, campaign, 10), item(poor, campaign, 10)])
+        def wallet_item(wallet: Any, cid: int, count: int) -> tuple[Any, ...]:
+            receipt = Receipt(cid, wallet.address, node, count)
+            tx(wallet.functions.set_approved(receipt_digest(dom, receipt), True), "deployer")
+            return SignedReceipt(receipt, b"\x01" * 65).settlement()  # no key: the wallet decides
+
+        gas = settle([wallet_item(w, campaign, 1) for w in wallets])
+        row("settle per receipt, batch of 100, contract wallets (EIP-1271), first-ever", gas / 100)
+        gas = settle([wallet_item(w, campaign, 2) for w in wallets])
+        row("settle per receipt, batch of 100, contract wallets (EIP-1271), settled before", gas / 100)
+
+        settle([item(earner, campaign, 10), item(poor, campaign, 10), item(voter, campaign, 10)])
         row("withdraw (earner already holds CLUB)", chain.gas(market.functions.withdraw(), "earner"))
         row("withdraw (earner's first CLUB)", chain.gas(market.functions.withdraw(), "poor"))
+        row(
+            "withdraw (earner holds CLUB and delegates its votes)",
+            chain.gas(market.functions.withdraw(), "voter"),
+        )
         row("withdraw (node operator, after the batches)", chain.gas(market.functions.withdraw(), "operator"))
         row("burn (what the batches owe the burn)", chain.gas(market.functions.burn(), "deployer"))
 

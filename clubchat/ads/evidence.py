@@ -13,6 +13,12 @@ as canonical JSON (sorted keys, no spaces). `evidence_uri` names it by content, 
 hash and re-reads every event from the chain with `verify`. Other skip reasons (over the cap,
 replayed, not a member, ...) are races or stale caches, not evidence, and are never listed.
 
+Nor is a bad-signature skip of a user that is a contract (it had code in the block of the batch):
+a contract wallet answers EIP-1271 as it likes at settlement time (its owner rotated a key, or it
+withdrew its approval on purpose to get an honest node flagged), so the node may have held a
+receipt the wallet accepted when it was signed. Only a receipt of an account without code, whose
+ECDSA signature cannot change, shows forgery. `find_forged` leaves them out; `verify` refuses them.
+
 A flag for it takes Disputes reason 7 ("forged-ad-receipts"); the reviewers' node software runs
 `find_forged` on the flagged node's settled batches itself (clubchat.disputes.probe.audit_ad_receipts)
 and `verify` checks a document a flagger hands out.
@@ -62,6 +68,7 @@ def find_forged(
     logs = market.events.ReceiptSkipped.get_logs(
         argument_filters={"node": to_checksum_address(node)}, from_block=from_block, to_block=to_block
     )
+    w3 = market.w3
     return [
         ForgedReceipt(
             _hex(ev["transactionHash"]),
@@ -72,7 +79,13 @@ def find_forged(
         )
         for ev in logs  # bound: the block range asked for
         if ev["args"]["reason"] == FORGED_REASON
+        and not _is_contract(w3, ev["args"]["user"], ev["blockNumber"])
     ]
+
+
+def _is_contract(w3: Any, account: str, block: int) -> bool:
+    """True when `account` had code in `block` (a contract wallet: its EIP-1271 answer may change)."""
+    return bool(w3.eth.get_code(to_checksum_address(account), block_identifier=int(block)))
 
 
 def evidence_json(chain_id: int, market: str, node: str, receipts: list[ForgedReceipt]) -> str:
@@ -128,6 +141,11 @@ def verify(w3: Any, market: Any, document: str, uri: str | None = None) -> list[
         if a["reason"] != FORGED_REASON:
             raise ValueError(
                 f"the receipt at {claimed.tx} log {claimed.log_index} was skipped for {a['reason']!r}"
+            )
+        if _is_contract(w3, claimed.user, int(receipt["blockNumber"])):
+            raise ValueError(
+                f"the user at {claimed.tx} log {claimed.log_index} is a contract wallet: its EIP-1271 "
+                "answer may have changed since it signed, so a bad signature is not evidence"
             )
         found.append(claimed)
     return found

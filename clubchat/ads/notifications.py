@@ -9,19 +9,25 @@
   cumulative `ad-receipt` (clubchat.ads.receipts; the same count again when the node hands out a
   notification whose receipt it lost); an opted-out inbox signs nothing;
 - `receipted` frames confirm what the node stored.
+
+A contract-wallet user (EIP-1271) whose wallet wants something other than its owner's plain ECDSA
+signature of the EIP-712 digest sets `sign_digest` (digest -> the 65 bytes the wallet's
+`isValidSignature` accepts; AdMarket hands the wallet exactly r || s || v); without it, `key`
+signs the digest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils import keccak
 
-from clubchat.ads.preferences import AdPreference, sign_preference
-from clubchat.ads.receipts import Receipt, sign_receipt
+from clubchat.ads.preferences import AdPreference, preference_digest, sign_preference
+from clubchat.ads.receipts import Receipt, receipt_digest, sign_receipt
 from clubchat.chain.eip712 import Domain
 from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.protocol import messages as m
@@ -43,6 +49,7 @@ class AdInbox:
     confirmed: dict[int, int] = field(default_factory=dict)  # campaign -> count the node stored
     errors: list[m.Error] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)  # set on every new frame
+    sign_digest: Callable[[bytes], bytes] | None = None  # a contract wallet's signer (see the module)
 
     @classmethod
     def attach(cls, client: RelayClient, key: bytes, domain: Domain, enabled: bool = False) -> AdInbox:
@@ -58,7 +65,10 @@ class AdInbox:
             issued = max(int(time.time()), self.issued + 1)
         self.issued = issued
         pref = AdPreference(self.client.address, enabled, issued)
-        sig = sign_preference(self.key, self.domain, pref)
+        if self.sign_digest is not None:
+            sig = self.sign_digest(preference_digest(self.domain, pref))
+        else:
+            sig = sign_preference(self.key, self.domain, pref)
         self.enabled = enabled  # from now on: sign nothing when opted out
         start = len(self.errors)
         frame = m.AdPreference(
@@ -120,7 +130,10 @@ class AdInbox:
         if n.count > self.counts.get((n.campaign, n.node.lower()), 0):
             self.shown.append(n)  # else: handed out again (the node lost our receipt): sign it again
         receipt = Receipt(n.campaign, self.client.address, n.node, n.count)
-        sig = sign_receipt(self.key, self.domain, receipt).packed()
+        if self.sign_digest is not None:
+            sig = self.sign_digest(receipt_digest(self.domain, receipt))
+        else:
+            sig = sign_receipt(self.key, self.domain, receipt).packed()
         self.counts[(n.campaign, n.node.lower())] = n.count
         frame = m.AdReceipt(campaign=n.campaign, node=n.node, count=n.count, signature="0x" + sig.hex())
         await self.client._send(m.encode(frame))

@@ -9,7 +9,10 @@ stored count: receipts are monotonic, a lower or equal one changes nothing.
 
 `settle_pending` reads from the chain what each stored receipt would still pay, sends batches of at
 most 100 when their value reaches the operator's minimum, and forgets receipts the chain has fully
-settled (or whose campaign closed). The NOTIFY node (clubchat.node.notify) adds the receipts its
+settled (or whose campaign closed), and receipts a batch skipped for a reason that cannot change
+(`PERMANENT_SKIPS`: over the cap, budget exhausted, bad signature, ...), so they do not cost gas in
+every later batch. A receipt skipped for membership, tier or stake stays: the user may qualify later
+within the settlement window. The NOTIFY node (clubchat.node.notify) adds the receipts its
 users send and may run `settle_pending` itself.
 """
 
@@ -19,12 +22,28 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_typing import HexStr
 from eth_utils import to_checksum_address
+from web3.logs import DISCARD
 
 from clubchat.ads.client import MAX_BATCH, AdMarketClient
 from clubchat.ads.preferences import low_s_signer
 from clubchat.ads.receipts import Receipt, SignedReceipt, receipt_digest
 from clubchat.chain.eip712 import Domain
+
+# ReceiptSkipped reasons that the same receipt would meet again in any later batch.
+PERMANENT_SKIPS = frozenset(
+    {
+        "ads: wrong node",
+        "ads: unknown campaign",
+        "ads: settlement closed",
+        "ads: over the per-user cap",
+        "ads: replayed or lowered",
+        "ads: budget exhausted",
+        "ads: bad signature",
+        "ads: bad target",
+    }
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -129,6 +148,7 @@ class SettleResult:
     value_wei: int  # what they were worth at sending time
     forgotten: int  # stored receipts dropped as fully settled or closed
     waiting_wei: int  # value left waiting for the minimum
+    skipped: int = 0  # receipts the batches skipped (those skipped for good are dropped too)
 
     def lines(self) -> list[str]:
         club = 10**18
@@ -137,6 +157,11 @@ class SettleResult:
             f"worth {self.value_wei / club:,.6f} CLUB",
             f"dropped {self.forgotten} settled or closed receipts; "
             f"{self.waiting_wei / club:,.6f} CLUB waits for the minimum",
+            *(
+                [f"{self.skipped} receipts were skipped by the chain (ReceiptSkipped)"]
+                if self.skipped
+                else []
+            ),
         ]
 
 
@@ -169,7 +194,15 @@ def settle_pending(
     if not due or value < min_value_wei:
         return SettleResult((), 0, 0, forgotten, value)
     hashes = []
+    skipped = 0
     for start in range(0, len(due), MAX_BATCH):
         chunk = [s for s, _ in due[start : start + MAX_BATCH]]
-        hashes.append(client.settle(node, chunk))
-    return SettleResult(tuple(hashes), len(due), value, forgotten, 0)
+        tx = client.settle(node, chunk)
+        hashes.append(tx)
+        receipt = client.w3.eth.get_transaction_receipt(HexStr(tx))
+        for ev in client.market.events.ReceiptSkipped().process_receipt(receipt, errors=DISCARD):
+            skipped += 1
+            a = ev["args"]
+            if a["reason"] in PERMANENT_SKIPS:
+                store.forget(Receipt(int(a["campaign"]), str(a["user"]), str(a["node"]), int(a["count"])))
+    return SettleResult(tuple(hashes), len(due), value, forgotten, 0, skipped)

@@ -4,10 +4,15 @@ An advertiser escrows a campaign that targets one community. A NOTIFY node (run 
 and registered in NodeRegistry with its loopback endpoint) is found through the registry's NOTIFY
 sample and follows AdMarket and Communities. Four users sign in to it: two opted-in members (one
 offline when the campaign starts, who gets it at its next sign-in), an opted-out member and an
-opted-in non-member. The members answer with signed receipts, the node's operator settles them in
-one batch, and the split is shown per party with the burn; the advertiser is refunded after the end
-and the grace period. Then paid message requests: the node refuses a stranger's unpaid first
-message, one paid request is accepted and one is reclaimed after its timeout.
+opted-in non-member. The campaign's per-user cap is 3 and the node sends it again a second after
+each receipt (the operator's spacing), so each member sees it three times and signs cumulative
+receipts 1, 2, 3; the node keeps the last one, and the operator settles both members' three views
+with one receipt each in one batch. The split is shown per party with the burn; the advertiser is
+refunded after the end and the grace period. A second campaign is for Premium members only (minimum
+tier 1): alice buys a month of tier 1 and gets it; bob, on the free tier, is never sent it (the node
+checks the gate before delivery, so bob signs nothing that settlement would skip), and alice's
+receipt settles. Then paid message requests: the node refuses a
+stranger's unpaid first message, one paid request is accepted and one is reclaimed after its timeout.
 
 Users hold real keys (they sign the EIP-712 preferences and receipts and the relay sign-in); the
 advertiser, the community owner, the operator and its node key are addresses anvil impersonates,
@@ -41,6 +46,7 @@ from clubchat.node.notify import for_node
 from clubchat.node.relay_config import RelayConfig
 from clubchat.node.runner import Node, NodeConfig
 from clubchat.params import WAD
+from clubchat.premium.client import PremiumClient
 from clubchat.protocol import messages as m
 from clubchat.registry import NOTIFY, RELAY, NodeRegistryClient, Registration
 from clubchat.registry.discovery import RegistryDiscovery
@@ -48,6 +54,9 @@ from clubchat.registry.discovery import RegistryDiscovery
 TEXT = "Club Chat Pro: group calls without limits, 20 % off this week"
 PRICE_WEI = 2 * WAD  # per confirmed notification
 BUDGET_WEI = 100 * WAD
+PREMIUM_BUDGET_WEI = 10 * WAD  # the Premium-only campaign's budget
+PER_USER_CAP = 3  # notifications of the campaign per user
+REPEAT_EVERY = 1.0  # seconds the node waits after a receipt before the next notification
 REQUEST_PRICE_WEI = 5 * WAD
 
 
@@ -83,9 +92,16 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
     registry = ctx.contract("NodeRegistry")
     minimum = int(registry.functions.min_self_stake_per_kind().call())
     fee = int(ctx.contract("Communities").functions.creation_fee().call())
-    for address, amount in ((advertiser, BUDGET_WEI), (owner, fee), (operator, 2 * minimum), (node_key, 0)):
+    advertiser_wei = BUDGET_WEI + PREMIUM_BUDGET_WEI
+    for address, amount in (
+        (advertiser, advertiser_wei),
+        (owner, fee),
+        (operator, 2 * minimum),
+        (node_key, 0),
+    ):
         _fund(ctx, address, amount)
-    for user, amount in ((alice, 0), (bob, 0), (carol, 0), (dave, 20 * WAD), (erin, 20 * WAD)):
+    plus_price = PremiumClient(w3, manifest).tier(1).price_per_period_wei
+    for user, amount in ((alice, plus_price), (bob, 0), (carol, 0), (dave, 20 * WAD), (erin, 20 * WAD)):
         _fund(ctx, user.address, amount)
 
     # One community with three members; dave stays outside.
@@ -107,7 +123,7 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
         )
     )
     await node.start()
-    ads = for_node(w3, manifest, tmp / "notify", True, operator, None, depth=0)
+    ads = for_node(w3, manifest, tmp / "notify", True, operator, None, depth=0, repeat_every=REPEAT_EVERY)
     assert ads is not None and ads.service is not None and node.relay is not None
     service = ads.service
     await ads.start(node.relay)
@@ -126,6 +142,20 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
         )
         paid = {a: market.earnings(a) - before[a] for a in before}
         burned = int(market.market.functions.burn_pending().call()) - burn_before
+        gated = await _premium_only(ctx, found[0], market, advertiser, community, alice, bob)
+        held = {
+            r.receipt.user
+            for r in service.store.receipts.receipts(operator)
+            if r.receipt.campaign == gated["campaign"]
+        }
+        gated["receipts_held"] = {names[a]: int(a in held) for a in (alice.address, bob.address)}
+        gated_result = settle_pending(
+            service.store.receipts, AdMarketClient(w3, manifest, ctx.sender(operator)), operator, 0
+        )
+        gated["receipts_settled"] = gated_result.receipts
+        gated["alice_earned_wei"] = (
+            market.earnings(alice.address) - before[alice.address] - paid[alice.address]
+        )
         refused, requests_table = await _paid_requests(ctx, uri, market, bob, dave, erin)
     finally:
         await ads.stop()
@@ -157,9 +187,22 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
     # The advertiser takes back the unspent budget after the end and the grace period.
     ctx.travel_to(status.settlement_closes + 1)
     refunded = AdMarketClient(w3, manifest, ctx.sender(advertiser)).refund(campaign)
+    ctx.travel_to(market.status(gated["campaign"]).settlement_closes + 1)
+    gated["refunded_wei"] = AdMarketClient(w3, manifest, ctx.sender(advertiser)).refund(gated["campaign"])
     ctx.console.print(
         f"campaign {campaign}: {club(BUDGET_WEI)} CLUB escrowed, {club(spent)} spent on "
-        f"{result.receipts} receipts in {len(result.batches)} batch; {club(refunded)} refunded after grace"
+        f"{spent // PRICE_WEI} views on {result.receipts} receipts in {len(result.batches)} batch; "
+        f"{club(refunded)} refunded after grace"
+    )
+    g = table("Premium-only campaign (minimum tier 1)", "user", "tier", "notifications", "receipt held")
+    for name, tier in (("alice", 1), ("bob", 0)):
+        g.add_row(
+            name, str(tier), str(gated["delivered"][name]), "yes" if gated["receipts_held"][name] else "no"
+        )
+    ctx.console.print(g)
+    ctx.console.print(
+        f"campaign {gated['campaign']}: alice's receipt settled ({club(gated['alice_earned_wei'])} CLUB "
+        f"to her); {club(gated['refunded_wei'])} CLUB refunded after grace"
     )
     ctx.console.print(requests_table)
     ctx.report["ads"] = {
@@ -168,6 +211,9 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
         "budget_wei": BUDGET_WEI,
         "price_wei": PRICE_WEI,
         "delivered": {names[u]: len(i.shown) for u, i in inboxes.items()},
+        "per_user_cap": PER_USER_CAP,
+        "receipt_counts": {names[u]: i.confirmed.get(campaign, 0) for u, i in inboxes.items()},
+        "views_settled": spent // PRICE_WEI,
         "receipts_settled": result.receipts,
         "batches": len(result.batches),
         "spent_wei": spent,
@@ -175,6 +221,7 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
         "refunded_wei": refunded,
         "node_stats": dict(service.stats),
         "paid_requests": refused,
+        "premium_only": gated,
     }
 
 
@@ -197,19 +244,60 @@ async def _deliver(
     now = ctx.now()
     creative = "data:text/plain;charset=utf-8," + urllib.parse.quote(TEXT)
     spec = CampaignSpec(
-        BUDGET_WEI, PRICE_WEI, 3, now, now + 7 * 86_400, keccak(TEXT.encode()), creative, (community,)
+        BUDGET_WEI,
+        PRICE_WEI,
+        PER_USER_CAP,
+        now,
+        now + 7 * 86_400,
+        keccak(TEXT.encode()),
+        creative,
+        (community,),
     )
     campaign = AdMarketClient(ctx.w3, ctx.manifest, ctx.sender(advertiser)).create_campaign(spec)
     inbox_a = conns[alice.address][1]
     await inbox_a.wait(lambda: inbox_a.confirmed.get(campaign) == 1, timeout=30)
     client_b = await RelayClient.connect(uri, bob)  # bob's next sign-in: the queued notification
     inbox_b = AdInbox.attach(client_b, bytes(bob.key), domain, enabled=True)
-    await inbox_b.wait(lambda: inbox_b.confirmed.get(campaign) == 1, timeout=30)
     conns[bob.address] = (client_b, inbox_b)
-    await asyncio.sleep(1.0)  # one more delivery pass: nothing for carol or dave
+    for inbox in (inbox_a, inbox_b):  # sent again after each receipt, up to the cap
+        await inbox.wait(lambda i=inbox: i.confirmed.get(campaign) == PER_USER_CAP, timeout=60)
+    await asyncio.sleep(REPEAT_EVERY + 2.5)  # more delivery passes: none past the cap, none for carol or dave
     for client, _ in conns.values():
         await client.close()
     return {"campaign": campaign, **{u: inbox for u, (_, inbox) in conns.items()}}
+
+
+async def _premium_only(
+    ctx: DemoContext,
+    uri: str,
+    market: AdMarketClient,
+    advertiser: str,
+    community: int,
+    alice: LocalAccount,
+    bob: LocalAccount,
+) -> dict[str, Any]:
+    """A campaign for tier 1 and up: alice (who buys tier 1) gets it, bob (free tier) never does."""
+    w3, manifest = ctx.w3, ctx.manifest
+    PremiumClient(w3, manifest, LocalSender(w3, alice)).subscribe(1, 1)
+    domain = market.domain()
+    conns = {}
+    for name, user in (("alice", alice), ("bob", bob)):
+        client = await RelayClient.connect(uri, user)
+        conns[name] = (client, AdInbox.attach(client, bytes(user.key), domain, enabled=True))  # opted in
+    now = ctx.now()
+    creative = "data:text/plain;charset=utf-8," + urllib.parse.quote(TEXT)
+    spec = CampaignSpec(
+        PREMIUM_BUDGET_WEI, PRICE_WEI, 1, now, now + 7 * 86_400, keccak(TEXT.encode()), creative,
+        (community,), min_tier=1,
+    )  # fmt: skip
+    campaign = AdMarketClient(w3, manifest, ctx.sender(advertiser)).create_campaign(spec)
+    inbox_a = conns["alice"][1]
+    await inbox_a.wait(lambda: inbox_a.confirmed.get(campaign) == 1, timeout=30)
+    await asyncio.sleep(REPEAT_EVERY + 2.5)  # more delivery passes: nothing for bob
+    delivered = {n: sum(1 for x in i.shown if x.campaign == campaign) for n, (_, i) in conns.items()}
+    for client, _ in conns.values():
+        await client.close()
+    return {"campaign": campaign, "min_tier": 1, "delivered": delivered}
 
 
 async def _paid_requests(

@@ -240,6 +240,7 @@ def run(
     node_key_file: Path | None,
     ads_settle_min_wei: int | None,
     ads_fetch_http: bool,
+    ads_repeat_every: float,
 ) -> None:
     """Serve until SIGINT/SIGTERM; prints one JSON `ready` line with the endpoints.
 
@@ -263,7 +264,7 @@ def run(
         operator = Address().convert(operator, None, None)
         chain = ChainLink.open(rpc, manifest, operator, hot_key, confirmations)
         chain.public_turn_uri = public_turn_uri
-        chain.ads_options = (ads_settle_min_wei, ads_fetch_http)
+        chain.ads_options = (ads_settle_min_wei, ads_fetch_http, ads_repeat_every)
         chain_id = chain_id or chain.chain_id
         warning = chain.gas_warning()
         if warning:
@@ -369,7 +370,11 @@ class ChainLink:
         self.manifest: Any = None
 
     public_turn_uri: str | None = None  # the TURN URI as registered, when coturn binds another address
-    ads_options: tuple[int | None, bool] = (None, False)  # --ads-settle-min, --ads-fetch-http
+    ads_options: tuple[int | None, bool, float] = (
+        None,
+        False,
+        86_400.0,
+    )  # --ads-settle-min, -fetch-http, -repeat-every
     rooms: ChainFeed | None = None  # Communities + Premium events, when the deployment has them
 
     @classmethod

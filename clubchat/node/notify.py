@@ -5,17 +5,27 @@
 - keeps each user's signed `ad-preference` (EIP-712 `AdPreference`, clubchat.ads.preferences),
   the newest one winning; an opted-out user gets nothing and its queue is dropped;
 - for every live campaign (started, not ended, paused or cancelled, creative resolved and matching
-  its hash), records one notification for each opted-in user who qualifies (a member of a target
-  community, or anyone for an untargeted campaign) and sends it as a `notification` frame to the
-  user's connections; an offline user gets it at its next sign-in, until it receipts it or the
-  campaign ends (`clubchat.node.notify_store`: durable, bounded per user and in all);
+  its hash), records one notification for each opted-in user who qualifies and sends it as a
+  `notification` frame to the user's connections; an offline user gets it at its next sign-in,
+  until it receipts it or the campaign ends (`clubchat.node.notify_store`: durable, bounded per
+  user and in all);
+- qualifying is checked before anything is recorded or sent, from the chain cache, with every gate
+  AdMarket checks at settlement: a member of a target community (anyone for an untargeted
+  campaign), the campaign's minimum Premium tier, its minimum bonded stake (the node the user
+  stakes with most becomes the receipt's settlement hint). A user who fails a gate gets nothing
+  and so never signs a receipt that settlement would skip;
+- sends a campaign again to a user who receipted the last one, up to the campaign's per-user cap,
+  once `repeat_every` seconds (the operator's spacing) have passed since the last one; the
+  client answers each with its cumulative receipt (count 1, 2, ...), and settlement pays the
+  views above what was settled, at the same gas for any count;
 - takes the user's signed cumulative `ad-receipt` (EIP-712 `Receipt`) for at most what it delivered,
   stores it durably before answering `receipted`, and settles the stored receipts in batches when
   their value reaches the operator's minimum (`settle_pending`, the same as `club node settle`).
 
-Premium-tier and stake gates of a campaign are not checked here: settlement checks them and skips
-the receipt (the node then earns nothing for that delivery, the user's client signed for a view
-that pays nobody).
+Contract wallets (EIP-1271): a preference or receipt whose signature does not recover to its user
+is asked of the user's wallet with `isValidSignature`, through the relay's `Eip1271Verifier`
+(clubchat.node.eip1271, the same verifier as contract-wallet sign-in), as AdMarket asks it at
+settlement. A receipt signature must be 65 bytes: AdMarket hands the wallet r || s || v.
 """
 
 from __future__ import annotations
@@ -26,13 +36,14 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
-from clubchat.ads.preferences import AdPreference, signed_by
+from clubchat.ads.preferences import AdPreference, preference_digest, signed_by
 from clubchat.ads.receipt_store import SettleResult, signed_by_user
-from clubchat.ads.receipts import Receipt, SignedReceipt
+from clubchat.ads.receipts import Receipt, SignedReceipt, receipt_digest
 from clubchat.chain.eip712 import Domain
 from clubchat.node.notify_chain import AdMarketView, CampaignInfo
 from clubchat.node.notify_gate import RequestGate
@@ -57,6 +68,11 @@ class NotifyConfig:
     sweep_interval: float = 300.0  # seconds between sweeps of expired deliveries
     settle_min_wei: int | None = None  # settle automatically once stored receipts pay this; None: never
     settle_interval: float = 60.0  # seconds between automatic settlement checks
+    repeat_every: float = 86_400.0  # seconds between two notifications of a campaign to one user
+
+    def __post_init__(self) -> None:
+        if self.repeat_every <= 0:
+            raise ValueError("the spacing of repeated notifications must be positive")
 
 
 async def handle_frame(relay: RelayServer, conn: Conn, frame: m.AdPreference | m.AdReceipt) -> None:
@@ -183,22 +199,43 @@ class NotifyService:
         offered = self._offered.get(info.campaign)
         if offered is None:
             offered = self._offered[info.campaign] = await self.store.run(self.store.offered, info.campaign)
-        todo: list[tuple[str, int]] = []
+        todo: list[tuple[str, int, str]] = []
         for user in users:  # bound: the opted-in users
             if user in offered:
                 continue
-            target = self.view.qualifying_target(info, user, now)
-            if target is not None:
-                todo.append((user, target))
+            hints = self.view.qualifies(info, user, now)
+            if hints is not None:
+                todo.append((user, *hints))
+            elif self.view.qualifying_target(info, user, now) is not None:
+                self.stats["gated"] += 1  # a member, short of the tier or the stake
+        if todo:
+            taken = await self.store.run(self.store.offer, info.campaign, info.end, todo, self.clock())
+            offered.update(taken)
+            self._send_all(info, [(user, 1) for user in taken])
+        if info.per_user_cap > 1:
+            await self._deliver_again(info, users, now)
+
+    async def _deliver_again(self, info: CampaignInfo, users: set[str], now: int) -> None:
+        """The next notification to each user in `users` who receipted the last one, is below the
+        cap, was last sent `repeat_every` ago and still qualifies."""
+        at = self.clock()  # to the fraction of a second: the spacing may be short
+        due = await self.store.run(
+            self.store.due_again, info.campaign, info.per_user_cap, at - self.config.repeat_every
+        )
+        todo: list[tuple[str, int, str]] = []
+        for user in due:  # bound: the campaign's delivery rows
+            hints = self.view.qualifies(info, user, now) if user in users else None
+            if hints is not None:
+                todo.append((user, *hints))
         if not todo:
             return
-        taken = await self.store.run(self.store.offer, info.campaign, info.end, todo)
-        offered.update(taken)
-        if not taken:
-            return
-        text = self._frame(info, 1)
-        for user in taken:  # bound: the users just recorded
-            if self._send(user, text):
+        counts = await self.store.run(self.store.repeat, info.campaign, todo, info.per_user_cap, at)
+        self._send_all(info, [(u, k) for (u, _, _), k in zip(todo, counts, strict=True) if k])
+
+    def _send_all(self, info: CampaignInfo, deliveries: list[tuple[str, int]]) -> None:
+        """Send each (user, count) just recorded; users not online find it queued at sign-in."""
+        for user, count in deliveries:  # bound: the rows just recorded
+            if self._send(user, self._frame(info, count)):
                 self.stats["delivered"] += 1
             else:
                 self.stats["queued"] += 1
@@ -229,7 +266,9 @@ class NotifyService:
         if frame.issued > now + MAX_FUTURE_ISSUED:
             self.relay._error(conn, "bad-ad-preference", "`issued` lies in the future; check the clock")
             return
-        if not signed_by(self.domain, pref, sig):
+        if not signed_by(self.domain, pref, sig) and not await self._wallet_signed(
+            frame.user, preference_digest(self.domain, pref), sig
+        ):
             self.relay._error(conn, "bad-ad-preference", "the signature is not the user's (AdPreference)")
             return
         if not await self.store.run(
@@ -251,6 +290,16 @@ class NotifyService:
                 if info.live(now):
                     await self._deliver(info, {conn.address}, now)
 
+    async def _wallet_signed(self, user: str, digest: bytes, signature: bytes) -> bool:
+        """True when `user` is a contract wallet whose `isValidSignature(digest, signature)` says
+        so (the relay's EIP-1271 verifier; False without one, for an EOA, or on any failure)."""
+        verifier = None if self.relay is None else self.relay.verifier
+        if verifier is None:
+            return False
+        ok = bool(await verifier.is_valid_signature(user, digest, signature))
+        self.stats["eip1271-accepted" if ok else "eip1271-refused"] += 1
+        return ok
+
     async def receipt(self, conn: Conn, frame: m.AdReceipt) -> None:
         assert self.relay is not None and conn.address is not None
         if frame.node.lower() != self.node.lower():
@@ -266,12 +315,22 @@ class NotifyService:
             )
             return
         receipt = Receipt(frame.campaign, conn.checksum_address, self.node, frame.count)
-        signed = SignedReceipt(receipt, bytes.fromhex(frame.signature[2:]), target=delivery.target)
+        signed = SignedReceipt(
+            receipt,
+            bytes.fromhex(frame.signature[2:]),
+            delivery.target,
+            to_checksum_address(delivery.stake_node),
+        )
+        wallet = False
         if not signed_by_user(self.domain, signed):
-            self.relay._error(conn, "bad-receipt", "the signature is not the user's (Receipt)")
-            return
+            wallet = len(signed.signature) == 65 and await self._wallet_signed(
+                receipt.user, receipt_digest(self.domain, receipt), signed.signature
+            )
+            if not wallet:
+                self.relay._error(conn, "bad-receipt", "the signature is not the user's (Receipt)")
+                return
         assert self.store.receipts is not None
-        stored = await self.store.run(self.store.receipts.add, signed)
+        stored = await self.store.run(partial(self.store.receipts.add, signed, contract_wallet=wallet))
         await self.store.run(self.store.mark_receipted, conn.address, frame.campaign, frame.count)
         self.stats["receipts" if stored else "receipts-repeated"] += 1
         self.relay._push(conn, m.encode(m.Receipted(campaign=frame.campaign, count=frame.count)))
@@ -290,6 +349,14 @@ def ads_run_options(fn: Any) -> Any:
         default=None,
         help="Settle stored ad receipts automatically once they pay this much CLUB [default: never; "
         "use `club node settle`].",
+    )(fn)
+    fn = click.option(
+        "--ads-repeat-every",
+        type=click.FloatRange(min=1.0),
+        default=86_400.0,
+        show_default=True,
+        help="Seconds between two notifications of one campaign to one user (each one is receipted "
+        "before the next; a campaign's per-user cap bounds how many).",
     )(fn)
     fn = click.option(
         "--ads-fetch-http/--no-ads-fetch-http",
@@ -346,6 +413,7 @@ def for_node(
     depth: int,
     settle_min_wei: int | None = None,
     fetch_http: bool = False,
+    repeat_every: float = 86_400.0,
 ) -> NodeAds | None:
     """The ad side of a chain-connected node, or None without an AdMarket in `manifest`. On a
     NOTIFY node (`notify`), receipts name `operator` (the registry node) and the node `key` sends
@@ -358,7 +426,16 @@ def for_node(
         return None
     market = manifest.contract(w3, "AdMarket")
     communities = manifest.contract(w3, "Communities") if "Communities" in manifest.contracts else None
-    view = AdMarketView(w3, market, communities, manifest.block, depth, fetch_http)
+    optional = {
+        name: manifest.contract(w3, name)
+        for name in ("Premium", "NodeRegistry")
+        if name in manifest.contracts
+    }
+    view = AdMarketView(
+        w3, market, communities, manifest.block, depth, fetch_http,
+        premium=optional.get("Premium") if notify else None,
+        registry=optional.get("NodeRegistry") if notify else None,
+    )  # fmt: skip
     if not notify:
         return NodeAds(view, None)
     domain = Domain.of(market)
@@ -372,5 +449,5 @@ def for_node(
             assert store.receipts is not None and min_wei is not None
             return settle_pending(store.receipts, client, operator, min_wei)
 
-    config = NotifyConfig(node=operator, settle_min_wei=settle_min_wei)
+    config = NotifyConfig(node=operator, settle_min_wei=settle_min_wei, repeat_every=repeat_every)
     return NodeAds(view, NotifyService(config, store, view, domain, settle=settle))

@@ -6,7 +6,11 @@ chain a confirmation depth behind the head (the RegistryCache pattern), plus the
 - community memberships (`MemberJoined` with its expiry, `MemberRemoved`): who qualifies for a
   targeted campaign, and which addresses share a community (strangers do not);
 - paid message requests: each account's price (`RequestPriceSet`), the escrows open now
-  (`RequestSent` until `RequestRefunded`) and the accepted ones (`RequestAccepted`).
+  (`RequestSent` until `RequestRefunded`) and the accepted ones (`RequestAccepted`);
+- with Premium: every account's tier (`clubchat.communities.cache.TierCache`), for campaigns that
+  require a minimum tier;
+- with NodeRegistry: every account's bonded stake per node (`StakeCache`, from `Staked`, `Unbonded`,
+  `Rebonded`, `Slashed`), for campaigns that require a minimum stake.
 
 Everything is answered from memory, without an RPC call per user; settlement re-checks membership
 on chain (`Communities.is_member`), so a stale cache costs the node a skipped receipt, never money.
@@ -30,11 +34,49 @@ from typing import Any
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 
 from clubchat.chain.logs import log_chunks
+from clubchat.communities.cache import TierCache
 
 log = logging.getLogger("clubchat.notify")
 
 MAX_CREATIVE_BYTES = 65_536  # a creative larger than this is not delivered
 NEVER = 2**64 - 1  # Communities' expiry of a membership that does not expire
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass
+class StakeCache:
+    """Bonded stake from NodeRegistry's events: what `assets_of(node, account)` answers, rounded
+    as the registry rounds (one virtual share and one virtual wei, down)."""
+
+    pools: dict[str, list[int]] = field(default_factory=dict)  # node -> [bonded assets, bonded shares]
+    shares: dict[str, dict[str, int]] = field(default_factory=dict)  # account -> node -> bonded shares
+
+    def apply(self, name: str, a: Any) -> None:
+        if name not in ("Staked", "Rebonded", "Unbonded", "Slashed"):
+            return
+        node = a["node"].lower()
+        pool = self.pools.setdefault(node, [0, 0])
+        if name == "Slashed":
+            pool[0] -= int(a["bonded_cut"])
+            return
+        sign = -1 if name == "Unbonded" else 1
+        pool[0] += sign * int(a["assets"])
+        pool[1] += sign * int(a["shares"])
+        held = self.shares.setdefault(a["account"].lower(), {})
+        held[node] = held.get(node, 0) + sign * int(a["shares"])
+
+    def assets_of(self, node: str, account: str) -> int:
+        assets, total = self.pools.get(node.lower(), (0, 0))
+        return self.shares.get(account.lower(), {}).get(node.lower(), 0) * (assets + 1) // (total + 1)
+
+    def best(self, account: str) -> tuple[str, int]:
+        """The node `account` has the most bonded stake with, and that stake (ZERO_ADDRESS, 0: none)."""
+        best: tuple[str, int] = (ZERO_ADDRESS, 0)
+        for node in self.shares.get(account.lower(), {}):  # bound: the nodes the account stakes with
+            assets = self.assets_of(node, account)
+            if assets > best[1]:
+                best = (to_checksum_address(node), assets)
+        return best
 
 
 @dataclass
@@ -105,6 +147,10 @@ class AdMarketView:
     from_block: int
     depth: int = 0
     allow_http: bool = False
+    premium: Any | None = None  # followed for tier-gated campaigns (None: they reach nobody)
+    registry: Any | None = None  # followed for stake-gated campaigns (None: they reach nobody)
+    tiers: TierCache = field(default_factory=TierCache)
+    stakes: StakeCache = field(default_factory=StakeCache)
     campaigns: dict[int, CampaignInfo] = field(default_factory=dict)
     # lower-case account -> community id -> membership expiry (unix s)
     members: dict[str, dict[int, int]] = field(default_factory=dict)
@@ -117,38 +163,58 @@ class AdMarketView:
 
     def __post_init__(self) -> None:
         self.synced_block = self.from_block - 1
-        self._by_topic: dict[bytes, Any] = {}
-        for contract in (self.market, self.communities):
-            if contract is None:
-                continue
+        # (lower-case contract address, topic) -> the event that decodes it (contracts share names)
+        self._by_topic: dict[tuple[str, bytes], Any] = {}
+        followed = [c for c in (self.market, self.communities, self.premium, self.registry) if c is not None]
+        for contract in followed:
             for abi in contract.abi:
                 if abi.get("type") == "event":
-                    self._by_topic[event_abi_to_log_topic(abi)] = getattr(contract.events, abi["name"])()
-        self._addresses = [c.address for c in (self.market, self.communities) if c is not None]
-        self._chain_time: tuple[int, float] | None = None  # (head timestamp, wall clock when read)
+                    event = getattr(contract.events, abi["name"])()
+                    self._by_topic[(contract.address.lower(), event_abi_to_log_topic(abi))] = event
+        self._addresses = [c.address for c in followed]
+        self._premium = None if self.premium is None else self.premium.address.lower()
+        self._registry = None if self.registry is None else self.registry.address.lower()
+        self._chain_time: tuple[int, float] | None = None  # (head timestamp, wall clock first seen)
+        self._last_now = 0.0
 
     def now(self) -> float:
-        """The chain's time: the head's timestamp at the last sync plus the wall time since (the wall
-        clock before the first sync). Campaign windows and memberships are in chain time."""
+        """The chain's time: the newest head's timestamp plus the wall time since that head was first
+        seen (the wall clock before the first sync), never going back. Campaign windows, memberships
+        and the spacing of repeated notifications are in chain time. A chain that mines no block for
+        a while (a quiet dev chain) still moves on with the wall clock."""
         if self._chain_time is None:
             return time.time()
         ts, at = self._chain_time
-        return ts + (time.time() - at)
+        self._last_now = max(self._last_now, ts + (time.time() - at))
+        return self._last_now
+
+    def _saw_head(self, timestamp: int) -> None:
+        """Note the head's timestamp; the same head seen again does not reset the clock."""
+        if self._chain_time is None or self._chain_time[0] != timestamp:
+            self._chain_time = (timestamp, time.time())
 
     # -- following the chain ----------------------------------------------------------------------
 
     def sync_once(self) -> int:
         """Apply the events of confirmed blocks not yet seen, then resolve new creatives (blocking)."""
         head = self.w3.eth.get_block("latest")
-        self._chain_time = (int(head["timestamp"]), time.time())
+        self._saw_head(int(head["timestamp"]))
         target = int(head["number"]) - self.depth
         applied = 0
         for end, logs in log_chunks(self.w3, self._addresses, self.synced_block, target):
             for raw in logs:  # bound: the chunk's logs
-                event = self._by_topic.get(bytes(raw["topics"][0]))
-                if event is not None:
-                    self._apply(event.process_log(raw))
-                    applied += 1
+                source = str(raw["address"]).lower()
+                event = self._by_topic.get((source, bytes(raw["topics"][0])))
+                if event is None:
+                    continue
+                decoded = event.process_log(raw)
+                if source == self._premium:
+                    self.tiers.apply(decoded["event"], decoded["args"])
+                elif source == self._registry:
+                    self.stakes.apply(decoded["event"], decoded["args"])
+                else:
+                    self._apply(decoded)
+                applied += 1
             self.synced_block = end
         self.events += applied
         for info in self.campaigns.values():  # bound: the campaigns seen
@@ -241,6 +307,25 @@ class AdMarketView:
             if held.get(community, 0) > at:
                 return i
         return None
+
+    def qualifies(self, info: CampaignInfo, user: str, now: int) -> tuple[int, str] | None:
+        """The settlement hints of `user` for `info` (target community index, registry node it
+        stakes with), or None when the user fails a gate AdMarket checks at settlement: membership
+        of a target community, the minimum Premium tier, the minimum bonded stake. A gate this view
+        cannot check (Premium or NodeRegistry not followed) counts as failed."""
+        target = self.qualifying_target(info, user, now)
+        if target is None:
+            return None
+        if info.min_tier and (self.premium is None or self.tiers.tier_of(user, now) < info.min_tier):
+            return None
+        stake_node = ZERO_ADDRESS
+        if info.min_stake:
+            if self.registry is None:
+                return None
+            stake_node, assets = self.stakes.best(user)
+            if assets < info.min_stake:
+                return None
+        return target, stake_node
 
     def share_community(self, a: str, b: str, now: int) -> bool:
         """True when `a` and `b` are both members of some community now (so they are not strangers)."""

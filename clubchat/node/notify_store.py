@@ -3,9 +3,11 @@
 - `preferences`: each user's newest signed `AdPreference` (opted in or out, and when);
 - `deliveries`: one row per (user, campaign) this node delivered or queued: how many notifications
   it delivered (`count`, the count a receipt may name), how many the user has receipted, which
-  target community qualified the user (the settlement hint) and when the row expires (the
-  campaign's end). A row whose count exceeds its receipted count is pending: handed out again at
-  every sign-in until the user receipts it or it expires; expired rows are swept;
+  target community qualified the user and which registry node the user stakes with (the
+  settlement hints), when the last one was sent and when the row expires (the campaign's end).
+  A row whose count exceeds its receipted count is pending: handed out again at every sign-in
+  until the user receipts it or it expires; a receipted row below the campaign's per-user cap is
+  raised by one (`repeat`) once the operator's spacing has passed; expired rows are swept;
 - the receipts the users signed (`clubchat.ads.receipt_store.ReceiptStore`, its own file, so
   `club node settle --store <data-dir>/receipts.sqlite` reads it).
 
@@ -47,6 +49,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_expires ON deliveries (expires);
 """
 
+# Columns added after the first release (a store written before gets them with these defaults).
+_ADDED_COLUMNS = {
+    "sent_at": "REAL NOT NULL DEFAULT 0",  # unix seconds the count was last raised
+    "stake_node": "TEXT NOT NULL DEFAULT '0x0000000000000000000000000000000000000000'",
+}
+
 
 @dataclass(frozen=True)
 class NotifyLimits:
@@ -68,6 +76,7 @@ class Delivery:
     count: int
     receipted: int
     target: int
+    stake_node: str = "0x0000000000000000000000000000000000000000"
 
 
 class NotifyStore:
@@ -97,6 +106,11 @@ class NotifyStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(_SCHEMA)
+        have = {str(r[1]) for r in db.execute("PRAGMA table_info(deliveries)")}
+        for column, decl in _ADDED_COLUMNS.items():  # bound: two columns
+            if column not in have:
+                db.execute(f"ALTER TABLE deliveries ADD COLUMN {column} {decl}")
+        db.execute("CREATE INDEX IF NOT EXISTS deliveries_campaign ON deliveries (campaign, sent_at)")
         self._db = db
         self._rows = int(db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0])
         self.receipts = ReceiptStore(self.receipts_path, self.domain)
@@ -155,27 +169,37 @@ class NotifyStore:
 
     # -- deliveries (store thread) --------------------------------------------------------------
 
-    def offer(self, campaign: int, expires: int, users: list[tuple[str, int]]) -> list[str]:
-        """Record one notification of `campaign` for each (user, target) not offered it before and
-        opted in, within the bounds, in one transaction; returns the users it was recorded for."""
+    def _queue_full(self, user: str) -> bool:
+        pending = self.db.execute(
+            "SELECT COUNT(*) FROM deliveries WHERE user=? AND count > receipted", (user,)
+        ).fetchone()[0]
+        if int(pending) >= self.limits.max_pending_per_user:
+            self.refused += 1
+            return True
+        return False
+
+    def offer(
+        self, campaign: int, expires: int, users: list[tuple[str, int, str]], now: float = 0.0
+    ) -> list[str]:
+        """Record one notification of `campaign` for each (user, target, stake node) not offered it
+        before and opted in, within the bounds, in one transaction; returns the users it was
+        recorded for."""
         taken: list[str] = []
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            for user, target in users:  # bound: the opted-in users given
+            for user, target, stake_node in users:  # bound: the opted-in users given
                 user = user.lower()
                 if self._rows >= self.limits.max_rows:
                     self.refused += 1
                     continue
-                pending = self.db.execute(
-                    "SELECT COUNT(*) FROM deliveries WHERE user=? AND count > receipted", (user,)
-                ).fetchone()[0]
-                if int(pending) >= self.limits.max_pending_per_user:
-                    self.refused += 1
+                if self._queue_full(user):
                     continue
                 added = self.db.execute(  # only while opted in: an opt-out may have come in meanwhile
-                    "INSERT OR IGNORE INTO deliveries SELECT ?, ?, 1, 0, ?, ? "
+                    "INSERT OR IGNORE INTO deliveries "
+                    "(user, campaign, count, receipted, target, expires, sent_at, stake_node) "
+                    "SELECT ?, ?, 1, 0, ?, ?, ?, ? "
                     "WHERE EXISTS (SELECT 1 FROM preferences WHERE user=? AND enabled=1)",
-                    (user, campaign, target, expires, user),
+                    (user, campaign, target, expires, now, stake_node, user),
                 ).rowcount
                 if added:
                     self._rows += 1
@@ -186,6 +210,43 @@ class NotifyStore:
             raise
         return taken
 
+    def due_again(self, campaign: int, cap: int, sent_by: float) -> list[str]:
+        """Users whose last notification of `campaign` is receipted, below `cap`, and was sent
+        at `sent_by` or before (lower-case): the ones a further notification may go to."""
+        return [
+            str(r[0])
+            for r in self.db.execute(
+                "SELECT user FROM deliveries WHERE campaign=? AND sent_at <= ? AND count = receipted "
+                "AND count < ?",
+                (campaign, sent_by, cap),
+            )
+        ]
+
+    def repeat(self, campaign: int, users: list[tuple[str, int, str]], cap: int, now: float) -> list[int]:
+        """Raise by one the count of each (user, target, stake node)'s receipted row of `campaign`
+        below `cap`, while opted in and within the queue bound, refreshing the settlement hints (the
+        user may have moved community or stake); returns the new counts (0: not raised)."""
+        counts: list[int] = []
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for user, target, stake_node in users:  # bound: the users given
+                user = user.lower()
+                row = None
+                if not self._queue_full(user):
+                    row = self.db.execute(
+                        "UPDATE deliveries SET count = count + 1, sent_at = ?, target = ?, stake_node = ? "
+                        "WHERE user=? AND campaign=? AND count = receipted AND count < ? "
+                        "AND EXISTS (SELECT 1 FROM preferences WHERE user=? AND enabled=1) "
+                        "RETURNING count",
+                        (now, target, stake_node, user, campaign, cap, user),
+                    ).fetchone()
+                counts.append(0 if row is None else int(row[0]))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return counts
+
     def offered(self, campaign: int) -> set[str]:
         """The users `campaign` was recorded for (lower-case)."""
         return {
@@ -195,18 +256,21 @@ class NotifyStore:
     def pending(self, user: str, now: int) -> list[Delivery]:
         """`user`'s rows not receipted in full and not expired, oldest campaign first."""
         rows = self.db.execute(
-            "SELECT campaign, count, receipted, target FROM deliveries "
+            "SELECT campaign, count, receipted, target, stake_node FROM deliveries "
             "WHERE user=? AND count > receipted AND expires > ? ORDER BY campaign",
             (user.lower(), now),
         ).fetchall()
-        return [Delivery(int(c), int(k), int(r), int(t)) for c, k, r, t in rows]
+        return [Delivery(int(c), int(k), int(r), int(t), str(n)) for c, k, r, t, n in rows]
 
     def delivery(self, user: str, campaign: int) -> Delivery | None:
         row = self.db.execute(
-            "SELECT campaign, count, receipted, target FROM deliveries WHERE user=? AND campaign=?",
+            "SELECT campaign, count, receipted, target, stake_node FROM deliveries "
+            "WHERE user=? AND campaign=?",
             (user.lower(), campaign),
         ).fetchone()
-        return None if row is None else Delivery(*(int(x) for x in row))
+        return (
+            None if row is None else Delivery(int(row[0]), int(row[1]), int(row[2]), int(row[3]), str(row[4]))
+        )
 
     def mark_receipted(self, user: str, campaign: int, count: int) -> None:
         """Note the receipt (already durable in the receipt store). Without its own fsync: lost in a

@@ -25,7 +25,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from clubchat.ads import AdMarketClient, CampaignSpec
+from clubchat.ads import AdMarketClient, CampaignSpec, Receipt, SignedReceipt, sign_receipt
 from clubchat.ads.notifications import AdInbox
 from clubchat.chain import LocalSender
 from clubchat.chain.eip712 import Domain
@@ -245,3 +245,161 @@ async def _paid_request(uri: str, c: Chain, bob: LocalAccount, dave: LocalAccoun
         assert sent.status == "stored"  # bob is offline: the NOTIFY node's mailbox keeps it
     finally:
         await sender.close()
+
+
+WALLET_SOURCE = Path(__file__).resolve().parents[1] / "utils" / "contracts" / "MockOwnedWallet.vy"
+
+
+class WalletUser:
+    """A user whose address is a contract wallet (MockOwnedWallet) and whose owner key signs for it:
+    what `RelayClient.connect` and `AdInbox` need of an account."""
+
+    def __init__(self, wallet: str, owner: LocalAccount) -> None:
+        self.address, self.key, self.sign_message = wallet, owner.key, owner.sign_message
+
+
+def _deploy_wallet(c: Chain, owner: LocalAccount) -> Any:
+    import boa
+    from vyper.compiler.output import build_abi_output
+
+    from clubchat.chain.tx import send_tx
+    from clubchat.deploy.backend import EVM_VERSION
+
+    compiled = boa.load_partial(str(WALLET_SOURCE), compiler_args={"evm_version": EVM_VERSION})
+    factory = c.w3.eth.contract(
+        abi=build_abi_output(compiled.compiler_data), bytecode=compiled.compiler_data.bytecode
+    )
+    receipt = send_tx(c.w3, c.backend.account, factory.constructor(owner.address))
+    return c.w3.eth.contract(address=receipt["contractAddress"], abi=factory.abi)
+
+
+def test_contract_wallets_and_gated_campaigns_on_chain(c: Chain, tmp_path: Path) -> None:
+    """A contract-wallet user (EIP-1271) signs in, opts in and receipts through a NOTIFY node that
+    asks its wallet on chain, and settlement pays it; campaigns that require a Premium tier or a
+    stake reach only the members who meet them (the node checks before delivery), and every
+    receipt the node holds settles: none is skipped."""
+    from clubchat.ads.receipt_store import ReceiptStore, settle_pending
+    from clubchat.chain.tx import send_tx
+    from clubchat.node.eip1271 import Eip1271Verifier
+    from clubchat.node.notify import NotifyConfig, NotifyService
+    from clubchat.node.notify_chain import AdMarketView
+    from clubchat.node.notify_store import NotifyStore
+    from clubchat.premium.client import PremiumClient
+    from tests.node.harness import relay
+
+    advertiser, owner, operator, node_key, walt, pat, sam, low = (Account.create() for _ in range(8))
+    per_kind = c.registry.functions.min_self_stake_per_kind().call() // WAD
+    for acct, club in (
+        (advertiser, 1_000),
+        (owner, 1_000),
+        (operator, 3 * per_kind),
+        (pat, 1_000),
+        (sam, 100),
+    ):
+        c.fund(acct.address, club)
+    for acct in (node_key, walt, low):
+        c.fund(acct.address, 0)
+    NodeRegistryClient(c.w3, c.manifest, LocalSender(c.w3, operator)).register(
+        Registration(kinds=NOTIFY, node_key=node_key.address, endpoints={NOTIFY: "http://127.0.0.1:9"}),
+        2 * per_kind * WAD,
+        key=LocalSender(c.w3, node_key),
+    )
+    wallet = _deploy_wallet(c, walt)
+    cid = CommunitiesClient(c.w3, c.manifest, LocalSender(c.w3, owner)).create(owner.address, OPEN)
+    for user in (pat, sam, low):
+        CommunitiesClient(c.w3, c.manifest, LocalSender(c.w3, user)).join(cid)
+    communities = c.manifest.contract(c.w3, "Communities")
+    join = communities.functions.join(cid)._encode_transaction_data()
+    send_tx(c.w3, walt, wallet.functions.execute(communities.address, join))
+    assert communities.functions.is_member(cid, wallet.address).call()
+    PremiumClient(c.w3, c.manifest, LocalSender(c.w3, pat)).subscribe(1, 1)
+    NodeRegistryClient(c.w3, c.manifest, LocalSender(c.w3, sam)).delegate(operator.address, 10 * WAD)
+
+    market = AdMarketClient(c.w3, c.manifest)
+    adv = AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, advertiser))
+    now = int(c.w3.eth.get_block("latest")["timestamp"])
+    spec = dict(per_user_cap=1, start=now, end=now + 86_400, creative_hash=keccak(TEXT.encode()))
+    plain = adv.create_campaign(
+        CampaignSpec(10 * WAD, WAD, creative_uri=CREATIVE_URI, targets=(cid,), **spec)
+    )  # type: ignore[arg-type]
+    tiered = adv.create_campaign(
+        CampaignSpec(10 * WAD, WAD, creative_uri=CREATIVE_URI, targets=(cid,), min_tier=1, **spec)  # type: ignore[arg-type]
+    )
+    staked = adv.create_campaign(
+        CampaignSpec(10 * WAD, WAD, creative_uri=CREATIVE_URI, targets=(cid,), min_stake_wei=5 * WAD, **spec)  # type: ignore[arg-type]
+    )
+
+    contract = c.manifest.contract
+    view = AdMarketView(
+        c.w3, contract(c.w3, "AdMarket"), communities, c.manifest.block,
+        premium=contract(c.w3, "Premium"), registry=contract(c.w3, "NodeRegistry"),
+    )  # fmt: skip
+    domain = market.domain()
+    store = NotifyStore(tmp_path, domain)
+    service = NotifyService(NotifyConfig(node=operator.address, poll=0.2), store, view, domain)
+    verifier = Eip1271Verifier(c.w3)
+
+    async def scenario() -> dict[str, AdInbox]:
+        async with relay(verifier=verifier) as server:
+            await service.start(server)
+            try:
+                users = {"wallet": WalletUser(wallet.address, walt), "pat": pat, "sam": sam, "low": low}
+                conns = {}
+                for name, user in users.items():
+                    client = await RelayClient.connect(server.uri, user)  # type: ignore[arg-type]
+                    conns[name] = (client, AdInbox.attach(client, bytes(user.key), domain))
+                    await conns[name][1].set_preference(True)  # the wallet's: checked with EIP-1271
+                want = {"wallet": {plain: 1}, "pat": {plain: 1, tiered: 1}, "sam": {plain: 1, staked: 1}}
+                want["low"] = {plain: 1}
+                for name, inbox in ((n, i) for n, (_, i) in conns.items()):
+                    await inbox.wait(lambda i=inbox, w=want[name]: i.confirmed == w, timeout=30)  # type: ignore[misc]
+                await asyncio.sleep(1.0)  # more delivery passes
+                for name, (client, inbox) in conns.items():
+                    assert inbox.confirmed == want[name] and not inbox.errors, (name, inbox.errors)
+                    await client.close()
+                return {name: inbox for name, (_, inbox) in conns.items()}
+            finally:
+                await service.stop()
+                verifier.close()
+
+    asyncio.run(scenario())
+    assert service.stats["eip1271-accepted"] == 2  # sign-in aside: the preference and the receipt
+    assert service.stats["gated"] >= 2  # low was never sent the tiered or the staked campaign
+    receipts = ReceiptStore(tmp_path / "receipts.sqlite", domain)
+    held = {(s.receipt.user, s.receipt.campaign): s for s in receipts.receipts(operator.address)}
+    assert set(held) == {
+        (wallet.address, plain), (pat.address, plain), (pat.address, tiered),
+        (sam.address, plain), (sam.address, staked), (low.address, plain),
+    }  # fmt: skip
+    assert held[(sam.address, staked)].stake_node == operator.address
+    result = settle_pending(
+        receipts, AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, node_key)), operator.address, 0
+    )
+    assert result.receipts == 6 and len(result.batches) == 1
+    tx = c.w3.eth.get_transaction_receipt(result.batches[0])
+    skipped = market.market.events.ReceiptSkipped().process_receipt(tx)
+    assert skipped == ()  # every receipt the node held settles
+    # Two receipts no delivery produced (the node refuses them from users; here they are written to
+    # the store directly): low over the staked campaign's cap, for good; low short of the tier, which
+    # low may still buy within the settlement window.
+    over_cap = Receipt(staked, low.address, operator.address, 2)
+    short = Receipt(tiered, low.address, operator.address, 1)
+    for r in (over_cap, short):
+        assert receipts.add(SignedReceipt(r, sign_receipt(low.key, domain, r).packed()))
+    again = settle_pending(
+        receipts, AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, node_key)), operator.address, 0
+    )
+    assert (again.receipts, again.skipped, again.forgotten) == (2, 2, 6)  # the six settled are dropped
+    tx = c.w3.eth.get_transaction_receipt(again.batches[0])
+    reasons = sorted(e["args"]["reason"] for e in market.market.events.ReceiptSkipped().process_receipt(tx))
+    assert reasons == ["ads: over the per-user cap", "ads: premium tier too low"]
+    kept = [(s.receipt.campaign, s.receipt.user) for s in receipts.receipts(operator.address)]
+    assert kept == [(tiered, low.address)]  # over the cap: dropped for good; the tier: may come later
+    split = load().ads.split_bps
+    user_share = WAD * split[0] // 10_000
+    assert market.earnings(wallet.address) == user_share
+    assert market.earnings(pat.address) == market.earnings(sam.address) == 2 * user_share
+    assert market.earnings(low.address) == user_share
+    for cid_ in (plain, tiered, staked):
+        assert market.market.functions.settled(cid_, low.address, operator.address).call() == (cid_ == plain)
+    receipts.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -67,3 +68,31 @@ def test_forged_receipts_become_verifiable_evidence(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="skipped for 'ads: over the per-user cap'"):
             verify(c.w3, market, json.dumps(over_cap))
         assert find_forged(market, mallory.address, c.manifest.block) == []
+
+        # A contract wallet that no longer approves its receipt: skipped as a bad signature, but
+        # its answer may have changed since it signed, so it is neither found nor verified.
+        wallet = _wallet(c)
+        send_tx(c.w3, c.backend.account, communities.functions.set_member(COMMUNITY, wallet, True))
+        revoked = Receipt(cid, wallet, operator.address, 1)
+        tx = node.settle(operator.address, [SignedReceipt(revoked, b"\x01" * 65)])
+        (skip,) = market.events.ReceiptSkipped().process_receipt(c.w3.eth.get_transaction_receipt(tx))
+        assert skip["args"]["reason"] == "ads: bad signature" and skip["args"]["user"] == wallet
+        assert find_forged(market, operator.address, c.manifest.block) == [found]
+        claimed = json.loads(doc)
+        claimed["receipts"] = [dict(tx=tx, logIndex=skip["logIndex"], campaign=cid, user=wallet, count=1)]
+        with pytest.raises(ValueError, match="contract wallet"):
+            verify(c.w3, market, json.dumps(claimed))
+
+
+def _wallet(c: Any) -> str:
+    import boa
+    from vyper.compiler.output import build_abi_output
+
+    from clubchat.deploy.backend import EVM_VERSION
+
+    source = Path(__file__).resolve().parents[1] / "utils" / "contracts" / "MockERC1271Wallet.vy"
+    compiled = boa.load_partial(str(source), compiler_args={"evm_version": EVM_VERSION})
+    factory = c.w3.eth.contract(
+        abi=build_abi_output(compiled.compiler_data), bytecode=compiled.compiler_data.bytecode
+    )
+    return str(send_tx(c.w3, c.backend.account, factory.constructor())["contractAddress"])

@@ -247,12 +247,17 @@ def test_demo_on_the_deployment_reports_consistent_figures(
     assert supply["total_wei"] + supply["emission_remaining_wei"] == supply["cap_wei"] == params.token.cap_wei
     assert supply["total_wei"] == supply["locked_wei"] + supply["treasury_wei"] + supply["circulating_wei"]
 
-    ads = report["ads"]  # one NOTIFY node, two opted-in members receipted, one batch
-    assert ads["delivered"] == {"alice": 1, "bob": 1, "carol": 0, "dave": 0}
-    assert (ads["receipts_settled"], ads["batches"]) == (2, 1)
-    assert sum(ads["split_wei"].values()) == ads["spent_wei"] == 2 * ads["price_wei"]
+    ads = report["ads"]  # one NOTIFY node, two opted-in members receipted up to the cap, one batch
+    assert ads["delivered"] == {"alice": 3, "bob": 3, "carol": 0, "dave": 0} and ads["per_user_cap"] == 3
+    assert ads["receipt_counts"] == {"alice": 3, "bob": 3, "carol": 0, "dave": 0}
+    assert (ads["receipts_settled"], ads["batches"], ads["views_settled"]) == (2, 1, 6)
+    assert sum(ads["split_wei"].values()) == ads["spent_wei"] == 6 * ads["price_wei"]
     assert ads["refunded_wei"] == ads["budget_wei"] - ads["spent_wei"]
     assert ads["paid_requests"]["unpaid_refused_with"] == "payment-required"
+    gated = ads["premium_only"]  # alice bought tier 1 and got it; bob (free) was never sent it
+    assert gated["delivered"] == {"alice": 1, "bob": 0} and gated["receipts_held"] == {"alice": 1, "bob": 0}
+    assert gated["receipts_settled"] == 1 and gated["alice_earned_wei"] > 0
+    assert gated["refunded_wei"] == 10 * 10**18 - ads["price_wei"]
     rooms = report["communities"]
     assert rooms["ban"]["code"] == "banned" and rooms["ban"]["after"].startswith("banned:")
     assert rooms["non_member"].startswith("not-member:")

@@ -30,6 +30,7 @@ DOMAIN = Domain("AdMarket", "1", 31337, "0x" + "42" * 20)
 NODE = Account.from_key("0x" + "0d" * 32).address
 TEXT = "hello from campaign"
 COMMUNITY = 7
+ZERO = "0x" + "00" * 20
 
 
 class HandView(AdMarketView):
@@ -41,23 +42,33 @@ class HandView(AdMarketView):
 
 def campaign(cid: int, targets: tuple[int, ...] = (COMMUNITY,), text: str = TEXT, **kw: Any) -> CampaignInfo:
     now = int(time.time())
+    fields: dict[str, Any] = {"per_user_cap": 3, "min_tier": 0, "min_stake": 0, **kw}
     info = CampaignInfo(
-        campaign=cid, advertiser=NODE, price=10**18, per_user_cap=3, start=now - 10, end=now + 3_600,
-        creative_hash=keccak(text.encode()), creative_uri="data:," + text, targets=targets, min_tier=0,
-        min_stake=0, **kw,
+        campaign=cid, advertiser=NODE, price=10**18, start=now - 10, end=now + 3_600,
+        creative_hash=keccak(text.encode()), creative_uri="data:," + text, targets=targets, **fields,
     )  # fmt: skip
     info.text = text
     return info
 
 
+class Followed:
+    """A followed contract without events (the view then answers its gates from what the test applies)."""
+
+    abi: list[dict[str, Any]] = []
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+
 @asynccontextmanager
 async def notify_relay(
-    tmp: Path, limits: NotifyLimits | None = None
+    tmp: Path, limits: NotifyLimits | None = None, repeat_every: float = 86_400.0
 ) -> AsyncIterator[tuple[RelayServer, NotifyService]]:
-    view = HandView(None, None, None, 0)
-    service = NotifyService(
-        NotifyConfig(node=NODE, poll=0.05), NotifyStore(tmp, DOMAIN, limits), view, DOMAIN
+    view = HandView(
+        None, None, None, 0, premium=Followed("0x" + "e1" * 20), registry=Followed("0x" + "e2" * 20)
     )
+    config = NotifyConfig(node=NODE, poll=0.05, repeat_every=repeat_every)
+    service = NotifyService(config, NotifyStore(tmp, DOMAIN, limits), view, DOMAIN)
     async with relay() as server:
         await service.start(server)
         try:
@@ -239,12 +250,12 @@ def test_store_bounds_and_sweep(tmp_path: Path) -> None:
         try:
             for u in users:
                 await store.run(store.set_preference, u, True, 1, b"\x01" * 65)
-            taken = await store.run(store.offer, 1, 1_000, [(u, 0) for u in users])
+            taken = await store.run(store.offer, 1, 1_000, [(u, 0, ZERO) for u in users])
             assert taken == [u.lower() for u in users[:2]] and store.refused == 1  # max_rows
-            assert await store.run(store.offer, 1, 1_000, [(users[0], 0)]) == []  # once per campaign
+            assert await store.run(store.offer, 1, 1_000, [(users[0], 0, ZERO)]) == []  # once per campaign
             assert await store.run(store.sweep, 999) == 0
             assert await store.run(store.sweep, 1_000) == 2  # the campaign ended: rows dropped
-            assert await store.run(store.offer, 2, 2_000, [(users[2], 0)]) == [users[2].lower()]
+            assert await store.run(store.offer, 2, 2_000, [(users[2], 0, ZERO)]) == [users[2].lower()]
             # an older preference never replaces a newer one
             assert not await store.run(store.set_preference, users[2], False, 1, b"\x01" * 65)
         finally:
@@ -274,3 +285,199 @@ def test_settles_by_itself_once_receipts_are_worth_it(tmp_path: Path) -> None:
         assert service.last_settle is not None and service.last_settle.receipts == 2
 
     run(scenario())
+
+
+def test_tier_and_stake_gates_are_checked_before_delivery(tmp_path: Path) -> None:
+    """A member short of a campaign's minimum tier or stake is sent nothing and holds no delivery;
+    one who meets it gets the notification, and its receipt names the node it stakes with."""
+    plain, premium, staker, small = (Account.create() for _ in range(4))
+    pool_node = Account.create().address
+
+    async def scenario() -> None:
+        async with notify_relay(tmp_path) as (server, service):
+            view = service.view
+            member(service, plain, premium, staker, small)
+            limits = dict(max_message_bytes=1, max_file_bytes=1, max_call_seconds=1, mailbox_quota_bytes=1)
+            view.tiers.apply("TierChanged", dict(tier=1, **limits, price_per_period=1, lock_amount=0))
+            view.tiers.apply("Subscribed", dict(account=premium.address, tier=1, expires_at=2**40))
+            for who, wei in ((pool_node, 10 * 10**18), (staker.address, 5 * 10**18), (small.address, 10**18)):
+                view.stakes.apply("Staked", dict(node=pool_node, account=who, assets=wei, shares=wei))
+            assert view.stakes.assets_of(pool_node, staker.address) == 5 * 10**18
+            conns = {u.address: await connect(server, u) for u in (plain, premium, staker, small)}
+            for _, inbox in conns.values():
+                await inbox.set_preference(True)
+            view.campaigns[1] = campaign(1, min_tier=1)
+            view.campaigns[2] = campaign(2, min_stake=2 * 10**18)
+            ip, is_ = conns[premium.address][1], conns[staker.address][1]
+            await ip.wait(lambda: ip.confirmed == {1: 1})
+            await is_.wait(lambda: is_.confirmed == {2: 1})
+            await asyncio.sleep(0.3)  # more delivery passes: nobody else qualifies
+            assert conns[plain.address][1].shown == [] and conns[small.address][1].shown == []
+            for user in (plain, small):  # never recorded, so never a receipt
+                assert await service.store.run(service.store.delivery, user.address, 1) is None
+                assert await service.store.run(service.store.delivery, user.address, 2) is None
+            assert [n.campaign for n in ip.shown] == [1] and [n.campaign for n in is_.shown] == [2]
+            assert service.stats["gated"] >= 4
+            stored = {(s.receipt.campaign, s.receipt.user): s for s in service.store.receipts.receipts(NODE)}  # type: ignore[union-attr]
+            assert set(stored) == {(1, premium.address), (2, staker.address)}
+            assert stored[(2, staker.address)].stake_node == pool_node  # the settlement hint
+            # a slash takes the staker below the minimum: the view follows it
+            view.stakes.apply("Slashed", dict(node=pool_node, bonded_cut=12 * 10**18))
+            assert view.qualifies(view.campaigns[2], staker.address, int(time.time())) is None
+            for client, _ in conns.values():
+                await client.close()
+
+    run(scenario())
+
+
+def test_sends_again_up_to_the_cap_with_the_operators_spacing(tmp_path: Path) -> None:
+    """Each receipted notification is followed by the next after `repeat_every`, up to the campaign's
+    per-user cap; the user's receipts count 1, 2, 3; an offline user's pending one is not raised."""
+    alice, bob = Account.create(), Account.create()
+
+    async def scenario() -> None:
+        async with notify_relay(tmp_path, repeat_every=0.4) as (server, service):
+            cb, ib = await opted_in_member(server, service, bob, campaign(1))
+            await ib.wait(lambda: ib.confirmed == {1: 1})
+            await cb.close()  # bob goes offline: his next one is queued, not raised past it
+            ca, ia = await opted_in_member(server, service, alice, campaign(1))
+            started = time.monotonic()
+            await ia.wait(lambda: ia.confirmed == {1: 3}, timeout=10)
+            assert time.monotonic() - started >= 0.8  # two spacings between three notifications
+            assert [n.count for n in ia.shown] == [1, 2, 3]
+            await asyncio.sleep(0.6)  # the cap is 3: nothing more
+            assert [n.count for n in ia.shown] == [1, 2, 3]
+            row = await service.store.run(service.store.delivery, alice.address, 1)
+            assert row is not None and (row.count, row.receipted) == (3, 3)
+            kept = {s.receipt.user: s.receipt.count for s in service.store.receipts.receipts(NODE)}  # type: ignore[union-attr]
+            assert kept == {alice.address: 3, bob.address: 1}
+            bob_row = await service.store.run(service.store.delivery, bob.address, 1)
+            assert bob_row is not None and (bob_row.count, bob_row.receipted) == (2, 1)  # queued, once
+            cb, ib = await connect(server, bob)
+            await ib.wait(lambda: ib.confirmed == {1: 3}, timeout=10)  # the queued one, then the last
+            assert [n.count for n in ib.shown] == [2, 3]
+            # a receipt above what was delivered is still refused
+            await ca._send(m.encode(m.AdReceipt(campaign=1, node=NODE, count=4, signature="0x" + "00" * 65)))
+            await ia.wait(lambda: any("delivered 3" in e.reason for e in ia.errors))
+            await ca.close()
+            await cb.close()
+
+    run(scenario())
+
+
+def test_repeat_spacing_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="spacing"):
+        NotifyConfig(node=NODE, repeat_every=0)
+
+
+def test_a_store_written_before_the_repeat_columns_opens(tmp_path: Path) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "notify.sqlite")
+    old.executescript(
+        "CREATE TABLE deliveries (user TEXT NOT NULL, campaign INTEGER NOT NULL, count INTEGER NOT NULL,"
+        " receipted INTEGER NOT NULL, target INTEGER NOT NULL, expires INTEGER NOT NULL,"
+        " PRIMARY KEY (user, campaign));"
+        "INSERT INTO deliveries VALUES ('0xab', 1, 1, 1, 0, 5000);"
+    )
+    old.commit()
+    old.close()
+
+    async def scenario() -> None:
+        store = NotifyStore(tmp_path, DOMAIN)
+        await store.open()
+        try:
+            row = await store.run(store.delivery, "0xab", 1)
+            assert row is not None and (row.count, row.receipted, row.stake_node) == (1, 1, ZERO)
+            assert await store.run(store.due_again, 1, 3, 0.0) == ["0xab"]  # never sent again yet
+        finally:
+            await store.close()
+
+    run(scenario())
+
+
+def test_chain_time_moves_on_while_no_block_is_mined() -> None:
+    """A quiet chain (no new head) still advances the view's clock with the wall clock, so the spacing
+    of repeated notifications passes; a new head sets it, and it never goes back."""
+    view = HandView(None, None, None, 0)
+    view._saw_head(1_000)
+    first = view.now()
+    time.sleep(0.3)
+    view._saw_head(1_000)  # the same head at the next sync: the clock keeps running
+    assert view.now() >= first + 0.3
+    view._saw_head(5_000)
+    assert 5_000 <= view.now() < 5_001
+    view._saw_head(4_000)  # an older head (a reorg): never back
+    assert view.now() >= 5_000
+
+
+class WrappingWallet:
+    """Stands in for a contract wallet (EIP-1271) that signs a wrapped hash, as Safe does: valid when
+    its owner signed keccak(b"wallet:" + hash), never the bare hash."""
+
+    def __init__(self, wallet: str, owner: Any) -> None:
+        self.address, self.owner, self.key = wallet, owner, owner.key
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        return bytes(Account.unsafe_sign_hash(keccak(b"wallet:" + digest), self.owner.key).signature)
+
+    def sign_message(self, message: Any) -> Any:  # the relay sign-in (EIP-191), wrapped the same way
+        from eth_account.messages import _hash_eip191_message
+
+        class Signed:
+            signature = self.sign_digest(_hash_eip191_message(message))
+
+        return Signed()
+
+    async def is_valid_signature(self, wallet: str, message_hash: bytes, signature: bytes) -> bool:
+        wrapped = keccak(b"wallet:" + message_hash)
+        return (
+            wallet == self.address
+            and Account._recover_hash(wrapped, signature=signature) == self.owner.address
+        )
+
+
+def test_a_contract_wallet_with_its_own_signature_format_opts_in_and_receipts(tmp_path: Path) -> None:
+    """`AdInbox.sign_digest`: the wallet's signer answers for preferences and receipts; the node asks
+    the wallet (the relay's verifier) and stores the receipt for the chain to check again."""
+    wallet = WrappingWallet(Account.create().address, Account.create())
+
+    async def scenario() -> None:
+        view = HandView(None, None, None, 0)
+        service = NotifyService(
+            NotifyConfig(node=NODE, poll=0.05), NotifyStore(tmp_path, DOMAIN), view, DOMAIN
+        )
+        async with relay(verifier=wallet) as server:
+            await service.start(server)
+            try:
+                member(service, wallet)
+                client = await RelayClient.connect(server.uri, wallet)  # type: ignore[arg-type]
+                inbox = AdInbox.attach(client, bytes(wallet.key), DOMAIN)
+                inbox.sign_digest = wallet.sign_digest
+                await inbox.set_preference(True)
+                view.campaigns[1] = campaign(1)
+                await inbox.wait(lambda: inbox.confirmed == {1: 1})
+                (kept,) = service.store.receipts.receipts(NODE)  # type: ignore[union-attr]
+                assert kept.receipt.user == wallet.address and kept.signature == inbox_signature(
+                    inbox, wallet
+                )
+                assert service.stats["eip1271-accepted"] == 2
+                # the owner's bare signature is not the wallet's: refused
+                bare = sign_preference(bytes(wallet.key), DOMAIN, AdPreference(wallet.address, False, 10**9))
+                frame = m.AdPreference(
+                    user=wallet.address, enabled=False, issued=10**9, signature="0x" + bare.hex()
+                )
+                await client._send(m.encode(frame))
+                await inbox.wait(lambda: any(e.code == "bad-ad-preference" for e in inbox.errors))
+                assert service.stats["eip1271-refused"] == 1
+                await client.close()
+            finally:
+                await service.stop()
+
+    run(scenario())
+
+
+def inbox_signature(inbox: AdInbox, wallet: WrappingWallet) -> bytes:
+    from clubchat.ads.receipts import Receipt, receipt_digest
+
+    return wallet.sign_digest(receipt_digest(DOMAIN, Receipt(1, wallet.address, NODE, 1)))

@@ -3,8 +3,11 @@
 Advertisers create, pause, cancel and refund campaigns; NOTIFY nodes settle batches of receipts
 (good ones, replayed, lowered, over-cap, non-member, forged, for another node) while time moves
 and governance changes the split; everyone withdraws; the burn is triggered; strangers send paid
-message requests that are accepted, declined or reclaimed. The model predicts every batch's
-total and every skip reason. Invariants:
+message requests that are accepted, declined or reclaimed. Campaigns may require a Premium tier or
+a minimum stake (user 0 holds both, with one node; a receipt whose stake hint names the other node
+is skipped); user 3 is a contract wallet (EIP-1271) that approves the digests of its good receipts
+and not those of its forged ones. The model predicts every batch's total and every skip reason.
+Invariants:
 - escrow conservation per campaign: budget == spent + refundable + refunded;
 - nothing paid beyond a campaign's budget or a user's cap; settled counts only grow;
 - every settled amount is split exactly (user + node + community + burn == amount);
@@ -17,19 +20,24 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import boa
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from clubchat.ads.receipts import Receipt, SignedReceipt, sign_receipt
+from clubchat.ads.receipts import Receipt, SignedReceipt, receipt_digest, sign_receipt
 from tests.utils.ads import CREATIVE, DAY, WAD, deploy_market, domain, give, now, register_notify
 from tests.utils.signing import named_signer
 
 BPS = 10_000
 CLUB = 5  # the one targeted community id
 USERS = [named_signer(f"ads-machine-{i}") for i in range(3)]  # user 2 is not a member of CLUB
+WALLET = 3  # the index of the contract-wallet user (a member of CLUB)
+STAKE = 2 * WAD  # what user 0 delegates to node 0; stake-gated campaigns ask for 1 CLUB
+GATES = ("none", "tier", "stake")
+WALLET_SOURCE = Path(__file__).resolve().parents[2] / "utils" / "contracts" / "MockERC1271Wallet.vy"
 KINDS = ("good", "replay", "lower", "over_cap", "forged", "wrong_node")
 # Good receipts drawn five times as often as each bad kind, so campaigns actually get spent.
 DRAWN_KINDS = ("good",) * 4 + KINDS
@@ -44,6 +52,7 @@ class Campaign:
     end: int
     grace: int
     targeted: bool
+    gate: str = "none"
     spent: int = 0
     refunded: int = 0
     is_refunded: bool = False
@@ -57,6 +66,7 @@ class AdsMachine(RuleBasedStateMachine):
     token = None
     registry = None
     communities = None
+    premium = None
     governance = ""
     minimum = 0
 
@@ -72,8 +82,15 @@ class AdsMachine(RuleBasedStateMachine):
             key = str(boa.env.generate_address(f"ads-node-key-{i}"))
             register_notify(self.token, self.registry, self.governance, node, key, self.minimum)
         self.communities.set_owner(CLUB, self.owner)
-        for u in USERS[:2]:
-            self.communities.set_member(CLUB, u.address, True)
+        self.wallet = boa.load(str(WALLET_SOURCE))
+        self.users = [u.address for u in USERS] + [str(self.wallet.address)]
+        for u in (self.users[0], self.users[1], self.users[WALLET]):
+            self.communities.set_member(CLUB, u, True)
+        self.premium.set_tier(self.users[0], 1)
+        give(self.token, self.governance, self.users[0], STAKE, self.registry)
+        with boa.env.prank(self.users[0]):
+            self.registry.delegate(self.nodes[0], STAKE)
+        assert self.registry.assets_of(self.nodes[0], self.users[0]) >= WAD
         self.dom = domain(self.market)
         self.split = [
             self.market.user_bps(),
@@ -102,18 +119,21 @@ class AdsMachine(RuleBasedStateMachine):
         cap=st.integers(1, 12),
         targeted=st.booleans(),
         days=st.integers(1, 5),
+        gate=st.sampled_from(GATES),
     )
-    def create(self, adv, budget, price, cap, targeted, days) -> None:
+    def create(self, adv, budget, price, cap, targeted, days, gate) -> None:
         advertiser = self.advertisers[adv]
         t = now()
+        targets = [CLUB] if targeted else []
+        min_tier, min_stake = int(gate == "tier"), WAD if gate == "stake" else 0
         with boa.env.prank(advertiser):
             cid = self.market.create_campaign(
-                budget * price, price, cap, t, t + days * DAY, CREATIVE, "", [CLUB] if targeted else [], 0, 0
+                budget * price, price, cap, t, t + days * DAY, CREATIVE, "", targets, min_tier, min_stake
             )
         assert cid == len(self.campaigns) + 1
         grace = self.market.settlement_grace_seconds()
         self.campaigns.append(
-            Campaign(advertiser, budget * price, price, cap, t + days * DAY, grace, targeted)
+            Campaign(advertiser, budget * price, price, cap, t + days * DAY, grace, targeted, gate)
         )
 
     @precondition(lambda self: self.campaigns)
@@ -168,7 +188,7 @@ class AdsMachine(RuleBasedStateMachine):
     # SETTLEMENT #
 
     def _expect(
-        self, cid: int, user: int, node: str, count: int, signer_ok: bool, item_node: str
+        self, cid: int, user: int, node: str, count: int, signer_ok: bool, item_node: str, stake_node: str
     ) -> str | int:
         """Skip reason or amount for one receipt, updating the model when it settles."""
         if item_node != node:
@@ -192,12 +212,16 @@ class AdsMachine(RuleBasedStateMachine):
             return "ads: bad signature"
         if c.targeted and user == 2:
             return "ads: not a member"
+        if c.gate == "tier" and user != 0:
+            return "ads: premium tier too low"
+        if c.gate == "stake" and (user != 0 or stake_node != self.nodes[0]):
+            return "ads: stake too low"
         c.settled[(user, node)] = count
         c.total[user] = c.total.get(user, 0) + views
         amount = views * c.price
         c.spent += amount
         parts = [amount * b // BPS for b in self.split[:3]]
-        self._credit(USERS[user].address, parts[0])
+        self._credit(self.users[user], parts[0])
         self._credit(node, parts[1])
         burn = amount - sum(parts)
         if c.targeted:
@@ -215,7 +239,13 @@ class AdsMachine(RuleBasedStateMachine):
         self.credited[who] = self.credited.get(who, 0) + amount
 
     _batches = st.lists(
-        st.tuples(st.integers(0, 20), st.integers(0, 2), st.sampled_from(DRAWN_KINDS), st.integers(1, 5)),
+        st.tuples(
+            st.integers(0, 20),
+            st.integers(0, WALLET),
+            st.sampled_from(DRAWN_KINDS),
+            st.integers(1, 5),
+            st.booleans(),
+        ),
         min_size=1,
         max_size=6,
     )
@@ -234,7 +264,7 @@ class AdsMachine(RuleBasedStateMachine):
     def _settle(self, node, items) -> None:
         node_addr = self.nodes[node]
         batch, expected = [], []
-        for i, user, kind, step in items:
+        for i, user, kind, step, right_hint in items:
             cid = len(self.campaigns) if i == 20 else i % len(self.campaigns)  # 20: an unknown campaign
             c = self.campaigns[cid] if cid < len(self.campaigns) else None
             before = c.settled.get((user, node_addr), 0) if c else 0
@@ -247,11 +277,17 @@ class AdsMachine(RuleBasedStateMachine):
                 "wrong_node": before + step,
             }[kind]
             signed_node = self.nodes[1 - node] if kind == "wrong_node" else node_addr
-            signer = named_signer("ads-machine-forger") if kind == "forged" else USERS[user]
-            receipt = Receipt(cid + 1, USERS[user].address, signed_node, count)
+            forger = named_signer("ads-machine-forger")
+            signer = forger if kind == "forged" or user == WALLET else USERS[user]
+            receipt = Receipt(cid + 1, self.users[user], signed_node, count)
             sig = sign_receipt(signer.key, self.dom, receipt).packed()
-            batch.append(SignedReceipt(receipt, sig).settlement())
-            expected.append(self._expect(cid, user, node_addr, count, kind != "forged", signed_node))
+            if user == WALLET:  # the wallet approves what it signed, not what was forged in its name
+                self.wallet.set_approved(receipt_digest(self.dom, receipt), kind != "forged")
+            stake_node = self.nodes[0] if right_hint else self.nodes[1]
+            batch.append(SignedReceipt(receipt, sig, stake_node=stake_node).settlement())
+            expected.append(
+                self._expect(cid, user, node_addr, count, kind != "forged", signed_node, stake_node)
+            )
         with boa.env.prank(node_addr):
             total = self.market.settle(node_addr, batch)
         reasons = [e.reason for e in self.market.get_logs() if type(e).__name__ == "ReceiptSkipped"]
@@ -262,7 +298,7 @@ class AdsMachine(RuleBasedStateMachine):
 
     @rule(who=st.integers(0, 5))
     def withdraw(self, who) -> None:
-        account = ([u.address for u in USERS] + self.nodes + [self.payout or self.owner])[who]
+        account = (self.users[:3] + self.nodes + [self.payout or self.owner])[who]
         owed = self.credited.get(account, 0) - self.withdrawn.get(account, 0)
         with boa.env.prank(account):
             if owed == 0:
@@ -352,9 +388,9 @@ class AdsMachine(RuleBasedStateMachine):
             assert c.spent <= c.budget
             for user, total in c.total.items():
                 assert total <= c.cap
-                assert self.market.settled_total(cid + 1, USERS[user].address) == total
+                assert self.market.settled_total(cid + 1, self.users[user]) == total
             for (user, node), count in c.settled.items():
-                assert self.market.settled(cid + 1, USERS[user].address, node) == count
+                assert self.market.settled(cid + 1, self.users[user], node) == count
 
     @invariant()
     def balances_match(self) -> None:
@@ -396,6 +432,7 @@ def test_ads_stateful(protocol, params, deployer):
     AdsMachine.token = dep["ClubToken"]
     AdsMachine.registry = dep["NodeRegistry"]
     AdsMachine.communities = dep["Communities"]
+    AdsMachine.premium = dep["Premium"]
     AdsMachine.governance = str(dep["Timelock"].address)
     AdsMachine.minimum = params.registry.min_self_stake_per_kind_wei
     run = AdsMachine.TestCase
