@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from clubchat.protocol.log_entry import LogEntry, log_domain, log_entry_signer
 
 ProblemKind = Literal["bad-signature", "body-mismatch", "gap", "prev-mismatch", "fork", "refused"]
 MAX_KEPT = 4_096  # entries kept per room (the newest); heads and evidence are kept apart
+CURRENT_KEY_SECONDS = 60.0  # how long an operator's current node key is taken as read
 
 
 @dataclass(frozen=True)
@@ -114,14 +116,20 @@ class NodeKeys:
         self.owner = owner
         self._known: dict[str, set[str]] = {}
         self._asked: set[str] = set()  # keys whose owner was looked up (once each)
+        # operator -> when its current key was last read: a registry call per checked entry would
+        # block the client's event loop once per envelope
+        self._read: dict[str, float] = {}
         for operator, key in retired:
             self.add(operator, key)
 
     def signs_for(self, operator: str, key: str) -> bool:
         """Whether `key` is (or was) a node key of `operator`."""
-        if to_checksum_address(key) in self.keys(operator):
-            return True
         key = to_checksum_address(key)
+        if key in self.keys(operator):
+            return True
+        self._read.pop(to_checksum_address(operator), None)  # rotated since the last read?
+        if key in self.keys(operator):
+            return True
         if self.owner is None or key in self._asked:
             return False
         self._asked.add(key)
@@ -136,9 +144,11 @@ class NodeKeys:
 
     def keys(self, operator: str) -> frozenset[str]:
         op = to_checksum_address(operator)
-        if self.current is not None:
+        now = time.monotonic()
+        if self.current is not None and now - self._read.get(op, -CURRENT_KEY_SECONDS) >= CURRENT_KEY_SECONDS:
             with contextlib.suppress(Exception):  # an unreachable registry: the known keys still count
                 self.add(op, self.current(op))
+                self._read[op] = now
         return frozenset(self._known.get(op, ()))
 
 

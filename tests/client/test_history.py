@@ -94,7 +94,19 @@ def test_a_retired_node_key_still_counts_and_the_current_one_is_asked_for() -> N
     e1, e2 = chain(2)
     assert b.record(RELAY, e1, sig(e1, old_key)) == []  # signed before the key was rotated
     assert b.record(RELAY, e2, sig(e2, node_key)) == []
-    assert asked and keys.keys(operator.address) == {old_key.address, node_key.address}
+    assert asked == [operator.address]  # read once, not per entry (a registry call each)
+    assert keys.keys(operator.address) == {old_key.address, node_key.address}
+    # Rotated again within the read's lifetime: an entry by the new key makes the client read again.
+    newer = Account.from_key("0x" + "6e" * 32)
+
+    def rotated(op: str) -> str:
+        asked.append(op)
+        return newer.address
+
+    keys.current = rotated
+    e3 = LogEntry(operator.address, ROOM, 3, e2.struct_hash(), keccak(text="3"), e2.time + 1)
+    assert b.record(RELAY, e3, sig(e3, newer)) == []
+    assert asked == [operator.address, operator.address]
 
 
 def test_a_key_rotated_away_before_this_client_saw_it_counts_through_the_registry() -> None:

@@ -3,7 +3,9 @@ on a private anvil with the registry and Disputes:
 
 - an honest relay (`club node run`, signing its history with its node key): the listener keeps the
   relay's signed entries of the messages it receives in its wallet's store and reports nothing;
-- a relay that forks every room (tests.node.forking_relay, in its own process): Alice calls Bob
+- a relay process that signs with a key that is not its operator's node key
+  (tests.node.misbehaving_relay): `club message` and Bob's listener both warn of the bad signature;
+- a relay that forks every room (tests.node.misbehaving_relay, in its own process): Alice calls Bob
   through it and sends him her signed head after the call; Bob's listener prints a `history` event
   for the fork and keeps the two signed entries in his store, from which `club report` proves the
   fork on chain: the relay's operator is slashed and jailed. `club node probe` on the TURN node
@@ -158,6 +160,36 @@ def test_listen_keeps_an_honest_relays_signed_history(tmp_path: Path) -> None:
             node.stop()
 
 
+def test_a_relay_signing_with_another_key_is_warned_about(tmp_path: Path) -> None:
+    with chain(tmp_path) as c:
+        c.with_disputes()
+        op, key, impostor = _account("wrong-op"), _account("wrong-key"), _account("impostor")
+        for who in (alice, bob):
+            c.fund(who.address, 0)
+        with _misbehaving_relay(c, "sign", op, impostor, tmp_path / "log.sqlite") as uri:
+            c.register_relay(op, key, load().registry.min_self_stake_per_kind_wei * 2, uri)
+            send_call(LocalSender(c.w3, key), c.registry.functions.heartbeat())
+            with _listening(c, tmp_path / "bob", tmp_path / "received") as events:
+                sent = _club(
+                    ["message", bob.address, "hello", *_chain_args(c), "--k", "1"],
+                    _env(alice, tmp_path / "alice"),
+                )
+                assert json.loads(sent.stdout)["status"] == "delivered"  # delivered, and warned about
+                assert f"warning: relay {uri}, message 1: its signature is not the node's key" in sent.stderr
+                _wait(
+                    "Bob's listener to warn",
+                    lambda: any(e["event"] == "history" for e in events),
+                    seen=events,
+                )
+                (warned,) = [e for e in events if e["event"] == "history"]
+                assert (warned["problem"], warned["relay"], warned["seq"]) == ("bad-signature", uri, 1)
+                _wait("the message", lambda: any(e["event"] == "message" for e in events), seen=events)
+                assert [e["text"] for e in events if e["event"] == "message"] == ["hello"]
+        # Nothing the impostor key signed is kept as the relay's history.
+        assert _store(c, bob, tmp_path / "bob").rows() == []
+        assert _store(c, alice, tmp_path / "alice").rows() == []
+
+
 def _turn_node(c: Chain, tmp_path: Path) -> NodeProcess:
     """A TURN node (coturn) registered and run with `club node register` / `club node run`."""
     per_kind = c.registry.functions.min_self_stake_per_kind().call() // WAD
@@ -195,11 +227,12 @@ def _turn_node(c: Chain, tmp_path: Path) -> NodeProcess:
 
 
 @contextmanager
-def _forking_relay(c: Chain, op: LocalAccount, key: LocalAccount, db: Path) -> Iterator[str]:
+def _misbehaving_relay(c: Chain, mode: str, op: LocalAccount, key: LocalAccount, db: Path) -> Iterator[str]:
+    """tests.node.misbehaving_relay in MODE for `op`, signing with `key`; yields its URI."""
     disputes = c.manifest.address("Disputes")
-    args = [op.address, "0x" + bytes(key.key).hex(), str(c.w3.eth.chain_id), disputes, str(db)]
+    args = [mode, op.address, "0x" + bytes(key.key).hex(), str(c.w3.eth.chain_id), disputes, str(db)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.node.forking_relay", *args],
+        [sys.executable, "-m", "tests.node.misbehaving_relay", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -225,7 +258,7 @@ def test_a_call_through_a_forking_relay_is_caught_by_the_listener_and_reported(t
             c.fund(who.address, 0)
         turn = _turn_node(c, tmp_path)
         try:
-            with _forking_relay(c, op, key, tmp_path / "fork.sqlite") as uri:
+            with _misbehaving_relay(c, "fork", op, key, tmp_path / "fork.sqlite") as uri:
                 c.register_relay(op, key, load().registry.min_self_stake_per_kind_wei * 2, uri)
                 send_call(LocalSender(c.w3, key), c.registry.functions.heartbeat())
                 _wait(
