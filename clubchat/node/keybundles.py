@@ -354,8 +354,6 @@ class Replicator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for uri in list(self._clients):  # bound: MAX_CONNECTIONS
-            await self._drop(uri)
 
     async def drain(self) -> None:
         """Wait until every queued copy was attempted (tests, shutdown)."""
@@ -363,18 +361,23 @@ class Replicator:
             await asyncio.sleep(0.01)
 
     async def run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self.pending:  # bound: the queue
-                _, keys = self.pending.popitem(last=False)
-                self._busy = True
-                try:
-                    await self._copy(keys)
-                except Exception:  # a bug must cost one copy, never the loop
-                    log.exception("keybundles: replicating the keys of %s failed", keys.address)
-                finally:
-                    self._busy = False
+        """Copy what is queued until cancelled; the kept connections are closed then."""
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self.pending:  # bound: the queue
+                    _, keys = self.pending.popitem(last=False)
+                    self._busy = True
+                    try:
+                        await self._copy(keys)
+                    except Exception:  # a bug must cost one copy, never the loop
+                        log.exception("keybundles: replicating the keys of %s failed", keys.address)
+                    finally:
+                        self._busy = False
+        finally:
+            for uri in list(self._clients):  # bound: MAX_CONNECTIONS
+                await self._drop(uri)
 
     async def _copy(self, keys: m.Keys) -> None:
         uris = await asyncio.to_thread(rendezvous, self.discovery, keys.address, self.k)
