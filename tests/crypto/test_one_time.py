@@ -187,15 +187,19 @@ def test_a_relay_without_one_time_prekeys_costs_no_wait(monkeypatch: pytest.Monk
     client stops waiting at once and the session opens to the signed prekey."""
     without = tuple(t for t in m.CLIENT_FRAMES if t not in m.ONE_TIME_FRAMES)
     monkeypatch.setattr(m, "CLIENT_FRAMES", without)
+    sender, recipient = (
+        Account.from_key("0x" + "5e" * 32),
+        Account.from_key("0x" + "7e" * 32),
+    )  # no session yet
 
     async def scenario() -> None:
         async with relay() as server:
-            b = await RelayClient.connect(server.uri, bob, timeout=30)
-            a = await RelayClient.connect(server.uri, alice, timeout=30)
-            bob_secure = Secure(bob)
+            b = await RelayClient.connect(server.uri, recipient, timeout=30)
+            a = await RelayClient.connect(server.uri, sender, timeout=30)
+            bob_secure = Secure(recipient)
             started = asyncio.get_running_loop().time()
             await bob_secure.ready(b)
-            await Secure(alice).send(a, bob.address, m.Text(body="to the signed prekey"))
+            await Secure(sender).send(a, recipient.address, m.Text(body="to the signed prekey"))
             assert asyncio.get_running_loop().time() - started < 5  # not the 30 s timeout
             got = await b.receive(5)
             signed = [p.id for p in bob_secure.sealer(b.chain_id).device.prekeys]
