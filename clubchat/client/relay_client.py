@@ -217,6 +217,12 @@ class RelayClient:
                 pending = self._one_time.pop(frame.id)
                 if not pending.done():
                     pending.set_exception(RelayError(frame.code, frame.reason))
+            elif frame.code == "unknown-type" and "one-time" in frame.reason and self._one_time:
+                # a relay of an earlier version: no one-time prekeys there (its refusal carries no id)
+                for pending in self._one_time.values():
+                    if not pending.done():
+                        pending.set_exception(RelayError(frame.code, frame.reason))
+                self._one_time.clear()
             elif frame.code == "bad-key-bundle" and frame.id is not None and frame.id in self._keys:
                 keys = self._keys.pop(frame.id)
                 if not keys.done():

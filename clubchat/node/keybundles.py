@@ -31,6 +31,7 @@ import contextlib
 import json
 import logging
 import sqlite3
+import time
 from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,8 @@ MAX_ONE_TIME = m.MAX_ONE_TIME_BATCH  # one-time prekeys held per address
 MAX_ONE_TIME_TOTAL = 1_000_000  # held in all (about 200 MB): beyond it new ones are refused
 CLAIMS_PER_HOUR = 120  # one-time prekeys one signed-in address may claim per hour, all targets
 MAX_CLAIMERS = 100_000  # addresses whose claims of the current hour are counted (oldest forgotten)
+MAX_CONNECTIONS = 64  # connections a replicator keeps open to other relays (oldest closed first)
+REUSE_SECONDS = 600  # a replicator's connection signs in again after this long (sign-ins expire)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bundle (address TEXT PRIMARY KEY, frame TEXT NOT NULL);
@@ -300,9 +303,10 @@ class Replicator:
     one; beyond the bound the oldest is dropped, `stats["dropped"]`). One task (`start`, `stop`)
     works through the queue: it finds the address's rendezvous relays as its clients do (the
     registry's `sample(RELAY, keccak256(address), k)`: clubchat.registry.discovery.rendezvous), and
-    sends each other one a `replicate-keys` over a short connection signed in with a throwaway wallet
+    sends each other one a `replicate-keys` over a connection signed in with a throwaway wallet
     (the copy needs no identity: the receiving relay checks the bundle's wallet signature, expiry and
-    revocations exactly as for a publish from that wallet, and its per-address limits apply). Copies
+    revocations exactly as for a publish from that wallet, and its per-address limits apply), kept
+    open for later copies (at most MAX_CONNECTIONS, each for REUSE_SECONDS). Copies
     received that way are not copied on, so relays never echo each other; a relay that is down misses
     the copy and gets the bundle at the owner's next sign-in there (clients still fall back to
     asking the other relays). One-time prekeys are never copied: each relay holds its own.
@@ -320,6 +324,8 @@ class Replicator:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._busy = False  # a copy is under way
+        # relay uri -> (signed-in connection, when it signed in), oldest first
+        self._clients: dict[str, tuple[RelayClient, float]] = {}
 
     def offer(self, keys: m.Keys) -> None:
         if keys.bundle is None and not keys.revocations:
@@ -355,29 +361,31 @@ class Replicator:
             await asyncio.sleep(0.01)
 
     async def run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self.pending:  # bound: the queue
-                _, keys = self.pending.popitem(last=False)
-                self._busy = True
-                try:
-                    await self._copy(keys)
-                except Exception:  # a bug must cost one copy, never the loop
-                    log.exception("keybundles: replicating the keys of %s failed", keys.address)
-                finally:
-                    self._busy = False
+        """Copy what is queued until cancelled; the kept connections are closed then."""
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self.pending:  # bound: the queue
+                    _, keys = self.pending.popitem(last=False)
+                    self._busy = True
+                    try:
+                        await self._copy(keys)
+                    except Exception:  # a bug must cost one copy, never the loop
+                        log.exception("keybundles: replicating the keys of %s failed", keys.address)
+                    finally:
+                        self._busy = False
+        finally:
+            for uri in list(self._clients):  # bound: MAX_CONNECTIONS
+                await self._drop(uri)
 
     async def _copy(self, keys: m.Keys) -> None:
         uris = await asyncio.to_thread(rendezvous, self.discovery, keys.address, self.k)
         for uri in uris:  # bound: k relays
             if uri == self.own_uri:
                 continue
-            try:
-                client = await RelayClient.connect(uri, self.account, timeout=self.timeout)
-            except CONNECT_ERRORS as exc:
-                self.stats["unreachable"] += 1
-                log.info("keybundles: relay %s unreachable for a copy (%s)", uri, exc)
+            client = await self._client(uri)
+            if client is None:
                 continue
             try:
                 await client.replicate_keys(keys.address, keys.bundle, keys.revocations)
@@ -385,5 +393,29 @@ class Replicator:
             except (RelayError, TimeoutError) as exc:
                 self.stats["refused"] += 1
                 log.info("keybundles: relay %s refused the keys of %s (%s)", uri, keys.address, exc)
-            finally:
-                await client.close()
+                if isinstance(exc, TimeoutError) or exc.code in ("closed", "unauthenticated"):
+                    await self._drop(uri)
+
+    async def _client(self, uri: str) -> RelayClient | None:
+        """A signed-in connection to `uri`, kept for later copies (a sign-in per copy would run into
+        the receiving relay's per-IP sign-in rate); None when it cannot be reached."""
+        held = self._clients.get(uri)
+        if held is not None and not held[0].closed.is_set() and time.monotonic() - held[1] < REUSE_SECONDS:
+            return held[0]
+        await self._drop(uri)
+        try:
+            client = await RelayClient.connect(uri, self.account, timeout=self.timeout)
+        except CONNECT_ERRORS as exc:
+            self.stats["unreachable"] += 1
+            log.info("keybundles: relay %s unreachable for a copy (%s)", uri, exc)
+            return None
+        self._clients[uri] = (client, time.monotonic())
+        self.stats["connected"] += 1
+        while len(self._clients) > MAX_CONNECTIONS:  # bound: one over
+            await self._drop(next(iter(self._clients)))
+        return client
+
+    async def _drop(self, uri: str) -> None:
+        held = self._clients.pop(uri, None)
+        if held is not None:
+            await held[0].close()

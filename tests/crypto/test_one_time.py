@@ -6,6 +6,7 @@ a session opened to the signed prekey can."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -176,6 +177,36 @@ def test_sessions_through_a_relay_open_to_one_time_prekeys_and_the_stock_is_repl
             b = await RelayClient.connect(server.uri, bob)  # the next connection tops the stock up
             await Secure(bob).ready(b)
             assert len(store.one_time[bob.address.lower()]) == ONE_TIME_BATCH
+            await b.close()
+
+    run(scenario())
+
+
+def test_a_relay_without_one_time_prekeys_costs_no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relay of an earlier version refuses the one-time frames as unknown (without an id): the
+    client stops waiting at once and the session opens to the signed prekey."""
+    without = tuple(t for t in m.CLIENT_FRAMES if t not in m.ONE_TIME_FRAMES)
+    monkeypatch.setattr(m, "CLIENT_FRAMES", without)
+    sender, recipient = (
+        Account.from_key("0x" + "5e" * 32),
+        Account.from_key("0x" + "7e" * 32),
+    )  # no session yet
+
+    async def scenario() -> None:
+        async with relay() as server:
+            b = await RelayClient.connect(server.uri, recipient, timeout=30)
+            a = await RelayClient.connect(server.uri, sender, timeout=30)
+            bob_secure = Secure(recipient)
+            started = asyncio.get_running_loop().time()
+            await bob_secure.ready(b)
+            await Secure(sender).send(a, recipient.address, m.Text(body="to the signed prekey"))
+            assert asyncio.get_running_loop().time() - started < 5  # not the 30 s timeout
+            got = await b.receive(5)
+            signed = [p.id for p in bob_secure.sealer(b.chain_id).device.prekeys]
+            assert got.envelope.payload.kid in signed  # type: ignore[union-attr]
+            opened = await bob_secure.open(b, got)
+            assert opened is not None and opened.envelope.payload == m.Text(body="to the signed prekey")
+            await a.close()
             await b.close()
 
     run(scenario())

@@ -52,6 +52,7 @@ def test_a_published_bundle_and_its_revocation_reach_the_other_rendezvous_relays
             await replicators[0].drain()
             copied = servers[1].keybundles.keys(alice.address)
             assert copied.bundle is None and copied.revocations == (revocation,)
+            assert replicators[0].stats["connected"] == 1  # both copies over one kept connection
             await a.close()
 
     run(scenario())
