@@ -1277,8 +1277,8 @@ def sample(kind: uint256, seed: bytes32, k: uint256) -> DynArray[address, MAX_SA
     assert kind == RELAY or kind == TURN or kind == NOTIFY, "registry: unknown kind"
     assert k <= MAX_SAMPLE, "registry: k above 16"
     picked: DynArray[address, MAX_SAMPLE] = []
-    excluded_slots: DynArray[uint256, sumtree.MAX_EXCLUDED] = []
-    excluded_weights: DynArray[uint256, sumtree.MAX_EXCLUDED] = []
+    # Drawn slots so far, each as its leaf value << 16 | slot (`sumtree._find`).
+    excluded: DynArray[uint256, sumtree.MAX_EXCLUDED] = []
     epoch: uint256 = self._epochs_ended_by(block.timestamp)
     tag: uint256 = sumtree._tag(epoch)
     mixed: bytes32 = keccak256(abi_encode(self._epoch_seed(epoch), seed))
@@ -1293,9 +1293,9 @@ def sample(kind: uint256, seed: bytes32, k: uint256) -> DynArray[address, MAX_SA
         target: uint256 = convert(keccak256(abi_encode(mixed, i)), uint256) % remaining
         slot: uint256 = 0
         weight: uint256 = 0
-        slot, weight = sumtree._find(kind, target, excluded_slots, excluded_weights, tag, frozen)
-        excluded_slots.append(slot)
-        excluded_weights.append(weight)
+        slot, weight = sumtree._find(kind, target, excluded, tag, frozen)
+        # Leaf values are below 2**30 and slots below 2**16.
+        excluded.append((weight << 16) | slot)
         remaining -= weight
         node: address = sumtree._owner(kind, slot)
         if self._eligible(node, self._meta(node)):
