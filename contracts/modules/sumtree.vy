@@ -266,17 +266,17 @@ def _frozen_total(kind: uint256, tag: uint256) -> uint256:
 def _find(
     kind: uint256,
     target: uint256,
-    excluded_slots: DynArray[uint256, MAX_EXCLUDED],
-    excluded_weights: DynArray[uint256, MAX_EXCLUDED],
+    excluded: DynArray[uint256, MAX_EXCLUDED],
     tag: uint256,
     frozen: bool,
 ) -> (uint256, uint256):
     """
     @dev The slot whose leaf holds position `target` of the leaves laid end to
-         end in slot order, with the excluded slots' leaves taken out; the
+         end in slot order, with the excluded slots' leaves taken out (each
+         `excluded` entry is leaf value << 16 | slot); the
          leaves are those of the frozen view of the epoch of `tag` when
          `frozen`, the live ones otherwise. The caller guarantees target <
-         total - sum(excluded_weights) and that each excluded weight is exactly
+         total - sum(excluded weights) and that each excluded weight is exactly
          that slot's leaf in the same view, so the answer is a slot with a
          non-zero remaining leaf and a draw is proportional to the remaining
          weight.
@@ -292,25 +292,22 @@ def _find(
             break
         level: uint256 = height - 1 - step
         lanes: uint256 = self._lanes(self.tree[self._key(kind, level, index)], tag, frozen)
-        # The excluded leaves below this word, per lane.
-        taken: uint256[FANOUT] = empty(uint256[FANOUT])
         span_bits: uint256 = 2 * level
+        # The excluded leaves below this word leave their lanes in place: a lane holds at
+        # least the excluded leaves below it, so no lane borrows from the next.
         # Bound: the exclusion list has at most MAX_EXCLUDED entries.
-        for j: uint256 in range(MAX_EXCLUDED):
-            if j >= len(excluded_slots):
-                break
-            s: uint256 = excluded_slots[j]
+        for e: uint256 in excluded:
+            s: uint256 = e & SLOT_MASK
             if s >> (span_bits + 2) == index:
-                taken[(s >> span_bits) % FANOUT] += excluded_weights[j]
+                lanes -= (e >> 16) << ((s >> span_bits) % FANOUT * LANE_BITS)
         child: uint256 = FANOUT
         # Bound: 4 lanes.
         for c: uint256 in range(FANOUT):
             lane = (lanes >> (c * LANE_BITS)) & LANE_MASK
-            value: uint256 = lane - taken[c]
-            if rest < value:
+            if rest < lane:
                 child = c
                 break
-            rest -= value
+            rest = unsafe_sub(rest, lane)
         assert child < FANOUT, "registry: sum tree out of sync"
         index = index * FANOUT + child
     return index, lane

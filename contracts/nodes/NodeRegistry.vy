@@ -375,7 +375,8 @@ struct Node:
     live_until: uint256               # unix seconds the last heartbeat keeps it live (0 = never beat)
     jailed: bool                      # excluded until the operator unjails after jailed_until
     jailed_until: uint256             # unix seconds
-    weight: uint256                   # whole CLUB currently in the trees and in total_weight
+    weight: uint256                   # whole CLUB currently in total_weight (and in the trees; a jailed
+                                      # node's leaves may still hold its old weight until its next sync)
     acc_snapshot: uint256             # reward-per-weight accumulator at the last checkpoint
     commission_bps: uint256           # operator commission in force
     pending_commission_bps: uint256   # scheduled commission
@@ -400,6 +401,7 @@ struct Meta:
     weight: uint256
     commission_owed: bool             # commission_accrued is non-zero
     closed: bool                      # slashed out: the node takes no new stake, ever
+    lazy: bool                        # jailed, its leaves not yet moved to 0 (see `jail`)
 
 # @dev One pending withdrawal of an account: unbonding shares of `node`'s pool.
 struct Unbonding:
@@ -426,7 +428,8 @@ struct Accrual:
 #      jailed_until (48-87), commission_bps (88-101), pending commission (102-115),
 #      commission effective_at (116-155), tree slots RELAY/TURN/NOTIFY (156-203, 16 bits each),
 #      weight in whole CLUB (204-235), commission_accrued is non-zero (236),
-#      closed (4: slashed out, kept after deregistration).
+#      closed (4: slashed out, kept after deregistration), lazy (5: jailed with its
+#      leaves still holding `weight`, which is out of total_weight; see `jail`).
 meta: HashMap[address, uint256]
 # @dev operator => key word: node key (bits 0-159) | the operator's index in `node_list`
 #      (bits 160-175). Written by registration, rotations and deregistration.
@@ -995,8 +998,9 @@ def heartbeat():
 def poke(node: address):
     """
     @notice Permissionless and unpaid: takes an expired (or otherwise ineligible)
-            node out of the trees so it is no longer drawn or counted.
-    @param node A node with weight that is not eligible now.
+            node out of the trees so it is no longer drawn or counted (a jailed
+            node's lazy leaves too).
+    @param node A node with weight (in its leaves) that is not eligible now.
     """
     m: Meta = self._meta(node)
     assert m.weight != 0 and not self._eligible(node, m), "registry: node is eligible"
@@ -1089,16 +1093,25 @@ def jail(node: address, until: uint256):
     @param node A registered node, or a deregistered one with shares left in its pool.
     """
     access_control._check_role(SLASHER_ROLE, msg.sender)
-    m: Meta = self._meta(node)
     # Like `slash`: a deregistered node with shares left can still be jailed (the mark
     # stays with the address), so a proof against it is not blocked by the jail.
-    assert m.kinds != 0 or self.bonded_pool[node] | self.unbonding_pool[node] != 0, "registry: not registered"
+    m: Meta = self._slashable(node)
     assert until > block.timestamp, "registry: jail end in the past"
     m = self._checkpoint(node, m)
     m.jailed = True
     m.jailed_until = self._time(max(until, m.jailed_until))
     log INodeRegistry.Jailed(node=node, until=m.jailed_until)
-    self._sync(node, m)
+    if m.weight != 0 and not m.lazy:
+        # Lazy leaves: the weight leaves total_weight (and stops earning) now, but
+        # the sum-tree leaves keep it until the node's next `_sync` (its heartbeat,
+        # unjail, a stake change, deregistration, or anyone's `poke`). The frozen
+        # view this epoch samples from is the same either way; a jailed node drawn
+        # later is skipped like any ineligible one. A fork proof or a kick thus
+        # pays no sum-tree path (one word per level).
+        self.stake_word -= m.weight << PAIR_HIGH_SHIFT
+        m.lazy = True
+        log INodeRegistry.WeightChanged(node=node, weight=0)
+    self._store_meta(node, m)
 
 
 @external
@@ -1114,9 +1127,7 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
     @param reporter_share Share of the cut paid to `reporter` (1e18 = 100 %).
     """
     access_control._check_role(SLASHER_ROLE, msg.sender)
-    m: Meta = self._meta(node)
-    # A deregistered node's pool stays slashable while shares are left in it.
-    assert m.kinds != 0 or self.bonded_pool[node] | self.unbonding_pool[node] != 0, "registry: not registered"
+    m: Meta = self._slashable(node)
     assert fraction > 0 and fraction <= WAD, "registry: bad fraction"
     assert reporter_share <= WAD, "registry: bad reporter share"
     assert reporter_share == 0 or reporter != empty(address), "registry: zero reporter"
@@ -1146,7 +1157,12 @@ def slash(node: address, fraction: uint256, reporter: address, reporter_share: u
         reporter_amount=to_reporter,
         burned=burned,
     )
-    self._sync(node, m)
+    if m.lazy and not m.closed:
+        # Jailed, so its weight is 0 whatever the cut: the leaves stay lazy. A closed
+        # node's leaves are moved now (deregistration frees them and needs them at 0).
+        self._store_meta(node, m)
+    else:
+        self._sync(node, m)
     if to_reporter > 0:
         self._push(reporter, to_reporter)
     if burned > 0:
@@ -1261,8 +1277,8 @@ def sample(kind: uint256, seed: bytes32, k: uint256) -> DynArray[address, MAX_SA
     assert kind == RELAY or kind == TURN or kind == NOTIFY, "registry: unknown kind"
     assert k <= MAX_SAMPLE, "registry: k above 16"
     picked: DynArray[address, MAX_SAMPLE] = []
-    excluded_slots: DynArray[uint256, sumtree.MAX_EXCLUDED] = []
-    excluded_weights: DynArray[uint256, sumtree.MAX_EXCLUDED] = []
+    # Drawn slots so far, each as its leaf value << 16 | slot (`sumtree._find`).
+    excluded: DynArray[uint256, sumtree.MAX_EXCLUDED] = []
     epoch: uint256 = self._epochs_ended_by(block.timestamp)
     tag: uint256 = sumtree._tag(epoch)
     mixed: bytes32 = keccak256(abi_encode(self._epoch_seed(epoch), seed))
@@ -1277,9 +1293,9 @@ def sample(kind: uint256, seed: bytes32, k: uint256) -> DynArray[address, MAX_SA
         target: uint256 = convert(keccak256(abi_encode(mixed, i)), uint256) % remaining
         slot: uint256 = 0
         weight: uint256 = 0
-        slot, weight = sumtree._find(kind, target, excluded_slots, excluded_weights, tag, frozen)
-        excluded_slots.append(slot)
-        excluded_weights.append(weight)
+        slot, weight = sumtree._find(kind, target, excluded, tag, frozen)
+        # Leaf values are below 2**30 and slots below 2**16.
+        excluded.append((weight << 16) | slot)
         remaining -= weight
         node: address = sumtree._owner(kind, slot)
         if self._eligible(node, self._meta(node)):
@@ -1406,7 +1422,7 @@ def nodes(node: address) -> Node:
         live_until=m.live_until,
         jailed=m.jailed,
         jailed_until=m.jailed_until,
-        weight=m.weight,
+        weight=m.weight * convert(not m.lazy, uint256),
         acc_snapshot=accw & PAIR_LOW_MASK,
         commission_bps=m.commission_bps,
         pending_commission_bps=m.pending_bps,
@@ -1470,7 +1486,8 @@ def node_count() -> uint256:
 def total_stake(kind: uint256) -> uint256:
     """
     @notice Weight in the tree of `kind` as CLUB wei (whole CLUB per node): the
-            eligible stake as of each node's last touch.
+            eligible stake as of each node's last touch (a jailed node's leaves
+            keep their weight until its next heartbeat, unjail, stake change or `poke`).
     @param kind RELAY, TURN or NOTIFY.
     @return uint256 CLUB wei.
     """
@@ -1481,7 +1498,7 @@ def total_stake(kind: uint256) -> uint256:
 @view
 def total_weight() -> uint256:
     """
-    @notice Sum of all node weights (whole CLUB).
+    @notice Sum of all node weights (whole CLUB); a jailed node counts 0 from its jail on.
     @return uint256 Whole CLUB.
     """
     return self.stake_word >> PAIR_HIGH_SHIFT
@@ -1592,7 +1609,7 @@ def _accrual(node: address, m: Meta, accw: uint256, word: uint256) -> Accrual:
     a.acc_now = word & REWARD_ACC_MASK
     a.pool_acc = accw >> PAIR_HIGH_SHIFT
     snapshot: uint256 = accw & PAIR_LOW_MASK
-    if m.weight == 0 or a.acc_now <= snapshot:
+    if m.weight == 0 or m.lazy or a.acc_now <= snapshot:
         return a
     # Rounds down, once per checkpoint: the reserve covers it (see `_streamed`).
     credit: uint256 = m.weight * (a.acc_now - snapshot) // ACC_SCALE
@@ -1784,7 +1801,8 @@ def _release_entry(account: address, entry_id: uint256, entry: Unbonding) -> uin
 def _sync(node: address, m: Meta):
     """
     @dev Sets the node's weight (trees and total) to its bonded assets in
-         whole CLUB when it is eligible, else to 0, and stores its meta word.
+         whole CLUB when it is eligible, else to 0, and stores its meta word;
+         lazy leaves (see `jail`) are moved here, from the weight they hold.
          Runs after `_checkpoint`, so the new weight earns from the current
          accumulator on.
     """
@@ -1800,12 +1818,18 @@ def _sync(node: address, m: Meta):
         for kind: uint256 in [RELAY, TURN, NOTIFY]:
             if m.kinds & kind != 0:
                 sumtree._update(kind, (m.slots >> self._slot_shift(kind)) & SLOT_MASK, m.weight, target, tag)
+    # Lazy leaves (see `jail`) hold `weight`, but total_weight counts 0 for them.
+    counted: uint256 = m.weight
+    if m.lazy:
+        counted = 0
+    if target != counted:
         totals: uint256 = self.stake_word
         # In place, without `_pair`'s range check: the total weight is at most
         # 3 * 65,536 slots of 32-bit weights, far below 2**128.
-        self.stake_word = (((totals >> PAIR_HIGH_SHIFT) + target - m.weight) << PAIR_HIGH_SHIFT) | (totals & PAIR_LOW_MASK)
-        m.weight = target
+        self.stake_word = (((totals >> PAIR_HIGH_SHIFT) + target - counted) << PAIR_HIGH_SHIFT) | (totals & PAIR_LOW_MASK)
         log INodeRegistry.WeightChanged(node=node, weight=target)
+    m.weight = target
+    m.lazy = False
     self._store_meta(node, m)
 
 
@@ -1868,6 +1892,7 @@ def _meta(node: address) -> Meta:
         weight=(w >> 204) & MASK32,
         commission_owed=(w >> 236) & 1 == 1,
         closed=(w >> 4) & 1 == 1,
+        lazy=(w >> 5) & 1 == 1,
     )
 
 
@@ -1891,6 +1916,7 @@ def _store_meta(node: address, m: Meta):
         | (m.weight << 204)
         | (convert(m.commission_owed, uint256) << 236)
         | (convert(m.closed, uint256) << 4)
+        | (convert(m.lazy, uint256) << 5)
     )
 
 
@@ -1933,6 +1959,15 @@ def _slot_shift(kind: uint256) -> uint256:
 def _registered(node: address) -> Meta:
     m: Meta = self._meta(node)
     assert m.kinds != 0, "registry: not registered"
+    return m
+
+
+@internal
+@view
+def _slashable(node: address) -> Meta:
+    m: Meta = self._meta(node)
+    # A deregistered node's pool stays slashable (and jailable) while shares are left in it.
+    assert m.kinds != 0 or self.bonded_pool[node] | self.unbonding_pool[node] != 0, "registry: not registered"
     return m
 
 

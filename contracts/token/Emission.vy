@@ -95,6 +95,8 @@ WAD: constant(uint256) = 10**18
 RAY: constant(uint256) = 10**36
 # @dev Basis points: receiver weights sum to exactly this.
 BPS: constant(uint256) = 10_000
+# @dev The receiver's bits of a `_payees` word.
+ADDRESS_MASK: constant(uint256) = 2**160 - 1
 
 # @dev At most 10 % of the gap per epoch. Even a captured governance can then mint
 # at most 10 % of the gap per epoch (and the epoch is at least an hour), which
@@ -153,9 +155,10 @@ last_gap: public(uint256)
 bootstrap_multiple: public(uint256)
 # @dev Epochs numbered below this are guarded; 0 = no bootstrap. Can only decrease.
 bootstrap_end_epoch: public(uint256)
-# @dev Emission receivers (1..8) and their weights in bps (sum 10,000), same order.
-_receivers: DynArray[address, MAX_RECEIVERS]
-_weights: DynArray[uint256, MAX_RECEIVERS]
+# @dev Emission receivers (1..8) in payout order, each packed with its weight in bps (sum
+# 10,000): receiver (bits 0-159) | weight (bits 160-). One word per receiver, so that a
+# settlement reads each receiver and its weight in one storage slot.
+_payees: DynArray[uint256, MAX_RECEIVERS]
 
 
 # EVENTS #
@@ -216,8 +219,7 @@ def __init__(
     self.epoch_seconds = epoch_seconds_
     self.tip = tip_
     self.next_epoch_time = first_epoch_time
-    self._receivers = receivers_
-    self._weights = weights_
+    self._payees = self._pack_payees(receivers_, weights_)
     self.bootstrap_multiple = bootstrap_multiple_
     self.bootstrap_end_epoch = bootstrap_epochs
     gap: uint256 = cap_ - staticcall IClubToken(token_).totalSupply()
@@ -287,7 +289,7 @@ def preview_due() -> uint256:
     tip_paid: uint256 = 0
     held: uint256 = 0
     pays: uint256[MAX_RECEIVERS] = empty(uint256[MAX_RECEIVERS])
-    count: uint256 = len(self._receivers)
+    count: uint256 = len(self._payees)
     if boot != 0:
         amount, tip_paid = self._plan(first, boot, gap, a_epoch, a_gap)
         pays, held = self._add_shares(pays, count, amount - tip_paid, self._node_cap(boot))
@@ -337,7 +339,11 @@ def receivers() -> DynArray[address, MAX_RECEIVERS]:
     @notice The emission receivers, in payout order (the last one gets the rounding dust).
     @return DynArray The receiver addresses.
     """
-    return self._receivers
+    out: DynArray[address, MAX_RECEIVERS] = []
+    # Bounded: at most MAX_RECEIVERS (8) iterations.
+    for word: uint256 in self._payees:
+        out.append(convert(word & ADDRESS_MASK, address))
+    return out
 
 
 @external
@@ -347,7 +353,11 @@ def weights() -> DynArray[uint256, MAX_RECEIVERS]:
     @notice The receivers' weights in bps (same order as `receivers()`, sum 10,000).
     @return DynArray The weights.
     """
-    return self._weights
+    out: DynArray[uint256, MAX_RECEIVERS] = []
+    # Bounded: at most MAX_RECEIVERS (8) iterations.
+    for word: uint256 in self._payees:
+        out.append(word >> 160)
+    return out
 
 
 # GOVERNANCE #
@@ -417,8 +427,7 @@ def set_receivers(
     access_control._check_role(PARAMETER_ROLE, msg.sender)
     self._check_receivers(new_receivers, new_weights)
     self._advance(msg.sender)
-    self._receivers = new_receivers
-    self._weights = new_weights
+    self._payees = self._pack_payees(new_receivers, new_weights)
     log IEmission.ReceiversChanged(receivers=new_receivers, weights=new_weights)
 
 
@@ -470,7 +479,7 @@ def _advance(caller: address) -> uint256:
         a_gap = gap
         anchor_moved = True
     boot: uint256 = self._guarded_epochs(first, n)
-    count: uint256 = len(self._receivers)
+    count: uint256 = len(self._payees)
     pays: uint256[MAX_RECEIVERS] = empty(uint256[MAX_RECEIVERS])
     total: uint256 = 0
     tips: uint256 = 0
@@ -516,7 +525,7 @@ def _advance(caller: address) -> uint256:
     # Bounded: at most MAX_RECEIVERS (8) iterations.
     for i: uint256 in range(count, bound=MAX_RECEIVERS):
         if pays[i] != 0:
-            receiver: address = self._receivers[i]
+            receiver: address = convert(self._payees[i] & ADDRESS_MASK, address)
             extcall IClubToken(token).mint(receiver, pays[i])
             log IEmission.Distributed(receiver=receiver, amount=pays[i])
     return total
@@ -540,13 +549,14 @@ def _add_shares(
     paid: uint256 = 0
     # Bounded: at most MAX_RECEIVERS (8) iterations.
     for i: uint256 in range(count, bound=MAX_RECEIVERS):
+        word: uint256 = self._payees[i]
         share: uint256 = 0
         if i == count - 1:
             share = rest - paid
         else:
-            share = rest * self._weights[i] // BPS
+            share = rest * (word >> 160) // BPS
         paid += share
-        if self._receivers[i] == registry:
+        if convert(word & ADDRESS_MASK, address) == registry:
             if share > left:
                 held += share - left
                 share = left
@@ -681,6 +691,19 @@ def _check_tip(tip_: uint256):
 def _check_epoch_seconds(epoch_seconds_: uint256):
     assert epoch_seconds_ >= MIN_EPOCH_SECONDS, "emission: epoch too short"
     assert epoch_seconds_ <= MAX_EPOCH_SECONDS, "emission: epoch too long"
+
+
+@internal
+@pure
+def _pack_payees(
+    receivers_: DynArray[address, MAX_RECEIVERS], weights_: DynArray[uint256, MAX_RECEIVERS]
+) -> DynArray[uint256, MAX_RECEIVERS]:
+    # `_check_receivers` has run: same lengths, each weight at most 10,000 (< 2**96).
+    out: DynArray[uint256, MAX_RECEIVERS] = []
+    # Bounded: at most MAX_RECEIVERS (8) iterations.
+    for i: uint256 in range(len(receivers_), bound=MAX_RECEIVERS):
+        out.append(convert(receivers_[i], uint256) | (weights_[i] << 160))
+    return out
 
 
 @internal

@@ -5,7 +5,8 @@ rewards arrive, epochs are finalised, nodes beat or expire, and the slasher jail
 slashes. The model mirrors the pool arithmetic exactly (same integer formulas), so
 every withdrawal is checked to the wei, including withdrawals of slashed unbonding
 entries. Invariants: token balance >= everything owed; principal == sum over pools;
-total weight == sum of node weights == each kind's tree total; no account withdraws
+total weight == sum of node weights; each kind's tree total == the sum of its leaves, which
+hold the counted weight except lazy ones (a jailed node's, counted 0); no account withdraws
 more principal than it put in; claims + tips <= rewards sent; sampled nodes are
 eligible, distinct and of the right kind; stake bonded just around a finalisation earns at most
 its time share of the stream. Operators deregister and register again: the model keeps each kind's
@@ -411,9 +412,17 @@ class RegistryMachine(RuleBasedStateMachine):
     @rule(i=st.integers(0, 3))
     def poke(self, i: int) -> None:
         op = list(self.pools)[i]
-        if self.registry.nodes(op).weight != 0 and not self.registry.is_eligible(op):
+        # The leaves, not the counted weight: a jailed node's lazy leaves are poked out too.
+        if self._leaves(op)[0] != 0 and not self.registry.is_eligible(op):
             self.registry.poke(op)
             assert self.registry.nodes(op).weight == 0
+            assert self._leaves(op) == (0, False)
+
+    def _leaves(self, op: str) -> tuple[int, bool]:
+        """The weight the node's sum-tree leaves hold and whether they are lazy (jailed, the
+        weight already out of total_weight; the node's next sync moves them)."""
+        word = self.registry.eval(f"self.meta[{op}]")
+        return (word >> 204) & (2**32 - 1), bool((word >> 5) & 1)
 
     # ------------------------------------------- multi-epoch gaps
 
@@ -610,9 +619,14 @@ class RegistryMachine(RuleBasedStateMachine):
         assert self.token.balanceOf(r.address) >= r.principal() + r.reward_reserve()
         weights = {op: r.nodes(op).weight for op in self.pools}
         assert r.total_weight() == sum(weights.values())
+        leaves = {op: self._leaves(op) for op in self.pools}
+        for op, (leaf, lazy) in leaves.items():
+            # Lazy leaves belong to a jailed node whose counted weight is already 0; other
+            # leaves hold exactly the counted weight.
+            assert (weights[op] == 0 and r.nodes(op).jailed) if lazy else weights[op] == leaf
         for kind in (RELAY, TURN, NOTIFY):
             assert r.total_stake(kind) == WAD * sum(
-                w for op, w in weights.items() if self.pools[op].kinds & kind
+                leaf for op, (leaf, _) in leaves.items() if self.pools[op].kinds & kind
             )
         assert self.paid_out <= self.sent
         for who, out in self.withdrawn.items():
@@ -655,7 +669,7 @@ class RegistryMachine(RuleBasedStateMachine):
         """A slot's live leaf: its owner's weight while the owner holds it, else 0 (a free slot;
         its last owner may hold another slot by now)."""
         op = self.slots[kind][slot]
-        return self.registry.nodes(op).weight if self.slot_of[kind].get(op) == slot else 0
+        return self._leaves(op)[0] if self.slot_of[kind].get(op) == slot else 0
 
     def _sampling_epoch(self) -> int:
         r = self.registry
