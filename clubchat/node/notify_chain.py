@@ -3,8 +3,10 @@ chain a confirmation depth behind the head (the RegistryCache pattern), plus the
 
 - campaigns (`CampaignInfo`: price, cap, window, targets, paused/cancelled) from `CampaignCreated`,
   `CampaignPaused`, `CampaignResumed`, `CampaignCancelled`, `CampaignRefunded`;
-- community memberships (`MemberJoined` with its expiry, `MemberRemoved`): who qualifies for a
-  targeted campaign, and which addresses share a community (strangers do not);
+- community memberships (`clubchat.communities.cache.MembershipCache`, the cache the relay rooms
+  use: `MemberJoined` with its expiry, `MemberRemoved`, `Banned`, `Unbanned`): who qualifies for a
+  targeted campaign (a banned member does not, from the ban on), and which addresses share a
+  community (strangers do not);
 - paid message requests: each account's price (`RequestPriceSet`), the escrows open now
   (`RequestSent` until `RequestRefunded`) and the accepted ones (`RequestAccepted`);
 - with Premium: every account's tier (`clubchat.communities.cache.TierCache`), for campaigns that
@@ -34,7 +36,7 @@ from typing import Any
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 
 from clubchat.chain.logs import log_chunks
-from clubchat.communities.cache import TierCache
+from clubchat.communities.cache import CommunityState, MembershipCache, TierCache
 
 log = logging.getLogger("clubchat.notify")
 
@@ -152,8 +154,9 @@ class AdMarketView:
     tiers: TierCache = field(default_factory=TierCache)
     stakes: StakeCache = field(default_factory=StakeCache)
     campaigns: dict[int, CampaignInfo] = field(default_factory=dict)
-    # lower-case account -> community id -> membership expiry (unix s)
-    members: dict[str, dict[int, int]] = field(default_factory=dict)
+    membership: MembershipCache = field(default_factory=MembershipCache)
+    # lower-case account -> the communities it ever joined (an index; `membership` says who is a member)
+    joined: dict[str, set[int]] = field(default_factory=dict)
     request_price: dict[str, int] = field(default_factory=dict)  # lower-case account -> wei (>0 only)
     escrows: set[tuple[str, str]] = field(default_factory=set)  # (sender, recipient), lower-case, open
     accepted: set[tuple[str, str]] = field(default_factory=set)  # (sender, recipient) accepted once
@@ -173,6 +176,7 @@ class AdMarketView:
                     self._by_topic[(contract.address.lower(), event_abi_to_log_topic(abi))] = event
         self._addresses = [c.address for c in followed]
         self._premium = None if self.premium is None else self.premium.address.lower()
+        self._communities = None if self.communities is None else self.communities.address.lower()
         self._registry = None if self.registry is None else self.registry.address.lower()
         self._chain_time: tuple[int, float] | None = None  # (head timestamp, wall clock first seen)
         self._last_now = 0.0
@@ -212,6 +216,8 @@ class AdMarketView:
                     self.tiers.apply(decoded["event"], decoded["args"])
                 elif source == self._registry:
                     self.stakes.apply(decoded["event"], decoded["args"])
+                elif source == self._communities:
+                    self.apply_membership(decoded["event"], decoded["args"])
                 else:
                     self._apply(decoded)
                 applied += 1
@@ -255,10 +261,6 @@ class AdMarketView:
                 info.cancelled, info.end = True, int(a["at"])
             else:
                 info.refunded = True
-        elif name == "MemberJoined":
-            self.members.setdefault(a["account"].lower(), {})[int(a["community_id"])] = int(a["expires_at"])
-        elif name == "MemberRemoved":
-            self.members.get(a["account"].lower(), {}).pop(int(a["community_id"]), None)
         elif name == "RequestPriceSet":
             account, price = a["account"].lower(), int(a["price"])
             if price:
@@ -273,6 +275,21 @@ class AdMarketView:
             self.accepted.add(pair)
         elif name == "RequestRefunded":
             self.escrows.discard((a["sender"].lower(), a["recipient"].lower()))
+
+    def apply_membership(self, name: str, a: Any) -> None:
+        """One Communities event into the membership cache. A community whose creation lies before
+        `from_block` gets a record with no owner or policy (this view needs neither), so its members,
+        bans and removals after `from_block` still count."""
+        if "community_id" not in a:
+            return
+        community = int(a["community_id"])
+        if name != "CommunityCreated" and community not in self.membership.communities:
+            self.membership.communities[community] = CommunityState(
+                owner="", policy=0, membership_seconds=0, fail_open=False
+            )
+        self.membership.apply(name, a)
+        if name == "MemberJoined":
+            self.joined.setdefault(a["account"].lower(), set()).add(community)
 
     async def run(self, poll: float, on_synced: Any = None) -> None:
         """Follow the chain until cancelled, calling `on_synced()` after each pass; never raises on
@@ -299,12 +316,11 @@ class AdMarketView:
         campaign), or None when the user does not qualify."""
         if not info.targets:
             return 0
-        held = self.members.get(user.lower())
-        if not held:
+        if user.lower() not in self.joined:
             return None
         at = int(self.now()) if now is None else now
         for i, community in enumerate(info.targets):  # bound: 16 targets
-            if held.get(community, 0) > at:
+            if self.membership.is_member(community, user, at):
                 return i
         return None
 
@@ -329,11 +345,11 @@ class AdMarketView:
 
     def share_community(self, a: str, b: str, now: int) -> bool:
         """True when `a` and `b` are both members of some community now (so they are not strangers)."""
-        ma, mb = self.members.get(a), self.members.get(b)
+        ma, mb = self.joined.get(a.lower()), self.joined.get(b.lower())
         if not ma or not mb:
             return False
-        small, large = (ma, mb) if len(ma) <= len(mb) else (mb, ma)
-        return any(exp > now and large.get(c, 0) > now for c, exp in small.items())  # bound: memberships
+        is_member = self.membership.is_member
+        return any(is_member(c, a, now) and is_member(c, b, now) for c in ma & mb)  # bound: memberships
 
     def status(self) -> dict[str, Any]:
         return {

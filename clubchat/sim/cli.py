@@ -272,6 +272,28 @@ def loop_cmd(scenario: str, epochs: int, seed: int, run_id: int, out_dir: Path) 
     console.print(f"model and contracts agree ({tol}); wrote {path}")
 
 
+@sim.command("ads-loop")
+@click.argument("scenario", type=click.Choice(list(scenarios.SCENARIOS)))
+@click.option("--days", default=7, show_default=True, type=click.IntRange(min=1), help="Days of campaigns.")
+@click.option("--users", default=20, show_default=True, type=click.IntRange(min=1), help="Panel users.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--run", "run_id", default=1, show_default=True, type=click.IntRange(min=1), help="Run to replay."
+)
+@click.option("--out", "out_dir", default="sim-out", show_default=True, type=click.Path(path_type=Path))
+def ads_loop_cmd(scenario: str, days: int, users: int, seed: int, run_id: int, out_dir: Path) -> None:
+    """Replay SCENARIO's ad market as AdMarket campaigns and settlements (titanoboa), compare to the wei."""
+    from clubchat.sim import ads_replay
+
+    result = ads_replay.replay_with_report(scenario, days=days, users=users, seed=seed, run=run_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{scenario}-ads-loop.csv"
+    result.frame().to_csv(path, index=False)
+    Console().print(ads_replay.report_markdown(result))
+    if result.mismatches():
+        raise click.ClickException(f"{len(result.mismatches())} comparison(s) outside tolerance; see {path}")
+
+
 @sim.command("whitepaper")
 @click.option(
     "--out",

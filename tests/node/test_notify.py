@@ -82,9 +82,20 @@ async def connect(server: RelayServer, user: Any, enabled: bool = True) -> tuple
     return client, AdInbox.attach(client, bytes(user.key), DOMAIN, enabled)
 
 
+def join(view: AdMarketView, account: str, community: int, expires_at: int = 2**64 - 1) -> None:
+    """`account` joins `community` as Communities' `MemberJoined` event says it."""
+    view.apply_membership(
+        "MemberJoined", {"community_id": community, "account": account, "expires_at": expires_at}
+    )
+
+
+def ban(view: AdMarketView, account: str, community: int) -> None:
+    view.apply_membership("Banned", {"community_id": community, "account": account, "by": NODE})
+
+
 def member(service: NotifyService, *users: Any) -> None:
     for u in users:
-        service.view.members.setdefault(u.address.lower(), {})[COMMUNITY] = 2**64 - 1
+        join(service.view, u.address, COMMUNITY)
 
 
 async def opted_in_member(
@@ -363,6 +374,45 @@ def test_sends_again_up_to_the_cap_with_the_operators_spacing(tmp_path: Path) ->
             await cb.close()
 
     run(scenario())
+
+
+def test_a_banned_member_gets_no_further_notification(tmp_path: Path) -> None:
+    """Communities' `Banned` ends delivery at once (not at the membership's expiry): the banned
+    member's next notification of the targeted campaign is never sent, the other member's is; an
+    untargeted campaign still reaches the banned user (it asks for no membership)."""
+    alice, bob = Account.create(), Account.create()
+
+    async def scenario() -> None:
+        async with notify_relay(tmp_path, repeat_every=0.4) as (server, service):
+            ca, ia = await opted_in_member(server, service, alice, campaign(1))
+            cb, ib = await opted_in_member(server, service, bob, campaign(1))
+            await ia.wait(lambda: ia.confirmed == {1: 1})
+            await ib.wait(lambda: ib.confirmed == {1: 1})
+            ban(service.view, bob.address, COMMUNITY)
+            assert service.view.qualifying_target(campaign(1), bob.address) is None
+            await ia.wait(lambda: ia.confirmed == {1: 3}, timeout=10)
+            await asyncio.sleep(0.6)
+            assert [n.count for n in ib.shown] == [1]
+            service.view.campaigns[2] = campaign(2, targets=())
+            await ib.wait(lambda: ib.confirmed == {1: 1, 2: 1})
+            await ca.close()
+            await cb.close()
+
+    run(scenario())
+
+
+def test_banned_accounts_share_no_community_with_the_others() -> None:
+    view = HandView(None, None, None, 0)
+    a, b = Account.create().address, Account.create().address
+    for who in (a, b):
+        join(view, who, COMMUNITY)
+    assert view.share_community(a.lower(), b.lower(), int(time.time()))
+    ban(view, b, COMMUNITY)
+    assert not view.share_community(a.lower(), b.lower(), int(time.time()))
+    view.apply_membership("Unbanned", {"community_id": COMMUNITY, "account": b, "by": NODE})
+    assert not view.share_community(a.lower(), b.lower(), int(time.time()))  # the record was dropped
+    join(view, b, COMMUNITY)
+    assert view.share_community(a.lower(), b.lower(), int(time.time()))
 
 
 def test_repeat_spacing_must_be_positive() -> None:

@@ -11,7 +11,7 @@ from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.node.notify_gate import RequestGate
 from clubchat.protocol import messages as m
 from tests.node.harness import relay, run
-from tests.node.test_notify import HandView
+from tests.node.test_notify import HandView, join
 
 WAD = 10**18
 
@@ -21,7 +21,7 @@ def test_unpaid_first_messages_to_a_priced_user_are_refused() -> None:
     view = HandView(None, None, None, 0)
     view.request_price[bob.address.lower()] = 5 * WAD
     for u in (bob, friend):
-        view.members.setdefault(u.address.lower(), {})[3] = 2**64 - 1
+        join(view, u.address, 3)
 
     async def scenario() -> None:
         async with relay() as server:

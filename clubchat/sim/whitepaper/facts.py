@@ -651,13 +651,16 @@ def validation_appendix() -> str:
         if result.staking_in_loop
         else "`NodeRegistry` is not part of the deployment yet, so staking is not in the loop."
     )
-    return template("validation.md").substitute(
+    text = template("validation.md").substitute(
         loop_epochs=LOOP_EPOCHS,
         staking=staking,
         verdict=verdict,
         rel_tol=format(loop.REL_TOL, "g"),
         loop_table=table(["quantity", "contracts", "model", "relative difference"], rows),
     )
+    from clubchat.sim import ads_replay  # the ad market's campaigns and settlements, to the wei
+
+    return text + "\n" + ads_replay.report_markdown(ads_replay.replay_with_report(days=7, users=20))
 
 
 # ---- token model v2: the bootstrap guard's choice and the old vs new headline figures ----------

@@ -1,0 +1,382 @@
+"""Contracts in the loop for the ad market: the model's ad flows replayed as AdMarket campaigns.
+
+`replay_ads` runs the model (`clubchat.sim.engine`) for `days` days of one (scenario, seed, run),
+deploys the protocol with the plan `ape run deploy` uses (titanoboa, `boa_backend.deploy_all`) and,
+day by day, does on the real contracts what the model's ad market says happens that day, for a
+small panel of `users` simulated opted-in users (the model's network has millions; the panel is
+its per-user flow, scaled down):
+
+* an advertiser escrows a one-day campaign targeting one community (every panel user is a member;
+  its owner set a payout address) with the model's price per notification, a per-user cap of the
+  model's cap, and a budget for what the advertisers want to show (`ads_demand_per_user_day`);
+* every user sees min(demand, cap) notifications through one registered NOTIFY node and signs a
+  cumulative EIP-712 receipt after each (`clubchat.ads.receipts.sign_receipt`); the node's key
+  settles the newest receipts every `settle_every` views (and after the last) in batches of at
+  most `batch` receipts;
+* users, the node's operator and the community's payout address withdraw; anyone burns the burn
+  share; after the end plus the settlement grace the advertiser takes the refund.
+
+Conversion from the model's floats (stated once, used on both sides):
+
+* the model's CLUB spent on ads on day d is (fees_ads_to_nodes + burned_ads increment) /
+  (ads_split_nodes + ads_split_burn), its notifications users x ads_optin x min(demand, cap);
+  the price per notification is their ratio, times 10^18 and rounded down to a wei;
+* from that price on both sides are integers: each settled receipt of n new views charges n x
+  price, and the model's split (`ads_split_*` as bps) rounds each share down per receipt, the dust
+  to the burn, as AdMarket does.
+
+Compared per day: `spent`, `user_share`, `node_share`, `community_share`, `burned`, `refunded`
+and `skipped` receipts, chain against the exact integer mirror of the model (to the wei), and the
+model's own float flows scaled to the panel (`spent`, `node_share`, `burned`) within `REL_TOL`.
+`AdsLoopResult.mismatches()` lists every comparison outside tolerance, one line each; a model
+whose split differs from the contract's (the deployed `ads.split`) is reported there.
+
+titanoboa is a development dependency: this module imports it lazily.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from eth_account import Account
+from eth_utils import keccak
+
+from clubchat.ads.receipts import Receipt, SignedReceipt, sign_receipt
+from clubchat.chain.eip712 import Domain
+from clubchat.deploy import boa_backend
+from clubchat.params import BPS, DAY, WAD, Parameters
+from clubchat.params import load as load_parameters
+from clubchat.registry.client import Registration, RegistryActions
+from clubchat.registry.kinds import NOTIFY
+from clubchat.sim import engine, scenarios
+from clubchat.sim.parameters import SimParams
+
+# The exact mirror must match to the wei; the float model within REL_TOL (price rounding to a wei
+# and per-receipt dust are ~1e-13 of the amounts).
+MAX_WEI_DIFF = 0
+REL_TOL = 1e-9
+KEYS = ("spent", "user_share", "node_share", "community_share", "burned", "refunded", "skipped")
+FLOAT_KEYS = ("spent", "node_share", "burned")
+OPEN = 1  # Communities' OPEN join policy
+CREATIVE = "data:,club chat replay"
+MAX_UINT = 2**256 - 1
+
+
+@dataclass
+class AdsLoopResult:
+    """One row per replayed day: chain, exact mirror and float model values (wei, receipts)."""
+
+    scenario: str
+    seed: int
+    run: int
+    days: int
+    users: int
+    split_bps: tuple[int, int, int, int]  # the model's (user, node, community, burn)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def mismatches(self, rel_tol: float = REL_TOL, max_wei: int = MAX_WEI_DIFF) -> list[str]:
+        """Every comparison outside tolerance, as one readable line each (empty = agreement)."""
+        out = []
+        for r in self.rows:
+            for key in KEYS:
+                chain, exact = r[f"{key}_chain"], r[f"{key}_exact"]
+                if abs(chain - exact) > max_wei:
+                    out.append(f"day {r['day']}: {key} chain {chain} vs exact mirror {exact}")
+                model = r.get(f"{key}_model")
+                if model is not None and abs(chain - model) > rel_tol * max(abs(chain), 1):
+                    out.append(
+                        f"day {r['day']}: {key} chain {chain} vs model {model:.0f} (rel tol {rel_tol})"
+                    )
+        return out
+
+
+@dataclass(frozen=True)
+class DayFlows:
+    """The model's ad market on one day: per-notification price and views, and its float flows."""
+
+    price_wei: int
+    views: int  # notifications each opted-in user sees (the model's min(demand, cap))
+    wanted: int  # notifications advertisers pay for per user (the budget)
+    opted_in: float  # the model's opted-in users
+    spent_club: float  # the model's CLUB spent on ads that day (whole network)
+    node_club: float
+    burned_club: float
+
+
+def model_bps(p: SimParams) -> tuple[int, int, int, int]:
+    """The model's split as AdMarket's bps (user, node, community, burn)."""
+    fractions = (p.ads_split_users, p.ads_split_nodes, p.ads_split_communities, p.ads_split_burn)
+    return tuple(round(f * BPS) for f in fractions)  # type: ignore[return-value]
+
+
+def day_flows(p: SimParams, path: dict[str, Any], col: int, day: int) -> DayFlows:
+    """The model's ad flows of `day` (see the module docstring for the conversion)."""
+    views_f = min(p.ads_demand_per_user_day, p.ads_cap_per_user_day)
+    if views_f != int(views_f):
+        raise ValueError(f"the replay needs whole notifications per user and day, the model shows {views_f}")
+    views = int(views_f)
+    node = float(path["fees_ads_to_nodes"][day, col])
+    burned = float(path["burned_ads"][day, col] - path["burned_ads"][day - 1, col])
+    shares = p.ads_split_nodes + p.ads_split_burn
+    spent = (node + burned) / shares if shares > 0 else 0.0
+    opted_in = float(path["users"][day, col]) * p.ads_optin
+    price_wei = int(spent / (opted_in * views) * WAD) if opted_in > 0 and views > 0 else 0
+    wanted = max(views, math.ceil(p.ads_demand_per_user_day))
+    return DayFlows(price_wei, views, wanted, opted_in, spent, node, burned)
+
+
+class SplitMirror:
+    """The model's side in integers: each settled receipt's amount split with the model's bps,
+    every share rounded down, the dust (and, without a community, its share) to the burn."""
+
+    def __init__(self, bps: tuple[int, int, int, int]) -> None:
+        self.bps = bps
+        self.totals = dict.fromkeys(("spent", "user_share", "node_share", "community_share", "burned"), 0)
+
+    def settle(self, amount: int, targeted: bool = True) -> None:
+        user, node, community = (amount * b // BPS for b in self.bps[:3])
+        burn = amount - user - node - community + (0 if targeted else community)
+        for key, value in (("spent", amount), ("user_share", user), ("node_share", node),
+                           ("community_share", community if targeted else 0), ("burned", burn)):  # fmt: skip
+            self.totals[key] += value
+
+    def take(self) -> dict[str, int]:
+        """The totals since the last call."""
+        out, self.totals = self.totals, dict.fromkeys(self.totals, 0)
+        return out
+
+
+def _events(contract: Any, name: str) -> list[Any]:
+    return [ev for ev in contract.get_logs() if type(ev).__name__ == name]
+
+
+class _Market:
+    """The actors of the replay on the deployed contracts (titanoboa)."""
+
+    def __init__(self, boa: Any, dep: Any, params: Parameters, users: int) -> None:
+        self.boa = boa
+        self.token, self.market, self.communities = dep["ClubToken"], dep["AdMarket"], dep["Communities"]
+        self.treasury = dep.treasury
+        named = (
+            boa.env.generate_address(f"ads-replay-{n}")
+            for n in ("advertiser", "operator", "key", "owner", "payout")
+        )
+        self.advertiser, self.operator, self.key, self.owner, self.payout = (str(a) for a in named)
+        self.users = [Account.from_key(keccak(text=f"clubchat-ads-replay:{i}")) for i in range(users)]
+        self.domain = Domain.of(self.market)
+        self._register_node(dep, params)
+        self.community = self._community()
+
+    def _give(self, who: str, amount: int) -> None:
+        with self.boa.env.prank(self.treasury):
+            self.token.transfer(who, amount)
+
+    def _register_node(self, dep: Any, params: Parameters) -> None:
+        stake = params.registry.min_self_stake_per_kind_wei
+        self._give(self.operator, stake)
+        self.boa.env.set_balance(self.key, 10**18)
+        spec = Registration(
+            kinds=NOTIFY, endpoints={NOTIFY: "https://replay.notify.example"}, node_key=self.key,
+            region="loop", metadata_uri="https://replay.example/meta.json",
+        )  # fmt: skip
+        port = boa_backend.BoaPort(self.operator)
+        RegistryActions(port, dep["NodeRegistry"], self.token).register(spec, stake, key=self.key)
+
+    def _community(self) -> int:
+        fee = int(self.communities.creation_fee())
+        if fee:
+            self._give(self.owner, fee)
+            with self.boa.env.prank(self.owner):
+                self.token.approve(self.communities.address, fee)
+        with self.boa.env.prank(self.owner):
+            cid = int(self.communities.create(self.owner, OPEN, 0, False))
+            self.market.set_community_payout(cid, self.payout)
+        for u in self.users:
+            with self.boa.env.prank(u.address):
+                self.communities.join(cid)
+        return cid
+
+    def create_campaign(self, budget: int, price: int, cap: int, start: int, end: int) -> int:
+        self._give(self.advertiser, budget)
+        with self.boa.env.prank(self.advertiser):
+            self.token.approve(self.market.address, budget)
+            return int(
+                self.market.create_campaign(
+                    budget, price, cap, start, end, keccak(text=CREATIVE), CREATIVE, [self.community], 0, 0
+                )
+            )
+
+    def settle(self, receipts: list[SignedReceipt], batch: int) -> tuple[int, int]:
+        """The node's key settles `receipts` in batches; returns (wei settled, receipts skipped)."""
+        settled = skipped = 0
+        for i in range(0, len(receipts), batch):
+            with self.boa.env.prank(self.key):
+                self.market.settle(self.operator, [s.settlement() for s in receipts[i : i + batch]])
+            settled += sum(int(ev.amount) for ev in _events(self.market, "BatchSettled"))
+            skipped += len(_events(self.market, "ReceiptSkipped"))
+        return settled, skipped
+
+    def sign(self, campaign: int, user: Any, count: int) -> SignedReceipt:
+        receipt = Receipt(campaign, user.address, self.operator, count)
+        return SignedReceipt(receipt, sign_receipt(bytes(user.key), self.domain, receipt).packed())
+
+    def withdraw(self, who: str) -> int:
+        if int(self.market.balances(who)) == 0:
+            return 0
+        with self.boa.env.prank(who):
+            self.market.withdraw()
+        return sum(int(ev.amount) for ev in _events(self.market, "Withdrawn"))
+
+    def burn(self) -> int:
+        if int(self.market.burn_pending()) == 0:
+            return 0
+        with self.boa.env.prank(self.advertiser):
+            self.market.burn()
+        return sum(int(ev.amount) for ev in _events(self.market, "Burned"))
+
+    def refund(self, campaign: int) -> int:
+        with self.boa.env.prank(self.advertiser):
+            self.market.refund(campaign)
+        return sum(int(ev.amount) for ev in _events(self.market, "CampaignRefunded"))
+
+
+def replay_ads(
+    scenario: str = "baseline",
+    *,
+    days: int = 3,
+    users: int = 4,
+    seed: int = 0,
+    run: int = 1,
+    settle_every: int = 2,
+    batch: int = 100,
+    params: Parameters | None = None,
+    model_overrides: dict[str, Any] | None = None,
+    deploy: Callable[..., Any] | None = None,
+) -> AdsLoopResult:
+    """Replay `days` days of the model's ad market for `users` panel users on the real contracts.
+
+    `model_overrides` replaces SimParams fields of the model side only (the contracts keep the
+    deployed parameters): a perturbed split must show up in `mismatches()`. Run this inside
+    `boa.env.anchor()` to leave no state behind.
+    """
+    import boa
+
+    if settle_every < 1 or not 1 <= batch <= 100:
+        raise ValueError("settle_every must be at least 1 and batch between 1 and 100")
+    params = params or load_parameters()
+    p = scenarios.get(scenario).params(params)
+    if model_overrides:
+        p = dataclasses.replace(p, **model_overrides)
+    path = engine.simulate(p, runs=run, days=days, seed=seed, scenario=scenario, record_every=1)
+    col = run - 1
+    bps = model_bps(p)
+    res = AdsLoopResult(scenario, seed, run, days, users, bps)
+    deployer = str(boa.env.generate_address("ads-replay-deployer"))
+    with warnings.catch_warnings():  # escrows are proxies of VestingEscrow (see clubchat.sim.loop)
+        warnings.filterwarnings("ignore", message="casted bytecode does not match", category=UserWarning)
+        dep = (deploy or boa_backend.deploy_all)(params, deployer)
+    actors = _Market(boa, dep, params, users)
+    grace = int(actors.market.settlement_grace_seconds())
+    mirror = SplitMirror(bps)
+    t0 = int(boa.env.evm.patch.timestamp)
+    campaigns: list[tuple[int, int]] = []  # (campaign, refund the mirror expects)
+    for day in range(1, days + 1):
+        flows = day_flows(p, path, col, day)
+        start = t0 + (day - 1) * DAY + 60
+        now = int(boa.env.evm.patch.timestamp)
+        if start - 30 > now:
+            boa.env.time_travel(seconds=start - 30 - now)
+        budget = users * flows.wanted * flows.price_wei
+        cid = actors.create_campaign(budget, flows.price_wei, flows.views, start, start + DAY - 120)
+        boa.env.time_travel(seconds=60)
+        settled_chain = skipped = 0
+        done = dict.fromkeys(range(users), 0)  # views settled per user (the mirror's view)
+        for k in range(1, flows.views + 1):
+            if k % settle_every and k != flows.views:
+                continue
+            receipts = [actors.sign(cid, u, k) for u in actors.users]  # each user's newest receipt
+            s, sk = actors.settle(receipts, batch)
+            settled_chain, skipped = settled_chain + s, skipped + sk
+            for i in range(users):
+                mirror.settle((k - done[i]) * flows.price_wei)
+                done[i] = k
+        exact = mirror.take()
+        scale = users / flows.opted_in if flows.opted_in > 0 else 0.0
+        chain_spent = int(actors.market.campaign(cid).spent)
+        res.rows.append(
+            {
+                "day": day,
+                "campaign": cid,
+                "price_wei": flows.price_wei,
+                "views": flows.views,
+                "spent_chain": chain_spent,
+                "spent_exact": exact["spent"],
+                "spent_model": flows.spent_club * scale * WAD,
+                "settled_chain": settled_chain,
+                "user_share_chain": sum(actors.withdraw(u.address) for u in actors.users),
+                "user_share_exact": exact["user_share"],
+                "node_share_chain": actors.withdraw(actors.operator),
+                "node_share_exact": exact["node_share"],
+                "node_share_model": flows.node_club * scale * WAD,
+                "community_share_chain": actors.withdraw(actors.payout),
+                "community_share_exact": exact["community_share"],
+                "burned_chain": actors.burn(),
+                "burned_exact": exact["burned"],
+                "burned_model": flows.burned_club * scale * WAD,
+                "skipped_chain": skipped,
+                "skipped_exact": 0,
+            }
+        )
+        campaigns.append((cid, budget - exact["spent"]))
+    # Refunds: after the last campaign's end plus the settlement grace.
+    now = int(boa.env.evm.patch.timestamp)
+    boa.env.time_travel(seconds=max(t0 + days * DAY + grace + 1 - now, 1))
+    for row, (cid, want) in zip(res.rows, campaigns, strict=True):
+        row["refunded_chain"], row["refunded_exact"] = actors.refund(cid), want
+    return res
+
+
+def replay_with_report(scenario: str = "baseline", **kw: Any) -> AdsLoopResult:
+    """`replay_ads` in a throw-away boa state (`boa.env.anchor()`), as the CLI and the whitepaper run it."""
+    import boa
+
+    with boa.env.anchor():
+        return replay_ads(scenario, **kw)
+
+
+def report_markdown(result: AdsLoopResult) -> str:
+    """The replay as a Markdown paragraph and table: totals over the replayed days, chain vs the
+    exact mirror (wei), and the verdict with every mismatch named."""
+
+    def total(column: str) -> int:  # Python ints: a week of wei sums overflows int64
+        return sum(int(r[column]) for r in result.rows)
+
+    rows = [
+        [key.replace("_", " "), f"{total(f'{key}_chain'):,}", f"{total(f'{key}_exact'):,}"] for key in KEYS
+    ]
+    bad = result.mismatches()
+    verdict = (
+        f"agree to the wei (the float model within a relative {REL_TOL:g} on spent, node share and burned)"
+        if not bad
+        else "DISAGREE: " + "; ".join(bad[:10]) + (f" (and {len(bad) - 10} more)" if len(bad) > 10 else "")
+    )
+    header = (
+        f"Ad market in the loop: {result.days} day(s) of {result.scenario} run {result.run}, "
+        f"{result.users} opted-in users, one campaign a day on AdMarket settled by one NOTIFY node "
+        f"(model split {'/'.join(str(b) for b in result.split_bps)} bps user/node/community/burn). "
+        f"Contracts and model {verdict}."
+    )
+    body = "\n".join(
+        ["| quantity | contracts (wei or receipts) | model, exact mirror |", "|---|---|---|"]
+        + [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    )
+    return f"{header}\n\n{body}\n"
