@@ -74,4 +74,5 @@ class ReplicateKeys:
 
 
 KEY_EXTRA_FRAMES = (PublishOneTime, OneTimeStock, ClaimOneTime, OneTimeClaimed, ReplicateKeys)
-KEY_EXTRA_CLIENT_FRAMES = ("publish-one-time", "claim-one-time", "replicate-keys")
+ONE_TIME_FRAMES = ("publish-one-time", "claim-one-time")
+KEY_EXTRA_CLIENT_FRAMES = (*ONE_TIME_FRAMES, "replicate-keys")

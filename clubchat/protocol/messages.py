@@ -90,6 +90,9 @@ from clubchat.protocol.key_frames import (
     MAX_ONE_TIME_BATCH as MAX_ONE_TIME_BATCH,
 )
 from clubchat.protocol.key_frames import (
+    ONE_TIME_FRAMES as ONE_TIME_FRAMES,
+)
+from clubchat.protocol.key_frames import (
     ClaimOneTime as ClaimOneTime,
 )
 from clubchat.protocol.key_frames import (
