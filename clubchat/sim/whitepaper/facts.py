@@ -29,7 +29,9 @@ from clubchat.sim.whitepaper.runs import (
     final,
 )
 from clubchat.sim.whitepaper.sections.changes import ATTACKS, changes_facts
+from clubchat.sim.whitepaper.sections.governance import borrowed_votes_facts
 from clubchat.sim.whitepaper.sections.kinds import kinds_facts
+from clubchat.sim.whitepaper.sections.policing import policing_facts
 from clubchat.sim.whitepaper.text import club, days_text, num, pct, table, template, usd
 
 # Design criteria the defaults are checked against (stated in the text next to each figure).
@@ -145,8 +147,6 @@ class Facts:
     quorum_turnout_needed: str
     quorum_floor: str
     quorum_table: str
-    panel_stake_share: str
-    panel_buy_in_multiple: str
     attack_table: str
     ads_cpm_usd: str
     ads_cap_per_user_day: str
@@ -204,6 +204,39 @@ class Facts:
     nakamoto_relay: str
     nakamoto_all: str
     stake_rank_exponent: str
+    policing_table: str
+    policing_reviewer_cap: str
+    policing_seats: str
+    policing_exact_prob: str
+    policing_binomial_relay: str
+    policing_flag_bond: str
+    policing_flag_bond_usd: str
+    policing_frozen_hours: str
+    policing_busy_hours: str
+    policing_block_flags: str
+    policing_block_club: str
+    policing_block_usd: str
+    policing_kick: str
+    policing_flagger_share: str
+    policing_fork_cut: str
+    policing_reporter_share: str
+    policing_relay_pool: str
+    policing_fork_loss: str
+    policing_fork_loss_usd: str
+    policing_fork_cut_club: str
+    policing_fork_delegators: str
+    policing_jail: str
+    policing_jail_max: str
+    borrow_apr: str
+    lendable_share: str
+    snapshot_hold_hours: str
+    snapshot_votes_year1: str
+    snapshot_votes: str
+    snapshot_lendable: str
+    snapshot_cost_year1: str
+    snapshot_cost: str
+    snapshot_share_of_held: str
+    snapshot_borrow_only: str
 
     def render(self) -> str:
         """The whitepaper's Markdown: template.md with every placeholder filled (a missing one raises)."""
@@ -222,7 +255,6 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
     y = res.years
     reg, gov = params.registry, params.governance
     hl = emission_half_life_years(p)
-    share_k = security.stake_share_for_panel(p.panel_size, p.panel_capture_prob)
     breakeven_cap = security.sybil_breakeven_cap(p.ads_cpm_usd, p.ads_split_users, p.sybil_account_usd_month)
     sybil_now = float(
         security.sybil_profit_per_account_month(
@@ -579,8 +611,6 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
                 for r in quorum_rows.itertuples()
             ],
         ),
-        panel_stake_share=pct(share_k, 1),
-        panel_buy_in_multiple=format(security.buy_in_multiple(share_k), ".2f"),
         attack_table=table(
             [
                 "scenario",
@@ -607,4 +637,6 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
         validation_appendix=validation_appendix,
         **changes_facts(res),
         **kinds_facts(res),
+        **policing_facts(res),
+        **borrowed_votes_facts(res),
     )

@@ -42,10 +42,13 @@ def validation_appendix() -> str:
         if result.staking_in_loop
         else "`NodeRegistry` is not part of the deployment yet, so staking is not in the loop."
     )
-    return template("validation.md").substitute(
+    from clubchat.sim.whitepaper.sections.policing import policing_replay_text
+
+    appendix = template("validation.md").substitute(
         loop_epochs=LOOP_EPOCHS,
         staking=staking,
         verdict=verdict,
         rel_tol=format(loop.REL_TOL, "g"),
         loop_table=table(["quantity", "contracts", "model", "relative difference"], rows),
     )
+    return appendix + "\n" + policing_replay_text() + "\n"
