@@ -38,13 +38,26 @@ REASON_OFFLINE = 1
 ZERO32 = b"\x00" * 32
 
 
-class Network:
-    """The protocol deployed in the current boa environment, with helpers to add RELAY operators."""
+# Where a replay pins the chain before it deploys: the registry's epoch seed follows the time and the
+# panels' seeds follow the block number, and titanoboa starts at the wall clock, so without a pin each
+# run draws other panels. Both lie beyond any chain state a session reaches (the time in 2096).
+PINNED_TIME = 4_000_000_000
+PINNED_BLOCK = 50_000_000
 
-    def __init__(self, params: Parameters, tag: str) -> None:
+
+class Network:
+    """The protocol deployed in the current boa environment, with helpers to add RELAY operators.
+
+    With `pin`, the block number and time are set to PINNED_BLOCK and PINNED_TIME first, so a replay
+    draws the same panels in every process (run it inside `boa.env.anchor()`)."""
+
+    def __init__(self, params: Parameters, tag: str, *, pin: bool = False) -> None:
         import boa
 
         self.boa, self.params, self.tag = boa, params, tag
+        if pin:
+            boa.env.evm.patch.timestamp = PINNED_TIME
+            boa.env.evm.patch.block_number = PINNED_BLOCK
         deployer = str(boa.env.generate_address(f"{tag}-deployer"))
         with warnings.catch_warnings():  # escrows are proxies of VestingEscrow (see clubchat.sim.loop)
             warnings.filterwarnings("ignore", message="casted bytecode does not match", category=UserWarning)
@@ -142,7 +155,7 @@ def panel_replay(
     Every node is registered within the registry's first epoch, so `sample` draws the live weights.
     """
     params = params or load_parameters()
-    net = Network(params, "panel")
+    net = Network(params, "panel", pin=True)
     rules = disputes.DisputeRules.from_params(params)
     honest = [net.operator(f"honest{i}", honest_own, honest_delegated) for i in range(honest_nodes)]
     attack = {net.operator(f"attacker{i}", attacker_stake)[0] for i in range(attacker_nodes)}
@@ -204,7 +217,7 @@ def griefing_replay(
 ) -> GriefingReplay:
     """`flags` false flags voted down (see the module doc), then `honest_nodes // k + 2` at once."""
     params = params or load_parameters()
-    net = Network(params, "grief")
+    net = Network(params, "grief", pin=True)
     contract = net.dep["Disputes"]
     k = params.disputes.panel_size
     honest = [net.operator(f"honest{i}", honest_own) for i in range(honest_nodes)]
