@@ -40,7 +40,8 @@ ZERO32 = b"\x00" * 32
 
 # Where a replay pins the chain before it deploys: the registry's epoch seed follows the time and the
 # panels' seeds follow the block number, and titanoboa starts at the wall clock, so without a pin each
-# run draws other panels. Both lie beyond any chain state a session reaches (the time in 2096).
+# run draws other panels; so do the previous block hash and prevrandao, pinned too. Both lie beyond any
+# chain state a session reaches (the time in 2096).
 PINNED_TIME = 4_000_000_000
 PINNED_BLOCK = 50_000_000
 
@@ -56,8 +57,12 @@ class Network:
 
         self.boa, self.params, self.tag = boa, params, tag
         if pin:
-            boa.env.evm.patch.timestamp = PINNED_TIME
-            boa.env.evm.patch.block_number = PINNED_BLOCK
+            patch = boa.env.evm.patch
+            patch.timestamp = PINNED_TIME
+            patch.block_number = PINNED_BLOCK
+            # the registry mixes the previous block's hash and prevrandao into its epoch seed
+            patch.prev_hashes = [keccak(b"pinned" + PINNED_BLOCK.to_bytes(32, "big"))] + [ZERO32] * 255
+            patch.prevrandao = keccak(b"pinned prevrandao")
         deployer = str(boa.env.generate_address(f"{tag}-deployer"))
         with warnings.catch_warnings():  # escrows are proxies of VestingEscrow (see clubchat.sim.loop)
             warnings.filterwarnings("ignore", message="casted bytecode does not match", category=UserWarning)
