@@ -21,18 +21,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import keccak, to_canonical_address
 
-from clubchat.deploy import boa_backend
-from clubchat.deploy.boa_backend import BoaPort
 from clubchat.params import WAD, Parameters
 from clubchat.params import load as load_parameters
-from clubchat.registry.client import Registration, RegistryActions
 from clubchat.registry.kinds import RELAY
+from clubchat.sim.dispute_replay import Network
 from clubchat.sim.loop import set_registry_timing
 
 
@@ -113,25 +110,14 @@ def eclipse_replay(
     if per_attacker < minimum or honest_stake < minimum:
         raise ValueError(f"every node needs the minimum self-stake of {minimum} CLUB")
 
-    deployer = str(boa.env.generate_address("adv-deployer"))
-    with warnings.catch_warnings():  # escrows are proxies of VestingEscrow (see clubchat.sim.loop)
-        warnings.filterwarnings("ignore", message="casted bytecode does not match", category=UserWarning)
-        dep = boa_backend.deploy_all(params, deployer)
-    token, registry, emission = dep["ClubToken"], dep["NodeRegistry"], dep["Emission"]
-    timelock = str(dep["Timelock"].address)
+    net = Network(params, "adv")
+    dep, registry, emission = net.dep, net.registry, net.dep["Emission"]
+    timelock = net.timelock
     keeper = str(boa.env.generate_address("adv-keeper"))
-
-    def acting(who: str | None = None) -> RegistryActions:
-        return RegistryActions(BoaPort(who), registry, token)
+    acting = net.acting
 
     def operator(name: str, stake: int) -> tuple[str, str]:
-        op, key = (str(boa.env.generate_address(f"adv-{name}-{r}")) for r in ("op", "key"))
-        with boa.env.prank(timelock):  # the treasury's genesis CLUB funds the operators
-            token.transfer(op, stake * WAD)
-        boa.env.set_balance(key, 10**18)  # the key sends its consent to the operator
-        spec = Registration(RELAY, {RELAY: f"wss://{name}.relay.example:443"}, key, region="adv")
-        acting(op).register(spec, stake * WAD, key=key)
-        return op, key
+        return net.operator(name, stake, beat=False)
 
     honest = [operator(f"honest{i}", honest_stake) for i in range(honest_nodes)]
     attack = [operator(f"attacker{i}", per_attacker) for i in range(attacker_nodes)]

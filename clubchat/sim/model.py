@@ -56,7 +56,7 @@ class Context:
     """What is computed once per parameter set (deterministic schedules, constants)."""
 
     inputs: dict[str, npt.NDArray[np.float64]]
-    panel_share: float
+    panel_shares: npt.NDArray[np.float64]
     fixed_usd_day: npt.NDArray[np.float64]
     var_usd: npt.NDArray[np.float64]
     capacity: npt.NDArray[np.float64]
@@ -78,7 +78,7 @@ class Context:
 def make_context(p: SimParams, n_days: int) -> Context:
     return Context(
         inputs=schedules.daily_inputs(p, n_days),
-        panel_share=security.stake_share_for_panel(p.panel_size, p.panel_capture_prob),
+        panel_shares=panel_shares(p),
         fixed_usd_day=np.asarray(p.node_fixed_usd_month, dtype=np.float64) / 30.0,
         var_usd=np.asarray(p.node_var_usd_per_unit, dtype=np.float64),
         capacity=np.asarray(p.node_capacity_units_day, dtype=np.float64),
@@ -88,6 +88,28 @@ def make_context(p: SimParams, n_days: int) -> Context:
         premium_routing=fractions("premium_fee_routing", p.premium_fee_routing),
         rank_stake=np.cumsum(np.arange(1.0, NAKAMOTO_MAX_NODES + 1.0) ** -p.stake_rank_exponent),
     )
+
+
+def panel_shares(p: SimParams) -> npt.NDArray[np.float64]:
+    """Entry j: the RELAY draw share an attacker needs to hold at least j of the k seats of a panel
+    with probability `panel_capture_prob` (entry 0 is 0: no seat needed)."""
+    k = p.panel_size
+    shares = [security.stake_share_for_seats(k, j, p.panel_capture_prob) for j in range(1, k + 1)]
+    return np.array([0.0, *shares])
+
+
+def panel_attack_stake(p: SimParams, ctx: Context, s: State, relay_stake: Array) -> Array:
+    """CLUB an attacker bonds to kick an honest node with probability `panel_capture_prob`, as
+    `Disputes.draw_panel` decides: reviewers are drawn from the RELAY tree by pool weight (own stake
+    plus delegations), and a vote weighs the reviewer's own stake capped at `reviewer_cap`. The
+    attacker self-stakes nodes of the cap (vote weight = draw weight) against honest reviewers whose
+    vote is their own stake only, so it needs `seats_to_win` seats, not a majority; it holds them
+    with probability P[Bin(k, f) >= j] at draw share f (many nodes: without replacement is
+    close to with; clubchat.sim.disputes has the exact draw and checks this)."""
+    own = s["self_stake"] / np.maximum(s["nodes"].sum(axis=-1), 1.0)
+    honest_vote = np.minimum(own, p.reviewer_cap)
+    seats = security.seats_to_win(p.panel_size, p.review_majority, p.reviewer_cap, honest_vote)
+    return security.buy_in_multiple(ctx.panel_shares[seats]) * relay_stake
 
 
 # Node counts above this are counted as this many in the Nakamoto coefficient.
@@ -524,16 +546,9 @@ def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
     relay_stake = s["staked"] * kind_pools(p, ctx, s)[1][..., 0]
     votes = security.governance_votes_to_pass(total, circulating, p.quorum_fraction, p.against_turnout)
     pool = pool_club(p, circulating)
-    # the attacker's capital would otherwise earn the better of the outside and the staking yield
-    gap = np.maximum(p.outside_yield - s["staking_yield"], 0.0)
-    hold = p.attack_days + p.unbonding_days
-    slash = p.attack_detect_prob * p.attack_slash_share
 
     def staked_attack(x: Array) -> Array:
-        return security.attack_cost(
-            x, price, pool, expected_slash=slash, hold_days=hold, yield_gap=gap,
-            price_drop=p.attack_price_drop, fee=p.pool_fee,
-        )  # fmt: skip
+        return staked_attack_usd(p, x, price, circulating, s["staking_yield"])
 
     f_global = security.eclipse_share_global(p.eclipse_harm, p.rendezvous_relays)
     f_target = security.eclipse_share_targeted(p.targeted_success, p.rendezvous_relays, p.attack_days)
@@ -552,7 +567,8 @@ def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
             price_drop=p.attack_price_drop,
             fee=p.pool_fee,
         ),
-        "panel_attack_usd": staked_attack(float(security.buy_in_multiple(ctx.panel_share)) * s["staked"]),
+        # kick an honest node through a review panel, drawn and weighed as Disputes does
+        "panel_attack_usd": staked_attack(panel_attack_stake(p, ctx, s, relay_stake)),
         # global: eclipse `eclipse_harm` of users (each draws k relays: f^k of them see only the attacker)
         "relay_attack_usd": staked_attack(float(security.buy_in_multiple(f_global)) * relay_stake),
         # targeted: one chosen user over `attack_days` daily draws, 1 - (1 - f^k)^T = targeted_success
@@ -560,6 +576,22 @@ def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
         "nakamoto_relay": nakamoto(ctx, nodes[..., 0]),
         "nakamoto": nakamoto(ctx, nodes.sum(axis=-1)),
     }
+
+
+def staked_attack_usd(
+    p: SimParams, x: Array, price: Array, circulating: Array, staking_yield: Array
+) -> Array:
+    """USD an attacker loses holding x CLUB staked through an attack and its unbonding: bought on the
+    pool, slashed with the detection probability, sold back after the price fall, the better outside
+    yield forgone (`security.attack_cost`)."""
+    return security.attack_cost(
+        x, price, pool_club(p, circulating),
+        expected_slash=p.attack_detect_prob * p.attack_slash_share,
+        hold_days=p.attack_days + p.unbonding_days,
+        # the attacker's capital would otherwise earn the better of the outside and the staking yield
+        yield_gap=np.maximum(p.outside_yield - staking_yield, 0.0),
+        price_drop=p.attack_price_drop, fee=p.pool_fee,
+    )  # fmt: skip
 
 
 def _copy(name: str) -> Update:

@@ -85,6 +85,8 @@ class SimParams:
     )
     ads_split_burn: float = _p("fraction", "ads.split.burn_bps", "ad receipt share burned")
     panel_size: int = _p("reviewers", "disputes.panel_size", "stake-sampled reviewers per dispute")
+    reviewer_cap: float = _p("CLUB", "disputes.reviewer_cap", "largest vote weight of a reviewer (own stake)")
+    review_majority: float = _p("fraction", "disputes.majority_bps", "kick needs more of the revealed weight")
 
     # ---- assumptions: CLUB market ----
     price0_usd: float = _a(
@@ -423,6 +425,26 @@ class SimParams:
         "swap fee of the price-setting pool, each way",
         why="source: Uniswap v2's 0.30 % swap fee",
     )
+    borrow_apr: float = _a(
+        0.2,
+        "1/year",
+        "interest a lending market charges to borrow CLUB",
+        why="assumption: variable borrow rates of mid-cap volatile tokens on Aave v3 and Compound "
+        "run 5-30 %/yr and jump at high utilisation; no market lists CLUB yet",
+    )
+    lendable_share: float = _a(
+        0.02,
+        "fraction of circulating",
+        "CLUB a lending market could lend out at once",
+        why="assumption: money markets' supply caps for mid-cap tokens hold a few % of supply",
+    )
+    snapshot_hold_days: float = _a(
+        1.0 / 24.0,
+        "days",
+        "how long votes are held across a governance snapshot",
+        why="assumption: bought or borrowed in the last block before the snapshot, returned in "
+        "the first one after; an hour allows for inclusion",
+    )
 
     @property
     def vesting_total(self) -> float:
@@ -484,6 +506,8 @@ def from_parameters(params: Parameters | None = None, **assumptions: Any) -> Sim
         ads_split_communities=p.ads.community_bps / BPS,
         ads_split_burn=p.ads.burn_bps / BPS,
         panel_size=p.disputes.panel_size,
+        reviewer_cap=_whole(p.disputes.reviewer_cap_wei),
+        review_majority=p.disputes.majority_bps / BPS,
     )
     return SimParams(**protocol).replace(**assumptions) if assumptions else SimParams(**protocol)
 

@@ -6,6 +6,8 @@ into USD costs day by day with the simulated price, stake and supply.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize, stats
@@ -23,6 +25,29 @@ def panel_capture_prob_without_replacement(attacker_nodes: int, total_nodes: int
     """Same with k distinct nodes drawn from equal-stake nodes (hypergeometric)."""
     need = k // 2 + 1
     return float(stats.hypergeom.sf(need - 1, total_nodes, attacker_nodes, k))
+
+
+def panel_seats_prob(stake_share: npt.ArrayLike, k: int, seats: int) -> npt.NDArray[np.float64]:
+    """P(attacker holds at least `seats` of k reviewers drawn independently by stake share)."""
+    f = np.asarray(stake_share, dtype=np.float64)
+    return np.asarray(stats.binom.sf(seats - 1, k, f), dtype=np.float64)
+
+
+def stake_share_for_seats(k: int, seats: int, p: float) -> float:
+    """Smallest stake share f with P(at least `seats` of k reviewers) >= p."""
+    if not 0 < p < 1:
+        raise ValueError("panel capture probability must be strictly between 0 and 1")
+    return float(optimize.brentq(lambda f: float(panel_seats_prob(f, k, seats)) - p, 1e-12, 1 - 1e-12))
+
+
+def seats_to_win(k: int, majority: float, attacker_vote: npt.ArrayLike, honest_vote: npt.ArrayLike) -> Any:
+    """Fewest attacker seats of a full k-panel whose vote weight carries a kick when every reviewer
+    reveals and the honest ones vote against: j a > majority (j a + (k - j) h), i.e.
+    j > majority k h / ((1 - majority) a + majority h)."""
+    a = np.asarray(attacker_vote, dtype=np.float64)
+    h = np.asarray(honest_vote, dtype=np.float64)
+    bound = majority * k * h / ((1.0 - majority) * a + majority * h)
+    return np.minimum(np.floor(bound + 1e-12) + 1, k).astype(np.int64)
 
 
 def stake_share_for_panel(k: int, p: float) -> float:
@@ -121,6 +146,32 @@ def attack_cost(
     back = amm_sell_proceeds(x * (1.0 - expected_slash), pool_usd, pool_left) * (1.0 - fee)
     carry = bought * np.asarray(yield_gap, dtype=np.float64) * hold_days / 365.0
     return np.asarray(bought - back + carry, dtype=np.float64)
+
+
+def snapshot_vote_cost(
+    votes: npt.ArrayLike,
+    price: npt.ArrayLike,
+    pool_club: npt.ArrayLike,
+    lendable: npt.ArrayLike,
+    *,
+    borrow_apr: float,
+    hold_days: float,
+    fee: float,
+) -> npt.NDArray[np.float64]:
+    """USD to hold `votes` CLUB across a governance snapshot and no longer: what a lending market can
+    lend (`lendable`) is borrowed for `hold_days` at `borrow_apr`, the rest bought on the pool and
+    sold back right after the snapshot (the votes stay counted: they are read at the snapshot), which
+    on a constant-product pool loses the fees. A flash loan gives nothing: it is repaid in the same
+    block, so the checkpoint at the snapshot's timestamp holds the balance after repayment."""
+    v = np.asarray(votes, dtype=np.float64)
+    p = np.asarray(price, dtype=np.float64)
+    borrowed = np.minimum(v, np.asarray(lendable, dtype=np.float64))
+    bought = v - borrowed
+    interest = borrowed * p * borrow_apr * hold_days / 365.0
+    round_trip = attack_cost(
+        bought, p, pool_club, expected_slash=0.0, hold_days=hold_days, yield_gap=0.0, price_drop=0.0, fee=fee
+    )
+    return np.asarray(interest + round_trip, dtype=np.float64)
 
 
 def eclipse_share_global(harm: float, k: int) -> float:

@@ -56,3 +56,26 @@ def test_sybil_breakeven_cap_zeroes_the_profit():
     assert float(security.sybil_profit_per_account_month(cap * 2, 1e9, 2.0, 0.4, 0.5)) > 0
     # advertiser demand, not the cap, binds when demand is lower
     assert float(security.sybil_profit_per_account_month(100, 1.0, 2.0, 0.4, 0.0)) == pytest.approx(0.024)
+
+
+def test_snapshot_votes_cost_interest_and_fees_only():
+    """Votes held across the snapshot alone: borrowed votes cost interest for the hold, bought ones the
+    pool's fees on the round trip (a constant-product round trip is otherwise lossless)."""
+    price, pool = 0.05, 10e6
+    borrowed = security.snapshot_vote_cost(1e6, price, pool, 2e6, borrow_apr=0.2, hold_days=1 / 24, fee=0.003)
+    assert float(borrowed) == pytest.approx(1e6 * 0.05 * 0.2 / 24 / 365)
+    bought = security.snapshot_vote_cost(1e6, price, pool, 0.0, borrow_apr=0.2, hold_days=1 / 24, fee=0.003)
+    paid = float(security.amm_buy_cost(1e6, price, pool)) * 1.003
+    assert float(bought) == pytest.approx(2 * 0.003 * paid, rel=0.1)  # a fee each way
+    # held through a week's vote with the price falling, the same votes cost far more
+    held = security.attack_cost(1e6, price, pool, expected_slash=0.0, hold_days=7, yield_gap=0.05,
+                                price_drop=0.3, fee=0.003)  # fmt: skip
+    assert float(held) > 30 * float(bought)
+
+
+def test_seats_to_win_by_vote_weight():
+    assert int(security.seats_to_win(7, 0.5, 1.0, 1.0)) == 4
+    assert int(security.seats_to_win(7, 0.5, 100_000, 25_000)) == 2
+    assert int(security.seats_to_win(7, 0.5, 10_000, 100_000)) == 7
+    majority = security.stake_share_for_panel(7, 0.01)
+    assert security.stake_share_for_seats(7, 4, 0.01) == pytest.approx(majority)

@@ -10,7 +10,8 @@ import pytest
 
 from clubchat.params import load as load_parameters
 from clubchat.sim import loop, whitepaper
-from clubchat.sim.whitepaper import facts, runs
+from clubchat.sim.whitepaper import facts, runs, text
+from clubchat.sim.whitepaper.sections import validation
 
 DOC = whitepaper.OUT_DIR / "whitepaper.md"
 
@@ -54,9 +55,9 @@ def small_results() -> runs.Results:
 
 def test_the_facts_fill_every_placeholder_of_the_template() -> None:
     """Facts has exactly one field per `${name}` of template.md: none missing, none unused."""
-    placeholders = set(facts.template("template.md").get_identifiers())
+    placeholders = set(text.template("template.md").get_identifiers())
     assert placeholders == {f.name for f in dataclasses.fields(facts.Facts)}
-    assert set(facts.template("validation.md").get_identifiers()) == {
+    assert set(text.template("validation.md").get_identifiers()) == {
         "loop_epochs",
         "staking",
         "verdict",
@@ -67,7 +68,7 @@ def test_the_facts_fill_every_placeholder_of_the_template() -> None:
 
 def test_computed_facts_render_a_complete_document(small_results: runs.Results) -> None:
     _, quorum_rows = runs.quorum_curves(small_results)
-    appendix = facts.validation_skipped("not replayed in this test")
+    appendix = validation.validation_skipped("not replayed in this test")
     computed = facts.compute(small_results, quorum_rows, appendix)
     empty = [f.name for f in dataclasses.fields(computed) if not getattr(computed, f.name).strip()]
     assert empty == []
@@ -79,7 +80,7 @@ def test_computed_facts_render_a_complete_document(small_results: runs.Results) 
 
 def test_a_missing_fact_is_an_error_not_a_blank() -> None:
     with pytest.raises(KeyError, match="runs"):
-        facts.template("template.md").substitute(seed="2026")
+        text.template("template.md").substitute(seed="2026")
 
 
 def test_float_noise_in_the_loop_table_prints_the_same_every_build() -> None:

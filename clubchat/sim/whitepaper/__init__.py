@@ -7,6 +7,7 @@ Monte Carlo runs of `clubchat.sim`; nothing numeric is typed into the prose. The
 - `runs`         — the seeded Monte Carlo runs and sweeps the document reads;
 - `figures`      — the figures, drawn from those runs;
 - `facts`        — `Facts`, every number and table of the text, computed from those runs;
+- `sections`     — the fields of sections with their own runs (what changed, kinds, Appendix F);
 - `template.md`  — the prose with `${name}` placeholders, filled from `Facts` (`string.Template`);
 - `params_table` — Appendix A between markers, so a test can check the committed document
   against the parameters file.
@@ -30,6 +31,7 @@ from clubchat.sim.whitepaper.params_table import (
     parameters_table,
 )
 from clubchat.sim.whitepaper.runs import quorum_curves, run_all
+from clubchat.sim.whitepaper.sections import validation
 
 OUT_DIR = REPO_ROOT / "whitepaper"
 
@@ -62,9 +64,11 @@ def build(
     curves, quorum_rows = quorum_curves(res)
     figures.draw_all(res, curves, out_dir / "figures")
     appendix = (
-        facts.validation_appendix()
+        validation.validation_appendix()
         if contracts_in_the_loop
-        else facts.validation_skipped("this build was asked to skip the replay (contracts_in_the_loop=False)")
+        else validation.validation_skipped(
+            "this build was asked to skip the replay (contracts_in_the_loop=False)"
+        )
     )
     text = facts.compute(res, quorum_rows, appendix).render()
     out_dir.mkdir(parents=True, exist_ok=True)

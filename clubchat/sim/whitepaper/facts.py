@@ -1,26 +1,24 @@
 """The whitepaper's facts: every number and table of the document, computed from the model runs.
 
-`compute(res, quorum_rows)` returns a `Facts`, one text field per placeholder of `template.md`
-(`${name}`); the prose lives in the template and holds no computation. `validation_appendix`
-replays the baseline on the real contracts (contracts in the loop) and fills `validation.md`.
+`compute(res, quorum_rows, validation_appendix)` returns a `Facts`, one text field per placeholder of
+`template.md` (`${name}`); the prose lives in the template and holds no computation. Sections that
+need their own runs or tables compute their fields in `clubchat.sim.whitepaper.sections`
+(`validation.validation_appendix` replays the baseline on the real contracts and fills
+`validation.md`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, fields
-from importlib import resources
-from string import Template
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from clubchat.params import BPS, DAY, WAD
-from clubchat.sim import api, engine, headline, scenarios, schedules, security
+from clubchat.params import BPS, DAY
+from clubchat.sim import api, scenarios, schedules, security
 from clubchat.sim.model import liquidity_premium
-from clubchat.sim.parameters import KINDS, YEAR_DAYS, SimParams, describe
+from clubchat.sim.parameters import KINDS, describe
 from clubchat.sim.whitepaper.params_table import parameters_table
 from clubchat.sim.whitepaper.runs import (
     SEED,
@@ -30,18 +28,15 @@ from clubchat.sim.whitepaper.runs import (
     emitted_share,
     final,
 )
-from clubchat.sim.whitepaper.text import club, days_text, num, pct, table, usd
+from clubchat.sim.whitepaper.sections.changes import ATTACKS, changes_facts
+from clubchat.sim.whitepaper.sections.governance import borrowed_votes_facts
+from clubchat.sim.whitepaper.sections.kinds import kinds_facts
+from clubchat.sim.whitepaper.sections.policing import policing_facts
+from clubchat.sim.whitepaper.text import club, days_text, num, pct, table, template, usd
 
-ATTACKS = ("gov_attack_usd", "panel_attack_usd", "relay_attack_usd")
 # Design criteria the defaults are checked against (stated in the text next to each figure).
 RESERVE_LEFT_AFTER_10Y = 0.25  # keep at least this share of the emission reserve for year ten onwards
 UNBONDING_DISPUTE_MULTIPLE = 2  # unbonding covers the dispute window this many times
-LOOP_EPOCHS = 26
-
-
-def template(name: str) -> Template:
-    """A template of this package (`template.md`, `validation.md`)."""
-    return Template(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -152,8 +147,6 @@ class Facts:
     quorum_turnout_needed: str
     quorum_floor: str
     quorum_table: str
-    panel_stake_share: str
-    panel_buy_in_multiple: str
     attack_table: str
     ads_cpm_usd: str
     ads_cap_per_user_day: str
@@ -211,6 +204,39 @@ class Facts:
     nakamoto_relay: str
     nakamoto_all: str
     stake_rank_exponent: str
+    policing_table: str
+    policing_reviewer_cap: str
+    policing_seats: str
+    policing_exact_prob: str
+    policing_binomial_relay: str
+    policing_flag_bond: str
+    policing_flag_bond_usd: str
+    policing_frozen_hours: str
+    policing_busy_hours: str
+    policing_block_flags: str
+    policing_block_club: str
+    policing_block_usd: str
+    policing_kick: str
+    policing_flagger_share: str
+    policing_fork_cut: str
+    policing_reporter_share: str
+    policing_relay_pool: str
+    policing_fork_loss: str
+    policing_fork_loss_usd: str
+    policing_fork_cut_club: str
+    policing_fork_delegators: str
+    policing_jail: str
+    policing_jail_max: str
+    borrow_apr: str
+    lendable_share: str
+    snapshot_hold_hours: str
+    snapshot_votes_year1: str
+    snapshot_votes: str
+    snapshot_lendable: str
+    snapshot_cost_year1: str
+    snapshot_cost: str
+    snapshot_share_of_held: str
+    snapshot_borrow_only: str
 
     def render(self) -> str:
         """The whitepaper's Markdown: template.md with every placeholder filled (a missing one raises)."""
@@ -229,7 +255,6 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
     y = res.years
     reg, gov = params.registry, params.governance
     hl = emission_half_life_years(p)
-    share_k = security.stake_share_for_panel(p.panel_size, p.panel_capture_prob)
     breakeven_cap = security.sybil_breakeven_cap(p.ads_cpm_usd, p.ads_split_users, p.sybil_account_usd_month)
     sybil_now = float(
         security.sybil_profit_per_account_month(
@@ -586,8 +611,6 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
                 for r in quorum_rows.itertuples()
             ],
         ),
-        panel_stake_share=pct(share_k, 1),
-        panel_buy_in_multiple=format(security.buy_in_multiple(share_k), ".2f"),
         attack_table=table(
             [
                 "scenario",
@@ -614,245 +637,6 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
         validation_appendix=validation_appendix,
         **changes_facts(res),
         **kinds_facts(res),
+        **policing_facts(res),
+        **borrowed_votes_facts(res),
     )
-
-
-def validation_skipped(reason: str) -> str:
-    """Appendix F when the contracts are not replayed, saying why."""
-    return template("validation-skipped.md").substitute(reason=reason)
-
-
-def validation_appendix() -> str:
-    """Appendix F: model vs contracts (contracts in the loop, titanoboa), when titanoboa is installed."""
-    try:
-        import boa
-    except ImportError:
-        return validation_skipped("titanoboa is not installed (`make setup`)")
-    from clubchat.sim import loop
-
-    with boa.env.anchor():
-        result = loop.replay("baseline", epochs=LOOP_EPOCHS, seed=0)
-    last = result.frame().iloc[-1]
-    keys = loop.KEYS + (loop.STAKING_KEYS if result.staking_in_loop else ())
-    rows = []
-    for k in keys:
-        chain, model_value = float(last[f"{k}_chain"]), float(last[f"{k}_model"])
-        rows.append(
-            [
-                k.replace("_", " "),
-                club(chain / WAD),
-                club(model_value / WAD),
-                loop.relative_difference(chain, model_value),
-            ]
-        )
-    verdict = "agree within tolerance" if not result.mismatches() else "DISAGREE (see tests/sim)"
-    staking = (
-        "Operators (one per node kind) and delegators act on `NodeRegistry` as the model's run says."
-        if result.staking_in_loop
-        else "`NodeRegistry` is not part of the deployment yet, so staking is not in the loop."
-    )
-    text = template("validation.md").substitute(
-        loop_epochs=LOOP_EPOCHS,
-        staking=staking,
-        verdict=verdict,
-        rel_tol=format(loop.REL_TOL, "g"),
-        loop_table=table(["quantity", "contracts", "model", "relative difference"], rows),
-    )
-    from clubchat.sim import ads_replay  # the ad market's campaigns and settlements, to the wei
-
-    return text + "\n" + ads_replay.report_markdown(ads_replay.replay_with_report(days=7, users=20))
-
-
-# ---- token model v2: the bootstrap guard's choice and the old vs new headline figures ----------
-
-BOOTSTRAP_SWEEP = ((0.0, 0), (10.0, 104), (20.0, 104), (30.0, 104), (50.0, 104), (20.0, 52), (20.0, 156))
-HEADLINE_V1 = "headline_v1.json"
-CHANGE_ROWS = (
-    ("total supply (median)", "total_supply", club),
-    ("staked (median)", "staked", club),
-    ("delegator yield (median)", "staking_yield", pct),
-    ("node emission per year (median)", "node_emission_per_year", club),
-    ("RELAY nodes (median)", "nodes_relay", num),
-    ("RELAY capacity / demand (5th percentile)", "coverage_relay", None),
-    (
-        "relay attack (median; old: 50 % of selection at spot, new: loss to eclipse 1 % of users)",
-        "relay_attack_usd",
-        usd,
-    ),
-    ("cost of panel capture (median)", "panel_attack_usd", usd),
-)
-
-
-def _ratio(x: float) -> str:
-    return f"{x:,.2f}x"
-
-
-def bootstrap_rows(p: SimParams, runs: int) -> list[list[str]]:
-    """The baseline under other guards: early yields against node emission and stake (seeded)."""
-    rows = []
-    for multiple, epochs in BOOTSTRAP_SWEEP:
-        q = p.replace(bootstrap_multiple=multiple, bootstrap_epochs=epochs)
-        s = engine.simulate(q, runs=runs, days=3 * YEAR_DAYS, seed=SEED, record_every=1)
-        nr = s["node_rewards_total"]
-        label = "none" if epochs == 0 else f"{multiple:g} x sqrt(stake), {epochs} epochs"
-        default = multiple == p.bootstrap_multiple and epochs == p.bootstrap_epochs
-        rows.append(
-            [
-                f"**{label}** (default)" if default else label,
-                pct(float(np.median(s["staking_yield"][0])), 0),
-                pct(float(np.median(s["staking_yield"][:YEAR_DAYS].max(axis=0))), 0),
-                club(float(np.median(nr[YEAR_DAYS]))),
-                club(float(np.median(nr[2 * YEAR_DAYS] - nr[YEAR_DAYS]))),
-                club(float(np.median(nr[3 * YEAR_DAYS] - nr[2 * YEAR_DAYS]))),
-                club(float(np.median(s["staked"][2 * YEAR_DAYS]))),
-            ]
-        )
-    return rows
-
-
-def change_rows(old: dict[str, Any], new: dict[str, Any]) -> list[list[str]]:
-    """Old and new headline figures side by side at years 1, 5 and 15 (5th percentile for coverage)."""
-    rows = []
-    for label, key, fmt in CHANGE_ROWS:
-        q = "p5" if fmt is None else "p50"
-        f = fmt or _ratio
-        cells = [label]
-        for year in ("1", "5", "15"):
-            o, n = old["metrics"].get(key, {}).get(year), new["metrics"].get(key, {}).get(year)
-            cells.append(f"{f(o[q]) if o else '-'} → {f(n[q]) if n else '-'}")
-        rows.append(cells)
-    return rows
-
-
-def changes_facts(res: Results) -> dict[str, str]:
-    """Facts of the "what changed" section and the tails of the headline."""
-    p, base, y = res.p, res.by_scenario["baseline"], res.years
-    old = json.loads(resources.files(__package__).joinpath(HEADLINE_V1).read_text(encoding="utf-8"))
-    new = headline.headline(p, runs_5y=res.runs, runs_15y=res.sweep_runs)
-    unguarded = p.replace(bootstrap_epochs=0)
-    y0 = engine.simulate(unguarded, runs=8, days=1, seed=SEED, record_every=1)["staking_yield"][0]
-    q5 = {c: final(base, c, y, 0.05) for c in ("coverage_relay", "coverage_turn", "coverage_notify")}
-    a5 = {c: final(base, c, y, 0.05) for c in ATTACKS}
-    return {
-        "bootstrap_multiple": f"{p.bootstrap_multiple:g} CLUB",
-        "bootstrap_epochs": num(p.bootstrap_epochs),
-        "bootstrap_years": f"{p.bootstrap_epochs * p.epoch_days / YEAR_DAYS:.1f}",
-        "bootstrap_table": table(
-            ["guard", "yield at genesis", "peak yield, year 1", "node emission y1", "y2", "y3", "staked y2"],
-            bootstrap_rows(p, res.sweep_runs),
-        ),
-        "genesis_yield": pct(final(base, "staking_yield", 0.0), 0),
-        "genesis_yield_unguarded": pct(float(np.median(y0)), 0),
-        "changes_table": table(
-            ["figure (baseline)", "year 1: old → new", "year 5: old → new", "year 15: old → new"],
-            change_rows(old, new),
-        ),
-        "coverage_relay_p5": _ratio(q5["coverage_relay"]),
-        "coverage_turn_p5": _ratio(q5["coverage_turn"]),
-        "coverage_notify_p5": _ratio(q5["coverage_notify"]),
-        "gov_attack_p5": usd(a5["gov_attack_usd"]),
-        "panel_attack_p5": usd(a5["panel_attack_usd"]),
-        "relay_attack_p5": usd(a5["relay_attack_usd"]),
-        "targeted_attack_year1": usd(final(base, "targeted_attack_usd", 1.0)),
-        "targeted_attack": usd(final(base, "targeted_attack_usd", y)),
-        "escrow_votes": club(p.vesting_total),
-        "team_escrow_quorum_multiple": f"{max(p.vesting_amounts) / (p.quorum_fraction * p.genesis_total):.1f}",  # noqa: E501
-        "eclipse_harm": pct(p.eclipse_harm, 0),
-        "rendezvous_relays": num(p.rendezvous_relays),
-        "eclipse_share": pct(security.eclipse_share_global(p.eclipse_harm, p.rendezvous_relays), 0),
-        "targeted_share": pct(
-            security.eclipse_share_targeted(p.targeted_success, p.rendezvous_relays, p.attack_days), 1
-        ),
-        "attack_days": num(p.attack_days),
-        "attack_detect_prob": pct(p.attack_detect_prob, 0),
-        "attack_slash_share": pct(p.attack_slash_share, 0),
-        "attack_price_drop": pct(p.attack_price_drop, 0),
-        # a small build (tests) screens with its own small run count; the document uses SENSITIVITY_RUNS
-        **sensitivity_facts(p, y, min(SENSITIVITY_RUNS, res.sweep_runs)),
-    }
-
-
-SENSITIVITY_RUNS = 24
-SENSITIVITY_TRAJECTORIES = 4
-
-
-def sensitivity_facts(p: SimParams, years: float, runs: int) -> dict[str, str]:
-    """The Morris ranking of the assumptions behind each headline number (seeded, small screening)."""
-    from clubchat.sim import sensitivity
-
-    factors = sensitivity.FACTORS
-    model = sensitivity.headline_model(p, factors, runs=runs, years=years, seed=SEED)
-    mu, _ = sensitivity.morris(model, len(factors), r=SENSITIVITY_TRAJECTORIES, seed=SEED)
-    rank = sensitivity.ranking(mu, factors)
-    ranges = ", ".join(f"{f.name} {f.low:g}-{f.high:g}" for f in factors)
-    return {
-        "sensitivity_table": table(list(rank.columns), rank.itertuples(index=False))
-        + f"\n\n*Factors and ranges: {ranges}.*",
-        "sensitivity_runs": num(runs),
-        "sensitivity_trajectories": num(SENSITIVITY_TRAJECTORIES),
-    }
-
-
-# ---- node rewards per kind: the measured comparison of registry designs and the chosen split ----
-
-KINDS_SELECT_RUNS = 100
-KINDS_GRID_ROWS = 6
-KINDS_CONTRACT_CHANGE = (
-    "`NodeRegistry` keeps one reward accumulator per kind instead of one: `finalize_epoch` splits "
-    "what it streams by a Timelock-set `kind_reward_bps[3]` (summing to 10,000); a node's reward "
-    "weight in each kind it declares is its weight divided by its number of declared kinds (so "
-    "declaring kinds does not multiply its rewards; sampling keeps the full weight in each kind's "
-    "sum tree); each kind's stream is paid pro rata to those reward weights, and a node's "
-    "checkpoint credits each declared kind's accumulator"
-)
-
-
-def _split_text(split: tuple[float, ...]) -> str:
-    return " / ".join(pct(x, 0) for x in split)
-
-
-def kinds_facts(res: Results) -> dict[str, str]:
-    """Which registry design keeps every kind served: the grid choice and every design compared."""
-    from clubchat.sim import kinds
-
-    years = max(1, round(res.years))
-    select_runs = min(KINDS_SELECT_RUNS, res.sweep_runs)
-    choice = kinds.select_split(runs=select_runs, years=years)
-    outcomes = kinds.compare(choice.split, runs=res.sweep_runs, years=years)
-    by = {(o.design, o.scenario): o for o in outcomes}
-    ranked = sorted(
-        choice.scores, key=lambda w: (choice.worst(w).served, choice.worst(w).users_p50), reverse=True
-    )
-    grid_rows = [
-        [
-            f"**{_split_text(w)}** (chosen)" if w == choice.split else _split_text(w),
-            *(pct(choice.scores[w][sc].served, 0) for sc in kinds.ENVIRONMENTS),
-            choice.worst(w).scenario,
-        ]
-        for w in ranked[:KINDS_GRID_ROWS]
-    ]
-    worst = choice.worst(choice.split)
-    base = res.by_scenario["baseline"]
-    return {
-        "kinds_choice": _split_text(choice.split),
-        "kinds_choice_worst": f"{pct(worst.served, 0)} of run-days in the {worst.scenario} scenario",
-        "kinds_select_runs": num(select_runs),
-        "kinds_compare_runs": num(res.sweep_runs),
-        "kinds_table": table(
-            list(kinds.table(outcomes)[0]), [list(r.values()) for r in kinds.table(outcomes)]
-        ),
-        "kinds_grid_table": table(
-            ["split RELAY / TURN / NOTIFY", *(f"days served, {sc}" for sc in kinds.ENVIRONMENTS), "worst"],
-            grid_rows,
-        ),
-        "kinds_multipliers": " / ".join(f"{x:g}" for x in kinds.MULTIPLIERS),
-        "kinds_routing": _split_text(kinds.PREMIUM_ROUTING),
-        "kinds_relay_deployed": num(by[("deployed", "baseline")].nodes_p50[0]),
-        "kinds_relay_chosen": num(by[("per-kind streams", "baseline")].nodes_p50[0]),
-        "kinds_served_deployed": pct(by[("deployed", "baseline")].served, 0),
-        "kinds_served_chosen": pct(by[("per-kind streams", "baseline")].served, 0),
-        "kinds_contract_change": KINDS_CONTRACT_CHANGE,
-        "nakamoto_relay": num(final(base, "nakamoto_relay", res.years)),
-        "nakamoto_all": num(final(base, "nakamoto", res.years)),
-        "stake_rank_exponent": f"{res.p.stake_rank_exponent:g}",
-    }

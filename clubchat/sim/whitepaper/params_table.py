@@ -58,9 +58,37 @@ def parameters_table(params: Parameters) -> str:
             f"effective after {days_text(r.commission_delay_seconds)}",
         ),
         ("registry", "finalize tip", club(r.finalize_tip_wei / WAD) + " per reward epoch"),
+        *_disputes_rows(params),
     ]
     body = table(["section", "parameter", "value"], rows)
     return f"{PARAM_BEGIN}\n{body}\n{PARAM_END}"
+
+
+def _disputes_rows(params: Parameters) -> list[tuple[str, str, str]]:
+    d = params.disputes
+
+    def frac(wad: int) -> str:
+        return pct(wad / WAD)
+
+    vote = f"{days_text(d.vote_commit_seconds)} / {days_text(d.vote_reveal_seconds)}"
+    jail = f"{days_text(d.jail_base_seconds)}, doubling per offence, at most {days_text(d.jail_max_seconds)}"
+    return [
+        ("disputes", "equivocation slash", frac(d.equivocation_fraction_wad) + " of the pool"),
+        ("disputes", "reporter share", frac(d.reporter_share_wad) + " of the cut (the rest burns)"),
+        ("disputes", "evidence window", days_text(d.evidence_window_seconds)),
+        ("disputes", "reveal window", days_text(d.reveal_window_seconds)),
+        ("disputes", "flag bond", club(d.flag_bond_wei / WAD)),
+        ("disputes", "panel size", f"{d.panel_size} reviewers"),
+        ("disputes", "reviewer cap", club(d.reviewer_cap_wei / WAD) + " of vote weight (own stake)"),
+        ("disputes", "quorum", pct(d.quorum_bps / BPS) + " of the panel's weight revealed"),
+        ("disputes", "majority", "kick weight > " + pct(d.majority_bps / BPS) + " of the revealed"),
+        ("disputes", "vote commit / reveal", vote),
+        ("disputes", "kick slash", frac(d.kick_fraction_wad) + " of the pool"),
+        ("disputes", "flagger reward", frac(d.flagger_reward_share_wad) + " of the kick cut (rest burns)"),
+        ("disputes", "non-voter slash", frac(d.non_voter_fraction_wad) + " of a silent reviewer's pool"),
+        ("disputes", "jail", jail),
+        ("disputes", "reviewer cool-down", days_text(d.reviewer_cooldown_seconds)),
+    ]
 
 
 def extract_parameters_table(markdown: str) -> str:

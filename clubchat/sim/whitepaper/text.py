@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib import resources
+from string import Template
 from typing import Any
 
 from clubchat.params import DAY
@@ -51,3 +53,8 @@ def table(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def template(name: str) -> Template:
+    """A template of the whitepaper package (`template.md`, `validation.md`)."""
+    return Template(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
