@@ -3,8 +3,9 @@ chain a confirmation depth behind the head (the RegistryCache pattern), plus the
 
 - campaigns (`CampaignInfo`: price, cap, window, targets, paused/cancelled) from `CampaignCreated`,
   `CampaignPaused`, `CampaignResumed`, `CampaignCancelled`, `CampaignRefunded`;
-- community memberships (`MemberJoined` with its expiry, `MemberRemoved`): who qualifies for a
-  targeted campaign, and which addresses share a community (strangers do not);
+- community memberships (`MemberJoined` and a staff batch's `MembersAdded` with the expiry,
+  `MemberRemoved`): who qualifies for a targeted campaign, and which addresses share a community
+  (strangers do not);
 - paid message requests: each account's price (`RequestPriceSet`), the escrows open now
   (`RequestSent` until `RequestRefunded`) and the accepted ones (`RequestAccepted`).
 
@@ -191,6 +192,11 @@ class AdMarketView:
                 info.refunded = True
         elif name == "MemberJoined":
             self.members.setdefault(a["account"].lower(), {})[int(a["community_id"])] = int(a["expires_at"])
+        elif name == "MembersAdded":  # a staff batch: each keeps a later expiry it already had
+            cid, until = int(a["community_id"]), int(a["expires_at"])
+            for account in a["accounts"]:
+                held = self.members.setdefault(account.lower(), {})
+                held[cid] = max(held.get(cid, 0), until)
         elif name == "MemberRemoved":
             self.members.get(a["account"].lower(), {}).pop(int(a["community_id"]), None)
         elif name == "RequestPriceSet":

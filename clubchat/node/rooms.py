@@ -163,8 +163,9 @@ class ChainFeed(CacheView):
                 args = decoded["args"]
                 cache.apply(decoded["event"], args)
                 self.events += 1
-                if cache is self.membership and "account" in args and "community_id" in args:
-                    touched.add((int(args["community_id"]), str(args["account"]).lower()))
+                if cache is self.membership and "community_id" in args:
+                    accounts = args["accounts"] if "accounts" in args else [args.get("account")]
+                    touched.update((int(args["community_id"]), str(a).lower()) for a in accounts if a)
             self.synced_block = end
         self.mark_synced(int(head["timestamp"]))
         return touched
