@@ -54,10 +54,12 @@
                  redeeming nonce n kills every voucher of that invitee with a
                  nonce <= n, so a voucher is single-use and an admin can issue a
                  fresh one. Vouchers are bound to this chain and contract by the
-                 EIP-712 domain and to the invitee by `msg.sender`. EIP-1271
-                 signatures are limited to 65 bytes (snekmate's checker): a Safe
-                 signs either with one owner's signature (threshold 1) or by
-                 approving the digest on chain (`signMessage`, empty signature).
+                 EIP-712 domain and to the invitee by `msg.sender`. Signatures
+                 of up to 65 bytes go through snekmate's `signature_checker`;
+                 longer ones (a Safe with threshold n: n × 65 bytes, up to
+                 2,048 bytes) through the same EIP-1271 call in
+                 `wallet_signatures`. A Safe may also approve the digest on
+                 chain (`signMessage`) and send an empty signature.
                  A ban leaves the record so that banning a member writes one
                  word; `unban` drops what is left of it.
                  Changing the policy keeps the current members; staff remove
@@ -92,7 +94,7 @@ from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
 
 from snekmate.utils import ecdsa
-from snekmate.utils import signature_checker
+from contracts.modules import wallet_signatures
 
 # @dev Role management (`grantRole`, `revokeRole`, `renounceRole`, `hasRole`,
 # `getRoleAdmin`, `set_role_admin`, `DEFAULT_ADMIN_ROLE`), ERC-165 and EIP-5267.
@@ -434,7 +436,13 @@ def join_with_token(community_id: uint256):
 
 
 @external
-def redeem_invite(community_id: uint256, nonce: uint256, expiry: uint256, signer: address, signature: Bytes[65]):
+def redeem_invite(
+    community_id: uint256,
+    nonce: uint256,
+    expiry: uint256,
+    signer: address,
+    signature: Bytes[wallet_signatures.MAX_SIGNATURE_BYTES],
+):
     """
     @notice Join (or renew) an INVITE community with a voucher signed by its owner
             or an admin; the caller must be the voucher's invitee.
@@ -442,7 +450,8 @@ def redeem_invite(community_id: uint256, nonce: uint256, expiry: uint256, signer
     @param nonce The voucher nonce; must exceed the caller's last redeemed one here.
     @param expiry Last second (unix) the voucher is valid.
     @param signer The owner or admin who signed (EOA, or EIP-1271 wallet).
-    @param signature 65-byte ECDSA signature (r || s || v) or the wallet's EIP-1271 signature.
+    @param signature 65-byte ECDSA signature (r || s || v), or the wallet's EIP-1271
+           signature (a Safe's: its owners' signatures, 65 bytes each), at most 2,048 bytes.
     """
     config: uint256 = self._config_with_policy(community_id, INVITE)
     assert block.timestamp <= expiry, "communities: voucher expired"
@@ -452,7 +461,7 @@ def redeem_invite(community_id: uint256, nonce: uint256, expiry: uint256, signer
     digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
         keccak256(abi_encode(INVITE_TYPEHASH, community_id, msg.sender, nonce, expiry))
     )
-    assert signature_checker._is_valid_signature_now(signer, digest, signature), "communities: invalid signature"
+    assert wallet_signatures._is_valid_signature_now(signer, digest, signature), "communities: invalid signature"
     self._admit(community_id, msg.sender, config, nonce)
 
 
