@@ -1,4 +1,4 @@
-"""A community owned by a Safe-like 2-of-3 multisig (tests/utils/contracts/MockSafe.vy): the Safe
+"""A community owned by a Safe-like 2-of-3 multisig (contracts/wallets/MultisigWallet.vy): the Safe
 acts as owner by executing calls its owners signed, and signs invite vouchers with its owners'
 concatenated signatures (130 bytes, longer than snekmate's 65-byte checker takes), checked with
 EIP-1271."""
@@ -17,7 +17,7 @@ from tests.unit.communities.conftest import create
 from tests.utils.communities import INVITE, NEVER, WAD, events, fund, now
 from tests.utils.signing import named_signer
 
-MOCK_SAFE = Path(__file__).parents[2] / "utils" / "contracts" / "MockSafe.vy"
+MULTISIG = Path(__file__).parents[3] / "contracts" / "wallets" / "MultisigWallet.vy"
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def safe_owners() -> list[LocalAccount]:
 
 @pytest.fixture
 def safe(safe_owners) -> Any:
-    return boa.load(str(MOCK_SAFE), [o.address for o in safe_owners], 2)
+    return boa.load(str(MULTISIG), [o.address for o in safe_owners], 2)
 
 
 def _sign(digest: bytes, signers: list[LocalAccount]) -> bytes:

@@ -1,10 +1,11 @@
 # pragma version 0.4.3
 """
-@title Safe-like multisig mock
-@custom:contract-name MockSafe
+@title Safe-like multisig wallet (demo and tests)
+@custom:contract-name MultisigWallet
 @license GNU Affero General Public License v3.0 only
-@notice Test-only. A `threshold`-of-n owner wallet that checks signatures the
-        way a Safe does: `threshold` 65-byte r || s || v ECDSA signatures,
+@notice A minimal contract wallet for the demo's Safe-owned community and the
+        Communities tests, not a wallet for funds (use a Safe). A
+        `threshold`-of-n owner wallet that checks signatures the way a Safe does: `threshold` 65-byte r || s || v ECDSA signatures,
         concatenated, from distinct owners in strictly ascending address order.
         `isValidSignature(bytes32, bytes)` (EIP-1271) answers the magic value
         for such signatures of the digest itself (a real Safe first wraps the
@@ -19,6 +20,7 @@ from snekmate.utils import ecdsa
 # @dev EIP-1271 magic value; anything else means "not valid".
 _MAGIC_VALUE: constant(bytes4) = 0x1626BA7E
 _INVALID_VALUE: constant(bytes4) = 0xFFFFFFFF
+# @dev Most owners, and the signature bytes of all of them.
 MAX_OWNERS: constant(uint256) = 8
 MAX_SIGNATURES: constant(uint256) = 65 * MAX_OWNERS
 
@@ -32,6 +34,10 @@ nonce: public(uint256)
 
 @deploy
 def __init__(owners: DynArray[address, MAX_OWNERS], threshold: uint256):
+    """
+    @param owners The owners.
+    @param threshold Signatures needed, 1 to len(owners).
+    """
     assert threshold != 0 and threshold <= len(owners), "safe: bad threshold"
     self.owners = owners
     self.threshold = threshold
