@@ -360,11 +360,20 @@ def _through_wallet(
 
 
 def _register_relay(ctx: DemoContext, people: dict[str, LocalAccount], uri: str) -> None:
-    """The rooms relay registers as a RELAY node (its operator stakes the minimum) and heartbeats."""
-    w3, stake = ctx.w3, int(ctx.contract("NodeRegistry").functions.min_self_stake_per_kind().call())
+    """The rooms relay registers as a RELAY node (its operator stakes the minimum); sampling weights
+    are frozen at each epoch's start, so the chain moves on to the next epoch, where the relay is
+    drawn, and the relay beats there."""
+    w3, registry = ctx.w3, ctx.contract("NodeRegistry")
+    stake = int(registry.functions.min_self_stake_per_kind().call())
     reg = Registration(RELAY, {RELAY: uri}, people["node"].address)
     node = LocalSender(w3, people["node"])
     NodeRegistryClient(w3, ctx.manifest, LocalSender(w3, people["operator"])).register(reg, stake, node)
+    NodeRegistryClient(w3, ctx.manifest, node).heartbeat()  # live: its weight enters the sampling tree
+    start, length = (
+        int(registry.functions.EPOCH_START().call()),
+        int(registry.functions.EPOCH_SECONDS().call()),
+    )
+    ctx.travel_to(start + ((ctx.now() - start) // length + 1) * length + 1)
     NodeRegistryClient(w3, ctx.manifest, node).heartbeat()
 
 
@@ -384,7 +393,10 @@ async def _first_room_relay(sample: list[str], member: LocalAccount, cid: int) -
             continue
         finally:
             await probe.close()
-    raise click.ClickException(f"no relay of the registry's sample {sample} carries community {cid}'s room")
+    raise click.ClickException(
+        f"no relay of the registry's sample {sample} carries community {cid}'s room; is the demo's "
+        "relay registered and live?"
+    )
 
 
 async def _members_seen(feed: ChainFeed, cid: int, who: str, member: bool) -> None:
