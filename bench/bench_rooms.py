@@ -3,8 +3,10 @@
 1. Fan-out: one sender posts `--messages` room messages to a room of `--members` members, all
    connected to one relay (a subprocess: bench/_rooms_relay.py, membership cache filled directly);
    deliveries per second = copies received by all members / time until the last one arrived.
+   Each post is a real `room-sealed` payload (a 200-character text sealed by
+   clubchat.crypto.roomseal: 504 base64 characters), since the relay refuses plaintext posts.
    Baseline in the same run: bench/_bare_fanout.py (no sign-in, no membership check, no acks)
-   with the same clients and frames. Target: rooms >= 0.6x the bare fan-out.
+   with the same clients and frames of the same body size. Target: rooms >= 0.6x the bare fan-out.
 2. Ban latency: anvil with the protocol deployed by the deploy plan; a relay in this process with
    rooms fed by `ChainFeed` (depth 1, poll 0.25 s); `--bans` members in the room are banned one by
    one; latency = the ban transaction's receipt -> the member's `room-left`, after the confirming
@@ -37,6 +39,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from clubchat.chain.tx import send_tx
 from clubchat.communities.rooms import RoomClient
+from clubchat.crypto.roomseal import RoomSealer, room_name
 from clubchat.deploy.plan import deploy_protocol
 from clubchat.deploy.web3_backend import Web3Backend
 from clubchat.node.relay import RelayConfig, RelayServer
@@ -48,7 +51,12 @@ from clubchat.protocol.siwe import build_sign_in
 BENCH = Path(__file__).resolve().parent
 POLL = 0.25
 DEPTH = 1
-BODY = "x" * 200
+# A 200-character text as a member's client posts it: sealed with a sender key (the relay only
+# forwards it; its size is what matters here).
+_SEALER = RoomSealer("0x" + "11" * 20)
+_SEALER.start(room_name(COMMUNITY, "general"), [])
+SEALED = _SEALER.seal(room_name(COMMUNITY, "general"), m.Text(body="x" * 200))
+BODY = SEALED.ct  # the bare baseline forwards a body of the same size
 
 
 def _spawn(script: str, *args: str) -> tuple[subprocess.Popen[str], int]:
@@ -96,9 +104,7 @@ async def _fan_out(uri: str, accounts: list[Any], n_messages: int, ours: bool) -
                 got += 1
 
     frames = [
-        m.encode(
-            m.RoomSend(COMMUNITY, "general", id=f"b{i}-{time.monotonic_ns()}", payload=m.Text(body=BODY))
-        )
+        m.encode(m.RoomSend(COMMUNITY, "general", id=f"b{i}-{time.monotonic_ns()}", payload=SEALED))
         if ours
         else '{"to":"room","id":' + str(i) + ',"body":"' + BODY + '"}'
         for i in range(n_messages)

@@ -127,7 +127,7 @@ def info(provider, deployments, community_id, of):
     """Show a community (and one address's membership)."""
     client = _client(provider, None, deployments, needs_account=False)
     i = client.info(community_id)
-    click.echo(f"community {i.community_id}: {i.policy}, owner {i.owner}, {i.member_count} record(s)")
+    click.echo(f"community {i.community_id}: {i.policy}, owner {i.owner}, {i.member_count} member(s)")
     if of:
         m = client.membership(community_id, of)
         ends = "never" if m.expires_at == NEVER else str(m.expires_at)

@@ -6,8 +6,9 @@ contracts' views would at time `now` (tests/unit/communities/test_cache.py repla
 history's logs and compares with the chain after every step). Both are pure: no I/O, no
 clock; the caller feeds decoded events (`apply(name, args)`) and passes the time.
 
-Why logs suffice: Communities logs one event per member change with the new expiry
-(`MemberJoined.expires_at`), and a ban or removal clears it; Premium logs every payment with
+Why logs suffice: Communities logs every member change with the new expiry
+(`MemberJoined.expires_at`; a staff batch's `MembersAdded` names its accounts and the expiry each
+gets unless it already had a later one), and a ban or removal clears it; Premium logs every payment with
 the subscription's new end, every lock change, and every tier threshold change.
 """
 
@@ -62,7 +63,12 @@ class MembershipCache:
         c = self.communities.get(community_id)
         return c is not None and _addr(account) in c.banned
 
-    def member_count(self, community_id: int) -> int:
+    def member_count(self, community_id: int, now: int) -> int:
+        """Members at time `now` (not banned, not expired): the count Communities keeps off chain."""
+        return len(self.members(community_id, now))
+
+    def record_count(self, community_id: int) -> int:
+        """Membership records, expired and banned ones included (what `expiry_of` answers non-zero for)."""
         c = self.communities.get(community_id)
         return 0 if c is None else len(c.expiry)
 
@@ -115,11 +121,17 @@ class MembershipCache:
     def _on_MemberJoined(self, a: Mapping[str, Any]) -> None:
         self._community(a).expiry[_addr(a["account"])] = int(a["expires_at"])
 
+    def _on_MembersAdded(self, a: Mapping[str, Any]) -> None:
+        expiry, expires_at = self._community(a).expiry, int(a["expires_at"])
+        for account in a["accounts"]:  # bound: the batch (at most 256)
+            who = _addr(account)
+            expiry[who] = max(expiry.get(who, 0), expires_at)
+
     def _on_MemberRemoved(self, a: Mapping[str, Any]) -> None:
         self._community(a).expiry.pop(_addr(a["account"]), None)
 
     def _on_Banned(self, a: Mapping[str, Any]) -> None:
-        self._community(a).banned.add(_addr(a["account"]))  # the record stays until pruned
+        self._community(a).banned.add(_addr(a["account"]))  # the record stays until unbanned
 
     def _on_Unbanned(self, a: Mapping[str, Any]) -> None:
         c = self._community(a)

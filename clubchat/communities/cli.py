@@ -228,7 +228,7 @@ def info_command(
     c = _communities(rpc_url, network)
     i = c.info(community_id)
     days = "never expire" if i.membership_seconds == 0 else f"last {i.membership_seconds / 86400:g} days"
-    click.echo(f"community {i.community_id}: policy {i.policy}, {i.member_count} member record(s)")
+    click.echo(f"community {i.community_id}: policy {i.policy}, {i.member_count} member(s)")
     click.echo(f"owner {i.owner}; memberships {days}; relays fail {'open' if i.fail_open else 'closed'}")
     if i.policy == "merkle":
         click.echo(f"merkle root 0x{i.merkle_root.hex()}")

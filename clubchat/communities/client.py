@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
 from clubchat.chain.eip712 import Domain
+from clubchat.chain.logs import log_chunks
 from clubchat.chain.manifest import Manifest
 from clubchat.chain.tx import Sender, send_call
+from clubchat.communities.cache import MembershipCache
 from clubchat.communities.invite import Invite, SignedInvite
 from clubchat.communities.merkle import AllowlistTree
 
@@ -62,7 +64,7 @@ class CommunityInfo:
     policy: str
     membership_seconds: int  # 0: memberships never expire
     fail_open: bool
-    member_count: int
+    member_count: int  # members now (not banned, not expired), counted from the contract's logs
     merkle_root: bytes
     gate: TokenGate
 
@@ -84,6 +86,7 @@ class CommunitiesClient:
     def __init__(self, w3: Web3, manifest: Manifest, sender: Sender | None = None) -> None:
         self.w3 = w3
         self.contract: Contract = manifest.contract(w3, "Communities")
+        self.deployed_block = manifest.block
         self.token: Contract = manifest.contract(w3, "ClubToken")
         self.sender = sender
 
@@ -122,6 +125,17 @@ class CommunitiesClient:
 
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def membership_cache(self) -> MembershipCache:
+        """Every Communities event since deployment replayed into a `MembershipCache` (the member
+        count lives there, not on chain). Bound: one `eth_getLogs` per 2,000 blocks."""
+        cache = MembershipCache()
+        head = int(self.w3.eth.block_number)
+        for _end, logs in log_chunks(self.w3, self.contract.address, self.deployed_block - 1, head):
+            for raw in logs:  # bound: the chunk's logs
+                decoded = self.contract.events[_event_name(self.contract, raw)]().process_log(raw)
+                cache.apply(decoded["event"], decoded["args"])
+        return cache
 
     # -- creating and configuring ----------------------------------------------------------
 
@@ -288,7 +302,7 @@ class CommunitiesClient:
             policy=POLICY_NAMES[policy],
             membership_seconds=int(self._view("membership_seconds_of", community_id)),
             fail_open=bool(self._view("fail_open", community_id)),
-            member_count=int(self._view("member_count", community_id)),
+            member_count=self.membership_cache().member_count(community_id, self.now()),
             merkle_root=bytes(self._view("merkle_root", community_id)),
             gate=TokenGate(int(gate[0]), str(gate[1]), int(gate[2]), int(gate[3])),
         )
@@ -302,3 +316,15 @@ class CommunitiesClient:
             roles=int(self._view("roles_of", community_id, a)),
             invite_nonce=int(self._view("invite_nonce", community_id, a)),
         )
+
+
+def _event_name(contract: Contract, raw: Any) -> str:
+    """The name of the event of `contract` that logged `raw` (by its first topic)."""
+    topic = bytes(raw["topics"][0])
+    abis: list[Any] = list(contract.abi)
+    for abi in abis:
+        if abi.get("type") == "event" and event_abi_to_log_topic(abi) == topic:
+            return str(abi["name"])
+    raise CommunityError(
+        f"a log of {contract.address} matches no Communities event; is the manifest current?"
+    )

@@ -1,10 +1,14 @@
 """The demo's communities chapter: on-chain membership that a relay enforces, and premium tiers.
 
 Fresh wallets (funded by the keeper with gas and by the ecosystem allocation with CLUB) create
-four communities, one per way in: an allowlist (a batch add), a Merkle list (a member joins with a
-proof), a CLUB-balance gate and an invite voucher. One member subscribes to the `plus` tier. A
-relay with rooms (clubchat.node.rooms), fed from Communities' and Premium's logs one block behind
-the head, carries the allowlist community's room: members talk end-to-end encrypted
+four communities, one per way in: an allowlist owned by a 2-of-3 multisig contract wallet
+(contracts/wallets/MultisigWallet.vy, Safe-style signatures, EIP-1271; it adds members and bans by
+executing calls two of its owners signed), a Merkle list (a member joins with a proof), a
+CLUB-balance gate and an invite voucher. One member subscribes to the `plus` tier. A relay with
+rooms (clubchat.node.rooms), fed from Communities' and Premium's logs one block behind the head,
+registered in the NodeRegistry and found by the members through the registry, as `club room
+send|listen` find a room's relays (`sample(RELAY, keccak(room id), k)`), carries the allowlist
+community's room: members talk end-to-end encrypted
 (clubchat.communities.sealed: sender keys handed out in pairwise sealed sessions), a non-member is
 refused, tier limits refuse a free member's large message and file with the reason while the
 premium member's pass, TURN credentials live as long as each tier's call limit, and a ban cuts the
@@ -17,18 +21,21 @@ demo-report.json's `communities` section.
 from __future__ import annotations
 
 import asyncio
+import functools
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
 from eth_utils import keccak
 from web3 import Web3
 
-from clubchat.chain.tx import LocalSender
+from clubchat.chain.tx import LocalSender, send_call
 from clubchat.client.audit import PlaintextAudit
 from clubchat.client.secure import Secure
 from clubchat.communities.client import (
@@ -41,18 +48,36 @@ from clubchat.communities.client import (
     TokenGate,
 )
 from clubchat.communities.merkle import build
-from clubchat.communities.rooms import RoomClient
+from clubchat.communities.rooms import RoomClient, room_relays
 from clubchat.communities.sealed import SealedRoom, members_of
 from clubchat.crypto.session import DecryptError
 from clubchat.demo.context import DemoContext, table
+from clubchat.deploy.web3_backend import Web3Backend
+from clubchat.node.localnet import free_port_range
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.rooms import ChainFeed, enable_rooms, open_feed
 from clubchat.node.turn import TurnConfig
 from clubchat.params import WAD
 from clubchat.premium.client import PremiumClient
 from clubchat.protocol import messages as m
+from clubchat.registry import RELAY, NodeRegistryClient, Registration
+from clubchat.registry.discovery import RegistryDiscovery
 
-PEOPLE = ("owner", "alice", "bob", "carol", "dave", "erin", "mallory")
+PEOPLE = (
+    "owner",
+    "cosigner1",
+    "cosigner2",
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "mallory",
+    "operator",
+    "node",
+)
+SIGNERS = ("owner", "cosigner2")  # the two of the wallet's three owners who sign its calls
+ROOM_SAMPLE = 8  # relays a member asks the registry for (`club room` uses the same sample)
 GAS_MONEY_WEI = WAD // 10
 POLL = 0.25  # the demo relay's log poll interval, seconds
 DEPTH = 1  # confirmations it waits for
@@ -81,9 +106,18 @@ def chapter_communities(ctx: DemoContext) -> None:
 
     owner = client("owner")
     addr = {name: acct.address for name, acct in people.items()}
-    allow = owner.create(None, ALLOWLIST, 0, fail_open=False)
+    # The allowlist community belongs to a 2-of-3 multisig contract wallet; `owner` pays the fee.
+    wallet = Web3Backend(w3, people["owner"]).deploy(
+        "MultisigWallet", sorted((addr[n] for n in ("owner", "cosigner1", "cosigner2")), key=str.lower), 2
+    )
+    signers = [people[n] for n in SIGNERS]
+    allow = owner.create(wallet.address, ALLOWLIST, 0, fail_open=False)
     create_gas = gas(_last_tx(w3, addr["owner"]))
-    add_gas = sum(gas(tx) for tx in owner.add(allow, [addr["alice"], addr["bob"]]))
+    add_gas = gas(
+        _through_wallet(
+            w3, wallet, signers, owner.contract, "add_members", allow, [addr["alice"], addr["bob"]]
+        )
+    )
 
     merkle = owner.create(None, MERKLE, 0, fail_open=True)
     tree = build([addr["carol"], addr["dave"], *(_wallet(f"listed {i}").address for i in range(62))])
@@ -103,7 +137,9 @@ def chapter_communities(ctx: DemoContext) -> None:
     tiers = premium.tiers()
 
     joins = table("Four communities, four ways in", "community", "policy", "who joined", "gas", right=(3,))
-    joins.add_row(str(allow), "allowlist (fail-closed)", "alice, bob (one batch)", f"{add_gas:,}")
+    joins.add_row(
+        str(allow), "allowlist of a 2-of-3 multisig (fail-closed)", "alice, bob (one batch)", f"{add_gas:,}"
+    )
     joins.add_row(str(merkle), "Merkle list of 64", "carol, with a proof", f"{proof_gas:,}")
     joins.add_row(str(gated), "CLUB balance >= 10", "dave", f"{gate_gas:,}")
     joins.add_row(str(invited), "invite voucher (EIP-712)", "erin redeemed it", f"{invite_gas:,}")
@@ -118,7 +154,8 @@ def chapter_communities(ctx: DemoContext) -> None:
     if feed is None:
         raise click.ClickException("the deployment has no Communities/Premium; redeploy")
     with tempfile.TemporaryDirectory(prefix="clubchat-demo-rooms-") as tmp, PlaintextAudit() as audit:
-        relay = asyncio.run(_rooms(ctx, feed, people, allow, owner, Path(tmp)))
+        ban = functools.partial(_through_wallet, w3, wallet, signers, owner.contract, "ban", allow)
+        relay = asyncio.run(_rooms(ctx, feed, people, allow, ban, Path(tmp)))
         e2e = audit.report((HELLO, BIG, STILL_HERE, AFTER_BAN), Path(tmp).rglob("*"))
 
     result = table("A relay that enforces membership and tiers", "check", "result")
@@ -140,6 +177,13 @@ def chapter_communities(ctx: DemoContext) -> None:
             "subscribe_first": subscribe_gas,
         },
         "communities": {"allowlist": allow, "merkle": merkle, "token_gate": gated, "invite": invited},
+        "allowlist_owner": {
+            "address": wallet.address,
+            "is_contract": len(w3.eth.get_code(wallet.address)) > 0,
+            "owner_of": owner.info(allow).owner,
+            "kind": "2-of-3 multisig, Safe-style signatures (contracts/wallets/MultisigWallet.vy, EIP-1271)",
+            "signers": [addr[n] for n in SIGNERS],
+        },
         "tiers": {
             t.number: {"max_message_bytes": t.max_message_bytes, "max_call_seconds": t.max_call_seconds}
             for t in tiers
@@ -174,8 +218,9 @@ def _fund(ctx: DemoContext, people: dict[str, LocalAccount]) -> None:
     )
     if int(escrow.functions.claimable().call()) > 0:
         ctx.transact(escrow.functions.claim(), grantor)
-    club = {"owner": 1_000 * WAD, "alice": 200 * WAD, "dave": 20 * WAD}
-    if int(token.functions.balanceOf(grantor).call()) < sum(club.values()):
+    stake = int(ctx.contract("NodeRegistry").functions.min_self_stake_per_kind().call())
+    club = {"owner": 1_000 * WAD, "alice": 200 * WAD, "dave": 20 * WAD, "operator": stake}
+    if int(token.functions.balanceOf(grantor).call()) < sum(club.values()):  # bound: a few transfers
         raise click.ClickException(
             "the ecosystem allocation has not vested enough for the communities chapter"
         )
@@ -190,12 +235,14 @@ async def _rooms(
     feed: ChainFeed,
     people: dict[str, LocalAccount],
     cid: int,
-    owner: CommunitiesClient,
+    ban: Callable[[str], str],
     tmp: Path,
 ) -> dict[str, Any]:
     w3 = ctx.w3
     issuer = TurnConfig(data_dir=tmp, credential_ttl=3_600).issuer()
-    server = RelayServer(RelayConfig(chain_id=int(w3.eth.chain_id)), turn_credentials=issuer)
+    port = free_port_range(1)
+    server = RelayServer(RelayConfig(chain_id=int(w3.eth.chain_id), port=port), turn_credentials=issuer)
+    _register_relay(ctx, people, f"ws://127.0.0.1:{port}")
     await server.start()
     rooms = enable_rooms(server, feed)
     follower = asyncio.create_task(feed.run())
@@ -204,9 +251,17 @@ async def _rooms(
     try:
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # confirm the last block
         await _members_seen(feed, cid, people["bob"].address, True)
-        alice, bob, mallory = [
-            await RoomClient.connect(server.uri, people[n]) for n in ("alice", "bob", "mallory")
-        ]
+        # The members find the room's relay as `club room` does: the registry's sample for the room.
+        sample = room_relays(RegistryDiscovery(w3, ctx.manifest), cid, m.DEFAULT_ROOM, ROOM_SAMPLE)
+        uri, tried = await _first_room_relay(sample, people["alice"], cid)
+        out["relay"].update(uri=uri, registry_sample=sample, sample_index=sample.index(uri), tried=tried)
+        shown.append(
+            (
+                "room relay found through the registry",
+                f"{uri} (#{sample.index(uri) + 1} of {len(sample)} sampled)",
+            )
+        )
+        alice, bob, mallory = [await RoomClient.connect(uri, people[n]) for n in ("alice", "bob", "mallory")]
         assert (
             isinstance(alice, RoomClient) and isinstance(bob, RoomClient) and isinstance(mallory, RoomClient)
         )
@@ -238,13 +293,15 @@ async def _rooms(
         shown.append(("TURN credential lifetime: free / plus", f"{free_turn.ttl} s / {plus_turn.ttl} s"))
 
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, owner.ban, cid, people["bob"].address)
+        await loop.run_in_executor(None, ban, people["bob"].address)  # the multisig wallet bans
         mined = time.monotonic()
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # the chain's next block
         left = await asyncio.wait_for(bob.left.get(), 30)
         latency = time.monotonic() - mined
         after = await _refused(bob_room.send(STILL_HERE))
-        shown.append(("owner bans bob: relay cuts him off", f"{left.code} after {latency * 1000:.0f} ms"))
+        shown.append(
+            ("the multisig bans bob: relay cuts him off", f"{left.code} after {latency * 1000:.0f} ms")
+        )
         shown.append(("bob posts after the ban", after))
         await _members_seen(feed, cid, people["bob"].address, False)
         sealed = await alice_room.seal(m.Text(body=AFTER_BAN))  # a new epoch: bob got none of its key
@@ -288,6 +345,58 @@ async def _rooms(
         await server.stop()
     out["shown"] = shown
     return out
+
+
+def _through_wallet(
+    w3: Web3, wallet: Any, signers: list[LocalAccount], target: Any, fn: str, *args: Any
+) -> str:
+    """`wallet` calls `target.fn(*args)`: `signers` (owners, in ascending address order) sign the
+    wallet's execution digest and the first of them sends it; returns the transaction hash."""
+    data = bytes.fromhex(target.encode_abi(fn, args=list(args)).removeprefix("0x"))
+    digest = bytes(wallet.functions.execute_digest(target.address, data).call())
+    ordered = sorted(signers, key=lambda a: int(a.address, 16))
+    signatures = b"".join(bytes(a.unsafe_sign_hash(Hash32(digest)).signature) for a in ordered)
+    return send_call(LocalSender(w3, ordered[0]), wallet.functions.execute(target.address, data, signatures))
+
+
+def _register_relay(ctx: DemoContext, people: dict[str, LocalAccount], uri: str) -> None:
+    """The rooms relay registers as a RELAY node (its operator stakes the minimum); sampling weights
+    are frozen at each epoch's start, so the chain moves on to the next epoch, where the relay is
+    drawn, and the relay beats there."""
+    w3, registry = ctx.w3, ctx.contract("NodeRegistry")
+    stake = int(registry.functions.min_self_stake_per_kind().call())
+    reg = Registration(RELAY, {RELAY: uri}, people["node"].address)
+    node = LocalSender(w3, people["node"])
+    NodeRegistryClient(w3, ctx.manifest, LocalSender(w3, people["operator"])).register(reg, stake, node)
+    NodeRegistryClient(w3, ctx.manifest, node).heartbeat()  # live: its weight enters the sampling tree
+    start, length = (
+        int(registry.functions.EPOCH_START().call()),
+        int(registry.functions.EPOCH_SECONDS().call()),
+    )
+    ctx.travel_to(start + ((ctx.now() - start) // length + 1) * length + 1)
+    NodeRegistryClient(w3, ctx.manifest, node).heartbeat()
+
+
+async def _first_room_relay(sample: list[str], member: LocalAccount, cid: int) -> tuple[str, int]:
+    """The first relay of the registry's sample that carries `cid`'s room for `member` (relays of
+    earlier chapters that are gone or offer no rooms are skipped), and how many were tried."""
+    for i, uri in enumerate(sample):  # bound: ROOM_SAMPLE
+        try:
+            probe = await RoomClient.connect(uri, member, timeout=5)
+        except Exception:  # gone (connection refused) or not answering: the next sampled relay
+            continue
+        try:
+            assert isinstance(probe, RoomClient)
+            await probe.join(cid)
+            return uri, i + 1
+        except Exception:  # e.g. `not-offered`: a relay without rooms
+            continue
+        finally:
+            await probe.close()
+    raise click.ClickException(
+        f"no relay of the registry's sample {sample} carries community {cid}'s room; is the demo's "
+        "relay registered and live?"
+    )
 
 
 async def _members_seen(feed: ChainFeed, cid: int, who: str, member: bool) -> None:

@@ -4,7 +4,8 @@ chain a confirmation depth behind the head (the RegistryCache pattern), plus the
 - campaigns (`CampaignInfo`: price, cap, window, targets, paused/cancelled) from `CampaignCreated`,
   `CampaignPaused`, `CampaignResumed`, `CampaignCancelled`, `CampaignRefunded`;
 - community memberships (`clubchat.communities.cache.MembershipCache`, the cache the relay rooms
-  use: `MemberJoined` with its expiry, `MemberRemoved`, `Banned`, `Unbanned`): who qualifies for a
+  use: `MemberJoined` and a staff batch's `MembersAdded` with the expiry, `MemberRemoved`, `Banned`,
+  `Unbanned`): who qualifies for a
   targeted campaign (a banned member does not, from the ban on), and which addresses share a
   community (strangers do not);
 - paid message requests: each account's price (`RequestPriceSet`), the escrows open now
@@ -290,6 +291,9 @@ class AdMarketView:
         self.membership.apply(name, a)
         if name == "MemberJoined":
             self.joined.setdefault(a["account"].lower(), set()).add(community)
+        elif name == "MembersAdded":  # a staff batch: one event for all its accounts
+            for account in a["accounts"]:
+                self.joined.setdefault(account.lower(), set()).add(community)
 
     async def run(self, poll: float, on_synced: Any = None) -> None:
         """Follow the chain until cancelled, calling `on_synced()` after each pass; never raises on

@@ -9,7 +9,9 @@ Admission reads `MembershipCache` and `TierCache` (clubchat.communities.cache), 
 `ChainFeed` fills them from Communities' and Premium's logs `depth` blocks behind the head, every
 `poll` seconds. A connection is admitted to a room, and each of its messages into it, only while
 the cache says `is_member`; otherwise it gets an `error` (`not-member`, `banned`, `admins-only`,
-`over-tier-limit`, `membership-unavailable`) and the frame is dropped. After every poll the
+`over-tier-limit`, `membership-unavailable`) and the frame is dropped. A `room-send` whose payload
+is not `room-sealed` (clubchat.communities.sealed) is refused with `not-sealed`: the relay never
+fans out or retains a readable room message. After every poll the
 accounts whose membership events arrived are rechecked at once, and every subscription is swept
 for expiries, so a ban or expiry reaches the relay's rooms within the confirmation depth plus one
 poll interval: the member's connections get `room-left` and no further messages.
@@ -163,8 +165,9 @@ class ChainFeed(CacheView):
                 args = decoded["args"]
                 cache.apply(decoded["event"], args)
                 self.events += 1
-                if cache is self.membership and "account" in args and "community_id" in args:
-                    touched.add((int(args["community_id"]), str(args["account"]).lower()))
+                if cache is self.membership and "community_id" in args:
+                    accounts = args["accounts"] if "accounts" in args else [args.get("account")]
+                    touched.update((int(args["community_id"]), str(a).lower()) for a in accounts if a)
             self.synced_block = end
         self.mark_synced(int(head["timestamp"]))
         return touched
@@ -224,9 +227,11 @@ class Rooms:
                 f"this relay cannot confirm memberships now and community {community} fails closed"
             )
         if address in c.banned:
-            return "banned", f"community {community} banned {address}"
+            return "banned", f"community {community} banned {to_checksum_address(address)}"
         if not self.view.membership.is_member(community, address, self.view.now()):
-            return "not-member", f"{address} is not a member of community {community} (or it expired)"
+            return "not-member", (
+                f"{to_checksum_address(address)} is not a member of community {community} (or it expired)"
+            )
         if post_broadcast and c.owner != address and not c.roles.get(address, 0) & ADMIN:
             return "admins-only", "only the community's owner and admins post in a broadcast room"
         return None
@@ -297,6 +302,11 @@ class Rooms:
         assert address is not None
         relay = self.relay
         key = (frame.community, frame.room)
+        if isinstance(frame, m.RoomSend) and not isinstance(frame.payload, m.RoomSealed):
+            # Rooms are end-to-end encrypted: a plaintext post (a faulty or foreign client) would be
+            # fanned out and retained readable here, so it is refused before anything else.
+            relay._error(conn, "not-sealed", id=frame.id)
+            return
         refused = self.refusal(frame.community, address, post_broadcast=is_broadcast(frame.room))
         if refused is not None:
             relay._error(conn, *refused, id=frame.id)

@@ -145,4 +145,5 @@ ROOM_ERROR_CODES = {
     "over-tier-limit": "the frame is over the sender's premium tier limits",
     "not-joined": "join the room on this connection first",
     "too-many-rooms": "this connection or room has as many room subscriptions as this relay allows",
+    "not-sealed": "room messages must be sealed (room-sealed payload); this relay carries no plaintext",
 }

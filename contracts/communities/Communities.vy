@@ -17,8 +17,12 @@
         - ALLOWLIST: admins `add_members` / `remove_members` in batches.
         - MERKLE: `join_with_proof` against a root built by OpenZeppelin's
           `StandardMerkleTree` with leaf encoding ["address"] (leaf =
-          keccak256(keccak256(abi.encode(account))), sorted pairs), verified by
-          snekmate's `merkle_proof_verification`.
+          keccak256(keccak256(abi.encode(account))), sorted pairs). The proof is
+          walked by a loop written here rather than snekmate's
+          `merkle_proof_verification`, which copies every proof into a 255-word
+          array and costs ~3,700 gas more at depth 20 (over the join's gas
+          target); tests/fuzz/test_merkle_equivalence.py checks the two agree on
+          random and adversarial proofs.
         - TOKEN_GATE: `join_with_token` for holders of a CLUB balance, or of
           stake delegated to a named node in the NodeRegistry, or of a premium
           tier; anyone may `evict` a member who no longer qualifies.
@@ -31,13 +35,16 @@
         never shortening a membership). Bans are kept in the member's own storage
         word, which every join path reads, so no path readmits a banned account.
         `is_member` is one storage read (not banned and not expired). Every
-        member change logs exactly one event (MemberJoined with the new expiry,
-        MemberRemoved, Banned, Unbanned), so a relay rebuilds `is_member` exactly
-        from logs alone (clubchat.communities.cache).
+        member change is logged (MemberJoined with the new expiry, MembersAdded
+        for a staff batch, MemberRemoved, Banned, Unbanned), so a relay rebuilds
+        `is_member` exactly from logs alone (clubchat.communities.cache). The
+        member count is kept by that cache, not on chain: a stored counter
+        costs every join a second write (2,900 gas), which the Merkle join's
+        target has no room for.
 
         Storage layout (packed by hand to meet the gas targets):
         - `_config[id]`: policy (bits 0-7), fail_open (bit 8), membership
-          seconds (bits 16-79), member count (bits 80-143).
+          seconds (bits 16-79).
         - `_members[id][account]`: expiry (bits 0-63; 0 = no membership record),
           banned (bit 64), roles ADMIN (bit 65), MODERATOR (bit 66), OWNER
           (bit 67), last redeemed invite nonce (bits 128-255). One cold read
@@ -47,14 +54,14 @@
                  redeeming nonce n kills every voucher of that invitee with a
                  nonce <= n, so a voucher is single-use and an admin can issue a
                  fresh one. Vouchers are bound to this chain and contract by the
-                 EIP-712 domain and to the invitee by `msg.sender`. EIP-1271
-                 signatures are limited to 65 bytes (snekmate's checker): a Safe
-                 signs either with one owner's signature (threshold 1) or by
-                 approving the digest on chain (`signMessage`, empty signature).
-                 `member_count` counts membership records: an expired or banned
-                 member is counted until anyone `prune`s it (relays read
-                 `is_member`). A ban leaves the record so that banning a member
-                 writes one word; `unban` drops what is left of it.
+                 EIP-712 domain and to the invitee by `msg.sender`. Signatures
+                 of up to 65 bytes go through snekmate's `signature_checker`;
+                 longer ones (a Safe with threshold n: n × 65 bytes, up to
+                 2,048 bytes) through the same EIP-1271 call in
+                 `wallet_signatures`. A Safe may also approve the digest on
+                 chain (`signMessage`) and send an empty signature.
+                 A ban leaves the record so that banning a member writes one
+                 word; `unban` drops what is left of it.
                  Changing the policy keeps the current members; staff remove
                  whom they want to.
 """
@@ -87,8 +94,7 @@ from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
 
 from snekmate.utils import ecdsa
-from snekmate.utils import signature_checker
-from snekmate.utils import merkle_proof_verification
+from contracts.modules import wallet_signatures
 
 # @dev Role management (`grantRole`, `revokeRole`, `renounceRole`, `hasRole`,
 # `getRoleAdmin`, `set_role_admin`, `DEFAULT_ADMIN_ROLE`), ERC-165 and EIP-5267.
@@ -115,8 +121,6 @@ MODERATOR: public(constant(uint256)) = 2
 REASON_LEFT: constant(uint256) = 1
 REASON_REMOVED: constant(uint256) = 2
 REASON_UNQUALIFIED: constant(uint256) = 3
-REASON_EXPIRED: constant(uint256) = 4
-REASON_BANNED: constant(uint256) = 5
 
 # @dev EIP-712 type of an invite voucher.
 INVITE_TYPEHASH: public(constant(bytes32)) = keccak256(
@@ -138,8 +142,6 @@ MAX_PROOF: constant(uint256) = 32
 _MASK64: constant(uint256) = 2**64 - 1
 _FAIL_OPEN_BIT: constant(uint256) = 1 << 8
 _SECONDS_SHIFT: constant(uint256) = 16
-_COUNT_SHIFT: constant(uint256) = 80
-_COUNT_ONE: constant(uint256) = 1 << 80
 _BANNED_BIT: constant(uint256) = 1 << 64
 _ROLE_SHIFT: constant(uint256) = 65
 _ADMIN_BIT: constant(uint256) = 1 << 65
@@ -181,7 +183,7 @@ community_count: public(uint256)
 _owner: HashMap[uint256, address]
 # @dev community id -> the owner-to-be of a started two-step transfer (zero: none).
 pending_owner_of: public(HashMap[uint256, address])
-# @dev community id -> packed policy, fail_open, membership seconds, member count.
+# @dev community id -> packed policy, fail_open, membership seconds.
 _config: HashMap[uint256, uint256]
 # @dev community id -> account -> packed expiry, ban flag, roles, last invite nonce.
 _members: HashMap[uint256, HashMap[address, uint256]]
@@ -340,10 +342,8 @@ def set_policy(community_id: uint256, policy: uint256, membership_seconds: uint2
     @param fail_open Relays serve the cached member list when their RPC is down.
     """
     self._check_staff(community_id, _ADMIN_BIT)
-    config: uint256 = self._config[community_id]
     self._check_settings(policy, membership_seconds)
-    count_bits: uint256 = config & (_MASK64 << _COUNT_SHIFT)
-    self._config[community_id] = self._pack_settings(policy, membership_seconds, fail_open) | count_bits
+    self._config[community_id] = self._pack_settings(policy, membership_seconds, fail_open)
     log ICommunities.PolicyChanged(
         community_id=community_id, policy=policy, membership_seconds=membership_seconds, fail_open=fail_open
     )
@@ -396,18 +396,31 @@ def join(community_id: uint256):
 
 
 @external
+@reentrant
 def join_with_proof(community_id: uint256, proof: DynArray[bytes32, MAX_PROOF]):
     """
     @notice Join (or renew) a MERKLE community with a proof that the caller's
             address is a leaf of the community's root.
     @param community_id The community.
     @param proof Sibling hashes from the leaf to the root (OpenZeppelin `getProof`).
+    @dev Not under the reentrancy lock (`@reentrant`): it calls no other contract, and the
+         lock's transient-storage round trip (300 gas) is more than this join's gas target
+         leaves. The policy check is `_config_with_policy` written out for the same reason.
     """
-    config: uint256 = self._config_with_policy(community_id, MERKLE)
+    config: uint256 = self._config[community_id]
+    assert config != 0, "communities: no such community"
+    assert config & 255 == MERKLE, "communities: wrong join policy"
     # OpenZeppelin StandardMerkleTree leaf for ["address"]: double-hashed, so no
     # 64-byte inner node can pass as a leaf (second-preimage safe).
-    leaf: bytes32 = keccak256(keccak256(abi_encode(msg.sender)))
-    assert merkle_proof_verification._verify(proof, self.merkle_root[community_id], leaf), "communities: invalid proof"
+    node: bytes32 = keccak256(keccak256(abi_encode(msg.sender)))
+    # Sorted-pair hashing as snekmate's `_process_proof` (and OpenZeppelin's
+    # `processProof`) does it; bounded by MAX_PROOF.
+    for sibling: bytes32 in proof:
+        if convert(node, uint256) < convert(sibling, uint256):
+            node = keccak256(abi_encode(node, sibling))
+        else:
+            node = keccak256(abi_encode(sibling, node))
+    assert node == self.merkle_root[community_id], "communities: invalid proof"
     self._admit(community_id, msg.sender, config, 0)
 
 
@@ -423,7 +436,13 @@ def join_with_token(community_id: uint256):
 
 
 @external
-def redeem_invite(community_id: uint256, nonce: uint256, expiry: uint256, signer: address, signature: Bytes[65]):
+def redeem_invite(
+    community_id: uint256,
+    nonce: uint256,
+    expiry: uint256,
+    signer: address,
+    signature: Bytes[wallet_signatures.MAX_SIGNATURE_BYTES],
+):
     """
     @notice Join (or renew) an INVITE community with a voucher signed by its owner
             or an admin; the caller must be the voucher's invitee.
@@ -431,7 +450,8 @@ def redeem_invite(community_id: uint256, nonce: uint256, expiry: uint256, signer
     @param nonce The voucher nonce; must exceed the caller's last redeemed one here.
     @param expiry Last second (unix) the voucher is valid.
     @param signer The owner or admin who signed (EOA, or EIP-1271 wallet).
-    @param signature 65-byte ECDSA signature (r || s || v) or the wallet's EIP-1271 signature.
+    @param signature 65-byte ECDSA signature (r || s || v), or the wallet's EIP-1271
+           signature (a Safe's: its owners' signatures, 65 bytes each), at most 2,048 bytes.
     """
     config: uint256 = self._config_with_policy(community_id, INVITE)
     assert block.timestamp <= expiry, "communities: voucher expired"
@@ -441,39 +461,35 @@ def redeem_invite(community_id: uint256, nonce: uint256, expiry: uint256, signer
     digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
         keccak256(abi_encode(INVITE_TYPEHASH, community_id, msg.sender, nonce, expiry))
     )
-    assert signature_checker._is_valid_signature_now(signer, digest, signature), "communities: invalid signature"
+    assert wallet_signatures._is_valid_signature_now(signer, digest, signature), "communities: invalid signature"
     self._admit(community_id, msg.sender, config, nonce)
 
 
 @external
 def add_members(community_id: uint256, accounts: DynArray[address, MAX_BATCH]):
     """
-    @notice Add (or renew) members, under any policy (owner or admin).
+    @notice Add (or renew) members, under any policy (owner or admin). Each
+            account's membership then lasts until now + the community's duration
+            or its current expiry, whichever is later; one MembersAdded event
+            names the batch.
     @param community_id The community.
     @param accounts Up to 256 accounts; the batch reverts if one is banned.
     """
     self._check_staff(community_id, _ADMIN_BIT)
-    config: uint256 = self._config[community_id]
-    seconds: uint256 = (config >> _SECONDS_SHIFT) & _MASK64
+    seconds: uint256 = (self._config[community_id] >> _SECONDS_SHIFT) & _MASK64
     expires_at: uint256 = NEVER
     if seconds != 0:
         expires_at = block.timestamp + seconds
-    added: uint256 = 0
-    # Bounded by MAX_BATCH. The body is `_admit` written out: the per-member cost is the
-    # benchmark's target, and an internal call per member costs a few hundred gas more.
+    # Bounded by MAX_BATCH. The body is `_admit` written out and the batch logs one event:
+    # the per-member cost is the benchmark's target, and a call and an event per member
+    # cost ~1,600 gas more.
     for account: address in accounts:
         assert account != empty(address), "communities: zero account"
         word: uint256 = self._members[community_id][account]
         assert word & _BANNED_BIT == 0, "communities: banned"
-        old_expiry: uint256 = word & _MASK64
-        new_expiry: uint256 = expires_at
-        if old_expiry == 0:
-            added += 1
-        elif old_expiry > expires_at:
-            new_expiry = old_expiry
-        self._members[community_id][account] = (word & ~_MASK64) | new_expiry
-        log ICommunities.MemberJoined(community_id=community_id, account=account, expires_at=new_expiry)
-    self._config[community_id] = config + (added << _COUNT_SHIFT)
+        if word & _MASK64 < expires_at:
+            self._members[community_id][account] = (word & ~_MASK64) | expires_at
+    log ICommunities.MembersAdded(community_id=community_id, accounts=accounts, expires_at=expires_at)
 
 
 # LEAVING, REMOVAL, BANS #
@@ -487,11 +503,9 @@ def remove_members(community_id: uint256, accounts: DynArray[address, MAX_BATCH]
     @param accounts Up to 256 members; the batch reverts if one is not a member.
     """
     self._check_staff(community_id, _ADMIN_BIT | _MODERATOR_BIT)
-    config: uint256 = self._config[community_id]
     # Bounded by MAX_BATCH.
     for account: address in accounts:
-        config = self._remove(community_id, account, config, REASON_REMOVED)
-    self._config[community_id] = config
+        self._remove(community_id, account, REASON_REMOVED)
 
 
 @external
@@ -500,8 +514,8 @@ def leave(community_id: uint256):
     @notice Leave a community (also drops an expired membership record).
     @param community_id The community.
     """
-    config: uint256 = self._existing_config(community_id)
-    self._config[community_id] = self._remove(community_id, msg.sender, config, REASON_LEFT)
+    self._existing_config(community_id)
+    self._remove(community_id, msg.sender, REASON_LEFT)
 
 
 @external
@@ -511,26 +525,9 @@ def evict(community_id: uint256, account: address):
     @param community_id The community.
     @param account The member.
     """
-    config: uint256 = self._config_with_policy(community_id, TOKEN_GATE)
+    self._config_with_policy(community_id, TOKEN_GATE)
     assert not self._qualifies(community_id, account), "communities: still qualifies"
-    self._config[community_id] = self._remove(community_id, account, config, REASON_UNQUALIFIED)
-
-
-@external
-def prune(community_id: uint256, account: address):
-    """
-    @notice Drop an expired or banned member's record so `member_count` counts it no more (anyone).
-    @param community_id The community.
-    @param account The expired or banned member.
-    """
-    config: uint256 = self._existing_config(community_id)
-    word: uint256 = self._members[community_id][account]
-    reason: uint256 = REASON_EXPIRED
-    if word & _BANNED_BIT != 0:
-        reason = REASON_BANNED
-    else:
-        assert word & _MASK64 <= block.timestamp, "communities: not expired"
-    self._config[community_id] = self._remove(community_id, account, config, reason)
+    self._remove(community_id, account, REASON_UNQUALIFIED)
 
 
 @external
@@ -546,7 +543,7 @@ def ban(community_id: uint256, account: address):
     word: uint256 = self._members[community_id][account]
     assert word & _STAFF_BITS == 0, "communities: cannot ban staff"
     assert word & _BANNED_BIT == 0, "communities: already banned"
-    # The record (expiry) stays: `is_member` reads the ban bit, and `unban` or `prune` drop it.
+    # The record (expiry) stays: `is_member` reads the ban bit, and `unban` drops it.
     self._members[community_id][account] = word | _BANNED_BIT
     log ICommunities.Banned(community_id=community_id, account=account, by=msg.sender)
 
@@ -562,9 +559,6 @@ def unban(community_id: uint256, account: address):
     self._check_staff(community_id, _ADMIN_BIT | _MODERATOR_BIT)
     word: uint256 = self._members[community_id][account]
     assert word & _BANNED_BIT != 0, "communities: not banned"
-    if word & _MASK64 != 0:
-        # A record exists, so the count is at least 1.
-        self._config[community_id] = unsafe_sub(self._config[community_id], _COUNT_ONE)
     self._members[community_id][account] = word & ~(_BANNED_BIT | _MASK64)
     log ICommunities.Unbanned(community_id=community_id, account=account, by=msg.sender)
 
@@ -590,15 +584,6 @@ def owner_of(community_id: uint256) -> address:
     @notice The community's owner (zero: no such community).
     """
     return self._owner[community_id]
-
-
-@view
-@external
-def member_count(community_id: uint256) -> uint256:
-    """
-    @notice Membership records (expired members count until pruned).
-    """
-    return (self._config[community_id] >> _COUNT_SHIFT) & _MASK64
 
 
 @view
@@ -758,7 +743,7 @@ def _admit(community_id: uint256, account: address, config: uint256, nonce: uint
     """
     @dev Makes `account` (the caller of a join path) a member until now + the
          community's duration (never shortening a longer membership), stores
-         `nonce` if non-zero, and counts a new member record.
+         `nonce` if non-zero.
     """
     word: uint256 = self._members[community_id][account]
     assert word & _BANNED_BIT == 0, "communities: banned"
@@ -767,24 +752,17 @@ def _admit(community_id: uint256, account: address, config: uint256, nonce: uint
     if seconds != 0:
         expires_at = block.timestamp + seconds
     old_expiry: uint256 = word & _MASK64
-    new_config: uint256 = config
-    if old_expiry == 0:
-        new_config = unsafe_add(config, _COUNT_ONE)
-    elif old_expiry > expires_at:
+    if old_expiry > expires_at:
         expires_at = old_expiry
     if nonce != 0:
         word = (word & ~(_MAX_NONCE << _NONCE_SHIFT)) | (nonce << _NONCE_SHIFT)
     self._members[community_id][account] = (word & ~_MASK64) | expires_at
     log ICommunities.MemberJoined(community_id=community_id, account=account, expires_at=expires_at)
-    if new_config != config:
-        self._config[community_id] = new_config
 
 
 @internal
-def _remove(community_id: uint256, account: address, config: uint256, reason: uint256) -> uint256:
+def _remove(community_id: uint256, account: address, reason: uint256):
     word: uint256 = self._members[community_id][account]
     assert word & _MASK64 != 0, "communities: not a member"
     self._members[community_id][account] = word & ~_MASK64
     log ICommunities.MemberRemoved(community_id=community_id, account=account, reason=reason)
-    # The record existed, so the count is at least 1.
-    return unsafe_sub(config, _COUNT_ONE)

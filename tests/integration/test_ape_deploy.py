@@ -265,6 +265,10 @@ def test_demo_on_the_deployment_reports_consistent_figures(
     assert rooms["free_file_refused"].startswith("over-tier-limit: tier 0 files")
     assert rooms["premium_message_delivered"] == rooms["room_message_delivered"] == 1
     assert rooms["turn_ttl_seconds"]["free"] == params.premium.tiers[0].max_call_seconds
+    owner = rooms["allowlist_owner"]  # a contract wallet owns the allowlist community
+    assert owner["is_contract"] and owner["owner_of"] == owner["address"]
+    relay = rooms["relay"]  # the room's relay came from the registry's sample for the room
+    assert relay["uri"] in relay["registry_sample"] and relay["sample_index"] == relay["tried"] - 1
 
     for row in report["vesting"]:
         assert row["vested_wei"] + row["locked_wei"] == row["total_wei"]

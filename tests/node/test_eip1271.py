@@ -108,3 +108,42 @@ def test_a_gas_burning_wallet_costs_only_the_gas_cap() -> None:
         verifier.close()
     finally:
         node.stop()
+
+
+def test_a_multisig_signs_in_with_its_owners_concatenated_signatures() -> None:
+    """A Safe-style 2-of-3 wallet signs with 2 x 65 bytes, longer than an EOA signature: the relay
+    passes all of it to the wallet's isValidSignature, and one owner's signature alone is refused."""
+    owners = sorted(
+        (Account.from_key("0x" + f"{i:02x}" * 32) for i in (0x51, 0x52, 0x53)),
+        key=lambda a: int(a.address, 16),
+    )
+    node = Anvil(free_port())
+    w3 = node.start()
+    try:
+        deployer = Account.from_key(DEPLOYER_KEY)
+        source = Path(__file__).resolve().parents[2] / "contracts" / "wallets" / "MultisigWallet.vy"
+        compiled = boa.load_partial(str(source), compiler_args={"evm_version": EVM_VERSION})
+        factory = w3.eth.contract(
+            abi=build_abi_output(compiled.compiler_data), bytecode=compiled.compiler_data.bytecode
+        )
+        receipt = send_tx(w3, deployer, factory.constructor([o.address for o in owners], 2))
+        wallet = str(receipt["contractAddress"])
+
+        async def attempt(signers: list[Account]) -> object:
+            async with relay(verifier=Eip1271Verifier(w3)) as server:
+                raw = await Raw.open(server.uri)
+                c = raw.challenge
+                text = build_sign_in(wallet, c.uri, c.chain_id, c.nonce, int(time.time()), 600).text()
+                digest = sign_in_hash(text)
+                sig = b"".join(bytes(o.unsafe_sign_hash(digest).signature) for o in signers)
+                await raw.send(m.encode(m.SignIn(message=text, signature="0x" + sig.hex())))
+                frame = await raw.frame(10)
+                await raw.close()
+                return frame
+
+        ok = run(attempt([owners[0], owners[2]]))
+        assert isinstance(ok, m.SignedIn) and ok.address == wallet
+        refused = run(attempt([owners[1]]))
+        assert isinstance(refused, m.Error) and refused.code == "bad-sign-in"
+    finally:
+        node.stop()

@@ -112,6 +112,11 @@ def test_members_talk_and_a_non_member_is_refused() -> None:
             with pytest.raises(RelayError) as refused:
                 await mallory.send_room(CID, _text("let me in"))
             assert refused.value.code == "not-member"
+            assert refused.value.reason.startswith(MALLORY.address)  # checksummed, as users see addresses
+            # A plaintext post (a client that skipped sealing) is refused by the relay itself.
+            with pytest.raises(RelayError) as refused:
+                await alice._post(m.RoomSend(CID, "general", id="plain-1", payload=m.Text(body="in clear")))
+            assert refused.value.code == "not-sealed"
             sent = await alice.send_room(CID, _text("hello room"))
             assert (sent.seq, sent.delivered) == (1, 2)
             for c in (bob, carol):
@@ -151,7 +156,7 @@ def test_a_ban_evicts_at_once_and_blocks_every_frame() -> None:
             assert (await alice.send_room(CID, _text("after the ban"))).delivered == 0
             with pytest.raises(RelayError) as refused:
                 await bob.send_room(CID, _text("still here?"))
-            assert refused.value.code == "banned"
+            assert refused.value.code == "banned" and BOB.address in refused.value.reason
             with pytest.raises(RelayError) as refused:
                 await bob.join(CID)
             assert refused.value.code == "banned"

@@ -16,7 +16,7 @@ ADMIN, MODERATOR = 1, 2
 NEVER = 2**64 - 1
 # MemberJoined.path of a staff add; MemberRemoved.reason values.
 PATH_STAFF = 0
-LEFT, REMOVED, UNQUALIFIED, EXPIRED = 1, 2, 3, 4
+LEFT, REMOVED, UNQUALIFIED = 1, 2, 3
 
 
 def fund(token: Any, treasury: str, who: str, amount: int, *spenders: Any) -> None:

@@ -1,13 +1,15 @@
 """Stateful fuzzing of Communities and Premium against a Python model, and of the log-fed caches.
 
 Members join OPEN, INVITE (vouchers with fresh, reused, older and expired nonces), TOKEN_GATE
-(premium tier 1) and ALLOWLIST (staff batches) communities; they leave, are removed, evicted,
-banned, unbanned and pruned while time passes and memberships expire. Payers subscribe (for
+(premium tier 1), MERKLE (own and borrowed proofs) and ALLOWLIST (staff batches, one event per
+batch) communities; they leave, are removed, evicted, banned and unbanned while time passes and
+memberships expire. Payers subscribe (for
 themselves or as gifts), lock, request unlocks and unlock. After every step the contracts, the
 model and `clubchat.communities.cache` (fed only the steps' event logs) agree on membership,
-bans, member counts and tiers, and the money adds up: burn share + node share == payments, the
-total supply fell by exactly the settled burns, the registry received exactly the settled node
-share, Premium holds exactly the locked CLUB plus what waits to be settled.
+bans, member counts (kept by the cache only) and tiers, and the money adds up: burn share + node
+share == payments, the total supply fell by exactly the settled burns, the registry received
+exactly the settled node share, Premium holds exactly the locked CLUB plus what waits to be
+settled.
 """
 
 from __future__ import annotations
@@ -22,8 +24,19 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from clubchat.chain.eip712 import Domain
-from clubchat.communities import Invite, MembershipCache, TierCache
-from tests.utils.communities import ALLOWLIST, INVITE, NEVER, OPEN, TOKEN_GATE, WAD, fund, logs_as_events, now
+from clubchat.communities import Invite, MembershipCache, TierCache, merkle
+from tests.utils.communities import (
+    ALLOWLIST,
+    INVITE,
+    MERKLE,
+    NEVER,
+    OPEN,
+    TOKEN_GATE,
+    WAD,
+    fund,
+    logs_as_events,
+    now,
+)
 from tests.utils.signing import named_signer
 
 USERS = 4
@@ -47,6 +60,9 @@ class Model:
 
     def count(self, cid: int) -> int:
         return sum(1 for (c, _a) in self.expiry if c == cid)
+
+    def live(self, cid: int, t: int) -> int:
+        return sum(1 for (c, a), e in self.expiry.items() if c == cid and e > t and (c, a) not in self.banned)
 
     def tier_of(self, who: str, tiers: list[tuple[int, int]], t: int) -> int:
         lock = self.locked.get(who, 0) if self.unlock_at.get(who, 0) == 0 else 0
@@ -106,7 +122,7 @@ class CommunitiesMachine(RuleBasedStateMachine):
         fund(self.token, self.governance, self.admin.address, 10_000 * WAD, self.communities)
         for who in self.users:
             fund(self.token, self.governance, who, 1_000_000 * WAD, self.premium)
-        for policy, seconds in ((OPEN, 500), (INVITE, 0), (TOKEN_GATE, 0), (ALLOWLIST, 300)):
+        for policy, seconds in ((OPEN, 500), (INVITE, 0), (TOKEN_GATE, 0), (ALLOWLIST, 300), (MERKLE, 400)):
             with boa.env.prank(self.admin.address):
                 cid = self.communities.create(self.admin.address, policy, seconds, policy == OPEN)
             self._feed(self.communities, self.members_cache)
@@ -117,6 +133,10 @@ class CommunitiesMachine(RuleBasedStateMachine):
             self._feed(self.communities, self.members_cache)
         with boa.env.prank(self.admin.address):
             self.communities.set_token_gate(self.cids[TOKEN_GATE], 0, ZERO, 0, 1)
+        # The last user is not on the Merkle allowlist.
+        self.tree = merkle.build(self.users[:-1])
+        with boa.env.prank(self.admin.address):
+            self.communities.set_merkle_root(self.cids[MERKLE], self.tree.root)
         # Tiers and terms stay as deployed in this machine (governance changes are unit-tested).
         self.tiers = [
             (self.premium.tiers(t).price_per_period, self.premium.tiers(t).lock_amount)
@@ -213,7 +233,7 @@ class CommunitiesMachine(RuleBasedStateMachine):
             self._admit(cid, who)
         self._feed(self.communities, self.members_cache)
 
-    @rule(policy=st.sampled_from([OPEN, INVITE, TOKEN_GATE, ALLOWLIST]), u=st.integers(0, USERS - 1))
+    @rule(policy=st.sampled_from([OPEN, INVITE, TOKEN_GATE, ALLOWLIST, MERKLE]), u=st.integers(0, USERS - 1))
     def remove(self, policy: int, u: int) -> None:
         cid, who = self.cids[policy], self.users[u]
         with boa.env.prank(self.moderator):
@@ -225,7 +245,7 @@ class CommunitiesMachine(RuleBasedStateMachine):
         del self.model.expiry[(cid, who)]
         self._feed(self.communities, self.members_cache)
 
-    @rule(policy=st.sampled_from([OPEN, INVITE, TOKEN_GATE, ALLOWLIST]), u=st.integers(0, USERS - 1))
+    @rule(policy=st.sampled_from([OPEN, INVITE, TOKEN_GATE, ALLOWLIST, MERKLE]), u=st.integers(0, USERS - 1))
     def leave(self, policy: int, u: int) -> None:
         cid, who = self.cids[policy], self.users[u]
         with boa.env.prank(who):
@@ -237,24 +257,22 @@ class CommunitiesMachine(RuleBasedStateMachine):
         del self.model.expiry[(cid, who)]
         self._feed(self.communities, self.members_cache)
 
-    @rule(policy=st.sampled_from([OPEN, ALLOWLIST]), u=st.integers(0, USERS - 1))
-    def prune(self, policy: int, u: int) -> None:
-        cid, who = self.cids[policy], self.users[u]
-        expiry = self.model.expiry.get((cid, who), 0)
-        banned = (cid, who) in self.model.banned
-        error = "communities: not expired" if expiry > now() and not banned else None
-        if error is None and expiry == 0:
-            error = "communities: not a member"
-        with boa.env.prank(self.moderator):
+    @rule(u=st.integers(0, USERS - 1), lender=st.integers(0, USERS - 2))
+    def join_merkle(self, u: int, lender: int) -> None:
+        cid, who = self.cids[MERKLE], self.users[u]
+        # Users on the list use their own proof; the last user borrows one (never valid for it).
+        proof = self.tree.proof(self.users[u if u < USERS - 1 else lender])
+        error = "communities: invalid proof" if u == USERS - 1 else self._join_error(cid, who)
+        with boa.env.prank(who):
             if error:
                 with boa.reverts(error):
-                    self.communities.prune(cid, who)
+                    self.communities.join_with_proof(cid, proof)
                 return
-            self.communities.prune(cid, who)
-        del self.model.expiry[(cid, who)]
+            self.communities.join_with_proof(cid, proof)
+        self._admit(cid, who)
         self._feed(self.communities, self.members_cache)
 
-    @rule(policy=st.sampled_from([OPEN, INVITE, TOKEN_GATE, ALLOWLIST]), u=st.integers(0, USERS - 1))
+    @rule(policy=st.sampled_from([OPEN, INVITE, TOKEN_GATE, ALLOWLIST, MERKLE]), u=st.integers(0, USERS - 1))
     def ban_or_unban(self, policy: int, u: int) -> None:
         cid, who = self.cids[policy], self.users[u]
         with boa.env.prank(self.moderator):
@@ -264,7 +282,7 @@ class CommunitiesMachine(RuleBasedStateMachine):
                 self.model.expiry.pop((cid, who), None)  # unban drops the record
             else:
                 self.communities.ban(cid, who)
-                self.model.banned.add((cid, who))  # the record stays until pruned
+                self.model.banned.add((cid, who))  # the record stays until unbanned or left
         self._feed(self.communities, self.members_cache)
 
     # ---------------------------------------------------------------- premium rules
@@ -361,8 +379,8 @@ class CommunitiesMachine(RuleBasedStateMachine):
             return
         t = now()
         for cid in self.cids.values():
-            records = self.model.count(cid)
-            assert self.communities.member_count(cid) == records == self.members_cache.member_count(cid)
+            assert self.members_cache.record_count(cid) == self.model.count(cid)
+            assert self.members_cache.member_count(cid, t) == self.model.live(cid, t)
             for who in self.users:
                 expected = self.model.expiry.get((cid, who), 0)
                 assert (

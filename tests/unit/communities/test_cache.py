@@ -1,5 +1,5 @@
 """clubchat.communities.cache: fed only the contracts' event logs, the caches answer `is_member`,
-`expiry_of`, `member_count`, `tier_of` and the tier limits as the chain does, at any time."""
+`expiry_of`, the member count, `tier_of` and the tier limits as the chain does, at any time."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ class Recorder:
 
 def _check_members(communities, cache: MembershipCache, cid: int, accounts: list[str]) -> None:
     t = now()
-    assert cache.member_count(cid) == communities.member_count(cid)
+    assert cache.member_count(cid, t) == sum(communities.is_member(cid, a) for a in accounts)
+    assert cache.record_count(cid) == sum(communities.expiry_of(cid, a) != 0 for a in accounts)
     assert cache.owner_of(cid) == communities.owner_of(cid).lower()
     assert cache.fail_open(cid) == communities.fail_open(cid)
     for a in accounts:
@@ -59,7 +60,12 @@ def test_membership_cache_follows_every_change(communities, funded_owner, modera
     assert cache.members(cid, now()) == sorted(a.lower() for a in (people[3], member))
     boa.env.time_travel(seconds=50)  # people[3] expired, member not yet
     _check_members(communities, cache, cid, everyone)
-    rec.send(moderator, "prune", cid, people[3])
+    rec.send(people[3], "leave", cid)
+    rec.send(funded_owner, "set_policy", cid, OPEN, 5000, True)
+    rec.send(member, "join", cid)  # expires in 5,000 s
+    rec.send(funded_owner, "set_policy", cid, OPEN, 100, True)
+    rec.send(outsider, "add_members", cid, [member, people[1]])  # member keeps its later expiry
+    _check_members(communities, cache, cid, everyone)
     rec.send(moderator, "unban", cid, people[0])
     rec.send(funded_owner, "set_admin", cid, outsider, False)
     rec.send(funded_owner, "transfer_ownership", cid, outsider)

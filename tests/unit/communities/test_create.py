@@ -22,7 +22,7 @@ def test_create_burns_the_fee_and_records_the_community(communities, token, fund
     assert communities.owner_of(cid) == funded_owner
     assert communities.policy_of(cid) == MERKLE
     assert communities.membership_seconds_of(cid) == 3600 and communities.fail_open(cid)
-    assert communities.member_count(cid) == 0
+    assert communities.expiry_of(cid, funded_owner) == 0  # the owner is staff, not a member
     assert ev == [
         {
             "community_id": 1,

@@ -40,7 +40,7 @@ def test_balance_gate_join_and_evict(
     assert events(communities, "MemberRemoved") == [
         {"community_id": community, "account": member, "reason": UNQUALIFIED}
     ]
-    assert not communities.is_member(community, member) and communities.member_count(community) == 0
+    assert not communities.is_member(community, member) and communities.expiry_of(community, member) == 0
     with boa.env.prank(outsider), boa.reverts("communities: not a member"):
         communities.evict(community, member)
 
