@@ -178,11 +178,20 @@ class ReplayGuard:
         self._gens: deque[_Generation] = deque()
         self._count = 0
         self.evicted = 0
+        self._last = ("", "", self._digest("", ""))  # the last pair hashed and its hash
 
     def __len__(self) -> int:
         return self._count
 
     def _hash(self, sender: str, id: str) -> int:
+        last = self._last  # `remember` right after `seen` of the same pair (the relay's order): hashed once
+        if last[0] == sender and last[1] == id:
+            return last[2]
+        h = self._digest(sender, id)
+        self._last = (sender, id, h)
+        return h
+
+    def _digest(self, sender: str, id: str) -> int:
         digest = hashlib.blake2b(f"{sender}\n{id}".encode(), digest_size=8, key=self._key).digest()
         return int.from_bytes(digest, "big")
 

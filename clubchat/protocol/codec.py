@@ -21,6 +21,8 @@ import typing
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from clubchat.protocol.wire import B64_PATTERN
+
 T = TypeVar("T")
 
 _MISSING = dataclasses.MISSING
@@ -139,6 +141,21 @@ def _check_str(value: Any, meta: dict[str, Any]) -> str:
     return value
 
 
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _b64_fullmatch(value: str) -> bool:
+    """`re.fullmatch(B64_PATTERN, value)` in C string passes (~2x faster on a sealed payload's `ct`):
+    base64 characters, then at most two `=` (tests/node/test_protocol.py checks it against the regex)."""
+    core = value.rstrip("=")
+    return len(value) - len(core) <= 2 and core.isascii() and not core.encode().translate(None, _B64_ALPHABET)
+
+
+def _fullmatch(pattern: re.Pattern[str]) -> Callable[[str], object]:
+    """The pattern's fullmatch, or an exact faster equivalent for the base64 alphabet (ciphertexts)."""
+    return _b64_fullmatch if pattern.pattern == B64_PATTERN else pattern.fullmatch
+
+
 Decoder = Callable[[Any], Any]
 # (class, build) -> decoder. build=False gives a validator: the same checks, but it returns the JSON
 # value itself instead of building dataclasses (for a relay that forwards the text unchanged).
@@ -201,7 +218,7 @@ def _compile(hint: Any, meta: dict[str, Any], build: bool = True) -> Decoder:
 
             return short_str
         if meta.get("min_len") is None and max_len is None and pattern is not None:
-            fullmatch = pattern.fullmatch
+            fullmatch = _fullmatch(pattern)
 
             def pattern_str(value: Any) -> str:  # ids and addresses: a pattern only
                 if isinstance(value, str) and fullmatch(value):
@@ -212,7 +229,7 @@ def _compile(hint: Any, meta: dict[str, Any], build: bool = True) -> Decoder:
         shortest: int = meta.get("min_len") or 0
         longest: float = max_len if max_len is not None else float("inf")
         if pattern is not None:
-            full = pattern.fullmatch
+            full = _fullmatch(pattern)
 
             def bounded_pattern_str(value: Any) -> str:  # ciphertext fields: lengths and an alphabet
                 if isinstance(value, str) and shortest <= len(value) <= longest and full(value):

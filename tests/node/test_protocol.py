@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clubchat.protocol import codec
 from clubchat.protocol import messages as m
 from tests.node.schema_check import valid
 
@@ -282,6 +285,33 @@ def test_validate_frame_agrees_with_decode_frame(obj: Any) -> None:
             assert m.frame_from_object(validated) == decoded
         except m.ProtocolError as exc:
             assert (exc.code, exc.reason, exc.id) == refused
+
+
+_B64_LIKE = st.builds(  # base64-ish text, 0-4 `=`, and sometimes a stray character after them
+    lambda core, pad, tail: core + "=" * pad + tail,
+    st.text(alphabet="ABCXYZabxyz0189+/=-_ \n\u00e9\u0660\uff21", max_size=40),
+    st.integers(0, 4),
+    st.sampled_from(["", "", "A", "=", "\n", "\u00e9", "\ud800"]),
+)
+
+
+@settings(max_examples=500)
+@given(
+    st.one_of(_B64_LIKE, st.text(max_size=20), st.binary(max_size=30).map(base64.b64encode).map(bytes.decode))
+)
+def test_fast_base64_check_is_the_pattern(value: str) -> None:
+    """Ciphertext fields skip the regex for C string passes: the same strings pass and fail."""
+    assert bool(codec._b64_fullmatch(value)) == bool(re.fullmatch(m.B64_PATTERN, value))
+
+
+def test_a_byte_order_mark_is_not_json() -> None:
+    """json.loads refuses a leading BOM; the relay's cached decoder must too."""
+    text = "\ufeff" + m.encode(EXAMPLES[5])
+    for decode in (m.decode_frame, m.validate_frame):
+        with pytest.raises(m.ProtocolError) as exc:
+            decode(text)
+        assert (exc.value.code, exc.value.reason) == ("malformed", "the frame is not valid JSON")
+    assert m.validate_frame(text[1:])["type"] == "envelope"
 
 
 def test_decode_error_names_the_full_path() -> None:
