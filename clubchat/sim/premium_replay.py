@@ -127,7 +127,7 @@ class _Payers:
         self.boa = boa
         self.token, self.premium = dep["ClubToken"], dep["Premium"]
         self.communities, self.registry = dep["Communities"], dep["NodeRegistry"]
-        self.treasury, self.governance = dep.treasury, self.premium_admin(dep)
+        self.treasury, self.governance = dep.treasury, str(dep["Timelock"].address)
         self.gifter, self.creator = (
             str(boa.env.generate_address(f"premium-replay-{n}")) for n in ("gifter", "creator")
         )
@@ -135,10 +135,6 @@ class _Payers:
             [str(boa.env.generate_address(f"premium-replay-{c}-{i}")) for i in range(renewals)]
             for c in range(cohorts)
         ]
-
-    @staticmethod
-    def premium_admin(dep: Any) -> str:
-        return str(dep["Timelock"].address)
 
     def give(self, who: str, amount: int) -> None:
         with self.boa.env.prank(self.treasury):
@@ -275,7 +271,6 @@ def replay_with_report(scenario: str = "baseline", **kw: Any) -> PremiumLoopResu
 def report_markdown(result: PremiumLoopResult) -> str:
     """The replay as a Markdown paragraph and table: totals over the replayed days, chain vs the
     exact mirror (wei; subscription ends in seconds), and the verdict with every mismatch named."""
-
     header = (
         f"Premium in the loop: {result.days} day(s) of {result.scenario} run {result.run}, "
         f"{result.renewals} one-period subscriptions a day (half of them gifts, over the paid tiers, "
