@@ -95,3 +95,16 @@ def test_mirror_rounds_the_burn_down_keeps_a_wei_and_stacks_ends():
     assert mirror.subscribe("a", 2, 1, 7, now=1050) == (7, 1150)  # another tier runs on its own
     assert mirror.settle() == (4, 10)  # 2 + 2 burnt, 5 + 5 to nodes
     assert mirror.settle() == (0, 0)
+
+
+def test_cli_premium_loop_writes_the_days_and_prints_the_verdict(tmp_path):
+    from click.testing import CliRunner
+
+    from clubchat.cli import main
+
+    args = ["sim", "premium-loop", "baseline", "--days", "1", "--renewals", "2", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "agree to the wei" in result.output
+    rows = (tmp_path / "baseline-premium-loop.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[0].startswith("day,price_wei,revenue_chain")
