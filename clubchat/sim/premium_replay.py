@@ -29,10 +29,11 @@ Conversion from the model's floats (stated once, used on both sides):
 
 Compared per day: `revenue`, `burned`, `node_share` (the NodeRegistry's CLUB balance change),
 `creation_burned`, `supply_change` (ClubToken.totalSupply change, negative: burnt) and the sum of the
-new subscription ends (`expires`, the stacking rule), chain against the exact integer mirror of the
-model (to the wei), and the model's float flows scaled to the panel (`revenue`, `burned`,
-`node_share`) within `REL_TOL`. `PremiumLoopResult.mismatches()` lists every comparison outside
-tolerance, one line each; a model burn share or fee other than the contracts' is reported there.
+new subscription ends (`expires`, seconds after the replay's start: the stacking rule), chain against
+the exact integer mirror of the model (to the wei), and the model's float flows scaled to the panel
+(`revenue`, `burned`, `node_share`) within `REL_TOL`. `PremiumLoopResult.mismatches()` lists every
+comparison outside tolerance, one line each; a model burn share or fee other than the contracts' is
+reported there.
 
 titanoboa is a development dependency: this module imports it lazily.
 """
@@ -225,8 +226,8 @@ def replay_premium(
             cost, end_exact = mirror.subscribe(
                 account, tier, 1, flows.price_wei, int(boa.env.evm.patch.timestamp)
             )
-            revenue, expires, revenue_exact, expires_exact = (
-                revenue + paid, expires + end, revenue_exact + cost, expires_exact + end_exact,
+            revenue, expires, revenue_exact, expires_exact = (  # ends in seconds after the start
+                revenue + paid, expires + end - t0, revenue_exact + cost, expires_exact + end_exact - t0,
             )  # fmt: skip
         burned = actors.settle()
         burned_exact, nodes_exact = mirror.settle()
@@ -278,4 +279,4 @@ def report_markdown(result: PremiumLoopResult) -> str:
         f"(model burn share {result.burn_bps} bps, creation fee {result.creation_fee_wei / WAD:g} CLUB). "
         f"Contracts and model {result.verdict('revenue, burned and node share')}."
     )
-    return f"{header}\n\n{result.totals_table('wei; ends in s')}\n"
+    return f"{header}\n\n{result.totals_table('wei; ends in s after the start')}\n"
