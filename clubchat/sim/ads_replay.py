@@ -36,14 +36,11 @@ titanoboa is a development dependency: this module imports it lazily.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from eth_account import Account
 from eth_utils import keccak
 
@@ -51,15 +48,13 @@ from clubchat.ads.receipts import Receipt, SignedReceipt, sign_receipt
 from clubchat.chain.eip712 import Domain
 from clubchat.deploy import boa_backend
 from clubchat.params import BPS, DAY, WAD, Parameters
-from clubchat.params import load as load_parameters
 from clubchat.registry.client import Registration, RegistryActions
 from clubchat.registry.kinds import NOTIFY
-from clubchat.sim import engine, scenarios
+from clubchat.sim import replay_compare
 from clubchat.sim.parameters import SimParams
 
 # The exact mirror must match to the wei; the float model within REL_TOL (price rounding to a wei
 # and per-receipt dust are ~1e-13 of the amounts).
-MAX_WEI_DIFF = 0
 REL_TOL = 1e-9
 KEYS = ("spent", "user_share", "node_share", "community_share", "burned", "refunded", "skipped")
 FLOAT_KEYS = ("spent", "node_share", "burned")
@@ -69,8 +64,11 @@ MAX_UINT = 2**256 - 1
 
 
 @dataclass
-class AdsLoopResult:
+class AdsLoopResult(replay_compare.DailyRows):
     """One row per replayed day: chain, exact mirror and float model values (wei, receipts)."""
+
+    KEYS = KEYS
+    REL_TOL = REL_TOL
 
     scenario: str
     seed: int
@@ -79,24 +77,6 @@ class AdsLoopResult:
     users: int
     split_bps: tuple[int, int, int, int]  # the model's (user, node, community, burn)
     rows: list[dict[str, Any]] = field(default_factory=list)
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows)
-
-    def mismatches(self, rel_tol: float = REL_TOL, max_wei: int = MAX_WEI_DIFF) -> list[str]:
-        """Every comparison outside tolerance, as one readable line each (empty = agreement)."""
-        out = []
-        for r in self.rows:
-            for key in KEYS:
-                chain, exact = r[f"{key}_chain"], r[f"{key}_exact"]
-                if abs(chain - exact) > max_wei:
-                    out.append(f"day {r['day']}: {key} chain {chain} vs exact mirror {exact}")
-                model = r.get(f"{key}_model")
-                if model is not None and abs(chain - model) > rel_tol * max(abs(chain), 1):
-                    out.append(
-                        f"day {r['day']}: {key} chain {chain} vs model {model:.0f} (rel tol {rel_tol})"
-                    )
-        return out
 
 
 @dataclass(frozen=True)
@@ -272,18 +252,11 @@ def replay_ads(
 
     if settle_every < 1 or not 1 <= batch <= 100:
         raise ValueError("settle_every must be at least 1 and batch between 1 and 100")
-    params = params or load_parameters()
-    p = scenarios.get(scenario).params(params)
-    if model_overrides:
-        p = dataclasses.replace(p, **model_overrides)
-    path = engine.simulate(p, runs=run, days=days, seed=seed, scenario=scenario, record_every=1)
+    params, p, path = replay_compare.model_run(scenario, params, model_overrides, days, seed, run)
     col = run - 1
     bps = model_bps(p)
     res = AdsLoopResult(scenario, seed, run, days, users, bps)
-    deployer = str(boa.env.generate_address("ads-replay-deployer"))
-    with warnings.catch_warnings():  # escrows are proxies of VestingEscrow (see clubchat.sim.loop)
-        warnings.filterwarnings("ignore", message="casted bytecode does not match", category=UserWarning)
-        dep = (deploy or boa_backend.deploy_all)(params, deployer)
+    dep = replay_compare.deploy(params, "ads-replay-deployer", deploy)
     actors = _Market(boa, dep, params, users)
     grace = int(actors.market.settlement_grace_seconds())
     mirror = SplitMirror(bps)
@@ -356,27 +329,10 @@ def replay_with_report(scenario: str = "baseline", **kw: Any) -> AdsLoopResult:
 def report_markdown(result: AdsLoopResult) -> str:
     """The replay as a Markdown paragraph and table: totals over the replayed days, chain vs the
     exact mirror (wei), and the verdict with every mismatch named."""
-
-    def total(column: str) -> int:  # Python ints: a week of wei sums overflows int64
-        return sum(int(r[column]) for r in result.rows)
-
-    rows = [
-        [key.replace("_", " "), f"{total(f'{key}_chain'):,}", f"{total(f'{key}_exact'):,}"] for key in KEYS
-    ]
-    bad = result.mismatches()
-    verdict = (
-        f"agree to the wei (the float model within a relative {REL_TOL:g} on spent, node share and burned)"
-        if not bad
-        else "DISAGREE: " + "; ".join(bad[:10]) + (f" (and {len(bad) - 10} more)" if len(bad) > 10 else "")
-    )
     header = (
         f"Ad market in the loop: {result.days} day(s) of {result.scenario} run {result.run}, "
         f"{result.users} opted-in users, one campaign a day on AdMarket settled by one NOTIFY node "
         f"(model split {'/'.join(str(b) for b in result.split_bps)} bps user/node/community/burn). "
-        f"Contracts and model {verdict}."
+        f"Contracts and model {result.verdict('spent, node share and burned')}."
     )
-    body = "\n".join(
-        ["| quantity | contracts (wei or receipts) | model, exact mirror |", "|---|---|---|"]
-        + [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    )
-    return f"{header}\n\n{body}\n"
+    return f"{header}\n\n{result.totals_table('wei or receipts')}\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -272,26 +273,59 @@ def loop_cmd(scenario: str, epochs: int, seed: int, run_id: int, out_dir: Path) 
     console.print(f"model and contracts agree ({tol}); wrote {path}")
 
 
+def _replay_options(days_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """SCENARIO, --days, --seed, --run and --out: the options every contracts-in-the-loop replay takes."""
+
+    def apply(f: Callable[..., Any]) -> Callable[..., Any]:
+        positive = click.IntRange(min=1)
+        for option in (
+            click.option(
+                "--out", "out_dir", default="sim-out", show_default=True, type=click.Path(path_type=Path)
+            ),
+            click.option(
+                "--run", "run_id", default=1, show_default=True, type=positive, help="Run to replay."
+            ),
+            click.option("--seed", default=0, show_default=True, type=int),
+            click.option("--days", default=7, show_default=True, type=positive, help=days_help),
+            click.argument("scenario", type=click.Choice(list(scenarios.SCENARIOS))),
+        ):
+            f = option(f)
+        return f
+
+    return apply
+
+
 @sim.command("ads-loop")
-@click.argument("scenario", type=click.Choice(list(scenarios.SCENARIOS)))
-@click.option("--days", default=7, show_default=True, type=click.IntRange(min=1), help="Days of campaigns.")
+@_replay_options("Days of campaigns.")
 @click.option("--users", default=20, show_default=True, type=click.IntRange(min=1), help="Panel users.")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option(
-    "--run", "run_id", default=1, show_default=True, type=click.IntRange(min=1), help="Run to replay."
-)
-@click.option("--out", "out_dir", default="sim-out", show_default=True, type=click.Path(path_type=Path))
 def ads_loop_cmd(scenario: str, days: int, users: int, seed: int, run_id: int, out_dir: Path) -> None:
     """Replay SCENARIO's ad market as AdMarket campaigns and settlements (titanoboa), compare to the wei."""
     from clubchat.sim import ads_replay
 
     result = ads_replay.replay_with_report(scenario, days=days, users=users, seed=seed, run=run_id)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{scenario}-ads-loop.csv"
+    _write_replay(result, ads_replay.report_markdown(result), out_dir / f"{scenario}-ads-loop.csv")
+
+
+def _write_replay(result: Any, report: str, path: Path) -> None:
+    """A replay's per-day rows to `path` (CSV), its report printed; an error if anything disagrees."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     result.frame().to_csv(path, index=False)
-    Console().print(ads_replay.report_markdown(result))
+    Console().print(report)
     if result.mismatches():
         raise click.ClickException(f"{len(result.mismatches())} comparison(s) outside tolerance; see {path}")
+
+
+@sim.command("premium-loop")
+@_replay_options("Days of payments.")
+@click.option(
+    "--renewals", default=4, show_default=True, type=click.IntRange(min=1), help="Subscriptions paid a day."
+)
+def premium_loop_cmd(scenario: str, days: int, renewals: int, seed: int, run_id: int, out_dir: Path) -> None:
+    """Replay SCENARIO's premium payments and creation fees on Premium and Communities, compare to the wei."""
+    from clubchat.sim import premium_replay
+
+    result = premium_replay.replay_with_report(scenario, days=days, renewals=renewals, seed=seed, run=run_id)
+    _write_replay(result, premium_replay.report_markdown(result), out_dir / f"{scenario}-premium-loop.csv")
 
 
 @sim.command("whitepaper")

@@ -54,4 +54,7 @@ def validation_appendix() -> str:
     from clubchat.sim import ads_replay  # the ad market's campaigns and settlements, to the wei
 
     ads = ads_replay.report_markdown(ads_replay.replay_with_report(days=7, users=20))
-    return appendix + "\n" + ads + "\n" + policing_replay_text() + "\n"
+    from clubchat.sim import premium_replay  # subscriptions, gifts and creation fees, to the wei
+
+    premium = premium_replay.report_markdown(premium_replay.replay_with_report(days=7))
+    return appendix + "\n" + ads + "\n" + premium + "\n" + policing_replay_text() + "\n"
