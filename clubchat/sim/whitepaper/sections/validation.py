@@ -54,4 +54,6 @@ def validation_appendix() -> str:
     from clubchat.sim import ads_replay  # the ad market's campaigns and settlements, to the wei
 
     ads = ads_replay.report_markdown(ads_replay.replay_with_report(days=7, users=20))
-    return appendix + "\n" + ads + "\n" + policing_replay_text() + "\n"
+    from clubchat.sim.whitepaper.sections.sybil import sybil_replay_text
+
+    return appendix + "\n" + ads + "\n" + sybil_replay_text() + "\n" + policing_replay_text() + "\n"
