@@ -9,11 +9,14 @@ setup of `clubchat.sim.ads_replay`). It then:
 * subscribes `subscribed` of its accounts to Premium tier 1 (one period each);
 * signs, per account, a receipt for the full per-user cap of two campaigns: one targeting the
   token-gated community with no other gate, one targeting the open community with `min_tier = 1`;
-* has the colluding node settle all receipts in one batch per campaign and withdraws.
+* has the colluding node settle all receipts in one batch per campaign;
+* for a third campaign (open community, `min_tier = 1`, a month long) qualifies the accounts
+  that did not subscribe with ONE tier-1 lock, recycled: lock, settle that account's receipt,
+  `request_unlock` (the tier ends), wait the unlock delay, `unlock`, pass the CLUB on.
 
 The result: receipts paid and skipped (with the contract's reasons) and what the accounts earned
 per campaign, against `sybil.farm_earnings_wei` (which must agree to the wei), and the CLUB the
-gates cost (the subscriptions; the gate balance comes back whole).
+gates cost (the subscriptions; the gate balance and the recycled lock come back whole).
 
 titanoboa is a development dependency: this module imports it lazily.
 """
@@ -48,6 +51,9 @@ class SybilResult:
     campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)
     subscriptions_wei: int = 0
     gate_balance_back_wei: int = 0
+    lock_wei: int = 0
+    lock_back_wei: int = 0
+    lock_days: float = 0.0  # how long the recycling took on chain
 
     def mismatches(self) -> list[str]:
         """Every chain figure that differs from the analysis' prediction (empty = agreement)."""
@@ -95,26 +101,56 @@ class _Farm(_Market):
                 premium.subscribe(u.address, 1, 1)
         return total
 
-    def campaign(self, budget: int, price: int, cap: int, target: int, min_tier: int) -> int:
+    def recycled_lock(self, premium: Any, accounts: list[Any], cid: int, cap: int) -> tuple[int, list[str]]:
+        """Qualify `accounts` one after the other with one tier-1 lock, settling each account's receipt
+        for `cid` while it holds the tier; returns (the lock, skip reasons)."""
+        amount = int(premium.tiers(1).lock_amount)
+        delay = int(premium.unlock_delay_seconds())
+        reasons: list[str] = []
+        if not accounts:
+            return amount, reasons
+        self._give(accounts[0].address, amount)
+        for i, u in enumerate(accounts):
+            with self.boa.env.prank(u.address):
+                self.token.approve(premium.address, amount)
+                premium.lock(amount)
+            reasons += self.settle_campaign(cid, cap, [u])[1]
+            with self.boa.env.prank(u.address):
+                premium.request_unlock()
+            self.boa.env.time_travel(seconds=delay)
+            with self.boa.env.prank(u.address):
+                premium.unlock()
+                if i + 1 < len(accounts):
+                    self.token.transfer(accounts[i + 1].address, amount)
+        return amount, reasons
+
+    def campaign(self, budget: int, price: int, cap: int, target: int, min_tier: int, days: int = 1) -> int:
         now = int(self.boa.env.evm.patch.timestamp)
         self._give(self.advertiser, budget)
         with self.boa.env.prank(self.advertiser):
             self.token.approve(self.market.address, budget)
             cid = int(
                 self.market.create_campaign(
-                    budget, price, cap, now + 60, now + 86_400, keccak(text=CREATIVE), CREATIVE,
+                    budget, price, cap, now + 60, now + days * 86_400, keccak(text=CREATIVE), CREATIVE,
                     [target], min_tier, 0,
                 )
             )  # fmt: skip
         return cid
 
-    def settle_campaign(self, cid: int, cap: int) -> tuple[int, list[str]]:
-        """One batch: every account's receipt for `cap` views; returns (wei spent, skip reasons)."""
-        receipts = [self.sign(cid, u, cap) for u in self.users]
+    def settle_campaign(self, cid: int, cap: int, users: list[Any] | None = None) -> tuple[int, list[str]]:
+        """One batch: each account's receipt for `cap` views; returns (wei spent, skip reasons)."""
+        receipts = [self.sign(cid, u, cap) for u in (self.users if users is None else users)]
         with self.boa.env.prank(self.key):
             self.market.settle(self.operator, [s.settlement() for s in receipts])
         spent = sum(int(ev.amount) for ev in _events(self.market, "BatchSettled"))
         return spent, [str(ev.reason) for ev in _events(self.market, "ReceiptSkipped")]
+
+
+def _entry(cid: int, accounts: int, earned: int, reasons: list[str], want: dict[str, int]) -> dict[str, Any]:
+    """One campaign's chain figures beside the analysis' prediction."""
+    chain = {"paid_chain": accounts - len(reasons), "skipped_chain": len(reasons), "earned_chain": earned}
+    predicted = {f"{k}_predicted": v for k, v in want.items()}
+    return {"campaign": cid, **chain, "reasons": sorted(set(reasons)), **predicted}
 
 
 def replay_farm(
@@ -146,6 +182,7 @@ def replay_farm(
         "token-gated community": (farm.campaign(budget, price_wei, cap, gated_cid, 0), accounts),
         "open community, tier >= 1": (farm.campaign(budget, price_wei, cap, farm.community, 1), subscribed),
     }
+    lock_cid = farm.campaign(budget, price_wei, cap, farm.community, 1, days=30)
     boa.env.time_travel(seconds=61)
     user_bps = int(farm.market.user_bps())
     for name, (cid, qualified) in plan.items():
@@ -155,15 +192,21 @@ def replay_farm(
             int(farm.market.balances(u.address)) - b for u, b in zip(farm.users, balances, strict=True)
         )
         want = sybil.farm_earnings_wei(accounts, qualified, cap, price_wei, user_bps)
-        res.campaigns[name] = {
-            "campaign": cid,
-            "paid_chain": accounts - len(reasons),
-            "skipped_chain": len(reasons),
-            "earned_chain": earned,
-            "reasons": sorted(set(reasons)),
-            **{f"{k}_predicted": v for k, v in want.items()},
-        }
+        res.campaigns[name] = _entry(cid, accounts, earned, reasons, want)
     res.gate_balance_back_wei = int(farm.token.balanceOf(farm.users[0].address))  # the loop ends there
+    # The recycled lock: the subscribed accounts still hold the tier, the others borrow the one lock.
+    balances = [int(farm.market.balances(u.address)) for u in farm.users]
+    t0 = int(boa.env.evm.patch.timestamp)
+    _, reasons = farm.settle_campaign(lock_cid, cap, farm.users[:subscribed])
+    res.lock_wei, more = farm.recycled_lock(dep["Premium"], farm.users[subscribed:], lock_cid, cap)
+    reasons += more
+    res.lock_days = (int(boa.env.evm.patch.timestamp) - t0) / 86_400
+    res.lock_back_wei = int(farm.token.balanceOf(farm.users[-1].address))
+    earned = sum(int(farm.market.balances(u.address)) - b for u, b in zip(farm.users, balances, strict=True))
+    want = sybil.farm_earnings_wei(accounts, accounts, cap, price_wei, user_bps)
+    res.campaigns["open community, tier >= 1, one recycled lock"] = _entry(
+        lock_cid, accounts, earned, reasons, want
+    )
     return res
 
 
@@ -174,7 +217,8 @@ def report_markdown(res: SybilResult) -> str:
         f"for the full cap ({res.cap} views at {res.price_wei / WAD:g} CLUB); one "
         f"{res.gate_balance_wei / WAD:,.0f} CLUB balance joined all {res.accounts} accounts to the "
         f"token-gated community; {res.subscribed} accounts subscribed to tier 1 for "
-        f"{res.subscriptions_wei / WAD:,.0f} CLUB. "
+        f"{res.subscriptions_wei / WAD:,.0f} CLUB; one {res.lock_wei / WAD:,.0f} CLUB tier-1 lock, recycled "
+        f"over {res.lock_days:.0f} days, qualified the other {res.accounts - res.subscribed}. "
         + (
             "Chain and analysis agree to the wei."
             if not res.mismatches()

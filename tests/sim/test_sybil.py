@@ -117,6 +117,16 @@ def test_chain_agrees_with_the_analysis_to_the_wei(farmed):
     assert "agree to the wei" in sybil_replay.report_markdown(farmed)
 
 
+def test_one_recycled_tier_lock_qualifies_every_account(farmed, params):
+    """The tier ends at request_unlock and the CLUB returns after the unlock delay: one lock pays the
+    three accounts that did not subscribe, one after the other, and comes back whole."""
+    lock = farmed.campaigns["open community, tier >= 1, one recycled lock"]
+    assert lock["paid_chain"] == 5 and lock["skipped_chain"] == 0
+    assert farmed.lock_wei == params.premium.tiers[1].lock_wei
+    assert farmed.lock_back_wei == farmed.lock_wei
+    assert farmed.lock_days == pytest.approx(3 * params.premium.unlock_delay_seconds / DAY, abs=0.01)
+
+
 def test_a_prediction_that_ignores_the_tier_gate_is_caught(farmed):
     tier = farmed.campaigns["open community, tier >= 1"]
     wrong = sybil.farm_earnings_wei(farmed.accounts, farmed.accounts, farmed.cap, farmed.price_wei, 5000)
