@@ -32,6 +32,7 @@ from clubchat.sim.whitepaper.sections.changes import ATTACKS, changes_facts
 from clubchat.sim.whitepaper.sections.governance import borrowed_votes_facts
 from clubchat.sim.whitepaper.sections.kinds import kinds_facts
 from clubchat.sim.whitepaper.sections.policing import policing_facts
+from clubchat.sim.whitepaper.sections.sybil import sybil_facts
 from clubchat.sim.whitepaper.text import club, days_text, num, pct, table, template, usd
 
 # Design criteria the defaults are checked against (stated in the text next to each figure).
@@ -153,6 +154,13 @@ class Facts:
     sybil_account_cost: str
     sybil_profit: str
     sybil_breakeven_cap: str
+    sybil_gate_table: str
+    sybil_price: str
+    sybil_revenue: str
+    sybil_free_breakeven: str
+    sybil_lock_cost: str
+    sybil_sub_cost: str
+    sybil_stake_cost: str
     bear_relay_coverage_p5: str
     market_depth: str
     parameters_table: str
@@ -638,5 +646,6 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
         **changes_facts(res),
         **kinds_facts(res),
         **policing_facts(res),
+        **sybil_facts(res),
         **borrowed_votes_facts(res),
     )

@@ -55,6 +55,8 @@ def validation_appendix() -> str:
 
     ads = ads_replay.report_markdown(ads_replay.replay_with_report(days=7, users=20))
     from clubchat.sim import premium_replay  # subscriptions, gifts and creation fees, to the wei
+    from clubchat.sim.whitepaper.sections.sybil import sybil_replay_text
 
     premium = premium_replay.report_markdown(premium_replay.replay_with_report(days=7))
-    return appendix + "\n" + ads + "\n" + premium + "\n" + policing_replay_text() + "\n"
+    parts = (appendix, ads, premium, sybil_replay_text(), policing_replay_text())
+    return "\n".join(parts) + "\n"
