@@ -35,6 +35,7 @@ from pathlib import Path
 
 from _attack_mailbox_turn import row as _row
 from _harness import write_report
+from _harness.calls import CALL_GAP
 from bench_relay import SDP_LIKE, forwarding, throughput
 from eth_account import Account
 from rich.console import Console
@@ -51,7 +52,6 @@ from clubchat.node.localnet import local_network
 from clubchat.protocol import messages as m
 
 CHAIN_ID = 31337
-CALL_GAP = 2.0  # seconds between benchmark calls (not part of any measured time)
 
 
 def _median_us(times: list[float]) -> float:
@@ -160,9 +160,7 @@ async def calls(n_calls: int) -> dict[str, list[float]]:
                 total.append(session.setup_ms)
                 await session.hang_up()
                 await incoming.close()
-                # coturn frees the two allocations of a hung-up call a moment later; back to back, the
-                # third call's allocation is refused on this machine (bench_relay's calls() too)
-                await asyncio.sleep(CALL_GAP)
+                await asyncio.sleep(CALL_GAP)  # coturn frees the call's allocations (bench/_harness/calls.py)
             await listener.close()
     return {"setup": setup, "total": total}
 
