@@ -43,6 +43,8 @@ class MembershipCache:
     """Communities' membership state rebuilt from its events."""
 
     communities: dict[int, CommunityState] = field(default_factory=dict)
+    # account -> the communities holding a membership record of it (the reverse of `expiry`)
+    records_of: dict[str, set[int]] = field(default_factory=dict)
 
     def apply(self, name: str, args: Mapping[str, Any]) -> None:
         """Apply one decoded Communities event; events the cache does not need are ignored."""
@@ -58,6 +60,10 @@ class MembershipCache:
     def expiry_of(self, community_id: int, account: str) -> int:
         c = self.communities.get(community_id)
         return 0 if c is None else c.expiry.get(_addr(account), 0)
+
+    def communities_of(self, account: str) -> set[int]:
+        """The communities holding a membership record of `account` (expired or banned ones too)."""
+        return self.records_of.get(_addr(account), set())
 
     def is_banned(self, community_id: int, account: str) -> bool:
         c = self.communities.get(community_id)
@@ -118,25 +124,37 @@ class MembershipCache:
         else:
             c.roles.pop(_addr(a["account"]), None)
 
+    def _record(self, community_id: int, who: str, expires_at: int) -> None:
+        self.communities[community_id].expiry[who] = expires_at
+        self.records_of.setdefault(who, set()).add(community_id)
+
+    def _drop_record(self, community_id: int, who: str) -> None:
+        self.communities[community_id].expiry.pop(who, None)
+        held = self.records_of.get(who)
+        if held is not None:
+            held.discard(community_id)
+            if not held:
+                del self.records_of[who]
+
     def _on_MemberJoined(self, a: Mapping[str, Any]) -> None:
-        self._community(a).expiry[_addr(a["account"])] = int(a["expires_at"])
+        self._record(int(a["community_id"]), _addr(a["account"]), int(a["expires_at"]))
 
     def _on_MembersAdded(self, a: Mapping[str, Any]) -> None:
-        expiry, expires_at = self._community(a).expiry, int(a["expires_at"])
+        community_id, expires_at = int(a["community_id"]), int(a["expires_at"])
+        expiry = self.communities[community_id].expiry
         for account in a["accounts"]:  # bound: the batch (at most 256)
             who = _addr(account)
-            expiry[who] = max(expiry.get(who, 0), expires_at)
+            self._record(community_id, who, max(expiry.get(who, 0), expires_at))
 
     def _on_MemberRemoved(self, a: Mapping[str, Any]) -> None:
-        self._community(a).expiry.pop(_addr(a["account"]), None)
+        self._drop_record(int(a["community_id"]), _addr(a["account"]))
 
     def _on_Banned(self, a: Mapping[str, Any]) -> None:
         self._community(a).banned.add(_addr(a["account"]))  # the record stays until unbanned
 
     def _on_Unbanned(self, a: Mapping[str, Any]) -> None:
-        c = self._community(a)
-        c.banned.discard(_addr(a["account"]))
-        c.expiry.pop(_addr(a["account"]), None)
+        self._community(a).banned.discard(_addr(a["account"]))
+        self._drop_record(int(a["community_id"]), _addr(a["account"]))
 
 
 @dataclass(frozen=True)

@@ -156,8 +156,6 @@ class AdMarketView:
     stakes: StakeCache = field(default_factory=StakeCache)
     campaigns: dict[int, CampaignInfo] = field(default_factory=dict)
     membership: MembershipCache = field(default_factory=MembershipCache)
-    # lower-case account -> the communities it ever joined (an index; `membership` says who is a member)
-    joined: dict[str, set[int]] = field(default_factory=dict)
     request_price: dict[str, int] = field(default_factory=dict)  # lower-case account -> wei (>0 only)
     escrows: set[tuple[str, str]] = field(default_factory=set)  # (sender, recipient), lower-case, open
     accepted: set[tuple[str, str]] = field(default_factory=set)  # (sender, recipient) accepted once
@@ -289,11 +287,6 @@ class AdMarketView:
                 owner="", policy=0, membership_seconds=0, fail_open=False
             )
         self.membership.apply(name, a)
-        if name == "MemberJoined":
-            self.joined.setdefault(a["account"].lower(), set()).add(community)
-        elif name == "MembersAdded":  # a staff batch: one event for all its accounts
-            for account in a["accounts"]:
-                self.joined.setdefault(account.lower(), set()).add(community)
 
     async def run(self, poll: float, on_synced: Any = None) -> None:
         """Follow the chain until cancelled, calling `on_synced()` after each pass; never raises on
@@ -320,7 +313,7 @@ class AdMarketView:
         campaign), or None when the user does not qualify."""
         if not info.targets:
             return 0
-        if user.lower() not in self.joined:
+        if not self.membership.communities_of(user):
             return None
         at = int(self.now()) if now is None else now
         for i, community in enumerate(info.targets):  # bound: 16 targets
@@ -349,7 +342,7 @@ class AdMarketView:
 
     def share_community(self, a: str, b: str, now: int) -> bool:
         """True when `a` and `b` are both members of some community now (so they are not strangers)."""
-        ma, mb = self.joined.get(a.lower()), self.joined.get(b.lower())
+        ma, mb = self.membership.communities_of(a), self.membership.communities_of(b)
         if not ma or not mb:
             return False
         is_member = self.membership.is_member

@@ -36,6 +36,7 @@ def _check_members(communities, cache: MembershipCache, cid: int, accounts: list
         assert cache.expiry_of(cid, a) == communities.expiry_of(cid, a)
         assert cache.is_banned(cid, a) == communities.is_banned(cid, a)
         assert cache.roles_of(cid, a) == communities.roles_of(cid, a)
+        assert (cid in cache.communities_of(a)) == (communities.expiry_of(cid, a) != 0)
 
 
 def test_membership_cache_follows_every_change(communities, funded_owner, moderator, outsider, member):
