@@ -53,6 +53,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.sdp import candidate_from_sdp
 from av import AudioFrame
 
+from clubchat.aio import cancel_and_wait
 from clubchat.protocol import messages as m
 
 log = logging.getLogger("clubchat.call")
@@ -495,6 +496,4 @@ class Call:
         await self.pc.close()
         self.audio.stop()
         if self._sink is not None:
-            self._sink.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sink
+            await cancel_and_wait([self._sink])

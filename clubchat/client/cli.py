@@ -41,6 +41,7 @@ from eth_utils import is_address, to_checksum_address
 from requests import RequestException
 from web3.exceptions import Web3Exception
 
+from clubchat.aio import cancel_and_wait
 from clubchat.chain.cli import chain_options_as, open_deployment
 from clubchat.chain.manifest import load_manifest
 from clubchat.chain.rpc import connect
@@ -256,11 +257,7 @@ async def _listen(
                 owned.remove(call_task)
                 call_task.result()  # a bug in serving a call is not swallowed
     finally:
-        for task in owned:  # every task is cancelled AND awaited: none is left pending at exit
-            task.cancel()
-        for task in owned:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(owned)  # every task is cancelled AND awaited: none is left pending at exit
         await listener.close()
 
 

@@ -17,7 +17,6 @@ back in the same instant.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -28,6 +27,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
+from clubchat.aio import cancel_and_wait
 from clubchat.client.history import HistoryBook
 from clubchat.client.relay_client import RelayClient, RelayError
 
@@ -91,6 +91,7 @@ class RelayLink:
         self.last_error: str | None = None
         self._down_since: float | None = time.monotonic()
         self._first = asyncio.get_running_loop().create_future()  # outcome of the first attempt
+        self._closing = False
         self._task = asyncio.create_task(self._run())
 
     async def first_attempt(self) -> bool:
@@ -103,7 +104,7 @@ class RelayLink:
 
     async def _run(self) -> None:
         delays = self.backoff.delays(self.rng)
-        while True:  # bound: runs until close() cancels it; each round waits a backoff delay
+        while not self._closing:  # bound: runs until close(); each round waits a backoff delay
             try:
                 client = await RelayClient.connect(
                     self.uri, self.account, timeout=self.timeout, history=self.history
@@ -132,20 +133,18 @@ class RelayLink:
                 if serving.done() and not serving.cancelled() and serving.exception() is not None:
                     log.error("serving relay %s failed: %r; reconnecting", self.uri, serving.exception())
             finally:
-                for task in (serving, closed):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-                self.client, self._down_since = None, time.monotonic()
-                await client.close()
+                try:
+                    await cancel_and_wait((serving, closed), quiet=True)
+                finally:
+                    self.client, self._down_since = None, time.monotonic()
+                    await client.close()
             log.warning("lost relay %s; reconnecting", self.uri)
             if self.on_state is not None:
                 self.on_state(self.uri, "down")
             await asyncio.sleep(next(delays))
 
     async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self._closing = True  # the loop ends at its next turn even if a cancellation got lost
+        await cancel_and_wait([self._task])
         if not self._first.done():
             self._first.set_result(False)

@@ -27,6 +27,7 @@ from eth_account.signers.local import LocalAccount
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from clubchat.aio import cancel_and_wait
 from clubchat.client.history import HistoryBook, Problem, entry_of
 from clubchat.protocol import messages as m
 from clubchat.protocol.log_entry import direct_room
@@ -153,9 +154,7 @@ class RelayClient:
     async def close(self) -> None:
         await self.ws.close()
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await cancel_and_wait([self._reader])
 
     async def _read(self) -> None:
         try:

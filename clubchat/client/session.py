@@ -25,6 +25,7 @@ from typing import TypeVar
 from eth_account.signers.local import LocalAccount
 from websockets.exceptions import ConnectionClosed
 
+from clubchat.aio import cancel_and_wait
 from clubchat.client.call import Call, CallError
 from clubchat.client.history import HistoryBook
 from clubchat.client.reconnect import CONNECT_ERRORS as _CONNECT_ERRORS
@@ -99,9 +100,7 @@ class CallSession:
 
     async def close(self) -> None:
         if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+            await cancel_and_wait([self._pump])
         await self.call.close()
         if self.owns_relay:
             await self.relay.close()
@@ -166,9 +165,7 @@ async def place_call(
         except (RelayError, CallError, TimeoutError) as exc:
             log.info("call through %s failed (%s); failing over", uri, exc)
             failures.append(f"{uri}: {_attempt_failure(callee, exc)}")
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            await cancel_and_wait([pump])
             # This attempt's TURN allocation goes away: tell the callee (best effort: the relay may
             # be what failed), whose half-set-up call then ignores these candidates if they come late.
             with contextlib.suppress(RelayError, TimeoutError, ConnectionClosed, OSError):
@@ -388,11 +385,7 @@ class Listener:
         self.calls.put_nowait(CallSession(call, client, peer, turn, setup_ms, owns_relay=False))
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks, quiet=True)
         for call in self._active.values():
             await call.close()
         for link in self.links.values():

@@ -38,7 +38,6 @@ refuses a room message it opened before the restart; two processes on one keysto
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -49,6 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
+from clubchat.aio import cancel_and_wait
 from clubchat.client.relay_client import Received, RelayError
 from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient
@@ -139,11 +139,7 @@ class SealedRoom:
         return joined
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     def _current(self) -> set[str]:

@@ -27,7 +27,6 @@ address's one-time prekeys (they are signed by the old key).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import sqlite3
@@ -38,6 +37,7 @@ from typing import Any
 
 from eth_account import Account
 
+from clubchat.aio import cancel_and_wait
 from clubchat.client.reconnect import CONNECT_ERRORS
 from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.crypto.bundle import (
@@ -350,9 +350,7 @@ class Replicator:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
 
     async def drain(self) -> None:

@@ -19,7 +19,6 @@ envelopes never overflow the relay's slow-reader limit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import sqlite3
@@ -29,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from clubchat.aio import cancel_and_wait
 
 log = logging.getLogger("clubchat.mailbox")
 
@@ -149,9 +150,7 @@ class Mailbox:
 
     async def close(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await cancel_and_wait([self._sweeper])
             self._sweeper = None
         if self._db is not None:
             await self._run(self._db.close)

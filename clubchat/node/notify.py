@@ -31,7 +31,6 @@ settlement. A receipt signature must be 65 bytes: AdMarket hands the wallet r ||
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -44,6 +43,7 @@ from eth_utils import to_checksum_address
 from clubchat.ads.preferences import AdPreference, preference_digest, signed_by
 from clubchat.ads.receipt_store import SettleResult, signed_by_user
 from clubchat.ads.receipts import Receipt, SignedReceipt, receipt_digest
+from clubchat.aio import cancel_and_wait
 from clubchat.chain.eip712 import Domain
 from clubchat.node.notify_chain import AdMarketView, CampaignInfo
 from clubchat.node.notify_gate import RequestGate
@@ -126,10 +126,7 @@ class NotifyService:
             self._tasks.append(asyncio.create_task(self._settle_loop()))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks, quiet=True)
         self._tasks.clear()
         if self.relay is not None:
             self.relay.notify = None
@@ -389,9 +386,7 @@ class NodeAds:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await cancel_and_wait([self._task], quiet=True)
         if self.service is not None:
             await self.service.stop()
         if self._relay is not None:

@@ -41,6 +41,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
+from clubchat.aio import cancel_and_wait
 from clubchat.node.keybundles import KeyBundles
 from clubchat.node.limits import RateLimiter, ReplayGuard, TokenBucket, raise_fd_limit
 from clubchat.node.mailbox import Mailbox
@@ -173,9 +174,7 @@ class RelayServer:
     async def stop(self) -> None:
         self.watch.stop()
         if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
+            await cancel_and_wait([self._housekeeping])
             self._housekeeping = None
         if self._flush_handle is not None:  # write what is queued before the connections close
             self._flush_handle.cancel()

@@ -33,7 +33,6 @@ entries for the same (room, seq) — the evidence the Disputes contract slashes 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import time
@@ -47,6 +46,7 @@ from typing import Any
 from coincurve import PrivateKey
 from eth_utils import to_checksum_address
 
+from clubchat.aio import cancel_and_wait
 from clubchat.chain.eip712 import Domain
 from clubchat.protocol.log_entry import LOG_ENTRY_TYPEHASH, ZERO32, LogEntry, log_domain
 
@@ -245,9 +245,7 @@ class RelayLog:
     async def close(self) -> None:
         """Commit what is pending, then stop."""
         if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+            await cancel_and_wait([self._flusher])
             self._flusher = None
         if self._pending and self._db is not None:
             await self._commit_pending()

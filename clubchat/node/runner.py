@@ -13,7 +13,6 @@ a NOTIFY node's relay stores envelopes for offline recipients, a TURN node's rel
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import os
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from clubchat.aio import cancel_and_wait
 from clubchat.node.keybundles import KeyBundles
 from clubchat.node.mailbox import Mailbox, MailboxLimits
 from clubchat.node.relay import RelayConfig, RelayServer
@@ -137,10 +137,7 @@ class Node:
             self._tasks.append(asyncio.create_task(job()))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks, quiet=True)
         if self.relay is not None:
             await self.relay.stop()
             self.relay.keybundles.close()

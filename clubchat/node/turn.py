@@ -44,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clubchat.aio import cancel_and_wait
 from clubchat.protocol import messages as m
 
 log = logging.getLogger("clubchat.turn")
@@ -305,11 +306,7 @@ class CoturnSupervisor:
 
     async def stop(self) -> None:
         self._stopping = True
-        for task in (self._sweep, self._watch):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await cancel_and_wait((self._sweep, self._watch))
         await self._kill()
 
     async def _sweep_expired(self) -> None:

@@ -147,3 +147,35 @@ def test_a_relay_answering_garbage_is_retried_not_fatal() -> None:
             assert hits == seen
 
     run(scenario(), timeout=30)
+
+
+def test_close_returns_while_the_link_is_stopping_a_serve_that_is_slow_to_end() -> None:
+    """The demo once hung for 600 s: `RelayLink.close()` cancelled the link while it was waiting for its
+    serving task to end (the relay had dropped the connection), the cancellation was taken for the
+    serving task's, and the link reconnected and served on while close() waited forever."""
+    from clubchat.client.reconnect import RelayLink
+    from tests.node.harness import relay
+
+    async def scenario() -> None:
+        in_cleanup = asyncio.Event()
+
+        async def serve(client: object) -> None:
+            try:
+                await asyncio.sleep(3600)
+            finally:
+                in_cleanup.set()
+                await asyncio.sleep(0.5)  # e.g. closing a call
+
+        async with relay() as server:
+            link = RelayLink(server.uri, bob, serve, backoff=FAST)
+            assert await link.first_attempt()
+            assert link.client is not None
+            await link.client.ws.close()  # the connection drops: the link stops serve() before reconnecting
+            await asyncio.wait_for(in_cleanup.wait(), 5)
+            await asyncio.wait_for(link.close(), 5)  # was: waited forever
+            assert link.client is None
+            in_cleanup.clear()
+            await asyncio.sleep(1.0)
+            assert not in_cleanup.is_set() and link.connects == 1  # nothing reconnected after close()
+
+    run(scenario(), timeout=30)
