@@ -4,7 +4,11 @@ Both ends build their peer connection with ONLY the TURN server they got credent
 `iceTransportPolicy = relay` (aiortc would otherwise add a public STUN server, and host candidates
 would leak the user's address). The caller adds its (synthetic) audio track BEFORE creating the
 data channel: with bundling, the first m-line carries the transport, and adding the track after the
-channel produced an SDP that aiortc could not bundle. A local description without a `typ relay`
+channel produced an SDP that aiortc could not bundle. The bundle policy is max-bundle: one ICE
+transport, hence one TURN allocation, per call and side. With aiortc's default (balanced) the audio
+m-line and the data channel each gathered their own, so two calls filled the credential's user quota
+of 4 allocations and a third call placed before coturn had freed them got no relay candidate
+(tests/client/test_back_to_back_calls.py). A local description without a `typ relay`
 candidate means the TURN credentials or server failed (coturn answers bad credentials with
 silence), and is an error.
 
@@ -42,6 +46,7 @@ import aioice.stun
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCDataChannel,
     RTCIceCandidate,
@@ -148,7 +153,11 @@ def peer_connection(creds: m.TurnCredentials) -> RTCPeerConnection:
     """A peer connection that may only use the TURN relay of `creds` (no STUN, no host candidates)."""
     server = RTCIceServer(urls=list(creds.uris), username=creds.username, credential=creds.password)
     return RTCPeerConnection(
-        RTCConfiguration(iceServers=[server], iceTransportPolicy=RTCIceTransportPolicy.RELAY)
+        RTCConfiguration(
+            iceServers=[server],
+            iceTransportPolicy=RTCIceTransportPolicy.RELAY,
+            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+        )
     )
 
 

@@ -70,7 +70,7 @@ class TurnConfig:
     realm: str = "clubchat"
     secret: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     credential_ttl: int = 600  # seconds a credential stays valid; also the longest allocation lifetime
-    user_quota: int = 4  # concurrent allocations per credential (a 1:1 call needs one per side)
+    user_quota: int = 4  # concurrent allocations per credential (a call takes one per side: max-bundle)
     total_quota: int | None = None  # concurrent allocations in total; default half the relay ports
     max_wallets: int = 100_000  # wallets whose current credential the issuer remembers (oldest dropped)
     allow_loopback_peers: bool = False  # only for calls between two loopback peers (tests, demo)
