@@ -4,8 +4,10 @@ Every transaction the package sends goes through a `Sender` (an object with `.ad
 `.send(to, data, value) -> tx hash`, returning once the transaction is mined successfully):
 
 - `LocalSender` signs with an eth-account key (operators, node keys, test keys). Every LocalSender
-  of one key in a process takes its nonce and submits under that key's lock: a node key's heartbeats,
-  reviewer votes and ad settlements, sent from different threads, never take the same nonce;
+  of one key takes its nonce and submits under that key's lock, a thread lock within a process and
+  an `flock` on a per-key file (`nonce_lock_dir()`) across processes: a node key's heartbeats,
+  reviewer votes and ad settlements, sent from different threads, and a manual `club dispute vote`
+  beside `club node run` on the same key, never take the same nonce;
 - `Web3Sender` uses `eth_sendTransaction` from an account the node signs for (anvil's unlocked
   accounts, impersonation in simulations and the demo);
 - `clubchat.chain.ape_sender.ApeSender` wraps an ape account (`ape run ...` scripts); it lives in
@@ -18,7 +20,13 @@ function call (or a constructor, for `LocalSender`/`Web3Sender`) and returns its
 
 from __future__ import annotations
 
+import fcntl
+import os
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from eth_account.signers.local import LocalAccount
@@ -136,16 +144,23 @@ class LocalSender(_RpcSender):
         self.w3, self.account, self.timeout = w3, account, timeout
         self.address = str(account.address)
 
-    # One lock per key address, shared by every LocalSender of this process: reading the pending
-    # nonce and submitting is one step per key (the node's pool counts a transaction as pending
-    # once `send_raw_transaction` returns). The receipt wait runs outside it.
+    # One lock per key address, shared by every LocalSender of this machine's user: reading the
+    # pending nonce and submitting is one step per key (the node's pool counts a transaction as
+    # pending once `send_raw_transaction` returns). The receipt wait runs outside it.
     _key_locks: ClassVar[dict[str, threading.Lock]] = {}
     _locks_lock: ClassVar[threading.Lock] = threading.Lock()
 
     @classmethod
-    def key_lock(cls, address: str) -> threading.Lock:
+    @contextmanager
+    def key_lock(cls, address: str) -> Iterator[None]:
+        """Hold `address`'s nonce lock: this process's thread lock, then the file lock other
+        processes of this user take (threads queue on the first, so one flock per process)."""
+        checksum = to_checksum_address(address)
         with cls._locks_lock:
-            return cls._key_locks.setdefault(to_checksum_address(address), threading.Lock())
+            lock = cls._key_locks.setdefault(checksum, threading.Lock())
+        with lock, (nonce_lock_dir() / f"{checksum}.lock").open("a") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+            yield
 
     def _submit(self, tx: dict[str, Any]) -> Any:
         base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
@@ -159,6 +174,15 @@ class LocalSender(_RpcSender):
             }
             signed = self.account.sign_transaction(full)
             return self.w3.eth.send_raw_transaction(signed.raw_transaction)
+
+
+def nonce_lock_dir() -> Path:
+    """Where the per-key nonce lock files live: `$CLUBCHAT_LOCK_DIR`, else a directory of this
+    user's in the system's temporary directory (created 0700)."""
+    configured = os.environ.get("CLUBCHAT_LOCK_DIR")
+    path = Path(configured) if configured else Path(tempfile.gettempdir()) / f"clubchat-nonces-{os.getuid()}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
 
 
 class Web3Sender(_RpcSender):

@@ -127,3 +127,43 @@ def test_without_the_key_lock_the_same_race_loses_a_transaction(
         )
         assert len(errors) == 1, errors
         assert any(w in str(errors[0]).lower() for w in ("nonce", "underpriced", "replacement")), errors
+
+
+def test_the_key_lock_excludes_another_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second process on the same key (a manual `club dispute vote` beside `club node run`) waits for
+    the lock: the parent gets it only after the child wrote that it is releasing it. Another key's
+    lock is free meanwhile."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("CLUBCHAT_LOCK_DIR", str(tmp_path / "locks"))
+    key, other = _account("key"), _account("other")
+    marks = tmp_path / "marks"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, pathlib\n"
+            "from clubchat.chain.tx import LocalSender\n"
+            "marks = pathlib.Path(sys.argv[2])\n"
+            "with LocalSender.key_lock(sys.argv[1]):\n"
+            "    marks.write_text('held')\n"
+            "    time.sleep(1.0)\n"
+            "    marks.write_text('released')\n",
+            key.address,
+            str(marks),
+        ],
+    )
+    try:
+        for _ in range(600):  # bound: 30 s for the child to start and take the lock
+            if marks.exists() and marks.read_text():
+                break
+            threading.Event().wait(0.05)
+        assert marks.read_text() == "held"
+        with LocalSender.key_lock(other.address):  # another key: not blocked
+            assert marks.read_text() == "held"
+        with LocalSender.key_lock(key.address):
+            assert marks.read_text() == "released"
+    finally:
+        child.wait(30)
+    assert child.returncode == 0
