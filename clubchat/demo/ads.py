@@ -28,6 +28,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import click
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -117,6 +118,8 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
     reg = Registration(RELAY | NOTIFY, {RELAY: uri, NOTIFY: f"http://127.0.0.1:{port}"}, node_key)
     NodeRegistryClient(w3, manifest, ctx.sender(operator)).register(reg, 2 * minimum, ctx.sender(node_key))
     NodeRegistryClient(w3, manifest, ctx.sender(node_key)).heartbeat()
+    ctx.enter_next_sampling_epoch()  # drawn from the next epoch on; the nodes of earlier chapters stop
+    NodeRegistryClient(w3, manifest, ctx.sender(node_key)).heartbeat()  # live in the new epoch
     node = Node(
         NodeConfig(
             data_dir=tmp / "notify", kinds=frozenset({"relay", "notify"}), relay=RelayConfig(port=port)
@@ -128,9 +131,13 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
     service = ads.service
     await ads.start(node.relay)
     try:
-        found = [u for u in notify_uris(RegistryDiscovery(w3, manifest), alice.address) if u == uri]
-        if not found:  # the sample holds every live NOTIFY node when there are at most three
-            found = [uri]
+        sample = notify_uris(RegistryDiscovery(w3, manifest), alice.address)
+        found = [u for u in sample if u == uri]
+        if not found:
+            raise click.ClickException(
+                f"the registry's NOTIFY sample for alice is {sample}, without the demo's node {uri}: "
+                "is it registered, staked and beating?"
+            )
         inboxes = await _deliver(ctx, found[0], market, advertiser, community, alice, bob, carol, dave)
         campaign = inboxes.pop("campaign")
         # One batch settles every stored receipt, sent by the operator.
@@ -220,6 +227,7 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
         "split_wei": {label: amount for label, amount in rows},
         "refunded_wei": refunded,
         "node_stats": dict(service.stats),
+        "notify_node": {"uri": uri, "registry_sample": sample, "sample_index": sample.index(uri)},
         "paid_requests": refused,
         "premium_only": gated,
     }

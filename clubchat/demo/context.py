@@ -49,6 +49,14 @@ class DemoContext:
             self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
             self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
+    def enter_next_sampling_epoch(self) -> None:
+        """Mine the next block just inside NodeRegistry's next sampling epoch: sampling weights are
+        frozen at each epoch's start, so a node registered now is drawn only from the next one."""
+        registry = self.contract("NodeRegistry")
+        start = int(registry.functions.EPOCH_START().call())
+        length = int(registry.functions.EPOCH_SECONDS().call())
+        self.travel_to(start + ((self.now() - start) // length + 1) * length + 1)
+
     def label(self, address: str) -> str:
         """A readable name for an address of the deployment, else the short address."""
         address = Web3.to_checksum_address(address)

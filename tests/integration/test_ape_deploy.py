@@ -254,6 +254,8 @@ def test_demo_on_the_deployment_reports_consistent_figures(
     assert sum(ads["split_wei"].values()) == ads["spent_wei"] == 6 * ads["price_wei"]
     assert ads["refunded_wei"] == ads["budget_wei"] - ads["spent_wei"]
     assert ads["paid_requests"]["unpaid_refused_with"] == "payment-required"
+    notify = ads["notify_node"]  # the NOTIFY node came from the registry's sample, with no fallback
+    assert notify["registry_sample"][notify["sample_index"]] == notify["uri"]
     gated = ads["premium_only"]  # alice bought tier 1 and got it; bob (free) was never sent it
     assert gated["delivered"] == {"alice": 1, "bob": 0} and gated["receipts_held"] == {"alice": 1, "bob": 0}
     assert gated["receipts_settled"] == 1 and gated["alice_earned_wei"] > 0
