@@ -37,6 +37,9 @@ from clubchat.crypto.padding import pad, unpad
 
 MAX_SKIP = 1_000  # message keys a receiver derives ahead for out-of-order messages
 _HEADER = struct.Struct(">32sII")  # room digest, epoch, iteration
+# What a sealed room message adds to its padded plaintext: header, Poly1305 tag, Ed25519 signature.
+# Relays subtract it to hold a tier's message limit to the padded plaintext (clubchat.node.rooms).
+SEALED_OVERHEAD = _HEADER.size + 16 + 64
 
 
 class RoomKeyError(ValueError):

@@ -21,8 +21,10 @@ own on-chain setting (`fail_open`) decides: fail-open communities are served fro
 list; fail-closed ones admit nobody (their subscribers get `room-left` with
 `membership-unavailable`) until the cache is fresh again.
 
-Tier limits (by the sender's tier in `TierCache`): a room message larger than the tier's
-`max_message_bytes` and a file whose declared size is over `max_file_bytes` are refused with
+Tier limits (by the sender's tier in `TierCache`): a room message whose padded plaintext (its
+sealed size less the sender-key header, tag and signature, `SEALED_OVERHEAD`: a padding bucket of
+clubchat.crypto.padding) is larger than the tier's `max_message_bytes`, and a file whose declared
+size is over `max_file_bytes`, are refused with
 `over-tier-limit`; `call_seconds` is the tier's call limit, which caps TURN credential lifetimes
 (`CredentialIssuer.max_ttl`).
 
@@ -49,6 +51,7 @@ from eth_utils import event_abi_to_log_topic, to_checksum_address
 
 from clubchat.chain.logs import log_chunks
 from clubchat.communities.cache import MembershipCache, TierCache, TierLimits
+from clubchat.crypto.senderkeys import SEALED_OVERHEAD
 from clubchat.protocol import messages as m
 
 if TYPE_CHECKING:
@@ -313,6 +316,9 @@ class Rooms:
             return
         limits = self.limits_of(address)
         if limits is not None:
+            if isinstance(frame, m.RoomSend):  # sealed (checked above): its padded plaintext counts
+                assert isinstance(frame.payload, m.RoomSealed)
+                size = max(0, _decoded_size(frame.payload.ct) - SEALED_OVERHEAD)
             over = self._over_limit(address, size, chunk, limits)
             if over is not None:
                 relay._error(conn, "over-tier-limit", over, id=frame.id)
@@ -349,8 +355,8 @@ class Rooms:
         if chunk is None:
             if size > limits.max_message_bytes:
                 return (
-                    f"tier {tier} messages are limited to {limits.max_message_bytes} bytes, "
-                    f"this one has {size}; a premium tier allows more"
+                    f"tier {tier} messages are limited to {limits.max_message_bytes} bytes of padded "
+                    f"plaintext, this one has {size}; a premium tier allows more"
                 )
             return None
         if chunk.size > limits.max_file_bytes:

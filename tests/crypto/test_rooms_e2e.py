@@ -256,13 +256,44 @@ def test_a_room_file_reaches_the_members_and_the_relay_sees_only_ciphertext(
         assert not [blob for blob in files if needle.encode() in blob], f"a node file carries {needle!r}"
 
 
-def _tier(view: CacheView, max_file_bytes: int) -> None:
-    """Tier 0 (everyone's) with room messages up to 60,000 bytes and files up to `max_file_bytes`."""
+def test_the_free_tier_message_limit_counts_the_padded_plaintext(tmp_path: Path) -> None:
+    """A free tier of 16,384 message bytes admits every sealed text that pads to the 16 KiB bucket
+    (before, the relay counted the base64 frame, about 22 KB for that bucket, so the free tier's
+    largest sealed text was about 4 KB) and refuses the next bucket with the reason."""
+    view = _view()
+    _tier(view, 10**6, max_message_bytes=16_384)
+
+    async def scenario() -> tuple[int, str]:
+        async with relay(RelayConfig()) as server:
+            Rooms(server, view)
+            alice = await _member(server.uri, ALICE, view)
+            bob = await _member(server.uri, BOB, view)
+            longest = 16_384 - 200  # the inner payload's JSON wrapper and the padding byte fit in 200
+            sent = await alice.post(m.Text(body="y" * longest))
+            assert sent.delivered == 1
+            await _read(bob, "y" * longest)
+            with pytest.raises(RelayError) as refused:
+                await alice.post(m.Text(body="y" * 16_384))  # pads to the 44 KiB bucket
+            for room in (alice, bob):
+                await room.close()
+                await room.client.close()
+            return longest, refused.value.reason
+
+    longest, reason = run(scenario(), timeout=60)
+    assert longest > 16_000
+    assert reason == (
+        "tier 0 messages are limited to 16384 bytes of padded plaintext, this one has 45056; "
+        "a premium tier allows more"
+    )
+
+
+def _tier(view: CacheView, max_file_bytes: int, max_message_bytes: int = 60_000) -> None:
+    """Tier 0 (everyone's) with room messages up to `max_message_bytes` and files up to `max_file_bytes`."""
     view.tiers.apply(
         "TierChanged",
         {
             "tier": 0,
-            "max_message_bytes": 60_000,
+            "max_message_bytes": max_message_bytes,
             "max_file_bytes": max_file_bytes,
             "max_call_seconds": 300,
             "mailbox_quota_bytes": 10**6,

@@ -17,6 +17,7 @@ from eth_account import Account
 
 from clubchat.client.relay_client import RelayError
 from clubchat.communities.rooms import RoomClient, room_id
+from clubchat.crypto.senderkeys import SEALED_OVERHEAD
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.rooms import CacheView, Rooms, RoomsConfig, enable_rooms
 from clubchat.node.turn import TurnConfig
@@ -237,10 +238,16 @@ def test_tier_limits_refuse_large_messages_and_files_with_the_reason() -> None:
         async with rooms_relay() as (server, _rooms, view, clock):
             alice, bob = await _client(server, ALICE), await _client(server, BOB)
             await bob.join(CID)
+            at_limit = _text("x" * (SEALED_OVERHEAD + FREE_MESSAGE))  # the padded plaintext counts
+            assert (await alice.send_room(CID, at_limit)).delivered == 1
+            assert (await bob.next_room_message()).payload == at_limit
             with pytest.raises(RelayError) as refused:
-                await alice.send_room(CID, _text("x" * FREE_MESSAGE))
+                await alice.send_room(CID, _text("x" * (SEALED_OVERHEAD + FREE_MESSAGE + 1)))
             assert refused.value.code == "over-tier-limit"
-            assert f"tier 0 messages are limited to {FREE_MESSAGE} bytes" in refused.value.reason
+            assert refused.value.reason == (
+                f"tier 0 messages are limited to {FREE_MESSAGE} bytes of padded plaintext, this one has "
+                f"{FREE_MESSAGE + 1}; a premium tier allows more"
+            )
             chunk = m.RoomFileChunk(
                 file_id="00000000-0000-0000-0000-000000000001", index=0, size=FREE_FILE + 1, data=""
             )
