@@ -1,8 +1,9 @@
 """TURN node: supervise a private coturn process and issue TURN REST credentials to signed-in wallets.
 
-coturn runs in the foreground (`-n`) with its own config file, listening port, relay port range,
-pid file, log file and SQLite user db, all under the node's data directory; it is never the system
-service. Authentication is coturn's TURN REST API (`--use-auth-secret`): the username is
+coturn runs in the foreground with its own config file (only the secrets, mode 0600: a command
+line is readable by every local user), listening port, relay port range, pid file, log file and
+SQLite user db, all under the node's data directory; it is never the system service.
+Authentication is coturn's TURN REST API (`--use-auth-secret`): the username is
 `<expiry unix seconds>:<address>` and the password base64(HMAC-SHA1(static secret, username)), so
 the node hands out credentials without telling coturn anything. `--allow-loopback-peers` (needed
 when both call ends are on 127.0.0.1) is off unless `allow_loopback_peers` is set.
@@ -87,6 +88,8 @@ class TurnConfig:
                 raise ValueError(f"TURN {name} must be positive, got {getattr(self, name)}")
         if self.total_quota is not None and not 0 < self.total_quota <= self.ports:
             raise ValueError(f"TURN total_quota must be between 1 and the {self.ports} relay ports")
+        if not re.fullmatch(r"[!-~]+", self.secret) or "#" in self.secret:  # one line of coturn's config
+            raise ValueError("the TURN secret must be printable ASCII without spaces or '#'")
 
     @property
     def ports(self) -> int:
@@ -214,15 +217,15 @@ class CoturnSupervisor:
             raise CoturnError("coturn is not installed: run `make setup` (or `apt-get install -y coturn`)")
         args = [
             binary,
-            "-n",  # no config file search, foreground
-            "-c", str(c.data_dir / "turnserver.conf"),  # our own (empty) config, never /etc/turnserver.conf
+            # Our own config file (the secrets), never /etc/turnserver.conf; not `-n`, which makes
+            # coturn ignore every config file. coturn runs in the foreground unless given `-o`.
+            "-c", str(c.data_dir / "turnserver.conf"),
             "--listening-ip", c.listen_ip,
             "--relay-ip", c.listen_ip,
             "--listening-port", str(c.port),
             "--min-port", str(c.min_port),
             "--max-port", str(c.max_port),
-            "--use-auth-secret",
-            "--static-auth-secret", c.secret,
+            "--use-auth-secret",  # the secret itself is in the 0600 config file, not on the command line
             "--realm", c.realm,
             "--pidfile", str(self.pid_path),
             "--log-file", str(self.log_path),
@@ -230,8 +233,7 @@ class CoturnSupervisor:
             "--no-stdout-log",
             "--userdb", str(c.data_dir / "turndb"),
             "--cli-ip=127.0.0.1",  # the admin CLI, only for cancel_expired (random port and password)
-            f"--cli-port={self.cli_port}",
-            f"--cli-password={self._cli_password}",
+            f"--cli-port={self.cli_port}",  # its password: in the config file too
             f"--cli-max-output-sessions={c.allocations}",  # `ps` lists every session
             "--no-tls",
             "--no-dtls",
@@ -248,12 +250,24 @@ class CoturnSupervisor:
             args.append("--allow-loopback-peers")
         return args
 
+    def _write_config(self) -> None:
+        """coturn's config file: only the two secrets, readable by this user alone (a command line is
+        readable by every local user through `ps`/proc, so the REST secret would let anyone on the
+        machine mint credentials); every other option is on the command line."""
+        path = self.config.data_dir / "turnserver.conf"
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(
+                "# managed by clubchat: the secrets; other options are on the command line\n"
+                f"static-auth-secret={self.config.secret}\n"
+                f"cli-password={self._cli_password}\n"
+            )
+
     async def start(self, timeout: float = 10.0) -> None:
         """Start coturn and wait until its UDP listener is open."""
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
-        (self.config.data_dir / "turnserver.conf").write_text(
-            "# managed by clubchat: options are on the command line\n"
-        )
+        self._write_config()
         await self._spawn(timeout)
         self._watch = asyncio.create_task(self._supervise())
         self._sweep = asyncio.create_task(self._sweep_expired())

@@ -51,7 +51,7 @@ def test_rest_credentials_format() -> None:
 def test_command_is_private_and_loopback_peers_off_by_default(tmp_path: Path) -> None:
     cfg = _config(tmp_path)
     cmd = CoturnSupervisor(cfg).command()
-    assert cmd[1] == "-n"
+    assert cmd[1:3] == ["-c", str(cfg.data_dir / "turnserver.conf")] and "-n" not in cmd  # -n skips it
     assert "--allow-loopback-peers" not in cmd
     for flag, value in [
         ("-c", str(cfg.data_dir / "turnserver.conf")),
@@ -60,7 +60,6 @@ def test_command_is_private_and_loopback_peers_off_by_default(tmp_path: Path) ->
         ("--userdb", str(cfg.data_dir / "turndb")),
         ("--listening-port", str(cfg.port)),
         ("--min-port", str(cfg.min_port)),
-        ("--static-auth-secret", "test-secret"),
     ]:
         assert cmd[cmd.index(flag) + 1] == value
     assert "--use-auth-secret" in cmd
@@ -68,11 +67,29 @@ def test_command_is_private_and_loopback_peers_off_by_default(tmp_path: Path) ->
     sup = CoturnSupervisor(cfg)
     cli = [a for a in sup.command() if a.startswith("--cli-")]
     assert cli[:2] == ["--cli-ip=127.0.0.1", f"--cli-port={sup.cli_port}"]
-    assert cli[2].startswith("--cli-password=") and len(cli[2]) == len("--cli-password=") + 32
-    assert cli[2] != next(a for a in cmd if a.startswith("--cli-password="))  # one per supervisor
     assert (
         "--allow-loopback-peers" in CoturnSupervisor(_config(tmp_path, allow_loopback_peers=True)).command()
     )
+
+
+def test_the_secrets_are_in_a_private_config_file_not_on_the_command_line(tmp_path: Path) -> None:
+    """Every local user can read a process's command line (`ps`): the REST secret there would let
+    anyone on the machine mint TURN credentials, the CLI password end sessions."""
+    cfg = _config(tmp_path)
+    sup, other = CoturnSupervisor(cfg), CoturnSupervisor(cfg)
+    cfg.data_dir.mkdir(parents=True)
+    sup._write_config()
+    line = " ".join(sup.command())
+    assert "test-secret" not in line and sup._cli_password not in line
+    conf = cfg.data_dir / "turnserver.conf"
+    assert conf.stat().st_mode & 0o777 == 0o600
+    lines = conf.read_text().splitlines()
+    assert "static-auth-secret=test-secret" in lines
+    assert f"cli-password={sup._cli_password}" in lines and len(sup._cli_password) == 32
+    assert sup._cli_password != other._cli_password  # one per supervisor
+    for bad in ("two words", "with#hash", "line\nbreak", ""):
+        with pytest.raises(ValueError, match="printable ASCII without spaces"):
+            _config(tmp_path, secret=bad)
 
 
 def test_missing_binary_says_what_to_do(tmp_path: Path) -> None:
