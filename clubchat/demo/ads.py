@@ -138,6 +138,10 @@ async def _story(ctx: DemoContext, tmp: Path) -> None:
                 f"the registry's NOTIFY sample for alice is {sample}, without the demo's node {uri}: "
                 "is it registered, staked and beating?"
             )
+        ctx.console.print(
+            f"NOTIFY node {uri} found through the registry's NOTIFY sample for alice "
+            f"(#{sample.index(uri) + 1} of {len(sample)} sampled)"
+        )
         inboxes = await _deliver(ctx, found[0], market, advertiser, community, alice, bob, carol, dave)
         campaign = inboxes.pop("campaign")
         # One batch settles every stored receipt, sent by the operator.
