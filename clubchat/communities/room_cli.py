@@ -1,4 +1,4 @@
-"""`club room send|listen`: post to and follow a community room through its rendezvous relays.
+"""`club room send|send-file|listen`: post to and follow a community room through its rendezvous relays.
 
 The relays are found in NodeRegistry like a user's: `sample(RELAY, keccak256(room id), --k)`
 (clubchat.communities.rooms.room_relays); `--relay` names one directly instead. The relay admits
@@ -6,19 +6,27 @@ the signed-in wallet only while the community's on-chain membership says so, and
 with its reason (not a member, banned, admins only in a broadcast room, over the tier's limit).
 Room messages are end-to-end encrypted (clubchat.communities.sealed): `send` hands this wallet's
 sender key to every member listening on the room's relays (inside their pairwise sealed sessions)
-and posts the text as a `room-sealed` payload; `listen` opens what members send from then on. The
-members are read from Communities' logs (--rpc-url / --network), or named with `--member`.
+and posts the text as a `room-sealed` payload; `send-file` posts a file encrypted end to end
+(clubchat.crypto.roomfiles: its key, name and type in a sealed message, then ciphertext chunks the
+relay checks against the sender's tier); `listen` opens what members send from then on and, with
+`--files DIR`, writes each file that arrived whole (SHA-256 checked) into DIR. The members are read
+from Communities' logs (--rpc-url / --network), or named with `--member`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import mimetypes
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import click
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from clubchat.chain.cli import chain_options, key_options, open_deployment, resolve_key
 from clubchat.cli_errors import one_line_errors
@@ -26,6 +34,7 @@ from clubchat.client.relay_client import RelayError, new_envelope_id
 from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient, room_relays
 from clubchat.communities.sealed import Members, SealedRoom, members_of
+from clubchat.crypto.roomfiles import MAX_BYTES, OpenedFile, seal_file
 from clubchat.node.rooms import ChainFeed, open_feed
 from clubchat.protocol import messages as m
 from clubchat.registry.discovery import RegistryDiscovery
@@ -140,6 +149,66 @@ def send_command(community_id: int, text: str, **opts: Any) -> None:
         click.echo(json.dumps({"event": "sent", "community": community_id, "room": room, **row}))
 
 
+@room.command("send-file")
+@click.argument("community_id", type=int)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mime", default=None, help="Media type (default: guessed from the file's name).")
+@_room_options
+@chain_options
+@key_options()
+@one_line_errors
+def send_file_command(community_id: int, path: Path, mime: str | None, **opts: Any) -> None:
+    """Post the file at PATH to a room of COMMUNITY_ID, encrypted end to end (on every rendezvous
+    relay of the room that answers; one file id, so a member following several takes it once)."""
+    data = path.read_bytes()
+    if len(data) > MAX_BYTES:
+        raise click.ClickException(
+            f"{path} has {len(data):,} bytes; members take room files of at most {MAX_BYTES:,} bytes"
+        )
+    account, uris = _setup(community_id, opts)
+    members, _ = _members(community_id, opts)
+    room, timeout = opts["room"], opts["timeout"]
+    kind = mime or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    key, chunks = seal_file(data, kind, path.name)
+
+    async def go() -> list[dict[str, Any]]:
+        out = []
+        secure = Secure(account)
+        for client in await _connect(uris, account, timeout):
+            sealed = SealedRoom(client, secure, community_id, members, room)
+            try:
+                await sealed.join()
+                await sealed.send_sealed_file(key, chunks)
+            except RelayError as exc:
+                raise _refused(exc) from None
+            finally:
+                await sealed.close()
+                await client.close()
+            out.append({"relay": client.uri, "keys_sent": sealed.stats["distributed"]})
+        return out
+
+    for row in asyncio.run(go()):
+        file = {
+            "file_id": key.file_id,
+            "name": path.name,
+            "mime": kind,
+            "bytes": len(data),
+            "chunks": len(chunks),
+        }
+        click.echo(
+            json.dumps(
+                {
+                    "event": "sent-file",
+                    "community": community_id,
+                    "room": room,
+                    **file,
+                    **row,
+                    "sha256": key.sha256,
+                }
+            )
+        )
+
+
 @room.command("listen")
 @click.argument("community_id", type=int)
 @_room_options
@@ -148,18 +217,56 @@ def send_command(community_id: int, text: str, **opts: Any) -> None:
 )
 @click.option("--count", type=int, default=0, help="Stop after this many messages (0: never).")
 @click.option("--seconds", type=float, default=0.0, help="Stop after this many seconds (0: never).")
+@click.option(
+    "--files",
+    "files_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write each file members post into this directory (created); without it files are announced only.",
+)
 @chain_options
 @key_options()
 @one_line_errors
-def listen_command(community_id: int, since: int, count: int, seconds: float, **opts: Any) -> None:
-    """Follow a room of COMMUNITY_ID: one JSON line per message; exits 1 if the relays cut you off."""
+def listen_command(
+    community_id: int, since: int, count: int, seconds: float, files_dir: Path | None, **opts: Any
+) -> None:
+    """Follow a room of COMMUNITY_ID: one JSON line per message or file; exits 1 if the relays cut you off."""
     account, uris = _setup(community_id, opts)
     members, feed = _members(community_id, opts)
+    if files_dir is not None:
+        files_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(
         _listen(
-            uris, account, (community_id, members, feed), opts["room"], since, count, seconds, opts["timeout"]
+            uris,
+            account,
+            (community_id, members, feed),
+            opts["room"],
+            (since, count, seconds),
+            opts["timeout"],
+            files_dir,
         )
     )
+
+
+def _file_event(uri: str, opened: OpenedFile, files_dir: Path | None) -> dict[str, Any]:
+    """The JSON line of a file that arrived whole, after writing it under `files_dir` (if given) as
+    `<file id>-<name>` with the name reduced to safe characters (a sender chooses it)."""
+    event: dict[str, Any] = {
+        "event": "file",
+        "relay": uri,
+        "from": to_checksum_address(opened.sender),
+        "file_id": opened.file_id,
+        "name": opened.name,
+        "mime": opened.mime,
+        "bytes": len(opened.data),
+        "sha256": hashlib.sha256(opened.data).hexdigest(),
+    }
+    if files_dir is not None:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", opened.name or "file")[:100].lstrip(".") or "file"
+        path = files_dir / f"{opened.file_id}-{safe}"
+        path.write_bytes(opened.data)
+        event["path"] = str(path)
+    return event
 
 
 async def _listen(
@@ -167,12 +274,12 @@ async def _listen(
     account: LocalAccount,
     who: tuple[int, Members, ChainFeed | None],
     room: str,
-    since: int,
-    count: int,
-    seconds: float,
+    limits: tuple[int, int, float],
     timeout: float,
+    files_dir: Path | None = None,
 ) -> None:
     community, members, feed = who
+    since, count, seconds = limits
     clients = await _connect(uris, account, timeout)
     merged: asyncio.Queue[Any] = asyncio.Queue()
     pumps = []
@@ -213,6 +320,13 @@ async def _listen(
                 break
             if isinstance(item, m.RoomLeft):
                 raise click.ClickException(f"{uri} took you out of the room: {item.code}: {item.reason}")
+            if isinstance(item, OpenedFile):
+                if (item.sender.lower(), item.file_id) in seen:
+                    continue
+                seen.add((item.sender.lower(), item.file_id))
+                shown += 1
+                click.echo(json.dumps(_file_event(uri, item, files_dir)))
+                continue
             if (item.sender, item.id) in seen:
                 continue
             seen.add((item.sender, item.id))
@@ -246,9 +360,14 @@ async def _pump(sealed: SealedRoom, out: asyncio.Queue[Any]) -> None:
     async def left() -> None:
         out.put_nowait((client.uri, await client.left.get()))
 
-    watcher = asyncio.create_task(left())
+    async def files() -> None:
+        while True:  # bound: runs until cancelled with the pump
+            out.put_nowait((client.uri, await sealed.files.get()))
+
+    watchers = [asyncio.create_task(left()), asyncio.create_task(files())]
     try:
         while True:
             out.put_nowait((client.uri, await sealed.posts.get()))
     finally:
-        watcher.cancel()
+        for task in watchers:
+            task.cancel()

@@ -228,10 +228,15 @@ class SealedRoom:
         size, the ciphertext's, against this member's tier: `over-tier-limit` raises RelayError).
         The members get it in `files` once every chunk opened."""
         key, chunks = seal_file(data, mime, name)
+        await self.send_sealed_file(key, chunks)
+        return key
+
+    async def send_sealed_file(self, key: m.RoomFileKey, chunks: list[bytes]) -> None:
+        """Post a file `seal_file` sealed: the same file (one `file_id`) on each of a room's relays
+        lets a member following several take it once."""
         await self.post(key)
         for frame in frames_of(key, chunks):  # bound: the file's chunks
             await self.client.send_file_chunk(self.community, frame, room=self.room)
-        return key
 
     async def next_file(self, timeout: float | None = None) -> OpenedFile:
         return await asyncio.wait_for(self.files.get(), timeout or self.client.timeout)

@@ -4,9 +4,12 @@ travels end-to-end encrypted between two members (the other one a SealedRoom in 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -16,6 +19,7 @@ from clubchat.cli import main
 from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient
 from clubchat.communities.sealed import RoomPost, SealedRoom
+from clubchat.crypto.roomfiles import MAX_BYTES, OpenedFile
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.rooms import CacheView, Rooms
 from clubchat.protocol import messages as m
@@ -82,11 +86,19 @@ class Other(threading.Thread):
     """OTHER in the room on its own event loop: it reads one post (`send` unset) or, once MEMBER's
     keys are on the relay (its listener joined), posts `send`."""
 
-    def __init__(self, uri: str, send: str | None = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        send: str | None = None,
+        *,
+        file: tuple[bytes, str] | None = None,
+        take_file: bool = False,
+    ) -> None:
         super().__init__(daemon=True)
-        self.uri, self.send = uri, send
+        self.uri, self.send, self.file, self.take_file = uri, send, file, take_file
         self.joined = threading.Event()
         self.post: RoomPost | None = None
+        self.opened: OpenedFile | None = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -101,12 +113,17 @@ class Other(threading.Thread):
         room = SealedRoom(client, Secure(OTHER), CID, lambda: [MEMBER.address, OTHER.address])
         await room.join()
         self.joined.set()
-        if self.send is None:
+        if self.take_file:
+            self.opened = await room.next_file(20)
+        elif self.send is None and self.file is None:
             self.post = await room.next_post(20)
         else:
             while (await client.get_keys(MEMBER.address)).bundle is None:  # bound: the 30 s timeout
                 await asyncio.sleep(0.05)
-            await room.send(self.send)
+            if self.file is not None:
+                await room.send_file(self.file[0], "text/plain", self.file[1])
+            else:
+                await room.send(str(self.send))
             await asyncio.sleep(0.5)  # answer MEMBER's key with ours before going
         await room.close()
         await client.close()
@@ -140,6 +157,71 @@ def test_a_listener_opens_what_another_member_sends(relay_uri: str) -> None:
     joined, message = (json.loads(line) for line in out.splitlines())
     assert joined["event"] == "joined"
     assert (message["text"], message["from"], message["seq"]) == ("hello to the CLI", OTHER.address, 1)
+
+
+def test_a_member_posts_a_file_sealed_and_another_member_opens_it(relay_uri: str, tmp_path: Path) -> None:
+    data = os.urandom(100_000)  # four chunks
+    path = tmp_path / "minutes.txt"
+    path.write_bytes(data)
+    other = Other(relay_uri, take_file=True)
+    other.start()
+    assert other.joined.wait(10)
+    code, out = _as_member(relay_uri, "send-file", str(CID), str(path))
+    assert code == 0, out
+    sent = json.loads(out)
+    assert (sent["event"], sent["name"], sent["mime"], sent["bytes"], sent["chunks"]) == (
+        "sent-file",
+        "minutes.txt",
+        "text/plain",
+        100_000,
+        4,
+    )
+    assert sent["sha256"] == hashlib.sha256(data).hexdigest() and sent["relay"] == relay_uri
+    other.join(30)
+    assert other.error is None and other.opened is not None
+    assert (other.opened.data, other.opened.name, other.opened.sender.lower(), other.opened.file_id) == (
+        data,
+        "minutes.txt",
+        MEMBER.address.lower(),
+        sent["file_id"],
+    )
+
+
+def test_a_listener_writes_the_files_members_post(relay_uri: str, tmp_path: Path) -> None:
+    data = os.urandom(40_000)
+    other = Other(relay_uri, file=(data, "../../notes about/the board.txt"))  # the sender picks the name
+    other.start()
+    out_dir = tmp_path / "got"
+    code, out = _as_member(
+        relay_uri, "listen", str(CID), "--count", "1", "--seconds", "20", "--files", str(out_dir)
+    )
+    other.join(30)
+    assert code == 0, out
+    assert other.error is None
+    joined, event = (json.loads(line) for line in out.splitlines())
+    assert joined["event"] == "joined"
+    assert (event["event"], event["from"], event["bytes"], event["mime"]) == (
+        "file",
+        OTHER.address,
+        40_000,
+        "text/plain",
+    )
+    assert event["name"] == "../../notes about/the board.txt"
+    written = Path(event["path"])
+    assert written.parent == out_dir and written.name == f"{event['file_id']}-_.._notes_about_the_board.txt"
+    assert written.read_bytes() == data and event["sha256"] == hashlib.sha256(data).hexdigest()
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [written.name]
+
+
+def test_a_file_members_would_not_take_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    path = tmp_path / "huge.bin"
+    with path.open("wb") as f:
+        f.truncate(MAX_BYTES + 1)
+    code, out = _club(
+        "room", "send-file", str(CID), str(path), "--relay", "ws://127.0.0.1:9", "--key", MEMBER.key.hex()
+    )
+    assert code == 1
+    assert f"has {MAX_BYTES + 1:,} bytes; members take room files of at most {MAX_BYTES:,} bytes" in out
 
 
 @pytest.mark.parametrize(
