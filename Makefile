@@ -91,8 +91,9 @@ test: lint typecheck
 	$(BIN)/pytest -q $(XDIST) -m "not slow" tests
 
 # The long fuzz profile: many more hypothesis examples and longer stateful runs.
+# --timeout=0 lifts pyproject's 300-s default for unmarked tests: deep state machines run for hours.
 deep: setup
-	HYPOTHESIS_PROFILE=deep $(BIN)/pytest -q tests
+	HYPOTHESIS_PROFILE=deep $(BIN)/pytest -q --timeout=0 tests
 
 bench: setup
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
