@@ -41,8 +41,9 @@ class SignedHistory:
             room = conn.rooms[to] = direct_room(conn.address, to)
         self.log.append(room, raw, conn.address, env["id"], (conn, status, reached))
 
-    def entry_json(self, e: LogEntry) -> str:
-        """`LogEntry.to_json()` as compact JSON text, without re-checksumming the node per entry."""
+    def entry_json(self, e: LogEntry | Accepted) -> str:
+        """`LogEntry.to_json()` as compact JSON text, without re-checksumming the node per entry (an
+        `Accepted` has the entry's fields: no `LogEntry` is built on the forwarding path)."""
         return (
             '{"node":'
             + self._node_json
@@ -79,7 +80,7 @@ class SignedHistory:
         received: dict[Conn, list[str]] = {}
         for a in batch:  # bound: the batch
             conn, status, reached = a.notify
-            entry_json = self.entry_json(a.entry)
+            entry_json = self.entry_json(a)
             sig_json = _sig_json(a.sig)
             push(
                 conn,

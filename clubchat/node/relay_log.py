@@ -54,7 +54,7 @@ try:  # libkeccak through pysha3: ~4x faster than pycryptodome's keccak on short
     from _pysha3 import keccak_256 as _keccak_256
 
     def keccak(data: bytes) -> bytes:
-        return bytes(_keccak_256(data).digest())
+        return _keccak_256(data).digest()
 
 except ImportError:  # pragma: no cover - the slower, always-present route
     from eth_utils import keccak as _eth_keccak
@@ -128,19 +128,60 @@ class LogSigner:
         return to_checksum_address(keccak(pub)[12:])
 
 
-@dataclass(eq=False)
 class Accepted:
-    """One accepted envelope's entry on its way to disk and to the room's members."""
+    """One accepted envelope's entry on its way to disk and to the room's members. The entry's fields
+    are kept as plain attributes (a `LogEntry`, with its checks, is built only when asked for): this
+    object is made once per forwarded envelope."""
 
-    entry: LogEntry
-    hash: bytes  # the entry's struct hash
-    sender: str  # lower-case address
-    id: str  # envelope id
-    notify: Any  # what the relay needs to tell the sender and recipients (opaque here)
-    accepted_at: float  # monotonic seconds, for `max_cover`
-    sig: bytes | None = None  # 65 bytes, when this is its room's last entry of the batch
-    shadow: LogEntry | None = None  # fork_for_tests: what the recipients are shown instead
-    shadow_sig: bytes | None = None
+    __slots__ = (
+        "_node",
+        "accepted_at",
+        "body",
+        "hash",
+        "id",
+        "notify",
+        "prev",
+        "room",
+        "sender",
+        "seq",
+        "shadow",
+        "shadow_sig",
+        "sig",
+        "time",
+    )
+
+    def __init__(
+        self,
+        node: str,
+        room: bytes,
+        seq: int,
+        prev: bytes,
+        body: bytes,
+        time: int,
+        hash: bytes,
+        sender: str,
+        id: str,
+        notify: Any,
+        accepted_at: float,
+    ) -> None:
+        self._node = node  # the operator (EIP-55), `node` of the entry
+        self.room = room
+        self.seq = seq
+        self.prev = prev
+        self.body = body
+        self.time = time
+        self.hash = hash  # the entry's struct hash
+        self.sender = sender  # lower-case address
+        self.id = id  # envelope id
+        self.notify = notify  # what the relay needs to tell the sender and recipients (opaque here)
+        self.accepted_at = accepted_at  # monotonic seconds, for `max_cover`
+        self.sig: bytes | None = None  # 65 bytes, when this is its room's last entry of the batch
+        self.shadow: LogEntry | None = None  # fork_for_tests: what the recipients are shown instead
+        self.shadow_sig: bytes | None = None
+
+    @property
+    def entry(self) -> LogEntry:
+        return LogEntry(self._node, self.room, self.seq, self.prev, self.body, self.time)
 
 
 @dataclass
@@ -196,6 +237,7 @@ class RelayLog:
         self.on_committed: Callable[[list[Accepted]], None] = lambda batch: None
         self._digest_prefix = b"\x19\x01" + signer.domain.separator()
         self._node_word = bytes(12) + bytes.fromhex(signer.operator[2:])
+        self._hash_prefix = LOG_ENTRY_TYPEHASH + self._node_word  # struct hash = keccak(prefix + fields)
         self._key = PrivateKey(signer.node_key)
         # Room heads in memory: the most recently used `max_heads` (LRU). Every head is in the
         # `heads` table once its entry is durable; only durable heads are evicted, and a room not in
@@ -262,18 +304,28 @@ class RelayLog:
     def append(self, room: bytes, text: str, sender: str, id: str, notify: Any) -> Accepted:
         """Give an accepted envelope the next place in `room` (in memory; durable with its batch)."""
         now = int(self.clock())
-        head = self._cached_head(room)
-        seq, prev = (head.seq + 1, head.hash) if head is not None else (1, ZERO32)
+        head = self._heads.get(room)
+        if head is not None:
+            self._heads.move_to_end(room)
+        else:
+            head = self._read_head(room)
+        if head is None:
+            seq, prev = 1, ZERO32
+        else:
+            seq, prev = head.seq + 1, head.hash
         body = keccak(text.encode())
-        h = struct_hash(self._node_word, room, seq, prev, body, now)
-        entry = LogEntry(self.signer.operator, room, seq, prev, body, now)
+        h = keccak(
+            b"".join((self._hash_prefix, room, seq.to_bytes(32, "big"), prev, body, now.to_bytes(32, "big")))
+        )
         if head is None:
             self._heads[room] = _Head(seq, h)
         else:
             head.seq, head.hash = seq, h
-        accepted = Accepted(entry, h, sender, id, notify, time.monotonic())
+        accepted = Accepted(
+            self.signer.operator, room, seq, prev, body, now, h, sender, id, notify, time.monotonic()
+        )
         if self.fork_for_tests:
-            accepted.shadow = self._shadow(room, entry)
+            accepted.shadow = self._shadow(room, accepted.entry)
         self._pending.append(accepted)
         self._appended += 1
         if not self._wake.is_set():
@@ -286,6 +338,10 @@ class RelayLog:
         if head is not None:
             self._heads.move_to_end(room)
             return head
+        return self._read_head(room)
+
+    def _read_head(self, room: bytes) -> _Head | None:
+        """A head not in memory, from the `heads` table (then kept in memory); None: a new room."""
         if self._reader is None:
             return None
         row = self._reader.execute("SELECT seq, hash FROM heads WHERE room = ?", (room,)).fetchone()
@@ -299,7 +355,7 @@ class RelayLog:
         """Forgets the least recently used heads beyond `max_heads` whose entries are all durable."""
         if len(self._heads) <= self.max_heads:
             return
-        waiting = {a.entry.room for a in self._pending}
+        waiting = {a.room for a in self._pending}
         for room in list(self._heads):  # bound: the heads in memory, once
             if len(self._heads) <= self.max_heads:
                 break
@@ -370,7 +426,7 @@ class RelayLog:
             raise sqlite3.OperationalError("relay log is closed")
         last: dict[bytes, Accepted] = {}
         for a in batch:  # bound: the batch
-            last[a.entry.room] = a
+            last[a.room] = a
             if a.shadow is not None:
                 s = a.shadow
                 a.shadow_sig = self.sign_digest(
@@ -379,12 +435,8 @@ class RelayLog:
         for a in last.values():  # bound: rooms in the batch; libsecp256k1 releases the GIL
             a.sig = self.sign_digest(a.hash)
         self.stats.signatures += len(last)
-        rows = [
-            (e.room, e.seq, e.prev, e.body, e.time, a.hash, a.sig, a.sender, a.id)
-            for a in batch
-            for e in (a.entry,)
-        ]
-        heads = [(a.entry.room, a.entry.seq, a.hash) for a in last.values()]
+        rows = [(a.room, a.seq, a.prev, a.body, a.time, a.hash, a.sig, a.sender, a.id) for a in batch]
+        heads = [(a.room, a.seq, a.hash) for a in last.values()]
         with db:
             db.execute("BEGIN IMMEDIATE")
             db.executemany(
