@@ -39,7 +39,7 @@ class SignedHistory:
             if len(conn.rooms) >= 1_024:  # bound: a cache, not a record
                 conn.rooms.clear()
             room = conn.rooms[to] = direct_room(conn.address, to)
-        self.log.append(room, raw, conn.address, env["id"], (conn, status, reached))
+        self.log.append(room, raw, conn.address, env["id"], (conn, status, reached), status == "stored")
 
     def entry_json(self, e: LogEntry | Accepted) -> str:
         """`LogEntry.to_json()` as compact JSON text, without re-checksumming the node per entry (an
