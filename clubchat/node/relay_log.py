@@ -9,15 +9,17 @@ key, for the operator (`node`), in the Disputes contract's EIP-712 domain.
 Batches, durability, and why a seq is never signed twice:
 - `append` (the forwarding hot path, on the event loop) assigns the seq in memory and returns at
   once; nothing about the entry leaves the relay yet.
-- Every `batch_interval` s (0.05 by default) the pending entries go to one SQLite transaction on the
-  log's own thread: the last entry of each room in the batch is signed (one signature covers the
-  entries before it through `prev`), each room's entries of the batch are written as one row (a
-  chunk: the first entry's `prev`, then `body` and `time` of each entry; the other fields follow
-  from the chain and are recomputed when read), the new heads are written, and the commit
-  returns after fsync (WAL, synchronous=FULL). Only then does `on_committed` hand the entries
-  (and signatures) to the relay, which sends them with the `sent` acknowledgements and to the
-  recipients. So every accepted envelope is covered by a signed, durable entry within
-  `batch_interval` + one commit (well under the 1 s the protocol promises; `max_cover` measures it).
+- The pending entries go to one SQLite transaction on the log's own thread, a batch at most every
+  `batch_interval` s (0.05 by default) and at once when the last batch began longer ago than that
+  (a lone envelope waits only for its commit; under load a batch gathers for `batch_interval`).
+  The last entry of each room in the batch is signed (one signature covers the entries before it
+  through `prev`), each room's entries of the batch are written as one row (a chunk: the first
+  entry's `prev`, then `body` and `time` of each entry; the other fields follow from the chain and
+  are recomputed when read), the new heads are written, and the commit returns after fsync (WAL,
+  synchronous=FULL). Only then does `on_committed` hand the entries (and signatures) to the relay,
+  which sends them with the `sent` acknowledgements and to the recipients. So every accepted
+  envelope is covered by a signed, durable entry within `batch_interval` + one commit (well under
+  the 1 s the protocol promises; `max_cover` measures it).
 - A crash loses only seqs that were never published; a restarted relay continues from the persisted
   heads, so no seq anyone has seen is ever assigned to a different envelope.
 - Room heads in memory are bounded (`max_heads`, least recently used first): a head leaves memory
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sqlite3
 import time
 from collections import OrderedDict
@@ -414,10 +417,15 @@ class RelayLog:
         return raw[:64] + bytes([raw[64] + 27])
 
     async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = -math.inf
         while True:  # owned by open/close
             await self._wake.wait()
-            await asyncio.sleep(self.batch_interval)  # let a batch gather
+            wait = started + self.batch_interval - loop.time()
+            if wait > 0:  # let a batch gather: at most one batch (one signature per room) per interval
+                await asyncio.sleep(wait)
             self._wake.clear()
+            started = loop.time()
             await self._commit_pending()
 
     async def _commit_pending(self) -> None:

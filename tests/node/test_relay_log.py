@@ -459,3 +459,24 @@ def test_room_heads_are_bounded_in_memory_and_read_back(tmp_path: Path) -> None:
             assert log.head(rooms[1]) == (2, pending.hash)
 
     run(scenario())
+
+
+def test_a_batch_starts_at_once_after_a_quiet_interval_and_at_most_once_per_interval(tmp_path: Path) -> None:
+    """A lone envelope is durable after its commit, not after a whole batch interval; under a stream,
+    batches (and so signatures per room) come at most once per interval."""
+
+    async def scenario() -> None:
+        async with relay_log(tmp_path / "log.sqlite", batch_interval=2.0) as log:
+            room = direct_room(alice.address, bob.address)
+            t0 = time.monotonic()
+            log.append(room, "lone", alice.address.lower(), "lone", None)
+            await log.sync()
+            assert time.monotonic() - t0 < 1.0  # the old schedule waited the whole 2 s first
+            for i in range(5):  # a stream right after: gathered into one batch, 2 s after the first
+                log.append(room, f"stream {i}", alice.address.lower(), f"s{i}", None)
+                await asyncio.sleep(0.02)
+            await log.sync()
+            assert time.monotonic() - t0 >= 2.0
+            assert log.stats.batches == 2 and log.stats.signatures == 2
+
+    run(scenario())
