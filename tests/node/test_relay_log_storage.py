@@ -5,6 +5,7 @@ logs written in the older one-row-per-entry format.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -13,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clubchat.chain.eip712 import Signature
+from clubchat.node.relay_history import SignedHistory
 from clubchat.node.relay_log import RelayLog, hash_prefix, keccak, struct_hash
 from clubchat.protocol.log_entry import ZERO32, LogEntry, log_entry_signer, sign_log_entry
 from tests.node.harness import LOG_NODE_KEY, LOG_SIGNER, run
@@ -172,3 +174,27 @@ def test_a_log_in_the_one_row_per_entry_format_is_read_and_continued(tmp_path: P
             await log.close()
 
     run(scenario())
+
+
+@given(
+    words, st.integers(1, 2**64 - 1), words, words, uint64, st.none() | st.binary(min_size=65, max_size=65)
+)
+def test_hand_written_entry_frames_are_the_json_encoders(
+    room: bytes, seq: int, prev: bytes, body: bytes, time: int, sig: bytes | None
+) -> None:
+    """The `sent` / `logged` texts the relay writes by hand are exactly `json.dumps` of the entry."""
+
+    class _Relay:  # SignedHistory reads nothing else of it here
+        pass
+
+    class _Log:
+        signer = LOG_SIGNER
+        on_committed = None
+
+    history = SignedHistory(_Relay(), _Log())  # type: ignore[arg-type]
+    entry = LogEntry(LOG_SIGNER.operator, room, seq, prev, body, time)
+    assert history.entry_json(entry) == json.dumps(entry.to_json(), separators=(",", ":"))
+    record = {"id": "m-1", "from": "0x" + "ab" * 20, "entry": entry.to_json()}
+    if sig is not None:
+        record["sig"] = "0x" + sig.hex()
+    assert history.record("m-1", "0x" + "ab" * 20, entry, sig) == json.dumps(record, separators=(",", ":"))
