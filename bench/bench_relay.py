@@ -422,7 +422,7 @@ def main() -> None:
         key: [r[key] for r in runs if r.get(key) is not None]
         for key in ("ours_cpu_us", "log_cpu_us", "bare_cpu_us")
     }
-    for key, what, anchor in (
+    for key, what, cpu_anchor in (
         ("ours_cpu_us", "relay", "node process user + system CPU (all threads) while it forwards"),
         (
             "log_cpu_us",
@@ -439,7 +439,7 @@ def main() -> None:
                     "unit": "us",
                     "target": None,
                     "better": "lower",
-                    "anchor": anchor,
+                    "anchor": cpu_anchor,
                     "n": len(cpu_runs[key]),
                 }
             )
