@@ -94,8 +94,8 @@ CREATE TABLE IF NOT EXISTS stored (  -- the entries of envelopes the mailbox kee
     id     TEXT    NOT NULL,  -- the envelope id
     room   BLOB    NOT NULL,
     seq    INTEGER NOT NULL,
-    PRIMARY KEY (sender, id, seq)
-) WITHOUT ROWID;
+    PRIMARY KEY (sender, id, room, seq)  -- (room, seq) alone is unique: an id a sender uses again
+) WITHOUT ROWID;                         -- (after the replay window, to someone else) never collides
 CREATE TABLE IF NOT EXISTS heads (
     room BLOB PRIMARY KEY,
     seq  INTEGER NOT NULL,

@@ -198,3 +198,26 @@ def test_hand_written_entry_frames_are_the_json_encoders(
     if sig is not None:
         record["sig"] = "0x" + sig.hex()
     assert history.record("m-1", "0x" + "ab" * 20, entry, sig) == json.dumps(record, separators=(",", ":"))
+
+
+def test_an_envelope_id_used_again_in_another_room_is_stored_and_found(tmp_path: Path) -> None:
+    """A sender may use an id again once the replay window is over, to someone else; both stored
+    entries go in (same seq in two rooms included: no commit fails), and the hand-out finds a
+    signed entry for it."""
+
+    async def scenario() -> None:
+        log = RelayLog(tmp_path / "log.sqlite", LOG_SIGNER, batch_interval=3600)
+        await log.open()
+        try:
+            sender = "0x" + "aa" * 20
+            first = log.append(ROOMS[0], "to bob", sender, "same-id", None, stored=True)
+            await log._commit_pending()
+            again = log.append(ROOMS[1], "to carol", sender, "same-id", None, stored=True)
+            await log._commit_pending()
+            assert first.seq == again.seq == 1 and log.stats.failed_commits == 0
+            entry, sig = (await log.entries_for([(sender, "same-id")]))[(sender, "same-id")]
+            assert entry.room in (ROOMS[0], ROOMS[1]) and _signer(entry, sig) == LOG_NODE_KEY.address
+        finally:
+            await log.close()
+
+    run(scenario())
