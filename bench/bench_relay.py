@@ -58,6 +58,28 @@ REPO = Path(__file__).resolve().parent.parent
 SDP_LIKE = "a=candidate:1 1 udp 16777215 127.0.0.1 50000 typ relay raddr 127.0.0.1 rport 40000 " * 3
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far, all its threads (Linux /proc; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _timed_pump(
+    pid: int, pairs: list[tuple[ClientConnection, ClientConnection]], frames: list[list[str]], acks: bool
+) -> tuple[float, float | None]:
+    """`_pump`, and the server process's CPU microseconds per envelope meanwhile (None without /proc):
+    on a shared machine the CPU per envelope moves far less than the wall-clock rate."""
+    before = _cpu_seconds(pid)
+    seconds = await _pump(pairs, frames, acks)
+    after = _cpu_seconds(pid)
+    n = sum(len(f) for f in frames)
+    return seconds, None if before is None or after is None else (after - before) / n * 1e6
+
+
 def _spawn(cmd: list[str]) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, start_new_session=True)
     assert proc.stdout is not None
@@ -115,9 +137,10 @@ LOG_ARGS = ["--operator", LOG_OPERATOR.address, "--node-key", LOG_NODE_KEY, "--d
 
 async def _ours(
     accounts: list[Any], frames: list[list[str]], extra: list[str], sign_in_ms: list[float] | None
-) -> tuple[float, list[float]]:
-    """Seconds to pump `frames` through `python -m clubchat.node run` (+ `extra` flags), and with a
-    signed history the signed-entry latencies (ms) of a probe afterwards."""
+) -> tuple[float, float | None, list[float]]:
+    """Seconds to pump `frames` through `python -m clubchat.node run` (+ `extra` flags), the node's
+    CPU microseconds per envelope, and with a signed history the signed-entry latencies (ms) of a
+    probe afterwards."""
     n_pairs = len(frames)
     with tempfile.TemporaryDirectory() as tmp:
         proc, line = _spawn(
@@ -140,14 +163,14 @@ async def _ours(
             uri = json.loads(line)["relay"]["uri"]
             conns = [await _sign_in(uri, a, sign_in_ms) for a in accounts]
             pairs = [(conns[2 * i], conns[2 * i + 1]) for i in range(n_pairs)]
-            seconds = await _pump(pairs, frames, acks=True)
+            seconds, cpu_us = await _timed_pump(proc.pid, pairs, frames, acks=True)
             latencies = await _signed_entry_latency(pairs[0], accounts[0], accounts[1]) if extra else []
             for c in conns:
                 await c.close()
         finally:
             proc.terminate()
             proc.wait(10)
-    return seconds, latencies
+    return seconds, cpu_us, latencies
 
 
 async def _signed_entry_latency(
@@ -201,9 +224,9 @@ async def forwarding(
     messages/s of each, and the signed-entry latencies (ms)."""
     n_pairs = len(frames)
     out: dict[str, Any] = {}
-    out["ours_s"], _ = await _ours(accounts, frames, [], sign_in_ms)
+    out["ours_s"], out["ours_cpu_us"], _ = await _ours(accounts, frames, [], sign_in_ms)
     if signed:
-        out["log_s"], out["latency_ms"] = await _ours(accounts, frames, LOG_ARGS, None)
+        out["log_s"], out["log_cpu_us"], out["latency_ms"] = await _ours(accounts, frames, LOG_ARGS, None)
     # bare forwarder, same frames
     proc, line = _spawn([sys.executable, str(REPO / "bench" / "_bare_forwarder.py")])
     try:
@@ -214,7 +237,7 @@ async def forwarding(
             await ws.send(a.address)
             conns.append(ws)
         pairs = [(conns[2 * i], conns[2 * i + 1]) for i in range(n_pairs)]
-        out["bare_s"] = await _pump(pairs, frames, acks=False)
+        out["bare_s"], out["bare_cpu_us"] = await _timed_pump(proc.pid, pairs, frames, acks=False)
         for c in conns:
             await c.close()
     finally:
@@ -355,7 +378,7 @@ def main() -> None:
             "unit": "ms",
             "target": None,
             "better": "lower",
-            "anchor": "one envelope every 20 ms; batch interval 50 ms + SQLite commit with fsync",
+            "anchor": "one envelope every 20 ms; a batch at most every 50 ms + SQLite commit with fsync",
             "n": len(latency),
         },
         {
@@ -395,6 +418,31 @@ def main() -> None:
             "n": len(sign_in_ms),
         },
     ]
+    cpu_runs = {
+        key: [r[key] for r in runs if r.get(key) is not None]
+        for key in ("ours_cpu_us", "log_cpu_us", "bare_cpu_us")
+    }
+    for key, what, cpu_anchor in (
+        ("ours_cpu_us", "relay", "node process user + system CPU (all threads) while it forwards"),
+        (
+            "log_cpu_us",
+            "relay with signed history",
+            "the same, keeping the signed history (hashing, signing, SQLite)",
+        ),
+        ("bare_cpu_us", "bare forwarder", "bench/_bare_forwarder.py process, same clients and frames"),
+    ):
+        if cpu_runs[key]:  # Linux /proc only
+            rows.append(
+                {
+                    "metric": f"{what}: CPU per envelope (median)",
+                    "value": round(statistics.median(cpu_runs[key]), 1),
+                    "unit": "us",
+                    "target": None,
+                    "better": "lower",
+                    "anchor": cpu_anchor,
+                    "n": len(cpu_runs[key]),
+                }
+            )
     if cs is not None:
         rows += [
             {
@@ -457,6 +505,13 @@ def main() -> None:
         + " messages/s).",
         "",
     ]
+    if all(cpu_runs.values()):
+        md += [
+            "CPU per envelope of each run, us (relay / with signed history / bare forwarder): "
+            + ", ".join(f"{a:.1f} / {b:.1f} / {c:.1f}" for a, b, c in zip(*cpu_runs.values(), strict=True))
+            + ". The CPU figures move far less with the machine's load than the rates do.",
+            "",
+        ]
     if cs is not None:
         md += [
             f"Set-up times (ms, offer -> connected): {', '.join(f'{x:.0f}' for x in sorted(cs['setup']))}.",

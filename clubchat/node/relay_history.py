@@ -21,6 +21,11 @@ def _sig_json(sig: bytes | None) -> str:
     return ',"sig":"0x' + sig.hex() + '"' if sig is not None else ""
 
 
+def _record(id: str, sender: str, entry_json: str, sig_json: str) -> str:
+    """A `logged` record's text (ids and addresses were validated: nothing to escape)."""
+    return f'{{"id":"{id}","from":"{sender}","entry":{entry_json}{sig_json}}}'
+
+
 class SignedHistory:
     """One relay's log-entry frames; `log.on_committed` is `logged`."""
 
@@ -39,38 +44,19 @@ class SignedHistory:
             if len(conn.rooms) >= 1_024:  # bound: a cache, not a record
                 conn.rooms.clear()
             room = conn.rooms[to] = direct_room(conn.address, to)
-        self.log.append(room, raw, conn.address, env["id"], (conn, status, reached))
+        self.log.append(room, raw, conn.address, env["id"], (conn, status, reached), status == "stored")
 
-    def entry_json(self, e: LogEntry) -> str:
-        """`LogEntry.to_json()` as compact JSON text, without re-checksumming the node per entry."""
+    def entry_json(self, e: LogEntry | Accepted) -> str:
+        """`LogEntry.to_json()` as compact JSON text, without re-checksumming the node per entry (an
+        `Accepted` has the entry's fields: no `LogEntry` is built on the forwarding path)."""
         return (
-            '{"node":'
-            + self._node_json
-            + ',"room":"0x'
-            + e.room.hex()
-            + '","seq":'
-            + str(e.seq)
-            + ',"prev":"0x'
-            + e.prev.hex()
-            + '","body":"0x'
-            + e.body.hex()
-            + '","time":'
-            + str(e.time)
-            + "}"
+            f'{{"node":{self._node_json},"room":"0x{e.room.hex()}","seq":{e.seq},'
+            f'"prev":"0x{e.prev.hex()}","body":"0x{e.body.hex()}","time":{e.time}}}'
         )
 
     def record(self, id: str, sender: str, entry: LogEntry, sig: bytes | None) -> str:
         """One `logged` record: which envelope (`id`, `from`) the signed entry covers."""
-        return (
-            '{"id":"'
-            + id
-            + '","from":"'
-            + sender
-            + '","entry":'
-            + self.entry_json(entry)
-            + _sig_json(sig)
-            + "}"
-        )
+        return _record(id, sender, self.entry_json(entry), _sig_json(sig))
 
     def logged(self, batch: list[Accepted]) -> None:
         """A batch of entries is durable: each sender gets its `sent` with the entry, each recipient
@@ -79,27 +65,15 @@ class SignedHistory:
         received: dict[Conn, list[str]] = {}
         for a in batch:  # bound: the batch
             conn, status, reached = a.notify
-            entry_json = self.entry_json(a.entry)
+            entry_json = self.entry_json(a)
             sig_json = _sig_json(a.sig)
-            push(
-                conn,
-                '{"type":"sent","id":"'
-                + a.id
-                + '","status":"'
-                + status
-                + '","entry":'
-                + entry_json
-                + sig_json
-                + "}",
-            )
+            push(conn, f'{{"type":"sent","id":"{a.id}","status":"{status}","entry":{entry_json}{sig_json}}}')
             if not reached:
                 continue
             if a.shadow is not None:  # fork_for_tests: the recipients see the other chain
                 record = self.record(a.id, a.sender, a.shadow, a.shadow_sig)
             else:
-                record = (
-                    '{"id":"' + a.id + '","from":"' + a.sender + '","entry":' + entry_json + sig_json + "}"
-                )
+                record = _record(a.id, a.sender, entry_json, sig_json)
             for target in reached:  # bound: max_fanout
                 received.setdefault(target, []).append(record)
         for target, records in received.items():  # bound: connections reached by the batch

@@ -9,13 +9,17 @@ key, for the operator (`node`), in the Disputes contract's EIP-712 domain.
 Batches, durability, and why a seq is never signed twice:
 - `append` (the forwarding hot path, on the event loop) assigns the seq in memory and returns at
   once; nothing about the entry leaves the relay yet.
-- Every `batch_interval` s (0.05 by default) the pending entries go to one SQLite transaction on the
-  log's own thread: the last entry of each room in the batch is signed (one signature covers the
-  entries before it through `prev`), the entries and the new heads are written, and the commit
-  returns after fsync (WAL, synchronous=FULL). Only then does `on_committed` hand the entries
-  (and signatures) to the relay, which sends them with the `sent` acknowledgements and to the
-  recipients. So every accepted envelope is covered by a signed, durable entry within
-  `batch_interval` + one commit (well under the 1 s the protocol promises; `max_cover` measures it).
+- The pending entries go to one SQLite transaction on the log's own thread, a batch at most every
+  `batch_interval` s (0.05 by default) and at once when the last batch began longer ago than that
+  (a lone envelope waits only for its commit; under load a batch gathers for `batch_interval`).
+  The last entry of each room in the batch is signed (one signature covers the entries before it
+  through `prev`), each room's entries of the batch are written as one row (a chunk: the first
+  entry's `prev`, then `body` and `time` of each entry; the other fields follow from the chain and
+  are recomputed when read), the new heads are written, and the commit returns after fsync (WAL,
+  synchronous=FULL). Only then does `on_committed` hand the entries (and signatures) to the relay,
+  which sends them with the `sent` acknowledgements and to the recipients. So every accepted
+  envelope is covered by a signed, durable entry within `batch_interval` + one commit (well under
+  the 1 s the protocol promises; `max_cover` measures it).
 - A crash loses only seqs that were never published; a restarted relay continues from the persisted
   heads, so no seq anyone has seen is ever assigned to a different envelope.
 - Room heads in memory are bounded (`max_heads`, least recently used first): a head leaves memory
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sqlite3
 import time
 from collections import OrderedDict
@@ -54,7 +59,7 @@ try:  # libkeccak through pysha3: ~4x faster than pycryptodome's keccak on short
     from _pysha3 import keccak_256 as _keccak_256
 
     def keccak(data: bytes) -> bytes:
-        return bytes(_keccak_256(data).digest())
+        return _keccak_256(data).digest()
 
 except ImportError:  # pragma: no cover - the slower, always-present route
     from eth_utils import keccak as _eth_keccak
@@ -75,25 +80,49 @@ CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS entries (
-    room   BLOB    NOT NULL,  -- 32 bytes
-    seq    INTEGER NOT NULL,  -- 1, 2, ... per room
-    prev   BLOB    NOT NULL,  -- struct hash of entry seq - 1 (zero for seq 1)
-    body   BLOB    NOT NULL,  -- keccak256 of the envelope text
-    time   INTEGER NOT NULL,  -- unix seconds
-    hash   BLOB    NOT NULL,  -- this entry's EIP-712 struct hash
-    sig    BLOB,              -- 65 bytes r||s||v when the entry was signed in its batch
+CREATE TABLE IF NOT EXISTS chunks (
+    room  BLOB    NOT NULL,  -- 32 bytes
+    first INTEGER NOT NULL,  -- seq of the chunk's first entry (seqs count 1, 2, ... per room)
+    last  INTEGER NOT NULL,  -- seq of its last entry
+    prev  BLOB    NOT NULL,  -- struct hash of entry first - 1 (zero for seq 1)
+    data  BLOB    NOT NULL,  -- per entry, in seq order: body (32 bytes) || time (8 bytes, big-endian)
+    sig   BLOB,              -- 65 bytes r||s||v over entry `last` when its batch signed it
+    PRIMARY KEY (room, first)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stored (  -- the entries of envelopes the mailbox keeps, by envelope
     sender TEXT    NOT NULL,  -- lower-case address of the envelope's `from`
     id     TEXT    NOT NULL,  -- the envelope id
-    PRIMARY KEY (room, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entries_envelope ON entries (sender, id);
+    room   BLOB    NOT NULL,
+    seq    INTEGER NOT NULL,
+    PRIMARY KEY (sender, id, room, seq)  -- (room, seq) alone is unique: an id a sender uses again
+) WITHOUT ROWID;                         -- (after the replay window, to someone else) never collides
 CREATE TABLE IF NOT EXISTS heads (
     room BLOB PRIMARY KEY,
     seq  INTEGER NOT NULL,
     hash BLOB    NOT NULL
 ) WITHOUT ROWID;
 """
+CHUNK_ENTRY = 40  # bytes per entry in a chunk's `data`: body (32) and time (8)
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """A log written before chunks kept one `entries` row per entry: each becomes a one-entry chunk
+    (with the signature it had) and is findable by envelope; then the old table goes. One transaction."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'").fetchone() is None:
+        return
+    with db:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(
+            "INSERT INTO chunks (room, first, last, prev, data, sig) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (room, seq, seq, prev, bytes(body) + int(t).to_bytes(8, "big"), sig)
+                for room, seq, prev, body, t, sig in db.execute(
+                    "SELECT room, seq, prev, body, time, sig FROM entries"
+                )  # bound: the old table, once
+            ),
+        )
+        db.execute("INSERT INTO stored (sender, id, room, seq) SELECT sender, id, room, seq FROM entries")
+        db.execute("DROP TABLE entries")
 
 
 class RelayLogError(RuntimeError):
@@ -128,19 +157,62 @@ class LogSigner:
         return to_checksum_address(keccak(pub)[12:])
 
 
-@dataclass(eq=False)
 class Accepted:
-    """One accepted envelope's entry on its way to disk and to the room's members."""
+    """One accepted envelope's entry on its way to disk and to the room's members. The entry's fields
+    are kept as plain attributes (a `LogEntry`, with its checks, is built only when asked for): this
+    object is made once per forwarded envelope."""
 
-    entry: LogEntry
-    hash: bytes  # the entry's struct hash
-    sender: str  # lower-case address
-    id: str  # envelope id
-    notify: Any  # what the relay needs to tell the sender and recipients (opaque here)
-    accepted_at: float  # monotonic seconds, for `max_cover`
-    sig: bytes | None = None  # 65 bytes, when this is its room's last entry of the batch
-    shadow: LogEntry | None = None  # fork_for_tests: what the recipients are shown instead
-    shadow_sig: bytes | None = None
+    __slots__ = (
+        "_node",
+        "accepted_at",
+        "body",
+        "hash",
+        "id",
+        "notify",
+        "prev",
+        "room",
+        "sender",
+        "seq",
+        "shadow",
+        "shadow_sig",
+        "sig",
+        "stored",
+        "time",
+    )
+
+    def __init__(
+        self,
+        node: str,
+        room: bytes,
+        seq: int,
+        prev: bytes,
+        body: bytes,
+        time: int,
+        hash: bytes,
+        sender: str,
+        id: str,
+        notify: Any,
+        accepted_at: float,
+    ) -> None:
+        self._node = node  # the operator (EIP-55), `node` of the entry
+        self.room = room
+        self.seq = seq
+        self.prev = prev
+        self.body = body
+        self.time = time
+        self.hash = hash  # the entry's struct hash
+        self.sender = sender  # lower-case address
+        self.id = id  # envelope id
+        self.notify = notify  # what the relay needs to tell the sender and recipients (opaque here)
+        self.accepted_at = accepted_at  # monotonic seconds, for `max_cover`
+        self.sig: bytes | None = None  # 65 bytes, when this is its room's last entry of the batch
+        self.shadow: LogEntry | None = None  # fork_for_tests: what the recipients are shown instead
+        self.shadow_sig: bytes | None = None
+        self.stored = False  # kept by the mailbox: findable by (sender, id) for its hand-out
+
+    @property
+    def entry(self) -> LogEntry:
+        return LogEntry(self._node, self.room, self.seq, self.prev, self.body, self.time)
 
 
 @dataclass
@@ -160,18 +232,17 @@ class LogStats:
     heads_read: int = 0  # heads read back from the table (rooms evicted from memory)
 
 
-def struct_hash(node_word: bytes, room: bytes, seq: int, prev: bytes, body: bytes, time: int) -> bytes:
-    """`LogEntry.struct_hash` without eth_abi (the hot path): `node_word` is the address left-padded
-    to 32 bytes; uint64 fields are 32-byte big-endian words."""
-    return keccak(
-        LOG_ENTRY_TYPEHASH
-        + node_word
-        + room
-        + seq.to_bytes(32, "big")
-        + prev
-        + body
-        + time.to_bytes(32, "big")
-    )
+def hash_prefix(operator: str) -> bytes:
+    """What every struct hash of `operator`'s entries starts with: the typehash and the node word
+    (the address left-padded to 32 bytes)."""
+    return LOG_ENTRY_TYPEHASH + bytes(12) + bytes.fromhex(operator[2:])
+
+
+def struct_hash(prefix: bytes, room: bytes, seq: int, prev: bytes, body: bytes, time: int) -> bytes:
+    """`LogEntry.struct_hash` without eth_abi (the hot path): every field of the type is one 32-byte
+    word (bytes32 as is, uint64 big-endian), so the ABI encoding is their concatenation after
+    `prefix` (`hash_prefix`)."""
+    return keccak(b"".join((prefix, room, seq.to_bytes(32, "big"), prev, body, time.to_bytes(32, "big"))))
 
 
 class RelayLog:
@@ -195,7 +266,7 @@ class RelayLog:
         self.stats = LogStats()
         self.on_committed: Callable[[list[Accepted]], None] = lambda batch: None
         self._digest_prefix = b"\x19\x01" + signer.domain.separator()
-        self._node_word = bytes(12) + bytes.fromhex(signer.operator[2:])
+        self._hash_prefix = hash_prefix(signer.operator)
         self._key = PrivateKey(signer.node_key)
         # Room heads in memory: the most recently used `max_heads` (LRU). Every head is in the
         # `heads` table once its entry is durable; only durable heads are evicted, and a room not in
@@ -228,6 +299,7 @@ class RelayLog:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")  # fsync on every commit: a head is durable before any ack
         db.executescript(_SCHEMA)
+        _migrate(db)
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         mine = {"node": self.signer.operator, "domain": repr(self.signer.domain.as_typed_data())}
         if not meta:
@@ -259,21 +331,34 @@ class RelayLog:
 
     # -- the hot path -----------------------------------------------------------------------------
 
-    def append(self, room: bytes, text: str, sender: str, id: str, notify: Any) -> Accepted:
-        """Give an accepted envelope the next place in `room` (in memory; durable with its batch)."""
+    def append(
+        self, room: bytes, text: str, sender: str, id: str, notify: Any, stored: bool = False
+    ) -> Accepted:
+        """Give an accepted envelope the next place in `room` (in memory; durable with its batch);
+        `stored`: the mailbox keeps it, so its hand-out will look its entry up by (sender, id)."""
         now = int(self.clock())
-        head = self._cached_head(room)
-        seq, prev = (head.seq + 1, head.hash) if head is not None else (1, ZERO32)
+        head = self._heads.get(room)
+        if head is not None:
+            self._heads.move_to_end(room)
+        else:
+            head = self._read_head(room)
+        if head is None:
+            seq, prev = 1, ZERO32
+        else:
+            seq, prev = head.seq + 1, head.hash
         body = keccak(text.encode())
-        h = struct_hash(self._node_word, room, seq, prev, body, now)
-        entry = LogEntry(self.signer.operator, room, seq, prev, body, now)
+        h = struct_hash(self._hash_prefix, room, seq, prev, body, now)
         if head is None:
             self._heads[room] = _Head(seq, h)
         else:
             head.seq, head.hash = seq, h
-        accepted = Accepted(entry, h, sender, id, notify, time.monotonic())
+        accepted = Accepted(
+            self.signer.operator, room, seq, prev, body, now, h, sender, id, notify, time.monotonic()
+        )
+        if stored:
+            accepted.stored = True
         if self.fork_for_tests:
-            accepted.shadow = self._shadow(room, entry)
+            accepted.shadow = self._shadow(room, accepted.entry)
         self._pending.append(accepted)
         self._appended += 1
         if not self._wake.is_set():
@@ -286,6 +371,10 @@ class RelayLog:
         if head is not None:
             self._heads.move_to_end(room)
             return head
+        return self._read_head(room)
+
+    def _read_head(self, room: bytes) -> _Head | None:
+        """A head not in memory, from the `heads` table (then kept in memory); None: a new room."""
         if self._reader is None:
             return None
         row = self._reader.execute("SELECT seq, hash FROM heads WHERE room = ?", (room,)).fetchone()
@@ -299,7 +388,7 @@ class RelayLog:
         """Forgets the least recently used heads beyond `max_heads` whose entries are all durable."""
         if len(self._heads) <= self.max_heads:
             return
-        waiting = {a.entry.room for a in self._pending}
+        waiting = {a.room for a in self._pending}
         for room in list(self._heads):  # bound: the heads in memory, once
             if len(self._heads) <= self.max_heads:
                 break
@@ -311,7 +400,7 @@ class RelayLog:
         head = self._shadow_heads.get(room)
         prev = head.hash if head is not None else ZERO32
         shadow = LogEntry(entry.node, room, entry.seq, prev, entry.body, entry.time + 1)
-        h = struct_hash(self._node_word, room, shadow.seq, prev, shadow.body, shadow.time)
+        h = struct_hash(self._hash_prefix, room, shadow.seq, prev, shadow.body, shadow.time)
         self._shadow_heads[room] = _Head(shadow.seq, h)
         return shadow
 
@@ -328,10 +417,15 @@ class RelayLog:
         return raw[:64] + bytes([raw[64] + 27])
 
     async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = -math.inf
         while True:  # owned by open/close
             await self._wake.wait()
-            await asyncio.sleep(self.batch_interval)  # let a batch gather
+            wait = started + self.batch_interval - loop.time()
+            if wait > 0:  # let a batch gather: at most one batch (one signature per room) per interval
+                await asyncio.sleep(wait)
             self._wake.clear()
+            started = loop.time()
             await self._commit_pending()
 
     async def _commit_pending(self) -> None:
@@ -370,28 +464,35 @@ class RelayLog:
             raise sqlite3.OperationalError("relay log is closed")
         last: dict[bytes, Accepted] = {}
         for a in batch:  # bound: the batch
-            last[a.entry.room] = a
+            last[a.room] = a
             if a.shadow is not None:
                 s = a.shadow
                 a.shadow_sig = self.sign_digest(
-                    struct_hash(self._node_word, s.room, s.seq, s.prev, s.body, s.time)
+                    struct_hash(self._hash_prefix, s.room, s.seq, s.prev, s.body, s.time)
                 )
         for a in last.values():  # bound: rooms in the batch; libsecp256k1 releases the GIL
             a.sig = self.sign_digest(a.hash)
         self.stats.signatures += len(last)
+        chunks: dict[bytes, tuple[Accepted, list[bytes]]] = {}
+        for a in batch:  # bound: the batch; a room's entries in a batch have consecutive seqs
+            chunk = chunks.get(a.room)
+            if chunk is None:
+                chunks[a.room] = (a, [a.body + a.time.to_bytes(8, "big")])
+            else:
+                chunk[1].append(a.body + a.time.to_bytes(8, "big"))
         rows = [
-            (e.room, e.seq, e.prev, e.body, e.time, a.hash, a.sig, a.sender, a.id)
-            for a in batch
-            for e in (a.entry,)
+            (room, first.seq, last[room].seq, first.prev, b"".join(data), last[room].sig)
+            for room, (first, data) in chunks.items()
         ]
-        heads = [(a.entry.room, a.entry.seq, a.hash) for a in last.values()]
+        stored = [(a.sender, a.id, a.room, a.seq) for a in batch if a.stored]
+        heads = [(a.room, a.seq, a.hash) for a in last.values()]
         with db:
             db.execute("BEGIN IMMEDIATE")
             db.executemany(
-                "INSERT INTO entries (room, seq, prev, body, time, hash, sig, sender, id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+                "INSERT INTO chunks (room, first, last, prev, data, sig) VALUES (?, ?, ?, ?, ?, ?)", rows
             )
+            if stored:
+                db.executemany("INSERT INTO stored (sender, id, room, seq) VALUES (?, ?, ?, ?)", stored)
             db.executemany(
                 "INSERT INTO heads (room, seq, hash) VALUES (?, ?, ?)"
                 " ON CONFLICT (room) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
@@ -419,22 +520,42 @@ class RelayLog:
         self.stats.history_served += len(rows)
         return rows
 
-    def _history(self, room: bytes, start: int, end: int) -> list[tuple[LogEntry, bytes | None]]:
+    def _entries(self, room: bytes, start: int, end: int) -> list[tuple[LogEntry, bytes, bytes | None]]:
+        """(entry, struct hash, signature its batch gave it) for the durable entries of `room` with
+        start <= seq <= end, in seq order, rebuilt from the chunks that hold them."""
         db = self._db
         assert db is not None
-        out: list[tuple[LogEntry, bytes | None]] = []
         cur = db.execute(
-            "SELECT seq, prev, body, time, hash, sig FROM entries WHERE room = ? AND seq BETWEEN ? AND ?"
-            " ORDER BY seq",
-            (room, start, end),
+            "SELECT first, last, prev, data, sig FROM chunks WHERE room = ? AND first <= ? AND first >="
+            " COALESCE((SELECT first FROM chunks WHERE room = ? AND first <= ? ORDER BY first DESC LIMIT 1),"
+            " 1)"
+            " ORDER BY first",
+            (room, end, room, start),
         )
-        last_hash = b""
-        for seq, prev, body, t, h, sig in cur.fetchall():  # bound: MAX_HISTORY rows
-            entry = LogEntry(self.signer.operator, room, seq, bytes(prev), bytes(body), t)
-            out.append((entry, bytes(sig) if sig is not None else None))
-            last_hash = bytes(h)
+        out: list[tuple[LogEntry, bytes, bytes | None]] = []
+        for (
+            first,
+            last,
+            prev,
+            data,
+            sig,
+        ) in cur.fetchall():  # bound: chunks holding <= end - start + 1 entries
+            prev = bytes(prev)
+            for seq in range(first, min(last, end) + 1):  # bound: the chunk's entries up to `end`
+                i = (seq - first) * CHUNK_ENTRY
+                body, t = bytes(data[i : i + 32]), int.from_bytes(data[i + 32 : i + CHUNK_ENTRY], "big")
+                h = struct_hash(self._hash_prefix, room, seq, prev, body, t)
+                if seq >= start:
+                    entry = LogEntry(self.signer.operator, room, seq, prev, body, t)
+                    out.append((entry, h, bytes(sig) if seq == last and sig is not None else None))
+                prev = h
+        return out
+
+    def _history(self, room: bytes, start: int, end: int) -> list[tuple[LogEntry, bytes | None]]:
+        out = [(entry, sig) for entry, _, sig in self._entries(room, start, end)]  # bound: MAX_HISTORY
         if out and out[-1][1] is None:  # one signature per answer at most: bounded work per request
-            out[-1] = (out[-1][0], self.sign_digest(last_hash))
+            entry = out[-1][0]
+            out[-1] = (entry, self.sign_digest(entry.struct_hash()))
         return out
 
     async def entries_for(
@@ -454,15 +575,17 @@ class RelayLog:
         out = {}
         for sender, id in envelopes:  # bound: one hand-out batch
             row = db.execute(
-                "SELECT room, seq, prev, body, time, hash, sig FROM entries WHERE sender = ? AND id = ?"
-                " ORDER BY seq DESC LIMIT 1",
+                "SELECT room, seq FROM stored WHERE sender = ? AND id = ? ORDER BY seq DESC LIMIT 1",
                 (sender, id),
             ).fetchone()
             if row is None:
                 continue
-            room, seq, prev, body, t, h, sig = row
-            entry = LogEntry(self.signer.operator, bytes(room), seq, bytes(prev), bytes(body), t)
-            out[(sender, id)] = (entry, bytes(sig) if sig is not None else self.sign_digest(bytes(h)))
+            room, seq = bytes(row[0]), row[1]
+            found = self._entries(room, seq, seq)
+            if not found:
+                continue
+            entry, h, sig = found[0]
+            out[(sender, id)] = (entry, sig if sig is not None else self.sign_digest(h))
         return out
 
     def status(self) -> dict[str, Any]:

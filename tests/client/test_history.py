@@ -305,7 +305,7 @@ def test_a_gap_is_filled_through_history_and_a_refusal_is_evidence(tmp_path: Pat
                 await log.sync()
                 db = sqlite3.connect(tmp_path / "log.sqlite")
                 with db:
-                    db.execute("DELETE FROM entries WHERE seq IN (5, 6)")
+                    db.execute("DELETE FROM chunks WHERE first >= 5")  # the chunks holding 5 and 6
                 db.close()
                 await a1.send(bob.address, m.Text(body="seven"))
                 await _settle(a1, lambda: any(p.kind == "refused" for p in a1.history.problems))

@@ -146,7 +146,7 @@ def test_every_entry_is_covered_by_a_durable_signature_within_a_second(tmp_path:
             assert log.stats.signatures < n  # batches: fewer signatures than entries
             # durable before announced: every acked entry is on disk
             db = sqlite3.connect(tmp_path / "log.sqlite")
-            (count,) = db.execute("SELECT COUNT(*) FROM entries").fetchone()
+            (count,) = db.execute("SELECT SUM(last - first + 1) FROM chunks").fetchone()
             db.close()
             assert count == n
 
@@ -164,7 +164,7 @@ def test_the_log_is_fsynced_before_its_entries_are_announced(tmp_path: Path) -> 
 
             def committed(batch: list[Any]) -> None:  # another connection already sees the rows
                 other = sqlite3.connect(tmp_path / "log.sqlite")
-                (head,) = other.execute("SELECT MAX(seq) FROM entries").fetchone()
+                (head,) = other.execute("SELECT MAX(last) FROM chunks").fetchone()
                 other.close()
                 seen.append((batch[-1].entry.seq, head))
 
@@ -327,11 +327,15 @@ def test_a_relay_killed_with_sigkill_never_reuses_a_seq(tmp_path: Path) -> None:
         seq, h = line.split()
         announced[int(seq)] = h
     assert len(announced) >= 400, "the writer did not get going"
-    db = sqlite3.connect(path)
-    on_disk = {
-        seq: bytes(h).hex() for seq, h in db.execute("SELECT seq, hash FROM entries WHERE room = ?", (room,))
-    }
-    db.close()
+
+    async def read_back() -> dict[int, str]:  # the chain as the restarted log rebuilds it from its chunks
+        async with relay_log(path) as log:
+            head, head_hash = log.head(room)
+            chain = await log._run(log._entries, room, 1, head)
+            assert [e.seq for e, _, _ in chain] == list(range(1, head + 1)) and chain[-1][1] == head_hash
+            return {e.seq: h.hex() for e, h, _ in chain}
+
+    on_disk = run(read_back())
     assert all(on_disk.get(seq) == h for seq, h in announced.items())
 
     async def restart() -> int:
@@ -453,5 +457,26 @@ def test_room_heads_are_bounded_in_memory_and_read_back(tmp_path: Path) -> None:
             pending = log.append(rooms[1], "pending", "0x" + "aa" * 20, "id-pending", None)
             log._evict()
             assert log.head(rooms[1]) == (2, pending.hash)
+
+    run(scenario())
+
+
+def test_a_batch_starts_at_once_after_a_quiet_interval_and_at_most_once_per_interval(tmp_path: Path) -> None:
+    """A lone envelope is durable after its commit, not after a whole batch interval; under a stream,
+    batches (and so signatures per room) come at most once per interval."""
+
+    async def scenario() -> None:
+        async with relay_log(tmp_path / "log.sqlite", batch_interval=2.0) as log:
+            room = direct_room(alice.address, bob.address)
+            t0 = time.monotonic()
+            log.append(room, "lone", alice.address.lower(), "lone", None)
+            await log.sync()
+            assert time.monotonic() - t0 < 1.0  # the old schedule waited the whole 2 s first
+            for i in range(5):  # a stream right after: gathered into one batch, 2 s after the first
+                log.append(room, f"stream {i}", alice.address.lower(), f"s{i}", None)
+                await asyncio.sleep(0.02)
+            await log.sync()
+            assert time.monotonic() - t0 >= 2.0
+            assert log.stats.batches == 2 and log.stats.signatures == 2
 
     run(scenario())
