@@ -11,9 +11,9 @@ stored count: receipts are monotonic, a lower or equal one changes nothing.
 most 100 when their value reaches the operator's minimum, and forgets receipts the chain has fully
 settled (or whose campaign closed), and receipts a batch skipped for a reason that cannot change
 (`PERMANENT_SKIPS`: over the cap, budget exhausted, bad signature, ...), so they do not cost gas in
-every later batch. A receipt skipped for membership, tier or stake stays: the user may qualify later
-within the settlement window. The NOTIFY node (clubchat.node.notify) adds the receipts its
-users send and may run `settle_pending` itself.
+every later batch. A receipt skipped for membership, a community's gate, tier or stake stays: the
+user may qualify later within the settlement window. The NOTIFY node (clubchat.node.notify) adds
+the receipts its users send and may run `settle_pending` itself.
 """
 
 from __future__ import annotations
