@@ -30,6 +30,7 @@ from typing import Any
 
 from eth_typing import HexStr
 from eth_utils import to_checksum_address
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 from web3.logs import DISCARD
 
 from clubchat.ads.client import MAX_BATCH, AdMarketClient
@@ -240,5 +241,9 @@ _QUALIFIED_ABI = [
 
 
 def _qualified(communities: Any, community: int, user: str) -> bool:
-    """Whether settlement would take `user` for `community` now (a member meeting its gate)."""
-    return bool(communities.functions.is_qualified_member(community, user).call())
+    """Whether settlement would take `user` for `community` now (a member meeting its gate). A
+    Communities deployed before the view existed cannot say: the receipt is left to the chain."""
+    try:
+        return bool(communities.functions.is_qualified_member(community, user).call())
+    except (ContractLogicError, BadFunctionCallOutput):
+        return True
