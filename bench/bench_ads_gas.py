@@ -5,8 +5,9 @@ bench/results/ads_gas.json and bench/results/ads_gas.md. Not a test: nothing her
 
 Set-up on a private anvil (bench/_harness): ClubToken, EndpointRules and NodeRegistry as the deploy
 plan builds them, the test-only Communities and Premium stand-ins (tests/utils/contracts/Mock*.vy:
-one storage read per `is_member` / `tier_of`, so the real contracts' own read cost comes on top), and
-AdMarket with the `ads:` parameters. One NOTIFY node is registered; its operator sends every batch.
+one storage read per `is_qualified_member` / `tier_of`), and AdMarket with the `ads:` parameters; the
+"real Communities" rows use a second AdMarket that reads the real Communities contract, with an OPEN
+and a TOKEN_GATE (CLUB balance) community. One NOTIFY node is registered; its operator sends every batch.
 Receipts are signed by distinct user keys (`clubchat.ads.receipts.sign_receipt`), every user is a
 member of the campaign's one target community, and every measured batch is a real transaction
 mined in its own block; gas is the receipt's gasUsed (21,000 intrinsic and calldata included), and a
@@ -30,7 +31,7 @@ from eth_utils import keccak
 from rich.console import Console
 from rich.table import Table
 
-from clubchat.ads.receipts import Receipt, SignedReceipt, receipt_digest, sign_receipt
+from clubchat.ads.receipts import ZERO_ADDRESS, Receipt, SignedReceipt, receipt_digest, sign_receipt
 from clubchat.chain.eip712 import Domain
 from clubchat.deploy.backend import EVM_VERSION
 from clubchat.deploy.plan import ads_constructor_args, registry_constructor_args, token_constructor_args
@@ -38,6 +39,9 @@ from clubchat.params import WAD, load
 from clubchat.registry.kinds import NOTIFY
 
 COMMUNITY = 1
+OPEN, TOKEN_GATE = 1, 4  # Communities' join policies
+GATE = 1_000 * WAD  # the balance gate of the real TOKEN_GATE community
+REAL = "settle per receipt, real Communities,"
 PRICE = 10**12  # wei per view
 CAP = 10_000_000  # views per user
 BIG = 1_000_000  # "a million views"
@@ -45,6 +49,7 @@ SOURCES = (
     "contracts/ads/AdMarket.vy",
     "contracts/token/ClubToken.vy",
     "contracts/nodes/NodeRegistry.vy",
+    "contracts/communities/Communities.vy",
     "tests/utils/contracts/MockCommunities.vy",
     "tests/utils/contracts/MockPremium.vy",
 )
@@ -58,6 +63,10 @@ TARGETS = {
     "withdraw (earner already holds CLUB)": 45_000,
     "withdraw (earner's first CLUB)": 45_000,
     "send paid message request": 80_000,
+    f"{REAL} OPEN community, batch of 100, first-ever, 1 view": 60_000,
+    f"{REAL} OPEN community, batch of 100, settled before, 1 view": 35_000,
+    f"{REAL} TOKEN_GATE (balance) community, batch of 100, first-ever, 1 view": 60_000,
+    f"{REAL} TOKEN_GATE (balance) community, batch of 100, settled before, 1 view": 35_000,
 }
 NOTES = [
     "- First-ever receipts create two storage words (the user's settled views for the campaign and",
@@ -67,8 +76,16 @@ NOTES = [
     "  settlement does the same work whatever the number of views it pays.",
     "- Node verification (a NodeRegistry `nodes(node)` read, 6 cold storage words) and the node's and",
     "  burn's balance updates are paid once per batch, so a batch of 1 costs far more per receipt.",
-    "- Communities and Premium are test stand-ins here (one storage read each); with the real contracts",
-    "  a targeted receipt pays whatever their `is_member` costs beyond that.",
+    '- Communities and Premium are test stand-ins in the rows above the "real Communities" ones (one',
+    "  storage read each). The real-Communities rows settle against the contract (a second AdMarket):",
+    "  `is_qualified_member` reads the member word, then the community's config word (warm after the",
+    "  first receipt of the batch), about +400 gas per receipt in an OPEN community. In a TOKEN_GATE",
+    "  community it also reads the gate and calls `ClubToken.balanceOf(user)`: the user's balance word",
+    "  is cold (2,100) and read by nothing else in the settlement, so a gated receipt costs about",
+    "  3,300 more than an OPEN one, and a gated first-ever receipt passes the 60,000 target (which",
+    "  the common case, an OPEN or staff-run community, meets).",
+    "- Batch of 1: what a colluding node pays to settle one account per transaction, moving one gate",
+    "  balance between transactions (the farmer's recycling, priced in clubchat.sim.sybil).",
     "- `withdraw` writes three storage words (traced with anvil's prestateTracer in diff mode): the",
     "  earner's AdMarket balance (cleared, refund included), AdMarket's ClubToken word and the earner's",
     "  ClubToken word (balance, delegate and checkpoint state packed in one slot; no vote checkpoint is",
@@ -105,6 +122,7 @@ def main() -> None:
             "ClubToken": REPO_ROOT / "contracts" / "token" / "ClubToken.vy",
             "EndpointRules": REPO_ROOT / "contracts" / "nodes" / "EndpointRules.vy",
             "NodeRegistry": REPO_ROOT / "contracts" / "nodes" / "NodeRegistry.vy",
+            "Communities": REPO_ROOT / "contracts" / "communities" / "Communities.vy",
             "MockCommunities": REPO_ROOT / "tests" / "utils" / "contracts" / "MockCommunities.vy",
             "MockPremium": REPO_ROOT / "tests" / "utils" / "contracts" / "MockPremium.vy",
             "MockERC1271Wallet": REPO_ROOT / "tests" / "utils" / "contracts" / "MockERC1271Wallet.vy",
@@ -293,8 +311,86 @@ def main() -> None:
             chain.gas(market.functions.reclaim_request(recipient), "sender"),
         )
 
+        _real_communities(chain, art, params, token, registry, premium, users, row)
         env = environment(EVM_VERSION, list(art.values()), SOURCES)
     _report(rows, env)
+
+
+def _real_communities(
+    chain: Chain,
+    art: dict[str, Any],
+    params: Any,
+    token: Any,
+    registry: Any,
+    premium: Any,
+    users: list[LocalAccount],
+    row: Any,
+) -> None:
+    """Targeted receipts against the real Communities contract (`is_qualified_member`): an OPEN
+    community, and a TOKEN_GATE community whose CLUB balance gate is read again at settlement.
+
+    A second AdMarket reads a real Communities; users[200:300] are members of both communities
+    (added by staff) and hold the gate balance; users[:100] are members of the gated community
+    holding nothing (their receipts are skipped for the gate)."""
+    tx = chain.transact
+    fee = params.communities.creation_fee_wei
+    communities = chain.deploy(
+        art["Communities"], token.address, registry.address, premium.address, fee, sender="deployer"
+    )
+    market = chain.deploy(
+        art["AdMarket"],
+        *ads_constructor_args(params, token.address, registry.address, communities.address, premium.address),
+        sender="deployer",
+    )
+    tx(token.functions.mint(chain.address("deployer"), 2 * fee), "deployer")
+    tx(token.functions.approve(communities.address, 2 * fee), "deployer")
+    tx(token.functions.approve(market.address, 2**256 - 1), "advertiser")
+    owner = chain.address("deployer")
+    cids = {}
+    for policy in (OPEN, TOKEN_GATE):
+        tx(communities.functions.create(owner, policy, 0, False), "deployer")
+        cids[policy] = int(communities.functions.community_count().call())
+    tx(communities.functions.set_token_gate(cids[TOKEN_GATE], GATE, ZERO_ADDRESS, 0, 0), "deployer")
+    holders, empty = users[200:300], users[:100]
+    for cid in cids.values():
+        tx(communities.functions.add_members(cid, [u.address for u in holders]), "deployer")
+    tx(communities.functions.add_members(cids[TOKEN_GATE], [u.address for u in empty]), "deployer")
+    for u in holders:
+        tx(token.functions.mint(u.address, GATE), "deployer")
+    node = chain.address("operator")
+    dom = Domain.of(market)
+
+    def settle(cid: int, who: list[LocalAccount], count: int) -> int:
+        items = []
+        for u in who:
+            receipt = Receipt(cid, u.address, node, count)
+            items.append(SignedReceipt(receipt, sign_receipt(u.key, dom, receipt).packed()).settlement())
+        return chain.gas(market.functions.settle(node, items), "operator", gas_limit=20_000_000)
+
+    def campaign(target: int) -> int:
+        t = chain.latest_timestamp()
+        args = (1_000 * WAD, PRICE, CAP, t, t + 30 * 86_400, b"\x11" * 32, "ipfs://creative", [target], 0, 0)
+        tx(market.functions.create_campaign(*args), "advertiser")
+        return int(market.functions.campaign_count().call())
+
+    for policy, label in ((OPEN, "OPEN community"), (TOKEN_GATE, "TOKEN_GATE (balance) community")):
+        with chain.isolated():  # each community starts from the same state: no user has earned yet
+            cid = campaign(cids[policy])
+            with chain.isolated():
+                row(f"{REAL} {label}, batch of 100, first-ever, 1 view", settle(cid, holders, 1) / 100)
+            settle(cid, holders, 1)
+            with chain.isolated():
+                row(f"{REAL} {label}, batch of 100, settled before, 1 view", settle(cid, holders, 2) / 100)
+            with chain.isolated():
+                row(f"{REAL} {label}, batch of 1, settled before, 1 view", settle(cid, holders[:1], 2))
+            with chain.isolated():
+                other = campaign(cids[policy])
+                row(
+                    f"{REAL} {label}, batch of 1, earned before, new to the campaign",
+                    settle(other, holders[:1], 1),
+                )
+            if policy == TOKEN_GATE:
+                row(f"{REAL} {label}, skipped below the gate, batch of 100", settle(cid, empty, 1) / 100)
 
 
 def _report(rows: list[dict[str, Any]], env: dict[str, str]) -> None:

@@ -5,7 +5,8 @@
     club ads campaign pause|resume|cancel|refund|status CAMPAIGN
     club ads earnings [ADDRESS]        club ads withdraw
     club ads request price|send|accept|decline|reclaim …
-    club ads opt-in|opt-out [--node ws://…]   (a signed AdPreference sent to your NOTIFY nodes)
+    club ads opt-in|opt-out [--node ws://…] [--wallet 0x…]   (a signed AdPreference sent to your
+                                               NOTIFY nodes; --wallet: for a contract wallet you own)
 """
 
 from __future__ import annotations
@@ -281,19 +282,37 @@ def _preference_command(name: str, enabled: bool, doc: str) -> None:
         multiple=True,
         help="A NOTIFY node's WebSocket URI (repeat) [default: your NOTIFY nodes from the registry].",
     )
+    @click.option(
+        "--wallet",
+        type=Address(),
+        default=None,
+        help="A contract wallet (EIP-1271) to set this for instead of the key's own address; the key "
+        "must be one the wallet accepts a plain ECDSA signature from (its owner).",
+    )
     @chain_options
-    @key_options(who="the user")
+    @key_options(who="the user (with --wallet: the wallet's owner)")
     @one_line_errors
     def command(
-        nodes: tuple[str, ...], rpc_url: str, network: str, key: LocalAccount | None, key_file: Path | None
+        nodes: tuple[str, ...],
+        wallet: str | None,
+        rpc_url: str,
+        network: str,
+        key: LocalAccount | None,
+        key_file: Path | None,
     ) -> None:
         import asyncio
 
-        from clubchat.ads.notifications import notify_uris, send_preference
+        from clubchat.ads.notifications import WalletAccount, notify_uris, send_preference
         from clubchat.registry.discovery import RegistryDiscovery
 
-        account = resolve_key(key, key_file)
+        account: LocalAccount | WalletAccount = resolve_key(key, key_file)
         w3, manifest = open_deployment(rpc_url, network)
+        if wallet is not None:
+            if not w3.eth.get_code(wallet):  # type: ignore[arg-type]
+                raise click.BadParameter(
+                    f"{wallet} has no code: not a contract wallet", param_hint="--wallet"
+                )
+            account = WalletAccount(wallet, account)
         client = AdMarketClient(w3, manifest)
         uris = list(nodes) or notify_uris(RegistryDiscovery(w3, manifest), account.address)
         if not uris:

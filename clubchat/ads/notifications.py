@@ -13,7 +13,9 @@
 A contract-wallet user (EIP-1271) whose wallet wants something other than its owner's plain ECDSA
 signature of the EIP-712 digest sets `sign_digest` (digest -> the 65 bytes the wallet's
 `isValidSignature` accepts; AdMarket hands the wallet exactly r || s || v); without it, `key`
-signs the digest.
+signs the digest. `WalletAccount` is such a user for a wallet that accepts its owner's plain ECDSA
+signature of the hash it is asked about: the owner's key signs the sign-in, the settings and the
+receipts, in the wallet's name (what `club ads opt-in --wallet` uses).
 """
 
 from __future__ import annotations
@@ -153,6 +155,25 @@ def notify_uris(discovery: Any, user: str, k: int = 3) -> list[str]:
     return uris
 
 
+@dataclass(frozen=True)
+class WalletAccount:
+    """A contract wallet (EIP-1271) whose owner's key signs for it: what `RelayClient.connect`,
+    `AdInbox` and `send_preference` need of an account (an address, a key, `sign_message`). The
+    node checks each signature with the wallet's `isValidSignature`, so this works only for a
+    wallet that accepts its owner's ECDSA signature of the hash itself (EIP-191 for the sign-in,
+    the EIP-712 digest for settings and receipts); other wallets set `AdInbox.sign_digest`."""
+
+    address: str
+    owner: Any  # a LocalAccount
+
+    @property
+    def key(self) -> bytes:
+        return bytes(self.owner.key)
+
+    def sign_message(self, message: Any) -> Any:
+        return self.owner.sign_message(message)
+
+
 async def send_preference(
     uris: list[str], account: Any, domain: Domain, enabled: bool, timeout: float = 10.0
 ) -> list[tuple[str, str]]:
@@ -161,7 +182,7 @@ async def send_preference(
     results = []
     for uri in uris:  # bound: the nodes given
         try:
-            client = await RelayClient.connect(uri, account, timeout=timeout)
+            client = await RelayClient.connect(uri, account, timeout=timeout)  # an EOA or a WalletAccount
         except (OSError, TimeoutError, RelayError) as exc:
             results.append((uri, f"not reached: {exc}"))
             continue

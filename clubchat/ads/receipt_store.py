@@ -11,9 +11,14 @@ stored count: receipts are monotonic, a lower or equal one changes nothing.
 most 100 when their value reaches the operator's minimum, and forgets receipts the chain has fully
 settled (or whose campaign closed), and receipts a batch skipped for a reason that cannot change
 (`PERMANENT_SKIPS`: over the cap, budget exhausted, bad signature, ...), so they do not cost gas in
-every later batch. A receipt skipped for membership, tier or stake stays: the user may qualify later
-within the settlement window. The NOTIFY node (clubchat.node.notify) adds the receipts its
-users send and may run `settle_pending` itself.
+every later batch. A receipt skipped for membership, a community's gate, tier or stake stays: the
+user may qualify later within the settlement window. A receipt of a targeted campaign whose user
+does not qualify for its target community now (`Communities.is_qualified_member`, asked before
+sending: not a member, or below a TOKEN_GATE gate) is held back from the batch instead of being
+sent to be skipped: the node's view does not follow CLUB balances, and a user who sells below the
+gate after receipting would otherwise cost the node a skipped receipt in every batch until
+settlement closes. The NOTIFY node (clubchat.node.notify) adds
+the receipts its users send and may run `settle_pending` itself.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from eth_typing import HexStr
 from eth_utils import to_checksum_address
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 from web3.logs import DISCARD
 
 from clubchat.ads.client import MAX_BATCH, AdMarketClient
@@ -149,6 +156,7 @@ class SettleResult:
     forgotten: int  # stored receipts dropped as fully settled or closed
     waiting_wei: int  # value left waiting for the minimum
     skipped: int = 0  # receipts the batches skipped (those skipped for good are dropped too)
+    held: int = 0  # receipts kept back: their user does not qualify for the target community now
 
     def lines(self) -> list[str]:
         club = 10**18
@@ -160,6 +168,11 @@ class SettleResult:
             *(
                 [f"{self.skipped} receipts were skipped by the chain (ReceiptSkipped)"]
                 if self.skipped
+                else []
+            ),
+            *(
+                [f"{self.held} receipts held back: their users do not qualify for the target community now"]
+                if self.held
                 else []
             ),
         ]
@@ -176,23 +189,30 @@ def settle_pending(
     now = int(client.w3.eth.get_block("latest")["timestamp"])
     market = client.market.functions
     due: list[tuple[SignedReceipt, int]] = []
-    forgotten = 0
+    forgotten = held = 0
     prices: dict[int, tuple[int, int]] = {}
+    targets: dict[int, list[int]] = {}
+    communities = client.w3.eth.contract(address=market.COMMUNITIES().call(), abi=_QUALIFIED_ABI)
     for signed in store.receipts(node):
         r = signed.receipt
         if r.campaign not in prices:
             c = market.campaign(r.campaign).call()
             prices[r.campaign] = (int(c[3]), int(c[6]) + int(c[7]))  # price, settlement close
+            targets[r.campaign] = [int(t) for t in market.targets(r.campaign).call()]
         price, closes = prices[r.campaign]
         settled = int(market.settled(r.campaign, r.user, r.node).call())
         if settled >= r.count or now > closes:
             store.forget(r)
             forgotten += 1
             continue
+        ids = targets[r.campaign]
+        if ids and signed.target < len(ids) and not _qualified(communities, ids[signed.target], r.user):
+            held += 1  # kept: the user may meet the gate again before settlement closes
+            continue
         due.append((signed, (r.count - settled) * price))
     value = sum(v for _, v in due)
     if not due or value < min_value_wei:
-        return SettleResult((), 0, 0, forgotten, value)
+        return SettleResult((), 0, 0, forgotten, value, held=held)
     hashes = []
     skipped = 0
     for start in range(0, len(due), MAX_BATCH):
@@ -205,4 +225,25 @@ def settle_pending(
             a = ev["args"]
             if a["reason"] in PERMANENT_SKIPS:
                 store.forget(Receipt(int(a["campaign"]), str(a["user"]), str(a["node"]), int(a["count"])))
-    return SettleResult(tuple(hashes), len(due), value, forgotten, 0, skipped)
+    return SettleResult(tuple(hashes), len(due), value, forgotten, 0, skipped, held)
+
+
+# Communities' `is_qualified_member`, the one call `settle_pending` makes on it.
+_QUALIFIED_ABI = [
+    {
+        "type": "function",
+        "name": "is_qualified_member",
+        "stateMutability": "view",
+        "inputs": [{"name": "community_id", "type": "uint256"}, {"name": "account", "type": "address"}],
+        "outputs": [{"name": "", "type": "bool"}],
+    }
+]
+
+
+def _qualified(communities: Any, community: int, user: str) -> bool:
+    """Whether settlement would take `user` for `community` now (a member meeting its gate). A
+    Communities deployed before the view existed cannot say: the receipt is left to the chain."""
+    try:
+        return bool(communities.functions.is_qualified_member(community, user).call())
+    except (ContractLogicError, BadFunctionCallOutput):
+        return True

@@ -16,7 +16,10 @@ chain a confirmation depth behind the head (the RegistryCache pattern), plus the
   `Rebonded`, `Slashed`), for campaigns that require a minimum stake.
 
 Everything is answered from memory, without an RPC call per user; settlement re-checks membership
-on chain (`Communities.is_member`), so a stale cache costs the node a skipped receipt, never money.
+and, in a TOKEN_GATE community, the community's gate on chain (`Communities.is_qualified_member`),
+so a stale cache costs the node a skipped receipt, never money. The node does not follow CLUB
+balances: a member of a token-gated community who fell below its gate is still sent the campaign,
+and settlement skips the receipt ("ads: community gate not met"; kept for a later batch).
 
 Creatives: a notification carries the creative's text, whose keccak256 must be the campaign's
 `creative_hash` (the client checks it again). `resolve_creative` reads `data:` URIs (RFC 2397) and,

@@ -16,6 +16,13 @@ its per-user flow, scaled down):
 * users, the node's operator and the community's payout address withdraw; anyone burns the burn
   share; after the end plus the settlement grace the advertiser takes the refund.
 
+Optionally (`replay_ads` arguments): several NOTIFY nodes share the panel, each settling its own
+users' receipts; some days' campaigns are untargeted (the community share is burned; the model
+pays it to communities, so its float burn is compared with the community share added), paused
+and resumed around the first settlement (settlement goes on while paused), or cancelled once half
+the views are delivered (nothing delivered after; the receipts up to the cancel settle in the
+grace period; the model's float flows are scaled to the views delivered; the refund is the rest).
+
 Conversion from the model's floats (stated once, used on both sides):
 
 * the model's CLUB spent on ads on day d is (fees_ads_to_nodes + burned_ads increment) /
@@ -77,6 +84,7 @@ class AdsLoopResult(replay_compare.DailyRows):
     users: int
     split_bps: tuple[int, int, int, int]  # the model's (user, node, community, burn)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    nodes: int = 1
 
 
 @dataclass(frozen=True)
@@ -142,7 +150,7 @@ def _events(contract: Any, name: str) -> list[Any]:
 class _Market:
     """The actors of the replay on the deployed contracts (titanoboa)."""
 
-    def __init__(self, boa: Any, dep: Any, params: Parameters, users: int) -> None:
+    def __init__(self, boa: Any, dep: Any, params: Parameters, users: int, nodes: int = 1) -> None:
         self.boa = boa
         self.token, self.market, self.communities = dep["ClubToken"], dep["AdMarket"], dep["Communities"]
         self.treasury = dep.treasury
@@ -153,23 +161,32 @@ class _Market:
         self.advertiser, self.operator, self.key, self.owner, self.payout = (str(a) for a in named)
         self.users = [Account.from_key(keccak(text=f"clubchat-ads-replay:{i}")) for i in range(users)]
         self.domain = Domain.of(self.market)
-        self._register_node(dep, params)
+        # NOTIFY nodes as (operator, key); the first is `operator`, `key`.
+        self.nodes = [(self.operator, self.key)] + [
+            (
+                str(boa.env.generate_address(f"ads-replay-operator-{i}")),
+                str(boa.env.generate_address(f"ads-replay-key-{i}")),
+            )
+            for i in range(1, nodes)
+        ]
+        for operator, key in self.nodes:
+            self._register_node(dep, params, operator, key)
         self.community = self._community()
 
     def _give(self, who: str, amount: int) -> None:
         with self.boa.env.prank(self.treasury):
             self.token.transfer(who, amount)
 
-    def _register_node(self, dep: Any, params: Parameters) -> None:
+    def _register_node(self, dep: Any, params: Parameters, operator: str, key: str) -> None:
         stake = params.registry.min_self_stake_per_kind_wei
-        self._give(self.operator, stake)
-        self.boa.env.set_balance(self.key, 10**18)
+        self._give(operator, stake)
+        self.boa.env.set_balance(key, 10**18)
         spec = Registration(
-            kinds=NOTIFY, endpoints={NOTIFY: "https://replay.notify.example"}, node_key=self.key,
+            kinds=NOTIFY, endpoints={NOTIFY: "https://replay.notify.example"}, node_key=key,
             region="loop", metadata_uri="https://replay.example/meta.json",
         )  # fmt: skip
-        port = boa_backend.BoaPort(self.operator)
-        RegistryActions(port, dep["NodeRegistry"], self.token).register(spec, stake, key=self.key)
+        port = boa_backend.BoaPort(operator)
+        RegistryActions(port, dep["NodeRegistry"], self.token).register(spec, stake, key=key)
 
     def _community(self) -> int:
         fee = int(self.communities.creation_fee())
@@ -185,28 +202,37 @@ class _Market:
                 self.communities.join(cid)
         return cid
 
-    def create_campaign(self, budget: int, price: int, cap: int, start: int, end: int) -> int:
+    def create_campaign(
+        self, budget: int, price: int, cap: int, start: int, end: int, targeted: bool = True
+    ) -> int:
         self._give(self.advertiser, budget)
+        targets = [self.community] if targeted else []
         with self.boa.env.prank(self.advertiser):
             self.token.approve(self.market.address, budget)
             return int(
                 self.market.create_campaign(
-                    budget, price, cap, start, end, keccak(text=CREATIVE), CREATIVE, [self.community], 0, 0
+                    budget, price, cap, start, end, keccak(text=CREATIVE), CREATIVE, targets, 0, 0
                 )
             )
 
-    def settle(self, receipts: list[SignedReceipt], batch: int) -> tuple[int, int]:
-        """The node's key settles `receipts` in batches; returns (wei settled, receipts skipped)."""
+    def advertiser_does(self, action: str, campaign: int) -> None:
+        """`pause`, `resume` or `cancel` the campaign, as its advertiser."""
+        with self.boa.env.prank(self.advertiser):
+            getattr(self.market, action)(campaign)
+
+    def settle(self, receipts: list[SignedReceipt], batch: int, node: int = 0) -> tuple[int, int]:
+        """Node `node`'s key settles `receipts` in batches; returns (wei settled, receipts skipped)."""
+        operator, key = self.nodes[node]
         settled = skipped = 0
         for i in range(0, len(receipts), batch):
-            with self.boa.env.prank(self.key):
-                self.market.settle(self.operator, [s.settlement() for s in receipts[i : i + batch]])
+            with self.boa.env.prank(key):
+                self.market.settle(operator, [s.settlement() for s in receipts[i : i + batch]])
             settled += sum(int(ev.amount) for ev in _events(self.market, "BatchSettled"))
             skipped += len(_events(self.market, "ReceiptSkipped"))
         return settled, skipped
 
-    def sign(self, campaign: int, user: Any, count: int) -> SignedReceipt:
-        receipt = Receipt(campaign, user.address, self.operator, count)
+    def sign(self, campaign: int, user: Any, count: int, node: int = 0) -> SignedReceipt:
+        receipt = Receipt(campaign, user.address, self.nodes[node][0], count)
         return SignedReceipt(receipt, sign_receipt(bytes(user.key), self.domain, receipt).packed())
 
     def withdraw(self, who: str) -> int:
@@ -238,26 +264,38 @@ def replay_ads(
     run: int = 1,
     settle_every: int = 2,
     batch: int = 100,
+    nodes: int = 1,
+    untargeted_days: tuple[int, ...] = (),
+    paused_days: tuple[int, ...] = (),
+    cancel_days: tuple[int, ...] = (),
     params: Parameters | None = None,
     model_overrides: dict[str, Any] | None = None,
     deploy: Callable[..., Any] | None = None,
 ) -> AdsLoopResult:
     """Replay `days` days of the model's ad market for `users` panel users on the real contracts.
 
-    `model_overrides` replaces SimParams fields of the model side only (the contracts keep the
-    deployed parameters): a perturbed split must show up in `mismatches()`. Run this inside
+    `nodes` NOTIFY nodes share the panel (user i is served by node i mod `nodes`, which settles
+    its own users' receipts). On `untargeted_days` the campaign targets no community (its
+    community share is burned). On `paused_days` the advertiser pauses the campaign before the
+    day's first settlement and resumes it after (settlement is not affected). On `cancel_days`
+    the advertiser cancels once half the views (at least one) are delivered; nothing is delivered
+    after, the receipts up to the cancel settle, and the refund is the rest. `model_overrides`
+    replaces SimParams fields of the model side only (the contracts keep the deployed
+    parameters): a perturbed split must show up in `mismatches()`. Run this inside
     `boa.env.anchor()` to leave no state behind.
     """
     import boa
 
-    if settle_every < 1 or not 1 <= batch <= 100:
-        raise ValueError("settle_every must be at least 1 and batch between 1 and 100")
+    if settle_every < 1 or not 1 <= batch <= 100 or nodes < 1:
+        raise ValueError("settle_every and nodes must be at least 1 and batch between 1 and 100")
+    if set(paused_days) & set(cancel_days):
+        raise ValueError("a day is either paused or cancelled (a cancelled campaign cannot be paused)")
     params, p, path = replay_compare.model_run(scenario, params, model_overrides, days, seed, run)
     col = run - 1
     bps = model_bps(p)
-    res = AdsLoopResult(scenario, seed, run, days, users, bps)
+    res = AdsLoopResult(scenario, seed, run, days, users, bps, nodes=nodes)
     dep = replay_compare.deploy(params, "ads-replay-deployer", deploy)
-    actors = _Market(boa, dep, params, users)
+    actors = _Market(boa, dep, params, users, nodes)
     grace = int(actors.market.settlement_grace_seconds())
     mirror = SplitMirror(bps)
     t0 = int(boa.env.evm.patch.timestamp)
@@ -269,21 +307,40 @@ def replay_ads(
         if start - 30 > now:
             boa.env.time_travel(seconds=start - 30 - now)
         budget = users * flows.wanted * flows.price_wei
-        cid = actors.create_campaign(budget, flows.price_wei, flows.views, start, start + DAY - 120)
+        targeted = day not in untargeted_days
+        cid = actors.create_campaign(budget, flows.price_wei, flows.views, start, start + DAY - 120, targeted)
         boa.env.time_travel(seconds=60)
         settled_chain = skipped = 0
         done = dict.fromkeys(range(users), 0)  # views settled per user (the mirror's view)
-        for k in range(1, flows.views + 1):
-            if k % settle_every and k != flows.views:
+        # the views delivered: all of the model's, or up to the cancel
+        delivered = max(flows.views // 2, 1) if day in cancel_days and flows.views else flows.views
+        while_paused = 0  # wei settled while the campaign was paused
+        paused = day in paused_days
+        for k in range(1, delivered + 1):
+            if k % settle_every and k != delivered:
                 continue
-            receipts = [actors.sign(cid, u, k) for u in actors.users]  # each user's newest receipt
-            s, sk = actors.settle(receipts, batch)
-            settled_chain, skipped = settled_chain + s, skipped + sk
+            if k == delivered and day in cancel_days:
+                actors.advertiser_does("cancel", cid)  # the receipts up to now still settle
+            if paused:
+                actors.advertiser_does("pause", cid)
+            for node in range(nodes):
+                mine = [u for i, u in enumerate(actors.users) if i % nodes == node]
+                s, sk = actors.settle([actors.sign(cid, u, k, node) for u in mine], batch, node)
+                settled_chain, skipped = settled_chain + s, skipped + sk
+                while_paused += s if paused else 0
+            if paused:
+                actors.advertiser_does("resume", cid)
+                paused = False
             for i in range(users):
-                mirror.settle((k - done[i]) * flows.price_wei)
+                mirror.settle((k - done[i]) * flows.price_wei, targeted)
                 done[i] = k
         exact = mirror.take()
-        scale = users / flows.opted_in if flows.opted_in > 0 else 0.0
+        # the model's float flows, scaled to the panel and to the views delivered
+        scale = (
+            users / flows.opted_in * delivered / flows.views if flows.opted_in > 0 and flows.views else 0.0
+        )
+        # an untargeted campaign burns the community share, which the model pays to communities
+        community_burned = 0.0 if targeted else flows.spent_club * p.ads_split_communities
         chain_spent = int(actors.market.campaign(cid).spent)
         res.rows.append(
             {
@@ -297,14 +354,19 @@ def replay_ads(
                 "settled_chain": settled_chain,
                 "user_share_chain": sum(actors.withdraw(u.address) for u in actors.users),
                 "user_share_exact": exact["user_share"],
-                "node_share_chain": actors.withdraw(actors.operator),
+                "targeted": targeted,
+                "paused": day in paused_days,
+                "settled_while_paused": while_paused,
+                "cancelled": bool(actors.market.campaign(cid).cancelled),
+                "delivered": delivered,
+                "node_share_chain": sum(actors.withdraw(op) for op, _ in actors.nodes),
                 "node_share_exact": exact["node_share"],
                 "node_share_model": flows.node_club * scale * WAD,
                 "community_share_chain": actors.withdraw(actors.payout),
                 "community_share_exact": exact["community_share"],
                 "burned_chain": actors.burn(),
                 "burned_exact": exact["burned"],
-                "burned_model": flows.burned_club * scale * WAD,
+                "burned_model": (flows.burned_club + community_burned) * scale * WAD,
                 "skipped_chain": skipped,
                 "skipped_exact": 0,
             }
@@ -329,9 +391,21 @@ def replay_with_report(scenario: str = "baseline", **kw: Any) -> AdsLoopResult:
 def report_markdown(result: AdsLoopResult) -> str:
     """The replay as a Markdown paragraph and table: totals over the replayed days, chain vs the
     exact mirror (wei), and the verdict with every mismatch named."""
+    kinds = [
+        f"{n} {what}"
+        for what, n in (
+            ("untargeted", sum(not r.get("targeted", True) for r in result.rows)),
+            ("paused and resumed", sum(bool(r.get("paused")) for r in result.rows)),
+            ("cancelled after half its views", sum(bool(r.get("cancelled")) for r in result.rows)),
+        )
+        if n
+    ]
+    nodes = "one NOTIFY node" if result.nodes == 1 else f"{result.nodes} NOTIFY nodes"
     header = (
         f"Ad market in the loop: {result.days} day(s) of {result.scenario} run {result.run}, "
-        f"{result.users} opted-in users, one campaign a day on AdMarket settled by one NOTIFY node "
+        f"{result.users} opted-in users, one campaign a day on AdMarket"
+        + (f" ({', '.join(kinds)})" if kinds else "")
+        + f" settled by {nodes} "
         f"(model split {'/'.join(str(b) for b in result.split_bps)} bps user/node/community/burn). "
         f"Contracts and model {result.verdict('spent, node share and burned')}."
     )

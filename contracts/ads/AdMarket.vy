@@ -52,15 +52,32 @@
         receipt's amount is split: `user_bps` to the user, `node_bps` to the
         node's operator (the registry's node address), `community_bps` to
         the community that qualified the user (named by the batch, checked
-        with `Communities.is_member` at settlement; paid to the address that
-        community's owner set, held unclaimed until one is set) and the rest
+        with `Communities.is_qualified_member` at settlement; paid to the
+        address that community's owner set, held unclaimed until one is
+        set) and the rest
         (`burn_bps` plus rounding dust) burned. An untargeted campaign has
         no qualifying community: its community share is burned too.
         Earnings accrue to internal balances; `withdraw` pays one transfer.
         Burns accumulate in `burn_pending` and anyone calls `burn`.
 
         Sybil gates, in layers: a targeted campaign pays only members of one
-        of its communities (checked at settlement); the per-user cap bounds
+        of its communities, checked at settlement with
+        `Communities.is_qualified_member`: a member now and, in a TOKEN_GATE
+        community, still meeting the community's gate (CLUB balance, stake
+        delegated to a node, Premium tier) now, not only when it joined. A
+        member below the gate is skipped ("ads: community gate not met"; a
+        non-member "ads: not a member"). What this stops: an honest NOTIFY
+        node settles its users' receipts together, at a time the farmer
+        neither chooses nor knows, so one gate balance passed from account
+        to account is paid only for the account holding it then: k fake
+        accounts need k gates held at once over the settlement horizon.
+        What it does not stop: a farmer whose own (colluding) node settles
+        can settle one account per batch and move the balance on between
+        batches, paying a batch of one per receipt (about 123k gas for a
+        gated receipt settled before, against about 28k each in a batch of
+        100; bench/results/ads_gas.md) and no capital; nor a farmer who sees
+        a pending batch holding one of its accounts only and moves the
+        balance to it first. The per-user cap bounds
         what one account earns; a campaign may require a Premium tier and/or
         a minimum registry stake (`assets_of(stake_node, user)`, the batch
         names the node the user stakes with; stake is locked for the
@@ -132,6 +149,7 @@ exports: (access_control.__interface__, eip712.eip712Domain)
 
 interface Communities:
     def is_member(community_id: uint256, account: address) -> bool: view
+    def is_qualified_member(community_id: uint256, account: address) -> bool: view
     def owner_of(community_id: uint256) -> address: view
 
 
@@ -211,6 +229,7 @@ SKIP_TARGET: constant(uint256) = 9
 SKIP_NOT_MEMBER: constant(uint256) = 10
 SKIP_TIER: constant(uint256) = 11
 SKIP_STAKE: constant(uint256) = 12
+SKIP_GATE: constant(uint256) = 13
 
 # @dev Campaign flags (bits 240-247 of word 0).
 PAUSED: constant(uint256) = 1
@@ -586,7 +605,10 @@ def _settle_one(s: Settlement, node: address) -> (uint256, uint256, uint256):
         if s.target >= w0 >> 248:
             return SKIP_TARGET, 0, 0
         community = self._targets[s.campaign][s.target]
-        if not staticcall Communities(COMMUNITIES).is_member(community, s.user):
+        if not staticcall Communities(COMMUNITIES).is_qualified_member(community, s.user):
+            # A second call on the skip path only, to say which check failed.
+            if staticcall Communities(COMMUNITIES).is_member(community, s.user):
+                return SKIP_GATE, 0, 0
             return SKIP_NOT_MEMBER, 0, 0
     min_tier: uint256 = (w2 >> 192) & 65_535
     if min_tier != 0 and staticcall Premium(PREMIUM).tier_of(s.user) < min_tier:
@@ -632,6 +654,8 @@ def _reason(skip: uint256) -> String[40]:
         return "ads: not a member"
     if skip == SKIP_TIER:
         return "ads: premium tier too low"
+    if skip == SKIP_GATE:
+        return "ads: community gate not met"
     return "ads: stake too low"
 
 

@@ -25,7 +25,11 @@
           random and adversarial proofs.
         - TOKEN_GATE: `join_with_token` for holders of a CLUB balance, or of
           stake delegated to a named node in the NodeRegistry, or of a premium
-          tier; anyone may `evict` a member who no longer qualifies.
+          tier; anyone may `evict` a member who no longer qualifies. The gate
+          is checked at join; `is_qualified_member` (what AdMarket pays on)
+          checks it again, so a balance passed on after joining qualifies
+          only the account holding it when the view is called. A colluding
+          settler can still time its calls between transfers.
         - INVITE: `redeem_invite` with an EIP-712 voucher signed by the owner or
           an admin (EOA or EIP-1271 wallet) naming the community, the invitee,
           a nonce and an expiry; the invitee sends (and pays for) the redemption.
@@ -655,6 +659,26 @@ def qualifies(community_id: uint256, account: address) -> bool:
     """
     @notice Whether `account` meets the community's TOKEN_GATE requirements now.
     """
+    return self._qualifies(community_id, account)
+
+
+@view
+@external
+def is_qualified_member(community_id: uint256, account: address) -> bool:
+    """
+    @notice Whether `account` is a member of `community_id` now and, if the community's
+            policy is TOKEN_GATE, still meets its gate now (what AdMarket pays for).
+    @dev `join_with_token` checks the gate once, at join, and a member who falls below
+         it stays a member until someone `evict`s them; this view re-checks it, so one
+         balance moved from account to account qualifies only the account holding it
+         when the view is called. Members staff added to a TOKEN_GATE community
+         without the gate do not qualify either. Other policies: `is_member`.
+    """
+    word: uint256 = self._members[community_id][account]
+    if word & _BANNED_BIT != 0 or word & _MASK64 <= block.timestamp:
+        return False
+    if self._config[community_id] & 255 != TOKEN_GATE:
+        return True
     return self._qualifies(community_id, account)
 
 

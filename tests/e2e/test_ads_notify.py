@@ -357,13 +357,32 @@ def test_contract_wallets_and_gated_campaigns_on_chain(c: Chain, tmp_path: Path)
                 for name, (client, inbox) in conns.items():
                     assert inbox.confirmed == want[name] and not inbox.errors, (name, inbox.errors)
                     await client.close()
+                await _wallet_opts_out_with_the_cli(server.uri)
                 return {name: inbox for name, (_, inbox) in conns.items()}
             finally:
                 await service.stop()
                 verifier.close()
 
+    async def _wallet_opts_out_with_the_cli(uri: str) -> None:
+        """`club ads opt-out --wallet`: the owner's key signs in and signs the setting in the wallet's
+        name; the node checks both with EIP-1271. Not a contract, or not the owner's key: refused."""
+        chain_args = ["--rpc-url", c.anvil.url, "--network", str(c.manifest_path), "--node", uri]
+
+        def club(*args: str) -> Any:
+            return CliRunner().invoke(main, ["ads", "opt-out", *chain_args, *args])
+
+        out = await asyncio.to_thread(club, "--wallet", low.address, "--key", "0x" + bytes(walt.key).hex())
+        assert out.exit_code == 2 and "has no code: not a contract wallet" in out.output, out.output
+        out = await asyncio.to_thread(club, "--wallet", wallet.address, "--key", "0x" + bytes(pat.key).hex())
+        assert out.exit_code == 1 and "no NOTIFY node took the setting" in out.output, out.output
+        assert store.preference(wallet.address)[0] is True  # type: ignore[index]
+        out = await asyncio.to_thread(club, "--wallet", wallet.address, "--key", "0x" + bytes(walt.key).hex())
+        assert out.exit_code == 0 and f"{uri}: ok" in out.output, out.output
+        assert store.preference(wallet.address)[0] is False  # type: ignore[index]
+
     asyncio.run(scenario())
-    assert service.stats["eip1271-accepted"] == 2  # sign-in aside: the preference and the receipt
+    # sign-in aside: the preference and the receipt, then the CLI's opt-out
+    assert service.stats["eip1271-accepted"] == 3
     assert service.stats["gated"] >= 2  # low was never sent the tiered or the staked campaign
     receipts = ReceiptStore(tmp_path / "receipts.sqlite", domain)
     held = {(s.receipt.user, s.receipt.campaign): s for s in receipts.receipts(operator.address)}

@@ -134,6 +134,18 @@ def test_campaign_settlement_and_withdraw(tmp_path: Path) -> None:
         ]
         out = CliRunner().invoke(main, [*settle_args, "--min-value", "6"])
         assert out.exit_code == 0 and "sent 0 receipts" in out.output and "5.000000 CLUB waits" in out.output
+        # Below its community's gate now: held back, not sent to be skipped (and not dropped).
+        send_tx(c.w3, c.backend.account, communities.functions.set_gate_met(COMMUNITY, viewer.address, False))
+        out = CliRunner().invoke(main, [*settle_args, "--min-value", "5"])
+        assert out.exit_code == 0 and "sent 0 receipts" in out.output, out.output
+        assert "1 receipts held back: their users do not qualify" in out.output, out.output
+        send_tx(c.w3, c.backend.account, communities.functions.set_gate_met(COMMUNITY, viewer.address, True))
+        # A Communities without the view (deployed before it) cannot say: the receipt goes to the chain.
+        from clubchat.ads.receipt_store import _QUALIFIED_ABI, _qualified
+
+        assert _qualified(
+            c.w3.eth.contract(address=c.token.address, abi=_QUALIFIED_ABI), COMMUNITY, viewer.address
+        )
         out = CliRunner().invoke(main, [*settle_args, "--min-value", "5"])
         assert out.exit_code == 0 and "sent 1 receipts in 1 batches, worth 5.000000" in out.output, out.output
         assert adv.status(cid).spent_wei == 9 * WAD

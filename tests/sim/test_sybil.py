@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
-from clubchat.params import BPS, DAY, WAD
+from clubchat.params import BPS, DAY, REPO_ROOT, WAD
 from clubchat.sim import sybil, sybil_replay
 from tests.utils.deployer import deploy_all
 
 
 def _rows(params, sim_params, **kw):
-    return {r.gate.name.split(",")[0]: r for r in sybil.farm_table(params, sim_params, **kw)}
+    """Rows by gate name without a balance threshold ("token-gated community, honest node")."""
+    rows = sybil.farm_table(params, sim_params, **kw)
+    return {", ".join(p for p in r.gate.name.split(", ") if not p.startswith("balance")): r for r in rows}
 
 
 def test_revenue_is_the_user_share_of_the_capped_views(params, sim_params):
@@ -34,8 +37,17 @@ def test_each_gate_costs_what_its_contract_values_say(params, sim_params):
     tier1 = params.premium.tiers[1]
     assert rows["none (untargeted)"].gate_cost_usd == 0.0
     assert rows["open community"].gate_cost_usd == 0.0
-    # the balance is checked at join only: moved on at once, it costs nothing per account
-    assert rows["token-gated community"].gate_cost_usd == 0.0
+    # checked again at settlement: with an honest node, every account holds the balance all month
+    assert rows["token-gated community, honest node"].gate_cost_usd == pytest.approx(
+        1_000 * 0.05 * 30 / 365 * 0.05
+    )
+    # a colluding node settles one account per transaction: its stake shared by the farm, plus gas
+    node_stake = params.registry.min_self_stake_per_kind_wei / WAD
+    extra_gas = sybil.GATED_BATCH_OF_ONE_GAS - sybil.GATED_IN_BATCH_OF_100_GAS
+    assert rows["token-gated community, colluding node"].gate_cost_usd == pytest.approx(
+        node_stake / sybil.FARM_ACCOUNTS * 0.05 * 30 / 365 * 0.05
+        + extra_gas * sybil.USD_PER_MILLION_GAS / 1e6
+    )
     assert rows["tier >= 1 (plus) by subscription"].gate_cost_usd == pytest.approx(
         tier1.price_wei / WAD * 0.05
     )
@@ -44,7 +56,9 @@ def test_each_gate_costs_what_its_contract_values_say(params, sim_params):
         tier1.lock_wei / WAD * 0.05 * lock_days / 365 * 0.05
     )
     unbond_days = params.registry.unbonding_seconds / DAY
-    assert rows["stake >= 10"].gate_cost_usd == pytest.approx(10_000 * 0.05 * unbond_days / 365 * 0.05)
+    assert rows["stake >= 10,000 CLUB"].gate_cost_usd == pytest.approx(
+        10_000 * 0.05 * unbond_days / 365 * 0.05
+    )
 
 
 def test_ignoring_a_gate_overstates_the_profit(params, sim_params):
@@ -54,8 +68,8 @@ def test_ignoring_a_gate_overstates_the_profit(params, sim_params):
     for r in rows:
         assert r.profit_usd == pytest.approx(free - r.gate_cost_usd)
         assert r.breakeven_account_usd == pytest.approx(r.revenue_usd - r.gate_cost_usd)
-    paid = [r for r in rows if r.gate.fee_club or r.gate.capital_club * r.gate.recycle_days]
-    assert len(paid) == 3 and all(r.profit_usd < free for r in paid)
+    paid = [r for r in rows if r.gate.fee_club or r.gate.capital_club * r.gate.recycle_days or r.gate.gas_usd]
+    assert len(paid) == 5 and all(r.profit_usd < free for r in paid)
 
 
 def test_breakeven_cap_zeroes_the_profit(params, sim_params):
@@ -71,8 +85,49 @@ def test_breakeven_cap_zeroes_the_profit(params, sim_params):
 def test_higher_clb_price_makes_capital_gates_dearer(params, sim_params):
     cheap = _rows(params, sim_params, price_usd=0.05)
     dear = _rows(params, sim_params, price_usd=0.5)
-    assert dear["stake >= 10"].gate_cost_usd == pytest.approx(10 * cheap["stake >= 10"].gate_cost_usd)
-    assert dear["token-gated community"].gate_cost_usd == 0.0
+    assert dear["stake >= 10,000 CLUB"].gate_cost_usd == pytest.approx(
+        10 * cheap["stake >= 10,000 CLUB"].gate_cost_usd
+    )
+    honest = "token-gated community, honest node"
+    assert dear[honest].gate_cost_usd == pytest.approx(10 * cheap[honest].gate_cost_usd)
+    # the colluding node's gas is priced in USD, not CLUB: it does not scale with the price
+    colluding = "token-gated community, colluding node"
+    gas = sybil.colluding_gas_usd()
+    assert dear[colluding].gate_cost_usd - gas == pytest.approx(10 * (cheap[colluding].gate_cost_usd - gas))
+
+
+def test_a_colluding_node_is_far_cheaper_than_holding_every_balance(params, sim_params):
+    """The balance gate re-checked at settlement: k honest-node accounts hold k balances for the
+    month; a colluding node's batches of one cost its shared stake and the extra gas."""
+    rows = _rows(params, sim_params)
+    honest, colluding = (
+        rows["token-gated community, honest node"],
+        rows["token-gated community, colluding node"],
+    )
+    assert colluding.gate_cost_usd < honest.gate_cost_usd
+    # more accounts share the node's stake; a dearer chain (mainnet gas) makes collusion dearer
+    big = _rows(params, sim_params, farm_accounts=10_000)["token-gated community, colluding node"]
+    assert big.gate_cost_usd < colluding.gate_cost_usd
+    mainnet = _rows(params, sim_params, usd_per_million_gas=30.0)["token-gated community, colluding node"]
+    assert mainnet.gate_cost_usd - colluding.gate_cost_usd == pytest.approx(
+        (sybil.GATED_BATCH_OF_ONE_GAS - sybil.GATED_IN_BATCH_OF_100_GAS) * (30.0 - 0.03) / 1e6
+    )
+
+
+def test_gas_constants_are_the_benchmarks():
+    """The analysis prices the colluding node with the receipt gas bench/bench_ads_gas.py measured."""
+    rows = {
+        r["metric"]: r["value"] for r in json.loads((REPO_ROOT / "bench/results/ads_gas.json").read_text())
+    }
+    gated = "settle per receipt, real Communities, TOKEN_GATE (balance) community"
+    assert rows[f"{gated}, batch of 1, settled before, 1 view"] == sybil.GATED_BATCH_OF_ONE_GAS
+    assert (
+        rows[f"{gated}, batch of 1, earned before, new to the campaign"] == sybil.GATED_BATCH_OF_ONE_NEW_GAS
+    )
+    assert rows[f"{gated}, batch of 100, settled before, 1 view"] == sybil.GATED_IN_BATCH_OF_100_GAS
+    assert sybil.colluding_farm_gas(3, rounds=2) == 3 * (
+        sybil.GATED_BATCH_OF_ONE_NEW_GAS + sybil.GATED_BATCH_OF_ONE_GAS
+    )
 
 
 def test_farm_earnings_wei_rounds_like_the_contract():
@@ -80,6 +135,14 @@ def test_farm_earnings_wei_rounds_like_the_contract():
     assert sybil.farm_earnings_wei(5, 2, 3, 7, 5000) == {"paid": 2, "skipped": 3, "earned": 20}
     with pytest.raises(ValueError, match="qualified"):
         sybil.farm_earnings_wei(2, 3, 1, 1, 5000)
+    # settled in three parts, each rounded down on its own: one wei less than all at once (10)
+    assert sybil.farm_earnings_wei(1, 1, 3, 7, 5000, settlements=(1, 1, 1)) == {
+        "paid": 3,
+        "skipped": 0,
+        "earned": 9,
+    }
+    with pytest.raises(ValueError, match="sum to cap"):
+        sybil.farm_earnings_wei(1, 1, 3, 7, 5000, settlements=(1, 1))
 
 
 def test_markdown_names_every_gate_and_its_source(params, sim_params):
@@ -87,7 +150,7 @@ def test_markdown_names_every_gate_and_its_source(params, sim_params):
     text = sybil.markdown(rows, sim_params, params.ads.user_bps / BPS, sim_params.price0_usd)
     for r in rows:
         assert r.gate.name in text and r.gate.source in text and r.gate.does_not_stop in text
-    assert "balanceOf at join" in text
+    assert "balanceOf again at settlement" in text and "colluding node" in text
 
 
 # ---- the farmer on the contracts --------------------------------------------------------------
@@ -104,17 +167,31 @@ def farmed(params):
 
 def test_chain_agrees_with_the_analysis_to_the_wei(farmed):
     assert farmed.mismatches() == []
-    gated, tier = farmed.campaigns["token-gated community"], farmed.campaigns["open community, tier >= 1"]
-    # one balance joined all five accounts, and the balance came back whole
-    assert gated["paid_chain"] == 5 and gated["skipped_chain"] == 0 and gated["reasons"] == []
-    assert farmed.gate_balance_back_wei == farmed.gate_balance_wei
+    honest, tier = farmed.campaigns[sybil_replay.HONEST], farmed.campaigns["open community, tier >= 1"]
+    # one balance joined all five accounts; settlement checks it again: the honest node's batch pays
+    # only the account holding it, and says why it skipped the four others
+    assert honest["paid_chain"] == 1 and honest["skipped_chain"] == 4
+    assert honest["reasons"] == ["ads: community gate not met"]
     # the tier gate pays only the two subscribed accounts, and says why it skipped the others
     assert tier["paid_chain"] == 2 and tier["skipped_chain"] == 3
     assert tier["reasons"] == ["ads: premium tier too low"]
     price = farmed.price_wei
-    assert gated["earned_chain"] == 5 * (7 * price * 5000 // BPS)
+    assert honest["earned_chain"] == 1 * (7 * price * 5000 // BPS)
     assert tier["earned_chain"] == 2 * (7 * price * 5000 // BPS)
     assert "agree to the wei" in sybil_replay.report_markdown(farmed)
+
+
+def test_a_colluding_node_pays_every_account_one_transaction_at_a_time(farmed):
+    """Its own node settles each account alone (3 views, then 4 more), the balance moved to it first:
+    all five are paid twice, in ten transactions, and the balance comes back whole."""
+    colluding = farmed.campaigns[sybil_replay.COLLUDING]
+    assert colluding["paid_chain"] == 10 and colluding["skipped_chain"] == 0
+    price = farmed.price_wei
+    assert colluding["earned_chain"] == 5 * (3 * price * 5000 // BPS + 4 * price * 5000 // BPS)
+    assert farmed.colluding_batches == 10
+    assert farmed.colluding_gas == 5 * (sybil.GATED_BATCH_OF_ONE_NEW_GAS + sybil.GATED_BATCH_OF_ONE_GAS)
+    assert farmed.gate_balance_back_wei == farmed.gate_balance_wei
+    assert f"{farmed.colluding_gas:,} gas" in sybil_replay.report_markdown(farmed)
 
 
 def test_one_recycled_tier_lock_qualifies_every_account(farmed, params):
@@ -137,13 +214,15 @@ def test_a_prediction_that_ignores_the_tier_gate_is_caught(farmed):
     assert "DISAGREE" in sybil_replay.report_markdown(broken)
 
 
-def test_a_balance_gate_checked_at_settlement_would_pay_one_account(farmed):
-    """The reviewer's attack: if the balance were checked at settlement only its holder would be paid;
-    the chain pays every account, as the analysis (checked at join) predicts."""
-    at_settlement = sybil.farm_earnings_wei(farmed.accounts, 1, farmed.cap, farmed.price_wei, 5000)
-    assert farmed.campaigns["token-gated community"]["earned_chain"] != at_settlement["earned"]
+def test_a_prediction_that_ignores_the_settlement_check_is_caught(farmed):
+    """The old contract checked the balance at join only and paid every account: a prediction made
+    for it disagrees with the chain now."""
+    at_join = sybil.farm_earnings_wei(farmed.accounts, farmed.accounts, farmed.cap, farmed.price_wei, 5000)
+    assert farmed.campaigns[sybil_replay.HONEST]["earned_chain"] != at_join["earned"]
 
 
 def test_replay_rejects_bad_sizes(params):
     with pytest.raises(ValueError, match="accounts"):
         sybil_replay.replay_farm(accounts=2, subscribed=3, params=params, deploy=deploy_all)
+    with pytest.raises(ValueError, match="cap"):
+        sybil_replay.replay_farm(accounts=2, subscribed=1, cap=1, params=params, deploy=deploy_all)

@@ -161,6 +161,8 @@ class Facts:
     sybil_lock_cost: str
     sybil_sub_cost: str
     sybil_stake_cost: str
+    sybil_honest_gate_cost: str
+    sybil_colluding_gate_cost: str
     bear_relay_coverage_p5: str
     market_depth: str
     parameters_table: str

@@ -6,7 +6,9 @@ and governance changes the split; everyone withdraws; the burn is triggered; str
 message requests that are accepted, declined or reclaimed. Campaigns may require a Premium tier or
 a minimum stake (user 0 holds both, with one node; a receipt whose stake hint names the other node
 is skipped); user 3 is a contract wallet (EIP-1271) that approves the digests of its good receipts
-and not those of its forged ones. The model predicts every batch's total and every skip reason.
+and not those of its forged ones. A member may fall below the community's gate and meet it again
+(the stand-in's `set_gate_met`): targeted receipts are skipped while it is below. The model
+predicts every batch's total and every skip reason.
 Invariants:
 - escrow conservation per campaign: budget == spent + refundable + refunded;
 - nothing paid beyond a campaign's budget or a user's cap; settled counts only grow;
@@ -99,6 +101,7 @@ class AdsMachine(RuleBasedStateMachine):
             self.market.burn_bps(),
         ]
         self.campaigns: list[Campaign] = []
+        self.below_gate: set[int] = set()  # members of CLUB who no longer meet its gate
         self.credited: dict[str, int] = {}
         self.withdrawn: dict[str, int] = {}
         self.unclaimed = 0
@@ -185,6 +188,12 @@ class AdsMachine(RuleBasedStateMachine):
             )
         self.split = split
 
+    @rule(user=st.sampled_from([0, 1, WALLET]), met=st.booleans())
+    def set_gate(self, user, met) -> None:
+        """A member of CLUB sells below its gate (or buys back): checked again at settlement."""
+        self.communities.set_gate_met(CLUB, self.users[user], met)
+        (self.below_gate.discard if met else self.below_gate.add)(user)
+
     # SETTLEMENT #
 
     def _expect(
@@ -212,6 +221,8 @@ class AdsMachine(RuleBasedStateMachine):
             return "ads: bad signature"
         if c.targeted and user == 2:
             return "ads: not a member"
+        if c.targeted and user in self.below_gate:
+            return "ads: community gate not met"
         if c.gate == "tier" and user != 0:
             return "ads: premium tier too low"
         if c.gate == "stake" and (user != 0 or stake_node != self.nodes[0]):

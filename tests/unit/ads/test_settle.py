@@ -234,6 +234,18 @@ def test_membership_is_checked_at_settlement(market, node, campaign, communities
     assert skipped(market) == ["ads: not a member"]
 
 
+def test_member_below_the_gate_is_skipped_with_its_reason(market, node, campaign, communities, viewer):
+    """AdMarket pays on `is_qualified_member`; a member who no longer meets its community's gate
+    is told apart from a non-member (the second `is_member` call runs on the skip path only)."""
+    communities.set_gate_met(CLUB_A, viewer.address, False)
+    assert settle(market, node, [signed(market, viewer, campaign, node, 1, target=0)]) == 0
+    assert skipped(market) == ["ads: community gate not met"]
+    # the same receipt qualifies through the other target, whose gate the viewer meets
+    assert settle(market, node, [signed(market, viewer, campaign, node, 1, target=1)]) == WAD
+    communities.set_gate_met(CLUB_A, viewer.address, True)
+    assert settle(market, node, [signed(market, viewer, campaign, node, 2, target=0)]) == WAD
+
+
 def test_bad_target_index(market, node, campaign, viewer):
     assert settle(market, node, [signed(market, viewer, campaign, node, 1, target=2)]) == 0
     assert skipped(market) == ["ads: bad target"]

@@ -1,6 +1,8 @@
 """The ad market's Sybil paragraph: what a fake account earns under each gate a campaign can set
 (`clubchat.sim.sybil`), at the genesis price and at the baseline's median price at the horizon,
-and the farmer replayed on the real contracts for Appendix F."""
+including a token-gated community's balance gate as settlement re-checks it (held on every account
+with honest nodes; recycled between batches of one by a colluding node), and the farmer replayed on
+the real contracts for Appendix F."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ def sybil_facts(res: Results) -> dict[str, str]:
     lock = next(r for r in rows if r.gate.name.endswith("by lock"))
     sub = next(r for r in rows if r.gate.name.endswith("by subscription"))
     stake = rows[-1]
+    honest = next(r for r in rows if r.gate.name.endswith("honest node"))
+    colluding = next(r for r in rows if r.gate.name.endswith("colluding node"))
     return {
         "sybil_gate_table": sybil.markdown(rows, p, share, price),
         "sybil_price": usd(price),
@@ -28,6 +32,8 @@ def sybil_facts(res: Results) -> dict[str, str]:
         "sybil_lock_cost": usd(lock.gate_cost_usd),
         "sybil_sub_cost": usd(sub.gate_cost_usd),
         "sybil_stake_cost": usd(stake.gate_cost_usd),
+        "sybil_honest_gate_cost": usd(honest.gate_cost_usd),
+        "sybil_colluding_gate_cost": usd(colluding.gate_cost_usd),
     }
 
 
