@@ -4,9 +4,11 @@ untrusted input, and checked against the node's keys, its room chain and the evi
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -192,3 +194,47 @@ def test_a_refusal_seen_now_is_evidence() -> None:
     assert got == ev.FlagEvidence(NODE, c[1], (1, 1))
     with pytest.raises(ev.EvidenceError, match="club report"):
         ev.evidence_of(Evidence("equivocation", NODE, c[0], c[1]))
+
+
+@pytest.mark.parametrize(
+    ("service_ok", "evidence_ok", "history_ok", "kick"),
+    [
+        (True, True, True, False),  # an honest relay, whatever the flagger says
+        (True, True, False, True),  # the evidence holds and the relay withholds from the reviewer too
+        (True, False, False, False),  # no evidence that holds: a history failure alone upholds nothing
+        (True, False, True, False),
+        (False, False, True, True),  # a registered service fails: kick, as for every reason
+    ],
+)
+def test_review_history_verdict(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    service_ok: bool,
+    evidence_ok: bool,
+    history_ok: bool,
+    kick: bool,
+) -> None:
+    from clubchat.disputes import probe as p
+
+    # review_history checks against the clock: entries of a minute ago.
+    t = int(time.time()) - 60
+    head = _chain(3, t=t)[2] if evidence_ok else _chain(3, key=OTHER, t=t)[2]
+    path = tmp_path / "evidence.json"
+    ev.FlagEvidence(NODE, head, (1, 2)).write(path)
+
+    async def service(ep: p.Endpoints, timeout: float = 0) -> p.ProbeReport:
+        return p.ProbeReport(ep.node, (p.Check("relay", service_ok, "", 1.0),), 0.0)
+
+    async def history(uri: str, signed: Any, timeout: float = 0) -> str:
+        if not history_ok:
+            raise RuntimeError("withheld: asked for entries 1-3 it signed, got none")
+        return "3 envelopes received"
+
+    monkeypatch.setattr(p, "probe", service)
+    monkeypatch.setattr(p, "probe_history", history)
+    ep = p.Endpoints(NODE, 1, relay="ws://127.0.0.1:1")
+    report = asyncio.run(p.review_history(ep, path.as_uri(), signed_by, WINDOW))
+    checks = {ch.name: ch.ok for ch in report.checks}
+    assert checks == {"relay": service_ok, "evidence": evidence_ok, "history": history_ok}
+    assert report.kick is kick
+    assert report.to_json()["verdict"] == ("kick" if kick else "keep")
