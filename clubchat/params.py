@@ -232,6 +232,11 @@ def _disputes(raw: dict[str, Any]) -> DisputesParams:
         raise ParameterError("disputes.jail_max_seconds must not be below disputes.jail_base_seconds")
     if p.evidence_window_seconds >= int(raw["registry"]["unbonding_seconds"]):
         raise ParameterError("disputes.evidence_window_seconds must be below registry.unbonding_seconds")
+    # Disputes keeps a panel's weights and the reveal phase in 24 bits of the dispute's word.
+    if p.reviewer_cap_wei // WAD > (2**24 - 1) // 14:
+        raise ParameterError(f"disputes.reviewer_cap is above {(2**24 - 1) // 14} CLUB")
+    if p.vote_reveal_seconds >= 2**24:
+        raise ParameterError("disputes.vote_reveal_seconds must be below 2**24 (194 days)")
     return p
 
 

@@ -15,7 +15,15 @@ from clubchat.chain.tx import LocalSender
 from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address
 from clubchat.client.history import HistoryBook, HistoryStore, default_store_path, registry_keys
-from clubchat.disputes.client import REASONS, DisputeError, DisputesClient, SignedEntry, evidence_id
+from clubchat.disputes.client import (
+    HISTORY_REASONS,
+    REASONS,
+    DisputeError,
+    DisputesClient,
+    SignedEntry,
+    evidence_id,
+)
+from clubchat.disputes.evidence import from_store
 from clubchat.timefmt import utc
 
 
@@ -108,17 +116,47 @@ def dispute() -> None:
 @click.option(
     "--evidence", "evidence_uri", default="", help="URI of your evidence (probe logs, missing entries)."
 )
+@click.option(
+    "--attach",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the relay's signed entries and its latest refusal of NODE from your history store to"
+    " this file (dropping messages, withholding history); without --evidence the flag names it as file://.",
+)
+@click.option(
+    "--store",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="History store --attach reads [default: this wallet's].",
+)
 def flag(
     node: str,
     reason: str,
     evidence_uri: str,
+    attach: Path | None,
+    store: Path | None,
     rpc_url: str,
     network: str,
     key: LocalAccount | None,
     key_file: Path | None,
 ) -> None:
     """Post the flag bond against NODE; its stake is frozen until the dispute ends."""
-    dispute_id, tx = _client(rpc_url, network, key, key_file).flag(node, REASONS[reason], evidence_uri)
+    client = _client(rpc_url, network, key, key_file)
+    if attach is not None:
+        if REASONS[reason] not in HISTORY_REASONS:
+            raise DisputeError(
+                "--attach holds signed history: it is evidence for dropping-messages and withholding-history"
+            )
+        chain_id = int(client.w3.eth.chain_id)
+        path = store or default_store_path(chain_id, client.disputes.address, client.sender.address)
+        evidence = from_store(HistoryStore(path), node)
+        evidence.write(attach)
+        evidence_uri = evidence_uri or attach.resolve().as_uri()
+        lo, hi = evidence.missing
+        click.echo(
+            f"evidence: the relay's signed head {evidence.head.entry.seq}, missing {lo}-{hi}, in {attach}"
+        )
+    dispute_id, tx = client.flag(node, REASONS[reason], evidence_uri)
     click.echo(f"dispute {dispute_id} opened against {node} (tx {tx}); anyone may draw its panel next block")
 
 

@@ -41,6 +41,8 @@ REASONS = {
     "forged-ad-receipts": 7,
 }
 FORGED_AD_RECEIPTS = REASONS["forged-ad-receipts"]
+# Reasons a reviewer answers with the flag's evidence and a history probe (clubchat.disputes.evidence).
+HISTORY_REASONS = (REASONS["dropping-messages"], REASONS["withholding-history"])
 STATUS_NAMES = {0: "none", 1: "flagged", 2: "voting", 3: "kicked", 4: "rejected", 5: "dismissed"}
 MAX_PANEL = 14
 
@@ -244,6 +246,13 @@ class DisputesClient:
         receipt = self._receipt(tx)
         [ev] = self.disputes.events.Flagged().process_receipt(receipt, errors=DISCARD)
         return int(ev["args"]["dispute_id"]), tx
+
+    def evidence_uri(self, dispute_id: int) -> str:
+        """The evidence URI the flagger gave (from the `Flagged` event; empty when none)."""
+        logs = self.disputes.events.Flagged().get_logs(
+            from_block=self.manifest.block, argument_filters={"dispute_id": dispute_id}
+        )
+        return str(logs[-1]["args"]["evidence_uri"]) if logs else ""
 
     def draw(self, dispute_id: int, wait_seconds: float = 30.0) -> tuple[str, ...]:
         """Draw the panel (once the seed block is mined); returns it (empty: re-armed or dismissed)."""

@@ -35,9 +35,12 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from clubchat.ads.evidence import find_forged
+from clubchat.client.history import entry_of
 from clubchat.client.relay_client import RelayClient
 from clubchat.client.turn_credentials import fetch_turn_credentials
+from clubchat.disputes.evidence import check, fetch, parse
 from clubchat.protocol import messages as m
+from clubchat.protocol.log_entry import LogEntry
 from clubchat.registry.kinds import NOTIFY, RELAY, TURN
 
 PROBE_TIMEOUT = 10.0
@@ -74,10 +77,14 @@ class ProbeReport:
     node: str
     checks: tuple[Check, ...]
     at: float
+    verdict: bool | None = None  # decided by the review (`review_history`), not by every check
 
     @property
     def kick(self) -> bool:
-        """The reviewer's vote: kick when a registered service failed (or nothing could be probed)."""
+        """The reviewer's vote: kick when a registered service failed (or nothing could be probed),
+        unless the review decided otherwise (`verdict`)."""
+        if self.verdict is not None:
+            return self.verdict
         return not self.checks or not all(c.ok for c in self.checks)
 
     def to_json(self) -> dict[str, Any]:
@@ -234,3 +241,88 @@ def audit_ad_receipts(market: Any, node: str, from_block: int, to_block: int) ->
     else:
         detail = f"no forged receipt in the batches settled for it in blocks {from_block}-{to_block}"
     return ProbeReport(node, (Check("ads", not forged, detail, ms),), time.time())
+
+
+HISTORY_PROBE_ENVELOPES = 3
+
+
+async def probe_history(
+    uri: str, signed_by: Callable[[LogEntry, bytes], bool], timeout: float = PROBE_TIMEOUT
+) -> str:
+    """Two fresh wallets: one sends HISTORY_PROBE_ENVELOPES envelopes to the other, which must get
+    them all (nothing dropped), then asks the relay with `history` for the room's entries 1..n: the
+    relay must produce every one, chained, the same entries it acknowledged, the last signed by the
+    node's key (nothing withheld)."""
+    a = b = None
+    try:
+        a = await RelayClient.connect(uri, _wallet(), timeout=timeout)
+        b = await RelayClient.connect(uri, _wallet(), timeout=timeout)
+        answers: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def keep(frame: Any) -> None:
+            answers.put_nowait(frame)
+
+        a.on_other = keep  # `entries` and `error` answers (a RelayClient without a HistoryBook)
+        acked: list[LogEntry] = []
+        for i in range(HISTORY_PROBE_ENVELOPES):
+            sent = await a.send(b.address, m.Text(body=f"history probe {i} " + secrets.token_hex(8)))
+            if sent.entry is None:
+                raise RuntimeError("the relay acknowledged an envelope without a signed-history entry")
+            acked.append(entry_of(sent.entry))
+        for i in range(HISTORY_PROBE_ENVELOPES):
+            try:
+                await b.receive(timeout)
+            except TimeoutError:
+                lost = HISTORY_PROBE_ENVELOPES - i
+                raise RuntimeError(
+                    f"dropped: {lost} of {HISTORY_PROBE_ENVELOPES} acknowledged envelopes never reached"
+                    " their online recipient"
+                ) from None
+        last = acked[-1].seq
+        await a.ask_history(b.address, 1, last)
+        answer = await asyncio.wait_for(answers.get(), timeout)
+        while not isinstance(answer, m.Entries | m.Error):  # other frames (notifications) pass by
+            answer = await asyncio.wait_for(answers.get(), timeout)
+        if isinstance(answer, m.Error):
+            raise RuntimeError(f"history refused: {answer.code}: {answer.reason}")
+        got = [entry_of(r.entry) for r in answer.records]
+        if [e.seq for e in got] != list(range(1, last + 1)):
+            raise RuntimeError(
+                f"withheld: asked for entries 1-{last} it signed, got {[e.seq for e in got] or 'none'}"
+            )
+        for e, before in zip(got[1:], got, strict=False):
+            if e.prev != before.struct_hash():
+                raise RuntimeError(f"entry {e.seq} does not follow entry {before.seq}")
+        if any(e not in got for e in acked):
+            raise RuntimeError("the history differs from the entries it acknowledged")
+        sig = answer.records[-1].sig
+        if sig is None or not signed_by(got[-1], bytes.fromhex(sig.removeprefix("0x"))):
+            raise RuntimeError("the last entry of its answer is not signed by the node's key")
+        return f"{last} envelopes received, their {last} signed entries produced on request"
+    finally:
+        await _closing(a, b)
+
+
+async def review_history(
+    ep: Endpoints,
+    evidence_uri: str,
+    signed_by: Callable[[LogEntry, bytes], bool],
+    window: int,
+    timeout: float = PROBE_TIMEOUT,
+) -> ProbeReport:
+    """A flag for dropping messages or withholding history: the flag's evidence (fetched from
+    `evidence_uri`, checked against the node's keys) and the relay's own behaviour towards a room of
+    the reviewer's (`probe_history`), with the node's service checks (`probe`). Kick when a service
+    check fails, or when the evidence holds and the relay drops or withholds for the reviewer too; a
+    flag whose evidence does not hold is not upheld by a history failure alone."""
+    report = await probe(ep, timeout)
+
+    async def evidence() -> str:
+        data = await asyncio.to_thread(fetch, evidence_uri)
+        return check(parse(data), ep.node, signed_by, window)
+
+    proved = await _timed("evidence", evidence, timeout * 2)
+    history = await _timed("history", lambda: probe_history(ep.relay, signed_by, timeout), timeout * 3)
+    service_failed = not report.checks or not all(c.ok for c in report.checks)
+    kick = service_failed or (proved.ok and not history.ok)
+    return ProbeReport(ep.node, (*report.checks, proved, history), time.time(), verdict=kick)

@@ -9,6 +9,10 @@ reads new `Flagged` events and looks at each dispute that is not over:
   (clubchat.disputes.probe: relay sign-in and envelope round trip, TURN credentials + allocation,
   NOTIFY store + fetch), appends what it saw to `<data-dir>/reviews.jsonl`, and commits the verdict
   (kick when a registered service failed) with its node key; the salt stays in `<data-dir>/votes`.
+  A flag for dropping messages or withholding history is answered with the flag's evidence too
+  (clubchat.disputes.evidence: the relay's signed entries the flagger holds, fetched from the flag's
+  evidence URI and checked against the node's keys) and a history probe of a room of its own: kick
+  when a service fails, or when the evidence holds and the relay drops or withholds for it too.
   A flag for settling forged ad receipts is answered from the chain instead: the batches AdMarket
   settled for the node up to the dispute's seed block, kick iff one held a receipt its user never
   signed (`audit_ad_receipts`);
@@ -39,11 +43,13 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from clubchat.chain.cli import chain_options, open_deployment
+from clubchat.chain.eip712 import Signature
 from clubchat.chain.manifest import Manifest
 from clubchat.chain.tx import LocalSender, send_call
 from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address
-from clubchat.disputes.client import FORGED_AD_RECEIPTS, DisputesClient, DisputeStatus
+from clubchat.client.history import registry_keys
+from clubchat.disputes.client import FORGED_AD_RECEIPTS, HISTORY_REASONS, DisputesClient, DisputeStatus
 from clubchat.disputes.probe import (
     LOG_RANGE,
     Endpoints,
@@ -51,11 +57,14 @@ from clubchat.disputes.probe import (
     audit_ad_receipts,
     endpoints_of,
     probe,
+    review_history,
 )
+from clubchat.protocol.log_entry import LogEntry, log_domain, log_entry_signer
 
 log = logging.getLogger("clubchat.node.reviewer")
 
 FLAGGED, DRAWN = 1, 2
+HistoryProber = Callable[[Endpoints, str, Callable[[LogEntry, bytes], bool], int], Awaitable[ProbeReport]]
 POLL_SECONDS = 1.0
 
 
@@ -70,6 +79,7 @@ class Reviewer:
         key: LocalAccount,
         data_dir: Path,
         prober: Callable[[Endpoints], Awaitable[ProbeReport]] = probe,
+        history_prober: HistoryProber = review_history,
         poll: float = POLL_SECONDS,
         may_send: Callable[[], bool] = lambda: True,
     ) -> None:
@@ -81,6 +91,9 @@ class Reviewer:
         self.client = DisputesClient(w3, manifest, LocalSender(w3, key), data_dir / "votes")
         self.disputes = self.client.disputes
         self.prober = prober
+        self.history_prober = history_prober
+        self.node_keys = registry_keys(self.client.registry)
+        self.log_domain = log_domain(int(w3.eth.chain_id), self.disputes.address)
         self.journal = data_dir / "reviews.jsonl"
         self.next_block = manifest.block
         self.open: set[int] = set()
@@ -176,7 +189,24 @@ class Reviewer:
         forged ad receipts, probes of its registered services for every other reason."""
         if d.reason == FORGED_AD_RECEIPTS:
             return await self._io(self._audit_receipts, d.node, d.draw_block)
-        return await self.prober(await self._io(endpoints_of, self.client.registry, d.node))
+        endpoints = await self._io(endpoints_of, self.client.registry, d.node)
+        if d.reason in HISTORY_REASONS:
+            uri = await self._io(self.client.evidence_uri, d.dispute_id)
+            window = int(await self._io(lambda: self.disputes.functions.parameters().call()[2]))
+            await self._io(self.node_keys.keys, d.node)  # its current key, read here, not in the probe
+            return await self.history_prober(endpoints, uri, self._signed_by, window)
+        return await self.prober(endpoints)
+
+    def _signed_by(self, entry: LogEntry, sig: bytes) -> bool:
+        """Whether `sig` over `entry` is by a node key of `entry.node` (a rotated one too). Called
+        from the probe's event loop: the registry is read once per operator and key (NodeKeys)."""
+        if len(sig) != 65:
+            return False
+        try:
+            signer = log_entry_signer(self.log_domain, entry, Signature(sig[64], sig[:32], sig[32:64]))
+        except ValueError:
+            return False
+        return self.node_keys.signs_for(entry.node, signer)
 
     def _audit_receipts(self, node: str, to_block: int) -> ProbeReport:
         has_market = "AdMarket" in self.manifest.contracts

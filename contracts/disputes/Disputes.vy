@@ -85,8 +85,13 @@
         reviewer that did not reveal loses `non_voter_fraction` of its pool:
         not voting is never free. The panel is not stored (one word per
         reviewer instead of seven more words per dispute): `finalize` takes
-        it as calldata, checked against its stored hash (it is in the
-        `PanelDrawn` event). Every loop is bounded by the panel (at most 14).
+        it as calldata, checked against the high 128 bits of its hash, kept
+        in the dispute's tally word (it is in the `PanelDrawn` event). A
+        draw writes one fresh word per dispute: the tally word also holds
+        the reveal phase (at most 2**24 - 1 seconds) and weights in 24 bits
+        (`reviewer_cap` at most (2**24 - 1) // 14 whole CLUB), and the
+        commit deadline goes into the head word. Every loop is bounded by
+        the panel (at most 14).
 
         Graduated jail: a node's n-th offence (fork or kick) jails it for
         `jail_base_seconds * 2**(n - 1)`, at most `jail_max_seconds`; it
@@ -196,6 +201,8 @@ REVIEW_KIND: constant(uint256) = 1
 MAX_PANEL: constant(uint256) = 14
 SPARE: constant(uint256) = 2
 MAX_SAMPLE: constant(uint256) = 16
+# @dev Largest `reviewer_cap` in whole CLUB: a panel's weight (at most 14 capped seats) fits 24 bits.
+MAX_CAP_UNITS: constant(uint256) = (2**24 - 1) // MAX_PANEL
 # @dev Reason codes 1..MAX_REASON: 1 offline while heartbeating, 2 refusing service,
 #      3 dropping messages, 4 TURN not relaying, 5 mailbox losing mail, 6 withholding history,
 #      7 settling forged ad receipts (AdMarket skipped them as not signed by their user).
@@ -209,10 +216,13 @@ DISMISSED: constant(uint256) = 5
 # @dev Packed-field masks.
 MASK160: constant(uint256) = 2**160 - 1
 MASK64: constant(uint256) = 2**64 - 1
+MASK128: constant(uint256) = 2**128 - 1
 MASK48: constant(uint256) = 2**48 - 1
 MASK40: constant(uint256) = 2**40 - 1
+MASK24: constant(uint256) = 2**24 - 1
 MASK32: constant(uint256) = 2**32 - 1
-MASK16: constant(uint256) = 2**16 - 1
+MASK14: constant(uint256) = 2**14 - 1
+MASK4: constant(uint256) = 2**4 - 1
 MASK8: constant(uint256) = 2**8 - 1
 # @dev The per-node word: offences field and the enlisted bit.
 OFFENCE_SHIFT: constant(uint256) = 160
@@ -237,17 +247,24 @@ commits: HashMap[bytes32, uint256]
 proven: public(HashMap[bytes32, bool])
 # @dev Number of disputes ever opened (ids are 1 .. dispute_count).
 dispute_count: public(uint256)
-# @dev id => node (bits 0-159) | status (160-167) | reason (168-175) | draw block (176-239) |
-#      seats whose bond share was paid (240-253, after a rejection).
+# @dev id => node (bits 0-159) | status (160-167) | reason (168-175) | draw block (176-215) |
+#      commit deadline (216-255, unix seconds; 0 until the draw). Block numbers stay below
+#      2**40 for thousands of years at any chain's block rate.
 heads: HashMap[uint256, uint256]
 # @dev id => flagger (bits 0-159) | bond in CLUB wei (160-255, below the CLUB cap < 2**96).
 parties: HashMap[uint256, uint256]
-# @dev id => panel weight (bits 0-47, whole CLUB) | revealed weight (48-95) | kick weight (96-143) |
-#      revealed seats mask (144-159) | panel size (160-167) | commit deadline (168-207) |
-#      reveal deadline (208-247).
+# @dev id => panel weight (bits 0-23, whole CLUB) | revealed weight (24-47) | kick weight (48-71) |
+#      revealed seats mask (72-85) | panel size (86-89) | seats whose bond share was paid
+#      (90-103, after a rejection) | reveal phase length (104-127, seconds after the commit
+#      deadline) | panel hash (128-255: the high 128 bits of keccak256(abi_encode(panel)); the
+#      panel is in `PanelDrawn`). One word written by the draw instead of two: weights fit 24
+#      bits because `reviewer_cap` is at most MAX_CAP_UNITS whole CLUB (14 seats of it < 2**24),
+#      and the reveal phase at most 2**24 - 1 seconds (194 days).
 tallies: HashMap[uint256, uint256]
-# @dev id => keccak256(abi_encode(panel)) (the panel is in `PanelDrawn`).
-panel_hashes: HashMap[uint256, bytes32]
+# @dev What `draw_panel` reads of the parameters, packed by `_set_parameters` (one storage
+#      read instead of five): panel size (bits 0-7) | commit phase (8-39) | reveal phase
+#      (40-63) | cool-down (64-95) | reviewer cap in whole CLUB (96-127).
+draw_word: uint256
 # @dev node => one word per node, as reviewer and as offender: its last panel's dispute id
 #      (bits 0-63) | seat (64-71) | weight (72-119, whole CLUB) | available again at (120-159, unix
 #      seconds: reveal deadline + cool-down) | offences so far, forks and kicks (160-191: sets the jail
@@ -411,7 +428,7 @@ def draw_panel(dispute_id: uint256) -> uint256:
     """
     head: uint256 = self.heads[dispute_id]
     assert (head >> 160) & MASK8 == FLAGGED, "disputes: not awaiting a draw"
-    draw_block: uint256 = (head >> 176) & MASK64
+    draw_block: uint256 = (head >> 176) & MASK40
     assert block.number > draw_block, "disputes: seed block not mined"
     node: address = convert(head & MASK160, address)
     if block.number - draw_block > 256:
@@ -423,7 +440,9 @@ def draw_panel(dispute_id: uint256) -> uint256:
     # `sample` mixes in the epoch seed: record it now so a draw never uses the
     # public fallback (NodeRegistry.sample's NatSpec).
     extcall REGISTRY.record_epoch_seed()
-    k: uint256 = self._params.panel_size
+    dw: uint256 = self.draw_word
+    k: uint256 = dw & MASK8
+    cap: uint256 = (dw >> 96) & MASK32
     seed: bytes32 = keccak256(abi_encode(blockhash(draw_block), dispute_id))
     # k candidates first; the SPARE ones only when exclusions took seats (a
     # larger k returns the same first k nodes, so the panel is the one a
@@ -431,15 +450,16 @@ def draw_panel(dispute_id: uint256) -> uint256:
     # sum tree in the common case).
     candidates: DynArray[address, MAX_SAMPLE] = staticcall REGISTRY.sample(REVIEW_KIND, seed, k)
     flagger: address = convert(self.parties[dispute_id] & MASK160, address)
-    commit_deadline: uint256 = block.timestamp + self._params.vote_commit_seconds
-    reveal_deadline: uint256 = commit_deadline + self._params.vote_reveal_seconds
-    available_at: uint256 = reveal_deadline + self._params.reviewer_cooldown_seconds
+    reveal_seconds: uint256 = (dw >> 40) & MASK24
+    commit_deadline: uint256 = block.timestamp + ((dw >> 8) & MASK32)
+    reveal_deadline: uint256 = commit_deadline + reveal_seconds
+    available_at: uint256 = reveal_deadline + ((dw >> 64) & MASK32)
     panel: DynArray[address, MAX_PANEL] = []
     weights: DynArray[uint256, MAX_PANEL] = []
     total: uint256 = 0
     # Bound: `sample` returns at most k <= MAX_PANEL nodes.
     for reviewer: address in candidates:
-        weight: uint256 = self._take_seat(reviewer, node, flagger, dispute_id, len(panel), available_at)
+        weight: uint256 = self._take_seat(reviewer, node, flagger, dispute_id, len(panel), available_at, cap)
         if weight != 0:
             panel.append(reviewer)
             weights.append(weight)
@@ -453,7 +473,7 @@ def draw_panel(dispute_id: uint256) -> uint256:
             if k + j >= len(more) or len(panel) == k:
                 break
             extra: address = more[k + j]
-            weight: uint256 = self._take_seat(extra, node, flagger, dispute_id, len(panel), available_at)
+            weight: uint256 = self._take_seat(extra, node, flagger, dispute_id, len(panel), available_at, cap)
             if weight != 0:
                 panel.append(extra)
                 weights.append(weight)
@@ -466,11 +486,8 @@ def draw_panel(dispute_id: uint256) -> uint256:
         log IDisputes.DisputeResolved(dispute_id=dispute_id, node=node, status=DISMISSED, cut=0, jailed_until=0)
         return 0
 
-    self.heads[dispute_id] = self._head(node, DRAWN, (head >> 168) & MASK8, draw_block)
-    self.tallies[dispute_id] = (
-        total | (len(panel) << 160) | (commit_deadline << 168) | (reveal_deadline << 208)
-    )
-    self.panel_hashes[dispute_id] = keccak256(abi_encode(panel))
+    self.heads[dispute_id] = self._head(node, DRAWN, (head >> 168) & MASK8, draw_block) | (commit_deadline << 216)
+    self.tallies[dispute_id] = total | (len(panel) << 86) | (reveal_seconds << 104) | self._panel_hash(panel)
     log IDisputes.PanelDrawn(
         dispute_id=dispute_id,
         panel=panel,
@@ -489,8 +506,7 @@ def commit_vote(dispute_id: uint256, reviewer: address, commitment: bytes32):
             commit deadline. A later commit replaces an earlier one.
     """
     self._seat(dispute_id, reviewer)
-    tally: uint256 = self.tallies[dispute_id]
-    assert block.timestamp <= (tally >> 168) & MASK40, "disputes: commit phase over"
+    assert block.timestamp <= self.heads[dispute_id] >> 216, "disputes: commit phase over"
     assert commitment != empty(bytes32), "disputes: zero commitment"
     self.vote_commitments[reviewer] = commitment
     log IDisputes.VoteCommitted(dispute_id=dispute_id, reviewer=reviewer)
@@ -504,18 +520,19 @@ def reveal_vote(dispute_id: uint256, reviewer: address, kick: bool, salt: bytes3
     """
     word: uint256 = self._seat(dispute_id, reviewer)
     tally: uint256 = self.tallies[dispute_id]
-    assert block.timestamp > (tally >> 168) & MASK40, "disputes: commit phase not over"
-    assert block.timestamp <= (tally >> 208) & MASK40, "disputes: reveal phase over"
+    commit_deadline: uint256 = self.heads[dispute_id] >> 216
+    assert block.timestamp > commit_deadline, "disputes: commit phase not over"
+    assert block.timestamp <= commit_deadline + ((tally >> 104) & MASK24), "disputes: reveal phase over"
     committed: bytes32 = self.vote_commitments[reviewer]
     assert committed != empty(bytes32), "disputes: no vote committed"
     assert committed == keccak256(abi_encode(dispute_id, reviewer, kick, salt)), "disputes: vote does not match"
     self.vote_commitments[reviewer] = empty(bytes32)
     weight: uint256 = (word >> 72) & MASK48
     seat: uint256 = (word >> 64) & MASK8
-    # Weights are whole CLUB (< 2**48 by the cap on CLUB's supply).
-    tally += (weight << 48) | (1 << (144 + seat))
+    # Weights are whole CLUB, at most MAX_CAP_UNITS each: the sums stay below 2**24.
+    tally += (weight << 24) | (1 << (72 + seat))
     if kick:
-        tally += weight << 96
+        tally += weight << 48
     self.tallies[dispute_id] = tally
     log IDisputes.VoteRevealed(dispute_id=dispute_id, reviewer=reviewer, kick=kick, weight=weight)
 
@@ -532,16 +549,16 @@ def finalize(dispute_id: uint256, panel: DynArray[address, MAX_PANEL]) -> uint25
     head: uint256 = self.heads[dispute_id]
     assert (head >> 160) & MASK8 == DRAWN, "disputes: not awaiting a decision"
     tally: uint256 = self.tallies[dispute_id]
-    assert block.timestamp > (tally >> 208) & MASK40, "disputes: voting not over"
-    assert keccak256(abi_encode(panel)) == self.panel_hashes[dispute_id], "disputes: wrong panel"
+    assert block.timestamp > (head >> 216) + ((tally >> 104) & MASK24), "disputes: voting not over"
+    assert self._panel_hash(panel) == tally & ~MASK128, "disputes: wrong panel"
     node: address = convert(head & MASK160, address)
     party: uint256 = self.parties[dispute_id]
     flagger: address = convert(party & MASK160, address)
     bond: uint256 = party >> 160
-    panel_weight: uint256 = tally & MASK48
-    revealed: uint256 = (tally >> 48) & MASK48
-    kick_weight: uint256 = (tally >> 96) & MASK48
-    mask: uint256 = (tally >> 144) & MASK16
+    panel_weight: uint256 = tally & MASK24
+    revealed: uint256 = (tally >> 24) & MASK24
+    kick_weight: uint256 = (tally >> 48) & MASK24
+    mask: uint256 = (tally >> 72) & MASK14
 
     # Bound: the panel (at most MAX_PANEL seats).
     voters: uint256 = 0
@@ -597,11 +614,12 @@ def claim_share(dispute_id: uint256, panel: DynArray[address, MAX_PANEL], seat: 
     """
     head: uint256 = self.heads[dispute_id]
     assert (head >> 160) & MASK8 == REJECTED, "disputes: not a rejected flag"
-    assert keccak256(abi_encode(panel)) == self.panel_hashes[dispute_id], "disputes: wrong panel"
-    mask: uint256 = (self.tallies[dispute_id] >> 144) & MASK16
+    tally: uint256 = self.tallies[dispute_id]
+    assert self._panel_hash(panel) == tally & ~MASK128, "disputes: wrong panel"
+    mask: uint256 = (tally >> 72) & MASK14
     assert seat < len(panel) and mask & (1 << seat) != 0, "disputes: seat did not vote"
-    assert (head >> 240) & (1 << seat) == 0, "disputes: share already paid"
-    self.heads[dispute_id] = head | (1 << (240 + seat))
+    assert (tally >> 90) & (1 << seat) == 0, "disputes: share already paid"
+    self.tallies[dispute_id] = tally | (1 << (90 + seat))
     bond: uint256 = self.parties[dispute_id] >> 160
     voters: uint256 = 0
     lowest: uint256 = MAX_PANEL
@@ -653,20 +671,24 @@ def disputes(dispute_id: uint256) -> IDisputes.Dispute:
     head: uint256 = self.heads[dispute_id]
     party: uint256 = self.parties[dispute_id]
     tally: uint256 = self.tallies[dispute_id]
+    commit_deadline: uint256 = head >> 216
+    reveal_deadline: uint256 = 0
+    if commit_deadline != 0:
+        reveal_deadline = commit_deadline + ((tally >> 104) & MASK24)
     return IDisputes.Dispute(
         node=convert(head & MASK160, address),
         flagger=convert(party & MASK160, address),
         status=(head >> 160) & MASK8,
         reason=(head >> 168) & MASK8,
         bond=party >> 160,
-        draw_block=(head >> 176) & MASK64,
-        panel_size=(tally >> 160) & MASK8,
-        panel_weight=tally & MASK48,
-        revealed_weight=(tally >> 48) & MASK48,
-        kick_weight=(tally >> 96) & MASK48,
-        revealed_mask=(tally >> 144) & MASK16,
-        commit_deadline=(tally >> 168) & MASK40,
-        reveal_deadline=(tally >> 208) & MASK40,
+        draw_block=(head >> 176) & MASK40,
+        panel_size=(tally >> 86) & MASK4,
+        panel_weight=tally & MASK24,
+        revealed_weight=(tally >> 24) & MASK24,
+        kick_weight=(tally >> 48) & MASK24,
+        revealed_mask=(tally >> 72) & MASK14,
+        commit_deadline=commit_deadline,
+        reveal_deadline=reveal_deadline,
     )
 
 
@@ -803,7 +825,13 @@ def _try_slash(node: address, fraction: uint256, reporter: address, share: uint2
 
 @internal
 def _take_seat(
-    reviewer: address, node: address, flagger: address, dispute_id: uint256, seat: uint256, available_at: uint256
+    reviewer: address,
+    node: address,
+    flagger: address,
+    dispute_id: uint256,
+    seat: uint256,
+    available_at: uint256,
+    cap: uint256,
 ) -> uint256:
     """
     @dev Seats `reviewer` in `seat` of `dispute_id` unless it is the flagged
@@ -816,8 +844,8 @@ def _take_seat(
     if (word >> 120) & MASK40 > block.timestamp:
         # Busy with another panel or in its cool-down.
         return 0
-    # Rounds down: whole CLUB of the reviewer's own stake, capped.
-    weight: uint256 = min(staticcall REGISTRY.assets_of(reviewer, reviewer), self._params.reviewer_cap) // UNIT
+    # Rounds down: whole CLUB of the reviewer's own stake, capped (`cap` is in whole CLUB).
+    weight: uint256 = min(staticcall REGISTRY.assets_of(reviewer, reviewer) // UNIT, cap)
     if weight == 0:
         return 0
     # The offences and enlisted bits (160-255) stay.
@@ -845,6 +873,15 @@ def _pay(dispute_id: uint256, to: address, amount: uint256):
 
 @internal
 @pure
+def _panel_hash(panel: DynArray[address, MAX_PANEL]) -> uint256:
+    """
+    @dev The high 128 bits of keccak256(abi_encode(panel)), in place (bits 128-255).
+    """
+    return convert(keccak256(abi_encode(panel)), uint256) & ~MASK128
+
+
+@internal
+@pure
 def _head(node: address, status: uint256, reason: uint256, draw_block: uint256) -> uint256:
     return convert(node, uint256) | (status << 160) | (reason << 168) | (draw_block << 176)
 
@@ -863,7 +900,7 @@ def _set_parameters(p: IDisputes.Parameters):
     assert p.reveal_window_seconds > 0, "disputes: zero reveal window"
     assert p.flag_bond > 0 and p.flag_bond < 2**96, "disputes: bad bond"
     assert p.panel_size > 0 and p.panel_size <= MAX_PANEL, "disputes: bad panel size"
-    assert p.reviewer_cap >= UNIT and p.reviewer_cap // UNIT <= MASK32, "disputes: bad reviewer cap"
+    assert p.reviewer_cap >= UNIT and p.reviewer_cap // UNIT <= MAX_CAP_UNITS, "disputes: bad reviewer cap"
     assert p.quorum_bps > 0 and p.quorum_bps <= BPS, "disputes: bad quorum"
     assert p.majority_bps >= BPS // 2 and p.majority_bps < BPS, "disputes: bad majority"
     assert p.vote_commit_seconds > 0 and p.vote_reveal_seconds > 0, "disputes: zero vote phase"
@@ -876,7 +913,16 @@ def _set_parameters(p: IDisputes.Parameters):
         )
         <= MASK32
     ), "disputes: period too long"
+    # The reveal phase is stored in 24 bits of the dispute's tally word.
+    assert p.vote_reveal_seconds <= MASK24, "disputes: period too long"
     self._params = p
+    self.draw_word = (
+        p.panel_size
+        | (p.vote_commit_seconds << 8)
+        | (p.vote_reveal_seconds << 40)
+        | (p.reviewer_cooldown_seconds << 64)
+        | ((p.reviewer_cap // UNIT) << 96)
+    )
     log IDisputes.ParametersChanged(parameters=p)
 
 

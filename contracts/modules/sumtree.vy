@@ -286,28 +286,35 @@ def _find(
     index: uint256 = 0
     rest: uint256 = target
     lane: uint256 = 0
+    # Unchecked arithmetic below is safe by the bounds noted at each use (it is the hot path
+    # of every draw).
     # Bound: one word per level, height <= MAX_HEIGHT.
     for step: uint256 in range(MAX_HEIGHT):
         if step >= height:
             break
-        level: uint256 = height - 1 - step
+        # step < height.
+        level: uint256 = unsafe_sub(unsafe_sub(height, 1), step)
         lanes: uint256 = self._lanes(self.tree[self._key(kind, level, index)], tag, frozen)
-        span_bits: uint256 = 2 * level
+        span_bits: uint256 = unsafe_add(level, level)
+        above: uint256 = unsafe_add(span_bits, 2)
         # The excluded leaves below this word leave their lanes in place: a lane holds at
-        # least the excluded leaves below it, so no lane borrows from the next.
+        # least the excluded leaves below it, so no lane borrows from the next (and the
+        # subtraction cannot underflow).
         # Bound: the exclusion list has at most MAX_EXCLUDED entries.
         for e: uint256 in excluded:
             s: uint256 = e & SLOT_MASK
-            if s >> (span_bits + 2) == index:
-                lanes -= (e >> 16) << ((s >> span_bits) % FANOUT * LANE_BITS)
+            if s >> above == index:
+                lanes = unsafe_sub(lanes, (e >> 16) << unsafe_mul((s >> span_bits) & 3, LANE_BITS))
         child: uint256 = FANOUT
         # Bound: 4 lanes.
         for c: uint256 in range(FANOUT):
-            lane = (lanes >> (c * LANE_BITS)) & LANE_MASK
+            lane = (lanes >> unsafe_mul(c, LANE_BITS)) & LANE_MASK
             if rest < lane:
                 child = c
                 break
+            # rest >= lane here.
             rest = unsafe_sub(rest, lane)
         assert child < FANOUT, "registry: sum tree out of sync"
-        index = index * FANOUT + child
+        # index < 4**7 and child < 4: no overflow.
+        index = unsafe_add(index << 2, child)
     return index, lane

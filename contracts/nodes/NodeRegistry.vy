@@ -2013,12 +2013,8 @@ def _required_self_stake(kinds: uint256) -> uint256:
 @internal
 @pure
 def _count_kinds(kinds: uint256) -> uint256:
-    count: uint256 = 0
-    # Bound: three known kinds.
-    for kind: uint256 in [RELAY, TURN, NOTIFY]:
-        if kinds & kind != 0:
-            count += 1
-    return count
+    # RELAY, TURN and NOTIFY are bits 0, 1 and 2.
+    return (kinds & 1) + ((kinds >> 1) & 1) + ((kinds >> 2) & 1)
 
 
 @internal

@@ -42,6 +42,7 @@ from clubchat.node.reviewer import reviewing_relay_args
 from clubchat.params import load
 from clubchat.protocol.log_entry import LogEntry, log_domain, log_entry_signer
 from tests.e2e.test_cli_call import _lines
+from tests.node import misbehaving_relay
 from tests.node.chain_env import WAD, Chain, chain
 from tests.node.process import REPO
 
@@ -226,27 +227,9 @@ def _turn_node(c: Chain, tmp_path: Path) -> NodeProcess:
     )  # fmt: skip
 
 
-@contextmanager
-def _misbehaving_relay(c: Chain, mode: str, op: LocalAccount, key: LocalAccount, db: Path) -> Iterator[str]:
+def _misbehaving_relay(c: Chain, mode: str, op: LocalAccount, key: LocalAccount, db: Path) -> Any:
     """tests.node.misbehaving_relay in MODE for `op`, signing with `key`; yields its URI."""
-    disputes = c.manifest.address("Disputes")
-    args = [mode, op.address, "0x" + bytes(key.key).hex(), str(c.w3.eth.chain_id), disputes, str(db)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.node.misbehaving_relay", *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        assert proc.stdout is not None
-        ready = proc.stdout.readline()
-        assert ready, proc.stderr.read() if proc.stderr else ""
-        yield str(json.loads(ready)["uri"])
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+    return misbehaving_relay.running(c, mode, op, key, db)
 
 
 def test_a_call_through_a_forking_relay_is_caught_by_the_listener_and_reported(tmp_path: Path) -> None:

@@ -4,24 +4,40 @@ Disputes domain of CHAIN_ID, prints one JSON line `{"event": "ready", "uri": ...
 SIGTERM. MODE `fork`: every room is forked (clubchat.node.relay_log with `fork_for_tests`: the
 sender of an envelope is shown one signed entry, its recipients another at the same seq); MODE
 `sign`: the log is kept honestly, and the misbehaviour is the key (a test passes one that is not
-the operator's node key). Tests register its URI as a node's relay endpoint, so the `club`
-commands find it through the registry like any relay."""
+the operator's node key; with the node key it is an honest relay); MODE `withhold`: envelopes are
+delivered and signed honestly, but `history` is answered with no entries (it withholds history).
+Tests register its URI as a node's relay endpoint, so the `club` commands find it through the
+registry like any relay."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.relay_log import LogSigner, RelayLog
+from clubchat.protocol.log_entry import LogEntry
 
 
-async def serve(fork: bool, operator: str, node_key: str, chain_id: int, disputes: str, db: Path) -> None:
+class WithholdingLog(RelayLog):
+    """Signs and keeps every entry, but produces none of them when asked."""
+
+    async def history(self, room: bytes, start: int, end: int) -> list[tuple[LogEntry, bytes | None]]:
+        return []
+
+
+async def serve(mode: str, operator: str, node_key: str, chain_id: int, disputes: str, db: Path) -> None:
     signer = LogSigner.create(operator, bytes.fromhex(node_key.removeprefix("0x")), chain_id, disputes)
-    log = RelayLog(db, signer, fork_for_tests=fork)
+    cls = WithholdingLog if mode == "withhold" else RelayLog
+    log = cls(db, signer, fork_for_tests=mode == "fork")
     await log.open()
     server = RelayServer(RelayConfig(chain_id=chain_id), log=log)
     await server.start()
@@ -37,8 +53,32 @@ async def serve(fork: bool, operator: str, node_key: str, chain_id: int, dispute
         await log.close()
 
 
+@contextmanager
+def running(c: Any, mode: str, op: Any, key: Any, db: Path) -> Iterator[str]:
+    """This relay in MODE in its own process for `op` (a tests.node.chain_env Chain's deployment),
+    signing with the account `key`; yields its URI and stops it afterwards."""
+    args = [mode, op.address, "0x" + bytes(key.key).hex(), str(c.w3.eth.chain_id)]
+    args += [c.manifest.address("Disputes"), str(db)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.node.misbehaving_relay", *args],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline()
+        assert ready, proc.stderr.read() if proc.stderr else ""
+        yield str(json.loads(ready)["uri"])
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+
+
 if __name__ == "__main__":
     mode, operator, node_key, chain_id, disputes, db = sys.argv[1:7]
-    if mode not in ("fork", "sign"):
-        sys.exit(f"MODE is fork or sign, not {mode!r}")
-    asyncio.run(serve(mode == "fork", operator, node_key, int(chain_id), disputes, Path(db)))
+    if mode not in ("fork", "sign", "withhold"):
+        sys.exit(f"MODE is fork, sign or withhold, not {mode!r}")
+    asyncio.run(serve(mode, operator, node_key, int(chain_id), disputes, Path(db)))

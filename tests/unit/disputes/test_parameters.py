@@ -8,6 +8,15 @@ import pytest
 from tests.utils.disputes import set_params
 
 WAD = 10**18
+MAX_CAP_UNITS = (2**24 - 1) // 14
+
+
+def test_largest_packed_values_are_accepted(disputes, governance):
+    """The bounds of the packed dispute word are inclusive: the largest cap (whole CLUB, any wei
+    below the next one) and the longest reveal phase are accepted and read back unchanged."""
+    cap = MAX_CAP_UNITS * WAD + WAD - 1
+    set_params(disputes, governance, reviewer_cap=cap, vote_reveal_seconds=2**24 - 1)
+    assert (disputes.parameters().reviewer_cap, disputes.parameters().vote_reveal_seconds) == (cap, 2**24 - 1)
 
 
 def test_timelock_sets_every_parameter(disputes, governance, params):
@@ -51,6 +60,8 @@ BAD = [
     ({"panel_size": 15}, "disputes: bad panel size"),
     ({"reviewer_cap": WAD - 1}, "disputes: bad reviewer cap"),
     ({"reviewer_cap": 2**32 * WAD}, "disputes: bad reviewer cap"),
+    # A panel's weight (14 capped seats) is kept in 24 bits of the dispute's word.
+    ({"reviewer_cap": (MAX_CAP_UNITS + 1) * WAD}, "disputes: bad reviewer cap"),
     ({"quorum_bps": 0}, "disputes: bad quorum"),
     ({"quorum_bps": 10_001}, "disputes: bad quorum"),
     ({"majority_bps": 4999}, "disputes: bad majority"),
@@ -60,6 +71,8 @@ BAD = [
     ({"jail_base_seconds": 0}, "disputes: bad jail"),
     ({"jail_max_seconds": 86_399}, "disputes: bad jail"),
     ({"reviewer_cooldown_seconds": 2**32}, "disputes: period too long"),
+    # The reveal phase is kept in 24 bits of the dispute's word.
+    ({"vote_reveal_seconds": 2**24}, "disputes: period too long"),
     ({"jail_max_seconds": 2**32}, "disputes: period too long"),
 ]
 

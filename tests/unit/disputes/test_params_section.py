@@ -31,6 +31,8 @@ def test_units_match_the_contract(params):
         ({"disputes.majority_bps": 4000}, "disputes.majority_bps must be at least 5000"),
         ({"disputes.jail_max_seconds": 1}, "disputes.jail_max_seconds must not be below"),
         ({"disputes.evidence_window_seconds": 1_209_600}, "must be below registry.unbonding_seconds"),
+        ({"disputes.reviewer_cap": 1_198_373}, "disputes.reviewer_cap is above 1198372 CLUB"),
+        ({"disputes.vote_reveal_seconds": 2**24}, "disputes.vote_reveal_seconds must be below 2**24"),
     ],
 )
 def test_bad_disputes_values(tmp_path: Path, change: dict[str, Any], message: str) -> None:

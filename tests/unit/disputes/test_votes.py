@@ -5,7 +5,7 @@ from __future__ import annotations
 import boa
 import pytest
 
-from tests.utils.disputes import draw, events, open_flag, vote_commitment
+from tests.utils.disputes import draw, events, open_flag, set_params, vote_commitment
 from tests.utils.registry import now
 
 SALT = b"\x09" * 32
@@ -144,3 +144,28 @@ def test_wrong_salt_or_vote(disputes, drawn):
         disputes.reveal_vote(dispute_id, panel[0], False, SALT)
     with boa.env.prank(panel[0]), boa.reverts("disputes: vote does not match"):
         disputes.reveal_vote(dispute_id, panel[0], True, b"\x01" * 32)
+
+
+def test_longest_reveal_phase_is_kept_in_the_dispute(disputes, token, governance, target, flagger):
+    """The reveal deadline is the commit deadline plus the reveal phase fixed at the draw (kept in
+    the dispute's word): a later parameter change moves neither; a reveal at the last second of the
+    longest phase counts, one second later it is refused, and finalising waits for it."""
+    set_params(disputes, governance, vote_reveal_seconds=2**24 - 1)
+    dispute_id = open_flag(token, disputes, governance, flagger, target.operator)
+    panel = draw(disputes, dispute_id)
+    d = disputes.disputes(dispute_id)
+    assert d.reveal_deadline == d.commit_deadline + 2**24 - 1
+    set_params(disputes, governance, vote_reveal_seconds=60, vote_commit_seconds=60)
+    assert disputes.disputes(dispute_id)[-2:] == (d.commit_deadline, d.reveal_deadline)
+    _commit(disputes, dispute_id, panel[0], True)
+    _commit(disputes, dispute_id, panel[1], False)
+    boa.env.time_travel(seconds=d.reveal_deadline - now())
+    with boa.env.prank(panel[0]):
+        disputes.reveal_vote(dispute_id, panel[0], True, SALT)
+    with boa.reverts("disputes: voting not over"):
+        disputes.finalize(dispute_id, panel)
+    boa.env.time_travel(seconds=1)
+    with boa.env.prank(panel[1]), boa.reverts("disputes: reveal phase over"):
+        disputes.reveal_vote(dispute_id, panel[1], False, SALT)
+    disputes.finalize(dispute_id, panel)
+    assert disputes.disputes(dispute_id).status == 4  # rejected: one revealed vote is below the quorum

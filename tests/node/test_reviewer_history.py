@@ -1,0 +1,193 @@
+"""Reviewers answer a flag for withholding history with the flagger's evidence, end to end on
+loopback: two `club node run` reviewers on a private anvil, and the flagged node's relay in its own
+process (tests.node.misbehaving_relay). The flagger talks to a peer through the relay; on a device
+without that history it sees the relay's signed entry 3 and asks for entries 1-2 with `history`.
+
+- A withholding relay produces none of them: the refusal is kept in the flagger's store, `club
+  dispute flag --attach` writes it to a file and flags with its file:// URI; each reviewer fetches
+  it, checks the relay's signatures with the node's registered key, finds the relay withholding its
+  own room's history too, and votes kick: the node is kicked.
+- An honest relay, flagged with evidence that claims an entry it signed is missing (a false flag):
+  the evidence is well signed, but the relay produces its history to the reviewers, who vote keep:
+  the flag is rejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from clubchat.chain.anvil import free_port
+from clubchat.chain.tx import LocalSender, send_call
+from clubchat.cli import main
+from clubchat.client.history import HistoryBook, HistoryStore, registry_keys
+from clubchat.client.relay_client import RelayClient
+from clubchat.disputes.evidence import FlagEvidence
+from clubchat.node.process import NodeProcess
+from clubchat.node.reviewer import reviewing_relay_args
+from clubchat.params import load
+from clubchat.protocol import messages as m
+from tests.node import misbehaving_relay
+from tests.node.chain_env import Chain, chain
+
+pytestmark = [pytest.mark.integration]
+
+KICKED, REJECTED = 3, 4
+
+
+def _account(name: str) -> LocalAccount:
+    return Account.from_key(keccak(text=f"clubchat-tests:reviewer-history:{name}"))
+
+
+@contextmanager
+def _reviewers(c: Chain, tmp: Path) -> Iterator[list[NodeProcess]]:
+    """Short phases (a panel of 2, 8 s to commit and to reveal, no cool-down) and two reviewing
+    nodes, each enlisted by its software."""
+    disputes = c.manifest.contract(c.w3, "Disputes")
+    p = list(disputes.functions.parameters().call())
+    p[5], p[9], p[10], p[16] = 2, 8, 8, 0  # panel_size, vote_commit/reveal_seconds, cool-down
+    send_call(LocalSender(c.w3, c.backend.account), disputes.functions.set_parameters(tuple(p)))
+    stake = load().registry.min_self_stake_per_kind_wei * 2
+    rpc = c.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    procs: list[NodeProcess] = []
+    try:
+        for i in range(2):
+            op, key, port = _account(f"op{i}"), _account(f"key{i}"), free_port()
+            c.register_relay(op, key, stake, f"ws://127.0.0.1:{port}")
+            args = reviewing_relay_args(port, rpc, str(c.manifest_path), op.address, key)
+            procs.append(NodeProcess(tmp / f"node{i}", *args))
+        deadline = time.monotonic() + 60
+        while not all(disputes.functions.enlisted(_account(f"op{i}").address).call() for i in range(2)):
+            assert time.monotonic() < deadline, "the reviewers did not enlist"
+            time.sleep(0.5)
+        yield procs
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+def _talk(c: Chain, uri: str, flagger: LocalAccount, peer: LocalAccount, store: Path) -> HistoryBook:
+    """The flagger sends its peer two messages through the relay, then a third from a device that
+    holds none of that history (its store starts empty): the relay's signed entry 3 shows entries
+    1-2 exist, and the device asks the relay for them with `history`; returns that device's book."""
+    chain_id, disputes = int(c.w3.eth.chain_id), c.manifest.address("Disputes")
+
+    async def run() -> HistoryBook:
+        a = await RelayClient.connect(uri, flagger)
+        b = await RelayClient.connect(uri, peer)
+        try:
+            for text in ("one", "two"):
+                await a.send(peer.address, m.Text(body=text))
+                await b.receive(10)
+            await a.close()
+            book = HistoryBook(chain_id, disputes, registry_keys(c.registry), store=HistoryStore(store))
+            a = await RelayClient.connect(uri, flagger, history=book)
+            await a.send(peer.address, m.Text(body="three"))
+            await b.receive(10)
+            [head] = book.heads()
+            assert head.entry.seq == 3
+            await a.ask_history(peer.address, 1, 2)
+            deadline = time.monotonic() + 15
+            while a._asked and time.monotonic() < deadline:  # until the relay answered
+                await asyncio.sleep(0.1)
+            return book
+        finally:
+            await a.close()
+            await b.close()
+
+    return asyncio.run(run())
+
+
+def _club(args: list[str]) -> str:
+    out = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def _wait_status(c: Chain, dispute_id: int, timeout: float = 120.0) -> Any:
+    disputes = c.manifest.contract(c.w3, "Disputes")
+    deadline = time.monotonic() + timeout
+    while True:
+        d = disputes.functions.disputes(dispute_id).call()
+        if d[2] in (KICKED, REJECTED, 5) or time.monotonic() > deadline:
+            return d
+        time.sleep(0.5)
+
+
+def _reviews(procs: list[NodeProcess], dispute_id: int) -> list[dict[str, Any]]:
+    out = []
+    for proc in procs:
+        path = proc.data_dir / "reviews.jsonl"
+        if path.exists():
+            out += [
+                r for r in map(json.loads, path.read_text().splitlines()) if r["dispute_id"] == dispute_id
+            ]
+    return out
+
+
+@pytest.mark.parametrize("mode", ["withhold", "sign"])
+def test_reviewers_use_the_flaggers_evidence_of_withheld_history(mode: str, tmp_path: Path) -> None:
+    with chain(tmp_path) as c:
+        c.w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
+        c.with_disputes()
+        op, key = _account("target-op"), _account("target-key")
+        flagger, peer = _account("flagger"), _account("peer")
+        c.fund(flagger.address, 10_000)
+        store, evidence = tmp_path / "flagger-history.jsonl", tmp_path / "evidence.json"
+        rpc = c.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+        common = [
+            "--rpc-url",
+            rpc,
+            "--network",
+            str(c.manifest_path),
+            "--key",
+            "0x" + bytes(flagger.key).hex(),
+        ]
+        flag = ["dispute", "flag", op.address, "--reason", "withholding-history", *common]
+        with (
+            _reviewers(c, tmp_path) as reviewers,
+            misbehaving_relay.running(c, mode, op, key, tmp_path / "relay.sqlite") as uri,
+        ):
+            c.register_relay(op, key, load().registry.min_self_stake_per_kind_wei * 2, uri)
+            send_call(LocalSender(c.w3, key), c.registry.functions.heartbeat())
+            book = _talk(c, uri, flagger, peer, store)
+            if mode == "withhold":
+                # The relay signed entries 1 and 2 and produced neither when asked: a refusal, kept.
+                assert [e.missing for e in book.evidence] == [(1, 2)]
+                out = _club([*flag, "--attach", str(evidence), "--store", str(store)])
+                assert "missing 1-2" in out
+            else:
+                # The honest relay produced both; a false flagger claims entry 1 is missing anyway,
+                # with the relay's real signature over entry 3.
+                assert book.evidence == []
+                [head] = book.heads()
+                assert head.entry.seq == 3
+                FlagEvidence(op.address, head, (1, 1)).write(evidence)
+                out = _club([*flag, "--evidence", evidence.as_uri()])
+            dispute_id = int(out.split("dispute ")[-1].split()[0])
+            d = _wait_status(c, dispute_id)
+            seen = _reviews(reviewers, dispute_id)
+        assert len(seen) == 2, seen
+        for review in seen:
+            checks = {ch["check"]: ch for ch in review["checks"]}
+            # Both flags carry well-signed evidence; the relay serves sign-in and envelopes either way.
+            assert checks["relay"]["ok"] and checks["evidence"]["ok"], review
+            assert checks["history"]["ok"] is (mode == "sign"), review
+            assert review["verdict"] == ("kick" if mode == "withhold" else "keep")
+        if mode == "withhold":
+            assert d[2] == KICKED, d
+            assert "withheld" in seen[0]["checks"][-1]["detail"]
+            assert c.registry.functions.nodes(op.address).call()[3] is True  # jailed
+        else:
+            assert d[2] == REJECTED, d
