@@ -14,7 +14,9 @@ Blocks (partial state update blocks, run in order each day):
               and daily active users (noisy logistic).
 2. supply   - emission epochs: r x (cap - totalSupply) per epoch as Emission mints it, the
               node share capped by the bootstrap guard (multiple x sqrt(stake)) while it lasts;
-              vesting unlocks, treasury spending, premium and ad-market payments and burns.
+              vesting unlocks, treasury spending, premium (at the contract's CLUB tier prices,
+              clubchat.sim.premium), community creation fees (clubchat.sim.communities) and
+              ad-market payments, and burns.
 3. staking  - holders compare the delegator yield (node emission + the node share of fees,
               net of commission) with outside yield + a liquidity premium that grows with
               the unbonding period; delegation is capped at multiple x the operators' actual
@@ -38,7 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from clubchat.sim import schedules, security
+from clubchat.sim import communities, premium, schedules, security
 from clubchat.sim.parameters import YEAR_DAYS, SimParams
 
 Array = Any  # numpy scalar or ndarray: the same code runs on one run or on many
@@ -158,6 +160,10 @@ def initial_state(p: SimParams, ctx: Context) -> State:
         "burned_premium": np.float64(0.0),
         "burned_ads": np.float64(0.0),
         "burned_slashing": np.float64(0.0),
+        "burned_creation": np.float64(0.0),
+        "premium_subscribers": np.float64(0.0),
+        "communities": np.float64(0.0),
+        "communities_created": np.float64(0.0),
         "fees_premium_to_nodes": np.float64(0.0),
         "fees_ads_to_nodes": np.float64(0.0),
         "flow_usd": np.float64(0.0),
@@ -224,6 +230,14 @@ def epoch_mint(p: SimParams, gap: Array, staked: Array, k: Array, epochs_before:
         "withheld": withheld,
         "treasury": rest * p.treasury_share,
     }
+
+
+BURNS = ("burned_premium", "burned_ads", "burned_slashing", "burned_creation")
+
+
+def burned(s: State) -> Array:
+    """CLUB burnt so far: premium's burn share, the ad market's, slashing's and creation fees."""
+    return sum((s[k] for k in BURNS[1:]), s[BURNS[0]])
 
 
 def node_reward_rate(s: State) -> Array:
@@ -304,18 +318,21 @@ def p_emission(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signal
 
 def p_usage(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     price, users = s["price_usd"], s["users"]
-    premium_usd = users * p.premium_uptake * p.premium_usd_month / 30.0
+    # Premium is paid at the contract's CLUB tier prices (clubchat.sim.premium); communities are
+    # created as users come (clubchat.sim.communities), each burning the creation fee.
+    subscribers, premium_club = premium.demand(p, users, price)
+    premium_usd = premium_club * price
+    creations = communities.wanted(p, s)
+    creation_usd = creations * p.community_creation_fee * price
     ads_per_user = min(p.ads_demand_per_user_day, p.ads_cap_per_user_day)
     ads_usd = users * p.ads_optin * ads_per_user * p.ads_cpm_usd / 1e3
     # Payments are made in USD and settled by buying CLUB: at most `market_depth` of the liquid
     # float can be bought per day (when the price collapses the USD buys fewer tokens, not more
     # than exist); every flow is scaled down by the same factor.
+    buy_usd = premium_usd + creation_usd + ads_usd * (p.ads_split_burn + p.ads_split_nodes)
     liquid = np.maximum(s["circulating"] - s["staked"] - s["unbonding"], 0.0)
-    wanted = (premium_usd + ads_usd * (p.ads_split_burn + p.ads_split_nodes)) / price
-    scale = np.minimum(1.0, p.market_depth * liquid / np.maximum(wanted, 1e-12)) / price
-    bought_usd = (premium_usd + ads_usd * (p.ads_split_burn + p.ads_split_nodes)) * np.minimum(
-        scale * price, 1.0
-    )
+    served = np.minimum(1.0, p.market_depth * liquid / np.maximum(buy_usd / price, 1e-12))
+    scale = served / price
     # Sold for USD: what operators need (the share of emission they sell and every fee they receive)
     # and the treasury's spending.
     fees_club = (premium_usd * (1.0 - p.premium_burn_share) + ads_usd * p.ads_split_nodes) * scale
@@ -325,9 +342,11 @@ def p_usage(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     return {
         "burn_premium": premium_usd * p.premium_burn_share * scale,
         "fees_premium": premium_usd * (1.0 - p.premium_burn_share) * scale,
+        "premium_subscribers": subscribers * served,
+        "created": creations * served,
         "burn_ads": ads_usd * p.ads_split_burn * scale,
         "fees_ads": ads_usd * p.ads_split_nodes * scale,
-        "flow_usd": bought_usd - sold_club * price,
+        "flow_usd": buy_usd * served - sold_club * price,
     }
 
 
@@ -361,18 +380,6 @@ def u_burned_premium(p: SimParams, ctx: Context, s: State, sig: Signals) -> Arra
 
 def u_burned_ads(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
     return s["burned_ads"] + sig["burn_ads"]
-
-
-def u_fees_premium(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
-    return sig["fees_premium"]
-
-
-def u_fees_ads(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
-    return sig["fees_ads"]
-
-
-def u_flow(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
-    return sig["flow_usd"]
 
 
 # ---- block 3: staking ------------------------------------------------------------------------
@@ -538,8 +545,7 @@ def u_node_profit(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
 
 
 def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
-    burned = s["burned_premium"] + s["burned_ads"] + s["burned_slashing"]
-    total = p.genesis_total + s["emitted"] - burned
+    total = p.genesis_total + s["emitted"] - burned(s)
     circulating = total - (p.vesting_total - s["vested"]) - s["treasury"]
     price = s["price_usd"]
     nodes = s["nodes"]
@@ -625,9 +631,13 @@ BLOCKS: tuple[Block, ...] = (
             "treasury": u_treasury,
             "burned_premium": u_burned_premium,
             "burned_ads": u_burned_ads,
-            "fees_premium_to_nodes": u_fees_premium,
-            "fees_ads_to_nodes": u_fees_ads,
-            "flow_usd": u_flow,
+            "fees_premium_to_nodes": _copy("fees_premium"),
+            "fees_ads_to_nodes": _copy("fees_ads"),
+            "flow_usd": _copy("flow_usd"),
+            "premium_subscribers": _copy("premium_subscribers"),
+            "communities": communities.u_communities,
+            "communities_created": communities.u_communities_created,
+            "burned_creation": communities.u_burned_creation,
         },
     ),
     Block(
