@@ -31,6 +31,7 @@ from clubchat.sim.whitepaper.runs import (
 from clubchat.sim.whitepaper.sections.changes import ATTACKS, changes_facts
 from clubchat.sim.whitepaper.sections.governance import borrowed_votes_facts
 from clubchat.sim.whitepaper.sections.kinds import kinds_facts
+from clubchat.sim.whitepaper.sections.payments import payments_facts
 from clubchat.sim.whitepaper.sections.policing import policing_facts
 from clubchat.sim.whitepaper.sections.sybil import sybil_facts
 from clubchat.sim.whitepaper.text import club, days_text, num, pct, table, template, usd
@@ -245,6 +246,25 @@ class Facts:
     snapshot_cost: str
     snapshot_share_of_held: str
     snapshot_borrow_only: str
+    premium_tiers: str
+    premium_period_days: str
+    premium_tier_mix: str
+    premium_avg_club: str
+    premium_usd_month: str
+    premium_uptake: str
+    premium_wtp_sigma: str
+    premium_cost_genesis: str
+    premium_uptake_genesis: str
+    premium_subscribers_year1: str
+    premium_subscribers: str
+    premium_burned: str
+    creation_fee: str
+    communities_per_user: str
+    community_turnover: str
+    communities_year1: str
+    communities: str
+    communities_created: str
+    creation_burned: str
 
     def render(self) -> str:
         """The whitepaper's Markdown: template.md with every placeholder filled (a missing one raises)."""
@@ -648,4 +668,5 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
         **policing_facts(res),
         **sybil_facts(res),
         **borrowed_votes_facts(res),
+        **payments_facts(res),
     )
