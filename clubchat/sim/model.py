@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from clubchat.sim import communities, premium, schedules, security
+from clubchat.sim import communities, population, premium, schedules, security
 from clubchat.sim.parameters import YEAR_DAYS, SimParams
 
 Array = Any  # numpy scalar or ndarray: the same code runs on one run or on many
@@ -67,6 +67,9 @@ class Context:
     kind_multiplier: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(3))
     premium_routing: npt.NDArray[np.float64] | None = None
     rank_stake: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(1))
+    operators: population.OperatorSpread = field(
+        default_factory=lambda: population.OperatorSpread(np.ones(1), np.ones(1), np.ones(1))
+    )
     seed_sequences: dict[int, np.random.SeedSequence] = field(default_factory=dict)
     _generators: dict[int, np.random.Generator] = field(default_factory=dict)
 
@@ -88,6 +91,7 @@ def make_context(p: SimParams, n_days: int) -> Context:
         kind_split=fractions("kind_reward_split", p.kind_reward_split),
         kind_multiplier=np.asarray(p.kind_reward_multiplier, dtype=np.float64),
         premium_routing=fractions("premium_fee_routing", p.premium_fee_routing),
+        operators=population.operator_spread(p),
         rank_stake=np.cumsum(np.arange(1.0, NAKAMOTO_MAX_NODES + 1.0) ** -p.stake_rank_exponent),
     )
 
@@ -385,11 +389,6 @@ def u_burned_ads(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
 # ---- block 3: staking ------------------------------------------------------------------------
 
 
-def liquidity_premium(p: SimParams) -> float:
-    """Extra yield holders ask for locking stake; grows with the unbonding period."""
-    return p.liquidity_premium_base + p.liquidity_premium_per_day * p.unbonding_days
-
-
 def delegator_yield(p: SimParams, s: State) -> Array:
     """Delegators' yield per year: the pools' emission and fee income net of commission, per unit staked."""
     return YEAR_DAYS * pool_income(s) * (1.0 - p.commission) / np.maximum(s["staked"], 1.0)
@@ -398,9 +397,7 @@ def delegator_yield(p: SimParams, s: State) -> Array:
 def p_staking(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     staked, own = s["staked"], s["self_stake"]
     y = delegator_yield(p, s)
-    gap = y - p.outside_yield - liquidity_premium(p)
-    ratio = p.stake_ratio_max / (1.0 + np.exp(-p.stake_steepness * gap))
-    desired = ratio * s["circulating"]
+    desired = population.share_wanting_to_stake(p, y) * s["circulating"]
     # The registry caps delegation at saturation_multiple x the operator's ACTUAL self-stake and puts
     # no upper limit on self-stake: operators top up self-stake to take the delegation holders want
     # (it earns the full pool yield, commission-free), never below the nodes' minimum.
@@ -507,9 +504,10 @@ def p_nodes(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     # The self-stake is priced at what the same capital earns delegated (or outside, if more): the
     # part of the operator's take that is its own stake's yield is not a reward for running a node.
     y_capital = np.asarray(np.maximum(delegator_yield(p, s), p.outside_yield))[..., None]
-    cost = ctx.fixed_usd_day + ctx.var_usd * served / nodes + own * price * y_capital * DT
-    margin = income / cost - 1.0
-    new_nodes = np.maximum(ctx.nodes_min, nodes * (1.0 + p.node_entry_speed * np.tanh(margin)))
+    var, capital = ctx.var_usd * served / nodes, own * price * y_capital * DT
+    cost = ctx.fixed_usd_day + var + capital  # the median operator's (clubchat.sim.population)
+    response = population.entry_response(ctx.operators, income, ctx.fixed_usd_day, var, capital)
+    new_nodes = np.maximum(ctx.nodes_min, nodes * (1.0 + p.node_entry_speed * response))
     # A new node bonds its minimum self-stake the day it registers (the registry refuses it otherwise).
     need = new_nodes.sum(axis=-1) * p.min_self_stake
     add = np.maximum(need - s["self_stake"], 0.0)

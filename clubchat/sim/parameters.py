@@ -208,6 +208,21 @@ class SimParams:
         "nodes run regardless of profit",
         why="assumption: the community runs three nodes per kind whatever the profit",
     )
+    operator_cost_sigma: float = _a(
+        0.5,
+        "-",
+        "spread (log-normal sigma) of operators' server costs around the kind's server cost",
+        why="assumption: home hardware, bare metal and cloud list prices differ by a factor of about "
+        "1.6 either side of the median",
+    )
+    operator_capital_sigma: float = _a(
+        0.5,
+        "-",
+        "spread (log-normal sigma) of what operators' self-stake capital costs them around the "
+        "delegator (or outside) yield",
+        why="assumption: operators holding CLUB price it at the delegator yield, those who buy or "
+        "borrow it pay more; a factor of about 1.6 either side",
+    )
     node_entry_speed: float = _a(
         0.03,
         "1/day",
@@ -273,11 +288,13 @@ class SimParams:
         "most of the circulating supply that would ever stake",
         why="assumption: proof-of-stake networks stake 30-70 % of supply; the upper end",
     )
-    stake_steepness: float = _a(
-        25.0,
-        "per unit yield",
-        "how sharply staking reacts to the yield gap",
-        why="assumption: unmeasured behaviour constant (see the sensitivity ranking)",
+    delegator_hurdle_spread: float = _a(
+        0.04,
+        "1/year",
+        "spread (logistic scale) of the yields holders ask to stake, around the outside yield plus "
+        "the liquidity premium (clubchat.sim.population)",
+        why="assumption: unmeasured; a spread of 4 points puts the holders' hurdles between about "
+        "0 and 20 % a year, the range of proof-of-stake yields (see the sensitivity ranking)",
     )
     stake_speed: float = _a(
         0.02,

@@ -17,8 +17,8 @@ import pandas as pd
 
 from clubchat.params import BPS, DAY
 from clubchat.sim import api, scenarios, schedules, security
-from clubchat.sim.model import liquidity_premium
 from clubchat.sim.parameters import KINDS, describe
+from clubchat.sim.population import delegator_hurdle, liquidity_premium
 from clubchat.sim.whitepaper.params_table import parameters_table
 from clubchat.sim.whitepaper.runs import (
     SEED,
@@ -118,6 +118,11 @@ class Facts:
     stake_months: str
     min_stake_table: str
     liquidity_premium: str
+    delegator_hurdle: str
+    delegator_hurdle_spread: str
+    stake_ratio_max: str
+    operator_cost_sigma: str
+    operator_capital_sigma: str
     unbonding_days: str
     saturation_multiple: str
     slash_rate: str
@@ -593,6 +598,11 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
             ],
         ),
         liquidity_premium=pct(liq, 1),
+        delegator_hurdle=pct(delegator_hurdle(p), 1),
+        delegator_hurdle_spread=pct(p.delegator_hurdle_spread, 0),
+        stake_ratio_max=pct(p.stake_ratio_max, 0),
+        operator_cost_sigma=format(p.operator_cost_sigma, "g"),
+        operator_capital_sigma=format(p.operator_capital_sigma, "g"),
         unbonding_days=str(reg.unbonding_seconds // DAY),
         saturation_multiple=str(reg.saturation_multiple),
         slash_rate=pct(p.slash_rate, 1),
