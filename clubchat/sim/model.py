@@ -18,15 +18,18 @@ Blocks (partial state update blocks, run in order each day):
               clubchat.sim.premium), community creation fees (clubchat.sim.communities) and
               ad-market payments, and burns.
 3. staking  - holders compare the delegator yield (node emission + the node share of fees,
-              net of commission) with outside yield + a liquidity premium that grows with
-              the unbonding period; delegation is capped at multiple x the operators' actual
-              self-stake (operators add self-stake to take delegation, as the registry
-              allows); unbonding queue; slashing.
+              net of commission) with their hurdle rates, spread around outside yield + a
+              liquidity premium that grows with the unbonding period (clubchat.sim.population);
+              delegation is capped at multiple x the operators' actual self-stake (operators
+              add self-stake to take delegation, as the registry allows); unbonding queue;
+              slashing.
 4. nodes    - per kind: operator income (their take of the pool's rewards, the registry paying
               one stream pro rata to stake unless a per-kind design is chosen, see
               clubchat.sim.kinds; NOTIFY operators also get AdMarket's node share) vs USD
               costs, the self-stake priced at what the same capital earns delegated → node
-              count enters/exits, each new node bonding its minimum self-stake; capacity vs demand.
+              count enters/exits by the average of operators spread in costs and capital
+              (clubchat.sim.population), each new node bonding its minimum self-stake; capacity
+              vs demand.
 5. metrics  - total and circulating supply, stake ratio, attack costs in USD, Nakamoto
               coefficients (operators holding a third of the stake, stake falling with rank).
 """
