@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from clubchat.sim.model import BLOCKS, N_SHOCKS, PER_KIND, RECORDED, State, make_context
+from clubchat.sim.model import BLOCKS, N_SHOCKS, PER_KIND, RECORDED, State, burned, make_context
 from clubchat.sim.parameters import KINDS, YEAR_DAYS, SimParams
 
 Progress = Callable[[int], None]
@@ -52,15 +52,14 @@ INVARIANT_RTOL = 1e-9
 def check_invariants(p: SimParams, s: State, day: int) -> None:
     """Checked after every simulated day of every run; raises InvariantViolation naming the first offender.
 
-    - supply conservation: total = genesis + emitted - burned (premium, ads, slashing) <= cap;
+    - supply conservation: total = genesis + emitted - burned (premium, ads, slashing, creation fees) <= cap;
     - the registry's minimum: staked >= nodes x minimum self-stake, and delegated <= multiple x self-stake;
     - what is staked or unbonding is circulating: staked + unbonding <= circulating.
     """
-    burned = s["burned_premium"] + s["burned_ads"] + s["burned_slashing"]
     total = s["total_supply"]
     scale = INVARIANT_RTOL * p.cap
     checks = (
-        ("supply conservation", np.abs(total - (p.genesis_total + s["emitted"] - burned)) <= scale),
+        ("supply conservation", np.abs(total - (p.genesis_total + s["emitted"] - burned(s))) <= scale),
         ("supply <= cap", total <= p.cap + scale),
         (
             "staked >= nodes x minimum",

@@ -8,8 +8,9 @@ act on chain the way the model says they do:
   r x (cap - totalSupply), so what it mints depends on every burn before it;
 * vesting beneficiaries claim from their escrows every `claim_every_days`;
 * a "payments" agent (standing in for the premium and ad-market contracts and for slashing)
-  burns, with `ClubToken.burn`, exactly the CLUB the model burns (premium, ads, slashing) in the
-  replayed run, day by day before the keeper settles (it is funded by the ecosystem allocation);
+  burns, with `ClubToken.burn`, exactly the CLUB the model burns (premium, ads, slashing,
+  creation fees) in the replayed run, day by day before the keeper settles (it is funded by the
+  ecosystem allocation);
 * when the deployment contains `NodeRegistry` (it does since the registry landed): one operator
   per node kind registers with the minimum self-stake and the model's commission; each node's
   delegator bonds or unbonds every day so that the node's stake follows the model's stake per
@@ -141,9 +142,7 @@ def replay(
     # The model: run `run` of (scenario, seed), every day recorded.
     path = engine.simulate(p, runs=run, days=days, seed=seed, scenario=scenario, record_every=1)
     col = run - 1
-    burned_model = (
-        path["burned_premium"][:, col] + path["burned_ads"][:, col] + path["burned_slashing"][:, col]
-    )
+    burned_model = model.burned({k: path[k][:, col] for k in model.BURNS})
 
     deployer, keeper, payer = (_actor(boa, n) for n in ("loop-deployer", "loop-keeper", "loop-payer"))
     beneficiaries = {a.name: _actor(boa, f"loop-{a.name}") for a in params.genesis.vesting}

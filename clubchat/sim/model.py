@@ -14,17 +14,22 @@ Blocks (partial state update blocks, run in order each day):
               and daily active users (noisy logistic).
 2. supply   - emission epochs: r x (cap - totalSupply) per epoch as Emission mints it, the
               node share capped by the bootstrap guard (multiple x sqrt(stake)) while it lasts;
-              vesting unlocks, treasury spending, premium and ad-market payments and burns.
+              vesting unlocks, treasury spending, premium (at the contract's CLUB tier prices,
+              clubchat.sim.premium), community creation fees (clubchat.sim.communities) and
+              ad-market payments, and burns.
 3. staking  - holders compare the delegator yield (node emission + the node share of fees,
-              net of commission) with outside yield + a liquidity premium that grows with
-              the unbonding period; delegation is capped at multiple x the operators' actual
-              self-stake (operators add self-stake to take delegation, as the registry
-              allows); unbonding queue; slashing.
+              net of commission) with their hurdle rates, spread around outside yield + a
+              liquidity premium that grows with the unbonding period (clubchat.sim.population);
+              delegation is capped at multiple x the operators' actual self-stake (operators
+              add self-stake to take delegation, as the registry allows); unbonding queue;
+              slashing.
 4. nodes    - per kind: operator income (their take of the pool's rewards, the registry paying
               one stream pro rata to stake unless a per-kind design is chosen, see
               clubchat.sim.kinds; NOTIFY operators also get AdMarket's node share) vs USD
               costs, the self-stake priced at what the same capital earns delegated → node
-              count enters/exits, each new node bonding its minimum self-stake; capacity vs demand.
+              count enters/exits by the average of operators spread in costs and capital
+              (clubchat.sim.population), each new node bonding its minimum self-stake; capacity
+              vs demand.
 5. metrics  - total and circulating supply, stake ratio, attack costs in USD, Nakamoto
               coefficients (operators holding a third of the stake, stake falling with rank).
 """
@@ -38,7 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from clubchat.sim import schedules, security
+from clubchat.sim import communities, population, premium, schedules, security
 from clubchat.sim.parameters import YEAR_DAYS, SimParams
 
 Array = Any  # numpy scalar or ndarray: the same code runs on one run or on many
@@ -65,6 +70,9 @@ class Context:
     kind_multiplier: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(3))
     premium_routing: npt.NDArray[np.float64] | None = None
     rank_stake: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(1))
+    operators: population.OperatorSpread = field(
+        default_factory=lambda: population.OperatorSpread(np.ones(1), np.ones(1), np.ones(1))
+    )
     seed_sequences: dict[int, np.random.SeedSequence] = field(default_factory=dict)
     _generators: dict[int, np.random.Generator] = field(default_factory=dict)
 
@@ -86,6 +94,7 @@ def make_context(p: SimParams, n_days: int) -> Context:
         kind_split=fractions("kind_reward_split", p.kind_reward_split),
         kind_multiplier=np.asarray(p.kind_reward_multiplier, dtype=np.float64),
         premium_routing=fractions("premium_fee_routing", p.premium_fee_routing),
+        operators=population.operator_spread(p),
         rank_stake=np.cumsum(np.arange(1.0, NAKAMOTO_MAX_NODES + 1.0) ** -p.stake_rank_exponent),
     )
 
@@ -158,6 +167,10 @@ def initial_state(p: SimParams, ctx: Context) -> State:
         "burned_premium": np.float64(0.0),
         "burned_ads": np.float64(0.0),
         "burned_slashing": np.float64(0.0),
+        "burned_creation": np.float64(0.0),
+        "premium_subscribers": np.float64(0.0),
+        "communities": np.float64(0.0),
+        "communities_created": np.float64(0.0),
         "fees_premium_to_nodes": np.float64(0.0),
         "fees_ads_to_nodes": np.float64(0.0),
         "flow_usd": np.float64(0.0),
@@ -224,6 +237,14 @@ def epoch_mint(p: SimParams, gap: Array, staked: Array, k: Array, epochs_before:
         "withheld": withheld,
         "treasury": rest * p.treasury_share,
     }
+
+
+BURNS = ("burned_premium", "burned_ads", "burned_slashing", "burned_creation")
+
+
+def burned(s: State) -> Array:
+    """CLUB burnt so far: premium's burn share, the ad market's, slashing's and creation fees."""
+    return sum((s[k] for k in BURNS[1:]), s[BURNS[0]])
 
 
 def node_reward_rate(s: State) -> Array:
@@ -304,18 +325,21 @@ def p_emission(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signal
 
 def p_usage(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     price, users = s["price_usd"], s["users"]
-    premium_usd = users * p.premium_uptake * p.premium_usd_month / 30.0
+    # Premium is paid at the contract's CLUB tier prices (clubchat.sim.premium); communities are
+    # created as users come (clubchat.sim.communities), each burning the creation fee.
+    subscribers, premium_club = premium.demand(p, users, price)
+    premium_usd = premium_club * price
+    creations = communities.wanted(p, s)
+    creation_usd = creations * p.community_creation_fee * price
     ads_per_user = min(p.ads_demand_per_user_day, p.ads_cap_per_user_day)
     ads_usd = users * p.ads_optin * ads_per_user * p.ads_cpm_usd / 1e3
     # Payments are made in USD and settled by buying CLUB: at most `market_depth` of the liquid
     # float can be bought per day (when the price collapses the USD buys fewer tokens, not more
     # than exist); every flow is scaled down by the same factor.
+    buy_usd = premium_usd + creation_usd + ads_usd * (p.ads_split_burn + p.ads_split_nodes)
     liquid = np.maximum(s["circulating"] - s["staked"] - s["unbonding"], 0.0)
-    wanted = (premium_usd + ads_usd * (p.ads_split_burn + p.ads_split_nodes)) / price
-    scale = np.minimum(1.0, p.market_depth * liquid / np.maximum(wanted, 1e-12)) / price
-    bought_usd = (premium_usd + ads_usd * (p.ads_split_burn + p.ads_split_nodes)) * np.minimum(
-        scale * price, 1.0
-    )
+    served = np.minimum(1.0, p.market_depth * liquid / np.maximum(buy_usd / price, 1e-12))
+    scale = served / price
     # Sold for USD: what operators need (the share of emission they sell and every fee they receive)
     # and the treasury's spending.
     fees_club = (premium_usd * (1.0 - p.premium_burn_share) + ads_usd * p.ads_split_nodes) * scale
@@ -325,9 +349,11 @@ def p_usage(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     return {
         "burn_premium": premium_usd * p.premium_burn_share * scale,
         "fees_premium": premium_usd * (1.0 - p.premium_burn_share) * scale,
+        "premium_subscribers": subscribers * served,
+        "created": creations * served,
         "burn_ads": ads_usd * p.ads_split_burn * scale,
         "fees_ads": ads_usd * p.ads_split_nodes * scale,
-        "flow_usd": bought_usd - sold_club * price,
+        "flow_usd": buy_usd * served - sold_club * price,
     }
 
 
@@ -363,24 +389,7 @@ def u_burned_ads(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
     return s["burned_ads"] + sig["burn_ads"]
 
 
-def u_fees_premium(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
-    return sig["fees_premium"]
-
-
-def u_fees_ads(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
-    return sig["fees_ads"]
-
-
-def u_flow(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
-    return sig["flow_usd"]
-
-
 # ---- block 3: staking ------------------------------------------------------------------------
-
-
-def liquidity_premium(p: SimParams) -> float:
-    """Extra yield holders ask for locking stake; grows with the unbonding period."""
-    return p.liquidity_premium_base + p.liquidity_premium_per_day * p.unbonding_days
 
 
 def delegator_yield(p: SimParams, s: State) -> Array:
@@ -391,9 +400,7 @@ def delegator_yield(p: SimParams, s: State) -> Array:
 def p_staking(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     staked, own = s["staked"], s["self_stake"]
     y = delegator_yield(p, s)
-    gap = y - p.outside_yield - liquidity_premium(p)
-    ratio = p.stake_ratio_max / (1.0 + np.exp(-p.stake_steepness * gap))
-    desired = ratio * s["circulating"]
+    desired = population.share_wanting_to_stake(p, y) * s["circulating"]
     # The registry caps delegation at saturation_multiple x the operator's ACTUAL self-stake and puts
     # no upper limit on self-stake: operators top up self-stake to take the delegation holders want
     # (it earns the full pool yield, commission-free), never below the nodes' minimum.
@@ -500,9 +507,10 @@ def p_nodes(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
     # The self-stake is priced at what the same capital earns delegated (or outside, if more): the
     # part of the operator's take that is its own stake's yield is not a reward for running a node.
     y_capital = np.asarray(np.maximum(delegator_yield(p, s), p.outside_yield))[..., None]
-    cost = ctx.fixed_usd_day + ctx.var_usd * served / nodes + own * price * y_capital * DT
-    margin = income / cost - 1.0
-    new_nodes = np.maximum(ctx.nodes_min, nodes * (1.0 + p.node_entry_speed * np.tanh(margin)))
+    var, capital = ctx.var_usd * served / nodes, own * price * y_capital * DT
+    cost = ctx.fixed_usd_day + var + capital  # the median operator's (clubchat.sim.population)
+    response = population.entry_response(ctx.operators, income, ctx.fixed_usd_day, var, capital)
+    new_nodes = np.maximum(ctx.nodes_min, nodes * (1.0 + p.node_entry_speed * response))
     # A new node bonds its minimum self-stake the day it registers (the registry refuses it otherwise).
     need = new_nodes.sum(axis=-1) * p.min_self_stake
     add = np.maximum(need - s["self_stake"], 0.0)
@@ -538,8 +546,7 @@ def u_node_profit(p: SimParams, ctx: Context, s: State, sig: Signals) -> Array:
 
 
 def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
-    burned = s["burned_premium"] + s["burned_ads"] + s["burned_slashing"]
-    total = p.genesis_total + s["emitted"] - burned
+    total = p.genesis_total + s["emitted"] - burned(s)
     circulating = total - (p.vesting_total - s["vested"]) - s["treasury"]
     price = s["price_usd"]
     nodes = s["nodes"]
@@ -625,9 +632,13 @@ BLOCKS: tuple[Block, ...] = (
             "treasury": u_treasury,
             "burned_premium": u_burned_premium,
             "burned_ads": u_burned_ads,
-            "fees_premium_to_nodes": u_fees_premium,
-            "fees_ads_to_nodes": u_fees_ads,
-            "flow_usd": u_flow,
+            "fees_premium_to_nodes": _copy("fees_premium"),
+            "fees_ads_to_nodes": _copy("fees_ads"),
+            "flow_usd": _copy("flow_usd"),
+            "premium_subscribers": _copy("premium_subscribers"),
+            "communities": communities.u_communities,
+            "communities_created": communities.u_communities_created,
+            "burned_creation": communities.u_burned_creation,
         },
     ),
     Block(

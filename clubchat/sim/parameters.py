@@ -76,6 +76,13 @@ class SimParams:
     premium_burn_share: float = _p(
         "fraction", "premium.burn_bps", "share of a premium payment burned (the rest streams to node pools)"
     )
+    premium_tier_prices: tuple[float, ...] = _p(
+        "CLUB/period", "premium.tiers[1:].price", "subscription price of each paid tier per period"
+    )
+    premium_period_days: float = _p("days", "premium.period_seconds", "one subscription period")
+    community_creation_fee: float = _p(
+        "CLUB", "communities.creation_fee", "burnt by each community's creation"
+    )
     ads_split_users: float = _p("fraction", "ads.split.user_bps", "ad receipt share to the viewing user")
     ads_split_nodes: float = _p(
         "fraction", "ads.split.node_bps", "ad receipt share to the delivering NOTIFY node's operator"
@@ -201,6 +208,21 @@ class SimParams:
         "nodes run regardless of profit",
         why="assumption: the community runs three nodes per kind whatever the profit",
     )
+    operator_cost_sigma: float = _a(
+        0.5,
+        "-",
+        "spread (log-normal sigma) of operators' server costs around the kind's server cost",
+        why="assumption: home hardware, bare metal and cloud list prices differ by a factor of about "
+        "1.6 either side of the median",
+    )
+    operator_capital_sigma: float = _a(
+        0.5,
+        "-",
+        "spread (log-normal sigma) of what operators' self-stake capital costs them around the "
+        "delegator (or outside) yield",
+        why="assumption: operators holding CLUB price it at the delegator yield, those who buy or "
+        "borrow it pay more; a factor of about 1.6 either side",
+    )
     node_entry_speed: float = _a(
         0.03,
         "1/day",
@@ -266,11 +288,13 @@ class SimParams:
         "most of the circulating supply that would ever stake",
         why="assumption: proof-of-stake networks stake 30-70 % of supply; the upper end",
     )
-    stake_steepness: float = _a(
-        25.0,
-        "per unit yield",
-        "how sharply staking reacts to the yield gap",
-        why="assumption: unmeasured behaviour constant (see the sensitivity ranking)",
+    delegator_hurdle_spread: float = _a(
+        0.04,
+        "1/year",
+        "spread (logistic scale) of the yields holders ask to stake, around the outside yield plus "
+        "the liquidity premium (clubchat.sim.population)",
+        why="assumption: unmeasured; a spread of 4 points puts the holders' hurdles between about "
+        "0 and 20 % a year, the range of proof-of-stake yields (see the sensitivity ranking)",
     )
     stake_speed: float = _a(
         0.02,
@@ -288,14 +312,42 @@ class SimParams:
     premium_uptake: float = _a(
         0.02,
         "fraction of DAU",
-        "users on a paid tier",
+        "users on a paid tier when an average subscription costs `premium_usd_month`",
         why="assumption: low end of the 2-5 % usually quoted for freemium conversion",
     )
     premium_usd_month: float = _a(
         3.0,
-        "USD/user/month",
-        "premium price",
+        "USD/month",
+        "users' willingness to pay: the monthly USD cost of an average subscription at which "
+        "`premium_uptake` of DAU subscribe",
         why="assumption: below Telegram Premium's list price of about 5 USD a month",
+    )
+    premium_wtp_sigma: float = _a(
+        1.0,
+        "-",
+        "spread of users' willingness to pay (sigma of its log-normal): uptake falls as the tiers' "
+        "price in USD rises above `premium_usd_month`",
+        why="assumption: a log-normal spread of e (2.7x) either side of the reference price",
+    )
+    premium_tier_mix: tuple[float, ...] = _a(
+        (0.8, 0.2),
+        "fraction of subscribers",
+        "subscribers on each paid tier, in the order of parameters.yaml's paid tiers",
+        why="assumption: most paying users take the cheapest paid tier, a fifth the dearest",
+    )
+    # ---- assumptions: communities ----
+    communities_per_user: float = _a(
+        0.01,
+        "communities/DAU",
+        "communities that exist per daily active user (each one created by paying the fee)",
+        why="assumption: Discord reported about 19 million weekly active servers for 150 million "
+        "monthly users (2021), 0.13 a user; a fee-paying creation is rarer, so a tenth of that a DAU",
+    )
+    community_turnover: float = _a(
+        0.5,
+        "1/year",
+        "share of communities abandoned each year and replaced by newly created ones",
+        why="assumption: most chat groups go quiet within a few years",
     )
     ads_optin: float = _a(
         0.3,
@@ -501,6 +553,9 @@ def from_parameters(params: Parameters | None = None, **assumptions: Any) -> Sim
         unbonding_days=max(1, round(r.unbonding_seconds / DAY)),
         commission_max=r.commission_max_bps / BPS,
         premium_burn_share=p.premium.burn_bps / BPS,
+        premium_tier_prices=tuple(_whole(t.price_wei) for t in p.premium.tiers[1:]),
+        premium_period_days=p.premium.period_seconds / DAY,
+        community_creation_fee=_whole(p.communities.creation_fee_wei),
         ads_split_users=p.ads.user_bps / BPS,
         ads_split_nodes=p.ads.node_bps / BPS,
         ads_split_communities=p.ads.community_bps / BPS,

@@ -47,7 +47,7 @@ FACTORS: tuple[Factor, ...] = (
     Factor("premium_uptake", 0.005, 0.05),
     Factor("ads_cpm_usd", 0.5, 4.0),
     Factor("outside_yield", 0.02, 0.10),
-    Factor("stake_steepness", 5.0, 50.0),
+    Factor("delegator_hurdle_spread", 0.02, 0.2),
     Factor("stake_speed", 0.005, 0.08),
     Factor("node_entry_speed", 0.005, 0.1),
     Factor("treasury_spend_rate", 0.02, 0.15),

@@ -24,6 +24,7 @@ def test_a_healthy_state_passes(sim_params, state):
     ("change", "name"),
     [
         (lambda s: s["emitted"].__setitem__(1, 1e6), "supply conservation"),
+        (lambda s: s["burned_creation"].__setitem__(0, 1e6), "supply conservation"),
         (lambda s: s["self_stake"].__setitem__(2, 1.0), "staked >= nodes x minimum"),
         (lambda s: s["staked"].__setitem__(0, s["self_stake"][0] * 0.5), "self-stake <= staked"),
         (lambda s: s["unbonding"].__setitem__(1, 1e12), "staked + unbonding <= circulating"),

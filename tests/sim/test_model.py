@@ -6,20 +6,21 @@ import numpy as np
 import pytest
 
 from clubchat.sim import engine
-from clubchat.sim.model import RECORDED
+from clubchat.sim.model import RECORDED, burned
 from clubchat.sim.parameters import KINDS
 
 
 def test_supply_accounting_holds_every_day(small_run, sim_params):
     p, s = sim_params, small_run
-    burned = s["burned_premium"] + s["burned_ads"] + s["burned_slashing"]
-    np.testing.assert_allclose(s["total_supply"], p.genesis_total + s["emitted"] - burned, rtol=1e-12)
+    burnt = burned(s)  # premium, ads, slashing and community creation fees
+    assert (s["burned_creation"][-1] > 0).all()
+    np.testing.assert_allclose(s["total_supply"], p.genesis_total + s["emitted"] - burnt, rtol=1e-12)
     locked = p.vesting_total - s["vested"]
     np.testing.assert_allclose(s["circulating"], s["total_supply"] - locked - s["treasury"], rtol=1e-12)
     assert (s["total_supply"] <= p.cap + 1e-6).all()
     assert (s["circulating"] > 0).all()
     assert (np.diff(s["emitted"], axis=0) >= 0).all()
-    assert (np.diff(burned, axis=0) >= 0).all()
+    assert (np.diff(burnt, axis=0) >= 0).all()
 
 
 def test_vesting_is_the_same_in_every_run_and_emission_follows_the_burns(small_run, sim_params):
@@ -29,9 +30,8 @@ def test_vesting_is_the_same_in_every_run_and_emission_follows_the_burns(small_r
 
     np.testing.assert_allclose(small_run["vested"][:, 0], schedules.vested(sim_params, days))
     # emission is r x (cap - totalSupply): runs that burned more were paid more
-    burned = small_run["burned_premium"][-1] + small_run["burned_ads"][-1] + small_run["burned_slashing"][-1]
     emitted = small_run["emitted"][-1]
-    assert np.corrcoef(burned, emitted)[0, 1] > 0.5
+    assert np.corrcoef(burned(small_run)[-1], emitted)[0, 1] > 0.5
 
 
 def test_stake_stays_within_bounds(small_run, sim_params):
@@ -90,7 +90,7 @@ def test_burns_cannot_exceed_market_depth(sim_params):
     # A collapsing price would otherwise turn USD payments into unbounded CLUB burns.
     p = sim_params.replace(price_drift=-8.0, price_vol=0.1, premium_uptake=0.5)
     s = engine.simulate(p, runs=4, days=365, seed=3, record_every=1)
-    daily = np.diff(s["burned_premium"] + s["burned_ads"], axis=0)
+    daily = np.diff(s["burned_premium"] + s["burned_ads"] + s["burned_creation"], axis=0)
     liquid = s["circulating"][:-1] - s["staked"][:-1] - s["unbonding"][:-1]
     assert (daily <= p.market_depth * liquid * (1 + 1e-9) + 1e-6).all()
     assert (s["total_supply"] > 0).all()

@@ -29,7 +29,9 @@ def test_emission_follows_total_supply(sim_params):
 
 def test_closed_form_without_burns(sim_params):
     """Without burns the model's emission is the closed form (cap - S0)(1 - (1 - r)^k)."""
-    p = sim_params.replace(bootstrap_epochs=0, premium_uptake=0.0, ads_optin=0.0, slash_rate=0.0)
+    p = sim_params.replace(
+        bootstrap_epochs=0, premium_uptake=0.0, ads_optin=0.0, slash_rate=0.0, community_creation_fee=0.0
+    )
     s = engine.simulate(p, runs=2, days=700, seed=1, record_every=7)
     k = np.floor(s["day"] / p.epoch_days + 1e-9)
     closed = (p.cap - p.genesis_total) * -np.expm1(k * np.log1p(-p.rate_per_epoch))

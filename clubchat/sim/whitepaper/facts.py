@@ -17,8 +17,8 @@ import pandas as pd
 
 from clubchat.params import BPS, DAY
 from clubchat.sim import api, scenarios, schedules, security
-from clubchat.sim.model import liquidity_premium
 from clubchat.sim.parameters import KINDS, describe
+from clubchat.sim.population import delegator_hurdle, liquidity_premium
 from clubchat.sim.whitepaper.params_table import parameters_table
 from clubchat.sim.whitepaper.runs import (
     SEED,
@@ -31,6 +31,7 @@ from clubchat.sim.whitepaper.runs import (
 from clubchat.sim.whitepaper.sections.changes import ATTACKS, changes_facts
 from clubchat.sim.whitepaper.sections.governance import borrowed_votes_facts
 from clubchat.sim.whitepaper.sections.kinds import kinds_facts
+from clubchat.sim.whitepaper.sections.payments import payments_facts
 from clubchat.sim.whitepaper.sections.policing import policing_facts
 from clubchat.sim.whitepaper.sections.sybil import sybil_facts
 from clubchat.sim.whitepaper.text import club, days_text, num, pct, table, template, usd
@@ -117,6 +118,11 @@ class Facts:
     stake_months: str
     min_stake_table: str
     liquidity_premium: str
+    delegator_hurdle: str
+    delegator_hurdle_spread: str
+    stake_ratio_max: str
+    operator_cost_sigma: str
+    operator_capital_sigma: str
     unbonding_days: str
     saturation_multiple: str
     slash_rate: str
@@ -247,6 +253,25 @@ class Facts:
     snapshot_cost: str
     snapshot_share_of_held: str
     snapshot_borrow_only: str
+    premium_tiers: str
+    premium_period_days: str
+    premium_tier_mix: str
+    premium_avg_club: str
+    premium_usd_month: str
+    premium_uptake: str
+    premium_wtp_sigma: str
+    premium_cost_genesis: str
+    premium_uptake_genesis: str
+    premium_subscribers_year1: str
+    premium_subscribers: str
+    premium_burned: str
+    creation_fee: str
+    communities_per_user: str
+    community_turnover: str
+    communities_year1: str
+    communities: str
+    communities_created: str
+    creation_burned: str
 
     def render(self) -> str:
         """The whitepaper's Markdown: template.md with every placeholder filled (a missing one raises)."""
@@ -575,6 +600,11 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
             ],
         ),
         liquidity_premium=pct(liq, 1),
+        delegator_hurdle=pct(delegator_hurdle(p), 1),
+        delegator_hurdle_spread=pct(p.delegator_hurdle_spread, 0),
+        stake_ratio_max=pct(p.stake_ratio_max, 0),
+        operator_cost_sigma=format(p.operator_cost_sigma, "g"),
+        operator_capital_sigma=format(p.operator_capital_sigma, "g"),
         unbonding_days=str(reg.unbonding_seconds // DAY),
         saturation_multiple=str(reg.saturation_multiple),
         slash_rate=pct(p.slash_rate, 1),
@@ -650,4 +680,5 @@ def compute(res: Results, quorum_rows: pd.DataFrame, validation_appendix: str) -
         **policing_facts(res),
         **sybil_facts(res),
         **borrowed_votes_facts(res),
+        **payments_facts(res),
     )
