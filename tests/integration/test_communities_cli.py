@@ -152,6 +152,10 @@ def test_multisig_owned_community_invites_through_its_owners(env: dict, tmp_path
     assert "refusing to sign" in err
     # A second owner signs; the signatures are given out of order and combined in the wallet's order.
     owner_runs(0, "community", "sign-invite", str(req), "--out", str(sig[0]))
+    relabelled = tmp_path / "relabelled.json"  # owner 0's signature passed off as owner 1's
+    relabelled.write_text(json.dumps({**json.loads(sig[0].read_text()), "owner": owners[1].address}))
+    err = club_fails(env, "community", "combine-invite", str(req), str(sig[2]), str(relabelled))
+    assert f"the signature said to be {owners[1].address}'s was made by another key" in err
     out = club(env, "community", "combine-invite", str(req), str(sig[2]), str(sig[0]), "--out", str(voucher))
     assert f"signed by wallet {wallet.address}" in out
     combined = json.loads(voucher.read_text())
