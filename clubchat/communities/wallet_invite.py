@@ -33,7 +33,7 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from clubchat.chain.eip712 import Domain
-from clubchat.communities.client import ADMIN, CommunitiesClient, CommunityError
+from clubchat.communities.client import CommunitiesClient, CommunityError
 from clubchat.communities.invite import Invite, SignedInvite
 
 # The calls a threshold-of-n owner wallet answers (contracts/wallets/MultisigWallet.vy).
@@ -157,12 +157,7 @@ def request(
     """Fix a voucher signed by `wallet` (the community's owner or an admin) for `invitee`."""
     wallet = to_checksum_address(wallet)
     owners, threshold = wallet_owners(client.w3, wallet)
-    client._existing(community_id)
-    if (
-        client.contract.functions.owner_of(community_id).call() != wallet
-        and not int(client.contract.functions.roles_of(community_id, wallet).call()) & ADMIN
-    ):
-        raise CommunityError(f"wallet {wallet} is neither the owner nor an admin of community {community_id}")
+    client.check_inviter(community_id, wallet)
     invitee = to_checksum_address(invitee)
     nonce = int(client.contract.functions.invite_nonce(community_id, invitee).call()) + 1
     invite = Invite(community_id, invitee, nonce, client.now() + valid_seconds)

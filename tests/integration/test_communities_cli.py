@@ -104,6 +104,8 @@ def test_invite_voucher(env: dict, tmp_path: Path) -> None:
     cid = club(env, "community", "create", "--policy", "invite", who="owner").split()[1]
     voucher = tmp_path / "voucher.json"
     club(env, "community", "invite", cid, a["alice"].address, "--out", str(voucher), who="owner")
+    err = club_fails(env, "community", "invite", cid, a["alice"].address, who="mallory")
+    assert f"{a['mallory'].address} is neither the owner nor an admin of community {cid}" in err
     assert json.loads(voucher.read_text())["invitee"] == a["alice"].address
     err = club_fails(env, "community", "join", cid, "--voucher", str(voucher), who="bob")
     assert "this voucher invites" in err
@@ -144,6 +146,8 @@ def test_multisig_owned_community_invites_through_its_owners(env: dict, tmp_path
     assert f"needs 2 of its 3 owners' signatures; 1 signed ({owners[2].address})" in err
     assert not voucher.exists()
     # Someone who is not an owner cannot sign, and a request edited after the fact is not signed.
+    err = club_fails(env, "community", "invite", cid, a["bob"].address, "--wallet", a["mallory"].address)
+    assert "has no code: --wallet names a contract wallet" in err
     err = club_fails(env, "community", "sign-invite", str(req), who="mallory")
     assert f"{a['mallory'].address} is not an owner of wallet {wallet.address}" in err
     forged = tmp_path / "forged.json"
