@@ -1,5 +1,5 @@
-"""The `club community` and `club premium` commands (create|join|invite|add|remove|ban|info|merkle;
-subscribe|lock|unlock|status).
+"""The `club community` and `club premium` commands (create|join|invite|sign-invite|combine-invite|
+add|remove|ban|info|merkle; subscribe|lock|unlock|status).
 
 Thin click commands over `CommunitiesClient` and `PremiumClient` with the shared chain and key
 options; `ape run communities …` offers the same for scripted admins with ape accounts.
@@ -8,7 +8,9 @@ options; `ape run communities …` offers the same for scripted admins with ape 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from eth_account.signers.local import LocalAccount
@@ -19,6 +21,7 @@ from clubchat.chain.cli import chain_options, key_options, open_deployment, reso
 from clubchat.chain.tx import LocalSender
 from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address, ClubAmount
+from clubchat.communities import wallet_invite
 from clubchat.communities.client import (
     NEVER,
     POLICIES,
@@ -29,6 +32,8 @@ from clubchat.communities.invite import SignedInvite
 from clubchat.communities.merkle import load_tree_file
 from clubchat.premium.client import PremiumClient
 from clubchat.timefmt import utc
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _sender(w3: Web3, key: LocalAccount | None, key_file: Path | None) -> LocalSender | None:
@@ -113,13 +118,24 @@ def join_command(
     click.echo(f"joined community {community_id}; membership ends: {_expiry(me.expires_at)}")
 
 
+def _out_option(what: str) -> Callable[[F], F]:
+    """`--out FILE`: where the command writes the `what` (JSON); stdout without it."""
+    return click.option(
+        "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help=f"Write the {what} here."
+    )
+
+
 @community.command("invite")
 @click.argument("community_id", type=int)
 @click.argument("invitee", type=Address())
 @click.option("--valid-hours", type=float, default=72.0, show_default=True)
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the voucher here."
+    "--wallet",
+    type=Address(),
+    default=None,
+    help="Signer is this multisig wallet (owner or admin): write a request its owners sign (no key needed).",
 )
+@_out_option("voucher")
 @chain_options
 @key_options(who="the admin who signs")
 @one_line_errors
@@ -127,21 +143,96 @@ def invite_command(
     community_id: int,
     invitee: str,
     valid_hours: float,
+    wallet: str | None,
     out: Path | None,
     rpc_url: str,
     network: str,
     key: LocalAccount | None,
     key_file: Path | None,
 ) -> None:
-    """Sign an invite voucher for INVITEE (no transaction; the invitee redeems it with `join`)."""
+    """Sign an invite voucher for INVITEE (no transaction; the invitee redeems it with `join`).
+
+    With --wallet, write the voucher's request for the wallet's owners instead: each owner signs it
+    with `sign-invite`, and `combine-invite` turns enough signatures into the voucher."""
     c = _communities(rpc_url, network)
+    if wallet is not None:
+        req = wallet_invite.request(c, community_id, invitee, int(valid_hours * 3600), wallet)
+        _write_json(req.as_json(), out)
+        click.echo(
+            f"{req.threshold} of the {len(req.owners)} owners of wallet {req.wallet} must sign digest "
+            f"0x{req.digest.hex()}: each runs `club community sign-invite REQUEST --key-file KEY --out SIG`, "
+            "then `club community combine-invite REQUEST SIG... --out VOUCHER`",
+            err=out is None,
+        )
+        return
     voucher = c.invite(community_id, invitee, int(valid_hours * 3600), resolve_key(key, key_file))
-    text = json.dumps(voucher.as_json(), indent=2)
+    _write_json(voucher.as_json(), out)
+    if out is not None:
+        click.echo(f"voucher for {invitee} written to {out}")
+
+
+def _write_json(data: dict[str, object], out: Path | None) -> None:
+    """`data` to `out`, or to stdout."""
+    text = json.dumps(data, indent=2)
     if out is None:
         click.echo(text)
     else:
         out.write_text(text + "\n")
-        click.echo(f"voucher for {invitee} written to {out}")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise CommunityError(f"{path} is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CommunityError(f"{path} does not hold a JSON object")
+    return data
+
+
+_JSON_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@community.command("sign-invite")
+@click.argument("request", type=_JSON_FILE)
+@_out_option("signature")
+@chain_options
+@key_options(who="the wallet owner who signs")
+@one_line_errors
+def sign_invite_command(
+    request: Path,
+    out: Path | None,
+    rpc_url: str,
+    network: str,
+    key: LocalAccount | None,
+    key_file: Path | None,
+) -> None:
+    """Sign a wallet's invite REQUEST as one of its owners (no transaction)."""
+    c = _communities(rpc_url, network)
+    req = wallet_invite.WalletInviteRequest.from_json(_read_json(request))
+    part = wallet_invite.sign(c, req, resolve_key(key, key_file))
+    _write_json(part.as_json(), out)
+    if out is not None:
+        click.echo(f"{part.owner} signed the invite of {req.invite.invitee}; signature written to {out}")
+
+
+@community.command("combine-invite")
+@click.argument("request", type=_JSON_FILE)
+@click.argument("signatures", nargs=-1, type=_JSON_FILE)
+@_out_option("voucher")
+@chain_options
+@one_line_errors
+def combine_invite_command(
+    request: Path, signatures: tuple[Path, ...], out: Path | None, rpc_url: str, network: str
+) -> None:
+    """Turn the owners' SIGNATURES of a wallet's invite REQUEST into the voucher `join` redeems."""
+    c = _communities(rpc_url, network)
+    req = wallet_invite.WalletInviteRequest.from_json(_read_json(request))
+    parts = [wallet_invite.OwnerSignature.from_json(_read_json(p)) for p in signatures]
+    voucher = wallet_invite.combine(c, req, parts)
+    _write_json(voucher.as_json(), out)
+    if out is not None:
+        click.echo(f"voucher for {req.invite.invitee} signed by wallet {req.wallet} written to {out}")
 
 
 @community.command("add")

@@ -123,6 +123,20 @@ class CommunitiesClient:
         ):
             raise CommunityError(f"{me} is not allowed to {what} in community {community_id}; ask its owner")
 
+    def check_inviter(self, community_id: int, signer: str) -> None:
+        """Refuse a community that does not exist, and a voucher signer that `redeem_invite` would
+        refuse: neither owner nor admin."""
+        self._existing(community_id)
+        signer = to_checksum_address(signer)
+        if (
+            self._view("owner_of", community_id) != signer
+            and not int(self._view("roles_of", community_id, signer)) & ADMIN
+        ):
+            raise CommunityError(
+                f"{signer} is neither the owner nor an admin of community {community_id}: "
+                "its vouchers would be refused"
+            )
+
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
@@ -243,7 +257,7 @@ class CommunitiesClient:
         self, community_id: int, invitee: str, valid_seconds: int, signer: LocalAccount
     ) -> SignedInvite:
         """A voucher for `invitee`, signed by `signer` (the owner or an admin); nothing is sent."""
-        self._existing(community_id)
+        self.check_inviter(community_id, signer.address)
         invitee = to_checksum_address(invitee)
         nonce = int(self._view("invite_nonce", community_id, invitee)) + 1
         inv = Invite(community_id, invitee, nonce, self.now() + valid_seconds)

@@ -53,6 +53,24 @@ class Invite:
         }
         return sign_typed(account, "Invite", _INVITE_FIELDS, domain, message)
 
+    def as_json(self) -> dict[str, object]:
+        """The voucher's fields as the JSON files carry them."""
+        return {
+            "community_id": self.community_id,
+            "invitee": to_checksum_address(self.invitee),
+            "nonce": self.nonce,
+            "expiry": self.expiry,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Invite:
+        return cls(
+            int(str(data["community_id"])),
+            to_checksum_address(str(data["invitee"])),
+            int(str(data["nonce"])),
+            int(str(data["expiry"])),
+        )
+
 
 @dataclass(frozen=True)
 class SignedInvite:
@@ -64,21 +82,12 @@ class SignedInvite:
 
     def as_json(self) -> dict[str, object]:
         return {
-            "community_id": self.invite.community_id,
-            "invitee": to_checksum_address(self.invite.invitee),
-            "nonce": self.invite.nonce,
-            "expiry": self.invite.expiry,
+            **self.invite.as_json(),
             "signer": to_checksum_address(self.signer),
             "signature": "0x" + self.signature.hex(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> SignedInvite:
-        invite = Invite(
-            int(str(data["community_id"])),
-            to_checksum_address(str(data["invitee"])),
-            int(str(data["nonce"])),
-            int(str(data["expiry"])),
-        )
         signature = bytes.fromhex(str(data["signature"]).removeprefix("0x"))
-        return cls(invite, to_checksum_address(str(data["signer"])), signature)
+        return cls(Invite.from_json(data), to_checksum_address(str(data["signer"])), signature)

@@ -11,7 +11,9 @@ send|listen` find a room's relays (`sample(RELAY, keccak(room id), k)`), carries
 community's room: members talk end-to-end encrypted
 (clubchat.communities.sealed: sender keys handed out in pairwise sealed sessions), a non-member is
 refused, tier limits refuse a free member's large message and file with the reason while the
-premium member's pass, TURN credentials live as long as each tier's call limit, and a ban cuts the
+premium member's pass, TURN credentials live as long as each tier's call limit, a free caller's
+call through a real coturn ends at the free tier's limit (shortened to a few seconds by governance
+for the demo, clubchat.demo.call_limit) while a premium caller's goes on, and a ban cuts the
 banned member off; the ban latency (receipt of the ban transaction to the relay's `room-left`) is
 measured, and what a member posts after the ban is under a new key the banned one cannot open. The
 gas of every step, those figures and an audit of every room frame for plaintext (`e2e`) become
@@ -51,12 +53,13 @@ from clubchat.communities.merkle import build
 from clubchat.communities.rooms import RoomClient, room_relays
 from clubchat.communities.sealed import SealedRoom, members_of
 from clubchat.crypto.session import DecryptError
+from clubchat.demo.call_limit import FREE_CALL_SECONDS, SWEEP, free_call_end, shorten_free_calls
 from clubchat.demo.context import DemoContext, table
 from clubchat.deploy.web3_backend import Web3Backend
 from clubchat.node.localnet import free_port_range
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.rooms import ChainFeed, enable_rooms, open_feed
-from clubchat.node.turn import TurnConfig
+from clubchat.node.turn import CoturnSupervisor, TurnConfig
 from clubchat.params import WAD
 from clubchat.premium.client import PremiumClient
 from clubchat.protocol import messages as m
@@ -135,6 +138,7 @@ def chapter_communities(ctx: DemoContext) -> None:
     premium = PremiumClient(w3, ctx.manifest, LocalSender(w3, people["alice"]))
     subscribe_gas = gas(premium.subscribe(1, 1))
     tiers = premium.tiers()
+    short_calls = shorten_free_calls(ctx, tiers[0], FREE_CALL_SECONDS)
 
     joins = table("Four communities, four ways in", "community", "policy", "who joined", "gas", right=(3,))
     joins.add_row(
@@ -147,6 +151,12 @@ def chapter_communities(ctx: DemoContext) -> None:
     ctx.console.print(
         f"  creating each burnt {_fee(ctx)} CLUB "
         f"({create_gas:,} gas); alice subscribed to tier 1 `plus` for {subscribe_gas:,} gas.",
+        highlight=False,
+    )
+    ctx.console.print(
+        f"  governance (proposal {short_calls['proposal_id'][:10]}…, voted, queued, executed through the "
+        f"Timelock) set the free tier's call limit {short_calls['before_seconds']} s -> "
+        f"{short_calls['after_seconds']} s on this chain, so that a free call ends within the demo.",
         highlight=False,
     )
 
@@ -188,7 +198,8 @@ def chapter_communities(ctx: DemoContext) -> None:
             t.number: {"max_message_bytes": t.max_message_bytes, "max_call_seconds": t.max_call_seconds}
             for t in tiers
         },
-        **{k: v for k, v in relay.items() if k != "shown"},
+        **{k: v for k, v in relay.items() if k not in ("shown", "free_call_end")},
+        "free_call_end": {"governance": short_calls, **relay["free_call_end"]},
         "e2e": e2e,
     }
     if not e2e["relay_saw_no_plaintext"]:
@@ -239,16 +250,29 @@ async def _rooms(
     tmp: Path,
 ) -> dict[str, Any]:
     w3 = ctx.w3
-    issuer = TurnConfig(data_dir=tmp, credential_ttl=3_600).issuer()
+    base = free_port_range(5)  # coturn's listening port and 4 relay ports (two calls)
+    turn = TurnConfig(
+        data_dir=tmp / "coturn",
+        port=base,
+        min_port=base + 1,
+        max_port=base + 4,
+        credential_ttl=3_600,
+        expiry_sweep=SWEEP,
+        allow_loopback_peers=True,  # both callers and their peer are on this machine
+    )
     port = free_port_range(1)
-    server = RelayServer(RelayConfig(chain_id=int(w3.eth.chain_id), port=port), turn_credentials=issuer)
+    server = RelayServer(
+        RelayConfig(chain_id=int(w3.eth.chain_id), port=port), turn_credentials=turn.issuer()
+    )
     _register_relay(ctx, people, f"ws://127.0.0.1:{port}")
     await server.start()
     rooms = enable_rooms(server, feed)
     follower = asyncio.create_task(feed.run())
+    coturn = CoturnSupervisor(turn)
     shown: list[tuple[str, str]] = []
     out: dict[str, Any] = {"relay": {"depth": DEPTH, "poll_seconds": POLL}}
     try:
+        await coturn.start()
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # confirm the last block
         await _members_seen(feed, cid, people["bob"].address, True)
         # The members find the room's relay as `club room` does: the registry's sample for the room.
@@ -291,6 +315,18 @@ async def _rooms(
         shown.append(("alice (plus) announces a 100 MiB file", f"accepted (seq {file_ok.seq})"))
         free_turn, plus_turn = await bob.turn_credentials(), await alice.turn_credentials()
         shown.append(("TURN credential lifetime: free / plus", f"{free_turn.ttl} s / {plus_turn.ttl} s"))
+        call_end = await free_call_end(turn, free_turn, plus_turn)
+        stopped, flowing = (
+            call_end["free_media_last_heard_s_after_limit"],
+            call_end["premium_flowing_s_after_free_stopped"],
+        )
+        shown.append(
+            (
+                f"bob's free call through coturn, limit {free_turn.ttl} s (set by governance)",
+                f"media stopped {stopped:+.1f} s from the limit; alice's plus call still flowing "
+                f"{flowing:.1f} s later",
+            )
+        )
 
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, ban, people["bob"].address)  # the multisig wallet bans
@@ -324,6 +360,7 @@ async def _rooms(
             premium_message_delivered=premium_ok.delivered,
             free_file_refused=file_refused,
             turn_ttl_seconds={"free": free_turn.ttl, "plus": plus_turn.ttl},
+            free_call_end=call_end,
             ban={
                 "latency_ms": round(latency * 1000),
                 "code": left.code,
@@ -343,6 +380,7 @@ async def _rooms(
     finally:
         follower.cancel()
         await server.stop()
+        await coturn.stop()
     out["shown"] = shown
     return out
 

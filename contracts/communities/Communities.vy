@@ -59,10 +59,13 @@
                  nonce <= n, so a voucher is single-use and an admin can issue a
                  fresh one. Vouchers are bound to this chain and contract by the
                  EIP-712 domain and to the invitee by `msg.sender`. Signatures
-                 of up to 65 bytes go through snekmate's `signature_checker`;
-                 longer ones (a Safe with threshold n: n × 65 bytes, up to
-                 2,048 bytes) through the same EIP-1271 call in
-                 `wallet_signatures`. A Safe may also approve the digest on
+                 are checked by `wallet_signatures`, which never reverts: an
+                 EOA's (65 or 64 bytes) by snekmate's ECDSA recovery with
+                 "not valid" where snekmate reverts (high s, bad v or r); a
+                 contract wallet's through EIP-1271 (snekmate's checker up to
+                 65 bytes, the same call for a Safe's n × 65 bytes, up to
+                 2,048). Every bad signature reverts with "communities:
+                 invalid signature". A Safe may also approve the digest on
                  chain (`signMessage`) and send an empty signature.
                  A ban leaves the record so that banning a member writes one
                  word; `unban` drops what is left of it.
@@ -97,7 +100,6 @@ from snekmate.utils import eip712_domain_separator
 
 initializes: eip712_domain_separator
 
-from snekmate.utils import ecdsa
 from contracts.modules import wallet_signatures
 
 # @dev Role management (`grantRole`, `revokeRole`, `renounceRole`, `hasRole`,

@@ -12,9 +12,12 @@
         digest in its own EIP-712 SafeMessage; the signature layout is the
         same). `execute` runs a call from the wallet when the owners signed
         keccak256(abi_encode(wallet, nonce, target, keccak256(data))).
+        An owner signature snekmate's ECDSA would revert on (high s, bad v)
+        counts as not signed, so `isValidSignature` answers "not valid"
+        and `execute` reverts with its own reason.
 """
 
-from snekmate.utils import ecdsa
+from contracts.modules import wallet_signatures
 
 
 # @dev EIP-1271 magic value; anything else means "not valid".
@@ -61,7 +64,7 @@ def _signed(digest: bytes32, signatures: Bytes[MAX_SIGNATURES]) -> bool:
     for i: uint256 in range(MAX_OWNERS):
         if i == self.threshold:
             break
-        signer: address = ecdsa._recover_sig(digest, slice(signatures, 65 * i, 65))
+        signer: address = wallet_signatures._try_recover(digest, slice(signatures, 65 * i, 65))
         if convert(signer, uint256) <= convert(last, uint256) or not self._is_owner(signer):
             return False
         last = signer

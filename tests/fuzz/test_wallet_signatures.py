@@ -3,9 +3,11 @@ Safes) against snekmate's `signature_checker` on every input snekmate takes (up 
 
 Signers are EOAs (right key, wrong key, 64-byte compact, malleable high-s, bad v, random bytes of
 any length up to 65) and contract wallets that answer the magic value, another value, revert, or
-return too few or too many bytes. Both checkers must give the same answer, or revert with the same
-reason (snekmate's ECDSA refuses a high s); the module's own EIP-1271 call
-(`_is_valid_ERC1271_signature_now`) must agree with snekmate's too.
+return too few or too many bytes. Both checkers must give the same answer, except where snekmate's
+ECDSA reverts (a high s, a bad v or r): the module answers "not valid" there, so a contract using it
+reverts with its own reason. The module's ECDSA recovery (`_try_recover`) must recover what
+snekmate's `ecdsa._recover_sig` recovers and the zero address exactly where snekmate reverts; its own
+EIP-1271 call (`_is_valid_ERC1271_signature_now`) must agree with snekmate's too.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ def ours(signer: address, digest: bytes32, signature: Bytes[2048]) -> bool:
 @view
 def ours_1271(signer: address, digest: bytes32, signature: Bytes[2048]) -> bool:
     return wallet_signatures._is_valid_ERC1271_signature_now(signer, digest, signature)
+
+
+@external
+@pure
+def ours_recover(digest: bytes32, signature: Bytes[2048]) -> address:
+    return wallet_signatures._try_recover(digest, signature)
 """
 # A wallet answering `isValidSignature` with fixed raw return data, or reverting.
 WALLET = """
@@ -61,7 +69,7 @@ def isValidSignature(h: bytes32, s: Bytes[2048]) -> Bytes[96]:
     return self.answer
 """
 MAGIC = bytes.fromhex("1626ba7e") + bytes(28)
-EOA_FORMS = ("right", "wrong-key", "compact", "high-s", "bad-v", "random")
+EOA_FORMS = ("right", "wrong-key", "compact", "high-s", "bad-v", "parity-v", "zero-r", "random")
 ANSWERS = {
     "magic": MAGIC,
     "magic-short": bytes.fromhex("1626ba7e"),
@@ -83,6 +91,10 @@ def _eoa_signature(form: str, digest: bytes, junk: bytes) -> bytes:
         return r.to_bytes(32, "big") + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])
     if form == "bad-v":
         return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v + 2])
+    if form == "parity-v":  # 0/1 instead of 27/28
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v - 27])
+    if form == "zero-r":
+        return bytes(32) + s.to_bytes(32, "big") + bytes([v])
     if form == "random":
         return junk
     return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])
@@ -99,11 +111,16 @@ def _deployers() -> tuple[Any, Any, Any]:
 
 
 def _outcome(check: Any, *args: Any) -> object:
-    """The check's answer, or the reason it reverted with."""
+    """The check's answer (a bool, or an address for a recovery), or the reason it reverted with."""
     try:
-        return bool(check(*args))
+        answer = check(*args)
     except BoaError as exc:
         return ("revert", str(exc.stack_trace.last_frame.pretty_vm_reason))
+    return answer if isinstance(answer, str) else bool(answer)
+
+
+def _recovered(recover: Any, *args: Any) -> str:
+    return str(recover(*args))
 
 
 @settings(deadline=None)
@@ -125,6 +142,15 @@ def test_agrees_with_snekmate_up_to_65_bytes(digest, junk, eoa, form, answer, fa
         wallet.set(ANSWERS[answer], fails)
         signer, signature = str(wallet.address), junk
     expected = _outcome(reference.is_valid_signature_now, signer, digest, signature)
+    if eoa:
+        recovered = _outcome(reference.recover_sig, digest, signature)
+        zero = "0x0000000000000000000000000000000000000000"
+        assert _recovered(ours.ours_recover, digest, signature) == (
+            zero if isinstance(recovered, tuple) else str(recovered)
+        )
+        if isinstance(expected, tuple):  # snekmate reverted ("ecdsa: ..."): ours says "not valid"
+            assert expected[1].startswith("ecdsa: invalid signature")
+            expected = False
     assert _outcome(ours.ours, signer, digest, signature) == expected
     if not eoa:
         assert _outcome(ours.ours_1271, signer, digest, signature) == expected

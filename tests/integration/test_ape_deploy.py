@@ -21,6 +21,7 @@ from web3 import Web3
 from clubchat.chain import Manifest, load_manifest
 from clubchat.chain.anvil import Anvil, free_port
 from clubchat.demo import run_demo
+from clubchat.demo.call_limit import FREE_CALL_SECONDS
 from clubchat.deploy.run import ApeDeployError, run_ape_deploy
 from clubchat.params import DEFAULT_PATH, Parameters
 
@@ -266,7 +267,13 @@ def test_demo_on_the_deployment_reports_consistent_figures(
     assert rooms["free_message_refused"].startswith("over-tier-limit: tier 0 messages")
     assert rooms["free_file_refused"].startswith("over-tier-limit: tier 0 files")
     assert rooms["premium_message_delivered"] == rooms["room_message_delivered"] == 1
-    assert rooms["turn_ttl_seconds"]["free"] == params.premium.tiers[0].max_call_seconds
+    call_end = rooms["free_call_end"]  # governance shortened free calls; coturn ended bob's, not alice's
+    assert call_end["governance"]["before_seconds"] == params.premium.tiers[0].max_call_seconds
+    assert call_end["governance"]["after_seconds"] == call_end["limit_seconds"] == FREE_CALL_SECONDS
+    assert rooms["turn_ttl_seconds"] == {"free": FREE_CALL_SECONDS, "plus": 3600}
+    assert call_end["media_started_s_before_limit"] > 1 and call_end["packets_heard"]["free"] > 0
+    assert call_end["free_media_last_heard_s_after_limit"] <= call_end["deadline_s_after_limit"]
+    assert call_end["premium_media_last_heard_s_after_limit"] > call_end["deadline_s_after_limit"] + 1
     owner = rooms["allowlist_owner"]  # a contract wallet owns the allowlist community
     assert owner["is_contract"] and owner["owner_of"] == owner["address"]
     relay = rooms["relay"]  # the room's relay came from the registry's sample for the room

@@ -104,10 +104,73 @@ def test_invite_voucher(env: dict, tmp_path: Path) -> None:
     cid = club(env, "community", "create", "--policy", "invite", who="owner").split()[1]
     voucher = tmp_path / "voucher.json"
     club(env, "community", "invite", cid, a["alice"].address, "--out", str(voucher), who="owner")
+    err = club_fails(env, "community", "invite", cid, a["alice"].address, who="mallory")
+    assert f"{a['mallory'].address} is neither the owner nor an admin of community {cid}" in err
     assert json.loads(voucher.read_text())["invitee"] == a["alice"].address
     err = club_fails(env, "community", "join", cid, "--voucher", str(voucher), who="bob")
     assert "this voucher invites" in err
     assert "joined community" in club(env, "community", "join", cid, "--voucher", str(voucher), who="alice")
+    err = club_fails(env, "community", "join", cid, "--voucher", str(voucher), who="alice")
+    assert "already used" in err
+
+
+def test_multisig_owned_community_invites_through_its_owners(env: dict, tmp_path: Path) -> None:
+    """A 2-of-3 multisig owns an INVITE community: anyone writes the voucher's request, the owners
+    sign it one by one on their own machines, the signatures are combined and the invitee redeems."""
+    a = env["actors"]
+    owners = sorted((_key(f"safe-owner-{i}") for i in range(3)), key=lambda o: int(o.address, 16))
+    deployer = Account.from_key(DEPLOYER_KEY)
+    wallet = Web3Backend(env["w3"], deployer).deploy("MultisigWallet", [o.address for o in owners], 2)
+    out = club(env, "community", "create", "--policy", "invite", "--owner", wallet.address, who="owner")
+    cid = out.split()[1]
+    assert f"owner {wallet.address}" in out
+
+    def owner_runs(i: int, *args: str) -> str:
+        return club(env, *args, "--key", "0x" + owners[i].key.hex())
+
+    req, sig = tmp_path / "request.json", [tmp_path / f"owner{i}.json" for i in range(3)]
+    voucher = tmp_path / "voucher.json"
+    out = club(
+        env, "community", "invite", cid, a["alice"].address, "--wallet", wallet.address, "--out", str(req)
+    )
+    assert "2 of the 3 owners of wallet" in out
+    request = json.loads(req.read_text())
+    assert (request["wallet"], request["threshold"], request["nonce"]) == (wallet.address, 2, 1)
+    assert owner_runs(2, "community", "sign-invite", str(req), "--out", str(sig[2])).startswith(
+        owners[2].address
+    )
+    # One owner is not enough: refused before anything reaches the chain, naming who signed.
+    err = club_fails(
+        env, "community", "combine-invite", str(req), str(sig[2]), str(sig[2]), "--out", str(voucher)
+    )
+    assert f"needs 2 of its 3 owners' signatures; 1 signed ({owners[2].address})" in err
+    assert not voucher.exists()
+    # Someone who is not an owner cannot sign, and a request edited after the fact is not signed.
+    err = club_fails(env, "community", "invite", cid, a["bob"].address, "--wallet", a["mallory"].address)
+    assert "has no code: --wallet names a contract wallet" in err
+    err = club_fails(env, "community", "sign-invite", str(req), who="mallory")
+    assert f"{a['mallory'].address} is not an owner of wallet {wallet.address}" in err
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**request, "invitee": a["mallory"].address}))
+    err = club_fails(env, "community", "sign-invite", str(forged), "--key", "0x" + owners[0].key.hex())
+    assert "refusing to sign" in err
+    # A second owner signs; the signatures are given out of order and combined in the wallet's order.
+    owner_runs(0, "community", "sign-invite", str(req), "--out", str(sig[0]))
+    relabelled = tmp_path / "relabelled.json"  # owner 0's signature passed off as owner 1's
+    relabelled.write_text(json.dumps({**json.loads(sig[0].read_text()), "owner": owners[1].address}))
+    err = club_fails(env, "community", "combine-invite", str(req), str(sig[2]), str(relabelled))
+    assert f"the signature said to be {owners[1].address}'s was made by another key" in err
+    out = club(env, "community", "combine-invite", str(req), str(sig[2]), str(sig[0]), "--out", str(voucher))
+    assert f"signed by wallet {wallet.address}" in out
+    combined = json.loads(voucher.read_text())
+    assert combined["signer"] == wallet.address
+    assert combined["signature"] == "0x" + "".join(
+        json.loads(sig[i].read_text())["signature"].removeprefix("0x") for i in (0, 2)
+    )
+    err = club_fails(env, "community", "join", cid, "--voucher", str(voucher), who="bob")
+    assert "this voucher invites" in err
+    assert "joined community" in club(env, "community", "join", cid, "--voucher", str(voucher), who="alice")
+    assert "member True" in club(env, "community", "info", cid, "--account", a["alice"].address)
     err = club_fails(env, "community", "join", cid, "--voucher", str(voucher), who="alice")
     assert "already used" in err
 

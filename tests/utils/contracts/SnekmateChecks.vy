@@ -10,6 +10,7 @@
 """
 
 from snekmate.utils import merkle_proof_verification
+from snekmate.utils import ecdsa
 from snekmate.utils import signature_checker
 
 
@@ -29,3 +30,12 @@ def is_valid_signature_now(signer: address, digest: bytes32, signature: Bytes[65
     @notice snekmate's `signature_checker._is_valid_signature_now`.
     """
     return signature_checker._is_valid_signature_now(signer, digest, signature)
+
+
+@external
+@pure
+def recover_sig(digest: bytes32, signature: Bytes[65]) -> address:
+    """
+    @notice snekmate's `ecdsa._recover_sig`.
+    """
+    return ecdsa._recover_sig(digest, signature)
