@@ -1,25 +1,31 @@
 """`ape run communities …`: scripted community admins, the same operations as `club community …`.
 
 Thin click commands over `clubchat.communities.CommunitiesClient` (and `PremiumClient` for
-`settle`); the contracts come from the network's deployment manifest. Invite vouchers are signed
-with a private key by `club community invite` (no transaction). Examples on the local chain:
+`settle`); the contracts come from the network's deployment manifest. `invite` signs a voucher with
+the ape account (EIP-712 through the account's own `sign_message`, so keystores and hardware
+wallets sign too; no transaction); the invitee redeems it with `club community join --voucher`.
+Examples on the local chain:
 
     ape run communities create --policy allowlist --membership-days 30 --account TEST::3
     ape run communities add 1 0xAlice 0xBob --account TEST::3       # or --csv members.csv
     ape run communities set-root 1 members.csv --account TEST::3     # MERKLE: CSV or OZ tree dump
     ape run communities ban 1 0xMallory --account TEST::3            # --unban to lift it
     ape run communities remove 1 0xBob --account TEST::3
+    ape run communities invite 1 0xCarol --out voucher.json --account TEST::3
     ape run communities info 1 [--of 0xAlice]
     ape run communities settle --account TEST::3                     # Premium: burn + node share
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 from ape import accounts
 from ape.cli import ConnectedProviderCommand, account_option
+from eth_account.messages import encode_typed_data
 
 from clubchat.chain.ape_sender import ApeSender
 from clubchat.chain.script_options import deployments_option, network_manifest
@@ -45,7 +51,7 @@ def _client(provider, account, deployments: Path, needs_account: bool = True) ->
 
 @click.group(short_help=__doc__.splitlines()[0])
 def cli():
-    """Community admins: create, add, remove, ban, set-root, info; Premium settle."""
+    """Community admins: create, add, remove, ban, invite, set-root, info; Premium settle."""
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -103,6 +109,49 @@ def ban(provider, account, deployments, community_id, address, unban):
     client = _client(provider, account, deployments)
     (client.unban if unban else client.ban)(community_id, address)
     click.echo(f"{address} {'unbanned' if unban else 'banned'}")
+
+
+class _ApeTypedSigner:
+    """What `CommunitiesClient.invite` asks of a signer (`address`, `sign_typed_data`), over an ape
+    account: the typed data is signed by the account's own `sign_message`."""
+
+    def __init__(self, account):
+        self.address = account.address
+        self.account = account
+
+    def sign_typed_data(self, full_message):
+        signature = self.account.sign_message(encode_typed_data(full_message=full_message))
+        if signature is None:
+            raise click.ClickException(f"account {self.address} did not sign the voucher")
+        return SimpleNamespace(
+            v=signature.v, r=int.from_bytes(signature.r, "big"), s=int.from_bytes(signature.s, "big")
+        )
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@deployments_option
+@click.argument("community_id", type=int)
+@click.argument("invitee")
+@click.option("--valid-hours", type=float, default=72.0, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Voucher file (default: stdout).",
+)
+@one_line_errors
+def invite(provider, account, deployments, community_id, invitee, valid_hours, out):
+    """Sign an invite voucher for INVITEE as the account (owner or admin; no transaction)."""
+    sender = _sender(provider, account)
+    client = _client(provider, None, deployments, needs_account=False)
+    voucher = client.invite(community_id, invitee, int(valid_hours * 3600), _ApeTypedSigner(sender.account))
+    text = json.dumps(voucher.as_json(), indent=2)
+    if out is None:
+        click.echo(text)
+    else:
+        out.write_text(text + "\n")
+        click.echo(f"voucher for {voucher.invite.invitee} (nonce {voucher.invite.nonce}) written to {out}")
 
 
 @cli.command("set-root", cls=ConnectedProviderCommand)
