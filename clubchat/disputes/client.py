@@ -236,6 +236,11 @@ class DisputesClient:
             raise DisputeError("the evidence URI is longer than 256 characters; shorten it")
         bond = int(self.disputes.functions.parameters().call()[4])
         me = self.sender.address
+        # The contract's own refusals, checked before the bond's approve is paid for.
+        if to_checksum_address(node) == to_checksum_address(me):
+            raise DisputeError("you cannot flag yourself")
+        if int(self.registry.functions.node_key(to_checksum_address(node)).call(), 16) == 0:
+            raise DisputeError(f"{to_checksum_address(node)} is not a registered node; nothing to flag")
         if int(self.token.functions.balanceOf(me).call()) < bond:
             raise DisputeError(f"flagging needs a bond of {bond / 10**18:,.2f} CLUB in {me}; fund it first")
         if int(self.token.functions.allowance(me, self.disputes.address).call()) < bond:

@@ -1,6 +1,9 @@
-"""`ape run communities ...` against an anvil the test starts, as a scripted admin would use it:
-create (the creation fee burns), add, info, an invite voucher signed by the ape account and redeemed
-with `club community join`, ban, remove; a non-admin's invite is refused in one sentence."""
+"""`ape run communities ...` and `ape run disputes ...` against an anvil the test starts, as a scripted
+admin or flagger would use them. Communities: create (the creation fee burns), add, info, an invite
+voucher signed by the ape account and redeemed with `club community join`, ban, remove; a non-admin's
+invite is refused in one sentence. Disputes: status of a dispute that does not exist, a flag against
+an address that is no node and a flag against oneself, each refused in one sentence before any
+transaction (the bond's approve included)."""
 
 from __future__ import annotations
 
@@ -93,3 +96,18 @@ def test_a_scripted_admin_runs_a_community(chain: ApeChain, tmp_path: Path) -> N
     assert f"community {cid}: invite, owner {admin}, 0 member(s)" in ape_run(
         chain, "communities", "info", str(cid)
     )
+
+
+def test_disputes_script_refuses_in_one_sentence(chain: ApeChain) -> None:
+    _, w3, _ = chain
+    flagger = str(w3.eth.accounts[OTHER_INDEX])
+    missing = ape_run(chain, "disputes", "status", "7", ok=False)
+    assert "there is no dispute 7 (ids start at 1)" in missing and "Traceback" not in missing
+    stranger = Account.create().address
+    flag = ("flag", stranger, "--reason", "offline", "--evidence", "ipfs://x", *_as(OTHER_INDEX))
+    nonce = w3.eth.get_transaction_count(flagger)
+    refused = ape_run(chain, "disputes", *flag, ok=False)
+    assert f"{stranger} is not a registered node; nothing to flag" in refused and "Traceback" not in refused
+    own = ("flag", flagger, "--reason", "offline", "--evidence", "ipfs://x", *_as(OTHER_INDEX))
+    assert "you cannot flag yourself" in ape_run(chain, "disputes", *own, ok=False)
+    assert w3.eth.get_transaction_count(flagger) == nonce
