@@ -70,3 +70,22 @@ def test_the_tasks_own_cancellation_and_errors() -> None:
         await cancel_and_wait([done])  # an ended task is fine
 
     asyncio.run(scenario())
+
+
+def test_a_task_that_lost_its_cancellation_is_cancelled_again() -> None:
+    """Python 3.11's wait_for can swallow a cancellation; the task then carries on to its next await.
+    cancel_and_wait cancels it again instead of waiting for ever (a listener's close() once hung on
+    its serving task this way)."""
+
+    async def loses_one() -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # the first cancellation is lost
+            await asyncio.sleep(3600)
+        await asyncio.sleep(3600)  # the next await: cancelled again here
+
+    async def scenario() -> bool:
+        task = asyncio.create_task(loses_one())
+        await asyncio.sleep(0)
+        await asyncio.wait_for(cancel_and_wait([task]), 5)
+        return task.cancelled()
+
+    assert asyncio.run(scenario()) is True
