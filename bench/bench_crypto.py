@@ -35,6 +35,7 @@ from pathlib import Path
 
 from _attack_mailbox_turn import row as _row
 from _harness import write_report
+from _harness.calls import CALL_GAP
 from bench_relay import SDP_LIKE, forwarding, throughput
 from eth_account import Account
 from rich.console import Console
@@ -159,6 +160,7 @@ async def calls(n_calls: int) -> dict[str, list[float]]:
                 total.append(session.setup_ms)
                 await session.hang_up()
                 await incoming.close()
+                await asyncio.sleep(CALL_GAP)  # coturn frees the call's allocations (bench/_harness/calls.py)
             await listener.close()
     return {"setup": setup, "total": total}
 

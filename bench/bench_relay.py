@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from _harness import write_report
+from _harness.calls import CALL_GAP
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from rich.console import Console
@@ -273,6 +274,7 @@ async def calls(n_calls: int) -> dict[str, Any]:
                     mbps.append(len(data) / (time.perf_counter() - t0) / 1e6)
                 await session.hang_up()
                 await incoming.close()
+                await asyncio.sleep(CALL_GAP)  # coturn frees the call's allocations (bench/_harness/calls.py)
             await listener.close()
     return {"setup": setup, "total": total, "types": types, "mbps": mbps}
 
