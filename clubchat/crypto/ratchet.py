@@ -115,6 +115,11 @@ def _kdf_ck(ck: bytes) -> tuple[bytes, bytes]:
     return hmac.new(ck, b"\x02", hashlib.sha256).digest(), hmac.new(ck, b"\x01", hashlib.sha256).digest()
 
 
+# A message's ciphertext is its padded plaintext and the Poly1305 tag: relays subtract it to hold a
+# tier's message limit to the padded plaintext of a direct `sealed` envelope (clubchat.node.rooms).
+SEALED_OVERHEAD = 16
+
+
 def _aead(mk: bytes) -> tuple[ChaCha20Poly1305, bytes]:
     """The cipher and nonce of one message key (each message key encrypts exactly one message)."""
     out = HKDF(hashes.SHA256(), 44, salt=bytes(32), info=_MESSAGE_INFO).derive(mk)

@@ -8,7 +8,9 @@ blocks on disk.
 
 Anyone with a (free) wallet may store, so every store passes quotas first (`MailboxLimits`): per
 sender and recipient (one sender cannot lock others out of a mailbox), per recipient, per sender and
-day, a total size cap for the node and a free-disk reserve. A refused store says which quota in its
+day, a total size cap for the node and a free-disk reserve. The bytes held for one recipient are
+capped by the recipient's premium tier (`mailbox_quota_bytes`, passed by the relay from its tier
+cache) when the relay knows the tiers, else by `per_recipient_bytes`. A refused store says which quota in its
 reason (`REASON_*`); a disk that fills anyway gives the same `full` answer, never an exception.
 
 Hand-out (`HandOut`): a signed-in recipient gets its stored envelopes within a budget of
@@ -164,12 +166,19 @@ class Mailbox:
 
     # -- store ------------------------------------------------------------------------------------
 
-    async def store(self, recipient: str, sender: str, id: str, frame: str) -> StoreResult:
-        """Store durably unless a quota refuses; "duplicate" when this envelope is already held."""
-        result: StoreResult = await self._run(self._store, recipient.lower(), sender.lower(), id, frame)
+    async def store(
+        self, recipient: str, sender: str, id: str, frame: str, recipient_bytes: int | None = None
+    ) -> StoreResult:
+        """Store durably unless a quota refuses; "duplicate" when this envelope is already held.
+        `recipient_bytes`: the recipient tier's mailbox quota (None: `per_recipient_bytes`)."""
+        result: StoreResult = await self._run(
+            self._store, recipient.lower(), sender.lower(), id, frame, recipient_bytes
+        )
         return result
 
-    def _store(self, recipient: str, sender: str, id: str, frame: str) -> StoreResult:
+    def _store(
+        self, recipient: str, sender: str, id: str, frame: str, recipient_bytes: int | None = None
+    ) -> StoreResult:
         db = self._conn()
         size = len(frame.encode())
         now = int(self.clock())
@@ -182,7 +191,7 @@ class Mailbox:
                 ).fetchone()
                 if held is not None:
                     return StoreResult("duplicate")
-                refused = self._quota(db, recipient, sender, size, now)
+                refused = self._quota(db, (recipient, recipient_bytes), sender, size, now)
                 if refused is not None:
                     return StoreResult("full", refused)
                 db.execute(
@@ -203,9 +212,13 @@ class Mailbox:
         self.total_bytes += size
         return StoreResult("stored")
 
-    def _quota(self, db: sqlite3.Connection, recipient: str, sender: str, size: int, now: int) -> str | None:
-        """The reason a store of `size` bytes is refused, or None. Checked cheapest-to-blame first."""
+    def _quota(
+        self, db: sqlite3.Connection, to: tuple[str, int | None], sender: str, size: int, now: int
+    ) -> str | None:
+        """The reason a store of `size` bytes is refused, or None. Checked cheapest-to-blame first.
+        `to`: the recipient and its tier's byte quota (None: the node's `per_recipient_bytes`)."""
         lim = self.limits
+        recipient, tier_bytes = to
         (mine,) = db.execute(
             "SELECT COUNT(*) FROM mailbox WHERE recipient = ? AND sender = ?", (recipient, sender)
         ).fetchone()
@@ -217,8 +230,15 @@ class Mailbox:
         count, held_bytes = db.execute(
             "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM mailbox WHERE recipient = ?", (recipient,)
         ).fetchone()
-        if count >= lim.per_recipient or held_bytes + size > lim.per_recipient_bytes:
+        if count >= lim.per_recipient:
             return f"{REASON_RECIPIENT}: the recipient's mailbox is full; try again after they read it"
+        if held_bytes + size > (lim.per_recipient_bytes if tier_bytes is None else tier_bytes):
+            held = "its tier's" if tier_bytes is not None else "this node's"
+            return (
+                f"{REASON_RECIPIENT}: the recipient's mailbox is full ({held} quota of "
+                f"{lim.per_recipient_bytes if tier_bytes is None else tier_bytes:,} bytes); "
+                "try again after they read it"
+            )
         day = db.execute(
             "SELECT messages, bytes FROM sender_day WHERE sender = ? AND day = ?", (sender, now // DAY)
         ).fetchone()

@@ -442,6 +442,8 @@ class RelayServer:
             if obj["type"] == "envelope":  # the hot path: no message objects, the text as sent
                 if conn.address is None:
                     self._error(conn, "unauthenticated")
+                elif self.rooms is not None and (over := self.rooms.over_envelope_limit(conn.address, obj)):
+                    self._error(conn, "over-tier-limit", over, id=obj["id"])  # the sender's tier
                 elif self.gate is None or self.gate.admits(self, conn, obj, now):  # paid first messages
                     if not self._forward(conn, obj, typing.cast(str, raw), now):
                         await self._store(conn, obj, typing.cast(str, raw), now)
@@ -625,7 +627,9 @@ class RelayServer:
             self._error(conn, "offline", id=id)
             return
         sender = env["from"].lower()
-        result = await self.mailbox.store(env["to"], sender, id, raw)
+        limits = self.rooms.limits_of(env["to"]) if self.rooms is not None else None
+        quota = None if limits is None else limits.mailbox_quota_bytes  # the recipient's tier
+        result = await self.mailbox.store(env["to"], sender, id, raw, quota)
         if result.status == "full":
             self._error(conn, "mailbox-full", result.reason, id=id)
             return

@@ -23,9 +23,11 @@ list; fail-closed ones admit nobody (their subscribers get `room-left` with
 
 Tier limits (by the sender's tier in `TierCache`): a room message whose padded plaintext (its
 sealed size less the sender-key header, tag and signature, `SEALED_OVERHEAD`: a padding bucket of
-clubchat.crypto.padding) is larger than the tier's `max_message_bytes`, and a file whose declared
-size is over `max_file_bytes`, are refused with
-`over-tier-limit`; `call_seconds` is the tier's call limit, which caps TURN credential lifetimes
+clubchat.crypto.padding) is larger than the tier's `max_message_bytes`, a direct `sealed` envelope
+whose padded plaintext (its ciphertext less the tag) is, and a file whose declared size is over
+`max_file_bytes`, are refused with `over-tier-limit`; the recipient's tier's `mailbox_quota_bytes`
+caps what a NOTIFY mailbox holds for it; `call_seconds` is the tier's call limit, which caps TURN
+credential lifetimes
 (`CredentialIssuer.max_ttl`).
 
 Messages fan out to every connection in the room on this relay (each copy counts against the
@@ -51,6 +53,7 @@ from eth_utils import event_abi_to_log_topic, to_checksum_address
 
 from clubchat.chain.logs import log_chunks
 from clubchat.communities.cache import MembershipCache, TierCache, TierLimits
+from clubchat.crypto.ratchet import SEALED_OVERHEAD as DIRECT_SEALED_OVERHEAD
 from clubchat.crypto.senderkeys import SEALED_OVERHEAD
 from clubchat.protocol import messages as m
 
@@ -245,6 +248,25 @@ class Rooms:
         if 0 not in tiers.tiers:
             return None
         return tiers.limits_of(address, self.view.now())
+
+    def over_envelope_limit(self, address: str, env: dict[str, Any]) -> str | None:
+        """Why a direct envelope from `address` is over its tier's message size (a `sealed` text
+        whose padded plaintext, its ciphertext less the tag, exceeds `max_message_bytes`), or None
+        (within it, live signaling, or no tiers known)."""
+        payload = env["payload"]
+        if payload["type"] != "sealed":
+            return None
+        limits = self.limits_of(address)
+        if limits is None:
+            return None
+        size = max(0, _decoded_size(payload["ct"]) - DIRECT_SEALED_OVERHEAD)
+        if size <= limits.max_message_bytes:
+            return None
+        tier = self.view.tiers.tier_of(address, self.view.now())
+        return (
+            f"tier {tier} messages are limited to {limits.max_message_bytes} bytes of padded "
+            f"plaintext, this one has {size}; a premium tier allows more"
+        )
 
     def call_seconds(self, address: str) -> int | None:
         """The longest call of `address`'s tier (caps its TURN credentials); None: no tier known."""

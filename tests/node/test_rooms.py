@@ -17,12 +17,13 @@ from eth_account import Account
 
 from clubchat.client.relay_client import RelayError
 from clubchat.communities.rooms import RoomClient, room_id
+from clubchat.crypto.ratchet import SEALED_OVERHEAD as DIRECT_SEALED_OVERHEAD
 from clubchat.crypto.senderkeys import SEALED_OVERHEAD
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.rooms import CacheView, Rooms, RoomsConfig, enable_rooms
 from clubchat.node.turn import TurnConfig
 from clubchat.protocol import messages as m
-from tests.node.harness import Raw, relay, run
+from tests.node.harness import Raw, envelope, mailbox, relay, run
 
 OWNER, ADMIN_, ALICE, BOB, CAROL, MALLORY = (
     Account.from_key("0x" + f"{i:02x}" * 32) for i in range(0x31, 0x37)
@@ -397,3 +398,80 @@ def test_a_rooms_relays_are_sampled_by_the_hash_of_its_id() -> None:
     registry = Registry()
     assert room_relays(registry, 5, "general", 2) == ["wss://relay.example"]  # type: ignore[arg-type]
     assert registry.seeds == [(RELAY, keccak(room_id(5, "general")), 2)]
+
+
+def _direct(sender: Any, to: Any, id: str, padded: int) -> str:
+    """A direct `sealed` envelope whose ciphertext is `padded` bytes of padded plaintext plus its tag
+    (a stand-in: the relay never opens one)."""
+    ct = base64.b64encode(b"x" * (padded + DIRECT_SEALED_OVERHEAD)).decode()
+    sealed = m.Sealed(sid="ab" * 8, skid="cd" * 8, hdr="A" * 92, ct=ct)
+    return envelope(sender.address, to.address, id, sealed)
+
+
+def test_direct_sealed_envelopes_are_held_to_the_senders_tier() -> None:
+    """A free sender's direct text over the tier's message size is refused with the reason; at the
+    limit it is delivered; a tier-1 subscriber's larger one passes."""
+
+    async def scenario() -> None:
+        async with rooms_relay() as (server, _rooms, view, _clock):
+            alice, bob = await Raw.open(server.uri), await Raw.open(server.uri)
+            await alice.sign_in(ALICE)
+            await bob.sign_in(BOB)
+            await alice.send(_direct(ALICE, BOB, "id-limit", FREE_MESSAGE))
+            got = await bob.frame()
+            assert isinstance(got, m.Envelope) and got.id == "id-limit"
+            assert (await alice.frame()) == m.Sent(id="id-limit", status="delivered")
+            await alice.send(_direct(ALICE, BOB, "id-over", FREE_MESSAGE + 1))
+            refused = await alice.frame()
+            assert isinstance(refused, m.Error) and (refused.code, refused.id) == (
+                "over-tier-limit",
+                "id-over",
+            )
+            assert refused.reason == (
+                f"tier 0 messages are limited to {FREE_MESSAGE} bytes of padded plaintext, this one has "
+                f"{FREE_MESSAGE + 1}; a premium tier allows more"
+            )
+            view.tiers.apply("Subscribed", {"account": ALICE.address, "tier": 1, "expires_at": 2**40})
+            await alice.send(_direct(ALICE, BOB, "id-paid", FREE_MESSAGE + 1))
+            assert (await bob.frame()).id == "id-paid"
+            for c in (alice, bob):
+                await c.close()
+
+    run(scenario())
+
+
+def test_a_mailbox_holds_what_the_recipients_tier_allows(tmp_path: Path) -> None:
+    """The recipient's tier caps the bytes a NOTIFY mailbox holds for it (here 3 envelopes' worth);
+    the store over it is refused with the quota named, and nothing stored is lost."""
+
+    async def scenario() -> None:
+        clock = Clock()
+        view = _view(clock)
+        async with mailbox(tmp_path / "mb.sqlite") as box, relay(RelayConfig(), mailbox=box) as server:
+            Rooms(server, view, RoomsConfig())
+            frame = _direct(ALICE, CAROL, "id-0", 200)
+            quota = 3 * len(frame.encode()) + 10
+            limits = {"max_call_seconds": 300, "price_per_period": 0, "lock_amount": 0}
+            view.tiers.apply(
+                "TierChanged",
+                {"tier": 0, "max_message_bytes": FREE_MESSAGE, "max_file_bytes": FREE_FILE}
+                | limits
+                | {"mailbox_quota_bytes": quota},
+            )
+            alice = await Raw.open(server.uri)
+            await alice.sign_in(ALICE)
+            for i in range(3):
+                await alice.send(_direct(ALICE, CAROL, f"id-{i}", 200))
+                assert (await alice.frame()) == m.Sent(id=f"id-{i}", status="stored")
+            await alice.send(_direct(ALICE, CAROL, "id-3", 200))
+            refused = await alice.frame()
+            assert isinstance(refused, m.Error) and refused.code == "mailbox-full"
+            assert f"its tier's quota of {quota:,} bytes" in refused.reason
+            await alice.close()
+            carol = await Raw.open(server.uri)
+            await carol.sign_in(CAROL)
+            got = [await carol.frame() for _ in range(3)]
+            assert sorted(g.envelope.id for g in got) == ["id-0", "id-1", "id-2"]
+            await carol.close()
+
+    run(scenario())
