@@ -165,6 +165,7 @@ def relay_candidates(sdp: str) -> list[str]:
     return [line for line in sdp.splitlines() if line.startswith("a=candidate:") and " typ relay" in line]
 
 
+LIMIT_REACHED = "call limit reached"  # the `bye` reason of a call ended by its tier's limit
 END_OF_CANDIDATES = ""  # an IceCandidate with this sdp marks the end of a peer's candidates
 
 
@@ -340,6 +341,12 @@ class Call:
         self._signals = asyncio.Lock()  # signaling messages are applied one at a time, in order
         self._turn_errors = turn_errors()
         self._created = time.monotonic()
+        # When the TURN credential expires (its username is `<expiry>:<address>`; the relay caps it
+        # at the caller's tier's call limit), the TURN node stops relaying: the call ends then.
+        head = creds.username.split(":", 1)[0]
+        self.ends_at: float | None = float(head) if head.isdigit() else None
+        self._limit: asyncio.Task[None] | None = None  # the timer, until it fires
+        self._ending: asyncio.Task[None] | None = None  # the same task once it hangs up
 
         @self.pc.on("connectionstatechange")
         def _state() -> None:
@@ -492,6 +499,20 @@ class Call:
         self.stats.candidate_types = candidate_types(self.pc)
         if self._offered_at is not None:  # offer -> ICE + DTLS + SCTP up and the data channel open
             self.stats.setup_ms = (time.perf_counter() - self._offered_at) * 1000
+        if self.ends_at is not None and self._limit is None:
+            self._limit = asyncio.create_task(self._end_at_limit(self.ends_at))
+
+    async def _end_at_limit(self, ends_at: float) -> None:
+        """Hang up (`bye` with LIMIT_REACHED, so the peer knows why) when this side's TURN credential
+        expires: the TURN node cuts the relayed media then, at most its expiry sweep later."""
+        await asyncio.sleep(max(0.0, ends_at - time.time()))
+        # From here on this task is the hang-up, not a timer: close() must let it finish (cancelling
+        # aiortc's close half-way would leave a second close() waiting for it for ever).
+        self._ending, self._limit = self._limit, None
+        if self.ended is None:
+            log.info("the call reached its limit (the TURN credential expired)")
+            self.ended = LIMIT_REACHED
+            await self.hang_up(LIMIT_REACHED)
 
     async def hang_up(self, reason: str = "hangup") -> None:
         """Withdraw this side's candidates (its TURN allocation is released), say `bye`, close."""
@@ -502,6 +523,8 @@ class Call:
         await self.close()
 
     async def close(self) -> None:
+        if self._limit is not None and self._limit is not asyncio.current_task():
+            await cancel_and_wait([self._limit])
         await self.pc.close()
         self.audio.stop()
         if self._sink is not None:

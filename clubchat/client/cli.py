@@ -318,7 +318,10 @@ async def _call(
             report["file_bytes"] = len(data)
             report["file_sha256"] = hashlib.sha256(data).hexdigest()
             report["file_sha256_match"] = ack.ok and ack.sha256 == report["file_sha256"]
-        await asyncio.sleep(seconds)
+        deadline = time.monotonic() + seconds
+        while session.call.ended is None and time.monotonic() < deadline:  # bound: --seconds
+            await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+        report["ended"] = session.call.ended or "done"  # e.g. "call limit reached": the tier's limit
         report["audio_frames_received"] = session.call.audio_frames
         if history is not None:
             # The callee compares our signed head of the room with its own: a relay that showed the
