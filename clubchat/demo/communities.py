@@ -407,11 +407,7 @@ def _register_relay(ctx: DemoContext, people: dict[str, LocalAccount], uri: str)
     node = LocalSender(w3, people["node"])
     NodeRegistryClient(w3, ctx.manifest, LocalSender(w3, people["operator"])).register(reg, stake, node)
     NodeRegistryClient(w3, ctx.manifest, node).heartbeat()  # live: its weight enters the sampling tree
-    start, length = (
-        int(registry.functions.EPOCH_START().call()),
-        int(registry.functions.EPOCH_SECONDS().call()),
-    )
-    ctx.travel_to(start + ((ctx.now() - start) // length + 1) * length + 1)
+    ctx.enter_next_sampling_epoch()
     NodeRegistryClient(w3, ctx.manifest, node).heartbeat()
 
 

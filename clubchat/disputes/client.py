@@ -236,18 +236,17 @@ class DisputesClient:
             raise DisputeError("the evidence URI is longer than 256 characters; shorten it")
         bond = int(self.disputes.functions.parameters().call()[4])
         me = self.sender.address
+        node = to_checksum_address(node)
         # The contract's own refusals, checked before the bond's approve is paid for.
-        if to_checksum_address(node) == to_checksum_address(me):
+        if node == to_checksum_address(me):
             raise DisputeError("you cannot flag yourself")
-        if int(self.registry.functions.node_key(to_checksum_address(node)).call(), 16) == 0:
-            raise DisputeError(f"{to_checksum_address(node)} is not a registered node; nothing to flag")
+        if int(self.registry.functions.node_key(node).call(), 16) == 0:
+            raise DisputeError(f"{node} is not a registered node; nothing to flag")
         if int(self.token.functions.balanceOf(me).call()) < bond:
             raise DisputeError(f"flagging needs a bond of {bond / 10**18:,.2f} CLUB in {me}; fund it first")
         if int(self.token.functions.allowance(me, self.disputes.address).call()) < bond:
             send_call(self.sender, self.token.functions.approve(self.disputes.address, bond))
-        tx = send_call(
-            self.sender, self.disputes.functions.flag(to_checksum_address(node), reason, evidence_uri)
-        )
+        tx = send_call(self.sender, self.disputes.functions.flag(node, reason, evidence_uri))
         receipt = self._receipt(tx)
         [ev] = self.disputes.events.Flagged().process_receipt(receipt, errors=DISCARD)
         return int(ev["args"]["dispute_id"]), tx

@@ -204,6 +204,11 @@ def _decoded_size(b64: str) -> int:
     return len(b64) * 3 // 4 - b64[-2:].count("=") if b64 else 0
 
 
+def _padded_size(ct: str, overhead: int) -> int:
+    """A sealed payload's padded plaintext: its decoded ciphertext less what sealing added."""
+    return max(0, _decoded_size(ct) - overhead)
+
+
 class Rooms:
     """A relay's community rooms: subscriptions, admission, tier limits, fan-out and retention."""
 
@@ -259,7 +264,10 @@ class Rooms:
         limits = self.limits_of(address)
         if limits is None:
             return None
-        size = max(0, _decoded_size(payload["ct"]) - DIRECT_SEALED_OVERHEAD)
+        return self._message_over(address, _padded_size(payload["ct"], DIRECT_SEALED_OVERHEAD), limits)
+
+    def _message_over(self, address: str, size: int, limits: TierLimits) -> str | None:
+        """Why a message whose padded plaintext is `size` bytes is over `address`'s tier, or None."""
         if size <= limits.max_message_bytes:
             return None
         tier = self.view.tiers.tier_of(address, self.view.now())
@@ -340,7 +348,7 @@ class Rooms:
         if limits is not None:
             if isinstance(frame, m.RoomSend):  # sealed (checked above): its padded plaintext counts
                 assert isinstance(frame.payload, m.RoomSealed)
-                size = max(0, _decoded_size(frame.payload.ct) - SEALED_OVERHEAD)
+                size = _padded_size(frame.payload.ct, SEALED_OVERHEAD)
             over = self._over_limit(address, size, chunk, limits)
             if over is not None:
                 relay._error(conn, "over-tier-limit", over, id=frame.id)
@@ -373,15 +381,10 @@ class Rooms:
         relay._pace(conn, now)
 
     def _over_limit(self, address: str, size: int, chunk: Any, limits: TierLimits) -> str | None:
-        tier = self.view.tiers.tier_of(address, self.view.now())
         if chunk is None:
-            if size > limits.max_message_bytes:
-                return (
-                    f"tier {tier} messages are limited to {limits.max_message_bytes} bytes of padded "
-                    f"plaintext, this one has {size}; a premium tier allows more"
-                )
-            return None
+            return self._message_over(address, size, limits)
         if chunk.size > limits.max_file_bytes:
+            tier = self.view.tiers.tier_of(address, self.view.now())
             return (
                 f"tier {tier} files are limited to {limits.max_file_bytes} bytes, "
                 f"this one has {chunk.size}; a premium tier allows more"
