@@ -11,8 +11,11 @@ reads new `Flagged` events and looks at each dispute that is not over:
   (kick when a registered service failed) with its node key; the salt stays in `<data-dir>/votes`.
   A flag for dropping messages or withholding history is answered with the flag's evidence too
   (clubchat.disputes.evidence: the relay's signed entries the flagger holds, fetched from the flag's
-  evidence URI and checked against the node's keys) and a history probe of a room of its own: kick
-  when a service fails, or when the evidence holds and the relay drops or withholds for it too.
+  evidence URI and checked against the node's keys), a history probe of a room of its own and, when
+  the evidence carries the flagger's grant (clubchat.protocol.history_grant; its signature checked
+  here, by key recovery or the wallet's EIP-1271 `isValidSignature`), a `history` request for the
+  flagger's room itself: kick when a service fails, or when the evidence holds and the relay drops or
+  withholds in either room.
   A flag for settling forged ad receipts is answered from the chain instead: the batches AdMarket
   settled for the node up to the dispute's seed block, kick iff one held a receipt its user never
   signed (`audit_ad_receipts`);
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from eth_abi import encode
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -59,12 +63,17 @@ from clubchat.disputes.probe import (
     probe,
     review_history,
 )
+from clubchat.node.eip1271 import MAGIC_VALUE
+from clubchat.protocol.history_grant import HistoryGrant, eoa_signer, grant_domain
 from clubchat.protocol.log_entry import LogEntry, log_domain, log_entry_signer
 
 log = logging.getLogger("clubchat.node.reviewer")
 
 FLAGGED, DRAWN = 1, 2
-HistoryProber = Callable[[Endpoints, str, Callable[[LogEntry, bytes], bool], int], Awaitable[ProbeReport]]
+HistoryProber = Callable[
+    [Endpoints, str, Callable[[LogEntry, bytes], bool], int, Callable[[HistoryGrant, bytes], bool]],
+    Awaitable[ProbeReport],
+]
 POLL_SECONDS = 1.0
 
 
@@ -194,7 +203,7 @@ class Reviewer:
             uri = await self._io(self.client.evidence_uri, d.dispute_id)
             window = int(await self._io(lambda: self.disputes.functions.parameters().call()[2]))
             await self._io(self.node_keys.keys, d.node)  # its current key, read here, not in the probe
-            return await self.history_prober(endpoints, uri, self._signed_by, window)
+            return await self.history_prober(endpoints, uri, self._signed_by, window, self._granted_by)
         return await self.prober(endpoints)
 
     def _signed_by(self, entry: LogEntry, sig: bytes) -> bool:
@@ -207,6 +216,22 @@ class Reviewer:
         except ValueError:
             return False
         return self.node_keys.signs_for(entry.node, signer)
+
+    def _granted_by(self, grant: HistoryGrant, sig: bytes) -> bool:
+        """Whether `sig` over `grant` is its granter's: a key's signature recovering to it, or the
+        granter contract wallet's EIP-1271 answer (a chain read: called from a worker thread)."""
+        domain = grant_domain(self.log_domain.chain_id, self.log_domain.verifying_contract)
+        if eoa_signer(grant, domain, sig) == grant.granter:
+            return True
+        wallet = Web3.to_checksum_address(grant.granter)
+        if not self.w3.eth.get_code(wallet):
+            return False
+        data = MAGIC_VALUE + encode(["bytes32", "bytes"], [grant.digest(domain), sig])
+        try:
+            answer = bytes(self.w3.eth.call({"to": wallet, "data": data}))
+        except Exception:  # a revert or a wallet without the function: not signed
+            return False
+        return answer[:4] == MAGIC_VALUE
 
     def _audit_receipts(self, node: str, to_block: int) -> ProbeReport:
         has_market = "AdMarket" in self.manifest.contracts
