@@ -36,13 +36,15 @@ from eth_utils import keccak, to_checksum_address
 
 from clubchat.chain.eip712 import SECP256K1_N, Domain, Signature, recover, typed_data, typed_data_digest
 from clubchat.protocol.codec import spec
-from clubchat.protocol.wire import ADDRESS_PATTERN, BYTES32_PATTERN, HEX_SIGNATURE_PATTERN
+from clubchat.protocol.wire import ADDRESS_PATTERN, BYTES32_PATTERN, MAX_SIGNATURE_HEX
 
 GRANT_TYPE = "HistoryGrant(address node,bytes32 room,address granter,address grantee,uint64 expiry)"
 GRANT_TYPEHASH = keccak(text=GRANT_TYPE)
 GRANT_DOMAIN_NAME = "Club Chat History Grant"
 GRANT_DOMAIN_VERSION = "1"
 ANYONE = "0x0000000000000000000000000000000000000000"  # grantee: whoever presents the grant
+# 65 bytes (r || s || v) from a key; a contract wallet's may be longer (owners' signatures)
+GRANT_SIGNATURE_PATTERN = rf"0x(?:[0-9a-fA-F]{{2}}){{65,{MAX_SIGNATURE_HEX // 2}}}"
 
 GRANT_FIELDS = [
     {"name": "node", "type": "address"},
@@ -114,7 +116,7 @@ class Grant:
     granter: str = spec(pattern=ADDRESS_PATTERN)
     grantee: str = spec(pattern=ADDRESS_PATTERN)
     expiry: int = spec(minimum=0, maximum=2**53)
-    sig: str = spec(pattern=HEX_SIGNATURE_PATTERN)  # 65 bytes from a key; any length for EIP-1271
+    sig: str = spec(pattern=GRANT_SIGNATURE_PATTERN)
 
     @property
     def grant(self) -> HistoryGrant:
