@@ -24,11 +24,11 @@ from clubchat.client.relay_client import RelayClient
 from clubchat.disputes import evidence as ev
 from clubchat.disputes import probe
 from clubchat.node.relay import RelayConfig
-from clubchat.node.relay_log import RelayLog
 from clubchat.protocol import messages as m
 from clubchat.protocol.history_grant import ANYONE, Grant, HistoryGrant, eoa_signer, grant_domain
 from clubchat.protocol.log_entry import LogEntry, direct_room, log_domain, log_entry_signer, sign_log_entry
 from tests.node.harness import LOG_CHAIN_ID, LOG_DISPUTES, LOG_OPERATOR, LOG_SIGNER, relay, run
+from tests.node.misbehaving_relay import OneRoomWithheld
 
 DOMAIN = log_domain(31337, "0x" + "ab" * 20)
 KEY = Account.from_key(keccak(text="clubchat-tests:evidence:key"))
@@ -388,15 +388,6 @@ def test_attach_writes_the_refusal_with_the_flaggers_grant(tmp_path: Path) -> No
         ev.attach(_client(FLAGGER.address), NODE, out, store.path, OTHER.address, FLAGGER)
     with pytest.raises(ev.EvidenceError, match="signed by the flagging wallet"):
         ev.attach(_client(FLAGGER.address), NODE, out, store.path, PEER, OTHER)
-
-
-class OneRoomWithheld(RelayLog):
-    """Answers `history` honestly except for one room, of which it produces nothing."""
-
-    withheld = b""
-
-    async def history(self, room: bytes, start: int, end: int) -> list[tuple[LogEntry, bytes | None]]:
-        return [] if room == self.withheld else await super().history(room, start, end)
 
 
 @pytest.mark.parametrize("withhold", [False, True])
