@@ -40,12 +40,15 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from eth_abi import encode
 from eth_utils import to_checksum_address
 
+from clubchat.chain.eip712 import Domain
 from clubchat.client.history import Evidence, HistoryStore, SignedEntry, default_store_path
 from clubchat.disputes.client import DisputeError, DisputesClient
+from clubchat.node.eip1271 import MAGIC_VALUE
 from clubchat.protocol.codec import DecodeError, decode_object, encode_object
-from clubchat.protocol.history_grant import ANYONE, Grant, HistoryGrant, grant_domain
+from clubchat.protocol.history_grant import ANYONE, Grant, HistoryGrant, eoa_signer, grant_domain
 from clubchat.protocol.log_entry import LogEntry, direct_room
 
 VERSION = 1
@@ -245,6 +248,23 @@ def _check_grant(ev: FlagEvidence, node: str, now: float, granted_by: GrantedBy 
         raise EvidenceError(f"the grant expired at {grant.expiry}: reviewers cannot ask for the room")
     if granted_by is None or not granted_by(grant, ev.grant.signature):
         raise EvidenceError(f"the grant is not signed by its granter {grant.granter}")
+
+
+def granter_signed(w3: Any, domain: Domain, grant: HistoryGrant, sig: bytes) -> bool:
+    """Whether `sig` over `grant` is its granter's: a key's low-s signature recovering to it, or,
+    for a contract wallet, its EIP-1271 `isValidSignature(digest, sig)` answering the magic value
+    through `w3` (a wallet without code, a revert or another answer: not signed)."""
+    if eoa_signer(grant, domain, sig) == grant.granter:
+        return True
+    wallet = to_checksum_address(grant.granter)
+    if not w3.eth.get_code(wallet):
+        return False
+    data = MAGIC_VALUE + encode(["bytes32", "bytes"], [grant.digest(domain), sig])
+    try:
+        answer = bytes(w3.eth.call({"to": wallet, "data": data}))
+    except Exception:  # a revert, or a wallet without the function
+        return False
+    return answer[:4] == MAGIC_VALUE
 
 
 def grant_expiry(client: DisputesClient, now: float | None = None) -> int:

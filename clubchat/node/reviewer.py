@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from eth_abi import encode
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -54,6 +53,7 @@ from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address
 from clubchat.client.history import registry_keys
 from clubchat.disputes.client import FORGED_AD_RECEIPTS, HISTORY_REASONS, DisputesClient, DisputeStatus
+from clubchat.disputes.evidence import granter_signed
 from clubchat.disputes.probe import (
     LOG_RANGE,
     Endpoints,
@@ -63,8 +63,7 @@ from clubchat.disputes.probe import (
     probe,
     review_history,
 )
-from clubchat.node.eip1271 import MAGIC_VALUE
-from clubchat.protocol.history_grant import HistoryGrant, eoa_signer, grant_domain
+from clubchat.protocol.history_grant import HistoryGrant, grant_domain
 from clubchat.protocol.log_entry import LogEntry, log_domain, log_entry_signer
 
 log = logging.getLogger("clubchat.node.reviewer")
@@ -218,20 +217,10 @@ class Reviewer:
         return self.node_keys.signs_for(entry.node, signer)
 
     def _granted_by(self, grant: HistoryGrant, sig: bytes) -> bool:
-        """Whether `sig` over `grant` is its granter's: a key's signature recovering to it, or the
-        granter contract wallet's EIP-1271 answer (a chain read: called from a worker thread)."""
+        """Whether `sig` over `grant` is its granter's (a chain read for a contract wallet: called
+        from a worker thread)."""
         domain = grant_domain(self.log_domain.chain_id, self.log_domain.verifying_contract)
-        if eoa_signer(grant, domain, sig) == grant.granter:
-            return True
-        wallet = Web3.to_checksum_address(grant.granter)
-        if not self.w3.eth.get_code(wallet):
-            return False
-        data = MAGIC_VALUE + encode(["bytes32", "bytes"], [grant.digest(domain), sig])
-        try:
-            answer = bytes(self.w3.eth.call({"to": wallet, "data": data}))
-        except Exception:  # a revert or a wallet without the function: not signed
-            return False
-        return answer[:4] == MAGIC_VALUE
+        return granter_signed(self.w3, domain, grant, sig)
 
     def _audit_receipts(self, node: str, to_block: int) -> ProbeReport:
         has_market = "AdMarket" in self.manifest.contracts

@@ -1,6 +1,8 @@
 """A flagger's evidence of dropped or withheld history (clubchat.disputes.evidence): built from the
 wallet's history store, fetched from file:// and http:// (loopback) with a size bound, parsed as
-untrusted input, and checked against the node's keys, its room chain and the evidence window."""
+untrusted input, and checked against the node's keys, its room chain and the evidence window; the
+flagger's grant to read the room in it (signed by a key or, EIP-1271, a contract wallet), and the
+reviewer's probe of the flagger's room with it against a real relay."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak
 
@@ -23,6 +26,7 @@ from clubchat.client.history import Evidence, HistoryStore, SignedEntry, entry_o
 from clubchat.client.relay_client import RelayClient
 from clubchat.disputes import evidence as ev
 from clubchat.disputes import probe
+from clubchat.node.eip1271 import MAGIC_VALUE
 from clubchat.node.relay import RelayConfig
 from clubchat.protocol import messages as m
 from clubchat.protocol.history_grant import ANYONE, Grant, HistoryGrant, eoa_signer, grant_domain
@@ -432,3 +436,44 @@ def test_the_granted_probe_asks_for_the_flaggers_room(tmp_path: Path, withhold: 
             run(scenario())
     else:
         assert "entries 1-3 of the flagger's room produced" in run(scenario())
+
+
+class _Wallet:
+    """A web3 stand-in: `code` at every address, `isValidSignature` answering `answer` (or raising)."""
+
+    def __init__(self, code: bytes, answer: bytes | Exception) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.eth = SimpleNamespace(get_code=lambda address: code, call=self._call)
+        self.answer = answer
+
+    def _call(self, tx: dict[str, Any]) -> bytes:
+        self.calls.append(tx)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    ("code", "answer", "ok"),
+    [
+        (b"\x60\x80", MAGIC_VALUE + b"\x00" * 28, True),  # the wallet says yes
+        (b"\x60\x80", b"\xff" * 32, False),  # another answer
+        (b"\x60\x80", ValueError("execution reverted"), False),
+        (b"", MAGIC_VALUE + b"\x00" * 28, False),  # no code: an EOA whose signature did not recover
+    ],
+)
+def test_a_contract_wallets_grant_is_checked_with_eip1271(code: bytes, answer: Any, ok: bool) -> None:
+    g = HistoryGrant(NODE, FLAGGER_ROOM, OTHER.address, ANYONE, NOW)
+    w3 = _Wallet(code, answer)
+    assert ev.granter_signed(w3, GRANT_DOMAIN, g, b"\x07" * 130) is ok
+    if code:
+        [tx] = w3.calls
+        assert tx["to"] == OTHER.address
+        assert tx["data"] == MAGIC_VALUE + encode(
+            ["bytes32", "bytes"], [g.digest(GRANT_DOMAIN), b"\x07" * 130]
+        )
+    # A key's signature needs no chain read.
+    signed = _signed_grant(HistoryGrant(NODE, FLAGGER_ROOM, FLAGGER.address, ANYONE, NOW))
+    assert ev.granter_signed(
+        _Wallet(b"", ValueError("no chain read")), GRANT_DOMAIN, signed.grant, signed.signature
+    )
