@@ -114,6 +114,9 @@ class SignedHistory:
         relay, wire = self.relay, frame.grant
         grant = wire.grant
         domain = grant_domain(self.log.signer.domain.chain_id, self.log.signer.domain.verifying_contract)
+        if frame.end < frame.start or frame.end - frame.start >= m.MAX_HISTORY:  # before any signature work
+            relay._error(conn, "bad-range", f"ask for 1 to {m.MAX_HISTORY} entries, from <= to")
+            return
         if grant.node != self.log.signer.operator:
             why = f"the grant is for the relay of {grant.node}, not this one ({self.log.signer.operator})"
         elif grant.expiry <= relay.clock():
@@ -128,9 +131,6 @@ class SignedHistory:
         ):
             why = f"the grant is not signed by its granter {grant.granter}"
         else:
-            if frame.end < frame.start or frame.end - frame.start >= m.MAX_HISTORY:
-                relay._error(conn, "bad-range", f"ask for 1 to {m.MAX_HISTORY} entries, from <= to")
-                return
             rows = await self.log.history(grant.room, frame.start, frame.end)
             relay.stats["history:granted"] += 1
             records = tuple(

@@ -132,6 +132,11 @@ def test_a_members_grant_opens_the_room_to_a_non_member(tmp_path: Path) -> None:
             assert len(named["records"]) == 4
             too_long = await _ask(server.uri, carol, _grant(), end=1 + m.MAX_HISTORY)
             assert too_long["code"] == "bad-range"
+            # ... and is checked first: a forged grant asking too much costs the relay no signature check.
+            forged = await _ask(
+                server.uri, carol, _grant(carol, granter=alice.address), end=1 + m.MAX_HISTORY
+            )
+            assert forged["code"] == "bad-range"
             assert server.stats["history:granted"] == 3
 
     run(scenario())
