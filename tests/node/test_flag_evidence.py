@@ -20,6 +20,8 @@ import pytest
 from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clubchat.chain.eip712 import Signature
 from clubchat.client.history import Evidence, HistoryStore, SignedEntry, entry_of
@@ -477,3 +479,33 @@ def test_a_contract_wallets_grant_is_checked_with_eip1271(code: bytes, answer: A
     assert ev.granter_signed(
         _Wallet(b"", ValueError("no chain read")), GRANT_DOMAIN, signed.grant, signed.signature
     )
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=70),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=6),
+    max_leaves=12,
+)
+_GRANT_KEYS = ("node", "room", "granter", "grantee", "expiry", "sig")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    grant=st.one_of(_JSON, st.fixed_dictionaries({k: _JSON for k in _GRANT_KEYS})),
+    peer=st.one_of(_JSON, st.just(PEER)),
+    keep=st.sets(st.sampled_from(_GRANT_KEYS)),
+)
+def test_any_grant_json_parses_or_is_refused_in_one_sentence(grant: Any, peer: Any, keep: set[str]) -> None:
+    """Whatever a flagger writes as its grant: a well-formed grant, or EvidenceError, nothing else."""
+    raw = _granted().to_json()
+    raw["peer"] = peer
+    if isinstance(grant, dict) and keep:  # some fields of a good grant kept, the rest arbitrary
+        grant = {**grant, **{k: raw["grant"][k] for k in keep}}
+    raw["grant"] = grant
+    try:
+        got = ev.parse(json.dumps(raw).encode())
+    except ev.EvidenceError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert got.grant is not None and got.peer is not None
+    assert len(got.grant.signature) >= 65 and len(got.grant.grant.room) == 32
