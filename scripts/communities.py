@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import click
 from ape import accounts
 from ape.cli import ConnectedProviderCommand, account_option
-from eth_account.messages import encode_typed_data
 
-from clubchat.chain.ape_sender import ApeSender
+from clubchat.chain.ape_sender import ApeSender, ApeTypedSigner
 from clubchat.chain.script_options import deployments_option, network_manifest
 from clubchat.cli_errors import one_line_errors
 from clubchat.communities import CommunitiesClient, load_tree_file
@@ -111,23 +109,6 @@ def ban(provider, account, deployments, community_id, address, unban):
     click.echo(f"{address} {'unbanned' if unban else 'banned'}")
 
 
-class _ApeTypedSigner:
-    """What `CommunitiesClient.invite` asks of a signer (`address`, `sign_typed_data`), over an ape
-    account: the typed data is signed by the account's own `sign_message`."""
-
-    def __init__(self, account):
-        self.address = account.address
-        self.account = account
-
-    def sign_typed_data(self, full_message):
-        signature = self.account.sign_message(encode_typed_data(full_message=full_message))
-        if signature is None:
-            raise click.ClickException(f"account {self.address} did not sign the voucher")
-        return SimpleNamespace(
-            v=signature.v, r=int.from_bytes(signature.r, "big"), s=int.from_bytes(signature.s, "big")
-        )
-
-
 @cli.command(cls=ConnectedProviderCommand)
 @account_option(prompt=False)
 @deployments_option
@@ -145,7 +126,7 @@ def invite(provider, account, deployments, community_id, invitee, valid_hours, o
     """Sign an invite voucher for INVITEE as the account (owner or admin; no transaction)."""
     sender = _sender(provider, account)
     client = _client(provider, None, deployments, needs_account=False)
-    voucher = client.invite(community_id, invitee, int(valid_hours * 3600), _ApeTypedSigner(sender.account))
+    voucher = client.invite(community_id, invitee, int(valid_hours * 3600), ApeTypedSigner(sender.account))
     text = json.dumps(voucher.as_json(), indent=2)
     if out is None:
         click.echo(text)

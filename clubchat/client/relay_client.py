@@ -377,14 +377,15 @@ class RelayClient:
             if problem.missing is not None and peer:
                 await self.ask_history(peer, *problem.missing)
 
-    async def ask_history(self, peer: str, start: int, end: int) -> None:
-        """Ask this relay for the entries start..end of the direct room with `peer` (once per range)."""
+    async def ask_history(self, peer: str, start: int, end: int, grant: m.Grant | None = None) -> None:
+        """Ask this relay for the entries start..end of the direct room with `peer` (once per range);
+        with a member's `grant`, of the room of the grant's granter and `peer`."""
         end = min(end, start + m.MAX_HISTORY - 1)
         key = (peer.lower(), start)
         if self._asked.get(key, 0) >= end:
             return
         self._asked[key] = end
-        await self._send(m.encode(m.History(peer=peer, start=start, end=end)))
+        await self._send(m.encode(m.History(peer=peer, start=start, end=end, grant=grant)))
 
     async def send_head(self, to: str, relay: str | None = None) -> str | None:
         """Send `to` this client's latest signed head of the direct room with `to` at this relay (in a

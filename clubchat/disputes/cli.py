@@ -23,7 +23,8 @@ from clubchat.disputes.client import (
     SignedEntry,
     evidence_id,
 )
-from clubchat.disputes.evidence import from_store
+from clubchat.disputes.evidence import TypedSigner
+from clubchat.disputes.evidence import attach as build_evidence
 from clubchat.timefmt import utc
 
 
@@ -105,6 +106,37 @@ def fork_in_store(client: DisputesClient, store: Path | None) -> tuple[SignedEnt
     raise DisputeError(f"the history store {path} holds no fork that is not proven yet")
 
 
+def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--attach, --store and --peer of `club dispute flag` and `ape run disputes flag`."""
+    options = [
+        click.option(
+            "--attach",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Write the relay's signed entries and its latest refusal of NODE from your history store"
+            " to this file (dropping messages, withholding history); without --evidence the flag names it"
+            " as file://.",
+        ),
+        click.option(
+            "--store",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="History store --attach reads [default: this wallet's].",
+        ),
+        click.option(
+            "--peer",
+            type=Address(),
+            default=None,
+            help="With --attach: the address you talked with in the refused room. The file then carries"
+            " your signed grant to read that room at NODE until the review is over, so the reviewers can"
+            " ask for it (the file names PEER).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 @click.group("dispute")
 def dispute() -> None:
     """Flag a node that does not serve, and review flags as a drawn panel member."""
@@ -116,25 +148,14 @@ def dispute() -> None:
 @click.option(
     "--evidence", "evidence_uri", default="", help="URI of your evidence (probe logs, missing entries)."
 )
-@click.option(
-    "--attach",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the relay's signed entries and its latest refusal of NODE from your history store to"
-    " this file (dropping messages, withholding history); without --evidence the flag names it as file://.",
-)
-@click.option(
-    "--store",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="History store --attach reads [default: this wallet's].",
-)
+@evidence_options
 def flag(
     node: str,
     reason: str,
     evidence_uri: str,
     attach: Path | None,
     store: Path | None,
+    peer: str | None,
     rpc_url: str,
     network: str,
     key: LocalAccount | None,
@@ -143,21 +164,39 @@ def flag(
     """Post the flag bond against NODE; its stake is frozen until the dispute ends."""
     client = _client(rpc_url, network, key, key_file)
     if attach is not None:
-        if REASONS[reason] not in HISTORY_REASONS:
-            raise DisputeError(
-                "--attach holds signed history: it is evidence for dropping-messages and withholding-history"
-            )
-        chain_id = int(client.w3.eth.chain_id)
-        path = store or default_store_path(chain_id, client.disputes.address, client.sender.address)
-        evidence = from_store(HistoryStore(path), node)
-        evidence.write(attach)
-        evidence_uri = evidence_uri or attach.resolve().as_uri()
-        lo, hi = evidence.missing
-        click.echo(
-            f"evidence: the relay's signed head {evidence.head.entry.seq}, missing {lo}-{hi}, in {attach}"
-        )
+        assert isinstance(client.sender, LocalSender)  # `_client` sends with the given key
+        signer = client.sender.account if peer is not None else None
+        evidence_uri = evidence_uri or attach_evidence(client, reason, node, attach, store, peer, signer)
+    elif peer is not None:
+        raise click.UsageError("--peer names the room of the evidence --attach writes")
     dispute_id, tx = client.flag(node, REASONS[reason], evidence_uri)
     click.echo(f"dispute {dispute_id} opened against {node} (tx {tx}); anyone may draw its panel next block")
+
+
+def attach_evidence(
+    client: DisputesClient,
+    reason: str,
+    node: str,
+    out: Path,
+    store: Path | None,
+    peer: str | None,
+    signer: TypedSigner | None,
+) -> str:
+    """`--attach` of `club dispute flag` and `ape run disputes flag`: write the evidence file (with
+    the grant when `peer` is given, signed by `signer`, the flagger's wallet), say what it holds,
+    return its URI."""
+    if REASONS[reason] not in HISTORY_REASONS:
+        raise DisputeError(
+            "--attach holds signed history: it is evidence for dropping-messages and withholding-history"
+        )
+    evidence = build_evidence(client, node, out, store, peer, signer)
+    lo, hi = evidence.missing
+    click.echo(f"evidence: the relay's signed head {evidence.head.entry.seq}, missing {lo}-{hi}, in {out}")
+    if evidence.grant is not None:
+        click.echo(f"grant: reviewers may read that room at {node} until {utc(evidence.grant.expiry)}")
+    else:
+        click.echo("no grant (give --peer): reviewers can probe only rooms of their own")
+    return out.resolve().as_uri()
 
 
 @dispute.command("status")

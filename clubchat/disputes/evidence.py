@@ -14,10 +14,18 @@ and flags with its URI (`file://` for a local reviewer, or wherever the flagger 
 every field) and checks it (`check`): every entry is the flagged node's, signed by a node key of it
 (a key rotated away still counts), of one room, chained where consecutive, the head no older than the
 evidence window, and the missing seqs below the head, so the relay's own signature on the head proves
-they exist (its `prev` chain commits to every entry before it). A relay serves a direct room's history
-only to the room's members, so the reviewer cannot ask for the flagger's room itself: it asks the relay
-for a room of its own (clubchat.disputes.probe.probe_history) and votes kick when the evidence holds and
-the relay drops or withholds there too.
+they exist (its `prev` chain commits to every entry before it).
+
+A relay serves a direct room's history only to the room's members. So that reviewers can ask for the
+flagger's room itself, the file carries the flagger's signed grant (clubchat.protocol.history_grant:
+this relay, this room, any holder, until the review is over) and `peer`, the room's other member, by
+which the relay checks the flagger is a member (`attach` builds both; `--peer` on the flag commands).
+`check` checks the grant too (for the flagged node and the head's room, signed by its granter, not
+expired); the reviewer then asks the relay for the missing seqs with it
+(clubchat.disputes.probe.probe_granted_history) besides a room of its own (`probe_history`), and votes
+kick when the evidence holds and the relay drops or withholds in either. The file names `peer`: a
+flagger who will not publish its correspondent flags without a grant, and reviewers then probe only
+rooms of their own.
 """
 
 from __future__ import annotations
@@ -29,26 +37,43 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from eth_abi import encode
 from eth_utils import to_checksum_address
 
-from clubchat.client.history import Evidence, HistoryStore, SignedEntry
-from clubchat.disputes.client import DisputeError
-from clubchat.protocol.log_entry import LogEntry
+from clubchat.chain.eip712 import Domain
+from clubchat.client.history import Evidence, HistoryStore, SignedEntry, default_store_path
+from clubchat.disputes.client import DisputeError, DisputesClient
+from clubchat.node.eip1271 import MAGIC_VALUE
+from clubchat.protocol.codec import DecodeError, decode_object, encode_object
+from clubchat.protocol.history_grant import ANYONE, Grant, HistoryGrant, eoa_signer, grant_domain
+from clubchat.protocol.log_entry import LogEntry, direct_room
 
 VERSION = 1
 MAX_EVIDENCE_BYTES = 64 * 1024  # a head, up to MAX_ENTRIES entries and the range fit in far less
 MAX_ENTRIES = 64
 FETCH_TIMEOUT = 10.0
 CLOCK_TOLERANCE = 300  # seconds an entry's time may be ahead of the reviewer's clock
+GRANT_SLACK = 86_400  # a flag's grant lasts the vote phases plus this (the draw waits for its seed block)
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 _SIG = re.compile(r"0x[0-9a-fA-F]{130}")
 
 SignedBy = Callable[[LogEntry, bytes], bool]  # True when the signature is by a key of entry.node
+GrantedBy = Callable[[HistoryGrant, bytes], bool]  # True when the grant is signed by its granter
+
+
+class TypedSigner(Protocol):
+    """A wallet that signs EIP-712 typed data: an eth_account `LocalAccount`, or an ape account
+    through clubchat.chain.ape_sender.ApeTypedSigner."""
+
+    @property
+    def address(self) -> str: ...
+
+    def sign_typed_data(self, *args: Any, **kwargs: Any) -> Any: ...  # full_message=: has v, r, s
 
 
 class EvidenceError(DisputeError):
@@ -61,15 +86,21 @@ class FlagEvidence:
     head: SignedEntry
     missing: tuple[int, int]
     entries: tuple[SignedEntry, ...] = ()
+    grant: Grant | None = None  # the flagger's grant to read the room (with `peer`, its other member)
+    peer: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "version": VERSION,
             "node": self.node,
             "head": self.head.to_json(),
             "entries": [e.to_json() for e in self.entries],
             "missing": list(self.missing),
         }
+        if self.grant is not None:
+            out["grant"] = encode_object(self.grant)
+            out["peer"] = self.peer
+        return out
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,15 +169,37 @@ def parse(data: bytes) -> FlagEvidence:
         missing = raw["missing"]
         if not isinstance(missing, list) or len(missing) != 2 or not all(type(x) is int for x in missing):
             raise EvidenceError('"missing" must be [from, to]')
+        grant, peer = _grant(raw)
     except EvidenceError:
         raise
     except Exception as exc:  # a field of the wrong type or shape
         raise EvidenceError(f"malformed evidence: {type(exc).__name__}: {exc}") from None
-    return FlagEvidence(node, head, (missing[0], missing[1]), entries)
+    return FlagEvidence(node, head, (missing[0], missing[1]), entries, grant, peer)
 
 
-def check(ev: FlagEvidence, node: str, signed_by: SignedBy, window: int, now: float | None = None) -> str:
-    """What the evidence proves about `node` (one sentence), or EvidenceError saying why it does not."""
+def _grant(raw: dict[str, Any]) -> tuple[Grant | None, str | None]:
+    """The evidence's grant and peer (both or neither), from untrusted JSON."""
+    if "grant" not in raw and "peer" not in raw:
+        return None, None
+    peer = raw.get("peer")
+    if not isinstance(peer, str) or not _ADDRESS.fullmatch(peer):
+        raise EvidenceError('a grant comes with "peer", the address of the room\'s other member')
+    try:
+        return decode_object(Grant, raw.get("grant"), "grant"), to_checksum_address(peer)
+    except DecodeError as exc:
+        raise EvidenceError(f"malformed grant: {exc}") from None
+
+
+def check(
+    ev: FlagEvidence,
+    node: str,
+    signed_by: SignedBy,
+    window: int,
+    now: float | None = None,
+    granted_by: GrantedBy | None = None,
+) -> str:
+    """What the evidence proves about `node` (one sentence), or EvidenceError saying why it does not.
+    Evidence with a grant needs `granted_by` to check the grant's signature."""
     node = to_checksum_address(node)
     now = time.time() if now is None else now
     if not _same(ev.node, node):
@@ -174,10 +227,86 @@ def check(ev: FlagEvidence, node: str, signed_by: SignedBy, window: int, now: fl
         before = by_seq.get(seq - 1)
         if before is not None and e.prev != before.struct_hash():
             raise EvidenceError(f"entry {seq} does not follow entry {seq - 1}")
-    return (
+    said = (
         f"the node signed seq {head.seq} of room 0x{head.room.hex()[:12]}…, so seqs {lo}-{hi} exist;"
         f" the flagger says the relay did not produce them"
     )
+    if ev.grant is None:
+        return said
+    _check_grant(ev, node, now, granted_by)
+    return said + f"; the flagger lets reviewers ask for them until {ev.grant.expiry}"
+
+
+def _check_grant(ev: FlagEvidence, node: str, now: float, granted_by: GrantedBy | None) -> None:
+    assert ev.grant is not None and ev.peer is not None
+    grant = ev.grant.grant
+    if grant.node != node or grant.room != ev.head.entry.room:
+        raise EvidenceError("the grant is not for the flagged node's room of the signed head")
+    if direct_room(grant.granter, ev.peer) != grant.room:
+        raise EvidenceError(f"the grant's granter {grant.granter} is not a member of the room with {ev.peer}")
+    if grant.expiry <= now:
+        raise EvidenceError(f"the grant expired at {grant.expiry}: reviewers cannot ask for the room")
+    if granted_by is None or not granted_by(grant, ev.grant.signature):
+        raise EvidenceError(f"the grant is not signed by its granter {grant.granter}")
+
+
+def granter_signed(w3: Any, domain: Domain, grant: HistoryGrant, sig: bytes) -> bool:
+    """Whether `sig` over `grant` is its granter's: a key's low-s signature recovering to it, or,
+    for a contract wallet, its EIP-1271 `isValidSignature(digest, sig)` answering the magic value
+    through `w3` (a wallet without code, a revert or another answer: not signed)."""
+    if eoa_signer(grant, domain, sig) == grant.granter:
+        return True
+    wallet = to_checksum_address(grant.granter)
+    if not w3.eth.get_code(wallet):
+        return False
+    data = MAGIC_VALUE + encode(["bytes32", "bytes"], [grant.digest(domain), sig])
+    try:
+        answer = bytes(w3.eth.call({"to": wallet, "data": data}))
+    except Exception:  # a revert, or a wallet without the function
+        return False
+    return answer[:4] == MAGIC_VALUE
+
+
+def grant_expiry(client: DisputesClient, now: float | None = None) -> int:
+    """How long a flag's grant lasts: the vote phases (governance-set) plus GRANT_SLACK, from now."""
+    p = client.disputes.functions.parameters().call()
+    return int(time.time() if now is None else now) + int(p[9]) + int(p[10]) + GRANT_SLACK
+
+
+def attach(
+    client: DisputesClient,
+    node: str,
+    out: Path,
+    store: Path | None = None,
+    peer: str | None = None,
+    signer: TypedSigner | None = None,
+) -> FlagEvidence:
+    """The evidence file `club dispute flag --attach` and `ape run disputes flag --attach` write: the
+    latest refusal by `node` in the flagger's history store (`store`, default the wallet's) and, with
+    `peer` (the room's other member) and `signer` (the flagger's wallet), its grant to any holder to
+    read that room at that relay until `grant_expiry`."""
+    chain_id = int(client.w3.eth.chain_id)
+    flagger = to_checksum_address(client.sender.address)
+    path = store or default_store_path(chain_id, client.disputes.address, flagger)
+    ev = from_store(HistoryStore(path), node)
+    if peer is not None:
+        if signer is None or to_checksum_address(signer.address) != flagger:
+            raise EvidenceError("the grant is signed by the flagging wallet: give its key")
+        if direct_room(flagger, peer) != ev.head.entry.room:
+            raise EvidenceError(
+                f"the refused room is not your conversation with {peer}: give --peer the address you"
+                " talked with there"
+            )
+        grant = HistoryGrant(ev.node, ev.head.entry.room, flagger, ANYONE, grant_expiry(client))
+        signed = signer.sign_typed_data(
+            full_message=grant.typed_data(grant_domain(chain_id, client.disputes.address))
+        )
+        sig = int(signed.r).to_bytes(32, "big") + int(signed.s).to_bytes(32, "big") + bytes([int(signed.v)])
+        ev = FlagEvidence(
+            ev.node, ev.head, ev.missing, ev.entries, Grant.of(grant, sig), to_checksum_address(peer)
+        )
+    ev.write(out)
+    return ev
 
 
 def _same(a: Any, b: str) -> bool:

@@ -38,7 +38,7 @@ from clubchat.ads.evidence import find_forged
 from clubchat.client.history import entry_of
 from clubchat.client.relay_client import RelayClient
 from clubchat.client.turn_credentials import fetch_turn_credentials
-from clubchat.disputes.evidence import check, fetch, parse
+from clubchat.disputes.evidence import FlagEvidence, GrantedBy, check, fetch, parse
 from clubchat.protocol import messages as m
 from clubchat.protocol.log_entry import LogEntry
 from clubchat.registry.kinds import NOTIFY, RELAY, TURN
@@ -303,26 +303,94 @@ async def probe_history(
         await _closing(a, b)
 
 
+async def probe_granted_history(
+    uri: str, ev: FlagEvidence, signed_by: Callable[[LogEntry, bytes], bool], timeout: float = PROBE_TIMEOUT
+) -> str:
+    """A fresh wallet asks the relay, with the flagger's grant, for the seqs the flagger says are
+    missing and the entries up to its signed head (at most MAX_HISTORY): the relay must produce every
+    one, of the flagger's room, chained, leading to the head it signed (the same entry at the head's
+    seq, or the head's `prev` after the last), the last signed by the node's key."""
+    assert ev.grant is not None and ev.peer is not None
+    head = ev.head.entry
+    start = ev.missing[0]
+    end = min(head.seq, start + m.MAX_HISTORY - 1)
+    a = None
+    try:
+        a = await RelayClient.connect(uri, _wallet(), timeout=timeout)
+        answers: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def keep(frame: Any) -> None:
+            answers.put_nowait(frame)
+
+        a.on_other = keep
+        await a.ask_history(ev.peer, start, end, grant=ev.grant)
+        answer = await asyncio.wait_for(answers.get(), timeout)
+        while not isinstance(answer, m.Entries | m.Error):  # other frames pass by
+            answer = await asyncio.wait_for(answers.get(), timeout)
+        if isinstance(answer, m.Error):
+            raise RuntimeError(f"refused the flagger's grant: {answer.code}: {answer.reason}")
+        got = [entry_of(r.entry) for r in answer.records]
+        seqs = [e.seq for e in got]
+        if seqs != list(range(start, end + 1)):
+            raise RuntimeError(
+                f"withheld: asked with the flagger's grant for entries {start}-{end} of its room, which"
+                f" the relay signed up to {head.seq}; got {seqs or 'none'}"
+            )
+        if any(e.room != head.room or e.node != head.node for e in got):
+            raise RuntimeError("the relay answered with entries of another room")
+        for e, before in zip(got[1:], got, strict=False):
+            if e.prev != before.struct_hash():
+                raise RuntimeError(f"entry {e.seq} does not follow entry {before.seq}")
+        last = got[-1]
+        if last.seq == head.seq:
+            leads = last == head
+        else:  # the answer ends before the head: the head must follow it (unless capped further down)
+            leads = last.seq + 1 < head.seq or head.prev == last.struct_hash()
+        if not leads:
+            raise RuntimeError(f"the entries produced do not lead to the signed head (seq {head.seq})")
+        sig = answer.records[-1].sig
+        if sig is None or not signed_by(last, bytes.fromhex(sig.removeprefix("0x"))):
+            raise RuntimeError("the last entry of its answer is not signed by the node's key")
+        return (
+            f"entries {start}-{end} of the flagger's room produced with its grant, leading to seq {head.seq}"
+        )
+    finally:
+        await _closing(a)
+
+
 async def review_history(
     ep: Endpoints,
     evidence_uri: str,
     signed_by: Callable[[LogEntry, bytes], bool],
     window: int,
+    granted_by: GrantedBy | None = None,
     timeout: float = PROBE_TIMEOUT,
 ) -> ProbeReport:
     """A flag for dropping messages or withholding history: the flag's evidence (fetched from
-    `evidence_uri`, checked against the node's keys) and the relay's own behaviour towards a room of
-    the reviewer's (`probe_history`), with the node's service checks (`probe`). Kick when a service
-    check fails, or when the evidence holds and the relay drops or withholds for the reviewer too; a
-    flag whose evidence does not hold is not upheld by a history failure alone."""
+    `evidence_uri`, checked against the node's keys and, for its grant, `granted_by`), the relay's
+    own behaviour towards a room of the reviewer's (`probe_history`) and, when the evidence carries
+    the flagger's grant, towards the flagger's room itself (`probe_granted_history`), with the node's
+    service checks (`probe`). Kick when a service check fails, or when the evidence holds and the
+    relay drops or withholds in a probed room; a flag whose evidence does not hold is not upheld by
+    a history failure alone."""
     report = await probe(ep, timeout)
+    held: list[FlagEvidence] = []
 
     async def evidence() -> str:
         data = await asyncio.to_thread(fetch, evidence_uri)
-        return check(parse(data), ep.node, signed_by, window)
+        ev = parse(data)
+        said = await asyncio.to_thread(check, ev, ep.node, signed_by, window, None, granted_by)
+        held.append(ev)
+        return said
 
     proved = await _timed("evidence", evidence, timeout * 2)
     history = await _timed("history", lambda: probe_history(ep.relay, signed_by, timeout), timeout * 3)
+    probed = [history]  # the rooms the relay was asked for: the reviewer's, and the flagger's with its grant
+    if held and held[0].grant is not None:
+        ev = held[0]
+        room = lambda: probe_granted_history(ep.relay, ev, signed_by, timeout)  # noqa: E731
+        probed.append(await _timed("room", room, timeout * 2))
     service_failed = not report.checks or not all(c.ok for c in report.checks)
-    kick = service_failed or (proved.ok and not history.ok)
-    return ProbeReport(ep.node, (*report.checks, proved, history), time.time(), verdict=kick)
+    kick = service_failed or (proved.ok and not all(c.ok for c in probed))
+    checks = (*report.checks, proved, *probed)
+    return ProbeReport(ep.node, checks, time.time(), verdict=kick)

@@ -459,6 +459,8 @@ class RelayServer:
             elif isinstance(frame, m.History):
                 if self.history is None:
                     self._error(conn, "not-offered", "this relay keeps no signed history")
+                elif frame.grant is not None:  # a member's grant in place of membership
+                    await self.history.granted_history(conn, frame)
                 else:
                     await self.history.history(conn, frame)
             elif isinstance(frame, m.GetTurnCredentials):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from clubchat.node.relay_conn import Conn
 from clubchat.node.relay_log import Accepted, RelayLog
 from clubchat.protocol import messages as m
+from clubchat.protocol.history_grant import eoa_signer, grant_domain
 from clubchat.protocol.log_entry import LogEntry, direct_room
 
 if TYPE_CHECKING:
@@ -104,3 +105,38 @@ class SignedHistory:
             + ",".join(records)
             + "]}",
         )
+
+    async def granted_history(self, conn: Conn, frame: m.History) -> None:
+        """Answer `history` with a member's grant (clubchat.protocol.history_grant) in place of
+        membership: the room of the grant's granter and `peer`, for the grantee (or anyone, for a
+        grant to the zero address) until its expiry; `bad-grant` with the reason otherwise."""
+        assert conn.address is not None and frame.grant is not None
+        relay, wire = self.relay, frame.grant
+        grant = wire.grant
+        domain = grant_domain(self.log.signer.domain.chain_id, self.log.signer.domain.verifying_contract)
+        if frame.end < frame.start or frame.end - frame.start >= m.MAX_HISTORY:  # before any signature work
+            relay._error(conn, "bad-range", f"ask for 1 to {m.MAX_HISTORY} entries, from <= to")
+            return
+        if grant.node != self.log.signer.operator:
+            why = f"the grant is for the relay of {grant.node}, not this one ({self.log.signer.operator})"
+        elif grant.expiry <= relay.clock():
+            why = f"the grant expired at {grant.expiry} (unix seconds)"
+        elif not grant.for_anyone() and grant.grantee.lower() != conn.address.lower():
+            why = f"the grant is for {grant.grantee}, not {conn.checksum_address}"
+        elif direct_room(grant.granter, frame.peer) != grant.room:
+            why = f"{grant.granter} is not a member of the granted room (with {frame.peer})"
+        elif eoa_signer(grant, domain, wire.signature) != grant.granter and not (
+            relay.verifier is not None
+            and await relay.verifier.is_valid_signature(grant.granter, grant.digest(domain), wire.signature)
+        ):
+            why = f"the grant is not signed by its granter {grant.granter}"
+        else:
+            rows = await self.log.history(grant.room, frame.start, frame.end)
+            relay.stats["history:granted"] += 1
+            records = tuple(
+                m.SignedRecord(m.LogRecord(**e.to_json()), None if sig is None else "0x" + sig.hex())
+                for e, sig in rows  # bound: MAX_HISTORY
+            )
+            relay._push(conn, m.encode(m.Entries(peer=frame.peer, start=frame.start, records=records)))
+            return
+        relay._error(conn, "bad-grant", why)

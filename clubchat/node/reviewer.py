@@ -11,8 +11,11 @@ reads new `Flagged` events and looks at each dispute that is not over:
   (kick when a registered service failed) with its node key; the salt stays in `<data-dir>/votes`.
   A flag for dropping messages or withholding history is answered with the flag's evidence too
   (clubchat.disputes.evidence: the relay's signed entries the flagger holds, fetched from the flag's
-  evidence URI and checked against the node's keys) and a history probe of a room of its own: kick
-  when a service fails, or when the evidence holds and the relay drops or withholds for it too.
+  evidence URI and checked against the node's keys), a history probe of a room of its own and, when
+  the evidence carries the flagger's grant (clubchat.protocol.history_grant; its signature checked
+  here, by key recovery or the wallet's EIP-1271 `isValidSignature`), a `history` request for the
+  flagger's room itself: kick when a service fails, or when the evidence holds and the relay drops or
+  withholds in either room.
   A flag for settling forged ad receipts is answered from the chain instead: the batches AdMarket
   settled for the node up to the dispute's seed block, kick iff one held a receipt its user never
   signed (`audit_ad_receipts`);
@@ -50,6 +53,7 @@ from clubchat.cli_errors import one_line_errors
 from clubchat.cli_params import Address
 from clubchat.client.history import registry_keys
 from clubchat.disputes.client import FORGED_AD_RECEIPTS, HISTORY_REASONS, DisputesClient, DisputeStatus
+from clubchat.disputes.evidence import granter_signed
 from clubchat.disputes.probe import (
     LOG_RANGE,
     Endpoints,
@@ -59,12 +63,16 @@ from clubchat.disputes.probe import (
     probe,
     review_history,
 )
+from clubchat.protocol.history_grant import HistoryGrant, grant_domain
 from clubchat.protocol.log_entry import LogEntry, log_domain, log_entry_signer
 
 log = logging.getLogger("clubchat.node.reviewer")
 
 FLAGGED, DRAWN = 1, 2
-HistoryProber = Callable[[Endpoints, str, Callable[[LogEntry, bytes], bool], int], Awaitable[ProbeReport]]
+HistoryProber = Callable[
+    [Endpoints, str, Callable[[LogEntry, bytes], bool], int, Callable[[HistoryGrant, bytes], bool]],
+    Awaitable[ProbeReport],
+]
 POLL_SECONDS = 1.0
 
 
@@ -194,7 +202,7 @@ class Reviewer:
             uri = await self._io(self.client.evidence_uri, d.dispute_id)
             window = int(await self._io(lambda: self.disputes.functions.parameters().call()[2]))
             await self._io(self.node_keys.keys, d.node)  # its current key, read here, not in the probe
-            return await self.history_prober(endpoints, uri, self._signed_by, window)
+            return await self.history_prober(endpoints, uri, self._signed_by, window, self._granted_by)
         return await self.prober(endpoints)
 
     def _signed_by(self, entry: LogEntry, sig: bytes) -> bool:
@@ -207,6 +215,12 @@ class Reviewer:
         except ValueError:
             return False
         return self.node_keys.signs_for(entry.node, signer)
+
+    def _granted_by(self, grant: HistoryGrant, sig: bytes) -> bool:
+        """Whether `sig` over `grant` is its granter's (a chain read for a contract wallet: called
+        from a worker thread)."""
+        domain = grant_domain(self.log_domain.chain_id, self.log_domain.verifying_contract)
+        return granter_signed(self.w3, domain, grant, sig)
 
     def _audit_receipts(self, node: str, to_block: int) -> ProbeReport:
         has_market = "AdMarket" in self.manifest.contracts

@@ -80,6 +80,12 @@ from clubchat.protocol.datachannel import (
 from clubchat.protocol.datachannel import (
     FileComplete as FileComplete,
 )
+from clubchat.protocol.history_grant import (
+    GRANT_ERROR_CODES as GRANT_ERROR_CODES,
+)
+from clubchat.protocol.history_grant import (
+    Grant as Grant,
+)
 from clubchat.protocol.key_frames import (
     KEY_EXTRA_CLIENT_FRAMES as KEY_EXTRA_CLIENT_FRAMES,
 )
@@ -424,12 +430,15 @@ class Logged:
 
 @dataclass(frozen=True)
 class History:
-    """client -> relay: the entries `start`..`end` of the direct room with `peer` (a gap to fill)."""
+    """client -> relay: the entries `start`..`end` of the direct room with `peer` (a gap to fill).
+    With `grant` (clubchat.protocol.history_grant), the room is the one of the grant's granter and
+    `peer`, asked for by whoever the granter let read it (a flag's reviewers)."""
 
     TYPE: ClassVar[str] = "history"
     peer: str = spec(pattern=ADDRESS_PATTERN)
     start: int = spec(key="from", minimum=1, maximum=2**53)
     end: int = spec(key="to", minimum=1, maximum=2**53)
+    grant: Grant | None = spec(default=None)  # noqa: RUF009 - wire metadata, not a default
 
 
 @dataclass(frozen=True)
@@ -572,7 +581,7 @@ FRAME_CLASSES: dict[str, type] = {
     **{cls.TYPE: cls for cls in KEY_EXTRA_FRAMES},
 }
 CLIENT_FRAMES = (*CORE_CLIENT_FRAMES, *AD_CLIENT_FRAMES, *ROOM_FRAMES, *KEY_EXTRA_CLIENT_FRAMES)
-ERROR_CODES: dict[str, str] = {**CORE_ERROR_CODES, **AD_ERROR_CODES, **ROOM_ERROR_CODES}
+ERROR_CODES: dict[str, str] = {**CORE_ERROR_CODES, **AD_ERROR_CODES, **ROOM_ERROR_CODES, **GRANT_ERROR_CODES}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -3,27 +3,38 @@ admin or flagger would use them. Communities: create (the creation fee burns), a
 voucher signed by the ape account and redeemed with `club community join`, ban, remove; a non-admin's
 invite is refused in one sentence. Disputes: status of a dispute that does not exist, a flag against
 an address that is no node and a flag against oneself, each refused in one sentence before any
-transaction (the bond's approve included)."""
+transaction (the bond's approve included); a flag with `--attach --peer` writes the history evidence
+and the account's signed grant to read the room, and flags with the file's URI."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from eth_account import Account
+from eth_utils import keccak
 
 from clubchat.chain import load_manifest
+from clubchat.chain.eip712 import Signature
+from clubchat.chain.tx import LocalSender, send_call
 from clubchat.cli import main
+from clubchat.client.history import Evidence, HistoryStore, SignedEntry
+from clubchat.disputes import evidence as ev
+from clubchat.protocol.history_grant import ANYONE, HistoryGrant, eoa_signer, grant_domain
+from clubchat.protocol.log_entry import LogEntry, direct_room, log_domain, log_entry_signer, sign_log_entry
 from tests.utils.ape_cli import ApeChain, ape_run, deployed_anvil
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 ADMIN_INDEX = 3  # TEST::3: anvil and ape derive their test accounts from the same mnemonic
 OTHER_INDEX = 4
+NODE_INDEX = 5  # the flagged relay's operator
+FLAGGER_INDEX = 6
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +122,79 @@ def test_disputes_script_refuses_in_one_sentence(chain: ApeChain) -> None:
     own = ("flag", flagger, "--reason", "offline", "--evidence", "ipfs://x", *_as(OTHER_INDEX))
     assert "you cannot flag yourself" in ape_run(chain, "disputes", *own, ok=False)
     assert w3.eth.get_transaction_count(flagger) == nonce
+
+
+def test_a_scripted_flagger_attaches_history_evidence_with_its_grant(chain: ApeChain, tmp_path: Path) -> None:
+    """`ape run disputes flag --attach --peer`: the same evidence file as `club dispute flag --attach`
+    (the latest refusal in the history store), with the ape account's EIP-712 grant to read the room;
+    the flag names the file's URI."""
+    _, w3, out = chain
+    manifest = load_manifest("local", directory=out)
+    registry, disputes = manifest.contract(w3, "NodeRegistry"), manifest.contract(w3, "Disputes")
+    operator, flagger = str(w3.eth.accounts[NODE_INDEX]), str(w3.eth.accounts[FLAGGER_INDEX])
+    node_key = Account.create()
+    w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": node_key.address, "value": 10**18})
+    send_call(LocalSender(w3, node_key), registry.functions.approve_operator(operator))
+    ape_run(chain, "local", "fund", operator, "--club", "20000")
+    ape_run(chain, "local", "fund", flagger, "--club", "1000")
+    ape_run(
+        chain, "nodes", "register", "--kinds", "relay", "--node-key-address", node_key.address,
+        "--relay-uri", "wss://relay.example", "--stake", "20000", *_as(NODE_INDEX),
+    )  # fmt: skip
+
+    # The flagger's history store: the relay signed entry 3 of its room with `peer` and, asked for
+    # entries 1-2, produced neither (a refusal, kept as the client keeps it).
+    peer = Account.create().address
+    domain = log_domain(int(w3.eth.chain_id), disputes.address)
+    room = direct_room(flagger, peer)
+    prev = b"\x00" * 32
+    signed = []
+    for seq in (1, 2, 3):
+        e = LogEntry(operator, room, seq, prev, keccak(text=f"envelope {seq}"), int(time.time()))
+        signed.append(SignedEntry(e, sign_log_entry(bytes(node_key.key), domain, e).packed()))
+        prev = e.struct_hash()
+    store = HistoryStore(tmp_path / "history.jsonl")
+    store.keep_evidence(Evidence("refusal", operator, signed[2], missing=(1, 2)))
+    evidence = tmp_path / "evidence.json"
+    flag = ("flag", operator, "--reason", "withholding-history", "--attach", str(evidence))
+    mine = ("--store", str(store.path), *_as(FLAGGER_INDEX))
+
+    count = int(disputes.functions.dispute_count().call())
+    wrong = ape_run(chain, "disputes", *flag, *mine, "--peer", Account.create().address, ok=False)
+    assert "the refused room is not your conversation with" in wrong and "Traceback" not in wrong
+    offline = ("flag", operator, "--reason", "offline", "--attach", str(evidence), *mine)
+    assert "it is evidence for dropping-messages and withholding-history" in ape_run(
+        chain, "disputes", *offline, ok=False
+    )
+    no_attach = ("flag", operator, "--reason", "offline", "--peer", peer, *_as(FLAGGER_INDEX))
+    assert "--peer names the room of the evidence --attach writes" in ape_run(
+        chain, "disputes", *no_attach, ok=False
+    )
+    assert int(disputes.functions.dispute_count().call()) == count  # none of those flagged
+
+    text = ape_run(chain, "disputes", *flag, *mine, "--peer", peer)
+    assert f"evidence: the relay's signed head 3, missing 1-2, in {evidence}" in text
+    assert f"grant: reviewers may read that room at {operator} until" in text
+    dispute_id = int(re.search(r"dispute (\d+) opened", text).group(1))  # type: ignore[union-attr]
+    assert dispute_id == count + 1
+    [flagged] = disputes.events.Flagged().get_logs(
+        from_block=manifest.block, argument_filters={"dispute_id": dispute_id}
+    )
+    assert flagged["args"]["evidence_uri"] == evidence.resolve().as_uri()
+
+    # The file: the refusal, and the grant the ape account signed (EIP-712 through sign_message).
+    got = ev.parse(evidence.read_bytes())
+    assert got.grant is not None and got.peer == peer
+    g = got.grant.grant
+    assert (g.node, g.room, g.granter, g.grantee) == (operator, room, flagger, ANYONE)
+    gdomain = grant_domain(int(w3.eth.chain_id), disputes.address)
+    assert eoa_signer(g, gdomain, got.grant.signature) == flagger
+
+    def node_signed(entry: LogEntry, sig: bytes) -> bool:
+        return log_entry_signer(domain, entry, Signature(sig[64], sig[:32], sig[32:64])) == node_key.address
+
+    def granted(grant: HistoryGrant, sig: bytes) -> bool:
+        return eoa_signer(grant, gdomain, sig) == grant.granter
+
+    window = int(disputes.functions.parameters().call()[2])
+    assert "lets reviewers ask for them" in ev.check(got, operator, node_signed, window, granted_by=granted)

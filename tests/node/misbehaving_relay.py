@@ -5,7 +5,9 @@ SIGTERM. MODE `fork`: every room is forked (clubchat.node.relay_log with `fork_f
 sender of an envelope is shown one signed entry, its recipients another at the same seq); MODE
 `sign`: the log is kept honestly, and the misbehaviour is the key (a test passes one that is not
 the operator's node key; with the node key it is an honest relay); MODE `withhold`: envelopes are
-delivered and signed honestly, but `history` is answered with no entries (it withholds history).
+delivered and signed honestly, but `history` is answered with no entries (it withholds history);
+MODE `withhold-room`: the same for one room only, given as a seventh argument (0x and 64 hex digits),
+every other room's history is produced.
 Tests register its URI as a node's relay endpoint, so the `club` commands find it through the
 registry like any relay."""
 
@@ -34,10 +36,23 @@ class WithholdingLog(RelayLog):
         return []
 
 
-async def serve(mode: str, operator: str, node_key: str, chain_id: int, disputes: str, db: Path) -> None:
+class OneRoomWithheld(RelayLog):
+    """Withholds the history of one room (`withheld`) only."""
+
+    withheld = b""
+
+    async def history(self, room: bytes, start: int, end: int) -> list[tuple[LogEntry, bytes | None]]:
+        return [] if room == self.withheld else await super().history(room, start, end)
+
+
+async def serve(
+    mode: str, operator: str, node_key: str, chain_id: int, disputes: str, db: Path, room: str = ""
+) -> None:
     signer = LogSigner.create(operator, bytes.fromhex(node_key.removeprefix("0x")), chain_id, disputes)
-    cls = WithholdingLog if mode == "withhold" else RelayLog
+    cls = {"withhold": WithholdingLog, "withhold-room": OneRoomWithheld}.get(mode, RelayLog)
     log = cls(db, signer, fork_for_tests=mode == "fork")
+    if isinstance(log, OneRoomWithheld):
+        log.withheld = bytes.fromhex(room.removeprefix("0x"))
     await log.open()
     server = RelayServer(RelayConfig(chain_id=chain_id), log=log)
     await server.start()
@@ -54,11 +69,12 @@ async def serve(mode: str, operator: str, node_key: str, chain_id: int, disputes
 
 
 @contextmanager
-def running(c: Any, mode: str, op: Any, key: Any, db: Path) -> Iterator[str]:
+def running(c: Any, mode: str, op: Any, key: Any, db: Path, room: bytes = b"") -> Iterator[str]:
     """This relay in MODE in its own process for `op` (a tests.node.chain_env Chain's deployment),
-    signing with the account `key`; yields its URI and stops it afterwards."""
+    signing with the account `key` (withholding `room` in MODE withhold-room); yields its URI and
+    stops it afterwards."""
     args = [mode, op.address, "0x" + bytes(key.key).hex(), str(c.w3.eth.chain_id)]
-    args += [c.manifest.address("Disputes"), str(db)]
+    args += [c.manifest.address("Disputes"), str(db), *(["0x" + room.hex()] if room else [])]
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.node.misbehaving_relay", *args],
         cwd=Path(__file__).resolve().parents[2],
@@ -79,6 +95,8 @@ def running(c: Any, mode: str, op: Any, key: Any, db: Path) -> Iterator[str]:
 
 if __name__ == "__main__":
     mode, operator, node_key, chain_id, disputes, db = sys.argv[1:7]
-    if mode not in ("fork", "sign", "withhold"):
-        sys.exit(f"MODE is fork, sign or withhold, not {mode!r}")
-    asyncio.run(serve(mode, operator, node_key, int(chain_id), disputes, Path(db)))
+    if mode not in ("fork", "sign", "withhold", "withhold-room"):
+        sys.exit(f"MODE is fork, sign, withhold or withhold-room, not {mode!r}")
+    if mode == "withhold-room" and len(sys.argv) != 8:
+        sys.exit("MODE withhold-room takes the room to withhold (0x and 64 hex digits) after DB")
+    asyncio.run(serve(mode, operator, node_key, int(chain_id), disputes, Path(db), *sys.argv[7:8]))

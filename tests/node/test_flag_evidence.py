@@ -1,6 +1,8 @@
 """A flagger's evidence of dropped or withheld history (clubchat.disputes.evidence): built from the
 wallet's history store, fetched from file:// and http:// (loopback) with a size bound, parsed as
-untrusted input, and checked against the node's keys, its room chain and the evidence window."""
+untrusted input, and checked against the node's keys, its room chain and the evidence window; the
+flagger's grant to read the room in it (signed by a key or, EIP-1271, a contract wallet), and the
+reviewer's probe of the flagger's room with it against a real relay."""
 
 from __future__ import annotations
 
@@ -11,16 +13,28 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clubchat.chain.eip712 import Signature
-from clubchat.client.history import Evidence, HistoryStore, SignedEntry
+from clubchat.client.history import Evidence, HistoryStore, SignedEntry, entry_of
+from clubchat.client.relay_client import RelayClient
 from clubchat.disputes import evidence as ev
-from clubchat.protocol.log_entry import LogEntry, log_domain, log_entry_signer, sign_log_entry
+from clubchat.disputes import probe
+from clubchat.node.eip1271 import MAGIC_VALUE
+from clubchat.node.relay import RelayConfig
+from clubchat.protocol import messages as m
+from clubchat.protocol.history_grant import ANYONE, Grant, HistoryGrant, eoa_signer, grant_domain
+from clubchat.protocol.log_entry import LogEntry, direct_room, log_domain, log_entry_signer, sign_log_entry
+from tests.node.harness import LOG_CHAIN_ID, LOG_DISPUTES, LOG_OPERATOR, LOG_SIGNER, relay, run
+from tests.node.misbehaving_relay import OneRoomWithheld
 
 DOMAIN = log_domain(31337, "0x" + "ab" * 20)
 KEY = Account.from_key(keccak(text="clubchat-tests:evidence:key"))
@@ -31,12 +45,14 @@ NOW = 1_800_000_000
 WINDOW = 7 * 86_400
 
 
-def _chain(n: int, key: Any = KEY, node: str = NODE, t: int = NOW - 60) -> list[SignedEntry]:
-    """Entries 1..n of ROOM, chained, each signed by `key`."""
+def _chain(
+    n: int, key: Any = KEY, node: str = NODE, t: int = NOW - 60, room: bytes = ROOM
+) -> list[SignedEntry]:
+    """Entries 1..n of `room`, chained, each signed by `key`."""
     out: list[SignedEntry] = []
     prev = b"\x00" * 32
     for seq in range(1, n + 1):
-        e = LogEntry(node, ROOM, seq, prev, keccak(text=f"body {seq}"), t)
+        e = LogEntry(node, room, seq, prev, keccak(text=f"body {seq}"), t)
         out.append(SignedEntry(e, sign_log_entry(bytes(key.key), DOMAIN, e).packed()))
         prev = e.struct_hash()
     return out
@@ -197,13 +213,17 @@ def test_a_refusal_seen_now_is_evidence() -> None:
 
 
 @pytest.mark.parametrize(
-    ("service_ok", "evidence_ok", "history_ok", "kick"),
+    ("service_ok", "evidence_ok", "history_ok", "room_ok", "kick"),
     [
-        (True, True, True, False),  # an honest relay, whatever the flagger says
-        (True, True, False, True),  # the evidence holds and the relay withholds from the reviewer too
-        (True, False, False, False),  # no evidence that holds: a history failure alone upholds nothing
-        (True, False, True, False),
-        (False, False, True, True),  # a registered service fails: kick, as for every reason
+        (True, True, True, None, False),  # an honest relay, whatever the flagger says
+        (True, True, False, None, True),  # the evidence holds and the relay withholds from the reviewer too
+        (True, False, False, None, False),  # no evidence that holds: a history failure alone upholds nothing
+        (True, False, True, None, False),
+        (False, False, True, None, True),  # a registered service fails: kick, as for every reason
+        # With the flagger's grant the reviewer asks for the flagger's room too (room_ok):
+        (True, True, True, True, False),  # both rooms served: keep
+        (True, True, True, False, True),  # the flagger's room only is withheld: kick
+        (True, True, False, True, True),
     ],
 )
 def test_review_history_verdict(
@@ -212,29 +232,280 @@ def test_review_history_verdict(
     service_ok: bool,
     evidence_ok: bool,
     history_ok: bool,
+    room_ok: bool | None,
     kick: bool,
 ) -> None:
-    from clubchat.disputes import probe as p
-
     # review_history checks against the clock: entries of a minute ago.
     t = int(time.time()) - 60
-    head = _chain(3, t=t)[2] if evidence_ok else _chain(3, key=OTHER, t=t)[2]
+    c = _chain(3, room=FLAGGER_ROOM, t=t)
+    head = c[2] if evidence_ok else _chain(3, key=OTHER, t=t)[2]
+    grant, peer = None, None
+    if room_ok is not None:
+        g = HistoryGrant(NODE, FLAGGER_ROOM, FLAGGER.address, ANYONE, int(time.time()) + 600)
+        grant, peer = _signed_grant(g), PEER
+        head = c[2] if evidence_ok else SignedEntry(c[2].entry, _chain(3, key=OTHER, t=t)[2].sig)
     path = tmp_path / "evidence.json"
-    ev.FlagEvidence(NODE, head, (1, 2)).write(path)
+    ev.FlagEvidence(NODE, head, (1, 2), (), grant, peer).write(path)
+    asked: list[ev.FlagEvidence] = []
 
-    async def service(ep: p.Endpoints, timeout: float = 0) -> p.ProbeReport:
-        return p.ProbeReport(ep.node, (p.Check("relay", service_ok, "", 1.0),), 0.0)
+    async def service(ep: probe.Endpoints, timeout: float = 0) -> probe.ProbeReport:
+        return probe.ProbeReport(ep.node, (probe.Check("relay", service_ok, "", 1.0),), 0.0)
 
     async def history(uri: str, signed: Any, timeout: float = 0) -> str:
         if not history_ok:
             raise RuntimeError("withheld: asked for entries 1-3 it signed, got none")
         return "3 envelopes received"
 
-    monkeypatch.setattr(p, "probe", service)
-    monkeypatch.setattr(p, "probe_history", history)
-    ep = p.Endpoints(NODE, 1, relay="ws://127.0.0.1:1")
-    report = asyncio.run(p.review_history(ep, path.as_uri(), signed_by, WINDOW))
+    async def room(uri: str, evidence: ev.FlagEvidence, signed: Any, timeout: float = 0) -> str:
+        asked.append(evidence)
+        if not room_ok:
+            raise RuntimeError("withheld: asked with the flagger's grant for entries 1-3 of its room")
+        return "entries 1-3 of the flagger's room produced"
+
+    monkeypatch.setattr(probe, "probe", service)
+    monkeypatch.setattr(probe, "probe_history", history)
+    monkeypatch.setattr(probe, "probe_granted_history", room)
+    ep = probe.Endpoints(NODE, 1, relay="ws://127.0.0.1:1")
+    report = asyncio.run(probe.review_history(ep, path.as_uri(), signed_by, WINDOW, granted_by))
     checks = {ch.name: ch.ok for ch in report.checks}
-    assert checks == {"relay": service_ok, "evidence": evidence_ok, "history": history_ok}
+    expected = {"relay": service_ok, "evidence": evidence_ok, "history": history_ok}
+    if room_ok is not None and evidence_ok:  # the flagger's room is asked for only with evidence that holds
+        expected["room"] = room_ok
+        assert [e.grant for e in asked] == [grant]
+    assert checks == expected
     assert report.kick is kick
     assert report.to_json()["verdict"] == ("kick" if kick else "keep")
+
+
+# -- the flagger's grant ---------------------------------------------------------------------------
+
+FLAGGER = Account.from_key(keccak(text="clubchat-tests:evidence:flagger"))
+PEER = Account.from_key(keccak(text="clubchat-tests:evidence:peer")).address
+GRANT_DOMAIN = grant_domain(31337, "0x" + "ab" * 20)
+FLAGGER_ROOM = direct_room(FLAGGER.address, PEER)
+
+
+def _signed_grant(g: HistoryGrant, key: Any = FLAGGER) -> Grant:
+    return Grant.of(g, bytes(key.sign_typed_data(full_message=g.typed_data(GRANT_DOMAIN)).signature))
+
+
+def _granted(
+    room: bytes = FLAGGER_ROOM,
+    node: str = NODE,
+    expiry: int = NOW + 3600,
+    key: Any = FLAGGER,
+    peer: str = PEER,
+) -> ev.FlagEvidence:
+    """Evidence of FLAGGER_ROOM (entries 1..5, 3-4 missing) with a grant to anyone."""
+    c = _chain(5, room=FLAGGER_ROOM)
+    grant = _signed_grant(HistoryGrant(node, room, FLAGGER.address, ANYONE, expiry), key)
+    return ev.FlagEvidence(NODE, c[4], (3, 4), (c[0],), grant, peer)
+
+
+def granted_by(grant: HistoryGrant, sig: bytes) -> bool:
+    return eoa_signer(grant, GRANT_DOMAIN, sig) == grant.granter
+
+
+def test_a_grant_in_the_evidence_is_kept_and_checked() -> None:
+    got = _roundtrip(_granted())
+    assert got == _granted()
+    said = ev.check(got, NODE, signed_by, WINDOW, now=NOW, granted_by=granted_by)
+    assert f"lets reviewers ask for them until {NOW + 3600}" in said
+
+
+@pytest.mark.parametrize(
+    ("build", "why"),
+    [
+        (lambda: _granted(node=OTHER.address), "not for the flagged node's room"),
+        (lambda: _granted(room=ROOM), "not for the flagged node's room"),
+        (lambda: _granted(peer=OTHER.address), "is not a member of the room with"),
+        (lambda: _granted(expiry=NOW), "the grant expired at"),
+        (lambda: _granted(key=OTHER), "not signed by its granter"),
+    ],
+)
+def test_a_grant_that_does_not_hold_voids_the_evidence(build: Any, why: str) -> None:
+    with pytest.raises(ev.EvidenceError, match=why):
+        ev.check(_roundtrip(build()), NODE, signed_by, WINDOW, now=NOW, granted_by=granted_by)
+
+
+def test_a_grant_cannot_be_taken_on_trust() -> None:
+    with pytest.raises(ev.EvidenceError, match="not signed by its granter"):
+        ev.check(_granted(), NODE, signed_by, WINDOW, now=NOW)  # no way to check its signature given
+
+
+@pytest.mark.parametrize(
+    ("mutate", "why"),
+    [
+        (lambda j: j.pop("peer"), 'comes with "peer"'),
+        (lambda j: j.update(peer="0x12"), 'comes with "peer"'),
+        (lambda j: j["grant"].update(expiry=-1), "malformed grant"),
+        (lambda j: j["grant"].update(sig="0x12"), "malformed grant"),
+        (lambda j: j["grant"].pop("room"), "malformed grant"),
+        (lambda j: j.update(grant=[]), "malformed grant"),
+    ],
+)
+def test_an_untrusted_grant_is_parsed_defensively(mutate: Any, why: str) -> None:
+    raw = _granted().to_json()
+    mutate(raw)
+    with pytest.raises(ev.EvidenceError, match=why):
+        ev.parse(json.dumps(raw).encode())
+
+
+class _Fn:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def call(self) -> Any:
+        return self.value
+
+
+def _client(sender: str) -> Any:
+    """What `attach` reads of a DisputesClient: chain id, Disputes address and vote phases, sender."""
+    params = [0] * 17
+    params[9], params[10] = 600, 300
+    return SimpleNamespace(
+        w3=SimpleNamespace(eth=SimpleNamespace(chain_id=31337)),
+        disputes=SimpleNamespace(
+            address=GRANT_DOMAIN.verifying_contract,
+            functions=SimpleNamespace(parameters=lambda: _Fn(tuple(params))),
+        ),
+        sender=SimpleNamespace(address=sender),
+    )
+
+
+def test_attach_writes_the_refusal_with_the_flaggers_grant(tmp_path: Path) -> None:
+    c = _chain(4, room=FLAGGER_ROOM, t=int(time.time()) - 60)
+    store = HistoryStore(tmp_path / "history.jsonl")
+    store.keep("ws://relay", c[0])
+    store.keep_evidence(Evidence("refusal", NODE, c[3], missing=(2, 3)))
+    out = tmp_path / "evidence.json"
+    before = int(time.time())
+    got = ev.attach(_client(FLAGGER.address), NODE, out, store.path, PEER, FLAGGER)
+    assert got.grant is not None and got.peer == PEER
+    g = got.grant.grant
+    assert (g.node, g.room, g.granter, g.grantee) == (NODE, FLAGGER_ROOM, FLAGGER.address, ANYONE)
+    assert before + 900 + ev.GRANT_SLACK <= g.expiry <= int(time.time()) + 900 + ev.GRANT_SLACK
+    written = ev.parse(out.read_bytes())
+    assert written == got
+    assert "until" in ev.check(written, NODE, signed_by, WINDOW, granted_by=granted_by)
+    # Without a peer: the refusal alone, no grant.
+    assert ev.attach(_client(FLAGGER.address), NODE, out, store.path).grant is None
+    with pytest.raises(ev.EvidenceError, match="not your conversation with"):
+        ev.attach(_client(FLAGGER.address), NODE, out, store.path, OTHER.address, FLAGGER)
+    with pytest.raises(ev.EvidenceError, match="signed by the flagging wallet"):
+        ev.attach(_client(FLAGGER.address), NODE, out, store.path, PEER, OTHER)
+
+
+@pytest.mark.parametrize("withhold", [False, True])
+def test_the_granted_probe_asks_for_the_flaggers_room(tmp_path: Path, withhold: bool) -> None:
+    """A real relay; the flagger's evidence of its room with the peer, with its grant; a fresh wallet
+    asks for the room: an honest relay produces the seqs up to the head, one that withholds that
+    room only is caught (while a room of the reviewer's would have been served)."""
+    flagger, peer = FLAGGER, Account.from_key(keccak(text="clubchat-tests:evidence:peer"))
+    domain = grant_domain(LOG_CHAIN_ID, LOG_DISPUTES)
+
+    def node_signed(entry: LogEntry, sig: bytes) -> bool:
+        signer = log_entry_signer(LOG_SIGNER.domain, entry, Signature(sig[64], sig[:32], sig[32:64]))
+        return signer == LOG_SIGNER.key_address
+
+    async def scenario() -> str:
+        log = OneRoomWithheld(tmp_path / "log.sqlite", LOG_SIGNER)
+        log.withheld = direct_room(flagger.address, peer.address) if withhold else b""
+        await log.open()
+        try:
+            async with relay(RelayConfig(), log=log) as server:
+                a = await RelayClient.connect(server.uri, flagger)
+                b = await RelayClient.connect(server.uri, peer)
+                sent = [await a.send(peer.address, m.Text(body=f"t{i}")) for i in range(3)]
+                await a.close()
+                await b.close()
+                head = sent[-1]
+                assert head.entry is not None and head.sig is not None
+                signed = SignedEntry(entry_of(head.entry), bytes.fromhex(head.sig[2:]))
+                g = HistoryGrant(
+                    LOG_OPERATOR.address, signed.entry.room, flagger.address, ANYONE, int(time.time()) + 600
+                )
+                grant = Grant.of(
+                    g, bytes(flagger.sign_typed_data(full_message=g.typed_data(domain)).signature)
+                )
+                evidence = ev.FlagEvidence(LOG_OPERATOR.address, signed, (1, 2), (), grant, peer.address)
+                return await probe.probe_granted_history(server.uri, evidence, node_signed, 5.0)
+        finally:
+            await log.close()
+
+    if withhold:
+        with pytest.raises(RuntimeError, match="withheld: asked with the flagger's grant for entries 1-3"):
+            run(scenario())
+    else:
+        assert "entries 1-3 of the flagger's room produced" in run(scenario())
+
+
+class _Wallet:
+    """A web3 stand-in: `code` at every address, `isValidSignature` answering `answer` (or raising)."""
+
+    def __init__(self, code: bytes, answer: bytes | Exception) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.eth = SimpleNamespace(get_code=lambda address: code, call=self._call)
+        self.answer = answer
+
+    def _call(self, tx: dict[str, Any]) -> bytes:
+        self.calls.append(tx)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    ("code", "answer", "ok"),
+    [
+        (b"\x60\x80", MAGIC_VALUE + b"\x00" * 28, True),  # the wallet says yes
+        (b"\x60\x80", b"\xff" * 32, False),  # another answer
+        (b"\x60\x80", ValueError("execution reverted"), False),
+        (b"", MAGIC_VALUE + b"\x00" * 28, False),  # no code: an EOA whose signature did not recover
+    ],
+)
+def test_a_contract_wallets_grant_is_checked_with_eip1271(code: bytes, answer: Any, ok: bool) -> None:
+    g = HistoryGrant(NODE, FLAGGER_ROOM, OTHER.address, ANYONE, NOW)
+    w3 = _Wallet(code, answer)
+    assert ev.granter_signed(w3, GRANT_DOMAIN, g, b"\x07" * 130) is ok
+    if code:
+        [tx] = w3.calls
+        assert tx["to"] == OTHER.address
+        assert tx["data"] == MAGIC_VALUE + encode(
+            ["bytes32", "bytes"], [g.digest(GRANT_DOMAIN), b"\x07" * 130]
+        )
+    # A key's signature needs no chain read.
+    signed = _signed_grant(HistoryGrant(NODE, FLAGGER_ROOM, FLAGGER.address, ANYONE, NOW))
+    assert ev.granter_signed(
+        _Wallet(b"", ValueError("no chain read")), GRANT_DOMAIN, signed.grant, signed.signature
+    )
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=70),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=6),
+    max_leaves=12,
+)
+_GRANT_KEYS = ("node", "room", "granter", "grantee", "expiry", "sig")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    grant=st.one_of(_JSON, st.fixed_dictionaries({k: _JSON for k in _GRANT_KEYS})),
+    peer=st.one_of(_JSON, st.just(PEER)),
+    keep=st.sets(st.sampled_from(_GRANT_KEYS)),
+)
+def test_any_grant_json_parses_or_is_refused_in_one_sentence(grant: Any, peer: Any, keep: set[str]) -> None:
+    """Whatever a flagger writes as its grant: a well-formed grant, or EvidenceError, nothing else."""
+    raw = _granted().to_json()
+    raw["peer"] = peer
+    if isinstance(grant, dict) and keep:  # some fields of a good grant kept, the rest arbitrary
+        grant = {**grant, **{k: raw["grant"][k] for k in keep}}
+    raw["grant"] = grant
+    try:
+        got = ev.parse(json.dumps(raw).encode())
+    except ev.EvidenceError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert got.grant is not None and got.peer is not None
+    assert len(got.grant.signature) >= 65 and len(got.grant.grant.room) == 32

@@ -7,9 +7,14 @@ without that history it sees the relay's signed entry 3 and asks for entries 1-2
   dispute flag --attach` writes it to a file and flags with its file:// URI; each reviewer fetches
   it, checks the relay's signatures with the node's registered key, finds the relay withholding its
   own room's history too, and votes kick: the node is kicked.
-- An honest relay, flagged with evidence that claims an entry it signed is missing (a false flag):
-  the evidence is well signed, but the relay produces its history to the reviewers, who vote keep:
-  the flag is rejected.
+- A relay that withholds ONE room only, the flagger's: `club dispute flag --attach --peer` adds the
+  flagger's signed grant to read that room; the reviewers' own rooms are served, but asked with the
+  grant the relay withholds the flagger's room from them too: kicked. Flagged without the grant
+  (no --peer), the same relay is kept: the reviewers see only rooms of their own (what reviewers
+  could do before grants).
+- An honest relay, flagged with evidence that claims an entry it signed is missing (a false flag),
+  with the flagger's grant: the evidence is well signed, but the relay produces its history to the
+  reviewers, in their rooms and in the flagger's: the flag is rejected.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from clubchat.node.process import NodeProcess
 from clubchat.node.reviewer import reviewing_relay_args
 from clubchat.params import load
 from clubchat.protocol import messages as m
+from clubchat.protocol.history_grant import ANYONE, Grant, HistoryGrant, grant_domain
+from clubchat.protocol.log_entry import direct_room
 from tests.node import misbehaving_relay
 from tests.node.chain_env import Chain, chain
 
@@ -136,7 +143,7 @@ def _reviews(procs: list[NodeProcess], dispute_id: int) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.mark.parametrize("mode", ["withhold", "sign"])
+@pytest.mark.parametrize("mode", ["withhold", "withhold-room", "withhold-room-without-grant", "sign"])
 def test_reviewers_use_the_flaggers_evidence_of_withheld_history(mode: str, tmp_path: Path) -> None:
     with chain(tmp_path) as c:
         c.w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
@@ -155,39 +162,55 @@ def test_reviewers_use_the_flaggers_evidence_of_withheld_history(mode: str, tmp_
             "0x" + bytes(flagger.key).hex(),
         ]
         flag = ["dispute", "flag", op.address, "--reason", "withholding-history", *common]
+        relay_mode = mode.removesuffix("-without-grant")
+        room = direct_room(flagger.address, peer.address)
         with (
             _reviewers(c, tmp_path) as reviewers,
-            misbehaving_relay.running(c, mode, op, key, tmp_path / "relay.sqlite") as uri,
+            misbehaving_relay.running(c, relay_mode, op, key, tmp_path / "relay.sqlite", room) as uri,
         ):
             c.register_relay(op, key, load().registry.min_self_stake_per_kind_wei * 2, uri)
             send_call(LocalSender(c.w3, key), c.registry.functions.heartbeat())
             book = _talk(c, uri, flagger, peer, store)
-            if mode == "withhold":
+            if mode != "sign":
                 # The relay signed entries 1 and 2 and produced neither when asked: a refusal, kept.
                 assert [e.missing for e in book.evidence] == [(1, 2)]
-                out = _club([*flag, "--attach", str(evidence), "--store", str(store)])
+                grant = ["--peer", peer.address] if mode == "withhold-room" else []
+                out = _club([*flag, "--attach", str(evidence), "--store", str(store), *grant])
                 assert "missing 1-2" in out
+                assert ("grant: reviewers may read that room" in out) is bool(grant)
             else:
                 # The honest relay produced both; a false flagger claims entry 1 is missing anyway,
-                # with the relay's real signature over entry 3.
+                # with the relay's real signature over entry 3 and its grant to read the room.
                 assert book.evidence == []
                 [head] = book.heads()
                 assert head.entry.seq == 3
-                FlagEvidence(op.address, head, (1, 1)).write(evidence)
+                domain = grant_domain(int(c.w3.eth.chain_id), c.manifest.address("Disputes"))
+                g = HistoryGrant(op.address, room, flagger.address, ANYONE, int(time.time()) + 3600)
+                sig = bytes(flagger.sign_typed_data(full_message=g.typed_data(domain)).signature)
+                FlagEvidence(op.address, head, (1, 1), (), Grant.of(g, sig), peer.address).write(evidence)
                 out = _club([*flag, "--evidence", evidence.as_uri()])
             dispute_id = int(out.split("dispute ")[-1].split()[0])
             d = _wait_status(c, dispute_id)
             seen = _reviews(reviewers, dispute_id)
         assert len(seen) == 2, seen
+        kicked = mode in ("withhold", "withhold-room")
         for review in seen:
             checks = {ch["check"]: ch for ch in review["checks"]}
-            # Both flags carry well-signed evidence; the relay serves sign-in and envelopes either way.
+            # Every flag carries well-signed evidence; the relay serves sign-in and envelopes either way.
             assert checks["relay"]["ok"] and checks["evidence"]["ok"], review
-            assert checks["history"]["ok"] is (mode == "sign"), review
-            assert review["verdict"] == ("kick" if mode == "withhold" else "keep")
+            # Only the relay that withholds every room withholds the reviewers' own rooms.
+            assert checks["history"]["ok"] is (mode != "withhold"), review
+            if mode in ("withhold-room", "sign"):  # with the grant: the flagger's room itself
+                assert checks["room"]["ok"] is (mode == "sign"), review
+            else:
+                assert "room" not in checks
+            assert review["verdict"] == ("kick" if kicked else "keep"), review
         if mode == "withhold":
-            assert d[2] == KICKED, d
             assert "withheld" in seen[0]["checks"][-1]["detail"]
+        if mode == "withhold-room":
+            assert "withheld: asked with the flagger's grant" in seen[0]["checks"][-1]["detail"]
+        if kicked:
+            assert d[2] == KICKED, d
             assert c.registry.functions.nodes(op.address).call()[3] is True  # jailed
         else:
             assert d[2] == REJECTED, d
