@@ -58,10 +58,12 @@ REPO = Path(__file__).resolve().parent.parent
 SDP_LIKE = "a=candidate:1 1 udp 16777215 127.0.0.1 50000 typ relay raddr 127.0.0.1 rport 40000 " * 3
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process so far, all its threads (Linux /proc; None elsewhere)."""
+def _cpu_seconds(pid: int, thread: bool = False) -> float | None:
+    """User + system CPU seconds of a process so far, all its threads (Linux /proc; None elsewhere);
+    `thread`: of its main thread only (the node's event loop; the relay log commits and signs on a
+    thread of its own)."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
+        with open(f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
@@ -70,14 +72,19 @@ def _cpu_seconds(pid: int) -> float | None:
 
 async def _timed_pump(
     pid: int, pairs: list[tuple[ClientConnection, ClientConnection]], frames: list[list[str]], acks: bool
-) -> tuple[float, float | None]:
-    """`_pump`, and the server process's CPU microseconds per envelope meanwhile (None without /proc):
-    on a shared machine the CPU per envelope moves far less than the wall-clock rate."""
-    before = _cpu_seconds(pid)
+) -> tuple[float, float | None, float | None]:
+    """`_pump`, and the server process's CPU microseconds per envelope meanwhile, all threads and its
+    event-loop thread alone (None without /proc): on a shared machine the CPU per envelope moves far
+    less than the wall-clock rate."""
+    before, loop_before = _cpu_seconds(pid), _cpu_seconds(pid, thread=True)
     seconds = await _pump(pairs, frames, acks)
-    after = _cpu_seconds(pid)
+    after, loop_after = _cpu_seconds(pid), _cpu_seconds(pid, thread=True)
     n = sum(len(f) for f in frames)
-    return seconds, None if before is None or after is None else (after - before) / n * 1e6
+
+    def per_envelope(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else (b - a) / n * 1e6
+
+    return seconds, per_envelope(before, after), per_envelope(loop_before, loop_after)
 
 
 def _spawn(cmd: list[str]) -> tuple[subprocess.Popen[str], str]:
@@ -137,10 +144,10 @@ LOG_ARGS = ["--operator", LOG_OPERATOR.address, "--node-key", LOG_NODE_KEY, "--d
 
 async def _ours(
     accounts: list[Any], frames: list[list[str]], extra: list[str], sign_in_ms: list[float] | None
-) -> tuple[float, float | None, list[float]]:
+) -> tuple[float, float | None, float | None, list[float]]:
     """Seconds to pump `frames` through `python -m clubchat.node run` (+ `extra` flags), the node's
-    CPU microseconds per envelope, and with a signed history the signed-entry latencies (ms) of a
-    probe afterwards."""
+    CPU microseconds per envelope (all threads, its event loop alone), and with a signed history the
+    signed-entry latencies (ms) of a probe afterwards."""
     n_pairs = len(frames)
     with tempfile.TemporaryDirectory() as tmp:
         proc, line = _spawn(
@@ -163,14 +170,14 @@ async def _ours(
             uri = json.loads(line)["relay"]["uri"]
             conns = [await _sign_in(uri, a, sign_in_ms) for a in accounts]
             pairs = [(conns[2 * i], conns[2 * i + 1]) for i in range(n_pairs)]
-            seconds, cpu_us = await _timed_pump(proc.pid, pairs, frames, acks=True)
+            seconds, cpu_us, loop_us = await _timed_pump(proc.pid, pairs, frames, acks=True)
             latencies = await _signed_entry_latency(pairs[0], accounts[0], accounts[1]) if extra else []
             for c in conns:
                 await c.close()
         finally:
             proc.terminate()
             proc.wait(10)
-    return seconds, cpu_us, latencies
+    return seconds, cpu_us, loop_us, latencies
 
 
 async def _signed_entry_latency(
@@ -224,9 +231,11 @@ async def forwarding(
     messages/s of each, and the signed-entry latencies (ms)."""
     n_pairs = len(frames)
     out: dict[str, Any] = {}
-    out["ours_s"], out["ours_cpu_us"], _ = await _ours(accounts, frames, [], sign_in_ms)
+    out["ours_s"], out["ours_cpu_us"], out["ours_loop_us"], _ = await _ours(accounts, frames, [], sign_in_ms)
     if signed:
-        out["log_s"], out["log_cpu_us"], out["latency_ms"] = await _ours(accounts, frames, LOG_ARGS, None)
+        out["log_s"], out["log_cpu_us"], out["log_loop_us"], out["latency_ms"] = await _ours(
+            accounts, frames, LOG_ARGS, None
+        )
     # bare forwarder, same frames
     proc, line = _spawn([sys.executable, str(REPO / "bench" / "_bare_forwarder.py")])
     try:
@@ -237,7 +246,7 @@ async def forwarding(
             await ws.send(a.address)
             conns.append(ws)
         pairs = [(conns[2 * i], conns[2 * i + 1]) for i in range(n_pairs)]
-        out["bare_s"], out["bare_cpu_us"] = await _timed_pump(proc.pid, pairs, frames, acks=False)
+        out["bare_s"], out["bare_cpu_us"], _ = await _timed_pump(proc.pid, pairs, frames, acks=False)
         for c in conns:
             await c.close()
     finally:
@@ -420,7 +429,7 @@ def main() -> None:
     ]
     cpu_runs = {
         key: [r[key] for r in runs if r.get(key) is not None]
-        for key in ("ours_cpu_us", "log_cpu_us", "bare_cpu_us")
+        for key in ("ours_cpu_us", "log_cpu_us", "bare_cpu_us", "ours_loop_us", "log_loop_us")
     }
     for key, what, cpu_anchor in (
         ("ours_cpu_us", "relay", "node process user + system CPU (all threads) while it forwards"),
@@ -430,6 +439,12 @@ def main() -> None:
             "the same, keeping the signed history (hashing, signing, SQLite)",
         ),
         ("bare_cpu_us", "bare forwarder", "bench/_bare_forwarder.py process, same clients and frames"),
+        ("ours_loop_us", "relay, event-loop thread", "the node's main thread alone (it forwards)"),
+        (
+            "log_loop_us",
+            "relay with signed history, event-loop thread",
+            "main thread alone: the rest of the process's CPU is the log thread (SQLite, signing)",
+        ),
     ):
         if cpu_runs[key]:  # Linux /proc only
             rows.append(
@@ -505,10 +520,15 @@ def main() -> None:
         + " messages/s).",
         "",
     ]
-    if all(cpu_runs.values()):
+    if all(cpu_runs[key] for key in ("ours_cpu_us", "log_cpu_us", "bare_cpu_us")):
         md += [
             "CPU per envelope of each run, us (relay / with signed history / bare forwarder): "
-            + ", ".join(f"{a:.1f} / {b:.1f} / {c:.1f}" for a, b, c in zip(*cpu_runs.values(), strict=True))
+            + ", ".join(
+                f"{a:.1f} / {b:.1f} / {c:.1f}"
+                for a, b, c in zip(
+                    cpu_runs["ours_cpu_us"], cpu_runs["log_cpu_us"], cpu_runs["bare_cpu_us"], strict=True
+                )
+            )
             + ". The CPU figures move far less with the machine's load than the rates do.",
             "",
         ]

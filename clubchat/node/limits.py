@@ -175,6 +175,7 @@ class ReplayGuard:
         self._span = window / generations  # seconds one generation collects ids
         self._size = max(1, max_ids // generations)  # ids one generation collects at most
         self._key = secrets.token_bytes(16)
+        self._keyed = hashlib.blake2b(digest_size=8, key=self._key)  # copied per id: keyed once
         self._gens: deque[_Generation] = deque()
         self._count = 0
         self.evicted = 0
@@ -192,24 +193,36 @@ class ReplayGuard:
         return h
 
     def _digest(self, sender: str, id: str) -> int:
-        digest = hashlib.blake2b(f"{sender}\n{id}".encode(), digest_size=8, key=self._key).digest()
-        return int.from_bytes(digest, "big")
+        """blake2b-64 keyed with `_key` of "sender\\nid" (a copy of the keyed state: the key block is
+        compressed once per guard, not once per id)."""
+        h = self._keyed.copy()
+        h.update(f"{sender}\n{id}".encode())
+        return int.from_bytes(h.digest(), "big")
 
     def seen(self, sender: str, id: str, now: float) -> bool:
-        self.sweep(now)
+        gens = self._gens
+        if gens and now - gens[0].last > self.window:
+            self.sweep(now)
         h = self._hash(sender, id)
-        return any(h in g.hashes for g in self._gens)  # bound: ~2 x generations
+        for g in gens:  # noqa: SIM110 - no generator per envelope (hot path); bound: ~2 x generations
+            if h in g.hashes:
+                return True
+        return False
 
     def remember(self, sender: str, id: str, now: float) -> None:
-        self.sweep(now)
-        last = self._gens[-1] if self._gens else None
+        gens = self._gens
+        if gens and now - gens[0].last > self.window:
+            self.sweep(now)
+        last = gens[-1] if gens else None
         if last is None or now - last.first >= self._span or len(last.hashes) >= self._size:
             last = _Generation(now, now)
-            self._gens.append(last)
-        before = len(last.hashes)
-        last.hashes.add(self._hash(sender, id))
-        last.last = max(last.last, now)
-        self._count += len(last.hashes) - before
+            gens.append(last)
+        hashes = last.hashes
+        before = len(hashes)
+        hashes.add(self._hash(sender, id))
+        if now > last.last:
+            last.last = now
+        self._count += len(hashes) - before
         while self._count > self.max_ids and len(self._gens) > 1:  # bound: generations
             dropped = self._gens.popleft()
             self._count -= len(dropped.hashes)

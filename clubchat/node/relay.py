@@ -292,7 +292,7 @@ class RelayServer:
         for a `budgeted` frame (an envelope copy), when all connections together already hold
         `max_buffered_total` unsent bytes (then `conn` stays open).
 
-        Uses websockets' Sans-I/O layer (`protocol.send_text`): no await, hence no interleaving with
+        Uses websockets' Sans-I/O layer (`RelayConnection.queue_text`): no await, hence no interleaving with
         other writers and no task hop per frame. `_flush` hands the queued bytes to the transport
         at the end of this event-loop iteration (websockets' own writes flush them earlier).
         Sizes are bytes: what the transport holds plus what is queued here.
@@ -314,7 +314,7 @@ class RelayServer:
             if self.buffered + len(data) > self.config.max_buffered_total:
                 self.stats["buffer-budget-refused"] += 1
                 return False
-        ws.protocol.send_text(data)
+        ws.queue_text(data)
         conn.unsent += len(data)
         conn.buffered += len(data)
         self.buffered += len(data)

@@ -196,6 +196,20 @@ class RelayConnection(ServerConnection):
                 else:
                     self.transport.close()
 
+    def queue_text(self, data: bytes) -> None:
+        """Queue one text frame (UTF-8 `data`) for the next write: `protocol.send_text(data)` byte for
+        byte, without the `Frame` object and its serialisation per frame (about 1.6 us of the relay's
+        ~25 us per forwarded envelope, paid for the copy and for its acknowledgement). The usual case
+        is a relay's: an open connection, no extension (the relay turns compression off), no debug
+        log, no fragmented message in progress; anything else takes websockets' own path."""
+        protocol = self.protocol
+        if protocol.extensions or protocol.debug or protocol.expect_continuation_frame:
+            protocol.send_text(data)
+            return
+        if protocol.state is not State.OPEN:
+            protocol.send_text(data)  # raises InvalidState, as websockets does
+        protocol.writes.append(text_frame_header(len(data)) + data)
+
     def process_event(self, event: Event) -> None:
         control = self.control
         is_control = isinstance(event, Frame) and event.opcode in (Opcode.PING, Opcode.PONG)
@@ -204,6 +218,16 @@ class RelayConnection(ServerConnection):
                 self.relay.admission.drop(self, "control-flood")
             return
         super().process_event(event)
+
+
+def text_frame_header(length: int) -> bytes:
+    """The header of a final, unmasked text frame carrying `length` bytes (RFC 6455 section 5.2: a
+    server's frames are never masked), as websockets' `Frame.serialize` writes it."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 65_536:
+        return b"\x81\x7e" + length.to_bytes(2, "big")
+    return b"\x81\x7f" + length.to_bytes(8, "big")
 
 
 @dataclass(eq=False)  # identity semantics: connections live in sets

@@ -487,6 +487,23 @@ def test_replay_ids_expire_when_their_senders_never_send_again() -> None:
     assert len(guard) == 0
 
 
+def test_replay_guard_hashes_ids_with_its_secret_key() -> None:
+    """The copied keyed state gives blake2b-64 keyed with the guard's secret, per pair and afresh each
+    time (a copy that kept earlier input would make every later id look new or replayed)."""
+    import hashlib
+
+    from clubchat.node.limits import ReplayGuard
+
+    guard = ReplayGuard(60.0, 100)
+    for sender, id in [("0xab", "m1"), ("0xab", "m2"), ("0xab", "m1"), ("0xcd", "m1")]:
+        want = hashlib.blake2b(f"{sender}\n{id}".encode(), digest_size=8, key=guard._key).digest()
+        assert guard._digest(sender, id) == int.from_bytes(want, "big")
+    assert guard._digest("0xab", "m1") != ReplayGuard(60.0, 100)._digest("0xab", "m1")  # its own key
+    guard.remember("0xab", "m1", 1.0)
+    assert guard.seen("0xab", "m1", 2.0) and not guard.seen("0xab", "m2", 2.0)
+    assert not guard.seen("0xab", "m1", 62.0)  # past the window
+
+
 def test_relay_sweeps_replay_ids_without_traffic() -> None:
     config = RelayConfig(replay_window=0.2, housekeeping_interval=0.1)
 
