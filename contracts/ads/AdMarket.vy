@@ -48,7 +48,11 @@
         batch ends with one `BatchSettled` (a settled receipt has no event of
         its own: it would cost about 2,000 gas per receipt, and what it would
         say is the batch minus its skipped receipts, in state as
-        `settled(campaign, user, node)`). Each
+        `settled(campaign, user, node)`). A batch reads and unpacks a
+        campaign's three words once per run of consecutive receipts of that
+        campaign and stores its `spent` once when the run ends, and adds a
+        community's share up over a run of receipts it qualified (nodes
+        that sort a batch by campaign and community pay least). Each
         receipt's amount is split: `user_bps` to the user, `node_bps` to the
         node's operator (the registry's node address), `community_bps` to
         the community that qualified the user (named by the batch, checked
@@ -73,8 +77,8 @@
         accounts need k gates held at once over the settlement horizon.
         What it does not stop: a farmer whose own (colluding) node settles
         can settle one account per batch and move the balance on between
-        batches, paying a batch of one per receipt (about 123k gas for a
-        gated receipt settled before, against about 28k each in a batch of
+        batches, paying a batch of one per receipt (about 116k gas for a
+        gated receipt settled before, against about 25k each in a batch of
         100; bench/results/ads_gas.md) and no capital; nor a farmer who sees
         a pending batch holding one of its accounts only and moves the
         balance to it first. The per-user cap bounds
@@ -108,6 +112,9 @@
         tried before EIP-1271 (OpenZeppelin's order), so an account with
         code that also has a key (EIP-7702) is accepted with its key.
         Community ids are non-zero (0 marks "untargeted" internally).
+        The (campaign, user) word is keyed by `campaign << 160 | user`:
+        campaign ids are counted from 1 and stay far below 2**96, and the
+        views answer 0 for an id never created (a larger id would alias).
         Amounts are packed in 96-bit fields: the CLUB cap (1e27 wei) is
         below 2**96.
 """
