@@ -532,7 +532,8 @@ def settle(node: address, batch: DynArray[Settlement, MAX_BATCH]) -> uint256:
     # unpacked once per run of receipts of one campaign, and its `spent` is kept here and
     # stored once when the run ends (`charged`). Campaign ids start at 1: 0 = no run yet.
     campaign: uint256 = 0
-    run_skip: uint256 = 0  # what skips every receipt of the run (unknown, not started, closed)
+    # What skips every receipt of the run (unknown, not started, closed); campaign 0 is unknown.
+    run_skip: uint256 = SKIP_UNKNOWN_CAMPAIGN
     w1: uint256 = 0
     cap: uint256 = 0
     price: uint256 = 0

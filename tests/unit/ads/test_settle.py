@@ -182,6 +182,15 @@ def test_unknown_campaign(market, node, campaign, viewer):
     assert skipped(market) == ["ads: unknown campaign"]
 
 
+def test_campaign_zero_is_unknown_even_first_in_a_batch(market, node, campaign, viewer):
+    """Ids start at 1; `settle` keeps the current campaign's words from one receipt to the next,
+    starting from "no campaign" (0), which must answer like any id that was never created."""
+    items = [signed(market, viewer, 0, node, 1), signed(market, viewer, campaign, node, 1)]
+    items.append(signed(market, viewer, 0, node, 2))
+    assert settle(market, node, items) == WAD
+    assert skipped(market) == ["ads: unknown campaign", "ads: unknown campaign"]
+
+
 def test_before_start(market, node, funded, members, viewer):
     cid = create(market, funded, CampaignSpec(start_in=DAY, targets=(CLUB_A,)))
     assert settle(market, node, [signed(market, viewer, cid, node, 1)]) == 0
