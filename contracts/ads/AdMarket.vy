@@ -615,7 +615,14 @@ def settle(node: address, batch: DynArray[Settlement, MAX_BATCH]) -> uint256:
         digest: bytes32 = message_hash_utils._to_typed_data_hash(
             domain, keccak256(abi_encode(RECEIPT_TYPEHASH, campaign, s.user, node, s.count))
         )
-        if not self._signed_by(s.user, digest, s.v, s.r, s.s):
+        # ECDSA first (snekmate's rules: non-zero signer, low s, v in {27, 28}, answering
+        # instead of reverting), then EIP-1271 (`_wallet_signed`).
+        if not (
+            s.user != empty(address)
+            and convert(s.s, uint256) <= MALLEABILITY_THRESHOLD
+            and (s.v == 27 or s.v == 28)
+            and ecrecover(digest, s.v, s.r, s.s) == s.user
+        ) and not self._wallet_signed(s.user, digest, s.v, s.r, s.s):
             self._skipped(s, SKIP_SIGNATURE)
             continue
 
@@ -741,22 +748,14 @@ def _reason(skip: uint256) -> String[40]:
 
 @internal
 @view
-def _signed_by(signer: address, digest: bytes32, v: uint8, r: bytes32, s: bytes32) -> bool:
+def _wallet_signed(signer: address, digest: bytes32, v: uint8, r: bytes32, s: bytes32) -> bool:
     """
-    @dev ECDSA first, then EIP-1271 (OpenZeppelin's SignatureChecker order): an EOA's
-         receipt never pays the cold EXTCODESIZE of `signer.is_contract`, and nobody
-         holds a key for a contract's address. The ECDSA checks are snekmate's
-         (v in {27, 28}, low s, non-zero signer) answering False instead of
-         reverting; the EIP-1271 call is snekmate's (it never reverts) with the
-         signature as r || s || v.
+    @dev A receipt whose ECDSA check failed: valid only if `signer` is a contract wallet whose
+         EIP-1271 `isValidSignature` accepts it (snekmate's checker, which never reverts), the
+         signature as r || s || v. ECDSA is tried first (OpenZeppelin's SignatureChecker
+         order): an EOA's receipt never pays the cold EXTCODESIZE of `signer.is_contract`, and
+         nobody holds a key for a contract's address.
     """
-    if (
-        signer != empty(address)
-        and convert(s, uint256) <= MALLEABILITY_THRESHOLD
-        and (v == 27 or v == 28)
-        and ecrecover(digest, v, r, s) == signer
-    ):
-        return True
     if signer.is_contract:
         return signature_checker._is_valid_ERC1271_signature_now(signer, digest, concat(r, s, convert(v, bytes1)))
     return False
