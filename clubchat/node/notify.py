@@ -9,11 +9,13 @@
   `notification` frame to the user's connections; an offline user gets it at its next sign-in,
   until it receipts it or the campaign ends (`clubchat.node.notify_store`: durable, bounded per
   user and in all);
-- qualifying is checked before anything is recorded or sent, from the chain cache, with every gate
-  AdMarket checks at settlement: a member of a target community (anyone for an untargeted
-  campaign), the campaign's minimum Premium tier, its minimum bonded stake (the node the user
-  stakes with most becomes the receipt's settlement hint). A user who fails a gate gets nothing
-  and so never signs a receipt that settlement would skip;
+- qualifying is checked before anything is recorded, sent or handed out at sign-in, with every
+  gate AdMarket checks at settlement: a member of a target community (anyone for an untargeted
+  campaign) and, in a TOKEN_GATE community, still meeting its gate (`is_qualified_member` through
+  an eth_call, cached with a short TTL: `clubchat.node.notify_chain.GateCache`), the campaign's
+  minimum Premium tier, its minimum bonded stake (the node the user stakes with most becomes the
+  receipt's settlement hint). A user who fails a gate gets nothing and so never signs a receipt
+  that settlement would skip;
 - sends a campaign again to a user who receipted the last one, up to the campaign's per-user cap,
   once `repeat_every` seconds (the operator's spacing) have passed since the last one; the
   client answers each with its cumulative receipt (count 1, 2, ...), and settlement pays the
@@ -197,14 +199,14 @@ class NotifyService:
         if offered is None:
             offered = self._offered[info.campaign] = await self.store.run(self.store.offered, info.campaign)
         todo: list[tuple[str, int, str]] = []
-        for user in users:  # bound: the opted-in users
-            if user in offered:
-                continue
+        candidates = [user for user in users if user not in offered]  # bound: the opted-in users
+        await self.view.refresh_gates(info, candidates, now)
+        for user in candidates:
             hints = self.view.qualifies(info, user, now)
             if hints is not None:
                 todo.append((user, *hints))
-            elif self.view.qualifying_target(info, user, now) is not None:
-                self.stats["gated"] += 1  # a member, short of the tier or the stake
+            elif self.view.member_target(info, user, now) is not None:
+                self.stats["gated"] += 1  # a member, short of the community's gate, the tier or the stake
         if todo:
             taken = await self.store.run(self.store.offer, info.campaign, info.end, todo, self.clock())
             offered.update(taken)
@@ -220,8 +222,10 @@ class NotifyService:
             self.store.due_again, info.campaign, info.per_user_cap, at - self.config.repeat_every
         )
         todo: list[tuple[str, int, str]] = []
-        for user in due:  # bound: the campaign's delivery rows
-            hints = self.view.qualifies(info, user, now) if user in users else None
+        due = [user for user in due if user in users]  # bound: the campaign's delivery rows
+        await self.view.refresh_gates(info, due, now)
+        for user in due:
+            hints = self.view.qualifies(info, user, now)
             if hints is not None:
                 todo.append((user, *hints))
         if not todo:
@@ -238,17 +242,24 @@ class NotifyService:
                 self.stats["queued"] += 1
 
     async def signed_in(self, conn: Conn) -> None:
-        """Hand the user its pending notifications (those of campaigns still live)."""
+        """Hand the user its pending notifications: those of campaigns still live that it still
+        qualifies for (a member who fell below a community's gate, or was banned, since the
+        notification was queued gets it only once it qualifies again)."""
         user = conn.address
         if user is None or user not in self._opted_in:
             return
         now = int(self.clock())
         for d in await self.store.run(self.store.pending, user, now):  # bound: max_pending_per_user
             info = self.view.campaigns.get(d.campaign)
-            if info is not None and info.live(now):
-                assert self.relay is not None
-                if self.relay._push(conn, self._frame(info, d.count)):
-                    self.stats["handed-out"] += 1
+            if info is None or not info.live(now):
+                continue
+            await self.view.refresh_gates(info, (user,), now)
+            if self.view.qualifies(info, user, now) is None:
+                self.stats["held"] += 1
+                continue
+            assert self.relay is not None
+            if self.relay._push(conn, self._frame(info, d.count)):
+                self.stats["handed-out"] += 1
 
     # -- frames from users -------------------------------------------------------------------------
 

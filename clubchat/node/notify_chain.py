@@ -15,11 +15,20 @@ chain a confirmation depth behind the head (the RegistryCache pattern), plus the
 - with NodeRegistry: every account's bonded stake per node (`StakeCache`, from `Staked`, `Unbonded`,
   `Rebonded`, `Slashed`), for campaigns that require a minimum stake.
 
-Everything is answered from memory, without an RPC call per user; settlement re-checks membership
-and, in a TOKEN_GATE community, the community's gate on chain (`Communities.is_qualified_member`),
-so a stale cache costs the node a skipped receipt, never money. The node does not follow CLUB
-balances: a member of a token-gated community who fell below its gate is still sent the campaign,
-and settlement skips the receipt ("ads: community gate not met"; kept for a later batch).
+Everything but one question is answered from memory, without an RPC call per user; settlement
+re-checks membership on chain, so a stale cache costs the node a skipped receipt, never money.
+The one question: in a TOKEN_GATE community (or one whose policy this view has not seen), does a
+member still meet the community's gate (a CLUB balance, a stake, a tier)? Settlement asks
+`Communities.is_qualified_member`, and a member below the gate is skipped ("ads: community gate
+not met"), so the node asks the same view with an `eth_call` before it records or sends anything
+(`GateCache`): a member below the gate gets nothing and signs nothing. Why a cache with a short TTL
+rather than following CLUB `Transfer` events: the gate may be a balance, a stake or a tier (a tier
+expires with time, not with an event), and following every CLUB transfer costs every NOTIFY node
+the whole token's traffic, while the node only needs the answer when a delivery is due (once per
+campaign and user, then once per repeat). Each answer is trusted for `ttl` seconds (60 by
+default); a `TokenGateChanged` or `PolicyChanged` event drops a community's answers at once; the
+cache holds at most `limit` answers (the oldest half is dropped past it). An RPC failure answers
+nothing: the user is not sent the campaign in that pass, and the next pass asks again.
 
 Creatives: a notification carries the creative's text, whose keccak256 must be the campaign's
 `creative_hash` (the client checks it again). `resolve_creative` reads `data:` URIs (RFC 2397) and,
@@ -45,6 +54,10 @@ from clubchat.communities.cache import CommunityState, MembershipCache, TierCach
 log = logging.getLogger("clubchat.notify")
 
 MAX_CREATIVE_BYTES = 65_536  # a creative larger than this is not delivered
+TOKEN_GATE = 4  # Communities' join policy whose gate `is_qualified_member` checks again
+UNKNOWN_POLICY = 0  # a community created before the view's first block: its policy is not known
+GATE_TTL = 60.0  # seconds an `is_qualified_member` answer is trusted
+MAX_GATE_ANSWERS = 200_000  # (community, account) answers held; past it the oldest half is dropped
 NEVER = 2**64 - 1  # Communities' expiry of a membership that does not expire
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -83,6 +96,49 @@ class StakeCache:
             if assets > best[1]:
                 best = (to_checksum_address(node), assets)
         return best
+
+
+class GateCache:
+    """`Communities.is_qualified_member(community, account)` answers, each trusted for `ttl` seconds
+    of `clock` (monotonic by default), at most `limit` of them (the oldest half is dropped at once
+    past it: amortised O(1)); `forget` drops a community's answers (its gate or policy changed)."""
+
+    def __init__(
+        self, ttl: float = GATE_TTL, limit: int = MAX_GATE_ANSWERS, clock: Any = time.monotonic
+    ) -> None:
+        if ttl < 0 or limit < 2:
+            raise ValueError("the gate cache needs a TTL >= 0 and room for two answers")
+        self.ttl, self.limit, self.clock = ttl, limit, clock
+        # (community, lower-case account) -> (qualified, when asked, the community's generation)
+        self._answers: dict[tuple[int, str], tuple[bool, float, int]] = {}
+        self._generation: dict[int, int] = {}  # community -> times its answers were dropped
+        self.asked = 0  # eth_calls made (answers stored)
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def answer(self, community: int, account: str) -> bool | None:
+        """The answer for (community, account) if it is fresh, else None (ask the chain)."""
+        held = self._answers.get((community, account.lower()))
+        if held is None:
+            return None
+        ok, at, generation = held
+        if generation != self._generation.get(community, 0) or self.clock() - at > self.ttl:
+            return None
+        return ok
+
+    def put(self, community: int, account: str, ok: bool) -> None:
+        key = (community, account.lower())
+        self._answers.pop(key, None)  # re-inserted last: the dict's order is the age order
+        if len(self._answers) >= self.limit:
+            for old in list(self._answers)[: self.limit // 2]:  # bound: half the cache, once per limit/2 puts
+                del self._answers[old]
+        self._answers[key] = (ok, self.clock(), self._generation.get(community, 0))
+        self.asked += 1
+
+    def forget(self, community: int) -> None:
+        """Drop every answer about `community` (lazily: they no longer match its generation)."""
+        self._generation[community] = self._generation.get(community, 0) + 1
 
 
 @dataclass
@@ -155,6 +211,7 @@ class AdMarketView:
     allow_http: bool = False
     premium: Any | None = None  # followed for tier-gated campaigns (None: they reach nobody)
     registry: Any | None = None  # followed for stake-gated campaigns (None: they reach nobody)
+    gates: GateCache = field(default_factory=GateCache)  # TOKEN_GATE re-checks (is_qualified_member)
     tiers: TierCache = field(default_factory=TierCache)
     stakes: StakeCache = field(default_factory=StakeCache)
     campaigns: dict[int, CampaignInfo] = field(default_factory=dict)
@@ -285,6 +342,8 @@ class AdMarketView:
         if "community_id" not in a:
             return
         community = int(a["community_id"])
+        if name in ("TokenGateChanged", "PolicyChanged"):
+            self.gates.forget(community)
         if name != "CommunityCreated" and community not in self.membership.communities:
             self.membership.communities[community] = CommunityState(
                 owner="", policy=0, membership_seconds=0, fail_open=False
@@ -311,18 +370,78 @@ class AdMarketView:
 
     # -- questions the node asks --------------------------------------------------------------------
 
-    def qualifying_target(self, info: CampaignInfo, user: str, now: int | None = None) -> int | None:
+    def gated(self, community: int) -> bool:
+        """True when settlement checks more than membership in `community`: a TOKEN_GATE community,
+        or one whose policy this view has not seen (created before its first block). Without a
+        followed Communities contract there is nothing to ask (and no membership to follow)."""
+        if self.communities is None:
+            return False
+        state = self.membership.communities.get(community)
+        return state is None or state.policy in (TOKEN_GATE, UNKNOWN_POLICY)
+
+    def member_target(self, info: CampaignInfo, user: str, now: int | None = None) -> int | None:
         """The index of the first target community `user` is a member of (0 for an untargeted
-        campaign), or None when the user does not qualify."""
+        campaign), or None when it is a member of none; community gates are not looked at."""
+        return self._first_target(info, user, now, gates=False)
+
+    def qualifying_target(self, info: CampaignInfo, user: str, now: int | None = None) -> int | None:
+        """The index of the first target community that qualifies `user` as settlement checks it
+        (`Communities.is_qualified_member`: a member, and in a gated community meeting the gate by
+        a fresh answer of the gate cache; `refresh_gates` asks), 0 for an untargeted campaign, or
+        None. A gated community without a fresh answer does not qualify the user (yet)."""
+        return self._first_target(info, user, now, gates=True)
+
+    def _first_target(self, info: CampaignInfo, user: str, now: int | None, gates: bool) -> int | None:
         if not info.targets:
             return 0
         if not self.membership.communities_of(user):
             return None
         at = int(self.now()) if now is None else now
         for i, community in enumerate(info.targets):  # bound: 16 targets
-            if self.membership.is_member(community, user, at):
+            if self.membership.is_member(community, user, at) and (
+                not gates or not self.gated(community) or self.gates.answer(community, user)
+            ):
                 return i
         return None
+
+    def stale_gates(self, info: CampaignInfo, users: Any, now: int) -> list[tuple[int, str]]:
+        """The (gated target community, user) pairs of members in `users` without a fresh answer."""
+        pairs: list[tuple[int, str]] = []
+        for user in users:  # bound: the users a delivery pass looks at
+            if not self.membership.communities_of(user):
+                continue
+            for community in info.targets:  # bound: 16 targets
+                if (
+                    self.membership.is_member(community, user, now)
+                    and self.gated(community)
+                    and self.gates.answer(community, user) is None
+                ):
+                    pairs.append((community, user))
+        return pairs
+
+    def ask_gates(self, pairs: list[tuple[int, str]]) -> int:
+        """Ask `Communities.is_qualified_member` for each pair (blocking: run it off the event
+        loop) and store the answers; stops at the first RPC failure (the rest stay unanswered).
+        Returns how many were answered."""
+        assert self.communities is not None
+        ask = self.communities.functions.is_qualified_member
+        answered = 0
+        for community, user in pairs:  # bound: the pairs of one delivery pass
+            try:
+                ok = bool(ask(community, to_checksum_address(user)).call())
+            except Exception as exc:  # any RPC failure: these users wait for the next pass
+                self.last_error = f"is_qualified_member: {type(exc).__name__}: {exc}"[:300]
+                break
+            self.gates.put(community, user, ok)
+            answered += 1
+        return answered
+
+    async def refresh_gates(self, info: CampaignInfo, users: Any, now: int) -> None:
+        """Make the gate cache's answers for `users` and `info`'s gated targets fresh (eth_calls in
+        a worker thread, only for the answers that are missing or older than the TTL)."""
+        pairs = self.stale_gates(info, users, now)
+        if pairs:
+            await asyncio.get_running_loop().run_in_executor(None, self.ask_gates, pairs)
 
     def qualifies(self, info: CampaignInfo, user: str, now: int) -> tuple[int, str] | None:
         """The settlement hints of `user` for `info` (target community index, registry node it

@@ -48,7 +48,11 @@
         batch ends with one `BatchSettled` (a settled receipt has no event of
         its own: it would cost about 2,000 gas per receipt, and what it would
         say is the batch minus its skipped receipts, in state as
-        `settled(campaign, user, node)`). Each
+        `settled(campaign, user, node)`). A batch reads and unpacks a
+        campaign's three words once per run of consecutive receipts of that
+        campaign and stores its `spent` once when the run ends, and adds a
+        community's share up over a run of receipts it qualified (nodes
+        that sort a batch by campaign and community pay least). Each
         receipt's amount is split: `user_bps` to the user, `node_bps` to the
         node's operator (the registry's node address), `community_bps` to
         the community that qualified the user (named by the batch, checked
@@ -73,8 +77,8 @@
         accounts need k gates held at once over the settlement horizon.
         What it does not stop: a farmer whose own (colluding) node settles
         can settle one account per batch and move the balance on between
-        batches, paying a batch of one per receipt (about 123k gas for a
-        gated receipt settled before, against about 28k each in a batch of
+        batches, paying a batch of one per receipt (about 116k gas for a
+        gated receipt settled before, against about 25k each in a batch of
         100; bench/results/ads_gas.md) and no capital; nor a farmer who sees
         a pending batch holding one of its accounts only and moves the
         balance to it first. The per-user cap bounds
@@ -108,6 +112,9 @@
         tried before EIP-1271 (OpenZeppelin's order), so an account with
         code that also has a key (EIP-7702) is accepted with its key.
         Community ids are non-zero (0 marks "untargeted" internally).
+        The (campaign, user) word is keyed by `campaign << 160 | user`:
+        campaign ids are counted from 1 and stay far below 2**96, and the
+        views answer 0 for an id never created (a larger id would alias).
         Amounts are packed in 96-bit fields: the CLUB cap (1e27 wei) is
         below 2**96.
 """
@@ -133,6 +140,7 @@ from snekmate.utils import eip712_domain_separator as eip712
 
 initializes: eip712
 
+from snekmate.utils import message_hash_utils
 from snekmate.utils import signature_checker
 
 initializes: signature_checker
@@ -289,9 +297,11 @@ _w1: HashMap[uint256, uint256]
 _w2: HashMap[uint256, uint256]
 # @dev Target community ids of a campaign, by index.
 _targets: HashMap[uint256, HashMap[uint256, uint256]]
-# @dev Per (campaign, user): first settling node (0-159) | views settled through it
+# @dev Per (campaign, user), keyed by `campaign << 160 | user` (one hash per access, not
+# two as in a nested map; campaign ids stay far below 2**96, and the views answer 0 for an
+# id that was never created): first settling node (0-159) | views settled through it
 # (160-207) | views settled through all nodes (208-255).
-_settled: HashMap[uint256, HashMap[address, uint256]]
+_settled: HashMap[uint256, uint256]
 # @dev Per (campaign, user, node) views settled through a node other than the first one.
 _settled_other: HashMap[uint256, HashMap[address, HashMap[address, uint256]]]
 
@@ -513,38 +523,165 @@ def settle(node: address, batch: DynArray[Settlement, MAX_BATCH]) -> uint256:
     split_user: uint256 = self.user_bps
     split_node: uint256 = self.node_bps
     split_community: uint256 = self.community_bps
+    # snekmate's domain separator, once per batch (`receipt_digest` hashes the same way).
+    domain: bytes32 = eip712._domain_separator_v4()
     to_node: uint256 = 0
     to_burn: uint256 = 0
     total: uint256 = 0
+    # A batch is usually one campaign's receipts, so a campaign's words are read and
+    # unpacked once per run of receipts of one campaign, and its `spent` is kept here and
+    # stored once when the run ends (`charged`). Campaign ids start at 1: 0 = no run yet.
+    campaign: uint256 = 0
+    # What skips every receipt of the run (unknown, not started, closed); campaign 0 is unknown.
+    run_skip: uint256 = SKIP_UNKNOWN_CAMPAIGN
+    w1: uint256 = 0
+    cap: uint256 = 0
+    price: uint256 = 0
+    budget: uint256 = 0
+    spent: uint256 = 0
+    n_targets: uint256 = 0
+    min_tier: uint256 = 0
+    min_stake: uint256 = 0
+    charged: bool = False
+    # The run's last looked-up target (index, community id); MAX_TARGETS = none yet.
+    target_index: uint256 = MAX_TARGETS
+    target_community: uint256 = 0
+    # The community share of the last run of receipts qualified by one community, credited
+    # once when the community changes and at the end (`_credit_community`).
+    paid_community: uint256 = 0
+    paid_community_part: uint256 = 0
     # Bounded by MAX_BATCH.
     for s: Settlement in batch:
-        skip: uint256 = 0
-        amount: uint256 = 0
-        community: uint256 = 0
-        skip, amount, community = self._settle_one(s, node)
-        if skip != 0:
-            log IAdMarket.ReceiptSkipped(
-                campaign=s.campaign, user=s.user, node=s.node, count=s.count, reason=self._reason(skip)
-            )
-            continue
-        # Shares round down; the dust goes to the burn, so the parts sum to `amount`.
-        user_part: uint256 = amount * split_user // BPS
-        node_part: uint256 = amount * split_node // BPS
-        community_part: uint256 = amount * split_community // BPS
-        self.balances[s.user] += user_part
-        to_node += node_part
-        burn_part: uint256 = amount - user_part - node_part - community_part
-        if community == 0:
-            burn_part += community_part
-        else:
-            payout: address = self.community_payout[community]
-            if payout == empty(address):
-                self.community_unclaimed[community] += community_part
-            else:
-                self.balances[payout] += community_part
-        to_burn += burn_part
-        total += amount
+        if s.campaign != campaign:
+            if charged:
+                self._w1[campaign] = (w1 & ~(MASK96 << 96)) | (spent << 96)
+                charged = False
+            campaign = s.campaign
+            w0: uint256 = self._w0[campaign]
+            w1 = self._w1[campaign]
+            w2: uint256 = self._w2[campaign]
+            run_skip = 0
+            if w0 == 0:
+                run_skip = SKIP_UNKNOWN_CAMPAIGN
+            elif block.timestamp < (w0 >> 160) & MASK40:
+                run_skip = SKIP_NOT_STARTED
+            elif block.timestamp > ((w0 >> 200) & MASK40) + ((w2 >> 208) & MASK40):
+                run_skip = SKIP_CLOSED
+            cap = w1 >> 192
+            budget = w1 & MASK96
+            spent = (w1 >> 96) & MASK96
+            price = w2 & MASK96
+            min_stake = (w2 >> 96) & MASK96
+            min_tier = (w2 >> 192) & 65_535
+            n_targets = w0 >> 248
+            target_index = MAX_TARGETS
 
+        if s.node != node:
+            self._skipped(s, SKIP_WRONG_NODE)
+            continue
+        if run_skip != 0:
+            self._skipped(s, run_skip)
+            continue
+        if s.count > cap:
+            self._skipped(s, SKIP_OVER_CAP)
+            continue
+
+        # Views already settled for (campaign, user, node) and for the user in total.
+        # The (campaign, user) word's key: campaign ids are below 2**96 (see `_settled`).
+        key: uint256 = (campaign << 160) | convert(s.user, uint256)
+        ws: uint256 = self._settled[key]
+        first: address = convert(ws & MASK160, address)
+        is_first: bool = first == empty(address) or first == node
+        before: uint256 = 0
+        if is_first:
+            before = (ws >> 160) & MASK48
+        else:
+            before = self._settled_other[campaign][s.user][node]
+        if s.count <= before:
+            self._skipped(s, SKIP_REPLAYED)
+            continue
+        # Unchecked: before < count <= cap < 2**48, so views and the user's total
+        # (at most cap + views) fit, and views * price < 2**48 * 2**96.
+        views: uint256 = unsafe_sub(s.count, before)
+        settled_total: uint256 = unsafe_add(ws >> 208, views)
+        if settled_total > cap:
+            self._skipped(s, SKIP_OVER_CAP)
+            continue
+        amount: uint256 = unsafe_mul(views, price)
+        if unsafe_add(spent, amount) > budget:
+            self._skipped(s, SKIP_BUDGET)
+            continue
+
+        digest: bytes32 = message_hash_utils._to_typed_data_hash(
+            domain, keccak256(abi_encode(RECEIPT_TYPEHASH, campaign, s.user, node, s.count))
+        )
+        # ECDSA first (snekmate's rules: non-zero signer, low s, v in {27, 28}, answering
+        # instead of reverting), then EIP-1271 (`_wallet_signed`).
+        if not (
+            s.user != empty(address)
+            and convert(s.s, uint256) <= MALLEABILITY_THRESHOLD
+            and (s.v == 27 or s.v == 28)
+            and ecrecover(digest, s.v, s.r, s.s) == s.user
+        ) and not self._wallet_signed(s.user, digest, s.v, s.r, s.s):
+            self._skipped(s, SKIP_SIGNATURE)
+            continue
+
+        community: uint256 = 0
+        if n_targets != 0:
+            if s.target >= n_targets:
+                self._skipped(s, SKIP_TARGET)
+                continue
+            if s.target != target_index:
+                target_index = s.target
+                target_community = self._targets[campaign][s.target]
+            community = target_community
+            if not staticcall Communities(COMMUNITIES).is_qualified_member(community, s.user):
+                # A second call on the skip path only, to say which check failed.
+                if staticcall Communities(COMMUNITIES).is_member(community, s.user):
+                    self._skipped(s, SKIP_GATE)
+                else:
+                    self._skipped(s, SKIP_NOT_MEMBER)
+                continue
+        if min_tier != 0 and staticcall Premium(PREMIUM).tier_of(s.user) < min_tier:
+            self._skipped(s, SKIP_TIER)
+            continue
+        if min_stake != 0 and staticcall Registry(REGISTRY).assets_of(s.stake_node, s.user) < min_stake:
+            self._skipped(s, SKIP_STAKE)
+            continue
+
+        # The receipt is good: record it and charge the campaign (stored when the run ends).
+        if is_first:
+            self._settled[key] = convert(node, uint256) | (s.count << 160) | (settled_total << 208)
+        else:
+            self._settled_other[campaign][s.user][node] = s.count
+            self._settled[key] = (ws & ~(MASK48 << 208)) | (settled_total << 208)
+        spent = unsafe_add(spent, amount)
+        charged = True
+
+        # Shares round down; the dust goes to the burn, so the parts sum to `amount`.
+        # Unchecked: amount <= budget < 2**96 and each share is at most BPS, so nothing
+        # overflows, and the three shares sum to at most `amount`.
+        user_part: uint256 = unsafe_div(unsafe_mul(amount, split_user), BPS)
+        node_part: uint256 = unsafe_div(unsafe_mul(amount, split_node), BPS)
+        community_part: uint256 = unsafe_div(unsafe_mul(amount, split_community), BPS)
+        self.balances[s.user] += user_part
+        to_node = unsafe_add(to_node, node_part)
+        burn_part: uint256 = unsafe_sub(unsafe_sub(unsafe_sub(amount, user_part), node_part), community_part)
+        if community == 0:
+            burn_part = unsafe_add(burn_part, community_part)
+        else:
+            if community != paid_community:
+                self._credit_community(paid_community, paid_community_part)
+                paid_community = community
+                paid_community_part = 0
+            paid_community_part = unsafe_add(paid_community_part, community_part)
+        # Unchecked: a batch charges at most 100 amounts below 2**96 each.
+        to_burn = unsafe_add(to_burn, burn_part)
+        total = unsafe_add(total, amount)
+
+    if charged:
+        self._w1[campaign] = (w1 & ~(MASK96 << 96)) | (spent << 96)
+    self._credit_community(paid_community, paid_community_part)
     if to_node != 0:
         self.balances[node] += to_node
     if to_burn != 0:
@@ -554,76 +691,26 @@ def settle(node: address, batch: DynArray[Settlement, MAX_BATCH]) -> uint256:
 
 
 @internal
-def _settle_one(s: Settlement, node: address) -> (uint256, uint256, uint256):
+def _skipped(s: Settlement, skip: uint256):
     """
-    @dev Checks one receipt and, if it is good, records it and charges its campaign.
-         Returns (skip code or 0, wei charged, qualifying community id or 0 when untargeted).
+    @dev Logs why a receipt of the batch was not settled.
     """
-    if s.node != node:
-        return SKIP_WRONG_NODE, 0, 0
-    w0: uint256 = self._w0[s.campaign]
-    if w0 == 0:
-        return SKIP_UNKNOWN_CAMPAIGN, 0, 0
-    if block.timestamp < (w0 >> 160) & MASK40:
-        return SKIP_NOT_STARTED, 0, 0
-    w2: uint256 = self._w2[s.campaign]
-    if block.timestamp > ((w0 >> 200) & MASK40) + ((w2 >> 208) & MASK40):
-        return SKIP_CLOSED, 0, 0
-    w1: uint256 = self._w1[s.campaign]
-    cap: uint256 = w1 >> 192
-    if s.count > cap:
-        return SKIP_OVER_CAP, 0, 0
+    log IAdMarket.ReceiptSkipped(campaign=s.campaign, user=s.user, node=s.node, count=s.count, reason=self._reason(skip))
 
-    # Views already settled for (campaign, user, node) and for the user in total.
-    ws: uint256 = self._settled[s.campaign][s.user]
-    first: address = convert(ws & MASK160, address)
-    is_first: bool = first == empty(address) or first == node
-    before: uint256 = 0
-    if is_first:
-        before = (ws >> 160) & MASK48
+
+@internal
+def _credit_community(community: uint256, amount: uint256):
+    """
+    @dev Credits a community's share: to the payout address its owner set, or held
+         unclaimed until one is set. Community 0 (none) and 0 wei write nothing.
+    """
+    if community == 0 or amount == 0:
+        return
+    payout: address = self.community_payout[community]
+    if payout == empty(address):
+        self.community_unclaimed[community] += amount
     else:
-        before = self._settled_other[s.campaign][s.user][node]
-    if s.count <= before:
-        return SKIP_REPLAYED, 0, 0
-    views: uint256 = s.count - before
-    settled_total: uint256 = (ws >> 208) + views
-    if settled_total > cap:
-        return SKIP_OVER_CAP, 0, 0
-    amount: uint256 = views * (w2 & MASK96)
-    spent: uint256 = ((w1 >> 96) & MASK96) + amount
-    if spent > w1 & MASK96:
-        return SKIP_BUDGET, 0, 0
-
-    digest: bytes32 = eip712._hash_typed_data_v4(
-        keccak256(abi_encode(RECEIPT_TYPEHASH, s.campaign, s.user, node, s.count))
-    )
-    if not self._signed_by(s.user, digest, s.v, s.r, s.s):
-        return SKIP_SIGNATURE, 0, 0
-
-    community: uint256 = 0
-    if w0 >> 248 != 0:
-        if s.target >= w0 >> 248:
-            return SKIP_TARGET, 0, 0
-        community = self._targets[s.campaign][s.target]
-        if not staticcall Communities(COMMUNITIES).is_qualified_member(community, s.user):
-            # A second call on the skip path only, to say which check failed.
-            if staticcall Communities(COMMUNITIES).is_member(community, s.user):
-                return SKIP_GATE, 0, 0
-            return SKIP_NOT_MEMBER, 0, 0
-    min_tier: uint256 = (w2 >> 192) & 65_535
-    if min_tier != 0 and staticcall Premium(PREMIUM).tier_of(s.user) < min_tier:
-        return SKIP_TIER, 0, 0
-    min_stake: uint256 = (w2 >> 96) & MASK96
-    if min_stake != 0 and staticcall Registry(REGISTRY).assets_of(s.stake_node, s.user) < min_stake:
-        return SKIP_STAKE, 0, 0
-
-    if is_first:
-        self._settled[s.campaign][s.user] = convert(node, uint256) | (s.count << 160) | (settled_total << 208)
-    else:
-        self._settled_other[s.campaign][s.user][node] = s.count
-        self._settled[s.campaign][s.user] = (ws & ~(MASK48 << 208)) | (settled_total << 208)
-    self._w1[s.campaign] = (w1 & ~(MASK96 << 96)) | (spent << 96)
-    return 0, amount, community
+        self.balances[payout] += amount
 
 
 @internal
@@ -661,22 +748,14 @@ def _reason(skip: uint256) -> String[40]:
 
 @internal
 @view
-def _signed_by(signer: address, digest: bytes32, v: uint8, r: bytes32, s: bytes32) -> bool:
+def _wallet_signed(signer: address, digest: bytes32, v: uint8, r: bytes32, s: bytes32) -> bool:
     """
-    @dev ECDSA first, then EIP-1271 (OpenZeppelin's SignatureChecker order): an EOA's
-         receipt never pays the cold EXTCODESIZE of `signer.is_contract`, and nobody
-         holds a key for a contract's address. The ECDSA checks are snekmate's
-         (v in {27, 28}, low s, non-zero signer) answering False instead of
-         reverting; the EIP-1271 call is snekmate's (it never reverts) with the
-         signature as r || s || v.
+    @dev A receipt whose ECDSA check failed: valid only if `signer` is a contract wallet whose
+         EIP-1271 `isValidSignature` accepts it (snekmate's checker, which never reverts), the
+         signature as r || s || v. ECDSA is tried first (OpenZeppelin's SignatureChecker
+         order): an EOA's receipt never pays the cold EXTCODESIZE of `signer.is_contract`, and
+         nobody holds a key for a contract's address.
     """
-    if (
-        signer != empty(address)
-        and convert(s, uint256) <= MALLEABILITY_THRESHOLD
-        and (v == 27 or v == 28)
-        and ecrecover(digest, v, r, s) == signer
-    ):
-        return True
     if signer.is_contract:
         return signature_checker._is_valid_ERC1271_signature_now(signer, digest, concat(r, s, convert(v, bytes1)))
     return False
@@ -923,7 +1002,9 @@ def settled(campaign_id: uint256, user: address, node: address) -> uint256:
     """
     @notice Views of `user` settled for the campaign through `node` (a receipt must exceed it).
     """
-    ws: uint256 = self._settled[campaign_id][user]
+    if campaign_id >= self._next_id:
+        return 0
+    ws: uint256 = self._settled[(campaign_id << 160) | convert(user, uint256)]
     first: address = convert(ws & MASK160, address)
     if first == node and first != empty(address):
         return (ws >> 160) & MASK48
@@ -936,7 +1017,9 @@ def settled_total(campaign_id: uint256, user: address) -> uint256:
     """
     @notice Views of `user` settled for the campaign through all nodes (at most the cap).
     """
-    return self._settled[campaign_id][user] >> 208
+    if campaign_id >= self._next_id:
+        return 0
+    return self._settled[(campaign_id << 160) | convert(user, uint256)] >> 208
 
 
 @external

@@ -754,12 +754,17 @@ def _set_role(community_id: uint256, account: address, role: uint256, enabled: b
 @view
 @internal
 def _qualifies(community_id: uint256, account: address) -> bool:
-    gate: TokenGate = self.token_gate[community_id]
-    if gate.min_balance != 0 and staticcall TOKEN.balanceOf(account) >= gate.min_balance:
+    # The gate's fields are read one at a time, each only when the ones before did not
+    # qualify the account: a balance gate that passes costs one storage read of the gate,
+    # not four (AdMarket pays this view for every gated receipt it settles).
+    min_balance: uint256 = self.token_gate[community_id].min_balance
+    if min_balance != 0 and staticcall TOKEN.balanceOf(account) >= min_balance:
         return True
-    if gate.min_stake != 0 and staticcall REGISTRY.assets_of(gate.node, account) >= gate.min_stake:
+    min_stake: uint256 = self.token_gate[community_id].min_stake
+    if min_stake != 0 and staticcall REGISTRY.assets_of(self.token_gate[community_id].node, account) >= min_stake:
         return True
-    if gate.min_tier != 0 and staticcall PREMIUM.tier_of(account) >= gate.min_tier:
+    min_tier: uint256 = self.token_gate[community_id].min_tier
+    if min_tier != 0 and staticcall PREMIUM.tier_of(account) >= min_tier:
         return True
     return False
 

@@ -422,3 +422,101 @@ def test_contract_wallets_and_gated_campaigns_on_chain(c: Chain, tmp_path: Path)
     for cid_ in (plain, tiered, staked):
         assert market.market.functions.settled(cid_, low.address, operator.address).call() == (cid_ == plain)
     receipts.close()
+
+
+def test_a_member_below_the_community_gate_is_sent_nothing(c: Chain, tmp_path: Path) -> None:
+    """A TOKEN_GATE community (a CLUB balance gate): two members joined holding the gate's balance,
+    then one sold it. Settlement pays only members who meet the gate now
+    (`Communities.is_qualified_member`), so the NOTIFY node asks the same view (an eth_call, cached
+    for the gate cache's TTL) before it sends anything: the holder is sent the campaign and
+    receipts it, the seller is sent nothing and signs nothing while below the gate, and is sent
+    the campaign once it holds the balance again (after the TTL). Every receipt the node holds
+    settles. (Without the node's check the seller is sent the campaign at once and signs a receipt
+    that settlement holds back.)"""
+    from clubchat.ads.receipt_store import ReceiptStore, settle_pending
+    from clubchat.chain.tx import send_tx
+    from clubchat.communities.client import TOKEN_GATE, TokenGate
+    from clubchat.node.notify import NotifyConfig, NotifyService
+    from clubchat.node.notify_chain import AdMarketView, GateCache
+    from clubchat.node.notify_store import NotifyStore
+    from tests.node.harness import relay
+
+    advertiser, owner, operator, node_key, holder, seller, buyer = (Account.create() for _ in range(7))
+    per_kind = c.registry.functions.min_self_stake_per_kind().call() // WAD
+    for acct, club in (
+        (advertiser, 1_000),
+        (owner, 1_000),
+        (operator, 3 * per_kind),
+        (holder, 100),
+        (seller, 100),
+    ):
+        c.fund(acct.address, club)
+    for acct in (node_key, buyer):
+        c.fund(acct.address, 0)
+    NodeRegistryClient(c.w3, c.manifest, LocalSender(c.w3, operator)).register(
+        Registration(kinds=NOTIFY, node_key=node_key.address, endpoints={NOTIFY: "http://127.0.0.1:9"}),
+        2 * per_kind * WAD,
+        key=LocalSender(c.w3, node_key),
+    )
+    staff = CommunitiesClient(c.w3, c.manifest, LocalSender(c.w3, owner))
+    cid = staff.create(owner.address, TOKEN_GATE)
+    staff.set_token_gate(cid, TokenGate(100 * WAD, "0x" + "00" * 20, 0, 0))
+    for user in (holder, seller):
+        CommunitiesClient(c.w3, c.manifest, LocalSender(c.w3, user)).join(cid)
+    send_tx(c.w3, seller, c.token.functions.transfer(buyer.address, 100 * WAD))  # sold below the gate
+    communities = c.manifest.contract(c.w3, "Communities")
+    assert communities.functions.is_member(cid, seller.address).call()
+    assert not communities.functions.is_qualified_member(cid, seller.address).call()
+
+    market = AdMarketClient(c.w3, c.manifest)
+    now = int(c.w3.eth.get_block("latest")["timestamp"])
+    camp = AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, advertiser)).create_campaign(
+        CampaignSpec(
+            10 * WAD, WAD, per_user_cap=1, start=now, end=now + 86_400,
+            creative_hash=keccak(TEXT.encode()), creative_uri=CREATIVE_URI, targets=(cid,),
+        )  # type: ignore[arg-type]
+    )  # fmt: skip
+    ttl = 1.0
+    view = AdMarketView(
+        c.w3, c.manifest.contract(c.w3, "AdMarket"), communities, c.manifest.block, gates=GateCache(ttl=ttl)
+    )
+    domain = market.domain()
+    store = NotifyStore(tmp_path, domain)
+    service = NotifyService(NotifyConfig(node=operator.address, poll=0.2), store, view, domain)
+
+    async def scenario() -> None:
+        async with relay() as server:
+            await service.start(server)
+            try:
+                inboxes = {}
+                for user in (holder, seller):
+                    client = await RelayClient.connect(server.uri, user)
+                    inboxes[user.address] = (client, AdInbox.attach(client, bytes(user.key), domain))
+                    await inboxes[user.address][1].set_preference(True)
+                got, below = inboxes[holder.address][1], inboxes[seller.address][1]
+                await got.wait(lambda: got.confirmed == {camp: 1}, timeout=30)
+                await asyncio.sleep(3 * ttl)  # delivery passes past the TTL: the seller is asked again
+                assert below.shown == [] and below.counts == {} and below.confirmed == {}
+                assert store.delivery(seller.address.lower(), camp) is None  # nothing queued either
+                assert service.stats["gated"] >= 2 and view.gates.answer(cid, holder.address) is not False
+                assert view.gates.asked >= 3  # the seller, asked again after the TTL
+                # The seller buys the balance back: sent the campaign once the cached answer expires.
+                await asyncio.to_thread(
+                    send_tx, c.w3, buyer, c.token.functions.transfer(seller.address, 100 * WAD)
+                )
+                await below.wait(lambda: below.confirmed == {camp: 1}, timeout=30)
+                for client, inbox in inboxes.values():
+                    assert not inbox.errors, inbox.errors
+                    await client.close()
+            finally:
+                await service.stop()
+
+    asyncio.run(scenario())
+    receipts = ReceiptStore(tmp_path / "receipts.sqlite", domain)
+    assert {s.receipt.user for s in receipts.receipts(operator.address)} == {holder.address, seller.address}
+    result = settle_pending(
+        receipts, AdMarketClient(c.w3, c.manifest, LocalSender(c.w3, node_key)), operator.address, 0
+    )
+    assert (result.receipts, result.skipped) == (2, 0)
+    tx = c.w3.eth.get_transaction_receipt(result.batches[0])
+    assert market.market.events.ReceiptSkipped().process_receipt(tx) == ()

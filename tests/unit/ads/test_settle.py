@@ -182,6 +182,15 @@ def test_unknown_campaign(market, node, campaign, viewer):
     assert skipped(market) == ["ads: unknown campaign"]
 
 
+def test_campaign_zero_is_unknown_even_first_in_a_batch(market, node, campaign, viewer):
+    """Ids start at 1; `settle` keeps the current campaign's words from one receipt to the next,
+    starting from "no campaign" (0), which must answer like any id that was never created."""
+    items = [signed(market, viewer, 0, node, 1), signed(market, viewer, campaign, node, 1)]
+    items.append(signed(market, viewer, 0, node, 2))
+    assert settle(market, node, items) == WAD
+    assert skipped(market) == ["ads: unknown campaign", "ads: unknown campaign"]
+
+
 def test_before_start(market, node, funded, members, viewer):
     cid = create(market, funded, CampaignSpec(start_in=DAY, targets=(CLUB_A,)))
     assert settle(market, node, [signed(market, viewer, cid, node, 1)]) == 0
@@ -374,6 +383,53 @@ def test_batch_of_one_hundred(market, node, funded):
     assert (batch.receipts, batch.amount) == (100, 200 * WAD)
     assert skipped(market) == []
     assert all(market.settled(cid, u.address, node) == 2 for u in users)
+
+
+def test_a_batch_mixing_campaigns_and_communities_charges_and_credits_each(
+    market, node, funded, campaign, viewer, viewer2, community_owner
+):
+    """`settle` reads a campaign's words once per run of its receipts and stores its spend when
+    the run ends, and adds a community's share up over a run of receipts it qualified: receipts
+    of two campaigns and two communities interleaved (and one user twice) must still charge each
+    campaign and credit each community exactly."""
+    other = create(market, funded, replace(TARGETED, price=2 * WAD, targets=(CLUB_B, CLUB_A)))
+    payout = str(boa.env.generate_address("club_b_treasury"))
+    with boa.env.prank(community_owner):
+        market.set_community_payout(CLUB_B, payout)
+    batch = [
+        signed(market, viewer, campaign, node, 3),  # CLUB_A, 3 WAD
+        signed(market, viewer, other, node, 2),  # CLUB_B, 4 WAD
+        signed(market, viewer2, campaign, node, 4),  # CLUB_A, 4 WAD
+        signed(market, viewer, campaign, node, 5, target=1),  # CLUB_B, 2 more views: 2 WAD
+        signed(market, viewer2, other, node, 1, target=1),  # CLUB_A, 2 WAD
+        signed(market, viewer, campaign, node, 5),  # replayed inside the batch
+    ]
+    assert settle(market, node, batch) == 15 * WAD
+    assert skipped(market) == ["ads: replayed or lowered"]
+    assert market.campaign(campaign).spent == 9 * WAD
+    assert market.campaign(other).spent == 6 * WAD
+    assert market.settled(campaign, viewer.address, node) == 5
+    assert market.settled_total(campaign, viewer.address) == 5
+    assert market.settled(other, viewer2.address, node) == 1
+    # 20 % to the qualifying community: CLUB_A held unclaimed, CLUB_B paid to its payout.
+    assert market.community_unclaimed(CLUB_A) == 9 * WAD * 2000 // 10_000
+    assert market.community_unclaimed(CLUB_B) == 0
+    assert market.balances(payout) == 6 * WAD * 2000 // 10_000
+    assert market.balances(viewer.address) == 9 * WAD // 2
+    assert market.balances(viewer2.address) == 6 * WAD // 2
+    assert market.balances(node) == 15 * WAD * 2000 // 10_000
+    assert market.burn_pending() == 15 * WAD * 1000 // 10_000
+
+
+def test_settled_views_of_a_campaign_never_created_are_zero(market, node, campaign, viewer):
+    """The (campaign, user) word is keyed by `campaign << 160 | user`: an id at or above 2**96
+    would land on a real campaign's word, so the views answer 0 for ids never created."""
+    settle(market, node, [signed(market, viewer, campaign, node, 3)])
+    assert market.settled(campaign, viewer.address, node) == 3
+    alias = campaign + 2**96
+    assert market.settled(alias, viewer.address, node) == 0
+    assert market.settled_total(alias, viewer.address) == 0
+    assert market.settled(market.campaign_count() + 1, viewer.address, node) == 0
 
 
 def test_batch_of_one_hundred_and_one_is_refused(market, node, campaign, viewer):
