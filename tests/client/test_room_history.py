@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import concurrent.futures
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import boa
 import pytest
+from click.testing import CliRunner
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from clubchat.client.history import HistoryBook, HistoryStore, NodeKeys, SignedEntry
+from clubchat.cli import main
+from clubchat.client.history import HistoryBook, HistoryStore, NodeKeys, SignedEntry, default_store_path
 from clubchat.client.relay_client import RelayError
 from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient
@@ -30,6 +34,7 @@ from clubchat.node.relay_log import LogSigner, RelayLog
 from clubchat.node.rooms import CacheView, Rooms
 from clubchat.protocol import messages as m
 from clubchat.protocol.log_entry import ZERO32, LogEntry, sign_log_entry
+from tests.client.test_disputes_cli import env  # noqa: F401 (the anvil deployment with Disputes)
 from tests.crypto.test_rooms_e2e import ALICE, BOB, CAROL, CID, DAVE
 from tests.crypto.test_rooms_e2e import _view as members_view
 from tests.node.harness import LOG_CHAIN_ID, LOG_NODE_KEY, LOG_OPERATOR, LOG_SIGNER, relay, run
@@ -319,3 +324,60 @@ def test_one_fork_seen_again_is_one_piece_of_evidence(tmp_path: Path) -> None:
     b.compare_head("ws://r", theirs.entry, theirs.sig)  # the head sent again
     assert len(b.evidence) == 1 and len([r for r in store.rows() if "evidence" in r]) == 1
     assert len(store.replay(book())) == 1
+
+
+@contextmanager
+def relay_thread(path: Path, signer: LogSigner) -> Iterator[str]:
+    """A relay with rooms and a signed history on its own event loop thread (for `club` commands)."""
+    loop = asyncio.new_event_loop()
+    started: concurrent.futures.Future[str] = concurrent.futures.Future()
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        async with room_relay(path, signer=signer) as (server, _view):
+            started.set_result(server.uri)
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        yield started.result(10)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+
+
+@pytest.mark.integration
+def test_club_room_checks_the_relays_room_entries_and_keeps_them_for_club_report(
+    env,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`club room send` on a deployment with Disputes checks the relay's signed room entries against
+    the registry's node key and keeps them in the wallet's store (where `club report` looks for
+    forks); a relay signing with a key that is not its operator's is reported to the user."""
+    c, nodes = env
+    op, key = nodes[1]
+    disputes = c.manifest.contract(c.w3, "Disputes")
+    chain_id = int(c.w3.eth.chain_id)
+    monkeypatch.setenv("CLUB_HISTORY_DIR", str(tmp_path / "history"))
+    rpc = c.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+
+    def send(uri: str, text: str) -> str:
+        argv = ["room", "send", str(CID), text, "--relay", uri, "--member", BOB.address]
+        argv += ["--rpc-url", rpc, "--network", str(c.manifest_path), "--key", ALICE.key.hex()]
+        result = CliRunner().invoke(main, argv, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    honest = LogSigner.create(op.address, bytes(key.key), chain_id, disputes.address)
+    with relay_thread(tmp_path / "honest.sqlite", honest) as uri:
+        out = send(uri, "signed by the node key")
+        assert "warning" not in out
+    store = HistoryStore(default_store_path(chain_id, disputes.address, ALICE.address))
+    (kept,) = [r for r in store.rows() if "entry" in r and r["entry"]["room"] == "0x" + ROOM.hex()]
+    assert kept["relay"] == uri and kept["entry"]["node"] == op.address and kept["entry"]["seq"] == 1
+    stranger = LogSigner.create(op.address, bytes(LOG_NODE_KEY.key), chain_id, disputes.address)
+    with relay_thread(tmp_path / "stranger.sqlite", stranger) as uri:
+        out = send(uri, "signed by another key")
+    assert "warning: relay" in out and "its signature is not the node's key" in out
