@@ -198,25 +198,24 @@ class RoomClient(RelayClient):
                 got.append(entry.seq)
                 text = self._room_texts.pop((key[0], key[1], entry.seq), None)
                 problems += book.record(self.uri, entry, r.sig, text)
-            if isinstance(frame, m.RoomEntries):  # a refusal is evidence, not asked again
+            if isinstance(frame, m.RoomEntries):  # a refusal is evidence, not asked for again
                 self._answered(key, frame, got)
         for problem in problems:  # bound: a few per entry
             if problem.missing is not None:
                 await self.ask_room_history(key[0], key[1], *problem.missing)
 
-    def _answered(self, key: RoomKey, frame: m.RoomEntries, got: list[int]) -> list[Problem]:
-        """A `room-history` this client asked: what the relay did not produce is a refusal."""
+    def _answered(self, key: RoomKey, frame: m.RoomEntries, got: list[int]) -> None:
+        """A `room-history` this client asked: what the relay did not produce, below a head it
+        signed, is a refusal (told, and kept as evidence by the book)."""
         book = self.history
         assert book is not None
         end = self._room_asked.pop((key[0], key[1], frame.start), None)
         if end is None:
-            return []  # the entries of retained posts a join replayed: nothing was asked
+            return  # the entries of retained posts a join replayed: nothing was asked
         rid = room_id(*key)
-        heads = [h for h in book.heads() if h.entry.room == rid and book.relays.get(h.entry.node) == self.uri]
-        out: list[Problem] = []
-        for head in heads:  # bound: the operators seen through this relay (one)
-            out += book.answered(self.uri, head.entry.node, rid, frame.start, end, got)
-        return out
+        for head in book.heads():  # bound: rooms this client holds
+            if head.entry.room == rid and book.relays.get(head.entry.node) == self.uri:
+                book.answered(self.uri, head.entry.node, rid, frame.start, end, got)
 
     async def ask_room_history(self, community: int, room: str, start: int, end: int) -> None:
         """Ask this relay for the entries start..end of a room (once per range); the answer is checked
