@@ -14,8 +14,10 @@ from Communities' logs (--rpc-url / --network), or named with `--member`.
 
 With a deployment that has Disputes, every command checks the relays' signed history of the room
 (clubchat.client.history, kept in the wallet's store): `listen` prints a `history` line for each
-problem, `send` and `send-file` a warning; a relay that forked the room is then in the store for
-`club report`. `--relay` with `--member` also runs without the chain (and then without the check).
+problem, `send` and `send-file` a warning. `send` then posts the wallet's signed head of the room
+(sealed; `--no-head` skips it): a member listening who was shown another history holds both signed
+entries of the fork in its store, and `club report` proves it. `--relay` with `--member` also runs
+without the chain (and then without the check).
 """
 
 from __future__ import annotations
@@ -131,11 +133,18 @@ def room() -> None:
 @room.command("send")
 @click.argument("community_id", type=int)
 @click.argument("text")
+@click.option(
+    "--head/--no-head",
+    default=True,
+    show_default=True,
+    help="After the text, post this wallet's signed head of the room at each relay, for the members"
+    " listening to compare (a relay showing them another history is then caught).",
+)
 @_room_options
 @chain_options
 @key_options()
 @one_line_errors
-def send_command(community_id: int, text: str, **opts: Any) -> None:
+def send_command(community_id: int, text: str, head: bool, **opts: Any) -> None:
     """Post TEXT to a room of COMMUNITY_ID (on every rendezvous relay of the room that answers)."""
     account, uris, book = _setup(community_id, opts)
     members, _ = _members(community_id, opts)
@@ -150,6 +159,8 @@ def send_command(community_id: int, text: str, **opts: Any) -> None:
             try:
                 await sealed.join()
                 sent = await sealed.send(text, id)
+                if head:  # signed history checked (a deployment with Disputes): members compare it
+                    await sealed.send_head()
             except RelayError as exc:
                 raise _refused(exc) from None
             finally:

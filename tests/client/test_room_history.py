@@ -11,6 +11,7 @@ import asyncio
 import base64
 import concurrent.futures
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -327,16 +328,21 @@ def test_one_fork_seen_again_is_one_piece_of_evidence(tmp_path: Path) -> None:
 
 
 @contextmanager
-def relay_thread(path: Path, signer: LogSigner) -> Iterator[str]:
-    """A relay with rooms and a signed history on its own event loop thread (for `club` commands)."""
+def relay_thread(path: Path, signer: LogSigner, listener: HistoryBook | None = None) -> Iterator[str]:
+    """A relay with rooms and a signed history on its own event loop thread (for `club` commands);
+    with a `listener` book, the relay forks every room and BOB follows the room there with it."""
     loop = asyncio.new_event_loop()
     started: concurrent.futures.Future[str] = concurrent.futures.Future()
     stop = asyncio.Event()
 
     async def serve() -> None:
-        async with room_relay(path, signer=signer) as (server, _view):
+        async with room_relay(path, signer=signer, fork_for_tests=listener is not None) as (server, view):
+            bob = await sealed_member(server.uri, BOB, view, listener) if listener is not None else None
             started.set_result(server.uri)
             await stop.wait()
+            if bob is not None:
+                await bob.close()
+                await bob.client.close()
 
     thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
     thread.start()
@@ -348,14 +354,16 @@ def relay_thread(path: Path, signer: LogSigner) -> Iterator[str]:
 
 
 @pytest.mark.integration
-def test_club_room_checks_the_relays_room_entries_and_keeps_them_for_club_report(
+def test_club_room_checks_room_entries_and_club_report_proves_a_room_fork(
     env,  # noqa: F811 (the fixture imported above)
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`club room send` on a deployment with Disputes checks the relay's signed room entries against
     the registry's node key and keeps them in the wallet's store (where `club report` looks for
-    forks); a relay signing with a key that is not its operator's is reported to the user."""
+    forks); a relay signing with a key that is not its operator's is reported to the user; a relay
+    that forks the room is caught by a listening member through the head the sender posts, and
+    `club report` slashes it."""
     c, nodes = env
     op, key = nodes[1]
     disputes = c.manifest.contract(c.w3, "Disputes")
@@ -363,21 +371,42 @@ def test_club_room_checks_the_relays_room_entries_and_keeps_them_for_club_report
     monkeypatch.setenv("CLUB_HISTORY_DIR", str(tmp_path / "history"))
     rpc = c.w3.provider.endpoint_uri  # type: ignore[attr-defined]
 
-    def send(uri: str, text: str) -> str:
-        argv = ["room", "send", str(CID), text, "--relay", uri, "--member", BOB.address]
-        argv += ["--rpc-url", rpc, "--network", str(c.manifest_path), "--key", ALICE.key.hex()]
-        result = CliRunner().invoke(main, argv, catch_exceptions=False)
+    def club(*argv: str, key: LocalAccount = ALICE) -> str:
+        chain = ["--rpc-url", rpc, "--network", str(c.manifest_path), "--key", key.key.hex()]
+        result = CliRunner().invoke(main, [*argv, *chain], catch_exceptions=False)
         assert result.exit_code == 0, result.output
         return result.output
+
+    def send(uri: str, text: str) -> str:
+        return club("room", "send", str(CID), text, "--relay", uri, "--member", BOB.address)
 
     honest = LogSigner.create(op.address, bytes(key.key), chain_id, disputes.address)
     with relay_thread(tmp_path / "honest.sqlite", honest) as uri:
         out = send(uri, "signed by the node key")
         assert "warning" not in out
     store = HistoryStore(default_store_path(chain_id, disputes.address, ALICE.address))
-    (kept,) = [r for r in store.rows() if "entry" in r and r["entry"]["room"] == "0x" + ROOM.hex()]
-    assert kept["relay"] == uri and kept["entry"]["node"] == op.address and kept["entry"]["seq"] == 1
+    kept = [r for r in store.rows() if "entry" in r and r["entry"]["room"] == "0x" + ROOM.hex()]
+    assert [r["entry"]["seq"] for r in kept] == [1, 2]  # the text, then the head posted after it
+    assert all(r["relay"] == uri and r["entry"]["node"] == op.address for r in kept)
     stranger = LogSigner.create(op.address, bytes(LOG_NODE_KEY.key), chain_id, disputes.address)
     with relay_thread(tmp_path / "stranger.sqlite", stranger) as uri:
         out = send(uri, "signed by another key")
     assert "warning: relay" in out and "its signature is not the node's key" in out
+    # A relay that shows the members another history than the sender: `club room send` posts the
+    # sender's signed head after the text, the member listening holds both signed entries of the
+    # fork in its store, and `club report` proves it on chain.
+    forker, forker_key = nodes[2]
+    forking = LogSigner.create(forker.address, bytes(forker_key.key), chain_id, disputes.address)
+    bobs_store = HistoryStore(tmp_path / "bob.jsonl")
+    bobs = book(store=bobs_store, signer=forking)
+    with relay_thread(tmp_path / "forking.sqlite", forking, listener=bobs) as uri:
+        send(uri, "the club meets at nine")
+        deadline = time.monotonic() + 10
+        while not any(e.kind == "equivocation" and e.a.entry.room == ROOM for e in bobs.evidence):
+            assert time.monotonic() < deadline, bobs.problems
+            time.sleep(0.05)
+    reporter = Account.from_key("0x" + "7e" * 32)
+    c.fund(reporter.address, 0)
+    out = club("report", "--store", str(bobs_store.path), key=reporter)
+    assert f"fork of {forker.address} proven" in out
+    assert c.registry.functions.nodes(forker.address).call()[3] is True  # jailed
