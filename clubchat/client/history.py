@@ -391,9 +391,17 @@ class HistoryBook:
 
     def _equivocation(self, relay: str, entry: LogEntry, a: SignedEntry, b: SignedEntry) -> Problem:
         evidence = Evidence("equivocation", to_checksum_address(entry.node), a, b)
-        self.evidence.append(evidence)
-        if self.store is not None:
-            self.store.keep_evidence(evidence)
+        pair = {a.entry.struct_hash(), b.entry.struct_hash()}
+        known = any(  # the same fork seen again (an entry asked for again, a head sent twice)
+            e.kind == "equivocation"
+            and e.b is not None
+            and {e.a.entry.struct_hash(), e.b.entry.struct_hash()} == pair
+            for e in self.evidence  # bound: the forks this client holds
+        )
+        if not known:
+            self.evidence.append(evidence)
+            if self.store is not None:
+                self.store.keep_evidence(evidence)
         return Problem(
             "fork",
             relay,
@@ -488,7 +496,9 @@ class HistoryStore:
         for row in self.rows():
             if "evidence" in row and row["evidence"].get("kind") == "equivocation":
                 ev = row["evidence"]
-                found.append(Evidence("equivocation", ev["node"], _signed_of(ev["a"]), _signed_of(ev["b"])))
+                e = Evidence("equivocation", ev["node"], _signed_of(ev["a"]), _signed_of(ev["b"]))
+                if e not in found:  # kept twice by an older client: one fork, one proof
+                    found.append(e)
         told, book.on_problem = book.on_problem, lambda problem: None
         self._replaying = True
         try:

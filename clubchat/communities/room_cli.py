@@ -11,6 +11,13 @@ and posts the text as a `room-sealed` payload; `send-file` posts a file encrypte
 relay checks against the sender's tier); `listen` opens what members send from then on and, with
 `--files DIR`, writes each file that arrived whole (SHA-256 checked) into DIR. The members are read
 from Communities' logs (--rpc-url / --network), or named with `--member`.
+
+With a deployment that has Disputes, every command checks the relays' signed history of the room
+(clubchat.client.history, kept in the wallet's store): `listen` prints a `history` line for each
+problem, `send` and `send-file` a warning. `send` then posts the wallet's signed head of the room
+(sealed; `--no-head` skips it): a member listening who was shown another history holds both signed
+entries of the fork in its store, and `club report` proves it. `--relay` with `--member` also runs
+without the chain (and then without the check).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import json
 import mimetypes
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +38,8 @@ from eth_utils import to_checksum_address
 
 from clubchat.chain.cli import chain_options, key_options, open_deployment, resolve_key
 from clubchat.cli_errors import one_line_errors
+from clubchat.client.cli import _emit_history, _warn_history
+from clubchat.client.history import HistoryBook, Problem, client_book
 from clubchat.client.relay_client import RelayError, new_envelope_id
 from clubchat.client.secure import Secure
 from clubchat.communities.rooms import RoomClient, room_relays
@@ -70,25 +80,37 @@ def _members(community: int, opts: dict[str, Any]) -> tuple[Members, ChainFeed |
     return members_of(feed, community), feed
 
 
-def _setup(community: int, opts: dict[str, Any]) -> tuple[LocalAccount, list[str]]:
-    """The wallet and the room's relays: --relay as given, else the room's rendezvous relays."""
+def _setup(
+    community: int, opts: dict[str, Any], on_problem: Callable[[Problem], None] = _warn_history
+) -> tuple[LocalAccount, list[str], HistoryBook | None]:
+    """The wallet, the room's relays (--relay as given, else the room's rendezvous relays) and the
+    HistoryBook that checks their signed history (None without Disputes in the deployment, or when
+    --relay and --member are given and the chain cannot be read: those need no chain)."""
     account = resolve_key(opts["key"], opts["key_file"])
+    try:
+        w3, manifest = open_deployment(opts["rpc_url"], opts["network"])
+    except click.ClickException:
+        if opts["relays"] and opts["members"]:
+            return account, list(opts["relays"]), None
+        raise
+    book = client_book(w3, manifest, account.address, on_problem)
     if opts["relays"]:
-        return account, list(opts["relays"])
-    w3, manifest = open_deployment(opts["rpc_url"], opts["network"])
+        return account, list(opts["relays"]), book
     found = room_relays(RegistryDiscovery(w3, manifest), community, opts["room"], opts["k"])
     if not found:
         raise click.ClickException("the registry lists no live relay; pass one with --relay ws://…")
-    return account, found
+    return account, found, book
 
 
-async def _connect(uris: list[str], account: LocalAccount, timeout: float) -> list[RoomClient]:
+async def _connect(
+    uris: list[str], account: LocalAccount, timeout: float, book: HistoryBook | None = None
+) -> list[RoomClient]:
     """Connections to every relay that answers (at least one, or a ClickException naming why)."""
     clients: list[RoomClient] = []
     errors: list[str] = []
     for uri in uris:  # bound: --k relays
         try:
-            client = await RoomClient.connect(uri, account, timeout=timeout)
+            client = await RoomClient.connect(uri, account, timeout=timeout, history=book)
         except (OSError, TimeoutError, RelayError) as exc:
             errors.append(f"{uri}: {exc}")
             continue
@@ -111,13 +133,20 @@ def room() -> None:
 @room.command("send")
 @click.argument("community_id", type=int)
 @click.argument("text")
+@click.option(
+    "--head/--no-head",
+    default=True,
+    show_default=True,
+    help="After the text, post this wallet's signed head of the room at each relay, for the members"
+    " listening to compare (a relay showing them another history is then caught).",
+)
 @_room_options
 @chain_options
 @key_options()
 @one_line_errors
-def send_command(community_id: int, text: str, **opts: Any) -> None:
+def send_command(community_id: int, text: str, head: bool, **opts: Any) -> None:
     """Post TEXT to a room of COMMUNITY_ID (on every rendezvous relay of the room that answers)."""
-    account, uris = _setup(community_id, opts)
+    account, uris, book = _setup(community_id, opts)
     members, _ = _members(community_id, opts)
     room, timeout = opts["room"], opts["timeout"]
 
@@ -125,11 +154,13 @@ def send_command(community_id: int, text: str, **opts: Any) -> None:
         out = []
         secure = Secure(account)
         id = new_envelope_id()  # one post: the same id on every relay of the room
-        for client in await _connect(uris, account, timeout):
+        for client in await _connect(uris, account, timeout, book):
             sealed = SealedRoom(client, secure, community_id, members, room)
             try:
                 await sealed.join()
                 sent = await sealed.send(text, id)
+                if head:  # signed history checked (a deployment with Disputes): members compare it
+                    await sealed.send_head()
             except RelayError as exc:
                 raise _refused(exc) from None
             finally:
@@ -165,7 +196,7 @@ def send_file_command(community_id: int, path: Path, mime: str | None, **opts: A
         raise click.ClickException(
             f"{path} has {len(data):,} bytes; members take room files of at most {MAX_BYTES:,} bytes"
         )
-    account, uris = _setup(community_id, opts)
+    account, uris, book = _setup(community_id, opts)
     members, _ = _members(community_id, opts)
     room, timeout = opts["room"], opts["timeout"]
     kind = mime or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -174,7 +205,7 @@ def send_file_command(community_id: int, path: Path, mime: str | None, **opts: A
     async def go() -> list[dict[str, Any]]:
         out = []
         secure = Secure(account)
-        for client in await _connect(uris, account, timeout):
+        for client in await _connect(uris, account, timeout, book):
             sealed = SealedRoom(client, secure, community_id, members, room)
             try:
                 await sealed.join()
@@ -231,7 +262,7 @@ def listen_command(
     community_id: int, since: int, count: int, seconds: float, files_dir: Path | None, **opts: Any
 ) -> None:
     """Follow a room of COMMUNITY_ID: one JSON line per message or file; exits 1 if the relays cut you off."""
-    account, uris = _setup(community_id, opts)
+    account, uris, book = _setup(community_id, opts, _emit_history)
     members, feed = _members(community_id, opts)
     if files_dir is not None:
         files_dir.mkdir(parents=True, exist_ok=True)
@@ -244,6 +275,7 @@ def listen_command(
             (since, count, seconds),
             opts["timeout"],
             files_dir,
+            book,
         )
     )
 
@@ -277,10 +309,11 @@ async def _listen(
     limits: tuple[int, int, float],
     timeout: float,
     files_dir: Path | None = None,
+    book: HistoryBook | None = None,
 ) -> None:
     community, members, feed = who
     since, count, seconds = limits
-    clients = await _connect(uris, account, timeout)
+    clients = await _connect(uris, account, timeout, book)
     merged: asyncio.Queue[Any] = asyncio.Queue()
     pumps = []
     rooms: list[SealedRoom] = []

@@ -27,6 +27,13 @@ back), it gets it in return, so members who were offline when a key went out get
 everyone who is online when they join. A relay relabelling a sender, a replay, a plaintext or a
 message from a removed member is refused (the reason is kept in `refused`).
 
+Signed history: on a relay that signs its history, the `RoomClient` (with a HistoryBook) checks every
+entry of the room as it arrives and asks for what is missing. `send_head()` posts this member's latest
+signed head of the room at this relay, sealed like any post; a member who opens a `head` post compares
+it with what it holds (`RoomClient.compare_room_head`): a relay that showed the two members different
+entries for one place of the room is caught with both signatures, the evidence `club report` proves
+on chain. Head posts go to the history check, not to `posts`.
+
 Restarts: with a keystore directory (clubchat.crypto.keystore) the room's keys (this member's own
 chain with its signing key, the others' chains with their skipped message keys) and the members
 its chain was handed to are kept in `<address>-<chain id>.room-<digest>.json`, encrypted like every
@@ -247,6 +254,12 @@ class SealedRoom:
         with self._stored():
             return self.sealer.seal(self.name, payload)
 
+    async def send_head(self) -> m.RoomSent | None:
+        """Post this member's latest signed head of the room at this relay for the other members to
+        compare (sealed); None when it holds none (no HistoryBook, or nothing signed yet)."""
+        head = self.client.room_head(self.community, self.room)
+        return None if head is None else await self.post(head)
+
     async def next_post(self, timeout: float | None = None) -> RoomPost:
         return await asyncio.wait_for(self.posts.get(), timeout or self.client.timeout)
 
@@ -337,7 +350,14 @@ class SealedRoom:
         if isinstance(opened, m.RoomFileKey):
             self._take_file(message.sender, partial(self.incoming.key, message.sender, opened))
             return
+        if isinstance(opened, m.Head):  # another member's signed head: for the history check
+            task = asyncio.create_task(self._compare(opened))
+            self._tasks = [t for t in self._tasks if not t.done()] + [task]
+            return
         self.posts.put_nowait(RoomPost(message.sender, message.seq, message.time, message.id, opened))
+
+    async def _compare(self, head: m.Head) -> None:
+        await self.client.compare_room_head((self.community, self.room), head)
 
     def _hold(self, message: m.RoomMessage) -> None:
         now = self.clock()

@@ -2,6 +2,11 @@
 envelope its log entry, telling sender and recipients once the entry is durable (`sent` with the
 entry, `logged` records), and answering `history`. Entries are written as compact JSON text by
 hand: these frames follow every forwarded envelope, so they stay off `json.dumps`.
+
+Community room posts (clubchat.node.rooms) get their entries here too, in the chain of the room's
+id: once durable the sender gets `room-sent` with its entry, each member connection the post
+reached one `room-logged` frame per room and batch; `room-entries` answers `room-history` and
+follows the retained posts a `room-join` replays.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from clubchat.protocol.log_entry import LogEntry, direct_room
 if TYPE_CHECKING:
     from clubchat.node.relay import RelayServer
 
+RoomKey = tuple[int, str]  # (community id, room name), as clubchat.node.rooms keys rooms
+
 
 def _sig_json(sig: bytes | None) -> str:
     return ',"sig":"0x' + sig.hex() + '"' if sig is not None else ""
@@ -25,6 +32,23 @@ def _sig_json(sig: bytes | None) -> str:
 def _record(id: str, sender: str, entry_json: str, sig_json: str) -> str:
     """A `logged` record's text (ids and addresses were validated: nothing to escape)."""
     return f'{{"id":"{id}","from":"{sender}","entry":{entry_json}{sig_json}}}'
+
+
+def bad_range(start: int, end: int) -> str | None:
+    """Why a history request for start..end is not answered, or None."""
+    if end < start or end - start >= m.MAX_HISTORY:
+        return f"ask for 1 to {m.MAX_HISTORY} entries, from <= to"
+    return None
+
+
+class RoomNotice:
+    """A room post waiting for its entry to be durable (the `notify` of its `Accepted`): the
+    sender's connection, the room, the post's time and the text the members get then."""
+
+    __slots__ = ("conn", "key", "text", "time")
+
+    def __init__(self, conn: Conn, key: RoomKey, time: int, text: str) -> None:
+        self.conn, self.key, self.time, self.text = conn, key, time, text
 
 
 class SignedHistory:
@@ -59,12 +83,37 @@ class SignedHistory:
         """One `logged` record: which envelope (`id`, `from`) the signed entry covers."""
         return _record(id, sender, self.entry_json(entry), _sig_json(sig))
 
+    def append_room(
+        self,
+        conn: Conn,
+        key: RoomKey,
+        room: bytes,
+        seq: int,
+        id: str,
+        time: int,
+        text: str,
+    ) -> None:
+        """Give an accepted room post its log entry: `seq` is the one `next_seq` gave it (read and
+        appended in one turn of the event loop), `text` what the members get once it is durable."""
+        assert conn.address is not None
+        accepted = self.log.append(room, text, conn.address, id, RoomNotice(conn, key, time, text))
+        assert accepted.seq == seq, "a room post's seq is its entry's"
+
+    def next_seq(self, room: bytes) -> int:
+        """The seq the room's next entry gets."""
+        return self.log.head(room)[0] + 1
+
     def logged(self, batch: list[Accepted]) -> None:
         """A batch of entries is durable: each sender gets its `sent` with the entry, each recipient
-        connection one `logged` frame with the entries of what it received (in seq order)."""
+        connection one `logged` frame with the entries of what it received (in seq order); room
+        posts are told by `_room_logged`."""
         push = self.relay._push
         received: dict[Conn, list[str]] = {}
+        posts: list[Accepted] = []
         for a in batch:  # bound: the batch
+            if a.notify.__class__ is RoomNotice:
+                posts.append(a)
+                continue
             conn, status, reached = a.notify
             entry_json = self.entry_json(a)
             sig_json = _sig_json(a.sig)
@@ -80,20 +129,71 @@ class SignedHistory:
         for target, records in received.items():  # bound: connections reached by the batch
             for i in range(0, len(records), m.MAX_LOGGED):
                 push(target, '{"type":"logged","records":[' + ",".join(records[i : i + m.MAX_LOGGED]) + "]}")
+        if posts:
+            self._room_logged(posts)
+
+    def _room_logged(self, batch: list[Accepted]) -> None:
+        """Room posts' entries are durable: each post is retained and fanned out now (`Rooms.deliver`),
+        each sender gets `room-sent` with its entry, each member connection a post reached one
+        `room-logged` frame per room right after the posts (in seq order)."""
+        push = self.relay._push
+        rooms = self.relay.rooms
+        assert rooms is not None
+        received: dict[tuple[Conn, RoomKey], list[str]] = {}
+        for a in batch:  # bound: the batch
+            notice: RoomNotice = a.notify
+            reached = rooms.deliver(notice.conn, notice.key, a.seq, notice.time, notice.text)
+            entry_json = self.entry_json(a)
+            sig_json = _sig_json(a.sig)
+            push(
+                notice.conn,
+                f'{{"type":"room-sent","id":"{a.id}","seq":{a.seq},"delivered":{len(reached)},'
+                f'"time":{notice.time},"entry":{entry_json}{sig_json}}}',
+            )
+            if not reached:
+                continue
+            if a.shadow is not None:  # fork_for_tests: the members see the other chain
+                record = '{"entry":' + self.entry_json(a.shadow) + _sig_json(a.shadow_sig) + "}"
+            else:
+                record = '{"entry":' + entry_json + sig_json + "}"
+            for target in reached:  # bound: max_connections_per_room
+                received.setdefault((target, notice.key), []).append(record)
+        for (target, (community, room)), records in received.items():  # bound: (connection, room) pairs
+            for i in range(0, len(records), m.MAX_LOGGED):  # names matched ROOM_NAME_PATTERN: no escaping
+                push(
+                    target,
+                    f'{{"type":"room-logged","community":{community},"room":"{room}","records":['
+                    + ",".join(records[i : i + m.MAX_LOGGED])
+                    + "]}",
+                )
+
+    async def _signed_records(self, room: bytes, start: int, end: int) -> str:
+        """The durable entries start..end of `room` as `records` JSON (the last one signed)."""
+        rows = await self.log.history(room, start, end)
+        return ",".join(
+            '{"entry":' + self.entry_json(entry) + _sig_json(sig) + "}"
+            for entry, sig in rows  # bound: MAX_HISTORY
+        )
+
+    async def room_entries(self, conn: Conn, key: RoomKey, room: bytes, start: int, end: int) -> None:
+        """Send `room-entries`: the room's entries start..end (a checked range, see `bad_range`)."""
+        records = await self._signed_records(room, start, end)
+        self.relay.stats["room-history"] += 1
+        self.relay._push(
+            conn,
+            f'{{"type":"room-entries","community":{key[0]},"room":"{key[1]}","from":{start},'
+            f'"records":[{records}]}}',
+        )
 
     async def history(self, conn: Conn, frame: m.History) -> None:
         """Answer `history`: the entries of the direct room with `peer` in the range (one signature)."""
         assert conn.address is not None
         relay = self.relay
-        if frame.end < frame.start or frame.end - frame.start >= m.MAX_HISTORY:
-            relay._error(conn, "bad-range", f"ask for 1 to {m.MAX_HISTORY} entries, from <= to")
+        wrong = bad_range(frame.start, frame.end)
+        if wrong is not None:
+            relay._error(conn, "bad-range", wrong)
             return
-        room = direct_room(conn.address, frame.peer)
-        rows = await self.log.history(room, frame.start, frame.end)
-        records = [
-            '{"entry":' + self.entry_json(entry) + _sig_json(sig) + "}"
-            for entry, sig in rows  # bound: MAX_HISTORY
-        ]
+        records = await self._signed_records(direct_room(conn.address, frame.peer), frame.start, frame.end)
         relay.stats["history"] += 1
         relay._push(
             conn,
@@ -102,7 +202,7 @@ class SignedHistory:
             + '","from":'
             + str(frame.start)
             + ',"records":['
-            + ",".join(records)
+            + records
             + "]}",
         )
 

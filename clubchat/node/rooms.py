@@ -34,6 +34,17 @@ Messages fan out to every connection in the room on this relay (each copy counts
 relay's memory budget like a forwarded envelope) and are retained, up to `retention_messages` per
 room and `retention_seconds`, in memory: a member who joins with `since` = the last seq it saw
 gets what it missed on this relay. The retention is lost when the relay restarts.
+
+Signed history (a relay with a `RelayLog`, clubchat.node.relay_history): every accepted post, message
+or file chunk, is an entry in the chain of the room's id (`room_id(community, name)`); the post's
+seq is its entry's seq (so it survives a restart), its `body` the keccak256 of the exact
+`room-message` / `room-file-chunk` text every member gets. A post is retained and fanned out only
+once its entry is durable (within the log's batch interval and one commit): the seq in a post's text
+is then one no restart gives to another post, even after SIGKILL. The sender's `room-sent` carries
+the entry (and the post's `time`: the sender rebuilds the members' text from its own post to check
+`body`); the members get `room-logged` right after the posts, and `room-entries` after the retained
+posts a join replays. `room-history` gives a member the entries of a range (one
+signature); a non-member is refused as a `room-join` would be.
 """
 
 from __future__ import annotations
@@ -55,6 +66,7 @@ from clubchat.chain.logs import log_chunks
 from clubchat.communities.cache import MembershipCache, TierCache, TierLimits
 from clubchat.crypto.ratchet import SEALED_OVERHEAD as DIRECT_SEALED_OVERHEAD
 from clubchat.crypto.senderkeys import SEALED_OVERHEAD
+from clubchat.node.relay_history import bad_range
 from clubchat.protocol import messages as m
 
 if TYPE_CHECKING:
@@ -218,7 +230,8 @@ class Rooms:
         self.config = config or RoomsConfig()
         self.subs: dict[RoomKey, set[Conn]] = {}
         self.joined: dict[Conn, set[RoomKey]] = {}
-        self.seq: dict[RoomKey, int] = {}
+        self.seq: dict[RoomKey, int] = {}  # latest seq per room, without a signed history
+        self.ids: dict[RoomKey, bytes] = {}  # room ids (the signed history's `room`), a bounded cache
         self.retained: dict[RoomKey, deque[tuple[int, int, str]]] = {}  # (seq, time, frame text)
         self.files: OrderedDict[tuple[str, str], int] = OrderedDict()  # (sender, fileId) -> bytes so far
         self.evictions: list[tuple[float, RoomKey, str, str]] = []  # (time, room, address, code): last 1,024
@@ -297,6 +310,43 @@ class Rooms:
             self._post(conn, frame, now, size, None)
         elif isinstance(frame, m.RoomFile):
             self._post(conn, frame, now, size, frame.file)
+        elif isinstance(frame, m.RoomHistory):
+            self._history(conn, frame)
+
+    def room_id(self, key: RoomKey) -> bytes:
+        """The room's id (cached: a keccak of its ABI encoding per post would be waste)."""
+        rid = self.ids.get(key)
+        if rid is None:
+            if len(self.ids) >= 4_096:  # bound: a cache, not a record
+                self.ids.clear()
+            rid = self.ids[key] = m.room_id(*key)
+        return rid
+
+    def latest(self, key: RoomKey) -> int:
+        """The room's latest seq on this relay (its signed history's head when it keeps one)."""
+        history = self.relay.history
+        if history is None:
+            return self.seq.get(key, 0)
+        return history.next_seq(self.room_id(key)) - 1
+
+    def _history(self, conn: Conn, frame: m.RoomHistory) -> None:
+        """`room-history`: a member gets the room's entries in the range; anyone else an error."""
+        assert conn.address is not None
+        relay = self.relay
+        history = relay.history
+        if history is None:
+            relay._error(conn, "not-offered", "this relay keeps no signed history")
+            return
+        refused = self.refusal(frame.community, conn.address)
+        if refused is not None:
+            relay._error(conn, refused[0], f"room history is for members only: {refused[1]}")
+            return
+        wrong = bad_range(frame.start, frame.end)
+        if wrong is not None:
+            relay._error(conn, "bad-range", wrong)
+            return
+        key = (frame.community, frame.room)
+        relay._spawn(history.room_entries(conn, key, self.room_id(key), frame.start, frame.end))
 
     def _join(self, conn: Conn, frame: m.RoomJoin) -> None:
         assert conn.address is not None
@@ -322,13 +372,18 @@ class Rooms:
             members.add(conn)
             self.relay.stats["room-joined"] += 1
         joined = m.RoomJoined(
-            community=frame.community, room=frame.room, seq=self.seq.get(key, 0), online=len(members)
+            community=frame.community, room=frame.room, seq=self.latest(key), online=len(members)
         )
         self.relay._push(conn, m.encode(joined))
         oldest = int(self.relay.clock()) - self.config.retention_seconds
+        replayed = []
         for seq, at, text in self.retained.get(key, ()):  # bound: retention_messages
-            if seq > frame.since and at >= oldest:
-                self.relay._push(conn, text, budgeted=True)
+            if seq > frame.since and at >= oldest and self.relay._push(conn, text, budgeted=True):
+                replayed.append(seq)
+        history = self.relay.history
+        if history is not None and replayed:  # their entries follow (MAX_ROOM_HISTORY == MAX_HISTORY)
+            start, end = replayed[0], replayed[-1]
+            self.relay._spawn(history.room_entries(conn, key, self.room_id(key), start, end))
 
     def _post(self, conn: Conn, frame: m.RoomSend | m.RoomFile, now: float, size: int, chunk: Any) -> None:
         address = conn.address
@@ -359,7 +414,11 @@ class Rooms:
         relay.replay.remember(address, frame.id, now)
         if chunk is not None:
             self._count_chunk(address, chunk)
-        seq = self.seq[key] = self.seq.get(key, 0) + 1
+        history = relay.history
+        if history is None:
+            seq = self.seq[key] = self.seq.get(key, 0) + 1
+        else:  # the post's seq is its entry's: the room's chain on this relay
+            seq = history.next_seq(self.room_id(key))
         at = int(now)
         sender = conn.checksum_address
         out: m.RoomMessage | m.RoomFileMessage
@@ -368,17 +427,31 @@ class Rooms:
         else:
             out = m.RoomFileMessage(frame.community, frame.room, seq, frame.id, sender, at, file=frame.file)
         text = m.encode(out)
+        if history is not None:  # retained, fanned out and acknowledged once the entry is durable
+            history.append_room(conn, key, self.room_id(key), seq, frame.id, at, text)
+        else:
+            reached = self.deliver(conn, key, seq, at, text)
+            relay._push(conn, m.encode(m.RoomSent(id=frame.id, seq=seq, delivered=len(reached))))
+        relay._pace(conn, now)
+
+    def deliver(self, conn: Conn, key: RoomKey, seq: int, at: int, text: str) -> list[Conn]:
+        """Retain post `seq` (its `text`) and queue it to the room's other connections here; returns
+        those it reached."""
         if self.config.retention_messages:
             kept = self.retained.setdefault(key, deque(maxlen=self.config.retention_messages))
             kept.append((seq, at, text))
-        delivered = 0
+        reached = self._fan_out(conn, key, seq, text)
+        self.relay.stats["room-messages"] += 1
+        self.relay.stats["room-deliveries"] += len(reached)
+        return reached
+
+    def _fan_out(self, conn: Conn, key: RoomKey, seq: int, text: str) -> list[Conn]:
+        """Queue post `seq`'s `text` to the room's other connections here; returns those it reached."""
+        reached = []
         for target in tuple(self.subs.get(key, ())):  # bound: max_connections_per_room
-            if target is not conn and relay._push(target, text, budgeted=True):
-                delivered += 1
-        relay.stats["room-messages"] += 1
-        relay.stats["room-deliveries"] += delivered
-        relay._push(conn, m.encode(m.RoomSent(id=frame.id, seq=seq, delivered=delivered)))
-        relay._pace(conn, now)
+            if target is not conn and self.relay._push(target, text, budgeted=True):
+                reached.append(target)
+        return reached
 
     def _over_limit(self, address: str, size: int, chunk: Any, limits: TierLimits) -> str | None:
         if chunk is None:

@@ -219,6 +219,9 @@ from clubchat.protocol.room_frames import (
     ROOM_SERVER_CLASSES as ROOM_SERVER_CLASSES,
 )
 from clubchat.protocol.room_frames import (
+    RoomEntries as RoomEntries,
+)
+from clubchat.protocol.room_frames import (
     RoomFile as RoomFile,
 )
 from clubchat.protocol.room_frames import (
@@ -226,6 +229,9 @@ from clubchat.protocol.room_frames import (
 )
 from clubchat.protocol.room_frames import (
     RoomFileMessage as RoomFileMessage,
+)
+from clubchat.protocol.room_frames import (
+    RoomHistory as RoomHistory,
 )
 from clubchat.protocol.room_frames import (
     RoomJoin as RoomJoin,
@@ -238,6 +244,9 @@ from clubchat.protocol.room_frames import (
 )
 from clubchat.protocol.room_frames import (
     RoomLeft as RoomLeft,
+)
+from clubchat.protocol.room_frames import (
+    RoomLogged as RoomLogged,
 )
 from clubchat.protocol.room_frames import (
     RoomMessage as RoomMessage,
@@ -253,6 +262,9 @@ from clubchat.protocol.room_frames import (
 )
 from clubchat.protocol.room_frames import (
     RoomSent as RoomSent,
+)
+from clubchat.protocol.room_frames import (
+    room_id as room_id,
 )
 from clubchat.protocol.untrusted_json import MAX_DEPTH as MAX_DEPTH
 from clubchat.protocol.untrusted_json import loads_untrusted
