@@ -53,7 +53,8 @@ def check_invariants(p: SimParams, s: State, day: int) -> None:
     """Checked after every simulated day of every run; raises InvariantViolation naming the first offender.
 
     - supply conservation: total = genesis + emitted - burned (premium, ads, slashing, creation fees) <= cap;
-    - the registry's minimum: staked >= nodes x minimum self-stake, and delegated <= multiple x self-stake;
+    - the registry's minimum: self-stake >= declared kinds x minimum self-stake (a node serving several
+      kinds counts in each kind's node count), and delegated <= multiple x self-stake;
     - what is staked or unbonding is circulating: staked + unbonding <= circulating.
     """
     total = s["total_supply"]
