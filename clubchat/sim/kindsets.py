@@ -16,7 +16,8 @@ per-kind node count is the number of nodes serving that kind. Per node and day:
 
 * reward: the one stream by weight (deployed; with `kind_reward_multiplier` a node weighs its best
   kind's multiplier), plus, in the per-kind designs under study (`kind_reward_split`,
-  `premium_fee_routing`), each declared kind's stream shared by the nodes serving that kind;
+  `premium_fee_routing`), each declared kind's stream, in which the node weighs its weight divided by
+  its number of declared kinds (the registry change the whitepaper proposes);
 * stake: delegators equalise the yield, so each set holds the share of the stake it earns of the
   rewards; self-stake is the set's minimum (kinds x `min_self_stake`) plus an equal share of what
   operators hold above the minima;
@@ -54,6 +55,9 @@ SINGLE: npt.NDArray[np.int64] = np.array([(1 << k) - 1 for k in range(N_KINDS)])
 # NEIGHBOUR[i, j]: set j is set i with one kind added or dropped.
 NEIGHBOUR: npt.NDArray[np.bool_] = np.abs(MEMBERS[:, None, :] - MEMBERS[None, :, :]).sum(axis=-1) == 1
 MULTI: npt.NDArray[np.float64] = (SIZE > 1).astype(np.float64)
+# SHARED[i, k]: the reward weight in kind k's stream of a node of set i, per unit of its weight, in the
+# per-kind design under study: 1 / its number of kinds for each kind it declares.
+SHARED: npt.NDArray[np.float64] = MEMBERS / SIZE[:, None]
 # The moves between neighbouring sets (18 of them): from set _FROM[m] to set _TO[m]; _FROM_SET sums
 # per-move values by origin, _NET turns per-move flows into each set's net change.
 _FROM, _TO = np.nonzero(NEIGHBOUR)
@@ -96,13 +100,14 @@ def set_rewards(
     nodes_by_set: Array, pooled: Array, per_kind_streams: Array, multiplier: npt.NDArray[np.float64]
 ) -> Array:
     """CLUB per node and day of each set: `pooled` (CLUB/day, paid by weight = multiplier x stake once
-    per node, NodeRegistry's one stream) and `per_kind_streams` (CLUB/day per kind, each shared by the
-    nodes serving that kind)."""
+    per node, NodeRegistry's one stream) and `per_kind_streams` (CLUB/day per kind; the proposed
+    per-kind registry weighs a node in each kind it declares by its weight / its number of kinds, so
+    declaring kinds does not multiply its rewards; nodes of a tree weigh alike otherwise)."""
     n = np.asarray(nodes_by_set)
     weight = (n * multiplier).sum(axis=-1, keepdims=True)
-    kind_nodes = np.maximum(per_kind(n), 1e-300)
-    per_kind_node = np.asarray(per_kind_streams) / kind_nodes
-    return np.asarray(pooled)[..., None] * multiplier / weight + per_kind_node @ MEMBERS.T
+    kind_weight = np.maximum(n @ SHARED, 1e-300)
+    per_unit = np.asarray(per_kind_streams) / kind_weight
+    return np.asarray(pooled)[..., None] * multiplier / weight + per_unit @ SHARED.T
 
 
 def pool_economics(
