@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtr
 
-from clubchat.sim.parameters import SimParams
+from clubchat.sim.parameters import KINDS, SimParams
 
 Array = Any  # numpy scalar or ndarray, as in clubchat.sim.model
 N_KINDS = 3
@@ -67,8 +67,6 @@ _NET: npt.NDArray[np.float64] = (_TO[:, None] == np.arange(N_SETS)).astype(np.fl
 
 def label(index: int) -> str:
     """The set's kinds joined by '+', e.g. 'RELAY+NOTIFY'."""
-    from clubchat.sim.parameters import KINDS
-
     return "+".join(KINDS[k] for k in range(N_KINDS) if MEMBERS[index, k])
 
 
