@@ -14,8 +14,8 @@ bitmask: RELAY = 1, TURN = 2, NOTIFY = 4). What that does, read from contracts/n
 The model follows operators by kind set (the seven non-empty subsets, indexed bitmask - 1). A set's
 per-kind node count is the number of nodes serving that kind. Per node and day:
 
-* reward: the one stream by weight (deployed; with `kind_reward_multiplier` a node weighs its best
-  kind's multiplier), plus, in the per-kind designs under study (`kind_reward_split`,
+* reward: the one stream by weight (deployed; with `kind_reward_multiplier` a node weighs the mean
+  of its kinds' multipliers), plus, in the per-kind designs under study (`kind_reward_split`,
   `premium_fee_routing`), each declared kind's stream, in which the node weighs its weight divided by
   its number of declared kinds (the registry change the whitepaper proposes);
 * stake: delegators equalise the yield, so each set holds the share of the stake it earns of the
@@ -90,8 +90,10 @@ def set_fixed_cost(fixed_per_kind: Any, extra_share: float) -> npt.NDArray[np.fl
 
 
 def set_multiplier(kind_multiplier: Any) -> npt.NDArray[np.float64]:
-    """Weight per unit stake of each set in the one stream: its best kind's multiplier (1 when deployed)."""
-    return np.where(MEMBERS > 0, np.asarray(kind_multiplier, dtype=np.float64), 0.0).max(axis=1)
+    """Weight per unit stake of each set in the one stream: the mean of its kinds' multipliers (its weight
+    split evenly over its kinds, as in the per-kind design, so declaring kinds does not multiply it;
+    1 when deployed)."""
+    return SHARED @ np.asarray(kind_multiplier, dtype=np.float64)
 
 
 def set_rewards(

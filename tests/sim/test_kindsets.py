@@ -203,3 +203,12 @@ def test_a_higher_minimum_slows_entry_in_the_simulation(sim_params):
     base = _run(sim_params, years=1, runs=16)
     high = _run(sim_params.replace(min_self_stake=20 * sim_params.min_self_stake), years=1, runs=16)
     assert np.median(high["nodes"][-1, :, 2]) < 0.8 * np.median(base["nodes"][-1, :, 2])
+
+
+def test_multipliers_weigh_a_multi_kind_node_by_the_mean_of_its_kinds():
+    """The multiplier design weighs a node's stake by the mean of its kinds' multipliers (declaring RELAY
+    beside NOTIFY must not triple a node's weight for a share of a server); deployed: all 1."""
+    np.testing.assert_array_equal(kindsets.set_multiplier((1.0, 1.0, 1.0)), np.ones(7))
+    m = kindsets.set_multiplier((3.0, 4.0, 1.0))
+    assert m[RELAY_NOTIFY] == pytest.approx(2.0) and m[6] == pytest.approx(8.0 / 3.0)
+    np.testing.assert_allclose(m[kindsets.SINGLE], [3.0, 4.0, 1.0])
