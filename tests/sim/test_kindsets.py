@@ -198,11 +198,16 @@ def test_entry_is_limited_by_capital_not_only_by_profit(sim_params):
 
 
 def test_a_higher_minimum_slows_entry_in_the_simulation(sim_params):
-    """Over the first year: at 20x the minimum ($10,000 at genesis, twice the median operator's
-    capital) fewer NOTIFY nodes enter than at the deployed minimum."""
-    base = _run(sim_params, years=1, runs=16)
-    high = _run(sim_params.replace(min_self_stake=20 * sim_params.min_self_stake), years=1, runs=16)
-    assert np.median(high["nodes"][-1, :, 2]) < 0.8 * np.median(base["nodes"][-1, :, 2])
+    """Over the first year (16 runs): at 20x the minimum ($10,000 at genesis, twice the median
+    operator's capital) about 40 NOTIFY nodes enter against about 85 at the deployed minimum; with
+    every operator rich enough the same minimum lets about 73 enter, so capital, not the dearer
+    self-stake, holds most of them back."""
+    high = sim_params.replace(min_self_stake=20 * sim_params.min_self_stake)
+    base, limited = _run(sim_params, years=1, runs=16), _run(high, years=1, runs=16)
+    rich = _run(high.replace(operator_wealth_usd=1e12), years=1, runs=16)
+    notify = [np.median(a["nodes"][-1, :, 2]) for a in (base, limited, rich)]
+    assert notify[1] < 0.8 * notify[0]
+    assert notify[1] < 0.7 * notify[2]
 
 
 def test_multipliers_weigh_a_multi_kind_node_by_the_mean_of_its_kinds():
