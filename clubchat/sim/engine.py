@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from clubchat.sim import kindsets
 from clubchat.sim.model import BLOCKS, N_SHOCKS, PER_KIND, RECORDED, State, burned, make_context
 from clubchat.sim.parameters import KINDS, YEAR_DAYS, SimParams
 
@@ -53,8 +54,10 @@ def check_invariants(p: SimParams, s: State, day: int) -> None:
     """Checked after every simulated day of every run; raises InvariantViolation naming the first offender.
 
     - supply conservation: total = genesis + emitted - burned (premium, ads, slashing, creation fees) <= cap;
-    - the registry's minimum: staked >= nodes x minimum self-stake, and delegated <= multiple x self-stake;
-    - what is staked or unbonding is circulating: staked + unbonding <= circulating.
+    - the registry's minimum: self-stake >= declared kinds x minimum self-stake (a node serving several
+      kinds counts in each kind's node count), and delegated <= multiple x self-stake;
+    - what is staked or unbonding is circulating: staked + unbonding <= circulating;
+    - each kind's node count is the number of nodes declaring it (clubchat.sim.kindsets), none negative.
     """
     total = s["total_supply"]
     scale = INVARIANT_RTOL * p.cap
@@ -66,6 +69,14 @@ def check_invariants(p: SimParams, s: State, day: int) -> None:
             s["self_stake"] >= s["nodes"].sum(axis=-1) * p.min_self_stake * (1 - INVARIANT_RTOL),
         ),
         ("self-stake <= staked", s["self_stake"] <= s["staked"] * (1 + INVARIANT_RTOL)),
+        # a node declaring several kinds counts in each; no kind set holds a negative count
+        (
+            "kind counts follow the kind sets",
+            (
+                np.abs(s["nodes"] - kindsets.per_kind(s["nodes_by_set"])) <= 1e-9 * s["operators"][..., None]
+            ).all(axis=-1)
+            & (s["nodes_by_set"] >= 0).all(axis=-1),
+        ),
         (
             "delegated <= multiple x self-stake",
             s["staked"] - s["self_stake"] <= p.saturation_multiple * s["self_stake"] * (1 + INVARIANT_RTOL),

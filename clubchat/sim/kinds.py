@@ -11,7 +11,11 @@ of `SimParams` changes (all but the first need a contract change):
 * ``premium routed``: Premium's node share paid to RELAY and TURN nodes by a fixed split;
 * ``kind multipliers``: one stream, each kind's stake weighted by a multiplier;
 * ``per-kind streams``: the registry splits its income into one stream per kind by a
-  governance-set split, pro rata to stake within a kind.
+  governance-set split, pro rata to stake within a kind (a node declaring several kinds weighs its
+  stake / its number of kinds in each);
+* the deployed registry and per-kind streams again with every node declaring one kind (the
+  single-kind model), to show what operators serving several kinds change
+  (clubchat.sim.kindsets).
 
 Multipliers cannot fix it: a node of kind k earns m_k / sum(n m) of the stream, so the kind with
 the best multiplier-to-cost ratio still takes the whole stream. A per-kind stream fixes each kind's
@@ -53,7 +57,9 @@ class Outcome:
     served: float  # share of run-days (after day 0) on which every kind's capacity covers demand
     users_p50: float
     relay_attack_p50: float  # USD
+    panel_attack_p50: float  # USD
     nakamoto_relay_p50: float
+    multi_p50: float = 0.0  # nodes declaring more than one kind, at the horizon
 
 
 def designs(split: Sequence[float]) -> dict[str, dict[str, Any]]:
@@ -63,6 +69,9 @@ def designs(split: Sequence[float]) -> dict[str, dict[str, Any]]:
         "premium routed": {"premium_fee_routing": PREMIUM_ROUTING},
         "kind multipliers": {"kind_reward_multiplier": MULTIPLIERS},
         "per-kind streams": {"kind_reward_split": tuple(split)},
+        # the same two designs in the single-kind model (every node declares one kind)
+        "deployed, one kind per node": {"kind_switch_speed": 0.0},
+        "per-kind streams, one kind per node": {"kind_reward_split": tuple(split), "kind_switch_speed": 0.0},
     }
 
 
@@ -81,6 +90,8 @@ def evaluate(
         served=float(covered.mean()),
         users_p50=float(np.median(a["users"][last])),
         relay_attack_p50=float(np.median(a["relay_attack_usd"][last])),
+        panel_attack_p50=float(np.median(a["panel_attack_usd"][last])),
+        multi_p50=float(np.median(a["nodes_multi"][last])),
         nakamoto_relay_p50=float(np.median(a["nakamoto_relay"][last])),
     )
 
@@ -149,7 +160,9 @@ def table(outcomes: Sequence[Outcome]) -> list[dict[str, str]]:
             "coverage p5": " / ".join(f"{x:.2f}" for x in o.coverage_p5),
             "days served": f"{100 * o.served:.0f} %",
             "users (median)": f"{o.users_p50 / 1e6:.2f}M",
+            "multi-kind nodes": f"{o.multi_p50:,.0f}",
             "relay attack (median)": f"${o.relay_attack_p50 / 1e3:,.0f}k",
+            "panel attack (median)": f"${o.panel_attack_p50 / 1e3:,.0f}k",
             "RELAY Nakamoto": f"{o.nakamoto_relay_p50:.0f}",
         }
         for o in outcomes

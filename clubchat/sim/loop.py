@@ -418,7 +418,7 @@ class _StakingAgents:
 
     def _follow_model(self, day: int) -> None:
         """Each node's delegator bonds / unbonds to follow the model's stake per node."""
-        per_node = float(self.model["staked"][day, self.col] / self.model["nodes"][day, self.col].sum()) * WAD
+        per_node = float(self.model["staked"][day, self.col] / self.model["operators"][day, self.col]) * WAD
         self.targets = []
         for _, _, op, _, dl in self.nodes:
             own, delegated = self._pool(op, dl)

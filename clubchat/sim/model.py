@@ -23,13 +23,15 @@ Blocks (partial state update blocks, run in order each day):
               delegation is capped at multiple x the operators' actual self-stake (operators
               add self-stake to take delegation, as the registry allows); unbonding queue;
               slashing.
-4. nodes    - per kind: operator income (their take of the pool's rewards, the registry paying
-              one stream pro rata to stake unless a per-kind design is chosen, see
-              clubchat.sim.kinds; NOTIFY operators also get AdMarket's node share) vs USD
-              costs, the self-stake priced at what the same capital earns delegated → node
-              count enters/exits by the average of operators spread in costs and capital
-              (clubchat.sim.population), each new node bonding its minimum self-stake; capacity
-              vs demand.
+4. nodes    - operators by the set of kinds they declare (clubchat.sim.kindsets): income (their
+              take of the pool's reward, the registry counting a node's stake once whatever its
+              kinds unless a per-kind design is chosen, see clubchat.sim.kinds; NOTIFY operators
+              also get AdMarket's node share) vs USD costs (the dearest kind's server, a share of
+              the others'), the self-stake priced at what the same capital earns delegated → node
+              count per set enters/exits by the average of operators spread in costs and capital
+              (clubchat.sim.population), entry only from operators whose capital covers the set's
+              minimum; operators add or drop a kind when that earns more; each new node bonds its
+              minimum self-stake per kind; capacity vs demand.
 5. metrics  - total and circulating supply, stake ratio, attack costs in USD, Nakamoto
               coefficients (operators holding a third of the stake, stake falling with rank).
 """
@@ -43,7 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from clubchat.sim import communities, population, premium, schedules, security
+from clubchat.sim import communities, kindsets, population, premium, schedules, security
 from clubchat.sim.parameters import YEAR_DAYS, SimParams
 
 Array = Any  # numpy scalar or ndarray: the same code runs on one run or on many
@@ -62,12 +64,12 @@ class Context:
 
     inputs: dict[str, npt.NDArray[np.float64]]
     panel_shares: npt.NDArray[np.float64]
-    fixed_usd_day: npt.NDArray[np.float64]
+    fixed_usd_day: npt.NDArray[np.float64]  # per kind set (clubchat.sim.kindsets)
     var_usd: npt.NDArray[np.float64]
     capacity: npt.NDArray[np.float64]
     nodes_min: npt.NDArray[np.float64]
     kind_split: npt.NDArray[np.float64] | None = None
-    kind_multiplier: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(3))
+    set_multiplier: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(kindsets.N_SETS))
     premium_routing: npt.NDArray[np.float64] | None = None
     rank_stake: npt.NDArray[np.float64] = field(default_factory=lambda: np.ones(1))
     operators: population.OperatorSpread = field(
@@ -87,12 +89,12 @@ def make_context(p: SimParams, n_days: int) -> Context:
     return Context(
         inputs=schedules.daily_inputs(p, n_days),
         panel_shares=panel_shares(p),
-        fixed_usd_day=np.asarray(p.node_fixed_usd_month, dtype=np.float64) / 30.0,
+        fixed_usd_day=kindsets.set_fixed_cost(p.node_fixed_usd_month, p.extra_kind_cost_share) / 30.0,
         var_usd=np.asarray(p.node_var_usd_per_unit, dtype=np.float64),
         capacity=np.asarray(p.node_capacity_units_day, dtype=np.float64),
         nodes_min=np.asarray(p.nodes_min, dtype=np.float64),
         kind_split=fractions("kind_reward_split", p.kind_reward_split),
-        kind_multiplier=np.asarray(p.kind_reward_multiplier, dtype=np.float64),
+        set_multiplier=kindsets.set_multiplier(p.kind_reward_multiplier),
         premium_routing=fractions("premium_fee_routing", p.premium_fee_routing),
         operators=population.operator_spread(p),
         rank_stake=np.cumsum(np.arange(1.0, NAKAMOTO_MAX_NODES + 1.0) ** -p.stake_rank_exponent),
@@ -115,7 +117,7 @@ def panel_attack_stake(p: SimParams, ctx: Context, s: State, relay_stake: Array)
     vote is their own stake only, so it needs `seats_to_win` seats, not a majority; it holds them
     with probability P[Bin(k, f) >= j] at draw share f (many nodes: without replacement is
     close to with; clubchat.sim.disputes has the exact draw and checks this)."""
-    own = s["self_stake"] / np.maximum(s["nodes"].sum(axis=-1), 1.0)
+    own = s["self_stake"] / np.maximum(s["operators"], 1.0)
     honest_vote = np.minimum(own, p.reviewer_cap)
     seats = security.seats_to_win(p.panel_size, p.review_majority, p.reviewer_cap, honest_vote)
     return security.buy_in_multiple(ctx.panel_shares[seats]) * relay_stake
@@ -148,7 +150,7 @@ def fractions(name: str, values: tuple[float, ...]) -> npt.NDArray[np.float64] |
 
 def initial_state(p: SimParams, ctx: Context) -> State:
     """State at genesis (day 0) for one run; the vectorised engine broadcasts it over runs."""
-    nodes = np.asarray(p.nodes0, dtype=np.float64)
+    nodes = np.asarray(p.nodes0, dtype=np.float64)  # single-kind operators at genesis
     vested0 = float(ctx.inputs["vested"][0])
     locked = p.vesting_total - vested0
     total = p.genesis_total
@@ -183,6 +185,9 @@ def initial_state(p: SimParams, ctx: Context) -> State:
         "unbonding": np.float64(0.0),
         "staking_yield": np.float64(YEAR_DAYS * rewards_day * (1.0 - p.commission) / staked),
         "nodes": nodes,
+        "nodes_by_set": kindsets.from_kinds(nodes),
+        "operators": np.float64(nodes.sum()),
+        "nodes_multi": np.float64(0.0),
         "coverage": nodes * ctx.capacity / _demand(p, np.float64(p.users0)),
         "node_profit_usd_month": np.zeros(nodes.shape),
         "total_supply": np.float64(total),
@@ -456,68 +461,61 @@ def u_burned_slashing(p: SimParams, ctx: Context, s: State, sig: Signals) -> Arr
 # ---- block 4: nodes --------------------------------------------------------------------------
 
 
-def kind_reward_shares(p: SimParams, ctx: Context, s: State) -> Array:
-    """Share of the registry's income (emission plus premium's node share) earned by each kind's nodes.
-
-    Today's NodeRegistry pays one stream pro rata to stake whatever the kind; delegators move stake
-    to where it earns most, so stake (and reward) per kind ends up where the weights say:
-    n_k m_k / sum(n m) with per-kind multipliers m (all 1: pro rata to the node count). With a
-    per-kind split w (one stream per kind), kind k earns w_k however many nodes it has.
-    Premium routed per kind (`premium_fee_routing`) is added by the caller.
-    """
-    if ctx.kind_split is not None:
-        return np.broadcast_to(ctx.kind_split, s["nodes"].shape)
-    weight = s["nodes"] * ctx.kind_multiplier
-    return weight / weight.sum(axis=-1, keepdims=True)
+def set_economics(p: SimParams, ctx: Context, s: State) -> tuple[Array, Array]:
+    """(CLUB per node and day each kind set's pool earns, CLUB staked per node of each set)."""
+    return kindsets.pool_economics(
+        s["nodes_by_set"], s["node_rewards_day"], s["fees_premium_to_nodes"], s["staked"],
+        ctx.kind_split, ctx.premium_routing, ctx.set_multiplier,
+    )  # fmt: skip
 
 
-def kind_pools(p: SimParams, ctx: Context, s: State) -> tuple[Array, Array]:
-    """(CLUB per day reaching each kind's pools, each kind's share of it and so of the stake)."""
-    share = kind_reward_shares(p, ctx, s)
-    premium = np.asarray(s["fees_premium_to_nodes"])[..., None]
-    stream = np.asarray(s["node_rewards_day"])[..., None]
-    if ctx.premium_routing is None:
-        pools = (stream + premium) * share
-    else:
-        pools = stream * share + premium * ctx.premium_routing
-    total = pools.sum(axis=-1, keepdims=True)
-    pool_share = np.where(total > 0, pools / np.where(total > 0, total, 1.0), share)
-    return pools, pool_share
+def relay_tree_stake(p: SimParams, ctx: Context, s: State) -> Array:
+    """CLUB in RELAY's sum tree: the whole stake of every node that declares RELAY."""
+    _, stake = set_economics(p, ctx, s)
+    return (s["nodes_by_set"] * stake * kindsets.MEMBERS[:, 0]).sum(axis=-1)
 
 
 def p_nodes(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals:
-    nodes = s["nodes"]
+    n = s["nodes_by_set"]
+    nodes = kindsets.per_kind(n)
     price = np.asarray(s["price_usd"])[..., None]
-    n_total = nodes.sum(axis=-1)
     demand = _demand(p, s["users"])
     capacity = nodes * ctx.capacity
     served = np.minimum(demand, capacity)
-    # What reaches each kind's pools per node and day (CLUB): the registry's stream (emission, and
-    # premium's node share, which Premium sends to the registry) by the kinds' reward shares, unless
-    # premium is routed per kind. Delegators equalise the yield across kinds, so each kind's pools
-    # hold the same share of the stake as of the rewards; every node bonds the same self-stake. In
-    # each pool the operator takes its commission plus its own stake's share, the delegators the rest.
-    # AdMarket pays its node share to the delivering NOTIFY node's operator (not to the pool).
-    pools, pool_share = kind_pools(p, ctx, s)
-    stake_per_node = np.asarray(s["staked"])[..., None] * pool_share / nodes
-    own = np.asarray(s["self_stake"] / n_total)[..., None]
-    self_frac = np.minimum(own / np.maximum(stake_per_node, 1e-300), 1.0)
-    ads = np.asarray(s["fees_ads_to_nodes"])[..., None] * _NOTIFY_ONLY / nodes
-    income = (operator_take(pools / nodes, self_frac, p.commission) + ads) * price
+    # Per node of each kind set: its pool's reward and stake, the operator taking its commission plus
+    # its own stake's share; AdMarket pays the delivering NOTIFY node's operator (not the pool).
+    reward, stake = set_economics(p, ctx, s)
+    own = kindsets.own_stake(n, s["self_stake"], p.min_self_stake)
+    self_frac = np.minimum(own / np.maximum(stake, 1e-300), 1.0)
+    ads = (np.asarray(s["fees_ads_to_nodes"])[..., None] * _NOTIFY_ONLY / nodes) @ kindsets.MEMBERS.T
+    income = (operator_take(reward, self_frac, p.commission) + ads) * price
     # The self-stake is priced at what the same capital earns delegated (or outside, if more): the
     # part of the operator's take that is its own stake's yield is not a reward for running a node.
     y_capital = np.asarray(np.maximum(delegator_yield(p, s), p.outside_yield))[..., None]
-    var, capital = ctx.var_usd * served / nodes, own * price * y_capital * DT
+    var = (ctx.var_usd * served / nodes) @ kindsets.MEMBERS.T
+    capital = own * price * y_capital * DT
     cost = ctx.fixed_usd_day + var + capital  # the median operator's (clubchat.sim.population)
-    response = population.entry_response(ctx.operators, income, ctx.fixed_usd_day, var, capital)
-    new_nodes = np.maximum(ctx.nodes_min, nodes * (1.0 + p.node_entry_speed * response))
-    # A new node bonds its minimum self-stake the day it registers (the registry refuses it otherwise).
-    need = new_nodes.sum(axis=-1) * p.min_self_stake
-    add = np.maximum(need - s["self_stake"], 0.0)
+    response = kindsets.where_present(
+        n, lambda i: population.entry_response(ctx.operators, income[..., i], ctx.fixed_usd_day[i],
+                                               var[..., i], capital[..., i]),
+    )  # fmt: skip
+    # Only operators whose capital covers a set's minimum self-stake can register it.
+    eligible = kindsets.capital_eligible(p, s["price_usd"])
+    response = np.where(response > 0, eligible * response, response)
+    grown = n * (1.0 + p.node_entry_speed * response)
+    grown = grown + kindsets.switch_flows(p, n, income - cost, cost, eligible, ctx.nodes_min)
+    new_n = kindsets.with_floor(grown, ctx.nodes_min)
+    new_nodes = kindsets.per_kind(new_n)
+    # A new node bonds its minimum self-stake (per declared kind) the day it registers.
+    add = np.maximum(new_nodes.sum(axis=-1) * p.min_self_stake - s["self_stake"], 0.0)
     return {
         "nodes": new_nodes,
+        "nodes_by_set": new_n,
+        "operators": new_n.sum(axis=-1),
+        "nodes_multi": (new_n * kindsets.MULTI).sum(axis=-1),
         "coverage": capacity / demand,
-        "profit": (income - cost) * 30.0,
+        # per kind: the single-kind operators' profit (USD per node and month)
+        "profit": (income - cost)[..., kindsets.SINGLE] * 30.0,
         "self_bond": add,
     }
 
@@ -550,7 +548,7 @@ def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
     circulating = total - (p.vesting_total - s["vested"]) - s["treasury"]
     price = s["price_usd"]
     nodes = s["nodes"]
-    relay_stake = s["staked"] * kind_pools(p, ctx, s)[1][..., 0]
+    relay_stake = relay_tree_stake(p, ctx, s)
     votes = security.governance_votes_to_pass(total, circulating, p.quorum_fraction, p.against_turnout)
     pool = pool_club(p, circulating)
 
@@ -581,7 +579,7 @@ def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
         # targeted: one chosen user over `attack_days` daily draws, 1 - (1 - f^k)^T = targeted_success
         "targeted_attack_usd": staked_attack(float(security.buy_in_multiple(f_target)) * relay_stake),
         "nakamoto_relay": nakamoto(ctx, nodes[..., 0]),
-        "nakamoto": nakamoto(ctx, nodes.sum(axis=-1)),
+        "nakamoto": nakamoto(ctx, s["operators"]),
     }
 
 
@@ -658,6 +656,9 @@ BLOCKS: tuple[Block, ...] = (
         {"nodes": p_nodes},
         {
             "nodes": u_nodes,
+            "nodes_by_set": _copy("nodes_by_set"),
+            "operators": _copy("operators"),
+            "nodes_multi": _copy("nodes_multi"),
             "coverage": u_coverage,
             "node_profit_usd_month": u_node_profit,
             "self_stake": u_node_self_bond,
@@ -684,8 +685,15 @@ BLOCKS: tuple[Block, ...] = (
     ),
 )
 
-# State variables written to results (the unbonding ring buffer is internal).
+# State variables written to results (the unbonding ring buffer, the last epoch's rate and the nodes by
+# kind set are internal; the per-kind node counts are recorded).
+_INTERNAL = frozenset({"unbonding_queue", "node_rewards_day", "nodes_by_set"})
 RECORDED: tuple[str, ...] = tuple(
-    dict.fromkeys(k for b in BLOCKS for k in b.updates if k not in {"unbonding_queue", "node_rewards_day"})
+    dict.fromkeys(
+        k
+        for b in BLOCKS
+        for k in b.updates
+        if k not in {"unbonding_queue", "node_rewards_day", "nodes_by_set"}
+    )
 )
 PER_KIND: frozenset[str] = frozenset({"nodes", "coverage", "node_profit_usd_month"})

@@ -223,6 +223,36 @@ class SimParams:
         why="assumption: operators holding CLUB price it at the delegator yield, those who buy or "
         "borrow it pay more; a factor of about 1.6 either side",
     )
+    extra_kind_cost_share: float = _a(
+        0.3,
+        "fraction of the kind's server cost",
+        "what declaring one more kind adds to a node's server cost (its dearest kind is paid in full; "
+        "clubchat.sim.kindsets)",
+        why="assumption: a second kind runs on the same machine under the same operator, monitoring and "
+        "uptime work, and adds its own process, ports and bandwidth headroom: about a third of a server",
+    )
+    kind_switch_speed: float = _a(
+        0.03,
+        "1/day",
+        "max share of a kind set's operators adding or dropping one kind per day (0: every node serves "
+        "one kind, the single-kind model)",
+        why="assumption: unmeasured speed constant, set like `node_entry_speed`",
+    )
+    operator_wealth_usd: float = _a(
+        5_000.0,
+        "USD",
+        "median capital a would-be operator can bond as self-stake (log-normal)",
+        why="assumption: individuals and small firms running a VPS with crypto savings of a few thousand "
+        "dollars; the minimum self-stake (10,000 CLUB, $500 at genesis) is within reach of most",
+    )
+    operator_wealth_sigma: float = _a(
+        1.5,
+        "-",
+        "spread (log-normal sigma) of would-be operators' capital; one below a set's minimum "
+        "self-stake at the price cannot register that set",
+        why="assumption: wealth is log-normal in its body with a wide spread; sigma 1.5 puts a tenth of "
+        "would-be operators below $730 and a tenth above $34,000",
+    )
     node_entry_speed: float = _a(
         0.03,
         "1/day",

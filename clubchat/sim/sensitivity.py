@@ -50,6 +50,8 @@ FACTORS: tuple[Factor, ...] = (
     Factor("delegator_hurdle_spread", 0.02, 0.2),
     Factor("stake_speed", 0.005, 0.08),
     Factor("node_entry_speed", 0.005, 0.1),
+    Factor("extra_kind_cost_share", 0.1, 0.8),
+    Factor("operator_wealth_usd", 1_000.0, 50_000.0),
     Factor("treasury_spend_rate", 0.02, 0.15),
     Factor("attack_price_drop", 0.0, 0.6),
     Factor("attack_detect_prob", 0.1, 0.9),

@@ -108,7 +108,9 @@ def test_model_panel_cost_uses_the_contract_rules():
     capped = engine.simulate(
         p.replace(reviewer_cap=p.min_self_stake), runs=16, days=365, seed=3, record_every=365
     )
-    assert np.median(out["panel_attack_usd"][-1]) < np.median(capped["panel_attack_usd"][-1])
+    # never cheaper, dearer on the whole (runs whose operators hold only the minimum are unchanged)
+    assert (capped["panel_attack_usd"][-1] >= out["panel_attack_usd"][-1] * (1 - 1e-12)).all()
+    assert np.mean(out["panel_attack_usd"][-1]) < np.mean(capped["panel_attack_usd"][-1])
 
 
 def test_flag_griefing_loses_bonds(rules):

@@ -28,6 +28,8 @@ def test_a_healthy_state_passes(sim_params, state):
         (lambda s: s["self_stake"].__setitem__(2, 1.0), "staked >= nodes x minimum"),
         (lambda s: s["staked"].__setitem__(0, s["self_stake"][0] * 0.5), "self-stake <= staked"),
         (lambda s: s["unbonding"].__setitem__(1, 1e12), "staked + unbonding <= circulating"),
+        (lambda s: s["nodes"].__setitem__((1, 0), 10.0), "kind counts follow the kind sets"),
+        (lambda s: s["nodes_by_set"].__setitem__((2, 4), -1.0), "kind counts follow the kind sets"),
     ],
 )
 def test_each_violation_is_named(sim_params, state, change, name):

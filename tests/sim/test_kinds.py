@@ -8,7 +8,7 @@ import pytest
 
 from clubchat.params import load as load_parameters
 from clubchat.premium import split_payment
-from clubchat.sim import engine, kinds, model
+from clubchat.sim import engine, kinds, kindsets, model
 from clubchat.sim.parameters import YEAR_DAYS, from_parameters
 
 
@@ -38,21 +38,27 @@ def test_ad_fees_pay_operators_not_delegators(sim_params):
     )
 
 
+def _kind_shares(p, nodes):
+    """Each kind's share of the rewards when every node serves one kind (single-kind sets)."""
+    ctx = model.make_context(p, 10)
+    n = np.array([kindsets.from_kinds(x) for x in nodes])
+    reward, _ = model.set_economics(
+        p, ctx, {"nodes_by_set": n, "node_rewards_day": np.ones(len(nodes)),
+                 "fees_premium_to_nodes": np.zeros(len(nodes)), "staked": np.ones(len(nodes))},
+    )  # fmt: skip
+    return (n * reward)[:, kindsets.SINGLE]
+
+
 def test_kind_shares():
     """One stream pro rata to stake: shares follow the node counts (times the multipliers); per-kind
     streams: the split, whatever the counts."""
     p = from_parameters()
-    ctx = model.make_context(p, 10)
-    s = {"nodes": np.array([[10.0, 30.0, 60.0], [1.0, 1.0, 2.0]])}
-    np.testing.assert_allclose(model.kind_reward_shares(p, ctx, s), [[0.1, 0.3, 0.6], [0.25, 0.25, 0.5]])
+    nodes = [[10.0, 30.0, 60.0], [1.0, 1.0, 2.0]]
+    np.testing.assert_allclose(_kind_shares(p, nodes), [[0.1, 0.3, 0.6], [0.25, 0.25, 0.5]])
     q = p.replace(kind_reward_multiplier=(2.0, 1.0, 1.0))
-    np.testing.assert_allclose(
-        model.kind_reward_shares(q, model.make_context(q, 10), s)[0], [20 / 110, 30 / 110, 60 / 110]
-    )
+    np.testing.assert_allclose(_kind_shares(q, nodes)[0], [20 / 110, 30 / 110, 60 / 110])
     q = p.replace(kind_reward_split=(0.5, 0.3, 0.2))
-    np.testing.assert_allclose(
-        model.kind_reward_shares(q, model.make_context(q, 10), s), [[0.5, 0.3, 0.2]] * 2
-    )
+    np.testing.assert_allclose(_kind_shares(q, nodes), [[0.5, 0.3, 0.2]] * 2)
 
 
 @pytest.mark.parametrize("bad", [(0.5, 0.3, 0.3), (1.2, -0.2, 0.0), (0.5, 0.5)])

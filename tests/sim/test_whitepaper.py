@@ -92,6 +92,7 @@ def test_float_noise_in_the_loop_table_prints_the_same_every_build() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # two small builds: 6 min on a loaded 2-core machine
 def test_two_builds_give_the_same_bytes(tmp_path: Path) -> None:
     """Figures, Markdown and HTML of two builds (contracts in the loop included) are byte-identical."""
     outputs = []

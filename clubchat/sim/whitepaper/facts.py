@@ -217,6 +217,19 @@ class Facts:
     kinds_served_deployed: str
     kinds_served_chosen: str
     kinds_contract_change: str
+    kinds_relay_single: str
+    kinds_relay_deployed_single: str
+    kinds_multi_chosen: str
+    kinds_multi_deployed: str
+    kinds_panel_chosen: str
+    kinds_panel_single: str
+    kinds_eclipse_chosen: str
+    kinds_eclipse_single: str
+    extra_kind_cost_share: str
+    kind_switch_speed: str
+    operator_wealth_usd: str
+    operator_wealth_sigma: str
+    operator_capital_eligible: str
     nakamoto_relay: str
     nakamoto_all: str
     stake_rank_exponent: str

@@ -3,8 +3,10 @@ coefficients."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from clubchat.sim.whitepaper.runs import Results, final
-from clubchat.sim.whitepaper.text import num, pct, table
+from clubchat.sim.whitepaper.text import num, pct, table, usd
 
 KINDS_SELECT_RUNS = 100
 KINDS_GRID_ROWS = 6
@@ -63,7 +65,34 @@ def kinds_facts(res: Results) -> dict[str, str]:
         "kinds_served_deployed": pct(by[("deployed", "baseline")].served, 0),
         "kinds_served_chosen": pct(by[("per-kind streams", "baseline")].served, 0),
         "kinds_contract_change": KINDS_CONTRACT_CHANGE,
+        **multi_kind_facts(res, by),
         "nakamoto_relay": num(final(base, "nakamoto_relay", res.years)),
         "nakamoto_all": num(final(base, "nakamoto", res.years)),
         "stake_rank_exponent": f"{res.p.stake_rank_exponent:g}",
+    }
+
+
+def multi_kind_facts(res: Results, by: dict[tuple[str, str], Any]) -> dict[str, str]:
+    """Operators serving several kinds against the single-kind model, and capital as entry condition."""
+    from clubchat.sim import kindsets
+
+    chosen, single = (
+        by[("per-kind streams", "baseline")],
+        by[("per-kind streams, one kind per node", "baseline")],
+    )
+    p = res.p
+    return {
+        "kinds_relay_single": num(single.nodes_p50[0]),
+        "kinds_relay_deployed_single": num(by[("deployed, one kind per node", "baseline")].nodes_p50[0]),
+        "kinds_multi_chosen": num(chosen.multi_p50),
+        "kinds_multi_deployed": num(by[("deployed", "baseline")].multi_p50),
+        "kinds_panel_chosen": usd(chosen.panel_attack_p50),
+        "kinds_panel_single": usd(single.panel_attack_p50),
+        "kinds_eclipse_chosen": usd(chosen.relay_attack_p50),
+        "kinds_eclipse_single": usd(single.relay_attack_p50),
+        "extra_kind_cost_share": pct(p.extra_kind_cost_share, 0),
+        "kind_switch_speed": pct(p.kind_switch_speed, 0),
+        "operator_wealth_usd": usd(p.operator_wealth_usd),
+        "operator_wealth_sigma": format(p.operator_wealth_sigma, "g"),
+        "operator_capital_eligible": pct(float(kindsets.capital_eligible(p, p.price0_usd)[0]), 0),
     }
