@@ -597,6 +597,9 @@ class RelayServer:
         if self.replay.seen(sender, id, now):
             self._error(conn, "replayed", id=id)
             return True
+        if self.history is not None and self.history.log.backlogged:  # its log cannot commit
+            self._error(conn, "history-unavailable", id=id)
+            return True
         reached: list[Conn] = []
         busy = False
         targets = tuple(self.clients.get(env["to"].lower(), ()))  # a copy: _push may drop one

@@ -74,6 +74,9 @@ Signed = tuple[LogEntry, bytes]  # an entry and a 65-byte signature over it
 
 MAX_HISTORY = 256  # entries one `history` answer carries at most
 MAX_HEADS = 100_000  # room heads kept in memory (about 150 bytes each); the rest are read back
+# Entries waiting for their commit (~400 bytes each): a batch holds what 50 ms brought, so the queue
+# reaches this only while commits fail; then envelopes are refused rather than held without bound.
+MAX_PENDING = 50_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -257,6 +260,7 @@ class RelayLog:
         clock: Callable[[], float] = time.time,
         fork_for_tests: bool = False,
         max_heads: int = MAX_HEADS,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self.path = Path(path)
         self.signer = signer
@@ -276,6 +280,7 @@ class RelayLog:
         self._reader: sqlite3.Connection | None = None  # reads evicted heads on the hot path
         self._shadow_heads: dict[bytes, _Head] = {}
         self._pending: list[Accepted] = []
+        self.max_pending = max_pending
         self._wake = asyncio.Event()
         self._committed = asyncio.Condition()
         self._appended = 0  # entries appended so far
@@ -403,6 +408,13 @@ class RelayLog:
         h = struct_hash(self._hash_prefix, room, shadow.seq, prev, shadow.body, shadow.time)
         self._shadow_heads[room] = _Head(shadow.seq, h)
         return shadow
+
+    @property
+    def backlogged(self) -> bool:
+        """True when `max_pending` entries wait for a commit: the relay then refuses new envelopes
+        (`history-unavailable`) instead of holding more in memory. Normal batches empty the queue every
+        `batch_interval`; it fills only while commits fail (a full or failing disk), which are retried."""
+        return len(self._pending) >= self.max_pending
 
     def head(self, room: bytes) -> tuple[int, bytes]:
         """(seq, struct hash) of the room's latest entry, (0, zero) for a room with none."""

@@ -411,6 +411,9 @@ class Rooms:
         if relay.replay.seen(address, frame.id, now):
             relay._error(conn, "replayed", id=frame.id)
             return
+        if relay.history is not None and relay.history.log.backlogged:  # its log cannot commit
+            relay._error(conn, "history-unavailable", id=frame.id)
+            return
         relay.replay.remember(address, frame.id, now)
         if chunk is not None:
             self._count_chunk(address, chunk)

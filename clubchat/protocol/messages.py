@@ -341,6 +341,7 @@ CORE_ERROR_CODES: dict[str, str] = {
     "offline": "the recipient is not connected and this relay keeps no mailbox",
     "mailbox-full": "the recipient's mailbox is full",
     "recipient-busy": "the recipient is not reading its messages, or this relay is holding too much",
+    "history-unavailable": "this relay cannot make its signed history durable now; use another relay",
     "too-many-connections": "this address or IP has as many connections as this relay allows",
     "unknown-message": "no stored message with this id",
     "not-offered": "this node does not offer that service",

@@ -179,6 +179,40 @@ def test_the_log_is_fsynced_before_its_entries_are_announced(tmp_path: Path) -> 
     assert seen and all(seq == head for seq, head in seen)
 
 
+def test_while_commits_fail_the_relay_holds_a_bounded_backlog_then_refuses(tmp_path: Path) -> None:
+    """A failing disk: the log keeps the entries it accepted (no `sent` until they are durable) and
+    retries; once `max_pending` wait, further envelopes are refused with `history-unavailable`
+    instead of being held without bound; when the disk recovers the backlog commits in order."""
+
+    async def scenario() -> None:
+        async with (
+            relay_log(tmp_path / "log.sqlite", max_pending=3) as log,
+            relay(RelayConfig(), log=log) as server,
+        ):
+            a, b = await signed_in(server.uri, alice), await signed_in(server.uri, bob)
+            commit = log._commit
+
+            def failing(batch: list[Any]) -> None:
+                raise sqlite3.OperationalError("disk I/O error")
+
+            log._commit = failing  # type: ignore[method-assign]
+            for i in range(3):
+                await a.send(envelope(alice.address, bob.address, f"d{i}"))
+            await _frames_until(b, "envelope", 3)  # forwarded live; entries wait for the disk
+            await a.send(envelope(alice.address, bob.address, "over"))
+            (error,) = await _frames_until(a, "error", 1)
+            assert (error["code"], error["id"]) == ("history-unavailable", "over")
+            assert log.stats.failed_commits >= 1 and log.backlogged
+            log._commit = commit  # type: ignore[method-assign]
+            sent = await _frames_until(a, "sent", 3)
+            assert [(s["id"], entry_of(s).seq) for s in sent] == [("d0", 1), ("d1", 2), ("d2", 3)]
+            await a.send(envelope(alice.address, bob.address, "again"))
+            (later,) = await _frames_until(a, "sent", 1)
+            assert entry_of(later).seq == 4 and not log.backlogged
+
+    run(scenario())
+
+
 def test_a_relay_without_a_disputes_address_says_what_to_do() -> None:
     with pytest.raises(RelayLogError, match="Disputes contract's address"):
         LogSigner.create(operator.address, bytes(node_key.key), 31337, None)

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -158,6 +159,34 @@ def test_room_posts_are_signed_entries_of_the_room_chain_within_a_second(tmp_pat
             assert log.head(ROOM)[0] == 4
             for c in (alice, bob, carol):
                 await c.close()
+
+    run(scenario())
+
+
+def test_room_posts_are_refused_while_the_log_cannot_commit(tmp_path: Path) -> None:
+    """A failing disk: posts wait for their durable entries (nothing fanned out or acknowledged);
+    once `max_pending` wait, a further post is refused with `history-unavailable`; when the disk
+    recovers the waiting posts go out with seqs 1, 2 and the next post gets 3."""
+
+    async def scenario() -> None:
+        async with signed_rooms(tmp_path / "log.sqlite", max_pending=2) as (server, _rooms, log):
+            alice = await member(server.uri, ALICE)
+            commit = log._commit
+
+            def failing(batch: list[Any]) -> None:
+                raise sqlite3.OperationalError("disk I/O error")
+
+            log._commit = failing  # type: ignore[method-assign]
+            await alice.send(post("w-0000", "post 0"))
+            await alice.send(post("w-0001", "post 1"))
+            await alice.send(post("w-0002", "post 2"))
+            ((error, _),) = await frames(alice, {"error", "room-sent"}, 1)
+            assert (error["type"], error["code"], error["id"]) == ("error", "history-unavailable", "w-0002")
+            log._commit = commit  # type: ignore[method-assign]
+            sent = [o for o, _ in await frames(alice, {"room-sent"}, 2)]
+            assert [(o["id"], o["seq"]) for o in sent] == [("w-0000", 1), ("w-0001", 2)]
+            assert [e.seq for e in await posted(alice, "x", 1)] == [3]
+            await alice.close()
 
     run(scenario())
 
