@@ -28,6 +28,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from clubchat.chain.eip712 import Signature
+from clubchat.client.history import SignedEntry
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.relay_log import RelayLog
 from clubchat.node.rooms import Rooms
@@ -98,6 +99,18 @@ async def frames(
             if obj["type"] in kinds:
                 got.append((obj, text))
     return got
+
+
+async def ask_posts(uri: str, who: Any, n: int) -> SignedEntry:
+    """`who`, a member, joins the room, posts `n` messages and leaves: the relay's signed entry of the
+    last (the head it showed)."""
+    raw = await member(uri, who)
+    for i in range(n):
+        await raw.send(post(f"head-{i:04d}", f"post {i}"))
+    sent = [o for o, _ in await frames(raw, {"room-sent"}, n)]
+    await raw.close()
+    assert "sig" in sent[-1], "the last post of the batch is signed"
+    return SignedEntry(LogEntry.from_json(sent[-1]["entry"]), bytes.fromhex(sent[-1]["sig"][2:]))
 
 
 def signer(entry: LogEntry, sig_hex: str) -> str:
