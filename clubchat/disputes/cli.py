@@ -197,8 +197,11 @@ def granted_room(
 ) -> CommunityRoom | None:
     """The community room of `--community`/`--room` (None without --community), after checking the
     grant options go together: they name the room of the evidence --attach writes, one room."""
-    if attach is None and (peer is not None or community is not None or room is not None):
-        raise click.UsageError("--peer, --community and --room name the room of the evidence --attach writes")
+    given = [
+        name for name, v in (("--peer", peer), ("--community", community), ("--room", room)) if v is not None
+    ]
+    if attach is None and given:
+        raise click.UsageError(f"{given[0]} names the room of the evidence --attach writes")
     if room is not None and community is None:
         raise click.UsageError("--room names a room of --community")
     if community is not None and peer is not None:

@@ -620,8 +620,9 @@ def test_attach_writes_a_community_rooms_refusal_with_the_flaggers_grant(tmp_pat
 @pytest.mark.parametrize(
     ("attach", "peer", "community", "room", "why"),
     [
-        (None, PEER, None, None, "--attach writes"),
-        (None, None, CID, None, "--attach writes"),
+        (None, PEER, None, None, "--peer names the room of the evidence --attach writes"),
+        (None, None, CID, None, "--community names the room of the evidence --attach writes"),
+        (None, None, None, "general", "--room names the room of the evidence --attach writes"),
         (Path("e.json"), None, None, "general", "names a room of --community"),
         (Path("e.json"), PEER, CID, None, "or a community room"),
         (Path("e.json"), None, CID, "No Such Room", "is not a room name"),
