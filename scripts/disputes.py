@@ -7,6 +7,8 @@ manifest (deployments/<network>.json). Examples on the local chain:
     ape run disputes flag 0xOperator --reason offline --evidence ipfs://... --account TEST::3
     ape run disputes flag 0xOperator --reason withholding-history --attach evidence.json \
         --peer 0xPeer --account TEST::3   # the history store's refusal + a grant to read the room
+    ape run disputes flag 0xOperator --reason withholding-history --attach evidence.json \
+        --community 7 --room general --account TEST::3   # ... of a community room
     ape run disputes draw 1 --account TEST::3
     ape run disputes vote 1 --reviewer 0xReviewer --kick --account TEST::4   # later: --reveal
     ape run disputes finalize 1 --account TEST::3
@@ -25,7 +27,7 @@ from clubchat.chain.ape_sender import ApeSender, ApeTypedSigner
 from clubchat.chain.script_options import deployments_option, network_manifest
 from clubchat.cli_errors import one_line_errors
 from clubchat.disputes import REASONS, DisputesClient, SignedEntry
-from clubchat.disputes.cli import attach_evidence, evidence_options
+from clubchat.disputes.cli import attach_evidence, evidence_options, granted_room
 
 
 def _client(provider, account, deployments: Path) -> DisputesClient:
@@ -65,14 +67,15 @@ def report(provider, account, deployments, first, second):
 @click.option("--evidence", "evidence_uri", default="")
 @evidence_options
 @one_line_errors
-def flag(provider, account, deployments, node, reason, evidence_uri, attach, store, peer):
+def flag(provider, account, deployments, node, reason, evidence_uri, attach, store, peer, community, room):
     """Post the flag bond against NODE (its stake is frozen until the dispute ends)."""
+    granted = granted_room(attach, peer, community, room)
     client = _client(provider, account, deployments)
     if attach is not None:
-        signer = ApeTypedSigner(client.sender.account) if peer is not None else None
-        evidence_uri = evidence_uri or attach_evidence(client, reason, node, attach, store, peer, signer)
-    elif peer is not None:
-        raise click.UsageError("--peer names the room of the evidence --attach writes")
+        signer = ApeTypedSigner(client.sender.account) if peer is not None or granted is not None else None
+        evidence_uri = evidence_uri or attach_evidence(
+            client, reason, node, attach, store, peer, signer, granted
+        )
     dispute_id, tx = client.flag(node, REASONS[reason], evidence_uri)
     click.echo(f"dispute {dispute_id} opened (tx {tx})")
 

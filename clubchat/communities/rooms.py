@@ -227,16 +227,19 @@ class RoomClient(RelayClient):
         self._room_asked[key] = end
         await self._send(m.encode(m.RoomHistory(community, room, start=start, end=end)))
 
-    async def room_history(self, community: int, room: str, start: int, end: int) -> m.RoomEntries:
-        """Ask for a room's entries start..end and wait for the answer; a refusal (not a member,
-        no signed history here) raises RelayError."""
+    async def room_history(
+        self, community: int, room: str, start: int, end: int, grant: m.Grant | None = None
+    ) -> m.RoomEntries:
+        """Ask for a room's entries start..end (with a member's `grant` when this wallet is none) and
+        wait for the answer; a refusal (not a member, a grant that does not hold, no signed history
+        here) raises RelayError."""
         end = min(end, start + m.MAX_HISTORY - 1)
         key = (community, room, start)
         fut = self._room_history[key] = asyncio.get_running_loop().create_future()
         if self.history is not None:  # the answer is checked too: a refusal below a signed head is evidence
             self._room_asked[key] = end
         try:
-            await self._send(m.encode(m.RoomHistory(community, room, start=start, end=end)))
+            await self._send(m.encode(m.RoomHistory(community, room, start=start, end=end, grant=grant)))
             return await asyncio.wait_for(fut, self.timeout)
         finally:
             self._room_history.pop(key, None)

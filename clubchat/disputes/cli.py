@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,9 @@ from clubchat.disputes.client import (
     SignedEntry,
     evidence_id,
 )
-from clubchat.disputes.evidence import TypedSigner
+from clubchat.disputes.evidence import CommunityRoom, TypedSigner
 from clubchat.disputes.evidence import attach as build_evidence
+from clubchat.protocol.room_frames import DEFAULT_ROOM, ROOM_NAME_PATTERN
 from clubchat.timefmt import utc
 
 
@@ -107,7 +109,8 @@ def fork_in_store(client: DisputesClient, store: Path | None) -> tuple[SignedEnt
 
 
 def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--attach, --store and --peer of `club dispute flag` and `ape run disputes flag`."""
+    """--attach, --store, --peer, --community and --room of `club dispute flag` and `ape run disputes
+    flag`."""
     options = [
         click.option(
             "--attach",
@@ -130,6 +133,19 @@ def evidence_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="With --attach: the address you talked with in the refused room. The file then carries"
             " your signed grant to read that room at NODE until the review is over, so the reviewers can"
             " ask for it (the file names PEER).",
+        ),
+        click.option(
+            "--community",
+            type=click.IntRange(min=1),
+            default=None,
+            help="With --attach: the refused room is this community's room --room; the file then carries"
+            " your signed grant to read that room at NODE until the review is over (the relay checks you are"
+            " a member then), and takes the latest refusal of that room.",
+        ),
+        click.option(
+            "--room",
+            default=None,
+            help=f"With --community: the room's name [default: {DEFAULT_ROOM}].",
         ),
     ]
     for option in reversed(options):
@@ -156,21 +172,45 @@ def flag(
     attach: Path | None,
     store: Path | None,
     peer: str | None,
+    community: int | None,
+    room: str | None,
     rpc_url: str,
     network: str,
     key: LocalAccount | None,
     key_file: Path | None,
 ) -> None:
     """Post the flag bond against NODE; its stake is frozen until the dispute ends."""
+    granted = granted_room(attach, peer, community, room)
     client = _client(rpc_url, network, key, key_file)
     if attach is not None:
         assert isinstance(client.sender, LocalSender)  # `_client` sends with the given key
-        signer = client.sender.account if peer is not None else None
-        evidence_uri = evidence_uri or attach_evidence(client, reason, node, attach, store, peer, signer)
-    elif peer is not None:
-        raise click.UsageError("--peer names the room of the evidence --attach writes")
+        signer = client.sender.account if peer is not None or granted is not None else None
+        evidence_uri = evidence_uri or attach_evidence(
+            client, reason, node, attach, store, peer, signer, granted
+        )
     dispute_id, tx = client.flag(node, REASONS[reason], evidence_uri)
     click.echo(f"dispute {dispute_id} opened against {node} (tx {tx}); anyone may draw its panel next block")
+
+
+def granted_room(
+    attach: Path | None, peer: str | None, community: int | None, room: str | None
+) -> CommunityRoom | None:
+    """The community room of `--community`/`--room` (None without --community), after checking the
+    grant options go together: they name the room of the evidence --attach writes, one room."""
+    given = [
+        name for name, v in (("--peer", peer), ("--community", community), ("--room", room)) if v is not None
+    ]
+    if attach is None and given:
+        raise click.UsageError(f"{given[0]} names the room of the evidence --attach writes")
+    if room is not None and community is None:
+        raise click.UsageError("--room names a room of --community")
+    if community is not None and peer is not None:
+        raise click.UsageError(
+            "the refused room is a conversation (--peer) or a community room (--community)"
+        )
+    if room is not None and not re.fullmatch(ROOM_NAME_PATTERN, room):
+        raise click.UsageError(f"--room {room!r} is not a room name")
+    return None if community is None else (community, room or DEFAULT_ROOM)
 
 
 def attach_evidence(
@@ -181,21 +221,22 @@ def attach_evidence(
     store: Path | None,
     peer: str | None,
     signer: TypedSigner | None,
+    community_room: CommunityRoom | None = None,
 ) -> str:
     """`--attach` of `club dispute flag` and `ape run disputes flag`: write the evidence file (with
-    the grant when `peer` is given, signed by `signer`, the flagger's wallet), say what it holds,
-    return its URI."""
+    the grant when `peer` or `community_room` is given, signed by `signer`, the flagger's wallet),
+    say what it holds, return its URI."""
     if REASONS[reason] not in HISTORY_REASONS:
         raise DisputeError(
             "--attach holds signed history: it is evidence for dropping-messages and withholding-history"
         )
-    evidence = build_evidence(client, node, out, store, peer, signer)
+    evidence = build_evidence(client, node, out, store, peer, signer, community_room)
     lo, hi = evidence.missing
     click.echo(f"evidence: the relay's signed head {evidence.head.entry.seq}, missing {lo}-{hi}, in {out}")
     if evidence.grant is not None:
         click.echo(f"grant: reviewers may read that room at {node} until {utc(evidence.grant.expiry)}")
     else:
-        click.echo("no grant (give --peer): reviewers can probe only rooms of their own")
+        click.echo("no grant (give --peer or --community): reviewers can probe only rooms of their own")
     return out.resolve().as_uri()
 
 

@@ -16,16 +16,25 @@ every field) and checks it (`check`): every entry is the flagged node's, signed 
 evidence window, and the missing seqs below the head, so the relay's own signature on the head proves
 they exist (its `prev` chain commits to every entry before it).
 
-A relay serves a direct room's history only to the room's members. So that reviewers can ask for the
+A relay serves a room's history only to the room's members. So that reviewers can ask for the
 flagger's room itself, the file carries the flagger's signed grant (clubchat.protocol.history_grant:
-this relay, this room, any holder, until the review is over) and `peer`, the room's other member, by
-which the relay checks the flagger is a member (`attach` builds both; `--peer` on the flag commands).
-`check` checks the grant too (for the flagged node and the head's room, signed by its granter, not
-expired); the reviewer then asks the relay for the missing seqs with it
-(clubchat.disputes.probe.probe_granted_history) besides a room of its own (`probe_history`), and votes
-kick when the evidence holds and the relay drops or withholds in either. The file names `peer`: a
-flagger who will not publish its correspondent flags without a grant, and reviewers then probe only
-rooms of their own.
+this relay, this room, any holder, until the review is over) and where the relay finds the flagger's
+membership: for a direct room `peer`, the room's other member (`--peer` on the flag commands); for a
+community room (the refusal the client keeps when a relay did not fill a gap of `room-history`)
+`community` and `room`, the room's community id and name, whose id `room_id(community, room)` is the
+entries' `room` (`--community` and `--room`):
+
+    {…, "grant": {"node", "room", "granter", "grantee", "expiry", "sig"}, "peer": "0x…"}
+    {…, "grant": {…}, "community": 7, "room": "general"}
+
+`attach` builds either. `check` checks the grant too (for the flagged node and the head's room,
+signed by its granter, not expired, and for a community room its granter a member of the community
+now, read from Communities by the reviewer: the relay would rightly refuse a grant whose granter left
+or was banned); the reviewer then asks the relay for the missing seqs with it
+(clubchat.disputes.probe.probe_granted_history: `history` or `room-history` with the grant) besides a
+room of its own (`probe_history`), and votes kick when the evidence holds and the relay drops or
+withholds in either. The file names `peer` or the community room: a flagger who will not publish them
+flags without a grant, and reviewers then probe only rooms of their own.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from clubchat.node.eip1271 import MAGIC_VALUE
 from clubchat.protocol.codec import DecodeError, decode_object, encode_object
 from clubchat.protocol.history_grant import ANYONE, Grant, HistoryGrant, eoa_signer, grant_domain
 from clubchat.protocol.log_entry import LogEntry, direct_room
+from clubchat.protocol.room_frames import ROOM_NAME_PATTERN, room_id
 
 VERSION = 1
 MAX_EVIDENCE_BYTES = 64 * 1024  # a head, up to MAX_ENTRIES entries and the range fit in far less
@@ -61,9 +71,12 @@ GRANT_SLACK = 86_400  # a flag's grant lasts the vote phases plus this (the draw
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 _SIG = re.compile(r"0x[0-9a-fA-F]{130}")
+_ROOM_NAME = re.compile(ROOM_NAME_PATTERN)
 
 SignedBy = Callable[[LogEntry, bytes], bool]  # True when the signature is by a key of entry.node
 GrantedBy = Callable[[HistoryGrant, bytes], bool]  # True when the grant is signed by its granter
+MemberOf = Callable[[int, str], bool]  # True when the account is a member of the community now
+CommunityRoom = tuple[int, str]  # (community id, room name)
 
 
 class TypedSigner(Protocol):
@@ -86,8 +99,14 @@ class FlagEvidence:
     head: SignedEntry
     missing: tuple[int, int]
     entries: tuple[SignedEntry, ...] = ()
-    grant: Grant | None = None  # the flagger's grant to read the room (with `peer`, its other member)
-    peer: str | None = None
+    grant: Grant | None = None  # the flagger's grant to read the room, with `peer` or `community` + `room`
+    peer: str | None = None  # a direct room: its other member
+    community: int | None = None  # a community room: its community id ...
+    room: str | None = None  # ... and name
+
+    @property
+    def community_room(self) -> CommunityRoom | None:
+        return None if self.community is None or self.room is None else (self.community, self.room)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -99,7 +118,10 @@ class FlagEvidence:
         }
         if self.grant is not None:
             out["grant"] = encode_object(self.grant)
-            out["peer"] = self.peer
+            if self.peer is not None:
+                out["peer"] = self.peer
+            else:
+                out["community"], out["room"] = self.community, self.room
         return out
 
     def write(self, path: Path) -> None:
@@ -107,15 +129,18 @@ class FlagEvidence:
         path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
 
 
-def from_store(store: HistoryStore, node: str) -> FlagEvidence:
-    """The latest refusal by `node` in the wallet's store, with the signed entries of that room the
-    store holds below the gap (the newest MAX_ENTRIES)."""
+def from_store(store: HistoryStore, node: str, room: bytes | None = None) -> FlagEvidence:
+    """The latest refusal by `node` in the wallet's store (of `room` when given), with the signed
+    entries of that room the store holds below the gap (the newest MAX_ENTRIES)."""
     node = to_checksum_address(node)
     rows = store.rows()
     kept = [r["evidence"] for r in rows if "evidence" in r]
     refusals = [e for e in kept if e.get("kind") == "refusal" and _same(e.get("node"), node)]
+    if room is not None:
+        refusals = [e for e in refusals if _signed(e["a"]).entry.room == room]
     if not refusals:
-        raise EvidenceError(f"the history store {store.path} holds no refusal by {node}")
+        where = "" if room is None else f" of room 0x{room.hex()}"
+        raise EvidenceError(f"the history store {store.path} holds no refusal by {node}{where}")
     last = refusals[-1]
     head = _signed(last["a"])
     lo, hi = (int(x) for x in last["missing"])
@@ -169,25 +194,40 @@ def parse(data: bytes) -> FlagEvidence:
         missing = raw["missing"]
         if not isinstance(missing, list) or len(missing) != 2 or not all(type(x) is int for x in missing):
             raise EvidenceError('"missing" must be [from, to]')
-        grant, peer = _grant(raw)
+        grant, peer, place = _grant(raw)
     except EvidenceError:
         raise
     except Exception as exc:  # a field of the wrong type or shape
         raise EvidenceError(f"malformed evidence: {type(exc).__name__}: {exc}") from None
-    return FlagEvidence(node, head, (missing[0], missing[1]), entries, grant, peer)
+    community, room = place if place is not None else (None, None)
+    return FlagEvidence(node, head, (missing[0], missing[1]), entries, grant, peer, community, room)
 
 
-def _grant(raw: dict[str, Any]) -> tuple[Grant | None, str | None]:
-    """The evidence's grant and peer (both or neither), from untrusted JSON."""
-    if "grant" not in raw and "peer" not in raw:
-        return None, None
-    peer = raw.get("peer")
-    if not isinstance(peer, str) or not _ADDRESS.fullmatch(peer):
-        raise EvidenceError('a grant comes with "peer", the address of the room\'s other member')
+def _grant(raw: dict[str, Any]) -> tuple[Grant | None, str | None, CommunityRoom | None]:
+    """The evidence's grant with its `peer` (a direct room) or its `community` and `room` (a
+    community room), or none of them, from untrusted JSON."""
+    if not any(k in raw for k in ("grant", "peer", "community", "room")):
+        return None, None, None
+    peer, place = raw.get("peer"), None
+    if "community" in raw or "room" in raw:
+        community, name = raw.get("community"), raw.get("room")
+        if "peer" in raw:
+            raise EvidenceError('a grant opens a direct room ("peer") or a community room, not both')
+        if type(community) is not int or not 1 <= community <= 2**53:
+            raise EvidenceError('a community room\'s grant comes with "community", the community id')
+        if not isinstance(name, str) or not _ROOM_NAME.fullmatch(name):
+            raise EvidenceError("a community room's grant comes with \"room\", the room's name")
+        place = (community, name)
+    elif not isinstance(peer, str) or not _ADDRESS.fullmatch(peer):
+        raise EvidenceError(
+            'a grant comes with "peer", the address of the room\'s other member (or "community" and'
+            ' "room" for a community room)'
+        )
     try:
-        return decode_object(Grant, raw.get("grant"), "grant"), to_checksum_address(peer)
+        grant = decode_object(Grant, raw.get("grant"), "grant")
     except DecodeError as exc:
         raise EvidenceError(f"malformed grant: {exc}") from None
+    return grant, None if place is not None else to_checksum_address(peer), place
 
 
 def check(
@@ -197,9 +237,11 @@ def check(
     window: int,
     now: float | None = None,
     granted_by: GrantedBy | None = None,
+    member_of: MemberOf | None = None,
 ) -> str:
     """What the evidence proves about `node` (one sentence), or EvidenceError saying why it does not.
-    Evidence with a grant needs `granted_by` to check the grant's signature."""
+    Evidence with a grant needs `granted_by` to check the grant's signature, and a community room's
+    grant `member_of` to check that its granter is a member of the community now."""
     node = to_checksum_address(node)
     now = time.time() if now is None else now
     if not _same(ev.node, node):
@@ -233,21 +275,31 @@ def check(
     )
     if ev.grant is None:
         return said
-    _check_grant(ev, node, now, granted_by)
+    _check_grant(ev, node, now, granted_by, member_of)
     return said + f"; the flagger lets reviewers ask for them until {ev.grant.expiry}"
 
 
-def _check_grant(ev: FlagEvidence, node: str, now: float, granted_by: GrantedBy | None) -> None:
-    assert ev.grant is not None and ev.peer is not None
+def _check_grant(
+    ev: FlagEvidence, node: str, now: float, granted_by: GrantedBy | None, member_of: MemberOf | None
+) -> None:
+    assert ev.grant is not None
     grant = ev.grant.grant
+    place = ev.community_room
     if grant.node != node or grant.room != ev.head.entry.room:
         raise EvidenceError("the grant is not for the flagged node's room of the signed head")
-    if direct_room(grant.granter, ev.peer) != grant.room:
+    if place is not None and room_id(*place) != grant.room:
+        raise EvidenceError(f"the grant's room is not community {place[0]}'s room {place[1]}")
+    if place is None and (ev.peer is None or direct_room(grant.granter, ev.peer) != grant.room):
         raise EvidenceError(f"the grant's granter {grant.granter} is not a member of the room with {ev.peer}")
     if grant.expiry <= now:
         raise EvidenceError(f"the grant expired at {grant.expiry}: reviewers cannot ask for the room")
     if granted_by is None or not granted_by(grant, ev.grant.signature):
         raise EvidenceError(f"the grant is not signed by its granter {grant.granter}")
+    if place is not None and (member_of is None or not member_of(place[0], grant.granter)):
+        raise EvidenceError(
+            f"the grant's granter {grant.granter} is not a member of community {place[0]} now:"
+            " the relay rightly refuses its grant"
+        )
 
 
 def granter_signed(w3: Any, domain: Domain, grant: HistoryGrant, sig: bytes) -> bool:
@@ -280,31 +332,40 @@ def attach(
     store: Path | None = None,
     peer: str | None = None,
     signer: TypedSigner | None = None,
+    community_room: CommunityRoom | None = None,
 ) -> FlagEvidence:
     """The evidence file `club dispute flag --attach` and `ape run disputes flag --attach` write: the
     latest refusal by `node` in the flagger's history store (`store`, default the wallet's) and, with
-    `peer` (the room's other member) and `signer` (the flagger's wallet), its grant to any holder to
-    read that room at that relay until `grant_expiry`."""
+    `signer` (the flagger's wallet), its grant to any holder to read that room at that relay until
+    `grant_expiry`: the direct room with `peer`, or the community room `community_room` (community id,
+    name; the latest refusal of that room is taken)."""
     chain_id = int(client.w3.eth.chain_id)
     flagger = to_checksum_address(client.sender.address)
     path = store or default_store_path(chain_id, client.disputes.address, flagger)
-    ev = from_store(HistoryStore(path), node)
-    if peer is not None:
-        if signer is None or to_checksum_address(signer.address) != flagger:
-            raise EvidenceError("the grant is signed by the flagging wallet: give its key")
-        if direct_room(flagger, peer) != ev.head.entry.room:
-            raise EvidenceError(
-                f"the refused room is not your conversation with {peer}: give --peer the address you"
-                " talked with there"
-            )
-        grant = HistoryGrant(ev.node, ev.head.entry.room, flagger, ANYONE, grant_expiry(client))
-        signed = signer.sign_typed_data(
-            full_message=grant.typed_data(grant_domain(chain_id, client.disputes.address))
+    if peer is not None and community_room is not None:
+        raise EvidenceError(
+            "a grant opens a direct room (--peer) or a community room (--community), not both"
         )
-        sig = int(signed.r).to_bytes(32, "big") + int(signed.s).to_bytes(32, "big") + bytes([int(signed.v)])
-        ev = FlagEvidence(
-            ev.node, ev.head, ev.missing, ev.entries, Grant.of(grant, sig), to_checksum_address(peer)
+    rid = None if community_room is None else room_id(*community_room)
+    ev = from_store(HistoryStore(path), node, rid)
+    if peer is None and community_room is None:
+        ev.write(out)
+        return ev
+    if signer is None or to_checksum_address(signer.address) != flagger:
+        raise EvidenceError("the grant is signed by the flagging wallet: give its key")
+    if peer is not None and direct_room(flagger, peer) != ev.head.entry.room:
+        raise EvidenceError(
+            f"the refused room is not your conversation with {peer}: give --peer the address you"
+            " talked with there"
         )
+    grant = HistoryGrant(ev.node, ev.head.entry.room, flagger, ANYONE, grant_expiry(client))
+    signed = signer.sign_typed_data(
+        full_message=grant.typed_data(grant_domain(chain_id, client.disputes.address))
+    )
+    sig = int(signed.r).to_bytes(32, "big") + int(signed.s).to_bytes(32, "big") + bytes([int(signed.v)])
+    community, room = community_room if community_room is not None else (None, None)
+    peer = None if peer is None else to_checksum_address(peer)
+    ev = FlagEvidence(ev.node, ev.head, ev.missing, ev.entries, Grant.of(grant, sig), peer, community, room)
     ev.write(out)
     return ev
 

@@ -36,9 +36,10 @@ from eth_account.signers.local import LocalAccount
 
 from clubchat.ads.evidence import find_forged
 from clubchat.client.history import entry_of
-from clubchat.client.relay_client import RelayClient
+from clubchat.client.relay_client import RelayClient, RelayError
 from clubchat.client.turn_credentials import fetch_turn_credentials
-from clubchat.disputes.evidence import FlagEvidence, GrantedBy, check, fetch, parse
+from clubchat.communities.rooms import RoomClient
+from clubchat.disputes.evidence import FlagEvidence, GrantedBy, MemberOf, check, fetch, parse
 from clubchat.protocol import messages as m
 from clubchat.protocol.log_entry import LogEntry
 from clubchat.registry.kinds import NOTIFY, RELAY, TURN
@@ -303,20 +304,24 @@ async def probe_history(
         await _closing(a, b)
 
 
-async def probe_granted_history(
-    uri: str, ev: FlagEvidence, signed_by: Callable[[LogEntry, bytes], bool], timeout: float = PROBE_TIMEOUT
-) -> str:
-    """A fresh wallet asks the relay, with the flagger's grant, for the seqs the flagger says are
-    missing and the entries up to its signed head (at most MAX_HISTORY): the relay must produce every
-    one, of the flagger's room, chained, leading to the head it signed (the same entry at the head's
-    seq, or the head's `prev` after the last), the last signed by the node's key."""
-    assert ev.grant is not None and ev.peer is not None
-    head = ev.head.entry
-    start = ev.missing[0]
-    end = min(head.seq, start + m.MAX_HISTORY - 1)
+async def _granted_entries(
+    uri: str, ev: FlagEvidence, start: int, end: int, timeout: float
+) -> tuple[m.SignedRecord, ...]:
+    """A fresh wallet's request, with the flagger's grant, for entries start..end of the flagger's
+    room: `history` with `peer` for a direct room, `room-history` for a community room. The records
+    the relay answered, or RuntimeError when it refused the grant."""
+    assert ev.grant is not None
+    place = ev.community_room
     a = None
     try:
-        a = await RelayClient.connect(uri, _wallet(), timeout=timeout)
+        a = await RoomClient.connect(uri, _wallet(), timeout=timeout)
+        assert isinstance(a, RoomClient)
+        if place is not None:
+            try:
+                return (await a.room_history(*place, start, end, grant=ev.grant)).records
+            except RelayError as exc:
+                raise RuntimeError(f"refused the flagger's grant: {exc.code}: {exc.reason}") from None
+        assert ev.peer is not None
         answers: asyncio.Queue[Any] = asyncio.Queue()
 
         async def keep(frame: Any) -> None:
@@ -329,33 +334,46 @@ async def probe_granted_history(
             answer = await asyncio.wait_for(answers.get(), timeout)
         if isinstance(answer, m.Error):
             raise RuntimeError(f"refused the flagger's grant: {answer.code}: {answer.reason}")
-        got = [entry_of(r.entry) for r in answer.records]
-        seqs = [e.seq for e in got]
-        if seqs != list(range(start, end + 1)):
-            raise RuntimeError(
-                f"withheld: asked with the flagger's grant for entries {start}-{end} of its room, which"
-                f" the relay signed up to {head.seq}; got {seqs or 'none'}"
-            )
-        if any(e.room != head.room or e.node != head.node for e in got):
-            raise RuntimeError("the relay answered with entries of another room")
-        for e, before in zip(got[1:], got, strict=False):
-            if e.prev != before.struct_hash():
-                raise RuntimeError(f"entry {e.seq} does not follow entry {before.seq}")
-        last = got[-1]
-        if last.seq == head.seq:
-            leads = last == head
-        else:  # the answer ends before the head: the head must follow it (unless capped further down)
-            leads = last.seq + 1 < head.seq or head.prev == last.struct_hash()
-        if not leads:
-            raise RuntimeError(f"the entries produced do not lead to the signed head (seq {head.seq})")
-        sig = answer.records[-1].sig
-        if sig is None or not signed_by(last, bytes.fromhex(sig.removeprefix("0x"))):
-            raise RuntimeError("the last entry of its answer is not signed by the node's key")
-        return (
-            f"entries {start}-{end} of the flagger's room produced with its grant, leading to seq {head.seq}"
-        )
+        return answer.records
     finally:
         await _closing(a)
+
+
+async def probe_granted_history(
+    uri: str, ev: FlagEvidence, signed_by: Callable[[LogEntry, bytes], bool], timeout: float = PROBE_TIMEOUT
+) -> str:
+    """A fresh wallet asks the relay, with the flagger's grant, for the seqs the flagger says are
+    missing and the entries up to its signed head (at most MAX_HISTORY) of the flagger's room, a
+    direct one or a community room (`_granted_entries`): the relay must produce every one, of that
+    room, chained, leading to the head it signed (the same entry at the head's seq, or the head's
+    `prev` after the last), the last signed by the node's key."""
+    head = ev.head.entry
+    start = ev.missing[0]
+    end = min(head.seq, start + m.MAX_HISTORY - 1)
+    records = await _granted_entries(uri, ev, start, end, timeout)
+    got = [entry_of(r.entry) for r in records]
+    seqs = [e.seq for e in got]
+    if seqs != list(range(start, end + 1)):
+        raise RuntimeError(
+            f"withheld: asked with the flagger's grant for entries {start}-{end} of its room, which"
+            f" the relay signed up to {head.seq}; got {seqs or 'none'}"
+        )
+    if any(e.room != head.room or e.node != head.node for e in got):
+        raise RuntimeError("the relay answered with entries of another room")
+    for e, before in zip(got[1:], got, strict=False):
+        if e.prev != before.struct_hash():
+            raise RuntimeError(f"entry {e.seq} does not follow entry {before.seq}")
+    last = got[-1]
+    if last.seq == head.seq:
+        leads = last == head
+    else:  # the answer ends before the head: the head must follow it (unless capped further down)
+        leads = last.seq + 1 < head.seq or head.prev == last.struct_hash()
+    if not leads:
+        raise RuntimeError(f"the entries produced do not lead to the signed head (seq {head.seq})")
+    sig = records[-1].sig
+    if sig is None or not signed_by(last, bytes.fromhex(sig.removeprefix("0x"))):
+        raise RuntimeError("the last entry of its answer is not signed by the node's key")
+    return f"entries {start}-{end} of the flagger's room produced with its grant, leading to seq {head.seq}"
 
 
 async def review_history(
@@ -364,10 +382,12 @@ async def review_history(
     signed_by: Callable[[LogEntry, bytes], bool],
     window: int,
     granted_by: GrantedBy | None = None,
+    member_of: MemberOf | None = None,
     timeout: float = PROBE_TIMEOUT,
 ) -> ProbeReport:
     """A flag for dropping messages or withholding history: the flag's evidence (fetched from
-    `evidence_uri`, checked against the node's keys and, for its grant, `granted_by`), the relay's
+    `evidence_uri`, checked against the node's keys and, for its grant, `granted_by` and, for a
+    community room's grant, the granter's membership `member_of`), the relay's
     own behaviour towards a room of the reviewer's (`probe_history`) and, when the evidence carries
     the flagger's grant, towards the flagger's room itself (`probe_granted_history`), with the node's
     service checks (`probe`). Kick when a service check fails, or when the evidence holds and the
@@ -379,7 +399,7 @@ async def review_history(
     async def evidence() -> str:
         data = await asyncio.to_thread(fetch, evidence_uri)
         ev = parse(data)
-        said = await asyncio.to_thread(check, ev, ep.node, signed_by, window, None, granted_by)
+        said = await asyncio.to_thread(check, ev, ep.node, signed_by, window, None, granted_by, member_of)
         held.append(ev)
         return said
 

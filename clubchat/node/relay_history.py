@@ -7,16 +7,21 @@ Community room posts (clubchat.node.rooms) get their entries here too, in the ch
 id: once durable the sender gets `room-sent` with its entry, each member connection the post
 reached one `room-logged` frame per room and batch; `room-entries` answers `room-history` and
 follows the retained posts a `room-join` replays.
+
+A member's history grant (clubchat.protocol.history_grant) opens one room to whoever it names (a
+flag's reviewers): `history` with a grant for a direct room (`granted_history`), `room-history` with
+a grant for a community room (`granted_room_entries`); both check the grant in `grant_refused`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from clubchat.node.relay_conn import Conn
 from clubchat.node.relay_log import Accepted, RelayLog
 from clubchat.protocol import messages as m
-from clubchat.protocol.history_grant import eoa_signer, grant_domain
+from clubchat.protocol.history_grant import Grant, HistoryGrant, eoa_signer, grant_domain
 from clubchat.protocol.log_entry import LogEntry, direct_room
 
 if TYPE_CHECKING:
@@ -206,37 +211,90 @@ class SignedHistory:
             + "]}",
         )
 
+    async def grant_refused(
+        self, conn: Conn, wire: Grant, not_member: Callable[[HistoryGrant], tuple[str, str] | None]
+    ) -> tuple[str, str] | None:
+        """Why `wire` does not open its room to `conn` as (error code, reason), or None when it does:
+        this relay's operator, not expired, for `conn` (or anyone), a granter `not_member` finds
+        no fault with (a member of the room the request names), and signed by that granter (EOA
+        recovery, else EIP-1271 through the relay's verifier, as sign-in does)."""
+        assert conn.address is not None
+        relay, grant = self.relay, wire.grant
+        operator = self.log.signer.operator
+        if grant.node != operator:
+            return "bad-grant", f"the grant is for the relay of {grant.node}, not this one ({operator})"
+        if grant.expiry <= relay.clock():
+            return "bad-grant", f"the grant expired at {grant.expiry} (unix seconds)"
+        if not grant.for_anyone() and grant.grantee.lower() != conn.address.lower():
+            return "bad-grant", f"the grant is for {grant.grantee}, not {conn.checksum_address}"
+        refused = not_member(grant)
+        if refused is not None:
+            return refused
+        domain = grant_domain(self.log.signer.domain.chain_id, self.log.signer.domain.verifying_contract)
+        if eoa_signer(grant, domain, wire.signature) != grant.granter and not (
+            relay.verifier is not None
+            and await relay.verifier.is_valid_signature(grant.granter, grant.digest(domain), wire.signature)
+        ):
+            return "bad-grant", f"the grant is not signed by its granter {grant.granter}"
+        return None
+
     async def granted_history(self, conn: Conn, frame: m.History) -> None:
         """Answer `history` with a member's grant (clubchat.protocol.history_grant) in place of
         membership: the room of the grant's granter and `peer`, for the grantee (or anyone, for a
         grant to the zero address) until its expiry; `bad-grant` with the reason otherwise."""
         assert conn.address is not None and frame.grant is not None
-        relay, wire = self.relay, frame.grant
-        grant = wire.grant
-        domain = grant_domain(self.log.signer.domain.chain_id, self.log.signer.domain.verifying_contract)
-        if frame.end < frame.start or frame.end - frame.start >= m.MAX_HISTORY:  # before any signature work
-            relay._error(conn, "bad-range", f"ask for 1 to {m.MAX_HISTORY} entries, from <= to")
+        relay, peer = self.relay, frame.peer
+        wrong = bad_range(frame.start, frame.end)  # before any signature work
+        if wrong is not None:
+            relay._error(conn, "bad-range", wrong)
             return
-        if grant.node != self.log.signer.operator:
-            why = f"the grant is for the relay of {grant.node}, not this one ({self.log.signer.operator})"
-        elif grant.expiry <= relay.clock():
-            why = f"the grant expired at {grant.expiry} (unix seconds)"
-        elif not grant.for_anyone() and grant.grantee.lower() != conn.address.lower():
-            why = f"the grant is for {grant.grantee}, not {conn.checksum_address}"
-        elif direct_room(grant.granter, frame.peer) != grant.room:
-            why = f"{grant.granter} is not a member of the granted room (with {frame.peer})"
-        elif eoa_signer(grant, domain, wire.signature) != grant.granter and not (
-            relay.verifier is not None
-            and await relay.verifier.is_valid_signature(grant.granter, grant.digest(domain), wire.signature)
-        ):
-            why = f"the grant is not signed by its granter {grant.granter}"
-        else:
-            rows = await self.log.history(grant.room, frame.start, frame.end)
-            relay.stats["history:granted"] += 1
-            records = tuple(
-                m.SignedRecord(m.LogRecord(**e.to_json()), None if sig is None else "0x" + sig.hex())
-                for e, sig in rows  # bound: MAX_HISTORY
-            )
-            relay._push(conn, m.encode(m.Entries(peer=frame.peer, start=frame.start, records=records)))
+
+        def not_member(grant: HistoryGrant) -> tuple[str, str] | None:
+            if direct_room(grant.granter, peer) != grant.room:
+                return "bad-grant", f"{grant.granter} is not a member of the granted room (with {peer})"
+            return None
+
+        refused = await self.grant_refused(conn, frame.grant, not_member)
+        if refused is not None:
+            relay._error(conn, *refused)
             return
-        relay._error(conn, "bad-grant", why)
+        rows = await self.log.history(frame.grant.grant.room, frame.start, frame.end)
+        relay.stats["history:granted"] += 1
+        records = tuple(
+            m.SignedRecord(m.LogRecord(**e.to_json()), None if sig is None else "0x" + sig.hex())
+            for e, sig in rows  # bound: MAX_HISTORY
+        )
+        relay._push(conn, m.encode(m.Entries(peer=peer, start=frame.start, records=records)))
+
+    async def granted_room_entries(
+        self,
+        conn: Conn,
+        key: RoomKey,
+        room: bytes,
+        frame: m.RoomHistory,
+        refusal: Callable[[int, str], tuple[str, str] | None],
+    ) -> None:
+        """Answer `room-history` with a member's grant in place of membership: `room-entries` of the
+        community room `key` (id `room`, a checked range) when the grant is for that room and its
+        granter is a member of the community now (`refusal(community, granter)` is None, as for a
+        `room-join`); `bad-grant` with the reason otherwise (`membership-unavailable` while a
+        fail-closed community's members cannot be confirmed: the relay's state, not the grant's)."""
+        assert frame.grant is not None
+
+        def not_member(grant: HistoryGrant) -> tuple[str, str] | None:
+            if grant.room != room:
+                return "bad-grant", (
+                    f"the grant is for room 0x{grant.room.hex()}, not community {key[0]}'s room {key[1]}"
+                )
+            refused = refusal(key[0], grant.granter.lower())
+            if refused is None:
+                return None
+            code = refused[0] if refused[0] == "membership-unavailable" else "bad-grant"
+            return code, f"the granter is not a member of the room now: {refused[1]}"
+
+        refused = await self.grant_refused(conn, frame.grant, not_member)
+        if refused is not None:
+            self.relay._error(conn, *refused)
+            return
+        self.relay.stats["room-history:granted"] += 1
+        await self.room_entries(conn, key, room, frame.start, frame.end)

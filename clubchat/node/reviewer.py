@@ -13,9 +13,10 @@ reads new `Flagged` events and looks at each dispute that is not over:
   (clubchat.disputes.evidence: the relay's signed entries the flagger holds, fetched from the flag's
   evidence URI and checked against the node's keys), a history probe of a room of its own and, when
   the evidence carries the flagger's grant (clubchat.protocol.history_grant; its signature checked
-  here, by key recovery or the wallet's EIP-1271 `isValidSignature`), a `history` request for the
-  flagger's room itself: kick when a service fails, or when the evidence holds and the relay drops or
-  withholds in either room.
+  here, by key recovery or the wallet's EIP-1271 `isValidSignature`, and for a community room the
+  granter's membership now, `Communities.is_member`), a `history` (direct room) or `room-history`
+  (community room) request for the flagger's room itself: kick when a service fails, or when the
+  evidence holds and the relay drops or withholds in either room.
   A flag for settling forged ad receipts is answered from the chain instead: the batches AdMarket
   settled for the node up to the dispute's seed block, kick iff one held a receipt its user never
   signed (`audit_ad_receipts`);
@@ -70,7 +71,14 @@ log = logging.getLogger("clubchat.node.reviewer")
 
 FLAGGED, DRAWN = 1, 2
 HistoryProber = Callable[
-    [Endpoints, str, Callable[[LogEntry, bytes], bool], int, Callable[[HistoryGrant, bytes], bool]],
+    [
+        Endpoints,
+        str,
+        Callable[[LogEntry, bytes], bool],
+        int,
+        Callable[[HistoryGrant, bytes], bool],
+        Callable[[int, str], bool],
+    ],
     Awaitable[ProbeReport],
 ]
 POLL_SECONDS = 1.0
@@ -202,7 +210,9 @@ class Reviewer:
             uri = await self._io(self.client.evidence_uri, d.dispute_id)
             window = int(await self._io(lambda: self.disputes.functions.parameters().call()[2]))
             await self._io(self.node_keys.keys, d.node)  # its current key, read here, not in the probe
-            return await self.history_prober(endpoints, uri, self._signed_by, window, self._granted_by)
+            return await self.history_prober(
+                endpoints, uri, self._signed_by, window, self._granted_by, self._member_of
+            )
         return await self.prober(endpoints)
 
     def _signed_by(self, entry: LogEntry, sig: bytes) -> bool:
@@ -221,6 +231,14 @@ class Reviewer:
         from a worker thread)."""
         domain = grant_domain(self.log_domain.chain_id, self.log_domain.verifying_contract)
         return granter_signed(self.w3, domain, grant, sig)
+
+    def _member_of(self, community: int, account: str) -> bool:
+        """Whether `account` is a member of `community` now (`Communities.is_member`; a deployment
+        without Communities has none). Called from a worker thread."""
+        if "Communities" not in self.manifest.contracts:
+            return False
+        communities = self.manifest.contract(self.w3, "Communities")
+        return bool(communities.functions.is_member(community, Web3.to_checksum_address(account)).call())
 
     def _audit_receipts(self, node: str, to_block: int) -> ProbeReport:
         has_market = "AdMarket" in self.manifest.contracts

@@ -44,7 +44,8 @@ is then one no restart gives to another post, even after SIGKILL. The sender's `
 the entry (and the post's `time`: the sender rebuilds the members' text from its own post to check
 `body`); the members get `room-logged` right after the posts, and `room-entries` after the retained
 posts a join replays. `room-history` gives a member the entries of a range (one
-signature); a non-member is refused as a `room-join` would be.
+signature); a non-member is refused as a `room-join` would be, unless it presents a member's grant for
+the room (clubchat.protocol.history_grant: the granter must be a member now, as for a `room-join`).
 """
 
 from __future__ import annotations
@@ -330,12 +331,21 @@ class Rooms:
         return history.next_seq(self.room_id(key)) - 1
 
     def _history(self, conn: Conn, frame: m.RoomHistory) -> None:
-        """`room-history`: a member gets the room's entries in the range; anyone else an error."""
+        """`room-history`: a member gets the room's entries in the range, and so does whoever presents
+        a member's grant for the room (`SignedHistory.granted_room_entries`); anyone else an error."""
         assert conn.address is not None
         relay = self.relay
         history = relay.history
         if history is None:
             relay._error(conn, "not-offered", "this relay keeps no signed history")
+            return
+        key = (frame.community, frame.room)
+        if frame.grant is not None:  # a member's grant in place of membership
+            wrong = bad_range(frame.start, frame.end)  # before any signature work
+            if wrong is not None:
+                relay._error(conn, "bad-range", wrong)
+                return
+            relay._spawn(history.granted_room_entries(conn, key, self.room_id(key), frame, self.refusal))
             return
         refused = self.refusal(frame.community, conn.address)
         if refused is not None:
@@ -345,7 +355,6 @@ class Rooms:
         if wrong is not None:
             relay._error(conn, "bad-range", wrong)
             return
-        key = (frame.community, frame.room)
         relay._spawn(history.room_entries(conn, key, self.room_id(key), frame.start, frame.end))
 
     def _join(self, conn: Conn, frame: m.RoomJoin) -> None:

@@ -1,16 +1,18 @@
 """A member's grant to read one room's signed history at one relay: the `HistoryGrant` EIP-712 type.
 
-A relay answers `history` for a direct room only to the room's two members. A member who flags the
-relay for withholding that room's history (clubchat.disputes.evidence) signs a grant with its wallet
-key, so that the reviewers can ask the relay for the very room the flag is about:
+A relay answers `history` for a direct room only to the room's two members, and `room-history` for a
+community room only to the community's members. A member who flags the relay for withholding that
+room's history (clubchat.disputes.evidence) signs a grant with its wallet key, so that the reviewers
+can ask the relay for the very room the flag is about:
 
     HistoryGrant(address node,bytes32 room,address granter,address grantee,uint64 expiry)
 
 in the domain {name: "Club Chat History Grant", version: "1", chainId, verifyingContract: Disputes}.
 `node` is the relay's operator (a grant is good at that relay only), `room` the room
-(`clubchat.protocol.log_entry.direct_room`), `granter` the member who signs (named, so a contract
-wallet's EIP-1271 signature can be checked: it recovers to no address), `grantee` the one address
-that may use it, or the zero address for whoever presents it, and `expiry` unix seconds.
+(`clubchat.protocol.log_entry.direct_room`, or a community room's id), `granter` the member who
+signs (named, so a contract wallet's EIP-1271 signature can be checked: it recovers to no address),
+`grantee` the one address that may use it, or the zero address for whoever presents it, and
+`expiry` unix seconds.
 
 A flag's grant names the zero address. The panel is drawn after the flag from randomness fixed
 after it, so the flagger cannot name the reviewers when it signs, and a grant per reviewer would
@@ -23,7 +25,10 @@ On the wire the grant rides in the `history` frame (`grant`), with `peer` the ro
 the relay checks that `room` is the direct room of `granter` and `peer` (the granter is a member),
 that `node` is its operator, the grantee, the expiry, and the signature (EOA recovery, else
 EIP-1271 through the relay's verifier, as sign-in does), and answers `entries` as to a member, or
-`bad-grant` with the reason.
+`bad-grant` with the reason. For a community room the grant rides in `room-history` (`grant`) and its
+`room` is the room's id (clubchat.protocol.room_frames.room_id): the relay checks the same, with
+`room` the id of the room asked for and the granter a member of the community now (as for a
+`room-join`), and answers `room-entries`.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from clubchat.protocol.codec import spec
+from clubchat.protocol.history_grant import Grant
 from clubchat.protocol.payloads import MAX_HISTORY, MAX_LOGGED, LogRecord, Payload, SignedRecord
 from clubchat.protocol.wire import (
     ADDRESS_PATTERN,
@@ -169,11 +170,14 @@ class RoomLogged(RoomRef):
 
 @dataclass(frozen=True)
 class RoomHistory(RoomRef):
-    """client -> relay: the log entries `start`..`end` of a room (a gap to fill); members only."""
+    """client -> relay: the log entries `start`..`end` of a room (a gap to fill); members only, or
+    whoever presents a member's `grant` (clubchat.protocol.history_grant: its `room` is the room's id,
+    its granter a member of the community now), e.g. a flag's reviewers."""
 
     TYPE: ClassVar[str] = "room-history"
     start: int = spec(key="from", minimum=1, maximum=2**53)
     end: int = spec(key="to", minimum=1, maximum=2**53)
+    grant: Grant | None = spec(default=None)  # noqa: RUF009 - wire metadata, not a default
 
 
 @dataclass(frozen=True)

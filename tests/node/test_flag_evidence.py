@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import click
 import pytest
 from eth_abi import encode
 from eth_account import Account
@@ -28,13 +29,20 @@ from clubchat.client.history import Evidence, HistoryStore, SignedEntry, entry_o
 from clubchat.client.relay_client import RelayClient
 from clubchat.disputes import evidence as ev
 from clubchat.disputes import probe
+from clubchat.disputes.cli import granted_room
 from clubchat.node.eip1271 import MAGIC_VALUE
 from clubchat.node.relay import RelayConfig
+from clubchat.node.rooms import Rooms
 from clubchat.protocol import messages as m
 from clubchat.protocol.history_grant import ANYONE, Grant, HistoryGrant, eoa_signer, grant_domain
 from clubchat.protocol.log_entry import LogEntry, direct_room, log_domain, log_entry_signer, sign_log_entry
+from tests.crypto.test_rooms_e2e import ALICE, OWNER
+from tests.crypto.test_rooms_e2e import CID as ROOMS_CID
+from tests.crypto.test_rooms_e2e import _view as members_view
 from tests.node.harness import LOG_CHAIN_ID, LOG_DISPUTES, LOG_OPERATOR, LOG_SIGNER, relay, run
 from tests.node.misbehaving_relay import OneRoomWithheld
+from tests.node.test_room_history import ROOM as ROOMS_ROOM
+from tests.node.test_room_history import ask_posts, room_grant
 
 DOMAIN = log_domain(31337, "0x" + "ab" * 20)
 KEY = Account.from_key(keccak(text="clubchat-tests:evidence:key"))
@@ -509,3 +517,216 @@ def test_any_grant_json_parses_or_is_refused_in_one_sentence(grant: Any, peer: A
         return
     assert got.grant is not None and got.peer is not None
     assert len(got.grant.signature) >= 65 and len(got.grant.grant.room) == 32
+
+
+# -- a community room's grant ----------------------------------------------------------------------
+
+CID = 7
+CROOM = m.room_id(CID, "general")
+
+
+def member_of(community: int, account: str) -> bool:
+    """FLAGGER is a member of community CID, nobody else of anything."""
+    return (community, account) == (CID, FLAGGER.address)
+
+
+def _in_community(
+    room: bytes = CROOM, community: int = CID, name: str = "general", key: Any = FLAGGER
+) -> ev.FlagEvidence:
+    """Evidence of the community room (entries 1..5, 3-4 missing) with FLAGGER's grant to anyone."""
+    c = _chain(5, room=CROOM)
+    grant = _signed_grant(HistoryGrant(NODE, room, FLAGGER.address, ANYONE, NOW + 3600), key)
+    return ev.FlagEvidence(NODE, c[4], (3, 4), (c[0],), grant, None, community, name)
+
+
+def test_a_community_rooms_grant_is_kept_and_checked() -> None:
+    raw = _in_community().to_json()
+    assert (raw["community"], raw["room"]) == (CID, "general") and "peer" not in raw
+    got = _roundtrip(_in_community())
+    assert got == _in_community() and got.community_room == (CID, "general")
+    said = ev.check(got, NODE, signed_by, WINDOW, now=NOW, granted_by=granted_by, member_of=member_of)
+    assert f"lets reviewers ask for them until {NOW + 3600}" in said
+
+
+@pytest.mark.parametrize(
+    ("build", "member", "why"),
+    [
+        # The grant and the file name different rooms: the relay would refuse it for this room.
+        (lambda: _in_community(name="other"), member_of, f"not community {CID}'s room other"),
+        (lambda: _in_community(community=CID + 1), member_of, f"not community {CID + 1}'s room general"),
+        (lambda: _in_community(room=m.room_id(CID, "other")), member_of, "not for the flagged node's room"),
+        (lambda: _in_community(key=OTHER), member_of, "not signed by its granter"),
+        # The granter left the community, or the reviewer cannot tell: the relay rightly refuses it.
+        (lambda: _in_community(), lambda c, a: False, f"not a member of community {CID} now"),
+        (lambda: _in_community(), None, f"not a member of community {CID} now"),
+    ],
+)
+def test_a_community_rooms_grant_that_does_not_hold_voids_the_evidence(
+    build: Any, member: Any, why: str
+) -> None:
+    with pytest.raises(ev.EvidenceError, match=why):
+        ev.check(
+            _roundtrip(build()), NODE, signed_by, WINDOW, now=NOW, granted_by=granted_by, member_of=member
+        )
+
+
+@pytest.mark.parametrize(
+    ("mutate", "why"),
+    [
+        (lambda j: j.update(peer=PEER), "not both"),
+        (lambda j: j.pop("community"), '"community", the community id'),
+        (lambda j: j.update(community=0), '"community", the community id'),
+        (lambda j: j.update(community="7"), '"community", the community id'),
+        (lambda j: j.update(community=True), '"community", the community id'),
+        (lambda j: j.pop("room"), '"room", the room\'s name'),
+        (lambda j: j.update(room="General!"), '"room", the room\'s name'),
+        (lambda j: j.update(room=7), '"room", the room\'s name'),
+        (lambda j: j.pop("grant"), "malformed grant"),
+    ],
+)
+def test_an_untrusted_community_room_is_parsed_defensively(mutate: Any, why: str) -> None:
+    raw = _in_community().to_json()
+    mutate(raw)
+    with pytest.raises(ev.EvidenceError, match=why):
+        ev.parse(json.dumps(raw).encode())
+
+
+def test_attach_writes_a_community_rooms_refusal_with_the_flaggers_grant(tmp_path: Path) -> None:
+    """The store holds refusals of a conversation and of a community room (as RoomClient keeps them:
+    a refusal whose head is of the room id's chain); --community picks the room's."""
+    t = int(time.time()) - 60
+    room, direct = _chain(4, room=CROOM, t=t), _chain(4, room=FLAGGER_ROOM, t=t)
+    store = HistoryStore(tmp_path / "history.jsonl")
+    store.keep("ws://relay", room[0])
+    store.keep_evidence(Evidence("refusal", NODE, room[3], missing=(2, 3)))
+    store.keep_evidence(Evidence("refusal", NODE, direct[3], missing=(1, 3)))  # the latest, not this room's
+    out = tmp_path / "evidence.json"
+    got = ev.attach(_client(FLAGGER.address), NODE, out, store.path, None, FLAGGER, (CID, "general"))
+    assert (got.head, got.missing, got.entries) == (room[3], (2, 3), (room[0],))
+    assert got.grant is not None and (got.peer, got.community, got.room) == (None, CID, "general")
+    g = got.grant.grant
+    assert (g.node, g.room, g.granter, g.grantee) == (NODE, CROOM, FLAGGER.address, ANYONE)
+    written = ev.parse(out.read_bytes())
+    assert written == got
+    assert "until" in ev.check(written, NODE, signed_by, WINDOW, granted_by=granted_by, member_of=member_of)
+    with pytest.raises(ev.EvidenceError, match=r"holds no refusal by .* of room 0x"):
+        ev.attach(_client(FLAGGER.address), NODE, out, store.path, None, FLAGGER, (CID, "other"))
+    with pytest.raises(ev.EvidenceError, match="not both"):
+        ev.attach(_client(FLAGGER.address), NODE, out, store.path, PEER, FLAGGER, (CID, "general"))
+    with pytest.raises(ev.EvidenceError, match="signed by the flagging wallet"):
+        ev.attach(_client(FLAGGER.address), NODE, out, store.path, None, None, (CID, "general"))
+
+
+@pytest.mark.parametrize(
+    ("attach", "peer", "community", "room", "why"),
+    [
+        (None, PEER, None, None, "--peer names the room of the evidence --attach writes"),
+        (None, None, CID, None, "--community names the room of the evidence --attach writes"),
+        (None, None, None, "general", "--room names the room of the evidence --attach writes"),
+        (Path("e.json"), None, None, "general", "names a room of --community"),
+        (Path("e.json"), PEER, CID, None, "or a community room"),
+        (Path("e.json"), None, CID, "No Such Room", "is not a room name"),
+    ],
+)
+def test_the_grant_options_go_together(attach: Any, peer: Any, community: Any, room: Any, why: str) -> None:
+    with pytest.raises(click.UsageError, match=why):
+        granted_room(attach, peer, community, room)
+    assert granted_room(Path("e.json"), None, CID, None) == (CID, "general")
+    assert granted_room(Path("e.json"), None, CID, "broadcast:news") == (CID, "broadcast:news")
+    assert granted_room(Path("e.json"), PEER, None, None) is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "refused"),
+    [
+        ("honest", None),
+        ("withhold", "withheld: asked with the flagger's grant for entries 1-3"),
+        ("banned", r"refused the flagger's grant: bad-grant: .* banned"),
+    ],
+)
+def test_the_granted_probe_asks_for_the_flaggers_community_room(
+    tmp_path: Path, mode: str, refused: str | None
+) -> None:
+    """A real relay with rooms; a member's evidence of the community room with its grant; a fresh
+    wallet, no member, asks for the room with `room-history`: an honest relay produces the seqs up to
+    the head, one that withholds that room only is caught, and a grant the relay refuses (its
+    granter was banned since) is named with the relay's code."""
+
+    async def scenario() -> str:
+        log = OneRoomWithheld(tmp_path / "log.sqlite", LOG_SIGNER)
+        log.withheld = ROOMS_ROOM if mode == "withhold" else b""
+        await log.open()
+        try:
+            async with relay(RelayConfig(), log=log) as server:
+                rooms = Rooms(server, members_view())
+                head = await ask_posts(server.uri, ALICE, 3)
+                if mode == "banned":
+                    banned = {"community_id": ROOMS_CID, "account": ALICE.address, "by": OWNER.address}
+                    rooms.view.membership.apply("Banned", banned)
+                evidence = ev.FlagEvidence(
+                    LOG_OPERATOR.address, head, (1, 2), (), room_grant(ALICE), None, ROOMS_CID, "general"
+                )
+                return await probe.probe_granted_history(server.uri, evidence, _node_signed, 5.0)
+        finally:
+            await log.close()
+
+    if refused is None:
+        assert "entries 1-3 of the flagger's room produced" in run(scenario())
+        return
+    with pytest.raises(RuntimeError, match=refused):
+        run(scenario())
+
+
+def _node_signed(entry: LogEntry, sig: bytes) -> bool:
+    signer = log_entry_signer(LOG_SIGNER.domain, entry, Signature(sig[64], sig[:32], sig[32:64]))
+    return signer == LOG_SIGNER.key_address
+
+
+@pytest.mark.parametrize(
+    ("member", "room_ok", "kick"),
+    [
+        (True, True, False),  # the community room served with the grant: keep
+        (True, False, True),  # the evidence holds and the relay withholds that room only: kick
+        # The granter is no member any more: the relay may refuse its grant, so the evidence does not
+        # hold and the room is not asked for; an honest-looking relay is kept.
+        (False, False, False),
+    ],
+)
+def test_review_history_asks_for_a_community_room_with_a_members_grant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, member: bool, room_ok: bool, kick: bool
+) -> None:
+    t = int(time.time()) - 60
+    c = _chain(3, room=CROOM, t=t)
+    grant = _signed_grant(HistoryGrant(NODE, CROOM, FLAGGER.address, ANYONE, int(time.time()) + 600))
+    path = tmp_path / "evidence.json"
+    ev.FlagEvidence(NODE, c[2], (1, 2), (), grant, None, CID, "general").write(path)
+    asked: list[tuple[int, str] | None] = []
+    members: list[tuple[int, str]] = []
+
+    async def service(ep: probe.Endpoints, timeout: float = 0) -> probe.ProbeReport:
+        return probe.ProbeReport(ep.node, (probe.Check("relay", True, "", 1.0),), 0.0)
+
+    async def history(uri: str, signed: Any, timeout: float = 0) -> str:
+        return "3 envelopes received"
+
+    async def room(uri: str, evidence: ev.FlagEvidence, signed: Any, timeout: float = 0) -> str:
+        asked.append(evidence.community_room)
+        if not room_ok:
+            raise RuntimeError("withheld: asked with the flagger's grant for entries 1-3 of its room")
+        return "entries 1-3 of the flagger's room produced"
+
+    def membership(community: int, account: str) -> bool:
+        members.append((community, account))
+        return member
+
+    monkeypatch.setattr(probe, "probe", service)
+    monkeypatch.setattr(probe, "probe_history", history)
+    monkeypatch.setattr(probe, "probe_granted_history", room)
+    ep = probe.Endpoints(NODE, 1, relay="ws://127.0.0.1:1")
+    report = asyncio.run(probe.review_history(ep, path.as_uri(), signed_by, WINDOW, granted_by, membership))
+    assert members == [(CID, FLAGGER.address)]
+    assert asked == ([(CID, "general")] if member else [])
+    checks = {ch.name: ch.ok for ch in report.checks}
+    assert checks["evidence"] is member
+    assert checks.get("room") == (room_ok if member else None)
+    assert report.kick is kick

@@ -3,13 +3,15 @@ accepted `room-send` / `room-file` is an entry of the room id's chain whose seq 
 whose body hashes the exact text the members got; the sender's `room-sent` waits for the durable
 entry and carries it, the members get `room-logged`; `room-history` serves members only; a join's
 replayed posts come with their entries; a relay killed with SIGKILL never gives a room seq anyone
-saw to another post."""
+saw to another post; a member's history grant opens `room-history` to a non-member (a flag's
+reviewer) while its granter is a member, and a grant that does not hold is refused with the reason."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import math
 import os
 import signal
 import sqlite3
@@ -26,27 +28,34 @@ from eth_account import Account
 from eth_utils import keccak
 
 from clubchat.chain.eip712 import Signature
+from clubchat.client.history import SignedEntry
 from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.relay_log import RelayLog
 from clubchat.node.rooms import Rooms
 from clubchat.protocol import messages as m
+from clubchat.protocol.history_grant import ANYONE, Grant, HistoryGrant
 from clubchat.protocol.log_entry import ZERO32, LogEntry, direct_room, log_entry_signer
 from tests.crypto.test_rooms_e2e import ALICE, BOB, CAROL, CID, DAVE, OWNER
 from tests.crypto.test_rooms_e2e import _view as members_view
 from tests.node.harness import LOG_NODE_KEY, LOG_OPERATOR, LOG_SIGNER, Raw, envelope, relay, run
 from tests.node.process import REPO
+from tests.node.test_history_grant import DOMAIN as GRANT_DOMAIN
+from tests.node.test_history_grant import WALLET, WALLET_SIG, Wallets, _grant
 
 MALLORY = Account.from_key("0x" + "75" * 32)  # not a member
 ROOM = m.room_id(CID, m.DEFAULT_ROOM)
 
 
 @asynccontextmanager
-async def signed_rooms(path: Path, **log: Any) -> AsyncIterator[tuple[RelayServer, Rooms, RelayLog]]:
-    """A relay with rooms over `members_view()` and a signed history in `path`."""
+async def signed_rooms(
+    path: Path, verifier: Any = None, **log: Any
+) -> AsyncIterator[tuple[RelayServer, Rooms, RelayLog]]:
+    """A relay with rooms over `members_view()` and a signed history in `path` (`verifier`: its
+    EIP-1271 verifier)."""
     relay_log = RelayLog(path, LOG_SIGNER, **log)
     await relay_log.open()
     try:
-        async with relay(RelayConfig(), log=relay_log) as server:
+        async with relay(RelayConfig(), log=relay_log, verifier=verifier) as server:
             yield server, Rooms(server, members_view()), relay_log
     finally:
         await relay_log.close()
@@ -90,6 +99,18 @@ async def frames(
             if obj["type"] in kinds:
                 got.append((obj, text))
     return got
+
+
+async def ask_posts(uri: str, who: Any, n: int) -> SignedEntry:
+    """`who`, a member, joins the room, posts `n` messages and leaves: the relay's signed entry of the
+    last (the head it showed)."""
+    raw = await member(uri, who)
+    for i in range(n):
+        await raw.send(post(f"head-{i:04d}", f"post {i}"))
+    sent = [o for o, _ in await frames(raw, {"room-sent"}, n)]
+    await raw.close()
+    assert "sig" in sent[-1], "the last post of the batch is signed"
+    return SignedEntry(LogEntry.from_json(sent[-1]["entry"]), bytes.fromhex(sent[-1]["sig"][2:]))
 
 
 def signer(entry: LogEntry, sig_hex: str) -> str:
@@ -401,3 +422,158 @@ def test_a_room_relay_killed_with_sigkill_never_reuses_a_room_seq(tmp_path: Path
     assert all(keccak(text=t) == by_seq[s].body for s, t in seen_by_bob.items())  # no seq Bob saw reused
     assert joined["seq"] == max(by_seq) >= max([*confirmed, *seen_by_bob])  # the room's seq survived
     assert new.seq == joined["seq"] + 1 and new.prev == by_seq[joined["seq"]].struct_hash()
+
+
+def room_grant(signer: Any = ALICE, **fields: Any) -> Grant:
+    """A member's grant to read the community room (Alice's unless told; `fields` as `_grant`'s)."""
+    return _grant(signer, **{"room": ROOM, **fields})
+
+
+async def ask_granted(
+    uri: str, grant: Grant, who: Any = MALLORY, end: int = 3, name: str = m.DEFAULT_ROOM
+) -> Any:
+    """`who` (no member unless told) asks for entries 1..`end` of room `name` with `grant`: the answer."""
+    raw = await member(uri, who, join=False)
+    await raw.send(m.encode(m.RoomHistory(CID, name, start=1, end=end, grant=grant)))
+    ((answer, _),) = await frames(raw, {"room-entries", "error"}, 1)
+    await raw.close()
+    return answer
+
+
+def test_a_members_grant_opens_room_history_to_a_non_member(tmp_path: Path) -> None:
+    """Mallory, no member, gets the room's signed entries with Alice's grant, exactly what a member
+    gets; a grant naming her serves her; the range bound still holds and is checked before the
+    signature."""
+
+    async def scenario() -> None:
+        async with signed_rooms(tmp_path / "log.sqlite") as (server, _rooms, _log):
+            alice = await member(server.uri, ALICE)
+            sent = await posted(alice, "g", 3)
+            answer = await ask_granted(server.uri, room_grant())
+            assert answer["type"] == "room-entries", answer
+            assert (answer["community"], answer["room"], answer["from"]) == (CID, m.DEFAULT_ROOM, 1)
+            got = [LogEntry.from_json(r["entry"]) for r in answer["records"]]
+            assert got == sent and got[0].room == ROOM
+            assert signer(got[-1], answer["records"][-1]["sig"]) == LOG_NODE_KEY.address
+            named = await ask_granted(server.uri, room_grant(BOB, grantee=MALLORY.address), end=2)
+            assert [r["entry"]["seq"] for r in named["records"]] == [1, 2]
+            too_long = await ask_granted(server.uri, room_grant(), end=1 + m.MAX_HISTORY)
+            assert too_long["code"] == "bad-range"
+            forged = await ask_granted(
+                server.uri, room_grant(MALLORY, granter=ALICE.address), end=1 + m.MAX_HISTORY
+            )
+            assert forged["code"] == "bad-range"
+            assert server.stats["room-history:granted"] == 2 and server.stats["room-history"] == 2
+            await alice.close()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("grant", "code", "why"),
+    [
+        # Mallory grants the room in her own name: she is no member of the community.
+        (
+            lambda: room_grant(MALLORY),
+            "bad-grant",
+            f"not a member of the room now: {MALLORY.address} is not a member",
+        ),
+        # Mallory signs in Alice's name: forged.
+        (
+            lambda: room_grant(MALLORY, granter=ALICE.address),
+            "bad-grant",
+            f"not signed by its granter {ALICE.address}",
+        ),
+        # Alice's signature, the expiry raised afterwards: the signature does not cover it.
+        (
+            lambda: Grant.of(
+                HistoryGrant(LOG_OPERATOR.address, ROOM, ALICE.address, ANYONE, int(time.time()) + 10**6),
+                room_grant().signature,
+            ),
+            "bad-grant",
+            "not signed by its granter",
+        ),
+        (lambda: room_grant(expiry=int(time.time()) - 1), "bad-grant", "the grant expired at"),
+        (
+            lambda: room_grant(node=DAVE.address),
+            "bad-grant",
+            f"is for the relay of {DAVE.address}, not this one",
+        ),
+        (
+            lambda: room_grant(grantee=DAVE.address),
+            "bad-grant",
+            f"the grant is for {DAVE.address}, not {MALLORY.address}",
+        ),
+        # Alice's grant for another room of the community (or for a direct room) opens only that room.
+        (
+            lambda: room_grant(room=m.room_id(CID, "other")),
+            "bad-grant",
+            f"not community {CID}'s room general",
+        ),
+        (lambda: room_grant(room=direct_room(ALICE.address, BOB.address)), "bad-grant", "not community"),
+    ],
+)
+def test_a_room_grant_that_does_not_hold_is_refused_with_the_reason(
+    tmp_path: Path, grant: Any, code: str, why: str
+) -> None:
+    async def scenario() -> None:
+        async with signed_rooms(tmp_path / "log.sqlite") as (server, _rooms, _log):
+            alice = await member(server.uri, ALICE)
+            await posted(alice, "r", 2)
+            answer = await ask_granted(server.uri, grant())
+            assert answer["type"] == "error" and answer["code"] == code, answer
+            assert why in answer["reason"], answer["reason"]
+            assert server.stats["room-history:granted"] == 0 and server.stats["room-history"] == 0
+            await alice.close()
+
+    run(scenario())
+
+
+def test_a_room_grant_holds_only_while_its_granter_is_a_member(tmp_path: Path) -> None:
+    """Membership is checked when the grant is used, as for a `room-join`: a granter banned since,
+    or whose membership expired, opens nothing; a fail-closed community whose members cannot be
+    confirmed answers `membership-unavailable` (the relay's state, not the grant's)."""
+
+    async def scenario() -> None:
+        async with signed_rooms(tmp_path / "log.sqlite") as (server, rooms, _log):
+            alice = await member(server.uri, ALICE)
+            await posted(alice, "b", 2)
+            by_bob, by_carol = room_grant(BOB), room_grant(CAROL)
+            assert (await ask_granted(server.uri, by_bob))["type"] == "room-entries"
+            membership = rooms.view.membership
+            membership.apply("Banned", {"community_id": CID, "account": BOB.address, "by": OWNER.address})
+            banned = await ask_granted(server.uri, by_bob)
+            assert (
+                banned["code"] == "bad-grant" and f"community {CID} banned {BOB.address}" in banned["reason"]
+            )
+            membership.apply("MemberJoined", {"community_id": CID, "account": CAROL.address, "expires_at": 1})
+            expired = await ask_granted(server.uri, by_carol)
+            assert expired["code"] == "bad-grant" and "not a member of community" in expired["reason"]
+            rooms.view.synced_at = -math.inf  # the RPC went away: community CID fails closed
+            stale = await ask_granted(server.uri, room_grant())
+            assert stale["code"] == "membership-unavailable", stale
+            assert server.stats["room-history:granted"] == 1
+            await alice.close()
+
+    run(scenario())
+
+
+def test_a_contract_wallet_members_room_grant_is_checked_with_eip1271(tmp_path: Path) -> None:
+    wallets = Wallets()
+    g = HistoryGrant(LOG_OPERATOR.address, ROOM, WALLET, ANYONE, int(time.time()) + 600)
+
+    async def scenario() -> None:
+        async with signed_rooms(tmp_path / "log.sqlite", verifier=wallets) as (server, rooms, _log):
+            rooms.view.membership.apply(
+                "MemberJoined", {"community_id": CID, "account": WALLET, "expires_at": 2**64 - 1}
+            )
+            alice = await member(server.uri, ALICE)
+            await posted(alice, "w", 1)
+            ok = await ask_granted(server.uri, Grant.of(g, WALLET_SIG), end=1)
+            assert [r["entry"]["seq"] for r in ok["records"]] == [1]
+            assert wallets.asked == [(WALLET, g.digest(GRANT_DOMAIN))]
+            bad = await ask_granted(server.uri, Grant.of(g, b"\x02" * 97), end=1)
+            assert bad["code"] == "bad-grant" and f"not signed by its granter {WALLET}" in bad["reason"]
+            await alice.close()
+
+    run(scenario())
