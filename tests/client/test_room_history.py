@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import itertools
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -410,3 +412,103 @@ def test_club_room_checks_room_entries_and_club_report_proves_a_room_fork(
     out = club("report", "--store", str(bobs_store.path), key=reporter)
     assert f"fork of {forker.address} proven" in out
     assert c.registry.functions.nodes(forker.address).call()[3] is True  # jailed
+
+
+class Poster(threading.Thread):
+    """ALICE in the room on her own event loop, with a HistoryBook keeping what she is shown (and the
+    heads other members post) in `store`: once BOB's keys are on the relay (his listener joined) she
+    posts `texts`, `gap` seconds apart, then stays until `done` is set."""
+
+    def __init__(
+        self, uri: str, signer: LogSigner, store: HistoryStore, texts: list[str], gap: float
+    ) -> None:
+        super().__init__(daemon=True)
+        self.uri, self.texts, self.gap = uri, texts, gap
+        self.book = book(store=store, signer=signer)
+        self.joined, self.done = threading.Event(), threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(asyncio.wait_for(self._go(), 60))
+        except BaseException as exc:
+            self.error = exc
+
+    async def _go(self) -> None:
+        c = await client(self.uri, ALICE, self.book)
+        room = SealedRoom(c, Secure(ALICE), CID, lambda: [ALICE.address, BOB.address])
+        await room.join()
+        self.joined.set()
+        while (await c.get_keys(BOB.address)).bundle is None:  # bound: the 60 s timeout
+            await asyncio.sleep(0.05)
+        for text in self.texts:  # bound: the texts given
+            await room.send(text)
+            await asyncio.sleep(self.gap)
+        while not self.done.is_set():  # bound: the 60 s timeout
+            await asyncio.sleep(0.05)
+        await room.close()
+        await c.close()
+
+
+@pytest.mark.integration
+def test_club_room_listen_posts_its_head_when_posts_arrived_at_most_once_per_interval(
+    env,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`club room listen` (BOB, who never posts) posts his signed head of the room after members'
+    posts arrived, at most once every `--head-every` seconds, and none while the room is quiet; ALICE
+    opens each head and compares it with her own history. With `--no-head` he posts none."""
+    c, nodes = env
+    op, key = nodes[3]
+    disputes = c.manifest.contract(c.w3, "Disputes")
+    signer = LogSigner.create(op.address, bytes(key.key), int(c.w3.eth.chain_id), disputes.address)
+    monkeypatch.setenv("CLUB_HISTORY_DIR", str(tmp_path / "history"))
+    rpc = c.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    every, seconds = 1.5, 5.0
+
+    def listen(uri: str, *extra: str) -> list[dict[str, Any]]:
+        argv = ["room", "listen", str(CID), "--relay", uri, "--member", ALICE.address, *extra]
+        argv += ["--rpc-url", rpc, "--network", str(c.manifest_path), "--key", BOB.key.hex()]
+        result = CliRunner().invoke(main, argv, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.output.splitlines()]
+
+    def follow(uri: str, store: HistoryStore, texts: list[str], *extra: str) -> list[dict[str, Any]]:
+        alice = Poster(uri, signer, store, texts, 0.1)
+        alice.start()
+        assert alice.joined.wait(20)
+        try:
+            return listen(uri, "--seconds", str(seconds), *extra)
+        finally:
+            alice.done.set()
+            alice.join(30)
+            assert alice.error is None, alice.error
+            assert alice.book.problems == []  # an honest relay: each head agrees with Alice's history
+
+    texts = [f"post {i}" for i in range(12)]
+    alices = HistoryStore(tmp_path / "alice.jsonl")
+    with relay_thread(tmp_path / "room.sqlite", signer) as uri:
+        events = follow(uri, alices, texts, "--head-every", str(every))
+    messages = [e for e in events if e["event"] == "message"]
+    heads = [e for e in events if e["event"] == "head"]
+    assert [e["text"] for e in messages] == texts  # heads go to the history check, not to the listener
+    # Twelve posts, and at most one head per interval of the run plus one when it stops.
+    assert 1 <= len(heads) <= 1 + int(seconds / every) < len(texts), heads
+    assert all(h["relay"] == uri for h in heads)
+    # Each head follows a post that arrived after the one before it (none for a quiet room or for
+    # a head of its own), and the last one covers the last post.
+    seqs = [e["seq"] for e in messages]
+    for before, after in itertools.pairwise(heads):
+        assert any(before["post"] < s <= after["seq"] for s in seqs), (heads, seqs)
+    assert heads[-1]["seq"] >= seqs[-1]
+    # Alice opened every head Bob posted and compared it: the signed entries Bob held, as he named them.
+    foreign = [r["entry"]["seq"] for r in alices.rows() if r.get("foreign")]
+    assert foreign == [h["seq"] for h in heads]
+
+    quiet = HistoryStore(tmp_path / "alice-quiet.jsonl")
+    with relay_thread(tmp_path / "quiet.sqlite", signer) as uri:
+        events = follow(uri, quiet, texts[:3], "--no-head")
+    assert [e["text"] for e in events if e["event"] == "message"] == texts[:3]
+    assert [e for e in events if e["event"] == "head"] == []
+    assert [r for r in quiet.rows() if r.get("foreign")] == []
