@@ -326,6 +326,7 @@ def test_one_fork_seen_again_is_one_piece_of_evidence(tmp_path: Path) -> None:
     b.record("ws://r", mine.entry, mine.sig)  # the relay's answer to `room-history`, again
     b.compare_head("ws://r", theirs.entry, theirs.sig)  # the head sent again
     assert len(b.evidence) == 1 and len([r for r in store.rows() if "evidence" in r]) == 1
+    assert len([r for r in store.rows() if r.get("foreign")]) == 1  # the same head twice: kept once
     assert len(store.replay(book())) == 1
 
 
