@@ -38,6 +38,7 @@ from typing import Any
 import click
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
+from websockets.exceptions import ConnectionClosed
 
 from clubchat.aio import cancel_and_wait
 from clubchat.chain.cli import chain_options, key_options, open_deployment, resolve_key
@@ -315,7 +316,7 @@ class HeadPoster:
     head of the room there, at most once every `every` seconds per relay, and one last time when the
     listener stops. Heads do not count as new posts, so two listeners never answer each other's
     heads: a quiet room gets none. A relay that refuses a head (a broadcast room where only admins
-    post, the tier's rate) gets no more of them in this run."""
+    post, the tier's limits) or whose connection is lost gets no more of them in this run."""
 
     def __init__(self, rooms: list[SealedRoom], every: float) -> None:
         self.rooms = rooms
@@ -343,7 +344,7 @@ class HeadPoster:
                 continue
             try:
                 sent = await sealed.post(head)
-            except (RelayError, TimeoutError) as exc:
+            except (RelayError, TimeoutError, ConnectionClosed) as exc:  # refused, or the relay went away
                 self.refused.add(uri)
                 click.echo(json.dumps({"event": "head-refused", "relay": uri, "reason": str(exc)}))
                 continue
