@@ -13,9 +13,11 @@ history does not add up (clubchat.client.history: a gap, a bad signature, a fork
 
 `listen`, `call` and `message` check every relay's signed history when the deployment has
 Disputes, and keep what the relays signed in the wallet's store (`CLUB_HISTORY_DIR`, else
-~/.clubchat/history) where `club report` finds forks; `call` and `message` warn on stderr, and
-`call` sends the callee its signed head of the room after the call, so a relay that showed the two
-different histories is caught by the callee's listener.
+~/.clubchat/history) where `club report` finds forks; `call` and `message` warn on stderr. `call`
+(after the call) and `message` (after the text; `--no-head` skips it) send the peer this wallet's
+signed head of their conversation at that relay, sealed like any payload, and the peer's `listen`
+compares it with its own (`RelayClient.take_head`): a relay that showed the two different
+histories is caught, and the two signed entries are kept in the listener's store.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ from clubchat.client.call import CallError, use_fast_ice_retransmit
 from clubchat.client.history import HistoryBook, Problem, client_book
 from clubchat.client.received import save_received
 from clubchat.client.relay_client import RelayError
-from clubchat.client.session import Listener, place_call, safety_number, send_message
+from clubchat.client.secure import Secure, contract_wallets
+from clubchat.client.session import Listener, deliver_message, place_call, safety_number, send_head
 from clubchat.crypto import keystore
 from clubchat.protocol import messages as m
 from clubchat.registry.discovery import RegistryDiscovery
@@ -296,8 +299,9 @@ async def _call(
     history: HistoryBook | None = None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
+    secure = Secure(account, contract_wallets(discovery), discovery)
     try:
-        session = await place_call(account, discovery, callee, k=k, history=history)
+        session = await place_call(account, discovery, callee, k=k, secure=secure, history=history)
     except (CallError, RelayError) as exc:
         raise _fail("call failed: ", exc) from None
     report: dict[str, Any] = {
@@ -326,8 +330,7 @@ async def _call(
         if history is not None:
             # The callee compares our signed head of the room with its own: a relay that showed the
             # two of us different histories is caught (and the proof kept in the callee's store).
-            with contextlib.suppress(RelayError, ConnectionError):
-                report["head_sent"] = await session.relay.send_head(callee, session.relay.uri) is not None
+            report["head_sent"] = await send_head(secure, session.relay, callee) is not None
     finally:
         await session.hang_up("done")
     if history is not None:
@@ -345,20 +348,34 @@ def _warn_history(problem: Problem) -> None:
 @click.argument("address")
 @click.argument("text")
 @_common
-def message(address: str, text: str, rpc: str, manifest: str, key: str, k: int, verbose: bool) -> None:
+@click.option(
+    "--head/--no-head",
+    default=True,
+    show_default=True,
+    help="After the text, send ADDRESS this wallet's signed head of your conversation at that relay"
+    " (sealed), for its client to compare (a relay showing the two of you different histories is"
+    " then caught).",
+)
+def message(
+    address: str, text: str, rpc: str, manifest: str, key: str, k: int, verbose: bool, head: bool
+) -> None:
     """Send TEXT to ADDRESS (stored by a NOTIFY relay of its rendezvous set when it is offline)."""
     if not is_address(address):
         raise click.BadParameter("not an Ethereum address", param_hint="ADDRESS")
     account, discovery, book = _setup_checked(rpc, manifest, key, verbose, _warn_history)
+    to = to_checksum_address(address)
 
-    async def go() -> tuple[Any, str]:
-        return await send_message(account, discovery, to_checksum_address(address), text, k=k, history=book)
+    async def go() -> tuple[m.Sent, str, m.Head | None]:
+        return await deliver_message(account, discovery, to, text, k=k, history=book, head=head)
 
     try:
-        sent, relay = _run(go(), rpc)
+        sent, relay, sent_head = _run(go(), rpc)
     except RelayError as exc:
         raise _fail("message not sent: ", exc) from None
-    click.echo(json.dumps({"id": sent.id, "status": sent.status, "relay": relay}))
+    out: dict[str, Any] = {"id": sent.id, "status": sent.status, "relay": relay}
+    if book is not None:  # a signed history: which of its entries went to ADDRESS to compare
+        out["head_seq"] = sent_head.entry.seq if sent_head is not None else None
+    click.echo(json.dumps(out))
 
 
 @click.command("safety-number")

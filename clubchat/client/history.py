@@ -260,7 +260,7 @@ class HistoryBook:
         node = to_checksum_address(entry.node)
         room = self._rooms.setdefault((node, entry.room), _Room())
         theirs = SignedEntry(entry, raw)
-        if self.store is not None:
+        if self.store is not None and room.foreign.get(entry.seq) != theirs:  # a head sent again: kept once
             self.store.keep(relay, theirs, foreign=True)
         room.foreign[entry.seq] = theirs
         mine = room.signed.get(entry.seq)

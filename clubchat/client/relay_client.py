@@ -369,13 +369,25 @@ class RelayClient:
                     if mine.entry.room == direct_room(self.address, frame.peer):
                         book.answered(self.uri, mine.entry.node, mine.entry.room, frame.start, end, got)
         elif isinstance(frame, m.Envelope) and isinstance(frame.payload, m.Head):
-            head = frame.payload
-            problems += [
-                (frame.sender, p) for p in book.compare_head(head.relay, entry_of(head.entry), head.sig)
-            ]
+            await self.take_head(frame.sender, frame.payload)
         for peer, problem in problems:  # bound: a few per entry
             if problem.missing is not None and peer:
                 await self.ask_history(peer, *problem.missing)
+
+    async def take_head(self, sender: str, head: m.Head) -> list[Problem]:
+        """`sender`'s signed head of the direct room with it (a `head` payload, plaintext or opened
+        from a sealed one) compared with this client's history: a fork is kept as evidence; entries
+        this client lacks are asked for here when the head is this relay's. A head of any other
+        room is ignored (a sender speaks only for the room it shares with this client)."""
+        book = self.history
+        if book is None or bytes.fromhex(head.entry.room[2:]) != direct_room(self.address, sender):
+            return []
+        problems = book.compare_head(head.relay, entry_of(head.entry), head.sig)
+        if head.relay == self.uri:
+            for problem in problems:  # bound: one or two
+                if problem.missing is not None:
+                    await self.ask_history(sender, *problem.missing)
+        return problems
 
     async def ask_history(self, peer: str, start: int, end: int, grant: m.Grant | None = None) -> None:
         """Ask this relay for the entries start..end of the direct room with `peer` (once per range);
@@ -391,6 +403,12 @@ class RelayClient:
         """Send `to` this client's latest signed head of the direct room with `to` at this relay (in a
         `head` payload, through this relay); None when there is none yet. The head may come from
         another relay: `relay` names the relay's URI then."""
+        payload = self.head_payload(to, relay)
+        return None if payload is None else await self.send_nowait(to, payload)
+
+    def head_payload(self, to: str, relay: str | None = None) -> m.Head | None:
+        """This client's latest signed head of the direct room with `to` (at the relay named
+        `relay`, else at any), as a `head` payload; None without a HistoryBook or a signed entry."""
         if self.history is None:
             return None
         room = direct_room(self.address, to)
@@ -398,8 +416,7 @@ class RelayClient:
             if head.entry.room == room and (
                 relay is None or self.history.relays.get(head.entry.node) == relay
             ):
-                payload = m.Head(relay=relay or self.uri, entry=head.record(), sig="0x" + head.sig.hex())
-                return await self.send_nowait(to, payload)
+                return m.Head(relay=relay or self.uri, entry=head.record(), sig="0x" + head.sig.hex())
         return None
 
 

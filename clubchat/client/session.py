@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from websockets.exceptions import ConnectionClosed
@@ -346,6 +346,8 @@ class Listener:
                 early: list[m.Payload] = []
                 self._setting_up[key] = early
                 self._tasks.append(asyncio.create_task(self._answer(client, peer, env.payload, early)))
+            elif isinstance(env.payload, m.Head):  # the peer's signed head: for the history check only
+                await client.take_head(peer, env.payload)
             elif env.payload.TYPE in m.SIGNALING_TYPES:
                 waiting = self._setting_up.get(key)
                 call = self._active.get(key)
@@ -478,7 +480,33 @@ async def safety_number(
     return {**got, "relay": uri}
 
 
+async def send_head(secure: Secure, client: RelayClient, to: str) -> m.Head | None:
+    """Send `to`, sealed like any payload, this wallet's latest signed head of the direct room with
+    `to` at `client`'s relay, for `to` to compare with its own (`RelayClient.take_head`): a relay
+    that showed the two of them different histories is then caught with both signatures. Sealed, a
+    head looks to the relay like any other message, so a forking relay cannot pick it out and drop
+    it. Returns the head sent; None when there is none (no HistoryBook, nothing signed yet) or the
+    relay did not take it (the message it follows was delivered all the same: logged, not raised)."""
+    head = client.head_payload(to, client.uri)
+    if head is None:
+        return None
+    try:
+        await secure.send(client, to, head)
+    except (RelayError, TimeoutError, ConnectionClosed) as exc:
+        log.warning("the signed head for %s was not sent through %s: %s", to, client.uri, exc)
+        return None
+    return head
+
+
 async def send_message(
+    account: LocalAccount, discovery: Discovery, to: str, body: str, **options: Any
+) -> tuple[m.Sent, str]:
+    """`deliver_message` (same options) without the head: the relay's `sent` and endpoint."""
+    sent, relay, _ = await deliver_message(account, discovery, to, body, **options)
+    return sent, relay
+
+
+async def deliver_message(
     account: LocalAccount,
     discovery: Discovery,
     to: str,
@@ -488,19 +516,29 @@ async def send_message(
     k: int = 2,
     secure: Secure | None = None,
     history: HistoryBook | None = None,
-) -> tuple[m.Sent, str]:
+    head: bool = True,
+) -> tuple[m.Sent, str, m.Head | None]:
     """Send a chat message, end-to-end encrypted, to `to` through its rendezvous relays (the first
-    that holds `to`'s key bundle and takes it).
+    that holds `to`'s key bundle and takes it); with `history` and `head`, this wallet's signed head
+    of the direct room at that relay right after the text, through the same connection
+    (`send_head`: it then names the text's own entry, so the recipient compares the very place the
+    relay just signed for both).
 
-    Returns the relay's `sent` (delivered live, or stored in that relay's NOTIFY mailbox until
-    `to` signs in there) and the relay's endpoint; raises RelayError when no relay took it.
+    Returns the relay's `sent` for the text (delivered live, or stored in that relay's NOTIFY
+    mailbox until `to` signs in there), the relay's endpoint and the head sent (None: none sent);
+    raises RelayError when no relay took the text.
     """
     wallet = secure or Secure(account, contract_wallets(discovery), discovery)
 
-    async def deliver(client: RelayClient) -> m.Sent:
-        return await wallet.send(client, to, m.Text(body=body))
+    async def deliver(client: RelayClient) -> tuple[m.Sent, m.Head | None]:
+        sent = await wallet.send(client, to, m.Text(body=body))
+        # after the text only: a failure sending the head must not send the text again elsewhere
+        return sent, await send_head(wallet, client, to) if head else None
 
     try:
-        return await _first_relay(account, discovery, to, k, connect_timeout, deliver, history)
+        (sent, sent_head), relay = await _first_relay(
+            account, discovery, to, k, connect_timeout, deliver, history
+        )
     except RelayError as exc:
         raise RelayError(exc.code, f"no rendezvous relay of {to} took the message ({exc.reason})") from None
+    return sent, relay, sent_head

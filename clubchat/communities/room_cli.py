@@ -16,8 +16,11 @@ With a deployment that has Disputes, every command checks the relays' signed his
 (clubchat.client.history, kept in the wallet's store): `listen` prints a `history` line for each
 problem, `send` and `send-file` a warning. `send` then posts the wallet's signed head of the room
 (sealed; `--no-head` skips it): a member listening who was shown another history holds both signed
-entries of the fork in its store, and `club report` proves it. `--relay` with `--member` also runs
-without the chain (and then without the check).
+entries of the fork in its store, and `club report` proves it. `listen` posts the wallet's signed head
+too (`HeadPoster`, `--no-head` skips it), on a relay where members' posts arrived since its last head,
+at most once every `--head-every` seconds (HEAD_SECONDS) per relay and once more when it stops, so
+listeners who never post are compared as well. `--relay` with `--member` also runs without the chain
+(and then without the check).
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ from typing import Any
 import click
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
+from websockets.exceptions import ConnectionClosed
 
+from clubchat.aio import cancel_and_wait
 from clubchat.chain.cli import chain_options, key_options, open_deployment, resolve_key
 from clubchat.cli_errors import one_line_errors
 from clubchat.client.cli import _emit_history, _warn_history
@@ -48,6 +53,8 @@ from clubchat.crypto.roomfiles import MAX_BYTES, OpenedFile, seal_file
 from clubchat.node.rooms import ChainFeed, open_feed
 from clubchat.protocol import messages as m
 from clubchat.registry.discovery import RegistryDiscovery
+
+HEAD_SECONDS = 30.0  # `club room listen`: seconds at least between two heads it posts at one relay
 
 
 def _room_options(fn: Any) -> Any:
@@ -255,13 +262,35 @@ def send_file_command(community_id: int, path: Path, mime: str | None, **opts: A
     default=None,
     help="Write each file members post into this directory (created); without it files are announced only.",
 )
+@click.option(
+    "--head/--no-head",
+    default=True,
+    show_default=True,
+    help="Post this wallet's signed head of the room at a relay when members' posts arrived there,"
+    " for the members to compare (a relay showing them another history is then caught).",
+)
+@click.option(
+    "--head-every",
+    type=click.FloatRange(min=0.1),
+    default=HEAD_SECONDS,
+    show_default=True,
+    help="Seconds at least between two heads posted at one relay.",
+)
 @chain_options
 @key_options()
 @one_line_errors
 def listen_command(
-    community_id: int, since: int, count: int, seconds: float, files_dir: Path | None, **opts: Any
+    community_id: int,
+    since: int,
+    count: int,
+    seconds: float,
+    files_dir: Path | None,
+    head: bool,
+    head_every: float,
+    **opts: Any,
 ) -> None:
-    """Follow a room of COMMUNITY_ID: one JSON line per message or file; exits 1 if the relays cut you off."""
+    """Follow a room of COMMUNITY_ID: one JSON line per message or file (and per head it posts);
+    exits 1 if the relays cut you off."""
     account, uris, book = _setup(community_id, opts, _emit_history)
     members, feed = _members(community_id, opts)
     if files_dir is not None:
@@ -276,8 +305,51 @@ def listen_command(
             opts["timeout"],
             files_dir,
             book,
+            head_every if head else None,
         )
     )
+
+
+class HeadPoster:
+    """What `club room listen` posts of its signed history: on each relay where members' posts
+    (messages or files; heads excluded) arrived since its last head, this member's latest signed
+    head of the room there, at most once every `every` seconds per relay, and one last time when the
+    listener stops. Heads do not count as new posts, so two listeners never answer each other's
+    heads: a quiet room gets none. A relay that refuses a head (a broadcast room where only admins
+    post, the tier's limits) or whose connection is lost gets no more of them in this run."""
+
+    def __init__(self, rooms: list[SealedRoom], every: float) -> None:
+        self.rooms = rooms
+        self.every = every
+        self.fresh: set[str] = set()  # relay URIs with posts since the last head there
+        self.refused: set[str] = set()
+        self.posted = 0
+
+    def arrived(self, uri: str) -> None:
+        self.fresh.add(uri)
+
+    async def run(self) -> None:
+        while True:  # bound: runs until the listener cancels it; one pass every `every` seconds
+            await asyncio.sleep(self.every)
+            await self.flush()
+
+    async def flush(self) -> None:
+        for sealed in self.rooms:  # bound: --k relays
+            uri = sealed.client.uri
+            if uri not in self.fresh or uri in self.refused:
+                continue
+            self.fresh.discard(uri)
+            head = sealed.client.room_head(sealed.community, sealed.room)
+            if head is None:
+                continue
+            try:
+                sent = await sealed.post(head)
+            except (RelayError, TimeoutError, ConnectionClosed) as exc:  # refused, or the relay went away
+                self.refused.add(uri)
+                click.echo(json.dumps({"event": "head-refused", "relay": uri, "reason": str(exc)}))
+                continue
+            self.posted += 1
+            click.echo(json.dumps({"event": "head", "relay": uri, "seq": head.entry.seq, "post": sent.seq}))
 
 
 def _file_event(uri: str, opened: OpenedFile, files_dir: Path | None) -> dict[str, Any]:
@@ -310,6 +382,7 @@ async def _listen(
     timeout: float,
     files_dir: Path | None = None,
     book: HistoryBook | None = None,
+    head_every: float | None = HEAD_SECONDS,
 ) -> None:
     community, members, feed = who
     since, count, seconds = limits
@@ -340,6 +413,9 @@ async def _listen(
 
             feed.on_change = changed
             pumps.append(asyncio.create_task(feed.run()))
+        heads = HeadPoster(rooms, head_every) if book is not None and head_every is not None else None
+        if heads is not None:
+            pumps.append(asyncio.create_task(heads.run()))
         deadline = time.monotonic() + seconds if seconds else None
         seen: set[tuple[str, str]] = set()  # (sender, id): the same post through two relays shows once
         shown = 0
@@ -353,6 +429,8 @@ async def _listen(
                 break
             if isinstance(item, m.RoomLeft):
                 raise click.ClickException(f"{uri} took you out of the room: {item.code}: {item.reason}")
+            if heads is not None:  # before the de-duplication: each relay signed its own entry of it
+                heads.arrived(uri)
             if isinstance(item, OpenedFile):
                 if (item.sender.lower(), item.file_id) in seen:
                     continue
@@ -377,6 +455,9 @@ async def _listen(
                     | ({"text": body} if body is not None else {"type": item.payload.TYPE})
                 )
             )
+        if heads is not None:  # stopped by --count or --seconds: what arrived since the last head
+            await cancel_and_wait([pumps.pop()])
+            await heads.flush()
     finally:
         for task in pumps:
             task.cancel()

@@ -356,6 +356,35 @@ def test_two_members_detect_a_forking_relay_by_comparing_heads(tmp_path: Path) -
     run(scenario())
 
 
+def test_a_head_of_a_room_the_sender_does_not_share_is_ignored(tmp_path: Path) -> None:
+    """A member speaks only for the room it shares with this client: a validly signed head of another
+    room (Bob's conversation with a stranger) is neither compared nor kept; one of their own room is."""
+
+    async def scenario() -> None:
+        log = await _started_log(tmp_path / "log.sqlite")
+        try:
+            async with relay(RelayConfig(), log=log) as server:
+                a, b = await _connect(server.uri, alice), await _connect(server.uri, bob)
+                assert a.history is not None
+                await a.send(bob.address, m.Text(body="hello"))
+                await _settle(a, lambda: a.history.head(operator.address, ROOM) is not None)
+                elsewhere = direct_room(bob.address, stranger.address)
+                other = LogEntry(operator.address, elsewhere, 1, ZERO32, keccak(text="x"), 1)
+                theirs = m.Head(server.uri, SignedEntry(other, sig(other)).record(), "0x" + sig(other).hex())
+                assert await a.take_head(bob.address, theirs) == []
+                assert a.history.head(operator.address, other.room) is None and a.history.problems == []
+                # The same head of their own room at a place Alice holds differently: a fork.
+                (mine,) = chain(1)
+                own = m.Head(server.uri, SignedEntry(mine, sig(mine)).record(), "0x" + sig(mine).hex())
+                assert [p.kind for p in await a.take_head(bob.address, own)] == ["fork"]
+                await a.close()
+                await b.close()
+        finally:
+            await log.close()
+
+    run(scenario())
+
+
 # -- the client's store: forks found across runs -------------------------------------------------
 
 

@@ -232,18 +232,43 @@ def _misbehaving_relay(c: Chain, mode: str, op: LocalAccount, key: LocalAccount,
     return misbehaving_relay.running(c, mode, op, key, db)
 
 
+def _with_disputes(c: Chain, name: str) -> tuple[LocalAccount, LocalAccount]:
+    """A block a second (`club report` waits for one), Disputes, Alice and Bob funded; returns the
+    operator and node key of the relay `name` (registered once its URI is known: `_register`)."""
+    c.w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[attr-defined]
+    c.with_disputes()
+    for who in (alice, bob):
+        c.fund(who.address, 0)
+    return _account(f"{name}-op"), _account(f"{name}-key")
+
+
+def _register(c: Chain, op: LocalAccount, key: LocalAccount, uri: str) -> None:
+    """The relay at `uri` registered for `op` with node key `key`, live after one heartbeat."""
+    c.register_relay(op, key, load().registry.min_self_stake_per_kind_wei * 2, uri)
+    send_call(LocalSender(c.w3, key), c.registry.functions.heartbeat())
+
+
+def _report_slashes(c: Chain, store: HistoryStore, op: LocalAccount, reporter: str) -> None:
+    """`club report` from `store` alone proves one fork of `op`'s relay: slashed and jailed."""
+    who = _account(reporter)
+    c.fund(who.address, 0)
+    pool = c.registry.functions.nodes(op.address).call()[10]
+    argv = ["report", "--store", str(store.path), "--rpc-url", c.anvil.url]
+    argv += ["--network", str(c.manifest_path), "--key", "0x" + bytes(who.key).hex()]
+    out = CliRunner().invoke(main, argv, catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert out.output.count("proven") == 1 and f"fork of {op.address} proven" in out.output
+    assert c.registry.functions.nodes(op.address).call()[3] is True  # jailed
+    assert c.registry.functions.nodes(op.address).call()[10] < pool
+
+
 def test_a_call_through_a_forking_relay_is_caught_by_the_listener_and_reported(tmp_path: Path) -> None:
     with chain(tmp_path) as c:
-        c.w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[attr-defined]
-        c.with_disputes()
-        op, key = _account("fork-op"), _account("fork-key")
-        for who in (alice, bob):
-            c.fund(who.address, 0)
+        op, key = _with_disputes(c, "fork")
         turn = _turn_node(c, tmp_path)
         try:
             with _misbehaving_relay(c, "fork", op, key, tmp_path / "fork.sqlite") as uri:
-                c.register_relay(op, key, load().registry.min_self_stake_per_kind_wei * 2, uri)
-                send_call(LocalSender(c.w3, key), c.registry.functions.heartbeat())
+                _register(c, op, key, uri)
                 _wait(
                     "the TURN node's first heartbeat",
                     lambda: turn.status().get("chain", {}).get("heartbeats", 0) >= 1,
@@ -281,28 +306,7 @@ def test_a_call_through_a_forking_relay_is_caught_by_the_listener_and_reported(t
                         if e["event"] == "history"
                     )
             # Bob reports the fork from his store alone: the relay's operator is slashed and jailed.
-            reporter = _account("reporter")
-            c.fund(reporter.address, 0)
-            pool = c.registry.functions.nodes(op.address).call()[10]
-            out = CliRunner().invoke(
-                main,
-                [
-                    "report",
-                    "--store",
-                    str(bob_store.path),
-                    "--rpc-url",
-                    c.anvil.url,
-                    "--network",
-                    str(c.manifest_path),
-                    "--key",
-                    "0x" + bytes(reporter.key).hex(),
-                ],
-                catch_exceptions=False,
-            )
-            assert out.exit_code == 0, out.output
-            assert f"fork of {op.address} proven" in out.output
-            assert c.registry.functions.nodes(op.address).call()[3] is True  # jailed
-            assert c.registry.functions.nodes(op.address).call()[10] < pool
+            _report_slashes(c, bob_store, op, "reporter")
 
             # `club node probe` on the TURN node process: its coturn allocates; stopped, it fails.
             turn_op = _account("turn-op").address

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import itertools
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -324,19 +326,25 @@ def test_one_fork_seen_again_is_one_piece_of_evidence(tmp_path: Path) -> None:
     b.record("ws://r", mine.entry, mine.sig)  # the relay's answer to `room-history`, again
     b.compare_head("ws://r", theirs.entry, theirs.sig)  # the head sent again
     assert len(b.evidence) == 1 and len([r for r in store.rows() if "evidence" in r]) == 1
+    assert len([r for r in store.rows() if r.get("foreign")]) == 1  # the same head twice: kept once
     assert len(store.replay(book())) == 1
 
 
 @contextmanager
-def relay_thread(path: Path, signer: LogSigner, listener: HistoryBook | None = None) -> Iterator[str]:
+def relay_thread(
+    path: Path, signer: LogSigner, listener: HistoryBook | None = None, admin: str | None = None
+) -> Iterator[str]:
     """A relay with rooms and a signed history on its own event loop thread (for `club` commands);
-    with a `listener` book, the relay forks every room and BOB follows the room there with it."""
+    with a `listener` book, the relay forks every room and BOB follows the room there with it; an
+    `admin` is one of the community's admins (who post in broadcast rooms)."""
     loop = asyncio.new_event_loop()
     started: concurrent.futures.Future[str] = concurrent.futures.Future()
     stop = asyncio.Event()
 
     async def serve() -> None:
         async with room_relay(path, signer=signer, fork_for_tests=listener is not None) as (server, view):
+            if admin is not None:
+                view.membership.apply("RolesChanged", {"community_id": CID, "account": admin, "roles": 1})
             bob = await sealed_member(server.uri, BOB, view, listener) if listener is not None else None
             started.set_result(server.uri)
             await stop.wait()
@@ -410,3 +418,148 @@ def test_club_room_checks_room_entries_and_club_report_proves_a_room_fork(
     out = club("report", "--store", str(bobs_store.path), key=reporter)
     assert f"fork of {forker.address} proven" in out
     assert c.registry.functions.nodes(forker.address).call()[3] is True  # jailed
+
+
+class Poster(threading.Thread):
+    """ALICE in the room on her own event loop, with a HistoryBook keeping what she is shown (and the
+    heads other members post) in `store`: once BOB's keys are on the relay (his listener joined) she
+    posts `texts` to `room`, `gap` seconds apart, then stays until `done` is set."""
+
+    def __init__(
+        self, uri: str, signer: LogSigner, store: HistoryStore, texts: list[str], room: str, gap: float
+    ) -> None:
+        super().__init__(daemon=True)
+        self.uri, self.texts, self.room, self.gap = uri, texts, room, gap
+        self.book = book(store=store, signer=signer)
+        self.joined, self.done = threading.Event(), threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(asyncio.wait_for(self._go(), 60))
+        except BaseException as exc:
+            self.error = exc
+
+    async def _go(self) -> None:
+        c = await client(self.uri, ALICE, self.book)
+        room = SealedRoom(c, Secure(ALICE), CID, lambda: [ALICE.address, BOB.address], self.room)
+        await room.join()
+        self.joined.set()
+        while (await c.get_keys(BOB.address)).bundle is None:  # bound: the 60 s timeout
+            await asyncio.sleep(0.05)
+        for text in self.texts:  # bound: the texts given
+            await room.send(text)
+            await asyncio.sleep(self.gap)
+        while not self.done.is_set():  # bound: the 60 s timeout
+            await asyncio.sleep(0.05)
+        await room.close()
+        await c.close()
+
+
+def _bob_listens(
+    c: Any,
+    signer: LogSigner,
+    uri: str,
+    store: HistoryStore,
+    texts: list[str],
+    *extra: str,
+    room: str = "",
+    gap: float = 0.1,
+) -> list[dict[str, Any]]:
+    """`club room listen` as BOB (who never posts) with the options `extra` while ALICE posts
+    `texts`, `gap` seconds apart (a `Poster` keeping what she sees in `store`); returns the JSON
+    lines it printed."""
+    alice = Poster(uri, signer, store, texts, room or m.DEFAULT_ROOM, gap)
+    alice.start()
+    assert alice.joined.wait(20)
+    rooms = ["--room", room] if room else []
+    argv = ["room", "listen", str(CID), "--relay", uri, "--member", ALICE.address, *rooms, *extra]
+    argv += ["--rpc-url", c.w3.provider.endpoint_uri, "--network", str(c.manifest_path)]
+    try:
+        result = CliRunner().invoke(main, [*argv, "--key", BOB.key.hex()], catch_exceptions=False)
+    finally:
+        alice.done.set()
+        alice.join(30)
+    assert alice.error is None, alice.error
+    assert alice.book.problems == []  # an honest relay: each head agrees with Alice's history
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+LISTEN_SECONDS = 5.0
+
+
+def _honest(
+    c: Any, node: tuple[LocalAccount, LocalAccount], monkeypatch: pytest.MonkeyPatch, tmp: Path
+) -> LogSigner:
+    """The signer of a relay run for `node` (operator, node key) of the deployment; the wallets'
+    stores under `tmp`."""
+    op, key = node
+    monkeypatch.setenv("CLUB_HISTORY_DIR", str(tmp / "history"))
+    disputes = c.manifest.address("Disputes")
+    return LogSigner.create(op.address, bytes(key.key), int(c.w3.eth.chain_id), disputes)
+
+
+@pytest.mark.integration
+def test_club_room_listen_posts_its_head_when_posts_arrived_at_most_once_per_interval(
+    env,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`club room listen` (BOB, who never posts) posts his signed head of the room after members'
+    posts arrived, at most once every `--head-every` seconds, and none while the room is quiet; ALICE
+    opens each head and compares it with her own history. With `--no-head` he posts none."""
+    c, nodes = env
+    signer = _honest(c, nodes[3], monkeypatch, tmp_path)
+    every = 1.5
+    texts = [f"post {i}" for i in range(12)]
+    alices = HistoryStore(tmp_path / "alice.jsonl")
+    with relay_thread(tmp_path / "room.sqlite", signer) as uri:
+        events = _bob_listens(
+            c, signer, uri, alices, texts, "--seconds", str(LISTEN_SECONDS), "--head-every", str(every)
+        )
+    messages = [e for e in events if e["event"] == "message"]
+    heads = [e for e in events if e["event"] == "head"]
+    assert [e["text"] for e in messages] == texts  # heads go to the history check, not to the listener
+    # Twelve posts, and at most one head per interval of the run plus one when it stops.
+    assert 1 <= len(heads) <= 1 + int(LISTEN_SECONDS / every) < len(texts), heads
+    assert all(h["relay"] == uri for h in heads)
+    # Each head follows a post that arrived after the one before it (none for a quiet room or for
+    # a head of its own), and the last one covers the last post.
+    seqs = [e["seq"] for e in messages]
+    for before, after in itertools.pairwise(heads):
+        assert any(before["post"] < s <= after["seq"] for s in seqs), (heads, seqs)
+    assert heads[-1]["seq"] >= seqs[-1]
+    # Alice opened every head Bob posted and compared it: the signed entries Bob held, as he named them.
+    foreign = [r["entry"]["seq"] for r in alices.rows() if r.get("foreign")]
+    assert foreign == [h["seq"] for h in heads]
+
+    quiet = HistoryStore(tmp_path / "alice-quiet.jsonl")
+    with relay_thread(tmp_path / "quiet.sqlite", signer) as uri:
+        events = _bob_listens(c, signer, uri, quiet, texts[:3], "--seconds", str(LISTEN_SECONDS), "--no-head")
+    assert [e["text"] for e in events if e["event"] == "message"] == texts[:3]
+    assert [e for e in events if e["event"] == "head"] == []
+    assert [r for r in quiet.rows() if r.get("foreign")] == []
+
+
+@pytest.mark.integration
+def test_club_room_listen_stops_posting_heads_where_the_relay_refuses_them(
+    env,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a broadcast room only admins post: BOB's listener is refused its head once, says so in one
+    `head-refused` line, asks no more (later posts arrive after the refusal) and follows on."""
+    c, nodes = env
+    signer = _honest(c, nodes[3], monkeypatch, tmp_path)
+    texts = [f"news {i}" for i in range(4)]
+    store = HistoryStore(tmp_path / "alice.jsonl")
+    with relay_thread(tmp_path / "broadcast.sqlite", signer, admin=ALICE.address) as uri:
+        # posts over 1.6 s and a head due every 0.3 s: without the stop, a refusal per interval
+        extra = ("--seconds", "4", "--head-every", "0.3")
+        events = _bob_listens(c, signer, uri, store, texts, *extra, room="broadcast:news", gap=0.4)
+    assert [e["text"] for e in events if e["event"] == "message"] == texts
+    (refused,) = [e for e in events if e["event"] == "head-refused"]
+    assert refused["relay"] == uri and "admins-only" in refused["reason"]
+    assert [e for e in events if e["event"] == "head"] == []
+    assert [r for r in store.rows() if r.get("foreign")] == []
