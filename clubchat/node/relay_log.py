@@ -411,10 +411,10 @@ class RelayLog:
 
     @property
     def backlogged(self) -> bool:
-        """True when `max_pending` entries wait for a commit: the relay then refuses new envelopes
+        """True when `max_pending` entries are not yet durable: the relay then refuses new envelopes
         (`history-unavailable`) instead of holding more in memory. Normal batches empty the queue every
         `batch_interval`; it fills only while commits fail (a full or failing disk), which are retried."""
-        return len(self._pending) >= self.max_pending
+        return self._appended - self._durable >= self.max_pending  # queued or in a commit attempt
 
     def head(self, room: bytes) -> tuple[int, bytes]:
         """(seq, struct hash) of the room's latest entry, (0, zero) for a room with none."""
