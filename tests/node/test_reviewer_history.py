@@ -158,8 +158,15 @@ def _reviews(procs: list[NodeProcess], dispute_id: int) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.mark.parametrize("mode", ["withhold", "withhold-room", "withhold-room-without-grant", "sign"])
+# The grant modes ("withhold-room", "withhold-room-without-grant") run from
+# tests/node/test_reviewer_history_grant.py: a file of their own, so the suite's two workers share
+# these slow anvil cases (pytest-xdist hands out whole files).
+@pytest.mark.parametrize("mode", ["withhold", "sign"])
 def test_reviewers_use_the_flaggers_evidence_of_withheld_history(mode: str, tmp_path: Path) -> None:
+    review_withheld_history(mode, tmp_path)
+
+
+def review_withheld_history(mode: str, tmp_path: Path) -> None:
     with chain(tmp_path) as c:
         c.w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
         c.with_disputes()
