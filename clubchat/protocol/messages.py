@@ -26,39 +26,17 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from clubchat.protocol.ad_frames import (
-    AD_CLIENT_FRAMES as AD_CLIENT_FRAMES,
-)
-from clubchat.protocol.ad_frames import (
-    AD_ERROR_CODES as AD_ERROR_CODES,
-)
-from clubchat.protocol.ad_frames import (
-    AD_FRAMES as AD_FRAMES,
-)
-from clubchat.protocol.ad_frames import (
-    MAX_AD_TEXT as MAX_AD_TEXT,
-)
-from clubchat.protocol.ad_frames import (
-    MAX_CREATIVE_URI as MAX_CREATIVE_URI,
-)
-from clubchat.protocol.ad_frames import (
-    UINT256_MAX as UINT256_MAX,
-)
-from clubchat.protocol.ad_frames import (
-    AdPreference as AdPreference,
-)
-from clubchat.protocol.ad_frames import (
-    AdPreferenceSet as AdPreferenceSet,
-)
-from clubchat.protocol.ad_frames import (
-    AdReceipt as AdReceipt,
-)
-from clubchat.protocol.ad_frames import (
-    Notification as Notification,
-)
-from clubchat.protocol.ad_frames import (
-    Receipted as Receipted,
-)
+from clubchat.protocol.ad_frames import AD_CLIENT_FRAMES as AD_CLIENT_FRAMES
+from clubchat.protocol.ad_frames import AD_ERROR_CODES as AD_ERROR_CODES
+from clubchat.protocol.ad_frames import AD_FRAMES as AD_FRAMES
+from clubchat.protocol.ad_frames import MAX_AD_TEXT as MAX_AD_TEXT
+from clubchat.protocol.ad_frames import MAX_CREATIVE_URI as MAX_CREATIVE_URI
+from clubchat.protocol.ad_frames import UINT256_MAX as UINT256_MAX
+from clubchat.protocol.ad_frames import AdPreference as AdPreference
+from clubchat.protocol.ad_frames import AdPreferenceSet as AdPreferenceSet
+from clubchat.protocol.ad_frames import AdReceipt as AdReceipt
+from clubchat.protocol.ad_frames import Notification as Notification
+from clubchat.protocol.ad_frames import Receipted as Receipted
 from clubchat.protocol.codec import (
     DecodeError,
     decode_object,
@@ -68,264 +46,94 @@ from clubchat.protocol.codec import (
     spec,
     validate_object,
 )
-from clubchat.protocol.datachannel import (
-    DataChannelMessage as DataChannelMessage,
-)
-from clubchat.protocol.datachannel import (
-    FileAck as FileAck,
-)
-from clubchat.protocol.datachannel import (
-    FileChunk as FileChunk,
-)
-from clubchat.protocol.datachannel import (
-    FileComplete as FileComplete,
-)
-from clubchat.protocol.history_grant import (
-    GRANT_ERROR_CODES as GRANT_ERROR_CODES,
-)
-from clubchat.protocol.history_grant import (
-    Grant as Grant,
-)
-from clubchat.protocol.key_frames import (
-    KEY_EXTRA_CLIENT_FRAMES as KEY_EXTRA_CLIENT_FRAMES,
-)
-from clubchat.protocol.key_frames import (
-    KEY_EXTRA_FRAMES as KEY_EXTRA_FRAMES,
-)
-from clubchat.protocol.key_frames import (
-    MAX_ONE_TIME_BATCH as MAX_ONE_TIME_BATCH,
-)
-from clubchat.protocol.key_frames import (
-    ONE_TIME_FRAMES as ONE_TIME_FRAMES,
-)
-from clubchat.protocol.key_frames import (
-    ClaimOneTime as ClaimOneTime,
-)
-from clubchat.protocol.key_frames import (
-    OneTimeClaimed as OneTimeClaimed,
-)
-from clubchat.protocol.key_frames import (
-    OneTimePrekey as OneTimePrekey,
-)
-from clubchat.protocol.key_frames import (
-    OneTimeStock as OneTimeStock,
-)
-from clubchat.protocol.key_frames import (
-    PublishOneTime as PublishOneTime,
-)
-from clubchat.protocol.key_frames import (
-    ReplicateKeys as ReplicateKeys,
-)
-from clubchat.protocol.payloads import (
-    KEY_ID_PATTERN as KEY_ID_PATTERN,
-)
-from clubchat.protocol.payloads import (
-    LIVE_ONLY_TYPES as LIVE_ONLY_TYPES,
-)
-from clubchat.protocol.payloads import (
-    MAX_HISTORY as MAX_HISTORY,
-)
-from clubchat.protocol.payloads import (
-    MAX_LOGGED as MAX_LOGGED,
-)
-from clubchat.protocol.payloads import (
-    MAX_SEALED_B64 as MAX_SEALED_B64,
-)
-from clubchat.protocol.payloads import (
-    MAX_STATEMENT_CHARS as MAX_STATEMENT_CHARS,
-)
-from clubchat.protocol.payloads import (
-    SIGNALING_TYPES as SIGNALING_TYPES,
-)
-from clubchat.protocol.payloads import (
-    Answer as Answer,
-)
-from clubchat.protocol.payloads import (
-    Bye as Bye,
-)
-from clubchat.protocol.payloads import (
-    Candidates as Candidates,
-)
-from clubchat.protocol.payloads import (
-    Head as Head,
-)
-from clubchat.protocol.payloads import (
-    IceCandidate as IceCandidate,
-)
-from clubchat.protocol.payloads import (
-    KeyBundle as KeyBundle,
-)
-from clubchat.protocol.payloads import (
-    LogRecord as LogRecord,
-)
-from clubchat.protocol.payloads import (
-    Offer as Offer,
-)
-from clubchat.protocol.payloads import (
-    Payload as Payload,
-)
-from clubchat.protocol.payloads import (
-    RemoveCandidates as RemoveCandidates,
-)
-from clubchat.protocol.payloads import (
-    Revocation as Revocation,
-)
-from clubchat.protocol.payloads import (
-    RoomFileKey as RoomFileKey,
-)
-from clubchat.protocol.payloads import (
-    RoomSealed as RoomSealed,
-)
-from clubchat.protocol.payloads import (
-    Sealed as Sealed,
-)
-from clubchat.protocol.payloads import (
-    SealedSignal as SealedSignal,
-)
-from clubchat.protocol.payloads import (
-    SenderKeyDistribution as SenderKeyDistribution,
-)
-from clubchat.protocol.payloads import (
-    SignedRecord as SignedRecord,
-)
-from clubchat.protocol.payloads import (
-    Text as Text,
-)
-from clubchat.protocol.room_frames import (
-    BROADCAST_PREFIX as BROADCAST_PREFIX,
-)
-from clubchat.protocol.room_frames import (
-    DEFAULT_ROOM as DEFAULT_ROOM,
-)
-from clubchat.protocol.room_frames import (
-    MAX_ROOM_CHUNK_B64 as MAX_ROOM_CHUNK_B64,
-)
-from clubchat.protocol.room_frames import (
-    MAX_ROOM_HISTORY as MAX_ROOM_HISTORY,
-)
-from clubchat.protocol.room_frames import (
-    ROOM_CLIENT_CLASSES as ROOM_CLIENT_CLASSES,
-)
-from clubchat.protocol.room_frames import (
-    ROOM_ERROR_CODES as ROOM_ERROR_CODES,
-)
-from clubchat.protocol.room_frames import (
-    ROOM_FRAMES as ROOM_FRAMES,
-)
-from clubchat.protocol.room_frames import (
-    ROOM_NAME_PATTERN as ROOM_NAME_PATTERN,
-)
-from clubchat.protocol.room_frames import (
-    ROOM_SERVER_CLASSES as ROOM_SERVER_CLASSES,
-)
-from clubchat.protocol.room_frames import (
-    RoomEntries as RoomEntries,
-)
-from clubchat.protocol.room_frames import (
-    RoomFile as RoomFile,
-)
-from clubchat.protocol.room_frames import (
-    RoomFileChunk as RoomFileChunk,
-)
-from clubchat.protocol.room_frames import (
-    RoomFileMessage as RoomFileMessage,
-)
-from clubchat.protocol.room_frames import (
-    RoomHistory as RoomHistory,
-)
-from clubchat.protocol.room_frames import (
-    RoomJoin as RoomJoin,
-)
-from clubchat.protocol.room_frames import (
-    RoomJoined as RoomJoined,
-)
-from clubchat.protocol.room_frames import (
-    RoomLeave as RoomLeave,
-)
-from clubchat.protocol.room_frames import (
-    RoomLeft as RoomLeft,
-)
-from clubchat.protocol.room_frames import (
-    RoomLogged as RoomLogged,
-)
-from clubchat.protocol.room_frames import (
-    RoomMessage as RoomMessage,
-)
-from clubchat.protocol.room_frames import (
-    RoomPost as RoomPost,
-)
-from clubchat.protocol.room_frames import (
-    RoomRef as RoomRef,
-)
-from clubchat.protocol.room_frames import (
-    RoomSend as RoomSend,
-)
-from clubchat.protocol.room_frames import (
-    RoomSent as RoomSent,
-)
-from clubchat.protocol.room_frames import (
-    room_id as room_id,
-)
+from clubchat.protocol.datachannel import DataChannelMessage as DataChannelMessage
+from clubchat.protocol.datachannel import FileAck as FileAck
+from clubchat.protocol.datachannel import FileChunk as FileChunk
+from clubchat.protocol.datachannel import FileComplete as FileComplete
+from clubchat.protocol.history_grant import GRANT_ERROR_CODES as GRANT_ERROR_CODES
+from clubchat.protocol.history_grant import Grant as Grant
+from clubchat.protocol.key_frames import KEY_EXTRA_CLIENT_FRAMES as KEY_EXTRA_CLIENT_FRAMES
+from clubchat.protocol.key_frames import KEY_EXTRA_FRAMES as KEY_EXTRA_FRAMES
+from clubchat.protocol.key_frames import MAX_ONE_TIME_BATCH as MAX_ONE_TIME_BATCH
+from clubchat.protocol.key_frames import ONE_TIME_FRAMES as ONE_TIME_FRAMES
+from clubchat.protocol.key_frames import ClaimOneTime as ClaimOneTime
+from clubchat.protocol.key_frames import OneTimeClaimed as OneTimeClaimed
+from clubchat.protocol.key_frames import OneTimePrekey as OneTimePrekey
+from clubchat.protocol.key_frames import OneTimeStock as OneTimeStock
+from clubchat.protocol.key_frames import PublishOneTime as PublishOneTime
+from clubchat.protocol.key_frames import ReplicateKeys as ReplicateKeys
+from clubchat.protocol.payloads import KEY_ID_PATTERN as KEY_ID_PATTERN
+from clubchat.protocol.payloads import LIVE_ONLY_TYPES as LIVE_ONLY_TYPES
+from clubchat.protocol.payloads import MAX_HISTORY as MAX_HISTORY
+from clubchat.protocol.payloads import MAX_LOGGED as MAX_LOGGED
+from clubchat.protocol.payloads import MAX_SEALED_B64 as MAX_SEALED_B64
+from clubchat.protocol.payloads import MAX_STATEMENT_CHARS as MAX_STATEMENT_CHARS
+from clubchat.protocol.payloads import SIGNALING_TYPES as SIGNALING_TYPES
+from clubchat.protocol.payloads import Answer as Answer
+from clubchat.protocol.payloads import Bye as Bye
+from clubchat.protocol.payloads import Candidates as Candidates
+from clubchat.protocol.payloads import Head as Head
+from clubchat.protocol.payloads import IceCandidate as IceCandidate
+from clubchat.protocol.payloads import KeyBundle as KeyBundle
+from clubchat.protocol.payloads import LogRecord as LogRecord
+from clubchat.protocol.payloads import Offer as Offer
+from clubchat.protocol.payloads import Payload as Payload
+from clubchat.protocol.payloads import RemoveCandidates as RemoveCandidates
+from clubchat.protocol.payloads import Revocation as Revocation
+from clubchat.protocol.payloads import RoomFileKey as RoomFileKey
+from clubchat.protocol.payloads import RoomSealed as RoomSealed
+from clubchat.protocol.payloads import Sealed as Sealed
+from clubchat.protocol.payloads import SealedSignal as SealedSignal
+from clubchat.protocol.payloads import SenderKeyDistribution as SenderKeyDistribution
+from clubchat.protocol.payloads import SignedRecord as SignedRecord
+from clubchat.protocol.payloads import Text as Text
+from clubchat.protocol.room_frames import BROADCAST_PREFIX as BROADCAST_PREFIX
+from clubchat.protocol.room_frames import DEFAULT_ROOM as DEFAULT_ROOM
+from clubchat.protocol.room_frames import MAX_ROOM_CHUNK_B64 as MAX_ROOM_CHUNK_B64
+from clubchat.protocol.room_frames import MAX_ROOM_HISTORY as MAX_ROOM_HISTORY
+from clubchat.protocol.room_frames import ROOM_CLIENT_CLASSES as ROOM_CLIENT_CLASSES
+from clubchat.protocol.room_frames import ROOM_ERROR_CODES as ROOM_ERROR_CODES
+from clubchat.protocol.room_frames import ROOM_FRAMES as ROOM_FRAMES
+from clubchat.protocol.room_frames import ROOM_NAME_PATTERN as ROOM_NAME_PATTERN
+from clubchat.protocol.room_frames import ROOM_SERVER_CLASSES as ROOM_SERVER_CLASSES
+from clubchat.protocol.room_frames import RoomEntries as RoomEntries
+from clubchat.protocol.room_frames import RoomFile as RoomFile
+from clubchat.protocol.room_frames import RoomFileChunk as RoomFileChunk
+from clubchat.protocol.room_frames import RoomFileMessage as RoomFileMessage
+from clubchat.protocol.room_frames import RoomHistory as RoomHistory
+from clubchat.protocol.room_frames import RoomJoin as RoomJoin
+from clubchat.protocol.room_frames import RoomJoined as RoomJoined
+from clubchat.protocol.room_frames import RoomLeave as RoomLeave
+from clubchat.protocol.room_frames import RoomLeft as RoomLeft
+from clubchat.protocol.room_frames import RoomLogged as RoomLogged
+from clubchat.protocol.room_frames import RoomMessage as RoomMessage
+from clubchat.protocol.room_frames import RoomPost as RoomPost
+from clubchat.protocol.room_frames import RoomRef as RoomRef
+from clubchat.protocol.room_frames import RoomSend as RoomSend
+from clubchat.protocol.room_frames import RoomSent as RoomSent
+from clubchat.protocol.room_frames import room_id as room_id
 from clubchat.protocol.untrusted_json import MAX_DEPTH as MAX_DEPTH
 from clubchat.protocol.untrusted_json import loads_untrusted
 from clubchat.protocol.untrusted_json import too_deep as too_deep
-from clubchat.protocol.wire import (
-    ADDRESS_PATTERN as ADDRESS_PATTERN,
-)
-from clubchat.protocol.wire import (
-    B64_PATTERN as B64_PATTERN,
-)
-from clubchat.protocol.wire import (
-    BYTES32_PATTERN as BYTES32_PATTERN,
-)
-from clubchat.protocol.wire import (
-    FILE_ID_PATTERN as FILE_ID_PATTERN,
-)
-from clubchat.protocol.wire import (
-    HEX_PATTERN as HEX_PATTERN,
-)
-from clubchat.protocol.wire import (
-    HEX_SIGNATURE_PATTERN as HEX_SIGNATURE_PATTERN,
-)
-from clubchat.protocol.wire import (
-    ID_PATTERN as ID_PATTERN,
-)
-from clubchat.protocol.wire import (
-    MAX_CANDIDATE_CHARS as MAX_CANDIDATE_CHARS,
-)
-from clubchat.protocol.wire import (
-    MAX_CANDIDATES as MAX_CANDIDATES,
-)
-from clubchat.protocol.wire import (
-    MAX_CHUNK_B64 as MAX_CHUNK_B64,
-)
-from clubchat.protocol.wire import (
-    MAX_REASON_CHARS as MAX_REASON_CHARS,
-)
-from clubchat.protocol.wire import (
-    MAX_SDP_CHARS as MAX_SDP_CHARS,
-)
-from clubchat.protocol.wire import (
-    MAX_SIGN_IN_CHARS as MAX_SIGN_IN_CHARS,
-)
-from clubchat.protocol.wire import (
-    MAX_SIGNATURE_HEX as MAX_SIGNATURE_HEX,
-)
-from clubchat.protocol.wire import (
-    MAX_TEXT_CHARS as MAX_TEXT_CHARS,
-)
-from clubchat.protocol.wire import (
-    MEDIA_OPTIONS as MEDIA_OPTIONS,
-)
-from clubchat.protocol.wire import (
-    SIGNATURE65_PATTERN as SIGNATURE65_PATTERN,
-)
-from clubchat.protocol.wire import (
-    Media as Media,
-)
-from clubchat.protocol.wire import (
-    ProtocolError as ProtocolError,
-)
+from clubchat.protocol.wire import ADDRESS_PATTERN as ADDRESS_PATTERN
+from clubchat.protocol.wire import B64_PATTERN as B64_PATTERN
+from clubchat.protocol.wire import BYTES32_PATTERN as BYTES32_PATTERN
+from clubchat.protocol.wire import FILE_ID_PATTERN as FILE_ID_PATTERN
+from clubchat.protocol.wire import HEX_PATTERN as HEX_PATTERN
+from clubchat.protocol.wire import HEX_SIGNATURE_PATTERN as HEX_SIGNATURE_PATTERN
+from clubchat.protocol.wire import ID_PATTERN as ID_PATTERN
+from clubchat.protocol.wire import MAX_CANDIDATE_CHARS as MAX_CANDIDATE_CHARS
+from clubchat.protocol.wire import MAX_CANDIDATES as MAX_CANDIDATES
+from clubchat.protocol.wire import MAX_CHUNK_B64 as MAX_CHUNK_B64
+from clubchat.protocol.wire import MAX_REASON_CHARS as MAX_REASON_CHARS
+from clubchat.protocol.wire import MAX_SDP_CHARS as MAX_SDP_CHARS
+from clubchat.protocol.wire import MAX_SIGN_IN_CHARS as MAX_SIGN_IN_CHARS
+from clubchat.protocol.wire import MAX_SIGNATURE_HEX as MAX_SIGNATURE_HEX
+from clubchat.protocol.wire import MAX_TEXT_CHARS as MAX_TEXT_CHARS
+from clubchat.protocol.wire import MEDIA_OPTIONS as MEDIA_OPTIONS
+from clubchat.protocol.wire import SIGNATURE65_PATTERN as SIGNATURE65_PATTERN
+from clubchat.protocol.wire import Media as Media
+from clubchat.protocol.wire import ProtocolError as ProtocolError
 
 # Error codes a relay answers with (`error.code`). Kept in one table so clients can match on them.
 CORE_ERROR_CODES: dict[str, str] = {
