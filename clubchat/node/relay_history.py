@@ -198,17 +198,15 @@ class SignedHistory:
         if wrong is not None:
             relay._error(conn, "bad-range", wrong)
             return
-        records = await self._signed_records(direct_room(conn.address, frame.peer), frame.start, frame.end)
-        relay.stats["history"] += 1
-        relay._push(
-            conn,
-            '{"type":"entries","peer":"'
-            + frame.peer
-            + '","from":'
-            + str(frame.start)
-            + ',"records":['
-            + records
-            + "]}",
+        await self._entries(conn, direct_room(conn.address, frame.peer), frame, "history")
+
+    async def _entries(self, conn: Conn, room: bytes, frame: m.History, stat: str) -> None:
+        """Send `entries`: the durable entries `frame.start`..`frame.end` (a checked range) of
+        `room`, the direct room `frame` asked for (`peer` matched ADDRESS_PATTERN: no escaping)."""
+        records = await self._signed_records(room, frame.start, frame.end)
+        self.relay.stats[stat] += 1
+        self.relay._push(
+            conn, f'{{"type":"entries","peer":"{frame.peer}","from":{frame.start},"records":[{records}]}}'
         )
 
     async def grant_refused(
@@ -258,13 +256,7 @@ class SignedHistory:
         if refused is not None:
             relay._error(conn, *refused)
             return
-        rows = await self.log.history(frame.grant.grant.room, frame.start, frame.end)
-        relay.stats["history:granted"] += 1
-        records = tuple(
-            m.SignedRecord(m.LogRecord(**e.to_json()), None if sig is None else "0x" + sig.hex())
-            for e, sig in rows  # bound: MAX_HISTORY
-        )
-        relay._push(conn, m.encode(m.Entries(peer=peer, start=frame.start, records=records)))
+        await self._entries(conn, frame.grant.grant.room, frame, "history:granted")
 
     async def granted_room_entries(
         self,
