@@ -153,7 +153,7 @@ def _run(coro: Coroutine[Any, Any, T], rpc: str) -> T:
 @click.option("--calls", default=0, show_default=True, help="Stop after this many calls (0 = never).")
 def listen(rpc: str, manifest: str, key: str, k: int, verbose: bool, out: Path, calls: int) -> None:
     """Stay reachable on your rendezvous relays; answer calls, save files, print messages (JSON lines)."""
-    account, discovery, book = _setup_checked(rpc, manifest, key, verbose, _emit_history)
+    account, discovery, book = _setup_checked(rpc, manifest, key, verbose, emit_history)
     _run(_listen(account, discovery, k, out, calls, book), rpc)
 
 
@@ -162,7 +162,7 @@ def _emit(event: str, **fields: Any) -> None:
     sys.stdout.flush()
 
 
-def _emit_history(problem: Problem) -> None:
+def emit_history(problem: Problem) -> None:
     """A relay's signed history does not add up: one `history` event (a fork's proof is kept in the
     wallet's store for `club report`)."""
     _emit(
@@ -284,7 +284,7 @@ def call(
     """Call ADDRESS through its rendezvous relays and a TURN node from the registry; prints a JSON report."""
     if not is_address(address):
         raise click.BadParameter("not an Ethereum address", param_hint="ADDRESS")
-    account, discovery, book = _setup_checked(rpc, manifest, key, verbose, _warn_history)
+    account, discovery, book = _setup_checked(rpc, manifest, key, verbose, warn_history)
     report = _run(_call(account, discovery, to_checksum_address(address), k, file_path, seconds, book), rpc)
     click.echo(json.dumps(report, indent=2))
 
@@ -339,7 +339,7 @@ async def _call(
     return report
 
 
-def _warn_history(problem: Problem) -> None:
+def warn_history(problem: Problem) -> None:
     """A relay's signed history does not add up: the user is told in one sentence."""
     click.echo(f"warning: {problem.message}", err=True)
 
@@ -362,7 +362,7 @@ def message(
     """Send TEXT to ADDRESS (stored by a NOTIFY relay of its rendezvous set when it is offline)."""
     if not is_address(address):
         raise click.BadParameter("not an Ethereum address", param_hint="ADDRESS")
-    account, discovery, book = _setup_checked(rpc, manifest, key, verbose, _warn_history)
+    account, discovery, book = _setup_checked(rpc, manifest, key, verbose, warn_history)
     to = to_checksum_address(address)
 
     async def go() -> tuple[m.Sent, str, m.Head | None]:

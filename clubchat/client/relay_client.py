@@ -329,7 +329,7 @@ class RelayClient:
     def _text_of(self, env: m.Envelope) -> str:
         text = m.encode(env)
         if self.history is not None:
-            _bounded(self._sent_texts)[env.id] = (text, env.to)
+            keep_recent(self._sent_texts)[env.id] = (text, env.to)
         return text
 
     def _keep_text(self, frame: Any, raw: str | bytes) -> None:
@@ -337,10 +337,10 @@ class RelayClient:
         if not isinstance(raw, str):
             return
         if isinstance(frame, m.Envelope):
-            _bounded(self._received_texts)[(frame.sender.lower(), frame.id)] = raw
+            keep_recent(self._received_texts)[(frame.sender.lower(), frame.id)] = raw
         elif isinstance(frame, m.Stored) and raw.startswith(_STORED_PREFIX) and raw.endswith("}"):
             env = frame.envelope  # the relay wraps the stored text unchanged (m.stored_frame)
-            _bounded(self._received_texts)[(env.sender.lower(), env.id)] = raw[len(_STORED_PREFIX) : -1]
+            keep_recent(self._received_texts)[(env.sender.lower(), env.id)] = raw[len(_STORED_PREFIX) : -1]
 
     async def _check_history(self, frame: Any) -> None:
         book = self.history
@@ -424,7 +424,7 @@ _STORED_PREFIX = '{"type":"stored","envelope":'
 _KEPT_TEXTS = 4_096
 
 
-def _bounded(d: dict[Any, Any]) -> dict[Any, Any]:
+def keep_recent(d: dict[Any, Any]) -> dict[Any, Any]:
     """`d`, with its oldest items dropped past _KEPT_TEXTS (texts whose entries never came)."""
     while len(d) >= _KEPT_TEXTS:  # bound: one or a few
         del d[next(iter(d))]

@@ -43,7 +43,7 @@ from websockets.exceptions import ConnectionClosed
 from clubchat.aio import cancel_and_wait
 from clubchat.chain.cli import chain_options, key_options, open_deployment, resolve_key
 from clubchat.cli_errors import one_line_errors
-from clubchat.client.cli import _emit_history, _warn_history
+from clubchat.client.cli import emit_history, warn_history
 from clubchat.client.history import HistoryBook, Problem, client_book
 from clubchat.client.relay_client import RelayError, new_envelope_id
 from clubchat.client.secure import Secure
@@ -88,7 +88,7 @@ def _members(community: int, opts: dict[str, Any]) -> tuple[Members, ChainFeed |
 
 
 def _setup(
-    community: int, opts: dict[str, Any], on_problem: Callable[[Problem], None] = _warn_history
+    community: int, opts: dict[str, Any], on_problem: Callable[[Problem], None] = warn_history
 ) -> tuple[LocalAccount, list[str], HistoryBook | None]:
     """The wallet, the room's relays (--relay as given, else the room's rendezvous relays) and the
     HistoryBook that checks their signed history (None without Disputes in the deployment, or when
@@ -291,7 +291,7 @@ def listen_command(
 ) -> None:
     """Follow a room of COMMUNITY_ID: one JSON line per message or file (and per head it posts);
     exits 1 if the relays cut you off."""
-    account, uris, book = _setup(community_id, opts, _emit_history)
+    account, uris, book = _setup(community_id, opts, emit_history)
     members, feed = _members(community_id, opts)
     if files_dir is not None:
         files_dir.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ from typing import Any
 from eth_utils import keccak
 
 from clubchat.client.history import Problem, entry_of
-from clubchat.client.relay_client import RelayClient, RelayError, _bounded, new_envelope_id
+from clubchat.client.relay_client import RelayClient, RelayError, keep_recent, new_envelope_id
 from clubchat.protocol import messages as m
 from clubchat.protocol.endpoints import is_valid_endpoint
 from clubchat.protocol.room_frames import room_id
@@ -69,7 +69,7 @@ class RoomClient(RelayClient):
     def _keep_text(self, frame: Any, raw: str | bytes) -> None:
         """Keep a room post's exact text until its entry names its hash (with a HistoryBook)."""
         if isinstance(frame, m.RoomMessage | m.RoomFileMessage) and isinstance(raw, str):
-            _bounded(self._room_texts)[(frame.community, frame.room, frame.seq)] = raw
+            keep_recent(self._room_texts)[(frame.community, frame.room, frame.seq)] = raw
         else:
             super()._keep_text(frame, raw)
 
@@ -137,7 +137,7 @@ class RoomClient(RelayClient):
         fut = self._posts[frame.id] = asyncio.get_running_loop().create_future()
         if self.history is not None:
             self._rooms_by_id[room_id(frame.community, frame.room)] = (frame.community, frame.room)
-            _bounded(self._posted)[frame.id] = frame
+            keep_recent(self._posted)[frame.id] = frame
         try:
             await self._send(m.encode(frame))
             return await asyncio.wait_for(fut, self.timeout)
