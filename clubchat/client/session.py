@@ -501,7 +501,8 @@ async def send_head(secure: Secure, client: RelayClient, to: str) -> m.Head | No
 async def send_message(
     account: LocalAccount, discovery: Discovery, to: str, body: str, **options: Any
 ) -> tuple[m.Sent, str]:
-    """`deliver_message` (same options) without the head: the relay's `sent` and endpoint."""
+    """`deliver_message` (same options, so the head is sent too), returning only the relay's `sent`
+    and endpoint."""
     sent, relay, _ = await deliver_message(account, discovery, to, body, **options)
     return sent, relay
 
