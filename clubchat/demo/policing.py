@@ -28,6 +28,8 @@ from clubchat.chain.anvil import free_port
 from clubchat.chain.tx import LocalSender
 from clubchat.client.history import Evidence, HistoryBook, registry_keys
 from clubchat.client.relay_client import RelayClient
+from clubchat.client.secure import Secure
+from clubchat.client.session import send_head
 from clubchat.demo.context import DemoContext, club
 from clubchat.disputes.client import DisputesClient, SignedEntry
 from clubchat.node.process import NodeProcess
@@ -108,9 +110,17 @@ async def _fork(
             b = await RelayClient.connect(
                 server.uri, bob, history=HistoryBook(chain_id, disputes_address, keys)
             )
-            await a.send(bob.address, m.Text(body="the contract says 100"))
+            # Sealed end to end like every payload outside tests: the text, and Bob's signed head
+            # (his view of the room), which Alice opens and compares with her own.
+            sa, sb = Secure(alice), Secure(bob)
+            await sa.ready(a)
+            await sb.ready(b)
+            await sa.send(a, bob.address, m.Text(body="the contract says 100"))
             await _until(lambda: b.history is not None and bool(b.history.heads()))
-            await b.send_head(alice.address)  # Bob's view of the room, through the same relay
+            assert await send_head(sb, b, alice.address) is not None
+            got = await sa.open(a, await a.receive(timeout=10.0))
+            assert got is not None and isinstance(got.envelope.payload, m.Head)
+            await a.take_head(bob.address, got.envelope.payload)
             await _until(lambda: bool(book.evidence))
             await a.close()
             await b.close()
