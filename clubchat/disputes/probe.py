@@ -14,8 +14,9 @@ flagged node's settled batches from AdMarket's logs and fails its one check when
 `clubchat.ads.evidence.find_forged` finds a receipt the contract skipped as not signed by its user.
 
 The verdict is what a reviewer commits: kick when any check of a registered kind failed (the node
-takes rewards for a service it does not give), keep when all passed. Fresh wallets every time, so
-a node cannot recognise a reviewer's probe and serve only it.
+takes rewards for a service it does not give), keep when all passed. Fresh wallets every time, and
+every probe envelope sealed end to end as clients seal theirs (each fresh wallet publishes its key
+bundle first), so a node cannot recognise a reviewer's probe and serve only it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from eth_account.signers.local import LocalAccount
 
 from clubchat.ads.evidence import find_forged
 from clubchat.client.history import entry_of
-from clubchat.client.relay_client import RelayClient, RelayError
+from clubchat.client.relay_client import Received, RelayClient, RelayError
+from clubchat.client.secure import Secure
 from clubchat.client.turn_credentials import fetch_turn_credentials
 from clubchat.communities.rooms import RoomClient
 from clubchat.disputes.evidence import FlagEvidence, GrantedBy, MemberOf, check, fetch, parse
@@ -141,15 +143,35 @@ async def _closing(*clients: RelayClient | None) -> None:
                 await c.close()
 
 
+async def _sealed(uri: str, timeout: float) -> tuple[RelayClient, Secure]:
+    """A fresh wallet signed in at `uri`, its key bundle published there (so it can be sealed to)."""
+    wallet = _wallet()
+    client = await RelayClient.connect(uri, wallet, timeout=timeout)
+    secure = Secure(wallet)
+    await secure.ready(client)
+    return client, secure
+
+
+async def _opened(secure: Secure, client: RelayClient, timeout: float) -> Received:
+    """The next envelope `client` gets that opens for `secure` (acknowledged); TimeoutError if none
+    comes within `timeout` of the call."""
+    async with asyncio.timeout(timeout):
+        while True:  # bound: one envelope per pass, until the timeout
+            got = await secure.open(client, await client.inbox.get())
+            if got is not None:
+                return got
+
+
 async def probe_relay(uri: str, timeout: float = PROBE_TIMEOUT) -> str:
-    """Sign in twice and pass one envelope from one wallet to the other."""
+    """Sign in twice and pass one envelope, sealed end to end like every client's, from one wallet
+    to the other (a plaintext probe would tell the relay which envelopes are a reviewer's)."""
     a = b = None
     try:
-        a = await RelayClient.connect(uri, _wallet(), timeout=timeout)
-        b = await RelayClient.connect(uri, _wallet(), timeout=timeout)
+        a, sa = await _sealed(uri, timeout)
+        b, sb = await _sealed(uri, timeout)
         body = "probe " + secrets.token_hex(8)
-        sent = await a.send(b.address, m.Text(body=body))
-        got = await b.receive(timeout)
+        sent = await sa.send(a, b.address, m.Text(body=body))
+        got = await _opened(sb, b, timeout)
         if got.envelope.id != sent.id or got.envelope.payload != m.Text(body=body):
             raise RuntimeError("the envelope received is not the one sent")
         signed = "signed entry" if sent.entry is not None else "no signed entry"
@@ -164,14 +186,18 @@ async def probe_notify(uri: str, timeout: float = PROBE_TIMEOUT) -> str:
     a = b = None
     offline = _wallet()
     try:
-        a = await RelayClient.connect(ws, _wallet(), timeout=timeout)
+        a, sa = await _sealed(ws, timeout)
+        b = await RelayClient.connect(ws, offline, timeout=timeout)
+        sb = Secure(offline)
+        await sb.ready(b)  # the offline wallet's bundle, for the sender to seal to
+        await b.close()
         body = "mailbox probe " + secrets.token_hex(8)
-        sent = await a.send(offline.address, m.Text(body=body))
+        sent = await sa.send(a, offline.address, m.Text(body=body))
         if sent.status != "stored":
             raise RuntimeError(f"the envelope for an offline wallet was {sent.status}, not stored")
         b = await RelayClient.connect(ws, offline, timeout=timeout)
-        got = await b.receive(timeout)
-        if got.envelope.id != sent.id:
+        got = await _opened(sb, b, timeout)
+        if got.envelope.id != sent.id or got.envelope.payload != m.Text(body=body):
             raise RuntimeError("the mailbox handed out another envelope")
         return "stored for an offline wallet and fetched on its sign-in"
     finally:
@@ -256,8 +282,8 @@ async def probe_history(
     node's key (nothing withheld)."""
     a = b = None
     try:
-        a = await RelayClient.connect(uri, _wallet(), timeout=timeout)
-        b = await RelayClient.connect(uri, _wallet(), timeout=timeout)
+        a, sa = await _sealed(uri, timeout)
+        b, sb = await _sealed(uri, timeout)
         answers: asyncio.Queue[Any] = asyncio.Queue()
 
         async def keep(frame: Any) -> None:
@@ -266,13 +292,13 @@ async def probe_history(
         a.on_other = keep  # `entries` and `error` answers (a RelayClient without a HistoryBook)
         acked: list[LogEntry] = []
         for i in range(HISTORY_PROBE_ENVELOPES):
-            sent = await a.send(b.address, m.Text(body=f"history probe {i} " + secrets.token_hex(8)))
+            sent = await sa.send(a, b.address, m.Text(body=f"history probe {i} " + secrets.token_hex(8)))
             if sent.entry is None:
                 raise RuntimeError("the relay acknowledged an envelope without a signed-history entry")
             acked.append(entry_of(sent.entry))
         for i in range(HISTORY_PROBE_ENVELOPES):
             try:
-                await b.receive(timeout)
+                await _opened(sb, b, timeout)
             except TimeoutError:
                 lost = HISTORY_PROBE_ENVELOPES - i
                 raise RuntimeError(

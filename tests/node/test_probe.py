@@ -6,18 +6,21 @@ when a registered service failed."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from clubchat.chain.anvil import free_port
 from clubchat.disputes.probe import Check, Endpoints, ProbeReport, probe, probe_notify, probe_relay
-from clubchat.node.relay import RelayConfig
+from clubchat.node.relay import RelayConfig, RelayServer
 from clubchat.node.turn import CoturnSupervisor
+from clubchat.protocol import messages as m
 from clubchat.registry.kinds import NOTIFY, RELAY, TURN
 from tests.node.harness import mailbox, relay, run
 from tests.node.test_turn import _config as turn_config
 
 NODE = "0x" + "ab" * 20
+SEALED_TYPES = ("sealed", "sealed-signal")
 
 
 def test_a_serving_relay_passes_and_a_closed_port_fails() -> None:
@@ -105,5 +108,34 @@ def test_turn_probe_allocates_at_a_real_coturn_and_fails_once_it_stops(tmp_path:
                 assert "credentials from" not in stopped.checks[1].detail
         finally:
             await sup.stop()
+
+    run(scenario())
+
+
+class _CensorsEncrypted(RelayServer):
+    """Takes every envelope ('delivered') but forwards only those it can read: a relay that
+    censors end-to-end encrypted traffic and serves anything in clear, e.g. a plaintext probe."""
+
+    def _forward(self, conn: Any, env: dict[str, Any], raw: str, now: float) -> bool:
+        if env["payload"]["type"] in SEALED_TYPES:
+            self._push(conn, m.encode(m.Sent(id=env["id"], status="delivered")))
+            return True
+        return super()._forward(conn, env, raw, now)
+
+
+def test_probe_is_sealed_so_a_relay_dropping_encrypted_traffic_is_caught() -> None:
+    """The probe envelope is sealed end to end like every client's, so a relay cannot serve
+    reviewers' probes and drop users' messages: one that drops only sealed envelopes fails the
+    relay check (with plaintext probes it passed)."""
+
+    async def scenario() -> None:
+        server = _CensorsEncrypted(RelayConfig())
+        await server.start()
+        try:
+            report = await probe(Endpoints(NODE, RELAY, relay=server.uri), timeout=2)
+        finally:
+            await server.stop()
+        assert [c.ok for c in report.checks] == [False] and report.kick
+        assert "TimeoutError" in report.checks[0].detail
 
     run(scenario())
