@@ -39,6 +39,7 @@ from clubchat.ads.notifications import AdInbox, notify_uris
 from clubchat.ads.receipt_store import settle_pending
 from clubchat.chain.tx import LocalSender
 from clubchat.client.relay_client import RelayClient, RelayError
+from clubchat.client.secure import Secure
 from clubchat.communities.client import OPEN, CommunitiesClient
 from clubchat.demo.context import DemoContext, club, table
 from clubchat.demo.nodes import _address, _impersonate
@@ -323,11 +324,17 @@ async def _paid_requests(
     w3, manifest = ctx.w3, ctx.manifest
     AdMarketClient(w3, manifest, LocalSender(w3, bob)).set_request_price(REQUEST_PRICE_WEI)
     refusal = ""
+    receiver = await RelayClient.connect(uri, bob)
+    try:
+        await Secure(bob).ready(receiver)  # bob's key bundle, for dave's first message to be sealed
+    finally:
+        await receiver.close()
     sender = await RelayClient.connect(uri, dave)
+    sealing = Secure(dave)
     try:
         for _ in range(50):  # until the node's view has bob's price
             try:
-                await sender.send(bob.address, m.Text(body="hello"))
+                await sealing.send(sender, bob.address, m.Text(body="hello"))
             except RelayError as exc:
                 refusal = exc.code
                 break
