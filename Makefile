@@ -88,7 +88,7 @@ PYTEST_WORKERS ?= 2
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck
-	$(BIN)/pytest -q $(XDIST) -m "not slow" tests
+	$(BIN)/pytest -q $(XDIST) --durations=25 -m "not slow" tests
 
 # The long fuzz profile: many more hypothesis examples and longer stateful runs.
 # --timeout=0 lifts pyproject's 300-s default for unmarked tests: deep state machines run for hours.
