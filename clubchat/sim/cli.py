@@ -191,7 +191,8 @@ def sensitivity_cmd(method: str, runs: int, years: float, trajectories: int, see
 @click.option(
     "--split",
     default=None,
-    help="Per-kind streams' split RELAY/TURN/NOTIFY (e.g. 0.5/0.3/0.2) [default: chosen on a 0.1 grid].",
+    help="A per-kind split RELAY/TURN/NOTIFY to compare with the deployed registry.kind_reward_bps "
+    "(e.g. 0.5/0.3/0.2) [default: chosen on a 0.1 grid].",
 )
 @click.option("--select-runs", default=100, show_default=True, type=click.IntRange(min=1))
 def kinds_cmd(runs: int, years: int, split: str | None, select_runs: int) -> None:

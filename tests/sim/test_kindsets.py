@@ -123,14 +123,15 @@ def _one_day(p, nodes_by_set, **state):
 def test_a_notify_operator_adds_relay_only_when_the_registry_pays_per_kind(sim_params):
     """The decision the single-kind model could not express. Under per-kind streams a NOTIFY-only
     operator earns RELAY's stream for a third of a RELAY server, so NOTIFY operators move to
-    RELAY+NOTIFY; under the deployed one pool the second kind earns nothing and they stay."""
+    RELAY+NOTIFY; under the one pool the registry had before the second kind earns nothing and they
+    stay."""
     n = kindsets.from_kinds([3.0, 3.0, 100.0])
     income = {"node_rewards_day": np.float64(2e5), "fees_premium_to_nodes": np.float64(0.0)}
     split = _one_day(sim_params.replace(kind_reward_split=(0.5, 0.4, 0.1)), n, **income)
-    deployed = _one_day(sim_params, n, **income)
+    one = _one_day(sim_params.replace(kind_reward_split=(0.0, 0.0, 0.0)), n, **income)
     assert split["nodes_by_set"][RELAY_NOTIFY] > 1.0  # 100 x speed x tanh(gain), gain large
-    assert deployed["nodes_by_set"][RELAY_NOTIFY] == 0.0
-    assert split["nodes"][0] > deployed["nodes"][0] + 1.0
+    assert one["nodes_by_set"][RELAY_NOTIFY] == 0.0
+    assert split["nodes"][0] > one["nodes"][0] + 1.0
     # the kind counts follow the sets; a multi-kind node counts in both
     np.testing.assert_allclose(split["nodes"], kindsets.per_kind(split["nodes_by_set"]))
     assert split["operators"] == pytest.approx(split["nodes_by_set"].sum())
@@ -156,11 +157,11 @@ def test_multi_kind_nodes_keep_relay_and_raise_attack_costs_under_per_kind_strea
     assert np.median(multi["relay_attack_usd"][-1]) > np.median(single["relay_attack_usd"][-1])
 
 
-def test_the_deployed_one_pool_leaves_relay_at_the_floor_with_multi_kind_operators(sim_params):
-    """Deployed registry, operators free to declare several kinds: the second kind earns nothing from
-    the pool, so RELAY still falls to the community's floor (the RELAY collapse is the pool's doing,
-    not the single-kind simplification)."""
-    a = _run(sim_params, years=3)
+def test_the_one_pool_leaves_relay_at_the_floor_with_multi_kind_operators(sim_params):
+    """The registry before per-kind streams, operators free to declare several kinds: the second kind
+    earns nothing from the one pool, so RELAY still falls to the community's floor (the RELAY collapse
+    was the pool's doing, not the single-kind simplification)."""
+    a = _run(sim_params.replace(kind_reward_split=(0.0, 0.0, 0.0)), years=3)
     assert np.median(a["nodes"][-1, :, 0]) == sim_params.nodes_min[0]
     assert np.median(a["nodes_multi"][-1]) < 1.0
 
@@ -198,16 +199,18 @@ def test_entry_is_limited_by_capital_not_only_by_profit(sim_params):
 
 
 def test_a_higher_minimum_slows_entry_in_the_simulation(sim_params):
-    """Over the first year (16 runs): at 20x the minimum ($10,000 at genesis, twice the median
-    operator's capital) about 40 NOTIFY nodes enter against about 85 at the deployed minimum; with
-    every operator rich enough the same minimum lets about 73 enter, so capital, not the dearer
-    self-stake, holds most of them back."""
+    """Over the first year (16 runs, the deployed per-kind streams): at 20x the minimum ($10,000 at
+    genesis, twice the median operator's capital) about 21 NOTIFY nodes are running against about 29
+    at the deployed minimum; with every operator rich enough the same minimum keeps about 28, so
+    capital, not the dearer self-stake, holds them back. (Under the one stream the registry had
+    before, NOTIFY absorbed the emission: about 40 against 85, and 73 when everyone was rich.)"""
     high = sim_params.replace(min_self_stake=20 * sim_params.min_self_stake)
     base, limited = _run(sim_params, years=1, runs=16), _run(high, years=1, runs=16)
     rich = _run(high.replace(operator_wealth_usd=1e12), years=1, runs=16)
     notify = [np.median(a["nodes"][-1, :, 2]) for a in (base, limited, rich)]
     assert notify[1] < 0.8 * notify[0]
-    assert notify[1] < 0.7 * notify[2]
+    assert notify[1] < 0.8 * notify[2]
+    assert notify[2] == pytest.approx(notify[0], rel=0.1)  # the dearer stake alone changes little
 
 
 def test_multipliers_weigh_a_multi_kind_node_by_the_mean_of_its_kinds():
