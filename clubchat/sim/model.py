@@ -199,6 +199,7 @@ def initial_state(p: SimParams, ctx: Context) -> State:
         "targeted_attack_usd": np.float64(0.0),
         "nakamoto_relay": np.float64(0.0),
         "nakamoto": np.float64(0.0),
+        "relay_stake": np.float64(0.0),
     }
     s.update(p_metrics(p, ctx, s, 0, None))
     return s
@@ -580,6 +581,7 @@ def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
         "targeted_attack_usd": staked_attack(float(security.buy_in_multiple(f_target)) * relay_stake),
         "nakamoto_relay": nakamoto(ctx, nodes[..., 0]),
         "nakamoto": nakamoto(ctx, s["operators"]),
+        "relay_stake": relay_stake,  # what review panels and relay selection draw from
     }
 
 
@@ -680,6 +682,7 @@ BLOCKS: tuple[Block, ...] = (
                 "targeted_attack_usd",
                 "nakamoto_relay",
                 "nakamoto",
+                "relay_stake",
             )
         },
     ),
@@ -688,12 +691,5 @@ BLOCKS: tuple[Block, ...] = (
 # State variables written to results (the unbonding ring buffer, the last epoch's rate and the nodes by
 # kind set are internal; the per-kind node counts are recorded).
 _INTERNAL = frozenset({"unbonding_queue", "node_rewards_day", "nodes_by_set"})
-RECORDED: tuple[str, ...] = tuple(
-    dict.fromkeys(
-        k
-        for b in BLOCKS
-        for k in b.updates
-        if k not in {"unbonding_queue", "node_rewards_day", "nodes_by_set"}
-    )
-)
+RECORDED: tuple[str, ...] = tuple(dict.fromkeys(k for b in BLOCKS for k in b.updates if k not in _INTERNAL))
 PER_KIND: frozenset[str] = frozenset({"nodes", "coverage", "node_profit_usd_month"})
