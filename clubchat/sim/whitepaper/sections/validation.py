@@ -38,7 +38,10 @@ def validation_appendix() -> str:
         )
     verdict = "agree within tolerance" if not result.mismatches() else "DISAGREE (see tests/sim)"
     staking = (
-        "Operators (one per node kind) and delegators act on `NodeRegistry` as the model's run says."
+        "Operators (one per node kind and one serving RELAY and NOTIFY) and delegators act on "
+        "`NodeRegistry` as the model's run says; what each claims is predicted by the model's rule "
+        "(each kind's stream pro rata to weight / number of declared kinds) and by the exact mirror "
+        "of the registry's reward accounting."
         if result.staking_in_loop
         else "`NodeRegistry` is not part of the deployment yet, so staking is not in the loop."
     )
