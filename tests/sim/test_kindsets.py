@@ -58,8 +58,8 @@ def test_the_registry_pays_a_multi_kind_node_once_and_samples_it_in_every_kind(
     live_for(registry, end - int(boa.env.evm.patch.timestamp) + 1, multi_key, single_key)
     registry.finalize_epoch()
     live_for(registry, registry.EPOCH_SECONDS(), multi_key, single_key)
-    paid_multi = registry.pending_rewards(multi, multi)
-    paid_single = registry.pending_rewards(single, single)
+    paid_multi = protocol["NodeDirectory"].pending_rewards(multi, multi)
+    paid_single = protocol["NodeDirectory"].pending_rewards(single, single)
     assert paid_multi > 400 * WAD and abs(paid_multi - paid_single) <= 10**9
     # the model pays the two sets the same per node (equal stakes), as the chain did
     n = np.zeros(kindsets.N_SETS)
