@@ -92,6 +92,10 @@ class LoopResult:
     # False when the chain ran the bootstrap guard on a stake the model's network does not have:
     # the emission keys are then compared with the exact mirror only.
     float_emission: bool = True
+    # The registry's reward rule the exact mirror followed ("per-kind streams" or "one pool") and the
+    # kinds of the replay's nodes (empty without NodeRegistry).
+    reward_rule: str = ""
+    node_kinds: tuple[str, ...] = ()
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
@@ -182,6 +186,9 @@ def replay(
         if staking
         else None
     )
+    if agents is not None:
+        res.reward_rule = agents.mirror.rule
+        res.node_kinds = tuple(kind for kind, *_ in agents.nodes)
 
     node_rewards_chain = 0
     burned_chain = 0

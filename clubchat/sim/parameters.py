@@ -553,17 +553,6 @@ def _whole(wei: int) -> float:
     return wei / WAD
 
 
-# NodeRegistry's deployed split of its per-kind reward streams (RELAY / TURN / NOTIFY, bps), used while
-# the parameters file has no `registry.kind_reward_bps` key yet (the registry change lands with it).
-KIND_REWARD_BPS_UNTIL_IN_FILE = (2000, 7000, 1000)
-
-
-def _kind_reward_split(r: Any) -> tuple[float, ...]:
-    """`registry.kind_reward_bps` as fractions per kind (RELAY, TURN, NOTIFY)."""
-    bps = getattr(r, "kind_reward_bps", KIND_REWARD_BPS_UNTIL_IN_FILE)
-    return tuple(b / BPS for b in bps)
-
-
 def from_parameters(params: Parameters | None = None, **assumptions: Any) -> SimParams:
     """Build `SimParams` from the parameters file (default: deployments/parameters.yaml)."""
     p = params if params is not None else load_parameters()
@@ -594,7 +583,7 @@ def from_parameters(params: Parameters | None = None, **assumptions: Any) -> Sim
         saturation_multiple=float(r.saturation_multiple),
         unbonding_days=max(1, round(r.unbonding_seconds / DAY)),
         commission_max=r.commission_max_bps / BPS,
-        kind_reward_split=_kind_reward_split(r),
+        kind_reward_split=tuple(b / BPS for b in r.kind_reward_bps),
         premium_burn_share=p.premium.burn_bps / BPS,
         premium_tier_prices=tuple(_whole(t.price_wei) for t in p.premium.tiers[1:]),
         premium_period_days=p.premium.period_seconds / DAY,

@@ -304,6 +304,11 @@ class RegistryMirror:
     def total_weight(self) -> int:
         return self.rewards.total_weight
 
+    @property
+    def rule(self) -> str:
+        """The reward rule mirrored: "per-kind streams" or "one pool"."""
+        return "per-kind streams" if isinstance(self.rewards, PerKindRewards) else "one pool"
+
     def assets_of(self, node: str, account: str) -> int:
         """CLUB wei `account`'s bonded shares of `node`'s pool are worth (rounded down, as the view)."""
         n = self.nodes[node]

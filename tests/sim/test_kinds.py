@@ -4,12 +4,14 @@ the designs compared with it."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from clubchat.params import load as load_parameters
 from clubchat.premium import split_payment
-from clubchat.sim import engine, kinds, kindsets, model, parameters
+from clubchat.sim import engine, kinds, kindsets, model
 from clubchat.sim.parameters import YEAR_DAYS, from_parameters
 
 
@@ -67,10 +69,14 @@ def test_the_default_split_is_the_deployed_kind_reward_bps():
     """The model's baseline is the deployed registry: its per-kind split is `registry.kind_reward_bps`
     (the one stream, all zero, was the default before the registry paid per kind)."""
     p, params = from_parameters(), load_parameters()
-    bps = getattr(params.registry, "kind_reward_bps", parameters.KIND_REWARD_BPS_UNTIL_IN_FILE)
+    bps = params.registry.kind_reward_bps
     assert p.kind_reward_split == tuple(b / 10_000 for b in bps) != kinds.ONE_STREAM
     assert sum(bps) == 10_000
     assert model.make_context(p, 1).kind_split is not None
+    other = dataclasses.replace(
+        params, registry=dataclasses.replace(params.registry, kind_reward_bps=(5000, 0, 5000))
+    )
+    assert from_parameters(other).kind_reward_split == (0.5, 0.0, 0.5)
 
 
 def test_a_kind_without_nodes_leaves_its_share_to_the_others():

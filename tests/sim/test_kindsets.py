@@ -1,8 +1,9 @@
 """Operators serving several kinds as NodeRegistry lets them, and capital as a condition of entry.
 
-The registry (checked on the deployed contract below) counts a node's stake once in its reward weight
-whatever kinds it declares, puts the whole stake in every declared kind's sampling tree, and asks
-the minimum self-stake per declared kind. The model pays, samples and charges kind sets that way.
+The registry (checked on the deployed contract below) pays one reward stream per kind, in which a node
+weighs its weight / its number of declared kinds, puts the whole stake in every declared kind's
+sampling tree, and asks the minimum self-stake per declared kind. The model pays, samples and charges
+kind sets that way.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from scipy.stats import lognorm
 
 from clubchat.sim import engine, kindsets, model
-from clubchat.sim.parameters import YEAR_DAYS
+from clubchat.sim.parameters import YEAR_DAYS, from_parameters
 from tests.utils.registry import NOTIFY, RELAY, fund, live_for, register_node, send_rewards, set_parameters
 
 WAD = 10**18
@@ -29,12 +30,16 @@ def test_kind_sets_are_the_registry_bitmasks():
     assert kindsets.NEIGHBOUR.sum() == 18 and not kindsets.NEIGHBOUR[0, 0]
 
 
-def test_the_registry_pays_a_multi_kind_node_once_and_samples_it_in_every_kind(
+def test_the_registry_pays_a_multi_kind_node_per_kind_and_samples_it_in_every_kind(
     protocol, token, params, registry_actors
 ):
-    """On the deployed NodeRegistry: a RELAY+NOTIFY node must bond 2 x the minimum; with the same
-    stake as a NOTIFY-only node it earns the same reward (its weight counts once), and its whole
-    weight is in the RELAY tree and in the NOTIFY tree."""
+    """On the deployed NodeRegistry: a RELAY+NOTIFY node must bond 2 x the minimum; with the same stake
+    as a NOTIFY-only node it weighs half its weight in RELAY's stream and half in NOTIFY's. No node
+    serves TURN, so the split is taken over RELAY and NOTIFY (their bps renormalised): the multi-kind
+    node takes all of RELAY's part and a third of NOTIFY's (its half weight against the other's whole
+    one), 7/9 of the stream at the deployed 2000 / 7000 / 1000, the NOTIFY node 2/9. Its whole weight
+    is in the RELAY tree and in the NOTIFY tree, and it counts once in the total weight. The model
+    (the deployed split, the same two nodes) pays the two sets what the chain did."""
     registry = protocol["NodeRegistry"]
     governance = str(protocol["Timelock"].address)
     minimum = params.registry.min_self_stake_per_kind_wei
@@ -60,13 +65,22 @@ def test_the_registry_pays_a_multi_kind_node_once_and_samples_it_in_every_kind(
     live_for(registry, registry.EPOCH_SECONDS(), multi_key, single_key)
     paid_multi = protocol["NodeDirectory"].pending_rewards(multi, multi)
     paid_single = protocol["NodeDirectory"].pending_rewards(single, single)
-    assert paid_multi > 400 * WAD and abs(paid_multi - paid_single) <= 10**9
-    # the model pays the two sets the same per node (equal stakes), as the chain did
+    bps = [registry.kind_reward_bps(k) for k in (RELAY, NOTIFY)]
+    relay_part = bps[0] / sum(bps)
+    expected_multi = relay_part + (1 - relay_part) / 3  # 7/9 at 2000 / 1000
+    paid = paid_multi + paid_single
+    assert paid > 990 * WAD  # the stream (1,000 CLUB less the finaliser's tip) paid out within the epoch
+    assert paid_multi / paid == pytest.approx(expected_multi, rel=1e-9)
+    # the model pays the two sets the same shares (the deployed split, the same two nodes)
     n = np.zeros(kindsets.N_SETS)
     n[[RELAY_NOTIFY, NOTIFY_ONLY]] = 1.0
-    reward, stake = kindsets.pool_economics(n, 1_000.0, 0.0, 2.0 * weight, None, None, np.ones(7))
-    assert reward[RELAY_NOTIFY] == pytest.approx(reward[NOTIFY_ONLY]) == pytest.approx(500.0)
-    np.testing.assert_allclose(stake[[RELAY_NOTIFY, NOTIFY_ONLY]], [weight, weight])
+    split = np.asarray(from_parameters(params).kind_reward_split)
+    reward, stake = kindsets.pool_economics(n, 1_000.0, 0.0, 2.0 * weight, split, None, np.ones(7))
+    assert reward[RELAY_NOTIFY] / 1_000.0 == pytest.approx(expected_multi)
+    assert reward[NOTIFY_ONLY] / 1_000.0 == pytest.approx(1 - expected_multi)
+    # delegators equalise the yield: stake follows the rewards
+    shares = reward[[RELAY_NOTIFY, NOTIFY_ONLY]] / 1_000.0
+    np.testing.assert_allclose(stake[[RELAY_NOTIFY, NOTIFY_ONLY]], 2.0 * weight * shares)
 
 
 @pytest.fixture
@@ -77,8 +91,8 @@ def registry_actors():
 
 
 def test_per_kind_streams_pay_each_declared_kind():
-    """The per-kind design under study (the whitepaper's proposed registry change): a node serving
-    RELAY and NOTIFY weighs half its weight in each of the two streams."""
+    """Per-kind streams (the registry's): a node serving RELAY and NOTIFY weighs half its weight in each
+    of the two streams."""
     n = kindsets.from_kinds([2.0, 1.0, 4.0])
     n[RELAY_NOTIFY] = 2.0  # RELAY weight 2 + 2 x 1/2 = 3, NOTIFY weight 4 + 2 x 1/2 = 5
     split = np.array([0.5, 0.3, 0.2])
