@@ -271,6 +271,8 @@ def loop_cmd(scenario: str, epochs: int, seed: int, run_id: int, out_dir: Path) 
         console.print("[red]" + "\n".join(bad[:20]))
         raise click.ClickException(f"{len(bad)} comparison(s) outside tolerance; see {path}")
     tol = f"relative tolerance {loop.REL_TOL:g}, exact mirrors to the wei"
+    if result.staking_in_loop:
+        tol += f"; NodeRegistry's {result.reward_rule} with nodes {', '.join(result.node_kinds)}"
     console.print(f"model and contracts agree ({tol}); wrote {path}")
 
 
