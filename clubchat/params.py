@@ -109,6 +109,8 @@ class RegistryParams:
     commission_max_change_bps: int
     commission_delay_seconds: int
     finalize_tip_wei: int
+    # The split of the reward stream between RELAY, TURN and NOTIFY (bps, summing to 10,000).
+    kind_reward_bps: tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -369,6 +371,11 @@ def _build(raw: dict[str, Any]) -> Parameters:
         commission_max_change_bps=int(r["commission_max_change_bps"]),
         commission_delay_seconds=int(r["commission_delay_seconds"]),
         finalize_tip_wei=_wei(r["finalize_tip"]),
+        kind_reward_bps=(
+            int(r["kind_reward_bps"]["RELAY"]),
+            int(r["kind_reward_bps"]["TURN"]),
+            int(r["kind_reward_bps"]["NOTIFY"]),
+        ),
     )
     c = raw["communities"]
     communities = CommunitiesParams(creation_fee_wei=_wei(c["creation_fee"]))
@@ -420,8 +427,11 @@ def _validate(p: Parameters) -> None:
         )
     for section in ("governance", "registry"):
         for key, value in p.raw[section].items():
-            if key.endswith("_bps") and value > BPS:
+            if key.endswith("_bps") and isinstance(value, int) and value > BPS:
                 raise ParameterError(f"{section}.{key} is {value}; at most 10000 bps (100 %)")
+    kind_split = sum(p.registry.kind_reward_bps)
+    if kind_split != BPS:
+        raise ParameterError(f"registry.kind_reward_bps: shares sum to {kind_split} bps, not 10000")
     if p.registry.commission_max_change_bps > p.registry.commission_max_bps:
         raise ParameterError("registry.commission_max_change_bps must not exceed registry.commission_max_bps")
     if p.genesis.total_wei > p.token.cap_wei:

@@ -135,6 +135,12 @@ def vesting(protocol):
     return protocol["Vesting"]
 
 
+@pytest.fixture(scope="session")
+def directory(protocol):
+    """NodeDirectory: the registry's read-only views (`nodes`, `pending_rewards`, `is_eligible`, ...)."""
+    return protocol["NodeDirectory"]
+
+
 @pytest.fixture
 def fast_ice() -> Iterator[None]:
     """aioice resends a connectivity check after 50 ms instead of 500 ms for one test (see

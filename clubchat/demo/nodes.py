@@ -15,6 +15,7 @@ from rich.table import Table
 from clubchat.demo.context import DemoContext
 from clubchat.params import WAD
 from clubchat.registry import KIND_NAMES, NOTIFY, RELAY, TURN, NodeRegistryClient, Registration, kind_names
+from clubchat.registry.words import node_record
 
 # (label, kinds, self-stake in per-kind minimums, commission bps)
 OPERATORS = (
@@ -52,7 +53,7 @@ def chapter_nodes(ctx: DemoContext) -> None:
     labels: dict[str, str] = {}
     for label, kinds, mult, bps in OPERATORS:
         op, key = _address(label), _address(label + "-key")
-        if int(registry.functions.nodes(op).call()[0]) != 0:
+        if node_record(registry, op).kinds != 0:
             continue  # a re-run on the same chain
         amount = mult * minimum * bin(kinds).count("1")
         for who in (op, key):
@@ -103,10 +104,10 @@ def chapter_nodes(ctx: DemoContext) -> None:
     )
     for col in ("node", "stake share", "picked"):
         freq.add_column(col, justify="right" if col != "node" else "left")
-    relay_ops = [o for o in stakes if registry.functions.nodes(o).call()[0] & RELAY]
-    relay_total = sum(int(registry.functions.nodes(o).call()[5]) for o in relay_ops) or 1
+    relay_ops = [o for o in stakes if node_record(registry, o).kinds & RELAY]
+    relay_total = sum(node_record(registry, o).weight for o in relay_ops) or 1
     for o in relay_ops:
-        share = int(registry.functions.nodes(o).call()[5]) / relay_total
+        share = node_record(registry, o).weight / relay_total
         freq.add_row(labels[o], f"{share:.1%}", f"{counts.get(o, 0) / DRAWS:.1%}")
     ctx.console.print(freq)
     ctx.report["nodes"] = report

@@ -41,6 +41,7 @@ from clubchat.protocol import messages as m
 from clubchat.registry import NodeRegistryClient
 from clubchat.registry.client import Registration
 from clubchat.registry.kinds import RELAY
+from clubchat.registry.words import node_record
 
 DECIDED = ("kicked", "rejected", "dismissed")
 
@@ -133,11 +134,11 @@ async def _fork(
     ctx.console.print(f"  Alice's client: {told[-1]}", highlight=False)
     _fund(ctx, alice.address, 0)
     disputes = DisputesClient(ctx.w3, ctx.manifest, LocalSender(ctx.w3, alice), tmp / "salts")
-    pool = int(registry.functions.nodes(op.address).call()[10])
+    pool = node_record(registry, op.address).bonded_assets
     result = await asyncio.get_running_loop().run_in_executor(
         None, disputes.report, SignedEntry(ev.a.entry, ev.a.sig), SignedEntry(ev.b.entry, ev.b.sig), 30.0
     )
-    node = registry.functions.nodes(op.address).call()
+    node = node_record(registry, op.address)
     ctx.console.print(
         f"  fork of relay {op.address} proven by Alice: {club(result.cut_wei)} CLUB cut of "
         f"{club(pool)}, {club(result.reporter_wei)} to Alice, jailed: {node[3]}",

@@ -66,7 +66,7 @@ def registry_constructor_args(
 ) -> tuple[Any, ...]:
     """NodeRegistry's constructor arguments: token, the EndpointRules contract, reward epochs from
     `genesis_time`, rewards streamed over Emission's epoch (`emission.epoch_seconds`), `registry:`
-    values."""
+    values (the last, `kind_reward_bps`, the split of the stream between RELAY, TURN and NOTIFY)."""
     r = params.registry
     return (
         token,
@@ -82,6 +82,7 @@ def registry_constructor_args(
         r.commission_delay_seconds,
         r.finalize_tip_wei,
         params.emission.epoch_seconds,
+        list(r.kind_reward_bps),
     )
 
 

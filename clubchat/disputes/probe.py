@@ -44,7 +44,8 @@ from clubchat.communities.rooms import RoomClient
 from clubchat.disputes.evidence import FlagEvidence, GrantedBy, MemberOf, check, fetch, parse
 from clubchat.protocol import messages as m
 from clubchat.protocol.log_entry import LogEntry
-from clubchat.registry.kinds import NOTIFY, RELAY, TURN
+from clubchat.registry.kinds import NOTIFY, RELAY, TURN, TURN_CREDENTIAL
+from clubchat.registry.words import node_record
 
 PROBE_TIMEOUT = 10.0
 LOG_RANGE = 5_000  # blocks per eth_getLogs request
@@ -107,12 +108,12 @@ class ProbeReport:
 
 def endpoints_of(registry: Any, node: str) -> Endpoints:
     """The endpoints `node` registered (sync web3 calls on the NodeRegistry contract)."""
-    kinds = int(registry.functions.nodes(node).call()[0])
+    kinds = node_record(registry, node).kinds
 
     def uri(kind: int) -> str:
         return str(registry.functions.endpoint(node, kind).call()) if kinds & kind else ""
 
-    credential = str(registry.functions.credential_endpoint(node).call()) if kinds & TURN else ""
+    credential = str(registry.functions.endpoint(node, TURN_CREDENTIAL).call()) if kinds & TURN else ""
     return Endpoints(node, kinds, uri(RELAY), uri(NOTIFY), uri(TURN), credential)
 
 

@@ -582,7 +582,7 @@ def register(
         commission_bps=commission_bps,
     )
     client = NodeRegistryClient(w3, m, LocalSender(w3, operator))
-    if int(client.registry.functions.nodes(operator.address).call()[0]) != 0:
+    if client.node(operator.address).kinds != 0:
         raise click.ClickException(
             f"{operator.address} is already registered; change it with `club node set-endpoint`, "
             "`set-node-key`, `set-metadata`, `set-commission` or `stake` (see `club node status`)"

@@ -45,7 +45,7 @@ def shares_for(client: NodeRegistryClient, node: str, amount_wei: int | None) ->
     """The sender's shares of `node` worth `amount_wei` CLUB (rounded up, at most all); None = all."""
     me = _me(client)
     node = to_checksum_address(node)
-    held = int(client.registry.functions.shares(node, me).call())
+    held = client.shares(node, me)
     assets = int(client.registry.functions.assets_of(node, me).call())
     if held == 0:
         raise RegistryError(f"{me} holds no shares of {node}; nothing to unbond")
@@ -106,7 +106,7 @@ def claim(client: NodeRegistryClient, node: str) -> Done:
     """Claim the sender's rewards from `node` (plus the commission for the operator) if any are pending."""
     me = _me(client)
     node = to_checksum_address(node)
-    pending = int(client.registry.functions.pending_rewards(node, me).call())
+    pending = client.status(node, me).pending_rewards_wei
     if pending == 0:
         return Done(f"nothing to claim from {node} for {me} (0 CLUB pending); no transaction sent")
     tx = client.claim(node)
@@ -122,7 +122,7 @@ def set_commission(client: NodeRegistryClient, bps: int) -> Done:
     """Schedule a commission change; says from when it applies."""
     me = _me(client)
     tx = client.set_commission(bps)
-    n = client.registry.functions.nodes(me).call()
+    n = client.node(me)
     return Done(
         f"commission {int(n[7]) / 100:.2f} % -> {bps / 100:.2f} % scheduled; applies from "
         f"{when(int(n[9]), _now(client))}",

@@ -243,8 +243,8 @@ def heartbeat(rpc_url: str, network: str, node_key: LocalAccount | None, node_ke
     w3, m = open_deployment(rpc_url, network)
     client = NodeRegistryClient(w3, m, LocalSender(w3, account))
     tx = client.heartbeat()
-    node = client.registry.functions.operator_of_key(account.address).call()
-    live = int(client.registry.functions.nodes(node).call()[2])
+    node = client.registry.functions.key_record(account.address).call()[0]
+    live = client.node(node).live_until
     now = int(w3.eth.get_block("latest")["timestamp"])
     click.echo(f"heartbeat for {node}: live until {when(live, now)} (tx {tx})")
 

@@ -26,7 +26,9 @@ from clubchat.chain.manifest import Manifest
 from clubchat.chain.port import Port, Web3Port
 from clubchat.chain.tx import Sender
 from clubchat.params import WAD
+from clubchat.registry import words
 from clubchat.registry.kinds import KIND_NAMES, NOTIFY, RELAY, TURN, TURN_CREDENTIAL, RegistryError
+from clubchat.registry.words import NodeRecord
 
 MAX_URI = 256
 
@@ -285,16 +287,20 @@ class RegistryActions:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def node(self, node: str) -> Any:
-        """The registry's `Node` record of `node` (kinds first; all zero when not registered)."""
-        return self._read("nodes", to_checksum_address(node))
+    def node(self, node: str) -> NodeRecord:
+        """NodeDirectory's `Node` record of `node` (kinds first; all zero when not registered),
+        decoded here from the registry's `node_words` (so no lens address is needed)."""
+        node = to_checksum_address(node)
+        return words.decode(self._read("node_words", node, node))
 
     def weight(self, node: str) -> int:
         """`node`'s weight in discovery and rewards, in whole CLUB."""
         return int(self.node(node)[5])
 
     def shares(self, node: str, account: str) -> int:
-        return int(self._read("shares", to_checksum_address(node), to_checksum_address(account)))
+        """`account`'s bonded shares of `node`'s pool (from the registry's `node_words`)."""
+        stake = self._read("node_words", to_checksum_address(node), to_checksum_address(account))[6]
+        return int(stake) & words.ACCOUNT_SHARES_MASK
 
     def assets_of(self, node: str, account: str) -> int:
         """CLUB wei `account`'s shares of `node`'s pool are worth."""
@@ -338,7 +344,9 @@ class RegistryActions:
             node_key=to_checksum_address(n[1]),
             region=str(read("region", node)),
             endpoints=endpoints,
-            eligible=bool(read("is_eligible", node)),
+            eligible=words.eligible(
+                read("node_words", node, node), int(read("min_self_stake_per_kind")), self.port.timestamp()
+            ),
             jailed=bool(n[3]),
             jailed_until=int(n[4]),
             live_until=int(n[2]),
@@ -351,7 +359,9 @@ class RegistryActions:
             commission_effective_at=int(n[9]),
             account_shares=self.shares(node, who),
             account_assets_wei=self.assets_of(node, who),
-            pending_rewards_wei=int(read("pending_rewards", node, who)),
+            pending_rewards_wei=words.pending_rewards(
+                read("node_words", node, who), int(read("rewards", node, who)), who == node
+            ),
             unbonding=tuple(entries),
             epochs_finalised=self.epochs_finalised(),
             heartbeat_seconds=int(read("heartbeat_seconds")),
@@ -409,7 +419,7 @@ def check_registration(registry: Contract, operator: str, reg: Registration) -> 
                     f"kind {int(kind)} endpoint on chain is {on_chain!r}, this node serves {served!r}"
                 )
     if reg.kinds & TURN:
-        on_chain = registry.functions.credential_endpoint(op).call()
+        on_chain = registry.functions.endpoint(op, TURN_CREDENTIAL).call()
         if on_chain != reg.credential_endpoint:
             problems.append(
                 f"credential endpoint on chain is {on_chain!r}, this node serves {reg.credential_endpoint!r}"

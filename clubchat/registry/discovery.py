@@ -25,7 +25,7 @@ from eth_utils import keccak, to_canonical_address, to_checksum_address
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from clubchat.protocol.endpoints import is_valid_endpoint
-from clubchat.registry.kinds import RELAY
+from clubchat.registry.kinds import RELAY, TURN_CREDENTIAL
 
 RENDEZVOUS_K = 2
 # Seconds after a change of sampling key during which the previous rendezvous set stays in use.
@@ -212,7 +212,7 @@ class RegistryDiscovery:
         return to_checksum_address(self.contract.functions.node_key(to_checksum_address(node)).call())
 
     def credential_endpoint(self, node: str) -> str:
-        return str(self.contract.functions.credential_endpoint(to_checksum_address(node)).call())
+        return str(self.contract.functions.endpoint(to_checksum_address(node), TURN_CREDENTIAL).call())
 
     def sampling_key(self, block: int | str = "latest") -> SamplingKey:
         fns = self.contract.functions

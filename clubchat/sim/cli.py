@@ -191,7 +191,8 @@ def sensitivity_cmd(method: str, runs: int, years: float, trajectories: int, see
 @click.option(
     "--split",
     default=None,
-    help="Per-kind streams' split RELAY/TURN/NOTIFY (e.g. 0.5/0.3/0.2) [default: chosen on a 0.1 grid].",
+    help="A per-kind split RELAY/TURN/NOTIFY to compare with the deployed registry.kind_reward_bps "
+    "(e.g. 0.5/0.3/0.2) [default: chosen on a 0.1 grid].",
 )
 @click.option("--select-runs", default=100, show_default=True, type=click.IntRange(min=1))
 def kinds_cmd(runs: int, years: int, split: str | None, select_runs: int) -> None:
@@ -270,6 +271,8 @@ def loop_cmd(scenario: str, epochs: int, seed: int, run_id: int, out_dir: Path) 
         console.print("[red]" + "\n".join(bad[:20]))
         raise click.ClickException(f"{len(bad)} comparison(s) outside tolerance; see {path}")
     tol = f"relative tolerance {loop.REL_TOL:g}, exact mirrors to the wei"
+    if result.staking_in_loop:
+        tol += f"; NodeRegistry's {result.reward_rule} with nodes {', '.join(result.node_kinds)}"
     console.print(f"model and contracts agree ({tol}); wrote {path}")
 
 

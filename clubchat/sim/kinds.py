@@ -1,23 +1,25 @@
 """Node rewards per kind: which registry design keeps every kind of node in business, measured.
 
-NodeRegistry pays one reward stream pro rata to stake whatever kinds a node serves, and
-Premium sends its node share into that stream. Nodes enter while their income covers their
-costs, so the kind that is cheapest to run (and NOTIFY also earns AdMarket's node share) keeps
-entering until the stream per node no longer covers a RELAY or TURN server: those kinds fall to
-the community-run floor and users leave for want of capacity. Designs compared here, each a set
-of `SimParams` changes (all but the first need a contract change):
+NodeRegistry splits what it streams (emission and Premium's node share) into one stream per kind by
+the Timelock-set `kind_reward_bps` (the model's `kind_reward_split`), each paid pro rata to reward
+weight within its kind (a node declaring several kinds weighs its weight / its number of kinds in
+each). Before that change it paid one stream pro rata to stake whatever kinds a node served: nodes
+entered while their income covered their costs, so the kind cheapest to run (NOTIFY, which AdMarket
+also pays) kept entering until the stream per node no longer covered a RELAY or TURN server; those
+kinds fell to the community-run floor and users left for want of capacity. Designs compared here,
+each a set of `SimParams` changes:
 
-* ``deployed``: the contracts as they are;
-* ``premium routed``: Premium's node share paid to RELAY and TURN nodes by a fixed split;
+* ``deployed``: the contracts as they are (per-kind streams, the deployed split);
+* ``one stream``: the registry before the per-kind streams;
+* ``premium routed``: one stream, Premium's node share paid to RELAY and TURN nodes by a fixed split;
 * ``kind multipliers``: one stream, each kind's stake weighted by a multiplier;
-* ``per-kind streams``: the registry splits its income into one stream per kind by a
-  governance-set split, pro rata to stake within a kind (a node declaring several kinds weighs its
-  stake / its number of kinds in each);
-* the deployed registry and per-kind streams again with every node declaring one kind (the
+* ``per-kind streams, chosen split``: the split `select_split` chooses, when it is not the
+  deployed one;
+* the deployed registry and the one stream again with every node declaring one kind (the
   single-kind model), to show what operators serving several kinds change
   (clubchat.sim.kindsets).
 
-Multipliers cannot fix it: a node of kind k earns m_k / sum(n m) of the stream, so the kind with
+Multipliers cannot fix the one stream: a node of kind k earns m_k / sum(n m) of it, so the kind with
 the best multiplier-to-cost ratio still takes the whole stream. A per-kind stream fixes each kind's
 budget; its node count settles where that budget covers that kind's costs.
 
@@ -38,11 +40,14 @@ from typing import Any
 import numpy as np
 
 from clubchat.sim import engine, scenarios
-from clubchat.sim.parameters import KINDS, YEAR_DAYS
+from clubchat.sim.parameters import KINDS, YEAR_DAYS, from_parameters
 
 SEED = 2026
 ENVIRONMENTS: tuple[str, ...] = ("baseline", "bear", "bull")
 PREMIUM_ROUTING = (0.5, 0.5, 0.0)
+# The registry before per-kind streams: one stream by weight whatever the kind.
+ONE_STREAM = (0.0, 0.0, 0.0)
+CHOSEN = "per-kind streams, chosen split"
 MULTIPLIERS = (3.0, 4.0, 1.0)
 
 
@@ -63,16 +68,20 @@ class Outcome:
 
 
 def designs(split: Sequence[float]) -> dict[str, dict[str, Any]]:
-    """The designs compared, as SimParams changes; `split` is the per-kind streams' split."""
-    return {
+    """The designs compared, as SimParams changes; `split` is the chosen per-kind split (a design of its
+    own only when it is not the deployed `kind_reward_bps`)."""
+    out: dict[str, dict[str, Any]] = {
         "deployed": {},
-        "premium routed": {"premium_fee_routing": PREMIUM_ROUTING},
-        "kind multipliers": {"kind_reward_multiplier": MULTIPLIERS},
-        "per-kind streams": {"kind_reward_split": tuple(split)},
-        # the same two designs in the single-kind model (every node declares one kind)
-        "deployed, one kind per node": {"kind_switch_speed": 0.0},
-        "per-kind streams, one kind per node": {"kind_reward_split": tuple(split), "kind_switch_speed": 0.0},
+        "one stream": {"kind_reward_split": ONE_STREAM},
+        "premium routed": {"kind_reward_split": ONE_STREAM, "premium_fee_routing": PREMIUM_ROUTING},
+        "kind multipliers": {"kind_reward_split": ONE_STREAM, "kind_reward_multiplier": MULTIPLIERS},
     }
+    if not np.allclose(split, from_parameters().kind_reward_split):
+        out[CHOSEN] = {"kind_reward_split": tuple(split)}
+    # the deployed registry and the one stream in the single-kind model (every node declares one kind)
+    out["deployed, one kind per node"] = {"kind_switch_speed": 0.0}
+    out["one stream, one kind per node"] = {"kind_reward_split": ONE_STREAM, "kind_switch_speed": 0.0}
+    return out
 
 
 def evaluate(

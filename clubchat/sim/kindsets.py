@@ -4,20 +4,25 @@ The registry identifies a node by its operator and lets it declare any non-empty
 bitmask: RELAY = 1, TURN = 2, NOTIFY = 4). What that does, read from contracts/nodes/NodeRegistry.vy:
 
 * stake: the node bonds at least `min_self_stake` x the number of kinds it declares (one pool);
-* rewards: the node's weight (its bonded stake) is counted ONCE in the registry's total weight, so
-  its share of the one reward stream is its stake share whatever its kinds: a second kind earns it
-  nothing from emission or premium's node share. AdMarket pays the delivering NOTIFY node's
-  operator, so declaring NOTIFY adds ad income;
+* rewards: the registry splits what it streams (emission and premium's node share) into one stream
+  per kind by the Timelock-set `kind_reward_bps` (`kind_reward_split`), taken over the kinds that
+  have reward weight when it finalises (a kind with no nodes leaves its share to the others,
+  renormalised by their bps: `active_split`); in each kind it declares a node weighs its weight
+  divided by its number of declared kinds, so declaring kinds does not multiply its rewards, and a
+  second kind earns it a share of that kind's stream. AdMarket pays the delivering NOTIFY node's
+  operator, so declaring NOTIFY adds ad income. Before the per-kind streams the registry paid one
+  stream by weight, each node counted once whatever its kinds (a split of all zero: a second kind
+  earned nothing from the pool);
 * sampling: the node's whole weight sits in the sum tree of every kind it declares, so a tree's
   total is the stake of every node serving that kind, single- or multi-kind.
 
 The model follows operators by kind set (the seven non-empty subsets, indexed bitmask - 1). A set's
 per-kind node count is the number of nodes serving that kind. Per node and day:
 
-* reward: the one stream by weight (deployed; with `kind_reward_multiplier` a node weighs the mean
-  of its kinds' multipliers), plus, in the per-kind designs under study (`kind_reward_split`,
-  `premium_fee_routing`), each declared kind's stream, in which the node weighs its weight divided by
-  its number of declared kinds (the registry change the whitepaper proposes);
+* reward: each declared kind's stream, in which the node weighs its weight divided by its number of
+  declared kinds (deployed: `kind_reward_split`; premium's node share with it, or by
+  `premium_fee_routing` in that design), or in the one-stream design (split all zero) the one
+  stream by weight (with `kind_reward_multiplier` a node weighs the mean of its kinds' multipliers);
 * stake: delegators equalise the yield, so each set holds the share of the stake it earns of the
   rewards; self-stake is the set's minimum (kinds x `min_self_stake`) plus an equal share of what
   operators hold above the minima;
@@ -55,8 +60,8 @@ SINGLE: npt.NDArray[np.int64] = np.array([(1 << k) - 1 for k in range(N_KINDS)])
 # NEIGHBOUR[i, j]: set j is set i with one kind added or dropped.
 NEIGHBOUR: npt.NDArray[np.bool_] = np.abs(MEMBERS[:, None, :] - MEMBERS[None, :, :]).sum(axis=-1) == 1
 MULTI: npt.NDArray[np.float64] = (SIZE > 1).astype(np.float64)
-# SHARED[i, k]: the reward weight in kind k's stream of a node of set i, per unit of its weight, in the
-# per-kind design under study: 1 / its number of kinds for each kind it declares.
+# SHARED[i, k]: the reward weight in kind k's stream of a node of set i, per unit of its weight, under
+# per-kind streams: 1 / its number of kinds for each kind it declares (NodeRegistry's weight * 6 // n).
 SHARED: npt.NDArray[np.float64] = MEMBERS / SIZE[:, None]
 # The moves between neighbouring sets (18 of them): from set _FROM[m] to set _TO[m]; _FROM_SET sums
 # per-move values by origin, _NET turns per-move flows into each set's net change.
@@ -90,9 +95,9 @@ def set_fixed_cost(fixed_per_kind: Any, extra_share: float) -> npt.NDArray[np.fl
 
 
 def set_multiplier(kind_multiplier: Any) -> npt.NDArray[np.float64]:
-    """Weight per unit stake of each set in the one stream: the mean of its kinds' multipliers (its weight
-    split evenly over its kinds, as in the per-kind design, so declaring kinds does not multiply it;
-    1 when deployed)."""
+    """Weight per unit stake of each set in the one-stream design: the mean of its kinds' multipliers
+    (its weight split evenly over its kinds, as under per-kind streams, so declaring kinds does not
+    multiply it; 1 without multipliers)."""
     return SHARED @ np.asarray(kind_multiplier, dtype=np.float64)
 
 
@@ -100,14 +105,24 @@ def set_rewards(
     nodes_by_set: Array, pooled: Array, per_kind_streams: Array, multiplier: npt.NDArray[np.float64]
 ) -> Array:
     """CLUB per node and day of each set: `pooled` (CLUB/day, paid by weight = multiplier x stake once
-    per node, NodeRegistry's one stream) and `per_kind_streams` (CLUB/day per kind; the proposed
-    per-kind registry weighs a node in each kind it declares by its weight / its number of kinds, so
-    declaring kinds does not multiply its rewards; nodes of a tree weigh alike otherwise)."""
+    per node: the one-stream design) and `per_kind_streams` (CLUB/day per kind; NodeRegistry weighs a
+    node in each kind it declares by its weight / its number of kinds, so declaring kinds does not
+    multiply its rewards; nodes of a tree weigh alike otherwise)."""
     n = np.asarray(nodes_by_set)
     weight = (n * multiplier).sum(axis=-1, keepdims=True)
     kind_weight = np.maximum(n @ SHARED, 1e-300)
     per_unit = np.asarray(per_kind_streams) / kind_weight
     return np.asarray(pooled)[..., None] * multiplier / weight + per_unit @ SHARED.T
+
+
+def active_split(kind_split: npt.NDArray[np.float64], nodes_by_set: Array) -> Array:
+    """The per-kind split over the kinds some node serves: NodeRegistry takes `kind_reward_bps` over the
+    kinds that have reward weight when it finalises (rate_k = rate x bps_k / the active kinds' bps), so a
+    kind with no nodes leaves its share to the others instead of stranding it. All zero when no kind with
+    a share has nodes (nothing is streamed; it stays in the registry's balance)."""
+    share = np.where(per_kind(nodes_by_set) > 0, kind_split, 0.0)
+    total = share.sum(axis=-1, keepdims=True)
+    return share / np.where(total > 0, total, 1.0)
 
 
 def pool_economics(
@@ -117,26 +132,28 @@ def pool_economics(
 ) -> tuple[Array, Array]:  # fmt: skip
     """(CLUB per node and day each set's pool earns, CLUB staked per node of each set).
 
-    `stream` is the registry's emission income and `premium` Premium's node share (CLUB/day). Deployed:
-    both are one stream by weight, each node counted once. In the per-kind designs under study the
-    stream (`kind_split`, premium with it unless routed) or premium (`premium_routing`) is split by kind
-    and each kind's part shared by the nodes serving it. Delegators equalise the yield, so a node holds
-    the share of the stake that it earns of the rewards (by node count when nothing is paid).
+    `stream` is the registry's emission income and `premium` Premium's node share (CLUB/day). Deployed
+    (`kind_split`): both reach the registry and are split by kind over the kinds that have nodes
+    (`active_split`), each kind's part shared by the nodes serving it; with `premium_routing` premium
+    is split by that instead. With no split (the one-stream design) both are one stream by weight, each
+    node counted once. Delegators equalise the yield, so a node holds the share of the stake that it
+    earns of the rewards (by node count when nothing is paid).
     """
     stream, premium = np.asarray(stream), np.asarray(premium)
+    n = np.asarray(nodes_by_set)
     pooled: Array = 0.0
     by_kind: Array = np.zeros(N_KINDS)
-    if kind_split is None:
+    split = None if kind_split is None else active_split(kind_split, n)
+    if split is None:
         pooled = pooled + stream
     else:
-        by_kind = by_kind + stream[..., None] * kind_split
+        by_kind = by_kind + stream[..., None] * split
     if premium_routing is not None:
         by_kind = by_kind + premium[..., None] * premium_routing
-    elif kind_split is None:
+    elif split is None:
         pooled = pooled + premium
     else:
-        by_kind = by_kind + premium[..., None] * kind_split
-    n = np.asarray(nodes_by_set)
+        by_kind = by_kind + premium[..., None] * split
     reward = set_rewards(n, pooled, by_kind, multiplier)
     paid = (n * reward).sum(axis=-1, keepdims=True)
     total = np.asarray(staked)[..., None]

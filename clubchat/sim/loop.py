@@ -12,17 +12,23 @@ act on chain the way the model says they do:
   creation fees) in the replayed run, day by day before the keeper settles (it is funded by the
   ecosystem allocation);
 * when the deployment contains `NodeRegistry` (it does since the registry landed): one operator
-  per node kind registers with the minimum self-stake and the model's commission; each node's
-  delegator bonds or unbonds every day so that the node's stake follows the model's stake per
-  node (staked / node count of the replayed run, capped by saturation); node keys beat, a keeper
-  finalises every reward epoch, and everybody claims once per emission epoch. The model's split
-  rule (`model.operator_take` / `delegator_take`, rewards pro rata to stake) predicts each
-  agent's rewards from what each finalisation streams (the registry pays it by the second over
-  the next reward epoch; the loop raises the heartbeat period to two days, as its keys beat daily).
+  per node kind and one serving RELAY and NOTIFY (`MULTI_KIND_NODES`) register with the minimum
+  self-stake per declared kind and the model's commission; each node's delegator bonds or unbonds
+  every day so that the node's stake follows the model's stake per node (staked / node count of
+  the replayed run, capped by saturation); node keys beat, a keeper finalises every reward epoch,
+  and everybody claims once per emission epoch. The model's rules predict each agent's rewards
+  from what each finalisation streams (the registry pays it by the second over the next reward
+  epoch; the loop raises the heartbeat period to two days, as its keys beat daily): the per-kind
+  split (`kind_reward_split`, taken over the kinds with weight; each node weighs its weight / its
+  number of declared kinds in each, `node_rewards`), then `model.operator_take` /
+  `delegator_take` within a pool.
 
 At every epoch boundary the chain is read and compared with (a) the float model of
-`clubchat.sim` for the same (scenario, seed, run) and (b) the exact wei mirrors in
-`clubchat.sim.schedules` (`EmissionMirror` follows the chain's burns and registry stake).
+`clubchat.sim` for the same (scenario, seed, run) and (b) the exact wei mirrors:
+`clubchat.sim.schedules.EmissionMirror` (it follows the chain's burns and registry stake) and
+`clubchat.sim.registry_mirror.RegistryMirror`, NodeRegistry's reward accounting (per-kind
+accumulators, checkpoints, commission, pools, claims), to which the loop applies every registry
+call it sends: what was finalised, claimed and staked and the registry's balance match to the wei.
 
 The bootstrap guard caps the node share at multiple x sqrt(registry stake): the loop's three
 nodes hold a different stake than the model's network, so by default the replay runs without
@@ -42,14 +48,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from clubchat.deploy import boa_backend
 from clubchat.params import BPS, DAY, WAD, Parameters
 from clubchat.params import load as load_parameters
 from clubchat.registry.client import Registration, RegistryActions
-from clubchat.registry.kinds import TURN
-from clubchat.sim import engine, model, scenarios, schedules
+from clubchat.registry.kinds import NOTIFY, RELAY, TURN
+from clubchat.sim import engine, kindsets, model, registry_mirror, scenarios, schedules
 
 # Stated tolerances: the float model may differ from the chain by REL_TOL of the value
 # (float64 on ~1e27-wei quantities carries ~1e-16; the contract's rounding is a few wei per call),
@@ -59,6 +66,8 @@ MAX_WEI_DIFF = 0
 KEYS = ("total_supply", "emitted", "vested", "node_rewards", "burned")
 EMISSION_KEYS = ("total_supply", "emitted", "node_rewards")
 STAKING_KEYS = ("stake", "rewards_operators", "rewards_delegators")
+# Compared with the exact mirror only (the float model has no registry balance).
+EXACT_KEYS = ("registry_balance", "finalised")
 # Relative differences below this are float64 rounding of ~1e27-wei sums, not disagreement; they are
 # printed as "< 1e-12" so that the same replay always prints the same text.
 REL_DIFF_FLOOR = 1e-12
@@ -83,6 +92,10 @@ class LoopResult:
     # False when the chain ran the bootstrap guard on a stake the model's network does not have:
     # the emission keys are then compared with the exact mirror only.
     float_emission: bool = True
+    # The registry's reward rule the exact mirror followed ("per-kind streams" or "one pool") and the
+    # kinds of the replay's nodes (empty without NodeRegistry).
+    reward_rule: str = ""
+    node_kinds: tuple[str, ...] = ()
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
@@ -99,6 +112,10 @@ class LoopResult:
                         f"day {r['day']}: {key} chain {chain} vs model {model:.0f} (rel tol {rel_tol})"
                     )
                 if exact is not None and abs(chain - exact) > max_wei:
+                    out.append(f"day {r['day']}: {key} chain {chain} vs exact mirror {exact}")
+            for key in EXACT_KEYS if self.staking_in_loop else ():
+                chain, exact = r[f"{key}_chain"], r[f"{key}_exact"]
+                if abs(chain - exact) > max_wei:
                     out.append(f"day {r['day']}: {key} chain {chain} vs exact mirror {exact}")
         return out
 
@@ -117,10 +134,13 @@ def replay(
     params: Parameters | None = None,
     deploy: Callable[..., Any] | None = None,
     bootstrap: bool = False,
+    one_pool_mirror: bool = False,
 ) -> LoopResult:
     """Deploy the protocol in the current boa environment and replay `epochs` epochs of `scenario`.
 
     Run this inside `boa.env.anchor()` (the test plugin does it per test) to leave no state behind.
+    `one_pool_mirror` mirrors the registry's rewards with the one-pool rule it had before per-kind
+    streams (the contracts-in-the-loop test shows that this mirror no longer matches the chain).
     """
     import boa
 
@@ -162,10 +182,13 @@ def replay(
     res = LoopResult(scenario, seed, run, epochs, staking_in_loop=staking, float_emission=not bootstrap)
     fund = funder_name(beneficiaries)
     agents = (
-        _StakingAgents(boa, dep, params, p, path, col, beneficiaries[fund], escrows[fund])
+        _StakingAgents(boa, dep, params, p, path, col, beneficiaries[fund], escrows[fund], one_pool_mirror)
         if staking
         else None
     )
+    if agents is not None:
+        res.reward_rule = agents.mirror.rule
+        res.node_kinds = tuple(kind for kind, *_ in agents.nodes)
 
     node_rewards_chain = 0
     burned_chain = 0
@@ -209,11 +232,14 @@ def replay(
             # so the node receiver's event is told apart even when it shares an address.
             distributed = [ev for ev in emission.get_logs() if type(ev).__name__ == "Distributed"]
             registry_address = str(registry.address) if registry is not None else None
-            node_rewards_chain += (
+            to_nodes = (
                 sum(int(ev.amount) for ev in distributed if str(ev.receiver) == registry_address)
                 if registry_address is not None
                 else (int(distributed[node_idx].amount) if distributed else 0)
             )
+            node_rewards_chain += to_nodes
+            if agents is not None:
+                agents.mirror.receive(to_nodes)
         if day % claim_every_days == 0:
             for name, escrow in escrows.items():
                 if escrow.claimable() > 0:
@@ -268,6 +294,28 @@ def set_registry_timing(registry: Any, timelock: str, *, heartbeat_seconds: int,
     gov.transact(registry, "set_parameters", *keep[:3], heartbeat_seconds, *keep[3:], stream_seconds)
 
 
+def node_rewards(
+    distributed: float, weights: list[int], masks: list[int], kind_split: tuple[float, ...] | None
+) -> list[float]:
+    """The model's rule for what each node earns of `distributed` (clubchat.sim.kindsets): with a per-kind
+    split, each kind's part (the split taken over the kinds that have weight) pro rata to the nodes'
+    weight / their number of declared kinds in that kind; without one (the registry before per-kind
+    streams), pro rata to weight."""
+    w = np.asarray(weights, dtype=np.float64)
+    if kind_split is None:
+        return list(distributed * w / w.sum())
+    member = np.array([[m >> k & 1 for k in range(kindsets.N_KINDS)] for m in masks], dtype=np.float64)
+    u = w[:, None] * member / member.sum(axis=1, keepdims=True)
+    in_kind = u.sum(axis=0)
+    split = np.where(in_kind > 0, np.asarray(kind_split), 0.0)
+    split = split / split.sum()
+    return list(distributed * (u / np.where(in_kind > 0, in_kind, 1.0)) @ split)
+
+
+# Nodes the replay registers besides one per kind: (label, kinds bitmask).
+MULTI_KIND_NODES: tuple[tuple[str, int], ...] = (("RELAY+NOTIFY", RELAY | NOTIFY),)
+
+
 def funder_name(beneficiaries: dict[str, str]) -> str:
     """The allocation whose claims pay for the loop's burns and stakes (ecosystem, as intended)."""
     return "ecosystem" if "ecosystem" in beneficiaries else next(iter(beneficiaries))
@@ -289,6 +337,7 @@ class _StakingAgents:
         col: int,
         funder: str,
         funder_escrow: Any,
+        one_pool_mirror: bool = False,
     ) -> None:
         self.boa, self.p, self.model, self.col, self.funder = boa, p, model, col, funder
         self.funder_escrow = funder_escrow
@@ -299,7 +348,8 @@ class _StakingAgents:
         self.min_self = params.registry.min_self_stake_per_kind_wei
         self.saturation = params.registry.saturation_multiple
         self.commission_bps = round(p.commission * BPS)
-        kinds = list(params.registry.kinds.items())
+        # One node per kind and one serving several (its self-stake is the minimum per declared kind).
+        kinds = [*params.registry.kinds.items(), *MULTI_KIND_NODES]
         self.nodes = [
             (
                 kind,
@@ -310,6 +360,20 @@ class _StakingAgents:
             )
             for kind, mask in kinds
         ]
+        per_kind = hasattr(self.registry, "kind_reward_bps")
+        self.mirror = registry_mirror.RegistryMirror(
+            min_self_stake_per_kind=int(self.registry.min_self_stake_per_kind()),
+            heartbeat_seconds=int(self.registry.heartbeat_seconds()),
+            finalize_tip=int(self.registry.finalize_tip()),
+            stream_seconds=int(self.registry.stream_seconds()),
+            kind_bps=(
+                tuple(int(self.registry.kind_reward_bps(k)) for k in (RELAY, TURN, NOTIFY))  # type: ignore[arg-type]
+                if per_kind and not one_pool_mirror
+                else None
+            ),
+        )
+        self.exact = {"operators": 0, "delegators": 0}
+        self.finalised = {"chain": 0, "exact": 0}
         self.keeper = _actor(boa, "loop-finaliser")
         self.registered = False
         self.claimed = {"operators": 0, "delegators": 0}
@@ -318,6 +382,8 @@ class _StakingAgents:
         # wei per second, end of the stream, time up to which `expected` has accrued it.
         self.rate = self.stream_end = self.accrued_to = 0
         self.targets: list[float] = []
+        # The model's per-kind split when the registry pays per kind (the one stream before it).
+        self.kind_split: tuple[float, ...] | None = tuple(p.kind_reward_split) if per_kind else None
 
     def _as(self, who: str) -> RegistryActions:
         """The registry client acting as `who`."""
@@ -331,23 +397,30 @@ class _StakingAgents:
         with self.boa.env.prank(self.funder):
             self.token.transfer(who, amount)
 
+    def _now(self) -> int:
+        return int(self.boa.env.evm.patch.timestamp)
+
+    def _min_self(self, mask: int) -> int:
+        return self.min_self * registry_mirror.count_kinds(mask)
+
     def _register(self) -> None:
         for kind, mask, op, key, _ in self.nodes:
-            self._send(op, self.min_self)
+            self._send(op, self._min_self(mask))
             self.boa.env.set_balance(key, 10**18)  # a node key sends its own consent and beats
-            tag = kind.lower()
-            endpoints = {1: f"wss://{tag}.relay.example:443", 2: f"turns:{tag}.turn.example:5349",
-                         4: f"https://{tag}.notify.example"}  # fmt: skip
+            tag = kind.lower().replace("+", "-")
+            endpoints = {RELAY: f"wss://{tag}.relay.example:443", TURN: f"turns:{tag}.turn.example:5349",
+                         NOTIFY: f"https://{tag}.notify.example"}  # fmt: skip
             spec = Registration(
                 kinds=mask,
-                endpoints={mask: endpoints[mask]},
+                endpoints={k: uri for k, uri in endpoints.items() if mask & k},
                 node_key=key,
-                credential_endpoint=f"https://{tag}.turn.example/credentials" if mask == TURN else "",
+                credential_endpoint=f"https://{tag}.turn.example/credentials" if mask & TURN else "",
                 region="loop",
                 metadata_uri=f"https://{tag}.example/meta.json",
                 commission_bps=self.commission_bps,
             )
-            self._as(op).register(spec, self.min_self, key=key)  # the node key consents first
+            self._as(op).register(spec, self._min_self(mask), key=key)  # the node key consents first
+            self.mirror.register(op, mask, self.commission_bps, self._min_self(mask), self._now())
         # The loop beats once a day; rewards stream by the second and a node earns only while its
         # heartbeat keeps it live, so the heartbeat period is raised to two days (liveness is not
         # what the loop compares). The model pays each day's node rewards within that day, so the
@@ -355,6 +428,7 @@ class _StakingAgents:
         set_registry_timing(
             self.registry, self.timelock, heartbeat_seconds=2 * self.epoch, stream_seconds=self.epoch
         )
+        self.mirror.set_timing(heartbeat_seconds=2 * self.epoch, stream_seconds=self.epoch)
         self.registered = True
 
     def beat(self) -> None:
@@ -362,8 +436,9 @@ class _StakingAgents:
         if not self.registered:
             return
         self._accrue()
-        for _, _, _, key, _ in self.nodes:
+        for _, _, op, key, _ in self.nodes:
             self._as(key).heartbeat()
+            self.mirror.heartbeat(op, self._now())
 
     def step(self, day: int, *, claim: bool) -> None:
         """Beat, finalise due reward epochs (predicting the split), follow the model's stake, claim."""
@@ -379,6 +454,7 @@ class _StakingAgents:
                 for who, side in ((op, "operators"), (dl, "delegators")):
                     client = self._as(who)
                     self.claimed[side] += client.claimed(client.claim(op))
+                    self.exact[side] += self.mirror.claim(op, who)
 
     def _pool(self, op: str, dl: str) -> tuple[int, int]:
         return self.view.assets_of(op, op), self.view.assets_of(op, dl)
@@ -397,6 +473,8 @@ class _StakingAgents:
         now = int(self.boa.env.evm.patch.timestamp)
         keeper = self._as(self.keeper)
         ev = keeper.events(keeper.finalize_epoch(), "EpochFinalised")[-1]
+        self.finalised["chain"] += int(ev["rewards"])
+        self.finalised["exact"] += self.mirror.finalize_epoch(now)[0]
         # The contract's stream: the new CLUB plus the running stream's rest, per second, rounded down.
         left = self.rate * max(self.stream_end - now, 0)
         self.rate = (int(ev["rewards"]) + left) // self.epoch
@@ -405,13 +483,13 @@ class _StakingAgents:
     def _split(self, distributed: int) -> None:
         # The registry weighs nodes by bonded stake in whole CLUB (`nodes(op).weight`).
         pools = [(*self._pool(op, dl), self.view.weight(op)) for _, _, op, _, dl in self.nodes]
-        weight = sum(w for _, _, w in pools)
-        if distributed == 0 or weight == 0:
+        if distributed == 0 or sum(w for _, _, w in pools) == 0:
             return
-        for own, delegated, node_weight in pools:  # rewards pro rata to weight, then the model's split
-            stake = own + delegated
-            reward = distributed * node_weight / weight
-            self_frac = own / stake
+        rewards = node_rewards(
+            distributed, [w for _, _, w in pools], [mask for _, mask, _, _, _ in self.nodes], self.kind_split
+        )
+        for (own, delegated, _), reward in zip(pools, rewards, strict=True):  # then the model's split
+            self_frac = own / (own + delegated)
             c = self.commission_bps / BPS
             self.expected["operators"] += float(model.operator_take(reward, self_frac, c))
             self.expected["delegators"] += float(model.delegator_take(reward, self_frac, c))
@@ -420,21 +498,23 @@ class _StakingAgents:
         """Each node's delegator bonds / unbonds to follow the model's stake per node."""
         per_node = float(self.model["staked"][day, self.col] / self.model["operators"][day, self.col]) * WAD
         self.targets = []
-        for _, _, op, _, dl in self.nodes:
+        for _, mask, op, _, dl in self.nodes:
             own, delegated = self._pool(op, dl)
             # The model caps stake per node at (1 + saturation) x self-stake as the registry does.
-            target = min(per_node, float(self.min_self * (1 + self.saturation)))
+            target = min(per_node, float(self._min_self(mask) * (1 + self.saturation)))
             self.targets.append(target)
             cap = own * self.saturation - 10**6  # stay just inside the cap (share rounding)
             want = int(min(max(target - own, 0.0), cap))
             if want > delegated + 10**12:
                 self._send(dl, want - delegated)
                 self._as(dl).delegate(op, want - delegated)
+                self.mirror.delegate(op, dl, want - delegated, self._now())
             elif want + 10**12 < delegated:
                 shares = self.view.shares(op, dl)
                 burn = shares * (delegated - want) // delegated
                 if burn > 0:
                     self._as(dl).unbond(op, burn)
+                    self.mirror.unbond(op, dl, burn, self._now())
 
     def total_weight(self) -> int:
         """The registry's total weight, as Emission's bootstrap guard reads it."""
@@ -445,8 +525,17 @@ class _StakingAgents:
         return {
             "stake_chain": stake,
             "stake_model": float(sum(self.targets)),
+            "stake_exact": sum(
+                self.mirror.assets_of(op, who) for _, _, op, _, dl in self.nodes for who in (op, dl)
+            ),
             "rewards_operators_chain": self.claimed["operators"],
             "rewards_operators_model": self.expected["operators"],
+            "rewards_operators_exact": self.exact["operators"],
             "rewards_delegators_chain": self.claimed["delegators"],
             "rewards_delegators_model": self.expected["delegators"],
+            "rewards_delegators_exact": self.exact["delegators"],
+            "registry_balance_chain": int(self.token.balanceOf(self.registry.address)),
+            "registry_balance_exact": self.mirror.balance,
+            "finalised_chain": self.finalised["chain"],
+            "finalised_exact": self.finalised["exact"],
         }

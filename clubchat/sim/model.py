@@ -24,14 +24,14 @@ Blocks (partial state update blocks, run in order each day):
               add self-stake to take delegation, as the registry allows); unbonding queue;
               slashing.
 4. nodes    - operators by the set of kinds they declare (clubchat.sim.kindsets): income (their
-              take of the pool's reward, the registry counting a node's stake once whatever its
-              kinds unless a per-kind design is chosen, see clubchat.sim.kinds; NOTIFY operators
-              also get AdMarket's node share) vs USD costs (the dearest kind's server, a share of
-              the others'), the self-stake priced at what the same capital earns delegated → node
-              count per set enters/exits by the average of operators spread in costs and capital
-              (clubchat.sim.population), entry only from operators whose capital covers the set's
-              minimum; operators add or drop a kind when that earns more; each new node bonds its
-              minimum self-stake per kind; capacity vs demand.
+              take of the pool's reward from the registry's per-kind streams, split by
+              `kind_reward_bps` over the kinds with nodes, or the one stream of the design before
+              them, see clubchat.sim.kinds; NOTIFY operators also get AdMarket's node share) vs USD
+              costs (the dearest kind's server, a share of the others'), the self-stake priced at
+              what the same capital earns delegated → node count per set enters/exits by the average
+              of operators spread in costs and capital (clubchat.sim.population), entry only from
+              operators whose capital covers the set's minimum; operators add or drop a kind when
+              that earns more; each new node bonds its minimum self-stake per kind; capacity vs demand.
 5. metrics  - total and circulating supply, stake ratio, attack costs in USD, Nakamoto
               coefficients (operators holding a third of the stake, stake falling with rank).
 """
@@ -137,7 +137,7 @@ def nakamoto(ctx: Context, nodes: Array) -> Array:
 
 
 def fractions(name: str, values: tuple[float, ...]) -> npt.NDArray[np.float64] | None:
-    """A per-kind split: None when all zero (the deployed contracts), else fractions summing to 1."""
+    """A per-kind split: None when all zero (not split by kind), else fractions summing to 1."""
     a = np.asarray(values, dtype=np.float64)
     if not a.any():
         return None
@@ -199,6 +199,7 @@ def initial_state(p: SimParams, ctx: Context) -> State:
         "targeted_attack_usd": np.float64(0.0),
         "nakamoto_relay": np.float64(0.0),
         "nakamoto": np.float64(0.0),
+        "relay_stake": np.float64(0.0),
     }
     s.update(p_metrics(p, ctx, s, 0, None))
     return s
@@ -580,6 +581,7 @@ def p_metrics(p: SimParams, ctx: Context, s: State, t: int, z: Array) -> Signals
         "targeted_attack_usd": staked_attack(float(security.buy_in_multiple(f_target)) * relay_stake),
         "nakamoto_relay": nakamoto(ctx, nodes[..., 0]),
         "nakamoto": nakamoto(ctx, s["operators"]),
+        "relay_stake": relay_stake,  # what review panels and relay selection draw from
     }
 
 
@@ -680,6 +682,7 @@ BLOCKS: tuple[Block, ...] = (
                 "targeted_attack_usd",
                 "nakamoto_relay",
                 "nakamoto",
+                "relay_stake",
             )
         },
     ),
@@ -688,12 +691,5 @@ BLOCKS: tuple[Block, ...] = (
 # State variables written to results (the unbonding ring buffer, the last epoch's rate and the nodes by
 # kind set are internal; the per-kind node counts are recorded).
 _INTERNAL = frozenset({"unbonding_queue", "node_rewards_day", "nodes_by_set"})
-RECORDED: tuple[str, ...] = tuple(
-    dict.fromkeys(
-        k
-        for b in BLOCKS
-        for k in b.updates
-        if k not in {"unbonding_queue", "node_rewards_day", "nodes_by_set"}
-    )
-)
+RECORDED: tuple[str, ...] = tuple(dict.fromkeys(k for b in BLOCKS for k in b.updates if k not in _INTERNAL))
 PER_KIND: frozenset[str] = frozenset({"nodes", "coverage", "node_profit_usd_month"})

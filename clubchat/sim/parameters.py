@@ -72,6 +72,14 @@ class SimParams:
     saturation_multiple: float = _p("x self-stake", "registry.saturation_multiple", "delegation cap")
     unbonding_days: int = _p("days", "registry.unbonding_seconds", "delay before unbonded stake is liquid")
     commission_max: float = _p("fraction", "registry.commission_max_bps", "highest operator commission")
+    kind_reward_split: tuple[float, ...] = _p(
+        "fraction per kind",
+        "registry.kind_reward_bps",
+        "the registry's income (emission and premium) split into one stream per kind (RELAY, TURN, "
+        "NOTIFY), each paid pro rata to reward weight (a node's weight / its number of declared kinds) "
+        "over the kinds that have nodes; all zero is the design before it, one stream by weight "
+        "whatever the kind",
+    )
     # ---- protocol: premium, ad market, disputes ----
     premium_burn_share: float = _p(
         "fraction", "premium.burn_bps", "share of a premium payment burned (the rest streams to node pools)"
@@ -266,13 +274,6 @@ class SimParams:
         why="assumption: near the 5-10 % commissions common among proof-of-stake validators",
     )
     # ---- design options: node rewards per kind (registry changes under study; defaults = deployed) ----
-    kind_reward_split: tuple[float, ...] = _a(
-        (0.0, 0.0, 0.0),
-        "fraction per kind",
-        "registry income (emission and premium) split into one stream per kind, pro rata to stake "
-        "within a kind; all zero: one stream pro rata to stake whatever the kind (NodeRegistry today)",
-        why="assumption: a proposed NodeRegistry change; all zero is the deployed contract",
-    )
     kind_reward_multiplier: tuple[float, ...] = _a(
         (1.0, 1.0, 1.0),
         "x stake",
@@ -582,6 +583,7 @@ def from_parameters(params: Parameters | None = None, **assumptions: Any) -> Sim
         saturation_multiple=float(r.saturation_multiple),
         unbonding_days=max(1, round(r.unbonding_seconds / DAY)),
         commission_max=r.commission_max_bps / BPS,
+        kind_reward_split=tuple(b / BPS for b in r.kind_reward_bps),
         premium_burn_share=p.premium.burn_bps / BPS,
         premium_tier_prices=tuple(_whole(t.price_wei) for t in p.premium.tiers[1:]),
         premium_period_days=p.premium.period_seconds / DAY,

@@ -165,28 +165,9 @@ interface Premium:
     def tier_of(account: address) -> uint256: view
 
 
-# @dev NodeRegistry's `nodes(node)` getter, field for field (ABI tuple).
-struct RegistryNode:
-    kinds: uint256
-    node_key: address
-    live_until: uint256
-    jailed: bool
-    jailed_until: uint256
-    weight: uint256
-    acc_snapshot: uint256
-    commission_bps: uint256
-    pending_commission_bps: uint256
-    commission_effective_at: uint256
-    bonded_assets: uint256
-    bonded_shares: uint256
-    unbonding_assets: uint256
-    unbonding_shares: uint256
-    pool_acc: uint256
-    commission_accrued: uint256
-
-
 interface Registry:
-    def nodes(node: address) -> RegistryNode: view
+    # The node's packed words: meta (kinds in bits 0-2), key word (node key in bits 0-159), ...
+    def node_words(node: address, account: address) -> (uint256, uint256, uint256, uint256, uint256, uint256, uint256): view
     def assets_of(node: address, account: address) -> uint256: view
 
 
@@ -516,9 +497,11 @@ def settle(node: address, batch: DynArray[Settlement, MAX_BATCH]) -> uint256:
     @param batch The receipts, their signatures and qualification hints.
     @return Wei spent from campaign budgets by this batch.
     """
-    info: RegistryNode = staticcall Registry(REGISTRY).nodes(node)
-    assert info.kinds & NOTIFY != 0, "ads: not a NOTIFY node"
-    assert msg.sender == node or msg.sender == info.node_key, "ads: not the node or its key"
+    # NodeRegistry's meta word (kinds in bits 0-2) and key word (node key in bits 0-159).
+    w: uint256[7] = empty(uint256[7])
+    w[0], w[1], w[2], w[3], w[4], w[5], w[6] = staticcall Registry(REGISTRY).node_words(node, node)
+    assert w[0] & NOTIFY != 0, "ads: not a NOTIFY node"
+    assert msg.sender == node or msg.sender == convert(w[1] & (2**160 - 1), address), "ads: not the node or its key"
 
     split_user: uint256 = self.user_bps
     split_node: uint256 = self.node_bps

@@ -34,14 +34,44 @@
 
         Rewards. New CLUB (Emission mints the node share straight to this
         contract; any other transfer counts too) is whatever the registry's
-        token balance holds above what it owes (`principal`, `reward_reserve`
-        and what the running stream has still to pay). A cumulative
-        reward-per-weight accumulator (wei per whole CLUB of weight,
-        1e9-scaled) grows with the stream; a node checkpoint credits weight *
-        (accumulator delta), splits it into the operator's commission and the
-        pool, and adds the pool part to a per-share accumulator; an account
-        settles shares * (per-share delta). Everything is O(1) whatever the
-        number of epochs or updates since the last touch.
+        token balance holds above what it owes (`principal`, the reward
+        reserve and what the running stream has still to pay). Each
+        finalisation streams it (below) and the stream is split between the
+        kinds by a Timelock-set `kind_reward_bps` (RELAY / TURN / NOTIFY,
+        summing to 10,000; deployed 2000 / 7000 / 1000): a node is paid from
+        the stream of every kind it declares, with a reward weight per kind of
+        its weight divided by its number of declared kinds, so declaring kinds
+        never multiplies its rewards (sampling keeps the full weight in each
+        kind's tree). The arithmetic, exactly (integers, `//` rounds down):
+          u = weight * 6 // n (n = kinds declared; exact for 1, 2, 3), and
+          W_k = sum of u over the counted nodes declaring kind k (stake_word);
+          active = the kinds with W_k > 0 when `finalize_epoch` (or
+          `set_kind_reward_bps`) last ran, S = sum of bps_k over them;
+          rate_k = rate * bps_k // S for an active kind, 0 otherwise (S = 0
+          only when every active share is 0: then nothing streams);
+          per update of kind k over dt seconds of stream (dt stops at the
+          stream's end), if W_k > 0: step = rate_k * dt * 6e9 // W_k,
+          A_k += step, reserve_k += ceil(W_k * step / 6e9); if W_k = 0 the
+          kind's word only moves its time;
+          a node's snapshot is S_node = sum of A_k over its declared kinds and
+          a checkpoint credits u * (sum of A_k now - S_node) // 6e9.
+        Each kind's word (accumulator, time, reserve) is brought up to now on
+        its own: a checkpoint of a node updates only its declared kinds'
+        words (a one-kind node reads and writes one word, as with one pool);
+        `finalize_epoch` and `set_kind_reward_bps` bring all three up to now
+        first, so a new split or stream never re-prices the past. With one
+        active kind whose nodes declare only it, rate_k = rate and W_k = 6 *
+        total weight, so steps, reserves and credits are exactly those of a
+        single pool. What streams to a kind that is not active or whose weight
+        dropped to 0, and every rounding remainder, is in no reserve: it is
+        fresh again at the next finalisation (a RELAY-only network gets the
+        whole stream; a kind with no nodes strands nothing). Claims and
+        forfeits cannot tell which kind's reserve they draw on, so they add to
+        one `spent` counter: reserve = sum of reserve_k - spent. A checkpoint
+        splits the credit into the operator's commission and the pool and
+        adds the pool part to a per-share accumulator; an account settles
+        shares * (per-share delta). Everything is O(1) whatever the number of
+        epochs or updates since the last touch.
 
         Rewards timing. Rewards are time-weighted:
         `finalize_epoch` (permissionless, tipped) does not pay the new CLUB
@@ -55,8 +85,8 @@
         time share. Over the week, the day earns a day's share; the daily
         finalisations in between re-spread what is left, with no new CLUB,
         over a new period (the stream slows down, it never speeds up, so no
-        day pays more than the day after a mint). The accumulator is brought up to now (rate * seconds /
-        total weight) before every checkpoint, and a checkpoint runs before
+        day pays more than the day after a mint). The node's kinds' accumulators are brought up to now
+        (rate_k * seconds / W_k) before every checkpoint, and a checkpoint runs before
         every change of a node's weight or of a pool's shares, so a node earns
         for the seconds its weight is in the total and a pool's shares for the
         seconds they exist: stake that arrives just before a finalisation
@@ -84,14 +114,14 @@
         meanwhile and paid back later through the forfeit. A heartbeat after
         an outage checkpoints first, so a comeback never earns the outage.
 
-        Reserve rounding. Every update of the accumulator reserves
-        ceil(W * step / 1e9) of the streamed amount (step rounds down), a
-        checkpoint takes floor(w * delta / 1e9) once over all the updates it
-        spans: ACC_SCALE * reserve >= sum of w * delta over all nodes, so
-        every checkpoint is covered (one floor over several steps can exceed
-        the sum of per-step floors, which used to leave the reserve short and
-        the node frozen). The rest of what streamed (and all of it while the
-        total weight is 0) is fresh again.
+        Reserve rounding. Every update of a kind's accumulator reserves
+        ceil(W_k * step / 6e9) of the streamed amount (step rounds down); a
+        checkpoint takes floor(u * delta / 6e9) once over all the updates and
+        kinds it spans: 6e9 * reserve_k >= sum of u * delta_k over the kind's
+        nodes, so every checkpoint is covered (one floor over several steps
+        can exceed the sum of per-step floors, which used to leave the reserve
+        short and the node frozen). The rest of what streamed (and all of it
+        while a kind's weight is 0) is fresh again.
 
         Sampling epochs. A draw must not be steerable
         by anyone who knows every public input: before, the seed was public
@@ -179,9 +209,10 @@
         snapshot one word per (node, account); the node key and the node's
         index in `node_list` one word; a key's operator and retirement time
         one word (a heartbeat reads one slot for both key checks); the reward
-        stream's rate, end, epoch count and period one word. A delegator's
-        claim reads the node and writes only its own word and the global
-        reward word. Every packed field's range is checked where it is
+        stream's rate, end, period, split, active kinds and epoch count one
+        word; the principal and the three kinds' reward weights one word; each
+        kind's accumulator, time and reserve one word. A delegator's claim
+        reads the node and writes only its own word and the spent word. Every packed field's range is checked where it is
         written (amounts are below 2**128, far above the CLUB cap). The hot
         paths decode and encode the words in place with the named layout
         constants (see CONSTANTS): Venom at `optimize codesize` does not
@@ -243,9 +274,11 @@
                  length); the registry static-calls it and its "registry: ..."
                  reverts bubble up unchanged. With them inside, the registry's
                  runtime code was over the EIP-170 limit of 24,576 bytes,
-                 which every chain enforces. For the
-                 same reason the paginated listing (`list_nodes`) is the
-                 NodeDirectory lens over `node_count` and `node_at`.
+                 which every chain enforces. For the same reason the
+                 read-only views `nodes`, `pending_rewards`, `shares`,
+                 `is_eligible`, `node_at`, `credential_endpoint`,
+                 `operator_of_key` and the paginated listing (`list_nodes`)
+                 are the NodeDirectory lens, which decodes `node_words`.
 """
 
 
@@ -322,7 +355,7 @@ MASK14: constant(uint256) = 2**14 - 1
 #      encode in place with these names: Venom at `optimize codesize` does not
 #      inline a helper called from more than one place, and the calls cost
 #      stake ~1,100 gas and a claim ~280.
-# @dev Pair words (`bonded_pool`, `unbonding_pool`, `accs`, `stake_word`): low and high 128 bits.
+# @dev Pair words (`bonded_pool`, `unbonding_pool`, `accs`): low and high 128 bits.
 PAIR_LOW_MASK: constant(uint256) = 2**128 - 1
 PAIR_HIGH_SHIFT: constant(uint256) = 128
 # @dev Account words (`stakes`): bonded shares (bits 0-126), HAS_REWARDS (bit 127), the
@@ -330,16 +363,35 @@ PAIR_HIGH_SHIFT: constant(uint256) = 128
 ACCOUNT_SHARES_MASK: constant(uint256) = 2**127 - 1
 HAS_REWARDS: constant(uint256) = 2**127
 ACCOUNT_ACC_SHIFT: constant(uint256) = 128
-# @dev Reward word (`epoch_word`): accumulator (bits 0-119), time (120-159), reserve (160-255).
+# @dev Kind reward words (`kind_words`): accumulator (bits 0-119), time (120-159), reserve (160-255).
 REWARD_ACC_MASK: constant(uint256) = 2**120 - 1
 REWARD_TIME_SHIFT: constant(uint256) = 120
 RESERVE_SHIFT: constant(uint256) = 160
-# @dev Stream word (`stream_word`): rate (bits 0-127), end (128-167), epochs finalised
-#      on top (200-), the stream period `stream_seconds` below them (168-199).
-STREAM_RATE_MASK: constant(uint256) = 2**128 - 1
-STREAM_END_SHIFT: constant(uint256) = 128
-STREAM_PERIOD_SHIFT: constant(uint256) = 168
-STREAM_EPOCHS_SHIFT: constant(uint256) = 200
+# @dev Spent word (`spent_word`): claims + forfeits so far (bits 128-255) | bit 0, set at
+#      deployment so that no claim ever writes the word from zero (20,000 gas instead of 2,900).
+SPENT_SHIFT: constant(uint256) = 128
+# @dev Stream word (`stream_word`): rate (bits 0-89), end (90-129), the stream period
+#      `stream_seconds` (130-161), kind_reward_bps of RELAY / TURN / NOTIFY (162-203, 14 bits
+#      each), the active kinds (204-206, kind flags) and the sum of their bps (207-220),
+#      epochs finalised (221-).
+STREAM_RATE_MASK: constant(uint256) = 2**90 - 1
+STREAM_END_SHIFT: constant(uint256) = 90
+STREAM_PERIOD_SHIFT: constant(uint256) = 130
+STREAM_BPS_SHIFT: constant(uint256) = 162
+STREAM_ACTIVE_SHIFT: constant(uint256) = 204
+STREAM_SHARES_SHIFT: constant(uint256) = 207
+STREAM_EPOCHS_SHIFT: constant(uint256) = 221
+# @dev The stream period, the split and the active kinds with their bps sum (bits 130-220):
+#      what `finalize_epoch` does not replace.
+STREAM_KEPT_MASK: constant(uint256) = (2**91 - 1) << STREAM_PERIOD_SHIFT
+# @dev Stake word (`stake_word`): principal (bits 0-95) | the reward weights W_RELAY,
+#      W_TURN, W_NOTIFY (53 bits each from bit 96, see `_weight_shift`).
+PRINCIPAL_MASK: constant(uint256) = 2**96 - 1
+WEIGHT_SHIFT: constant(uint256) = 96
+MASK53: constant(uint256) = 2**53 - 1
+# @dev Reward units per whole CLUB of weight: a node's reward weight in each declared kind
+#      is u = weight * REWARD_UNITS // (number of kinds declared), exact for 1, 2 and 3 kinds.
+REWARD_UNITS: constant(uint256) = 6
 # @dev An address in the low 160 bits of a word (entry heads, key words, key owner words).
 ADDRESS_MASK: constant(uint256) = 2**160 - 1
 # @dev Unbonding entry head (`PackedEntry.head`): node (bits 0-159), release time (160-199).
@@ -367,26 +419,6 @@ EPOCH_SECONDS: public(immutable(uint256))
 
 
 # STRUCTS #
-
-# @dev Everything the registry knows about one node, unpacked (the `nodes` view).
-struct Node:
-    kinds: uint256                    # flags of the kinds it serves; 0 = not registered
-    node_key: address                 # hot key that sends heartbeats
-    live_until: uint256               # unix seconds the last heartbeat keeps it live (0 = never beat)
-    jailed: bool                      # excluded until the operator unjails after jailed_until
-    jailed_until: uint256             # unix seconds
-    weight: uint256                   # whole CLUB currently in total_weight (and in the trees; a jailed
-                                      # node's leaves may still hold its old weight until its next sync)
-    acc_snapshot: uint256             # reward-per-weight accumulator at the last checkpoint
-    commission_bps: uint256           # operator commission in force
-    pending_commission_bps: uint256   # scheduled commission
-    commission_effective_at: uint256  # when the scheduled commission applies (0 = none scheduled)
-    bonded_assets: uint256            # CLUB wei bonded in the pool
-    bonded_shares: uint256            # bonded shares outstanding
-    unbonding_assets: uint256         # CLUB wei of the pool waiting to be withdrawn
-    unbonding_shares: uint256         # unbonding shares outstanding
-    pool_acc: uint256                 # reward per bonded share accumulator (1e18-scaled)
-    commission_accrued: uint256       # commission credited to the operator, not yet claimed (wei)
 
 # @dev The node's meta word, unpacked (see `meta`).
 struct Meta:
@@ -471,12 +503,17 @@ unbonding_entries: HashMap[address, HashMap[uint256, PackedEntry]]
 # @dev account => number of unbonding entries ever created (ids are 0 .. count - 1).
 unbonding_count: public(HashMap[address, uint256])
 
-# @dev Reward accounting: reward-per-weight accumulator (bits 0-119, wei per whole CLUB of
-#      weight, 1e9-scaled) as of its last update | the time of that update (bits 120-159) |
-#      reward reserve in CLUB wei (bits 160-255). See `stream_word` and `_streamed`.
-epoch_word: uint256
-# @dev Bonded + unbonding assets of all pools in CLUB wei (low 128 bits) |
-#      sum of all node weights in whole CLUB (high 128 bits).
+# @dev kind (RELAY, TURN, NOTIFY) => that kind's reward word: reward-per-weight accumulator
+#      (bits 0-119, wei per whole CLUB of reward weight, 1e9-scaled) as of its last update |
+#      the time of that update (bits 120-159) | CLUB wei streamed to the kind so far (bits
+#      160-255; what is left of it after claims and forfeits is the reserve). See `_streamed`.
+kind_words: HashMap[uint256, uint256]
+# @dev Claims + forfeits so far in CLUB wei (bits 128-255) | 1 (bit 0, from deployment on):
+#      the reward reserve is the sum of the kind words' reserves minus this.
+spent_word: uint256
+# @dev Bonded + unbonding assets of all pools in CLUB wei (bits 0-95) | the reward weights
+#      W_RELAY, W_TURN, W_NOTIFY (bits 96-148, 149-201, 202-254): each the sum of u =
+#      weight * 6 // (kinds declared) over the counted nodes declaring the kind.
 stake_word: uint256
 
 # @dev Self-stake required per declared kind (CLUB wei).
@@ -501,10 +538,14 @@ finalize_tip: public(uint256)
 #      it was recorded for, plus 1 (bits 0-39; 0 = never recorded).
 seed_word: uint256
 
-# @dev The reward stream: CLUB wei streamed per second (bits 0-127) |
-#      end of the stream (bits 128-167, unix seconds) | the stream period (bits 168-199:
-#      the `stream_seconds` parameter, in the word `finalize_epoch` reads anyway) |
-#      epochs finalised (bits 200-). Epoch e ends at EPOCH_START + (e + 1) * EPOCH_SECONDS.
+# @dev The reward stream: CLUB wei streamed per second, all kinds together (bits 0-89;
+#      below the CLUB cap, 10**27 < 2**90) | end of the stream (bits 90-129, unix seconds) |
+#      the stream period (bits 130-161: the `stream_seconds` parameter, in the word
+#      `finalize_epoch` reads anyway) | kind_reward_bps of RELAY, TURN, NOTIFY (bits 162-175,
+#      176-189, 190-203) | the active kinds: those with reward weight when `finalize_epoch`
+#      or `set_kind_reward_bps` last ran (bits 204-206, kind flags) | the sum of the active
+#      kinds' bps (bits 207-220) | epochs finalised (bits 221-). Epoch e ends at
+#      EPOCH_START + (e + 1) * EPOCH_SECONDS.
 stream_word: uint256
 
 
@@ -528,6 +569,7 @@ def __init__(
     commission_delay_seconds: uint256,
     finalize_tip: uint256,
     stream_seconds: uint256,
+    kind_reward_bps: uint256[3],
 ):
     """
     @dev The deployer gets DEFAULT_ADMIN_ROLE, PARAMETER_ROLE and SLASHER_ROLE;
@@ -545,6 +587,7 @@ def __init__(
     @param commission_delay_seconds See `set_parameters`.
     @param finalize_tip See `set_parameters`.
     @param stream_seconds See `set_parameters` (the deploy plan passes Emission's epoch length).
+    @param kind_reward_bps See `set_kind_reward_bps`.
     """
     assert token.address != empty(address), "registry: zero token"
     assert endpoint_rules.address.is_contract, "registry: endpoint rules not a contract"
@@ -567,6 +610,9 @@ def __init__(
         finalize_tip,
         stream_seconds,
     )
+    self._set_kind_reward_bps(kind_reward_bps)
+    # Bit 0 of the spent word is set once: claims never write it from zero.
+    self.spent_word = 1
 
 
 # REGISTRATION #
@@ -944,8 +990,8 @@ def claim(node: address) -> uint256:
             m.commission_owed = False
             self._store_meta(node, m)
     if amount > 0:
-        # The reserve is the top 96 bits of epoch_word; it always covers what it pays.
-        self.epoch_word -= amount << RESERVE_SHIFT
+        # The reserve (kind reserves minus spent) always covers what it pays.
+        self.spent_word += amount << SPENT_SHIFT
         self._push(msg.sender, amount)
     log INodeRegistry.Claimed(node=node, account=msg.sender, amount=amount)
     return amount
@@ -1033,17 +1079,18 @@ def finalize_epoch() -> uint256:
     @return uint256 The tip paid to the caller (at most `finalize_tip`, never
             more than the new rewards).
     """
-    word: uint256 = self._stream()
     stream: uint256 = self.stream_word
+    totals: uint256 = self.stake_word
+    # Every kind is brought up to now under the split and weights in force so far.
+    self._stream_all(stream, totals)
     done: uint256 = stream >> STREAM_EPOCHS_SHIFT
     assert block.timestamp >= EPOCH_START + (done + 1) * EPOCH_SECONDS, "registry: epoch not over"
-    # What the running stream has still to pay after now.
+    # What the running stream (all kinds together) has still to pay after now.
     left: uint256 = 0
     end: uint256 = (stream >> STREAM_END_SHIFT) & MASK40
     if end > block.timestamp:
         left = (stream & STREAM_RATE_MASK) * (end - block.timestamp)
-    totals: uint256 = self.stake_word
-    owed: uint256 = (totals & PAIR_LOW_MASK) + (word >> RESERVE_SHIFT) + left
+    owed: uint256 = (totals & PRINCIPAL_MASK) + self._reserve(stream, totals) + left
     balance: uint256 = staticcall TOKEN.balanceOf(self)
     fresh: uint256 = 0
     if balance > owed:
@@ -1052,18 +1099,22 @@ def finalize_epoch() -> uint256:
     fresh -= tip
     # Rounds down: the remainder (< stream_seconds wei) stays in the balance
     # above what is owed and is streamed by a later finalisation. The rate is
-    # below the CLUB cap (< 2**128) and the epoch count below 2**32 (40-bit times).
+    # below the CLUB cap (10**27 < 2**96) and the epoch count below 2**40 (40-bit times).
     period: uint256 = (stream >> STREAM_PERIOD_SHIFT) & MASK32
+    # The stream is split over the kinds that have reward weight now (see `_streamed`):
+    # a kind without nodes does not strand its share.
+    split: uint256 = 0
+    weight: uint256 = 0
+    split, weight = self._split(stream, totals)
     # Unchecked division: `set_parameters` keeps the period at least 1.
-    rate: uint256 = unsafe_div(fresh + left, period)
     self.stream_word = (
-        rate
+        unsafe_div(fresh + left, period)
         | (self._time(block.timestamp + period) << STREAM_END_SHIFT)
+        | (split & STREAM_KEPT_MASK)
         | ((done + 1) << STREAM_EPOCHS_SHIFT)
-        | (period << STREAM_PERIOD_SHIFT)
     )
     self._record_seed()
-    log INodeRegistry.EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=totals >> PAIR_HIGH_SHIFT, tip=tip)
+    log INodeRegistry.EpochFinalised(epoch=done, caller=msg.sender, rewards=fresh, total_weight=weight, tip=tip)
     if tip > 0:
         self._push(msg.sender, tip)
     return tip
@@ -1108,7 +1159,7 @@ def jail(node: address, until: uint256):
         # view this epoch samples from is the same either way; a jailed node drawn
         # later is skipped like any ineligible one. A fork proof or a kick thus
         # pays no sum-tree path (one word per level).
-        self.stake_word -= m.weight << PAIR_HIGH_SHIFT
+        self._reweigh(m.kinds, m.weight, 0)
         m.lazy = True
         log INodeRegistry.WeightChanged(node=node, weight=0)
     self._store_meta(node, m)
@@ -1246,6 +1297,23 @@ def set_parameters(
     )
 
 
+@external
+def set_kind_reward_bps(bps: uint256[3]):
+    """
+    @notice Sets the split of the reward stream between the kinds: `bps` for
+            RELAY, TURN and NOTIFY, summing to 10,000. Only PARAMETER_ROLE. Every
+            kind is brought up to now first, so what streamed before keeps the
+            old split and the running stream pays the new one from now on. A
+            share may be 0: that kind's nodes then earn nothing, and while the
+            kinds with weight at the last finalisation all have a 0 share nothing
+            streams (it stays fresh for the next finalisation).
+    @param bps Basis points of RELAY, TURN and NOTIFY (each <= 10,000, summing to 10,000).
+    """
+    access_control._check_role(PARAMETER_ROLE, msg.sender)
+    self._stream_all(self.stream_word, self.stake_word)
+    self._set_kind_reward_bps(bps)
+
+
 # VIEWS #
 
 @external
@@ -1359,17 +1427,6 @@ def endpoint(node: address, kind: uint256) -> String[MAX_URI]:
 
 @external
 @view
-def credential_endpoint(node: address) -> String[MAX_URI]:
-    """
-    @notice A TURN node's credential service; the same as `endpoint(node, TURN_CREDENTIAL)`.
-    @param node The operator.
-    @return String[256] The URI (empty when none).
-    """
-    return self.endpoints[node][TURN_CREDENTIAL]
-
-
-@external
-@view
 def node_key(node: address) -> address:
     """
     @notice The node's hot key (zero when not registered).
@@ -1377,18 +1434,6 @@ def node_key(node: address) -> address:
     @return address The node key.
     """
     return convert(self.keys[node] & ADDRESS_MASK, address)
-
-
-@external
-@view
-def operator_of_key(key: address) -> address:
-    """
-    @notice The operator `key` was ever bound to (zero: never). A key stays
-            attributed after its operator rotated it away or deregistered.
-    @param key A node key.
-    @return address The operator.
-    """
-    return convert(self.key_owner[key] & ADDRESS_MASK, address)
 
 
 @external
@@ -1406,38 +1451,6 @@ def key_record(key: address) -> (address, uint256):
 
 @external
 @view
-def nodes(node: address) -> Node:
-    """
-    @notice Everything the registry stores about `node`, unpacked (zeros when not registered).
-    @param node The operator.
-    @return Node The unpacked record.
-    """
-    m: Meta = self._meta(node)
-    pool: uint256 = self.bonded_pool[node]
-    waiting: uint256 = self.unbonding_pool[node]
-    accw: uint256 = self.accs[node]
-    return Node(
-        kinds=m.kinds,
-        node_key=convert(self.keys[node] & ADDRESS_MASK, address),
-        live_until=m.live_until,
-        jailed=m.jailed,
-        jailed_until=m.jailed_until,
-        weight=m.weight * convert(not m.lazy, uint256),
-        acc_snapshot=accw & PAIR_LOW_MASK,
-        commission_bps=m.commission_bps,
-        pending_commission_bps=m.pending_bps,
-        commission_effective_at=m.effective_at,
-        bonded_assets=pool & PAIR_LOW_MASK,
-        bonded_shares=pool >> PAIR_HIGH_SHIFT,
-        unbonding_assets=waiting & PAIR_LOW_MASK,
-        unbonding_shares=waiting >> PAIR_HIGH_SHIFT,
-        pool_acc=accw >> PAIR_HIGH_SHIFT,
-        commission_accrued=self.commission_accrued[node],
-    )
-
-
-@external
-@view
 def unbondings(account: address, entry_id: uint256) -> Unbonding:
     """
     @notice `account`'s unbonding entry `entry_id` (zeros once withdrawn or rebonded).
@@ -1446,29 +1459,6 @@ def unbondings(account: address, entry_id: uint256) -> Unbonding:
     @return Unbonding The node, the unbonding shares and the release time.
     """
     return self._entry(account, entry_id)
-
-
-@external
-@view
-def shares(node: address, account: address) -> uint256:
-    """
-    @notice `account`'s bonded shares of `node`'s pool.
-    @param node The node.
-    @param account The holder.
-    @return uint256 Bonded shares.
-    """
-    return self.stakes[node][account] & ACCOUNT_SHARES_MASK
-
-
-@external
-@view
-def is_eligible(node: address) -> bool:
-    """
-    @notice True when the node would be sampled and earn right now.
-    @param node The operator.
-    @return bool Registered, not jailed, live and with enough self-stake.
-    """
-    return self._eligible(node, self._meta(node))
 
 
 @external
@@ -1499,9 +1489,10 @@ def total_stake(kind: uint256) -> uint256:
 def total_weight() -> uint256:
     """
     @notice Sum of all node weights (whole CLUB); a jailed node counts 0 from its jail on.
+            A node counts once whatever the kinds it declares: (W_RELAY + W_TURN + W_NOTIFY) / 6.
     @return uint256 Whole CLUB.
     """
-    return self.stake_word >> PAIR_HIGH_SHIFT
+    return self._split(0, self.stake_word)[1]
 
 
 @external
@@ -1511,7 +1502,7 @@ def principal() -> uint256:
     @notice Bonded + unbonding assets of all pools (CLUB wei).
     @return uint256 CLUB wei.
     """
-    return self.stake_word & PAIR_LOW_MASK
+    return self.stake_word & PRINCIPAL_MASK
 
 
 @external
@@ -1543,22 +1534,48 @@ def reward_reserve() -> uint256:
     @notice Rewards streamed so far (up to now) and not yet claimed or forfeited (CLUB wei).
     @return uint256 CLUB wei.
     """
-    return self._streamed() >> RESERVE_SHIFT
+    return self._reserve(self.stream_word, self.stake_word)
 
 
 @external
 @view
-def node_at(index: uint256) -> (address, uint256, bool):
+def kind_reward_bps(kind: uint256) -> uint256:
     """
-    @notice The registered node at `index` (0 <= index < node_count(), in
-            registration order), its kinds and whether it is eligible now;
-            NodeDirectory pages through the nodes with it.
-    @param index 0 <= index < node_count().
-    @return (address, uint256, bool) The node, its kinds and whether it is eligible.
+    @notice The share of each finalisation's stream paid to the nodes of `kind`
+            (bps, the three summing to 10,000), re-split over the kinds that have
+            reward weight when `finalize_epoch` runs.
+    @param kind RELAY, TURN or NOTIFY (any other value: 0).
+    @return uint256 Basis points.
     """
-    node: address = self.node_list[index]
-    m: Meta = self._meta(node)
-    return node, m.kinds, self._eligible(node, m)
+    # No revert for other values (EIP-170: every revert site costs code).
+    if kind == RELAY or kind == TURN or kind == NOTIFY:
+        return self._kind_bps(self.stream_word, kind)
+    return 0
+
+
+@external
+@view
+def node_words(node: address, account: address) -> (uint256, uint256, uint256, uint256, uint256, uint256, uint256):
+    """
+    @notice The stored words of `node` and of `account`'s stake in it, packed as
+            STORAGE describes them: `meta`, `keys`, `bonded_pool`,
+            `unbonding_pool`, `accs`, `commission_accrued` and `stakes[node][account]`.
+            The NodeDirectory lens decodes them (`nodes`, `pending_rewards`,
+            `node_at`): read-only views live there, to keep this contract
+            under the EIP-170 code size limit.
+    @param node The operator.
+    @param account Any account (its stake word with `node`).
+    @return (uint256, ...) The seven words, in that order.
+    """
+    return (
+        self.meta[node],
+        self.keys[node],
+        self.bonded_pool[node],
+        self.unbonding_pool[node],
+        self.accs[node],
+        self.commission_accrued[node],
+        self.stakes[node][account],
+    )
 
 
 @external
@@ -1574,49 +1591,31 @@ def assets_of(node: address, account: address) -> uint256:
     return self._to_assets(self.stakes[node][account] & ACCOUNT_SHARES_MASK, pool & PAIR_LOW_MASK, pool >> PAIR_HIGH_SHIFT)
 
 
-@external
-@view
-def pending_rewards(node: address, account: address) -> uint256:
-    """
-    @notice What `claim(node)` would pay `account` now: its rewards up to the
-            node's last checkpoint (commission included for the operator).
-    @param node The node.
-    @param account The holder (the operator: commission included).
-    @return uint256 CLUB wei.
-    """
-    owed: uint256 = 0
-    if account == node:
-        owed = self.commission_accrued[node]
-    pool_acc: uint256 = self.accs[node] >> PAIR_HIGH_SHIFT
-    stake: uint256 = self.stakes[node][account]
-    if stake & HAS_REWARDS != 0:
-        owed += self.rewards[node][account]
-    # Rounds down, as `_settle`.
-    return owed + (stake & ACCOUNT_SHARES_MASK) * (pool_acc - (stake >> PAIR_HIGH_SHIFT)) // WAD
-
-
 # INTERNAL: ACCOUNTING #
 
 @internal
 @view
-def _accrual(node: address, m: Meta, accw: uint256, word: uint256) -> Accrual:
+def _accrual(node: address, m: Meta, accw: uint256, acc_now: uint256) -> Accrual:
     """
     @dev What a checkpoint of `node` would credit, given its meta word `m`, its
-         accumulator word `accw` and the reward word `word` (as `_streamed`
-         returns it, i.e. up to now). O(1) reads.
+         accumulator word `accw` and `acc_now`, the sum of its declared kinds'
+         accumulators brought up to now. O(1) reads.
     """
     a: Accrual = empty(Accrual)
-    a.acc_now = word & REWARD_ACC_MASK
+    a.acc_now = acc_now
     a.pool_acc = accw >> PAIR_HIGH_SHIFT
     snapshot: uint256 = accw & PAIR_LOW_MASK
-    if m.weight == 0 or m.lazy or a.acc_now <= snapshot:
+    if m.weight == 0 or m.lazy or acc_now <= snapshot:
         return a
-    # Rounds down, once per checkpoint: the reserve covers it (see `_streamed`).
-    credit: uint256 = m.weight * (a.acc_now - snapshot) // ACC_SCALE
-    if m.live_until < ((word >> REWARD_TIME_SHIFT) & MASK40):
-        # The heartbeat lapsed before the accumulator's time: everything since
-        # the node's last checkpoint (its last heartbeat at the latest) is
-        # forfeited and goes back to the undistributed balance.
+    # The node's reward weight in each declared kind is u = weight * 6 // n (exact:
+    # n is 1, 2 or 3); the snapshot is the sum of those kinds' accumulators, so
+    # u * (sum of deltas) is the sum of its per-kind credits. Rounds down, once
+    # per checkpoint: the reserves cover it (see `_streamed`).
+    credit: uint256 = m.weight * REWARD_UNITS // self._count_kinds(m.kinds) * (acc_now - snapshot) // (REWARD_UNITS * ACC_SCALE)
+    if m.live_until < block.timestamp:
+        # The heartbeat lapsed before now: everything since the node's last
+        # checkpoint (its last heartbeat at the latest) is forfeited and goes
+        # back to the undistributed balance.
         a.forfeited = credit
         return a
     # Commission rounds down: the remainder goes to the pool.
@@ -1635,50 +1634,86 @@ def _accrual(node: address, m: Meta, accw: uint256, word: uint256) -> Accrual:
 
 @internal
 @view
-def _streamed() -> uint256:
+def _streamed(kind: uint256, stream: uint256, totals: uint256) -> uint256:
     """
-    @dev The reward word brought up to now: the stream paid rate * dt wei
-         since the word's time, spread over the total weight (constant since
-         then: every weight change updates the word first). A stake earns
-         only while it is in the weight, in proportion to the seconds it is.
+    @dev `kind`'s reward word brought up to now, given the stream word and the
+         stake word (both unchanged since the word's time: every change of the
+         kind's reward weight brings the kind up to now first, and
+         `finalize_epoch` and `set_kind_reward_bps` bring all three). The kind's
+         rate is rate_k = rate * bps_k // (sum of the bps of the kinds active at
+         the last finalisation), 0 for a kind that was not active then; it is
+         spread over the kind's reward weight W_k (6 units per whole CLUB):
+         step = rate_k * dt * 6e9 // W_k. With one active kind whose nodes
+         declare only it, rate_k = rate and W_k = 6 * total weight: step and
+         reserve are exactly those of one pool. A stake earns only while it is
+         in the weight, in proportion to the seconds it is.
     """
-    word: uint256 = self.epoch_word
+    word: uint256 = self.kind_words[kind]
     last: uint256 = (word >> REWARD_TIME_SHIFT) & MASK40
     if last >= block.timestamp:
         return word
-    stream: uint256 = self.stream_word
     end: uint256 = min((stream >> STREAM_END_SHIFT) & MASK40, block.timestamp)
     acc: uint256 = word & REWARD_ACC_MASK
     reserve: uint256 = word >> RESERVE_SHIFT
-    weight: uint256 = self.stake_word >> PAIR_HIGH_SHIFT
-    if end > last and weight > 0:
-        # The step rounds down, so W * step <= streamed * ACC_SCALE. The
+    weight: uint256 = (totals >> self._weight_shift(kind)) & MASK53
+    if end > last and weight > 0 and (stream >> STREAM_ACTIVE_SHIFT) & kind != 0:
+        # Rounds down (the remainders are fresh again at the next finalisation).
+        # Unchecked division: the active bps sum is 0 only when every active kind's
+        # share is 0, and then so is the numerator (the EVM's x / 0 is 0): nothing streams.
+        rate: uint256 = unsafe_div(
+            (stream & STREAM_RATE_MASK) * self._kind_bps(stream, kind), (stream >> STREAM_SHARES_SHIFT) & MASK14
+        )
+        # The step rounds down, so W_k * step <= 6e9 * streamed. The
         # accumulator saturates at 2**120 - 1 instead of overflowing
         # (unreachable with the CLUB cap and whole-CLUB weights).
-        step: uint256 = min((stream & STREAM_RATE_MASK) * (end - last) * ACC_SCALE // weight, REWARD_ACC_MASK - acc)
+        step: uint256 = min(rate * (end - last) * REWARD_UNITS * ACC_SCALE // weight, REWARD_ACC_MASK - acc)
         acc += step
         # Rounds UP (at most what streamed, by the line above): a checkpoint
-        # takes floor(w * delta / ACC_SCALE) once over any number of updates,
-        # which can exceed the sum of per-update floors. With the reserve
-        # rounded up at every update, ACC_SCALE * reserve >= sum of W * step
-        # = sum over nodes of w * (their accumulator delta), which bounds
-        # everything checkpoints may take; the < 1 wei per update of excess
-        # stays reserved. What streamed with no weight (or the rounding
-        # remainder) leaves the stream and the reserve: it is fresh again.
-        reserve += (weight * step + ACC_SCALE - 1) // ACC_SCALE
-    return self._epoch_word(acc, block.timestamp, reserve)
+        # takes floor(u * delta / 6e9) once over any number of updates and
+        # kinds, which can exceed the sum of per-update floors. With the
+        # reserve rounded up at every update, 6e9 * reserve_k >= sum of W_k *
+        # step = sum over the kind's nodes of u * (their delta of A_k), which
+        # bounds everything checkpoints may take; the < 1 wei per update of
+        # excess stays reserved. What streamed to a kind with no weight (or
+        # not active, or the rounding remainder) is in no reserve: it is fresh again.
+        reserve += (weight * step + REWARD_UNITS * ACC_SCALE - 1) // (REWARD_UNITS * ACC_SCALE)
+    return self._kind_word(acc, block.timestamp, reserve)
 
 
 @internal
-def _stream() -> uint256:
+def _stream(kind: uint256, stream: uint256, totals: uint256) -> uint256:
     """
-    @dev Stores `_streamed()` (one word). Runs before every checkpoint, hence
-         before every weight change, and in `finalize_epoch`.
+    @dev Stores `_streamed(kind, ...)` (one word). Runs before every checkpoint
+         for each kind the node declares, hence before every change of W_k.
     """
-    word: uint256 = self._streamed()
+    word: uint256 = self._streamed(kind, stream, totals)
     # An unchanged word costs a warm no-op SSTORE (100 gas).
-    self.epoch_word = word
+    self.kind_words[kind] = word
     return word
+
+
+@internal
+def _stream_all(stream: uint256, totals: uint256):
+    """
+    @dev Brings every kind's word up to now (`finalize_epoch`, `set_kind_reward_bps`:
+         a new stream or split only applies from now on).
+    """
+    # Bound: three known kinds.
+    for i: uint256 in range(3):
+        self._stream((1 << i), stream, totals)
+
+
+@internal
+@view
+def _reserve(stream: uint256, totals: uint256) -> uint256:
+    """
+    @dev The reward reserve up to now: what streamed to the kinds minus claims and forfeits.
+    """
+    reserve: uint256 = 0
+    # Bound: three known kinds.
+    for i: uint256 in range(3):
+        reserve += self._streamed((1 << i), stream, totals) >> RESERVE_SHIFT
+    return reserve - (self.spent_word >> SPENT_SHIFT)
 
 
 @internal
@@ -1689,17 +1724,23 @@ def _checkpoint(node: address, m: Meta) -> Meta:
          due commission change (to the returned meta; the caller stores it).
          Must run before any change of the node's weight or bonded shares.
     """
-    word: uint256 = self._stream()
+    stream: uint256 = self.stream_word
+    totals: uint256 = self.stake_word
+    acc_now: uint256 = 0
+    # Bound: three known kinds. Only the declared kinds' words are brought up to now.
+    for i: uint256 in range(3):
+        if m.kinds & (1 << i) != 0:
+            acc_now += self._stream((1 << i), stream, totals) & REWARD_ACC_MASK
     accw: uint256 = self.accs[node]
-    a: Accrual = self._accrual(node, m, accw, word)
-    if a.acc_now != (accw & PAIR_LOW_MASK):
-        self.accs[node] = self._pair(a.acc_now, a.pool_acc)
+    a: Accrual = self._accrual(node, m, accw, acc_now)
+    if acc_now != (accw & PAIR_LOW_MASK):
+        self.accs[node] = self._pair(acc_now, a.pool_acc)
         if a.commission > 0:
             self.commission_accrued[node] += a.commission
             m.commission_owed = True
         if a.forfeited > 0:
-            # The reserve is the top 96 bits of epoch_word and holds every credit it gives back.
-            self.epoch_word = word - (a.forfeited << RESERVE_SHIFT)
+            # Spent like a claim: the kind reserves held every credit it gives back.
+            self.spent_word += a.forfeited << SPENT_SHIFT
     if m.effective_at != 0 and block.timestamp >= m.effective_at:
         # A due commission change applies from this checkpoint on: what
         # accrued before it (credited above) kept the old rate.
@@ -1762,7 +1803,7 @@ def _bond(node: address, account: address, amount: uint256, meta_before: Meta) -
     assert (word & ACCOUNT_SHARES_MASK) + minted <= ACCOUNT_SHARES_MASK, "registry: amount out of range"
     self.stakes[node][account] = word + minted
     totals: uint256 = self.stake_word
-    assert (totals & PAIR_LOW_MASK) + amount <= MASK128, "registry: amount out of range"
+    assert (totals & PRINCIPAL_MASK) + amount <= PRINCIPAL_MASK, "registry: amount out of range"
     self.stake_word = totals + amount
     log INodeRegistry.Staked(node=node, account=account, assets=amount, shares=minted)
     self._sync(node, m)
@@ -1823,14 +1864,29 @@ def _sync(node: address, m: Meta):
     if m.lazy:
         counted = 0
     if target != counted:
-        totals: uint256 = self.stake_word
-        # In place, without `_pair`'s range check: the total weight is at most
-        # 3 * 65,536 slots of 32-bit weights, far below 2**128.
-        self.stake_word = (((totals >> PAIR_HIGH_SHIFT) + target - counted) << PAIR_HIGH_SHIFT) | (totals & PAIR_LOW_MASK)
+        self._reweigh(m.kinds, counted, target)
         log INodeRegistry.WeightChanged(node=node, weight=target)
     m.weight = target
     m.lazy = False
     self._store_meta(node, m)
+
+
+@internal
+def _reweigh(kinds: uint256, old: uint256, new: uint256):
+    """
+    @dev Moves a node's reward weight from `old` to `new` whole CLUB in each of
+         its declared kinds' totals W_k (u = weight * 6 // n per kind). The
+         kinds were brought up to now by the node's checkpoint. No overflow:
+         W_k <= 65,536 slots * 6 * 2**32 < 2**53.
+    """
+    n: uint256 = self._count_kinds(kinds)
+    totals: uint256 = self.stake_word
+    # Bound: three known kinds.
+    for i: uint256 in range(3):
+        if kinds & (1 << i) != 0:
+            at: uint256 = self._weight_shift((1 << i))
+            totals = totals - ((old * REWARD_UNITS // n) << at) + ((new * REWARD_UNITS // n) << at)
+    self.stake_word = totals
 
 
 @internal
@@ -1932,7 +1988,7 @@ def _pair(low: uint256, high: uint256) -> uint256:
 
 @internal
 @pure
-def _epoch_word(acc: uint256, time: uint256, reserve: uint256) -> uint256:
+def _kind_word(acc: uint256, time: uint256, reserve: uint256) -> uint256:
     # acc <= REWARD_ACC_MASK (saturating), time < 2**40 (block times), and the reserve
     # is at most the registry's CLUB balance, below the CLUB cap (10**27 < 2**96).
     return (reserve << RESERVE_SHIFT) | (time << REWARD_TIME_SHIFT) | acc
@@ -1950,6 +2006,41 @@ def _time(timestamp: uint256) -> uint256:
 def _slot_shift(kind: uint256) -> uint256:
     # RELAY (1) -> bits 0-15, TURN (2) -> 16-31, NOTIFY (4) -> 32-47 of `slots`.
     return 16 * (kind // 2)
+
+
+@internal
+@pure
+def _weight_shift(kind: uint256) -> uint256:
+    # RELAY (1) -> W at bits 96-148, TURN (2) -> 149-201, NOTIFY (4) -> 202-254 of `stake_word`.
+    return WEIGHT_SHIFT + 53 * (kind // 2)
+
+
+@internal
+@pure
+def _kind_bps(stream: uint256, kind: uint256) -> uint256:
+    # RELAY (1) -> bits 168-181, TURN (2) -> 182-195, NOTIFY (4) -> 196-209 of `stream_word`.
+    return (stream >> (STREAM_BPS_SHIFT + 14 * (kind // 2))) & MASK14
+
+
+@internal
+@pure
+def _split(stream: uint256, totals: uint256) -> (uint256, uint256):
+    """
+    @dev `stream` with its active kinds set to the kinds that have reward weight in
+         `totals` and their bps sum; and the total weight (each node counts
+         weight * 6 // n in each of its n kinds: 6 * weight in all, exact).
+    """
+    w: uint256 = 0
+    active: uint256 = 0
+    shares: uint256 = 0
+    # Bound: three known kinds.
+    for i: uint256 in range(3):
+        w_k: uint256 = (totals >> (WEIGHT_SHIFT + 53 * i)) & MASK53
+        if w_k != 0:
+            w += w_k
+            active |= 1 << i
+            shares += self._kind_bps(stream, 1 << i)
+    return (stream & ~((2**17 - 1) << STREAM_ACTIVE_SHIFT)) | (active << STREAM_ACTIVE_SHIFT) | (shares << STREAM_SHARES_SHIFT), w // REWARD_UNITS
 
 
 # INTERNAL: CHECKS AND HELPERS #
@@ -2099,6 +2190,22 @@ def _set_parameters(
         finalize_tip=finalize_tip,
         stream_seconds=stream_seconds,
     )
+
+
+@internal
+def _set_kind_reward_bps(bps: uint256[3]):
+    """
+    @dev Stores the split (14 bits per kind in the stream word). Each share may
+         be 0 (that kind's nodes earn nothing; see `set_kind_reward_bps`).
+    """
+    # Each share is then <= 10,000 (an overflowing sum reverts too).
+    assert bps[0] + bps[1] + bps[2] == BPS, "registry: kind bps sum not 10000"
+    # The active kinds are taken from the weights now, with the new shares.
+    self.stream_word = self._split(
+        (self.stream_word & ~((2**42 - 1) << STREAM_BPS_SHIFT)) | ((bps[0] | (bps[1] << 14) | (bps[2] << 28)) << STREAM_BPS_SHIFT),
+        self.stake_word,
+    )[0]
+    log INodeRegistry.KindRewardSplitChanged(relay_bps=bps[0], turn_bps=bps[1], notify_bps=bps[2])
 
 
 # INTERNAL: SAMPLING SEED #

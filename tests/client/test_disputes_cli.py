@@ -21,6 +21,7 @@ from clubchat.client.history import SignedEntry as Kept
 from clubchat.deploy.plan import Deployment, deploy_disputes
 from clubchat.params import load
 from clubchat.protocol.log_entry import Domain, LogEntry, log_domain, sign_log_entry
+from clubchat.registry.words import node_record
 from tests.node.chain_env import WAD, Chain, chain
 
 pytestmark = [pytest.mark.integration]
@@ -100,11 +101,11 @@ def test_report_slashes_a_forked_relay(env, tmp_path: Path) -> None:
         files.append(str(path))
     reporter = _account("reporter")
     c.fund(reporter.address, 0)
-    pool = c.registry.functions.nodes(op.address).call()[10]
+    pool = node_record(c.registry, op.address)[10]
     out = _run(c, "report", *files, key=reporter)
     assert f"fork of {op.address} proven" in out and "jailed until" in out
-    assert c.registry.functions.nodes(op.address).call()[3] is True  # jailed
-    cut = pool - c.registry.functions.nodes(op.address).call()[10]
+    assert node_record(c.registry, op.address)[3] is True  # jailed
+    cut = pool - node_record(c.registry, op.address)[10]
     assert cut == (pool + 9) // 10
     assert c.token.functions.balanceOf(reporter.address).call() == cut // 2
     # The same fork again: refused before sending, in one sentence.
@@ -150,7 +151,7 @@ def test_flag_draw_vote_finalize(env) -> None:
     c.w3.provider.make_request("evm_mine", [])
     out = _run(c, "dispute", "finalize", str(dispute_id), key=flagger)
     assert "kicked" in out
-    assert c.registry.functions.nodes(target.address).call()[3] is True
+    assert node_record(c.registry, target.address)[3] is True
     assert c.token.functions.balanceOf(flagger.address).call() > 1000 * WAD  # bond back + reward
 
 
@@ -169,7 +170,7 @@ def test_report_finds_the_fork_in_the_client_store(env, tmp_path: Path) -> None:
     c.fund(reporter.address, 0)
     out = _run(c, "report", "--store", str(store.path), key=reporter)
     assert f"fork of {op.address} proven" in out
-    assert c.registry.functions.nodes(op.address).call()[3] is True
+    assert node_record(c.registry, op.address)[3] is True
     # Proven now: nothing left in the store to report.
     url = c.w3.provider.endpoint_uri  # type: ignore[attr-defined]
     argv = ["report", "--store", str(store.path), "--rpc-url", url, "--network", str(c.manifest_path)]

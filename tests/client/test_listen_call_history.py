@@ -41,6 +41,7 @@ from clubchat.node.process import NodeProcess
 from clubchat.node.reviewer import reviewing_relay_args
 from clubchat.params import load
 from clubchat.protocol.log_entry import LogEntry, log_domain, log_entry_signer
+from clubchat.registry.words import node_record
 from tests.e2e.test_cli_call import _lines
 from tests.node import misbehaving_relay
 from tests.node.chain_env import WAD, Chain, chain
@@ -252,14 +253,14 @@ def _report_slashes(c: Chain, store: HistoryStore, op: LocalAccount, reporter: s
     """`club report` from `store` alone proves one fork of `op`'s relay: slashed and jailed."""
     who = _account(reporter)
     c.fund(who.address, 0)
-    pool = c.registry.functions.nodes(op.address).call()[10]
+    pool = node_record(c.registry, op.address)[10]
     argv = ["report", "--store", str(store.path), "--rpc-url", c.anvil.url]
     argv += ["--network", str(c.manifest_path), "--key", "0x" + bytes(who.key).hex()]
     out = CliRunner().invoke(main, argv, catch_exceptions=False)
     assert out.exit_code == 0, out.output
     assert out.output.count("proven") == 1 and f"fork of {op.address} proven" in out.output
-    assert c.registry.functions.nodes(op.address).call()[3] is True  # jailed
-    assert c.registry.functions.nodes(op.address).call()[10] < pool
+    assert node_record(c.registry, op.address)[3] is True  # jailed
+    assert node_record(c.registry, op.address)[10] < pool
 
 
 def test_a_call_through_a_forking_relay_is_caught_by_the_listener_and_reported(tmp_path: Path) -> None:

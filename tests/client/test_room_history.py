@@ -37,6 +37,7 @@ from clubchat.node.relay_log import LogSigner, RelayLog
 from clubchat.node.rooms import CacheView, Rooms
 from clubchat.protocol import messages as m
 from clubchat.protocol.log_entry import ZERO32, LogEntry, sign_log_entry
+from clubchat.registry.words import node_record
 from tests.client.test_disputes_cli import env  # noqa: F401 (the anvil deployment with Disputes)
 from tests.crypto.test_rooms_e2e import ALICE, BOB, CAROL, CID, DAVE
 from tests.crypto.test_rooms_e2e import _view as members_view
@@ -288,7 +289,9 @@ def test_members_catch_a_forking_relay_by_comparing_room_heads(tmp_path: Path) -
         assert {found.a.entry, found.b.entry} == {ev.a.entry, ev.b.entry}  # type: ignore[union-attr]
 
 
-def test_a_room_fork_proves_on_the_disputes_contract(tmp_path: Path, token, protocol, params) -> None:
+def test_a_room_fork_proves_on_the_disputes_contract(
+    directory, tmp_path: Path, token, protocol, params
+) -> None:
     """The room fork two members caught, signed by a registered node's key in the deployment's
     domain, slashes and jails the node through commit + prove_equivocation (`club report`'s calls)."""
     registry, disputes = protocol["NodeRegistry"], protocol["Disputes"]
@@ -306,7 +309,7 @@ def test_a_room_fork_proves_on_the_disputes_contract(tmp_path: Path, token, prot
     commit_fork(disputes, reporter, ev.a.entry)
     next_block()
     cut = prove(disputes, reporter, ev.a.entry, ev.a.sig, ev.b.entry, ev.b.sig)
-    assert cut > 0 and registry.nodes(node.operator).jailed
+    assert cut > 0 and directory.nodes(node.operator).jailed
     assert disputes.proven(disputes.evidence_id(node.operator, ROOM, 1))
 
 
@@ -417,7 +420,7 @@ def test_club_room_checks_room_entries_and_club_report_proves_a_room_fork(
     c.fund(reporter.address, 0)
     out = club("report", "--store", str(bobs_store.path), key=reporter)
     assert f"fork of {forker.address} proven" in out
-    assert c.registry.functions.nodes(forker.address).call()[3] is True  # jailed
+    assert node_record(c.registry, forker.address)[3] is True  # jailed
 
 
 class Poster(threading.Thread):

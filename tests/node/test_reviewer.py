@@ -24,6 +24,7 @@ from clubchat.cli import main
 from clubchat.node.process import NodeProcess
 from clubchat.node.reviewer import reviewing_relay_args
 from clubchat.params import load
+from clubchat.registry.words import node_record
 from tests.node.chain_env import Chain, chain
 
 pytestmark = [pytest.mark.integration]
@@ -140,13 +141,13 @@ def test_nodes_review_a_false_flag_then_kick_a_stopped_node(net: Net, tmp_path: 
     # The target's software stops; its key still beats on chain. The next flag kicks it.
     net.procs[0].stop()
     send_call(LocalSender(c.w3, net.nodes[0][1]), c.registry.functions.heartbeat())
-    pool = c.registry.functions.nodes(target).call()[10]
+    pool = node_record(c.registry, target)[10]
     before = c.token.functions.balanceOf(flagger.address).call()
     second = net.flag(flagger, target)
     d = net.wait_status(second)
     assert d[2] == KICKED and d[9] == d[7]
-    assert c.registry.functions.nodes(target).call()[3] is True  # jailed
-    assert c.registry.functions.nodes(target).call()[10] < pool
+    assert node_record(c.registry, target)[3] is True  # jailed
+    assert node_record(c.registry, target)[10] < pool
     seen = [r for p in reviewers for r in _reviews(p) if r["dispute_id"] == second]
     assert len(seen) == 2 and all(r["verdict"] == "kick" and not r["checks"][0]["ok"] for r in seen)
     # The flagger has its bond back plus its reward share of the cut.

@@ -52,6 +52,7 @@ from clubchat.params import load
 from clubchat.protocol import messages as m
 from clubchat.protocol.history_grant import ANYONE, Grant, HistoryGrant, grant_domain
 from clubchat.protocol.log_entry import direct_room
+from clubchat.registry.words import node_record
 from tests.node import misbehaving_relay
 from tests.node.chain_env import Chain, chain
 
@@ -233,7 +234,7 @@ def review_withheld_history(mode: str, tmp_path: Path) -> None:
             assert "withheld: asked with the flagger's grant" in seen[0]["checks"][-1]["detail"]
         if kicked:
             assert d[2] == KICKED, d
-            assert c.registry.functions.nodes(op.address).call()[3] is True  # jailed
+            assert node_record(c.registry, op.address)[3] is True  # jailed
         else:
             assert d[2] == REJECTED, d
 
@@ -338,4 +339,4 @@ def test_reviewers_read_a_withheld_community_room_with_the_flaggers_grant(tmp_pa
             assert "withheld: asked with the flagger's grant" in checks["room"]["detail"], review
             assert review["verdict"] == "kick", review
         assert d[2] == KICKED, d
-        assert c.registry.functions.nodes(op.address).call()[3] is True  # jailed
+        assert node_record(c.registry, op.address)[3] is True  # jailed

@@ -71,3 +71,28 @@ def test_guarded_emission_agrees_with_the_exact_mirror(params):
     assert last["emitted_exact"] == last["emitted_chain"] > 0
     assert last["node_rewards_chain"] == last["node_rewards_exact"]
     assert last["total_supply_chain"] == last["total_supply_exact"]
+
+
+def test_the_one_pool_mirror_no_longer_matches_the_registry(params):
+    """The registry pays one stream per kind: the exact mirror of the one pool it had before (every node
+    paid pro rata to weight whatever its kinds) disagrees with what operators and delegators claim on the
+    chain, while the per-kind mirror of the main test agrees to the wei. The replay has a node of each
+    kind and a RELAY+NOTIFY node, so the per-kind path is exercised."""
+    import boa
+
+    with boa.env.anchor():
+        old = loop.replay(
+            "baseline", epochs=3, seed=0, params=params, deploy=deploy_all, one_pool_mirror=True
+        )
+    wrong = old.mismatches()
+    assert any(m.startswith("day ") and "rewards_operators chain" in m and "exact mirror" in m for m in wrong)
+    assert any("rewards_delegators chain" in m and "exact mirror" in m for m in wrong)
+    # only the registry's reward mirror is off: emission, vesting, the float model's per-kind rule agree
+    assert all("rewards_" in m or "finalised" in m or "stake" in m or "registry_balance" in m for m in wrong)
+
+
+def test_the_replay_runs_per_kind_streams_with_a_multi_kind_node(replayed):
+    """The replayed registry pays per kind and the mirror that agreed with it is the per-kind one; the
+    replay's nodes serve every kind, one of them RELAY and NOTIFY."""
+    assert replayed.reward_rule == "per-kind streams"
+    assert replayed.node_kinds == ("RELAY", "TURN", "NOTIFY", "RELAY+NOTIFY")

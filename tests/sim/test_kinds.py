@@ -1,7 +1,10 @@
-"""Node rewards per kind: the model pays kinds the way the contracts do, reproduces the RELAY collapse of
-the deployed registry, and measures the designs that would prevent it."""
+"""Node rewards per kind: the model pays kinds the way the contracts do (per-kind streams by the deployed
+`kind_reward_bps`), reproduces the RELAY collapse of the one stream the registry had before, and measures
+the designs compared with it."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -50,15 +53,43 @@ def _kind_shares(p, nodes):
 
 
 def test_kind_shares():
-    """One stream pro rata to stake: shares follow the node counts (times the multipliers); per-kind
-    streams: the split, whatever the counts."""
+    """One stream pro rata to stake (the registry before per-kind streams): shares follow the node counts
+    (times the multipliers); per-kind streams: the split, whatever the counts."""
     p = from_parameters()
+    one = p.replace(kind_reward_split=kinds.ONE_STREAM)
     nodes = [[10.0, 30.0, 60.0], [1.0, 1.0, 2.0]]
-    np.testing.assert_allclose(_kind_shares(p, nodes), [[0.1, 0.3, 0.6], [0.25, 0.25, 0.5]])
-    q = p.replace(kind_reward_multiplier=(2.0, 1.0, 1.0))
+    np.testing.assert_allclose(_kind_shares(one, nodes), [[0.1, 0.3, 0.6], [0.25, 0.25, 0.5]])
+    q = one.replace(kind_reward_multiplier=(2.0, 1.0, 1.0))
     np.testing.assert_allclose(_kind_shares(q, nodes)[0], [20 / 110, 30 / 110, 60 / 110])
     q = p.replace(kind_reward_split=(0.5, 0.3, 0.2))
     np.testing.assert_allclose(_kind_shares(q, nodes), [[0.5, 0.3, 0.2]] * 2)
+
+
+def test_the_default_split_is_the_deployed_kind_reward_bps():
+    """The model's baseline is the deployed registry: its per-kind split is `registry.kind_reward_bps`
+    (the one stream, all zero, was the default before the registry paid per kind)."""
+    p, params = from_parameters(), load_parameters()
+    bps = params.registry.kind_reward_bps
+    assert p.kind_reward_split == tuple(b / 10_000 for b in bps) != kinds.ONE_STREAM
+    assert sum(bps) == 10_000
+    assert model.make_context(p, 1).kind_split is not None
+    other = dataclasses.replace(
+        params, registry=dataclasses.replace(params.registry, kind_reward_bps=(5000, 0, 5000))
+    )
+    assert from_parameters(other).kind_reward_split == (0.5, 0.0, 0.5)
+
+
+def test_a_kind_without_nodes_leaves_its_share_to_the_others():
+    """The registry takes the split over the kinds that have reward weight when it finalises: with no
+    RELAY node RELAY's share goes to TURN and NOTIFY, renormalised by their bps (none is stranded); a
+    fixed split would leave it unpaid."""
+    p = from_parameters().replace(kind_reward_split=(0.2, 0.7, 0.1))
+    shares = _kind_shares(p, [[0.0, 30.0, 60.0], [5.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    np.testing.assert_allclose(shares, [[0.0, 0.7 / 0.8, 0.1 / 0.8], [1.0, 0.0, 0.0], [0.2, 0.7, 0.1]])
+    np.testing.assert_allclose(shares.sum(axis=-1), 1.0)
+    # no kind with a share has nodes: nothing is paid
+    none = _kind_shares(p.replace(kind_reward_split=(0.0, 1.0, 0.0)), [[5.0, 0.0, 5.0]])
+    np.testing.assert_array_equal(none, [[0.0, 0.0, 0.0]])
 
 
 @pytest.mark.parametrize("bad", [(0.5, 0.3, 0.3), (1.2, -0.2, 0.0), (0.5, 0.5)])
@@ -73,10 +104,11 @@ def _nodes_at(p, years, runs=48, seed=12):
     return np.median(s["nodes"][-1], axis=0)
 
 
-def test_deployed_registry_collapses_relay(sim_params):
-    """The finding: with the registry paying by stake whatever the kind, RELAY (and TURN) fall to the
-    community-run floor by year 3 while NOTIFY, cheapest to run and paid by ads too, keeps growing."""
-    n = _nodes_at(sim_params, 3)
+def test_one_stream_collapses_relay(sim_params):
+    """The finding that led to per-kind streams: with the registry paying one stream by stake whatever
+    the kind, RELAY (and TURN) fall to the community-run floor by year 3 while NOTIFY, cheapest to run
+    and paid by ads too, keeps growing."""
+    n = _nodes_at(sim_params.replace(kind_reward_split=kinds.ONE_STREAM), 3)
     assert n[0] == sim_params.nodes_min[0]
     assert n[1] == sim_params.nodes_min[1]
     assert n[2] > 30 * sim_params.nodes_min[2]
@@ -85,20 +117,25 @@ def test_deployed_registry_collapses_relay(sim_params):
 def test_multipliers_do_not_prevent_a_collapse(sim_params):
     """Weighting a kind's stake in the one stream only moves the knife-edge: some kind still falls to
     the floor."""
-    n = _nodes_at(sim_params.replace(kind_reward_multiplier=kinds.MULTIPLIERS), 3)
+    n = _nodes_at(
+        sim_params.replace(kind_reward_split=kinds.ONE_STREAM, kind_reward_multiplier=kinds.MULTIPLIERS), 3
+    )
     assert (n == np.asarray(sim_params.nodes_min)).any()
 
 
-def test_per_kind_streams_keep_relays(sim_params):
-    """One stream per kind: RELAY keeps tens of nodes (it had the floor of 3) and users stay."""
-    deployed = engine.simulate(sim_params, runs=48, days=3 * YEAR_DAYS, seed=12, record_every=YEAR_DAYS)
-    split = engine.simulate(
-        sim_params.replace(kind_reward_split=(0.5, 0.3, 0.2)), runs=48, days=3 * YEAR_DAYS, seed=12,
+@pytest.mark.parametrize("split", [None, (0.5, 0.3, 0.2)])
+def test_per_kind_streams_keep_relays(sim_params, split):
+    """One stream per kind (the deployed split, and another): RELAY keeps tens of nodes (it had the
+    floor of 3 under the one stream) and users stay."""
+    one = engine.simulate(
+        sim_params.replace(kind_reward_split=kinds.ONE_STREAM), runs=48, days=3 * YEAR_DAYS, seed=12,
         record_every=YEAR_DAYS,
     )  # fmt: skip
-    assert np.median(split["nodes"][-1, :, 0]) > 10 * np.median(deployed["nodes"][-1, :, 0])
-    assert np.median(split["users"][-1]) > 2 * np.median(deployed["users"][-1])
-    assert np.median(split["nakamoto_relay"][-1]) > np.median(deployed["nakamoto_relay"][-1])
+    p = sim_params if split is None else sim_params.replace(kind_reward_split=split)
+    per_kind = engine.simulate(p, runs=48, days=3 * YEAR_DAYS, seed=12, record_every=YEAR_DAYS)
+    assert np.median(per_kind["nodes"][-1, :, 0]) > 10 * np.median(one["nodes"][-1, :, 0])
+    assert np.median(per_kind["users"][-1]) > 2 * np.median(one["users"][-1])
+    assert np.median(per_kind["nakamoto_relay"][-1]) > np.median(one["nakamoto_relay"][-1])
 
 
 def test_nakamoto_coefficient():

@@ -206,6 +206,8 @@ class Facts:
     sensitivity_trajectories: str
     kinds_choice: str
     kinds_choice_worst: str
+    kinds_choice_vs_deployed: str
+    kinds_split_deployed: str
     kinds_select_runs: str
     kinds_compare_runs: str
     kinds_table: str
@@ -213,17 +215,17 @@ class Facts:
     kinds_multipliers: str
     kinds_routing: str
     kinds_relay_deployed: str
-    kinds_relay_chosen: str
+    kinds_relay_one_stream: str
     kinds_served_deployed: str
-    kinds_served_chosen: str
+    kinds_served_one_stream: str
     kinds_contract_change: str
     kinds_relay_single: str
-    kinds_relay_deployed_single: str
-    kinds_multi_chosen: str
+    kinds_relay_one_stream_single: str
     kinds_multi_deployed: str
-    kinds_panel_chosen: str
+    kinds_multi_one_stream: str
+    kinds_panel_deployed: str
     kinds_panel_single: str
-    kinds_eclipse_chosen: str
+    kinds_eclipse_deployed: str
     kinds_eclipse_single: str
     extra_kind_cost_share: str
     kind_switch_speed: str

@@ -53,7 +53,7 @@ class Case:
 
 
 class DisputesMachine(RuleBasedStateMachine):
-    disputes = registry = token = governance = None
+    disputes = registry = token = governance = directory = None
     minimum = 0
 
     def __init__(self) -> None:
@@ -79,13 +79,13 @@ class DisputesMachine(RuleBasedStateMachine):
             self.nodes.append(n)
             # Each operator starts unbonding a little, withdrawable after the unbonding period.
             with boa.env.prank(n.operator):
-                self.registry.unbond(n.operator, self.registry.shares(n.operator, n.operator) // 10)
+                self.registry.unbond(n.operator, self.directory.shares(n.operator, n.operator) // 10)
             self.release[n.operator] = now() + self.registry.unbonding_seconds()
 
     # ---------------------------------------------------------------- helpers
 
     def _pool(self, node: str) -> int:
-        n = self.registry.nodes(node)
+        n = self.directory.nodes(node)
         return n.bonded_assets + n.unbonding_assets
 
     def _open(self, node: str) -> int:
@@ -271,6 +271,7 @@ _PROFILE_IS_DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
 def test_disputes_stateful(token, protocol, params):
     DisputesMachine.disputes = protocol["Disputes"]
     DisputesMachine.registry = protocol["NodeRegistry"]
+    DisputesMachine.directory = protocol["NodeDirectory"]
     DisputesMachine.token = token
     DisputesMachine.governance = str(protocol["Timelock"].address)
     DisputesMachine.minimum = params.registry.min_self_stake_per_kind_wei

@@ -67,7 +67,7 @@ def _bond_failure(dead: bool, minted: int) -> str:
 
 
 class RegistryMachine(RuleBasedStateMachine):
-    registry = token = governance = None
+    registry = token = governance = directory = None
     minimum = 0
 
     def __init__(self) -> None:
@@ -346,7 +346,7 @@ class RegistryMachine(RuleBasedStateMachine):
     @rule(a=st.integers(0, 6), i=st.integers(0, 3))
     def claim(self, a: int, i: int) -> None:
         who, op = self.accounts[a], list(self.pools)[i]
-        expected = self.registry.pending_rewards(op, who)
+        expected = self.directory.pending_rewards(op, who)
         before = self.token.balanceOf(who)
         with boa.env.prank(who):
             assert self.registry.claim(op) == expected
@@ -413,9 +413,9 @@ class RegistryMachine(RuleBasedStateMachine):
     def poke(self, i: int) -> None:
         op = list(self.pools)[i]
         # The leaves, not the counted weight: a jailed node's lazy leaves are poked out too.
-        if self._leaves(op)[0] != 0 and not self.registry.is_eligible(op):
+        if self._leaves(op)[0] != 0 and not self.directory.is_eligible(op):
             self.registry.poke(op)
-            assert self.registry.nodes(op).weight == 0
+            assert self.directory.nodes(op).weight == 0
             assert self._leaves(op) == (0, False)
 
     def _leaves(self, op: str) -> tuple[int, bool]:
@@ -466,14 +466,14 @@ class RegistryMachine(RuleBasedStateMachine):
             word = r._storage.epoch_word.get()
             acc_now = word & MASK120
             assert word >> 160 == r.reward_reserve()
-            nodes = {op: r.nodes(op) for op in self.pools}
+            nodes = {op: self.directory.nodes(op) for op in self.pools}
             takes = sum(n.weight * (acc_now - n.acc_snapshot) for n in nodes.values())
             credited = sum(n.commission_accrued for n in nodes.values())
             assert r.reward_reserve() * 10**9 >= takes + credited * 10**9
             for op in live:
                 beat(r, self.keys[op])  # a checkpoint of every node
             # A deregistered node has weight 0: nothing accrues to it.
-            assert all(r.nodes(op).acc_snapshot == acc_now for op in live)
+            assert all(self.directory.nodes(op).acc_snapshot == acc_now for op in live)
             for op in self.pools:
                 for who in self.accounts:
                     with boa.env.prank(who):
@@ -497,7 +497,7 @@ class RegistryMachine(RuleBasedStateMachine):
             return
         end = r.EPOCH_START() + (r.epochs_finalised() + 1) * r.EPOCH_SECONDS()
         boa.env.time_travel(seconds=max(end - self._now(), 0))  # the finalisation is due
-        before = r.pending_rewards(op, jit)
+        before = self.directory.pending_rewards(op, jit)
         with boa.env.prank(jit):
             assert r.delegate(op, whole * WAD) == minted
         self._mint(p, jit, whole * WAD)
@@ -505,13 +505,13 @@ class RegistryMachine(RuleBasedStateMachine):
         with boa.env.prank(self.keeper):
             self.paid_out += r.finalize_epoch()
         rate = r._storage.stream_word.get() & MASK128
-        weight, total = r.nodes(op).weight, r.total_weight()
+        weight, total = self.directory.nodes(op).weight, r.total_weight()
         boa.env.time_travel(seconds=hold)
         held = p.shares[jit]
         assets = _down(held, p.ba, p.bs)
         with boa.env.prank(jit):
             entry_id = r.unbond(op, held)  # checkpoints the node and settles jit first
-        earned = r.pending_rewards(op, jit) - before
+        earned = self.directory.pending_rewards(op, jit) - before
         bound = 0 if total == 0 else rate * hold * weight * held // (total * p.bs) + 1
         assert earned <= (bound if hold else 0), (earned, bound, hold)
         p.ba -= assets
@@ -544,7 +544,7 @@ class RegistryMachine(RuleBasedStateMachine):
             with boa.env.prank(op), boa.reverts(reason):
                 self.registry.deregister()
             return
-        assert self.registry.nodes(op).weight == 0
+        assert self.directory.nodes(op).weight == 0
         with boa.env.prank(op):
             self.registry.deregister()
         epoch = self._sampling_epoch()
@@ -587,7 +587,7 @@ class RegistryMachine(RuleBasedStateMachine):
     def listing_matches_model(self) -> None:
         r = self.registry
         assert r.node_count() == len(self.listing)
-        assert [str(r.node_at(j)[0]) for j in range(len(self.listing))] == self.listing
+        assert [str(self.directory.node_at(j)[0]) for j in range(len(self.listing))] == self.listing
 
     # ---------------------------------------------------------------- invariants
 
@@ -596,7 +596,7 @@ class RegistryMachine(RuleBasedStateMachine):
         if not self.pools:
             return
         for op, p in self.pools.items():
-            n = self.registry.nodes(op)
+            n = self.directory.nodes(op)
             assert (n.bonded_assets, n.bonded_shares, n.unbonding_assets, n.unbonding_shares) == (
                 p.ba,
                 p.bs,
@@ -617,13 +617,13 @@ class RegistryMachine(RuleBasedStateMachine):
         principal = sum(p.ba + p.ua for p in self.pools.values())
         assert r.principal() == principal
         assert self.token.balanceOf(r.address) >= r.principal() + r.reward_reserve()
-        weights = {op: r.nodes(op).weight for op in self.pools}
+        weights = {op: self.directory.nodes(op).weight for op in self.pools}
         assert r.total_weight() == sum(weights.values())
         leaves = {op: self._leaves(op) for op in self.pools}
         for op, (leaf, lazy) in leaves.items():
             # Lazy leaves belong to a jailed node whose counted weight is already 0; other
             # leaves hold exactly the counted weight.
-            assert (weights[op] == 0 and r.nodes(op).jailed) if lazy else weights[op] == leaf
+            assert (weights[op] == 0 and self.directory.nodes(op).jailed) if lazy else weights[op] == leaf
         for kind in (RELAY, TURN, NOTIFY):
             assert r.total_stake(kind) == WAD * sum(
                 leaf for op, (leaf, _) in leaves.items() if self.pools[op].kinds & kind
@@ -640,7 +640,9 @@ class RegistryMachine(RuleBasedStateMachine):
         if not self.pools:
             return
         r = self.registry
-        claimable = sum(r.pending_rewards(op, who) for op in self.pools for who in [*self.accounts, self.jit])
+        claimable = sum(
+            self.directory.pending_rewards(op, who) for op in self.pools for who in [*self.accounts, self.jit]
+        )
         assert claimable <= r.reward_reserve()
         assert self.paid_out + claimable <= self.sent
 
@@ -654,7 +656,7 @@ class RegistryMachine(RuleBasedStateMachine):
             assert len(got) == len(set(got))
             for op in got:
                 assert self.pools[str(op)].kinds & kind
-                assert self.registry.is_eligible(op)
+                assert self.directory.is_eligible(op)
 
     # ------------------------------------------- sampling epochs (security review, finding 1)
     # The model's copy of the weights frozen at the start of the sampling epoch it last saw begin
@@ -705,7 +707,7 @@ class RegistryMachine(RuleBasedStateMachine):
         if sum(weights) == 0:
             weights = [self._leaf(kind, j) for j in range(len(ops))]
         mixed = keccak(bytes(r.epoch_seed()[0]) + seed)
-        return [ops[j] for j in mirror_draws(weights, mixed, k, lambda j: r.is_eligible(ops[j]))]
+        return [ops[j] for j in mirror_draws(weights, mixed, k, lambda j: self.directory.is_eligible(ops[j]))]
 
     @invariant()
     def draws_follow_the_frozen_weights(self) -> None:
@@ -722,6 +724,7 @@ _PROFILE_IS_DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
 
 def test_registry_stateful(token, protocol, params):
     RegistryMachine.registry = protocol["NodeRegistry"]
+    RegistryMachine.directory = protocol["NodeDirectory"]
     RegistryMachine.token = token
     RegistryMachine.governance = str(protocol["Timelock"].address)
     RegistryMachine.minimum = params.registry.min_self_stake_per_kind_wei

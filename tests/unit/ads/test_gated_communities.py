@@ -111,7 +111,9 @@ def test_one_moved_balance_pays_only_its_holder(real, owner, advertiser, node, g
     assert [market.settled_total(camp, a.address) for a in accounts] == [0, 0, 4]
 
 
-def test_stake_gate_of_a_token_gated_community(real, owner, advertiser, node, governance, params, viewer):
+def test_stake_gate_of_a_token_gated_community(
+    directory, real, owner, advertiser, node, governance, params, viewer
+):
     token, registry, market = real["ClubToken"], real["NodeRegistry"], real["AdMarket"]
     operator = str(boa.env.generate_address("gate-stake-operator"))
     minimum = params.registry.min_self_stake_per_kind_wei
@@ -127,7 +129,7 @@ def test_stake_gate_of_a_token_gated_community(real, owner, advertiser, node, go
     camp = campaign(real, advertiser, cid)
     assert settle(real, node, [signed(market, viewer, camp, node, 1)]) == WAD
     with boa.env.prank(viewer.address):
-        registry.unbond(operator, registry.shares(operator, viewer.address))
+        registry.unbond(operator, directory.shares(operator, viewer.address))
     assert settle(real, node, [signed(market, viewer, camp, node, 2)]) == 0
     assert skipped(market) == ["ads: community gate not met"]
 

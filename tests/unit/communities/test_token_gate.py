@@ -46,7 +46,7 @@ def test_balance_gate_join_and_evict(
 
 
 def test_stake_gate(
-    communities, community, funded_owner, token, governance, registry, params, member, outsider
+    directory, communities, community, funded_owner, token, governance, registry, params, member, outsider
 ):
     operator = str(boa.env.generate_address("gate-operator"))
     minimum = params.registry.min_self_stake_per_kind_wei
@@ -61,7 +61,7 @@ def test_stake_gate(
         communities.join_with_token(community)
     assert communities.is_member(community, member)
     with boa.env.prank(member):
-        registry.unbond(operator, registry.shares(operator, member))
+        registry.unbond(operator, directory.shares(operator, member))
     with boa.env.prank(outsider):
         communities.evict(community, member)
     assert not communities.is_member(community, member)

@@ -18,8 +18,8 @@ def drawn(disputes, token, governance, target, flagger):
     return dispute_id, draw(disputes, dispute_id)
 
 
-def _pools(registry, nodes):
-    return {n: registry.nodes(n).bonded_assets + registry.nodes(n).unbonding_assets for n in nodes}
+def _pools(directory, registry, nodes):
+    return {n: directory.nodes(n).bonded_assets + directory.nodes(n).unbonding_assets for n in nodes}
 
 
 def _finalize_logged(disputes, dispute_id, panel):
@@ -33,26 +33,26 @@ def _named(logs, name):
     return [e for e in logs if type(e).__name__ == name]
 
 
-def test_kick(disputes, registry, token, target, flagger, drawn):
+def test_kick(directory, disputes, registry, token, target, flagger, drawn):
     dispute_id, panel = drawn
     p = disputes.parameters()
     voters, silent = panel[:5], panel[5:]
     vote(disputes, dispute_id, {r: True for r in voters})
     after_reveal(disputes, dispute_id)
-    before = _pools(registry, [target.operator, *panel])
+    before = _pools(directory, registry, [target.operator, *panel])
     supply = token.totalSupply()
     cut, logs = _finalize_logged(disputes, dispute_id, panel)
     assert cut == (before[target.operator] * p.kick_fraction + WAD - 1) // WAD
     reward = cut * p.flagger_reward_share // WAD
     assert token.balanceOf(flagger) == p.flag_bond + reward
     assert token.balanceOf(disputes.address) == 0
-    n = registry.nodes(target.operator)
+    n = directory.nodes(target.operator)
     assert n.jailed and n.jailed_until == now() + p.jail_base_seconds
     assert registry.frozen(target.operator) == 0 and disputes.offences(target.operator) == 1
     assert disputes.disputes(dispute_id).status == 3
     non_voter_cuts = {e.reviewer: e.cut for e in _named(logs, "NonVoterSlashed")}
     assert set(non_voter_cuts) == set(silent)
-    after = _pools(registry, panel)
+    after = _pools(directory, registry, panel)
     for r in silent:
         assert non_voter_cuts[r] == (before[r] * p.non_voter_fraction + WAD - 1) // WAD
         assert after[r] == before[r] - non_voter_cuts[r]
@@ -70,7 +70,7 @@ def test_kick(disputes, registry, token, target, flagger, drawn):
     )
 
 
-def test_no_kick_pays_the_bond_to_voters(disputes, registry, token, target, flagger, drawn):
+def test_no_kick_pays_the_bond_to_voters(directory, disputes, registry, token, target, flagger, drawn):
     dispute_id, panel = drawn
     p = disputes.parameters()
     # Votes weigh stake and the panel's order is random: the two lightest of five voters ask for a
@@ -82,11 +82,11 @@ def test_no_kick_pays_the_bond_to_voters(disputes, registry, token, target, flag
     assert kick_weight * 10_000 <= p.majority_bps * revealed
     vote(disputes, dispute_id, votes)
     after_reveal(disputes, dispute_id)
-    pool = _pools(registry, [target.operator])[target.operator]
+    pool = _pools(directory, registry, [target.operator])[target.operator]
     cut, _ = _finalize_logged(disputes, dispute_id, panel)
     assert cut == 0
-    assert _pools(registry, [target.operator])[target.operator] == pool
-    assert not registry.nodes(target.operator).jailed
+    assert _pools(directory, registry, [target.operator])[target.operator] == pool
+    assert not directory.nodes(target.operator).jailed
     assert registry.frozen(target.operator) == 0
     assert disputes.disputes(dispute_id).status == 4
     # The bond waits for the voters: each collects an equal share (anyone may trigger it).
@@ -139,32 +139,32 @@ def test_bond_split_remainder_goes_to_the_lowest_seat(disputes, governance, toke
     assert bond - 2 * each == each + 2
 
 
-def test_quorum_missed_is_no_kick(disputes, registry, token, target, flagger, drawn, governance):
+def test_quorum_missed_is_no_kick(directory, disputes, registry, token, target, flagger, drawn, governance):
     dispute_id, panel = drawn
     set_params(disputes, governance, quorum_bps=10_000)
     # Everyone but one votes kick: a unanimous kick without the whole panel's weight is no kick.
     vote(disputes, dispute_id, {r: True for r in panel[:-1]})
     after_reveal(disputes, dispute_id)
     assert finalize(disputes, dispute_id, panel) == 0
-    assert disputes.disputes(dispute_id).status == 4 and not registry.nodes(target.operator).jailed
+    assert disputes.disputes(dispute_id).status == 4 and not directory.nodes(target.operator).jailed
 
 
-def test_nobody_votes(disputes, registry, token, target, flagger, drawn):
+def test_nobody_votes(directory, disputes, registry, token, target, flagger, drawn):
     dispute_id, panel = drawn
     p = disputes.parameters()
     after_reveal(disputes, dispute_id)
-    before = _pools(registry, panel)
+    before = _pools(directory, registry, panel)
     cut, logs = _finalize_logged(disputes, dispute_id, panel)
     assert cut == 0 and token.balanceOf(flagger) == p.flag_bond
     assert {e.reviewer for e in _named(logs, "NonVoterSlashed")} == set(panel)
-    after = _pools(registry, panel)
+    after = _pools(directory, registry, panel)
     assert all(after[r] < before[r] for r in panel)
 
 
-def test_frozen_until_finalised(disputes, registry, target, drawn):
+def test_frozen_until_finalised(directory, disputes, registry, target, drawn):
     dispute_id, panel = drawn
     with boa.env.prank(target.operator):
-        registry.unbond(target.operator, registry.shares(target.operator, target.operator))
+        registry.unbond(target.operator, directory.shares(target.operator, target.operator))
     boa.env.time_travel(seconds=registry.unbonding_seconds() + 12)
     with boa.env.prank(target.operator), boa.reverts("registry: node frozen"):
         registry.withdraw(0)
@@ -173,7 +173,9 @@ def test_frozen_until_finalised(disputes, registry, target, drawn):
         assert registry.withdraw(0) > 0
 
 
-def test_graduated_jail_on_repeat_kicks(disputes, registry, token, governance, target, flagger, network):
+def test_graduated_jail_on_repeat_kicks(
+    directory, disputes, registry, token, governance, target, flagger, network
+):
     p = disputes.parameters()
     for offence in range(2):
         dispute_id = open_flag(token, disputes, governance, flagger, target.operator)
@@ -181,7 +183,7 @@ def test_graduated_jail_on_repeat_kicks(disputes, registry, token, governance, t
         vote(disputes, dispute_id, {r: True for r in panel})
         after_reveal(disputes, dispute_id)
         finalize(disputes, dispute_id, panel)
-        assert registry.nodes(target.operator).jailed_until == now() + (p.jail_base_seconds << offence)
+        assert directory.nodes(target.operator).jailed_until == now() + (p.jail_base_seconds << offence)
         # Let the cool-down pass so the next panel can be drawn.
         boa.env.time_travel(seconds=p.reviewer_cooldown_seconds + 12)
         for n in network:
@@ -216,7 +218,7 @@ def test_not_awaiting_a_decision(disputes, token, governance, target, flagger, d
 
 
 def test_finalize_never_blocks_when_the_registry_refuses(
-    disputes, registry, token, target, flagger, drawn, governance
+    directory, disputes, registry, token, target, flagger, drawn, governance
 ):
     """A slash or jail the registry refuses (here: the Timelock revoked Disputes' SLASHER_ROLE; a node
     that left the registry is the same case) cuts nothing but the dispute still ends: bond back,
@@ -226,10 +228,10 @@ def test_finalize_never_blocks_when_the_registry_refuses(
     after_reveal(disputes, dispute_id)
     with boa.env.prank(governance):
         registry.revokeRole(registry.SLASHER_ROLE(), disputes.address)
-    pool = _pools(registry, [target.operator])[target.operator]
+    pool = _pools(directory, registry, [target.operator])[target.operator]
     cut, logs = _finalize_logged(disputes, dispute_id, panel)
-    assert cut == 0 and _pools(registry, [target.operator])[target.operator] == pool
-    assert not registry.nodes(target.operator).jailed
+    assert cut == 0 and _pools(directory, registry, [target.operator])[target.operator] == pool
+    assert not directory.nodes(target.operator).jailed
     [ev] = _named(logs, "DisputeResolved")
     assert (ev.status, ev.cut, ev.jailed_until) == (3, 0, 0)
     assert token.balanceOf(flagger) == disputes.parameters().flag_bond

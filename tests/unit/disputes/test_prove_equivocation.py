@@ -26,23 +26,23 @@ from tests.utils.signing import named_signer
 WAD = 10**18
 
 
-def _pool(registry, node) -> int:
-    n = registry.nodes(node)
+def _pool(directory, registry, node) -> int:
+    n = directory.nodes(node)
     return n.bonded_assets + n.unbonding_assets
 
 
-def test_fork_slashes_jails_pays_reporter_and_burns(disputes, registry, token, target, reporter):
+def test_fork_slashes_jails_pays_reporter_and_burns(directory, disputes, registry, token, target, reporter):
     a, sa, b, sb = committed_fork(disputes, target, reporter)
     p = disputes.parameters()
-    pool = _pool(registry, target.operator)
+    pool = _pool(directory, registry, target.operator)
     supply = token.totalSupply()
     cut = prove(disputes, reporter, a, sa, b, sb)
     assert cut == (pool * p.equivocation_fraction + WAD - 1) // WAD  # rounds up, as NodeRegistry.slash
-    assert _pool(registry, target.operator) == pool - cut
+    assert _pool(directory, registry, target.operator) == pool - cut
     to_reporter = cut * p.reporter_share // WAD
     assert token.balanceOf(reporter) == to_reporter
     assert token.totalSupply() == supply - (cut - to_reporter)
-    n = registry.nodes(target.operator)
+    n = directory.nodes(target.operator)
     assert n.jailed and n.jailed_until == now() + p.jail_base_seconds and n.weight == 0
     ev = events(disputes, "EquivocationProven")[-1]
     eid = evidence_id(a.node, a.room, a.seq)
@@ -61,13 +61,13 @@ def test_fork_slashes_jails_pays_reporter_and_burns(disputes, registry, token, t
     assert disputes.evidence_id(a.node, a.room, a.seq) == eid
 
 
-def test_unbonding_stake_is_slashed_too(disputes, registry, target, reporter, params):
+def test_unbonding_stake_is_slashed_too(directory, disputes, registry, target, reporter, params):
     with boa.env.prank(target.operator):
-        registry.unbond(target.operator, registry.shares(target.operator, target.operator) // 2)
-    waiting = registry.nodes(target.operator).unbonding_assets
+        registry.unbond(target.operator, directory.shares(target.operator, target.operator) // 2)
+    waiting = directory.nodes(target.operator).unbonding_assets
     a, sa, b, sb = committed_fork(disputes, target, reporter)
     prove(disputes, reporter, a, sa, b, sb)
-    assert registry.nodes(target.operator).unbonding_assets == waiting - (waiting + 9) // 10
+    assert directory.nodes(target.operator).unbonding_assets == waiting - (waiting + 9) // 10
 
 
 def test_digest_matches_the_python_definition(disputes, target):
@@ -77,14 +77,14 @@ def test_digest_matches_the_python_definition(disputes, target):
     assert disputes.domain_separator() == domain.separator()
 
 
-def test_graduated_jail(disputes, registry, target, reporter):
+def test_graduated_jail(directory, disputes, registry, target, reporter):
     p = disputes.parameters()
     for i, seq in enumerate((1, 2, 3)):
         a, sa, b, sb = fork(disputes, target, seq=seq)
         commit_fork(disputes, reporter, a)
         next_block()
         prove(disputes, reporter, a, sa, b, sb)
-        assert registry.nodes(target.operator).jailed_until == now() + min(
+        assert directory.nodes(target.operator).jailed_until == now() + min(
             p.jail_base_seconds << i, p.jail_max_seconds
         )
     assert disputes.offences(target.operator) == 3
@@ -252,17 +252,17 @@ def test_key_retired_longer_than_unbonding_ago(disputes, registry, target, repor
         prove(disputes, reporter, a, sign(disputes, old_key, a), b, sign(disputes, old_key, b))
 
 
-def test_leaving_the_registry_does_not_escape_a_fork_proof(disputes, registry, target, reporter):
+def test_leaving_the_registry_does_not_escape_a_fork_proof(directory, disputes, registry, target, reporter):
     # The attacker forks a room, unbonds everything and deregisters at once: its unbonding entries
     # are still waiting, its key is retired (not released) and the proof still slashes and jails.
     with boa.env.prank(target.operator):
-        registry.unbond(target.operator, registry.shares(target.operator, target.operator))
+        registry.unbond(target.operator, directory.shares(target.operator, target.operator))
         registry.deregister()
     assert registry.key_record(target.key.address) == (target.operator, now())
-    waiting = registry.nodes(target.operator).unbonding_assets
+    waiting = directory.nodes(target.operator).unbonding_assets
     assert waiting > 0
     a, sa, b, sb = committed_fork(disputes, target, reporter)
     cut = prove(disputes, reporter, a, sa, b, sb)
     assert cut == (waiting + 9) // 10
-    assert registry.nodes(target.operator).unbonding_assets == waiting - cut
-    assert registry.nodes(target.operator).jailed
+    assert directory.nodes(target.operator).unbonding_assets == waiting - cut
+    assert directory.nodes(target.operator).jailed

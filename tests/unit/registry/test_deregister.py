@@ -35,10 +35,10 @@ def _to_next_epoch(registry) -> int:
     return epoch
 
 
-def _exit(registry, operator: str) -> None:
+def _exit(directory, registry, operator: str) -> None:
     """Unbond all of the operator's own shares."""
     with boa.env.prank(operator):
-        registry.unbond(operator, registry.shares(operator, operator))
+        registry.unbond(operator, directory.shares(operator, operator))
 
 
 def _slots_handed_out(registry, kind: int) -> int:
@@ -51,62 +51,62 @@ def _slot_of(registry, node: str, kind: int) -> int:
     return (meta >> (156 + shift)) & 0xFFFF
 
 
-def test_deregister_frees_the_listing_and_retires_the_key(registry, actors, alice, bob, minimum):
+def test_deregister_frees_the_listing_and_retires_the_key(directory, registry, actors, alice, bob, minimum):
     register_node(registry, alice, str(boa.env.generate_address("ka")), kinds=RELAY, amount=minimum)
     register_node(
         registry, actors.operator, actors.node_key, kinds=RELAY | TURN, amount=2 * minimum, tag="op"
     )
     register_node(registry, bob, str(boa.env.generate_address("kb")), kinds=NOTIFY, amount=minimum)
     assert [registry.node_list(i) for i in range(3)] == [alice, actors.operator, bob]
-    _exit(registry, actors.operator)
+    _exit(directory, registry, actors.operator)
     with boa.env.prank(actors.operator):
         registry.deregister()
         ev = registry.get_logs()[-1]
     assert ev.node == actors.operator
     # Swap-and-pop: the last node takes the leaver's index.
     assert registry.node_count() == 2
-    assert [registry.node_at(i)[0] for i in range(2)] == [alice, bob]
-    n = registry.nodes(actors.operator)
+    assert [directory.node_at(i)[0] for i in range(2)] == [alice, bob]
+    n = directory.nodes(actors.operator)
     assert (n.kinds, n.node_key, n.weight, n.live_until) == (0, ZERO, 0, 0)
     # The key is retired, not released: evidence it signed stays attributable to the pool left behind.
-    assert registry.operator_of_key(actors.node_key) == actors.operator
+    assert directory.operator_of_key(actors.node_key) == actors.operator
     assert registry.key_record(actors.node_key) == (actors.operator, int(boa.env.evm.patch.timestamp))
     for kind in (RELAY, TURN, TURN_CREDENTIAL):
         assert registry.endpoint(actors.operator, kind) == ""
-    assert not registry.is_eligible(actors.operator)
+    assert not directory.is_eligible(actors.operator)
     # The listing keeps working after more exits, the last entry included.
-    _exit(registry, bob)
+    _exit(directory, registry, bob)
     with boa.env.prank(bob):
         registry.deregister()
-    assert registry.node_count() == 1 and registry.node_at(0)[0] == alice
+    assert registry.node_count() == 1 and directory.node_at(0)[0] == alice
     # The retired key can serve nobody else, even with its consent.
     with boa.reverts("registry: node key in use"):
         register_node(registry, bob, actors.node_key, kinds=RELAY, amount=minimum, tag="b2")
     register_node(registry, bob, str(boa.env.generate_address("kb2")), kinds=RELAY, amount=minimum, tag="b2")
-    assert registry.node_count() == 2 and registry.node_at(1)[0] == bob
+    assert registry.node_count() == 2 and directory.node_at(1)[0] == bob
 
 
-def test_deregister_reverts(registry, actors, alice, minimum):
+def test_deregister_reverts(directory, registry, actors, alice, minimum):
     with boa.env.prank(alice), boa.reverts("registry: not registered"):
         registry.deregister()
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=minimum)
     with boa.env.prank(actors.operator), boa.reverts("registry: self-stake still bonded"):
         registry.deregister()
-    _exit(registry, actors.operator)
+    _exit(directory, registry, actors.operator)
     with boa.env.prank(actors.operator):
         registry.deregister()
     with boa.env.prank(actors.operator), boa.reverts("registry: not registered"):
         registry.deregister()
 
 
-def test_what_a_node_leaves_behind_keeps_working(registry, token, actors, governance, minimum):
+def test_what_a_node_leaves_behind_keeps_working(directory, registry, token, actors, governance, minimum):
     """Delegators unbond, withdraw and claim after the exit; the pool stays slashable; a heartbeat
     of the released key, a stake, a delegation and a rebond are refused."""
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=2 * minimum)
     with boa.env.prank(actors.delegator):
         registry.delegate(actors.operator, minimum)
     with boa.env.prank(actors.operator):
-        entry = registry.unbond(actors.operator, registry.shares(actors.operator, actors.operator))
+        entry = registry.unbond(actors.operator, directory.shares(actors.operator, actors.operator))
         registry.deregister()
     with boa.env.prank(actors.node_key), boa.reverts("registry: not a node key"):
         registry.heartbeat()
@@ -121,7 +121,7 @@ def test_what_a_node_leaves_behind_keeps_working(registry, token, actors, govern
         cut = registry.slash(actors.operator, WAD // 2, ZERO, 0)
     assert cut == minimum // 2 + minimum
     with boa.env.prank(actors.delegator):
-        d_entry = registry.unbond(actors.operator, registry.shares(actors.operator, actors.delegator))
+        d_entry = registry.unbond(actors.operator, directory.shares(actors.operator, actors.delegator))
         registry.claim(actors.operator)
     boa.env.time_travel(seconds=registry.unbonding_seconds() + 1)
     before = token.balanceOf(actors.delegator)
@@ -138,13 +138,13 @@ def test_slash_of_an_address_that_never_had_a_pool_reverts(registry, governance,
 
 
 def test_a_returning_node_keeps_its_jail_and_a_slashed_out_node_stays_out(
-    registry, actors, governance, alice, minimum
+    directory, registry, actors, governance, alice, minimum
 ):
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=minimum)
     now = int(boa.env.evm.patch.timestamp)
     with boa.env.prank(governance):
         registry.jail(actors.operator, now + 86_400)
-    _exit(registry, actors.operator)
+    _exit(directory, registry, actors.operator)
     with boa.env.prank(actors.operator):
         registry.deregister()
     # It comes back with a new key (the old one is retired for good).
@@ -156,14 +156,14 @@ def test_a_returning_node_keeps_its_jail_and_a_slashed_out_node_stays_out(
         amount=minimum,
         tag="again",
     )
-    n = registry.nodes(actors.operator)
+    n = directory.nodes(actors.operator)
     assert n.jailed and n.jailed_until == now + 86_400
     # A 100 % slash closes the node for good, through a deregistration too.
     with boa.env.prank(governance):
         registry.slash(actors.operator, WAD, ZERO, 0)
     # Its shares are worth 0 and cannot be unbonded; it may still leave and free its slot.
     with boa.env.prank(actors.operator), boa.reverts("registry: amount too small"):
-        registry.unbond(actors.operator, registry.shares(actors.operator, actors.operator))
+        registry.unbond(actors.operator, directory.shares(actors.operator, actors.operator))
     with boa.env.prank(actors.operator):
         registry.deregister()
     k3 = str(boa.env.generate_address("k3"))
@@ -174,7 +174,9 @@ def test_a_returning_node_keeps_its_jail_and_a_slashed_out_node_stays_out(
     register_node(registry, alice, str(boa.env.generate_address("ka")), kinds=RELAY, amount=minimum)
 
 
-def test_a_freed_slot_is_reused_only_from_the_next_epoch(registry, actors, alice, bob, carol, minimum):
+def test_a_freed_slot_is_reused_only_from_the_next_epoch(
+    directory, registry, actors, alice, bob, carol, minimum
+):
     """The leaver had weight when the epoch began, so the frozen view still holds it in the slot's
     leaf for the rest of the epoch. A newcomer in the same epoch gets a new slot, and no draw of
     this epoch returns it with the leaver's weight; from the next epoch on the slot is reused."""
@@ -185,7 +187,7 @@ def test_a_freed_slot_is_reused_only_from_the_next_epoch(registry, actors, alice
     beat(registry, leaver_key)
     old_slot = _slot_of(registry, alice, RELAY)
     handed_out = _slots_handed_out(registry, RELAY)
-    _exit(registry, alice)
+    _exit(directory, registry, alice)
     with boa.env.prank(alice):
         registry.deregister()
     assert registry.sampling_stake(RELAY) == 3 * minimum  # still frozen in the leaf
@@ -217,10 +219,10 @@ def test_a_freed_slot_is_reused_only_from_the_next_epoch(registry, actors, alice
     assert sorted(registry.sample(RELAY, b"\x01" * 32, 2)) == sorted([bob, carol])
 
 
-def test_deregister_refuses_a_full_slot_queue(registry, actors, minimum):
+def test_deregister_refuses_a_full_slot_queue(directory, registry, actors, minimum):
     """The queue's tail shares the shape word with the height above it: it may not wrap into it."""
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=minimum)
-    _exit(registry, actors.operator)
+    _exit(directory, registry, actors.operator)
     shape = registry.eval(f"sumtree.shape[{RELAY}]")
     full = shape | ((2**32 - 1) << 64)
     registry.eval(f"sumtree.shape[{RELAY}] = {full}")

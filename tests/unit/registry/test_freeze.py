@@ -20,13 +20,13 @@ def disputes_role(registry, governance) -> str:
 
 
 @pytest.fixture
-def unbonded(registry, relay_node, actors, minimum):
+def unbonded(directory, registry, relay_node, actors, minimum):
     """The delegator and the operator each have an unbonding entry of `relay_node`, released."""
     with boa.env.prank(actors.delegator):
         registry.delegate(relay_node, minimum)
-        registry.unbond(relay_node, registry.shares(relay_node, actors.delegator))
+        registry.unbond(relay_node, directory.shares(relay_node, actors.delegator))
     with boa.env.prank(actors.operator):
-        registry.unbond(relay_node, registry.shares(relay_node, actors.operator) // 4)
+        registry.unbond(relay_node, directory.shares(relay_node, actors.operator) // 4)
     boa.env.time_travel(seconds=registry.unbonding_seconds())
     return relay_node
 
@@ -77,10 +77,10 @@ def test_freeze_leaves_other_pools_alone(registry, unbonded, actors, disputes_ro
         assert registry.withdraw(0) > 0
 
 
-def test_frozen_entries_can_still_rebond(registry, relay_node, actors, disputes_role, minimum):
+def test_frozen_entries_can_still_rebond(directory, registry, relay_node, actors, disputes_role, minimum):
     with boa.env.prank(actors.delegator):
         registry.delegate(relay_node, minimum)
-        registry.unbond(relay_node, registry.shares(relay_node, actors.delegator))
+        registry.unbond(relay_node, directory.shares(relay_node, actors.delegator))
     with boa.env.prank(disputes_role):
         registry.freeze(relay_node)
     with boa.env.prank(actors.delegator):

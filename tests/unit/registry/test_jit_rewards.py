@@ -45,7 +45,7 @@ def _loyal_node_until_the_mint(registry, emission, actors, loyal: str) -> int:
 
 
 def test_stake_present_one_block_around_finalisation_earns_nothing(
-    registry, token, emission, governance, actors
+    directory, registry, token, emission, governance, actors
 ):
     """The PoC: loyal delegates for the whole week, jit delegates one block before the finalisation
     that brings the week's mint and unbonds one block after. Failed before the fix: jit earned the
@@ -59,14 +59,16 @@ def test_stake_present_one_block_around_finalisation_earns_nothing(
         registry.delegate(op, 100_000 * WAD)  # one block before the finalisation
     finish_epoch(registry, key)
     with boa.env.prank(jit):
-        registry.unbond(op, registry.shares(op, jit))  # one block after
+        registry.unbond(op, directory.shares(op, jit))  # one block after
     live_for(registry, registry.EPOCH_SECONDS(), key)  # the stream runs for a day
-    loyal_reward = registry.pending_rewards(op, loyal)
+    loyal_reward = directory.pending_rewards(op, loyal)
     assert loyal_reward > 0
-    assert registry.pending_rewards(op, jit) == 0, (registry.pending_rewards(op, jit), loyal_reward)
+    assert directory.pending_rewards(op, jit) == 0, (directory.pending_rewards(op, jit), loyal_reward)
 
 
-def test_rewards_follow_the_seconds_a_stake_is_bonded(registry, token, governance, actors, minimum):
+def test_rewards_follow_the_seconds_a_stake_is_bonded(
+    directory, registry, token, governance, actors, minimum
+):
     """Three delegators of equal size: `full` holds the whole stream, `late` joins halfway,
     `leaver` leaves halfway. Per second bonded, each earns the same; the halves earn half."""
     op, key = actors.operator, actors.node_key
@@ -84,10 +86,10 @@ def test_rewards_follow_the_seconds_a_stake_is_bonded(registry, token, governanc
     with boa.env.prank(late):
         registry.delegate(op, 100_000 * WAD)
     with boa.env.prank(leaver):
-        registry.unbond(op, registry.shares(op, leaver))
+        registry.unbond(op, directory.shares(op, leaver))
     live_for(registry, period - (now() - start) + 10, key)  # past the end of the stream
     got = {
-        name: registry.pending_rewards(op, who)
+        name: directory.pending_rewards(op, who)
         for name, who in (("full", full), ("late", late), ("leaver", leaver))
     }
     # Three equal stakes (the operator's, full's and leaver's, then late's) in each half: full earns
@@ -98,10 +100,12 @@ def test_rewards_follow_the_seconds_a_stake_is_bonded(registry, token, governanc
     assert abs(got["leaver"] - total // 6) <= total // 10**6, got
     # Nothing more streams after the end.
     live_for(registry, 3600, key)
-    assert registry.pending_rewards(op, full) == got["full"]
+    assert directory.pending_rewards(op, full) == got["full"]
 
 
-def _day_trader_leverage(registry, token, emission, governance, actors, stream_seconds: int) -> float:
+def _day_trader_leverage(
+    directory, registry, token, emission, governance, actors, stream_seconds: int
+) -> float:
     """Stake held for one day around the weekly finalisation (the one that brings Emission's
     weekly mint): what it earned / (its stake share x the mint x one day / one week)."""
     op, key = actors.operator, actors.node_key
@@ -118,21 +122,23 @@ def _day_trader_leverage(registry, token, emission, governance, actors, stream_s
     finish_epoch(registry, key)
     live_for(registry, registry.EPOCH_SECONDS(), key)  # held for one day
     with boa.env.prank(trader):
-        registry.unbond(op, registry.shares(op, trader))
-    earned = registry.pending_rewards(op, trader)
+        registry.unbond(op, directory.shares(op, trader))
+    earned = directory.pending_rewards(op, trader)
     share = 100_000 / 250_000
     week = emission.epoch_seconds()
     return earned / (share * (minted - registry.finalize_tip()) * registry.EPOCH_SECONDS() / week)
 
 
-def test_a_day_around_the_weekly_mint_earns_a_days_share(registry, token, emission, governance, actors):
+def test_a_day_around_the_weekly_mint_earns_a_days_share(
+    directory, registry, token, emission, governance, actors
+):
     """Emission mints the node share once a week; the registry finalises daily. Streamed over one
     day (the old stream period, still settable), the week's mint went to the stake present that
     day: a 7x leverage for stake held only that day. Streamed over the emission epoch (the
     deployed `stream_seconds`), that day earns a day's share."""
     assert registry.stream_seconds() == emission.epoch_seconds() == 7 * 86_400
     with boa.env.anchor():
-        one_day = _day_trader_leverage(registry, token, emission, governance, actors, 86_400)
-    one_week = _day_trader_leverage(registry, token, emission, governance, actors, 7 * 86_400)
+        one_day = _day_trader_leverage(directory, registry, token, emission, governance, actors, 86_400)
+    one_week = _day_trader_leverage(directory, registry, token, emission, governance, actors, 7 * 86_400)
     assert 6.9 <= one_day <= 7.01, one_day
     assert 0.99 <= one_week <= 1.01, one_week

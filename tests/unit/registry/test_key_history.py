@@ -10,7 +10,7 @@ WAD = 10**18
 ZERO = "0x0000000000000000000000000000000000000000"
 
 
-def test_rotation_retires_the_old_key_and_keeps_it_attributed(registry, actors, alice):
+def test_rotation_retires_the_old_key_and_keeps_it_attributed(directory, registry, actors, alice):
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=10_000 * WAD)
     assert registry.key_record(actors.node_key) == (actors.operator, 0)
     boa.env.time_travel(seconds=100)
@@ -21,7 +21,7 @@ def test_rotation_retires_the_old_key_and_keeps_it_attributed(registry, actors, 
     rotated_at = now()
     assert registry.key_record(actors.node_key) == (actors.operator, rotated_at)
     assert registry.key_record(alice) == (actors.operator, 0)
-    assert registry.operator_of_key(actors.node_key) == actors.operator
+    assert directory.operator_of_key(actors.node_key) == actors.operator
     assert registry.node_key(actors.operator) == alice
 
 
@@ -29,7 +29,7 @@ def test_unknown_key_has_no_record(registry, non_admin):
     assert registry.key_record(non_admin) == (ZERO, 0)
 
 
-def test_retired_key_cannot_heartbeat(registry, actors, alice):
+def test_retired_key_cannot_heartbeat(directory, registry, actors, alice):
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=10_000 * WAD)
     with boa.env.prank(alice):
         registry.approve_operator(actors.operator)
@@ -39,7 +39,7 @@ def test_retired_key_cannot_heartbeat(registry, actors, alice):
         registry.heartbeat()
     with boa.env.prank(alice):
         registry.heartbeat()
-    assert registry.nodes(actors.operator).live_until > now()
+    assert directory.nodes(actors.operator).live_until > now()
 
 
 def test_retired_key_can_never_be_bound_again(registry, actors, alice, bob):

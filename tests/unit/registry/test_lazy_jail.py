@@ -24,7 +24,7 @@ def _jail(registry, governance, node, seconds: int = 3600) -> None:
         registry.jail(node, now() + seconds)
 
 
-def test_jail_leaves_the_tree_but_not_the_total(registry, relay_node, governance, minimum):
+def test_jail_leaves_the_tree_but_not_the_total(directory, registry, relay_node, governance, minimum):
     weight = 2 * minimum // WAD
     tree_before = registry.total_stake(RELAY)
     total_before = registry.total_weight()
@@ -32,7 +32,7 @@ def test_jail_leaves_the_tree_but_not_the_total(registry, relay_node, governance
     logs = [e for e in registry.get_logs() if type(e).__name__ == "WeightChanged"]
     assert [(e.node, e.weight) for e in logs] == [(relay_node, 0)]
     assert registry.total_weight() == total_before - weight
-    assert registry.nodes(relay_node).weight == 0
+    assert directory.nodes(relay_node).weight == 0
     # The leaves still hold the weight: no sum-tree word was written.
     assert _leaves(registry, relay_node) == (weight, True)
     assert registry.total_stake(RELAY) == tree_before
@@ -70,7 +70,9 @@ def test_poke_applies_the_lazy_leaves(registry, relay_node, governance, alice):
         registry.poke(relay_node)
 
 
-def test_unjail_from_lazy_leaves_counts_the_weight_once(registry, relay_node, actors, governance, minimum):
+def test_unjail_from_lazy_leaves_counts_the_weight_once(
+    directory, registry, relay_node, actors, governance, minimum
+):
     weight = 2 * minimum // WAD
     total_before = registry.total_weight()
     _jail(registry, governance, relay_node)
@@ -81,10 +83,12 @@ def test_unjail_from_lazy_leaves_counts_the_weight_once(registry, relay_node, ac
     assert _leaves(registry, relay_node) == (weight, False)
     assert registry.total_weight() == total_before
     assert registry.total_stake(RELAY) == weight * WAD
-    assert registry.nodes(relay_node).weight == weight
+    assert directory.nodes(relay_node).weight == weight
 
 
-def test_slash_of_a_jailed_node_keeps_the_leaves_lazy(registry, relay_node, governance, minimum, alice):
+def test_slash_of_a_jailed_node_keeps_the_leaves_lazy(
+    directory, registry, relay_node, governance, minimum, alice
+):
     weight = 2 * minimum // WAD
     _jail(registry, governance, relay_node)
     total_jailed = registry.total_weight()
@@ -92,7 +96,7 @@ def test_slash_of_a_jailed_node_keeps_the_leaves_lazy(registry, relay_node, gove
         registry.slash(relay_node, WAD // 10, alice, WAD // 2)
     assert _leaves(registry, relay_node) == (weight, True)
     assert registry.total_weight() == total_jailed
-    assert registry.nodes(relay_node).weight == 0
+    assert directory.nodes(relay_node).weight == 0
     # Its next sync moves the leaves to 0 (still jailed).
     with boa.env.prank(alice):
         registry.poke(relay_node)
@@ -112,9 +116,11 @@ def test_full_slash_of_a_jailed_node_moves_the_leaves(registry, relay_node, gove
     assert registry.node_count() == 0
 
 
-def test_jailed_node_earns_nothing_while_its_leaves_are_lazy(registry, relay_node, governance, actors):
+def test_jailed_node_earns_nothing_while_its_leaves_are_lazy(
+    directory, registry, relay_node, governance, actors
+):
     _jail(registry, governance, relay_node)
     boa.env.time_travel(seconds=600)
-    before = registry.pending_rewards(relay_node, relay_node)
+    before = directory.pending_rewards(relay_node, relay_node)
     boa.env.time_travel(seconds=86_400)
-    assert registry.pending_rewards(relay_node, relay_node) == before
+    assert directory.pending_rewards(relay_node, relay_node) == before

@@ -20,7 +20,7 @@ def _register_unapproved(registry, operator: str, key: str, amount: int) -> None
         registry.register(RELAY, key, "eu-west", "", endpoints_for(RELAY), credential_for(RELAY), 0, amount)
 
 
-def test_squatter_cannot_bind_a_newcomers_key(registry, actors, alice, minimum):
+def test_squatter_cannot_bind_a_newcomers_key(directory, registry, actors, alice, minimum):
     """The newcomer's key approves the newcomer; a registered squatter copies the key from the
     mempool into `set_node_key` (and `register`) and is refused; the newcomer registers."""
     squatter, newcomer, key = alice, actors.operator, actors.node_key
@@ -32,7 +32,7 @@ def test_squatter_cannot_bind_a_newcomers_key(registry, actors, alice, minimum):
         registry.set_node_key(key)
     _register_unapproved(registry, newcomer, key, minimum)
     assert registry.node_key(newcomer) == key
-    assert registry.operator_of_key(key) == newcomer
+    assert directory.operator_of_key(key) == newcomer
 
 
 def test_register_needs_the_keys_approval(registry, actors, alice, minimum):

@@ -38,7 +38,7 @@ def _two_nodes(registry, token, governance, minimum, relay_node, actors) -> tupl
 
 
 def test_sampler_skips_a_node_below_a_raised_minimum_without_a_poke(
-    registry, token, governance, minimum, relay_node, actors
+    directory, registry, token, governance, minimum, relay_node, actors
 ):
     big, _ = _two_nodes(registry, token, governance, minimum, relay_node, actors)
     # relay_node holds 2 of 22 shares: never drawn in 200 seeds has chance (20/22)**200 < 1e-8 (40
@@ -46,14 +46,14 @@ def test_sampler_skips_a_node_below_a_raised_minimum_without_a_poke(
     seeds = [i.to_bytes(32, "big") for i in range(200)]
     assert any(relay_node in registry.sample(RELAY, s, 1) for s in seeds)  # drawn before
     _set(registry, governance, 3 * minimum, registry.heartbeat_seconds())
-    assert not registry.is_eligible(relay_node)
-    assert registry.nodes(relay_node).weight != 0  # nobody poked it
+    assert not directory.is_eligible(relay_node)
+    assert directory.nodes(relay_node).weight != 0  # nobody poked it
     for s in seeds:
         assert registry.sample(RELAY, s, 2) == [big]
 
 
 def test_rewards_of_a_node_below_a_raised_minimum_stop_at_its_poke(
-    registry, token, governance, minimum, relay_node, actors
+    directory, registry, token, governance, minimum, relay_node, actors
 ):
     _, big_key = _two_nodes(registry, token, governance, minimum, relay_node, actors)
     while now() >= registry.EPOCH_START() + (registry.epochs_finalised() + 1) * registry.EPOCH_SECONDS():
@@ -66,9 +66,9 @@ def test_rewards_of_a_node_below_a_raised_minimum_stop_at_its_poke(
     finish_epoch(registry, big_key)
     boa.env.time_travel(seconds=registry.EPOCH_SECONDS() // 2)  # half the stream
     registry.poke(relay_node)  # books what it earned until now, then takes it out
-    assert registry.nodes(relay_node).weight == 0
-    earned = registry.pending_rewards(relay_node, relay_node)
+    assert directory.nodes(relay_node).weight == 0
+    earned = directory.pending_rewards(relay_node, relay_node)
     assert earned > 0  # it still earned until the poke: nobody had touched it
     send_rewards(token, registry, governance, 1_000 * WAD)
     finish_epoch(registry, big_key)
-    assert registry.pending_rewards(relay_node, relay_node) == earned  # nothing after the poke
+    assert directory.pending_rewards(relay_node, relay_node) == earned  # nothing after the poke

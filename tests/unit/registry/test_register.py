@@ -50,7 +50,7 @@ def _register(
         )
 
 
-def test_register_all_kinds(registry, token, actors, minimum):
+def test_register_all_kinds(directory, registry, token, actors, minimum):
     before = token.balanceOf(actors.operator)
     _register(
         registry,
@@ -61,31 +61,33 @@ def test_register_all_kinds(registry, token, actors, minimum):
         amount=3 * minimum,
     )
     logs = registry.get_logs()
-    n = registry.nodes(actors.operator)
+    n = directory.nodes(actors.operator)
     assert n.kinds == 7 and n.node_key == actors.node_key and n.commission_bps == 700
-    assert n.bonded_assets == 3 * minimum and registry.shares(actors.operator, actors.operator) == 3 * minimum
+    assert (
+        n.bonded_assets == 3 * minimum and directory.shares(actors.operator, actors.operator) == 3 * minimum
+    )
     assert token.balanceOf(actors.operator) == before - 3 * minimum
     assert registry.endpoint(actors.operator, RELAY) == "wss://n.relay.example:443"
     assert registry.endpoint(actors.operator, TURN) == "turns:n.turn.example:5349"
     assert registry.endpoint(actors.operator, NOTIFY) == "https://n.notify.example"
     assert registry.endpoint(actors.operator, TURN_CREDENTIAL) == "https://n.turn.example/credentials"
-    assert registry.credential_endpoint(actors.operator) == "https://n.turn.example/credentials"
+    assert directory.credential_endpoint(actors.operator) == "https://n.turn.example/credentials"
     assert registry.node_key(actors.operator) == actors.node_key
-    assert registry.operator_of_key(actors.node_key) == actors.operator
+    assert directory.operator_of_key(actors.node_key) == actors.operator
     assert registry.region(actors.operator) == "eu-west"
     assert registry.node_count() == 1
     # Not live before the first heartbeat: registered but not eligible, weight 0.
-    assert not registry.is_eligible(actors.operator) and n.weight == 0
+    assert not directory.is_eligible(actors.operator) and n.weight == 0
     names = [type(e).__name__ for e in logs]
     assert "NodeRegistered" in names and names.count("EndpointChanged") == 4 and "Staked" in names
 
 
-def test_heartbeat_makes_node_eligible(registry, actors, minimum):
+def test_heartbeat_makes_node_eligible(directory, registry, actors, minimum):
     _register(registry, actors.operator, actors.node_key, amount=minimum)
     with boa.env.prank(actors.node_key):
         registry.heartbeat()
-    assert registry.is_eligible(actors.operator)
-    assert registry.nodes(actors.operator).weight == minimum // WAD  # whole CLUB
+    assert directory.is_eligible(actors.operator)
+    assert directory.nodes(actors.operator).weight == minimum // WAD  # whole CLUB
     assert registry.total_stake(RELAY) == minimum and registry.total_stake(TURN) == 0
     assert registry.total_weight() == minimum // WAD
 
@@ -189,7 +191,7 @@ def test_register_needs_allowance(registry, actors, token):
         _register(registry, actors.operator, actors.node_key)
 
 
-def test_set_endpoint(registry, actors, alice):
+def test_set_endpoint(directory, registry, actors, alice):
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY | TURN, amount=20_000 * 10**18)
     with boa.env.prank(actors.operator):
         registry.set_endpoint(RELAY, "wss://new.example")
@@ -197,7 +199,7 @@ def test_set_endpoint(registry, actors, alice):
         registry.set_endpoint(TURN_CREDENTIAL, "https://cred2.example")
     assert ev.kind == RELAY and ev.uri == "wss://new.example"
     assert registry.endpoint(actors.operator, RELAY) == "wss://new.example"
-    assert registry.credential_endpoint(actors.operator) == "https://cred2.example"
+    assert directory.credential_endpoint(actors.operator) == "https://cred2.example"
     with boa.env.prank(actors.operator), boa.reverts("registry: kind not declared"):
         registry.set_endpoint(NOTIFY, "https://x.example")
     with boa.env.prank(actors.operator), boa.reverts("registry: unknown kind"):
@@ -216,7 +218,7 @@ def test_set_credential_needs_turn(registry, actors):
         registry.set_endpoint(TURN_CREDENTIAL, "https://cred.example")
 
 
-def test_set_node_key(registry, actors, alice, bob):
+def test_set_node_key(directory, registry, actors, alice, bob):
     register_node(registry, actors.operator, actors.node_key, kinds=RELAY, amount=10_000 * 10**18)
     approve_key(registry, alice, actors.operator)
     with boa.env.prank(actors.operator):
@@ -225,7 +227,7 @@ def test_set_node_key(registry, actors, alice, bob):
     assert (ev.old_key, ev.new_key) == (actors.node_key, alice)
     assert registry.node_key(actors.operator) == alice
     # A retired key stays attributed to its operator (see test_key_history.py).
-    assert registry.operator_of_key(actors.node_key) == actors.operator
+    assert directory.operator_of_key(actors.node_key) == actors.operator
     with boa.env.prank(actors.node_key), boa.reverts("registry: not a node key"):
         registry.heartbeat()
     with boa.env.prank(alice):

@@ -15,7 +15,9 @@ def _finalise_next(registry) -> None:
     registry.finalize_epoch()
 
 
-def test_reserve_covers_a_checkpoint_over_several_epochs(registry, token, governance, actors, alice):
+def test_reserve_covers_a_checkpoint_over_several_epochs(
+    directory, registry, token, governance, actors, alice
+):
     """With weight 30,000 and 1,000 CLUB a epoch, weight * step / 1e9 has a fraction of 2/3 every
     epoch: rounding the reserve down each epoch and the node's take once over both epochs left the
     reserve 1 wei short, and every checkpoint of the node (poke, heartbeat, unbond) underflowed.
@@ -27,17 +29,17 @@ def test_reserve_covers_a_checkpoint_over_several_epochs(registry, token, govern
     for _ in range(2):
         send_rewards(token, registry, governance, 1000 * WAD + tip)
         _finalise_next(registry)
-    weight = registry.nodes(alice).weight
+    weight = directory.nodes(alice).weight
     assert weight == 30_000
-    snapshot = registry.nodes(alice).acc_snapshot
+    snapshot = directory.nodes(alice).acc_snapshot
     reserve = registry.reward_reserve()  # streamed up to now
     registry.poke(alice)  # the node expired an hour after its beat: all of it is forfeited
-    assert registry.nodes(alice).weight == 0
+    assert directory.nodes(alice).weight == 0
     # Everything the checkpoint took (weight * accumulator delta, exactly) was covered.
-    due = weight * (registry.nodes(alice).acc_snapshot - snapshot)
+    due = weight * (directory.nodes(alice).acc_snapshot - snapshot)
     assert due > 0 and reserve * 10**9 >= due
     assert registry.reward_reserve() == reserve - due // 10**9
     # The forfeit is fresh again at the next finalisation; nothing is owed any more.
     assert token.balanceOf(registry.address) >= registry.principal() + registry.reward_reserve()
     with boa.env.prank(alice):
-        registry.unbond(alice, registry.shares(alice, alice))
+        registry.unbond(alice, directory.shares(alice, alice))

@@ -41,7 +41,9 @@ def test_finalize_without_stake_keeps_rewards(registry, token, governance):
 
 
 @pytest.mark.usefixtures("one_day_stream")
-def test_rewards_split_commission_and_pool(registry, relay_node, actors, token, governance, minimum):
+def test_rewards_split_commission_and_pool(
+    directory, registry, relay_node, actors, token, governance, minimum
+):
     with boa.env.prank(actors.delegator):
         registry.delegate(relay_node, 2 * minimum)  # pool: 2 self + 2 delegated
     send_rewards(token, registry, governance, 1005 * WAD)
@@ -51,12 +53,12 @@ def test_rewards_split_commission_and_pool(registry, relay_node, actors, token, 
     ev = next(e for e in registry.get_logs() if type(e).__name__ == "EpochFinalised")
     assert ev.rewards == 1000 * WAD and ev.total_weight == 4 * minimum // WAD
     # Nothing is paid at the finalisation itself: the 1000 stream over the next day.
-    assert registry.pending_rewards(relay_node, actors.delegator) == 0
+    assert directory.pending_rewards(relay_node, actors.delegator) == 0
     live_for(registry, registry.EPOCH_SECONDS(), actors.node_key)
     # 10 % commission; the remaining 900 split 50/50 by shares.
-    delegator_share = registry.pending_rewards(relay_node, actors.delegator)
+    delegator_share = directory.pending_rewards(relay_node, actors.delegator)
     assert 450 * WAD - DUST <= delegator_share <= 450 * WAD
-    assert 550 * WAD - DUST <= registry.pending_rewards(relay_node, relay_node) <= 550 * WAD
+    assert 550 * WAD - DUST <= directory.pending_rewards(relay_node, relay_node) <= 550 * WAD
     b0 = token.balanceOf(actors.delegator)
     with boa.env.prank(actors.delegator):
         assert registry.claim(relay_node) == delegator_share
@@ -70,15 +72,17 @@ def test_rewards_split_commission_and_pool(registry, relay_node, actors, token, 
 
 
 @pytest.mark.usefixtures("one_day_stream")
-def test_rewards_pro_rata_between_nodes(registry, relay_node, actors, token, governance, minimum, alice):
+def test_rewards_pro_rata_between_nodes(
+    directory, registry, relay_node, actors, token, governance, minimum, alice
+):
     key = str(boa.env.generate_address("alice-key"))
     register_node(registry, alice, key, kinds=RELAY, amount=6 * minimum, commission_bps=0)
     send_rewards(token, registry, governance, 805 * WAD)
     finish_epoch(registry, actors.node_key, key)
     live_for(registry, registry.EPOCH_SECONDS(), actors.node_key, key)
     # weights 2 : 6 -> 200 : 600
-    assert 200 * WAD - DUST <= registry.pending_rewards(relay_node, relay_node) <= 200 * WAD
-    assert 600 * WAD - DUST <= registry.pending_rewards(alice, alice) <= 600 * WAD
+    assert 200 * WAD - DUST <= directory.pending_rewards(relay_node, relay_node) <= 200 * WAD
+    assert 600 * WAD - DUST <= directory.pending_rewards(alice, alice) <= 600 * WAD
 
 
 @pytest.mark.usefixtures("one_day_stream")
@@ -95,7 +99,7 @@ def test_claim_after_many_missed_epochs(registry, relay_node, actors, token, gov
 
 @pytest.mark.usefixtures("one_day_stream")
 def test_expired_node_forfeits_and_rewards_return(
-    registry, relay_node, actors, token, governance, alice, minimum
+    directory, registry, relay_node, actors, token, governance, alice, minimum
 ):
     key = str(boa.env.generate_address("alice-key"))
     register_node(registry, alice, key, kinds=RELAY, amount=2 * minimum, commission_bps=0)
@@ -105,18 +109,18 @@ def test_expired_node_forfeits_and_rewards_return(
     # trees, so it counts in the total weight while the 200 stream, and its half is forfeited.
     finish_epoch(registry, key)
     live_for(registry, registry.EPOCH_SECONDS(), key)
-    assert 100 * WAD - DUST <= registry.pending_rewards(alice, alice) <= 100 * WAD
-    assert registry.pending_rewards(relay_node, relay_node) == 0
-    assert not registry.is_eligible(relay_node)
+    assert 100 * WAD - DUST <= directory.pending_rewards(alice, alice) <= 100 * WAD
+    assert directory.pending_rewards(relay_node, relay_node) == 0
+    assert not directory.is_eligible(relay_node)
     reserve = registry.reward_reserve()
     with boa.env.prank(alice):
         registry.poke(relay_node)
-    assert registry.nodes(relay_node).weight == 0
+    assert directory.nodes(relay_node).weight == 0
     # The forfeited 100 went back to the fresh balance.
     assert reserve - 100 * WAD <= registry.reward_reserve() <= reserve - 100 * WAD + DUST
     finish_epoch(registry, key)  # redistributed (minus the tip) to the only live node
     live_for(registry, registry.EPOCH_SECONDS(), key)
-    assert 195 * WAD - 2 * DUST <= registry.pending_rewards(alice, alice) <= 195 * WAD
+    assert 195 * WAD - 2 * DUST <= directory.pending_rewards(alice, alice) <= 195 * WAD
 
 
 def test_poke_reverts_on_eligible_node(registry, relay_node, actors):
@@ -135,16 +139,18 @@ def test_heartbeat_event_and_reverts(registry, relay_node, actors):
         registry.heartbeat()
 
 
-def test_heartbeat_expiry_and_return(registry, relay_node, actors, params):
+def test_heartbeat_expiry_and_return(directory, registry, relay_node, actors, params):
     boa.env.time_travel(seconds=params.registry.heartbeat_seconds + 1)
-    assert not registry.is_eligible(relay_node)
+    assert not directory.is_eligible(relay_node)
     assert registry.sample(RELAY, b"\x01" * 32, 3) == []  # drawn, rejected as expired
     beat(registry, actors.node_key)
     assert registry.sample(RELAY, b"\x01" * 32, 3) == [relay_node]
 
 
 @pytest.mark.usefixtures("one_day_stream")
-def test_commission_change_schedule(registry, relay_node, actors, token, governance, minimum, params):
+def test_commission_change_schedule(
+    directory, registry, relay_node, actors, token, governance, minimum, params
+):
     p = params.registry
     with boa.env.prank(relay_node):
         registry.set_commission(1500)
@@ -154,7 +160,7 @@ def test_commission_change_schedule(registry, relay_node, actors, token, governa
         1500,
         now() + p.commission_delay_seconds,
     )
-    n = registry.nodes(relay_node)
+    n = directory.nodes(relay_node)
     assert n.commission_bps == 1000 and n.pending_commission_bps == 1500
     with boa.env.prank(relay_node), boa.reverts("registry: commission pending"):
         registry.set_commission(1600)
@@ -164,22 +170,22 @@ def test_commission_change_schedule(registry, relay_node, actors, token, governa
     send_rewards(token, registry, governance, 105 * WAD)
     finish_epoch(registry, actors.node_key)
     live_for(registry, registry.EPOCH_SECONDS(), actors.node_key)
-    before = registry.pending_rewards(relay_node, actors.delegator)
+    before = directory.pending_rewards(relay_node, actors.delegator)
     assert 45 * WAD - DUST <= before <= 45 * WAD
-    assert registry.nodes(relay_node).commission_bps == 1000
+    assert directory.nodes(relay_node).commission_bps == 1000
     # The first checkpoint at or after the effective time applies 15 % from then on (the node was
     # down meanwhile: what streamed while it was expired is forfeited, not paid at either rate).
-    boa.env.time_travel(seconds=registry.nodes(relay_node).commission_effective_at - now())
+    boa.env.time_travel(seconds=directory.nodes(relay_node).commission_effective_at - now())
     beat(registry, actors.node_key)
-    assert registry.nodes(relay_node).commission_bps == 1500
-    assert registry.pending_rewards(relay_node, actors.delegator) == before
+    assert directory.nodes(relay_node).commission_bps == 1500
+    assert directory.pending_rewards(relay_node, actors.delegator) == before
     while registry.epochs_finalised() < (now() - registry.EPOCH_START()) // registry.EPOCH_SECONDS():
         registry.finalize_epoch()
     send_rewards(token, registry, governance, 105 * WAD)
     live_epoch(registry, actors.node_key)
     live_for(registry, registry.EPOCH_SECONDS(), actors.node_key)
     # 100 at 15 %: 85 to the pool, 42.5 to the delegator.
-    earned = registry.pending_rewards(relay_node, actors.delegator) - before
+    earned = directory.pending_rewards(relay_node, actors.delegator) - before
     assert 425 * WAD // 10 - DUST <= earned <= 425 * WAD // 10
 
 
@@ -210,7 +216,9 @@ def test_commission_ceiling(registry, governance, relay_node, params):
         registry.set_commission(1300)
 
 
-def test_emission_mints_node_share_to_registry(registry, emission, token, relay_node, actors, params):
+def test_emission_mints_node_share_to_registry(
+    directory, registry, emission, token, relay_node, actors, params
+):
     """The real wiring: Emission.advance() mints the node share straight to the registry."""
     assert registry.address in [str(a) for a in emission.receivers()]
     before = token.balanceOf(registry.address)
@@ -224,6 +232,6 @@ def test_emission_mints_node_share_to_registry(registry, emission, token, relay_
         registry.finalize_epoch()
     finish_epoch(registry, actors.node_key)
     live_for(registry, registry.EPOCH_SECONDS(), actors.node_key)
-    owed_to_operator = registry.pending_rewards(relay_node, relay_node)
+    owed_to_operator = directory.pending_rewards(relay_node, relay_node)
     assert 0 < owed_to_operator <= minted - params.registry.finalize_tip_wei
     assert token.balanceOf(registry.address) >= registry.principal() + registry.reward_reserve()

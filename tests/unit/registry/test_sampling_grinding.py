@@ -105,8 +105,8 @@ def _next_fallback_seed(registry) -> bytes:
         return bytes(seed)
 
 
-def _weights(registry, fleet: Fleet) -> list[int]:
-    return [registry.nodes(op).weight for op in fleet.order]
+def _weights(directory, registry, fleet: Fleet) -> list[int]:
+    return [directory.nodes(op).weight for op in fleet.order]
 
 
 def test_stake_change_moves_sampling_only_at_the_next_boundary(registry, fleet):
@@ -131,7 +131,7 @@ def test_stake_change_moves_sampling_only_at_the_next_boundary(registry, fleet):
     assert [registry.sample(RELAY, s, K) for s in seeds] != before
 
 
-def test_reproduction_search_no_longer_captures_the_victim(registry, fleet):
+def test_reproduction_search_no_longer_captures_the_victim(directory, registry, fleet):
     """poc_sample_grinding.py's search and stake: the victim's relays do not change this epoch, and
     after the boundary they are drawn afresh with a seed recorded after the weights froze.
 
@@ -144,7 +144,7 @@ def test_reproduction_search_no_longer_captures_the_victim(registry, fleet):
     # the epoch the test runs in, which enters the seed).
     for n in range(50):
         victim = _victim_seed(n)
-        extra = _grind(_weights(registry, fleet), captured, victim)
+        extra = _grind(_weights(directory, registry, fleet), captured, victim)
         if extra:
             break
     assert extra  # the victim was not captured before: the search needed stake
@@ -156,13 +156,15 @@ def test_reproduction_search_no_longer_captures_the_victim(registry, fleet):
     epoch = registry.sampling_epoch()
     next_epoch(registry, *fleet.keys)
     assert registry.sampling_epoch() == epoch + 1 and registry.epoch_seed()[1]  # recorded, not the fallback
-    w = _weights(registry, fleet)
+    w = _weights(directory, registry, fleet)
     slots = sorted(captured)
     # The fresh draw captures the victim with the odds of the stake it now holds (7 % here), no more.
     assert _p_fair(w[slots[0]], w[slots[1]], sum(w)) < 0.08
 
 
-def _capture_rate(registry, fleet: Fleet, victims: int, rng_seed: int) -> tuple[int, float, float, int]:
+def _capture_rate(
+    directory, registry, fleet: Fleet, victims: int, rng_seed: int
+) -> tuple[int, float, float, int]:
     """For each victim: grind against every public input of the next epoch, stake, cross the boundary
     (the first heartbeat records the seed), sample. Returns (captures, expected, variance, would-have)."""
     rng = random.Random(rng_seed)
@@ -172,13 +174,13 @@ def _capture_rate(registry, fleet: Fleet, victims: int, rng_seed: int) -> tuple[
         victim = _victim_seed(n)
         with boa.env.anchor():
             mixed = bytes(keccak(encode(["bytes32", "bytes32"], [_next_fallback_seed(registry), victim])))
-            extra = _grind(_weights(registry, fleet), captured_slots, mixed)
+            extra = _grind(_weights(directory, registry, fleet), captured_slots, mixed)
             if extra is None:
                 continue
             if extra > 0:
                 with boa.env.prank(fleet.attacker[0]):
                     registry.stake(extra * WAD)
-            w = _weights(registry, fleet)
+            w = _weights(directory, registry, fleet)
             p = _p_fair(w[min(captured_slots)], w[max(captured_slots)], sum(w))
             expected += p
             variance += p * (1 - p)
@@ -200,15 +202,19 @@ def _assert_at_stake_share(captures: int, expected: float, variance: float) -> N
     assert captures <= expected + 4 * math.sqrt(variance) + 1, (captures, expected)
 
 
-def test_grinding_every_public_input_stays_at_stake_share(registry, fleet):
-    captures, expected, variance, unrecorded = _capture_rate(registry, fleet, victims=24, rng_seed=1)
+def test_grinding_every_public_input_stays_at_stake_share(directory, registry, fleet):
+    captures, expected, variance, unrecorded = _capture_rate(
+        directory, registry, fleet, victims=24, rng_seed=1
+    )
     assert unrecorded >= 20  # the search itself works: it wins whenever no seed is recorded
     _assert_at_stake_share(captures, expected, variance)
 
 
 @pytest.mark.slow
-def test_grinding_every_public_input_stays_at_stake_share_many_victims(registry, fleet):
-    captures, expected, variance, unrecorded = _capture_rate(registry, fleet, victims=300, rng_seed=2)
+def test_grinding_every_public_input_stays_at_stake_share_many_victims(directory, registry, fleet):
+    captures, expected, variance, unrecorded = _capture_rate(
+        directory, registry, fleet, victims=300, rng_seed=2
+    )
     assert unrecorded >= 250
     _assert_at_stake_share(captures, expected, variance)
     # And not below it either: the draw is fair, not just unfavourable to the attacker.

@@ -10,23 +10,23 @@ from tests.utils.registry import RELAY, finish_epoch, fund, now, send_rewards
 WAD = 10**18
 
 
-def test_jail_removes_from_sampling_and_rewards(registry, relay_node, actors, governance, token):
+def test_jail_removes_from_sampling_and_rewards(directory, registry, relay_node, actors, governance, token):
     until = now() + 86_400
     with boa.env.prank(governance):
         registry.jail(relay_node, until)
         ev = next(e for e in registry.get_logs() if type(e).__name__ == "Jailed")
     assert (ev.node, ev.until) == (relay_node, until)
-    n = registry.nodes(relay_node)
+    n = directory.nodes(relay_node)
     assert n.jailed and n.jailed_until == until and n.weight == 0
     assert registry.sample(RELAY, b"\x05" * 32, 3) == []
     send_rewards(token, registry, governance, 105 * WAD)
     finish_epoch(registry, actors.node_key)
-    assert registry.pending_rewards(relay_node, relay_node) == 0
+    assert directory.pending_rewards(relay_node, relay_node) == 0
     # Heartbeats do not bring a jailed node back.
-    assert registry.nodes(relay_node).weight == 0
+    assert directory.nodes(relay_node).weight == 0
 
 
-def test_unjail_after_jail_time(registry, relay_node, actors, governance):
+def test_unjail_after_jail_time(directory, registry, relay_node, actors, governance):
     until = now() + 3600
     with boa.env.prank(governance):
         registry.jail(relay_node, until)
@@ -38,19 +38,19 @@ def test_unjail_after_jail_time(registry, relay_node, actors, governance):
     with boa.env.prank(relay_node):
         registry.unjail()
         assert type(registry.get_logs()[0]).__name__ == "Unjailed"
-    assert registry.is_eligible(relay_node) and registry.sample(RELAY, b"\x05" * 32, 3) == [relay_node]
+    assert directory.is_eligible(relay_node) and registry.sample(RELAY, b"\x05" * 32, 3) == [relay_node]
     with boa.env.prank(relay_node), boa.reverts("registry: not jailed"):
         registry.unjail()
 
 
-def test_jail_never_shortens(registry, relay_node, governance):
+def test_jail_never_shortens(directory, registry, relay_node, governance):
     with boa.env.prank(governance):
         registry.jail(relay_node, now() + 1000)
         registry.jail(relay_node, now() + 10)
-    assert registry.nodes(relay_node).jailed_until == now() + 1000
+    assert directory.nodes(relay_node).jailed_until == now() + 1000
 
 
-def test_jail_reverts(registry, relay_node, governance, non_admin, alice):
+def test_jail_reverts(directory, registry, relay_node, governance, non_admin, alice):
     with boa.env.prank(non_admin), boa.reverts("access_control: account is missing role"):
         registry.jail(relay_node, now() + 10)
     with boa.env.prank(governance), boa.reverts("registry: not registered"):
@@ -60,11 +60,11 @@ def test_jail_reverts(registry, relay_node, governance, non_admin, alice):
     # Jail ends are stored in 40 bits (year 36812).
     with boa.env.prank(governance), boa.reverts("registry: time out of range"):
         registry.jail(relay_node, 2**40)
-    assert not registry.nodes(relay_node).jailed
+    assert not directory.nodes(relay_node).jailed
 
 
 def test_slash_cuts_pool_pays_reporter_burns_rest(
-    registry, relay_node, actors, governance, token, minimum, alice
+    directory, registry, relay_node, actors, governance, token, minimum, alice
 ):
     with boa.env.prank(actors.delegator):
         registry.delegate(relay_node, 4 * minimum)
@@ -79,7 +79,7 @@ def test_slash_cuts_pool_pays_reporter_burns_rest(
     assert ev.reporter_amount == total // 4 and ev.burned == total - total // 4
     assert token.balanceOf(alice) == 10_000_000 * WAD + total // 4
     assert token.totalSupply() == supply - ev.burned
-    n = registry.nodes(relay_node)
+    n = directory.nodes(relay_node)
     assert n.bonded_assets == 36 * minimum // 10 and n.unbonding_assets == 18 * minimum // 10
     assert n.weight == n.bonded_assets // WAD  # whole CLUB, rounded down
     # Everyone in the pool lost the same fraction.
@@ -89,23 +89,23 @@ def test_slash_cuts_pool_pays_reporter_burns_rest(
     assert token.balanceOf(registry.address) >= registry.principal() + registry.reward_reserve()
 
 
-def test_slash_below_minimum_makes_node_ineligible(registry, relay_node, governance):
+def test_slash_below_minimum_makes_node_ineligible(directory, registry, relay_node, governance):
     with boa.env.prank(governance):
         registry.slash(relay_node, WAD * 6 // 10, governance, 0)
-    assert not registry.is_eligible(relay_node) and registry.nodes(relay_node).weight == 0
+    assert not directory.is_eligible(relay_node) and directory.nodes(relay_node).weight == 0
     # Staking back above the minimum restores it.
     with boa.env.prank(relay_node):
         registry.stake(10_000 * WAD)
-    assert registry.is_eligible(relay_node)
+    assert directory.is_eligible(relay_node)
 
 
-def test_full_slash_kills_the_pool(registry, relay_node, actors, token, governance, minimum):
+def test_full_slash_kills_the_pool(directory, registry, relay_node, actors, token, governance, minimum):
     """A 100 % slash leaves shares worth nothing; the pool takes no new stake (the shares a new
     stake would need do not fit the packed pool word) and the node stays ineligible."""
     with boa.env.prank(governance):
         registry.slash(relay_node, WAD, governance, 0)
-    assert registry.nodes(relay_node).bonded_assets == 0
-    assert not registry.is_eligible(relay_node)
+    assert directory.nodes(relay_node).bonded_assets == 0
+    assert not directory.is_eligible(relay_node)
     with boa.env.prank(relay_node), boa.reverts("registry: pool slashed out"):
         registry.stake(minimum)
     fund(token, registry, governance, actors.delegator, minimum)
@@ -151,7 +151,7 @@ def _params(p, **over):
     return list(values.values())
 
 
-def test_set_parameters(registry, governance, params, relay_node, minimum):
+def test_set_parameters(directory, registry, governance, params, relay_node, minimum):
     new = _params(
         params.registry,
         min_self_stake_per_kind=3 * minimum,
@@ -166,9 +166,9 @@ def test_set_parameters(registry, governance, params, relay_node, minimum):
     assert registry.min_self_stake_per_kind() == 3 * minimum and registry.heartbeat_seconds() == 7200
     assert ev.stream_seconds == registry.stream_seconds() == 86_400
     # relay_node (2x the old minimum) is no longer eligible; poke takes it out.
-    assert not registry.is_eligible(relay_node)
+    assert not directory.is_eligible(relay_node)
     registry.poke(relay_node)
-    assert registry.nodes(relay_node).weight == 0
+    assert directory.nodes(relay_node).weight == 0
 
 
 @pytest.mark.parametrize(
@@ -194,7 +194,7 @@ def test_set_parameters_role(registry, non_admin, params):
         registry.set_parameters(*_params(params.registry))
 
 
-def test_set_parameters_longest_periods(registry, governance, params, relay_node, actors):
+def test_set_parameters_longest_periods(directory, registry, governance, params, relay_node, actors):
     """2**32 - 1 seconds is the longest period; a heartbeat then still fits the 40-bit time field."""
     longest = 2**32 - 1
     over = {"heartbeat_seconds": longest, "unbonding_seconds": longest, "commission_delay_seconds": longest}
@@ -203,23 +203,23 @@ def test_set_parameters_longest_periods(registry, governance, params, relay_node
     assert registry.heartbeat_seconds() == longest
     with boa.env.prank(actors.node_key):
         registry.heartbeat()
-    assert registry.nodes(relay_node).live_until == now() + longest
+    assert directory.nodes(relay_node).live_until == now() + longest
 
 
 def test_full_slash_of_an_empty_bonded_pool_closes_the_node(
-    registry, relay_node, actors, governance, minimum
+    directory, registry, relay_node, actors, governance, minimum
 ):
     """Issue 11, finding 2: everyone is unbonding when a 100 % slash comes. The bonded pool is
     empty (no shares), yet the node must take no new stake: a new unbonding entry would have to
     mint shares against an unbonding pool worth 0, so new stake could never leave again."""
     with boa.env.prank(actors.delegator):
         registry.delegate(relay_node, minimum)
-        registry.unbond(relay_node, registry.shares(relay_node, actors.delegator))
+        registry.unbond(relay_node, directory.shares(relay_node, actors.delegator))
     with boa.env.prank(relay_node):
-        registry.unbond(relay_node, registry.shares(relay_node, relay_node))
+        registry.unbond(relay_node, directory.shares(relay_node, relay_node))
     with boa.env.prank(governance):
         registry.slash(relay_node, WAD, governance, 0)
-    n = registry.nodes(relay_node)
+    n = directory.nodes(relay_node)
     assert (n.bonded_assets, n.bonded_shares, n.unbonding_assets) == (0, 0, 0) and n.unbonding_shares > 0
     with boa.env.prank(relay_node), boa.reverts("registry: pool slashed out"):
         registry.stake(2 * minimum)
@@ -233,20 +233,20 @@ def test_full_slash_of_an_empty_bonded_pool_closes_the_node(
         assert registry.withdraw(0) == 0
 
 
-def test_partial_slash_never_zeroes_a_pool(registry, relay_node, actors, governance, minimum):
+def test_partial_slash_never_zeroes_a_pool(directory, registry, relay_node, actors, governance, minimum):
     """Issue 11, finding 2: a partial slash rounds its cut up, so it used to empty a pool of a few
     wei while its shares stayed: the next unbonding entry then had to mint shares against 0 assets
     ('amount out of range') and the stake behind it was locked until every worthless entry left."""
     with boa.env.prank(actors.delegator):
         registry.delegate(relay_node, minimum)
         registry.unbond(relay_node, 1)  # an entry worth 1 wei
-    assert registry.nodes(relay_node).unbonding_assets == 1
+    assert directory.nodes(relay_node).unbonding_assets == 1
     with boa.env.prank(governance):
         registry.slash(relay_node, WAD // 2, governance, 0)
     # The cut leaves the last wei (it is short of the asked half of 1 wei by half a wei).
-    assert registry.nodes(relay_node).unbonding_assets == 1
+    assert directory.nodes(relay_node).unbonding_assets == 1
     with boa.env.prank(actors.delegator):
-        entry = registry.unbond(relay_node, registry.shares(relay_node, actors.delegator))
+        entry = registry.unbond(relay_node, directory.shares(relay_node, actors.delegator))
     assert registry.unbondings(actors.delegator, entry).shares > 0
     boa.env.time_travel(seconds=registry.unbonding_seconds())
     with boa.env.prank(actors.delegator):

@@ -12,14 +12,14 @@ from tests.utils.signing import Domain, sign_permit
 WAD = 10**18
 
 
-def test_stake_adds_self_stake(registry, relay_node, token, minimum):
+def test_stake_adds_self_stake(directory, registry, relay_node, token, minimum):
     before = token.balanceOf(relay_node)
     with boa.env.prank(relay_node):
         minted = registry.stake(minimum)
         ev = next(e for e in registry.get_logs() if type(e).__name__ == "Staked")
     assert minted == minimum  # 1:1 while nothing was slashed
     assert (ev.node, ev.account, ev.assets, ev.shares) == (relay_node, relay_node, minimum, minimum)
-    n = registry.nodes(relay_node)
+    n = directory.nodes(relay_node)
     assert n.bonded_assets == 3 * minimum and n.weight == 3 * minimum // WAD
     assert registry.total_stake(RELAY) == 3 * minimum
     assert token.balanceOf(relay_node) == before - minimum
@@ -39,7 +39,7 @@ def _permit_sig(token, owner_acct, spender, amount, deadline):
     return sign_permit(owner_acct, Domain.of(token), str(spender), amount, nonce, deadline).vrs()
 
 
-def test_stake_and_delegate_with_permit(registry, token, governance, minimum, actors):
+def test_stake_and_delegate_with_permit(directory, registry, token, governance, minimum, actors):
     op = Account.from_key(b"\x11" * 32)
     dl = Account.from_key(b"\x22" * 32)
     for acct in (op, dl):
@@ -54,7 +54,7 @@ def test_stake_and_delegate_with_permit(registry, token, governance, minimum, ac
     v, r, s = _permit_sig(token, op, registry.address, 5 * WAD, deadline)
     with boa.env.prank(op.address):
         registry.stake_with_permit(5 * WAD, deadline, v, r, s)
-    assert registry.nodes(op.address).bonded_assets == minimum + 5 * WAD
+    assert directory.nodes(op.address).bonded_assets == minimum + 5 * WAD
     v, r, s = _permit_sig(token, dl, registry.address, 7 * WAD, deadline)
     with boa.env.prank(dl.address):
         registry.delegate_with_permit(op.address, 7 * WAD, deadline, v, r, s)
@@ -64,12 +64,12 @@ def test_stake_and_delegate_with_permit(registry, token, governance, minimum, ac
         registry.delegate_with_permit(op.address, 7 * WAD, deadline, v, r, s)
 
 
-def test_delegate(registry, relay_node, actors, token, minimum):
+def test_delegate(directory, registry, relay_node, actors, token, minimum):
     with boa.env.prank(actors.delegator):
         minted = registry.delegate(relay_node, 5 * minimum)
     assert minted == 5 * minimum
-    assert registry.shares(relay_node, actors.delegator) == 5 * minimum
-    assert registry.nodes(relay_node).weight == 7 * minimum // WAD
+    assert directory.shares(relay_node, actors.delegator) == 5 * minimum
+    assert directory.nodes(relay_node).weight == 7 * minimum // WAD
     assert registry.assets_of(relay_node, actors.delegator) == 5 * minimum
 
 
@@ -87,7 +87,7 @@ def test_delegate_reverts(registry, relay_node, actors, alice, minimum):
         registry.delegate(relay_node, 1)
 
 
-def test_unbond_and_withdraw(registry, relay_node, actors, token, minimum, params):
+def test_unbond_and_withdraw(directory, registry, relay_node, actors, token, minimum, params):
     with boa.env.prank(actors.delegator):
         registry.delegate(relay_node, 4 * minimum)
         entry = registry.unbond(relay_node, minimum)
@@ -97,7 +97,7 @@ def test_unbond_and_withdraw(registry, relay_node, actors, token, minimum, param
         ev.assets == minimum
         and ev.release_time == int(boa.env.evm.patch.timestamp) + params.registry.unbonding_seconds
     )
-    n = registry.nodes(relay_node)
+    n = directory.nodes(relay_node)
     assert n.bonded_assets == 5 * minimum and n.unbonding_assets == minimum and n.weight == 5 * minimum // WAD
     assert registry.unbondings(actors.delegator, 0).shares == minimum
     with boa.env.prank(actors.delegator), boa.reverts("registry: still unbonding"):
@@ -126,34 +126,34 @@ def test_unbond_reverts(registry, relay_node, actors, minimum):
         registry.unbond(relay_node, minimum // 2)
 
 
-def test_operator_exit_makes_node_ineligible(registry, relay_node, minimum):
+def test_operator_exit_makes_node_ineligible(directory, registry, relay_node, minimum):
     with boa.env.prank(relay_node):
         registry.unbond(relay_node, 2 * minimum)
-    assert not registry.is_eligible(relay_node)
-    assert registry.nodes(relay_node).weight == 0 and registry.total_stake(RELAY) == 0
+    assert not directory.is_eligible(relay_node)
+    assert directory.nodes(relay_node).weight == 0 and registry.total_stake(RELAY) == 0
     assert registry.sample(RELAY, b"\x00" * 32, 3) == []
 
 
-def test_rebond(registry, relay_node, actors, minimum):
+def test_rebond(directory, registry, relay_node, actors, minimum):
     with boa.env.prank(actors.delegator):
         registry.delegate(relay_node, 3 * minimum)
         registry.unbond(relay_node, 2 * minimum)
         minted = registry.rebond(0)
         ev = next(e for e in registry.get_logs() if type(e).__name__ == "Rebonded")
     assert minted == 2 * minimum and ev.assets == 2 * minimum
-    assert registry.shares(relay_node, actors.delegator) == 3 * minimum
-    n = registry.nodes(relay_node)
+    assert directory.shares(relay_node, actors.delegator) == 3 * minimum
+    n = directory.nodes(relay_node)
     assert n.unbonding_assets == 0 and n.unbonding_shares == 0 and n.weight == 5 * minimum // WAD
     assert registry.principal() == 5 * minimum  # rebonding moves principal, it does not add any
     with boa.env.prank(actors.delegator), boa.reverts("registry: no such unbonding"):
         registry.rebond(0)
 
 
-def test_operator_rebond(registry, relay_node, minimum):
+def test_operator_rebond(directory, registry, relay_node, minimum):
     with boa.env.prank(relay_node):
         registry.unbond(relay_node, minimum)
         registry.rebond(0)
-    assert registry.shares(relay_node, relay_node) == 2 * minimum
+    assert directory.shares(relay_node, relay_node) == 2 * minimum
 
 
 @pytest.mark.parametrize("fraction", [WAD // 10, WAD // 2])

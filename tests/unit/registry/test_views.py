@@ -89,7 +89,7 @@ def test_total_stake_matches_fleet(registry, fleet, minimum):
     assert registry.total_weight() == sum(a // WAD for *_, a in fleet)
 
 
-def test_list_nodes(registry, protocol, fleet):
+def test_list_nodes(directory, registry, protocol, fleet):
     directory = protocol["NodeDirectory"]
     assert directory.REGISTRY() == registry.address
     ops = [op for op, *_ in fleet]
@@ -108,13 +108,14 @@ def test_list_nodes(registry, protocol, fleet):
     assert directory.list_nodes(0, False, 50, 10) == ([], 9)
 
 
-def test_node_at(registry, fleet):
+def test_node_at(directory, registry, fleet):
     op, _, kinds, _ = fleet[2]
-    assert registry.node_at(2) == (op, kinds, True)
+    assert directory.node_at(2) == (op, kinds, True)
     boa.env.time_travel(seconds=registry.heartbeat_seconds() + 1)
-    assert registry.node_at(2) == (op, kinds, False)
-    with boa.reverts(compiler="DynArray[address, 65536] bounds check"):  # past the last node
-        registry.node_at(registry.node_count())
+    assert directory.node_at(2) == (op, kinds, False)
+    # Past the last node: the registry's `node_list` getter (the lens reads it) fails its bounds check.
+    with boa.reverts():
+        directory.node_at(registry.node_count())
 
 
 def test_directory_needs_a_registry_with_code():
@@ -122,7 +123,7 @@ def test_directory_needs_a_registry_with_code():
         deployer_for("NodeDirectory").deploy(boa.env.generate_address("no_registry"))
 
 
-def test_sum_tree_across_growth(registry, token, governance, minimum):
+def test_sum_tree_across_growth(directory, registry, token, governance, minimum):
     """Slots crossing 8 and 64 (the tree grows a level at the 9th and the 65th node): every node is
     reachable and the sums stay exact."""
     n = 66
@@ -139,7 +140,7 @@ def test_sum_tree_across_growth(registry, token, governance, minimum):
             assert set(registry.sample(RELAY, b"\x07" * 32, 16)) <= set(ops)
     # Remove weight from slot 5 (unbond to exit) and check the rest is still exact.
     with boa.env.prank(ops[4]):
-        registry.unbond(ops[4], registry.shares(ops[4], ops[4]))
+        registry.unbond(ops[4], directory.shares(ops[4], ops[4]))
     assert registry.total_stake(RELAY) == minimum * (n * (n + 1) // 2 - 5)
     seen = set()
     for i in range(40):

@@ -2,9 +2,9 @@
 against the old binomial, flag griefing, equivocation), and its replay on the real contracts for
 Appendix F.
 
-The network the attacker faces is the baseline's median state at a year: RELAY nodes, the RELAY
-share of the stake (the deployed registry pays one stream pro rata to node count, so each kind
-holds its node share of the stake), own stake per node.
+The network the attacker faces is the baseline's median state at a year: RELAY nodes, the stake in
+RELAY's sum tree (the whole stake of every node declaring RELAY, as the model records it), own stake
+per node.
 """
 
 from __future__ import annotations
@@ -38,12 +38,11 @@ class MedianState:
     def at(cls, res: Results, year: float) -> MedianState:
         df = at_year(res.by_scenario["baseline"], year)
         nodes = df[list(KINDS_COLUMNS)].to_numpy()
-        relay_share = nodes[:, 0] / nodes.sum(axis=1)
         return cls(
             year=year,
             relay_nodes=float(np.median(nodes[:, 0])),
-            relay_stake=float(np.median(df["staked"].to_numpy() * relay_share)),
-            own_per_node=float(np.median(df["self_stake"].to_numpy() / nodes.sum(axis=1))),
+            relay_stake=float(df["relay_stake"].median()),
+            own_per_node=float(np.median(df["self_stake"].to_numpy() / df["operators"].to_numpy())),
             price=float(df["price_usd"].median()),
             circulating=float(df["circulating"].median()),
             staking_yield=float(df["staking_yield"].median()),
