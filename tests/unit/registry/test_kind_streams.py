@@ -228,3 +228,28 @@ def test_the_directory_decodes_what_the_registry_stores(
     assert directory.pending_rewards(both, actors.delegator) == words.pending_rewards(
         registry.node_words(both, actors.delegator), registry.rewards(both, actors.delegator), False
     )
+
+
+@pytest.mark.usefixtures("one_day_stream")
+def test_the_client_reads_a_deregistered_pool(registry, directory, token, governance, minimum, node, actors):
+    """`RegistryActions` decodes `node_words` itself (no lens address): its record, shares and pending
+    rewards equal the lens's, also for the pool a node left behind when it deregistered."""
+    from clubchat.deploy.boa_backend import BoaPort
+    from clubchat.registry.client import RegistryActions
+
+    op, key = node("gone", RELAY, 2 * minimum)
+    with boa.env.prank(actors.delegator):
+        registry.delegate(op, minimum)
+    send_rewards(token, registry, governance, 105 * WAD)
+    finish_epoch(registry, key)
+    live_for(registry, registry.EPOCH_SECONDS(), key)
+    with boa.env.prank(op):
+        registry.unbond(op, directory.shares(op, op))
+        registry.deregister()
+    view = RegistryActions(BoaPort(), registry, token)
+    assert directory.nodes(op).kinds == view.node(op).kinds == 0
+    assert view.shares(op, actors.delegator) == directory.shares(op, actors.delegator) > 0
+    owed = directory.pending_rewards(op, actors.delegator)
+    assert owed > 0 and view.pending_rewards(op, actors.delegator) == owed
+    with boa.env.prank(actors.delegator):
+        assert registry.claim(op) == owed
