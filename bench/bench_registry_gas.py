@@ -45,7 +45,7 @@ from web3 import Web3
 
 from clubchat.deploy.plan import registry_constructor_args, token_constructor_args
 from clubchat.params import WAD, load
-from clubchat.registry.kinds import RELAY
+from clubchat.registry.kinds import NOTIFY, RELAY
 
 SIZES = tuple(int(x) for x in os.environ.get("BENCH_REGISTRY_SIZES", "10,100,1000,10000").split(","))
 BATCH = 1_000
@@ -64,6 +64,8 @@ TARGETS = {
     "stake (middle node)": 150_000,
     "delegate (middle node)": 150_000,
     "stake (first node)": 150_000,
+    "stake (RELAY+NOTIFY node)": 150_000,
+    "delegate (RELAY+NOTIFY node)": 150_000,
     "delegate (first node)": 150_000,
     "delegate again (first node)": 150_000,
     **{label: 60_000 for label in CLAIMS},
@@ -90,15 +92,25 @@ NOTES = [
     "  to non-zero (22,100 gas of the figure); a second delegation to the same node is ~17,000 cheaper.",
     "  The CLUB transferFrom inside costs ~19,000 (the delegator does not delegate its votes; a",
     "  self-delegated holder also moves vote checkpoints).",
-    "- Rewards stream: finalize_epoch streams the new CLUB over the next epoch,",
-    "  and every checkpoint (stake, delegate, unbond, slash, heartbeat) first brings the reward word up",
-    "  to now: two more cold reads (stream word, total weight) and one write: +4,900 gas on stake and",
-    "  delegate, +6,900 on a steady heartbeat; finalize_epoch writes the stream word instead of a",
-    "  per-epoch accumulator (-16,000).",
+    "- Rewards stream, split between the kinds (kind_reward_bps): finalize_epoch streams the new CLUB",
+    "  over the next epoch, and every checkpoint (stake, delegate, unbond, slash, heartbeat) first",
+    "  brings the reward words of the node's declared kinds up to now: a one-kind node reads the stream",
+    "  word and the stake word (principal and the three kinds' reward weights) and reads and writes its",
+    "  kind's word, as with the one pool before (+~1,300 gas of arithmetic: the loop over the kinds and",
+    "  the kind's rate); a RELAY+NOTIFY node reads and writes a second kind word (+~5,000, the rows",
+    "  below; its NOTIFY tree is one level deep here). finalize_epoch brings all three kinds' words up",
+    "  to now and reads the claims-and-forfeits counter (+~16,000 against the one pool).",
+    "- A RELAY+NOTIFY node (the rows so named) counts weight * 3 in each of the two kinds' reward",
+    "  weights. Its checkpoints read and write both kinds' reward words and move both of its sum-tree",
+    "  paths (its RELAY path as deep as any RELAY node's; its NOTIFY tree holds it alone, one level):",
+    "  a steady heartbeat costs 5,605 more than a RELAY node's. A first delegation to it costs 159,151",
+    "  at n = 10,000, above the 150,000 target of a one-kind node (145,143): about 5,000 of the 14,008",
+    "  is the second reward word (one cold read and one write), the rest the NOTIFY tree path and the",
+    "  second kind's slot; under the one pool the second tree path was paid too.",
     "- Claims are O(1): 30 missed epochs cost the same as one. A claim pays what the node's last",
     "  checkpoint booked (the measured claims come half an hour after a finalisation, right after a",
     "  heartbeat; the node software beats every 20 minutes): it reads the node's accumulator word and",
-    "  the account's word, and writes the account's word and the reward word: 52,040 for a delegator",
+    "  the account's word, and writes the account's word and the spent word: 52,040 for a delegator",
     "  with the CLUB transfer, 58,178 for the operator (the commission word too), both under 60,000.",
     "- slash is not monotone in n because of the CLUB burn inside: the token packs two total-supply",
     "  checkpoints per storage slot, so a burn that opens a new slot costs ~17,000 more than one that",
@@ -175,7 +187,7 @@ def main() -> None:
     rules_art = compile_vyper(REPO_ROOT / "contracts" / "nodes" / "EndpointRules.vy")
     rows: list[dict[str, Any]] = []
     latency: dict[str, float] = {}
-    actors = ["deployer", "delegator", "keeper", "newcomer", "newcomer_key"]
+    actors = ["deployer", "delegator", "keeper", "newcomer", "newcomer_key", "multi", "multi_key"]
     with anvil(extra_args=["--gas-limit", "3000000000", "--auto-impersonate", "--base-fee", "0"]) as url:
         chain = Chain(url, actors)
         w3 = chain.w3
@@ -190,7 +202,7 @@ def main() -> None:
         deployer = chain.address("deployer")
         stake = r.min_self_stake_per_kind_wei * 3 // 2
         big = 10**9 * WAD // 100
-        for who in ("delegator", "newcomer"):
+        for who in ("delegator", "newcomer", "multi"):
             chain.transact(token.functions.mint(chain.address(who), big), "deployer")
             chain.transact(token.functions.approve(registry.address, 2**256 - 1), who)
 
@@ -320,6 +332,41 @@ def main() -> None:
                 )
                 chain.travel(r.unbonding_seconds + 1)
                 measure("withdraw", registry.functions.withdraw(0), "delegator")
+            with chain.isolated():
+                # A RELAY+NOTIFY node: its weight * 3 counts in each of the two kinds' reward weights
+                # and every checkpoint brings both kinds' reward words up to now (the only NOTIFY
+                # node: its NOTIFY tree has one level, its RELAY slot is slot n + 1).
+                mkey = chain.address("multi_key")
+                chain.transact(registry.functions.approve_operator(chain.address("multi")), "multi_key")
+                measure(
+                    "register (RELAY+NOTIFY)",
+                    registry.functions.register(
+                        RELAY | NOTIFY,
+                        mkey,
+                        "eu-west",
+                        "",
+                        ["wss://multi.relay.example", "https://multi.notify.example"],
+                        "",
+                        500,
+                        2 * stake,
+                    ),
+                    "multi",
+                )
+                measure("heartbeat (RELAY+NOTIFY, first)", registry.functions.heartbeat(), "multi_key")
+                chain.rpc("evm_setNextBlockTimestamp", chain.latest_timestamp() + 600)
+                measure("heartbeat (RELAY+NOTIFY, steady)", registry.functions.heartbeat(), "multi_key")
+                measure("stake (RELAY+NOTIFY node)", registry.functions.stake(WAD * 1000), "multi")
+                measure(
+                    "delegate (RELAY+NOTIFY node)",
+                    registry.functions.delegate(chain.address("multi"), WAD * 1000),
+                    "delegator",
+                )
+                _one_epoch(chain, token, registry, mkey, r.epoch_seconds, enc, deployer)
+                chain.transact(registry.functions.finalize_epoch(), "keeper")
+                _one_epoch(chain, token, registry, mkey, r.epoch_seconds, enc, deployer)
+                measure(
+                    "finalize_epoch (RELAY and NOTIFY active)", registry.functions.finalize_epoch(), "keeper"
+                )
             with chain.isolated():
                 # A delegator joins the measured node; then rewards: one epoch, or 30 epochs in
                 # which nobody touches the node (its key beats, nothing else).

@@ -106,7 +106,7 @@ def claim(client: NodeRegistryClient, node: str) -> Done:
     """Claim the sender's rewards from `node` (plus the commission for the operator) if any are pending."""
     me = _me(client)
     node = to_checksum_address(node)
-    pending = client.status(node, me).pending_rewards_wei
+    pending = client.pending_rewards(node, me)
     if pending == 0:
         return Done(f"nothing to claim from {node} for {me} (0 CLUB pending); no transaction sent")
     tx = client.claim(node)

@@ -302,6 +302,13 @@ class RegistryActions:
         stake = self._read("node_words", to_checksum_address(node), to_checksum_address(account))[6]
         return int(stake) & words.ACCOUNT_SHARES_MASK
 
+    def pending_rewards(self, node: str, account: str) -> int:
+        """What `claim(node)` would pay `account` now (NodeDirectory's `pending_rewards`, decoded here
+        from the registry's `node_words`); works for a deregistered node's pool too."""
+        node, account = to_checksum_address(node), to_checksum_address(account)
+        stored = int(self._read("rewards", node, account))
+        return words.pending_rewards(self._read("node_words", node, account), stored, node == account)
+
     def assets_of(self, node: str, account: str) -> int:
         """CLUB wei `account`'s shares of `node`'s pool are worth."""
         return int(self._read("assets_of", to_checksum_address(node), to_checksum_address(account)))
@@ -359,9 +366,7 @@ class RegistryActions:
             commission_effective_at=int(n[9]),
             account_shares=self.shares(node, who),
             account_assets_wei=self.assets_of(node, who),
-            pending_rewards_wei=words.pending_rewards(
-                read("node_words", node, who), int(read("rewards", node, who)), who == node
-            ),
+            pending_rewards_wei=self.pending_rewards(node, who),
             unbonding=tuple(entries),
             epochs_finalised=self.epochs_finalised(),
             heartbeat_seconds=int(read("heartbeat_seconds")),

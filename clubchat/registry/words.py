@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from eth_utils import to_checksum_address
+
 from clubchat.params import WAD
 
 MASK128 = 2**128 - 1
@@ -60,7 +62,7 @@ def decode(words: Any) -> NodeRecord:
     lazy = (w.meta >> 5) & 1 == 1  # jailed, its leaves not moved yet: its weight is out of the total
     return NodeRecord(
         kinds=w.meta & 7,
-        node_key="0x" + f"{w.keys & ADDRESS_MASK:040x}",
+        node_key=to_checksum_address(f"0x{w.keys & ADDRESS_MASK:040x}"),
         live_until=(w.meta >> 8) & MASK40,
         jailed=(w.meta >> 3) & 1 == 1,
         jailed_until=(w.meta >> 48) & MASK40,

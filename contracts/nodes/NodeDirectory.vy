@@ -185,6 +185,7 @@ def node_at(index: uint256) -> (address, uint256, bool):
     @param index 0 <= index < NodeRegistry.node_count().
     @return (address, uint256, bool) The node, its kinds and whether it is eligible.
     """
+    assert index < staticcall REGISTRY.node_count(), "directory: index out of range"
     return self._node_at(index)
 
 

@@ -226,6 +226,12 @@
                  credited to accounts and to the commission are not slashed.
                  Rounding dust of the accumulators stays reserved for ever, so
                  the token balance always covers everything owed.
+                 Kind split: the active kinds are fixed at each finalisation, so a
+                 node that makes a kind active and leaves at once strands that
+                 kind's share only until the next finalisation (one epoch: the
+                 daily finalisations re-split what the weekly stream has left);
+                 the only node of a kind earns that kind's whole share (the
+                 split's purpose: an empty kind pays its first operators).
                  Sampling randomness and its residual bias: whoever records
                  an epoch's seed chooses the block it lands in, and a block's
                  `prevrandao` and parent hash are known before the block (L1:
@@ -506,7 +512,7 @@ unbonding_count: public(HashMap[address, uint256])
 # @dev kind (RELAY, TURN, NOTIFY) => that kind's reward word: reward-per-weight accumulator
 #      (bits 0-119, wei per whole CLUB of reward weight, 1e9-scaled) as of its last update |
 #      the time of that update (bits 120-159) | CLUB wei streamed to the kind so far (bits
-#      160-255; what is left of it after claims and forfeits is the reserve). See `_streamed`.
+#      160-255, cumulative; the reserve is the three kinds' sum minus `spent_word`). See `_streamed`.
 kind_words: HashMap[uint256, uint256]
 # @dev Claims + forfeits so far in CLUB wei (bits 128-255) | 1 (bit 0, from deployment on):
 #      the reward reserve is the sum of the kind words' reserves minus this.
@@ -1305,8 +1311,9 @@ def set_kind_reward_bps(bps: uint256[3]):
             kind is brought up to now first, so what streamed before keeps the
             old split and the running stream pays the new one from now on. A
             share may be 0: that kind's nodes then earn nothing, and while the
-            kinds with weight at the last finalisation all have a 0 share nothing
-            streams (it stays fresh for the next finalisation).
+            active kinds (those with reward weight when `finalize_epoch` or this
+            setter last ran; this call takes them from the weights now) all have
+            a 0 share nothing streams (it stays fresh for the next finalisation).
     @param bps Basis points of RELAY, TURN and NOTIFY (each <= 10,000, summing to 10,000).
     """
     access_control._check_role(PARAMETER_ROLE, msg.sender)
@@ -1989,8 +1996,9 @@ def _pair(low: uint256, high: uint256) -> uint256:
 @internal
 @pure
 def _kind_word(acc: uint256, time: uint256, reserve: uint256) -> uint256:
-    # acc <= REWARD_ACC_MASK (saturating), time < 2**40 (block times), and the reserve
-    # is at most the registry's CLUB balance, below the CLUB cap (10**27 < 2**96).
+    # acc <= REWARD_ACC_MASK (saturating), time < 2**40 (block times), and the kind's
+    # cumulative streamed CLUB below 2**96 wei: 79 times the CLUB cap (10**27), i.e.
+    # centuries of node emission (not checked: the bits above 96 would be lost).
     return (reserve << RESERVE_SHIFT) | (time << REWARD_TIME_SHIFT) | acc
 
 

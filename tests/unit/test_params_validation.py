@@ -41,6 +41,14 @@ def write(tmp_path: Path, change: dict[str, Any]) -> Path:
         ({"governance.quorum_numerator": 101}, "governance.quorum_numerator (101) must not exceed"),
         ({"registry.commission_max_bps": 12000}, "registry.commission_max_bps is 12000; at most 10000 bps"),
         (
+            {"registry.kind_reward_bps.TURN": 6000},
+            "registry.kind_reward_bps: shares sum to 9000 bps, not 10000",
+        ),
+        (
+            {"registry.kind_reward_bps.NOTIFY": -1},
+            "registry.kind_reward_bps.NOTIFY is -1; it cannot be negative",
+        ),
+        (
             {"governance.voting_period_seconds": "5 days"},
             "governance.voting_period_seconds is '5 days'; use a number",
         ),

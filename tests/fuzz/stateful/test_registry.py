@@ -9,9 +9,13 @@ total weight == sum of node weights; each kind's tree total == the sum of its le
 hold the counted weight except lazy ones (a jailed node's, counted 0); no account withdraws
 more principal than it put in; claims + tips <= rewards sent; sampled nodes are
 eligible, distinct and of the right kind; stake bonded just around a finalisation earns at most
-its time share of the stream. Operators deregister and register again: the model keeps each kind's
-slots (owner per slot, a queue of freed slots with the epoch they were freed in) and the listing,
-and the draws are mirrored over those slots.
+its time share of its kinds' streams. The nodes declare mixed kind sets (RELAY, RELAY+TURN, NOTIFY,
+RELAY+NOTIFY) and the stream is split between the kinds: the reserve covers every checkpoint across
+kinds, each kind's reward weight is the sum of u = weight * 6 // kinds declared over its counted
+nodes, total_weight is their sum / 6; the Timelock changes the split (zero shares included, bad
+splits refused) and kinds empty (every node of a kind jailed). Operators deregister and register
+again: the model keeps each kind's slots (owner per slot, a queue of freed slots with the epoch
+they were freed in) and the listing, and the draws are mirrored over those slots.
 """
 
 from __future__ import annotations
@@ -452,33 +456,93 @@ class RegistryMachine(RuleBasedStateMachine):
 
     @invariant()
     def reserve_covers_every_checkpoint(self) -> None:
-        """The reserve covers, exactly (no rounding), what every node's next checkpoint may take
-        (credit plus forfeit: weight * accumulator delta / 1e9) plus the commission already credited;
-        and then every node can checkpoint and every account claim, with the token balance still
-        covering what is owed. The accumulator and the reserve are read from the reward word once
-        a heartbeat has brought it up to now (the stream accrues between updates)."""
+        """The reserve covers, exactly (no rounding), what every node's next checkpoint may take across
+        its kinds (credit plus forfeit: u * (sum of its kinds' accumulator deltas) / 6e9, u = weight * 6
+        // kinds declared) plus the commission already credited; and then every node can checkpoint and
+        every account claim, with the token balance still covering what is owed. The kinds' words are
+        brought up to now by re-setting the split in force (the setter streams every kind first)."""
         live = self._registered_ops()
         if not live:
             return
         r = self.registry
         with boa.env.anchor():
-            beat(r, self.keys[live[0]])  # streams the reward word up to now
-            word = r._storage.epoch_word.get()
-            acc_now = word & MASK120
-            assert word >> 160 == r.reward_reserve()
+            with boa.env.prank(self.governance):
+                r.set_kind_reward_bps([r.kind_reward_bps(k) for k in (RELAY, TURN, NOTIFY)])
+            words = {
+                k: r._storage.kind_words.get()[k]
+                for k in (RELAY, TURN, NOTIFY)
+                if k in r._storage.kind_words.get()
+            }
+            acc = {k: words.get(k, 0) & MASK120 for k in (RELAY, TURN, NOTIFY)}
+            reserve = sum(w >> 160 for w in words.values()) - (r._storage.spent_word.get() >> 128)
+            assert reserve == r.reward_reserve()
             nodes = {op: self.directory.nodes(op) for op in self.pools}
-            takes = sum(n.weight * (acc_now - n.acc_snapshot) for n in nodes.values())
+
+            def acc_now(op: str) -> int:
+                return sum(acc[k] for k in (RELAY, TURN, NOTIFY) if nodes[op].kinds & k)
+
+            takes = sum(
+                n.weight * 6 // max(bin(n.kinds).count("1"), 1) * (acc_now(op) - n.acc_snapshot)
+                for op, n in nodes.items()
+                if n.weight
+            )
             credited = sum(n.commission_accrued for n in nodes.values())
-            assert r.reward_reserve() * 10**9 >= takes + credited * 10**9
+            assert reserve * 6 * 10**9 >= takes + credited * 6 * 10**9
             for op in live:
                 beat(r, self.keys[op])  # a checkpoint of every node
             # A deregistered node has weight 0: nothing accrues to it.
-            assert all(self.directory.nodes(op).acc_snapshot == acc_now for op in live)
+            assert all(self.directory.nodes(op).acc_snapshot == acc_now(op) for op in live)
             for op in self.pools:
                 for who in self.accounts:
                     with boa.env.prank(who):
                         r.claim(op)
             assert self.token.balanceOf(r.address) >= r.principal() + r.reward_reserve()
+
+    @invariant()
+    def per_kind_weights_match_the_nodes(self) -> None:
+        """W_k (stake_word) is the sum of u = weight * 6 // kinds declared over the counted nodes that
+        declare kind k, and total_weight is (W_RELAY + W_TURN + W_NOTIFY) / 6, i.e. each node once."""
+        if not self.pools:
+            return
+        r = self.registry
+        word = r._storage.stake_word.get()
+        w = {k: (word >> (96 + 53 * i)) & (2**53 - 1) for i, k in enumerate((RELAY, TURN, NOTIFY))}
+        nodes = {op: self.directory.nodes(op) for op in self.pools}
+        for k in (RELAY, TURN, NOTIFY):
+            assert w[k] == sum(
+                n.weight * 6 // bin(self.pools[op].kinds).count("1")
+                for op, n in nodes.items()
+                if self.pools[op].kinds & k
+            )
+        assert r.total_weight() * 6 == sum(w.values())
+        assert word & (2**96 - 1) == r.principal()
+
+    # ------------------------------------------- the split between the kinds
+
+    @rule(relay=st.integers(0, 10_000), turn=st.integers(0, 10_000), valid=st.booleans())
+    def set_split(self, relay: int, turn: int, valid: bool) -> None:
+        """The Timelock sets a new split (a share may be 0), or a bad one that must be refused."""
+        r = self.registry
+        turn = min(turn, 10_000 - relay)
+        notify = 10_000 - relay - turn
+        if not valid:
+            with boa.env.prank(self.governance), boa.reverts("registry: kind bps sum not 10000"):
+                r.set_kind_reward_bps([relay, turn, notify + 1])
+            return
+        with boa.env.prank(self.governance):
+            r.set_kind_reward_bps([relay, turn, notify])
+        assert [r.kind_reward_bps(k) for k in (RELAY, TURN, NOTIFY)] == [relay, turn, notify]
+
+    @rule(kind=st.sampled_from([RELAY, TURN, NOTIFY]))
+    def a_kind_empties(self, kind: int) -> None:
+        """The slasher jails every node declaring `kind`: the kind's reward weight drops to 0 and
+        what streams to it from now on is fresh again at the next finalisation."""
+        for i, op in enumerate(list(self.pools)):
+            if self.pools[op].kinds & kind and self.pools[op].registered:
+                self.jail(i, 24)
+        word = self.registry._storage.stake_word.get()
+        i = (RELAY, TURN, NOTIFY).index(kind)
+        assert (word >> (96 + 53 * i)) & (2**53 - 1) == 0
 
     # ------------------------------------------- time-weighted rewards
 
@@ -504,15 +568,24 @@ class RegistryMachine(RuleBasedStateMachine):
         self.deposited[jit] = self.deposited.get(jit, 0) + whole * WAD
         with boa.env.prank(self.keeper):
             self.paid_out += r.finalize_epoch()
-        rate = r._storage.stream_word.get() & MASK128
-        weight, total = self.directory.nodes(op).weight, r.total_weight()
+        stream, totals = r._storage.stream_word.get(), r._storage.stake_word.get()
+        n = self.directory.nodes(op)
+        u = n.weight * 6 // bin(p.kinds).count("1")
         boa.env.time_travel(seconds=hold)
         held = p.shares[jit]
         assets = _down(held, p.ba, p.bs)
         with boa.env.prank(jit):
             entry_id = r.unbond(op, held)  # checkpoints the node and settles jit first
         earned = self.directory.pending_rewards(op, jit) - before
-        bound = 0 if total == 0 else rate * hold * weight * held // (total * p.bs) + 1
+        # Per declared kind k: rate_k * hold * u / W_k to the node, held / bs of it to jit (+1 per kind
+        # for the roundings); rate_k = rate * bps_k // (sum of the active kinds' bps), 0 if not active.
+        bound = 0
+        for i, k in enumerate((RELAY, TURN, NOTIFY)):
+            w_k = (totals >> (96 + 53 * i)) & (2**53 - 1)
+            if p.kinds & k and w_k and (stream >> 204) & k:
+                rate_k = (stream & (2**90 - 1)) * ((stream >> (162 + 14 * i)) & (2**14 - 1))
+                rate_k //= max((stream >> 207) & (2**14 - 1), 1)
+                bound += rate_k * hold * u * held // (w_k * p.bs) + 1
         assert earned <= (bound if hold else 0), (earned, bound, hold)
         p.ba -= assets
         p.bs -= held
