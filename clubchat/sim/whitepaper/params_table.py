@@ -58,6 +58,15 @@ def parameters_table(params: Parameters) -> str:
             f"effective after {days_text(r.commission_delay_seconds)}",
         ),
         ("registry", "finalize tip", club(r.finalize_tip_wei / WAD) + " per reward epoch"),
+        (
+            "registry",
+            "reward split by kind",
+            " / ".join(
+                f"{k} {pct(bps / BPS)}"
+                for k, bps in zip(("RELAY", "TURN", "NOTIFY"), r.kind_reward_bps, strict=True)
+            )
+            + " of each stream, re-split over the kinds with nodes",
+        ),
         *_disputes_rows(params),
     ]
     body = table(["section", "parameter", "value"], rows)
