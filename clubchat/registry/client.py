@@ -299,8 +299,7 @@ class RegistryActions:
 
     def shares(self, node: str, account: str) -> int:
         """`account`'s bonded shares of `node`'s pool (from the registry's `node_words`)."""
-        stake = self._read("node_words", to_checksum_address(node), to_checksum_address(account))[6]
-        return int(stake) & words.ACCOUNT_SHARES_MASK
+        return words.shares(self._read("node_words", to_checksum_address(node), to_checksum_address(account)))
 
     def pending_rewards(self, node: str, account: str) -> int:
         """What `claim(node)` would pay `account` now (NodeDirectory's `pending_rewards`, decoded here
@@ -328,7 +327,11 @@ class RegistryActions:
         read = self._read
         node = to_checksum_address(node)
         who = to_checksum_address(account or node)
-        n = self.node(node)
+        # One `node_words` read for the node (its record and eligibility) and, for another
+        # account, one for that account's stake word (its shares and pending rewards).
+        own = read("node_words", node, node)
+        mine = own if who == node else read("node_words", node, who)
+        n = words.decode(own)
         if int(n[0]) == 0:
             raise RegistryError(f"{node} is not a registered node")
         entries = []
@@ -351,9 +354,7 @@ class RegistryActions:
             node_key=to_checksum_address(n[1]),
             region=str(read("region", node)),
             endpoints=endpoints,
-            eligible=words.eligible(
-                read("node_words", node, node), int(read("min_self_stake_per_kind")), self.port.timestamp()
-            ),
+            eligible=words.eligible(own, int(read("min_self_stake_per_kind")), self.port.timestamp()),
             jailed=bool(n[3]),
             jailed_until=int(n[4]),
             live_until=int(n[2]),
@@ -364,9 +365,9 @@ class RegistryActions:
             commission_bps=int(n[7]),
             pending_commission_bps=int(n[8]),
             commission_effective_at=int(n[9]),
-            account_shares=self.shares(node, who),
+            account_shares=words.shares(mine),
             account_assets_wei=self.assets_of(node, who),
-            pending_rewards_wei=self.pending_rewards(node, who),
+            pending_rewards_wei=words.pending_rewards(mine, int(read("rewards", node, who)), node == who),
             unbonding=tuple(entries),
             epochs_finalised=self.epochs_finalised(),
             heartbeat_seconds=int(read("heartbeat_seconds")),

@@ -80,6 +80,11 @@ def decode(words: Any) -> NodeRecord:
     )
 
 
+def shares(words: Any) -> int:
+    """The bonded shares in the stake word of `node_words(node, account)`: `account`'s shares."""
+    return int(words[6]) & ACCOUNT_SHARES_MASK
+
+
 def pending_rewards(words: Any, stored_rewards: int, is_operator: bool) -> int:
     """What `claim(node)` pays the account whose stake word `words` holds: its stored rewards (the
     registry's `rewards(node, account)`, counted when its word says so), its pool share up to the
