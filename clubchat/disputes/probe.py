@@ -144,9 +144,10 @@ async def _closing(*clients: RelayClient | None) -> None:
                 await c.close()
 
 
-async def _sealed(uri: str, timeout: float) -> tuple[RelayClient, Secure]:
-    """A fresh wallet signed in at `uri`, its key bundle published there (so it can be sealed to)."""
-    wallet = _wallet()
+async def _sealed(uri: str, timeout: float, wallet: LocalAccount | None = None) -> tuple[RelayClient, Secure]:
+    """`wallet` (default: a fresh one) signed in at `uri`, its key bundle published there (so it
+    can be sealed to)."""
+    wallet = wallet or _wallet()
     client = await RelayClient.connect(uri, wallet, timeout=timeout)
     secure = Secure(wallet)
     await secure.ready(client)
@@ -188,9 +189,7 @@ async def probe_notify(uri: str, timeout: float = PROBE_TIMEOUT) -> str:
     offline = _wallet()
     try:
         a, sa = await _sealed(ws, timeout)
-        b = await RelayClient.connect(ws, offline, timeout=timeout)
-        sb = Secure(offline)
-        await sb.ready(b)  # the offline wallet's bundle, for the sender to seal to
+        b, sb = await _sealed(ws, timeout, offline)  # its bundle, for the sender to seal to
         await b.close()
         body = "mailbox probe " + secrets.token_hex(8)
         sent = await sa.send(a, offline.address, m.Text(body=body))
